@@ -1,0 +1,131 @@
+//! The cost model: the only way simulated time advances.
+//!
+//! Every figure lives here with its default. Where Flink has a setting, the default is
+//! Flink's and the comment names the option; the CPU costs are streamlab's own calibration
+//! (Flink has no such setting — they stand for the work a real operator does per record) and
+//! can be overridden per scenario in `[cost]` or per operator with `cost = "…"`.
+
+use crate::time::SimDuration;
+use serde::Serialize;
+
+/// All costs of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostModel {
+    /// CPU time a source spends producing one record (reading and deserializing it).
+    /// streamlab default: 400 ns.
+    pub source_record: SimDuration,
+    /// CPU time of a stateless operator (map, filter, flat_map) per input record.
+    /// streamlab default: 150 ns.
+    pub operator_record: SimDuration,
+    /// CPU time of a keyed, stateful operator (reduce) per input record: the state lookup.
+    /// streamlab default: 300 ns.
+    pub keyed_record: SimDuration,
+    /// CPU time of a sink per record. streamlab default: 200 ns.
+    pub sink_record: SimDuration,
+    /// CPU time to serialize one record into a network buffer, per network hop. Zero inside a
+    /// chain — which is exactly the saving chaining buys. streamlab default: 100 ns.
+    pub serialize_record: SimDuration,
+    /// CPU time to deserialize one record out of a network buffer. streamlab default: 100 ns.
+    pub deserialize_record: SimDuration,
+    /// Latency of a channel between subtasks on the same TaskManager (an in-memory hand-over
+    /// between threads). streamlab default: 5 us.
+    pub local_channel_latency: SimDuration,
+    /// Latency of a channel between TaskManagers. streamlab default: 200 us (one network
+    /// round trip in a data centre).
+    pub remote_channel_latency: SimDuration,
+    /// Bytes per second a remote channel carries. streamlab default: 10 Gbit/s.
+    pub network_bandwidth_bytes_per_s: u64,
+    /// Size of a network buffer (memory segment). Flink: `taskmanager.memory.segment-size`,
+    /// default 32 KiB.
+    pub buffer_size_bytes: u32,
+    /// Exclusive buffers per input channel = initial credits. Flink:
+    /// `taskmanager.network.memory.buffers-per-channel`, default 2.
+    pub exclusive_buffers_per_channel: u32,
+    /// Floating buffers shared by the channels of one input gate. Flink:
+    /// `taskmanager.network.memory.floating-buffers-per-gate`, default 8.
+    pub floating_buffers_per_gate: u32,
+    /// Extra buffers a task may take beyond its output pool while it finishes the input it
+    /// is processing. Flink: `taskmanager.network.memory.max-overdraft-buffers-per-gate`,
+    /// default 5.
+    pub max_overdraft_buffers: u32,
+}
+
+impl Default for CostModel {
+    fn default() -> Self {
+        CostModel {
+            source_record: SimDuration::from_nanos(400),
+            operator_record: SimDuration::from_nanos(150),
+            keyed_record: SimDuration::from_nanos(300),
+            sink_record: SimDuration::from_nanos(200),
+            serialize_record: SimDuration::from_nanos(100),
+            deserialize_record: SimDuration::from_nanos(100),
+            local_channel_latency: SimDuration::from_micros(5),
+            remote_channel_latency: SimDuration::from_micros(200),
+            network_bandwidth_bytes_per_s: 1_250_000_000,
+            buffer_size_bytes: 32 * 1024,
+            exclusive_buffers_per_channel: 2,
+            floating_buffers_per_gate: 8,
+            max_overdraft_buffers: 5,
+        }
+    }
+}
+
+impl CostModel {
+    /// Time to push `bytes` through a remote channel.
+    pub fn transfer_time(&self, bytes: u32) -> SimDuration {
+        let bw = self.network_bandwidth_bytes_per_s.max(1);
+        SimDuration((u64::from(bytes) * 1_000_000_000).div_ceil(bw))
+    }
+}
+
+/// Flink's `execution.buffer-timeout.interval`: how long a partly filled output buffer may
+/// wait before it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferTimeout {
+    /// Flush partly filled buffers at this interval; zero flushes after every record.
+    /// Flink default: 100 ms.
+    Interval(SimDuration),
+    /// Never flush early: buffers go out only when full (or at end of input). Flink: -1.
+    Off,
+}
+
+impl Default for BufferTimeout {
+    fn default() -> Self {
+        BufferTimeout::Interval(SimDuration::from_millis(100))
+    }
+}
+
+/// Hard limits of a run; exceeding one stops the run with a clear error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Longest simulated time. Default: 24 h.
+    pub max_sim_time: SimDuration,
+    /// Most queue events processed. Default: 500 million.
+    pub max_events: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_sim_time: SimDuration::from_secs(24 * 3600), max_events: 500_000_000 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_buffer_takes_26_microseconds_at_10_gbit() {
+        let c = CostModel::default();
+        assert_eq!(c.transfer_time(32 * 1024), SimDuration::from_nanos(26_215));
+    }
+
+    #[test]
+    fn flink_defaults_are_kept() {
+        let c = CostModel::default();
+        assert_eq!(c.buffer_size_bytes, 32_768);
+        assert_eq!((c.exclusive_buffers_per_channel, c.floating_buffers_per_gate), (2, 8));
+        assert_eq!(BufferTimeout::default(), BufferTimeout::Interval(SimDuration::from_millis(100)));
+    }
+}

@@ -1,0 +1,493 @@
+//! Expressions over record fields, written in SQL syntax.
+//!
+//! Scenario files describe `map`, `filter`, `flat_map`, `key_by` and reduce logic with SQL
+//! expressions (`lower(word)`, `amount * 2 > 100`, `CASE WHEN … END`). They are parsed once by
+//! `sqlparser`, type-checked against the input stream's [`Schema`], and compiled into a
+//! [`Node`] tree bound to field positions ([`compile`]). Evaluating a record then costs a walk
+//! over that tree — no parsing, no name lookups, no allocation.
+//!
+//! ```
+//! use streamlab_engine::expr::{compile, Scope};
+//! use streamlab_engine::expr::eval::EvalCx;
+//! use streamlab_engine::value::{Interner, Schema, Type, Value};
+//!
+//! let schema = Schema::new([("word", Type::String), ("n", Type::Int)]);
+//! let mut interner = Interner::new();
+//! let e = compile("n * 2 + 1", &Scope::Record(&schema), &mut interner).unwrap();
+//! let row = [Value::Str(interner.intern("to")), Value::Int(20)];
+//! let (mut scratch, mut error) = (String::new(), None);
+//! let mut cx = EvalCx { interner: &mut interner, scratch: &mut scratch, error: &mut error };
+//! assert_eq!(e.eval(&row, &[], &mut cx), Value::Int(41));
+//! ```
+
+mod compile;
+pub mod eval;
+
+use crate::value::{Interner, Schema, Sym, Type, Value};
+use eval::{EvalCx, Node};
+use sqlparser::ast::{Expr as Ast, FunctionArg, FunctionArgExpr, FunctionArguments, Spanned};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Span, Token};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A mistake in an expression, located inside the expression text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprError {
+    /// What is wrong.
+    pub message: String,
+    /// Byte range inside the expression text.
+    pub span: Range<usize>,
+    /// Optional short label for the range.
+    pub label: String,
+}
+
+/// The names an expression can refer to.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// The fields of the record being processed.
+    Record(&'a Schema),
+    /// A reduce: plain names are the new record's fields, `acc.name` the accumulated record's.
+    Reduce {
+        /// The accumulated record (same schema as the input).
+        acc: &'a Schema,
+        /// The incoming record.
+        cur: &'a Schema,
+    },
+}
+
+impl Scope<'_> {
+    /// Resolves a (possibly qualified) name to `(row, position, type)`.
+    pub fn resolve(&self, qualifier: Option<&str>, name: &str) -> Result<(u8, usize, Type), String> {
+        let (row, schema) = match (self, qualifier) {
+            (Scope::Record(s), None) => (0u8, *s),
+            (Scope::Reduce { cur, .. }, None) => (0, *cur),
+            (Scope::Reduce { acc, .. }, Some("acc")) => (1, *acc),
+            (Scope::Record(_), Some(q)) => {
+                return Err(format!("`{q}.{name}`: fields are named without a qualifier here; write `{name}`"));
+            }
+            (Scope::Reduce { .. }, Some(q)) => {
+                return Err(format!("unknown qualifier `{q}`; in a reduce, `acc.<field>` is the accumulated record"));
+            }
+        };
+        match schema.index_of(name) {
+            Some(i) => Ok((row, i, schema.fields[i].ty)),
+            None => {
+                let known: Vec<&str> = schema.fields.iter().map(|f| f.name.as_ref()).collect();
+                let mut msg = format!("unknown field `{name}`; known fields: {}", known.join(", "));
+                if let Some(s) = closest(name, &known) {
+                    msg.push_str(&format!(" (did you mean `{s}`?)"));
+                }
+                Err(msg)
+            }
+        }
+    }
+}
+
+/// A compiled, type-checked expression.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    /// The source text.
+    pub text: Arc<str>,
+    /// The compiled tree.
+    pub node: Node,
+    /// The result type.
+    pub ty: Type,
+}
+
+impl Expr {
+    /// Evaluates the expression on a record (and the accumulator, for reduce expressions).
+    #[inline]
+    pub fn eval(&self, row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
+        self.node.eval(row, acc, cx)
+    }
+
+    /// If the expression is a plain field of the current record, its position.
+    pub fn as_field(&self) -> Option<usize> {
+        match self.node {
+            Node::Field { row: 0, idx } => Some(idx as usize),
+            _ => None,
+        }
+    }
+}
+
+/// One output column of a `flat_map`: a scalar, or a `split` that fans the record out.
+#[derive(Debug, Clone)]
+pub enum SelectItem {
+    /// One value per input record.
+    Scalar(Expr),
+    /// `split(text)` or `split(text, 'delimiter')`: one output record per piece.
+    Split {
+        /// The string to split.
+        input: Expr,
+        /// The literal delimiter; `None` splits at runs of non-word characters (Java's `\W+`,
+        /// as Flink's WordCount tokenizer does).
+        delimiter: Option<Box<str>>,
+    },
+}
+
+/// Parses SQL expression text.
+pub fn parse(text: &str) -> Result<Ast, ExprError> {
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| parser_error(text, &e.to_string()))?;
+    let ast = parser.parse_expr().map_err(|e| parser_error(text, &e.to_string()))?;
+    let next = parser.peek_token();
+    if next.token != Token::EOF {
+        let r = span_to_range(text, next.span);
+        return Err(ExprError {
+            message: format!("unexpected `{}` after the end of the expression", next.token),
+            span: r,
+            label: "the expression ends before this".into(),
+        });
+    }
+    Ok(ast)
+}
+
+/// Parses and compiles an expression against a scope.
+pub fn compile(text: &str, scope: &Scope<'_>, interner: &mut Interner) -> Result<Expr, ExprError> {
+    let ast = parse(text)?;
+    compile_ast(text, &ast, scope, interner)
+}
+
+/// Compiles an expression that must have a given type (`what` names its role in messages).
+pub fn compile_typed(
+    text: &str,
+    scope: &Scope<'_>,
+    interner: &mut Interner,
+    want: Type,
+    what: &str,
+) -> Result<Expr, ExprError> {
+    let e = compile(text, scope, interner)?;
+    if e.ty != want {
+        return Err(ExprError {
+            message: format!("{what} must be {want}, but `{text}` is {}", e.ty),
+            span: 0..text.len(),
+            label: String::new(),
+        });
+    }
+    Ok(e)
+}
+
+/// Compiles one select expression of a `flat_map`, where a top-level `split` is allowed.
+pub fn compile_select(text: &str, scope: &Scope<'_>, interner: &mut Interner) -> Result<SelectItem, ExprError> {
+    let ast = parse(text)?;
+    if let Ast::Function(f) = &ast
+        && f.name.to_string().eq_ignore_ascii_case("split")
+    {
+        let args: Vec<&Ast> = match &f.args {
+            FunctionArguments::List(l) => l
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let whole = span_to_range(text, ast.span());
+        if args.is_empty() || args.len() > 2 {
+            return Err(ExprError {
+                message: "`split` takes the text and an optional literal delimiter: split(line) or split(line, ',')"
+                    .into(),
+                span: whole,
+                label: String::new(),
+            });
+        }
+        let input = compile_ast(text, args[0], scope, interner)?;
+        if input.ty != Type::String {
+            return Err(ExprError {
+                message: format!("`split` needs a string, but `{}` is {}", args[0], input.ty),
+                span: span_to_range(text, args[0].span()),
+                label: String::new(),
+            });
+        }
+        let delimiter = match args.get(1) {
+            None => None,
+            Some(Ast::Value(v)) => match &v.value {
+                sqlparser::ast::Value::SingleQuotedString(s) if !s.is_empty() => Some(s.clone().into_boxed_str()),
+                _ => {
+                    return Err(ExprError {
+                        message: "the delimiter of `split` must be a non-empty text literal like ','".into(),
+                        span: span_to_range(text, v.span),
+                        label: String::new(),
+                    });
+                }
+            },
+            Some(other) => {
+                return Err(ExprError {
+                    message: "the delimiter of `split` must be a literal like ','".into(),
+                    span: span_to_range(text, other.span()),
+                    label: String::new(),
+                });
+            }
+        };
+        return Ok(SelectItem::Split { input, delimiter });
+    }
+    Ok(SelectItem::Scalar(compile_ast(text, &ast, scope, interner)?))
+}
+
+fn compile_ast(text: &str, ast: &Ast, scope: &Scope<'_>, interner: &mut Interner) -> Result<Expr, ExprError> {
+    let mut c = compile::Compiler { text, scope, interner };
+    let (node, ty) = c.compile(ast)?;
+    Ok(Expr { text: text.into(), node: optimize(node), ty })
+}
+
+/// A peephole pass: folds `ToFloat(literal)` and fuses the commonest shapes — an integer field
+/// with a literal or another field — into single nodes, so they cost one dispatch.
+fn optimize(n: Node) -> Node {
+    use eval::Node as N;
+    match n {
+        N::ToFloat(inner) => match *inner {
+            N::Const(Value::Int(i)) => N::Const(Value::Float(i as f64)),
+            other => N::ToFloat(Box::new(optimize(other))),
+        },
+        N::IntArith(op, a, b) => match (optimize(*a), optimize(*b)) {
+            (N::Field { row: 0, idx }, N::Const(Value::Int(c))) => N::IntArithFieldConst(op, idx, c),
+            (N::Field { row: 0, idx: i }, N::Field { row: 0, idx: j }) => N::IntArithFieldField(op, i, j),
+            (a, b) => N::IntArith(op, Box::new(a), Box::new(b)),
+        },
+        N::Compare(op, eval::CmpKind::Int, a, b) => match (optimize(*a), optimize(*b)) {
+            (N::Field { row: 0, idx }, N::Const(Value::Int(c))) => N::CompareIntFieldConst(op, idx, c),
+            (a, b) => N::Compare(op, eval::CmpKind::Int, Box::new(a), Box::new(b)),
+        },
+        N::And(a, b) => N::And(Box::new(optimize(*a)), Box::new(optimize(*b))),
+        N::Or(a, b) => N::Or(Box::new(optimize(*a)), Box::new(optimize(*b))),
+        N::Not(a) => N::Not(Box::new(optimize(*a))),
+        other => other,
+    }
+}
+
+/// Splits `text` the way [`SelectItem::Split`] describes, calling `f` with each piece.
+pub fn split_pieces(text: &str, delimiter: Option<&str>, mut f: impl FnMut(&str)) {
+    match delimiter {
+        Some(d) => text.split(d).filter(|p| !p.is_empty()).for_each(&mut f),
+        None => text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|p| !p.is_empty()).for_each(f),
+    }
+}
+
+/// Interns the pieces of a split (helper for flat_map and tests).
+pub fn split_syms(interner: &mut Interner, scratch: &mut String, s: Sym, delimiter: Option<&str>, out: &mut Vec<Sym>) {
+    scratch.clear();
+    scratch.push_str(interner.resolve(s));
+    split_pieces(scratch, delimiter, |p| out.push(interner.intern(p)));
+}
+
+/// Byte range in `text` of a sqlparser span (lines and columns are 1-based, in characters).
+pub(crate) fn span_to_range(text: &str, span: Span) -> Range<usize> {
+    if span.start.line == 0 {
+        return 0..text.len();
+    }
+    let start = offset_of(text, span.start.line, span.start.column);
+    let end = offset_of(text, span.end.line, span.end.column).max(start);
+    start..end
+}
+
+fn offset_of(text: &str, line: u64, column: u64) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i as u64 + 1 == line {
+            let col = column.saturating_sub(1) as usize;
+            return offset + l.char_indices().nth(col).map_or(l.len(), |(b, _)| b);
+        }
+        offset += l.len();
+    }
+    text.len()
+}
+
+/// sqlparser reports positions inside its message ("… at Line: 1, Column: 7"); turn that into
+/// a range and a cleaner message.
+fn parser_error(text: &str, msg: &str) -> ExprError {
+    let msg = msg.trim_start_matches("sql parser error: ").to_string();
+    let (clean, pos) = match msg.rfind(" at Line: ") {
+        Some(i) => {
+            let tail = &msg[i + " at Line: ".len()..];
+            let mut nums = tail.split(", Column: ").map(|p| p.trim().parse::<u64>().ok());
+            let line = nums.next().flatten();
+            let col = nums.next().flatten();
+            (msg[..i].to_string(), line.zip(col))
+        }
+        None => (msg.clone(), None),
+    };
+    let span = match pos {
+        Some((l, c)) => {
+            let s = offset_of(text, l, c);
+            let e = text[s..].char_indices().nth(1).map_or(text.len(), |(b, _)| s + b);
+            s..e.max(s)
+        }
+        None => text.len()..text.len(),
+    };
+    let clean = clean.replace("Expected: ", "expected ").replace(", found: ", ", found ");
+    ExprError { message: format!("malformed expression: {clean}"), span, label: String::new() }
+}
+
+/// The candidate closest to `name` by edit distance, if close enough to be a likely typo.
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(name, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d > 0)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> Schema {
+        Schema::new([("word", Type::String), ("n", Type::Int), ("price", Type::Float), ("ok", Type::Bool)])
+    }
+
+    fn eval_on(text: &str, row: &[Value], interner: &mut Interner) -> Value {
+        let s = schema();
+        let e = compile(text, &Scope::Record(&s), interner).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        let (mut scratch, mut error) = (String::new(), None);
+        let mut cx = EvalCx { interner, scratch: &mut scratch, error: &mut error };
+        e.eval(row, &[], &mut cx)
+    }
+
+    fn row(i: &mut Interner) -> Vec<Value> {
+        vec![Value::Str(i.intern("Hello")), Value::Int(7), Value::Float(2.5), Value::Bool(true)]
+    }
+
+    #[test]
+    fn arithmetic_follows_java() {
+        let mut i = Interner::new();
+        let r = row(&mut i);
+        assert_eq!(eval_on("n * 2 + 1", &r, &mut i), Value::Int(15));
+        assert_eq!(eval_on("n / 2", &r, &mut i), Value::Int(3));
+        assert_eq!(eval_on("-n % 3", &r, &mut i), Value::Int(-1));
+        assert_eq!(eval_on("n + price", &r, &mut i), Value::Float(9.5));
+        assert_eq!(eval_on("9223372036854775807 + 1", &r, &mut i), Value::Int(i64::MIN));
+    }
+
+    #[test]
+    fn integer_division_by_zero_is_reported_not_panicked() {
+        let mut i = Interner::new();
+        let r = row(&mut i);
+        let s = schema();
+        let e = compile("n / (n - 7)", &Scope::Record(&s), &mut i).unwrap();
+        let (mut scratch, mut error) = (String::new(), None);
+        let mut cx = EvalCx { interner: &mut i, scratch: &mut scratch, error: &mut error };
+        e.eval(&r, &[], &mut cx);
+        assert_eq!(error.as_deref(), Some("java.lang.ArithmeticException: / by zero"));
+    }
+
+    #[test]
+    fn comparisons_logic_case_and_in() {
+        let mut i = Interner::new();
+        let r = row(&mut i);
+        assert_eq!(eval_on("n > 5 AND NOT ok = false", &r, &mut i), Value::Bool(true));
+        assert_eq!(eval_on("word = 'Hello' OR n < 0", &r, &mut i), Value::Bool(true));
+        assert_eq!(eval_on("word < 'Help'", &r, &mut i), Value::Bool(true));
+        assert_eq!(eval_on("CASE WHEN n > 10 THEN 'big' WHEN n > 5 THEN 'mid' ELSE 'small' END", &r, &mut i).display(&i).to_string(), "mid");
+        assert_eq!(eval_on("CASE n WHEN 7 THEN 1.5 ELSE 0 END", &r, &mut i), Value::Float(1.5));
+        assert_eq!(eval_on("n IN (1, 7, 9)", &r, &mut i), Value::Bool(true));
+        assert_eq!(eval_on("n NOT BETWEEN 1 AND 6", &r, &mut i), Value::Bool(true));
+    }
+
+    #[test]
+    fn string_functions() {
+        let mut i = Interner::new();
+        let r = row(&mut i);
+        let v = eval_on("concat(lower(word), '-', upper(word), n)", &r, &mut i);
+        assert_eq!(v.display(&i).to_string(), "hello-HELLO7");
+        let v = eval_on("word || ':' || price", &r, &mut i);
+        assert_eq!(v.display(&i).to_string(), "Hello:2.5");
+        assert_eq!(eval_on("length(word)", &r, &mut i), Value::Int(5));
+        assert_eq!(eval_on("CAST(price AS BIGINT)", &r, &mut i), Value::Int(2));
+        assert_eq!(eval_on("CAST(n AS VARCHAR)", &r, &mut i).display(&i).to_string(), "7");
+    }
+
+    #[test]
+    fn unknown_field_names_the_known_ones_and_points_at_the_name() {
+        let mut i = Interner::new();
+        let s = schema();
+        let err = compile("n + wrod", &Scope::Record(&s), &mut i).unwrap_err();
+        assert!(err.message.contains("unknown field `wrod`"), "{}", err.message);
+        assert!(err.message.contains("known fields: word, n, price, ok"), "{}", err.message);
+        assert!(err.message.contains("did you mean `word`"), "{}", err.message);
+        assert_eq!(err.span, 4..8);
+    }
+
+    #[test]
+    fn malformed_expression_points_inside_the_text() {
+        let err = parse("n + * 2").unwrap_err();
+        assert!(err.message.starts_with("malformed expression"), "{}", err.message);
+        assert_eq!(err.span.start, 4, "{err:?}");
+        let err = parse("n + 2 3").unwrap_err();
+        assert!(err.message.contains("unexpected `3`"), "{}", err.message);
+        assert_eq!(err.span, 6..7);
+    }
+
+    #[test]
+    fn type_errors_name_the_operand() {
+        let mut i = Interner::new();
+        let s = schema();
+        let err = compile("word + 1", &Scope::Record(&s), &mut i).unwrap_err();
+        assert!(err.message.contains("needs numbers, but `word` is a string"), "{}", err.message);
+        assert_eq!(err.span, 0..4);
+        let err = compile_typed("n + 1", &Scope::Record(&s), &mut i, Type::Bool, "a filter condition").unwrap_err();
+        assert!(err.message.contains("a filter condition must be bool"), "{}", err.message);
+        assert!(compile("CASE WHEN ok THEN 1 END", &Scope::Record(&s), &mut i).unwrap_err().message.contains("ELSE"));
+    }
+
+    #[test]
+    fn split_is_only_for_flat_map_and_splits_like_flinks_wordcount() {
+        let mut i = Interner::new();
+        let s = schema();
+        assert!(compile("split(word)", &Scope::Record(&s), &mut i).is_err());
+        let item = compile_select("split(lower(word))", &Scope::Record(&s), &mut i).unwrap();
+        assert!(matches!(item, SelectItem::Split { delimiter: None, .. }));
+        let mut pieces = Vec::new();
+        split_pieces("To be, or not to be,--that is the question:--", None, |p| pieces.push(p.to_string()));
+        assert_eq!(pieces, ["To", "be", "or", "not", "to", "be", "that", "is", "the", "question"]);
+        let mut pieces = Vec::new();
+        split_pieces("a,b,,c", Some(","), |p| pieces.push(p.to_string()));
+        assert_eq!(pieces, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn fused_nodes_compute_the_same_as_the_tree() {
+        let mut i = Interner::new();
+        let r = row(&mut i);
+        let s = schema();
+        let e = compile("n * 3", &Scope::Record(&s), &mut i).unwrap();
+        assert!(matches!(e.node, Node::IntArithFieldConst(..)));
+        assert_eq!(eval_on("n * 3", &r, &mut i), Value::Int(21));
+        assert_eq!(eval_on("n - n", &r, &mut i), Value::Int(0));
+        let e = compile("n > 6", &Scope::Record(&s), &mut i).unwrap();
+        assert!(matches!(e.node, Node::CompareIntFieldConst(..)));
+        assert_eq!(eval_on("n > 6", &r, &mut i), Value::Bool(true));
+        assert_eq!(eval_on("n <= 6", &r, &mut i), Value::Bool(false));
+        assert_eq!(eval_on("n > 6 AND n < 8", &r, &mut i), Value::Bool(true));
+    }
+
+    #[test]
+    fn reduce_scope_reads_the_accumulator() {
+        let mut i = Interner::new();
+        let s = schema();
+        let e = compile("acc.n + n", &Scope::Reduce { acc: &s, cur: &s }, &mut i).unwrap();
+        let r = row(&mut i);
+        let mut acc = r.clone();
+        acc[1] = Value::Int(100);
+        let (mut scratch, mut error) = (String::new(), None);
+        let mut cx = EvalCx { interner: &mut i, scratch: &mut scratch, error: &mut error };
+        assert_eq!(e.eval(&r, &acc, &mut cx), Value::Int(107));
+    }
+}

@@ -1,0 +1,176 @@
+//! Printing a plan: the text `streamlab plan` shows, and Graphviz for `--dot`.
+
+use super::Plan;
+use crate::scenario::{NodeKind, ReduceFn, Scenario, SinkSpec, SourceData};
+use petgraph::visit::EdgeRef;
+use std::fmt::Write;
+
+/// A one-line description of what a node does.
+pub fn describe(s: &Scenario, scenario_node: usize) -> String {
+    let n = &s.nodes[scenario_node];
+    let field = |i: usize| n.schema.fields.get(i).map_or("?".to_string(), |f| f.name.to_string());
+    match &n.kind {
+        NodeKind::Source(src) => {
+            let pace = match src.rate {
+                Some(r) => format!("{r} records/s"),
+                None => "as fast as possible".into(),
+            };
+            match &src.data {
+                SourceData::Generator { count, duration, .. } => {
+                    let until = match (count, duration) {
+                        (Some(c), _) => format!("{c} records"),
+                        (None, Some(d)) => format!("for {d}"),
+                        _ => String::new(),
+                    };
+                    format!("generator, {until}, {pace}")
+                }
+                SourceData::Rows { rows, repeat } => {
+                    let times = if *repeat > 1 { format!(" × {repeat}") } else { String::new() };
+                    format!("{} rows{times}, {pace}", rows.len())
+                }
+            }
+        }
+        NodeKind::Map { select } => format!("map → {}", select.iter().map(|(f, e)| format!("{f} = {}", e.text)).collect::<Vec<_>>().join(", ")),
+        NodeKind::Filter { condition } => format!("filter where {}", condition.text),
+        NodeKind::FlatMap { select } => {
+            format!("flat_map → {}", select.iter().map(|(f, e)| format!("{f} = {}", e.text)).collect::<Vec<_>>().join(", "))
+        }
+        NodeKind::KeyBy { key } => format!("key_by {}", key.text),
+        NodeKind::Reduce { function } => match function {
+            ReduceFn::Sum(i) => format!("rolling sum({})", field(*i)),
+            ReduceFn::Min(i) => format!("rolling min({})", field(*i)),
+            ReduceFn::Max(i) => format!("rolling max({})", field(*i)),
+            ReduceFn::Count => "rolling count".into(),
+            ReduceFn::Expr(sel) => format!("rolling reduce {}", sel.iter().map(|(f, e)| format!("{f} = {}", e.text)).collect::<Vec<_>>().join(", ")),
+        },
+        NodeKind::Union => "union".into(),
+        NodeKind::Sink(k) => match k {
+            SinkSpec::Collect { .. } => "sink (collect)".into(),
+            SinkSpec::Upsert { key, .. } => format!("sink (upsert by {})", key.text),
+            SinkSpec::Discard => "sink (discard)".into(),
+        },
+    }
+}
+
+/// The text `streamlab plan` prints.
+pub fn text(s: &Scenario, p: &Plan) -> String {
+    let g = &p.logical.graph;
+    let mut out = String::new();
+    let c = &s.cluster;
+    let _ = writeln!(
+        out,
+        "Job `{}`: {} operators in {} chains; needs {} slot{} (cluster: {} TaskManager{} × {} slot{}, {} core{} each)",
+        s.name,
+        g.node_count(),
+        p.execution.vertices.len(),
+        p.deployment.slots_needed,
+        if p.deployment.slots_needed == 1 { "" } else { "s" },
+        c.task_managers,
+        if c.task_managers == 1 { "" } else { "s" },
+        c.slots_per_tm,
+        if c.slots_per_tm == 1 { "" } else { "s" },
+        c.cores_per_tm,
+        if c.cores_per_tm == 1 { "" } else { "s" },
+    );
+    let _ = writeln!(out, "\nLogical graph (operators; key_by and union are folded into edges)");
+    let w = g.node_weights().map(|n| n.name.len()).max().unwrap_or(4);
+    for n in g.node_weights() {
+        let node = &s.nodes[n.scenario_node];
+        let _ = writeln!(
+            out,
+            "  {:<w$}  p={:<3} {}  {}",
+            n.name,
+            n.parallelism,
+            describe(s, n.scenario_node),
+            node.schema,
+        );
+    }
+    let _ = writeln!(out, "\nEdges");
+    for e in g.edge_references() {
+        let (a, b, ew) = (&g[e.source()], &g[e.target()], e.weight());
+        let mut part = ew.partitioner.flink_name().to_string();
+        if let Some(k) = &ew.key {
+            part.push_str(&format!(" by {}", k.text));
+        }
+        if !ew.via.is_empty() {
+            part.push_str(&format!(" (via {})", ew.via.join(", ")));
+        }
+        let breaks = &p.chaining.breaks[e.id().index()];
+        let verdict = if breaks.is_empty() {
+            "chained".to_string()
+        } else {
+            format!("not chained: {}", breaks.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+        };
+        let _ = writeln!(out, "  {} → {}  {}  — {}", a.name, b.name, part, verdict);
+    }
+    let _ = writeln!(out, "\nChains (one task per subtask)");
+    for (vi, v) in p.execution.vertices.iter().enumerate() {
+        let keyed = if v.keyed { format!(", keyed, {} key groups", v.max_parallelism) } else { String::new() };
+        let _ = writeln!(out, "  [{vi}] {}  (parallelism {}{keyed})", v.name, v.parallelism);
+        for st in 0..v.parallelism {
+            let tm = p.deployment.task_manager_of[vi][st as usize];
+            let kg = match p.execution.key_groups(vi, st) {
+                Some((a, b)) => format!("  key groups {a}..={b}"),
+                None => String::new(),
+            };
+            let _ = writeln!(out, "      subtask {st}{kg}  on TaskManager {tm}");
+        }
+    }
+    let groups: Vec<String> = p.deployment.per_group.iter().map(|(g, n)| format!("`{g}` needs {n}")).collect();
+    let _ = writeln!(
+        out,
+        "\nSlots: {} needed of {} ({})",
+        p.deployment.slots_needed,
+        s.cluster.total_slots(),
+        groups.join(", ")
+    );
+    for slot in &p.deployment.slots {
+        let members: Vec<String> = slot
+            .subtasks
+            .iter()
+            .map(|(v, st)| format!("{} #{st}", p.execution.vertices[*v].name))
+            .collect();
+        let _ = writeln!(out, "  TaskManager {} slot {} [{}]: {}", slot.task_manager, slot.slot, slot.group, members.join(", "));
+    }
+    out
+}
+
+/// Graphviz: one cluster per chain, solid edges inside chains, dashed network edges labelled
+/// with the partitioner and the reason they did not chain.
+pub fn dot(s: &Scenario, p: &Plan) -> String {
+    let g = &p.logical.graph;
+    let mut out = String::new();
+    let _ = writeln!(out, "digraph \"{}\" {{", escape(&s.name));
+    let _ = writeln!(out, "  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];");
+    for (vi, v) in p.execution.vertices.iter().enumerate() {
+        let _ = writeln!(out, "  subgraph cluster_{vi} {{");
+        let _ = writeln!(out, "    label=\"{} (p={})\"; style=filled; color=\"#dde6f5\";", escape(&v.name), v.parallelism);
+        for &op in &v.ops {
+            let n = &g[op];
+            let _ = writeln!(out, "    n{} [label=\"{}\\n{}\"];", op.index(), escape(&n.name), escape(&describe(s, n.scenario_node)));
+        }
+        let _ = writeln!(out, "  }}");
+    }
+    for e in g.edge_references() {
+        let breaks = &p.chaining.breaks[e.id().index()];
+        let part = e.weight().partitioner.flink_name();
+        if breaks.is_empty() {
+            let _ = writeln!(out, "  n{} -> n{} [label=\"{part}\", style=bold];", e.source().index(), e.target().index());
+        } else {
+            let why = breaks.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let _ = writeln!(
+                out,
+                "  n{} -> n{} [label=\"{part}\", style=dashed, tooltip=\"{}\"];",
+                e.source().index(),
+                e.target().index(),
+                escape(&why)
+            );
+        }
+    }
+    let _ = writeln!(out, "}}");
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}

@@ -1,0 +1,306 @@
+//! The run report: everything a run measured, as serde JSON and as a readable summary.
+//!
+//! Units go last in field names (`latency_ms_p99`, `busy_ms`). The report holds no wall-clock
+//! figure, so the same scenario and seed give a byte-identical report.
+
+use crate::time::human_nanos;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// How the run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Every task finished: all input was processed.
+    Finished,
+    /// The job failed (and, without a restart strategy, stayed failed).
+    Failed,
+    /// A hard limit of the run was reached.
+    LimitReached,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// Finished, failed or stopped at a limit.
+    pub status: Status,
+    /// Why, when it did not finish.
+    pub message: Option<String>,
+    /// Simulated time at which it ended, in nanoseconds.
+    pub at_ns: u64,
+}
+
+/// Latency percentiles, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Latency {
+    /// Records measured.
+    pub count: u64,
+    /// Mean.
+    pub mean_ms: f64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Maximum.
+    pub max_ms: f64,
+}
+
+impl Latency {
+    /// Percentiles of a histogram of nanoseconds.
+    pub fn from_histogram(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Latency::default();
+        }
+        let ms = |ns: u64| round3(ns as f64 / 1e6);
+        Latency {
+            count: h.len(),
+            mean_ms: round3(h.mean() / 1e6),
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p90_ms: ms(h.value_at_quantile(0.90)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            max_ms: ms(h.max()),
+        }
+    }
+}
+
+/// Rounds to three decimals so that reports stay readable (and stable).
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Records in and out of one subtask of an operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubtaskCounts {
+    /// Subtask index.
+    pub subtask: u32,
+    /// Records received.
+    pub records_in: u64,
+    /// Records emitted.
+    pub records_out: u64,
+}
+
+/// One operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperatorReport {
+    /// Name.
+    pub name: String,
+    /// What it does.
+    pub kind: String,
+    /// Parallelism.
+    pub parallelism: u32,
+    /// Records received, all subtasks.
+    pub records_in: u64,
+    /// Records emitted, all subtasks.
+    pub records_out: u64,
+    /// Per subtask.
+    pub subtasks: Vec<SubtaskCounts>,
+}
+
+/// One task (subtask of a chain).
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskReport {
+    /// Chain name.
+    pub chain: String,
+    /// Subtask index.
+    pub subtask: u32,
+    /// TaskManager.
+    pub task_manager: u32,
+    /// Time processing records.
+    pub busy_ms: f64,
+    /// Time waiting for a core of its TaskManager.
+    pub cpu_wait_ms: f64,
+    /// Time blocked on a full output (backpressured).
+    pub backpressured_ms: f64,
+    /// The rest: waiting for input.
+    pub idle_ms: f64,
+    /// Buffers it sent.
+    pub buffers_out: u64,
+}
+
+/// One sink.
+#[derive(Debug, Clone, Serialize)]
+pub struct SinkReport {
+    /// Name.
+    pub name: String,
+    /// `collect`, `upsert` or `discard`.
+    pub kind: String,
+    /// Records received.
+    pub records: u64,
+    /// Creation-to-sink latency.
+    pub latency: Latency,
+    /// Order-independent checksum of everything received (hex).
+    pub checksum: String,
+    /// Field names of `rows`.
+    pub fields: Vec<String>,
+    /// Collect: the first records; upsert: the final table, sorted.
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// Rows in the full table (upsert) or records kept (collect).
+    pub rows_total: u64,
+}
+
+/// Network totals.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NetworkReport {
+    /// Buffers sent between tasks.
+    pub buffers: u64,
+    /// Bytes sent.
+    pub bytes: u64,
+    /// Buffers sent because they were full.
+    pub flushed_full: u64,
+    /// Buffers sent by the buffer timeout.
+    pub flushed_timeout: u64,
+    /// Buffers sent at end of input.
+    pub flushed_end: u64,
+    /// Mean records per data buffer.
+    pub records_per_buffer: f64,
+}
+
+/// A series over simulated time.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Series {
+    /// Width of a bucket in milliseconds.
+    pub bucket_ms: u64,
+    /// Records that reached a sink, per bucket.
+    pub sink_records: Vec<u64>,
+}
+
+/// The full report of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// streamlab version that produced it.
+    pub streamlab_version: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// The seed used.
+    pub seed: u64,
+    /// Execution mode.
+    pub mode: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Simulated duration in milliseconds.
+    pub sim_duration_ms: f64,
+    /// Events the simulator processed.
+    pub events: u64,
+    /// Records produced by all sources.
+    pub source_records: u64,
+    /// Records received by all sinks.
+    pub sink_records: u64,
+    /// Source records per second of simulated time.
+    pub throughput_per_s: f64,
+    /// Latency over all sinks.
+    pub latency: Latency,
+    /// Per operator.
+    pub operators: Vec<OperatorReport>,
+    /// Per task.
+    pub tasks: Vec<TaskReport>,
+    /// Per sink.
+    pub sinks: Vec<SinkReport>,
+    /// Network totals.
+    pub network: NetworkReport,
+    /// Throughput over time.
+    pub throughput: Series,
+}
+
+impl RunReport {
+    /// The readable summary `streamlab run` prints.
+    pub fn summary(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(o, "streamlab run · scenario `{}` · mode {} · seed {}", self.scenario, self.mode, self.seed);
+        let status = match self.outcome.status {
+            Status::Finished => "finished".to_string(),
+            Status::Failed => format!("FAILED: {}", self.outcome.message.as_deref().unwrap_or("")),
+            Status::LimitReached => format!("STOPPED: {}", self.outcome.message.as_deref().unwrap_or("")),
+        };
+        let _ = writeln!(o, "outcome     {status}");
+        let _ = writeln!(
+            o,
+            "simulated   {} of processing time, {} events",
+            human_nanos(self.sim_duration_ms * 1e6),
+            self.events
+        );
+        let _ = writeln!(
+            o,
+            "records     {} from sources, {} into sinks; throughput {} records/s (simulated)",
+            self.source_records,
+            self.sink_records,
+            fmt_rate(self.throughput_per_s)
+        );
+        let l = &self.latency;
+        let _ = writeln!(
+            o,
+            "latency     p50 {} · p90 {} · p99 {} · max {}  (record creation → sink)",
+            fmt_ms(l.p50_ms),
+            fmt_ms(l.p90_ms),
+            fmt_ms(l.p99_ms),
+            fmt_ms(l.max_ms)
+        );
+        let _ = writeln!(o, "\nOperators                 parallelism   records in   records out");
+        for op in &self.operators {
+            let _ = writeln!(o, "  {:<24}{:>6}   {:>12}  {:>12}   {}", op.name, op.parallelism, op.records_in, op.records_out, op.kind);
+        }
+        let _ = writeln!(o, "\nTasks (time split of each subtask)          busy   cpu-wait  backpressured      idle");
+        for t in &self.tasks {
+            let name = format!("{} #{}", t.chain, t.subtask);
+            let name = if name.chars().count() > 40 { format!("{}…", name.chars().take(39).collect::<String>()) } else { name };
+            let _ = writeln!(
+                o,
+                "  {:<40} {:>9} {:>10} {:>14} {:>9}",
+                name,
+                fmt_ms(t.busy_ms),
+                fmt_ms(t.cpu_wait_ms),
+                fmt_ms(t.backpressured_ms),
+                fmt_ms(t.idle_ms)
+            );
+        }
+        let n = &self.network;
+        let _ = writeln!(
+            o,
+            "\nNetwork     {} buffers, {} bytes, {:.1} records/buffer; sent because full {}, by timeout {}, at end {}",
+            n.buffers, n.bytes, n.records_per_buffer, n.flushed_full, n.flushed_timeout, n.flushed_end
+        );
+        for s in &self.sinks {
+            let _ = writeln!(
+                o,
+                "\nSink `{}` ({}): {} records, latency p50 {} p99 {}, checksum {}",
+                s.name,
+                s.kind,
+                s.records,
+                fmt_ms(s.latency.p50_ms),
+                fmt_ms(s.latency.p99_ms),
+                s.checksum
+            );
+            if !s.rows.is_empty() {
+                let shown = s.rows.len().min(10);
+                let what = if s.kind == "upsert" { "final table" } else { "first records" };
+                let _ = writeln!(o, "  {what} ({} of {}): {}", shown, s.rows_total, s.fields.join(", "));
+                for r in s.rows.iter().take(shown) {
+                    let cells: Vec<String> = r.iter().map(|v| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    }).collect();
+                    let _ = writeln!(o, "    {}", cells.join(", "));
+                }
+            }
+        }
+        o
+    }
+}
+
+/// "12.345 ms" or "1.200 s".
+pub fn fmt_ms(ms: f64) -> String {
+    human_nanos(ms * 1e6)
+}
+
+/// "1.23 M" style rate.
+pub fn fmt_rate(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{:.2} M", r / 1e6)
+    } else if r >= 1e3 {
+        format!("{:.1} k", r / 1e3)
+    } else {
+        format!("{r:.1}")
+    }
+}

@@ -1,0 +1,386 @@
+//! Stage two's result: a scenario that is known to make sense.
+//!
+//! Names are resolved to node indices, types are known for every stream, durations are
+//! [`SimDuration`]s and expressions have been type-checked (they are kept as text with their
+//! file position and compiled again by each run, against that run's string interner). Spans
+//! are kept so that planning errors can still point into the file.
+
+use crate::cost::{BufferTimeout, CostModel, Limits};
+use crate::diag::{Diagnostic, SourceFile};
+use crate::time::SimDuration;
+use crate::value::Schema;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it came from (for messages).
+    pub file: Arc<SourceFile>,
+    /// Short name.
+    pub name: String,
+    /// What the scenario shows.
+    pub description: String,
+    /// The master seed (overridable with `--seed`).
+    pub seed: u64,
+    /// TaskManagers and slots.
+    pub cluster: Cluster,
+    /// Job-wide settings.
+    pub job: JobConfig,
+    /// The cost model.
+    pub cost: CostModel,
+    /// Hard limits of a run.
+    pub limits: Limits,
+    /// Sources, operators and sinks in the order the file declares them.
+    pub nodes: Vec<NodeDef>,
+    /// Findings that do not stop the run.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Scenario {
+    /// Index of a node by name.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+}
+
+/// The simulated cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cluster {
+    /// Number of TaskManagers.
+    pub task_managers: u32,
+    /// Slots per TaskManager (`taskmanager.numberOfTaskSlots`, Flink default 1).
+    pub slots_per_tm: u32,
+    /// CPU cores per TaskManager, shared by every subtask placed on it (slots isolate memory,
+    /// not CPU). Default: one per slot.
+    pub cores_per_tm: u32,
+}
+
+impl Cluster {
+    /// Total number of slots.
+    pub fn total_slots(&self) -> u32 {
+        self.task_managers * self.slots_per_tm
+    }
+}
+
+/// Job-wide settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobConfig {
+    /// Default parallelism of operators that set none (`parallelism.default`, Flink default 1).
+    pub parallelism: u32,
+    /// Explicit max parallelism (number of key groups); `None` = Flink's default rule.
+    pub max_parallelism: Option<Spanned<u32>>,
+    /// `pipeline.operator-chaining.enabled` (default true).
+    pub chaining: bool,
+    /// `execution.buffer-timeout.interval` (default 100 ms).
+    pub buffer_timeout: BufferTimeout,
+}
+
+/// A value with the byte range it was written at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Range<usize>,
+}
+
+/// An expression as written, with the file offset of its first character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprSrc {
+    /// The SQL text.
+    pub text: String,
+    /// Byte offset in the scenario file where the text starts (inside the quotes).
+    pub offset: usize,
+}
+
+/// Flink's `ChainingStrategy` for an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainingStrategy {
+    /// May chain to its predecessor and successors (the default of map, filter, sinks…).
+    Always,
+    /// Starts a new chain: may chain to successors, never to its predecessor
+    /// (`startNewChain()`; also what sources are).
+    Head,
+    /// Never chains (`disableChaining()`).
+    Never,
+}
+
+/// How records are distributed over the subtasks of the next operator (`StreamPartitioner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Partitioner {
+    /// Subtask i sends to subtask i (needs equal parallelism).
+    Forward,
+    /// Round robin over all downstream subtasks.
+    Rebalance,
+    /// Round robin over a local subset of downstream subtasks (pointwise).
+    Rescale,
+    /// By key group of the key (`keyBy`).
+    Hash,
+    /// Every record to every downstream subtask.
+    Broadcast,
+    /// Uniformly at random.
+    Shuffle,
+    /// Everything to subtask 0.
+    Global,
+}
+
+impl Partitioner {
+    /// Flink's name for it, as the web UI shows it.
+    pub fn flink_name(self) -> &'static str {
+        match self {
+            Partitioner::Forward => "FORWARD",
+            Partitioner::Rebalance => "REBALANCE",
+            Partitioner::Rescale => "RESCALE",
+            Partitioner::Hash => "HASH",
+            Partitioner::Broadcast => "BROADCAST",
+            Partitioner::Shuffle => "SHUFFLE",
+            Partitioner::Global => "GLOBAL",
+        }
+    }
+
+    /// Parses the scenario-file spelling.
+    pub fn parse(s: &str) -> Option<Partitioner> {
+        Some(match s {
+            "forward" => Partitioner::Forward,
+            "rebalance" => Partitioner::Rebalance,
+            "rescale" => Partitioner::Rescale,
+            "broadcast" => Partitioner::Broadcast,
+            "shuffle" => Partitioner::Shuffle,
+            "global" => Partitioner::Global,
+            _ => return None,
+        })
+    }
+
+    /// Whether subtask i connects to a subset of downstream subtasks only (Flink's POINTWISE
+    /// distribution pattern) rather than to all of them.
+    pub fn is_pointwise(self) -> bool {
+        matches!(self, Partitioner::Forward | Partitioner::Rescale)
+    }
+}
+
+/// A reference to an input stream, with where it was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRef {
+    /// The producing node.
+    pub node: usize,
+    /// Where the name was written.
+    pub span: Range<usize>,
+}
+
+/// A source, operator or sink.
+#[derive(Debug, Clone)]
+pub struct NodeDef {
+    /// Unique name; other nodes use it as their `input`.
+    pub name: String,
+    /// The whole `[[…]]` table.
+    pub span: Range<usize>,
+    /// What the node does.
+    pub kind: NodeKind,
+    /// The streams it reads.
+    pub inputs: Vec<InputRef>,
+    /// The fields of the records it emits (its input's, for sinks).
+    pub schema: Schema,
+    /// Explicit parallelism, if set.
+    pub parallelism: Option<Spanned<u32>>,
+    /// Chaining strategy.
+    pub chaining: ChainingStrategy,
+    /// Slot-sharing group (Flink default: "default").
+    pub slot_sharing_group: String,
+    /// Explicit partitioner of its input edges.
+    pub partitioner: Option<Spanned<Partitioner>>,
+    /// Per-record CPU cost override.
+    pub cost: Option<SimDuration>,
+}
+
+impl NodeDef {
+    /// Whether the node is folded into the edges of the graph rather than run as an operator
+    /// (Flink's `PartitionTransformation` and `UnionTransformation`).
+    pub fn is_virtual(&self) -> bool {
+        matches!(self.kind, NodeKind::KeyBy { .. } | NodeKind::Union)
+    }
+
+    /// The kind's name as written in scenario files.
+    pub fn kind_name(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Source(s) => match s.data {
+                SourceData::Generator { .. } => "generator source",
+                SourceData::Rows { .. } => "source",
+            },
+            NodeKind::Map { .. } => "map",
+            NodeKind::Filter { .. } => "filter",
+            NodeKind::FlatMap { .. } => "flat_map",
+            NodeKind::KeyBy { .. } => "key_by",
+            NodeKind::Reduce { .. } => "reduce",
+            NodeKind::Union => "union",
+            NodeKind::Sink(_) => "sink",
+        }
+    }
+}
+
+/// What a node does.
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    /// Produces records.
+    Source(SourceSpec),
+    /// One record out per record in, fields computed by expressions.
+    Map {
+        /// Output fields in order.
+        select: Vec<(String, ExprSrc)>,
+    },
+    /// Keeps records for which the condition holds.
+    Filter {
+        /// A boolean expression.
+        condition: ExprSrc,
+    },
+    /// Zero or more records out per record in: one select expression may be a `split`.
+    FlatMap {
+        /// Output fields in order.
+        select: Vec<(String, ExprSrc)>,
+    },
+    /// Partitions by key: hash partitioning on the edge to the next operator, which becomes
+    /// keyed. Virtual.
+    KeyBy {
+        /// The key expression.
+        key: ExprSrc,
+    },
+    /// A rolling aggregation per key: emits the updated aggregate for every input record.
+    Reduce {
+        /// The aggregation.
+        function: ReduceFn,
+    },
+    /// Merges streams with the same fields. Virtual.
+    Union,
+    /// Consumes records.
+    Sink(SinkSpec),
+}
+
+/// The aggregation of a rolling reduce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReduceFn {
+    /// `sum(field)`: the first record of the key with the field replaced by the running sum
+    /// (Flink's `SumAggregator`).
+    Sum(usize),
+    /// `min(field)`: the first record with the field replaced by the running minimum.
+    Min(usize),
+    /// `max(field)`: the first record with the field replaced by the running maximum.
+    Max(usize),
+    /// `count`: the key and the number of records seen for it.
+    Count,
+    /// A reduce function written as expressions over `acc.<field>` and the new record's
+    /// fields; fields it does not list keep the accumulated value.
+    Expr(Vec<(String, ExprSrc)>),
+}
+
+/// A source's data and pacing.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    /// Records per second of processing time, over all subtasks; `None` = as fast as the
+    /// source's CPU and backpressure allow.
+    pub rate: Option<f64>,
+    /// Where the records come from.
+    pub data: SourceData,
+    /// For row sources: the field holding the event-time timestamp (milliseconds).
+    pub timestamp_field: Option<usize>,
+}
+
+/// A literal value in a scenario (strings not yet interned).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    /// Integer.
+    Int(i64),
+    /// Float.
+    Float(f64),
+    /// String.
+    Str(Arc<str>),
+    /// Boolean.
+    Bool(bool),
+}
+
+/// The records of a source.
+#[derive(Debug, Clone)]
+pub enum SourceData {
+    /// Random records drawn from the seed.
+    Generator {
+        /// Stop after this many records (over all subtasks).
+        count: Option<u64>,
+        /// Stop after this much processing time.
+        duration: Option<SimDuration>,
+        /// One generator per field.
+        fields: Vec<GenField>,
+        /// Event-time delay distribution.
+        delay: Delay,
+    },
+    /// Fixed rows (inline `events` or a CSV file), in arrival order.
+    Rows {
+        /// The rows.
+        rows: Arc<Vec<Vec<Lit>>>,
+        /// How many times the rows are replayed.
+        repeat: u64,
+    },
+}
+
+/// How a generated field's values are drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GenField {
+    /// A key out of `count` distinct keys (integers 0..count, or strings `prefix` + n).
+    Key {
+        /// Number of distinct keys.
+        count: u64,
+        /// Uniform or Zipf.
+        skew: Skew,
+        /// If set, keys are strings with this prefix.
+        prefix: Option<Arc<str>>,
+    },
+    /// Uniform integer in `[min, max]`.
+    IntRange(i64, i64),
+    /// Uniform float in `[min, max)`.
+    FloatRange(f64, f64),
+    /// 0, 1, 2, … per subtask interleaved into one global sequence.
+    Sequence,
+    /// One of the listed values, uniformly.
+    OneOf(Vec<Lit>),
+    /// Always the same value.
+    Constant(Lit),
+}
+
+/// Key popularity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Skew {
+    /// Every key equally likely.
+    Uniform,
+    /// Key k (1-based) has probability ∝ 1 / k^exponent.
+    Zipf(f64),
+}
+
+/// Event-time delay of generated records (timestamp = creation time − delay).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Delay {
+    /// In order: timestamp = creation time.
+    None,
+    /// Always the same delay.
+    Fixed(SimDuration),
+    /// Uniform in `[min, max]`.
+    Uniform(SimDuration, SimDuration),
+    /// Exponential with this mean.
+    Exponential(SimDuration),
+}
+
+/// What a sink does with records.
+#[derive(Debug, Clone)]
+pub enum SinkSpec {
+    /// Appends every record; the report keeps the first `capture` of them.
+    Collect {
+        /// How many records the report shows.
+        capture: usize,
+    },
+    /// A table upserted by key: the report shows the final row of every key.
+    Upsert {
+        /// The key expression.
+        key: ExprSrc,
+        /// How many rows the report shows.
+        capture: usize,
+    },
+    /// Drops records (counts and latency only).
+    Discard,
+}

@@ -1,0 +1,194 @@
+//! Stage one of reading a scenario: the file's shape, exactly as written.
+//!
+//! These structs mirror the TOML with `deny_unknown_fields`, so a misspelt key is reported
+//! by the deserializer at its position with the list of valid keys. Every value that stage
+//! two ([`super::validate`]) may reject is wrapped in [`Spanned`] so that its error can point
+//! at it. Each kind of source, operator and sink shares one flat struct with a `kind` field:
+//! stage two then says precisely which keys belong to which kind.
+
+// The fields mirror the file format one to one; docs/scenario-format.md documents each.
+#![allow(missing_docs)]
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<Spanned<String>>,
+    pub description: Option<String>,
+    pub seed: Option<Spanned<i64>>,
+    pub cluster: Option<Spanned<RawCluster>>,
+    pub job: Option<Spanned<RawJob>>,
+    pub cost: Option<Spanned<RawCost>>,
+    pub limits: Option<Spanned<RawLimits>>,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<Spanned<RawSource>>,
+    #[serde(default, rename = "operator")]
+    pub operators: Vec<Spanned<RawOperator>>,
+    #[serde(default, rename = "sink")]
+    pub sinks: Vec<Spanned<RawSink>>,
+}
+
+/// `[cluster]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub task_managers: Option<Spanned<i64>>,
+    pub slots_per_task_manager: Option<Spanned<i64>>,
+    pub cores_per_task_manager: Option<Spanned<i64>>,
+}
+
+/// `[job]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJob {
+    pub parallelism: Option<Spanned<i64>>,
+    pub max_parallelism: Option<Spanned<i64>>,
+    pub chaining: Option<bool>,
+    pub buffer_timeout: Option<Spanned<String>>,
+}
+
+/// `[cost]`: overrides of the cost model.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCost {
+    pub source_record: Option<Spanned<String>>,
+    pub operator_record: Option<Spanned<String>>,
+    pub keyed_record: Option<Spanned<String>>,
+    pub sink_record: Option<Spanned<String>>,
+    pub serialize_record: Option<Spanned<String>>,
+    pub deserialize_record: Option<Spanned<String>>,
+    pub local_channel_latency: Option<Spanned<String>>,
+    pub remote_channel_latency: Option<Spanned<String>>,
+    pub network_bandwidth: Option<Spanned<String>>,
+    pub buffer_size: Option<Spanned<String>>,
+    pub exclusive_buffers_per_channel: Option<Spanned<i64>>,
+    pub floating_buffers_per_gate: Option<Spanned<i64>>,
+    pub max_overdraft_buffers: Option<Spanned<i64>>,
+}
+
+/// `[limits]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub max_sim_time: Option<Spanned<String>>,
+    pub max_events: Option<Spanned<i64>>,
+}
+
+/// One `[[source]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub parallelism: Option<Spanned<i64>>,
+    pub slot_sharing_group: Option<Spanned<String>>,
+    pub cost: Option<Spanned<String>>,
+    /// Records per second of processing time, over all subtasks; absent = as fast as possible.
+    pub rate: Option<Spanned<f64Like>>,
+    // generator
+    pub count: Option<Spanned<i64>>,
+    pub duration: Option<Spanned<String>>,
+    pub fields: Option<Spanned<IndexMap<String, Spanned<toml::Value>>>>,
+    pub delay: Option<Spanned<RawDelay>>,
+    // inline
+    pub events: Option<Spanned<Vec<Spanned<IndexMap<String, Spanned<toml::Value>>>>>>,
+    pub repeat: Option<Spanned<i64>>,
+    // csv
+    pub path: Option<Spanned<String>>,
+    // inline and csv
+    pub timestamp: Option<Spanned<String>>,
+}
+
+/// A number written as an integer or a float (`rate = 1000` or `rate = 2.5`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+#[allow(non_camel_case_types)]
+pub enum f64Like {
+    Int(i64),
+    Float(f64),
+}
+
+impl f64Like {
+    pub fn get(self) -> f64 {
+        match self {
+            f64Like::Int(i) => i as f64,
+            f64Like::Float(f) => f,
+        }
+    }
+}
+
+/// A generated field: `{ kind = "key", count = 1000, skew = "zipf", exponent = 1.1 }`.
+/// Read from an already parsed TOML value, so its parts carry no positions of their own:
+/// errors point at the whole field table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGenField {
+    pub kind: String,
+    pub count: Option<i64>,
+    pub skew: Option<String>,
+    pub exponent: Option<f64Like>,
+    pub prefix: Option<String>,
+    pub min: Option<toml::Value>,
+    pub max: Option<toml::Value>,
+    pub values: Option<Vec<toml::Value>>,
+    pub value: Option<toml::Value>,
+}
+
+/// The event-time delay of generated records: how far behind processing time they are
+/// stamped, which is what makes them arrive out of order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDelay {
+    pub distribution: Spanned<String>,
+    pub value: Option<Spanned<String>>,
+    pub min: Option<Spanned<String>>,
+    pub max: Option<Spanned<String>>,
+    pub mean: Option<Spanned<String>>,
+}
+
+/// One `[[operator]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOperator {
+    pub name: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub input: Option<Spanned<String>>,
+    pub inputs: Option<Spanned<Vec<Spanned<String>>>>,
+    pub parallelism: Option<Spanned<i64>>,
+    pub chaining: Option<Spanned<bool>>,
+    pub start_new_chain: Option<Spanned<bool>>,
+    pub slot_sharing_group: Option<Spanned<String>>,
+    pub partitioner: Option<Spanned<String>>,
+    pub cost: Option<Spanned<String>>,
+    // map / flat_map / reduce(expr)
+    pub select: Option<Spanned<IndexMap<String, Spanned<String>>>>,
+    // filter
+    #[serde(rename = "where")]
+    pub where_: Option<Spanned<String>>,
+    // key_by
+    pub key: Option<Spanned<String>>,
+    // reduce
+    pub function: Option<Spanned<String>>,
+    pub field: Option<Spanned<String>>,
+}
+
+/// One `[[sink]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    pub name: Spanned<String>,
+    pub kind: Option<Spanned<String>>,
+    pub input: Spanned<String>,
+    pub parallelism: Option<Spanned<i64>>,
+    pub chaining: Option<Spanned<bool>>,
+    pub start_new_chain: Option<Spanned<bool>>,
+    pub slot_sharing_group: Option<Spanned<String>>,
+    pub partitioner: Option<Spanned<String>>,
+    pub cost: Option<Spanned<String>>,
+    pub key: Option<Spanned<String>>,
+    pub capture: Option<Spanned<i64>>,
+}

@@ -1,0 +1,919 @@
+//! Stage two of reading a scenario: from the raw file to a [`Scenario`] that makes sense.
+//!
+//! Every check reports at the position of the offending text and keeps going, so one run
+//! of `streamlab validate` lists every mistake in the file, not just the first.
+
+use super::model::*;
+use super::raw::*;
+use super::sources::{check_source, SourceCx};
+use super::units::{parse_bandwidth, parse_duration, parse_size};
+use crate::cost::{BufferTimeout, CostModel, Limits};
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::expr::{self, closest, compile_select, compile_typed, ExprError, Scope, SelectItem};
+use crate::plan::keygroup::UPPER_BOUND_MAX_PARALLELISM;
+use crate::time::SimDuration;
+use crate::value::{Field, Interner, Schema, Type};
+use petgraph::algo::toposort;
+use petgraph::graph::DiGraph;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use toml::Spanned as TSpanned;
+
+/// Reads scenario text. `base_dir` resolves relative CSV paths.
+pub fn parse_scenario(file: Arc<SourceFile>, base_dir: Option<&Path>) -> Result<Scenario, Diagnostics> {
+    let mut cx = Checker { diags: Diagnostics::new(file.clone()), base_dir: base_dir.map(Path::to_path_buf) };
+    if file.text.trim().is_empty() {
+        cx.error(
+            None,
+            "the scenario file is empty",
+            "a scenario needs at least one [[source]] and one [[sink]]; see docs/scenario-format.md",
+        );
+        return Err(cx.diags);
+    }
+    let raw: RawScenario = match toml::from_str(&file.text) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = e.message().trim().to_string();
+            let (msg, label) = explain_toml_error(&msg);
+            cx.diags.push(Diagnostic::error(msg, e.span()).with_label(label));
+            return Err(cx.diags);
+        }
+    };
+    let scenario = cx.scenario(raw);
+    match scenario {
+        Some(s) if !cx.diags.has_errors() => {
+            let mut s = s;
+            s.warnings = cx.diags.items.clone();
+            Ok(s)
+        }
+        _ => Err(cx.diags),
+    }
+}
+
+/// serde's messages are good; make the two most common ones friendlier.
+fn explain_toml_error(msg: &str) -> (String, String) {
+    if let Some(rest) = msg.strip_prefix("unknown field ") {
+        let (field, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return (format!("unknown field {field}"), if expected.is_empty() { String::new() } else { format!("expected {expected}") });
+    }
+    if msg.starts_with("invalid type") {
+        return (format!("wrong type: {msg}"), String::new());
+    }
+    (msg.to_string(), String::new())
+}
+
+pub(super) struct Checker {
+    pub diags: Diagnostics,
+    pub base_dir: Option<std::path::PathBuf>,
+}
+
+/// A node before its inputs are resolved.
+struct Draft {
+    name: String,
+    name_span: Range<usize>,
+    span: Range<usize>,
+    role: Role,
+    inputs: Vec<(String, Range<usize>)>,
+    common: Common,
+}
+
+enum Role {
+    Source(Box<RawSource>),
+    Operator(Box<RawOperator>),
+    Sink(Box<RawSink>),
+}
+
+struct Common {
+    parallelism: Option<TSpanned<i64>>,
+    chaining: Option<TSpanned<bool>>,
+    start_new_chain: Option<TSpanned<bool>>,
+    slot_sharing_group: Option<TSpanned<String>>,
+    partitioner: Option<TSpanned<String>>,
+    cost: Option<TSpanned<String>>,
+}
+
+impl Checker {
+    pub fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>, label: impl Into<String>) {
+        self.diags.push(Diagnostic::error(message, span).with_label(label));
+    }
+
+    pub fn warn(&mut self, span: Option<Range<usize>>, message: impl Into<String>, label: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(message, span).with_label(label));
+    }
+
+    fn file(&self) -> Arc<SourceFile> {
+        self.diags.file.clone()
+    }
+
+    /// A positive count that fits in u32.
+    pub fn count(&mut self, v: &TSpanned<i64>, what: &str, max: i64) -> Option<u32> {
+        let n = *v.get_ref();
+        if n < 1 {
+            self.error(Some(v.span()), format!("{what} must be at least 1, found {n}"), format!("write a number from 1 to {max}"));
+            None
+        } else if n > max {
+            self.error(Some(v.span()), format!("{what} must be at most {max}, found {n}"), "");
+            None
+        } else {
+            Some(n as u32)
+        }
+    }
+
+    pub fn duration(&mut self, v: &TSpanned<String>, what: &str) -> Option<SimDuration> {
+        match parse_duration(v.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(Some(v.span()), format!("{what}: {e}"), "durations look like \"200 ms\", \"10 s\", \"1 min\"");
+                None
+            }
+        }
+    }
+
+    fn scenario(&mut self, raw: RawScenario) -> Option<Scenario> {
+        let file = self.file();
+        let name = match &raw.name {
+            Some(n) => n.get_ref().clone(),
+            None => Path::new(&file.name).file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
+        };
+        let seed = match &raw.seed {
+            Some(s) if *s.get_ref() < 0 => {
+                self.error(Some(s.span()), "seed must not be negative", "any whole number from 0 up");
+                0
+            }
+            Some(s) => *s.get_ref() as u64,
+            None => 0,
+        };
+        let cluster = self.cluster(raw.cluster.as_ref());
+        let job = self.job(raw.job.as_ref());
+        let cost = self.cost(raw.cost.as_ref());
+        let limits = self.limits(raw.limits.as_ref());
+        if raw.sources.is_empty() {
+            self.error(None, "the job has no source", "add a [[source]] table: a generator, inline events or a CSV file");
+        }
+        if raw.sinks.is_empty() {
+            self.error(None, "the job has no sink", "add a [[sink]] table reading the stream whose results you want to see");
+        }
+        let description = raw.description.clone().unwrap_or_default();
+        let drafts = self.drafts(raw);
+        let nodes = self.nodes(drafts)?;
+        Some(Scenario {
+            file,
+            name,
+            description,
+            seed,
+            cluster,
+            job,
+            cost,
+            limits,
+            nodes,
+            warnings: Vec::new(),
+        })
+    }
+
+    fn cluster(&mut self, raw: Option<&TSpanned<RawCluster>>) -> Cluster {
+        let mut c = Cluster { task_managers: 1, slots_per_tm: 1, cores_per_tm: 1 };
+        let Some(raw) = raw else { return c };
+        let raw = raw.get_ref();
+        if let Some(v) = &raw.task_managers {
+            c.task_managers = self.count(v, "task_managers", 1024).unwrap_or(1);
+        }
+        if let Some(v) = &raw.slots_per_task_manager {
+            c.slots_per_tm = self.count(v, "slots_per_task_manager", 1024).unwrap_or(1);
+        }
+        c.cores_per_tm = match &raw.cores_per_task_manager {
+            Some(v) => self.count(v, "cores_per_task_manager", 1024).unwrap_or(1),
+            None => c.slots_per_tm,
+        };
+        c
+    }
+
+    fn job(&mut self, raw: Option<&TSpanned<RawJob>>) -> JobConfig {
+        let mut j = JobConfig { parallelism: 1, max_parallelism: None, chaining: true, buffer_timeout: BufferTimeout::default() };
+        let Some(raw) = raw else { return j };
+        let raw = raw.get_ref();
+        if let Some(v) = &raw.parallelism {
+            j.parallelism = self.count(v, "parallelism", i64::from(UPPER_BOUND_MAX_PARALLELISM)).unwrap_or(1);
+        }
+        if let Some(v) = &raw.max_parallelism {
+            if let Some(m) = self.count(v, "max_parallelism", i64::from(UPPER_BOUND_MAX_PARALLELISM)) {
+                j.max_parallelism = Some(Spanned { value: m, span: v.span() });
+            }
+        }
+        if let Some(c) = raw.chaining {
+            j.chaining = c;
+        }
+        if let Some(t) = &raw.buffer_timeout {
+            let text = t.get_ref().trim();
+            if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
+                j.buffer_timeout = BufferTimeout::Off;
+            } else if let Some(d) = self.duration(t, "buffer_timeout") {
+                j.buffer_timeout = BufferTimeout::Interval(d);
+            }
+        }
+        j
+    }
+
+    fn cost(&mut self, raw: Option<&TSpanned<RawCost>>) -> CostModel {
+        let mut c = CostModel::default();
+        let Some(raw) = raw else { return c };
+        let raw = raw.get_ref();
+        let durations: [(&Option<TSpanned<String>>, &mut SimDuration, &str); 8] = [
+            (&raw.source_record, &mut c.source_record, "cost.source_record"),
+            (&raw.operator_record, &mut c.operator_record, "cost.operator_record"),
+            (&raw.keyed_record, &mut c.keyed_record, "cost.keyed_record"),
+            (&raw.sink_record, &mut c.sink_record, "cost.sink_record"),
+            (&raw.serialize_record, &mut c.serialize_record, "cost.serialize_record"),
+            (&raw.deserialize_record, &mut c.deserialize_record, "cost.deserialize_record"),
+            (&raw.local_channel_latency, &mut c.local_channel_latency, "cost.local_channel_latency"),
+            (&raw.remote_channel_latency, &mut c.remote_channel_latency, "cost.remote_channel_latency"),
+        ];
+        let mut parsed = Vec::new();
+        for (src, _, what) in &durations {
+            if let Some(v) = src {
+                parsed.push(self.duration(v, what));
+            } else {
+                parsed.push(None);
+            }
+        }
+        for ((_, dst, _), p) in durations.into_iter().zip(parsed) {
+            if let Some(d) = p {
+                *dst = d;
+            }
+        }
+        if let Some(v) = &raw.network_bandwidth {
+            match parse_bandwidth(v.get_ref()) {
+                Ok(0) => self.error(Some(v.span()), "network_bandwidth must be more than zero", ""),
+                Ok(b) => c.network_bandwidth_bytes_per_s = b,
+                Err(e) => self.error(Some(v.span()), e, ""),
+            }
+        }
+        if let Some(v) = &raw.buffer_size {
+            match parse_size(v.get_ref()) {
+                Ok(b) if (256..=16 << 20).contains(&b) => c.buffer_size_bytes = b as u32,
+                Ok(b) => self.error(Some(v.span()), format!("buffer_size must be between 256 bytes and 16 mb, found {b} bytes"), ""),
+                Err(e) => self.error(Some(v.span()), e, "sizes look like \"32 kb\""),
+            }
+        }
+        if let Some(v) = &raw.exclusive_buffers_per_channel {
+            c.exclusive_buffers_per_channel = self.count(v, "exclusive_buffers_per_channel", 1024).unwrap_or(2);
+        }
+        if let Some(v) = &raw.floating_buffers_per_gate {
+            match *v.get_ref() {
+                n @ 0..=1024 => c.floating_buffers_per_gate = n as u32,
+                n => self.error(Some(v.span()), format!("floating_buffers_per_gate must be 0 to 1024, found {n}"), ""),
+            }
+        }
+        if let Some(v) = &raw.max_overdraft_buffers {
+            match *v.get_ref() {
+                n @ 0..=1024 => c.max_overdraft_buffers = n as u32,
+                n => self.error(Some(v.span()), format!("max_overdraft_buffers must be 0 to 1024, found {n}"), ""),
+            }
+        }
+        c
+    }
+
+    fn limits(&mut self, raw: Option<&TSpanned<RawLimits>>) -> Limits {
+        let mut l = Limits::default();
+        let Some(raw) = raw else { return l };
+        let raw = raw.get_ref();
+        if let Some(v) = &raw.max_sim_time {
+            if let Some(d) = self.duration(v, "limits.max_sim_time") {
+                l.max_sim_time = d;
+            }
+        }
+        if let Some(v) = &raw.max_events {
+            if *v.get_ref() < 1 {
+                self.error(Some(v.span()), "limits.max_events must be at least 1", "");
+            } else {
+                l.max_events = *v.get_ref() as u64;
+            }
+        }
+        l
+    }
+
+    fn drafts(&mut self, raw: RawScenario) -> Vec<Draft> {
+        let mut drafts = Vec::new();
+        for s in raw.sources {
+            let span = s.span();
+            let s = s.into_inner();
+            let common = Common {
+                parallelism: s.parallelism.clone(),
+                chaining: None,
+                start_new_chain: None,
+                slot_sharing_group: s.slot_sharing_group.clone(),
+                partitioner: None,
+                cost: s.cost.clone(),
+            };
+            drafts.push(Draft {
+                name: s.name.get_ref().clone(),
+                name_span: s.name.span(),
+                span,
+                inputs: Vec::new(),
+                role: Role::Source(Box::new(s)),
+                common,
+            });
+        }
+        for o in raw.operators {
+            let span = o.span();
+            let o = o.into_inner();
+            let mut inputs = Vec::new();
+            match (&o.input, &o.inputs) {
+                (Some(i), None) => inputs.push((i.get_ref().clone(), i.span())),
+                (None, Some(list)) => {
+                    for i in list.get_ref() {
+                        inputs.push((i.get_ref().clone(), i.span()));
+                    }
+                    if list.get_ref().is_empty() {
+                        self.error(Some(list.span()), format!("operator `{}` lists no inputs", o.name.get_ref()), "");
+                    }
+                }
+                (Some(i), Some(_)) => self.error(
+                    Some(i.span()),
+                    format!("operator `{}` has both `input` and `inputs`", o.name.get_ref()),
+                    "use `input` for one stream, `inputs` for a union",
+                ),
+                (None, None) => self.error(
+                    Some(o.name.span()),
+                    format!("operator `{}` has no `input`", o.name.get_ref()),
+                    "name the stream it reads: input = \"…\"",
+                ),
+            }
+            let common = Common {
+                parallelism: o.parallelism.clone(),
+                chaining: o.chaining.clone(),
+                start_new_chain: o.start_new_chain.clone(),
+                slot_sharing_group: o.slot_sharing_group.clone(),
+                partitioner: o.partitioner.clone(),
+                cost: o.cost.clone(),
+            };
+            drafts.push(Draft {
+                name: o.name.get_ref().clone(),
+                name_span: o.name.span(),
+                span,
+                inputs,
+                role: Role::Operator(Box::new(o)),
+                common,
+            });
+        }
+        for k in raw.sinks {
+            let span = k.span();
+            let k = k.into_inner();
+            let common = Common {
+                parallelism: k.parallelism.clone(),
+                chaining: k.chaining.clone(),
+                start_new_chain: k.start_new_chain.clone(),
+                slot_sharing_group: k.slot_sharing_group.clone(),
+                partitioner: k.partitioner.clone(),
+                cost: k.cost.clone(),
+            };
+            drafts.push(Draft {
+                name: k.name.get_ref().clone(),
+                name_span: k.name.span(),
+                span,
+                inputs: vec![(k.input.get_ref().clone(), k.input.span())],
+                role: Role::Sink(Box::new(k)),
+                common,
+            });
+        }
+        drafts
+    }
+
+    fn nodes(&mut self, drafts: Vec<Draft>) -> Option<Vec<NodeDef>> {
+        // Names must be unique and non-empty.
+        let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, d) in drafts.iter().enumerate() {
+            if d.name.trim().is_empty() {
+                self.error(Some(d.name_span.clone()), "a name must not be empty", "");
+            } else if let Some(&first) = by_name.get(&d.name) {
+                let (l, _) = self.diags.file.line_col(drafts[first].name_span.start);
+                self.error(
+                    Some(d.name_span.clone()),
+                    format!("the name `{}` is used twice (first on line {l})", d.name),
+                    "every source, operator and sink needs its own name",
+                );
+            } else {
+                by_name.insert(d.name.clone(), i);
+            }
+        }
+        // Resolve inputs.
+        let streams: Vec<&str> = drafts
+            .iter()
+            .filter(|d| !matches!(d.role, Role::Sink(_)))
+            .map(|d| d.name.as_str())
+            .collect();
+        let mut inputs: Vec<Vec<InputRef>> = vec![Vec::new(); drafts.len()];
+        let mut unresolved = vec![false; drafts.len()];
+        for (i, d) in drafts.iter().enumerate() {
+            for (name, span) in &d.inputs {
+                match by_name.get(name) {
+                    Some(&j) if matches!(drafts[j].role, Role::Sink(_)) => {
+                        self.error(
+                            Some(span.clone()),
+                            format!("`{name}` is a sink; sinks end a stream and cannot be read"),
+                            format!("known streams: {}", streams.join(", ")),
+                        );
+                        unresolved[i] = true;
+                    }
+                    Some(&j) => inputs[i].push(InputRef { node: j, span: span.clone() }),
+                    None => {
+                        let mut msg = format!("unknown input `{name}` in {} `{}`", role_name(&d.role), d.name);
+                        if let Some(s) = closest(name, &streams) {
+                            msg.push_str(&format!(" (did you mean `{s}`?)"));
+                        }
+                        self.error(Some(span.clone()), msg, format!("known streams: {}", streams.join(", ")));
+                        unresolved[i] = true;
+                    }
+                }
+            }
+        }
+        // Cycles.
+        let mut g: DiGraph<usize, ()> = DiGraph::new();
+        let ids: Vec<_> = (0..drafts.len()).map(|i| g.add_node(i)).collect();
+        for (i, ins) in inputs.iter().enumerate() {
+            for inp in ins {
+                g.add_edge(ids[inp.node], ids[i], ());
+            }
+        }
+        let order = match toposort(&g, None) {
+            Ok(o) => o.into_iter().map(|n| g[n]).collect::<Vec<_>>(),
+            Err(cycle) => {
+                let start = g[cycle.node_id()];
+                let path = find_cycle(&inputs, start);
+                let names: Vec<&str> = path.iter().map(|&i| drafts[i].name.as_str()).collect();
+                let last = path[path.len() - 2];
+                let span = inputs[path[path.len() - 1]]
+                    .iter()
+                    .find(|r| r.node == last)
+                    .map(|r| r.span.clone());
+                self.error(
+                    span,
+                    format!("the job has a cycle: {}", names.join(" → ")),
+                    "a Flink job is a directed acyclic graph; streamlab has no iterations",
+                );
+                return None;
+            }
+        };
+        // Kind-specific checks and schemas, in topological order.
+        let mut interner = Interner::new();
+        let mut schemas: Vec<Option<Schema>> = vec![None; drafts.len()];
+        let mut kinds: Vec<Option<NodeKind>> = (0..drafts.len()).map(|_| None).collect();
+        for &i in &order {
+            let d = &drafts[i];
+            if unresolved[i] {
+                continue;
+            }
+            let in_schemas: Option<Vec<&Schema>> = inputs[i].iter().map(|r| schemas[r.node].as_ref()).collect();
+            let Some(in_schemas) = in_schemas else { continue };
+            let result = match &d.role {
+                Role::Source(s) => {
+                    let mut scx = SourceCx { ck: self, interner: &mut interner };
+                    check_source(&mut scx, s).map(|(spec, schema)| (NodeKind::Source(spec), schema))
+                }
+                Role::Operator(o) => self.operator(o, &in_schemas, &inputs[i], &drafts, &kinds, &mut interner),
+                Role::Sink(k) => self.sink(k, in_schemas[0], &mut interner),
+            };
+            if let Some((kind, schema)) = result {
+                kinds[i] = Some(kind);
+                schemas[i] = Some(schema);
+            }
+        }
+        // Common options.
+        let mut nodes = Vec::with_capacity(drafts.len());
+        for (i, d) in drafts.into_iter().enumerate() {
+            let common = self.common(&d);
+            let (Some(kind), Some(schema), Some(common)) = (kinds[i].take(), schemas[i].take(), common) else {
+                continue;
+            };
+            let (parallelism, chaining, slot_sharing_group, partitioner, cost) = common;
+            let mut node = NodeDef {
+                name: d.name,
+                span: d.span,
+                kind,
+                inputs: std::mem::take(&mut inputs[i]),
+                schema,
+                parallelism,
+                chaining,
+                slot_sharing_group,
+                partitioner,
+                cost,
+            };
+            if matches!(node.kind, NodeKind::Source(_)) {
+                node.chaining = ChainingStrategy::Head;
+            }
+            nodes.push(node);
+        }
+        if self.diags.has_errors() { None } else { Some(nodes) }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn common(
+        &mut self,
+        d: &Draft,
+    ) -> Option<(Option<Spanned<u32>>, ChainingStrategy, String, Option<Spanned<Partitioner>>, Option<SimDuration>)> {
+        let c = &d.common;
+        let parallelism = match &c.parallelism {
+            Some(p) => self
+                .count(p, &format!("parallelism of `{}`", d.name), i64::from(UPPER_BOUND_MAX_PARALLELISM))
+                .map(|v| Some(Spanned { value: v, span: p.span() }))?,
+            None => None,
+        };
+        let mut chaining = ChainingStrategy::Always;
+        if let Some(s) = &c.start_new_chain
+            && *s.get_ref()
+        {
+            chaining = ChainingStrategy::Head;
+        }
+        if let Some(ch) = &c.chaining
+            && !*ch.get_ref()
+        {
+            chaining = ChainingStrategy::Never;
+        }
+        let ssg = c.slot_sharing_group.as_ref().map_or_else(|| "default".to_string(), |s| s.get_ref().clone());
+        let partitioner = match &c.partitioner {
+            None => None,
+            Some(p) => match Partitioner::parse(p.get_ref()) {
+                Some(part) => Some(Spanned { value: part, span: p.span() }),
+                None if p.get_ref() == "hash" => {
+                    self.error(
+                        Some(p.span()),
+                        "hash partitioning comes from a key_by",
+                        "add a [[operator]] with kind = \"key_by\" and read from it",
+                    );
+                    return None;
+                }
+                None => {
+                    self.error(
+                        Some(p.span()),
+                        format!("unknown partitioner `{}`", p.get_ref()),
+                        "expected one of forward, rebalance, rescale, shuffle, broadcast, global",
+                    );
+                    return None;
+                }
+            },
+        };
+        let cost = match &c.cost {
+            Some(v) => Some(self.duration(v, "cost")?),
+            None => None,
+        };
+        Some((parallelism, chaining, ssg, partitioner, cost))
+    }
+
+    fn operator(
+        &mut self,
+        o: &RawOperator,
+        ins: &[&Schema],
+        refs: &[InputRef],
+        drafts: &[Draft],
+        kinds: &[Option<NodeKind>],
+        interner: &mut Interner,
+    ) -> Option<(NodeKind, Schema)> {
+        let kind = o.kind.get_ref().as_str();
+        let name = o.name.get_ref();
+        const KINDS: &str = "map, filter, flat_map, key_by, reduce, union";
+        let allowed: &[&str] = match kind {
+            "map" | "flat_map" => &["select"],
+            "filter" => &["where"],
+            "key_by" => &["key"],
+            "reduce" => &["function", "field", "select"],
+            "union" => &[],
+            other => {
+                let mut msg = format!("unknown operator kind `{other}`");
+                if let Some(s) = closest(other, &KINDS.split(", ").collect::<Vec<_>>()) {
+                    msg.push_str(&format!(" (did you mean `{s}`?)"));
+                }
+                self.error(Some(o.kind.span()), msg, format!("expected one of {KINDS}"));
+                return None;
+            }
+        };
+        let given: [(&str, Option<Range<usize>>); 5] = [
+            ("select", o.select.as_ref().map(|v| v.span())),
+            ("where", o.where_.as_ref().map(|v| v.span())),
+            ("key", o.key.as_ref().map(|v| v.span())),
+            ("function", o.function.as_ref().map(|v| v.span())),
+            ("field", o.field.as_ref().map(|v| v.span())),
+        ];
+        let mut bad = false;
+        for (key, span) in given {
+            if let Some(span) = span
+                && !allowed.contains(&key)
+            {
+                let takes = if allowed.is_empty() { "no options of its own".to_string() } else { allowed.join(", ") };
+                self.error(Some(span), format!("`{key}` is not an option of a {kind}"), format!("a {kind} takes {takes}"));
+                bad = true;
+            }
+        }
+        if kind != "union" && refs.len() > 1 {
+            self.error(
+                o.inputs.as_ref().map(|v| v.span()),
+                format!("a {kind} reads one stream, but `{name}` lists {}", refs.len()),
+                "merge streams with a union first",
+            );
+            return None;
+        }
+        if bad {
+            return None;
+        }
+        let input = ins[0];
+        match kind {
+            "map" | "flat_map" => {
+                let Some(select) = &o.select else {
+                    self.error(Some(o.name.span()), format!("{kind} `{name}` needs a `select` table"), "select = { out_field = \"expression\", … }");
+                    return None;
+                };
+                let mut fields = Vec::new();
+                let mut exprs = Vec::new();
+                let mut splits = 0;
+                for (field, text) in select.get_ref() {
+                    let src = self.expr_src(text);
+                    let item = if kind == "flat_map" {
+                        compile_select(text.get_ref(), &Scope::Record(input), interner)
+                    } else {
+                        expr::compile(text.get_ref(), &Scope::Record(input), interner).map(SelectItem::Scalar)
+                    };
+                    match item {
+                        Ok(SelectItem::Scalar(e)) => fields.push(Field { name: field.as_str().into(), ty: e.ty }),
+                        Ok(SelectItem::Split { .. }) => {
+                            splits += 1;
+                            if splits > 1 {
+                                self.error(Some(text.span()), "a flat_map may split only one field", "");
+                            }
+                            fields.push(Field { name: field.as_str().into(), ty: Type::String });
+                        }
+                        Err(e) => self.expr_error(&src, e),
+                    }
+                    exprs.push((field.clone(), src));
+                }
+                if select.get_ref().is_empty() {
+                    self.error(Some(select.span()), format!("`{name}` selects no fields"), "");
+                }
+                let schema = Schema { fields };
+                let node = if kind == "map" { NodeKind::Map { select: exprs } } else { NodeKind::FlatMap { select: exprs } };
+                Some((node, schema))
+            }
+            "filter" => {
+                let Some(cond) = &o.where_ else {
+                    self.error(Some(o.name.span()), format!("filter `{name}` needs a `where` condition"), "where = \"amount > 100\"");
+                    return None;
+                };
+                let src = self.expr_src(cond);
+                match compile_typed(cond.get_ref(), &Scope::Record(input), interner, Type::Bool, "a filter's `where`") {
+                    Ok(_) => Some((NodeKind::Filter { condition: src }, input.clone())),
+                    Err(e) => {
+                        self.expr_error(&src, e);
+                        None
+                    }
+                }
+            }
+            "key_by" => {
+                let Some(key) = &o.key else {
+                    self.error(Some(o.name.span()), format!("key_by `{name}` needs a `key`"), "key = \"user\"");
+                    return None;
+                };
+                let src = self.expr_src(key);
+                match expr::compile(key.get_ref(), &Scope::Record(input), interner) {
+                    Ok(_) => Some((NodeKind::KeyBy { key: src }, input.clone())),
+                    Err(e) => {
+                        self.expr_error(&src, e);
+                        None
+                    }
+                }
+            }
+            "reduce" => self.reduce(o, input, &refs[0], drafts, kinds, interner),
+            "union" => {
+                if refs.len() < 2 {
+                    self.warn(Some(o.name.span()), format!("union `{name}` has a single input"), "a union merges two or more streams");
+                }
+                for (r, s) in refs.iter().zip(ins).skip(1) {
+                    if *s != input {
+                        self.error(
+                            Some(r.span.clone()),
+                            format!("union `{name}` needs inputs with the same fields: `{}` has {s}, `{}` has {input}",
+                                drafts[r.node].name, drafts[refs[0].node].name),
+                            "add a map to one side to line the fields up",
+                        );
+                        return None;
+                    }
+                }
+                Some((NodeKind::Union, input.clone()))
+            }
+            _ => unreachable!("kinds are checked above"),
+        }
+    }
+
+    fn reduce(
+        &mut self,
+        o: &RawOperator,
+        input: &Schema,
+        r: &InputRef,
+        drafts: &[Draft],
+        kinds: &[Option<NodeKind>],
+        interner: &mut Interner,
+    ) -> Option<(NodeKind, Schema)> {
+        let name = o.name.get_ref();
+        let key = match &kinds[r.node] {
+            Some(NodeKind::KeyBy { key }) => key.clone(),
+            _ => {
+                self.error(
+                    Some(r.span.clone()),
+                    format!("reduce `{name}` must read a keyed stream, but `{}` is not a key_by", drafts[r.node].name),
+                    "insert a [[operator]] with kind = \"key_by\" between them",
+                );
+                return None;
+            }
+        };
+        let Some(function) = &o.function else {
+            self.error(Some(o.name.span()), format!("reduce `{name}` needs a `function`"), "function = \"sum\" | \"count\" | \"min\" | \"max\" | \"expr\"");
+            return None;
+        };
+        let f = function.get_ref().as_str();
+        let field_of = |ck: &mut Checker, numeric: bool| -> Option<usize> {
+            let Some(field) = &o.field else {
+                ck.error(Some(function.span()), format!("`{f}` needs a `field` to aggregate"), format!("field = \"…\"; fields: {}", input.names()));
+                return None;
+            };
+            let Some(idx) = input.index_of(field.get_ref()) else {
+                ck.error(Some(field.span()), format!("unknown field `{}`", field.get_ref()), format!("known fields: {}", input.names()));
+                return None;
+            };
+            let ty = input.fields[idx].ty;
+            if numeric && !matches!(ty, Type::Int | Type::Float) {
+                ck.error(Some(field.span()), format!("`{f}` needs a number, but `{}` is {ty}", field.get_ref()), "");
+                return None;
+            }
+            if ty == Type::Bool {
+                ck.error(Some(field.span()), format!("`{f}` cannot order booleans"), "");
+                return None;
+            }
+            Some(idx)
+        };
+        let no_extra = |ck: &mut Checker, select: bool, field: bool| {
+            if select && let Some(s) = &o.select {
+                ck.error(Some(s.span()), format!("`select` is for function = \"expr\", not `{f}`"), "");
+            }
+            if field && let Some(s) = &o.field {
+                ck.error(Some(s.span()), format!("`{f}` takes no `field`"), "");
+            }
+        };
+        let function = match f {
+            "sum" => {
+                no_extra(self, true, false);
+                ReduceFn::Sum(field_of(self, true)?)
+            }
+            "min" => {
+                no_extra(self, true, false);
+                ReduceFn::Min(field_of(self, false)?)
+            }
+            "max" => {
+                no_extra(self, true, false);
+                ReduceFn::Max(field_of(self, false)?)
+            }
+            "count" => {
+                no_extra(self, true, true);
+                ReduceFn::Count
+            }
+            "expr" => {
+                no_extra(self, false, true);
+                let Some(select) = &o.select else {
+                    self.error(Some(function.span()), "function = \"expr\" needs a `select` table", "select = { total = \"acc.total + total\" }");
+                    return None;
+                };
+                let mut out = Vec::new();
+                for (field, text) in select.get_ref() {
+                    let src = self.expr_src(text);
+                    let Some(idx) = input.index_of(field) else {
+                        self.error(Some(text.span()), format!("a reduce keeps its input's fields; `{field}` is not one of them"), format!("fields: {}", input.names()));
+                        continue;
+                    };
+                    match expr::compile(text.get_ref(), &Scope::Reduce { acc: input, cur: input }, interner) {
+                        Ok(e) => {
+                            let want = input.fields[idx].ty;
+                            if !(e.ty == want || (want == Type::Float && e.ty == Type::Int)) {
+                                self.error(Some(text.span()), format!("`{field}` is {want}, but `{}` is {}", text.get_ref(), e.ty), "");
+                            }
+                        }
+                        Err(e) => self.expr_error(&src, e),
+                    }
+                    out.push((field.clone(), src));
+                }
+                ReduceFn::Expr(out)
+            }
+            other => {
+                self.error(Some(function.span()), format!("unknown reduce function `{other}`"), "expected one of sum, count, min, max, expr");
+                return None;
+            }
+        };
+        let schema = if function == ReduceFn::Count {
+            // A key_by passes its input through, so the key is computed over `input`.
+            let key_expr = expr::compile(&key.text, &Scope::Record(input), interner).ok()?;
+            let key_name: String = match key_expr.as_field() {
+                Some(i) => input.fields[i].name.to_string(),
+                None => "key".into(),
+            };
+            Schema { fields: vec![Field { name: key_name.into(), ty: key_expr.ty }, Field { name: "count".into(), ty: Type::Int }] }
+        } else {
+            input.clone()
+        };
+        Some((NodeKind::Reduce { function }, schema))
+    }
+
+    fn sink(&mut self, k: &RawSink, input: &Schema, interner: &mut Interner) -> Option<(NodeKind, Schema)> {
+        let kind = k.kind.as_ref().map_or("collect", |s| s.get_ref().as_str());
+        let capture = match &k.capture {
+            Some(c) if *c.get_ref() < 0 => {
+                self.error(Some(c.span()), "capture must not be negative", "how many records the report keeps");
+                return None;
+            }
+            Some(c) => *c.get_ref() as usize,
+            None => 20,
+        };
+        let spec = match kind {
+            "collect" | "print" => {
+                if let Some(key) = &k.key {
+                    self.error(Some(key.span()), "a collect sink takes no `key`", "use kind = \"upsert\" for a table by key");
+                }
+                SinkSpec::Collect { capture }
+            }
+            "upsert" => {
+                let Some(key) = &k.key else {
+                    self.error(Some(k.name.span()), format!("upsert sink `{}` needs a `key`", k.name.get_ref()), "key = \"word\"");
+                    return None;
+                };
+                let src = self.expr_src(key);
+                if let Err(e) = expr::compile(key.get_ref(), &Scope::Record(input), interner) {
+                    self.expr_error(&src, e);
+                    return None;
+                }
+                SinkSpec::Upsert { key: src, capture }
+            }
+            "discard" => SinkSpec::Discard,
+            other => {
+                self.error(k.kind.as_ref().map(|s| s.span()), format!("unknown sink kind `{other}`"), "expected one of collect, upsert, discard");
+                return None;
+            }
+        };
+        Some((NodeKind::Sink(spec), input.clone()))
+    }
+
+    /// The expression text with the file offset of its first character.
+    pub fn expr_src(&self, s: &TSpanned<String>) -> ExprSrc {
+        ExprSrc { text: s.get_ref().clone(), offset: content_offset(&self.diags.file.text, s.span()) }
+    }
+
+    /// Reports an expression error at its place inside the file.
+    pub fn expr_error(&mut self, src: &ExprSrc, e: ExprError) {
+        let start = src.offset + e.span.start;
+        let end = (src.offset + e.span.end).max(start + 1);
+        self.diags.push(Diagnostic::error(e.message, Some(start..end)).with_label(e.label).with_note(format!("in the expression `{}`", src.text)));
+    }
+}
+
+/// Byte offset of the first content character of a TOML string whose span includes quotes.
+pub(super) fn content_offset(text: &str, span: Range<usize>) -> usize {
+    let s = &text[span.start.min(text.len())..span.end.min(text.len())];
+    if s.starts_with("\"\"\"") || s.starts_with("'''") {
+        let after = span.start + 3;
+        if text[after..].starts_with('\n') { after + 1 } else if text[after..].starts_with("\r\n") { after + 2 } else { after }
+    } else if s.starts_with('"') || s.starts_with('\'') {
+        span.start + 1
+    } else {
+        span.start
+    }
+}
+
+fn role_name(r: &Role) -> &'static str {
+    match r {
+        Role::Source(_) => "source",
+        Role::Operator(_) => "operator",
+        Role::Sink(_) => "sink",
+    }
+}
+
+/// A cycle through `start`, as node indices with the first repeated at the end.
+fn find_cycle(inputs: &[Vec<InputRef>], start: usize) -> Vec<usize> {
+    // Follow input edges backwards from `start` until we come back to it (DFS).
+    fn dfs(inputs: &[Vec<InputRef>], at: usize, target: usize, seen: &mut Vec<bool>, path: &mut Vec<usize>) -> bool {
+        for r in &inputs[at] {
+            if r.node == target {
+                path.push(r.node);
+                return true;
+            }
+            if !seen[r.node] {
+                seen[r.node] = true;
+                path.push(r.node);
+                if dfs(inputs, r.node, target, seen, path) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![start];
+    let mut seen = vec![false; inputs.len()];
+    dfs(inputs, start, start, &mut seen, &mut path);
+    // path goes downstream→upstream; show it in data-flow order.
+    path.reverse();
+    path
+}

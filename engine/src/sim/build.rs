@@ -1,0 +1,311 @@
+//! Building the runtime from a plan: tasks with their operator chains, record writers,
+//! channels and input gates, and source subtasks with their share of the data.
+
+use super::buffer::RECORD_HEADER_BYTES;
+use super::channel::{Channel, FloatingPool};
+use super::net::{Flusher, NetStats, RecordWriter};
+use super::ops::{filter::FilterOp, flat_map::FlatMapOp, map::MapOp, reduce, sink, OpSlot, Operator, Out};
+use super::source::{field_gen, lit_value, SourceData as RtData, SourceState};
+use super::task::{Gate, Sched, Task, TaskTime};
+use crate::cost::BufferTimeout;
+use crate::expr::{self, compile_select, Expr, Scope, SelectItem};
+use crate::plan::Plan;
+use crate::rng::SeedTree;
+use crate::scenario::{ExprSrc, NodeKind, ReduceFn, Scenario, SinkSpec, SourceData};
+use crate::time::SimDuration;
+use crate::value::{Interner, Schema, Type, Value};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// The runtime objects of a job.
+pub struct Runtime {
+    /// One per subtask of every chain.
+    pub tasks: Vec<Task>,
+    /// One per (job edge, upstream subtask, downstream subtask) pair that is connected.
+    pub channels: Vec<Channel>,
+    /// `[chain][subtask]` → task id.
+    pub task_of: Vec<Vec<u32>>,
+}
+
+/// Compiles an expression that validation already accepted.
+fn compiled(src: &ExprSrc, scope: &Scope<'_>, interner: &mut Interner) -> Expr {
+    expr::compile(&src.text, scope, interner).expect("validated expression compiles")
+}
+
+/// Builds tasks and channels.
+pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runtime {
+    let g = &p.logical.graph;
+    let eg = &p.execution;
+    let seeds = SeedTree::new(seed);
+    let cost = &s.cost;
+    let flush_interval = match s.job.buffer_timeout {
+        BufferTimeout::Interval(d) => Some(d),
+        BufferTimeout::Off => None,
+    };
+    // Task ids.
+    let mut task_of = Vec::new();
+    let mut n = 0u32;
+    for v in &eg.vertices {
+        task_of.push((n..n + v.parallelism).collect::<Vec<_>>());
+        n += v.parallelism;
+    }
+    // Channels, per job edge and upstream subtask, by target position.
+    let mut channels = Vec::new();
+    let mut edge_channels: Vec<Vec<Vec<u32>>> = Vec::new();
+    for (ei, e) in eg.edges.iter().enumerate() {
+        let up = &eg.vertices[e.from_vertex];
+        let input = g[e.logical].input_index as u32;
+        let mut per_up = Vec::new();
+        for i in 0..up.parallelism {
+            let mut chans = Vec::new();
+            for j in eg.targets(ei, i) {
+                let from = task_of[e.from_vertex][i as usize];
+                let to = task_of[e.to_vertex][j as usize];
+                let remote = p.deployment.task_manager_of[e.from_vertex][i as usize] != p.deployment.task_manager_of[e.to_vertex][j as usize];
+                let latency = if remote { cost.remote_channel_latency } else { cost.local_channel_latency };
+                let writer = eg.edges.iter().take(ei).filter(|x| x.from_vertex == e.from_vertex).count() as u32;
+                chans.push(channels.len() as u32);
+                channels.push(Channel::new(ei as u32, from, writer, to, input, remote, latency, cost.exclusive_buffers_per_channel));
+            }
+            per_up.push(chans);
+        }
+        edge_channels.push(per_up);
+    }
+    // Strings of row sources, interned once per source.
+    let mut rows_of: FxHashMap<usize, Arc<Vec<Vec<Value>>>> = FxHashMap::default();
+    let mut gens_of: FxHashMap<usize, Vec<super::source::FieldGen>> = FxHashMap::default();
+    for (i, node) in s.nodes.iter().enumerate() {
+        if let NodeKind::Source(src) = &node.kind {
+            match &src.data {
+                SourceData::Rows { rows, .. } => {
+                    let r = rows.iter().map(|row| row.iter().map(|l| lit_value(l, interner)).collect()).collect();
+                    rows_of.insert(i, Arc::new(r));
+                }
+                SourceData::Generator { fields, .. } => {
+                    gens_of.insert(i, fields.iter().map(|f| field_gen(f, interner)).collect());
+                }
+            }
+        }
+    }
+    let mut tasks = Vec::with_capacity(n as usize);
+    for (vi, v) in eg.vertices.iter().enumerate() {
+        let out_edges: Vec<usize> = eg.edges.iter().enumerate().filter(|(_, e)| e.from_vertex == vi).map(|(i, _)| i).collect();
+        for st in 0..v.parallelism {
+            let tid = task_of[vi][st as usize];
+            let mut ops = Vec::with_capacity(v.ops.len());
+            for (pos, &op) in v.ops.iter().enumerate() {
+                let ln = &g[op];
+                let node = &s.nodes[ln.scenario_node];
+                let mut outs = Vec::new();
+                for e in g.edges_directed(op, Direction::Outgoing) {
+                    if p.chaining.breaks[e.id().index()].is_empty() {
+                        let tpos = v.ops.iter().position(|&o| o == e.target()).expect("chained target in chain");
+                        outs.push(Out::Chained((tpos - pos) as u16));
+                    } else {
+                        let w = out_edges.iter().position(|&je| eg.edges[je].logical == e.id()).expect("network edge");
+                        outs.push(Out::Network(w as u16));
+                    }
+                }
+                let (operator, default_cost) = operator(s, ln.scenario_node, interner);
+                let _ = node;
+                ops.push(OpSlot {
+                    op: operator,
+                    outs,
+                    cost_ns: node.cost.unwrap_or(default_cost).0,
+                    records_in: 0,
+                    records_out: 0,
+                    node: op.index(),
+                });
+            }
+            let mut writers = Vec::new();
+            for &je in &out_edges {
+                let e = &eg.edges[je];
+                let chans = edge_channels[je][st as usize].clone();
+                let from_schema = &s.nodes[g[e.from_op].scenario_node].schema;
+                let key = g[e.logical].key.as_ref().map(|k| compiled(k, &Scope::Record(from_schema), interner));
+                let mut rng = seeds.stream(&format!("partitioner/{je}/{st}"));
+                let nch = chans.len() as u32;
+                let next = match e.partitioner {
+                    crate::scenario::Partitioner::Rebalance => rng.below(u64::from(nch)) as u32,
+                    _ => nch - 1,
+                };
+                let down = &g[e.to_op];
+                writers.push(RecordWriter {
+                    partitioner: e.partitioner,
+                    pool_size: nch * cost.exclusive_buffers_per_channel + cost.floating_buffers_per_gate,
+                    channels: chans,
+                    key,
+                    max_parallelism: down.max_parallelism,
+                    downstream_parallelism: down.parallelism,
+                    next,
+                    rng,
+                    in_use: 0,
+                    arity: from_schema.arity() as u16,
+                    fixed_bytes: fixed_bytes(from_schema),
+                    records: 0,
+                    key_field: None,
+                    key_group_target: Vec::new(),
+                }.with_key_groups());
+            }
+            let head = &s.nodes[g[v.ops[0]].scenario_node];
+            let source = match &head.kind {
+                NodeKind::Source(src) => Some(source_state(s, g[v.ops[0]].scenario_node, src, st, v.parallelism, &seeds, &rows_of, &gens_of)),
+                _ => None,
+            };
+            let gate_channels: Vec<u32> = (0..channels.len() as u32).filter(|&c| channels[c as usize].to_task == tid).collect();
+            tasks.push(Task {
+                vertex: vi,
+                subtask: st,
+                tm: p.deployment.task_manager_of[vi][st as usize],
+                ops,
+                writers,
+                flusher: Flusher::new(flush_interval),
+                stats: NetStats::default(),
+                gate: Gate {
+                    channels: gate_channels,
+                    available: VecDeque::new(),
+                    pool: FloatingPool { free: cost.floating_buffers_per_gate },
+                    ended: 0,
+                    current: None,
+                },
+                source,
+                sched: Sched::Idle,
+                ending: false,
+                finished: false,
+                source_wake: None,
+                consumed: Vec::new(),
+                backpressured_since: None,
+                time: TaskTime::default(),
+                label: format!("{} #{st}", v.name),
+            });
+        }
+    }
+    Runtime { tasks, channels, task_of }
+}
+
+/// Serialized record size when it does not depend on the values (no strings).
+fn fixed_bytes(schema: &Schema) -> Option<u32> {
+    let mut b = RECORD_HEADER_BYTES;
+    for f in &schema.fields {
+        b += match f.ty {
+            Type::Int | Type::Float => 8,
+            Type::Bool => 1,
+            Type::String => return None,
+        };
+    }
+    Some(b)
+}
+
+/// The runtime operator for a scenario node, and its default per-record cost.
+fn operator(s: &Scenario, idx: usize, interner: &mut Interner) -> (Operator, SimDuration) {
+    let node = &s.nodes[idx];
+    let c = &s.cost;
+    let input_schema = || -> &Schema { &s.nodes[node.inputs[0].node].schema };
+    match &node.kind {
+        NodeKind::Source(_) => (Operator::Source, c.source_record),
+        NodeKind::Map { select } => {
+            let exprs = select.iter().map(|(_, e)| compiled(e, &Scope::Record(input_schema()), interner)).collect();
+            (Operator::Map(MapOp::new(exprs)), c.operator_record)
+        }
+        NodeKind::Filter { condition } => {
+            (Operator::Filter(FilterOp { condition: compiled(condition, &Scope::Record(input_schema()), interner) }), c.operator_record)
+        }
+        NodeKind::FlatMap { select } => {
+            let mut scalars = Vec::new();
+            let mut split = None;
+            for (pos, (_, e)) in select.iter().enumerate() {
+                match compile_select(&e.text, &Scope::Record(input_schema()), interner).expect("validated") {
+                    SelectItem::Scalar(x) => scalars.push((pos, x)),
+                    SelectItem::Split { input, delimiter } => split = Some((pos, input, delimiter)),
+                }
+            }
+            let out = vec![Value::Int(0); select.len()];
+            (Operator::FlatMap(FlatMapOp { scalars, split, out, pieces: Vec::new() }), c.operator_record)
+        }
+        NodeKind::Reduce { function } => {
+            let key_by = &s.nodes[node.inputs[0].node];
+            let NodeKind::KeyBy { key } = &key_by.kind else { unreachable!("validated: reduce reads a key_by") };
+            let schema = input_schema();
+            let key = compiled(key, &Scope::Record(schema), interner);
+            let agg = match function {
+                ReduceFn::Sum(i) => reduce::Aggregate::Sum(*i),
+                ReduceFn::Min(i) => reduce::Aggregate::Min(*i),
+                ReduceFn::Max(i) => reduce::Aggregate::Max(*i),
+                ReduceFn::Count => reduce::Aggregate::Count,
+                ReduceFn::Expr(fields) => reduce::Aggregate::Expr(
+                    fields
+                        .iter()
+                        .map(|(f, e)| {
+                            let pos = schema.index_of(f).expect("validated field");
+                            (pos, compiled(e, &Scope::Reduce { acc: schema, cur: schema }, interner))
+                        })
+                        .collect(),
+                ),
+            };
+            (Operator::Reduce(reduce::ReduceOp::new(key, agg, node.schema.arity())), c.keyed_record)
+        }
+        NodeKind::Sink(spec) => {
+            let mode = match spec {
+                SinkSpec::Collect { capture } => sink::SinkMode::Collect { limit: *capture },
+                SinkSpec::Upsert { key, .. } => {
+                    sink::SinkMode::Upsert { key: compiled(key, &Scope::Record(&node.schema), interner), index: FxHashMap::default() }
+                }
+                SinkSpec::Discard => sink::SinkMode::Discard,
+            };
+            (Operator::Sink(sink::SinkOp::new(mode, node.schema.arity())), c.sink_record)
+        }
+        NodeKind::KeyBy { .. } | NodeKind::Union => unreachable!("virtual nodes are folded into edges"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn source_state(
+    s: &Scenario,
+    idx: usize,
+    src: &crate::scenario::SourceSpec,
+    st: u32,
+    p: u32,
+    seeds: &SeedTree,
+    rows_of: &FxHashMap<usize, Arc<Vec<Vec<Value>>>>,
+    gens_of: &FxHashMap<usize, Vec<super::source::FieldGen>>,
+) -> SourceState {
+    let node = &s.nodes[idx];
+    let interval_ns = src.rate.map(|r| 1e9 / (r / f64::from(p)));
+    let arity = node.schema.arity();
+    match &src.data {
+        SourceData::Generator { count, duration, delay, .. } => {
+            let total = count.map(|c| c / u64::from(p) + u64::from(u64::from(st) < c % u64::from(p)));
+            SourceState {
+                data: RtData::Generated {
+                    fields: gens_of[&idx].clone(),
+                    delay: *delay,
+                    rng: seeds.stream(&format!("source/{}/{st}", node.name)),
+                },
+                emitted: 0,
+                total,
+                until: duration.map(|d| crate::time::SimTime(d.0)),
+                interval_ns,
+                subtask: st,
+                parallelism: p,
+                row: vec![Value::Int(0); arity],
+            }
+        }
+        SourceData::Rows { rows, repeat } => {
+            let mine: Vec<u32> = (0..rows.len() as u32).filter(|i| i % p == st).collect();
+            let total = mine.len() as u64 * repeat;
+            SourceState {
+                data: RtData::Rows { rows: rows_of[&idx].clone(), mine, timestamp_field: src.timestamp_field },
+                emitted: 0,
+                total: Some(total),
+                until: None,
+                interval_ns,
+                subtask: st,
+                parallelism: p,
+                row: Vec::with_capacity(arity),
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Channels and Flink's credit-based flow control.
+//!
+//! A channel connects one upstream subtask to one downstream subtask for one job edge. Its
+//! sender side holds the buffer being filled and finished buffers waiting to go out; its
+//! receiver side holds buffers that arrived and are not yet consumed.
+//!
+//! Between TaskManagers (remote channels) a sender may only send as many buffers as it holds
+//! **credits**: one per free buffer the receiver has for it. Each channel owns
+//! `exclusive_buffers_per_channel` (2) buffers — its initial credit — and may borrow from the
+//! input gate's `floating_buffers_per_gate` (8) when the sender announces a backlog. A consumed
+//! buffer gives its credit back (or its floating buffer back to the gate, if the channel no
+//! longer needs it). When credits run out, finished buffers pile up at the sender, its output
+//! pool fills, and the sending task stops: that is backpressure.
+//!
+//! Inside one TaskManager (local channels) there are no credits: the receiver reads the
+//! sender's buffers directly, and a buffer returns to the sender's pool only once consumed.
+
+use super::buffer::Buffer;
+use crate::time::{SimDuration, SimTime};
+use std::collections::VecDeque;
+
+/// One channel.
+#[derive(Debug)]
+pub struct Channel {
+    /// Job edge it belongs to.
+    pub edge: u32,
+    /// Sending task.
+    pub from_task: u32,
+    /// Which of the sender's record writers feeds it.
+    pub writer: u32,
+    /// Receiving task.
+    pub to_task: u32,
+    /// Logical input of the receiving operator (0 for one-input operators).
+    pub input: u32,
+    /// Between TaskManagers?
+    pub remote: bool,
+    /// Latency of a buffer on this channel.
+    pub latency: SimDuration,
+    /// Sender: the buffer being filled.
+    pub current: Option<Buffer>,
+    /// Sender: finished buffers waiting for credit.
+    pub backlog: VecDeque<Buffer>,
+    /// Sender: buffers it may send (remote channels only).
+    pub credits: u32,
+    /// Network: sent buffers, in arrival order.
+    pub in_flight: VecDeque<Buffer>,
+    /// Arrival time of the last buffer sent (keeps the channel FIFO).
+    pub last_arrival: SimTime,
+    /// Receiver: arrived, not yet consumed.
+    pub queue: VecDeque<Buffer>,
+    /// Receiver: credit bookkeeping.
+    pub rx: ReceiverCredits,
+    /// Receiver: the end-of-partition event was consumed.
+    pub ended: bool,
+    /// Buffers sent.
+    pub buffers_sent: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+}
+
+impl Channel {
+    /// A channel with the given initial credit.
+    pub fn new(edge: u32, from_task: u32, writer: u32, to_task: u32, input: u32, remote: bool, latency: SimDuration, exclusive: u32) -> Self {
+        Channel {
+            edge,
+            from_task,
+            writer,
+            to_task,
+            input,
+            remote,
+            latency,
+            current: None,
+            backlog: VecDeque::new(),
+            credits: exclusive,
+            in_flight: VecDeque::new(),
+            last_arrival: SimTime::ZERO,
+            queue: VecDeque::new(),
+            rx: ReceiverCredits { exclusive, floating_held: 0, queued: 0, announced_backlog: 0 },
+            ended: false,
+            buffers_sent: 0,
+            bytes_sent: 0,
+        }
+    }
+
+    /// Whether the sender may put a buffer on the wire now.
+    #[inline]
+    pub fn can_send(&self) -> bool {
+        !self.remote || self.credits > 0
+    }
+}
+
+/// The receiver's view of one remote channel's buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiverCredits {
+    /// Exclusive buffers (fixed).
+    pub exclusive: u32,
+    /// Floating buffers borrowed from the gate.
+    pub floating_held: u32,
+    /// Buffers holding data not yet consumed.
+    pub queued: u32,
+    /// The sender's backlog as last announced with a buffer.
+    pub announced_backlog: u32,
+}
+
+impl ReceiverCredits {
+    fn free(&self) -> u32 {
+        (self.exclusive + self.floating_held).saturating_sub(self.queued)
+    }
+
+    /// Free buffers the channel wants: enough for the announced backlog plus its initial credit
+    /// (Flink's `RemoteInputChannel.onSenderBacklog`).
+    fn wants_floating(&self) -> bool {
+        self.free() < self.announced_backlog + self.exclusive
+    }
+
+    /// A buffer arrived carrying the sender's backlog. Returns how many floating buffers the
+    /// channel takes from the gate's pool; each becomes one credit for the sender.
+    pub fn on_arrival(&mut self, backlog: u32, pool: &mut FloatingPool) -> u32 {
+        self.queued += 1;
+        self.announced_backlog = backlog;
+        self.lend(pool)
+    }
+
+    /// Takes floating buffers from the gate's pool while the announced backlog needs them;
+    /// returns how many (each one credit for the sender).
+    pub fn lend(&mut self, pool: &mut FloatingPool) -> u32 {
+        let mut granted = 0;
+        while self.wants_floating() && pool.free > 0 {
+            pool.free -= 1;
+            self.floating_held += 1;
+            granted += 1;
+        }
+        granted
+    }
+
+    /// A buffer was consumed. Returns the credit to give the sender (0 or 1); a surplus floating
+    /// buffer goes back to the gate's pool instead.
+    pub fn on_consumed(&mut self, pool: &mut FloatingPool) -> u32 {
+        self.queued = self.queued.saturating_sub(1);
+        if self.floating_held > 0 && self.free() > self.announced_backlog + self.exclusive {
+            self.floating_held -= 1;
+            pool.free += 1;
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// The floating buffers of one input gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloatingPool {
+    /// Floating buffers not lent to any channel.
+    pub free: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rx() -> ReceiverCredits {
+        ReceiverCredits { exclusive: 2, floating_held: 0, queued: 0, announced_backlog: 0 }
+    }
+
+    #[test]
+    fn a_channel_starts_with_its_exclusive_buffers_as_credit() {
+        let c = Channel::new(0, 0, 0, 1, 0, true, SimDuration::ZERO, 2);
+        assert_eq!(c.credits, 2);
+        assert!(c.can_send());
+        let local = Channel::new(0, 0, 0, 1, 0, false, SimDuration::ZERO, 2);
+        assert!(local.can_send());
+    }
+
+    #[test]
+    fn no_backlog_needs_no_floating_buffers() {
+        let mut pool = FloatingPool { free: 8 };
+        let mut r = rx();
+        assert_eq!(r.on_arrival(0, &mut pool), 0);
+        assert_eq!(r.on_consumed(&mut pool), 1, "the exclusive buffer's credit returns");
+        assert_eq!(pool.free, 8);
+    }
+
+    #[test]
+    fn a_backlog_borrows_floating_buffers_up_to_the_pool() {
+        let mut pool = FloatingPool { free: 8 };
+        let mut r = rx();
+        // one buffer queued, sender has 5 more: wants 5 + 2 free, has 1 ⇒ borrows 6
+        assert_eq!(r.on_arrival(5, &mut pool), 6);
+        assert_eq!((r.floating_held, pool.free), (6, 2));
+        // a second channel with a huge backlog gets only what is left
+        let mut r2 = rx();
+        assert_eq!(r2.on_arrival(100, &mut pool), 2);
+        assert_eq!(pool.free, 0);
+    }
+
+    #[test]
+    fn surplus_floating_buffers_return_to_the_gate() {
+        let mut pool = FloatingPool { free: 8 };
+        let mut r = rx();
+        r.on_arrival(3, &mut pool); // borrows 4
+        assert_eq!(r.floating_held, 4);
+        r.on_arrival(0, &mut pool); // backlog drained
+        assert_eq!(r.queued, 2);
+        // consuming: free grows past what the (now empty) backlog needs ⇒ floating goes back
+        let credits: u32 = (0..2).map(|_| r.on_consumed(&mut pool)).sum();
+        assert_eq!(credits, 0);
+        assert_eq!((r.floating_held, pool.free), (2, 6));
+    }
+
+    #[test]
+    fn credits_are_conserved() {
+        // Every buffer the receiver owns is either free (a credit the sender holds or will
+        // get), queued, or back in the pool.
+        let mut pool = FloatingPool { free: 8 };
+        let mut r = rx();
+        let mut sender_credits = 2u32;
+        for backlog in [4u32, 7, 2, 0, 0, 9, 1, 0] {
+            sender_credits -= 1; // one buffer sent…
+            sender_credits += r.on_arrival(backlog, &mut pool); // …arrives
+            sender_credits += r.on_consumed(&mut pool);
+            assert_eq!(sender_credits + r.queued, r.exclusive + r.floating_held, "backlog {backlog}");
+            assert_eq!(r.floating_held + pool.free, 8);
+        }
+    }
+}

@@ -1,0 +1,574 @@
+//! The simulator: a discrete-event loop in processing time.
+//!
+//! Tasks (subtasks of chains) run *work items* on the cores of their TaskManager: a source
+//! produces a batch of records, any other task processes one input buffer. A work item runs
+//! its records through the chain at once, advancing the task's local clock by the cost model
+//! per record, and its effects — buffers finished and sent, credits, arrivals — are scheduled
+//! at the local times they happen. The core is busy until the item's end (`WorkDone`). Records
+//! cross tasks only in buffers, so the queue holds one event per buffer, not per record.
+//!
+//! Flow control is Flink's: a task starts a work item only if every output has a free buffer;
+//! remote channels send only under credit. A task that has input but no free output buffer is
+//! backpressured until credit or a consumed local buffer frees one.
+//!
+//! Determinism: the queue orders by `(time, insertion)`, all randomness comes from named
+//! seeded streams, and nothing iterates a hash map where order could leak into the output.
+
+pub mod buffer;
+pub mod build;
+pub mod channel;
+pub mod net;
+pub mod ops;
+pub mod queue;
+pub mod source;
+pub mod task;
+pub mod trace;
+
+use crate::cost::CostModel;
+use crate::expr::eval::EvalCx;
+use crate::plan::Plan;
+use crate::report::*;
+use crate::scenario::{NodeKind, Scenario, SinkSpec};
+use crate::time::{SimDuration, SimTime};
+use crate::value::Interner;
+use net::{FlushCause, Net, NetStats};
+use ops::{push, Cx, Operator};
+use queue::{Event, EventQueue};
+use serde_json::json;
+use std::collections::VecDeque;
+use task::{Sched, Task};
+use trace::Trace;
+
+/// Records a source produces per work item at most.
+const SOURCE_BATCH: usize = 512;
+
+/// Options of one run.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Where to write the trace (JSON lines); `None`: no trace.
+    pub trace: Option<Box<dyn std::io::Write>>,
+    /// Compute the trace hash even without a trace file (for determinism checks).
+    pub hash_trace: bool,
+}
+
+/// What a run produced.
+pub struct RunOutput {
+    /// The report.
+    pub report: RunReport,
+    /// Hash of the trace lines (when tracing or hashing).
+    pub trace_hash: Option<u64>,
+    /// Trace lines written.
+    pub trace_lines: u64,
+}
+
+/// Runs a planned scenario to the end (or to a limit).
+pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::io::Error> {
+    let seed = opts.seed.unwrap_or(s.seed);
+    let mut interner = Interner::new();
+    let rt = build::build(s, p, seed, &mut interner);
+    let trace = if opts.trace.is_some() || opts.hash_trace { Some(Trace::new(opts.trace)) } else { None };
+    let mut sim = Simulation {
+        cost: s.cost.clone(),
+        queue: EventQueue::new(),
+        tms: (0..s.cluster.task_managers).map(|_| Cpu { free: s.cluster.cores_per_tm, ready: VecDeque::new() }).collect(),
+        tasks: rt.tasks,
+        channels: rt.channels,
+        interner,
+        pool: buffer::BufferPool::default(),
+        scratch: String::new(),
+        trace,
+        finished: 0,
+        failure: None,
+    };
+    let status = sim.run_loop(s);
+    let mut trace = sim.trace.take();
+    if let Some(t) = trace.as_mut() {
+        t.finish()?;
+    }
+    let report = sim.report(s, p, seed, status);
+    Ok(RunOutput { report, trace_hash: trace.as_ref().map(Trace::hash), trace_lines: trace.as_ref().map_or(0, Trace::lines) })
+}
+
+/// The cores of one TaskManager.
+struct Cpu {
+    free: u32,
+    ready: VecDeque<u32>,
+}
+
+struct Simulation {
+    cost: CostModel,
+    queue: EventQueue,
+    tms: Vec<Cpu>,
+    tasks: Vec<Task>,
+    channels: Vec<channel::Channel>,
+    interner: Interner,
+    pool: buffer::BufferPool,
+    scratch: String,
+    trace: Option<Trace>,
+    finished: usize,
+    failure: Option<String>,
+}
+
+impl Simulation {
+    fn run_loop(&mut self, s: &Scenario) -> (Status, Option<String>, u64) {
+        for t in 0..self.tasks.len() as u32 {
+            self.try_schedule(t);
+        }
+        let mut events = 0u64;
+        while let Some((t, ev)) = self.queue.pop() {
+            events += 1;
+            if events > s.limits.max_events {
+                return (
+                    Status::LimitReached,
+                    Some(format!("the run processed {} events (limits.max_events); raise it in [limits] or shorten the input", s.limits.max_events)),
+                    events,
+                );
+            }
+            if t.0 > s.limits.max_sim_time.0 {
+                return (
+                    Status::LimitReached,
+                    Some(format!("simulated time passed {} (limits.max_sim_time); raise it in [limits] or shorten the input", s.limits.max_sim_time)),
+                    events,
+                );
+            }
+            match ev {
+                Event::BufferArrives { channel } => self.on_arrival(channel),
+                Event::CreditArrives { channel, credits } => self.on_credit(channel, credits),
+                Event::WorkDone { task } => self.on_work_done(task),
+                Event::SourceDue { task } => {
+                    let tk = &mut self.tasks[task as usize];
+                    if tk.source_wake == Some(t) {
+                        tk.source_wake = None;
+                    }
+                    self.try_schedule(task);
+                }
+                Event::FlushTick { task } => self.on_flush_tick(task),
+            }
+            if let Some(f) = &self.failure {
+                return (Status::Failed, Some(f.clone()), events);
+            }
+            if self.finished == self.tasks.len() {
+                if let Some(tr) = self.trace.as_mut() {
+                    tr.event(t, "job_finished", vec![]);
+                }
+                return (Status::Finished, None, events);
+            }
+        }
+        let stuck: Vec<&str> = self.tasks.iter().filter(|t| !t.finished).map(|t| t.label.as_str()).collect();
+        (Status::Failed, Some(format!("the job stalled with nothing left to do; unfinished tasks: {}", stuck.join(", "))), events)
+    }
+
+    /// Queues a task for a core if it has work and free output; otherwise notes why not.
+    fn try_schedule(&mut self, ti: u32) {
+        let now = self.queue.now();
+        let task = &mut self.tasks[ti as usize];
+        if task.finished || task.sched != Sched::Idle {
+            return;
+        }
+        if task.has_work(now) {
+            if task.output_available() {
+                if let Some(since) = task.backpressured_since.take() {
+                    task.time.backpressured = task.time.backpressured.plus(now.since(since));
+                    if let Some(tr) = self.trace.as_mut() {
+                        tr.event(now, "backpressure_end", vec![("task", json!(task.label))]);
+                    }
+                }
+                task.sched = Sched::Queued(now);
+                let tm = task.tm as usize;
+                self.tms[tm].ready.push_back(ti);
+                self.dispatch(tm);
+            } else if task.backpressured_since.is_none() {
+                task.backpressured_since = Some(now);
+                if let Some(tr) = self.trace.as_mut() {
+                    tr.event(now, "backpressure_start", vec![("task", json!(task.label))]);
+                }
+            }
+        } else if let Some(src) = &task.source {
+            let due = src.next_due();
+            if src.interval_ns.is_some() && due > now && task.source_wake != Some(due) {
+                task.source_wake = Some(due);
+                self.queue.schedule(due, Event::SourceDue { task: ti });
+            }
+        }
+    }
+
+    /// Starts work items on free cores.
+    fn dispatch(&mut self, tm: usize) {
+        while self.tms[tm].free > 0 {
+            let Some(ti) = self.tms[tm].ready.pop_front() else { break };
+            self.tms[tm].free -= 1;
+            let now = self.queue.now();
+            let task = &mut self.tasks[ti as usize];
+            if let Sched::Queued(since) = task.sched {
+                task.time.cpu_wait = task.time.cpu_wait.plus(now.since(since));
+            }
+            task.sched = Sched::Running;
+            let d = self.work_item(ti);
+            let task = &mut self.tasks[ti as usize];
+            task.time.busy = task.time.busy.plus(d);
+            self.queue.schedule(now.plus(d), Event::WorkDone { task: ti });
+        }
+    }
+
+    /// Runs one work item of a task at the current time; returns its CPU time.
+    fn work_item(&mut self, ti: u32) -> SimDuration {
+        let now = self.queue.now();
+        let Simulation { tasks, channels, queue, pool, interner, scratch, cost, .. } = self;
+        let task = &mut tasks[ti as usize];
+        let Task { ops, writers, flusher, stats, gate, source, consumed, .. } = task;
+        let mut error = None;
+        let mut end_of_input = false;
+        let mut cx = Cx {
+            t: now.0,
+            ev: EvalCx { interner, scratch, error: &mut error },
+            net: Net { writers, channels, pool: &mut *pool, queue, cost, flusher, stats, task: ti, blocked: false },
+            serialize_ns: cost.serialize_record.0,
+        };
+        if let Some(src) = source {
+            let mut n = 0;
+            loop {
+                let t = SimTime(cx.t);
+                if src.exhausted(t) {
+                    end_of_input = true;
+                    break;
+                }
+                if src.interval_ns.is_some() && src.next_due() > t {
+                    break;
+                }
+                let meta = src.produce(t);
+                push(ops, &src.row, meta, &mut cx);
+                n += 1;
+                if cx.net.blocked || n >= SOURCE_BATCH || cx.ev.error.is_some() {
+                    break;
+                }
+            }
+        } else {
+            if gate.current.is_none()
+                && let Some(ch) = gate.available.pop_front()
+            {
+                let c = &mut cx.net.channels[ch as usize];
+                let b = c.queue.pop_front().expect("available channels have buffers");
+                if !c.queue.is_empty() {
+                    gate.available.push_back(ch);
+                }
+                gate.current = Some((ch, b, 0));
+            }
+            if let Some((ch, b, pos)) = gate.current.as_mut() {
+                if b.end_of_partition {
+                    cx.net.channels[*ch as usize].ended = true;
+                    gate.ended += 1;
+                    end_of_input = gate.ended as usize == gate.channels.len();
+                } else {
+                    let deser = cost.deserialize_record.0;
+                    while *pos < b.len() {
+                        cx.t += deser;
+                        let i = *pos;
+                        *pos += 1;
+                        push(ops, b.row(i), b.meta[i], &mut cx);
+                        if cx.net.blocked || cx.ev.error.is_some() {
+                            break;
+                        }
+                    }
+                }
+                if b.end_of_partition || *pos >= b.len() {
+                    let (ch, b, _) = gate.current.take().expect("current buffer");
+                    consumed.push(ch);
+                    cx.net.pool.give(b);
+                }
+            }
+        }
+        if end_of_input {
+            cx.net.end_of_input(SimTime(cx.t));
+        }
+        let end = cx.t;
+        drop(cx);
+        if let Some(e) = error {
+            let label = task.label.clone();
+            self.failure = Some(format!("task {label} failed at {}: {e}", SimTime(end)));
+        }
+        let task = &mut self.tasks[ti as usize];
+        if end_of_input {
+            task.ending = true;
+            if let Some(tr) = self.trace.as_mut() {
+                tr.event(SimTime(end), "end_of_input", vec![("task", json!(task.label))]);
+            }
+        }
+        SimTime(end).since(now)
+    }
+
+    fn on_work_done(&mut self, ti: u32) {
+        let now = self.queue.now();
+        let task = &mut self.tasks[ti as usize];
+        task.sched = Sched::Idle;
+        let tm = task.tm as usize;
+        self.tms[tm].free += 1;
+        let consumed = std::mem::take(&mut self.tasks[ti as usize].consumed);
+        for ch in consumed {
+            self.recycle(ti, ch);
+        }
+        let task = &mut self.tasks[ti as usize];
+        if task.ending && !task.finished {
+            task.finished = true;
+            self.finished += 1;
+            if let Some(since) = task.backpressured_since.take() {
+                task.time.backpressured = task.time.backpressured.plus(now.since(since));
+            }
+            if let Some(tr) = self.trace.as_mut() {
+                tr.event(now, "task_finished", vec![("task", json!(task.label))]);
+            }
+        }
+        self.try_schedule(ti);
+        self.dispatch(tm);
+    }
+
+    /// A consumed buffer frees its receiver buffer: a credit back to the sender (remote) or a
+    /// slot back in the sender's pool (local).
+    fn recycle(&mut self, ti: u32, ch: u32) {
+        let now = self.queue.now();
+        let c = &mut self.channels[ch as usize];
+        if c.remote {
+            let gate = &mut self.tasks[ti as usize].gate;
+            let credit = c.rx.on_consumed(&mut gate.pool);
+            if credit > 0 {
+                self.queue.schedule(now.plus(c.latency), Event::CreditArrives { channel: ch, credits: credit });
+            }
+            // A floating buffer returned to the gate may serve another channel's backlog.
+            if gate.pool.free > 0 {
+                let chans = gate.channels.clone();
+                for other in chans {
+                    let oc = &mut self.channels[other as usize];
+                    if !oc.remote {
+                        continue;
+                    }
+                    let gate = &mut self.tasks[ti as usize].gate;
+                    let granted = oc.rx.lend(&mut gate.pool);
+                    if granted > 0 {
+                        self.queue.schedule(now.plus(oc.latency), Event::CreditArrives { channel: other, credits: granted });
+                    }
+                }
+            }
+        } else {
+            let (from, w) = (c.from_task, c.writer);
+            self.tasks[from as usize].writers[w as usize].in_use -= 1;
+            self.try_schedule(from);
+        }
+    }
+
+    fn on_arrival(&mut self, ch: u32) {
+        let now = self.queue.now();
+        let c = &mut self.channels[ch as usize];
+        let b = c.in_flight.pop_front().expect("an arrival has a buffer in flight");
+        let to = c.to_task;
+        let gate = &mut self.tasks[to as usize].gate;
+        if c.remote {
+            let granted = c.rx.on_arrival(b.backlog, &mut gate.pool);
+            if granted > 0 {
+                self.queue.schedule(now.plus(c.latency), Event::CreditArrives { channel: ch, credits: granted });
+            }
+        }
+        if let Some(tr) = self.trace.as_mut() {
+            let from = &self.tasks[c.from_task as usize].label;
+            let to_label = &self.tasks[to as usize].label;
+            tr.event(
+                now,
+                "buffer",
+                vec![
+                    ("from", json!(from)),
+                    ("to", json!(to_label)),
+                    ("records", json!(b.len())),
+                    ("bytes", json!(b.bytes)),
+                    ("sent_ns", json!(b.finished_at.0)),
+                    ("end_of_partition", json!(b.end_of_partition)),
+                ],
+            );
+        }
+        let was_empty = c.queue.is_empty();
+        c.queue.push_back(b);
+        if was_empty {
+            self.tasks[to as usize].gate.available.push_back(ch);
+        }
+        self.try_schedule(to);
+    }
+
+    fn on_credit(&mut self, ch: u32, credits: u32) {
+        let c = &mut self.channels[ch as usize];
+        c.credits += credits;
+        let (from, w) = (c.from_task, c.writer as usize);
+        net::send_ready(&mut self.tasks[from as usize].writers[w], c, ch, &mut self.queue, &self.cost);
+        self.try_schedule(from);
+    }
+
+    fn on_flush_tick(&mut self, ti: u32) {
+        let now = self.queue.now();
+        let Simulation { tasks, channels, queue, pool, cost, .. } = self;
+        let task = &mut tasks[ti as usize];
+        if task.flusher.deadline != now || !task.flusher.tick_scheduled {
+            return; // stale: the flush already happened inside a work item
+        }
+        task.flusher.tick_scheduled = false;
+        let mut net = Net {
+            writers: &mut task.writers,
+            channels,
+            pool,
+            queue,
+            cost,
+            flusher: &mut task.flusher,
+            stats: &mut task.stats,
+            task: ti,
+            blocked: false,
+        };
+        net.flush_all(now, FlushCause::Timeout);
+        net.flusher.deadline = net.flusher.next_after(now);
+        self.try_schedule(ti);
+    }
+
+    fn report(&self, s: &Scenario, p: &Plan, seed: u64, (status, message, events): (Status, Option<String>, u64)) -> RunReport {
+        let end = self.queue.now();
+        let g = &p.logical.graph;
+        // Operators, in logical-graph order.
+        let mut operators: Vec<OperatorReport> = g
+            .node_indices()
+            .map(|n| {
+                let ln = &g[n];
+                OperatorReport {
+                    name: ln.name.clone(),
+                    kind: crate::plan::render::describe(s, ln.scenario_node),
+                    parallelism: ln.parallelism,
+                    records_in: 0,
+                    records_out: 0,
+                    subtasks: Vec::new(),
+                }
+            })
+            .collect();
+        let mut tasks = Vec::new();
+        let mut net = NetStats::default();
+        let mut sink_parts: Vec<Vec<&ops::sink::SinkOp>> = vec![Vec::new(); g.node_count()];
+        let mut source_records = 0;
+        for t in &self.tasks {
+            for slot in &t.ops {
+                let o = &mut operators[slot.node];
+                o.records_in += slot.records_in;
+                o.records_out += slot.records_out;
+                o.subtasks.push(SubtaskCounts { subtask: t.subtask, records_in: slot.records_in, records_out: slot.records_out });
+                if let Operator::Source = slot.op {
+                    source_records += slot.records_out;
+                }
+                if let Operator::Sink(sk) = &slot.op {
+                    sink_parts[slot.node].push(sk);
+                }
+            }
+            let mut bp = t.time.backpressured;
+            if let Some(since) = t.backpressured_since {
+                bp = bp.plus(end.since(since));
+            }
+            let total = end.0 as f64 / 1e6;
+            let busy = t.time.busy.as_millis_f64();
+            let wait = t.time.cpu_wait.as_millis_f64();
+            let bpm = bp.as_millis_f64();
+            tasks.push(TaskReport {
+                chain: p.execution.vertices[t.vertex].name.clone(),
+                subtask: t.subtask,
+                task_manager: t.tm,
+                busy_ms: round3(busy),
+                cpu_wait_ms: round3(wait),
+                backpressured_ms: round3(bpm),
+                idle_ms: round3((total - busy - wait - bpm).max(0.0)),
+                buffers_out: t.stats.full + t.stats.timeout + t.stats.end,
+            });
+            net.full += t.stats.full;
+            net.timeout += t.stats.timeout;
+            net.end += t.stats.end;
+        }
+        let mut all = ops::sink::latency_histogram();
+        let mut series = ops::sink::Series::new();
+        let mut sinks = Vec::new();
+        let mut sink_records = 0;
+        for n in g.node_indices() {
+            let parts = &sink_parts[n.index()];
+            if parts.is_empty() {
+                continue;
+            }
+            let node = &s.nodes[g[n].scenario_node];
+            let mut h = ops::sink::latency_histogram();
+            let mut records = 0;
+            let mut checksum = 0u64;
+            for sk in parts {
+                let _ = h.add(&sk.latency);
+                records += sk.count;
+                checksum = checksum.wrapping_add(sk.checksum);
+                series.merge(&sk.series);
+            }
+            let _ = all.add(&h);
+            sink_records += records;
+            let arity = node.schema.arity().max(1);
+            let to_json = |vals: &[crate::value::Value]| vals.iter().map(|v| v.to_json(&self.interner)).collect::<Vec<_>>();
+            let (kind, rows, total) = match &node.kind {
+                NodeKind::Sink(SinkSpec::Upsert { capture, .. }) => {
+                    let mut rows: Vec<Vec<serde_json::Value>> =
+                        parts.iter().flat_map(|sk| sk.rows.chunks(arity).map(to_json)).collect();
+                    rows.sort_by(|a, b| sort_key(b).partial_cmp(&sort_key(a)).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.iter().map(|v| v.to_string()).cmp(b.iter().map(|v| v.to_string()))));
+                    let total = rows.len() as u64;
+                    rows.truncate(*capture);
+                    ("upsert", rows, total)
+                }
+                NodeKind::Sink(SinkSpec::Collect { capture }) => {
+                    let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
+                    for sk in parts {
+                        rows.extend(sk.rows.chunks(arity).map(to_json));
+                    }
+                    rows.truncate(*capture);
+                    let total = rows.len() as u64;
+                    ("collect", rows, total)
+                }
+                _ => ("discard", Vec::new(), 0),
+            };
+            sinks.push(SinkReport {
+                name: node.name.clone(),
+                kind: kind.into(),
+                records,
+                latency: Latency::from_histogram(&h),
+                checksum: format!("{checksum:016x}"),
+                fields: node.schema.fields.iter().map(|f| f.name.to_string()).collect(),
+                rows,
+                rows_total: total,
+            });
+        }
+        let buffers: u64 = self.channels.iter().map(|c| c.buffers_sent).sum();
+        let bytes: u64 = self.channels.iter().map(|c| c.bytes_sent).sum();
+        let network_records: u64 = self.tasks.iter().flat_map(|t| t.writers.iter()).map(|w| w.records).sum();
+        let data_buffers = net.full + net.timeout;
+        let secs = end.as_secs_f64();
+        RunReport {
+            streamlab_version: env!("CARGO_PKG_VERSION").into(),
+            scenario: s.name.clone(),
+            seed,
+            mode: "streaming".into(),
+            outcome: Outcome { status, message, at_ns: end.0 },
+            sim_duration_ms: round3(end.0 as f64 / 1e6),
+            events,
+            source_records,
+            sink_records,
+            throughput_per_s: if secs > 0.0 { round3(source_records as f64 / secs) } else { 0.0 },
+            latency: Latency::from_histogram(&all),
+            operators,
+            tasks,
+            sinks,
+            network: NetworkReport {
+                buffers,
+                bytes,
+                flushed_full: net.full,
+                flushed_timeout: net.timeout,
+                flushed_end: net.end,
+                records_per_buffer: if data_buffers > 0 { round3(network_records as f64 / data_buffers as f64) } else { 0.0 },
+            },
+            throughput: Series { bucket_ms: series.bucket_ns / 1_000_000, sink_records: series.counts },
+        }
+    }
+}
+
+/// Upsert tables are shown largest value first (the last numeric column), like a top-N.
+fn sort_key(row: &[serde_json::Value]) -> f64 {
+    row.iter().rev().find_map(serde_json::Value::as_f64).unwrap_or(0.0)
+}

@@ -1,0 +1,310 @@
+//! The sending side of the network stack: record writers, partitioners, buffer filling,
+//! flushing and sending under credit.
+//!
+//! A task has one [`RecordWriter`] per outgoing job edge (Flink's result partition). Writing a
+//! record picks the channel(s) by the edge's partitioner, serializes the record into that
+//! channel's current buffer and, when the buffer is full, finishes it and sends it if the
+//! channel has credit. The writer's buffer pool (`2 × channels + 8` buffers, Flink's
+//! `buffers-per-channel` and `floating-buffers-per-gate`) bounds how much a task can have
+//! waiting at its output: when the pool is used up the task is backpressured.
+//!
+//! Partly filled buffers go out when the output flusher fires (`execution.buffer-timeout.interval`,
+//! every 100 ms by default; 0 flushes after every record). The flusher is periodic per task, so
+//! it is simulated lazily: before a record is written at local time `t`, a flush that was due
+//! at or before `t` is carried out first, at its own time.
+
+use super::buffer::{BufferPool, RecMeta, RECORD_HEADER_BYTES};
+use super::channel::Channel;
+use super::queue::{Event, EventQueue};
+use crate::cost::CostModel;
+use crate::expr::eval::EvalCx;
+use crate::expr::Expr;
+use crate::plan::keygroup::{murmur_hash, subtask_for_key_group};
+use crate::rng::SimRng;
+use crate::scenario::Partitioner;
+use crate::time::{SimDuration, SimTime};
+use crate::value::Value;
+
+/// The output of a task for one job edge.
+#[derive(Debug)]
+pub struct RecordWriter {
+    /// The edge's partitioner.
+    pub partitioner: Partitioner,
+    /// Channel ids by target position (downstream subtask for all-to-all edges).
+    pub channels: Vec<u32>,
+    /// Key of a HASH edge.
+    pub key: Option<Expr>,
+    /// The key's field, when the key is a plain field (the common case).
+    pub key_field: Option<usize>,
+    /// Target position of every key group (HASH edges), computed once.
+    pub key_group_target: Vec<u32>,
+    /// Downstream max parallelism (number of key groups).
+    pub max_parallelism: u32,
+    /// Downstream parallelism.
+    pub downstream_parallelism: u32,
+    /// Round-robin position (REBALANCE, RESCALE).
+    pub next: u32,
+    /// Randomness for SHUFFLE.
+    pub rng: SimRng,
+    /// Size of the output buffer pool.
+    pub pool_size: u32,
+    /// Buffers held: being filled, waiting for credit, or (local channels) not yet consumed.
+    pub in_use: u32,
+    /// Record arity.
+    pub arity: u16,
+    /// Serialized size of a record if it has no strings; `None` if sizes vary.
+    pub fixed_bytes: Option<u32>,
+    /// Records written (counting each copy of a broadcast).
+    pub records: u64,
+}
+
+impl RecordWriter {
+    /// Precomputes the key-group → target table of a HASH edge (Flink's
+    /// `KeyGroupRangeAssignment`: group `g` goes to subtask `g · p / maxParallelism`).
+    pub fn with_key_groups(mut self) -> Self {
+        self.key_field = self.key.as_ref().and_then(Expr::as_field);
+        self.key_group_target = (0..self.max_parallelism)
+            .map(|g| subtask_for_key_group(g, self.downstream_parallelism, self.max_parallelism))
+            .collect();
+        self
+    }
+
+    /// Whether the task may start processing another input (Flink's
+    /// `RecordWriter.isAvailable`: a buffer is free in the pool).
+    #[inline]
+    pub fn available(&self) -> bool {
+        self.in_use < self.pool_size
+    }
+}
+
+/// When a task's output flusher fires next.
+#[derive(Debug, Clone, Copy)]
+pub struct Flusher {
+    /// `None`: flushing disabled; `Some(0)`: after every record; otherwise the interval.
+    pub interval: Option<SimDuration>,
+    /// The next tick (a multiple of the interval).
+    pub deadline: SimTime,
+    /// A `FlushTick` event is pending for `deadline`.
+    pub tick_scheduled: bool,
+}
+
+impl Flusher {
+    /// A flusher that first fires one interval after the start.
+    pub fn new(interval: Option<SimDuration>) -> Self {
+        let deadline = match interval {
+            Some(d) if d.0 > 0 => SimTime(d.0),
+            _ => SimTime(u64::MAX),
+        };
+        Flusher { interval, deadline, tick_scheduled: false }
+    }
+
+    /// The first tick strictly after `t`.
+    pub fn next_after(&self, t: SimTime) -> SimTime {
+        match self.interval {
+            Some(d) if d.0 > 0 => SimTime((t.0 / d.0 + 1) * d.0),
+            _ => SimTime(u64::MAX),
+        }
+    }
+}
+
+/// Why a buffer left the sender (counted in the report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushCause {
+    /// It was full.
+    Full,
+    /// The buffer timeout fired (or is 0).
+    Timeout,
+    /// End of input.
+    End,
+}
+
+/// Counters of the sending side.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NetStats {
+    /// Buffers finished because they were full.
+    pub full: u64,
+    /// Buffers finished by the flusher.
+    pub timeout: u64,
+    /// Buffers finished at end of input.
+    pub end: u64,
+}
+
+/// What writing needs: the task's writers and flusher, and the simulation's channels,
+/// buffers and queue.
+pub struct Net<'a> {
+    /// The task's writers, one per outgoing job edge.
+    pub writers: &'a mut [RecordWriter],
+    /// All channels of the job.
+    pub channels: &'a mut [Channel],
+    /// Recycled buffers.
+    pub pool: &'a mut BufferPool,
+    /// The event queue (for arrivals and flush ticks).
+    pub queue: &'a mut EventQueue,
+    /// The cost model.
+    pub cost: &'a CostModel,
+    /// The task's flusher.
+    pub flusher: &'a mut Flusher,
+    /// Sender statistics.
+    pub stats: &'a mut NetStats,
+    /// The task writing.
+    pub task: u32,
+    /// Set when a writer ran out of pool and overdraft: the task must stop after this record.
+    pub blocked: bool,
+}
+
+impl Net<'_> {
+    /// How many copies of a record writer `w` serializes (all channels for BROADCAST).
+    #[inline]
+    pub fn copies(&self, w: usize) -> u64 {
+        let wr = &self.writers[w];
+        if wr.partitioner == Partitioner::Broadcast { wr.channels.len() as u64 } else { 1 }
+    }
+
+    /// Writes a record at local time `t` through writer `w`.
+    #[inline]
+    pub fn write(&mut self, w: usize, row: &[Value], meta: RecMeta, t: SimTime, ev: &mut EvalCx<'_>) {
+        if t >= self.flusher.deadline {
+            let at = self.flusher.deadline;
+            self.flush_all(at, FlushCause::Timeout);
+            self.flusher.deadline = self.flusher.next_after(t);
+            // The pending tick (if any) is now stale; the next record schedules a fresh one.
+            self.flusher.tick_scheduled = false;
+        }
+        let writer = &mut self.writers[w];
+        let bytes = match writer.fixed_bytes {
+            Some(b) => b,
+            None => RECORD_HEADER_BYTES + row.iter().map(|v| v.serialized_len(ev.interner)).sum::<u32>(),
+        };
+        let n = writer.channels.len() as u32;
+        let target = match writer.partitioner {
+            Partitioner::Forward | Partitioner::Global => 0,
+            Partitioner::Rebalance | Partitioner::Rescale => {
+                writer.next = if writer.next + 1 >= n { 0 } else { writer.next + 1 };
+                writer.next
+            }
+            Partitioner::Shuffle => writer.rng.below(u64::from(n)) as u32,
+            Partitioner::Hash => {
+                let key = match (writer.key_field, &writer.key) {
+                    (Some(i), _) => row[i],
+                    (None, Some(k)) => k.eval(row, &[], ev),
+                    (None, None) => Value::Int(0),
+                };
+                let h = murmur_hash(key.java_hash_code(ev.interner)) as u32;
+                let m = writer.max_parallelism;
+                let kg = if m.is_power_of_two() { h & (m - 1) } else { h % m };
+                writer.key_group_target[kg as usize]
+            }
+            Partitioner::Broadcast => {
+                for i in 0..n as usize {
+                    self.put(w, i, row, meta, bytes, t);
+                }
+                return;
+            }
+        };
+        self.put(w, target as usize, row, meta, bytes, t);
+    }
+
+    #[inline]
+    fn put(&mut self, w: usize, target: usize, row: &[Value], meta: RecMeta, bytes: u32, t: SimTime) {
+        let cap = self.cost.buffer_size_bytes;
+        let ch = self.writers[w].channels[target];
+        match &mut self.channels[ch as usize].current {
+            Some(b) if b.bytes + bytes <= cap => b.push(row, meta, bytes),
+            _ => {
+                if self.channels[ch as usize].current.is_some() {
+                    self.finish(w, ch, t, FlushCause::Full);
+                }
+                let mut b = self.pool.take(self.writers[w].arity);
+                b.push(row, meta, bytes);
+                self.channels[ch as usize].current = Some(b);
+                self.writers[w].in_use += 1;
+            }
+        }
+        let writer = &mut self.writers[w];
+        writer.records += 1;
+        if writer.in_use >= writer.pool_size + self.cost.max_overdraft_buffers {
+            self.blocked = true;
+        }
+        match self.flusher.interval {
+            Some(d) if d.0 == 0 => self.finish(w, ch, t, FlushCause::Timeout),
+            Some(_) if !self.flusher.tick_scheduled => {
+                self.flusher.tick_scheduled = true;
+                self.queue.schedule(self.flusher.deadline, Event::FlushTick { task: self.task });
+            }
+            _ => {}
+        }
+    }
+
+    /// Finishes the current buffer of channel `ch` (fed by writer `w`) at `t` and sends what
+    /// credit allows.
+    pub fn finish(&mut self, w: usize, ch: u32, t: SimTime, cause: FlushCause) {
+        let c = &mut self.channels[ch as usize];
+        let Some(mut b) = c.current.take() else { return };
+        b.finished_at = t;
+        c.backlog.push_back(b);
+        match cause {
+            FlushCause::Full => self.stats.full += 1,
+            FlushCause::Timeout => self.stats.timeout += 1,
+            FlushCause::End => self.stats.end += 1,
+        }
+        self.send_ready(w, ch);
+    }
+
+    /// Finishes every partly filled buffer of the task at `t`.
+    pub fn flush_all(&mut self, t: SimTime, cause: FlushCause) {
+        for w in 0..self.writers.len() {
+            for i in 0..self.writers[w].channels.len() {
+                let ch = self.writers[w].channels[i];
+                if self.channels[ch as usize].current.is_some() {
+                    self.finish(w, ch, t, cause);
+                }
+            }
+        }
+    }
+
+    /// Ends every output channel: flushes and sends the end-of-partition event.
+    pub fn end_of_input(&mut self, t: SimTime) {
+        self.flush_all(t, FlushCause::End);
+        for w in 0..self.writers.len() {
+            for i in 0..self.writers[w].channels.len() {
+                let ch = self.writers[w].channels[i];
+                let mut b = self.pool.take(self.writers[w].arity);
+                b.end_of_partition = true;
+                b.finished_at = t;
+                self.writers[w].in_use += 1;
+                self.channels[ch as usize].backlog.push_back(b);
+                self.send_ready(w, ch);
+            }
+        }
+    }
+
+    /// Sends backlogged buffers of channel `ch` while it has credit. A buffer leaves at the
+    /// later of the time it was finished and now; on a remote channel it then frees its slot
+    /// in the sender's pool (the receiver's memory holds it from there).
+    pub fn send_ready(&mut self, w: usize, ch: u32) {
+        send_ready(&mut self.writers[w], &mut self.channels[ch as usize], ch, self.queue, self.cost);
+    }
+}
+
+/// See [`Net::send_ready`]; usable outside a work item (when credit arrives).
+pub fn send_ready(writer: &mut RecordWriter, c: &mut Channel, ch: u32, queue: &mut EventQueue, cost: &CostModel) {
+    let now = queue.now();
+    while c.can_send() {
+        let Some(mut b) = c.backlog.pop_front() else { break };
+        let send_at = b.finished_at.max(now);
+        let mut arrive = send_at.plus(c.latency);
+        if c.remote {
+            c.credits -= 1;
+            writer.in_use -= 1;
+            arrive = arrive.plus(cost.transfer_time(b.bytes));
+        }
+        arrive = arrive.max(c.last_arrival);
+        c.last_arrival = arrive;
+        c.buffers_sent += 1;
+        c.bytes_sent += u64::from(b.bytes);
+        b.finished_at = send_at;
+        b.backlog = c.backlog.len() as u32;
+        c.in_flight.push_back(b);
+        queue.schedule(arrive, Event::BufferArrives { channel: ch });
+    }
+}

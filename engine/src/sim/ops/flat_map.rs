@@ -1,0 +1,60 @@
+//! `flat_map`: zero or more records out per record in. One output field may be a `split`,
+//! which emits one record per piece of the text (Flink's WordCount tokenizer); the other
+//! fields are computed once per input record and repeated on every output.
+
+use crate::expr::eval::EvalCx;
+use crate::expr::{split_syms, Expr};
+use crate::value::{Sym, Value};
+
+/// A compiled flat_map.
+#[derive(Debug)]
+pub struct FlatMapOp {
+    /// Scalar fields: `(position, expression)`.
+    pub scalars: Vec<(usize, Expr)>,
+    /// The split field: `(position, text expression, delimiter)`.
+    pub split: Option<(usize, Expr, Option<Box<str>>)>,
+    /// The output record, reused.
+    pub out: Vec<Value>,
+    /// The pieces of the current split, reused.
+    pub pieces: Vec<Sym>,
+}
+
+impl FlatMapOp {
+    /// Computes the scalar fields and the pieces for one input record. The caller then emits
+    /// one record per piece (or one record if there is no split).
+    #[inline]
+    pub fn prepare(&mut self, row: &[Value], ev: &mut EvalCx<'_>) {
+        for (pos, e) in &self.scalars {
+            self.out[*pos] = e.eval(row, &[], ev);
+        }
+        self.pieces.clear();
+        if let Some((_, e, delim)) = &self.split
+            && let Value::Str(s) = e.eval(row, &[], ev)
+        {
+            split_syms(ev.interner, ev.scratch, s, delim.as_deref(), &mut self.pieces);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::{compile, Scope};
+    use crate::value::{Interner, Schema, Type};
+
+    #[test]
+    fn splits_a_line_into_words() {
+        let s = Schema::new([("line", Type::String)]);
+        let mut i = Interner::new();
+        let text = compile("lower(line)", &Scope::Record(&s), &mut i).unwrap();
+        let one = compile("1", &Scope::Record(&s), &mut i).unwrap();
+        let mut f = FlatMapOp { scalars: vec![(1, one)], split: Some((0, text, None)), out: vec![Value::Int(0); 2], pieces: vec![] };
+        let line = Value::Str(i.intern("To be, or not to be"));
+        let (mut scratch, mut err) = (String::new(), None);
+        let mut ev = EvalCx { interner: &mut i, scratch: &mut scratch, error: &mut err };
+        f.prepare(&[line], &mut ev);
+        let words: Vec<&str> = f.pieces.iter().map(|p| i.resolve(*p)).collect();
+        assert_eq!(words, ["to", "be", "or", "not", "to", "be"]);
+        assert_eq!(f.out[1], Value::Int(1));
+    }
+}

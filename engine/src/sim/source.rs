@@ -1,0 +1,275 @@
+//! Source subtasks: where records are born.
+//!
+//! A source subtask owns a share of its source's data — every p-th row of an inline or CSV
+//! source, or `count / p` generated records — and paces it: with a `rate`, record `k` of a
+//! subtask is due at `k / (rate / p)` seconds of processing time and is *born* then, so a
+//! source that falls behind (backpressure, too little CPU) shows it as latency; without a rate
+//! it produces as fast as its CPU and its output allow, and records are born when produced.
+//!
+//! Generated records take their event time from their birth minus a delay drawn from the
+//! scenario's delay distribution, which is what makes them arrive out of order.
+
+use super::buffer::RecMeta;
+use crate::rng::SimRng;
+use crate::scenario::{Delay, GenField, Lit, Skew};
+use crate::time::{SimDuration, SimTime, EVENT_TIME_MIN};
+use crate::value::{Interner, Sym, Value};
+use std::sync::Arc;
+
+/// How one generated field draws its values (strings interned up front).
+#[derive(Debug, Clone)]
+pub enum FieldGen {
+    /// Key index drawn uniformly or by a Zipf CDF; mapped to ints or interned strings.
+    Key {
+        /// Number of keys.
+        count: u64,
+        /// Cumulative probabilities (Zipf), or `None` for uniform.
+        cdf: Option<Arc<Vec<f64>>>,
+        /// Interned key strings, or `None` for integer keys.
+        names: Option<Arc<Vec<Sym>>>,
+    },
+    /// Uniform integer in `[lo, hi]`.
+    Int(i64, i64),
+    /// Uniform float in `[lo, hi)`.
+    Float(f64, f64),
+    /// Global sequence number.
+    Sequence,
+    /// One of these values.
+    OneOf(Arc<Vec<Value>>),
+    /// Always this value.
+    Constant(Value),
+}
+
+/// Where a source subtask's records come from.
+#[derive(Debug)]
+pub enum SourceData {
+    /// Random records.
+    Generated {
+        /// Field generators.
+        fields: Vec<FieldGen>,
+        /// Event-time delay.
+        delay: Delay,
+        /// The subtask's random stream.
+        rng: SimRng,
+    },
+    /// Fixed rows: this subtask's share.
+    Rows {
+        /// All rows of the source, interned.
+        rows: Arc<Vec<Vec<Value>>>,
+        /// Indices of this subtask's rows, in arrival order.
+        mine: Vec<u32>,
+        /// Field holding the event time.
+        timestamp_field: Option<usize>,
+    },
+}
+
+/// The state of one source subtask.
+#[derive(Debug)]
+pub struct SourceState {
+    /// The data.
+    pub data: SourceData,
+    /// Records produced so far.
+    pub emitted: u64,
+    /// Records this subtask produces in all (`None`: until `until`).
+    pub total: Option<u64>,
+    /// Processing time after which it produces nothing more.
+    pub until: Option<SimTime>,
+    /// Nanoseconds between records of this subtask, if rate-limited.
+    pub interval_ns: Option<f64>,
+    /// Subtask index and parallelism (for sequences).
+    pub subtask: u32,
+    /// Parallelism of the source.
+    pub parallelism: u32,
+    /// The record being built.
+    pub row: Vec<Value>,
+}
+
+impl SourceState {
+    /// When the next record is due (`SimTime::ZERO` for unpaced sources: always).
+    #[inline]
+    pub fn next_due(&self) -> SimTime {
+        match self.interval_ns {
+            Some(i) => SimTime((self.emitted as f64 * i) as u64),
+            None => SimTime::ZERO,
+        }
+    }
+
+    /// Whether every record has been produced (at local time `t`).
+    #[inline]
+    pub fn exhausted(&self, t: SimTime) -> bool {
+        if self.total.is_some_and(|n| self.emitted >= n) {
+            return true;
+        }
+        let next_birth = if self.interval_ns.is_some() { self.next_due() } else { t };
+        self.until.is_some_and(|u| next_birth >= u)
+    }
+
+    /// Produces the next record at local time `t` into `self.row`; returns its metadata.
+    #[inline]
+    pub fn produce(&mut self, t: SimTime) -> RecMeta {
+        let born = if self.interval_ns.is_some() { self.next_due() } else { t };
+        let k = self.emitted;
+        self.emitted += 1;
+        match &mut self.data {
+            SourceData::Generated { fields, delay, rng } => {
+                for (slot, g) in self.row.iter_mut().zip(fields.iter()) {
+                    *slot = draw(g, rng, k, self.subtask, self.parallelism);
+                }
+                let d = draw_delay(*delay, rng);
+                let ts = born.as_event_time() - d.as_millis() as i64;
+                RecMeta { ts, born }
+            }
+            SourceData::Rows { rows, mine, timestamp_field } => {
+                let idx = mine[(k % mine.len() as u64) as usize] as usize;
+                self.row.clear();
+                self.row.extend_from_slice(&rows[idx]);
+                let ts = match timestamp_field {
+                    Some(f) => self.row[*f].as_int(),
+                    None => EVENT_TIME_MIN,
+                };
+                RecMeta { ts, born }
+            }
+        }
+    }
+}
+
+#[inline]
+fn draw(g: &FieldGen, rng: &mut SimRng, k: u64, subtask: u32, p: u32) -> Value {
+    match g {
+        FieldGen::Key { count, cdf, names } => {
+            let idx = match cdf {
+                None => rng.below(*count),
+                Some(cdf) => {
+                    let u = rng.unit_f64();
+                    cdf.partition_point(|&c| c <= u).min(cdf.len() - 1) as u64
+                }
+            };
+            match names {
+                Some(n) => Value::Str(n[idx as usize]),
+                None => Value::Int(idx as i64),
+            }
+        }
+        FieldGen::Int(lo, hi) => {
+            let span = (*hi as i128 - *lo as i128 + 1) as u128;
+            if span > u128::from(u64::MAX) {
+                Value::Int(rng.next_u64() as i64)
+            } else {
+                Value::Int((*lo as i128 + rng.below(span as u64) as i128) as i64)
+            }
+        }
+        FieldGen::Float(lo, hi) => Value::Float(lo + (hi - lo) * rng.unit_f64()),
+        FieldGen::Sequence => Value::Int((k * u64::from(p) + u64::from(subtask)) as i64),
+        FieldGen::OneOf(vals) => vals[rng.below(vals.len() as u64) as usize],
+        FieldGen::Constant(v) => *v,
+    }
+}
+
+fn draw_delay(d: Delay, rng: &mut SimRng) -> SimDuration {
+    match d {
+        Delay::None => SimDuration::ZERO,
+        Delay::Fixed(v) => v,
+        Delay::Uniform(lo, hi) => SimDuration(lo.0 + rng.below(hi.0 - lo.0 + 1)),
+        Delay::Exponential(mean) => {
+            let u = rng.unit_f64();
+            SimDuration((-(1.0 - u).ln() * mean.0 as f64) as u64)
+        }
+    }
+}
+
+/// Turns a scenario field generator into a runtime one, interning its strings.
+pub fn field_gen(g: &GenField, interner: &mut Interner) -> FieldGen {
+    match g {
+        GenField::Key { count, skew, prefix } => {
+            let cdf = match skew {
+                Skew::Uniform => None,
+                Skew::Zipf(s) => Some(Arc::new(zipf_cdf(*count, *s))),
+            };
+            let names = prefix.as_ref().map(|p| Arc::new((0..*count).map(|i| interner.intern(&format!("{p}{i}"))).collect()));
+            FieldGen::Key { count: *count, cdf, names }
+        }
+        GenField::IntRange(a, b) => FieldGen::Int(*a, *b),
+        GenField::FloatRange(a, b) => FieldGen::Float(*a, *b),
+        GenField::Sequence => FieldGen::Sequence,
+        GenField::OneOf(v) => FieldGen::OneOf(Arc::new(v.iter().map(|l| lit_value(l, interner)).collect())),
+        GenField::Constant(l) => FieldGen::Constant(lit_value(l, interner)),
+    }
+}
+
+/// A literal as a runtime value.
+pub fn lit_value(l: &Lit, interner: &mut Interner) -> Value {
+    match l {
+        Lit::Int(i) => Value::Int(*i),
+        Lit::Float(f) => Value::Float(*f),
+        Lit::Str(s) => Value::Str(interner.intern(s)),
+        Lit::Bool(b) => Value::Bool(*b),
+    }
+}
+
+/// Cumulative Zipf probabilities: key k (0-based) has weight 1 / (k+1)^s.
+pub fn zipf_cdf(n: u64, s: f64) -> Vec<f64> {
+    let mut acc = 0.0;
+    let mut cdf: Vec<f64> = (1..=n)
+        .map(|k| {
+            acc += 1.0 / (k as f64).powf(s);
+            acc
+        })
+        .collect();
+    let total = acc;
+    for c in &mut cdf {
+        *c /= total;
+    }
+    cdf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SeedTree;
+
+    fn gen_state(fields: Vec<FieldGen>, total: u64, interval_ns: Option<f64>) -> SourceState {
+        let n = fields.len();
+        SourceState {
+            data: SourceData::Generated { fields, delay: Delay::None, rng: SeedTree::new(1).stream("t") },
+            emitted: 0,
+            total: Some(total),
+            until: None,
+            interval_ns,
+            subtask: 1,
+            parallelism: 4,
+            row: vec![Value::Int(0); n],
+        }
+    }
+
+    #[test]
+    fn paced_records_are_born_when_due() {
+        let mut s = gen_state(vec![FieldGen::Sequence], 3, Some(1_000_000.0));
+        assert_eq!(s.produce(SimTime(50_000_000)).born, SimTime(0));
+        assert_eq!(s.produce(SimTime(50_000_000)).born, SimTime(1_000_000));
+        assert_eq!(s.row[0], Value::Int(5), "sequence interleaves subtasks: 1, 5, 9, …");
+        assert!(!s.exhausted(SimTime(0)));
+        s.produce(SimTime(0));
+        assert!(s.exhausted(SimTime(0)));
+    }
+
+    #[test]
+    fn zipf_favours_the_first_keys() {
+        let cdf = zipf_cdf(100, 1.0);
+        assert!((cdf[99] - 1.0).abs() < 1e-12);
+        let mut s = gen_state(vec![FieldGen::Key { count: 100, cdf: Some(Arc::new(cdf)), names: None }], 10_000, None);
+        let mut hits = [0u32; 100];
+        for _ in 0..10_000 {
+            s.produce(SimTime(0));
+            hits[s.row[0].as_int() as usize] += 1;
+        }
+        assert!(hits[0] > 10 * hits[50], "key 0: {}, key 50: {}", hits[0], hits[50]);
+    }
+
+    #[test]
+    fn uniform_ints_stay_in_range() {
+        let mut s = gen_state(vec![FieldGen::Int(-3, 3)], 1000, None);
+        for _ in 0..1000 {
+            s.produce(SimTime(0));
+            assert!((-3..=3).contains(&s.row[0].as_int()));
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! A task: one subtask of a chain, with its input gate, its chain of operators and its
+//! record writers — the unit that runs on a core.
+
+use super::buffer::Buffer;
+use super::channel::FloatingPool;
+use super::net::{Flusher, NetStats, RecordWriter};
+use super::ops::OpSlot;
+use super::source::SourceState;
+use crate::time::{SimDuration, SimTime};
+use std::collections::VecDeque;
+
+/// A task's input: its channels and which of them have data (Flink's `SingleInputGate`).
+#[derive(Debug)]
+pub struct Gate {
+    /// Input channel ids.
+    pub channels: Vec<u32>,
+    /// Channels with queued buffers, in the order they became non-empty (Flink's
+    /// `inputChannelsWithData`): the task reads them round-robin in arrival order.
+    pub available: VecDeque<u32>,
+    /// Floating buffers shared by the remote channels.
+    pub pool: FloatingPool,
+    /// Channels whose end-of-partition was consumed.
+    pub ended: u32,
+    /// The buffer being processed: channel, buffer, next record.
+    pub current: Option<(u32, Buffer, usize)>,
+}
+
+/// Where a task is in the CPU's life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sched {
+    /// Nothing to do, or blocked on output.
+    Idle,
+    /// Waiting for a core since this time.
+    Queued(SimTime),
+    /// Running a work item.
+    Running,
+}
+
+/// Time accounting, as Flink's task metrics split it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TaskTime {
+    /// Processing (Flink's `busyTimeMsPerSecond`).
+    pub busy: SimDuration,
+    /// Waiting for a core: the TaskManager's CPU was shared with other subtasks.
+    pub cpu_wait: SimDuration,
+    /// Blocked on a full output (Flink's `backPressuredTimeMsPerSecond`).
+    pub backpressured: SimDuration,
+}
+
+/// One subtask of a chain.
+#[derive(Debug)]
+pub struct Task {
+    /// Chain (job vertex) index.
+    pub vertex: usize,
+    /// Subtask index.
+    pub subtask: u32,
+    /// TaskManager it runs on.
+    pub tm: u32,
+    /// The chained operators.
+    pub ops: Vec<OpSlot>,
+    /// One writer per outgoing job edge.
+    pub writers: Vec<RecordWriter>,
+    /// The output flusher.
+    pub flusher: Flusher,
+    /// Sender statistics.
+    pub stats: NetStats,
+    /// The input gate (empty for sources).
+    pub gate: Gate,
+    /// Source state, for source chains.
+    pub source: Option<SourceState>,
+    /// CPU state.
+    pub sched: Sched,
+    /// The task sent end-of-partition and will finish when its work item completes.
+    pub ending: bool,
+    /// The task is done.
+    pub finished: bool,
+    /// A `SourceDue` event is pending for this time.
+    pub source_wake: Option<SimTime>,
+    /// Channels whose buffer the running work item used up (recycled when it completes).
+    pub consumed: Vec<u32>,
+    /// Blocked on output since.
+    pub backpressured_since: Option<SimTime>,
+    /// Time accounting.
+    pub time: TaskTime,
+    /// Display name: `chain #subtask`.
+    pub label: String,
+}
+
+impl Task {
+    /// Whether every writer has a free buffer, so the task may start processing.
+    pub fn output_available(&self) -> bool {
+        self.writers.iter().all(RecordWriter::available)
+    }
+
+    /// Whether the task has something to do at `now`.
+    pub fn has_work(&self, now: SimTime) -> bool {
+        if self.finished || self.ending {
+            return false;
+        }
+        match &self.source {
+            Some(s) => s.exhausted(now) || s.interval_ns.is_none() || s.next_due() <= now,
+            None => self.gate.current.is_some() || !self.gate.available.is_empty(),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Record values, their types, and the string interner.
+//!
+//! A record is a row of [`Value`]s laid out by a [`Schema`]. Values are 16-byte `Copy` enums
+//! so that records move through buffers and operators without touching the heap. Strings are
+//! interned: a [`Sym`] is an index into the run's [`Interner`], which also caches each
+//! string's Java `hashCode`, so a string key is hashed to its key group once, not per record.
+
+use indexmap::IndexSet;
+use rustc_hash::FxBuildHasher;
+use serde::Serialize;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// An interned string: an index into the run's [`Interner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(pub u32);
+
+/// The type of a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Type {
+    /// 64-bit signed integer (Java `long`).
+    Int,
+    /// 64-bit float (Java `double`).
+    Float,
+    /// Text (Java `String`).
+    String,
+    /// Boolean (Java `boolean`).
+    Bool,
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Type::Int => "int",
+            Type::Float => "float",
+            Type::String => "string",
+            Type::Bool => "bool",
+        })
+    }
+}
+
+/// One field value of a record.
+#[derive(Debug, Clone, Copy)]
+pub enum Value {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// An interned string.
+    Str(Sym),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Value {
+    /// The value's type.
+    pub fn ty(&self) -> Type {
+        match self {
+            Value::Int(_) => Type::Int,
+            Value::Float(_) => Type::Float,
+            Value::Str(_) => Type::String,
+            Value::Bool(_) => Type::Bool,
+        }
+    }
+
+    /// The integer, or 0 for other types (expressions are type-checked before they run).
+    #[inline]
+    pub fn as_int(&self) -> i64 {
+        match *self {
+            Value::Int(i) => i,
+            Value::Float(f) => f as i64,
+            _ => 0,
+        }
+    }
+
+    /// The number as a float (integers widen), 0.0 for other types.
+    #[inline]
+    pub fn as_float(&self) -> f64 {
+        match *self {
+            Value::Int(i) => i as f64,
+            Value::Float(f) => f,
+            _ => 0.0,
+        }
+    }
+
+    /// The boolean, `false` for other types.
+    #[inline]
+    pub fn as_bool(&self) -> bool {
+        matches!(*self, Value::Bool(true))
+    }
+
+    /// The value's size when serialized into a network buffer, in bytes, as Flink's
+    /// serializers write it: 8 for long/double, 1 for boolean, 2 + UTF-8 length for a string
+    /// (`StringValue`'s length prefix is variable; 2 bytes covers strings under 16 K chars).
+    #[inline]
+    pub fn serialized_len(&self, interner: &Interner) -> u32 {
+        match *self {
+            Value::Int(_) | Value::Float(_) => 8,
+            Value::Bool(_) => 1,
+            Value::Str(s) => 2 + interner.len_of(s),
+        }
+    }
+
+    /// Java's `hashCode()` of the boxed value, which Flink's key-group assignment starts from:
+    /// `Long.hashCode` for integers, `Double.hashCode` for floats, `Boolean.hashCode`
+    /// (1231/1237), and `String.hashCode` (cached by the interner) for strings.
+    #[inline]
+    pub fn java_hash_code(&self, interner: &Interner) -> i32 {
+        match *self {
+            Value::Int(v) => java_long_hash(v),
+            Value::Float(f) => {
+                let bits = if f.is_nan() { 0x7ff8_0000_0000_0000u64 as i64 } else { f.to_bits() as i64 };
+                java_long_hash(bits)
+            }
+            Value::Bool(b) => {
+                if b {
+                    1231
+                } else {
+                    1237
+                }
+            }
+            Value::Str(s) => interner.java_hash(s),
+        }
+    }
+
+    /// The value as JSON (strings resolved through the interner).
+    pub fn to_json(&self, interner: &Interner) -> serde_json::Value {
+        match *self {
+            Value::Int(i) => serde_json::Value::from(i),
+            Value::Float(f) => serde_json::Number::from_f64(f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::Str(s) => serde_json::Value::from(interner.resolve(s)),
+            Value::Bool(b) => serde_json::Value::from(b),
+        }
+    }
+
+    /// A printable view of the value.
+    pub fn display<'a>(&'a self, interner: &'a Interner) -> ValueDisplay<'a> {
+        ValueDisplay { value: self, interner }
+    }
+}
+
+/// Java's `Long.hashCode`: `(int)(value ^ (value >>> 32))`.
+#[inline]
+pub fn java_long_hash(v: i64) -> i32 {
+    let u = v as u64;
+    (u ^ (u >> 32)) as u32 as i32
+}
+
+/// Java's `String.hashCode`: `s[0]·31^(n−1) + … + s[n−1]` over UTF-16 code units, wrapping
+/// in 32 bits.
+pub fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+impl PartialEq for Value {
+    /// Equality as Java's `equals` on the boxed values: floats compare by bits.
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+impl Eq for Value {}
+
+impl Hash for Value {
+    /// One word per value (keys of one stream share a type, so the variant need not be
+    /// hashed; equality still tells variants apart).
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(match *self {
+            Value::Int(i) => i as u64,
+            Value::Float(f) => f.to_bits(),
+            Value::Str(s) => u64::from(s.0),
+            Value::Bool(b) => u64::from(b),
+        })
+    }
+}
+
+/// Formats a value for people (strings unquoted).
+pub struct ValueDisplay<'a> {
+    value: &'a Value,
+    interner: &'a Interner,
+}
+
+impl fmt::Display for ValueDisplay<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self.value {
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => f.write_str(self.interner.resolve(s)),
+            Value::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// The strings of one run. Interning is the only place strings are allocated, once per
+/// distinct string; its size is bounded by the number of distinct strings, not of records.
+#[derive(Debug, Default, Clone)]
+pub struct Interner {
+    set: IndexSet<Box<str>, FxBuildHasher>,
+    java_hashes: Vec<i32>,
+}
+
+impl Interner {
+    /// An empty interner.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The symbol for a string, adding it on first sight.
+    #[inline]
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(i) = self.set.get_index_of(s) {
+            return Sym(i as u32);
+        }
+        let (i, _) = self.set.insert_full(s.into());
+        self.java_hashes.push(java_string_hash(s));
+        Sym(i as u32)
+    }
+
+    /// The string of a symbol.
+    #[inline]
+    pub fn resolve(&self, s: Sym) -> &str {
+        self.set.get_index(s.0 as usize).map_or("", |b| b)
+    }
+
+    /// UTF-8 length in bytes of a symbol's string.
+    #[inline]
+    pub fn len_of(&self, s: Sym) -> u32 {
+        self.resolve(s).len() as u32
+    }
+
+    /// The cached Java `String.hashCode` of a symbol's string.
+    #[inline]
+    pub fn java_hash(&self, s: Sym) -> i32 {
+        self.java_hashes[s.0 as usize]
+    }
+
+    /// Number of distinct strings seen.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether no string was interned yet.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
+/// A named, typed field of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Field {
+    /// The field's name, as expressions refer to it.
+    pub name: Arc<str>,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: Type,
+}
+
+/// The fields of the records of one stream, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Schema {
+    /// The fields.
+    pub fields: Vec<Field>,
+}
+
+impl Schema {
+    /// A schema from `(name, type)` pairs.
+    pub fn new<'a>(fields: impl IntoIterator<Item = (&'a str, Type)>) -> Self {
+        Schema { fields: fields.into_iter().map(|(n, t)| Field { name: n.into(), ty: t }).collect() }
+    }
+
+    /// Position of a field by name.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| &*f.name == name)
+    }
+
+    /// Number of fields.
+    pub fn arity(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// The field names joined by ", " (for error messages).
+    pub fn names(&self) -> String {
+        self.fields.iter().map(|f| f.name.as_ref()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl fmt::Display for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.fields.iter().map(|x| format!("{}: {}", x.name, x.ty)).collect();
+        write!(f, "({})", parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_string_hash_matches_known_values() {
+        // Values printed by Java: "hello".hashCode() etc.
+        assert_eq!(java_string_hash(""), 0);
+        assert_eq!(java_string_hash("a"), 97);
+        assert_eq!(java_string_hash("hello"), 99_162_322);
+        assert_eq!(java_string_hash("Aa"), java_string_hash("BB")); // the classic collision
+        assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
+        // a non-BMP char is two UTF-16 code units: "😀" = \uD83D\uDE00
+        assert_eq!(java_string_hash("😀"), 0xD83D * 31 + 0xDE00);
+    }
+
+    #[test]
+    fn java_long_hash_folds_the_high_word() {
+        assert_eq!(java_long_hash(0), 0);
+        assert_eq!(java_long_hash(1), 1);
+        assert_eq!(java_long_hash(-1), 0);
+        assert_eq!(java_long_hash(1 << 32), 1);
+    }
+
+    #[test]
+    fn interner_gives_one_symbol_per_string_and_caches_the_hash() {
+        let mut i = Interner::new();
+        let a = i.intern("hello");
+        let b = i.intern("world");
+        assert_eq!(i.intern("hello"), a);
+        assert_ne!(a, b);
+        assert_eq!(i.resolve(b), "world");
+        assert_eq!(Value::Str(a).java_hash_code(&i), 99_162_322);
+        assert_eq!(i.len(), 2);
+    }
+
+    #[test]
+    fn floats_compare_by_bits_like_java_equals() {
+        assert_eq!(Value::Float(f64::NAN), Value::Float(f64::NAN));
+        assert_ne!(Value::Float(0.0), Value::Float(-0.0));
+        assert_ne!(Value::Int(1), Value::Float(1.0));
+    }
+}

@@ -1,0 +1,165 @@
+//! The subcommands. Each returns the process exit status.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+use streamlab_engine::diag::Diagnostics;
+use streamlab_engine::plan::{self, render};
+use streamlab_engine::report::{fmt_rate, Status};
+use streamlab_engine::scenario::{self, LoadError, Scenario};
+use streamlab_engine::sim::{self, RunOptions};
+
+/// The job ran but did not finish (failed, or stopped at a limit).
+pub const EXIT_JOB_FAILED: u8 = 1;
+/// The input was bad: unreadable file, invalid scenario, unwritable output.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+fn print_diagnostics(d: &Diagnostics) {
+    eprint!("{}", d.render());
+    let n = d.error_count();
+    if n > 0 {
+        eprintln!("{n} error{} in {}", if n == 1 { "" } else { "s" }, d.file.name);
+    }
+}
+
+/// Loads, validates and plans; prints every problem. Warnings are printed and do not stop.
+fn load_and_plan(file: &Path) -> Result<(Scenario, plan::Plan), u8> {
+    let s = match scenario::load(file) {
+        Ok(s) => s,
+        Err(LoadError::Unreadable { path, reason }) => {
+            eprintln!("error: cannot read scenario file `{path}`: {reason}");
+            return Err(EXIT_BAD_INPUT);
+        }
+        Err(LoadError::Invalid(d)) => {
+            print_diagnostics(&d);
+            return Err(EXIT_BAD_INPUT);
+        }
+    };
+    if !s.warnings.is_empty() {
+        let mut w = Diagnostics::new(s.file.clone());
+        w.items = s.warnings.clone();
+        eprint!("{}", w.render());
+    }
+    match plan::plan(&s) {
+        Ok(p) => Ok((s, p)),
+        Err(d) => {
+            print_diagnostics(&d);
+            Err(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// Writes a file completely or not at all (temp file, then rename).
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("out")));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+pub fn run(file: &Path, seed: Option<u64>, json: Option<&Path>, trace: Option<&Path>, quiet: bool) -> u8 {
+    let (s, p) = match load_and_plan(file) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let seed_used = seed.unwrap_or(s.seed);
+    let trace_tmp = trace.map(|t| t.with_extension("jsonl.tmp"));
+    let trace_out: Option<Box<dyn Write>> = match &trace_tmp {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
+            Err(e) => {
+                eprintln!("error: cannot write the trace to `{}`: {e}", trace.map(|t| t.display().to_string()).unwrap_or_default());
+                return EXIT_BAD_INPUT;
+            }
+        },
+        None => None,
+    };
+    let started = Instant::now();
+    let out = match sim::run(&s, &p, RunOptions { seed: Some(seed_used), trace: trace_out, hash_trace: false }) {
+        Ok(o) => o,
+        Err(e) => {
+            if let Some(t) = &trace_tmp {
+                let _ = std::fs::remove_file(t);
+            }
+            eprintln!("error: writing the trace failed: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let wall = started.elapsed();
+    if let (Some(tmp), Some(dst)) = (&trace_tmp, trace)
+        && let Err(e) = std::fs::rename(tmp, dst)
+    {
+        eprintln!("error: cannot write the trace to `{}`: {e}", dst.display());
+        return EXIT_BAD_INPUT;
+    }
+    let r = &out.report;
+    if let Some(path) = json {
+        let mut text = serde_json::to_string_pretty(r).expect("reports serialize");
+        text.push('\n');
+        if let Err(e) = write_atomic(path, text.as_bytes()) {
+            eprintln!("error: cannot write the report to `{}`: {e}", path.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
+    if quiet {
+        println!(
+            "{}: {:?}, {} records, p99 latency {} ms, seed {}",
+            r.scenario, r.outcome.status, r.sink_records, r.latency.p99_ms, r.seed
+        );
+    } else {
+        print!("{}", r.summary());
+    }
+    let secs = wall.as_secs_f64();
+    eprintln!(
+        "wall time {:.3} s · {} simulated records per wall second",
+        secs,
+        fmt_rate(if secs > 0.0 { r.source_records as f64 / secs } else { 0.0 })
+    );
+    match r.outcome.status {
+        Status::Finished => 0,
+        _ => {
+            eprintln!(
+                "the job did not finish ({}); to replay exactly this run: streamlab run {} --seed {}",
+                r.outcome.message.as_deref().unwrap_or("see above"),
+                file.display(),
+                r.seed
+            );
+            EXIT_JOB_FAILED
+        }
+    }
+}
+
+pub fn plan(file: &Path, dot: Option<&Path>) -> u8 {
+    let (s, p) = match load_and_plan(file) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    print!("{}", render::text(&s, &p));
+    if let Some(path) = dot {
+        if let Err(e) = write_atomic(path, render::dot(&s, &p).as_bytes()) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            return EXIT_BAD_INPUT;
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    0
+}
+
+pub fn validate(file: &Path) -> u8 {
+    match load_and_plan(file) {
+        Ok((s, p)) => {
+            println!(
+                "{}: ok — {} operators, {} chains, {} slot{} needed of {}",
+                file.display(),
+                p.logical.graph.node_count(),
+                p.execution.vertices.len(),
+                p.deployment.slots_needed,
+                if p.deployment.slots_needed == 1 { "" } else { "s" },
+                s.cluster.total_slots()
+            );
+            0
+        }
+        Err(code) => code,
+    }
+}

@@ -1,0 +1,61 @@
+//! The `streamlab` command line: parses arguments, calls the engine, prints, and maps every
+//! outcome to an exit status (0 ok, 1 the job failed or hit a limit, 2 bad input).
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// streamlab: run Flink-style streaming jobs on a deterministic simulated cluster.
+#[derive(Parser, Debug)]
+#[command(name = "streamlab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate a scenario and print what happened.
+    Run {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Seed for every random choice (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the full report as JSON here.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write the event trace (JSON lines) here.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Print only the one-line result, not the summary.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Show how Flink would plan the job: graph, chains (and why edges did not chain),
+    /// subtasks with key groups, slots.
+    Plan {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Also write the plan as Graphviz here.
+        #[arg(long, value_name = "FILE")]
+        dot: Option<PathBuf>,
+    },
+    /// Check a scenario file and list every error with its position.
+    Validate {
+        /// The scenario file (TOML).
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run { file, seed, json, trace, quiet } => commands::run(&file, seed, json.as_deref(), trace.as_deref(), quiet),
+        Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
+        Command::Validate { file } => commands::validate(&file),
+    };
+    ExitCode::from(code)
+}
