@@ -1,1 +1,154 @@
-fn main(){}
+//! Criterion benchmarks of the simulator (issue 2's speed targets).
+//!
+//! * `canonical`: `scenarios/canonical.toml` (10 M records through map, filter and a keyed
+//!   rolling sum at parallelism 4). Criterion reports the time per run; the throughput line
+//!   shows simulated records per second of wall time. Target: ≥ 20 M/s on one core.
+//! * `wordcount`: the word count (inline Hamlet text read 2000 times, unpaced) against a plain
+//!   Rust loop that counts the same words the same way. Target: within 5×. After the Criterion
+//!   groups the ratio of the two medians is printed.
+//!
+//! Run with `cargo bench --bench simulate`; set `STREAMLAB_BENCH_QUICK=1` for a short smoke run.
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use streamlab_engine::plan;
+use streamlab_engine::scenario::{self, Scenario};
+use streamlab_engine::sim::{self, RunOptions};
+
+fn load(text: &str, name: &str) -> (Scenario, plan::Plan) {
+    let s = scenario::parse_str(name, text, Some(Path::new("scenarios")))
+        .expect("bundled scenario is valid");
+    let p = plan::plan(&s).expect("bundled scenario plans");
+    (s, p)
+}
+
+fn run(s: &Scenario, p: &plan::Plan) -> u64 {
+    let out = sim::run(s, p, RunOptions::default()).expect("no trace, no I/O");
+    out.report.sink_records
+}
+
+/// The word-count scenario, unpaced and with the text repeated `repeat` times.
+fn wordcount_text(repeat: u64) -> String {
+    let text =
+        std::fs::read_to_string("scenarios/wordcount.toml").expect("scenarios/wordcount.toml");
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("rate"))
+        .map(|l| {
+            if l.trim_start().starts_with("repeat") {
+                format!("repeat = {repeat}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The lines of the word-count scenario's text.
+fn wordcount_lines() -> Vec<String> {
+    let text =
+        std::fs::read_to_string("scenarios/wordcount.toml").expect("scenarios/wordcount.toml");
+    text.lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("{ line = \"")
+                .and_then(|r| r.strip_suffix("\" },"))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// What a person would write by hand: lower-case each line, split it like Flink's tokenizer
+/// (`\W+`), count in a `HashMap`.
+fn plain_word_count(lines: &[String], repeat: u64) -> HashMap<String, u64> {
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for _ in 0..repeat {
+        for line in lines {
+            let lower = line.to_lowercase();
+            for w in lower
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+            {
+                if let Some(c) = counts.get_mut(w) {
+                    *c += 1;
+                } else {
+                    counts.insert(w.to_owned(), 1);
+                }
+            }
+        }
+    }
+    counts
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let quick = std::env::var_os("STREAMLAB_BENCH_QUICK").is_some();
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(if quick { 2 } else { 12 }))
+        .configure_from_args();
+
+    let canonical =
+        std::fs::read_to_string("scenarios/canonical.toml").expect("scenarios/canonical.toml");
+    let (cs, cp) = load(&canonical, "scenarios/canonical.toml");
+    let mut g = c.benchmark_group("canonical");
+    g.throughput(Throughput::Elements(10_000_000));
+    g.bench_function("10M records, parallelism 4", |b| {
+        b.iter(|| black_box(run(&cs, &cp)))
+    });
+    g.finish();
+
+    let repeat = 2000;
+    let (ws, wp) = load(&wordcount_text(repeat), "wordcount (bench)");
+    let lines = wordcount_lines();
+    let words: u64 = plain_word_count(&lines, 1).values().sum::<u64>() * repeat;
+    let mut g = c.benchmark_group("wordcount");
+    g.throughput(Throughput::Elements(words));
+    g.bench_function(BenchmarkId::new("streamlab", repeat), |b| {
+        b.iter(|| black_box(run(&ws, &wp)))
+    });
+    g.bench_function(BenchmarkId::new("plain loop", repeat), |b| {
+        b.iter(|| black_box(plain_word_count(&lines, repeat)))
+    });
+    g.finish();
+    c.final_summary();
+
+    // The ratio, measured in this run: medians of a few timed repetitions of each.
+    let reps = if quick { 3 } else { 7 };
+    let time = |f: &dyn Fn()| {
+        median(
+            (0..reps)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let sim_t = time(&|| {
+        black_box(run(&ws, &wp));
+    });
+    let loop_t = time(&|| {
+        black_box(plain_word_count(&lines, repeat));
+    });
+    let can_t = time(&|| {
+        black_box(run(&cs, &cp));
+    });
+    println!(
+        "\nsummary: canonical {:.1} M simulated records/s; word count {} words: streamlab {:.1} ms, plain loop {:.1} ms, ratio {:.2}x",
+        10.0 / can_t.as_secs_f64(),
+        words,
+        sim_t.as_secs_f64() * 1e3,
+        loop_t.as_secs_f64() * 1e3,
+        sim_t.as_secs_f64() / loop_t.as_secs_f64()
+    );
+}

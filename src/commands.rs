@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 use streamlab_engine::diag::Diagnostics;
 use streamlab_engine::plan::{self, render};
-use streamlab_engine::report::{fmt_rate, Status};
+use streamlab_engine::report::{Status, fmt_rate};
 use streamlab_engine::scenario::{self, LoadError, Scenario};
 use streamlab_engine::sim::{self, RunOptions};
 
@@ -18,7 +18,11 @@ fn print_diagnostics(d: &Diagnostics) {
     eprint!("{}", d.render());
     let n = d.error_count();
     if n > 0 {
-        eprintln!("{n} error{} in {}", if n == 1 { "" } else { "s" }, d.file.name);
+        eprintln!(
+            "{n} error{} in {}",
+            if n == 1 { "" } else { "s" },
+            d.file.name
+        );
     }
 }
 
@@ -51,14 +55,23 @@ fn load_and_plan(file: &Path) -> Result<(Scenario, plan::Plan), u8> {
 
 /// Writes a file completely or not at all (temp file, then rename).
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("out")));
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("out")
+    ));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }
 
-pub fn run(file: &Path, seed: Option<u64>, json: Option<&Path>, trace: Option<&Path>, quiet: bool) -> u8 {
+pub fn run(
+    file: &Path,
+    seed: Option<u64>,
+    json: Option<&Path>,
+    trace: Option<&Path>,
+    quiet: bool,
+) -> u8 {
     let (s, p) = match load_and_plan(file) {
         Ok(x) => x,
         Err(code) => return code,
@@ -69,14 +82,25 @@ pub fn run(file: &Path, seed: Option<u64>, json: Option<&Path>, trace: Option<&P
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
             Err(e) => {
-                eprintln!("error: cannot write the trace to `{}`: {e}", trace.map(|t| t.display().to_string()).unwrap_or_default());
+                eprintln!(
+                    "error: cannot write the trace to `{}`: {e}",
+                    trace.map(|t| t.display().to_string()).unwrap_or_default()
+                );
                 return EXIT_BAD_INPUT;
             }
         },
         None => None,
     };
     let started = Instant::now();
-    let out = match sim::run(&s, &p, RunOptions { seed: Some(seed_used), trace: trace_out, hash_trace: false }) {
+    let out = match sim::run(
+        &s,
+        &p,
+        RunOptions {
+            seed: Some(seed_used),
+            trace: trace_out,
+            hash_trace: false,
+        },
+    ) {
         Ok(o) => o,
         Err(e) => {
             if let Some(t) = &trace_tmp {
@@ -98,7 +122,10 @@ pub fn run(file: &Path, seed: Option<u64>, json: Option<&Path>, trace: Option<&P
         let mut text = serde_json::to_string_pretty(r).expect("reports serialize");
         text.push('\n');
         if let Err(e) = write_atomic(path, text.as_bytes()) {
-            eprintln!("error: cannot write the report to `{}`: {e}", path.display());
+            eprintln!(
+                "error: cannot write the report to `{}`: {e}",
+                path.display()
+            );
             return EXIT_BAD_INPUT;
         }
     }
@@ -114,7 +141,11 @@ pub fn run(file: &Path, seed: Option<u64>, json: Option<&Path>, trace: Option<&P
     eprintln!(
         "wall time {:.3} s · {} simulated records per wall second",
         secs,
-        fmt_rate(if secs > 0.0 { r.source_records as f64 / secs } else { 0.0 })
+        fmt_rate(if secs > 0.0 {
+            r.source_records as f64 / secs
+        } else {
+            0.0
+        })
     );
     match r.outcome.status {
         Status::Finished => 0,
@@ -155,7 +186,11 @@ pub fn validate(file: &Path) -> u8 {
                 p.logical.graph.node_count(),
                 p.execution.vertices.len(),
                 p.deployment.slots_needed,
-                if p.deployment.slots_needed == 1 { "" } else { "s" },
+                if p.deployment.slots_needed == 1 {
+                    ""
+                } else {
+                    "s"
+                },
                 s.cluster.total_slots()
             );
             0

@@ -53,7 +53,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::Run { file, seed, json, trace, quiet } => commands::run(&file, seed, json.as_deref(), trace.as_deref(), quiet),
+        Command::Run {
+            file,
+            seed,
+            json,
+            trace,
+            quiet,
+        } => commands::run(&file, seed, json.as_deref(), trace.as_deref(), quiet),
         Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
         Command::Validate { file } => commands::validate(&file),
     };

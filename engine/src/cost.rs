@@ -107,7 +107,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_sim_time: SimDuration::from_secs(24 * 3600), max_events: 500_000_000 }
+        Limits {
+            max_sim_time: SimDuration::from_secs(24 * 3600),
+            max_events: 500_000_000,
+        }
     }
 }
 
@@ -125,7 +128,13 @@ mod tests {
     fn flink_defaults_are_kept() {
         let c = CostModel::default();
         assert_eq!(c.buffer_size_bytes, 32_768);
-        assert_eq!((c.exclusive_buffers_per_channel, c.floating_buffers_per_gate), (2, 8));
-        assert_eq!(BufferTimeout::default(), BufferTimeout::Interval(SimDuration::from_millis(100)));
+        assert_eq!(
+            (c.exclusive_buffers_per_channel, c.floating_buffers_per_gate),
+            (2, 8)
+        );
+        assert_eq!(
+            BufferTimeout::default(),
+            BufferTimeout::Interval(SimDuration::from_millis(100))
+        );
     }
 }

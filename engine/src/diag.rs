@@ -25,7 +25,10 @@ pub struct SourceFile {
 impl SourceFile {
     /// A file from its path and contents.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Arc<Self> {
-        Arc::new(SourceFile { name: name.into(), text: text.into() })
+        Arc::new(SourceFile {
+            name: name.into(),
+            text: text.into(),
+        })
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -91,7 +94,10 @@ impl Diagnostic {
 
     /// A warning at a span.
     pub fn warning(message: impl Into<String>, span: Option<Range<usize>>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(message, span) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message, span)
+        }
     }
 
     /// Adds the label shown under the span.
@@ -139,7 +145,10 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// An empty list for a file.
     pub fn new(file: Arc<SourceFile>) -> Self {
-        Diagnostics { file, items: Vec::new() }
+        Diagnostics {
+            file,
+            items: Vec::new(),
+        }
     }
 
     /// Records a finding.
@@ -154,17 +163,26 @@ impl Diagnostics {
 
     /// Number of errors.
     pub fn error_count(&self) -> usize {
-        self.items.iter().filter(|d| d.severity == Severity::Error).count()
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 
     /// The warnings only.
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.items.iter().filter(|d| d.severity == Severity::Warning)
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
     }
 
     /// Draws every finding with the quoted source line and a caret under the offending text.
     pub fn render(&self) -> String {
-        self.items.iter().map(|d| render_one(&self.file, d)).collect::<Vec<_>>().join("\n")
+        self.items
+            .iter()
+            .map(|d| render_one(&self.file, d))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -190,7 +208,9 @@ pub fn render_one(file: &SourceFile, d: &Diagnostic) -> String {
     if let Some(span) = &d.span {
         let start = floor_char_boundary(&file.text, span.start.min(file.text.len()));
         let end = floor_char_boundary(&file.text, span.end.min(file.text.len())).max(start);
-        cs = cs.with_labels(vec![Label::primary((), start..end).with_message(d.label.clone())]);
+        cs = cs.with_labels(vec![
+            Label::primary((), start..end).with_message(d.label.clone()),
+        ]);
     } else {
         let mut notes = vec![format!("in {}", file.name)];
         if !d.label.is_empty() {
@@ -199,7 +219,10 @@ pub fn render_one(file: &SourceFile, d: &Diagnostic) -> String {
         cs = cs.with_notes(notes);
     }
     cs = cs.with_notes(d.notes.clone());
-    let config = Config { chars: Chars::ascii(), ..Config::default() };
+    let config = Config {
+        chars: Chars::ascii(),
+        ..Config::default()
+    };
     term::emit_into_string(&config, &simple, &cs).unwrap_or_else(|_| d.one_line(file) + "\n")
 }
 
@@ -225,7 +248,10 @@ mod tests {
                 .with_label("write a number from 1 to 32768"),
         );
         let text = ds.render();
-        assert!(text.contains("error: parallelism must be at least 1"), "{text}");
+        assert!(
+            text.contains("error: parallelism must be at least 1"),
+            "{text}"
+        );
         assert!(text.contains("s.toml:2:15"), "{text}");
         assert!(text.contains("parallelism = 0"), "{text}");
         assert!(text.contains("write a number from 1 to 32768"), "{text}");

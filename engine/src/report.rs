@@ -208,11 +208,17 @@ impl RunReport {
     /// The readable summary `streamlab run` prints.
     pub fn summary(&self) -> String {
         let mut o = String::new();
-        let _ = writeln!(o, "streamlab run · scenario `{}` · mode {} · seed {}", self.scenario, self.mode, self.seed);
+        let _ = writeln!(
+            o,
+            "streamlab run · scenario `{}` · mode {} · seed {}",
+            self.scenario, self.mode, self.seed
+        );
         let status = match self.outcome.status {
             Status::Finished => "finished".to_string(),
             Status::Failed => format!("FAILED: {}", self.outcome.message.as_deref().unwrap_or("")),
-            Status::LimitReached => format!("STOPPED: {}", self.outcome.message.as_deref().unwrap_or("")),
+            Status::LimitReached => {
+                format!("STOPPED: {}", self.outcome.message.as_deref().unwrap_or(""))
+            }
         };
         let _ = writeln!(o, "outcome     {status}");
         let _ = writeln!(
@@ -237,14 +243,28 @@ impl RunReport {
             fmt_ms(l.p99_ms),
             fmt_ms(l.max_ms)
         );
-        let _ = writeln!(o, "\nOperators                 parallelism   records in   records out");
+        let _ = writeln!(
+            o,
+            "\nOperators                 parallelism   records in   records out"
+        );
         for op in &self.operators {
-            let _ = writeln!(o, "  {:<24}{:>6}   {:>12}  {:>12}   {}", op.name, op.parallelism, op.records_in, op.records_out, op.kind);
+            let _ = writeln!(
+                o,
+                "  {:<24}{:>6}   {:>12}  {:>12}   {}",
+                op.name, op.parallelism, op.records_in, op.records_out, op.kind
+            );
         }
-        let _ = writeln!(o, "\nTasks (time split of each subtask)          busy   cpu-wait  backpressured      idle");
+        let _ = writeln!(
+            o,
+            "\nTasks (time split of each subtask)          busy   cpu-wait  backpressured      idle"
+        );
         for t in &self.tasks {
             let name = format!("{} #{}", t.chain, t.subtask);
-            let name = if name.chars().count() > 40 { format!("{}…", name.chars().take(39).collect::<String>()) } else { name };
+            let name = if name.chars().count() > 40 {
+                format!("{}…", name.chars().take(39).collect::<String>())
+            } else {
+                name
+            };
             let _ = writeln!(
                 o,
                 "  {:<40} {:>9} {:>10} {:>14} {:>9}",
@@ -259,7 +279,12 @@ impl RunReport {
         let _ = writeln!(
             o,
             "\nNetwork     {} buffers, {} bytes, {:.1} records/buffer; sent because full {}, by timeout {}, at end {}",
-            n.buffers, n.bytes, n.records_per_buffer, n.flushed_full, n.flushed_timeout, n.flushed_end
+            n.buffers,
+            n.bytes,
+            n.records_per_buffer,
+            n.flushed_full,
+            n.flushed_timeout,
+            n.flushed_end
         );
         for s in &self.sinks {
             let _ = writeln!(
@@ -274,13 +299,26 @@ impl RunReport {
             );
             if !s.rows.is_empty() {
                 let shown = s.rows.len().min(10);
-                let what = if s.kind == "upsert" { "final table" } else { "first records" };
-                let _ = writeln!(o, "  {what} ({} of {}): {}", shown, s.rows_total, s.fields.join(", "));
+                let what = if s.kind == "upsert" {
+                    "final table"
+                } else {
+                    "first records"
+                };
+                let _ = writeln!(
+                    o,
+                    "  {what} ({} of {}): {}",
+                    shown,
+                    s.rows_total,
+                    s.fields.join(", ")
+                );
                 for r in s.rows.iter().take(shown) {
-                    let cells: Vec<String> = r.iter().map(|v| match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    }).collect();
+                    let cells: Vec<String> = r
+                        .iter()
+                        .map(|v| match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect();
                     let _ = writeln!(o, "    {}", cells.join(", "));
                 }
             }

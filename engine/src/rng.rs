@@ -54,6 +54,19 @@ impl SimRng {
         ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
 
+    /// 32 uniformly random bits (half the generator work of [`SimRng::next_u64`]).
+    #[inline]
+    pub fn next_u32(&mut self) -> u32 {
+        self.inner.next_u32()
+    }
+
+    /// A uniform integer in `0..n` for `n < 2^32` from 32 random bits (Lemire's method; the
+    /// bias is below `n / 2^32`).
+    #[inline]
+    pub fn below_u32(&mut self, n: u32) -> u32 {
+        ((u64::from(self.next_u32()) * u64::from(n)) >> 32) as u32
+    }
+
     /// A uniform float in `[0, 1)` with 53 random bits.
     #[inline]
     pub fn unit_f64(&mut self) -> f64 {
@@ -91,7 +104,10 @@ mod tests {
     fn labels_and_seeds_separate_streams() {
         let t = SeedTree::new(42);
         assert_ne!(t.stream("a").next_u64(), t.stream("b").next_u64());
-        assert_ne!(SeedTree::new(1).stream("a").next_u64(), SeedTree::new(2).stream("a").next_u64());
+        assert_ne!(
+            SeedTree::new(1).stream("a").next_u64(),
+            SeedTree::new(2).stream("a").next_u64()
+        );
     }
 
     #[test]

@@ -14,11 +14,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A point in simulated processing time, in nanoseconds since the job started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct SimTime(pub u64);
 
 /// A span of simulated processing time, in nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct SimDuration(pub u64);
 
 /// An event-time timestamp in milliseconds (Flink's `long` timestamp).
@@ -123,7 +127,7 @@ impl fmt::Display for SimDuration {
             return write!(f, "0 ms");
         }
         for (scale, unit) in units {
-            if n % scale == 0 {
+            if n.is_multiple_of(scale) {
                 return write!(f, "{} {}", n / scale, unit);
             }
         }

@@ -111,7 +111,11 @@ impl Value {
         match *self {
             Value::Int(v) => java_long_hash(v),
             Value::Float(f) => {
-                let bits = if f.is_nan() { 0x7ff8_0000_0000_0000u64 as i64 } else { f.to_bits() as i64 };
+                let bits = if f.is_nan() {
+                    0x7ff8_0000_0000_0000u64 as i64
+                } else {
+                    f.to_bits() as i64
+                };
                 java_long_hash(bits)
             }
             Value::Bool(b) => {
@@ -139,7 +143,20 @@ impl Value {
 
     /// A printable view of the value.
     pub fn display<'a>(&'a self, interner: &'a Interner) -> ValueDisplay<'a> {
-        ValueDisplay { value: self, interner }
+        ValueDisplay {
+            value: self,
+            interner,
+        }
+    }
+}
+
+/// Appends a row to a vector of values; rows are a few values, so an inline loop beats a
+/// call to `memcpy`.
+#[inline(always)]
+pub fn push_row(dst: &mut Vec<Value>, row: &[Value]) {
+    dst.reserve(row.len());
+    for v in row {
+        dst.push(*v);
     }
 }
 
@@ -153,7 +170,8 @@ pub fn java_long_hash(v: i64) -> i32 {
 /// Java's `String.hashCode`: `s[0]·31^(n−1) + … + s[n−1]` over UTF-16 code units, wrapping
 /// in 32 bits.
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 
 impl PartialEq for Value {
@@ -207,6 +225,7 @@ impl fmt::Display for ValueDisplay<'_> {
 pub struct Interner {
     set: IndexSet<Box<str>, FxBuildHasher>,
     java_hashes: Vec<i32>,
+    content_hashes: Vec<u64>,
 }
 
 impl Interner {
@@ -223,6 +242,7 @@ impl Interner {
         }
         let (i, _) = self.set.insert_full(s.into());
         self.java_hashes.push(java_string_hash(s));
+        self.content_hashes.push(crate::rng::fnv1a64(s.as_bytes()));
         Sym(i as u32)
     }
 
@@ -242,6 +262,12 @@ impl Interner {
     #[inline]
     pub fn java_hash(&self, s: Sym) -> i32 {
         self.java_hashes[s.0 as usize]
+    }
+
+    /// A 64-bit hash of a symbol's text (FNV-1a), independent of interning order.
+    #[inline]
+    pub fn content_hash(&self, s: Sym) -> u64 {
+        self.content_hashes[s.0 as usize]
     }
 
     /// Number of distinct strings seen.
@@ -276,7 +302,15 @@ pub struct Schema {
 impl Schema {
     /// A schema from `(name, type)` pairs.
     pub fn new<'a>(fields: impl IntoIterator<Item = (&'a str, Type)>) -> Self {
-        Schema { fields: fields.into_iter().map(|(n, t)| Field { name: n.into(), ty: t }).collect() }
+        Schema {
+            fields: fields
+                .into_iter()
+                .map(|(n, t)| Field {
+                    name: n.into(),
+                    ty: t,
+                })
+                .collect(),
+        }
     }
 
     /// Position of a field by name.
@@ -291,13 +325,21 @@ impl Schema {
 
     /// The field names joined by ", " (for error messages).
     pub fn names(&self) -> String {
-        self.fields.iter().map(|f| f.name.as_ref()).collect::<Vec<_>>().join(", ")
+        self.fields
+            .iter()
+            .map(|f| f.name.as_ref())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
 impl fmt::Display for Schema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.fields.iter().map(|x| format!("{}: {}", x.name, x.ty)).collect();
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|x| format!("{}: {}", x.name, x.ty))
+            .collect();
         write!(f, "({})", parts.join(", "))
     }
 }

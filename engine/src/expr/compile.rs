@@ -9,8 +9,8 @@ use super::eval::{Arith, Cmp, CmpKind, Node, RoundMode};
 use super::{ExprError, Scope};
 use crate::value::{Interner, Type, Value};
 use sqlparser::ast::{
-    BinaryOperator, CastKind, DataType, Expr as Ast, FunctionArg, FunctionArgExpr, FunctionArguments,
-    InTarget, Spanned, UnaryOperator, Value as AstValue,
+    BinaryOperator, CastKind, DataType, Expr as Ast, FunctionArg, FunctionArgExpr,
+    FunctionArguments, InTarget, Spanned, UnaryOperator, Value as AstValue,
 };
 use sqlparser::tokenizer::Span;
 use std::ops::Range;
@@ -31,7 +31,11 @@ impl Compiler<'_> {
     }
 
     fn err(&self, span: Span, message: impl Into<String>) -> ExprError {
-        ExprError { message: message.into(), span: self.range(span), label: String::new() }
+        ExprError {
+            message: message.into(),
+            span: self.range(span),
+            label: String::new(),
+        }
     }
 
     pub fn compile(&mut self, e: &Ast) -> Result<Typed, ExprError> {
@@ -49,13 +53,30 @@ impl Compiler<'_> {
             Ast::Nested(inner) => self.compile(inner),
             Ast::UnaryOp { op, expr } => self.unary(*op, expr, e.span()),
             Ast::BinaryOp { left, op, right } => self.binary(left, op, right, e.span()),
-            Ast::Between { expr, negated, low, high } => {
+            Ast::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let lo = self.binary(expr, &BinaryOperator::GtEq, low, e.span())?;
                 let hi = self.binary(expr, &BinaryOperator::LtEq, high, e.span())?;
                 let both = Node::And(Box::new(lo.0), Box::new(hi.0));
-                Ok((if *negated { Node::Not(Box::new(both)) } else { both }, Type::Bool))
+                Ok((
+                    if *negated {
+                        Node::Not(Box::new(both))
+                    } else {
+                        both
+                    },
+                    Type::Bool,
+                ))
             }
-            Ast::In { expr, target: InTarget::List(list), negated, .. } => {
+            Ast::In {
+                expr,
+                target: InTarget::List(list),
+                negated,
+                ..
+            } => {
                 let (x, xt) = self.compile(expr)?;
                 let mut values = Vec::with_capacity(list.len());
                 for item in list {
@@ -69,12 +90,32 @@ impl Compiler<'_> {
                     values.push(v);
                 }
                 let node = Node::InList(Box::new(x), values);
-                Ok((if *negated { Node::Not(Box::new(node)) } else { node }, Type::Bool))
+                Ok((
+                    if *negated {
+                        Node::Not(Box::new(node))
+                    } else {
+                        node
+                    },
+                    Type::Bool,
+                ))
             }
-            Ast::Case { operand, conditions, else_result, .. } => {
-                self.case(operand.as_deref(), conditions, else_result.as_deref(), e.span())
-            }
-            Ast::Cast { kind: CastKind::Cast, expr, data_type, .. } => {
+            Ast::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(
+                operand.as_deref(),
+                conditions,
+                else_result.as_deref(),
+                e.span(),
+            ),
+            Ast::Cast {
+                kind: CastKind::Cast,
+                expr,
+                data_type,
+                ..
+            } => {
                 let target = match data_type {
                     DataType::Int(_) | DataType::Integer(_) | DataType::BigInt(_) => Type::Int,
                     DataType::Double(_) | DataType::Float(_) | DataType::Real => Type::Float,
@@ -106,9 +147,20 @@ impl Compiler<'_> {
         }
     }
 
-    fn field(&mut self, qualifier: Option<&str>, name: &str, span: Span) -> Result<Typed, ExprError> {
+    fn field(
+        &mut self,
+        qualifier: Option<&str>,
+        name: &str,
+        span: Span,
+    ) -> Result<Typed, ExprError> {
         match self.scope.resolve(qualifier, name) {
-            Ok((row, idx, ty)) => Ok((Node::Field { row, idx: idx as u16 }, ty)),
+            Ok((row, idx, ty)) => Ok((
+                Node::Field {
+                    row,
+                    idx: idx as u16,
+                },
+                ty,
+            )),
             Err(message) => Err(self.err(span, message)),
         }
     }
@@ -124,9 +176,15 @@ impl Compiler<'_> {
                     Err(self.err(span, format!("`{text}` is not a number streamlab can hold")))
                 }
             }
-            AstValue::SingleQuotedString(s) => Ok((Node::Const(Value::Str(self.interner.intern(s))), Type::String)),
+            AstValue::SingleQuotedString(s) => Ok((
+                Node::Const(Value::Str(self.interner.intern(s))),
+                Type::String,
+            )),
             AstValue::Boolean(b) => Ok((Node::Const(Value::Bool(*b)), Type::Bool)),
-            AstValue::Null => Err(self.err(span, "streamlab records have no NULL; every field always has a value")),
+            AstValue::Null => Err(self.err(
+                span,
+                "streamlab records have no NULL; every field always has a value",
+            )),
             AstValue::DoubleQuotedString(_) => Err(self.err(
                 span,
                 "double quotes name a field in SQL; write text in single quotes ('like this')",
@@ -142,12 +200,20 @@ impl Compiler<'_> {
             (UnaryOperator::Minus, Type::Int) => Ok((Node::IntNeg(Box::new(n)), Type::Int)),
             (UnaryOperator::Minus, Type::Float) => Ok((Node::FloatNeg(Box::new(n)), Type::Float)),
             (UnaryOperator::Plus, Type::Int | Type::Float) => Ok((n, t)),
-            (UnaryOperator::Not, t) => Err(self.err(expr.span(), format!("NOT needs a boolean, found {t}"))),
+            (UnaryOperator::Not, t) => {
+                Err(self.err(expr.span(), format!("NOT needs a boolean, found {t}")))
+            }
             (op, t) => Err(self.err(span, format!("`{op}` cannot be applied to {t}"))),
         }
     }
 
-    fn binary(&mut self, left: &Ast, op: &BinaryOperator, right: &Ast, span: Span) -> Result<Typed, ExprError> {
+    fn binary(
+        &mut self,
+        left: &Ast,
+        op: &BinaryOperator,
+        right: &Ast,
+        span: Span,
+    ) -> Result<Typed, ExprError> {
         let (l, lt) = self.compile(left)?;
         let (r, rt) = self.compile(right)?;
         let arith = match op {
@@ -170,7 +236,10 @@ impl Compiler<'_> {
             return Ok(if lt == Type::Int && rt == Type::Int {
                 (Node::IntArith(a, Box::new(l), Box::new(r)), Type::Int)
             } else {
-                (Node::FloatArith(a, Box::new(widen(l, lt)), Box::new(widen(r, rt))), Type::Float)
+                (
+                    Node::FloatArith(a, Box::new(widen(l, lt)), Box::new(widen(r, rt))),
+                    Type::Float,
+                )
             });
         }
         let cmp = match op {
@@ -188,7 +257,12 @@ impl Compiler<'_> {
                 (Type::Int | Type::Float, Type::Int | Type::Float) => CmpKind::Float,
                 (Type::String, Type::String) => CmpKind::Str,
                 (Type::Bool, Type::Bool) => CmpKind::Bool,
-                _ => return Err(self.err(span, format!("cannot compare {} with {}", article(lt), article(rt)))),
+                _ => {
+                    return Err(self.err(
+                        span,
+                        format!("cannot compare {} with {}", article(lt), article(rt)),
+                    ));
+                }
             };
             return Ok((Node::Compare(c, kind, Box::new(l), Box::new(r)), Type::Bool));
         }
@@ -209,9 +283,10 @@ impl Compiler<'_> {
                 };
                 Ok((node, Type::Bool))
             }
-            BinaryOperator::StringConcat => {
-                Ok((Node::Concat(vec![stringify(l, lt), stringify(r, rt)]), Type::String))
-            }
+            BinaryOperator::StringConcat => Ok((
+                Node::Concat(vec![stringify(l, lt), stringify(r, rt)]),
+                Type::String,
+            )),
             other => Err(self.err(span, format!("operator `{other}` is not supported"))),
         }
     }
@@ -224,7 +299,10 @@ impl Compiler<'_> {
         span: Span,
     ) -> Result<Typed, ExprError> {
         let Some(else_result) = else_result else {
-            return Err(self.err(span, "CASE needs an ELSE branch: streamlab records have no NULL"));
+            return Err(self.err(
+                span,
+                "CASE needs an ELSE branch: streamlab records have no NULL",
+            ));
         };
         let operand = match operand {
             Some(o) => Some(self.compile(o)?),
@@ -239,7 +317,10 @@ impl Compiler<'_> {
                 Some((on, ot)) => {
                     let (v, vt) = self.compile(&cw.condition)?;
                     if !comparable(*ot, vt) {
-                        return Err(self.err(cw.condition.span(), format!("cannot compare {ot} with {vt}")));
+                        return Err(self.err(
+                            cw.condition.span(),
+                            format!("cannot compare {ot} with {vt}"),
+                        ));
                     }
                     let kind = cmp_kind(*ot, vt);
                     Node::Compare(Cmp::Eq, kind, Box::new(on.clone()), Box::new(v))
@@ -247,14 +328,20 @@ impl Compiler<'_> {
                 None => {
                     let (c, ct) = self.compile(&cw.condition)?;
                     if ct != Type::Bool {
-                        return Err(self.err(cw.condition.span(), format!("WHEN needs a boolean, found {ct}")));
+                        return Err(self.err(
+                            cw.condition.span(),
+                            format!("WHEN needs a boolean, found {ct}"),
+                        ));
                     }
                     c
                 }
             };
             let (r, rt) = self.compile(&cw.result)?;
             ty = unify(ty, rt).ok_or_else(|| {
-                self.err(cw.result.span(), format!("CASE branches must have one type; found {ty} and {rt}"))
+                self.err(
+                    cw.result.span(),
+                    format!("CASE branches must have one type; found {ty} and {rt}"),
+                )
             })?;
             arms.push(cond);
             results.push((r, rt));
@@ -264,7 +351,11 @@ impl Compiler<'_> {
             .zip(results)
             .map(|(c, (r, rt))| (c, if ty == Type::Float { widen(r, rt) } else { r }))
             .collect();
-        let otherwise = if ty == Type::Float { widen(otherwise, else_ty) } else { otherwise };
+        let otherwise = if ty == Type::Float {
+            widen(otherwise, else_ty)
+        } else {
+            otherwise
+        };
         Ok((Node::Case(arms, Box::new(otherwise)), ty))
     }
 
@@ -299,7 +390,13 @@ impl Compiler<'_> {
             if args.len() == n {
                 Ok(())
             } else {
-                Err(self.err(span, format!("`{name}` takes {n} argument{}", if n == 1 { "" } else { "s" })))
+                Err(self.err(
+                    span,
+                    format!(
+                        "`{name}` takes {n} argument{}",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                ))
             }
         };
         match name {
@@ -307,7 +404,10 @@ impl Compiler<'_> {
                 arity(1)?;
                 let (a, t) = self.compile(args[0])?;
                 if t != Type::String {
-                    return Err(self.err(args[0].span(), format!("`{name}` needs a string, found {t}")));
+                    return Err(self.err(
+                        args[0].span(),
+                        format!("`{name}` needs a string, found {t}"),
+                    ));
                 }
                 Ok(match name {
                     "lower" => (Node::Lower(Box::new(a)), Type::String),
@@ -331,7 +431,9 @@ impl Compiler<'_> {
                 match self.compile(args[0])? {
                     (a, Type::Int) => Ok((Node::IntAbs(Box::new(a)), Type::Int)),
                     (a, Type::Float) => Ok((Node::FloatAbs(Box::new(a)), Type::Float)),
-                    (_, t) => Err(self.err(args[0].span(), format!("`abs` needs a number, found {t}"))),
+                    (_, t) => {
+                        Err(self.err(args[0].span(), format!("`abs` needs a number, found {t}")))
+                    }
                 }
             }
             "floor" | "ceil" | "ceiling" | "round" => {
@@ -344,7 +446,10 @@ impl Compiler<'_> {
                 match self.compile(args[0])? {
                     (a, Type::Int) => Ok((a, Type::Int)),
                     (a, Type::Float) => Ok((Node::FloatRound(mode, Box::new(a)), Type::Float)),
-                    (_, t) => Err(self.err(args[0].span(), format!("`{name}` needs a number, found {t}"))),
+                    (_, t) => Err(self.err(
+                        args[0].span(),
+                        format!("`{name}` needs a number, found {t}"),
+                    )),
                 }
             }
             "mod" => {
@@ -368,11 +473,19 @@ impl Compiler<'_> {
 }
 
 fn widen(n: Node, t: Type) -> Node {
-    if t == Type::Int { Node::ToFloat(Box::new(n)) } else { n }
+    if t == Type::Int {
+        Node::ToFloat(Box::new(n))
+    } else {
+        n
+    }
 }
 
 fn stringify(n: Node, t: Type) -> Node {
-    if t == Type::String { n } else { Node::ToStr(Box::new(n)) }
+    if t == Type::String {
+        n
+    } else {
+        Node::ToStr(Box::new(n))
+    }
 }
 
 fn comparable(a: Type, b: Type) -> bool {

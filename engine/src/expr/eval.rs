@@ -143,9 +143,18 @@ impl Node {
     pub fn eval(&self, row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
         match self {
             Node::Field { row: 0, idx } => row[*idx as usize],
-            Node::IntArithFieldConst(op, idx, c) => int_arith(*op, row[*idx as usize].as_int(), *c, cx),
-            Node::IntArithFieldField(op, a, b) => int_arith(*op, row[*a as usize].as_int(), row[*b as usize].as_int(), cx),
-            Node::CompareIntFieldConst(op, idx, c) => Value::Bool(cmp_ord(*op, row[*idx as usize].as_int().cmp(c))),
+            Node::IntArithFieldConst(op, idx, c) => {
+                int_arith(*op, row[*idx as usize].as_int(), *c, cx)
+            }
+            Node::IntArithFieldField(op, a, b) => int_arith(
+                *op,
+                row[*a as usize].as_int(),
+                row[*b as usize].as_int(),
+                cx,
+            ),
+            Node::CompareIntFieldConst(op, idx, c) => {
+                Value::Bool(cmp_ord(*op, row[*idx as usize].as_int().cmp(c)))
+            }
             Node::Field { idx, .. } => acc[*idx as usize],
             Node::Const(v) => *v,
             Node::IntArith(op, a, b) => {
@@ -153,7 +162,10 @@ impl Node {
                 int_arith(*op, x, y, cx)
             }
             Node::FloatArith(op, a, b) => {
-                let (x, y) = (a.eval(row, acc, cx).as_float(), b.eval(row, acc, cx).as_float());
+                let (x, y) = (
+                    a.eval(row, acc, cx).as_float(),
+                    b.eval(row, acc, cx).as_float(),
+                );
                 Value::Float(match op {
                     Arith::Add => x + y,
                     Arith::Sub => x - y,
@@ -179,8 +191,12 @@ impl Node {
                 let (x, y) = (a.eval(row, acc, cx), b.eval(row, acc, cx));
                 Value::Bool(compare(*op, *kind, x, y, cx.interner))
             }
-            Node::And(a, b) => Value::Bool(a.eval(row, acc, cx).as_bool() && b.eval(row, acc, cx).as_bool()),
-            Node::Or(a, b) => Value::Bool(a.eval(row, acc, cx).as_bool() || b.eval(row, acc, cx).as_bool()),
+            Node::And(a, b) => {
+                Value::Bool(a.eval(row, acc, cx).as_bool() && b.eval(row, acc, cx).as_bool())
+            }
+            Node::Or(a, b) => {
+                Value::Bool(a.eval(row, acc, cx).as_bool() || b.eval(row, acc, cx).as_bool())
+            }
             Node::Not(a) => Value::Bool(!a.eval(row, acc, cx).as_bool()),
             Node::InList(a, list) => {
                 let x = a.eval(row, acc, cx);
@@ -194,8 +210,12 @@ impl Node {
                 }
                 otherwise.eval(row, acc, cx)
             }
-            Node::Lower(a) => map_str(a, row, acc, cx, |s, out| out.extend(s.chars().flat_map(char::to_lowercase))),
-            Node::Upper(a) => map_str(a, row, acc, cx, |s, out| out.extend(s.chars().flat_map(char::to_uppercase))),
+            Node::Lower(a) => map_str(a, row, acc, cx, |s, out| {
+                out.extend(s.chars().flat_map(char::to_lowercase))
+            }),
+            Node::Upper(a) => map_str(a, row, acc, cx, |s, out| {
+                out.extend(s.chars().flat_map(char::to_uppercase))
+            }),
             Node::Concat(parts) => {
                 // Evaluate first (arguments may intern strings), then print into the scratch.
                 let mut vals = [Value::Int(0); 8];
@@ -236,8 +256,8 @@ impl Node {
 }
 
 /// Java `long` arithmetic: wrapping, and division by zero is an error.
-#[inline]
-fn int_arith(op: Arith, x: i64, y: i64, cx: &mut EvalCx<'_>) -> Value {
+#[inline(always)]
+pub(crate) fn int_arith(op: Arith, x: i64, y: i64, cx: &mut EvalCx<'_>) -> Value {
     Value::Int(match op {
         Arith::Add => x.wrapping_add(y),
         Arith::Sub => x.wrapping_sub(y),
@@ -253,8 +273,8 @@ fn int_arith(op: Arith, x: i64, y: i64, cx: &mut EvalCx<'_>) -> Value {
     })
 }
 
-#[inline]
-fn cmp_ord(op: Cmp, ord: std::cmp::Ordering) -> bool {
+#[inline(always)]
+pub(crate) fn cmp_ord(op: Cmp, ord: std::cmp::Ordering) -> bool {
     use std::cmp::Ordering;
     match op {
         Cmp::Eq => ord == Ordering::Equal,
@@ -273,7 +293,9 @@ fn map_str(
     cx: &mut EvalCx<'_>,
     f: impl Fn(&str, &mut String),
 ) -> Value {
-    let Value::Str(s) = a.eval(row, acc, cx) else { return Value::Str(Sym(0)) };
+    let Value::Str(s) = a.eval(row, acc, cx) else {
+        return Value::Str(Sym(0));
+    };
     cx.scratch.clear();
     f(cx.interner.resolve(s), cx.scratch);
     Value::Str(cx.interner.intern(cx.scratch))

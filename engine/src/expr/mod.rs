@@ -59,16 +59,24 @@ pub enum Scope<'a> {
 
 impl Scope<'_> {
     /// Resolves a (possibly qualified) name to `(row, position, type)`.
-    pub fn resolve(&self, qualifier: Option<&str>, name: &str) -> Result<(u8, usize, Type), String> {
+    pub fn resolve(
+        &self,
+        qualifier: Option<&str>,
+        name: &str,
+    ) -> Result<(u8, usize, Type), String> {
         let (row, schema) = match (self, qualifier) {
             (Scope::Record(s), None) => (0u8, *s),
             (Scope::Reduce { cur, .. }, None) => (0, *cur),
             (Scope::Reduce { acc, .. }, Some("acc")) => (1, *acc),
             (Scope::Record(_), Some(q)) => {
-                return Err(format!("`{q}.{name}`: fields are named without a qualifier here; write `{name}`"));
+                return Err(format!(
+                    "`{q}.{name}`: fields are named without a qualifier here; write `{name}`"
+                ));
             }
             (Scope::Reduce { .. }, Some(q)) => {
-                return Err(format!("unknown qualifier `{q}`; in a reduce, `acc.<field>` is the accumulated record"));
+                return Err(format!(
+                    "unknown qualifier `{q}`; in a reduce, `acc.<field>` is the accumulated record"
+                ));
             }
         };
         match schema.index_of(name) {
@@ -98,9 +106,71 @@ pub struct Expr {
 
 impl Expr {
     /// Evaluates the expression on a record (and the accumulator, for reduce expressions).
-    #[inline]
+    #[inline(always)]
     pub fn eval(&self, row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
-        self.node.eval(row, acc, cx)
+        // The commonest shapes inline; everything else walks the tree.
+        match self.node {
+            Node::Field { row: 0, idx } => row[idx as usize],
+            Node::Const(v) => v,
+            Node::IntArithFieldConst(op, idx, c)
+                if !matches!(op, eval::Arith::Div | eval::Arith::Rem) =>
+            {
+                eval::int_arith(op, row[idx as usize].as_int(), c, cx)
+            }
+            Node::CompareIntFieldConst(op, idx, c) => {
+                Value::Bool(eval::cmp_ord(op, row[idx as usize].as_int().cmp(&c)))
+            }
+            _ => self.node.eval(row, acc, cx),
+        }
+    }
+
+    /// Evaluates over every record of a row-major batch (`arity` values per record), calling
+    /// `f(i, value)` in order. The common shapes run as tight loops with the operator chosen
+    /// once per batch; everything else evaluates record by record.
+    #[inline(always)]
+    pub fn eval_each(
+        &self,
+        values: &[Value],
+        arity: usize,
+        cx: &mut EvalCx<'_>,
+        mut f: impl FnMut(usize, Value),
+    ) {
+        use eval::{Arith, Cmp};
+        let rows = values.chunks_exact(arity.max(1));
+        macro_rules! each {
+            (|$row:ident| $e:expr) => {
+                for (i, $row) in rows.enumerate() {
+                    f(i, $e);
+                }
+            };
+        }
+        match self.node {
+            Node::Field { row: 0, idx } => {
+                let idx = idx as usize;
+                each!(|row| row[idx])
+            }
+            Node::Const(v) => each!(|_row| v),
+            Node::IntArithFieldConst(op, idx, c) if !matches!(op, Arith::Div | Arith::Rem) => {
+                let idx = idx as usize;
+                match op {
+                    Arith::Add => each!(|row| Value::Int(row[idx].as_int().wrapping_add(c))),
+                    Arith::Sub => each!(|row| Value::Int(row[idx].as_int().wrapping_sub(c))),
+                    _ => each!(|row| Value::Int(row[idx].as_int().wrapping_mul(c))),
+                }
+            }
+            Node::CompareIntFieldConst(op, idx, c) => {
+                let idx = idx as usize;
+                match op {
+                    Cmp::Eq => each!(|row| Value::Bool(row[idx].as_int() == c)),
+                    Cmp::Ne => each!(|row| Value::Bool(row[idx].as_int() != c)),
+                    Cmp::Lt => each!(|row| Value::Bool(row[idx].as_int() < c)),
+                    Cmp::Le => each!(|row| Value::Bool(row[idx].as_int() <= c)),
+                    Cmp::Gt => each!(|row| Value::Bool(row[idx].as_int() > c)),
+                    Cmp::Ge => each!(|row| Value::Bool(row[idx].as_int() >= c)),
+                }
+            }
+            _ => each!(|row| self.node.eval(row, &[], cx)),
+        }
     }
 
     /// If the expression is a plain field of the current record, its position.
@@ -130,13 +200,20 @@ pub enum SelectItem {
 /// Parses SQL expression text.
 pub fn parse(text: &str) -> Result<Ast, ExprError> {
     let dialect = GenericDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(|e| parser_error(text, &e.to_string()))?;
-    let ast = parser.parse_expr().map_err(|e| parser_error(text, &e.to_string()))?;
+    let mut parser = Parser::new(&dialect)
+        .try_with_sql(text)
+        .map_err(|e| parser_error(text, &e.to_string()))?;
+    let ast = parser
+        .parse_expr()
+        .map_err(|e| parser_error(text, &e.to_string()))?;
     let next = parser.peek_token();
     if next.token != Token::EOF {
         let r = span_to_range(text, next.span);
         return Err(ExprError {
-            message: format!("unexpected `{}` after the end of the expression", next.token),
+            message: format!(
+                "unexpected `{}` after the end of the expression",
+                next.token
+            ),
             span: r,
             label: "the expression ends before this".into(),
         });
@@ -170,7 +247,11 @@ pub fn compile_typed(
 }
 
 /// Compiles one select expression of a `flat_map`, where a top-level `split` is allowed.
-pub fn compile_select(text: &str, scope: &Scope<'_>, interner: &mut Interner) -> Result<SelectItem, ExprError> {
+pub fn compile_select(
+    text: &str,
+    scope: &Scope<'_>,
+    interner: &mut Interner,
+) -> Result<SelectItem, ExprError> {
     let ast = parse(text)?;
     if let Ast::Function(f) = &ast
         && f.name.to_string().eq_ignore_ascii_case("split")
@@ -206,10 +287,14 @@ pub fn compile_select(text: &str, scope: &Scope<'_>, interner: &mut Interner) ->
         let delimiter = match args.get(1) {
             None => None,
             Some(Ast::Value(v)) => match &v.value {
-                sqlparser::ast::Value::SingleQuotedString(s) if !s.is_empty() => Some(s.clone().into_boxed_str()),
+                sqlparser::ast::Value::SingleQuotedString(s) if !s.is_empty() => {
+                    Some(s.clone().into_boxed_str())
+                }
                 _ => {
                     return Err(ExprError {
-                        message: "the delimiter of `split` must be a non-empty text literal like ','".into(),
+                        message:
+                            "the delimiter of `split` must be a non-empty text literal like ','"
+                                .into(),
                         span: span_to_range(text, v.span),
                         label: String::new(),
                     });
@@ -225,13 +310,28 @@ pub fn compile_select(text: &str, scope: &Scope<'_>, interner: &mut Interner) ->
         };
         return Ok(SelectItem::Split { input, delimiter });
     }
-    Ok(SelectItem::Scalar(compile_ast(text, &ast, scope, interner)?))
+    Ok(SelectItem::Scalar(compile_ast(
+        text, &ast, scope, interner,
+    )?))
 }
 
-fn compile_ast(text: &str, ast: &Ast, scope: &Scope<'_>, interner: &mut Interner) -> Result<Expr, ExprError> {
-    let mut c = compile::Compiler { text, scope, interner };
+fn compile_ast(
+    text: &str,
+    ast: &Ast,
+    scope: &Scope<'_>,
+    interner: &mut Interner,
+) -> Result<Expr, ExprError> {
+    let mut c = compile::Compiler {
+        text,
+        scope,
+        interner,
+    };
     let (node, ty) = c.compile(ast)?;
-    Ok(Expr { text: text.into(), node: optimize(node), ty })
+    Ok(Expr {
+        text: text.into(),
+        node: optimize(node),
+        ty,
+    })
 }
 
 /// A peephole pass: folds `ToFloat(literal)` and fuses the commonest shapes — an integer field
@@ -244,12 +344,18 @@ fn optimize(n: Node) -> Node {
             other => N::ToFloat(Box::new(optimize(other))),
         },
         N::IntArith(op, a, b) => match (optimize(*a), optimize(*b)) {
-            (N::Field { row: 0, idx }, N::Const(Value::Int(c))) => N::IntArithFieldConst(op, idx, c),
-            (N::Field { row: 0, idx: i }, N::Field { row: 0, idx: j }) => N::IntArithFieldField(op, i, j),
+            (N::Field { row: 0, idx }, N::Const(Value::Int(c))) => {
+                N::IntArithFieldConst(op, idx, c)
+            }
+            (N::Field { row: 0, idx: i }, N::Field { row: 0, idx: j }) => {
+                N::IntArithFieldField(op, i, j)
+            }
             (a, b) => N::IntArith(op, Box::new(a), Box::new(b)),
         },
         N::Compare(op, eval::CmpKind::Int, a, b) => match (optimize(*a), optimize(*b)) {
-            (N::Field { row: 0, idx }, N::Const(Value::Int(c))) => N::CompareIntFieldConst(op, idx, c),
+            (N::Field { row: 0, idx }, N::Const(Value::Int(c))) => {
+                N::CompareIntFieldConst(op, idx, c)
+            }
             (a, b) => N::Compare(op, eval::CmpKind::Int, Box::new(a), Box::new(b)),
         },
         N::And(a, b) => N::And(Box::new(optimize(*a)), Box::new(optimize(*b))),
@@ -263,12 +369,21 @@ fn optimize(n: Node) -> Node {
 pub fn split_pieces(text: &str, delimiter: Option<&str>, mut f: impl FnMut(&str)) {
     match delimiter {
         Some(d) => text.split(d).filter(|p| !p.is_empty()).for_each(&mut f),
-        None => text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|p| !p.is_empty()).for_each(f),
+        None => text
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|p| !p.is_empty())
+            .for_each(f),
     }
 }
 
 /// Interns the pieces of a split (helper for flat_map and tests).
-pub fn split_syms(interner: &mut Interner, scratch: &mut String, s: Sym, delimiter: Option<&str>, out: &mut Vec<Sym>) {
+pub fn split_syms(
+    interner: &mut Interner,
+    scratch: &mut String,
+    s: Sym,
+    delimiter: Option<&str>,
+    out: &mut Vec<Sym>,
+) {
     scratch.clear();
     scratch.push_str(interner.resolve(s));
     split_pieces(scratch, delimiter, |p| out.push(interner.intern(p)));
@@ -303,7 +418,9 @@ fn parser_error(text: &str, msg: &str) -> ExprError {
     let (clean, pos) = match msg.rfind(" at Line: ") {
         Some(i) => {
             let tail = &msg[i + " at Line: ".len()..];
-            let mut nums = tail.split(", Column: ").map(|p| p.trim().parse::<u64>().ok());
+            let mut nums = tail
+                .split(", Column: ")
+                .map(|p| p.trim().parse::<u64>().ok());
             let line = nums.next().flatten();
             let col = nums.next().flatten();
             (msg[..i].to_string(), line.zip(col))
@@ -313,13 +430,22 @@ fn parser_error(text: &str, msg: &str) -> ExprError {
     let span = match pos {
         Some((l, c)) => {
             let s = offset_of(text, l, c);
-            let e = text[s..].char_indices().nth(1).map_or(text.len(), |(b, _)| s + b);
+            let e = text[s..]
+                .char_indices()
+                .nth(1)
+                .map_or(text.len(), |(b, _)| s + b);
             s..e.max(s)
         }
         None => text.len()..text.len(),
     };
-    let clean = clean.replace("Expected: ", "expected ").replace(", found: ", ", found ");
-    ExprError { message: format!("malformed expression: {clean}"), span, label: String::new() }
+    let clean = clean
+        .replace("Expected: ", "expected ")
+        .replace(", found: ", ", found ");
+    ExprError {
+        message: format!("malformed expression: {clean}"),
+        span,
+        label: String::new(),
+    }
 }
 
 /// The candidate closest to `name` by edit distance, if close enough to be a likely typo.
@@ -338,7 +464,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -350,19 +478,34 @@ mod tests {
     use super::*;
 
     fn schema() -> Schema {
-        Schema::new([("word", Type::String), ("n", Type::Int), ("price", Type::Float), ("ok", Type::Bool)])
+        Schema::new([
+            ("word", Type::String),
+            ("n", Type::Int),
+            ("price", Type::Float),
+            ("ok", Type::Bool),
+        ])
     }
 
     fn eval_on(text: &str, row: &[Value], interner: &mut Interner) -> Value {
         let s = schema();
-        let e = compile(text, &Scope::Record(&s), interner).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        let e =
+            compile(text, &Scope::Record(&s), interner).unwrap_or_else(|e| panic!("{text}: {e:?}"));
         let (mut scratch, mut error) = (String::new(), None);
-        let mut cx = EvalCx { interner, scratch: &mut scratch, error: &mut error };
+        let mut cx = EvalCx {
+            interner,
+            scratch: &mut scratch,
+            error: &mut error,
+        };
         e.eval(row, &[], &mut cx)
     }
 
     fn row(i: &mut Interner) -> Vec<Value> {
-        vec![Value::Str(i.intern("Hello")), Value::Int(7), Value::Float(2.5), Value::Bool(true)]
+        vec![
+            Value::Str(i.intern("Hello")),
+            Value::Int(7),
+            Value::Float(2.5),
+            Value::Bool(true),
+        ]
     }
 
     #[test]
@@ -373,7 +516,10 @@ mod tests {
         assert_eq!(eval_on("n / 2", &r, &mut i), Value::Int(3));
         assert_eq!(eval_on("-n % 3", &r, &mut i), Value::Int(-1));
         assert_eq!(eval_on("n + price", &r, &mut i), Value::Float(9.5));
-        assert_eq!(eval_on("9223372036854775807 + 1", &r, &mut i), Value::Int(i64::MIN));
+        assert_eq!(
+            eval_on("9223372036854775807 + 1", &r, &mut i),
+            Value::Int(i64::MIN)
+        );
     }
 
     #[test]
@@ -383,22 +529,50 @@ mod tests {
         let s = schema();
         let e = compile("n / (n - 7)", &Scope::Record(&s), &mut i).unwrap();
         let (mut scratch, mut error) = (String::new(), None);
-        let mut cx = EvalCx { interner: &mut i, scratch: &mut scratch, error: &mut error };
+        let mut cx = EvalCx {
+            interner: &mut i,
+            scratch: &mut scratch,
+            error: &mut error,
+        };
         e.eval(&r, &[], &mut cx);
-        assert_eq!(error.as_deref(), Some("java.lang.ArithmeticException: / by zero"));
+        assert_eq!(
+            error.as_deref(),
+            Some("java.lang.ArithmeticException: / by zero")
+        );
     }
 
     #[test]
     fn comparisons_logic_case_and_in() {
         let mut i = Interner::new();
         let r = row(&mut i);
-        assert_eq!(eval_on("n > 5 AND NOT ok = false", &r, &mut i), Value::Bool(true));
-        assert_eq!(eval_on("word = 'Hello' OR n < 0", &r, &mut i), Value::Bool(true));
+        assert_eq!(
+            eval_on("n > 5 AND NOT ok = false", &r, &mut i),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            eval_on("word = 'Hello' OR n < 0", &r, &mut i),
+            Value::Bool(true)
+        );
         assert_eq!(eval_on("word < 'Help'", &r, &mut i), Value::Bool(true));
-        assert_eq!(eval_on("CASE WHEN n > 10 THEN 'big' WHEN n > 5 THEN 'mid' ELSE 'small' END", &r, &mut i).display(&i).to_string(), "mid");
-        assert_eq!(eval_on("CASE n WHEN 7 THEN 1.5 ELSE 0 END", &r, &mut i), Value::Float(1.5));
+        assert_eq!(
+            eval_on(
+                "CASE WHEN n > 10 THEN 'big' WHEN n > 5 THEN 'mid' ELSE 'small' END",
+                &r,
+                &mut i
+            )
+            .display(&i)
+            .to_string(),
+            "mid"
+        );
+        assert_eq!(
+            eval_on("CASE n WHEN 7 THEN 1.5 ELSE 0 END", &r, &mut i),
+            Value::Float(1.5)
+        );
         assert_eq!(eval_on("n IN (1, 7, 9)", &r, &mut i), Value::Bool(true));
-        assert_eq!(eval_on("n NOT BETWEEN 1 AND 6", &r, &mut i), Value::Bool(true));
+        assert_eq!(
+            eval_on("n NOT BETWEEN 1 AND 6", &r, &mut i),
+            Value::Bool(true)
+        );
     }
 
     #[test]
@@ -411,7 +585,12 @@ mod tests {
         assert_eq!(v.display(&i).to_string(), "Hello:2.5");
         assert_eq!(eval_on("length(word)", &r, &mut i), Value::Int(5));
         assert_eq!(eval_on("CAST(price AS BIGINT)", &r, &mut i), Value::Int(2));
-        assert_eq!(eval_on("CAST(n AS VARCHAR)", &r, &mut i).display(&i).to_string(), "7");
+        assert_eq!(
+            eval_on("CAST(n AS VARCHAR)", &r, &mut i)
+                .display(&i)
+                .to_string(),
+            "7"
+        );
     }
 
     #[test]
@@ -419,16 +598,32 @@ mod tests {
         let mut i = Interner::new();
         let s = schema();
         let err = compile("n + wrod", &Scope::Record(&s), &mut i).unwrap_err();
-        assert!(err.message.contains("unknown field `wrod`"), "{}", err.message);
-        assert!(err.message.contains("known fields: word, n, price, ok"), "{}", err.message);
-        assert!(err.message.contains("did you mean `word`"), "{}", err.message);
+        assert!(
+            err.message.contains("unknown field `wrod`"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("known fields: word, n, price, ok"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("did you mean `word`"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.span, 4..8);
     }
 
     #[test]
     fn malformed_expression_points_inside_the_text() {
         let err = parse("n + * 2").unwrap_err();
-        assert!(err.message.starts_with("malformed expression"), "{}", err.message);
+        assert!(
+            err.message.starts_with("malformed expression"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.span.start, 4, "{err:?}");
         let err = parse("n + 2 3").unwrap_err();
         assert!(err.message.contains("unexpected `3`"), "{}", err.message);
@@ -440,11 +635,32 @@ mod tests {
         let mut i = Interner::new();
         let s = schema();
         let err = compile("word + 1", &Scope::Record(&s), &mut i).unwrap_err();
-        assert!(err.message.contains("needs numbers, but `word` is a string"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("needs numbers, but `word` is a string"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.span, 0..4);
-        let err = compile_typed("n + 1", &Scope::Record(&s), &mut i, Type::Bool, "a filter condition").unwrap_err();
-        assert!(err.message.contains("a filter condition must be bool"), "{}", err.message);
-        assert!(compile("CASE WHEN ok THEN 1 END", &Scope::Record(&s), &mut i).unwrap_err().message.contains("ELSE"));
+        let err = compile_typed(
+            "n + 1",
+            &Scope::Record(&s),
+            &mut i,
+            Type::Bool,
+            "a filter condition",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("a filter condition must be bool"),
+            "{}",
+            err.message
+        );
+        assert!(
+            compile("CASE WHEN ok THEN 1 END", &Scope::Record(&s), &mut i)
+                .unwrap_err()
+                .message
+                .contains("ELSE")
+        );
     }
 
     #[test]
@@ -453,10 +669,23 @@ mod tests {
         let s = schema();
         assert!(compile("split(word)", &Scope::Record(&s), &mut i).is_err());
         let item = compile_select("split(lower(word))", &Scope::Record(&s), &mut i).unwrap();
-        assert!(matches!(item, SelectItem::Split { delimiter: None, .. }));
+        assert!(matches!(
+            item,
+            SelectItem::Split {
+                delimiter: None,
+                ..
+            }
+        ));
         let mut pieces = Vec::new();
-        split_pieces("To be, or not to be,--that is the question:--", None, |p| pieces.push(p.to_string()));
-        assert_eq!(pieces, ["To", "be", "or", "not", "to", "be", "that", "is", "the", "question"]);
+        split_pieces("To be, or not to be,--that is the question:--", None, |p| {
+            pieces.push(p.to_string())
+        });
+        assert_eq!(
+            pieces,
+            [
+                "To", "be", "or", "not", "to", "be", "that", "is", "the", "question"
+            ]
+        );
         let mut pieces = Vec::new();
         split_pieces("a,b,,c", Some(","), |p| pieces.push(p.to_string()));
         assert_eq!(pieces, ["a", "b", "c"]);
@@ -487,7 +716,11 @@ mod tests {
         let mut acc = r.clone();
         acc[1] = Value::Int(100);
         let (mut scratch, mut error) = (String::new(), None);
-        let mut cx = EvalCx { interner: &mut i, scratch: &mut scratch, error: &mut error };
+        let mut cx = EvalCx {
+            interner: &mut i,
+            scratch: &mut scratch,
+            error: &mut error,
+        };
         assert_eq!(e.eval(&r, &acc, &mut cx), Value::Int(107));
     }
 }

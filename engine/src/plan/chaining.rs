@@ -63,19 +63,45 @@ impl fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ChainBreak::MultipleInputs { inputs } => {
-                write!(f, "the downstream operator has {inputs} input edges (it must have exactly one)")
+                write!(
+                    f,
+                    "the downstream operator has {inputs} input edges (it must have exactly one)"
+                )
             }
-            ChainBreak::ChainingDisabled => write!(f, "chaining is disabled for the job ([job] chaining = false)"),
-            ChainBreak::DifferentSlotSharingGroups { upstream, downstream } => {
-                write!(f, "different slot-sharing groups (`{upstream}` vs `{downstream}`)")
+            ChainBreak::ChainingDisabled => write!(
+                f,
+                "chaining is disabled for the job ([job] chaining = false)"
+            ),
+            ChainBreak::DifferentSlotSharingGroups {
+                upstream,
+                downstream,
+            } => {
+                write!(
+                    f,
+                    "different slot-sharing groups (`{upstream}` vs `{downstream}`)"
+                )
             }
-            ChainBreak::UpstreamNeverChains => write!(f, "the upstream operator disables chaining (chaining = false)"),
-            ChainBreak::DownstreamNeverChains => write!(f, "the downstream operator disables chaining (chaining = false)"),
-            ChainBreak::DownstreamStartsNewChain => write!(f, "the downstream operator starts a new chain (start_new_chain = true)"),
-            ChainBreak::DifferentParallelism { upstream, downstream } => {
+            ChainBreak::UpstreamNeverChains => write!(
+                f,
+                "the upstream operator disables chaining (chaining = false)"
+            ),
+            ChainBreak::DownstreamNeverChains => write!(
+                f,
+                "the downstream operator disables chaining (chaining = false)"
+            ),
+            ChainBreak::DownstreamStartsNewChain => write!(
+                f,
+                "the downstream operator starts a new chain (start_new_chain = true)"
+            ),
+            ChainBreak::DifferentParallelism {
+                upstream,
+                downstream,
+            } => {
                 write!(f, "different parallelism ({upstream} → {downstream})")
             }
-            ChainBreak::NotForward { partitioner } => write!(f, "the partitioner is {partitioner}, not FORWARD"),
+            ChainBreak::NotForward { partitioner } => {
+                write!(f, "the partitioner is {partitioner}, not FORWARD")
+            }
         }
     }
 }
@@ -108,10 +134,15 @@ pub fn chain_breaks(g: &LogicalGraph, e: EdgeIndex, job_chaining: bool) -> Vec<C
         ChainingStrategy::Head => out.push(ChainBreak::DownstreamStartsNewChain),
     }
     if up.parallelism != down.parallelism {
-        out.push(ChainBreak::DifferentParallelism { upstream: up.parallelism, downstream: down.parallelism });
+        out.push(ChainBreak::DifferentParallelism {
+            upstream: up.parallelism,
+            downstream: down.parallelism,
+        });
     }
     if edge.partitioner != Partitioner::Forward {
-        out.push(ChainBreak::NotForward { partitioner: edge.partitioner.flink_name().to_string() });
+        out.push(ChainBreak::NotForward {
+            partitioner: edge.partitioner.flink_name().to_string(),
+        });
     }
     out
 }
@@ -130,7 +161,10 @@ pub struct Chaining {
 /// Runs the chaining pass.
 pub fn chain(g: &LogicalGraph, job_chaining: bool) -> Chaining {
     let graph = &g.graph;
-    let breaks: Vec<Vec<ChainBreak>> = graph.edge_indices().map(|e| chain_breaks(g, e, job_chaining)).collect();
+    let breaks: Vec<Vec<ChainBreak>> = graph
+        .edge_indices()
+        .map(|e| chain_breaks(g, e, job_chaining))
+        .collect();
     let order = petgraph::algo::toposort(graph, None).expect("the scenario was checked for cycles");
     let mut chain_of = vec![usize::MAX; graph.node_count()];
     let mut chains: Vec<Vec<NodeIndex>> = Vec::new();
@@ -152,7 +186,11 @@ pub fn chain(g: &LogicalGraph, job_chaining: bool) -> Chaining {
             }
         }
     }
-    Chaining { chains, chain_of, breaks }
+    Chaining {
+        chains,
+        chain_of,
+        breaks,
+    }
 }
 
 #[cfg(test)]
@@ -173,7 +211,13 @@ mod tests {
     }
 
     fn edge(p: Partitioner) -> LogicalEdge {
-        LogicalEdge { partitioner: p, key: None, via: vec![], explicit: false, input_index: 0 }
+        LogicalEdge {
+            partitioner: p,
+            key: None,
+            via: vec![],
+            explicit: false,
+            input_index: 0,
+        }
     }
 
     fn pair(up: LogicalNode, down: LogicalNode, p: Partitioner) -> (LogicalGraph, EdgeIndex) {
@@ -188,7 +232,11 @@ mod tests {
 
     #[test]
     fn equal_parallelism_forward_same_group_chains() {
-        let (g, e) = pair(node("a", 2, Head, "default"), node("b", 2, Always, "default"), Partitioner::Forward);
+        let (g, e) = pair(
+            node("a", 2, Head, "default"),
+            node("b", 2, Always, "default"),
+            Partitioner::Forward,
+        );
         assert!(chain_breaks(&g, e, true).is_empty());
     }
 
@@ -197,20 +245,72 @@ mod tests {
         let ok_up = || node("a", 2, Always, "default");
         let ok_down = || node("b", 2, Always, "default");
         let cases: Vec<(LogicalNode, LogicalNode, Partitioner, bool, ChainBreak)> = vec![
-            (ok_up(), ok_down(), Partitioner::Forward, false, ChainBreak::ChainingDisabled),
+            (
+                ok_up(),
+                ok_down(),
+                Partitioner::Forward,
+                false,
+                ChainBreak::ChainingDisabled,
+            ),
             (
                 ok_up(),
                 node("b", 2, Always, "other"),
                 Partitioner::Forward,
                 true,
-                ChainBreak::DifferentSlotSharingGroups { upstream: "default".into(), downstream: "other".into() },
+                ChainBreak::DifferentSlotSharingGroups {
+                    upstream: "default".into(),
+                    downstream: "other".into(),
+                },
             ),
-            (node("a", 2, Never, "default"), ok_down(), Partitioner::Forward, true, ChainBreak::UpstreamNeverChains),
-            (ok_up(), node("b", 2, Never, "default"), Partitioner::Forward, true, ChainBreak::DownstreamNeverChains),
-            (ok_up(), node("b", 2, Head, "default"), Partitioner::Forward, true, ChainBreak::DownstreamStartsNewChain),
-            (ok_up(), node("b", 3, Always, "default"), Partitioner::Forward, true, ChainBreak::DifferentParallelism { upstream: 2, downstream: 3 }),
-            (ok_up(), ok_down(), Partitioner::Rebalance, true, ChainBreak::NotForward { partitioner: "REBALANCE".into() }),
-            (ok_up(), ok_down(), Partitioner::Hash, true, ChainBreak::NotForward { partitioner: "HASH".into() }),
+            (
+                node("a", 2, Never, "default"),
+                ok_down(),
+                Partitioner::Forward,
+                true,
+                ChainBreak::UpstreamNeverChains,
+            ),
+            (
+                ok_up(),
+                node("b", 2, Never, "default"),
+                Partitioner::Forward,
+                true,
+                ChainBreak::DownstreamNeverChains,
+            ),
+            (
+                ok_up(),
+                node("b", 2, Head, "default"),
+                Partitioner::Forward,
+                true,
+                ChainBreak::DownstreamStartsNewChain,
+            ),
+            (
+                ok_up(),
+                node("b", 3, Always, "default"),
+                Partitioner::Forward,
+                true,
+                ChainBreak::DifferentParallelism {
+                    upstream: 2,
+                    downstream: 3,
+                },
+            ),
+            (
+                ok_up(),
+                ok_down(),
+                Partitioner::Rebalance,
+                true,
+                ChainBreak::NotForward {
+                    partitioner: "REBALANCE".into(),
+                },
+            ),
+            (
+                ok_up(),
+                ok_down(),
+                Partitioner::Hash,
+                true,
+                ChainBreak::NotForward {
+                    partitioner: "HASH".into(),
+                },
+            ),
         ];
         for (up, down, p, job, want) in cases {
             let (g, e) = pair(up, down, p);
@@ -221,7 +321,11 @@ mod tests {
     #[test]
     fn a_head_upstream_may_still_chain_to_its_successor() {
         // startNewChain() only cuts the edge *into* the operator.
-        let (g, e) = pair(node("a", 1, Head, "default"), node("b", 1, Always, "default"), Partitioner::Forward);
+        let (g, e) = pair(
+            node("a", 1, Head, "default"),
+            node("b", 1, Always, "default"),
+            Partitioner::Forward,
+        );
         assert!(chain_breaks(&g, e, true).is_empty());
     }
 

@@ -42,7 +42,10 @@ pub struct Deployment {
 pub fn deploy(s: &Scenario, eg: &ExecutionGraph) -> Result<Deployment, Diagnostics> {
     let mut per_group: Vec<(String, u32)> = Vec::new();
     for v in &eg.vertices {
-        match per_group.iter_mut().find(|(g, _)| *g == v.slot_sharing_group) {
+        match per_group
+            .iter_mut()
+            .find(|(g, _)| *g == v.slot_sharing_group)
+        {
             Some((_, n)) => *n = (*n).max(v.parallelism),
             None => per_group.push((v.slot_sharing_group.clone(), v.parallelism)),
         }
@@ -50,13 +53,16 @@ pub fn deploy(s: &Scenario, eg: &ExecutionGraph) -> Result<Deployment, Diagnosti
     let needed: u32 = per_group.iter().map(|(_, n)| n).sum();
     let available = s.cluster.total_slots();
     if needed > available {
-        let groups: Vec<String> = per_group.iter().map(|(g, n)| format!("`{g}`: {n}")).collect();
-        // Point at the operator with the highest parallelism: that is what to change.
-        let widest = s
-            .nodes
+        let groups: Vec<String> = per_group
             .iter()
-            .filter(|n| !n.is_virtual())
-            .max_by_key(|n| n.parallelism.as_ref().map_or(s.job.parallelism, |p| p.value));
+            .map(|(g, n)| format!("`{g}`: {n}"))
+            .collect();
+        // Point at the operator with the highest parallelism: that is what to change.
+        let widest = s.nodes.iter().filter(|n| !n.is_virtual()).max_by_key(|n| {
+            n.parallelism
+                .as_ref()
+                .map_or(s.job.parallelism, |p| p.value)
+        });
         let span = widest.and_then(|n| n.parallelism.as_ref().map(|p| p.span.clone()));
         let mut diags = Diagnostics::new(s.file.clone());
         diags.push(
@@ -78,7 +84,11 @@ pub fn deploy(s: &Scenario, eg: &ExecutionGraph) -> Result<Deployment, Diagnosti
         return Err(diags);
     }
     let mut slots = Vec::new();
-    let mut task_manager_of: Vec<Vec<u32>> = eg.vertices.iter().map(|v| vec![0; v.parallelism as usize]).collect();
+    let mut task_manager_of: Vec<Vec<u32>> = eg
+        .vertices
+        .iter()
+        .map(|v| vec![0; v.parallelism as usize])
+        .collect();
     for (group, n) in &per_group {
         for k in 0..*n {
             let global = slots.len() as u32;
@@ -90,10 +100,20 @@ pub fn deploy(s: &Scenario, eg: &ExecutionGraph) -> Result<Deployment, Diagnosti
                     task_manager_of[vi][k as usize] = tm;
                 }
             }
-            slots.push(SlotAssignment { task_manager: tm, slot: global % s.cluster.slots_per_tm, group: group.clone(), subtasks });
+            slots.push(SlotAssignment {
+                task_manager: tm,
+                slot: global % s.cluster.slots_per_tm,
+                group: group.clone(),
+                subtasks,
+            });
         }
     }
-    Ok(Deployment { slots, slots_needed: needed, per_group, task_manager_of })
+    Ok(Deployment {
+        slots,
+        slots_needed: needed,
+        per_group,
+        task_manager_of,
+    })
 }
 
 fn plural(n: u32) -> &'static str {

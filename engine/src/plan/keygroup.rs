@@ -52,8 +52,12 @@ pub fn subtask_for_key_group(key_group: u32, parallelism: u32, max_parallelism: 
 
 /// The inclusive key-group range of a subtask (`computeKeyGroupRangeForOperatorIndex`).
 pub fn key_group_range(max_parallelism: u32, parallelism: u32, subtask: u32) -> (u32, u32) {
-    let (m, p, i) = (u64::from(max_parallelism), u64::from(parallelism), u64::from(subtask));
-    let start = (i * m + p - 1) / p;
+    let (m, p, i) = (
+        u64::from(max_parallelism),
+        u64::from(parallelism),
+        u64::from(subtask),
+    );
+    let start = (i * m).div_ceil(p);
     let end = ((i + 1) * m - 1) / p;
     (start as u32, end as u32)
 }
@@ -62,7 +66,10 @@ pub fn key_group_range(max_parallelism: u32, parallelism: u32, subtask: u32) -> 
 /// (`computeDefaultMaxParallelism`): `min(max(roundUpToPowerOfTwo(p + p/2), 128), 32768)`.
 pub fn default_max_parallelism(p: u32) -> u32 {
     let want = (p + p / 2).max(1).next_power_of_two();
-    want.clamp(DEFAULT_LOWER_BOUND_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM)
+    want.clamp(
+        DEFAULT_LOWER_BOUND_MAX_PARALLELISM,
+        UPPER_BOUND_MAX_PARALLELISM,
+    )
 }
 
 #[cfg(test)]
@@ -85,7 +92,10 @@ mod tests {
             for kg in 0..128 {
                 let s = subtask_for_key_group(kg, p, 128);
                 let (lo, hi) = key_group_range(128, p, s);
-                assert!(lo <= kg && kg <= hi, "p={p} kg={kg} s={s} range={lo}..={hi}");
+                assert!(
+                    lo <= kg && kg <= hi,
+                    "p={p} kg={kg} s={s} range={lo}..={hi}"
+                );
             }
         }
         assert_eq!(key_group_range(128, 4, 0), (0, 31));

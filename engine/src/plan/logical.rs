@@ -63,10 +63,21 @@ impl LogicalGraph {
             if n.is_virtual() {
                 continue;
             }
-            let parallelism = n.parallelism.as_ref().map_or(s.job.parallelism, |p| p.value);
-            let max_parallelism = s.job.max_parallelism.as_ref().map_or_else(|| default_max_parallelism(parallelism), |m| m.value);
+            let parallelism = n
+                .parallelism
+                .as_ref()
+                .map_or(s.job.parallelism, |p| p.value);
+            let max_parallelism = s
+                .job
+                .max_parallelism
+                .as_ref()
+                .map_or_else(|| default_max_parallelism(parallelism), |m| m.value);
             if parallelism > max_parallelism {
-                let span = n.parallelism.as_ref().map(|p| p.span.clone()).or_else(|| s.job.max_parallelism.as_ref().map(|m| m.span.clone()));
+                let span = n
+                    .parallelism
+                    .as_ref()
+                    .map(|p| p.span.clone())
+                    .or_else(|| s.job.max_parallelism.as_ref().map(|m| m.span.clone()));
                 diags.push(
                     Diagnostic::error(
                         format!(
@@ -95,7 +106,9 @@ impl LogicalGraph {
                 resolve_input(s, r.node, None, &mut Vec::new(), &mut resolved, &r.span);
             }
             for (input_index, (from_node, key, via, span)) in resolved.into_iter().enumerate() {
-                let Some(from) = index[from_node] else { continue };
+                let Some(from) = index[from_node] else {
+                    continue;
+                };
                 let up = &graph[from];
                 let down = &graph[to];
                 let (partitioner, explicit) = match (&key, &n.partitioner) {
@@ -111,7 +124,9 @@ impl LogicalGraph {
                     }
                     (Some(_), None) => (Partitioner::Hash, false),
                     (None, Some(p)) => (p.value, true),
-                    (None, None) if up.parallelism == down.parallelism => (Partitioner::Forward, false),
+                    (None, None) if up.parallelism == down.parallelism => {
+                        (Partitioner::Forward, false)
+                    }
                     (None, None) => (Partitioner::Rebalance, false),
                 };
                 if partitioner == Partitioner::Forward && up.parallelism != down.parallelism {
@@ -126,15 +141,31 @@ impl LogicalGraph {
                         .with_label("You must use another partitioning strategy, such as broadcast, rebalance, shuffle or global."),
                     );
                 }
-                graph.add_edge(from, to, LogicalEdge { partitioner, key, via, explicit, input_index });
+                graph.add_edge(
+                    from,
+                    to,
+                    LogicalEdge {
+                        partitioner,
+                        key,
+                        via,
+                        explicit,
+                        input_index,
+                    },
+                );
             }
         }
-        if diags.has_errors() { Err(diags) } else { Ok(LogicalGraph { graph }) }
+        if diags.has_errors() {
+            Err(diags)
+        } else {
+            Ok(LogicalGraph { graph })
+        }
     }
 
     /// The logical node built from a scenario node.
     pub fn node_of(&self, scenario_node: usize) -> Option<NodeIndex> {
-        self.graph.node_indices().find(|&n| self.graph[n].scenario_node == scenario_node)
+        self.graph
+            .node_indices()
+            .find(|&n| self.graph[n].scenario_node == scenario_node)
     }
 }
 

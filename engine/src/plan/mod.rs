@@ -42,5 +42,10 @@ pub fn plan(s: &Scenario) -> Result<Plan, Diagnostics> {
     let chaining = chaining::chain(&logical, s.job.chaining);
     let execution = ExecutionGraph::build(s, &logical, &chaining);
     let deployment = deploy::deploy(s, &execution)?;
-    Ok(Plan { logical, chaining, execution, deployment })
+    Ok(Plan {
+        logical,
+        chaining,
+        execution,
+        deployment,
+    })
 }

@@ -75,7 +75,9 @@ impl ExecutionGraph {
                     }
                 })
                 .collect();
-            let keyed = graph.edges_directed(ops[0], petgraph::Direction::Incoming).any(|e| e.weight().partitioner == Partitioner::Hash);
+            let keyed = graph
+                .edges_directed(ops[0], petgraph::Direction::Incoming)
+                .any(|e| e.weight().partitioner == Partitioner::Hash);
             vertices.push(JobVertex {
                 name: names.join(" -> "),
                 ops: ops.clone(),
@@ -105,7 +107,8 @@ impl ExecutionGraph {
     /// Key-group range of a subtask of a keyed chain.
     pub fn key_groups(&self, vertex: usize, subtask: u32) -> Option<(u32, u32)> {
         let v = &self.vertices[vertex];
-        v.keyed.then(|| key_group_range(v.max_parallelism, v.parallelism, subtask))
+        v.keyed
+            .then(|| key_group_range(v.max_parallelism, v.parallelism, subtask))
     }
 
     /// The downstream subtasks that upstream subtask `i` sends to over a job edge.
@@ -113,7 +116,11 @@ impl ExecutionGraph {
         let e = &self.edges[edge];
         let p = self.vertices[e.from_vertex].parallelism;
         let q = self.vertices[e.to_vertex].parallelism;
-        if e.partitioner.is_pointwise() { pointwise_targets(p, q, i) } else { 0..q }
+        if e.partitioner.is_pointwise() {
+            pointwise_targets(p, q, i)
+        } else {
+            0..q
+        }
     }
 }
 
@@ -122,11 +129,13 @@ impl ExecutionGraph {
 pub fn pointwise_targets(p: u32, q: u32, i: u32) -> Range<u32> {
     if p >= q {
         // Each downstream subtask j consumes upstream [j·p/q, (j+1)·p/q).
-        let j = (0..q).find(|&j| j * p / q <= i && i < (j + 1) * p / q).unwrap_or(q - 1);
+        let j = (0..q)
+            .find(|&j| j * p / q <= i && i < (j + 1) * p / q)
+            .unwrap_or(q - 1);
         j..j + 1
     } else {
-        let start = (i * q + p - 1) / p;
-        let end = ((i + 1) * q + p - 1) / p;
+        let start = (i * q).div_ceil(p);
+        let end = ((i + 1) * q).div_ceil(p);
         start..end
     }
 }

@@ -8,7 +8,12 @@ use std::fmt::Write;
 /// A one-line description of what a node does.
 pub fn describe(s: &Scenario, scenario_node: usize) -> String {
     let n = &s.nodes[scenario_node];
-    let field = |i: usize| n.schema.fields.get(i).map_or("?".to_string(), |f| f.name.to_string());
+    let field = |i: usize| {
+        n.schema
+            .fields
+            .get(i)
+            .map_or("?".to_string(), |f| f.name.to_string())
+    };
     match &n.kind {
         NodeKind::Source(src) => {
             let pace = match src.rate {
@@ -16,7 +21,9 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
                 None => "as fast as possible".into(),
             };
             match &src.data {
-                SourceData::Generator { count, duration, .. } => {
+                SourceData::Generator {
+                    count, duration, ..
+                } => {
                     let until = match (count, duration) {
                         (Some(c), _) => format!("{c} records"),
                         (None, Some(d)) => format!("for {d}"),
@@ -25,15 +32,33 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
                     format!("generator, {until}, {pace}")
                 }
                 SourceData::Rows { rows, repeat } => {
-                    let times = if *repeat > 1 { format!(" × {repeat}") } else { String::new() };
+                    let times = if *repeat > 1 {
+                        format!(" × {repeat}")
+                    } else {
+                        String::new()
+                    };
                     format!("{} rows{times}, {pace}", rows.len())
                 }
             }
         }
-        NodeKind::Map { select } => format!("map → {}", select.iter().map(|(f, e)| format!("{f} = {}", e.text)).collect::<Vec<_>>().join(", ")),
+        NodeKind::Map { select } => format!(
+            "map → {}",
+            select
+                .iter()
+                .map(|(f, e)| format!("{f} = {}", e.text))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         NodeKind::Filter { condition } => format!("filter where {}", condition.text),
         NodeKind::FlatMap { select } => {
-            format!("flat_map → {}", select.iter().map(|(f, e)| format!("{f} = {}", e.text)).collect::<Vec<_>>().join(", "))
+            format!(
+                "flat_map → {}",
+                select
+                    .iter()
+                    .map(|(f, e)| format!("{f} = {}", e.text))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
         NodeKind::KeyBy { key } => format!("key_by {}", key.text),
         NodeKind::Reduce { function } => match function {
@@ -41,7 +66,13 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             ReduceFn::Min(i) => format!("rolling min({})", field(*i)),
             ReduceFn::Max(i) => format!("rolling max({})", field(*i)),
             ReduceFn::Count => "rolling count".into(),
-            ReduceFn::Expr(sel) => format!("rolling reduce {}", sel.iter().map(|(f, e)| format!("{f} = {}", e.text)).collect::<Vec<_>>().join(", ")),
+            ReduceFn::Expr(sel) => format!(
+                "rolling reduce {}",
+                sel.iter()
+                    .map(|(f, e)| format!("{f} = {}", e.text))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         },
         NodeKind::Union => "union".into(),
         NodeKind::Sink(k) => match k {
@@ -64,7 +95,11 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
         g.node_count(),
         p.execution.vertices.len(),
         p.deployment.slots_needed,
-        if p.deployment.slots_needed == 1 { "" } else { "s" },
+        if p.deployment.slots_needed == 1 {
+            ""
+        } else {
+            "s"
+        },
         c.task_managers,
         if c.task_managers == 1 { "" } else { "s" },
         c.slots_per_tm,
@@ -72,7 +107,10 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
         c.cores_per_tm,
         if c.cores_per_tm == 1 { "" } else { "s" },
     );
-    let _ = writeln!(out, "\nLogical graph (operators; key_by and union are folded into edges)");
+    let _ = writeln!(
+        out,
+        "\nLogical graph (operators; key_by and union are folded into edges)"
+    );
     let w = g.node_weights().map(|n| n.name.len()).max().unwrap_or(4);
     for n in g.node_weights() {
         let node = &s.nodes[n.scenario_node];
@@ -99,14 +137,29 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
         let verdict = if breaks.is_empty() {
             "chained".to_string()
         } else {
-            format!("not chained: {}", breaks.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+            format!(
+                "not chained: {}",
+                breaks
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
         };
         let _ = writeln!(out, "  {} → {}  {}  — {}", a.name, b.name, part, verdict);
     }
     let _ = writeln!(out, "\nChains (one task per subtask)");
     for (vi, v) in p.execution.vertices.iter().enumerate() {
-        let keyed = if v.keyed { format!(", keyed, {} key groups", v.max_parallelism) } else { String::new() };
-        let _ = writeln!(out, "  [{vi}] {}  (parallelism {}{keyed})", v.name, v.parallelism);
+        let keyed = if v.keyed {
+            format!(", keyed, {} key groups", v.max_parallelism)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  [{vi}] {}  (parallelism {}{keyed})",
+            v.name, v.parallelism
+        );
         for st in 0..v.parallelism {
             let tm = p.deployment.task_manager_of[vi][st as usize];
             let kg = match p.execution.key_groups(vi, st) {
@@ -116,7 +169,12 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
             let _ = writeln!(out, "      subtask {st}{kg}  on TaskManager {tm}");
         }
     }
-    let groups: Vec<String> = p.deployment.per_group.iter().map(|(g, n)| format!("`{g}` needs {n}")).collect();
+    let groups: Vec<String> = p
+        .deployment
+        .per_group
+        .iter()
+        .map(|(g, n)| format!("`{g}` needs {n}"))
+        .collect();
     let _ = writeln!(
         out,
         "\nSlots: {} needed of {} ({})",
@@ -130,7 +188,14 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
             .iter()
             .map(|(v, st)| format!("{} #{st}", p.execution.vertices[*v].name))
             .collect();
-        let _ = writeln!(out, "  TaskManager {} slot {} [{}]: {}", slot.task_manager, slot.slot, slot.group, members.join(", "));
+        let _ = writeln!(
+            out,
+            "  TaskManager {} slot {} [{}]: {}",
+            slot.task_manager,
+            slot.slot,
+            slot.group,
+            members.join(", ")
+        );
     }
     out
 }
@@ -141,13 +206,27 @@ pub fn dot(s: &Scenario, p: &Plan) -> String {
     let g = &p.logical.graph;
     let mut out = String::new();
     let _ = writeln!(out, "digraph \"{}\" {{", escape(&s.name));
-    let _ = writeln!(out, "  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];");
+    let _ = writeln!(
+        out,
+        "  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];"
+    );
     for (vi, v) in p.execution.vertices.iter().enumerate() {
         let _ = writeln!(out, "  subgraph cluster_{vi} {{");
-        let _ = writeln!(out, "    label=\"{} (p={})\"; style=filled; color=\"#dde6f5\";", escape(&v.name), v.parallelism);
+        let _ = writeln!(
+            out,
+            "    label=\"{} (p={})\"; style=filled; color=\"#dde6f5\";",
+            escape(&v.name),
+            v.parallelism
+        );
         for &op in &v.ops {
             let n = &g[op];
-            let _ = writeln!(out, "    n{} [label=\"{}\\n{}\"];", op.index(), escape(&n.name), escape(&describe(s, n.scenario_node)));
+            let _ = writeln!(
+                out,
+                "    n{} [label=\"{}\\n{}\"];",
+                op.index(),
+                escape(&n.name),
+                escape(&describe(s, n.scenario_node))
+            );
         }
         let _ = writeln!(out, "  }}");
     }
@@ -155,9 +234,18 @@ pub fn dot(s: &Scenario, p: &Plan) -> String {
         let breaks = &p.chaining.breaks[e.id().index()];
         let part = e.weight().partitioner.flink_name();
         if breaks.is_empty() {
-            let _ = writeln!(out, "  n{} -> n{} [label=\"{part}\", style=bold];", e.source().index(), e.target().index());
+            let _ = writeln!(
+                out,
+                "  n{} -> n{} [label=\"{part}\", style=bold];",
+                e.source().index(),
+                e.target().index()
+            );
         } else {
-            let why = breaks.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let why = breaks
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
             let _ = writeln!(
                 out,
                 "  n{} -> n{} [label=\"{part}\", style=dashed, tooltip=\"{}\"];",

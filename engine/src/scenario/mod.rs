@@ -52,7 +52,10 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
             let at = e.utf8_error().valid_up_to();
             let file = SourceFile::new(shown, String::from_utf8_lossy(e.as_bytes()).into_owned());
             let mut d = Diagnostics::new(file);
-            d.push(Diagnostic::error("the file is not valid UTF-8 text", Some(at..at + 1)).with_label("scenario files are TOML, which is UTF-8"));
+            d.push(
+                Diagnostic::error("the file is not valid UTF-8 text", Some(at..at + 1))
+                    .with_label("scenario files are TOML, which is UTF-8"),
+            );
             return Err(LoadError::Invalid(d));
         }
     };

@@ -95,13 +95,16 @@ pub struct RawSource {
     pub fields: Option<Spanned<IndexMap<String, Spanned<toml::Value>>>>,
     pub delay: Option<Spanned<RawDelay>>,
     // inline
-    pub events: Option<Spanned<Vec<Spanned<IndexMap<String, Spanned<toml::Value>>>>>>,
+    pub events: Option<Spanned<Vec<RawEvent>>>,
     pub repeat: Option<Spanned<i64>>,
     // csv
     pub path: Option<Spanned<String>>,
     // inline and csv
     pub timestamp: Option<Spanned<String>>,
 }
+
+/// One inline event: field name → value, with positions.
+pub type RawEvent = Spanned<IndexMap<String, Spanned<toml::Value>>>;
 
 /// A number written as an integer or a float (`rate = 1000` or `rate = 2.5`).
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -26,7 +26,11 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
         "inline" => &["rate", "events", "repeat", "timestamp"],
         "csv" => &["rate", "path", "fields", "repeat", "timestamp"],
         other => {
-            cx.ck.error(Some(s.kind.span()), format!("unknown source kind `{other}`"), format!("expected one of {KINDS}"));
+            cx.ck.error(
+                Some(s.kind.span()),
+                format!("unknown source kind `{other}`"),
+                format!("expected one of {KINDS}"),
+            );
             return None;
         }
     };
@@ -46,7 +50,11 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
         if let Some(span) = span
             && !allowed.contains(&key)
         {
-            cx.ck.error(Some(span), format!("`{key}` is not an option of a {kind} source"), format!("a {kind} source takes {}", allowed.join(", ")));
+            cx.ck.error(
+                Some(span),
+                format!("`{key}` is not an option of a {kind} source"),
+                format!("a {kind} source takes {}", allowed.join(", ")),
+            );
             bad = true;
         }
     }
@@ -54,7 +62,11 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
         Some(r) => {
             let v = r.get_ref().get();
             if !(v > 0.0 && v.is_finite()) {
-                cx.ck.error(Some(r.span()), format!("rate must be a positive number of records per second, found {v}"), "leave it out to run as fast as possible");
+                cx.ck.error(
+                    Some(r.span()),
+                    format!("rate must be a positive number of records per second, found {v}"),
+                    "leave it out to run as fast as possible",
+                );
                 bad = true;
             }
             Some(v)
@@ -69,7 +81,11 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
         "generator" => generator(cx, s, rate, name),
         "inline" => {
             let Some(events) = &s.events else {
-                cx.ck.error(Some(s.name.span()), format!("inline source `{name}` needs `events`"), "events = [ { key = \"a\", value = 1 }, … ]");
+                cx.ck.error(
+                    Some(s.name.span()),
+                    format!("inline source `{name}` needs `events`"),
+                    "events = [ { key = \"a\", value = 1 }, … ]",
+                );
                 return None;
             };
             let (schema, rows) = inline_rows(cx.ck, events)?;
@@ -77,7 +93,11 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
         }
         "csv" => {
             let Some(path) = &s.path else {
-                cx.ck.error(Some(s.name.span()), format!("csv source `{name}` needs a `path`"), "path = \"data/clicks.csv\" (relative to the scenario file)");
+                cx.ck.error(
+                    Some(s.name.span()),
+                    format!("csv source `{name}` needs a `path`"),
+                    "path = \"data/clicks.csv\" (relative to the scenario file)",
+                );
                 return None;
             };
             let (schema, rows) = csv_rows(cx.ck, path, s.fields.as_ref())?;
@@ -87,26 +107,48 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
     }
 }
 
-fn rows_source(ck: &mut Checker, s: &RawSource, rate: Option<f64>, schema: Schema, rows: Vec<Vec<Lit>>) -> Option<(SourceSpec, Schema)> {
+fn rows_source(
+    ck: &mut Checker,
+    s: &RawSource,
+    rate: Option<f64>,
+    schema: Schema,
+    rows: Vec<Vec<Lit>>,
+) -> Option<(SourceSpec, Schema)> {
     let repeat = match &s.repeat {
         Some(r) => u64::from(ck.count(r, "repeat", i64::from(u32::MAX))?),
         None => 1,
     };
     let timestamp_field = match &s.timestamp {
         None => None,
-        Some(t) => match schema.index_of(t.get_ref()) {
-            Some(i) if schema.fields[i].ty == Type::Int => Some(i),
-            Some(i) => {
-                ck.error(Some(t.span()), format!("the timestamp field `{}` must hold integers (milliseconds), but it is {}", t.get_ref(), schema.fields[i].ty), "");
-                return None;
+        Some(t) => {
+            match schema.index_of(t.get_ref()) {
+                Some(i) if schema.fields[i].ty == Type::Int => Some(i),
+                Some(i) => {
+                    ck.error(Some(t.span()), format!("the timestamp field `{}` must hold integers (milliseconds), but it is {}", t.get_ref(), schema.fields[i].ty), "");
+                    return None;
+                }
+                None => {
+                    ck.error(
+                        Some(t.span()),
+                        format!("unknown timestamp field `{}`", t.get_ref()),
+                        format!("fields: {}", schema.names()),
+                    );
+                    return None;
+                }
             }
-            None => {
-                ck.error(Some(t.span()), format!("unknown timestamp field `{}`", t.get_ref()), format!("fields: {}", schema.names()));
-                return None;
-            }
-        },
+        }
     };
-    Some((SourceSpec { rate, data: SourceData::Rows { rows: Arc::new(rows), repeat }, timestamp_field }, schema))
+    Some((
+        SourceSpec {
+            rate,
+            data: SourceData::Rows {
+                rows: Arc::new(rows),
+                repeat,
+            },
+            timestamp_field,
+        },
+        schema,
+    ))
 }
 
 fn lit_of(v: &toml::Value) -> Option<Lit> {
@@ -128,23 +170,34 @@ fn lit_type(l: &Lit) -> Type {
     }
 }
 
-type RawEvents = TSpanned<Vec<TSpanned<IndexMap<String, TSpanned<toml::Value>>>>>;
+type RawEvents = TSpanned<Vec<RawEvent>>;
 
 /// Inline events: the fields and their types come from the first event; every event must
 /// have the same fields (in any order); integers widen to floats when a column mixes them.
 fn inline_rows(ck: &mut Checker, events: &RawEvents) -> Option<(Schema, Vec<Vec<Lit>>)> {
     let list = events.get_ref();
     let Some(first) = list.first() else {
-        ck.error(Some(events.span()), "`events` is empty", "give at least one event");
+        ck.error(
+            Some(events.span()),
+            "`events` is empty",
+            "give at least one event",
+        );
         return None;
     };
     let mut fields: Vec<Field> = Vec::new();
     for (k, v) in first.get_ref() {
         let Some(l) = lit_of(v.get_ref()) else {
-            ck.error(Some(v.span()), format!("field `{k}` must be a number, a string or a boolean"), "");
+            ck.error(
+                Some(v.span()),
+                format!("field `{k}` must be a number, a string or a boolean"),
+                "",
+            );
             return None;
         };
-        fields.push(Field { name: k.as_str().into(), ty: lit_type(&l) });
+        fields.push(Field {
+            name: k.as_str().into(),
+            ty: lit_type(&l),
+        });
     }
     let mut rows = Vec::with_capacity(list.len());
     let mut ok = true;
@@ -153,7 +206,14 @@ fn inline_rows(ck: &mut Checker, events: &RawEvents) -> Option<(Schema, Vec<Vec<
         let mut row = Vec::with_capacity(fields.len());
         for f in fields.iter_mut() {
             let Some(v) = map.get(f.name.as_ref()) else {
-                ck.error(Some(ev.span()), format!("this event has no field `{}`", f.name), format!("every event needs the fields of the first: {}", names(&fields_snapshot(first))));
+                ck.error(
+                    Some(ev.span()),
+                    format!("this event has no field `{}`", f.name),
+                    format!(
+                        "every event needs the fields of the first: {}",
+                        names(&fields_snapshot(first))
+                    ),
+                );
                 ok = false;
                 row.push(Lit::Int(0));
                 continue;
@@ -166,14 +226,25 @@ fn inline_rows(ck: &mut Checker, events: &RawEvents) -> Option<(Schema, Vec<Vec<
                         } else if f.ty == Type::Int && t == Type::Float {
                             f.ty = Type::Float;
                         } else {
-                            ck.error(Some(v.span()), format!("field `{}` is {} in the first event but {t} here", f.name, f.ty), "");
+                            ck.error(
+                                Some(v.span()),
+                                format!(
+                                    "field `{}` is {} in the first event but {t} here",
+                                    f.name, f.ty
+                                ),
+                                "",
+                            );
                             ok = false;
                         }
                     }
                     row.push(l);
                 }
                 None => {
-                    ck.error(Some(v.span()), format!("field `{}` must be a number, a string or a boolean", f.name), "");
+                    ck.error(
+                        Some(v.span()),
+                        format!("field `{}` must be a number, a string or a boolean", f.name),
+                        "",
+                    );
                     ok = false;
                     row.push(Lit::Int(0));
                 }
@@ -181,7 +252,14 @@ fn inline_rows(ck: &mut Checker, events: &RawEvents) -> Option<(Schema, Vec<Vec<
         }
         for (k, v) in map {
             if !fields.iter().any(|f| &*f.name == k) {
-                ck.error(Some(v.span()), format!("field `{k}` is not in the first event"), format!("every event has the same fields: {}", names(&fields_snapshot(first))));
+                ck.error(
+                    Some(v.span()),
+                    format!("field `{k}` is not in the first event"),
+                    format!(
+                        "every event has the same fields: {}",
+                        names(&fields_snapshot(first))
+                    ),
+                );
                 ok = false;
             }
         }
@@ -226,22 +304,38 @@ fn csv_rows(
         None => std::path::PathBuf::from(path.get_ref()),
     };
     let shown = full.display().to_string();
-    let mut reader = match csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_path(&full) {
+    let mut reader = match csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_path(&full)
+    {
         Ok(r) => r,
         Err(e) => {
-            ck.error(Some(path.span()), format!("cannot read CSV file `{shown}`: {}", io_reason(&e)), "the path is relative to the scenario file");
+            ck.error(
+                Some(path.span()),
+                format!("cannot read CSV file `{shown}`: {}", io_reason(&e)),
+                "the path is relative to the scenario file",
+            );
             return None;
         }
     };
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => {
-            ck.error(Some(path.span()), format!("cannot read the header of `{shown}`: {e}"), "");
+            ck.error(
+                Some(path.span()),
+                format!("cannot read the header of `{shown}`: {e}"),
+                "",
+            );
             return None;
         }
     };
     if header.is_empty() || header.iter().any(String::is_empty) {
-        ck.error(Some(path.span()), format!("`{shown}` needs a header row naming every column"), "");
+        ck.error(
+            Some(path.span()),
+            format!("`{shown}` needs a header row naming every column"),
+            "",
+        );
         return None;
     }
     let mut text_rows: Vec<(u64, Vec<String>)> = Vec::new();
@@ -250,7 +344,15 @@ fn csv_rows(
             Ok(r) => {
                 let line = r.position().map_or(0, |p| p.line());
                 if r.len() != header.len() {
-                    ck.error(Some(path.span()), format!("{shown}:{line}: {} values, but the header has {} columns", r.len(), header.len()), "");
+                    ck.error(
+                        Some(path.span()),
+                        format!(
+                            "{shown}:{line}: {} values, but the header has {} columns",
+                            r.len(),
+                            header.len()
+                        ),
+                        "",
+                    );
                     return None;
                 }
                 text_rows.push((line, r.iter().map(str::to_string).collect()));
@@ -268,7 +370,11 @@ fn csv_rows(
             Some(t) => match t.get_ref().as_str().and_then(parse_type) {
                 Some(ty) => ty,
                 None => {
-                    ck.error(Some(t.span()), format!("unknown type for column `{name}`"), "expected one of int, float, string, bool");
+                    ck.error(
+                        Some(t.span()),
+                        format!("unknown type for column `{name}`"),
+                        "expected one of int, float, string, bool",
+                    );
                     return None;
                 }
             },
@@ -279,7 +385,11 @@ fn csv_rows(
     if let Some(d) = declared {
         for (k, v) in d.get_ref() {
             if !header.contains(k) {
-                ck.error(Some(v.span()), format!("`{shown}` has no column `{k}`"), format!("columns: {}", header.join(", ")));
+                ck.error(
+                    Some(v.span()),
+                    format!("`{shown}` has no column `{k}`"),
+                    format!("columns: {}", header.join(", ")),
+                );
                 return None;
             }
         }
@@ -291,20 +401,40 @@ fn csv_rows(
             match parse_lit(text, types[c]) {
                 Some(l) => row.push(l),
                 None => {
-                    ck.error(Some(path.span()), format!("{shown}:{line}:{}: `{text}` is not {} (column `{}`)", c + 1, types[c], header[c]), "");
+                    ck.error(
+                        Some(path.span()),
+                        format!(
+                            "{shown}:{line}:{}: `{text}` is not {} (column `{}`)",
+                            c + 1,
+                            types[c],
+                            header[c]
+                        ),
+                        "",
+                    );
                     return None;
                 }
             }
         }
         rows.push(row);
     }
-    let schema = Schema { fields: header.iter().zip(&types).map(|(n, t)| Field { name: n.as_str().into(), ty: *t }).collect() };
+    let schema = Schema {
+        fields: header
+            .iter()
+            .zip(&types)
+            .map(|(n, t)| Field {
+                name: n.as_str().into(),
+                ty: *t,
+            })
+            .collect(),
+    };
     Some((schema, rows))
 }
 
 fn io_reason(e: &csv::Error) -> String {
     match e.kind() {
-        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => "no such file".into(),
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            "no such file".into()
+        }
         csv::ErrorKind::Io(io) => io.to_string(),
         _ => e.to_string(),
     }
@@ -341,7 +471,12 @@ fn parse_lit(text: &str, ty: Type) -> Option<Lit> {
     })
 }
 
-fn generator(cx: &mut SourceCx<'_>, s: &RawSource, rate: Option<f64>, name: &str) -> Option<(SourceSpec, Schema)> {
+fn generator(
+    cx: &mut SourceCx<'_>,
+    s: &RawSource,
+    rate: Option<f64>,
+    name: &str,
+) -> Option<(SourceSpec, Schema)> {
     let ck = &mut *cx.ck;
     let count = match &s.count {
         Some(c) if *c.get_ref() < 1 => {
@@ -356,15 +491,27 @@ fn generator(cx: &mut SourceCx<'_>, s: &RawSource, rate: Option<f64>, name: &str
         None => None,
     };
     if count.is_none() && duration.is_none() {
-        ck.error(Some(s.name.span()), format!("generator `{name}` needs `count` or `duration`"), "an endless source would never let the job finish");
+        ck.error(
+            Some(s.name.span()),
+            format!("generator `{name}` needs `count` or `duration`"),
+            "an endless source would never let the job finish",
+        );
         return None;
     }
     if duration.is_some() && rate.is_none() && count.is_none() {
-        ck.error(Some(s.name.span()), format!("generator `{name}` has a `duration` but no `rate`"), "without a rate it produces as fast as it can; give a rate or a count");
+        ck.error(
+            Some(s.name.span()),
+            format!("generator `{name}` has a `duration` but no `rate`"),
+            "without a rate it produces as fast as it can; give a rate or a count",
+        );
         return None;
     }
     let Some(fields_raw) = &s.fields else {
-        ck.error(Some(s.name.span()), format!("generator `{name}` needs `fields`"), "fields = { user = { kind = \"key\", count = 100 } }");
+        ck.error(
+            Some(s.name.span()),
+            format!("generator `{name}` needs `fields`"),
+            "fields = { user = { kind = \"key\", count = 100 } }",
+        );
         return None;
     };
     let mut fields = Vec::new();
@@ -378,12 +525,19 @@ fn generator(cx: &mut SourceCx<'_>, s: &RawSource, rate: Option<f64>, name: &str
             }
         };
         if let Some((g, ty)) = gen_field(ck, fname, &raw, v.span()) {
-            fields.push(Field { name: fname.as_str().into(), ty });
+            fields.push(Field {
+                name: fname.as_str().into(),
+                ty,
+            });
             gens.push(g);
         }
     }
     if fields_raw.get_ref().is_empty() {
-        ck.error(Some(fields_raw.span()), format!("generator `{name}` has no fields"), "");
+        ck.error(
+            Some(fields_raw.span()),
+            format!("generator `{name}` has no fields"),
+            "",
+        );
         return None;
     }
     let delay = match &s.delay {
@@ -394,12 +548,26 @@ fn generator(cx: &mut SourceCx<'_>, s: &RawSource, rate: Option<f64>, name: &str
         return None;
     }
     Some((
-        SourceSpec { rate, data: SourceData::Generator { count, duration, fields: gens, delay }, timestamp_field: None },
+        SourceSpec {
+            rate,
+            data: SourceData::Generator {
+                count,
+                duration,
+                fields: gens,
+                delay,
+            },
+            timestamp_field: None,
+        },
         Schema { fields },
     ))
 }
 
-fn gen_field(ck: &mut Checker, fname: &str, raw: &RawGenField, span: Range<usize>) -> Option<(GenField, Type)> {
+fn gen_field(
+    ck: &mut Checker,
+    fname: &str,
+    raw: &RawGenField,
+    span: Range<usize>,
+) -> Option<(GenField, Type)> {
     let kind = raw.kind.as_str();
     let here = Some(span.clone());
     let err = |ck: &mut Checker, msg: String, label: &str| {
@@ -407,23 +575,37 @@ fn gen_field(ck: &mut Checker, fname: &str, raw: &RawGenField, span: Range<usize
     };
     let reject = |ck: &mut Checker, present: bool, key: &str| {
         if present {
-            ck.error(Some(span.clone()), format!("field `{fname}`: `{key}` is not an option of kind `{kind}`"), "");
+            ck.error(
+                Some(span.clone()),
+                format!("field `{fname}`: `{key}` is not an option of kind `{kind}`"),
+                "",
+            );
         }
         present
     };
     match kind {
         "key" => {
-            if reject(ck, raw.min.is_some() || raw.max.is_some(), "min/max") | reject(ck, raw.values.is_some() || raw.value.is_some(), "value(s)") {
+            if reject(ck, raw.min.is_some() || raw.max.is_some(), "min/max")
+                | reject(ck, raw.values.is_some() || raw.value.is_some(), "value(s)")
+            {
                 return None;
             }
             let count = match raw.count {
                 Some(c) if (1..=100_000_000).contains(&c) => c as u64,
                 Some(c) => {
-                    err(ck, format!("count must be between 1 and 100000000, found {c}"), "");
+                    err(
+                        ck,
+                        format!("count must be between 1 and 100000000, found {c}"),
+                        "",
+                    );
                     return None;
                 }
                 None => {
-                    err(ck, "a key needs `count`, the number of distinct keys".into(), "{ kind = \"key\", count = 1000 }");
+                    err(
+                        ck,
+                        "a key needs `count`, the number of distinct keys".into(),
+                        "{ kind = \"key\", count = 1000 }",
+                    );
                     return None;
                 }
             };
@@ -438,31 +620,60 @@ fn gen_field(ck: &mut Checker, fname: &str, raw: &RawGenField, span: Range<usize
                 Some("zipf") => {
                     let e = raw.exponent.map_or(1.0, f64Like::get);
                     if !(e > 0.0 && e.is_finite()) {
-                        err(ck, format!("the Zipf exponent must be positive, found {e}"), "1.0 is classic Zipf; larger is more skewed");
+                        err(
+                            ck,
+                            format!("the Zipf exponent must be positive, found {e}"),
+                            "1.0 is classic Zipf; larger is more skewed",
+                        );
                         return None;
                     }
                     Skew::Zipf(e)
                 }
                 Some(other) => {
-                    err(ck, format!("unknown skew `{other}`"), "expected uniform or zipf");
+                    err(
+                        ck,
+                        format!("unknown skew `{other}`"),
+                        "expected uniform or zipf",
+                    );
                     return None;
                 }
             };
             let prefix: Option<Arc<str>> = raw.prefix.as_deref().map(Into::into);
-            let ty = if prefix.is_some() { Type::String } else { Type::Int };
-            Some((GenField::Key { count, skew, prefix }, ty))
+            let ty = if prefix.is_some() {
+                Type::String
+            } else {
+                Type::Int
+            };
+            Some((
+                GenField::Key {
+                    count,
+                    skew,
+                    prefix,
+                },
+                ty,
+            ))
         }
         "uniform" => {
-            if reject(ck, raw.count.is_some() || raw.values.is_some() || raw.value.is_some(), "count/value(s)") {
+            if reject(
+                ck,
+                raw.count.is_some() || raw.values.is_some() || raw.value.is_some(),
+                "count/value(s)",
+            ) {
                 return None;
             }
             let (Some(min), Some(max)) = (&raw.min, &raw.max) else {
-                err(ck, "uniform needs `min` and `max`".into(), "{ kind = \"uniform\", min = 1, max = 100 }");
+                err(
+                    ck,
+                    "uniform needs `min` and `max`".into(),
+                    "{ kind = \"uniform\", min = 1, max = 100 }",
+                );
                 return None;
             };
             let num = |v: &toml::Value| v.as_float().or_else(|| v.as_integer().map(|i| i as f64));
             match (min, max) {
-                (toml::Value::Integer(a), toml::Value::Integer(b)) if a <= b => Some((GenField::IntRange(*a, *b), Type::Int)),
+                (toml::Value::Integer(a), toml::Value::Integer(b)) if a <= b => {
+                    Some((GenField::IntRange(*a, *b), Type::Int))
+                }
                 (a, b) => match (num(a), num(b)) {
                     (Some(fa), Some(fb)) if fa <= fb && !(a.is_integer() && b.is_integer()) => {
                         Some((GenField::FloatRange(fa, fb), Type::Float))
@@ -479,19 +690,35 @@ fn gen_field(ck: &mut Checker, fname: &str, raw: &RawGenField, span: Range<usize
             }
         }
         "sequence" => {
-            if reject(ck, raw.count.is_some() || raw.min.is_some() || raw.max.is_some() || raw.values.is_some() || raw.value.is_some(), "options") {
+            if reject(
+                ck,
+                raw.count.is_some()
+                    || raw.min.is_some()
+                    || raw.max.is_some()
+                    || raw.values.is_some()
+                    || raw.value.is_some(),
+                "options",
+            ) {
                 return None;
             }
             Some((GenField::Sequence, Type::Int))
         }
         "one_of" => {
             let Some(values) = &raw.values else {
-                err(ck, "one_of needs `values`".into(), "values = [\"de\", \"fr\"]");
+                err(
+                    ck,
+                    "one_of needs `values`".into(),
+                    "values = [\"de\", \"fr\"]",
+                );
                 return None;
             };
             let lits: Option<Vec<Lit>> = values.iter().map(lit_of).collect();
             let Some(lits) = lits.filter(|l| !l.is_empty()) else {
-                err(ck, "values must be a non-empty list of numbers, strings or booleans".into(), "");
+                err(
+                    ck,
+                    "values must be a non-empty list of numbers, strings or booleans".into(),
+                    "",
+                );
                 return None;
             };
             let ty = lit_type(&lits[0]);
@@ -503,14 +730,22 @@ fn gen_field(ck: &mut Checker, fname: &str, raw: &RawGenField, span: Range<usize
         }
         "constant" => {
             let Some(v) = raw.value.as_ref().and_then(lit_of) else {
-                err(ck, "constant needs a `value` (a number, a string or a boolean)".into(), "value = 1");
+                err(
+                    ck,
+                    "constant needs a `value` (a number, a string or a boolean)".into(),
+                    "value = 1",
+                );
                 return None;
             };
             let ty = lit_type(&v);
             Some((GenField::Constant(v), ty))
         }
         other => {
-            err(ck, format!("unknown generator kind `{other}`"), "expected one of key, uniform, sequence, one_of, constant");
+            err(
+                ck,
+                format!("unknown generator kind `{other}`"),
+                "expected one of key, uniform, sequence, one_of, constant",
+            );
             None
         }
     }
@@ -518,11 +753,21 @@ fn gen_field(ck: &mut Checker, fname: &str, raw: &RawGenField, span: Range<usize
 
 fn delay(ck: &mut Checker, d: &TSpanned<RawDelay>) -> Option<Delay> {
     let r = d.get_ref();
-    let need = |ck: &mut Checker, v: &Option<TSpanned<String>>, key: &str| -> Option<crate::time::SimDuration> {
+    let need = |ck: &mut Checker,
+                v: &Option<TSpanned<String>>,
+                key: &str|
+     -> Option<crate::time::SimDuration> {
         match v {
             Some(v) => ck.duration(v, &format!("delay.{key}")),
             None => {
-                ck.error(Some(d.span()), format!("delay distribution `{}` needs `{key}`", r.distribution.get_ref()), "");
+                ck.error(
+                    Some(d.span()),
+                    format!(
+                        "delay distribution `{}` needs `{key}`",
+                        r.distribution.get_ref()
+                    ),
+                    "",
+                );
                 None
             }
         }
@@ -544,7 +789,11 @@ fn delay(ck: &mut Checker, d: &TSpanned<RawDelay>) -> Option<Delay> {
         }
         "exponential" => Delay::Exponential(need(ck, &r.mean, "mean")?),
         other => {
-            ck.error(Some(r.distribution.span()), format!("unknown delay distribution `{other}`"), "expected one of none, fixed, uniform, exponential");
+            ck.error(
+                Some(r.distribution.span()),
+                format!("unknown delay distribution `{other}`"),
+                "expected one of none, fixed, uniform, exponential",
+            );
             return None;
         }
     })

@@ -9,8 +9,14 @@ use crate::time::SimDuration;
 
 const DURATION_UNITS: &[(&[&str], u64)] = &[
     (&["ns", "nano", "nanos", "nanosecond", "nanoseconds"], 1),
-    (&["us", "µs", "micro", "micros", "microsecond", "microseconds"], 1_000),
-    (&["ms", "milli", "millis", "millisecond", "milliseconds"], 1_000_000),
+    (
+        &["us", "µs", "micro", "micros", "microsecond", "microseconds"],
+        1_000,
+    ),
+    (
+        &["ms", "milli", "millis", "millisecond", "milliseconds"],
+        1_000_000,
+    ),
     (&["s", "sec", "secs", "second", "seconds"], 1_000_000_000),
     (&["min", "m", "minute", "minutes"], 60_000_000_000),
     (&["h", "hour", "hours"], 3_600_000_000_000),
@@ -26,7 +32,13 @@ const SIZE_UNITS: &[(&[&str], u64)] = &[
 
 /// Parses "200 ms", "10 s", "1 min", "5" (= 5 ms). The error says what was expected.
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
-    let (n, scale) = parse_number_and_unit(text, DURATION_UNITS, 1_000_000, "a duration", "ns, us, ms, s, min, h, d")?;
+    let (n, scale) = parse_number_and_unit(
+        text,
+        DURATION_UNITS,
+        1_000_000,
+        "a duration",
+        "ns, us, ms, s, min, h, d",
+    )?;
     n.checked_mul(scale)
         .map(SimDuration)
         .ok_or_else(|| format!("duration `{text}` is too large (at most about 213 days)"))
@@ -35,14 +47,17 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
 /// Parses "32 kb", "32768", "1 mb" into bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let (n, scale) = parse_number_and_unit(text, SIZE_UNITS, 1, "a memory size", "b, kb, mb, gb")?;
-    n.checked_mul(scale).ok_or_else(|| format!("size `{text}` is too large"))
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("size `{text}` is too large"))
 }
 
 /// Parses a bandwidth such as "10 gbit/s", "1 gb/s" or "100 mb/s" into bytes per second.
 pub fn parse_bandwidth(text: &str) -> Result<u64, String> {
     let t = text.trim().to_ascii_lowercase();
     let malformed = || {
-        format!("malformed bandwidth `{text}`: expected an amount per second like \"10 gbit/s\" or \"500 mb/s\"")
+        format!(
+            "malformed bandwidth `{text}`: expected an amount per second like \"10 gbit/s\" or \"500 mb/s\""
+        )
     };
     let body = t.strip_suffix("/s").ok_or_else(malformed)?.trim_end();
     if let Some(bits) = body.strip_suffix("bit") {
@@ -67,7 +82,9 @@ fn parse_number_and_unit(
     unit_list: &str,
 ) -> Result<(u64, u64), String> {
     let t = text.trim();
-    let digits_end = t.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(t.len());
+    let digits_end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+        .unwrap_or(t.len());
     let (num, rest) = t.split_at(digits_end);
     let num: String = num.chars().filter(|c| *c != '_').collect();
     if num.is_empty() {
@@ -75,11 +92,17 @@ fn parse_number_and_unit(
             return Err(format!("malformed {what} `{text}`: it cannot be negative"));
         }
         if t.contains('.') || t.starts_with(|c: char| c.is_ascii_digit()) {
-            return Err(format!("malformed {what} `{text}`: write a whole number with a unit, like \"1500 ms\""));
+            return Err(format!(
+                "malformed {what} `{text}`: write a whole number with a unit, like \"1500 ms\""
+            ));
         }
-        return Err(format!("malformed {what} `{text}`: expected a number followed by a unit ({unit_list})"));
+        return Err(format!(
+            "malformed {what} `{text}`: expected a number followed by a unit ({unit_list})"
+        ));
     }
-    let n: u64 = num.parse().map_err(|_| format!("malformed {what} `{text}`: the number is too large"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("malformed {what} `{text}`: the number is too large"))?;
     let unit = rest.trim();
     if unit.starts_with('.') {
         return Err(format!(
@@ -95,7 +118,9 @@ fn parse_number_and_unit(
             return Ok((n, *scale));
         }
     }
-    Err(format!("malformed {what} `{text}`: unknown unit `{unit}`; expected one of {unit_list}"))
+    Err(format!(
+        "malformed {what} `{text}`: unknown unit `{unit}`; expected one of {unit_list}"
+    ))
 }
 
 #[cfg(test)]
@@ -116,9 +141,20 @@ mod tests {
     #[test]
     fn malformed_durations_say_what_is_expected() {
         let e = parse_duration("10 sex").unwrap_err();
-        assert!(e.contains("unknown unit `sex`") && e.contains("ns, us, ms, s, min, h, d"), "{e}");
-        assert!(parse_duration("1.5 s").unwrap_err().contains("whole numbers"));
-        assert!(parse_duration("fast").unwrap_err().contains("expected a number"));
+        assert!(
+            e.contains("unknown unit `sex`") && e.contains("ns, us, ms, s, min, h, d"),
+            "{e}"
+        );
+        assert!(
+            parse_duration("1.5 s")
+                .unwrap_err()
+                .contains("whole numbers")
+        );
+        assert!(
+            parse_duration("fast")
+                .unwrap_err()
+                .contains("expected a number")
+        );
         assert!(parse_duration("-3 s").unwrap_err().contains("negative"));
     }
 

@@ -5,11 +5,11 @@
 
 use super::model::*;
 use super::raw::*;
-use super::sources::{check_source, SourceCx};
+use super::sources::{SourceCx, check_source};
 use super::units::{parse_bandwidth, parse_duration, parse_size};
 use crate::cost::{BufferTimeout, CostModel, Limits};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::expr::{self, closest, compile_select, compile_typed, ExprError, Scope, SelectItem};
+use crate::expr::{self, ExprError, Scope, SelectItem, closest, compile_select, compile_typed};
 use crate::plan::keygroup::UPPER_BOUND_MAX_PARALLELISM;
 use crate::time::SimDuration;
 use crate::value::{Field, Interner, Schema, Type};
@@ -22,8 +22,14 @@ use std::sync::Arc;
 use toml::Spanned as TSpanned;
 
 /// Reads scenario text. `base_dir` resolves relative CSV paths.
-pub fn parse_scenario(file: Arc<SourceFile>, base_dir: Option<&Path>) -> Result<Scenario, Diagnostics> {
-    let mut cx = Checker { diags: Diagnostics::new(file.clone()), base_dir: base_dir.map(Path::to_path_buf) };
+pub fn parse_scenario(
+    file: Arc<SourceFile>,
+    base_dir: Option<&Path>,
+) -> Result<Scenario, Diagnostics> {
+    let mut cx = Checker {
+        diags: Diagnostics::new(file.clone()),
+        base_dir: base_dir.map(Path::to_path_buf),
+    };
     if file.text.trim().is_empty() {
         cx.error(
             None,
@@ -37,7 +43,8 @@ pub fn parse_scenario(file: Arc<SourceFile>, base_dir: Option<&Path>) -> Result<
         Err(e) => {
             let msg = e.message().trim().to_string();
             let (msg, label) = explain_toml_error(&msg);
-            cx.diags.push(Diagnostic::error(msg, e.span()).with_label(label));
+            cx.diags
+                .push(Diagnostic::error(msg, e.span()).with_label(label));
             return Err(cx.diags);
         }
     };
@@ -56,7 +63,14 @@ pub fn parse_scenario(file: Arc<SourceFile>, base_dir: Option<&Path>) -> Result<
 fn explain_toml_error(msg: &str) -> (String, String) {
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         let (field, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
-        return (format!("unknown field {field}"), if expected.is_empty() { String::new() } else { format!("expected {expected}") });
+        return (
+            format!("unknown field {field}"),
+            if expected.is_empty() {
+                String::new()
+            } else {
+                format!("expected {expected}")
+            },
+        );
     }
     if msg.starts_with("invalid type") {
         return (format!("wrong type: {msg}"), String::new());
@@ -95,12 +109,24 @@ struct Common {
 }
 
 impl Checker {
-    pub fn error(&mut self, span: Option<Range<usize>>, message: impl Into<String>, label: impl Into<String>) {
-        self.diags.push(Diagnostic::error(message, span).with_label(label));
+    pub fn error(
+        &mut self,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::error(message, span).with_label(label));
     }
 
-    pub fn warn(&mut self, span: Option<Range<usize>>, message: impl Into<String>, label: impl Into<String>) {
-        self.diags.push(Diagnostic::warning(message, span).with_label(label));
+    pub fn warn(
+        &mut self,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::warning(message, span).with_label(label));
     }
 
     fn file(&self) -> Arc<SourceFile> {
@@ -111,10 +137,18 @@ impl Checker {
     pub fn count(&mut self, v: &TSpanned<i64>, what: &str, max: i64) -> Option<u32> {
         let n = *v.get_ref();
         if n < 1 {
-            self.error(Some(v.span()), format!("{what} must be at least 1, found {n}"), format!("write a number from 1 to {max}"));
+            self.error(
+                Some(v.span()),
+                format!("{what} must be at least 1, found {n}"),
+                format!("write a number from 1 to {max}"),
+            );
             None
         } else if n > max {
-            self.error(Some(v.span()), format!("{what} must be at most {max}, found {n}"), "");
+            self.error(
+                Some(v.span()),
+                format!("{what} must be at most {max}, found {n}"),
+                "",
+            );
             None
         } else {
             Some(n as u32)
@@ -125,7 +159,11 @@ impl Checker {
         match parse_duration(v.get_ref()) {
             Ok(d) => Some(d),
             Err(e) => {
-                self.error(Some(v.span()), format!("{what}: {e}"), "durations look like \"200 ms\", \"10 s\", \"1 min\"");
+                self.error(
+                    Some(v.span()),
+                    format!("{what}: {e}"),
+                    "durations look like \"200 ms\", \"10 s\", \"1 min\"",
+                );
                 None
             }
         }
@@ -135,11 +173,17 @@ impl Checker {
         let file = self.file();
         let name = match &raw.name {
             Some(n) => n.get_ref().clone(),
-            None => Path::new(&file.name).file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
+            None => Path::new(&file.name)
+                .file_stem()
+                .map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
         };
         let seed = match &raw.seed {
             Some(s) if *s.get_ref() < 0 => {
-                self.error(Some(s.span()), "seed must not be negative", "any whole number from 0 up");
+                self.error(
+                    Some(s.span()),
+                    "seed must not be negative",
+                    "any whole number from 0 up",
+                );
                 0
             }
             Some(s) => *s.get_ref() as u64,
@@ -150,10 +194,18 @@ impl Checker {
         let cost = self.cost(raw.cost.as_ref());
         let limits = self.limits(raw.limits.as_ref());
         if raw.sources.is_empty() {
-            self.error(None, "the job has no source", "add a [[source]] table: a generator, inline events or a CSV file");
+            self.error(
+                None,
+                "the job has no source",
+                "add a [[source]] table: a generator, inline events or a CSV file",
+            );
         }
         if raw.sinks.is_empty() {
-            self.error(None, "the job has no sink", "add a [[sink]] table reading the stream whose results you want to see");
+            self.error(
+                None,
+                "the job has no sink",
+                "add a [[sink]] table reading the stream whose results you want to see",
+            );
         }
         let description = raw.description.clone().unwrap_or_default();
         let drafts = self.drafts(raw);
@@ -173,7 +225,11 @@ impl Checker {
     }
 
     fn cluster(&mut self, raw: Option<&TSpanned<RawCluster>>) -> Cluster {
-        let mut c = Cluster { task_managers: 1, slots_per_tm: 1, cores_per_tm: 1 };
+        let mut c = Cluster {
+            task_managers: 1,
+            slots_per_tm: 1,
+            cores_per_tm: 1,
+        };
         let Some(raw) = raw else { return c };
         let raw = raw.get_ref();
         if let Some(v) = &raw.task_managers {
@@ -190,16 +246,27 @@ impl Checker {
     }
 
     fn job(&mut self, raw: Option<&TSpanned<RawJob>>) -> JobConfig {
-        let mut j = JobConfig { parallelism: 1, max_parallelism: None, chaining: true, buffer_timeout: BufferTimeout::default() };
+        let mut j = JobConfig {
+            parallelism: 1,
+            max_parallelism: None,
+            chaining: true,
+            buffer_timeout: BufferTimeout::default(),
+        };
         let Some(raw) = raw else { return j };
         let raw = raw.get_ref();
         if let Some(v) = &raw.parallelism {
-            j.parallelism = self.count(v, "parallelism", i64::from(UPPER_BOUND_MAX_PARALLELISM)).unwrap_or(1);
+            j.parallelism = self
+                .count(v, "parallelism", i64::from(UPPER_BOUND_MAX_PARALLELISM))
+                .unwrap_or(1);
         }
-        if let Some(v) = &raw.max_parallelism {
-            if let Some(m) = self.count(v, "max_parallelism", i64::from(UPPER_BOUND_MAX_PARALLELISM)) {
-                j.max_parallelism = Some(Spanned { value: m, span: v.span() });
-            }
+        if let Some(v) = &raw.max_parallelism
+            && let Some(m) =
+                self.count(v, "max_parallelism", i64::from(UPPER_BOUND_MAX_PARALLELISM))
+        {
+            j.max_parallelism = Some(Spanned {
+                value: m,
+                span: v.span(),
+            });
         }
         if let Some(c) = raw.chaining {
             j.chaining = c;
@@ -220,14 +287,38 @@ impl Checker {
         let Some(raw) = raw else { return c };
         let raw = raw.get_ref();
         let durations: [(&Option<TSpanned<String>>, &mut SimDuration, &str); 8] = [
-            (&raw.source_record, &mut c.source_record, "cost.source_record"),
-            (&raw.operator_record, &mut c.operator_record, "cost.operator_record"),
+            (
+                &raw.source_record,
+                &mut c.source_record,
+                "cost.source_record",
+            ),
+            (
+                &raw.operator_record,
+                &mut c.operator_record,
+                "cost.operator_record",
+            ),
             (&raw.keyed_record, &mut c.keyed_record, "cost.keyed_record"),
             (&raw.sink_record, &mut c.sink_record, "cost.sink_record"),
-            (&raw.serialize_record, &mut c.serialize_record, "cost.serialize_record"),
-            (&raw.deserialize_record, &mut c.deserialize_record, "cost.deserialize_record"),
-            (&raw.local_channel_latency, &mut c.local_channel_latency, "cost.local_channel_latency"),
-            (&raw.remote_channel_latency, &mut c.remote_channel_latency, "cost.remote_channel_latency"),
+            (
+                &raw.serialize_record,
+                &mut c.serialize_record,
+                "cost.serialize_record",
+            ),
+            (
+                &raw.deserialize_record,
+                &mut c.deserialize_record,
+                "cost.deserialize_record",
+            ),
+            (
+                &raw.local_channel_latency,
+                &mut c.local_channel_latency,
+                "cost.local_channel_latency",
+            ),
+            (
+                &raw.remote_channel_latency,
+                &mut c.remote_channel_latency,
+                "cost.remote_channel_latency",
+            ),
         ];
         let mut parsed = Vec::new();
         for (src, _, what) in &durations {
@@ -244,7 +335,11 @@ impl Checker {
         }
         if let Some(v) = &raw.network_bandwidth {
             match parse_bandwidth(v.get_ref()) {
-                Ok(0) => self.error(Some(v.span()), "network_bandwidth must be more than zero", ""),
+                Ok(0) => self.error(
+                    Some(v.span()),
+                    "network_bandwidth must be more than zero",
+                    "",
+                ),
                 Ok(b) => c.network_bandwidth_bytes_per_s = b,
                 Err(e) => self.error(Some(v.span()), e, ""),
             }
@@ -252,23 +347,37 @@ impl Checker {
         if let Some(v) = &raw.buffer_size {
             match parse_size(v.get_ref()) {
                 Ok(b) if (256..=16 << 20).contains(&b) => c.buffer_size_bytes = b as u32,
-                Ok(b) => self.error(Some(v.span()), format!("buffer_size must be between 256 bytes and 16 mb, found {b} bytes"), ""),
+                Ok(b) => self.error(
+                    Some(v.span()),
+                    format!("buffer_size must be between 256 bytes and 16 mb, found {b} bytes"),
+                    "",
+                ),
                 Err(e) => self.error(Some(v.span()), e, "sizes look like \"32 kb\""),
             }
         }
         if let Some(v) = &raw.exclusive_buffers_per_channel {
-            c.exclusive_buffers_per_channel = self.count(v, "exclusive_buffers_per_channel", 1024).unwrap_or(2);
+            c.exclusive_buffers_per_channel = self
+                .count(v, "exclusive_buffers_per_channel", 1024)
+                .unwrap_or(2);
         }
         if let Some(v) = &raw.floating_buffers_per_gate {
             match *v.get_ref() {
                 n @ 0..=1024 => c.floating_buffers_per_gate = n as u32,
-                n => self.error(Some(v.span()), format!("floating_buffers_per_gate must be 0 to 1024, found {n}"), ""),
+                n => self.error(
+                    Some(v.span()),
+                    format!("floating_buffers_per_gate must be 0 to 1024, found {n}"),
+                    "",
+                ),
             }
         }
         if let Some(v) = &raw.max_overdraft_buffers {
             match *v.get_ref() {
                 n @ 0..=1024 => c.max_overdraft_buffers = n as u32,
-                n => self.error(Some(v.span()), format!("max_overdraft_buffers must be 0 to 1024, found {n}"), ""),
+                n => self.error(
+                    Some(v.span()),
+                    format!("max_overdraft_buffers must be 0 to 1024, found {n}"),
+                    "",
+                ),
             }
         }
         c
@@ -278,10 +387,10 @@ impl Checker {
         let mut l = Limits::default();
         let Some(raw) = raw else { return l };
         let raw = raw.get_ref();
-        if let Some(v) = &raw.max_sim_time {
-            if let Some(d) = self.duration(v, "limits.max_sim_time") {
-                l.max_sim_time = d;
-            }
+        if let Some(v) = &raw.max_sim_time
+            && let Some(d) = self.duration(v, "limits.max_sim_time")
+        {
+            l.max_sim_time = d;
         }
         if let Some(v) = &raw.max_events {
             if *v.get_ref() < 1 {
@@ -326,12 +435,19 @@ impl Checker {
                         inputs.push((i.get_ref().clone(), i.span()));
                     }
                     if list.get_ref().is_empty() {
-                        self.error(Some(list.span()), format!("operator `{}` lists no inputs", o.name.get_ref()), "");
+                        self.error(
+                            Some(list.span()),
+                            format!("operator `{}` lists no inputs", o.name.get_ref()),
+                            "",
+                        );
                     }
                 }
                 (Some(i), Some(_)) => self.error(
                     Some(i.span()),
-                    format!("operator `{}` has both `input` and `inputs`", o.name.get_ref()),
+                    format!(
+                        "operator `{}` has both `input` and `inputs`",
+                        o.name.get_ref()
+                    ),
                     "use `input` for one stream, `inputs` for a union",
                 ),
                 (None, None) => self.error(
@@ -416,13 +532,24 @@ impl Checker {
                         );
                         unresolved[i] = true;
                     }
-                    Some(&j) => inputs[i].push(InputRef { node: j, span: span.clone() }),
+                    Some(&j) => inputs[i].push(InputRef {
+                        node: j,
+                        span: span.clone(),
+                    }),
                     None => {
-                        let mut msg = format!("unknown input `{name}` in {} `{}`", role_name(&d.role), d.name);
+                        let mut msg = format!(
+                            "unknown input `{name}` in {} `{}`",
+                            role_name(&d.role),
+                            d.name
+                        );
                         if let Some(s) = closest(name, &streams) {
                             msg.push_str(&format!(" (did you mean `{s}`?)"));
                         }
-                        self.error(Some(span.clone()), msg, format!("known streams: {}", streams.join(", ")));
+                        self.error(
+                            Some(span.clone()),
+                            msg,
+                            format!("known streams: {}", streams.join(", ")),
+                        );
                         unresolved[i] = true;
                     }
                 }
@@ -464,14 +591,22 @@ impl Checker {
             if unresolved[i] {
                 continue;
             }
-            let in_schemas: Option<Vec<&Schema>> = inputs[i].iter().map(|r| schemas[r.node].as_ref()).collect();
-            let Some(in_schemas) = in_schemas else { continue };
+            let in_schemas: Option<Vec<&Schema>> =
+                inputs[i].iter().map(|r| schemas[r.node].as_ref()).collect();
+            let Some(in_schemas) = in_schemas else {
+                continue;
+            };
             let result = match &d.role {
                 Role::Source(s) => {
-                    let mut scx = SourceCx { ck: self, interner: &mut interner };
+                    let mut scx = SourceCx {
+                        ck: self,
+                        interner: &mut interner,
+                    };
                     check_source(&mut scx, s).map(|(spec, schema)| (NodeKind::Source(spec), schema))
                 }
-                Role::Operator(o) => self.operator(o, &in_schemas, &inputs[i], &drafts, &kinds, &mut interner),
+                Role::Operator(o) => {
+                    self.operator(o, &in_schemas, &inputs[i], &drafts, &kinds, &mut interner)
+                }
                 Role::Sink(k) => self.sink(k, in_schemas[0], &mut interner),
             };
             if let Some((kind, schema)) = result {
@@ -483,7 +618,9 @@ impl Checker {
         let mut nodes = Vec::with_capacity(drafts.len());
         for (i, d) in drafts.into_iter().enumerate() {
             let common = self.common(&d);
-            let (Some(kind), Some(schema), Some(common)) = (kinds[i].take(), schemas[i].take(), common) else {
+            let (Some(kind), Some(schema), Some(common)) =
+                (kinds[i].take(), schemas[i].take(), common)
+            else {
                 continue;
             };
             let (parallelism, chaining, slot_sharing_group, partitioner, cost) = common;
@@ -504,19 +641,38 @@ impl Checker {
             }
             nodes.push(node);
         }
-        if self.diags.has_errors() { None } else { Some(nodes) }
+        if self.diags.has_errors() {
+            None
+        } else {
+            Some(nodes)
+        }
     }
 
     #[allow(clippy::type_complexity)]
     fn common(
         &mut self,
         d: &Draft,
-    ) -> Option<(Option<Spanned<u32>>, ChainingStrategy, String, Option<Spanned<Partitioner>>, Option<SimDuration>)> {
+    ) -> Option<(
+        Option<Spanned<u32>>,
+        ChainingStrategy,
+        String,
+        Option<Spanned<Partitioner>>,
+        Option<SimDuration>,
+    )> {
         let c = &d.common;
         let parallelism = match &c.parallelism {
             Some(p) => self
-                .count(p, &format!("parallelism of `{}`", d.name), i64::from(UPPER_BOUND_MAX_PARALLELISM))
-                .map(|v| Some(Spanned { value: v, span: p.span() }))?,
+                .count(
+                    p,
+                    &format!("parallelism of `{}`", d.name),
+                    i64::from(UPPER_BOUND_MAX_PARALLELISM),
+                )
+                .map(|v| {
+                    Some(Spanned {
+                        value: v,
+                        span: p.span(),
+                    })
+                })?,
             None => None,
         };
         let mut chaining = ChainingStrategy::Always;
@@ -530,11 +686,17 @@ impl Checker {
         {
             chaining = ChainingStrategy::Never;
         }
-        let ssg = c.slot_sharing_group.as_ref().map_or_else(|| "default".to_string(), |s| s.get_ref().clone());
+        let ssg = c
+            .slot_sharing_group
+            .as_ref()
+            .map_or_else(|| "default".to_string(), |s| s.get_ref().clone());
         let partitioner = match &c.partitioner {
             None => None,
             Some(p) => match Partitioner::parse(p.get_ref()) {
-                Some(part) => Some(Spanned { value: part, span: p.span() }),
+                Some(part) => Some(Spanned {
+                    value: part,
+                    span: p.span(),
+                }),
                 None if p.get_ref() == "hash" => {
                     self.error(
                         Some(p.span()),
@@ -599,15 +761,26 @@ impl Checker {
             if let Some(span) = span
                 && !allowed.contains(&key)
             {
-                let takes = if allowed.is_empty() { "no options of its own".to_string() } else { allowed.join(", ") };
-                self.error(Some(span), format!("`{key}` is not an option of a {kind}"), format!("a {kind} takes {takes}"));
+                let takes = if allowed.is_empty() {
+                    "no options of its own".to_string()
+                } else {
+                    allowed.join(", ")
+                };
+                self.error(
+                    Some(span),
+                    format!("`{key}` is not an option of a {kind}"),
+                    format!("a {kind} takes {takes}"),
+                );
                 bad = true;
             }
         }
         if kind != "union" && refs.len() > 1 {
             self.error(
                 o.inputs.as_ref().map(|v| v.span()),
-                format!("a {kind} reads one stream, but `{name}` lists {}", refs.len()),
+                format!(
+                    "a {kind} reads one stream, but `{name}` lists {}",
+                    refs.len()
+                ),
                 "merge streams with a union first",
             );
             return None;
@@ -619,7 +792,11 @@ impl Checker {
         match kind {
             "map" | "flat_map" => {
                 let Some(select) = &o.select else {
-                    self.error(Some(o.name.span()), format!("{kind} `{name}` needs a `select` table"), "select = { out_field = \"expression\", … }");
+                    self.error(
+                        Some(o.name.span()),
+                        format!("{kind} `{name}` needs a `select` table"),
+                        "select = { out_field = \"expression\", … }",
+                    );
                     return None;
                 };
                 let mut fields = Vec::new();
@@ -630,35 +807,64 @@ impl Checker {
                     let item = if kind == "flat_map" {
                         compile_select(text.get_ref(), &Scope::Record(input), interner)
                     } else {
-                        expr::compile(text.get_ref(), &Scope::Record(input), interner).map(SelectItem::Scalar)
+                        expr::compile(text.get_ref(), &Scope::Record(input), interner)
+                            .map(SelectItem::Scalar)
                     };
                     match item {
-                        Ok(SelectItem::Scalar(e)) => fields.push(Field { name: field.as_str().into(), ty: e.ty }),
+                        Ok(SelectItem::Scalar(e)) => fields.push(Field {
+                            name: field.as_str().into(),
+                            ty: e.ty,
+                        }),
                         Ok(SelectItem::Split { .. }) => {
                             splits += 1;
                             if splits > 1 {
-                                self.error(Some(text.span()), "a flat_map may split only one field", "");
+                                self.error(
+                                    Some(text.span()),
+                                    "a flat_map may split only one field",
+                                    "",
+                                );
                             }
-                            fields.push(Field { name: field.as_str().into(), ty: Type::String });
+                            fields.push(Field {
+                                name: field.as_str().into(),
+                                ty: Type::String,
+                            });
                         }
                         Err(e) => self.expr_error(&src, e),
                     }
                     exprs.push((field.clone(), src));
                 }
                 if select.get_ref().is_empty() {
-                    self.error(Some(select.span()), format!("`{name}` selects no fields"), "");
+                    self.error(
+                        Some(select.span()),
+                        format!("`{name}` selects no fields"),
+                        "",
+                    );
                 }
                 let schema = Schema { fields };
-                let node = if kind == "map" { NodeKind::Map { select: exprs } } else { NodeKind::FlatMap { select: exprs } };
+                let node = if kind == "map" {
+                    NodeKind::Map { select: exprs }
+                } else {
+                    NodeKind::FlatMap { select: exprs }
+                };
                 Some((node, schema))
             }
             "filter" => {
                 let Some(cond) = &o.where_ else {
-                    self.error(Some(o.name.span()), format!("filter `{name}` needs a `where` condition"), "where = \"amount > 100\"");
+                    self.error(
+                        Some(o.name.span()),
+                        format!("filter `{name}` needs a `where` condition"),
+                        "where = \"amount > 100\"",
+                    );
                     return None;
                 };
                 let src = self.expr_src(cond);
-                match compile_typed(cond.get_ref(), &Scope::Record(input), interner, Type::Bool, "a filter's `where`") {
+                match compile_typed(
+                    cond.get_ref(),
+                    &Scope::Record(input),
+                    interner,
+                    Type::Bool,
+                    "a filter's `where`",
+                ) {
                     Ok(_) => Some((NodeKind::Filter { condition: src }, input.clone())),
                     Err(e) => {
                         self.expr_error(&src, e);
@@ -668,7 +874,11 @@ impl Checker {
             }
             "key_by" => {
                 let Some(key) = &o.key else {
-                    self.error(Some(o.name.span()), format!("key_by `{name}` needs a `key`"), "key = \"user\"");
+                    self.error(
+                        Some(o.name.span()),
+                        format!("key_by `{name}` needs a `key`"),
+                        "key = \"user\"",
+                    );
                     return None;
                 };
                 let src = self.expr_src(key);
@@ -683,7 +893,11 @@ impl Checker {
             "reduce" => self.reduce(o, input, &refs[0], drafts, kinds, interner),
             "union" => {
                 if refs.len() < 2 {
-                    self.warn(Some(o.name.span()), format!("union `{name}` has a single input"), "a union merges two or more streams");
+                    self.warn(
+                        Some(o.name.span()),
+                        format!("union `{name}` has a single input"),
+                        "a union merges two or more streams",
+                    );
                 }
                 for (r, s) in refs.iter().zip(ins).skip(1) {
                     if *s != input {
@@ -717,40 +931,67 @@ impl Checker {
             _ => {
                 self.error(
                     Some(r.span.clone()),
-                    format!("reduce `{name}` must read a keyed stream, but `{}` is not a key_by", drafts[r.node].name),
+                    format!(
+                        "reduce `{name}` must read a keyed stream, but `{}` is not a key_by",
+                        drafts[r.node].name
+                    ),
                     "insert a [[operator]] with kind = \"key_by\" between them",
                 );
                 return None;
             }
         };
         let Some(function) = &o.function else {
-            self.error(Some(o.name.span()), format!("reduce `{name}` needs a `function`"), "function = \"sum\" | \"count\" | \"min\" | \"max\" | \"expr\"");
+            self.error(
+                Some(o.name.span()),
+                format!("reduce `{name}` needs a `function`"),
+                "function = \"sum\" | \"count\" | \"min\" | \"max\" | \"expr\"",
+            );
             return None;
         };
         let f = function.get_ref().as_str();
         let field_of = |ck: &mut Checker, numeric: bool| -> Option<usize> {
             let Some(field) = &o.field else {
-                ck.error(Some(function.span()), format!("`{f}` needs a `field` to aggregate"), format!("field = \"…\"; fields: {}", input.names()));
+                ck.error(
+                    Some(function.span()),
+                    format!("`{f}` needs a `field` to aggregate"),
+                    format!("field = \"…\"; fields: {}", input.names()),
+                );
                 return None;
             };
             let Some(idx) = input.index_of(field.get_ref()) else {
-                ck.error(Some(field.span()), format!("unknown field `{}`", field.get_ref()), format!("known fields: {}", input.names()));
+                ck.error(
+                    Some(field.span()),
+                    format!("unknown field `{}`", field.get_ref()),
+                    format!("known fields: {}", input.names()),
+                );
                 return None;
             };
             let ty = input.fields[idx].ty;
             if numeric && !matches!(ty, Type::Int | Type::Float) {
-                ck.error(Some(field.span()), format!("`{f}` needs a number, but `{}` is {ty}", field.get_ref()), "");
+                ck.error(
+                    Some(field.span()),
+                    format!("`{f}` needs a number, but `{}` is {ty}", field.get_ref()),
+                    "",
+                );
                 return None;
             }
             if ty == Type::Bool {
-                ck.error(Some(field.span()), format!("`{f}` cannot order booleans"), "");
+                ck.error(
+                    Some(field.span()),
+                    format!("`{f}` cannot order booleans"),
+                    "",
+                );
                 return None;
             }
             Some(idx)
         };
         let no_extra = |ck: &mut Checker, select: bool, field: bool| {
             if select && let Some(s) = &o.select {
-                ck.error(Some(s.span()), format!("`select` is for function = \"expr\", not `{f}`"), "");
+                ck.error(
+                    Some(s.span()),
+                    format!("`select` is for function = \"expr\", not `{f}`"),
+                    "",
+                );
             }
             if field && let Some(s) = &o.field {
                 ck.error(Some(s.span()), format!("`{f}` takes no `field`"), "");
@@ -776,21 +1017,46 @@ impl Checker {
             "expr" => {
                 no_extra(self, false, true);
                 let Some(select) = &o.select else {
-                    self.error(Some(function.span()), "function = \"expr\" needs a `select` table", "select = { total = \"acc.total + total\" }");
+                    self.error(
+                        Some(function.span()),
+                        "function = \"expr\" needs a `select` table",
+                        "select = { total = \"acc.total + total\" }",
+                    );
                     return None;
                 };
                 let mut out = Vec::new();
                 for (field, text) in select.get_ref() {
                     let src = self.expr_src(text);
                     let Some(idx) = input.index_of(field) else {
-                        self.error(Some(text.span()), format!("a reduce keeps its input's fields; `{field}` is not one of them"), format!("fields: {}", input.names()));
+                        self.error(
+                            Some(text.span()),
+                            format!(
+                                "a reduce keeps its input's fields; `{field}` is not one of them"
+                            ),
+                            format!("fields: {}", input.names()),
+                        );
                         continue;
                     };
-                    match expr::compile(text.get_ref(), &Scope::Reduce { acc: input, cur: input }, interner) {
+                    match expr::compile(
+                        text.get_ref(),
+                        &Scope::Reduce {
+                            acc: input,
+                            cur: input,
+                        },
+                        interner,
+                    ) {
                         Ok(e) => {
                             let want = input.fields[idx].ty;
                             if !(e.ty == want || (want == Type::Float && e.ty == Type::Int)) {
-                                self.error(Some(text.span()), format!("`{field}` is {want}, but `{}` is {}", text.get_ref(), e.ty), "");
+                                self.error(
+                                    Some(text.span()),
+                                    format!(
+                                        "`{field}` is {want}, but `{}` is {}",
+                                        text.get_ref(),
+                                        e.ty
+                                    ),
+                                    "",
+                                );
                             }
                         }
                         Err(e) => self.expr_error(&src, e),
@@ -800,7 +1066,11 @@ impl Checker {
                 ReduceFn::Expr(out)
             }
             other => {
-                self.error(Some(function.span()), format!("unknown reduce function `{other}`"), "expected one of sum, count, min, max, expr");
+                self.error(
+                    Some(function.span()),
+                    format!("unknown reduce function `{other}`"),
+                    "expected one of sum, count, min, max, expr",
+                );
                 return None;
             }
         };
@@ -811,18 +1081,38 @@ impl Checker {
                 Some(i) => input.fields[i].name.to_string(),
                 None => "key".into(),
             };
-            Schema { fields: vec![Field { name: key_name.into(), ty: key_expr.ty }, Field { name: "count".into(), ty: Type::Int }] }
+            Schema {
+                fields: vec![
+                    Field {
+                        name: key_name.into(),
+                        ty: key_expr.ty,
+                    },
+                    Field {
+                        name: "count".into(),
+                        ty: Type::Int,
+                    },
+                ],
+            }
         } else {
             input.clone()
         };
         Some((NodeKind::Reduce { function }, schema))
     }
 
-    fn sink(&mut self, k: &RawSink, input: &Schema, interner: &mut Interner) -> Option<(NodeKind, Schema)> {
+    fn sink(
+        &mut self,
+        k: &RawSink,
+        input: &Schema,
+        interner: &mut Interner,
+    ) -> Option<(NodeKind, Schema)> {
         let kind = k.kind.as_ref().map_or("collect", |s| s.get_ref().as_str());
         let capture = match &k.capture {
             Some(c) if *c.get_ref() < 0 => {
-                self.error(Some(c.span()), "capture must not be negative", "how many records the report keeps");
+                self.error(
+                    Some(c.span()),
+                    "capture must not be negative",
+                    "how many records the report keeps",
+                );
                 return None;
             }
             Some(c) => *c.get_ref() as usize,
@@ -831,13 +1121,21 @@ impl Checker {
         let spec = match kind {
             "collect" | "print" => {
                 if let Some(key) = &k.key {
-                    self.error(Some(key.span()), "a collect sink takes no `key`", "use kind = \"upsert\" for a table by key");
+                    self.error(
+                        Some(key.span()),
+                        "a collect sink takes no `key`",
+                        "use kind = \"upsert\" for a table by key",
+                    );
                 }
                 SinkSpec::Collect { capture }
             }
             "upsert" => {
                 let Some(key) = &k.key else {
-                    self.error(Some(k.name.span()), format!("upsert sink `{}` needs a `key`", k.name.get_ref()), "key = \"word\"");
+                    self.error(
+                        Some(k.name.span()),
+                        format!("upsert sink `{}` needs a `key`", k.name.get_ref()),
+                        "key = \"word\"",
+                    );
                     return None;
                 };
                 let src = self.expr_src(key);
@@ -849,7 +1147,11 @@ impl Checker {
             }
             "discard" => SinkSpec::Discard,
             other => {
-                self.error(k.kind.as_ref().map(|s| s.span()), format!("unknown sink kind `{other}`"), "expected one of collect, upsert, discard");
+                self.error(
+                    k.kind.as_ref().map(|s| s.span()),
+                    format!("unknown sink kind `{other}`"),
+                    "expected one of collect, upsert, discard",
+                );
                 return None;
             }
         };
@@ -858,14 +1160,21 @@ impl Checker {
 
     /// The expression text with the file offset of its first character.
     pub fn expr_src(&self, s: &TSpanned<String>) -> ExprSrc {
-        ExprSrc { text: s.get_ref().clone(), offset: content_offset(&self.diags.file.text, s.span()) }
+        ExprSrc {
+            text: s.get_ref().clone(),
+            offset: content_offset(&self.diags.file.text, s.span()),
+        }
     }
 
     /// Reports an expression error at its place inside the file.
     pub fn expr_error(&mut self, src: &ExprSrc, e: ExprError) {
         let start = src.offset + e.span.start;
         let end = (src.offset + e.span.end).max(start + 1);
-        self.diags.push(Diagnostic::error(e.message, Some(start..end)).with_label(e.label).with_note(format!("in the expression `{}`", src.text)));
+        self.diags.push(
+            Diagnostic::error(e.message, Some(start..end))
+                .with_label(e.label)
+                .with_note(format!("in the expression `{}`", src.text)),
+        );
     }
 }
 
@@ -874,7 +1183,13 @@ pub(super) fn content_offset(text: &str, span: Range<usize>) -> usize {
     let s = &text[span.start.min(text.len())..span.end.min(text.len())];
     if s.starts_with("\"\"\"") || s.starts_with("'''") {
         let after = span.start + 3;
-        if text[after..].starts_with('\n') { after + 1 } else if text[after..].starts_with("\r\n") { after + 2 } else { after }
+        if text[after..].starts_with('\n') {
+            after + 1
+        } else if text[after..].starts_with("\r\n") {
+            after + 2
+        } else {
+            after
+        }
     } else if s.starts_with('"') || s.starts_with('\'') {
         span.start + 1
     } else {
@@ -893,7 +1208,13 @@ fn role_name(r: &Role) -> &'static str {
 /// A cycle through `start`, as node indices with the first repeated at the end.
 fn find_cycle(inputs: &[Vec<InputRef>], start: usize) -> Vec<usize> {
     // Follow input edges backwards from `start` until we come back to it (DFS).
-    fn dfs(inputs: &[Vec<InputRef>], at: usize, target: usize, seen: &mut Vec<bool>, path: &mut Vec<usize>) -> bool {
+    fn dfs(
+        inputs: &[Vec<InputRef>],
+        at: usize,
+        target: usize,
+        seen: &mut Vec<bool>,
+        path: &mut Vec<usize>,
+    ) -> bool {
         for r in &inputs[at] {
             if r.node == target {
                 path.push(r.node);

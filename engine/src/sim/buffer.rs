@@ -6,7 +6,7 @@
 //! (end of partition; later watermarks and barriers) travel in order with the records.
 //! Spent buffers go back to a [`BufferPool`] and are reused.
 
-use crate::time::{EventTime, SimTime, EVENT_TIME_MIN};
+use crate::time::{EVENT_TIME_MIN, EventTime, SimTime};
 use crate::value::Value;
 
 /// What every record carries besides its fields.
@@ -22,7 +22,10 @@ pub struct RecMeta {
 impl RecMeta {
     /// A record without an event-time timestamp.
     pub fn untimed(born: SimTime) -> Self {
-        RecMeta { ts: EVENT_TIME_MIN, born }
+        RecMeta {
+            ts: EVENT_TIME_MIN,
+            born,
+        }
     }
 }
 
@@ -73,8 +76,7 @@ impl Buffer {
     /// Appends a record of `bytes` serialized bytes.
     #[inline]
     pub fn push(&mut self, row: &[Value], meta: RecMeta, bytes: u32) {
-        // Rows are a few values: an inline copy beats a call to memcpy.
-        self.values.extend(row.iter().copied());
+        crate::value::push_row(&mut self.values, row);
         self.meta.push(meta);
         self.bytes += bytes;
     }
@@ -115,9 +117,20 @@ mod tests {
 
     #[test]
     fn rows_are_read_back_by_position() {
-        let mut b = Buffer { arity: 2, ..Default::default() };
-        b.push(&[Value::Int(1), Value::Int(2)], RecMeta::untimed(SimTime(5)), 29);
-        b.push(&[Value::Int(3), Value::Int(4)], RecMeta::untimed(SimTime(6)), 29);
+        let mut b = Buffer {
+            arity: 2,
+            ..Default::default()
+        };
+        b.push(
+            &[Value::Int(1), Value::Int(2)],
+            RecMeta::untimed(SimTime(5)),
+            29,
+        );
+        b.push(
+            &[Value::Int(3), Value::Int(4)],
+            RecMeta::untimed(SimTime(6)),
+            29,
+        );
         assert_eq!(b.len(), 2);
         assert_eq!(b.row(1), &[Value::Int(3), Value::Int(4)]);
         assert_eq!(b.bytes, 58);

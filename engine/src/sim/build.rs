@@ -2,20 +2,23 @@
 //! channels and input gates, and source subtasks with their share of the data.
 
 use super::buffer::RECORD_HEADER_BYTES;
-use super::channel::{Channel, FloatingPool};
+use super::channel::{Channel, Ends, FloatingPool};
 use super::net::{Flusher, NetStats, RecordWriter};
-use super::ops::{filter::FilterOp, flat_map::FlatMapOp, map::MapOp, reduce, sink, OpSlot, Operator, Out};
-use super::source::{field_gen, lit_value, SourceData as RtData, SourceState};
+use super::ops::chain::Chain;
+use super::ops::{
+    OpSlot, Operator, Out, filter::FilterOp, flat_map::FlatMapOp, map::MapOp, reduce, sink,
+};
+use super::source::{SourceData as RtData, SourceState, field_gen, lit_value};
 use super::task::{Gate, Sched, Task, TaskTime};
 use crate::cost::BufferTimeout;
-use crate::expr::{self, compile_select, Expr, Scope, SelectItem};
+use crate::expr::{self, Expr, Scope, SelectItem, compile_select};
 use crate::plan::Plan;
 use crate::rng::SeedTree;
 use crate::scenario::{ExprSrc, NodeKind, ReduceFn, Scenario, SinkSpec, SourceData};
 use crate::time::SimDuration;
 use crate::value::{Interner, Schema, Type, Value};
-use petgraph::visit::EdgeRef;
 use petgraph::Direction;
+use petgraph::visit::EdgeRef;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -64,11 +67,32 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
             for j in eg.targets(ei, i) {
                 let from = task_of[e.from_vertex][i as usize];
                 let to = task_of[e.to_vertex][j as usize];
-                let remote = p.deployment.task_manager_of[e.from_vertex][i as usize] != p.deployment.task_manager_of[e.to_vertex][j as usize];
-                let latency = if remote { cost.remote_channel_latency } else { cost.local_channel_latency };
-                let writer = eg.edges.iter().take(ei).filter(|x| x.from_vertex == e.from_vertex).count() as u32;
+                let remote = p.deployment.task_manager_of[e.from_vertex][i as usize]
+                    != p.deployment.task_manager_of[e.to_vertex][j as usize];
+                let latency = if remote {
+                    cost.remote_channel_latency
+                } else {
+                    cost.local_channel_latency
+                };
+                let writer = eg
+                    .edges
+                    .iter()
+                    .take(ei)
+                    .filter(|x| x.from_vertex == e.from_vertex)
+                    .count() as u32;
                 chans.push(channels.len() as u32);
-                channels.push(Channel::new(ei as u32, from, writer, to, input, remote, latency, cost.exclusive_buffers_per_channel));
+                channels.push(Channel::new(
+                    Ends {
+                        edge: ei as u32,
+                        from_task: from,
+                        writer,
+                        to_task: to,
+                        input,
+                    },
+                    remote,
+                    latency,
+                    cost.exclusive_buffers_per_channel,
+                ));
             }
             per_up.push(chans);
         }
@@ -81,7 +105,10 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
         if let NodeKind::Source(src) = &node.kind {
             match &src.data {
                 SourceData::Rows { rows, .. } => {
-                    let r = rows.iter().map(|row| row.iter().map(|l| lit_value(l, interner)).collect()).collect();
+                    let r = rows
+                        .iter()
+                        .map(|row| row.iter().map(|l| lit_value(l, interner)).collect())
+                        .collect();
                     rows_of.insert(i, Arc::new(r));
                 }
                 SourceData::Generator { fields, .. } => {
@@ -92,7 +119,13 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
     }
     let mut tasks = Vec::with_capacity(n as usize);
     for (vi, v) in eg.vertices.iter().enumerate() {
-        let out_edges: Vec<usize> = eg.edges.iter().enumerate().filter(|(_, e)| e.from_vertex == vi).map(|(i, _)| i).collect();
+        let out_edges: Vec<usize> = eg
+            .edges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.from_vertex == vi)
+            .map(|(i, _)| i)
+            .collect();
         for st in 0..v.parallelism {
             let tid = task_of[vi][st as usize];
             let mut ops = Vec::with_capacity(v.ops.len());
@@ -102,30 +135,65 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
                 let mut outs = Vec::new();
                 for e in g.edges_directed(op, Direction::Outgoing) {
                     if p.chaining.breaks[e.id().index()].is_empty() {
-                        let tpos = v.ops.iter().position(|&o| o == e.target()).expect("chained target in chain");
-                        outs.push(Out::Chained((tpos - pos) as u16));
+                        let tpos = v
+                            .ops
+                            .iter()
+                            .position(|&o| o == e.target())
+                            .expect("chained target in chain");
+                        outs.push(Out::Chained(tpos as u16));
                     } else {
-                        let w = out_edges.iter().position(|&je| eg.edges[je].logical == e.id()).expect("network edge");
+                        let w = out_edges
+                            .iter()
+                            .position(|&je| eg.edges[je].logical == e.id())
+                            .expect("network edge");
                         outs.push(Out::Network(w as u16));
                     }
                 }
+                // petgraph lists edges newest first; Flink's collector calls outputs in the
+                // order they were added.
+                outs.reverse();
+                let parent = g
+                    .edges_directed(op, Direction::Incoming)
+                    .find(|e| p.chaining.breaks[e.id().index()].is_empty())
+                    .map(|e| {
+                        v.ops
+                            .iter()
+                            .position(|&o| o == e.source())
+                            .expect("chained source in chain")
+                    });
+                debug_assert!(pos == 0 || parent.is_some());
                 let (operator, default_cost) = operator(s, ln.scenario_node, interner);
-                let _ = node;
-                ops.push(OpSlot {
-                    op: operator,
+                ops.push(OpSlot::new(
+                    operator,
                     outs,
-                    cost_ns: node.cost.unwrap_or(default_cost).0,
-                    records_in: 0,
-                    records_out: 0,
-                    node: op.index(),
-                });
+                    parent,
+                    node.cost.unwrap_or(default_cost).0,
+                    op.index(),
+                    node.schema.arity(),
+                ));
             }
+            let ser_ns = out_edges
+                .iter()
+                .map(|&je| {
+                    let copies =
+                        if eg.edges[je].partitioner == crate::scenario::Partitioner::Broadcast {
+                            edge_channels[je][st as usize].len() as u64
+                        } else {
+                            1
+                        };
+                    cost.serialize_record.0 * copies
+                })
+                .collect();
+            let chain = Chain::new(ops, ser_ns);
             let mut writers = Vec::new();
             for &je in &out_edges {
                 let e = &eg.edges[je];
                 let chans = edge_channels[je][st as usize].clone();
                 let from_schema = &s.nodes[g[e.from_op].scenario_node].schema;
-                let key = g[e.logical].key.as_ref().map(|k| compiled(k, &Scope::Record(from_schema), interner));
+                let key = g[e.logical]
+                    .key
+                    .as_ref()
+                    .map(|k| compiled(k, &Scope::Record(from_schema), interner));
                 let mut rng = seeds.stream(&format!("partitioner/{je}/{st}"));
                 let nch = chans.len() as u32;
                 let next = match e.partitioner {
@@ -133,41 +201,58 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
                     _ => nch - 1,
                 };
                 let down = &g[e.to_op];
-                writers.push(RecordWriter {
-                    partitioner: e.partitioner,
-                    pool_size: nch * cost.exclusive_buffers_per_channel + cost.floating_buffers_per_gate,
-                    channels: chans,
-                    key,
-                    max_parallelism: down.max_parallelism,
-                    downstream_parallelism: down.parallelism,
-                    next,
-                    rng,
-                    in_use: 0,
-                    arity: from_schema.arity() as u16,
-                    fixed_bytes: fixed_bytes(from_schema),
-                    records: 0,
-                    key_field: None,
-                    key_group_target: Vec::new(),
-                }.with_key_groups());
+                writers.push(
+                    RecordWriter {
+                        partitioner: e.partitioner,
+                        pool_size: nch * cost.exclusive_buffers_per_channel
+                            + cost.floating_buffers_per_gate,
+                        channels: chans,
+                        key,
+                        max_parallelism: down.max_parallelism,
+                        downstream_parallelism: down.parallelism,
+                        next,
+                        rng,
+                        in_use: 0,
+                        arity: from_schema.arity() as u16,
+                        fixed_bytes: fixed_bytes(from_schema),
+                        records: 0,
+                        key_field: None,
+                        key_group_target: Vec::new(),
+                    }
+                    .with_key_groups(),
+                );
             }
             let head = &s.nodes[g[v.ops[0]].scenario_node];
             let source = match &head.kind {
-                NodeKind::Source(src) => Some(source_state(s, g[v.ops[0]].scenario_node, src, st, v.parallelism, &seeds, &rows_of, &gens_of)),
+                NodeKind::Source(src) => Some(source_state(
+                    s,
+                    g[v.ops[0]].scenario_node,
+                    src,
+                    st,
+                    v.parallelism,
+                    &seeds,
+                    &rows_of,
+                    &gens_of,
+                )),
                 _ => None,
             };
-            let gate_channels: Vec<u32> = (0..channels.len() as u32).filter(|&c| channels[c as usize].to_task == tid).collect();
+            let gate_channels: Vec<u32> = (0..channels.len() as u32)
+                .filter(|&c| channels[c as usize].to_task == tid)
+                .collect();
             tasks.push(Task {
                 vertex: vi,
                 subtask: st,
                 tm: p.deployment.task_manager_of[vi][st as usize],
-                ops,
+                chain,
                 writers,
                 flusher: Flusher::new(flush_interval),
                 stats: NetStats::default(),
                 gate: Gate {
                     channels: gate_channels,
                     available: VecDeque::new(),
-                    pool: FloatingPool { free: cost.floating_buffers_per_gate },
+                    pool: FloatingPool {
+                        free: cost.floating_buffers_per_gate,
+                    },
                     ended: 0,
                     current: None,
                 },
@@ -183,7 +268,11 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
             });
         }
     }
-    Runtime { tasks, channels, task_of }
+    Runtime {
+        tasks,
+        channels,
+        task_of,
+    }
 }
 
 /// Serialized record size when it does not depend on the values (no strings).
@@ -207,27 +296,45 @@ fn operator(s: &Scenario, idx: usize, interner: &mut Interner) -> (Operator, Sim
     match &node.kind {
         NodeKind::Source(_) => (Operator::Source, c.source_record),
         NodeKind::Map { select } => {
-            let exprs = select.iter().map(|(_, e)| compiled(e, &Scope::Record(input_schema()), interner)).collect();
+            let exprs = select
+                .iter()
+                .map(|(_, e)| compiled(e, &Scope::Record(input_schema()), interner))
+                .collect();
             (Operator::Map(MapOp::new(exprs)), c.operator_record)
         }
-        NodeKind::Filter { condition } => {
-            (Operator::Filter(FilterOp { condition: compiled(condition, &Scope::Record(input_schema()), interner) }), c.operator_record)
-        }
+        NodeKind::Filter { condition } => (
+            Operator::Filter(FilterOp {
+                condition: compiled(condition, &Scope::Record(input_schema()), interner),
+            }),
+            c.operator_record,
+        ),
         NodeKind::FlatMap { select } => {
             let mut scalars = Vec::new();
             let mut split = None;
             for (pos, (_, e)) in select.iter().enumerate() {
-                match compile_select(&e.text, &Scope::Record(input_schema()), interner).expect("validated") {
+                match compile_select(&e.text, &Scope::Record(input_schema()), interner)
+                    .expect("validated")
+                {
                     SelectItem::Scalar(x) => scalars.push((pos, x)),
                     SelectItem::Split { input, delimiter } => split = Some((pos, input, delimiter)),
                 }
             }
             let out = vec![Value::Int(0); select.len()];
-            (Operator::FlatMap(FlatMapOp { scalars, split, out, pieces: Vec::new() }), c.operator_record)
+            (
+                Operator::FlatMap(FlatMapOp {
+                    scalars,
+                    split,
+                    out,
+                    pieces: Vec::new(),
+                }),
+                c.operator_record,
+            )
         }
         NodeKind::Reduce { function } => {
             let key_by = &s.nodes[node.inputs[0].node];
-            let NodeKind::KeyBy { key } = &key_by.kind else { unreachable!("validated: reduce reads a key_by") };
+            let NodeKind::KeyBy { key } = &key_by.kind else {
+                unreachable!("validated: reduce reads a key_by")
+            };
             let schema = input_schema();
             let key = compiled(key, &Scope::Record(schema), interner);
             let agg = match function {
@@ -240,24 +347,43 @@ fn operator(s: &Scenario, idx: usize, interner: &mut Interner) -> (Operator, Sim
                         .iter()
                         .map(|(f, e)| {
                             let pos = schema.index_of(f).expect("validated field");
-                            (pos, compiled(e, &Scope::Reduce { acc: schema, cur: schema }, interner))
+                            (
+                                pos,
+                                compiled(
+                                    e,
+                                    &Scope::Reduce {
+                                        acc: schema,
+                                        cur: schema,
+                                    },
+                                    interner,
+                                ),
+                            )
                         })
                         .collect(),
                 ),
             };
-            (Operator::Reduce(reduce::ReduceOp::new(key, agg, node.schema.arity())), c.keyed_record)
+            (
+                Operator::Reduce(reduce::ReduceOp::new(key, agg, node.schema.arity())),
+                c.keyed_record,
+            )
         }
         NodeKind::Sink(spec) => {
             let mode = match spec {
                 SinkSpec::Collect { capture } => sink::SinkMode::Collect { limit: *capture },
-                SinkSpec::Upsert { key, .. } => {
-                    sink::SinkMode::Upsert { key: compiled(key, &Scope::Record(&node.schema), interner), index: FxHashMap::default() }
-                }
+                SinkSpec::Upsert { key, .. } => sink::SinkMode::Upsert {
+                    key: compiled(key, &Scope::Record(&node.schema), interner),
+                    index: FxHashMap::default(),
+                },
                 SinkSpec::Discard => sink::SinkMode::Discard,
             };
-            (Operator::Sink(sink::SinkOp::new(mode, node.schema.arity())), c.sink_record)
+            (
+                Operator::Sink(sink::SinkOp::new(mode, node.schema.arity())),
+                c.sink_record,
+            )
         }
-        NodeKind::KeyBy { .. } | NodeKind::Union => unreachable!("virtual nodes are folded into edges"),
+        NodeKind::KeyBy { .. } | NodeKind::Union => {
+            unreachable!("virtual nodes are folded into edges")
+        }
     }
 }
 
@@ -276,13 +402,19 @@ fn source_state(
     let interval_ns = src.rate.map(|r| 1e9 / (r / f64::from(p)));
     let arity = node.schema.arity();
     match &src.data {
-        SourceData::Generator { count, duration, delay, .. } => {
-            let total = count.map(|c| c / u64::from(p) + u64::from(u64::from(st) < c % u64::from(p)));
+        SourceData::Generator {
+            count,
+            duration,
+            delay,
+            ..
+        } => {
+            let total =
+                count.map(|c| c / u64::from(p) + u64::from(u64::from(st) < c % u64::from(p)));
             SourceState {
                 data: RtData::Generated {
                     fields: gens_of[&idx].clone(),
                     delay: *delay,
-                    rng: seeds.stream(&format!("source/{}/{st}", node.name)),
+                    rng: Box::new(seeds.stream(&format!("source/{}/{st}", node.name))),
                 },
                 emitted: 0,
                 total,
@@ -297,7 +429,11 @@ fn source_state(
             let mine: Vec<u32> = (0..rows.len() as u32).filter(|i| i % p == st).collect();
             let total = mine.len() as u64 * repeat;
             SourceState {
-                data: RtData::Rows { rows: rows_of[&idx].clone(), mine, timestamp_field: src.timestamp_field },
+                data: RtData::Rows {
+                    rows: rows_of[&idx].clone(),
+                    mine,
+                    timestamp_field: src.timestamp_field,
+                },
                 emitted: 0,
                 total: Some(total),
                 until: None,

@@ -19,6 +19,21 @@ use super::buffer::Buffer;
 use crate::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
 
+/// What a channel connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ends {
+    /// Job edge.
+    pub edge: u32,
+    /// Sending task.
+    pub from_task: u32,
+    /// The sender's record writer feeding it.
+    pub writer: u32,
+    /// Receiving task.
+    pub to_task: u32,
+    /// Logical input of the receiving operator.
+    pub input: u32,
+}
+
 /// One channel.
 #[derive(Debug)]
 pub struct Channel {
@@ -59,14 +74,14 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// A channel with the given initial credit.
-    pub fn new(edge: u32, from_task: u32, writer: u32, to_task: u32, input: u32, remote: bool, latency: SimDuration, exclusive: u32) -> Self {
+    /// A channel between `ends` with the given initial credit.
+    pub fn new(ends: Ends, remote: bool, latency: SimDuration, exclusive: u32) -> Self {
         Channel {
-            edge,
-            from_task,
-            writer,
-            to_task,
-            input,
+            edge: ends.edge,
+            from_task: ends.from_task,
+            writer: ends.writer,
+            to_task: ends.to_task,
+            input: ends.input,
             remote,
             latency,
             current: None,
@@ -75,7 +90,12 @@ impl Channel {
             in_flight: VecDeque::new(),
             last_arrival: SimTime::ZERO,
             queue: VecDeque::new(),
-            rx: ReceiverCredits { exclusive, floating_held: 0, queued: 0, announced_backlog: 0 },
+            rx: ReceiverCredits {
+                exclusive,
+                floating_held: 0,
+                queued: 0,
+                announced_backlog: 0,
+            },
             ended: false,
             buffers_sent: 0,
             bytes_sent: 0,
@@ -159,25 +179,41 @@ mod tests {
     use super::*;
 
     fn rx() -> ReceiverCredits {
-        ReceiverCredits { exclusive: 2, floating_held: 0, queued: 0, announced_backlog: 0 }
+        ReceiverCredits {
+            exclusive: 2,
+            floating_held: 0,
+            queued: 0,
+            announced_backlog: 0,
+        }
     }
 
     #[test]
     fn a_channel_starts_with_its_exclusive_buffers_as_credit() {
-        let c = Channel::new(0, 0, 0, 1, 0, true, SimDuration::ZERO, 2);
+        let ends = Ends {
+            edge: 0,
+            from_task: 0,
+            writer: 0,
+            to_task: 1,
+            input: 0,
+        };
+        let c = Channel::new(ends, true, SimDuration::ZERO, 2);
         assert_eq!(c.credits, 2);
         assert!(c.can_send());
-        let local = Channel::new(0, 0, 0, 1, 0, false, SimDuration::ZERO, 2);
+        let local = Channel::new(ends, false, SimDuration::ZERO, 2);
         assert!(local.can_send());
     }
 
     #[test]
-    fn no_backlog_needs_no_floating_buffers() {
+    fn a_channel_keeps_its_initial_credit_free_with_a_floating_buffer() {
+        // Flink's onSenderBacklog wants backlog + initialCredit free buffers: after one buffer
+        // arrives with no backlog, one exclusive buffer is busy, so one floating one is lent…
         let mut pool = FloatingPool { free: 8 };
         let mut r = rx();
-        assert_eq!(r.on_arrival(0, &mut pool), 0);
-        assert_eq!(r.on_consumed(&mut pool), 1, "the exclusive buffer's credit returns");
-        assert_eq!(pool.free, 8);
+        assert_eq!(r.on_arrival(0, &mut pool), 1);
+        assert_eq!(pool.free, 7);
+        // …and given back once the buffer is consumed, instead of a credit.
+        assert_eq!(r.on_consumed(&mut pool), 0);
+        assert_eq!((r.floating_held, pool.free), (0, 8));
     }
 
     #[test]
@@ -218,7 +254,11 @@ mod tests {
             sender_credits -= 1; // one buffer sent…
             sender_credits += r.on_arrival(backlog, &mut pool); // …arrives
             sender_credits += r.on_consumed(&mut pool);
-            assert_eq!(sender_credits + r.queued, r.exclusive + r.floating_held, "backlog {backlog}");
+            assert_eq!(
+                sender_credits + r.queued,
+                r.exclusive + r.floating_held,
+                "backlog {backlog}"
+            );
             assert_eq!(r.floating_held + pool.free, 8);
         }
     }

@@ -32,7 +32,8 @@ use crate::scenario::{NodeKind, Scenario, SinkSpec};
 use crate::time::{SimDuration, SimTime};
 use crate::value::Interner;
 use net::{FlushCause, Net, NetStats};
-use ops::{push, Cx, Operator};
+use ops::batch::View;
+use ops::{Cx, Operator};
 use queue::{Event, EventQueue};
 use serde_json::json;
 use std::collections::VecDeque;
@@ -41,6 +42,9 @@ use trace::Trace;
 
 /// Records a source produces per work item at most.
 const SOURCE_BATCH: usize = 512;
+/// Records of an input buffer run through the chain at once; the task checks for output
+/// backpressure between slices.
+const RECEIVE_BATCH: usize = 256;
 
 /// Options of one run.
 #[derive(Default)]
@@ -68,11 +72,20 @@ pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::i
     let seed = opts.seed.unwrap_or(s.seed);
     let mut interner = Interner::new();
     let rt = build::build(s, p, seed, &mut interner);
-    let trace = if opts.trace.is_some() || opts.hash_trace { Some(Trace::new(opts.trace)) } else { None };
+    let trace = if opts.trace.is_some() || opts.hash_trace {
+        Some(Trace::new(opts.trace))
+    } else {
+        None
+    };
     let mut sim = Simulation {
         cost: s.cost.clone(),
         queue: EventQueue::new(),
-        tms: (0..s.cluster.task_managers).map(|_| Cpu { free: s.cluster.cores_per_tm, ready: VecDeque::new() }).collect(),
+        tms: (0..s.cluster.task_managers)
+            .map(|_| Cpu {
+                free: s.cluster.cores_per_tm,
+                ready: VecDeque::new(),
+            })
+            .collect(),
         tasks: rt.tasks,
         channels: rt.channels,
         interner,
@@ -88,7 +101,11 @@ pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::i
         t.finish()?;
     }
     let report = sim.report(s, p, seed, status);
-    Ok(RunOutput { report, trace_hash: trace.as_ref().map(Trace::hash), trace_lines: trace.as_ref().map_or(0, Trace::lines) })
+    Ok(RunOutput {
+        report,
+        trace_hash: trace.as_ref().map(Trace::hash),
+        trace_lines: trace.as_ref().map_or(0, Trace::lines),
+    })
 }
 
 /// The cores of one TaskManager.
@@ -122,14 +139,20 @@ impl Simulation {
             if events > s.limits.max_events {
                 return (
                     Status::LimitReached,
-                    Some(format!("the run processed {} events (limits.max_events); raise it in [limits] or shorten the input", s.limits.max_events)),
+                    Some(format!(
+                        "the run processed {} events (limits.max_events); raise it in [limits] or shorten the input",
+                        s.limits.max_events
+                    )),
                     events,
                 );
             }
             if t.0 > s.limits.max_sim_time.0 {
                 return (
                     Status::LimitReached,
-                    Some(format!("simulated time passed {} (limits.max_sim_time); raise it in [limits] or shorten the input", s.limits.max_sim_time)),
+                    Some(format!(
+                        "simulated time passed {} (limits.max_sim_time); raise it in [limits] or shorten the input",
+                        s.limits.max_sim_time
+                    )),
                     events,
                 );
             }
@@ -156,8 +179,20 @@ impl Simulation {
                 return (Status::Finished, None, events);
             }
         }
-        let stuck: Vec<&str> = self.tasks.iter().filter(|t| !t.finished).map(|t| t.label.as_str()).collect();
-        (Status::Failed, Some(format!("the job stalled with nothing left to do; unfinished tasks: {}", stuck.join(", "))), events)
+        let stuck: Vec<&str> = self
+            .tasks
+            .iter()
+            .filter(|t| !t.finished)
+            .map(|t| t.label.as_str())
+            .collect();
+        (
+            Status::Failed,
+            Some(format!(
+                "the job stalled with nothing left to do; unfinished tasks: {}",
+                stuck.join(", ")
+            )),
+            events,
+        )
     }
 
     /// Queues a task for a core if it has work and free output; otherwise notes why not.
@@ -197,7 +232,9 @@ impl Simulation {
     /// Starts work items on free cores.
     fn dispatch(&mut self, tm: usize) {
         while self.tms[tm].free > 0 {
-            let Some(ti) = self.tms[tm].ready.pop_front() else { break };
+            let Some(ti) = self.tms[tm].ready.pop_front() else {
+                break;
+            };
             self.tms[tm].free -= 1;
             let now = self.queue.now();
             let task = &mut self.tasks[ti as usize];
@@ -208,48 +245,73 @@ impl Simulation {
             let d = self.work_item(ti);
             let task = &mut self.tasks[ti as usize];
             task.time.busy = task.time.busy.plus(d);
-            self.queue.schedule(now.plus(d), Event::WorkDone { task: ti });
+            self.queue
+                .schedule(now.plus(d), Event::WorkDone { task: ti });
         }
     }
 
     /// Runs one work item of a task at the current time; returns its CPU time.
     fn work_item(&mut self, ti: u32) -> SimDuration {
         let now = self.queue.now();
-        let Simulation { tasks, channels, queue, pool, interner, scratch, cost, .. } = self;
+        let Simulation {
+            tasks,
+            channels,
+            queue,
+            pool,
+            interner,
+            scratch,
+            cost,
+            ..
+        } = self;
         let task = &mut tasks[ti as usize];
-        let Task { ops, writers, flusher, stats, gate, source, consumed, .. } = task;
+        let Task {
+            chain,
+            writers,
+            flusher,
+            stats,
+            gate,
+            source,
+            consumed,
+            ..
+        } = task;
         let mut error = None;
         let mut end_of_input = false;
         let mut cx = Cx {
-            t: now.0,
-            ev: EvalCx { interner, scratch, error: &mut error },
-            net: Net { writers, channels, pool: &mut *pool, queue, cost, flusher, stats, task: ti, blocked: false },
-            serialize_ns: cost.serialize_record.0,
+            ev: EvalCx {
+                interner,
+                scratch,
+                error: &mut error,
+            },
+            net: Net {
+                writers,
+                channels,
+                pool: &mut *pool,
+                queue,
+                cost,
+                flusher,
+                stats,
+                task: ti,
+                blocked: false,
+            },
         };
+        let mut end = now.0;
         if let Some(src) = source {
-            let mut n = 0;
-            loop {
-                let t = SimTime(cx.t);
-                if src.exhausted(t) {
-                    end_of_input = true;
-                    break;
-                }
-                if src.interval_ns.is_some() && src.next_due() > t {
-                    break;
-                }
-                let meta = src.produce(t);
-                push(ops, &src.row, meta, &mut cx);
-                n += 1;
-                if cx.net.blocked || n >= SOURCE_BATCH || cx.ev.error.is_some() {
-                    break;
-                }
+            let head = &mut chain.ops[0];
+            head.out.clear();
+            src.fill(now, SOURCE_BATCH, &mut head.out);
+            if !head.out.is_empty() {
+                end = chain.run(None, now.0, 0, &mut cx);
             }
+            end_of_input = src.exhausted(SimTime(end));
         } else {
             if gate.current.is_none()
                 && let Some(ch) = gate.available.pop_front()
             {
                 let c = &mut cx.net.channels[ch as usize];
-                let b = c.queue.pop_front().expect("available channels have buffers");
+                let b = c
+                    .queue
+                    .pop_front()
+                    .expect("available channels have buffers");
                 if !c.queue.is_empty() {
                     gate.available.push_back(ch);
                 }
@@ -262,11 +324,15 @@ impl Simulation {
                     end_of_input = gate.ended as usize == gate.channels.len();
                 } else {
                     let deser = cost.deserialize_record.0;
+                    let all = View {
+                        arity: b.arity as usize,
+                        values: &b.values,
+                        meta: &b.meta,
+                    };
                     while *pos < b.len() {
-                        cx.t += deser;
-                        let i = *pos;
-                        *pos += 1;
-                        push(ops, b.row(i), b.meta[i], &mut cx);
+                        let to = (*pos + RECEIVE_BATCH).min(b.len());
+                        end = chain.run(Some(all.slice(*pos, to)), end, deser, &mut cx);
+                        *pos = to;
                         if cx.net.blocked || cx.ev.error.is_some() {
                             break;
                         }
@@ -280,10 +346,8 @@ impl Simulation {
             }
         }
         if end_of_input {
-            cx.net.end_of_input(SimTime(cx.t));
+            cx.net.end_of_input(SimTime(end));
         }
-        let end = cx.t;
-        drop(cx);
         if let Some(e) = error {
             let label = task.label.clone();
             self.failure = Some(format!("task {label} failed at {}: {e}", SimTime(end)));
@@ -292,7 +356,11 @@ impl Simulation {
         if end_of_input {
             task.ending = true;
             if let Some(tr) = self.trace.as_mut() {
-                tr.event(SimTime(end), "end_of_input", vec![("task", json!(task.label))]);
+                tr.event(
+                    SimTime(end),
+                    "end_of_input",
+                    vec![("task", json!(task.label))],
+                );
             }
         }
         SimTime(end).since(now)
@@ -332,7 +400,13 @@ impl Simulation {
             let gate = &mut self.tasks[ti as usize].gate;
             let credit = c.rx.on_consumed(&mut gate.pool);
             if credit > 0 {
-                self.queue.schedule(now.plus(c.latency), Event::CreditArrives { channel: ch, credits: credit });
+                self.queue.schedule(
+                    now.plus(c.latency),
+                    Event::CreditArrives {
+                        channel: ch,
+                        credits: credit,
+                    },
+                );
             }
             // A floating buffer returned to the gate may serve another channel's backlog.
             if gate.pool.free > 0 {
@@ -345,7 +419,13 @@ impl Simulation {
                     let gate = &mut self.tasks[ti as usize].gate;
                     let granted = oc.rx.lend(&mut gate.pool);
                     if granted > 0 {
-                        self.queue.schedule(now.plus(oc.latency), Event::CreditArrives { channel: other, credits: granted });
+                        self.queue.schedule(
+                            now.plus(oc.latency),
+                            Event::CreditArrives {
+                                channel: other,
+                                credits: granted,
+                            },
+                        );
                     }
                 }
             }
@@ -359,13 +439,22 @@ impl Simulation {
     fn on_arrival(&mut self, ch: u32) {
         let now = self.queue.now();
         let c = &mut self.channels[ch as usize];
-        let b = c.in_flight.pop_front().expect("an arrival has a buffer in flight");
+        let b = c
+            .in_flight
+            .pop_front()
+            .expect("an arrival has a buffer in flight");
         let to = c.to_task;
         let gate = &mut self.tasks[to as usize].gate;
         if c.remote {
             let granted = c.rx.on_arrival(b.backlog, &mut gate.pool);
             if granted > 0 {
-                self.queue.schedule(now.plus(c.latency), Event::CreditArrives { channel: ch, credits: granted });
+                self.queue.schedule(
+                    now.plus(c.latency),
+                    Event::CreditArrives {
+                        channel: ch,
+                        credits: granted,
+                    },
+                );
             }
         }
         if let Some(tr) = self.trace.as_mut() {
@@ -396,13 +485,26 @@ impl Simulation {
         let c = &mut self.channels[ch as usize];
         c.credits += credits;
         let (from, w) = (c.from_task, c.writer as usize);
-        net::send_ready(&mut self.tasks[from as usize].writers[w], c, ch, &mut self.queue, &self.cost);
+        net::send_ready(
+            &mut self.tasks[from as usize].writers[w],
+            c,
+            ch,
+            &mut self.queue,
+            &self.cost,
+        );
         self.try_schedule(from);
     }
 
     fn on_flush_tick(&mut self, ti: u32) {
         let now = self.queue.now();
-        let Simulation { tasks, channels, queue, pool, cost, .. } = self;
+        let Simulation {
+            tasks,
+            channels,
+            queue,
+            pool,
+            cost,
+            ..
+        } = self;
         let task = &mut tasks[ti as usize];
         if task.flusher.deadline != now || !task.flusher.tick_scheduled {
             return; // stale: the flush already happened inside a work item
@@ -424,7 +526,13 @@ impl Simulation {
         self.try_schedule(ti);
     }
 
-    fn report(&self, s: &Scenario, p: &Plan, seed: u64, (status, message, events): (Status, Option<String>, u64)) -> RunReport {
+    fn report(
+        &self,
+        s: &Scenario,
+        p: &Plan,
+        seed: u64,
+        (status, message, events): (Status, Option<String>, u64),
+    ) -> RunReport {
         let end = self.queue.now();
         let g = &p.logical.graph;
         // Operators, in logical-graph order.
@@ -447,11 +555,15 @@ impl Simulation {
         let mut sink_parts: Vec<Vec<&ops::sink::SinkOp>> = vec![Vec::new(); g.node_count()];
         let mut source_records = 0;
         for t in &self.tasks {
-            for slot in &t.ops {
+            for slot in &t.chain.ops {
                 let o = &mut operators[slot.node];
                 o.records_in += slot.records_in;
                 o.records_out += slot.records_out;
-                o.subtasks.push(SubtaskCounts { subtask: t.subtask, records_in: slot.records_in, records_out: slot.records_out });
+                o.subtasks.push(SubtaskCounts {
+                    subtask: t.subtask,
+                    records_in: slot.records_in,
+                    records_out: slot.records_out,
+                });
                 if let Operator::Source = slot.op {
                     source_records += slot.records_out;
                 }
@@ -495,7 +607,7 @@ impl Simulation {
             let mut records = 0;
             let mut checksum = 0u64;
             for sk in parts {
-                let _ = h.add(&sk.latency);
+                sk.latency.add_to(&mut h);
                 records += sk.count;
                 checksum = checksum.wrapping_add(sk.checksum);
                 series.merge(&sk.series);
@@ -503,12 +615,27 @@ impl Simulation {
             let _ = all.add(&h);
             sink_records += records;
             let arity = node.schema.arity().max(1);
-            let to_json = |vals: &[crate::value::Value]| vals.iter().map(|v| v.to_json(&self.interner)).collect::<Vec<_>>();
+            let to_json = |vals: &[crate::value::Value]| {
+                vals.iter()
+                    .map(|v| v.to_json(&self.interner))
+                    .collect::<Vec<_>>()
+            };
             let (kind, rows, total) = match &node.kind {
                 NodeKind::Sink(SinkSpec::Upsert { capture, .. }) => {
-                    let mut rows: Vec<Vec<serde_json::Value>> =
-                        parts.iter().flat_map(|sk| sk.rows.chunks(arity).map(to_json)).collect();
-                    rows.sort_by(|a, b| sort_key(b).partial_cmp(&sort_key(a)).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.iter().map(|v| v.to_string()).cmp(b.iter().map(|v| v.to_string()))));
+                    let mut rows: Vec<Vec<serde_json::Value>> = parts
+                        .iter()
+                        .flat_map(|sk| sk.rows.chunks(arity).map(to_json))
+                        .collect();
+                    rows.sort_by(|a, b| {
+                        sort_key(b)
+                            .partial_cmp(&sort_key(a))
+                            .unwrap_or(std::cmp::Ordering::Equal)
+                            .then_with(|| {
+                                a.iter()
+                                    .map(|v| v.to_string())
+                                    .cmp(b.iter().map(|v| v.to_string()))
+                            })
+                    });
                     let total = rows.len() as u64;
                     rows.truncate(*capture);
                     ("upsert", rows, total)
@@ -530,14 +657,24 @@ impl Simulation {
                 records,
                 latency: Latency::from_histogram(&h),
                 checksum: format!("{checksum:016x}"),
-                fields: node.schema.fields.iter().map(|f| f.name.to_string()).collect(),
+                fields: node
+                    .schema
+                    .fields
+                    .iter()
+                    .map(|f| f.name.to_string())
+                    .collect(),
                 rows,
                 rows_total: total,
             });
         }
         let buffers: u64 = self.channels.iter().map(|c| c.buffers_sent).sum();
         let bytes: u64 = self.channels.iter().map(|c| c.bytes_sent).sum();
-        let network_records: u64 = self.tasks.iter().flat_map(|t| t.writers.iter()).map(|w| w.records).sum();
+        let network_records: u64 = self
+            .tasks
+            .iter()
+            .flat_map(|t| t.writers.iter())
+            .map(|w| w.records)
+            .sum();
         let data_buffers = net.full + net.timeout;
         let secs = end.as_secs_f64();
         RunReport {
@@ -545,12 +682,20 @@ impl Simulation {
             scenario: s.name.clone(),
             seed,
             mode: "streaming".into(),
-            outcome: Outcome { status, message, at_ns: end.0 },
+            outcome: Outcome {
+                status,
+                message,
+                at_ns: end.0,
+            },
             sim_duration_ms: round3(end.0 as f64 / 1e6),
             events,
             source_records,
             sink_records,
-            throughput_per_s: if secs > 0.0 { round3(source_records as f64 / secs) } else { 0.0 },
+            throughput_per_s: if secs > 0.0 {
+                round3(source_records as f64 / secs)
+            } else {
+                0.0
+            },
             latency: Latency::from_histogram(&all),
             operators,
             tasks,
@@ -561,14 +706,24 @@ impl Simulation {
                 flushed_full: net.full,
                 flushed_timeout: net.timeout,
                 flushed_end: net.end,
-                records_per_buffer: if data_buffers > 0 { round3(network_records as f64 / data_buffers as f64) } else { 0.0 },
+                records_per_buffer: if data_buffers > 0 {
+                    round3(network_records as f64 / data_buffers as f64)
+                } else {
+                    0.0
+                },
             },
-            throughput: Series { bucket_ms: series.bucket_ns / 1_000_000, sink_records: series.counts },
+            throughput: Series {
+                bucket_ms: series.bucket_ns / 1_000_000,
+                sink_records: series.counts,
+            },
         }
     }
 }
 
 /// Upsert tables are shown largest value first (the last numeric column), like a top-N.
 fn sort_key(row: &[serde_json::Value]) -> f64 {
-    row.iter().rev().find_map(serde_json::Value::as_f64).unwrap_or(0.0)
+    row.iter()
+        .rev()
+        .find_map(serde_json::Value::as_f64)
+        .unwrap_or(0.0)
 }

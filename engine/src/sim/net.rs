@@ -13,12 +13,12 @@
 //! it is simulated lazily: before a record is written at local time `t`, a flush that was due
 //! at or before `t` is carried out first, at its own time.
 
-use super::buffer::{BufferPool, RecMeta, RECORD_HEADER_BYTES};
+use super::buffer::{BufferPool, RECORD_HEADER_BYTES, RecMeta};
 use super::channel::Channel;
 use super::queue::{Event, EventQueue};
 use crate::cost::CostModel;
-use crate::expr::eval::EvalCx;
 use crate::expr::Expr;
+use crate::expr::eval::EvalCx;
 use crate::plan::keygroup::{murmur_hash, subtask_for_key_group};
 use crate::rng::SimRng;
 use crate::scenario::Partitioner;
@@ -86,6 +86,8 @@ pub struct Flusher {
     pub deadline: SimTime,
     /// A `FlushTick` event is pending for `deadline`.
     pub tick_scheduled: bool,
+    /// Buffer timeout 0: every record is flushed at once.
+    pub every_record: bool,
 }
 
 impl Flusher {
@@ -95,7 +97,13 @@ impl Flusher {
             Some(d) if d.0 > 0 => SimTime(d.0),
             _ => SimTime(u64::MAX),
         };
-        Flusher { interval, deadline, tick_scheduled: false }
+        let every_record = interval.is_some_and(|d| d.0 == 0);
+        Flusher {
+            interval,
+            deadline,
+            tick_scheduled: false,
+            every_record,
+        }
     }
 
     /// The first tick strictly after `t`.
@@ -157,81 +165,188 @@ impl Net<'_> {
     #[inline]
     pub fn copies(&self, w: usize) -> u64 {
         let wr = &self.writers[w];
-        if wr.partitioner == Partitioner::Broadcast { wr.channels.len() as u64 } else { 1 }
+        if wr.partitioner == Partitioner::Broadcast {
+            wr.channels.len() as u64
+        } else {
+            1
+        }
+    }
+
+    /// Writes records through writer `w`, record `i` at local time `times[i]`.
+    #[inline]
+    pub fn write_batch(
+        &mut self,
+        w: usize,
+        view: super::ops::batch::View<'_>,
+        times: &[u64],
+        ev: &mut EvalCx<'_>,
+    ) {
+        let n = view.len().min(times.len());
+        let fixed = self.writers[w].fixed_bytes;
+        let size = |row: &[Value], ev: &EvalCx<'_>| match fixed {
+            Some(b) => b,
+            None => {
+                RECORD_HEADER_BYTES
+                    + row
+                        .iter()
+                        .map(|v| v.serialized_len(ev.interner))
+                        .sum::<u32>()
+            }
+        };
+        match self.writers[w].partitioner {
+            Partitioner::Hash => {
+                for (i, t) in times.iter().enumerate().take(n) {
+                    let row = view.row(i);
+                    let target = self.hash_target(w, row, ev);
+                    let ch = self.writers[w].channels[target as usize];
+                    let bytes = size(row, ev);
+                    self.put(w, ch, row, view.meta[i], bytes, SimTime(*t));
+                }
+                self.writers[w].records += n as u64;
+            }
+            Partitioner::Forward | Partitioner::Global => {
+                let ch = self.writers[w].channels[0];
+                for (i, t) in times.iter().enumerate().take(n) {
+                    let row = view.row(i);
+                    let bytes = size(row, ev);
+                    self.put(w, ch, row, view.meta[i], bytes, SimTime(*t));
+                }
+                self.writers[w].records += n as u64;
+            }
+            _ => {
+                for (i, t) in times.iter().enumerate().take(n) {
+                    self.write(w, view.row(i), view.meta[i], SimTime(*t), ev);
+                }
+            }
+        }
+    }
+
+    /// The target position of a record on a HASH edge: key → Java `hashCode` → Flink's
+    /// `murmurHash` → key group → subtask (precomputed table).
+    #[inline(always)]
+    fn hash_target(&self, w: usize, row: &[Value], ev: &mut EvalCx<'_>) -> u32 {
+        let writer = &self.writers[w];
+        let key = match (writer.key_field, &writer.key) {
+            (Some(i), _) => row[i],
+            (None, Some(k)) => k.eval(row, &[], ev),
+            (None, None) => Value::Int(0),
+        };
+        let h = murmur_hash(key.java_hash_code(ev.interner)) as u32;
+        let m = writer.max_parallelism;
+        let kg = if m.is_power_of_two() {
+            h & (m - 1)
+        } else {
+            h % m
+        };
+        writer.key_group_target[kg as usize]
     }
 
     /// Writes a record at local time `t` through writer `w`.
     #[inline]
-    pub fn write(&mut self, w: usize, row: &[Value], meta: RecMeta, t: SimTime, ev: &mut EvalCx<'_>) {
-        if t >= self.flusher.deadline {
-            let at = self.flusher.deadline;
-            self.flush_all(at, FlushCause::Timeout);
-            self.flusher.deadline = self.flusher.next_after(t);
-            // The pending tick (if any) is now stale; the next record schedules a fresh one.
-            self.flusher.tick_scheduled = false;
-        }
+    pub fn write(
+        &mut self,
+        w: usize,
+        row: &[Value],
+        meta: RecMeta,
+        t: SimTime,
+        ev: &mut EvalCx<'_>,
+    ) {
         let writer = &mut self.writers[w];
         let bytes = match writer.fixed_bytes {
             Some(b) => b,
-            None => RECORD_HEADER_BYTES + row.iter().map(|v| v.serialized_len(ev.interner)).sum::<u32>(),
+            None => {
+                RECORD_HEADER_BYTES
+                    + row
+                        .iter()
+                        .map(|v| v.serialized_len(ev.interner))
+                        .sum::<u32>()
+            }
         };
+        writer.records += 1;
         let n = writer.channels.len() as u32;
         let target = match writer.partitioner {
             Partitioner::Forward | Partitioner::Global => 0,
             Partitioner::Rebalance | Partitioner::Rescale => {
-                writer.next = if writer.next + 1 >= n { 0 } else { writer.next + 1 };
+                writer.next = if writer.next + 1 >= n {
+                    0
+                } else {
+                    writer.next + 1
+                };
                 writer.next
             }
             Partitioner::Shuffle => writer.rng.below(u64::from(n)) as u32,
-            Partitioner::Hash => {
-                let key = match (writer.key_field, &writer.key) {
-                    (Some(i), _) => row[i],
-                    (None, Some(k)) => k.eval(row, &[], ev),
-                    (None, None) => Value::Int(0),
-                };
-                let h = murmur_hash(key.java_hash_code(ev.interner)) as u32;
-                let m = writer.max_parallelism;
-                let kg = if m.is_power_of_two() { h & (m - 1) } else { h % m };
-                writer.key_group_target[kg as usize]
-            }
+            Partitioner::Hash => self.hash_target(w, row, ev),
             Partitioner::Broadcast => {
+                writer.records += u64::from(n) - 1;
                 for i in 0..n as usize {
-                    self.put(w, i, row, meta, bytes, t);
+                    let ch = self.writers[w].channels[i];
+                    self.put(w, ch, row, meta, bytes, t);
                 }
                 return;
             }
         };
-        self.put(w, target as usize, row, meta, bytes, t);
+        let ch = self.writers[w].channels[target as usize];
+        self.put(w, ch, row, meta, bytes, t);
     }
 
-    #[inline]
-    fn put(&mut self, w: usize, target: usize, row: &[Value], meta: RecMeta, bytes: u32, t: SimTime) {
+    /// Appends a record to channel `ch`'s current buffer, first carrying out a flush that was
+    /// due before `t`.
+    #[inline(always)]
+    fn put(&mut self, w: usize, ch: u32, row: &[Value], meta: RecMeta, bytes: u32, t: SimTime) {
+        if t >= self.flusher.deadline {
+            self.flush_due(t);
+        }
         let cap = self.cost.buffer_size_bytes;
-        let ch = self.writers[w].channels[target];
-        match &mut self.channels[ch as usize].current {
-            Some(b) if b.bytes + bytes <= cap => b.push(row, meta, bytes),
-            _ => {
-                if self.channels[ch as usize].current.is_some() {
-                    self.finish(w, ch, t, FlushCause::Full);
-                }
-                let mut b = self.pool.take(self.writers[w].arity);
-                b.push(row, meta, bytes);
-                self.channels[ch as usize].current = Some(b);
-                self.writers[w].in_use += 1;
+        if let Some(b) = &mut self.channels[ch as usize].current
+            && b.bytes + bytes <= cap
+        {
+            b.push(row, meta, bytes);
+            if self.flusher.every_record {
+                self.finish(w, ch, t, FlushCause::Timeout);
             }
+            return;
+        }
+        self.put_new_buffer(w, ch, row, meta, bytes, t);
+    }
+
+    /// The lazily simulated periodic flush: flushes everything at the deadline that passed.
+    #[cold]
+    fn flush_due(&mut self, t: SimTime) {
+        let at = self.flusher.deadline;
+        self.flush_all(at, FlushCause::Timeout);
+        self.flusher.deadline = self.flusher.next_after(t);
+        // The pending tick (if any) is now stale; the next buffer schedules a fresh one.
+        self.flusher.tick_scheduled = false;
+    }
+
+    /// The slow path of [`Net::put`]: the channel has no buffer, or it is full.
+    #[inline(never)]
+    fn put_new_buffer(
+        &mut self,
+        w: usize,
+        ch: u32,
+        row: &[Value],
+        meta: RecMeta,
+        bytes: u32,
+        t: SimTime,
+    ) {
+        if self.channels[ch as usize].current.is_some() {
+            self.finish(w, ch, t, FlushCause::Full);
         }
         let writer = &mut self.writers[w];
-        writer.records += 1;
+        let mut b = self.pool.take(writer.arity);
+        b.push(row, meta, bytes);
+        self.channels[ch as usize].current = Some(b);
+        writer.in_use += 1;
         if writer.in_use >= writer.pool_size + self.cost.max_overdraft_buffers {
             self.blocked = true;
         }
-        match self.flusher.interval {
-            Some(d) if d.0 == 0 => self.finish(w, ch, t, FlushCause::Timeout),
-            Some(_) if !self.flusher.tick_scheduled => {
-                self.flusher.tick_scheduled = true;
-                self.queue.schedule(self.flusher.deadline, Event::FlushTick { task: self.task });
-            }
-            _ => {}
+        if self.flusher.every_record {
+            self.finish(w, ch, t, FlushCause::Timeout);
+        } else if self.flusher.interval.is_some() && !self.flusher.tick_scheduled {
+            self.flusher.tick_scheduled = true;
+            self.queue
+                .schedule(self.flusher.deadline, Event::FlushTick { task: self.task });
         }
     }
 
@@ -239,7 +354,9 @@ impl Net<'_> {
     /// credit allows.
     pub fn finish(&mut self, w: usize, ch: u32, t: SimTime, cause: FlushCause) {
         let c = &mut self.channels[ch as usize];
-        let Some(mut b) = c.current.take() else { return };
+        let Some(mut b) = c.current.take() else {
+            return;
+        };
         b.finished_at = t;
         c.backlog.push_back(b);
         match cause {
@@ -282,15 +399,29 @@ impl Net<'_> {
     /// later of the time it was finished and now; on a remote channel it then frees its slot
     /// in the sender's pool (the receiver's memory holds it from there).
     pub fn send_ready(&mut self, w: usize, ch: u32) {
-        send_ready(&mut self.writers[w], &mut self.channels[ch as usize], ch, self.queue, self.cost);
+        send_ready(
+            &mut self.writers[w],
+            &mut self.channels[ch as usize],
+            ch,
+            self.queue,
+            self.cost,
+        );
     }
 }
 
 /// See [`Net::send_ready`]; usable outside a work item (when credit arrives).
-pub fn send_ready(writer: &mut RecordWriter, c: &mut Channel, ch: u32, queue: &mut EventQueue, cost: &CostModel) {
+pub fn send_ready(
+    writer: &mut RecordWriter,
+    c: &mut Channel,
+    ch: u32,
+    queue: &mut EventQueue,
+    cost: &CostModel,
+) {
     let now = queue.now();
     while c.can_send() {
-        let Some(mut b) = c.backlog.pop_front() else { break };
+        let Some(mut b) = c.backlog.pop_front() else {
+            break;
+        };
         let send_at = b.finished_at.max(now);
         let mut arrive = send_at.plus(c.latency);
         if c.remote {

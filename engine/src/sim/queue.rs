@@ -63,7 +63,11 @@ impl EventQueue {
     /// Schedules an event; `at` must not be in the past.
     #[inline]
     pub fn schedule(&mut self, at: SimTime, event: Event) {
-        debug_assert!(at >= self.now, "event {event:?} scheduled at {at:?} before now {:?}", self.now);
+        debug_assert!(
+            at >= self.now,
+            "event {event:?} scheduled at {at:?} before now {:?}",
+            self.now
+        );
         let at = at.max(self.now);
         self.heap.push(Reverse((at, self.seq, event)));
         self.seq += 1;

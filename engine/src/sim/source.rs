@@ -10,9 +10,10 @@
 //! scenario's delay distribution, which is what makes them arrive out of order.
 
 use super::buffer::RecMeta;
+use super::ops::batch::Batch;
 use crate::rng::SimRng;
 use crate::scenario::{Delay, GenField, Lit, Skew};
-use crate::time::{SimDuration, SimTime, EVENT_TIME_MIN};
+use crate::time::{EVENT_TIME_MIN, SimDuration, SimTime};
 use crate::value::{Interner, Sym, Value};
 use std::sync::Arc;
 
@@ -28,8 +29,8 @@ pub enum FieldGen {
         /// Interned key strings, or `None` for integer keys.
         names: Option<Arc<Vec<Sym>>>,
     },
-    /// Uniform integer in `[lo, hi]`.
-    Int(i64, i64),
+    /// Uniform integer `lo + [0, span)`; `span == 0` means the full 64-bit range.
+    Int(i64, u64),
     /// Uniform float in `[lo, hi)`.
     Float(f64, f64),
     /// Global sequence number.
@@ -50,7 +51,7 @@ pub enum SourceData {
         /// Event-time delay.
         delay: Delay,
         /// The subtask's random stream.
-        rng: SimRng,
+        rng: Box<SimRng>,
     },
     /// Fixed rows: this subtask's share.
     Rows {
@@ -100,14 +101,121 @@ impl SourceState {
         if self.total.is_some_and(|n| self.emitted >= n) {
             return true;
         }
-        let next_birth = if self.interval_ns.is_some() { self.next_due() } else { t };
+        let next_birth = if self.interval_ns.is_some() {
+            self.next_due()
+        } else {
+            t
+        };
         self.until.is_some_and(|u| next_birth >= u)
+    }
+
+    /// Appends up to `max` records to `out` that are due at `now` (all of them for unpaced
+    /// sources, born at `now`); generation runs field by field over the whole batch.
+    pub fn fill(&mut self, now: SimTime, max: usize, out: &mut Batch) {
+        let first = self.emitted;
+        let mut n = 0u64;
+        while (n as usize) < max {
+            let k = first + n;
+            if self.total.is_some_and(|t| k >= t) {
+                break;
+            }
+            let birth = match self.interval_ns {
+                Some(i) => SimTime((k as f64 * i) as u64),
+                None => now,
+            };
+            if birth > now || self.until.is_some_and(|u| birth >= u) {
+                break;
+            }
+            n += 1;
+        }
+        if n == 0 {
+            return;
+        }
+        let n = n as usize;
+        let a = out.arity;
+        let base = out.len();
+        out.values.resize((base + n) * a, Value::Int(0));
+        let interval = self.interval_ns;
+        let born = |i: usize| match interval {
+            Some(iv) => SimTime(((first + i as u64) as f64 * iv) as u64),
+            None => now,
+        };
+        let rows_out = &mut out.values[base * a..];
+        match &mut self.data {
+            SourceData::Generated { fields, delay, rng } => {
+                for (f, g) in fields.iter().enumerate() {
+                    let col = rows_out.chunks_exact_mut(a).map(|r| &mut r[f]);
+                    match g {
+                        FieldGen::Key {
+                            count,
+                            cdf: None,
+                            names: None,
+                        } => {
+                            for v in col {
+                                *v = Value::Int(draw_below(rng, *count) as i64);
+                            }
+                        }
+                        FieldGen::Int(lo, span) => {
+                            for v in col {
+                                *v = Value::Int(lo.wrapping_add(draw_below(rng, *span) as i64));
+                            }
+                        }
+                        g => {
+                            for (i, v) in col.enumerate() {
+                                *v = draw(g, rng, first + i as u64, self.subtask, self.parallelism);
+                            }
+                        }
+                    }
+                }
+                match (interval, *delay) {
+                    (None, Delay::None) => {
+                        let m = RecMeta {
+                            ts: now.as_event_time(),
+                            born: now,
+                        };
+                        out.meta.resize(base + n, m);
+                    }
+                    _ => {
+                        for i in 0..n {
+                            let b = born(i);
+                            let d = draw_delay(*delay, rng);
+                            out.meta.push(RecMeta {
+                                ts: b.as_event_time() - d.as_millis() as i64,
+                                born: b,
+                            });
+                        }
+                    }
+                }
+            }
+            SourceData::Rows {
+                rows,
+                mine,
+                timestamp_field,
+            } => {
+                for (i, dst) in rows_out.chunks_exact_mut(a).enumerate() {
+                    let k = first + i as u64;
+                    let row = &rows[mine[(k % mine.len() as u64) as usize] as usize];
+                    dst.copy_from_slice(row);
+                    let ts = match timestamp_field {
+                        Some(f) => row[*f].as_int(),
+                        None => EVENT_TIME_MIN,
+                    };
+                    out.meta.push(RecMeta { ts, born: born(i) });
+                }
+            }
+        }
+        out.parent.extend(base as u32..(base + n) as u32);
+        self.emitted += n as u64;
     }
 
     /// Produces the next record at local time `t` into `self.row`; returns its metadata.
     #[inline]
     pub fn produce(&mut self, t: SimTime) -> RecMeta {
-        let born = if self.interval_ns.is_some() { self.next_due() } else { t };
+        let born = if self.interval_ns.is_some() {
+            self.next_due()
+        } else {
+            t
+        };
         let k = self.emitted;
         self.emitted += 1;
         match &mut self.data {
@@ -119,7 +227,11 @@ impl SourceState {
                 let ts = born.as_event_time() - d.as_millis() as i64;
                 RecMeta { ts, born }
             }
-            SourceData::Rows { rows, mine, timestamp_field } => {
+            SourceData::Rows {
+                rows,
+                mine,
+                timestamp_field,
+            } => {
                 let idx = mine[(k % mine.len() as u64) as usize] as usize;
                 self.row.clear();
                 self.row.extend_from_slice(&rows[idx]);
@@ -138,7 +250,7 @@ fn draw(g: &FieldGen, rng: &mut SimRng, k: u64, subtask: u32, p: u32) -> Value {
     match g {
         FieldGen::Key { count, cdf, names } => {
             let idx = match cdf {
-                None => rng.below(*count),
+                None => draw_below(rng, *count),
                 Some(cdf) => {
                     let u = rng.unit_f64();
                     cdf.partition_point(|&c| c <= u).min(cdf.len() - 1) as u64
@@ -149,14 +261,7 @@ fn draw(g: &FieldGen, rng: &mut SimRng, k: u64, subtask: u32, p: u32) -> Value {
                 None => Value::Int(idx as i64),
             }
         }
-        FieldGen::Int(lo, hi) => {
-            let span = (*hi as i128 - *lo as i128 + 1) as u128;
-            if span > u128::from(u64::MAX) {
-                Value::Int(rng.next_u64() as i64)
-            } else {
-                Value::Int((*lo as i128 + rng.below(span as u64) as i128) as i64)
-            }
-        }
+        FieldGen::Int(lo, span) => Value::Int(lo.wrapping_add(draw_below(rng, *span) as i64)),
         FieldGen::Float(lo, hi) => Value::Float(lo + (hi - lo) * rng.unit_f64()),
         FieldGen::Sequence => Value::Int((k * u64::from(p) + u64::from(subtask)) as i64),
         FieldGen::OneOf(vals) => vals[rng.below(vals.len() as u64) as usize],
@@ -164,6 +269,19 @@ fn draw(g: &FieldGen, rng: &mut SimRng, k: u64, subtask: u32, p: u32) -> Value {
     }
 }
 
+/// Uniform in `0..span` (`span == 0`: any 64-bit value), with 32 random bits when they suffice.
+#[inline(always)]
+fn draw_below(rng: &mut SimRng, span: u64) -> u64 {
+    if span == 0 {
+        rng.next_u64()
+    } else if span <= u64::from(u32::MAX) {
+        u64::from(rng.below_u32(span as u32))
+    } else {
+        rng.below(span)
+    }
+}
+
+#[inline]
 fn draw_delay(d: Delay, rng: &mut SimRng) -> SimDuration {
     match d {
         Delay::None => SimDuration::ZERO,
@@ -179,18 +297,34 @@ fn draw_delay(d: Delay, rng: &mut SimRng) -> SimDuration {
 /// Turns a scenario field generator into a runtime one, interning its strings.
 pub fn field_gen(g: &GenField, interner: &mut Interner) -> FieldGen {
     match g {
-        GenField::Key { count, skew, prefix } => {
+        GenField::Key {
+            count,
+            skew,
+            prefix,
+        } => {
             let cdf = match skew {
                 Skew::Uniform => None,
                 Skew::Zipf(s) => Some(Arc::new(zipf_cdf(*count, *s))),
             };
-            let names = prefix.as_ref().map(|p| Arc::new((0..*count).map(|i| interner.intern(&format!("{p}{i}"))).collect()));
-            FieldGen::Key { count: *count, cdf, names }
+            let names = prefix.as_ref().map(|p| {
+                Arc::new(
+                    (0..*count)
+                        .map(|i| interner.intern(&format!("{p}{i}")))
+                        .collect(),
+                )
+            });
+            FieldGen::Key {
+                count: *count,
+                cdf,
+                names,
+            }
         }
-        GenField::IntRange(a, b) => FieldGen::Int(*a, *b),
+        GenField::IntRange(a, b) => FieldGen::Int(*a, (*b as i128 - *a as i128 + 1) as u64),
         GenField::FloatRange(a, b) => FieldGen::Float(*a, *b),
         GenField::Sequence => FieldGen::Sequence,
-        GenField::OneOf(v) => FieldGen::OneOf(Arc::new(v.iter().map(|l| lit_value(l, interner)).collect())),
+        GenField::OneOf(v) => {
+            FieldGen::OneOf(Arc::new(v.iter().map(|l| lit_value(l, interner)).collect()))
+        }
         GenField::Constant(l) => FieldGen::Constant(lit_value(l, interner)),
     }
 }
@@ -229,7 +363,11 @@ mod tests {
     fn gen_state(fields: Vec<FieldGen>, total: u64, interval_ns: Option<f64>) -> SourceState {
         let n = fields.len();
         SourceState {
-            data: SourceData::Generated { fields, delay: Delay::None, rng: SeedTree::new(1).stream("t") },
+            data: SourceData::Generated {
+                fields,
+                delay: Delay::None,
+                rng: SeedTree::new(1).stream("t"),
+            },
             emitted: 0,
             total: Some(total),
             until: None,
@@ -245,7 +383,11 @@ mod tests {
         let mut s = gen_state(vec![FieldGen::Sequence], 3, Some(1_000_000.0));
         assert_eq!(s.produce(SimTime(50_000_000)).born, SimTime(0));
         assert_eq!(s.produce(SimTime(50_000_000)).born, SimTime(1_000_000));
-        assert_eq!(s.row[0], Value::Int(5), "sequence interleaves subtasks: 1, 5, 9, …");
+        assert_eq!(
+            s.row[0],
+            Value::Int(5),
+            "sequence interleaves subtasks: 1, 5, 9, …"
+        );
         assert!(!s.exhausted(SimTime(0)));
         s.produce(SimTime(0));
         assert!(s.exhausted(SimTime(0)));
@@ -255,13 +397,26 @@ mod tests {
     fn zipf_favours_the_first_keys() {
         let cdf = zipf_cdf(100, 1.0);
         assert!((cdf[99] - 1.0).abs() < 1e-12);
-        let mut s = gen_state(vec![FieldGen::Key { count: 100, cdf: Some(Arc::new(cdf)), names: None }], 10_000, None);
+        let mut s = gen_state(
+            vec![FieldGen::Key {
+                count: 100,
+                cdf: Some(Arc::new(cdf)),
+                names: None,
+            }],
+            10_000,
+            None,
+        );
         let mut hits = [0u32; 100];
         for _ in 0..10_000 {
             s.produce(SimTime(0));
             hits[s.row[0].as_int() as usize] += 1;
         }
-        assert!(hits[0] > 10 * hits[50], "key 0: {}, key 50: {}", hits[0], hits[50]);
+        assert!(
+            hits[0] > 10 * hits[50],
+            "key 0: {}, key 50: {}",
+            hits[0],
+            hits[50]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::buffer::Buffer;
 use super::channel::FloatingPool;
 use super::net::{Flusher, NetStats, RecordWriter};
-use super::ops::OpSlot;
+use super::ops::chain::Chain;
 use super::source::SourceState;
 use crate::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
@@ -57,7 +57,7 @@ pub struct Task {
     /// TaskManager it runs on.
     pub tm: u32,
     /// The chained operators.
-    pub ops: Vec<OpSlot>,
+    pub chain: Chain,
     /// One writer per outgoing job edge.
     pub writers: Vec<RecordWriter>,
     /// The output flusher.

@@ -20,7 +20,12 @@ pub struct Trace {
 impl Trace {
     /// A trace writing to `out`, or only hashing when `out` is `None`.
     pub fn new(out: Option<Box<dyn Write>>) -> Self {
-        Trace { out, hash: fnv1a64(b""), lines: 0, error: None }
+        Trace {
+            out,
+            hash: fnv1a64(b""),
+            lines: 0,
+            error: None,
+        }
     }
 
     /// Records one event. `fields` are appended after `t_ns` and `event`.

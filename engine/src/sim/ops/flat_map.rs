@@ -3,7 +3,7 @@
 //! fields are computed once per input record and repeated on every output.
 
 use crate::expr::eval::EvalCx;
-use crate::expr::{split_syms, Expr};
+use crate::expr::{Expr, split_syms};
 use crate::value::{Sym, Value};
 
 /// A compiled flat_map.
@@ -31,7 +31,13 @@ impl FlatMapOp {
         if let Some((_, e, delim)) = &self.split
             && let Value::Str(s) = e.eval(row, &[], ev)
         {
-            split_syms(ev.interner, ev.scratch, s, delim.as_deref(), &mut self.pieces);
+            split_syms(
+                ev.interner,
+                ev.scratch,
+                s,
+                delim.as_deref(),
+                &mut self.pieces,
+            );
         }
     }
 }
@@ -39,7 +45,7 @@ impl FlatMapOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr::{compile, Scope};
+    use crate::expr::{Scope, compile};
     use crate::value::{Interner, Schema, Type};
 
     #[test]
@@ -48,10 +54,19 @@ mod tests {
         let mut i = Interner::new();
         let text = compile("lower(line)", &Scope::Record(&s), &mut i).unwrap();
         let one = compile("1", &Scope::Record(&s), &mut i).unwrap();
-        let mut f = FlatMapOp { scalars: vec![(1, one)], split: Some((0, text, None)), out: vec![Value::Int(0); 2], pieces: vec![] };
+        let mut f = FlatMapOp {
+            scalars: vec![(1, one)],
+            split: Some((0, text, None)),
+            out: vec![Value::Int(0); 2],
+            pieces: vec![],
+        };
         let line = Value::Str(i.intern("To be, or not to be"));
         let (mut scratch, mut err) = (String::new(), None);
-        let mut ev = EvalCx { interner: &mut i, scratch: &mut scratch, error: &mut err };
+        let mut ev = EvalCx {
+            interner: &mut i,
+            scratch: &mut scratch,
+            error: &mut err,
+        };
         f.prepare(&[line], &mut ev);
         let words: Vec<&str> = f.pieces.iter().map(|p| i.resolve(*p)).collect();
         assert_eq!(words, ["to", "be", "or", "not", "to", "be"]);

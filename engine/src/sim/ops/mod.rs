@@ -1,23 +1,24 @@
 //! Operators and the chain that runs them.
 //!
-//! A chain is a list of [`OpSlot`]s in topological order; each slot knows where its output
-//! goes — to a chained operator (a direct call, no serialization) or to a network writer.
-//! [`push`] hands one record to an operator and, depth first, through everything downstream of
-//! it in the chain, exactly like Flink's `ChainingOutput`. Dispatch is a `match` on the
-//! [`Operator`] enum: no trait objects, no allocation per record. Each record advances the
-//! task's local clock by the operator's CPU cost.
+//! A chain is a list of [`OpSlot`]s in topological order; each slot knows which operator
+//! feeds it and where its output goes — to chained operators (a direct hand-over, no
+//! serialization) or to network writers. [`chain::run`] executes a slice of input through the
+//! whole chain operator by operator over batches (tight loops, enum dispatch once per batch),
+//! then reconstructs the exact per-record processing times that Flink's record-at-a-time,
+//! depth-first chaining would give.
 
+pub mod batch;
+pub mod chain;
 pub mod filter;
 pub mod flat_map;
 pub mod map;
 pub mod reduce;
 pub mod sink;
 
-use super::buffer::RecMeta;
 use super::net::Net;
 use crate::expr::eval::EvalCx;
-use crate::time::SimTime;
 use crate::value::Value;
+use batch::{Batch, View};
 
 /// What an operator in a chain does.
 #[derive(Debug)]
@@ -36,22 +37,52 @@ pub enum Operator {
     Sink(sink::SinkOp),
 }
 
+impl Operator {
+    /// Processes a batch of input records into `out` (sinks consume later, once their
+    /// records' arrival times are known).
+    #[inline]
+    pub fn process(&mut self, input: View<'_>, out: &mut Batch, ev: &mut EvalCx<'_>) {
+        match self {
+            Operator::Source | Operator::Sink(_) => {}
+            Operator::Map(m) => m.process(input, out, ev),
+            Operator::Filter(f) => f.process(input, out, ev),
+            Operator::FlatMap(f) => {
+                for i in 0..input.len() {
+                    f.prepare(input.row(i), ev);
+                    match f.split.as_ref().map(|s| s.0) {
+                        None => out.push(&f.out, input.meta[i], i as u32),
+                        Some(pos) => {
+                            for k in 0..f.pieces.len() {
+                                f.out[pos] = Value::Str(f.pieces[k]);
+                                out.push(&f.out, input.meta[i], i as u32);
+                            }
+                        }
+                    }
+                }
+            }
+            Operator::Reduce(r) => r.process(input, out, ev),
+        }
+    }
+}
+
 /// Where an operator's output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Out {
-    /// A chained operator, `n` slots further down the chain (n ≥ 1).
+    /// The chained operator at this index of the chain.
     Chained(u16),
     /// A network writer of the task.
     Network(u16),
 }
 
-/// An operator in its chain, with its counters.
+/// An operator in its chain, with its counters and its per-batch scratch.
 #[derive(Debug)]
 pub struct OpSlot {
     /// The operator.
     pub op: Operator,
-    /// Its outputs.
+    /// Its outputs, in the order Flink's output collector calls them.
     pub outs: Vec<Out>,
+    /// The chain index of the operator feeding it; `None` for the chain's head.
+    pub parent: Option<usize>,
     /// CPU time per input record, in nanoseconds.
     pub cost_ns: u64,
     /// Records received.
@@ -60,86 +91,55 @@ pub struct OpSlot {
     pub records_out: u64,
     /// Index of its node in the logical graph.
     pub node: usize,
+    /// Its output for the current slice.
+    pub out: Batch,
+    /// Per input record: CPU time of everything the record causes in this operator and
+    /// downstream in the chain.
+    pub subtree_ns: Vec<u64>,
+    /// Per input record: when it enters this operator.
+    pub start_ns: Vec<u64>,
+    /// Per output record and network output: when it is written.
+    pub write_ns: Vec<u64>,
+    /// How outputs relate to inputs.
+    pub shape: chain::Shape,
+    /// Number of network outputs.
+    pub network_outs: usize,
 }
 
-/// What a record needs on its way through a chain.
+impl OpSlot {
+    /// A slot with empty scratch.
+    pub fn new(
+        op: Operator,
+        outs: Vec<Out>,
+        parent: Option<usize>,
+        cost_ns: u64,
+        node: usize,
+        out_arity: usize,
+    ) -> Self {
+        let shape = op.shape();
+        let network_outs = outs.iter().filter(|o| matches!(o, Out::Network(_))).count();
+        OpSlot {
+            shape,
+            network_outs,
+            op,
+            outs,
+            parent,
+            cost_ns,
+            records_in: 0,
+            records_out: 0,
+            node,
+            out: Batch::new(out_arity),
+            subtree_ns: Vec::new(),
+            start_ns: Vec::new(),
+            write_ns: Vec::new(),
+        }
+    }
+}
+
+/// What records need on their way through a chain.
 pub struct Cx<'a> {
-    /// The task's local clock, in nanoseconds of processing time.
-    pub t: u64,
     /// Expression evaluation context (interner, scratch, error).
     pub ev: EvalCx<'a>,
     /// The task's network output.
     pub net: Net<'a>,
-    /// Serialization cost per record per channel, in nanoseconds.
-    pub serialize_ns: u64,
-}
-
-/// Hands a record to `ops[0]` and through everything downstream of it in the chain.
-///
-/// The common case — each operator's single output goes to the next operator in the chain —
-/// runs as a loop; fan-out (flat_map, several outputs) recurses through [`emit`].
-#[inline]
-pub fn push<'a>(mut ops: &'a mut [OpSlot], mut row: &'a [Value], meta: RecMeta, cx: &mut Cx<'_>) {
-    loop {
-        let Some((slot, tail)) = ops.split_first_mut() else { return };
-        slot.records_in += 1;
-        cx.t += slot.cost_ns;
-        let out: &'a [Value] = match &mut slot.op {
-            Operator::Source => row,
-            Operator::Map(m) => {
-                m.apply(row, &mut cx.ev);
-                &m.out
-            }
-            Operator::Filter(f) => {
-                if !f.test(row, &mut cx.ev) {
-                    return;
-                }
-                row
-            }
-            Operator::Reduce(r) => r.apply(row, &mut cx.ev),
-            Operator::FlatMap(f) => {
-                f.prepare(row, &mut cx.ev);
-                match f.split.as_ref().map(|s| s.0) {
-                    None => {
-                        slot.records_out += 1;
-                        emit(&slot.outs, tail, &f.out, meta, cx);
-                    }
-                    Some(pos) => {
-                        for k in 0..f.pieces.len() {
-                            f.out[pos] = Value::Str(f.pieces[k]);
-                            slot.records_out += 1;
-                            emit(&slot.outs, tail, &f.out, meta, cx);
-                        }
-                    }
-                }
-                return;
-            }
-            Operator::Sink(s) => {
-                s.consume(row, meta, SimTime(cx.t), &mut cx.ev);
-                return;
-            }
-        };
-        slot.records_out += 1;
-        if let [Out::Chained(1)] = slot.outs[..] {
-            row = out;
-            ops = tail;
-            continue;
-        }
-        emit(&slot.outs, tail, out, meta, cx);
-        return;
-    }
-}
-
-#[inline]
-fn emit(outs: &[Out], tail: &mut [OpSlot], row: &[Value], meta: RecMeta, cx: &mut Cx<'_>) {
-    for o in outs {
-        match *o {
-            Out::Chained(n) => push(&mut tail[n as usize - 1..], row, meta, cx),
-            Out::Network(w) => {
-                let w = w as usize;
-                cx.t += cx.serialize_ns * cx.net.copies(w);
-                cx.net.write(w, row, meta, SimTime(cx.t), &mut cx.ev);
-            }
-        }
-    }
 }

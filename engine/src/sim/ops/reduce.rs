@@ -8,8 +8,8 @@
 //! accumulated value of the others. State is one row per key in a flat slab: no allocation per
 //! record, one per new key.
 
-use crate::expr::eval::EvalCx;
 use crate::expr::Expr;
+use crate::expr::eval::EvalCx;
 use crate::value::{Interner, Value};
 use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
@@ -49,7 +49,56 @@ pub struct ReduceOp {
 impl ReduceOp {
     /// A reduce with empty state.
     pub fn new(key: Expr, agg: Aggregate, arity: usize) -> Self {
-        ReduceOp { key, agg, arity, index: FxHashMap::default(), slab: Vec::new(), scratch: vec![Value::Int(0); arity] }
+        ReduceOp {
+            key,
+            agg,
+            arity,
+            index: FxHashMap::default(),
+            slab: Vec::new(),
+            scratch: vec![Value::Int(0); arity],
+        }
+    }
+
+    /// Folds a batch into the state, emitting the updated aggregate for every record.
+    #[inline]
+    pub fn process(
+        &mut self,
+        input: super::batch::View<'_>,
+        out: &mut super::batch::Batch,
+        ev: &mut EvalCx<'_>,
+    ) {
+        let n = input.len();
+        out.values.reserve(n * self.arity);
+        if let (Aggregate::Sum(f), Some(kf)) = (&self.agg, self.key.as_field()) {
+            // The commonest case, `keyBy(field).sum(field)`, without per-record dispatch.
+            let (f, a) = (*f, self.arity);
+            for i in 0..n {
+                let row = input.row(i);
+                let key = row[kf];
+                let slot = match self.index.get(&key) {
+                    Some(&s) => {
+                        let s = s as usize;
+                        let acc = &mut self.slab[s * a + f];
+                        *acc = add(*acc, row[f]);
+                        s
+                    }
+                    None => {
+                        let s = self.slab.len() / a;
+                        self.slab.extend_from_slice(row);
+                        self.index.insert(key, s as u32);
+                        s
+                    }
+                };
+                crate::value::push_row(&mut out.values, &self.slab[slot * a..(slot + 1) * a]);
+            }
+        } else {
+            for i in 0..n {
+                let row = self.apply(input.row(i), ev);
+                crate::value::push_row(&mut out.values, row);
+            }
+        }
+        out.meta.extend_from_slice(input.meta);
+        out.parent.extend(0..n as u32);
     }
 
     /// Folds a record into its key's state and returns the updated aggregate row.
@@ -122,17 +171,24 @@ fn compare(a: Value, b: Value, interner: &Interner) -> Ordering {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => x.cmp(&y),
         (Value::Str(x), Value::Str(y)) => interner.resolve(x).cmp(interner.resolve(y)),
-        (x, y) => x.as_float().partial_cmp(&y.as_float()).unwrap_or(Ordering::Equal),
+        (x, y) => x
+            .as_float()
+            .partial_cmp(&y.as_float())
+            .unwrap_or(Ordering::Equal),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr::{compile, Scope};
+    use crate::expr::{Scope, compile};
     use crate::value::{Interner, Schema, Type};
 
-    fn run(agg: impl Fn(&Schema, &mut Interner) -> Aggregate, arity: usize, rows: &[(&str, i64, i64)]) -> Vec<Vec<String>> {
+    fn run(
+        agg: impl Fn(&Schema, &mut Interner) -> Aggregate,
+        arity: usize,
+        rows: &[(&str, i64, i64)],
+    ) -> Vec<Vec<String>> {
         let s = Schema::new([("k", Type::String), ("v", Type::Int), ("w", Type::Int)]);
         let mut i = Interner::new();
         let key = compile("k", &Scope::Record(&s), &mut i).unwrap();
@@ -142,7 +198,11 @@ mod tests {
         for (k, v, w) in rows {
             let row = [Value::Str(i.intern(k)), Value::Int(*v), Value::Int(*w)];
             let (mut scratch, mut err) = (String::new(), None);
-            let mut ev = EvalCx { interner: &mut i, scratch: &mut scratch, error: &mut err };
+            let mut ev = EvalCx {
+                interner: &mut i,
+                scratch: &mut scratch,
+                error: &mut err,
+            };
             let r: Vec<Value> = op.apply(&row, &mut ev).to_vec();
             out.push(r.iter().map(|v| v.display(&i).to_string()).collect());
         }
@@ -151,28 +211,65 @@ mod tests {
 
     #[test]
     fn sum_keeps_the_first_record_and_replaces_the_field() {
-        let out = run(|_, _| Aggregate::Sum(1), 3, &[("a", 1, 10), ("b", 5, 20), ("a", 2, 30)]);
-        assert_eq!(out, vec![vec!["a", "1", "10"], vec!["b", "5", "20"], vec!["a", "3", "10"]]);
+        let out = run(
+            |_, _| Aggregate::Sum(1),
+            3,
+            &[("a", 1, 10), ("b", 5, 20), ("a", 2, 30)],
+        );
+        assert_eq!(
+            out,
+            vec![
+                vec!["a", "1", "10"],
+                vec!["b", "5", "20"],
+                vec!["a", "3", "10"]
+            ]
+        );
     }
 
     #[test]
     fn min_max_and_count() {
-        let out = run(|_, _| Aggregate::Min(1), 3, &[("a", 5, 1), ("a", 3, 2), ("a", 4, 3)]);
-        assert_eq!(out.iter().map(|r| r[1].clone()).collect::<Vec<_>>(), ["5", "3", "3"]);
-        let out = run(|_, _| Aggregate::Max(1), 3, &[("a", 5, 1), ("a", 3, 2), ("a", 7, 3)]);
-        assert_eq!(out.iter().map(|r| r[1].clone()).collect::<Vec<_>>(), ["5", "5", "7"]);
-        let out = run(|_, _| Aggregate::Count, 2, &[("a", 0, 0), ("b", 0, 0), ("a", 0, 0)]);
+        let out = run(
+            |_, _| Aggregate::Min(1),
+            3,
+            &[("a", 5, 1), ("a", 3, 2), ("a", 4, 3)],
+        );
+        assert_eq!(
+            out.iter().map(|r| r[1].clone()).collect::<Vec<_>>(),
+            ["5", "3", "3"]
+        );
+        let out = run(
+            |_, _| Aggregate::Max(1),
+            3,
+            &[("a", 5, 1), ("a", 3, 2), ("a", 7, 3)],
+        );
+        assert_eq!(
+            out.iter().map(|r| r[1].clone()).collect::<Vec<_>>(),
+            ["5", "5", "7"]
+        );
+        let out = run(
+            |_, _| Aggregate::Count,
+            2,
+            &[("a", 0, 0), ("b", 0, 0), ("a", 0, 0)],
+        );
         assert_eq!(out, vec![vec!["a", "1"], vec!["b", "1"], vec!["a", "2"]]);
     }
 
     #[test]
     fn expression_reduce_reads_the_accumulator() {
         let out = run(
-            |s, i| Aggregate::Expr(vec![(1, compile("acc.v + v", &Scope::Reduce { acc: s, cur: s }, i).unwrap())]),
+            |s, i| {
+                Aggregate::Expr(vec![(
+                    1,
+                    compile("acc.v + v", &Scope::Reduce { acc: s, cur: s }, i).unwrap(),
+                )])
+            },
             3,
             &[("a", 1, 9), ("a", 2, 8), ("a", 3, 7)],
         );
-        assert_eq!(out.iter().map(|r| r[1].clone()).collect::<Vec<_>>(), ["1", "3", "6"]);
+        assert_eq!(
+            out.iter().map(|r| r[1].clone()).collect::<Vec<_>>(),
+            ["1", "3", "6"]
+        );
         assert_eq!(out[2][2], "9", "unlisted fields keep the accumulated value");
     }
 }

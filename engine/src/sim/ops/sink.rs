@@ -8,7 +8,6 @@
 
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
-use crate::rng::fnv1a64;
 use crate::sim::buffer::RecMeta;
 use crate::time::SimTime;
 use crate::value::{Interner, Value};
@@ -46,7 +45,7 @@ pub struct SinkOp {
     /// Records received.
     pub count: u64,
     /// Latency from creation to arrival, in nanoseconds.
-    pub latency: Histogram<u64>,
+    pub latency: LatencyCounts,
     /// Sum of the records' content hashes (wrapping): equal multisets give equal checksums.
     pub checksum: u64,
     /// Arrival time of the last record.
@@ -75,7 +74,11 @@ impl Series {
 
     /// An empty series.
     pub fn new() -> Self {
-        Series { bucket_ns: Self::BASE_NS, counts: Vec::new(), until: 0 }
+        Series {
+            bucket_ns: Self::BASE_NS,
+            counts: Vec::new(),
+            until: 0,
+        }
     }
 
     /// Counts one event at `t`. Events come in time order per task, so the common case is
@@ -103,10 +106,27 @@ impl Series {
         }
     }
 
+    /// The last bucket as `[lo, hi)` and its count (an empty range if there is none).
+    #[inline]
+    pub fn last_bucket(&self) -> (u64, u64, u64) {
+        match self.counts.last() {
+            Some(&c) => (self.until - self.bucket_ns, self.until, c),
+            None => (1, 0, 0),
+        }
+    }
+
+    /// Sets the count of the last bucket (if any).
+    #[inline]
+    pub fn set_last(&mut self, n: u64) {
+        if let Some(last) = self.counts.last_mut() {
+            *last = n;
+        }
+    }
+
     fn coarsen(&mut self) {
         self.counts = self.counts.chunks(2).map(|c| c.iter().sum()).collect();
         self.bucket_ns *= 2;
-        self.until = 0;
+        self.until = self.counts.len() as u64 * self.bucket_ns;
     }
 
     /// Adds another series into this one (at the coarser of the two widths).
@@ -133,6 +153,62 @@ impl Default for Series {
     }
 }
 
+/// Latency counts in log-linear buckets, 2048 steps per power of two — at least as fine as
+/// a 3-significant-digit HdrHistogram, so converting them into one ([`LatencyCounts::histogram`])
+/// gives exactly the histogram that recording every value would have given. Counting is a
+/// shift and an increment, which keeps the per-record cost of a sink small.
+#[derive(Debug, Clone, Default)]
+pub struct LatencyCounts {
+    counts: Vec<u64>,
+}
+
+impl LatencyCounts {
+    #[inline(always)]
+    fn index(v: u64) -> usize {
+        let shift = (64 - v.leading_zeros()).saturating_sub(11);
+        if shift == 0 {
+            v as usize
+        } else {
+            2048 + (shift as usize - 1) * 1024 + ((v >> shift) as usize - 1024)
+        }
+    }
+
+    fn lowest(idx: usize) -> u64 {
+        if idx < 2048 {
+            idx as u64
+        } else {
+            let shift = (idx - 2048) / 1024 + 1;
+            (((idx - 2048) % 1024 + 1024) as u64) << shift
+        }
+    }
+
+    /// Counts one latency in nanoseconds.
+    #[inline(always)]
+    pub fn record(&mut self, v: u64) {
+        let i = Self::index(v.min(MAX_LATENCY_NS));
+        if i >= self.counts.len() {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += 1;
+    }
+
+    /// Adds these counts into an HdrHistogram.
+    pub fn add_to(&self, h: &mut Histogram<u64>) {
+        for (i, &c) in self.counts.iter().enumerate() {
+            if c > 0 {
+                h.saturating_record_n(Self::lowest(i).max(1), c);
+            }
+        }
+    }
+
+    /// The counts as an HdrHistogram.
+    pub fn histogram(&self) -> Histogram<u64> {
+        let mut h = latency_histogram();
+        self.add_to(&mut h);
+        h
+    }
+}
+
 /// Highest latency the histograms resolve (24 h in ns); above it values saturate.
 const MAX_LATENCY_NS: u64 = 86_400_000_000_000;
 
@@ -144,7 +220,68 @@ pub fn latency_histogram() -> Histogram<u64> {
 impl SinkOp {
     /// A sink with nothing received.
     pub fn new(mode: SinkMode, arity: usize) -> Self {
-        SinkOp { mode, arity, rows: Vec::new(), count: 0, latency: latency_histogram(), checksum: 0, last: SimTime::ZERO, series: Series::new() }
+        SinkOp {
+            mode,
+            arity,
+            rows: Vec::new(),
+            count: 0,
+            latency: LatencyCounts::default(),
+            checksum: 0,
+            last: SimTime::ZERO,
+            series: Series::new(),
+        }
+    }
+
+    /// Receives records arriving at `start[i] + cost`.
+    #[inline]
+    pub fn consume_batch(
+        &mut self,
+        view: super::batch::View<'_>,
+        start: &[u64],
+        cost: u64,
+        ev: &mut EvalCx<'_>,
+    ) {
+        let n = view.len().min(start.len());
+        if n == 0 {
+            return;
+        }
+        self.count += n as u64;
+        self.last = SimTime(start[n - 1] + cost);
+        let mut checksum = self.checksum;
+        // Arrival times are non-decreasing within a batch: count a run in the series' last
+        // bucket locally and add it once.
+        let (mut lo, mut hi, mut run) = self.series.last_bucket();
+        let rows = view.values.chunks_exact(self.arity.max(1));
+        for ((row, m), s) in rows.zip(view.meta).zip(start) {
+            let t = s + cost;
+            if t >= lo && t < hi {
+                run += 1;
+            } else {
+                self.series.set_last(run);
+                self.series.add(SimTime(t));
+                (lo, hi, run) = self.series.last_bucket();
+            }
+            self.latency.record(t.saturating_sub(m.born.0).max(1));
+            checksum = checksum.wrapping_add(row_hash(row, ev.interner));
+        }
+        self.series.set_last(run);
+        self.checksum = checksum;
+        match &mut self.mode {
+            SinkMode::Collect { limit } => {
+                let want =
+                    (*limit * self.arity).saturating_sub(self.rows.len()) / self.arity.max(1);
+                for x in 0..n.min(want) {
+                    self.rows.extend_from_slice(view.row(x));
+                }
+            }
+            SinkMode::Upsert { key, index } => {
+                for x in 0..n {
+                    let row = view.row(x);
+                    upsert(&mut self.rows, index, key, self.arity, row, ev);
+                }
+            }
+            SinkMode::Discard => {}
+        }
     }
 
     /// Receives a record at local time `t`.
@@ -153,7 +290,7 @@ impl SinkOp {
         self.count += 1;
         self.last = t;
         self.series.add(t);
-        self.latency.saturating_record(t.since(meta.born).as_nanos().max(1));
+        self.latency.record(t.since(meta.born).as_nanos().max(1));
         self.checksum = self.checksum.wrapping_add(row_hash(row, ev.interner));
         match &mut self.mode {
             SinkMode::Collect { limit } => {
@@ -162,37 +299,47 @@ impl SinkOp {
                 }
             }
             SinkMode::Upsert { key, index } => {
-                let k = match key.as_field() {
-                    Some(i) => row[i],
-                    None => key.eval(row, &[], ev),
-                };
-                let a = self.arity;
-                match index.get(&k) {
-                    Some(&s) => self.rows[s as usize * a..(s as usize + 1) * a].copy_from_slice(row),
-                    None => {
-                        index.insert(k, (self.rows.len() / a) as u32);
-                        self.rows.extend_from_slice(row);
-                    }
-                }
+                upsert(&mut self.rows, index, key, self.arity, row, ev)
             }
             SinkMode::Discard => {}
         }
     }
 }
 
+/// Replaces (or adds) the row of the record's key in the table.
+#[inline]
+fn upsert(
+    rows: &mut Vec<Value>,
+    index: &mut FxHashMap<Value, u32>,
+    key: &Expr,
+    a: usize,
+    row: &[Value],
+    ev: &mut EvalCx<'_>,
+) {
+    let k = key.eval(row, &[], ev);
+    match index.get(&k) {
+        Some(&s) => rows[s as usize * a..(s as usize + 1) * a].copy_from_slice(row),
+        None => {
+            index.insert(k, (rows.len() / a) as u32);
+            rows.extend_from_slice(row);
+        }
+    }
+}
+
 /// A content hash of a row (strings by their text, so it does not depend on interning order).
+#[inline]
 pub fn row_hash(row: &[Value], interner: &Interner) -> u64 {
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
     for v in row {
         let x = match *v {
             Value::Int(i) => i as u64,
             Value::Float(f) => f.to_bits() ^ 0x5555,
-            Value::Str(s) => fnv1a64(interner.resolve(s).as_bytes()),
+            Value::Str(s) => interner.content_hash(s),
             Value::Bool(b) => u64::from(b) ^ 0xb001,
         };
-        h = (h ^ x).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+        h = (h.rotate_left(5) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
-    h ^ (h >> 31)
+    h ^ (h >> 29)
 }
 
 #[cfg(test)]
@@ -213,29 +360,94 @@ mod tests {
         a.add(SimTime(1));
         a.merge(&s);
         assert_eq!(a.bucket_ns, s.bucket_ns);
-        assert_eq!(a.counts[0], 3);
+        // at 20 ms buckets: 1 ms (a) and 5 ms fall into bucket 0, 25 ms into bucket 1
+        assert_eq!(a.counts[..2], [2, 1]);
     }
-    use crate::expr::{compile, Scope};
+    use crate::expr::{Scope, compile};
     use crate::value::{Schema, Type};
+
+    #[test]
+    fn latency_counts_give_the_same_histogram_as_recording_each_value() {
+        let mut values: Vec<u64> = (0..20_000u64)
+            .map(|i| 1_000_000 + i * 37 + (i % 7) * 1000)
+            .collect();
+        values.extend([
+            1,
+            2,
+            3,
+            3,
+            2047,
+            2048,
+            2049,
+            4095,
+            4096,
+            4097,
+            123_456_789,
+            86_400_000_000_001,
+        ]);
+        values.extend((0..40).map(|k| (1u64 << k) + 7));
+        let mut direct = latency_histogram();
+        let mut counts = LatencyCounts::default();
+        for &v in &values {
+            direct.saturating_record(v);
+            counts.record(v);
+        }
+        let batched = counts.histogram();
+        assert_eq!(direct.len(), batched.len());
+        for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(
+                direct.value_at_quantile(q),
+                batched.value_at_quantile(q),
+                "q={q}"
+            );
+        }
+        assert_eq!(direct.max(), batched.max());
+        assert_eq!(direct.min(), batched.min());
+        assert_eq!(direct.mean(), batched.mean());
+        for i in [0usize, 1, 2047, 2048, 3071, 3072, 10_000] {
+            assert_eq!(LatencyCounts::index(LatencyCounts::lowest(i)), i);
+        }
+    }
 
     #[test]
     fn upsert_keeps_the_latest_row_per_key_and_checksums_ignore_order() {
         let s = Schema::new([("k", Type::String), ("n", Type::Int)]);
         let mut i = Interner::new();
         let key = compile("k", &Scope::Record(&s), &mut i).unwrap();
-        let mut sink = SinkOp::new(SinkMode::Upsert { key, index: FxHashMap::default() }, 2);
+        let mut sink = SinkOp::new(
+            SinkMode::Upsert {
+                key,
+                index: FxHashMap::default(),
+            },
+            2,
+        );
         let (a, b) = (Value::Str(i.intern("a")), Value::Str(i.intern("b")));
         let rows = [[a, Value::Int(1)], [b, Value::Int(1)], [a, Value::Int(2)]];
         let (mut scratch, mut err) = (String::new(), None);
-        let mut ev = EvalCx { interner: &mut i, scratch: &mut scratch, error: &mut err };
+        let mut ev = EvalCx {
+            interner: &mut i,
+            scratch: &mut scratch,
+            error: &mut err,
+        };
         for (n, r) in rows.iter().enumerate() {
-            sink.consume(r, RecMeta::untimed(SimTime(0)), SimTime(1000 * (n as u64 + 1)), &mut ev);
+            sink.consume(
+                r,
+                RecMeta::untimed(SimTime(0)),
+                SimTime(1000 * (n as u64 + 1)),
+                &mut ev,
+            );
         }
         assert_eq!(sink.rows, vec![a, Value::Int(2), b, Value::Int(1)]);
         assert_eq!(sink.count, 3);
-        assert_eq!(sink.latency.max(), 3000);
-        let fwd: u64 = rows.iter().fold(0u64, |h, r| h.wrapping_add(row_hash(r, &i)));
-        let rev: u64 = rows.iter().rev().fold(0u64, |h, r| h.wrapping_add(row_hash(r, &i)));
+        let h = sink.latency.histogram();
+        assert!(h.equivalent(h.max(), 3000), "max latency {}", h.max());
+        let fwd: u64 = rows
+            .iter()
+            .fold(0u64, |h, r| h.wrapping_add(row_hash(r, &i)));
+        let rev: u64 = rows
+            .iter()
+            .rev()
+            .fold(0u64, |h, r| h.wrapping_add(row_hash(r, &i)));
         assert_eq!(fwd, rev);
         assert_eq!(sink.checksum, fwd);
     }

@@ -1,0 +1,107 @@
+//! Batches: the records an operator hands to the next one inside a chain.
+
+use crate::sim::buffer::RecMeta;
+use crate::value::Value;
+
+/// Records produced by one operator for one slice of input, with the input record each came
+/// from (`parent`), which is what lets [`super::chain`] reconstruct per-record timing.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Fields per record.
+    pub arity: usize,
+    /// Fields, `arity` per record.
+    pub values: Vec<Value>,
+    /// Per record.
+    pub meta: Vec<RecMeta>,
+    /// Per record: index of the input record it was made from.
+    pub parent: Vec<u32>,
+}
+
+impl Batch {
+    /// An empty batch for records of `arity` fields.
+    pub fn new(arity: usize) -> Self {
+        Batch {
+            arity,
+            ..Default::default()
+        }
+    }
+
+    /// Empties it, keeping the allocations.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.values.clear();
+        self.meta.clear();
+        self.parent.clear();
+    }
+
+    /// Number of records.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// Whether it holds no records.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// Appends a record made from input record `parent`.
+    #[inline]
+    pub fn push(&mut self, row: &[Value], meta: RecMeta, parent: u32) {
+        crate::value::push_row(&mut self.values, row);
+        self.meta.push(meta);
+        self.parent.push(parent);
+    }
+
+    /// A read-only view of it.
+    #[inline]
+    pub fn view(&self) -> View<'_> {
+        View {
+            arity: self.arity,
+            values: &self.values,
+            meta: &self.meta,
+        }
+    }
+}
+
+/// Read-only records: a batch, or a slice of a network buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// Fields per record.
+    pub arity: usize,
+    /// Fields, `arity` per record.
+    pub values: &'a [Value],
+    /// Per record.
+    pub meta: &'a [RecMeta],
+}
+
+impl<'a> View<'a> {
+    /// Number of records.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// Whether it holds no records.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// Fields of record `i`.
+    #[inline]
+    pub fn row(&self, i: usize) -> &'a [Value] {
+        &self.values[i * self.arity..(i + 1) * self.arity]
+    }
+
+    /// Records `from..to`.
+    #[inline]
+    pub fn slice(&self, from: usize, to: usize) -> View<'a> {
+        View {
+            arity: self.arity,
+            values: &self.values[from * self.arity..to * self.arity],
+            meta: &self.meta[from..to],
+        }
+    }
+}
