@@ -129,6 +129,12 @@ pub struct SinkReport {
     pub kind: String,
     /// Records received.
     pub records: u64,
+    /// When the first record arrived, in milliseconds of processing time.
+    pub first_ms: f64,
+    /// When the last record arrived, in milliseconds of processing time.
+    pub last_ms: f64,
+    /// Records per second between the first and the last arrival.
+    pub throughput_per_s: f64,
     /// Creation-to-sink latency.
     pub latency: Latency,
     /// Order-independent checksum of everything received (hex).
@@ -289,12 +295,14 @@ impl RunReport {
         for s in &self.sinks {
             let _ = writeln!(
                 o,
-                "\nSink `{}` ({}): {} records, latency p50 {} p99 {}, checksum {}",
+                "\nSink `{}` ({}): {} records, {} records/s, latency p50 {} p99 {}, last record at {}, checksum {}",
                 s.name,
                 s.kind,
                 s.records,
+                fmt_rate(s.throughput_per_s),
                 fmt_ms(s.latency.p50_ms),
                 fmt_ms(s.latency.p99_ms),
+                fmt_ms(s.last_ms),
                 s.checksum
             );
             if !s.rows.is_empty() {

@@ -114,9 +114,7 @@ mod tests {
     fn the_stream_is_pinned_across_versions() {
         // If this changes, every recorded scenario output changes: bump the report version.
         let mut s = SeedTree::new(7).stream("source/gen/0");
-        let first = s.next_u64();
-        let mut again = SeedTree::new(7).stream("source/gen/0");
-        assert_eq!(first, again.next_u64());
+        assert_eq!(s.next_u64(), 9_486_456_287_331_180_812);
         assert!(s.below(10) < 10);
         let u = s.unit_f64();
         assert!((0.0..1.0).contains(&u));

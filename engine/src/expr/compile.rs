@@ -131,6 +131,14 @@ impl Compiler<'_> {
                 let (n, t) = self.compile(expr)?;
                 self.convert(n, t, target, expr.span())
             }
+            // A bare keyword such as `user` parses as a function call without parentheses:
+            // read it as the field of that name.
+            Ast::Function(f)
+                if matches!(f.args, FunctionArguments::None) && f.name.0.len() == 1 =>
+            {
+                let name = f.name.to_string();
+                self.field(None, &name, e.span())
+            }
             Ast::Function(f) => {
                 let name = f.name.to_string().to_ascii_lowercase();
                 let args = self.args(&f.args, e.span())?;

@@ -63,7 +63,9 @@ pub fn deploy(s: &Scenario, eg: &ExecutionGraph) -> Result<Deployment, Diagnosti
                 .as_ref()
                 .map_or(s.job.parallelism, |p| p.value)
         });
-        let span = widest.and_then(|n| n.parallelism.as_ref().map(|p| p.span.clone()));
+        let span = widest
+            .and_then(|n| n.parallelism.as_ref().map(|p| p.span.clone()))
+            .or_else(|| s.job.parallelism_span.clone());
         let mut diags = Diagnostics::new(s.file.clone());
         diags.push(
             Diagnostic::error(
@@ -118,4 +120,61 @@ pub fn deploy(s: &Scenario, eg: &ExecutionGraph) -> Result<Deployment, Diagnosti
 
 fn plural(n: u32) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::plan;
+    use crate::scenario::parse_str;
+
+    fn job(cluster: &str, body: &str) -> String {
+        format!(
+            "{cluster}\n[[source]]\nname = \"src\"\nkind = \"generator\"\ncount = 10\nfields.k = {{ kind = \"key\", count = 3 }}\n{body}"
+        )
+    }
+
+    #[test]
+    fn one_group_needs_its_highest_parallelism() {
+        let text = job(
+            "[cluster]\ntask_managers = 2\nslots_per_task_manager = 2",
+            "parallelism = 1\n[[operator]]\nname = \"m\"\nkind = \"map\"\ninput = \"src\"\nparallelism = 4\nselect = { k = \"k\" }\n[[sink]]\nname = \"out\"\ninput = \"m\"\nparallelism = 2",
+        );
+        let s = parse_str("t.toml", &text, None).unwrap();
+        let p = plan(&s).unwrap();
+        assert_eq!(p.deployment.slots_needed, 4);
+        // slot k holds subtask k of every chain that has one; TaskManagers fill up in order
+        let tm: Vec<u32> = p.deployment.slots.iter().map(|s| s.task_manager).collect();
+        assert_eq!(tm, vec![0, 0, 1, 1]);
+        assert_eq!(p.deployment.slots[0].subtasks.len(), 3);
+        assert_eq!(p.deployment.slots[3].subtasks.len(), 1);
+    }
+
+    #[test]
+    fn slot_sharing_groups_add_up() {
+        let text = job(
+            "[cluster]\ntask_managers = 3\nslots_per_task_manager = 2\n[job]\nparallelism = 4",
+            "[[operator]]\nname = \"m\"\nkind = \"map\"\ninput = \"src\"\nparallelism = 2\nslot_sharing_group = \"heavy\"\nselect = { k = \"k\" }\n[[sink]]\nname = \"out\"\ninput = \"m\"\nparallelism = 2\nslot_sharing_group = \"heavy\"",
+        );
+        let s = parse_str("t.toml", &text, None).unwrap();
+        let p = plan(&s).unwrap();
+        assert_eq!(
+            p.deployment.per_group,
+            vec![("default".to_string(), 4), ("heavy".to_string(), 2)]
+        );
+        assert_eq!(p.deployment.slots_needed, 6);
+    }
+
+    #[test]
+    fn too_few_slots_is_flinks_no_resource_error() {
+        let text = job(
+            "[cluster]\ntask_managers = 1\nslots_per_task_manager = 2",
+            "parallelism = 3\n[[sink]]\nname = \"out\"\ninput = \"src\"",
+        );
+        let s = parse_str("t.toml", &text, None).unwrap();
+        let err = plan(&s).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("NoResourceAvailableException"), "{msg}");
+        assert!(msg.contains("needs 3 slots but the cluster has 2"), "{msg}");
+        assert!(msg.contains("t.toml:"), "points into the file: {msg}");
+    }
 }

@@ -77,6 +77,7 @@ impl LogicalGraph {
                     .parallelism
                     .as_ref()
                     .map(|p| p.span.clone())
+                    .or_else(|| s.job.parallelism_span.clone())
                     .or_else(|| s.job.max_parallelism.as_ref().map(|m| m.span.clone()));
                 diags.push(
                     Diagnostic::error(
@@ -201,5 +202,102 @@ fn resolve_input(
             v.reverse();
             out.push((node, key, v, span.clone()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse_str;
+    use petgraph::visit::EdgeRef;
+
+    const SRC: &str = "[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 10\nparallelism = 2\nfields.k = { kind = \"key\", count = 3 }\n";
+
+    fn edges(text: &str) -> Vec<(String, String, Partitioner, Vec<String>)> {
+        let s = parse_str("t.toml", text, None).unwrap();
+        let g = LogicalGraph::build(&s).unwrap();
+        g.graph
+            .edge_references()
+            .map(|e| {
+                (
+                    g.graph[e.source()].name.clone(),
+                    g.graph[e.target()].name.clone(),
+                    e.weight().partitioner,
+                    e.weight().via.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_partitioner_is_forward_or_rebalance_by_parallelism() {
+        let e = edges(&format!(
+            "{SRC}[[sink]]\nname = \"same\"\ninput = \"a\"\nparallelism = 2\n[[sink]]\nname = \"wider\"\ninput = \"a\"\nparallelism = 3"
+        ));
+        assert!(e.contains(&("a".into(), "same".into(), Partitioner::Forward, vec![])));
+        assert!(e.contains(&("a".into(), "wider".into(), Partitioner::Rebalance, vec![])));
+    }
+
+    #[test]
+    fn key_by_and_union_fold_into_edges() {
+        let text = format!(
+            "{SRC}[[source]]\nname = \"b\"\nkind = \"generator\"\ncount = 10\nparallelism = 2\nfields.k = {{ kind = \"key\", count = 3 }}\n\
+             [[operator]]\nname = \"u\"\nkind = \"union\"\ninputs = [\"a\", \"b\"]\n\
+             [[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"u\"\nkey = \"k\"\n\
+             [[operator]]\nname = \"n\"\nkind = \"reduce\"\ninput = \"by\"\nfunction = \"count\"\nparallelism = 2\n\
+             [[sink]]\nname = \"out\"\ninput = \"n\"\nparallelism = 2"
+        );
+        let e = edges(&text);
+        assert!(
+            e.contains(&(
+                "a".into(),
+                "n".into(),
+                Partitioner::Hash,
+                vec!["u".into(), "by".into()]
+            )),
+            "{e:?}"
+        );
+        assert!(
+            e.contains(&(
+                "b".into(),
+                "n".into(),
+                Partitioner::Hash,
+                vec!["u".into(), "by".into()]
+            )),
+            "{e:?}"
+        );
+        assert!(e.contains(&("n".into(), "out".into(), Partitioner::Forward, vec![])));
+    }
+
+    #[test]
+    fn forward_across_a_parallelism_change_is_flinks_error() {
+        let text = format!(
+            "{SRC}[[sink]]\nname = \"out\"\ninput = \"a\"\nparallelism = 3\npartitioner = \"forward\""
+        );
+        let s = parse_str("t.toml", &text, None).unwrap();
+        let err = LogicalGraph::build(&s).unwrap_err().to_string();
+        assert!(
+            err.contains("Forward partitioning does not allow change of parallelism"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "Upstream operation: a parallelism: 2, downstream operation: out parallelism: 3"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn parallelism_above_max_parallelism_is_an_error() {
+        let text = format!(
+            "[job]\nmax_parallelism = 4\n{SRC}[[sink]]\nname = \"out\"\ninput = \"a\"\nparallelism = 8"
+        );
+        let s = parse_str("t.toml", &text, None).unwrap();
+        let err = LogicalGraph::build(&s).unwrap_err().to_string();
+        assert!(
+            err.contains("parallelism of `out` (8) is larger than its max parallelism (4)"),
+            "{err}"
+        );
     }
 }

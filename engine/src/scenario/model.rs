@@ -68,6 +68,8 @@ impl Cluster {
 pub struct JobConfig {
     /// Default parallelism of operators that set none (`parallelism.default`, Flink default 1).
     pub parallelism: u32,
+    /// Where `[job] parallelism` was written, if it was.
+    pub parallelism_span: Option<Range<usize>>,
     /// Explicit max parallelism (number of key groups); `None` = Flink's default rule.
     pub max_parallelism: Option<Spanned<u32>>,
     /// `pipeline.operator-chaining.enabled` (default true).

@@ -184,6 +184,14 @@ fn inline_rows(ck: &mut Checker, events: &RawEvents) -> Option<(Schema, Vec<Vec<
         );
         return None;
     };
+    if first.get_ref().is_empty() {
+        ck.error(
+            Some(first.span()),
+            "an event needs at least one field",
+            "events = [ { word = \"hello\" }, … ]",
+        );
+        return None;
+    }
     let mut fields: Vec<Field> = Vec::new();
     for (k, v) in first.get_ref() {
         let Some(l) = lit_of(v.get_ref()) else {

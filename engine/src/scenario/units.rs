@@ -36,7 +36,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
         text,
         DURATION_UNITS,
         1_000_000,
-        "a duration",
+        "duration",
         "ns, us, ms, s, min, h, d",
     )?;
     n.checked_mul(scale)
@@ -46,7 +46,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
 
 /// Parses "32 kb", "32768", "1 mb" into bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let (n, scale) = parse_number_and_unit(text, SIZE_UNITS, 1, "a memory size", "b, kb, mb, gb")?;
+    let (n, scale) = parse_number_and_unit(text, SIZE_UNITS, 1, "memory size", "b, kb, mb, gb")?;
     n.checked_mul(scale)
         .ok_or_else(|| format!("size `{text}` is too large"))
 }

@@ -32,7 +32,7 @@ pub fn parse_scenario(
     };
     if file.text.trim().is_empty() {
         cx.error(
-            None,
+            Some(0..0),
             "the scenario file is empty",
             "a scenario needs at least one [[source]] and one [[sink]]; see docs/scenario-format.md",
         );
@@ -72,8 +72,22 @@ fn explain_toml_error(msg: &str) -> (String, String) {
             },
         );
     }
-    if msg.starts_with("invalid type") {
-        return (format!("wrong type: {msg}"), String::new());
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        let (found, expected) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "something else"));
+        let expected = match expected {
+            "i64" | "u64" | "i32" | "u32" => "an integer",
+            "f64" | "a number written as an integer or a float" => "a number",
+            "a boolean" | "bool" => "true or false",
+            "a string" => "a string in quotes",
+            "a sequence" => "a list [ … ]",
+            other => other,
+        };
+        return (
+            format!("wrong type: found {found}, expected {expected}"),
+            format!("write {expected} here"),
+        );
     }
     (msg.to_string(), String::new())
 }
@@ -248,6 +262,7 @@ impl Checker {
     fn job(&mut self, raw: Option<&TSpanned<RawJob>>) -> JobConfig {
         let mut j = JobConfig {
             parallelism: 1,
+            parallelism_span: None,
             max_parallelism: None,
             chaining: true,
             buffer_timeout: BufferTimeout::default(),
@@ -255,6 +270,7 @@ impl Checker {
         let Some(raw) = raw else { return j };
         let raw = raw.get_ref();
         if let Some(v) = &raw.parallelism {
+            j.parallelism_span = Some(v.span());
             j.parallelism = self
                 .count(v, "parallelism", i64::from(UPPER_BOUND_MAX_PARALLELISM))
                 .unwrap_or(1);

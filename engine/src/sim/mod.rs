@@ -606,6 +606,16 @@ impl Simulation {
             let mut h = ops::sink::latency_histogram();
             let mut records = 0;
             let mut checksum = 0u64;
+            let first = parts
+                .iter()
+                .filter_map(|sk| sk.first)
+                .min()
+                .unwrap_or(SimTime::ZERO);
+            let last = parts
+                .iter()
+                .map(|sk| sk.last)
+                .max()
+                .unwrap_or(SimTime::ZERO);
             for sk in parts {
                 sk.latency.add_to(&mut h);
                 records += sk.count;
@@ -655,6 +665,13 @@ impl Simulation {
                 name: node.name.clone(),
                 kind: kind.into(),
                 records,
+                first_ms: round3(first.0 as f64 / 1e6),
+                last_ms: round3(last.0 as f64 / 1e6),
+                throughput_per_s: if last > first {
+                    round3(records as f64 / last.since(first).as_secs_f64())
+                } else {
+                    0.0
+                },
                 latency: Latency::from_histogram(&h),
                 checksum: format!("{checksum:016x}"),
                 fields: node

@@ -366,7 +366,7 @@ mod tests {
             data: SourceData::Generated {
                 fields,
                 delay: Delay::None,
-                rng: SeedTree::new(1).stream("t"),
+                rng: Box::new(SeedTree::new(1).stream("t")),
             },
             emitted: 0,
             total: Some(total),

@@ -48,6 +48,8 @@ pub struct SinkOp {
     pub latency: LatencyCounts,
     /// Sum of the records' content hashes (wrapping): equal multisets give equal checksums.
     pub checksum: u64,
+    /// Arrival time of the first record.
+    pub first: Option<SimTime>,
     /// Arrival time of the last record.
     pub last: SimTime,
     /// Records per bucket of processing time.
@@ -227,6 +229,7 @@ impl SinkOp {
             count: 0,
             latency: LatencyCounts::default(),
             checksum: 0,
+            first: None,
             last: SimTime::ZERO,
             series: Series::new(),
         }
@@ -246,6 +249,7 @@ impl SinkOp {
             return;
         }
         self.count += n as u64;
+        self.first.get_or_insert(SimTime(start[0] + cost));
         self.last = SimTime(start[n - 1] + cost);
         let mut checksum = self.checksum;
         // Arrival times are non-decreasing within a batch: count a run in the series' last
@@ -288,6 +292,7 @@ impl SinkOp {
     #[inline]
     pub fn consume(&mut self, row: &[Value], meta: RecMeta, t: SimTime, ev: &mut EvalCx<'_>) {
         self.count += 1;
+        self.first.get_or_insert(t);
         self.last = t;
         self.series.add(t);
         self.latency.record(t.since(meta.born).as_nanos().max(1));

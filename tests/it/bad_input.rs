@@ -1,0 +1,154 @@
+//! Every kind of bad input gives a clear message — file:line:column, the offending text, what
+//! would be valid — and exit status 2, from every subcommand; never a panic.
+
+use crate::assert_run;
+use crate::util::{scratch, streamlab};
+
+/// `(file under tests/bad, position, message parts)`.
+const CASES: &[(&str, &str, &[&str])] = &[
+    (
+        "unknown_field.toml",
+        ":11:1",
+        &[
+            "unknown field `paralelism`",
+            "expected one of",
+            "`parallelism`",
+        ],
+    ),
+    (
+        "wrong_type.toml",
+        ":11:15",
+        &["wrong type: found string \"two\", expected an integer"],
+    ),
+    (
+        "unknown_input.toml",
+        ":17:9",
+        &[
+            "unknown input `clickz` in operator `count`",
+            "known streams: clicks, views, count",
+        ],
+    ),
+    ("cycle.toml", ":17:9", &["the job has a cycle: b → a → b"]),
+    (
+        "parallelism_zero.toml",
+        ":11:15",
+        &["parallelism of `out` must be at least 1, found 0"],
+    ),
+    (
+        "parallelism_above_max.toml",
+        ":14:15",
+        &["the parallelism of `out` (16) is larger than its max parallelism (8)"],
+    ),
+    (
+        "forward_parallelism_change.toml",
+        ":12:15",
+        &[
+            "Forward partitioning does not allow change of parallelism",
+            "such as broadcast, rebalance, shuffle or global",
+        ],
+    ),
+    (
+        "not_enough_slots.toml",
+        ":6:15",
+        &[
+            "NoResourceAvailableException",
+            "needs 4 slots but the cluster has 2",
+        ],
+    ),
+    (
+        "malformed_duration.toml",
+        ":2:18",
+        &[
+            "malformed duration `10 sex`",
+            "unknown unit `sex`",
+            "ns, us, ms, s, min, h, d",
+        ],
+    ),
+    (
+        "malformed_expression.toml",
+        ":12:19",
+        &["malformed expression", "amount > * 3"],
+    ),
+    (
+        "unknown_field_in_expression.toml",
+        ":12:36",
+        &[
+            "unknown field `amont`",
+            "known fields: user, amount",
+            "did you mean `amount`",
+        ],
+    ),
+    ("empty.toml", ":1:1", &["the scenario file is empty"]),
+];
+
+#[test]
+fn every_listed_mistake_is_reported_with_its_position_by_every_command() {
+    for (file, pos, parts) in CASES {
+        let path = format!("tests/bad/{file}");
+        for cmd in ["validate", "plan", "run"] {
+            let out = streamlab(&[cmd, &path]);
+            assert_run!(out, exit = 2, &format!("{path}{pos}"));
+            for p in *parts {
+                assert_run!(out, exit = 2, *p);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    assert_run!(
+        streamlab(&["run", "scenarios/nope.toml"]),
+        exit = 2,
+        "cannot read scenario file `scenarios/nope.toml`: no such file"
+    );
+}
+
+#[test]
+fn an_unreadable_file_is_named() {
+    let dir = scratch("unreadable");
+    let d = dir.join("a-directory.toml");
+    std::fs::create_dir_all(&d).unwrap();
+    let p = d.display().to_string();
+    assert_run!(
+        streamlab(&["validate", &p]),
+        exit = 2,
+        "cannot read scenario file",
+        "it is a directory"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_text_is_reported() {
+    let dir = scratch("binary");
+    let p = dir.join("bin.toml");
+    std::fs::write(&p, [b'n', b'a', 0xff, 0xfe, b'\n']).unwrap();
+    assert_run!(
+        streamlab(&["validate", &p.display().to_string()]),
+        exit = 2,
+        "not valid UTF-8",
+        "bin.toml:1:3"
+    );
+}
+
+#[test]
+fn several_mistakes_are_all_listed() {
+    let dir = scratch("several");
+    let p = dir.join("s.toml");
+    std::fs::write(
+        &p,
+        "[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 5\nfields.x = { kind = \"key\", count = 2 }\n\
+         [[operator]]\nname = \"m\"\nkind = \"map\"\ninput = \"a\"\nparallelism = 0\nselect = { y = \"z + 1\" }\n\
+         [[sink]]\nname = \"out\"\ninput = \"mm\"\n",
+    )
+    .unwrap();
+    let out = streamlab(&["validate", &p.display().to_string()]);
+    assert_run!(
+        out,
+        exit = 2,
+        "unknown field `z`",
+        "unknown input `mm`",
+        "must be at least 1",
+        "3 errors"
+    );
+}
