@@ -23,3 +23,5 @@ pub mod scenario;
 pub mod sim;
 pub mod time;
 pub mod value;
+pub mod watermark;
+pub mod window;

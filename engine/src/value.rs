@@ -202,6 +202,38 @@ impl Hash for Value {
     }
 }
 
+/// A value with a total order, for deterministic ordered containers (timer queues). Numbers
+/// order numerically within their type, strings by interning order: deterministic within a
+/// run, not alphabetical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrdValue(pub Value);
+
+impl Ord for OrdValue {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        fn rank(v: &Value) -> u8 {
+            match v {
+                Value::Int(_) => 0,
+                Value::Float(_) => 1,
+                Value::Str(_) => 2,
+                Value::Bool(_) => 3,
+            }
+        }
+        match (self.0, other.0) {
+            (Value::Int(a), Value::Int(b)) => a.cmp(&b),
+            (Value::Float(a), Value::Float(b)) => a.total_cmp(&b),
+            (Value::Str(a), Value::Str(b)) => a.cmp(&b),
+            (Value::Bool(a), Value::Bool(b)) => a.cmp(&b),
+            (a, b) => rank(&a).cmp(&rank(&b)),
+        }
+    }
+}
+
+impl PartialOrd for OrdValue {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// Formats a value for people (strings unquoted).
 pub struct ValueDisplay<'a> {
     value: &'a Value,

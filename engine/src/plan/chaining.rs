@@ -217,6 +217,7 @@ mod tests {
             via: vec![],
             explicit: false,
             input_index: 0,
+            port: crate::plan::logical::Port::Main,
         }
     }
 

@@ -43,6 +43,17 @@ pub struct LogicalEdge {
     pub explicit: bool,
     /// Position of the consumer's input among its inputs.
     pub input_index: usize,
+    /// Which output of the producer: its main output or its late-data side output.
+    pub port: Port,
+}
+
+/// An output of an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Port {
+    /// The main output.
+    Main,
+    /// The late-data side output of a window operator.
+    Side,
 }
 
 /// Flink's StreamGraph for a scenario.
@@ -106,7 +117,8 @@ impl LogicalGraph {
             for r in &n.inputs {
                 resolve_input(s, r.node, None, &mut Vec::new(), &mut resolved, &r.span);
             }
-            for (input_index, (from_node, key, via, span)) in resolved.into_iter().enumerate() {
+            for (input_index, (from_node, key, via, span, port)) in resolved.into_iter().enumerate()
+            {
                 let Some(from) = index[from_node] else {
                     continue;
                 };
@@ -151,6 +163,7 @@ impl LogicalGraph {
                         via,
                         explicit,
                         input_index,
+                        port,
                     },
                 );
             }
@@ -170,7 +183,7 @@ impl LogicalGraph {
     }
 }
 
-type Resolved = (usize, Option<ExprSrc>, Vec<String>, Range<usize>);
+type Resolved = (usize, Option<ExprSrc>, Vec<String>, Range<usize>, Port);
 
 /// Follows an input through virtual nodes to the real producers.
 fn resolve_input(
@@ -197,10 +210,16 @@ fn resolve_input(
             }
             via.pop();
         }
+        NodeKind::SideOutput { of } => {
+            let mut v = via.clone();
+            v.push(n.name.clone());
+            v.reverse();
+            out.push((*of, key, v, span.clone(), Port::Side));
+        }
         _ => {
             let mut v = via.clone();
             v.reverse();
-            out.push((node, key, v, span.clone()));
+            out.push((node, key, v, span.clone(), Port::Main));
         }
     }
 }

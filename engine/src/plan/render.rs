@@ -75,6 +75,63 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             ),
         },
         NodeKind::Union => "union".into(),
+        NodeKind::SideOutput { of } => format!("late data of {}", s.nodes[*of].name),
+        NodeKind::Window(w) => {
+            use crate::window::Assigner;
+            let f = |i: &usize| {
+                n.schema
+                    .fields
+                    .get(*i)
+                    .map_or("?".to_string(), |x| x.name.to_string())
+            };
+            let input = s.nodes.get(n.inputs[0].node).map(|x| &x.schema);
+            let field = |i: &usize| {
+                input
+                    .and_then(|sc| sc.fields.get(*i))
+                    .map_or_else(|| f(i), |x| x.name.to_string())
+            };
+            let what = match &w.function {
+                crate::scenario::WindowFn::Sum(i) => format!("sum({})", field(i)),
+                crate::scenario::WindowFn::Min(i) => format!("min({})", field(i)),
+                crate::scenario::WindowFn::Max(i) => format!("max({})", field(i)),
+                crate::scenario::WindowFn::Avg(i) => format!("avg({})", field(i)),
+                crate::scenario::WindowFn::Count => "count".into(),
+                crate::scenario::WindowFn::Expr(sel) => format!(
+                    "reduce {}",
+                    sel.iter()
+                        .map(|(f, e)| format!("{f} = {}", e.text))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            let ms = |v: i64| crate::time::SimDuration::from_millis(v.max(0) as u64).to_string();
+            let time = if w.processing_time {
+                "processing-time"
+            } else {
+                "event-time"
+            };
+            let shape = match (&w.assigner, w.count) {
+                (_, Some((n, None))) => format!("count window of {n}"),
+                (_, Some((n, Some(s)))) => format!("count window of {n} every {s}"),
+                (Assigner::Tumbling { size, .. }, _) => {
+                    format!("{time} tumbling window {}", ms(*size))
+                }
+                (Assigner::Sliding { size, slide, .. }, _) => {
+                    format!("{time} sliding window {} every {}", ms(*size), ms(*slide))
+                }
+                (
+                    Assigner::Session {
+                        gap,
+                        dynamic: false,
+                    },
+                    _,
+                ) => format!("{time} session window, gap {}", ms(*gap)),
+                (Assigner::Session { .. }, _) => format!("{time} session window, dynamic gap"),
+                (Assigner::Global, _) => "global window".into(),
+            };
+            let keyed = if w.key.is_some() { "" } else { " (non-keyed)" };
+            format!("{shape}{keyed}, {what}")
+        }
         NodeKind::Sink(k) => match k {
             SinkSpec::Collect { .. } => "sink (collect)".into(),
             SinkSpec::Upsert { key, .. } => format!("sink (upsert by {})", key.text),

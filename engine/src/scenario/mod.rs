@@ -11,6 +11,7 @@ pub mod raw;
 mod sources;
 pub mod units;
 pub mod validate;
+mod windows;
 
 pub use model::*;
 

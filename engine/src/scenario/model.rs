@@ -76,6 +76,9 @@ pub struct JobConfig {
     pub chaining: bool,
     /// `execution.buffer-timeout.interval` (default 100 ms).
     pub buffer_timeout: BufferTimeout,
+    /// `pipeline.auto-watermark-interval` (Flink default 200 ms): how often sources emit
+    /// periodic watermarks, unless a source sets its own `interval`.
+    pub auto_watermark_interval: SimDuration,
 }
 
 /// A value with the byte range it was written at.
@@ -199,7 +202,10 @@ impl NodeDef {
     /// Whether the node is folded into the edges of the graph rather than run as an operator
     /// (Flink's `PartitionTransformation` and `UnionTransformation`).
     pub fn is_virtual(&self) -> bool {
-        matches!(self.kind, NodeKind::KeyBy { .. } | NodeKind::Union)
+        matches!(
+            self.kind,
+            NodeKind::KeyBy { .. } | NodeKind::Union | NodeKind::SideOutput { .. }
+        )
     }
 
     /// The kind's name as written in scenario files.
@@ -215,6 +221,8 @@ impl NodeDef {
             NodeKind::KeyBy { .. } => "key_by",
             NodeKind::Reduce { .. } => "reduce",
             NodeKind::Union => "union",
+            NodeKind::Window(_) => "window",
+            NodeKind::SideOutput { .. } => "side output",
             NodeKind::Sink(_) => "sink",
         }
     }
@@ -253,6 +261,13 @@ pub enum NodeKind {
     },
     /// Merges streams with the same fields. Virtual.
     Union,
+    /// Keyed windows (Flink's `WindowOperator`); non-keyed when `key` is `None` (windowAll).
+    Window(Box<WindowSpec>),
+    /// The late-data side output of a window operator, as a stream. Virtual.
+    SideOutput {
+        /// The window operator.
+        of: usize,
+    },
     /// Consumes records.
     Sink(SinkSpec),
 }
@@ -282,8 +297,74 @@ pub struct SourceSpec {
     pub rate: Option<f64>,
     /// Where the records come from.
     pub data: SourceData,
-    /// For row sources: the field holding the event-time timestamp (milliseconds).
-    pub timestamp_field: Option<usize>,
+    /// Where records get their event-time timestamp.
+    pub timestamps: Timestamps,
+    /// The watermark strategy; `None`: the source emits no watermarks except the final one.
+    pub watermarks: Option<WatermarkSpec>,
+}
+
+/// Where a source's records get their event-time timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timestamps {
+    /// They have none (processing-time jobs only).
+    None,
+    /// From an integer field (milliseconds).
+    Field(usize),
+    /// Ingestion time: the processing time at which the source produces them.
+    Ingestion,
+    /// Generated records: birth time minus the scenario's delay.
+    Generated,
+}
+
+/// A source's watermark strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatermarkSpec {
+    /// Bound, emission and idleness.
+    pub strategy: crate::watermark::Strategy,
+    /// Watermark alignment: group name and maximum drift.
+    pub alignment: Option<(String, SimDuration)>,
+}
+
+/// The configuration of a window operator.
+#[derive(Debug, Clone)]
+pub struct WindowSpec {
+    /// The key (from the key_by it reads), or `None` for a non-keyed window (windowAll).
+    pub key: Option<ExprSrc>,
+    /// How elements are assigned to windows.
+    pub assigner: crate::window::Assigner,
+    /// For dynamic session windows: the gap expression (milliseconds).
+    pub gap: Option<ExprSrc>,
+    /// `count_window(n)` / `count_window(n, slide)`: global windows with a count trigger.
+    pub count: Option<(u64, Option<u64>)>,
+    /// Processing-time windows instead of event-time ones.
+    pub processing_time: bool,
+    /// The trigger, if not the assigner's default.
+    pub trigger: Option<crate::window::trigger::Trigger>,
+    /// An evictor.
+    pub evictor: Option<crate::window::trigger::Evictor>,
+    /// Allowed lateness in ms (Flink default 0).
+    pub allowed_lateness: i64,
+    /// The aggregation (the reduce functions plus `Avg`).
+    pub function: WindowFn,
+    /// Name of the late-data side output stream.
+    pub late_output: Option<String>,
+}
+
+/// What a window computes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowFn {
+    /// Sum of a field.
+    Sum(usize),
+    /// Minimum of a field.
+    Min(usize),
+    /// Maximum of a field.
+    Max(usize),
+    /// Number of elements.
+    Count,
+    /// Mean of a field.
+    Avg(usize),
+    /// Reduce by expressions over `acc.*` and the record.
+    Expr(Vec<(String, ExprSrc)>),
 }
 
 /// A literal value in a scenario (strings not yet interned).

@@ -49,6 +49,7 @@ pub struct RawJob {
     pub max_parallelism: Option<Spanned<i64>>,
     pub chaining: Option<bool>,
     pub buffer_timeout: Option<Spanned<String>>,
+    pub auto_watermark_interval: Option<Spanned<String>>,
 }
 
 /// `[cost]`: overrides of the cost model.
@@ -101,6 +102,54 @@ pub struct RawSource {
     pub path: Option<Spanned<String>>,
     // inline and csv
     pub timestamp: Option<Spanned<String>>,
+    pub watermarks: Option<Spanned<RawWatermarks>>,
+}
+
+/// `watermarks = { strategy = "bounded", max_out_of_orderness = "2 s", … }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWatermarks {
+    pub strategy: Spanned<String>,
+    pub max_out_of_orderness: Option<Spanned<String>>,
+    pub emit: Option<Spanned<String>>,
+    pub interval: Option<Spanned<String>>,
+    pub idleness: Option<Spanned<String>>,
+    pub alignment_group: Option<Spanned<String>>,
+    pub max_drift: Option<Spanned<String>>,
+}
+
+/// `window = { type = "tumbling", size = "5 s" }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub size: Option<Spanned<toml::Value>>,
+    pub slide: Option<Spanned<toml::Value>>,
+    pub offset: Option<Spanned<String>>,
+    pub gap: Option<Spanned<String>>,
+    pub gap_expr: Option<Spanned<String>>,
+}
+
+/// `trigger = { type = "count", count = 3, purging = true }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrigger {
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub count: Option<Spanned<i64>>,
+    pub interval: Option<Spanned<String>>,
+    pub purging: Option<bool>,
+}
+
+/// `evictor = { type = "count", count = 10 }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvictor {
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub count: Option<Spanned<i64>>,
+    pub size: Option<Spanned<String>>,
 }
 
 /// One inline event: field name → value, with positions.
@@ -174,9 +223,18 @@ pub struct RawOperator {
     pub where_: Option<Spanned<String>>,
     // key_by
     pub key: Option<Spanned<String>>,
-    // reduce
+    // reduce and window
     pub function: Option<Spanned<String>>,
     pub field: Option<Spanned<String>>,
+    // window
+    pub window: Option<Spanned<RawWindow>>,
+    pub time: Option<Spanned<String>>,
+    pub allowed_lateness: Option<Spanned<String>>,
+    pub late_output: Option<Spanned<String>>,
+    pub trigger: Option<Spanned<RawTrigger>>,
+    pub evictor: Option<Spanned<RawEvictor>>,
+    #[serde(rename = "as")]
+    pub as_: Option<Spanned<String>>,
 }
 
 /// One `[[sink]]`.

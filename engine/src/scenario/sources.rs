@@ -22,9 +22,16 @@ const KINDS: &str = "generator, inline, csv";
 pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(SourceSpec, Schema)> {
     let kind = s.kind.get_ref().as_str();
     let allowed: &[&str] = match kind {
-        "generator" => &["rate", "count", "duration", "fields", "delay"],
-        "inline" => &["rate", "events", "repeat", "timestamp"],
-        "csv" => &["rate", "path", "fields", "repeat", "timestamp"],
+        "generator" => &["rate", "count", "duration", "fields", "delay", "watermarks"],
+        "inline" => &["rate", "events", "repeat", "timestamp", "watermarks"],
+        "csv" => &[
+            "rate",
+            "path",
+            "fields",
+            "repeat",
+            "timestamp",
+            "watermarks",
+        ],
         other => {
             cx.ck.error(
                 Some(s.kind.span()),
@@ -34,7 +41,8 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
             return None;
         }
     };
-    let given: [(&str, Option<Range<usize>>); 9] = [
+    let given: [(&str, Option<Range<usize>>); 10] = [
+        ("watermarks", s.watermarks.as_ref().map(|v| v.span())),
         ("rate", s.rate.as_ref().map(|v| v.span())),
         ("count", s.count.as_ref().map(|v| v.span())),
         ("duration", s.duration.as_ref().map(|v| v.span())),
@@ -118,11 +126,14 @@ fn rows_source(
         Some(r) => u64::from(ck.count(r, "repeat", i64::from(u32::MAX))?),
         None => 1,
     };
-    let timestamp_field = match &s.timestamp {
-        None => None,
+    let timestamps = match &s.timestamp {
+        None => Timestamps::None,
+        Some(t) if t.get_ref() == "ingestion" && schema.index_of("ingestion").is_none() => {
+            Timestamps::Ingestion
+        }
         Some(t) => {
             match schema.index_of(t.get_ref()) {
-                Some(i) if schema.fields[i].ty == Type::Int => Some(i),
+                Some(i) if schema.fields[i].ty == Type::Int => Timestamps::Field(i),
                 Some(i) => {
                     ck.error(Some(t.span()), format!("the timestamp field `{}` must hold integers (milliseconds), but it is {}", t.get_ref(), schema.fields[i].ty), "");
                     return None;
@@ -131,13 +142,17 @@ fn rows_source(
                     ck.error(
                         Some(t.span()),
                         format!("unknown timestamp field `{}`", t.get_ref()),
-                        format!("fields: {}", schema.names()),
+                        format!(
+                            "fields: {}; or \"ingestion\" for ingestion time",
+                            schema.names()
+                        ),
                     );
                     return None;
                 }
             }
         }
     };
+    let watermarks = watermarks(ck, s, timestamps)?;
     Some((
         SourceSpec {
             rate,
@@ -145,10 +160,156 @@ fn rows_source(
                 rows: Arc::new(rows),
                 repeat,
             },
-            timestamp_field,
+            timestamps,
+            watermarks,
         },
         schema,
     ))
+}
+
+/// The source's watermark strategy (`Some(None)`: it has none).
+fn watermarks(ck: &mut Checker, s: &RawSource, ts: Timestamps) -> Option<Option<WatermarkSpec>> {
+    use crate::watermark::{Emission, Strategy};
+    let Some(raw) = &s.watermarks else {
+        return Some(None);
+    };
+    let r = raw.get_ref();
+    if ts == Timestamps::None {
+        ck.error(
+            Some(raw.span()),
+            format!(
+                "source `{}` has watermarks but its records have no event-time timestamp",
+                s.name.get_ref()
+            ),
+            "set `timestamp` to an integer field (milliseconds) or to \"ingestion\"",
+        );
+        return None;
+    }
+    let strategy = r.strategy.get_ref().as_str();
+    let bound_ms = match strategy {
+        "bounded" => {
+            let Some(b) = &r.max_out_of_orderness else {
+                ck.error(
+                    Some(r.strategy.span()),
+                    "a bounded strategy needs `max_out_of_orderness`",
+                    "max_out_of_orderness = \"2 s\"",
+                );
+                return None;
+            };
+            Some(ck.duration(b, "max_out_of_orderness")?.as_millis() as i64)
+        }
+        "monotonous" => {
+            if let Some(b) = &r.max_out_of_orderness {
+                ck.error(
+                    Some(b.span()),
+                    "monotonous timestamps have no out-of-orderness bound",
+                    "use strategy = \"bounded\"",
+                );
+                return None;
+            }
+            Some(0)
+        }
+        "none" => {
+            for (k, v) in [
+                ("emit", r.emit.as_ref()),
+                ("interval", r.interval.as_ref()),
+                ("idleness", r.idleness.as_ref()),
+            ] {
+                if let Some(v) = v {
+                    ck.error(
+                        Some(v.span()),
+                        format!("`{k}` means nothing for strategy = \"none\""),
+                        "",
+                    );
+                    return None;
+                }
+            }
+            None
+        }
+        other => {
+            ck.error(
+                Some(r.strategy.span()),
+                format!("unknown watermark strategy `{other}`"),
+                "expected bounded, monotonous or none",
+            );
+            return None;
+        }
+    };
+    let interval = match &r.interval {
+        Some(i) => Some(ck.duration(i, "watermarks.interval")?),
+        None => None,
+    };
+    let emission = match r.emit.as_ref().map(|e| e.get_ref().as_str()) {
+        None | Some("periodic") => {
+            let i = interval.unwrap_or(ck.auto_watermark_interval);
+            Emission::Periodic((i.0 > 0).then_some(i))
+        }
+        Some("per_event") => {
+            if let Some(i) = &r.interval {
+                ck.error(
+                    Some(i.span()),
+                    "a per-event (punctuated) generator has no interval",
+                    "",
+                );
+                return None;
+            }
+            Emission::PerEvent
+        }
+        Some(other) => {
+            ck.error(
+                r.emit.as_ref().map(|e| e.span()),
+                format!("unknown emission `{other}`"),
+                "expected periodic or per_event",
+            );
+            return None;
+        }
+    };
+    let idleness = match &r.idleness {
+        Some(i) => {
+            let d = ck.duration(i, "idleness")?;
+            if d.0 == 0 {
+                ck.error(
+                    Some(i.span()),
+                    "idleness must be more than zero",
+                    "Flink's withIdleness needs a positive timeout, e.g. \"10 s\"",
+                );
+                return None;
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    let alignment = match (&r.alignment_group, &r.max_drift) {
+        (None, None) => None,
+        (Some(g), Some(d)) => {
+            let drift = ck.duration(d, "max_drift")?;
+            if drift.0 == 0 {
+                ck.error(Some(d.span()), "max_drift must be more than zero", "");
+                return None;
+            }
+            Some((g.get_ref().clone(), drift))
+        }
+        (Some(g), None) => {
+            ck.error(
+                Some(g.span()),
+                "watermark alignment needs `max_drift` too",
+                "max_drift = \"5 s\"",
+            );
+            return None;
+        }
+        (None, Some(d)) => {
+            ck.error(Some(d.span()), "`max_drift` needs an `alignment_group`", "");
+            return None;
+        }
+    };
+    Some(Some(WatermarkSpec {
+        strategy: Strategy {
+            bound_ms,
+            emission,
+            idleness,
+        },
+        alignment,
+    }))
 }
 
 fn lit_of(v: &toml::Value) -> Option<Lit> {
@@ -555,6 +716,7 @@ fn generator(
     if gens.len() != fields_raw.get_ref().len() {
         return None;
     }
+    let wm = watermarks(ck, s, Timestamps::Generated)?;
     Some((
         SourceSpec {
             rate,
@@ -564,7 +726,8 @@ fn generator(
                 fields: gens,
                 delay,
             },
-            timestamp_field: None,
+            timestamps: Timestamps::Generated,
+            watermarks: wm,
         },
         Schema { fields },
     ))

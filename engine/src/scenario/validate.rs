@@ -29,6 +29,8 @@ pub fn parse_scenario(
     let mut cx = Checker {
         diags: Diagnostics::new(file.clone()),
         base_dir: base_dir.map(Path::to_path_buf),
+        auto_watermark_interval: SimDuration::from_millis(200),
+        job_parallelism: 1,
     };
     if file.text.trim().is_empty() {
         cx.error(
@@ -95,6 +97,10 @@ fn explain_toml_error(msg: &str) -> (String, String) {
 pub(super) struct Checker {
     pub diags: Diagnostics,
     pub base_dir: Option<std::path::PathBuf>,
+    /// The job's periodic watermark interval (sources default to it).
+    pub auto_watermark_interval: SimDuration,
+    /// The job's default parallelism.
+    pub job_parallelism: u32,
 }
 
 /// A node before its inputs are resolved.
@@ -111,6 +117,8 @@ enum Role {
     Source(Box<RawSource>),
     Operator(Box<RawOperator>),
     Sink(Box<RawSink>),
+    /// The late-data stream of the window operator named in `inputs[0]`.
+    SideOutput,
 }
 
 struct Common {
@@ -205,6 +213,8 @@ impl Checker {
         };
         let cluster = self.cluster(raw.cluster.as_ref());
         let job = self.job(raw.job.as_ref());
+        self.auto_watermark_interval = job.auto_watermark_interval;
+        self.job_parallelism = job.parallelism;
         let cost = self.cost(raw.cost.as_ref());
         let limits = self.limits(raw.limits.as_ref());
         if raw.sources.is_empty() {
@@ -266,6 +276,7 @@ impl Checker {
             max_parallelism: None,
             chaining: true,
             buffer_timeout: BufferTimeout::default(),
+            auto_watermark_interval: SimDuration::from_millis(200),
         };
         let Some(raw) = raw else { return j };
         let raw = raw.get_ref();
@@ -286,6 +297,11 @@ impl Checker {
         }
         if let Some(c) = raw.chaining {
             j.chaining = c;
+        }
+        if let Some(t) = &raw.auto_watermark_interval
+            && let Some(d) = self.duration(t, "auto_watermark_interval")
+        {
+            j.auto_watermark_interval = d;
         }
         if let Some(t) = &raw.buffer_timeout {
             let text = t.get_ref().trim();
@@ -480,6 +496,10 @@ impl Checker {
                 partitioner: o.partitioner.clone(),
                 cost: o.cost.clone(),
             };
+            let side = o
+                .late_output
+                .clone()
+                .map(|l| (l, o.name.get_ref().clone(), o.name.span()));
             drafts.push(Draft {
                 name: o.name.get_ref().clone(),
                 name_span: o.name.span(),
@@ -488,6 +508,23 @@ impl Checker {
                 role: Role::Operator(Box::new(o)),
                 common,
             });
+            if let Some((late, window, window_span)) = side {
+                drafts.push(Draft {
+                    name: late.get_ref().clone(),
+                    name_span: late.span(),
+                    span: late.span(),
+                    inputs: vec![(window, window_span)],
+                    role: Role::SideOutput,
+                    common: Common {
+                        parallelism: None,
+                        chaining: None,
+                        start_new_chain: None,
+                        slot_sharing_group: None,
+                        partitioner: None,
+                        cost: None,
+                    },
+                });
+            }
         }
         for k in raw.sinks {
             let span = k.span();
@@ -624,12 +661,21 @@ impl Checker {
                     self.operator(o, &in_schemas, &inputs[i], &drafts, &kinds, &mut interner)
                 }
                 Role::Sink(k) => self.sink(k, in_schemas[0], &mut interner),
+                Role::SideOutput => {
+                    // Late elements have the fields of the window operator's input.
+                    let w = inputs[i][0].node;
+                    inputs[w]
+                        .first()
+                        .and_then(|r| schemas[r.node].clone())
+                        .map(|s| (NodeKind::SideOutput { of: w }, s))
+                }
             };
             if let Some((kind, schema)) = result {
                 kinds[i] = Some(kind);
                 schemas[i] = Some(schema);
             }
         }
+        self.check_event_time(&drafts, &inputs, &kinds);
         // Common options.
         let mut nodes = Vec::with_capacity(drafts.len());
         for (i, d) in drafts.into_iter().enumerate() {
@@ -655,12 +701,95 @@ impl Checker {
             if matches!(node.kind, NodeKind::Source(_)) {
                 node.chaining = ChainingStrategy::Head;
             }
+            if let NodeKind::Window(w) = &node.kind
+                && w.key.is_none()
+                && node.parallelism.is_none()
+            {
+                // windowAll runs with parallelism 1, whatever the job default.
+                node.parallelism = Some(Spanned {
+                    value: 1,
+                    span: node.span.clone(),
+                });
+            }
             nodes.push(node);
         }
         if self.diags.has_errors() {
             None
         } else {
             Some(nodes)
+        }
+    }
+
+    /// Event-time windows need timestamps and, to fire before the input ends, watermarks;
+    /// processing-time windows need input that takes time to arrive.
+    fn check_event_time(
+        &mut self,
+        drafts: &[Draft],
+        inputs: &[Vec<InputRef>],
+        kinds: &[Option<NodeKind>],
+    ) {
+        for (i, k) in kinds.iter().enumerate() {
+            let Some(NodeKind::Window(w)) = k else {
+                continue;
+            };
+            let mut sources = Vec::new();
+            let mut stack = vec![i];
+            let mut seen = vec![false; drafts.len()];
+            while let Some(n) = stack.pop() {
+                for r in &inputs[n] {
+                    if !seen[r.node] {
+                        seen[r.node] = true;
+                        if let Some(NodeKind::Source(s)) = &kinds[r.node] {
+                            sources.push((r.node, s));
+                        }
+                        stack.push(r.node);
+                    }
+                }
+            }
+            sources.sort_by_key(|(n, _)| *n);
+            let name = &drafts[i].name;
+            let span = Some(drafts[i].name_span.clone());
+            if w.processing_time {
+                if !sources.is_empty()
+                    && sources
+                        .iter()
+                        .all(|(_, s)| s.rate.is_none() && matches!(s.data, SourceData::Rows { .. }))
+                {
+                    self.warn(
+                        span,
+                        format!("the processing-time window `{name}` reads only sources without a `rate`"),
+                        "all their input arrives at once, so (almost) every element falls into one processing-time window; give the sources a rate",
+                    );
+                }
+                continue;
+            }
+            if w.assigner == crate::window::Assigner::Global
+                && w.trigger.is_none_or(|t| {
+                    !matches!(
+                        t.kind,
+                        crate::window::trigger::TriggerKind::EventTime
+                            | crate::window::trigger::TriggerKind::ContinuousEventTime(_)
+                    )
+                })
+            {
+                continue;
+            }
+            for (n, s) in sources {
+                let src = &drafts[n].name;
+                if s.timestamps == Timestamps::None {
+                    self.error(
+                        span.clone(),
+                        format!("the event-time window `{name}` reads records without timestamps from source `{src}`"),
+                        "set `timestamp` on the source (a field, or \"ingestion\"), or use time = \"processing\"",
+                    );
+                } else if s.watermarks.is_none() {
+                    self.warn(
+                        span.clone(),
+                        format!("source `{src}` emits no watermarks, so the event-time windows of `{name}` will never fire until the input ends"),
+                        "add `watermarks = { strategy = \"bounded\", max_out_of_orderness = \"…\" }` to the source",
+                    );
+                }
+            }
         }
     }
 
@@ -749,12 +878,24 @@ impl Checker {
     ) -> Option<(NodeKind, Schema)> {
         let kind = o.kind.get_ref().as_str();
         let name = o.name.get_ref();
-        const KINDS: &str = "map, filter, flat_map, key_by, reduce, union";
+        const KINDS: &str = "map, filter, flat_map, key_by, reduce, window, union";
         let allowed: &[&str] = match kind {
             "map" | "flat_map" => &["select"],
             "filter" => &["where"],
             "key_by" => &["key"],
             "reduce" => &["function", "field", "select"],
+            "window" => &[
+                "window",
+                "time",
+                "function",
+                "field",
+                "select",
+                "allowed_lateness",
+                "late_output",
+                "trigger",
+                "evictor",
+                "as",
+            ],
             "union" => &[],
             other => {
                 let mut msg = format!("unknown operator kind `{other}`");
@@ -765,12 +906,23 @@ impl Checker {
                 return None;
             }
         };
-        let given: [(&str, Option<Range<usize>>); 5] = [
+        let given: [(&str, Option<Range<usize>>); 13] = [
             ("select", o.select.as_ref().map(|v| v.span())),
             ("where", o.where_.as_ref().map(|v| v.span())),
             ("key", o.key.as_ref().map(|v| v.span())),
             ("function", o.function.as_ref().map(|v| v.span())),
             ("field", o.field.as_ref().map(|v| v.span())),
+            ("window", o.window.as_ref().map(|v| v.span())),
+            ("time", o.time.as_ref().map(|v| v.span())),
+            (
+                "allowed_lateness",
+                o.allowed_lateness.as_ref().map(|v| v.span()),
+            ),
+            ("late_output", o.late_output.as_ref().map(|v| v.span())),
+            ("trigger", o.trigger.as_ref().map(|v| v.span())),
+            ("evictor", o.evictor.as_ref().map(|v| v.span())),
+            ("as", o.as_.as_ref().map(|v| v.span())),
+            ("inputs", None),
         ];
         let mut bad = false;
         for (key, span) in given {
@@ -907,6 +1059,15 @@ impl Checker {
                 }
             }
             "reduce" => self.reduce(o, input, &refs[0], drafts, kinds, interner),
+            "window" => super::windows::check_window(
+                self,
+                o,
+                input,
+                &refs[0],
+                drafts_names(drafts),
+                kinds,
+                interner,
+            ),
             "union" => {
                 if refs.len() < 2 {
                     self.warn(
@@ -1213,11 +1374,16 @@ pub(super) fn content_offset(text: &str, span: Range<usize>) -> usize {
     }
 }
 
+fn drafts_names(drafts: &[Draft]) -> Vec<&str> {
+    drafts.iter().map(|d| d.name.as_str()).collect()
+}
+
 fn role_name(r: &Role) -> &'static str {
     match r {
         Role::Source(_) => "source",
         Role::Operator(_) => "operator",
         Role::Sink(_) => "sink",
+        Role::SideOutput => "side output",
     }
 }
 

@@ -29,6 +29,20 @@ impl RecMeta {
     }
 }
 
+/// A stream element that is not a record, travelling in order with the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    /// Event time has advanced to this value.
+    Watermark(EventTime),
+    /// The sender is idle (Flink's `WatermarkStatus.IDLE`).
+    Idle,
+    /// The sender is active again.
+    Active,
+}
+
+/// Serialized size of a watermark or status element: a tag byte and a `long`.
+pub const MARKER_BYTES: u32 = 9;
+
 /// Serialized size of a record's envelope in Flink: a tag byte and an 8-byte timestamp
 /// (`StreamElementSerializer`) plus the 4-byte length prefix of the record serializer.
 pub const RECORD_HEADER_BYTES: u32 = 13;
@@ -51,6 +65,8 @@ pub struct Buffer {
     pub finished_at: SimTime,
     /// The sender's backlog announced with this buffer (credit-based flow control).
     pub backlog: u32,
+    /// Markers, each with the number of records before it.
+    pub markers: Vec<(u32, Marker)>,
 }
 
 impl Buffer {
@@ -60,10 +76,17 @@ impl Buffer {
         self.meta.len()
     }
 
-    /// Whether it holds no records.
+    /// Whether it holds neither records nor markers.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.meta.is_empty()
+        self.meta.is_empty() && self.markers.is_empty()
+    }
+
+    /// Appends a marker after the records written so far.
+    #[inline]
+    pub fn push_marker(&mut self, m: Marker) {
+        self.markers.push((self.meta.len() as u32, m));
+        self.bytes += MARKER_BYTES;
     }
 
     /// Fields of record `i`.
@@ -105,6 +128,7 @@ impl BufferPool {
         b.bytes = 0;
         b.end_of_partition = false;
         b.backlog = 0;
+        b.markers.clear();
         if self.free.len() < 4096 {
             self.free.push(b);
         }

@@ -10,9 +10,11 @@ use super::ops::{
 };
 use super::source::{SourceData as RtData, SourceState, field_gen, lit_value};
 use super::task::{Gate, Sched, Task, TaskTime};
+use super::valve::Valve;
 use crate::cost::BufferTimeout;
 use crate::expr::{self, Expr, Scope, SelectItem, compile_select};
 use crate::plan::Plan;
+use crate::plan::logical::Port;
 use crate::rng::SeedTree;
 use crate::scenario::{ExprSrc, NodeKind, ReduceFn, Scenario, SinkSpec, SourceData};
 use crate::time::SimDuration;
@@ -39,7 +41,13 @@ fn compiled(src: &ExprSrc, scope: &Scope<'_>, interner: &mut Interner) -> Expr {
 }
 
 /// Builds tasks and channels.
-pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runtime {
+pub fn build(
+    s: &Scenario,
+    p: &Plan,
+    seed: u64,
+    interner: &mut Interner,
+    annotate: bool,
+) -> Runtime {
     let g = &p.logical.graph;
     let eg = &p.execution;
     let seeds = SeedTree::new(seed);
@@ -132,45 +140,57 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
             for (pos, &op) in v.ops.iter().enumerate() {
                 let ln = &g[op];
                 let node = &s.nodes[ln.scenario_node];
-                let mut outs = Vec::new();
+                let (mut outs, mut side_outs) = (Vec::new(), Vec::new());
                 for e in g.edges_directed(op, Direction::Outgoing) {
-                    if p.chaining.breaks[e.id().index()].is_empty() {
+                    let o = if p.chaining.breaks[e.id().index()].is_empty() {
                         let tpos = v
                             .ops
                             .iter()
                             .position(|&o| o == e.target())
                             .expect("chained target in chain");
-                        outs.push(Out::Chained(tpos as u16));
+                        Out::Chained(tpos as u16)
                     } else {
                         let w = out_edges
                             .iter()
                             .position(|&je| eg.edges[je].logical == e.id())
                             .expect("network edge");
-                        outs.push(Out::Network(w as u16));
+                        Out::Network(w as u16)
+                    };
+                    match e.weight().port {
+                        Port::Main => outs.push(o),
+                        Port::Side => side_outs.push(o),
                     }
                 }
                 // petgraph lists edges newest first; Flink's collector calls outputs in the
                 // order they were added.
                 outs.reverse();
+                side_outs.reverse();
                 let parent = g
                     .edges_directed(op, Direction::Incoming)
                     .find(|e| p.chaining.breaks[e.id().index()].is_empty())
                     .map(|e| {
-                        v.ops
+                        let pos = v
+                            .ops
                             .iter()
                             .position(|&o| o == e.source())
-                            .expect("chained source in chain")
+                            .expect("chained source in chain");
+                        (pos, e.weight().port)
                     });
                 debug_assert!(pos == 0 || parent.is_some());
-                let (operator, default_cost) = operator(s, ln.scenario_node, interner);
-                ops.push(OpSlot::new(
+                let (operator, default_cost) = operator(s, ln.scenario_node, interner, annotate);
+                let mut slot = OpSlot::new(
                     operator,
                     outs,
                     parent,
                     node.cost.unwrap_or(default_cost).0,
                     op.index(),
                     node.schema.arity(),
-                ));
+                );
+                if let NodeKind::Window(_) = node.kind {
+                    let input_arity = s.nodes[node.inputs[0].node].schema.arity();
+                    slot = slot.with_side_output(side_outs, input_arity);
+                }
+                ops.push(slot);
             }
             let ser_ns = out_edges
                 .iter()
@@ -189,7 +209,12 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
             for &je in &out_edges {
                 let e = &eg.edges[je];
                 let chans = edge_channels[je][st as usize].clone();
-                let from_schema = &s.nodes[g[e.from_op].scenario_node].schema;
+                let from_node = &s.nodes[g[e.from_op].scenario_node];
+                let from_schema = match g[e.logical].port {
+                    Port::Main => &from_node.schema,
+                    // late elements have the window's input fields
+                    Port::Side => &s.nodes[from_node.inputs[0].node].schema,
+                };
                 let key = g[e.logical]
                     .key
                     .as_ref()
@@ -239,6 +264,21 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
             let gate_channels: Vec<u32> = (0..channels.len() as u32)
                 .filter(|&c| channels[c as usize].to_task == tid)
                 .collect();
+            // One watermark valve per logical input; each channel has a slot in its valve.
+            let inputs = gate_channels
+                .iter()
+                .map(|&c| channels[c as usize].input as usize + 1)
+                .max()
+                .unwrap_or(0);
+            let mut per_input = vec![0usize; inputs];
+            let mut slots = Vec::with_capacity(gate_channels.len());
+            for (pos, &c) in gate_channels.iter().enumerate() {
+                let input = channels[c as usize].input as usize;
+                slots.push((input, per_input[input]));
+                per_input[input] += 1;
+                channels[c as usize].gate_pos = pos as u32;
+            }
+            let valves = per_input.iter().map(|&n| Valve::new(n)).collect();
             tasks.push(Task {
                 vertex: vi,
                 subtask: st,
@@ -255,12 +295,18 @@ pub fn build(s: &Scenario, p: &Plan, seed: u64, interner: &mut Interner) -> Runt
                     },
                     ended: 0,
                     current: None,
+                    slots,
+                    valves,
+                    watermark: crate::time::EVENT_TIME_MIN,
+                    idle: false,
                 },
                 source,
                 sched: Sched::Idle,
                 ending: false,
                 finished: false,
                 source_wake: None,
+                timer_wake: None,
+                watermark_trail: Default::default(),
                 consumed: Vec::new(),
                 backpressured_since: None,
                 time: TaskTime::default(),
@@ -289,7 +335,12 @@ fn fixed_bytes(schema: &Schema) -> Option<u32> {
 }
 
 /// The runtime operator for a scenario node, and its default per-record cost.
-fn operator(s: &Scenario, idx: usize, interner: &mut Interner) -> (Operator, SimDuration) {
+fn operator(
+    s: &Scenario,
+    idx: usize,
+    interner: &mut Interner,
+    annotate: bool,
+) -> (Operator, SimDuration) {
     let node = &s.nodes[idx];
     let c = &s.cost;
     let input_schema = || -> &Schema { &s.nodes[node.inputs[0].node].schema };
@@ -381,7 +432,11 @@ fn operator(s: &Scenario, idx: usize, interner: &mut Interner) -> (Operator, Sim
                 c.sink_record,
             )
         }
-        NodeKind::KeyBy { .. } | NodeKind::Union => {
+        NodeKind::Window(w) => (
+            Operator::Window(Box::new(window_op(s, node, w, interner, annotate))),
+            c.keyed_record,
+        ),
+        NodeKind::KeyBy { .. } | NodeKind::Union | NodeKind::SideOutput { .. } => {
             unreachable!("virtual nodes are folded into edges")
         }
     }
@@ -423,6 +478,7 @@ fn source_state(
                 subtask: st,
                 parallelism: p,
                 row: vec![Value::Int(0); arity],
+                watermarks: generator(src),
             }
         }
         SourceData::Rows { rows, repeat } => {
@@ -432,7 +488,7 @@ fn source_state(
                 data: RtData::Rows {
                     rows: rows_of[&idx].clone(),
                     mine,
-                    timestamp_field: src.timestamp_field,
+                    timestamps: src.timestamps,
                 },
                 emitted: 0,
                 total: Some(total),
@@ -441,7 +497,124 @@ fn source_state(
                 subtask: st,
                 parallelism: p,
                 row: Vec::with_capacity(arity),
+                watermarks: generator(src),
             }
         }
     }
+}
+
+/// The watermark generator of a source (a source without a strategy still ends with the
+/// final watermark).
+fn generator(src: &crate::scenario::SourceSpec) -> crate::watermark::Generator {
+    use crate::watermark::{Emission, Generator, Strategy};
+    match &src.watermarks {
+        Some(w) => Generator::new(w.strategy),
+        None => Generator::new(Strategy {
+            bound_ms: None,
+            emission: Emission::Periodic(None),
+            idleness: None,
+        }),
+    }
+}
+
+/// The window operator of a scenario node.
+fn window_op(
+    s: &Scenario,
+    node: &crate::scenario::NodeDef,
+    w: &crate::scenario::WindowSpec,
+    interner: &mut Interner,
+    annotate: bool,
+) -> super::ops::window::WindowOp {
+    use super::ops::window::{WindowConfig, WindowOp};
+    use super::ops::window_acc::WindowAgg;
+    use crate::scenario::WindowFn;
+    use crate::window::Assigner;
+    use crate::window::trigger::{Evictor, Trigger, TriggerKind};
+    let input = &s.nodes[node.inputs[0].node].schema;
+    let key = match &w.key {
+        Some(k) => compiled(k, &Scope::Record(input), interner),
+        None => compiled(
+            &ExprSrc {
+                text: "0".into(),
+                offset: 0,
+            },
+            &Scope::Record(input),
+            interner,
+        ),
+    };
+    let agg = match &w.function {
+        WindowFn::Sum(i) => WindowAgg::Sum(*i),
+        WindowFn::Min(i) => WindowAgg::Min(*i),
+        WindowFn::Max(i) => WindowAgg::Max(*i),
+        WindowFn::Avg(i) => WindowAgg::Avg(*i),
+        WindowFn::Count => WindowAgg::Count,
+        WindowFn::Expr(fields) => WindowAgg::Reduce(
+            fields
+                .iter()
+                .map(|(f, e)| {
+                    (
+                        input.index_of(f).expect("validated"),
+                        compiled(
+                            e,
+                            &Scope::Reduce {
+                                acc: input,
+                                cur: input,
+                            },
+                            interner,
+                        ),
+                    )
+                })
+                .collect(),
+        ),
+    };
+    // Defaults as in Flink: the assigner's default trigger; count windows are global windows
+    // with a (purging) count trigger, and an evictor when they slide.
+    let (trigger, evictor) = match w.count {
+        Some((n, None)) => (
+            Trigger {
+                kind: TriggerKind::Count(n),
+                purging: true,
+            },
+            None,
+        ),
+        Some((n, Some(slide))) => (
+            Trigger {
+                kind: TriggerKind::Count(slide),
+                purging: false,
+            },
+            Some(Evictor::Count(n as usize)),
+        ),
+        None => {
+            let default = match (&w.assigner, w.processing_time) {
+                (Assigner::Global, _) => TriggerKind::Never,
+                (_, true) => TriggerKind::ProcessingTime,
+                (_, false) => TriggerKind::EventTime,
+            };
+            (
+                w.trigger.unwrap_or(Trigger {
+                    kind: default,
+                    purging: false,
+                }),
+                w.evictor,
+            )
+        }
+    };
+    let cfg = WindowConfig {
+        key,
+        assigner: w.assigner.clone(),
+        gap: w
+            .gap
+            .as_ref()
+            .map(|g| compiled(g, &Scope::Record(input), interner)),
+        processing_time: w.processing_time,
+        trigger,
+        evictor,
+        allowed_lateness: w.allowed_lateness,
+        agg,
+        side_output: w.late_output.is_some(),
+        input_arity: input.arity(),
+        with_bounds: w.assigner != Assigner::Global,
+        with_key: w.key.is_some(),
+    };
+    WindowOp::new(cfg, annotate)
 }

@@ -67,6 +67,8 @@ pub struct Channel {
     pub rx: ReceiverCredits,
     /// Receiver: the end-of-partition event was consumed.
     pub ended: bool,
+    /// Receiver: this channel's position in the receiving task's gate.
+    pub gate_pos: u32,
     /// Buffers sent.
     pub buffers_sent: u64,
     /// Bytes sent.
@@ -97,6 +99,7 @@ impl Channel {
                 announced_backlog: 0,
             },
             ended: false,
+            gate_pos: 0,
             buffers_sent: 0,
             bytes_sent: 0,
         }

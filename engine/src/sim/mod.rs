@@ -23,6 +23,7 @@ pub mod queue;
 pub mod source;
 pub mod task;
 pub mod trace;
+pub mod valve;
 
 use crate::cost::CostModel;
 use crate::expr::eval::EvalCx;
@@ -33,6 +34,7 @@ use crate::time::{SimDuration, SimTime};
 use crate::value::Interner;
 use net::{FlushCause, Net, NetStats};
 use ops::batch::View;
+use ops::chain::Chain;
 use ops::{Cx, Operator};
 use queue::{Event, EventQueue};
 use serde_json::json;
@@ -71,8 +73,9 @@ pub struct RunOutput {
 pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::io::Error> {
     let seed = opts.seed.unwrap_or(s.seed);
     let mut interner = Interner::new();
-    let rt = build::build(s, p, seed, &mut interner);
-    let trace = if opts.trace.is_some() || opts.hash_trace {
+    let annotate = opts.trace.is_some() || opts.hash_trace;
+    let rt = build::build(s, p, seed, &mut interner, annotate);
+    let trace = if annotate {
         Some(Trace::new(opts.trace))
     } else {
         None
@@ -168,6 +171,13 @@ impl Simulation {
                     self.try_schedule(task);
                 }
                 Event::FlushTick { task } => self.on_flush_tick(task),
+                Event::TimerDue { task } => {
+                    let tk = &mut self.tasks[task as usize];
+                    if tk.timer_wake == Some(t) {
+                        tk.timer_wake = None;
+                    }
+                    self.try_schedule(task);
+                }
             }
             if let Some(f) = &self.failure {
                 return (Status::Failed, Some(f.clone()), events);
@@ -220,11 +230,30 @@ impl Simulation {
                     tr.event(now, "backpressure_start", vec![("task", json!(task.label))]);
                 }
             }
-        } else if let Some(src) = &task.source {
-            let due = src.next_due();
-            if src.interval_ns.is_some() && due > now && task.source_wake != Some(due) {
-                task.source_wake = Some(due);
-                self.queue.schedule(due, Event::SourceDue { task: ti });
+        } else {
+            if let Some(src) = &task.source {
+                // Wake for the next due record or the next periodic watermark.
+                let due = (src.interval_ns.is_some() && !src.exhausted(now))
+                    .then(|| src.next_due())
+                    .filter(|d| *d > now);
+                let tick = src.watermarks.next_tick.filter(|t| *t > now);
+                let wake = match (due, tick) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                if let Some(w) = wake
+                    && task.source_wake.is_none_or(|s| s > w || s <= now)
+                {
+                    task.source_wake = Some(w);
+                    self.queue.schedule(w, Event::SourceDue { task: ti });
+                }
+            }
+            if let Some(ms) = task.chain.next_processing_timer() {
+                let at = SimTime((ms.max(0) as u64).saturating_mul(1_000_000));
+                if at > now && task.timer_wake.is_none_or(|w| w > at || w <= now) {
+                    task.timer_wake = Some(at);
+                    self.queue.schedule(at, Event::TimerDue { task: ti });
+                }
             }
         }
     }
@@ -272,6 +301,7 @@ impl Simulation {
             gate,
             source,
             consumed,
+            watermark_trail: trail,
             ..
         } = task;
         let mut error = None;
@@ -295,62 +325,41 @@ impl Simulation {
             },
         };
         let mut end = now.0;
+        // Processing-time timers that are due fire first.
+        let now_ms = now.as_event_time();
+        if chain.next_processing_timer().is_some_and(|t| t <= now_ms) {
+            chain.set_processing_time(now_ms);
+            end = chain.processing_time(now_ms, end, &mut cx);
+        }
         if let Some(src) = source {
-            let head = &mut chain.ops[0];
-            head.out.clear();
-            src.fill(now, SOURCE_BATCH, &mut head.out);
-            if !head.out.is_empty() {
-                end = chain.run(None, now.0, 0, &mut cx);
-            }
-            end_of_input = src.exhausted(SimTime(end));
+            end = source_item(src, chain, now, end, &mut cx, &mut end_of_input);
         } else {
-            if gate.current.is_none()
-                && let Some(ch) = gate.available.pop_front()
-            {
-                let c = &mut cx.net.channels[ch as usize];
-                let b = c
-                    .queue
-                    .pop_front()
-                    .expect("available channels have buffers");
-                if !c.queue.is_empty() {
-                    gate.available.push_back(ch);
-                }
-                gate.current = Some((ch, b, 0));
-            }
-            if let Some((ch, b, pos)) = gate.current.as_mut() {
-                if b.end_of_partition {
-                    cx.net.channels[*ch as usize].ended = true;
-                    gate.ended += 1;
-                    end_of_input = gate.ended as usize == gate.channels.len();
-                } else {
-                    let deser = cost.deserialize_record.0;
-                    let all = View {
-                        arity: b.arity as usize,
-                        values: &b.values,
-                        meta: &b.meta,
-                    };
-                    while *pos < b.len() {
-                        let to = (*pos + RECEIVE_BATCH).min(b.len());
-                        end = chain.run(Some(all.slice(*pos, to)), end, deser, &mut cx);
-                        *pos = to;
-                        if cx.net.blocked || cx.ev.error.is_some() {
-                            break;
-                        }
-                    }
-                }
-                if b.end_of_partition || *pos >= b.len() {
-                    let (ch, b, _) = gate.current.take().expect("current buffer");
-                    consumed.push(ch);
-                    cx.net.pool.give(b);
-                }
-            }
+            end = input_item(
+                gate,
+                chain,
+                consumed,
+                end,
+                cost.deserialize_record.0,
+                &mut cx,
+                &mut end_of_input,
+                trail,
+            );
         }
         if end_of_input {
             cx.net.end_of_input(SimTime(end));
         }
+        let error = error.or_else(|| task.chain.take_failure());
         if let Some(e) = error {
             let label = task.label.clone();
             self.failure = Some(format!("task {label} failed at {}: {e}", SimTime(end)));
+        }
+        if let Some(tr) = self.trace.as_mut() {
+            trace_window_log(
+                tr,
+                &mut self.tasks[ti as usize],
+                &self.interner,
+                SimTime(end),
+            );
         }
         let task = &mut self.tasks[ti as usize];
         if end_of_input {
@@ -733,6 +742,259 @@ impl Simulation {
                 bucket_ms: series.bucket_ns / 1_000_000,
                 sink_records: series.counts,
             },
+        }
+    }
+}
+
+/// A source's work item: a due periodic watermark, then a batch of records (one at a time
+/// for a punctuated generator, each followed by its watermark), then — at the end of the
+/// input — the final watermark. Returns the local time when done.
+fn source_item(
+    src: &mut source::SourceState,
+    chain: &mut Chain,
+    now: SimTime,
+    t0: u64,
+    cx: &mut Cx<'_>,
+    end_of_input: &mut bool,
+) -> u64 {
+    use crate::watermark::Emit;
+    let mut t = t0;
+    let emit = |chain: &mut Chain, e: Emit, t: u64, cx: &mut Cx<'_>| -> u64 {
+        match e {
+            Emit::Watermark(w) => chain.watermark(0, w, t, cx),
+            Emit::Idle => chain.status(0, buffer::Marker::Idle, t, cx),
+            Emit::Active => chain.status(0, buffer::Marker::Active, t, cx),
+        }
+    };
+    if let Some(tick) = src.watermarks.next_tick
+        && tick <= now
+        && let Some(e) = src.watermarks.on_tick(now)
+    {
+        t = emit(chain, e, t, cx);
+    }
+    chain.set_processing_time(now.as_event_time());
+    if src.watermarks.per_event() {
+        let mut n = 0;
+        while n < SOURCE_BATCH && !cx.net.blocked && cx.ev.error.is_none() {
+            let head = &mut chain.ops[0];
+            head.out.clear();
+            src.fill(now, 1, &mut head.out);
+            if head.out.is_empty() {
+                break;
+            }
+            let ts = head.out.meta[0].ts;
+            if let Some(e) = src.watermarks.wake(now) {
+                t = emit(chain, e, t, cx);
+            }
+            t = chain.run(None, t, 0, cx);
+            if let Some(e) = src.watermarks.observe(ts, now) {
+                t = emit(chain, e, t, cx);
+            }
+            n += 1;
+        }
+    } else {
+        let head = &mut chain.ops[0];
+        head.out.clear();
+        src.fill(now, SOURCE_BATCH, &mut head.out);
+        if !head.out.is_empty() {
+            if let Some(e) = src.watermarks.wake(now) {
+                t = emit(chain, e, t, cx);
+            }
+            for m in &chain.ops[0].out.meta {
+                src.watermarks.observe(m.ts, now);
+            }
+            t = chain.run(None, t, 0, cx);
+        }
+    }
+    if src.exhausted(SimTime(t)) {
+        // A bounded source ends with the final watermark, then end-of-partition.
+        if let Some(e) = src.watermarks.wake(now) {
+            t = emit(chain, e, t, cx);
+        }
+        let e = src.watermarks.on_end();
+        t = emit(chain, e, t, cx);
+        *end_of_input = true;
+    }
+    t
+}
+
+/// A non-source work item: (the rest of) one input buffer — records in slices, and every
+/// marker through the channel's watermark valve. Returns the local time when done.
+#[allow(clippy::too_many_arguments)]
+fn input_item(
+    gate: &mut task::Gate,
+    chain: &mut Chain,
+    consumed: &mut Vec<u32>,
+    t0: u64,
+    deser: u64,
+    cx: &mut Cx<'_>,
+    end_of_input: &mut bool,
+    trail: &mut task::WatermarkTrail,
+) -> u64 {
+    let mut t = t0;
+    if gate.current.is_none()
+        && let Some(ch) = gate.available.pop_front()
+    {
+        let c = &mut cx.net.channels[ch as usize];
+        let b = c
+            .queue
+            .pop_front()
+            .expect("available channels have buffers");
+        if !c.queue.is_empty() {
+            gate.available.push_back(ch);
+        }
+        gate.current = Some((ch, b, 0, 0));
+    }
+    let Some((ch, b, mut pos, mut mi)) = gate.current.take() else {
+        return t;
+    };
+    let all = View {
+        arity: b.arity as usize,
+        values: &b.values,
+        meta: &b.meta,
+    };
+    let slot = cx.net.channels[ch as usize].gate_pos as usize;
+    loop {
+        let next_marker = b.markers.get(mi).map_or(b.len(), |m| m.0 as usize);
+        if pos < next_marker {
+            let to = (pos + RECEIVE_BATCH).min(next_marker);
+            chain.set_processing_time(SimTime(t).as_event_time());
+            t = chain.run(Some(all.slice(pos, to)), t, deser, cx);
+            pos = to;
+        } else if let Some(&(_, m)) = b.markers.get(mi) {
+            mi += 1;
+            t = on_marker(gate, chain, slot, m, t, cx, trail);
+        } else {
+            break;
+        }
+        if cx.net.blocked || cx.ev.error.is_some() {
+            break;
+        }
+    }
+    if pos >= b.len() && mi >= b.markers.len() {
+        if b.end_of_partition {
+            cx.net.channels[ch as usize].ended = true;
+            gate.ended += 1;
+            *end_of_input = gate.ended as usize == gate.channels.len();
+        }
+        consumed.push(ch);
+        cx.net.pool.give(b);
+    } else {
+        gate.current = Some((ch, b, pos, mi));
+    }
+    t
+}
+
+/// A marker from gate slot `slot`: through its input's valve; if the combined watermark
+/// advances, the chain sees it; if every input goes idle (or comes back), downstream is told.
+fn on_marker(
+    gate: &mut task::Gate,
+    chain: &mut Chain,
+    slot: usize,
+    m: buffer::Marker,
+    t: u64,
+    cx: &mut Cx<'_>,
+    trail: &mut task::WatermarkTrail,
+) -> u64 {
+    use valve::ValveOutput;
+    let (input, idx) = gate.slots[slot];
+    let outputs = match m {
+        buffer::Marker::Watermark(w) => gate.valves[input].watermark(idx, w).into_iter().collect(),
+        buffer::Marker::Idle => gate.valves[input].status(idx, true),
+        buffer::Marker::Active => gate.valves[input].status(idx, false),
+    };
+    let mut t = t;
+    for o in outputs {
+        match o {
+            ValveOutput::Watermark(_) => {
+                // Two-input operators take the minimum over their active inputs.
+                let combined = gate
+                    .valves
+                    .iter()
+                    .filter(|v| !v.output_idle)
+                    .map(|v| v.output)
+                    .min();
+                if let Some(c) = combined
+                    && c > gate.watermark
+                {
+                    gate.watermark = c;
+                    trail.record(SimTime(t), c);
+                    t = chain.watermark(0, c, t, cx);
+                }
+            }
+            ValveOutput::Idle => {
+                if gate.valves.iter().all(|v| v.output_idle) && !gate.idle {
+                    gate.idle = true;
+                    t = chain.status(0, buffer::Marker::Idle, t, cx);
+                }
+            }
+            ValveOutput::Active => {
+                if gate.idle {
+                    gate.idle = false;
+                    t = chain.status(0, buffer::Marker::Active, t, cx);
+                }
+            }
+        }
+    }
+    t
+}
+
+/// Writes what window operators emitted (with their annotations) to the trace.
+fn trace_window_log(tr: &mut Trace, task: &mut Task, interner: &Interner, t: SimTime) {
+    for slot in &mut task.chain.ops {
+        let Operator::Window(w) = &mut slot.op else {
+            continue;
+        };
+        let Some(log) = w.log.as_mut() else { continue };
+        for e in log.drain(..) {
+            let js = |v: &[crate::value::Value]| {
+                serde_json::Value::Array(v.iter().map(|x| x.to_json(interner)).collect())
+            };
+            match e {
+                ops::window::Emitted::Fire {
+                    key,
+                    window,
+                    result,
+                    watermark,
+                    last_input,
+                } => tr.event(
+                    t,
+                    "window_fired",
+                    vec![
+                        ("task", json!(task.label)),
+                        ("subtask", json!(task.subtask)),
+                        ("key", key.to_json(interner)),
+                        ("window_start", json!(window.start)),
+                        ("window_end", json!(window.end)),
+                        ("result", js(&result)),
+                        ("watermark", json!(watermark)),
+                        (
+                            "last_input",
+                            last_input.map_or(serde_json::Value::Null, |r| js(&r)),
+                        ),
+                    ],
+                ),
+                ops::window::Emitted::Late {
+                    row,
+                    ts,
+                    watermark,
+                    last_input,
+                } => tr.event(
+                    t,
+                    "late_record",
+                    vec![
+                        ("task", json!(task.label)),
+                        ("subtask", json!(task.subtask)),
+                        ("row", js(&row)),
+                        ("ts", json!(ts)),
+                        ("watermark", json!(watermark)),
+                        (
+                            "last_input",
+                            last_input.map_or(serde_json::Value::Null, |r| js(&r)),
+                        ),
+                    ],
+                ),
+            }
         }
     }
 }

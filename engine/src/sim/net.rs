@@ -350,6 +350,43 @@ impl Net<'_> {
         }
     }
 
+    /// Writes a marker (watermark or status) to every channel of writer `w` at local time `t`:
+    /// Flink broadcasts them, in order with the records.
+    pub fn write_marker(&mut self, w: usize, m: super::buffer::Marker, t: SimTime) {
+        if t >= self.flusher.deadline {
+            self.flush_due(t);
+        }
+        let cap = self.cost.buffer_size_bytes;
+        for i in 0..self.writers[w].channels.len() {
+            let ch = self.writers[w].channels[i];
+            if let Some(b) = &mut self.channels[ch as usize].current
+                && b.bytes + super::buffer::MARKER_BYTES <= cap
+            {
+                b.push_marker(m);
+            } else {
+                if self.channels[ch as usize].current.is_some() {
+                    self.finish(w, ch, t, FlushCause::Full);
+                }
+                let writer = &mut self.writers[w];
+                let mut b = self.pool.take(writer.arity);
+                b.push_marker(m);
+                self.channels[ch as usize].current = Some(b);
+                writer.in_use += 1;
+                if !self.flusher.every_record
+                    && self.flusher.interval.is_some()
+                    && !self.flusher.tick_scheduled
+                {
+                    self.flusher.tick_scheduled = true;
+                    self.queue
+                        .schedule(self.flusher.deadline, Event::FlushTick { task: self.task });
+                }
+            }
+            if self.flusher.every_record {
+                self.finish(w, ch, t, FlushCause::Timeout);
+            }
+        }
+    }
+
     /// Finishes the current buffer of channel `ch` (fed by writer `w`) at `t` and sends what
     /// credit allows.
     pub fn finish(&mut self, w: usize, ch: u32, t: SimTime, cause: FlushCause) {

@@ -38,6 +38,11 @@ pub enum Event {
         /// Task index.
         task: u32,
     },
+    /// A processing-time timer of a task is due.
+    TimerDue {
+        /// Task index.
+        task: u32,
+    },
 }
 
 /// A min-queue of events by `(time, insertion order)`.

@@ -12,9 +12,10 @@
 use super::buffer::RecMeta;
 use super::ops::batch::Batch;
 use crate::rng::SimRng;
-use crate::scenario::{Delay, GenField, Lit, Skew};
+use crate::scenario::{Delay, GenField, Lit, Skew, Timestamps};
 use crate::time::{EVENT_TIME_MIN, SimDuration, SimTime};
 use crate::value::{Interner, Sym, Value};
+use crate::watermark::Generator;
 use std::sync::Arc;
 
 /// How one generated field draws its values (strings interned up front).
@@ -59,8 +60,8 @@ pub enum SourceData {
         rows: Arc<Vec<Vec<Value>>>,
         /// Indices of this subtask's rows, in arrival order.
         mine: Vec<u32>,
-        /// Field holding the event time.
-        timestamp_field: Option<usize>,
+        /// Where the event time comes from.
+        timestamps: Timestamps,
     },
 }
 
@@ -83,6 +84,8 @@ pub struct SourceState {
     pub parallelism: u32,
     /// The record being built.
     pub row: Vec<Value>,
+    /// The watermark generator.
+    pub watermarks: Generator,
 }
 
 impl SourceState {
@@ -190,58 +193,24 @@ impl SourceState {
             SourceData::Rows {
                 rows,
                 mine,
-                timestamp_field,
+                timestamps,
             } => {
                 for (i, dst) in rows_out.chunks_exact_mut(a).enumerate() {
                     let k = first + i as u64;
                     let row = &rows[mine[(k % mine.len() as u64) as usize] as usize];
                     dst.copy_from_slice(row);
-                    let ts = match timestamp_field {
-                        Some(f) => row[*f].as_int(),
-                        None => EVENT_TIME_MIN,
+                    let b = born(i);
+                    let ts = match timestamps {
+                        Timestamps::Field(f) => row[*f].as_int(),
+                        Timestamps::Ingestion => b.as_event_time(),
+                        Timestamps::None | Timestamps::Generated => EVENT_TIME_MIN,
                     };
-                    out.meta.push(RecMeta { ts, born: born(i) });
+                    out.meta.push(RecMeta { ts, born: b });
                 }
             }
         }
         out.parent.extend(base as u32..(base + n) as u32);
         self.emitted += n as u64;
-    }
-
-    /// Produces the next record at local time `t` into `self.row`; returns its metadata.
-    #[inline]
-    pub fn produce(&mut self, t: SimTime) -> RecMeta {
-        let born = if self.interval_ns.is_some() {
-            self.next_due()
-        } else {
-            t
-        };
-        let k = self.emitted;
-        self.emitted += 1;
-        match &mut self.data {
-            SourceData::Generated { fields, delay, rng } => {
-                for (slot, g) in self.row.iter_mut().zip(fields.iter()) {
-                    *slot = draw(g, rng, k, self.subtask, self.parallelism);
-                }
-                let d = draw_delay(*delay, rng);
-                let ts = born.as_event_time() - d.as_millis() as i64;
-                RecMeta { ts, born }
-            }
-            SourceData::Rows {
-                rows,
-                mine,
-                timestamp_field,
-            } => {
-                let idx = mine[(k % mine.len() as u64) as usize] as usize;
-                self.row.clear();
-                self.row.extend_from_slice(&rows[idx]);
-                let ts = match timestamp_field {
-                    Some(f) => self.row[*f].as_int(),
-                    None => EVENT_TIME_MIN,
-                };
-                RecMeta { ts, born }
-            }
-        }
     }
 }
 
@@ -375,22 +344,33 @@ mod tests {
             subtask: 1,
             parallelism: 4,
             row: vec![Value::Int(0); n],
+            watermarks: Generator::new(crate::watermark::Strategy {
+                bound_ms: None,
+                emission: crate::watermark::Emission::PerEvent,
+                idleness: None,
+            }),
         }
     }
 
     #[test]
     fn paced_records_are_born_when_due() {
         let mut s = gen_state(vec![FieldGen::Sequence], 3, Some(1_000_000.0));
-        assert_eq!(s.produce(SimTime(50_000_000)).born, SimTime(0));
-        assert_eq!(s.produce(SimTime(50_000_000)).born, SimTime(1_000_000));
+        let mut b = Batch::new(1);
+        s.fill(SimTime(1_500_000), 10, &mut b);
+        assert_eq!(b.len(), 2, "records due at 0 and 1 ms, not 2 ms");
         assert_eq!(
-            s.row[0],
+            (b.meta[0].born, b.meta[1].born),
+            (SimTime(0), SimTime(1_000_000))
+        );
+        assert_eq!(
+            b.values[1],
             Value::Int(5),
             "sequence interleaves subtasks: 1, 5, 9, …"
         );
         assert!(!s.exhausted(SimTime(0)));
-        s.produce(SimTime(0));
+        s.fill(SimTime(9_000_000), 10, &mut b);
         assert!(s.exhausted(SimTime(0)));
+        assert_eq!(b.len(), 3);
     }
 
     #[test]
@@ -407,9 +387,12 @@ mod tests {
             None,
         );
         let mut hits = [0u32; 100];
-        for _ in 0..10_000 {
-            s.produce(SimTime(0));
-            hits[s.row[0].as_int() as usize] += 1;
+        let mut b = Batch::new(1);
+        for _ in 0..20 {
+            s.fill(SimTime(0), 512, &mut b);
+        }
+        for v in &b.values {
+            hits[v.as_int() as usize] += 1;
         }
         assert!(
             hits[0] > 10 * hits[50],
@@ -422,9 +405,9 @@ mod tests {
     #[test]
     fn uniform_ints_stay_in_range() {
         let mut s = gen_state(vec![FieldGen::Int(-3, 3)], 1000, None);
-        for _ in 0..1000 {
-            s.produce(SimTime(0));
-            assert!((-3..=3).contains(&s.row[0].as_int()));
-        }
+        let mut b = Batch::new(1);
+        s.fill(SimTime(0), 1000, &mut b);
+        assert_eq!(b.len(), 1000);
+        assert!(b.values.iter().all(|v| (-3..=3).contains(&v.as_int())));
     }
 }

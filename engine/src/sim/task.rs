@@ -21,8 +21,17 @@ pub struct Gate {
     pub pool: FloatingPool,
     /// Channels whose end-of-partition was consumed.
     pub ended: u32,
-    /// The buffer being processed: channel, buffer, next record.
-    pub current: Option<(u32, Buffer, usize)>,
+    /// The buffer being processed: channel, buffer, next record, next marker.
+    pub current: Option<(u32, Buffer, usize, usize)>,
+    /// For each channel (in `channels` order): its logical input and its index in that
+    /// input's valve.
+    pub slots: Vec<(usize, usize)>,
+    /// One watermark valve per logical input.
+    pub valves: Vec<super::valve::Valve>,
+    /// The combined input watermark the chain has seen.
+    pub watermark: crate::time::EventTime,
+    /// Whether the task told downstream it is idle.
+    pub idle: bool,
 }
 
 /// Where a task is in the CPU's life cycle.
@@ -76,6 +85,10 @@ pub struct Task {
     pub finished: bool,
     /// A `SourceDue` event is pending for this time.
     pub source_wake: Option<SimTime>,
+    /// A `TimerDue` event is pending for this time.
+    pub timer_wake: Option<SimTime>,
+    /// Input watermark over time, for the lag series: `(processing time, watermark)`.
+    pub watermark_trail: WatermarkTrail,
     /// Channels whose buffer the running work item used up (recycled when it completes).
     pub consumed: Vec<u32>,
     /// Blocked on output since.
@@ -97,9 +110,61 @@ impl Task {
         if self.finished || self.ending {
             return false;
         }
+        if self
+            .chain
+            .next_processing_timer()
+            .is_some_and(|t| t <= now.as_event_time())
+        {
+            return true;
+        }
         match &self.source {
-            Some(s) => s.exhausted(now) || s.interval_ns.is_none() || s.next_due() <= now,
+            Some(s) => {
+                s.exhausted(now)
+                    || s.interval_ns.is_none()
+                    || s.next_due() <= now
+                    || s.watermarks.next_tick.is_some_and(|t| t <= now)
+            }
             None => self.gate.current.is_some() || !self.gate.available.is_empty(),
+        }
+    }
+}
+
+/// How far behind processing time a task's watermark is, sampled whenever it advances and
+/// kept small: per bucket of processing time, the watermark at the end of the bucket.
+#[derive(Debug, Clone, Default)]
+pub struct WatermarkTrail {
+    /// Bucket width in nanoseconds.
+    pub bucket_ns: u64,
+    /// `(end of bucket, watermark)`.
+    pub points: Vec<(u64, crate::time::EventTime)>,
+}
+
+impl WatermarkTrail {
+    /// Most points kept.
+    pub const MAX: usize = 500;
+
+    /// The watermark became `wm` at `t`.
+    pub fn record(&mut self, t: SimTime, wm: crate::time::EventTime) {
+        if self.bucket_ns == 0 {
+            self.bucket_ns = 100_000_000;
+        }
+        let b = (t.0 / self.bucket_ns + 1) * self.bucket_ns;
+        match self.points.last_mut() {
+            Some(last) if last.0 == b => last.1 = wm,
+            _ => self.points.push((b, wm)),
+        }
+        if self.points.len() > Self::MAX {
+            self.bucket_ns *= 2;
+            let bucket = self.bucket_ns;
+            let mut merged: Vec<(u64, crate::time::EventTime)> = Vec::new();
+            for (t, w) in self.points.drain(..) {
+                let b = t.div_ceil(bucket) * bucket;
+                match merged.last_mut() {
+                    Some(last) if last.0 == b => last.1 = w,
+                    _ => merged.push((b, w)),
+                }
+            }
+            self.points = merged;
         }
     }
 }

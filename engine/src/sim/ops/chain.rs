@@ -1,24 +1,29 @@
-//! Running a slice of records through a chain, with Flink's timing.
+//! Running records through a chain, with Flink's timing.
 //!
 //! Flink hands a record through a chain depth first: the head processes record 1, passes it
 //! to the next operator, which passes it on, until it is written to the network or consumed
 //! by a sink; only then does the head take record 2. A record therefore leaves the chain at
 //! `start + (CPU time of all work done before it, in depth-first order) + (its own path)`.
 //!
-//! Executing that literally costs a function call per operator per record. Instead, [`run`]
-//! executes operator by operator over the whole slice (phase 1), then recovers the
-//! depth-first times exactly: every output record remembers its input record (`parent`), so
-//! phase 2 sums, bottom-up, the CPU time each record causes in its operator and everything
+//! Executing that literally costs a function call per operator per record. Instead,
+//! [`Chain::run`] executes operator by operator over the whole slice (phase 1), then recovers
+//! the depth-first times exactly: every output record remembers its input record (`parent`),
+//! so phase 2 sums, bottom-up, the CPU time each record causes in its operator and everything
 //! downstream (its *subtree*), and phase 3 lays the subtrees end to end in depth-first order.
 //! Phase 4 hands records to network writers and sinks at those times. The test at the bottom
 //! checks the result against a literal record-at-a-time executor.
 //!
+//! Records can also enter in the middle of a chain: a window that fires on a watermark or a
+//! timer emits results that run through the operators below it only ([`Chain::watermark`]).
+//! Watermarks and idleness markers themselves travel depth first along every output.
+//!
 //! One simplification: an operator that reads processing time sees the slice's start time.
 
 use super::batch::View;
-use super::{Cx, OpSlot, Operator, Out};
+use super::{Cx, OpSlot, Operator, Out, Port};
 use crate::expr::eval::EvalCx;
-use crate::time::SimTime;
+use crate::sim::buffer::Marker;
+use crate::time::{EventTime, SimTime};
 
 /// How an operator's outputs relate to its inputs (decides the fast paths of the timing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +32,7 @@ pub enum Shape {
     OneToOne,
     /// Zero or one output per input (filter).
     Select,
-    /// Any number of outputs per input (flat_map).
+    /// Any number of outputs per input (flat_map, window).
     Fan,
     /// No outputs (sink).
     Consume,
@@ -39,49 +44,54 @@ impl Operator {
         match self {
             Operator::Source | Operator::Map(_) | Operator::Reduce(_) => Shape::OneToOne,
             Operator::Filter(_) => Shape::Select,
-            Operator::FlatMap(_) => Shape::Fan,
+            Operator::FlatMap(_) | Operator::Window(_) => Shape::Fan,
             Operator::Sink(_) => Shape::Consume,
         }
     }
 }
 
-/// A chain of operators with its precomputed output wiring.
+/// Where records enter the chain.
+#[derive(Clone, Copy)]
+enum Entry<'v> {
+    /// At the head, from the network (or, for a source chain, already in the head's `out`).
+    Head(Option<View<'v>>),
+    /// From operator `j`, whose `out` already holds what it emitted.
+    Emitted(usize),
+}
+
+/// A chain of operators with its precomputed wiring.
 #[derive(Debug)]
 pub struct Chain {
-    /// Operators in topological order.
+    /// Operators in topological order; the head is at 0.
     pub ops: Vec<OpSlot>,
-    /// Every network output: `(operator, position among its network outputs, writer)`.
-    pub net_outs: Vec<(usize, usize, u16)>,
-    /// Operators that are sinks.
-    pub sinks: Vec<usize>,
     /// CPU time to serialize one record for each network writer (all copies of a broadcast).
     pub ser_ns: Vec<u64>,
+    /// For every operator: itself and everything downstream of it, in topological order.
+    below: Vec<Vec<usize>>,
     /// Scratch for merging the writes of several network outputs by time.
-    merge: Vec<(u64, u32, u32, u16)>,
+    merge: Vec<(u64, u32, u32, u16, bool)>,
 }
 
 impl Chain {
     /// A chain of these operators; `ser_ns[w]` is the serialization cost of writer `w`.
     pub fn new(ops: Vec<OpSlot>, ser_ns: Vec<u64>) -> Self {
-        let mut net_outs = Vec::new();
-        let mut sinks = Vec::new();
-        for (j, s) in ops.iter().enumerate() {
-            let mut q = 0;
-            for o in &s.outs {
-                if let Out::Network(w) = *o {
-                    net_outs.push((j, q, w));
-                    q += 1;
+        let n = ops.len();
+        // Parents come before children, so one forward sweep collects each subtree.
+        let below: Vec<Vec<usize>> = (0..n)
+            .map(|j| {
+                let mut sub = vec![j];
+                for (k, op) in ops.iter().enumerate().skip(j + 1) {
+                    if op.parent.is_some_and(|(p, _)| sub.contains(&p)) {
+                        sub.push(k);
+                    }
                 }
-            }
-            if matches!(s.op, Operator::Sink(_)) {
-                sinks.push(j);
-            }
-        }
+                sub
+            })
+            .collect();
         Chain {
             ops,
-            net_outs,
-            sinks,
             ser_ns,
+            below,
             merge: Vec::new(),
         }
     }
@@ -90,48 +100,194 @@ impl Chain {
     /// the chain starting at local time `t0`; `in_cost` is charged before each head record
     /// (deserialization). Returns the local time when the last record is done.
     pub fn run(&mut self, input: Option<View<'_>>, t0: u64, in_cost: u64, cx: &mut Cx<'_>) -> u64 {
-        forward(&mut self.ops, input, &mut cx.ev);
-        subtree_costs(&mut self.ops, input, &self.ser_ns);
-        let end = start_times(&mut self.ops, input, t0, in_cost, &self.ser_ns);
-        self.emit(input, cx);
+        self.run_entry(Entry::Head(input), t0, in_cost, cx)
+    }
+
+    fn run_entry(&mut self, entry: Entry<'_>, t0: u64, in_cost: u64, cx: &mut Cx<'_>) -> u64 {
+        let (root, input, emitted) = match entry {
+            Entry::Head(i) => (0, i, None),
+            Entry::Emitted(j) => (j, None, Some(j)),
+        };
+        let scope = std::mem::take(&mut self.below[root]);
+        forward(&mut self.ops, &scope, input, emitted, &mut cx.ev);
+        subtree_costs(&mut self.ops, &scope, input, emitted, &self.ser_ns);
+        let end = start_times(
+            &mut self.ops,
+            &scope,
+            input,
+            emitted,
+            t0,
+            in_cost,
+            &self.ser_ns,
+        );
+        self.emit(&scope, input, cx);
+        self.below[root] = scope;
         end
     }
 
-    fn emit(&mut self, input: Option<View<'_>>, cx: &mut Cx<'_>) {
+    /// A watermark reaches operator `j` at local time `t`: windows fire (their results run
+    /// through the operators below), then the watermark goes on along every output.
+    /// Returns the local time when everything it caused is done.
+    pub fn watermark(&mut self, j: usize, wm: EventTime, t: u64, cx: &mut Cx<'_>) -> u64 {
+        let mut t = t;
+        let slot = &mut self.ops[j];
+        slot.watermark = wm;
+        if let Operator::Window(w) = &mut slot.op {
+            slot.out.clear();
+            slot.side.clear();
+            w.advance_watermark(wm, &mut slot.out, &mut cx.ev);
+            if !slot.out.is_empty() {
+                t = self.run_entry(Entry::Emitted(j), t, 0, cx);
+            }
+        }
+        self.forward_marker(j, Marker::Watermark(wm), t, cx)
+    }
+
+    /// An idleness marker reaches operator `j`: it goes on along every output.
+    pub fn status(&mut self, j: usize, m: Marker, t: u64, cx: &mut Cx<'_>) -> u64 {
+        self.forward_marker(j, m, t, cx)
+    }
+
+    fn forward_marker(&mut self, j: usize, m: Marker, t: u64, cx: &mut Cx<'_>) -> u64 {
+        let mut t = t;
+        let n_main = self.ops[j].outs.len();
+        for i in 0..n_main + self.ops[j].side_outs.len() {
+            let o = if i < n_main {
+                self.ops[j].outs[i]
+            } else {
+                self.ops[j].side_outs[i - n_main]
+            };
+            match o {
+                Out::Chained(k) => {
+                    t = match m {
+                        Marker::Watermark(wm) => self.watermark(k as usize, wm, t, cx),
+                        _ => self.status(k as usize, m, t, cx),
+                    }
+                }
+                Out::Network(w) => {
+                    t += self.ser_ns[w as usize];
+                    cx.net.write_marker(w as usize, m, SimTime(t));
+                }
+            }
+        }
+        t
+    }
+
+    /// Fires the processing-time timers due at `now_ms` (local time `t`); returns when done.
+    pub fn processing_time(&mut self, now_ms: EventTime, t: u64, cx: &mut Cx<'_>) -> u64 {
+        let mut t = t;
+        for j in 0..self.ops.len() {
+            let slot = &mut self.ops[j];
+            if let Operator::Window(w) = &mut slot.op
+                && w.next_processing_timer().is_some_and(|n| n <= now_ms)
+            {
+                slot.out.clear();
+                slot.side.clear();
+                w.advance_processing_time(now_ms, &mut slot.out, &mut cx.ev);
+                if !slot.out.is_empty() {
+                    t = self.run_entry(Entry::Emitted(j), t, 0, cx);
+                }
+            }
+        }
+        t
+    }
+
+    /// Tells every processing-time operator what time it is (before a slice runs).
+    pub fn set_processing_time(&mut self, now_ms: EventTime) {
+        for s in &mut self.ops {
+            if let Operator::Window(w) = &mut s.op {
+                w.now_ms = w.now_ms.max(now_ms);
+            }
+        }
+    }
+
+    /// The earliest processing-time timer of any operator, in ms.
+    pub fn next_processing_timer(&self) -> Option<EventTime> {
+        self.ops
+            .iter()
+            .filter_map(|s| match &s.op {
+                Operator::Window(w) => w.next_processing_timer(),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// A failure an operator raised (Flink would throw), taken once.
+    pub fn take_failure(&mut self) -> Option<String> {
+        self.ops.iter_mut().find_map(|s| match &mut s.op {
+            Operator::Window(w) => w.failure.take(),
+            _ => None,
+        })
+    }
+
+    fn emit(&mut self, scope: &[usize], input: Option<View<'_>>, cx: &mut Cx<'_>) {
         let ops = &mut self.ops;
-        if let [(j, q, w)] = self.net_outs[..] {
-            // One network output (the common case): already in time order.
+        // Network writes, in time order.
+        self.merge.clear();
+        let mut single: Option<(usize, bool, usize, u16)> = None;
+        let mut count = 0;
+        for &j in scope {
             let s = &ops[j];
-            let nets = s.network_outs;
+            for (side, outs) in [(false, &s.outs), (true, &s.side_outs)] {
+                let mut q = 0;
+                for o in outs {
+                    if let Out::Network(w) = *o {
+                        count += 1;
+                        single = Some((j, side, q, w));
+                        q += 1;
+                    }
+                }
+            }
+        }
+        if count == 1 {
+            let (j, side, q, w) = single.expect("one network output");
+            let s = &ops[j];
+            let (batch, times, nets) = if side {
+                (&s.side, &s.side_write_ns, s.side_network_outs)
+            } else {
+                (&s.out, &s.write_ns, s.network_outs)
+            };
             if nets == 1 {
                 cx.net
-                    .write_batch(w as usize, s.out.view(), &s.write_ns, &mut cx.ev);
+                    .write_batch(w as usize, batch.view(), times, &mut cx.ev);
             } else {
-                let view = s.out.view();
+                let view = batch.view();
                 for i in 0..view.len() {
                     cx.net.write(
                         w as usize,
                         view.row(i),
                         view.meta[i],
-                        SimTime(s.write_ns[i * nets + q]),
+                        SimTime(times[i * nets + q]),
                         &mut cx.ev,
                     );
                 }
             }
-        } else if !self.net_outs.is_empty() {
-            self.merge.clear();
-            for &(j, q, w) in &self.net_outs {
+        } else if count > 1 {
+            for &j in scope {
                 let s = &ops[j];
-                let nets = s.network_outs;
-                for i in 0..s.out.len() {
-                    self.merge
-                        .push((s.write_ns[i * nets + q], j as u32, i as u32, w));
+                for (side, outs) in [(false, &s.outs), (true, &s.side_outs)] {
+                    let (batch, times, nets) = if side {
+                        (&s.side, &s.side_write_ns, s.side_network_outs)
+                    } else {
+                        (&s.out, &s.write_ns, s.network_outs)
+                    };
+                    let mut q = 0;
+                    for o in outs {
+                        if let Out::Network(w) = *o {
+                            for i in 0..batch.len() {
+                                self.merge
+                                    .push((times[i * nets + q], j as u32, i as u32, w, side));
+                            }
+                            q += 1;
+                        }
+                    }
                 }
             }
             // Stable: ties keep depth-first order.
             self.merge.sort_by_key(|e| e.0);
-            for &(t, j, i, w) in &self.merge {
-                let view = ops[j as usize].out.view();
+            for &(t, j, i, w, side) in &self.merge {
+                let s = &ops[j as usize];
+                let view = if side { s.side.view() } else { s.out.view() };
                 let i = i as usize;
                 cx.net.write(
                     w as usize,
@@ -142,69 +298,107 @@ impl Chain {
                 );
             }
         }
-        for &j in &self.sinks {
+        // Sinks.
+        for &j in scope {
+            if !matches!(ops[j].op, Operator::Sink(_)) {
+                continue;
+            }
             let (before, rest) = ops.split_at_mut(j);
             let slot = &mut rest[0];
-            let view = match slot.parent {
-                Some(p) => before[p].out.view(),
-                None => input.expect("a sink head has input"),
-            };
+            let view = input_of(before, slot.parent, input);
             let Operator::Sink(sink) = &mut slot.op else {
-                unreachable!("listed as a sink")
+                unreachable!("checked above")
             };
             sink.consume_batch(view, &slot.start_ns, slot.cost_ns, &mut cx.ev);
         }
     }
 }
 
-/// Phase 1: each operator processes its whole input.
-fn forward(ops: &mut [OpSlot], input: Option<View<'_>>, ev: &mut EvalCx<'_>) {
-    for j in 0..ops.len() {
-        let (before, rest) = ops.split_at_mut(j);
-        let slot = &mut rest[0];
-        if matches!(slot.op, Operator::Source) {
-            slot.records_in += slot.out.len() as u64;
-            slot.records_out += slot.out.len() as u64;
-            continue;
-        }
-        slot.out.clear();
-        let view = match slot.parent {
-            Some(p) => before[p].out.view(),
-            None => input.expect("a non-source head has input"),
-        };
-        slot.records_in += view.len() as u64;
-        slot.op.process(view, &mut slot.out, ev);
-        slot.records_out += slot.out.len() as u64;
+/// The records entering operator `j` (whose predecessors are `before`).
+fn input_of<'a>(
+    before: &'a [OpSlot],
+    parent: Option<(usize, Port)>,
+    input: Option<View<'a>>,
+) -> View<'a> {
+    match parent {
+        Some((p, Port::Main)) => before[p].out.view(),
+        Some((p, Port::Side)) => before[p].side.view(),
+        None => input.expect("the chain's head has input"),
     }
 }
 
-fn input_len(ops: &[OpSlot], j: usize, input: Option<View<'_>>) -> usize {
-    let slot = &ops[j];
-    match (slot.parent, &slot.op) {
-        (_, Operator::Source) => slot.out.len(),
-        (Some(p), _) => ops[p].out.len(),
-        (None, _) => input.map_or(0, |v| v.len()),
+/// Whether op `j` starts this run with its output already filled (a source, or the operator
+/// that emitted the records entering the chain).
+fn prefilled(ops: &[OpSlot], j: usize, emitted: Option<usize>) -> bool {
+    emitted == Some(j) || matches!(ops[j].op, Operator::Source)
+}
+
+fn input_len(ops: &[OpSlot], j: usize, input: Option<View<'_>>, emitted: Option<usize>) -> usize {
+    if prefilled(ops, j, emitted) {
+        return ops[j].out.len();
+    }
+    match ops[j].parent {
+        Some((p, Port::Main)) => ops[p].out.len(),
+        Some((p, Port::Side)) => ops[p].side.len(),
+        None => input.map_or(0, |v| v.len()),
+    }
+}
+
+/// Phase 1: each operator processes its whole input.
+fn forward(
+    ops: &mut [OpSlot],
+    scope: &[usize],
+    input: Option<View<'_>>,
+    emitted: Option<usize>,
+    ev: &mut EvalCx<'_>,
+) {
+    for &j in scope {
+        if prefilled(ops, j, emitted) {
+            let n = ops[j].out.len() as u64;
+            if emitted != Some(j) {
+                ops[j].records_in += n;
+            }
+            ops[j].records_out += n;
+            continue;
+        }
+        let (before, rest) = ops.split_at_mut(j);
+        let slot = &mut rest[0];
+        slot.out.clear();
+        slot.side.clear();
+        let view = input_of(before, slot.parent, input);
+        slot.records_in += view.len() as u64;
+        slot.op.process(view, &mut slot.out, &mut slot.side, ev);
+        slot.records_out += slot.out.len() as u64;
     }
 }
 
 /// Phase 2: for every operator and input record, the CPU time the record causes there and
 /// downstream — computed bottom-up.
-fn subtree_costs(ops: &mut [OpSlot], input: Option<View<'_>>, ser: &[u64]) {
-    for j in (0..ops.len()).rev() {
-        let n_in = input_len(ops, j, input);
+fn subtree_costs(
+    ops: &mut [OpSlot],
+    scope: &[usize],
+    input: Option<View<'_>>,
+    emitted: Option<usize>,
+    ser: &[u64],
+) {
+    for &j in scope.iter().rev() {
+        let n_in = input_len(ops, j, input, emitted);
+        let identity = prefilled(ops, j, emitted);
         let (head, tail) = ops.split_at_mut(j + 1);
         let slot = &mut head[j];
         let base = j + 1;
         let c = slot.cost_ns;
+        let one_to_one = identity || slot.shape == Shape::OneToOne;
         let st = &mut slot.subtree_ns;
         st.clear();
-        match (slot.shape, &slot.outs[..]) {
-            (Shape::Consume, _) | (_, []) => st.resize(n_in, c),
-            (Shape::OneToOne, [Out::Chained(k)]) => {
+        let no_side = slot.side_outs.is_empty() || slot.side.is_empty();
+        match (slot.shape, &slot.outs[..], no_side) {
+            (Shape::Consume, _, _) | (_, [], true) => st.resize(n_in, c),
+            (_, [Out::Chained(k)], true) if one_to_one => {
                 st.extend(tail[*k as usize - base].subtree_ns.iter().map(|x| x + c))
             }
-            (Shape::OneToOne, [Out::Network(w)]) => st.resize(n_in, c + ser[*w as usize]),
-            (Shape::Select, [Out::Chained(k)]) => {
+            (_, [Out::Network(w)], true) if one_to_one => st.resize(n_in, c + ser[*w as usize]),
+            (Shape::Select, [Out::Chained(k)], true) => {
                 st.resize(n_in, c);
                 for (p, x) in slot
                     .out
@@ -215,7 +409,7 @@ fn subtree_costs(ops: &mut [OpSlot], input: Option<View<'_>>, ser: &[u64]) {
                     st[*p as usize] += x;
                 }
             }
-            (Shape::Select, [Out::Network(w)]) => {
+            (Shape::Select, [Out::Network(w)], true) => {
                 st.resize(n_in, c);
                 let sc = ser[*w as usize];
                 for p in &slot.out.parent {
@@ -224,7 +418,6 @@ fn subtree_costs(ops: &mut [OpSlot], input: Option<View<'_>>, ser: &[u64]) {
             }
             _ => {
                 st.resize(n_in, c);
-                let one_to_one = slot.shape == Shape::OneToOne;
                 for i in 0..slot.out.len() {
                     let mut add = 0;
                     for o in &slot.outs {
@@ -240,6 +433,16 @@ fn subtree_costs(ops: &mut [OpSlot], input: Option<View<'_>>, ser: &[u64]) {
                     };
                     st[x] += add;
                 }
+                for i in 0..slot.side.len() {
+                    let mut add = 0;
+                    for o in &slot.side_outs {
+                        add += match *o {
+                            Out::Chained(k) => tail[k as usize - base].subtree_ns[i],
+                            Out::Network(w) => ser[w as usize],
+                        };
+                    }
+                    st[slot.side.parent[i] as usize] += add;
+                }
             }
         }
     }
@@ -248,41 +451,48 @@ fn subtree_costs(ops: &mut [OpSlot], input: Option<View<'_>>, ser: &[u64]) {
 /// Phase 3: start times, top-down in depth-first order. Returns the end of the slice.
 fn start_times(
     ops: &mut [OpSlot],
+    scope: &[usize],
     input: Option<View<'_>>,
+    emitted: Option<usize>,
     t0: u64,
     in_cost: u64,
     ser: &[u64],
 ) -> u64 {
-    let head_len = input_len(ops, 0, input);
+    let root = scope[0];
+    let root_len = input_len(ops, root, input, emitted);
     let mut t = t0;
     {
-        let h = &mut ops[0];
+        let h = &mut ops[root];
         h.start_ns.clear();
-        h.start_ns.extend(h.subtree_ns[..head_len].iter().map(|s| {
+        h.start_ns.extend(h.subtree_ns[..root_len].iter().map(|s| {
             t += in_cost;
             let start = t;
             t += s;
             start
         }));
     }
-    for j in 0..ops.len() {
+    for &j in scope {
+        let identity = prefilled(ops, j, emitted);
         let (head, tail) = ops.split_at_mut(j + 1);
         let slot = &mut head[j];
         let base = j + 1;
         let c = slot.cost_ns;
+        let one_to_one = identity || slot.shape == Shape::OneToOne;
         slot.write_ns.clear();
-        match (slot.shape, &slot.outs[..]) {
-            (Shape::Consume, _) | (_, []) => {}
-            (Shape::OneToOne, [Out::Chained(k)]) => {
+        slot.side_write_ns.clear();
+        let no_side = slot.side_outs.is_empty() || slot.side.is_empty();
+        match (slot.shape, &slot.outs[..], no_side) {
+            (Shape::Consume, _, _) | (_, [], true) => {}
+            (_, [Out::Chained(k)], true) if one_to_one => {
                 let child = &mut tail[*k as usize - base];
                 child.start_ns.clear();
                 child.start_ns.extend(slot.start_ns.iter().map(|s| s + c));
             }
-            (Shape::OneToOne, [Out::Network(w)]) => {
+            (_, [Out::Network(w)], true) if one_to_one => {
                 let d = c + ser[*w as usize];
                 slot.write_ns.extend(slot.start_ns.iter().map(|s| s + d));
             }
-            (Shape::Select, [Out::Chained(k)]) => {
+            (Shape::Select, [Out::Chained(k)], true) => {
                 let child = &mut tail[*k as usize - base];
                 child.start_ns.clear();
                 child.start_ns.extend(
@@ -292,7 +502,7 @@ fn start_times(
                         .map(|p| slot.start_ns[*p as usize] + c),
                 );
             }
-            (Shape::Select, [Out::Network(w)]) => {
+            (Shape::Select, [Out::Network(w)], true) => {
                 let d = c + ser[*w as usize];
                 slot.write_ns.extend(
                     slot.out
@@ -301,37 +511,46 @@ fn start_times(
                         .map(|p| slot.start_ns[*p as usize] + d),
                 );
             }
-            _ => general_start_times(slot, tail, base, ser),
+            _ => general_start_times(slot, tail, base, one_to_one, ser),
         }
     }
     t
 }
 
-/// Start times for operators with fan-out or several outputs: walk outputs in order, laying
-/// each output's downstream work end to end.
-fn general_start_times(slot: &mut OpSlot, tail: &mut [OpSlot], base: usize, ser: &[u64]) {
-    for o in &slot.outs {
-        if let Out::Chained(k) = *o {
-            let c = &mut tail[k as usize - base];
-            c.start_ns.clear();
-            c.start_ns.resize(slot.out.len(), 0);
+/// Start times for operators with fan-out, side outputs or several outputs: each input
+/// record's outputs (main, then side) are laid out one after the other, each followed by all
+/// the work it causes downstream.
+fn general_start_times(
+    slot: &mut OpSlot,
+    tail: &mut [OpSlot],
+    base: usize,
+    one_to_one: bool,
+    ser: &[u64],
+) {
+    for (outs, len) in [
+        (&slot.outs, slot.out.len()),
+        (&slot.side_outs, slot.side.len()),
+    ] {
+        for o in outs {
+            if let Out::Chained(k) = *o {
+                let c = &mut tail[k as usize - base];
+                c.start_ns.clear();
+                c.start_ns.resize(len, 0);
+            }
         }
     }
+    slot.running_ns.clear();
+    slot.running_ns
+        .extend(slot.start_ns.iter().map(|s| s + slot.cost_ns));
     let nets = slot.network_outs;
     slot.write_ns.resize(slot.out.len() * nets, 0);
-    let one_to_one = slot.shape == Shape::OneToOne;
-    let mut current = usize::MAX;
-    let mut running = 0;
     for i in 0..slot.out.len() {
         let x = if one_to_one {
             i
         } else {
             slot.out.parent[i] as usize
         };
-        if x != current {
-            current = x;
-            running = slot.start_ns[x] + slot.cost_ns;
-        }
+        let mut running = slot.running_ns[x];
         let mut q = 0;
         for o in &slot.outs {
             match *o {
@@ -347,6 +566,29 @@ fn general_start_times(slot: &mut OpSlot, tail: &mut [OpSlot], base: usize, ser:
                 }
             }
         }
+        slot.running_ns[x] = running;
+    }
+    let nets = slot.side_network_outs;
+    slot.side_write_ns.resize(slot.side.len() * nets, 0);
+    for i in 0..slot.side.len() {
+        let x = slot.side.parent[i] as usize;
+        let mut running = slot.running_ns[x];
+        let mut q = 0;
+        for o in &slot.side_outs {
+            match *o {
+                Out::Chained(k) => {
+                    let c = &mut tail[k as usize - base];
+                    c.start_ns[i] = running;
+                    running += c.subtree_ns[i];
+                }
+                Out::Network(w) => {
+                    running += ser[w as usize];
+                    slot.side_write_ns[i * nets + q] = running;
+                    q += 1;
+                }
+            }
+        }
+        slot.running_ns[x] = running;
     }
 }
 
@@ -492,12 +734,12 @@ mod tests {
             if matches!(kinds[0], Kind::Sink) { kinds[0] = Kind::Map; }
             // Wire op j under a random earlier op that is not a sink.
             let n = kinds.len();
-            let mut parent = vec![None; n];
+            let mut parent: Vec<Option<(usize, Port)>> = vec![None; n];
             let mut outs: Vec<Vec<Out>> = vec![Vec::new(); n];
             for j in 1..n {
                 let candidates: Vec<usize> = (0..j).filter(|&p| !matches!(kinds[p], Kind::Sink)).collect();
                 let p = candidates[parents[j] % candidates.len()];
-                parent[j] = Some(p);
+                parent[j] = Some((p, Port::Main));
                 outs[p].push(Out::Chained(j as u16));
             }
             let mut w = 0u16;
@@ -523,9 +765,10 @@ mod tests {
             // batch executor (phases 1–3)
             let (mut scratch, mut error) = (String::new(), None);
             let mut ev = EvalCx { interner: &mut interner, scratch: &mut scratch, error: &mut error };
-            forward(&mut chain.ops, Some(input.view()), &mut ev);
-            subtree_costs(&mut chain.ops, Some(input.view()), &chain.ser_ns);
-            let end = start_times(&mut chain.ops, Some(input.view()), t0, deser, &chain.ser_ns);
+            let scope: Vec<usize> = (0..n).collect();
+            forward(&mut chain.ops, &scope, Some(input.view()), None, &mut ev);
+            subtree_costs(&mut chain.ops, &scope, Some(input.view()), None, &chain.ser_ns);
+            let end = start_times(&mut chain.ops, &scope, Some(input.view()), None, t0, deser, &chain.ser_ns);
             // reference
             let mut writes = vec![Vec::new(); n];
             let mut sinks = vec![Vec::new(); n];

@@ -14,9 +14,13 @@ pub mod flat_map;
 pub mod map;
 pub mod reduce;
 pub mod sink;
+pub mod timers;
+pub mod window;
+pub mod window_acc;
 
 use super::net::Net;
 use crate::expr::eval::EvalCx;
+pub use crate::plan::logical::Port;
 use crate::value::Value;
 use batch::{Batch, View};
 
@@ -35,15 +39,24 @@ pub enum Operator {
     Reduce(reduce::ReduceOp),
     /// a sink
     Sink(sink::SinkOp),
+    /// keyed (or non-keyed) windows
+    Window(Box<window::WindowOp>),
 }
 
 impl Operator {
-    /// Processes a batch of input records into `out` (sinks consume later, once their
-    /// records' arrival times are known).
+    /// Processes a batch of input records into `out` (and late records into `side`); sinks
+    /// consume later, once their records' arrival times are known.
     #[inline]
-    pub fn process(&mut self, input: View<'_>, out: &mut Batch, ev: &mut EvalCx<'_>) {
+    pub fn process(
+        &mut self,
+        input: View<'_>,
+        out: &mut Batch,
+        side: &mut Batch,
+        ev: &mut EvalCx<'_>,
+    ) {
         match self {
             Operator::Source | Operator::Sink(_) => {}
+            Operator::Window(w) => w.process(input, out, side, ev),
             Operator::Map(m) => m.process(input, out, ev),
             Operator::Filter(f) => f.process(input, out, ev),
             Operator::FlatMap(f) => {
@@ -81,8 +94,10 @@ pub struct OpSlot {
     pub op: Operator,
     /// Its outputs, in the order Flink's output collector calls them.
     pub outs: Vec<Out>,
-    /// The chain index of the operator feeding it; `None` for the chain's head.
-    pub parent: Option<usize>,
+    /// Where its late-data side output goes.
+    pub side_outs: Vec<Out>,
+    /// The chain index of the operator feeding it, and from which port; `None` for the head.
+    pub parent: Option<(usize, Port)>,
     /// CPU time per input record, in nanoseconds.
     pub cost_ns: u64,
     /// Records received.
@@ -93,6 +108,8 @@ pub struct OpSlot {
     pub node: usize,
     /// Its output for the current slice.
     pub out: Batch,
+    /// Its side output for the current slice.
+    pub side: Batch,
     /// Per input record: CPU time of everything the record causes in this operator and
     /// downstream in the chain.
     pub subtree_ns: Vec<u64>,
@@ -100,10 +117,18 @@ pub struct OpSlot {
     pub start_ns: Vec<u64>,
     /// Per output record and network output: when it is written.
     pub write_ns: Vec<u64>,
+    /// Per side-output record and network output: when it is written.
+    pub side_write_ns: Vec<u64>,
+    /// Per input record: scratch for laying out its outputs.
+    pub running_ns: Vec<u64>,
     /// How outputs relate to inputs.
     pub shape: chain::Shape,
     /// Number of network outputs.
     pub network_outs: usize,
+    /// Number of network side outputs.
+    pub side_network_outs: usize,
+    /// The last watermark this operator saw.
+    pub watermark: crate::time::EventTime,
 }
 
 impl OpSlot {
@@ -111,7 +136,7 @@ impl OpSlot {
     pub fn new(
         op: Operator,
         outs: Vec<Out>,
-        parent: Option<usize>,
+        parent: Option<(usize, Port)>,
         cost_ns: u64,
         node: usize,
         out_arity: usize,
@@ -123,16 +148,30 @@ impl OpSlot {
             network_outs,
             op,
             outs,
+            side_outs: Vec::new(),
             parent,
             cost_ns,
             records_in: 0,
             records_out: 0,
             node,
             out: Batch::new(out_arity),
+            side: Batch::new(0),
             subtree_ns: Vec::new(),
             start_ns: Vec::new(),
             write_ns: Vec::new(),
+            side_write_ns: Vec::new(),
+            running_ns: Vec::new(),
+            side_network_outs: 0,
+            watermark: crate::time::EVENT_TIME_MIN,
         }
+    }
+
+    /// Adds the late-data side output (records of `arity` fields going to `outs`).
+    pub fn with_side_output(mut self, outs: Vec<Out>, arity: usize) -> Self {
+        self.side_network_outs = outs.iter().filter(|o| matches!(o, Out::Network(_))).count();
+        self.side_outs = outs;
+        self.side = Batch::new(arity);
+        self
     }
 }
 

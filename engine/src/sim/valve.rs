@@ -1,0 +1,150 @@
+//! Combining the watermarks of a task's input channels (Flink's `StatusWatermarkValve`).
+//!
+//! Every input channel carries its own watermark and status. A channel's watermark never goes
+//! backwards (a lower one is ignored). An idle channel does not hold back the others. The
+//! valve's output is the minimum over the active channels; it is emitted only when it
+//! advances. When every channel is idle the output is idle too; when one becomes active again
+//! the output is active.
+
+use crate::time::{EVENT_TIME_MIN, EventTime};
+
+/// What the valve tells the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValveOutput {
+    /// The combined watermark advanced to this value.
+    Watermark(EventTime),
+    /// Every channel is idle.
+    Idle,
+    /// A channel became active after all were idle.
+    Active,
+}
+
+/// Watermarks and statuses of the channels of one logical input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Valve {
+    watermarks: Vec<EventTime>,
+    idle: Vec<bool>,
+    /// The last watermark emitted.
+    pub output: EventTime,
+    /// Whether the output is idle.
+    pub output_idle: bool,
+}
+
+impl Valve {
+    /// A valve for `channels` channels, all active at the minimum watermark.
+    pub fn new(channels: usize) -> Self {
+        Valve {
+            watermarks: vec![EVENT_TIME_MIN; channels],
+            idle: vec![false; channels],
+            output: EVENT_TIME_MIN,
+            output_idle: false,
+        }
+    }
+
+    /// The current watermark of each channel.
+    pub fn channel_watermarks(&self) -> &[EventTime] {
+        &self.watermarks
+    }
+
+    /// Whether each channel is idle.
+    pub fn channel_idle(&self) -> &[bool] {
+        &self.idle
+    }
+
+    /// A watermark arrived on channel `c`. Returns the new output if it advanced.
+    pub fn watermark(&mut self, c: usize, wm: EventTime) -> Option<ValveOutput> {
+        if wm <= self.watermarks[c] {
+            return None; // never backwards on a channel
+        }
+        self.watermarks[c] = wm;
+        if self.idle[c] {
+            // Flink: a watermark from an idle channel is buffered; it counts once active.
+            return None;
+        }
+        self.recompute()
+    }
+
+    /// Channel `c` became idle (`true`) or active again (`false`).
+    pub fn status(&mut self, c: usize, idle: bool) -> Vec<ValveOutput> {
+        if self.idle[c] == idle {
+            return Vec::new();
+        }
+        self.idle[c] = idle;
+        let mut out = Vec::new();
+        if idle {
+            if self.idle.iter().all(|i| *i) {
+                if !self.output_idle {
+                    self.output_idle = true;
+                    out.push(ValveOutput::Idle);
+                }
+            } else if let Some(w) = self.recompute() {
+                out.push(w);
+            }
+        } else {
+            if self.output_idle {
+                self.output_idle = false;
+                out.push(ValveOutput::Active);
+            }
+            // A channel that comes back behind the output must not pull it backwards.
+            if self.watermarks[c] < self.output {
+                self.watermarks[c] = self.output;
+            }
+            if let Some(w) = self.recompute() {
+                out.push(w);
+            }
+        }
+        out
+    }
+
+    fn recompute(&mut self) -> Option<ValveOutput> {
+        let min = self
+            .watermarks
+            .iter()
+            .zip(&self.idle)
+            .filter(|(_, i)| !**i)
+            .map(|(w, _)| *w)
+            .min()?;
+        if min > self.output {
+            self.output = min;
+            Some(ValveOutput::Watermark(min))
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_is_the_minimum_and_only_advances() {
+        let mut v = Valve::new(2);
+        assert_eq!(v.watermark(0, 10), None, "channel 1 still at the minimum");
+        assert_eq!(v.watermark(1, 5), Some(ValveOutput::Watermark(5)));
+        assert_eq!(v.watermark(1, 20), Some(ValveOutput::Watermark(10)));
+        assert_eq!(
+            v.watermark(0, 8),
+            None,
+            "a channel's watermark never goes backwards"
+        );
+        assert_eq!(v.channel_watermarks(), &[10, 20]);
+    }
+
+    #[test]
+    fn an_idle_channel_stops_holding_back_the_others() {
+        let mut v = Valve::new(2);
+        v.watermark(0, 100);
+        assert_eq!(v.output, EVENT_TIME_MIN, "held back by channel 1");
+        assert_eq!(v.status(1, true), vec![ValveOutput::Watermark(100)]);
+        assert_eq!(v.status(0, true), vec![ValveOutput::Idle]);
+        // channel 1 comes back: active again, and it cannot pull the output back
+        assert_eq!(v.status(1, false), vec![ValveOutput::Active]);
+        assert_eq!(v.output, 100);
+        assert_eq!(
+            v.watermark(1, 150),
+            Some(ValveOutput::Watermark(150)),
+            "channel 0 is idle"
+        );
+    }
+}

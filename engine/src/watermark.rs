@@ -1,0 +1,236 @@
+//! Watermark generation at the sources (Flink's `WatermarkStrategy`).
+//!
+//! * Bounded out-of-orderness (`BoundedOutOfOrdernessWatermarks`): on every event
+//!   `maxTs = max(maxTs, ts)`; the watermark is `maxTs − bound − 1`. Monotonous timestamps are
+//!   bound 0.
+//! * Emission is periodic — every `pipeline.auto-watermark-interval` of processing time,
+//!   200 ms by default, 0 meaning never — or punctuated, after every event.
+//! * `withIdleness(d)`: a source that produced nothing for `d` is marked idle at the next
+//!   periodic probe, and active again with its next record.
+//! * A watermark is emitted only if it is higher than the last one. A bounded source ends with
+//!   the final watermark (`Long.MAX_VALUE`), which fires every remaining event-time window.
+
+use crate::time::{EVENT_TIME_MIN, EventTime, SimDuration, SimTime};
+
+/// How watermarks are emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emission {
+    /// Every interval of processing time; `None`: never (only the final watermark).
+    Periodic(Option<SimDuration>),
+    /// After every event (a punctuated generator).
+    PerEvent,
+}
+
+/// The watermark strategy of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strategy {
+    /// Allowed out-of-orderness in milliseconds (`None`: the source emits no watermarks but
+    /// the final one — Flink's `noWatermarks()`).
+    pub bound_ms: Option<i64>,
+    /// When to emit.
+    pub emission: Emission,
+    /// `withIdleness`.
+    pub idleness: Option<SimDuration>,
+}
+
+/// What the generator asks the source to emit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    /// A watermark.
+    Watermark(EventTime),
+    /// The source is idle.
+    Idle,
+    /// The source is active again.
+    Active,
+}
+
+/// One source subtask's generator.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    strategy: Strategy,
+    max_ts: Option<EventTime>,
+    last: EventTime,
+    last_activity: SimTime,
+    idle: bool,
+    /// The next periodic emission.
+    pub next_tick: Option<SimTime>,
+}
+
+impl Generator {
+    /// A generator that has seen nothing.
+    pub fn new(strategy: Strategy) -> Self {
+        let next_tick = match strategy.emission {
+            Emission::Periodic(Some(d)) if d.0 > 0 => Some(SimTime(d.0)),
+            _ => None,
+        };
+        Generator {
+            strategy,
+            max_ts: None,
+            last: EVENT_TIME_MIN,
+            last_activity: SimTime::ZERO,
+            idle: false,
+            next_tick,
+        }
+    }
+
+    /// The last watermark emitted.
+    pub fn last(&self) -> EventTime {
+        self.last
+    }
+
+    /// Whether it emits after every event.
+    pub fn per_event(&self) -> bool {
+        self.strategy.emission == Emission::PerEvent && self.strategy.bound_ms.is_some()
+    }
+
+    fn candidate(&self) -> Option<EventTime> {
+        let bound = self.strategy.bound_ms?;
+        let m = self.max_ts?;
+        Some(m.saturating_sub(bound).saturating_sub(1))
+    }
+
+    fn advance(&mut self) -> Option<Emit> {
+        let c = self.candidate()?;
+        if c > self.last {
+            self.last = c;
+            Some(Emit::Watermark(c))
+        } else {
+            None
+        }
+    }
+
+    /// A record with timestamp `ts` was produced at `now`. Returns what to emit *before* the
+    /// record (Active, if the source was idle) and *after* it (a punctuated watermark).
+    pub fn on_event(&mut self, ts: EventTime, now: SimTime) -> (Option<Emit>, Option<Emit>) {
+        let before = self.wake(now);
+        (before, self.observe(ts, now))
+    }
+
+    /// Records are coming at `now`: Active if the source was idle.
+    pub fn wake(&mut self, now: SimTime) -> Option<Emit> {
+        self.last_activity = now;
+        if self.idle {
+            self.idle = false;
+            Some(Emit::Active)
+        } else {
+            None
+        }
+    }
+
+    /// A record with timestamp `ts` went out at `now`; returns a punctuated watermark, if any.
+    pub fn observe(&mut self, ts: EventTime, now: SimTime) -> Option<Emit> {
+        self.last_activity = now;
+        if ts != EVENT_TIME_MIN {
+            self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
+        }
+        if self.per_event() {
+            self.advance()
+        } else {
+            None
+        }
+    }
+
+    /// Whether the source is marked idle.
+    pub fn is_idle(&self) -> bool {
+        self.idle
+    }
+
+    /// The periodic emission due at `tick` (call when `now >= next_tick`): an idleness probe,
+    /// then the current watermark if it advanced.
+    pub fn on_tick(&mut self, tick: SimTime) -> Option<Emit> {
+        if let (Emission::Periodic(Some(d)), Some(t)) = (self.strategy.emission, self.next_tick) {
+            self.next_tick = Some(SimTime((tick.0 / d.0 + 1) * d.0).max(SimTime(t.0 + d.0)));
+        }
+        if let Some(idle_after) = self.strategy.idleness
+            && !self.idle
+            && tick.since(self.last_activity) >= idle_after
+        {
+            self.idle = true;
+            return Some(Emit::Idle);
+        }
+        if self.idle || self.per_event() {
+            return None;
+        }
+        self.advance()
+    }
+
+    /// The final watermark at end of input.
+    pub fn on_end(&mut self) -> Emit {
+        self.last = crate::time::EVENT_TIME_MAX;
+        Emit::Watermark(crate::time::EVENT_TIME_MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generator(bound: i64, emission: Emission, idleness: Option<SimDuration>) -> Generator {
+        Generator::new(Strategy {
+            bound_ms: Some(bound),
+            emission,
+            idleness,
+        })
+    }
+
+    #[test]
+    fn bounded_out_of_orderness_emits_max_minus_bound_minus_one() {
+        let mut g = generator(500, Emission::PerEvent, None);
+        assert_eq!(
+            g.on_event(1000, SimTime(0)),
+            (None, Some(Emit::Watermark(499)))
+        );
+        assert_eq!(
+            g.on_event(800, SimTime(1)),
+            (None, None),
+            "not higher: suppressed"
+        );
+        assert_eq!(g.on_event(5600, SimTime(2)).1, Some(Emit::Watermark(5099)));
+        assert_eq!(g.on_end(), Emit::Watermark(i64::MAX));
+    }
+
+    #[test]
+    fn periodic_emission_happens_on_ticks_only() {
+        let ms = SimDuration::from_millis;
+        let mut g = generator(0, Emission::Periodic(Some(ms(200))), None);
+        assert_eq!(g.next_tick, Some(SimTime(200_000_000)));
+        assert_eq!(g.on_event(10, SimTime(5)), (None, None));
+        assert_eq!(g.on_tick(SimTime(200_000_000)), Some(Emit::Watermark(9)));
+        assert_eq!(g.next_tick, Some(SimTime(400_000_000)));
+        assert_eq!(
+            g.on_tick(SimTime(400_000_000)),
+            None,
+            "no new events, no new watermark"
+        );
+        // interval 0: never periodic
+        let g = generator(0, Emission::Periodic(None), None);
+        assert_eq!(g.next_tick, None);
+    }
+
+    #[test]
+    fn idleness_is_detected_at_a_probe_and_ends_with_the_next_record() {
+        let ms = SimDuration::from_millis;
+        let mut g = generator(0, Emission::Periodic(Some(ms(200))), Some(ms(500)));
+        g.on_event(10, SimTime(ms(100).0));
+        assert_eq!(g.on_tick(SimTime(ms(200).0)), Some(Emit::Watermark(9)));
+        assert_eq!(g.on_tick(SimTime(ms(400).0)), None, "idle for 300 ms only");
+        assert_eq!(
+            g.on_tick(SimTime(ms(600).0)),
+            Some(Emit::Idle),
+            "500 ms without records"
+        );
+        assert_eq!(g.on_tick(SimTime(ms(800).0)), None);
+        assert_eq!(g.on_event(20, SimTime(ms(900).0)).0, Some(Emit::Active));
+    }
+
+    #[test]
+    fn no_watermarks_but_the_final_one() {
+        let mut g = Generator::new(Strategy {
+            bound_ms: None,
+            emission: Emission::PerEvent,
+            idleness: None,
+        });
+        assert_eq!(g.on_event(10, SimTime(0)), (None, None));
+        assert_eq!(g.on_end(), Emit::Watermark(i64::MAX));
+    }
+}

@@ -1,0 +1,192 @@
+//! Window assigners: which windows a record belongs to (Flink's `WindowAssigner`s).
+
+use crate::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime};
+
+/// A time window `[start, end)` (Flink's `TimeWindow`), or the single global window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Window {
+    /// First timestamp in the window.
+    pub start: EventTime,
+    /// First timestamp after the window.
+    pub end: EventTime,
+}
+
+impl Window {
+    /// Flink's `GlobalWindow`: everything, never ending.
+    pub const GLOBAL: Window = Window {
+        start: EVENT_TIME_MIN,
+        end: EVENT_TIME_MAX,
+    };
+
+    /// The last timestamp inside: `end − 1` (`Long.MAX_VALUE` for the global window).
+    pub fn max_timestamp(&self) -> EventTime {
+        if *self == Window::GLOBAL {
+            EVENT_TIME_MAX
+        } else {
+            self.end - 1
+        }
+    }
+
+    /// Whether two windows overlap or touch (`TimeWindow.intersects`: sessions that touch merge).
+    pub fn intersects(&self, o: &Window) -> bool {
+        self.start <= o.end && self.end >= o.start
+    }
+
+    /// The smallest window covering both.
+    pub fn cover(&self, o: &Window) -> Window {
+        Window {
+            start: self.start.min(o.start),
+            end: self.end.max(o.end),
+        }
+    }
+}
+
+/// Flink's `TimeWindow.getWindowStartWithOffset`: `ts − ((ts − offset) mod size)` with a
+/// non-negative modulo, so negative timestamps work.
+pub fn window_start(ts: EventTime, offset: i64, size: i64) -> EventTime {
+    ts - (ts - offset).rem_euclid(size)
+}
+
+/// How records are assigned to windows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Assigner {
+    /// Fixed, non-overlapping windows of `size` ms.
+    Tumbling {
+        /// Window length.
+        size: i64,
+        /// Shift of the window grid.
+        offset: i64,
+    },
+    /// Windows of `size` ms starting every `slide` ms.
+    Sliding {
+        /// Window length.
+        size: i64,
+        /// Distance between window starts.
+        slide: i64,
+        /// Shift of the window grid.
+        offset: i64,
+    },
+    /// `[ts, ts + gap)` per record, merged when they overlap. With `dynamic`, the gap comes
+    /// from each record (an expression evaluated by the operator).
+    Session {
+        /// Gap in ms (ignored when dynamic).
+        gap: i64,
+        /// The gap is computed per record.
+        dynamic: bool,
+    },
+    /// One window holding everything (for count windows and custom triggers).
+    Global,
+}
+
+impl Assigner {
+    /// Whether windows merge (sessions).
+    pub fn is_merging(&self) -> bool {
+        matches!(self, Assigner::Session { .. })
+    }
+
+    /// The windows of a record with timestamp `ts` (`gap` for dynamic sessions).
+    pub fn assign(&self, ts: EventTime, gap: i64, out: &mut Vec<Window>) {
+        out.clear();
+        match *self {
+            Assigner::Tumbling { size, offset } => {
+                let s = window_start(ts, offset, size);
+                out.push(Window {
+                    start: s,
+                    end: s + size,
+                });
+            }
+            Assigner::Sliding {
+                size,
+                slide,
+                offset,
+            } => {
+                let last = window_start(ts, offset, slide);
+                let mut s = last;
+                while s > ts - size {
+                    out.push(Window {
+                        start: s,
+                        end: s + size,
+                    });
+                    s -= slide;
+                }
+            }
+            Assigner::Session {
+                gap: fixed,
+                dynamic,
+            } => {
+                let g = if dynamic { gap } else { fixed };
+                out.push(Window {
+                    start: ts,
+                    end: ts.saturating_add(g),
+                });
+            }
+            Assigner::Global => out.push(Window::GLOBAL),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn windows(a: &Assigner, ts: i64) -> Vec<(i64, i64)> {
+        let mut v = Vec::new();
+        a.assign(ts, 0, &mut v);
+        v.into_iter().map(|w| (w.start, w.end)).collect()
+    }
+
+    #[test]
+    fn tumbling_with_offset_and_negative_timestamps() {
+        let t = Assigner::Tumbling {
+            size: 5000,
+            offset: 0,
+        };
+        assert_eq!(windows(&t, 4999), vec![(0, 5000)]);
+        assert_eq!(windows(&t, 5000), vec![(5000, 10000)]);
+        assert_eq!(windows(&t, -1), vec![(-5000, 0)]);
+        let o = Assigner::Tumbling {
+            size: 3000,
+            offset: 1000,
+        };
+        assert_eq!(windows(&o, 0), vec![(-2000, 1000)]);
+        assert_eq!(windows(&o, -2001), vec![(-5000, -2000)]);
+    }
+
+    #[test]
+    fn sliding_gives_size_over_slide_windows_newest_first() {
+        let s = Assigner::Sliding {
+            size: 10_000,
+            slide: 5000,
+            offset: 0,
+        };
+        assert_eq!(windows(&s, 7000), vec![(5000, 15000), (0, 10000)]);
+        let s = Assigner::Sliding {
+            size: 5000,
+            slide: 1250,
+            offset: 0,
+        };
+        assert_eq!(windows(&s, 0).len(), 4);
+    }
+
+    #[test]
+    fn sessions_touch_and_merge() {
+        let a = Window {
+            start: 0,
+            end: 3000,
+        };
+        let b = Window {
+            start: 3000,
+            end: 6000,
+        };
+        assert!(a.intersects(&b), "adjacent sessions merge in Flink");
+        assert_eq!(
+            a.cover(&b),
+            Window {
+                start: 0,
+                end: 6000
+            }
+        );
+        assert_eq!(Window::GLOBAL.max_timestamp(), i64::MAX);
+        assert_eq!(a.max_timestamp(), 2999);
+    }
+}

@@ -1,0 +1,161 @@
+//! Triggers and evictors: when a window fires, and what it fires with.
+
+use crate::time::EventTime;
+
+/// When a window's contents are emitted (Flink's `Trigger`s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerKind {
+    /// `EventTimeTrigger`: when the watermark passes the window's end (the default for
+    /// event-time windows); immediately for an element arriving after that (a late firing).
+    EventTime,
+    /// `ProcessingTimeTrigger`: when processing time passes the window's end.
+    ProcessingTime,
+    /// `CountTrigger`: every `n` elements.
+    Count(u64),
+    /// `ContinuousEventTimeTrigger`: early firings every interval of event time, and at the end.
+    ContinuousEventTime(i64),
+    /// `ContinuousProcessingTimeTrigger`: firings every interval of processing time.
+    ContinuousProcessingTime(i64),
+    /// Never fires (the default of global windows).
+    Never,
+}
+
+/// A trigger, possibly wrapped in Flink's `PurgingTrigger` (every FIRE becomes FIRE_AND_PURGE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trigger {
+    /// The trigger.
+    pub kind: TriggerKind,
+    /// Clear the window's contents after every firing.
+    pub purging: bool,
+}
+
+/// What a trigger decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TriggerResult {
+    /// Emit the window's contents.
+    pub fire: bool,
+    /// Clear the window's contents.
+    pub purge: bool,
+}
+
+impl TriggerResult {
+    /// Nothing happens.
+    pub const CONTINUE: TriggerResult = TriggerResult {
+        fire: false,
+        purge: false,
+    };
+    /// Emit.
+    pub const FIRE: TriggerResult = TriggerResult {
+        fire: true,
+        purge: false,
+    };
+}
+
+impl Trigger {
+    /// Applies the purging wrapper.
+    pub fn wrap(&self, r: TriggerResult) -> TriggerResult {
+        if self.purging && r.fire {
+            TriggerResult {
+                fire: true,
+                purge: true,
+            }
+        } else {
+            r
+        }
+    }
+}
+
+/// Per-window state of a trigger.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TriggerState {
+    /// Elements counted (count triggers).
+    pub count: u64,
+    /// The next early firing (continuous triggers).
+    pub fire_at: Option<EventTime>,
+}
+
+impl TriggerState {
+    /// Combines the states of merged windows (`mergePartitionedState`): counts add up, the
+    /// earliest pending firing wins.
+    pub fn merge(&mut self, o: &TriggerState) {
+        self.count += o.count;
+        self.fire_at = match (self.fire_at, o.fire_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// The next firing of a continuous trigger: `min(t − t % interval + interval, maxTimestamp)`
+/// with Java's `%` (Flink's `registerNextFireTimestamp`).
+pub fn next_continuous_fire(t: EventTime, interval: i64, window_max: EventTime) -> EventTime {
+    (t - t % interval).saturating_add(interval).min(window_max)
+}
+
+/// Removes elements before a firing (Flink's `Evictor.evictBefore`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evictor {
+    /// `CountEvictor`: keep the last `n` elements.
+    Count(usize),
+    /// `TimeEvictor`: keep the elements within `size` ms of the newest one.
+    Time(i64),
+}
+
+impl Evictor {
+    /// Which elements (in arrival order, with these timestamps) survive the eviction.
+    pub fn keep(&self, timestamps: &[EventTime]) -> Vec<bool> {
+        match *self {
+            Evictor::Count(n) => {
+                let drop = timestamps.len().saturating_sub(n);
+                (0..timestamps.len()).map(|i| i >= drop).collect()
+            }
+            Evictor::Time(size) => {
+                // Flink's TimeEvictor: drop every element with ts <= newest − size.
+                let max = timestamps.iter().copied().max().unwrap_or(0);
+                timestamps.iter().map(|t| *t > max - size).collect()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purging_turns_fire_into_fire_and_purge() {
+        let t = Trigger {
+            kind: TriggerKind::Count(2),
+            purging: true,
+        };
+        assert_eq!(
+            t.wrap(TriggerResult::FIRE),
+            TriggerResult {
+                fire: true,
+                purge: true
+            }
+        );
+        assert_eq!(t.wrap(TriggerResult::CONTINUE), TriggerResult::CONTINUE);
+    }
+
+    #[test]
+    fn continuous_firings_follow_the_interval_grid_and_stop_at_the_window_end() {
+        assert_eq!(next_continuous_fire(1234, 1000, 9999), 2000);
+        assert_eq!(next_continuous_fire(2000, 1000, 9999), 3000);
+        assert_eq!(next_continuous_fire(9500, 1000, 9999), 9999);
+    }
+
+    #[test]
+    fn evictors() {
+        assert_eq!(
+            Evictor::Count(2).keep(&[1, 2, 3, 4]),
+            vec![false, false, true, true]
+        );
+        assert_eq!(Evictor::Count(9).keep(&[1, 2]), vec![true, true]);
+        assert_eq!(
+            Evictor::Time(100).keep(&[150, 0, 200, 50]),
+            vec![true, false, true, false],
+            "keep ts > 200 − 100"
+        );
+    }
+}

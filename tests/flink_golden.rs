@@ -1,0 +1,317 @@
+//! The engine against real Apache Flink 2.3: every case in `tests/flink-golden/` (and in the
+//! directory named by `STREAMLAB_EXTRA_GOLDEN`, if set) is turned into a scenario, run, and
+//! compared with the output Flink produced, by the rules of `tests/flink-golden/README.md`:
+//! lines grouped by `after_seq` (per window subtask above parallelism 1), groups in order,
+//! the same lines in each group, lines of one key in order, `subtask` and `wm` equal.
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use streamlab_engine::plan::plan;
+use streamlab_engine::report::Status;
+use streamlab_engine::scenario::parse_str;
+use streamlab_engine::sim::{self, RunOptions};
+
+/// A `Write` whose bytes can be read after the run.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn ms(v: &Value) -> String {
+    format!("{} ms", v.as_i64().expect("integer milliseconds"))
+}
+
+/// The scenario for a golden spec: one inline source (parallelism 1) with Flink's watermark
+/// generator, a key_by, the window operator at the spec's parallelism, and sinks for results
+/// and late data.
+fn scenario_for(spec: &Value) -> String {
+    let p = spec["parallelism"].as_u64().unwrap_or(1);
+    let wm = &spec["watermark"];
+    let strategy = match wm["kind"].as_str() {
+        Some("monotonous") => "strategy = \"monotonous\"".to_string(),
+        _ => format!(
+            "strategy = \"bounded\", max_out_of_orderness = \"{}\"",
+            ms(&wm["max_out_of_orderness_ms"])
+        ),
+    };
+    let emit = match wm["emit"].as_str() {
+        Some("per_event") => "emit = \"per_event\"",
+        Some("end_only") => "emit = \"periodic\", interval = \"0 ms\"",
+        other => panic!("unknown emit {other:?}"),
+    };
+    let w = &spec["window"];
+    let offset = w
+        .get("offset_ms")
+        .and_then(Value::as_i64)
+        .filter(|o| *o != 0)
+        .map(|o| format!(", offset = \"{o} ms\""))
+        .unwrap_or_default();
+    let window = match w["kind"].as_str() {
+        Some("tumbling") => format!(
+            "{{ type = \"tumbling\", size = \"{}\"{offset} }}",
+            ms(&w["size_ms"])
+        ),
+        Some("sliding") => format!(
+            "{{ type = \"sliding\", size = \"{}\", slide = \"{}\"{offset} }}",
+            ms(&w["size_ms"]),
+            ms(&w["slide_ms"])
+        ),
+        Some("session") => format!("{{ type = \"session\", gap = \"{}\" }}", ms(&w["gap_ms"])),
+        other => panic!("unknown window {other:?}"),
+    };
+    let agg = spec["aggregate"].as_str().unwrap_or("sum");
+    let field = if agg == "count" {
+        String::new()
+    } else {
+        "field = \"value\"\n".to_string()
+    };
+    let lateness = spec
+        .get("allowed_lateness_ms")
+        .map(ms)
+        .unwrap_or_else(|| "0 ms".into());
+    let mut events = String::new();
+    for (seq, e) in spec["events"].as_array().unwrap().iter().enumerate() {
+        events.push_str(&format!(
+            "  {{ key = {}, ts = {}, value = {}, seq = {seq} }},\n",
+            json!(e["key"].as_str().unwrap()),
+            e["ts"],
+            e.get("value").and_then(Value::as_i64).unwrap_or(1)
+        ));
+    }
+    format!(
+        "name = \"golden\"\n\
+         [cluster]\nslots_per_task_manager = {slots}\n\
+         [[source]]\nname = \"events\"\nkind = \"inline\"\nparallelism = 1\ntimestamp = \"ts\"\n\
+         watermarks = {{ {strategy}, {emit} }}\nevents = [\n{events}]\n\
+         [[operator]]\nname = \"by_key\"\nkind = \"key_by\"\ninput = \"events\"\nkey = \"key\"\n\
+         [[operator]]\nname = \"win\"\nkind = \"window\"\ninput = \"by_key\"\nparallelism = {p}\nwindow = {window}\n\
+         function = \"{agg}\"\n{field}as = \"result\"\nallowed_lateness = \"{lateness}\"\nlate_output = \"late\"\n\
+         [[sink]]\nname = \"results\"\ninput = \"win\"\nparallelism = {p}\n\
+         [[sink]]\nname = \"late_data\"\ninput = \"late\"\nparallelism = {p}\n",
+        slots = p.max(1),
+    )
+}
+
+/// What the engine emitted, in the golden format.
+fn engine_lines(case: &Path, spec: &Value) -> Vec<Value> {
+    let text = scenario_for(spec);
+    let s = parse_str(&format!("{}/spec.json", case.display()), &text, None).unwrap_or_else(|e| {
+        panic!(
+            "{}: generated scenario is invalid:\n{e}\n{text}",
+            case.display()
+        )
+    });
+    let p = plan(&s).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+    let buf = Shared::default();
+    let out = sim::run(
+        &s,
+        &p,
+        RunOptions {
+            seed: None,
+            trace: Some(Box::new(buf.clone())),
+            hash_trace: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out.report.outcome.status,
+        Status::Finished,
+        "{}: {:?}",
+        case.display(),
+        out.report.outcome.message
+    );
+    let parallel = spec["parallelism"].as_u64().unwrap_or(1) > 1;
+    let bytes = buf.0.lock().unwrap().clone();
+    let mut lines = Vec::new();
+    for l in String::from_utf8(bytes).unwrap().lines() {
+        let e: Value = serde_json::from_str(l).unwrap();
+        let seq = |row: &Value| {
+            row.as_array()
+                .and_then(|r| r.get(3))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let mut line = match e["event"].as_str() {
+            Some("window_fired") => json!({
+                "key": e["key"], "window_start": e["window_start"], "window_end": e["window_end"],
+                "result": e["result"][0], "after_seq": seq(&e["last_input"]), "wm": e["watermark"],
+            }),
+            Some("late_record") => {
+                let r = &e["row"];
+                json!({
+                    "late": { "key": r[0], "ts": r[1], "value": r[2], "seq": r[3] },
+                    "after_seq": seq(&e["last_input"]), "wm": e["watermark"],
+                })
+            }
+            _ => continue,
+        };
+        if parallel {
+            line["subtask"] = e["subtask"].clone();
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+fn key_of(l: &Value) -> String {
+    l.get("key")
+        .or_else(|| l["late"].get("key"))
+        .map(|k| k.to_string())
+        .unwrap_or_default()
+}
+
+/// Groups by (subtask, after_seq) keeping order; within a group lines are compared as a
+/// multiset, and lines of one key must keep their order.
+fn groups(lines: &[Value]) -> BTreeMap<String, Vec<Vec<Value>>> {
+    let mut by_subtask: BTreeMap<String, Vec<Vec<Value>>> = BTreeMap::new();
+    for l in lines {
+        let sub = l
+            .get("subtask")
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "-".into());
+        let gs = by_subtask.entry(sub).or_default();
+        match gs.last_mut() {
+            Some(g) if g[0]["after_seq"] == l["after_seq"] => g.push(l.clone()),
+            _ => gs.push(vec![l.clone()]),
+        }
+    }
+    by_subtask
+}
+
+fn same_group(a: &[Value], b: &[Value]) -> bool {
+    let canon = |g: &[Value]| {
+        let mut v: Vec<String> = g.iter().map(|l| l.to_string()).collect();
+        v.sort();
+        v
+    };
+    if canon(a) != canon(b) {
+        return false;
+    }
+    let per_key = |g: &[Value]| {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for l in g {
+            m.entry(key_of(l)).or_default().push(l.to_string());
+        }
+        m
+    };
+    per_key(a) == per_key(b)
+}
+
+/// Compares one case; returns a description of the first difference.
+fn check_case(case: &Path) -> Result<usize, String> {
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(case.join("spec.json")).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let expected: Vec<Value> = std::fs::read_to_string(case.join("expected.jsonl"))
+        .map_err(|e| e.to_string())?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got = engine_lines(case, &spec);
+    let (ge, gg) = (groups(&expected), groups(&got));
+    for (sub, eg) in &ge {
+        let empty = Vec::new();
+        let og = gg.get(sub).unwrap_or(&empty);
+        for (i, e) in eg.iter().enumerate() {
+            match og.get(i) {
+                Some(o) if same_group(e, o) => {}
+                other => {
+                    return Err(format!(
+                        "{}: subtask {sub}, group {i} (after_seq {}, Flink's watermark {}):\n  flink:     {}\n  streamlab: {}",
+                        case.display(),
+                        e[0]["after_seq"],
+                        e[0]["wm"],
+                        e.iter()
+                            .map(Value::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n             "),
+                        other.map_or("(nothing)".to_string(), |o| o
+                            .iter()
+                            .map(Value::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n             "))
+                    ));
+                }
+            }
+        }
+        if og.len() > eg.len() {
+            return Err(format!(
+                "{}: subtask {sub}: streamlab emitted more: {}",
+                case.display(),
+                og[eg.len()]
+                    .iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+    }
+    for sub in gg.keys() {
+        if !ge.contains_key(sub) {
+            return Err(format!(
+                "{}: streamlab emitted on subtask {sub}, Flink did not",
+                case.display()
+            ));
+        }
+    }
+    Ok(expected.len())
+}
+
+fn cases(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("spec.json").exists())
+        .collect();
+    v.sort();
+    v
+}
+
+fn run_all(dir: &Path) {
+    let cs = cases(dir);
+    assert!(!cs.is_empty(), "no cases in {}", dir.display());
+    let mut failures = Vec::new();
+    let mut lines = 0;
+    for c in &cs {
+        match check_case(c) {
+            Ok(n) => lines += n,
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from Flink:\n\n{}",
+        failures.len(),
+        cs.len(),
+        failures.join("\n\n")
+    );
+    println!(
+        "{} cases, {lines} lines: all equal to Flink's output",
+        cs.len()
+    );
+}
+
+#[test]
+fn every_recorded_case_matches_flink() {
+    run_all(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flink-golden"));
+}
+
+#[test]
+fn extra_cases_match_flink() {
+    if let Some(dir) = std::env::var_os("STREAMLAB_EXTRA_GOLDEN") {
+        run_all(Path::new(&dir));
+    }
+}
