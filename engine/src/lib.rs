@@ -17,6 +17,7 @@ pub mod cost;
 pub mod diag;
 pub mod expr;
 pub mod plan;
+pub mod process;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -97,6 +97,35 @@ pub struct OperatorReport {
     pub records_out: u64,
     /// Per subtask.
     pub subtasks: Vec<SubtaskCounts>,
+    /// For window operators: what fired and what was late.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<WindowReport>,
+}
+
+/// What a window operator did, over all its subtasks.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct WindowReport {
+    /// Window results emitted.
+    pub fired: u64,
+    /// Of those, late firings (a late element within the allowed lateness re-fired a window).
+    pub late_firings: u64,
+    /// Late elements dropped (Flink's `numLateRecordsDropped`).
+    pub late_dropped: u64,
+    /// Late elements sent to the late-data side output.
+    pub late_side_output: u64,
+    /// Windows still holding state at the end (never fired or waiting for cleanup).
+    pub windows_left_open: u64,
+}
+
+/// The watermark a task received on one input channel.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChannelWatermark {
+    /// The sending subtask.
+    pub from: String,
+    /// Its last watermark (`null` before the first).
+    pub watermark: Option<i64>,
+    /// Whether it is marked idle.
+    pub idle: bool,
 }
 
 /// One task (subtask of a chain).
@@ -118,6 +147,17 @@ pub struct TaskReport {
     pub idle_ms: f64,
     /// Buffers it sent.
     pub buffers_out: u64,
+    /// The task's input watermark at the end (`null`: none yet; absent for sources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<Option<i64>>,
+    /// The watermark of each input channel at the end: a stalled watermark can be traced to
+    /// the channel that holds it back.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub channel_watermarks: Vec<ChannelWatermark>,
+    /// Watermark lag over time: `[processing time ms, processing time − watermark in ms]`
+    /// whenever the input watermark advanced (a final +∞ watermark is left out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub watermark_lag_ms: Vec<(f64, f64)>,
 }
 
 /// One sink.
@@ -280,6 +320,51 @@ impl RunReport {
                 fmt_ms(t.backpressured_ms),
                 fmt_ms(t.idle_ms)
             );
+        }
+        let windows: Vec<&OperatorReport> = self
+            .operators
+            .iter()
+            .filter(|o| o.windows.is_some())
+            .collect();
+        if !windows.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nWindows                     fired  late firings  late dropped  late → side output  left open"
+            );
+            for op in windows {
+                let w = op.windows.as_ref().expect("filtered");
+                let _ = writeln!(
+                    o,
+                    "  {:<24}{:>8} {:>13} {:>13} {:>19} {:>10}",
+                    op.name,
+                    w.fired,
+                    w.late_firings,
+                    w.late_dropped,
+                    w.late_side_output,
+                    w.windows_left_open
+                );
+            }
+        }
+        let with_wm: Vec<&TaskReport> = self
+            .tasks
+            .iter()
+            .filter(|t| t.watermark.is_some())
+            .collect();
+        if with_wm.iter().any(|t| !t.channel_watermarks.is_empty()) {
+            let _ = writeln!(o, "\nWatermarks at the end (per input channel)");
+            for t in with_wm {
+                let fmt = |w: Option<i64>| match w {
+                    None => "none".to_string(),
+                    Some(i64::MAX) => "+∞ (end of input)".to_string(),
+                    Some(w) => w.to_string(),
+                };
+                let name = format!("{} #{}", t.chain, t.subtask);
+                let _ = writeln!(o, "  {name}: {}", fmt(t.watermark.flatten()));
+                for c in &t.channel_watermarks {
+                    let idle = if c.idle { " (idle)" } else { "" };
+                    let _ = writeln!(o, "      from {}: {}{idle}", c.from, fmt(c.watermark));
+                }
+            }
         }
         let n = &self.network;
         let _ = writeln!(

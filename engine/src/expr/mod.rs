@@ -55,6 +55,14 @@ pub enum Scope<'a> {
         /// The incoming record.
         cur: &'a Schema,
     },
+    /// A join: `left.name` and `right.name` (evaluated with the left record as the record
+    /// and the right one in the second slot).
+    Join {
+        /// The first input's record.
+        left: &'a Schema,
+        /// The second input's record.
+        right: &'a Schema,
+    },
 }
 
 impl Scope<'_> {
@@ -77,6 +85,18 @@ impl Scope<'_> {
                 return Err(format!(
                     "unknown qualifier `{q}`; in a reduce, `acc.<field>` is the accumulated record"
                 ));
+            }
+            (Scope::Join { left, .. }, Some("left")) => (0, *left),
+            (Scope::Join { right, .. }, Some("right")) => (1, *right),
+            (Scope::Join { .. }, q) => {
+                return Err(match q {
+                    None => {
+                        format!("write `left.{name}` or `right.{name}`: a join sees two records")
+                    }
+                    Some(q) => {
+                        format!("unknown qualifier `{q}`; a join's records are `left` and `right`")
+                    }
+                });
             }
         };
         match schema.index_of(name) {

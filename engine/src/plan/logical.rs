@@ -113,12 +113,19 @@ impl LogicalGraph {
         }
         for (i, n) in s.nodes.iter().enumerate() {
             let Some(to) = index[i] else { continue };
+            let mut input_of: Vec<usize> = Vec::new();
+            // The edges of one declared input (a union has several) share its input index:
+            // two-input operators tell their inputs apart by it.
             let mut resolved = Vec::new();
-            for r in &n.inputs {
+            for (k, r) in n.inputs.iter().enumerate() {
+                let before = resolved.len();
                 resolve_input(s, r.node, None, &mut Vec::new(), &mut resolved, &r.span);
+                for _ in before..resolved.len() {
+                    input_of.push(k);
+                }
             }
-            for (input_index, (from_node, key, via, span, port)) in resolved.into_iter().enumerate()
-            {
+            for (e, (from_node, key, via, span, port)) in resolved.into_iter().enumerate() {
+                let input_index = input_of[e];
                 let Some(from) = index[from_node] else {
                     continue;
                 };

@@ -76,6 +76,58 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
         },
         NodeKind::Union => "union".into(),
         NodeKind::SideOutput { of } => format!("late data of {}", s.nodes[*of].name),
+        NodeKind::CoMap { .. } => "co_map (two inputs)".into(),
+        NodeKind::Process(pr) => match &pr.function {
+            crate::scenario::ProcessFn::LongRideAlert { timeout, .. } => {
+                format!(
+                    "keyed process: long ride alert after {}",
+                    crate::time::SimDuration::from_millis(*timeout as u64)
+                )
+            }
+            crate::scenario::ProcessFn::Custom { name, .. } => format!("keyed process: {name}"),
+        },
+        NodeKind::Join(j) => {
+            let ms = |v: i64| {
+                let d = crate::time::SimDuration::from_millis(v.unsigned_abs()).to_string();
+                if v < 0 { format!("-{d}") } else { d }
+            };
+            match &j.kind {
+                crate::scenario::JoinKind::Window(crate::window::Assigner::Tumbling {
+                    size,
+                    ..
+                }) => {
+                    format!(
+                        "window join on {} = {}, tumbling {}",
+                        j.left_key.text,
+                        j.right_key.text,
+                        ms(*size)
+                    )
+                }
+                crate::scenario::JoinKind::Window(crate::window::Assigner::Sliding {
+                    size,
+                    slide,
+                    ..
+                }) => {
+                    format!(
+                        "window join on {} = {}, sliding {} every {}",
+                        j.left_key.text,
+                        j.right_key.text,
+                        ms(*size),
+                        ms(*slide)
+                    )
+                }
+                crate::scenario::JoinKind::Window(_) => "window join".into(),
+                crate::scenario::JoinKind::Interval { lower, upper } => {
+                    format!(
+                        "interval join on {} = {}, right.ts in left.ts + [{}, {}]",
+                        j.left_key.text,
+                        j.right_key.text,
+                        ms(*lower),
+                        ms(*upper)
+                    )
+                }
+            }
+        }
         NodeKind::Window(w) => {
             use crate::window::Assigner;
             let f = |i: &usize| {

@@ -222,6 +222,12 @@ impl NodeDef {
             NodeKind::Reduce { .. } => "reduce",
             NodeKind::Union => "union",
             NodeKind::Window(_) => "window",
+            NodeKind::CoMap { .. } => "co_map",
+            NodeKind::Process(_) => "process",
+            NodeKind::Join(j) => match j.kind {
+                JoinKind::Window(_) => "window_join",
+                JoinKind::Interval { .. } => "interval_join",
+            },
             NodeKind::SideOutput { .. } => "side output",
             NodeKind::Sink(_) => "sink",
         }
@@ -263,6 +269,18 @@ pub enum NodeKind {
     Union,
     /// Keyed windows (Flink's `WindowOperator`); non-keyed when `key` is `None` (windowAll).
     Window(Box<WindowSpec>),
+    /// Two streams mapped to one (`connect(…).map(CoMapFunction)`): records of the first input
+    /// through `map1`, of the second through `map2`; its watermark is the minimum of both.
+    CoMap {
+        /// Output fields for the first input.
+        map1: Vec<(String, ExprSrc)>,
+        /// Output fields for the second input.
+        map2: Vec<(String, ExprSrc)>,
+    },
+    /// A window join or an interval join of two keyed streams.
+    Join(Box<JoinSpec>),
+    /// A keyed process function (state and timers per key).
+    Process(Box<ProcessSpec>),
     /// The late-data side output of a window operator, as a stream. Virtual.
     SideOutput {
         /// The window operator.
@@ -348,6 +366,78 @@ pub struct WindowSpec {
     pub function: WindowFn,
     /// Name of the late-data side output stream.
     pub late_output: Option<String>,
+}
+
+/// A keyed process function.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    /// The key of the keyed stream it reads.
+    pub key: ExprSrc,
+    /// The function.
+    pub function: ProcessFn,
+}
+
+/// Which keyed process function.
+#[derive(Clone)]
+pub enum ProcessFn {
+    /// flink-training's long ride alert ([`crate::process::LongRideAlert`]).
+    LongRideAlert {
+        /// Index of the boolean START field.
+        is_start: usize,
+        /// Maximum ride duration in ms.
+        timeout: i64,
+    },
+    /// A function written in Rust (see [`crate::api`]).
+    Custom {
+        /// Its name, for plans and reports.
+        name: String,
+        /// Makes one instance per subtask.
+        make:
+            std::sync::Arc<dyn Fn() -> Box<dyn crate::process::KeyedProcessFunction> + Send + Sync>,
+    },
+}
+
+impl std::fmt::Debug for ProcessFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcessFn::LongRideAlert { is_start, timeout } => {
+                write!(
+                    f,
+                    "LongRideAlert {{ is_start: {is_start}, timeout: {timeout} }}"
+                )
+            }
+            ProcessFn::Custom { name, .. } => write!(f, "Custom({name})"),
+        }
+    }
+}
+
+/// A join of two keyed streams.
+#[derive(Debug, Clone)]
+pub struct JoinSpec {
+    /// Key of the first (left) input.
+    pub left_key: ExprSrc,
+    /// Key of the second (right) input.
+    pub right_key: ExprSrc,
+    /// Which join.
+    pub kind: JoinKind,
+    /// Output fields over `left.*` and `right.*`; `None`: every field of both, prefixed
+    /// `left_` and `right_`.
+    pub select: Option<Vec<(String, ExprSrc)>>,
+}
+
+/// The kind of a join.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JoinKind {
+    /// `join(…).where(…).equalTo(…).window(…)`: pairs in the same event-time window.
+    Window(crate::window::Assigner),
+    /// `intervalJoin(…).between(lower, upper)`: pairs with
+    /// `left.ts + lower <= right.ts <= left.ts + upper` (ms).
+    Interval {
+        /// Lower bound (ms, may be negative).
+        lower: i64,
+        /// Upper bound (ms).
+        upper: i64,
+    },
 }
 
 /// What a window computes.

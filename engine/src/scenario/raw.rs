@@ -235,6 +235,15 @@ pub struct RawOperator {
     pub evictor: Option<Spanned<RawEvictor>>,
     #[serde(rename = "as")]
     pub as_: Option<Spanned<String>>,
+    // co_map
+    pub map1: Option<Spanned<IndexMap<String, Spanned<String>>>>,
+    pub map2: Option<Spanned<IndexMap<String, Spanned<String>>>>,
+    // interval_join
+    pub lower: Option<Spanned<String>>,
+    pub upper: Option<Spanned<String>>,
+    // process (long_ride_alert)
+    pub is_start: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
 }
 
 /// One `[[sink]]`.

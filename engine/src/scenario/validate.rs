@@ -878,7 +878,8 @@ impl Checker {
     ) -> Option<(NodeKind, Schema)> {
         let kind = o.kind.get_ref().as_str();
         let name = o.name.get_ref();
-        const KINDS: &str = "map, filter, flat_map, key_by, reduce, window, union";
+        const KINDS: &str = "map, filter, flat_map, key_by, reduce, window, union, co_map, window_join, \
+                             interval_join, process";
         let allowed: &[&str] = match kind {
             "map" | "flat_map" => &["select"],
             "filter" => &["where"],
@@ -897,6 +898,10 @@ impl Checker {
                 "as",
             ],
             "union" => &[],
+            "co_map" => &["map1", "map2"],
+            "window_join" => &["window", "select"],
+            "interval_join" => &["lower", "upper", "select"],
+            "process" => &["function", "is_start", "timeout"],
             other => {
                 let mut msg = format!("unknown operator kind `{other}`");
                 if let Some(s) = closest(other, &KINDS.split(", ").collect::<Vec<_>>()) {
@@ -906,7 +911,13 @@ impl Checker {
                 return None;
             }
         };
-        let given: [(&str, Option<Range<usize>>); 13] = [
+        let given: [(&str, Option<Range<usize>>); 19] = [
+            ("is_start", o.is_start.as_ref().map(|v| v.span())),
+            ("timeout", o.timeout.as_ref().map(|v| v.span())),
+            ("map1", o.map1.as_ref().map(|v| v.span())),
+            ("map2", o.map2.as_ref().map(|v| v.span())),
+            ("lower", o.lower.as_ref().map(|v| v.span())),
+            ("upper", o.upper.as_ref().map(|v| v.span())),
             ("select", o.select.as_ref().map(|v| v.span())),
             ("where", o.where_.as_ref().map(|v| v.span())),
             ("key", o.key.as_ref().map(|v| v.span())),
@@ -942,7 +953,16 @@ impl Checker {
                 bad = true;
             }
         }
-        if kind != "union" && refs.len() > 1 {
+        let two_inputs = matches!(kind, "co_map" | "window_join" | "interval_join");
+        if two_inputs && refs.len() != 2 {
+            self.error(
+                o.inputs.as_ref().map(|v| v.span()).or(Some(o.name.span())),
+                format!("a {kind} reads two streams: inputs = [\"first\", \"second\"], but `{name}` lists {}", refs.len()),
+                "",
+            );
+            return None;
+        }
+        if kind != "union" && !two_inputs && refs.len() > 1 {
             self.error(
                 o.inputs.as_ref().map(|v| v.span()),
                 format!(
@@ -1059,6 +1079,10 @@ impl Checker {
                 }
             }
             "reduce" => self.reduce(o, input, &refs[0], drafts, kinds, interner),
+            "process" => self.process(o, input, &refs[0], kinds),
+            "co_map" | "window_join" | "interval_join" => {
+                super::joins::check_two_input(self, o, ins, refs, kinds, interner)
+            }
             "window" => super::windows::check_window(
                 self,
                 o,
@@ -1090,6 +1114,105 @@ impl Checker {
                 Some((NodeKind::Union, input.clone()))
             }
             _ => unreachable!("kinds are checked above"),
+        }
+    }
+
+    fn process(
+        &mut self,
+        o: &RawOperator,
+        input: &Schema,
+        r: &InputRef,
+        kinds: &[Option<NodeKind>],
+    ) -> Option<(NodeKind, Schema)> {
+        let name = o.name.get_ref();
+        let Some(NodeKind::KeyBy { key }) = &kinds[r.node] else {
+            self.error(
+                Some(r.span.clone()),
+                format!("process `{name}` must read a keyed stream (a key_by)"),
+                "keyed state and timers belong to a key",
+            );
+            return None;
+        };
+        let Some(function) = &o.function else {
+            self.error(
+                Some(o.name.span()),
+                format!("process `{name}` needs a `function`"),
+                "function = \"long_ride_alert\"",
+            );
+            return None;
+        };
+        match function.get_ref().as_str() {
+            "long_ride_alert" => {
+                let (Some(s), Some(t)) = (&o.is_start, &o.timeout) else {
+                    self.error(
+                        Some(function.span()),
+                        "long_ride_alert needs `is_start` (a boolean field) and `timeout`",
+                        "is_start = \"is_start\", timeout = \"2 h\"",
+                    );
+                    return None;
+                };
+                let is_start = match input.index_of(s.get_ref()) {
+                    Some(i) if input.fields[i].ty == Type::Bool => i,
+                    Some(i) => {
+                        self.error(
+                            Some(s.span()),
+                            format!(
+                                "`{}` must be a boolean field, but it is {}",
+                                s.get_ref(),
+                                input.fields[i].ty
+                            ),
+                            "",
+                        );
+                        return None;
+                    }
+                    None => {
+                        self.error(
+                            Some(s.span()),
+                            format!("unknown field `{}`", s.get_ref()),
+                            format!("known fields: {}", input.names()),
+                        );
+                        return None;
+                    }
+                };
+                let timeout = self.duration(t, "timeout")?;
+                if timeout.0 == 0 {
+                    self.error(Some(t.span()), "the timeout must be more than zero", "");
+                    return None;
+                }
+                let mut interner = Interner::new();
+                let k = expr::compile(&key.text, &Scope::Record(input), &mut interner).ok()?;
+                let kname = k
+                    .as_field()
+                    .map_or_else(|| "key".to_string(), |i| input.fields[i].name.to_string());
+                let schema = Schema {
+                    fields: vec![
+                        Field {
+                            name: kname.into(),
+                            ty: k.ty,
+                        },
+                        Field {
+                            name: "started_at".into(),
+                            ty: Type::Int,
+                        },
+                    ],
+                };
+                let spec = ProcessSpec {
+                    key: key.clone(),
+                    function: ProcessFn::LongRideAlert {
+                        is_start,
+                        timeout: timeout.as_millis() as i64,
+                    },
+                };
+                Some((NodeKind::Process(Box::new(spec)), schema))
+            }
+            other => {
+                self.error(
+                    Some(function.span()),
+                    format!("unknown process function `{other}`"),
+                    "built in: long_ride_alert (Rust programs can add their own)",
+                );
+                None
+            }
         }
     }
 

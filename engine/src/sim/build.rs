@@ -5,6 +5,8 @@ use super::buffer::RECORD_HEADER_BYTES;
 use super::channel::{Channel, Ends, FloatingPool};
 use super::net::{Flusher, NetStats, RecordWriter};
 use super::ops::chain::Chain;
+use super::ops::co_map::CoMapOp;
+use super::ops::join::{IntervalJoinOp, Pairing, WindowJoinOp};
 use super::ops::{
     OpSlot, Operator, Out, filter::FilterOp, flat_map::FlatMapOp, map::MapOp, reduce, sink,
 };
@@ -16,6 +18,7 @@ use crate::expr::{self, Expr, Scope, SelectItem, compile_select};
 use crate::plan::Plan;
 use crate::plan::logical::Port;
 use crate::rng::SeedTree;
+use crate::scenario::JoinKind;
 use crate::scenario::{ExprSrc, NodeKind, ReduceFn, Scenario, SinkSpec, SourceData};
 use crate::time::SimDuration;
 use crate::value::{Interner, Schema, Type, Value};
@@ -436,6 +439,66 @@ fn operator(
             Operator::Window(Box::new(window_op(s, node, w, interner, annotate))),
             c.keyed_record,
         ),
+        NodeKind::CoMap { map1, map2 } => {
+            let sch = |k: usize| &s.nodes[node.inputs[k].node].schema;
+            let m1 = map1
+                .iter()
+                .map(|(_, e)| compiled(e, &Scope::Record(sch(0)), interner))
+                .collect();
+            let m2 = map2
+                .iter()
+                .map(|(_, e)| compiled(e, &Scope::Record(sch(1)), interner))
+                .collect();
+            (
+                Operator::CoMap(Box::new(CoMapOp {
+                    map1: MapOp::new(m1),
+                    map2: MapOp::new(m2),
+                })),
+                c.operator_record,
+            )
+        }
+        NodeKind::Join(j) => {
+            let left = &s.nodes[node.inputs[0].node].schema;
+            let right = &s.nodes[node.inputs[1].node].schema;
+            let select = j.select.as_ref().map(|sel| {
+                sel.iter()
+                    .map(|(_, e)| compiled(e, &Scope::Join { left, right }, interner))
+                    .collect()
+            });
+            let pairing = Pairing::new(
+                compiled(&j.left_key, &Scope::Record(left), interner),
+                compiled(&j.right_key, &Scope::Record(right), interner),
+                select,
+                left.arity(),
+                right.arity(),
+            );
+            let op = match &j.kind {
+                JoinKind::Window(a) => {
+                    Operator::WindowJoin(Box::new(WindowJoinOp::new(pairing, a.clone())))
+                }
+                JoinKind::Interval { lower, upper } => {
+                    Operator::IntervalJoin(Box::new(IntervalJoinOp::new(pairing, *lower, *upper)))
+                }
+            };
+            (op, c.keyed_record)
+        }
+        NodeKind::Process(pr) => {
+            let input = &s.nodes[node.inputs[0].node].schema;
+            let key = compiled(&pr.key, &Scope::Record(input), interner);
+            let func: Box<dyn crate::process::KeyedProcessFunction> = match &pr.function {
+                crate::scenario::ProcessFn::LongRideAlert { is_start, timeout } => {
+                    Box::new(crate::process::LongRideAlert {
+                        is_start: *is_start,
+                        timeout: *timeout,
+                    })
+                }
+                crate::scenario::ProcessFn::Custom { make, .. } => make(),
+            };
+            (
+                Operator::Process(Box::new(super::ops::process::ProcessOp::new(key, func))),
+                c.keyed_record,
+            )
+        }
         NodeKind::KeyBy { .. } | NodeKind::Union | NodeKind::SideOutput { .. } => {
             unreachable!("virtual nodes are folded into edges")
         }
@@ -479,6 +542,7 @@ fn source_state(
                 parallelism: p,
                 row: vec![Value::Int(0); arity],
                 watermarks: generator(src),
+                paused: false,
             }
         }
         SourceData::Rows { rows, repeat } => {
@@ -498,6 +562,7 @@ fn source_state(
                 parallelism: p,
                 row: Vec::with_capacity(arity),
                 watermarks: generator(src),
+                paused: false,
             }
         }
     }

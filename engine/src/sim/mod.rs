@@ -42,6 +42,10 @@ use std::collections::VecDeque;
 use task::{Sched, Task};
 use trace::Trace;
 
+/// How often watermark alignment compares the sources of a group (Flink's default
+/// `updateInterval` of `withWatermarkAlignment`: 1 s).
+const ALIGNMENT_INTERVAL: SimDuration = SimDuration::from_secs(1);
+
 /// Records a source produces per work item at most.
 const SOURCE_BATCH: usize = 512;
 /// Records of an input buffer run through the chain at once; the task checks for output
@@ -97,6 +101,7 @@ pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::i
         trace,
         finished: 0,
         failure: None,
+        alignment: alignment_groups(s, p, &rt.task_of),
     };
     let status = sim.run_loop(s);
     let mut trace = sim.trace.take();
@@ -129,10 +134,17 @@ struct Simulation {
     trace: Option<Trace>,
     finished: usize,
     failure: Option<String>,
+    /// Watermark alignment groups: name, maximum drift, member source tasks.
+    alignment: Vec<(String, SimDuration, Vec<u32>)>,
 }
 
 impl Simulation {
     fn run_loop(&mut self, s: &Scenario) -> (Status, Option<String>, u64) {
+        if !self.alignment.is_empty() {
+            self.align();
+            self.queue
+                .schedule(SimTime::ZERO.plus(ALIGNMENT_INTERVAL), Event::AlignmentTick);
+        }
         for t in 0..self.tasks.len() as u32 {
             self.try_schedule(t);
         }
@@ -171,6 +183,13 @@ impl Simulation {
                     self.try_schedule(task);
                 }
                 Event::FlushTick { task } => self.on_flush_tick(task),
+                Event::AlignmentTick => {
+                    self.align();
+                    if self.finished < self.tasks.len() {
+                        self.queue
+                            .schedule(t.plus(ALIGNMENT_INTERVAL), Event::AlignmentTick);
+                    }
+                }
                 Event::TimerDue { task } => {
                     let tk = &mut self.tasks[task as usize];
                     if tk.timer_wake == Some(t) {
@@ -375,6 +394,37 @@ impl Simulation {
         SimTime(end).since(now)
     }
 
+    /// Watermark alignment: a source whose watermark is more than its group's maximum drift
+    /// ahead of the group's lowest watermark pauses until the others catch up.
+    fn align(&mut self) {
+        for (_, drift, members) in &self.alignment {
+            let current = |t: &Task| t.source.as_ref().map_or(i64::MAX, |s| s.watermarks.last());
+            let min = members
+                .iter()
+                .map(|&m| &self.tasks[m as usize])
+                .filter(|t| !t.finished)
+                .map(current)
+                .min();
+            let Some(min) = min else { continue };
+            let limit = min.saturating_add(drift.as_millis() as i64);
+            for &m in members {
+                let t = &mut self.tasks[m as usize];
+                let w = current(t);
+                if let Some(s) = t.source.as_mut() {
+                    s.paused = w > limit;
+                }
+            }
+        }
+        for m in self
+            .alignment
+            .iter()
+            .flat_map(|(_, _, ms)| ms.clone())
+            .collect::<Vec<_>>()
+        {
+            self.try_schedule(m);
+        }
+    }
+
     fn on_work_done(&mut self, ti: u32) {
         let now = self.queue.now();
         let task = &mut self.tasks[ti as usize];
@@ -556,6 +606,7 @@ impl Simulation {
                     records_in: 0,
                     records_out: 0,
                     subtasks: Vec::new(),
+                    windows: None,
                 }
             })
             .collect();
@@ -579,6 +630,25 @@ impl Simulation {
                 if let Operator::Sink(sk) = &slot.op {
                     sink_parts[slot.node].push(sk);
                 }
+                if let Operator::WindowJoin(j) = &slot.op {
+                    let r = o.windows.get_or_insert_with(Default::default);
+                    r.fired += j.pairs;
+                    r.late_dropped += j.late_dropped;
+                }
+                if let Operator::IntervalJoin(j) = &slot.op {
+                    let r = o.windows.get_or_insert_with(Default::default);
+                    r.fired += j.pairs;
+                    r.late_dropped += j.late_dropped;
+                    r.windows_left_open += j.buffered() as u64;
+                }
+                if let Operator::Window(w) = &slot.op {
+                    let r = o.windows.get_or_insert_with(Default::default);
+                    r.fired += w.stats.fired;
+                    r.late_firings += w.stats.late_firings;
+                    r.late_dropped += w.stats.late_dropped;
+                    r.late_side_output += w.stats.late_side_output;
+                    r.windows_left_open += w.windows_in_state() as u64;
+                }
             }
             let mut bp = t.time.backpressured;
             if let Some(since) = t.backpressured_since {
@@ -597,6 +667,38 @@ impl Simulation {
                 backpressured_ms: round3(bpm),
                 idle_ms: round3((total - busy - wait - bpm).max(0.0)),
                 buffers_out: t.stats.full + t.stats.timeout + t.stats.end,
+                watermark: t.source.is_none().then(|| {
+                    (t.gate.watermark != crate::time::EVENT_TIME_MIN).then_some(t.gate.watermark)
+                }),
+                channel_watermarks: t
+                    .gate
+                    .channels
+                    .iter()
+                    .zip(&t.gate.slots)
+                    .map(|(&c, &(input, idx))| {
+                        let v = &t.gate.valves[input];
+                        let w = v.channel_watermarks()[idx];
+                        ChannelWatermark {
+                            from: self.tasks[self.channels[c as usize].from_task as usize]
+                                .label
+                                .clone(),
+                            watermark: (w != crate::time::EVENT_TIME_MIN).then_some(w),
+                            idle: v.channel_idle()[idx],
+                        }
+                    })
+                    .collect(),
+                watermark_lag_ms: t
+                    .watermark_trail
+                    .points
+                    .iter()
+                    .filter(|(_, w)| *w != crate::time::EVENT_TIME_MAX)
+                    .map(|(at, w)| {
+                        (
+                            round3(*at as f64 / 1e6),
+                            round3(*at as f64 / 1e6 - *w as f64),
+                        )
+                    })
+                    .collect(),
             });
             net.full += t.stats.full;
             net.timeout += t.stats.timeout;
@@ -746,6 +848,32 @@ impl Simulation {
     }
 }
 
+/// The watermark alignment groups of a job and their source tasks.
+fn alignment_groups(
+    s: &Scenario,
+    p: &Plan,
+    task_of: &[Vec<u32>],
+) -> Vec<(String, SimDuration, Vec<u32>)> {
+    let mut groups: Vec<(String, SimDuration, Vec<u32>)> = Vec::new();
+    for (vi, v) in p.execution.vertices.iter().enumerate() {
+        let node = &s.nodes[p.logical.graph[v.ops[0]].scenario_node];
+        let NodeKind::Source(src) = &node.kind else {
+            continue;
+        };
+        let Some((group, drift)) = src.watermarks.as_ref().and_then(|w| w.alignment.clone()) else {
+            continue;
+        };
+        match groups.iter_mut().find(|g| g.0 == group) {
+            Some(g) => {
+                g.1 = g.1.min(drift);
+                g.2.extend(&task_of[vi]);
+            }
+            None => groups.push((group, drift, task_of[vi].clone())),
+        }
+    }
+    groups
+}
+
 /// A source's work item: a due periodic watermark, then a batch of records (one at a time
 /// for a punctuated generator, each followed by its watermark), then — at the end of the
 /// input — the final watermark. Returns the local time when done.
@@ -773,7 +901,9 @@ fn source_item(
         t = emit(chain, e, t, cx);
     }
     chain.set_processing_time(now.as_event_time());
-    if src.watermarks.per_event() {
+    if src.paused {
+        // held back by watermark alignment: only watermarks and idleness go out
+    } else if src.watermarks.per_event() {
         let mut n = 0;
         while n < SOURCE_BATCH && !cx.net.blocked && cx.ev.error.is_none() {
             let head = &mut chain.ops[0];
@@ -859,6 +989,7 @@ fn input_item(
         if pos < next_marker {
             let to = (pos + RECEIVE_BATCH).min(next_marker);
             chain.set_processing_time(SimTime(t).as_event_time());
+            chain.head_port = cx.net.channels[ch as usize].input as usize;
             t = chain.run(Some(all.slice(pos, to)), t, deser, cx);
             pos = to;
         } else if let Some(&(_, m)) = b.markers.get(mi) {

@@ -43,6 +43,8 @@ pub enum Event {
         /// Task index.
         task: u32,
     },
+    /// Watermark alignment: sources compare their watermarks with their group's minimum.
+    AlignmentTick,
 }
 
 /// A min-queue of events by `(time, insertion order)`.

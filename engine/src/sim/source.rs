@@ -86,6 +86,8 @@ pub struct SourceState {
     pub row: Vec<Value>,
     /// The watermark generator.
     pub watermarks: Generator,
+    /// Paused by watermark alignment: too far ahead of its group.
+    pub paused: bool,
 }
 
 impl SourceState {
@@ -349,6 +351,7 @@ mod tests {
                 emission: crate::watermark::Emission::PerEvent,
                 idleness: None,
             }),
+            paused: false,
         }
     }
 

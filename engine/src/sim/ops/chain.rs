@@ -42,9 +42,15 @@ impl Operator {
     /// The operator's [`Shape`].
     pub fn shape(&self) -> Shape {
         match self {
-            Operator::Source | Operator::Map(_) | Operator::Reduce(_) => Shape::OneToOne,
+            Operator::Source | Operator::Map(_) | Operator::Reduce(_) | Operator::CoMap(_) => {
+                Shape::OneToOne
+            }
             Operator::Filter(_) => Shape::Select,
-            Operator::FlatMap(_) | Operator::Window(_) => Shape::Fan,
+            Operator::FlatMap(_)
+            | Operator::Window(_)
+            | Operator::WindowJoin(_)
+            | Operator::IntervalJoin(_)
+            | Operator::Process(_) => Shape::Fan,
             Operator::Sink(_) => Shape::Consume,
         }
     }
@@ -70,6 +76,8 @@ pub struct Chain {
     below: Vec<Vec<usize>>,
     /// Scratch for merging the writes of several network outputs by time.
     merge: Vec<(u64, u32, u32, u16, bool)>,
+    /// Which logical input the records handed to [`Chain::run`] come from (two-input heads).
+    pub head_port: usize,
 }
 
 impl Chain {
@@ -93,6 +101,7 @@ impl Chain {
             ser_ns,
             below,
             merge: Vec::new(),
+            head_port: 0,
         }
     }
 
@@ -109,7 +118,14 @@ impl Chain {
             Entry::Emitted(j) => (j, None, Some(j)),
         };
         let scope = std::mem::take(&mut self.below[root]);
-        forward(&mut self.ops, &scope, input, emitted, &mut cx.ev);
+        forward(
+            &mut self.ops,
+            &scope,
+            input,
+            emitted,
+            self.head_port,
+            &mut cx.ev,
+        );
         subtree_costs(&mut self.ops, &scope, input, emitted, &self.ser_ns);
         let end = start_times(
             &mut self.ops,
@@ -132,10 +148,10 @@ impl Chain {
         let mut t = t;
         let slot = &mut self.ops[j];
         slot.watermark = wm;
-        if let Operator::Window(w) = &mut slot.op {
+        if slot.op.has_event_time() {
             slot.out.clear();
             slot.side.clear();
-            w.advance_watermark(wm, &mut slot.out, &mut cx.ev);
+            slot.op.advance_watermark(wm, &mut slot.out, &mut cx.ev);
             if !slot.out.is_empty() {
                 t = self.run_entry(Entry::Emitted(j), t, 0, cx);
             }
@@ -178,12 +194,11 @@ impl Chain {
         let mut t = t;
         for j in 0..self.ops.len() {
             let slot = &mut self.ops[j];
-            if let Operator::Window(w) = &mut slot.op
-                && w.next_processing_timer().is_some_and(|n| n <= now_ms)
-            {
+            if slot.op.next_processing_timer().is_some_and(|n| n <= now_ms) {
                 slot.out.clear();
                 slot.side.clear();
-                w.advance_processing_time(now_ms, &mut slot.out, &mut cx.ev);
+                slot.op
+                    .advance_processing_time(now_ms, &mut slot.out, &mut cx.ev);
                 if !slot.out.is_empty() {
                     t = self.run_entry(Entry::Emitted(j), t, 0, cx);
                 }
@@ -195,9 +210,7 @@ impl Chain {
     /// Tells every processing-time operator what time it is (before a slice runs).
     pub fn set_processing_time(&mut self, now_ms: EventTime) {
         for s in &mut self.ops {
-            if let Operator::Window(w) = &mut s.op {
-                w.now_ms = w.now_ms.max(now_ms);
-            }
+            s.op.set_processing_time(now_ms);
         }
     }
 
@@ -205,19 +218,13 @@ impl Chain {
     pub fn next_processing_timer(&self) -> Option<EventTime> {
         self.ops
             .iter()
-            .filter_map(|s| match &s.op {
-                Operator::Window(w) => w.next_processing_timer(),
-                _ => None,
-            })
+            .filter_map(|s| s.op.next_processing_timer())
             .min()
     }
 
     /// A failure an operator raised (Flink would throw), taken once.
     pub fn take_failure(&mut self) -> Option<String> {
-        self.ops.iter_mut().find_map(|s| match &mut s.op {
-            Operator::Window(w) => w.failure.take(),
-            _ => None,
-        })
+        self.ops.iter_mut().find_map(|s| s.op.take_failure())
     }
 
     fn emit(&mut self, scope: &[usize], input: Option<View<'_>>, cx: &mut Cx<'_>) {
@@ -350,6 +357,7 @@ fn forward(
     scope: &[usize],
     input: Option<View<'_>>,
     emitted: Option<usize>,
+    head_port: usize,
     ev: &mut EvalCx<'_>,
 ) {
     for &j in scope {
@@ -367,7 +375,9 @@ fn forward(
         slot.side.clear();
         let view = input_of(before, slot.parent, input);
         slot.records_in += view.len() as u64;
-        slot.op.process(view, &mut slot.out, &mut slot.side, ev);
+        let port = if j == scope[0] { head_port } else { 0 };
+        slot.op
+            .process(port, view, &mut slot.out, &mut slot.side, ev);
         slot.records_out += slot.out.len() as u64;
     }
 }
@@ -766,7 +776,7 @@ mod tests {
             let (mut scratch, mut error) = (String::new(), None);
             let mut ev = EvalCx { interner: &mut interner, scratch: &mut scratch, error: &mut error };
             let scope: Vec<usize> = (0..n).collect();
-            forward(&mut chain.ops, &scope, Some(input.view()), None, &mut ev);
+            forward(&mut chain.ops, &scope, Some(input.view()), None, 0, &mut ev);
             subtree_costs(&mut chain.ops, &scope, Some(input.view()), None, &chain.ser_ns);
             let end = start_times(&mut chain.ops, &scope, Some(input.view()), None, t0, deser, &chain.ser_ns);
             // reference

@@ -9,9 +9,12 @@
 
 pub mod batch;
 pub mod chain;
+pub mod co_map;
 pub mod filter;
 pub mod flat_map;
+pub mod join;
 pub mod map;
+pub mod process;
 pub mod reduce;
 pub mod sink;
 pub mod timers;
@@ -41,14 +44,92 @@ pub enum Operator {
     Sink(sink::SinkOp),
     /// keyed (or non-keyed) windows
     Window(Box<window::WindowOp>),
+    /// two inputs mapped to one
+    CoMap(Box<co_map::CoMapOp>),
+    /// window join of two keyed inputs
+    WindowJoin(Box<join::WindowJoinOp>),
+    /// interval join of two keyed inputs
+    IntervalJoin(Box<join::IntervalJoinOp>),
+    /// a keyed process function
+    Process(Box<process::ProcessOp>),
 }
 
 impl Operator {
+    /// Event time advanced to `wm`: operators with timers emit into `out` what became due.
+    pub fn advance_watermark(
+        &mut self,
+        wm: crate::time::EventTime,
+        out: &mut Batch,
+        ev: &mut EvalCx<'_>,
+    ) {
+        match self {
+            Operator::Window(w) => w.advance_watermark(wm, out, ev),
+            Operator::WindowJoin(j) => j.advance_watermark(wm, out, ev),
+            Operator::IntervalJoin(j) => j.advance_watermark(wm),
+            Operator::Process(p) => p.advance_watermark(wm, out, ev),
+            _ => {}
+        }
+    }
+
+    /// Whether the operator reacts to watermarks (windows, joins, process functions).
+    pub fn has_event_time(&self) -> bool {
+        matches!(
+            self,
+            Operator::Window(_)
+                | Operator::WindowJoin(_)
+                | Operator::IntervalJoin(_)
+                | Operator::Process(_)
+        )
+    }
+
+    /// The earliest processing-time timer (ms).
+    pub fn next_processing_timer(&self) -> Option<crate::time::EventTime> {
+        match self {
+            Operator::Window(w) => w.next_processing_timer(),
+            Operator::Process(p) => p.next_processing_timer(),
+            _ => None,
+        }
+    }
+
+    /// Fires processing-time timers due at `now_ms` into `out`.
+    pub fn advance_processing_time(
+        &mut self,
+        now_ms: crate::time::EventTime,
+        out: &mut Batch,
+        ev: &mut EvalCx<'_>,
+    ) {
+        match self {
+            Operator::Window(w) => w.advance_processing_time(now_ms, out, ev),
+            Operator::Process(p) => p.advance_processing_time(now_ms, out, ev),
+            _ => {}
+        }
+    }
+
+    /// Tells a processing-time operator what time it is.
+    pub fn set_processing_time(&mut self, now_ms: crate::time::EventTime) {
+        match self {
+            Operator::Window(w) => w.now_ms = w.now_ms.max(now_ms),
+            Operator::Process(p) => p.now_ms = p.now_ms.max(now_ms),
+            _ => {}
+        }
+    }
+
+    /// A failure the operator raised (Flink would throw), taken once.
+    pub fn take_failure(&mut self) -> Option<String> {
+        match self {
+            Operator::Window(w) => w.failure.take(),
+            Operator::WindowJoin(j) => j.failure.take(),
+            Operator::IntervalJoin(j) => j.failure.take(),
+            _ => None,
+        }
+    }
+
     /// Processes a batch of input records into `out` (and late records into `side`); sinks
     /// consume later, once their records' arrival times are known.
     #[inline]
     pub fn process(
         &mut self,
+        port: usize,
         input: View<'_>,
         out: &mut Batch,
         side: &mut Batch,
@@ -57,6 +138,10 @@ impl Operator {
         match self {
             Operator::Source | Operator::Sink(_) => {}
             Operator::Window(w) => w.process(input, out, side, ev),
+            Operator::CoMap(c) => c.process(port, input, out, ev),
+            Operator::WindowJoin(j) => j.process(port, input, ev),
+            Operator::IntervalJoin(j) => j.process(port, input, out, ev),
+            Operator::Process(p) => p.process(input, out, side, ev),
             Operator::Map(m) => m.process(input, out, ev),
             Operator::Filter(f) => f.process(input, out, ev),
             Operator::FlatMap(f) => {

@@ -1,0 +1,267 @@
+//! Keyed process functions: per-key logic with state and timers, written in Rust
+//! (Flink's `KeyedProcessFunction`).
+//!
+//! A function sees one element at a time together with a [`Context`]: the current key, the
+//! element's timestamp, the operator's watermark and processing time, the key's state (value,
+//! list and map state, each by name) and the key's timers. Timers are de-duplicated per key
+//! and timestamp; when one fires, [`KeyedProcessFunction::on_timer`] runs with the same
+//! key's context. Element processing and timers never run at the same time. Output goes
+//! through the [`Collector`], to the main output or to the side output.
+//!
+//! ```
+//! use streamlab_engine::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
+//! use streamlab_engine::value::Value;
+//!
+//! /// Emits the key when it has been silent for 10 s of event time.
+//! #[derive(Debug, Clone)]
+//! struct Silence;
+//!
+//! impl KeyedProcessFunction for Silence {
+//!     fn process_element(&mut self, _row: &[Value], ctx: &mut Context<'_>, _out: &mut Collector<'_>) {
+//!         if let Some(&[Value::Int(old)]) = ctx.value("timer") {
+//!             ctx.delete_event_time_timer(old);
+//!         }
+//!         let at = ctx.timestamp().unwrap_or(0) + 10_000;
+//!         ctx.register_event_time_timer(at);
+//!         ctx.set_value("timer", &[Value::Int(at)]);
+//!     }
+//!     fn on_timer(&mut self, ts: i64, _d: TimeDomain, ctx: &mut Context<'_>, out: &mut Collector<'_>) {
+//!         let key = ctx.key();
+//!         out.collect(&[key, Value::Int(ts)]);
+//!         ctx.clear_value("timer");
+//!     }
+//!     fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
+//!         Box::new(self.clone())
+//!     }
+//! }
+//! ```
+
+use crate::sim::buffer::RecMeta;
+use crate::sim::ops::batch::Batch;
+use crate::sim::ops::timers::TimerQueue;
+use crate::time::EventTime;
+use crate::value::{Interner, OrdValue, Value};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+/// Which clock a timer follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeDomain {
+    /// Event time: fires when the watermark passes it.
+    EventTime,
+    /// Processing time: fires when the simulated clock passes it.
+    ProcessingTime,
+}
+
+/// Per-key logic with state and timers.
+pub trait KeyedProcessFunction: Debug + Send {
+    /// Processes one element of the current key.
+    fn process_element(&mut self, row: &[Value], ctx: &mut Context<'_>, out: &mut Collector<'_>);
+    /// A timer of the current key fired at `timestamp`.
+    fn on_timer(
+        &mut self,
+        timestamp: EventTime,
+        domain: TimeDomain,
+        ctx: &mut Context<'_>,
+        out: &mut Collector<'_>,
+    );
+    /// A fresh instance for another subtask (state belongs to the runtime, not the function).
+    fn fresh(&self) -> Box<dyn KeyedProcessFunction>;
+}
+
+/// The keyed state of one operator subtask.
+#[derive(Debug, Default)]
+pub struct StateStore {
+    values: FxHashMap<(Value, &'static str), Vec<Value>>,
+    lists: FxHashMap<(Value, &'static str), Vec<Vec<Value>>>,
+    maps: FxHashMap<(Value, &'static str), BTreeMap<OrdValue, Vec<Value>>>,
+}
+
+impl StateStore {
+    /// Number of state entries (values, lists and maps) held.
+    pub fn entries(&self) -> usize {
+        self.values.len() + self.lists.len() + self.maps.len()
+    }
+}
+
+/// The timers of one operator subtask: `(timestamp, key)`, de-duplicated.
+#[derive(Debug, Default)]
+pub struct Timers {
+    /// Event-time timers.
+    pub event: TimerQueue<OrdValue>,
+    /// Processing-time timers.
+    pub processing: TimerQueue<OrdValue>,
+}
+
+/// What a function can see and do for the current key.
+pub struct Context<'a> {
+    pub(crate) key: Value,
+    pub(crate) timestamp: Option<EventTime>,
+    pub(crate) watermark: EventTime,
+    pub(crate) now: EventTime,
+    pub(crate) state: &'a mut StateStore,
+    pub(crate) timers: &'a mut Timers,
+    pub(crate) interner: &'a mut Interner,
+}
+
+impl Context<'_> {
+    /// The current key.
+    pub fn key(&self) -> Value {
+        self.key
+    }
+    /// The element's timestamp (or the timer's, in `on_timer`); `None` without event time.
+    pub fn timestamp(&self) -> Option<EventTime> {
+        self.timestamp
+    }
+    /// The operator's event-time watermark.
+    pub fn current_watermark(&self) -> EventTime {
+        self.watermark
+    }
+    /// The processing time in ms.
+    pub fn current_processing_time(&self) -> EventTime {
+        self.now
+    }
+    /// The run's strings (to make or read string values).
+    pub fn interner(&mut self) -> &mut Interner {
+        self.interner
+    }
+    /// Value state `name` of the current key.
+    pub fn value(&self, name: &'static str) -> Option<&[Value]> {
+        self.state.values.get(&(self.key, name)).map(Vec::as_slice)
+    }
+    /// Sets value state `name`.
+    pub fn set_value(&mut self, name: &'static str, v: &[Value]) {
+        self.state.values.insert((self.key, name), v.to_vec());
+    }
+    /// Clears value state `name`.
+    pub fn clear_value(&mut self, name: &'static str) {
+        self.state.values.remove(&(self.key, name));
+    }
+    /// List state `name` of the current key (empty when new).
+    pub fn list(&mut self, name: &'static str) -> &mut Vec<Vec<Value>> {
+        self.state.lists.entry((self.key, name)).or_default()
+    }
+    /// Clears list state `name`.
+    pub fn clear_list(&mut self, name: &'static str) {
+        self.state.lists.remove(&(self.key, name));
+    }
+    /// Map state `name` of the current key.
+    pub fn map(&mut self, name: &'static str) -> &mut BTreeMap<OrdValue, Vec<Value>> {
+        self.state.maps.entry((self.key, name)).or_default()
+    }
+    /// Clears map state `name`.
+    pub fn clear_map(&mut self, name: &'static str) {
+        self.state.maps.remove(&(self.key, name));
+    }
+    /// Registers an event-time timer for the current key (once per timestamp).
+    pub fn register_event_time_timer(&mut self, ts: EventTime) {
+        self.timers.event.register(ts, OrdValue(self.key));
+    }
+    /// Deletes an event-time timer of the current key.
+    pub fn delete_event_time_timer(&mut self, ts: EventTime) {
+        self.timers.event.delete(ts, OrdValue(self.key));
+    }
+    /// Registers a processing-time timer (ms) for the current key.
+    pub fn register_processing_time_timer(&mut self, ts: EventTime) {
+        self.timers.processing.register(ts, OrdValue(self.key));
+    }
+    /// Deletes a processing-time timer of the current key.
+    pub fn delete_processing_time_timer(&mut self, ts: EventTime) {
+        self.timers.processing.delete(ts, OrdValue(self.key));
+    }
+}
+
+/// Where a function's output goes.
+pub struct Collector<'a> {
+    pub(crate) out: &'a mut Batch,
+    pub(crate) side: &'a mut Batch,
+    pub(crate) meta: RecMeta,
+    pub(crate) parent: u32,
+    pub(crate) emitted: u64,
+}
+
+impl Collector<'_> {
+    /// Emits a record on the main output (it keeps the element's timestamp, or the timer's).
+    pub fn collect(&mut self, row: &[Value]) {
+        let parent = if self.parent == u32::MAX {
+            self.out.len() as u32
+        } else {
+            self.parent
+        };
+        self.out.push(row, self.meta, parent);
+        self.emitted += 1;
+    }
+    /// Emits a record on the side output (records there have the input's fields).
+    pub fn side_output(&mut self, row: &[Value]) {
+        let parent = if self.parent == u32::MAX {
+            self.side.len() as u32
+        } else {
+            self.parent
+        };
+        self.side.push(row, self.meta, parent);
+    }
+}
+
+/// flink-training's "long ride alert": key by ride; a START whose END does not follow within
+/// `timeout` of event time raises an alert — when the timer fires, or when a late END shows
+/// the ride was too long. An END seen first (out of order) waits for its START. Emits
+/// `(key, start timestamp)`. Like the training's solution, state of a ride whose END comes
+/// after the alert is never cleared.
+#[derive(Debug, Clone)]
+pub struct LongRideAlert {
+    /// Index of the boolean field telling START (true) from END.
+    pub is_start: usize,
+    /// How long a ride may last, in ms.
+    pub timeout: i64,
+}
+
+impl KeyedProcessFunction for LongRideAlert {
+    fn process_element(&mut self, row: &[Value], ctx: &mut Context<'_>, out: &mut Collector<'_>) {
+        let ts = ctx.timestamp().unwrap_or(0);
+        let start = row[self.is_start].as_bool();
+        match ctx.value("first").map(|v| (v[0].as_bool(), v[1].as_int())) {
+            None => {
+                // whatever comes first is remembered
+                ctx.set_value("first", &[Value::Bool(start), Value::Int(ts)]);
+                if start {
+                    ctx.register_event_time_timer(ts + self.timeout);
+                }
+            }
+            Some((first_start, first_ts)) => {
+                let key = ctx.key();
+                if start {
+                    // the END came first
+                    if first_ts - ts > self.timeout {
+                        out.collect(&[key, Value::Int(ts)]);
+                    }
+                } else {
+                    ctx.delete_event_time_timer(first_ts + self.timeout);
+                    if first_start && ts - first_ts > self.timeout {
+                        out.collect(&[key, Value::Int(first_ts)]);
+                    }
+                }
+                ctx.clear_value("first");
+            }
+        }
+    }
+
+    fn on_timer(
+        &mut self,
+        _ts: EventTime,
+        _d: TimeDomain,
+        ctx: &mut Context<'_>,
+        out: &mut Collector<'_>,
+    ) {
+        if let Some(v) = ctx.value("first") {
+            let started = v[1];
+            let key = ctx.key();
+            out.collect(&[key, started]);
+        }
+        ctx.clear_value("first");
+    }
+
+    fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,344 @@
+//! Joins of two keyed streams.
+//!
+//! * [`WindowJoinOp`] — `a.join(b).where(ka).equalTo(kb).window(…)`: elements of both sides are
+//!   collected per key and window; when the watermark passes the window's end every left
+//!   element is paired with every right element (Flink runs it as a co-group: left outer
+//!   loop, right inner loop), and the window's state is dropped. Elements whose windows have
+//!   all ended are late and dropped.
+//! * [`IntervalJoinOp`] — `a.keyBy(ka).intervalJoin(b.keyBy(kb)).between(lower, upper)`
+//!   (Flink's `IntervalJoinOperator`): each element is buffered per key and timestamp and
+//!   joined at once with the buffered elements of the other side whose timestamps lie in the
+//!   interval (`left.ts + lower <= right.ts <= left.ts + upper`); buffers are cleaned up when
+//!   the watermark passes the point where no future element can match; elements behind the
+//!   watermark are late and dropped. Results carry the larger of the two timestamps.
+
+use super::batch::{Batch, View};
+use super::timers::TimerQueue;
+use crate::expr::Expr;
+use crate::expr::eval::EvalCx;
+use crate::sim::buffer::RecMeta;
+use crate::time::{EVENT_TIME_MIN, EventTime};
+use crate::value::{OrdValue, Value};
+use crate::window::{Assigner, Window};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+
+const NO_TIMESTAMP: &str = "java.lang.RuntimeException: Record has Long.MIN_VALUE timestamp (= no timestamp marker). \
+     Is the time characteristic set to 'ProcessingTime', or did you forget to call 'DataStream.assignTimestampsAndWatermarks(...)'?";
+
+/// How a pair becomes an output record.
+#[derive(Debug)]
+pub struct Pairing {
+    /// Key of the left input.
+    pub left_key: Expr,
+    /// Key of the right input.
+    pub right_key: Expr,
+    /// Output expressions over `left.*` and `right.*`; `None`: all fields of both.
+    pub select: Option<Vec<Expr>>,
+    /// Fields of a left record.
+    pub left_arity: usize,
+    /// Fields of a right record.
+    pub right_arity: usize,
+    scratch: Vec<Value>,
+}
+
+impl Pairing {
+    /// A pairing.
+    pub fn new(
+        left_key: Expr,
+        right_key: Expr,
+        select: Option<Vec<Expr>>,
+        left_arity: usize,
+        right_arity: usize,
+    ) -> Self {
+        Pairing {
+            left_key,
+            right_key,
+            select,
+            left_arity,
+            right_arity,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn key(&self, input: usize, row: &[Value], ev: &mut EvalCx<'_>) -> Value {
+        let k = if input == 0 {
+            &self.left_key
+        } else {
+            &self.right_key
+        };
+        match k.as_field() {
+            Some(i) => row[i],
+            None => k.eval(row, &[], ev),
+        }
+    }
+
+    fn emit(
+        &mut self,
+        l: &[Value],
+        r: &[Value],
+        meta: RecMeta,
+        out: &mut Batch,
+        ev: &mut EvalCx<'_>,
+    ) {
+        self.scratch.clear();
+        match &self.select {
+            Some(exprs) => {
+                for e in exprs {
+                    self.scratch.push(e.eval(l, r, ev));
+                }
+            }
+            None => {
+                self.scratch.extend_from_slice(l);
+                self.scratch.extend_from_slice(r);
+            }
+        }
+        let parent = out.len() as u32;
+        out.push(&self.scratch, meta, parent);
+    }
+}
+
+/// Elements of one side: fields (flat) and metadata.
+#[derive(Debug, Default, Clone)]
+struct Side {
+    values: Vec<Value>,
+    meta: Vec<RecMeta>,
+}
+
+/// A window join subtask.
+#[derive(Debug)]
+pub struct WindowJoinOp {
+    pairing: Pairing,
+    assigner: Assigner,
+    state: FxHashMap<(Value, Window), [Side; 2]>,
+    timers: TimerQueue<(OrdValue, Window)>,
+    windows: Vec<Window>,
+    /// The operator's watermark.
+    pub watermark: EventTime,
+    /// Late elements dropped.
+    pub late_dropped: u64,
+    /// Pairs emitted.
+    pub pairs: u64,
+    /// A failure to report.
+    pub failure: Option<String>,
+}
+
+impl WindowJoinOp {
+    /// A window join with empty state.
+    pub fn new(pairing: Pairing, assigner: Assigner) -> Self {
+        WindowJoinOp {
+            pairing,
+            assigner,
+            state: FxHashMap::default(),
+            timers: TimerQueue::default(),
+            windows: Vec::new(),
+            watermark: EVENT_TIME_MIN,
+            late_dropped: 0,
+            pairs: 0,
+            failure: None,
+        }
+    }
+
+    /// Buffers elements of input `input` in their windows.
+    pub fn process(&mut self, input: usize, view: View<'_>, ev: &mut EvalCx<'_>) {
+        for i in 0..view.len() {
+            let row = view.row(i);
+            let meta = view.meta[i];
+            if meta.ts == EVENT_TIME_MIN {
+                self.failure.get_or_insert_with(|| NO_TIMESTAMP.into());
+                return;
+            }
+            let key = self.pairing.key(input, row, ev);
+            self.assigner.assign(meta.ts, 0, &mut self.windows);
+            let mut kept = false;
+            for &w in &self.windows {
+                if w.max_timestamp() <= self.watermark {
+                    continue; // this window already fired
+                }
+                kept = true;
+                let sides = self.state.entry((key, w)).or_default();
+                sides[input].values.extend_from_slice(row);
+                sides[input].meta.push(meta);
+                self.timers.register(w.max_timestamp(), (OrdValue(key), w));
+            }
+            if !kept {
+                self.late_dropped += 1;
+            }
+        }
+    }
+
+    /// Advances event time: windows that ended emit their pairs into `out`.
+    pub fn advance_watermark(&mut self, wm: EventTime, out: &mut Batch, ev: &mut EvalCx<'_>) {
+        if wm <= self.watermark {
+            return;
+        }
+        self.watermark = wm;
+        while let Some((_, (OrdValue(key), w))) = self.timers.pop_due(wm) {
+            let Some([l, r]) = self.state.remove(&(key, w)) else {
+                continue;
+            };
+            let (la, ra) = (
+                self.pairing.left_arity.max(1),
+                self.pairing.right_arity.max(1),
+            );
+            for (lrow, lm) in l.values.chunks_exact(la).zip(&l.meta) {
+                for (rrow, rm) in r.values.chunks_exact(ra).zip(&r.meta) {
+                    let meta = RecMeta {
+                        ts: w.max_timestamp(),
+                        born: lm.born.max(rm.born),
+                    };
+                    self.pairing.emit(lrow, rrow, meta, out, ev);
+                    self.pairs += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Buffered elements of one side: key → timestamp → elements.
+type Buffer = FxHashMap<Value, BTreeMap<EventTime, Side>>;
+
+/// An interval join subtask.
+#[derive(Debug)]
+pub struct IntervalJoinOp {
+    pairing: Pairing,
+    lower: i64,
+    upper: i64,
+    buffers: [Buffer; 2],
+    timers: TimerQueue<(OrdValue, u8)>,
+    /// The operator's watermark.
+    pub watermark: EventTime,
+    /// Late elements dropped.
+    pub late_dropped: u64,
+    /// Pairs emitted.
+    pub pairs: u64,
+    /// A failure to report.
+    pub failure: Option<String>,
+}
+
+impl IntervalJoinOp {
+    /// An interval join with empty buffers.
+    pub fn new(pairing: Pairing, lower: i64, upper: i64) -> Self {
+        IntervalJoinOp {
+            pairing,
+            lower,
+            upper,
+            buffers: [Buffer::default(), Buffer::default()],
+            timers: TimerQueue::default(),
+            watermark: EVENT_TIME_MIN,
+            late_dropped: 0,
+            pairs: 0,
+            failure: None,
+        }
+    }
+
+    /// Joins elements of input `input` with the other side's buffer, then buffers them.
+    pub fn process(&mut self, input: usize, view: View<'_>, out: &mut Batch, ev: &mut EvalCx<'_>) {
+        let (rel_lower, rel_upper) = if input == 0 {
+            (self.lower, self.upper)
+        } else {
+            (-self.upper, -self.lower)
+        };
+        for i in 0..view.len() {
+            let row = view.row(i);
+            let meta = view.meta[i];
+            let ts = meta.ts;
+            if ts == EVENT_TIME_MIN {
+                self.failure.get_or_insert_with(|| NO_TIMESTAMP.into());
+                return;
+            }
+            if self.watermark != EVENT_TIME_MIN && ts < self.watermark {
+                self.late_dropped += 1;
+                continue;
+            }
+            let key = self.pairing.key(input, row, ev);
+            let side = self.buffers[input]
+                .entry(key)
+                .or_default()
+                .entry(ts)
+                .or_default();
+            side.values.extend_from_slice(row);
+            side.meta.push(meta);
+            // Matches in the other buffer, in timestamp order.
+            let other = 1 - input;
+            let arity = if other == 0 {
+                self.pairing.left_arity
+            } else {
+                self.pairing.right_arity
+            }
+            .max(1);
+            if let Some(buf) = self.buffers[other].get(&key) {
+                let lo = ts.saturating_add(rel_lower);
+                let hi = ts.saturating_add(rel_upper);
+                let matches: Vec<(Vec<Value>, RecMeta)> = buf
+                    .range(lo..=hi)
+                    .flat_map(|(_, s)| {
+                        s.values
+                            .chunks_exact(arity)
+                            .zip(&s.meta)
+                            .map(|(r, m)| (r.to_vec(), *m))
+                    })
+                    .collect();
+                for (orow, om) in matches {
+                    let meta = RecMeta {
+                        ts: ts.max(om.ts),
+                        born: meta.born.max(om.born),
+                    };
+                    let parent = i as u32;
+                    let before = out.len();
+                    if input == 0 {
+                        self.pairing.emit(row, &orow, meta, out, ev);
+                    } else {
+                        self.pairing.emit(&orow, row, meta, out, ev);
+                    }
+                    // emit() numbers outputs as their own parents; these come from input i
+                    out.parent[before] = parent;
+                    self.pairs += 1;
+                }
+            }
+            let cleanup = if rel_upper > 0 {
+                ts.saturating_add(rel_upper)
+            } else {
+                ts
+            };
+            self.timers.register(cleanup, (OrdValue(key), input as u8));
+        }
+    }
+
+    /// Advances event time and drops buffered elements that can no longer match.
+    pub fn advance_watermark(&mut self, wm: EventTime) {
+        if wm <= self.watermark {
+            return;
+        }
+        self.watermark = wm;
+        while let Some((t, (OrdValue(key), side))) = self.timers.pop_due(wm) {
+            let ts = if side == 0 {
+                if self.upper <= 0 {
+                    t
+                } else {
+                    t.saturating_sub(self.upper)
+                }
+            } else if self.lower <= 0 {
+                t.saturating_add(self.lower)
+            } else {
+                t
+            };
+            if let Some(buf) = self.buffers[side as usize].get_mut(&key) {
+                buf.remove(&ts);
+                if buf.is_empty() {
+                    self.buffers[side as usize].remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Elements held in the buffers.
+    pub fn buffered(&self) -> usize {
+        self.buffers
+            .iter()
+            .flat_map(|b| b.values())
+            .flat_map(|m| m.values())
+            .map(|s| s.meta.len())
+            .sum()
+    }
+}
