@@ -13,6 +13,7 @@
 //! Shared foundations: [`time`] (the two time axes), [`rng`] (seeded streams), [`value`]
 //! (records, strings, Java hash codes), [`cost`] (the cost model and its defaults).
 
+pub mod api;
 pub mod cost;
 pub mod diag;
 pub mod expr;

@@ -45,6 +45,40 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
+/// A keyed process function written in Rust, registered under a name so that scenario
+/// files (`function = "<name>"`) and the [`crate::api`] builder can use it.
+#[derive(Clone)]
+pub struct CustomProcess {
+    /// The name a scenario uses for it.
+    pub name: String,
+    /// The fields of what it emits, in order, after the key (which always comes first).
+    pub output: Vec<(String, crate::value::Type)>,
+    /// Makes one instance per subtask.
+    pub make: std::sync::Arc<dyn Fn() -> Box<dyn KeyedProcessFunction> + Send + Sync>,
+}
+
+impl CustomProcess {
+    /// Registers `f` (cloned into every subtask) under `name`, emitting the key followed by
+    /// `output`.
+    pub fn new<F: KeyedProcessFunction + Clone + Sync + 'static>(
+        name: &str,
+        output: &[(&str, crate::value::Type)],
+        f: F,
+    ) -> Self {
+        CustomProcess {
+            name: name.to_string(),
+            output: output.iter().map(|(n, t)| (n.to_string(), *t)).collect(),
+            make: std::sync::Arc::new(move || Box::new(f.clone())),
+        }
+    }
+}
+
+impl Debug for CustomProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CustomProcess({})", self.name)
+    }
+}
+
 /// Which clock a timer follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeDomain {

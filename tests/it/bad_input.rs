@@ -79,6 +79,65 @@ const CASES: &[(&str, &str, &[&str])] = &[
         ],
     ),
     ("empty.toml", ":1:1", &["the scenario file is empty"]),
+    (
+        "window_size_zero.toml",
+        ":19:38",
+        &["the window size must be more than zero"],
+    ),
+    (
+        "slide_zero.toml",
+        ":19:53",
+        &["the slide must be more than zero"],
+    ),
+    (
+        "negative_lateness.toml",
+        ":20:20",
+        &["allowed_lateness", "`-2 s`", "cannot be negative"],
+    ),
+    (
+        "session_gap_zero.toml",
+        ":19:36",
+        &["the session gap must be more than zero"],
+    ),
+    (
+        "idleness_zero.toml",
+        ":6:79",
+        &["idleness must be more than zero", "withIdleness"],
+    ),
+    (
+        "partition_not_integer.toml",
+        ":8:13",
+        &["the partition field `user` must hold integers, but it is string"],
+    ),
+];
+
+/// Scenarios that run but very likely do not do what their author meant: a warning with its
+/// position, exit status 0.
+const WARNINGS: &[(&str, &str, &[&str])] = &[
+    (
+        "slide_larger_than_size.toml",
+        ":19:52",
+        &[
+            "the slide (10000 ms) is larger than the window size (5000 ms)",
+            "belong to none",
+        ],
+    ),
+    (
+        "event_time_without_watermarks.toml",
+        ":15:8",
+        &[
+            "source `clicks` emits no watermarks",
+            "windows of `counts` will never fire until the input ends",
+        ],
+    ),
+    (
+        "processing_time_instant_sources.toml",
+        ":16:8",
+        &[
+            "`counts` uses processing-time timers, but its sources are bounded and have no `rate`",
+            "never fire",
+        ],
+    ),
 ];
 
 #[test]
@@ -90,6 +149,20 @@ fn every_listed_mistake_is_reported_with_its_position_by_every_command() {
             assert_run!(out, exit = 2, &format!("{path}{pos}"));
             for p in *parts {
                 assert_run!(out, exit = 2, *p);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_listed_pitfall_is_warned_about_with_its_position() {
+    for (file, pos, parts) in WARNINGS {
+        let path = format!("tests/bad/{file}");
+        for cmd in ["validate", "plan", "run"] {
+            let out = streamlab(&[cmd, &path]);
+            assert_run!(out, exit = 0, "warning:", &format!("{path}{pos}"));
+            for p in *parts {
+                assert_run!(out, exit = 0, *p);
             }
         }
     }
@@ -151,4 +224,16 @@ fn several_mistakes_are_all_listed() {
         "must be at least 1",
         "3 errors"
     );
+}
+
+#[test]
+fn every_file_in_tests_bad_is_checked() {
+    let dir = crate::util::root().join("tests/bad");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            CASES.iter().chain(WARNINGS).any(|(f, _, _)| *f == name),
+            "tests/bad/{name} is not listed in CASES or WARNINGS"
+        );
+    }
 }

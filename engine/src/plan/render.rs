@@ -31,13 +31,26 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
                     };
                     format!("generator, {until}, {pace}")
                 }
-                SourceData::Rows { rows, repeat } => {
+                SourceData::Rows {
+                    rows,
+                    repeat,
+                    partition,
+                    open_for,
+                } => {
                     let times = if *repeat > 1 {
                         format!(" × {repeat}")
                     } else {
                         String::new()
                     };
-                    format!("{} rows{times}, {pace}", rows.len())
+                    let part = match partition {
+                        Some(i) => format!(", partitioned by {}", field(*i)),
+                        None => String::new(),
+                    };
+                    let open = match open_for {
+                        Some(d) => format!(", open for {d}"),
+                        None => String::new(),
+                    };
+                    format!("{} rows{times}, {pace}{part}{open}", rows.len())
                 }
             }
         }

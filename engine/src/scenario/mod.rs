@@ -62,12 +62,23 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
         }
     };
     let file = SourceFile::new(shown, text);
-    validate::parse_scenario(file, path.parent()).map_err(LoadError::Invalid)
+    validate::parse_scenario(file, path.parent(), &[]).map_err(LoadError::Invalid)
 }
 
 /// Validates scenario text (no file system access except CSV sources under `base_dir`).
 pub fn parse_str(name: &str, text: &str, base_dir: Option<&Path>) -> Result<Scenario, Diagnostics> {
-    validate::parse_scenario(SourceFile::new(name, text), base_dir)
+    validate::parse_scenario(SourceFile::new(name, text), base_dir, &[])
+}
+
+/// Validates scenario text whose `process` operators may use the Rust process functions in
+/// `custom` by name.
+pub fn parse_str_with(
+    name: &str,
+    text: &str,
+    base_dir: Option<&Path>,
+    custom: &[crate::process::CustomProcess],
+) -> Result<Scenario, Diagnostics> {
+    validate::parse_scenario(SourceFile::new(name, text), base_dir, custom)
 }
 
 /// The file a scenario came from, shared for messages.

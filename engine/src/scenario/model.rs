@@ -321,6 +321,18 @@ pub struct SourceSpec {
     pub watermarks: Option<WatermarkSpec>,
 }
 
+impl SourceSpec {
+    /// Whether the source is bounded and unpaced: all its records exist at time zero and it
+    /// ends as soon as they are out, so processing time barely moves while it runs.
+    pub fn is_instant(&self) -> bool {
+        self.rate.is_none()
+            && match &self.data {
+                SourceData::Rows { open_for, .. } => open_for.is_none(),
+                SourceData::Generator { duration, .. } => duration.is_none(),
+            }
+    }
+}
+
 /// Where a source's records get their event-time timestamps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timestamps {
@@ -490,6 +502,12 @@ pub enum SourceData {
         rows: Arc<Vec<Vec<Lit>>>,
         /// How many times the rows are replayed.
         repeat: u64,
+        /// Field whose value picks the source subtask (`value mod parallelism`), like a
+        /// Kafka partition; `None`: rows are dealt round-robin.
+        partition: Option<usize>,
+        /// The source stays open (unbounded, silent) until this much processing time has
+        /// passed, even when its rows are used up; `None`: it ends with its last row.
+        open_for: Option<SimDuration>,
     },
 }
 

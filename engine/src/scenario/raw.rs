@@ -102,6 +102,8 @@ pub struct RawSource {
     pub path: Option<Spanned<String>>,
     // inline and csv
     pub timestamp: Option<Spanned<String>>,
+    /// Integer field naming the partition (source subtask = value mod parallelism).
+    pub partition: Option<Spanned<String>>,
     pub watermarks: Option<Spanned<RawWatermarks>>,
 }
 

@@ -23,13 +23,23 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
     let kind = s.kind.get_ref().as_str();
     let allowed: &[&str] = match kind {
         "generator" => &["rate", "count", "duration", "fields", "delay", "watermarks"],
-        "inline" => &["rate", "events", "repeat", "timestamp", "watermarks"],
+        "inline" => &[
+            "rate",
+            "events",
+            "repeat",
+            "timestamp",
+            "partition",
+            "duration",
+            "watermarks",
+        ],
         "csv" => &[
             "rate",
             "path",
             "fields",
             "repeat",
             "timestamp",
+            "partition",
+            "duration",
             "watermarks",
         ],
         other => {
@@ -41,7 +51,7 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
             return None;
         }
     };
-    let given: [(&str, Option<Range<usize>>); 10] = [
+    let given: [(&str, Option<Range<usize>>); 11] = [
         ("watermarks", s.watermarks.as_ref().map(|v| v.span())),
         ("rate", s.rate.as_ref().map(|v| v.span())),
         ("count", s.count.as_ref().map(|v| v.span())),
@@ -52,6 +62,7 @@ pub(super) fn check_source(cx: &mut SourceCx<'_>, s: &RawSource) -> Option<(Sour
         ("repeat", s.repeat.as_ref().map(|v| v.span())),
         ("path", s.path.as_ref().map(|v| v.span())),
         ("timestamp", s.timestamp.as_ref().map(|v| v.span())),
+        ("partition", s.partition.as_ref().map(|v| v.span())),
     ];
     let mut bad = false;
     for (key, span) in given {
@@ -152,6 +163,60 @@ fn rows_source(
             }
         }
     };
+    let partition = match &s.partition {
+        None => None,
+        Some(f) => match schema.index_of(f.get_ref()) {
+            Some(i) if schema.fields[i].ty == Type::Int => Some(i),
+            Some(i) => {
+                ck.error(
+                    Some(f.span()),
+                    format!(
+                        "the partition field `{}` must hold integers, but it is {}",
+                        f.get_ref(),
+                        schema.fields[i].ty
+                    ),
+                    "",
+                );
+                return None;
+            }
+            None => {
+                ck.error(
+                    Some(f.span()),
+                    format!("unknown partition field `{}`", f.get_ref()),
+                    format!("fields: {}", schema.names()),
+                );
+                return None;
+            }
+        },
+    };
+    if let Some(i) = partition
+        && rows.iter().any(|r| matches!(r[i], Lit::Int(v) if v < 0))
+    {
+        ck.error(
+            s.partition.as_ref().map(|f| f.span()),
+            format!(
+                "partition numbers in `{}` must not be negative",
+                schema.fields[i].name
+            ),
+            "",
+        );
+        return None;
+    }
+    let open_for = match &s.duration {
+        Some(d) => {
+            let d = ck.duration(d, "duration")?;
+            if d.0 == 0 {
+                ck.error(
+                    s.duration.as_ref().map(|d| d.span()),
+                    "duration must be more than zero",
+                    "leave it out to end the source with its last row",
+                );
+                return None;
+            }
+            Some(d)
+        }
+        None => None,
+    };
     let watermarks = watermarks(ck, s, timestamps)?;
     Some((
         SourceSpec {
@@ -159,6 +224,8 @@ fn rows_source(
             data: SourceData::Rows {
                 rows: Arc::new(rows),
                 repeat,
+                partition,
+                open_for,
             },
             timestamps,
             watermarks,

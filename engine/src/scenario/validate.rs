@@ -11,6 +11,7 @@ use crate::cost::{BufferTimeout, CostModel, Limits};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::expr::{self, ExprError, Scope, SelectItem, closest, compile_select, compile_typed};
 use crate::plan::keygroup::UPPER_BOUND_MAX_PARALLELISM;
+use crate::process::CustomProcess;
 use crate::time::SimDuration;
 use crate::value::{Field, Interner, Schema, Type};
 use petgraph::algo::toposort;
@@ -25,12 +26,14 @@ use toml::Spanned as TSpanned;
 pub fn parse_scenario(
     file: Arc<SourceFile>,
     base_dir: Option<&Path>,
+    custom: &[CustomProcess],
 ) -> Result<Scenario, Diagnostics> {
     let mut cx = Checker {
         diags: Diagnostics::new(file.clone()),
         base_dir: base_dir.map(Path::to_path_buf),
         auto_watermark_interval: SimDuration::from_millis(200),
         job_parallelism: 1,
+        custom: custom.to_vec(),
     };
     if file.text.trim().is_empty() {
         cx.error(
@@ -101,6 +104,8 @@ pub(super) struct Checker {
     pub auto_watermark_interval: SimDuration,
     /// The job's default parallelism.
     pub job_parallelism: u32,
+    /// Process functions registered by the Rust program, usable by name.
+    pub custom: Vec<CustomProcess>,
 }
 
 /// A node before its inputs are resolved.
@@ -749,28 +754,33 @@ impl Checker {
             sources.sort_by_key(|(n, _)| *n);
             let name = &drafts[i].name;
             let span = Some(drafts[i].name_span.clone());
+            use crate::window::trigger::TriggerKind;
+            let processing_timers = w.processing_time
+                || w.trigger.is_some_and(|t| {
+                    matches!(
+                        t.kind,
+                        TriggerKind::ProcessingTime | TriggerKind::ContinuousProcessingTime(_)
+                    )
+                });
+            if processing_timers
+                && !sources.is_empty()
+                && sources.iter().all(|(_, s)| s.is_instant())
+            {
+                self.warn(
+                    span.clone(),
+                    format!("`{name}` uses processing-time timers, but its sources are bounded and have no `rate`"),
+                    "all input arrives at one instant and the job ends right after; processing-time timers still pending at the end never fire (Flink drops them), so these windows may never fire — give the sources a `rate` (or a `duration`)",
+                );
+            }
             if w.processing_time {
-                if !sources.is_empty()
-                    && sources
-                        .iter()
-                        .all(|(_, s)| s.rate.is_none() && matches!(s.data, SourceData::Rows { .. }))
-                {
-                    self.warn(
-                        span,
-                        format!("the processing-time window `{name}` reads only sources without a `rate`"),
-                        "all their input arrives at once, so (almost) every element falls into one processing-time window; give the sources a rate",
-                    );
-                }
                 continue;
             }
+            // The global window ends at +∞: an event-time trigger fires it only with the final
+            // watermark, whatever the records' timestamps (the batch-style "one result per
+            // key at the end"); other triggers do not look at event time at all.
             if w.assigner == crate::window::Assigner::Global
-                && w.trigger.is_none_or(|t| {
-                    !matches!(
-                        t.kind,
-                        crate::window::trigger::TriggerKind::EventTime
-                            | crate::window::trigger::TriggerKind::ContinuousEventTime(_)
-                    )
-                })
+                && w.trigger
+                    .is_none_or(|t| !matches!(t.kind, TriggerKind::ContinuousEventTime(_)))
             {
                 continue;
             }
@@ -1141,6 +1151,43 @@ impl Checker {
             );
             return None;
         };
+        let key_field = |key: &ExprSrc| -> Option<Field> {
+            let mut interner = Interner::new();
+            let k = expr::compile(&key.text, &Scope::Record(input), &mut interner).ok()?;
+            let kname = k
+                .as_field()
+                .map_or_else(|| "key".to_string(), |i| input.fields[i].name.to_string());
+            Some(Field {
+                name: kname.into(),
+                ty: k.ty,
+            })
+        };
+        if let Some(c) = self.custom.iter().find(|c| c.name == *function.get_ref()) {
+            if let Some((k, span)) = [("is_start", &o.is_start), ("timeout", &o.timeout)]
+                .into_iter()
+                .find_map(|(k, v)| v.as_ref().map(|v| (k, v.span())))
+            {
+                self.error(
+                    Some(span),
+                    format!("`{k}` is an option of long_ride_alert, not of `{}`", c.name),
+                    "",
+                );
+                return None;
+            }
+            let mut fields = vec![key_field(key)?];
+            fields.extend(c.output.iter().map(|(n, t)| Field {
+                name: n.as_str().into(),
+                ty: *t,
+            }));
+            let spec = ProcessSpec {
+                key: key.clone(),
+                function: ProcessFn::Custom {
+                    name: c.name.clone(),
+                    make: c.make.clone(),
+                },
+            };
+            return Some((NodeKind::Process(Box::new(spec)), Schema { fields }));
+        }
         match function.get_ref().as_str() {
             "long_ride_alert" => {
                 let (Some(s), Some(t)) = (&o.is_start, &o.timeout) else {
@@ -1179,17 +1226,9 @@ impl Checker {
                     self.error(Some(t.span()), "the timeout must be more than zero", "");
                     return None;
                 }
-                let mut interner = Interner::new();
-                let k = expr::compile(&key.text, &Scope::Record(input), &mut interner).ok()?;
-                let kname = k
-                    .as_field()
-                    .map_or_else(|| "key".to_string(), |i| input.fields[i].name.to_string());
                 let schema = Schema {
                     fields: vec![
-                        Field {
-                            name: kname.into(),
-                            ty: k.ty,
-                        },
+                        key_field(key)?,
                         Field {
                             name: "started_at".into(),
                             ty: Type::Int,
@@ -1206,10 +1245,15 @@ impl Checker {
                 Some((NodeKind::Process(Box::new(spec)), schema))
             }
             other => {
+                let mut known = vec!["long_ride_alert".to_string()];
+                known.extend(self.custom.iter().map(|c| c.name.clone()));
                 self.error(
                     Some(function.span()),
                     format!("unknown process function `{other}`"),
-                    "built in: long_ride_alert (Rust programs can add their own)",
+                    format!(
+                        "known: {} (Rust programs can register their own)",
+                        known.join(", ")
+                    ),
                 );
                 None
             }

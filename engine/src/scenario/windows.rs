@@ -186,8 +186,12 @@ fn shape(
             let slide_v = need(ck, &r.slide, "slide")?;
             let slide = positive_ms(ck, &slide_v, "the slide")?;
             if slide > size {
-                ck.error(Some(slide_v.span()), format!("the slide ({slide} ms) is larger than the window size ({size} ms)"), "elements between windows would belong to none; use a tumbling window or a smaller slide");
-                return None;
+                // Flink accepts it (a sampling window); say what it means.
+                ck.warn(
+                    Some(slide_v.span()),
+                    format!("the slide ({slide} ms) is larger than the window size ({size} ms)"),
+                    "records that fall between two windows belong to none and are silently left out; is that what you want?",
+                );
             }
             if offset.abs() >= slide {
                 ck.error(

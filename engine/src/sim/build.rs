@@ -537,6 +537,7 @@ fn source_state(
                 emitted: 0,
                 total,
                 until: duration.map(|d| crate::time::SimTime(d.0)),
+                open_until: None,
                 interval_ns,
                 subtask: st,
                 parallelism: p,
@@ -545,8 +546,21 @@ fn source_state(
                 paused: false,
             }
         }
-        SourceData::Rows { rows, repeat } => {
-            let mine: Vec<u32> = (0..rows.len() as u32).filter(|i| i % p == st).collect();
+        SourceData::Rows {
+            rows,
+            repeat,
+            partition,
+            open_for,
+        } => {
+            let mine: Vec<u32> = (0..rows.len() as u32)
+                .filter(|&i| match partition {
+                    Some(f) => match rows[i as usize][*f] {
+                        crate::scenario::Lit::Int(v) => v.rem_euclid(i64::from(p)) == i64::from(st),
+                        _ => unreachable!("the checker makes partition fields integers"),
+                    },
+                    None => i % p == st,
+                })
+                .collect();
             let total = mine.len() as u64 * repeat;
             SourceState {
                 data: RtData::Rows {
@@ -557,6 +571,7 @@ fn source_state(
                 emitted: 0,
                 total: Some(total),
                 until: None,
+                open_until: open_for.map(|d| crate::time::SimTime(d.0)),
                 interval_ns,
                 subtask: st,
                 parallelism: p,

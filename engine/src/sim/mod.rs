@@ -252,9 +252,7 @@ impl Simulation {
         } else {
             if let Some(src) = &task.source {
                 // Wake for the next due record or the next periodic watermark.
-                let due = (src.interval_ns.is_some() && !src.exhausted(now))
-                    .then(|| src.next_due())
-                    .filter(|d| *d > now);
+                let due = src.next_wake(now);
                 let tick = src.watermarks.next_tick.filter(|t| *t > now);
                 let wake = match (due, tick) {
                     (Some(a), Some(b)) => Some(a.min(b)),

@@ -76,6 +76,9 @@ pub struct SourceState {
     pub total: Option<u64>,
     /// Processing time after which it produces nothing more.
     pub until: Option<SimTime>,
+    /// An unbounded source that has run out of data stays open (silent, not finished)
+    /// until this processing time — what an idle Kafka partition looks like.
+    pub open_until: Option<SimTime>,
     /// Nanoseconds between records of this subtask, if rate-limited.
     pub interval_ns: Option<f64>,
     /// Subtask index and parallelism (for sequences).
@@ -102,7 +105,7 @@ impl SourceState {
 
     /// Whether every record has been produced (at local time `t`).
     #[inline]
-    pub fn exhausted(&self, t: SimTime) -> bool {
+    pub fn data_done(&self, t: SimTime) -> bool {
         if self.total.is_some_and(|n| self.emitted >= n) {
             return true;
         }
@@ -112,6 +115,26 @@ impl SourceState {
             t
         };
         self.until.is_some_and(|u| next_birth >= u)
+    }
+
+    /// Whether the source has ended at local time `t`: every record produced and no longer
+    /// held open.
+    #[inline]
+    pub fn exhausted(&self, t: SimTime) -> bool {
+        self.data_done(t) && self.open_until.is_none_or(|u| t >= u)
+    }
+
+    /// When a source with nothing to do now must look again: its next due record, or the
+    /// end of its open period once its data is used up.
+    pub fn next_wake(&self, now: SimTime) -> Option<SimTime> {
+        if self.data_done(now) {
+            self.open_until
+        } else if self.interval_ns.is_some() {
+            Some(self.next_due())
+        } else {
+            None
+        }
+        .filter(|d| *d > now)
     }
 
     /// Appends up to `max` records to `out` that are due at `now` (all of them for unpaced
@@ -352,6 +375,7 @@ mod tests {
                 idleness: None,
             }),
             paused: false,
+            open_until: None,
         }
     }
 
@@ -412,5 +436,19 @@ mod tests {
         s.fill(SimTime(0), 1000, &mut b);
         assert_eq!(b.len(), 1000);
         assert!(b.values.iter().all(|v| (-3..=3).contains(&v.as_int())));
+    }
+
+    #[test]
+    fn a_source_held_open_ends_only_when_its_open_period_is_over() {
+        let mut s = gen_state(vec![FieldGen::Sequence], 2, None);
+        s.open_until = Some(SimTime(5_000_000_000));
+        let mut b = Batch::new(1);
+        s.fill(SimTime(0), 10, &mut b);
+        assert_eq!(b.len(), 2);
+        assert!(s.data_done(SimTime(0)));
+        assert!(!s.exhausted(SimTime(1_000)), "silent but still open");
+        assert_eq!(s.next_wake(SimTime(1_000)), Some(SimTime(5_000_000_000)));
+        assert!(s.exhausted(SimTime(5_000_000_000)));
+        assert_eq!(s.next_wake(SimTime(5_000_000_000)), None);
     }
 }

@@ -120,7 +120,9 @@ impl Task {
         match &self.source {
             Some(s) => {
                 s.exhausted(now)
-                    || (!s.paused && (s.interval_ns.is_none() || s.next_due() <= now))
+                    || (!s.paused
+                        && !s.data_done(now)
+                        && (s.interval_ns.is_none() || s.next_due() <= now))
                     || s.watermarks.next_tick.is_some_and(|t| t <= now)
             }
             None => self.gate.current.is_some() || !self.gate.available.is_empty(),
