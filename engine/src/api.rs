@@ -47,11 +47,14 @@ use toml::{Table, Value};
 /// One input record: field name → value, in order. Build it with [`row!`](crate::row).
 pub type Row = Vec<(String, Value)>;
 
+/// A field value of a [`Row`] (made from `&str`, `i64`, `f64` or `bool`).
+pub use toml::Value as FieldValue;
+
 /// A record for [`Source::elements`]: `row! { user = "ann", amount = 3, ts = 1_000 }`.
 #[macro_export]
 macro_rules! row {
     ($($field:ident = $value:expr),* $(,)?) => {
-        vec![$((stringify!($field).to_string(), ::toml::Value::from($value))),*]
+        vec![$((stringify!($field).to_string(), $crate::api::FieldValue::from($value))),*]
     };
 }
 
@@ -168,8 +171,9 @@ impl StreamEnv {
 
     /// Adds a source (`env.fromSource(...)`).
     pub fn source(&self, name: &str, source: Source) -> DataStream {
-        let mut t = source.table;
+        let mut t = Table::new();
         t.insert("name".into(), Value::from(name));
+        t.extend(source.table);
         self.job.borrow_mut().sources.push(t);
         DataStream {
             job: self.job.clone(),
@@ -200,7 +204,7 @@ impl StreamEnv {
                 );
             }
         }
-        toml::to_string(&doc).expect("a TOML table always serializes")
+        render(&doc)
     }
 
     /// The job checked, as the scenario model the engine runs.
@@ -232,6 +236,50 @@ impl StreamEnv {
             plan: p,
         })
     }
+}
+
+/// Writes a scenario the way people write them: sections for `[cluster]` and `[job]`,
+/// `[[source]]`/`[[operator]]`/`[[sink]]` entries, nested tables inline and lists of
+/// records one per line.
+fn render(doc: &Table) -> String {
+    fn entries(out: &mut String, t: &Table) {
+        for (k, v) in t {
+            match v {
+                Value::Array(items) if items.len() > 1 && items.iter().all(Value::is_table) => {
+                    out.push_str(&format!("{k} = [\n"));
+                    for i in items {
+                        out.push_str(&format!("  {i},\n"));
+                    }
+                    out.push_str("]\n");
+                }
+                v => out.push_str(&format!("{k} = {v}\n")),
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut top = Table::new();
+    let mut sections = Vec::new();
+    for (k, v) in doc {
+        match v {
+            Value::Table(t) => sections.push((format!("[{k}]"), t)),
+            Value::Array(items) => {
+                for i in items {
+                    if let Value::Table(t) = i {
+                        sections.push((format!("[[{k}]]"), t));
+                    }
+                }
+            }
+            v => {
+                top.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    entries(&mut out, &top);
+    for (header, t) in sections {
+        out.push_str(&format!("\n{header}\n"));
+        entries(&mut out, t);
+    }
+    out
 }
 
 /// Why a built job could not run.
@@ -616,6 +664,14 @@ impl DataStream {
     pub fn discard(&self, name: &str) {
         self.sink(name, "discard");
     }
+    /// A sink that keeps the latest record per `key` (a table updated in place, like an
+    /// upsert into a database): after a rolling aggregation it holds the final answer.
+    pub fn upsert(&self, name: &str, key: &str) {
+        self.sink(name, "upsert");
+        if let Some(t) = self.job.borrow_mut().sinks.last_mut() {
+            t.insert("key".into(), Value::from(key));
+        }
+    }
     fn sink(&self, name: &str, kind: &str) {
         let mut t = Table::new();
         t.insert("name".into(), Value::from(name));
@@ -624,7 +680,7 @@ impl DataStream {
         if let Some(p) = self.partitioner {
             t.insert("partitioner".into(), Value::from(p));
         }
-        if kind == "collect" {
+        if kind != "discard" {
             t.insert("capture".into(), Value::from(1_000_000i64));
         }
         self.job.borrow_mut().sinks.push(t);

@@ -2,9 +2,10 @@
 //!
 //! One test binary (ripgrep's layout): `cli` checks commands, exit codes and messages,
 //! `bad_input` every mistake the foundation issue lists, `scenarios` what each bundled
-//! scenario is meant to show.
+//! scenario is meant to show (`event_time_scenarios` for the event-time ones).
 
 mod bad_input;
 mod cli;
+mod event_time_scenarios;
 mod scenarios;
 mod util;
