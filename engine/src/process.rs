@@ -237,11 +237,18 @@ impl Collector<'_> {
     }
 }
 
-/// flink-training's "long ride alert": key by ride; a START whose END does not follow within
-/// `timeout` of event time raises an alert — when the timer fires, or when a late END shows
-/// the ride was too long. An END seen first (out of order) waits for its START. Emits
-/// `(key, start timestamp)`. Like the training's solution, state of a ride whose END comes
-/// after the alert is never cleared.
+/// flink-training's "long ride alert" (`LongRidesSolution`): key by ride; a START whose END
+/// does not follow within `timeout` of event time raises an alert — when the timer fires, or
+/// when a late END shows the ride was too long. Emits `(key, start timestamp)`.
+///
+/// As in the reference solution, value state holds the ride's first event (START or END) and
+/// a START registers an event-time timer at `start + timeout`; the second event compares the
+/// two, deletes the timer and clears the state. The reference clears the state when the timer
+/// fires too, so an END arriving after the alert is stored as a new first event and never
+/// cleared (its DISCUSSION.md calls this a leak). Here the fired START stays in state, marked
+/// as alerted, and the END that comes after the alert clears it without a second alert: the
+/// alerts are the reference's, and a ride that ends leaves no state behind. (A ride whose END
+/// never comes keeps its alerted START, like any state without TTL.)
 #[derive(Debug, Clone)]
 pub struct LongRideAlert {
     /// Index of the boolean field telling START (true) from END.
@@ -250,19 +257,31 @@ pub struct LongRideAlert {
     pub timeout: i64,
 }
 
+/// Value state of a ride: its first event and whether the timer already raised the alert.
+const FIRST: &str = "first";
+
 impl KeyedProcessFunction for LongRideAlert {
     fn process_element(&mut self, row: &[Value], ctx: &mut Context<'_>, out: &mut Collector<'_>) {
         let ts = ctx.timestamp().unwrap_or(0);
         let start = row[self.is_start].as_bool();
-        match ctx.value("first").map(|v| (v[0].as_bool(), v[1].as_int())) {
+        let first = ctx
+            .value(FIRST)
+            .map(|v| (v[0].as_bool(), v[1].as_int(), v[2].as_bool()));
+        match first {
             None => {
                 // whatever comes first is remembered
-                ctx.set_value("first", &[Value::Bool(start), Value::Int(ts)]);
+                ctx.set_value(
+                    FIRST,
+                    &[Value::Bool(start), Value::Int(ts), Value::Bool(false)],
+                );
                 if start {
                     ctx.register_event_time_timer(ts + self.timeout);
                 }
             }
-            Some((first_start, first_ts)) => {
+            Some((_, _, true)) => {
+                // the timer already alerted for this ride: its other event ends it
+            }
+            Some((first_start, first_ts, false)) => {
                 let key = ctx.key();
                 if start {
                     // the END came first
@@ -270,13 +289,17 @@ impl KeyedProcessFunction for LongRideAlert {
                         out.collect(&[key, Value::Int(ts)]);
                     }
                 } else {
+                    // the START came first: its timer has not fired yet
                     ctx.delete_event_time_timer(first_ts + self.timeout);
                     if first_start && ts - first_ts > self.timeout {
                         out.collect(&[key, Value::Int(first_ts)]);
                     }
                 }
-                ctx.clear_value("first");
             }
+        }
+        if first.is_some() {
+            // both events have now been seen
+            ctx.clear_value(FIRST);
         }
     }
 
@@ -287,15 +310,123 @@ impl KeyedProcessFunction for LongRideAlert {
         ctx: &mut Context<'_>,
         out: &mut Collector<'_>,
     ) {
-        if let Some(v) = ctx.value("first") {
-            let started = v[1];
+        // The timer fires only if the END has not come: the ride is too long.
+        if let Some(v) = ctx.value(FIRST).map(<[Value]>::to_vec) {
             let key = ctx.key();
-            out.collect(&[key, started]);
+            out.collect(&[key, v[1]]);
+            // Keep the START, marked: the END that may still come clears it, without a
+            // second alert.
+            ctx.set_value(FIRST, &[v[0], v[1], Value::Bool(true)]);
         }
-        ctx.clear_value("first");
     }
 
     fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
         Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::buffer::RecMeta;
+    use crate::time::SimTime;
+
+    const H: i64 = 3_600_000;
+
+    /// Runs `LongRideAlert` (timeout 2 h) over `(ride, is_start, ts, watermark after it)` and
+    /// returns the alerts `(ride, started_at)` and the state entries left.
+    fn run(events: &[(i64, bool, i64, i64)]) -> (Vec<(i64, i64)>, usize) {
+        let mut f = LongRideAlert {
+            is_start: 0,
+            timeout: 2 * H,
+        };
+        let (mut state, mut timers, mut interner) =
+            (StateStore::default(), Timers::default(), Interner::new());
+        let (mut out, mut side) = (Batch::new(2), Batch::new(1));
+        for &(ride, start, ts, wm) in events {
+            let meta = RecMeta {
+                ts,
+                born: SimTime::ZERO,
+            };
+            let mut ctx = Context {
+                key: Value::Int(ride),
+                timestamp: Some(ts),
+                watermark: wm,
+                now: 0,
+                state: &mut state,
+                timers: &mut timers,
+                interner: &mut interner,
+            };
+            let mut col = Collector {
+                out: &mut out,
+                side: &mut side,
+                meta,
+                parent: 0,
+                emitted: 0,
+            };
+            f.process_element(&[Value::Bool(start)], &mut ctx, &mut col);
+            while let Some((t, OrdValue(key))) = timers.event.pop_due(wm) {
+                let mut ctx = Context {
+                    key,
+                    timestamp: Some(t),
+                    watermark: wm,
+                    now: 0,
+                    state: &mut state,
+                    timers: &mut timers,
+                    interner: &mut interner,
+                };
+                let mut col = Collector {
+                    out: &mut out,
+                    side: &mut side,
+                    meta: RecMeta { ts: t, ..meta },
+                    parent: u32::MAX,
+                    emitted: 0,
+                };
+                f.on_timer(t, TimeDomain::EventTime, &mut ctx, &mut col);
+            }
+        }
+        let alerts = out
+            .values
+            .chunks(2)
+            .map(|r| (r[0].as_int(), r[1].as_int()))
+            .collect();
+        (alerts, state.entries())
+    }
+
+    #[test]
+    fn an_end_after_the_alert_clears_the_ride_without_a_second_alert() {
+        // ride 1 starts at 0; the watermark passes 2 h: alert; its END comes at 3 h
+        let (alerts, left) = run(&[
+            (1, true, 0, 0),
+            (2, true, 3 * H, 3 * H),
+            (1, false, 3 * H, 3 * H),
+        ]);
+        assert_eq!(alerts, vec![(1, 0)], "one alert, from the timer");
+        assert_eq!(left, 1, "only ride 2's START is left, not ride 1's END");
+    }
+
+    #[test]
+    fn alerts_as_the_reference_solution_gives_them() {
+        let (alerts, left) = run(&[
+            (1, true, 0, 0),
+            (1, false, H, H),     // 1 h: fine
+            (2, false, 3 * H, H), // END first…
+            (2, true, 0, H),      // …its START 3 h before: too long
+            (3, true, H, H),
+            (3, false, 4 * H, 2 * H), // the END shows it, before the timer fires
+        ]);
+        assert_eq!(alerts, vec![(2, 0), (3, H)]);
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn a_ride_whose_end_never_comes_alerts_once() {
+        let (alerts, left) = run(&[
+            (1, true, 0, 0),
+            (2, true, 5 * H, 5 * H),
+            (3, true, 9 * H, 9 * H),
+        ]);
+        assert_eq!(alerts, vec![(1, 0), (2, 5 * H)]);
+        assert_eq!(left, 3, "each ride's START, alerted or not");
     }
 }

@@ -160,6 +160,19 @@ pub struct TaskReport {
     pub watermark_lag_ms: Vec<(f64, f64)>,
 }
 
+impl TaskReport {
+    /// The longest stretch of processing time in which the task's input watermark did not
+    /// advance — from the start of the run to its first advance, between advances, and from
+    /// the last advance to `end_ms` — at the resolution of the watermark trail. `None` when it
+    /// never advanced (before a final +∞ watermark): a stall for the whole run.
+    pub fn longest_watermark_stall_ms(&self, end_ms: f64) -> Option<f64> {
+        let times: Vec<f64> = self.watermark_lag_ms.iter().map(|p| p.0).collect();
+        let (first, last) = (*times.first()?, *times.last()?);
+        let between = times.windows(2).map(|w| w[1] - w[0]);
+        Some(between.fold(first.max(end_ms - last), f64::max))
+    }
+}
+
 /// One sink.
 #[derive(Debug, Clone, Serialize)]
 pub struct SinkReport {
@@ -359,7 +372,12 @@ impl RunReport {
                     Some(w) => w.to_string(),
                 };
                 let name = format!("{} #{}", t.chain, t.subtask);
-                let _ = writeln!(o, "  {name}: {}", fmt(t.watermark.flatten()));
+                let end_ms = self.outcome.at_ns as f64 / 1e6;
+                let stall = match t.longest_watermark_stall_ms(end_ms) {
+                    None => " · it did not move before the end of the input".to_string(),
+                    Some(ms) => format!(" · longest stall {}", fmt_ms(round3(ms))),
+                };
+                let _ = writeln!(o, "  {name}: {}{stall}", fmt(t.watermark.flatten()));
                 for c in &t.channel_watermarks {
                     let idle = if c.idle { " (idle)" } else { "" };
                     let _ = writeln!(o, "      from {}: {}{idle}", c.from, fmt(c.watermark));
@@ -433,5 +451,43 @@ pub fn fmt_rate(r: f64) -> String {
         format!("{:.1} k", r / 1e3)
     } else {
         format!("{r:.1}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(trail: Vec<(f64, f64)>) -> TaskReport {
+        TaskReport {
+            chain: "w".into(),
+            subtask: 0,
+            task_manager: 0,
+            busy_ms: 0.0,
+            cpu_wait_ms: 0.0,
+            backpressured_ms: 0.0,
+            idle_ms: 0.0,
+            buffers_out: 0,
+            watermark: Some(Some(i64::MAX)),
+            channel_watermarks: Vec::new(),
+            watermark_lag_ms: trail,
+        }
+    }
+
+    #[test]
+    fn the_longest_stall_counts_the_start_the_gaps_and_the_end() {
+        // advances at 1 s, 1.1 s, 5 s; the run ends at 6 s: the longest stall is 3.9 s
+        let t = task(vec![(1000.0, 0.0), (1100.0, 0.0), (5000.0, 0.0)]);
+        assert_eq!(t.longest_watermark_stall_ms(6000.0), Some(3900.0));
+        // a late first watermark and a long tail count too
+        assert_eq!(
+            task(vec![(7000.0, 0.0)]).longest_watermark_stall_ms(8000.0),
+            Some(7000.0)
+        );
+        assert_eq!(
+            task(vec![(1000.0, 0.0)]).longest_watermark_stall_ms(9000.0),
+            Some(8000.0)
+        );
+        assert_eq!(task(vec![]).longest_watermark_stall_ms(9000.0), None);
     }
 }

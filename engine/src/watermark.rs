@@ -6,7 +6,10 @@
 //! * Emission is periodic — every `pipeline.auto-watermark-interval` of processing time,
 //!   200 ms by default, 0 meaning never — or punctuated, after every event.
 //! * `withIdleness(d)`: a source that produced nothing for `d` is marked idle at the next
-//!   periodic probe, and active again with its next record.
+//!   periodic probe, and active again with its next record. Flink calls `onPeriodicEmit` every
+//!   auto-watermark interval for punctuated generators too, so a per-event generator with
+//!   idleness still ticks at the interval — for the idleness probe only. With an interval of
+//!   0 there are no probes, and idleness never takes effect.
 //! * A watermark is emitted only if it is higher than the last one. A bounded source ends with
 //!   the final watermark (`Long.MAX_VALUE`), which fires every remaining event-time window.
 
@@ -17,8 +20,18 @@ use crate::time::{EVENT_TIME_MIN, EventTime, SimDuration, SimTime};
 pub enum Emission {
     /// Every interval of processing time; `None`: never (only the final watermark).
     Periodic(Option<SimDuration>),
-    /// After every event (a punctuated generator).
-    PerEvent,
+    /// After every event (a punctuated generator). The interval is that of the periodic
+    /// probes (`onPeriodicEmit`), which only check for idleness; `None`: no probes.
+    PerEvent(Option<SimDuration>),
+}
+
+impl Emission {
+    /// The period of `onPeriodicEmit`, if it is ever called.
+    pub fn interval(self) -> Option<SimDuration> {
+        match self {
+            Emission::Periodic(d) | Emission::PerEvent(d) => d.filter(|d| d.0 > 0),
+        }
+    }
 }
 
 /// The watermark strategy of a source.
@@ -59,10 +72,7 @@ pub struct Generator {
 impl Generator {
     /// A generator that has seen nothing.
     pub fn new(strategy: Strategy) -> Self {
-        let next_tick = match strategy.emission {
-            Emission::Periodic(Some(d)) if d.0 > 0 => Some(SimTime(d.0)),
-            _ => None,
-        };
+        let next_tick = Self::tick_interval(&strategy).map(|d| SimTime(d.0));
         Generator {
             strategy,
             max_ts: None,
@@ -73,6 +83,16 @@ impl Generator {
         }
     }
 
+    /// How often the generator needs a periodic probe: the interval of a periodic generator,
+    /// or of a punctuated one with idleness (whose probes only check for idleness).
+    fn tick_interval(strategy: &Strategy) -> Option<SimDuration> {
+        match strategy.emission {
+            Emission::Periodic(d) => d.filter(|d| d.0 > 0),
+            Emission::PerEvent(d) if strategy.idleness.is_some() => d.filter(|d| d.0 > 0),
+            Emission::PerEvent(_) => None,
+        }
+    }
+
     /// The last watermark emitted.
     pub fn last(&self) -> EventTime {
         self.last
@@ -80,7 +100,7 @@ impl Generator {
 
     /// Whether it emits after every event.
     pub fn per_event(&self) -> bool {
-        self.strategy.emission == Emission::PerEvent && self.strategy.bound_ms.is_some()
+        matches!(self.strategy.emission, Emission::PerEvent(_)) && self.strategy.bound_ms.is_some()
     }
 
     fn candidate(&self) -> Option<EventTime> {
@@ -138,7 +158,7 @@ impl Generator {
     /// The periodic emission due at `tick` (call when `now >= next_tick`): an idleness probe,
     /// then the current watermark if it advanced.
     pub fn on_tick(&mut self, tick: SimTime) -> Option<Emit> {
-        if let (Emission::Periodic(Some(d)), Some(t)) = (self.strategy.emission, self.next_tick) {
+        if let (Some(d), Some(t)) = (Self::tick_interval(&self.strategy), self.next_tick) {
             self.next_tick = Some(SimTime((tick.0 / d.0 + 1) * d.0).max(SimTime(t.0 + d.0)));
         }
         if let Some(idle_after) = self.strategy.idleness
@@ -175,7 +195,7 @@ mod tests {
 
     #[test]
     fn bounded_out_of_orderness_emits_max_minus_bound_minus_one() {
-        let mut g = generator(500, Emission::PerEvent, None);
+        let mut g = generator(500, Emission::PerEvent(None), None);
         assert_eq!(
             g.on_event(1000, SimTime(0)),
             (None, Some(Emit::Watermark(499)))
@@ -227,10 +247,45 @@ mod tests {
     fn no_watermarks_but_the_final_one() {
         let mut g = Generator::new(Strategy {
             bound_ms: None,
-            emission: Emission::PerEvent,
+            emission: Emission::PerEvent(None),
             idleness: None,
         });
         assert_eq!(g.on_event(10, SimTime(0)), (None, None));
         assert_eq!(g.on_end(), Emit::Watermark(i64::MAX));
+    }
+
+    #[test]
+    fn a_per_event_generator_with_idleness_probes_at_the_interval_for_idleness_only() {
+        let ms = SimDuration::from_millis;
+        let mut g = generator(0, Emission::PerEvent(Some(ms(200))), Some(ms(500)));
+        assert_eq!(
+            g.next_tick,
+            Some(SimTime(ms(200).0)),
+            "it ticks, like Flink's onPeriodicEmit"
+        );
+        assert_eq!(
+            g.on_event(10, SimTime(ms(100).0)),
+            (None, Some(Emit::Watermark(9)))
+        );
+        assert_eq!(
+            g.on_tick(SimTime(ms(200).0)),
+            None,
+            "no watermark from a probe"
+        );
+        assert_eq!(g.on_tick(SimTime(ms(400).0)), None);
+        assert_eq!(g.on_tick(SimTime(ms(600).0)), Some(Emit::Idle));
+        assert_eq!(g.next_tick, Some(SimTime(ms(800).0)));
+        assert_eq!(
+            g.on_event(20, SimTime(ms(900).0)),
+            (Some(Emit::Active), Some(Emit::Watermark(19)))
+        );
+        // without idleness there is nothing to probe
+        let g = generator(0, Emission::PerEvent(Some(ms(200))), None);
+        assert_eq!(g.next_tick, None);
+        // with an interval of 0 there are no probes: idleness never takes effect
+        let g = generator(0, Emission::PerEvent(None), Some(ms(500)));
+        assert_eq!(g.next_tick, None);
+        let g = generator(0, Emission::Periodic(None), Some(ms(500)));
+        assert_eq!(g.next_tick, None);
     }
 }

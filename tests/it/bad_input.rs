@@ -109,6 +109,104 @@ const CASES: &[(&str, &str, &[&str])] = &[
         ":8:13",
         &["the partition field `user` must hold integers, but it is string"],
     ),
+    (
+        "window_select_without_expr.toml",
+        ":22:10",
+        &[
+            "`select` is for function = \"expr\", not `sum`",
+            "`sum` takes `field`",
+        ],
+    ),
+    (
+        "window_expr_with_field.toml",
+        ":21:9",
+        &["`expr` takes no `field`"],
+    ),
+    (
+        "trigger_count_on_time_trigger.toml",
+        ":20:42",
+        &[
+            "`count` is not an option of the event_time trigger",
+            "takes no options but `purging`",
+        ],
+    ),
+    (
+        "trigger_interval_on_count_trigger.toml",
+        ":20:51",
+        &[
+            "`interval` is not an option of the count trigger",
+            "the count trigger takes `count`",
+        ],
+    ),
+    (
+        "evictor_size_on_count_evictor.toml",
+        ":20:47",
+        &[
+            "`size` is not an option of a count evictor",
+            "a count evictor takes `count`",
+        ],
+    ),
+    (
+        "evictor_count_on_time_evictor.toml",
+        ":20:50",
+        &[
+            "`count` is not an option of a time evictor",
+            "a time evictor takes `size`",
+        ],
+    ),
+    (
+        "count_window_evictor.toml",
+        ":20:11",
+        &["a count window takes no `evictor`", "type = \"global\""],
+    ),
+    (
+        "watermarks_none_with_bound.toml",
+        ":6:58",
+        &["`max_out_of_orderness` means nothing for strategy = \"none\""],
+    ),
+    (
+        "watermarks_none_with_alignment.toml",
+        ":6:53",
+        &["`alignment_group` means nothing for strategy = \"none\""],
+    ),
+    (
+        "per_event_interval_without_idleness.toml",
+        ":6:99",
+        &[
+            "a per-event (punctuated) generator emits a watermark after every record",
+            "only sets how often `idleness` is checked",
+        ],
+    ),
+    (
+        "window_join_without_timestamps.toml",
+        ":27:8",
+        &["the window join `joined` reads records without timestamps from source `clicks`"],
+    ),
+    (
+        "interval_join_without_timestamps.toml",
+        ":27:8",
+        &["the interval join `joined` reads records without timestamps from source `impressions`"],
+    ),
+    (
+        "process_without_timestamps.toml",
+        ":14:8",
+        &[
+            "the process function `too_long` (long_ride_alert, which uses event-time timers) reads records without timestamps from source `rides`",
+        ],
+    ),
+    (
+        "window_join_size_not_a_duration.toml",
+        ":32:38",
+        &["the window size must be a duration like \"5 s\""],
+    ),
+    (
+        "window_join_gap_expr_one_side.toml",
+        ":32:52",
+        &[
+            "for the left input's records: unknown field `user`",
+            "computes the gap for the records of both inputs",
+        ],
+    ),
 ];
 
 /// Scenarios that run but very likely do not do what their author meant: a warning with its
@@ -136,6 +234,67 @@ const WARNINGS: &[(&str, &str, &[&str])] = &[
         &[
             "`counts` uses processing-time timers, but its sources are bounded and have no `rate`",
             "never fire",
+        ],
+    ),
+    (
+        "event_time_with_no_watermarks_strategy.toml",
+        ":16:8",
+        &[
+            "source `clicks` emits no watermarks (strategy = \"none\")",
+            "windows of `counts` will never fire until the input ends",
+        ],
+    ),
+    (
+        "event_time_with_watermark_interval_zero.toml",
+        ":16:8",
+        &[
+            "source `clicks` emits no watermark before the end of its input (its watermark interval is 0 ms)",
+            "windows of `counts` will never fire until the input ends",
+        ],
+    ),
+    (
+        "idleness_interval_zero.toml",
+        ":9:99",
+        &[
+            "`idleness` never takes effect here: [job] auto_watermark_interval is 0 ms",
+            "onPeriodicEmit",
+        ],
+    ),
+    (
+        "window_join_without_watermarks.toml",
+        ":28:8",
+        &[
+            "source `clicks` emits no watermarks",
+            "the windows of the window join `joined` will never fire until the input ends",
+        ],
+    ),
+    (
+        "process_without_watermarks.toml",
+        ":15:8",
+        &[
+            "source `rides` emits no watermarks",
+            "the event-time timers of `too_long` will never fire until the input ends",
+        ],
+    ),
+    (
+        "window_join_slide_larger_than_size.toml",
+        ":32:52",
+        &["the slide (10000 ms) is larger than the window size (5000 ms)"],
+    ),
+    (
+        "lateness_on_global_window.toml",
+        ":21:20",
+        &[
+            "allowed_lateness has no effect on a global window",
+            "never ends",
+        ],
+    ),
+    (
+        "lateness_on_count_window.toml",
+        ":20:20",
+        &[
+            "allowed_lateness has no effect on a count window",
+            "never ends",
         ],
     ),
 ];

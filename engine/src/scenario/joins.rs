@@ -6,7 +6,6 @@ use super::units::parse_duration;
 use super::validate::Checker;
 use crate::expr::{self, Scope};
 use crate::value::{Field, Interner, Schema};
-use crate::window::Assigner;
 use indexmap::IndexMap;
 use toml::Spanned as TSpanned;
 
@@ -133,6 +132,7 @@ pub(super) fn check_two_input(
         );
         return None;
     }
+    let mut gap = None;
     let join = match kind {
         "window_join" => {
             let Some(w) = &o.window else {
@@ -144,64 +144,20 @@ pub(super) fn check_two_input(
                 return None;
             };
             let r = w.get_ref();
-            let ms =
-                |ck: &mut Checker, v: &Option<TSpanned<toml::Value>>, what: &str| -> Option<i64> {
-                    let Some(v) = v else {
-                        ck.error(
-                            Some(r.kind.span()),
-                            format!("the join window needs `{what}`"),
-                            "",
-                        );
-                        return None;
-                    };
-                    let text = v.get_ref().as_str().unwrap_or("");
-                    match parse_duration(text) {
-                        Ok(d) if d.0 > 0 => Some(d.as_millis() as i64),
-                        Ok(_) => {
-                            ck.error(
-                                Some(v.span()),
-                                format!("the window {what} must be more than zero"),
-                                "",
-                            );
-                            None
-                        }
-                        Err(e) => {
-                            ck.error(Some(v.span()), format!("{what}: {e}"), "");
-                            None
-                        }
-                    }
-                };
-            let assigner = match r.kind.get_ref().as_str() {
-                "tumbling" => Assigner::Tumbling {
-                    size: ms(ck, &r.size, "size")?,
-                    offset: 0,
-                },
-                "sliding" => {
-                    let size = ms(ck, &r.size, "size")?;
-                    let slide = ms(ck, &r.slide, "slide")?;
-                    if slide > size {
-                        ck.error(
-                            r.slide.as_ref().map(|s| s.span()),
-                            "the slide is larger than the window size",
-                            "",
-                        );
-                        return None;
-                    }
-                    Assigner::Sliding {
-                        size,
-                        slide,
-                        offset: 0,
-                    }
-                }
-                other => {
-                    ck.error(
-                        Some(r.kind.span()),
-                        format!("a window join takes tumbling or sliding windows, not `{other}`"),
-                        "",
-                    );
-                    return None;
-                }
-            };
+            let wkind = r.kind.get_ref().as_str();
+            if matches!(wkind, "global" | "count") {
+                ck.error(
+                    Some(r.kind.span()),
+                    format!("a window join takes tumbling, sliding or session windows, not `{wkind}`"),
+                    "streamlab joins in event-time tumbling, sliding or session windows, e.g. window = { type = \"tumbling\", size = \"10 s\" }",
+                );
+                return None;
+            }
+            // The same assigners, options and checks as a window operator's.
+            let shape =
+                super::windows::shape(ck, w, &[("left", left), ("right", right)], interner)?;
+            gap = shape.gap;
+            let assigner = shape.assigner;
             JoinKind::Window(assigner)
         }
         _ => {
@@ -251,6 +207,7 @@ pub(super) fn check_two_input(
         left_key: keys[0].clone(),
         right_key: keys[1].clone(),
         kind: join,
+        gap,
         select: sel,
     };
     Some((NodeKind::Join(Box::new(spec)), Schema { fields }))

@@ -432,6 +432,9 @@ pub struct JoinSpec {
     pub right_key: ExprSrc,
     /// Which join.
     pub kind: JoinKind,
+    /// For a window join with dynamic session windows: the gap expression (milliseconds),
+    /// valid over the records of both inputs.
+    pub gap: Option<ExprSrc>,
     /// Output fields over `left.*` and `right.*`; `None`: every field of both, prefixed
     /// `left_` and `right_`.
     pub select: Option<Vec<(String, ExprSrc)>>,
@@ -440,7 +443,8 @@ pub struct JoinSpec {
 /// The kind of a join.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JoinKind {
-    /// `join(…).where(…).equalTo(…).window(…)`: pairs in the same event-time window.
+    /// `join(…).where(…).equalTo(…).window(…)`: pairs in the same event-time window
+    /// (tumbling, sliding or session).
     Window(crate::window::Assigner),
     /// `intervalJoin(…).between(lower, upper)`: pairs with
     /// `left.ts + lower <= right.ts <= left.ts + upper` (ms).

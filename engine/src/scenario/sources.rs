@@ -278,15 +278,18 @@ fn watermarks(ck: &mut Checker, s: &RawSource, ts: Timestamps) -> Option<Option<
         }
         "none" => {
             for (k, v) in [
+                ("max_out_of_orderness", r.max_out_of_orderness.as_ref()),
                 ("emit", r.emit.as_ref()),
                 ("interval", r.interval.as_ref()),
                 ("idleness", r.idleness.as_ref()),
+                ("alignment_group", r.alignment_group.as_ref()),
+                ("max_drift", r.max_drift.as_ref()),
             ] {
                 if let Some(v) = v {
                     ck.error(
                         Some(v.span()),
                         format!("`{k}` means nothing for strategy = \"none\""),
-                        "",
+                        "noWatermarks() emits no watermarks but the final one; it takes no options — use strategy = \"bounded\" or \"monotonous\" to have watermarks",
                     );
                     return None;
                 }
@@ -306,21 +309,24 @@ fn watermarks(ck: &mut Checker, s: &RawSource, ts: Timestamps) -> Option<Option<
         Some(i) => Some(ck.duration(i, "watermarks.interval")?),
         None => None,
     };
+    // Flink calls onPeriodicEmit every auto-watermark interval, for punctuated generators too
+    // (where it only probes for idleness); 0 means never.
+    let period = interval.unwrap_or(ck.auto_watermark_interval);
+    let period = (period.0 > 0).then_some(period);
     let emission = match r.emit.as_ref().map(|e| e.get_ref().as_str()) {
-        None | Some("periodic") => {
-            let i = interval.unwrap_or(ck.auto_watermark_interval);
-            Emission::Periodic((i.0 > 0).then_some(i))
-        }
+        None | Some("periodic") => Emission::Periodic(period),
         Some("per_event") => {
-            if let Some(i) = &r.interval {
+            if let Some(i) = &r.interval
+                && r.idleness.is_none()
+            {
                 ck.error(
                     Some(i.span()),
-                    "a per-event (punctuated) generator has no interval",
-                    "",
+                    "a per-event (punctuated) generator emits a watermark after every record; it has no `interval`",
+                    "with emit = \"per_event\", `interval` only sets how often `idleness` is checked, so it needs `idleness`",
                 );
                 return None;
             }
-            Emission::PerEvent
+            Emission::PerEvent(period)
         }
         Some(other) => {
             ck.error(
@@ -341,6 +347,18 @@ fn watermarks(ck: &mut Checker, s: &RawSource, ts: Timestamps) -> Option<Option<
                     "Flink's withIdleness needs a positive timeout, e.g. \"10 s\"",
                 );
                 return None;
+            }
+            if period.is_none() {
+                let whose = if r.interval.is_some() {
+                    "its watermark `interval` is 0 ms"
+                } else {
+                    "[job] auto_watermark_interval is 0 ms"
+                };
+                ck.warn(
+                    Some(i.span()),
+                    format!("`idleness` never takes effect here: {whose}"),
+                    "idleness is detected in the periodic watermark probes (Flink's onPeriodicEmit), which an interval of 0 disables; give the watermarks an `interval` more than zero",
+                );
             }
             Some(d)
         }

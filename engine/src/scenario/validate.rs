@@ -14,6 +14,7 @@ use crate::plan::keygroup::UPPER_BOUND_MAX_PARALLELISM;
 use crate::process::CustomProcess;
 use crate::time::SimDuration;
 use crate::value::{Field, Interner, Schema, Type};
+use crate::watermark::Emission;
 use petgraph::algo::toposort;
 use petgraph::graph::DiGraph;
 use std::collections::BTreeMap;
@@ -725,80 +726,134 @@ impl Checker {
         }
     }
 
-    /// Event-time windows need timestamps and, to fire before the input ends, watermarks;
-    /// processing-time windows need input that takes time to arrive.
+    /// Event-time operators — windows, joins, process functions with event-time timers — need
+    /// timestamps and, to act before the input ends, watermarks; processing-time windows need
+    /// input that takes time to arrive.
     fn check_event_time(
         &mut self,
         drafts: &[Draft],
         inputs: &[Vec<InputRef>],
         kinds: &[Option<NodeKind>],
     ) {
+        use crate::window::trigger::TriggerKind;
         for (i, k) in kinds.iter().enumerate() {
-            let Some(NodeKind::Window(w)) = k else {
-                continue;
-            };
-            let mut sources = Vec::new();
-            let mut stack = vec![i];
-            let mut seen = vec![false; drafts.len()];
-            while let Some(n) = stack.pop() {
-                for r in &inputs[n] {
-                    if !seen[r.node] {
-                        seen[r.node] = true;
-                        if let Some(NodeKind::Source(s)) = &kinds[r.node] {
-                            sources.push((r.node, s));
-                        }
-                        stack.push(r.node);
-                    }
-                }
-            }
-            sources.sort_by_key(|(n, _)| *n);
             let name = &drafts[i].name;
-            let span = Some(drafts[i].name_span.clone());
-            use crate::window::trigger::TriggerKind;
-            let processing_timers = w.processing_time
-                || w.trigger.is_some_and(|t| {
-                    matches!(
-                        t.kind,
-                        TriggerKind::ProcessingTime | TriggerKind::ContinuousProcessingTime(_)
+            // What the operator needs: (what it is, for messages; timestamps required;
+            // what waits for the watermark).
+            let (what, needs_timestamps, waits) = match k {
+                Some(NodeKind::Window(w)) => {
+                    let processing_timers = w.processing_time
+                        || w.trigger.is_some_and(|t| {
+                            matches!(
+                                t.kind,
+                                TriggerKind::ProcessingTime
+                                    | TriggerKind::ContinuousProcessingTime(_)
+                            )
+                        });
+                    let sources = upstream_sources(i, inputs, kinds);
+                    if processing_timers
+                        && !sources.is_empty()
+                        && sources.iter().all(|(_, s)| s.is_instant())
+                    {
+                        self.warn(
+                            Some(drafts[i].name_span.clone()),
+                            format!("`{name}` uses processing-time timers, but its sources are bounded and have no `rate`"),
+                            "all input arrives at one instant and the job ends right after; processing-time timers still pending at the end never fire (Flink drops them), so these windows may never fire — give the sources a `rate` (or a `duration`)",
+                        );
+                    }
+                    if w.processing_time {
+                        continue;
+                    }
+                    // The global window ends at +∞: an event-time trigger fires it only with
+                    // the final watermark, whatever the records' timestamps (the batch-style
+                    // "one result per key at the end"); other triggers do not look at event
+                    // time at all.
+                    if w.assigner == crate::window::Assigner::Global
+                        && w.trigger
+                            .is_none_or(|t| !matches!(t.kind, TriggerKind::ContinuousEventTime(_)))
+                    {
+                        continue;
+                    }
+                    (
+                        format!("event-time window `{name}`"),
+                        true,
+                        format!("the event-time windows of `{name}` will never fire"),
                     )
-                });
-            if processing_timers
-                && !sources.is_empty()
-                && sources.iter().all(|(_, s)| s.is_instant())
-            {
-                self.warn(
-                    span.clone(),
-                    format!("`{name}` uses processing-time timers, but its sources are bounded and have no `rate`"),
-                    "all input arrives at one instant and the job ends right after; processing-time timers still pending at the end never fire (Flink drops them), so these windows may never fire — give the sources a `rate` (or a `duration`)",
-                );
-            }
-            if w.processing_time {
-                continue;
-            }
-            // The global window ends at +∞: an event-time trigger fires it only with the final
-            // watermark, whatever the records' timestamps (the batch-style "one result per
-            // key at the end"); other triggers do not look at event time at all.
-            if w.assigner == crate::window::Assigner::Global
-                && w.trigger
-                    .is_none_or(|t| !matches!(t.kind, TriggerKind::ContinuousEventTime(_)))
-            {
-                continue;
-            }
-            for (n, s) in sources {
+                }
+                Some(NodeKind::Join(j)) => match j.kind {
+                    JoinKind::Window(_) => (
+                        format!("window join `{name}`"),
+                        true,
+                        format!("the windows of the window join `{name}` will never fire"),
+                    ),
+                    JoinKind::Interval { .. } => (
+                        format!("interval join `{name}`"),
+                        true,
+                        format!(
+                            "the interval join `{name}` keeps every record buffered (and drops none as late)"
+                        ),
+                    ),
+                },
+                Some(NodeKind::Process(p)) => match p.function {
+                    ProcessFn::LongRideAlert { .. } => (
+                        format!(
+                            "process function `{name}` (long_ride_alert, which uses event-time timers)"
+                        ),
+                        true,
+                        format!("the event-time timers of `{name}` will never fire"),
+                    ),
+                    // A Rust function may use processing time only: it needs no timestamps,
+                    // but if it has them, event-time timers wait for watermarks.
+                    ProcessFn::Custom { .. } => (
+                        String::new(),
+                        false,
+                        format!("the event-time timers of `{name}` will never fire"),
+                    ),
+                },
+                _ => continue,
+            };
+            let span = Some(drafts[i].name_span.clone());
+            for (n, s) in upstream_sources(i, inputs, kinds) {
                 let src = &drafts[n].name;
                 if s.timestamps == Timestamps::None {
-                    self.error(
-                        span.clone(),
-                        format!("the event-time window `{name}` reads records without timestamps from source `{src}`"),
-                        "set `timestamp` on the source (a field, or \"ingestion\"), or use time = \"processing\"",
-                    );
-                } else if s.watermarks.is_none() {
-                    self.warn(
-                        span.clone(),
-                        format!("source `{src}` emits no watermarks, so the event-time windows of `{name}` will never fire until the input ends"),
-                        "add `watermarks = { strategy = \"bounded\", max_out_of_orderness = \"…\" }` to the source",
-                    );
+                    if needs_timestamps {
+                        self.error(
+                            span.clone(),
+                            format!("the {what} reads records without timestamps from source `{src}`"),
+                            if matches!(k, Some(NodeKind::Window(_))) {
+                                "set `timestamp` on the source (a field, or \"ingestion\"), or use time = \"processing\""
+                            } else {
+                                "set `timestamp` on the source (a field, or \"ingestion\"): it works in event time"
+                            },
+                        );
+                    }
+                    continue;
                 }
+                let (why, fix) = match &s.watermarks {
+                    None => (
+                        "emits no watermarks",
+                        "add `watermarks = { strategy = \"bounded\", max_out_of_orderness = \"…\" }` to the source",
+                    ),
+                    Some(w) if w.strategy.bound_ms.is_none() => (
+                        "emits no watermarks (strategy = \"none\")",
+                        "use strategy = \"bounded\" (with `max_out_of_orderness`) or \"monotonous\"",
+                    ),
+                    Some(w)
+                        if !matches!(w.strategy.emission, Emission::PerEvent(_))
+                            && w.strategy.emission.interval().is_none() =>
+                    {
+                        (
+                            "emits no watermark before the end of its input (its watermark interval is 0 ms)",
+                            "give the watermarks an `interval` more than zero, or emit = \"per_event\"",
+                        )
+                    }
+                    Some(_) => continue,
+                };
+                self.warn(
+                    span.clone(),
+                    format!("source `{src}` {why}, so {waits} until the input ends"),
+                    fix,
+                );
             }
         }
     }
@@ -1539,6 +1594,30 @@ pub(super) fn content_offset(text: &str, span: Range<usize>) -> usize {
     } else {
         span.start
     }
+}
+
+/// The sources a node reads through any path, in declaration order.
+fn upstream_sources<'k>(
+    node: usize,
+    inputs: &[Vec<InputRef>],
+    kinds: &'k [Option<NodeKind>],
+) -> Vec<(usize, &'k SourceSpec)> {
+    let mut sources = Vec::new();
+    let mut stack = vec![node];
+    let mut seen = vec![false; inputs.len()];
+    while let Some(n) = stack.pop() {
+        for r in &inputs[n] {
+            if !seen[r.node] {
+                seen[r.node] = true;
+                if let Some(NodeKind::Source(s)) = &kinds[r.node] {
+                    sources.push((r.node, s));
+                }
+                stack.push(r.node);
+            }
+        }
+    }
+    sources.sort_by_key(|(n, _)| *n);
+    sources
 }
 
 fn drafts_names(drafts: &[Draft]) -> Vec<&str> {

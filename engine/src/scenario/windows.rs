@@ -88,16 +88,19 @@ fn positive_count(ck: &mut Checker, v: &TSpanned<toml::Value>, what: &str) -> Op
 }
 
 /// What the window's assigner section says.
-struct Shape {
-    assigner: Assigner,
-    gap: Option<ExprSrc>,
-    count: Option<(u64, Option<u64>)>,
+pub(super) struct Shape {
+    pub assigner: Assigner,
+    pub gap: Option<ExprSrc>,
+    pub count: Option<(u64, Option<u64>)>,
 }
 
-fn shape(
+/// Checks a `window = { type = …, … }` table. A dynamic session gap (`gap_expr`) is compiled
+/// against every schema of `inputs` (`(name, schema)`: a window join evaluates it on the
+/// records of both its inputs; the name goes into messages when there are several).
+pub(super) fn shape(
     ck: &mut Checker,
     w: &TSpanned<RawWindow>,
-    input: &Schema,
+    inputs: &[(&str, &Schema)],
     interner: &mut Interner,
 ) -> Option<Shape> {
     let r = w.get_ref();
@@ -229,26 +232,32 @@ fn shape(
             }
             (None, Some(e)) => {
                 let src = ck.expr_src(e);
-                match expr::compile_typed(
-                    e.get_ref(),
-                    &Scope::Record(input),
-                    interner,
-                    Type::Int,
-                    "a session gap (milliseconds)",
-                ) {
-                    Ok(_) => Some(Shape {
-                        assigner: Assigner::Session {
-                            gap: 0,
-                            dynamic: true,
-                        },
-                        gap: Some(src),
-                        count: None,
-                    }),
-                    Err(err) => {
+                for (side, input) in inputs {
+                    if let Err(mut err) = expr::compile_typed(
+                        e.get_ref(),
+                        &Scope::Record(input),
+                        interner,
+                        Type::Int,
+                        "a session gap (milliseconds)",
+                    ) {
+                        if inputs.len() > 1 {
+                            err.message = format!(
+                                "for the {side} input's records: {} (a window join computes the gap for the records of both inputs)",
+                                err.message
+                            );
+                        }
                         ck.expr_error(&src, err);
-                        None
+                        return None;
                     }
                 }
+                Some(Shape {
+                    assigner: Assigner::Session {
+                        gap: 0,
+                        dynamic: true,
+                    },
+                    gap: Some(src),
+                    count: None,
+                })
             }
             (Some(g), Some(_)) => {
                 ck.error(
@@ -336,7 +345,7 @@ pub(super) fn check_window(
         );
         return None;
     };
-    let shape = shape(ck, w, input, interner)?;
+    let shape = shape(ck, w, &[("", input)], interner)?;
     let global = shape.assigner == Assigner::Global;
     let count_window = shape.count.is_some();
     let allowed_lateness = match &o.allowed_lateness {
@@ -350,6 +359,20 @@ pub(super) fn check_window(
                     "processing-time windows are never late",
                 );
                 return None;
+            }
+            if global && d.0 > 0 {
+                // Flink accepts allowedLateness on GlobalWindows, but the window never ends,
+                // so nothing is ever late and the lateness never counts.
+                let what = if count_window {
+                    "a count window"
+                } else {
+                    "a global window"
+                };
+                ck.warn(
+                    Some(l.span()),
+                    format!("allowed_lateness has no effect on {what}"),
+                    "it never ends, so no element is ever late for it; remove `allowed_lateness`",
+                );
             }
             d.as_millis() as i64
         }
@@ -376,6 +399,37 @@ pub(super) fn check_window(
                 return None;
             }
             let r = t.get_ref();
+            let tkind = r.kind.get_ref().as_str();
+            let takes: Option<&[&str]> = match tkind {
+                "event_time" | "processing_time" | "never" => Some(&[]),
+                "count" => Some(&["count"]),
+                "continuous_event_time" | "continuous_processing_time" => Some(&["interval"]),
+                _ => None, // unknown: reported below
+            };
+            if let Some(takes) = takes {
+                for (k, span) in [
+                    ("count", r.count.as_ref().map(|v| v.span())),
+                    ("interval", r.interval.as_ref().map(|v| v.span())),
+                ] {
+                    if let Some(span) = span
+                        && !takes.contains(&k)
+                    {
+                        ck.error(
+                            Some(span),
+                            format!("`{k}` is not an option of the {tkind} trigger"),
+                            if takes.is_empty() {
+                                format!("the {tkind} trigger takes no options but `purging`")
+                            } else {
+                                format!(
+                                    "the {tkind} trigger takes `{}` (and `purging`)",
+                                    takes.join("`, `")
+                                )
+                            },
+                        );
+                        return None;
+                    }
+                }
+            }
             let interval = |ck: &mut Checker| -> Option<i64> {
                 match &r.interval {
                     Some(i) => {
@@ -446,15 +500,40 @@ pub(super) fn check_window(
         None => None,
         Some(e) => {
             if count_window {
+                let sliding = shape.count.is_some_and(|(_, slide)| slide.is_some());
                 ck.error(
                     Some(e.span()),
-                    "a count window with a slide has its own count evictor",
-                    "",
+                    if sliding {
+                        "a count window with a slide has its own count evictor (it keeps the last `size` elements)"
+                    } else {
+                        "a count window takes no `evictor`"
+                    },
+                    "for another evictor use type = \"global\" with a trigger, e.g. trigger = { type = \"count\", count = 10 }",
                 );
                 return None;
             }
             let r = e.get_ref();
-            match r.kind.get_ref().as_str() {
+            let ekind = r.kind.get_ref().as_str();
+            for (k, span, owner) in [
+                ("size", r.size.as_ref().map(|v| v.span()), "time"),
+                ("count", r.count.as_ref().map(|v| v.span()), "count"),
+            ] {
+                if let Some(span) = span
+                    && matches!(ekind, "count" | "time")
+                    && ekind != owner
+                {
+                    let takes = if ekind == "count" { "count" } else { "size" };
+                    ck.error(
+                        Some(span),
+                        format!("`{k}` is not an option of a {ekind} evictor"),
+                        format!(
+                            "a {ekind} evictor takes `{takes}`; `{k}` belongs to a {owner} evictor"
+                        ),
+                    );
+                    return None;
+                }
+            }
+            match ekind {
                 "count" => match &r.count {
                     Some(c) if *c.get_ref() >= 1 => Some(Evictor::Count(*c.get_ref() as usize)),
                     _ => {
@@ -509,6 +588,20 @@ pub(super) fn check_window(
         return None;
     };
     let f = function.get_ref().as_str();
+    if f != "expr"
+        && let Some(sel) = &o.select
+    {
+        ck.error(
+            Some(sel.span()),
+            format!("`select` is for function = \"expr\", not `{f}`"),
+            if f == "count" {
+                "`count` takes no options but `as`".to_string()
+            } else {
+                format!("`{f}` takes `field` (and `as`)")
+            },
+        );
+        return None;
+    }
     let field = |ck: &mut Checker, numeric: bool| -> Option<usize> {
         let Some(field) = &o.field else {
             ck.error(
@@ -585,6 +678,14 @@ pub(super) fn check_window(
                 );
                 return None;
             }
+            if let Some(fl) = &o.field {
+                ck.error(
+                    Some(fl.span()),
+                    "`expr` takes no `field`: its `select` says what each field becomes",
+                    "",
+                );
+                return None;
+            }
             let Some(select) = &o.select else {
                 ck.error(
                     Some(function.span()),
@@ -646,17 +747,22 @@ pub(super) fn check_window(
             return None;
         }
     };
-    // Output: key, window bounds (time windows), results.
+    // Output: key, window bounds (time windows), results. The reduced record of an `expr`
+    // window already holds a key that is a plain field, so it gets no separate key column
+    // (the runtime's `with_key` follows the same rule).
     let mut fields = Vec::new();
     if let Some(k) = &key {
         let e = expr::compile(&k.text, &Scope::Record(input), interner).ok()?;
-        let kname = e
-            .as_field()
-            .map_or_else(|| "key".to_string(), |i| input.fields[i].name.to_string());
-        fields.push(Field {
-            name: kname.into(),
-            ty: e.ty,
-        });
+        let in_record = matches!(wfn, WindowFn::Expr(_)) && e.as_field().is_some();
+        if !in_record {
+            let kname = e
+                .as_field()
+                .map_or_else(|| "key".to_string(), |i| input.fields[i].name.to_string());
+            fields.push(Field {
+                name: kname.into(),
+                ty: e.ty,
+            });
+        }
     }
     if !global {
         fields.push(Field {
@@ -677,7 +783,11 @@ pub(super) fn check_window(
                     "window `{name}` would output two fields named `{}`",
                     fl.name
                 ),
-                "rename the result with `as = \"…\"`",
+                if matches!(wfn, WindowFn::Expr(_)) {
+                    "the result of `expr` is the input record: rename that field upstream (with a map)"
+                } else {
+                    "rename the result with `as = \"…\"`"
+                },
             );
             return None;
         }

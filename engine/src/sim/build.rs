@@ -474,7 +474,13 @@ fn operator(
             );
             let op = match &j.kind {
                 JoinKind::Window(a) => {
-                    Operator::WindowJoin(Box::new(WindowJoinOp::new(pairing, a.clone())))
+                    let gaps = j.gap.as_ref().map(|g| {
+                        [
+                            compiled(g, &Scope::Record(left), interner),
+                            compiled(g, &Scope::Record(right), interner),
+                        ]
+                    });
+                    Operator::WindowJoin(Box::new(WindowJoinOp::new(pairing, a.clone(), gaps)))
                 }
                 JoinKind::Interval { lower, upper } => {
                     Operator::IntervalJoin(Box::new(IntervalJoinOp::new(pairing, *lower, *upper)))
@@ -622,6 +628,7 @@ fn window_op(
             interner,
         ),
     };
+    let key_is_field = key.as_field().is_some();
     let agg = match &w.function {
         WindowFn::Sum(i) => WindowAgg::Sum(*i),
         WindowFn::Min(i) => WindowAgg::Min(*i),
@@ -694,7 +701,9 @@ fn window_op(
         side_output: w.late_output.is_some(),
         input_arity: input.arity(),
         with_bounds: w.assigner != Assigner::Global,
-        with_key: w.key.is_some(),
+        // The reduced record of an `expr` window already holds a key that is a plain field
+        // (the checker's output schema follows the same rule).
+        with_key: w.key.is_some() && !(matches!(w.function, WindowFn::Expr(_)) && key_is_field),
     };
     WindowOp::new(cfg, annotate)
 }

@@ -277,7 +277,8 @@ impl Simulation {
 
     /// Starts work items on free cores.
     fn dispatch(&mut self, tm: usize) {
-        while self.tms[tm].free > 0 {
+        // A failed task stops the job at once: nothing more starts.
+        while self.tms[tm].free > 0 && self.failure.is_none() {
             let Some(ti) = self.tms[tm].ready.pop_front() else {
                 break;
             };
@@ -348,7 +349,9 @@ impl Simulation {
             chain.set_processing_time(now_ms);
             end = chain.processing_time(now_ms, end, &mut cx);
         }
-        if let Some(src) = source {
+        if chain.failed() {
+            // a processing-time timer failed the task: nothing more runs
+        } else if let Some(src) = source {
             end = source_item(src, chain, now, end, &mut cx, &mut end_of_input);
         } else {
             end = input_item(
@@ -362,7 +365,7 @@ impl Simulation {
                 trail,
             );
         }
-        if end_of_input {
+        if end_of_input && !chain.failed() && cx.ev.error.is_none() {
             cx.net.end_of_input(SimTime(end));
         }
         let error = error.or_else(|| task.chain.take_failure());
@@ -632,6 +635,7 @@ impl Simulation {
                     let r = o.windows.get_or_insert_with(Default::default);
                     r.fired += j.pairs;
                     r.late_dropped += j.late_dropped;
+                    r.windows_left_open += j.windows_in_state() as u64;
                 }
                 if let Operator::IntervalJoin(j) = &slot.op {
                     let r = o.windows.get_or_insert_with(Default::default);
@@ -903,7 +907,7 @@ fn source_item(
         // held back by watermark alignment: only watermarks and idleness go out
     } else if src.watermarks.per_event() {
         let mut n = 0;
-        while n < SOURCE_BATCH && !cx.net.blocked && cx.ev.error.is_none() {
+        while n < SOURCE_BATCH && !cx.net.blocked && cx.ev.error.is_none() && !chain.failed() {
             let head = &mut chain.ops[0];
             head.out.clear();
             src.fill(now, 1, &mut head.out);
@@ -933,6 +937,10 @@ fn source_item(
             }
             t = chain.run(None, t, 0, cx);
         }
+    }
+    if chain.failed() || cx.ev.error.is_some() {
+        // the task failed: it emits nothing more, not even the final watermark
+        return t;
     }
     if src.exhausted(SimTime(t)) {
         // A bounded source ends with the final watermark, then end-of-partition.
@@ -996,7 +1004,7 @@ fn input_item(
         } else {
             break;
         }
-        if cx.net.blocked || cx.ev.error.is_some() {
+        if cx.net.blocked || cx.ev.error.is_some() || chain.failed() {
             break;
         }
     }
@@ -1134,4 +1142,335 @@ fn sort_key(row: &[serde_json::Value]) -> f64 {
         .rev()
         .find_map(serde_json::Value::as_f64)
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_text(text: &str) -> RunReport {
+        let s = crate::scenario::parse_str("t.toml", text, None)
+            .unwrap_or_else(|d| panic!("{}", d.render()));
+        let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
+        run(&s, &p, RunOptions::default()).unwrap().report
+    }
+
+    fn rows(r: &RunReport, sink: &str) -> Vec<String> {
+        let s = r.sinks.iter().find(|s| s.name == sink).expect("sink");
+        s.rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect()
+    }
+
+    const SESSIONS: &str = r#"
+[[source]]
+name = "clicks"
+kind = "inline"
+timestamp = "ts"
+watermarks = { strategy = "monotonous", emit = "per_event" }
+events = [
+  { user = "ann", ts = 1_000, n = 1 },
+  { user = "ann", ts = 1_500, n = 2 },
+  { user = "ann", ts = 5_000, n = 1 },
+  { user = "ann", ts = 9_000, n = 0 },
+  { user = "ann", ts = 9_500, n = 1 },
+]
+
+[[operator]]
+name = "by_user"
+kind = "key_by"
+input = "clicks"
+key = "user"
+
+[[operator]]
+name = "w"
+kind = "window"
+input = "by_user"
+window = { type = "session", gap_expr = "n * 1000" }
+function = "count"
+
+[[sink]]
+name = "out"
+input = "w"
+"#;
+
+    #[test]
+    fn a_failed_task_delivers_nothing_after_the_failure() {
+        // The fourth record's gap is 0: Flink throws. The session of the first two fired when
+        // the third record's watermark passed it; the third record's session, the fifth
+        // record and the final watermark must never get through.
+        let r = run_text(SESSIONS);
+        assert_eq!(r.outcome.status, Status::Failed);
+        let msg = r.outcome.message.clone().unwrap_or_default();
+        assert!(
+            msg.contains("Dynamic session time gap must satisfy 0 < gap, found 0"),
+            "{msg}"
+        );
+        assert_eq!(rows(&r, "out"), vec!["ann, 1000, 3500, 2"]);
+        assert_eq!(r.sink_records, 1);
+        // The same with a source that hands over its records in one batch (no per-event
+        // watermarks): nothing fires before the failure, and the final watermark never comes.
+        let r = run_text(&SESSIONS.replace(", emit = \"per_event\"", ""));
+        assert_eq!(r.outcome.status, Status::Failed);
+        assert_eq!(r.sink_records, 0, "{:?}", rows(&r, "out"));
+    }
+
+    #[test]
+    fn an_expression_error_stops_the_task_at_the_failing_record() {
+        // Records run through a chain in batches; the division by zero of the second record
+        // fails the task there: the first record's result is out, nothing after it is.
+        let text = |op: &str| {
+            format!(
+                r#"
+[[source]]
+name = "s"
+kind = "inline"
+events = [ {{ a = 1 }}, {{ a = 0 }}, {{ a = 2 }}, {{ a = 5 }} ]
+
+[[operator]]
+name = "m"
+input = "s"
+{op}
+
+[[sink]]
+name = "out"
+input = "m"
+"#
+            )
+        };
+        for (op, want) in [
+            ("kind = \"map\"\nselect = { b = \"10 / a\" }", "10"),
+            ("kind = \"filter\"\nwhere = \"10 / a > 0\"", "1"),
+            (
+                "kind = \"flat_map\"\nselect = { b = \"split(CAST(10 / a AS VARCHAR))\" }",
+                "10",
+            ),
+        ] {
+            let r = run_text(&text(op));
+            assert_eq!(r.outcome.status, Status::Failed, "{op}");
+            let msg = r.outcome.message.clone().unwrap_or_default();
+            assert!(msg.contains("ArithmeticException: / by zero"), "{msg}");
+            assert_eq!(rows(&r, "out"), vec![want], "{op}");
+        }
+    }
+
+    const IDLE: &str = r#"
+[job]
+parallelism = 2
+
+[cluster]
+slots_per_task_manager = 2
+
+[[source]]
+name = "clicks"
+kind = "inline"
+rate = 10
+timestamp = "ts"
+partition = "p"
+duration = "10 s"
+watermarks = { strategy = "bounded", max_out_of_orderness = "0 ms", emit = "per_event", idleness = "1 s" }
+events = [
+  { p = 0, user = "ann", ts = 1_000 },
+  { p = 1, user = "bob", ts = 1_000 },
+  { p = 0, user = "ann", ts = 6_000 },
+  { p = 0, user = "ann", ts = 11_000 },
+]
+
+[[operator]]
+name = "by_user"
+kind = "key_by"
+input = "clicks"
+key = "user"
+
+[[operator]]
+name = "counts"
+kind = "window"
+input = "by_user"
+window = { type = "tumbling", size = "5 s" }
+function = "count"
+
+[[sink]]
+name = "out"
+input = "counts"
+"#;
+
+    #[test]
+    fn idleness_works_with_per_event_watermarks() {
+        // Partition 1 goes silent after its first record while the source stays open for
+        // 10 s. Flink probes idleness every auto-watermark interval (200 ms) also for a
+        // punctuated generator, so partition 1 turns idle after about 1 s and the windows fire
+        // long before the source closes.
+        let r = run_text(IDLE);
+        assert_eq!(r.outcome.status, Status::Finished);
+        let out = r.sinks.iter().find(|s| s.name == "out").unwrap();
+        assert_eq!(out.records, 4);
+        assert!(
+            out.first_ms < 2_000.0,
+            "the first window fired at {} ms",
+            out.first_ms
+        );
+        // Without idleness the windows wait for the end of the input.
+        let r = run_text(&IDLE.replace(", idleness = \"1 s\"", ""));
+        let out = r.sinks.iter().find(|s| s.name == "out").unwrap();
+        assert!(out.first_ms >= 10_000.0, "{}", out.first_ms);
+        // The source's `interval` sets the probe period: probing every 5 s, partition 1 is
+        // idle only at the 5 s probe.
+        let r = run_text(&IDLE.replace(
+            "idleness = \"1 s\"",
+            "idleness = \"1 s\", interval = \"5 s\"",
+        ));
+        let out = r.sinks.iter().find(|s| s.name == "out").unwrap();
+        assert!(
+            (5_000.0..6_000.0).contains(&out.first_ms),
+            "{}",
+            out.first_ms
+        );
+    }
+
+    const JOIN: &str = r#"
+[[source]]
+name = "a"
+kind = "inline"
+timestamp = "ts"
+watermarks = { strategy = "monotonous" }
+events = [ { k = 1, ts = 1_000, g = 1_000 }, { k = 1, ts = 2_500, g = 1_000 } ]
+
+[[source]]
+name = "b"
+kind = "inline"
+timestamp = "ts"
+watermarks = { strategy = "monotonous" }
+events = [ { k = 1, ts = 2_100, g = 1_000 }, { k = 1, ts = 3_500, g = 1_000 } ]
+
+[[operator]]
+name = "ka"
+kind = "key_by"
+input = "a"
+key = "k"
+
+[[operator]]
+name = "kb"
+kind = "key_by"
+input = "b"
+key = "k"
+
+[[operator]]
+name = "j"
+kind = "window_join"
+inputs = ["ka", "kb"]
+window = WINDOW
+select = { l = "left.ts", r = "right.ts" }
+
+[[sink]]
+name = "out"
+input = "j"
+"#;
+
+    fn join(window: &str) -> RunReport {
+        run_text(&JOIN.replace("WINDOW", window))
+    }
+
+    #[test]
+    fn a_window_join_uses_the_offset_of_its_windows() {
+        let r = join(r#"{ type = "tumbling", size = "2 s" }"#);
+        assert_eq!(rows(&r, "out"), vec!["2500, 2100", "2500, 3500"]);
+        // windows [1 s, 3 s), [3 s, 5 s)
+        let r = join(r#"{ type = "tumbling", size = "2 s", offset = "1 s" }"#);
+        assert_eq!(rows(&r, "out"), vec!["1000, 2100", "2500, 2100"]);
+        // windows of 2 s every 1 s starting at 500 ms + k s
+        let r = join(r#"{ type = "sliding", size = "2 s", slide = "1 s", offset = "500 ms" }"#);
+        assert_eq!(
+            rows(&r, "out"),
+            vec![
+                "1000, 2100", // [500, 2500)
+                "2500, 2100", // [1500, 3500)
+                "2500, 3500", // [2500, 4500)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_window_join_merges_sessions_across_both_inputs() {
+        // Sessions of 1 s: a1000 = [1000, 2000) alone; b2100 [2100, 3100), a2500
+        // [2500, 3500) and b3500 [3500, 4500) merge (touching sessions merge) into one.
+        let want = vec!["2500, 2100", "2500, 3500"];
+        let r = join(r#"{ type = "session", gap = "1 s" }"#);
+        assert_eq!(r.outcome.status, Status::Finished);
+        assert_eq!(rows(&r, "out"), want);
+        let r = join(r#"{ type = "session", gap_expr = "g" }"#);
+        assert_eq!(rows(&r, "out"), want);
+        // A larger gap makes one session of all four.
+        let r = join(r#"{ type = "session", gap = "2 s" }"#);
+        assert_eq!(
+            rows(&r, "out"),
+            vec!["1000, 2100", "1000, 3500", "2500, 2100", "2500, 3500"]
+        );
+        // A dynamic gap of 0 fails the job, as in Flink.
+        let r = join(r#"{ type = "session", gap_expr = "g - 1000" }"#);
+        assert_eq!(r.outcome.status, Status::Failed);
+        assert_eq!(r.sink_records, 0);
+    }
+
+    #[test]
+    fn a_keyed_expr_window_keeps_its_key_in_the_reduced_record() {
+        let text = r#"
+[[source]]
+name = "clicks"
+kind = "inline"
+timestamp = "ts"
+watermarks = { strategy = "monotonous", emit = "per_event" }
+events = [
+  { user = "ann", ts = 1_000, n = 1 },
+  { user = "bob", ts = 2_000, n = 2 },
+  { user = "ann", ts = 4_000, n = 3 },
+  { user = "ann", ts = 7_000, n = 4 },
+]
+
+[[operator]]
+name = "by_user"
+kind = "key_by"
+input = "clicks"
+key = "user"
+
+[[operator]]
+name = "w"
+kind = "window"
+input = "by_user"
+window = { type = "tumbling", size = "5 s" }
+function = "expr"
+select = { n = "acc.n + n" }
+
+[[sink]]
+name = "out"
+input = "w"
+"#;
+        let r = run_text(text);
+        let out = r.sinks.iter().find(|s| s.name == "out").unwrap();
+        assert_eq!(
+            out.fields,
+            ["window_start", "window_end", "user", "ts", "n"]
+        );
+        assert_eq!(
+            rows(&r, "out"),
+            vec![
+                "0, 5000, ann, 1000, 4",
+                "0, 5000, bob, 2000, 2",
+                "5000, 10000, ann, 7000, 4"
+            ]
+        );
+        // A key expression is not in the record: it comes first, as `key`.
+        let r = run_text(&text.replace("key = \"user\"", "key = \"upper(user)\""));
+        let out = r.sinks.iter().find(|s| s.name == "out").unwrap();
+        assert_eq!(
+            out.fields,
+            ["key", "window_start", "window_end", "user", "ts", "n"]
+        );
+        assert_eq!(rows(&r, "out")[0], "ANN, 0, 5000, ann, 1000, 4");
+    }
 }

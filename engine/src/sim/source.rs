@@ -371,7 +371,7 @@ mod tests {
             row: vec![Value::Int(0); n],
             watermarks: Generator::new(crate::watermark::Strategy {
                 bound_ms: None,
-                emission: crate::watermark::Emission::PerEvent,
+                emission: crate::watermark::Emission::PerEvent(None),
                 idleness: None,
             }),
             paused: false,

@@ -54,6 +54,14 @@ impl Batch {
         self.parent.push(parent);
     }
 
+    /// Keeps only the records made from input records before `i` (parents never decrease).
+    pub fn truncate_to_parents_below(&mut self, i: usize) {
+        let keep = self.parent.partition_point(|&p| (p as usize) < i);
+        self.values.truncate(keep * self.arity);
+        self.meta.truncate(keep);
+        self.parent.truncate(keep);
+    }
+
     /// A read-only view of it.
     #[inline]
     pub fn view(&self) -> View<'_> {

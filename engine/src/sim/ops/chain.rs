@@ -146,6 +146,9 @@ impl Chain {
     /// Returns the local time when everything it caused is done.
     pub fn watermark(&mut self, j: usize, wm: EventTime, t: u64, cx: &mut Cx<'_>) -> u64 {
         let mut t = t;
+        if self.failed() {
+            return t;
+        }
         let slot = &mut self.ops[j];
         slot.watermark = wm;
         if slot.op.has_event_time() {
@@ -154,6 +157,9 @@ impl Chain {
             slot.op.advance_watermark(wm, &mut slot.out, &mut cx.ev);
             if !slot.out.is_empty() {
                 t = self.run_entry(Entry::Emitted(j), t, 0, cx);
+            }
+            if self.failed() {
+                return t;
             }
         }
         self.forward_marker(j, Marker::Watermark(wm), t, cx)
@@ -193,6 +199,9 @@ impl Chain {
     pub fn processing_time(&mut self, now_ms: EventTime, t: u64, cx: &mut Cx<'_>) -> u64 {
         let mut t = t;
         for j in 0..self.ops.len() {
+            if self.failed() {
+                break;
+            }
             let slot = &mut self.ops[j];
             if slot.op.next_processing_timer().is_some_and(|n| n <= now_ms) {
                 slot.out.clear();
@@ -220,6 +229,12 @@ impl Chain {
             .iter()
             .filter_map(|s| s.op.next_processing_timer())
             .min()
+    }
+
+    /// Whether an operator has raised a failure (the task must stop: nothing more goes in
+    /// or out).
+    pub fn failed(&self) -> bool {
+        self.ops.iter().any(|s| s.op.failed())
     }
 
     /// A failure an operator raised (Flink would throw), taken once.
@@ -376,8 +391,17 @@ fn forward(
         let view = input_of(before, slot.parent, input);
         slot.records_in += view.len() as u64;
         let port = if j == scope[0] { head_port } else { 0 };
+        let before = ev.error.is_some();
         slot.op
             .process(port, view, &mut slot.out, &mut slot.side, ev);
+        if !before
+            && ev.error.is_some()
+            && let Some(i) = slot.op.failing_record(port, view, ev)
+        {
+            // The task fails at input record `i`: what it would have made of the records
+            // from `i` on never happens.
+            slot.out.truncate_to_parents_below(i);
+        }
         slot.records_out += slot.out.len() as u64;
     }
 }
@@ -398,7 +422,8 @@ fn subtree_costs(
         let slot = &mut head[j];
         let base = j + 1;
         let c = slot.cost_ns;
-        let one_to_one = identity || slot.shape == Shape::OneToOne;
+        // (A one-to-one operator that failed mid-slice has fewer outputs than inputs.)
+        let one_to_one = identity || (slot.shape == Shape::OneToOne && slot.out.len() == n_in);
         let st = &mut slot.subtree_ns;
         st.clear();
         let no_side = slot.side_outs.is_empty() || slot.side.is_empty();
@@ -482,12 +507,13 @@ fn start_times(
         }));
     }
     for &j in scope {
+        let n_in = input_len(ops, j, input, emitted);
         let identity = prefilled(ops, j, emitted);
         let (head, tail) = ops.split_at_mut(j + 1);
         let slot = &mut head[j];
         let base = j + 1;
         let c = slot.cost_ns;
-        let one_to_one = identity || slot.shape == Shape::OneToOne;
+        let one_to_one = identity || (slot.shape == Shape::OneToOne && slot.out.len() == n_in);
         slot.write_ns.clear();
         slot.side_write_ns.clear();
         let no_side = slot.side_outs.is_empty() || slot.side.is_empty();

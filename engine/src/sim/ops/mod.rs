@@ -114,6 +114,16 @@ impl Operator {
         }
     }
 
+    /// Whether the operator has raised a failure that is not yet taken.
+    pub fn failed(&self) -> bool {
+        match self {
+            Operator::Window(w) => w.failure.is_some(),
+            Operator::WindowJoin(j) => j.failure.is_some(),
+            Operator::IntervalJoin(j) => j.failure.is_some(),
+            _ => false,
+        }
+    }
+
     /// A failure the operator raised (Flink would throw), taken once.
     pub fn take_failure(&mut self) -> Option<String> {
         match self {
@@ -122,6 +132,37 @@ impl Operator {
             Operator::IntervalJoin(j) => j.failure.take(),
             _ => None,
         }
+    }
+
+    /// After `process` set an expression error (Flink would throw): the first record of
+    /// `input` whose evaluation fails, for operators that compute a whole batch before they
+    /// could notice (map, filter, co_map); the chain then drops what they made of that
+    /// record and the ones after it. They are stateless, so evaluating again changes nothing.
+    pub fn failing_record(
+        &mut self,
+        port: usize,
+        input: View<'_>,
+        ev: &mut EvalCx<'_>,
+    ) -> Option<usize> {
+        let mut error = None;
+        let mut cx = EvalCx {
+            interner: &mut *ev.interner,
+            scratch: &mut *ev.scratch,
+            error: &mut error,
+        };
+        (0..input.len()).find(|&i| {
+            let row = input.row(i);
+            match self {
+                Operator::Map(m) => m.apply(row, &mut cx),
+                Operator::CoMap(c) if port == 0 => c.map1.apply(row, &mut cx),
+                Operator::CoMap(c) => c.map2.apply(row, &mut cx),
+                Operator::Filter(f) => {
+                    f.test(row, &mut cx);
+                }
+                _ => {}
+            }
+            cx.error.is_some()
+        })
     }
 
     /// Processes a batch of input records into `out` (and late records into `side`); sinks
@@ -145,8 +186,12 @@ impl Operator {
             Operator::Map(m) => m.process(input, out, ev),
             Operator::Filter(f) => f.process(input, out, ev),
             Operator::FlatMap(f) => {
+                let before = ev.error.is_some();
                 for i in 0..input.len() {
                     f.prepare(input.row(i), ev);
+                    if !before && ev.error.is_some() {
+                        break; // an expression failed: the task stops at this record
+                    }
                     match f.split.as_ref().map(|s| s.0) {
                         None => out.push(&f.out, input.meta[i], i as u32),
                         Some(pos) => {

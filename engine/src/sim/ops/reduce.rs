@@ -92,8 +92,15 @@ impl ReduceOp {
                 crate::value::push_row(&mut out.values, &self.slab[slot * a..(slot + 1) * a]);
             }
         } else {
+            let before = ev.error.is_some();
             for i in 0..n {
                 let row = self.apply(input.row(i), ev);
+                if !before && ev.error.is_some() {
+                    // An expression failed (Flink would throw): the task stops at this record.
+                    out.meta.extend_from_slice(&input.meta[..i]);
+                    out.parent.extend(0..i as u32);
+                    return;
+                }
                 crate::value::push_row(&mut out.values, row);
             }
         }

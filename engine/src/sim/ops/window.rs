@@ -204,6 +204,9 @@ impl WindowOp {
         side: &mut Batch,
         ev: &mut EvalCx<'_>,
     ) {
+        if self.failure.is_some() {
+            return; // a failed task processes nothing more
+        }
         for i in 0..input.len() {
             let row = input.row(i);
             let meta = input.meta[i];
@@ -331,7 +334,7 @@ impl WindowOp {
     /// Advances event time; fires and cleans up the windows whose timers are due. Results go
     /// to `out` (their parent index is their own position: they start the batch).
     pub fn advance_watermark(&mut self, wm: EventTime, out: &mut Batch, ev: &mut EvalCx<'_>) {
-        if wm <= self.watermark {
+        if wm <= self.watermark || self.failure.is_some() {
             return;
         }
         self.watermark = wm;
@@ -348,6 +351,9 @@ impl WindowOp {
         ev: &mut EvalCx<'_>,
     ) {
         self.now_ms = self.now_ms.max(now_ms);
+        if self.failure.is_some() {
+            return;
+        }
         while let Some((ts, (OrdValue(key), w))) = self.proc_timers.pop_due(self.now_ms) {
             self.on_timer(ts, key, w, false, out, ev);
         }
