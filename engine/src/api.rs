@@ -646,6 +646,13 @@ impl DataStream {
     pub fn connect(&self, other: &DataStream) -> ConnectedStreams {
         ConnectedStreams(self.clone(), other.clone())
     }
+    /// Gives the side output of this keyed process function (what it emits with
+    /// [`Collector::side_output`](crate::process::Collector::side_output)) the stream name
+    /// `tag`; read it with [`DataStream::side_output`]. Its records have the fields of the
+    /// function's input.
+    pub fn with_side_output(self, tag: &str) -> Self {
+        self.with("side_output", Value::from(tag))
+    }
     /// The late records of a window operator that called
     /// [`WindowedStream::side_output_late_data`] with `tag` (`getSideOutput`).
     pub fn side_output(&self, tag: &str) -> DataStream {
@@ -1149,6 +1156,43 @@ mod tests {
         fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
             Box::new(self.clone())
         }
+    }
+
+    /// Sends records with an odd `n` to the side output, the others on.
+    #[derive(Debug, Clone)]
+    struct SplitOdd;
+
+    impl KeyedProcessFunction for SplitOdd {
+        fn process_element(&mut self, row: &[V], _: &mut Context<'_>, out: &mut Collector<'_>) {
+            if row[1].as_int() % 2 == 1 {
+                out.side_output(row);
+            } else {
+                out.collect(&[row[0], row[1]]);
+            }
+        }
+        fn on_timer(&mut self, _: i64, _: TimeDomain, _: &mut Context<'_>, _: &mut Collector<'_>) {}
+        fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
+            Box::new(self.clone())
+        }
+    }
+
+    #[test]
+    fn a_process_function_side_output_feeds_its_own_sink() {
+        let env = StreamEnv::new("split");
+        let main = clicks(&env)
+            .key_by("user")
+            .process("split_odd", &[("n", Type::Int)], SplitOdd)
+            .with_side_output("odd");
+        main.collect("even");
+        main.side_output("odd").collect("odd_records");
+        let r = env.execute().unwrap();
+        let json = |name: &str| serde_json::to_string(r.rows(name)).unwrap();
+        assert_eq!(json("even"), r#"[["bob",2],["ann",4]]"#);
+        assert_eq!(
+            json("odd_records"),
+            r#"[["ann",1,1000],["ann",3,4000]]"#,
+            "side output records have the input's fields"
+        );
     }
 
     #[test]

@@ -226,7 +226,9 @@ impl Collector<'_> {
         self.out.push(row, self.meta, parent);
         self.emitted += 1;
     }
-    /// Emits a record on the side output (records there have the input's fields).
+    /// Emits a record on the side output (records there have the input's fields); the
+    /// scenario names that stream with `side_output = "<name>"` on the process operator.
+    /// Not finished: side output emitted from `on_timer` is not routed yet and is dropped.
     pub fn side_output(&mut self, row: &[Value]) {
         let parent = if self.parent == u32::MAX {
             self.side.len() as u32

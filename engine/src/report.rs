@@ -186,7 +186,7 @@ pub struct SinkReport {
     pub first_ms: f64,
     /// When the last record arrived, in milliseconds of processing time.
     pub last_ms: f64,
-    /// Records per second between the first and the last arrival.
+    /// Records per second of simulated time, from the start of the run to the last record.
     pub throughput_per_s: f64,
     /// Creation-to-sink latency.
     pub latency: Latency,

@@ -88,7 +88,10 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             ),
         },
         NodeKind::Union => "union".into(),
-        NodeKind::SideOutput { of } => format!("late data of {}", s.nodes[*of].name),
+        NodeKind::SideOutput { of } => match &s.nodes[*of].kind {
+            NodeKind::Window(_) => format!("late data of {}", s.nodes[*of].name),
+            _ => format!("side output of {}", s.nodes[*of].name),
+        },
         NodeKind::CoMap { .. } => "co_map (two inputs)".into(),
         NodeKind::Process(pr) => match &pr.function {
             crate::scenario::ProcessFn::LongRideAlert { timeout, .. } => {
@@ -105,31 +108,12 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
                 if v < 0 { format!("-{d}") } else { d }
             };
             match &j.kind {
-                crate::scenario::JoinKind::Window(crate::window::Assigner::Tumbling {
-                    size,
-                    ..
-                }) => {
-                    format!(
-                        "window join on {} = {}, tumbling {}",
-                        j.left_key.text,
-                        j.right_key.text,
-                        ms(*size)
-                    )
-                }
-                crate::scenario::JoinKind::Window(crate::window::Assigner::Sliding {
-                    size,
-                    slide,
-                    ..
-                }) => {
-                    format!(
-                        "window join on {} = {}, sliding {} every {}",
-                        j.left_key.text,
-                        j.right_key.text,
-                        ms(*size),
-                        ms(*slide)
-                    )
-                }
-                crate::scenario::JoinKind::Window(_) => "window join".into(),
+                crate::scenario::JoinKind::Window(a) => format!(
+                    "window join on {} = {}, {}",
+                    j.left_key.text,
+                    j.right_key.text,
+                    assigner_text(a)
+                ),
                 crate::scenario::JoinKind::Interval { lower, upper } => {
                     format!(
                         "interval join on {} = {}, right.ts in left.ts + [{}, {}]",
@@ -169,7 +153,6 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
                         .join(", ")
                 ),
             };
-            let ms = |v: i64| crate::time::SimDuration::from_millis(v.max(0) as u64).to_string();
             let time = if w.processing_time {
                 "processing-time"
             } else {
@@ -178,21 +161,8 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             let shape = match (&w.assigner, w.count) {
                 (_, Some((n, None))) => format!("count window of {n}"),
                 (_, Some((n, Some(s)))) => format!("count window of {n} every {s}"),
-                (Assigner::Tumbling { size, .. }, _) => {
-                    format!("{time} tumbling window {}", ms(*size))
-                }
-                (Assigner::Sliding { size, slide, .. }, _) => {
-                    format!("{time} sliding window {} every {}", ms(*size), ms(*slide))
-                }
-                (
-                    Assigner::Session {
-                        gap,
-                        dynamic: false,
-                    },
-                    _,
-                ) => format!("{time} session window, gap {}", ms(*gap)),
-                (Assigner::Session { .. }, _) => format!("{time} session window, dynamic gap"),
                 (Assigner::Global, _) => "global window".into(),
+                (a, _) => format!("{time} {}", assigner_text(a)),
             };
             let keyed = if w.key.is_some() { "" } else { " (non-keyed)" };
             format!("{shape}{keyed}, {what}")
@@ -202,6 +172,43 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             SinkSpec::Upsert { key, .. } => format!("sink (upsert by {})", key.text),
             SinkSpec::Discard => "sink (discard)".into(),
         },
+    }
+}
+
+/// A window assigner in words: "tumbling window 5 s (offset 1 s)".
+fn assigner_text(a: &crate::window::Assigner) -> String {
+    use crate::window::Assigner;
+    let ms = |v: i64| {
+        let d = crate::time::SimDuration::from_millis(v.unsigned_abs()).to_string();
+        if v < 0 { format!("-{d}") } else { d }
+    };
+    let offset = |o: i64| {
+        if o == 0 {
+            String::new()
+        } else {
+            format!(" (offset {})", ms(o))
+        }
+    };
+    match a {
+        Assigner::Tumbling { size, offset: o } => {
+            format!("tumbling window {}{}", ms(*size), offset(*o))
+        }
+        Assigner::Sliding {
+            size,
+            slide,
+            offset: o,
+        } => format!(
+            "sliding window {} every {}{}",
+            ms(*size),
+            ms(*slide),
+            offset(*o)
+        ),
+        Assigner::Session {
+            gap,
+            dynamic: false,
+        } => format!("session window, gap {}", ms(*gap)),
+        Assigner::Session { .. } => "session window, dynamic gap".into(),
+        Assigner::Global => "global window".into(),
     }
 }
 

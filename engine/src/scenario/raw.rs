@@ -246,6 +246,8 @@ pub struct RawOperator {
     // process (long_ride_alert)
     pub is_start: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
+    // process: the stream its side output (`ctx.output(tag, …)`) goes to
+    pub side_output: Option<Spanned<String>>,
 }
 
 /// One `[[sink]]`.

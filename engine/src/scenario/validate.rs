@@ -502,9 +502,12 @@ impl Checker {
                 partitioner: o.partitioner.clone(),
                 cost: o.cost.clone(),
             };
+            // A window's late data or a process function's side output: a stream of its own,
+            // with the fields of the operator's input.
             let side = o
                 .late_output
                 .clone()
+                .or_else(|| o.side_output.clone())
                 .map(|l| (l, o.name.get_ref().clone(), o.name.span()));
             drafts.push(Draft {
                 name: o.name.get_ref().clone(),
@@ -966,7 +969,7 @@ impl Checker {
             "co_map" => &["map1", "map2"],
             "window_join" => &["window", "select"],
             "interval_join" => &["lower", "upper", "select"],
-            "process" => &["function", "is_start", "timeout"],
+            "process" => &["function", "is_start", "timeout", "side_output"],
             other => {
                 let mut msg = format!("unknown operator kind `{other}`");
                 if let Some(s) = closest(other, &KINDS.split(", ").collect::<Vec<_>>()) {
@@ -976,7 +979,8 @@ impl Checker {
                 return None;
             }
         };
-        let given: [(&str, Option<Range<usize>>); 19] = [
+        let given: [(&str, Option<Range<usize>>); 20] = [
+            ("side_output", o.side_output.as_ref().map(|v| v.span())),
             ("is_start", o.is_start.as_ref().map(|v| v.span())),
             ("timeout", o.timeout.as_ref().map(|v| v.span())),
             ("map1", o.map1.as_ref().map(|v| v.span())),

@@ -189,7 +189,9 @@ pub fn build(
                     op.index(),
                     node.schema.arity(),
                 );
-                if let NodeKind::Window(_) = node.kind {
+                if let NodeKind::Window(_) | NodeKind::Process(_) = node.kind {
+                    // late data of a window, the side output of a process function: records
+                    // with the operator's input fields
                     let input_arity = s.nodes[node.inputs[0].node].schema.arity();
                     slot = slot.with_side_output(side_outs, input_arity);
                 }

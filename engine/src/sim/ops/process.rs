@@ -16,6 +16,9 @@ pub struct ProcessOp {
     func: Box<dyn KeyedProcessFunction>,
     store: StateStore,
     timers: Timers,
+    /// Per key, the birth of its latest element: what a timer's output is "created" from
+    /// for latency (as a window result counts from its latest element).
+    last_born: rustc_hash::FxHashMap<crate::value::Value, SimTime>,
     discard: Batch,
     /// The operator's watermark.
     pub watermark: EventTime,
@@ -35,6 +38,7 @@ impl ProcessOp {
             func,
             store: StateStore::default(),
             timers: Timers::default(),
+            last_born: rustc_hash::FxHashMap::default(),
             discard: Batch::new(0),
             watermark: EVENT_TIME_MIN,
             now_ms: 0,
@@ -68,6 +72,7 @@ impl ProcessOp {
                 Some(f) => row[f],
                 None => self.key.eval(row, &[], ev),
             };
+            self.last_born.insert(key, meta.born);
             let mut ctx = Context {
                 key,
                 timestamp: (meta.ts != EVENT_TIME_MIN).then_some(meta.ts),
@@ -135,7 +140,7 @@ impl ProcessOp {
         self.discard.clear();
         let meta = RecMeta {
             ts,
-            born: SimTime::ZERO,
+            born: self.last_born.get(&key).copied().unwrap_or(SimTime::ZERO),
         };
         let mut col = Collector {
             out,
