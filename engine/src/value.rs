@@ -160,6 +160,35 @@ pub fn push_row(dst: &mut Vec<Value>, row: &[Value]) {
     }
 }
 
+/// Appends the rows at positions `sel` of `src` (rows of `arity` values) to `dst`. Common
+/// small arities get a loop whose row length the compiler knows.
+#[inline]
+pub fn gather_rows(dst: &mut Vec<Value>, src: &[Value], arity: usize, sel: &[u32]) {
+    fn fixed<const A: usize>(dst: &mut Vec<Value>, src: &[Value], sel: &[u32]) {
+        let start = dst.len();
+        dst.resize(start + sel.len() * A, Value::Int(0));
+        for (d, &i) in dst[start..].chunks_exact_mut(A).zip(sel) {
+            let i = i as usize * A;
+            let row: &[Value; A] = src[i..i + A].try_into().expect("a whole row");
+            let d: &mut [Value; A] = d.try_into().expect("a whole row");
+            *d = *row;
+        }
+    }
+    match arity {
+        0 => {}
+        1 => fixed::<1>(dst, src, sel),
+        2 => fixed::<2>(dst, src, sel),
+        3 => fixed::<3>(dst, src, sel),
+        4 => fixed::<4>(dst, src, sel),
+        a => {
+            dst.reserve(sel.len() * a);
+            for &i in sel {
+                dst.extend_from_slice(&src[i as usize * a..(i as usize + 1) * a]);
+            }
+        }
+    }
+}
+
 /// Java's `Long.hashCode`: `(int)(value ^ (value >>> 32))`.
 #[inline]
 pub fn java_long_hash(v: i64) -> i32 {

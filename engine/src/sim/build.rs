@@ -359,9 +359,11 @@ fn operator(
             (Operator::Map(MapOp::new(exprs)), c.operator_record)
         }
         NodeKind::Filter { condition } => (
-            Operator::Filter(FilterOp {
-                condition: compiled(condition, &Scope::Record(input_schema()), interner),
-            }),
+            Operator::Filter(FilterOp::new(compiled(
+                condition,
+                &Scope::Record(input_schema()),
+                interner,
+            ))),
             c.operator_record,
         ),
         NodeKind::FlatMap { select } => {

@@ -935,8 +935,10 @@ fn source_item(
             if let Some(e) = src.watermarks.wake(now) {
                 t = emit(chain, e, t, cx);
             }
-            for m in &chain.ops[0].out.meta {
-                src.watermarks.observe(m.ts, now);
+            // Periodic generators only track the largest timestamp: one call per batch.
+            let max_ts = chain.ops[0].out.meta.iter().map(|m| m.ts).max();
+            if let Some(ts) = max_ts {
+                src.watermarks.observe(ts, now);
             }
             t = chain.run(None, t, 0, cx);
         }

@@ -664,9 +664,9 @@ mod tests {
                 compile("line", &sc, i).unwrap(),
                 compile("n + 1", &sc, i).unwrap(),
             ])),
-            Kind::Filter(m) => Operator::Filter(FilterOp {
-                condition: compile(&format!("n % 3 <> {m}"), &sc, i).unwrap(),
-            }),
+            Kind::Filter(m) => Operator::Filter(FilterOp::new(
+                compile(&format!("n % 3 <> {m}"), &sc, i).unwrap(),
+            )),
             Kind::Split => {
                 let SelectItem::Split { input, delimiter } =
                     compile_select("split(line)", &sc, i).unwrap()

@@ -9,26 +9,39 @@ use crate::value::Value;
 pub struct FilterOp {
     /// A boolean expression.
     pub condition: Expr,
+    /// Positions of the records that pass, reused from batch to batch.
+    sel: Vec<u32>,
 }
 
 impl FilterOp {
-    /// Keeps the records of a batch that pass.
+    /// A filter keeping the records for which `condition` is true.
+    pub fn new(condition: Expr) -> Self {
+        FilterOp {
+            condition,
+            sel: Vec::new(),
+        }
+    }
+
+    /// Keeps the records of a batch that pass: first the positions that pass, then one
+    /// gather of those rows.
     #[inline]
     pub fn process(
-        &self,
+        &mut self,
         input: super::batch::View<'_>,
         out: &mut super::batch::Batch,
         ev: &mut EvalCx<'_>,
     ) {
         let a = input.arity;
-        let values = input.values;
-        self.condition.eval_each(values, a, ev, |i, keep| {
+        let sel = &mut self.sel;
+        sel.clear();
+        self.condition.eval_each(input.values, a, ev, |i, keep| {
             if keep.as_bool() {
-                crate::value::push_row(&mut out.values, &values[i * a..(i + 1) * a]);
-                out.meta.push(input.meta[i]);
-                out.parent.push(i as u32);
+                sel.push(i as u32);
             }
         });
+        crate::value::gather_rows(&mut out.values, input.values, a, sel);
+        out.meta.extend(sel.iter().map(|&i| input.meta[i as usize]));
+        out.parent.extend_from_slice(sel);
     }
 
     /// Whether the record passes.
@@ -48,9 +61,7 @@ mod tests {
     fn keeps_only_matching_records() {
         let s = Schema::new([("n", Type::Int)]);
         let mut i = Interner::new();
-        let f = FilterOp {
-            condition: compile("n % 2 = 0", &Scope::Record(&s), &mut i).unwrap(),
-        };
+        let f = FilterOp::new(compile("n % 2 = 0", &Scope::Record(&s), &mut i).unwrap());
         let (mut scratch, mut err) = (String::new(), None);
         let mut ev = EvalCx {
             interner: &mut i,
