@@ -105,7 +105,7 @@ pub trait KeyedProcessFunction: Debug + Send {
 }
 
 /// The keyed state of one operator subtask.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct StateStore {
     values: FxHashMap<(Value, &'static str), Vec<Value>>,
     lists: FxHashMap<(Value, &'static str), Vec<Vec<Value>>>,
@@ -120,7 +120,7 @@ impl StateStore {
 }
 
 /// The timers of one operator subtask: `(timestamp, key)`, de-duplicated.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Timers {
     /// Event-time timers.
     pub event: TimerQueue<OrdValue>,

@@ -198,6 +198,72 @@ pub struct SinkReport {
     pub rows: Vec<Vec<serde_json::Value>>,
     /// Rows in the full table (upsert) or records kept (collect).
     pub rows_total: u64,
+    /// `at_least_once` (visible on arrival), `exactly_once` (two-phase commit) or
+    /// `idempotent` (upsert by key).
+    pub guarantee: String,
+    /// Records made visible (committed, for a two-phase-commit sink) — the same as `records`.
+    pub committed: u64,
+    /// Records still in open or pre-committed transactions when the run ended.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub uncommitted: u64,
+    /// Records of open transactions lost to failures (replayed from the checkpoint).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub aborted: u64,
+    /// Compared with the fault-free reference run: records visible more often than there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<u64>,
+    /// Compared with the fault-free reference run: records of the reference never visible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One checkpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointReport {
+    /// Checkpoint id (ids continue across restarts).
+    pub id: u64,
+    /// When the coordinator triggered it (ms of processing time).
+    pub trigger_ms: f64,
+    /// When it completed, failed or was aborted.
+    pub completed_ms: Option<f64>,
+    /// Longest barrier alignment at any task.
+    pub alignment_ms: f64,
+    /// Longest synchronous snapshot part at any task.
+    pub sync_ms: f64,
+    /// Longest asynchronous part (writing to the checkpoint storage) at any task.
+    pub async_ms: f64,
+    /// State size over all tasks, in bytes.
+    pub size_bytes: u64,
+    /// `completed`, `failed: <reason>`, `aborted: <reason>` or `pending`.
+    pub outcome: String,
+}
+
+/// One failure and the recovery from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureReport {
+    /// When it struck (ms of processing time).
+    pub at_ms: f64,
+    /// What happened.
+    pub cause: String,
+    /// Tasks cancelled and restarted (the failed region, or the whole job).
+    pub tasks_restarted: u32,
+    /// From the failure until the restored tasks ran again (`None`: the job failed).
+    pub downtime_ms: Option<f64>,
+    /// The checkpoint restored (`None`: started from the beginning, or no restart).
+    pub restored_checkpoint: Option<u64>,
+}
+
+/// A change of the job's status (Flink's `JobStatus`).
+#[derive(Debug, Clone, Serialize)]
+pub struct JobTransition {
+    /// When (ms of processing time).
+    pub at_ms: f64,
+    /// The new status: created, running, restarting, failing, failed, finished, cancelled.
+    pub status: String,
 }
 
 /// Network totals.
@@ -261,9 +327,89 @@ pub struct RunReport {
     pub network: NetworkReport,
     /// Throughput over time.
     pub throughput: Series,
+    /// Every checkpoint (empty without checkpointing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<CheckpointReport>,
+    /// Every failure and its recovery.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<FailureReport>,
+    /// The job's status changes.
+    pub job_status: Vec<JobTransition>,
+    /// Scripted faults that never struck (the job ended first), as `file:line:column` notes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults_not_reached: Vec<String>,
 }
 
 impl RunReport {
+    /// Checkpoints, failures and per-sink guarantees, when there is anything to say.
+    fn fault_tolerance_summary(&self, o: &mut String) {
+        if !self.checkpoints.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nCheckpoints   id   triggered   completed   alignment    sync   async       size  outcome"
+            );
+            for c in &self.checkpoints {
+                let done = c.completed_ms.map_or("-".to_string(), fmt_ms);
+                let _ = writeln!(
+                    o,
+                    "  {:>14} {:>11} {:>11} {:>11} {:>7} {:>7} {:>10}  {}",
+                    c.id,
+                    fmt_ms(c.trigger_ms),
+                    done,
+                    fmt_ms(c.alignment_ms),
+                    fmt_ms(c.sync_ms),
+                    fmt_ms(c.async_ms),
+                    format!("{} B", c.size_bytes),
+                    c.outcome
+                );
+            }
+        }
+        for f in &self.failures {
+            let what = match (f.downtime_ms, f.restored_checkpoint) {
+                (None, _) => "no restart".to_string(),
+                (Some(d), Some(id)) => format!("down {}, restored checkpoint {id}", fmt_ms(d)),
+                (Some(d), None) => format!("down {}, restarted from the beginning", fmt_ms(d)),
+            };
+            let _ = writeln!(
+                o,
+                "\nFailure at {}: {} · {} tasks restarted · {what}",
+                fmt_ms(f.at_ms),
+                f.cause,
+                f.tasks_restarted
+            );
+        }
+        if self.job_status.len() > 2 {
+            let steps: Vec<String> = self
+                .job_status
+                .iter()
+                .map(|t| format!("{} {}", t.status, fmt_ms(t.at_ms)))
+                .collect();
+            let _ = writeln!(o, "\nJob status  {}", steps.join(" → "));
+        }
+        if self.sinks.iter().any(|s| s.duplicates.is_some()) {
+            let _ = writeln!(
+                o,
+                "\nGuarantees (compared with the same run without faults)\n  sink                  guarantee        committed  duplicates   missing  visible latency p50 / p99"
+            );
+            for s in &self.sinks {
+                let _ = writeln!(
+                    o,
+                    "  {:<20}  {:<15} {:>10} {:>11} {:>9}  {} / {}",
+                    s.name,
+                    s.guarantee,
+                    s.committed,
+                    s.duplicates.map_or("-".into(), |d| d.to_string()),
+                    s.missing.map_or("-".into(), |d| d.to_string()),
+                    fmt_ms(s.latency.p50_ms),
+                    fmt_ms(s.latency.p99_ms)
+                );
+            }
+        }
+        for f in &self.faults_not_reached {
+            let _ = writeln!(o, "\nwarning: {f}");
+        }
+    }
+
     /// The readable summary `streamlab run` prints.
     pub fn summary(&self) -> String {
         let mut o = String::new();
@@ -395,6 +541,7 @@ impl RunReport {
             n.flushed_timeout,
             n.flushed_end
         );
+        self.fault_tolerance_summary(&mut o);
         for s in &self.sinks {
             let _ = writeln!(
                 o,

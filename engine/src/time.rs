@@ -101,6 +101,11 @@ impl SimDuration {
         self.0 as f64 / 1e6
     }
     /// This span times `n`, saturating.
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The duration times `n`.
     pub fn times(self, n: u64) -> SimDuration {
         SimDuration(self.0.saturating_mul(n))
     }

@@ -7,6 +7,39 @@ use crate::util::{scratch, streamlab};
 /// `(file under tests/bad, position, message parts)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
+        "unaligned_at_least_once.toml",
+        ":5:13",
+        &["unaligned checkpoints require exactly_once mode"],
+    ),
+    (
+        "checkpoint_interval_too_small.toml",
+        ":3:12",
+        &["Checkpoint interval must be larger than or equal to 10 ms"],
+    ),
+    (
+        "fault_unknown_task_manager.toml",
+        ":7:16",
+        &["there is no TaskManager 2", "numbered 0 to 1"],
+    ),
+    (
+        "fault_unknown_operator.toml",
+        ":4:12",
+        &[
+            "unknown operator `countz` in a fault",
+            "known operators: s, counts, out",
+        ],
+    ),
+    (
+        "fault_after_job_end.toml",
+        ":5:1",
+        &["comes after the input ends (at 5.000 s)"],
+    ),
+    (
+        "exactly_once_without_checkpoints.toml",
+        ":8:1",
+        &["exactly-once (two-phase commit), but checkpointing is off"],
+    ),
+    (
         "unknown_field.toml",
         ":11:1",
         &[
@@ -212,6 +245,11 @@ const CASES: &[(&str, &str, &[&str])] = &[
 /// Scenarios that run but very likely do not do what their author meant: a warning with its
 /// position, exit status 0.
 const WARNINGS: &[(&str, &str, &[&str])] = &[
+    (
+        "restart_zero_delay_unlimited.toml",
+        ":8:9",
+        &["0 delay and unlimited attempts"],
+    ),
     (
         "slide_larger_than_size.toml",
         ":19:52",

@@ -7,5 +7,6 @@
 mod bad_input;
 mod cli;
 mod event_time_scenarios;
+mod fault_tolerance;
 mod scenarios;
 mod util;

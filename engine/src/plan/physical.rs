@@ -70,7 +70,7 @@ impl ExecutionGraph {
                     let n = &graph[o];
                     match s.nodes[n.scenario_node].kind {
                         NodeKind::Source(_) => format!("Source: {}", n.name),
-                        NodeKind::Sink(_) => format!("Sink: {}", n.name),
+                        NodeKind::Sink(..) => format!("Sink: {}", n.name),
                         _ => n.name.clone(),
                     }
                 })

@@ -167,7 +167,7 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             let keyed = if w.key.is_some() { "" } else { " (non-keyed)" };
             format!("{shape}{keyed}, {what}")
         }
-        NodeKind::Sink(k) => match k {
+        NodeKind::Sink(k, _) => match k {
             SinkSpec::Collect { .. } => "sink (collect)".into(),
             SinkSpec::Upsert { key, .. } => format!("sink (upsert by {})", key.text),
             SinkSpec::Discard => "sink (discard)".into(),

@@ -9,12 +9,14 @@
 mod joins;
 pub mod model;
 pub mod raw;
+pub mod recovery;
 mod sources;
 pub mod units;
 pub mod validate;
 mod windows;
 
 pub use model::*;
+pub use recovery::*;
 
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use std::path::Path;

@@ -33,6 +33,8 @@ pub struct Scenario {
     pub limits: Limits,
     /// Sources, operators and sinks in the order the file declares them.
     pub nodes: Vec<NodeDef>,
+    /// Checkpoints, restarts and scripted faults.
+    pub fault_tolerance: super::recovery::FaultTolerance,
     /// Findings that do not stop the run.
     pub warnings: Vec<Diagnostic>,
 }
@@ -229,7 +231,7 @@ impl NodeDef {
                 JoinKind::Interval { .. } => "interval_join",
             },
             NodeKind::SideOutput { .. } => "side output",
-            NodeKind::Sink(_) => "sink",
+            NodeKind::Sink(..) => "sink",
         }
     }
 }
@@ -287,7 +289,7 @@ pub enum NodeKind {
         of: usize,
     },
     /// Consumes records.
-    Sink(SinkSpec),
+    Sink(SinkSpec, Guarantee),
 }
 
 /// The aggregation of a rolling reduce.
@@ -559,6 +561,26 @@ pub enum Delay {
     Uniform(SimDuration, SimDuration),
     /// Exponential with this mean.
     Exponential(SimDuration),
+}
+
+/// When a sink's output becomes visible to the outside world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarantee {
+    /// Visible as soon as the sink receives it; a replay after a failure repeats it.
+    AtLeastOnce,
+    /// Two-phase commit: written into a transaction that is pre-committed at the sink's
+    /// snapshot and committed when the checkpoint completes; visible only after the commit.
+    ExactlyOnce,
+}
+
+impl Guarantee {
+    /// The name used in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Guarantee::AtLeastOnce => "at_least_once",
+            Guarantee::ExactlyOnce => "exactly_once",
+        }
+    }
 }
 
 /// What a sink does with records.

@@ -30,6 +30,63 @@ pub struct RawScenario {
     pub operators: Vec<Spanned<RawOperator>>,
     #[serde(default, rename = "sink")]
     pub sinks: Vec<Spanned<RawSink>>,
+    pub checkpointing: Option<Spanned<RawCheckpointing>>,
+    pub restart: Option<Spanned<RawRestart>>,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<Spanned<RawFault>>,
+}
+
+/// `[checkpointing]` (Flink's `execution.checkpointing.*`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheckpointing {
+    pub interval: Spanned<String>,
+    pub mode: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub min_pause: Option<Spanned<String>>,
+    pub max_concurrent: Option<Spanned<i64>>,
+    pub tolerable_failures: Option<Spanned<i64>>,
+    pub unaligned: Option<Spanned<bool>>,
+    pub aligned_timeout: Option<Spanned<String>>,
+    pub storage_bandwidth: Option<Spanned<String>>,
+    pub storage_latency: Option<Spanned<String>>,
+    pub retained: Option<Spanned<i64>>,
+}
+
+/// `[restart]` (Flink's `restart-strategy.*` and `jobmanager.execution.failover-strategy`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRestart {
+    pub strategy: Option<Spanned<String>>,
+    pub attempts: Option<Spanned<i64>>,
+    pub delay: Option<Spanned<String>>,
+    pub max_failures: Option<Spanned<i64>>,
+    pub interval: Option<Spanned<String>>,
+    pub initial_delay: Option<Spanned<String>>,
+    pub max_delay: Option<Spanned<String>>,
+    pub multiplier: Option<Spanned<f64Like>>,
+    pub reset_threshold: Option<Spanned<String>>,
+    pub jitter: Option<Spanned<f64Like>>,
+    pub failover: Option<Spanned<String>>,
+    pub flink_version: Option<Spanned<String>>,
+}
+
+/// One `[[fault]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub kind: Spanned<String>,
+    pub at: Option<Spanned<String>>,
+    pub after: Option<Spanned<String>>,
+    pub operator: Option<Spanned<String>>,
+    pub subtask: Option<Spanned<i64>>,
+    pub task_manager: Option<Spanned<i64>>,
+    pub replacement_delay: Option<Spanned<String>>,
+    pub ha: Option<Spanned<bool>>,
+    pub duration: Option<Spanned<String>>,
+    pub factor: Option<Spanned<f64Like>>,
+    pub between: Option<Spanned<Vec<i64>>>,
+    pub extra: Option<Spanned<String>>,
 }
 
 /// `[cluster]`
@@ -265,4 +322,5 @@ pub struct RawSink {
     pub cost: Option<Spanned<String>>,
     pub key: Option<Spanned<String>>,
     pub capture: Option<Spanned<i64>>,
+    pub guarantee: Option<Spanned<String>>,
 }

@@ -5,6 +5,7 @@
 
 use super::model::*;
 use super::raw::*;
+use super::recovery::FaultTolerance;
 use super::sources::{SourceCx, check_source};
 use super::units::{parse_bandwidth, parse_duration, parse_size};
 use crate::cost::{BufferTimeout, CostModel, Limits};
@@ -238,8 +239,20 @@ impl Checker {
             );
         }
         let description = raw.description.clone().unwrap_or_default();
+        let mut raw = raw;
+        let raw_cp = raw.checkpointing.take();
+        let raw_restart = raw.restart.take();
+        let raw_faults = std::mem::take(&mut raw.faults);
         let drafts = self.drafts(raw);
         let nodes = self.nodes(drafts)?;
+        let fault_tolerance = self.fault_tolerance(
+            raw_cp.as_ref(),
+            raw_restart.as_ref(),
+            &raw_faults,
+            &nodes,
+            &cluster,
+        );
+        self.exactly_once_sinks_need_checkpoints(&nodes, &fault_tolerance);
         Some(Scenario {
             file,
             name,
@@ -250,6 +263,7 @@ impl Checker {
             cost,
             limits,
             nodes,
+            fault_tolerance,
             warnings: Vec::new(),
         })
     }
@@ -1558,7 +1572,51 @@ impl Checker {
                 return None;
             }
         };
-        Some((NodeKind::Sink(spec), input.clone()))
+        let guarantee = match &k.guarantee {
+            None => Guarantee::AtLeastOnce,
+            Some(g) => match g.get_ref().to_ascii_lowercase().replace('-', "_").as_str() {
+                "at_least_once" => Guarantee::AtLeastOnce,
+                "exactly_once" | "two_phase_commit" => {
+                    if matches!(spec, SinkSpec::Upsert { .. }) {
+                        self.error(
+                            Some(g.span()),
+                            "an upsert sink is idempotent by key: it takes no guarantee",
+                            "a replay overwrites rows with the same values; use kind = \"collect\" for a two-phase-commit sink",
+                        );
+                    }
+                    Guarantee::ExactlyOnce
+                }
+                other => {
+                    self.error(
+                        Some(g.span()),
+                        format!("unknown sink guarantee `{other}`"),
+                        "expected at_least_once or exactly_once (two-phase commit)",
+                    );
+                    Guarantee::AtLeastOnce
+                }
+            },
+        };
+        Some((NodeKind::Sink(spec, guarantee), input.clone()))
+    }
+
+    /// A two-phase-commit sink commits when a checkpoint completes: without checkpoints its
+    /// output would never become visible.
+    fn exactly_once_sinks_need_checkpoints(&mut self, nodes: &[NodeDef], ft: &FaultTolerance) {
+        if ft.checkpointing.is_some() {
+            return;
+        }
+        for n in nodes {
+            if let NodeKind::Sink(_, Guarantee::ExactlyOnce) = n.kind {
+                self.error(
+                    Some(n.span.clone()),
+                    format!(
+                        "sink `{}` is exactly-once (two-phase commit), but checkpointing is off: it would never commit",
+                        n.name
+                    ),
+                    "add a [checkpointing] table with an interval, or make the sink at_least_once",
+                );
+            }
+        }
     }
 
     /// The expression text with the file offset of its first character.

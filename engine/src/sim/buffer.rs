@@ -38,6 +38,9 @@ pub enum Marker {
     Idle,
     /// The sender is active again.
     Active,
+    /// Checkpoint barrier n (Flink's `CheckpointBarrier`): everything before it belongs to
+    /// checkpoint n. Travels alone in an event buffer.
+    Barrier(u64),
 }
 
 /// Serialized size of a watermark or status element: a tag byte and a `long`.

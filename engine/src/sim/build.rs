@@ -284,6 +284,7 @@ pub fn build(
                 channels[c as usize].gate_pos = pos as u32;
             }
             let valves = per_input.iter().map(|&n| Valve::new(n)).collect();
+            let n_slots = gate_channels.len();
             tasks.push(Task {
                 vertex: vi,
                 subtask: st,
@@ -304,11 +305,24 @@ pub fn build(
                     valves,
                     watermark: crate::time::EVENT_TIME_MIN,
                     idle: false,
+                    align: None,
+                    blocked: vec![false; n_slots],
+                    parked: Vec::new(),
+                    exactly_once: s
+                        .fault_tolerance
+                        .checkpointing
+                        .as_ref()
+                        .is_none_or(|c| c.mode == crate::scenario::CheckpointMode::ExactlyOnce),
                 },
                 source,
                 sched: Sched::Idle,
                 ending: false,
                 finished: false,
+                inject_barrier: None,
+                snapshot_due: None,
+                awaiting_final: false,
+                cancelled: false,
+                slowdown: 1.0,
                 source_wake: None,
                 timer_wake: None,
                 watermark_trail: Default::default(),
@@ -425,7 +439,7 @@ fn operator(
                 c.keyed_record,
             )
         }
-        NodeKind::Sink(spec) => {
+        NodeKind::Sink(spec, guarantee) => {
             let mode = match spec {
                 SinkSpec::Collect { capture } => sink::SinkMode::Collect { limit: *capture },
                 SinkSpec::Upsert { key, .. } => sink::SinkMode::Upsert {
@@ -434,10 +448,21 @@ fn operator(
                 },
                 SinkSpec::Discard => sink::SinkMode::Discard,
             };
-            (
-                Operator::Sink(sink::SinkOp::new(mode, node.schema.arity())),
-                c.sink_record,
-            )
+            let arity = node.schema.arity();
+            let mut op = sink::SinkOp::new(mode, arity);
+            if *guarantee == crate::scenario::Guarantee::ExactlyOnce {
+                let keep = match spec {
+                    SinkSpec::Collect { capture } => *capture,
+                    _ => 0,
+                };
+                op.txn = Some(Box::new(crate::sim::ops::sink_txn::Transactions::new(
+                    arity, keep,
+                )));
+            }
+            if s.fault_tolerance.keeps_output() {
+                op.ledger = Some(Box::default());
+            }
+            (Operator::Sink(op), c.sink_record)
         }
         NodeKind::Window(w) => (
             Operator::Window(Box::new(window_op(s, node, w, interner, annotate))),
@@ -542,7 +567,9 @@ fn source_state(
                 data: RtData::Generated {
                     fields: gens_of[&idx].clone(),
                     delay: *delay,
-                    rng: Box::new(seeds.stream(&format!("source/{}/{st}", node.name))),
+                    rngs: (0..=gens_of[&idx].len())
+                        .map(|f| seeds.stream(&format!("source/{}/{st}/{f}", node.name)))
+                        .collect(),
                 },
                 emitted: 0,
                 total,

@@ -73,6 +73,8 @@ pub struct Channel {
     pub buffers_sent: u64,
     /// Bytes sent.
     pub bytes_sent: u64,
+    /// A network partition holds buffers on this channel until this time.
+    pub held_until: SimTime,
 }
 
 impl Channel {
@@ -102,6 +104,7 @@ impl Channel {
             gate_pos: 0,
             buffers_sent: 0,
             bytes_sent: 0,
+            held_until: SimTime::ZERO,
         }
     }
 

@@ -14,12 +14,15 @@
 //! Determinism: the queue orders by `(time, insertion)`, all randomness comes from named
 //! seeded streams, and nothing iterates a hash map where order could leak into the output.
 
+pub mod barrier;
 pub mod buffer;
 pub mod build;
 pub mod channel;
+pub mod checkpoint;
 pub mod net;
 pub mod ops;
 pub mod queue;
+pub mod recovery;
 pub mod source;
 pub mod task;
 pub mod trace;
@@ -71,10 +74,39 @@ pub struct RunOutput {
     pub trace_hash: Option<u64>,
     /// Trace lines written.
     pub trace_lines: u64,
+    /// Per sink (by name), what it made visible — kept when the scenario has faults, to
+    /// compare with the reference run.
+    pub visible: Vec<(String, ops::sink_txn::Ledger)>,
 }
 
-/// Runs a planned scenario to the end (or to a limit).
+/// Runs a planned scenario to the end (or to a limit). A scenario with faults is first run
+/// without them (same seed): each sink's `duplicates` and `missing` compare with that
+/// reference run.
 pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::io::Error> {
+    if s.fault_tolerance.faults.is_empty() {
+        return run_once(s, p, opts, None);
+    }
+    let mut reference = s.clone();
+    reference.fault_tolerance.faults.clear();
+    reference.fault_tolerance.record_output = true;
+    let base = run_once(
+        &reference,
+        p,
+        RunOptions {
+            seed: opts.seed,
+            ..Default::default()
+        },
+        None,
+    )?;
+    run_once(s, p, opts, Some(&base.visible))
+}
+
+fn run_once(
+    s: &Scenario,
+    p: &Plan,
+    opts: RunOptions,
+    reference: Option<&[(String, ops::sink_txn::Ledger)]>,
+) -> Result<RunOutput, std::io::Error> {
     let seed = opts.seed.unwrap_or(s.seed);
     let mut interner = Interner::new();
     let annotate = opts.trace.is_some() || opts.hash_trace;
@@ -84,7 +116,27 @@ pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::i
     } else {
         None
     };
+    let region = recovery::regions(rt.tasks.len(), &rt.channels);
+    let g = &p.logical.graph;
+    let scenario_node = g.node_indices().map(|n| g[n].scenario_node).collect();
     let mut sim = Simulation {
+        coord: s
+            .fault_tolerance
+            .checkpointing
+            .clone()
+            .map(checkpoint::Coordinator::new),
+        recovery: recovery::Recovery::new(s, region, seed),
+        faults: s.fault_tolerance.faults.clone(),
+        fault_names: s
+            .fault_tolerance
+            .faults
+            .iter()
+            .map(|f| f.describe(s))
+            .collect(),
+        failover: s.fault_tolerance.restart.failover,
+        scenario_node,
+        seed,
+        annotate,
         cost: s.cost.clone(),
         queue: EventQueue::new(),
         tms: (0..s.cluster.task_managers)
@@ -103,16 +155,29 @@ pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::i
         failure: None,
         alignment: alignment_groups(s, p, &rt.task_of),
     };
-    let status = sim.run_loop(s);
+    let status = sim.run_loop(s, p);
     let mut trace = sim.trace.take();
     if let Some(t) = trace.as_mut() {
         t.finish()?;
     }
-    let report = sim.report(s, p, seed, status);
+    let visible = sim.visible_output(s, p);
+    let mut report = sim.report(s, p, seed, status);
+    if let Some(reference) = reference {
+        for sink in &mut report.sinks {
+            let mine = visible.iter().find(|(n, _)| *n == sink.name);
+            let theirs = reference.iter().find(|(n, _)| *n == sink.name);
+            if let (Some((_, a)), Some((_, b))) = (mine, theirs) {
+                let (d, m) = a.compare(b);
+                sink.duplicates = Some(d);
+                sink.missing = Some(m);
+            }
+        }
+    }
     Ok(RunOutput {
         report,
         trace_hash: trace.as_ref().map(Trace::hash),
         trace_lines: trace.as_ref().map_or(0, Trace::lines),
+        visible,
     })
 }
 
@@ -136,10 +201,28 @@ struct Simulation {
     failure: Option<String>,
     /// Watermark alignment groups: name, maximum drift, member source tasks.
     alignment: Vec<(String, SimDuration, Vec<u32>)>,
+    /// The checkpoint coordinator, when checkpointing is on.
+    coord: Option<checkpoint::Coordinator>,
+    /// Job status, restarts and failures.
+    recovery: recovery::Recovery,
+    /// The scripted faults and their descriptions.
+    faults: Vec<crate::scenario::Fault>,
+    fault_names: Vec<String>,
+    /// Failover strategy.
+    failover: crate::scenario::Failover,
+    /// Logical node → scenario node.
+    scenario_node: Vec<usize>,
+    /// The run's seed (a restart rebuilds tasks from it).
+    seed: u64,
+    /// Whether operators annotate their output for the trace.
+    annotate: bool,
 }
 
 impl Simulation {
-    fn run_loop(&mut self, s: &Scenario) -> (Status, Option<String>, u64) {
+    fn run_loop(&mut self, s: &Scenario, p: &Plan) -> (Status, Option<String>, u64) {
+        self.set_status(recovery::JobStatus::Running);
+        self.start_checkpointing();
+        self.schedule_faults(s);
         if !self.alignment.is_empty() {
             self.align();
             self.queue
@@ -197,11 +280,19 @@ impl Simulation {
                     }
                     self.try_schedule(task);
                 }
+                Event::CheckpointTick { periodic } => self.on_checkpoint_tick(periodic),
+                Event::CheckpointAck { task, id } => self.on_checkpoint_ack(task, id),
+                Event::CheckpointTimeout { id } => self.on_checkpoint_timeout(id),
+                Event::CheckpointNotify { id } => self.on_checkpoint_notify(id),
+                Event::Fault { index } => self.on_fault(index),
+                Event::FaultEnd { index } => self.on_fault_end(index),
+                Event::Restart { generation } => self.on_restart(generation, s, p),
             }
             if let Some(f) = &self.failure {
                 return (Status::Failed, Some(f.clone()), events);
             }
             if self.finished == self.tasks.len() {
+                self.set_status(recovery::JobStatus::Finished);
                 if let Some(tr) = self.trace.as_mut() {
                     tr.event(t, "job_finished", vec![]);
                 }
@@ -228,7 +319,7 @@ impl Simulation {
     fn try_schedule(&mut self, ti: u32) {
         let now = self.queue.now();
         let task = &mut self.tasks[ti as usize];
-        if task.finished || task.sched != Sched::Idle {
+        if task.finished || task.cancelled || task.sched != Sched::Idle {
             return;
         }
         if task.has_work(now) {
@@ -289,8 +380,11 @@ impl Simulation {
                 task.time.cpu_wait = task.time.cpu_wait.plus(now.since(since));
             }
             task.sched = Sched::Running;
-            let d = self.work_item(ti);
+            let mut d = self.work_item(ti);
             let task = &mut self.tasks[ti as usize];
+            if task.slowdown != 1.0 {
+                d = SimDuration((d.0 as f64 * task.slowdown) as u64);
+            }
             task.time.busy = task.time.busy.plus(d);
             self.queue
                 .schedule(now.plus(d), Event::WorkDone { task: ti });
@@ -324,6 +418,8 @@ impl Simulation {
         } = task;
         let mut error = None;
         let mut end_of_input = false;
+        let mut snapshot = None;
+        let inject = task.inject_barrier.take();
         let mut cx = Cx {
             ev: EvalCx {
                 interner,
@@ -351,6 +447,11 @@ impl Simulation {
         }
         if chain.failed() {
             // a processing-time timer failed the task: nothing more runs
+        } else if let Some(id) = inject {
+            // The coordinator's trigger: the source emits barrier `id` between two records
+            // and snapshots its offsets.
+            end = chain.status(0, buffer::Marker::Barrier(id), end, &mut cx);
+            snapshot = Some((id, SimTime(end)));
         } else if let Some(src) = source {
             end = source_item(src, chain, now, end, &mut cx, &mut end_of_input);
         } else {
@@ -363,11 +464,13 @@ impl Simulation {
                 &mut cx,
                 &mut end_of_input,
                 trail,
+                &mut snapshot,
             );
         }
         if end_of_input && !chain.failed() && cx.ev.error.is_none() {
             cx.net.end_of_input(SimTime(end));
         }
+
         let error = error.or_else(|| task.chain.take_failure());
         if let Some(e) = error {
             let label = task.label.clone();
@@ -380,6 +483,10 @@ impl Simulation {
                 &self.interner,
                 SimTime(end),
             );
+        }
+        if let Some((id, started)) = snapshot {
+            let sync = self.take_snapshot(ti, id, started, SimTime(end));
+            end += sync.0;
         }
         let task = &mut self.tasks[ti as usize];
         if end_of_input {
@@ -427,7 +534,6 @@ impl Simulation {
     }
 
     fn on_work_done(&mut self, ti: u32) {
-        let now = self.queue.now();
         let task = &mut self.tasks[ti as usize];
         task.sched = Sched::Idle;
         let tm = task.tm as usize;
@@ -437,18 +543,65 @@ impl Simulation {
             self.recycle(ti, ch);
         }
         let task = &mut self.tasks[ti as usize];
-        if task.ending && !task.finished {
-            task.finished = true;
-            self.finished += 1;
-            if let Some(since) = task.backpressured_since.take() {
-                task.time.backpressured = task.time.backpressured.plus(now.since(since));
-            }
-            if let Some(tr) = self.trace.as_mut() {
-                tr.event(now, "task_finished", vec![("task", json!(task.label))]);
+        if task.ending && !task.finished && !task.awaiting_final {
+            let uncommitted = task.chain.ops.iter().any(|s| match &s.op {
+                Operator::Sink(k) => !k.all_committed(),
+                _ => false,
+            });
+            if uncommitted && self.coord.is_some() {
+                // Its last transaction commits with the next checkpoint.
+                task.awaiting_final = true;
+            } else {
+                self.finish_task(ti);
             }
         }
         self.try_schedule(ti);
         self.dispatch(tm);
+    }
+
+    /// Task `ti` is done; pending checkpoints take its final state.
+    fn finish_task(&mut self, ti: u32) {
+        let now = self.queue.now();
+        let task = &mut self.tasks[ti as usize];
+        task.finished = true;
+        self.finished += 1;
+        if let Some(since) = task.backpressured_since.take() {
+            task.time.backpressured = task.time.backpressured.plus(now.since(since));
+        }
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(now, "task_finished", vec![("task", json!(task.label))]);
+        }
+        self.ack_finished(ti);
+    }
+
+    /// Per sink, what it made visible: the changelog for append sinks, the final table for
+    /// upsert sinks (a replay that rewrites the same rows changes nothing there).
+    fn visible_output(&self, s: &Scenario, p: &Plan) -> Vec<(String, ops::sink_txn::Ledger)> {
+        let g = &p.logical.graph;
+        let mut out: Vec<(String, ops::sink_txn::Ledger)> = Vec::new();
+        for t in &self.tasks {
+            for slot in &t.chain.ops {
+                let Operator::Sink(sk) = &slot.op else {
+                    continue;
+                };
+                let Some(l) = sk.ledger.as_ref() else {
+                    continue;
+                };
+                let node = &s.nodes[g[petgraph::graph::NodeIndex::new(slot.node)].scenario_node];
+                let mut mine = ops::sink_txn::Ledger::default();
+                if let ops::sink::SinkMode::Upsert { .. } = sk.mode {
+                    let a = node.schema.arity().max(1);
+                    mine.add_rows(&sk.rows, a, sk.rows.len() / a, &self.interner);
+                } else {
+                    mine.merge(l);
+                }
+                match out.iter_mut().find(|(n, _)| *n == node.name) {
+                    Some((_, all)) => all.merge(&mine),
+                    None => out.push((node.name.clone(), mine)),
+                }
+            }
+        }
+        out
     }
 
     /// A consumed buffer frees its receiver buffer: a credit back to the sender (remote) or a
@@ -744,7 +897,7 @@ impl Simulation {
                     .collect::<Vec<_>>()
             };
             let (kind, rows, total) = match &node.kind {
-                NodeKind::Sink(SinkSpec::Upsert { capture, .. }) => {
+                NodeKind::Sink(SinkSpec::Upsert { capture, .. }, _) => {
                     let mut rows: Vec<Vec<serde_json::Value>> = parts
                         .iter()
                         .flat_map(|sk| sk.rows.chunks(arity).map(to_json))
@@ -763,7 +916,7 @@ impl Simulation {
                     rows.truncate(*capture);
                     ("upsert", rows, total)
                 }
-                NodeKind::Sink(SinkSpec::Collect { capture }) => {
+                NodeKind::Sink(SinkSpec::Collect { capture }, _) => {
                     let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
                     for sk in parts {
                         rows.extend(sk.rows.chunks(arity).map(to_json));
@@ -798,6 +951,24 @@ impl Simulation {
                     .collect(),
                 rows,
                 rows_total: total,
+                guarantee: match &node.kind {
+                    NodeKind::Sink(SinkSpec::Upsert { .. }, _) => "idempotent".into(),
+                    NodeKind::Sink(_, g) => g.name().into(),
+                    _ => String::new(),
+                },
+                committed: records,
+                uncommitted: parts
+                    .iter()
+                    .filter_map(|sk| sk.txn.as_ref())
+                    .map(|t| t.pending() as u64)
+                    .sum(),
+                aborted: parts
+                    .iter()
+                    .filter_map(|sk| sk.txn.as_ref())
+                    .map(|t| t.aborted_records)
+                    .sum(),
+                duplicates: None,
+                missing: None,
             });
         }
         let buffers: u64 = self.channels.iter().map(|c| c.buffers_sent).sum();
@@ -849,6 +1020,32 @@ impl Simulation {
                 bucket_ms: series.bucket_ns / 1_000_000,
                 sink_records: series.counts,
             },
+            checkpoints: self
+                .coord
+                .as_ref()
+                .map(|c| c.history.clone())
+                .unwrap_or_default(),
+            failures: self.recovery.failures.clone(),
+            job_status: self.recovery.transitions.clone(),
+            faults_not_reached: self
+                .faults
+                .iter()
+                .zip(&self.recovery.struck)
+                .filter(|(_, struck)| !**struck)
+                .map(|(f, _)| {
+                    let (line, col) = s.file.line_col(f.span.start);
+                    format!(
+                        "{}:{line}:{col}: the fault never struck ({}): the job ended at {} first",
+                        s.file.name,
+                        match f.at {
+                            crate::scenario::FaultTime::At(t) => format!("at {t}"),
+                            crate::scenario::FaultTime::After(ph, id) =>
+                                format!("after {ph:?} of checkpoint {id}"),
+                        },
+                        end
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -971,12 +1168,20 @@ fn input_item(
     cx: &mut Cx<'_>,
     end_of_input: &mut bool,
     trail: &mut task::WatermarkTrail,
+    snapshot: &mut Option<(u64, SimTime)>,
 ) -> u64 {
     let mut t = t0;
-    if gate.current.is_none()
+    while gate.current.is_none()
         && let Some(ch) = gate.available.pop_front()
     {
         let c = &mut cx.net.channels[ch as usize];
+        if gate.blocked[c.gate_pos as usize] {
+            // blocked by barrier alignment: read it again once the checkpoint is aligned
+            if !gate.parked.contains(&ch) {
+                gate.parked.push(ch);
+            }
+            continue;
+        }
         let b = c
             .queue
             .pop_front()
@@ -1005,7 +1210,21 @@ fn input_item(
             pos = to;
         } else if let Some(&(_, m)) = b.markers.get(mi) {
             mi += 1;
-            t = on_marker(gate, chain, slot, m, t, cx, trail);
+            if let buffer::Marker::Barrier(id) = m {
+                match barrier::on_barrier(gate, slot, id, SimTime(t), cx.net.channels) {
+                    barrier::Step::Continue => {}
+                    barrier::Step::Block => break,
+                    barrier::Step::Snapshot { started } => {
+                        // Forward the barrier, then stop: the snapshot is taken as the work
+                        // item ends, before any record behind the barrier.
+                        t = chain.status(0, m, t, cx);
+                        *snapshot = Some((id, started));
+                        break;
+                    }
+                }
+            } else {
+                t = on_marker(gate, chain, slot, m, t, cx, trail);
+            }
         } else {
             break;
         }
@@ -1018,6 +1237,14 @@ fn input_item(
             cx.net.channels[ch as usize].ended = true;
             gate.ended += 1;
             *end_of_input = gate.ended as usize == gate.channels.len();
+            // An ended channel counts as aligned: the barrier may be complete now.
+            if snapshot.is_none()
+                && let Some(id) = gate.align.as_ref().map(|a| a.id)
+                && let Some(started) = barrier::complete(gate, cx.net.channels)
+            {
+                t = chain.status(0, buffer::Marker::Barrier(id), t, cx);
+                *snapshot = Some((id, started));
+            }
         }
         consumed.push(ch);
         cx.net.pool.give(b);
@@ -1044,6 +1271,7 @@ fn on_marker(
         buffer::Marker::Watermark(w) => gate.valves[input].watermark(idx, w).into_iter().collect(),
         buffer::Marker::Idle => gate.valves[input].status(idx, true),
         buffer::Marker::Active => gate.valves[input].status(idx, false),
+        buffer::Marker::Barrier(_) => unreachable!("barriers are handled by the caller"),
     };
     let mut t = t;
     for o in outputs {

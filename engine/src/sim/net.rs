@@ -124,6 +124,8 @@ pub enum FlushCause {
     Timeout,
     /// End of input.
     End,
+    /// An event (a checkpoint barrier) was sent.
+    Event,
 }
 
 /// Counters of the sending side.
@@ -135,6 +137,8 @@ pub struct NetStats {
     pub timeout: u64,
     /// Buffers finished at end of input.
     pub end: u64,
+    /// Buffers finished to send an event (checkpoint barriers) and the event buffers.
+    pub event: u64,
 }
 
 /// What writing needs: the task's writers and flusher, and the simulation's channels,
@@ -387,6 +391,24 @@ impl Net<'_> {
         }
     }
 
+    /// Sends checkpoint barrier `id` on every channel of writer `w` at `t`. A barrier is an
+    /// event, not a record: Flink finishes the partly filled buffer and sends the event in a
+    /// buffer of its own at once (`BufferWritingResultPartition.broadcastEvent`).
+    pub fn write_barrier(&mut self, w: usize, id: u64, t: SimTime) {
+        for i in 0..self.writers[w].channels.len() {
+            let ch = self.writers[w].channels[i];
+            if self.channels[ch as usize].current.is_some() {
+                self.finish(w, ch, t, FlushCause::Event);
+            }
+            let writer = &mut self.writers[w];
+            let mut b = self.pool.take(writer.arity);
+            b.push_marker(super::buffer::Marker::Barrier(id));
+            writer.in_use += 1;
+            self.channels[ch as usize].current = Some(b);
+            self.finish(w, ch, t, FlushCause::Event);
+        }
+    }
+
     /// Finishes the current buffer of channel `ch` (fed by writer `w`) at `t` and sends what
     /// credit allows.
     pub fn finish(&mut self, w: usize, ch: u32, t: SimTime, cause: FlushCause) {
@@ -400,6 +422,7 @@ impl Net<'_> {
             FlushCause::Full => self.stats.full += 1,
             FlushCause::Timeout => self.stats.timeout += 1,
             FlushCause::End => self.stats.end += 1,
+            FlushCause::Event => self.stats.event += 1,
         }
         self.send_ready(w, ch);
     }
@@ -466,7 +489,8 @@ pub fn send_ready(
             writer.in_use -= 1;
             arrive = arrive.plus(cost.transfer_time(b.bytes));
         }
-        arrive = arrive.max(c.last_arrival);
+        // a network partition delivers nothing until it heals
+        arrive = arrive.max(c.last_arrival).max(c.held_until.plus(c.latency));
         c.last_arrival = arrive;
         c.buffers_sent += 1;
         c.bytes_sent += u64::from(b.bytes);

@@ -45,6 +45,67 @@ pub enum Event {
     },
     /// Watermark alignment: sources compare their watermarks with their group's minimum.
     AlignmentTick,
+    /// The checkpoint coordinator may trigger (`periodic`: the regular tick).
+    CheckpointTick {
+        /// The regular interval tick (schedules the next one).
+        periodic: bool,
+    },
+    /// A task's asynchronous snapshot part is done: its acknowledgement arrives.
+    CheckpointAck {
+        /// Task index.
+        task: u32,
+        /// Checkpoint id.
+        id: u64,
+    },
+    /// A checkpoint's timeout.
+    CheckpointTimeout {
+        /// Checkpoint id.
+        id: u64,
+    },
+    /// The completion of a checkpoint reaches the tasks (sinks commit).
+    CheckpointNotify {
+        /// Checkpoint id.
+        id: u64,
+    },
+    /// A scripted fault strikes.
+    Fault {
+        /// Index in the scenario's faults.
+        index: u32,
+    },
+    /// A temporary fault (network, straggler, storage) ends.
+    FaultEnd {
+        /// Index in the scenario's faults.
+        index: u32,
+    },
+    /// Failed tasks are redeployed and restored.
+    Restart {
+        /// Which restart (stale ones are ignored).
+        generation: u32,
+    },
+}
+
+impl Event {
+    /// The task an event belongs to, if any.
+    pub fn task(&self) -> Option<u32> {
+        match *self {
+            Event::WorkDone { task }
+            | Event::SourceDue { task }
+            | Event::FlushTick { task }
+            | Event::TimerDue { task }
+            | Event::CheckpointAck { task, .. } => Some(task),
+            _ => None,
+        }
+    }
+
+    /// The channel an event belongs to, if any.
+    pub fn channel(&self) -> Option<u32> {
+        match *self {
+            Event::BufferArrives { channel } | Event::CreditArrives { channel, .. } => {
+                Some(channel)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A min-queue of events by `(time, insertion order)`.
@@ -86,6 +147,11 @@ impl EventQueue {
         let Reverse((t, _, e)) = self.heap.pop()?;
         self.now = t;
         Some((t, e))
+    }
+
+    /// Drops every pending event for which `drop` is true (a failover cancels tasks).
+    pub fn discard(&mut self, mut drop: impl FnMut(&Event) -> bool) {
+        self.heap.retain(|Reverse((_, _, e))| !drop(e));
     }
 
     /// Number of pending events.

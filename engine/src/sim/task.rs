@@ -32,6 +32,15 @@ pub struct Gate {
     pub watermark: crate::time::EventTime,
     /// Whether the task told downstream it is idle.
     pub idle: bool,
+    /// The checkpoint barrier being aligned, if any.
+    pub align: Option<super::barrier::Align>,
+    /// Per slot: blocked by barrier alignment (exactly-once) — not read until every input
+    /// delivered the barrier.
+    pub blocked: Vec<bool>,
+    /// Channels with data that were skipped because blocked.
+    pub parked: Vec<u32>,
+    /// Barriers are aligned (exactly-once) rather than just counted (at-least-once).
+    pub exactly_once: bool,
 }
 
 /// Where a task is in the CPU's life cycle.
@@ -83,6 +92,17 @@ pub struct Task {
     pub ending: bool,
     /// The task is done.
     pub finished: bool,
+    /// The coordinator asked this source task to inject this checkpoint barrier.
+    pub inject_barrier: Option<u64>,
+    /// The task passed the barrier of this checkpoint: it snapshots when the work item ends.
+    pub snapshot_due: Option<u64>,
+    /// A two-phase-commit sink at the end of its input: it finishes once a final checkpoint
+    /// has committed its last transaction (Flink's checkpoints after tasks finish).
+    pub awaiting_final: bool,
+    /// Failed or cancelled; waits for a restart.
+    pub cancelled: bool,
+    /// CPU slowdown (a straggler fault); 1 normally.
+    pub slowdown: f64,
     /// A `SourceDue` event is pending for this time.
     pub source_wake: Option<SimTime>,
     /// A `TimerDue` event is pending for this time.
@@ -107,8 +127,11 @@ impl Task {
 
     /// Whether the task has something to do at `now`.
     pub fn has_work(&self, now: SimTime) -> bool {
-        if self.finished || self.ending {
+        if self.finished || self.ending || self.cancelled {
             return false;
+        }
+        if self.inject_barrier.is_some() {
+            return true;
         }
         if self
             .chain

@@ -5,7 +5,7 @@ use crate::value::Value;
 
 /// Records produced by one operator for one slice of input, with the input record each came
 /// from (`parent`), which is what lets [`super::chain`] reconstruct per-record timing.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Batch {
     /// Fields per record.
     pub arity: usize,

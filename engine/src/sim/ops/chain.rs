@@ -66,7 +66,7 @@ enum Entry<'v> {
 }
 
 /// A chain of operators with its precomputed wiring.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Chain {
     /// Operators in topological order; the head is at 0.
     pub ops: Vec<OpSlot>,
@@ -188,7 +188,10 @@ impl Chain {
                 }
                 Out::Network(w) => {
                     t += self.ser_ns[w as usize];
-                    cx.net.write_marker(w as usize, m, SimTime(t));
+                    match m {
+                        Marker::Barrier(id) => cx.net.write_barrier(w as usize, id, SimTime(t)),
+                        _ => cx.net.write_marker(w as usize, m, SimTime(t)),
+                    }
                 }
             }
         }

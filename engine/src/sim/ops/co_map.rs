@@ -7,7 +7,7 @@ use super::map::MapOp;
 use crate::expr::eval::EvalCx;
 
 /// A compiled co_map.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CoMapOp {
     /// For the first input.
     pub map1: MapOp,

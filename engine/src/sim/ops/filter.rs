@@ -5,7 +5,7 @@ use crate::expr::eval::EvalCx;
 use crate::value::Value;
 
 /// A compiled filter.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FilterOp {
     /// A boolean expression.
     pub condition: Expr,

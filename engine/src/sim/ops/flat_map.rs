@@ -7,7 +7,7 @@ use crate::expr::{Expr, split_syms};
 use crate::value::{Sym, Value};
 
 /// A compiled flat_map.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FlatMapOp {
     /// Scalar fields: `(position, expression)`.
     pub scalars: Vec<(usize, Expr)>,

@@ -30,7 +30,7 @@ const NO_TIMESTAMP: &str = "java.lang.RuntimeException: Record has Long.MIN_VALU
      Is the time characteristic set to 'ProcessingTime', or did you forget to call 'DataStream.assignTimestampsAndWatermarks(...)'?";
 
 /// How a pair becomes an output record.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Pairing {
     /// Key of the left input.
     pub left_key: Expr,
@@ -109,7 +109,7 @@ struct Side {
 }
 
 /// A window join subtask.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct WindowJoinOp {
     pairing: Pairing,
     assigner: Assigner,
@@ -313,7 +313,7 @@ impl WindowJoinOp {
 type Buffer = FxHashMap<Value, BTreeMap<EventTime, Side>>;
 
 /// An interval join subtask.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct IntervalJoinOp {
     pairing: Pairing,
     lower: i64,

@@ -5,7 +5,7 @@ use crate::expr::eval::EvalCx;
 use crate::value::Value;
 
 /// How one output field is made.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Column {
     /// A plain copy of an input field.
     Copy(usize),
@@ -14,7 +14,7 @@ pub enum Column {
 }
 
 /// A compiled map.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MapOp {
     /// One column per output field.
     pub columns: Vec<Column>,

@@ -17,6 +17,7 @@ pub mod map;
 pub mod process;
 pub mod reduce;
 pub mod sink;
+pub mod sink_txn;
 pub mod timers;
 pub mod window;
 pub mod window_acc;
@@ -28,7 +29,7 @@ use crate::value::Value;
 use batch::{Batch, View};
 
 /// What an operator in a chain does.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Operator {
     /// A source's head: passes generated records on.
     Source,
@@ -218,7 +219,7 @@ pub enum Out {
 }
 
 /// An operator in its chain, with its counters and its per-batch scratch.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct OpSlot {
     /// The operator.
     pub op: Operator,

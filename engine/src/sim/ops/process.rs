@@ -30,6 +30,25 @@ pub struct ProcessOp {
     pub timers_fired: u64,
 }
 
+/// A copy for a checkpoint: the same state and timers with a fresh instance of the
+/// function (a function keeps no state of its own: it lives in the runtime's store).
+impl Clone for ProcessOp {
+    fn clone(&self) -> Self {
+        ProcessOp {
+            key: self.key.clone(),
+            func: self.func.fresh(),
+            store: self.store.clone(),
+            timers: self.timers.clone(),
+            last_born: self.last_born.clone(),
+            discard: self.discard.clone(),
+            watermark: self.watermark,
+            now_ms: self.now_ms,
+            emitted: self.emitted,
+            timers_fired: self.timers_fired,
+        }
+    }
+}
+
 impl ProcessOp {
     /// An operator running `func`, keyed by `key`.
     pub fn new(key: Expr, func: Box<dyn KeyedProcessFunction>) -> Self {

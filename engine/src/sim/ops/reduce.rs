@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
 
 /// The aggregation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Aggregate {
     /// Running sum of a field.
     Sum(usize),
@@ -30,7 +30,7 @@ pub enum Aggregate {
 }
 
 /// A keyed rolling reduce and its state.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ReduceOp {
     /// The key of the keyed stream.
     pub key: Expr,

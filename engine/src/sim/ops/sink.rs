@@ -15,7 +15,7 @@ use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
 
 /// What the sink keeps.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum SinkMode {
     /// The first `limit` records.
     Collect {
@@ -34,7 +34,7 @@ pub enum SinkMode {
 }
 
 /// One sink subtask.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SinkOp {
     /// What it keeps.
     pub mode: SinkMode,
@@ -54,6 +54,12 @@ pub struct SinkOp {
     pub last: SimTime,
     /// Records per bucket of processing time.
     pub series: Series,
+    /// Two-phase commit (exactly-once sinks): records wait in transactions until their
+    /// checkpoint completes. `None`: at-least-once, visible on arrival.
+    pub txn: Option<Box<super::sink_txn::Transactions>>,
+    /// Content hash → times seen, of everything made visible; kept when the run is compared
+    /// with a fault-free reference run (duplicates and missing records).
+    pub ledger: Option<Box<super::sink_txn::Ledger>>,
 }
 
 /// A count per bucket of processing time that stays small: when it would exceed
@@ -232,6 +238,8 @@ impl SinkOp {
             first: None,
             last: SimTime::ZERO,
             series: Series::new(),
+            txn: None,
+            ledger: None,
         }
     }
 
@@ -247,6 +255,13 @@ impl SinkOp {
         let n = view.len().min(start.len());
         if n == 0 {
             return;
+        }
+        if let Some(txn) = &mut self.txn {
+            txn.stage(view, n, self.arity, ev.interner);
+            return;
+        }
+        if let Some(l) = &mut self.ledger {
+            l.add_rows(view.values, self.arity, n, ev.interner);
         }
         self.count += n as u64;
         self.first.get_or_insert(SimTime(start[0] + cost));
@@ -291,6 +306,13 @@ impl SinkOp {
     /// Receives a record at local time `t`.
     #[inline]
     pub fn consume(&mut self, row: &[Value], meta: RecMeta, t: SimTime, ev: &mut EvalCx<'_>) {
+        if let Some(txn) = &mut self.txn {
+            txn.stage_one(row, meta.born, ev.interner);
+            return;
+        }
+        if let Some(l) = &mut self.ledger {
+            l.add_rows(row, self.arity, 1, ev.interner);
+        }
         self.count += 1;
         self.first.get_or_insert(t);
         self.last = t;

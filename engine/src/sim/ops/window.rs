@@ -67,7 +67,7 @@ pub enum Emitted {
 }
 
 /// How the window operator is configured.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct WindowConfig {
     /// The key of the keyed stream.
     pub key: Expr,
@@ -98,7 +98,7 @@ pub struct WindowConfig {
 type TimerKey = (OrdValue, Window);
 
 /// A keyed window operator subtask.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct WindowOp {
     cfg: WindowConfig,
     state: FxHashMap<(Value, Window), WindowState>,

@@ -7,7 +7,7 @@ use crate::value::{Interner, Value};
 use std::cmp::Ordering;
 
 /// The aggregation of a window.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum WindowAgg {
     /// Sum of a field (Java `long` arithmetic for integers).
     Sum(usize),

@@ -1,0 +1,541 @@
+//! The checkpoint coordinator (Flink's `CheckpointCoordinator`) and task snapshots.
+//!
+//! Every `interval` the coordinator triggers checkpoint n — the first one after a random delay
+//! between `min_pause` and `interval`, as Flink does — unless `max_concurrent` checkpoints are
+//! pending or the `min_pause` since the last completion has not passed (then it triggers as
+//! soon as it may). Triggering asks every source task to inject barrier n; each task snapshots
+//! when the barrier has passed it (see [`super::barrier`]), pre-commits its two-phase-commit
+//! sinks, and acknowledges once the asynchronous part — writing the state to the checkpoint
+//! storage, `storage_latency` plus size over `storage_bandwidth` — is done. A task that
+//! finishes acknowledges with its final state. When every task has acknowledged, the
+//! checkpoint completes and the sinks commit. A checkpoint that does not complete within
+//! `timeout` expires; more than `tolerable_failures` failed checkpoints in a row fail the job.
+
+use super::Simulation;
+use super::ops::Operator;
+use super::ops::chain::Chain;
+use super::queue::Event;
+use super::source::SourceState;
+use crate::report::CheckpointReport;
+use crate::scenario::{CheckpointConfig, CheckpointPhase};
+use crate::time::{SimDuration, SimTime};
+use serde_json::json;
+
+/// Bytes per second a task copies its state at in the synchronous part of a snapshot.
+const SYNC_COPY_BYTES_PER_S: f64 = 1e9;
+
+/// The state of one task in a checkpoint.
+#[derive(Debug, Clone)]
+pub struct TaskSnapshot {
+    /// Its operators' state.
+    pub chain: Chain,
+    /// The source's offsets (and generator state).
+    pub source: Option<SourceState>,
+    /// State size in bytes.
+    pub bytes: u64,
+}
+
+/// A checkpoint in progress.
+#[derive(Debug)]
+struct Pending {
+    id: u64,
+    /// Per task: an acknowledgement is still expected.
+    waiting: Vec<bool>,
+    left: usize,
+    /// Per task: the snapshot taken (acknowledged or not).
+    snapshots: Vec<Option<TaskSnapshot>>,
+    /// Tasks that still have to take their snapshot (for the pre-commit phase).
+    to_snapshot: usize,
+    align_ns: u64,
+    sync_ns: u64,
+    async_ns: u64,
+    bytes: u64,
+    /// Index in the history.
+    row: usize,
+}
+
+/// A completed checkpoint, ready to restore.
+#[derive(Debug)]
+pub struct Completed {
+    /// Checkpoint id.
+    pub id: u64,
+    /// Per task its state (`None`: the task finished before and keeps nothing).
+    pub snapshots: Vec<Option<TaskSnapshot>>,
+}
+
+/// The coordinator.
+#[derive(Debug)]
+pub struct Coordinator {
+    cfg: CheckpointConfig,
+    next_id: u64,
+    pending: Vec<Pending>,
+    /// Retained completed checkpoints, newest last.
+    pub completed: Vec<Completed>,
+    last_completion: Option<SimTime>,
+    /// A periodic trigger found the coordinator busy: trigger as soon as allowed.
+    postponed: bool,
+    consecutive_failures: u32,
+    /// Every checkpoint, for the report.
+    pub history: Vec<CheckpointReport>,
+    /// Checkpoint storage writes fail until this time.
+    pub storage_down_until: SimTime,
+    /// Coordinator paused (job restarting, or the job's end).
+    pub suspended: bool,
+}
+
+impl Coordinator {
+    /// A coordinator that has triggered nothing yet.
+    pub fn new(cfg: CheckpointConfig) -> Self {
+        Coordinator {
+            cfg,
+            next_id: 1,
+            pending: Vec::new(),
+            completed: Vec::new(),
+            last_completion: None,
+            postponed: false,
+            consecutive_failures: 0,
+            history: Vec::new(),
+            storage_down_until: SimTime::ZERO,
+            suspended: false,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CheckpointConfig {
+        &self.cfg
+    }
+
+    /// The latest completed checkpoint.
+    pub fn latest(&self) -> Option<&Completed> {
+        self.completed.last()
+    }
+
+    fn may_trigger(&self, now: SimTime) -> bool {
+        !self.suspended
+            && self.pending.len() < self.cfg.max_concurrent as usize
+            && self
+                .last_completion
+                .is_none_or(|c| now >= c.plus(self.cfg.min_pause))
+    }
+}
+
+/// State size estimate of one operator, in bytes (keys and values at 8 bytes a field, plus
+/// a small overhead per entry, as a RocksDB or heap backend would serialize them).
+fn operator_state_bytes(op: &Operator) -> u64 {
+    let per = |entries: usize, fields: usize| (entries * (fields * 8 + 16)) as u64;
+    match op {
+        Operator::Reduce(r) => per(r.keys(), r.arity + 1),
+        Operator::Window(w) => per(w.windows_in_state(), 4),
+        Operator::WindowJoin(j) => per(j.windows_in_state(), 4),
+        Operator::IntervalJoin(j) => per(j.buffered(), 4),
+        Operator::Process(p) => per(p.state_entries(), 2),
+        Operator::Sink(s) => s.txn.as_ref().map_or(0, |t| per(t.pending(), 2)),
+        _ => 0,
+    }
+}
+
+/// State size of a task: its operators, plus 8 bytes of offset for a source.
+fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
+    chain
+        .ops
+        .iter()
+        .map(|s| operator_state_bytes(&s.op))
+        .sum::<u64>()
+        + if source { 8 } else { 0 }
+}
+
+impl Simulation {
+    /// Schedules the first trigger: a random delay in `[min_pause, interval]`.
+    pub(super) fn start_checkpointing(&mut self) {
+        let Some(c) = self.coord.as_ref() else { return };
+        let lo = c.cfg.min_pause.as_nanos().min(c.cfg.interval.as_nanos());
+        let hi = c.cfg.interval.as_nanos();
+        let mut rng = crate::rng::SeedTree::new(self.seed).stream("checkpoint/first-trigger");
+        let first = lo + rng.below(hi - lo + 1);
+        self.queue
+            .schedule(SimTime(first), Event::CheckpointTick { periodic: true });
+    }
+
+    /// A trigger is due (`periodic`: the regular tick, which also schedules the next one).
+    pub(super) fn on_checkpoint_tick(&mut self, periodic: bool) {
+        let now = self.queue.now();
+        let Some(c) = self.coord.as_mut() else { return };
+        if periodic && self.finished < self.tasks.len() {
+            self.queue.schedule(
+                now.plus(c.cfg.interval),
+                Event::CheckpointTick { periodic: true },
+            );
+        }
+        if !c.may_trigger(now) {
+            c.postponed = true;
+            return;
+        }
+        if self.tasks.iter().any(|t| t.cancelled) || self.failure.is_some() {
+            // Flink: "Not all required tasks are currently running" — no checkpoint.
+            return;
+        }
+        c.postponed = false;
+        self.trigger_checkpoint(now);
+    }
+
+    fn trigger_checkpoint(&mut self, now: SimTime) {
+        let n = self.tasks.len();
+        let c = self.coord.as_mut().expect("checkpointing on");
+        let id = c.next_id;
+        c.next_id += 1;
+        let waiting: Vec<bool> = self
+            .tasks
+            .iter()
+            .map(|t| !t.finished && !t.cancelled)
+            .collect();
+        let left = waiting.iter().filter(|w| **w).count();
+        // Finished tasks are in the checkpoint with their final state (FLIP-147).
+        let snapshots: Vec<Option<TaskSnapshot>> = self
+            .tasks
+            .iter()
+            .map(|t| {
+                t.finished.then(|| TaskSnapshot {
+                    chain: t.chain.clone(),
+                    source: t.source.clone(),
+                    bytes: 0,
+                })
+            })
+            .collect();
+        c.history.push(CheckpointReport {
+            id,
+            trigger_ms: now.as_secs_f64() * 1e3,
+            completed_ms: None,
+            alignment_ms: 0.0,
+            sync_ms: 0.0,
+            async_ms: 0.0,
+            size_bytes: 0,
+            outcome: "pending".into(),
+        });
+        let row = c.history.len() - 1;
+        c.pending.push(Pending {
+            id,
+            waiting,
+            left,
+            snapshots,
+            to_snapshot: left,
+            align_ns: 0,
+            sync_ns: 0,
+            async_ns: 0,
+            bytes: 0,
+            row,
+        });
+        self.queue
+            .schedule(now.plus(c.cfg.timeout), Event::CheckpointTimeout { id });
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(now, "checkpoint_triggered", vec![("id", json!(id))]);
+        }
+        self.phase_reached(CheckpointPhase::Trigger, id);
+        for ti in 0..n as u32 {
+            let t = &mut self.tasks[ti as usize];
+            if t.finished || t.cancelled {
+                continue;
+            }
+            if t.awaiting_final {
+                // At its end: nothing more to align; it pre-commits what is left and acks.
+                self.take_snapshot(ti, id, now, now);
+            } else if t.source.is_some() {
+                t.inject_barrier = Some(id);
+                self.try_schedule(ti);
+            }
+        }
+    }
+
+    /// Task `ti` passed barrier `id` at local time `t` (alignment began at `started`): it
+    /// pre-commits its sinks and copies its state. Returns the synchronous part's duration,
+    /// which the task spends before it goes on.
+    pub(super) fn take_snapshot(
+        &mut self,
+        ti: u32,
+        id: u64,
+        started: SimTime,
+        t: SimTime,
+    ) -> SimDuration {
+        let Some(c) = self.coord.as_mut() else {
+            return SimDuration::ZERO;
+        };
+        let Some(p) = c.pending.iter_mut().find(|p| p.id == id) else {
+            return SimDuration::ZERO; // expired or aborted meanwhile
+        };
+        if !p.waiting[ti as usize] || p.snapshots[ti as usize].is_some() {
+            return SimDuration::ZERO;
+        }
+        let task = &mut self.tasks[ti as usize];
+        for slot in &mut task.chain.ops {
+            if let Operator::Sink(s) = &mut slot.op
+                && let Some(txn) = s.txn.as_mut()
+            {
+                txn.pre_commit(id);
+            }
+        }
+        let bytes = task_state_bytes(&task.chain, task.source.is_some());
+        let sync = SimDuration((bytes as f64 / SYNC_COPY_BYTES_PER_S * 1e9) as u64);
+        let async_d = c.cfg.storage_latency.plus(SimDuration(
+            (bytes as f64 / c.cfg.storage_bandwidth as f64 * 1e9) as u64,
+        ));
+        p.snapshots[ti as usize] = Some(TaskSnapshot {
+            chain: task.chain.clone(),
+            source: task.source.clone(),
+            bytes,
+        });
+        p.to_snapshot -= 1;
+        p.bytes += bytes;
+        p.align_ns = p.align_ns.max(t.since(started).as_nanos());
+        p.sync_ns = p.sync_ns.max(sync.as_nanos());
+        p.async_ns = p.async_ns.max(async_d.as_nanos());
+        let all_snapshotted = p.to_snapshot == 0;
+        let done = t.plus(sync).plus(async_d);
+        self.queue
+            .schedule(done, Event::CheckpointAck { task: ti, id });
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                t,
+                "snapshot",
+                vec![
+                    ("task", json!(self.tasks[ti as usize].label)),
+                    ("checkpoint", json!(id)),
+                    ("bytes", json!(bytes)),
+                ],
+            );
+        }
+        if all_snapshotted {
+            self.phase_reached(CheckpointPhase::PreCommit, id);
+        }
+        sync
+    }
+
+    /// A task's asynchronous snapshot part is done.
+    pub(super) fn on_checkpoint_ack(&mut self, ti: u32, id: u64) {
+        let now = self.queue.now();
+        let Some(c) = self.coord.as_mut() else { return };
+        if now < c.storage_down_until {
+            self.fail_checkpoint(id, "Asynchronous task checkpoint failed.");
+            return;
+        }
+        let Some(p) = c.pending.iter_mut().find(|p| p.id == id) else {
+            return;
+        };
+        if !p.waiting[ti as usize] {
+            return;
+        }
+        p.waiting[ti as usize] = false;
+        p.left -= 1;
+        if p.left == 0 {
+            self.complete_checkpoint(id);
+        }
+    }
+
+    /// Task `ti` finished: it acknowledges every pending checkpoint with its final state.
+    pub(super) fn ack_finished(&mut self, ti: u32) {
+        let Some(c) = self.coord.as_mut() else { return };
+        let ids: Vec<u64> = c
+            .pending
+            .iter()
+            .filter(|p| p.waiting[ti as usize])
+            .map(|p| p.id)
+            .collect();
+        for id in ids {
+            let c = self.coord.as_mut().expect("checked");
+            let p = c.pending.iter_mut().find(|p| p.id == id).expect("listed");
+            if p.snapshots[ti as usize].is_none() {
+                let task = &self.tasks[ti as usize];
+                p.snapshots[ti as usize] = Some(TaskSnapshot {
+                    chain: task.chain.clone(),
+                    source: task.source.clone(),
+                    bytes: 0,
+                });
+                p.to_snapshot -= 1;
+                if p.to_snapshot == 0 {
+                    self.phase_reached(CheckpointPhase::PreCommit, id);
+                }
+            }
+            self.on_checkpoint_ack_now(ti, id);
+        }
+    }
+
+    fn on_checkpoint_ack_now(&mut self, ti: u32, id: u64) {
+        let Some(c) = self.coord.as_mut() else { return };
+        let Some(p) = c.pending.iter_mut().find(|p| p.id == id) else {
+            return;
+        };
+        if p.waiting[ti as usize] {
+            p.waiting[ti as usize] = false;
+            p.left -= 1;
+            if p.left == 0 {
+                self.complete_checkpoint(id);
+            }
+        }
+    }
+
+    fn complete_checkpoint(&mut self, id: u64) {
+        let now = self.queue.now();
+        let c = self.coord.as_mut().expect("checkpointing on");
+        let pos = c.pending.iter().position(|p| p.id == id).expect("pending");
+        let p = c.pending.remove(pos);
+        // Checkpoints older than this one that are still pending are subsumed.
+        let older: Vec<u64> = c
+            .pending
+            .iter()
+            .filter(|o| o.id < id)
+            .map(|o| o.id)
+            .collect();
+        let r = &mut c.history[p.row];
+        r.completed_ms = Some(now.as_secs_f64() * 1e3);
+        r.alignment_ms = p.align_ns as f64 / 1e6;
+        r.sync_ms = p.sync_ns as f64 / 1e6;
+        r.async_ms = p.async_ns as f64 / 1e6;
+        r.size_bytes = p.bytes;
+        r.outcome = "completed".into();
+        c.completed.push(Completed {
+            id,
+            snapshots: p.snapshots,
+        });
+        let keep = c.cfg.retained as usize;
+        if c.completed.len() > keep {
+            let drop = c.completed.len() - keep;
+            c.completed.drain(..drop);
+        }
+        c.last_completion = Some(now);
+        c.consecutive_failures = 0;
+        let postponed = c.postponed;
+        let min_pause = c.cfg.min_pause;
+        for o in older {
+            self.abort_checkpoint(o, "subsumed by a newer checkpoint", false);
+        }
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(now, "checkpoint_completed", vec![("id", json!(id))]);
+        }
+        // The completion notification reaches the tasks a moment later; sinks commit then.
+        self.queue.schedule(
+            now.plus(SimDuration::from_millis(1)),
+            Event::CheckpointNotify { id },
+        );
+        if postponed {
+            self.queue.schedule(
+                now.plus(min_pause),
+                Event::CheckpointTick { periodic: false },
+            );
+        }
+        self.phase_reached(CheckpointPhase::Completion, id);
+    }
+
+    /// `notifyCheckpointComplete`: sinks commit the transactions of checkpoint `id`; sinks
+    /// waiting at their end finish once everything is committed.
+    pub(super) fn on_checkpoint_notify(&mut self, id: u64) {
+        let now = self.queue.now();
+        for ti in 0..self.tasks.len() as u32 {
+            let task = &mut self.tasks[ti as usize];
+            if task.cancelled {
+                continue;
+            }
+            let mut shown = 0;
+            for slot in &mut task.chain.ops {
+                if let Operator::Sink(s) = &mut slot.op {
+                    shown += s.commit_until(id, now);
+                }
+            }
+            if shown > 0
+                && let Some(tr) = self.trace.as_mut()
+            {
+                tr.event(
+                    now,
+                    "commit",
+                    vec![
+                        ("task", json!(task.label)),
+                        ("checkpoint", json!(id)),
+                        ("records", json!(shown)),
+                    ],
+                );
+            }
+            let all = task.chain.ops.iter().all(|s| match &s.op {
+                Operator::Sink(k) => k.all_committed(),
+                _ => true,
+            });
+            if task.awaiting_final && all {
+                task.awaiting_final = false;
+                self.finish_task(ti);
+            }
+        }
+    }
+
+    /// The checkpoint expired.
+    pub(super) fn on_checkpoint_timeout(&mut self, id: u64) {
+        self.fail_checkpoint(id, "Checkpoint expired before completing.");
+    }
+
+    /// A checkpoint failed for `reason` (counted against `tolerable_failures`).
+    fn fail_checkpoint(&mut self, id: u64, reason: &str) {
+        if !self.abort_checkpoint(id, reason, true) {
+            return;
+        }
+        let c = self.coord.as_mut().expect("checkpointing on");
+        c.consecutive_failures += 1;
+        if c.consecutive_failures > c.cfg.tolerable_failures {
+            c.consecutive_failures = 0;
+            let msg = format!(
+                "Exceeded checkpoint tolerable failure threshold. The latest checkpoint failed due to {reason}, view the Checkpoint History tab or the Job Manager log to find out why continuous checkpoints failed."
+            );
+            let all: Vec<u32> = (0..self.tasks.len() as u32).collect();
+            self.fail_tasks(&all, msg, true);
+        }
+    }
+
+    /// Drops pending checkpoint `id`; returns whether it was pending.
+    pub(super) fn abort_checkpoint(&mut self, id: u64, reason: &str, failed: bool) -> bool {
+        let now = self.queue.now();
+        let Some(c) = self.coord.as_mut() else {
+            return false;
+        };
+        let Some(pos) = c.pending.iter().position(|p| p.id == id) else {
+            return false;
+        };
+        let p = c.pending.remove(pos);
+        let r = &mut c.history[p.row];
+        r.outcome = if failed {
+            format!("failed: {reason}")
+        } else {
+            format!("aborted: {reason}")
+        };
+        r.completed_ms = Some(now.as_secs_f64() * 1e3);
+        let postponed = c.postponed;
+        for t in &mut self.tasks {
+            super::barrier::abort(&mut t.gate, id);
+            if t.inject_barrier == Some(id) {
+                t.inject_barrier = None;
+            }
+        }
+        // Pre-committed transactions of an aborted checkpoint wait for the next completed
+        // one (Flink commits every transaction up to the completed id).
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                now,
+                "checkpoint_failed",
+                vec![("id", json!(id)), ("reason", json!(reason))],
+            );
+        }
+        if postponed {
+            self.queue
+                .schedule(now, Event::CheckpointTick { periodic: false });
+        }
+        for ti in 0..self.tasks.len() as u32 {
+            self.try_schedule(ti);
+        }
+        true
+    }
+
+    /// Every pending checkpoint is aborted (a failover).
+    pub(super) fn abort_all_checkpoints(&mut self, reason: &str) {
+        let ids: Vec<u64> = self
+            .coord
+            .as_ref()
+            .map(|c| c.pending.iter().map(|p| p.id).collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.abort_checkpoint(id, reason, false);
+        }
+    }
+}

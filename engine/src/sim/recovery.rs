@@ -1,0 +1,651 @@
+//! Failures and recovery: the job's life cycle, restart strategies, failover regions, and
+//! restoring tasks from the latest completed checkpoint.
+//!
+//! A failure cancels the tasks of its **failover region** — with the region strategy the
+//! pipelined region of the failed task (tasks connected by channels; a job with a keyBy or
+//! rebalance is one region, a forward-only job has one region per subtask index), with the
+//! full strategy the whole job. The restart strategy decides whether and when they restart
+//! (Flink's `RestartBackoffTimeStrategy`s, with their exact algorithms and messages). A
+//! restart redeploys the region's tasks fresh and restores each from its snapshot in the
+//! latest completed checkpoint: operator state, keyed state, timers and source offsets, so
+//! the sources replay from their checkpointed offsets. Sinks keep what they already made
+//! visible — that left the job. Without a completed checkpoint the region starts over.
+//!
+//! With the region strategy the job stays RUNNING while a region restarts (as in Flink); a
+//! global failover (full strategy, a JobManager failover, too many failed checkpoints) goes
+//! through RESTARTING.
+
+use super::Simulation;
+use super::ops::Operator;
+use super::queue::Event;
+use crate::report::{FailureReport, JobTransition};
+use crate::rng::SimRng;
+use crate::scenario::{Failover, FaultKind, FaultTime, RestartStrategy, Scenario};
+use crate::time::{SimDuration, SimTime};
+use serde_json::json;
+
+/// Flink's `JobStatus` (the states streamlab reaches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    /// Submitted, not yet running.
+    Created,
+    /// Running (also while a region restarts).
+    Running,
+    /// Failing: no restart is possible; tasks are being cancelled.
+    Failing,
+    /// A global failover: every task cancelled, waiting to restart.
+    Restarting,
+    /// Terminally failed.
+    Failed,
+    /// Every task finished.
+    Finished,
+}
+
+impl JobStatus {
+    fn name(self) -> &'static str {
+        match self {
+            JobStatus::Created => "created",
+            JobStatus::Running => "running",
+            JobStatus::Failing => "failing",
+            JobStatus::Restarting => "restarting",
+            JobStatus::Failed => "failed",
+            JobStatus::Finished => "finished",
+        }
+    }
+
+    /// Whether the state machine allows `self → to`.
+    pub fn can_go_to(self, to: JobStatus) -> bool {
+        use JobStatus::*;
+        matches!(
+            (self, to),
+            (Created, Running)
+                | (Running, Finished)
+                | (Running, Failing)
+                | (Running, Restarting)
+                | (Restarting, Running)
+                | (Restarting, Failing)
+                | (Failing, Failed)
+        )
+    }
+}
+
+/// The restart strategy's memory (Flink's backoff-time strategies).
+#[derive(Debug)]
+pub struct Backoff {
+    strategy: RestartStrategy,
+    /// fixed-delay: restarts so far; exponential: the current attempt.
+    attempts: u32,
+    /// failure-rate: failure times.
+    failures: std::collections::VecDeque<SimTime>,
+    /// exponential-delay: when the planned restart is (Flink's `nextRestartTimestamp`).
+    next_restart: Option<SimTime>,
+    rng: SimRng,
+}
+
+impl Backoff {
+    /// A strategy with no failure seen.
+    pub fn new(strategy: RestartStrategy, rng: SimRng) -> Self {
+        Backoff {
+            strategy,
+            attempts: 0,
+            failures: Default::default(),
+            next_restart: None,
+            rng,
+        }
+    }
+
+    /// A failure at `now`: `Ok(delay)` to restart after, or `Err(message)` when recovery is
+    /// suppressed (Flink's "Recovery is suppressed by …" with the strategy's `toString`).
+    pub fn on_failure(&mut self, now: SimTime) -> Result<SimDuration, String> {
+        let suppressed = |s: String| Err(format!("Recovery is suppressed by {s}"));
+        match self.strategy.clone() {
+            RestartStrategy::None => suppressed("NoRestartBackoffTimeStrategy".into()),
+            RestartStrategy::FixedDelay { attempts, delay } => {
+                self.attempts += 1;
+                if attempts.is_none_or(|max| self.attempts <= max) {
+                    Ok(delay)
+                } else {
+                    suppressed(format!(
+                        "FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts={}, backoffTimeMS={})",
+                        attempts.map_or(i64::from(i32::MAX), i64::from),
+                        delay.as_millis()
+                    ))
+                }
+            }
+            RestartStrategy::FailureRate {
+                max_failures,
+                interval,
+                delay,
+            } => {
+                if self.failures.len() > max_failures as usize {
+                    self.failures.pop_front();
+                }
+                self.failures.push_back(now);
+                let can = self.failures.len() <= max_failures as usize
+                    || now.since(self.failures[0]) > interval;
+                if can {
+                    Ok(delay)
+                } else {
+                    suppressed(format!(
+                        "FailureRateRestartBackoffTimeStrategy(FailureRateRestartBackoffTimeStrategy(failuresIntervalMS={},backoffTimeMS={},maxFailuresPerInterval={})",
+                        interval.as_millis(),
+                        delay.as_millis(),
+                        max_failures
+                    ))
+                }
+            }
+            RestartStrategy::ExponentialDelay {
+                initial_delay,
+                max_delay,
+                multiplier,
+                reset_threshold,
+                jitter,
+            } => {
+                // Flink ≥ 1.19: a failure before the planned restart joins that attempt.
+                if let Some(next) = self.next_restart {
+                    if now <= next {
+                        return Ok(next.since(now));
+                    }
+                    if now.since(next) >= reset_threshold {
+                        self.attempts = 0;
+                    }
+                } else {
+                    self.attempts = 0;
+                }
+                let b = (initial_delay.as_millis() as f64 * multiplier.powi(self.attempts as i32))
+                    as i64;
+                let o = (b as f64 * jitter) as i64;
+                let j = if o > 0 {
+                    self.rng.below(2 * o as u64 + 1) as i64 - o
+                } else {
+                    0
+                };
+                let ms = (b + j)
+                    .min(max_delay.as_millis() as i64)
+                    .max(initial_delay.as_millis() as i64);
+                let d = SimDuration::from_millis(ms as u64);
+                self.next_restart = Some(now.plus(d));
+                self.attempts += 1;
+                Ok(d)
+            }
+        }
+    }
+}
+
+/// Recovery bookkeeping of a run.
+#[derive(Debug)]
+pub struct Recovery {
+    /// The job's status.
+    pub status: JobStatus,
+    /// Its changes.
+    pub transitions: Vec<JobTransition>,
+    /// Failures, for the report.
+    pub failures: Vec<FailureReport>,
+    /// The restart strategy.
+    pub backoff: Backoff,
+    /// Region (connected component) of every task.
+    pub region: Vec<u32>,
+    /// Tasks waiting for the pending restart, and the failure rows it answers.
+    waiting: Vec<u32>,
+    waiting_failures: Vec<usize>,
+    /// The restart generation (stale restart events are ignored).
+    generation: u32,
+    /// TaskManagers lost and when their replacement is available.
+    pub tm_back: Vec<SimTime>,
+    /// Scripted faults that struck.
+    pub struck: Vec<bool>,
+}
+
+impl Recovery {
+    /// A job about to run.
+    pub fn new(s: &Scenario, region: Vec<u32>, seed: u64) -> Self {
+        let rng = crate::rng::SeedTree::new(seed).stream("restart/jitter");
+        Recovery {
+            status: JobStatus::Created,
+            transitions: Vec::new(),
+            failures: Vec::new(),
+            backoff: Backoff::new(s.fault_tolerance.restart.strategy.clone(), rng),
+            region,
+            waiting: Vec::new(),
+            waiting_failures: Vec::new(),
+            generation: 0,
+            tm_back: vec![SimTime::ZERO; s.cluster.task_managers as usize],
+            struck: vec![false; s.fault_tolerance.faults.len()],
+        }
+    }
+}
+
+/// Connected components of the tasks over their channels: Flink's pipelined regions for a
+/// streaming job (every exchange is pipelined).
+pub fn regions(n_tasks: usize, channels: &[super::channel::Channel]) -> Vec<u32> {
+    let mut uf = petgraph::unionfind::UnionFind::<usize>::new(n_tasks);
+    for c in channels {
+        uf.union(c.from_task as usize, c.to_task as usize);
+    }
+    let labels = uf.into_labeling();
+    // Number regions by first appearance so they are stable.
+    let mut ids: Vec<Option<u32>> = vec![None; n_tasks];
+    let mut next = 0;
+    labels
+        .iter()
+        .map(|&l| {
+            *ids[l].get_or_insert_with(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect()
+}
+
+impl Simulation {
+    /// Moves the job to `to` (if the state machine allows it) and records it.
+    pub(super) fn set_status(&mut self, to: JobStatus) {
+        let now = self.queue.now();
+        let r = &mut self.recovery;
+        if r.status == to || !r.status.can_go_to(to) {
+            return;
+        }
+        r.status = to;
+        r.transitions.push(JobTransition {
+            at_ms: now.as_secs_f64() * 1e3,
+            status: to.name().into(),
+        });
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(now, "job_status", vec![("status", json!(to.name()))]);
+        }
+    }
+
+    /// Schedules the scripted faults that have a time.
+    pub(super) fn schedule_faults(&mut self, s: &Scenario) {
+        for (i, f) in s.fault_tolerance.faults.iter().enumerate() {
+            if let FaultTime::At(t) = f.at {
+                self.queue.schedule(t, Event::Fault { index: i as u32 });
+            }
+        }
+    }
+
+    /// A checkpoint reached `phase`: faults tied to it strike now.
+    pub(super) fn phase_reached(&mut self, phase: crate::scenario::CheckpointPhase, id: u64) {
+        let now = self.queue.now();
+        for i in 0..self.faults.len() {
+            if self.faults[i].at == FaultTime::After(phase, id) && !self.recovery.struck[i] {
+                self.queue.schedule(now, Event::Fault { index: i as u32 });
+            }
+        }
+    }
+
+    /// A scripted fault strikes.
+    pub(super) fn on_fault(&mut self, index: u32) {
+        let now = self.queue.now();
+        if self.recovery.struck[index as usize] || self.failure.is_some() {
+            return;
+        }
+        self.recovery.struck[index as usize] = true;
+        let fault = self.faults[index as usize].clone();
+        let cause = self.fault_names[index as usize].clone();
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(now, "fault", vec![("what", json!(cause))]);
+        }
+        match fault.kind {
+            FaultKind::KillSubtask { node, subtask } => {
+                let tasks = self.tasks_of_node(node, Some(subtask));
+                self.fail_tasks(&tasks, cause, false);
+            }
+            FaultKind::KillTaskManager {
+                tm,
+                replacement_delay,
+            } => {
+                self.recovery.tm_back[tm as usize] = now.plus(replacement_delay);
+                let tasks: Vec<u32> = (0..self.tasks.len() as u32)
+                    .filter(|&t| self.tasks[t as usize].tm == tm)
+                    .collect();
+                self.fail_tasks(&tasks, cause, false);
+            }
+            FaultKind::JobManager { ha } => {
+                if ha {
+                    let all: Vec<u32> = (0..self.tasks.len() as u32).collect();
+                    self.fail_tasks(&all, cause, true);
+                } else {
+                    self.set_status(JobStatus::Failing);
+                    self.set_status(JobStatus::Failed);
+                    self.failure = Some(format!(
+                        "{cause}: without high availability the job is lost with its JobManager"
+                    ));
+                }
+            }
+            FaultKind::Straggler {
+                node,
+                subtask,
+                factor,
+                duration,
+            } => {
+                for t in self.tasks_of_node(node, Some(subtask)) {
+                    self.tasks[t as usize].slowdown = factor;
+                }
+                self.queue
+                    .schedule(now.plus(duration), Event::FaultEnd { index });
+            }
+            FaultKind::NetworkDelay {
+                between,
+                extra,
+                duration,
+            } => {
+                for c in self.channels_between(between) {
+                    let ch = &mut self.channels[c as usize];
+                    ch.latency = ch.latency.plus(extra);
+                }
+                self.queue
+                    .schedule(now.plus(duration), Event::FaultEnd { index });
+            }
+            FaultKind::NetworkPartition { between, duration } => {
+                let heal = now.plus(duration);
+                for c in self.channels_between(between) {
+                    self.channels[c as usize].held_until = heal;
+                }
+                self.queue.schedule(heal, Event::FaultEnd { index });
+            }
+            FaultKind::StorageFailure { duration } => {
+                if let Some(c) = self.coord.as_mut() {
+                    c.storage_down_until = now.plus(duration);
+                }
+            }
+        }
+    }
+
+    /// A temporary fault ends.
+    pub(super) fn on_fault_end(&mut self, index: u32) {
+        let fault = self.faults[index as usize].clone();
+        match fault.kind {
+            FaultKind::Straggler { node, subtask, .. } => {
+                for t in self.tasks_of_node(node, Some(subtask)) {
+                    self.tasks[t as usize].slowdown = 1.0;
+                }
+            }
+            FaultKind::NetworkDelay { between, extra, .. } => {
+                for c in self.channels_between(between) {
+                    let ch = &mut self.channels[c as usize];
+                    ch.latency = SimDuration(ch.latency.0.saturating_sub(extra.0));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn tasks_of_node(&self, node: usize, subtask: Option<u32>) -> Vec<u32> {
+        (0..self.tasks.len() as u32)
+            .filter(|&t| {
+                let task = &self.tasks[t as usize];
+                task.chain
+                    .ops
+                    .iter()
+                    .any(|o| self.scenario_node[o.node] == node)
+                    && subtask.is_none_or(|s| task.subtask == s)
+            })
+            .collect()
+    }
+
+    fn channels_between(&self, (a, b): (u32, u32)) -> Vec<u32> {
+        (0..self.channels.len() as u32)
+            .filter(|&c| {
+                let ch = &self.channels[c as usize];
+                let x = self.tasks[ch.from_task as usize].tm;
+                let y = self.tasks[ch.to_task as usize].tm;
+                (x.min(y), x.max(y)) == (a, b)
+            })
+            .collect()
+    }
+
+    /// Tasks `failed` failed because of `cause`; `global` fails the whole job (a global
+    /// failover). Cancels the failover region and asks the restart strategy what to do.
+    pub(super) fn fail_tasks(&mut self, failed: &[u32], cause: String, global: bool) {
+        let now = self.queue.now();
+        let live: Vec<u32> = failed
+            .iter()
+            .copied()
+            .filter(|&t| {
+                let task = &self.tasks[t as usize];
+                global || (!task.finished && !task.cancelled)
+            })
+            .collect();
+        if live.is_empty() {
+            return; // finished tasks cannot fail
+        }
+        let full = global || self.failover == Failover::Full;
+        let cancel: Vec<u32> = if full {
+            (0..self.tasks.len() as u32).collect()
+        } else {
+            let regions: Vec<u32> = live
+                .iter()
+                .map(|&t| self.recovery.region[t as usize])
+                .collect();
+            (0..self.tasks.len() as u32)
+                .filter(|&t| regions.contains(&self.recovery.region[t as usize]))
+                .collect()
+        };
+        self.abort_all_checkpoints("a task failed (failover)");
+        self.cancel_tasks(&cancel);
+        self.recovery.failures.push(FailureReport {
+            at_ms: now.as_secs_f64() * 1e3,
+            cause: cause.clone(),
+            tasks_restarted: cancel.len() as u32,
+            downtime_ms: None,
+            restored_checkpoint: None,
+        });
+        let row = self.recovery.failures.len() - 1;
+        match self.recovery.backoff.on_failure(now) {
+            Err(msg) => {
+                self.set_status(JobStatus::Failing);
+                self.set_status(JobStatus::Failed);
+                self.failure = Some(format!("{msg} (after: {cause})"));
+            }
+            Ok(delay) => {
+                if full {
+                    self.set_status(JobStatus::Restarting);
+                    if let Some(c) = self.coord.as_mut() {
+                        c.suspended = true;
+                    }
+                }
+                for t in cancel {
+                    if !self.recovery.waiting.contains(&t) {
+                        self.recovery.waiting.push(t);
+                    }
+                }
+                self.recovery.waiting_failures.push(row);
+                // Lost TaskManagers must be replaced before their tasks can be deployed.
+                let resources = self
+                    .recovery
+                    .waiting
+                    .iter()
+                    .map(|&t| self.recovery.tm_back[self.tasks[t as usize].tm as usize])
+                    .max()
+                    .unwrap_or(now);
+                let at = now.plus(delay).max(resources);
+                self.recovery.generation += 1;
+                let generation = self.recovery.generation;
+                self.queue.schedule(at, Event::Restart { generation });
+            }
+        }
+    }
+
+    /// Cancels tasks: their pending events are dropped, their cores freed, their channels
+    /// emptied; they wait for a restart.
+    fn cancel_tasks(&mut self, cancel: &[u32]) {
+        let mut is_cancelled = vec![false; self.tasks.len()];
+        for &t in cancel {
+            is_cancelled[t as usize] = true;
+        }
+        let chan_cancelled: Vec<bool> = self
+            .channels
+            .iter()
+            .map(|c| is_cancelled[c.from_task as usize] || is_cancelled[c.to_task as usize])
+            .collect();
+        self.queue.discard(|e| {
+            e.task().is_some_and(|t| is_cancelled[t as usize])
+                || e.channel().is_some_and(|c| chan_cancelled[c as usize])
+        });
+        for &t in cancel {
+            let task = &mut self.tasks[t as usize];
+            let tm = task.tm as usize;
+            match task.sched {
+                super::task::Sched::Running => self.tms[tm].free += 1,
+                super::task::Sched::Queued(_) => self.tms[tm].ready.retain(|&x| x != t),
+                super::task::Sched::Idle => {}
+            }
+            task.sched = super::task::Sched::Idle;
+            if task.finished {
+                self.finished -= 1;
+                task.finished = false;
+            }
+            task.cancelled = true;
+        }
+    }
+
+    /// Redeploys the waiting tasks and restores them from the latest completed checkpoint.
+    pub(super) fn on_restart(&mut self, generation: u32, s: &Scenario, p: &crate::plan::Plan) {
+        if generation != self.recovery.generation || self.failure.is_some() {
+            return;
+        }
+        let now = self.queue.now();
+        let tasks = std::mem::take(&mut self.recovery.waiting);
+        let rows = std::mem::take(&mut self.recovery.waiting_failures);
+        let fresh = super::build::build(s, p, self.seed, &mut self.interner, self.annotate);
+        let mut fresh_tasks: Vec<Option<super::task::Task>> =
+            fresh.tasks.into_iter().map(Some).collect();
+        let mut fresh_channels: Vec<Option<super::channel::Channel>> =
+            fresh.channels.into_iter().map(Some).collect();
+        let restored = self.coord.as_ref().and_then(|c| c.latest());
+        let restored_id = restored.map(|c| c.id);
+        let mut in_set = vec![false; self.tasks.len()];
+        for &t in &tasks {
+            in_set[t as usize] = true;
+        }
+        for &ti in &tasks {
+            let mut task = fresh_tasks[ti as usize].take().expect("one per task");
+            if let Some(snap) = restored.and_then(|c| c.snapshots[ti as usize].as_ref()) {
+                task.chain = snap.chain.clone();
+                if let (Some(src), Some(saved)) = (task.source.as_mut(), snap.source.as_ref()) {
+                    // Offsets and generator come back; the watermark generator starts anew
+                    // (Flink does not checkpoint it).
+                    let wm = src.watermarks.clone();
+                    *src = saved.clone();
+                    src.watermarks = wm;
+                    src.paused = false;
+                }
+                // Operators' watermarks start from the beginning after a restore.
+                for slot in &mut task.chain.ops {
+                    slot.watermark = crate::time::EVENT_TIME_MIN;
+                }
+            }
+            let old = std::mem::replace(&mut self.tasks[ti as usize], task);
+            let task = &mut self.tasks[ti as usize];
+            // What the sinks made visible stays; counters and time accounting continue.
+            for (slot, old_slot) in task.chain.ops.iter_mut().zip(old.chain.ops) {
+                slot.records_in = old_slot.records_in;
+                slot.records_out = old_slot.records_out;
+                if let (Operator::Sink(new), Operator::Sink(live)) = (&mut slot.op, old_slot.op) {
+                    new.carry_visible(live, restored_id, now);
+                }
+            }
+            task.time = old.time;
+            task.stats = old.stats;
+            task.watermark_trail = old.watermark_trail;
+        }
+        for (ch, fresh) in self.channels.iter_mut().zip(&mut fresh_channels) {
+            if in_set[ch.from_task as usize] || in_set[ch.to_task as usize] {
+                let mut new = fresh.take().expect("one per channel");
+                new.buffers_sent += ch.buffers_sent;
+                new.bytes_sent += ch.bytes_sent;
+                *ch = new;
+            }
+        }
+        for &row in &rows {
+            let f = &mut self.recovery.failures[row];
+            f.downtime_ms = Some(now.as_secs_f64() * 1e3 - f.at_ms);
+            f.restored_checkpoint = restored_id;
+        }
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                now,
+                "restart",
+                vec![
+                    ("tasks", json!(tasks.len())),
+                    ("checkpoint", json!(restored_id)),
+                ],
+            );
+        }
+        if let Some(c) = self.coord.as_mut() {
+            c.suspended = false;
+        }
+        self.set_status(JobStatus::Running);
+        for ti in tasks {
+            self.try_schedule(ti);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backoff(s: RestartStrategy) -> Backoff {
+        Backoff::new(s, crate::rng::SeedTree::new(1).stream("t"))
+    }
+
+    const S: fn(u64) -> SimTime = |s| SimTime(s * 1_000_000_000);
+
+    #[test]
+    fn fixed_delay_restarts_attempts_times_then_gives_up_with_flinks_text() {
+        let mut b = backoff(RestartStrategy::FixedDelay {
+            attempts: Some(2),
+            delay: SimDuration::from_millis(300),
+        });
+        assert_eq!(b.on_failure(S(1)), Ok(SimDuration::from_millis(300)));
+        assert!(b.on_failure(S(2)).is_ok());
+        assert_eq!(
+            b.on_failure(S(3)),
+            Err("Recovery is suppressed by FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=2, backoffTimeMS=300)".into())
+        );
+    }
+
+    #[test]
+    fn failure_rate_fails_on_the_second_failure_within_the_interval() {
+        let s = RestartStrategy::FailureRate {
+            max_failures: 1,
+            interval: SimDuration::from_secs(60),
+            delay: SimDuration::from_secs(1),
+        };
+        let mut b = backoff(s.clone());
+        assert!(b.on_failure(S(1)).is_ok());
+        assert!(b.on_failure(S(30)).is_err());
+        let mut b = backoff(s);
+        assert!(b.on_failure(S(1)).is_ok());
+        assert!(b.on_failure(S(100)).is_ok(), "a minute later is fine");
+    }
+
+    #[test]
+    fn exponential_delay_grows_and_merges_failures_before_the_planned_restart() {
+        let mut b = backoff(RestartStrategy::ExponentialDelay {
+            initial_delay: SimDuration::from_secs(1),
+            max_delay: SimDuration::from_secs(60),
+            multiplier: 1.5,
+            reset_threshold: SimDuration::from_secs(3600),
+            jitter: 0.0,
+        });
+        assert_eq!(b.on_failure(S(10)), Ok(SimDuration::from_millis(1000)));
+        assert_eq!(b.on_failure(S(20)), Ok(SimDuration::from_millis(1500)));
+        // 21 s is before the restart planned at 21.5 s: the same attempt
+        assert_eq!(b.on_failure(S(21)), Ok(SimDuration::from_millis(500)));
+        assert_eq!(b.on_failure(S(30)), Ok(SimDuration::from_millis(2250)));
+    }
+
+    #[test]
+    fn the_job_state_machine_allows_only_flinks_transitions() {
+        use JobStatus::*;
+        assert!(Created.can_go_to(Running));
+        assert!(Running.can_go_to(Restarting) && Restarting.can_go_to(Running));
+        assert!(Failing.can_go_to(Failed));
+        assert!(!Finished.can_go_to(Running));
+        assert!(!Failed.can_go_to(Running));
+        assert!(!Created.can_go_to(Finished));
+    }
+}

@@ -1,0 +1,226 @@
+//! Fault tolerance end to end: checkpoints, crashes, restarts, and what each sink guarantee
+//! makes of them (issue 4).
+
+use crate::assert_run;
+use crate::util::{scratch, streamlab, texts};
+use serde_json::Value;
+
+/// Runs a scenario file and returns its JSON report (any exit status).
+fn report_of(path: &str, name: &str) -> (Value, i32) {
+    let dir = scratch(name);
+    let json = dir.join("report.json");
+    let out = streamlab(&["run", path, "-q", "--json", json.to_str().unwrap()]);
+    let (_, err) = texts(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    let text = std::fs::read_to_string(&json).expect("report written");
+    (
+        serde_json::from_str(&text).unwrap(),
+        out.status.code().unwrap(),
+    )
+}
+
+/// Writes a variant of a bundled scenario with `from` replaced by `to`.
+fn variant(file: &str, name: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(crate::util::root().join(file)).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from} in {file}");
+        text = text.replace(from, to);
+    }
+    let path = scratch(name).join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn sink<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["sinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap()
+}
+
+#[test]
+fn exactly_once_sink_matches_the_fault_free_run_and_at_least_once_duplicates() {
+    let (r, code) = report_of("scenarios/exactly_once_vs_at_least_once.toml", "eo-alo");
+    assert_eq!(code, 0);
+    let eo = sink(&r, "committed");
+    let alo = sink(&r, "at_once");
+    assert_eq!(
+        (eo["duplicates"].as_u64(), eo["missing"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(alo["duplicates"].as_u64().unwrap() > 0, "{alo}");
+    assert_eq!(alo["missing"].as_u64(), Some(0));
+    assert!(
+        eo["latency"]["p50_ms"].as_f64().unwrap()
+            > 10.0 * alo["latency"]["p50_ms"].as_f64().unwrap(),
+        "two-phase commit makes results visible later"
+    );
+    let f = &r["failures"][0];
+    assert!(f["cause"].as_str().unwrap().contains("TaskManager 1 lost"));
+    assert!(f["restored_checkpoint"].as_u64().is_some());
+    assert!(
+        f["downtime_ms"].as_f64().unwrap() >= 5000.0,
+        "waits for the replacement TaskManager"
+    );
+    let done = r["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "completed")
+        .count();
+    assert!(done >= 5);
+}
+
+#[test]
+fn the_summary_shows_checkpoints_failures_and_guarantees() {
+    let out = streamlab(&["run", "scenarios/exactly_once_vs_at_least_once.toml"]);
+    assert_run!(
+        out,
+        exit = 0,
+        "Checkpoints",
+        "Failure at 23.000 s: TaskManager 1 lost",
+        "restored checkpoint",
+        "Guarantees (compared with the same run without faults)",
+        "exactly_once",
+        "at_least_once"
+    );
+}
+
+#[test]
+fn without_checkpoints_a_failure_fails_the_job_with_flinks_message() {
+    let path = variant(
+        "scenarios/exactly_once_vs_at_least_once.toml",
+        "no-cp",
+        &[
+            ("[checkpointing]\ninterval = \"5 s\"", ""),
+            (
+                "strategy = \"fixed-delay\"\nattempts = 3\ndelay = \"2 s\"",
+                "",
+            ),
+            ("guarantee = \"exactly_once\"", ""),
+        ],
+    );
+    let out = streamlab(&["run", &path]);
+    assert_run!(
+        out,
+        exit = 1,
+        "Recovery is suppressed by NoRestartBackoffTimeStrategy",
+        "--seed 11"
+    );
+}
+
+#[test]
+fn restart_strategies_give_up_as_flink_does() {
+    let path = variant(
+        "scenarios/restart_strategies.toml",
+        "fixed",
+        &[(
+            "strategy = \"exponential-delay\"",
+            "strategy = \"fixed-delay\"",
+        )],
+    );
+    let out = streamlab(&["run", &path]);
+    assert_run!(
+        out,
+        exit = 1,
+        "Recovery is suppressed by FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=1, backoffTimeMS=1000)"
+    );
+    let (r, code) = report_of("scenarios/restart_strategies.toml", "exp");
+    assert_eq!(code, 0);
+    let downs: Vec<f64> = r["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["downtime_ms"].as_f64().unwrap())
+        .collect();
+    assert_eq!(downs.len(), 4);
+    // 1 s, 1.5 s, 2.25 s, 3.375 s, each ± 10 % jitter
+    for (d, base) in downs.iter().zip([1000.0, 1500.0, 2250.0, 3375.0]) {
+        assert!((d - base).abs() <= base * 0.1 + 1.0, "{downs:?}");
+    }
+    // the final table is the same as without failures (upsert is idempotent)
+    assert_eq!(sink(&r, "out")["missing"].as_u64(), Some(0));
+}
+
+#[test]
+fn region_failover_restarts_only_the_failed_pipeline() {
+    let text = "name = \"fwd\"\nseed = 1\n[cluster]\nslots_per_task_manager = 2\n[job]\nparallelism = 2\n\
+        [checkpointing]\ninterval = \"1 s\"\n[restart]\nstrategy = \"fixed-delay\"\nattempts = 5\n\
+        [[fault]]\nkind = \"kill_subtask\"\noperator = \"double\"\nsubtask = 1\nat = \"3 s\"\n\
+        [[source]]\nname = \"s\"\nkind = \"generator\"\nrate = 200\nduration = \"6 s\"\nfields.k = { kind = \"key\", count = 5 }\n\
+        [[operator]]\nname = \"double\"\nkind = \"map\"\ninput = \"s\"\nselect = { k = \"k * 2\" }\n\
+        [[sink]]\nname = \"out\"\ninput = \"double\"\nguarantee = \"exactly_once\"\n";
+    let dir = scratch("region-file");
+    let file = dir.join("fwd.toml");
+    std::fs::write(&file, text).unwrap();
+    let (r, code) = report_of(file.to_str().unwrap(), "region");
+    assert_eq!(code, 0);
+    assert_eq!(
+        r["failures"][0]["tasks_restarted"].as_u64(),
+        Some(1),
+        "one chain of two"
+    );
+    assert_eq!(sink(&r, "out")["missing"].as_u64(), Some(0));
+    assert_eq!(sink(&r, "out")["duplicates"].as_u64(), Some(0));
+    // the job never left RUNNING: region failover is not a job restart
+    assert!(!r["job_status"].to_string().contains("restarting"));
+    let full = text.replace("attempts = 5\n", "attempts = 5\nfailover = \"full\"\n");
+    std::fs::write(&file, full).unwrap();
+    let (r, _) = report_of(file.to_str().unwrap(), "full");
+    assert_eq!(r["failures"][0]["tasks_restarted"].as_u64(), Some(2));
+    assert!(r["job_status"].to_string().contains("restarting"));
+}
+
+#[test]
+fn checkpoint_storage_failures_beyond_the_tolerance_fail_over_the_job() {
+    let text = "name = \"storage\"\nseed = 1\n[checkpointing]\ninterval = \"1 s\"\n\
+        [restart]\nstrategy = \"none\"\n\
+        [[fault]]\nkind = \"storage_failure\"\nat = \"2 s\"\nduration = \"3 s\"\n\
+        [[source]]\nname = \"s\"\nkind = \"generator\"\nrate = 100\nduration = \"8 s\"\nfields.k = { kind = \"key\", count = 5 }\n\
+        [[sink]]\nname = \"out\"\ninput = \"s\"\n";
+    let dir = scratch("storage");
+    let file = dir.join("s.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = streamlab(&["run", file.to_str().unwrap()]);
+    assert_run!(
+        out,
+        exit = 1,
+        "Recovery is suppressed by NoRestartBackoffTimeStrategy",
+        "Exceeded checkpoint tolerable failure threshold. The latest checkpoint failed due to Asynchronous task checkpoint failed."
+    );
+    let tolerant = text.replace(
+        "interval = \"1 s\"\n",
+        "interval = \"1 s\"\ntolerable_failures = 5\n",
+    );
+    std::fs::write(&file, tolerant).unwrap();
+    let out = streamlab(&["run", file.to_str().unwrap()]);
+    assert_run!(
+        out,
+        exit = 0,
+        "failed: Asynchronous task checkpoint failed."
+    );
+}
+
+#[test]
+fn two_phase_commit_latency_follows_the_checkpoint_interval() {
+    let (r, _) = report_of("scenarios/two_phase_commit_latency.toml", "2pc");
+    let tx = sink(&r, "transactional")["latency"]["p50_ms"]
+        .as_f64()
+        .unwrap();
+    let now = sink(&r, "immediate")["latency"]["p50_ms"].as_f64().unwrap();
+    // interval 2 s: a record waits on average about half of it for the next checkpoint
+    assert!((600.0..1600.0).contains(&tx), "{tx}");
+    assert!(now < 200.0, "{now}");
+    let path = variant(
+        "scenarios/two_phase_commit_latency.toml",
+        "2pc-10s",
+        &[("interval = \"2 s\"", "interval = \"10 s\"")],
+    );
+    let (r, _) = report_of(&path, "2pc-10s-run");
+    let slow = sink(&r, "transactional")["latency"]["p50_ms"]
+        .as_f64()
+        .unwrap();
+    assert!(slow > 2.0 * tx, "{slow} vs {tx}");
+}
