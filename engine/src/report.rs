@@ -509,7 +509,14 @@ impl RunReport {
             .iter()
             .filter(|t| t.watermark.is_some())
             .collect();
-        if with_wm.iter().any(|t| !t.channel_watermarks.is_empty()) {
+        // A job without event time only ever sees the final +∞ watermark: nothing to show.
+        let event_time_moved = with_wm.iter().any(|t| {
+            !t.watermark_lag_ms.is_empty()
+                || t.channel_watermarks
+                    .iter()
+                    .any(|c| c.watermark.is_some_and(|w| w != i64::MAX))
+        });
+        if event_time_moved && with_wm.iter().any(|t| !t.channel_watermarks.is_empty()) {
             let _ = writeln!(o, "\nWatermarks at the end (per input channel)");
             for t in with_wm {
                 let fmt = |w: Option<i64>| match w {

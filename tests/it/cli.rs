@@ -167,3 +167,12 @@ fn an_output_that_cannot_be_written_is_an_error_and_leaves_nothing_behind() {
 fn help_lists_the_commands() {
     assert_run!(streamlab(&["--help"]), exit = 0, "run", "plan", "validate");
 }
+
+#[test]
+fn a_job_without_event_time_shows_no_watermark_section() {
+    let out = streamlab(&["run", "scenarios/wordcount.toml"]);
+    assert_run!(out, exit = 0, "final table");
+    assert!(!texts(&out).0.contains("Watermarks at the end"));
+    let out = streamlab(&["run", "scenarios/idle_source.toml"]);
+    assert_run!(out, exit = 0, "Watermarks at the end");
+}

@@ -316,17 +316,7 @@ impl Simulation {
             self.fail_checkpoint(id, "Asynchronous task checkpoint failed.");
             return;
         }
-        let Some(p) = c.pending.iter_mut().find(|p| p.id == id) else {
-            return;
-        };
-        if !p.waiting[ti as usize] {
-            return;
-        }
-        p.waiting[ti as usize] = false;
-        p.left -= 1;
-        if p.left == 0 {
-            self.complete_checkpoint(id);
-        }
+        self.acknowledge(ti, id);
     }
 
     /// Task `ti` finished: it acknowledges every pending checkpoint with its final state.
@@ -353,11 +343,12 @@ impl Simulation {
                     self.phase_reached(CheckpointPhase::PreCommit, id);
                 }
             }
-            self.on_checkpoint_ack_now(ti, id);
+            self.acknowledge(ti, id);
         }
     }
 
-    fn on_checkpoint_ack_now(&mut self, ti: u32, id: u64) {
+    /// Task `ti`'s acknowledgement of checkpoint `id` counts; the last one completes it.
+    fn acknowledge(&mut self, ti: u32, id: u64) {
         let Some(c) = self.coord.as_mut() else { return };
         let Some(p) = c.pending.iter_mut().find(|p| p.id == id) else {
             return;
