@@ -35,6 +35,8 @@ pub struct Scenario {
     pub nodes: Vec<NodeDef>,
     /// Findings that do not stop the run.
     pub warnings: Vec<Diagnostic>,
+    /// Settings of the baseline execution modes (`[modes]`).
+    pub modes: super::modes::ModeSettings,
 }
 
 impl Scenario {

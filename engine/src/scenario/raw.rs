@@ -30,6 +30,7 @@ pub struct RawScenario {
     pub operators: Vec<Spanned<RawOperator>>,
     #[serde(default, rename = "sink")]
     pub sinks: Vec<Spanned<RawSink>>,
+    pub modes: Option<Spanned<RawModes>>,
 }
 
 /// `[cluster]`
@@ -265,4 +266,39 @@ pub struct RawSink {
     pub cost: Option<Spanned<String>>,
     pub key: Option<Spanned<String>>,
     pub capture: Option<Spanned<i64>>,
+}
+
+/// `[modes]`: settings of the baseline execution models.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModes {
+    pub micro_batch: Option<Spanned<RawMicroBatch>>,
+    pub acking: Option<Spanned<RawAcking>>,
+    pub crash: Option<Spanned<RawCrash>>,
+}
+
+/// `[modes.micro_batch]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMicroBatch {
+    pub trigger: Option<Spanned<String>>,
+    pub variant: Option<Spanned<String>>,
+    pub output_mode: Option<Spanned<String>>,
+    pub overhead: Option<Spanned<String>>,
+}
+
+/// `[modes.acking]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcking {
+    pub message_timeout: Option<Spanned<String>>,
+    pub ack_cost: Option<Spanned<String>>,
+}
+
+/// `[modes.crash]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCrash {
+    pub at: Option<Spanned<String>>,
+    pub downtime: Option<Spanned<String>>,
 }

@@ -238,6 +238,7 @@ impl Checker {
             );
         }
         let description = raw.description.clone().unwrap_or_default();
+        let modes = self.modes(raw.modes.as_ref());
         let drafts = self.drafts(raw);
         let nodes = self.nodes(drafts)?;
         Some(Scenario {
@@ -251,6 +252,7 @@ impl Checker {
             limits,
             nodes,
             warnings: Vec::new(),
+            modes,
         })
     }
 
