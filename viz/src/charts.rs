@@ -329,10 +329,8 @@ fn range(values: impl Iterator<Item = f64>, from_zero: bool) -> (f64, f64) {
 fn tick(v: f64) -> String {
     let a = v.abs();
     if a >= 1e6 {
-        format!("{:.3} M", v / 1e6)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .replace(". M", " M")
+        let s = format!("{:.3}", v / 1e6);
+        format!("{} M", s.trim_end_matches('0').trim_end_matches('.'))
     } else if a >= 1e3 {
         let s = format!("{:.2}", v / 1e3);
         format!("{} k", s.trim_end_matches('0').trim_end_matches('.'))
