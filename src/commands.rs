@@ -26,6 +26,11 @@ fn print_diagnostics(d: &Diagnostics) {
     }
 }
 
+/// [`load_and_plan`], for the commands that run several modes.
+pub fn load_and_plan_quiet(file: &Path) -> Result<(Scenario, plan::Plan), u8> {
+    load_and_plan(file)
+}
+
 /// Loads, validates and plans; prints every problem. Warnings are printed and do not stop.
 fn load_and_plan(file: &Path) -> Result<(Scenario, plan::Plan), u8> {
     let s = match scenario::load(file) {

@@ -2,6 +2,7 @@
 //! outcome to an exit status (0 ok, 1 the job failed or hit a limit, 2 bad input).
 
 mod commands;
+mod compare;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -48,6 +49,39 @@ enum Command {
         /// The scenario file (TOML).
         file: PathBuf,
     },
+    /// Run a scenario under several execution modes and write report.json, CSV series,
+    /// charts (SVG and PNG) and report.html.
+    Compare {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Execution modes, comma-separated: streaming, micro-batch, batch, acking.
+        #[arg(long, default_value = "streaming,micro-batch,batch,acking")]
+        modes: String,
+        /// Output directory.
+        #[arg(long, value_name = "DIR", default_value = "out")]
+        out: PathBuf,
+        /// Seed for every random choice (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Run a scenario for several values of one setting in several modes (in parallel) and
+    /// chart latency against throughput.
+    Sweep {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// The setting and its values, e.g. `sources.clicks.rate=1000,10000,100000`.
+        #[arg(long, value_name = "PATH=V1,V2,...")]
+        set: String,
+        /// Execution modes, comma-separated: streaming, micro-batch, batch, acking.
+        #[arg(long, default_value = "streaming,micro-batch,batch,acking")]
+        modes: String,
+        /// Output directory.
+        #[arg(long, value_name = "DIR", default_value = "out")]
+        out: PathBuf,
+        /// Seed for every random choice (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,6 +96,19 @@ fn main() -> ExitCode {
         } => commands::run(&file, seed, json.as_deref(), trace.as_deref(), quiet),
         Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
         Command::Validate { file } => commands::validate(&file),
+        Command::Compare {
+            file,
+            modes,
+            out,
+            seed,
+        } => compare::compare(&file, &modes, &out, seed),
+        Command::Sweep {
+            file,
+            set,
+            modes,
+            out,
+            seed,
+        } => compare::sweep(&file, &set, &modes, &out, seed),
     };
     ExitCode::from(code)
 }

@@ -8,6 +8,7 @@
 //! | scenario file → [`scenario::Scenario`] (two stages: raw serde, then validation) | [`scenario`], [`expr`], [`diag`] |
 //! | logical graph, chaining, execution graph, slots | [`plan`] |
 //! | simulation in processing time | [`sim`] |
+//! | the same job as micro-batch, batch or acking (baselines) | [`modes`] |
 //! | metrics and the run report | [`report`] |
 //!
 //! Shared foundations: [`time`] (the two time axes), [`rng`] (seeded streams), [`value`]
@@ -17,6 +18,7 @@ pub mod api;
 pub mod cost;
 pub mod diag;
 pub mod expr;
+pub mod modes;
 pub mod plan;
 pub mod process;
 pub mod report;

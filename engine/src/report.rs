@@ -46,6 +46,10 @@ pub struct Latency {
     pub p99_ms: f64,
     /// Maximum.
     pub max_ms: f64,
+    /// The distribution: `[latency ms, fraction of records at or below it]` at every
+    /// percentile (and 99.5, 99.9), for CDF charts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cdf_ms: Vec<(f64, f64)>,
 }
 
 impl Latency {
@@ -62,6 +66,14 @@ impl Latency {
             p90_ms: ms(h.value_at_quantile(0.90)),
             p99_ms: ms(h.value_at_quantile(0.99)),
             max_ms: ms(h.max()),
+            cdf_ms: (0..=100)
+                .map(|q| f64::from(q) / 100.0)
+                .chain([0.995, 0.999])
+                .map(|q| (q.to_bits(), ms(h.value_at_quantile(q))))
+                .collect::<std::collections::BTreeMap<_, _>>()
+                .into_iter()
+                .map(|(q, v)| (v, f64::from_bits(q)))
+                .collect(),
         }
     }
 }

@@ -40,6 +40,22 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &["exactly-once (two-phase commit), but checkpointing is off"],
     ),
     (
+        "dstream_interval_zero.toml",
+        ":13:11",
+        &[
+            "a DStream batch interval of 0 is not possible",
+            "variant = \"structured\"",
+        ],
+    ),
+    (
+        "unknown_output_mode.toml",
+        ":12:15",
+        &[
+            "unknown output mode `upsert`",
+            "\"append\", \"update\", \"complete\"",
+        ],
+    ),
+    (
         "unknown_field.toml",
         ":11:1",
         &[

@@ -224,3 +224,31 @@ fn two_phase_commit_latency_follows_the_checkpoint_interval() {
         .unwrap();
     assert!(slow > 2.0 * tx, "{slow} vs {tx}");
 }
+
+/// A checkpoint triggered after every source finished reaches the backlogged sinks through
+/// no barrier: they take its snapshot when their input ends (FLIP-147's final checkpoint), so
+/// it completes, commits their last transaction, and the job finishes — instead of waiting
+/// for the checkpoint timeout and failing over forever.
+#[test]
+fn a_checkpoint_triggered_after_the_sources_finished_completes_and_commits() {
+    let path = variant(
+        "scenarios/storm_acking_duplicates.toml",
+        "final-checkpoint",
+        &[(
+            "[[fault]]\nkind = \"kill_task_manager\"\nat = \"2 s\"\ntask_manager = 1\nreplacement_delay = \"1 s\"",
+            "",
+        )],
+    );
+    let (r, code) = report_of(&path, "final-checkpoint-run");
+    assert_eq!(r["outcome"]["status"], "finished", "{}", r["outcome"]);
+    assert_eq!(code, 0);
+    let out = sink(&r, "out");
+    assert_eq!(out["committed"].as_u64(), Some(36_000));
+    let cps = r["checkpoints"].as_array().unwrap();
+    assert!(cps.iter().all(|c| c["outcome"] == "completed"), "{cps:?}");
+    assert!(
+        r["failures"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        r["failures"]
+    );
+}

@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod cli;
+mod compare;
 mod event_time_scenarios;
 mod fault_tolerance;
 mod scenarios;

@@ -8,6 +8,7 @@
 
 mod joins;
 pub mod model;
+pub mod modes;
 pub mod raw;
 pub mod recovery;
 mod sources;

@@ -37,6 +37,8 @@ pub struct Scenario {
     pub fault_tolerance: super::recovery::FaultTolerance,
     /// Findings that do not stop the run.
     pub warnings: Vec<Diagnostic>,
+    /// Settings of the baseline execution modes (`[modes]`).
+    pub modes: super::modes::ModeSettings,
 }
 
 impl Scenario {

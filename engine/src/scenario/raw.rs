@@ -34,6 +34,7 @@ pub struct RawScenario {
     pub restart: Option<Spanned<RawRestart>>,
     #[serde(default, rename = "fault")]
     pub faults: Vec<Spanned<RawFault>>,
+    pub modes: Option<Spanned<RawModes>>,
 }
 
 /// `[checkpointing]` (Flink's `execution.checkpointing.*`).
@@ -323,4 +324,30 @@ pub struct RawSink {
     pub key: Option<Spanned<String>>,
     pub capture: Option<Spanned<i64>>,
     pub guarantee: Option<Spanned<String>>,
+}
+
+/// `[modes]`: settings of the baseline execution models.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModes {
+    pub micro_batch: Option<Spanned<RawMicroBatch>>,
+    pub acking: Option<Spanned<RawAcking>>,
+}
+
+/// `[modes.micro_batch]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMicroBatch {
+    pub trigger: Option<Spanned<String>>,
+    pub variant: Option<Spanned<String>>,
+    pub output_mode: Option<Spanned<String>>,
+    pub overhead: Option<Spanned<String>>,
+}
+
+/// `[modes.acking]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAcking {
+    pub message_timeout: Option<Spanned<String>>,
+    pub ack_cost: Option<Spanned<String>>,
 }

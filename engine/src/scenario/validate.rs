@@ -239,6 +239,7 @@ impl Checker {
             );
         }
         let description = raw.description.clone().unwrap_or_default();
+        let modes = self.modes(raw.modes.as_ref());
         let mut raw = raw;
         let raw_cp = raw.checkpointing.take();
         let raw_restart = raw.restart.take();
@@ -265,6 +266,7 @@ impl Checker {
             nodes,
             fault_tolerance,
             warnings: Vec::new(),
+            modes,
         })
     }
 

@@ -308,6 +308,25 @@ impl Simulation {
         sync
     }
 
+    /// Task `ti` reached the end of its input and waits for a checkpoint to commit its last
+    /// transaction. Checkpoints already pending whose barrier it has not seen will never send
+    /// it one — every upstream task finished (FLIP-147) — so it takes their snapshot now, with
+    /// the state after its whole input: the position of a barrier behind the upstream tasks'
+    /// last records, which is where Flink's final checkpoint puts it.
+    pub(super) fn snapshot_at_end(&mut self, ti: u32) {
+        let now = self.queue.now();
+        let Some(c) = self.coord.as_ref() else { return };
+        let ids: Vec<u64> = c
+            .pending
+            .iter()
+            .filter(|p| p.waiting[ti as usize] && p.snapshots[ti as usize].is_none())
+            .map(|p| p.id)
+            .collect();
+        for id in ids {
+            self.take_snapshot(ti, id, now, now);
+        }
+    }
+
     /// A task's asynchronous snapshot part is done.
     pub(super) fn on_checkpoint_ack(&mut self, ti: u32, id: u64) {
         let now = self.queue.now();

@@ -551,6 +551,7 @@ impl Simulation {
             if uncommitted && self.coord.is_some() {
                 // Its last transaction commits with the next checkpoint.
                 task.awaiting_final = true;
+                self.snapshot_at_end(ti);
             } else {
                 self.finish_task(ti);
             }

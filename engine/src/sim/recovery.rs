@@ -160,7 +160,10 @@ impl Backoff {
                 } else {
                     0
                 };
-                let ms = (b + j)
+                // saturating: after ~100 attempts `b` reaches i64::MAX (Java's long wraps
+                // there; the result is capped at max_delay either way)
+                let ms = b
+                    .saturating_add(j)
                     .min(max_delay.as_millis() as i64)
                     .max(initial_delay.as_millis() as i64);
                 let d = SimDuration::from_millis(ms as u64);
@@ -636,6 +639,24 @@ mod tests {
         // 21 s is before the restart planned at 21.5 s: the same attempt
         assert_eq!(b.on_failure(S(21)), Ok(SimDuration::from_millis(500)));
         assert_eq!(b.on_failure(S(30)), Ok(SimDuration::from_millis(2250)));
+    }
+
+    #[test]
+    fn exponential_delay_stays_at_its_cap_however_many_attempts() {
+        let mut b = backoff(RestartStrategy::ExponentialDelay {
+            initial_delay: SimDuration::from_secs(1),
+            max_delay: SimDuration::from_secs(60),
+            multiplier: 2.0,
+            reset_threshold: SimDuration::from_secs(1_000_000),
+            jitter: 0.1,
+        });
+        let mut t = 0;
+        for _ in 0..200 {
+            t += 100;
+            let d = b.on_failure(S(t)).expect("unlimited attempts");
+            assert!(d <= SimDuration::from_secs(60), "{d}");
+        }
+        assert_eq!(b.on_failure(S(t + 100)), Ok(SimDuration::from_secs(60)));
     }
 
     #[test]

@@ -1,0 +1,227 @@
+//! Acking: Apache Storm's record-at-a-time model with per-tuple acks.
+//!
+//! Spouts emit tuples one at a time, in order of creation (a spout that was down catches up
+//! when it is back). Each tuple runs through the bolts at once (no buffering: a tuple crosses
+//! a network edge after the serialization cost and the channel latency) and is visible when
+//! a sink receives it. Every subtask is one thread: a tuple waits while its thread is busy.
+//!
+//! **Acks.** A spout tuple's tree is complete when every tuple derived from it has been
+//! processed (by a sink, or absorbed into a window or an aggregate). The acker then spends
+//! `ack_cost` per tuple of the tree and tells the spout after a local channel hop. Storm keeps
+//! no checkpoints: at-least-once comes from replay alone.
+//!
+//! **Event time.** Storm's windowed bolts move on watermarks the spouts' timestamps give;
+//! here every `auto_watermark_interval` the operators get the watermark Flink's generators
+//! would compute (largest event time − bound − 1 ms), then +∞ when the input ends.
+//!
+//! **Failure.** A crash at `at` kills the workers: every tuple still in flight — emitted but
+//! not yet acked — loses what it had not done yet, and bolts lose their in-memory state. The
+//! spout replays each lost tuple when its message timeout expires (`emit + message_timeout`,
+//! or after the restart if that is later). Outputs a lost tuple had already delivered before
+//! the crash are delivered again by the replay: duplicates, at-least-once. A replayed tuple
+//! keeps its creation time, so its latency includes the timeout.
+
+use super::dataflow::{Dataflow, Exchange, SinkOutputs};
+use super::faults::CrashSettings;
+use super::{FailureReport, ModeError, ModeRun, report};
+use crate::plan::Plan;
+use crate::report::Status;
+use crate::scenario::Scenario;
+use crate::sim::ops::batch::Batch;
+use crate::time::{EVENT_TIME_MAX, SimTime};
+
+/// A tuple the spout may have to replay.
+struct InFlight {
+    src: usize,
+    tuple: Batch,
+    emitted: u64,
+    acked: u64,
+}
+
+/// Runs the scenario in acking mode.
+pub fn run(
+    s: &Scenario,
+    p: &Plan,
+    seed: Option<u64>,
+    crash: Option<CrashSettings>,
+    collect: bool,
+) -> Result<(ModeRun, SinkOutputs), ModeError> {
+    let seed = seed.unwrap_or(s.seed);
+    let cfg = &s.modes.acking;
+    let mut df = Dataflow::new(s, p, seed, Exchange::Pipelined);
+    df.collect = collect;
+    let event_time = df.has_event_time();
+    let tick = s.job.auto_watermark_interval.0.max(1_000_000);
+    let mut next_tick = tick;
+    let ack_hop = s.cost.local_channel_latency.0;
+    let mut acker_free = 0u64;
+    let mut spout_free: Vec<u64> = vec![0; df.sources.len()];
+    let mut crash = crash;
+    let mut restart_at = 0u64;
+    let mut in_flight: Vec<InFlight> = Vec::new();
+    // Replays due: (due time, tuple).
+    let mut replays: Vec<(u64, usize, Batch)> = Vec::new();
+    let mut replayed = 0u64;
+    let mut failures = Vec::new();
+    let mut events = 0u64;
+    let mut now = 0u64;
+    let mut status = Status::Finished;
+    let mut message = None;
+    loop {
+        // The next tuple: the earliest due replay or the earliest created record.
+        let next_src = df
+            .sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| x.next_birth().map(|b| (b.0.max(spout_free[i]), i)))
+            .min();
+        let next_replay = replays.iter().map(|r| r.0).min();
+        let next = match (next_src, next_replay) {
+            (None, None) => None,
+            (Some((b, _)), Some(r)) => Some(b.min(r)),
+            (Some((b, _)), None) => Some(b),
+            (None, Some(r)) => Some(r),
+        };
+        // Crash before the next tuple?
+        if let Some(c) = crash
+            && next.is_none_or(|n| n.max(restart_at) >= c.at.0)
+        {
+            crash = None;
+            restart_at = c.at.0 + c.downtime.0;
+            // bolts restart empty; sinks are external systems and keep what they have
+            let fresh = Dataflow::new(s, p, seed, Exchange::Pipelined);
+            df.restart_from(fresh, restart_at);
+            let lost: Vec<InFlight> = std::mem::take(&mut in_flight)
+                .into_iter()
+                .filter(|t| t.acked > c.at.0)
+                .collect();
+            for t in lost {
+                let due = (t.emitted + cfg.message_timeout.0).max(restart_at);
+                replays.push((due, t.src, t.tuple));
+                replayed += 1;
+            }
+            replays.sort_by_key(|r| r.0);
+            failures.push(FailureReport {
+                at_ms: c.at.0 as f64 / 1e6,
+                downtime_ms: c.downtime.0 as f64 / 1e6,
+                restored_checkpoint: None,
+                recovery: format!(
+                    "workers restarted with empty bolts; {replayed} un-acked tuples replayed after the {} message timeout",
+                    cfg.message_timeout
+                ),
+            });
+            continue;
+        }
+        let Some(at) = next else { break };
+        let at = at.max(restart_at);
+        // Watermarks due before this tuple.
+        while event_time && next_tick <= at {
+            if let Some(w) = df.source_watermark() {
+                df.pass(next_tick, Some(w));
+                deliver(&mut df, crash, &mut in_flight);
+            }
+            next_tick += tick;
+        }
+        if at > s.limits.max_sim_time.0 || events > s.limits.max_events {
+            status = Status::LimitReached;
+            message = Some(format!(
+                "acking run passed [limits] (simulated time {} or {} events)",
+                s.limits.max_sim_time, s.limits.max_events
+            ));
+            break;
+        }
+        events += 1;
+        let (src, tuple, emitted) = match (next_src, next_replay) {
+            (Some((b, i)), r) if r.is_none_or(|r| b <= r) => {
+                let x = &mut df.sources[i];
+                let t = x.take_until(SimTime(b), 1);
+                (i, t, at)
+            }
+            _ => {
+                let r = replays.remove(0);
+                (r.1, r.2, at)
+            }
+        };
+        if tuple.is_empty() {
+            continue;
+        }
+        let (node, st) = (df.sources[src].node, df.sources[src].subtask);
+        df.inject(node, st, &tuple, &[emitted]);
+        df.pass(emitted, None);
+        spout_free[src] = df.free[df.nodes[node].vertex][st as usize];
+        let tree = df.pass_records;
+        let done = df.pass_done.max(emitted);
+        acker_free = (done + ack_hop).max(acker_free) + cfg.ack_cost.0 * tree;
+        let acked = acker_free + ack_hop;
+        now = now.max(acked);
+        if crash.is_some_and(|c| emitted < c.at.0) {
+            in_flight.push(InFlight {
+                src,
+                tuple,
+                emitted,
+                acked,
+            });
+        }
+        deliver(&mut df, crash, &mut in_flight);
+        if let Some(f) = &df.failure {
+            status = Status::Failed;
+            message = Some(f.clone());
+            break;
+        }
+    }
+    if status == Status::Finished && event_time {
+        let t = df.all_free().max(now);
+        df.pass(t, Some(EVENT_TIME_MAX));
+        deliver(&mut df, None, &mut in_flight);
+    }
+    let end = df.all_free().max(now).max(acker_free);
+    let r = report::build(
+        s,
+        p,
+        &df,
+        super::Mode::Acking.name(),
+        seed,
+        SimTime(end),
+        status,
+        message,
+        events,
+    );
+    let mut details = report::details(
+        &r,
+        vec![
+            format!("message timeout {}", cfg.message_timeout),
+            format!("ack cost {} per tuple", cfg.ack_cost),
+        ],
+    );
+    details.failures = failures;
+    details.replayed = Some(replayed);
+    let outputs = report::outputs(&df);
+    Ok((
+        ModeRun {
+            mode: super::Mode::Acking.name().into(),
+            report: r,
+            details,
+        },
+        outputs,
+    ))
+}
+
+/// Sinks show what reached them. With a crash still ahead, what would arrive after it never
+/// does (the tuple is lost and replayed), so only arrivals before the crash are delivered.
+fn deliver(df: &mut Dataflow, crash: Option<CrashSettings>, _in_flight: &mut [InFlight]) {
+    for (node, st, a) in df.take_sink_arrivals() {
+        let cut = crash.map_or(u64::MAX, |c| c.at.0);
+        let keep: Vec<usize> = (0..a.at.len()).filter(|&i| a.at[i] < cut).collect();
+        if keep.len() == a.at.len() {
+            df.deliver(node, st, a.batch.view(), &a.at);
+        } else {
+            let mut b = Batch::new(a.batch.arity);
+            let mut ts = Vec::new();
+            for i in keep {
+                b.push(a.batch.view().row(i), a.batch.meta[i], 0);
+                ts.push(a.at[i]);
+            }
+            df.deliver(node, st, b.view(), &ts);
+        }
+    }
+}

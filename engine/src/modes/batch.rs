@@ -1,0 +1,156 @@
+//! Batch: the bounded input is processed once it is complete, stage by stage.
+//!
+//! Records are created on the same schedule as in streaming (a source with a `rate` spreads
+//! them over time; one without reads them at the pace of its CPU). The job starts when the
+//! input is complete — at the creation of the last record of a paced source, at once for
+//! sources without a rate — and runs each chain as a *stage*: a stage starts when every chain
+//! feeding it over the network has finished (blocking exchanges, Flink's batch shuffle), its
+//! subtasks run in parallel, each taking the operators' per-record costs. Event-time operators
+//! see all their input and then the final watermark (+∞), so every window fires once, as in
+//! Flink's batch execution. Results are visible when the job ends (the output is committed
+//! at the end), so every record's latency is at least the time until the input ended.
+//!
+//! **Failure.** A crash while a stage runs restarts that stage after the downtime (its input
+//! was materialized by the blocking exchange); every later stage moves by the same amount.
+
+use super::dataflow::{Dataflow, Exchange, SinkOutputs};
+use super::faults::CrashSettings;
+use super::{BatchReport, FailureReport, ModeError, ModeRun, report};
+use crate::plan::Plan;
+use crate::report::Status;
+use crate::scenario::Scenario;
+use crate::time::{EVENT_TIME_MAX, SimTime};
+
+/// Runs the scenario in batch mode.
+pub fn run(
+    s: &Scenario,
+    p: &Plan,
+    seed: Option<u64>,
+    crash: Option<CrashSettings>,
+    collect: bool,
+) -> Result<(ModeRun, SinkOutputs), ModeError> {
+    super::require_bounded(s, "batch")?;
+    let seed = seed.unwrap_or(s.seed);
+    let mut df = Dataflow::new(s, p, seed, Exchange::Blocking);
+    df.collect = collect;
+    // Read the whole input.
+    let mut reads = Vec::new();
+    let mut input_end = 0u64;
+    let mut paced = false;
+    for src in &mut df.sources {
+        paced |= src.state.interval_ns.is_some();
+        while !src.done() {
+            let b = src.take_until(SimTime(u64::MAX / 4), 1 << 16);
+            if b.is_empty() {
+                break;
+            }
+            input_end = input_end.max(b.meta.iter().map(|m| m.born.0).max().unwrap_or(0));
+            reads.push((src.node, src.subtask, b));
+        }
+    }
+    let job_start = if paced { input_end } else { 0 };
+    let records: u64 = reads.iter().map(|r| r.2.len() as u64).sum();
+    for (node, st, b) in &reads {
+        let at: Vec<u64> = b.meta.iter().map(|m| m.born.0.max(job_start)).collect();
+        df.inject(*node, *st, b, &at);
+    }
+    drop(reads);
+    // Stage starts: the earliest time any of its subtasks may begin.
+    df.pass(job_start, Some(EVENT_TIME_MAX));
+    let mut end = df.all_free().max(job_start);
+    // Stages, in the order they ran.
+    let mut stages: Vec<BatchReport> = Vec::new();
+    for (vi, v) in p.execution.vertices.iter().enumerate() {
+        let stage_end = df.free[vi].iter().copied().max().unwrap_or(job_start);
+        let stage_start = df.first_start[vi].min(stage_end);
+        stages.push(BatchReport {
+            id: v.name.clone(),
+            start_ms: stage_start as f64 / 1e6,
+            end_ms: stage_end as f64 / 1e6,
+            records: 0,
+            watermark: None,
+        });
+    }
+    stages.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+    let mut failures = Vec::new();
+    if let Some(c) = crash {
+        let at_ms = c.at.0 as f64 / 1e6;
+        let hit = stages
+            .iter()
+            .find(|st| st.start_ms <= at_ms && at_ms < st.end_ms)
+            .cloned();
+        if let Some(stage) = hit {
+            // the stage runs again from its start after the downtime
+            let delta = (c.at.0 + c.downtime.0).saturating_sub((stage.start_ms * 1e6) as u64);
+            let delta_ms = delta as f64 / 1e6;
+            for st in &mut stages {
+                if st.start_ms >= stage.start_ms {
+                    st.start_ms += delta_ms;
+                    st.end_ms += delta_ms;
+                }
+            }
+            end += delta;
+            failures.push(FailureReport {
+                at_ms,
+                downtime_ms: c.downtime.0 as f64 / 1e6,
+                restored_checkpoint: None,
+                recovery: format!("stage `{}` restarted from its materialized input", stage.id),
+            });
+        } else if c.at.0 < end {
+            // before the job started (waiting for the input): it starts after the restart
+            let delta = (c.at.0 + c.downtime.0).saturating_sub(job_start);
+            for st in &mut stages {
+                st.start_ms += delta as f64 / 1e6;
+                st.end_ms += delta as f64 / 1e6;
+            }
+            end += delta;
+            failures.push(FailureReport {
+                at_ms,
+                downtime_ms: c.downtime.0 as f64 / 1e6,
+                restored_checkpoint: None,
+                recovery: "before the job started: it starts after the restart".into(),
+            });
+        }
+    }
+    if let Some(first) = stages.first_mut() {
+        first.records = records;
+    }
+    // Everything becomes visible when the job ends.
+    for (node, st, a) in df.take_sink_arrivals() {
+        let ts = vec![end; a.at.len()];
+        df.deliver(node, st, a.batch.view(), &ts);
+    }
+    let (status, message) = match &df.failure {
+        Some(f) => (Status::Failed, Some(f.clone())),
+        None => (Status::Finished, None),
+    };
+    let r = report::build(
+        s,
+        p,
+        &df,
+        super::Mode::Batch.name(),
+        seed,
+        SimTime(end),
+        status,
+        message,
+        stages.len() as u64,
+    );
+    let mut details = report::details(
+        &r,
+        vec![format!(
+            "job starts at {} (input complete)",
+            crate::report::fmt_ms(job_start as f64 / 1e6)
+        )],
+    );
+    details.batches = stages;
+    details.failures = failures;
+    let outputs = report::outputs(&df);
+    Ok((
+        ModeRun {
+            mode: super::Mode::Batch.name().into(),
+            report: r,
+            details,
+        },
+        outputs,
+    ))
+}

@@ -1,0 +1,840 @@
+//! The job as the baseline modes run it: the same operator instances as the streaming
+//! simulator (built by [`crate::sim::build::build`], one per subtask, with the same per-record
+//! costs and the same key-group routing), driven in *passes* instead of by network buffers.
+//!
+//! A pass runs every logical operator once, in topological order: each subtask takes the
+//! records waiting for it, hands them to its operator, and routes what comes out to the
+//! subtasks of the next operators (forward, round robin, key group or broadcast, as the plan
+//! says). A pass may first move event time: every event-time operator then fires what the new
+//! watermark makes due, after it has processed what its inputs fired.
+//!
+//! Timing follows the cost model. Every subtask of a chain is one thread with a `free` time:
+//! a record that arrives at `a` starts at `max(a, free)` and takes the operator's per-record
+//! cost, plus deserialization when it came over the network and serialization per network
+//! output. Records cross a network edge after the channel latency (local or remote, by the
+//! TaskManagers of the two subtasks). With [`Exchange::Blocking`] a chain fed over the network
+//! starts only when every subtask of its upstream chains has finished the pass — a blocking
+//! exchange, stage by stage; with [`Exchange::Pipelined`] each record moves on at once.
+//!
+//! Sinks do not consume during a pass: what reaches them is kept with its arrival time, and
+//! the mode decides when it becomes visible ([`Dataflow::take_sink_arrivals`]).
+
+use crate::expr::eval::EvalCx;
+use crate::expr::{self, Expr, Scope};
+use crate::plan::Plan;
+use crate::plan::keygroup::{murmur_hash, subtask_for_key_group};
+use crate::plan::logical::Port;
+use crate::scenario::{NodeKind, Partitioner, Scenario};
+use crate::sim::buffer::RecMeta;
+use crate::sim::ops::Operator;
+use crate::sim::ops::batch::{Batch, View};
+use crate::sim::source::SourceState;
+use crate::time::{EventTime, SimTime};
+use crate::value::{Interner, Value};
+use petgraph::Direction;
+use petgraph::visit::EdgeRef;
+
+/// What each sink made visible, as a multiset of record hashes: `(sink name, hash → count)`.
+pub type SinkOutputs = Vec<(String, std::collections::BTreeMap<u64, u64>)>;
+
+/// How records cross a network edge within a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exchange {
+    /// Each record moves on as soon as it is written (record at a time).
+    Pipelined,
+    /// The downstream chain starts when its upstream chains have finished (stage by stage).
+    Blocking,
+}
+
+/// Where an operator's output goes.
+struct Route {
+    to: usize,
+    port: usize,
+    kind: Partitioner,
+    network: bool,
+    key: Option<Expr>,
+    max_parallelism: u32,
+    /// Round-robin position per sending subtask.
+    next: Vec<u32>,
+}
+
+/// Records waiting at one input of one subtask, with their arrival times (ns).
+struct Pending {
+    batch: Batch,
+    at: Vec<u64>,
+}
+
+/// What reached a sink subtask in a pass: records with their arrival times.
+pub struct Arrivals {
+    /// The records.
+    pub batch: Batch,
+    /// Arrival time of each, in nanoseconds.
+    pub at: Vec<u64>,
+}
+
+/// One logical operator with its subtasks.
+pub struct NodeRt {
+    /// Name.
+    pub name: String,
+    /// Chain (job vertex) it belongs to.
+    pub vertex: usize,
+    /// Subtask instances.
+    pub inst: Vec<Operator>,
+    /// CPU time per input record (ns).
+    pub cost_ns: u64,
+    outs: Vec<Route>,
+    side_outs: Vec<Route>,
+    pending: Vec<Vec<Pending>>,
+    /// Whether it heads a chain fed over the network (pays deserialization).
+    network_in: bool,
+    /// Records received, per subtask.
+    pub records_in: Vec<u64>,
+    /// Records emitted, per subtask.
+    pub records_out: Vec<u64>,
+    /// Arity of its records and of its side-output records.
+    arity: usize,
+    side_arity: usize,
+    /// Whether it is a sink / a source.
+    pub is_sink: bool,
+    is_source: bool,
+    /// Its input watermark.
+    pub watermark: EventTime,
+    /// Arrivals at a sink, per subtask.
+    arrivals: Vec<Arrivals>,
+}
+
+/// One source subtask and the records it still has to produce.
+pub struct SourceRt {
+    /// Logical node index.
+    pub node: usize,
+    /// Subtask.
+    pub subtask: u32,
+    /// The streaming simulator's source state (data, pacing, birth times).
+    pub state: SourceState,
+    /// Source CPU time per record, which paces a source without a `rate`.
+    cost_ns: u64,
+    /// The watermark bound of the source (`None`: no watermarks but the final one).
+    pub bound_ms: Option<i64>,
+    /// Largest event time produced so far.
+    pub max_ts: EventTime,
+    /// Fields per record.
+    arity: usize,
+}
+
+impl SourceRt {
+    /// Records born at or before `t` that were not produced yet, at most `max`.
+    pub fn take_until(&mut self, t: SimTime, max: usize) -> Batch {
+        let mut out = Batch::new(self.arity);
+        if self.state.interval_ns.is_some() {
+            self.state.fill(t, max, &mut out);
+        } else {
+            // No rate: the source reads as fast as its CPU allows, one record per source cost.
+            while out.len() < max && !self.done() {
+                let now = SimTime(self.state.emitted.saturating_mul(self.cost_ns));
+                if now > t {
+                    break;
+                }
+                let n = (max - out.len()).min(512);
+                self.state.fill(now, n, &mut out);
+                if self.state.until.is_some_and(|u| now >= u) {
+                    break;
+                }
+            }
+        }
+        for m in &out.meta {
+            self.max_ts = self.max_ts.max(m.ts);
+        }
+        out
+    }
+
+    /// Whether every record has been produced.
+    pub fn done(&self) -> bool {
+        let next = match self.state.interval_ns {
+            Some(_) => self.state.next_due(),
+            None => SimTime(self.state.emitted.saturating_mul(self.cost_ns)),
+        };
+        self.state.total.is_some_and(|n| self.state.emitted >= n)
+            || self.state.until.is_some_and(|u| next >= u)
+    }
+
+    /// When its next record is born (`None` when done).
+    pub fn next_birth(&self) -> Option<SimTime> {
+        if self.done() {
+            return None;
+        }
+        Some(match self.state.interval_ns {
+            Some(_) => self.state.next_due(),
+            None => SimTime(self.state.emitted.saturating_mul(self.cost_ns)),
+        })
+    }
+}
+
+/// The job in pass form.
+pub struct Dataflow {
+    /// By logical node index.
+    pub nodes: Vec<NodeRt>,
+    /// Logical nodes in topological order.
+    pub order: Vec<usize>,
+    /// Source subtasks.
+    pub sources: Vec<SourceRt>,
+    /// When each chain subtask is free: `[vertex][subtask]`, ns.
+    pub free: Vec<Vec<u64>>,
+    /// TaskManager of each chain subtask.
+    tm: Vec<Vec<u32>>,
+    /// Upstream chains of each chain (over network edges).
+    upstream: Vec<Vec<usize>>,
+    /// The run's strings.
+    pub interner: Interner,
+    scratch: String,
+    /// The first failure (an expression error or an operator that threw).
+    pub failure: Option<String>,
+    /// Serialization / deserialization cost per record (ns).
+    ser_ns: u64,
+    deser_ns: u64,
+    local_ns: u64,
+    remote_ns: u64,
+    /// How network edges behave.
+    pub exchange: Exchange,
+    /// The latest time any record was done with in the current pass (ns).
+    pub pass_done: u64,
+    /// Records processed by any operator in the current pass.
+    pub pass_records: u64,
+    /// CPU time spent per chain subtask: `[vertex][subtask]`, ns.
+    pub busy: Vec<Vec<u64>>,
+    /// When each chain first started a record (ns; `u64::MAX`: never).
+    pub first_start: Vec<u64>,
+    /// Keep a multiset of what every sink made visible (for correctness checks).
+    pub collect: bool,
+    /// That multiset, per logical node (empty for non-sinks).
+    pub outputs: Vec<std::collections::BTreeMap<u64, u64>>,
+    /// Watermark trail: `(processing time ns, watermark)` whenever the operators' watermark
+    /// advanced (a final +∞ is left out).
+    pub trail: Vec<(u64, EventTime)>,
+}
+
+impl Dataflow {
+    /// Builds the operators of a planned scenario (fresh state).
+    pub fn new(s: &Scenario, p: &Plan, seed: u64, exchange: Exchange) -> Self {
+        let mut interner = Interner::new();
+        let rt = crate::sim::build::build(s, p, seed, &mut interner, false);
+        let g = &p.logical.graph;
+        let n = g.node_count();
+        let mut vertex_of = vec![0usize; n];
+        for (vi, v) in p.execution.vertices.iter().enumerate() {
+            for op in &v.ops {
+                vertex_of[op.index()] = vi;
+            }
+        }
+        // Chains in topological order (a chain runs whole before the chains it feeds), the
+        // operators of a chain in topological order.
+        let nv = p.execution.vertices.len();
+        let mut indegree = vec![0usize; nv];
+        for e in &p.execution.edges {
+            indegree[e.to_vertex] += 1;
+        }
+        let mut rank = vec![0usize; nv];
+        let mut ready: Vec<usize> = (0..nv).filter(|&v| indegree[v] == 0).collect();
+        let mut r = 0;
+        while let Some(v) = (!ready.is_empty()).then(|| ready.remove(0)) {
+            rank[v] = r;
+            r += 1;
+            for e in p.execution.edges.iter().filter(|e| e.from_vertex == v) {
+                indegree[e.to_vertex] -= 1;
+                if indegree[e.to_vertex] == 0 {
+                    ready.push(e.to_vertex);
+                }
+            }
+        }
+        let topo: Vec<usize> = petgraph::algo::toposort(g, None)
+            .expect("planned graphs are acyclic")
+            .into_iter()
+            .map(|x| x.index())
+            .collect();
+        let mut order = topo.clone();
+        order.sort_by_key(|&x| {
+            (
+                rank[vertex_of[x]],
+                topo.iter().position(|&y| y == x).unwrap_or(0),
+            )
+        });
+        let mut nodes: Vec<NodeRt> = g
+            .node_indices()
+            .map(|ix| {
+                let ln = &g[ix];
+                let node = &s.nodes[ln.scenario_node];
+                let par = ln.parallelism as usize;
+                let side_arity = node
+                    .inputs
+                    .first()
+                    .map_or(0, |i| s.nodes[i.node].schema.arity());
+                NodeRt {
+                    name: ln.name.clone(),
+                    vertex: vertex_of[ix.index()],
+                    inst: Vec::with_capacity(par),
+                    cost_ns: 0,
+                    outs: Vec::new(),
+                    side_outs: Vec::new(),
+                    pending: Vec::new(),
+                    network_in: false,
+                    records_in: vec![0; par],
+                    records_out: vec![0; par],
+                    arity: node.schema.arity(),
+                    side_arity,
+                    is_sink: matches!(node.kind, NodeKind::Sink(..)),
+                    is_source: matches!(node.kind, NodeKind::Source(_)),
+                    watermark: crate::time::EVENT_TIME_MIN,
+                    arrivals: (0..par)
+                        .map(|_| Arrivals {
+                            batch: Batch::new(node.schema.arity()),
+                            at: Vec::new(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let mut sources = Vec::new();
+        for t in rt.tasks {
+            let crate::sim::task::Task {
+                chain,
+                source,
+                subtask,
+                ..
+            } = t;
+            let head = chain.ops.first().map(|o| o.node);
+            for mut slot in chain.ops {
+                // The baselines make results visible by their own rule (a batch's commit, the
+                // job's end, a Storm bolt's emit), not by Flink's checkpoint transactions; their
+                // correctness check compares outputs itself.
+                if let Operator::Sink(sk) = &mut slot.op {
+                    sk.txn = None;
+                    sk.ledger = None;
+                }
+                let nr = &mut nodes[slot.node];
+                nr.cost_ns = slot.cost_ns;
+                nr.inst.push(slot.op);
+            }
+            if let (Some(state), Some(node)) = (source, head) {
+                let sn = &s.nodes[g[petgraph::graph::NodeIndex::new(node)].scenario_node];
+                let bound_ms = match &sn.kind {
+                    NodeKind::Source(src) => {
+                        src.watermarks.as_ref().and_then(|w| w.strategy.bound_ms)
+                    }
+                    _ => None,
+                };
+                sources.push(SourceRt {
+                    node,
+                    subtask,
+                    cost_ns: nodes[node].cost_ns.max(1),
+                    state,
+                    bound_ms,
+                    max_ts: crate::time::EVENT_TIME_MIN,
+                    arity: nodes[node].arity,
+                });
+            }
+        }
+        let mut upstream = vec![Vec::new(); p.execution.vertices.len()];
+        for e in &p.execution.edges {
+            if !upstream[e.to_vertex].contains(&e.from_vertex) {
+                upstream[e.to_vertex].push(e.from_vertex);
+            }
+        }
+        for ix in g.node_indices() {
+            let from_node = &s.nodes[g[ix].scenario_node];
+            let mut edges: Vec<_> = g.edges_directed(ix, Direction::Outgoing).collect();
+            // petgraph lists edges newest first; Flink calls outputs in the order they were added
+            edges.reverse();
+            for e in edges {
+                let w = e.weight();
+                let network = !p.chaining.breaks[e.id().index()].is_empty();
+                let schema = match w.port {
+                    Port::Main => &from_node.schema,
+                    Port::Side => &s.nodes[from_node.inputs[0].node].schema,
+                };
+                let key = w.key.as_ref().map(|k| {
+                    expr::compile(&k.text, &Scope::Record(schema), &mut interner)
+                        .expect("validated key compiles")
+                });
+                let to = e.target().index();
+                if network {
+                    nodes[to].network_in = true;
+                }
+                let route = Route {
+                    to,
+                    port: w.input_index,
+                    kind: w.partitioner,
+                    network,
+                    key,
+                    max_parallelism: g[e.target()].max_parallelism,
+                    next: (0..g[ix].parallelism).collect(),
+                };
+                match w.port {
+                    Port::Main => nodes[ix.index()].outs.push(route),
+                    Port::Side => nodes[ix.index()].side_outs.push(route),
+                }
+            }
+        }
+        for (i, nr) in nodes.iter_mut().enumerate() {
+            let inputs = g
+                .edges_directed(petgraph::graph::NodeIndex::new(i), Direction::Incoming)
+                .map(|e| e.weight().input_index + 1)
+                .max()
+                .unwrap_or(1);
+            let arities: Vec<usize> = (0..inputs)
+                .map(|port| {
+                    g.edges_directed(petgraph::graph::NodeIndex::new(i), Direction::Incoming)
+                        .find(|e| e.weight().input_index == port)
+                        .map_or(nr.arity, |e| {
+                            let src = &s.nodes[g[e.source()].scenario_node];
+                            match e.weight().port {
+                                Port::Main => src.schema.arity(),
+                                Port::Side => s.nodes[src.inputs[0].node].schema.arity(),
+                            }
+                        })
+                })
+                .collect();
+            nr.pending = (0..nr.inst.len())
+                .map(|_| {
+                    arities
+                        .iter()
+                        .map(|&a| Pending {
+                            batch: Batch::new(a),
+                            at: Vec::new(),
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        let free: Vec<Vec<u64>> = p
+            .execution
+            .vertices
+            .iter()
+            .map(|v| vec![0; v.parallelism as usize])
+            .collect();
+        Dataflow {
+            nodes,
+            order,
+            sources,
+            free: free.clone(),
+            tm: p.deployment.task_manager_of.clone(),
+            upstream,
+            interner,
+            scratch: String::new(),
+            failure: None,
+            ser_ns: s.cost.serialize_record.0,
+            deser_ns: s.cost.deserialize_record.0,
+            local_ns: s.cost.local_channel_latency.0,
+            remote_ns: s.cost.remote_channel_latency.0,
+            exchange,
+            pass_done: 0,
+            pass_records: 0,
+            busy: free.clone(),
+            first_start: vec![u64::MAX; free.len()],
+            collect: false,
+            outputs: vec![Default::default(); n],
+            trail: Vec::new(),
+        }
+    }
+
+    /// Hands records a source subtask produced to its source operator, arriving at `at`.
+    pub fn inject(&mut self, node: usize, subtask: u32, batch: &Batch, at: &[u64]) {
+        let p = &mut self.nodes[node].pending[subtask as usize][0];
+        p.batch.values.extend_from_slice(&batch.values);
+        p.batch.meta.extend_from_slice(&batch.meta);
+        p.at.extend_from_slice(at);
+    }
+
+    /// Whether any operator has records waiting.
+    pub fn has_pending(&self) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| n.pending.iter().flatten().any(|p| !p.at.is_empty()))
+    }
+
+    /// When the pass's work is all done: the latest `free` time of any chain subtask.
+    pub fn all_free(&self) -> u64 {
+        self.free.iter().flatten().copied().max().unwrap_or(0)
+    }
+
+    /// Runs one pass at processing time `now`: every operator processes what waits for it;
+    /// with `watermark`, event-time operators then advance to it (after processing what
+    /// their inputs fired). Returns the operators' new watermark if it advanced.
+    pub fn pass(&mut self, now: u64, watermark: Option<EventTime>) {
+        if self.failure.is_some() {
+            return;
+        }
+        let order = self.order.clone();
+        self.pass_done = 0;
+        self.pass_records = 0;
+        let mut error: Option<String> = None;
+        let now_ms = SimTime(now).as_event_time();
+        for &n in &order {
+            let par = self.nodes[n].inst.len();
+            for st in 0..par {
+                let v = self.nodes[n].vertex;
+                // A blocking exchange: a chain head fed over the network waits for its
+                // upstream chains to finish the pass.
+                let barrier = if self.exchange == Exchange::Blocking && self.nodes[n].network_in {
+                    self.upstream[v]
+                        .iter()
+                        .flat_map(|&u| self.free[u].iter())
+                        .copied()
+                        .max()
+                        .unwrap_or(0)
+                } else {
+                    0
+                };
+                let ports = self.nodes[n].pending[st].len();
+                for port in 0..ports {
+                    if self.nodes[n].pending[st][port].at.is_empty() || error.is_some() {
+                        continue;
+                    }
+                    let arity = self.nodes[n].pending[st][port].batch.arity;
+                    let pend = std::mem::replace(
+                        &mut self.nodes[n].pending[st][port],
+                        Pending {
+                            batch: Batch::new(arity),
+                            at: Vec::new(),
+                        },
+                    );
+                    self.process(n, st, port, pend, barrier, &mut error);
+                }
+                if let Some(wm) = watermark
+                    && error.is_none()
+                {
+                    self.advance(n, st, now, now_ms, wm, &mut error);
+                }
+                if error.is_some() {
+                    break;
+                }
+            }
+            if let Some(wm) = watermark {
+                let nr = &mut self.nodes[n];
+                nr.watermark = nr.watermark.max(wm);
+            }
+            if let Some(e) = error.take() {
+                self.failure = Some(format!("operator `{}` failed: {e}", self.nodes[n].name));
+                return;
+            }
+        }
+        if let Some(wm) = watermark
+            && wm != crate::time::EVENT_TIME_MAX
+            && self.trail.last().is_none_or(|&(_, w)| wm > w)
+        {
+            self.trail.push((now, wm));
+        }
+    }
+
+    /// One subtask processes a batch of waiting records.
+    fn process(
+        &mut self,
+        n: usize,
+        st: usize,
+        port: usize,
+        pend: Pending,
+        barrier: u64,
+        error: &mut Option<String>,
+    ) {
+        let v = self.nodes[n].vertex;
+        let nr = &mut self.nodes[n];
+        // Records from several senders are taken in the order they arrived.
+        let pend = if pend.at.is_sorted() {
+            pend
+        } else {
+            let mut idx: Vec<usize> = (0..pend.at.len()).collect();
+            idx.sort_by_key(|&i| pend.at[i]);
+            let mut batch = Batch::new(pend.batch.arity);
+            let view = pend.batch.view();
+            for &i in &idx {
+                batch.push(view.row(i), view.meta[i], 0);
+            }
+            let at = idx.iter().map(|&i| pend.at[i]).collect();
+            Pending { batch, at }
+        };
+        let len = pend.at.len();
+        nr.records_in[st] += len as u64;
+        // per-record timing
+        let net_outs = nr.outs.iter().filter(|r| r.network).count() as u64;
+        let per =
+            nr.cost_ns + if nr.network_in { self.deser_ns } else { 0 } + net_outs * self.ser_ns;
+        let mut free = self.free[v][st];
+        let mut done = Vec::with_capacity(len);
+        for (i, &a) in pend.at.iter().enumerate() {
+            let start = a.max(free).max(barrier);
+            if i == 0 {
+                self.first_start[v] = self.first_start[v].min(start);
+            }
+            free = start + per;
+            done.push(free);
+        }
+        self.free[v][st] = free;
+        self.busy[v][st] += per * len as u64;
+        self.pass_done = self.pass_done.max(free);
+        self.pass_records += len as u64;
+        if nr.is_sink {
+            let arr = &mut nr.arrivals[st];
+            arr.batch.values.extend_from_slice(&pend.batch.values);
+            arr.batch.meta.extend_from_slice(&pend.batch.meta);
+            arr.at.extend_from_slice(&done);
+            return;
+        }
+        let mut out = Batch::new(nr.arity);
+        let mut side = Batch::new(nr.side_arity);
+        if nr.is_source {
+            out = pend.batch;
+            out.parent = (0..len as u32).collect();
+        } else {
+            let mut ev = EvalCx {
+                interner: &mut self.interner,
+                scratch: &mut self.scratch,
+                error,
+            };
+            let op = &mut nr.inst[st];
+            op.set_processing_time(SimTime(pend.at.first().copied().unwrap_or(0)).as_event_time());
+            op.process(port, pend.batch.view(), &mut out, &mut side, &mut ev);
+            if let Some(f) = op.take_failure() {
+                *ev.error = Some(f);
+            }
+        }
+        if error.is_some() {
+            return;
+        }
+        let t_out: Vec<u64> = out
+            .parent
+            .iter()
+            .map(|&i| done.get(i as usize).copied().unwrap_or(free))
+            .collect();
+        let t_side: Vec<u64> = side
+            .parent
+            .iter()
+            .map(|&i| done.get(i as usize).copied().unwrap_or(free))
+            .collect();
+        self.nodes[n].records_out[st] += out.len() as u64;
+        self.route(n, st, false, &out, &t_out, error);
+        self.route(n, st, true, &side, &t_side, error);
+    }
+
+    /// Event time advances to `wm` at subtask `st` of node `n`.
+    fn advance(
+        &mut self,
+        n: usize,
+        st: usize,
+        now: u64,
+        now_ms: EventTime,
+        wm: EventTime,
+        error: &mut Option<String>,
+    ) {
+        let v = self.nodes[n].vertex;
+        let nr = &mut self.nodes[n];
+        let op = &mut nr.inst[st];
+        let timers = op.next_processing_timer().is_some_and(|t| t <= now_ms);
+        if !(timers || op.has_event_time() && wm > nr.watermark) {
+            return;
+        }
+        let mut out = Batch::new(nr.arity);
+        let mut ev = EvalCx {
+            interner: &mut self.interner,
+            scratch: &mut self.scratch,
+            error,
+        };
+        op.set_processing_time(now_ms);
+        if timers {
+            op.advance_processing_time(now_ms, &mut out, &mut ev);
+        }
+        if op.has_event_time() && wm > nr.watermark {
+            op.advance_watermark(wm, &mut out, &mut ev);
+        }
+        if let Some(f) = op.take_failure() {
+            *ev.error = Some(f);
+        }
+        if error.is_some() || out.is_empty() {
+            return;
+        }
+        let t = now.max(self.free[v][st]);
+        let times = vec![t; out.len()];
+        self.nodes[n].records_out[st] += out.len() as u64;
+        self.route(n, st, false, &out, &times, error);
+    }
+
+    /// Sends records from subtask `st` of node `n` along its main or side outputs.
+    fn route(
+        &mut self,
+        n: usize,
+        st: usize,
+        side: bool,
+        out: &Batch,
+        times: &[u64],
+        error: &mut Option<String>,
+    ) {
+        if out.is_empty() {
+            return;
+        }
+        let from_v = self.nodes[n].vertex;
+        let routes = if side {
+            std::mem::take(&mut self.nodes[n].side_outs)
+        } else {
+            std::mem::take(&mut self.nodes[n].outs)
+        };
+        let mut routes = routes;
+        for r in &mut routes {
+            let down = self.nodes[r.to].inst.len() as u32;
+            let to_v = self.nodes[r.to].vertex;
+            for (i, &time) in times.iter().enumerate().take(out.len()) {
+                let row = out.view().row(i);
+                let meta = out.meta[i];
+                let targets: Vec<u32> = match (r.kind, r.network) {
+                    (_, false) | (Partitioner::Forward, _) => vec![st as u32 % down.max(1)],
+                    (Partitioner::Hash, _) => {
+                        let mut ev = EvalCx {
+                            interner: &mut self.interner,
+                            scratch: &mut self.scratch,
+                            error,
+                        };
+                        let key = r
+                            .key
+                            .as_ref()
+                            .map_or(Value::Int(0), |k| k.eval(row, &[], &mut ev));
+                        let h = murmur_hash(key.java_hash_code(ev.interner)) as u32;
+                        let kg = h % r.max_parallelism;
+                        vec![subtask_for_key_group(kg, down, r.max_parallelism)]
+                    }
+                    (Partitioner::Broadcast, _) => (0..down).collect(),
+                    (Partitioner::Global, _) => vec![0],
+                    _ => {
+                        let t = r.next[st] % down;
+                        r.next[st] = (t + 1) % down;
+                        vec![t]
+                    }
+                };
+                for j in targets {
+                    let lat = if !r.network {
+                        0
+                    } else if self.tm[from_v][st] == self.tm[to_v][j as usize] {
+                        self.local_ns
+                    } else {
+                        self.remote_ns
+                    };
+                    let p = &mut self.nodes[r.to].pending[j as usize][r.port];
+                    p.batch.values.extend_from_slice(row);
+                    p.batch.meta.push(meta);
+                    p.at.push(time + lat);
+                }
+            }
+        }
+        if side {
+            self.nodes[n].side_outs = routes;
+        } else {
+            self.nodes[n].outs = routes;
+        }
+    }
+
+    /// A restart after a crash: every operator but the sources' positions and the sinks (which
+    /// stand for external systems) comes back with the fresh state of `fresh`; what was
+    /// waiting is lost; every thread is free from `at` on.
+    pub fn restart_from(&mut self, fresh: Dataflow, at: u64) {
+        for (mine, new) in self.nodes.iter_mut().zip(fresh.nodes) {
+            if mine.is_sink || mine.is_source {
+                continue;
+            }
+            mine.inst = new.inst;
+            mine.watermark = crate::time::EVENT_TIME_MIN;
+        }
+        for n in &mut self.nodes {
+            for p in n.pending.iter_mut().flatten() {
+                p.batch.clear();
+                p.at.clear();
+            }
+        }
+        for f in self.free.iter_mut().flatten() {
+            *f = (*f).max(at);
+        }
+    }
+
+    /// Takes what reached every sink subtask since the last call: `(node, subtask, arrivals)`.
+    pub fn take_sink_arrivals(&mut self) -> Vec<(usize, usize, Arrivals)> {
+        let mut v = Vec::new();
+        for (i, nr) in self.nodes.iter_mut().enumerate() {
+            if !nr.is_sink {
+                continue;
+            }
+            for (st, a) in nr.arrivals.iter_mut().enumerate() {
+                if a.at.is_empty() {
+                    continue;
+                }
+                let arity = a.batch.arity;
+                let taken = std::mem::replace(
+                    a,
+                    Arrivals {
+                        batch: Batch::new(arity),
+                        at: Vec::new(),
+                    },
+                );
+                v.push((i, st, taken));
+            }
+        }
+        v
+    }
+
+    /// A sink subtask makes records visible at time `t` (each at its own time in `ts`).
+    pub fn deliver(&mut self, node: usize, st: usize, batch: View<'_>, ts: &[u64]) {
+        let mut error = None;
+        let mut ev = EvalCx {
+            interner: &mut self.interner,
+            scratch: &mut self.scratch,
+            error: &mut error,
+        };
+        if let Operator::Sink(sk) = &mut self.nodes[node].inst[st] {
+            for (i, &t) in ts.iter().enumerate() {
+                sk.consume(batch.row(i), batch.meta[i], SimTime(t), &mut ev);
+                if self.collect {
+                    let h = crate::sim::ops::sink::row_hash(batch.row(i), ev.interner);
+                    *self.outputs[node].entry(h).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    /// The watermark Flink's generators would have emitted after everything produced so
+    /// far: per source, its largest event time − bound − 1 ms; over sources, the minimum.
+    /// `None` when a source has no watermark strategy or has produced nothing yet.
+    pub fn source_watermark(&self) -> Option<EventTime> {
+        let mut per_node: Vec<(usize, Option<i64>, EventTime)> = Vec::new();
+        for s in &self.sources {
+            match per_node.iter_mut().find(|x| x.0 == s.node) {
+                Some(x) => x.2 = x.2.max(s.max_ts),
+                None => per_node.push((s.node, s.bound_ms, s.max_ts)),
+            }
+        }
+        per_node
+            .iter()
+            .map(|&(_, bound, max)| {
+                let b = bound?;
+                (max != crate::time::EVENT_TIME_MIN)
+                    .then(|| max.saturating_sub(b).saturating_sub(1))
+            })
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .min()
+    }
+
+    /// Arity of a node's records.
+    pub fn arity(&self, node: usize) -> usize {
+        self.nodes[node].arity
+    }
+
+    /// Whether the job has event-time operators.
+    pub fn has_event_time(&self) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| n.inst.first().is_some_and(Operator::has_event_time))
+    }
+
+    /// Every source subtask is done.
+    pub fn sources_done(&self) -> bool {
+        self.sources.iter().all(SourceRt::done)
+    }
+
+    /// The record meta of a batch's record `i` (for callers outside the module).
+    pub fn meta(batch: &Batch, i: usize) -> RecMeta {
+        batch.meta[i]
+    }
+}

@@ -1,0 +1,345 @@
+//! Micro-batch: Spark Structured Streaming (and, as a variant, Spark Streaming's DStreams).
+//!
+//! **Structured** (`variant = "structured"`). A trigger fires every `trigger` of processing
+//! time (`0 s`: as fast as possible — the next batch starts as soon as the previous one
+//! ends). A batch takes every record that has arrived by its start and runs as a bounded job,
+//! chain by chain with blocking exchanges, after a fixed `overhead` (planning, scheduling,
+//! the offset log). If a batch overruns its interval, the next starts as soon as it ends.
+//! There is no batch without data, except one to move the watermark when event-time
+//! operators are waiting for it (Spark's no-data batches).
+//!
+//! **DStream** (`variant = "dstream"`). Batch `k` holds exactly the records that arrived in
+//! `[(k−1)·interval, k·interval)` and is due at `k·interval`; batches run even when empty and
+//! queue up when processing falls behind.
+//!
+//! **Watermark.** At the end of each batch, `max event time − bound − 1 ms` over everything
+//! read so far (the bound of each source's watermark strategy; the minimum over sources); the
+//! next batch applies it first, so windows fire one batch after the data that closed them,
+//! and records behind it are late. When the bounded input is exhausted, a last batch applies
+//! the final watermark (+∞), as Flink's bounded sources and Spark's `AvailableNow` do.
+//!
+//! **Visibility.** Results are committed when the batch ends: every record a batch delivers
+//! is visible at the batch's end. The output mode decides what a sink receives: `append`
+//! every record the operators emitted (windows only when final), `update` per key of an
+//! `upsert` sink only the batch's latest record, `complete` the whole table of an `upsert`
+//! sink at every batch end.
+//!
+//! **Failure.** A crash during a batch discards its uncommitted results and re-runs the same
+//! batch (the offset log fixes its input; state is restored from the previous batch's
+//! version) after the downtime: exactly-once. Because operators are deterministic, the re-run
+//! produces exactly what the first attempt would have; only its end moves.
+
+use super::dataflow::{Dataflow, Exchange, SinkOutputs};
+use super::faults::CrashSettings;
+use super::{BatchReport, FailureReport, ModeError, ModeRun, report};
+use crate::plan::Plan;
+use crate::report::Status;
+use crate::scenario::modes::{MicroBatchVariant, OutputMode};
+use crate::scenario::{NodeKind, Scenario, SinkSpec};
+use crate::sim::ops::batch::Batch;
+use crate::time::{EVENT_TIME_MAX, EventTime, SimTime};
+use crate::value::Value;
+use std::collections::BTreeMap;
+
+/// Per upsert sink (node): key → its latest record.
+type Tables = BTreeMap<usize, BTreeMap<Vec<u8>, (Vec<Value>, crate::sim::buffer::RecMeta)>>;
+
+/// Most records one batch reads from one source subtask (bounds memory).
+const MAX_BATCH_RECORDS: usize = 2_000_000;
+
+/// Runs the scenario in micro-batch mode.
+pub fn run(
+    s: &Scenario,
+    p: &Plan,
+    seed: Option<u64>,
+    crash: Option<CrashSettings>,
+    collect: bool,
+) -> Result<(ModeRun, SinkOutputs), ModeError> {
+    let seed = seed.unwrap_or(s.seed);
+    let cfg = &s.modes.micro_batch;
+    let mut df = Dataflow::new(s, p, seed, Exchange::Blocking);
+    df.collect = collect;
+    let trigger = cfg.trigger.0;
+    let overhead = cfg.overhead.0;
+    let dstream = cfg.variant == MicroBatchVariant::Dstream;
+    let event_time = df.has_event_time();
+    let upsert_keys = upsert_keys(s, p, &mut df);
+    // Per upsert sink (node): the full result table (complete mode).
+    let mut tables: Tables = BTreeMap::new();
+    let mut batches: Vec<BatchReport> = Vec::new();
+    let mut failures = Vec::new();
+    let mut crash = crash;
+    let mut applied: EventTime = crate::time::EVENT_TIME_MIN;
+    let mut pending_wm: Option<EventTime> = None;
+    let mut t: u64 = 0; // earliest start of the next batch
+    let mut prev_start: Option<u64> = None;
+    let mut k: u64 = 0;
+    let mut events = 0u64;
+    let mut status = Status::Finished;
+    let mut message = None;
+    let mut final_done = false;
+    loop {
+        if t > s.limits.max_sim_time.0 || events > s.limits.max_events {
+            status = Status::LimitReached;
+            message = Some(format!(
+                "micro-batch run passed [limits] (simulated time {} or {} batches)",
+                s.limits.max_sim_time, events
+            ));
+            break;
+        }
+        let sources_done = df.sources_done();
+        let wm_moves = event_time && pending_wm.is_some_and(|w| w > applied);
+        // When the next batch starts and up to when it reads.
+        let (mut start, mut read_until) = if dstream {
+            let due = (k + 1) * trigger;
+            (due.max(t), due.saturating_sub(1))
+        } else {
+            let next_birth = df
+                .sources
+                .iter()
+                .filter_map(|x| x.next_birth())
+                .min()
+                .map(|b| b.0);
+            let boundary = |at: u64| -> u64 {
+                match prev_start {
+                    _ if trigger == 0 => at,
+                    None => at.div_ceil(trigger) * trigger,
+                    Some(ps) => {
+                        let next = ps + trigger;
+                        if at <= next {
+                            next
+                        } else {
+                            // the previous batch overran: start at once, or at the next
+                            // boundary after the data arrives
+                            at.max(next + (at - next).div_ceil(trigger) * trigger)
+                        }
+                    }
+                }
+            };
+            let mut start = boundary(t);
+            let has_data = next_birth.is_some_and(|b| b <= start);
+            if !(has_data || wm_moves || sources_done && event_time && !final_done) {
+                match next_birth {
+                    Some(b) => start = boundary(b.max(t)),
+                    None if sources_done => break,
+                    None => break,
+                }
+            }
+            (start, start)
+        };
+        if dstream && sources_done && !df.has_pending() && (final_done || !event_time) {
+            break;
+        }
+        // A crash while no batch ran: the next batch waits for the restart.
+        if let Some(c) = crash
+            && c.at.0 < start
+        {
+            failures.push(FailureReport {
+                at_ms: c.at.0 as f64 / 1e6,
+                downtime_ms: c.downtime.0 as f64 / 1e6,
+                restored_checkpoint: None,
+                recovery: "between batches: the next batch starts after the restart".into(),
+            });
+            start = start.max(c.at.0 + c.downtime.0);
+            if !dstream {
+                read_until = start;
+            }
+            crash = None;
+        }
+        k += 1;
+        events += 1;
+        // Read the batch's records.
+        let mut records = 0u64;
+        let mut reads: Vec<(usize, u32, Batch)> = Vec::new();
+        for src in &mut df.sources {
+            let b = src.take_until(SimTime(read_until), MAX_BATCH_RECORDS);
+            if !b.is_empty() {
+                records += b.len() as u64;
+                reads.push((src.node, src.subtask, b));
+            }
+        }
+        let begin = start + overhead;
+        let finishing = df.sources_done() && records == 0 && event_time && !final_done;
+        let wm_now = if finishing {
+            final_done = true;
+            Some(EVENT_TIME_MAX)
+        } else if wm_moves {
+            pending_wm
+        } else {
+            None
+        };
+        if let Some(w) = wm_now {
+            applied = w;
+            df.pass(begin, Some(w));
+        }
+        for (node, st, b) in &reads {
+            let at = vec![begin; b.len()];
+            df.inject(*node, *st, b, &at);
+        }
+        if !reads.is_empty() {
+            df.pass(begin, None);
+        }
+        let mut end = df.all_free().max(begin);
+        // A crash inside this batch: it runs again after the downtime.
+        if let Some(c) = crash
+            && c.at.0 >= start
+            && c.at.0 < end
+        {
+            let rerun = c.at.0 + c.downtime.0 + (end - start);
+            failures.push(FailureReport {
+                at_ms: c.at.0 as f64 / 1e6,
+                downtime_ms: c.downtime.0 as f64 / 1e6,
+                restored_checkpoint: None,
+                recovery: format!("batch {k} re-run from the offset log; its results commit once"),
+            });
+            end = rerun;
+            for f in df.free.iter_mut().flatten() {
+                *f = (*f).max(end);
+            }
+            crash = None;
+        }
+        deliver(&mut df, end, cfg.output_mode, &upsert_keys, &mut tables);
+        batches.push(BatchReport {
+            id: k.to_string(),
+            start_ms: start as f64 / 1e6,
+            end_ms: end as f64 / 1e6,
+            records,
+            watermark: (applied != crate::time::EVENT_TIME_MIN && applied != EVENT_TIME_MAX)
+                .then_some(applied),
+        });
+        if let Some(f) = &df.failure {
+            status = Status::Failed;
+            message = Some(f.clone());
+            t = end;
+            break;
+        }
+        pending_wm = df.source_watermark();
+        prev_start = Some(start);
+        t = end;
+        if !dstream && df.sources_done() && !df.has_pending() && (final_done || !event_time) {
+            break;
+        }
+    }
+    let end = SimTime(t);
+    let r = report::build(
+        s,
+        p,
+        &df,
+        super::Mode::MicroBatch.name(),
+        seed,
+        end,
+        status,
+        message,
+        events,
+    );
+    let mut details = report::details(
+        &r,
+        vec![
+            format!("variant {}", if dstream { "dstream" } else { "structured" }),
+            if trigger == 0 {
+                "trigger as fast as possible".into()
+            } else {
+                format!("trigger {}", cfg.trigger)
+            },
+            format!("output mode {}", cfg.output_mode.name()),
+            format!("overhead {} per batch", cfg.overhead),
+        ],
+    );
+    details.batches = batches;
+    details.failures = failures;
+    let outputs = report::outputs(&df);
+    Ok((
+        ModeRun {
+            mode: super::Mode::MicroBatch.name().into(),
+            report: r,
+            details,
+        },
+        outputs,
+    ))
+}
+
+/// The key expression of every `upsert` sink, by logical node.
+fn upsert_keys(s: &Scenario, p: &Plan, df: &mut Dataflow) -> BTreeMap<usize, crate::expr::Expr> {
+    let g = &p.logical.graph;
+    let mut m = BTreeMap::new();
+    for ix in g.node_indices() {
+        let node = &s.nodes[g[ix].scenario_node];
+        if let NodeKind::Sink(SinkSpec::Upsert { key, .. }, _) = &node.kind {
+            let e = crate::expr::compile(
+                &key.text,
+                &crate::expr::Scope::Record(&node.schema),
+                &mut df.interner,
+            )
+            .expect("validated key compiles");
+            m.insert(ix.index(), e);
+        }
+    }
+    m
+}
+
+/// Commits a batch: its sink records become visible at `end`, shaped by the output mode.
+fn deliver(
+    df: &mut Dataflow,
+    end: u64,
+    mode: OutputMode,
+    keys: &BTreeMap<usize, crate::expr::Expr>,
+    tables: &mut Tables,
+) {
+    let arrivals = df.take_sink_arrivals();
+    // group per node: update/complete work per sink over all its subtasks
+    for (node, st, a) in arrivals {
+        let arity = df.arity(node);
+        let key = keys.get(&node);
+        match (mode, key) {
+            (OutputMode::Append, _) | (_, None) => {
+                let ts = vec![end; a.at.len()];
+                df.deliver(node, st, a.batch.view(), &ts);
+            }
+            (OutputMode::Update, Some(k)) | (OutputMode::Complete, Some(k)) => {
+                // the latest record per key of this batch (in arrival order)
+                let mut latest: BTreeMap<Vec<u8>, (Vec<Value>, crate::sim::buffer::RecMeta)> =
+                    BTreeMap::new();
+                for i in 0..a.at.len() {
+                    let row = a.batch.view().row(i).to_vec();
+                    let kb = key_bytes(k, &row, df);
+                    latest.insert(kb, (row, a.batch.meta[i]));
+                }
+                if mode == OutputMode::Update {
+                    let mut b = Batch::new(arity);
+                    for (row, meta) in latest.values() {
+                        b.push(row, *meta, 0);
+                    }
+                    let ts = vec![end; b.len()];
+                    df.deliver(node, st, b.view(), &ts);
+                } else {
+                    let t = tables.entry(node).or_default();
+                    t.extend(latest);
+                }
+            }
+        }
+    }
+    if mode == OutputMode::Complete {
+        for (&node, table) in tables.iter() {
+            let arity = df.arity(node);
+            let mut b = Batch::new(arity);
+            for (row, meta) in table.values() {
+                b.push(row, *meta, 0);
+            }
+            let ts = vec![end; b.len()];
+            df.deliver(node, 0, b.view(), &ts);
+        }
+    }
+}
+
+/// A key's value as bytes that order deterministically (strings by content).
+fn key_bytes(k: &crate::expr::Expr, row: &[Value], df: &mut Dataflow) -> Vec<u8> {
+    let mut scratch = String::new();
+    let mut error = None;
+    let mut ev = crate::expr::eval::EvalCx {
+        interner: &mut df.interner,
+        scratch: &mut scratch,
+        error: &mut error,
+    };
+    let v = k.eval(row, &[], &mut ev);
+    v.to_json(ev.interner).to_string().into_bytes()
+}

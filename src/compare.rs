@@ -1,0 +1,525 @@
+//! `compare` and `sweep`: one scenario under several execution modes, as a report, CSV
+//! series, charts and an HTML page.
+
+use crate::commands::{EXIT_BAD_INPUT, EXIT_JOB_FAILED, load_and_plan_quiet};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Instant;
+use streamlab_engine::modes::{self, Mode, ModeOptions, ModeRun};
+use streamlab_engine::plan::Plan;
+use streamlab_engine::report::Status;
+use streamlab_engine::scenario::{self, Scenario};
+
+/// A progress bar on stderr that shows itself only when the work has taken more than a
+/// second and stderr is a terminal.
+struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+    shown: std::sync::atomic::AtomicBool,
+}
+
+impl Progress {
+    fn new(n: u64, what: &str) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::hidden());
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs ({elapsed})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what.to_string());
+        Progress {
+            bar,
+            started: Instant::now(),
+            shown: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    fn tick(&self) {
+        self.bar.inc(1);
+        if self.started.elapsed().as_secs_f64() > 1.0
+            && std::io::stderr().is_terminal()
+            && !self.shown.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The plan as the HTML page draws it: chains, network edges, slots.
+fn plan_json(s: &Scenario, p: &Plan) -> Value {
+    let g = &p.logical.graph;
+    json!({
+        "task_managers": s.cluster.task_managers,
+        "slots_per_task_manager": s.cluster.slots_per_tm,
+        "chains": p.execution.vertices.iter().map(|v| json!({
+            "name": v.name,
+            "parallelism": v.parallelism,
+            "operators": v.ops.iter().map(|o| g[*o].name.clone()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "edges": p.execution.edges.iter().map(|e| json!({
+            "from": e.from_vertex,
+            "to": e.to_vertex,
+            "partitioner": e.partitioner.flink_name(),
+        })).collect::<Vec<_>>(),
+        "slots": p.deployment.slots.iter().map(|sl| json!({
+            "task_manager": sl.task_manager,
+            "slot": sl.slot,
+            "subtasks": sl.subtasks.iter().map(|(v, st)| json!({"chain": v, "subtask": st})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Writes files into `out` all or nothing: into a staging directory inside it first, then
+/// each is renamed into place; on any error the staging directory is removed.
+fn write_all(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| {
+        format!(
+            "cannot create the output directory `{}`: {e}",
+            out.display()
+        )
+    })?;
+    let staging = out.join(format!(".streamlab-staging-{}", std::process::id()));
+    let cleanup = |e: String| {
+        let _ = std::fs::remove_dir_all(&staging);
+        e
+    };
+    std::fs::create_dir(&staging).map_err(|e| {
+        format!(
+            "cannot write into the output directory `{}`: {e}",
+            out.display()
+        )
+    })?;
+    for (name, bytes) in files {
+        std::fs::write(staging.join(name), bytes)
+            .map_err(|e| cleanup(format!("cannot write `{}`: {e}", out.join(name).display())))?;
+    }
+    for (name, _) in files {
+        std::fs::rename(staging.join(name), out.join(name))
+            .map_err(|e| cleanup(format!("cannot write `{}`: {e}", out.join(name).display())))?;
+    }
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(())
+}
+
+/// Checks early that `out` can be written, so no simulation runs for nothing. Leaves no
+/// trace: a directory it had to create is removed again.
+fn check_writable(out: &Path) -> Result<(), String> {
+    let existed = out.exists();
+    std::fs::create_dir_all(out).map_err(|e| {
+        format!(
+            "cannot create the output directory `{}`: {e}",
+            out.display()
+        )
+    })?;
+    let probe = out.join(format!(".streamlab-probe-{}", std::process::id()));
+    let r = std::fs::write(&probe, b"").map_err(|e| {
+        format!(
+            "cannot write into the output directory `{}`: {e}",
+            out.display()
+        )
+    });
+    let _ = std::fs::remove_file(&probe);
+    if !existed {
+        let _ = std::fs::remove_dir(out);
+    }
+    r
+}
+
+fn parse_modes(list: &str) -> Result<Vec<Mode>, u8> {
+    Mode::parse_list(list).map_err(|e| {
+        eprintln!("error: --modes: {e}");
+        EXIT_BAD_INPUT
+    })
+}
+
+fn run_modes(
+    s: &Scenario,
+    p: &Plan,
+    modes: &[Mode],
+    seed: Option<u64>,
+    progress: &Progress,
+) -> Result<Vec<ModeRun>, String> {
+    let opts = ModeOptions {
+        seed,
+        without_crash: false,
+    };
+    let runs: Vec<Result<ModeRun, String>> = modes
+        .par_iter()
+        .map(|&m| {
+            let r = modes::run_mode(s, p, m, &opts).map_err(|e| e.to_string());
+            progress.tick();
+            r
+        })
+        .collect();
+    runs.into_iter().collect()
+}
+
+/// `streamlab compare FILE --modes … --out DIR`
+pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>) -> u8 {
+    let modes = match parse_modes(modes_list) {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let (s, p) = match load_and_plan_quiet(file) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    if let Err(e) = check_writable(out) {
+        eprintln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    let progress = Progress::new(modes.len() as u64, "compare");
+    let runs = match run_modes(&s, &p, &modes, seed, &progress) {
+        Ok(r) => r,
+        Err(e) => {
+            progress.finish();
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    progress.finish();
+    let report = json!({
+        "streamlab_version": env!("CARGO_PKG_VERSION"),
+        "scenario": s.name,
+        "description": s.description,
+        "seed": seed.unwrap_or(s.seed),
+        "modes": modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
+        "plan": plan_json(&s, &p),
+        "runs": runs,
+    });
+    let mut files = match streamlab_viz::compare_files(&report) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut text = serde_json::to_string_pretty(&report).expect("reports serialize");
+    text.push('\n');
+    files.insert(0, ("report.json".into(), text.into_bytes()));
+    if let Err(e) = write_all(out, &files) {
+        eprintln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    println!(
+        "streamlab compare · scenario `{}` · seed {}",
+        s.name,
+        seed.unwrap_or(s.seed)
+    );
+    println!(
+        "  {:<12} {:>10} {:>12} {:>14} {:>11} {:>11} {:>11}",
+        "mode", "outcome", "sink recs", "throughput/s", "p50 ms", "p99 ms", "max ms"
+    );
+    let mut failed = false;
+    for r in &runs {
+        let rep = &r.report;
+        failed |= rep.outcome.status != Status::Finished;
+        println!(
+            "  {:<12} {:>10} {:>12} {:>14} {:>11} {:>11} {:>11}",
+            r.mode,
+            format!("{:?}", rep.outcome.status).to_lowercase(),
+            rep.sink_records,
+            rep.throughput_per_s,
+            rep.latency.p50_ms,
+            rep.latency.p99_ms,
+            rep.latency.max_ms
+        );
+        if let Some(c) = &r.details.correctness {
+            for sk in c {
+                println!(
+                    "      sink `{}`: {} records, {} duplicates, {} missing (against the same mode without the crash)",
+                    sk.name, sk.records, sk.duplicates, sk.missing
+                );
+            }
+        }
+    }
+    println!(
+        "wrote {} files to {} (open {})",
+        files.len(),
+        out.display(),
+        out.join("report.html").display()
+    );
+    if failed { EXIT_JOB_FAILED } else { 0 }
+}
+
+/// A `--set path=v1,v2,…` request.
+struct SetArg {
+    path: Vec<String>,
+    values: Vec<String>,
+}
+
+fn parse_set(arg: &str) -> Result<SetArg, String> {
+    let (path, values) = arg.split_once('=').ok_or_else(|| {
+        format!("--set `{arg}`: expected PATH=VALUE[,VALUE…], e.g. sources.clicks.rate=1000,10000")
+    })?;
+    let path: Vec<String> = path
+        .trim()
+        .split('.')
+        .map(|p| p.trim().to_string())
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(format!("--set `{arg}`: the path has an empty part"));
+    }
+    let values: Vec<String> = values
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.is_empty() {
+        return Err(format!("--set `{arg}`: no value given"));
+    }
+    Ok(SetArg { path, values })
+}
+
+fn toml_value(v: &str) -> toml::Value {
+    if let Ok(i) = v.replace('_', "").parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if let Ok(f) = v.parse::<f64>() {
+        toml::Value::Float(f)
+    } else if v == "true" || v == "false" {
+        toml::Value::Boolean(v == "true")
+    } else {
+        toml::Value::String(v.to_string())
+    }
+}
+
+/// Sets `path` to `value` in the scenario document; says which part of the path is unknown.
+fn set_in(doc: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let shown = path.join(".");
+    let (arrays, sections) = (
+        [
+            ("sources", "source"),
+            ("operators", "operator"),
+            ("sinks", "sink"),
+        ],
+        ["job", "cluster", "cost", "limits", "modes"],
+    );
+    let first = path[0].as_str();
+    let array = arrays
+        .iter()
+        .find(|(plural, single)| first == *plural || first == *single)
+        .map(|a| a.1);
+    let (table, rest): (&mut toml::Table, &[String]) = if let Some(key) = array {
+        let Some(name) = path.get(1) else {
+            return Err(format!(
+                "--set {shown}: name a {key} after `{first}`, then a field"
+            ));
+        };
+        let items = doc.get_mut(key).and_then(toml::Value::as_array_mut);
+        let names: Vec<String> = items
+            .as_ref()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| {
+                        t.get("name")
+                            .and_then(toml::Value::as_str)
+                            .map(String::from)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let found = items.and_then(|a| {
+            a.iter_mut()
+                .find(|t| t.get("name").and_then(toml::Value::as_str) == Some(name.as_str()))
+        });
+        match found.and_then(toml::Value::as_table_mut) {
+            Some(t) => (t, &path[2..]),
+            None => {
+                return Err(format!(
+                    "--set {shown}: unknown {key} `{name}`; the scenario's {key}s: {}",
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                ));
+            }
+        }
+    } else if sections.contains(&first) {
+        let t = doc
+            .entry(first.to_string())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+        match t.as_table_mut() {
+            Some(t) => (t, &path[1..]),
+            None => return Err(format!("--set {shown}: `{first}` is not a table")),
+        }
+    } else {
+        return Err(format!(
+            "--set {shown}: unknown part `{first}`; a path starts with sources.<name>, operators.<name>, sinks.<name>, {}",
+            sections.join(", ")
+        ));
+    };
+    let Some((leaf, inner)) = rest.split_last() else {
+        return Err(format!(
+            "--set {shown}: the path names a table, not a field"
+        ));
+    };
+    let mut t = table;
+    for part in inner {
+        let next = t
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+        t = match next.as_table_mut() {
+            Some(x) => x,
+            None => return Err(format!("--set {shown}: `{part}` is not a table")),
+        };
+    }
+    t.insert(leaf.clone(), value);
+    Ok(())
+}
+
+/// `streamlab sweep FILE --set PATH=V1,V2,… --modes … --out DIR`
+pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<u64>) -> u8 {
+    let modes = match parse_modes(modes_list) {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let set = match parse_set(set) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    // the file must be a valid scenario as it is
+    if let Err(c) = load_and_plan_quiet(file) {
+        return c;
+    }
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let doc: toml::Table = match toml::from_str(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    // One scenario per value, each checked before anything runs.
+    let mut variants: Vec<(String, Scenario, Plan)> = Vec::new();
+    for v in &set.values {
+        let mut d = doc.clone();
+        if let Err(e) = set_in(&mut d, &set.path, toml_value(v)) {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+        let setting = format!("{}={v}", set.path.join("."));
+        let edited = toml::to_string(&d).expect("tables serialize");
+        let shown = format!("{} with {setting}", file.display());
+        let s = match scenario::parse_str(&shown, &edited, file.parent()) {
+            Ok(s) => s,
+            Err(d) => {
+                eprint!("{}", d.render());
+                eprintln!("error: --set {setting} makes the scenario invalid (see above)");
+                return EXIT_BAD_INPUT;
+            }
+        };
+        let p = match streamlab_engine::plan::plan(&s) {
+            Ok(p) => p,
+            Err(d) => {
+                eprint!("{}", d.render());
+                eprintln!("error: --set {setting} makes the job impossible to plan (see above)");
+                return EXIT_BAD_INPUT;
+            }
+        };
+        variants.push((setting, s, p));
+    }
+    if let Err(e) = check_writable(out) {
+        eprintln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    let jobs: Vec<(usize, Mode)> = (0..variants.len())
+        .flat_map(|i| modes.iter().map(move |&m| (i, m)))
+        .collect();
+    let progress = Progress::new(jobs.len() as u64, "sweep");
+    let opts = ModeOptions {
+        seed,
+        without_crash: false,
+    };
+    let results: Vec<Result<Value, String>> = jobs
+        .par_iter()
+        .map(|&(i, m)| {
+            let (setting, s, p) = &variants[i];
+            let r = modes::run_mode(s, p, m, &opts).map_err(|e| format!("{setting}: {e}"));
+            progress.tick();
+            let r = r?;
+            Ok(json!({
+                "mode": m.name(),
+                "setting": setting,
+                "value": set.values[i],
+                "throughput_per_s": r.report.throughput_per_s,
+                "latency_p50_ms": r.report.latency.p50_ms,
+                "latency_p99_ms": r.report.latency.p99_ms,
+                "latency_max_ms": r.report.latency.max_ms,
+                "sink_records": r.report.sink_records,
+                "sim_duration_ms": r.report.sim_duration_ms,
+                "status": format!("{:?}", r.report.outcome.status).to_lowercase(),
+            }))
+        })
+        .collect();
+    progress.finish();
+    let points: Vec<Value> = match results.into_iter().collect() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let base = &variants[0].1;
+    let sweep = json!({
+        "streamlab_version": env!("CARGO_PKG_VERSION"),
+        "scenario": base.name,
+        "seed": seed.unwrap_or(base.seed),
+        "set": set.path.join("."),
+        "values": set.values,
+        "modes": modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
+        "points": points,
+    });
+    let mut files = match streamlab_viz::sweep_files(&sweep) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut text = serde_json::to_string_pretty(&sweep).expect("reports serialize");
+    text.push('\n');
+    files.insert(0, ("sweep.json".into(), text.into_bytes()));
+    if let Err(e) = write_all(out, &files) {
+        eprintln!("error: {e}");
+        return EXIT_BAD_INPUT;
+    }
+    println!(
+        "streamlab sweep · scenario `{}` · {}",
+        base.name,
+        set.path.join(".")
+    );
+    println!(
+        "  {:<12} {:<36} {:>14} {:>11} {:>11}",
+        "mode", "setting", "throughput/s", "p50 ms", "p99 ms"
+    );
+    let mut failed = false;
+    for p in &points {
+        failed |= p["status"] != "finished";
+        println!(
+            "  {:<12} {:<36} {:>14} {:>11} {:>11}",
+            p["mode"].as_str().unwrap_or(""),
+            p["setting"].as_str().unwrap_or(""),
+            p["throughput_per_s"],
+            p["latency_p50_ms"],
+            p["latency_p99_ms"]
+        );
+    }
+    println!(
+        "wrote {} files to {} (open {})",
+        files.len(),
+        out.display(),
+        out.join("report.html").display()
+    );
+    if failed { EXIT_JOB_FAILED } else { 0 }
+}

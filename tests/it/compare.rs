@@ -1,0 +1,353 @@
+//! `compare` and `sweep`: the files they write, the charts in them, the HTML page, and every
+//! kind of bad input.
+
+use crate::assert_run;
+use crate::util::{scratch, streamlab, texts};
+use std::path::Path;
+
+const MODES: [&str; 4] = ["streaming", "micro-batch", "batch", "acking"];
+const CHARTS: [&str; 6] = [
+    "latency_cdf",
+    "latency_percentiles",
+    "throughput",
+    "watermark_lag",
+    "timeline",
+    "correctness",
+];
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The texts of an SVG's `<text>` elements.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_string())
+        })
+        .collect()
+}
+
+/// The stroke colours of an SVG's polylines (the series of a line chart).
+fn polyline_colors(svg: &str) -> Vec<String> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter_map(|t| {
+            let i = t.find("stroke=\"")? + 8;
+            Some(t[i..i + 7].to_lowercase())
+        })
+        .collect()
+}
+
+fn compare(dir: &Path, file: &str) -> std::process::Output {
+    streamlab(&[
+        "compare",
+        file,
+        "--modes",
+        "streaming,micro-batch,batch,acking",
+        "--out",
+        &dir.display().to_string(),
+    ])
+}
+
+#[test]
+fn compare_writes_the_report_csvs_charts_and_an_offline_html_page() {
+    let dir = scratch("compare");
+    let out = compare(&dir, "scenarios/streaming_vs_microbatch.toml");
+    assert_run!(out, exit = 0, "micro-batch", "acking", "report.html");
+    let report: serde_json::Value = serde_json::from_str(&read(&dir.join("report.json"))).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    for (r, m) in runs.iter().zip(MODES) {
+        assert_eq!(r["mode"], m);
+        assert_eq!(r["report"]["mode"], m);
+        assert_eq!(r["report"]["sink_records"], 120, "{m}");
+    }
+    // every mode computed the same windows (same checksum)
+    let sums: Vec<&serde_json::Value> = runs
+        .iter()
+        .map(|r| &r["report"]["sinks"][0]["checksum"])
+        .collect();
+    assert!(sums.iter().all(|c| *c == sums[0]), "{sums:?}");
+    for csv in [
+        "latency_cdf",
+        "throughput",
+        "watermark_lag",
+        "latency_percentiles",
+        "timeline",
+        "correctness",
+    ] {
+        let text = read(&dir.join(format!("{csv}.csv")));
+        for m in MODES {
+            // batch sees only the final watermark: no lag to draw
+            if !(csv == "watermark_lag" && m == "batch") {
+                assert!(text.contains(&format!("\n{m},")), "{csv}.csv lacks {m}");
+            }
+        }
+    }
+    for chart in CHARTS {
+        let svg = read(&dir.join(format!("{chart}.svg")));
+        assert!(svg.starts_with("<svg") || svg.contains("<svg"), "{chart}");
+        let texts = svg_texts(&svg);
+        // a title and, in the legend or the table, every mode
+        assert!(texts.len() > 5, "{chart}: {texts:?}");
+        for m in MODES {
+            assert!(
+                texts.iter().any(|t| t.contains(m)),
+                "{chart}: no {m} in {texts:?}"
+            );
+        }
+        let png = std::fs::read(dir.join(format!("{chart}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{chart}.png is a PNG");
+    }
+    // line charts: one series per mode, in the mode's colour; axes labelled with units
+    let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
+    for chart in ["latency_cdf", "throughput", "watermark_lag"] {
+        let svg = read(&dir.join(format!("{chart}.svg")));
+        let lines = polyline_colors(&svg);
+        for c in colors {
+            if chart == "watermark_lag" && c == "#2ca02c" {
+                continue;
+            }
+            assert!(
+                lines.iter().any(|l| l == c),
+                "{chart}: no series in {c}: {lines:?}"
+            );
+        }
+        let texts = svg_texts(&svg);
+        assert!(
+            texts.iter().any(|t| t.contains("(ms")),
+            "{chart}: {texts:?}"
+        );
+    }
+    let lag = svg_texts(&read(&dir.join("watermark_lag.svg")));
+    assert!(lag.iter().any(|t| t == "batch (no data)"), "{lag:?}");
+    let cdf = svg_texts(&read(&dir.join("latency_cdf.svg")));
+    assert!(
+        cdf.iter().any(|t| t == "Latency distribution (CDF)"),
+        "{cdf:?}"
+    );
+    assert!(
+        cdf.iter().any(|t| t.contains("fraction of records")),
+        "{cdf:?}"
+    );
+    let tp = svg_texts(&read(&dir.join("throughput.svg")));
+    assert!(tp.iter().any(|t| t.contains("records/s")), "{tp:?}");
+    // the correctness table says "none" where nothing failed
+    let cor = svg_texts(&read(&dir.join("correctness.svg")));
+    assert!(cor.iter().any(|t| t == "none"), "{cor:?}");
+    // the HTML page: opens on its own, shows every chart, needs no network
+    let html = read(&dir.join("report.html"));
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    for chart in CHARTS {
+        assert!(
+            html.contains(&format!("id=\"{chart}\"")),
+            "{chart} not in the page"
+        );
+        assert!(
+            html.contains(&format!("href=\"{chart}.png\"")),
+            "{chart}.png not linked"
+        );
+        assert!(dir.join(format!("{chart}.svg")).exists());
+    }
+    for net in [
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "<script",
+        "<link",
+        "@import",
+    ] {
+        assert!(!html.contains(net), "the page must not load `{net}`");
+    }
+    assert!(html.contains("class=\"task-manager\"") && html.contains("class=\"slot\""));
+    assert!(html.contains("class=\"chain\""));
+    assert!(
+        html.contains("HASH"),
+        "the keyed edge is drawn with its partitioner"
+    );
+    // no staging left behind
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn compare_is_deterministic_to_the_byte() {
+    let (a, b) = (scratch("det-a"), scratch("det-b"));
+    assert_run!(
+        compare(&a, "scenarios/storm_acking_duplicates.toml"),
+        exit = 0,
+        "wrote"
+    );
+    assert_run!(
+        compare(&b, "scenarios/storm_acking_duplicates.toml"),
+        exit = 0,
+        "wrote"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 20, "{names:?}");
+    for n in names {
+        assert!(
+            std::fs::read(a.join(&n)).unwrap() == std::fs::read(b.join(&n)).unwrap(),
+            "{n} differs between two runs"
+        );
+    }
+}
+
+#[test]
+fn a_crash_shows_duplicates_for_acking_and_none_for_micro_batch() {
+    let dir = scratch("crash");
+    let out = compare(&dir, "scenarios/storm_acking_duplicates.toml");
+    assert_run!(out, exit = 0, "duplicates");
+    let report: serde_json::Value = serde_json::from_str(&read(&dir.join("report.json"))).unwrap();
+    let by = |m: &str| {
+        report["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["mode"] == m)
+            .unwrap()
+            .clone()
+    };
+    let acking = by("acking");
+    let c = &acking["details"]["correctness"][0];
+    assert!(c["duplicates"].as_u64().unwrap() > 0, "{c}");
+    assert_eq!(c["missing"], 0);
+    let mb = by("micro-batch");
+    let c = &mb["details"]["correctness"][0];
+    assert_eq!(
+        (c["duplicates"].as_u64(), c["missing"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(mb["details"]["failures"].as_array().unwrap().len(), 1);
+    // streaming takes the same [[fault]] with real checkpoints: restore, no duplicates
+    let st = by("streaming");
+    let c = &st["details"]["correctness"][0];
+    assert_eq!(
+        (c["duplicates"].as_u64(), c["missing"].as_u64()),
+        (Some(0), Some(0)),
+        "{c}"
+    );
+    let f = &st["details"]["failures"][0];
+    assert!(f["restored_checkpoint"].as_u64().is_some(), "{f}");
+    assert_eq!(st["report"]["outcome"]["status"], "finished");
+    // the timeline draws the downtime band
+    let texts = svg_texts(&read(&dir.join("timeline.svg")));
+    assert!(texts.iter().any(|t| t.contains("downtime")), "{texts:?}");
+    let csv = read(&dir.join("correctness.csv"));
+    assert!(csv.contains("\nmicro-batch,36000,0,0,0"), "{csv}");
+}
+
+#[test]
+fn sweep_draws_latency_against_throughput_for_each_mode() {
+    let dir = scratch("sweep");
+    let out = streamlab(&[
+        "sweep",
+        "scenarios/latency_vs_throughput.toml",
+        "--set",
+        "sources.events.rate=1000,4000,16000",
+        "--modes",
+        "streaming,micro-batch,acking",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    assert_run!(out, exit = 0, "sources.events.rate=16000");
+    let sweep: serde_json::Value = serde_json::from_str(&read(&dir.join("sweep.json"))).unwrap();
+    let points = sweep["points"].as_array().unwrap();
+    assert_eq!(points.len(), 9);
+    for p in points {
+        // the achieved throughput follows the rate that was set
+        let rate: f64 = p["value"].as_str().unwrap().parse().unwrap();
+        let tp = p["throughput_per_s"].as_f64().unwrap();
+        assert!((tp - rate).abs() / rate < 0.1, "{p}");
+    }
+    let svg = read(&dir.join("latency_vs_throughput.svg"));
+    let texts = svg_texts(&svg);
+    assert!(texts.iter().any(|t| t == "Latency against throughput"));
+    assert!(texts.iter().any(|t| t.contains("records per second")));
+    for m in ["streaming", "micro-batch", "acking"] {
+        assert!(texts.iter().any(|t| t == &format!("{m} p50")), "{texts:?}");
+    }
+    assert!(!texts.iter().any(|t| t.starts_with("batch ")));
+    assert!(polyline_colors(&svg).len() >= 6);
+    let html = read(&dir.join("report.html"));
+    assert!(html.contains("latency_vs_throughput.png") && !html.contains("<script"));
+    assert!(dir.join("latency_vs_throughput.png").exists());
+}
+
+#[test]
+fn bad_input_to_compare_and_sweep_is_a_clear_error_with_nothing_written() {
+    let dir = scratch("bad-compare");
+    let out_dir = dir.join("out");
+    let o = out_dir.display().to_string();
+    let f = "scenarios/streaming_vs_microbatch.toml";
+    let out = streamlab(&["compare", f, "--modes", "streaming,spark", "--out", &o]);
+    assert_run!(
+        out,
+        exit = 2,
+        "unknown mode `spark`",
+        "streaming, micro-batch, batch, acking"
+    );
+    let sweep = |set: &str| {
+        streamlab(&[
+            "sweep",
+            "scenarios/latency_vs_throughput.toml",
+            "--set",
+            set,
+            "--out",
+            &o,
+        ])
+    };
+    assert_run!(
+        sweep("sources.evnts.rate=1,2"),
+        exit = 2,
+        "unknown source `evnts`",
+        "sources: events"
+    );
+    assert_run!(
+        sweep("sourcez.events.rate=1"),
+        exit = 2,
+        "unknown part `sourcez`"
+    );
+    assert_run!(
+        sweep("sources.events.ratez=1"),
+        exit = 2,
+        "unknown field `ratez`",
+        "--set sources.events.ratez=1"
+    );
+    assert_run!(
+        sweep("sources.events.rate"),
+        exit = 2,
+        "expected PATH=VALUE"
+    );
+    assert_run!(
+        streamlab(&[
+            "compare",
+            "tests/bad/dstream_interval_zero.toml",
+            "--out",
+            &o
+        ]),
+        exit = 2,
+        "DStream batch interval of 0"
+    );
+    assert!(!out_dir.exists(), "nothing may be written on bad input");
+    // an output directory that cannot be created: a file is in the way
+    let blocker = dir.join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let target = blocker.join("out").display().to_string();
+    let out = streamlab(&["compare", f, "--out", &target]);
+    assert_run!(out, exit = 2, "cannot create the output directory");
+    let (so, _) = texts(&out);
+    assert!(!so.contains("wrote"), "{so}");
+    assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "x");
+}

@@ -1,0 +1,415 @@
+//! Self-contained HTML pages: every chart inline as SVG (with links to the SVG and PNG
+//! files beside the page), the job graph with its chains and slots drawn, the summary
+//! tables. No scripts, styles or fonts from anywhere else: the page opens offline.
+
+use crate::{COMPARE_CHARTS, Run, mode_hex, num};
+use serde_json::Value;
+use std::fmt::Write;
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1000px;color:#222}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}\
+.swatch{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:middle}\
+figure{margin:1.5em 0}figcaption{font-size:90%;color:#555}\
+.chart svg{max-width:100%;height:auto}";
+
+fn head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        esc(title)
+    )
+}
+
+fn figure(out: &mut String, name: &str, title: &str, svg: &str) {
+    let _ = writeln!(
+        out,
+        "<figure id=\"{name}\"><div class=\"chart\">{}</div><figcaption>{} — <a href=\"{name}.svg\">{name}.svg</a> · <a href=\"{name}.png\">{name}.png</a></figcaption></figure>",
+        strip_xml_header(svg),
+        esc(title)
+    );
+}
+
+fn strip_xml_header(svg: &str) -> &str {
+    match svg.find("<svg") {
+        Some(i) => &svg[i..],
+        None => svg,
+    }
+}
+
+fn swatch(mode: &str) -> String {
+    format!(
+        "<span class=\"swatch\" style=\"background:{}\"></span>{}",
+        mode_hex(mode),
+        esc(mode)
+    )
+}
+
+/// The page of a comparison.
+pub fn compare_page(report: &Value, runs: &[Run<'_>], svgs: &[(String, String)]) -> String {
+    let scenario = report.get("scenario").and_then(Value::as_str).unwrap_or("");
+    let mut o = head(&format!("streamlab compare · {scenario}"));
+    let _ = writeln!(o, "<h1>streamlab compare · {}</h1>", esc(scenario));
+    if let Some(d) = report.get("description").and_then(Value::as_str) {
+        let _ = writeln!(o, "<p>{}</p>", esc(d));
+    }
+    let _ = writeln!(
+        o,
+        "<p>seed {} · streamlab {} · latency is measured from a record's creation at its source to the moment its result is visible at the sink, the same way in every mode.</p>",
+        report.get("seed").and_then(Value::as_u64).unwrap_or(0),
+        esc(report
+            .get("streamlab_version")
+            .and_then(Value::as_str)
+            .unwrap_or(""))
+    );
+    let _ = writeln!(o, "<h2>Job graph</h2>");
+    o.push_str(&plan_svg(report.get("plan").unwrap_or(&Value::Null)));
+    let _ = writeln!(o, "<h2>Summary</h2>\n<table>");
+    let _ = writeln!(
+        o,
+        "<tr><th>mode</th><th>outcome</th><th>simulated (ms)</th><th>source records</th><th>sink records</th><th>throughput (records/s)</th><th>p50 (ms)</th><th>p90 (ms)</th><th>p99 (ms)</th><th>max (ms)</th></tr>"
+    );
+    for r in runs {
+        let l = r.report.get("latency").unwrap_or(&Value::Null);
+        let status = r
+            .report
+            .get("outcome")
+            .and_then(|x| x.get("status"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            swatch(&r.mode),
+            esc(status),
+            num(r.report, "sim_duration_ms"),
+            num(r.report, "source_records"),
+            num(r.report, "sink_records"),
+            num(r.report, "throughput_per_s"),
+            num(l, "p50_ms"),
+            num(l, "p90_ms"),
+            num(l, "p99_ms"),
+            num(l, "max_ms")
+        );
+    }
+    let _ = writeln!(o, "</table>\n<h3>Settings of each mode</h3>\n<table>");
+    for r in runs {
+        let settings: Vec<String> = r
+            .details
+            .get("settings")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(esc).collect())
+            .unwrap_or_default();
+        let notes: Vec<String> = r
+            .details
+            .get("notes")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(esc).collect())
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td style=\"text-align:left\">{}{}</td></tr>",
+            swatch(&r.mode),
+            settings.join(" · "),
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!("<br><em>{}</em>", notes.join("<br>"))
+            }
+        );
+    }
+    let _ = writeln!(o, "</table>\n<h3>Correctness</h3>\n<table>");
+    let _ = writeln!(
+        o,
+        "<tr><th>mode</th><th>records out</th><th>duplicates</th><th>missing</th><th>late drops</th><th>failures</th></tr>"
+    );
+    for r in runs {
+        let dm = r.duplicates_missing();
+        let f = r.failures();
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            swatch(&r.mode),
+            num(r.report, "sink_records"),
+            dm.map_or("none".into(), |d| d.0.to_string()),
+            dm.map_or("none".into(), |d| d.1.to_string()),
+            r.late_drops(),
+            if f.is_empty() {
+                "none".to_string()
+            } else {
+                f.iter()
+                    .map(|(at, d)| format!("at {at} ms, down {d} ms"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+        );
+    }
+    let _ = writeln!(o, "</table>\n<h2>Charts</h2>");
+    for (name, title) in COMPARE_CHARTS {
+        let svg = svgs
+            .iter()
+            .find(|(n, _)| n == &format!("{name}.svg"))
+            .map_or("", |(_, s)| s.as_str());
+        figure(&mut o, name, title, svg);
+    }
+    let _ = writeln!(
+        o,
+        "<p>Data: <a href=\"report.json\">report.json</a> · CSV: <a href=\"latency_cdf.csv\">latency_cdf.csv</a>, <a href=\"latency_percentiles.csv\">latency_percentiles.csv</a>, <a href=\"throughput.csv\">throughput.csv</a>, <a href=\"watermark_lag.csv\">watermark_lag.csv</a>, <a href=\"timeline.csv\">timeline.csv</a>, <a href=\"correctness.csv\">correctness.csv</a></p>\n</body>\n</html>"
+    );
+    o
+}
+
+/// The page of a sweep.
+pub fn sweep_page(sweep: &Value, points: &[Value], svg: &str) -> String {
+    let scenario = sweep.get("scenario").and_then(Value::as_str).unwrap_or("");
+    let mut o = head(&format!("streamlab sweep · {scenario}"));
+    let _ = writeln!(o, "<h1>streamlab sweep · {}</h1>", esc(scenario));
+    let _ = writeln!(
+        o,
+        "<p>Each point is one deterministic run; latency is measured from a record's creation to the moment its result is visible at the sink.</p>"
+    );
+    figure(
+        &mut o,
+        "latency_vs_throughput",
+        "Latency against throughput",
+        svg,
+    );
+    let _ = writeln!(
+        o,
+        "<table>\n<tr><th>mode</th><th>setting</th><th>throughput (records/s)</th><th>p50 (ms)</th><th>p99 (ms)</th><th>outcome</th></tr>"
+    );
+    for p in points {
+        let m = p.get("mode").and_then(Value::as_str).unwrap_or("");
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            swatch(m),
+            esc(p.get("setting").and_then(Value::as_str).unwrap_or("")),
+            num(p, "throughput_per_s"),
+            num(p, "latency_p50_ms"),
+            num(p, "latency_p99_ms"),
+            esc(p.get("status").and_then(Value::as_str).unwrap_or(""))
+        );
+    }
+    let _ = writeln!(
+        o,
+        "</table>\n<p>Data: <a href=\"sweep.json\">sweep.json</a> · <a href=\"sweep.csv\">sweep.csv</a></p>\n</body>\n</html>"
+    );
+    o
+}
+
+/// Colours for chains in the job graph.
+const CHAIN_COLORS: [&str; 8] = [
+    "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5", "#f7b6d2", "#dbdb8d", "#9edae5", "#c49c94",
+];
+
+/// The job graph: chains left to right with their operators and the partitioner of each
+/// network edge; below, TaskManagers with their slots and the subtasks placed in each.
+pub fn plan_svg(plan: &Value) -> String {
+    let chains = plan
+        .get("chains")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if chains.is_empty() {
+        return "<p>(no plan in the report)</p>\n".into();
+    }
+    let edges = plan
+        .get("edges")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let slots = plan
+        .get("slots")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let tms = plan
+        .get("task_managers")
+        .and_then(Value::as_u64)
+        .unwrap_or(1)
+        .max(1) as usize;
+    // chain boxes
+    let bw = 210;
+    let gap = 70;
+    let ops_max = chains
+        .iter()
+        .map(|c| {
+            c.get("operators")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        })
+        .max()
+        .unwrap_or(1);
+    let bh = 40 + 18 * ops_max as i64;
+    let width = (chains.len() as i64 * (bw + gap) + 40).max(700);
+    let slot_rows = slots.len().div_ceil(tms).max(1);
+    let tm_h = 40 + slot_rows as i64 * 70;
+    let height = 60 + bh + 60 + tm_h + 20;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">"
+    );
+    let _ = writeln!(
+        s,
+        "<defs><marker id=\"arrow\" markerWidth=\"10\" markerHeight=\"8\" refX=\"9\" refY=\"4\" orient=\"auto\"><path d=\"M0,0 L10,4 L0,8 z\" fill=\"#444\"/></marker></defs>"
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"20\" y=\"22\" font-size=\"14\" font-weight=\"bold\">Chains (one task per subtask)</text>"
+    );
+    let x_of = |i: usize| 20 + i as i64 * (bw + gap);
+    let y0 = 40;
+    for (i, c) in chains.iter().enumerate() {
+        let x = x_of(i);
+        let color = CHAIN_COLORS[i % CHAIN_COLORS.len()];
+        let _ = writeln!(
+            s,
+            "<g class=\"chain\"><rect x=\"{x}\" y=\"{y0}\" width=\"{bw}\" height=\"{bh}\" rx=\"6\" fill=\"{color}\" stroke=\"#555\"/>"
+        );
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{} ×{}</text>",
+            x + 8,
+            y0 + 18,
+            esc(&short(
+                c.get("name").and_then(Value::as_str).unwrap_or(""),
+                26
+            )),
+            c.get("parallelism").and_then(Value::as_u64).unwrap_or(1)
+        );
+        for (k, op) in c
+            .get("operators")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let _ = writeln!(
+                s,
+                "<text x=\"{}\" y=\"{}\">{} {}</text>",
+                x + 12,
+                y0 + 38 + 18 * k as i64,
+                if k == 0 { "•" } else { "↳" },
+                esc(&short(op.as_str().unwrap_or(""), 28))
+            );
+        }
+        let _ = writeln!(s, "</g>");
+    }
+    for e in &edges {
+        let (Some(f), Some(t)) = (
+            e.get("from").and_then(Value::as_u64),
+            e.get("to").and_then(Value::as_u64),
+        ) else {
+            continue;
+        };
+        let (f, t) = (f as usize, t as usize);
+        let (x1, x2) = (x_of(f) + bw, x_of(t));
+        let (y1, y2) = (y0 + bh / 2, y0 + bh / 2);
+        let label = esc(e.get("partitioner").and_then(Value::as_str).unwrap_or(""));
+        if t == f + 1 {
+            let _ = writeln!(
+                s,
+                "<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{}\" y2=\"{y2}\" stroke=\"#444\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{label}</text>",
+                x2 - 2,
+                (x1 + x2) / 2,
+                y1 - 6
+            );
+        } else {
+            // around below the boxes
+            let yb = y0 + bh + 12 + 8 * ((f + t) % 3) as i64;
+            let _ = writeln!(
+                s,
+                "<path d=\"M{} {} V{yb} H{} V{}\" fill=\"none\" stroke=\"#444\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{label}</text>",
+                x_of(f) + bw / 2,
+                y0 + bh,
+                x_of(t) + bw / 2 - 10,
+                y0 + bh + 2,
+                (x_of(f) + x_of(t) + bw) / 2,
+                yb + 12
+            );
+        }
+    }
+    // TaskManagers and slots
+    let ty = y0 + bh + 60;
+    let _ = writeln!(
+        s,
+        "<text x=\"20\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">TaskManagers and slots (subtasks sharing a slot)</text>",
+        ty - 10
+    );
+    let tm_w = (width - 40 - (tms as i64 - 1) * 20) / tms as i64;
+    for tm in 0..tms {
+        let x = 20 + tm as i64 * (tm_w + 20);
+        let _ = writeln!(
+            s,
+            "<g class=\"task-manager\"><rect x=\"{x}\" y=\"{ty}\" width=\"{tm_w}\" height=\"{tm_h}\" rx=\"8\" fill=\"#f7f7f7\" stroke=\"#333\"/><text x=\"{}\" y=\"{}\" font-weight=\"bold\">TaskManager {tm}</text></g>",
+            x + 8,
+            ty + 18
+        );
+        let mine: Vec<&Value> = slots
+            .iter()
+            .filter(|sl| sl.get("task_manager").and_then(Value::as_u64) == Some(tm as u64))
+            .collect();
+        for (k, sl) in mine.iter().enumerate() {
+            let sy = ty + 30 + k as i64 * 70;
+            let _ = writeln!(
+                s,
+                "<g class=\"slot\"><rect x=\"{}\" y=\"{sy}\" width=\"{}\" height=\"60\" rx=\"4\" fill=\"#fff\" stroke=\"#888\" stroke-dasharray=\"4 2\"/><text x=\"{}\" y=\"{}\" font-size=\"11\">slot {}</text>",
+                x + 8,
+                tm_w - 16,
+                x + 14,
+                sy + 14,
+                sl.get("slot").and_then(Value::as_u64).unwrap_or(0)
+            );
+            let subs = sl
+                .get("subtasks")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let n = subs.len().max(1) as i64;
+            let cw = (tm_w - 28) / n;
+            for (j, st) in subs.iter().enumerate() {
+                let ci = st.get("chain").and_then(Value::as_u64).unwrap_or(0) as usize;
+                let name = chains
+                    .get(ci)
+                    .and_then(|c| c.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let cx = x + 14 + j as i64 * cw;
+                let _ = writeln!(
+                    s,
+                    "<rect x=\"{cx}\" y=\"{}\" width=\"{}\" height=\"30\" rx=\"3\" fill=\"{}\" stroke=\"#555\"/><text x=\"{}\" y=\"{}\" font-size=\"11\">{} #{}</text>",
+                    sy + 22,
+                    cw - 6,
+                    CHAIN_COLORS[ci % CHAIN_COLORS.len()],
+                    cx + 4,
+                    sy + 41,
+                    esc(&short(name, ((cw - 30) / 7).max(4) as usize)),
+                    st.get("subtask").and_then(Value::as_u64).unwrap_or(0)
+                );
+            }
+            let _ = writeln!(s, "</g>");
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!(
+            "{}…",
+            s.chars().take(n.saturating_sub(1)).collect::<String>()
+        )
+    }
+}

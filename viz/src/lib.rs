@@ -1,0 +1,299 @@
+//! # streamlab-viz
+//!
+//! Charts and the HTML report of streamlab runs. It reads what the CLI writes — the
+//! comparison report (`report.json`: one run report per execution mode, the plan) and the
+//! sweep report (`sweep.json`) — as JSON values, and never looks inside the engine. Optional
+//! parts (checkpoints, failures, duplicates) are read when present and shown as "none"
+//! otherwise.
+//!
+//! Every chart has a title, axis labels with units and a legend, and uses one colour per
+//! mode everywhere ([`mode_color`]). Charts come as SVG and PNG; PNGs are drawn with the
+//! DejaVu Sans font embedded in this crate (`fonts/`, Bitstream Vera licence), so they do not
+//! depend on the fonts of the machine. The same input gives byte-identical files.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`charts`] | the charts, each drawn once for SVG and once for PNG |
+//! | [`tables`] | CSV time series and summary tables |
+//! | [`html`] | the self-contained HTML pages |
+
+pub mod charts;
+pub mod html;
+pub mod tables;
+
+use serde_json::Value;
+
+/// A file to write: name within the output directory, and contents.
+pub type File = (String, Vec<u8>);
+
+/// Why charts could not be made.
+#[derive(Debug)]
+pub struct VizError(pub String);
+
+impl std::fmt::Display for VizError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for VizError {}
+
+/// Colour of a mode, `#rrggbb`, the same in every chart and table.
+pub fn mode_color(mode: &str) -> (u8, u8, u8) {
+    match mode {
+        "streaming" => (0x1f, 0x77, 0xb4),
+        "micro-batch" => (0xff, 0x7f, 0x0e),
+        "batch" => (0x2c, 0xa0, 0x2c),
+        "acking" => (0x94, 0x67, 0xbd),
+        _ => (0x7f, 0x7f, 0x7f),
+    }
+}
+
+/// `#rrggbb` of a mode.
+pub fn mode_hex(mode: &str) -> String {
+    let (r, g, b) = mode_color(mode);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// The names of the charts of a comparison, without extension, with their titles.
+pub const COMPARE_CHARTS: [(&str, &str); 6] = [
+    ("latency_cdf", "Latency distribution (CDF)"),
+    ("latency_percentiles", "Latency percentiles"),
+    ("throughput", "Throughput at the sinks over time"),
+    ("watermark_lag", "Watermark lag"),
+    ("timeline", "Batches, checkpoints and failures"),
+    ("correctness", "Correctness per mode"),
+];
+
+/// Every file of a comparison (besides `report.json`): charts as SVG and PNG, CSV series,
+/// `report.html`.
+pub fn compare_files(report: &Value) -> Result<Vec<File>, VizError> {
+    let runs = runs(report)?;
+    let mut files = Vec::new();
+    for (name, _) in COMPARE_CHARTS {
+        let chart = charts::Chart::compare(name, &runs);
+        files.push((format!("{name}.svg"), chart.svg()?.into_bytes()));
+        files.push((format!("{name}.png"), chart.png()?));
+    }
+    files.extend(tables::compare_csvs(&runs));
+    let svgs: Vec<(String, String)> = files
+        .iter()
+        .filter(|(n, _)| n.ends_with(".svg"))
+        .map(|(n, b)| (n.clone(), String::from_utf8_lossy(b).into_owned()))
+        .collect();
+    files.push((
+        "report.html".into(),
+        html::compare_page(report, &runs, &svgs).into_bytes(),
+    ));
+    Ok(files)
+}
+
+/// Every file of a sweep (besides `sweep.json`): the latency-against-throughput chart as SVG
+/// and PNG, `sweep.csv`, `report.html`.
+pub fn sweep_files(sweep: &Value) -> Result<Vec<File>, VizError> {
+    let points = sweep
+        .get("points")
+        .and_then(Value::as_array)
+        .ok_or_else(|| VizError("the sweep report has no `points`".into()))?;
+    let chart = charts::Chart::sweep(points);
+    let svg = chart.svg()?;
+    let mut files = vec![
+        (
+            "latency_vs_throughput.svg".to_string(),
+            svg.clone().into_bytes(),
+        ),
+        ("latency_vs_throughput.png".to_string(), chart.png()?),
+        (
+            "sweep.csv".to_string(),
+            tables::sweep_csv(points).into_bytes(),
+        ),
+    ];
+    files.push((
+        "report.html".into(),
+        html::sweep_page(sweep, points, &svg).into_bytes(),
+    ));
+    Ok(files)
+}
+
+/// One mode's run in a comparison report.
+#[derive(Debug, Clone)]
+pub struct Run<'a> {
+    /// The mode's name.
+    pub mode: String,
+    /// Its run report.
+    pub report: &'a Value,
+    /// Its details (batches, failures, correctness), `Null` if absent.
+    pub details: &'a Value,
+}
+
+fn runs(report: &Value) -> Result<Vec<Run<'_>>, VizError> {
+    let arr = report
+        .get("runs")
+        .and_then(Value::as_array)
+        .ok_or_else(|| VizError("the report has no `runs`".into()))?;
+    Ok(arr
+        .iter()
+        .map(|r| Run {
+            mode: r
+                .get("mode")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string(),
+            report: r.get("report").unwrap_or(&Value::Null),
+            details: r.get("details").unwrap_or(&Value::Null),
+        })
+        .collect())
+}
+
+/// A number from a JSON value (0 when absent).
+pub(crate) fn num(v: &Value, key: &str) -> f64 {
+    v.get(key).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// Pairs `[x, y]` from a JSON array of pairs.
+pub(crate) fn pairs(v: Option<&Value>) -> Vec<(f64, f64)> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Run<'_> {
+    /// Failures as `(at ms, downtime ms)`: from the run report (streaming with fault
+    /// tolerance) or from the mode's details (baselines).
+    pub fn failures(&self) -> Vec<(f64, f64)> {
+        // The mode's details carry every mode's failures (streaming copies its report's);
+        // a bare run report has them only in `failures`.
+        [self.details.get("failures"), self.report.get("failures")]
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_array)
+            .find(|a| !a.is_empty())
+            .map(|a| {
+                a.iter()
+                    .map(|f| (num(f, "at_ms"), num(f, "downtime_ms")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Checkpoints as `(trigger ms, completed ms if completed)`.
+    pub fn checkpoints(&self) -> Vec<(f64, Option<f64>)> {
+        self.report
+            .get("checkpoints")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|c| {
+                        (
+                            num(c, "trigger_ms"),
+                            c.get("completed_ms").and_then(Value::as_f64),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Batches or stages as `(start ms, end ms)`.
+    pub fn batches(&self) -> Vec<(f64, f64)> {
+        self.details
+            .get("batches")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|b| (num(b, "start_ms"), num(b, "end_ms")))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Duplicates and missing records over all sinks: from the sinks (fault tolerance) or the
+    /// details (baselines); `None` when the run had nothing to compare against.
+    pub fn duplicates_missing(&self) -> Option<(u64, u64)> {
+        let from_sinks = self
+            .report
+            .get("sinks")
+            .and_then(Value::as_array)
+            .and_then(|s| {
+                let d: Option<Vec<(u64, u64)>> = s
+                    .iter()
+                    .map(|x| Some((x.get("duplicates")?.as_u64()?, x.get("missing")?.as_u64()?)))
+                    .collect();
+                d.filter(|d| !d.is_empty())
+            });
+        let from_details = self
+            .details
+            .get("correctness")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|x| {
+                        (
+                            x.get("duplicates").and_then(Value::as_u64).unwrap_or(0),
+                            x.get("missing").and_then(Value::as_u64).unwrap_or(0),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            });
+        let v = from_sinks.or(from_details)?;
+        Some(v.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)))
+    }
+
+    /// Late records dropped by window operators.
+    pub fn late_drops(&self) -> u64 {
+        self.report
+            .get("operators")
+            .and_then(Value::as_array)
+            .map(|ops| {
+                ops.iter()
+                    .filter_map(|o| o.get("windows")?.get("late_dropped")?.as_u64())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Records per second at the sinks over time: `(time ms, records/s)` per bucket.
+    pub fn throughput(&self) -> Vec<(f64, f64)> {
+        let t = self.report.get("throughput");
+        let bucket = t.map(|t| num(t, "bucket_ms")).unwrap_or(0.0);
+        if bucket <= 0.0 {
+            return Vec::new();
+        }
+        t.and_then(|t| t.get("sink_records"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        (
+                            i as f64 * bucket,
+                            c.as_f64().unwrap_or(0.0) * 1000.0 / bucket,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Watermark lag over time: the task whose trail has the most points.
+    pub fn watermark_lag(&self) -> Vec<(f64, f64)> {
+        self.report
+            .get("tasks")
+            .and_then(Value::as_array)
+            .and_then(|ts| {
+                ts.iter()
+                    .map(|t| pairs(t.get("watermark_lag_ms")))
+                    .max_by_key(Vec::len)
+            })
+            .unwrap_or_default()
+    }
+
+    /// The latency CDF: `(latency ms, fraction)`.
+    pub fn latency_cdf(&self) -> Vec<(f64, f64)> {
+        pairs(self.report.get("latency").and_then(|l| l.get("cdf_ms")))
+    }
+}

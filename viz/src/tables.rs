@@ -1,0 +1,92 @@
+//! CSV time series and summary tables of a comparison or a sweep. Numbers are written as the
+//! report has them; rows are in a fixed order (modes as given, then time).
+
+use crate::{File, Run, num};
+use serde_json::Value;
+use std::fmt::Write;
+
+/// The CSV files of a comparison.
+pub fn compare_csvs(runs: &[Run<'_>]) -> Vec<File> {
+    let mut cdf = String::from("mode,latency_ms,fraction\n");
+    let mut tp = String::from("mode,time_ms,records_per_s\n");
+    let mut lag = String::from("mode,time_ms,watermark_lag_ms\n");
+    let mut pct = String::from("mode,records,mean_ms,p50_ms,p90_ms,p99_ms,max_ms\n");
+    let mut tl = String::from("mode,kind,start_ms,end_ms\n");
+    let mut cor = String::from("mode,records_out,duplicates,missing,late_drops\n");
+    for r in runs {
+        let m = &r.mode;
+        for (x, y) in r.latency_cdf() {
+            let _ = writeln!(cdf, "{m},{x},{y}");
+        }
+        for (x, y) in r.throughput() {
+            let _ = writeln!(tp, "{m},{x},{y}");
+        }
+        for (x, y) in r.watermark_lag() {
+            let _ = writeln!(lag, "{m},{x},{y}");
+        }
+        let l = r.report.get("latency").unwrap_or(&Value::Null);
+        let _ = writeln!(
+            pct,
+            "{m},{},{},{},{},{},{}",
+            num(l, "count"),
+            num(l, "mean_ms"),
+            num(l, "p50_ms"),
+            num(l, "p90_ms"),
+            num(l, "p99_ms"),
+            num(l, "max_ms")
+        );
+        let _ = writeln!(tl, "{m},run,0,{}", num(r.report, "sim_duration_ms"));
+        for (a, b) in r.batches() {
+            let _ = writeln!(tl, "{m},batch,{a},{b}");
+        }
+        for (t, done) in r.checkpoints() {
+            let _ = writeln!(
+                tl,
+                "{m},checkpoint,{t},{}",
+                done.map_or(String::new(), |d| d.to_string())
+            );
+        }
+        for (at, down) in r.failures() {
+            let _ = writeln!(tl, "{m},downtime,{at},{}", at + down);
+        }
+        let dm = r.duplicates_missing();
+        let _ = writeln!(
+            cor,
+            "{m},{},{},{},{}",
+            num(r.report, "sink_records"),
+            dm.map_or("none".into(), |d| d.0.to_string()),
+            dm.map_or("none".into(), |d| d.1.to_string()),
+            r.late_drops()
+        );
+    }
+    [
+        ("latency_cdf.csv", cdf),
+        ("latency_percentiles.csv", pct),
+        ("throughput.csv", tp),
+        ("watermark_lag.csv", lag),
+        ("timeline.csv", tl),
+        ("correctness.csv", cor),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_string(), s.into_bytes()))
+    .collect()
+}
+
+/// The CSV of a sweep: one row per point.
+pub fn sweep_csv(points: &[Value]) -> String {
+    let mut s =
+        String::from("mode,setting,throughput_per_s,latency_p50_ms,latency_p99_ms,status\n");
+    for p in points {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{}",
+            p.get("mode").and_then(Value::as_str).unwrap_or(""),
+            p.get("setting").and_then(Value::as_str).unwrap_or(""),
+            num(p, "throughput_per_s"),
+            num(p, "latency_p50_ms"),
+            num(p, "latency_p99_ms"),
+            p.get("status").and_then(Value::as_str).unwrap_or("")
+        );
+    }
+    s
+}
