@@ -70,18 +70,49 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     })
 }
 
+/// Adds the faults of the random fault profile — `[chaos]`, or the default profile when
+/// `forced` by `--chaos` — drawn from `seed`. Returns them as `at <time>: <what>`.
+pub fn apply_chaos(s: &mut Scenario, seed: u64, forced: bool) -> Result<Vec<String>, u8> {
+    let profile = match (&s.chaos, forced) {
+        (Some(p), _) => p.clone(),
+        (None, true) => scenario::chaos::ChaosProfile::default(),
+        (None, false) => return Ok(Vec::new()),
+    };
+    let faults = scenario::chaos::draw(s, &profile, seed).map_err(|e| {
+        eprintln!("error: {}: {e}", s.file.name);
+        EXIT_BAD_INPUT
+    })?;
+    let shown = faults
+        .iter()
+        .map(|f| match f.at {
+            scenario::FaultTime::At(t) => format!("at {t}: {}", f.describe(s)),
+            scenario::FaultTime::After(..) => f.describe(s),
+        })
+        .collect();
+    s.fault_tolerance.faults.extend(faults);
+    // compare with the fault-free run even when nothing was drawn
+    s.fault_tolerance.record_output = true;
+    Ok(shown)
+}
+
 pub fn run(
     file: &Path,
     seed: Option<u64>,
     json: Option<&Path>,
     trace: Option<&Path>,
     quiet: bool,
+    chaos: bool,
 ) -> u8 {
-    let (s, p) = match load_and_plan(file) {
+    let (mut s, p) = match load_and_plan(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
     let seed_used = seed.unwrap_or(s.seed);
+    let drawn = match apply_chaos(&mut s, seed_used, chaos) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let chaos_flag = if chaos { " --chaos" } else { "" };
     let trace_tmp = trace.map(|t| t.with_extension("jsonl.tmp"));
     let trace_out: Option<Box<dyn Write>> = match &trace_tmp {
         Some(path) => match std::fs::File::create(path) {
@@ -122,6 +153,8 @@ pub fn run(
         eprintln!("error: cannot write the trace to `{}`: {e}", dst.display());
         return EXIT_BAD_INPUT;
     }
+    let mut out = out;
+    out.report.chaos = drawn;
     let r = &out.report;
     if let Some(path) = json {
         let mut text = serde_json::to_string_pretty(r).expect("reports serialize");
@@ -156,7 +189,7 @@ pub fn run(
         Status::Finished => 0,
         _ => {
             eprintln!(
-                "the job did not finish ({}); to replay exactly this run: streamlab run {} --seed {}",
+                "the job did not finish ({}); to replay exactly this run: streamlab run {} --seed {}{chaos_flag}",
                 r.outcome.message.as_deref().unwrap_or("see above"),
                 file.display(),
                 r.seed

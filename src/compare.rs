@@ -162,13 +162,19 @@ fn run_modes(
 }
 
 /// `streamlab compare FILE --modes … --out DIR`
-pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>) -> u8 {
+pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, chaos: bool) -> u8 {
     let modes = match parse_modes(modes_list) {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let (s, p) = match load_and_plan_quiet(file) {
+    let (mut s, p) = match load_and_plan_quiet(file) {
         Ok(x) => x,
+        Err(c) => return c,
+    };
+    // Every mode gets the same drawn faults (the baselines take the first crash of them).
+    let seed_used = seed.unwrap_or(s.seed);
+    let drawn = match crate::commands::apply_chaos(&mut s, seed_used, chaos) {
+        Ok(d) => d,
         Err(c) => return c,
     };
     if let Err(e) = check_writable(out) {
@@ -191,6 +197,7 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>) -> 
         "description": s.description,
         "seed": seed.unwrap_or(s.seed),
         "modes": modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
+        "chaos": drawn,
         "plan": plan_json(&s, &p),
         "runs": runs,
     });

@@ -34,6 +34,11 @@ enum Command {
         /// Print only the one-line result, not the summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Add random faults drawn from the seed: the scenario's `[chaos]` profile, or the
+        /// default one (every kind, 20 s apart on average, at least 5 s apart, while the
+        /// input runs). The report lists them and compares the sinks with a fault-free run.
+        #[arg(long)]
+        chaos: bool,
     },
     /// Show how Flink would plan the job: graph, chains (and why edges did not chain),
     /// subtasks with key groups, slots.
@@ -63,6 +68,10 @@ enum Command {
         /// Seed for every random choice (default: the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
+        /// Add random faults drawn from the seed (the `[chaos]` profile or the default one);
+        /// the baselines take the first crash among them.
+        #[arg(long)]
+        chaos: bool,
     },
     /// Run a scenario for several values of one setting in several modes (in parallel) and
     /// chart latency against throughput.
@@ -93,7 +102,8 @@ fn main() -> ExitCode {
             json,
             trace,
             quiet,
-        } => commands::run(&file, seed, json.as_deref(), trace.as_deref(), quiet),
+            chaos,
+        } => commands::run(&file, seed, json.as_deref(), trace.as_deref(), quiet, chaos),
         Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
         Command::Validate { file } => commands::validate(&file),
         Command::Compare {
@@ -101,7 +111,8 @@ fn main() -> ExitCode {
             modes,
             out,
             seed,
-        } => compare::compare(&file, &modes, &out, seed),
+            chaos,
+        } => compare::compare(&file, &modes, &out, seed, chaos),
         Command::Sweep {
             file,
             set,

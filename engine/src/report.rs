@@ -350,11 +350,25 @@ pub struct RunReport {
     /// Scripted faults that never struck (the job ended first), as `file:line:column` notes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults_not_reached: Vec<String>,
+    /// The faults a random fault profile (`--chaos`, `[chaos]`) drew from the seed, as
+    /// `at <time>: <what>`; empty without chaos.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chaos: Vec<String>,
 }
 
 impl RunReport {
     /// Checkpoints, failures and per-sink guarantees, when there is anything to say.
     fn fault_tolerance_summary(&self, o: &mut String) {
+        if !self.chaos.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nChaos (faults drawn from seed {}; the same seed draws them again)",
+                self.seed
+            );
+            for f in &self.chaos {
+                let _ = writeln!(o, "  {f}");
+            }
+        }
         if !self.checkpoints.is_empty() {
             let _ = writeln!(
                 o,

@@ -252,3 +252,45 @@ fn a_checkpoint_triggered_after_the_sources_finished_completes_and_commits() {
         r["failures"]
     );
 }
+
+/// `--chaos` draws faults from the seed: listed in the summary and the JSON, the same for the
+/// same seed and different for another, and the exactly-once sink still matches the
+/// fault-free run.
+#[test]
+fn chaos_draws_faults_from_the_seed_and_exactly_once_still_holds() {
+    let dir = scratch("chaos");
+    let file = "scenarios/exactly_once_vs_at_least_once.toml";
+    let run = |seed: &str, name: &str| {
+        let json = dir.join(name);
+        let out = streamlab(&[
+            "run",
+            file,
+            "--chaos",
+            "--seed",
+            seed,
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        let (stdout, err) = texts(&out);
+        assert!(!err.contains("panicked"), "{err}");
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (stdout, r)
+    };
+    let (shown, a) = run("3", "a.json");
+    let (_, b) = run("3", "b.json");
+    let (_, c) = run("4", "c.json");
+    let drawn = a["chaos"].as_array().expect("faults drawn");
+    assert!(!drawn.is_empty());
+    assert!(shown.contains("Chaos (faults drawn from seed 3"), "{shown}");
+    assert_eq!(a, b, "same seed, same run");
+    assert_ne!(a["chaos"], c["chaos"], "another seed draws other faults");
+    for r in [&a, &c] {
+        let eo = sink(r, "committed");
+        assert_eq!(
+            (eo["duplicates"].as_u64(), eo["missing"].as_u64()),
+            (Some(0), Some(0)),
+            "{}",
+            r["chaos"]
+        );
+    }
+}

@@ -266,6 +266,7 @@ pub fn build(
         failures: Vec::new(),
         job_status: Vec::new(),
         faults_not_reached: Vec::new(),
+        chaos: Vec::new(),
     }
 }
 

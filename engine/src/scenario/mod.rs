@@ -6,6 +6,7 @@
 //! and options checked, collecting every error with its line and column. `docs/scenario-format.md`
 //! is the reference for the format.
 
+pub mod chaos;
 mod joins;
 pub mod model;
 pub mod modes;

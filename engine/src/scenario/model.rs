@@ -39,6 +39,9 @@ pub struct Scenario {
     pub warnings: Vec<Diagnostic>,
     /// Settings of the baseline execution modes (`[modes]`).
     pub modes: super::modes::ModeSettings,
+    /// The random fault profile of `[chaos]`, drawn when the run asks for chaos
+    /// (`streamlab run --chaos`); `None`: the table is absent.
+    pub chaos: Option<super::chaos::ChaosProfile>,
 }
 
 impl Scenario {

@@ -35,6 +35,7 @@ pub struct RawScenario {
     #[serde(default, rename = "fault")]
     pub faults: Vec<Spanned<RawFault>>,
     pub modes: Option<Spanned<RawModes>>,
+    pub chaos: Option<Spanned<RawChaos>>,
 }
 
 /// `[checkpointing]` (Flink's `execution.checkpointing.*`).
@@ -350,4 +351,14 @@ pub struct RawMicroBatch {
 pub struct RawAcking {
     pub message_timeout: Option<Spanned<String>>,
     pub ack_cost: Option<Spanned<String>>,
+}
+
+/// `[chaos]`: a random fault profile.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChaos {
+    pub kinds: Option<Spanned<Vec<Spanned<String>>>>,
+    pub mean_interval: Option<Spanned<String>>,
+    pub min_stable: Option<Spanned<String>>,
+    pub until: Option<Spanned<String>>,
 }

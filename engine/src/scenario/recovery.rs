@@ -864,7 +864,7 @@ impl Checker {
 
 /// When every source has produced its last record, if that is known before running: every
 /// source is bounded and paced (a `duration`, or a `count` or rows at a `rate`).
-fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
+pub(crate) fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
     let mut end = SimTime::ZERO;
     for n in nodes {
         let NodeKind::Source(src) = &n.kind else {

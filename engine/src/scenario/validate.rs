@@ -240,6 +240,7 @@ impl Checker {
         }
         let description = raw.description.clone().unwrap_or_default();
         let modes = self.modes(raw.modes.as_ref());
+        let chaos = self.chaos(raw.chaos.as_ref());
         let mut raw = raw;
         let raw_cp = raw.checkpointing.take();
         let raw_restart = raw.restart.take();
@@ -267,6 +268,7 @@ impl Checker {
             fault_tolerance,
             warnings: Vec::new(),
             modes,
+            chaos,
         })
     }
 

@@ -1047,6 +1047,7 @@ impl Simulation {
                     )
                 })
                 .collect(),
+            chaos: Vec::new(),
         }
     }
 }
