@@ -245,6 +245,7 @@ impl Chain {
         self.ops.iter_mut().find_map(|s| s.op.take_failure())
     }
 
+    #[inline(never)]
     fn emit(&mut self, scope: &[usize], input: Option<View<'_>>, cx: &mut Cx<'_>) {
         let ops = &mut self.ops;
         // Network writes, in time order.
@@ -370,6 +371,7 @@ fn input_len(ops: &[OpSlot], j: usize, input: Option<View<'_>>, emitted: Option<
 }
 
 /// Phase 1: each operator processes its whole input.
+#[inline(never)]
 fn forward(
     ops: &mut [OpSlot],
     scope: &[usize],
@@ -411,6 +413,7 @@ fn forward(
 
 /// Phase 2: for every operator and input record, the CPU time the record causes there and
 /// downstream — computed bottom-up.
+#[inline(never)]
 fn subtree_costs(
     ops: &mut [OpSlot],
     scope: &[usize],
@@ -487,6 +490,7 @@ fn subtree_costs(
 }
 
 /// Phase 3: start times, top-down in depth-first order. Returns the end of the slice.
+#[inline(never)]
 fn start_times(
     ops: &mut [OpSlot],
     scope: &[usize],

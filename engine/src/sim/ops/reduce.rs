@@ -44,6 +44,39 @@ pub struct ReduceOp {
     pub slab: Vec<Value>,
     /// Scratch row for expression reduces.
     pub scratch: Vec<Value>,
+    /// Slot hints for the `keyBy(field).sum(field)` fast path; see [`SlotHints`].
+    hints: SlotHints,
+}
+
+/// A direct-mapped table of recently used state slots, in front of the hash map: bucket
+/// `bucket(key)` holds `slot + 1` of a key that fell into it (0: none). It is only a hint —
+/// a slot is used only when its state row still holds the key in the key field — so it never
+/// has to be kept in step with `index` (nor saved or restored with the state). Finding a key
+/// this way is a multiply, a load and a compare instead of a hash-map probe.
+#[derive(Debug)]
+struct SlotHints(Box<[u32; SlotHints::LEN]>);
+
+impl Clone for SlotHints {
+    /// No hints: they are checked against the state before use, so a copy of the operator
+    /// (a checkpoint snapshot) starts without them rather than copying the table.
+    fn clone(&self) -> Self {
+        SlotHints::new()
+    }
+}
+
+impl SlotHints {
+    const BITS: u32 = 12;
+    const LEN: usize = 1 << Self::BITS;
+
+    fn new() -> Self {
+        SlotHints(Box::new([0; Self::LEN]))
+    }
+
+    /// The bucket of a key: the top bits of a multiplicative hash of its word.
+    #[inline(always)]
+    fn bucket(key: Value) -> usize {
+        (key.hash_word().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::BITS)) as usize
+    }
 }
 
 impl ReduceOp {
@@ -56,11 +89,12 @@ impl ReduceOp {
             index: FxHashMap::default(),
             slab: Vec::new(),
             scratch: vec![Value::Int(0); arity],
+            hints: SlotHints::new(),
         }
     }
 
     /// Folds a batch into the state, emitting the updated aggregate for every record.
-    #[inline]
+    #[inline(never)]
     pub fn process(
         &mut self,
         input: super::batch::View<'_>,
@@ -69,27 +103,18 @@ impl ReduceOp {
     ) {
         let n = input.len();
         out.values.reserve(n * self.arity);
-        if let (Aggregate::Sum(f), Some(kf)) = (&self.agg, self.key.as_field()) {
+        let sum_by_field = match (&self.agg, self.key.as_field()) {
+            (Aggregate::Sum(f), Some(kf)) if input.arity == self.arity => Some((kf, *f)),
+            _ => None,
+        };
+        if let Some((kf, f)) = sum_by_field {
             // The commonest case, `keyBy(field).sum(field)`, without per-record dispatch.
-            let (f, a) = (*f, self.arity);
-            for i in 0..n {
-                let row = input.row(i);
-                let key = row[kf];
-                let slot = match self.index.get(&key) {
-                    Some(&s) => {
-                        let s = s as usize;
-                        let acc = &mut self.slab[s * a + f];
-                        *acc = add(*acc, row[f]);
-                        s
-                    }
-                    None => {
-                        let s = self.slab.len() / a;
-                        self.slab.extend_from_slice(row);
-                        self.index.insert(key, s as u32);
-                        s
-                    }
-                };
-                crate::value::push_row(&mut out.values, &self.slab[slot * a..(slot + 1) * a]);
+            match self.arity {
+                1 => self.sum_by_field::<1>(input.values, &mut out.values, kf, f),
+                2 => self.sum_by_field::<2>(input.values, &mut out.values, kf, f),
+                3 => self.sum_by_field::<3>(input.values, &mut out.values, kf, f),
+                4 => self.sum_by_field::<4>(input.values, &mut out.values, kf, f),
+                _ => self.sum_by_field_any(input, &mut out.values, kf, f),
             }
         } else {
             let before = ev.error.is_some();
@@ -106,6 +131,101 @@ impl ReduceOp {
         }
         out.meta.extend_from_slice(input.meta);
         out.parent.extend(0..n as u32);
+    }
+
+    /// `keyBy(field kf).sum(field f)` over rows of `A` fields (known at compile time, so rows
+    /// are copied as whole arrays): appends the updated aggregate of every row to `out`.
+    #[inline]
+    fn sum_by_field<const A: usize>(
+        &mut self,
+        input: &[Value],
+        out: &mut Vec<Value>,
+        kf: usize,
+        f: usize,
+    ) {
+        assert!(
+            kf < A && f < A,
+            "key and summed field are fields of the row"
+        );
+        let (rows, _) = input.as_chunks::<A>();
+        let base = out.len();
+        out.resize(base + rows.len() * A, Value::Int(0));
+        let (dst, _) = out[base..].as_chunks_mut::<A>();
+        // With the key field summed, state rows do not keep their key: no hints then.
+        let hinted = kf != f;
+        for (row, d) in rows.iter().zip(dst) {
+            let key = row[kf];
+            let found = if hinted {
+                self.hinted_slot::<A>(key, kf)
+            } else {
+                self.index.get(&key).map(|&s| s as usize)
+            };
+            match found {
+                Some(s) => {
+                    let acc: &mut [Value; A] = (&mut self.slab[s * A..s * A + A])
+                        .try_into()
+                        .expect("a whole state row");
+                    acc[f] = add(acc[f], row[f]);
+                    *d = *acc;
+                }
+                None => {
+                    self.insert_key(key, row);
+                    *d = *row;
+                }
+            }
+        }
+    }
+
+    /// The state slot of `key` (rows of `A` fields, the key at field `kf` of its state row),
+    /// found through the hints when they are right and through the index otherwise.
+    #[inline(always)]
+    fn hinted_slot<const A: usize>(&mut self, key: Value, kf: usize) -> Option<usize> {
+        let bucket = SlotHints::bucket(key);
+        let hint = self.hints.0[bucket] as usize;
+        if hint > 0
+            && let Some(k) = self.slab.get((hint - 1) * A + kf)
+            && k.same_as(key)
+        {
+            return Some(hint - 1);
+        }
+        let s = *self.index.get(&key)?;
+        self.hints.0[bucket] = s + 1;
+        Some(s as usize)
+    }
+
+    /// [`ReduceOp::sum_by_field`] for rows of any length.
+    fn sum_by_field_any(
+        &mut self,
+        input: super::batch::View<'_>,
+        out: &mut Vec<Value>,
+        kf: usize,
+        f: usize,
+    ) {
+        let a = self.arity;
+        for i in 0..input.len() {
+            let row = input.row(i);
+            match self.index.get(&row[kf]) {
+                Some(&s) => {
+                    let acc = &mut self.slab[s as usize * a..(s as usize + 1) * a];
+                    acc[f] = add(acc[f], row[f]);
+                    crate::value::push_row(out, acc);
+                }
+                None => {
+                    self.insert_key(row[kf], row);
+                    crate::value::push_row(out, row);
+                }
+            }
+        }
+    }
+
+    /// Gives a new key a state slot holding `first`, its first record (what `sum`, `min` and
+    /// `max` keep).
+    #[inline(never)]
+    fn insert_key(&mut self, key: Value, first: &[Value]) {
+        let s = self.slab.len() / self.arity;
+        self.slab.extend_from_slice(first);
+        self.index.insert(key, s as u32);
+        self.hints.0[SlotHints::bucket(key)] = s as u32 + 1;
     }
 
     /// Folds a record into its key's state and returns the updated aggregate row.
