@@ -108,6 +108,16 @@ impl Value {
     /// (1231/1237), and `String.hashCode` (cached by the interner) for strings.
     #[inline]
     pub fn java_hash_code(&self, interner: &Interner) -> i32 {
+        // Integers (the common key) get a branch of their own; the rest is out of line so
+        // that the compiler does not turn the whole thing back into a jump table.
+        match *self {
+            Value::Int(v) => java_long_hash(v),
+            _ => self.java_hash_code_other(interner),
+        }
+    }
+
+    #[inline(never)]
+    fn java_hash_code_other(&self, interner: &Interner) -> i32 {
         match *self {
             Value::Int(v) => java_long_hash(v),
             Value::Float(f) => {
@@ -214,12 +224,18 @@ pub fn java_string_hash(s: &str) -> i32 {
 
 impl Value {
     /// The one word a value hashes as (see the `Hash` impl). Integers, the common case, get
-    /// a branch of their own rather than a jump through a table.
+    /// a branch of their own (the rest is out of line, or the compiler makes a jump table of
+    /// it again).
     #[inline(always)]
     pub fn hash_word(&self) -> u64 {
-        if let Value::Int(i) = *self {
-            return i as u64;
+        match *self {
+            Value::Int(i) => i as u64,
+            _ => self.hash_word_other(),
         }
+    }
+
+    #[inline(never)]
+    fn hash_word_other(&self) -> u64 {
         match *self {
             Value::Int(i) => i as u64,
             Value::Float(f) => f.to_bits(),

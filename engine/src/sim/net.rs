@@ -29,6 +29,44 @@ use crate::value::Value;
 /// chunk's channel list to live on the stack.
 const ROUTE_CHUNK: usize = 64;
 
+/// The channels of recently written keys of one HASH writer: a direct-mapped table from a
+/// key to its channel, filled on first use. A key's channel is a function of the key and the
+/// writer's fixed wiring, so an entry never goes stale; a miss computes the route (Java
+/// `hashCode`, murmur hash, key group) and replaces the entry.
+#[derive(Debug, Default)]
+pub struct RouteMemo(Option<Box<[(Value, u32); RouteMemo::LEN]>>);
+
+impl Clone for RouteMemo {
+    /// An empty memo: it is a cache, refilled on use, so a copy of a chain (a checkpoint
+    /// snapshot) need not carry the table.
+    fn clone(&self) -> Self {
+        RouteMemo(None)
+    }
+}
+
+impl RouteMemo {
+    const BITS: u32 = 11;
+    const LEN: usize = 1 << Self::BITS;
+    /// The channel of an unused entry.
+    const EMPTY: u32 = u32::MAX;
+
+    /// The table, allocated on first use.
+    fn table(&mut self) -> &mut [(Value, u32); RouteMemo::LEN] {
+        self.0.get_or_insert_with(|| {
+            vec![(Value::Int(0), Self::EMPTY); Self::LEN]
+                .into_boxed_slice()
+                .try_into()
+                .expect("a table of LEN entries")
+        })
+    }
+
+    /// The entry of a key: the top bits of a multiplicative hash of its word.
+    #[inline(always)]
+    fn bucket(key: Value) -> usize {
+        (key.hash_word().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::BITS)) as usize
+    }
+}
+
 /// The output of a task for one job edge.
 #[derive(Debug)]
 pub struct RecordWriter {
@@ -201,6 +239,7 @@ impl Net<'_> {
         w: usize,
         view: super::ops::batch::View<'_>,
         times: &[u64],
+        routes: &mut RouteMemo,
         ev: &mut EvalCx<'_>,
     ) {
         let n = view.len().min(times.len());
@@ -220,7 +259,7 @@ impl Net<'_> {
                 let view = view.slice(0, n);
                 let times = &times[..n];
                 match fixed {
-                    Some(bytes) => self.write_hashed_fixed(w, view, times, bytes, ev),
+                    Some(bytes) => self.write_hashed_fixed(w, view, times, bytes, routes, ev),
                     None => {
                         for (i, t) in times.iter().enumerate() {
                             let row = view.row(i);
@@ -262,13 +301,14 @@ impl Net<'_> {
         view: super::ops::batch::View<'_>,
         times: &[u64],
         bytes: u32,
+        routes: &mut RouteMemo,
         ev: &mut EvalCx<'_>,
     ) {
         let mut targets = [0u32; ROUTE_CHUNK];
         for (c, ts) in times.chunks(ROUTE_CHUNK).enumerate() {
             let rows = view.slice(c * ROUTE_CHUNK, c * ROUTE_CHUNK + ts.len());
             let targets = &mut targets[..ts.len()];
-            self.route_hashed(w, rows, targets, ev);
+            self.route_hashed(w, rows, targets, routes, ev);
             match rows.arity {
                 1 => self.put_routed::<1>(w, rows, ts, targets, bytes),
                 2 => self.put_routed::<2>(w, rows, ts, targets, bytes),
@@ -297,8 +337,28 @@ impl Net<'_> {
     ) {
         let (rows_a, _) = rows.values.as_chunks::<A>();
         let records = rows_a.iter().zip(rows.meta);
+        if self.flusher.every_record {
+            for ((&t, &ch), (row, &meta)) in times.iter().zip(channels).zip(records) {
+                self.put(w, ch, row, meta, bytes, SimTime(t));
+            }
+            return;
+        }
+        // `put` without the buffer-timeout-0 case, with the loop invariants in locals.
+        let cap = self.cost.buffer_size_bytes;
+        let mut deadline = self.flusher.deadline;
         for ((&t, &ch), (row, &meta)) in times.iter().zip(channels).zip(records) {
-            self.put(w, ch, row, meta, bytes, SimTime(t));
+            let t = SimTime(t);
+            if t >= deadline {
+                self.flush_due(t);
+                deadline = self.flusher.deadline;
+            }
+            match &mut self.channels[ch as usize].current {
+                Some(b) if b.bytes + bytes <= cap => b.push(row, meta, bytes),
+                _ => {
+                    self.put_new_buffer(w, ch, row, meta, bytes, t);
+                    deadline = self.flusher.deadline;
+                }
+            }
         }
     }
 
@@ -309,21 +369,27 @@ impl Net<'_> {
         w: usize,
         rows: super::ops::batch::View<'_>,
         channels: &mut [u32],
+        routes: &mut RouteMemo,
         ev: &mut EvalCx<'_>,
     ) {
         let writer = &self.writers[w];
-        match writer.key_field {
-            Some(f) => {
-                let arity = rows.arity.max(1);
-                for (ch, row) in channels.iter_mut().zip(rows.values.chunks_exact(arity)) {
-                    *ch = writer.channels[writer.target_of(row[f], ev.interner) as usize];
-                }
+        let Some(f) = writer.key_field else {
+            for (i, ch) in channels.iter_mut().enumerate() {
+                let target = self.hash_target(w, rows.row(i), ev);
+                *ch = writer.channels[target as usize];
             }
-            None => {
-                for (i, ch) in channels.iter_mut().enumerate() {
-                    let target = self.hash_target(w, rows.row(i), ev);
-                    *ch = writer.channels[target as usize];
-                }
+            return;
+        };
+        let keys = rows.values.get(f..).unwrap_or_default();
+        let keys = keys.iter().step_by(rows.arity.max(1));
+        let memo = routes.table();
+        for (ch, key) in channels.iter_mut().zip(keys) {
+            let entry = &mut memo[RouteMemo::bucket(*key)];
+            if entry.1 != RouteMemo::EMPTY && entry.0.same_as(*key) {
+                *ch = entry.1;
+            } else {
+                *ch = writer.channels[writer.target_of(*key, ev.interner) as usize];
+                *entry = (*key, *ch);
             }
         }
     }

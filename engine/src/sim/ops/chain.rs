@@ -23,6 +23,7 @@ use super::batch::View;
 use super::{Cx, OpSlot, Operator, Out, Port};
 use crate::expr::eval::EvalCx;
 use crate::sim::buffer::Marker;
+use crate::sim::net::RouteMemo;
 use crate::time::{EventTime, SimTime};
 
 /// How an operator's outputs relate to its inputs (decides the fast paths of the timing).
@@ -76,6 +77,8 @@ pub struct Chain {
     below: Vec<Vec<usize>>,
     /// Scratch for merging the writes of several network outputs by time.
     merge: Vec<(u64, u32, u32, u16, bool)>,
+    /// Per network writer: channels of recently written keys (HASH writers).
+    routes: Vec<RouteMemo>,
     /// Which logical input the records handed to [`Chain::run`] come from (two-input heads).
     pub head_port: usize,
 }
@@ -101,6 +104,7 @@ impl Chain {
             ser_ns,
             below,
             merge: Vec::new(),
+            routes: Vec::new(),
             head_port: 0,
         }
     }
@@ -274,8 +278,13 @@ impl Chain {
                 (&s.out, &s.write_ns, s.network_outs)
             };
             if nets == 1 {
+                let w = w as usize;
+                if self.routes.len() <= w {
+                    self.routes.resize_with(w + 1, RouteMemo::default);
+                }
+                let routes = &mut self.routes[w];
                 cx.net
-                    .write_batch(w as usize, batch.view(), times, &mut cx.ev);
+                    .write_batch(w, batch.view(), times, routes, &mut cx.ev);
             } else {
                 let view = batch.view();
                 for i in 0..view.len() {

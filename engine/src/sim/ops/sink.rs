@@ -378,12 +378,17 @@ pub fn row_hash(row: &[Value], interner: &Interner) -> u64 {
 }
 
 /// The word a value contributes to [`row_hash`]. Integers, the common case, get a branch of
-/// their own rather than a jump through a table.
+/// their own (the rest is out of line, or the compiler makes a jump table of it again).
 #[inline(always)]
 fn value_word(v: Value, interner: &Interner) -> u64 {
-    if let Value::Int(i) = v {
-        return i as u64;
+    match v {
+        Value::Int(i) => i as u64,
+        _ => other_value_word(v, interner),
     }
+}
+
+#[inline(never)]
+fn other_value_word(v: Value, interner: &Interner) -> u64 {
     match v {
         Value::Int(i) => i as u64,
         Value::Float(f) => f.to_bits() ^ 0x5555,
