@@ -462,6 +462,8 @@ fn subtree_costs(
             (Shape::Select, [Out::Network(w)], true) => {
                 st.resize(n_in, c);
                 let sc = ser[*w as usize];
+                // (A slice, not the vector: its pointer and length stay in registers.)
+                let st = st.as_mut_slice();
                 for p in &slot.out.parent {
                     st[*p as usize] += sc;
                 }
@@ -556,12 +558,9 @@ fn start_times(
             }
             (Shape::Select, [Out::Network(w)], true) => {
                 let d = c + ser[*w as usize];
-                slot.write_ns.extend(
-                    slot.out
-                        .parent
-                        .iter()
-                        .map(|p| slot.start_ns[*p as usize] + d),
-                );
+                let starts = slot.start_ns.as_slice();
+                slot.write_ns
+                    .extend(slot.out.parent.iter().map(|p| starts[*p as usize] + d));
             }
             _ => general_start_times(slot, tail, base, one_to_one, ser),
         }
