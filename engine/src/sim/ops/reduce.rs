@@ -151,46 +151,88 @@ impl ReduceOp {
         let base = out.len();
         out.resize(base + rows.len() * A, Value::Int(0));
         let (dst, _) = out[base..].as_chunks_mut::<A>();
-        // With the key field summed, state rows do not keep their key: no hints then.
-        let hinted = kf != f;
+        if kf == f {
+            // With the key field summed, state rows do not keep their key: no hints then.
+            for (row, d) in rows.iter().zip(dst) {
+                *d = self.fold_by_index::<A>(row, f);
+            }
+            return;
+        }
+        let hints = &mut *self.hints.0;
         for (row, d) in rows.iter().zip(dst) {
             let key = row[kf];
-            let found = if hinted {
-                self.hinted_slot::<A>(key, kf)
-            } else {
-                self.index.get(&key).map(|&s| s as usize)
-            };
-            match found {
-                Some(s) => {
-                    let acc: &mut [Value; A] = (&mut self.slab[s * A..s * A + A])
-                        .try_into()
-                        .expect("a whole state row");
+            let bucket = SlotHints::bucket(key);
+            // The hinted state row, if it still holds the key (an empty bucket holds 0, whose
+            // predecessor is no row).
+            let (states, _) = self.slab.as_chunks_mut::<A>();
+            match states.get_mut((hints[bucket] as usize).wrapping_sub(1)) {
+                Some(acc) if acc[kf].same_as(key) => {
                     acc[f] = add(acc[f], row[f]);
                     *d = *acc;
                 }
-                None => {
-                    self.insert_key(key, row);
-                    *d = *row;
+                _ => {
+                    *d = Self::fold_missed_in::<A>(
+                        &mut self.index,
+                        &mut self.slab,
+                        hints,
+                        row,
+                        kf,
+                        f,
+                        bucket,
+                    )
                 }
             }
         }
     }
 
-    /// The state slot of `key` (rows of `A` fields, the key at field `kf` of its state row),
-    /// found through the hints when they are right and through the index otherwise.
-    #[inline(always)]
-    fn hinted_slot<const A: usize>(&mut self, key: Value, kf: usize) -> Option<usize> {
-        let bucket = SlotHints::bucket(key);
-        let hint = self.hints.0[bucket] as usize;
-        if hint > 0
-            && let Some(k) = self.slab.get((hint - 1) * A + kf)
-            && k.same_as(key)
-        {
-            return Some(hint - 1);
+    /// [`ReduceOp::sum_by_field`] with the key field summed, for one row: through the index,
+    /// or a new state slot. Returns the updated aggregate.
+    #[inline]
+    fn fold_by_index<const A: usize>(&mut self, row: &[Value; A], f: usize) -> [Value; A] {
+        let key = row[f];
+        match self.index.get(&key) {
+            Some(&s) => {
+                let (states, _) = self.slab.as_chunks_mut::<A>();
+                let acc = &mut states[s as usize];
+                acc[f] = add(acc[f], row[f]);
+                *acc
+            }
+            None => {
+                self.insert_key(key, row);
+                *row
+            }
         }
-        let s = *self.index.get(&key)?;
-        self.hints.0[bucket] = s + 1;
-        Some(s as usize)
+    }
+
+    /// [`ReduceOp::sum_by_field`] for a row (key in field `kf`) whose key the hints did not
+    /// find: through the index (and the hint of `bucket` is set), or a new state slot.
+    /// Returns the updated aggregate.
+    #[inline(never)]
+    fn fold_missed_in<const A: usize>(
+        index: &mut FxHashMap<Value, u32>,
+        slab: &mut Vec<Value>,
+        hints: &mut [u32; SlotHints::LEN],
+        row: &[Value; A],
+        kf: usize,
+        f: usize,
+        bucket: usize,
+    ) -> [Value; A] {
+        let key = row[kf];
+        let s = match index.get(&key) {
+            Some(&s) => s,
+            None => {
+                let s = (slab.len() / A) as u32;
+                slab.extend_from_slice(row);
+                index.insert(key, s);
+                hints[bucket] = s + 1;
+                return *row;
+            }
+        };
+        hints[bucket] = s + 1;
+        let (states, _) = slab.as_chunks_mut::<A>();
+        let acc = &mut states[s as usize];
+        acc[f] = add(acc[f], row[f]);
+        *acc
     }
 
     /// [`ReduceOp::sum_by_field`] for rows of any length.
@@ -351,6 +393,68 @@ mod tests {
                 vec!["a", "3", "10"]
             ]
         );
+    }
+
+    #[test]
+    fn batched_field_sums_match_record_at_a_time_sums() {
+        use crate::sim::buffer::RecMeta;
+        use crate::sim::ops::batch::Batch;
+        // Enough keys for hint buckets to collide; every arity of the fast paths and beyond,
+        // every key and summed field (the key field summed too); some float sums.
+        let mut i = Interner::new();
+        let mut x: u64 = 1;
+        let mut next = move || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            x >> 33
+        };
+        for arity in 1..=5 {
+            let names: Vec<String> = (0..arity).map(|f| format!("f{f}")).collect();
+            let s = Schema::new(names.iter().map(|n| (n.as_str(), Type::Int)));
+            for (kf, key_name) in names.iter().enumerate() {
+                for f in 0..arity {
+                    let key = compile(key_name, &Scope::Record(&s), &mut i).unwrap();
+                    let mut batched = ReduceOp::new(key.clone(), Aggregate::Sum(f), arity);
+                    let mut single = ReduceOp::new(key, Aggregate::Sum(f), arity);
+                    let (mut scratch, mut err) = (String::new(), None);
+                    let mut ev = EvalCx {
+                        interner: &mut i,
+                        scratch: &mut scratch,
+                        error: &mut err,
+                    };
+                    let mut expected = Vec::new();
+                    let mut got = Vec::new();
+                    for _ in 0..20 {
+                        let mut input = Batch::new(arity);
+                        for _ in 0..500 {
+                            let row: Vec<Value> = (0..arity)
+                                .map(|c| match next() % 50 {
+                                    0 if c != kf => Value::Float((next() % 7) as f64 / 2.0),
+                                    _ if c == kf => Value::Int((next() % 9000) as i64),
+                                    _ => Value::Int((next() % 100) as i64),
+                                })
+                                .collect();
+                            expected.extend_from_slice(single.apply(&row, &mut ev));
+                            input.push(
+                                &row,
+                                RecMeta {
+                                    ts: crate::time::EVENT_TIME_MIN,
+                                    born: crate::time::SimTime::ZERO,
+                                },
+                                0,
+                            );
+                        }
+                        let mut out = Batch::new(arity);
+                        batched.process(input.view(), &mut out, &mut ev);
+                        got.extend(out.values);
+                    }
+                    assert!(
+                        got.iter().zip(&expected).all(|(a, b)| a == b)
+                            && got.len() == expected.len(),
+                        "arity {arity}, key field {kf}, summed field {f}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
