@@ -250,6 +250,13 @@ impl Value {
         if let (Value::Int(a), Value::Int(b)) = (*self, other) {
             return a == b;
         }
+        self.same_as_other(other)
+    }
+
+    /// [`Value::same_as`] for anything but two integers, out of line (inline, the values are
+    /// spilled to memory for it on every call).
+    #[inline(never)]
+    fn same_as_other(&self, other: Value) -> bool {
         *self == other
     }
 }
