@@ -108,6 +108,16 @@ impl Value {
     /// (1231/1237), and `String.hashCode` (cached by the interner) for strings.
     #[inline]
     pub fn java_hash_code(&self, interner: &Interner) -> i32 {
+        // Integers (the common key) get a branch of their own; the rest is out of line so
+        // that the compiler does not turn the whole thing back into a jump table.
+        match *self {
+            Value::Int(v) => java_long_hash(v),
+            _ => self.java_hash_code_other(interner),
+        }
+    }
+
+    #[inline(never)]
+    fn java_hash_code_other(&self, interner: &Interner) -> i32 {
         match *self {
             Value::Int(v) => java_long_hash(v),
             Value::Float(f) => {
@@ -150,13 +160,22 @@ impl Value {
     }
 }
 
-/// Appends a row to a vector of values; rows are a few values, so an inline loop beats a
-/// call to `memcpy`.
+/// Appends a row to a vector of values. Rows are a few values: for common small arities the
+/// copy has a length known at compile time, which becomes a couple of moves instead of a
+/// call to `memcpy` (and one capacity check instead of one per value).
 #[inline(always)]
 pub fn push_row(dst: &mut Vec<Value>, row: &[Value]) {
-    dst.reserve(row.len());
-    for v in row {
-        dst.push(*v);
+    #[inline(always)]
+    fn fixed<const A: usize>(dst: &mut Vec<Value>, row: &[Value]) {
+        let row: &[Value; A] = row.try_into().expect("row of the matched length");
+        dst.extend_from_slice(row);
+    }
+    match row.len() {
+        1 => fixed::<1>(dst, row),
+        2 => fixed::<2>(dst, row),
+        3 => fixed::<3>(dst, row),
+        4 => fixed::<4>(dst, row),
+        _ => dst.extend_from_slice(row),
     }
 }
 
@@ -203,6 +222,45 @@ pub fn java_string_hash(s: &str) -> i32 {
         .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 
+impl Value {
+    /// The one word a value hashes as (see the `Hash` impl). Integers, the common case, get
+    /// a branch of their own (the rest is out of line, or the compiler makes a jump table of
+    /// it again).
+    #[inline(always)]
+    pub fn hash_word(&self) -> u64 {
+        match *self {
+            Value::Int(i) => i as u64,
+            _ => self.hash_word_other(),
+        }
+    }
+
+    #[inline(never)]
+    fn hash_word_other(&self) -> u64 {
+        match *self {
+            Value::Int(i) => i as u64,
+            Value::Float(f) => f.to_bits(),
+            Value::Str(s) => u64::from(s.0),
+            Value::Bool(b) => u64::from(b),
+        }
+    }
+
+    /// `==`, with a branch of its own for two integers (the common case of a key compare).
+    #[inline(always)]
+    pub fn same_as(&self, other: Value) -> bool {
+        if let (Value::Int(a), Value::Int(b)) = (*self, other) {
+            return a == b;
+        }
+        self.same_as_other(other)
+    }
+
+    /// [`Value::same_as`] for anything but two integers, out of line (inline, the values are
+    /// spilled to memory for it on every call).
+    #[inline(never)]
+    fn same_as_other(&self, other: Value) -> bool {
+        *self == other
+    }
+}
+
 impl PartialEq for Value {
     /// Equality as Java's `equals` on the boxed values: floats compare by bits.
     fn eq(&self, other: &Value) -> bool {
@@ -222,12 +280,7 @@ impl Hash for Value {
     /// hashed; equality still tells variants apart).
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(match *self {
-            Value::Int(i) => i as u64,
-            Value::Float(f) => f.to_bits(),
-            Value::Str(s) => u64::from(s.0),
-            Value::Bool(b) => u64::from(b),
-        })
+        state.write_u64(self.hash_word())
     }
 }
 

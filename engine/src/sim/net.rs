@@ -25,6 +25,48 @@ use crate::scenario::Partitioner;
 use crate::time::{SimDuration, SimTime};
 use crate::value::Value;
 
+/// Records a HASH writer routes at a time (see [`Net::write_batch`]): small enough for the
+/// chunk's channel list to live on the stack.
+const ROUTE_CHUNK: usize = 64;
+
+/// The channels of recently written keys of one HASH writer: a direct-mapped table from a
+/// key to its channel, filled on first use. A key's channel is a function of the key and the
+/// writer's fixed wiring, so an entry never goes stale; a miss computes the route (Java
+/// `hashCode`, murmur hash, key group) and replaces the entry.
+#[derive(Debug, Default)]
+pub struct RouteMemo(Option<Box<[(Value, u32); RouteMemo::LEN]>>);
+
+impl Clone for RouteMemo {
+    /// An empty memo: it is a cache, refilled on use, so a copy of a chain (a checkpoint
+    /// snapshot) need not carry the table.
+    fn clone(&self) -> Self {
+        RouteMemo(None)
+    }
+}
+
+impl RouteMemo {
+    const BITS: u32 = 11;
+    const LEN: usize = 1 << Self::BITS;
+    /// The channel of an unused entry.
+    const EMPTY: u32 = u32::MAX;
+
+    /// The table, allocated on first use.
+    fn table(&mut self) -> &mut [(Value, u32); RouteMemo::LEN] {
+        self.0.get_or_insert_with(|| {
+            vec![(Value::Int(0), Self::EMPTY); Self::LEN]
+                .into_boxed_slice()
+                .try_into()
+                .expect("a table of LEN entries")
+        })
+    }
+
+    /// The entry of a key: the top bits of a multiplicative hash of its word.
+    #[inline(always)]
+    fn bucket(key: Value) -> usize {
+        (key.hash_word().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::BITS)) as usize
+    }
+}
+
 /// The output of a task for one job edge.
 #[derive(Debug)]
 pub struct RecordWriter {
@@ -67,6 +109,20 @@ impl RecordWriter {
             .map(|g| subtask_for_key_group(g, self.downstream_parallelism, self.max_parallelism))
             .collect();
         self
+    }
+
+    /// The target position of a key on a HASH edge: Java `hashCode` → Flink's `murmurHash`
+    /// → key group → subtask (precomputed table).
+    #[inline(always)]
+    fn target_of(&self, key: Value, interner: &crate::value::Interner) -> u32 {
+        let h = murmur_hash(key.java_hash_code(interner)) as u32;
+        let m = self.max_parallelism;
+        let kg = if m.is_power_of_two() {
+            h & (m - 1)
+        } else {
+            h % m
+        };
+        self.key_group_target[kg as usize]
     }
 
     /// Whether the task may start processing another input (Flink's
@@ -177,12 +233,13 @@ impl Net<'_> {
     }
 
     /// Writes records through writer `w`, record `i` at local time `times[i]`.
-    #[inline]
+    #[inline(never)]
     pub fn write_batch(
         &mut self,
         w: usize,
         view: super::ops::batch::View<'_>,
         times: &[u64],
+        routes: &mut RouteMemo,
         ev: &mut EvalCx<'_>,
     ) {
         let n = view.len().min(times.len());
@@ -199,12 +256,19 @@ impl Net<'_> {
         };
         match self.writers[w].partitioner {
             Partitioner::Hash => {
-                for (i, t) in times.iter().enumerate().take(n) {
-                    let row = view.row(i);
-                    let target = self.hash_target(w, row, ev);
-                    let ch = self.writers[w].channels[target as usize];
-                    let bytes = size(row, ev);
-                    self.put(w, ch, row, view.meta[i], bytes, SimTime(*t));
+                let view = view.slice(0, n);
+                let times = &times[..n];
+                match fixed {
+                    Some(bytes) => self.write_hashed_fixed(w, view, times, bytes, routes, ev),
+                    None => {
+                        for (i, t) in times.iter().enumerate() {
+                            let row = view.row(i);
+                            let target = self.hash_target(w, row, ev);
+                            let ch = self.writers[w].channels[target as usize];
+                            let bytes = size(row, ev);
+                            self.put(w, ch, row, view.meta[i], bytes, SimTime(*t));
+                        }
+                    }
                 }
                 self.writers[w].records += n as u64;
             }
@@ -225,6 +289,111 @@ impl Net<'_> {
         }
     }
 
+    /// Writes fixed-size records through HASH writer `w`, record `i` at local time `times[i]`.
+    ///
+    /// Records go in chunks: first the channel of every record of the chunk (a tight loop
+    /// over the keys, no buffer access), then the records into their channels' buffers, in
+    /// record order — the order buffers fill and leave in is the same as one by one.
+    #[inline]
+    fn write_hashed_fixed(
+        &mut self,
+        w: usize,
+        view: super::ops::batch::View<'_>,
+        times: &[u64],
+        bytes: u32,
+        routes: &mut RouteMemo,
+        ev: &mut EvalCx<'_>,
+    ) {
+        let mut targets = [0u32; ROUTE_CHUNK];
+        for (c, ts) in times.chunks(ROUTE_CHUNK).enumerate() {
+            let rows = view.slice(c * ROUTE_CHUNK, c * ROUTE_CHUNK + ts.len());
+            let targets = &mut targets[..ts.len()];
+            self.route_hashed(w, rows, targets, routes, ev);
+            match rows.arity {
+                1 => self.put_routed::<1>(w, rows, ts, targets, bytes),
+                2 => self.put_routed::<2>(w, rows, ts, targets, bytes),
+                3 => self.put_routed::<3>(w, rows, ts, targets, bytes),
+                4 => self.put_routed::<4>(w, rows, ts, targets, bytes),
+                _ => {
+                    let records = rows.values.chunks_exact(rows.arity.max(1)).zip(rows.meta);
+                    for ((&t, &ch), (row, &meta)) in ts.iter().zip(&*targets).zip(records) {
+                        self.put(w, ch, row, meta, bytes, SimTime(t));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts records of `A` fields into the channels `channels` (one per record): with the
+    /// row length known at compile time, copying a row into a buffer is a few moves.
+    #[inline(always)]
+    fn put_routed<const A: usize>(
+        &mut self,
+        w: usize,
+        rows: super::ops::batch::View<'_>,
+        times: &[u64],
+        channels: &[u32],
+        bytes: u32,
+    ) {
+        let (rows_a, _) = rows.values.as_chunks::<A>();
+        let records = rows_a.iter().zip(rows.meta);
+        if self.flusher.every_record {
+            for ((&t, &ch), (row, &meta)) in times.iter().zip(channels).zip(records) {
+                self.put(w, ch, row, meta, bytes, SimTime(t));
+            }
+            return;
+        }
+        // `put` without the buffer-timeout-0 case, with the loop invariants in locals.
+        let cap = self.cost.buffer_size_bytes;
+        let mut deadline = self.flusher.deadline;
+        for ((&t, &ch), (row, &meta)) in times.iter().zip(channels).zip(records) {
+            let t = SimTime(t);
+            if t >= deadline {
+                self.flush_due(t);
+                deadline = self.flusher.deadline;
+            }
+            match &mut self.channels[ch as usize].current {
+                Some(b) if b.bytes + bytes <= cap => b.push(row, meta, bytes),
+                _ => {
+                    self.put_new_buffer(w, ch, row, meta, bytes, t);
+                    deadline = self.flusher.deadline;
+                }
+            }
+        }
+    }
+
+    /// The channel of every record of `rows` on HASH writer `w`, into `channels`.
+    #[inline]
+    fn route_hashed(
+        &self,
+        w: usize,
+        rows: super::ops::batch::View<'_>,
+        channels: &mut [u32],
+        routes: &mut RouteMemo,
+        ev: &mut EvalCx<'_>,
+    ) {
+        let writer = &self.writers[w];
+        let Some(f) = writer.key_field else {
+            for (i, ch) in channels.iter_mut().enumerate() {
+                let target = self.hash_target(w, rows.row(i), ev);
+                *ch = writer.channels[target as usize];
+            }
+            return;
+        };
+        let keys = rows.values.get(f..).unwrap_or_default();
+        let keys = keys.iter().step_by(rows.arity.max(1));
+        let memo = routes.table();
+        for (ch, key) in channels.iter_mut().zip(keys) {
+            let entry = &mut memo[RouteMemo::bucket(*key)];
+            if entry.1 != RouteMemo::EMPTY && entry.0.same_as(*key) {
+                *ch = entry.1;
+            } else {
+                *ch = writer.channels[writer.target_of(*key, ev.interner) as usize];
+                *entry = (*key, *ch);
+            }
+        }
+    }
+
     /// The target position of a record on a HASH edge: key → Java `hashCode` → Flink's
     /// `murmurHash` → key group → subtask (precomputed table).
     #[inline(always)]
@@ -235,14 +404,7 @@ impl Net<'_> {
             (None, Some(k)) => k.eval(row, &[], ev),
             (None, None) => Value::Int(0),
         };
-        let h = murmur_hash(key.java_hash_code(ev.interner)) as u32;
-        let m = writer.max_parallelism;
-        let kg = if m.is_power_of_two() {
-            h & (m - 1)
-        } else {
-            h % m
-        };
-        writer.key_group_target[kg as usize]
+        writer.target_of(key, ev.interner)
     }
 
     /// Writes a record at local time `t` through writer `w`.

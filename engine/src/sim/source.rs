@@ -144,21 +144,26 @@ impl SourceState {
     /// sources, born at `now`); generation runs field by field over the whole batch.
     pub fn fill(&mut self, now: SimTime, max: usize, out: &mut Batch) {
         let first = self.emitted;
-        let mut n = 0u64;
-        while (n as usize) < max {
-            let k = first + n;
-            if self.total.is_some_and(|t| k >= t) {
-                break;
+        let left = match self.total {
+            Some(t) => t.saturating_sub(first).min(max as u64),
+            None => max as u64,
+        };
+        let n = match self.interval_ns {
+            // Unpaced: every record is born now.
+            None if self.until.is_some_and(|u| now >= u) => 0,
+            None => left,
+            Some(i) => {
+                let mut n = 0u64;
+                while n < left {
+                    let birth = SimTime(((first + n) as f64 * i) as u64);
+                    if birth > now || self.until.is_some_and(|u| birth >= u) {
+                        break;
+                    }
+                    n += 1;
+                }
+                n
             }
-            let birth = match self.interval_ns {
-                Some(i) => SimTime((k as f64 * i) as u64),
-                None => now,
-            };
-            if birth > now || self.until.is_some_and(|u| birth >= u) {
-                break;
-            }
-            n += 1;
-        }
+        };
         if n == 0 {
             return;
         }
@@ -182,6 +187,16 @@ impl SourceState {
                 for ((f, g), rng) in fields.iter().enumerate().zip(field_rngs) {
                     let col = rows_out.chunks_exact_mut(a).map(|r| &mut r[f]);
                     match g {
+                        FieldGen::Key {
+                            count,
+                            cdf: None,
+                            names: None,
+                        } if small_span(*count) => {
+                            draw_column_u32(rng, rows_out, a, f, 0, *count as u32);
+                        }
+                        FieldGen::Int(lo, span) if small_span(*span) => {
+                            draw_column_u32(rng, rows_out, a, f, *lo, *span as u32);
+                        }
                         FieldGen::Key {
                             count,
                             cdf: None,
@@ -268,6 +283,29 @@ fn draw(g: &FieldGen, rng: &mut SimRng, k: u64, subtask: u32, p: u32) -> Value {
         FieldGen::Sequence => Value::Int((k * u64::from(p) + u64::from(subtask)) as i64),
         FieldGen::OneOf(vals) => vals[rng.below(vals.len() as u64) as usize],
         FieldGen::Constant(v) => *v,
+    }
+}
+
+/// Whether [`draw_below`] draws from `0..span` with 32 random bits.
+#[inline(always)]
+fn small_span(span: u64) -> bool {
+    span != 0 && span <= u64::from(u32::MAX)
+}
+
+/// Field `f` of every row of `rows` (rows of `a` fields): `lo + draw_below(rng, span)` for a
+/// [`small_span`], with the random words drawn a block at a time — the same numbers, in the
+/// same order, as drawing them one by one.
+#[inline(never)]
+fn draw_column_u32(rng: &mut SimRng, rows: &mut [Value], a: usize, f: usize, lo: i64, span: u32) {
+    const CHUNK: usize = 64;
+    let mut words = [0u32; CHUNK];
+    for block in rows.chunks_mut(CHUNK * a) {
+        let words = &mut words[..block.len() / a];
+        rng.fill_u32(words);
+        for (row, &w) in block.chunks_exact_mut(a).zip(&*words) {
+            let x = (u64::from(w) * u64::from(span)) >> 32;
+            row[f] = Value::Int(lo.wrapping_add(x as i64));
+        }
     }
 }
 

@@ -23,6 +23,7 @@ use super::batch::View;
 use super::{Cx, OpSlot, Operator, Out, Port};
 use crate::expr::eval::EvalCx;
 use crate::sim::buffer::Marker;
+use crate::sim::net::RouteMemo;
 use crate::time::{EventTime, SimTime};
 
 /// How an operator's outputs relate to its inputs (decides the fast paths of the timing).
@@ -76,6 +77,8 @@ pub struct Chain {
     below: Vec<Vec<usize>>,
     /// Scratch for merging the writes of several network outputs by time.
     merge: Vec<(u64, u32, u32, u16, bool)>,
+    /// Per network writer: channels of recently written keys (HASH writers).
+    routes: Vec<RouteMemo>,
     /// Which logical input the records handed to [`Chain::run`] come from (two-input heads).
     pub head_port: usize,
 }
@@ -101,6 +104,7 @@ impl Chain {
             ser_ns,
             below,
             merge: Vec::new(),
+            routes: Vec::new(),
             head_port: 0,
         }
     }
@@ -245,6 +249,7 @@ impl Chain {
         self.ops.iter_mut().find_map(|s| s.op.take_failure())
     }
 
+    #[inline(never)]
     fn emit(&mut self, scope: &[usize], input: Option<View<'_>>, cx: &mut Cx<'_>) {
         let ops = &mut self.ops;
         // Network writes, in time order.
@@ -273,8 +278,13 @@ impl Chain {
                 (&s.out, &s.write_ns, s.network_outs)
             };
             if nets == 1 {
+                let w = w as usize;
+                if self.routes.len() <= w {
+                    self.routes.resize_with(w + 1, RouteMemo::default);
+                }
+                let routes = &mut self.routes[w];
                 cx.net
-                    .write_batch(w as usize, batch.view(), times, &mut cx.ev);
+                    .write_batch(w, batch.view(), times, routes, &mut cx.ev);
             } else {
                 let view = batch.view();
                 for i in 0..view.len() {
@@ -370,6 +380,7 @@ fn input_len(ops: &[OpSlot], j: usize, input: Option<View<'_>>, emitted: Option<
 }
 
 /// Phase 1: each operator processes its whole input.
+#[inline(never)]
 fn forward(
     ops: &mut [OpSlot],
     scope: &[usize],
@@ -411,6 +422,7 @@ fn forward(
 
 /// Phase 2: for every operator and input record, the CPU time the record causes there and
 /// downstream — computed bottom-up.
+#[inline(never)]
 fn subtree_costs(
     ops: &mut [OpSlot],
     scope: &[usize],
@@ -450,6 +462,8 @@ fn subtree_costs(
             (Shape::Select, [Out::Network(w)], true) => {
                 st.resize(n_in, c);
                 let sc = ser[*w as usize];
+                // (A slice, not the vector: its pointer and length stay in registers.)
+                let st = st.as_mut_slice();
                 for p in &slot.out.parent {
                     st[*p as usize] += sc;
                 }
@@ -487,6 +501,7 @@ fn subtree_costs(
 }
 
 /// Phase 3: start times, top-down in depth-first order. Returns the end of the slice.
+#[inline(never)]
 fn start_times(
     ops: &mut [OpSlot],
     scope: &[usize],
@@ -543,12 +558,9 @@ fn start_times(
             }
             (Shape::Select, [Out::Network(w)], true) => {
                 let d = c + ser[*w as usize];
-                slot.write_ns.extend(
-                    slot.out
-                        .parent
-                        .iter()
-                        .map(|p| slot.start_ns[*p as usize] + d),
-                );
+                let starts = slot.start_ns.as_slice();
+                slot.write_ns
+                    .extend(slot.out.parent.iter().map(|p| starts[*p as usize] + d));
             }
             _ => general_start_times(slot, tail, base, one_to_one, ser),
         }

@@ -24,7 +24,7 @@ impl FilterOp {
 
     /// Keeps the records of a batch that pass: first the positions that pass, then one
     /// gather of those rows.
-    #[inline]
+    #[inline(never)]
     pub fn process(
         &mut self,
         input: super::batch::View<'_>,

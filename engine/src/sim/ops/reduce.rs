@@ -44,6 +44,39 @@ pub struct ReduceOp {
     pub slab: Vec<Value>,
     /// Scratch row for expression reduces.
     pub scratch: Vec<Value>,
+    /// Slot hints for the `keyBy(field).sum(field)` fast path; see [`SlotHints`].
+    hints: SlotHints,
+}
+
+/// A direct-mapped table of recently used state slots, in front of the hash map: bucket
+/// `bucket(key)` holds `slot + 1` of a key that fell into it (0: none). It is only a hint —
+/// a slot is used only when its state row still holds the key in the key field — so it never
+/// has to be kept in step with `index` (nor saved or restored with the state). Finding a key
+/// this way is a multiply, a load and a compare instead of a hash-map probe.
+#[derive(Debug)]
+struct SlotHints(Box<[u32; SlotHints::LEN]>);
+
+impl Clone for SlotHints {
+    /// No hints: they are checked against the state before use, so a copy of the operator
+    /// (a checkpoint snapshot) starts without them rather than copying the table.
+    fn clone(&self) -> Self {
+        SlotHints::new()
+    }
+}
+
+impl SlotHints {
+    const BITS: u32 = 12;
+    const LEN: usize = 1 << Self::BITS;
+
+    fn new() -> Self {
+        SlotHints(Box::new([0; Self::LEN]))
+    }
+
+    /// The bucket of a key: the top bits of a multiplicative hash of its word.
+    #[inline(always)]
+    fn bucket(key: Value) -> usize {
+        (key.hash_word().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::BITS)) as usize
+    }
 }
 
 impl ReduceOp {
@@ -56,11 +89,12 @@ impl ReduceOp {
             index: FxHashMap::default(),
             slab: Vec::new(),
             scratch: vec![Value::Int(0); arity],
+            hints: SlotHints::new(),
         }
     }
 
     /// Folds a batch into the state, emitting the updated aggregate for every record.
-    #[inline]
+    #[inline(never)]
     pub fn process(
         &mut self,
         input: super::batch::View<'_>,
@@ -69,27 +103,18 @@ impl ReduceOp {
     ) {
         let n = input.len();
         out.values.reserve(n * self.arity);
-        if let (Aggregate::Sum(f), Some(kf)) = (&self.agg, self.key.as_field()) {
+        let sum_by_field = match (&self.agg, self.key.as_field()) {
+            (Aggregate::Sum(f), Some(kf)) if input.arity == self.arity => Some((kf, *f)),
+            _ => None,
+        };
+        if let Some((kf, f)) = sum_by_field {
             // The commonest case, `keyBy(field).sum(field)`, without per-record dispatch.
-            let (f, a) = (*f, self.arity);
-            for i in 0..n {
-                let row = input.row(i);
-                let key = row[kf];
-                let slot = match self.index.get(&key) {
-                    Some(&s) => {
-                        let s = s as usize;
-                        let acc = &mut self.slab[s * a + f];
-                        *acc = add(*acc, row[f]);
-                        s
-                    }
-                    None => {
-                        let s = self.slab.len() / a;
-                        self.slab.extend_from_slice(row);
-                        self.index.insert(key, s as u32);
-                        s
-                    }
-                };
-                crate::value::push_row(&mut out.values, &self.slab[slot * a..(slot + 1) * a]);
+            match self.arity {
+                1 => self.sum_by_field::<1>(input.values, &mut out.values, kf, f),
+                2 => self.sum_by_field::<2>(input.values, &mut out.values, kf, f),
+                3 => self.sum_by_field::<3>(input.values, &mut out.values, kf, f),
+                4 => self.sum_by_field::<4>(input.values, &mut out.values, kf, f),
+                _ => self.sum_by_field_any(input, &mut out.values, kf, f),
             }
         } else {
             let before = ev.error.is_some();
@@ -106,6 +131,143 @@ impl ReduceOp {
         }
         out.meta.extend_from_slice(input.meta);
         out.parent.extend(0..n as u32);
+    }
+
+    /// `keyBy(field kf).sum(field f)` over rows of `A` fields (known at compile time, so rows
+    /// are copied as whole arrays): appends the updated aggregate of every row to `out`.
+    #[inline]
+    fn sum_by_field<const A: usize>(
+        &mut self,
+        input: &[Value],
+        out: &mut Vec<Value>,
+        kf: usize,
+        f: usize,
+    ) {
+        assert!(
+            kf < A && f < A,
+            "key and summed field are fields of the row"
+        );
+        let (rows, _) = input.as_chunks::<A>();
+        let base = out.len();
+        out.resize(base + rows.len() * A, Value::Int(0));
+        let (dst, _) = out[base..].as_chunks_mut::<A>();
+        if kf == f {
+            // With the key field summed, state rows do not keep their key: no hints then.
+            for (row, d) in rows.iter().zip(dst) {
+                *d = self.fold_by_index::<A>(row, f);
+            }
+            return;
+        }
+        let hints = &mut *self.hints.0;
+        for (row, d) in rows.iter().zip(dst) {
+            let key = row[kf];
+            let bucket = SlotHints::bucket(key);
+            // The hinted state row, if it still holds the key (an empty bucket holds 0, whose
+            // predecessor is no row).
+            let (states, _) = self.slab.as_chunks_mut::<A>();
+            match states.get_mut((hints[bucket] as usize).wrapping_sub(1)) {
+                Some(acc) if acc[kf].same_as(key) => {
+                    acc[f] = add(acc[f], row[f]);
+                    *d = *acc;
+                }
+                _ => {
+                    *d = Self::fold_missed_in::<A>(
+                        &mut self.index,
+                        &mut self.slab,
+                        hints,
+                        row,
+                        kf,
+                        f,
+                        bucket,
+                    )
+                }
+            }
+        }
+    }
+
+    /// [`ReduceOp::sum_by_field`] with the key field summed, for one row: through the index,
+    /// or a new state slot. Returns the updated aggregate.
+    #[inline]
+    fn fold_by_index<const A: usize>(&mut self, row: &[Value; A], f: usize) -> [Value; A] {
+        let key = row[f];
+        match self.index.get(&key) {
+            Some(&s) => {
+                let (states, _) = self.slab.as_chunks_mut::<A>();
+                let acc = &mut states[s as usize];
+                acc[f] = add(acc[f], row[f]);
+                *acc
+            }
+            None => {
+                self.insert_key(key, row);
+                *row
+            }
+        }
+    }
+
+    /// [`ReduceOp::sum_by_field`] for a row (key in field `kf`) whose key the hints did not
+    /// find: through the index (and the hint of `bucket` is set), or a new state slot.
+    /// Returns the updated aggregate.
+    #[inline(never)]
+    fn fold_missed_in<const A: usize>(
+        index: &mut FxHashMap<Value, u32>,
+        slab: &mut Vec<Value>,
+        hints: &mut [u32; SlotHints::LEN],
+        row: &[Value; A],
+        kf: usize,
+        f: usize,
+        bucket: usize,
+    ) -> [Value; A] {
+        let key = row[kf];
+        let s = match index.get(&key) {
+            Some(&s) => s,
+            None => {
+                let s = (slab.len() / A) as u32;
+                slab.extend_from_slice(row);
+                index.insert(key, s);
+                hints[bucket] = s + 1;
+                return *row;
+            }
+        };
+        hints[bucket] = s + 1;
+        let (states, _) = slab.as_chunks_mut::<A>();
+        let acc = &mut states[s as usize];
+        acc[f] = add(acc[f], row[f]);
+        *acc
+    }
+
+    /// [`ReduceOp::sum_by_field`] for rows of any length.
+    fn sum_by_field_any(
+        &mut self,
+        input: super::batch::View<'_>,
+        out: &mut Vec<Value>,
+        kf: usize,
+        f: usize,
+    ) {
+        let a = self.arity;
+        for i in 0..input.len() {
+            let row = input.row(i);
+            match self.index.get(&row[kf]) {
+                Some(&s) => {
+                    let acc = &mut self.slab[s as usize * a..(s as usize + 1) * a];
+                    acc[f] = add(acc[f], row[f]);
+                    crate::value::push_row(out, acc);
+                }
+                None => {
+                    self.insert_key(row[kf], row);
+                    crate::value::push_row(out, row);
+                }
+            }
+        }
+    }
+
+    /// Gives a new key a state slot holding `first`, its first record (what `sum`, `min` and
+    /// `max` keep).
+    #[inline(never)]
+    fn insert_key(&mut self, key: Value, first: &[Value]) {
+        let s = self.slab.len() / self.arity;
+        self.slab.extend_from_slice(first);
+        self.index.insert(key, s as u32);
+        self.hints.0[SlotHints::bucket(key)] = s as u32 + 1;
     }
 
     /// Folds a record into its key's state and returns the updated aggregate row.
@@ -231,6 +393,68 @@ mod tests {
                 vec!["a", "3", "10"]
             ]
         );
+    }
+
+    #[test]
+    fn batched_field_sums_match_record_at_a_time_sums() {
+        use crate::sim::buffer::RecMeta;
+        use crate::sim::ops::batch::Batch;
+        // Enough keys for hint buckets to collide; every arity of the fast paths and beyond,
+        // every key and summed field (the key field summed too); some float sums.
+        let mut i = Interner::new();
+        let mut x: u64 = 1;
+        let mut next = move || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            x >> 33
+        };
+        for arity in 1..=5 {
+            let names: Vec<String> = (0..arity).map(|f| format!("f{f}")).collect();
+            let s = Schema::new(names.iter().map(|n| (n.as_str(), Type::Int)));
+            for (kf, key_name) in names.iter().enumerate() {
+                for f in 0..arity {
+                    let key = compile(key_name, &Scope::Record(&s), &mut i).unwrap();
+                    let mut batched = ReduceOp::new(key.clone(), Aggregate::Sum(f), arity);
+                    let mut single = ReduceOp::new(key, Aggregate::Sum(f), arity);
+                    let (mut scratch, mut err) = (String::new(), None);
+                    let mut ev = EvalCx {
+                        interner: &mut i,
+                        scratch: &mut scratch,
+                        error: &mut err,
+                    };
+                    let mut expected = Vec::new();
+                    let mut got = Vec::new();
+                    for _ in 0..20 {
+                        let mut input = Batch::new(arity);
+                        for _ in 0..500 {
+                            let row: Vec<Value> = (0..arity)
+                                .map(|c| match next() % 50 {
+                                    0 if c != kf => Value::Float((next() % 7) as f64 / 2.0),
+                                    _ if c == kf => Value::Int((next() % 9000) as i64),
+                                    _ => Value::Int((next() % 100) as i64),
+                                })
+                                .collect();
+                            expected.extend_from_slice(single.apply(&row, &mut ev));
+                            input.push(
+                                &row,
+                                RecMeta {
+                                    ts: crate::time::EVENT_TIME_MIN,
+                                    born: crate::time::SimTime::ZERO,
+                                },
+                                0,
+                            );
+                        }
+                        let mut out = Batch::new(arity);
+                        batched.process(input.view(), &mut out, &mut ev);
+                        got.extend(out.values);
+                    }
+                    assert!(
+                        got.iter().zip(&expected).all(|(a, b)| a == b)
+                            && got.len() == expected.len(),
+                        "arity {arity}, key field {kf}, summed field {f}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

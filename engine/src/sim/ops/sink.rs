@@ -244,7 +244,7 @@ impl SinkOp {
     }
 
     /// Receives records arriving at `start[i] + cost`.
-    #[inline]
+    #[inline(never)]
     pub fn consume_batch(
         &mut self,
         view: super::batch::View<'_>,
@@ -266,25 +266,18 @@ impl SinkOp {
         self.count += n as u64;
         self.first.get_or_insert(SimTime(start[0] + cost));
         self.last = SimTime(start[n - 1] + cost);
-        let mut checksum = self.checksum;
-        // Arrival times are non-decreasing within a batch: count a run in the series' last
-        // bucket locally and add it once.
-        let (mut lo, mut hi, mut run) = self.series.last_bucket();
-        let rows = view.values.chunks_exact(self.arity.max(1));
-        for ((row, m), s) in rows.zip(view.meta).zip(start) {
-            let t = s + cost;
-            if t >= lo && t < hi {
-                run += 1;
-            } else {
-                self.series.set_last(run);
-                self.series.add(SimTime(t));
-                (lo, hi, run) = self.series.last_bucket();
-            }
-            self.latency.record(t.saturating_sub(m.born.0).max(1));
-            checksum = checksum.wrapping_add(row_hash(row, ev.interner));
-        }
-        self.series.set_last(run);
-        self.checksum = checksum;
+        self.count_arrivals(&view.meta[..n], &start[..n], cost);
+        let values = &view.values[..n * self.arity];
+        let sum = match self.arity {
+            1 => checksum_rows::<1>(values, ev.interner),
+            2 => checksum_rows::<2>(values, ev.interner),
+            3 => checksum_rows::<3>(values, ev.interner),
+            4 => checksum_rows::<4>(values, ev.interner),
+            a => values
+                .chunks_exact(a.max(1))
+                .fold(0u64, |h, row| h.wrapping_add(row_hash(row, ev.interner))),
+        };
+        self.checksum = self.checksum.wrapping_add(sum);
         match &mut self.mode {
             SinkMode::Collect { limit } => {
                 let want =
@@ -301,6 +294,27 @@ impl SinkOp {
             }
             SinkMode::Discard => {}
         }
+    }
+
+    /// Counts records arriving at `start[i] + cost` into the throughput series and the
+    /// latency counts.
+    #[inline]
+    fn count_arrivals(&mut self, meta: &[RecMeta], start: &[u64], cost: u64) {
+        // Arrival times are non-decreasing within a batch: count a run in the series' last
+        // bucket locally and add it once.
+        let (mut lo, mut hi, mut run) = self.series.last_bucket();
+        for (m, s) in meta.iter().zip(start) {
+            let t = s + cost;
+            if t >= lo && t < hi {
+                run += 1;
+            } else {
+                self.series.set_last(run);
+                self.series.add(SimTime(t));
+                (lo, hi, run) = self.series.last_bucket();
+            }
+            self.latency.record(t.saturating_sub(m.born.0).max(1));
+        }
+        self.series.set_last(run);
     }
 
     /// Receives a record at local time `t`.
@@ -358,15 +372,38 @@ fn upsert(
 pub fn row_hash(row: &[Value], interner: &Interner) -> u64 {
     let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
     for v in row {
-        let x = match *v {
-            Value::Int(i) => i as u64,
-            Value::Float(f) => f.to_bits() ^ 0x5555,
-            Value::Str(s) => interner.content_hash(s),
-            Value::Bool(b) => u64::from(b) ^ 0xb001,
-        };
-        h = (h.rotate_left(5) ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h = (h.rotate_left(5) ^ value_word(*v, interner)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
     h ^ (h >> 29)
+}
+
+/// The word a value contributes to [`row_hash`]. Integers, the common case, get a branch of
+/// their own (the rest is out of line, or the compiler makes a jump table of it again).
+#[inline(always)]
+fn value_word(v: Value, interner: &Interner) -> u64 {
+    match v {
+        Value::Int(i) => i as u64,
+        _ => other_value_word(v, interner),
+    }
+}
+
+#[inline(never)]
+fn other_value_word(v: Value, interner: &Interner) -> u64 {
+    match v {
+        Value::Int(i) => i as u64,
+        Value::Float(f) => f.to_bits() ^ 0x5555,
+        Value::Str(s) => interner.content_hash(s),
+        Value::Bool(b) => u64::from(b) ^ 0xb001,
+    }
+}
+
+/// The wrapping sum of [`row_hash`] over rows of `A` fields (`A` known at compile time, so
+/// the per-row loop unrolls).
+#[inline]
+fn checksum_rows<const A: usize>(values: &[Value], interner: &Interner) -> u64 {
+    let (rows, _) = values.as_chunks::<A>();
+    rows.iter()
+        .fold(0u64, |sum, row| sum.wrapping_add(row_hash(row, interner)))
 }
 
 #[cfg(test)]
