@@ -13,7 +13,7 @@
 //! it is simulated lazily: before a record is written at local time `t`, a flush that was due
 //! at or before `t` is carried out first, at its own time.
 
-use super::buffer::{BufferPool, RECORD_HEADER_BYTES, RecMeta};
+use super::buffer::{Buffer, BufferPool, RECORD_HEADER_BYTES, RecMeta};
 use super::channel::Channel;
 use super::queue::{Event, EventQueue};
 use crate::cost::CostModel;
@@ -409,6 +409,32 @@ impl Net<'_> {
         }
     }
 
+    /// Sends the barrier of unaligned checkpoint `id` on every channel of writer `w` at `t` as
+    /// a **priority event** (Flink's `broadcastEvent(barrier, isPriorityEvent = true)`): the
+    /// partly filled buffer is finished and queued, and the barrier goes out at once, without
+    /// credit and ahead of every buffer still waiting for credit. Those overtaken buffers are
+    /// the sender's output channel state; the caller records them before this call. The
+    /// network itself stays FIFO: buffers already on the wire still arrive first.
+    pub fn write_priority_barrier(&mut self, w: usize, id: u64, t: SimTime) {
+        for i in 0..self.writers[w].channels.len() {
+            let ch = self.writers[w].channels[i];
+            if self.channels[ch as usize].current.is_some() {
+                self.finish(w, ch, t, FlushCause::Event);
+            }
+            let mut b = self.pool.take(self.writers[w].arity);
+            b.push_marker(super::buffer::Marker::Barrier(id));
+            b.finished_at = t;
+            self.stats.event += 1;
+            send_priority(
+                &mut self.channels[ch as usize],
+                ch,
+                b,
+                self.queue,
+                self.cost,
+            );
+        }
+    }
+
     /// Finishes the current buffer of channel `ch` (fed by writer `w`) at `t` and sends what
     /// credit allows.
     pub fn finish(&mut self, w: usize, ch: u32, t: SimTime, cause: FlushCause) {
@@ -499,6 +525,31 @@ pub fn send_ready(
         c.in_flight.push_back(b);
         queue.schedule(arrive, Event::BufferArrives { channel: ch });
     }
+}
+
+/// Puts priority event `b` on the wire of channel `c` now (or when it was finished, if
+/// later), whatever the credit: events are unpooled and need no receiver buffer.
+pub fn send_priority(
+    c: &mut Channel,
+    ch: u32,
+    mut b: Buffer,
+    queue: &mut EventQueue,
+    cost: &CostModel,
+) {
+    let send_at = b.finished_at.max(queue.now());
+    let mut arrive = send_at.plus(c.latency);
+    if c.remote {
+        arrive = arrive.plus(cost.transfer_time(b.bytes));
+    }
+    arrive = arrive.max(c.last_arrival).max(c.held_until.plus(c.latency));
+    c.last_arrival = arrive;
+    c.buffers_sent += 1;
+    c.bytes_sent += u64::from(b.bytes);
+    b.finished_at = send_at;
+    b.priority = true;
+    b.unpooled = true;
+    c.in_flight.push_back(b);
+    queue.schedule(arrive, Event::BufferArrives { channel: ch });
 }
 
 #[cfg(test)]
