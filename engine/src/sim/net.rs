@@ -718,6 +718,44 @@ mod tests {
     }
 
     #[test]
+    fn an_unaligned_barrier_overtakes_buffers_waiting_for_credit() {
+        let mut r = rig(true, None, 32); // one record per buffer
+        for ms in 0..5 {
+            r.write(ms);
+        }
+        // 2 sent under credit, 2 waiting for credit, 1 being filled
+        assert_eq!(
+            (r.channels[0].in_flight.len(), r.channels[0].backlog.len()),
+            (2, 2)
+        );
+        let mut net = Net {
+            writers: &mut r.writers,
+            channels: &mut r.channels,
+            pool: &mut r.pool,
+            queue: &mut r.queue,
+            cost: &r.cost,
+            flusher: &mut r.flusher,
+            stats: &mut r.stats,
+            task: 0,
+            blocked: false,
+        };
+        net.write_priority_barrier(0, 7, SimTime(10_000_000));
+        let c = &r.channels[0];
+        // the partial buffer joined the queue; the barrier went out without credit, behind
+        // only what was already on the wire
+        assert_eq!(c.backlog.len(), 3);
+        assert_eq!(c.credits, 0);
+        assert_eq!(c.in_flight.len(), 3);
+        let b = c.in_flight.back().unwrap();
+        assert!(b.priority && b.unpooled);
+        assert_eq!(
+            b.markers,
+            vec![(0, super::super::buffer::Marker::Barrier(7))]
+        );
+        assert_eq!(r.writers[0].in_use, 3, "events hold no pool buffer");
+    }
+
+    #[test]
     fn an_exhausted_pool_blocks_the_task() {
         // local channel: buffers stay in the sender's pool until consumed
         let mut r = rig(false, None, 32);
