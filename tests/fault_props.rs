@@ -1,7 +1,7 @@
 //! Property tests of fault tolerance, in the style of TigerBeetle's VOPR: a random job from a
 //! family (a generated source; a keyed rolling count or sum, or keyed tumbling event-time
 //! windows; an exactly-once and an at-least-once sink), random pacing, parallelism and
-//! cluster, a random checkpoint interval, and a random fault profile (one to three subtask
+//! cluster, a random checkpoint interval (aligned, unaligned, or aligned with a timeout), and a random fault profile (one to three subtask
 //! kills or TaskManager losses while the input runs, each with a random replacement delay).
 //! Faults strike during the input; after the last one the job runs on to its end. The engine
 //! runs every scenario twice itself — with the faults and, as the reference, without.
@@ -44,6 +44,8 @@ struct Job {
     shape: u8,
     /// (kind: 0 subtask kill / 1 TaskManager loss, at ms, which, replacement delay ms)
     faults: Vec<(u8, u32, u32, u32)>,
+    /// Barriers: 0 aligned, 1 unaligned, 2 aligned switching to unaligned after 50 ms.
+    barriers: u8,
 }
 
 fn job() -> impl Strategy<Value = Job> {
@@ -57,9 +59,21 @@ fn job() -> impl Strategy<Value = Job> {
         200u32..3000,
         0u8..3,
         proptest::collection::vec((0u8..2, 0u32..1000, 0u32..8, 0u32..3000), 1..4),
+        0u8..3,
     )
         .prop_map(
-            |(seed, rate, secs, keys, parallelism, task_managers, interval_ms, shape, faults)| {
+            |(
+                seed,
+                rate,
+                secs,
+                keys,
+                parallelism,
+                task_managers,
+                interval_ms,
+                shape,
+                faults,
+                barriers,
+            )| {
                 Job {
                     seed,
                     rate,
@@ -70,6 +84,7 @@ fn job() -> impl Strategy<Value = Job> {
                     interval_ms,
                     shape,
                     faults,
+                    barriers,
                 }
             },
         )
@@ -92,8 +107,13 @@ impl Job {
             self.seed, self.task_managers, self.parallelism
         );
         if checkpoints {
+            let barriers = match self.barriers {
+                1 => "unaligned = true\n",
+                2 => "unaligned = true\naligned_timeout = \"50 ms\"\n",
+                _ => "",
+            };
             t += &format!(
-                "[checkpointing]\ninterval = \"{} ms\"\n[restart]\nstrategy = \"fixed-delay\"\nattempts = -1\ndelay = \"500 ms\"\n",
+                "[checkpointing]\ninterval = \"{} ms\"\n{barriers}[restart]\nstrategy = \"fixed-delay\"\nattempts = -1\ndelay = \"500 ms\"\n",
                 self.interval_ms
             );
         }

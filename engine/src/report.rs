@@ -248,10 +248,40 @@ pub struct CheckpointReport {
     pub sync_ms: f64,
     /// Longest asynchronous part (writing to the checkpoint storage) at any task.
     pub async_ms: f64,
-    /// State size over all tasks, in bytes.
+    /// State size over all tasks, in bytes (in-flight data included).
     pub size_bytes: u64,
+    /// In-flight data (channel state) persisted by an unaligned checkpoint, in bytes: the
+    /// buffers its barriers overtook at outputs and inputs.
+    pub in_flight_bytes: u64,
+    /// How its barriers travelled: `aligned`, `unaligned`, `aligned (timeout …)` (switches to
+    /// unaligned after `aligned_timeout`), `aligned → unaligned` (it did switch) or
+    /// `at-least-once`.
+    pub barriers: String,
     /// `completed`, `failed: <reason>`, `aborted: <reason>` or `pending`.
     pub outcome: String,
+}
+
+/// One run of a comparison (`compare_aligned`): how its checkpoints fared.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantReport {
+    /// `aligned`, `unaligned` or `aligned (timeout …)`.
+    pub barriers: String,
+    /// Checkpoints that completed.
+    pub completed: u32,
+    /// Checkpoints that failed or were aborted.
+    pub failed: u32,
+    /// Median trigger-to-completion time of the completed ones.
+    pub duration_ms_p50: Option<f64>,
+    /// Longest trigger-to-completion time of the completed ones.
+    pub duration_ms_max: Option<f64>,
+    /// Longest alignment of a completed one.
+    pub alignment_ms_max: Option<f64>,
+    /// Largest in-flight data of a completed one.
+    pub in_flight_bytes_max: u64,
+    /// How the job ended (`finished`, or the failure).
+    pub outcome: String,
+    /// Simulated duration.
+    pub sim_duration_ms: f64,
 }
 
 /// One failure and the recovery from it.
@@ -347,6 +377,9 @@ pub struct RunReport {
     pub failures: Vec<FailureReport>,
     /// The job's status changes.
     pub job_status: Vec<JobTransition>,
+    /// `compare_aligned`: the same job with aligned and with unaligned checkpoints.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub comparison: Vec<VariantReport>,
     /// Scripted faults that never struck (the job ended first), as `file:line:column` notes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults_not_reached: Vec<String>,
@@ -369,7 +402,34 @@ impl RunReport {
                 let _ = writeln!(o, "  {f}");
             }
         }
-        if !self.checkpoints.is_empty() {
+        let unaligned = self
+            .checkpoints
+            .iter()
+            .any(|c| c.barriers != "aligned" && c.barriers != "at-least-once");
+        if unaligned {
+            // Unaligned checkpoints: how the barriers travelled and the in-flight data kept.
+            let _ = writeln!(
+                o,
+                "\nCheckpoints   id   triggered   completed   alignment    sync   async       size   in-flight  barriers              outcome"
+            );
+            for c in &self.checkpoints {
+                let done = c.completed_ms.map_or("-".to_string(), fmt_ms);
+                let _ = writeln!(
+                    o,
+                    "  {:>14} {:>11} {:>11} {:>11} {:>7} {:>7} {:>10} {:>11}  {:<20}  {}",
+                    c.id,
+                    fmt_ms(c.trigger_ms),
+                    done,
+                    fmt_ms(c.alignment_ms),
+                    fmt_ms(c.sync_ms),
+                    fmt_ms(c.async_ms),
+                    format!("{} B", c.size_bytes),
+                    format!("{} B", c.in_flight_bytes),
+                    c.barriers,
+                    c.outcome
+                );
+            }
+        } else if !self.checkpoints.is_empty() {
             let _ = writeln!(
                 o,
                 "\nCheckpoints   id   triggered   completed   alignment    sync   async       size  outcome"
@@ -387,6 +447,28 @@ impl RunReport {
                     fmt_ms(c.async_ms),
                     format!("{} B", c.size_bytes),
                     c.outcome
+                );
+            }
+        }
+        if !self.comparison.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nAligned vs unaligned (the same job and seed, run once with each)\n  barriers                completed  failed  duration p50 / max      alignment max   in-flight max  job"
+            );
+            let opt = |v: Option<f64>| v.map_or("-".to_string(), fmt_ms);
+            for v in &self.comparison {
+                let _ = writeln!(
+                    o,
+                    "  {:<22} {:>10} {:>7}  {:>10} / {:<10} {:>13} {:>15}  {} after {}",
+                    v.barriers,
+                    v.completed,
+                    v.failed,
+                    opt(v.duration_ms_p50),
+                    opt(v.duration_ms_max),
+                    opt(v.alignment_ms_max),
+                    format!("{} B", v.in_flight_bytes_max),
+                    v.outcome,
+                    fmt_ms(v.sim_duration_ms)
                 );
             }
         }

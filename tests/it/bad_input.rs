@@ -12,6 +12,14 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &["unaligned checkpoints require exactly_once mode"],
     ),
     (
+        "aligned_timeout_without_unaligned.toml",
+        ":4:19",
+        &[
+            "aligned_timeout switches an aligned checkpoint to unaligned",
+            "add unaligned = true",
+        ],
+    ),
+    (
         "checkpoint_interval_too_small.toml",
         ":3:12",
         &["Checkpoint interval must be larger than or equal to 10 ms"],

@@ -294,3 +294,90 @@ fn chaos_draws_faults_from_the_seed_and_exactly_once_still_holds() {
         );
     }
 }
+
+#[test]
+fn under_backpressure_aligned_checkpoints_expire_and_unaligned_ones_complete() {
+    let (r, code) = report_of("scenarios/unaligned_under_backpressure.toml", "ua-bp");
+    assert_eq!(code, 0);
+    let cmp = r["comparison"].as_array().expect("a comparison");
+    let (aligned, unaligned) = (&cmp[0], &cmp[1]);
+    assert_eq!(aligned["barriers"], "aligned");
+    assert_eq!(unaligned["barriers"], "unaligned");
+    // aligned: only the final checkpoint (nothing queued any more) completes
+    assert!(aligned["failed"].as_u64().unwrap() >= 5, "{aligned}");
+    assert!(aligned["completed"].as_u64().unwrap() <= 1, "{aligned}");
+    assert_eq!(unaligned["failed"], 0, "{unaligned}");
+    let cps = r["checkpoints"].as_array().unwrap();
+    assert!(cps.iter().all(|c| c["outcome"] == "completed"));
+    // the overtaken buffers are stored and counted in the size
+    for c in cps {
+        let inflight = c["in_flight_bytes"].as_u64().unwrap();
+        assert!(inflight > 100_000, "{c}");
+        assert!(c["size_bytes"].as_u64().unwrap() >= inflight);
+    }
+    let out = streamlab(&["run", "scenarios/unaligned_under_backpressure.toml"]);
+    let (text, _) = texts(&out);
+    assert!(text.contains("Aligned vs unaligned"), "{text}");
+    assert!(text.contains("in-flight"), "{text}");
+}
+
+#[test]
+fn the_aligned_timeout_switches_checkpoints_to_unaligned() {
+    let path = variant(
+        "scenarios/unaligned_under_backpressure.toml",
+        "ua-timeout",
+        &[("compare_aligned = true", "aligned_timeout = \"1 s\"")],
+    );
+    let (r, code) = report_of(&path, "ua-timeout-run");
+    assert_eq!(code, 0);
+    let cps = r["checkpoints"].as_array().unwrap();
+    let switched: Vec<&Value> = cps
+        .iter()
+        .filter(|c| c["barriers"] == "aligned → unaligned")
+        .collect();
+    assert!(switched.len() >= 4, "{cps:?}");
+    // (the last ones come after the sources ended and are triggered at the sinks directly)
+    for c in switched.into_iter().take(4) {
+        assert_eq!(c["outcome"], "completed");
+        // the switch happens a second after the trigger, not earlier
+        let took = c["completed_ms"].as_f64().unwrap() - c["trigger_ms"].as_f64().unwrap();
+        assert!(took >= 1000.0, "{c}");
+    }
+}
+
+#[test]
+fn unaligned_checkpoints_with_a_crash_stay_exactly_once() {
+    let path = variant(
+        "scenarios/unaligned_under_backpressure.toml",
+        "ua-crash",
+        &[
+            ("compare_aligned = true", ""),
+            (
+                "kind = \"discard\"",
+                "guarantee = \"exactly_once\"\ncapture = 0",
+            ),
+            (
+                "[[source]]",
+                "[restart]\nstrategy = \"fixed-delay\"\nattempts = 3\ndelay = \"1 s\"\n\n[[fault]]\nkind = \"kill_task_manager\"\ntask_manager = 1\nafter = \"completion of checkpoint 2\"\nreplacement_delay = \"2 s\"\n\n[[source]]",
+            ),
+        ],
+    );
+    let (r, code) = report_of(&path, "ua-crash-run");
+    assert_eq!(code, 0, "{r}");
+    let f = &r["failures"][0];
+    assert!(f["restored_checkpoint"].as_u64().is_some(), "{f}");
+    let restored = f["restored_checkpoint"].as_u64().unwrap();
+    let cp = r["checkpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"].as_u64() == Some(restored))
+        .unwrap();
+    assert!(
+        cp["in_flight_bytes"].as_u64().unwrap() > 0,
+        "the restored checkpoint holds in-flight data: {cp}"
+    );
+    let s = sink(&r, "slow_db");
+    assert_eq!(s["duplicates"], 0, "{s}");
+    assert_eq!(s["missing"], 0, "{s}");
+}

@@ -267,6 +267,7 @@ pub fn build(
         job_status: Vec::new(),
         faults_not_reached: Vec::new(),
         chaos: Vec::new(),
+        comparison: Vec::new(),
     }
 }
 

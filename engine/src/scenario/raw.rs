@@ -50,6 +50,7 @@ pub struct RawCheckpointing {
     pub tolerable_failures: Option<Spanned<i64>>,
     pub unaligned: Option<Spanned<bool>>,
     pub aligned_timeout: Option<Spanned<String>>,
+    pub compare_aligned: Option<Spanned<bool>>,
     pub storage_bandwidth: Option<Spanned<String>>,
     pub storage_latency: Option<Spanned<String>>,
     pub retained: Option<Spanned<i64>>,

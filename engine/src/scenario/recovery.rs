@@ -43,8 +43,13 @@ pub struct CheckpointConfig {
     pub tolerable_failures: u32,
     /// `execution.checkpointing.unaligned.enabled` (default false).
     pub unaligned: bool,
-    /// `execution.checkpointing.aligned-checkpoint-timeout` (default 0 = never switch).
+    /// `execution.checkpointing.aligned-checkpoint-timeout` (default 0: with `unaligned`,
+    /// checkpoints are unaligned from the start; otherwise they start aligned and switch to
+    /// unaligned this long after their trigger).
     pub aligned_timeout: SimDuration,
+    /// streamlab only: also run the job with aligned checkpoints (same seed) and put both
+    /// side by side in the report (default false; needs `unaligned`).
+    pub compare_aligned: bool,
     /// Bytes per second the checkpoint storage takes (default 100 MiB/s).
     pub storage_bandwidth: u64,
     /// Latency of one write to the checkpoint storage (default 20 ms).
@@ -338,6 +343,7 @@ impl Checker {
             tolerable_failures: 0,
             unaligned: false,
             aligned_timeout: SimDuration::ZERO,
+            compare_aligned: false,
             storage_bandwidth: 100 << 20,
             storage_latency: SimDuration::from_millis(20),
             retained: 1,
@@ -393,12 +399,6 @@ impl Checker {
                     "at-least-once has no alignment to skip; Flink 2.3 silently ignores the \
                      combination, streamlab rejects it so the mistake shows",
                 );
-            } else if c.unaligned {
-                self.error(
-                    Some(v.span()),
-                    "unaligned checkpoints are not implemented in streamlab yet",
-                    "remove `unaligned` (checkpoints are then aligned, Flink's default)",
-                );
             }
             if c.unaligned && c.max_concurrent > 1 {
                 self.error(
@@ -416,6 +416,16 @@ impl Checker {
                 self.error(
                     Some(v.span()),
                     "aligned_timeout switches an aligned checkpoint to unaligned: it needs unaligned = true",
+                    "add unaligned = true",
+                );
+            }
+        }
+        if let Some(v) = &r.compare_aligned {
+            c.compare_aligned = *v.get_ref();
+            if c.compare_aligned && !c.unaligned {
+                self.error(
+                    Some(v.span()),
+                    "compare_aligned compares unaligned checkpoints with aligned ones: it needs unaligned = true",
                     "add unaligned = true",
                 );
             }

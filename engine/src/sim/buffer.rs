@@ -41,6 +41,10 @@ pub enum Marker {
     /// Checkpoint barrier n (Flink's `CheckpointBarrier`): everything before it belongs to
     /// checkpoint n. Travels alone in an event buffer.
     Barrier(u64),
+    /// The barrier of an unaligned checkpoint on its way through a chain: at the network it
+    /// is sent as a priority event that overtakes the buffers queued for credit (see
+    /// [`super::unaligned`]). Inside a buffer it is stored as [`Marker::Barrier`].
+    UnalignedBarrier(u64),
 }
 
 /// Serialized size of a watermark or status element: a tag byte and a `long`.
@@ -51,7 +55,7 @@ pub const MARKER_BYTES: u32 = 9;
 pub const RECORD_HEADER_BYTES: u32 = 13;
 
 /// One network buffer.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Buffer {
     /// Fields per record.
     pub arity: u16,
@@ -70,6 +74,12 @@ pub struct Buffer {
     pub backlog: u32,
     /// Markers, each with the number of records before it.
     pub markers: Vec<(u32, Marker)>,
+    /// A priority event (an unaligned checkpoint barrier): sent without credit ahead of the
+    /// queued buffers, and handled by the receiver as soon as it arrives.
+    pub priority: bool,
+    /// Holds no slot of a buffer pool (priority events, replayed channel state): consuming
+    /// it returns no credit and frees no sender buffer.
+    pub unpooled: bool,
 }
 
 impl Buffer {
@@ -89,6 +99,13 @@ impl Buffer {
     #[inline]
     pub fn push_marker(&mut self, m: Marker) {
         self.markers.push((self.meta.len() as u32, m));
+        self.bytes += MARKER_BYTES;
+    }
+
+    /// Appends a marker that comes after `records` of the records (for copies).
+    #[inline]
+    pub fn push_marker_at(&mut self, records: u32, m: Marker) {
+        self.markers.push((records, m));
         self.bytes += MARKER_BYTES;
     }
 
@@ -132,6 +149,8 @@ impl BufferPool {
         b.end_of_partition = false;
         b.backlog = 0;
         b.markers.clear();
+        b.priority = false;
+        b.unpooled = false;
         if self.free.len() < 4096 {
             self.free.push(b);
         }

@@ -313,6 +313,7 @@ pub fn build(
                         .checkpointing
                         .as_ref()
                         .is_none_or(|c| c.mode == crate::scenario::CheckpointMode::ExactlyOnce),
+                    collect: None,
                 },
                 source,
                 sched: Sched::Idle,
@@ -320,6 +321,7 @@ pub fn build(
                 finished: false,
                 inject_barrier: None,
                 snapshot_due: None,
+                priority: Default::default(),
                 awaiting_final: false,
                 cancelled: false,
                 slowdown: 1.0,

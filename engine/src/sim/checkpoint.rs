@@ -16,6 +16,7 @@ use super::ops::Operator;
 use super::ops::chain::Chain;
 use super::queue::Event;
 use super::source::SourceState;
+use super::unaligned::{BarrierKind, ChannelState};
 use crate::report::CheckpointReport;
 use crate::scenario::{CheckpointConfig, CheckpointPhase};
 use crate::time::{SimDuration, SimTime};
@@ -31,8 +32,10 @@ pub struct TaskSnapshot {
     pub chain: Chain,
     /// The source's offsets (and generator state).
     pub source: Option<SourceState>,
-    /// State size in bytes.
+    /// State size in bytes (channel state included).
     pub bytes: u64,
+    /// In-flight data of an unaligned checkpoint, replayed on restore before new data.
+    pub channel_state: super::unaligned::ChannelState,
 }
 
 /// A checkpoint in progress.
@@ -52,6 +55,17 @@ struct Pending {
     bytes: u64,
     /// Index in the history.
     row: usize,
+    /// How its barriers travel.
+    kind: BarrierKind,
+    /// When its aligned barriers switch to unaligned (`aligned_timeout` after the trigger).
+    deadline: Option<SimTime>,
+    /// Per task: acknowledgements still expected besides the snapshot's own (uploads of
+    /// channel state).
+    extra_acks: Vec<u32>,
+    /// Bytes of in-flight data persisted.
+    channel_bytes: u64,
+    /// Some barrier switched from aligned to unaligned.
+    switched: bool,
 }
 
 /// A completed checkpoint, ready to restore.
@@ -198,6 +212,7 @@ impl Simulation {
                     chain: t.chain.clone(),
                     source: t.source.clone(),
                     bytes: 0,
+                    channel_state: ChannelState::default(),
                 })
             })
             .collect();
@@ -209,9 +224,18 @@ impl Simulation {
             sync_ms: 0.0,
             async_ms: 0.0,
             size_bytes: 0,
+            in_flight_bytes: 0,
+            barriers: String::new(),
             outcome: "pending".into(),
         });
         let row = c.history.len() - 1;
+        // Periodic checkpoints; a savepoint would pass `aligned_only = true`.
+        let kind = super::unaligned::barrier_kind(&c.cfg, false);
+        let deadline = match kind {
+            BarrierKind::Timeoutable(d) => Some(now.plus(d)),
+            _ => None,
+        };
+        c.history[row].barriers = kind.name();
         c.pending.push(Pending {
             id,
             waiting,
@@ -223,9 +247,17 @@ impl Simulation {
             async_ns: 0,
             bytes: 0,
             row,
+            kind,
+            deadline,
+            extra_acks: vec![0; n],
+            channel_bytes: 0,
+            switched: false,
         });
         self.queue
             .schedule(now.plus(c.cfg.timeout), Event::CheckpointTimeout { id });
+        if let Some(d) = deadline {
+            self.queue.schedule(d, Event::AlignedTimeout { id });
+        }
         if let Some(tr) = self.trace.as_mut() {
             tr.event(now, "checkpoint_triggered", vec![("id", json!(id))]);
         }
@@ -239,7 +271,17 @@ impl Simulation {
                 // At its end: nothing more to align; it pre-commits what is left and acks.
                 self.take_snapshot(ti, id, now, now);
             } else if t.source.is_some() {
-                t.inject_barrier = Some(id);
+                if kind.may_be_unaligned() {
+                    // A mailbox action: runs even while the source is backpressured.
+                    t.priority.push_back(super::unaligned::Priority::Inject(id));
+                } else {
+                    t.inject_barrier = Some(id);
+                }
+                self.try_schedule(ti);
+            } else if kind.may_be_unaligned() && self.inputs_finished(ti) {
+                self.tasks[ti as usize]
+                    .priority
+                    .push_back(super::unaligned::Priority::Trigger(id));
                 self.try_schedule(ti);
             }
         }
@@ -281,6 +323,7 @@ impl Simulation {
             chain: task.chain.clone(),
             source: task.source.clone(),
             bytes,
+            channel_state: ChannelState::default(),
         });
         p.to_snapshot -= 1;
         p.bytes += bytes;
@@ -335,6 +378,13 @@ impl Simulation {
             self.fail_checkpoint(id, "Asynchronous task checkpoint failed.");
             return;
         }
+        if let Some(p) = c.pending.iter_mut().find(|p| p.id == id)
+            && p.extra_acks[ti as usize] > 0
+        {
+            // Another part of this task's snapshot (its channel state) is still uploading.
+            p.extra_acks[ti as usize] -= 1;
+            return;
+        }
         self.acknowledge(ti, id);
     }
 
@@ -356,6 +406,7 @@ impl Simulation {
                     chain: task.chain.clone(),
                     source: task.source.clone(),
                     bytes: 0,
+                    channel_state: ChannelState::default(),
                 });
                 p.to_snapshot -= 1;
                 if p.to_snapshot == 0 {
@@ -399,6 +450,10 @@ impl Simulation {
         r.sync_ms = p.sync_ns as f64 / 1e6;
         r.async_ms = p.async_ns as f64 / 1e6;
         r.size_bytes = p.bytes;
+        r.in_flight_bytes = p.channel_bytes;
+        if p.switched || (matches!(p.kind, BarrierKind::Timeoutable(_)) && p.channel_bytes > 0) {
+            r.barriers = "aligned → unaligned".into();
+        }
         r.outcome = "completed".into();
         c.completed.push(Completed {
             id,
@@ -514,6 +569,7 @@ impl Simulation {
         let postponed = c.postponed;
         for t in &mut self.tasks {
             super::barrier::abort(&mut t.gate, id);
+            super::unaligned::abort(&mut t.gate, id);
             if t.inject_barrier == Some(id) {
                 t.inject_barrier = None;
             }
@@ -535,6 +591,100 @@ impl Simulation {
             self.try_schedule(ti);
         }
         true
+    }
+
+    /// How the barriers of pending checkpoint `id` travel, and when aligned ones switch to
+    /// unaligned; `None` if it is not pending.
+    pub(super) fn pending_kind(&self, id: u64) -> Option<(BarrierKind, Option<SimTime>)> {
+        let c = self.coord.as_ref()?;
+        let p = c.pending.iter().find(|p| p.id == id)?;
+        Some((p.kind, p.deadline))
+    }
+
+    /// Task `ti` took its snapshot of checkpoint `id` and records in-flight input until the
+    /// barrier has arrived on every channel: its acknowledgement waits for that channel state
+    /// too. Returns false if the snapshot is not part of a pending checkpoint.
+    pub(super) fn await_channel_state(&mut self, ti: u32, id: u64) -> bool {
+        let Some(p) = self
+            .coord
+            .as_mut()
+            .and_then(|c| c.pending.iter_mut().find(|p| p.id == id))
+        else {
+            return false;
+        };
+        if !p.waiting[ti as usize] || p.snapshots[ti as usize].is_none() {
+            return false;
+        }
+        p.extra_acks[ti as usize] += 1;
+        true
+    }
+
+    /// Adds in-flight data to task `ti`'s snapshot of checkpoint `id` at `at`. It is written
+    /// to the checkpoint storage like operator state (`storage_latency` plus its size over
+    /// `storage_bandwidth`), and the task's acknowledgement waits for that upload. `awaited`:
+    /// [`Self::await_channel_state`] announced it; otherwise it re-opens the task's
+    /// acknowledgement if needed (output buffers overtaken after the task acknowledged).
+    pub(super) fn add_channel_state(
+        &mut self,
+        ti: u32,
+        id: u64,
+        state: ChannelState,
+        at: SimTime,
+        awaited: bool,
+        switched: bool,
+    ) {
+        let Some(c) = self.coord.as_mut() else { return };
+        let Some(p) = c.pending.iter_mut().find(|p| p.id == id) else {
+            return;
+        };
+        let Some(snap) = p.snapshots[ti as usize].as_mut() else {
+            return;
+        };
+        let bytes = state.bytes();
+        if !awaited && bytes == 0 {
+            return;
+        }
+        p.switched |= switched;
+        snap.bytes += bytes;
+        snap.channel_state.append(state);
+        p.bytes += bytes;
+        p.channel_bytes += bytes;
+        if !awaited {
+            if p.waiting[ti as usize] {
+                p.extra_acks[ti as usize] += 1;
+            } else {
+                p.waiting[ti as usize] = true;
+                p.left += 1;
+            }
+        }
+        let upload = c.cfg.storage_latency.plus(SimDuration(
+            (bytes as f64 / c.cfg.storage_bandwidth as f64 * 1e9) as u64,
+        ));
+        p.async_ns = p.async_ns.max(upload.as_nanos());
+        self.queue
+            .schedule(at.plus(upload), Event::CheckpointAck { task: ti, id });
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                at,
+                "channel_state",
+                vec![
+                    ("task", json!(self.tasks[ti as usize].label)),
+                    ("checkpoint", json!(id)),
+                    ("bytes", json!(bytes)),
+                ],
+            );
+        }
+    }
+
+    /// Marks pending checkpoint `id` as switched from aligned to unaligned.
+    pub(super) fn mark_switched(&mut self, id: u64) {
+        if let Some(p) = self
+            .coord
+            .as_mut()
+            .and_then(|c| c.pending.iter_mut().find(|p| p.id == id))
+        {
+            p.switched = true;
+        }
     }
 
     /// Every pending checkpoint is aborted (a failover).

@@ -26,6 +26,7 @@ pub mod recovery;
 pub mod source;
 pub mod task;
 pub mod trace;
+pub mod unaligned;
 pub mod valve;
 
 use crate::cost::CostModel;
@@ -83,6 +84,24 @@ pub struct RunOutput {
 /// without them (same seed): each sink's `duplicates` and `missing` compare with that
 /// reference run.
 pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::io::Error> {
+    if let Some(aligned) = unaligned::aligned_variant(s) {
+        // `compare_aligned`: the same job with aligned checkpoints first, then this one.
+        let base = run(
+            &aligned,
+            p,
+            RunOptions {
+                seed: opts.seed,
+                ..Default::default()
+            },
+        )?;
+        let mut me = s.clone();
+        if let Some(c) = me.fault_tolerance.checkpointing.as_mut() {
+            c.compare_aligned = false;
+        }
+        let mut out = run(&me, p, opts)?;
+        out.report.comparison = unaligned::compare(&base.report, &out.report);
+        return Ok(out);
+    }
     if s.fault_tolerance.faults.is_empty() {
         return run_once(s, p, opts, None);
     }
@@ -284,6 +303,7 @@ impl Simulation {
                 Event::CheckpointAck { task, id } => self.on_checkpoint_ack(task, id),
                 Event::CheckpointTimeout { id } => self.on_checkpoint_timeout(id),
                 Event::CheckpointNotify { id } => self.on_checkpoint_notify(id),
+                Event::AlignedTimeout { id } => self.on_aligned_timeout(id),
                 Event::Fault { index } => self.on_fault(index),
                 Event::FaultEnd { index } => self.on_fault_end(index),
                 Event::Restart { generation } => self.on_restart(generation, s, p),
@@ -323,7 +343,8 @@ impl Simulation {
             return;
         }
         if task.has_work(now) {
-            if task.output_available() {
+            // Priority work (unaligned barriers) runs even under backpressure.
+            if task.output_available() || !task.priority.is_empty() {
                 if let Some(since) = task.backpressured_since.take() {
                     task.time.backpressured = task.time.backpressured.plus(now.since(since));
                     if let Some(tr) = self.trace.as_mut() {
@@ -393,6 +414,9 @@ impl Simulation {
 
     /// Runs one work item of a task at the current time; returns its CPU time.
     fn work_item(&mut self, ti: u32) -> SimDuration {
+        if !self.tasks[ti as usize].priority.is_empty() {
+            return self.priority_item(ti);
+        }
         let now = self.queue.now();
         let Simulation {
             tasks,
@@ -657,6 +681,10 @@ impl Simulation {
             .in_flight
             .pop_front()
             .expect("an arrival has a buffer in flight");
+        if b.priority {
+            self.on_priority_arrival(ch, b);
+            return;
+        }
         let to = c.to_task;
         let gate = &mut self.tasks[to as usize].gate;
         if c.remote {
@@ -687,6 +715,10 @@ impl Simulation {
                 ],
             );
         }
+        let Some(b) = self.intercept_arrival(ch, b) else {
+            return;
+        };
+        let c = &mut self.channels[ch as usize];
         let was_empty = c.queue.is_empty();
         c.queue.push_back(b);
         if was_empty {
@@ -1028,6 +1060,7 @@ impl Simulation {
                 .unwrap_or_default(),
             failures: self.recovery.failures.clone(),
             job_status: self.recovery.transitions.clone(),
+            comparison: Vec::new(),
             faults_not_reached: self
                 .faults
                 .iter()
@@ -1248,7 +1281,9 @@ fn input_item(
                 *snapshot = Some((id, started));
             }
         }
-        consumed.push(ch);
+        if !b.unpooled {
+            consumed.push(ch);
+        }
         cx.net.pool.give(b);
     } else {
         gate.current = Some((ch, b, pos, mi));
@@ -1273,7 +1308,9 @@ fn on_marker(
         buffer::Marker::Watermark(w) => gate.valves[input].watermark(idx, w).into_iter().collect(),
         buffer::Marker::Idle => gate.valves[input].status(idx, true),
         buffer::Marker::Active => gate.valves[input].status(idx, false),
-        buffer::Marker::Barrier(_) => unreachable!("barriers are handled by the caller"),
+        buffer::Marker::Barrier(_) | buffer::Marker::UnalignedBarrier(_) => {
+            unreachable!("barriers are handled by the caller")
+        }
     };
     let mut t = t;
     for o in outputs {

@@ -13,7 +13,7 @@
 //! it is simulated lazily: before a record is written at local time `t`, a flush that was due
 //! at or before `t` is carried out first, at its own time.
 
-use super::buffer::{BufferPool, RECORD_HEADER_BYTES, RecMeta};
+use super::buffer::{Buffer, BufferPool, RECORD_HEADER_BYTES, RecMeta};
 use super::channel::Channel;
 use super::queue::{Event, EventQueue};
 use crate::cost::CostModel;
@@ -571,6 +571,32 @@ impl Net<'_> {
         }
     }
 
+    /// Sends the barrier of unaligned checkpoint `id` on every channel of writer `w` at `t` as
+    /// a **priority event** (Flink's `broadcastEvent(barrier, isPriorityEvent = true)`): the
+    /// partly filled buffer is finished and queued, and the barrier goes out at once, without
+    /// credit and ahead of every buffer still waiting for credit. Those overtaken buffers are
+    /// the sender's output channel state; the caller records them before this call. The
+    /// network itself stays FIFO: buffers already on the wire still arrive first.
+    pub fn write_priority_barrier(&mut self, w: usize, id: u64, t: SimTime) {
+        for i in 0..self.writers[w].channels.len() {
+            let ch = self.writers[w].channels[i];
+            if self.channels[ch as usize].current.is_some() {
+                self.finish(w, ch, t, FlushCause::Event);
+            }
+            let mut b = self.pool.take(self.writers[w].arity);
+            b.push_marker(super::buffer::Marker::Barrier(id));
+            b.finished_at = t;
+            self.stats.event += 1;
+            send_priority(
+                &mut self.channels[ch as usize],
+                ch,
+                b,
+                self.queue,
+                self.cost,
+            );
+        }
+    }
+
     /// Finishes the current buffer of channel `ch` (fed by writer `w`) at `t` and sends what
     /// credit allows.
     pub fn finish(&mut self, w: usize, ch: u32, t: SimTime, cause: FlushCause) {
@@ -661,6 +687,31 @@ pub fn send_ready(
         c.in_flight.push_back(b);
         queue.schedule(arrive, Event::BufferArrives { channel: ch });
     }
+}
+
+/// Puts priority event `b` on the wire of channel `c` now (or when it was finished, if
+/// later), whatever the credit: events are unpooled and need no receiver buffer.
+pub fn send_priority(
+    c: &mut Channel,
+    ch: u32,
+    mut b: Buffer,
+    queue: &mut EventQueue,
+    cost: &CostModel,
+) {
+    let send_at = b.finished_at.max(queue.now());
+    let mut arrive = send_at.plus(c.latency);
+    if c.remote {
+        arrive = arrive.plus(cost.transfer_time(b.bytes));
+    }
+    arrive = arrive.max(c.last_arrival).max(c.held_until.plus(c.latency));
+    c.last_arrival = arrive;
+    c.buffers_sent += 1;
+    c.bytes_sent += u64::from(b.bytes);
+    b.finished_at = send_at;
+    b.priority = true;
+    b.unpooled = true;
+    c.in_flight.push_back(b);
+    queue.schedule(arrive, Event::BufferArrives { channel: ch });
 }
 
 #[cfg(test)]
@@ -826,6 +877,44 @@ mod tests {
         assert!(!r.flusher.tick_scheduled);
         assert_eq!(r.channels[0].in_flight.len(), 0);
         assert_eq!(r.channels[0].current.as_ref().map(|b| b.len()), Some(2));
+    }
+
+    #[test]
+    fn an_unaligned_barrier_overtakes_buffers_waiting_for_credit() {
+        let mut r = rig(true, None, 32); // one record per buffer
+        for ms in 0..5 {
+            r.write(ms);
+        }
+        // 2 sent under credit, 2 waiting for credit, 1 being filled
+        assert_eq!(
+            (r.channels[0].in_flight.len(), r.channels[0].backlog.len()),
+            (2, 2)
+        );
+        let mut net = Net {
+            writers: &mut r.writers,
+            channels: &mut r.channels,
+            pool: &mut r.pool,
+            queue: &mut r.queue,
+            cost: &r.cost,
+            flusher: &mut r.flusher,
+            stats: &mut r.stats,
+            task: 0,
+            blocked: false,
+        };
+        net.write_priority_barrier(0, 7, SimTime(10_000_000));
+        let c = &r.channels[0];
+        // the partial buffer joined the queue; the barrier went out without credit, behind
+        // only what was already on the wire
+        assert_eq!(c.backlog.len(), 3);
+        assert_eq!(c.credits, 0);
+        assert_eq!(c.in_flight.len(), 3);
+        let b = c.in_flight.back().unwrap();
+        assert!(b.priority && b.unpooled);
+        assert_eq!(
+            b.markers,
+            vec![(0, super::super::buffer::Marker::Barrier(7))]
+        );
+        assert_eq!(r.writers[0].in_use, 3, "events hold no pool buffer");
     }
 
     #[test]

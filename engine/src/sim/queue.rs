@@ -67,6 +67,12 @@ pub enum Event {
         /// Checkpoint id.
         id: u64,
     },
+    /// `aligned_timeout` after the trigger of checkpoint `id`: its barriers still waiting in
+    /// output queues or being aligned switch to unaligned.
+    AlignedTimeout {
+        /// Checkpoint id.
+        id: u64,
+    },
     /// A scripted fault strikes.
     Fault {
         /// Index in the scenario's faults.

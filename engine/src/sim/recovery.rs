@@ -561,6 +561,7 @@ impl Simulation {
                 *ch = new;
             }
         }
+        self.replay_channel_state(&tasks);
         for &row in &rows {
             let f = &mut self.recovery.failures[row];
             f.downtime_ms = Some(now.as_secs_f64() * 1e3 - f.at_ms);

@@ -41,6 +41,8 @@ pub struct Gate {
     pub parked: Vec<u32>,
     /// Barriers are aligned (exactly-once) rather than just counted (at-least-once).
     pub exactly_once: bool,
+    /// The unaligned checkpoint whose in-flight input this gate is recording, if any.
+    pub collect: Option<super::unaligned::Collect>,
 }
 
 /// Where a task is in the CPU's life cycle.
@@ -96,6 +98,9 @@ pub struct Task {
     pub inject_barrier: Option<u64>,
     /// The task passed the barrier of this checkpoint: it snapshots when the work item ends.
     pub snapshot_due: Option<u64>,
+    /// Checkpoint work that runs before any other input and even under backpressure (Flink's
+    /// priority events and mailbox actions): unaligned barriers, alignment timeouts.
+    pub priority: VecDeque<super::unaligned::Priority>,
     /// A two-phase-commit sink at the end of its input: it finishes once a final checkpoint
     /// has committed its last transaction (Flink's checkpoints after tasks finish).
     pub awaiting_final: bool,
@@ -130,7 +135,7 @@ impl Task {
         if self.finished || self.ending || self.cancelled {
             return false;
         }
-        if self.inject_barrier.is_some() {
+        if self.inject_barrier.is_some() || !self.priority.is_empty() {
             return true;
         }
         if self

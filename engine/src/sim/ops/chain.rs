@@ -194,6 +194,9 @@ impl Chain {
                     t += self.ser_ns[w as usize];
                     match m {
                         Marker::Barrier(id) => cx.net.write_barrier(w as usize, id, SimTime(t)),
+                        Marker::UnalignedBarrier(id) => {
+                            cx.net.write_priority_barrier(w as usize, id, SimTime(t))
+                        }
                         _ => cx.net.write_marker(w as usize, m, SimTime(t)),
                     }
                 }
