@@ -10,6 +10,7 @@ mod joins;
 pub mod model;
 pub mod raw;
 pub mod recovery;
+pub mod savepoint;
 mod sources;
 pub mod units;
 pub mod validate;
@@ -17,6 +18,7 @@ mod windows;
 
 pub use model::*;
 pub use recovery::*;
+pub use savepoint::{RescaleSpec, SavepointSpec};
 
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use std::path::Path;

@@ -247,12 +247,21 @@ pub struct FaultTolerance {
     /// Sinks keep a multiset of what they made visible (to compare a faulty run with its
     /// fault-free reference). On whenever there are faults.
     pub record_output: bool,
+    /// `[[savepoint]]`: intermediate savepoints.
+    pub savepoints: Vec<super::savepoint::SavepointSpec>,
+    /// `[rescale]`: stop-with-savepoint and a restart with new parallelism.
+    pub rescale: Option<super::savepoint::RescaleSpec>,
 }
 
 impl FaultTolerance {
     /// Whether sinks keep a multiset of their visible output.
     pub fn keeps_output(&self) -> bool {
-        self.record_output || !self.faults.is_empty()
+        self.record_output || !self.faults.is_empty() || self.rescale.is_some()
+    }
+
+    /// Whether the run compares its output with a reference run: it has faults or a rescale.
+    pub fn disturbed(&self) -> bool {
+        !self.faults.is_empty() || self.rescale.is_some()
     }
 }
 
@@ -269,6 +278,8 @@ impl FaultTolerance {
             },
             faults: Vec::new(),
             record_output: false,
+            savepoints: Vec::new(),
+            rescale: None,
         }
     }
 }
@@ -313,6 +324,8 @@ impl Checker {
             restart,
             faults,
             record_output: false,
+            savepoints: Vec::new(),
+            rescale: None,
         }
     }
 
@@ -864,7 +877,7 @@ impl Checker {
 
 /// When every source has produced its last record, if that is known before running: every
 /// source is bounded and paced (a `duration`, or a `count` or rows at a `rate`).
-fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
+pub(super) fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
     let mut end = SimTime::ZERO;
     for n in nodes {
         let NodeKind::Source(src) = &n.kind else {
