@@ -113,6 +113,34 @@ pub struct StateStore {
 }
 
 impl StateStore {
+    /// Rescaling: keeps the state of the keys that pass `keep`.
+    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
+        self.values.retain(|(k, _), _| keep(*k));
+        self.lists.retain(|(k, _), _| keep(*k));
+        self.maps.retain(|(k, _), _| keep(*k));
+    }
+
+    /// Rescaling: adds the state of `other`.
+    pub fn absorb(&mut self, other: StateStore) {
+        self.values.extend(other.values);
+        self.lists.extend(other.lists);
+        self.maps.extend(other.maps);
+    }
+
+    /// Distinct keys holding state.
+    pub fn keys(&self) -> usize {
+        let mut k: Vec<OrdValue> = self
+            .values
+            .keys()
+            .chain(self.lists.keys())
+            .chain(self.maps.keys())
+            .map(|(k, _)| OrdValue(*k))
+            .collect();
+        k.sort_unstable();
+        k.dedup();
+        k.len()
+    }
+
     /// Number of state entries (values, lists and maps) held.
     pub fn entries(&self) -> usize {
         self.values.len() + self.lists.len() + self.maps.len()

@@ -88,6 +88,9 @@ pub fn round3(x: f64) -> f64 {
 pub struct SubtaskCounts {
     /// Subtask index.
     pub subtask: u32,
+    /// A subtask of the job before a rescale.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub before_rescale: bool,
     /// Records received.
     pub records_in: u64,
     /// Records emitted.
@@ -145,6 +148,9 @@ pub struct ChannelWatermark {
 pub struct TaskReport {
     /// Chain name.
     pub chain: String,
+    /// A task of the job before a rescale (stopped with the savepoint).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub before_rescale: bool,
     /// Subtask index.
     pub subtask: u32,
     /// TaskManager.
@@ -259,6 +265,9 @@ pub struct CheckpointReport {
     pub barriers: String,
     /// `completed`, `failed: <reason>`, `aborted: <reason>` or `pending`.
     pub outcome: String,
+    /// `savepoint` or `stop-with-savepoint`; absent for a periodic checkpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub savepoint: Option<String>,
 }
 
 /// One run of a comparison (`compare_aligned`): how its checkpoints fared.
@@ -306,6 +315,49 @@ pub struct JobTransition {
     pub at_ms: f64,
     /// The new status: created, running, restarting, failing, failed, finished, cancelled.
     pub status: String,
+    /// Which job, when a rescale resubmitted it: `stopped with savepoint N` for the old
+    /// job's end, `restored from savepoint N` for the new job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A rescale: stop-with-savepoint, then the job resubmitted from it with new parallelism.
+#[derive(Debug, Clone, Serialize)]
+pub struct RescaleReport {
+    /// The savepoint the new job restored.
+    pub savepoint: u64,
+    /// When the stop-with-savepoint was triggered (ms).
+    pub triggered_ms: f64,
+    /// When the old job had stopped: the savepoint completed and the sinks committed (ms).
+    pub stopped_ms: f64,
+    /// When the new job was running again (ms).
+    pub restarted_ms: f64,
+    /// From the trigger until the new job runs: no records processed (ms).
+    pub downtime_ms: f64,
+    /// Per operator: old → new parallelism and where its state went.
+    pub operators: Vec<RescaledOperator>,
+}
+
+/// One operator across a rescale.
+#[derive(Debug, Clone, Serialize)]
+pub struct RescaledOperator {
+    /// Name.
+    pub name: String,
+    /// Parallelism before.
+    pub old_parallelism: u32,
+    /// Parallelism after.
+    pub new_parallelism: u32,
+    /// Key groups (max parallelism), kept from the savepoint.
+    pub max_parallelism: u32,
+    /// Keyed operators: the inclusive key-group range of every new subtask.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_groups: Vec<(u32, u32)>,
+    /// Keyed operators: keys held in state per new subtask right after the restore.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<u64>,
+    /// Sources: the splits (old source subtasks' partitions) every new subtask reads.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub splits: Vec<Vec<u32>>,
 }
 
 /// Network totals.
@@ -387,6 +439,9 @@ pub struct RunReport {
     /// `at <time>: <what>`; empty without chaos.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chaos: Vec<String>,
+    /// The rescale, when the scenario has one and it happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rescale: Option<RescaleReport>,
 }
 
 impl RunReport {
@@ -446,7 +501,10 @@ impl RunReport {
                     fmt_ms(c.sync_ms),
                     fmt_ms(c.async_ms),
                     format!("{} B", c.size_bytes),
-                    c.outcome
+                    match &c.savepoint {
+                        Some(k) => format!("{} ({k})", c.outcome),
+                        None => c.outcome.clone(),
+                    }
                 );
             }
         }
@@ -486,18 +544,69 @@ impl RunReport {
                 f.tasks_restarted
             );
         }
+        if let Some(r) = &self.rescale {
+            let _ = writeln!(
+                o,
+                "\nRescale     stop-with-savepoint {} triggered {} · stopped {} · running again {} · down {}",
+                r.savepoint,
+                fmt_ms(r.triggered_ms),
+                fmt_ms(r.stopped_ms),
+                fmt_ms(r.restarted_ms),
+                fmt_ms(r.downtime_ms)
+            );
+            for op in &r.operators {
+                let mut line = format!(
+                    "  {:<24}{:>4} → {:<4}",
+                    op.name, op.old_parallelism, op.new_parallelism
+                );
+                if !op.key_groups.is_empty() {
+                    let kg: Vec<String> = op
+                        .key_groups
+                        .iter()
+                        .zip(&op.keys)
+                        .map(|((a, b), k)| format!("{a}-{b} ({k} keys)"))
+                        .collect();
+                    let _ = write!(
+                        line,
+                        " key groups of {}: {}",
+                        op.max_parallelism,
+                        kg.join(", ")
+                    );
+                }
+                if !op.splits.is_empty() {
+                    let sp: Vec<String> = op
+                        .splits
+                        .iter()
+                        .map(|s| {
+                            let p: Vec<String> = s.iter().map(|x| format!("p{x}")).collect();
+                            format!("[{}]", p.join(" "))
+                        })
+                        .collect();
+                    let _ = write!(line, " splits per subtask: {}", sp.join(" "));
+                }
+                let _ = writeln!(o, "{}", line.trim_end());
+            }
+        }
         if self.job_status.len() > 2 {
             let steps: Vec<String> = self
                 .job_status
                 .iter()
-                .map(|t| format!("{} {}", t.status, fmt_ms(t.at_ms)))
+                .map(|t| match &t.note {
+                    Some(n) => format!("{} {} ({n})", t.status, fmt_ms(t.at_ms)),
+                    None => format!("{} {}", t.status, fmt_ms(t.at_ms)),
+                })
                 .collect();
             let _ = writeln!(o, "\nJob status  {}", steps.join(" → "));
         }
         if self.sinks.iter().any(|s| s.duplicates.is_some()) {
             let _ = writeln!(
                 o,
-                "\nGuarantees (compared with the same run without faults)\n  sink                  guarantee        committed  duplicates   missing  visible latency p50 / p99"
+                "\nGuarantees (compared with the same run without faults{})\n  sink                  guarantee        committed  duplicates   missing  visible latency p50 / p99",
+                if self.rescale.is_some() {
+                    " or rescale"
+                } else {
+                    ""
+                }
             );
             for s in &self.sinks {
                 let _ = writeln!(
@@ -572,7 +681,11 @@ impl RunReport {
             "\nTasks (time split of each subtask)          busy   cpu-wait  backpressured      idle"
         );
         for t in &self.tasks {
-            let name = format!("{} #{}", t.chain, t.subtask);
+            let name = if t.before_rescale {
+                format!("(old) {} #{}", t.chain, t.subtask)
+            } else {
+                format!("{} #{}", t.chain, t.subtask)
+            };
             let name = if name.chars().count() > 40 {
                 format!("{}…", name.chars().take(39).collect::<String>())
             } else {
@@ -615,7 +728,7 @@ impl RunReport {
         let with_wm: Vec<&TaskReport> = self
             .tasks
             .iter()
-            .filter(|t| t.watermark.is_some())
+            .filter(|t| t.watermark.is_some() && !t.before_rescale)
             .collect();
         // A job without event time only ever sees the final +∞ watermark: nothing to show.
         let event_time_moved = with_wm.iter().any(|t| {
@@ -722,6 +835,7 @@ mod tests {
 
     fn task(trail: Vec<(f64, f64)>) -> TaskReport {
         TaskReport {
+            before_rescale: false,
             chain: "w".into(),
             subtask: 0,
             task_manager: 0,

@@ -7,6 +7,41 @@ use crate::util::{scratch, streamlab};
 /// `(file under tests/bad, position, message parts)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
+        "savepoint_after_input_end.toml",
+        ":3:6",
+        &["this savepoint at 25.000 s comes after the input ends (at 20.000 s)"],
+    ),
+    (
+        "rescale_above_max_parallelism.toml",
+        ":4:24",
+        &[
+            "The state for task sums can not be restored. The maximum parallelism (128) of the restored state is lower than the configured parallelism (200).",
+        ],
+    ),
+    (
+        "rescale_changed_max_parallelism.toml",
+        ":4:19",
+        &[
+            "Failed to rollback to checkpoint/savepoint Checkpoint Metadata. Max parallelism mismatch between checkpoint/savepoint state and new program. Cannot map operator readings with max parallelism 128 to new program with max parallelism 256.",
+        ],
+    ),
+    (
+        "rescale_not_enough_slots.toml",
+        ":4:24",
+        &[
+            "NoResourceAvailableException",
+            "The job needs 8 slots but the cluster has 4",
+        ],
+    ),
+    (
+        "rescale_unknown_operator.toml",
+        ":4:23",
+        &[
+            "unknown operator `sum` in rescale.parallelism",
+            "known operators: readings, sums, out",
+        ],
+    ),
+    (
         "unaligned_at_least_once.toml",
         ":5:13",
         &["unaligned checkpoints require exactly_once mode"],

@@ -381,3 +381,188 @@ fn unaligned_checkpoints_with_a_crash_stay_exactly_once() {
     assert_eq!(s["duplicates"], 0, "{s}");
     assert_eq!(s["missing"], 0, "{s}");
 }
+
+#[test]
+fn a_rescaled_exactly_once_run_commits_what_the_undisturbed_run_commits() {
+    let (r, code) = report_of("scenarios/rescale_from_savepoint.toml", "rescale");
+    assert_eq!(code, 0);
+    let w = sink(&r, "windows");
+    assert_eq!(
+        (w["duplicates"].as_u64(), w["missing"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let rs = &r["rescale"];
+    let sp = rs["savepoint"].as_u64().unwrap();
+    // the savepoint is marked, aligned and completed; ids continue after it
+    let cps = r["checkpoints"].as_array().unwrap();
+    let row = cps.iter().find(|c| c["id"] == sp).unwrap();
+    assert_eq!(row["savepoint"], "stop-with-savepoint");
+    assert_eq!(row["outcome"], "completed");
+    assert!(
+        cps.iter()
+            .any(|c| c["id"] == sp + 1 && c["savepoint"].is_null())
+    );
+    // 2 → 4 window subtasks over 128 key groups; 4 source partitions dealt to 2 readers
+    let op = |name: &str| {
+        rs["operators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let win = op("per_5s");
+    assert_eq!(
+        (
+            win["old_parallelism"].as_u64(),
+            win["new_parallelism"].as_u64()
+        ),
+        (Some(2), Some(4))
+    );
+    assert_eq!(
+        win["key_groups"],
+        serde_json::json!([[0, 31], [32, 63], [64, 95], [96, 127]])
+    );
+    assert_eq!(
+        win["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_u64().unwrap())
+            .sum::<u64>(),
+        100,
+        "every sensor's window state arrived somewhere"
+    );
+    assert_eq!(
+        op("readings")["splits"],
+        serde_json::json!([[0, 1], [2, 3]])
+    );
+    assert!(rs["downtime_ms"].as_f64().unwrap() >= 2000.0);
+    let statuses: Vec<&str> = r["job_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["running", "finished", "created", "running", "finished"]
+    );
+}
+
+#[test]
+fn keyed_rolling_state_survives_a_rescale_into_an_upsert_table() {
+    let path = variant(
+        "scenarios/rescale_from_savepoint.toml",
+        "rescale-upsert",
+        &[
+            (
+                "kind = \"window\"\ninput = \"by_sensor\"\nwindow = { type = \"tumbling\", size = \"5 s\" }\nfunction = \"sum\"",
+                "kind = \"reduce\"\ninput = \"by_sensor\"\nfunction = \"sum\"",
+            ),
+            (
+                "guarantee = \"exactly_once\"\ncapture = 5",
+                "kind = \"upsert\"\nkey = \"sensor\"\ncapture = 1000",
+            ),
+            ("per_5s = 4", "per_5s = 3"),
+        ],
+    );
+    let (r, code) = report_of(&path, "rescale-upsert-run");
+    assert_eq!(code, 0, "{r}");
+    let reference = variant(
+        "scenarios/rescale_from_savepoint.toml",
+        "rescale-upsert-ref",
+        &[
+            (
+                "kind = \"window\"\ninput = \"by_sensor\"\nwindow = { type = \"tumbling\", size = \"5 s\" }\nfunction = \"sum\"",
+                "kind = \"reduce\"\ninput = \"by_sensor\"\nfunction = \"sum\"",
+            ),
+            (
+                "guarantee = \"exactly_once\"\ncapture = 5",
+                "kind = \"upsert\"\nkey = \"sensor\"\ncapture = 1000",
+            ),
+            (
+                "[rescale]\nat = \"14 s\"\ndowntime = \"2 s\"\nparallelism = { readings = 2, per_5s = 4 }",
+                "",
+            ),
+        ],
+    );
+    let (reference, code) = report_of(&reference, "rescale-upsert-ref-run");
+    assert_eq!(code, 0);
+    // The final sum of every sensor (the largest row per sensor: sums only grow) is the
+    // same as in the run that was never stopped: the keyed state travelled intact.
+    let finals = |r: &Value| {
+        let mut m = std::collections::BTreeMap::new();
+        for row in sink(r, "windows")["rows"].as_array().unwrap() {
+            let k = row[0].as_str().unwrap().to_string();
+            let v = row[1].as_i64().unwrap();
+            let e = m.entry(k).or_insert(v);
+            *e = (*e).max(v);
+        }
+        m
+    };
+    let mine = finals(&r);
+    assert_eq!(mine.len(), 100);
+    assert_eq!(mine, finals(&reference));
+    let produced = r["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "per_5s")
+        .unwrap()["records_in"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(produced, 120_000);
+}
+
+#[test]
+fn a_savepoint_without_checkpointing_is_taken_and_commits_nothing() {
+    let path = variant(
+        "scenarios/rescale_from_savepoint.toml",
+        "savepoint-only",
+        &[
+            ("[checkpointing]\ninterval = \"3 s\"\n", ""),
+            ("guarantee = \"exactly_once\"\n", ""),
+            (
+                "[rescale]\nat = \"14 s\"",
+                "[[savepoint]]\nat = \"10 s\"\n\n[rescale]\nat = \"14 s\"",
+            ),
+        ],
+    );
+    let (r, code) = report_of(&path, "savepoint-only-run");
+    assert_eq!(code, 0, "{r}");
+    let cps = r["checkpoints"].as_array().unwrap();
+    let kinds: Vec<&str> = cps
+        .iter()
+        .map(|c| c["savepoint"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["savepoint", "stop-with-savepoint"],
+        "no periodic checkpoints"
+    );
+    assert!(cps.iter().all(|c| c["outcome"] == "completed"));
+    assert_eq!(sink(&r, "windows")["missing"].as_u64(), Some(0));
+}
+
+#[test]
+fn the_same_seed_gives_the_same_rescaled_report_and_trace() {
+    let run = |n: &str| {
+        let dir = scratch(n);
+        let json = dir.join("r.json");
+        let trace = dir.join("t.jsonl");
+        let out = streamlab(&[
+            "run",
+            "scenarios/rescale_from_savepoint.toml",
+            "-q",
+            "--json",
+            json.to_str().unwrap(),
+            "--trace",
+            trace.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        (std::fs::read(json).unwrap(), std::fs::read(trace).unwrap())
+    };
+    assert!(run("det-a") == run("det-b"));
+}

@@ -14,7 +14,8 @@
 //!   `replacement_delay` (new workers need a machine, as Flink's restart needs slots);
 //! - everything else (later crashes, faults tied to a checkpoint phase, network delays and
 //!   partitions, stragglers, storage failures, a JobManager without HA) is not modelled by the
-//!   baselines and is listed in the mode's notes, so nothing in the file is silently dropped.
+//!   baselines and is listed in the mode's notes, so nothing in the file is silently dropped;
+//!   so are savepoints and a rescale.
 
 use crate::scenario::Scenario;
 use crate::scenario::recovery::{FaultKind, FaultTime, RestartStrategy};
@@ -80,6 +81,11 @@ pub fn baseline_faults(s: &Scenario) -> BaselineFaults {
             continue;
         }
         out.crash = Some(CrashSettings { at, downtime });
+    }
+    if !ft.savepoints.is_empty() || ft.rescale.is_some() {
+        out.ignored.push(
+            "[[savepoint]] / [rescale]: savepoints and rescaling are Flink's; the baselines run the job at its first parallelism throughout".into(),
+        );
     }
     out
 }

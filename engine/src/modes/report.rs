@@ -83,6 +83,7 @@ pub fn build(
                     subtask: st as u32,
                     records_in: nr.records_in[st],
                     records_out: nr.records_out[st],
+                    before_rescale: false,
                 })
                 .collect(),
             windows,
@@ -216,6 +217,7 @@ pub fn build(
                 backpressured_ms: 0.0,
                 idle_ms: round3((total_ms - busy).max(0.0)),
                 buffers_out: 0,
+                before_rescale: false,
                 watermark: (!is_source).then_some((wm != EVENT_TIME_MIN).then_some(wm)),
                 channel_watermarks: Vec::new(),
                 watermark_lag_ms: if is_source {
@@ -268,6 +270,7 @@ pub fn build(
         faults_not_reached: Vec::new(),
         chaos: Vec::new(),
         comparison: Vec::new(),
+        rescale: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod model;
 pub mod modes;
 pub mod raw;
 pub mod recovery;
+pub mod savepoint;
 mod sources;
 pub mod units;
 pub mod validate;
@@ -19,6 +20,7 @@ mod windows;
 
 pub use model::*;
 pub use recovery::*;
+pub use savepoint::{RescaleSpec, SavepointSpec};
 
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use std::path::Path;

@@ -36,6 +36,26 @@ pub struct RawScenario {
     pub faults: Vec<Spanned<RawFault>>,
     pub modes: Option<Spanned<RawModes>>,
     pub chaos: Option<Spanned<RawChaos>>,
+    #[serde(default, rename = "savepoint")]
+    pub savepoints: Vec<Spanned<RawSavepoint>>,
+    pub rescale: Option<Spanned<RawRescale>>,
+}
+
+/// One `[[savepoint]]` (`flink savepoint <jobId>` at a time).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSavepoint {
+    pub at: Spanned<String>,
+}
+
+/// `[rescale]`: stop-with-savepoint, then resubmit from it with new parallelism.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRescale {
+    pub at: Spanned<String>,
+    pub downtime: Option<Spanned<String>>,
+    pub parallelism: Option<Spanned<IndexMap<String, Spanned<i64>>>>,
+    pub max_parallelism: Option<Spanned<i64>>,
 }
 
 /// `[checkpointing]` (Flink's `execution.checkpointing.*`).

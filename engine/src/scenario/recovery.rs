@@ -252,12 +252,21 @@ pub struct FaultTolerance {
     /// Sinks keep a multiset of what they made visible (to compare a faulty run with its
     /// fault-free reference). On whenever there are faults.
     pub record_output: bool,
+    /// `[[savepoint]]`: intermediate savepoints.
+    pub savepoints: Vec<super::savepoint::SavepointSpec>,
+    /// `[rescale]`: stop-with-savepoint and a restart with new parallelism.
+    pub rescale: Option<super::savepoint::RescaleSpec>,
 }
 
 impl FaultTolerance {
     /// Whether sinks keep a multiset of their visible output.
     pub fn keeps_output(&self) -> bool {
-        self.record_output || !self.faults.is_empty()
+        self.record_output || !self.faults.is_empty() || self.rescale.is_some()
+    }
+
+    /// Whether the run compares its output with a reference run: it has faults or a rescale.
+    pub fn disturbed(&self) -> bool {
+        !self.faults.is_empty() || self.rescale.is_some()
     }
 }
 
@@ -274,6 +283,8 @@ impl FaultTolerance {
             },
             faults: Vec::new(),
             record_output: false,
+            savepoints: Vec::new(),
+            rescale: None,
         }
     }
 }
@@ -318,6 +329,8 @@ impl Checker {
             restart,
             faults,
             record_output: false,
+            savepoints: Vec::new(),
+            rescale: None,
         }
     }
 

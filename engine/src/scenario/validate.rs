@@ -245,6 +245,8 @@ impl Checker {
         let raw_cp = raw.checkpointing.take();
         let raw_restart = raw.restart.take();
         let raw_faults = std::mem::take(&mut raw.faults);
+        let raw_savepoints = std::mem::take(&mut raw.savepoints);
+        let raw_rescale = raw.rescale.take();
         let drafts = self.drafts(raw);
         let nodes = self.nodes(drafts)?;
         let fault_tolerance = self.fault_tolerance(
@@ -254,6 +256,11 @@ impl Checker {
             &nodes,
             &cluster,
         );
+        let mut fault_tolerance = fault_tolerance;
+        fault_tolerance.savepoints = self.savepoints(&raw_savepoints, &nodes);
+        fault_tolerance.rescale = raw_rescale
+            .as_ref()
+            .and_then(|r| self.rescale(r, &nodes, &job));
         self.exactly_once_sinks_need_checkpoints(&nodes, &fault_tolerance);
         Some(Scenario {
             file,

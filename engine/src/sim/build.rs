@@ -583,6 +583,8 @@ fn source_state(
                 row: vec![Value::Int(0); arity],
                 watermarks: generator(src),
                 paused: false,
+                stopped: false,
+                more: Vec::new(),
             }
         }
         SourceData::Rows {
@@ -617,6 +619,8 @@ fn source_state(
                 row: Vec::with_capacity(arity),
                 watermarks: generator(src),
                 paused: false,
+                stopped: false,
+                more: Vec::new(),
             }
         }
     }

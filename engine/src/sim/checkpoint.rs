@@ -66,6 +66,8 @@ struct Pending {
     channel_bytes: u64,
     /// Some barrier switched from aligned to unaligned.
     switched: bool,
+    /// A savepoint (see [`super::savepoint`]), or `None` for a periodic checkpoint.
+    savepoint: Option<super::savepoint::Kind>,
 }
 
 /// A completed checkpoint, ready to restore.
@@ -95,6 +97,11 @@ pub struct Coordinator {
     pub storage_down_until: SimTime,
     /// Coordinator paused (job restarting, or the job's end).
     pub suspended: bool,
+    /// Periodic checkpoints are on (off: a coordinator only for savepoints).
+    pub periodic: bool,
+    /// Completed savepoints, newest last (never used for failover: Flink keeps them out of
+    /// the completed-checkpoint store).
+    pub savepoints: Vec<Completed>,
 }
 
 impl Coordinator {
@@ -111,7 +118,24 @@ impl Coordinator {
             history: Vec::new(),
             storage_down_until: SimTime::ZERO,
             suspended: false,
+            periodic: true,
+            savepoints: Vec::new(),
         }
+    }
+
+    /// Sets the next checkpoint id (after a restore from savepoint `id`: `id + 1`, Flink's
+    /// `checkpointIdCounter.setCount(savepointId + 1)`).
+    pub fn set_next_id(&mut self, id: u64) {
+        self.next_id = id;
+    }
+
+    /// Drops pending state for a new job: nothing pending, no pause, no failures counted.
+    pub fn reset_for_new_job(&mut self) {
+        self.pending.clear();
+        self.last_completion = None;
+        self.postponed = false;
+        self.consecutive_failures = 0;
+        self.suspended = false;
     }
 
     /// The configuration.
@@ -160,14 +184,19 @@ fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
 
 impl Simulation {
     /// Schedules the first trigger: a random delay in `[min_pause, interval]`.
-    pub(super) fn start_checkpointing(&mut self) {
+    /// (`label` names the random stream: a resubmitted job draws its own delay.)
+    pub(super) fn start_checkpointing(&mut self, label: &str) {
         let Some(c) = self.coord.as_ref() else { return };
+        if !c.periodic {
+            return;
+        }
         let lo = c.cfg.min_pause.as_nanos().min(c.cfg.interval.as_nanos());
         let hi = c.cfg.interval.as_nanos();
-        let mut rng = crate::rng::SeedTree::new(self.seed).stream("checkpoint/first-trigger");
+        let mut rng = crate::rng::SeedTree::new(self.seed).stream(label);
         let first = lo + rng.below(hi - lo + 1);
+        let at = self.queue.now().plus(SimDuration(first));
         self.queue
-            .schedule(SimTime(first), Event::CheckpointTick { periodic: true });
+            .schedule(at, Event::CheckpointTick { periodic: true });
     }
 
     /// A trigger is due (`periodic`: the regular tick, which also schedules the next one).
@@ -189,10 +218,15 @@ impl Simulation {
             return;
         }
         c.postponed = false;
-        self.trigger_checkpoint(now);
+        self.trigger_checkpoint(now, None);
     }
 
-    fn trigger_checkpoint(&mut self, now: SimTime) {
+    /// Triggers checkpoint (or savepoint) n: every running source injects its barrier.
+    pub(super) fn trigger_checkpoint(
+        &mut self,
+        now: SimTime,
+        savepoint: Option<super::savepoint::Kind>,
+    ) -> u64 {
         let n = self.tasks.len();
         let c = self.coord.as_mut().expect("checkpointing on");
         let id = c.next_id;
@@ -227,10 +261,11 @@ impl Simulation {
             in_flight_bytes: 0,
             barriers: String::new(),
             outcome: "pending".into(),
+            savepoint: savepoint.map(|k| k.name().into()),
         });
         let row = c.history.len() - 1;
-        // Periodic checkpoints; a savepoint would pass `aligned_only = true`.
-        let kind = super::unaligned::barrier_kind(&c.cfg, false);
+        // Savepoints are always aligned (Flink's `CheckpointOptions.forConfig`).
+        let kind = super::unaligned::barrier_kind(&c.cfg, savepoint.is_some());
         let deadline = match kind {
             BarrierKind::Timeoutable(d) => Some(now.plus(d)),
             _ => None,
@@ -252,6 +287,7 @@ impl Simulation {
             extra_acks: vec![0; n],
             channel_bytes: 0,
             switched: false,
+            savepoint,
         });
         self.queue
             .schedule(now.plus(c.cfg.timeout), Event::CheckpointTimeout { id });
@@ -270,7 +306,11 @@ impl Simulation {
             if t.awaiting_final {
                 // At its end: nothing more to align; it pre-commits what is left and acks.
                 self.take_snapshot(ti, id, now, now);
-            } else if t.source.is_some() {
+            } else if let Some(src) = t.source.as_mut() {
+                if savepoint == Some(super::savepoint::Kind::Stop) {
+                    // stop-with-savepoint: nothing more after the barrier
+                    src.stopped = true;
+                }
                 if kind.may_be_unaligned() {
                     // A mailbox action: runs even while the source is backpressured.
                     t.priority.push_back(super::unaligned::Priority::Inject(id));
@@ -285,6 +325,7 @@ impl Simulation {
                 self.try_schedule(ti);
             }
         }
+        id
     }
 
     /// Task `ti` passed barrier `id` at local time `t` (alignment began at `started`): it
@@ -455,10 +496,16 @@ impl Simulation {
             r.barriers = "aligned → unaligned".into();
         }
         r.outcome = "completed".into();
-        c.completed.push(Completed {
+        let savepoint = p.savepoint;
+        let done = Completed {
             id,
             snapshots: p.snapshots,
-        });
+        };
+        if savepoint.is_some() {
+            c.savepoints.push(done);
+        } else {
+            c.completed.push(done);
+        }
         let keep = c.cfg.retained as usize;
         if c.completed.len() > keep {
             let drop = c.completed.len() - keep;
@@ -475,10 +522,13 @@ impl Simulation {
             tr.event(now, "checkpoint_completed", vec![("id", json!(id))]);
         }
         // The completion notification reaches the tasks a moment later; sinks commit then.
-        self.queue.schedule(
-            now.plus(SimDuration::from_millis(1)),
-            Event::CheckpointNotify { id },
-        );
+        // Intermediate savepoints commit nothing (Flink ≥ 1.15).
+        if savepoint != Some(super::savepoint::Kind::Intermediate) {
+            self.queue.schedule(
+                now.plus(SimDuration::from_millis(1)),
+                Event::CheckpointNotify { id },
+            );
+        }
         if postponed {
             self.queue.schedule(
                 now.plus(min_pause),
@@ -525,6 +575,7 @@ impl Simulation {
                 self.finish_task(ti);
             }
         }
+        self.after_notify(id);
     }
 
     /// The checkpoint expired.

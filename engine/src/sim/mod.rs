@@ -23,6 +23,8 @@ pub mod net;
 pub mod ops;
 pub mod queue;
 pub mod recovery;
+pub mod rescale;
+pub mod savepoint;
 pub mod source;
 pub mod task;
 pub mod trace;
@@ -102,11 +104,13 @@ pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::i
         out.report.comparison = unaligned::compare(&base.report, &out.report);
         return Ok(out);
     }
-    if s.fault_tolerance.faults.is_empty() {
+    if !s.fault_tolerance.disturbed() {
         return run_once(s, p, opts, None);
     }
     let mut reference = s.clone();
     reference.fault_tolerance.faults.clear();
+    reference.fault_tolerance.savepoints.clear();
+    reference.fault_tolerance.rescale = None;
     reference.fault_tolerance.record_output = true;
     let base = run_once(
         &reference,
@@ -139,11 +143,7 @@ fn run_once(
     let g = &p.logical.graph;
     let scenario_node = g.node_indices().map(|n| g[n].scenario_node).collect();
     let mut sim = Simulation {
-        coord: s
-            .fault_tolerance
-            .checkpointing
-            .clone()
-            .map(checkpoint::Coordinator::new),
+        coord: coordinator(s),
         recovery: recovery::Recovery::new(s, region, seed),
         faults: s.fault_tolerance.faults.clone(),
         fault_names: s
@@ -173,8 +173,14 @@ fn run_once(
         finished: 0,
         failure: None,
         alignment: alignment_groups(s, p, &rt.task_of),
+        sp: savepoint::State::default(),
     };
     let status = sim.run_loop(s, p);
+    // After a rescale the job that ran last is the resubmitted one.
+    let (s, p) = match (&p.rescaled, sim.sp.resubmitted) {
+        (Some(r), true) => (&r.scenario, &r.plan),
+        _ => (s, p),
+    };
     let mut trace = sim.trace.take();
     if let Some(t) = trace.as_mut() {
         t.finish()?;
@@ -198,6 +204,21 @@ fn run_once(
         trace_lines: trace.as_ref().map_or(0, Trace::lines),
         visible,
     })
+}
+
+/// The checkpoint coordinator: with periodic checkpointing, or only for savepoints (a
+/// streaming job in Flink always has one, so `flink savepoint` works without checkpointing).
+fn coordinator(s: &Scenario) -> Option<checkpoint::Coordinator> {
+    let ft = &s.fault_tolerance;
+    if let Some(cfg) = &ft.checkpointing {
+        return Some(checkpoint::Coordinator::new(cfg.clone()));
+    }
+    if ft.savepoints.is_empty() && ft.rescale.is_none() {
+        return None;
+    }
+    let mut c = checkpoint::Coordinator::new(crate::scenario::CheckpointConfig::savepoints_only());
+    c.periodic = false;
+    Some(c)
 }
 
 /// The cores of one TaskManager.
@@ -235,13 +256,20 @@ struct Simulation {
     seed: u64,
     /// Whether operators annotate their output for the trace.
     annotate: bool,
+    /// Savepoints and the rescale.
+    sp: savepoint::State,
 }
 
 impl Simulation {
-    fn run_loop(&mut self, s: &Scenario, p: &Plan) -> (Status, Option<String>, u64) {
+    fn run_loop<'a>(
+        &mut self,
+        mut s: &'a Scenario,
+        mut p: &'a Plan,
+    ) -> (Status, Option<String>, u64) {
         self.set_status(recovery::JobStatus::Running);
-        self.start_checkpointing();
+        self.start_checkpointing("checkpoint/first-trigger");
         self.schedule_faults(s);
+        self.schedule_savepoints(s);
         if !self.alignment.is_empty() {
             self.align();
             self.queue
@@ -307,6 +335,14 @@ impl Simulation {
                 Event::Fault { index } => self.on_fault(index),
                 Event::FaultEnd { index } => self.on_fault_end(index),
                 Event::Restart { generation } => self.on_restart(generation, s, p),
+                Event::Savepoint { .. } => self.on_savepoint(savepoint::Kind::Intermediate),
+                Event::StopWithSavepoint => self.on_savepoint(savepoint::Kind::Stop),
+                Event::Resubmit => {
+                    if let Some(r) = p.rescaled.as_deref() {
+                        self.resubmit(p, &r.scenario, &r.plan);
+                        (s, p) = (&r.scenario, &r.plan);
+                    }
+                }
             }
             if let Some(f) = &self.failure {
                 return (Status::Failed, Some(f.clone()), events);
@@ -604,7 +640,11 @@ impl Simulation {
     fn visible_output(&self, s: &Scenario, p: &Plan) -> Vec<(String, ops::sink_txn::Ledger)> {
         let g = &p.logical.graph;
         let mut out: Vec<(String, ops::sink_txn::Ledger)> = Vec::new();
-        for t in &self.tasks {
+        for t in self
+            .tasks
+            .iter()
+            .chain(self.sp.retired.iter().map(|r| &r.task))
+        {
             for slot in &t.chain.ops {
                 let Operator::Sink(sk) = &slot.op else {
                     continue;
@@ -801,13 +841,22 @@ impl Simulation {
         let mut net = NetStats::default();
         let mut sink_parts: Vec<Vec<&ops::sink::SinkOp>> = vec![Vec::new(); g.node_count()];
         let mut source_records = 0;
-        for t in &self.tasks {
+        // The tasks of the job before a rescale come last, marked.
+        let all = self.tasks.iter().map(|t| (t, None)).chain(
+            self.sp
+                .retired
+                .iter()
+                .map(|r| (&r.task, Some(r.chain.as_str()))),
+        );
+        for (t, retired) in all {
+            let before_rescale = retired.is_some();
             for slot in &t.chain.ops {
                 let o = &mut operators[slot.node];
                 o.records_in += slot.records_in;
                 o.records_out += slot.records_out;
                 o.subtasks.push(SubtaskCounts {
                     subtask: t.subtask,
+                    before_rescale,
                     records_in: slot.records_in,
                     records_out: slot.records_out,
                 });
@@ -821,13 +870,17 @@ impl Simulation {
                     let r = o.windows.get_or_insert_with(Default::default);
                     r.fired += j.pairs;
                     r.late_dropped += j.late_dropped;
-                    r.windows_left_open += j.windows_in_state() as u64;
+                    if !before_rescale {
+                        r.windows_left_open += j.windows_in_state() as u64;
+                    }
                 }
                 if let Operator::IntervalJoin(j) = &slot.op {
                     let r = o.windows.get_or_insert_with(Default::default);
                     r.fired += j.pairs;
                     r.late_dropped += j.late_dropped;
-                    r.windows_left_open += j.buffered() as u64;
+                    if !before_rescale {
+                        r.windows_left_open += j.buffered() as u64;
+                    }
                 }
                 if let Operator::Window(w) = &slot.op {
                     let r = o.windows.get_or_insert_with(Default::default);
@@ -835,7 +888,10 @@ impl Simulation {
                     r.late_firings += w.stats.late_firings;
                     r.late_dropped += w.stats.late_dropped;
                     r.late_side_output += w.stats.late_side_output;
-                    r.windows_left_open += w.windows_in_state() as u64;
+                    if !before_rescale {
+                        // (its state moved to the new subtasks)
+                        r.windows_left_open += w.windows_in_state() as u64;
+                    }
                 }
             }
             let mut bp = t.time.backpressured;
@@ -847,7 +903,11 @@ impl Simulation {
             let wait = t.time.cpu_wait.as_millis_f64();
             let bpm = bp.as_millis_f64();
             tasks.push(TaskReport {
-                chain: p.execution.vertices[t.vertex].name.clone(),
+                chain: retired.map_or_else(
+                    || p.execution.vertices[t.vertex].name.clone(),
+                    str::to_string,
+                ),
+                before_rescale,
                 subtask: t.subtask,
                 task_manager: t.tm,
                 busy_ms: round3(busy),
@@ -862,6 +922,7 @@ impl Simulation {
                     .gate
                     .channels
                     .iter()
+                    .filter(|_| !before_rescale)
                     .zip(&t.gate.slots)
                     .map(|(&c, &(input, idx))| {
                         let v = &t.gate.valves[input];
@@ -1004,11 +1065,14 @@ impl Simulation {
                 missing: None,
             });
         }
-        let buffers: u64 = self.channels.iter().map(|c| c.buffers_sent).sum();
-        let bytes: u64 = self.channels.iter().map(|c| c.bytes_sent).sum();
+        let buffers: u64 =
+            self.channels.iter().map(|c| c.buffers_sent).sum::<u64>() + self.sp.retired_net.0;
+        let bytes: u64 =
+            self.channels.iter().map(|c| c.bytes_sent).sum::<u64>() + self.sp.retired_net.1;
         let network_records: u64 = self
             .tasks
             .iter()
+            .chain(self.sp.retired.iter().map(|r| &r.task))
             .flat_map(|t| t.writers.iter())
             .map(|w| w.records)
             .sum();
@@ -1081,6 +1145,7 @@ impl Simulation {
                 })
                 .collect(),
             chaos: Vec::new(),
+            rescale: self.sp.report.clone(),
         }
     }
 }

@@ -88,6 +88,15 @@ pub enum Event {
         /// Which restart (stale ones are ignored).
         generation: u32,
     },
+    /// A `[[savepoint]]` is triggered.
+    Savepoint {
+        /// Index in the scenario's savepoints.
+        index: u32,
+    },
+    /// `[rescale]`: the stop-with-savepoint is triggered.
+    StopWithSavepoint,
+    /// `[rescale]`: the job is resubmitted from the savepoint with its new parallelism.
+    Resubmit,
 }
 
 impl Event {

@@ -252,6 +252,7 @@ impl Simulation {
         r.transitions.push(JobTransition {
             at_ms: now.as_secs_f64() * 1e3,
             status: to.name().into(),
+            note: None,
         });
         if let Some(tr) = self.trace.as_mut() {
             tr.event(now, "job_status", vec![("status", json!(to.name()))]);
@@ -280,7 +281,8 @@ impl Simulation {
     /// A scripted fault strikes.
     pub(super) fn on_fault(&mut self, index: u32) {
         let now = self.queue.now();
-        if self.recovery.struck[index as usize] || self.failure.is_some() {
+        if self.recovery.struck[index as usize] || self.failure.is_some() || self.sp.down() {
+            // (no job runs between a stop-with-savepoint and the resubmission)
             return;
         }
         self.recovery.struck[index as usize] = true;

@@ -94,26 +94,72 @@ pub struct SourceState {
     pub watermarks: Generator,
     /// Paused by watermark alignment: too far ahead of its group.
     pub paused: bool,
+    /// Stopped by a stop-with-savepoint: it injected the savepoint's barrier and produces
+    /// nothing more, not even watermarks (Flink's `stop` without `--drain`).
+    pub stopped: bool,
+    /// Further splits (partitions of the replayable log) this reader owns after a rescale
+    /// moved several onto it: their own data, offsets and pacing; the fields above are the
+    /// first split's, and the watermark generator is shared. Read interleaved by due time.
+    pub more: Vec<SourceState>,
 }
 
 impl SourceState {
-    /// When the next record is due (`SimTime::ZERO` for unpaced sources: always).
+    /// When the next record of any split is due (`SimTime::ZERO` for unpaced: always).
     #[inline]
     pub fn next_due(&self) -> SimTime {
+        if self.more.is_empty() {
+            return self.own_next_due();
+        }
+        self.splits()
+            .filter(|s| !s.own_data_done(s.own_next_due()))
+            .map(SourceState::own_next_due)
+            .min()
+            .unwrap_or(SimTime::ZERO)
+    }
+
+    /// Whether it reads from a pace (every split does if the first does).
+    #[inline]
+    pub fn paced(&self) -> bool {
+        self.interval_ns.is_some()
+    }
+
+    /// This split and the further ones.
+    pub fn splits(&self) -> impl Iterator<Item = &SourceState> {
+        std::iter::once(self).chain(self.more.iter())
+    }
+
+    /// Every split in reader order (the first, then the further ones), taken out of this
+    /// reader: what a savepoint's list state holds for it.
+    pub fn into_splits(mut self) -> Vec<SourceState> {
+        let more = std::mem::take(&mut self.more);
+        let mut all = vec![self];
+        all.extend(more);
+        all
+    }
+
+    /// When this split's next record is due.
+    #[inline]
+    fn own_next_due(&self) -> SimTime {
         match self.interval_ns {
             Some(i) => SimTime((self.emitted as f64 * i) as u64),
             None => SimTime::ZERO,
         }
     }
 
-    /// Whether every record has been produced (at local time `t`).
+    /// Whether every record of every split has been produced (at local time `t`).
     #[inline]
     pub fn data_done(&self, t: SimTime) -> bool {
+        self.own_data_done(t) && self.more.iter().all(|s| s.own_data_done(t))
+    }
+
+    /// Whether every record of this split has been produced.
+    #[inline]
+    fn own_data_done(&self, t: SimTime) -> bool {
         if self.total.is_some_and(|n| self.emitted >= n) {
             return true;
         }
         let next_birth = if self.interval_ns.is_some() {
-            self.next_due()
+            self.own_next_due()
         } else {
             t
         };
@@ -124,16 +170,24 @@ impl SourceState {
     /// held open.
     #[inline]
     pub fn exhausted(&self, t: SimTime) -> bool {
-        self.data_done(t) && self.open_until.is_none_or(|u| t >= u)
+        self.splits()
+            .all(|s| s.own_data_done(t) && s.open_until.is_none_or(|u| t >= u))
     }
 
     /// When a source with nothing to do now must look again: its next due record, or the
     /// end of its open period once its data is used up.
     pub fn next_wake(&self, now: SimTime) -> Option<SimTime> {
-        if self.data_done(now) {
+        if !self.more.is_empty() {
+            return self.splits().filter_map(|s| s.own_next_wake(now)).min();
+        }
+        self.own_next_wake(now)
+    }
+
+    fn own_next_wake(&self, now: SimTime) -> Option<SimTime> {
+        if self.own_data_done(now) {
             self.open_until
         } else if self.interval_ns.is_some() {
-            Some(self.next_due())
+            Some(self.own_next_due())
         } else {
             None
         }
@@ -143,6 +197,42 @@ impl SourceState {
     /// Appends up to `max` records to `out` that are due at `now` (all of them for unpaced
     /// sources, born at `now`); generation runs field by field over the whole batch.
     pub fn fill(&mut self, now: SimTime, max: usize, out: &mut Batch) {
+        if self.more.is_empty() {
+            return self.own_fill(now, max, out);
+        }
+        // Several splits: the one due first goes first (unpaced: the one read least), until
+        // `max` records or nothing is due — a reader polling all its partitions.
+        loop {
+            let room = max.saturating_sub(out.len());
+            if room == 0 {
+                break;
+            }
+            let pick = self
+                .splits()
+                .enumerate()
+                .filter(|(_, s)| !s.own_data_done(now) && s.own_next_due() <= now)
+                .min_by_key(|(_, s)| (s.own_next_due(), s.emitted))
+                .map(|(i, _)| i);
+            let Some(i) = pick else { break };
+            let before = out.len();
+            // Paced splits give what is due; unpaced ones a fair share per round.
+            let take = if self.paced() {
+                room
+            } else {
+                room.div_ceil(self.more.len() + 1)
+            };
+            if i == 0 {
+                self.own_fill(now, take, out);
+            } else {
+                self.more[i - 1].own_fill(now, take, out);
+            }
+            if out.len() == before {
+                break;
+            }
+        }
+    }
+
+    fn own_fill(&mut self, now: SimTime, max: usize, out: &mut Batch) {
         let first = self.emitted;
         let left = match self.total {
             Some(t) => t.saturating_sub(first).min(max as u64),
@@ -423,6 +513,8 @@ mod tests {
                 idleness: None,
             }),
             paused: false,
+            stopped: false,
+            more: Vec::new(),
             open_until: None,
         }
     }

@@ -146,6 +146,7 @@ impl Task {
             return true;
         }
         match &self.source {
+            Some(s) if s.stopped => false,
             Some(s) => {
                 s.exhausted(now)
                     || (!s.paused

@@ -303,6 +303,28 @@ impl WindowJoinOp {
         }
     }
 
+    /// Rescaling: keeps the windows, session sets and timers of the keys that pass `keep`.
+    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
+        self.state.retain(|(k, _), _| keep(*k));
+        self.merging.retain(|k, _| keep(*k));
+        self.timers.retain(|(k, _)| keep(k.0));
+    }
+
+    /// Rescaling: adds the keyed state and timers of `other`.
+    pub fn absorb(&mut self, other: WindowJoinOp) {
+        self.state.extend(other.state);
+        self.merging.extend(other.merging);
+        self.timers.absorb(other.timers);
+    }
+
+    /// Rescaling: keys holding state.
+    pub fn keys_in_state(&self) -> usize {
+        let mut k: Vec<Value> = self.state.keys().map(|(k, _)| *k).collect();
+        k.sort_unstable_by_key(|v| OrdValue(*v));
+        k.dedup();
+        k.len()
+    }
+
     /// Windows holding elements.
     pub fn windows_in_state(&self) -> usize {
         self.state.len()
@@ -447,6 +469,34 @@ impl IntervalJoinOp {
                 }
             }
         }
+    }
+
+    /// Rescaling: keeps the buffered elements and timers of the keys that pass `keep`.
+    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
+        for b in &mut self.buffers {
+            b.retain(|k, _| keep(*k));
+        }
+        self.timers.retain(|(k, _)| keep(k.0));
+    }
+
+    /// Rescaling: adds the buffered elements and timers of `other`.
+    pub fn absorb(&mut self, other: IntervalJoinOp) {
+        let [l, r] = other.buffers;
+        self.buffers[0].extend(l);
+        self.buffers[1].extend(r);
+        self.timers.absorb(other.timers);
+    }
+
+    /// Rescaling: keys holding state.
+    pub fn keys_in_state(&self) -> usize {
+        let mut k: Vec<Value> = self
+            .buffers
+            .iter()
+            .flat_map(|b| b.keys().copied())
+            .collect();
+        k.sort_unstable_by_key(|v| OrdValue(*v));
+        k.dedup();
+        k.len()
     }
 
     /// Elements held in the buffers.

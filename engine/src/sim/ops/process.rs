@@ -71,6 +71,27 @@ impl ProcessOp {
         self.timers.processing.next()
     }
 
+    /// Rescaling: keeps the state, timers and latest births of the keys that pass `keep`.
+    pub fn retain_keys(&mut self, keep: &dyn Fn(crate::value::Value) -> bool) {
+        self.store.retain_keys(keep);
+        self.timers.event.retain(|k| keep(k.0));
+        self.timers.processing.retain(|k| keep(k.0));
+        self.last_born.retain(|k, _| keep(*k));
+    }
+
+    /// Rescaling: adds the keyed state and timers of `other`.
+    pub fn absorb(&mut self, other: ProcessOp) {
+        self.store.absorb(other.store);
+        self.timers.event.absorb(other.timers.event);
+        self.timers.processing.absorb(other.timers.processing);
+        self.last_born.extend(other.last_born);
+    }
+
+    /// Rescaling: keys holding state.
+    pub fn keys_in_state(&self) -> usize {
+        self.store.keys()
+    }
+
     /// State entries held.
     pub fn state_entries(&self) -> usize {
         self.store.entries()

@@ -317,6 +317,32 @@ impl ReduceOp {
     }
 
     /// Number of keys held.
+    /// Rescaling: keeps the state of the keys that pass `keep`, in slot order.
+    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
+        let mut by_slot: Vec<(u32, Value)> = self.index.iter().map(|(k, s)| (*s, *k)).collect();
+        by_slot.sort_unstable_by_key(|(s, _)| *s);
+        let old = std::mem::take(&mut self.slab);
+        self.index.clear();
+        for (slot, key) in by_slot.into_iter().filter(|(_, k)| keep(*k)) {
+            let a = self.arity;
+            let row = &old[slot as usize * a..(slot as usize + 1) * a];
+            self.index.insert(key, (self.slab.len() / a.max(1)) as u32);
+            self.slab.extend_from_slice(row);
+        }
+    }
+
+    /// Rescaling: adds the state of `other` (whose keys this subtask does not hold).
+    pub fn absorb(&mut self, mut other: ReduceOp) {
+        other.retain_keys(&|_| true); // slot order
+        let a = self.arity.max(1);
+        let base = (self.slab.len() / a) as u32;
+        for (k, s) in other.index {
+            self.index.insert(k, base + s);
+        }
+        self.slab.extend(other.slab);
+    }
+
+    /// Number of keys in state.
     pub fn keys(&self) -> usize {
         self.index.len()
     }

@@ -47,6 +47,16 @@ impl<T: Ord + Copy> TimerQueue<T> {
         self.set.iter().next().map(|t| t.0)
     }
 
+    /// Keeps the timers whose target passes `keep` (rescaling: timers move with their key).
+    pub fn retain(&mut self, keep: impl Fn(&T) -> bool) {
+        self.set.retain(|(_, w)| keep(w));
+    }
+
+    /// Adds every timer of `other`.
+    pub fn absorb(&mut self, other: Self) {
+        self.set.extend(other.set);
+    }
+
     /// Number of pending timers.
     pub fn len(&self) -> usize {
         self.set.len()

@@ -147,6 +147,33 @@ impl WindowOp {
         self.proc_timers.next()
     }
 
+    /// Rescaling: keeps the windows, triggers, session sets and timers of the keys that pass
+    /// `keep` (state and timers move together, by key group).
+    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
+        self.state.retain(|(k, _), _| keep(*k));
+        self.triggers.retain(|(k, _), _| keep(*k));
+        self.merging.retain(|k, _| keep(*k));
+        self.event_timers.retain(|(k, _)| keep(k.0));
+        self.proc_timers.retain(|(k, _)| keep(k.0));
+    }
+
+    /// Rescaling: adds the keyed state and timers of `other`.
+    pub fn absorb(&mut self, other: WindowOp) {
+        self.state.extend(other.state);
+        self.triggers.extend(other.triggers);
+        self.merging.extend(other.merging);
+        self.event_timers.absorb(other.event_timers);
+        self.proc_timers.absorb(other.proc_timers);
+    }
+
+    /// Keys holding state.
+    pub fn keys_in_state(&self) -> usize {
+        let mut k: Vec<Value> = self.state.keys().map(|(k, _)| *k).collect();
+        k.sort_unstable_by_key(|v| OrdValue(*v));
+        k.dedup();
+        k.len()
+    }
+
     /// Number of windows holding state.
     pub fn windows_in_state(&self) -> usize {
         self.state.len()

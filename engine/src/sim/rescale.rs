@@ -1,0 +1,391 @@
+//! Rescaling: the job resubmitted from a stop-with-savepoint with new parallelism.
+//!
+//! Flink's state redistribution (Flink 2.3, `StateAssignmentOperation`):
+//! - **Keyed state** moves by key group. Each new subtask `i` of an operator with parallelism
+//!   `p` and max parallelism `m` owns the key groups `[⌈i·m/p⌉, ⌊((i+1)·m−1)/p⌋]`
+//!   (`KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex`) and receives the state
+//!   of exactly those groups from every old subtask. Timers are keyed state: they move with
+//!   their key.
+//! - **Operator list state** (`getListState`, SPLIT_DISTRIBUTE) is concatenated over the old
+//!   subtasks and dealt out in contiguous chunks: each new subtask gets `n / p` elements, the
+//!   first `n % p` one more (`RoundRobinOperatorStateRepartitioner`). A FLIP-27 source keeps
+//!   its splits — for Kafka one per partition, with the offset to read next — in such a list
+//!   state (`SourceOperator`: `getListState(SPLITS_STATE_DESC)`), so the partitions of the
+//!   replayable logs are dealt out that way; a reader that gets none ends at once (a
+//!   bounded source) and one that gets several reads them interleaved.
+//! - Sinks: their transactions were all committed by the stop, so nothing is restored;
+//!   what they made visible stays visible (it left the job).
+//!
+//! The resubmitted job's checkpoint ids continue at the savepoint's id + 1, and the savepoint
+//! is its first restore point for failover (`CheckpointCoordinator.restoreSavepoint`).
+
+use super::Simulation;
+use super::checkpoint::{Completed, TaskSnapshot};
+use super::ops::Operator;
+use super::queue::Event;
+use super::source::SourceState;
+use crate::plan::Plan;
+use crate::plan::keygroup::{key_group_for_hash, key_group_range};
+use crate::report::{JobTransition, RescaleReport, RescaledOperator};
+use crate::scenario::Scenario;
+use crate::value::{Interner, Value};
+use serde_json::json;
+
+/// Flink's `RoundRobinOperatorStateRepartitioner` for one list state: the elements of all
+/// old subtasks, in order, dealt out in contiguous chunks to `p` new subtasks; the first
+/// `n % p` get one element more.
+pub fn distribute_list<T>(items: Vec<T>, p: u32) -> Vec<Vec<T>> {
+    let p = p.max(1) as usize;
+    let (base, extra) = (items.len() / p, items.len() % p);
+    let mut it = items.into_iter();
+    (0..p)
+        .map(|i| it.by_ref().take(base + usize::from(i < extra)).collect())
+        .collect()
+}
+
+/// The key group of a key (`KeyGroupRangeAssignment.assignToKeyGroup`).
+pub fn key_group(key: Value, interner: &Interner, max_parallelism: u32) -> u32 {
+    key_group_for_hash(key.java_hash_code(interner), max_parallelism)
+}
+
+/// The keyed state of new subtask `subtask` (of `p`, with `m` key groups): from every old
+/// subtask's operator, the keys whose group lies in the new subtask's range. `fresh` is the
+/// new, empty operator; non-keyed operators come back fresh.
+pub fn keyed_share(
+    fresh: Operator,
+    old: &[&Operator],
+    subtask: u32,
+    p: u32,
+    m: u32,
+    interner: &Interner,
+) -> Operator {
+    let (lo, hi) = key_group_range(m, p, subtask);
+    let keep = |k: Value| (lo..=hi).contains(&key_group(k, interner, m));
+    let mut new = fresh;
+    for o in old {
+        match (&mut new, (*o).clone()) {
+            (Operator::Reduce(n), Operator::Reduce(mut x)) => {
+                x.retain_keys(&keep);
+                n.absorb(x);
+            }
+            (Operator::Window(n), Operator::Window(mut x)) => {
+                x.retain_keys(&keep);
+                n.absorb(*x);
+            }
+            (Operator::WindowJoin(n), Operator::WindowJoin(mut x)) => {
+                x.retain_keys(&keep);
+                n.absorb(*x);
+            }
+            (Operator::IntervalJoin(n), Operator::IntervalJoin(mut x)) => {
+                x.retain_keys(&keep);
+                n.absorb(*x);
+            }
+            (Operator::Process(n), Operator::Process(mut x)) => {
+                x.retain_keys(&keep);
+                n.absorb(*x);
+            }
+            _ => {}
+        }
+    }
+    new
+}
+
+/// Whether an operator holds keyed state.
+fn is_keyed(op: &Operator) -> bool {
+    matches!(
+        op,
+        Operator::Reduce(_)
+            | Operator::Window(_)
+            | Operator::WindowJoin(_)
+            | Operator::IntervalJoin(_)
+            | Operator::Process(_)
+    )
+}
+
+/// Keys held in state by a keyed operator.
+fn keys_held(op: &Operator) -> u64 {
+    match op {
+        Operator::Reduce(r) => r.keys() as u64,
+        Operator::Window(w) => w.keys_in_state() as u64,
+        Operator::WindowJoin(j) => j.keys_in_state() as u64,
+        Operator::IntervalJoin(j) => j.keys_in_state() as u64,
+        Operator::Process(p) => p.keys_in_state() as u64,
+        _ => 0,
+    }
+}
+
+/// A source reader restored with `splits` (none: it ends at once, emitting only its final
+/// watermark); `fresh` gives the new subtask's watermark generator.
+fn reader(fresh: &SourceState, splits: Vec<SourceState>) -> SourceState {
+    let mut it = splits.into_iter();
+    let Some(mut first) = it.next() else {
+        let mut empty = fresh.clone();
+        empty.total = Some(0);
+        empty.until = None;
+        empty.open_until = None;
+        return empty;
+    };
+    first.more = it
+        .map(|mut s| {
+            s.stopped = false;
+            s
+        })
+        .collect();
+    first.stopped = false;
+    first.paused = false;
+    first.watermarks = fresh.watermarks.clone();
+    first
+}
+
+impl Simulation {
+    /// Resubmits the stopped job (planned as `p1`) as `s2`/`p2`, restoring the savepoint with
+    /// its state redistributed.
+    pub(super) fn resubmit(&mut self, p1: &Plan, s2: &Scenario, p2: &Plan) {
+        let now = self.queue.now();
+        let Some(sp_id) = self.sp.stop_id else { return };
+        let savepoint: Vec<Option<TaskSnapshot>> = self
+            .coord
+            .as_ref()
+            .and_then(|c| c.savepoints.iter().find(|c| c.id == sp_id))
+            .map(|c| c.snapshots.clone())
+            .unwrap_or_default();
+        let rt = super::build::build(s2, p2, self.seed, &mut self.interner, self.annotate);
+        let old = std::mem::take(&mut self.tasks);
+        let g2 = &p2.logical.graph;
+        let g1 = &p1.logical.graph;
+        // The savepoint's state per logical node, in old subtask order.
+        let state_of = |ti: usize| -> &super::ops::chain::Chain {
+            savepoint
+                .get(ti)
+                .and_then(Option::as_ref)
+                .map_or(&old[ti].chain, |s| &s.chain)
+        };
+        let n_nodes = g2.node_count();
+        let mut old_ops: Vec<Vec<&Operator>> = vec![Vec::new(); n_nodes];
+        let mut old_splits: Vec<Vec<SourceState>> = vec![Vec::new(); n_nodes];
+        for (ti, t) in old.iter().enumerate() {
+            for slot in &state_of(ti).ops {
+                old_ops[slot.node].push(&slot.op);
+            }
+            let src = savepoint
+                .get(ti)
+                .and_then(Option::as_ref)
+                .and_then(|s| s.source.clone())
+                .or_else(|| t.source.clone());
+            if let Some(src) = src {
+                old_splits[t.chain.ops[0].node].extend(src.into_splits());
+            }
+        }
+        let mut splits_of: Vec<Vec<Vec<SourceState>>> = (0..n_nodes)
+            .map(|n| {
+                let p = g2[petgraph::graph::NodeIndex::new(n)].parallelism;
+                distribute_list(std::mem::take(&mut old_splits[n]), p)
+            })
+            .collect();
+        let mut tasks = rt.tasks;
+        let mut report_ops: Vec<RescaledOperator> = g2
+            .node_indices()
+            .map(|n| RescaledOperator {
+                name: g2[n].name.clone(),
+                old_parallelism: g1[n].parallelism,
+                new_parallelism: g2[n].parallelism,
+                max_parallelism: g2[n].max_parallelism,
+                key_groups: Vec::new(),
+                keys: Vec::new(),
+                splits: Vec::new(),
+            })
+            .collect();
+        // Tasks are built in vertex, then subtask order: subtasks come in index order.
+        for task in &mut tasks {
+            let sub = task.subtask;
+            for slot in &mut task.chain.ops {
+                let ln = &g2[petgraph::graph::NodeIndex::new(slot.node)];
+                let (p, m) = (ln.parallelism, ln.max_parallelism);
+                if is_keyed(&slot.op) {
+                    let fresh = std::mem::replace(&mut slot.op, Operator::Source);
+                    slot.op = keyed_share(fresh, &old_ops[slot.node], sub, p, m, &self.interner);
+                    let r = &mut report_ops[slot.node];
+                    r.key_groups.push(key_group_range(m, p, sub));
+                    r.keys.push(keys_held(&slot.op));
+                }
+            }
+            if let Some(src) = task.source.as_mut() {
+                let node = task.chain.ops[0].node;
+                let mine = std::mem::take(&mut splits_of[node][sub as usize]);
+                report_ops[node]
+                    .splits
+                    .push(mine.iter().map(|s| s.subtask).collect());
+                *src = reader(src, mine);
+            }
+        }
+        // Sinks of unchanged parallelism carry what they made visible (leaving an empty sink
+        // behind, so nothing is reported twice); the others keep it in the retired tasks.
+        let mut old = old;
+        for task in &mut tasks {
+            let sub = task.subtask;
+            for slot in &mut task.chain.ops {
+                let Operator::Sink(new) = &mut slot.op else {
+                    continue;
+                };
+                let n = petgraph::graph::NodeIndex::new(slot.node);
+                if g1[n].parallelism != g2[n].parallelism {
+                    continue;
+                }
+                for t in old.iter_mut().filter(|t| t.subtask == sub) {
+                    for os in t.chain.ops.iter_mut().filter(|s| s.node == slot.node) {
+                        let empty = Operator::Sink(new.clone());
+                        if let Operator::Sink(live) = std::mem::replace(&mut os.op, empty) {
+                            new.carry_visible(live, None, now);
+                        }
+                    }
+                }
+            }
+        }
+        // Retire the old job's tasks and channels.
+        for c in &self.channels {
+            self.sp.retired_net.0 += c.buffers_sent;
+            self.sp.retired_net.1 += c.bytes_sent;
+        }
+        for t in old {
+            let chain = p1.execution.vertices[t.vertex].name.clone();
+            self.sp
+                .retired
+                .push(super::savepoint::Retired { task: t, chain });
+        }
+        self.tasks = tasks;
+        self.channels = rt.channels;
+        self.finished = 0;
+        for cpu in &mut self.tms {
+            cpu.free = s2.cluster.cores_per_tm;
+            cpu.ready.clear();
+        }
+        self.recovery.region = super::recovery::regions(self.tasks.len(), &self.channels);
+        self.alignment = super::alignment_groups(s2, p2, &rt.task_of);
+        // The savepoint is the new job's first restore point; ids continue after it.
+        if let Some(c) = self.coord.as_mut() {
+            c.reset_for_new_job();
+            c.set_next_id(sp_id + 1);
+            c.periodic = s2.fault_tolerance.checkpointing.is_some();
+            c.completed = vec![Completed {
+                id: sp_id,
+                snapshots: self
+                    .tasks
+                    .iter()
+                    .map(|t| {
+                        Some(TaskSnapshot {
+                            chain: t.chain.clone(),
+                            source: t.source.clone(),
+                            bytes: 0,
+                            // savepoints are aligned: no in-flight data
+                            channel_state: Default::default(),
+                        })
+                    })
+                    .collect(),
+            }];
+        }
+        let stopped = self.sp.stopped.unwrap_or(now);
+        self.sp.report = Some(RescaleReport {
+            savepoint: sp_id,
+            triggered_ms: self.sp.triggered.as_secs_f64() * 1e3,
+            stopped_ms: stopped.as_secs_f64() * 1e3,
+            restarted_ms: now.as_secs_f64() * 1e3,
+            downtime_ms: now.since(self.sp.triggered).as_secs_f64() * 1e3,
+            operators: report_ops,
+        });
+        self.sp.resubmitted = true;
+        self.recovery.status = super::recovery::JobStatus::Created;
+        self.recovery.transitions.push(JobTransition {
+            at_ms: now.as_secs_f64() * 1e3,
+            status: "created".into(),
+            note: Some(format!("resubmitted from savepoint {sp_id}")),
+        });
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                now,
+                "resubmit",
+                vec![
+                    ("savepoint", json!(sp_id)),
+                    ("tasks", json!(self.tasks.len())),
+                ],
+            );
+        }
+        self.set_status(super::recovery::JobStatus::Running);
+        self.start_checkpointing("checkpoint/first-trigger/resubmitted");
+        if !self.alignment.is_empty() {
+            self.align();
+            self.queue
+                .schedule(now.plus(super::ALIGNMENT_INTERVAL), Event::AlignmentTick);
+        }
+        for t in 0..self.tasks.len() as u32 {
+            self.try_schedule(t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_state_is_dealt_in_contiguous_chunks_with_the_rest_first() {
+        assert_eq!(
+            distribute_list(vec![0, 1, 2, 3], 2),
+            vec![vec![0, 1], vec![2, 3]]
+        );
+        assert_eq!(
+            distribute_list(vec![0, 1, 2, 3, 4], 3),
+            vec![vec![0, 1], vec![2, 3], vec![4]]
+        );
+        // more subtasks than splits: the last readers get none
+        assert_eq!(
+            distribute_list(vec![0, 1], 4),
+            vec![vec![0], vec![1], vec![], vec![]]
+        );
+        assert_eq!(distribute_list(vec![7], 1), vec![vec![7]]);
+    }
+
+    #[test]
+    fn keyed_state_moves_by_key_group_and_nothing_is_lost() {
+        use crate::expr::{Scope, compile};
+        use crate::sim::ops::reduce::{Aggregate, ReduceOp};
+        use crate::value::{Schema, Type};
+        let mut interner = Interner::new();
+        let schema = Schema::new([("k", Type::Int), ("n", Type::Int)]);
+        let key = compile("k", &Scope::Record(&schema), &mut interner).unwrap();
+        let m = 128;
+        // two old subtasks holding keys by Flink's assignment at p = 2
+        let mut old = [
+            ReduceOp::new(key.clone(), Aggregate::Count, 2),
+            ReduceOp::new(key.clone(), Aggregate::Count, 2),
+        ];
+        for k in 0..100i64 {
+            let kg = key_group(Value::Int(k), &interner, m);
+            let s = crate::plan::keygroup::subtask_for_key_group(kg, 2, m) as usize;
+            let r = &mut old[s];
+            r.index.insert(Value::Int(k), r.keys() as u32);
+            r.slab.extend([Value::Int(k), Value::Int(k * 10)]);
+        }
+        let old_ops: Vec<Operator> = old.into_iter().map(Operator::Reduce).collect();
+        let refs: Vec<&Operator> = old_ops.iter().collect();
+        let mut total = 0;
+        for sub in 0..3 {
+            let fresh = Operator::Reduce(ReduceOp::new(key.clone(), Aggregate::Count, 2));
+            let Operator::Reduce(r) = keyed_share(fresh, &refs, sub, 3, m, &interner) else {
+                unreachable!()
+            };
+            let (lo, hi) = key_group_range(m, 3, sub);
+            for (k, slot) in &r.index {
+                let kg = key_group(*k, &interner, m);
+                assert!(
+                    (lo..=hi).contains(&kg),
+                    "key {k:?} in group {kg} on subtask {sub}"
+                );
+                // the value travelled with its key
+                let row = &r.slab[*slot as usize * 2..*slot as usize * 2 + 2];
+                assert_eq!(row[1], Value::Int(row[0].as_int() * 10));
+            }
+            total += r.keys();
+        }
+        assert_eq!(total, 100);
+    }
+}

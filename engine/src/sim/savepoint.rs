@@ -1,0 +1,160 @@
+//! Savepoints and stop-with-savepoint (Flink's `triggerSavepoint` / `stopWithSavepoint`).
+//!
+//! A savepoint goes through the checkpoint coordinator like a checkpoint, with Flink's
+//! differences:
+//! - it is **forced**: it is triggered even when `max_concurrent` checkpoints are pending or
+//!   the `min_pause` has not passed (`CheckpointProperties.forSavepoint`, forced = true);
+//! - it is **aligned** whenever the mode is exactly-once, even with unaligned checkpoints on
+//!   (`CheckpointOptions.forConfig`: "Savepoints can not be unaligned"); under at-least-once
+//!   mode Flink's barrier tracker handles it like any checkpoint, and so does streamlab;
+//! - it needs no periodic checkpointing: a streaming job always has a coordinator;
+//! - it is **not** a restore point for failover and an intermediate savepoint commits no
+//!   side effects: Flink ≥ 1.15 keeps savepoints out of the completed-checkpoint store
+//!   (`CheckpointCoordinator.completePendingCheckpoint`: `if (!props.isSavepoint())`) and
+//!   sends no completion notification for them, so pre-committed transactions wait for the
+//!   next checkpoint.
+//!
+//! Stop-with-savepoint (`flink stop`, without `--drain`) first stops the periodic scheduler
+//! (pending checkpoints are aborted), then triggers a synchronous savepoint: every source
+//! emits the barrier and then nothing more — no records, no watermarks, so no window fires
+//! after the snapshot. When the savepoint completes, its notification commits the sinks'
+//! transactions and the job ends FINISHED. `[rescale]` then resubmits the job from that
+//! savepoint ([`super::rescale`]).
+
+use super::Simulation;
+use super::queue::Event;
+use crate::report::JobTransition;
+use crate::scenario::Scenario;
+use crate::time::{SimDuration, SimTime};
+use serde_json::json;
+
+/// What kind of savepoint a checkpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `flink savepoint`: the job keeps running.
+    Intermediate,
+    /// `flink stop`: synchronous; the job ends when it completes.
+    Stop,
+}
+
+impl Kind {
+    /// The name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Intermediate => "savepoint",
+            Kind::Stop => "stop-with-savepoint",
+        }
+    }
+}
+
+/// A task of the job before a rescale, kept for the report.
+#[derive(Debug)]
+pub struct Retired {
+    /// The task as it stopped.
+    pub task: super::task::Task,
+    /// Its chain's name.
+    pub chain: String,
+}
+
+/// Savepoint and rescale bookkeeping of a run.
+#[derive(Debug, Default)]
+pub struct State {
+    /// The stop-with-savepoint in flight (or done).
+    pub stop_id: Option<u64>,
+    /// When it was triggered.
+    pub triggered: SimTime,
+    /// When the old job ended.
+    pub stopped: Option<SimTime>,
+    /// The job was resubmitted with its new parallelism.
+    pub resubmitted: bool,
+    /// From the stop to the resubmission.
+    pub downtime: SimDuration,
+    /// Tasks of the job before the rescale.
+    pub retired: Vec<Retired>,
+    /// Buffers and bytes its channels sent.
+    pub retired_net: (u64, u64),
+    /// The rescale, for the report.
+    pub report: Option<crate::report::RescaleReport>,
+}
+
+impl State {
+    /// The old job has stopped and the new one is not running yet.
+    pub fn down(&self) -> bool {
+        self.stopped.is_some() && !self.resubmitted
+    }
+}
+
+impl Simulation {
+    /// Schedules the `[[savepoint]]`s and the `[rescale]`'s stop.
+    pub(super) fn schedule_savepoints(&mut self, s: &Scenario) {
+        for (i, sp) in s.fault_tolerance.savepoints.iter().enumerate() {
+            self.queue
+                .schedule(sp.at, Event::Savepoint { index: i as u32 });
+        }
+        if let Some(r) = &s.fault_tolerance.rescale {
+            self.sp.downtime = r.downtime;
+            self.queue.schedule(r.at, Event::StopWithSavepoint);
+        }
+    }
+
+    /// A savepoint of `kind` is requested now.
+    pub(super) fn on_savepoint(&mut self, kind: Kind) {
+        let now = self.queue.now();
+        let running = self.failure.is_none()
+            && !self.sp.down()
+            && self.recovery.status == super::recovery::JobStatus::Running
+            && self.tasks.iter().all(|t| !t.cancelled)
+            && self.finished < self.tasks.len();
+        if self.coord.is_none() || !running {
+            // Flink declines: "Not all required tasks are currently running."
+            if let Some(tr) = self.trace.as_mut() {
+                tr.event(
+                    now,
+                    "savepoint_declined",
+                    vec![("kind", json!(kind.name()))],
+                );
+            }
+            return;
+        }
+        if kind == Kind::Stop {
+            // stopWithSavepoint stops the periodic scheduler first.
+            self.abort_all_checkpoints("Checkpoint Coordinator is suspending.");
+            if let Some(c) = self.coord.as_mut() {
+                c.suspended = true;
+            }
+        }
+        let id = self.trigger_checkpoint(now, Some(kind));
+        if kind == Kind::Stop {
+            self.sp.stop_id = Some(id);
+            self.sp.triggered = now;
+        }
+    }
+
+    /// The completion of checkpoint `id` reached the tasks: a stop-with-savepoint ends the
+    /// job now, and the resubmission follows after the downtime.
+    pub(super) fn after_notify(&mut self, id: u64) {
+        if self.sp.stop_id != Some(id) || self.sp.stopped.is_some() {
+            return;
+        }
+        let now = self.queue.now();
+        self.sp.stopped = Some(now);
+        // The old job is gone: none of its tasks' or channels' events remain.
+        self.queue.discard(|e| {
+            !matches!(
+                e,
+                Event::Fault { .. } | Event::FaultEnd { .. } | Event::Savepoint { .. }
+            )
+        });
+        self.recovery.status = super::recovery::JobStatus::Finished;
+        self.recovery.transitions.push(JobTransition {
+            at_ms: now.as_secs_f64() * 1e3,
+            status: "finished".into(),
+            note: Some(format!("stopped with savepoint {id}")),
+        });
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(now, "job_stopped", vec![("savepoint", json!(id))]);
+        }
+        self.queue
+            .schedule(now.plus(self.sp.downtime), Event::Resubmit);
+    }
+}
