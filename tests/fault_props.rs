@@ -12,7 +12,11 @@
 //! 2. `without_checkpoints_and_restarts_the_job_fails_with_flinks_message`: the same jobs
 //!    without checkpointing (so Flink's default: no restart) fail with "Recovery is
 //!    suppressed by NoRestartBackoffTimeStrategy".
-//! 3. `same_seed_same_trace`: two runs with the same seed give the same trace hash.
+//! 3. `chaos_profiles_keep_exactly_once`: the same jobs under a random fault profile of every
+//!    kind (`[chaos]`: crashes, TaskManager losses, JobManager failover, network delays and
+//!    partitions, stragglers, storage failures) finish with the exactly-once sink equal to
+//!    the fault-free run and nothing missing at the at-least-once sink.
+//! 4. `same_seed_same_trace`: two runs with the same seed give the same trace hash.
 //!
 //! Rolling sums read from a single source subtask: with several, the order in which a key's
 //! records arrive is a race and the intermediate sums differ from run to run (in Flink too).
@@ -214,6 +218,32 @@ proptest! {
         prop_assert_eq!(r.outcome.status, streamlab_engine::report::Status::Failed, "{}", text);
         let msg = r.outcome.message.clone().unwrap_or_default();
         prop_assert!(msg.contains("Recovery is suppressed by NoRestartBackoffTimeStrategy"), "{}\n{}", msg, text);
+    }
+
+    #[test]
+    fn chaos_profiles_keep_exactly_once(j in job(), chaos_seed in any::<u64>(), mean_ms in 1500u64..6000) {
+        // the job's own scripted faults replaced by a random profile of every kind
+        let mut j = j;
+        j.faults.clear();
+        let text = j.toml(true);
+        let mut s = scenario::parse_str("vopr.toml", &text, None)
+            .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
+        let profile = scenario::chaos::ChaosProfile {
+            mean_interval: streamlab_engine::time::SimDuration::from_millis(mean_ms),
+            min_stable: streamlab_engine::time::SimDuration::from_millis(1000),
+            ..Default::default()
+        };
+        let drawn = scenario::chaos::draw(&s, &profile, chaos_seed).expect("bounded input");
+        let shown: Vec<String> = drawn.iter().map(|f| format!("{:?} {}", f.at, f.describe(&s))).collect();
+        s.fault_tolerance.faults.extend(drawn);
+        s.fault_tolerance.record_output = true;
+        let p = streamlab_engine::plan::plan(&s).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let r = sim::run(&s, &p, RunOptions::default()).expect("no I/O").report;
+        prop_assert_eq!(&r.outcome.status, &streamlab_engine::report::Status::Finished, "{:?}\n{:?}\n{}", r.outcome.message, shown, text);
+        let eo = r.sinks.iter().find(|s| s.name == "eo").unwrap();
+        let alo = r.sinks.iter().find(|s| s.name == "alo").unwrap();
+        prop_assert_eq!((eo.duplicates, eo.missing), (Some(0), Some(0)), "exactly-once\n{:?}\n{}", shown, text);
+        prop_assert_eq!(alo.missing, Some(0), "at-least-once\n{:?}\n{}", shown, text);
     }
 
     #[test]

@@ -264,9 +264,10 @@ impl FaultTolerance {
         self.record_output || !self.faults.is_empty() || self.rescale.is_some()
     }
 
-    /// Whether the run compares its output with a reference run: it has faults or a rescale.
+    /// Whether the run compares its output with a reference run: it has faults or a rescale,
+    /// or was asked to (`record_output`: `--chaos`, even when it drew no fault).
     pub fn disturbed(&self) -> bool {
-        !self.faults.is_empty() || self.rescale.is_some()
+        self.keeps_output()
     }
 }
 
