@@ -241,7 +241,7 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
         if let Some(c) = &r.details.correctness {
             for sk in c {
                 println!(
-                    "      sink `{}`: {} records, {} duplicates, {} missing (against the same mode without the crash)",
+                    "      sink `{}`: {} records, {} duplicates, {} missing (against the same mode without its faults)",
                     sk.name, sk.records, sk.duplicates, sk.missing
                 );
             }

@@ -461,39 +461,31 @@ impl RunReport {
             .checkpoints
             .iter()
             .any(|c| c.barriers != "aligned" && c.barriers != "at-least-once");
-        if unaligned {
-            // Unaligned checkpoints: how the barriers travelled and the in-flight data kept.
+        if !self.checkpoints.is_empty() {
+            // With unaligned checkpoints: how the barriers travelled and the in-flight data kept.
             let _ = writeln!(
                 o,
-                "\nCheckpoints   id   triggered   completed   alignment    sync   async       size   in-flight  barriers              outcome"
+                "\nCheckpoints   id   triggered   completed   alignment    sync   async       size{}  outcome",
+                if unaligned {
+                    "   in-flight  barriers            "
+                } else {
+                    ""
+                }
             );
             for c in &self.checkpoints {
                 let done = c.completed_ms.map_or("-".to_string(), fmt_ms);
+                let extra = if unaligned {
+                    format!(
+                        " {:>11}  {:<20}",
+                        format!("{} B", c.in_flight_bytes),
+                        c.barriers
+                    )
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     o,
-                    "  {:>14} {:>11} {:>11} {:>11} {:>7} {:>7} {:>10} {:>11}  {:<20}  {}",
-                    c.id,
-                    fmt_ms(c.trigger_ms),
-                    done,
-                    fmt_ms(c.alignment_ms),
-                    fmt_ms(c.sync_ms),
-                    fmt_ms(c.async_ms),
-                    format!("{} B", c.size_bytes),
-                    format!("{} B", c.in_flight_bytes),
-                    c.barriers,
-                    c.outcome
-                );
-            }
-        } else if !self.checkpoints.is_empty() {
-            let _ = writeln!(
-                o,
-                "\nCheckpoints   id   triggered   completed   alignment    sync   async       size  outcome"
-            );
-            for c in &self.checkpoints {
-                let done = c.completed_ms.map_or("-".to_string(), fmt_ms);
-                let _ = writeln!(
-                    o,
-                    "  {:>14} {:>11} {:>11} {:>11} {:>7} {:>7} {:>10}  {}",
+                    "  {:>14} {:>11} {:>11} {:>11} {:>7} {:>7} {:>10}{extra}  {}",
                     c.id,
                     fmt_ms(c.trigger_ms),
                     done,

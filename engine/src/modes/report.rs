@@ -5,7 +5,7 @@ use super::dataflow::{Dataflow, SinkOutputs};
 use super::{ModeDetails, SinkCorrectness};
 use crate::plan::Plan;
 use crate::report::*;
-use crate::scenario::{NodeKind, Scenario, SinkSpec};
+use crate::scenario::{NodeKind, Scenario};
 use crate::sim::ops::Operator;
 use crate::sim::ops::sink::{Series as SinkSeries, latency_histogram};
 use crate::time::{EVENT_TIME_MIN, SimTime};
@@ -120,43 +120,8 @@ pub fn build(
         }
         let _ = all.add(&h);
         sink_records += records;
-        let arity = node.schema.arity().max(1);
-        let to_json = |vals: &[crate::value::Value]| {
-            vals.iter()
-                .map(|v| v.to_json(&df.interner))
-                .collect::<Vec<_>>()
-        };
-        let (kind, rows, total) = match &node.kind {
-            NodeKind::Sink(SinkSpec::Upsert { capture, .. }, _) => {
-                let mut rows: Vec<Vec<serde_json::Value>> = parts
-                    .iter()
-                    .flat_map(|sk| sk.rows.chunks(arity).map(to_json))
-                    .collect();
-                rows.sort_by(|a, b| {
-                    sort_key(b)
-                        .partial_cmp(&sort_key(a))
-                        .unwrap_or(std::cmp::Ordering::Equal)
-                        .then_with(|| {
-                            a.iter()
-                                .map(|v| v.to_string())
-                                .cmp(b.iter().map(|v| v.to_string()))
-                        })
-                });
-                let total = rows.len() as u64;
-                rows.truncate(*capture);
-                ("upsert", rows, total)
-            }
-            NodeKind::Sink(SinkSpec::Collect { capture }, _) => {
-                let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
-                for sk in &parts {
-                    rows.extend(sk.rows.chunks(arity).map(to_json));
-                }
-                rows.truncate(*capture);
-                let total = rows.len() as u64;
-                ("collect", rows, total)
-            }
-            _ => ("discard", Vec::new(), 0),
-        };
+        let (kind, rows, total) =
+            crate::sim::sink_rows::sink_rows(&node.kind, &parts, node.schema.arity(), &df.interner);
         sinks.push(SinkReport {
             name: node.name.clone(),
             kind: kind.into(),
@@ -272,14 +237,6 @@ pub fn build(
         comparison: Vec::new(),
         rescale: None,
     }
-}
-
-/// Upsert tables are shown largest value first (the last numeric column), like a top-N.
-fn sort_key(row: &[serde_json::Value]) -> f64 {
-    row.iter()
-        .rev()
-        .find_map(serde_json::Value::as_f64)
-        .unwrap_or(0.0)
 }
 
 /// The multiset of what a run's sinks made visible.

@@ -25,6 +25,7 @@ pub mod queue;
 pub mod recovery;
 pub mod rescale;
 pub mod savepoint;
+pub mod sink_rows;
 pub mod source;
 pub mod task;
 pub mod trace;
@@ -984,43 +985,8 @@ impl Simulation {
             }
             let _ = all.add(&h);
             sink_records += records;
-            let arity = node.schema.arity().max(1);
-            let to_json = |vals: &[crate::value::Value]| {
-                vals.iter()
-                    .map(|v| v.to_json(&self.interner))
-                    .collect::<Vec<_>>()
-            };
-            let (kind, rows, total) = match &node.kind {
-                NodeKind::Sink(SinkSpec::Upsert { capture, .. }, _) => {
-                    let mut rows: Vec<Vec<serde_json::Value>> = parts
-                        .iter()
-                        .flat_map(|sk| sk.rows.chunks(arity).map(to_json))
-                        .collect();
-                    rows.sort_by(|a, b| {
-                        sort_key(b)
-                            .partial_cmp(&sort_key(a))
-                            .unwrap_or(std::cmp::Ordering::Equal)
-                            .then_with(|| {
-                                a.iter()
-                                    .map(|v| v.to_string())
-                                    .cmp(b.iter().map(|v| v.to_string()))
-                            })
-                    });
-                    let total = rows.len() as u64;
-                    rows.truncate(*capture);
-                    ("upsert", rows, total)
-                }
-                NodeKind::Sink(SinkSpec::Collect { capture }, _) => {
-                    let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
-                    for sk in parts {
-                        rows.extend(sk.rows.chunks(arity).map(to_json));
-                    }
-                    rows.truncate(*capture);
-                    let total = rows.len() as u64;
-                    ("collect", rows, total)
-                }
-                _ => ("discard", Vec::new(), 0),
-            };
+            let (kind, rows, total) =
+                sink_rows::sink_rows(&node.kind, parts, node.schema.arity(), &self.interner);
             sinks.push(SinkReport {
                 name: node.name.clone(),
                 kind: kind.into(),
@@ -1471,14 +1437,6 @@ fn trace_window_log(tr: &mut Trace, task: &mut Task, interner: &Interner, t: Sim
             }
         }
     }
-}
-
-/// Upsert tables are shown largest value first (the last numeric column), like a top-N.
-fn sort_key(row: &[serde_json::Value]) -> f64 {
-    row.iter()
-        .rev()
-        .find_map(serde_json::Value::as_f64)
-        .unwrap_or(0.0)
 }
 
 #[cfg(test)]
