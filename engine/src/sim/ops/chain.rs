@@ -130,8 +130,7 @@ impl Chain {
             self.head_port,
             &mut cx.ev,
         );
-        subtree_costs(&mut self.ops, &scope, input, emitted, &self.ser_ns);
-        let end = start_times(
+        let end = match linear_times(
             &mut self.ops,
             &scope,
             input,
@@ -139,7 +138,21 @@ impl Chain {
             t0,
             in_cost,
             &self.ser_ns,
-        );
+        ) {
+            Some(end) => end,
+            None => {
+                subtree_costs(&mut self.ops, &scope, input, emitted, &self.ser_ns);
+                start_times(
+                    &mut self.ops,
+                    &scope,
+                    input,
+                    emitted,
+                    t0,
+                    in_cost,
+                    &self.ser_ns,
+                )
+            }
+        };
         self.emit(&scope, input, cx);
         self.below[root] = scope;
         end
@@ -421,6 +434,113 @@ fn forward(
         }
         slot.records_out += slot.out.len() as u64;
     }
+}
+
+/// Phases 2 and 3 at once for a *linear* scope: every operator has one output, chained to
+/// the next operator of the scope, except the last, which is a sink or has one network
+/// output; no side outputs; every operator is one-to-one except at most one selecting
+/// operator (filter). Then a record's subtree is a constant sum of costs (two constants:
+/// dropped by the filter or not), and only the times the last operator needs — its records'
+/// start times (sink) or write times (network) — are computed, in one pass over the head's
+/// records. Sums of the same costs as [`subtree_costs`] and [`start_times`], so the times
+/// are identical. Returns `None` (nothing written) when the scope is not linear.
+#[inline(never)]
+fn linear_times(
+    ops: &mut [OpSlot],
+    scope: &[usize],
+    input: Option<View<'_>>,
+    emitted: Option<usize>,
+    t0: u64,
+    in_cost: u64,
+    ser: &[u64],
+) -> Option<u64> {
+    let root = scope[0];
+    let n = input_len(ops, root, input, emitted);
+    let mut select = None;
+    // Time from a record's start at the head to its start at operator `k` of the scope.
+    let mut before_last = 0u64;
+    let mut before_select = 0u64;
+    let last = *scope.last()?;
+    for (k, &j) in scope.iter().enumerate() {
+        let s = &ops[j];
+        if !(s.side_outs.is_empty() || s.side.is_empty()) {
+            return None;
+        }
+        let n_in = input_len(ops, j, input, emitted);
+        let one_to_one =
+            prefilled(ops, j, emitted) || (s.shape == Shape::OneToOne && s.out.len() == n_in);
+        if j == last {
+            match (s.shape, &s.outs[..]) {
+                (Shape::Consume, _) => {}
+                (Shape::OneToOne | Shape::Select, [Out::Network(_)]) if s.network_outs == 1 => {}
+                _ => return None,
+            }
+        } else if s.outs[..] != [Out::Chained(scope[k + 1] as u16)] {
+            return None;
+        }
+        if !one_to_one && s.shape != Shape::Consume {
+            if s.shape != Shape::Select || select.is_some() {
+                return None;
+            }
+            select = Some(j);
+            before_select = before_last;
+        }
+        if j != last {
+            before_last += s.cost_ns;
+        }
+    }
+    let ls = &ops[last];
+    // Head start → the last operator's time of interest (its start, or its write).
+    let (to_out, total) = match ls.outs[..] {
+        [Out::Network(w)] => {
+            let d = before_last + ls.cost_ns + ser[w as usize];
+            (d, d)
+        }
+        _ => (before_last, before_last + ls.cost_ns),
+    };
+    let network = ls.shape != Shape::Consume;
+    let mut out = if network {
+        std::mem::take(&mut ops[last].write_ns)
+    } else {
+        std::mem::take(&mut ops[last].start_ns)
+    };
+    out.clear();
+    let mut t = t0;
+    match select {
+        None => {
+            out.extend((0..n).map(|_| {
+                t += in_cost;
+                let start = t;
+                t += total;
+                start + to_out
+            }));
+        }
+        Some(s) => {
+            // A record the filter drops costs the operators up to and including it.
+            let dropped = before_select + ops[s].cost_ns;
+            let parents = ops[s].out.parent.as_slice();
+            let mut next = 0;
+            for p in parents {
+                let p = *p as usize;
+                // Records `next..p` are dropped.
+                let gap = (p - next) as u64;
+                t += gap * (in_cost + dropped);
+                t += in_cost;
+                out.push(t + to_out);
+                t += total;
+                next = p + 1;
+            }
+            t += (n - next) as u64 * (in_cost + dropped);
+        }
+    }
+    let ls = &mut ops[last];
+    if network {
+        ls.write_ns = out;
+    } else {
+        ls.start_ns = out;
+    }
+    ls.side_write_ns.clear();
+    Some(t)
 }
 
 /// Phase 2: for every operator and input record, the CPU time the record causes there and
