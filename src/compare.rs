@@ -108,6 +108,27 @@ fn write_all(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes `report` as `name` (pretty JSON) beside the charts and pages `render` makes of it,
+/// all or nothing (see [`write_all`]). Returns how many files were written; an error is
+/// printed and becomes the exit code.
+fn write_report<E: std::fmt::Display>(
+    out: &Path,
+    name: &str,
+    report: &Value,
+    render: impl Fn(&Value) -> Result<Vec<(String, Vec<u8>)>, E>,
+) -> Result<usize, u8> {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("error: {e}");
+        EXIT_BAD_INPUT
+    };
+    let mut files = render(report).map_err(|e| fail(&e))?;
+    let mut text = serde_json::to_string_pretty(report).expect("reports serialize");
+    text.push('\n');
+    files.insert(0, (name.into(), text.into_bytes()));
+    write_all(out, &files).map_err(|e| fail(&e))?;
+    Ok(files.len())
+}
+
 /// Checks early that `out` can be written, so no simulation runs for nothing. Leaves no
 /// trace: a directory it had to create is removed again.
 fn check_writable(out: &Path) -> Result<(), String> {
@@ -201,20 +222,10 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
         "plan": plan_json(&s, &p),
         "runs": runs,
     });
-    let mut files = match streamlab_viz::compare_files(&report) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
+    let files = match write_report(out, "report.json", &report, streamlab_viz::compare_files) {
+        Ok(n) => n,
+        Err(c) => return c,
     };
-    let mut text = serde_json::to_string_pretty(&report).expect("reports serialize");
-    text.push('\n');
-    files.insert(0, ("report.json".into(), text.into_bytes()));
-    if let Err(e) = write_all(out, &files) {
-        eprintln!("error: {e}");
-        return EXIT_BAD_INPUT;
-    }
     println!(
         "streamlab compare · scenario `{}` · seed {}",
         s.name,
@@ -249,7 +260,7 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
     }
     println!(
         "wrote {} files to {} (open {})",
-        files.len(),
+        files,
         out.display(),
         out.join("report.html").display()
     );
@@ -487,20 +498,10 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         "modes": modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
         "points": points,
     });
-    let mut files = match streamlab_viz::sweep_files(&sweep) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
+    let files = match write_report(out, "sweep.json", &sweep, streamlab_viz::sweep_files) {
+        Ok(n) => n,
+        Err(c) => return c,
     };
-    let mut text = serde_json::to_string_pretty(&sweep).expect("reports serialize");
-    text.push('\n');
-    files.insert(0, ("sweep.json".into(), text.into_bytes()));
-    if let Err(e) = write_all(out, &files) {
-        eprintln!("error: {e}");
-        return EXIT_BAD_INPUT;
-    }
     println!(
         "streamlab sweep · scenario `{}` · {}",
         base.name,
@@ -524,7 +525,7 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
     }
     println!(
         "wrote {} files to {} (open {})",
-        files.len(),
+        files,
         out.display(),
         out.join("report.html").display()
     );

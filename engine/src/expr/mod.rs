@@ -389,6 +389,22 @@ fn optimize(n: Node) -> Node {
 pub fn split_pieces(text: &str, delimiter: Option<&str>, mut f: impl FnMut(&str)) {
     match delimiter {
         Some(d) => text.split(d).filter(|p| !p.is_empty()).for_each(&mut f),
+        // For ASCII text a byte is a char and `is_alphanumeric` is `is_ascii_alphanumeric`, so
+        // the byte-wise split gives the same pieces without decoding UTF-8.
+        None if text.is_ascii() => {
+            let mut start = 0;
+            for (i, b) in text.bytes().enumerate() {
+                if !(b.is_ascii_alphanumeric() || b == b'_') {
+                    if i > start {
+                        f(&text[start..i]);
+                    }
+                    start = i + 1;
+                }
+            }
+            if start < text.len() {
+                f(&text[start..]);
+            }
+        }
         None => text
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .filter(|p| !p.is_empty())
@@ -709,6 +725,31 @@ mod tests {
         let mut pieces = Vec::new();
         split_pieces("a,b,,c", Some(","), |p| pieces.push(p.to_string()));
         assert_eq!(pieces, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn ascii_fast_paths_split_and_case_like_the_unicode_path() {
+        // The byte-wise split of ASCII text gives the pieces of the char-wise split.
+        for text in ["", "_", "--a--", "it's_a b9 c", "x", "  lead and trail  "] {
+            let mut fast = Vec::new();
+            split_pieces(text, None, |p| fast.push(p.to_string()));
+            let slow: Vec<String> = text
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+            assert_eq!(fast, slow, "{text:?}");
+        }
+        // Non-ASCII text takes the char-wise path: letters beyond ASCII are word characters.
+        let mut pieces = Vec::new();
+        split_pieces("Grüße, Ωmega!", None, |p| pieces.push(p.to_string()));
+        assert_eq!(pieces, ["Grüße", "Ωmega"]);
+        let mut i = Interner::new();
+        let word = i.intern("ÄbC");
+        let mut r = row(&mut i);
+        r[0] = Value::Str(word);
+        let v = eval_on("concat(lower(word), upper(word))", &r, &mut i);
+        assert_eq!(v.display(&i).to_string(), "äbcÄBC");
     }
 
     #[test]

@@ -99,65 +99,19 @@ pub fn build(
                 _ => None,
             })
             .collect();
-        let mut h = latency_histogram();
-        let mut records = 0;
-        let mut checksum = 0u64;
-        let first = parts
-            .iter()
-            .filter_map(|sk| sk.first)
-            .min()
-            .unwrap_or(SimTime::ZERO);
-        let last = parts
-            .iter()
-            .map(|sk| sk.last)
-            .max()
-            .unwrap_or(SimTime::ZERO);
-        for sk in &parts {
-            sk.latency.add_to(&mut h);
-            records += sk.count;
-            checksum = checksum.wrapping_add(sk.checksum);
-            series.merge(&sk.series);
+        let mut sink =
+            crate::sim::sink_rows::sink_report(node, &parts, &df.interner, &mut all, &mut series);
+        sink_records += sink.records;
+        // What the model delivers, whatever the sink asked of Flink: a micro-batch or a stage
+        // commits its results once; Storm's replays repeat them. (Duplicates and missing
+        // records of the baselines are in the mode's details.)
+        sink.guarantee = if mode == "acking" {
+            "at_least_once"
+        } else {
+            "exactly_once"
         }
-        let _ = all.add(&h);
-        sink_records += records;
-        let (kind, rows, total) =
-            crate::sim::sink_rows::sink_rows(&node.kind, &parts, node.schema.arity(), &df.interner);
-        sinks.push(SinkReport {
-            name: node.name.clone(),
-            kind: kind.into(),
-            records,
-            first_ms: round3(first.0 as f64 / 1e6),
-            last_ms: round3(last.0 as f64 / 1e6),
-            throughput_per_s: if last > SimTime::ZERO {
-                round3(records as f64 / last.as_secs_f64())
-            } else {
-                0.0
-            },
-            latency: Latency::from_histogram(&h),
-            checksum: format!("{checksum:016x}"),
-            fields: node
-                .schema
-                .fields
-                .iter()
-                .map(|f| f.name.to_string())
-                .collect(),
-            rows,
-            rows_total: total,
-            // What the model delivers, whatever the sink asked of Flink: a micro-batch or a
-            // stage commits its results once; Storm's replays repeat them.
-            guarantee: if mode == "acking" {
-                "at_least_once"
-            } else {
-                "exactly_once"
-            }
-            .into(),
-            committed: records,
-            uncommitted: 0,
-            aborted: 0,
-            // duplicates and missing of the baselines are in the mode's details
-            duplicates: None,
-            missing: None,
-        });
+        .into();
+        sinks.push(sink);
     }
     let total_ms = end.0 as f64 / 1e6;
     let mut tasks = Vec::new();

@@ -261,12 +261,18 @@ impl Net<'_> {
                 match fixed {
                     Some(bytes) => self.write_hashed_fixed(w, view, times, bytes, routes, ev),
                     None => {
-                        for (i, t) in times.iter().enumerate() {
-                            let row = view.row(i);
-                            let target = self.hash_target(w, row, ev);
-                            let ch = self.writers[w].channels[target as usize];
-                            let bytes = size(row, ev);
-                            self.put(w, ch, row, view.meta[i], bytes, SimTime(*t));
+                        // Records of varying size (strings): route a chunk at a time through
+                        // the memo, then put them one by one with their own sizes.
+                        let mut targets = [0u32; ROUTE_CHUNK];
+                        for (c, ts) in times.chunks(ROUTE_CHUNK).enumerate() {
+                            let rows = view.slice(c * ROUTE_CHUNK, c * ROUTE_CHUNK + ts.len());
+                            let targets = &mut targets[..ts.len()];
+                            self.route_hashed(w, rows, targets, routes, ev);
+                            for (i, (&t, &ch)) in ts.iter().zip(&*targets).enumerate() {
+                                let row = rows.row(i);
+                                let bytes = size(row, ev);
+                                self.put(w, ch, row, rows.meta[i], bytes, SimTime(t));
+                            }
                         }
                     }
                 }
@@ -363,7 +369,7 @@ impl Net<'_> {
     }
 
     /// The channel of every record of `rows` on HASH writer `w`, into `channels`.
-    #[inline]
+    #[inline(always)]
     fn route_hashed(
         &self,
         w: usize,

@@ -582,7 +582,8 @@ fn subtree_costs(
                     st[*p as usize] += x;
                 }
             }
-            (Shape::Select, [Out::Network(w)], true) => {
+            (Shape::Select | Shape::Fan, [Out::Network(w)], true) => {
+                // Each output costs its serialization on top of the operator's own cost.
                 st.resize(n_in, c);
                 let sc = ser[*w as usize];
                 // (A slice, not the vector: its pointer and length stay in registers.)
@@ -684,6 +685,21 @@ fn start_times(
                 let starts = slot.start_ns.as_slice();
                 slot.write_ns
                     .extend(slot.out.parent.iter().map(|p| starts[*p as usize] + d));
+            }
+            (Shape::Fan, [Out::Network(w)], true) if slot.out.parent.is_sorted() => {
+                // The outputs of one input leave one after the other once the operator has
+                // done its work: the k-th is written after k + 1 serializations.
+                let sc = ser[*w as usize];
+                let starts = slot.start_ns.as_slice();
+                let (mut prev, mut running) = (u32::MAX, 0);
+                slot.write_ns.extend(slot.out.parent.iter().map(|&p| {
+                    if p != prev {
+                        prev = p;
+                        running = starts[p as usize] + c;
+                    }
+                    running += sc;
+                    running
+                }));
             }
             _ => general_start_times(slot, tail, base, one_to_one, ser),
         }

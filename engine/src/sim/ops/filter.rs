@@ -73,4 +73,44 @@ mod tests {
             .collect();
         assert_eq!(kept, vec![0, 2, 4]);
     }
+
+    #[test]
+    fn batches_keep_the_passing_rows_with_their_metadata_and_parents_at_every_width() {
+        use crate::sim::buffer::RecMeta;
+        use crate::sim::ops::batch::Batch;
+        use crate::time::SimTime;
+        for width in [1usize, 2, 4, 6] {
+            let names: Vec<String> = (0..width).map(|c| format!("f{c}")).collect();
+            let s = Schema::new(names.iter().map(|n| (n.as_str(), Type::Int)));
+            let mut i = Interner::new();
+            let mut f = FilterOp::new(compile("f0 % 3 <> 1", &Scope::Record(&s), &mut i).unwrap());
+            let (mut scratch, mut err) = (String::new(), None);
+            let mut ev = EvalCx {
+                interner: &mut i,
+                scratch: &mut scratch,
+                error: &mut err,
+            };
+            let mut input = Batch::new(width);
+            for k in 0..10i64 {
+                let row: Vec<Value> = (0..width as i64).map(|c| Value::Int(k * 100 + c)).collect();
+                input.push(&row, RecMeta::untimed(SimTime(k as u64)), 0);
+            }
+            // The output already holds a record: new ones are appended after it.
+            let mut out = Batch::new(width);
+            out.push(
+                &vec![Value::Int(-1); width],
+                RecMeta::untimed(SimTime(99)),
+                0,
+            );
+            f.process(input.view(), &mut out, &mut ev);
+            let kept: Vec<u32> = (0..10).filter(|k| k % 3 != 1).collect();
+            assert_eq!(out.parent[1..], kept[..], "width {width}");
+            for (r, &k) in kept.iter().enumerate() {
+                assert_eq!(out.view().row(r + 1), input.view().row(k as usize));
+                assert_eq!(out.meta[r + 1], input.meta[k as usize]);
+            }
+            assert_eq!(out.len(), 1 + kept.len());
+            assert_eq!(out.values.len(), out.len() * width);
+        }
+    }
 }

@@ -20,20 +20,32 @@ pub struct MapOp {
     pub columns: Vec<Column>,
     /// The output record, reused for every input.
     pub out: Vec<Value>,
+    /// Every copied field stays at its position (`select = { key = "key", … }` with `key`
+    /// first in both): with input and output of the same width, the output starts as a copy
+    /// of the input rows and only the computed columns are written.
+    copies_in_place: bool,
 }
 
 impl MapOp {
     /// A map computing `exprs` (plain fields become copies).
     pub fn new(exprs: Vec<Expr>) -> Self {
         let out = vec![Value::Int(0); exprs.len()];
-        let columns = exprs
+        let columns: Vec<Column> = exprs
             .into_iter()
             .map(|e| match e.as_field() {
                 Some(i) => Column::Copy(i),
                 None => Column::Expr(e),
             })
             .collect();
-        MapOp { columns, out }
+        let copies_in_place = columns
+            .iter()
+            .enumerate()
+            .all(|(c, col)| !matches!(col, &Column::Copy(i) if i != c));
+        MapOp {
+            columns,
+            out,
+            copies_in_place,
+        }
     }
 
     /// Maps a batch: one output per input, computed column by column into place.
@@ -47,10 +59,16 @@ impl MapOp {
         let n = input.len();
         let a = out.arity;
         let base = out.len();
-        out.values.resize((base + n) * a, Value::Int(0));
+        let in_place = self.copies_in_place && input.arity == a;
+        if in_place {
+            out.values.extend_from_slice(&input.values[..n * a]);
+        } else {
+            out.values.resize((base + n) * a, Value::Int(0));
+        }
         let dst = &mut out.values[base * a..];
         for (c, col) in self.columns.iter().enumerate() {
             match col {
+                Column::Copy(_) if in_place => {}
                 Column::Copy(i) => {
                     for (d, row) in dst
                         .chunks_exact_mut(a)
@@ -103,5 +121,46 @@ mod tests {
         };
         m.apply(&[Value::Int(2), Value::Int(3)], &mut ev);
         assert_eq!(m.out, vec![Value::Int(5), Value::Int(20)]);
+    }
+
+    #[test]
+    fn batch_output_equals_record_by_record_with_fields_kept_in_place_or_moved() {
+        use crate::sim::buffer::RecMeta;
+        use crate::sim::ops::batch::Batch;
+        use crate::time::SimTime;
+        let s = Schema::new([("a", Type::Int), ("b", Type::Int)]);
+        let mut i = Interner::new();
+        let (mut scratch, mut err) = (String::new(), None);
+        // In place (a stays first), moved (a and b swap), and a narrower output.
+        for select in [&["a", "b * 3"][..], &["b", "a"], &["a + b"]] {
+            let exprs = select
+                .iter()
+                .map(|e| compile(e, &Scope::Record(&s), &mut i).unwrap())
+                .collect();
+            let mut m = MapOp::new(exprs);
+            let mut input = Batch::new(2);
+            for k in 0..5 {
+                input.push(
+                    &[Value::Int(k), Value::Int(10 + k)],
+                    RecMeta::untimed(SimTime(k as u64)),
+                    0,
+                );
+            }
+            let mut ev = EvalCx {
+                interner: &mut i,
+                scratch: &mut scratch,
+                error: &mut err,
+            };
+            let mut out = Batch::new(select.len());
+            m.process(input.view(), &mut out, &mut ev);
+            let mut expected = Vec::new();
+            for k in 0..5 {
+                m.apply(input.view().row(k), &mut ev);
+                expected.extend_from_slice(&m.out);
+            }
+            assert_eq!(out.values, expected, "{select:?}");
+            assert_eq!(out.meta, input.meta);
+            assert_eq!(out.parent, [0, 1, 2, 3, 4]);
+        }
     }
 }

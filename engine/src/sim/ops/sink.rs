@@ -286,12 +286,21 @@ impl SinkOp {
                     self.rows.extend_from_slice(view.row(x));
                 }
             }
-            SinkMode::Upsert { key, index } => {
-                for x in 0..n {
-                    let row = view.row(x);
-                    upsert(&mut self.rows, index, key, self.arity, row, ev);
+            SinkMode::Upsert { key, index } => match key.as_field() {
+                // The common `key = "field"`: read the field, no expression per record.
+                Some(f) => {
+                    for row in view.values[..n * self.arity].chunks_exact(self.arity) {
+                        upsert(&mut self.rows, index, row[f], self.arity, row);
+                    }
                 }
-            }
+                None => {
+                    for x in 0..n {
+                        let row = view.row(x);
+                        let k = key.eval(row, &[], ev);
+                        upsert(&mut self.rows, index, k, self.arity, row);
+                    }
+                }
+            },
             SinkMode::Discard => {}
         }
     }
@@ -340,24 +349,23 @@ impl SinkOp {
                 }
             }
             SinkMode::Upsert { key, index } => {
-                upsert(&mut self.rows, index, key, self.arity, row, ev)
+                let k = key.eval(row, &[], ev);
+                upsert(&mut self.rows, index, k, self.arity, row)
             }
             SinkMode::Discard => {}
         }
     }
 }
 
-/// Replaces (or adds) the row of the record's key in the table.
+/// Replaces (or adds) the row of key `k` in the table.
 #[inline]
 fn upsert(
     rows: &mut Vec<Value>,
     index: &mut FxHashMap<Value, u32>,
-    key: &Expr,
+    k: Value,
     a: usize,
     row: &[Value],
-    ev: &mut EvalCx<'_>,
 ) {
-    let k = key.eval(row, &[], ev);
     match index.get(&k) {
         Some(&s) => rows[s as usize * a..(s as usize + 1) * a].copy_from_slice(row),
         None => {
