@@ -3,6 +3,7 @@
 
 use crate::{Run, VizError, mode_color, num};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use serde_json::Value;
@@ -342,6 +343,40 @@ fn tick(v: f64) -> String {
     }
 }
 
+/// A chart's frame: its title, margins and label areas (`y_area` pixels for the y labels),
+/// over the value ranges `x` and `y`.
+fn frame<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    y_area: u32,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, VizError> {
+    ChartBuilder::on(root)
+        .caption(title, (FAMILY, 22))
+        .margin(14)
+        .x_label_area_size(50)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(x, y)
+        .map_err(err)
+}
+
+/// The legend of a chart's labelled series, in a framed box at `position`.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    font_size: u32,
+    position: SeriesLabelPosition,
+) -> Result<(), VizError> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FAMILY, font_size))
+        .position(position)
+        .draw()
+        .map_err(err)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn draw_lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -366,13 +401,7 @@ fn draw_lines<DB: DrawingBackend>(
         .collect();
     let (x0, x1) = range(pts.iter().flatten().map(|p| p.0), !log_x);
     let (y0, y1) = range(pts.iter().flatten().map(|p| p.1), !log_y);
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 22))
-        .margin(14)
-        .x_label_area_size(50)
-        .y_label_area_size(75)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(err)?;
+    let mut chart = frame(root, title, 75, x0..x1, y0..y1)?;
     let fx = move |v: &f64| tick(if log_x { 10f64.powf(*v) } else { *v });
     let fy = move |v: &f64| tick(if log_y { 10f64.powf(*v) } else { *v });
     chart
@@ -406,14 +435,7 @@ fn draw_lines<DB: DrawingBackend>(
                 .map_err(err)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FAMILY, 13))
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, 13, SeriesLabelPosition::LowerRight)?;
     Ok(())
 }
 
@@ -426,13 +448,7 @@ fn draw_bars<DB: DrawingBackend>(
 ) -> Result<(), VizError> {
     let (_, y1) = range(bars.iter().flat_map(|b| b.2.iter().copied()), true);
     let n = groups.len() as f64;
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 22))
-        .margin(14)
-        .x_label_area_size(50)
-        .y_label_area_size(75)
-        .build_cartesian_2d(0.0..n, 0.0..y1)
-        .map_err(err)?;
+    let mut chart = frame(root, title, 75, 0.0..n, 0.0..y1)?;
     let names = groups.to_vec();
     let fx = move |v: &f64| {
         let i = (*v - 0.5).round();
@@ -468,14 +484,7 @@ fn draw_bars<DB: DrawingBackend>(
             .label(name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FAMILY, 13))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, 13, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 
@@ -494,13 +503,7 @@ fn draw_timeline<DB: DrawingBackend>(
         })
         .fold(1.0, f64::max);
     let n = rows.len().max(1) as f64;
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FAMILY, 22))
-        .margin(14)
-        .x_label_area_size(50)
-        .y_label_area_size(95)
-        .build_cartesian_2d(0.0..end * 1.03, 0.0..n)
-        .map_err(err)?;
+    let mut chart = frame(root, title, 95, 0.0..end * 1.03, 0.0..n)?;
     let names: Vec<String> = rows.iter().map(|r| r.mode.clone()).collect();
     let fy = move |v: &f64| {
         let i = (*v - 0.5).round();
@@ -598,14 +601,7 @@ fn draw_timeline<DB: DrawingBackend>(
         ))
         .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FAMILY, 12))
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, 12, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 

@@ -195,15 +195,7 @@ pub fn run(
     );
     details.failures = failures;
     details.replayed = Some(replayed);
-    let outputs = report::outputs(&df);
-    Ok((
-        ModeRun {
-            mode: super::Mode::Acking.name().into(),
-            report: r,
-            details,
-        },
-        outputs,
-    ))
+    Ok(report::finish(super::Mode::Acking, r, details, &df))
 }
 
 /// Sinks show what reached them. With a crash still ahead, what would arrive after it never

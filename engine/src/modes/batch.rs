@@ -144,13 +144,5 @@ pub fn run(
     );
     details.batches = stages;
     details.failures = failures;
-    let outputs = report::outputs(&df);
-    Ok((
-        ModeRun {
-            mode: super::Mode::Batch.name().into(),
-            report: r,
-            details,
-        },
-        outputs,
-    ))
+    Ok(report::finish(super::Mode::Batch, r, details, &df))
 }

@@ -247,15 +247,7 @@ pub fn run(
     );
     details.batches = batches;
     details.failures = failures;
-    let outputs = report::outputs(&df);
-    Ok((
-        ModeRun {
-            mode: super::Mode::MicroBatch.name().into(),
-            report: r,
-            details,
-        },
-        outputs,
-    ))
+    Ok(report::finish(super::Mode::MicroBatch, r, details, &df))
 }
 
 /// The key expression of every `upsert` sink, by logical node.

@@ -193,6 +193,22 @@ pub fn build(
     }
 }
 
+/// A finished baseline run of `mode`: its report and findings, and what its sinks made
+/// visible.
+pub fn finish(
+    mode: super::Mode,
+    report: RunReport,
+    details: ModeDetails,
+    df: &Dataflow,
+) -> (super::ModeRun, SinkOutputs) {
+    let run = super::ModeRun {
+        mode: mode.name().into(),
+        report,
+        details,
+    };
+    (run, outputs(df))
+}
+
 /// The multiset of what a run's sinks made visible.
 pub fn outputs(df: &Dataflow) -> SinkOutputs {
     df.nodes

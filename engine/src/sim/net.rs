@@ -369,7 +369,7 @@ impl Net<'_> {
     }
 
     /// The channel of every record of `rows` on HASH writer `w`, into `channels`.
-    #[inline(always)]
+    #[inline]
     fn route_hashed(
         &self,
         w: usize,
@@ -778,15 +778,9 @@ mod tests {
     }
 
     impl Rig {
-        fn write(&mut self, t_ms: u64) {
-            let mut interner = Interner::new();
-            let (mut scratch, mut error) = (String::new(), None);
-            let mut ev = EvalCx {
-                interner: &mut interner,
-                scratch: &mut scratch,
-                error: &mut error,
-            };
-            let mut net = Net {
+        /// The rig's task 0 as a [`Net`].
+        fn net(&mut self) -> Net<'_> {
+            Net {
                 writers: &mut self.writers,
                 channels: &mut self.channels,
                 pool: &mut self.pool,
@@ -796,7 +790,18 @@ mod tests {
                 stats: &mut self.stats,
                 task: 0,
                 blocked: false,
+            }
+        }
+
+        fn write(&mut self, t_ms: u64) {
+            let mut interner = Interner::new();
+            let (mut scratch, mut error) = (String::new(), None);
+            let mut ev = EvalCx {
+                interner: &mut interner,
+                scratch: &mut scratch,
+                error: &mut error,
             };
+            let mut net = self.net();
             let t = SimTime(t_ms * 1_000_000);
             net.write(0, &[Value::Int(1)], RecMeta::untimed(t), t, &mut ev);
         }
@@ -896,17 +901,7 @@ mod tests {
             (r.channels[0].in_flight.len(), r.channels[0].backlog.len()),
             (2, 2)
         );
-        let mut net = Net {
-            writers: &mut r.writers,
-            channels: &mut r.channels,
-            pool: &mut r.pool,
-            queue: &mut r.queue,
-            cost: &r.cost,
-            flusher: &mut r.flusher,
-            stats: &mut r.stats,
-            task: 0,
-            blocked: false,
-        };
+        let mut net = r.net();
         net.write_priority_barrier(0, 7, SimTime(10_000_000));
         let c = &r.channels[0];
         // the partial buffer joined the queue; the barrier went out without credit, behind
