@@ -784,18 +784,28 @@ fn general_start_times(
 
 #[cfg(test)]
 mod tests {
-    //! The batch executor's times must equal those of a literal record-at-a-time, depth-first
-    //! executor — Flink's chaining — on arbitrary chains.
+    //! [`Chain::run`]'s times must equal those of a literal record-at-a-time, depth-first
+    //! executor — Flink's chaining — on arbitrary chains and on linear ones (the one-pass
+    //! fast path); two tiny chains pin absolute times.
     use super::super::batch::Batch;
     use super::super::{
         filter::FilterOp, flat_map::FlatMapOp, map::MapOp, sink::SinkMode, sink::SinkOp,
     };
     use super::*;
+    use crate::cost::CostModel;
     use crate::expr::{Scope, SelectItem, compile, compile_select};
+    use crate::rng::SeedTree;
+    use crate::scenario::Partitioner;
+    use crate::sim::buffer::BufferPool;
     use crate::sim::buffer::RecMeta;
+    use crate::sim::channel::{Channel, Ends};
+    use crate::sim::net::{Flusher, Net, NetStats, RecordWriter};
+    use crate::sim::queue::EventQueue;
+    use crate::time::SimDuration;
     use crate::time::SimTime;
     use crate::value::{Interner, Schema, Type, Value};
     use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
 
     /// One operator of a random chain: (kind, cost, parent).
     #[derive(Debug, Clone)]
@@ -897,6 +907,173 @@ mod tests {
         t
     }
 
+    /// A [`Net`] for the chain under test: writer `w` feeds channel `w`, buffers large enough
+    /// that nothing is sent, no flusher — the test reads the times the chain computed.
+    struct NetRig {
+        writers: Vec<RecordWriter>,
+        channels: Vec<Channel>,
+        pool: BufferPool,
+        queue: EventQueue,
+        cost: CostModel,
+        flusher: Flusher,
+        stats: NetStats,
+    }
+
+    impl NetRig {
+        fn new(writers: usize) -> Self {
+            NetRig {
+                writers: (0..writers)
+                    .map(|w| RecordWriter {
+                        partitioner: Partitioner::Forward,
+                        channels: vec![w as u32],
+                        key: None,
+                        key_field: None,
+                        key_group_target: vec![],
+                        max_parallelism: 128,
+                        downstream_parallelism: 1,
+                        next: 0,
+                        rng: SeedTree::new(0).stream("chain-test"),
+                        pool_size: 10,
+                        in_use: 0,
+                        arity: 2,
+                        fixed_bytes: None,
+                        records: 0,
+                    })
+                    .collect(),
+                channels: (0..writers)
+                    .map(|w| {
+                        let ends = Ends {
+                            edge: w as u32,
+                            from_task: 0,
+                            writer: w as u32,
+                            to_task: 1,
+                            input: 0,
+                        };
+                        Channel::new(ends, false, SimDuration::from_micros(10), 2)
+                    })
+                    .collect(),
+                pool: BufferPool::default(),
+                queue: EventQueue::new(),
+                cost: CostModel::default(),
+                flusher: Flusher::new(None),
+                stats: NetStats::default(),
+            }
+        }
+    }
+
+    /// Runs `lines` through the chain with [`Chain::run`] — the entry point the simulator
+    /// uses, fast paths included — and returns the local time the slice ends.
+    fn run_chain(
+        chain: &mut Chain,
+        input: &Batch,
+        interner: &mut Interner,
+        t0: u64,
+        deser: u64,
+    ) -> u64 {
+        let mut rig = NetRig::new(chain.ser_ns.len());
+        let (mut scratch, mut error) = (String::new(), None);
+        let mut cx = Cx {
+            ev: EvalCx {
+                interner,
+                scratch: &mut scratch,
+                error: &mut error,
+            },
+            net: Net {
+                writers: &mut rig.writers,
+                channels: &mut rig.channels,
+                pool: &mut rig.pool,
+                queue: &mut rig.queue,
+                cost: &rig.cost,
+                flusher: &mut rig.flusher,
+                stats: &mut rig.stats,
+                task: 0,
+                blocked: false,
+            },
+        };
+        let end = chain.run(Some(input.view()), t0, deser, &mut cx);
+        assert!(
+            !cx.net.blocked,
+            "the test network never runs out of buffers"
+        );
+        end
+    }
+
+    /// Builds the chain `kinds` wired by `parent`/`outs`, runs `lines` through it with
+    /// [`Chain::run`] and through the depth-first reference, and compares every time.
+    #[allow(clippy::too_many_arguments)]
+    fn check_against_reference(
+        kinds: &[Kind],
+        parent: &[Option<(usize, Port)>],
+        outs: &[Vec<Out>],
+        costs: &[u64],
+        ser: &[u64],
+        lines: &[(String, i64)],
+    ) -> Result<(), TestCaseError> {
+        let n = kinds.len();
+        let mut interner = Interner::new();
+        let ops: Vec<OpSlot> = (0..n)
+            .map(|j| {
+                OpSlot::new(
+                    operator(&kinds[j], &mut interner),
+                    outs[j].clone(),
+                    parent[j],
+                    costs[j],
+                    j,
+                    2,
+                )
+            })
+            .collect();
+        let mut chain = Chain::new(ops, ser.to_vec());
+        let mut input = Batch::new(2);
+        for (k, (l, v)) in lines.iter().enumerate() {
+            input.push(
+                &[Value::Str(interner.intern(l)), Value::Int(*v)],
+                RecMeta::untimed(SimTime(0)),
+                k as u32,
+            );
+        }
+        let (t0, deser) = (1_000, 13);
+        let end = run_chain(&mut chain, &input, &mut interner, t0, deser);
+        // reference
+        let mut writes = vec![Vec::new(); n];
+        let mut sinks = vec![Vec::new(); n];
+        let mut t = t0;
+        for k in 0..input.len() {
+            t += deser;
+            t = dfs(
+                0,
+                input.view().row(k),
+                t,
+                kinds,
+                outs,
+                costs,
+                ser,
+                &mut interner,
+                &mut writes,
+                &mut sinks,
+            );
+        }
+        prop_assert_eq!(end, t, "end of the slice");
+        for j in 0..n {
+            let nets = chain.ops[j].network_outs;
+            if nets > 0 {
+                // reference writes of op j are in depth-first order: per output record, per network out
+                prop_assert_eq!(
+                    &chain.ops[j].write_ns[..],
+                    &writes[j][..],
+                    "network writes of op {}",
+                    j
+                );
+                prop_assert_eq!(chain.ops[j].write_ns.len(), chain.ops[j].out.len() * nets);
+            }
+            if matches!(kinds[j], Kind::Sink) {
+                let got: Vec<u64> = chain.ops[j].start_ns.iter().map(|s| s + costs[j]).collect();
+                prop_assert_eq!(got, sinks[j].clone(), "sink {} arrivals", j);
+            }
+        }
+        Ok(())
+    }
+
     /// A random tree-shaped chain: op 0 is the head; op j > 0 hangs under a random earlier
     /// non-sink op; every non-sink op may also have network outputs.
     fn chain_strategy() -> impl Strategy<Value = (Vec<Kind>, Vec<usize>, Vec<u64>, Vec<u8>)> {
@@ -917,10 +1094,27 @@ mod tests {
         })
     }
 
+    /// A random *linear* chain — the shape the one-pass timing (`linear_times`) serves:
+    /// maps and filters one after the other, ending in a sink or in one network output.
+    fn linear_strategy() -> impl Strategy<Value = (Vec<Kind>, Vec<u64>, bool, u64)> {
+        (1usize..6).prop_flat_map(|n| {
+            let kinds = proptest::collection::vec(
+                prop_oneof![3 => Just(Kind::Map), 1 => (0i64..3).prop_map(Kind::Filter)],
+                n,
+            );
+            let costs = proptest::collection::vec(0u64..500, n + 1);
+            (kinds, costs, any::<bool>(), 1u64..200)
+        })
+    }
+
+    fn lines_strategy() -> impl Strategy<Value = Vec<(String, i64)>> {
+        proptest::collection::vec(("[a-c ]{0,12}", 0i64..50), 1..20)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
-        fn batch_times_equal_depth_first_times((mut kinds, parents, costs, nets) in chain_strategy(), lines in proptest::collection::vec(("[a-c ]{0,12}", 0i64..50), 1..20)) {
+        fn chain_run_times_equal_depth_first_times((mut kinds, parents, costs, nets) in chain_strategy(), lines in lines_strategy()) {
             if matches!(kinds[0], Kind::Sink) { kinds[0] = Kind::Map; }
             // Wire op j under a random earlier op that is not a sink.
             let n = kinds.len();
@@ -942,42 +1136,83 @@ mod tests {
                     w += 1;
                 }
             }
-            let mut interner = Interner::new();
-            let ops: Vec<OpSlot> = (0..n)
-                .map(|j| OpSlot::new(operator(&kinds[j], &mut interner), outs[j].clone(), parent[j], costs[j], j, 2))
-                .collect();
-            let mut chain = Chain::new(ops, ser.clone());
-            let mut input = Batch::new(2);
-            for (k, (l, v)) in lines.iter().enumerate() {
-                input.push(&[Value::Str(interner.intern(l)), Value::Int(*v)], RecMeta::untimed(SimTime(0)), k as u32);
-            }
-            let (t0, deser) = (1_000, 13);
-            // batch executor (phases 1–3)
-            let (mut scratch, mut error) = (String::new(), None);
-            let mut ev = EvalCx { interner: &mut interner, scratch: &mut scratch, error: &mut error };
-            let scope: Vec<usize> = (0..n).collect();
-            forward(&mut chain.ops, &scope, Some(input.view()), None, 0, &mut ev);
-            subtree_costs(&mut chain.ops, &scope, Some(input.view()), None, &chain.ser_ns);
-            let end = start_times(&mut chain.ops, &scope, Some(input.view()), None, t0, deser, &chain.ser_ns);
-            // reference
-            let mut writes = vec![Vec::new(); n];
-            let mut sinks = vec![Vec::new(); n];
-            let mut t = t0;
-            for k in 0..input.len() {
-                t += deser;
-                t = dfs(0, input.view().row(k), t, &kinds, &outs, &costs, &ser, &mut interner, &mut writes, &mut sinks);
-            }
-            prop_assert_eq!(end, t, "end of the slice");
-            for j in 0..n {
-                let nets = chain.ops[j].network_outs;
-                // reference writes of op j are in depth-first order: per output record, per network out
-                prop_assert_eq!(&chain.ops[j].write_ns[..], &writes[j][..], "network writes of op {}", j);
-                prop_assert_eq!(chain.ops[j].write_ns.len(), chain.ops[j].out.len() * nets);
-                if matches!(kinds[j], Kind::Sink) {
-                    let got: Vec<u64> = chain.ops[j].start_ns.iter().map(|s| s + costs[j]).collect();
-                    prop_assert_eq!(got, sinks[j].clone(), "sink {} arrivals", j);
-                }
-            }
+            check_against_reference(&kinds, &parent, &outs, &costs, &ser, &lines)?;
         }
+
+        #[test]
+        fn linear_chain_run_times_equal_depth_first_times((mut kinds, costs, to_sink, ser_ns) in linear_strategy(), lines in lines_strategy()) {
+            if to_sink { kinds.push(Kind::Sink); }
+            let n = kinds.len();
+            let parent: Vec<Option<(usize, Port)>> = (0..n).map(|j| j.checked_sub(1).map(|p| (p, Port::Main))).collect();
+            let mut outs: Vec<Vec<Out>> = (0..n).map(|j| if j + 1 < n { vec![Out::Chained((j + 1) as u16)] } else { vec![] }).collect();
+            let ser = if to_sink { vec![] } else { outs[n - 1].push(Out::Network(0)); vec![ser_ns] };
+            check_against_reference(&kinds, &parent, &outs, &costs[..n], &ser, &lines)?;
+        }
+    }
+
+    /// Two records through `map (100 ns) → sink (50 ns)` from t0 = 1 000 with 13 ns of
+    /// deserialization each: record 1 reaches the sink at 1 013 + 100, the slice ends after
+    /// both records' whole paths.
+    #[test]
+    fn tiny_chain_into_a_sink_has_these_times() {
+        let kinds = [Kind::Map, Kind::Sink];
+        let mut interner = Interner::new();
+        let ops = vec![
+            OpSlot::new(
+                operator(&kinds[0], &mut interner),
+                vec![Out::Chained(1)],
+                None,
+                100,
+                0,
+                2,
+            ),
+            OpSlot::new(
+                operator(&kinds[1], &mut interner),
+                vec![],
+                Some((0, Port::Main)),
+                50,
+                1,
+                2,
+            ),
+        ];
+        let mut chain = Chain::new(ops, vec![]);
+        let mut input = Batch::new(2);
+        for k in 0..2 {
+            input.push(
+                &[Value::Str(interner.intern("a")), Value::Int(k)],
+                RecMeta::untimed(SimTime(0)),
+                k as u32,
+            );
+        }
+        let end = run_chain(&mut chain, &input, &mut interner, 1_000, 13);
+        assert_eq!(chain.ops[1].start_ns, vec![1_113, 1_276]);
+        assert_eq!(end, 1_326);
+    }
+
+    /// `map (100 ns)` writing to the network (serialization 37 ns): a record is written after
+    /// its deserialization, the map and its serialization.
+    #[test]
+    fn tiny_chain_into_the_network_has_these_times() {
+        let mut interner = Interner::new();
+        let ops = vec![OpSlot::new(
+            operator(&Kind::Map, &mut interner),
+            vec![Out::Network(0)],
+            None,
+            100,
+            0,
+            2,
+        )];
+        let mut chain = Chain::new(ops, vec![37]);
+        let mut input = Batch::new(2);
+        for k in 0..2 {
+            input.push(
+                &[Value::Str(interner.intern("a")), Value::Int(k)],
+                RecMeta::untimed(SimTime(0)),
+                k as u32,
+            );
+        }
+        let end = run_chain(&mut chain, &input, &mut interner, 1_000, 13);
+        assert_eq!(chain.ops[0].write_ns, vec![1_150, 1_300]);
+        assert_eq!(end, 1_300);
     }
 }
