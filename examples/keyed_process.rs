@@ -101,6 +101,7 @@ fn detect() -> Result<Vec<(i64, f64)>, streamlab_engine::api::ApiError> {
     let result = env.execute()?;
     Ok(result
         .rows("alerts")
+        .expect("the job collects into `alerts`")
         .iter()
         .map(|r| {
             (

@@ -42,6 +42,7 @@ fn count_words() -> Result<Vec<(String, i64)>, streamlab_engine::api::ApiError> 
     let result = env.execute()?;
     let mut table: Vec<(String, i64)> = result
         .rows("word_counts")
+        .expect("the job collects into `word_counts`")
         .iter()
         .map(|r| {
             (

@@ -51,7 +51,9 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let sink = result.sink("word_counts");
+    let sink = result
+        .sink("word_counts")
+        .expect("the job collects into `word_counts`");
     println!(
         "{} updates reached the sink for {} distinct words (one update per word occurrence)",
         result.report.sink_records,
@@ -95,6 +97,7 @@ mod tests {
         assert_eq!(r.report.sink_records as usize, words);
         let to = r
             .rows("word_counts")
+            .expect("the job collects into `word_counts`")
             .iter()
             .find(|row| row[0] == "to")
             .expect("`to` is counted");

@@ -21,7 +21,8 @@
 //! .count()
 //! .collect("per_user");
 //! let result = env.execute().unwrap();
-//! assert_eq!(result.rows("per_user").len(), 3);
+//! assert_eq!(result.rows("per_user").map(<[_]>::len), Some(3));
+//! assert!(result.sink("no_such_sink").is_none());
 //! ```
 //!
 //! A builder call is one transformation; nothing runs until [`StreamEnv::execute`]. The job
@@ -303,21 +304,15 @@ pub struct JobResult {
 }
 
 impl JobResult {
-    /// The sink called `name`.
-    ///
-    /// # Panics
-    /// If the job has no such sink.
-    pub fn sink(&self, name: &str) -> &SinkReport {
-        self.report
-            .sinks
-            .iter()
-            .find(|s| s.name == name)
-            .unwrap_or_else(|| panic!("the job has no sink `{name}`"))
+    /// The sink called `name`, or `None` if the job has no sink of that name.
+    pub fn sink(&self, name: &str) -> Option<&SinkReport> {
+        self.report.sinks.iter().find(|s| s.name == name)
     }
 
-    /// The records a collecting sink received (as JSON values, in arrival order).
-    pub fn rows(&self, name: &str) -> &[Vec<serde_json::Value>] {
-        &self.sink(name).rows
+    /// The records a collecting sink received (as JSON values, in arrival order), or `None`
+    /// if the job has no sink of that name.
+    pub fn rows(&self, name: &str) -> Option<&[Vec<serde_json::Value>]> {
+        self.sink(name).map(|s| s.rows.as_slice())
     }
 }
 
@@ -1101,6 +1096,7 @@ mod tests {
         let r = env.execute().unwrap();
         let rows: Vec<String> = r
             .rows("out")
+            .expect("the job collects into `out`")
             .iter()
             .map(|r| serde_json::to_string(r).unwrap())
             .collect();
@@ -1186,7 +1182,8 @@ mod tests {
         main.collect("even");
         main.side_output("odd").collect("odd_records");
         let r = env.execute().unwrap();
-        let json = |name: &str| serde_json::to_string(r.rows(name)).unwrap();
+        let json =
+            |name: &str| serde_json::to_string(r.rows(name).expect("a sink of the job")).unwrap();
         assert_eq!(json("even"), r#"[["bob",2],["ann",4]]"#);
         assert_eq!(
             json("odd_records"),
@@ -1219,6 +1216,7 @@ mod tests {
         let r = env.execute().unwrap();
         let rows: Vec<String> = r
             .rows("out")
+            .expect("the job collects into `out`")
             .iter()
             .map(|r| serde_json::to_string(r).unwrap())
             .collect();
