@@ -68,18 +68,57 @@ fn scenario_for(spec: &Value) -> String {
             ms(&w["slide_ms"])
         ),
         Some("session") => format!("{{ type = \"session\", gap = \"{}\" }}", ms(&w["gap_ms"])),
+        Some("count") => match w.get("slide") {
+            Some(s) => format!("{{ type = \"count\", size = {}, slide = {s} }}", w["size"]),
+            None => format!("{{ type = \"count\", size = {} }}", w["size"]),
+        },
+        Some("global") => "{ type = \"global\" }".to_string(),
         other => panic!("unknown window {other:?}"),
     };
+    // Global and count windows never end: no lateness, no late data.
+    let global = matches!(w["kind"].as_str(), Some("count" | "global"));
+    let mut extra = String::new();
+    if let Some(t) = spec.get("trigger") {
+        let mut parts = vec![format!("type = {}", t["type"])];
+        if let Some(c) = t.get("count") {
+            parts.push(format!("count = {c}"));
+        }
+        if let Some(i) = t.get("interval_ms") {
+            parts.push(format!("interval = \"{}\"", ms(i)));
+        }
+        if t.get("purging").and_then(Value::as_bool) == Some(true) {
+            parts.push("purging = true".into());
+        }
+        extra.push_str(&format!("trigger = {{ {} }}\n", parts.join(", ")));
+    }
+    if let Some(e) = spec.get("evictor") {
+        match e["type"].as_str() {
+            Some("count") => extra.push_str(&format!(
+                "evictor = {{ type = \"count\", count = {} }}\n",
+                e["count"]
+            )),
+            Some("time") => extra.push_str(&format!(
+                "evictor = {{ type = \"time\", size = \"{}\" }}\n",
+                ms(&e["size_ms"])
+            )),
+            other => panic!("unknown evictor {other:?}"),
+        }
+    }
+    if !global {
+        let lateness = spec
+            .get("allowed_lateness_ms")
+            .map(ms)
+            .unwrap_or_else(|| "0 ms".into());
+        extra.push_str(&format!(
+            "allowed_lateness = \"{lateness}\"\nlate_output = \"late\"\n"
+        ));
+    }
     let agg = spec["aggregate"].as_str().unwrap_or("sum");
     let field = if agg == "count" {
         String::new()
     } else {
         "field = \"value\"\n".to_string()
     };
-    let lateness = spec
-        .get("allowed_lateness_ms")
-        .map(ms)
-        .unwrap_or_else(|| "0 ms".into());
     let mut events = String::new();
     for (seq, e) in spec["events"].as_array().unwrap().iter().enumerate() {
         events.push_str(&format!(
@@ -96,10 +135,14 @@ fn scenario_for(spec: &Value) -> String {
          watermarks = {{ {strategy}, {emit} }}\nevents = [\n{events}]\n\
          [[operator]]\nname = \"by_key\"\nkind = \"key_by\"\ninput = \"events\"\nkey = \"key\"\n\
          [[operator]]\nname = \"win\"\nkind = \"window\"\ninput = \"by_key\"\nparallelism = {p}\nwindow = {window}\n\
-         function = \"{agg}\"\n{field}as = \"result\"\nallowed_lateness = \"{lateness}\"\nlate_output = \"late\"\n\
-         [[sink]]\nname = \"results\"\ninput = \"win\"\nparallelism = {p}\n\
-         [[sink]]\nname = \"late_data\"\ninput = \"late\"\nparallelism = {p}\n",
+         function = \"{agg}\"\n{field}as = \"result\"\n{extra}\
+         [[sink]]\nname = \"results\"\ninput = \"win\"\nparallelism = {p}\n{late_sink}",
         slots = p.max(1),
+        late_sink = if global {
+            String::new()
+        } else {
+            format!("[[sink]]\nname = \"late_data\"\ninput = \"late\"\nparallelism = {p}\n")
+        },
     )
 }
 
@@ -132,6 +175,7 @@ fn engine_lines(case: &Path, spec: &Value) -> Vec<Value> {
         out.report.outcome.message
     );
     let parallel = spec["parallelism"].as_u64().unwrap_or(1) > 1;
+    let global = matches!(spec["window"]["kind"].as_str(), Some("count" | "global"));
     let bytes = buf.0.lock().unwrap().clone();
     let mut lines = Vec::new();
     for l in String::from_utf8(bytes).unwrap().lines() {
@@ -143,9 +187,13 @@ fn engine_lines(case: &Path, spec: &Value) -> Vec<Value> {
                 .unwrap_or(Value::Null)
         };
         let mut line = match e["event"].as_str() {
-            Some("window_fired") => json!({
+            Some("window_fired") if !global => json!({
                 "key": e["key"], "window_start": e["window_start"], "window_end": e["window_end"],
                 "result": e["result"][0], "after_seq": seq(&e["last_input"]), "wm": e["watermark"],
+            }),
+            Some("window_fired") => json!({
+                "key": e["key"], "result": e["result"][0],
+                "after_seq": seq(&e["last_input"]), "wm": e["watermark"],
             }),
             Some("late_record") => {
                 let r = &e["row"];
