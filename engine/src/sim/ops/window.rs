@@ -534,22 +534,32 @@ impl WindowOp {
                 self.trigger_clear(key, *x);
                 self.delete_cleanup(key, *x);
             }
-            // mergeNamespaces: combine the merged state windows' contents into the target.
-            let mut target = self.state.remove(&(key, m.state_window));
+            // mergeNamespaces: the merged state windows' contents are combined first, in the
+            // merge's order, and that into the target (`AbstractHeapMergingState`): for a list
+            // (evictors) target ++ s1 ++ s2, for a reduce reduce(target, reduce(s1, s2)).
+            let mut merged: Option<WindowState> = None;
             for s in &m.merged_state_windows {
                 if let Some(other) = self.state.remove(&(key, *s)) {
-                    target = Some(match target {
+                    merged = Some(match merged {
                         None => other,
-                        Some(mut t) => {
-                            self.cfg.agg.merge(&mut t.acc, other.acc, ev);
-                            t.max_born = t.max_born.max(other.max_born);
-                            t
+                        Some(mut a) => {
+                            self.cfg.agg.merge(&mut a.acc, other.acc, ev);
+                            a.max_born = a.max_born.max(other.max_born);
+                            a
                         }
                     });
                 }
             }
-            if let Some(t) = target {
-                self.state.insert((key, m.state_window), t);
+            if let Some(mg) = merged {
+                match self.state.get_mut(&(key, m.state_window)) {
+                    Some(t) => {
+                        self.cfg.agg.merge(&mut t.acc, mg.acc, ev);
+                        t.max_born = t.max_born.max(mg.max_born);
+                    }
+                    None => {
+                        self.state.insert((key, m.state_window), mg);
+                    }
+                }
             }
         }
         Ok(actual)
@@ -588,7 +598,7 @@ impl WindowOp {
                 self.event_timers.register(max, k);
                 let st = self.triggers.entry((key, w)).or_default();
                 if st.fire_at.is_none() {
-                    let next = trigger::next_continuous_fire(ts, interval, max);
+                    let next = trigger::first_continuous_fire(ts, interval, max);
                     st.fire_at = Some(next);
                     self.event_timers.register(next, k);
                 }
@@ -598,7 +608,7 @@ impl WindowOp {
                 let now = self.now_ms;
                 let st = self.triggers.entry((key, w)).or_default();
                 if st.fire_at.is_none() {
-                    let next = trigger::next_continuous_fire(now, interval, max);
+                    let next = trigger::first_continuous_fire(now, interval, max);
                     st.fire_at = Some(next);
                     self.proc_timers.register(next, k);
                 }
@@ -641,16 +651,18 @@ impl WindowOp {
         let r = match self.cfg.trigger.kind {
             TriggerKind::ProcessingTime => TriggerResult::FIRE,
             TriggerKind::ContinuousProcessingTime(interval) => {
-                let st = self.triggers.entry((key, w)).or_default();
-                if st.fire_at == Some(time) {
-                    let next = trigger::next_continuous_fire(time, interval, w.max_timestamp());
-                    st.fire_at = Some(next);
-                    if next > time {
-                        self.proc_timers.register(next, (OrdValue(key), w));
-                    }
+                if time == w.max_timestamp() {
                     TriggerResult::FIRE
                 } else {
-                    TriggerResult::CONTINUE
+                    let st = self.triggers.entry((key, w)).or_default();
+                    if st.fire_at == Some(time) {
+                        let next = trigger::next_continuous_fire(time, interval, w.max_timestamp());
+                        st.fire_at = Some(next);
+                        self.proc_timers.register(next, (OrdValue(key), w));
+                        TriggerResult::FIRE
+                    } else {
+                        TriggerResult::CONTINUE
+                    }
                 }
             }
             _ => TriggerResult::CONTINUE,
@@ -658,11 +670,15 @@ impl WindowOp {
         self.cfg.trigger.wrap(r)
     }
 
+    /// `Trigger.onMerge` for the merged window `result`: `mergePartitionedState` moves the
+    /// trigger state of the merged windows to `result` (so the `clear` that follows for each of
+    /// them finds none and deletes no fire-time timer, as in Flink), then the trigger registers
+    /// what it needs.
     fn trigger_on_merge(&mut self, key: Value, result: Window, merged: &[Window]) {
         let mut st = TriggerState::default();
         for m in merged {
-            if let Some(s) = self.triggers.get(&(key, *m)) {
-                st.merge(s);
+            if let Some(s) = self.triggers.remove(&(key, *m)) {
+                st.merge(&s);
             }
         }
         let k = (OrdValue(key), result);
@@ -670,10 +686,9 @@ impl WindowOp {
         match self.cfg.trigger.kind {
             TriggerKind::EventTime if max > self.watermark => self.event_timers.register(max, k),
             TriggerKind::ProcessingTime if max > self.now_ms => self.proc_timers.register(max, k),
+            // ContinuousEventTimeTrigger.onMerge registers the merged fire time only (the
+            // window's end comes from onElement right after the merge).
             TriggerKind::ContinuousEventTime(_) => {
-                if max > self.watermark {
-                    self.event_timers.register(max, k);
-                }
                 if let Some(f) = st.fire_at {
                     self.event_timers.register(f, k);
                 }
