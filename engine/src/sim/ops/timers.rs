@@ -205,9 +205,76 @@ impl<T: Copy + Eq + Hash> TimerQueue<T> {
     }
 }
 
+/// The work budget of one simulation event: loops that run inside one event — the timers one
+/// watermark (or one processing-time advance) fires, which can register new due timers
+/// without end (a global window with a continuous event-time trigger at the final watermark
+/// does, in Flink too) — charge it, and stop when it is spent. The simulation gives each
+/// event what is left of `[limits] max_events`, adds what the event used to its event count,
+/// and stops the run with the cause an operator gave.
+///
+/// Per thread: a run is simulated on one thread, event after event.
+pub mod budget {
+    use std::cell::{Cell, RefCell};
+
+    thread_local! {
+        static LEFT: Cell<u64> = const { Cell::new(u64::MAX) };
+        static USED: Cell<u64> = const { Cell::new(0) };
+        static CAUSE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// An event starts with `left` units of work allowed.
+    pub fn start_event(left: u64) {
+        LEFT.with(|l| l.set(left));
+        USED.with(|u| u.set(0));
+    }
+
+    /// Charges `n` units; `false` when the budget is spent (the caller stops its loop and
+    /// says why with [`stop`]).
+    #[inline]
+    pub fn charge(n: u64) -> bool {
+        USED.with(|u| u.set(u.get() + n));
+        LEFT.with(|l| {
+            let v = l.get();
+            l.set(v.saturating_sub(n));
+            v > n
+        })
+    }
+
+    /// Work the current event used.
+    pub fn used() -> u64 {
+        USED.with(Cell::get)
+    }
+
+    /// An operator stopped a loop: the run must stop, for this reason.
+    pub fn stop(cause: String) {
+        CAUSE.with(|c| {
+            c.borrow_mut().get_or_insert(cause);
+        });
+    }
+
+    /// The reason to stop, if an operator gave one (taken once).
+    pub fn take_cause() -> Option<String> {
+        CAUSE.with(|c| c.borrow_mut().take())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_event_budget_runs_out_and_keeps_the_first_cause() {
+        budget::start_event(3);
+        assert!(budget::charge(1));
+        assert!(budget::charge(1));
+        assert!(!budget::charge(1), "the third unit spends it");
+        assert_eq!(budget::used(), 3);
+        budget::stop("first".into());
+        budget::stop("second".into());
+        assert_eq!(budget::take_cause().as_deref(), Some("first"));
+        assert_eq!(budget::take_cause(), None);
+        budget::start_event(u64::MAX);
+    }
 
     #[test]
     fn timers_deduplicate_and_fire_in_order() {

@@ -367,6 +367,38 @@ impl WindowOp {
         self.watermark = wm;
         while let Some((ts, (OrdValue(key), w))) = self.event_timers.pop_due(wm) {
             self.on_timer(ts, key, w, true, out, ev);
+            if wm == EVENT_TIME_MAX
+                && w == Window::GLOBAL
+                && ts != EVENT_TIME_MAX
+                && matches!(self.cfg.trigger.kind, TriggerKind::ContinuousEventTime(_))
+                && self.event_timers.contains(
+                    trigger::next_continuous_fire(ts, self.interval(), EVENT_TIME_MAX),
+                    (OrdValue(key), w),
+                )
+            {
+                // Flink loops here for ever: at Long.MAX_VALUE the trigger registers
+                // min(t + interval, Long.MAX_VALUE) again and again, each due at once.
+                super::timers::budget::stop(
+                    "a global window with a continuous event-time trigger fires without end at the final watermark \
+                     (in Flink too: at Long.MAX_VALUE the trigger registers min(t + interval, Long.MAX_VALUE) again and again); \
+                     give the window an end (tumbling, sliding, session) or use a count trigger"
+                        .into(),
+                );
+                break;
+            }
+            if !super::timers::budget::charge(1) {
+                super::timers::budget::stop(format!(
+                    "a window operator fired more timers at one watermark ({wm}) than [limits] max_events has left"
+                ));
+                break;
+            }
+        }
+    }
+
+    fn interval(&self) -> i64 {
+        match self.cfg.trigger.kind {
+            TriggerKind::ContinuousEventTime(i) | TriggerKind::ContinuousProcessingTime(i) => i,
+            _ => 0,
         }
     }
 
@@ -383,6 +415,13 @@ impl WindowOp {
         }
         while let Some((ts, (OrdValue(key), w))) = self.proc_timers.pop_due(self.now_ms) {
             self.on_timer(ts, key, w, false, out, ev);
+            if !super::timers::budget::charge(1) {
+                super::timers::budget::stop(format!(
+                    "a window operator fired more processing-time timers at {} ms than [limits] max_events has left",
+                    self.now_ms
+                ));
+                break;
+            }
         }
     }
 
@@ -723,5 +762,76 @@ impl WindowOp {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::plan;
+    use crate::report::{RunReport, Status};
+    use crate::scenario::parse_str;
+    use crate::sim::{self, RunOptions};
+
+    fn job(window: &str, limits: &str, keys: usize) -> String {
+        let events: Vec<String> = (0..keys)
+            .map(|k| format!("{{ key = \"k{k}\", ts = {}, value = 1 }}", 1000 + k))
+            .collect();
+        format!(
+            "name = \"w\"\n{limits}\n[[source]]\nname = \"events\"\nkind = \"inline\"\ntimestamp = \"ts\"\n\
+             watermarks = {{ strategy = \"monotonous\", emit = \"per_event\" }}\nevents = [ {} ]\n\
+             [[operator]]\nname = \"by_key\"\nkind = \"key_by\"\ninput = \"events\"\nkey = \"key\"\n\
+             [[operator]]\nname = \"win\"\nkind = \"window\"\ninput = \"by_key\"\n{window}\n\
+             function = \"sum\"\nfield = \"value\"\n[[sink]]\nname = \"out\"\ninput = \"win\"\n",
+            events.join(", ")
+        )
+    }
+
+    fn run(text: &str) -> (RunReport, Vec<String>) {
+        let s = parse_str("w.toml", text, None).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let warnings = s.warnings.iter().map(|w| w.message.clone()).collect();
+        let p = plan(&s).unwrap();
+        let opts = RunOptions {
+            seed: None,
+            trace: None,
+            hash_trace: false,
+        };
+        (sim::run(&s, &p, opts).unwrap().report, warnings)
+    }
+
+    /// Issue 11 item 10: in Flink this job never ends; the run stops at once with the cause.
+    #[test]
+    fn a_global_window_with_a_continuous_trigger_stops_at_the_final_watermark() {
+        let text = job(
+            "window = { type = \"global\" }\ntrigger = { type = \"continuous_event_time\", interval = \"1 s\" }",
+            "",
+            3,
+        );
+        let (r, warnings) = run(&text);
+        assert!(
+            warnings.iter().any(|w| w.contains("never stops firing")),
+            "validate warns: {warnings:?}"
+        );
+        assert_eq!(r.outcome.status, Status::LimitReached);
+        let m = r.outcome.message.unwrap_or_default();
+        assert!(
+            m.contains("fires without end at the final watermark"),
+            "{m}"
+        );
+    }
+
+    /// The timers one watermark fires count against `[limits] max_events`: 40 windows due at
+    /// the final watermark are more than a budget of 30 events.
+    #[test]
+    fn timers_fired_by_one_watermark_count_against_max_events() {
+        let window = "window = { type = \"tumbling\", size = \"1 h\" }";
+        let (r, _) = run(&job(window, "[limits]\nmax_events = 30", 40));
+        assert_eq!(r.outcome.status, Status::LimitReached, "{:?}", r.outcome);
+        let (r, _) = run(&job(window, "", 40));
+        assert_eq!(r.outcome.status, Status::Finished, "{:?}", r.outcome);
+        assert!(
+            r.events < 30,
+            "the queue events alone ({}) stay below the limit",
+            r.events
+        );
     }
 }
