@@ -256,7 +256,8 @@ impl Collector<'_> {
     }
     /// Emits a record on the side output (records there have the input's fields); the
     /// scenario names that stream with `side_output = "<name>"` on the process operator.
-    /// Not finished: side output emitted from `on_timer` is not routed yet and is dropped.
+    /// Works from `process_element` and from `on_timer` alike (Flink's
+    /// `ctx.output(tag, value)` in `onTimer`).
     pub fn side_output(&mut self, row: &[Value]) {
         let parent = if self.parent == u32::MAX {
             self.side.len() as u32

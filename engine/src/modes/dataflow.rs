@@ -631,6 +631,7 @@ impl Dataflow {
             return;
         }
         let mut out = Batch::new(nr.arity);
+        let mut side = Batch::new(nr.side_arity);
         let mut ev = EvalCx {
             interner: &mut self.interner,
             scratch: &mut self.scratch,
@@ -638,21 +639,26 @@ impl Dataflow {
         };
         op.set_processing_time(now_ms);
         if timers {
-            op.advance_processing_time(now_ms, &mut out, &mut ev);
+            op.advance_processing_time(now_ms, &mut out, &mut side, &mut ev);
         }
         if op.has_event_time() && wm > nr.watermark {
-            op.advance_watermark(wm, &mut out, &mut ev);
+            op.advance_watermark(wm, &mut out, &mut side, &mut ev);
         }
         if let Some(f) = op.take_failure() {
             *ev.error = Some(f);
         }
-        if error.is_some() || out.is_empty() {
+        if error.is_some() || (out.is_empty() && side.is_empty()) {
             return;
         }
         let t = now.max(self.free[v][st]);
         let times = vec![t; out.len()];
         self.nodes[n].records_out[st] += out.len() as u64;
         self.route(n, st, false, &out, &times, error);
+        if !side.is_empty() {
+            // side output from timers (process functions' on_timer)
+            let times = vec![t; side.len()];
+            self.route(n, st, true, &side, &times, error);
+        }
     }
 
     /// Sends records from subtask `st` of node `n` along its main or side outputs.

@@ -490,6 +490,17 @@ pub(super) fn check_window(
                     return None;
                 }
             };
+            if global && !processing_time && matches!(kind, TriggerKind::ContinuousEventTime(_)) {
+                // Flink's ContinuousEventTimeTrigger on GlobalWindows: maxTimestamp is
+                // Long.MAX_VALUE, so at the final watermark it fires and re-registers for ever.
+                ck.warn(
+                    Some(t.span()),
+                    "a global window with a continuous event-time trigger never stops firing",
+                    "at the end of input the watermark becomes +∞ and the trigger fires again and again, \
+                     without end (in Flink too); streamlab stops such a run with an error. Give the window an end \
+                     (tumbling, sliding or session) or use a count trigger",
+                );
+            }
             Some(Trigger {
                 kind,
                 purging: r.purging.unwrap_or(false),

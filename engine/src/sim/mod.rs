@@ -281,13 +281,18 @@ impl Simulation {
             self.try_schedule(t);
         }
         let mut events = 0u64;
+        // Work done inside events (timers one watermark fires) counts against max_events too.
+        let mut work = 0u64;
+        ops::timers::budget::take_cause();
+        ops::timers::budget::start_event(s.limits.max_events);
         while let Some((t, ev)) = self.queue.pop() {
             events += 1;
-            if events > s.limits.max_events {
+            ops::timers::budget::start_event(s.limits.max_events.saturating_sub(events + work));
+            if events + work > s.limits.max_events {
                 return (
                     Status::LimitReached,
                     Some(format!(
-                        "the run processed {} events (limits.max_events); raise it in [limits] or shorten the input",
+                        "the run processed {} events, counting the timers fired inside them (limits.max_events); raise it in [limits] or shorten the input",
                         s.limits.max_events
                     )),
                     events,
@@ -345,6 +350,14 @@ impl Simulation {
                         (s, p) = (&r.scenario, &r.plan);
                     }
                 }
+            }
+            work += ops::timers::budget::used();
+            if let Some(cause) = ops::timers::budget::take_cause() {
+                return (
+                    Status::LimitReached,
+                    Some(format!("the run stopped: {cause}")),
+                    events,
+                );
             }
             if let Some(f) = &self.failure {
                 return (Status::Failed, Some(f.clone()), events);

@@ -39,19 +39,27 @@ impl MergingWindowSet {
         self.mapping.remove(w);
     }
 
-    /// Adds a new window, merging what overlaps. Returns the window the new one ended up in
-    /// and the merges performed (excluding trivial ones), in window order.
+    /// Adds a new window, merging what overlaps (`MergingWindowSet.addWindow`). Returns the
+    /// window the new one ended up in and the merge performed, if any.
+    ///
+    /// `TimeWindow.mergeWindows` sorts the windows by start (a stable sort: the new window,
+    /// added last, comes after an existing one with the same start) and collects each run of
+    /// intersecting windows in a `java.util.HashSet`. The iteration order of that set decides
+    /// which existing window's state window becomes the merged window's (the first one), and
+    /// the order in which the others are cleared and their state appended: see
+    /// [`java_hash_set_order`].
     pub fn add(&mut self, new: Window) -> (Window, Vec<Merge>) {
         let mut all: Vec<Window> = self.mapping.keys().copied().collect();
         all.push(new);
-        // TimeWindow.mergeWindows: sort by start, sweep, merge what intersects.
         all.sort_by_key(|w| w.start);
         let mut groups: Vec<(Window, Vec<Window>)> = Vec::new();
         for w in all {
             match groups.last_mut() {
                 Some((cover, members)) if cover.intersects(&w) => {
                     *cover = cover.cover(&w);
-                    members.push(w);
+                    if !members.contains(&w) {
+                        members.push(w); // a set: an equal window is not added twice
+                    }
                 }
                 _ => groups.push((w, vec![w])),
             }
@@ -59,7 +67,8 @@ impl MergingWindowSet {
         let mut result = new;
         let mut merged_new = false;
         let mut merges = Vec::new();
-        for (cover, mut members) in groups.into_iter().filter(|(_, m)| m.len() > 1) {
+        for (cover, members) in groups.into_iter().filter(|(_, m)| m.len() > 1) {
+            let mut members = java_hash_set_order(&members);
             if let Some(i) = members.iter().position(|m| *m == new) {
                 members.remove(i);
                 merged_new = true;
@@ -88,6 +97,55 @@ impl MergingWindowSet {
         }
         (result, merges)
     }
+}
+
+/// Flink's `TimeWindow.hashCode()`: `MathUtils.longToIntWithBitMixing(start + end)` (in Flink
+/// 2.3 the finaliser of SplitMix64, read from its bytecode), Java `long` arithmetic.
+pub fn time_window_hash(w: &Window) -> i32 {
+    let mut x = w.start.wrapping_add(w.end) as u64;
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    x as u32 as i32
+}
+
+/// The iteration order of a `java.util.HashSet<TimeWindow>` (default capacity 16, load factor
+/// 0.75) filled with `items` in this order: by bucket `(h ^ (h >>> 16)) & (capacity − 1)` of
+/// the final table, and within a bucket in insertion order (Java's `HashMap` appends to a
+/// bucket's chain and keeps the chains' order when it doubles the table). A chain reaching 8
+/// entries in a table smaller than 64 also doubles it, as `treeifyBin` does; a chain that long
+/// in a larger table becomes a tree bin in Java, whose order is not modelled (it would take
+/// nine merged sessions of one key colliding in the same bucket).
+pub fn java_hash_set_order(items: &[Window]) -> Vec<Window> {
+    let spread = |w: &Window| {
+        let h = time_window_hash(w) as u32;
+        h ^ (h >> 16)
+    };
+    let mut cap: usize = 16;
+    let mut kept: Vec<(u32, Window)> = Vec::with_capacity(items.len());
+    for w in items {
+        if kept.iter().any(|(_, k)| k == w) {
+            continue;
+        }
+        let h = spread(w);
+        let chain = kept
+            .iter()
+            .filter(|(k, _)| (*k as usize) & (cap - 1) == (h as usize) & (cap - 1))
+            .count();
+        kept.push((h, *w));
+        if chain >= 8 && cap < 64 {
+            cap *= 2; // treeifyBin on a small table resizes instead
+        }
+        if kept.len() > cap * 3 / 4 {
+            cap *= 2;
+        }
+    }
+    let mut order: Vec<(usize, Window)> = kept
+        .into_iter()
+        .map(|(h, w)| ((h as usize) & (cap - 1), w))
+        .collect();
+    order.sort_by_key(|(b, _)| *b); // stable: insertion order within a bucket
+    order.into_iter().map(|(_, w)| w).collect()
 }
 
 #[cfg(test)]
@@ -132,10 +190,99 @@ mod tests {
         let (r, merges) = m.add(w(3, 10));
         assert_eq!(r, w(0, 13));
         assert_eq!(merges.len(), 1);
+        // java.util.HashSet order of {[0,3), [3,10), [10,13)} (from Java): 0,3  3,10  10,13
         assert_eq!(merges[0].merged, vec![w(0, 3), w(10, 13)]);
         assert_eq!(merges[0].state_window, w(0, 3));
         assert_eq!(merges[0].merged_state_windows, vec![w(10, 13)]);
         assert_eq!(m.mapping.len(), 1);
+    }
+
+    /// The state window that survives a merge is the first in HashSet order, not the
+    /// earliest: here the later session's.
+    #[test]
+    fn the_surviving_state_window_is_the_first_in_java_hash_set_order() {
+        // Java: a HashSet of [100,110), [110,120), [120,130) iterates 120,130  110,120  100,110
+        assert_eq!(
+            java_hash_set_order(&[w(100, 110), w(110, 120), w(120, 130)]),
+            vec![w(120, 130), w(110, 120), w(100, 110)]
+        );
+        let mut m = MergingWindowSet::default();
+        m.add(w(100, 110));
+        m.add(w(120, 130));
+        let (r, merges) = m.add(w(110, 120));
+        assert_eq!(r, w(100, 130));
+        assert_eq!(merges[0].merged, vec![w(120, 130), w(100, 110)]);
+        assert_eq!(merges[0].state_window, w(120, 130));
+        assert_eq!(merges[0].merged_state_windows, vec![w(100, 110)]);
+        assert_eq!(m.state_window(&w(100, 130)), Some(w(120, 130)));
+    }
+
+    /// Hash codes and iteration orders printed by Java (Flink 2.3's `TimeWindow` in a
+    /// `java.util.HashSet`).
+    #[test]
+    fn hash_codes_and_hash_set_order_agree_with_java() {
+        assert_eq!(time_window_hash(&w(0, 3)), -485218064);
+        assert_eq!(time_window_hash(&w(10, 13)), -1101448027);
+        assert_eq!(time_window_hash(&w(3, 10)), -1242005039);
+        assert_eq!(time_window_hash(&w(0, 10)), -1456339591);
+        assert_eq!(time_window_hash(&w(2, 4)), 1886925676);
+        assert_eq!(time_window_hash(&Window::GLOBAL), -221528709);
+        assert_eq!(
+            java_hash_set_order(&[w(0, 3), w(2, 5)]),
+            vec![w(2, 5), w(0, 3)]
+        );
+        assert_eq!(
+            java_hash_set_order(&[w(0, 10), w(2, 4)]),
+            vec![w(2, 4), w(0, 10)]
+        );
+        // 20 windows: the table grows from 16 to 32 buckets on the 13th
+        let input = [
+            (-92397, -91561),
+            (-86407, -81705),
+            (-70324, -68281),
+            (-58883, -58775),
+            (-35363, -33587),
+            (-34713, -31369),
+            (-33037, -30747),
+            (-6013, -4521),
+            (-2537, 654),
+            (-187, 1121),
+            (22060, 22650),
+            (22963, 24100),
+            (38946, 42591),
+            (42543, 43581),
+            (63289, 64373),
+            (70124, 70139),
+            (70926, 70970),
+            (80996, 82712),
+            (93959, 95725),
+            (94455, 95814),
+        ];
+        let java = [
+            (-92397, -91561),
+            (-33037, -30747),
+            (-86407, -81705),
+            (80996, 82712),
+            (70926, 70970),
+            (93959, 95725),
+            (-58883, -58775),
+            (94455, 95814),
+            (-35363, -33587),
+            (-2537, 654),
+            (70124, 70139),
+            (38946, 42591),
+            (-70324, -68281),
+            (22963, 24100),
+            (-6013, -4521),
+            (63289, 64373),
+            (-34713, -31369),
+            (-187, 1121),
+            (22060, 22650),
+            (42543, 43581),
+        ];
+        let ws: Vec<Window> = input.iter().map(|&(s, e)| w(s, e)).collect();
+        let want: Vec<Window> = java.iter().map(|&(s, e)| w(s, e)).collect();
+        assert_eq!(java_hash_set_order(&ws), want);
     }
 
     #[test]

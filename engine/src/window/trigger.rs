@@ -86,10 +86,19 @@ impl TriggerState {
     }
 }
 
-/// The next firing of a continuous trigger: `min(t − t % interval + interval, maxTimestamp)`
-/// with Java's `%` (Flink's `registerNextFireTimestamp`).
-pub fn next_continuous_fire(t: EventTime, interval: i64, window_max: EventTime) -> EventTime {
-    (t - t % interval).saturating_add(interval).min(window_max)
+/// The first firing of a continuous trigger, set by `onElement` when the window has none:
+/// `min(t − t % interval + interval, maxTimestamp)`, aligned to the interval grid with Java's
+/// truncating `%` and Java's wrapping `long` arithmetic (Flink's
+/// `registerNextFireTimestamp(timestamp − timestamp % interval, …)`).
+pub fn first_continuous_fire(t: EventTime, interval: i64, window_max: EventTime) -> EventTime {
+    next_continuous_fire(t - t % interval, interval, window_max)
+}
+
+/// Every later firing of a continuous trigger, set by `onEventTime` (`onProcessingTime`) when
+/// the fire time `time` is reached: `min(time + interval, maxTimestamp)`, *not* re-aligned to
+/// the grid — after a session merge the fire time can lie off the grid, and stays off it.
+pub fn next_continuous_fire(time: EventTime, interval: i64, window_max: EventTime) -> EventTime {
+    time.wrapping_add(interval).min(window_max)
 }
 
 /// Removes elements before a firing (Flink's `Evictor.evictBefore`).
@@ -140,9 +149,27 @@ mod tests {
 
     #[test]
     fn continuous_firings_follow_the_interval_grid_and_stop_at_the_window_end() {
-        assert_eq!(next_continuous_fire(1234, 1000, 9999), 2000);
+        assert_eq!(first_continuous_fire(1234, 1000, 9999), 2000);
+        assert_eq!(
+            first_continuous_fire(-1500, 1000, 9999),
+            0,
+            "Java's % truncates"
+        );
         assert_eq!(next_continuous_fire(2000, 1000, 9999), 3000);
         assert_eq!(next_continuous_fire(9500, 1000, 9999), 9999);
+    }
+
+    /// Only the first fire time is aligned: from a fire time off the grid (a merged session's
+    /// old end) the next one is `time + interval`, as in Flink's `onEventTime`.
+    #[test]
+    fn later_continuous_firings_are_not_realigned() {
+        assert_eq!(next_continuous_fire(2999, 1000, 4999), 3999);
+        assert_eq!(first_continuous_fire(2999, 1000, 4999), 3000);
+        // the global window: Java's long wraps, as Flink's trigger does at Long.MAX_VALUE
+        assert_eq!(
+            next_continuous_fire(i64::MAX - 10, 1000, i64::MAX),
+            i64::MIN + 989
+        );
     }
 
     #[test]

@@ -171,8 +171,9 @@ impl Chain {
         if slot.op.has_event_time() {
             slot.out.clear();
             slot.side.clear();
-            slot.op.advance_watermark(wm, &mut slot.out, &mut cx.ev);
-            if !slot.out.is_empty() {
+            slot.op
+                .advance_watermark(wm, &mut slot.out, &mut slot.side, &mut cx.ev);
+            if !(slot.out.is_empty() && slot.side.is_empty()) {
                 t = self.run_entry(Entry::Emitted(j), t, 0, cx);
             }
             if self.failed() {
@@ -230,8 +231,8 @@ impl Chain {
                 slot.out.clear();
                 slot.side.clear();
                 slot.op
-                    .advance_processing_time(now_ms, &mut slot.out, &mut cx.ev);
-                if !slot.out.is_empty() {
+                    .advance_processing_time(now_ms, &mut slot.out, &mut slot.side, &mut cx.ev);
+                if !(slot.out.is_empty() && slot.side.is_empty()) {
                     t = self.run_entry(Entry::Emitted(j), t, 0, cx);
                 }
             }
@@ -386,7 +387,18 @@ fn prefilled(ops: &[OpSlot], j: usize, emitted: Option<usize>) -> bool {
 
 fn input_len(ops: &[OpSlot], j: usize, input: Option<View<'_>>, emitted: Option<usize>) -> usize {
     if prefilled(ops, j, emitted) {
-        return ops[j].out.len();
+        // Timer firings' side-output rows may have places after the main rows.
+        let side = if ops[j].side_outs.is_empty() {
+            0
+        } else {
+            ops[j]
+                .side
+                .parent
+                .iter()
+                .max()
+                .map_or(0, |p| *p as usize + 1)
+        };
+        return ops[j].out.len().max(side);
     }
     match ops[j].parent {
         Some((p, Port::Main)) => ops[p].out.len(),

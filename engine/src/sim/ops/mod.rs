@@ -56,18 +56,20 @@ pub enum Operator {
 }
 
 impl Operator {
-    /// Event time advanced to `wm`: operators with timers emit into `out` what became due.
+    /// Event time advanced to `wm`: operators with timers emit into `out` (and `side`) what
+    /// became due.
     pub fn advance_watermark(
         &mut self,
         wm: crate::time::EventTime,
         out: &mut Batch,
+        side: &mut Batch,
         ev: &mut EvalCx<'_>,
     ) {
         match self {
             Operator::Window(w) => w.advance_watermark(wm, out, ev),
             Operator::WindowJoin(j) => j.advance_watermark(wm, out, ev),
             Operator::IntervalJoin(j) => j.advance_watermark(wm),
-            Operator::Process(p) => p.advance_watermark(wm, out, ev),
+            Operator::Process(p) => p.advance_watermark(wm, out, side, ev),
             _ => {}
         }
     }
@@ -97,11 +99,12 @@ impl Operator {
         &mut self,
         now_ms: crate::time::EventTime,
         out: &mut Batch,
+        side: &mut Batch,
         ev: &mut EvalCx<'_>,
     ) {
         match self {
             Operator::Window(w) => w.advance_processing_time(now_ms, out, ev),
-            Operator::Process(p) => p.advance_processing_time(now_ms, out, ev),
+            Operator::Process(p) => p.advance_processing_time(now_ms, out, side, ev),
             _ => {}
         }
     }

@@ -19,7 +19,6 @@ pub struct ProcessOp {
     /// Per key, the birth of its latest element: what a timer's output is "created" from
     /// for latency (as a window result counts from its latest element).
     last_born: rustc_hash::FxHashMap<crate::value::Value, SimTime>,
-    discard: Batch,
     /// The operator's watermark.
     pub watermark: EventTime,
     /// Processing time in ms, set by the task before each batch.
@@ -40,7 +39,6 @@ impl Clone for ProcessOp {
             store: self.store.clone(),
             timers: self.timers.clone(),
             last_born: self.last_born.clone(),
-            discard: self.discard.clone(),
             watermark: self.watermark,
             now_ms: self.now_ms,
             emitted: self.emitted,
@@ -58,7 +56,6 @@ impl ProcessOp {
             store: StateStore::default(),
             timers: Timers::default(),
             last_born: rustc_hash::FxHashMap::default(),
-            discard: Batch::new(0),
             watermark: EVENT_TIME_MIN,
             now_ms: 0,
             emitted: 0,
@@ -134,27 +131,48 @@ impl ProcessOp {
         }
     }
 
-    /// Event time advanced: fires the due event-time timers into `out`.
-    pub fn advance_watermark(&mut self, wm: EventTime, out: &mut Batch, ev: &mut EvalCx<'_>) {
+    /// Event time advanced: fires the due event-time timers into `out` (main output) and
+    /// `side` (side output).
+    pub fn advance_watermark(
+        &mut self,
+        wm: EventTime,
+        out: &mut Batch,
+        side: &mut Batch,
+        ev: &mut EvalCx<'_>,
+    ) {
         if wm <= self.watermark {
             return;
         }
         self.watermark = wm;
         while let Some((ts, OrdValue(key))) = self.timers.event.pop_due(wm) {
-            self.fire(ts, key, TimeDomain::EventTime, out, ev);
+            self.fire(ts, key, TimeDomain::EventTime, out, side, ev);
+            if !super::timers::budget::charge(1) {
+                super::timers::budget::stop(format!(
+                    "a keyed process function fired more than the remaining [limits] max_events of event-time timers at one watermark ({wm}): its on_timer keeps registering timers that are already due"
+                ));
+                break;
+            }
         }
     }
 
-    /// Processing time advanced: fires the due processing-time timers into `out`.
+    /// Processing time advanced: fires the due processing-time timers into `out` and `side`.
     pub fn advance_processing_time(
         &mut self,
         now_ms: EventTime,
         out: &mut Batch,
+        side: &mut Batch,
         ev: &mut EvalCx<'_>,
     ) {
         self.now_ms = self.now_ms.max(now_ms);
         while let Some((ts, OrdValue(key))) = self.timers.processing.pop_due(self.now_ms) {
-            self.fire(ts, key, TimeDomain::ProcessingTime, out, ev);
+            self.fire(ts, key, TimeDomain::ProcessingTime, out, side, ev);
+            if !super::timers::budget::charge(1) {
+                super::timers::budget::stop(format!(
+                    "a keyed process function fired more than the remaining [limits] max_events of processing-time timers at {} ms: its on_timer keeps registering timers that are already due",
+                    self.now_ms
+                ));
+                break;
+            }
         }
     }
 
@@ -164,6 +182,7 @@ impl ProcessOp {
         key: crate::value::Value,
         domain: TimeDomain,
         out: &mut Batch,
+        side: &mut Batch,
         ev: &mut EvalCx<'_>,
     ) {
         self.timers_fired += 1;
@@ -176,20 +195,102 @@ impl ProcessOp {
             timers: &mut self.timers,
             interner: ev.interner,
         };
-        // Side outputs from timers are not routed (yet): they go to a discarded batch.
-        self.discard.clear();
         let meta = RecMeta {
             ts,
             born: self.last_born.get(&key).copied().unwrap_or(SimTime::ZERO),
         };
+        let (out_before, side_before) = (out.len(), side.len());
         let mut col = Collector {
             out,
-            side: &mut self.discard,
+            side,
             meta,
             parent: u32::MAX,
             emitted: 0,
         };
         self.func.on_timer(ts, domain, &mut ctx, &mut col);
         self.emitted += col.emitted;
+        // A timer's main rows are their own places; its side rows take the place of the
+        // firing's first main row, or of the next firing's (after all main rows at the
+        // end): their order stays the firing order.
+        for p in &mut side.parent[side_before..] {
+            *p = out_before as u32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::{Source, StreamEnv, WatermarkStrategy};
+    use crate::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
+    use crate::row;
+    use crate::value::{Type, Value as V};
+
+    /// Remembers a key's last record; 1 s (event time) after it, sends it to the side output
+    /// (`stale`), and emits a count on the main output only for keys seen more than once.
+    #[derive(Debug, Clone)]
+    struct StaleToSide;
+
+    impl KeyedProcessFunction for StaleToSide {
+        fn process_element(&mut self, row: &[V], ctx: &mut Context<'_>, _: &mut Collector<'_>) {
+            let n = ctx.value("n").map_or(0, |v| v[0].as_int());
+            ctx.set_value("n", &[V::Int(n + 1)]);
+            ctx.set_value("last", row);
+            ctx.register_event_time_timer(ctx.timestamp().unwrap_or(0) + 1_000);
+        }
+        fn on_timer(
+            &mut self,
+            ts: i64,
+            _: TimeDomain,
+            ctx: &mut Context<'_>,
+            out: &mut Collector<'_>,
+        ) {
+            let Some(last) = ctx.value("last").map(<[V]>::to_vec) else {
+                return;
+            };
+            if last[2].as_int() + 1_000 != ts {
+                return; // a newer record came since
+            }
+            let n = ctx.value("n").map_or(0, |v| v[0].as_int());
+            if n > 1 {
+                out.collect(&[ctx.key(), V::Int(n)]);
+            }
+            out.side_output(&last);
+        }
+        fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
+            Box::new(self.clone())
+        }
+    }
+
+    /// Item 8 of issue 11: rows a process function sends to its side output from `on_timer`
+    /// reach the side output's sink — with and without main output from the same firing.
+    #[test]
+    fn side_output_from_on_timer_is_delivered() {
+        let env = StreamEnv::new("stale");
+        let main = env
+            .source(
+                "clicks",
+                Source::elements([
+                    row! { user = "ann", n = 1, ts = 1_000 },
+                    row! { user = "bob", n = 2, ts = 1_500 },
+                    row! { user = "ann", n = 3, ts = 1_800 },
+                    row! { user = "cid", n = 4, ts = 5_000 },
+                ])
+                .timestamp("ts")
+                .watermarks(WatermarkStrategy::for_monotonous_timestamps().per_event()),
+            )
+            .key_by("user")
+            .process("stale", &[("count", Type::Int)], StaleToSide)
+            .with_side_output("stale");
+        main.collect("counts");
+        main.side_output("stale").collect("stale_records");
+        let r = env.execute().unwrap();
+        let json = |name: &str| serde_json::to_string(r.rows(name)).unwrap();
+        // bob's timer (2.5 s) and ann's (2.8 s) fire at cid's watermark, cid's at the end;
+        // only ann had two records, so only her firing has main output too.
+        assert_eq!(json("counts"), r#"[["ann",2]]"#);
+        assert_eq!(
+            json("stale_records"),
+            r#"[["bob",2,1500],["ann",3,1800],["cid",4,5000]]"#
+        );
     }
 }

@@ -1,81 +1,280 @@
-//! Timers of keyed operators (Flink's `InternalTimerService`).
+//! Timers of keyed operators (Flink's `InternalTimerService` on the heap state backend).
 //!
 //! A timer is a timestamp plus what it is for (a key and, for windows, a window). Timers are
-//! de-duplicated — registering the same one twice keeps one — and fire in timestamp order
-//! (equal timestamps in a fixed, deterministic order: Flink's heap order there is arbitrary).
+//! de-duplicated — registering the same one twice keeps one — and fire in timestamp order.
+//!
+//! Timers with equal timestamps fire in the order of Flink's timer heap, reproduced here
+//! operation for operation: Flink 2.3's heap backend keeps all event-time (or all
+//! processing-time) timers of an operator subtask in one `HeapPriorityQueueSet`, a binary
+//! heap stored in an array from index 1 (`HeapPriorityQueue`), compared by timestamp only
+//! (`TimerHeapInternalTimer.comparePriority`), with a hash map for de-duplication and
+//! deletes. Insert appends and sifts up; poll and delete move the last element into the hole,
+//! sift it down and, if it did not move, up. The order of timers with equal timestamps thus
+//! depends on the exact sequence of registrations, deletions and polls, as in Flink.
+//!
+//! Every operation is O(log n); a registration of a timer that exists is one hash lookup.
+//! Not modelled: Flink rebuilds the heap when it restores a snapshot (key group by key group);
+//! here a restored or rescaled queue keeps (or re-adds in) its array order.
 
-use std::collections::BTreeSet;
+use rustc_hash::FxHashMap;
+use std::hash::Hash;
+
+/// Index of the head in the heap array (Flink's `QUEUE_HEAD_INDEX`).
+const HEAD: usize = 1;
+
+#[derive(Debug, Clone)]
+struct Slot<T> {
+    what: T,
+    /// Position in the heap array.
+    pos: usize,
+}
 
 /// Pending timers of one kind (event time or processing time).
 #[derive(Debug, Clone)]
-pub struct TimerQueue<T: Ord + Copy> {
-    set: BTreeSet<(i64, T)>,
+pub struct TimerQueue<T: Copy + Eq + Hash> {
+    /// The heap array: `(timestamp, slot)`; index 0 is unused, as in Flink.
+    heap: Vec<(i64, u32)>,
+    /// The timers, with their position in `heap` (Flink's `HeapPriorityQueueElement` index).
+    slots: Vec<Slot<T>>,
+    /// Free slots.
+    free: Vec<u32>,
+    /// De-duplication and deletes: timer → slot.
+    index: FxHashMap<(i64, T), u32>,
 }
 
-impl<T: Ord + Copy> Default for TimerQueue<T> {
+impl<T: Copy + Eq + Hash> Default for TimerQueue<T> {
     fn default() -> Self {
         TimerQueue {
-            set: BTreeSet::new(),
+            heap: vec![(0, u32::MAX)],
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: FxHashMap::default(),
         }
     }
 }
 
-impl<T: Ord + Copy> TimerQueue<T> {
+impl<T: Copy + Eq + Hash> TimerQueue<T> {
     /// Registers a timer (no-op if it exists).
     pub fn register(&mut self, ts: i64, what: T) {
-        self.set.insert((ts, what));
+        let next_slot = match self.free.last() {
+            Some(&s) => s,
+            None => self.slots.len() as u32,
+        };
+        let entry = self.index.entry((ts, what));
+        if let std::collections::hash_map::Entry::Occupied(_) = entry {
+            return;
+        }
+        entry.or_insert(next_slot);
+        let slot = Slot {
+            what,
+            pos: self.heap.len(),
+        };
+        match self.free.pop() {
+            Some(s) => self.slots[s as usize] = slot,
+            None => self.slots.push(slot),
+        }
+        self.heap.push((ts, next_slot));
+        let last = self.heap.len() - 1;
+        self.sift_up(last);
     }
 
     /// Deletes a timer (no-op if absent).
     pub fn delete(&mut self, ts: i64, what: T) {
-        self.set.remove(&(ts, what));
+        if let Some(slot) = self.index.remove(&(ts, what)) {
+            let pos = self.slots[slot as usize].pos;
+            self.remove_at(pos);
+            self.free.push(slot);
+        }
     }
 
-    /// Removes and returns the earliest timer at or before `upto`.
+    /// Removes and returns the earliest timer at or before `upto` (Flink's `peek` + `poll`).
     pub fn pop_due(&mut self, upto: i64) -> Option<(i64, T)> {
-        let first = *self.set.iter().next()?;
-        if first.0 <= upto {
-            self.set.remove(&first);
-            Some(first)
-        } else {
-            None
+        let &(ts, slot) = self.heap.get(HEAD)?;
+        if ts > upto {
+            return None;
         }
+        self.remove_at(HEAD);
+        let what = self.slots[slot as usize].what;
+        self.index.remove(&(ts, what));
+        self.free.push(slot);
+        Some((ts, what))
     }
 
     /// The earliest timestamp.
     pub fn next(&self) -> Option<i64> {
-        self.set.iter().next().map(|t| t.0)
+        self.heap.get(HEAD).map(|t| t.0)
+    }
+
+    /// The timers in heap-array order.
+    fn in_array_order(&self) -> Vec<(i64, T)> {
+        self.heap[HEAD..]
+            .iter()
+            .map(|&(ts, s)| (ts, self.slots[s as usize].what))
+            .collect()
     }
 
     /// Keeps the timers whose target passes `keep` (rescaling: timers move with their key).
+    /// The survivors are added again in their array order.
     pub fn retain(&mut self, keep: impl Fn(&T) -> bool) {
-        self.set.retain(|(_, w)| keep(w));
+        let kept: Vec<(i64, T)> = self
+            .in_array_order()
+            .into_iter()
+            .filter(|(_, w)| keep(w))
+            .collect();
+        *self = TimerQueue::default();
+        for (ts, w) in kept {
+            self.register(ts, w);
+        }
     }
 
-    /// Adds every timer of `other`.
+    /// Adds every timer of `other`, in its array order.
     pub fn absorb(&mut self, other: Self) {
-        self.set.extend(other.set);
+        for (ts, w) in other.in_array_order() {
+            self.register(ts, w);
+        }
     }
 
     /// Number of pending timers.
     pub fn len(&self) -> usize {
-        self.set.len()
+        self.heap.len() - HEAD
     }
 
     /// Whether no timer is pending.
     pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
+        self.len() == 0
     }
 
     /// Whether this exact timer is pending.
     pub fn contains(&self, ts: i64, what: T) -> bool {
-        self.set.contains(&(ts, what))
+        self.index.contains_key(&(ts, what))
+    }
+
+    fn put(&mut self, e: (i64, u32), idx: usize) {
+        self.heap[idx] = e;
+        self.slots[e.1 as usize].pos = idx;
+    }
+
+    /// `HeapPriorityQueue.removeElementAtIndex`.
+    fn remove_at(&mut self, idx: usize) {
+        let last = self.heap.len() - 1;
+        if idx != last {
+            let e = self.heap[last];
+            self.put(e, idx);
+            self.heap.pop();
+            // adjustElementAtIndex: sift down, and up if it stayed
+            self.sift_down(idx);
+            if self.heap[idx].1 == e.1 {
+                self.sift_up(idx);
+            }
+        } else {
+            self.heap.pop();
+        }
+    }
+
+    fn sift_up(&mut self, mut idx: usize) {
+        let cur = self.heap[idx];
+        let mut parent = idx >> 1;
+        while parent > 0 && cur.0 < self.heap[parent].0 {
+            let p = self.heap[parent];
+            self.put(p, idx);
+            idx = parent;
+            parent >>= 1;
+        }
+        self.put(cur, idx);
+    }
+
+    fn sift_down(&mut self, mut idx: usize) {
+        let size = self.heap.len() - 1;
+        let cur = self.heap[idx];
+        let mut first = idx << 1;
+        let mut second = first + 1;
+        if second <= size && self.heap[second].0 < self.heap[first].0 {
+            first = second;
+        }
+        while first <= size && self.heap[first].0 < cur.0 {
+            let c = self.heap[first];
+            self.put(c, idx);
+            idx = first;
+            first = idx << 1;
+            second = first + 1;
+            if second <= size && self.heap[second].0 < self.heap[first].0 {
+                first = second;
+            }
+        }
+        self.put(cur, idx);
+    }
+}
+
+/// The work budget of one simulation event: loops that run inside one event — the timers one
+/// watermark (or one processing-time advance) fires, which can register new due timers
+/// without end (a global window with a continuous event-time trigger at the final watermark
+/// does, in Flink too) — charge it, and stop when it is spent. The simulation gives each
+/// event what is left of `[limits] max_events`, adds what the event used to its event count,
+/// and stops the run with the cause an operator gave.
+///
+/// Per thread: a run is simulated on one thread, event after event.
+pub mod budget {
+    use std::cell::{Cell, RefCell};
+
+    thread_local! {
+        static LEFT: Cell<u64> = const { Cell::new(u64::MAX) };
+        static USED: Cell<u64> = const { Cell::new(0) };
+        static CAUSE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// An event starts with `left` units of work allowed.
+    pub fn start_event(left: u64) {
+        LEFT.with(|l| l.set(left));
+        USED.with(|u| u.set(0));
+    }
+
+    /// Charges `n` units; `false` when the budget is spent (the caller stops its loop and
+    /// says why with [`stop`]).
+    #[inline]
+    pub fn charge(n: u64) -> bool {
+        USED.with(|u| u.set(u.get() + n));
+        LEFT.with(|l| {
+            let v = l.get();
+            l.set(v.saturating_sub(n));
+            v > n
+        })
+    }
+
+    /// Work the current event used.
+    pub fn used() -> u64 {
+        USED.with(Cell::get)
+    }
+
+    /// An operator stopped a loop: the run must stop, for this reason.
+    pub fn stop(cause: String) {
+        CAUSE.with(|c| {
+            c.borrow_mut().get_or_insert(cause);
+        });
+    }
+
+    /// The reason to stop, if an operator gave one (taken once).
+    pub fn take_cause() -> Option<String> {
+        CAUSE.with(|c| c.borrow_mut().take())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_event_budget_runs_out_and_keeps_the_first_cause() {
+        budget::start_event(3);
+        assert!(budget::charge(1));
+        assert!(budget::charge(1));
+        assert!(!budget::charge(1), "the third unit spends it");
+        assert_eq!(budget::used(), 3);
+        budget::stop("first".into());
+        budget::stop("second".into());
+        assert_eq!(budget::take_cause().as_deref(), Some("first"));
+        assert_eq!(budget::take_cause(), None);
+        budget::start_event(u64::MAX);
+    }
 
     #[test]
     fn timers_deduplicate_and_fire_in_order() {
@@ -91,5 +290,124 @@ mod tests {
         assert_eq!(q.next(), Some(20));
         assert_eq!(q.pop_due(i64::MAX), Some((20, 1)));
         assert!(q.is_empty());
+    }
+
+    fn drain(q: &mut TimerQueue<u32>) -> Vec<(i64, u32)> {
+        std::iter::from_fn(|| q.pop_due(i64::MAX)).collect()
+    }
+
+    /// Equal timestamps come out in Flink's binary-heap order, worked out by hand from
+    /// `HeapPriorityQueue`: not insertion order, not the order of the targets.
+    #[test]
+    fn equal_timestamps_fire_in_flink_heap_order() {
+        let mut q: TimerQueue<u32> = TimerQueue::default();
+        for w in [1, 2, 3, 4] {
+            q.register(100, w);
+        }
+        // array [1, 2, 3, 4]; poll 1: 4 moves to the head, stays (no child is smaller): [4, 2, 3]
+        // poll 4: 3 moves to the head: [3, 2]; then 3, then 2.
+        assert_eq!(drain(&mut q), vec![(100, 1), (100, 4), (100, 3), (100, 2)]);
+
+        // A smaller timestamp sifts up past equal ones and reorders them.
+        let mut q: TimerQueue<u32> = TimerQueue::default();
+        for w in [1, 2, 3] {
+            q.register(100, w);
+        }
+        q.register(50, 9); // [1,2,3,9] → 9 up to 2 → [1,9,3,2] → up to 1 → [9,1,3,2]
+        assert_eq!(
+            drain(&mut q),
+            // poll 9: 2 to head; children 1, 3 not smaller → [2,1,3]; poll 2: 3 to head → [3,1]
+            vec![(50, 9), (100, 2), (100, 3), (100, 1)]
+        );
+    }
+
+    #[test]
+    fn a_deletion_moves_the_last_timer_into_the_hole() {
+        let mut q: TimerQueue<u32> = TimerQueue::default();
+        for w in [1, 2, 3, 4, 5] {
+            q.register(100, w);
+        }
+        q.delete(100, 2); // [1,2,3,4,5] → 5 into position 2 → [1,5,3,4]
+        assert!(!q.contains(100, 2));
+        // poll 1: 4 to head → [4,5,3]; poll 4: 3 to head → [3,5]; then 3, 5
+        assert_eq!(drain(&mut q), vec![(100, 1), (100, 4), (100, 3), (100, 5)]);
+    }
+
+    /// Against a straightforward model of Flink's `HeapPriorityQueueSet` (a plain 1-based
+    /// array and a linear search for deletes), over random operations.
+    #[test]
+    fn matches_a_plain_model_of_flinks_heap() {
+        use rand_core::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut below = |n: u64| rng.next_u64() % n;
+        for _ in 0..200 {
+            let mut q: TimerQueue<u32> = TimerQueue::default();
+            let mut model: Vec<(i64, u32)> = vec![(0, 0)];
+            fn up(h: &mut [(i64, u32)], mut i: usize) {
+                let c = h[i];
+                while i / 2 > 0 && c.0 < h[i / 2].0 {
+                    h[i] = h[i / 2];
+                    i /= 2;
+                }
+                h[i] = c;
+            }
+            fn down(h: &mut [(i64, u32)], mut i: usize) {
+                let n = h.len() - 1;
+                let c = h[i];
+                loop {
+                    let mut f = 2 * i;
+                    if f < n && h[f + 1].0 < h[f].0 {
+                        f += 1;
+                    }
+                    if f <= n && h[f].0 < c.0 {
+                        h[i] = h[f];
+                        i = f;
+                    } else {
+                        break;
+                    }
+                }
+                h[i] = c;
+            }
+            fn remove(h: &mut Vec<(i64, u32)>, i: usize) -> (i64, u32) {
+                let r = h[i];
+                let last = h.pop().unwrap();
+                if i < h.len() {
+                    h[i] = last;
+                    down(h, i);
+                    if h[i] == last {
+                        up(h, i);
+                    }
+                }
+                r
+            }
+            for _ in 0..60 {
+                let ts = below(6) as i64 * 10;
+                let w = below(8) as u32;
+                match below(10) {
+                    0..=5 => {
+                        q.register(ts, w);
+                        if !model[1..].contains(&(ts, w)) {
+                            model.push((ts, w));
+                            let n = model.len() - 1;
+                            up(&mut model, n);
+                        }
+                    }
+                    6 | 7 => {
+                        q.delete(ts, w);
+                        if let Some(i) = model[1..].iter().position(|e| *e == (ts, w)) {
+                            remove(&mut model, i + 1);
+                        }
+                    }
+                    _ => {
+                        let upto = below(6) as i64 * 10;
+                        let got = q.pop_due(upto);
+                        let want =
+                            (model.len() > 1 && model[1].0 <= upto).then(|| remove(&mut model, 1));
+                        assert_eq!(got, want);
+                    }
+                }
+                assert_eq!(q.in_array_order(), model[1..].to_vec());
+            }
+        }
     }
 }

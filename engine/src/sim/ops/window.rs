@@ -367,6 +367,38 @@ impl WindowOp {
         self.watermark = wm;
         while let Some((ts, (OrdValue(key), w))) = self.event_timers.pop_due(wm) {
             self.on_timer(ts, key, w, true, out, ev);
+            if wm == EVENT_TIME_MAX
+                && w == Window::GLOBAL
+                && ts != EVENT_TIME_MAX
+                && matches!(self.cfg.trigger.kind, TriggerKind::ContinuousEventTime(_))
+                && self.event_timers.contains(
+                    trigger::next_continuous_fire(ts, self.interval(), EVENT_TIME_MAX),
+                    (OrdValue(key), w),
+                )
+            {
+                // Flink loops here for ever: at Long.MAX_VALUE the trigger registers
+                // min(t + interval, Long.MAX_VALUE) again and again, each due at once.
+                super::timers::budget::stop(
+                    "a global window with a continuous event-time trigger fires without end at the final watermark \
+                     (in Flink too: at Long.MAX_VALUE the trigger registers min(t + interval, Long.MAX_VALUE) again and again); \
+                     give the window an end (tumbling, sliding, session) or use a count trigger"
+                        .into(),
+                );
+                break;
+            }
+            if !super::timers::budget::charge(1) {
+                super::timers::budget::stop(format!(
+                    "a window operator fired more timers at one watermark ({wm}) than [limits] max_events has left"
+                ));
+                break;
+            }
+        }
+    }
+
+    fn interval(&self) -> i64 {
+        match self.cfg.trigger.kind {
+            TriggerKind::ContinuousEventTime(i) | TriggerKind::ContinuousProcessingTime(i) => i,
+            _ => 0,
         }
     }
 
@@ -383,6 +415,13 @@ impl WindowOp {
         }
         while let Some((ts, (OrdValue(key), w))) = self.proc_timers.pop_due(self.now_ms) {
             self.on_timer(ts, key, w, false, out, ev);
+            if !super::timers::budget::charge(1) {
+                super::timers::budget::stop(format!(
+                    "a window operator fired more processing-time timers at {} ms than [limits] max_events has left",
+                    self.now_ms
+                ));
+                break;
+            }
         }
     }
 
@@ -534,22 +573,32 @@ impl WindowOp {
                 self.trigger_clear(key, *x);
                 self.delete_cleanup(key, *x);
             }
-            // mergeNamespaces: combine the merged state windows' contents into the target.
-            let mut target = self.state.remove(&(key, m.state_window));
+            // mergeNamespaces: the merged state windows' contents are combined first, in the
+            // merge's order, and that into the target (`AbstractHeapMergingState`): for a list
+            // (evictors) target ++ s1 ++ s2, for a reduce reduce(target, reduce(s1, s2)).
+            let mut merged: Option<WindowState> = None;
             for s in &m.merged_state_windows {
                 if let Some(other) = self.state.remove(&(key, *s)) {
-                    target = Some(match target {
+                    merged = Some(match merged {
                         None => other,
-                        Some(mut t) => {
-                            self.cfg.agg.merge(&mut t.acc, other.acc, ev);
-                            t.max_born = t.max_born.max(other.max_born);
-                            t
+                        Some(mut a) => {
+                            self.cfg.agg.merge(&mut a.acc, other.acc, ev);
+                            a.max_born = a.max_born.max(other.max_born);
+                            a
                         }
                     });
                 }
             }
-            if let Some(t) = target {
-                self.state.insert((key, m.state_window), t);
+            if let Some(mg) = merged {
+                match self.state.get_mut(&(key, m.state_window)) {
+                    Some(t) => {
+                        self.cfg.agg.merge(&mut t.acc, mg.acc, ev);
+                        t.max_born = t.max_born.max(mg.max_born);
+                    }
+                    None => {
+                        self.state.insert((key, m.state_window), mg);
+                    }
+                }
             }
         }
         Ok(actual)
@@ -588,7 +637,7 @@ impl WindowOp {
                 self.event_timers.register(max, k);
                 let st = self.triggers.entry((key, w)).or_default();
                 if st.fire_at.is_none() {
-                    let next = trigger::next_continuous_fire(ts, interval, max);
+                    let next = trigger::first_continuous_fire(ts, interval, max);
                     st.fire_at = Some(next);
                     self.event_timers.register(next, k);
                 }
@@ -598,7 +647,7 @@ impl WindowOp {
                 let now = self.now_ms;
                 let st = self.triggers.entry((key, w)).or_default();
                 if st.fire_at.is_none() {
-                    let next = trigger::next_continuous_fire(now, interval, max);
+                    let next = trigger::first_continuous_fire(now, interval, max);
                     st.fire_at = Some(next);
                     self.proc_timers.register(next, k);
                 }
@@ -641,16 +690,18 @@ impl WindowOp {
         let r = match self.cfg.trigger.kind {
             TriggerKind::ProcessingTime => TriggerResult::FIRE,
             TriggerKind::ContinuousProcessingTime(interval) => {
-                let st = self.triggers.entry((key, w)).or_default();
-                if st.fire_at == Some(time) {
-                    let next = trigger::next_continuous_fire(time, interval, w.max_timestamp());
-                    st.fire_at = Some(next);
-                    if next > time {
-                        self.proc_timers.register(next, (OrdValue(key), w));
-                    }
+                if time == w.max_timestamp() {
                     TriggerResult::FIRE
                 } else {
-                    TriggerResult::CONTINUE
+                    let st = self.triggers.entry((key, w)).or_default();
+                    if st.fire_at == Some(time) {
+                        let next = trigger::next_continuous_fire(time, interval, w.max_timestamp());
+                        st.fire_at = Some(next);
+                        self.proc_timers.register(next, (OrdValue(key), w));
+                        TriggerResult::FIRE
+                    } else {
+                        TriggerResult::CONTINUE
+                    }
                 }
             }
             _ => TriggerResult::CONTINUE,
@@ -658,11 +709,15 @@ impl WindowOp {
         self.cfg.trigger.wrap(r)
     }
 
+    /// `Trigger.onMerge` for the merged window `result`: `mergePartitionedState` moves the
+    /// trigger state of the merged windows to `result` (so the `clear` that follows for each of
+    /// them finds none and deletes no fire-time timer, as in Flink), then the trigger registers
+    /// what it needs.
     fn trigger_on_merge(&mut self, key: Value, result: Window, merged: &[Window]) {
         let mut st = TriggerState::default();
         for m in merged {
-            if let Some(s) = self.triggers.get(&(key, *m)) {
-                st.merge(s);
+            if let Some(s) = self.triggers.remove(&(key, *m)) {
+                st.merge(&s);
             }
         }
         let k = (OrdValue(key), result);
@@ -670,10 +725,9 @@ impl WindowOp {
         match self.cfg.trigger.kind {
             TriggerKind::EventTime if max > self.watermark => self.event_timers.register(max, k),
             TriggerKind::ProcessingTime if max > self.now_ms => self.proc_timers.register(max, k),
+            // ContinuousEventTimeTrigger.onMerge registers the merged fire time only (the
+            // window's end comes from onElement right after the merge).
             TriggerKind::ContinuousEventTime(_) => {
-                if max > self.watermark {
-                    self.event_timers.register(max, k);
-                }
                 if let Some(f) = st.fire_at {
                     self.event_timers.register(f, k);
                 }
@@ -708,5 +762,76 @@ impl WindowOp {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::plan;
+    use crate::report::{RunReport, Status};
+    use crate::scenario::parse_str;
+    use crate::sim::{self, RunOptions};
+
+    fn job(window: &str, limits: &str, keys: usize) -> String {
+        let events: Vec<String> = (0..keys)
+            .map(|k| format!("{{ key = \"k{k}\", ts = {}, value = 1 }}", 1000 + k))
+            .collect();
+        format!(
+            "name = \"w\"\n{limits}\n[[source]]\nname = \"events\"\nkind = \"inline\"\ntimestamp = \"ts\"\n\
+             watermarks = {{ strategy = \"monotonous\", emit = \"per_event\" }}\nevents = [ {} ]\n\
+             [[operator]]\nname = \"by_key\"\nkind = \"key_by\"\ninput = \"events\"\nkey = \"key\"\n\
+             [[operator]]\nname = \"win\"\nkind = \"window\"\ninput = \"by_key\"\n{window}\n\
+             function = \"sum\"\nfield = \"value\"\n[[sink]]\nname = \"out\"\ninput = \"win\"\n",
+            events.join(", ")
+        )
+    }
+
+    fn run(text: &str) -> (RunReport, Vec<String>) {
+        let s = parse_str("w.toml", text, None).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let warnings = s.warnings.iter().map(|w| w.message.clone()).collect();
+        let p = plan(&s).unwrap();
+        let opts = RunOptions {
+            seed: None,
+            trace: None,
+            hash_trace: false,
+        };
+        (sim::run(&s, &p, opts).unwrap().report, warnings)
+    }
+
+    /// Issue 11 item 10: in Flink this job never ends; the run stops at once with the cause.
+    #[test]
+    fn a_global_window_with_a_continuous_trigger_stops_at_the_final_watermark() {
+        let text = job(
+            "window = { type = \"global\" }\ntrigger = { type = \"continuous_event_time\", interval = \"1 s\" }",
+            "",
+            3,
+        );
+        let (r, warnings) = run(&text);
+        assert!(
+            warnings.iter().any(|w| w.contains("never stops firing")),
+            "validate warns: {warnings:?}"
+        );
+        assert_eq!(r.outcome.status, Status::LimitReached);
+        let m = r.outcome.message.unwrap_or_default();
+        assert!(
+            m.contains("fires without end at the final watermark"),
+            "{m}"
+        );
+    }
+
+    /// The timers one watermark fires count against `[limits] max_events`: 40 windows due at
+    /// the final watermark are more than a budget of 30 events.
+    #[test]
+    fn timers_fired_by_one_watermark_count_against_max_events() {
+        let window = "window = { type = \"tumbling\", size = \"1 h\" }";
+        let (r, _) = run(&job(window, "[limits]\nmax_events = 30", 40));
+        assert_eq!(r.outcome.status, Status::LimitReached, "{:?}", r.outcome);
+        let (r, _) = run(&job(window, "", 40));
+        assert_eq!(r.outcome.status, Status::Finished, "{:?}", r.outcome);
+        assert!(
+            r.events < 30,
+            "the queue events alone ({}) stay below the limit",
+            r.events
+        );
     }
 }
