@@ -501,3 +501,63 @@ fn batch_word_count_prints_one_final_count_per_word_as_flink_batch_does() {
     let counts = b.operators.iter().find(|o| o.name == "counts").unwrap();
     assert_eq!((counts.records_in, counts.records_out), (5_740, 170));
 }
+
+#[test]
+fn acking_takes_the_watermark_of_the_slowest_source_subtask_as_streaming_does() {
+    // Two source subtasks (rows alternate between them): subtask 0's event time races ahead
+    // (0, 1 000, 2 000, … ms), subtask 1's stays below 20 ms. An operator's watermark is
+    // the minimum over its inputs, so nothing is late in streaming; the baseline used to take
+    // the largest event time over the whole source and dropped subtask 1's records as late.
+    let events: Vec<String> = (0..20)
+        .map(|i| {
+            let ts = if i % 2 == 0 { i * 500 } else { i };
+            format!("{{ k = \"k\", ts = {ts} }}")
+        })
+        .collect();
+    let text = format!(
+        r#"
+[cluster]
+task_managers = 1
+slots_per_task_manager = 2
+
+[[source]]
+name = "in"
+kind = "inline"
+parallelism = 2
+rate = 10
+timestamp = "ts"
+watermarks = {{ strategy = "bounded", max_out_of_orderness = "0 ms" }}
+events = [ {} ]
+
+[[operator]]
+name = "by_k"
+kind = "key_by"
+input = "in"
+key = "k"
+
+[[operator]]
+name = "w"
+kind = "window"
+input = "by_k"
+parallelism = 1
+window = {{ type = "tumbling", size = "100 ms" }}
+function = "count"
+
+[[sink]]
+name = "counts"
+input = "w"
+parallelism = 1
+capture = 100
+"#,
+        events.join(", ")
+    );
+    let (s, p) = load(&text);
+    let st = run(&s, &p, Mode::Streaming);
+    let a = run(&s, &p, Mode::Acking);
+    assert_eq!(st.details.late_dropped, 0);
+    assert_eq!(a.details.late_dropped, 0, "acking dropped records as late");
+    assert_eq!(
+        final_rows(&a.report, "counts"),
+        final_rows(&st.report, "counts")
+    );
+}
