@@ -22,8 +22,11 @@
 //! that falls behind its input shows as latency.
 //!
 //! **Event time.** Storm's windowed bolts move on watermarks the spouts' timestamps give;
-//! here every `auto_watermark_interval` the operators get the watermark Flink's generators
-//! would compute (largest event time − bound − 1 ms), then +∞ when the input ends.
+//! here every `auto_watermark_interval` the operators get the watermark of the sources' own
+//! generators (the streaming engine's [`crate::watermark::Generator`]: largest event time −
+//! bound − 1 ms), the minimum over the source subtasks as an operator's watermark is in
+//! Flink (a subtask that has produced everything no longer holds it back), then +∞ when the
+//! input ends.
 //!
 //! **Failure.** A crash at `at` kills the workers: every tuple still in flight — emitted but
 //! not yet acked — loses what it had not done yet, and bolts lose their in-memory state. The
