@@ -1,10 +1,13 @@
 //! Flink's WordCount with batch-style output: each word's count once, at the end.
 //!
-//! Flink's BATCH execution mode gives a keyed aggregation's final result only. streamlab
-//! has no batch execution mode yet, so this example gets the same output from the streaming
-//! runtime the way Flink's own DataStream semantics allow: a global window per word whose
-//! event-time trigger fires when the final watermark (+∞) arrives at the end of the bounded
-//! input. Compare `wordcount_stream`, which emits an updated count per occurrence.
+//! There are two ways to get only the final counts. Flink's BATCH runtime mode
+//! (`execution.runtime-mode: BATCH`) makes a rolling `sum` emit one final row per word at the
+//! end of the input; streamlab runs any scenario that way in its `batch` mode
+//! (`streamlab compare scenarios/wordcount.toml --modes streaming,batch`, or
+//! `streamlab_engine::modes::run_mode(…, Mode::Batch, …)`). This example shows the other way,
+//! which stays in the STREAMING runtime and so works on any Flink job: a global window per
+//! word whose event-time trigger fires when the final watermark (+∞) arrives at the end of
+//! the bounded input. Compare `wordcount_stream`, which emits an updated count per occurrence.
 //!
 //! Run: `cargo run --example wordcount_batch`
 

@@ -98,6 +98,14 @@ impl Generator {
         self.last
     }
 
+    /// The watermark the generator stands at now: the higher of the last one it emitted
+    /// and the one its next periodic emission would send (`max − bound − 1`). `None` before
+    /// the first event or without a bound (no watermarks but the final one). The baseline
+    /// modes read it when their own schedule moves event time.
+    pub fn current(&self) -> Option<EventTime> {
+        Some(self.candidate()?.max(self.last))
+    }
+
     /// Whether it emits after every event.
     pub fn per_event(&self) -> bool {
         matches!(self.strategy.emission, Emission::PerEvent(_)) && self.strategy.bound_ms.is_some()

@@ -351,3 +351,89 @@ fn bad_input_to_compare_and_sweep_is_a_clear_error_with_nothing_written() {
     assert!(!so.contains("wrote"), "{so}");
     assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "x");
 }
+
+/// One run of a `compare` report.json, by mode.
+fn run_of(report: &serde_json::Value, mode: &str) -> serde_json::Value {
+    report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["mode"] == mode)
+        .unwrap_or_else(|| panic!("no {mode} run"))
+        .clone()
+}
+
+#[test]
+fn compare_word_count_streaming_prints_a_changelog_and_batch_the_final_counts() {
+    let dir = scratch("wordcount-batch");
+    let out = streamlab(&[
+        "compare",
+        "scenarios/wordcount.toml",
+        "--modes",
+        "streaming,batch",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    assert_run!(out, exit = 0, "streaming", "batch");
+    // the table: 5 740 updates in streaming, 170 rows in batch
+    let (so, _) = texts(&out);
+    let recs = |m: &str| -> Vec<String> {
+        let line = so
+            .lines()
+            .find(|l| l.trim_start().starts_with(m))
+            .unwrap_or_else(|| panic!("no {m} line:\n{so}"));
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    assert_eq!(recs("streaming")[2], "5740", "{so}");
+    assert_eq!(recs("batch")[2], "170", "{so}");
+    let report: serde_json::Value = serde_json::from_str(&read(&dir.join("report.json"))).unwrap();
+    let st = &run_of(&report, "streaming")["report"]["sinks"][0];
+    let b = &run_of(&report, "batch")["report"]["sinks"][0];
+    assert_eq!(st["records"], 5740);
+    assert_eq!(b["records"], 170);
+    // batch's 170 rows are the streaming job's final upsert table
+    assert_eq!(b["rows_total"], st["rows_total"]);
+    assert_eq!(b["rows"], st["rows"]);
+    assert_eq!(b["rows"][0], serde_json::json!(["the", 440]));
+}
+
+#[test]
+fn sweep_shows_acking_latency_rising_once_the_acker_falls_behind() {
+    let dir = scratch("sweep-acking");
+    // the sweep scenario with an acker that takes 20 µs per tuple: it keeps up at 1 000
+    // records/s, not at 100 000
+    let text = read(&crate::util::root().join("scenarios/latency_vs_throughput.toml"));
+    let text = text.replace(
+        "[modes.micro_batch]",
+        "[modes.acking]\nack_cost = \"20 us\"\n\n[modes.micro_batch]",
+    );
+    let file = dir.join("slow_acker.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = streamlab(&[
+        "sweep",
+        &file.display().to_string(),
+        "--set",
+        "sources.events.rate=1000,100000",
+        "--modes",
+        "acking",
+        "--out",
+        &dir.join("out").display().to_string(),
+    ]);
+    assert_run!(out, exit = 0, "sources.events.rate=100000");
+    let sweep: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("out").join("sweep.json"))).unwrap();
+    let p99 = |v: &str| -> f64 {
+        let p = sweep["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["value"] == v)
+            .unwrap_or_else(|| panic!("no point {v}: {sweep}"));
+        p["latency_p99_ms"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{p}"))
+    };
+    // record at a time: microseconds while the acker keeps up, seconds of backlog after
+    assert!(p99("1000") < 1.0, "{sweep}");
+    assert!(p99("100000") > 1_000.0, "{sweep}");
+}

@@ -10,9 +10,23 @@
 //! `ack_cost` per tuple of the tree and tells the spout after a local channel hop. Storm keeps
 //! no checkpoints: at-least-once comes from replay alone.
 //!
+//! **Backpressure.** The acker is one executor with a bounded receive queue
+//! ([`ACKER_QUEUE`] ack messages, Storm 2's `topology.executor.receive.buffer.size`). When
+//! it is full, the bolts that send acks block, and Storm's backpressure stops the spouts: a
+//! spout emits its next tuple only once the acker's queue has room. An overloaded acker (or
+//! bolt) therefore holds records back at the source, where they wait past the time they
+//! were due.
+//!
+//! **Latency** is the same as in every mode: from a record's creation at its source (when it
+//! was due, for a source with a `rate`) to the moment a sink receives the result, so a spout
+//! that falls behind its input shows as latency.
+//!
 //! **Event time.** Storm's windowed bolts move on watermarks the spouts' timestamps give;
-//! here every `auto_watermark_interval` the operators get the watermark Flink's generators
-//! would compute (largest event time − bound − 1 ms), then +∞ when the input ends.
+//! here every `auto_watermark_interval` the operators get the watermark of the sources' own
+//! generators (the streaming engine's [`crate::watermark::Generator`]: largest event time −
+//! bound − 1 ms), the minimum over the source subtasks as an operator's watermark is in
+//! Flink (a subtask that has produced everything no longer holds it back), then +∞ when the
+//! input ends.
 //!
 //! **Failure.** A crash at `at` kills the workers: every tuple still in flight — emitted but
 //! not yet acked — loses what it had not done yet, and bolts lose their in-memory state. The
@@ -29,6 +43,50 @@ use crate::report::Status;
 use crate::scenario::Scenario;
 use crate::sim::ops::batch::Batch;
 use crate::time::{EVENT_TIME_MAX, SimTime};
+use std::collections::VecDeque;
+
+/// Ack messages the acker's receive queue holds before its senders block (Storm 2's
+/// `topology.executor.receive.buffer.size`, 32 768).
+pub const ACKER_QUEUE: u64 = 32_768;
+
+/// The acker's receive queue: per tuple tree, when the acker starts on its acks and how many
+/// ack messages it sent, in acker order (FIFO, so the start times never decrease).
+#[derive(Default)]
+struct AckerQueue {
+    trees: VecDeque<(u64, u64)>,
+    waiting: u64,
+}
+
+impl AckerQueue {
+    /// The earliest time at or after `t` at which the queue has room: the acks of trees the
+    /// acker has started on by then have left it.
+    fn room_at(&mut self, mut t: u64) -> u64 {
+        loop {
+            while let Some(&(start, msgs)) = self.trees.front()
+                && start <= t
+            {
+                self.trees.pop_front();
+                self.waiting -= msgs;
+            }
+            match self.trees.front() {
+                Some(&(start, _)) if self.waiting >= ACKER_QUEUE => t = start,
+                _ => return t,
+            }
+        }
+    }
+
+    /// A tree's acks join the queue; the acker starts on them at `start`.
+    fn push(&mut self, start: u64, msgs: u64) {
+        self.trees.push_back((start, msgs));
+        self.waiting += msgs;
+    }
+
+    /// A crash: the acker restarts empty.
+    fn clear(&mut self) {
+        self.trees.clear();
+        self.waiting = 0;
+    }
+}
 
 /// A tuple the spout may have to replay.
 struct InFlight {
@@ -55,6 +113,7 @@ pub fn run(
     let mut next_tick = tick;
     let ack_hop = s.cost.local_channel_latency.0;
     let mut acker_free = 0u64;
+    let mut acker_queue = AckerQueue::default();
     let mut spout_free: Vec<u64> = vec![0; df.sources.len()];
     let mut crash = crash;
     let mut restart_at = 0u64;
@@ -82,12 +141,16 @@ pub fn run(
             (Some((b, _)), None) => Some(b),
             (None, Some(r)) => Some(r),
         };
+        // Backpressure from the acker: the spouts wait for room in its queue.
+        let next = next.map(|n| acker_queue.room_at(n.max(restart_at)));
         // Crash before the next tuple?
         if let Some(c) = crash
             && next.is_none_or(|n| n.max(restart_at) >= c.at.0)
         {
             crash = None;
             restart_at = c.at.0 + c.downtime.0;
+            acker_queue.clear();
+            acker_free = acker_free.min(restart_at);
             // bolts restart empty; sinks are external systems and keep what they have
             let fresh = Dataflow::new(s, p, seed, Exchange::Pipelined);
             df.restart_from(fresh, restart_at);
@@ -134,7 +197,14 @@ pub fn run(
         let (src, tuple, emitted) = match (next_src, next_replay) {
             (Some((b, i)), r) if r.is_none_or(|r| b <= r) => {
                 let x = &mut df.sources[i];
-                let t = x.take_until(SimTime(b), 1);
+                let mut t = x.take_until(SimTime(b), 1);
+                if x.state.interval_ns.is_none() {
+                    // a source without a rate reads a record when the spout gets to it: that
+                    // is its creation, as in streaming, where backpressure delays the read
+                    for m in &mut t.meta {
+                        m.born = m.born.max(SimTime(at));
+                    }
+                }
                 (i, t, at)
             }
             _ => {
@@ -151,7 +221,9 @@ pub fn run(
         spout_free[src] = df.free[df.nodes[node].vertex][st as usize];
         let tree = df.pass_records;
         let done = df.pass_done.max(emitted);
-        acker_free = (done + ack_hop).max(acker_free) + cfg.ack_cost.0 * tree;
+        let acker_start = (done + ack_hop).max(acker_free);
+        acker_queue.push(acker_start, tree);
+        acker_free = acker_start + cfg.ack_cost.0 * tree;
         let acked = acker_free + ack_hop;
         now = now.max(acked);
         if crash.is_some_and(|c| emitted < c.at.0) {

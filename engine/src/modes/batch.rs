@@ -1,14 +1,21 @@
-//! Batch: the bounded input is processed once it is complete, stage by stage.
+//! Batch: Flink's BATCH runtime mode (`execution.runtime-mode: BATCH`) on the bounded input.
 //!
 //! Records are created on the same schedule as in streaming (a source with a `rate` spreads
 //! them over time; one without reads them at the pace of its CPU). The job starts when the
 //! input is complete — at the creation of the last record of a paced source, at once for
 //! sources without a rate — and runs each chain as a *stage*: a stage starts when every chain
 //! feeding it over the network has finished (blocking exchanges, Flink's batch shuffle), its
-//! subtasks run in parallel, each taking the operators' per-record costs. Event-time operators
-//! see all their input and then the final watermark (+∞), so every window fires once, as in
-//! Flink's batch execution. Results are visible when the job ends (the output is committed
-//! at the end), so every record's latency is at least the time until the input ended.
+//! subtasks run in parallel, each taking the operators' per-record costs.
+//!
+//! The operators follow Flink's BATCH rules ([`super::dataflow`] with `batch_runtime`): a
+//! keyed rolling reduce (`sum`, `min`, `max`, `count`, an expression reduce) is not rolling —
+//! it emits **one final row per key**, in key order, at the end of its input (Flink sorts a
+//! keyed input by key instead of keeping state), so word count prints the final counts
+//! rather than a changelog. Event-time operators see all their input and then the final
+//! watermark (+∞), so every event-time window and timer fires once, at the end;
+//! processing-time timers do not fire during the job. Results are visible when the job ends
+//! (the output is committed at the end). A final row is as old as the oldest record it
+//! reflects, so its latency runs from that record's creation to the end of the job.
 //!
 //! **Failure.** A crash while a stage runs restarts that stage after the downtime (its input
 //! was materialized by the blocking exchange); every later stage moves by the same amount.
@@ -32,6 +39,7 @@ pub fn run(
     super::require_bounded(s, "batch")?;
     let seed = seed.unwrap_or(s.seed);
     let mut df = Dataflow::new(s, p, seed, Exchange::Blocking);
+    df.batch_runtime = true;
     df.collect = collect;
     // Read the whole input.
     let mut reads = Vec::new();

@@ -4,9 +4,20 @@
 //!
 //! A pass runs every logical operator once, in topological order: each subtask takes the
 //! records waiting for it, hands them to its operator, and routes what comes out to the
-//! subtasks of the next operators (forward, round robin, key group or broadcast, as the plan
-//! says). A pass may first move event time: every event-time operator then fires what the new
-//! watermark makes due, after it has processed what its inputs fired.
+//! subtasks of the next operators. Routing is the streaming engine's: every network edge goes
+//! through the [`RecordWriter`] that [`crate::sim::build::build`] made for the sending
+//! subtask ([`RecordWriter::select`]: the same partitioner, channels, round-robin start and
+//! SHUFFLE seed), and a record reaches the subtask at the other end of the chosen channel
+//! after that channel's latency. A pass may first move event time: every event-time operator
+//! then fires what the new watermark makes due, after it has processed what its inputs fired.
+//! Watermarks come from the sources' own generators ([`crate::watermark::Generator`]), fed
+//! with every record a source produces; only *when* the operators see them is the mode's.
+//!
+//! With [`Dataflow::batch_runtime`] set the operators follow Flink's BATCH runtime mode
+//! (`execution.runtime-mode: BATCH`): a keyed rolling reduce is not rolling — it emits one
+//! final row per key, in key order, when its input ends (Flink sorts a keyed input by key and
+//! keeps no state across keys); event-time and processing-time timers fire only at the end of
+//! the input, event-time first (`BatchExecutionInternalTimeService`).
 //!
 //! Timing follows the cost model. Every subtask of a chain is one thread with a `free` time:
 //! a record that arrives at `a` starts at `max(a, free)` and takes the operator's per-record
@@ -20,12 +31,11 @@
 //! the mode decides when it becomes visible ([`Dataflow::take_sink_arrivals`]).
 
 use crate::expr::eval::EvalCx;
-use crate::expr::{self, Expr, Scope};
 use crate::plan::Plan;
-use crate::plan::keygroup::{murmur_hash, subtask_for_key_group};
 use crate::plan::logical::Port;
-use crate::scenario::{NodeKind, Partitioner, Scenario};
+use crate::scenario::{NodeKind, Scenario};
 use crate::sim::buffer::RecMeta;
+use crate::sim::net::RecordWriter;
 use crate::sim::ops::Operator;
 use crate::sim::ops::batch::{Batch, View};
 use crate::sim::source::SourceState;
@@ -50,12 +60,25 @@ pub enum Exchange {
 struct Route {
     to: usize,
     port: usize,
-    kind: Partitioner,
-    network: bool,
-    key: Option<Expr>,
-    max_parallelism: u32,
-    /// Round-robin position per sending subtask.
-    next: Vec<u32>,
+    /// Over the network: the sending chain's record writer for this edge (its position in
+    /// the task's writers). `None`: chained, handed to the same subtask.
+    writer: Option<usize>,
+}
+
+/// The receiving end of a channel.
+#[derive(Debug, Clone, Copy)]
+struct ChannelEnd {
+    /// Subtask of the receiving operator.
+    subtask: usize,
+    /// The channel's latency (local or remote), ns.
+    latency_ns: u64,
+}
+
+/// A keyed reduce's final rows under the BATCH runtime: the latest aggregate of every key.
+#[derive(Default)]
+struct Finals {
+    index: rustc_hash::FxHashMap<Value, usize>,
+    rows: Vec<(Value, Vec<Value>, RecMeta)>,
 }
 
 /// Records waiting at one input of one subtask, with their arrival times (ns).
@@ -101,6 +124,8 @@ pub struct NodeRt {
     pub watermark: EventTime,
     /// Arrivals at a sink, per subtask.
     arrivals: Vec<Arrivals>,
+    /// A keyed reduce under the BATCH runtime: its final rows so far, per subtask.
+    finals: Vec<Finals>,
 }
 
 /// One source subtask and the records it still has to produce.
@@ -113,10 +138,6 @@ pub struct SourceRt {
     pub state: SourceState,
     /// Source CPU time per record, which paces a source without a `rate`.
     cost_ns: u64,
-    /// The watermark bound of the source (`None`: no watermarks but the final one).
-    pub bound_ms: Option<i64>,
-    /// Largest event time produced so far.
-    pub max_ts: EventTime,
     /// Fields per record.
     arity: usize,
 }
@@ -141,8 +162,9 @@ impl SourceRt {
                 }
             }
         }
+        // The streaming engine's watermark generator sees every record the source produces.
         for m in &out.meta {
-            self.max_ts = self.max_ts.max(m.ts);
+            self.state.watermarks.observe(m.ts, m.born);
         }
         out
     }
@@ -179,8 +201,11 @@ pub struct Dataflow {
     pub sources: Vec<SourceRt>,
     /// When each chain subtask is free: `[vertex][subtask]`, ns.
     pub free: Vec<Vec<u64>>,
-    /// TaskManager of each chain subtask.
-    tm: Vec<Vec<u32>>,
+    /// The record writers of each chain subtask (`[vertex][subtask]`), as the streaming
+    /// engine built them.
+    writers: Vec<Vec<Vec<RecordWriter>>>,
+    /// The receiving end of every channel, by channel id.
+    channels: Vec<ChannelEnd>,
     /// Upstream chains of each chain (over network edges).
     upstream: Vec<Vec<usize>>,
     /// The run's strings.
@@ -191,10 +216,11 @@ pub struct Dataflow {
     /// Serialization / deserialization cost per record (ns).
     ser_ns: u64,
     deser_ns: u64,
-    local_ns: u64,
-    remote_ns: u64,
     /// How network edges behave.
     pub exchange: Exchange,
+    /// Flink's BATCH runtime mode: keyed reduces emit only their final rows, timers fire
+    /// only at the end of the input (see the module documentation).
+    pub batch_runtime: bool,
     /// The latest time any record was done with in the current pass (ns).
     pub pass_done: u64,
     /// Records processed by any operator in the current pass.
@@ -289,8 +315,33 @@ impl Dataflow {
                             at: Vec::new(),
                         })
                         .collect(),
+                    finals: (0..par).map(|_| Finals::default()).collect(),
                 }
             })
+            .collect();
+        // Where each channel leads: task ids back to (chain, subtask).
+        let mut subtask_of_task = Vec::new();
+        for (vi, ids) in rt.task_of.iter().enumerate() {
+            for (st, &id) in ids.iter().enumerate() {
+                if subtask_of_task.len() <= id as usize {
+                    subtask_of_task.resize(id as usize + 1, (0, 0));
+                }
+                subtask_of_task[id as usize] = (vi, st);
+            }
+        }
+        let channels: Vec<ChannelEnd> = rt
+            .channels
+            .iter()
+            .map(|c| ChannelEnd {
+                subtask: subtask_of_task[c.to_task as usize].1,
+                latency_ns: c.latency.0,
+            })
+            .collect();
+        let mut writers: Vec<Vec<Vec<RecordWriter>>> = p
+            .execution
+            .vertices
+            .iter()
+            .map(|v| (0..v.parallelism).map(|_| Vec::new()).collect())
             .collect();
         let mut sources = Vec::new();
         for t in rt.tasks {
@@ -298,8 +349,11 @@ impl Dataflow {
                 chain,
                 source,
                 subtask,
+                vertex,
+                writers: task_writers,
                 ..
             } = t;
+            writers[vertex][subtask as usize] = task_writers;
             let head = chain.ops.first().map(|o| o.node);
             for mut slot in chain.ops {
                 // The baselines make results visible by their own rule (a batch's commit, the
@@ -314,20 +368,11 @@ impl Dataflow {
                 nr.inst.push(slot.op);
             }
             if let (Some(state), Some(node)) = (source, head) {
-                let sn = &s.nodes[g[petgraph::graph::NodeIndex::new(node)].scenario_node];
-                let bound_ms = match &sn.kind {
-                    NodeKind::Source(src) => {
-                        src.watermarks.as_ref().and_then(|w| w.strategy.bound_ms)
-                    }
-                    _ => None,
-                };
                 sources.push(SourceRt {
                     node,
                     subtask,
                     cost_ns: nodes[node].cost_ns.max(1),
                     state,
-                    bound_ms,
-                    max_ts: crate::time::EVENT_TIME_MIN,
                     arity: nodes[node].arity,
                 });
             }
@@ -339,33 +384,29 @@ impl Dataflow {
             }
         }
         for ix in g.node_indices() {
-            let from_node = &s.nodes[g[ix].scenario_node];
             let mut edges: Vec<_> = g.edges_directed(ix, Direction::Outgoing).collect();
             // petgraph lists edges newest first; Flink calls outputs in the order they were added
             edges.reverse();
+            let from_v = vertex_of[ix.index()];
             for e in edges {
                 let w = e.weight();
                 let network = !p.chaining.breaks[e.id().index()].is_empty();
-                let schema = match w.port {
-                    Port::Main => &from_node.schema,
-                    Port::Side => &s.nodes[from_node.inputs[0].node].schema,
-                };
-                let key = w.key.as_ref().map(|k| {
-                    expr::compile(&k.text, &Scope::Record(schema), &mut interner)
-                        .expect("validated key compiles")
-                });
                 let to = e.target().index();
-                if network {
+                // A network edge's writer: its job edge's position among the chain's outgoing
+                // job edges (the order `build` gives a task's writers).
+                let writer = network.then(|| {
                     nodes[to].network_in = true;
-                }
+                    p.execution
+                        .edges
+                        .iter()
+                        .filter(|je| je.from_vertex == from_v)
+                        .position(|je| je.logical == e.id())
+                        .expect("a network edge has a job edge")
+                });
                 let route = Route {
                     to,
                     port: w.input_index,
-                    kind: w.partitioner,
-                    network,
-                    key,
-                    max_parallelism: g[e.target()].max_parallelism,
-                    next: (0..g[ix].parallelism).collect(),
+                    writer,
                 };
                 match w.port {
                     Port::Main => nodes[ix.index()].outs.push(route),
@@ -415,16 +456,16 @@ impl Dataflow {
             order,
             sources,
             free: free.clone(),
-            tm: p.deployment.task_manager_of.clone(),
+            writers,
+            channels,
             upstream,
             interner,
             scratch: String::new(),
             failure: None,
             ser_ns: s.cost.serialize_record.0,
             deser_ns: s.cost.deserialize_record.0,
-            local_ns: s.cost.local_channel_latency.0,
-            remote_ns: s.cost.remote_channel_latency.0,
             exchange,
+            batch_runtime: false,
             pass_done: 0,
             pass_records: 0,
             busy: free.clone(),
@@ -552,10 +593,22 @@ impl Dataflow {
         };
         let len = pend.at.len();
         nr.records_in[st] += len as u64;
-        // per-record timing
-        let net_outs = nr.outs.iter().filter(|r| r.network).count() as u64;
-        let per =
-            nr.cost_ns + if nr.network_in { self.deser_ns } else { 0 } + net_outs * self.ser_ns;
+        // per-record timing: serialization per copy a network output writes (every channel
+        // of a BROADCAST), as the streaming engine charges it
+        let copies: u64 = nr
+            .outs
+            .iter()
+            .filter_map(|r| r.writer)
+            .map(|w| {
+                let wr = &self.writers[v][st][w];
+                if wr.partitioner == crate::scenario::Partitioner::Broadcast {
+                    wr.channels.len() as u64
+                } else {
+                    1
+                }
+            })
+            .sum();
+        let per = nr.cost_ns + if nr.network_in { self.deser_ns } else { 0 } + copies * self.ser_ns;
         let mut free = self.free[v][st];
         let mut done = Vec::with_capacity(len);
         for (i, &a) in pend.at.iter().enumerate() {
@@ -598,6 +651,39 @@ impl Dataflow {
         if error.is_some() {
             return;
         }
+        let nr = &mut self.nodes[n];
+        if self.batch_runtime
+            && let Operator::Reduce(r) = &nr.inst[st]
+        {
+            // BATCH runtime: not rolling — keep each key's latest aggregate for the end.
+            let mut ev = EvalCx {
+                interner: &mut self.interner,
+                scratch: &mut self.scratch,
+                error,
+            };
+            let f = &mut nr.finals[st];
+            for i in 0..out.len() {
+                let row = out.view().row(i);
+                let key = match r.agg {
+                    crate::sim::ops::reduce::Aggregate::Count => row[0],
+                    _ => r.key.eval(row, &[], &mut ev),
+                };
+                match f.index.get(&key) {
+                    Some(&j) => {
+                        f.rows[j].1.clear();
+                        f.rows[j].1.extend_from_slice(row);
+                        // the row is as old as the oldest record it reflects: that record
+                        // becomes visible only with the final row
+                        f.rows[j].2.ts = out.meta[i].ts;
+                    }
+                    None => {
+                        f.index.insert(key, f.rows.len());
+                        f.rows.push((key, row.to_vec(), out.meta[i]));
+                    }
+                }
+            }
+            return;
+        }
         let t_out: Vec<u64> = out
             .parent
             .iter()
@@ -624,9 +710,13 @@ impl Dataflow {
         error: &mut Option<String>,
     ) {
         let v = self.nodes[n].vertex;
+        if self.batch_runtime && wm == crate::time::EVENT_TIME_MAX {
+            self.emit_finals(n, st, now, error);
+        }
         let nr = &mut self.nodes[n];
         let op = &mut nr.inst[st];
-        let timers = op.next_processing_timer().is_some_and(|t| t <= now_ms);
+        // Under the BATCH runtime processing time does not move timers during the job.
+        let timers = !self.batch_runtime && op.next_processing_timer().is_some_and(|t| t <= now_ms);
         if !(timers || op.has_event_time() && wm > nr.watermark) {
             return;
         }
@@ -661,6 +751,27 @@ impl Dataflow {
         }
     }
 
+    /// BATCH runtime, end of input: a keyed reduce emits its final row of every key, in key
+    /// order (Flink sorts a keyed input by key and emits a key's result when it moves on).
+    fn emit_finals(&mut self, n: usize, st: usize, now: u64, error: &mut Option<String>) {
+        let mut rows = std::mem::take(&mut self.nodes[n].finals[st].rows);
+        self.nodes[n].finals[st].index.clear();
+        if rows.is_empty() {
+            return;
+        }
+        let interner = &self.interner;
+        rows.sort_by(|a, b| key_order(a.0, b.0, interner));
+        let mut out = Batch::new(self.nodes[n].arity);
+        for (_, row, meta) in &rows {
+            out.push(row, *meta, 0);
+        }
+        let v = self.nodes[n].vertex;
+        let t = now.max(self.free[v][st]);
+        let times = vec![t; out.len()];
+        self.nodes[n].records_out[st] += out.len() as u64;
+        self.route(n, st, false, &out, &times, error);
+    }
+
     /// Sends records from subtask `st` of node `n` along its main or side outputs.
     fn route(
         &mut self,
@@ -680,49 +791,34 @@ impl Dataflow {
         } else {
             std::mem::take(&mut self.nodes[n].outs)
         };
-        let mut routes = routes;
-        for r in &mut routes {
-            let down = self.nodes[r.to].inst.len() as u32;
-            let to_v = self.nodes[r.to].vertex;
+        for r in &routes {
+            let Some(w) = r.writer else {
+                // chained: handed over to the same subtask, at once
+                let p = &mut self.nodes[r.to].pending[st][r.port];
+                p.batch.values.extend_from_slice(&out.values);
+                p.batch.meta.extend_from_slice(&out.meta);
+                p.at.extend_from_slice(&times[..out.len()]);
+                continue;
+            };
             for (i, &time) in times.iter().enumerate().take(out.len()) {
                 let row = out.view().row(i);
                 let meta = out.meta[i];
-                let targets: Vec<u32> = match (r.kind, r.network) {
-                    (_, false) | (Partitioner::Forward, _) => vec![st as u32 % down.max(1)],
-                    (Partitioner::Hash, _) => {
-                        let mut ev = EvalCx {
-                            interner: &mut self.interner,
-                            scratch: &mut self.scratch,
-                            error,
-                        };
-                        let key = r
-                            .key
-                            .as_ref()
-                            .map_or(Value::Int(0), |k| k.eval(row, &[], &mut ev));
-                        let h = murmur_hash(key.java_hash_code(ev.interner)) as u32;
-                        let kg = h % r.max_parallelism;
-                        vec![subtask_for_key_group(kg, down, r.max_parallelism)]
-                    }
-                    (Partitioner::Broadcast, _) => (0..down).collect(),
-                    (Partitioner::Global, _) => vec![0],
-                    _ => {
-                        let t = r.next[st] % down;
-                        r.next[st] = (t + 1) % down;
-                        vec![t]
-                    }
+                let mut ev = EvalCx {
+                    interner: &mut self.interner,
+                    scratch: &mut self.scratch,
+                    error,
                 };
-                for j in targets {
-                    let lat = if !r.network {
-                        0
-                    } else if self.tm[from_v][st] == self.tm[to_v][j as usize] {
-                        self.local_ns
-                    } else {
-                        self.remote_ns
-                    };
-                    let p = &mut self.nodes[r.to].pending[j as usize][r.port];
+                let writer = &mut self.writers[from_v][st][w];
+                let (first, copies) = match writer.select(row, &mut ev) {
+                    Some(pos) => (pos as usize, 1),
+                    None => (0, writer.channels.len()),
+                };
+                for c in first..first + copies {
+                    let end = self.channels[self.writers[from_v][st][w].channels[c] as usize];
+                    let p = &mut self.nodes[r.to].pending[end.subtask][r.port];
                     p.batch.values.extend_from_slice(row);
                     p.batch.meta.push(meta);
-                    p.at.push(time + lat);
+                    p.at.push(time + end.latency_ns);
                 }
             }
         }
@@ -742,8 +838,11 @@ impl Dataflow {
                 continue;
             }
             mine.inst = new.inst;
+            mine.finals = new.finals;
             mine.watermark = crate::time::EVENT_TIME_MIN;
         }
+        // restarted tasks get new partitioners, as in the streaming engine
+        self.writers = fresh.writers;
         for n in &mut self.nodes {
             for p in n.pending.iter_mut().flatten() {
                 p.batch.clear();
@@ -799,24 +898,41 @@ impl Dataflow {
         }
     }
 
-    /// The watermark Flink's generators would have emitted after everything produced so
-    /// far: per source, its largest event time − bound − 1 ms; over sources, the minimum.
-    /// `None` when a source has no watermark strategy or has produced nothing yet.
+    /// Flink's rule: the watermark the operators get is the minimum over every source
+    /// subtask's generator ([`crate::watermark::Generator::current`]); a subtask that has
+    /// produced all its records has sent the final watermark and no longer holds it back.
+    /// `None` while a running subtask has no watermark yet (nothing produced, or a source
+    /// without a strategy).
     pub fn source_watermark(&self) -> Option<EventTime> {
-        let mut per_node: Vec<(usize, Option<i64>, EventTime)> = Vec::new();
+        self.sources
+            .iter()
+            .map(|s| {
+                if s.done() {
+                    Some(crate::time::EVENT_TIME_MAX)
+                } else {
+                    s.state.watermarks.current()
+                }
+            })
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .min()
+    }
+
+    /// Spark's rule (`spark.sql.streaming.multipleWatermarkPolicy = min`): per source (stream),
+    /// the largest event time over all its partitions − bound, through each subtask's
+    /// generator; over sources, the minimum. `None` while a source has no watermark yet.
+    pub fn source_watermark_per_stream(&self) -> Option<EventTime> {
+        let mut per_node: Vec<(usize, Option<EventTime>)> = Vec::new();
         for s in &self.sources {
+            let w = s.state.watermarks.current();
             match per_node.iter_mut().find(|x| x.0 == s.node) {
-                Some(x) => x.2 = x.2.max(s.max_ts),
-                None => per_node.push((s.node, s.bound_ms, s.max_ts)),
+                Some(x) => x.1 = x.1.max(w),
+                None => per_node.push((s.node, w)),
             }
         }
         per_node
-            .iter()
-            .map(|&(_, bound, max)| {
-                let b = bound?;
-                (max != crate::time::EVENT_TIME_MIN)
-                    .then(|| max.saturating_sub(b).saturating_sub(1))
-            })
+            .into_iter()
+            .map(|(_, w)| w)
             .collect::<Option<Vec<_>>>()?
             .into_iter()
             .min()
@@ -842,5 +958,28 @@ impl Dataflow {
     /// The record meta of a batch's record `i` (for callers outside the module).
     pub fn meta(batch: &Batch, i: usize) -> RecMeta {
         batch.meta[i]
+    }
+}
+
+/// The order of keys in a BATCH-runtime reduce's output: integers numerically, strings by
+/// content, floats by value; values of different kinds by kind.
+fn key_order(a: Value, b: Value, interner: &Interner) -> std::cmp::Ordering {
+    fn rank(v: Value) -> u8 {
+        match v {
+            Value::Int(_) => 0,
+            Value::Float(_) => 1,
+            Value::Str(_) => 2,
+            _ => 3,
+        }
+    }
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.cmp(&y),
+        (Value::Float(x), Value::Float(y)) => x.total_cmp(&y),
+        (Value::Str(x), Value::Str(y)) => interner.resolve(x).cmp(interner.resolve(y)),
+        (x, y) => rank(x).cmp(&rank(y)).then_with(|| {
+            x.to_json(interner)
+                .to_string()
+                .cmp(&y.to_json(interner).to_string())
+        }),
     }
 }

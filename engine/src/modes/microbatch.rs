@@ -213,7 +213,7 @@ pub fn run(
             t = end;
             break;
         }
-        pending_wm = df.source_watermark();
+        pending_wm = df.source_watermark_per_stream();
         prev_start = Some(start);
         t = end;
         if !dstream && df.sources_done() && !df.has_pending() && (final_done || !event_time) {

@@ -5,19 +5,23 @@
 //! - [`Mode::MicroBatch`] — Spark: every trigger the records that have arrived form a bounded
 //!   job run stage by stage; the watermark is computed at the end of a batch and used in the
 //!   next; results become visible when the batch ends ([`microbatch`]).
-//! - [`Mode::Batch`] — the bounded input is processed once it is complete, stage by stage with
-//!   blocking exchanges; results are visible when the job ends ([`batch`]).
+//! - [`Mode::Batch`] — Flink's BATCH runtime mode: the bounded input is processed once it is
+//!   complete, stage by stage with blocking exchanges; keyed reduces emit one final row per
+//!   key, event-time windows fire once at the end; results are visible when the job ends
+//!   ([`batch`]).
 //! - [`Mode::Acking`] — Storm: record at a time, per-tuple acks, replay of tuples that were not
 //!   acked within the message timeout: at-least-once ([`acking`]).
 //!
-//! All four use the same operator implementations (the baselines drive the streaming
-//! simulator's operator instances through [`dataflow::Dataflow`]) and the same cost model.
+//! All four use the same operator implementations, partitioners and watermark generators
+//! (the baselines drive the streaming simulator's operator instances and record writers
+//! through [`dataflow::Dataflow`]) and the same cost model: only scheduling differs.
 //!
 //! **Latency** is defined once for all of them: from a record's creation at its source (its
 //! birth in processing time) to the moment its result is *visible* at the sink — when the
 //! sink receives it in streaming and acking, when the batch that produced it commits in
 //! micro-batch, when the job ends in batch. A result made from several records (a window)
-//! carries the creation time the operator gives it (the latest input it saw).
+//! carries the creation time the operator gives it (the latest input it saw); a BATCH-mode
+//! reduce's final row, the creation time of the oldest record it reflects.
 
 pub mod acking;
 pub mod batch;

@@ -125,6 +125,38 @@ impl RecordWriter {
         self.key_group_target[kg as usize]
     }
 
+    /// The target position of a record on a HASH edge: key → Java `hashCode` → Flink's
+    /// `murmurHash` → key group → subtask (precomputed table).
+    #[inline(always)]
+    pub fn hash_target(&self, row: &[Value], ev: &mut EvalCx<'_>) -> u32 {
+        let key = match (self.key_field, &self.key) {
+            (Some(i), _) => row[i],
+            (None, Some(k)) => k.eval(row, &[], ev),
+            (None, None) => Value::Int(0),
+        };
+        self.target_of(key, ev.interner)
+    }
+
+    /// The target position of the next record (Flink's `ChannelSelector.selectChannel`):
+    /// FORWARD and GLOBAL the only channel; REBALANCE and RESCALE round robin from the
+    /// writer's start position; SHUFFLE a seeded random channel; HASH the key group's
+    /// subtask. `None` for BROADCAST: every channel. Every execution mode routes through
+    /// this.
+    #[inline(always)]
+    pub fn select(&mut self, row: &[Value], ev: &mut EvalCx<'_>) -> Option<u32> {
+        let n = self.channels.len() as u32;
+        Some(match self.partitioner {
+            Partitioner::Forward | Partitioner::Global => 0,
+            Partitioner::Rebalance | Partitioner::Rescale => {
+                self.next = if self.next + 1 >= n { 0 } else { self.next + 1 };
+                self.next
+            }
+            Partitioner::Shuffle => self.rng.below(u64::from(n)) as u32,
+            Partitioner::Hash => self.hash_target(row, ev),
+            Partitioner::Broadcast => return None,
+        })
+    }
+
     /// Whether the task may start processing another input (Flink's
     /// `RecordWriter.isAvailable`: a buffer is free in the pool).
     #[inline]
@@ -381,7 +413,7 @@ impl Net<'_> {
         let writer = &self.writers[w];
         let Some(f) = writer.key_field else {
             for (i, ch) in channels.iter_mut().enumerate() {
-                let target = self.hash_target(w, rows.row(i), ev);
+                let target = writer.hash_target(rows.row(i), ev);
                 *ch = writer.channels[target as usize];
             }
             return;
@@ -398,19 +430,6 @@ impl Net<'_> {
                 *entry = (*key, *ch);
             }
         }
-    }
-
-    /// The target position of a record on a HASH edge: key → Java `hashCode` → Flink's
-    /// `murmurHash` → key group → subtask (precomputed table).
-    #[inline(always)]
-    fn hash_target(&self, w: usize, row: &[Value], ev: &mut EvalCx<'_>) -> u32 {
-        let writer = &self.writers[w];
-        let key = match (writer.key_field, &writer.key) {
-            (Some(i), _) => row[i],
-            (None, Some(k)) => k.eval(row, &[], ev),
-            (None, None) => Value::Int(0),
-        };
-        writer.target_of(key, ev.interner)
     }
 
     /// Writes a record at local time `t` through writer `w`.
@@ -435,27 +454,15 @@ impl Net<'_> {
             }
         };
         writer.records += 1;
-        let n = writer.channels.len() as u32;
-        let target = match writer.partitioner {
-            Partitioner::Forward | Partitioner::Global => 0,
-            Partitioner::Rebalance | Partitioner::Rescale => {
-                writer.next = if writer.next + 1 >= n {
-                    0
-                } else {
-                    writer.next + 1
-                };
-                writer.next
+        let Some(target) = writer.select(row, ev) else {
+            // BROADCAST: a copy to every channel
+            let n = writer.channels.len();
+            writer.records += n as u64 - 1;
+            for i in 0..n {
+                let ch = self.writers[w].channels[i];
+                self.put(w, ch, row, meta, bytes, t);
             }
-            Partitioner::Shuffle => writer.rng.below(u64::from(n)) as u32,
-            Partitioner::Hash => self.hash_target(w, row, ev),
-            Partitioner::Broadcast => {
-                writer.records += u64::from(n) - 1;
-                for i in 0..n as usize {
-                    let ch = self.writers[w].channels[i];
-                    self.put(w, ch, row, meta, bytes, t);
-                }
-                return;
-            }
+            return;
         };
         let ch = self.writers[w].channels[target as usize];
         self.put(w, ch, row, meta, bytes, t);
