@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 use streamlab_engine::diag::Diagnostics;
 use streamlab_engine::plan::{self, render};
-use streamlab_engine::report::{Status, fmt_rate};
+use streamlab_engine::report::{Status, fmt_rate, plural};
 use streamlab_engine::scenario::{self, LoadError, Scenario};
 use streamlab_engine::sim::{self, RunOptions};
 
@@ -95,14 +95,34 @@ pub fn apply_chaos(s: &mut Scenario, seed: u64, forced: bool) -> Result<Vec<Stri
     Ok(shown)
 }
 
-pub fn run(
-    file: &Path,
-    seed: Option<u64>,
-    json: Option<&Path>,
-    trace: Option<&Path>,
-    quiet: bool,
-    chaos: bool,
-) -> u8 {
+/// How a run ended, as a person says it.
+pub fn status_word(s: &Status) -> &'static str {
+    match s {
+        Status::Finished => "finished",
+        Status::Failed => "failed",
+        Status::LimitReached => "stopped at a limit",
+    }
+}
+
+/// What `streamlab run` prints besides the report.
+pub struct RunOutput<'a> {
+    /// Write the full report as JSON here.
+    pub json: Option<&'a Path>,
+    /// Write the event trace here.
+    pub trace: Option<&'a Path>,
+    /// Only the one-line result.
+    pub quiet: bool,
+    /// Rows of each sink to show.
+    pub rows: usize,
+}
+
+pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool) -> u8 {
+    let RunOutput {
+        json,
+        trace,
+        quiet,
+        rows,
+    } = output;
     let (mut s, p) = match load_and_plan(file) {
         Ok(x) => x,
         Err(code) => return code,
@@ -169,11 +189,15 @@ pub fn run(
     }
     if quiet {
         println!(
-            "{}: {:?}, {} records, p99 latency {} ms, seed {}",
-            r.scenario, r.outcome.status, r.sink_records, r.latency.p99_ms, r.seed
+            "{}: {}, {} into sinks, p99 latency {} ms, seed {}",
+            r.scenario,
+            status_word(&r.outcome.status),
+            plural(r.sink_records, "record", "records"),
+            r.latency.p99_ms,
+            r.seed
         );
     } else {
-        print!("{}", r.summary());
+        print!("{}", r.summary_with_rows(rows));
     }
     let secs = wall.as_secs_f64();
     eprintln!(
@@ -219,10 +243,10 @@ pub fn validate(file: &Path) -> u8 {
     match load_and_plan(file) {
         Ok((s, p)) => {
             println!(
-                "{}: ok — {} operators, {} chains, {} slot{} needed of {}",
+                "{}: ok — {}, {}, {} slot{} needed of {}",
                 file.display(),
-                p.logical.graph.node_count(),
-                p.execution.vertices.len(),
+                plural(p.logical.graph.node_count() as u64, "operator", "operators"),
+                plural(p.execution.vertices.len() as u64, "chain", "chains"),
                 p.deployment.slots_needed,
                 if p.deployment.slots_needed == 1 {
                     ""

@@ -242,7 +242,7 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
         println!(
             "  {:<12} {:>10} {:>12} {:>14} {:>11} {:>11} {:>11}",
             r.mode,
-            format!("{:?}", rep.outcome.status).to_lowercase(),
+            crate::commands::status_word(&rep.outcome.status),
             rep.sink_records,
             rep.throughput_per_s,
             rep.latency.p50_ms,
@@ -252,8 +252,10 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
         if let Some(c) = &r.details.correctness {
             for sk in c {
                 println!(
-                    "      sink `{}`: {} records, {} duplicates, {} missing (against the same mode without its faults)",
-                    sk.name, sk.records, sk.duplicates, sk.missing
+                    "      sink `{}`: {} records, {} (against the same mode without its faults)",
+                    sk.name,
+                    sk.records,
+                    correctness_words(sk.duplicates, sk.missing)
                 );
             }
         }
@@ -418,11 +420,14 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
             return EXIT_BAD_INPUT;
         }
     };
-    // One scenario per value, each checked before anything runs.
-    let mut variants: Vec<(String, Scenario, Plan)> = Vec::new();
-    for v in &set.values {
+    // One scenario per value, each checked before anything runs. A value that makes the
+    // scenario invalid or impossible to plan is reported and left out; the others run.
+    let mut variants: Vec<(usize, String, Scenario, Plan)> = Vec::new();
+    let mut invalid: Vec<(String, String)> = Vec::new();
+    for (i, v) in set.values.iter().enumerate() {
         let mut d = doc.clone();
         if let Err(e) = set_in(&mut d, &set.path, toml_value(v)) {
+            // the path itself is wrong: no value can work
             eprintln!("error: {e}");
             return EXIT_BAD_INPUT;
         }
@@ -432,20 +437,28 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         let s = match scenario::parse_str(&shown, &edited, file.parent()) {
             Ok(s) => s,
             Err(d) => {
+                invalid.push((setting, first_error(&d)));
                 eprint!("{}", d.render());
-                eprintln!("error: --set {setting} makes the scenario invalid (see above)");
-                return EXIT_BAD_INPUT;
+                continue;
             }
         };
-        let p = match streamlab_engine::plan::plan(&s) {
-            Ok(p) => p,
+        match streamlab_engine::plan::plan(&s) {
+            Ok(p) => variants.push((i, setting, s, p)),
             Err(d) => {
+                invalid.push((setting, first_error(&d)));
                 eprint!("{}", d.render());
-                eprintln!("error: --set {setting} makes the job impossible to plan (see above)");
-                return EXIT_BAD_INPUT;
             }
-        };
-        variants.push((setting, s, p));
+        }
+    }
+    for (setting, why) in &invalid {
+        eprintln!("warning: --set {setting} is not run: {why}");
+    }
+    if variants.is_empty() {
+        eprintln!(
+            "error: no value of --set {} gives a valid scenario (see above)",
+            set.path.join(".")
+        );
+        return EXIT_BAD_INPUT;
     }
     if let Err(e) = check_writable(out) {
         eprintln!("error: {e}");
@@ -462,14 +475,14 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
     let results: Vec<Result<Value, String>> = jobs
         .par_iter()
         .map(|&(i, m)| {
-            let (setting, s, p) = &variants[i];
+            let (vi, setting, s, p) = &variants[i];
             let r = modes::run_mode(s, p, m, &opts).map_err(|e| format!("{setting}: {e}"));
             progress.tick();
             let r = r?;
             Ok(json!({
                 "mode": m.name(),
                 "setting": setting,
-                "value": set.values[i],
+                "value": set.values[*vi],
                 "throughput_per_s": r.report.throughput_per_s,
                 "latency_p50_ms": r.report.latency.p50_ms,
                 "latency_p99_ms": r.report.latency.p99_ms,
@@ -488,13 +501,15 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
             return EXIT_BAD_INPUT;
         }
     };
-    let base = &variants[0].1;
+    let base = &variants[0].2;
+    let ran: Vec<&String> = variants.iter().map(|v| &set.values[v.0]).collect();
     let sweep = json!({
         "streamlab_version": env!("CARGO_PKG_VERSION"),
         "scenario": base.name,
         "seed": seed.unwrap_or(base.seed),
         "set": set.path.join("."),
-        "values": set.values,
+        "values": ran,
+        "invalid": invalid.iter().map(|(s, e)| json!({"setting": s, "error": e})).collect::<Vec<_>>(),
         "modes": modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
         "points": points,
     });
@@ -507,22 +522,8 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         base.name,
         set.path.join(".")
     );
-    println!(
-        "  {:<12} {:<36} {:>14} {:>11} {:>11}",
-        "mode", "setting", "throughput/s", "p50 ms", "p99 ms"
-    );
-    let mut failed = false;
-    for p in &points {
-        failed |= p["status"] != "finished";
-        println!(
-            "  {:<12} {:<36} {:>14} {:>11} {:>11}",
-            p["mode"].as_str().unwrap_or(""),
-            p["setting"].as_str().unwrap_or(""),
-            p["throughput_per_s"],
-            p["latency_p50_ms"],
-            p["latency_p99_ms"]
-        );
-    }
+    print!("{}", sweep_table(&points, &invalid));
+    let failed = points.iter().any(|p| p["status"] != "finished");
     println!(
         "wrote {} files to {} (open {})",
         files,
@@ -530,4 +531,90 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         out.join("report.html").display()
     );
     if failed { EXIT_JOB_FAILED } else { 0 }
+}
+
+/// The first error of a scenario's diagnostics, on one line.
+fn first_error(d: &streamlab_engine::diag::Diagnostics) -> String {
+    d.items
+        .iter()
+        .find(|i| i.severity == streamlab_engine::diag::Severity::Error)
+        .or(d.items.first())
+        .map_or_else(|| "invalid".to_string(), |i| i.message.clone())
+}
+
+/// A number as the sweep table shows it, with `decimals` decimals (so that a column's
+/// decimal points line up).
+fn fixed(v: &Value, decimals: usize) -> String {
+    v.as_f64()
+        .map_or_else(|| "-".into(), |x| format!("{x:.decimals$}"))
+}
+
+/// The sweep's text table: columns as wide as their widest cell, numbers right-aligned;
+/// then the values that were not run.
+fn sweep_table(points: &[Value], invalid: &[(String, String)]) -> String {
+    let head = [
+        "mode",
+        "setting",
+        "throughput/s",
+        "p50 ms",
+        "p99 ms",
+        "outcome",
+    ];
+    let rows: Vec<[String; 6]> = points
+        .iter()
+        .map(|p| {
+            [
+                p["mode"].as_str().unwrap_or("").to_string(),
+                p["setting"].as_str().unwrap_or("").to_string(),
+                fixed(&p["throughput_per_s"], 1),
+                fixed(&p["latency_p50_ms"], 3),
+                fixed(&p["latency_p99_ms"], 3),
+                match p["status"].as_str().unwrap_or("") {
+                    "limitreached" => "stopped at a limit".to_string(),
+                    other => other.to_string(),
+                },
+            ]
+        })
+        .collect();
+    let mut w = head.map(|h| h.chars().count());
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |r: &[String]| {
+        let mut o = String::new();
+        for (i, c) in r.iter().enumerate() {
+            let pad = w[i] - c.chars().count();
+            // text left, numbers right
+            if (2..5).contains(&i) {
+                o.push_str(&format!("  {}{c}", " ".repeat(pad)));
+            } else {
+                o.push_str(&format!("  {c}{}", " ".repeat(pad)));
+            }
+        }
+        format!("{}\n", o.trim_end())
+    };
+    let mut out = line(&head.map(String::from));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    for (setting, why) in invalid {
+        out.push_str(&format!("  not run: {setting} — {why}\n"));
+    }
+    out
+}
+
+/// Duplicates and missing records of a sink as the engine counts them, in words: a record
+/// there in place of another (a count a lost state got wrong) is counted once as "more than
+/// the reference" and once as "less": each such pair is one wrong result.
+pub fn correctness_words(duplicates: u64, missing: u64) -> String {
+    let wrong = duplicates.min(missing);
+    let (d, m) = (duplicates - wrong, missing - wrong);
+    let n = |k: u64, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+    let mut parts = vec![n(d, "duplicate", "duplicates"), n(m, "missing", "missing")];
+    if wrong > 0 {
+        parts.push(n(wrong, "wrong result", "wrong results"));
+    }
+    parts.join(", ")
 }

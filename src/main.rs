@@ -34,6 +34,10 @@ enum Command {
         /// Print only the one-line result, not the summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Rows of each sink to show in the summary (of those the sink captured: its
+        /// `capture` setting).
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        rows: usize,
         /// Add random faults drawn from the seed: the scenario's `[chaos]` profile, or the
         /// default one (every kind, 20 s apart on average, at least 5 s apart, while the
         /// input runs). The report lists them and compares the sinks with a fault-free run.
@@ -102,8 +106,19 @@ fn main() -> ExitCode {
             json,
             trace,
             quiet,
+            rows,
             chaos,
-        } => commands::run(&file, seed, json.as_deref(), trace.as_deref(), quiet, chaos),
+        } => commands::run(
+            &file,
+            seed,
+            commands::RunOutput {
+                json: json.as_deref(),
+                trace: trace.as_deref(),
+                quiet,
+                rows,
+            },
+            chaos,
+        ),
         Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
         Command::Validate { file } => commands::validate(&file),
         Command::Compare {

@@ -523,18 +523,21 @@ impl RunReport {
             }
         }
         for f in &self.failures {
+            let tasks = plural(f.tasks_restarted as u64, "task", "tasks");
             let what = match (f.downtime_ms, f.restored_checkpoint) {
-                (None, _) => "no restart".to_string(),
-                (Some(d), Some(id)) => format!("down {}, restored checkpoint {id}", fmt_ms(d)),
-                (Some(d), None) => format!("down {}, restarted from the beginning", fmt_ms(d)),
+                (None, _) => format!("{tasks} cancelled · not restarted: the job failed"),
+                (Some(d), Some(id)) => {
+                    format!(
+                        "{tasks} restarted · down {}, restored checkpoint {id}",
+                        fmt_ms(d)
+                    )
+                }
+                (Some(d), None) => format!(
+                    "{tasks} restarted · down {}, restarted from the beginning",
+                    fmt_ms(d)
+                ),
             };
-            let _ = writeln!(
-                o,
-                "\nFailure at {}: {} · {} tasks restarted · {what}",
-                fmt_ms(f.at_ms),
-                f.cause,
-                f.tasks_restarted
-            );
+            let _ = writeln!(o, "\nFailure at {}: {} · {what}", fmt_ms(f.at_ms), f.cause);
         }
         if let Some(r) = &self.rescale {
             let _ = writeln!(
@@ -619,8 +622,14 @@ impl RunReport {
         }
     }
 
-    /// The readable summary `streamlab run` prints.
+    /// The readable summary `streamlab run` prints, with up to 10 rows of each sink.
     pub fn summary(&self) -> String {
+        self.summary_with_rows(10)
+    }
+
+    /// The readable summary, with up to `rows` rows of each sink (of those the report
+    /// captured).
+    pub fn summary_with_rows(&self, rows: usize) -> String {
         let mut o = String::new();
         let _ = writeln!(
             o,
@@ -637,9 +646,9 @@ impl RunReport {
         let _ = writeln!(o, "outcome     {status}");
         let _ = writeln!(
             o,
-            "simulated   {} of processing time, {} events",
+            "simulated   {} of processing time, {}",
             human_nanos(self.sim_duration_ms * 1e6),
-            self.events
+            plural(self.events, "event", "events")
         );
         let _ = writeln!(
             o,
@@ -649,9 +658,18 @@ impl RunReport {
             fmt_rate(self.throughput_per_s)
         );
         let l = &self.latency;
+        // Which records the headline latency is over: one sink's, or every sink's together.
+        let over = match self.sinks.as_slice() {
+            [one] => format!("record creation → sink `{}`", one.name),
+            [] => "record creation → sink".to_string(),
+            many => format!(
+                "record creation → sink, all {} sinks together; each sink below",
+                many.len()
+            ),
+        };
         let _ = writeln!(
             o,
-            "latency     p50 {} · p90 {} · p99 {} · max {}  (record creation → sink)",
+            "latency     p50 {} · p90 {} · p99 {} · max {}  ({over})",
             fmt_ms(l.p50_ms),
             fmt_ms(l.p90_ms),
             fmt_ms(l.p99_ms),
@@ -670,7 +688,8 @@ impl RunReport {
         }
         let _ = writeln!(
             o,
-            "\nTasks (time split of each subtask)          busy   cpu-wait  backpressured      idle"
+            "\n{:<42} {:>11} {:>11} {:>14} {:>11}",
+            "Tasks (time split of each subtask)", "busy", "cpu-wait", "backpressured", "idle"
         );
         for t in &self.tasks {
             let name = if t.before_rescale {
@@ -678,14 +697,10 @@ impl RunReport {
             } else {
                 format!("{} #{}", t.chain, t.subtask)
             };
-            let name = if name.chars().count() > 40 {
-                format!("{}…", name.chars().take(39).collect::<String>())
-            } else {
-                name
-            };
+            let name = cut_middle(&name, 40);
             let _ = writeln!(
                 o,
-                "  {:<40} {:>9} {:>10} {:>14} {:>9}",
+                "  {:<40} {:>11} {:>11} {:>14} {:>11}",
                 name,
                 fmt_ms(t.busy_ms),
                 fmt_ms(t.cpu_wait_ms),
@@ -776,19 +791,25 @@ impl RunReport {
                 s.checksum
             );
             if !s.rows.is_empty() {
-                let shown = s.rows.len().min(10);
+                let shown = s.rows.len().min(rows);
+                let captured = s.rows.len() as u64;
                 let what = if s.kind == "upsert" {
-                    "final table"
+                    // the final table has `rows_total` rows; the report keeps `captured`
+                    if captured < s.rows_total {
+                        format!(
+                            "final table, showing {shown} of {} captured rows ({} rows in all)",
+                            captured, s.rows_total
+                        )
+                    } else {
+                        format!("final table, showing {shown} of {} rows", s.rows_total)
+                    }
                 } else {
-                    "first records"
+                    format!(
+                        "first records, showing {shown} of {} captured rows ({} records in all)",
+                        captured, s.records
+                    )
                 };
-                let _ = writeln!(
-                    o,
-                    "  {what} ({} of {}): {}",
-                    shown,
-                    s.rows_total,
-                    s.fields.join(", ")
-                );
+                let _ = writeln!(o, "  {what}: {}", s.fields.join(", "));
                 for r in s.rows.iter().take(shown) {
                     let cells: Vec<String> = r
                         .iter()
@@ -803,6 +824,25 @@ impl RunReport {
         }
         o
     }
+}
+
+/// `1 event`, `2 events`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `name` in at most `max` characters, cut in the middle (`Source: a -> … -> Sink: b #1`) so
+/// that its end — the subtask index — stays.
+pub fn cut_middle(name: &str, max: usize) -> String {
+    let n = name.chars().count();
+    if n <= max || max < 3 {
+        return name.to_string();
+    }
+    let tail = (max - 1) / 2;
+    let head = max - 1 - tail;
+    let start: String = name.chars().take(head).collect();
+    let end: String = name.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// "12.345 ms" or "1.200 s".
@@ -857,5 +897,17 @@ mod tests {
             Some(8000.0)
         );
         assert_eq!(task(vec![]).longest_watermark_stall_ms(9000.0), None);
+    }
+
+    #[test]
+    fn long_task_names_are_cut_in_the_middle_and_keep_their_subtask() {
+        let a = cut_middle("clicks_per_user -> Sink: at_once -> Sink: committed #0", 40);
+        let b = cut_middle("clicks_per_user -> Sink: at_once -> Sink: committed #1", 40);
+        assert_eq!(a.chars().count(), 40);
+        assert!(a.ends_with("committed #0") && b.ends_with("committed #1"), "{a} / {b}");
+        assert!(a.starts_with("clicks_per_user") && a.contains('…'), "{a}");
+        assert_eq!(cut_middle("short #3", 40), "short #3");
+        assert_eq!(plural(1, "chain", "chains"), "1 chain");
+        assert_eq!(plural(0, "event", "events"), "0 events");
     }
 }

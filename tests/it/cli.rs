@@ -176,3 +176,204 @@ fn a_job_without_event_time_shows_no_watermark_section() {
     let out = streamlab(&["run", "scenarios/idle_source.toml"]);
     assert_run!(out, exit = 0, "Watermarks at the end");
 }
+
+/// The `Tasks` section of a run summary: one line per subtask.
+fn task_lines(summary: &str) -> Vec<String> {
+    summary
+        .lines()
+        .skip_while(|l| !l.starts_with("Tasks"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split("  ")
+                .find(|c| !c.is_empty())
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_summary_keeps_subtask_numbers_labels_its_latency_and_counts_in_words() {
+    // long chain names: cut in the middle, so `#0` and `#1` stay and no two rows read the same
+    let out = streamlab(&["run", "scenarios/exactly_once_vs_at_least_once.toml"]);
+    assert_run!(
+        out,
+        exit = 0,
+        "(record creation → sink, all 2 sinks together; each sink below)"
+    );
+    let (so, _) = texts(&out);
+    let names = task_lines(&so);
+    assert!(names.len() >= 4, "{names:?}");
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        names.len(),
+        "two task rows read the same: {names:?}"
+    );
+    for n in &names {
+        assert!(n.contains(" #"), "{n}: the subtask index was cut off");
+        assert!(n.chars().count() <= 40, "{n}");
+    }
+    // one sink: the headline says which
+    let out = streamlab(&["run", "scenarios/wordcount.toml", "--rows", "3"]);
+    assert_run!(
+        out,
+        exit = 0,
+        "(record creation → sink `word_counts`)",
+        "final table, showing 3 of 10 captured rows (170 rows in all): word, n",
+    );
+    let (so, _) = texts(&out);
+    let rows: Vec<&str> = so
+        .lines()
+        .skip_while(|l| !l.contains("final table"))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    assert_eq!(rows, ["    the, 440", "    of, 300", "    to, 300"]);
+    // singular where there is one
+    let dir = scratch("one-chain");
+    let p = dir.join("one.toml");
+    std::fs::write(
+        &p,
+        "[[source]]\nname = \"n\"\nkind = \"inline\"\nevents = [{ x = 1 }]\n\
+         [[sink]]\nname = \"out\"\ninput = \"n\"\n",
+    )
+    .unwrap();
+    let f = p.display().to_string();
+    let out = streamlab(&["validate", &f]);
+    assert_run!(out, exit = 0, "ok — 2 operators, 1 chain, 1 slot needed of");
+    let out = streamlab(&["run", &f, "-q"]);
+    assert_run!(out, exit = 0, ": finished, 1 record into sinks");
+    let (so, _) = texts(&out);
+    assert!(!so.contains("Finished"), "{so}");
+}
+
+#[test]
+fn quiet_says_in_words_how_a_run_ended_and_a_failure_without_restart_says_so() {
+    let dir = scratch("quiet-words");
+    let p = dir.join("long.toml");
+    let text =
+        std::fs::read_to_string(crate::util::root().join("scenarios/backpressure.toml")).unwrap();
+    std::fs::write(&p, format!("{text}\n[limits]\nmax_sim_time = \"500 ms\"\n")).unwrap();
+    let out = streamlab(&["run", &p.display().to_string(), "-q"]);
+    assert_run!(out, exit = 1, "backpressure: stopped at a limit,");
+    assert!(!texts(&out).0.contains("LimitReached"));
+    // no restart strategy: the failed tasks are cancelled, not restarted
+    let p = dir.join("none.toml");
+    let text =
+        std::fs::read_to_string(crate::util::root().join("scenarios/restart_strategies.toml"))
+            .unwrap()
+            .replace("strategy = \"exponential-delay\"", "strategy = \"none\"");
+    std::fs::write(&p, text).unwrap();
+    let out = streamlab(&["run", &p.display().to_string()]);
+    assert_run!(out, exit = 1, "cancelled · not restarted: the job failed");
+    let (so, _) = texts(&out);
+    assert!(!so.contains("restarted · no restart"), "{so}");
+    let out = streamlab(&["run", &p.display().to_string(), "-q"]);
+    assert_run!(out, exit = 1, "restart_strategies: failed,");
+}
+
+#[test]
+fn a_sweep_of_parallelism_runs_the_values_that_fit_and_names_the_one_that_does_not() {
+    let dir = scratch("sweep-parallelism");
+    let out = streamlab(&[
+        "sweep",
+        "scenarios/latency_vs_throughput.toml",
+        "--set",
+        "job.parallelism=1,2,4",
+        "--modes",
+        "streaming,acking",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    assert_run!(
+        out,
+        exit = 0,
+        "not run: job.parallelism=4",
+        "The job needs 4 slots but the cluster has 2",
+    );
+    let sweep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(sweep["points"].as_array().unwrap().len(), 4);
+    assert_eq!(sweep["values"], serde_json::json!(["1", "2"]));
+    assert_eq!(sweep["invalid"][0]["setting"], "job.parallelism=4");
+    assert!(dir.join("latency_vs_setting.png").exists());
+    assert!(dir.join("throughput_vs_setting.svg").exists());
+    assert!(!dir.join("latency_vs_throughput.svg").exists());
+    // the table: every column starts at the same place on every line
+    let (so, _) = texts(&out);
+    let table: Vec<&str> = so
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.contains("not run"))
+        .collect();
+    assert_eq!(table.len(), 5, "{so}");
+    let col = |l: &str, word: &str| l.find(word).unwrap();
+    let setting_at = col(table[0], "setting");
+    let outcome_at = col(table[0], "outcome");
+    let p99_end = col(table[0], "p99 ms") + "p99 ms".len();
+    for l in &table[1..] {
+        assert_eq!(col(l, "job.parallelism"), setting_at, "{so}");
+        assert_eq!(col(l, "finished"), outcome_at, "{so}");
+        // numbers right-aligned under their header
+        assert_eq!(col(l, "  finished"), p99_end, "{so}");
+    }
+    // the doc page's example runs as it says
+    let doc = std::fs::read_to_string(
+        crate::util::root().join("docs/scenarios/latency_vs_throughput.md"),
+    )
+    .unwrap();
+    assert!(doc.contains("`--set job.parallelism=1,2`"));
+    // nothing valid at all: bad input
+    let out = streamlab(&[
+        "sweep",
+        "scenarios/latency_vs_throughput.toml",
+        "--set",
+        "job.parallelism=4,8",
+        "--out",
+        &dir.join("none").display().to_string(),
+    ]);
+    assert_run!(
+        out,
+        exit = 2,
+        "no value of --set job.parallelism gives a valid scenario"
+    );
+}
+
+#[test]
+fn compare_calls_wrong_counts_after_lost_state_wrong_results() {
+    let dir = scratch("wrong-results");
+    let out = streamlab(&[
+        "compare",
+        "scenarios/tm_crash_recovery.toml",
+        "--modes",
+        "streaming,acking",
+        "--out",
+        &dir.display().to_string(),
+    ]);
+    assert_run!(
+        out,
+        exit = 0,
+        "sink `windows`: 700 records, 0 duplicates, 0 missing, 100 wrong results"
+    );
+    let (so, _) = texts(&out);
+    assert!(!so.contains("100 duplicates"), "{so}");
+    // the storm scenario's page says what batch mode does on a failure
+    let out = streamlab(&[
+        "compare",
+        "scenarios/storm_acking_duplicates.toml",
+        "--modes",
+        "batch",
+        "--out",
+        &dir.join("storm").display().to_string(),
+    ]);
+    assert_run!(out, exit = 0, "0 duplicates, 0 missing");
+    let html = std::fs::read_to_string(dir.join("storm/report.html")).unwrap();
+    assert!(!html.contains("restarts a stage"));
+    assert!(
+        html.contains("restarts the failed tasks&#x27; region")
+            || html.contains("restarts the failed tasks' region")
+    );
+}

@@ -2,7 +2,7 @@
 //! files beside the page), the job graph with its chains and slots drawn, the summary
 //! tables. No scripts, styles or fonts from anywhere else: the page opens offline.
 
-use crate::{COMPARE_CHARTS, Run, mode_hex, num};
+use crate::{Run, mode_hex, num};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -128,18 +128,19 @@ pub fn compare_page(report: &Value, runs: &[Run<'_>], svgs: &[(String, String)])
     let _ = writeln!(o, "</table>\n<h3>Correctness</h3>\n<table>");
     let _ = writeln!(
         o,
-        "<tr><th>mode</th><th>records out</th><th>duplicates</th><th>missing</th><th>late drops</th><th>failures</th></tr>"
+        "<tr><th>mode</th><th>records out</th><th>duplicates</th><th>missing</th><th>wrong results</th><th>late drops</th><th>failures</th></tr>"
     );
     for r in runs {
-        let dm = r.duplicates_missing();
+        let c = r.correctness();
         let f = r.failures();
         let _ = writeln!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             swatch(&r.mode),
             num(r.report, "sink_records"),
-            dm.map_or("none".into(), |d| d.0.to_string()),
-            dm.map_or("none".into(), |d| d.1.to_string()),
+            c.map_or("none".into(), |d| d.0.to_string()),
+            c.map_or("none".into(), |d| d.1.to_string()),
+            c.map_or("none".into(), |d| d.2.to_string()),
             r.late_drops(),
             if f.is_empty() {
                 "none".to_string()
@@ -151,23 +152,33 @@ pub fn compare_page(report: &Value, runs: &[Run<'_>], svgs: &[(String, String)])
             }
         );
     }
-    let _ = writeln!(o, "</table>\n<h2>Charts</h2>");
-    for (name, title) in COMPARE_CHARTS {
+    let _ = writeln!(
+        o,
+        "</table>\n<p>Against the same mode run without its faults. <em>Duplicates</em>: records seen more often than there; <em>missing</em>: records of that run never seen; <em>wrong results</em>: a record with another value in place of the right one (a count recomputed after its state was lost) — neither a duplicate nor a loss. \"none\": no fault, nothing to compare.</p>"
+    );
+    let _ = writeln!(o, "<h2>Charts</h2>");
+    let charts = crate::compare_charts(runs);
+    for &(name, title) in &charts {
         let svg = svgs
             .iter()
             .find(|(n, _)| n == &format!("{name}.svg"))
             .map_or("", |(_, s)| s.as_str());
         figure(&mut o, name, title, svg);
     }
+    let csvs: Vec<String> = charts
+        .iter()
+        .map(|(n, _)| format!("<a href=\"{n}.csv\">{n}.csv</a>"))
+        .collect();
     let _ = writeln!(
         o,
-        "<p>Data: <a href=\"report.json\">report.json</a> · CSV: <a href=\"latency_cdf.csv\">latency_cdf.csv</a>, <a href=\"latency_percentiles.csv\">latency_percentiles.csv</a>, <a href=\"throughput.csv\">throughput.csv</a>, <a href=\"watermark_lag.csv\">watermark_lag.csv</a>, <a href=\"timeline.csv\">timeline.csv</a>, <a href=\"correctness.csv\">correctness.csv</a></p>\n</body>\n</html>"
+        "<p>Data: <a href=\"report.json\">report.json</a> · CSV: {}</p>\n</body>\n</html>",
+        csvs.join(", ")
     );
     o
 }
 
 /// The page of a sweep.
-pub fn sweep_page(sweep: &Value, points: &[Value], svg: &str) -> String {
+pub fn sweep_page(sweep: &Value, points: &[Value], charts: &[(String, String, String)]) -> String {
     let scenario = sweep.get("scenario").and_then(Value::as_str).unwrap_or("");
     let mut o = head(&format!("streamlab sweep · {scenario}"));
     let _ = writeln!(o, "<h1>streamlab sweep · {}</h1>", esc(scenario));
@@ -175,12 +186,23 @@ pub fn sweep_page(sweep: &Value, points: &[Value], svg: &str) -> String {
         o,
         "<p>Each point is one deterministic run; latency is measured from a record's creation to the moment its result is visible at the sink.</p>"
     );
-    figure(
-        &mut o,
-        "latency_vs_throughput",
-        "Latency against throughput",
-        svg,
-    );
+    for (name, title, svg) in charts {
+        figure(&mut o, name, title, svg);
+    }
+    if let Some(bad) = sweep.get("invalid").and_then(Value::as_array)
+        && !bad.is_empty()
+    {
+        let _ = writeln!(o, "<h3>Values not run</h3>\n<ul>");
+        for b in bad {
+            let _ = writeln!(
+                o,
+                "<li><code>{}</code>: {}</li>",
+                esc(b.get("setting").and_then(Value::as_str).unwrap_or("")),
+                esc(b.get("error").and_then(Value::as_str).unwrap_or(""))
+            );
+        }
+        let _ = writeln!(o, "</ul>");
+    }
     let _ = writeln!(
         o,
         "<table>\n<tr><th>mode</th><th>setting</th><th>throughput (records/s)</th><th>p50 (ms)</th><th>p99 (ms)</th><th>outcome</th></tr>"

@@ -56,21 +56,35 @@ pub fn mode_hex(mode: &str) -> String {
 }
 
 /// The names of the charts of a comparison, without extension, with their titles.
-pub const COMPARE_CHARTS: [(&str, &str); 6] = [
+pub const COMPARE_CHARTS: [(&str, &str); 7] = [
     ("latency_cdf", "Latency distribution (CDF)"),
     ("latency_percentiles", "Latency percentiles"),
     ("throughput", "Throughput at the sinks over time"),
+    (
+        "results_over_time",
+        "Results visible at the sinks over time",
+    ),
     ("watermark_lag", "Watermark lag"),
     ("timeline", "Batches, checkpoints and failures"),
     ("correctness", "Correctness per mode"),
 ];
+
+/// The charts a comparison has: every one of [`COMPARE_CHARTS`] but the watermark lag when
+/// no mode saw event time move (a job without event time).
+pub fn compare_charts(runs: &[Run<'_>]) -> Vec<(&'static str, &'static str)> {
+    let event_time = runs.iter().any(|r| !r.watermark_lag().is_empty());
+    COMPARE_CHARTS
+        .into_iter()
+        .filter(|(n, _)| event_time || *n != "watermark_lag")
+        .collect()
+}
 
 /// Every file of a comparison (besides `report.json`): charts as SVG and PNG, CSV series,
 /// `report.html`.
 pub fn compare_files(report: &Value) -> Result<Vec<File>, VizError> {
     let runs = runs(report)?;
     let mut files = Vec::new();
-    for (name, _) in COMPARE_CHARTS {
+    for (name, _) in compare_charts(&runs) {
         let chart = charts::Chart::compare(name, &runs);
         files.push((format!("{name}.svg"), chart.svg()?.into_bytes()));
         files.push((format!("{name}.png"), chart.png()?));
@@ -88,31 +102,93 @@ pub fn compare_files(report: &Value) -> Result<Vec<File>, VizError> {
     Ok(files)
 }
 
-/// Every file of a sweep (besides `sweep.json`): the latency-against-throughput chart as SVG
-/// and PNG, `sweep.csv`, `report.html`.
+/// Whether a sweep's setting is a source's rate (`sources.<name>.rate`): then its charts put
+/// the achieved throughput on the x axis, else the swept values.
+pub fn sweeps_a_rate(sweep: &Value) -> bool {
+    sweep
+        .get("set")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.ends_with(".rate"))
+}
+
+/// The charts of a sweep: name (without extension), title, chart. A rate sweep draws latency
+/// against the achieved throughput; any other setting draws latency and throughput against
+/// the swept values.
+pub fn sweep_charts(sweep: &Value, points: &[Value]) -> Vec<(String, charts::Chart)> {
+    if sweeps_a_rate(sweep) {
+        return vec![("latency_vs_throughput".into(), charts::Chart::sweep(points))];
+    }
+    let setting = sweep
+        .get("set")
+        .and_then(Value::as_str)
+        .unwrap_or("setting");
+    let values: Vec<String> = sweep
+        .get("values")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    ["latency", "throughput"]
+        .into_iter()
+        .map(|what| {
+            (
+                format!("{what}_vs_setting"),
+                charts::Chart::sweep_by_setting(setting, &values, points, what),
+            )
+        })
+        .collect()
+}
+
+/// Every file of a sweep (besides `sweep.json`): its charts as SVG and PNG, `sweep.csv`,
+/// `report.html`.
 pub fn sweep_files(sweep: &Value) -> Result<Vec<File>, VizError> {
     let points = sweep
         .get("points")
         .and_then(Value::as_array)
         .ok_or_else(|| VizError("the sweep report has no `points`".into()))?;
-    let chart = charts::Chart::sweep(points);
-    let svg = chart.svg()?;
-    let mut files = vec![
-        (
-            "latency_vs_throughput.svg".to_string(),
-            svg.clone().into_bytes(),
-        ),
-        ("latency_vs_throughput.png".to_string(), chart.png()?),
-        (
-            "sweep.csv".to_string(),
-            tables::sweep_csv(points).into_bytes(),
-        ),
-    ];
+    let mut files = Vec::new();
+    let mut svgs = Vec::new();
+    for (name, chart) in sweep_charts(sweep, points) {
+        let svg = chart.svg()?;
+        files.push((format!("{name}.svg"), svg.clone().into_bytes()));
+        files.push((format!("{name}.png"), chart.png()?));
+        svgs.push((name, chart.title.clone(), svg));
+    }
+    files.push((
+        "sweep.csv".to_string(),
+        tables::sweep_csv(points).into_bytes(),
+    ));
     files.push((
         "report.html".into(),
-        html::sweep_page(sweep, points, &svg).into_bytes(),
+        html::sweep_page(sweep, points, &svgs).into_bytes(),
     ));
     Ok(files)
+}
+
+/// The width of the throughput chart's bins (ms): a 1-2-5 multiple of the reports' bucket
+/// that cuts the longest run into about 50 to 125 bins (the bucket itself when the run has
+/// fewer than 50).
+pub fn throughput_bin_ms(runs: &[Run<'_>]) -> f64 {
+    let bucket = runs.iter().map(|r| r.sink_buckets().0).fold(0.0, f64::max);
+    if bucket <= 0.0 {
+        return 1.0;
+    }
+    let span = runs
+        .iter()
+        .map(|r| {
+            let (b, c) = r.sink_buckets();
+            (b * c.len() as f64).max(num(r.report, "sim_duration_ms"))
+        })
+        .fold(0.0, f64::max);
+    if span / bucket < 50.0 {
+        return bucket;
+    }
+    let bin = charts::nice125(span / 125.0, false);
+    (bin / bucket).ceil().max(1.0) * bucket
 }
 
 /// One mode's run in a comparison report.
@@ -211,9 +287,28 @@ impl Run<'_> {
             .unwrap_or_default()
     }
 
-    /// Duplicates and missing records over all sinks: from the sinks (fault tolerance) or the
-    /// details (baselines); `None` when the run had nothing to compare against.
+    /// Against the same mode without its faults, over all sinks: `(duplicates, missing,
+    /// wrong results)`; `None` when the run had nothing to compare against. A record that
+    /// is there in place of another — a count that a lost state got wrong — is both "more
+    /// than the reference" and "less than the reference" in the engine's counts: each such
+    /// pair is one wrong result, not a duplicate and a loss.
+    pub fn correctness(&self) -> Option<(u64, u64, u64)> {
+        Some(self.per_sink()?.iter().fold((0, 0, 0), |a, &(d, m)| {
+            let wrong = d.min(m);
+            (a.0 + d - wrong, a.1 + m - wrong, a.2 + wrong)
+        }))
+    }
+
+    /// Duplicates and missing records over all sinks, as the engine counts them: from the
+    /// sinks (fault tolerance) or the details (baselines); `None` when the run had nothing
+    /// to compare against.
     pub fn duplicates_missing(&self) -> Option<(u64, u64)> {
+        let v = self.per_sink()?;
+        Some(v.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)))
+    }
+
+    /// Per sink: duplicates and missing records as the engine counts them.
+    fn per_sink(&self) -> Option<Vec<(u64, u64)>> {
         let from_sinks = self
             .report
             .get("sinks")
@@ -239,8 +334,7 @@ impl Run<'_> {
                     })
                     .collect::<Vec<_>>()
             });
-        let v = from_sinks.or(from_details)?;
-        Some(v.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)))
+        from_sinks.or(from_details)
     }
 
     /// Late records dropped by window operators.
@@ -256,27 +350,55 @@ impl Run<'_> {
             .unwrap_or(0)
     }
 
-    /// Records per second at the sinks over time: `(time ms, records/s)` per bucket.
-    pub fn throughput(&self) -> Vec<(f64, f64)> {
+    /// The report's records at the sinks per bucket: `(bucket ms, counts)`.
+    pub fn sink_buckets(&self) -> (f64, Vec<f64>) {
         let t = self.report.get("throughput");
         let bucket = t.map(|t| num(t, "bucket_ms")).unwrap_or(0.0);
         if bucket <= 0.0 {
+            return (0.0, Vec::new());
+        }
+        let counts = t
+            .and_then(|t| t.get("sink_records"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|c| c.as_f64().unwrap_or(0.0)).collect())
+            .unwrap_or_default();
+        (bucket, counts)
+    }
+
+    /// Records per second at the sinks over time, in bins of `bin_ms` (a multiple of the
+    /// report's bucket): `(start ms, end ms, records/s)`; the last bin ends with the data.
+    pub fn throughput_binned(&self, bin_ms: f64) -> Vec<(f64, f64, f64)> {
+        let (bucket, counts) = self.sink_buckets();
+        if bucket <= 0.0 || counts.is_empty() {
             return Vec::new();
         }
-        t.and_then(|t| t.get("sink_records"))
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        (
-                            i as f64 * bucket,
-                            c.as_f64().unwrap_or(0.0) * 1000.0 / bucket,
-                        )
-                    })
-                    .collect()
+        let k = (bin_ms / bucket).round().max(1.0) as usize;
+        counts
+            .chunks(k)
+            .enumerate()
+            .map(|(i, c)| {
+                let start = (i * k) as f64 * bucket;
+                let width = c.len() as f64 * bucket;
+                (start, start + width, c.iter().sum::<f64>() * 1000.0 / width)
             })
-            .unwrap_or_default()
+            .collect()
+    }
+
+    /// Results visible at the sinks so far, at the end of every bin of `bin_ms`:
+    /// `(time ms, records)`, from `(0, 0)`.
+    pub fn results_over_time(&self, bin_ms: f64) -> Vec<(f64, f64)> {
+        let (bucket, counts) = self.sink_buckets();
+        if bucket <= 0.0 || counts.is_empty() {
+            return Vec::new();
+        }
+        let k = (bin_ms / bucket).round().max(1.0) as usize;
+        let mut total = 0.0;
+        let mut out = vec![(0.0, 0.0)];
+        for (i, c) in counts.chunks(k).enumerate() {
+            total += c.iter().sum::<f64>();
+            out.push(((i * k + c.len()) as f64 * bucket, total));
+        }
+        out
     }
 
     /// Watermark lag over time: the task whose trail has the most points.

@@ -8,18 +8,23 @@ use std::fmt::Write;
 /// The CSV files of a comparison.
 pub fn compare_csvs(runs: &[Run<'_>]) -> Vec<File> {
     let mut cdf = String::from("mode,latency_ms,fraction\n");
-    let mut tp = String::from("mode,time_ms,records_per_s\n");
+    let mut tp = String::from("mode,bin_start_ms,bin_end_ms,records_per_s\n");
+    let mut res = String::from("mode,time_ms,records_visible\n");
+    let bin = crate::throughput_bin_ms(runs);
     let mut lag = String::from("mode,time_ms,watermark_lag_ms\n");
     let mut pct = String::from("mode,records,mean_ms,p50_ms,p90_ms,p99_ms,max_ms\n");
     let mut tl = String::from("mode,kind,start_ms,end_ms\n");
-    let mut cor = String::from("mode,records_out,duplicates,missing,late_drops\n");
+    let mut cor = String::from("mode,records_out,duplicates,missing,late_drops,wrong_results\n");
     for r in runs {
         let m = &r.mode;
         for (x, y) in r.latency_cdf() {
             let _ = writeln!(cdf, "{m},{x},{y}");
         }
-        for (x, y) in r.throughput() {
-            let _ = writeln!(tp, "{m},{x},{y}");
+        for (a, b, y) in r.throughput_binned(bin) {
+            let _ = writeln!(tp, "{m},{a},{b},{y}");
+        }
+        for (x, y) in r.results_over_time(bin) {
+            let _ = writeln!(res, "{m},{x},{y}");
         }
         for (x, y) in r.watermark_lag() {
             let _ = writeln!(lag, "{m},{x},{y}");
@@ -49,25 +54,31 @@ pub fn compare_csvs(runs: &[Run<'_>]) -> Vec<File> {
         for (at, down) in r.failures() {
             let _ = writeln!(tl, "{m},downtime,{at},{}", at + down);
         }
-        let dm = r.duplicates_missing();
+        let c = r.correctness();
         let _ = writeln!(
             cor,
-            "{m},{},{},{},{}",
+            "{m},{},{},{},{},{}",
             num(r.report, "sink_records"),
-            dm.map_or("none".into(), |d| d.0.to_string()),
-            dm.map_or("none".into(), |d| d.1.to_string()),
-            r.late_drops()
+            c.map_or("none".into(), |d| d.0.to_string()),
+            c.map_or("none".into(), |d| d.1.to_string()),
+            r.late_drops(),
+            c.map_or("none".into(), |d| d.2.to_string()),
         );
     }
+    let event_time = crate::compare_charts(runs)
+        .iter()
+        .any(|(n, _)| *n == "watermark_lag");
     [
         ("latency_cdf.csv", cdf),
         ("latency_percentiles.csv", pct),
         ("throughput.csv", tp),
+        ("results_over_time.csv", res),
         ("watermark_lag.csv", lag),
         ("timeline.csv", tl),
         ("correctness.csv", cor),
     ]
     .into_iter()
+    .filter(|(n, _)| event_time || *n != "watermark_lag.csv")
     .map(|(n, s)| (n.to_string(), s.into_bytes()))
     .collect()
 }

@@ -219,10 +219,16 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
     let c = &s.cluster;
     let _ = writeln!(
         out,
-        "Job `{}`: {} operators in {} chains; needs {} slot{} (cluster: {} TaskManager{} × {} slot{}, {} core{} each)",
+        "Job `{}`: {} operator{} in {} chain{}; needs {} slot{} (cluster: {} TaskManager{} × {} slot{}, {} core{} each)",
         s.name,
         g.node_count(),
+        if g.node_count() == 1 { "" } else { "s" },
         p.execution.vertices.len(),
+        if p.execution.vertices.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         p.deployment.slots_needed,
         if p.deployment.slots_needed == 1 {
             ""
