@@ -172,6 +172,27 @@ fn operator_state_bytes(op: &Operator) -> u64 {
     }
 }
 
+/// A copy of a chain's state for a snapshot. What sinks made visible is left out: it is not
+/// state (a restore takes it from the live sink), and copying a large `capture` into every
+/// checkpoint made a run quadratic in its checkpoints.
+pub(super) fn snapshot_chain(chain: &mut Chain) -> Chain {
+    let visible: Vec<Option<super::ops::sink_txn::Visible>> = chain
+        .ops
+        .iter_mut()
+        .map(|s| match &mut s.op {
+            Operator::Sink(k) => Some(k.take_visible()),
+            _ => None,
+        })
+        .collect();
+    let copy = chain.clone();
+    for (slot, v) in chain.ops.iter_mut().zip(visible) {
+        if let (Operator::Sink(k), Some(v)) = (&mut slot.op, v) {
+            k.put_visible(v);
+        }
+    }
+    copy
+}
+
 /// State size of a task: its operators, plus 8 bytes of offset for a source.
 fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
     chain
@@ -240,10 +261,10 @@ impl Simulation {
         // Finished tasks are in the checkpoint with their final state (FLIP-147).
         let snapshots: Vec<Option<TaskSnapshot>> = self
             .tasks
-            .iter()
+            .iter_mut()
             .map(|t| {
                 t.finished.then(|| TaskSnapshot {
-                    chain: t.chain.clone(),
+                    chain: snapshot_chain(&mut t.chain),
                     source: t.source.clone(),
                     bytes: 0,
                     channel_state: ChannelState::default(),
@@ -361,7 +382,7 @@ impl Simulation {
             (bytes as f64 / c.cfg.storage_bandwidth as f64 * 1e9) as u64,
         ));
         p.snapshots[ti as usize] = Some(TaskSnapshot {
-            chain: task.chain.clone(),
+            chain: snapshot_chain(&mut task.chain),
             source: task.source.clone(),
             bytes,
             channel_state: ChannelState::default(),
@@ -442,9 +463,9 @@ impl Simulation {
             let c = self.coord.as_mut().expect("checked");
             let p = c.pending.iter_mut().find(|p| p.id == id).expect("listed");
             if p.snapshots[ti as usize].is_none() {
-                let task = &self.tasks[ti as usize];
+                let task = &mut self.tasks[ti as usize];
                 p.snapshots[ti as usize] = Some(TaskSnapshot {
-                    chain: task.chain.clone(),
+                    chain: snapshot_chain(&mut task.chain),
                     source: task.source.clone(),
                     bytes: 0,
                     channel_state: ChannelState::default(),
@@ -610,6 +631,10 @@ impl Simulation {
             return false;
         };
         let p = c.pending.remove(pos);
+        self.stop_aborted(id, reason);
+        let Some(c) = self.coord.as_mut() else {
+            return false;
+        };
         let r = &mut c.history[p.row];
         r.outcome = if failed {
             format!("failed: {reason}")

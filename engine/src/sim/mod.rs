@@ -340,8 +340,9 @@ impl Simulation {
                 Event::Savepoint { .. } => self.on_savepoint(savepoint::Kind::Intermediate),
                 Event::StopWithSavepoint => self.on_savepoint(savepoint::Kind::Stop),
                 Event::Resubmit => {
-                    if let Some(r) = p.rescaled.as_deref() {
-                        self.resubmit(p, &r.scenario, &r.plan);
+                    if let Some(r) = p.rescaled.as_deref()
+                        && self.resubmit(p, &r.scenario, &r.plan)
+                    {
                         (s, p) = (&r.scenario, &r.plan);
                     }
                 }
