@@ -138,6 +138,18 @@ impl Coordinator {
         self.suspended = false;
     }
 
+    /// State bytes held in snapshots: pending, retained and savepoints.
+    pub fn snapshot_bytes(&self) -> u64 {
+        let sum = |v: &[Option<TaskSnapshot>]| v.iter().flatten().map(|s| s.bytes).sum::<u64>();
+        self.pending.iter().map(|p| sum(&p.snapshots)).sum::<u64>()
+            + self
+                .completed
+                .iter()
+                .chain(&self.savepoints)
+                .map(|c| sum(&c.snapshots))
+                .sum::<u64>()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &CheckpointConfig {
         &self.cfg
@@ -773,5 +785,54 @@ impl Simulation {
         for id in ids {
             self.abort_checkpoint(id, reason, false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::ops::OpSlot;
+    use crate::sim::ops::sink::{SinkMode, SinkOp};
+    use crate::sim::ops::sink_txn::Transactions;
+    use crate::value::Value;
+
+    fn sink_of(c: &Chain) -> &SinkOp {
+        match &c.ops[0].op {
+            Operator::Sink(s) => s,
+            _ => unreachable!(),
+        }
+    }
+
+    // issue 21 item 9: a snapshot copied every captured row, so a large `capture` with many
+    // checkpoints was quadratic.
+    #[test]
+    fn a_snapshot_leaves_out_what_the_sink_made_visible_and_a_restore_keeps_it() {
+        let mut sink = SinkOp::new(SinkMode::Collect { limit: 1_000_000 }, 1);
+        sink.txn = Some(Box::new(Transactions::new(1, 10)));
+        sink.rows = (0..100_000).map(Value::Int).collect();
+        sink.count = 100_000;
+        sink.latency.record(5);
+        let mut chain = Chain::new(
+            vec![OpSlot::new(Operator::Sink(sink), vec![], None, 0, 0, 1)],
+            vec![],
+        );
+        let snap = snapshot_chain(&mut chain);
+        assert!(
+            sink_of(&snap).rows.is_empty(),
+            "no captured row in the snapshot"
+        );
+        // the live sink is untouched
+        assert_eq!(sink_of(&chain).rows.len(), 100_000);
+        assert_eq!(sink_of(&chain).latency.histogram().len(), 1);
+        // a restore from the snapshot takes the visible rows from the live sink
+        let Operator::Sink(mut restored) = snap.ops[0].op.clone() else {
+            unreachable!()
+        };
+        let Operator::Sink(live) = chain.ops[0].op.clone() else {
+            unreachable!()
+        };
+        restored.carry_visible(live, None, SimTime::ZERO);
+        assert_eq!(restored.rows.len(), 100_000);
+        assert_eq!(restored.count, 100_000);
     }
 }

@@ -717,6 +717,9 @@ impl Simulation {
             }
         }
         self.reapply_lasting_faults(&in_set, &rebuilt);
+        for &ti in &tasks {
+            super::memory::apply_to_chain(&mut self.tasks[ti as usize].chain, s.limits.max_memory);
+        }
         self.replay_channel_state(&tasks);
         for &row in &rows {
             let f = &mut self.recovery.failures[row];

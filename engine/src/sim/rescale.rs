@@ -338,6 +338,7 @@ impl Simulation {
         let all_tasks = vec![true; self.tasks.len()];
         let all_channels = vec![true; self.channels.len()];
         self.reapply_lasting_faults(&all_tasks, &all_channels);
+        self.apply_memory_limit(s2.limits.max_memory);
         for t in 0..self.tasks.len() as u32 {
             self.try_schedule(t);
         }
