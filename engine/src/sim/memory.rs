@@ -145,6 +145,26 @@ pub(super) fn apply_to_chain(chain: &mut super::ops::chain::Chain, limit: u64) {
     }
 }
 
+/// Bytes the runtime objects of a planned job take before any record flows: its tasks and
+/// channels (one per connected pair of subtasks on every edge: `p × q` for an all-to-all
+/// exchange). Computed from the plan without building them, so that a parallelism of
+/// thousands can be refused before the simulator allocates it.
+pub fn plan_bytes(p: &crate::plan::Plan) -> u64 {
+    let eg = &p.execution;
+    let tasks: u64 = eg.vertices.iter().map(|v| u64::from(v.parallelism)).sum();
+    let mut channels = 0u64;
+    for (ei, e) in eg.edges.iter().enumerate() {
+        let up = eg.vertices[e.from_vertex].parallelism;
+        if e.partitioner.is_pointwise() {
+            channels += (0..up).map(|i| eg.targets(ei, i).len() as u64).sum::<u64>();
+        } else {
+            channels += u64::from(up) * u64::from(eg.vertices[e.to_vertex].parallelism);
+        }
+    }
+    tasks * size_of::<super::task::Task>() as u64
+        + channels * (size_of::<super::channel::Channel>() + 2 * size_of::<u32>()) as u64
+}
+
 /// The message when an operator would exceed its share of the memory limit within one
 /// event (`share`: what the share allows, e.g. `26843545 windows`).
 pub fn over_limit(what: &str, share: &str) -> String {
@@ -301,6 +321,58 @@ input = "c"
         assert!(m.contains("more than limits.max_memory (16 MiB)"), "{m}");
         let r = run_with_limit(text, crate::cost::Limits::default().max_memory);
         assert_eq!(r.outcome.status, Status::Finished);
+    }
+
+    // issue 21 item 8: parallelism 10 000 built 10⁸ channels before anything could check.
+    #[test]
+    fn the_plan_of_an_all_to_all_job_at_parallelism_ten_thousand_does_not_fit_by_default() {
+        let job = |p: u32| {
+            let text = format!(
+                r#"
+[cluster]
+task_managers = 100
+slots_per_task_manager = 100
+
+[job]
+parallelism = {p}
+
+[[source]]
+name = "events"
+kind = "generator"
+rate = 10
+duration = "1 s"
+fields.k = {{ kind = "key", count = 3 }}
+
+[[operator]]
+name = "by_k"
+kind = "key_by"
+input = "events"
+key = "k"
+
+[[operator]]
+name = "c"
+kind = "reduce"
+input = "by_k"
+function = "count"
+
+[[sink]]
+name = "out"
+input = "c"
+"#
+            );
+            let s = crate::scenario::parse_str("t.toml", &text, None)
+                .unwrap_or_else(|d| panic!("{}", d.render()));
+            crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+        };
+        let limit = crate::cost::Limits::default().max_memory;
+        let small = plan_bytes(&job(4));
+        // 4 + 4 tasks, 16 channels on the keyBy
+        assert_eq!(
+            small,
+            8 * size_of::<super::super::task::Task>() as u64
+                + 16 * (size_of::<super::super::channel::Channel>() + 8) as u64
+        );
+        assert!(plan_bytes(&job(10_000)) > limit);
     }
 
     #[test]
