@@ -103,6 +103,9 @@ pub struct Limits {
     pub max_sim_time: SimDuration,
     /// Most queue events processed. Default: 500 million.
     pub max_events: u64,
+    /// Most memory the run may hold, by the simulator's estimate (operator state, buffers,
+    /// snapshots, captured rows), in bytes. Default: 4 GiB.
+    pub max_memory: u64,
 }
 
 impl Default for Limits {
@@ -110,6 +113,7 @@ impl Default for Limits {
         Limits {
             max_sim_time: SimDuration::from_secs(24 * 3600),
             max_events: 500_000_000,
+            max_memory: 4 << 30,
         }
     }
 }

@@ -442,6 +442,10 @@ pub struct RunReport {
     /// The rescale, when the scenario has one and it happened.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rescale: Option<RescaleReport>,
+    /// What the run could not do as the scenario asked (a `[rescale]` whose
+    /// stop-with-savepoint failed), as `file:line:column` notes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl RunReport {
@@ -617,7 +621,7 @@ impl RunReport {
                 );
             }
         }
-        for f in &self.faults_not_reached {
+        for f in self.faults_not_reached.iter().chain(&self.warnings) {
             let _ = writeln!(o, "\nwarning: {f}");
         }
     }

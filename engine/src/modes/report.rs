@@ -187,6 +187,7 @@ pub fn build(
         failures: Vec::new(),
         job_status: Vec::new(),
         faults_not_reached: Vec::new(),
+        warnings: Vec::new(),
         chaos: Vec::new(),
         comparison: Vec::new(),
         rescale: None,

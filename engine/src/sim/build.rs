@@ -400,6 +400,7 @@ fn operator(
                     split,
                     out,
                     pieces: Vec::new(),
+                    max_out: usize::MAX,
                 }),
                 c.operator_record,
             )

@@ -138,6 +138,18 @@ impl Coordinator {
         self.suspended = false;
     }
 
+    /// State bytes held in snapshots: pending, retained and savepoints.
+    pub fn snapshot_bytes(&self) -> u64 {
+        let sum = |v: &[Option<TaskSnapshot>]| v.iter().flatten().map(|s| s.bytes).sum::<u64>();
+        self.pending.iter().map(|p| sum(&p.snapshots)).sum::<u64>()
+            + self
+                .completed
+                .iter()
+                .chain(&self.savepoints)
+                .map(|c| sum(&c.snapshots))
+                .sum::<u64>()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &CheckpointConfig {
         &self.cfg
@@ -170,6 +182,27 @@ fn operator_state_bytes(op: &Operator) -> u64 {
         Operator::Sink(s) => s.txn.as_ref().map_or(0, |t| per(t.pending(), 2)),
         _ => 0,
     }
+}
+
+/// A copy of a chain's state for a snapshot. What sinks made visible is left out: it is not
+/// state (a restore takes it from the live sink), and copying a large `capture` into every
+/// checkpoint made a run quadratic in its checkpoints.
+pub(super) fn snapshot_chain(chain: &mut Chain) -> Chain {
+    let visible: Vec<Option<super::ops::sink_txn::Visible>> = chain
+        .ops
+        .iter_mut()
+        .map(|s| match &mut s.op {
+            Operator::Sink(k) => Some(k.take_visible()),
+            _ => None,
+        })
+        .collect();
+    let copy = chain.clone();
+    for (slot, v) in chain.ops.iter_mut().zip(visible) {
+        if let (Operator::Sink(k), Some(v)) = (&mut slot.op, v) {
+            k.put_visible(v);
+        }
+    }
+    copy
 }
 
 /// State size of a task: its operators, plus 8 bytes of offset for a source.
@@ -240,10 +273,10 @@ impl Simulation {
         // Finished tasks are in the checkpoint with their final state (FLIP-147).
         let snapshots: Vec<Option<TaskSnapshot>> = self
             .tasks
-            .iter()
+            .iter_mut()
             .map(|t| {
                 t.finished.then(|| TaskSnapshot {
-                    chain: t.chain.clone(),
+                    chain: snapshot_chain(&mut t.chain),
                     source: t.source.clone(),
                     bytes: 0,
                     channel_state: ChannelState::default(),
@@ -361,7 +394,7 @@ impl Simulation {
             (bytes as f64 / c.cfg.storage_bandwidth as f64 * 1e9) as u64,
         ));
         p.snapshots[ti as usize] = Some(TaskSnapshot {
-            chain: task.chain.clone(),
+            chain: snapshot_chain(&mut task.chain),
             source: task.source.clone(),
             bytes,
             channel_state: ChannelState::default(),
@@ -442,9 +475,9 @@ impl Simulation {
             let c = self.coord.as_mut().expect("checked");
             let p = c.pending.iter_mut().find(|p| p.id == id).expect("listed");
             if p.snapshots[ti as usize].is_none() {
-                let task = &self.tasks[ti as usize];
+                let task = &mut self.tasks[ti as usize];
                 p.snapshots[ti as usize] = Some(TaskSnapshot {
-                    chain: task.chain.clone(),
+                    chain: snapshot_chain(&mut task.chain),
                     source: task.source.clone(),
                     bytes: 0,
                     channel_state: ChannelState::default(),
@@ -610,6 +643,10 @@ impl Simulation {
             return false;
         };
         let p = c.pending.remove(pos);
+        self.stop_aborted(id, reason);
+        let Some(c) = self.coord.as_mut() else {
+            return false;
+        };
         let r = &mut c.history[p.row];
         r.outcome = if failed {
             format!("failed: {reason}")
@@ -748,5 +785,54 @@ impl Simulation {
         for id in ids {
             self.abort_checkpoint(id, reason, false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::ops::OpSlot;
+    use crate::sim::ops::sink::{SinkMode, SinkOp};
+    use crate::sim::ops::sink_txn::Transactions;
+    use crate::value::Value;
+
+    fn sink_of(c: &Chain) -> &SinkOp {
+        match &c.ops[0].op {
+            Operator::Sink(s) => s,
+            _ => unreachable!(),
+        }
+    }
+
+    // issue 21 item 9: a snapshot copied every captured row, so a large `capture` with many
+    // checkpoints was quadratic.
+    #[test]
+    fn a_snapshot_leaves_out_what_the_sink_made_visible_and_a_restore_keeps_it() {
+        let mut sink = SinkOp::new(SinkMode::Collect { limit: 1_000_000 }, 1);
+        sink.txn = Some(Box::new(Transactions::new(1, 10)));
+        sink.rows = (0..100_000).map(Value::Int).collect();
+        sink.count = 100_000;
+        sink.latency.record(5);
+        let mut chain = Chain::new(
+            vec![OpSlot::new(Operator::Sink(sink), vec![], None, 0, 0, 1)],
+            vec![],
+        );
+        let snap = snapshot_chain(&mut chain);
+        assert!(
+            sink_of(&snap).rows.is_empty(),
+            "no captured row in the snapshot"
+        );
+        // the live sink is untouched
+        assert_eq!(sink_of(&chain).rows.len(), 100_000);
+        assert_eq!(sink_of(&chain).latency.histogram().len(), 1);
+        // a restore from the snapshot takes the visible rows from the live sink
+        let Operator::Sink(mut restored) = snap.ops[0].op.clone() else {
+            unreachable!()
+        };
+        let Operator::Sink(live) = chain.ops[0].op.clone() else {
+            unreachable!()
+        };
+        restored.carry_visible(live, None, SimTime::ZERO);
+        assert_eq!(restored.rows.len(), 100_000);
+        assert_eq!(restored.count, 100_000);
     }
 }

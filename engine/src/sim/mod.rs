@@ -19,6 +19,7 @@ pub mod buffer;
 pub mod build;
 pub mod channel;
 pub mod checkpoint;
+pub mod memory;
 pub mod net;
 pub mod ops;
 pub mod queue;
@@ -268,6 +269,7 @@ impl Simulation {
         mut s: &'a Scenario,
         mut p: &'a Plan,
     ) -> (Status, Option<String>, u64) {
+        self.apply_memory_limit(s.limits.max_memory);
         self.set_status(recovery::JobStatus::Running);
         self.start_checkpointing("checkpoint/first-trigger");
         self.schedule_faults(s);
@@ -285,6 +287,7 @@ impl Simulation {
         let mut work = 0u64;
         ops::timers::budget::take_cause();
         ops::timers::budget::start_event(s.limits.max_events);
+        let check_memory = self.memory_check_every();
         while let Some((t, ev)) = self.queue.pop() {
             events += 1;
             ops::timers::budget::start_event(s.limits.max_events.saturating_sub(events + work));
@@ -297,6 +300,20 @@ impl Simulation {
                     )),
                     events,
                 );
+            }
+            if events.is_multiple_of(check_memory) {
+                let held = self.memory_estimate_bytes();
+                if held > s.limits.max_memory {
+                    return (
+                        Status::LimitReached,
+                        Some(format!(
+                            "the run holds about {} (operator state, buffers, snapshots, captured rows), more than limits.max_memory ({}); raise it in [limits] or shorten the input",
+                            memory::human_bytes(held),
+                            memory::human_bytes(s.limits.max_memory)
+                        )),
+                        events,
+                    );
+                }
             }
             if t.0 > s.limits.max_sim_time.0 {
                 return (
@@ -345,8 +362,9 @@ impl Simulation {
                 Event::Savepoint { .. } => self.on_savepoint(savepoint::Kind::Intermediate),
                 Event::StopWithSavepoint => self.on_savepoint(savepoint::Kind::Stop),
                 Event::Resubmit => {
-                    if let Some(r) = p.rescaled.as_deref() {
-                        self.resubmit(p, &r.scenario, &r.plan);
+                    if let Some(r) = p.rescaled.as_deref()
+                        && self.resubmit(p, &r.scenario, &r.plan)
+                    {
                         (s, p) = (&r.scenario, &r.plan);
                     }
                 }

@@ -193,6 +193,11 @@ pub struct Recovery {
     waiting_failures: Vec<usize>,
     /// The restart generation (stale restart events are ignored).
     generation: u32,
+    /// When the pending restart is planned.
+    pending_at: Option<SimTime>,
+    /// Temporary faults on the network or on machines that are active, by fault index, with
+    /// their end: they outlive a restart (the rebuilt channels and tasks get them again).
+    pub active: Vec<Option<SimTime>>,
     /// TaskManagers lost and when their replacement is available.
     pub tm_back: Vec<SimTime>,
     /// Scripted faults that struck.
@@ -212,6 +217,8 @@ impl Recovery {
             waiting: Vec::new(),
             waiting_failures: Vec::new(),
             generation: 0,
+            pending_at: None,
+            active: vec![None; s.fault_tolerance.faults.len()],
             tm_back: vec![SimTime::ZERO; s.cluster.task_managers as usize],
             struck: vec![false; s.fault_tolerance.faults.len()],
         }
@@ -281,8 +288,7 @@ impl Simulation {
     /// A scripted fault strikes.
     pub(super) fn on_fault(&mut self, index: u32) {
         let now = self.queue.now();
-        if self.recovery.struck[index as usize] || self.failure.is_some() || self.sp.down() {
-            // (no job runs between a stop-with-savepoint and the resubmission)
+        if self.recovery.struck[index as usize] || self.failure.is_some() {
             return;
         }
         self.recovery.struck[index as usize] = true;
@@ -290,6 +296,12 @@ impl Simulation {
         let cause = self.fault_names[index as usize].clone();
         if let Some(tr) = self.trace.as_mut() {
             tr.event(now, "fault", vec![("what", json!(cause))]);
+        }
+        if self.sp.down() {
+            // Between a stop-with-savepoint and the resubmission no job runs: the fault
+            // strikes the cluster, and the resubmitted job meets what is left of it.
+            self.fault_in_downtime(index, cause);
+            return;
         }
         match fault.kind {
             FaultKind::KillSubtask { node, subtask } => {
@@ -318,37 +330,9 @@ impl Simulation {
                     ));
                 }
             }
-            FaultKind::Straggler {
-                node,
-                subtask,
-                factor,
-                duration,
-            } => {
-                for t in self.tasks_of_node(node, Some(subtask)) {
-                    self.tasks[t as usize].slowdown = factor;
-                }
-                self.queue
-                    .schedule(now.plus(duration), Event::FaultEnd { index });
-            }
-            FaultKind::NetworkDelay {
-                between,
-                extra,
-                duration,
-            } => {
-                for c in self.channels_between(between) {
-                    let ch = &mut self.channels[c as usize];
-                    ch.latency = ch.latency.plus(extra);
-                }
-                self.queue
-                    .schedule(now.plus(duration), Event::FaultEnd { index });
-            }
-            FaultKind::NetworkPartition { between, duration } => {
-                let heal = now.plus(duration);
-                for c in self.channels_between(between) {
-                    self.channels[c as usize].held_until = heal;
-                }
-                self.queue.schedule(heal, Event::FaultEnd { index });
-            }
+            FaultKind::Straggler { .. }
+            | FaultKind::NetworkDelay { .. }
+            | FaultKind::NetworkPartition { .. } => self.start_lasting_fault(index),
             FaultKind::StorageFailure { duration } => {
                 if let Some(c) = self.coord.as_mut() {
                     c.storage_down_until = now.plus(duration);
@@ -357,8 +341,112 @@ impl Simulation {
         }
     }
 
+    /// A fault on the network or on a machine begins: it lasts its `duration`, whatever
+    /// happens to the job meanwhile.
+    fn start_lasting_fault(&mut self, index: u32) {
+        let now = self.queue.now();
+        let end = match self.faults[index as usize].kind {
+            FaultKind::Straggler { duration, .. }
+            | FaultKind::NetworkDelay { duration, .. }
+            | FaultKind::NetworkPartition { duration, .. } => now.plus(duration),
+            _ => return,
+        };
+        self.recovery.active[index as usize] = Some(end);
+        let all_tasks = vec![true; self.tasks.len()];
+        let all_channels = vec![true; self.channels.len()];
+        self.apply_lasting_fault(index, &all_tasks, &all_channels);
+        self.queue.schedule(end, Event::FaultEnd { index });
+    }
+
+    /// Applies active fault `index` to the tasks and channels marked.
+    fn apply_lasting_fault(&mut self, index: u32, tasks: &[bool], channels: &[bool]) {
+        let Some(end) = self.recovery.active[index as usize] else {
+            return;
+        };
+        match self.faults[index as usize].kind {
+            FaultKind::Straggler {
+                node,
+                subtask,
+                factor,
+                ..
+            } => {
+                for t in self.tasks_of_node(node, Some(subtask)) {
+                    if tasks[t as usize] {
+                        self.tasks[t as usize].slowdown = factor;
+                    }
+                }
+            }
+            FaultKind::NetworkDelay { between, extra, .. } => {
+                for c in self.channels_between(between) {
+                    if channels[c as usize] {
+                        let ch = &mut self.channels[c as usize];
+                        ch.latency = ch.latency.plus(extra);
+                    }
+                }
+            }
+            FaultKind::NetworkPartition { between, .. } => {
+                for c in self.channels_between(between) {
+                    if channels[c as usize] {
+                        let ch = &mut self.channels[c as usize];
+                        ch.held_until = ch.held_until.max(end);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Tasks and channels were rebuilt (a restart, a resubmission): the faults on the
+    /// network and on machines that are still active apply to them again.
+    pub(super) fn reapply_lasting_faults(&mut self, tasks: &[bool], channels: &[bool]) {
+        for i in 0..self.faults.len() as u32 {
+            self.apply_lasting_fault(i, tasks, channels);
+        }
+    }
+
+    /// Fault `index` strikes while no job runs (the rescale's downtime). A lost TaskManager
+    /// delays the resubmission until its replacement is there; faults on the network and on
+    /// machines last and meet the resubmitted job; a killed subtask or a JobManager failover
+    /// finds nothing to fail.
+    fn fault_in_downtime(&mut self, index: u32, cause: String) {
+        let now = self.queue.now();
+        let what = match self.faults[index as usize].kind {
+            FaultKind::KillTaskManager {
+                tm,
+                replacement_delay,
+            } => {
+                self.recovery.tm_back[tm as usize] = now.plus(replacement_delay);
+                self.sp.downtime_failures.push(self.recovery.failures.len());
+                "the resubmitted job waits for its replacement"
+            }
+            FaultKind::KillSubtask { .. } | FaultKind::JobManager { .. } => {
+                "no job was running: nothing failed"
+            }
+            FaultKind::Straggler { .. }
+            | FaultKind::NetworkDelay { .. }
+            | FaultKind::NetworkPartition { .. } => {
+                self.start_lasting_fault(index);
+                "it lasts into the resubmitted job"
+            }
+            FaultKind::StorageFailure { duration } => {
+                if let Some(c) = self.coord.as_mut() {
+                    c.storage_down_until = now.plus(duration);
+                }
+                "it lasts into the resubmitted job"
+            }
+        };
+        self.recovery.failures.push(FailureReport {
+            at_ms: now.as_secs_f64() * 1e3,
+            cause: format!("{cause} during the rescale downtime ({what})"),
+            tasks_restarted: 0,
+            downtime_ms: None,
+            restored_checkpoint: None,
+        });
+    }
+
     /// A temporary fault ends.
     pub(super) fn on_fault_end(&mut self, index: u32) {
+        self.recovery.active[index as usize] = None;
         let fault = self.faults[index as usize].clone();
         match fault.kind {
             FaultKind::Straggler { node, subtask, .. } => {
@@ -413,7 +501,13 @@ impl Simulation {
             })
             .collect();
         if live.is_empty() {
-            return; // finished tasks cannot fail
+            // Finished tasks cannot fail; tasks already cancelled for a pending restart
+            // cannot fail again (Flink's `Execution.processFail` ignores a failure of a
+            // CANCELING or CANCELED execution: the restart strategy is not asked). What a
+            // lost TaskManager takes with it still matters: the pending restart needs new
+            // slots and waits for the replacement.
+            self.fail_while_restarting(failed, cause);
+            return;
         }
         let full = global || self.failover == Failover::Full;
         let cancel: Vec<u32> = if full {
@@ -457,18 +551,69 @@ impl Simulation {
                 }
                 self.recovery.waiting_failures.push(row);
                 // Lost TaskManagers must be replaced before their tasks can be deployed.
-                let resources = self
-                    .recovery
-                    .waiting
-                    .iter()
-                    .map(|&t| self.recovery.tm_back[self.tasks[t as usize].tm as usize])
-                    .max()
-                    .unwrap_or(now);
+                let resources = self.resources_for_waiting();
                 let at = now.plus(delay).max(resources);
-                self.recovery.generation += 1;
-                let generation = self.recovery.generation;
-                self.queue.schedule(at, Event::Restart { generation });
+                self.plan_restart(at);
             }
+        }
+    }
+
+    /// (Re)plans the pending restart for `at`; an earlier plan goes stale.
+    fn plan_restart(&mut self, at: SimTime) {
+        self.recovery.generation += 1;
+        self.recovery.pending_at = Some(at);
+        let generation = self.recovery.generation;
+        self.queue.schedule(at, Event::Restart { generation });
+    }
+
+    /// When the TaskManagers of the tasks waiting for the restart are available.
+    fn resources_for_waiting(&self) -> SimTime {
+        self.recovery
+            .waiting
+            .iter()
+            .map(|&t| self.recovery.tm_back[self.tasks[t as usize].tm as usize])
+            .max()
+            .unwrap_or(SimTime::ZERO)
+    }
+
+    /// `failed` tasks failed because of `cause` while none of them was running. If some are
+    /// waiting for a restart, the failure is reported with them and the restart re-planned
+    /// for the resources it needs now.
+    fn fail_while_restarting(&mut self, failed: &[u32], cause: String) {
+        let now = self.queue.now();
+        let hit = failed
+            .iter()
+            .filter(|t| self.recovery.waiting.contains(t))
+            .count();
+        let Some(planned) = self.recovery.pending_at.filter(|_| hit > 0) else {
+            return;
+        };
+        let at = planned.max(self.resources_for_waiting());
+        let what = if at > planned {
+            format!("the restart planned for {planned} now waits for new slots until {at}")
+        } else {
+            "it changes nothing".to_string()
+        };
+        self.recovery.failures.push(FailureReport {
+            at_ms: now.as_secs_f64() * 1e3,
+            cause: format!(
+                "{cause} while the job was restarting (its tasks were already cancelled, so the restart strategy does not count it; {what})"
+            ),
+            tasks_restarted: hit as u32,
+            downtime_ms: None,
+            restored_checkpoint: None,
+        });
+        let row = self.recovery.failures.len() - 1;
+        self.recovery.waiting_failures.push(row);
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                now,
+                "restart_replanned",
+                vec![("at_ns", json!(at.0)), ("was_ns", json!(planned.0))],
+            );
+        }
+        if at > planned {
+            self.plan_restart(at);
         }
     }
 
@@ -513,6 +658,7 @@ impl Simulation {
         let now = self.queue.now();
         let tasks = std::mem::take(&mut self.recovery.waiting);
         let rows = std::mem::take(&mut self.recovery.waiting_failures);
+        self.recovery.pending_at = None;
         let fresh = super::build::build(s, p, self.seed, &mut self.interner, self.annotate);
         let mut fresh_tasks: Vec<Option<super::task::Task>> =
             fresh.tasks.into_iter().map(Some).collect();
@@ -555,13 +701,24 @@ impl Simulation {
             task.stats = old.stats;
             task.watermark_trail = old.watermark_trail;
         }
-        for (ch, fresh) in self.channels.iter_mut().zip(&mut fresh_channels) {
+        let mut rebuilt = vec![false; self.channels.len()];
+        for ((ch, fresh), re) in self
+            .channels
+            .iter_mut()
+            .zip(&mut fresh_channels)
+            .zip(&mut rebuilt)
+        {
             if in_set[ch.from_task as usize] || in_set[ch.to_task as usize] {
                 let mut new = fresh.take().expect("one per channel");
                 new.buffers_sent += ch.buffers_sent;
                 new.bytes_sent += ch.bytes_sent;
                 *ch = new;
+                *re = true;
             }
+        }
+        self.reapply_lasting_faults(&in_set, &rebuilt);
+        for &ti in &tasks {
+            super::memory::apply_to_chain(&mut self.tasks[ti as usize].chain, s.limits.max_memory);
         }
         self.replay_channel_state(&tasks);
         for &row in &rows {

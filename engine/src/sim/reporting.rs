@@ -242,6 +242,7 @@ impl Simulation {
                 .collect(),
             chaos: Vec::new(),
             rescale: self.sp.report.clone(),
+            warnings: self.rescale_missed(s).into_iter().collect(),
         }
     }
 }

@@ -139,10 +139,14 @@ fn reader(fresh: &SourceState, splits: Vec<SourceState>) -> SourceState {
 
 impl Simulation {
     /// Resubmits the stopped job (planned as `p1`) as `s2`/`p2`, restoring the savepoint with
-    /// its state redistributed.
-    pub(super) fn resubmit(&mut self, p1: &Plan, s2: &Scenario, p2: &Plan) {
+    /// its state redistributed. Returns false if the job cannot be deployed yet: a
+    /// TaskManager it needs was lost during the downtime, and the resubmission waits for the
+    /// replacement (Flink deploys a job once all its slots are there).
+    pub(super) fn resubmit(&mut self, p1: &Plan, s2: &Scenario, p2: &Plan) -> bool {
         let now = self.queue.now();
-        let Some(sp_id) = self.sp.stop_id else { return };
+        let Some(sp_id) = self.sp.stop_id else {
+            return false;
+        };
         let savepoint: Vec<Option<TaskSnapshot>> = self
             .coord
             .as_ref()
@@ -150,6 +154,16 @@ impl Simulation {
             .map(|c| c.snapshots.clone())
             .unwrap_or_default();
         let rt = super::build::build(s2, p2, self.seed, &mut self.interner, self.annotate);
+        let slots_at = rt
+            .tasks
+            .iter()
+            .map(|t| self.recovery.tm_back[t.tm as usize])
+            .max()
+            .unwrap_or(now);
+        if slots_at > now {
+            self.queue.schedule(slots_at, Event::Resubmit);
+            return false;
+        }
         let old = std::mem::take(&mut self.tasks);
         let g2 = &p2.logical.graph;
         let g1 = &p1.logical.graph;
@@ -270,10 +284,10 @@ impl Simulation {
                 id: sp_id,
                 snapshots: self
                     .tasks
-                    .iter()
+                    .iter_mut()
                     .map(|t| {
                         Some(TaskSnapshot {
-                            chain: t.chain.clone(),
+                            chain: super::checkpoint::snapshot_chain(&mut t.chain),
                             source: t.source.clone(),
                             bytes: 0,
                             // savepoints are aligned: no in-flight data
@@ -292,6 +306,11 @@ impl Simulation {
             downtime_ms: now.since(self.sp.triggered).as_secs_f64() * 1e3,
             operators: report_ops,
         });
+        for &row in &self.sp.downtime_failures {
+            let f = &mut self.recovery.failures[row];
+            f.downtime_ms = Some(now.as_secs_f64() * 1e3 - f.at_ms);
+            f.restored_checkpoint = Some(sp_id);
+        }
         self.sp.resubmitted = true;
         self.recovery.status = super::recovery::JobStatus::Created;
         self.recovery.transitions.push(JobTransition {
@@ -316,9 +335,14 @@ impl Simulation {
             self.queue
                 .schedule(now.plus(super::ALIGNMENT_INTERVAL), Event::AlignmentTick);
         }
+        let all_tasks = vec![true; self.tasks.len()];
+        let all_channels = vec![true; self.channels.len()];
+        self.reapply_lasting_faults(&all_tasks, &all_channels);
+        self.apply_memory_limit(s2.limits.max_memory);
         for t in 0..self.tasks.len() as u32 {
             self.try_schedule(t);
         }
+        true
     }
 }
 

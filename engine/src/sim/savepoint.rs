@@ -75,6 +75,12 @@ pub struct State {
     pub retired_net: (u64, u64),
     /// The rescale, for the report.
     pub report: Option<crate::report::RescaleReport>,
+    /// Why the stop-with-savepoint failed, if it did (the job then keeps running at its old
+    /// parallelism and the rescale does not happen).
+    pub stop_failed: Option<String>,
+    /// Failure rows of TaskManagers lost during the downtime (their downtime ends with the
+    /// resubmission).
+    pub downtime_failures: Vec<usize>,
 }
 
 impl State {
@@ -107,6 +113,16 @@ impl Simulation {
             && self.finished < self.tasks.len();
         if self.coord.is_none() || !running {
             // Flink declines: "Not all required tasks are currently running."
+            if kind == Kind::Stop && self.sp.stop_failed.is_none() && self.failure.is_none() {
+                self.sp.stop_failed = Some(format!(
+                    "the stop-with-savepoint at {now} was declined: not all required tasks were running{}",
+                    if self.finished == self.tasks.len() {
+                        " (the job had finished)"
+                    } else {
+                        " (the job was recovering from a failure)"
+                    }
+                ));
+            }
             if let Some(tr) = self.trace.as_mut() {
                 tr.event(
                     now,
@@ -128,6 +144,58 @@ impl Simulation {
             self.sp.stop_id = Some(id);
             self.sp.triggered = now;
         }
+    }
+
+    /// Checkpoint `id` was aborted or failed for `reason`: if it was the stop-with-savepoint,
+    /// the stop failed. As in Flink (`StopWithSavepointTerminationHandlerImpl`), the job keeps
+    /// running — here at its old parallelism, so the rescale does not happen — and the
+    /// periodic checkpoint scheduler starts again; `flink stop` reports the failure.
+    pub(super) fn stop_aborted(&mut self, id: u64, reason: &str) {
+        if self.sp.stop_id != Some(id) || self.sp.stopped.is_some() || self.sp.stop_failed.is_some()
+        {
+            return;
+        }
+        let now = self.queue.now();
+        self.sp.stop_failed = Some(format!(
+            "the stop-with-savepoint (savepoint {id}, triggered at {}) failed at {now}: {reason}",
+            self.sp.triggered
+        ));
+        if let Some(c) = self.coord.as_mut() {
+            c.suspended = false;
+        }
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                now,
+                "stop_with_savepoint_failed",
+                vec![("savepoint", json!(id)), ("reason", json!(reason))],
+            );
+        }
+    }
+
+    /// Why the scenario's `[rescale]` did not happen, for the report (`None`: it happened,
+    /// or there was none).
+    pub(super) fn rescale_missed(&self, s: &Scenario) -> Option<String> {
+        let r = s.fault_tolerance.rescale.as_ref()?;
+        if self.sp.report.is_some() {
+            return None;
+        }
+        let (line, col) = s.file.line_col(r.span.start);
+        let why = match (&self.sp.stop_failed, self.sp.stopped) {
+            (Some(why), _) => why.clone(),
+            (None, Some(t)) => format!(
+                "the job stopped with savepoint {} at {t} but the run ended before the resubmission",
+                self.sp.stop_id.unwrap_or_default()
+            ),
+            (None, None) if self.sp.stop_id.is_some() => format!(
+                "the stop-with-savepoint triggered at {} had not completed when the run ended",
+                self.sp.triggered
+            ),
+            (None, None) => format!("the job ended before the stop-with-savepoint at {}", r.at),
+        };
+        Some(format!(
+            "{}:{line}:{col}: the rescale did not happen: {why}; the job ran on at its old parallelism (Flink's `flink stop` fails and the job keeps running; run the stop again)",
+            s.file.name
+        ))
     }
 
     /// The completion of checkpoint `id` reached the tasks: a stop-with-savepoint ends the

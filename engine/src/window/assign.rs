@@ -84,6 +84,17 @@ impl Assigner {
         matches!(self, Assigner::Session { .. })
     }
 
+    /// How many windows [`Assigner::assign`] gives one element at most: `⌈size / slide⌉`
+    /// for a sliding window, one otherwise.
+    pub fn windows_per_element(&self) -> u64 {
+        match *self {
+            Assigner::Sliding { size, slide, .. } if slide > 0 => {
+                (size as u64).div_ceil(slide as u64).max(1)
+            }
+            _ => 1,
+        }
+    }
+
     /// The windows of a record with timestamp `ts` (`gap` for dynamic sessions).
     pub fn assign(&self, ts: EventTime, gap: i64, out: &mut Vec<Window>) {
         out.clear();

@@ -854,6 +854,7 @@ mod tests {
                     split: Some((0, input, delimiter)),
                     out: vec![Value::Int(0); 2],
                     pieces: vec![],
+                    max_out: usize::MAX,
                 })
             }
             Kind::Sink => Operator::Sink(SinkOp::new(SinkMode::Discard, 2)),

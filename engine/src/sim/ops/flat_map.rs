@@ -17,6 +17,9 @@ pub struct FlatMapOp {
     pub out: Vec<Value>,
     /// The pieces of the current split, reused.
     pub pieces: Vec<Sym>,
+    /// Most records one input batch may produce (the memory limit's share,
+    /// [`crate::sim::memory`]); beyond it the task fails.
+    pub max_out: usize,
 }
 
 impl FlatMapOp {
@@ -59,6 +62,7 @@ mod tests {
             split: Some((0, text, None)),
             out: vec![Value::Int(0); 2],
             pieces: vec![],
+            max_out: usize::MAX,
         };
         let line = Value::Str(i.intern("To be, or not to be"));
         let (mut scratch, mut err) = (String::new(), None);

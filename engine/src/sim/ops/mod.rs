@@ -199,6 +199,19 @@ impl Operator {
                     match f.split.as_ref().map(|s| s.0) {
                         None => out.push(&f.out, input.meta[i], i as u32),
                         Some(pos) => {
+                            if out.len() + f.pieces.len() > f.max_out {
+                                // checked before the records are written: a row that
+                                // splits into millions of pieces must not allocate them
+                                *ev.error = Some(crate::sim::memory::over_limit(
+                                    &format!(
+                                        "a flat_map row splits into {} pieces, {} records in this batch",
+                                        f.pieces.len(),
+                                        out.len() + f.pieces.len()
+                                    ),
+                                    &format!("{} records per batch", f.max_out),
+                                ));
+                                break;
+                            }
                             for k in 0..f.pieces.len() {
                                 f.out[pos] = Value::Str(f.pieces[k]);
                                 out.push(&f.out, input.meta[i], i as u32);

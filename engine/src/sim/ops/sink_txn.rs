@@ -186,6 +186,61 @@ impl SinkOp {
     }
 }
 
+/// What a sink made visible: it left the job, so it belongs to the outside world and not to
+/// the sink's state. A snapshot leaves it out (a restore takes it from the live sink,
+/// [`SinkOp::carry_visible`]), so a sink capturing many rows does not copy them into every
+/// checkpoint.
+#[derive(Debug, Default)]
+pub struct Visible {
+    rows: Vec<Value>,
+    index: Option<FxHashMap<Value, u32>>,
+    latency: super::sink::LatencyCounts,
+    series: super::sink::Series,
+    ledger: Option<Box<Ledger>>,
+    committed: Vec<u64>,
+}
+
+impl SinkOp {
+    /// Takes out what the sink made visible (see [`Visible`]); [`SinkOp::put_visible`]
+    /// puts it back.
+    pub fn take_visible(&mut self) -> Visible {
+        Visible {
+            rows: std::mem::take(&mut self.rows),
+            index: match &mut self.mode {
+                SinkMode::Upsert { index, .. } => Some(std::mem::take(index)),
+                _ => None,
+            },
+            latency: std::mem::take(&mut self.latency),
+            series: std::mem::take(&mut self.series),
+            ledger: self
+                .ledger
+                .as_mut()
+                .map(|l| Box::new(std::mem::take(&mut **l))),
+            committed: self
+                .txn
+                .as_mut()
+                .map(|t| std::mem::take(&mut t.committed))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Puts back what [`SinkOp::take_visible`] took.
+    pub fn put_visible(&mut self, v: Visible) {
+        self.rows = v.rows;
+        if let (SinkMode::Upsert { index, .. }, Some(i)) = (&mut self.mode, v.index) {
+            *index = i;
+        }
+        self.latency = v.latency;
+        self.series = v.series;
+        if let (Some(l), Some(v)) = (self.ledger.as_mut(), v.ledger) {
+            *l = v;
+        }
+        if let Some(t) = self.txn.as_mut() {
+            t.committed = v.committed;
+        }
+    }
+}
+
 /// A multiset of row contents: what a sink made visible, to compare with a reference run.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {

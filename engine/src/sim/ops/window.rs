@@ -116,6 +116,9 @@ pub struct WindowOp {
     pub log: Option<Vec<Emitted>>,
     /// Set when the job must fail (a Flink exception).
     pub failure: Option<String>,
+    /// Most windows the state may hold (the memory limit's share, [`crate::sim::memory`]);
+    /// beyond it the task fails before the windows are created.
+    pub max_windows: usize,
     last_input: Vec<Value>,
     windows: Vec<Window>,
     result: Vec<Value>,
@@ -136,6 +139,7 @@ impl WindowOp {
             stats: WindowStats::default(),
             log: annotate.then(Vec::new),
             failure: None,
+            max_windows: usize::MAX,
             last_input: Vec::new(),
             windows: Vec::new(),
             result: Vec::new(),
@@ -275,6 +279,21 @@ impl WindowOp {
                 }
                 None => 0,
             };
+            let fan_out = self.cfg.assigner.windows_per_element();
+            if (self.state.len() as u64).saturating_add(fan_out) > self.max_windows as u64 {
+                // checked before the windows are assigned: a sliding window with a huge
+                // size/slide would otherwise allocate them all for one record
+                self.failure.get_or_insert_with(|| {
+                    crate::sim::memory::over_limit(
+                        &format!(
+                            "a record would open {fan_out} windows, {} are held already",
+                            self.state.len()
+                        ),
+                        &format!("{} windows per subtask", self.max_windows),
+                    )
+                });
+                return;
+            }
             let mut windows = std::mem::take(&mut self.windows);
             self.cfg.assigner.assign(ts, gap, &mut windows);
             let mut skipped = true;

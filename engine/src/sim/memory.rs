@@ -1,0 +1,393 @@
+//! How much memory a run holds: an estimate the main loop compares with `limits.max_memory`
+//! every [`CHECK_EVERY`] events, and the guards that keep a single event from allocating
+//! without bound before that check comes round.
+//!
+//! The estimate sums what grows with the input and the configuration, at the sizes the
+//! simulator's own structures take (not Flink's serialized sizes, which the checkpoint
+//! report gives):
+//! - **operator state**: keys of rolling aggregations, windows (with their triggers and
+//!   timers), join buffers, process-function state;
+//! - **sinks**: captured rows, upsert tables, open and pre-committed transactions, the
+//!   ledger kept to compare with a reference run;
+//! - **in-flight data**: the records in every channel's buffers (being filled, queued
+//!   under backpressure, on the wire, waiting at the receiver) and the operators' batches;
+//! - **checkpoints**: the state copied into pending, retained and savepoint snapshots;
+//! - **the run itself**: tasks, channels, pending events, interned strings.
+//!
+//! It is cheap — one pass over tasks and channels, counting lengths of maps and vectors —
+//! except for interval joins, whose buffered elements are counted one timestamp at a time.
+//!
+//! Within one event a task runs up to a few hundred records through its chain, and two
+//! operators can multiply them without bound: a `flat_map` splitting a row into a million
+//! words, and a sliding window whose size is a huge multiple of its slide (every record
+//! lands in size/slide windows). Both stop with an error as soon as they would exceed the
+//! limit on their own ([`Simulation::apply_memory_limit`]), before they allocate it.
+
+use super::Simulation;
+use super::ops::Operator;
+use crate::value::Value;
+use std::mem::size_of;
+
+/// How often (in events) the main loop compares the estimate with the limit at least: a
+/// large job checks less often, so that the estimate (one pass over its tasks and channels)
+/// costs less than one step per event ([`Simulation::memory_check_every`]).
+pub const CHECK_EVERY: u64 = 1 << 12;
+
+/// Bytes of one window in a window operator's state: its key and bounds, the accumulator
+/// or the first elements, its trigger entry and its cleanup timer, with hash-map overhead.
+pub const WINDOW_BYTES: u64 = 160;
+
+/// Bytes of one record of `arity` fields in a batch or a buffer.
+pub fn record_bytes(arity: usize) -> u64 {
+    (arity * size_of::<Value>() + size_of::<super::buffer::RecMeta>() + size_of::<u32>()) as u64
+}
+
+/// Bytes held by one operator's state.
+pub fn operator_bytes(op: &Operator) -> u64 {
+    let entries = |n: usize, each: usize| (n * each) as u64;
+    match op {
+        Operator::Reduce(r) => entries(r.keys(), (r.arity + 1) * size_of::<Value>() + 32),
+        Operator::Window(w) => w.windows_in_state() as u64 * WINDOW_BYTES,
+        Operator::WindowJoin(j) => j.windows_in_state() as u64 * WINDOW_BYTES,
+        Operator::IntervalJoin(j) => entries(j.buffered(), 4 * size_of::<Value>() + 32),
+        Operator::Process(p) => entries(p.state_entries(), 3 * size_of::<Value>() + 32),
+        Operator::Sink(s) => {
+            let rows = (s.rows.capacity() * size_of::<Value>()) as u64;
+            let index = match &s.mode {
+                super::ops::sink::SinkMode::Upsert { index, .. } => entries(index.len(), 32),
+                _ => 0,
+            };
+            let ledger = s.ledger.as_ref().map_or(0, |l| entries(l.counts.len(), 24));
+            let txn = s.txn.as_ref().map_or(0, |t| entries(t.pending(), 16));
+            rows + index + ledger + txn
+        }
+        _ => 0,
+    }
+}
+
+fn buffer_bytes(b: &super::buffer::Buffer) -> u64 {
+    (b.values.capacity() * size_of::<Value>()
+        + b.meta.capacity() * size_of::<super::buffer::RecMeta>()
+        + size_of::<super::buffer::Buffer>()) as u64
+}
+
+impl Simulation {
+    /// An estimate of the memory the run holds now, in bytes (see the module docs).
+    pub fn memory_estimate_bytes(&self) -> u64 {
+        let mut total = 0u64;
+        for t in &self.tasks {
+            total += size_of::<super::task::Task>() as u64;
+            for slot in &t.chain.ops {
+                total += operator_bytes(&slot.op);
+                total += ((slot.out.values.capacity() + slot.side.values.capacity())
+                    * size_of::<Value>()
+                    + (slot.out.meta.capacity() + slot.side.meta.capacity())
+                        * size_of::<super::buffer::RecMeta>()) as u64;
+            }
+        }
+        for c in &self.channels {
+            total += size_of::<super::channel::Channel>() as u64;
+            total += c
+                .current
+                .iter()
+                .chain(&c.backlog)
+                .chain(&c.in_flight)
+                .chain(&c.queue)
+                .map(buffer_bytes)
+                .sum::<u64>();
+        }
+        if let Some(c) = &self.coord {
+            total += c.snapshot_bytes();
+        }
+        for r in &self.sp.retired {
+            for slot in &r.task.chain.ops {
+                total += operator_bytes(&slot.op);
+            }
+        }
+        total += (self.queue.len() * 48) as u64;
+        total += (self.interner.len() * 48) as u64;
+        total
+    }
+
+    /// Events between two memory checks.
+    pub(super) fn memory_check_every(&self) -> u64 {
+        ((self.tasks.len() + self.channels.len()) as u64)
+            .next_power_of_two()
+            .max(CHECK_EVERY)
+    }
+
+    /// Gives the operators that can multiply records within one event their share of
+    /// `limit` bytes: a `flat_map` may emit at most that many bytes of records per batch, a
+    /// window operator hold at most that many bytes of windows. Call it whenever tasks are
+    /// (re)built.
+    pub(super) fn apply_memory_limit(&mut self, limit: u64) {
+        for t in &mut self.tasks {
+            apply_to_chain(&mut t.chain, limit);
+        }
+    }
+}
+
+/// [`Simulation::apply_memory_limit`] for one chain.
+pub(super) fn apply_to_chain(chain: &mut super::ops::chain::Chain, limit: u64) {
+    for slot in &mut chain.ops {
+        let arity = slot.out.arity;
+        match &mut slot.op {
+            Operator::FlatMap(f) => {
+                // the flat_map's batch and the copies downstream operators make of it
+                f.max_out =
+                    usize::try_from(limit / 4 / record_bytes(arity).max(1)).unwrap_or(usize::MAX);
+            }
+            Operator::Window(w) => {
+                w.max_windows = usize::try_from(limit / WINDOW_BYTES).unwrap_or(usize::MAX);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Bytes the runtime objects of a planned job take before any record flows: its tasks and
+/// channels (one per connected pair of subtasks on every edge: `p × q` for an all-to-all
+/// exchange). Computed from the plan without building them, so that a parallelism of
+/// thousands can be refused before the simulator allocates it.
+pub fn plan_bytes(p: &crate::plan::Plan) -> u64 {
+    let eg = &p.execution;
+    let tasks: u64 = eg.vertices.iter().map(|v| u64::from(v.parallelism)).sum();
+    let mut channels = 0u64;
+    for (ei, e) in eg.edges.iter().enumerate() {
+        let up = eg.vertices[e.from_vertex].parallelism;
+        if e.partitioner.is_pointwise() {
+            channels += (0..up).map(|i| eg.targets(ei, i).len() as u64).sum::<u64>();
+        } else {
+            channels += u64::from(up) * u64::from(eg.vertices[e.to_vertex].parallelism);
+        }
+    }
+    tasks * size_of::<super::task::Task>() as u64
+        + channels * (size_of::<super::channel::Channel>() + 2 * size_of::<u32>()) as u64
+}
+
+/// The message when an operator would exceed its share of the memory limit within one
+/// event (`share`: what the share allows, e.g. `26843545 windows`).
+pub fn over_limit(what: &str, share: &str) -> String {
+    format!(
+        "{what}: more than limits.max_memory allows (at most {share}); raise it in [limits] or change the job"
+    )
+}
+
+/// `1.5 GiB`, `300 MiB`, `12 KiB`, `17 B`.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (name, size) in UNITS {
+        if b >= size {
+            let v = b as f64 / size as f64;
+            return if v.fract() == 0.0 {
+                format!("{v:.0} {name}")
+            } else {
+                format!("{v:.1} {name}")
+            };
+        }
+    }
+    format!("{b} B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{RunReport, Status};
+
+    /// Runs `text` with `limits.max_memory` set to `limit` bytes.
+    fn run_with_limit(text: &str, limit: u64) -> RunReport {
+        let mut s = crate::scenario::parse_str("t.toml", text, None)
+            .unwrap_or_else(|d| panic!("{}", d.render()));
+        s.limits.max_memory = limit;
+        let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
+        super::super::run(&s, &p, super::super::RunOptions::default())
+            .unwrap()
+            .report
+    }
+
+    fn words_job(words: usize, repeat: u32) -> String {
+        let line = vec!["w"; words].join(" ");
+        format!(
+            r#"
+[[source]]
+name = "lines"
+kind = "inline"
+repeat = {repeat}
+events = [ {{ line = "{line}" }} ]
+
+[[operator]]
+name = "words"
+kind = "flat_map"
+input = "lines"
+select = {{ word = "split(line)" }}
+
+[[sink]]
+name = "out"
+input = "words"
+"#
+        )
+    }
+
+    // issue 21 item 8: a flat_map of many words per row multiplied records within one event
+    // without bound.
+    #[test]
+    fn a_flat_map_that_would_exceed_the_memory_limit_in_one_batch_stops_first() {
+        let r = run_with_limit(&words_job(100_000, 20), 64 << 20);
+        assert_eq!(r.outcome.status, Status::Failed);
+        let m = r.outcome.message.unwrap();
+        assert!(
+            m.contains("a flat_map row splits into 100000 pieces"),
+            "{m}"
+        );
+        assert!(
+            m.contains("more than limits.max_memory allows (at most"),
+            "{m}"
+        );
+        // under the default limit the same job runs
+        let r = run_with_limit(
+            &words_job(1_000, 20),
+            crate::cost::Limits::default().max_memory,
+        );
+        assert_eq!(r.outcome.status, Status::Finished);
+        assert_eq!(r.sink_records, 20_000);
+    }
+
+    // issue 21 item 8: a sliding window with a huge size/slide created size/slide windows per
+    // record at once.
+    #[test]
+    fn a_sliding_window_with_more_windows_per_record_than_fit_stops_before_creating_them() {
+        let text = r#"
+[[source]]
+name = "events"
+kind = "generator"
+rate = 10
+duration = "1 s"
+fields.k = { kind = "key", count = 3 }
+
+[[operator]]
+name = "by_k"
+kind = "key_by"
+input = "events"
+key = "k"
+
+[[operator]]
+name = "w"
+kind = "window"
+input = "by_k"
+window = { type = "sliding", size = "10 min", slide = "1 ms" }
+function = "count"
+
+[[sink]]
+name = "out"
+input = "w"
+"#;
+        let r = run_with_limit(text, 64 << 20);
+        assert_eq!(r.outcome.status, Status::Failed);
+        let m = r.outcome.message.unwrap();
+        assert!(m.contains("a record would open 600000 windows"), "{m}");
+        assert!(m.contains("(at most 419430 windows per subtask)"), "{m}");
+    }
+
+    // issue 21 item 8: keyed state growing record by record is caught by the periodic check.
+    #[test]
+    fn state_that_outgrows_the_limit_stops_the_run_with_limit_reached() {
+        let text = r#"
+[[source]]
+name = "events"
+kind = "generator"
+rate = 1000000
+duration = "2 s"
+fields.k = { kind = "sequence" }
+
+[[operator]]
+name = "by_k"
+kind = "key_by"
+input = "events"
+key = "k"
+
+[[operator]]
+name = "c"
+kind = "reduce"
+input = "by_k"
+function = "count"
+
+[[sink]]
+name = "out"
+input = "c"
+"#;
+        let r = run_with_limit(text, 16 << 20);
+        assert_eq!(r.outcome.status, Status::LimitReached);
+        let m = r.outcome.message.unwrap();
+        assert!(m.contains("more than limits.max_memory (16 MiB)"), "{m}");
+        let r = run_with_limit(text, crate::cost::Limits::default().max_memory);
+        assert_eq!(r.outcome.status, Status::Finished);
+    }
+
+    // issue 21 item 8: parallelism 10 000 built 10⁸ channels before anything could check.
+    #[test]
+    fn the_plan_of_an_all_to_all_job_at_parallelism_ten_thousand_does_not_fit_by_default() {
+        let job = |p: u32| {
+            let text = format!(
+                r#"
+[cluster]
+task_managers = 100
+slots_per_task_manager = 100
+
+[job]
+parallelism = {p}
+
+[[source]]
+name = "events"
+kind = "generator"
+rate = 10
+duration = "1 s"
+fields.k = {{ kind = "key", count = 3 }}
+
+[[operator]]
+name = "by_k"
+kind = "key_by"
+input = "events"
+key = "k"
+
+[[operator]]
+name = "c"
+kind = "reduce"
+input = "by_k"
+function = "count"
+
+[[sink]]
+name = "out"
+input = "c"
+"#
+            );
+            let s = crate::scenario::parse_str("t.toml", &text, None)
+                .unwrap_or_else(|d| panic!("{}", d.render()));
+            crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()))
+        };
+        let limit = crate::cost::Limits::default().max_memory;
+        let small = plan_bytes(&job(4));
+        // 4 + 4 tasks, 16 channels on the keyBy
+        assert_eq!(
+            small,
+            8 * size_of::<super::super::task::Task>() as u64
+                + 16 * (size_of::<super::super::channel::Channel>() + 8) as u64
+        );
+        assert!(plan_bytes(&job(10_000)) > limit);
+    }
+
+    #[test]
+    fn bytes_read_as_people_write_them() {
+        assert_eq!(human_bytes(4 << 30), "4 GiB");
+        assert_eq!(human_bytes(3 << 29), "1.5 GiB");
+        assert_eq!(human_bytes(300 << 20), "300 MiB");
+        assert_eq!(human_bytes(17), "17 B");
+    }
+
+    #[test]
+    fn a_record_costs_its_fields_and_its_metadata() {
+        assert_eq!(
+            record_bytes(2),
+            (2 * size_of::<Value>() + size_of::<super::super::buffer::RecMeta>() + 4) as u64
+        );
+    }
+}
