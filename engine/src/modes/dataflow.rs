@@ -632,6 +632,9 @@ impl Dataflow {
         }
         let mut out = Batch::new(nr.arity);
         let mut side = Batch::new(nr.side_arity);
+        // BATCH runtime: the key of every row a keyed reduce emits, read from its input row
+        // (the aggregate may have changed a field the key is made of)
+        let mut reduce_keys: Option<Vec<Value>> = None;
         if nr.is_source {
             out = pend.batch;
             out.parent = (0..len as u32).collect();
@@ -647,27 +650,26 @@ impl Dataflow {
             if let Some(f) = op.take_failure() {
                 *ev.error = Some(f);
             }
+            if self.batch_runtime
+                && let Operator::Reduce(r) = op
+            {
+                let input = pend.batch.view();
+                reduce_keys = Some(
+                    out.parent
+                        .iter()
+                        .map(|&i| r.key.eval(input.row(i as usize), &[], &mut ev))
+                        .collect(),
+                );
+            }
         }
         if error.is_some() {
             return;
         }
-        let nr = &mut self.nodes[n];
-        if self.batch_runtime
-            && let Operator::Reduce(r) = &nr.inst[st]
-        {
+        if let Some(keys) = reduce_keys {
             // BATCH runtime: not rolling — keep each key's latest aggregate for the end.
-            let mut ev = EvalCx {
-                interner: &mut self.interner,
-                scratch: &mut self.scratch,
-                error,
-            };
-            let f = &mut nr.finals[st];
-            for i in 0..out.len() {
+            let f = &mut self.nodes[n].finals[st];
+            for (i, &key) in keys.iter().enumerate() {
                 let row = out.view().row(i);
-                let key = match r.agg {
-                    crate::sim::ops::reduce::Aggregate::Count => row[0],
-                    _ => r.key.eval(row, &[], &mut ev),
-                };
                 match f.index.get(&key) {
                     Some(&j) => {
                         f.rows[j].1.clear();
