@@ -9,5 +9,6 @@ mod cli;
 mod compare;
 mod event_time_scenarios;
 mod fault_tolerance;
+mod scenario_e2e;
 mod scenarios;
 mod util;
