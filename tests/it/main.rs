@@ -4,6 +4,7 @@
 //! `bad_input` every mistake the foundation issue lists, `scenarios` what each bundled
 //! scenario is meant to show (`event_time_scenarios` for the event-time ones).
 
+mod api_builder;
 mod bad_input;
 mod cli;
 mod compare;
