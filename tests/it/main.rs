@@ -4,11 +4,13 @@
 //! `bad_input` every mistake the foundation issue lists, `scenarios` what each bundled
 //! scenario is meant to show (`event_time_scenarios` for the event-time ones).
 
+mod api_builder;
 mod bad_input;
 mod cli;
 mod compare;
 mod event_time_scenarios;
 mod fault_tolerance;
 mod recovery_faults;
+mod scenario_e2e;
 mod scenarios;
 mod util;
