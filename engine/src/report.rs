@@ -908,7 +908,10 @@ mod tests {
         let a = cut_middle("clicks_per_user -> Sink: at_once -> Sink: committed #0", 40);
         let b = cut_middle("clicks_per_user -> Sink: at_once -> Sink: committed #1", 40);
         assert_eq!(a.chars().count(), 40);
-        assert!(a.ends_with("committed #0") && b.ends_with("committed #1"), "{a} / {b}");
+        assert!(
+            a.ends_with("committed #0") && b.ends_with("committed #1"),
+            "{a} / {b}"
+        );
         assert!(a.starts_with("clicks_per_user") && a.contains('…'), "{a}");
         assert_eq!(cut_middle("short #3", 40), "short #3");
         assert_eq!(plural(1, "chain", "chains"), "1 chain");

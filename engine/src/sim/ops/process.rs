@@ -284,7 +284,8 @@ mod tests {
         main.collect("counts");
         main.side_output("stale").collect("stale_records");
         let r = env.execute().unwrap();
-        let json = |name: &str| serde_json::to_string(r.rows(name)).unwrap();
+        let json =
+            |name: &str| serde_json::to_string(r.rows(name).expect("a sink of the job")).unwrap();
         // bob's timer (2.5 s) and ann's (2.8 s) fire at cid's watermark, cid's at the end;
         // only ann had two records, so only her firing has main output too.
         assert_eq!(json("counts"), r#"[["ann",2]]"#);
