@@ -306,6 +306,7 @@ pub fn build(
                     watermark: crate::time::EVENT_TIME_MIN,
                     idle: false,
                     align: None,
+                    last_done: 0,
                     blocked: vec![false; n_slots],
                     parked: Vec::new(),
                     exactly_once: s

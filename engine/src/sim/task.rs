@@ -34,6 +34,9 @@ pub struct Gate {
     pub idle: bool,
     /// The checkpoint barrier being aligned, if any.
     pub align: Option<super::barrier::Align>,
+    /// The newest checkpoint this gate finished aligning or aborted (Flink's
+    /// `currentCheckpointId`): its remaining barriers, and older ones, are obsolete.
+    pub last_done: u64,
     /// Per slot: blocked by barrier alignment (exactly-once) — not read until every input
     /// delivered the barrier.
     pub blocked: Vec<bool>,
