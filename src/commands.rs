@@ -128,7 +128,8 @@ pub fn run(
         None => None,
     };
     let started = Instant::now();
-    let out = match sim::run(
+    let mut line = crate::run_progress::RunProgress::new(s.limits.max_records);
+    let out = sim::run_with_progress(
         &s,
         &p,
         RunOptions {
@@ -136,7 +137,10 @@ pub fn run(
             trace: trace_out,
             hash_trace: false,
         },
-    ) {
+        Some(&mut |pr: &sim::Progress| line.update(pr)),
+    );
+    line.finish();
+    let out = match out {
         Ok(o) => o,
         Err(e) => {
             if let Some(t) = &trace_tmp {

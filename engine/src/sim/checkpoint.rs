@@ -173,7 +173,7 @@ fn operator_state_bytes(op: &Operator) -> u64 {
 }
 
 /// State size of a task: its operators, plus 8 bytes of offset for a source.
-fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
+pub(super) fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
     chain
         .ops
         .iter()
