@@ -331,11 +331,59 @@ const CASES: &[(&str, &str, &[&str])] = &[
             "every record of `w` belongs to 8640000000 sliding windows (size / slide): the state of one record alone (about 772.5 GiB) cannot fit in limits.max_memory (4 GiB)",
         ],
     ),
+    (
+        "integer_too_large.toml",
+        ":4:9",
+        &[
+            "integer too large: 99999999999999999999",
+            "the largest integer is 9223372036854775807",
+        ],
+    ),
+    (
+        "duplicate_key.toml",
+        ":6:1",
+        &["duplicate key `count`: it is already set on line 4"],
+    ),
+    (
+        "every_type_error.toml",
+        ":13:10",
+        &[
+            "`+` needs numbers, but `user` is a string",
+            "tests/bad/every_type_error.toml:19:10",
+            "`AND` needs booleans, but `n` is an int",
+            "2 errors",
+        ],
+    ),
 ];
 
 /// Scenarios that run but very likely do not do what their author meant: a warning with its
 /// position, exit status 0.
 const WARNINGS: &[(&str, &str, &[&str])] = &[
+    (
+        "unread_operator.toml",
+        ":7:1",
+        &["no sink reads the output of `doubled`: its results are computed and dropped"],
+    ),
+    (
+        "faults_without_checkpointing.toml",
+        ":14:1",
+        &["the job has faults but no checkpointing: nothing is restored after a failure"],
+    ),
+    (
+        "exactly_once_interval_longer_than_job.toml",
+        ":11:1",
+        &[
+            "sink `out` is exactly-once and commits at each checkpoint, but the checkpoint interval (1 min) is longer than the input (5.000 s)",
+        ],
+    ),
+    (
+        "exactly_once_sink_at_least_once_checkpoints.toml",
+        ":12:1",
+        &[
+            "sink `out` is exactly-once, but checkpoints are at_least_once",
+            "it gives duplicates",
+        ],
+    ),
     (
         "sliding_window_many_windows.toml",
         ":14:1",

@@ -49,7 +49,12 @@ pub fn parse_scenario(
         Ok(r) => r,
         Err(e) => {
             let msg = e.message().trim().to_string();
-            let (msg, label) = explain_toml_error(&msg);
+            let (mut msg, mut label) = explain_toml_error(&msg);
+            if msg == "duplicate key"
+                && let Some(span) = e.span()
+            {
+                (msg, label) = explain_duplicate_key(&file.text, span);
+            }
             cx.diags
                 .push(Diagnostic::error(msg, e.span()).with_label(label));
             return Err(cx.diags);
@@ -66,8 +71,58 @@ pub fn parse_scenario(
     }
 }
 
+/// toml says only "duplicate key": name the key and the line where it first appears (in the
+/// same table: after the last `[header]` before the duplicate).
+fn explain_duplicate_key(text: &str, span: Range<usize>) -> (String, String) {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let key_of = |l: &str| -> Option<String> {
+        let (k, _) = l.split_once('=')?;
+        let k = k.trim();
+        (!k.is_empty() && !k.starts_with('#') && !k.starts_with('[')).then(|| k.to_string())
+    };
+    let Some(key) = key_of(line) else {
+        return (
+            "duplicate key".into(),
+            "each key may appear once in a table".into(),
+        );
+    };
+    let mut first = None;
+    let before: Vec<&str> = text[..line_start].lines().collect();
+    for (i, l) in before.iter().enumerate().rev() {
+        let t = l.trim_start();
+        if t.starts_with('[') {
+            break;
+        }
+        if key_of(t).as_deref() == Some(key.as_str()) {
+            first = Some(i + 1);
+            break;
+        }
+    }
+    match first {
+        Some(n) => (
+            format!("duplicate key `{key}`: it is already set on line {n}"),
+            "each key may appear once in a table: delete one of them".into(),
+        ),
+        None => (
+            format!("duplicate key `{key}`"),
+            "each key may appear once in a table".into(),
+        ),
+    }
+}
+
 /// serde's messages are good; make the two most common ones friendlier.
 fn explain_toml_error(msg: &str) -> (String, String) {
+    if let Some(rest) = msg.strip_prefix("invalid type: integer `")
+        && let Some((n, _)) = rest.split_once("` as i128")
+    {
+        return (
+            format!("integer too large: {n}"),
+            format!("the largest integer is {}", i64::MAX),
+        );
+    }
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         let (field, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         return (
@@ -262,6 +317,7 @@ impl Checker {
             .as_ref()
             .and_then(|r| self.rescale(r, &nodes, &job));
         self.exactly_once_sinks_need_checkpoints(&nodes, &fault_tolerance);
+        self.pitfalls(&nodes, &fault_tolerance);
         self.check_size(&nodes, &job, &limits);
         Some(Scenario {
             file,
@@ -1289,9 +1345,11 @@ impl Checker {
                     "a filter's `where`",
                 ) {
                     Ok(_) => Some((NodeKind::Filter { condition: src }, input.clone())),
+                    // A filter passes its input's fields whatever its condition: go on
+                    // checking what reads it, so every type error is reported.
                     Err(e) => {
                         self.expr_error(&src, e);
-                        None
+                        Some((NodeKind::Filter { condition: src }, input.clone()))
                     }
                 }
             }
@@ -1753,6 +1811,66 @@ impl Checker {
 
     /// A two-phase-commit sink commits when a checkpoint completes: without checkpoints its
     /// output would never become visible.
+    /// Jobs that run but not as meant: a stream nothing reads, faults with nothing to
+    /// restore, exactly-once sinks that commit rarely or not exactly once.
+    fn pitfalls(&mut self, nodes: &[NodeDef], ft: &FaultTolerance) {
+        use super::recovery::CheckpointMode;
+        for (i, n) in nodes.iter().enumerate() {
+            if matches!(n.kind, NodeKind::Sink(..)) {
+                continue;
+            }
+            if !nodes.iter().any(|m| m.inputs.iter().any(|r| r.node == i)) {
+                self.warn(
+                    Some(n.span.start..n.span.start + 1),
+                    format!(
+                        "no sink reads the output of `{}`: its results are computed and dropped",
+                        n.name
+                    ),
+                    format!("add a [[sink]] with input = \"{}\", or remove it", n.name),
+                );
+            }
+        }
+        let Some(cp) = &ft.checkpointing else {
+            if let Some(f) = ft.faults.first() {
+                self.warn(
+                    Some(f.span.clone()),
+                    "the job has faults but no checkpointing: nothing is restored after a failure — with a [restart] strategy the job starts again from the beginning of its input, with empty state; without one it fails (Flink restarts only checkpointed jobs by default)",
+                    "add a [checkpointing] table with an interval to see recovery from a checkpoint",
+                );
+            }
+            return;
+        };
+        let end = super::recovery::input_end(nodes);
+        for n in nodes {
+            if !matches!(n.kind, NodeKind::Sink(_, Guarantee::ExactlyOnce)) {
+                continue;
+            }
+            let at = Some(n.span.start..n.span.start + 1);
+            if cp.mode == CheckpointMode::AtLeastOnce {
+                self.warn(
+                    at.clone(),
+                    format!(
+                        "sink `{}` is exactly-once, but checkpoints are at_least_once: without aligned barriers a restore replays records already in the committed output, so it gives duplicates",
+                        n.name
+                    ),
+                    "use mode = \"exactly_once\" in [checkpointing], or make the sink at_least_once",
+                );
+            }
+            if let Some(end) = end
+                && cp.interval.0 > end.0
+            {
+                self.warn(
+                    at,
+                    format!(
+                        "sink `{}` is exactly-once and commits at each checkpoint, but the checkpoint interval ({}) is longer than the input ({}): no checkpoint completes while it runs, so everything is committed at the end",
+                        n.name, cp.interval, end
+                    ),
+                    "make the checkpoint interval shorter than the job",
+                );
+            }
+        }
+    }
+
     fn exactly_once_sinks_need_checkpoints(&mut self, nodes: &[NodeDef], ft: &FaultTolerance) {
         if ft.checkpointing.is_some() {
             return;
