@@ -354,6 +354,14 @@ const CASES: &[(&str, &str, &[&str])] = &[
             "2 errors",
         ],
     ),
+    (
+        "chaos_without_end.toml",
+        ":2:1",
+        &[
+            "--chaos needs to know when the faulty phase ends: the input has no known end",
+            "give [chaos] an `until`",
+        ],
+    ),
 ];
 
 /// Scenarios that run but very likely do not do what their author meant: a warning with its
@@ -585,6 +593,7 @@ const ELSEWHERE: &[&str] = &[
     "input_over_max_records.toml",
     "generator_count_huge.toml",
     "memory_limit_reached.toml",
+    "fault_after_phase_never_struck.toml",
 ];
 
 #[test]
@@ -621,5 +630,20 @@ fn a_run_past_max_memory_stops_with_exit_1_and_a_clear_message() {
         "passed 64 MiB (limits.max_memory)",
         "the run's estimated memory",
         "streamlab run tests/bad/memory_limit_reached.toml --seed 0"
+    );
+}
+
+#[test]
+fn a_fault_that_never_struck_spells_its_phase_as_the_file_does() {
+    let out = streamlab(&["run", "tests/bad/fault_after_phase_never_struck.toml"]);
+    assert_run!(
+        out,
+        exit = 0,
+        "tests/bad/fault_after_phase_never_struck.toml:17:1: the fault never struck (after pre-commit of checkpoint 99)"
+    );
+    let (so, se) = crate::util::texts(&out);
+    assert!(
+        !so.contains("PreCommit") && !se.contains("PreCommit"),
+        "{so}\n{se}"
     );
 }

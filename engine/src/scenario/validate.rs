@@ -296,6 +296,7 @@ impl Checker {
         let description = raw.description.clone().unwrap_or_default();
         let modes = self.modes(raw.modes.as_ref());
         let chaos = self.chaos(raw.chaos.as_ref());
+        let chaos_span = raw.chaos.as_ref().map(|c| c.span());
         let mut raw = raw;
         let raw_cp = raw.checkpointing.take();
         let raw_restart = raw.restart.take();
@@ -318,6 +319,17 @@ impl Checker {
             .and_then(|r| self.rescale(r, &nodes, &job));
         self.exactly_once_sinks_need_checkpoints(&nodes, &fault_tolerance);
         self.pitfalls(&nodes, &fault_tolerance);
+        // `run` draws the faults of [chaos] from the input's end: refuse here what it would.
+        if let Some(p) = &chaos
+            && p.until.is_none()
+            && super::recovery::input_end(&nodes).is_none()
+        {
+            self.error(
+                chaos_span.map(|s| s.start..s.start + 1),
+                super::chaos::ChaosError::NoEnd.to_string(),
+                "",
+            );
+        }
         self.check_size(&nodes, &job, &limits);
         Some(Scenario {
             file,
