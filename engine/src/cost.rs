@@ -103,8 +103,8 @@ pub struct Limits {
     pub max_sim_time: SimDuration,
     /// Most queue events processed. Default: 500 million.
     pub max_events: u64,
-    /// Most records all sources together produce. Default: 100 million (the largest bundled
-    /// scenario reads 10 million; 100 million take a few seconds to simulate).
+    /// Most records all sources together produce. Default: 50 million (the largest bundled
+    /// scenario reads 10 million; 50 million take from 1 to 15 seconds to simulate).
     pub max_records: u64,
     /// Most memory the run may take by the simulator's estimate (operator state, network
     /// buffers, channels and tasks), in bytes. Default: 4 GiB.
@@ -113,7 +113,7 @@ pub struct Limits {
 
 impl Limits {
     /// Default of [`Limits::max_records`].
-    pub const DEFAULT_MAX_RECORDS: u64 = 100_000_000;
+    pub const DEFAULT_MAX_RECORDS: u64 = 50_000_000;
     /// Default of [`Limits::max_memory`].
     pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
 }

@@ -598,13 +598,13 @@ const ELSEWHERE: &[&str] = &[
 
 #[test]
 fn an_input_larger_than_max_records_is_announced_by_validate() {
-    // 2 rows × 4294967295: with the default limit of 100 million records.
+    // 2 rows × 4294967295: with the default limit of 50 million records.
     let out = streamlab(&["validate", "tests/bad/input_over_max_records.toml"]);
     assert_run!(
         out,
         exit = 0,
         "tests/bad/input_over_max_records.toml:2:1",
-        "warning: the input holds 8589934590 records, more than limits.max_records (100000000): the run will stop there"
+        "warning: the input holds 8589934590 records, more than limits.max_records (50000000): the run will stop there"
     );
 }
 
