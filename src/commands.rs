@@ -148,7 +148,8 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool) -
         None => None,
     };
     let started = Instant::now();
-    let out = match sim::run(
+    let mut line = crate::run_progress::RunProgress::new(s.limits.max_records);
+    let out = sim::run_with_progress(
         &s,
         &p,
         RunOptions {
@@ -156,7 +157,10 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool) -
             trace: trace_out,
             hash_trace: false,
         },
-    ) {
+        Some(&mut |pr: &sim::Progress| line.update(pr)),
+    );
+    line.finish();
+    let out = match out {
         Ok(o) => o,
         Err(e) => {
             if let Some(t) = &trace_tmp {

@@ -3,6 +3,7 @@
 
 mod commands;
 mod compare;
+mod run_progress;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

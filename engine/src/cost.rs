@@ -103,9 +103,19 @@ pub struct Limits {
     pub max_sim_time: SimDuration,
     /// Most queue events processed. Default: 500 million.
     pub max_events: u64,
-    /// Most memory the run may hold, by the simulator's estimate (operator state, buffers,
-    /// snapshots, captured rows), in bytes. Default: 4 GiB.
+    /// Most records all sources together produce. Default: 50 million (the largest bundled
+    /// scenario reads 10 million; 50 million take from 1 to 15 seconds to simulate).
+    pub max_records: u64,
+    /// Most memory the run may take by the simulator's estimate (operator state, network
+    /// buffers, channels and tasks), in bytes. Default: 4 GiB.
     pub max_memory: u64,
+}
+
+impl Limits {
+    /// Default of [`Limits::max_records`].
+    pub const DEFAULT_MAX_RECORDS: u64 = 50_000_000;
+    /// Default of [`Limits::max_memory`].
+    pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
 }
 
 impl Default for Limits {
@@ -113,8 +123,36 @@ impl Default for Limits {
         Limits {
             max_sim_time: SimDuration::from_secs(24 * 3600),
             max_events: 500_000_000,
-            max_memory: 4 << 30,
+            max_records: Self::DEFAULT_MAX_RECORDS,
+            max_memory: Self::DEFAULT_MAX_MEMORY,
         }
+    }
+}
+
+/// Memory the simulator takes for a task beyond its state and buffers (operator objects,
+/// queues, statistics): an estimate for `[limits] max_memory`.
+pub const TASK_MEMORY_BYTES: u64 = 4 << 10;
+
+/// Memory the simulator takes for a network channel beyond its buffers: an estimate for
+/// `[limits] max_memory`.
+pub const CHANNEL_MEMORY_BYTES: u64 = 512;
+
+/// A byte count for people: `512 bytes`, `3.2 MiB`, `4 GiB`.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if b < 1024 {
+        return format!("{b} bytes");
+    }
+    let mut v = b as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if (v - v.round()).abs() < 0.05 {
+        format!("{} {}", v.round(), UNITS[u])
+    } else {
+        format!("{v:.1} {}", UNITS[u])
     }
 }
 
@@ -126,6 +164,13 @@ mod tests {
     fn a_full_buffer_takes_26_microseconds_at_10_gbit() {
         let c = CostModel::default();
         assert_eq!(c.transfer_time(32 * 1024), SimDuration::from_nanos(26_215));
+    }
+
+    #[test]
+    fn byte_counts_read_like_a_person_writes_them() {
+        assert_eq!(human_bytes(512), "512 bytes");
+        assert_eq!(human_bytes(4 << 30), "4 GiB");
+        assert_eq!(human_bytes(3 * (1 << 20) + (1 << 19)), "3.5 MiB");
     }
 
     #[test]

@@ -299,11 +299,104 @@ const CASES: &[(&str, &str, &[&str])] = &[
             "computes the gap for the records of both inputs",
         ],
     ),
+    (
+        "operator_without_input.toml",
+        ":10:8",
+        &[
+            "operator `double` has no `input`",
+            "name the stream it reads",
+        ],
+    ),
+    (
+        "expression_too_long.toml",
+        ":13:21",
+        &["expression too long: 5000 terms, at most 500"],
+    ),
+    (
+        "expression_nested_too_deeply.toml",
+        ":13:42",
+        &["expression nested too deeply: 3000 levels of parentheses, at most 32"],
+    ),
+    (
+        "parallelism_too_wide.toml",
+        ":7:15",
+        &[
+            "the job cannot fit in limits.max_memory (4 GiB): its 30000 tasks and 100010000 network channels alone need about 47.8 GiB",
+        ],
+    ),
+    (
+        "sliding_window_cannot_fit.toml",
+        ":14:1",
+        &[
+            "every record of `w` belongs to 8640000000 sliding windows (size / slide): the state of one record alone (about 772.5 GiB) cannot fit in limits.max_memory (4 GiB)",
+        ],
+    ),
+    (
+        "integer_too_large.toml",
+        ":4:9",
+        &[
+            "integer too large: 99999999999999999999",
+            "the largest integer is 9223372036854775807",
+        ],
+    ),
+    (
+        "duplicate_key.toml",
+        ":6:1",
+        &["duplicate key `count`: it is already set on line 4"],
+    ),
+    (
+        "every_type_error.toml",
+        ":13:10",
+        &[
+            "`+` needs numbers, but `user` is a string",
+            "tests/bad/every_type_error.toml:19:10",
+            "`AND` needs booleans, but `n` is an int",
+            "2 errors",
+        ],
+    ),
+    (
+        "chaos_without_end.toml",
+        ":2:1",
+        &[
+            "--chaos needs to know when the faulty phase ends: the input has no known end",
+            "give [chaos] an `until`",
+        ],
+    ),
 ];
 
 /// Scenarios that run but very likely do not do what their author meant: a warning with its
 /// position, exit status 0.
 const WARNINGS: &[(&str, &str, &[&str])] = &[
+    (
+        "unread_operator.toml",
+        ":7:1",
+        &["no sink reads the output of `doubled`: its results are computed and dropped"],
+    ),
+    (
+        "faults_without_checkpointing.toml",
+        ":14:1",
+        &["the job has faults but no checkpointing: nothing is restored after a failure"],
+    ),
+    (
+        "exactly_once_interval_longer_than_job.toml",
+        ":11:1",
+        &[
+            "sink `out` is exactly-once and commits at each checkpoint, but the checkpoint interval (1 min) is longer than the input (5.000 s)",
+        ],
+    ),
+    (
+        "exactly_once_sink_at_least_once_checkpoints.toml",
+        ":12:1",
+        &[
+            "sink `out` is exactly-once, but checkpoints are at_least_once",
+            "it gives duplicates",
+        ],
+    ),
+    (
+        "sliding_window_many_windows.toml",
+        ":14:1",
+        &["every record of `w` belongs to 200000 sliding windows (size / slide)"],
+    ),
     (
         "restart_zero_delay_unlimited.toml",
         ":8:9",
@@ -488,8 +581,69 @@ fn every_file_in_tests_bad_is_checked() {
     for e in std::fs::read_dir(&dir).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
-            CASES.iter().chain(WARNINGS).any(|(f, _, _)| *f == name),
-            "tests/bad/{name} is not listed in CASES or WARNINGS"
+            CASES.iter().chain(WARNINGS).any(|(f, _, _)| *f == name)
+                || ELSEWHERE.contains(&name.as_str()),
+            "tests/bad/{name} is not listed in CASES, WARNINGS or ELSEWHERE"
         );
     }
+}
+
+/// Files checked by a test of their own below.
+const ELSEWHERE: &[&str] = &[
+    "input_over_max_records.toml",
+    "generator_count_huge.toml",
+    "memory_limit_reached.toml",
+    "fault_after_phase_never_struck.toml",
+];
+
+#[test]
+fn an_input_larger_than_max_records_is_announced_by_validate() {
+    // 2 rows × 4294967295: with the default limit of 50 million records.
+    let out = streamlab(&["validate", "tests/bad/input_over_max_records.toml"]);
+    assert_run!(
+        out,
+        exit = 0,
+        "tests/bad/input_over_max_records.toml:2:1",
+        "warning: the input holds 8589934590 records, more than limits.max_records (50000000): the run will stop there"
+    );
+}
+
+#[test]
+fn a_run_past_max_records_stops_with_exit_1_the_message_and_the_seed() {
+    let started = std::time::Instant::now();
+    let out = streamlab(&["run", "tests/bad/generator_count_huge.toml", "--seed", "5"]);
+    assert_run!(
+        out,
+        exit = 1,
+        "STOPPED: the sources produced more than 200000 records (limits.max_records)",
+        "streamlab run tests/bad/generator_count_huge.toml --seed 5"
+    );
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_run_past_max_memory_stops_with_exit_1_and_a_clear_message() {
+    let out = streamlab(&["run", "tests/bad/memory_limit_reached.toml"]);
+    assert_run!(
+        out,
+        exit = 1,
+        "passed 64 MiB (limits.max_memory)",
+        "the run's estimated memory",
+        "streamlab run tests/bad/memory_limit_reached.toml --seed 0"
+    );
+}
+
+#[test]
+fn a_fault_that_never_struck_spells_its_phase_as_the_file_does() {
+    let out = streamlab(&["run", "tests/bad/fault_after_phase_never_struck.toml"]);
+    assert_run!(
+        out,
+        exit = 0,
+        "tests/bad/fault_after_phase_never_struck.toml:17:1: the fault never struck (after pre-commit of checkpoint 99)"
+    );
+    let (so, se) = crate::util::texts(&out);
+    assert!(
+        !so.contains("PreCommit") && !se.contains("PreCommit"),
+        "{so}\n{se}"
+    );
 }

@@ -217,10 +217,75 @@ pub enum SelectItem {
     },
 }
 
+/// Most operands (field names, literals) one expression may have. Parsing, type checking,
+/// evaluation and dropping an expression walk its tree recursively, and `a + b + c + …` builds a
+/// tree as deep as it is long: the bound keeps every walk well inside a thread's stack (a
+/// scenario's expressions are a few terms; thousands mean a generated or mangled file).
+pub const MAX_EXPR_TERMS: usize = 500;
+
+/// Deepest nesting of parentheses (and function calls) in one expression.
+pub const MAX_EXPR_NESTING: usize = 32;
+
+/// How deep sqlparser may recurse (it counts each nested sub-expression, `NOT`, `CASE`, …).
+/// Above [`MAX_EXPR_NESTING`] so that parentheses get the clearer message of [`check_size`].
+const PARSER_RECURSION_LIMIT: usize = 2 * MAX_EXPR_NESTING + 16;
+
+/// Refuses expressions too long or too deeply nested to walk safely, before building a tree.
+/// Works on tokens, without recursion.
+fn check_size(text: &str) -> Result<(), ExprError> {
+    use sqlparser::tokenizer::Tokenizer;
+    let dialect = GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize_with_location() else {
+        // The parser reports the tokenizer's error with its position.
+        return Ok(());
+    };
+    let (mut terms, mut depth, mut deepest) = (0usize, 0usize, 0usize);
+    let mut deepest_at = None;
+    for t in &tokens {
+        match &t.token {
+            Token::LParen => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if depth == MAX_EXPR_NESTING + 1 && deepest_at.is_none() {
+                    deepest_at = Some(t.span);
+                }
+            }
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(_)
+            | Token::Number(..)
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_) => terms += 1,
+            _ => {}
+        }
+    }
+    if terms > MAX_EXPR_TERMS {
+        return Err(ExprError {
+            message: format!("expression too long: {terms} terms, at most {MAX_EXPR_TERMS}"),
+            span: 0..text.len(),
+            label: "split the computation over several operators".into(),
+        });
+    }
+    if deepest > MAX_EXPR_NESTING {
+        return Err(ExprError {
+            message: format!(
+                "expression nested too deeply: {deepest} levels of parentheses, at most {MAX_EXPR_NESTING}"
+            ),
+            span: deepest_at.map_or(0..text.len(), |s| {
+                let r = span_to_range(text, s);
+                r.start..r.start + 1
+            }),
+            label: "the first parenthesis too deep".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Parses SQL expression text.
 pub fn parse(text: &str) -> Result<Ast, ExprError> {
+    check_size(text)?;
     let dialect = GenericDialect {};
     let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
         .try_with_sql(text)
         .map_err(|e| parser_error(text, &e.to_string()))?;
     let ast = parser
@@ -451,6 +516,15 @@ fn offset_of(text: &str, line: u64, column: u64) -> usize {
 /// a range and a cleaner message.
 fn parser_error(text: &str, msg: &str) -> ExprError {
     let msg = msg.trim_start_matches("sql parser error: ").to_string();
+    if msg.contains("recursion limit exceeded") {
+        return ExprError {
+            message: format!(
+                "expression nested too deeply: at most {MAX_EXPR_NESTING} levels of sub-expressions (NOT, CASE, parentheses, signs)"
+            ),
+            span: 0..text.len(),
+            label: "split the computation over several operators".into(),
+        };
+    }
     let (clean, pos) = match msg.rfind(" at Line: ") {
         Some(i) => {
             let tail = &msg[i + " at Line: ".len()..];
@@ -542,6 +616,50 @@ mod tests {
             Value::Float(2.5),
             Value::Bool(true),
         ]
+    }
+
+    #[test]
+    fn long_and_deep_expressions_are_refused_not_overflowing_the_stack() {
+        let s = schema();
+        let mut i = Interner::new();
+        let r = row(&mut i);
+        // The longest allowed chain compiles and evaluates (on a test thread's 2 MiB stack).
+        let longest = vec!["n"; MAX_EXPR_TERMS].join(" + ");
+        assert_eq!(
+            eval_on(&longest, &r, &mut i),
+            Value::Int(7 * MAX_EXPR_TERMS as i64)
+        );
+        for terms in [MAX_EXPR_TERMS + 1, 5_000, 50_000] {
+            let text = vec!["n"; terms].join(" + ");
+            let err = compile(&text, &Scope::Record(&s), &mut i).unwrap_err();
+            assert_eq!(
+                err.message,
+                format!("expression too long: {terms} terms, at most {MAX_EXPR_TERMS}")
+            );
+        }
+        let nested = |d: usize| format!("{}n{}", "(".repeat(d), ")".repeat(d));
+        assert_eq!(
+            eval_on(&nested(MAX_EXPR_NESTING), &r, &mut i),
+            Value::Int(7)
+        );
+        for d in [MAX_EXPR_NESTING + 1, 3_000] {
+            let err = compile(&nested(d), &Scope::Record(&s), &mut i).unwrap_err();
+            assert!(
+                err.message.starts_with(&format!(
+                    "expression nested too deeply: {d} levels of parentheses"
+                )),
+                "{}",
+                err.message
+            );
+            assert_eq!(err.span, MAX_EXPR_NESTING..MAX_EXPR_NESTING + 1);
+        }
+        let signs = format!("{}n", "- ".repeat(400));
+        let err = compile(&signs, &Scope::Record(&s), &mut i).unwrap_err();
+        assert!(
+            err.message.starts_with("expression nested too deeply"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

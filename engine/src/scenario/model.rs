@@ -329,6 +329,28 @@ pub struct SourceSpec {
 }
 
 impl SourceSpec {
+    /// How many records the source produces in all, when that is known before the run: the
+    /// rows times `repeat`; a generator's `count`, or its `duration` times its `rate`.
+    pub fn records(&self) -> Option<u64> {
+        match &self.data {
+            SourceData::Rows { rows, repeat, .. } => {
+                Some((rows.len() as u64).saturating_mul(*repeat))
+            }
+            SourceData::Generator {
+                count, duration, ..
+            } => {
+                let timed = match (duration, self.rate) {
+                    (Some(d), Some(r)) => Some((d.as_secs_f64() * r).min(u64::MAX as f64) as u64),
+                    _ => None,
+                };
+                match (count, timed) {
+                    (Some(c), Some(t)) => Some((*c).min(t)),
+                    (c, t) => c.or(t),
+                }
+            }
+        }
+    }
+
     /// Whether the source is bounded and unpaced: all its records exist at time zero and it
     /// ends as soon as they are out, so processing time barely moves while it runs.
     pub fn is_instant(&self) -> bool {

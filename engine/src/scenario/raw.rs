@@ -157,6 +157,8 @@ pub struct RawCost {
 pub struct RawLimits {
     pub max_sim_time: Option<Spanned<String>>,
     pub max_events: Option<Spanned<i64>>,
+    pub max_records: Option<Spanned<i64>>,
+    pub max_memory: Option<Spanned<String>>,
 }
 
 /// One `[[source]]`.

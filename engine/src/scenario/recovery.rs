@@ -140,6 +140,17 @@ pub enum CheckpointPhase {
     Completion,
 }
 
+impl std::fmt::Display for CheckpointPhase {
+    /// The spelling a fault's `after` accepts: "pre-commit of checkpoint 3".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CheckpointPhase::Trigger => "trigger",
+            CheckpointPhase::PreCommit => "pre-commit",
+            CheckpointPhase::Completion => "completion",
+        })
+    }
+}
+
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {

@@ -49,7 +49,12 @@ pub fn parse_scenario(
         Ok(r) => r,
         Err(e) => {
             let msg = e.message().trim().to_string();
-            let (msg, label) = explain_toml_error(&msg);
+            let (mut msg, mut label) = explain_toml_error(&msg);
+            if msg == "duplicate key"
+                && let Some(span) = e.span()
+            {
+                (msg, label) = explain_duplicate_key(&file.text, span);
+            }
             cx.diags
                 .push(Diagnostic::error(msg, e.span()).with_label(label));
             return Err(cx.diags);
@@ -66,8 +71,58 @@ pub fn parse_scenario(
     }
 }
 
+/// toml says only "duplicate key": name the key and the line where it first appears (in the
+/// same table: after the last `[header]` before the duplicate).
+fn explain_duplicate_key(text: &str, span: Range<usize>) -> (String, String) {
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[line_start..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let key_of = |l: &str| -> Option<String> {
+        let (k, _) = l.split_once('=')?;
+        let k = k.trim();
+        (!k.is_empty() && !k.starts_with('#') && !k.starts_with('[')).then(|| k.to_string())
+    };
+    let Some(key) = key_of(line) else {
+        return (
+            "duplicate key".into(),
+            "each key may appear once in a table".into(),
+        );
+    };
+    let mut first = None;
+    let before: Vec<&str> = text[..line_start].lines().collect();
+    for (i, l) in before.iter().enumerate().rev() {
+        let t = l.trim_start();
+        if t.starts_with('[') {
+            break;
+        }
+        if key_of(t).as_deref() == Some(key.as_str()) {
+            first = Some(i + 1);
+            break;
+        }
+    }
+    match first {
+        Some(n) => (
+            format!("duplicate key `{key}`: it is already set on line {n}"),
+            "each key may appear once in a table: delete one of them".into(),
+        ),
+        None => (
+            format!("duplicate key `{key}`"),
+            "each key may appear once in a table".into(),
+        ),
+    }
+}
+
 /// serde's messages are good; make the two most common ones friendlier.
 fn explain_toml_error(msg: &str) -> (String, String) {
+    if let Some(rest) = msg.strip_prefix("invalid type: integer `")
+        && let Some((n, _)) = rest.split_once("` as i128")
+    {
+        return (
+            format!("integer too large: {n}"),
+            format!("the largest integer is {}", i64::MAX),
+        );
+    }
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         let (field, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         return (
@@ -241,6 +296,7 @@ impl Checker {
         let description = raw.description.clone().unwrap_or_default();
         let modes = self.modes(raw.modes.as_ref());
         let chaos = self.chaos(raw.chaos.as_ref());
+        let chaos_span = raw.chaos.as_ref().map(|c| c.span());
         let mut raw = raw;
         let raw_cp = raw.checkpointing.take();
         let raw_restart = raw.restart.take();
@@ -262,6 +318,19 @@ impl Checker {
             .as_ref()
             .and_then(|r| self.rescale(r, &nodes, &job));
         self.exactly_once_sinks_need_checkpoints(&nodes, &fault_tolerance);
+        self.pitfalls(&nodes, &fault_tolerance);
+        // `run` draws the faults of [chaos] from the input's end: refuse here what it would.
+        if let Some(p) = &chaos
+            && p.until.is_none()
+            && super::recovery::input_end(&nodes).is_none()
+        {
+            self.error(
+                chaos_span.map(|s| s.start..s.start + 1),
+                super::chaos::ChaosError::NoEnd.to_string(),
+                "",
+            );
+        }
+        self.check_size(&nodes, &job, &limits);
         Some(Scenario {
             file,
             name,
@@ -277,6 +346,122 @@ impl Checker {
             modes,
             chaos,
         })
+    }
+
+    /// What `[limits]` will stop: an input with more records than `max_records` (and, when
+    /// it is large, how many records it holds), a job whose tasks and channels alone need
+    /// more than `max_memory`, and windows that put a record into millions of windows.
+    fn check_size(&mut self, nodes: &[NodeDef], job: &JobConfig, limits: &Limits) {
+        use crate::cost::{CHANNEL_MEMORY_BYTES, TASK_MEMORY_BYTES, human_bytes};
+        // Records.
+        let mut total = 0u64;
+        let mut biggest: Option<(&NodeDef, u64)> = None;
+        for n in nodes {
+            if let NodeKind::Source(s) = &n.kind
+                && let Some(r) = s.records()
+            {
+                total = total.saturating_add(r);
+                if biggest.is_none_or(|(_, b)| r > b) {
+                    biggest = Some((n, r));
+                }
+            }
+        }
+        if let Some((src, _)) = biggest
+            && total > limits.max_records / 5
+        {
+            let span = Some(src.span.start..src.span.start + 1);
+            if total > limits.max_records {
+                self.warn(
+                    span,
+                    format!(
+                        "the input holds {total} records, more than limits.max_records ({}): the run will stop there",
+                        limits.max_records
+                    ),
+                    "shorten the input (repeat, count, duration or rate), or raise max_records in [limits]",
+                );
+            } else {
+                self.warn(
+                    span,
+                    format!("the input holds {total} records: a long run"),
+                    "streamlab simulates some 10 million records per second",
+                );
+            }
+        }
+        // Tasks and channels.
+        let par = |n: &NodeDef| n.parallelism.as_ref().map_or(job.parallelism, |p| p.value);
+        let mut tasks = 0u64;
+        let mut channels = 0u64;
+        let mut widest: Option<&NodeDef> = None;
+        for n in nodes {
+            if n.is_virtual() {
+                continue;
+            }
+            let p = u64::from(par(n));
+            tasks += p;
+            if widest.is_none_or(|w| par(w) < par(n)) {
+                widest = Some(n);
+            }
+            for i in &n.inputs {
+                let up = u64::from(par(&nodes[i.node]));
+                let forward = n
+                    .partitioner
+                    .as_ref()
+                    .is_some_and(|x| x.value == Partitioner::Forward)
+                    || (n.partitioner.is_none()
+                        && up == p
+                        && !matches!(nodes[i.node].kind, NodeKind::KeyBy { .. }));
+                channels += if forward { p } else { up * p };
+            }
+        }
+        let fixed = tasks * TASK_MEMORY_BYTES + channels * CHANNEL_MEMORY_BYTES;
+        if fixed > limits.max_memory {
+            let span = widest
+                .and_then(|w| w.parallelism.as_ref().map(|p| p.span.clone()))
+                .or(job.parallelism_span.clone())
+                .or(widest.map(|w| w.span.clone()));
+            self.error(
+                span,
+                format!(
+                    "the job cannot fit in limits.max_memory ({}): its {tasks} tasks and {channels} network channels alone need about {}",
+                    human_bytes(limits.max_memory),
+                    human_bytes(fixed)
+                ),
+                "lower the parallelism (an all-to-all connection has upstream × downstream channels), or raise max_memory in [limits]",
+            );
+        }
+        // Windows per record: each takes state (about 96 bytes in memory) when a record
+        // of a key arrives.
+        for n in nodes {
+            if let NodeKind::Window(w) = &n.kind
+                && let crate::window::Assigner::Sliding { size, slide, .. } = w.assigner
+                && slide > 0
+                && size / slide > 100_000
+            {
+                let windows = (size / slide) as u64;
+                if windows.saturating_mul(96) > limits.max_memory {
+                    self.error(
+                        Some(n.span.start..n.span.start + 1),
+                        format!(
+                            "every record of `{}` belongs to {windows} sliding windows (size / slide): the state of one record alone (about {}) cannot fit in limits.max_memory ({})",
+                            n.name,
+                            human_bytes(windows.saturating_mul(96)),
+                            human_bytes(limits.max_memory)
+                        ),
+                        "make the slide larger or the window shorter",
+                    );
+                    continue;
+                }
+                self.warn(
+                    Some(n.span.start..n.span.start + 1),
+                    format!(
+                        "every record of `{}` belongs to {} sliding windows (size / slide): state and time grow with that for each record",
+                        n.name,
+                        size / slide
+                    ),
+                    "make the slide larger or the window shorter; the run stops at limits.max_memory",
+                );
+            }
+        }
     }
 
     fn cluster(&mut self, raw: Option<&TSpanned<RawCluster>>) -> Cluster {
@@ -460,6 +645,28 @@ impl Checker {
                 self.error(Some(v.span()), "limits.max_events must be at least 1", "");
             } else {
                 l.max_events = *v.get_ref() as u64;
+            }
+        }
+        if let Some(v) = &raw.max_records {
+            if *v.get_ref() < 1 {
+                self.error(Some(v.span()), "limits.max_records must be at least 1", "");
+            } else {
+                l.max_records = *v.get_ref() as u64;
+            }
+        }
+        if let Some(v) = &raw.max_memory {
+            match parse_size(v.get_ref()) {
+                Ok(0) => self.error(
+                    Some(v.span()),
+                    "limits.max_memory must be more than zero",
+                    "",
+                ),
+                Ok(b) => l.max_memory = b,
+                Err(e) => self.error(
+                    Some(v.span()),
+                    format!("limits.max_memory: {e}"),
+                    "sizes look like \"512 mb\", \"4 gb\"",
+                ),
             }
         }
         l
@@ -1070,7 +1277,9 @@ impl Checker {
         if bad {
             return None;
         }
-        let input = ins[0];
+        // No input at all (`input` left out, or `inputs = []`): reported when the inputs were
+        // gathered; nothing more to check here.
+        let &input = ins.first()?;
         match kind {
             "map" | "flat_map" => {
                 let Some(select) = &o.select else {
@@ -1148,9 +1357,11 @@ impl Checker {
                     "a filter's `where`",
                 ) {
                     Ok(_) => Some((NodeKind::Filter { condition: src }, input.clone())),
+                    // A filter passes its input's fields whatever its condition: go on
+                    // checking what reads it, so every type error is reported.
                     Err(e) => {
                         self.expr_error(&src, e);
-                        None
+                        Some((NodeKind::Filter { condition: src }, input.clone()))
                     }
                 }
             }
@@ -1612,6 +1823,66 @@ impl Checker {
 
     /// A two-phase-commit sink commits when a checkpoint completes: without checkpoints its
     /// output would never become visible.
+    /// Jobs that run but not as meant: a stream nothing reads, faults with nothing to
+    /// restore, exactly-once sinks that commit rarely or not exactly once.
+    fn pitfalls(&mut self, nodes: &[NodeDef], ft: &FaultTolerance) {
+        use super::recovery::CheckpointMode;
+        for (i, n) in nodes.iter().enumerate() {
+            if matches!(n.kind, NodeKind::Sink(..)) {
+                continue;
+            }
+            if !nodes.iter().any(|m| m.inputs.iter().any(|r| r.node == i)) {
+                self.warn(
+                    Some(n.span.start..n.span.start + 1),
+                    format!(
+                        "no sink reads the output of `{}`: its results are computed and dropped",
+                        n.name
+                    ),
+                    format!("add a [[sink]] with input = \"{}\", or remove it", n.name),
+                );
+            }
+        }
+        let Some(cp) = &ft.checkpointing else {
+            if let Some(f) = ft.faults.first() {
+                self.warn(
+                    Some(f.span.clone()),
+                    "the job has faults but no checkpointing: nothing is restored after a failure — with a [restart] strategy the job starts again from the beginning of its input, with empty state; without one it fails (Flink restarts only checkpointed jobs by default)",
+                    "add a [checkpointing] table with an interval to see recovery from a checkpoint",
+                );
+            }
+            return;
+        };
+        let end = super::recovery::input_end(nodes);
+        for n in nodes {
+            if !matches!(n.kind, NodeKind::Sink(_, Guarantee::ExactlyOnce)) {
+                continue;
+            }
+            let at = Some(n.span.start..n.span.start + 1);
+            if cp.mode == CheckpointMode::AtLeastOnce {
+                self.warn(
+                    at.clone(),
+                    format!(
+                        "sink `{}` is exactly-once, but checkpoints are at_least_once: without aligned barriers a restore replays records already in the committed output, so it gives duplicates",
+                        n.name
+                    ),
+                    "use mode = \"exactly_once\" in [checkpointing], or make the sink at_least_once",
+                );
+            }
+            if let Some(end) = end
+                && cp.interval.0 > end.0
+            {
+                self.warn(
+                    at,
+                    format!(
+                        "sink `{}` is exactly-once and commits at each checkpoint, but the checkpoint interval ({}) is longer than the input ({}): no checkpoint completes while it runs, so everything is committed at the end",
+                        n.name, cp.interval, end
+                    ),
+                    "make the checkpoint interval shorter than the job",
+                );
+            }
+        }
+    }
+
     fn exactly_once_sinks_need_checkpoints(&mut self, nodes: &[NodeDef], ft: &FaultTolerance) {
         if ft.checkpointing.is_some() {
             return;

@@ -206,7 +206,7 @@ pub(super) fn snapshot_chain(chain: &mut Chain) -> Chain {
 }
 
 /// State size of a task: its operators, plus 8 bytes of offset for a source.
-fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
+pub(super) fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
     chain
         .ops
         .iter()

@@ -20,6 +20,7 @@ pub mod build;
 pub mod channel;
 pub mod checkpoint;
 pub mod memory;
+mod limits;
 pub mod net;
 pub mod ops;
 pub mod queue;
@@ -50,6 +51,8 @@ use serde_json::json;
 use std::collections::VecDeque;
 use task::{Sched, Task};
 use trace::Trace;
+
+pub use limits::Progress;
 
 /// How often watermark alignment compares the sources of a group (Flink's default
 /// `updateInterval` of `withWatermarkAlignment`: 1 s).
@@ -89,6 +92,17 @@ pub struct RunOutput {
 /// without them (same seed): each sink's `duplicates` and `missing` compare with that
 /// reference run.
 pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::io::Error> {
+    run_with_progress(s, p, opts, None)
+}
+
+/// [`run`], calling `progress` every few thousand events of the run the report describes
+/// (not of the reference runs before it) — for a progress line.
+pub fn run_with_progress(
+    s: &Scenario,
+    p: &Plan,
+    opts: RunOptions,
+    progress: Option<&mut dyn FnMut(&Progress)>,
+) -> Result<RunOutput, std::io::Error> {
     if let Some(aligned) = unaligned::aligned_variant(s) {
         // `compare_aligned`: the same job with aligned checkpoints first, then this one.
         let base = run(
@@ -103,12 +117,12 @@ pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::i
         if let Some(c) = me.fault_tolerance.checkpointing.as_mut() {
             c.compare_aligned = false;
         }
-        let mut out = run(&me, p, opts)?;
+        let mut out = run_with_progress(&me, p, opts, progress)?;
         out.report.comparison = unaligned::compare(&base.report, &out.report);
         return Ok(out);
     }
     if !s.fault_tolerance.disturbed() {
-        return run_once(s, p, opts, None);
+        return run_once(s, p, opts, None, progress);
     }
     let mut reference = s.clone();
     reference.fault_tolerance.faults.clear();
@@ -123,8 +137,9 @@ pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::i
             ..Default::default()
         },
         None,
+        None,
     )?;
-    run_once(s, p, opts, Some(&base.visible))
+    run_once(s, p, opts, Some(&base.visible), progress)
 }
 
 fn run_once(
@@ -132,6 +147,7 @@ fn run_once(
     p: &Plan,
     opts: RunOptions,
     reference: Option<&[(String, ops::sink_txn::Ledger)]>,
+    mut progress: Option<&mut dyn FnMut(&Progress)>,
 ) -> Result<RunOutput, std::io::Error> {
     let seed = opts.seed.unwrap_or(s.seed);
     let mut interner = Interner::new();
@@ -177,8 +193,9 @@ fn run_once(
         failure: None,
         alignment: alignment_groups(s, p, &rt.task_of),
         sp: savepoint::State::default(),
+        last_memory: std::cell::Cell::new(0),
     };
-    let status = sim.run_loop(s, p);
+    let status = sim.run_loop(s, p, &mut progress);
     // After a rescale the job that ran last is the resubmitted one.
     let (s, p) = match (&p.rescaled, sim.sp.resubmitted) {
         (Some(r), true) => (&r.scenario, &r.plan),
@@ -261,6 +278,8 @@ struct Simulation {
     annotate: bool,
     /// Savepoints and the rescale.
     sp: savepoint::State,
+    /// The last memory estimate (see `limits`).
+    last_memory: std::cell::Cell<u64>,
 }
 
 impl Simulation {
@@ -268,6 +287,7 @@ impl Simulation {
         &mut self,
         mut s: &'a Scenario,
         mut p: &'a Plan,
+        progress: &mut Option<&mut dyn FnMut(&Progress)>,
     ) -> (Status, Option<String>, u64) {
         self.apply_memory_limit(s.limits.max_memory);
         self.set_status(recovery::JobStatus::Running);
@@ -324,6 +344,11 @@ impl Simulation {
                     )),
                     events,
                 );
+            }
+            if events.is_multiple_of(limits::CHECK_EVERY)
+                && let Some(stop) = self.check_limits(s, t, events, progress)
+            {
+                return stop;
             }
             match ev {
                 Event::BufferArrives { channel } => self.on_arrival(channel),

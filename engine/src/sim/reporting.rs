@@ -234,7 +234,7 @@ impl Simulation {
                         match f.at {
                             crate::scenario::FaultTime::At(t) => format!("at {t}"),
                             crate::scenario::FaultTime::After(ph, id) =>
-                                format!("after {ph:?} of checkpoint {id}"),
+                                format!("after {ph} of checkpoint {id}"),
                         },
                         end
                     )
