@@ -255,6 +255,7 @@ impl Checker {
             &raw_faults,
             &nodes,
             &cluster,
+            crate::time::SimTime::ZERO.plus(limits.max_sim_time),
         );
         let mut fault_tolerance = fault_tolerance;
         fault_tolerance.savepoints = self.savepoints(&raw_savepoints, &nodes);

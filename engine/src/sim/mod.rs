@@ -23,6 +23,7 @@ pub mod net;
 pub mod ops;
 pub mod queue;
 pub mod recovery;
+pub mod reference;
 mod reporting;
 pub mod rescale;
 pub mod savepoint;
@@ -123,14 +124,14 @@ pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::i
         },
         None,
     )?;
-    run_once(s, p, opts, Some(&base.visible))
+    run_once(s, p, opts, Some(&base))
 }
 
 fn run_once(
     s: &Scenario,
     p: &Plan,
     opts: RunOptions,
-    reference: Option<&[(String, ops::sink_txn::Ledger)]>,
+    reference: Option<&RunOutput>,
 ) -> Result<RunOutput, std::io::Error> {
     let seed = opts.seed.unwrap_or(s.seed);
     let mut interner = Interner::new();
@@ -190,15 +191,7 @@ fn run_once(
     let visible = sim.visible_output(s, p);
     let mut report = sim.report(s, p, seed, status);
     if let Some(reference) = reference {
-        for sink in &mut report.sinks {
-            let mine = visible.iter().find(|(n, _)| *n == sink.name);
-            let theirs = reference.iter().find(|(n, _)| *n == sink.name);
-            if let (Some((_, a)), Some((_, b))) = (mine, theirs) {
-                let (d, m) = a.compare(b);
-                sink.duplicates = Some(d);
-                sink.missing = Some(m);
-            }
-        }
+        reference::compare(&mut report, s, &visible, reference);
     }
     Ok(RunOutput {
         report,

@@ -197,6 +197,9 @@ pub struct Recovery {
     pub tm_back: Vec<SimTime>,
     /// Scripted faults that struck.
     pub struck: Vec<bool>,
+    /// Scripted faults that struck when every task they aim at had already finished (Flink
+    /// does not fail a finished task), with when they struck and what they aimed at.
+    pub hit_finished: Vec<(usize, SimTime, String)>,
 }
 
 impl Recovery {
@@ -214,8 +217,17 @@ impl Recovery {
             generation: 0,
             tm_back: vec![SimTime::ZERO; s.cluster.task_managers as usize],
             struck: vec![false; s.fault_tolerance.faults.len()],
+            hit_finished: Vec::new(),
         }
     }
+}
+
+/// The subtask a "subtask X#n killed" description names (the description itself otherwise).
+fn cause_target(cause: &str) -> &str {
+    cause
+        .strip_prefix("subtask ")
+        .and_then(|c| c.strip_suffix(" killed"))
+        .unwrap_or(cause)
 }
 
 /// Connected components of the tasks over their channels: Flink's pipelined regions for a
@@ -294,6 +306,9 @@ impl Simulation {
         match fault.kind {
             FaultKind::KillSubtask { node, subtask } => {
                 let tasks = self.tasks_of_node(node, Some(subtask));
+                self.note_if_finished(index, &tasks, || {
+                    format!("subtask {} had already finished", cause_target(&cause))
+                });
                 self.fail_tasks(&tasks, cause, false);
             }
             FaultKind::KillTaskManager {
@@ -304,6 +319,9 @@ impl Simulation {
                 let tasks: Vec<u32> = (0..self.tasks.len() as u32)
                     .filter(|&t| self.tasks[t as usize].tm == tm)
                     .collect();
+                self.note_if_finished(index, &tasks, || {
+                    format!("every task on TaskManager {tm} had already finished")
+                });
                 self.fail_tasks(&tasks, cause, false);
             }
             FaultKind::JobManager { ha } => {
@@ -354,6 +372,17 @@ impl Simulation {
                     c.storage_down_until = now.plus(duration);
                 }
             }
+        }
+    }
+
+    /// Records fault `index` as having struck only finished tasks (nothing to fail), with
+    /// `what` saying what it aimed at.
+    fn note_if_finished(&mut self, index: u32, tasks: &[u32], what: impl FnOnce() -> String) {
+        if !tasks.is_empty() && tasks.iter().all(|&t| self.tasks[t as usize].finished) {
+            let now = self.queue.now();
+            self.recovery
+                .hit_finished
+                .push((index as usize, now, what()));
         }
     }
 
