@@ -798,7 +798,7 @@ input = "long"
     assert_eq!(notes.len(), 1, "{notes:?}");
     let note = notes[0].as_str().unwrap();
     assert!(
-        note.contains(":5:1: the fault struck at 5.000 s but found nothing to fail: subtask short#0 had already finished"),
+        note.contains(":6:1: the fault struck at 5.000 s but found nothing to fail: subtask short#0 had already finished"),
         "{note}"
     );
     let out = streamlab(&["run", &file]);
@@ -807,4 +807,101 @@ input = "long"
         shown.contains("subtask short#0 had already finished"),
         "{shown}"
     );
+}
+
+/// Issue 11 item 7: a network partition that outlasts `heartbeat.timeout` (50 s, counted
+/// from the last heartbeat answered at a multiple of `heartbeat.interval`, 10 s) becomes a
+/// TaskManager loss when the timeout expires, reported with Flink's wording; a shorter one
+/// only stalls. The timeout can be set in `[cost]`.
+#[test]
+fn a_partition_longer_than_the_heartbeat_timeout_loses_the_task_manager() {
+    let text = |duration: &str, cost: &str| {
+        format!(
+            r#"
+name = "partition"
+{cost}
+[cluster]
+task_managers = 2
+slots_per_task_manager = 1
+
+[job]
+parallelism = 2
+
+[checkpointing]
+interval = "5 s"
+
+[[fault]]
+kind = "network_partition"
+between = [0, 1]
+at = "12 s"
+duration = "{duration}"
+
+[[source]]
+name = "s"
+kind = "generator"
+rate = 100
+duration = "150 s"
+fields.k = {{ kind = "key", count = 8 }}
+
+[[operator]]
+name = "by_k"
+kind = "key_by"
+input = "s"
+key = "k"
+
+[[operator]]
+name = "counts"
+kind = "reduce"
+input = "by_k"
+function = "count"
+
+[[sink]]
+name = "out"
+input = "counts"
+guarantee = "exactly_once"
+"#
+        )
+    };
+    let cause = "Heartbeat of TaskManager with id 1 timed out.";
+    let file = scenario_file("hb-long", &text("120 s", ""));
+    let (r, code) = report_of(&file, "hb-long-run");
+    assert_eq!(code, 0, "{r}");
+    let f = &r["failures"][0];
+    assert_eq!(f["cause"], cause, "{r}");
+    assert_eq!(
+        f["at_ms"].as_f64(),
+        Some(60_000.0),
+        "last heartbeat at 10 s + 50 s"
+    );
+    assert_eq!(
+        f["downtime_ms"].as_f64(),
+        Some(72_000.0),
+        "back when it heals at 132 s"
+    );
+    let s = sink(&r, "out");
+    assert_eq!(
+        (s["duplicates"].as_u64(), s["missing"].as_u64()),
+        (Some(0), Some(0))
+    );
+    let (shown, _) = texts(&streamlab(&["run", &file]));
+    assert!(
+        shown.contains(&format!("Failure at 60.000 s: {cause}")),
+        "{shown}"
+    );
+
+    let file = scenario_file("hb-short", &text("40 s", ""));
+    let (r, code) = report_of(&file, "hb-short-run");
+    assert_eq!(code, 0);
+    assert!(
+        r.get("failures").is_none(),
+        "a 40 s partition only stalls: {r}"
+    );
+
+    let file = scenario_file(
+        "hb-configured",
+        &text("40 s", "[cost]\nheartbeat_timeout = \"20 s\"\n"),
+    );
+    let (r, _) = report_of(&file, "hb-configured-run");
+    assert_eq!(r["failures"][0]["cause"], cause, "{r}");
+    assert_eq!(r["failures"][0]["at_ms"].as_f64(), Some(30_000.0));
 }

@@ -19,6 +19,7 @@ pub mod buffer;
 pub mod build;
 pub mod channel;
 pub mod checkpoint;
+pub mod heartbeat;
 pub mod net;
 pub mod ops;
 pub mod queue;
@@ -329,6 +330,7 @@ impl Simulation {
                 Event::AlignedTimeout { id } => self.on_aligned_timeout(id),
                 Event::Fault { index } => self.on_fault(index),
                 Event::FaultEnd { index } => self.on_fault_end(index),
+                Event::HeartbeatTimeout { tm, heal } => self.on_heartbeat_timeout(tm, heal),
                 Event::Restart { generation } => self.on_restart(generation, s, p),
                 Event::Savepoint { .. } => self.on_savepoint(savepoint::Kind::Intermediate),
                 Event::StopWithSavepoint => self.on_savepoint(savepoint::Kind::Stop),

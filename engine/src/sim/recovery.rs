@@ -365,6 +365,7 @@ impl Simulation {
                 for c in self.channels_between(between) {
                     self.channels[c as usize].held_until = heal;
                 }
+                self.partition_heartbeats(between.1, heal);
                 self.queue.schedule(heal, Event::FaultEnd { index });
             }
             FaultKind::StorageFailure { duration } => {

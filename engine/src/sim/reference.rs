@@ -23,7 +23,7 @@
 use super::RunOutput;
 use super::ops::sink_txn::Ledger;
 use crate::report::{RunReport, SinkReport, Status};
-use crate::scenario::{CheckpointMode, NodeDef, NodeKind, Scenario, SinkSpec};
+use crate::scenario::{CheckpointMode, NodeDef, NodeKind, ReduceFn, Scenario, SinkSpec};
 
 /// How a sink is compared with the reference run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +68,13 @@ fn senders(s: &Scenario, i: usize) -> u32 {
         .sum()
 }
 
+/// Whether a rolling reduce's intermediate values depend on the order its records arrive
+/// in: a count's n-th update is n whatever the order; a sum, min, max or expression keeps
+/// the first record's other fields and passes through other partial results.
+fn order_dependent(n: &NodeDef) -> bool {
+    matches!(&n.kind, NodeKind::Reduce { function } if *function != ReduceFn::Count)
+}
+
 /// The rolling reduce whose changelog sink `sink` reads directly, and the column of the sink's
 /// rows that holds its key — when the reduce reads more than one subtask (so its intermediate
 /// values depend on the order of arrival) and its key is a plain field.
@@ -77,7 +84,7 @@ pub fn final_key_column(s: &Scenario, sink: usize) -> Option<usize> {
         return None;
     };
     let r = &s.nodes[input.node];
-    if !matches!(r.kind, NodeKind::Reduce { .. }) || senders(s, input.node) < 2 {
+    if !order_dependent(r) || senders(s, input.node) < 2 {
         return None;
     }
     let kb = r.inputs.first()?;
@@ -136,7 +143,7 @@ pub fn basis(s: &Scenario, sink: usize, late: &dyn Fn(&str) -> bool) -> Basis {
                     "which replayed records a restored state counted twice",
                 ))
             }
-            NodeKind::Reduce { .. } if senders(s, i) > 1 && !upsert => {
+            NodeKind::Reduce { .. } if order_dependent(n) && senders(s, i) > 1 && !upsert => {
                 rolling.get_or_insert_with(|| {
                     format!(
                         "it reads the rolling reduce `{}`, which reads {} subtasks: its intermediate values depend on the order in which their records interleave, which a replay changes; its final value per key does not",
