@@ -18,8 +18,10 @@
 //!    the fault-free run and nothing missing at the at-least-once sink.
 //! 4. `same_seed_same_trace`: two runs with the same seed give the same trace hash.
 //!
-//! Rolling sums read from a single source subtask: with several, the order in which a key's
-//! records arrive is a race and the intermediate sums differ from run to run (in Flink too).
+//! A rolling sum from a single source subtask is compared row by row. From several (shape 3)
+//! the order in which a key's records arrive is a race and the intermediate sums differ after
+//! a replay (in Flink too): the sinks are then compared by their final value per key, which
+//! must equal the fault-free run's, and nothing may be called a duplicate or missing.
 //!
 //! Cases per property: 12, or `PROPTEST_CASES`. A failure shows the shrunk input and the
 //! scenario text (its `seed` line is the seed to replay with `streamlab run FILE`).
@@ -44,7 +46,8 @@ struct Job {
     parallelism: u32,
     task_managers: u32,
     interval_ms: u32,
-    /// 0: rolling count, 1: rolling sum, 2: tumbling windows.
+    /// 0: rolling count, 1: rolling sum from one source subtask, 2: tumbling windows,
+    /// 3: rolling sum from every source subtask (compared by final value per key).
     shape: u8,
     /// (kind: 0 subtask kill / 1 TaskManager loss, at ms, which, replacement delay ms)
     faults: Vec<(u8, u32, u32, u32)>,
@@ -61,7 +64,7 @@ fn job() -> impl Strategy<Value = Job> {
         1u32..4,
         1u32..4,
         200u32..3000,
-        0u8..3,
+        0u8..4,
         proptest::collection::vec((0u8..2, 0u32..1000, 0u32..8, 0u32..3000), 1..4),
         0u8..3,
     )
@@ -157,7 +160,7 @@ impl Job {
             0 => {
                 "[[operator]]\nname = \"agg\"\nkind = \"reduce\"\ninput = \"by_key\"\nfunction = \"count\"\n"
             }
-            1 => {
+            1 | 3 => {
                 "[[operator]]\nname = \"agg\"\nkind = \"reduce\"\ninput = \"by_key\"\nfunction = \"sum\"\nfield = \"value\"\n"
             }
             _ => {
@@ -191,6 +194,25 @@ fn run(text: &str, hash: bool) -> sim::RunOutput {
     .expect("no I/O")
 }
 
+/// The exactly-once sink equals the fault-free run and the at-least-once sink misses
+/// nothing: row by row, or — a rolling sum from several subtasks — by final value per key.
+fn guarantee_held(
+    j: &Job,
+    eo: &streamlab_engine::report::SinkReport,
+    alo: &streamlab_engine::report::SinkReport,
+) -> bool {
+    if j.shape == 3 && j.source_parallelism() > 1 {
+        [eo, alo].iter().all(|s| {
+            s.compared_by.as_deref() == Some("final value per key")
+                && s.differing == Some(0)
+                && s.duplicates.is_none()
+                && s.missing.is_none()
+        })
+    } else {
+        (eo.duplicates, eo.missing) == (Some(0), Some(0)) && alo.missing == Some(0)
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -202,8 +224,7 @@ proptest! {
         prop_assert_eq!(&r.outcome.status, &streamlab_engine::report::Status::Finished, "{:?}\n{}", r.outcome.message, text);
         let eo = r.sinks.iter().find(|s| s.name == "eo").unwrap();
         let alo = r.sinks.iter().find(|s| s.name == "alo").unwrap();
-        prop_assert_eq!((eo.duplicates, eo.missing), (Some(0), Some(0)), "exactly-once\n{}", text);
-        prop_assert_eq!(alo.missing, Some(0), "at-least-once\n{}", text);
+        prop_assert!(guarantee_held(&j, eo, alo), "{:?}\n{:?}\n{}", eo, alo, text);
         prop_assert_eq!(eo.uncommitted, 0, "everything committed at the end\n{}", text);
     }
 
@@ -242,8 +263,7 @@ proptest! {
         prop_assert_eq!(&r.outcome.status, &streamlab_engine::report::Status::Finished, "{:?}\n{:?}\n{}", r.outcome.message, shown, text);
         let eo = r.sinks.iter().find(|s| s.name == "eo").unwrap();
         let alo = r.sinks.iter().find(|s| s.name == "alo").unwrap();
-        prop_assert_eq!((eo.duplicates, eo.missing), (Some(0), Some(0)), "exactly-once\n{:?}\n{}", shown, text);
-        prop_assert_eq!(alo.missing, Some(0), "at-least-once\n{:?}\n{}", shown, text);
+        prop_assert!(guarantee_held(&j, eo, alo), "{:?}\n{:?}\n{:?}\n{}", eo, alo, shown, text);
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub struct CostModel {
     /// is processing. Flink: `taskmanager.network.memory.max-overdraft-buffers-per-gate`,
     /// default 5.
     pub max_overdraft_buffers: u32,
+    /// How often the JobManager asks each TaskManager for a heartbeat. Flink:
+    /// `heartbeat.interval`, default 10 s.
+    pub heartbeat_interval: SimDuration,
+    /// How long without a heartbeat before the JobManager declares a TaskManager lost and
+    /// fails over its tasks. Flink: `heartbeat.timeout`, default 50 s.
+    pub heartbeat_timeout: SimDuration,
 }
 
 impl Default for CostModel {
@@ -66,6 +72,8 @@ impl Default for CostModel {
             exclusive_buffers_per_channel: 2,
             floating_buffers_per_gate: 8,
             max_overdraft_buffers: 5,
+            heartbeat_interval: SimDuration::from_secs(10),
+            heartbeat_timeout: SimDuration::from_secs(50),
         }
     }
 }

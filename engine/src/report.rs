@@ -192,7 +192,7 @@ impl TaskReport {
 }
 
 /// One sink.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SinkReport {
     /// Name.
     pub name: String,
@@ -233,6 +233,19 @@ pub struct SinkReport {
     /// Compared with the fault-free reference run: records of the reference never visible.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<u64>,
+    /// How the sink was compared with the fault-free run: `rows` (duplicates and missing),
+    /// `final value per key` (the changelog of a rolling reduce whose intermediate values
+    /// depend on arrival order) or `not row by row` (results that depend on when lateness was
+    /// judged, on processing time, or on at-least-once state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared_by: Option<String>,
+    /// Keys whose final value differs (final value per key), or rows that differ either way
+    /// (not row by row) — these are not duplicates or missing records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub differing: Option<u64>,
+    /// Why the sink was compared as it was, and what the result means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison_note: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -432,7 +445,8 @@ pub struct RunReport {
     /// `compare_aligned`: the same job with aligned and with unaligned checkpoints.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub comparison: Vec<VariantReport>,
-    /// Scripted faults that never struck (the job ended first), as `file:line:column` notes.
+    /// Scripted faults that never struck (the job ended first) or struck only finished tasks,
+    /// as `file:line:column` notes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults_not_reached: Vec<String>,
     /// The faults a random fault profile (`--chaos`, `[chaos]`) drew from the seed, as
@@ -597,7 +611,11 @@ impl RunReport {
                 .collect();
             let _ = writeln!(o, "\nJob status  {}", steps.join(" → "));
         }
-        if self.sinks.iter().any(|s| s.duplicates.is_some()) {
+        if self
+            .sinks
+            .iter()
+            .any(|s| s.duplicates.is_some() || s.compared_by.is_some())
+        {
             let _ = writeln!(
                 o,
                 "\nGuarantees (compared with the same run without faults{})\n  sink                  guarantee        committed  duplicates   missing  visible latency p50 / p99",
@@ -619,6 +637,11 @@ impl RunReport {
                     fmt_ms(s.latency.p50_ms),
                     fmt_ms(s.latency.p99_ms)
                 );
+            }
+            for s in &self.sinks {
+                if let Some(n) = &s.comparison_note {
+                    let _ = writeln!(o, "  note: `{}` {}", s.name, n);
+                }
             }
         }
         for f in self.faults_not_reached.iter().chain(&self.warnings) {

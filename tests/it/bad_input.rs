@@ -74,8 +74,8 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "fault_after_job_end.toml",
-        ":5:1",
-        &["comes after the input ends (at 5.000 s)"],
+        ":6:1",
+        &["comes after limits.max_sim_time (60.000 s): the run stops before it"],
     ),
     (
         "exactly_once_without_checkpoints.toml",

@@ -149,6 +149,8 @@ pub struct RawCost {
     pub exclusive_buffers_per_channel: Option<Spanned<i64>>,
     pub floating_buffers_per_gate: Option<Spanned<i64>>,
     pub max_overdraft_buffers: Option<Spanned<i64>>,
+    pub heartbeat_interval: Option<Spanned<String>>,
+    pub heartbeat_timeout: Option<Spanned<String>>,
 }
 
 /// `[limits]`

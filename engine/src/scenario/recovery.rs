@@ -314,6 +314,7 @@ impl Checker {
         faults: &[TSpanned<RawFault>],
         nodes: &[NodeDef],
         cluster: &Cluster,
+        max_sim_time: SimTime,
     ) -> FaultTolerance {
         let checkpointing = cp.and_then(|c| self.checkpointing(c));
         let restart = self.restart(rs, checkpointing.is_some());
@@ -321,19 +322,31 @@ impl Checker {
             .iter()
             .filter_map(|f| self.fault(f, nodes, cluster, checkpointing.as_ref()))
             .collect();
-        if let Some(end) = input_end(nodes) {
-            for f in &faults {
-                if let FaultTime::At(t) = f.at
-                    && t > end
-                {
-                    self.error(
-                        Some(f.span.clone()),
-                        format!(
-                            "this fault at {t} comes after the input ends (at {end}): the job will have finished"
-                        ),
-                        "strike while the sources still produce, or give them a longer duration",
-                    );
-                }
+        // Only a fault the run certainly never reaches is an error: past `limits.max_sim_time`
+        // the run stops. The input's end is not the job's — costs, backpressure, windows and
+        // restarts run it on — so a fault after it is accepted, and the report says if it never
+        // struck.
+        let end = input_end(nodes);
+        for f in &faults {
+            let FaultTime::At(t) = f.at else { continue };
+            if t > max_sim_time {
+                self.error(
+                    Some(f.span.clone()),
+                    format!(
+                        "this fault at {t} comes after limits.max_sim_time ({max_sim_time}): the run stops before it"
+                    ),
+                    "strike earlier, or raise max_sim_time in [limits]",
+                );
+            } else if let Some(end) = end
+                && t > end
+            {
+                self.warn(
+                    Some(f.span.clone()),
+                    format!(
+                        "this fault at {t} comes after the sources' last record (at {end}): it strikes only if the job is still running then"
+                    ),
+                    "the report says so if the job ended first",
+                );
             }
         }
         FaultTolerance {

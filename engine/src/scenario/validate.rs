@@ -311,6 +311,7 @@ impl Checker {
             &raw_faults,
             &nodes,
             &cluster,
+            crate::time::SimTime::ZERO.plus(limits.max_sim_time),
         );
         let mut fault_tolerance = fault_tolerance;
         fault_tolerance.savepoints = self.savepoints(&raw_savepoints, &nodes);
@@ -534,7 +535,7 @@ impl Checker {
         let mut c = CostModel::default();
         let Some(raw) = raw else { return c };
         let raw = raw.get_ref();
-        let durations: [(&Option<TSpanned<String>>, &mut SimDuration, &str); 8] = [
+        let durations: [(&Option<TSpanned<String>>, &mut SimDuration, &str); 10] = [
             (
                 &raw.source_record,
                 &mut c.source_record,
@@ -566,6 +567,16 @@ impl Checker {
                 &raw.remote_channel_latency,
                 &mut c.remote_channel_latency,
                 "cost.remote_channel_latency",
+            ),
+            (
+                &raw.heartbeat_interval,
+                &mut c.heartbeat_interval,
+                "cost.heartbeat_interval",
+            ),
+            (
+                &raw.heartbeat_timeout,
+                &mut c.heartbeat_timeout,
+                "cost.heartbeat_timeout",
             ),
         ];
         let mut parsed = Vec::new();

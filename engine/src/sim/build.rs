@@ -465,6 +465,9 @@ fn operator(
             }
             if s.fault_tolerance.keeps_output() {
                 op.ledger = Some(Box::default());
+                if let Some(col) = crate::sim::reference::final_key_column(s, idx) {
+                    op.track_final_per_key(col);
+                }
             }
             (Operator::Sink(op), c.sink_record)
         }

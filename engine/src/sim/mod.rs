@@ -19,12 +19,14 @@ pub mod buffer;
 pub mod build;
 pub mod channel;
 pub mod checkpoint;
-pub mod memory;
+pub mod heartbeat;
 mod limits;
+pub mod memory;
 pub mod net;
 pub mod ops;
 pub mod queue;
 pub mod recovery;
+pub mod reference;
 mod reporting;
 pub mod rescale;
 pub mod savepoint;
@@ -139,14 +141,14 @@ pub fn run_with_progress(
         None,
         None,
     )?;
-    run_once(s, p, opts, Some(&base.visible), progress)
+    run_once(s, p, opts, Some(&base), progress)
 }
 
 fn run_once(
     s: &Scenario,
     p: &Plan,
     opts: RunOptions,
-    reference: Option<&[(String, ops::sink_txn::Ledger)]>,
+    reference: Option<&RunOutput>,
     mut progress: Option<&mut dyn FnMut(&Progress)>,
 ) -> Result<RunOutput, std::io::Error> {
     let seed = opts.seed.unwrap_or(s.seed);
@@ -208,15 +210,7 @@ fn run_once(
     let visible = sim.visible_output(s, p);
     let mut report = sim.report(s, p, seed, status);
     if let Some(reference) = reference {
-        for sink in &mut report.sinks {
-            let mine = visible.iter().find(|(n, _)| *n == sink.name);
-            let theirs = reference.iter().find(|(n, _)| *n == sink.name);
-            if let (Some((_, a)), Some((_, b))) = (mine, theirs) {
-                let (d, m) = a.compare(b);
-                sink.duplicates = Some(d);
-                sink.missing = Some(m);
-            }
-        }
+        reference::compare(&mut report, s, &visible, reference);
     }
     Ok(RunOutput {
         report,
@@ -383,6 +377,7 @@ impl Simulation {
                 Event::AlignedTimeout { id } => self.on_aligned_timeout(id),
                 Event::Fault { index } => self.on_fault(index),
                 Event::FaultEnd { index } => self.on_fault_end(index),
+                Event::HeartbeatTimeout { tm, heal } => self.on_heartbeat_timeout(tm, heal),
                 Event::Restart { generation } => self.on_restart(generation, s, p),
                 Event::Savepoint { .. } => self.on_savepoint(savepoint::Kind::Intermediate),
                 Event::StopWithSavepoint => self.on_savepoint(savepoint::Kind::Stop),

@@ -78,6 +78,13 @@ pub enum Event {
         /// Index in the scenario's faults.
         index: u32,
     },
+    /// The JobManager has had no heartbeat from a TaskManager for `heartbeat.timeout`.
+    HeartbeatTimeout {
+        /// The TaskManager cut off.
+        tm: u32,
+        /// When the partition that cut it off heals.
+        heal: crate::time::SimTime,
+    },
     /// A temporary fault (network, straggler, storage) ends.
     FaultEnd {
         /// Index in the scenario's faults.

@@ -202,6 +202,9 @@ pub struct Recovery {
     pub tm_back: Vec<SimTime>,
     /// Scripted faults that struck.
     pub struck: Vec<bool>,
+    /// Scripted faults that struck when every task they aim at had already finished (Flink
+    /// does not fail a finished task), with when they struck and what they aimed at.
+    pub hit_finished: Vec<(usize, SimTime, String)>,
 }
 
 impl Recovery {
@@ -221,8 +224,17 @@ impl Recovery {
             active: vec![None; s.fault_tolerance.faults.len()],
             tm_back: vec![SimTime::ZERO; s.cluster.task_managers as usize],
             struck: vec![false; s.fault_tolerance.faults.len()],
+            hit_finished: Vec::new(),
         }
     }
+}
+
+/// The subtask a "subtask X#n killed" description names (the description itself otherwise).
+fn cause_target(cause: &str) -> &str {
+    cause
+        .strip_prefix("subtask ")
+        .and_then(|c| c.strip_suffix(" killed"))
+        .unwrap_or(cause)
 }
 
 /// Connected components of the tasks over their channels: Flink's pipelined regions for a
@@ -306,6 +318,9 @@ impl Simulation {
         match fault.kind {
             FaultKind::KillSubtask { node, subtask } => {
                 let tasks = self.tasks_of_node(node, Some(subtask));
+                self.note_if_finished(index, &tasks, || {
+                    format!("subtask {} had already finished", cause_target(&cause))
+                });
                 self.fail_tasks(&tasks, cause, false);
             }
             FaultKind::KillTaskManager {
@@ -316,6 +331,9 @@ impl Simulation {
                 let tasks: Vec<u32> = (0..self.tasks.len() as u32)
                     .filter(|&t| self.tasks[t as usize].tm == tm)
                     .collect();
+                self.note_if_finished(index, &tasks, || {
+                    format!("every task on TaskManager {tm} had already finished")
+                });
                 self.fail_tasks(&tasks, cause, false);
             }
             FaultKind::JobManager { ha } => {
@@ -341,6 +359,17 @@ impl Simulation {
         }
     }
 
+    /// Records fault `index` as having struck only finished tasks (nothing to fail), with
+    /// `what` saying what it aimed at.
+    fn note_if_finished(&mut self, index: u32, tasks: &[u32], what: impl FnOnce() -> String) {
+        if !tasks.is_empty() && tasks.iter().all(|&t| self.tasks[t as usize].finished) {
+            let now = self.queue.now();
+            self.recovery
+                .hit_finished
+                .push((index as usize, now, what()));
+        }
+    }
+
     /// A fault on the network or on a machine begins: it lasts its `duration`, whatever
     /// happens to the job meanwhile.
     fn start_lasting_fault(&mut self, index: u32) {
@@ -352,6 +381,9 @@ impl Simulation {
             _ => return,
         };
         self.recovery.active[index as usize] = Some(end);
+        if let FaultKind::NetworkPartition { between, .. } = self.faults[index as usize].kind {
+            self.partition_heartbeats(between.1, end);
+        }
         let all_tasks = vec![true; self.tasks.len()];
         let all_channels = vec![true; self.channels.len()];
         self.apply_lasting_fault(index, &all_tasks, &all_channels);

@@ -239,6 +239,13 @@ impl Simulation {
                         end
                     )
                 })
+                .chain(self.recovery.hit_finished.iter().map(|(i, at, what)| {
+                    let (line, col) = s.file.line_col(self.faults[*i].span.start);
+                    format!(
+                        "{}:{line}:{col}: the fault struck at {at} but found nothing to fail: {what} (Flink does not fail a finished task)",
+                        s.file.name
+                    )
+                }))
                 .collect(),
             chaos: Vec::new(),
             rescale: self.sp.report.clone(),

@@ -74,6 +74,9 @@ pub fn sink_report(
         aborted: txns().map(|t| t.aborted_records).sum(),
         duplicates: None,
         missing: None,
+        compared_by: None,
+        differing: None,
+        comparison_note: None,
     }
 }
 

@@ -261,7 +261,9 @@ impl SinkOp {
             return;
         }
         if let Some(l) = &mut self.ledger {
-            l.add_rows(view.values, self.arity, n, ev.interner);
+            l.add_rows_at(view.values, self.arity, n, ev.interner, |i| {
+                SimTime(start[i] + cost)
+            });
         }
         self.count += n as u64;
         self.first.get_or_insert(SimTime(start[0] + cost));
@@ -334,7 +336,7 @@ impl SinkOp {
             return;
         }
         if let Some(l) = &mut self.ledger {
-            l.add_rows(row, self.arity, 1, ev.interner);
+            l.add_rows_at(row, self.arity, 1, ev.interner, |_| t);
         }
         self.count += 1;
         self.first.get_or_insert(t);

@@ -23,6 +23,8 @@ use rustc_hash::FxHashMap;
 struct Staged {
     hash: u64,
     born: SimTime,
+    /// Hash of the key column, when the sink's ledger tracks the final row per key.
+    key: u64,
 }
 
 /// One transaction: its records, and the first rows (for the report).
@@ -45,6 +47,8 @@ pub struct Transactions {
     committed: Vec<u64>,
     /// Transactions committed so far.
     pub commits: u64,
+    /// The key column whose final row per key the ledger tracks (see [`Ledger::key`]).
+    pub key_col: Option<usize>,
     /// Open transactions lost to failures.
     pub aborted_records: u64,
 }
@@ -72,6 +76,7 @@ impl Transactions {
         self.open.records.push(Staged {
             hash: row_hash(row, interner),
             born,
+            key: self.key_col.map_or(0, |c| row_hash(&row[c..=c], interner)),
         });
         if self.open.rows.len() < self.keep_rows * self.arity {
             self.open.rows.extend_from_slice(row);
@@ -144,6 +149,9 @@ impl SinkOp {
             self.checksum = self.checksum.wrapping_add(r.hash);
             if let Some(l) = &mut self.ledger {
                 *l.counts.entry(r.hash).or_default() += 1;
+                if l.key.is_some() {
+                    l.last.insert(r.key, (t, r.hash));
+                }
             }
         }
         if let SinkMode::Collect { limit } = self.mode {
@@ -242,19 +250,76 @@ impl SinkOp {
 }
 
 /// A multiset of row contents: what a sink made visible, to compare with a reference run.
+/// For a sink fed by a rolling reduce it also keeps the last row made visible per key — the
+/// final state of the changelog, which is what a replay must reproduce when the intermediate
+/// values depend on the order records arrive in.
 #[derive(Debug, Clone, Default)]
 pub struct Ledger {
     /// Content hash → times made visible.
     pub counts: FxHashMap<u64, u64>,
+    /// The key column whose final row is tracked in `last` (`None`: not tracked).
+    pub key: Option<usize>,
+    /// Key hash → when its latest row became visible and that row's content hash.
+    pub last: FxHashMap<u64, (SimTime, u64)>,
+}
+
+impl SinkOp {
+    /// Keeps the final row per value of column `col` in the ledger (for the comparison by
+    /// final value per key). Needs the ledger.
+    pub fn track_final_per_key(&mut self, col: usize) {
+        if let Some(l) = self.ledger.as_mut() {
+            l.key = Some(col);
+            if let Some(t) = self.txn.as_mut() {
+                t.key_col = Some(col);
+            }
+        }
+    }
 }
 
 impl Ledger {
-    /// Counts the first `n` rows of `values` (`arity` fields each).
+    /// Counts the first `n` rows of `values` (`arity` fields each), made visible at `at[i]`
+    /// (the times matter only when the final row per key is tracked).
     pub fn add_rows(&mut self, values: &[Value], arity: usize, n: usize, interner: &Interner) {
+        self.add_rows_at(values, arity, n, interner, |_| SimTime::ZERO);
+    }
+
+    /// [`Ledger::add_rows`] with the time row `i` became visible.
+    pub fn add_rows_at(
+        &mut self,
+        values: &[Value],
+        arity: usize,
+        n: usize,
+        interner: &Interner,
+        at: impl Fn(usize) -> SimTime,
+    ) {
         for i in 0..n {
             let row = &values[i * arity..(i + 1) * arity];
-            *self.counts.entry(row_hash(row, interner)).or_default() += 1;
+            let h = row_hash(row, interner);
+            *self.counts.entry(h).or_default() += 1;
+            if let Some(c) = self.key {
+                self.last
+                    .insert(row_hash(&row[c..=c], interner), (at(i), h));
+            }
         }
+    }
+
+    /// `(keys, differing)` compared with `reference` by the final row per key: how many keys
+    /// either run has, and how many of them end with a different row (or not at all) here.
+    pub fn compare_final(&self, reference: &Ledger) -> (u64, u64) {
+        let mut keys = reference.last.len() as u64;
+        let mut differ = 0;
+        for (k, (_, h)) in &reference.last {
+            if self.last.get(k).is_none_or(|(_, mine)| mine != h) {
+                differ += 1;
+            }
+        }
+        for k in self.last.keys() {
+            if !reference.last.contains_key(k) {
+                keys += 1;
+                differ += 1;
+            }
+        }
+        (keys, differ)
     }
 
     /// `(duplicates, missing)` compared with `reference`: records seen more often than in the
@@ -273,10 +338,18 @@ impl Ledger {
         (dup, missing)
     }
 
-    /// Merges another subtask's ledger.
+    /// Merges another subtask's ledger. A key seen by both keeps the row made visible last
+    /// (the larger content hash on a tie, so the merge does not depend on subtask order).
     pub fn merge(&mut self, other: &Ledger) {
         for (h, c) in &other.counts {
             *self.counts.entry(*h).or_default() += c;
+        }
+        self.key = self.key.or(other.key);
+        for (k, &v) in &other.last {
+            let e = self.last.entry(*k).or_insert(v);
+            if v > *e {
+                *e = v;
+            }
         }
     }
 }

@@ -1,0 +1,91 @@
+//! Heartbeats between the JobManager and the TaskManagers (Flink's `HeartbeatManager`).
+//!
+//! The JobManager asks every TaskManager for a heartbeat each `heartbeat.interval` (10 s);
+//! each answer resets that TaskManager's timeout. When no answer came for `heartbeat.timeout`
+//! (50 s), the JobMaster's `TaskManagerHeartbeatListener` declares the TaskManager lost
+//! ("Heartbeat of TaskManager with id … timed out.") and its tasks fail over as for a crash,
+//! under the restart strategy.
+//!
+//! A `network_partition` between TaskManagers `a < b` cuts `b` off from the JobManager too
+//! (streamlab places the JobManager on the lower-numbered side). A partition that heals
+//! before the timeout only stalls the links it cuts; a longer one becomes a TaskManager loss
+//! at the moment the timeout expires: the last heartbeat answered before the partition (at
+//! the last multiple of the interval) plus the timeout. The TaskManager is alive, so its slots
+//! are usable again when the partition heals (it registers again).
+
+use super::Simulation;
+use super::queue::Event;
+use crate::time::{SimDuration, SimTime};
+
+/// When the JobManager declares a TaskManager lost that is cut off from `start` to `heal`,
+/// or `None` when the partition heals first.
+pub fn timeout_at(
+    start: SimTime,
+    heal: SimTime,
+    interval: SimDuration,
+    timeout: SimDuration,
+) -> Option<SimTime> {
+    let last_answer = SimTime(start.0 - start.0 % interval.0.max(1));
+    let at = last_answer.plus(timeout);
+    (heal > at).then_some(at)
+}
+
+impl Simulation {
+    /// TaskManager `tm` is cut off from the JobManager from now until `heal`.
+    pub(super) fn partition_heartbeats(&mut self, tm: u32, heal: SimTime) {
+        let now = self.queue.now();
+        if let Some(at) = timeout_at(
+            now,
+            heal,
+            self.cost.heartbeat_interval,
+            self.cost.heartbeat_timeout,
+        ) {
+            self.queue
+                .schedule(at, Event::HeartbeatTimeout { tm, heal });
+        }
+    }
+
+    /// The heartbeat timeout of `tm` expired: it is lost; its tasks fail over. It can take
+    /// tasks again once the partition heals.
+    pub(super) fn on_heartbeat_timeout(&mut self, tm: u32, heal: SimTime) {
+        if self.failure.is_some() || self.sp.down() {
+            return;
+        }
+        let back = &mut self.recovery.tm_back[tm as usize];
+        *back = (*back).max(heal);
+        let tasks: Vec<u32> = (0..self.tasks.len() as u32)
+            .filter(|&t| self.tasks[t as usize].tm == tm)
+            .collect();
+        let cause = format!("Heartbeat of TaskManager with id {tm} timed out.");
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                self.queue.now(),
+                "heartbeat_timeout",
+                vec![("task_manager", serde_json::json!(tm))],
+            );
+        }
+        self.fail_tasks(&tasks, cause, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> SimTime = |s| SimTime(s * 1_000_000_000);
+
+    #[test]
+    fn a_partition_longer_than_the_timeout_is_a_loss_when_the_timeout_expires() {
+        let (i, t) = (SimDuration::from_secs(10), SimDuration::from_secs(50));
+        // cut at 12 s: the last heartbeat was answered at 10 s, so the timeout is at 60 s
+        assert_eq!(timeout_at(S(12), S(132), i, t), Some(S(60)));
+        // healed at 55 s, before the timeout: only a stall
+        assert_eq!(timeout_at(S(12), S(55), i, t), None);
+        assert_eq!(timeout_at(S(12), S(60), i, t), None);
+        // a shorter timeout from the scenario
+        assert_eq!(
+            timeout_at(S(12), S(30), i, SimDuration::from_secs(15)),
+            Some(S(25))
+        );
+    }
+}
