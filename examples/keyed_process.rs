@@ -13,9 +13,9 @@
 //! Run: `cargo run --example keyed_process`
 
 use streamlab_engine::api::{Source, StreamEnv};
+use streamlab_engine::core::value::{Type, Value};
 use streamlab_engine::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
 use streamlab_engine::row;
-use streamlab_engine::value::{Type, Value};
 
 const SMALL_AMOUNT: f64 = 1.00;
 const LARGE_AMOUNT: f64 = 500.00;

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
-use streamlab_engine::diag::Diagnostics;
+use streamlab_engine::core::diag::Diagnostics;
 use streamlab_engine::plan::{self, render};
 use streamlab_engine::report::{Status, fmt_rate, plural};
 use streamlab_engine::scenario::{self, LoadError, Scenario};

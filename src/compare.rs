@@ -534,10 +534,10 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
 }
 
 /// The first error of a scenario's diagnostics, on one line.
-fn first_error(d: &streamlab_engine::diag::Diagnostics) -> String {
+fn first_error(d: &streamlab_engine::core::diag::Diagnostics) -> String {
     d.items
         .iter()
-        .find(|i| i.severity == streamlab_engine::diag::Severity::Error)
+        .find(|i| i.severity == streamlab_engine::core::diag::Severity::Error)
         .or(d.items.first())
         .map_or_else(|| "invalid".to_string(), |i| i.message.clone())
 }

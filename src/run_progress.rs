@@ -4,7 +4,7 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
-use streamlab_engine::cost::human_bytes;
+use streamlab_engine::core::cost::human_bytes;
 use streamlab_engine::sim::Progress;
 
 /// Wall time after which the line appears.
@@ -68,7 +68,7 @@ pub fn line(p: &Progress, max_records: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use streamlab_engine::time::SimTime;
+    use streamlab_engine::core::time::SimTime;
 
     #[test]
     fn the_line_says_how_far_the_run_is() {

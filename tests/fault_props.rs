@@ -250,8 +250,8 @@ proptest! {
         let mut s = scenario::parse_str("vopr.toml", &text, None)
             .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
         let profile = scenario::chaos::ChaosProfile {
-            mean_interval: streamlab_engine::time::SimDuration::from_millis(mean_ms),
-            min_stable: streamlab_engine::time::SimDuration::from_millis(1000),
+            mean_interval: streamlab_engine::core::time::SimDuration::from_millis(mean_ms),
+            min_stable: streamlab_engine::core::time::SimDuration::from_millis(1000),
             ..Default::default()
         };
         let drawn = scenario::chaos::draw(&s, &profile, chaos_seed).expect("bounded input");

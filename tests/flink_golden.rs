@@ -7,7 +7,7 @@
 //! Stricter than the README asks: within a group the lines must come in Flink's order, for
 //! lines of one key (several windows of a key due on one watermark fire in the order of
 //! Flink's timer heap) and across keys (one heap holds every key's timers of a subtask). The
-//! engine reproduces that heap (`engine/src/sim/ops/timers.rs`), so any difference in order is
+//! engine reproduces that heap (`engine/src/ops/timers.rs`), so any difference in order is
 //! a fault; the message says when only the order differs.
 
 use serde_json::{Value, json};

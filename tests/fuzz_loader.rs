@@ -9,11 +9,11 @@
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use std::path::{Path, PathBuf};
+use streamlab_engine::core::time::SimDuration;
+use streamlab_engine::flink::window::Assigner;
 use streamlab_engine::plan::plan;
 use streamlab_engine::scenario::{self, NodeKind, Scenario};
 use streamlab_engine::sim::{self, RunOptions};
-use streamlab_engine::time::SimDuration;
-use streamlab_engine::window::Assigner;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -33,13 +33,13 @@
 //! ([`crate::process::KeyedProcessFunction`]) join the job through
 //! [`KeyedStream::process`].
 
-use crate::diag::Diagnostics;
+use crate::core::diag::Diagnostics;
+use crate::core::value::Type;
 use crate::plan::{self, Plan};
 use crate::process::{CustomProcess, KeyedProcessFunction};
 use crate::report::{RunReport, SinkReport};
 use crate::scenario::{self, Scenario};
 use crate::sim::{self, RunOptions};
-use crate::value::Type;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -1063,8 +1063,8 @@ fn two_input(a: &DataStream, b: &DataStream, kind: &str, rest: Table) -> DataStr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::value::Value as V;
     use crate::process::{Collector, Context, TimeDomain};
-    use crate::value::Value as V;
 
     fn clicks(env: &StreamEnv) -> DataStream {
         env.source(

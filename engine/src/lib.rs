@@ -1,31 +1,34 @@
 //! # streamlab-engine
 //!
 //! The engine of streamlab: it reads a scenario, plans it the way Flink would, and runs it on
-//! a deterministic simulated cluster. The modules follow the data path (DESIGN §2):
+//! a deterministic simulated cluster. The modules are layers along the data path (DESIGN §1–2);
+//! each imports only the layers above it in this table — `tests/layering.rs` fails when one
+//! reaches down the list:
 //!
-//! | step | module |
+//! | layer | job |
 //! |---|---|
-//! | scenario file → [`scenario::Scenario`] (two stages: raw serde, then validation) | [`scenario`], [`expr`], [`diag`] |
-//! | logical graph, chaining, execution graph, slots | [`plan`] |
-//! | simulation in processing time | [`sim`] |
-//! | the same job as micro-batch, batch or acking (baselines) | [`modes`] |
-//! | metrics and the run report | [`report`] |
-//!
-//! Shared foundations: [`time`] (the two time axes), [`rng`] (seeded streams), [`value`]
-//! (records, strings, Java hash codes), [`cost`] (the cost model and its defaults).
+//! | [`core`] | time axes, seeded random streams, record values, diagnostics, the cost model |
+//! | [`flink`] | Flink's rules, each once: windows, triggers, watermarks, key groups, barrier alignment |
+//! | [`expr`] | the expression language of scenario files: parse, type, compile, evaluate |
+//! | [`scenario`] | scenario file → [`scenario::Scenario`] (two stages: raw serde, then validation) |
+//! | [`plan`] | logical graph, chaining with reasons, execution graph, deployment onto slots |
+//! | [`report`] | the typed run report and its text summary |
+//! | [`ops`] | the operators and the chain that runs them record batch by record batch |
+//! | [`sim`] | the simulation kernel in processing time: event queue, tasks, channels, checkpoints, recovery |
+//! | [`oracle`] | the fault-free reference a faulty run is compared with |
+//! | [`modes`] | the same job as micro-batch, batch or acking (baselines) |
+//! | [`process`] | user process functions (Rust closures) for keyed process operators |
+//! | [`api`] | the DataStream-like Rust builder |
 
 pub mod api;
-pub mod cost;
-pub mod diag;
+pub mod core;
 pub mod expr;
+pub mod flink;
 pub mod modes;
+pub mod ops;
+pub mod oracle;
 pub mod plan;
 pub mod process;
 pub mod report;
-pub mod rng;
 pub mod scenario;
 pub mod sim;
-pub mod time;
-pub mod value;
-pub mod watermark;
-pub mod window;

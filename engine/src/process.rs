@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use streamlab_engine::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
-//! use streamlab_engine::value::Value;
+//! use streamlab_engine::core::value::Value;
 //!
 //! /// Emits the key when it has been silent for 10 s of event time.
 //! #[derive(Debug, Clone)]
@@ -36,11 +36,11 @@
 //! }
 //! ```
 
+use crate::core::time::EventTime;
+use crate::core::value::{Interner, OrdValue, Value};
+use crate::ops::batch::Batch;
+use crate::ops::timers::TimerQueue;
 use crate::sim::buffer::RecMeta;
-use crate::sim::ops::batch::Batch;
-use crate::sim::ops::timers::TimerQueue;
-use crate::time::EventTime;
-use crate::value::{Interner, OrdValue, Value};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -52,7 +52,7 @@ pub struct CustomProcess {
     /// The name a scenario uses for it.
     pub name: String,
     /// The fields of what it emits, in order, after the key (which always comes first).
-    pub output: Vec<(String, crate::value::Type)>,
+    pub output: Vec<(String, crate::core::value::Type)>,
     /// Makes one instance per subtask.
     pub make: std::sync::Arc<dyn Fn() -> Box<dyn KeyedProcessFunction> + Send + Sync>,
 }
@@ -62,7 +62,7 @@ impl CustomProcess {
     /// `output`.
     pub fn new<F: KeyedProcessFunction + Clone + Sync + 'static>(
         name: &str,
-        output: &[(&str, crate::value::Type)],
+        output: &[(&str, crate::core::value::Type)],
         f: F,
     ) -> Self {
         CustomProcess {
@@ -359,8 +359,8 @@ impl KeyedProcessFunction for LongRideAlert {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::time::SimTime;
     use crate::sim::buffer::RecMeta;
-    use crate::time::SimTime;
 
     const H: i64 = 3_600_000;
 

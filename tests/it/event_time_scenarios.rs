@@ -10,12 +10,12 @@
 use crate::util::root;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
+use streamlab_engine::core::time::SimDuration;
+use streamlab_engine::flink::window::Assigner;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::{RunReport, SinkReport, Status, WindowReport};
 use streamlab_engine::scenario::{self, Lit, NodeKind, Scenario, SourceData, SourceSpec};
 use streamlab_engine::sim::{self, RunOptions};
-use streamlab_engine::time::SimDuration;
-use streamlab_engine::window::Assigner;
 
 fn load(path: &str) -> Scenario {
     scenario::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))

@@ -7,7 +7,7 @@
 
 use super::eval::{Arith, Cmp, CmpKind, Node, RoundMode};
 use super::{ExprError, Scope};
-use crate::value::{Interner, Type, Value};
+use crate::core::value::{Interner, Type, Value};
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, Expr as Ast, FunctionArg, FunctionArgExpr,
     FunctionArguments, InTarget, Spanned, UnaryOperator, Value as AstValue,

@@ -7,7 +7,7 @@
 //! `%` is the remainder with the sign of the dividend, integer division by zero is an error
 //! (Java throws `ArithmeticException`), float division by zero gives ±infinity or NaN.
 
-use crate::value::{Interner, Sym, Value};
+use crate::core::value::{Interner, Sym, Value};
 
 /// Arithmetic operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 //! ```
 //! use streamlab_engine::expr::{compile, Scope};
 //! use streamlab_engine::expr::eval::EvalCx;
-//! use streamlab_engine::value::{Interner, Schema, Type, Value};
+//! use streamlab_engine::core::value::{Interner, Schema, Type, Value};
 //!
 //! let schema = Schema::new([("word", Type::String), ("n", Type::Int)]);
 //! let mut interner = Interner::new();
@@ -23,7 +23,7 @@
 mod compile;
 pub mod eval;
 
-use crate::value::{Interner, Schema, Sym, Type, Value};
+use crate::core::value::{Interner, Schema, Sym, Type, Value};
 use eval::{EvalCx, Node};
 use sqlparser::ast::{Expr as Ast, FunctionArg, FunctionArgExpr, FunctionArguments, Spanned};
 use sqlparser::dialect::GenericDialect;

@@ -23,7 +23,7 @@
 //!
 //! **Event time.** Storm's windowed bolts move on watermarks the spouts' timestamps give;
 //! here every `auto_watermark_interval` the operators get the watermark of the sources' own
-//! generators (the streaming engine's [`crate::watermark::Generator`]: largest event time −
+//! generators (the streaming engine's [`crate::flink::watermark::Generator`]: largest event time −
 //! bound − 1 ms), the minimum over the source subtasks as an operator's watermark is in
 //! Flink (a subtask that has produced everything no longer holds it back), then +∞ when the
 //! input ends.
@@ -38,11 +38,11 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{FailureReport, ModeError, ModeRun, report};
+use crate::core::time::{EVENT_TIME_MAX, SimTime};
+use crate::ops::batch::Batch;
 use crate::plan::Plan;
 use crate::report::Status;
 use crate::scenario::Scenario;
-use crate::sim::ops::batch::Batch;
-use crate::time::{EVENT_TIME_MAX, SimTime};
 use std::collections::VecDeque;
 
 /// Ack messages the acker's receive queue holds before its senders block (Storm 2's

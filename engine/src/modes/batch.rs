@@ -23,10 +23,10 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{BatchReport, FailureReport, ModeError, ModeRun, report};
+use crate::core::time::{EVENT_TIME_MAX, SimTime};
 use crate::plan::Plan;
 use crate::report::Status;
 use crate::scenario::Scenario;
-use crate::time::{EVENT_TIME_MAX, SimTime};
 
 /// Runs the scenario in batch mode.
 pub fn run(

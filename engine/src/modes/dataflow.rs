@@ -10,7 +10,7 @@
 //! SHUFFLE seed), and a record reaches the subtask at the other end of the chosen channel
 //! after that channel's latency. A pass may first move event time: every event-time operator
 //! then fires what the new watermark makes due, after it has processed what its inputs fired.
-//! Watermarks come from the sources' own generators ([`crate::watermark::Generator`]), fed
+//! Watermarks come from the sources' own generators ([`crate::flink::watermark::Generator`]), fed
 //! with every record a source produces; only *when* the operators see them is the mode's.
 //!
 //! With [`Dataflow::batch_runtime`] set the operators follow Flink's BATCH runtime mode
@@ -30,17 +30,17 @@
 //! Sinks do not consume during a pass: what reaches them is kept with its arrival time, and
 //! the mode decides when it becomes visible ([`Dataflow::take_sink_arrivals`]).
 
+use crate::core::time::{EventTime, SimTime};
+use crate::core::value::{Interner, Value};
 use crate::expr::eval::EvalCx;
+use crate::ops::Operator;
+use crate::ops::batch::{Batch, View};
 use crate::plan::Plan;
 use crate::plan::logical::Port;
 use crate::scenario::{NodeKind, Scenario};
 use crate::sim::buffer::RecMeta;
 use crate::sim::net::RecordWriter;
-use crate::sim::ops::Operator;
-use crate::sim::ops::batch::{Batch, View};
 use crate::sim::source::SourceState;
-use crate::time::{EventTime, SimTime};
-use crate::value::{Interner, Value};
 use petgraph::Direction;
 use petgraph::visit::EdgeRef;
 
@@ -308,7 +308,7 @@ impl Dataflow {
                     side_arity,
                     is_sink: matches!(node.kind, NodeKind::Sink(..)),
                     is_source: matches!(node.kind, NodeKind::Source(_)),
-                    watermark: crate::time::EVENT_TIME_MIN,
+                    watermark: crate::core::time::EVENT_TIME_MIN,
                     arrivals: (0..par)
                         .map(|_| Arrivals {
                             batch: Batch::new(node.schema.arity()),
@@ -558,7 +558,7 @@ impl Dataflow {
             }
         }
         if let Some(wm) = watermark
-            && wm != crate::time::EVENT_TIME_MAX
+            && wm != crate::core::time::EVENT_TIME_MAX
             && self.trail.last().is_none_or(|&(_, w)| wm > w)
         {
             self.trail.push((now, wm));
@@ -712,7 +712,7 @@ impl Dataflow {
         error: &mut Option<String>,
     ) {
         let v = self.nodes[n].vertex;
-        if self.batch_runtime && wm == crate::time::EVENT_TIME_MAX {
+        if self.batch_runtime && wm == crate::core::time::EVENT_TIME_MAX {
             self.emit_finals(n, st, now, error);
         }
         let nr = &mut self.nodes[n];
@@ -841,7 +841,7 @@ impl Dataflow {
             }
             mine.inst = new.inst;
             mine.finals = new.finals;
-            mine.watermark = crate::time::EVENT_TIME_MIN;
+            mine.watermark = crate::core::time::EVENT_TIME_MIN;
         }
         // restarted tasks get new partitioners, as in the streaming engine
         self.writers = fresh.writers;
@@ -893,7 +893,7 @@ impl Dataflow {
             for (i, &t) in ts.iter().enumerate() {
                 sk.consume(batch.row(i), batch.meta[i], SimTime(t), &mut ev);
                 if self.collect {
-                    let h = crate::sim::ops::sink::row_hash(batch.row(i), ev.interner);
+                    let h = crate::ops::sink::row_hash(batch.row(i), ev.interner);
                     *self.outputs[node].entry(h).or_default() += 1;
                 }
             }
@@ -901,7 +901,7 @@ impl Dataflow {
     }
 
     /// Flink's rule: the watermark the operators get is the minimum over every source
-    /// subtask's generator ([`crate::watermark::Generator::current`]); a subtask that has
+    /// subtask's generator ([`crate::flink::watermark::Generator::current`]); a subtask that has
     /// produced all its records has sent the final watermark and no longer holds it back.
     /// `None` while a running subtask has no watermark yet (nothing produced, or a source
     /// without a strategy).
@@ -910,7 +910,7 @@ impl Dataflow {
             .iter()
             .map(|s| {
                 if s.done() {
-                    Some(crate::time::EVENT_TIME_MAX)
+                    Some(crate::core::time::EVENT_TIME_MAX)
                 } else {
                     s.state.watermarks.current()
                 }

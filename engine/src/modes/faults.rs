@@ -17,9 +17,9 @@
 //!   baselines and is listed in the mode's notes, so nothing in the file is silently dropped;
 //!   so are savepoints and a rescale.
 
+use crate::core::time::{SimDuration, SimTime};
 use crate::scenario::Scenario;
 use crate::scenario::recovery::{FaultKind, FaultTime, RestartStrategy};
-use crate::time::{SimDuration, SimTime};
 
 /// One crash of the job in a baseline mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

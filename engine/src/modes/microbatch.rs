@@ -32,13 +32,13 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{BatchReport, FailureReport, ModeError, ModeRun, report};
+use crate::core::time::{EVENT_TIME_MAX, EventTime, SimTime};
+use crate::core::value::Value;
+use crate::ops::batch::Batch;
 use crate::plan::Plan;
 use crate::report::Status;
 use crate::scenario::modes::{MicroBatchVariant, OutputMode};
 use crate::scenario::{NodeKind, Scenario, SinkSpec};
-use crate::sim::ops::batch::Batch;
-use crate::time::{EVENT_TIME_MAX, EventTime, SimTime};
-use crate::value::Value;
 use std::collections::BTreeMap;
 
 /// Per upsert sink (node): key → its latest record.
@@ -69,7 +69,7 @@ pub fn run(
     let mut batches: Vec<BatchReport> = Vec::new();
     let mut failures = Vec::new();
     let mut crash = crash;
-    let mut applied: EventTime = crate::time::EVENT_TIME_MIN;
+    let mut applied: EventTime = crate::core::time::EVENT_TIME_MIN;
     let mut pending_wm: Option<EventTime> = None;
     let mut t: u64 = 0; // earliest start of the next batch
     let mut prev_start: Option<u64> = None;
@@ -204,7 +204,7 @@ pub fn run(
             start_ms: start as f64 / 1e6,
             end_ms: end as f64 / 1e6,
             records,
-            watermark: (applied != crate::time::EVENT_TIME_MIN && applied != EVENT_TIME_MAX)
+            watermark: (applied != crate::core::time::EVENT_TIME_MIN && applied != EVENT_TIME_MAX)
                 .then_some(applied),
         });
         if let Some(f) = &df.failure {

@@ -242,8 +242,8 @@ fn run_collecting(
             )?;
             let details = ModeDetails {
                 settings: vec![match s.job.buffer_timeout {
-                    crate::cost::BufferTimeout::Interval(d) => format!("buffer timeout {d}"),
-                    crate::cost::BufferTimeout::Off => "buffer timeout off".into(),
+                    crate::core::cost::BufferTimeout::Interval(d) => format!("buffer timeout {d}"),
+                    crate::core::cost::BufferTimeout::Off => "buffer timeout off".into(),
                 }],
                 late_dropped: report::late_dropped(&out.report),
                 // Failures and per-sink duplicates / missing come from the simulator's own

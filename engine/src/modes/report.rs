@@ -3,12 +3,12 @@
 
 use super::dataflow::{Dataflow, SinkOutputs};
 use super::{ModeDetails, SinkCorrectness};
+use crate::core::time::{EVENT_TIME_MIN, SimTime};
+use crate::ops::Operator;
+use crate::ops::sink::{Series as SinkSeries, latency_histogram};
 use crate::plan::Plan;
 use crate::report::*;
 use crate::scenario::{NodeKind, Scenario};
-use crate::sim::ops::Operator;
-use crate::sim::ops::sink::{Series as SinkSeries, latency_histogram};
-use crate::time::{EVENT_TIME_MIN, SimTime};
 
 /// Late records dropped over all window and join operators of a report.
 pub fn late_dropped(r: &RunReport) -> u64 {
@@ -91,7 +91,7 @@ pub fn build(
         if !nr.is_sink {
             continue;
         }
-        let parts: Vec<&crate::sim::ops::sink::SinkOp> = nr
+        let parts: Vec<&crate::ops::sink::SinkOp> = nr
             .inst
             .iter()
             .filter_map(|o| match o {

@@ -8,7 +8,7 @@
 //! `cluster.evenly-spread-out-slots = false`).
 
 use super::physical::ExecutionGraph;
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::core::diag::{Diagnostic, Diagnostics};
 use crate::scenario::Scenario;
 use serde::Serialize;
 

@@ -7,8 +7,8 @@
 //! HASH after a `key_by`, or Flink's default — FORWARD between equal parallelism, REBALANCE
 //! otherwise.
 
-use super::keygroup::default_max_parallelism;
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::core::diag::{Diagnostic, Diagnostics};
+use crate::flink::keygroup::default_max_parallelism;
 use crate::scenario::{ChainingStrategy, ExprSrc, NodeKind, Partitioner, Scenario};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::ops::Range;

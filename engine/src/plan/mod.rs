@@ -11,12 +11,11 @@
 
 pub mod chaining;
 pub mod deploy;
-pub mod keygroup;
 pub mod logical;
 pub mod physical;
 pub mod render;
 
-use crate::diag::Diagnostics;
+use crate::core::diag::Diagnostics;
 use crate::scenario::Scenario;
 use chaining::Chaining;
 use deploy::Deployment;

@@ -7,8 +7,8 @@
 //! of Flink's `VertexInputInfoComputationUtils.computeVertexInputInfoForPointwise`.
 
 use super::chaining::Chaining;
-use super::keygroup::key_group_range;
 use super::logical::LogicalGraph;
+use crate::flink::keygroup::key_group_range;
 use crate::scenario::{NodeKind, Partitioner, Scenario};
 use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;

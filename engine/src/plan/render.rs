@@ -97,14 +97,14 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             crate::scenario::ProcessFn::LongRideAlert { timeout, .. } => {
                 format!(
                     "keyed process: long ride alert after {}",
-                    crate::time::SimDuration::from_millis(*timeout as u64)
+                    crate::core::time::SimDuration::from_millis(*timeout as u64)
                 )
             }
             crate::scenario::ProcessFn::Custom { name, .. } => format!("keyed process: {name}"),
         },
         NodeKind::Join(j) => {
             let ms = |v: i64| {
-                let d = crate::time::SimDuration::from_millis(v.unsigned_abs()).to_string();
+                let d = crate::core::time::SimDuration::from_millis(v.unsigned_abs()).to_string();
                 if v < 0 { format!("-{d}") } else { d }
             };
             match &j.kind {
@@ -126,7 +126,7 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             }
         }
         NodeKind::Window(w) => {
-            use crate::window::Assigner;
+            use crate::flink::window::Assigner;
             let f = |i: &usize| {
                 n.schema
                     .fields
@@ -176,10 +176,10 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
 }
 
 /// A window assigner in words: "tumbling window 5 s (offset 1 s)".
-fn assigner_text(a: &crate::window::Assigner) -> String {
-    use crate::window::Assigner;
+fn assigner_text(a: &crate::flink::window::Assigner) -> String {
+    use crate::flink::window::Assigner;
     let ms = |v: i64| {
-        let d = crate::time::SimDuration::from_millis(v.unsigned_abs()).to_string();
+        let d = crate::core::time::SimDuration::from_millis(v.unsigned_abs()).to_string();
         if v < 0 { format!("-{d}") } else { d }
     };
     let offset = |o: i64| {

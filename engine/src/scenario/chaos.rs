@@ -28,8 +28,8 @@ use super::raw::RawChaos;
 use super::recovery::{Fault, FaultKind, FaultTime};
 use super::validate::Checker;
 use super::{NodeDef, Scenario};
-use crate::rng::{SeedTree, SimRng};
-use crate::time::{SimDuration, SimTime};
+use crate::core::rng::{SeedTree, SimRng};
+use crate::core::time::{SimDuration, SimTime};
 use toml::Spanned as TSpanned;
 
 /// A kind of fault a profile may draw.

@@ -4,8 +4,8 @@ use super::model::*;
 use super::raw::RawOperator;
 use super::units::parse_duration;
 use super::validate::Checker;
+use crate::core::value::{Field, Interner, Schema};
 use crate::expr::{self, Scope};
-use crate::value::{Field, Interner, Schema};
 use indexmap::IndexMap;
 use toml::Spanned as TSpanned;
 

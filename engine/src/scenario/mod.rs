@@ -22,7 +22,7 @@ pub use model::*;
 pub use recovery::*;
 pub use savepoint::{RescaleSpec, SavepointSpec};
 
-use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::core::diag::{Diagnostic, Diagnostics, SourceFile};
 use std::path::Path;
 use std::sync::Arc;
 

@@ -5,10 +5,10 @@
 //! file position and compiled again by each run, against that run's string interner). Spans
 //! are kept so that planning errors can still point into the file.
 
-use crate::cost::{BufferTimeout, CostModel, Limits};
-use crate::diag::{Diagnostic, SourceFile};
-use crate::time::SimDuration;
-use crate::value::Schema;
+use crate::core::cost::{BufferTimeout, CostModel, Limits};
+use crate::core::diag::{Diagnostic, SourceFile};
+use crate::core::time::SimDuration;
+use crate::core::value::Schema;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -379,7 +379,7 @@ pub enum Timestamps {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WatermarkSpec {
     /// Bound, emission and idleness.
-    pub strategy: crate::watermark::Strategy,
+    pub strategy: crate::flink::watermark::Strategy,
     /// Watermark alignment: group name and maximum drift.
     pub alignment: Option<(String, SimDuration)>,
 }
@@ -390,7 +390,7 @@ pub struct WindowSpec {
     /// The key (from the key_by it reads), or `None` for a non-keyed window (windowAll).
     pub key: Option<ExprSrc>,
     /// How elements are assigned to windows.
-    pub assigner: crate::window::Assigner,
+    pub assigner: crate::flink::window::Assigner,
     /// For dynamic session windows: the gap expression (milliseconds).
     pub gap: Option<ExprSrc>,
     /// `count_window(n)` / `count_window(n, slide)`: global windows with a count trigger.
@@ -398,9 +398,9 @@ pub struct WindowSpec {
     /// Processing-time windows instead of event-time ones.
     pub processing_time: bool,
     /// The trigger, if not the assigner's default.
-    pub trigger: Option<crate::window::trigger::Trigger>,
+    pub trigger: Option<crate::flink::window::trigger::Trigger>,
     /// An evictor.
-    pub evictor: Option<crate::window::trigger::Evictor>,
+    pub evictor: Option<crate::flink::window::trigger::Evictor>,
     /// Allowed lateness in ms (Flink default 0).
     pub allowed_lateness: i64,
     /// The aggregation (the reduce functions plus `Avg`).
@@ -474,7 +474,7 @@ pub struct JoinSpec {
 pub enum JoinKind {
     /// `join(…).where(…).equalTo(…).window(…)`: pairs in the same event-time window
     /// (tumbling, sliding or session).
-    Window(crate::window::Assigner),
+    Window(crate::flink::window::Assigner),
     /// `intervalJoin(…).between(lower, upper)`: pairs with
     /// `left.ts + lower <= right.ts <= left.ts + upper` (ms).
     Interval {

@@ -17,7 +17,7 @@
 
 use super::raw::RawModes;
 use super::validate::Checker;
-use crate::time::SimDuration;
+use crate::core::time::SimDuration;
 use toml::Spanned as TSpanned;
 
 /// Which Spark API the micro-batch model follows.

@@ -10,7 +10,7 @@ use super::model::*;
 use super::raw::*;
 use super::units::parse_bandwidth;
 use super::validate::Checker;
-use crate::time::{SimDuration, SimTime};
+use crate::core::time::{SimDuration, SimTime};
 use std::ops::Range;
 use toml::Spanned as TSpanned;
 

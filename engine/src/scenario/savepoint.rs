@@ -17,8 +17,8 @@ use super::model::{Scenario, Spanned};
 use super::raw::{RawRescale, RawSavepoint};
 use super::validate::Checker;
 use super::{JobConfig, NodeDef};
-use crate::plan::keygroup::{UPPER_BOUND_MAX_PARALLELISM, default_max_parallelism};
-use crate::time::{SimDuration, SimTime};
+use crate::core::time::{SimDuration, SimTime};
+use crate::flink::keygroup::{UPPER_BOUND_MAX_PARALLELISM, default_max_parallelism};
 use std::ops::Range;
 use toml::Spanned as TSpanned;
 

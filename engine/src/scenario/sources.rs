@@ -3,7 +3,7 @@
 use super::model::*;
 use super::raw::*;
 use super::validate::Checker;
-use crate::value::{Field, Interner, Schema, Type};
+use crate::core::value::{Field, Interner, Schema, Type};
 use indexmap::IndexMap;
 use serde::Deserialize;
 use std::ops::Range;
@@ -236,7 +236,7 @@ fn rows_source(
 
 /// The source's watermark strategy (`Some(None)`: it has none).
 fn watermarks(ck: &mut Checker, s: &RawSource, ts: Timestamps) -> Option<Option<WatermarkSpec>> {
-    use crate::watermark::{Emission, Strategy};
+    use crate::flink::watermark::{Emission, Strategy};
     let Some(raw) = &s.watermarks else {
         return Some(None);
     };
@@ -1012,7 +1012,7 @@ fn delay(ck: &mut Checker, d: &TSpanned<RawDelay>) -> Option<Delay> {
     let need = |ck: &mut Checker,
                 v: &Option<TSpanned<String>>,
                 key: &str|
-     -> Option<crate::time::SimDuration> {
+     -> Option<crate::core::time::SimDuration> {
         match v {
             Some(v) => ck.duration(v, &format!("delay.{key}")),
             None => {
@@ -1034,7 +1034,7 @@ fn delay(ck: &mut Checker, d: &TSpanned<RawDelay>) -> Option<Delay> {
         "uniform" => {
             let min = match &r.min {
                 Some(m) => ck.duration(m, "delay.min")?,
-                None => crate::time::SimDuration::ZERO,
+                None => crate::core::time::SimDuration::ZERO,
             };
             let max = need(ck, &r.max, "max")?;
             if min > max {

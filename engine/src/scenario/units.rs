@@ -5,7 +5,7 @@
 //! `minutes`…); a bare number is milliseconds, as in Flink. Sizes follow `MemorySize.parse`:
 //! `b`, `kb`/`k`/`kib`, `mb`, `gb`, all binary multiples (Flink's `32kb` is 32768 bytes).
 
-use crate::time::SimDuration;
+use crate::core::time::SimDuration;
 
 const DURATION_UNITS: &[(&[&str], u64)] = &[
     (&["ns", "nano", "nanos", "nanosecond", "nanoseconds"], 1),

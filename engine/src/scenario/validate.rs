@@ -8,14 +8,14 @@ use super::raw::*;
 use super::recovery::FaultTolerance;
 use super::sources::{SourceCx, check_source};
 use super::units::{parse_bandwidth, parse_duration, parse_size};
-use crate::cost::{BufferTimeout, CostModel, Limits};
-use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::core::cost::{BufferTimeout, CostModel, Limits};
+use crate::core::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::core::time::SimDuration;
+use crate::core::value::{Field, Interner, Schema, Type};
 use crate::expr::{self, ExprError, Scope, SelectItem, closest, compile_select, compile_typed};
-use crate::plan::keygroup::UPPER_BOUND_MAX_PARALLELISM;
+use crate::flink::keygroup::UPPER_BOUND_MAX_PARALLELISM;
+use crate::flink::watermark::Emission;
 use crate::process::CustomProcess;
-use crate::time::SimDuration;
-use crate::value::{Field, Interner, Schema, Type};
-use crate::watermark::Emission;
 use petgraph::algo::toposort;
 use petgraph::graph::DiGraph;
 use std::collections::BTreeMap;
@@ -311,7 +311,7 @@ impl Checker {
             &raw_faults,
             &nodes,
             &cluster,
-            crate::time::SimTime::ZERO.plus(limits.max_sim_time),
+            crate::core::time::SimTime::ZERO.plus(limits.max_sim_time),
         );
         let mut fault_tolerance = fault_tolerance;
         fault_tolerance.savepoints = self.savepoints(&raw_savepoints, &nodes);
@@ -353,7 +353,7 @@ impl Checker {
     /// it is large, how many records it holds), a job whose tasks and channels alone need
     /// more than `max_memory`, and windows that put a record into millions of windows.
     fn check_size(&mut self, nodes: &[NodeDef], job: &JobConfig, limits: &Limits) {
-        use crate::cost::{CHANNEL_MEMORY_BYTES, TASK_MEMORY_BYTES, human_bytes};
+        use crate::core::cost::{CHANNEL_MEMORY_BYTES, TASK_MEMORY_BYTES, human_bytes};
         // Records.
         let mut total = 0u64;
         let mut biggest: Option<(&NodeDef, u64)> = None;
@@ -434,7 +434,7 @@ impl Checker {
         // of a key arrives.
         for n in nodes {
             if let NodeKind::Window(w) = &n.kind
-                && let crate::window::Assigner::Sliding { size, slide, .. } = w.assigner
+                && let crate::flink::window::Assigner::Sliding { size, slide, .. } = w.assigner
                 && slide > 0
                 && size / slide > 100_000
             {
@@ -981,7 +981,7 @@ impl Checker {
         inputs: &[Vec<InputRef>],
         kinds: &[Option<NodeKind>],
     ) {
-        use crate::window::trigger::TriggerKind;
+        use crate::flink::window::trigger::TriggerKind;
         for (i, k) in kinds.iter().enumerate() {
             let name = &drafts[i].name;
             // What the operator needs: (what it is, for messages; timestamps required;
@@ -1014,7 +1014,7 @@ impl Checker {
                     // the final watermark, whatever the records' timestamps (the batch-style
                     // "one result per key at the end"); other triggers do not look at event
                     // time at all.
-                    if w.assigner == crate::window::Assigner::Global
+                    if w.assigner == crate::flink::window::Assigner::Global
                         && w.trigger
                             .is_none_or(|t| !matches!(t.kind, TriggerKind::ContinuousEventTime(_)))
                     {

@@ -4,10 +4,10 @@ use super::model::*;
 use super::raw::{RawOperator, RawWindow};
 use super::units::parse_duration;
 use super::validate::Checker;
+use crate::core::value::{Field, Interner, Schema, Type};
 use crate::expr::{self, Scope};
-use crate::value::{Field, Interner, Schema, Type};
-use crate::window::Assigner;
-use crate::window::trigger::{Evictor, Trigger, TriggerKind};
+use crate::flink::window::Assigner;
+use crate::flink::window::trigger::{Evictor, Trigger, TriggerKind};
 use toml::Spanned as TSpanned;
 
 /// A duration in ms that may be negative (window offsets: Flink allows `Time.hours(-8)`).

@@ -6,8 +6,8 @@
 //! (end of partition; later watermarks and barriers) travel in order with the records.
 //! Spent buffers go back to a [`BufferPool`] and are reused.
 
-use crate::time::{EVENT_TIME_MIN, EventTime, SimTime};
-use crate::value::Value;
+use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::value::Value;
 
 /// What every record carries besides its fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +119,7 @@ impl Buffer {
     /// Appends a record of `bytes` serialized bytes.
     #[inline]
     pub fn push(&mut self, row: &[Value], meta: RecMeta, bytes: u32) {
-        crate::value::push_row(&mut self.values, row);
+        crate::core::value::push_row(&mut self.values, row);
         self.meta.push(meta);
         self.bytes += bytes;
     }

@@ -4,24 +4,24 @@
 use super::buffer::RECORD_HEADER_BYTES;
 use super::channel::{Channel, Ends, FloatingPool};
 use super::net::{Flusher, NetStats, RecordWriter};
-use super::ops::chain::Chain;
-use super::ops::co_map::CoMapOp;
-use super::ops::join::{IntervalJoinOp, Pairing, WindowJoinOp};
-use super::ops::{
-    OpSlot, Operator, Out, filter::FilterOp, flat_map::FlatMapOp, map::MapOp, reduce, sink,
-};
 use super::source::{SourceData as RtData, SourceState, field_gen, lit_value};
 use super::task::{Gate, Sched, Task, TaskTime};
-use super::valve::Valve;
-use crate::cost::BufferTimeout;
+use crate::core::cost::BufferTimeout;
+use crate::core::rng::SeedTree;
+use crate::core::time::SimDuration;
+use crate::core::value::{Interner, Schema, Type, Value};
 use crate::expr::{self, Expr, Scope, SelectItem, compile_select};
+use crate::flink::valve::Valve;
+use crate::ops::chain::Chain;
+use crate::ops::co_map::CoMapOp;
+use crate::ops::join::{IntervalJoinOp, Pairing, WindowJoinOp};
+use crate::ops::{
+    OpSlot, Operator, Out, filter::FilterOp, flat_map::FlatMapOp, map::MapOp, reduce, sink,
+};
 use crate::plan::Plan;
 use crate::plan::logical::Port;
-use crate::rng::SeedTree;
 use crate::scenario::JoinKind;
 use crate::scenario::{ExprSrc, NodeKind, ReduceFn, Scenario, SinkSpec, SourceData};
-use crate::time::SimDuration;
-use crate::value::{Interner, Schema, Type, Value};
 use petgraph::Direction;
 use petgraph::visit::EdgeRef;
 use rustc_hash::FxHashMap;
@@ -303,7 +303,7 @@ pub fn build(
                     current: None,
                     slots,
                     valves,
-                    watermark: crate::time::EVENT_TIME_MIN,
+                    watermark: crate::core::time::EVENT_TIME_MIN,
                     idle: false,
                     align: None,
                     last_done: 0,
@@ -459,13 +459,13 @@ fn operator(
                     SinkSpec::Collect { capture } => *capture,
                     _ => 0,
                 };
-                op.txn = Some(Box::new(crate::sim::ops::sink_txn::Transactions::new(
+                op.txn = Some(Box::new(crate::ops::sink_txn::Transactions::new(
                     arity, keep,
                 )));
             }
             if s.fault_tolerance.keeps_output() {
                 op.ledger = Some(Box::default());
-                if let Some(col) = crate::sim::reference::final_key_column(s, idx) {
+                if let Some(col) = crate::oracle::reference::final_key_column(s, idx) {
                     op.track_final_per_key(col);
                 }
             }
@@ -537,7 +537,7 @@ fn operator(
                 crate::scenario::ProcessFn::Custom { make, .. } => make(),
             };
             (
-                Operator::Process(Box::new(super::ops::process::ProcessOp::new(key, func))),
+                Operator::Process(Box::new(crate::ops::process::ProcessOp::new(key, func))),
                 c.keyed_record,
             )
         }
@@ -580,7 +580,7 @@ fn source_state(
                 },
                 emitted: 0,
                 total,
-                until: duration.map(|d| crate::time::SimTime(d.0)),
+                until: duration.map(|d| crate::core::time::SimTime(d.0)),
                 open_until: None,
                 interval_ns,
                 subtask: st,
@@ -617,7 +617,7 @@ fn source_state(
                 emitted: 0,
                 total: Some(total),
                 until: None,
-                open_until: open_for.map(|d| crate::time::SimTime(d.0)),
+                open_until: open_for.map(|d| crate::core::time::SimTime(d.0)),
                 interval_ns,
                 subtask: st,
                 parallelism: p,
@@ -633,8 +633,8 @@ fn source_state(
 
 /// The watermark generator of a source (a source without a strategy still ends with the
 /// final watermark).
-fn generator(src: &crate::scenario::SourceSpec) -> crate::watermark::Generator {
-    use crate::watermark::{Emission, Generator, Strategy};
+fn generator(src: &crate::scenario::SourceSpec) -> crate::flink::watermark::Generator {
+    use crate::flink::watermark::{Emission, Generator, Strategy};
     match &src.watermarks {
         Some(w) => Generator::new(w.strategy),
         None => Generator::new(Strategy {
@@ -652,12 +652,12 @@ fn window_op(
     w: &crate::scenario::WindowSpec,
     interner: &mut Interner,
     annotate: bool,
-) -> super::ops::window::WindowOp {
-    use super::ops::window::{WindowConfig, WindowOp};
-    use super::ops::window_acc::WindowAgg;
+) -> crate::ops::window::WindowOp {
+    use crate::flink::window::Assigner;
+    use crate::flink::window::trigger::{Evictor, Trigger, TriggerKind};
+    use crate::ops::window::{WindowConfig, WindowOp};
+    use crate::ops::window_acc::WindowAgg;
     use crate::scenario::WindowFn;
-    use crate::window::Assigner;
-    use crate::window::trigger::{Evictor, Trigger, TriggerKind};
     let input = &s.nodes[node.inputs[0].node].schema;
     let key = match &w.key {
         Some(k) => compiled(k, &Scope::Record(input), interner),

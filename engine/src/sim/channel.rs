@@ -16,7 +16,7 @@
 //! sender's buffers directly, and a buffer returns to the sender's pool only once consumed.
 
 use super::buffer::Buffer;
-use crate::time::{SimDuration, SimTime};
+use crate::core::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
 
 /// What a channel connects.

@@ -4,7 +4,7 @@
 //! between `min_pause` and `interval`, as Flink does — unless `max_concurrent` checkpoints are
 //! pending or the `min_pause` since the last completion has not passed (then it triggers as
 //! soon as it may). Triggering asks every source task to inject barrier n; each task snapshots
-//! when the barrier has passed it (see [`super::barrier`]), pre-commits its two-phase-commit
+//! when the barrier has passed it (see [`crate::flink::barrier`]), pre-commits its two-phase-commit
 //! sinks, and acknowledges once the asynchronous part — writing the state to the checkpoint
 //! storage, `storage_latency` plus size over `storage_bandwidth` — is done. A task that
 //! finishes acknowledges with its final state. When every task has acknowledged, the
@@ -12,14 +12,14 @@
 //! `timeout` expires; more than `tolerable_failures` failed checkpoints in a row fail the job.
 
 use super::Simulation;
-use super::ops::Operator;
-use super::ops::chain::Chain;
 use super::queue::Event;
 use super::source::SourceState;
 use super::unaligned::{BarrierKind, ChannelState};
+use crate::core::time::{SimDuration, SimTime};
+use crate::ops::Operator;
+use crate::ops::chain::Chain;
 use crate::report::CheckpointReport;
 use crate::scenario::{CheckpointConfig, CheckpointPhase};
-use crate::time::{SimDuration, SimTime};
 use serde_json::json;
 
 /// Bytes per second a task copies its state at in the synchronous part of a snapshot.
@@ -188,7 +188,7 @@ fn operator_state_bytes(op: &Operator) -> u64 {
 /// state (a restore takes it from the live sink), and copying a large `capture` into every
 /// checkpoint made a run quadratic in its checkpoints.
 pub(super) fn snapshot_chain(chain: &mut Chain) -> Chain {
-    let visible: Vec<Option<super::ops::sink_txn::Visible>> = chain
+    let visible: Vec<Option<crate::ops::sink_txn::Visible>> = chain
         .ops
         .iter_mut()
         .map(|s| match &mut s.op {
@@ -225,7 +225,7 @@ impl Simulation {
         }
         let lo = c.cfg.min_pause.as_nanos().min(c.cfg.interval.as_nanos());
         let hi = c.cfg.interval.as_nanos();
-        let mut rng = crate::rng::SeedTree::new(self.seed).stream(label);
+        let mut rng = crate::core::rng::SeedTree::new(self.seed).stream(label);
         let first = lo + rng.below(hi - lo + 1);
         let at = self.queue.now().plus(SimDuration(first));
         self.queue
@@ -656,7 +656,7 @@ impl Simulation {
         r.completed_ms = Some(now.as_secs_f64() * 1e3);
         let postponed = c.postponed;
         for t in &mut self.tasks {
-            super::barrier::abort(&mut t.gate, id);
+            crate::flink::barrier::abort(&mut t.gate, id);
             super::unaligned::abort(&mut t.gate, id);
             if t.inject_barrier == Some(id) {
                 t.inject_barrier = None;
@@ -791,10 +791,10 @@ impl Simulation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::ops::OpSlot;
-    use crate::sim::ops::sink::{SinkMode, SinkOp};
-    use crate::sim::ops::sink_txn::Transactions;
-    use crate::value::Value;
+    use crate::core::value::Value;
+    use crate::ops::OpSlot;
+    use crate::ops::sink::{SinkMode, SinkOp};
+    use crate::ops::sink_txn::Transactions;
 
     fn sink_of(c: &Chain) -> &SinkOp {
         match &c.ops[0].op {

@@ -15,7 +15,7 @@
 
 use super::Simulation;
 use super::queue::Event;
-use crate::time::{SimDuration, SimTime};
+use crate::core::time::{SimDuration, SimTime};
 
 /// When the JobManager declares a TaskManager lost that is cut off from `start` to `heal`,
 /// or `None` when the partition heals first.

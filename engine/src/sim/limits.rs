@@ -6,10 +6,10 @@
 //! instructions each.
 
 use super::Simulation;
-use crate::cost::human_bytes;
+use crate::core::cost::human_bytes;
+use crate::core::time::SimTime;
 use crate::report::Status;
 use crate::scenario::Scenario;
-use crate::time::SimTime;
 
 /// Events between two checks of `max_records` (and progress calls). An event may move
 /// hundreds of records, so checks are frequent; each one sums the sources' counters.
@@ -19,7 +19,7 @@ pub const CHECK_EVERY: u64 = 1 << 10;
 /// value in memory, 8 bytes in a snapshot.
 const STATE_IN_MEMORY_FACTOR: u64 = 2;
 
-use crate::cost::{CHANNEL_MEMORY_BYTES as CHANNEL_BYTES, TASK_MEMORY_BYTES as TASK_BYTES};
+use crate::core::cost::{CHANNEL_MEMORY_BYTES as CHANNEL_BYTES, TASK_MEMORY_BYTES as TASK_BYTES};
 
 /// How far a run has got, for a progress line.
 #[derive(Debug, Clone, Copy, PartialEq)]

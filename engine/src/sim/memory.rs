@@ -24,8 +24,8 @@
 //! limit on their own ([`Simulation::apply_memory_limit`]), before they allocate it.
 
 use super::Simulation;
-use super::ops::Operator;
-use crate::value::Value;
+use crate::core::value::Value;
+use crate::ops::Operator;
 use std::mem::size_of;
 
 /// How often (in events) the main loop compares the estimate with the limit at least: a
@@ -54,7 +54,7 @@ pub fn operator_bytes(op: &Operator) -> u64 {
         Operator::Sink(s) => {
             let rows = (s.rows.capacity() * size_of::<Value>()) as u64;
             let index = match &s.mode {
-                super::ops::sink::SinkMode::Upsert { index, .. } => entries(index.len(), 32),
+                crate::ops::sink::SinkMode::Upsert { index, .. } => entries(index.len(), 32),
                 _ => 0,
             };
             let ledger = s.ledger.as_ref().map_or(0, |l| entries(l.counts.len(), 24));
@@ -128,7 +128,7 @@ impl Simulation {
 }
 
 /// [`Simulation::apply_memory_limit`] for one chain.
-pub(super) fn apply_to_chain(chain: &mut super::ops::chain::Chain, limit: u64) {
+pub(super) fn apply_to_chain(chain: &mut crate::ops::chain::Chain, limit: u64) {
     for slot in &mut chain.ops {
         let arity = slot.out.arity;
         match &mut slot.op {
@@ -246,7 +246,7 @@ input = "words"
         // under the default limit the same job runs
         let r = run_with_limit(
             &words_job(1_000, 20),
-            crate::cost::Limits::default().max_memory,
+            crate::core::cost::Limits::default().max_memory,
         );
         assert_eq!(r.outcome.status, Status::Finished);
         assert_eq!(r.sink_records, 20_000);
@@ -319,7 +319,7 @@ input = "c"
         assert_eq!(r.outcome.status, Status::LimitReached);
         let m = r.outcome.message.unwrap();
         assert!(m.contains("more than limits.max_memory (16 MiB)"), "{m}");
-        let r = run_with_limit(text, crate::cost::Limits::default().max_memory);
+        let r = run_with_limit(text, crate::core::cost::Limits::default().max_memory);
         assert_eq!(r.outcome.status, Status::Finished);
     }
 
@@ -368,7 +368,7 @@ input = "c"
                 .unwrap_or_else(|d| panic!("{}", d.render()));
             crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()))
         };
-        let limit = crate::cost::Limits::default().max_memory;
+        let limit = crate::core::cost::Limits::default().max_memory;
         let small = plan_bytes(&job(4));
         // 4 + 4 tasks, 16 channels on the keyBy
         assert_eq!(

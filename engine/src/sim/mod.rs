@@ -14,7 +14,6 @@
 //! Determinism: the queue orders by `(time, insertion)`, all randomness comes from named
 //! seeded streams, and nothing iterates a hash map where order could leak into the output.
 
-pub mod barrier;
 pub mod buffer;
 pub mod build;
 pub mod channel;
@@ -23,10 +22,8 @@ pub mod heartbeat;
 mod limits;
 pub mod memory;
 pub mod net;
-pub mod ops;
 pub mod queue;
 pub mod recovery;
-pub mod reference;
 mod reporting;
 pub mod rescale;
 pub mod savepoint;
@@ -35,19 +32,18 @@ pub mod source;
 pub mod task;
 pub mod trace;
 pub mod unaligned;
-pub mod valve;
 
-use crate::cost::CostModel;
+use crate::core::cost::CostModel;
+use crate::core::time::{SimDuration, SimTime};
+use crate::core::value::Interner;
 use crate::expr::eval::EvalCx;
+use crate::ops::batch::View;
+use crate::ops::chain::Chain;
+use crate::ops::{Cx, Operator};
 use crate::plan::Plan;
 use crate::report::*;
 use crate::scenario::{NodeKind, Scenario};
-use crate::time::{SimDuration, SimTime};
-use crate::value::Interner;
 use net::{FlushCause, Net, NetStats};
-use ops::batch::View;
-use ops::chain::Chain;
-use ops::{Cx, Operator};
 use queue::{Event, EventQueue};
 use serde_json::json;
 use std::collections::VecDeque;
@@ -87,7 +83,7 @@ pub struct RunOutput {
     pub trace_lines: u64,
     /// Per sink (by name), what it made visible — kept when the scenario has faults, to
     /// compare with the reference run.
-    pub visible: Vec<(String, ops::sink_txn::Ledger)>,
+    pub visible: Vec<(String, crate::ops::sink_txn::Ledger)>,
 }
 
 /// Runs a planned scenario to the end (or to a limit). A scenario with faults is first run
@@ -210,7 +206,7 @@ fn run_once(
     let visible = sim.visible_output(s, p);
     let mut report = sim.report(s, p, seed, status);
     if let Some(reference) = reference {
-        reference::compare(&mut report, s, &visible, reference);
+        crate::oracle::reference::compare(&mut report, s, &visible, reference);
     }
     Ok(RunOutput {
         report,
@@ -299,12 +295,14 @@ impl Simulation {
         let mut events = 0u64;
         // Work done inside events (timers one watermark fires) counts against max_events too.
         let mut work = 0u64;
-        ops::timers::budget::take_cause();
-        ops::timers::budget::start_event(s.limits.max_events);
+        crate::ops::timers::budget::take_cause();
+        crate::ops::timers::budget::start_event(s.limits.max_events);
         let check_memory = self.memory_check_every();
         while let Some((t, ev)) = self.queue.pop() {
             events += 1;
-            ops::timers::budget::start_event(s.limits.max_events.saturating_sub(events + work));
+            crate::ops::timers::budget::start_event(
+                s.limits.max_events.saturating_sub(events + work),
+            );
             if events + work > s.limits.max_events {
                 return (
                     Status::LimitReached,
@@ -389,8 +387,8 @@ impl Simulation {
                     }
                 }
             }
-            work += ops::timers::budget::used();
-            if let Some(cause) = ops::timers::budget::take_cause() {
+            work += crate::ops::timers::budget::used();
+            if let Some(cause) = crate::ops::timers::budget::take_cause() {
                 return (
                     Status::LimitReached,
                     Some(format!("the run stopped: {cause}")),
@@ -690,9 +688,13 @@ impl Simulation {
 
     /// Per sink, what it made visible: the changelog for append sinks, the final table for
     /// upsert sinks (a replay that rewrites the same rows changes nothing there).
-    fn visible_output(&self, s: &Scenario, p: &Plan) -> Vec<(String, ops::sink_txn::Ledger)> {
+    fn visible_output(
+        &self,
+        s: &Scenario,
+        p: &Plan,
+    ) -> Vec<(String, crate::ops::sink_txn::Ledger)> {
         let g = &p.logical.graph;
-        let mut out: Vec<(String, ops::sink_txn::Ledger)> = Vec::new();
+        let mut out: Vec<(String, crate::ops::sink_txn::Ledger)> = Vec::new();
         for t in self
             .tasks
             .iter()
@@ -706,8 +708,8 @@ impl Simulation {
                     continue;
                 };
                 let node = &s.nodes[g[petgraph::graph::NodeIndex::new(slot.node)].scenario_node];
-                let mut mine = ops::sink_txn::Ledger::default();
-                if let ops::sink::SinkMode::Upsert { .. } = sk.mode {
+                let mut mine = crate::ops::sink_txn::Ledger::default();
+                if let crate::ops::sink::SinkMode::Upsert { .. } = sk.mode {
                     let a = node.schema.arity().max(1);
                     mine.add_rows(&sk.rows, a, sk.rows.len() / a, &self.interner);
                 } else {
@@ -903,7 +905,7 @@ fn source_item(
     cx: &mut Cx<'_>,
     end_of_input: &mut bool,
 ) -> u64 {
-    use crate::watermark::Emit;
+    use crate::flink::watermark::Emit;
     let mut t = t0;
     let emit = |chain: &mut Chain, e: Emit, t: u64, cx: &mut Cx<'_>| -> u64 {
         match e {
@@ -1027,10 +1029,11 @@ fn input_item(
         } else if let Some(&(_, m)) = b.markers.get(mi) {
             mi += 1;
             if let buffer::Marker::Barrier(id) = m {
-                match barrier::on_barrier(gate, slot, id, SimTime(t), cx.net.channels) {
-                    barrier::Step::Continue => {}
-                    barrier::Step::Block => break,
-                    barrier::Step::Snapshot { started } => {
+                match crate::flink::barrier::on_barrier(gate, slot, id, SimTime(t), cx.net.channels)
+                {
+                    crate::flink::barrier::Step::Continue => {}
+                    crate::flink::barrier::Step::Block => break,
+                    crate::flink::barrier::Step::Snapshot { started } => {
                         // Forward the barrier, then stop: the snapshot is taken as the work
                         // item ends, before any record behind the barrier.
                         t = chain.status(0, m, t, cx);
@@ -1056,7 +1059,7 @@ fn input_item(
             // An ended channel counts as aligned: the barrier may be complete now.
             if snapshot.is_none()
                 && let Some(id) = gate.align.as_ref().map(|a| a.id)
-                && let Some(started) = barrier::complete(gate, cx.net.channels)
+                && let Some(started) = crate::flink::barrier::complete(gate, cx.net.channels)
             {
                 t = chain.status(0, buffer::Marker::Barrier(id), t, cx);
                 *snapshot = Some((id, started));
@@ -1083,7 +1086,7 @@ fn on_marker(
     cx: &mut Cx<'_>,
     trail: &mut task::WatermarkTrail,
 ) -> u64 {
-    use valve::ValveOutput;
+    use crate::flink::valve::ValveOutput;
     let (input, idx) = gate.slots[slot];
     let outputs = match m {
         buffer::Marker::Watermark(w) => gate.valves[input].watermark(idx, w).into_iter().collect(),
@@ -1137,11 +1140,11 @@ fn trace_window_log(tr: &mut Trace, task: &mut Task, interner: &Interner, t: Sim
         };
         let Some(log) = w.log.as_mut() else { continue };
         for e in log.drain(..) {
-            let js = |v: &[crate::value::Value]| {
+            let js = |v: &[crate::core::value::Value]| {
                 serde_json::Value::Array(v.iter().map(|x| x.to_json(interner)).collect())
             };
             match e {
-                ops::window::Emitted::Fire {
+                crate::ops::window::Emitted::Fire {
                     key,
                     window,
                     result,
@@ -1164,7 +1167,7 @@ fn trace_window_log(tr: &mut Trace, task: &mut Task, interner: &Interner, t: Sim
                         ),
                     ],
                 ),
-                ops::window::Emitted::Late {
+                crate::ops::window::Emitted::Late {
                     row,
                     ts,
                     watermark,

@@ -16,14 +16,14 @@
 use super::buffer::{Buffer, BufferPool, RECORD_HEADER_BYTES, RecMeta};
 use super::channel::Channel;
 use super::queue::{Event, EventQueue};
-use crate::cost::CostModel;
+use crate::core::cost::CostModel;
+use crate::core::rng::SimRng;
+use crate::core::time::{SimDuration, SimTime};
+use crate::core::value::Value;
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
-use crate::plan::keygroup::{murmur_hash, subtask_for_key_group};
-use crate::rng::SimRng;
+use crate::flink::keygroup::{murmur_hash, subtask_for_key_group};
 use crate::scenario::Partitioner;
-use crate::time::{SimDuration, SimTime};
-use crate::value::Value;
 
 /// Records a HASH writer routes at a time (see [`Net::write_batch`]): small enough for the
 /// chunk's channel list to live on the stack.
@@ -114,7 +114,7 @@ impl RecordWriter {
     /// The target position of a key on a HASH edge: Java `hashCode` → Flink's `murmurHash`
     /// → key group → subtask (precomputed table).
     #[inline(always)]
-    fn target_of(&self, key: Value, interner: &crate::value::Interner) -> u32 {
+    fn target_of(&self, key: Value, interner: &crate::core::value::Interner) -> u32 {
         let h = murmur_hash(key.java_hash_code(interner)) as u32;
         let m = self.max_parallelism;
         let kg = if m.is_power_of_two() {
@@ -269,7 +269,7 @@ impl Net<'_> {
     pub fn write_batch(
         &mut self,
         w: usize,
-        view: super::ops::batch::View<'_>,
+        view: crate::ops::batch::View<'_>,
         times: &[u64],
         routes: &mut RouteMemo,
         ev: &mut EvalCx<'_>,
@@ -336,7 +336,7 @@ impl Net<'_> {
     fn write_hashed_fixed(
         &mut self,
         w: usize,
-        view: super::ops::batch::View<'_>,
+        view: crate::ops::batch::View<'_>,
         times: &[u64],
         bytes: u32,
         routes: &mut RouteMemo,
@@ -368,7 +368,7 @@ impl Net<'_> {
     fn put_routed<const A: usize>(
         &mut self,
         w: usize,
-        rows: super::ops::batch::View<'_>,
+        rows: crate::ops::batch::View<'_>,
         times: &[u64],
         channels: &[u32],
         bytes: u32,
@@ -405,7 +405,7 @@ impl Net<'_> {
     fn route_hashed(
         &self,
         w: usize,
-        rows: super::ops::batch::View<'_>,
+        rows: crate::ops::batch::View<'_>,
         channels: &mut [u32],
         routes: &mut RouteMemo,
         ev: &mut EvalCx<'_>,
@@ -730,10 +730,10 @@ pub fn send_priority(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::SeedTree;
+    use crate::core::rng::SeedTree;
+    use crate::core::time::SimDuration;
+    use crate::core::value::Interner;
     use crate::sim::channel::Ends;
-    use crate::time::SimDuration;
-    use crate::value::Interner;
 
     struct Rig {
         writers: Vec<RecordWriter>,

@@ -4,7 +4,7 @@
 //! the same instant run in the order they were scheduled — the rule that makes every run of
 //! a scenario replay identically.
 
-use crate::time::SimTime;
+use crate::core::time::SimTime;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -83,7 +83,7 @@ pub enum Event {
         /// The TaskManager cut off.
         tm: u32,
         /// When the partition that cut it off heals.
-        heal: crate::time::SimTime,
+        heal: crate::core::time::SimTime,
     },
     /// A temporary fault (network, straggler, storage) ends.
     FaultEnd {

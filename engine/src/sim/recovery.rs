@@ -16,12 +16,12 @@
 //! through RESTARTING.
 
 use super::Simulation;
-use super::ops::Operator;
 use super::queue::Event;
+use crate::core::rng::SimRng;
+use crate::core::time::{SimDuration, SimTime};
+use crate::ops::Operator;
 use crate::report::{FailureReport, JobTransition};
-use crate::rng::SimRng;
 use crate::scenario::{Failover, FaultKind, FaultTime, RestartStrategy, Scenario};
-use crate::time::{SimDuration, SimTime};
 use serde_json::json;
 
 /// Flink's `JobStatus` (the states streamlab reaches).
@@ -210,7 +210,7 @@ pub struct Recovery {
 impl Recovery {
     /// A job about to run.
     pub fn new(s: &Scenario, region: Vec<u32>, seed: u64) -> Self {
-        let rng = crate::rng::SeedTree::new(seed).stream("restart/jitter");
+        let rng = crate::core::rng::SeedTree::new(seed).stream("restart/jitter");
         Recovery {
             status: JobStatus::Created,
             transitions: Vec::new(),
@@ -716,7 +716,7 @@ impl Simulation {
                 }
                 // Operators' watermarks start from the beginning after a restore.
                 for slot in &mut task.chain.ops {
-                    slot.watermark = crate::time::EVENT_TIME_MIN;
+                    slot.watermark = crate::core::time::EVENT_TIME_MIN;
                 }
             }
             let old = std::mem::replace(&mut self.tasks[ti as usize], task);
@@ -783,7 +783,7 @@ mod tests {
     use super::*;
 
     fn backoff(s: RestartStrategy) -> Backoff {
-        Backoff::new(s, crate::rng::SeedTree::new(1).stream("t"))
+        Backoff::new(s, crate::core::rng::SeedTree::new(1).stream("t"))
     }
 
     const S: fn(u64) -> SimTime = |s| SimTime(s * 1_000_000_000);

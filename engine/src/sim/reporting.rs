@@ -33,7 +33,7 @@ impl Simulation {
             .collect();
         let mut tasks = Vec::new();
         let mut net = NetStats::default();
-        let mut sink_parts: Vec<Vec<&ops::sink::SinkOp>> = vec![Vec::new(); g.node_count()];
+        let mut sink_parts: Vec<Vec<&crate::ops::sink::SinkOp>> = vec![Vec::new(); g.node_count()];
         let mut source_records = 0;
         // The tasks of the job before a rescale come last, marked.
         let all = self.tasks.iter().map(|t| (t, None)).chain(
@@ -110,7 +110,8 @@ impl Simulation {
                 idle_ms: round3((total - busy - wait - bpm).max(0.0)),
                 buffers_out: t.stats.full + t.stats.timeout + t.stats.end,
                 watermark: t.source.is_none().then(|| {
-                    (t.gate.watermark != crate::time::EVENT_TIME_MIN).then_some(t.gate.watermark)
+                    (t.gate.watermark != crate::core::time::EVENT_TIME_MIN)
+                        .then_some(t.gate.watermark)
                 }),
                 channel_watermarks: t
                     .gate
@@ -125,7 +126,7 @@ impl Simulation {
                             from: self.tasks[self.channels[c as usize].from_task as usize]
                                 .label
                                 .clone(),
-                            watermark: (w != crate::time::EVENT_TIME_MIN).then_some(w),
+                            watermark: (w != crate::core::time::EVENT_TIME_MIN).then_some(w),
                             idle: v.channel_idle()[idx],
                         }
                     })
@@ -134,7 +135,7 @@ impl Simulation {
                     .watermark_trail
                     .points
                     .iter()
-                    .filter(|(_, w)| *w != crate::time::EVENT_TIME_MAX)
+                    .filter(|(_, w)| *w != crate::core::time::EVENT_TIME_MAX)
                     .map(|(at, w)| {
                         (
                             round3(*at as f64 / 1e6),
@@ -147,8 +148,8 @@ impl Simulation {
             net.timeout += t.stats.timeout;
             net.end += t.stats.end;
         }
-        let mut all = ops::sink::latency_histogram();
-        let mut series = ops::sink::Series::new();
+        let mut all = crate::ops::sink::latency_histogram();
+        let mut series = crate::ops::sink::Series::new();
         let mut sinks = Vec::new();
         let mut sink_records = 0;
         for n in g.node_indices() {

@@ -21,14 +21,14 @@
 
 use super::Simulation;
 use super::checkpoint::{Completed, TaskSnapshot};
-use super::ops::Operator;
 use super::queue::Event;
 use super::source::SourceState;
+use crate::core::value::{Interner, Value};
+use crate::flink::keygroup::{key_group_for_hash, key_group_range};
+use crate::ops::Operator;
 use crate::plan::Plan;
-use crate::plan::keygroup::{key_group_for_hash, key_group_range};
 use crate::report::{JobTransition, RescaleReport, RescaledOperator};
 use crate::scenario::Scenario;
-use crate::value::{Interner, Value};
 use serde_json::json;
 
 /// Flink's `RoundRobinOperatorStateRepartitioner` for one list state: the elements of all
@@ -168,7 +168,7 @@ impl Simulation {
         let g2 = &p2.logical.graph;
         let g1 = &p1.logical.graph;
         // The savepoint's state per logical node, in old subtask order.
-        let state_of = |ti: usize| -> &super::ops::chain::Chain {
+        let state_of = |ti: usize| -> &crate::ops::chain::Chain {
             savepoint
                 .get(ti)
                 .and_then(Option::as_ref)
@@ -370,9 +370,9 @@ mod tests {
 
     #[test]
     fn keyed_state_moves_by_key_group_and_nothing_is_lost() {
+        use crate::core::value::{Schema, Type};
         use crate::expr::{Scope, compile};
-        use crate::sim::ops::reduce::{Aggregate, ReduceOp};
-        use crate::value::{Schema, Type};
+        use crate::ops::reduce::{Aggregate, ReduceOp};
         let mut interner = Interner::new();
         let schema = Schema::new([("k", Type::Int), ("n", Type::Int)]);
         let key = compile("k", &Scope::Record(&schema), &mut interner).unwrap();
@@ -384,7 +384,7 @@ mod tests {
         ];
         for k in 0..100i64 {
             let kg = key_group(Value::Int(k), &interner, m);
-            let s = crate::plan::keygroup::subtask_for_key_group(kg, 2, m) as usize;
+            let s = crate::flink::keygroup::subtask_for_key_group(kg, 2, m) as usize;
             let r = &mut old[s];
             r.index.insert(Value::Int(k), r.keys() as u32);
             r.slab.extend([Value::Int(k), Value::Int(k * 10)]);

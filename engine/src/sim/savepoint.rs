@@ -23,9 +23,9 @@
 
 use super::Simulation;
 use super::queue::Event;
+use crate::core::time::{SimDuration, SimTime};
 use crate::report::JobTransition;
 use crate::scenario::Scenario;
-use crate::time::{SimDuration, SimTime};
 use serde_json::json;
 
 /// What kind of savepoint a checkpoint is.

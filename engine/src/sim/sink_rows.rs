@@ -2,11 +2,11 @@
 //! every sink subtask. The streaming simulator and the baseline modes both report through
 //! [`sink_report`].
 
-use super::ops::sink::{Series, SinkOp, latency_histogram};
+use crate::core::time::SimTime;
+use crate::core::value::Interner;
+use crate::ops::sink::{Series, SinkOp, latency_histogram};
 use crate::report::{Latency, SinkReport, round3};
 use crate::scenario::{NodeDef, NodeKind, SinkSpec};
-use crate::time::SimTime;
-use crate::value::Interner;
 use hdrhistogram::Histogram;
 
 /// The report of sink `node` from its subtasks `parts`, with the guarantee the sink asked
@@ -91,8 +91,9 @@ fn sink_rows(
     interner: &Interner,
 ) -> (&'static str, Vec<Vec<serde_json::Value>>, u64) {
     let arity = arity.max(1);
-    let to_json =
-        |vals: &[crate::value::Value]| vals.iter().map(|v| v.to_json(interner)).collect::<Vec<_>>();
+    let to_json = |vals: &[crate::core::value::Value]| {
+        vals.iter().map(|v| v.to_json(interner)).collect::<Vec<_>>()
+    };
     match kind {
         NodeKind::Sink(SinkSpec::Upsert { capture, .. }, _) => {
             let mut rows: Vec<Vec<serde_json::Value>> = parts

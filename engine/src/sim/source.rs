@@ -10,12 +10,12 @@
 //! scenario's delay distribution, which is what makes them arrive out of order.
 
 use super::buffer::RecMeta;
-use super::ops::batch::Batch;
-use crate::rng::SimRng;
+use crate::core::rng::SimRng;
+use crate::core::time::{EVENT_TIME_MIN, SimDuration, SimTime};
+use crate::core::value::{Interner, Sym, Value};
+use crate::flink::watermark::Generator;
+use crate::ops::batch::Batch;
 use crate::scenario::{Delay, GenField, Lit, Skew, Timestamps};
-use crate::time::{EVENT_TIME_MIN, SimDuration, SimTime};
-use crate::value::{Interner, Sym, Value};
-use crate::watermark::Generator;
 use std::sync::Arc;
 
 /// How one generated field draws its values (strings interned up front).
@@ -488,7 +488,7 @@ pub fn zipf_cdf(n: u64, s: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::SeedTree;
+    use crate::core::rng::SeedTree;
 
     fn gen_state(fields: Vec<FieldGen>, total: u64, interval_ns: Option<f64>) -> SourceState {
         let n = fields.len();
@@ -507,9 +507,9 @@ mod tests {
             subtask: 1,
             parallelism: 4,
             row: vec![Value::Int(0); n],
-            watermarks: Generator::new(crate::watermark::Strategy {
+            watermarks: Generator::new(crate::flink::watermark::Strategy {
                 bound_ms: None,
-                emission: crate::watermark::Emission::PerEvent(None),
+                emission: crate::flink::watermark::Emission::PerEvent(None),
                 idleness: None,
             }),
             paused: false,

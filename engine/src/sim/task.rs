@@ -4,9 +4,9 @@
 use super::buffer::Buffer;
 use super::channel::FloatingPool;
 use super::net::{Flusher, NetStats, RecordWriter};
-use super::ops::chain::Chain;
 use super::source::SourceState;
-use crate::time::{SimDuration, SimTime};
+use crate::core::time::{SimDuration, SimTime};
+use crate::ops::chain::Chain;
 use std::collections::VecDeque;
 
 /// A task's input: its channels and which of them have data (Flink's `SingleInputGate`).
@@ -27,13 +27,13 @@ pub struct Gate {
     /// input's valve.
     pub slots: Vec<(usize, usize)>,
     /// One watermark valve per logical input.
-    pub valves: Vec<super::valve::Valve>,
+    pub valves: Vec<crate::flink::valve::Valve>,
     /// The combined input watermark the chain has seen.
-    pub watermark: crate::time::EventTime,
+    pub watermark: crate::core::time::EventTime,
     /// Whether the task told downstream it is idle.
     pub idle: bool,
     /// The checkpoint barrier being aligned, if any.
-    pub align: Option<super::barrier::Align>,
+    pub align: Option<crate::flink::barrier::Align>,
     /// The newest checkpoint this gate finished aligning or aborted (Flink's
     /// `currentCheckpointId`): its remaining barriers, and older ones, are obsolete.
     pub last_done: u64,
@@ -169,7 +169,7 @@ pub struct WatermarkTrail {
     /// Bucket width in nanoseconds.
     pub bucket_ns: u64,
     /// `(end of bucket, watermark)`.
-    pub points: Vec<(u64, crate::time::EventTime)>,
+    pub points: Vec<(u64, crate::core::time::EventTime)>,
 }
 
 impl WatermarkTrail {
@@ -177,7 +177,7 @@ impl WatermarkTrail {
     pub const MAX: usize = 500;
 
     /// The watermark became `wm` at `t`.
-    pub fn record(&mut self, t: SimTime, wm: crate::time::EventTime) {
+    pub fn record(&mut self, t: SimTime, wm: crate::core::time::EventTime) {
         if self.bucket_ns == 0 {
             self.bucket_ns = 100_000_000;
         }
@@ -189,7 +189,7 @@ impl WatermarkTrail {
         if self.points.len() > Self::MAX {
             self.bucket_ns *= 2;
             let bucket = self.bucket_ns;
-            let mut merged: Vec<(u64, crate::time::EventTime)> = Vec::new();
+            let mut merged: Vec<(u64, crate::core::time::EventTime)> = Vec::new();
             for (t, w) in self.points.drain(..) {
                 let b = t.div_ceil(bucket) * bucket;
                 match merged.last_mut() {

@@ -4,8 +4,8 @@
 //! folded into a running FNV-1a hash, so two runs can be compared by [`Trace::hash`] without
 //! keeping the trace.
 
-use crate::rng::fnv1a64;
-use crate::time::SimTime;
+use crate::core::rng::fnv1a64;
+use crate::core::time::SimTime;
 use serde_json::{Map, Value};
 use std::io::Write;
 

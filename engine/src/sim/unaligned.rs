@@ -38,12 +38,12 @@
 use super::Simulation;
 use super::buffer::{Buffer, MARKER_BYTES, Marker};
 use super::net::{FlushCause, Net};
-use super::ops::Cx;
 use super::task::Gate;
+use crate::core::time::{SimDuration, SimTime};
 use crate::expr::eval::EvalCx;
+use crate::ops::Cx;
 use crate::report::{CheckpointReport, RunReport, VariantReport};
 use crate::scenario::{CheckpointConfig, CheckpointMode};
-use crate::time::{SimDuration, SimTime};
 use serde_json::json;
 
 /// How the barriers of one checkpoint travel (Flink's `CheckpointOptions.forConfig`).
@@ -358,7 +358,7 @@ impl Simulation {
                     // An alignment of this checkpoint in progress turns unaligned, keeping
                     // what it has seen; an older one is subsumed.
                     let align = gate.align.clone().filter(|a| a.id == id);
-                    super::barrier::abort(gate, id);
+                    crate::flink::barrier::abort(gate, id);
                     let seen = self.initially_seen(ti, align.as_ref().map(|a| &a.seen));
                     self.start_collect(ti, id, seen, &mut items, i - 1);
                     let started = align.as_ref().map_or(at, |a| a.started);
@@ -377,7 +377,7 @@ impl Simulation {
                     let Some(a) = gate.align.clone().filter(|a| a.id == id) else {
                         continue; // aligned in time after all
                     };
-                    super::barrier::abort(gate, id);
+                    crate::flink::barrier::abort(gate, id);
                     let seen = self.initially_seen(ti, Some(&a.seen));
                     self.start_collect(ti, id, seen, &mut items, i);
                     if let Some(tr) = self.trace.as_mut() {
@@ -741,8 +741,8 @@ fn item_id(p: Priority) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::value::Value;
     use crate::sim::buffer::RecMeta;
-    use crate::value::Value;
 
     fn cfg(unaligned: bool, timeout_ms: u64, mode: CheckpointMode) -> CheckpointConfig {
         CheckpointConfig {

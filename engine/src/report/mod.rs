@@ -3,7 +3,7 @@
 //! Units go last in field names (`latency_ms_p99`, `busy_ms`). The report holds no wall-clock
 //! figure, so the same scenario and seed give a byte-identical report.
 
-use crate::time::human_nanos;
+use crate::core::time::human_nanos;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::fmt::Write;

@@ -5,7 +5,7 @@
 //! (Flink has no such setting — they stand for the work a real operator does per record) and
 //! can be overridden per scenario in `[cost]` or per operator with `cost = "…"`.
 
-use crate::time::SimDuration;
+use crate::core::time::SimDuration;
 use serde::Serialize;
 
 /// All costs of a run.

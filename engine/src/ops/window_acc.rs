@@ -1,9 +1,9 @@
 //! What a window accumulates, and the result it emits (for the window operator).
 
+use crate::core::time::{EventTime, SimTime};
+use crate::core::value::{Interner, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
-use crate::time::{EventTime, SimTime};
-use crate::value::{Interner, Value};
 use std::cmp::Ordering;
 
 /// The aggregation of a window.

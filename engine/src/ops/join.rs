@@ -16,13 +16,13 @@
 
 use super::batch::{Batch, View};
 use super::timers::TimerQueue;
+use crate::core::time::{EVENT_TIME_MIN, EventTime};
+use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
+use crate::flink::window::merging::MergingWindowSet;
+use crate::flink::window::{Assigner, Window};
 use crate::sim::buffer::RecMeta;
-use crate::time::{EVENT_TIME_MIN, EventTime};
-use crate::value::{OrdValue, Value};
-use crate::window::merging::MergingWindowSet;
-use crate::window::{Assigner, Window};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! Triggers and evictors: when a window fires, and what it fires with.
 
-use crate::time::EventTime;
+use crate::core::time::EventTime;
 
 /// When a window's contents are emitted (Flink's `Trigger`s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

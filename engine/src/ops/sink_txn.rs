@@ -14,8 +14,8 @@
 
 use super::batch::View;
 use super::sink::{SinkMode, SinkOp, row_hash};
-use crate::time::SimTime;
-use crate::value::{Interner, Value};
+use crate::core::time::SimTime;
+use crate::core::value::{Interner, Value};
 use rustc_hash::FxHashMap;
 
 /// A record waiting in a transaction.

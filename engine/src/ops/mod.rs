@@ -22,10 +22,10 @@ pub mod timers;
 pub mod window;
 pub mod window_acc;
 
-use super::net::Net;
+use crate::core::value::Value;
 use crate::expr::eval::EvalCx;
 pub use crate::plan::logical::Port;
-use crate::value::Value;
+use crate::sim::net::Net;
 use batch::{Batch, View};
 
 /// What an operator in a chain does.
@@ -60,7 +60,7 @@ impl Operator {
     /// became due.
     pub fn advance_watermark(
         &mut self,
-        wm: crate::time::EventTime,
+        wm: crate::core::time::EventTime,
         out: &mut Batch,
         side: &mut Batch,
         ev: &mut EvalCx<'_>,
@@ -86,7 +86,7 @@ impl Operator {
     }
 
     /// The earliest processing-time timer (ms).
-    pub fn next_processing_timer(&self) -> Option<crate::time::EventTime> {
+    pub fn next_processing_timer(&self) -> Option<crate::core::time::EventTime> {
         match self {
             Operator::Window(w) => w.next_processing_timer(),
             Operator::Process(p) => p.next_processing_timer(),
@@ -97,7 +97,7 @@ impl Operator {
     /// Fires processing-time timers due at `now_ms` into `out`.
     pub fn advance_processing_time(
         &mut self,
-        now_ms: crate::time::EventTime,
+        now_ms: crate::core::time::EventTime,
         out: &mut Batch,
         side: &mut Batch,
         ev: &mut EvalCx<'_>,
@@ -110,7 +110,7 @@ impl Operator {
     }
 
     /// Tells a processing-time operator what time it is.
-    pub fn set_processing_time(&mut self, now_ms: crate::time::EventTime) {
+    pub fn set_processing_time(&mut self, now_ms: crate::core::time::EventTime) {
         match self {
             Operator::Window(w) => w.now_ms = w.now_ms.max(now_ms),
             Operator::Process(p) => p.now_ms = p.now_ms.max(now_ms),
@@ -275,7 +275,7 @@ pub struct OpSlot {
     /// Number of network side outputs.
     pub side_network_outs: usize,
     /// The last watermark this operator saw.
-    pub watermark: crate::time::EventTime,
+    pub watermark: crate::core::time::EventTime,
 }
 
 impl OpSlot {
@@ -309,7 +309,7 @@ impl OpSlot {
             side_write_ns: Vec::new(),
             running_ns: Vec::new(),
             side_network_outs: 0,
-            watermark: crate::time::EVENT_TIME_MIN,
+            watermark: crate::core::time::EVENT_TIME_MIN,
         }
     }
 

@@ -2,9 +2,9 @@
 //! which emits one record per piece of the text (Flink's WordCount tokenizer); the other
 //! fields are computed once per input record and repeated on every output.
 
+use crate::core::value::{Sym, Value};
 use crate::expr::eval::EvalCx;
 use crate::expr::{Expr, split_syms};
-use crate::value::{Sym, Value};
 
 /// A compiled flat_map.
 #[derive(Debug, Clone)]
@@ -48,8 +48,8 @@ impl FlatMapOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::value::{Interner, Schema, Type};
     use crate::expr::{Scope, compile};
-    use crate::value::{Interner, Schema, Type};
 
     #[test]
     fn splits_a_line_into_words() {

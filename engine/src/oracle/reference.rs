@@ -20,10 +20,10 @@
 //!   twice). The rows that differ are counted and explained, never called duplicates or
 //!   missing.
 
-use super::RunOutput;
-use super::ops::sink_txn::Ledger;
+use crate::ops::sink_txn::Ledger;
 use crate::report::{RunReport, SinkReport, Status};
 use crate::scenario::{CheckpointMode, NodeDef, NodeKind, ReduceFn, Scenario, SinkSpec};
+use crate::sim::RunOutput;
 
 /// How a sink is compared with the reference run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,8 +279,8 @@ pub fn compare_sink(sink: &mut SinkReport, basis: &Basis, a: &Ledger, b: &Ledger
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::SimTime;
-    use crate::value::{Interner, Value};
+    use crate::core::time::SimTime;
+    use crate::core::value::{Interner, Value};
 
     fn ledger(key: Option<usize>, rows: &[(i64, i64, u64)]) -> Ledger {
         let i = Interner::new();

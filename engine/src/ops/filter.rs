@@ -1,8 +1,8 @@
 //! `filter`: keeps the records for which a condition holds.
 
+use crate::core::value::Value;
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
-use crate::value::Value;
 
 /// A compiled filter.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ impl FilterOp {
                 sel.push(i as u32);
             }
         });
-        crate::value::gather_rows(&mut out.values, input.values, a, sel);
+        crate::core::value::gather_rows(&mut out.values, input.values, a, sel);
         out.meta.extend(sel.iter().map(|&i| input.meta[i as usize]));
         out.parent.extend_from_slice(sel);
     }
@@ -54,8 +54,8 @@ impl FilterOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::value::{Interner, Schema, Type};
     use crate::expr::{Scope, compile};
-    use crate::value::{Interner, Schema, Type};
 
     #[test]
     fn keeps_only_matching_records() {
@@ -76,9 +76,9 @@ mod tests {
 
     #[test]
     fn batches_keep_the_passing_rows_with_their_metadata_and_parents_at_every_width() {
+        use crate::core::time::SimTime;
+        use crate::ops::batch::Batch;
         use crate::sim::buffer::RecMeta;
-        use crate::sim::ops::batch::Batch;
-        use crate::time::SimTime;
         for width in [1usize, 2, 4, 6] {
             let names: Vec<String> = (0..width).map(|c| format!("f{c}")).collect();
             let s = Schema::new(names.iter().map(|n| (n.as_str(), Type::Int)));

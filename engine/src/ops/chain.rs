@@ -21,10 +21,10 @@
 
 use super::batch::View;
 use super::{Cx, OpSlot, Operator, Out, Port};
+use crate::core::time::{EventTime, SimTime};
 use crate::expr::eval::EvalCx;
 use crate::sim::buffer::Marker;
 use crate::sim::net::RouteMemo;
-use crate::time::{EventTime, SimTime};
 
 /// How an operator's outputs relate to its inputs (decides the fast paths of the timing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -804,18 +804,18 @@ mod tests {
         filter::FilterOp, flat_map::FlatMapOp, map::MapOp, sink::SinkMode, sink::SinkOp,
     };
     use super::*;
-    use crate::cost::CostModel;
+    use crate::core::cost::CostModel;
+    use crate::core::rng::SeedTree;
+    use crate::core::time::SimDuration;
+    use crate::core::time::SimTime;
+    use crate::core::value::{Interner, Schema, Type, Value};
     use crate::expr::{Scope, SelectItem, compile, compile_select};
-    use crate::rng::SeedTree;
     use crate::scenario::Partitioner;
     use crate::sim::buffer::BufferPool;
     use crate::sim::buffer::RecMeta;
     use crate::sim::channel::{Channel, Ends};
     use crate::sim::net::{Flusher, Net, NetStats, RecordWriter};
     use crate::sim::queue::EventQueue;
-    use crate::time::SimDuration;
-    use crate::time::SimTime;
-    use crate::value::{Interner, Schema, Type, Value};
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
 

@@ -2,12 +2,12 @@
 //! with the key's state and timers (Flink's `KeyedProcessOperator`).
 
 use super::batch::{Batch, View};
+use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::value::OrdValue;
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
 use crate::process::{Collector, Context, KeyedProcessFunction, StateStore, TimeDomain, Timers};
 use crate::sim::buffer::RecMeta;
-use crate::time::{EVENT_TIME_MIN, EventTime, SimTime};
-use crate::value::OrdValue;
 
 /// A keyed process operator subtask.
 #[derive(Debug)]
@@ -18,7 +18,7 @@ pub struct ProcessOp {
     timers: Timers,
     /// Per key, the birth of its latest element: what a timer's output is "created" from
     /// for latency (as a window result counts from its latest element).
-    last_born: rustc_hash::FxHashMap<crate::value::Value, SimTime>,
+    last_born: rustc_hash::FxHashMap<crate::core::value::Value, SimTime>,
     /// The operator's watermark.
     pub watermark: EventTime,
     /// Processing time in ms, set by the task before each batch.
@@ -69,7 +69,7 @@ impl ProcessOp {
     }
 
     /// Rescaling: keeps the state, timers and latest births of the keys that pass `keep`.
-    pub fn retain_keys(&mut self, keep: &dyn Fn(crate::value::Value) -> bool) {
+    pub fn retain_keys(&mut self, keep: &dyn Fn(crate::core::value::Value) -> bool) {
         self.store.retain_keys(keep);
         self.timers.event.retain(|k| keep(k.0));
         self.timers.processing.retain(|k| keep(k.0));
@@ -179,7 +179,7 @@ impl ProcessOp {
     fn fire(
         &mut self,
         ts: EventTime,
-        key: crate::value::Value,
+        key: crate::core::value::Value,
         domain: TimeDomain,
         out: &mut Batch,
         side: &mut Batch,
@@ -221,9 +221,9 @@ impl ProcessOp {
 #[cfg(test)]
 mod tests {
     use crate::api::{Source, StreamEnv, WatermarkStrategy};
+    use crate::core::value::{Type, Value as V};
     use crate::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
     use crate::row;
-    use crate::value::{Type, Value as V};
 
     /// Remembers a key's last record; 1 s (event time) after it, sends it to the side output
     /// (`stale`), and emits a count on the main output only for keys seen more than once.

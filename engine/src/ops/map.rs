@@ -1,8 +1,8 @@
 //! `map`: one record out per record in, each output field computed by an expression.
 
+use crate::core::value::Value;
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
-use crate::value::Value;
 
 /// How one output field is made.
 #[derive(Debug, Clone)]
@@ -101,8 +101,8 @@ impl MapOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::value::{Interner, Schema, Type};
     use crate::expr::{Scope, compile};
-    use crate::value::{Interner, Schema, Type};
 
     #[test]
     fn computes_every_field_from_the_input() {
@@ -125,9 +125,9 @@ mod tests {
 
     #[test]
     fn batch_output_equals_record_by_record_with_fields_kept_in_place_or_moved() {
+        use crate::core::time::SimTime;
+        use crate::ops::batch::Batch;
         use crate::sim::buffer::RecMeta;
-        use crate::sim::ops::batch::Batch;
-        use crate::time::SimTime;
         let s = Schema::new([("a", Type::Int), ("b", Type::Int)]);
         let mut i = Interner::new();
         let (mut scratch, mut err) = (String::new(), None);

@@ -8,9 +8,9 @@
 //! accumulated value of the others. State is one row per key in a flat slab: no allocation per
 //! record, one per new key.
 
+use crate::core::value::{Interner, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
-use crate::value::{Interner, Value};
 use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
 
@@ -126,7 +126,7 @@ impl ReduceOp {
                     out.parent.extend(0..i as u32);
                     return;
                 }
-                crate::value::push_row(&mut out.values, row);
+                crate::core::value::push_row(&mut out.values, row);
             }
         }
         out.meta.extend_from_slice(input.meta);
@@ -250,11 +250,11 @@ impl ReduceOp {
                 Some(&s) => {
                     let acc = &mut self.slab[s as usize * a..(s as usize + 1) * a];
                     acc[f] = add(acc[f], row[f]);
-                    crate::value::push_row(out, acc);
+                    crate::core::value::push_row(out, acc);
                 }
                 None => {
                     self.insert_key(row[kf], row);
-                    crate::value::push_row(out, row);
+                    crate::core::value::push_row(out, row);
                 }
             }
         }
@@ -376,8 +376,8 @@ fn compare(a: Value, b: Value, interner: &Interner) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::value::{Interner, Schema, Type};
     use crate::expr::{Scope, compile};
-    use crate::value::{Interner, Schema, Type};
 
     fn run(
         agg: impl Fn(&Schema, &mut Interner) -> Aggregate,
@@ -423,8 +423,8 @@ mod tests {
 
     #[test]
     fn batched_field_sums_match_record_at_a_time_sums() {
+        use crate::ops::batch::Batch;
         use crate::sim::buffer::RecMeta;
-        use crate::sim::ops::batch::Batch;
         // Enough keys for hint buckets to collide; every arity of the fast paths and beyond,
         // every key and summed field (the key field summed too); some float sums.
         let mut i = Interner::new();
@@ -463,8 +463,8 @@ mod tests {
                             input.push(
                                 &row,
                                 RecMeta {
-                                    ts: crate::time::EVENT_TIME_MIN,
-                                    born: crate::time::SimTime::ZERO,
+                                    ts: crate::core::time::EVENT_TIME_MIN,
+                                    born: crate::core::time::SimTime::ZERO,
                                 },
                                 0,
                             );

@@ -75,7 +75,7 @@ pub fn default_max_parallelism(p: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::java_string_hash;
+    use crate::core::value::java_string_hash;
 
     #[test]
     fn murmur_matches_flink_for_known_inputs() {

@@ -1,7 +1,7 @@
 //! Batches: the records an operator hands to the next one inside a chain.
 
+use crate::core::value::Value;
 use crate::sim::buffer::RecMeta;
-use crate::value::Value;
 
 /// Records produced by one operator for one slice of input, with the input record each came
 /// from (`parent`), which is what lets [`super::chain`] reconstruct per-record timing.
@@ -49,7 +49,7 @@ impl Batch {
     /// Appends a record made from input record `parent`.
     #[inline]
     pub fn push(&mut self, row: &[Value], meta: RecMeta, parent: u32) {
-        crate::value::push_row(&mut self.values, row);
+        crate::core::value::push_row(&mut self.values, row);
         self.meta.push(meta);
         self.parent.push(parent);
     }

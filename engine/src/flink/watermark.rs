@@ -13,7 +13,7 @@
 //! * A watermark is emitted only if it is higher than the last one. A bounded source ends with
 //!   the final watermark (`Long.MAX_VALUE`), which fires every remaining event-time window.
 
-use crate::time::{EVENT_TIME_MIN, EventTime, SimDuration, SimTime};
+use crate::core::time::{EVENT_TIME_MIN, EventTime, SimDuration, SimTime};
 
 /// How watermarks are emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,8 +184,8 @@ impl Generator {
 
     /// The final watermark at end of input.
     pub fn on_end(&mut self) -> Emit {
-        self.last = crate::time::EVENT_TIME_MAX;
-        Emit::Watermark(crate::time::EVENT_TIME_MAX)
+        self.last = crate::core::time::EVENT_TIME_MAX;
+        Emit::Watermark(crate::core::time::EVENT_TIME_MAX)
     }
 }
 

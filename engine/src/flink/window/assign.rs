@@ -1,6 +1,6 @@
 //! Window assigners: which windows a record belongs to (Flink's `WindowAssigner`s).
 
-use crate::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime};
+use crate::core::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime};
 
 /// A time window `[start, end)` (Flink's `TimeWindow`), or the single global window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

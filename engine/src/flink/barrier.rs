@@ -12,9 +12,9 @@
 //! A channel that has ended (end of partition) counts as having delivered every barrier
 //! (Flink's checkpoints after tasks finish, FLIP-147).
 
-use super::channel::Channel;
-use super::task::Gate;
-use crate::time::SimTime;
+use crate::core::time::SimTime;
+use crate::sim::channel::Channel;
+use crate::sim::task::Gate;
 
 /// Alignment of one barrier at one task.
 #[derive(Debug, Clone)]
@@ -116,8 +116,8 @@ fn unblock(gate: &mut Gate) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::time::SimDuration;
     use crate::sim::channel::{Ends, FloatingPool};
-    use crate::time::SimDuration;
     use std::collections::VecDeque;
 
     /// A gate over `n` channels. Channel ids are `10 + slot`, so a mix-up of gate slots and
@@ -131,7 +131,7 @@ mod tests {
             current: None,
             slots: (0..n).map(|s| (0, s)).collect(),
             valves: Vec::new(),
-            watermark: crate::time::EVENT_TIME_MIN,
+            watermark: crate::core::time::EVENT_TIME_MIN,
             idle: false,
             align: None,
             last_done: 0,

@@ -6,11 +6,11 @@
 //! compared without storing their output). A `collect` sink also keeps its first records; an
 //! `upsert` sink maintains a table with the latest row per key.
 
+use crate::core::time::SimTime;
+use crate::core::value::{Interner, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
 use crate::sim::buffer::RecMeta;
-use crate::time::SimTime;
-use crate::value::{Interner, Value};
 use hdrhistogram::Histogram;
 use rustc_hash::FxHashMap;
 
@@ -437,8 +437,8 @@ mod tests {
         // at 20 ms buckets: 1 ms (a) and 5 ms fall into bucket 0, 25 ms into bucket 1
         assert_eq!(a.counts[..2], [2, 1]);
     }
+    use crate::core::value::{Schema, Type};
     use crate::expr::{Scope, compile};
-    use crate::value::{Schema, Type};
 
     #[test]
     fn latency_counts_give_the_same_histogram_as_recording_each_value() {

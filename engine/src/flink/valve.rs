@@ -6,7 +6,7 @@
 //! advances. When every channel is idle the output is idle too; when one becomes active again
 //! the output is active.
 
-use crate::time::{EVENT_TIME_MIN, EventTime};
+use crate::core::time::{EVENT_TIME_MIN, EventTime};
 
 /// What the valve tells the operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -356,7 +356,8 @@ impl Interner {
         }
         let (i, _) = self.set.insert_full(s.into());
         self.java_hashes.push(java_string_hash(s));
-        self.content_hashes.push(crate::rng::fnv1a64(s.as_bytes()));
+        self.content_hashes
+            .push(crate::core::rng::fnv1a64(s.as_bytes()));
         Sym(i as u32)
     }
 

@@ -14,14 +14,16 @@
 use super::batch::{Batch, View};
 use super::timers::TimerQueue;
 use super::window_acc::{Acc, WindowAgg, WindowState};
+use crate::core::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
+use crate::flink::window::assign::{Assigner, Window};
+use crate::flink::window::merging::MergingWindowSet;
+use crate::flink::window::trigger::{
+    self, Evictor, Trigger, TriggerKind, TriggerResult, TriggerState,
+};
 use crate::sim::buffer::RecMeta;
-use crate::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime, SimTime};
-use crate::value::{OrdValue, Value};
-use crate::window::assign::{Assigner, Window};
-use crate::window::merging::MergingWindowSet;
-use crate::window::trigger::{self, Evictor, Trigger, TriggerKind, TriggerResult, TriggerState};
 use rustc_hash::FxHashMap;
 
 /// Counters reported per window operator.

@@ -1,0 +1,3 @@
+//! Oracles outside the kernel: the fault-free reference run a faulty run is compared with.
+
+pub mod reference;
