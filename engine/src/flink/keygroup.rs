@@ -41,7 +41,23 @@ pub fn murmur_hash(code: i32) -> i32 {
 /// The key group of a key whose Java `hashCode()` is `hash`.
 #[inline]
 pub fn key_group_for_hash(hash: i32, max_parallelism: u32) -> u32 {
-    (murmur_hash(hash) as u32) % max_parallelism
+    let h = murmur_hash(hash) as u32;
+    // the default max parallelism is a power of two: a mask instead of a division
+    if max_parallelism.is_power_of_two() {
+        h & (max_parallelism - 1)
+    } else {
+        h % max_parallelism
+    }
+}
+
+/// The subtask of a key whose Java `hashCode()` is `hash` (Flink's
+/// `assignKeyToParallelOperator`): its key group's subtask.
+pub fn subtask_for_hash(hash: i32, max_parallelism: u32, parallelism: u32) -> u32 {
+    subtask_for_key_group(
+        key_group_for_hash(hash, max_parallelism),
+        parallelism,
+        max_parallelism,
+    )
 }
 
 /// The subtask that owns a key group (`computeOperatorIndexForKeyGroup`).
@@ -121,5 +137,24 @@ mod tests {
         assert_eq!((kg("k0"), kg("k1"), kg("k2"), kg("k3")), (97, 19, 82, 10));
         assert_eq!((sub("k0"), sub("k1"), sub("k2")), (1, 0, 1));
         assert_eq!(kg("hello"), 35);
+        assert_eq!(subtask_for_hash(java_string_hash("k0"), 128, 2), 1);
+    }
+
+    #[test]
+    fn key_groups_of_any_max_parallelism() {
+        // (Java hashCode, max parallelism, key group = murmurHash(hash) % max parallelism)
+        let table = [
+            (0, 128, 94),
+            (1, 128, 86),
+            (2, 128, 127),
+            (-12345, 128, 74),
+            (0, 100, 54),
+            (1, 100, 78),
+            (0, 1, 0),
+        ];
+        for (hash, m, want) in table {
+            assert_eq!(key_group_for_hash(hash, m), want, "hash {hash}, max {m}");
+            assert_eq!(key_group_for_hash(hash, m), murmur_hash(hash) as u32 % m);
+        }
     }
 }

@@ -601,11 +601,7 @@ impl Dataflow {
             .filter_map(|r| r.writer)
             .map(|w| {
                 let wr = &self.writers[v][st][w];
-                if wr.partitioner == crate::scenario::Partitioner::Broadcast {
-                    wr.channels.len() as u64
-                } else {
-                    1
-                }
+                wr.partitioner.copies(wr.channels.len()) as u64
             })
             .sum();
         let per = nr.cost_ns + if nr.network_in { self.deser_ns } else { 0 } + copies * self.ser_ns;

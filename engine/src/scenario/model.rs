@@ -118,58 +118,7 @@ pub enum ChainingStrategy {
     Never,
 }
 
-/// How records are distributed over the subtasks of the next operator (`StreamPartitioner`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Partitioner {
-    /// Subtask i sends to subtask i (needs equal parallelism).
-    Forward,
-    /// Round robin over all downstream subtasks.
-    Rebalance,
-    /// Round robin over a local subset of downstream subtasks (pointwise).
-    Rescale,
-    /// By key group of the key (`keyBy`).
-    Hash,
-    /// Every record to every downstream subtask.
-    Broadcast,
-    /// Uniformly at random.
-    Shuffle,
-    /// Everything to subtask 0.
-    Global,
-}
-
-impl Partitioner {
-    /// Flink's name for it, as the web UI shows it.
-    pub fn flink_name(self) -> &'static str {
-        match self {
-            Partitioner::Forward => "FORWARD",
-            Partitioner::Rebalance => "REBALANCE",
-            Partitioner::Rescale => "RESCALE",
-            Partitioner::Hash => "HASH",
-            Partitioner::Broadcast => "BROADCAST",
-            Partitioner::Shuffle => "SHUFFLE",
-            Partitioner::Global => "GLOBAL",
-        }
-    }
-
-    /// Parses the scenario-file spelling.
-    pub fn parse(s: &str) -> Option<Partitioner> {
-        Some(match s {
-            "forward" => Partitioner::Forward,
-            "rebalance" => Partitioner::Rebalance,
-            "rescale" => Partitioner::Rescale,
-            "broadcast" => Partitioner::Broadcast,
-            "shuffle" => Partitioner::Shuffle,
-            "global" => Partitioner::Global,
-            _ => return None,
-        })
-    }
-
-    /// Whether subtask i connects to a subset of downstream subtasks only (Flink's POINTWISE
-    /// distribution pattern) rather than to all of them.
-    pub fn is_pointwise(self) -> bool {
-        matches!(self, Partitioner::Forward | Partitioner::Rescale)
-    }
-}
+pub use crate::flink::partition::Partitioner;
 
 /// A reference to an input stream, with where it was named.
 #[derive(Debug, Clone, PartialEq, Eq)]

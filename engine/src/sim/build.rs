@@ -200,13 +200,10 @@ pub fn build(
             let ser_ns = out_edges
                 .iter()
                 .map(|&je| {
-                    let copies =
-                        if eg.edges[je].partitioner == crate::scenario::Partitioner::Broadcast {
-                            edge_channels[je][st as usize].len() as u64
-                        } else {
-                            1
-                        };
-                    cost.serialize_record.0 * copies
+                    let copies = eg.edges[je]
+                        .partitioner
+                        .copies(edge_channels[je][st as usize].len());
+                    cost.serialize_record.0 * copies as u64
                 })
                 .collect();
             let chain = Chain::new(ops, ser_ns);
@@ -226,10 +223,7 @@ pub fn build(
                     .map(|k| compiled(k, &Scope::Record(from_schema), interner));
                 let mut rng = seeds.stream(&format!("partitioner/{je}/{st}"));
                 let nch = chans.len() as u32;
-                let next = match e.partitioner {
-                    crate::scenario::Partitioner::Rebalance => rng.below(u64::from(nch)) as u32,
-                    _ => nch - 1,
-                };
+                let next = crate::flink::partition::initial_position(e.partitioner, nch, &mut rng);
                 let down = &g[e.to_op];
                 writers.push(
                     RecordWriter {

@@ -19,10 +19,11 @@ use super::queue::{Event, EventQueue};
 use crate::core::cost::CostModel;
 use crate::core::rng::SimRng;
 use crate::core::time::{SimDuration, SimTime};
-use crate::core::value::Value;
+use crate::core::value::{Interner, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
-use crate::flink::keygroup::{murmur_hash, subtask_for_key_group};
+use crate::flink::keygroup::{key_group_for_hash, subtask_for_key_group};
+use crate::flink::partition;
 use crate::scenario::Partitioner;
 
 /// Records a HASH writer routes at a time (see [`Net::write_batch`]): small enough for the
@@ -111,49 +112,38 @@ impl RecordWriter {
         self
     }
 
-    /// The target position of a key on a HASH edge: Java `hashCode` → Flink's `murmurHash`
-    /// → key group → subtask (precomputed table).
+    /// The target position of a key on a HASH edge (see [`key_target`]).
     #[inline(always)]
     fn target_of(&self, key: Value, interner: &crate::core::value::Interner) -> u32 {
-        let h = murmur_hash(key.java_hash_code(interner)) as u32;
-        let m = self.max_parallelism;
-        let kg = if m.is_power_of_two() {
-            h & (m - 1)
-        } else {
-            h % m
-        };
-        self.key_group_target[kg as usize]
+        key_target(&self.key_group_target, self.max_parallelism, key, interner)
     }
 
     /// The target position of a record on a HASH edge: key → Java `hashCode` → Flink's
     /// `murmurHash` → key group → subtask (precomputed table).
     #[inline(always)]
     pub fn hash_target(&self, row: &[Value], ev: &mut EvalCx<'_>) -> u32 {
-        let key = match (self.key_field, &self.key) {
-            (Some(i), _) => row[i],
-            (None, Some(k)) => k.eval(row, &[], ev),
-            (None, None) => Value::Int(0),
-        };
-        self.target_of(key, ev.interner)
+        self.target_of(key_of(self.key_field, &self.key, row, ev), ev.interner)
     }
 
-    /// The target position of the next record (Flink's `ChannelSelector.selectChannel`):
-    /// FORWARD and GLOBAL the only channel; REBALANCE and RESCALE round robin from the
-    /// writer's start position; SHUFFLE a seeded random channel; HASH the key group's
-    /// subtask. `None` for BROADCAST: every channel. Every execution mode routes through
-    /// this.
+    /// The target position of the next record (Flink's `ChannelSelector.selectChannel`,
+    /// [`partition::target`]); `None` for BROADCAST: every channel. Every execution mode
+    /// routes through this.
     #[inline(always)]
     pub fn select(&mut self, row: &[Value], ev: &mut EvalCx<'_>) -> Option<u32> {
         let n = self.channels.len() as u32;
-        Some(match self.partitioner {
-            Partitioner::Forward | Partitioner::Global => 0,
-            Partitioner::Rebalance | Partitioner::Rescale => {
-                self.next = if self.next + 1 >= n { 0 } else { self.next + 1 };
-                self.next
-            }
-            Partitioner::Shuffle => self.rng.below(u64::from(n)) as u32,
-            Partitioner::Hash => self.hash_target(row, ev),
-            Partitioner::Broadcast => return None,
+        let RecordWriter {
+            partitioner,
+            next,
+            rng,
+            key,
+            key_field,
+            key_group_target,
+            max_parallelism,
+            ..
+        } = self;
+        partition::target(*partitioner, n, next, rng, || {
+            let k = key_of(*key_field, key, row, ev);
+            key_target(key_group_target, *max_parallelism, k, ev.interner)
         })
     }
 
@@ -163,6 +153,24 @@ impl RecordWriter {
     pub fn available(&self) -> bool {
         self.in_use < self.pool_size
     }
+}
+
+/// The key of a record on a HASH edge: its key field, or the key expression evaluated.
+#[inline(always)]
+fn key_of(field: Option<usize>, key: &Option<Expr>, row: &[Value], ev: &mut EvalCx<'_>) -> Value {
+    match (field, key) {
+        (Some(i), _) => row[i],
+        (None, Some(k)) => k.eval(row, &[], ev),
+        (None, None) => Value::Int(0),
+    }
+}
+
+/// The target position of a key on a HASH edge: Java `hashCode` → key group
+/// ([`key_group_for_hash`]) → its subtask, looked up in the writer's table of
+/// [`subtask_for_key_group`].
+#[inline(always)]
+fn key_target(table: &[u32], max_parallelism: u32, key: Value, interner: &Interner) -> u32 {
+    table[key_group_for_hash(key.java_hash_code(interner), max_parallelism) as usize]
 }
 
 /// When a task's output flusher fires next.
@@ -257,11 +265,7 @@ impl Net<'_> {
     #[inline]
     pub fn copies(&self, w: usize) -> u64 {
         let wr = &self.writers[w];
-        if wr.partitioner == Partitioner::Broadcast {
-            wr.channels.len() as u64
-        } else {
-            1
-        }
+        wr.partitioner.copies(wr.channels.len()) as u64
     }
 
     /// Writes records through writer `w`, record `i` at local time `times[i]`.
