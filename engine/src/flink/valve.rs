@@ -147,4 +147,71 @@ mod tests {
             "channel 0 is idle"
         );
     }
+
+    /// One input to a valve: a watermark on a channel, or a channel's status.
+    enum In {
+        Wm(usize, EventTime),
+        Idle(usize),
+        Active(usize),
+    }
+
+    /// An input and the outputs it gives.
+    type Step = (In, &'static [ValveOutput]);
+
+    #[test]
+    fn valve_table() {
+        use In::*;
+        use ValveOutput::{Active as A, Idle as I, Watermark as W};
+        // (channels, inputs with the outputs each one gives)
+        let table: &[(usize, &[Step])] = &[
+            // the minimum over channels, emitted only when it advances
+            (
+                3,
+                &[
+                    (Wm(0, 5), &[]),
+                    (Wm(1, 7), &[]),
+                    (Wm(2, 6), &[W(5)]),
+                    (Wm(0, 9), &[W(6)]),
+                    (Wm(2, 6), &[]),
+                    (Wm(2, 4), &[]),
+                    (Wm(2, 8), &[W(7)]),
+                ],
+            ),
+            // an idle channel is left out of the minimum; back, it cannot pull it back
+            (
+                2,
+                &[
+                    (Wm(0, 10), &[]),
+                    (Idle(1), &[W(10)]),
+                    (Wm(0, 20), &[W(20)]),
+                    (Active(1), &[]),
+                    (Wm(1, 15), &[]),
+                    (Wm(1, 25), &[]), // channel 0 holds it at 20
+                    (Wm(0, 30), &[W(25)]),
+                ],
+            ),
+            // every channel idle: the output is idle; one back: active again
+            (
+                2,
+                &[
+                    (Idle(0), &[]),
+                    (Idle(1), &[I]),
+                    (Idle(1), &[]),
+                    (Wm(0, 3), &[]),
+                    (Active(0), &[A, W(3)]),
+                ],
+            ),
+        ];
+        for (n, (channels, steps)) in table.iter().enumerate() {
+            let mut v = Valve::new(*channels);
+            for (k, (input, want)) in steps.iter().enumerate() {
+                let got = match *input {
+                    Wm(c, w) => v.watermark(c, w).into_iter().collect(),
+                    Idle(c) => v.status(c, true),
+                    Active(c) => v.status(c, false),
+                };
+                assert_eq!(&got, want, "case {n}, step {k}");
+            }
+        }
+    }
 }

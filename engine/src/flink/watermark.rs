@@ -296,4 +296,64 @@ mod tests {
         let g = generator(0, Emission::Periodic(None), Some(ms(500)));
         assert_eq!(g.next_tick, None);
     }
+
+    #[test]
+    fn bounded_out_of_orderness_table() {
+        // (bound ms, event timestamps in arrival order, the watermark after each)
+        let table: &[(i64, &[i64], &[i64])] = &[
+            (0, &[10, 20, 15, 30], &[9, 19, 19, 29]),
+            (5, &[10, 3, 12, 12], &[4, 4, 6, 6]),
+            (1000, &[0, 500, 2500], &[-1001, -501, 1499]),
+            // monotonous timestamps are bound 0: max − 1
+            (0, &[1, 1, 2], &[0, 0, 1]),
+        ];
+        for &(bound, events, want) in table {
+            let mut g = generator(bound, Emission::PerEvent(None), None);
+            let got: Vec<_> = events
+                .iter()
+                .enumerate()
+                .map(|(i, &ts)| {
+                    g.on_event(ts, SimTime(i as u64));
+                    g.current().expect("a watermark after an event")
+                })
+                .collect();
+            assert_eq!(got, want, "bound {bound}, events {events:?}");
+            assert_eq!(g.last(), *want.last().expect("events"));
+        }
+    }
+
+    #[test]
+    fn periodic_emission_table() {
+        let ms = |m: u64| SimTime(SimDuration::from_millis(m).0);
+        // Bound 100 ms, emitted every 200 ms: (processing time ms, Some(event) or a tick)
+        // → what the generator emits at that moment.
+        let steps: &[(u64, Option<i64>, Option<Emit>)] = &[
+            (50, Some(1_000), None),
+            (120, Some(1_400), None),
+            (200, None, Some(Emit::Watermark(1_299))),
+            (300, Some(1_200), None),
+            (400, None, None), // behind the maximum: nothing new
+            (450, Some(2_000), None),
+            (600, None, Some(Emit::Watermark(1_899))),
+            (800, None, None),
+        ];
+        let mut g = generator(
+            100,
+            Emission::Periodic(Some(SimDuration::from_millis(200))),
+            None,
+        );
+        for &(at, event, want) in steps {
+            let got = match event {
+                Some(ts) => g.on_event(ts, ms(at)).1,
+                None => {
+                    assert_eq!(g.next_tick, Some(ms(at)), "ticks every 200 ms");
+                    g.on_tick(ms(at))
+                }
+            };
+            assert_eq!(got, want, "at {at} ms");
+        }
+        // between ticks the generator already stands at the next emission's watermark
+        g.on_event(3_000, ms(850));
+        assert_eq!((g.last(), g.current()), (1_899, Some(2_899)));
+    }
 }

@@ -33,6 +33,7 @@
 use crate::core::time::{EventTime, SimTime};
 use crate::core::value::{Interner, Value};
 use crate::expr::eval::EvalCx;
+use crate::flink::valve::Valve;
 use crate::ops::Operator;
 use crate::ops::batch::{Batch, View};
 use crate::plan::Plan;
@@ -896,24 +897,30 @@ impl Dataflow {
         }
     }
 
-    /// Flink's rule: the watermark the operators get is the minimum over every source
-    /// subtask's generator ([`crate::flink::watermark::Generator::current`]); a subtask that has
-    /// produced all its records has sent the final watermark and no longer holds it back.
-    /// `None` while a running subtask has no watermark yet (nothing produced, or a source
-    /// without a strategy).
+    /// Flink's rule: the watermark the operators get is what a [`Valve`] over the source
+    /// subtasks gives — the minimum over every active subtask's generator
+    /// ([`crate::flink::watermark::Generator::current`]); a subtask that has produced all its
+    /// records has sent the final watermark and no longer holds it back. `None` while a
+    /// running subtask has no watermark yet (nothing produced, or a source without a
+    /// strategy).
     pub fn source_watermark(&self) -> Option<EventTime> {
-        self.sources
-            .iter()
-            .map(|s| {
-                if s.done() {
-                    Some(crate::core::time::EVENT_TIME_MAX)
-                } else {
-                    s.state.watermarks.current()
-                }
-            })
-            .collect::<Option<Vec<_>>>()?
-            .into_iter()
-            .min()
+        if self.sources.is_empty() {
+            return None;
+        }
+        let mut valve = Valve::new(self.sources.len());
+        for (c, s) in self.sources.iter().enumerate() {
+            let g = &s.state.watermarks;
+            let wm = if s.done() {
+                crate::core::time::EVENT_TIME_MAX
+            } else {
+                g.current()?
+            };
+            valve.watermark(c, wm);
+            if g.is_idle() {
+                valve.status(c, true);
+            }
+        }
+        Some(valve.output)
     }
 
     /// Spark's rule (`spark.sql.streaming.multipleWatermarkPolicy = min`): per source (stream),
