@@ -14,7 +14,7 @@
 
 use streamlab_engine::api::{Source, StreamEnv};
 use streamlab_engine::core::value::{Type, Value};
-use streamlab_engine::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
+use streamlab_engine::flink::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
 use streamlab_engine::row;
 
 const SMALL_AMOUNT: f64 = 1.00;

@@ -30,13 +30,13 @@
 //! same checker as a file, so a mistake — an unknown field in an expression, a keyed
 //! operation on an unkeyed stream — is reported the same way, with the line of the generated
 //! scenario it sits on. Keyed process functions written in Rust
-//! ([`crate::process::KeyedProcessFunction`]) join the job through
+//! ([`crate::flink::process::KeyedProcessFunction`]) join the job through
 //! [`KeyedStream::process`].
 
 use crate::core::diag::Diagnostics;
 use crate::core::value::Type;
+use crate::flink::process::{CustomProcess, KeyedProcessFunction};
 use crate::plan::{self, Plan};
-use crate::process::{CustomProcess, KeyedProcessFunction};
 use crate::report::{RunReport, SinkReport};
 use crate::scenario::{self, Scenario};
 use crate::sim::{self, RunOptions};
@@ -642,7 +642,7 @@ impl DataStream {
         ConnectedStreams(self.clone(), other.clone())
     }
     /// Gives the side output of this keyed process function (what it emits with
-    /// [`Collector::side_output`](crate::process::Collector::side_output)) the stream name
+    /// [`Collector::side_output`](crate::flink::process::Collector::side_output)) the stream name
     /// `tag`; read it with [`DataStream::side_output`]. Its records have the fields of the
     /// function's input.
     pub fn with_side_output(self, tag: &str) -> Self {
@@ -1064,7 +1064,7 @@ fn two_input(a: &DataStream, b: &DataStream, kind: &str, rest: Table) -> DataStr
 mod tests {
     use super::*;
     use crate::core::value::Value as V;
-    use crate::process::{Collector, Context, TimeDomain};
+    use crate::flink::process::{Collector, Context, TimeDomain};
 
     fn clicks(env: &StreamEnv) -> DataStream {
         env.source(

@@ -8,7 +8,7 @@
 //! | layer | job |
 //! |---|---|
 //! | [`core`] | time axes, seeded random streams, record values, diagnostics, the cost model |
-//! | [`flink`] | Flink's rules, each once: windows, triggers, watermarks, key groups, barrier alignment |
+//! | [`flink`] | Flink's rules, each once: windows, triggers, watermarks, partitioners, key groups, barrier alignment, the process-function trait |
 //! | [`expr`] | the expression language of scenario files: parse, type, compile, evaluate |
 //! | [`scenario`] | scenario file → [`scenario::Scenario`] (two stages: raw serde, then validation) |
 //! | [`plan`] | logical graph, chaining with reasons, execution graph, deployment onto slots |
@@ -17,7 +17,6 @@
 //! | [`sim`] | the simulation kernel in processing time: event queue, tasks, channels, checkpoints, recovery |
 //! | [`oracle`] | the fault-free reference a faulty run is compared with |
 //! | [`modes`] | the same job as micro-batch, batch or acking (baselines) |
-//! | [`process`] | user process functions (Rust closures) for keyed process operators |
 //! | [`api`] | the DataStream-like Rust builder |
 
 pub mod api;
@@ -28,7 +27,6 @@ pub mod modes;
 pub mod ops;
 pub mod oracle;
 pub mod plan;
-pub mod process;
 pub mod report;
 pub mod scenario;
 pub mod sim;

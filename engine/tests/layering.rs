@@ -8,7 +8,7 @@ use std::path::Path;
 /// The engine's top-level modules in layer order.
 const LAYERS: &[&str] = &[
     "core", "flink", "expr", "scenario", "check", "plan", "report", "ops", "sim", "oracle",
-    "modes", "process", "api",
+    "modes", "api",
 ];
 
 /// Known violations that are being removed, as (file, used layer). Empty when the layering
@@ -24,17 +24,10 @@ const KNOWN: &[(&str, &str)] = &[
     ("ops/map.rs", "sim"),
     ("ops/mod.rs", "sim"),
     ("ops/process.rs", "sim"),
-    ("ops/process.rs", "process"),
-    ("ops/process.rs", "api"),
     ("ops/reduce.rs", "sim"),
     ("ops/sink.rs", "sim"),
     ("ops/sink_txn.rs", "sim"),
     ("ops/window.rs", "sim"),
-    // issue 12: the process-function trait is not yet in flink/
-    ("scenario/mod.rs", "process"),
-    ("scenario/model.rs", "process"),
-    ("scenario/validate.rs", "process"),
-    ("sim/build.rs", "process"),
     // issue 12: the reference run still starts inside sim::run
     ("sim/build.rs", "oracle"),
     ("sim/mod.rs", "oracle"),

@@ -10,6 +10,7 @@ mod cli;
 mod compare;
 mod event_time_scenarios;
 mod fault_tolerance;
+mod process_functions;
 mod recovery_faults;
 mod scenario_e2e;
 mod scenarios;

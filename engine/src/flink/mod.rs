@@ -1,11 +1,12 @@
 //! Apache Flink's rules, each written once: window assigners, triggers and merging; the
 //! watermark generator and the status/watermark valve; partitioners and key groups; the
-//! barrier aligner.
+//! barrier aligner; the keyed process-function trait.
 //! These modules know nothing of the simulator or the scenario file.
 
 pub mod barrier;
 pub mod keygroup;
 pub mod partition;
+pub mod process;
 pub mod valve;
 pub mod watermark;
 pub mod window;

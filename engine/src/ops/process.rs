@@ -2,12 +2,71 @@
 //! with the key's state and timers (Flink's `KeyedProcessOperator`).
 
 use super::batch::{Batch, View};
+use super::timers::TimerQueue;
 use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
-use crate::core::value::OrdValue;
+use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
-use crate::process::{Collector, Context, KeyedProcessFunction, StateStore, TimeDomain, Timers};
+use crate::flink::process::{
+    Collector, Context, KeyedProcessFunction, Output, StateStore, TimeDomain, TimerService,
+};
 use crate::sim::buffer::RecMeta;
+
+/// The timers of one operator subtask: `(timestamp, key)`, de-duplicated.
+#[derive(Debug, Default, Clone)]
+pub struct Timers {
+    /// Event-time timers.
+    pub event: TimerQueue<OrdValue>,
+    /// Processing-time timers.
+    pub processing: TimerQueue<OrdValue>,
+}
+
+impl Timers {
+    fn queue(&mut self, domain: TimeDomain) -> &mut TimerQueue<OrdValue> {
+        match domain {
+            TimeDomain::EventTime => &mut self.event,
+            TimeDomain::ProcessingTime => &mut self.processing,
+        }
+    }
+}
+
+impl TimerService for Timers {
+    fn register(&mut self, domain: TimeDomain, ts: EventTime, key: Value) {
+        self.queue(domain).register(ts, OrdValue(key));
+    }
+    fn delete(&mut self, domain: TimeDomain, ts: EventTime, key: Value) {
+        self.queue(domain).delete(ts, OrdValue(key));
+    }
+}
+
+/// A function's output into the operator's batches: every row carries `meta` (the element's
+/// timestamp and birth, or the timer's) and the place `parent` in the input (`u32::MAX`: a
+/// timer's row is its own place).
+struct BatchOutput<'a> {
+    out: &'a mut Batch,
+    side: &'a mut Batch,
+    meta: RecMeta,
+    parent: u32,
+}
+
+impl Output for BatchOutput<'_> {
+    fn collect(&mut self, row: &[Value]) {
+        let parent = if self.parent == u32::MAX {
+            self.out.len() as u32
+        } else {
+            self.parent
+        };
+        self.out.push(row, self.meta, parent);
+    }
+    fn side_output(&mut self, row: &[Value]) {
+        let parent = if self.parent == u32::MAX {
+            self.side.len() as u32
+        } else {
+            self.parent
+        };
+        self.side.push(row, self.meta, parent);
+    }
+}
 
 /// A keyed process operator subtask.
 #[derive(Debug)]
@@ -18,7 +77,7 @@ pub struct ProcessOp {
     timers: Timers,
     /// Per key, the birth of its latest element: what a timer's output is "created" from
     /// for latency (as a window result counts from its latest element).
-    last_born: rustc_hash::FxHashMap<crate::core::value::Value, SimTime>,
+    last_born: rustc_hash::FxHashMap<Value, SimTime>,
     /// The operator's watermark.
     pub watermark: EventTime,
     /// Processing time in ms, set by the task before each batch.
@@ -69,7 +128,7 @@ impl ProcessOp {
     }
 
     /// Rescaling: keeps the state, timers and latest births of the keys that pass `keep`.
-    pub fn retain_keys(&mut self, keep: &dyn Fn(crate::core::value::Value) -> bool) {
+    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
         self.store.retain_keys(keep);
         self.timers.event.retain(|k| keep(k.0));
         self.timers.processing.retain(|k| keep(k.0));
@@ -119,15 +178,15 @@ impl ProcessOp {
                 timers: &mut self.timers,
                 interner: ev.interner,
             };
-            let mut col = Collector {
+            let mut sink = BatchOutput {
                 out,
                 side,
                 meta,
                 parent: i as u32,
-                emitted: 0,
             };
+            let mut col = Collector::new(&mut sink);
             self.func.process_element(row, &mut ctx, &mut col);
-            self.emitted += col.emitted;
+            self.emitted += col.emitted();
         }
     }
 
@@ -179,7 +238,7 @@ impl ProcessOp {
     fn fire(
         &mut self,
         ts: EventTime,
-        key: crate::core::value::Value,
+        key: Value,
         domain: TimeDomain,
         out: &mut Batch,
         side: &mut Batch,
@@ -200,98 +259,20 @@ impl ProcessOp {
             born: self.last_born.get(&key).copied().unwrap_or(SimTime::ZERO),
         };
         let (out_before, side_before) = (out.len(), side.len());
-        let mut col = Collector {
+        let mut sink = BatchOutput {
             out,
             side,
             meta,
             parent: u32::MAX,
-            emitted: 0,
         };
+        let mut col = Collector::new(&mut sink);
         self.func.on_timer(ts, domain, &mut ctx, &mut col);
-        self.emitted += col.emitted;
+        self.emitted += col.emitted();
         // A timer's main rows are their own places; its side rows take the place of the
         // firing's first main row, or of the next firing's (after all main rows at the
         // end): their order stays the firing order.
         for p in &mut side.parent[side_before..] {
             *p = out_before as u32;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::api::{Source, StreamEnv, WatermarkStrategy};
-    use crate::core::value::{Type, Value as V};
-    use crate::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
-    use crate::row;
-
-    /// Remembers a key's last record; 1 s (event time) after it, sends it to the side output
-    /// (`stale`), and emits a count on the main output only for keys seen more than once.
-    #[derive(Debug, Clone)]
-    struct StaleToSide;
-
-    impl KeyedProcessFunction for StaleToSide {
-        fn process_element(&mut self, row: &[V], ctx: &mut Context<'_>, _: &mut Collector<'_>) {
-            let n = ctx.value("n").map_or(0, |v| v[0].as_int());
-            ctx.set_value("n", &[V::Int(n + 1)]);
-            ctx.set_value("last", row);
-            ctx.register_event_time_timer(ctx.timestamp().unwrap_or(0) + 1_000);
-        }
-        fn on_timer(
-            &mut self,
-            ts: i64,
-            _: TimeDomain,
-            ctx: &mut Context<'_>,
-            out: &mut Collector<'_>,
-        ) {
-            let Some(last) = ctx.value("last").map(<[V]>::to_vec) else {
-                return;
-            };
-            if last[2].as_int() + 1_000 != ts {
-                return; // a newer record came since
-            }
-            let n = ctx.value("n").map_or(0, |v| v[0].as_int());
-            if n > 1 {
-                out.collect(&[ctx.key(), V::Int(n)]);
-            }
-            out.side_output(&last);
-        }
-        fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
-            Box::new(self.clone())
-        }
-    }
-
-    /// Item 8 of issue 11: rows a process function sends to its side output from `on_timer`
-    /// reach the side output's sink — with and without main output from the same firing.
-    #[test]
-    fn side_output_from_on_timer_is_delivered() {
-        let env = StreamEnv::new("stale");
-        let main = env
-            .source(
-                "clicks",
-                Source::elements([
-                    row! { user = "ann", n = 1, ts = 1_000 },
-                    row! { user = "bob", n = 2, ts = 1_500 },
-                    row! { user = "ann", n = 3, ts = 1_800 },
-                    row! { user = "cid", n = 4, ts = 5_000 },
-                ])
-                .timestamp("ts")
-                .watermarks(WatermarkStrategy::for_monotonous_timestamps().per_event()),
-            )
-            .key_by("user")
-            .process("stale", &[("count", Type::Int)], StaleToSide)
-            .with_side_output("stale");
-        main.collect("counts");
-        main.side_output("stale").collect("stale_records");
-        let r = env.execute().unwrap();
-        let json =
-            |name: &str| serde_json::to_string(r.rows(name).expect("a sink of the job")).unwrap();
-        // bob's timer (2.5 s) and ann's (2.8 s) fire at cid's watermark, cid's at the end;
-        // only ann had two records, so only her firing has main output too.
-        assert_eq!(json("counts"), r#"[["ann",2]]"#);
-        assert_eq!(
-            json("stale_records"),
-            r#"[["bob",2,1500],["ann",3,1800],["cid",4,5000]]"#
-        );
     }
 }

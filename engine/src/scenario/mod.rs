@@ -82,7 +82,7 @@ pub fn parse_str_with(
     name: &str,
     text: &str,
     base_dir: Option<&Path>,
-    custom: &[crate::process::CustomProcess],
+    custom: &[crate::flink::process::CustomProcess],
 ) -> Result<Scenario, Diagnostics> {
     validate::parse_scenario(SourceFile::new(name, text), base_dir, custom)
 }

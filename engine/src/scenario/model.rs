@@ -370,7 +370,7 @@ pub struct ProcessSpec {
 /// Which keyed process function.
 #[derive(Clone)]
 pub enum ProcessFn {
-    /// flink-training's long ride alert ([`crate::process::LongRideAlert`]).
+    /// flink-training's long ride alert ([`crate::flink::process::LongRideAlert`]).
     LongRideAlert {
         /// Index of the boolean START field.
         is_start: usize,
@@ -382,8 +382,9 @@ pub enum ProcessFn {
         /// Its name, for plans and reports.
         name: String,
         /// Makes one instance per subtask.
-        make:
-            std::sync::Arc<dyn Fn() -> Box<dyn crate::process::KeyedProcessFunction> + Send + Sync>,
+        make: std::sync::Arc<
+            dyn Fn() -> Box<dyn crate::flink::process::KeyedProcessFunction> + Send + Sync,
+        >,
     },
 }
 

@@ -521,9 +521,9 @@ fn operator(
         NodeKind::Process(pr) => {
             let input = &s.nodes[node.inputs[0].node].schema;
             let key = compiled(&pr.key, &Scope::Record(input), interner);
-            let func: Box<dyn crate::process::KeyedProcessFunction> = match &pr.function {
+            let func: Box<dyn crate::flink::process::KeyedProcessFunction> = match &pr.function {
                 crate::scenario::ProcessFn::LongRideAlert { is_start, timeout } => {
-                    Box::new(crate::process::LongRideAlert {
+                    Box::new(crate::flink::process::LongRideAlert {
                         is_start: *is_start,
                         timeout: *timeout,
                     })

@@ -8,8 +8,12 @@
 //! key's context. Element processing and timers never run at the same time. Output goes
 //! through the [`Collector`], to the main output or to the side output.
 //!
+//! This module is the function's side of Flink's `KeyedProcessOperator`: the trait, the
+//! context and the keyed state. The operator (`ops::process`) owns the timer queues and the
+//! record batches and lends them through [`TimerService`] and [`Output`].
+//!
 //! ```
-//! use streamlab_engine::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
+//! use streamlab_engine::flink::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
 //! use streamlab_engine::core::value::Value;
 //!
 //! /// Emits the key when it has been silent for 10 s of event time.
@@ -38,15 +42,12 @@
 
 use crate::core::time::EventTime;
 use crate::core::value::{Interner, OrdValue, Value};
-use crate::ops::batch::Batch;
-use crate::ops::timers::TimerQueue;
-use crate::sim::buffer::RecMeta;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 /// A keyed process function written in Rust, registered under a name so that scenario
-/// files (`function = "<name>"`) and the [`crate::api`] builder can use it.
+/// files (`function = "<name>"`) and the `api` builder can use it.
 #[derive(Clone)]
 pub struct CustomProcess {
     /// The name a scenario uses for it.
@@ -147,13 +148,21 @@ impl StateStore {
     }
 }
 
-/// The timers of one operator subtask: `(timestamp, key)`, de-duplicated.
-#[derive(Debug, Default, Clone)]
-pub struct Timers {
-    /// Event-time timers.
-    pub event: TimerQueue<OrdValue>,
-    /// Processing-time timers.
-    pub processing: TimerQueue<OrdValue>,
+/// The timers of the operator running a function: per key and timestamp, de-duplicated
+/// (Flink's `TimerService` as the context gives it, bound to the current key).
+pub trait TimerService {
+    /// Registers a timer of `key` at `ts` in `domain` (no-op if it exists).
+    fn register(&mut self, domain: TimeDomain, ts: EventTime, key: Value);
+    /// Deletes a timer of `key` at `ts` in `domain` (no-op if absent).
+    fn delete(&mut self, domain: TimeDomain, ts: EventTime, key: Value);
+}
+
+/// Where the operator running a function puts its records.
+pub trait Output {
+    /// A record on the main output.
+    fn collect(&mut self, row: &[Value]);
+    /// A record on the side output.
+    fn side_output(&mut self, row: &[Value]);
 }
 
 /// What a function can see and do for the current key.
@@ -163,7 +172,7 @@ pub struct Context<'a> {
     pub(crate) watermark: EventTime,
     pub(crate) now: EventTime,
     pub(crate) state: &'a mut StateStore,
-    pub(crate) timers: &'a mut Timers,
+    pub(crate) timers: &'a mut dyn TimerService,
     pub(crate) interner: &'a mut Interner,
 }
 
@@ -218,53 +227,52 @@ impl Context<'_> {
     }
     /// Registers an event-time timer for the current key (once per timestamp).
     pub fn register_event_time_timer(&mut self, ts: EventTime) {
-        self.timers.event.register(ts, OrdValue(self.key));
+        self.timers.register(TimeDomain::EventTime, ts, self.key);
     }
     /// Deletes an event-time timer of the current key.
     pub fn delete_event_time_timer(&mut self, ts: EventTime) {
-        self.timers.event.delete(ts, OrdValue(self.key));
+        self.timers.delete(TimeDomain::EventTime, ts, self.key);
     }
     /// Registers a processing-time timer (ms) for the current key.
     pub fn register_processing_time_timer(&mut self, ts: EventTime) {
-        self.timers.processing.register(ts, OrdValue(self.key));
+        self.timers
+            .register(TimeDomain::ProcessingTime, ts, self.key);
     }
     /// Deletes a processing-time timer of the current key.
     pub fn delete_processing_time_timer(&mut self, ts: EventTime) {
-        self.timers.processing.delete(ts, OrdValue(self.key));
+        self.timers.delete(TimeDomain::ProcessingTime, ts, self.key);
     }
 }
 
 /// Where a function's output goes.
 pub struct Collector<'a> {
-    pub(crate) out: &'a mut Batch,
-    pub(crate) side: &'a mut Batch,
-    pub(crate) meta: RecMeta,
-    pub(crate) parent: u32,
-    pub(crate) emitted: u64,
+    out: &'a mut dyn Output,
+    emitted: u64,
 }
 
-impl Collector<'_> {
+impl<'a> Collector<'a> {
+    /// A collector writing into `out`.
+    pub fn new(out: &'a mut dyn Output) -> Self {
+        Collector { out, emitted: 0 }
+    }
+
+    /// Records emitted on the main output so far.
+    pub fn emitted(&self) -> u64 {
+        self.emitted
+    }
+
     /// Emits a record on the main output (it keeps the element's timestamp, or the timer's).
     pub fn collect(&mut self, row: &[Value]) {
-        let parent = if self.parent == u32::MAX {
-            self.out.len() as u32
-        } else {
-            self.parent
-        };
-        self.out.push(row, self.meta, parent);
+        self.out.collect(row);
         self.emitted += 1;
     }
+
     /// Emits a record on the side output (records there have the input's fields); the
     /// scenario names that stream with `side_output = "<name>"` on the process operator.
     /// Works from `process_element` and from `on_timer` alike (Flink's
     /// `ctx.output(tag, value)` in `onTimer`).
     pub fn side_output(&mut self, row: &[Value]) {
-        let parent = if self.parent == u32::MAX {
-            self.side.len() as u32
-        } else {
-            self.parent
-        };
-        self.side.push(row, self.meta, parent);
+        self.out.side_output(row);
     }
 }
 
@@ -359,10 +367,34 @@ impl KeyedProcessFunction for LongRideAlert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::time::SimTime;
-    use crate::sim::buffer::RecMeta;
+    use std::collections::BTreeSet;
 
     const H: i64 = 3_600_000;
+
+    /// Event-time timers `(timestamp, key)` in timestamp order.
+    #[derive(Default)]
+    struct TestTimers(BTreeSet<(EventTime, i64)>);
+
+    impl TimerService for TestTimers {
+        fn register(&mut self, d: TimeDomain, ts: EventTime, key: Value) {
+            assert_eq!(d, TimeDomain::EventTime);
+            self.0.insert((ts, key.as_int()));
+        }
+        fn delete(&mut self, _: TimeDomain, ts: EventTime, key: Value) {
+            self.0.remove(&(ts, key.as_int()));
+        }
+    }
+
+    /// The rows emitted on the main output.
+    #[derive(Default)]
+    struct Rows(Vec<Vec<Value>>);
+
+    impl Output for Rows {
+        fn collect(&mut self, row: &[Value]) {
+            self.0.push(row.to_vec());
+        }
+        fn side_output(&mut self, _: &[Value]) {}
+    }
 
     /// Runs `LongRideAlert` (timeout 2 h) over `(ride, is_start, ts, watermark after it)` and
     /// returns the alerts `(ride, started_at)` and the state entries left.
@@ -371,14 +403,13 @@ mod tests {
             is_start: 0,
             timeout: 2 * H,
         };
-        let (mut state, mut timers, mut interner) =
-            (StateStore::default(), Timers::default(), Interner::new());
-        let (mut out, mut side) = (Batch::new(2), Batch::new(1));
+        let (mut state, mut timers, mut interner) = (
+            StateStore::default(),
+            TestTimers::default(),
+            Interner::new(),
+        );
+        let mut out = Rows::default();
         for &(ride, start, ts, wm) in events {
-            let meta = RecMeta {
-                ts,
-                born: SimTime::ZERO,
-            };
             let mut ctx = Context {
                 key: Value::Int(ride),
                 timestamp: Some(ts),
@@ -388,17 +419,15 @@ mod tests {
                 timers: &mut timers,
                 interner: &mut interner,
             };
-            let mut col = Collector {
-                out: &mut out,
-                side: &mut side,
-                meta,
-                parent: 0,
-                emitted: 0,
-            };
-            f.process_element(&[Value::Bool(start)], &mut ctx, &mut col);
-            while let Some((t, OrdValue(key))) = timers.event.pop_due(wm) {
+            f.process_element(
+                &[Value::Bool(start)],
+                &mut ctx,
+                &mut Collector::new(&mut out),
+            );
+            while let Some(&(t, key)) = timers.0.first().filter(|(t, _)| *t <= wm) {
+                timers.0.remove(&(t, key));
                 let mut ctx = Context {
-                    key,
+                    key: Value::Int(key),
                     timestamp: Some(t),
                     watermark: wm,
                     now: 0,
@@ -406,22 +435,29 @@ mod tests {
                     timers: &mut timers,
                     interner: &mut interner,
                 };
-                let mut col = Collector {
-                    out: &mut out,
-                    side: &mut side,
-                    meta: RecMeta { ts: t, ..meta },
-                    parent: u32::MAX,
-                    emitted: 0,
-                };
-                f.on_timer(t, TimeDomain::EventTime, &mut ctx, &mut col);
+                f.on_timer(
+                    t,
+                    TimeDomain::EventTime,
+                    &mut ctx,
+                    &mut Collector::new(&mut out),
+                );
             }
         }
         let alerts = out
-            .values
-            .chunks(2)
+            .0
+            .iter()
             .map(|r| (r[0].as_int(), r[1].as_int()))
             .collect();
         (alerts, state.entries())
+    }
+
+    #[test]
+    fn a_collector_counts_main_rows_only() {
+        let mut out = Rows::default();
+        let mut c = Collector::new(&mut out);
+        c.collect(&[Value::Int(1)]);
+        c.side_output(&[Value::Int(2)]);
+        assert_eq!(c.emitted(), 1);
     }
 
     #[test]
