@@ -1,79 +1,86 @@
 //! The cost model: the only way simulated time advances.
 //!
-//! Every figure lives here with its default. Where Flink has a setting, the default is
-//! Flink's and the comment names the option; the CPU costs are streamlab's own calibration
-//! (Flink has no such setting — they stand for the work a real operator does per record) and
-//! can be overridden per scenario in `[cost]` or per operator with `cost = "…"`.
+//! Every figure of a run's cost model lives here; its default is in [`defaults`], which
+//! names the Flink option it mirrors. Where Flink has a setting, the default is Flink's; the
+//! CPU costs are streamlab's own calibration (Flink has no such setting — they stand for the
+//! work a real operator does per record) and can be overridden per scenario in `[cost]` or
+//! per operator with `cost = "…"`.
 
+use crate::core::defaults;
 use crate::core::time::SimDuration;
 use serde::Serialize;
 
-/// All costs of a run.
+/// All costs of a run. Each field's default is the [`defaults`] constant it names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CostModel {
     /// CPU time a source spends producing one record (reading and deserializing it).
-    /// streamlab default: 400 ns.
+    /// [`defaults::cost::SOURCE_RECORD`].
     pub source_record: SimDuration,
     /// CPU time of a stateless operator (map, filter, flat_map) per input record.
-    /// streamlab default: 150 ns.
+    /// [`defaults::cost::OPERATOR_RECORD`].
     pub operator_record: SimDuration,
     /// CPU time of a keyed, stateful operator (reduce) per input record: the state lookup.
-    /// streamlab default: 300 ns.
+    /// [`defaults::cost::KEYED_RECORD`].
     pub keyed_record: SimDuration,
-    /// CPU time of a sink per record. streamlab default: 200 ns.
+    /// CPU time of a sink per record. [`defaults::cost::SINK_RECORD`].
     pub sink_record: SimDuration,
     /// CPU time to serialize one record into a network buffer, per network hop. Zero inside a
-    /// chain — which is exactly the saving chaining buys. streamlab default: 100 ns.
+    /// chain — which is exactly the saving chaining buys. [`defaults::cost::SERIALIZE_RECORD`].
     pub serialize_record: SimDuration,
-    /// CPU time to deserialize one record out of a network buffer. streamlab default: 100 ns.
+    /// CPU time to deserialize one record out of a network buffer.
+    /// [`defaults::cost::DESERIALIZE_RECORD`].
     pub deserialize_record: SimDuration,
     /// Latency of a channel between subtasks on the same TaskManager (an in-memory hand-over
-    /// between threads). streamlab default: 5 us.
+    /// between threads). [`defaults::cost::LOCAL_CHANNEL_LATENCY`].
     pub local_channel_latency: SimDuration,
-    /// Latency of a channel between TaskManagers. streamlab default: 200 us (one network
-    /// round trip in a data centre).
+    /// Latency of a channel between TaskManagers. [`defaults::cost::REMOTE_CHANNEL_LATENCY`].
     pub remote_channel_latency: SimDuration,
-    /// Bytes per second a remote channel carries. streamlab default: 10 Gbit/s.
+    /// Bytes per second a remote channel carries.
+    /// [`defaults::cost::NETWORK_BANDWIDTH_BYTES_PER_S`].
     pub network_bandwidth_bytes_per_s: u64,
-    /// Size of a network buffer (memory segment). Flink: `taskmanager.memory.segment-size`,
-    /// default 32 KiB.
+    /// Size of a network buffer (memory segment), Flink's `taskmanager.memory.segment-size`.
+    /// [`defaults::network::SEGMENT_SIZE_BYTES`].
     pub buffer_size_bytes: u32,
-    /// Exclusive buffers per input channel = initial credits. Flink:
-    /// `taskmanager.network.memory.buffers-per-channel`, default 2.
+    /// Exclusive buffers per input channel = initial credits, Flink's
+    /// `taskmanager.network.memory.buffers-per-channel`.
+    /// [`defaults::network::BUFFERS_PER_CHANNEL`].
     pub exclusive_buffers_per_channel: u32,
-    /// Floating buffers shared by the channels of one input gate. Flink:
-    /// `taskmanager.network.memory.floating-buffers-per-gate`, default 8.
+    /// Floating buffers shared by the channels of one input gate, Flink's
+    /// `taskmanager.network.memory.floating-buffers-per-gate`.
+    /// [`defaults::network::FLOATING_BUFFERS_PER_GATE`].
     pub floating_buffers_per_gate: u32,
     /// Extra buffers a task may take beyond its output pool while it finishes the input it
-    /// is processing. Flink: `taskmanager.network.memory.max-overdraft-buffers-per-gate`,
-    /// default 5.
+    /// is processing, Flink's `taskmanager.network.memory.max-overdraft-buffers-per-gate`.
+    /// [`defaults::network::MAX_OVERDRAFT_BUFFERS_PER_GATE`].
     pub max_overdraft_buffers: u32,
-    /// How often the JobManager asks each TaskManager for a heartbeat. Flink:
-    /// `heartbeat.interval`, default 10 s.
+    /// How often the JobManager asks each TaskManager for a heartbeat, Flink's
+    /// `heartbeat.interval`. [`defaults::cluster::HEARTBEAT_INTERVAL`].
     pub heartbeat_interval: SimDuration,
     /// How long without a heartbeat before the JobManager declares a TaskManager lost and
-    /// fails over its tasks. Flink: `heartbeat.timeout`, default 50 s.
+    /// fails over its tasks, Flink's `heartbeat.timeout`.
+    /// [`defaults::cluster::HEARTBEAT_TIMEOUT`].
     pub heartbeat_timeout: SimDuration,
 }
 
 impl Default for CostModel {
+    /// Every figure from [`defaults`].
     fn default() -> Self {
         CostModel {
-            source_record: SimDuration::from_nanos(400),
-            operator_record: SimDuration::from_nanos(150),
-            keyed_record: SimDuration::from_nanos(300),
-            sink_record: SimDuration::from_nanos(200),
-            serialize_record: SimDuration::from_nanos(100),
-            deserialize_record: SimDuration::from_nanos(100),
-            local_channel_latency: SimDuration::from_micros(5),
-            remote_channel_latency: SimDuration::from_micros(200),
-            network_bandwidth_bytes_per_s: 1_250_000_000,
-            buffer_size_bytes: 32 * 1024,
-            exclusive_buffers_per_channel: 2,
-            floating_buffers_per_gate: 8,
-            max_overdraft_buffers: 5,
-            heartbeat_interval: SimDuration::from_secs(10),
-            heartbeat_timeout: SimDuration::from_secs(50),
+            source_record: defaults::cost::SOURCE_RECORD,
+            operator_record: defaults::cost::OPERATOR_RECORD,
+            keyed_record: defaults::cost::KEYED_RECORD,
+            sink_record: defaults::cost::SINK_RECORD,
+            serialize_record: defaults::cost::SERIALIZE_RECORD,
+            deserialize_record: defaults::cost::DESERIALIZE_RECORD,
+            local_channel_latency: defaults::cost::LOCAL_CHANNEL_LATENCY,
+            remote_channel_latency: defaults::cost::REMOTE_CHANNEL_LATENCY,
+            network_bandwidth_bytes_per_s: defaults::cost::NETWORK_BANDWIDTH_BYTES_PER_S,
+            buffer_size_bytes: defaults::network::SEGMENT_SIZE_BYTES,
+            exclusive_buffers_per_channel: defaults::network::BUFFERS_PER_CHANNEL,
+            floating_buffers_per_gate: defaults::network::FLOATING_BUFFERS_PER_GATE,
+            max_overdraft_buffers: defaults::network::MAX_OVERDRAFT_BUFFERS_PER_GATE,
+            heartbeat_interval: defaults::cluster::HEARTBEAT_INTERVAL,
+            heartbeat_timeout: defaults::cluster::HEARTBEAT_TIMEOUT,
         }
     }
 }
@@ -92,7 +99,7 @@ impl CostModel {
 #[serde(rename_all = "snake_case")]
 pub enum BufferTimeout {
     /// Flush partly filled buffers at this interval; zero flushes after every record.
-    /// Flink default: 100 ms.
+    /// Default [`defaults::network::BUFFER_TIMEOUT`].
     Interval(SimDuration),
     /// Never flush early: buffers go out only when full (or at end of input). Flink: -1.
     Off,
@@ -100,37 +107,36 @@ pub enum BufferTimeout {
 
 impl Default for BufferTimeout {
     fn default() -> Self {
-        BufferTimeout::Interval(SimDuration::from_millis(100))
+        BufferTimeout::Interval(defaults::network::BUFFER_TIMEOUT)
     }
 }
 
 /// Hard limits of a run; exceeding one stops the run with a clear error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
-    /// Longest simulated time. Default: 24 h.
+    /// Longest simulated time. [`defaults::limits::MAX_SIM_TIME`].
     pub max_sim_time: SimDuration,
-    /// Most queue events processed. Default: 500 million.
+    /// Most queue events processed. [`defaults::limits::MAX_EVENTS`].
     pub max_events: u64,
-    /// Most records all sources together produce. Default: 50 million (the largest bundled
-    /// scenario reads 10 million; 50 million take from 1 to 15 seconds to simulate).
+    /// Most records all sources together produce. [`defaults::limits::MAX_RECORDS`].
     pub max_records: u64,
     /// Most memory the run may take by the simulator's estimate (operator state, network
-    /// buffers, channels and tasks), in bytes. Default: 4 GiB.
+    /// buffers, channels and tasks), in bytes. [`defaults::limits::MAX_MEMORY_BYTES`].
     pub max_memory: u64,
 }
 
 impl Limits {
     /// Default of [`Limits::max_records`].
-    pub const DEFAULT_MAX_RECORDS: u64 = 50_000_000;
+    pub const DEFAULT_MAX_RECORDS: u64 = defaults::limits::MAX_RECORDS;
     /// Default of [`Limits::max_memory`].
-    pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
+    pub const DEFAULT_MAX_MEMORY: u64 = defaults::limits::MAX_MEMORY_BYTES;
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_sim_time: SimDuration::from_secs(24 * 3600),
-            max_events: 500_000_000,
+            max_sim_time: defaults::limits::MAX_SIM_TIME,
+            max_events: defaults::limits::MAX_EVENTS,
             max_records: Self::DEFAULT_MAX_RECORDS,
             max_memory: Self::DEFAULT_MAX_MEMORY,
         }

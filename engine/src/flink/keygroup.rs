@@ -7,10 +7,9 @@
 //! state: rescaling moves whole groups, which is why max parallelism can never change for a
 //! job with keyed state.
 
-/// Flink's lower bound for the default max parallelism (`DEFAULT_LOWER_BOUND_MAX_PARALLELISM`).
-pub const DEFAULT_LOWER_BOUND_MAX_PARALLELISM: u32 = 128;
-/// Flink's upper bound for max parallelism (`UPPER_BOUND_MAX_PARALLELISM` = 2^15).
-pub const UPPER_BOUND_MAX_PARALLELISM: u32 = 32_768;
+pub use crate::core::defaults::keygroups::{
+    DEFAULT_LOWER_BOUND_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM,
+};
 
 /// Flink's `MathUtils.murmurHash(int)`: one Murmur3 round plus the finaliser, made
 /// non-negative (`Integer.MIN_VALUE` maps to 0).

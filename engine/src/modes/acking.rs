@@ -47,7 +47,7 @@ use std::collections::VecDeque;
 
 /// Ack messages the acker's receive queue holds before its senders block (Storm 2's
 /// `topology.executor.receive.buffer.size`, 32 768).
-pub const ACKER_QUEUE: u64 = 32_768;
+pub const ACKER_QUEUE: u64 = crate::core::defaults::baselines::STORM_RECEIVE_BUFFER;
 
 /// The acker's receive queue: per tuple tree, when the acker starts on its acks and how many
 /// ack messages it sent, in acker order (FIFO, so the start times never decrease).

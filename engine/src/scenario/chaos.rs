@@ -98,8 +98,8 @@ impl Default for ChaosProfile {
     fn default() -> Self {
         ChaosProfile {
             kinds: ChaosKind::ALL.to_vec(),
-            mean_interval: SimDuration::from_secs(20),
-            min_stable: SimDuration::from_secs(5),
+            mean_interval: crate::core::defaults::chaos::MEAN_INTERVAL,
+            min_stable: crate::core::defaults::chaos::MIN_STABLE,
             until: None,
         }
     }

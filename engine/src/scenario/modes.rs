@@ -72,10 +72,10 @@ pub struct MicroBatchSettings {
 impl Default for MicroBatchSettings {
     fn default() -> Self {
         MicroBatchSettings {
-            trigger: SimDuration::from_secs(1),
+            trigger: crate::core::defaults::baselines::MICRO_BATCH_TRIGGER,
             variant: MicroBatchVariant::Structured,
             output_mode: OutputMode::Append,
-            overhead: SimDuration::from_millis(20),
+            overhead: crate::core::defaults::baselines::MICRO_BATCH_OVERHEAD,
         }
     }
 }
@@ -94,8 +94,8 @@ pub struct AckingSettings {
 impl Default for AckingSettings {
     fn default() -> Self {
         AckingSettings {
-            message_timeout: SimDuration::from_secs(30),
-            ack_cost: SimDuration::from_nanos(200),
+            message_timeout: crate::core::defaults::baselines::STORM_MESSAGE_TIMEOUT,
+            ack_cost: crate::core::defaults::baselines::STORM_ACK_COST,
         }
     }
 }

@@ -302,7 +302,7 @@ impl FaultTolerance {
 }
 
 /// The smallest interval Flink accepts (`CheckpointCoordinatorConfiguration`).
-pub const MIN_CHECKPOINT_INTERVAL: SimDuration = SimDuration::from_millis(10);
+pub const MIN_CHECKPOINT_INTERVAL: SimDuration = crate::core::defaults::checkpointing::MIN_INTERVAL;
 
 impl Checker {
     /// Reads `[checkpointing]`, `[restart]` and the `[[fault]]` tables (after the nodes, so
@@ -375,16 +375,16 @@ impl Checker {
         let mut c = CheckpointConfig {
             interval,
             mode: CheckpointMode::ExactlyOnce,
-            timeout: SimDuration::from_secs(600),
-            min_pause: SimDuration::ZERO,
-            max_concurrent: 1,
-            tolerable_failures: 0,
+            timeout: crate::core::defaults::checkpointing::TIMEOUT,
+            min_pause: crate::core::defaults::checkpointing::MIN_PAUSE,
+            max_concurrent: crate::core::defaults::checkpointing::MAX_CONCURRENT,
+            tolerable_failures: crate::core::defaults::checkpointing::TOLERABLE_FAILURES,
             unaligned: false,
-            aligned_timeout: SimDuration::ZERO,
+            aligned_timeout: crate::core::defaults::checkpointing::ALIGNED_TIMEOUT,
             compare_aligned: false,
-            storage_bandwidth: 100 << 20,
-            storage_latency: SimDuration::from_millis(20),
-            retained: 1,
+            storage_bandwidth: crate::core::defaults::checkpointing::STORAGE_BANDWIDTH_BYTES_PER_S,
+            storage_latency: crate::core::defaults::checkpointing::STORAGE_LATENCY,
+            retained: crate::core::defaults::checkpointing::NUM_RETAINED,
             span,
         };
         if let Some(m) = &r.mode {
@@ -537,7 +537,7 @@ impl Checker {
             (None, _) if !checkpointing => RestartStrategy::None,
             (None, _) if old => RestartStrategy::FixedDelay {
                 attempts: None,
-                delay: SimDuration::from_secs(1),
+                delay: crate::core::defaults::restart::FIXED_DELAY_DELAY,
             },
             (None, _) => default_exponential(false),
             (Some(n), Some(r)) => {
@@ -549,9 +549,14 @@ impl Checker {
                             Some(a) if *a.get_ref() < 0 => None,
                             Some(a) if *a.get_ref() == 0 => Some(0),
                             Some(a) => self.count(a, "restart.attempts", i64::from(u32::MAX)),
-                            None => Some(1),
+                            None => Some(crate::core::defaults::restart::FIXED_DELAY_ATTEMPTS),
                         };
-                        let delay = dur(self, &r.delay, "restart.delay", SimDuration::from_secs(1));
+                        let delay = dur(
+                            self,
+                            &r.delay,
+                            "restart.delay",
+                            crate::core::defaults::restart::FIXED_DELAY_DELAY,
+                        );
                         if delay.is_zero() && attempts.is_none() {
                             self.warn(
                                 r.delay.as_ref().map(|d| d.span()).or(Some(n.span())),
@@ -568,14 +573,19 @@ impl Checker {
                             .and_then(|m| {
                                 self.count(m, "restart.max_failures", i64::from(u32::MAX))
                             })
-                            .unwrap_or(1);
+                            .unwrap_or(crate::core::defaults::restart::FAILURE_RATE_MAX_FAILURES);
                         let interval = dur(
                             self,
                             &r.interval,
                             "restart.interval",
-                            SimDuration::from_secs(60),
+                            crate::core::defaults::restart::FAILURE_RATE_INTERVAL,
                         );
-                        let delay = dur(self, &r.delay, "restart.delay", SimDuration::from_secs(1));
+                        let delay = dur(
+                            self,
+                            &r.delay,
+                            "restart.delay",
+                            crate::core::defaults::restart::FAILURE_RATE_DELAY,
+                        );
                         RestartStrategy::FailureRate {
                             max_failures,
                             interval,
@@ -716,7 +726,7 @@ impl Checker {
                 let tm = self.fault_tm(r.task_manager.as_ref(), r, cluster)?;
                 let replacement_delay = match &r.replacement_delay {
                     Some(d) => self.duration(d, "fault.replacement_delay")?,
-                    None => SimDuration::from_secs(10),
+                    None => crate::core::defaults::cluster::TASK_MANAGER_REPLACEMENT_DELAY,
                 };
                 FaultKind::KillTaskManager {
                     tm,
@@ -946,12 +956,21 @@ pub(crate) fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
 
 /// The Flink ≥ 1.19 (or ≤ 1.18) defaults of exponential-delay restarts.
 fn default_exponential(old: bool) -> RestartStrategy {
+    use crate::core::defaults::restart;
     RestartStrategy::ExponentialDelay {
-        initial_delay: SimDuration::from_secs(1),
-        max_delay: SimDuration::from_secs(if old { 300 } else { 60 }),
-        multiplier: if old { 2.0 } else { 1.5 },
-        reset_threshold: SimDuration::from_secs(3600),
-        jitter: 0.1,
+        initial_delay: restart::EXPONENTIAL_INITIAL_BACKOFF,
+        max_delay: if old {
+            restart::EXPONENTIAL_MAX_BACKOFF_1_18
+        } else {
+            restart::EXPONENTIAL_MAX_BACKOFF
+        },
+        multiplier: if old {
+            restart::EXPONENTIAL_MULTIPLIER_1_18
+        } else {
+            restart::EXPONENTIAL_MULTIPLIER
+        },
+        reset_threshold: restart::EXPONENTIAL_RESET_THRESHOLD,
+        jitter: restart::EXPONENTIAL_JITTER,
     }
 }
 

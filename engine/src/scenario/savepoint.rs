@@ -23,7 +23,7 @@ use std::ops::Range;
 use toml::Spanned as TSpanned;
 
 /// Default time between the old job stopping and the new one being submitted.
-pub const DEFAULT_DOWNTIME: SimDuration = SimDuration::from_secs(1);
+pub const DEFAULT_DOWNTIME: SimDuration = crate::core::defaults::savepoint::RESCALE_DOWNTIME;
 
 /// One `[[savepoint]]`: an intermediate savepoint; the job keeps running.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,16 +56,16 @@ impl super::CheckpointConfig {
         super::CheckpointConfig {
             interval: SimDuration::from_secs(u64::from(u32::MAX)),
             mode: super::CheckpointMode::ExactlyOnce,
-            timeout: SimDuration::from_secs(600),
-            min_pause: SimDuration::ZERO,
-            max_concurrent: 1,
-            tolerable_failures: 0,
+            timeout: crate::core::defaults::checkpointing::TIMEOUT,
+            min_pause: crate::core::defaults::checkpointing::MIN_PAUSE,
+            max_concurrent: crate::core::defaults::checkpointing::MAX_CONCURRENT,
+            tolerable_failures: crate::core::defaults::checkpointing::TOLERABLE_FAILURES,
             unaligned: false,
-            aligned_timeout: SimDuration::ZERO,
+            aligned_timeout: crate::core::defaults::checkpointing::ALIGNED_TIMEOUT,
             compare_aligned: false,
-            storage_bandwidth: 100 << 20,
-            storage_latency: SimDuration::from_millis(20),
-            retained: 1,
+            storage_bandwidth: crate::core::defaults::checkpointing::STORAGE_BANDWIDTH_BYTES_PER_S,
+            storage_latency: crate::core::defaults::checkpointing::STORAGE_LATENCY,
+            retained: crate::core::defaults::checkpointing::NUM_RETAINED,
             span: 0..0,
         }
     }

@@ -33,8 +33,8 @@ pub fn parse_scenario(
     let mut cx = Checker {
         diags: Diagnostics::new(file.clone()),
         base_dir: base_dir.map(Path::to_path_buf),
-        auto_watermark_interval: SimDuration::from_millis(200),
-        job_parallelism: 1,
+        auto_watermark_interval: crate::core::defaults::watermarks::AUTO_WATERMARK_INTERVAL,
+        job_parallelism: crate::core::defaults::cluster::PARALLELISM,
         custom: custom.to_vec(),
     };
     if file.text.trim().is_empty() {
@@ -467,9 +467,9 @@ impl Checker {
 
     fn cluster(&mut self, raw: Option<&TSpanned<RawCluster>>) -> Cluster {
         let mut c = Cluster {
-            task_managers: 1,
-            slots_per_tm: 1,
-            cores_per_tm: 1,
+            task_managers: crate::core::defaults::cluster::TASK_MANAGERS,
+            slots_per_tm: crate::core::defaults::cluster::SLOTS_PER_TASK_MANAGER,
+            cores_per_tm: crate::core::defaults::cluster::SLOTS_PER_TASK_MANAGER,
         };
         let Some(raw) = raw else { return c };
         let raw = raw.get_ref();
@@ -488,12 +488,12 @@ impl Checker {
 
     fn job(&mut self, raw: Option<&TSpanned<RawJob>>) -> JobConfig {
         let mut j = JobConfig {
-            parallelism: 1,
+            parallelism: crate::core::defaults::cluster::PARALLELISM,
             parallelism_span: None,
             max_parallelism: None,
             chaining: true,
             buffer_timeout: BufferTimeout::default(),
-            auto_watermark_interval: SimDuration::from_millis(200),
+            auto_watermark_interval: crate::core::defaults::watermarks::AUTO_WATERMARK_INTERVAL,
         };
         let Some(raw) = raw else { return j };
         let raw = raw.get_ref();

@@ -23,7 +23,7 @@ use crate::scenario::{CheckpointConfig, CheckpointPhase};
 use serde_json::json;
 
 /// Bytes per second a task copies its state at in the synchronous part of a snapshot.
-const SYNC_COPY_BYTES_PER_S: f64 = 1e9;
+const SYNC_COPY_BYTES_PER_S: f64 = crate::core::defaults::checkpointing::SYNC_COPY_BYTES_PER_S;
 
 /// The state of one task in a checkpoint.
 #[derive(Debug, Clone)]
@@ -558,7 +558,7 @@ impl Simulation {
         // Intermediate savepoints commit nothing (Flink ≥ 1.15).
         if savepoint != Some(super::savepoint::Kind::Intermediate) {
             self.queue.schedule(
-                now.plus(SimDuration::from_millis(1)),
+                now.plus(crate::core::defaults::checkpointing::NOTIFY_DELAY),
                 Event::CheckpointNotify { id },
             );
         }

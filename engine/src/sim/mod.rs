@@ -54,7 +54,8 @@ pub use limits::Progress;
 
 /// How often watermark alignment compares the sources of a group (Flink's default
 /// `updateInterval` of `withWatermarkAlignment`: 1 s).
-const ALIGNMENT_INTERVAL: SimDuration = SimDuration::from_secs(1);
+const ALIGNMENT_INTERVAL: SimDuration =
+    crate::core::defaults::watermarks::ALIGNMENT_UPDATE_INTERVAL;
 
 /// Records a source produces per work item at most.
 const SOURCE_BATCH: usize = 512;
