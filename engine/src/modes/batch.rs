@@ -12,8 +12,12 @@
 //! it emits **one final row per key**, in key order, at the end of its input (Flink sorts a
 //! keyed input by key instead of keeping state), so word count prints the final counts
 //! rather than a changelog. Event-time operators see all their input and then the final
-//! watermark (+∞), so every event-time window and timer fires once, at the end;
-//! processing-time timers do not fire during the job. Results are visible when the job ends
+//! watermark (+∞), so every event-time window and timer fires once, at the end; then every
+//! processing-time timer fires — processing-time windows emit their results and process
+//! functions' processing-time timers run, at the end of the input, not while the job runs
+//! (Flink's `BatchExecutionInternalTimeService` fires a key's event-time, then its
+//! processing-time timers when the key ends; here all keys end together, at the end of the
+//! input, so the two kinds are not interleaved key by key). Results are visible when the job ends
 //! (the output is committed at the end). A final row is as old as the oldest record it
 //! reflects, so its latency runs from that record's creation to the end of the job.
 //!
@@ -153,4 +157,126 @@ pub fn run(
     details.batches = stages;
     details.failures = failures;
     Ok(report::finish(super::Mode::Batch, r, details, &df))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Mode, ModeOptions, run_mode};
+    use crate::core::value::{Type, Value};
+    use crate::flink::process::{
+        Collector, Context, CustomProcess, KeyedProcessFunction, TimeDomain,
+    };
+
+    /// Six views of two pages, two a second; `{op}` reads `by_page` and feeds the sink.
+    fn job(op: &str) -> String {
+        format!(
+            r#"
+[[source]]
+name = "views"
+kind = "inline"
+rate = 2
+timestamp = "ts"
+watermarks = {{ strategy = "bounded", max_out_of_orderness = "0 ms" }}
+events = [
+  {{ page = "home", ts = 0 }}, {{ page = "cart", ts = 500 }}, {{ page = "home", ts = 1_000 }},
+  {{ page = "home", ts = 1_500 }}, {{ page = "cart", ts = 2_000 }}, {{ page = "home", ts = 2_500 }},
+]
+
+[[operator]]
+name = "by_page"
+kind = "key_by"
+input = "views"
+key = "page"
+{op}
+[[sink]]
+name = "out"
+input = "op"
+capture = 100
+"#
+        )
+    }
+
+    /// The sink's rows, sorted, as JSON.
+    fn rows(text: &str, custom: &[CustomProcess]) -> Vec<String> {
+        let s = crate::scenario::parse_str_with("t.toml", text, None, custom)
+            .unwrap_or_else(|d| panic!("{}", d.render()));
+        let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
+        let r = run_mode(&s, &p, Mode::Batch, &ModeOptions::default()).expect("runs");
+        let sink = r
+            .report
+            .sinks
+            .iter()
+            .find(|k| k.name == "out")
+            .expect("sink");
+        let mut rows: Vec<String> = sink
+            .rows
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("json"))
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    /// Regression (issue 12): Flink's BATCH runtime fires processing-time timers at the end of
+    /// the input (`BatchExecutionInternalTimeService`), so a processing-time window emits its
+    /// counts; the batch mode used to drop them.
+    #[test]
+    fn processing_time_windows_fire_at_the_end_of_the_input() {
+        let op = r#"
+[[operator]]
+name = "op"
+kind = "window"
+input = "by_page"
+time = "processing"
+window = { type = "tumbling", size = "1 h" }
+function = "count"
+"#;
+        // the job starts when the input is complete: every view lands in the first hour
+        assert_eq!(
+            rows(&job(op), &[]),
+            [r#"["cart",0,3600000,2]"#, r#"["home",0,3600000,4]"#]
+        );
+    }
+
+    /// On each view, a processing-time timer 1 s later that registers another from
+    /// `on_timer` (which the quiesced timer service must ignore) and emits the key.
+    #[derive(Debug, Clone)]
+    struct Remind;
+
+    impl KeyedProcessFunction for Remind {
+        fn process_element(&mut self, _: &[Value], ctx: &mut Context<'_>, _: &mut Collector<'_>) {
+            let at = ctx.current_processing_time() + 1_000;
+            ctx.register_processing_time_timer(at);
+        }
+        fn on_timer(
+            &mut self,
+            ts: i64,
+            d: TimeDomain,
+            ctx: &mut Context<'_>,
+            out: &mut Collector<'_>,
+        ) {
+            assert_eq!(d, TimeDomain::ProcessingTime);
+            ctx.register_processing_time_timer(ts + 1_000);
+            ctx.register_event_time_timer(ts + 1_000);
+            let key = ctx.key();
+            out.collect(&[key]);
+        }
+        fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
+            Box::new(self.clone())
+        }
+    }
+
+    #[test]
+    fn process_function_processing_timers_fire_once_at_the_end_of_the_input() {
+        let op = r#"
+[[operator]]
+name = "op"
+kind = "process"
+input = "by_page"
+function = "remind"
+"#;
+        let remind = CustomProcess::new("remind", &[], Remind);
+        // all views are processed at the same moment: one timer per page, none re-registered
+        assert_eq!(rows(&job(op), &[remind]), [r#"["cart"]"#, r#"["home"]"#]);
+    }
 }

@@ -16,8 +16,11 @@
 //! With [`Dataflow::batch_runtime`] set the operators follow Flink's BATCH runtime mode
 //! (`execution.runtime-mode: BATCH`): a keyed rolling reduce is not rolling — it emits one
 //! final row per key, in key order, when its input ends (Flink sorts a keyed input by key and
-//! keeps no state across keys); event-time and processing-time timers fire only at the end of
-//! the input, event-time first (`BatchExecutionInternalTimeService`).
+//! keeps no state across keys). Timers fire only at the end of the input: every event-time
+//! timer (the watermark jumps to +∞), then every processing-time timer, with the timer
+//! service quiesced while the processing-time ones fire (`BatchExecutionInternalTimeService`,
+//! which does this at the end of each key: here the keys are not taken one by one, so the
+//! timers of all keys fire together, event-time ones first).
 //!
 //! Timing follows the cost model. Every subtask of a chain is one thread with a `free` time:
 //! a record that arrives at `a` starts at `max(a, free)` and takes the operator's per-record
@@ -219,8 +222,9 @@ pub struct Dataflow {
     deser_ns: u64,
     /// How network edges behave.
     pub exchange: Exchange,
-    /// Flink's BATCH runtime mode: keyed reduces emit only their final rows, timers fire
-    /// only at the end of the input (see the module documentation).
+    /// Flink's BATCH runtime mode: keyed reduces emit only their final rows; event-time,
+    /// then processing-time timers fire only at the end of the input (see the module
+    /// documentation).
     pub batch_runtime: bool,
     /// The latest time any record was done with in the current pass (ns).
     pub pass_done: u64,
@@ -709,12 +713,14 @@ impl Dataflow {
         error: &mut Option<String>,
     ) {
         let v = self.nodes[n].vertex;
-        if self.batch_runtime && wm == crate::core::time::EVENT_TIME_MAX {
+        let end_of_input = self.batch_runtime && wm == crate::core::time::EVENT_TIME_MAX;
+        if end_of_input {
             self.emit_finals(n, st, now, error);
         }
         let nr = &mut self.nodes[n];
         let op = &mut nr.inst[st];
-        // Under the BATCH runtime processing time does not move timers during the job.
+        // Under the BATCH runtime processing time does not move timers during the job: they
+        // all fire at the end of the input, after the event-time ones.
         let timers = !self.batch_runtime && op.next_processing_timer().is_some_and(|t| t <= now_ms);
         if !(timers || op.has_event_time() && wm > nr.watermark) {
             return;
@@ -732,6 +738,9 @@ impl Dataflow {
         }
         if op.has_event_time() && wm > nr.watermark {
             op.advance_watermark(wm, &mut out, &mut side, &mut ev);
+            if end_of_input {
+                op.fire_all_processing_timers(&mut out, &mut side, &mut ev);
+            }
         }
         if let Some(f) = op.take_failure() {
             *ev.error = Some(f);

@@ -109,6 +109,21 @@ impl Operator {
         }
     }
 
+    /// BATCH runtime, end of input: fires every processing-time timer (the timer service
+    /// quiesced, the clock where it is).
+    pub fn fire_all_processing_timers(
+        &mut self,
+        out: &mut Batch,
+        side: &mut Batch,
+        ev: &mut EvalCx<'_>,
+    ) {
+        match self {
+            Operator::Window(w) => w.fire_all_processing_timers(out, ev),
+            Operator::Process(p) => p.fire_all_processing_timers(out, side, ev),
+            _ => {}
+        }
+    }
+
     /// Tells a processing-time operator what time it is.
     pub fn set_processing_time(&mut self, now_ms: crate::core::time::EventTime) {
         match self {

@@ -235,6 +235,24 @@ impl ProcessOp {
         }
     }
 
+    /// BATCH runtime, end of input: fires every processing-time timer, in timestamp order,
+    /// with the timer service quiesced (Flink's `BatchExecutionInternalTimeService`: a timer
+    /// registered from `on_timer` is ignored). The clock does not move.
+    pub fn fire_all_processing_timers(
+        &mut self,
+        out: &mut Batch,
+        side: &mut Batch,
+        ev: &mut EvalCx<'_>,
+    ) {
+        self.timers.event.set_quiesced(true);
+        self.timers.processing.set_quiesced(true);
+        while let Some((ts, OrdValue(key))) = self.timers.processing.pop_due(EventTime::MAX) {
+            self.fire(ts, key, TimeDomain::ProcessingTime, out, side, ev);
+        }
+        self.timers.event.set_quiesced(false);
+        self.timers.processing.set_quiesced(false);
+    }
+
     fn fire(
         &mut self,
         ts: EventTime,

@@ -40,6 +40,9 @@ pub struct TimerQueue<T: Copy + Eq + Hash> {
     free: Vec<u32>,
     /// De-duplication and deletes: timer → slot.
     index: FxHashMap<(i64, T), u32>,
+    /// Registrations are ignored: the BATCH runtime's timer service while it fires the
+    /// timers of a key at its end (see [`TimerQueue::set_quiesced`]).
+    quiesced: bool,
 }
 
 impl<T: Copy + Eq + Hash> Default for TimerQueue<T> {
@@ -49,13 +52,25 @@ impl<T: Copy + Eq + Hash> Default for TimerQueue<T> {
             slots: Vec::new(),
             free: Vec::new(),
             index: FxHashMap::default(),
+            quiesced: false,
         }
     }
 }
 
 impl<T: Copy + Eq + Hash> TimerQueue<T> {
-    /// Registers a timer (no-op if it exists).
+    /// Quiesces the queue (`true`): registrations are ignored until it is released
+    /// (`false`); deletes and polls go on. Flink's `BatchExecutionInternalTimeService` does
+    /// this while it fires a key's timers at the end of the key, so that a timer that
+    /// registers another cannot loop.
+    pub fn set_quiesced(&mut self, quiesced: bool) {
+        self.quiesced = quiesced;
+    }
+
+    /// Registers a timer (no-op if it exists, or while the queue is quiesced).
     pub fn register(&mut self, ts: i64, what: T) {
+        if self.quiesced {
+            return;
+        }
         let next_slot = match self.free.last() {
             Some(&s) => s,
             None => self.slots.len() as u32,
@@ -296,6 +311,25 @@ mod tests {
     /// element registers its window's timer, `per_window` elements per (key, window) — so
     /// most registrations find the timer there — and the watermark fires what is due.
     /// `cargo test --release -p streamlab-engine --lib -- --ignored timer_queue_speed --nocapture`.
+    #[test]
+    fn a_quiesced_queue_ignores_registrations_but_fires_and_deletes() {
+        let mut q: TimerQueue<u32> = TimerQueue::default();
+        q.register(10, 1);
+        q.register(20, 2);
+        q.set_quiesced(true);
+        q.register(5, 3);
+        q.delete(20, 2);
+        assert_eq!(q.pop_due(i64::MAX), Some((10, 1)));
+        assert_eq!(
+            q.pop_due(i64::MAX),
+            None,
+            "5 was not registered, 20 was deleted"
+        );
+        q.set_quiesced(false);
+        q.register(5, 3);
+        assert_eq!(q.pop_due(i64::MAX), Some((5, 3)));
+    }
+
     #[test]
     #[ignore]
     fn timer_queue_speed() {

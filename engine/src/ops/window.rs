@@ -446,6 +446,20 @@ impl WindowOp {
         }
     }
 
+    /// BATCH runtime, end of input: fires every processing-time timer, in timestamp order,
+    /// with the queue quiesced (Flink's `BatchExecutionInternalTimeService.setCurrentKey`): a
+    /// continuous trigger's next fire time is not registered. The clock does not move.
+    pub fn fire_all_processing_timers(&mut self, out: &mut Batch, ev: &mut EvalCx<'_>) {
+        if self.failure.is_some() {
+            return;
+        }
+        self.proc_timers.set_quiesced(true);
+        while let Some((ts, (OrdValue(key), w))) = self.proc_timers.pop_due(EventTime::MAX) {
+            self.on_timer(ts, key, w, false, out, ev);
+        }
+        self.proc_timers.set_quiesced(false);
+    }
+
     fn on_timer(
         &mut self,
         ts: EventTime,
