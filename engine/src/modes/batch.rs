@@ -162,7 +162,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::super::{Mode, ModeOptions, run_mode};
-    use crate::core::value::{Type, Value};
+    use crate::core::value::Value;
     use crate::flink::process::{
         Collector, Context, CustomProcess, KeyedProcessFunction, TimeDomain,
     };
