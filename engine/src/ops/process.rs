@@ -49,22 +49,24 @@ struct BatchOutput<'a> {
     parent: u32,
 }
 
+impl BatchOutput<'_> {
+    /// Appends `row` to `batch` in the output's place.
+    fn push(batch: &mut Batch, row: &[Value], meta: RecMeta, parent: u32) {
+        let parent = if parent == u32::MAX {
+            batch.len() as u32
+        } else {
+            parent
+        };
+        batch.push(row, meta, parent);
+    }
+}
+
 impl Output for BatchOutput<'_> {
     fn collect(&mut self, row: &[Value]) {
-        let parent = if self.parent == u32::MAX {
-            self.out.len() as u32
-        } else {
-            self.parent
-        };
-        self.out.push(row, self.meta, parent);
+        Self::push(self.out, row, self.meta, self.parent);
     }
     fn side_output(&mut self, row: &[Value]) {
-        let parent = if self.parent == u32::MAX {
-            self.side.len() as u32
-        } else {
-            self.parent
-        };
-        self.side.push(row, self.meta, parent);
+        Self::push(self.side, row, self.meta, self.parent);
     }
 }
 
