@@ -12,6 +12,8 @@
 //! received and its watermark at that moment — the annotations the Flink golden cases record.
 
 use super::batch::{Batch, View};
+use super::element::RecMeta;
+use super::state::{OperatorState, WINDOW_BYTES, checkpoint_entries_bytes, over_limit};
 use super::timers::TimerQueue;
 use super::window_acc::{Acc, WindowAgg, WindowState};
 use crate::core::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime, SimTime};
@@ -23,7 +25,7 @@ use crate::flink::window::merging::MergingWindowSet;
 use crate::flink::window::trigger::{
     self, Evictor, Trigger, TriggerKind, TriggerResult, TriggerState,
 };
-use crate::sim::buffer::RecMeta;
+use crate::report::WindowReport;
 use rustc_hash::FxHashMap;
 
 /// Counters reported per window operator.
@@ -118,8 +120,9 @@ pub struct WindowOp {
     pub log: Option<Vec<Emitted>>,
     /// Set when the job must fail (a Flink exception).
     pub failure: Option<String>,
-    /// Most windows the state may hold (the memory limit's share, [`crate::sim::memory`]);
-    /// beyond it the task fails before the windows are created.
+    /// Most windows the state may hold (its share of the memory limit,
+    /// [`OperatorState::set_memory_share`]); beyond it the task fails before the windows are
+    /// created.
     pub max_windows: usize,
     last_input: Vec<Value>,
     windows: Vec<Window>,
@@ -151,33 +154,6 @@ impl WindowOp {
     /// The earliest pending processing-time timer, in ms.
     pub fn next_processing_timer(&self) -> Option<EventTime> {
         self.proc_timers.next()
-    }
-
-    /// Rescaling: keeps the windows, triggers, session sets and timers of the keys that pass
-    /// `keep` (state and timers move together, by key group).
-    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
-        self.state.retain(|(k, _), _| keep(*k));
-        self.triggers.retain(|(k, _), _| keep(*k));
-        self.merging.retain(|k, _| keep(*k));
-        self.event_timers.retain(|(k, _)| keep(k.0));
-        self.proc_timers.retain(|(k, _)| keep(k.0));
-    }
-
-    /// Rescaling: adds the keyed state and timers of `other`.
-    pub fn absorb(&mut self, other: WindowOp) {
-        self.state.extend(other.state);
-        self.triggers.extend(other.triggers);
-        self.merging.extend(other.merging);
-        self.event_timers.absorb(other.event_timers);
-        self.proc_timers.absorb(other.proc_timers);
-    }
-
-    /// Keys holding state.
-    pub fn keys_in_state(&self) -> usize {
-        let mut k: Vec<Value> = self.state.keys().map(|(k, _)| *k).collect();
-        k.sort_unstable_by_key(|v| OrdValue(*v));
-        k.dedup();
-        k.len()
     }
 
     /// Number of windows holding state.
@@ -286,7 +262,7 @@ impl WindowOp {
                 // checked before the windows are assigned: a sliding window with a huge
                 // size/slide would otherwise allocate them all for one record
                 self.failure.get_or_insert_with(|| {
-                    crate::sim::memory::over_limit(
+                    over_limit(
                         &format!(
                             "a record would open {fan_out} windows, {} are held already",
                             self.state.len()
@@ -786,99 +762,59 @@ impl WindowOp {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::plan::plan;
-    use crate::report::{RunReport, Status};
-    use crate::scenario::parse_str;
-    use crate::sim::{self, RunOptions};
-
-    fn job(window: &str, limits: &str, keys: usize) -> String {
-        let events: Vec<String> = (0..keys)
-            .map(|k| format!("{{ key = \"k{k}\", ts = {}, value = 1 }}", 1000 + k))
-            .collect();
-        format!(
-            "name = \"w\"\n{limits}\n[[source]]\nname = \"events\"\nkind = \"inline\"\ntimestamp = \"ts\"\n\
-             watermarks = {{ strategy = \"monotonous\", emit = \"per_event\" }}\nevents = [ {} ]\n\
-             [[operator]]\nname = \"by_key\"\nkind = \"key_by\"\ninput = \"events\"\nkey = \"key\"\n\
-             [[operator]]\nname = \"win\"\nkind = \"window\"\ninput = \"by_key\"\n{window}\n\
-             function = \"sum\"\nfield = \"value\"\n[[sink]]\nname = \"out\"\ninput = \"win\"\n",
-            events.join(", ")
-        )
+/// Keyed: windows (with their triggers and session sets) and timers, per key.
+impl OperatorState for WindowOp {
+    fn is_keyed(&self) -> bool {
+        true
     }
 
-    fn run(text: &str) -> (RunReport, Vec<String>) {
-        let s = parse_str("w.toml", text, None).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let warnings = s.warnings.iter().map(|w| w.message.clone()).collect();
-        let p = plan(&s).unwrap();
-        let opts = RunOptions {
-            seed: None,
-            trace: None,
-            hash_trace: false,
-        };
-        (sim::run(&s, &p, opts).unwrap().report, warnings)
+    fn keys(&self) -> u64 {
+        let mut k: Vec<Value> = self.state.keys().map(|(k, _)| *k).collect();
+        k.sort_unstable_by_key(|v| OrdValue(*v));
+        k.dedup();
+        k.len() as u64
     }
 
-    /// Issue 11 item 2: merged session state is combined in Flink's order — the windows in
-    /// `java.util.HashSet` order (here [4000, 6000) before [0, 2000), from Java), the first
-    /// one's state is the target, and `mergeNamespaces` computes reduce(target, others) — so
-    /// a reduce that is not commutative gives Flink's result, not the window-start order's.
-    #[test]
-    fn a_non_commutative_reduce_merges_sessions_in_flinks_order() {
-        let text = "name = \"m\"\n[[source]]\nname = \"events\"\nkind = \"inline\"\ntimestamp = \"ts\"\n\
-             watermarks = { strategy = \"bounded\", max_out_of_orderness = \"10 s\", emit = \"per_event\" }\n\
-             events = [ { key = \"a\", ts = 0, value = 1 }, { key = \"a\", ts = 4000, value = 2 }, \
-             { key = \"a\", ts = 2000, value = 3 } ]\n\
-             [[operator]]\nname = \"by_key\"\nkind = \"key_by\"\ninput = \"events\"\nkey = \"key\"\n\
-             [[operator]]\nname = \"win\"\nkind = \"window\"\ninput = \"by_key\"\n\
-             window = { type = \"session\", gap = \"2 s\" }\nfunction = \"expr\"\n\
-             select = { value = \"acc.value * 10 + value\" }\n\
-             [[sink]]\nname = \"out\"\ninput = \"win\"\n";
-        let (r, _) = run(text);
-        assert_eq!(r.outcome.status, Status::Finished, "{:?}", r.outcome);
-        let sink = r.sinks.iter().find(|k| k.name == "out").unwrap();
-        let at = |f: &str| sink.fields.iter().position(|x| x == f).unwrap();
-        assert_eq!(sink.rows.len(), 1, "{:?}", sink.rows);
-        // target [4000, 6000) holds 2, the other 1: reduce(2, 1) = 21; then 3: 213
-        // (window-start order would give (1 * 10 + 2) * 10 + 3 = 123)
-        assert_eq!(sink.rows[0][at("value")], serde_json::json!(213));
-        assert_eq!(sink.rows[0][at("window_end")], serde_json::json!(6000));
+    /// Four fields a window: key, bounds and accumulator.
+    fn checkpointed_bytes(&self) -> u64 {
+        checkpoint_entries_bytes(self.windows_in_state(), 4)
     }
 
-    /// Issue 11 item 10: in Flink this job never ends; the run stops at once with the cause.
-    #[test]
-    fn a_global_window_with_a_continuous_trigger_stops_at_the_final_watermark() {
-        let text = job(
-            "window = { type = \"global\" }\ntrigger = { type = \"continuous_event_time\", interval = \"1 s\" }",
-            "",
-            3,
-        );
-        let (r, warnings) = run(&text);
-        assert!(
-            warnings.iter().any(|w| w.contains("never stops firing")),
-            "validate warns: {warnings:?}"
-        );
-        assert_eq!(r.outcome.status, Status::LimitReached);
-        let m = r.outcome.message.unwrap_or_default();
-        assert!(
-            m.contains("fires without end at the final watermark"),
-            "{m}"
-        );
+    fn heap_bytes(&self) -> u64 {
+        self.windows_in_state() as u64 * WINDOW_BYTES
     }
 
-    /// The timers one watermark fires count against `[limits] max_events`: 40 windows due at
-    /// the final watermark are more than a budget of 30 events.
-    #[test]
-    fn timers_fired_by_one_watermark_count_against_max_events() {
-        let window = "window = { type = \"tumbling\", size = \"1 h\" }";
-        let (r, _) = run(&job(window, "[limits]\nmax_events = 30", 40));
-        assert_eq!(r.outcome.status, Status::LimitReached, "{:?}", r.outcome);
-        let (r, _) = run(&job(window, "", 40));
-        assert_eq!(r.outcome.status, Status::Finished, "{:?}", r.outcome);
-        assert!(
-            r.events < 30,
-            "the queue events alone ({}) stay below the limit",
-            r.events
-        );
+    /// Keeps the windows, triggers, session sets and timers of the keys that pass `keep`
+    /// (state and timers move together, by key group).
+    fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
+        self.state.retain(|(k, _), _| keep(*k));
+        self.triggers.retain(|(k, _), _| keep(*k));
+        self.merging.retain(|k, _| keep(*k));
+        self.event_timers.retain(|(k, _)| keep(k.0));
+        self.proc_timers.retain(|(k, _)| keep(k.0));
+    }
+
+    fn absorb(&mut self, other: WindowOp) {
+        self.state.extend(other.state);
+        self.triggers.extend(other.triggers);
+        self.merging.extend(other.merging);
+        self.event_timers.absorb(other.event_timers);
+        self.proc_timers.absorb(other.proc_timers);
+    }
+
+    /// A record may open as many windows as its assigner gives it (size/slide for sliding
+    /// windows): the whole share goes to windows.
+    fn set_memory_share(&mut self, limit_bytes: u64, _out_arity: usize) {
+        self.max_windows = usize::try_from(limit_bytes / WINDOW_BYTES).unwrap_or(usize::MAX);
+    }
+
+    fn window_report(&self) -> Option<WindowReport> {
+        Some(WindowReport {
+            fired: self.stats.fired,
+            late_firings: self.stats.late_firings,
+            late_dropped: self.stats.late_dropped,
+            late_side_output: self.stats.late_side_output,
+            windows_left_open: self.windows_in_state() as u64,
+        })
     }
 }
