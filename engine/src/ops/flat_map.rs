@@ -123,4 +123,18 @@ mod tests {
         assert_eq!(words, ["to", "be", "or", "not", "to", "be"]);
         assert_eq!(f.out[1], Value::Int(1));
     }
+
+    #[test]
+    fn its_memory_share_is_a_quarter_of_the_limit_in_records() {
+        let mut f = FlatMapOp {
+            scalars: vec![],
+            split: None,
+            out: vec![],
+            pieces: vec![],
+            max_out: usize::MAX,
+        };
+        let limit = 4 * 1000 * super::super::batch::record_bytes(2);
+        f.set_memory_share(limit, 2);
+        assert_eq!(f.max_out, 1000);
+    }
 }

@@ -43,6 +43,7 @@ pub mod state;
 pub mod timers;
 pub mod window;
 pub mod window_acc;
+mod window_trigger;
 
 use crate::core::value::Value;
 use crate::expr::eval::EvalCx;
@@ -448,5 +449,80 @@ impl OpSlot {
         self.side_outs = outs;
         self.side = Batch::new(arity);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join::{IntervalJoinOp, Pairing};
+    use super::reduce::{Aggregate, ReduceOp};
+    use super::*;
+    use crate::core::value::{Interner, Schema, Type};
+    use crate::expr::{Scope, compile};
+
+    fn reduce(i: &mut Interner) -> Operator {
+        let s = Schema::new([("k", Type::Int), ("n", Type::Int)]);
+        let key = compile("k", &Scope::Record(&s), i).unwrap();
+        Operator::Reduce(ReduceOp::new(key, Aggregate::Count, 2))
+    }
+
+    fn interval_join(i: &mut Interner, pairs: u64) -> Operator {
+        let s = Schema::new([("k", Type::Int)]);
+        let left = compile("k", &Scope::Record(&s), i).unwrap();
+        let right = compile("k", &Scope::Record(&s), i).unwrap();
+        let mut j = IntervalJoinOp::new(Pairing::new(left, right, None, 1, 1), 0, 10);
+        j.pairs = pairs;
+        j.late_dropped = 1;
+        Operator::IntervalJoin(Box::new(j))
+    }
+
+    /// A reduce with `keys` keys 0, 1, …
+    fn with_keys(mut op: Operator, keys: i64) -> Operator {
+        if let Operator::Reduce(r) = &mut op {
+            for k in 0..keys {
+                r.index.insert(Value::Int(k), k as u32);
+                r.slab.extend([Value::Int(k), Value::Int(1)]);
+            }
+        }
+        op
+    }
+
+    #[test]
+    fn keyed_operators_report_their_keys_and_sizes_through_the_trait() {
+        let mut i = Interner::new();
+        let r = with_keys(reduce(&mut i), 3);
+        assert!(r.is_keyed());
+        assert_eq!(r.keys(), 3);
+        // 3 rows of 2 fields + the key: (3 · 8 + 16) bytes each
+        assert_eq!(r.checkpointed_bytes(), 3 * 40);
+        assert!(r.heap_bytes() > 0);
+        assert!(!Operator::Source.is_keyed());
+        assert_eq!(Operator::Source.checkpointed_bytes(), 0);
+        assert!(interval_join(&mut i, 0).is_keyed());
+    }
+
+    #[test]
+    fn a_rescale_keeps_the_accepted_keys_and_absorbs_same_kind_state_only() {
+        let mut i = Interner::new();
+        let mut old = with_keys(reduce(&mut i), 4);
+        old.retain_keys(&|k| k.as_int() % 2 == 0);
+        let mut new = reduce(&mut i);
+        new.absorb(old);
+        assert_eq!(new.keys(), 2, "keys 0 and 2");
+        // a different kind of operator brings nothing
+        new.absorb(interval_join(&mut i, 0));
+        assert_eq!(new.keys(), 2);
+    }
+
+    #[test]
+    fn window_counters_add_up_and_open_windows_count_only_when_asked() {
+        let mut i = Interner::new();
+        let mut report = None;
+        reduce(&mut i).report_windows(&mut report, true);
+        assert!(report.is_none(), "a reduce fires no windows");
+        interval_join(&mut i, 5).report_windows(&mut report, true);
+        interval_join(&mut i, 2).report_windows(&mut report, false);
+        let r = report.expect("started by the first join");
+        assert_eq!((r.fired, r.late_dropped, r.windows_left_open), (7, 2, 0));
     }
 }

@@ -16,15 +16,14 @@ use super::element::RecMeta;
 use super::state::{OperatorState, WINDOW_BYTES, checkpoint_entries_bytes, over_limit};
 use super::timers::TimerQueue;
 use super::window_acc::{Acc, WindowAgg, WindowState};
+use super::window_trigger::{TimerKey, TriggerContext};
 use crate::core::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime, SimTime};
 use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
 use crate::flink::window::assign::{Assigner, Window};
 use crate::flink::window::merging::MergingWindowSet;
-use crate::flink::window::trigger::{
-    self, Evictor, Trigger, TriggerKind, TriggerResult, TriggerState,
-};
+use crate::flink::window::trigger::{self, Evictor, Trigger, TriggerKind, TriggerState};
 use crate::report::WindowReport;
 use rustc_hash::FxHashMap;
 
@@ -98,8 +97,6 @@ pub struct WindowConfig {
     /// Whether results carry the key first (not for non-keyed windows).
     pub with_key: bool,
 }
-
-type TimerKey = (OrdValue, Window);
 
 /// A keyed window operator subtask.
 #[derive(Debug, Clone)]
@@ -320,7 +317,7 @@ impl WindowOp {
                         );
                     }
                 }
-                let r = self.trigger_on_element(key, actual, ts);
+                let r = self.trigger_cx().on_element(key, actual, ts);
                 if r.fire {
                     let late = self.is_event_time() && actual.max_timestamp() <= self.watermark;
                     if self.emit(key, actual, state_window, out, meta, i as u32, ev) && late {
@@ -440,9 +437,9 @@ impl WindowOp {
             w
         };
         let r = if event {
-            self.trigger_on_event_time(key, w, ts)
+            self.trigger_cx().on_event_time(key, w, ts)
         } else {
-            self.trigger_on_processing_time(key, w, ts)
+            self.trigger_cx().on_processing_time(key, w, ts)
         };
         if r.fire {
             let meta = RecMeta {
@@ -458,7 +455,7 @@ impl WindowOp {
         if event == self.is_event_time() && ts == self.cleanup_time(&w) {
             // clearAllState
             self.state.remove(&(key, state_window));
-            self.trigger_clear(key, w);
+            self.trigger_cx().clear(key, w);
             if let Some(m) = self.merging.get_mut(&key) {
                 m.retire(&w);
                 if m.mapping.is_empty() {
@@ -565,9 +562,9 @@ impl WindowOp {
                     self.now_ms, m.result.start, m.result.end
                 ));
             }
-            self.trigger_on_merge(key, m.result, &m.merged);
+            self.trigger_cx().on_merge(key, m.result, &m.merged);
             for x in &m.merged {
-                self.trigger_clear(key, *x);
+                self.trigger_cx().clear(key, *x);
                 self.delete_cleanup(key, *x);
             }
             // mergeNamespaces: the merged state windows' contents are combined first, in the
@@ -601,163 +598,15 @@ impl WindowOp {
         Ok(actual)
     }
 
-    fn trigger_on_element(&mut self, key: Value, w: Window, ts: EventTime) -> TriggerResult {
-        let k = (OrdValue(key), w);
-        let max = w.max_timestamp();
-        let r = match self.cfg.trigger.kind {
-            TriggerKind::EventTime => {
-                if max <= self.watermark {
-                    TriggerResult::FIRE
-                } else {
-                    self.event_timers.register(max, k);
-                    TriggerResult::CONTINUE
-                }
-            }
-            TriggerKind::ProcessingTime => {
-                self.proc_timers.register(max, k);
-                TriggerResult::CONTINUE
-            }
-            TriggerKind::Count(n) => {
-                let st = self.triggers.entry((key, w)).or_default();
-                st.count += 1;
-                if st.count >= n {
-                    st.count = 0;
-                    TriggerResult::FIRE
-                } else {
-                    TriggerResult::CONTINUE
-                }
-            }
-            TriggerKind::ContinuousEventTime(interval) => {
-                if max <= self.watermark {
-                    return self.cfg.trigger.wrap(TriggerResult::FIRE);
-                }
-                self.event_timers.register(max, k);
-                let st = self.triggers.entry((key, w)).or_default();
-                if st.fire_at.is_none() {
-                    let next = trigger::first_continuous_fire(ts, interval, max);
-                    st.fire_at = Some(next);
-                    self.event_timers.register(next, k);
-                }
-                TriggerResult::CONTINUE
-            }
-            TriggerKind::ContinuousProcessingTime(interval) => {
-                let now = self.now_ms;
-                let st = self.triggers.entry((key, w)).or_default();
-                if st.fire_at.is_none() {
-                    let next = trigger::first_continuous_fire(now, interval, max);
-                    st.fire_at = Some(next);
-                    self.proc_timers.register(next, k);
-                }
-                TriggerResult::CONTINUE
-            }
-            TriggerKind::Never => TriggerResult::CONTINUE,
-        };
-        self.cfg.trigger.wrap(r)
-    }
-
-    fn trigger_on_event_time(&mut self, key: Value, w: Window, time: EventTime) -> TriggerResult {
-        let r = match self.cfg.trigger.kind {
-            TriggerKind::EventTime if time == w.max_timestamp() => TriggerResult::FIRE,
-            TriggerKind::ContinuousEventTime(interval) => {
-                if time == w.max_timestamp() {
-                    TriggerResult::FIRE
-                } else {
-                    let st = self.triggers.entry((key, w)).or_default();
-                    if st.fire_at == Some(time) {
-                        let next = trigger::next_continuous_fire(time, interval, w.max_timestamp());
-                        st.fire_at = Some(next);
-                        self.event_timers.register(next, (OrdValue(key), w));
-                        TriggerResult::FIRE
-                    } else {
-                        TriggerResult::CONTINUE
-                    }
-                }
-            }
-            _ => TriggerResult::CONTINUE,
-        };
-        self.cfg.trigger.wrap(r)
-    }
-
-    fn trigger_on_processing_time(
-        &mut self,
-        key: Value,
-        w: Window,
-        time: EventTime,
-    ) -> TriggerResult {
-        let r = match self.cfg.trigger.kind {
-            TriggerKind::ProcessingTime => TriggerResult::FIRE,
-            TriggerKind::ContinuousProcessingTime(interval) => {
-                if time == w.max_timestamp() {
-                    TriggerResult::FIRE
-                } else {
-                    let st = self.triggers.entry((key, w)).or_default();
-                    if st.fire_at == Some(time) {
-                        let next = trigger::next_continuous_fire(time, interval, w.max_timestamp());
-                        st.fire_at = Some(next);
-                        self.proc_timers.register(next, (OrdValue(key), w));
-                        TriggerResult::FIRE
-                    } else {
-                        TriggerResult::CONTINUE
-                    }
-                }
-            }
-            _ => TriggerResult::CONTINUE,
-        };
-        self.cfg.trigger.wrap(r)
-    }
-
-    /// `Trigger.onMerge` for the merged window `result`: `mergePartitionedState` moves the
-    /// trigger state of the merged windows to `result` (so the `clear` that follows for each of
-    /// them finds none and deletes no fire-time timer, as in Flink), then the trigger registers
-    /// what it needs.
-    fn trigger_on_merge(&mut self, key: Value, result: Window, merged: &[Window]) {
-        let mut st = TriggerState::default();
-        for m in merged {
-            if let Some(s) = self.triggers.remove(&(key, *m)) {
-                st.merge(&s);
-            }
-        }
-        let k = (OrdValue(key), result);
-        let max = result.max_timestamp();
-        match self.cfg.trigger.kind {
-            TriggerKind::EventTime if max > self.watermark => self.event_timers.register(max, k),
-            TriggerKind::ProcessingTime if max > self.now_ms => self.proc_timers.register(max, k),
-            // ContinuousEventTimeTrigger.onMerge registers the merged fire time only (the
-            // window's end comes from onElement right after the merge).
-            TriggerKind::ContinuousEventTime(_) => {
-                if let Some(f) = st.fire_at {
-                    self.event_timers.register(f, k);
-                }
-            }
-            TriggerKind::ContinuousProcessingTime(_) => {
-                if let Some(f) = st.fire_at {
-                    self.proc_timers.register(f, k);
-                }
-            }
-            _ => {}
-        }
-        if st != TriggerState::default() {
-            self.triggers.entry((key, result)).or_default().merge(&st);
-        }
-    }
-
-    fn trigger_clear(&mut self, key: Value, w: Window) {
-        let k = (OrdValue(key), w);
-        let st = self.triggers.remove(&(key, w));
-        match self.cfg.trigger.kind {
-            TriggerKind::EventTime => self.event_timers.delete(w.max_timestamp(), k),
-            TriggerKind::ProcessingTime => self.proc_timers.delete(w.max_timestamp(), k),
-            TriggerKind::ContinuousEventTime(_) => {
-                if let Some(f) = st.and_then(|s| s.fire_at) {
-                    self.event_timers.delete(f, k);
-                }
-            }
-            TriggerKind::ContinuousProcessingTime(_) => {
-                if let Some(f) = st.and_then(|s| s.fire_at) {
-                    self.proc_timers.delete(f, k);
-                }
-            }
-            _ => {}
+    /// The trigger's view of the operator for one call (Flink's `WindowOperator.Context`).
+    fn trigger_cx(&mut self) -> TriggerContext<'_> {
+        TriggerContext {
+            trigger: &self.cfg.trigger,
+            states: &mut self.triggers,
+            event_timers: &mut self.event_timers,
+            proc_timers: &mut self.proc_timers,
+            watermark: self.watermark,
+            now_ms: self.now_ms,
         }
     }
 }
