@@ -17,8 +17,8 @@
 //! 1. Its file in `ops/`: the operator struct, its `process` over a [`batch::View`] into a
 //!    [`batch::Batch`], and `impl OperatorState` (the defaults fit a stateless operator).
 //! 2. Here: a variant of [`Operator`] and its arm in the dispatch `match`es below — `process`,
-//!    [`Operator::shape`], [`with_op!`](macro@with_op) (every [`state::OperatorState`] call),
-//!    and `snapshot_state`/`absorb`; the timer and failure methods if it has timers or can fail.
+//!    [`Operator::shape`], the `with_op!` macro (every [`state::OperatorState`] call), and
+//!    `snapshot_state`/`absorb`; the timer and failure methods if it has timers or can fail.
 //! 3. Its checker (the second-stage validation of its scenario-file kind) and the compiled
 //!    config the kernel's builder turns into the [`Operator`] (`sim/build.rs` today).
 //! 4. Its documentation page and a scenario showing it.

@@ -8,7 +8,7 @@
 //! calls these through [`super::Operator`] (one dispatch `match` in `ops/mod.rs`), never by
 //! operator kind.
 
-use crate::core::value::Value;
+use crate::core::value::{OrdValue, Value};
 use crate::report::WindowReport;
 
 /// The state of one operator subtask. Every method has a default for a stateless operator
@@ -71,6 +71,14 @@ pub fn checkpoint_entries_bytes(entries: usize, fields: usize) -> u64 {
     (entries * (fields * 8 + 16)) as u64
 }
 
+/// The number of distinct keys among `keys` (the keys of windows or buffers, which repeat).
+pub fn distinct_keys(keys: impl Iterator<Item = Value>) -> u64 {
+    let mut k: Vec<Value> = keys.collect();
+    k.sort_unstable_by_key(|v| OrdValue(*v));
+    k.dedup();
+    k.len() as u64
+}
+
 /// Bytes of one window in a window operator's in-memory state: its key and bounds, the
 /// accumulator or the first elements, its trigger entry and its cleanup timer, with
 /// hash-map overhead.
@@ -92,6 +100,13 @@ mod tests {
     fn checkpointed_entries_cost_eight_bytes_a_field_and_sixteen_an_entry() {
         assert_eq!(checkpoint_entries_bytes(3, 2), 3 * (16 + 16));
         assert_eq!(checkpoint_entries_bytes(0, 5), 0);
+    }
+
+    #[test]
+    fn keys_are_counted_once() {
+        let keys = [Value::Int(2), Value::Int(1), Value::Int(2), Value::Int(2)];
+        assert_eq!(distinct_keys(keys.into_iter()), 2);
+        assert_eq!(distinct_keys(std::iter::empty()), 0);
     }
 
     #[test]

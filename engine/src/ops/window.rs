@@ -13,7 +13,9 @@
 
 use super::batch::{Batch, View};
 use super::element::RecMeta;
-use super::state::{OperatorState, WINDOW_BYTES, checkpoint_entries_bytes, over_limit};
+use super::state::{
+    OperatorState, WINDOW_BYTES, checkpoint_entries_bytes, distinct_keys, over_limit,
+};
 use super::timers::TimerQueue;
 use super::window_acc::{Acc, WindowAgg, WindowState};
 use super::window_trigger::{TimerKey, TriggerContext};
@@ -618,10 +620,7 @@ impl OperatorState for WindowOp {
     }
 
     fn keys(&self) -> u64 {
-        let mut k: Vec<Value> = self.state.keys().map(|(k, _)| *k).collect();
-        k.sort_unstable_by_key(|v| OrdValue(*v));
-        k.dedup();
-        k.len() as u64
+        distinct_keys(self.state.keys().map(|(k, _)| *k))
     }
 
     /// Four fields a window: key, bounds and accumulator.

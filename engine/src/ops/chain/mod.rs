@@ -11,7 +11,7 @@
 //! so phase 2 sums, bottom-up, the CPU time each record causes in its operator and everything
 //! downstream (its *subtree*), and phase 3 lays the subtrees end to end in depth-first order.
 //! Phase 4 hands records to network writers and sinks at those times. Phases 2 and 3, and the
-//! one-pass fast path for linear chains, are in [`timing`]; the tests (`chain/tests.rs`)
+//! one-pass fast path for linear chains, are in `chain/timing.rs`; the tests (`chain/tests.rs`)
 //! check [`Chain::run`] against a literal record-at-a-time executor.
 //!
 //! Records can also enter in the middle of a chain: a window that fires on a watermark or a

@@ -7,7 +7,7 @@
 
 use super::super::batch::{Batch, View};
 use super::super::element::RecMeta;
-use super::super::state::{OperatorState, checkpoint_entries_bytes};
+use super::super::state::{OperatorState, checkpoint_entries_bytes, distinct_keys};
 use super::super::timers::TimerQueue;
 use super::{NO_TIMESTAMP, Pairing, Side};
 use crate::core::time::{EVENT_TIME_MIN, EventTime};
@@ -174,14 +174,7 @@ impl OperatorState for IntervalJoinOp {
     }
 
     fn keys(&self) -> u64 {
-        let mut k: Vec<Value> = self
-            .buffers
-            .iter()
-            .flat_map(|b| b.keys().copied())
-            .collect();
-        k.sort_unstable_by_key(|v| OrdValue(*v));
-        k.dedup();
-        k.len() as u64
+        distinct_keys(self.buffers.iter().flat_map(|b| b.keys().copied()))
     }
 
     fn checkpointed_bytes(&self) -> u64 {

@@ -8,7 +8,7 @@
 
 use super::super::batch::{Batch, View};
 use super::super::element::RecMeta;
-use super::super::state::{OperatorState, WINDOW_BYTES, checkpoint_entries_bytes};
+use super::super::state::{OperatorState, WINDOW_BYTES, checkpoint_entries_bytes, distinct_keys};
 use super::super::timers::TimerQueue;
 use super::{NO_TIMESTAMP, Pairing, Side};
 use crate::core::time::{EVENT_TIME_MIN, EventTime};
@@ -227,10 +227,7 @@ impl OperatorState for WindowJoinOp {
     }
 
     fn keys(&self) -> u64 {
-        let mut k: Vec<Value> = self.state.keys().map(|(k, _)| *k).collect();
-        k.sort_unstable_by_key(|v| OrdValue(*v));
-        k.dedup();
-        k.len() as u64
+        distinct_keys(self.state.keys().map(|(k, _)| *k))
     }
 
     fn checkpointed_bytes(&self) -> u64 {
