@@ -16,18 +16,6 @@ const LAYERS: &[&str] = &[
 const KNOWN: &[(&str, &str)] = &[
     // issue 12: the barrier aligner still works on the kernel's gate and channel types
     ("flink/barrier.rs", "sim"),
-    // issue 12: operators still use the kernel's record batches and network writers
-    ("ops/batch.rs", "sim"),
-    ("ops/chain.rs", "sim"),
-    ("ops/filter.rs", "sim"),
-    ("ops/join.rs", "sim"),
-    ("ops/map.rs", "sim"),
-    ("ops/mod.rs", "sim"),
-    ("ops/process.rs", "sim"),
-    ("ops/reduce.rs", "sim"),
-    ("ops/sink.rs", "sim"),
-    ("ops/sink_txn.rs", "sim"),
-    ("ops/window.rs", "sim"),
     // issue 12: the reference run still starts inside sim::run
     ("sim/build.rs", "oracle"),
     ("sim/mod.rs", "oracle"),

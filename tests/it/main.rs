@@ -15,3 +15,4 @@ mod recovery_faults;
 mod scenario_e2e;
 mod scenarios;
 mod util;
+mod window_operator;

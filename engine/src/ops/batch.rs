@@ -1,7 +1,7 @@
 //! Batches: the records an operator hands to the next one inside a chain.
 
+use super::element::RecMeta;
 use crate::core::value::Value;
-use crate::sim::buffer::RecMeta;
 
 /// Records produced by one operator for one slice of input, with the input record each came
 /// from (`parent`), which is what lets [`super::chain`] reconstruct per-record timing.
@@ -111,5 +111,37 @@ impl<'a> View<'a> {
             values: &self.values[from * self.arity..to * self.arity],
             meta: &self.meta[from..to],
         }
+    }
+}
+
+/// Bytes of one record of `arity` fields in a batch or a network buffer: its fields, its
+/// [`RecMeta`] and the index of the record it came from.
+pub fn record_bytes(arity: usize) -> u64 {
+    (arity * size_of::<Value>() + size_of::<RecMeta>() + size_of::<u32>()) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::time::SimTime;
+
+    #[test]
+    fn a_record_costs_its_fields_and_its_metadata() {
+        assert_eq!(
+            record_bytes(2),
+            (2 * size_of::<Value>() + size_of::<RecMeta>() + 4) as u64
+        );
+    }
+
+    #[test]
+    fn truncating_keeps_the_records_of_earlier_parents() {
+        let mut b = Batch::new(1);
+        for (v, parent) in [(1, 0), (2, 0), (3, 1), (4, 2)] {
+            b.push(&[Value::Int(v)], RecMeta::untimed(SimTime(0)), parent);
+        }
+        b.truncate_to_parents_below(1);
+        assert_eq!(b.values, vec![Value::Int(1), Value::Int(2)]);
+        assert_eq!(b.parent, vec![0, 0]);
+        assert_eq!(b.len(), 2);
     }
 }

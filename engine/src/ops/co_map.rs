@@ -4,6 +4,7 @@
 
 use super::batch::{Batch, View};
 use super::map::MapOp;
+use super::state::OperatorState;
 use crate::expr::eval::EvalCx;
 
 /// A compiled co_map.
@@ -25,3 +26,6 @@ impl CoMapOp {
         }
     }
 }
+
+/// Stateless.
+impl OperatorState for CoMapOp {}

@@ -1,5 +1,6 @@
 //! `filter`: keeps the records for which a condition holds.
 
+use super::state::OperatorState;
 use crate::core::value::Value;
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
@@ -51,6 +52,9 @@ impl FilterOp {
     }
 }
 
+/// Stateless.
+impl OperatorState for FilterOp {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,7 +82,7 @@ mod tests {
     fn batches_keep_the_passing_rows_with_their_metadata_and_parents_at_every_width() {
         use crate::core::time::SimTime;
         use crate::ops::batch::Batch;
-        use crate::sim::buffer::RecMeta;
+        use crate::ops::element::RecMeta;
         for width in [1usize, 2, 4, 6] {
             let names: Vec<String> = (0..width).map(|c| format!("f{c}")).collect();
             let s = Schema::new(names.iter().map(|n| (n.as_str(), Type::Int)));

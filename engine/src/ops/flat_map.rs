@@ -2,6 +2,8 @@
 //! which emits one record per piece of the text (Flink's WordCount tokenizer); the other
 //! fields are computed once per input record and repeated on every output.
 
+use super::batch::{Batch, View};
+use super::state::{OperatorState, over_limit};
 use crate::core::value::{Sym, Value};
 use crate::expr::eval::EvalCx;
 use crate::expr::{Expr, split_syms};
@@ -17,12 +19,48 @@ pub struct FlatMapOp {
     pub out: Vec<Value>,
     /// The pieces of the current split, reused.
     pub pieces: Vec<Sym>,
-    /// Most records one input batch may produce (the memory limit's share,
-    /// [`crate::sim::memory`]); beyond it the task fails.
+    /// Most records one input batch may produce (its share of the memory limit,
+    /// [`OperatorState::set_memory_share`]); beyond it the task fails.
     pub max_out: usize,
 }
 
 impl FlatMapOp {
+    /// Processes a batch: every input record's outputs, in input order. Stops at the record
+    /// whose expression fails (the task fails there) or whose pieces would pass
+    /// [`FlatMapOp::max_out`] records in the batch.
+    #[inline]
+    pub fn process(&mut self, input: View<'_>, out: &mut Batch, ev: &mut EvalCx<'_>) {
+        let before = ev.error.is_some();
+        for i in 0..input.len() {
+            self.prepare(input.row(i), ev);
+            if !before && ev.error.is_some() {
+                break; // an expression failed: the task stops at this record
+            }
+            match self.split.as_ref().map(|s| s.0) {
+                None => out.push(&self.out, input.meta[i], i as u32),
+                Some(pos) => {
+                    if out.len() + self.pieces.len() > self.max_out {
+                        // checked before the records are written: a row that
+                        // splits into millions of pieces must not allocate them
+                        *ev.error = Some(over_limit(
+                            &format!(
+                                "a flat_map row splits into {} pieces, {} records in this batch",
+                                self.pieces.len(),
+                                out.len() + self.pieces.len()
+                            ),
+                            &format!("{} records per batch", self.max_out),
+                        ));
+                        break;
+                    }
+                    for k in 0..self.pieces.len() {
+                        self.out[pos] = Value::Str(self.pieces[k]);
+                        out.push(&self.out, input.meta[i], i as u32);
+                    }
+                }
+            }
+        }
+    }
+
     /// Computes the scalar fields and the pieces for one input record. The caller then emits
     /// one record per piece (or one record if there is no split).
     #[inline]
@@ -42,6 +80,15 @@ impl FlatMapOp {
                 &mut self.pieces,
             );
         }
+    }
+}
+
+/// Stateless; its share of the memory limit bounds the records one batch may produce (a
+/// quarter of the limit: its batch and the copies downstream operators make of it).
+impl OperatorState for FlatMapOp {
+    fn set_memory_share(&mut self, limit_bytes: u64, out_arity: usize) {
+        let record = super::batch::record_bytes(out_arity).max(1);
+        self.max_out = usize::try_from(limit_bytes / 4 / record).unwrap_or(usize::MAX);
     }
 }
 
@@ -75,5 +122,19 @@ mod tests {
         let words: Vec<&str> = f.pieces.iter().map(|p| i.resolve(*p)).collect();
         assert_eq!(words, ["to", "be", "or", "not", "to", "be"]);
         assert_eq!(f.out[1], Value::Int(1));
+    }
+
+    #[test]
+    fn its_memory_share_is_a_quarter_of_the_limit_in_records() {
+        let mut f = FlatMapOp {
+            scalars: vec![],
+            split: None,
+            out: vec![],
+            pieces: vec![],
+            max_out: usize::MAX,
+        };
+        let limit = 4 * 1000 * super::super::batch::record_bytes(2);
+        f.set_memory_share(limit, 2);
+        assert_eq!(f.max_out, 1000);
     }
 }

@@ -1,5 +1,6 @@
 //! `map`: one record out per record in, each output field computed by an expression.
 
+use super::state::OperatorState;
 use crate::core::value::Value;
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
@@ -98,6 +99,9 @@ impl MapOp {
     }
 }
 
+/// Stateless.
+impl OperatorState for MapOp {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,7 +131,7 @@ mod tests {
     fn batch_output_equals_record_by_record_with_fields_kept_in_place_or_moved() {
         use crate::core::time::SimTime;
         use crate::ops::batch::Batch;
-        use crate::sim::buffer::RecMeta;
+        use crate::ops::element::RecMeta;
         let s = Schema::new([("a", Type::Int), ("b", Type::Int)]);
         let mut i = Interner::new();
         let (mut scratch, mut err) = (String::new(), None);

@@ -2,31 +2,56 @@
 //!
 //! A chain is a list of [`OpSlot`]s in topological order; each slot knows which operator
 //! feeds it and where its output goes — to chained operators (a direct hand-over, no
-//! serialization) or to network writers. [`chain::run`] executes a slice of input through the
-//! whole chain operator by operator over batches (tight loops, enum dispatch once per batch),
-//! then reconstructs the exact per-record processing times that Flink's record-at-a-time,
-//! depth-first chaining would give.
+//! serialization) or to network writers ([`output::NetworkOutput`], implemented by the
+//! kernel). [`chain::Chain::run`] executes a slice of input through the whole chain operator
+//! by operator over batches (tight loops, enum dispatch once per batch), then reconstructs the
+//! exact per-record processing times that Flink's record-at-a-time, depth-first chaining
+//! would give.
+//!
+//! One operator per file; each implements [`state::OperatorState`] (keys, checkpointed and
+//! in-memory bytes, snapshot, key-group redistribution, memory share, window counters), and
+//! the kernel reaches it only through [`Operator`], which dispatches here.
+//!
+//! ## Adding an operator
+//!
+//! 1. Its file in `ops/`: the operator struct, its `process` over a [`batch::View`] into a
+//!    [`batch::Batch`], and `impl OperatorState` (the defaults fit a stateless operator).
+//! 2. Here: a variant of [`Operator`] and its arm in the dispatch `match`es below — `process`,
+//!    [`Operator::shape`], the `with_op!` macro (every [`state::OperatorState`] call), and
+//!    `snapshot_state`/`absorb`; the timer and failure methods if it has timers or can fail.
+//! 3. Its checker (the second-stage validation of its scenario-file kind) and the compiled
+//!    config the kernel's builder turns into the [`Operator`] (`sim/build.rs` today).
+//! 4. Its documentation page and a scenario showing it.
+//!
+//! The kernel (checkpoints, rescale, memory limit, reporting) needs no change.
 
 pub mod batch;
 pub mod chain;
 pub mod co_map;
+pub mod element;
 pub mod filter;
 pub mod flat_map;
 pub mod join;
 pub mod map;
+pub mod output;
 pub mod process;
 pub mod reduce;
 pub mod sink;
+pub mod sink_metrics;
 pub mod sink_txn;
+pub mod state;
 pub mod timers;
 pub mod window;
 pub mod window_acc;
+mod window_trigger;
 
 use crate::core::value::Value;
 use crate::expr::eval::EvalCx;
 pub use crate::plan::logical::Port;
-use crate::sim::net::Net;
+use crate::report::WindowReport;
 use batch::{Batch, View};
+pub use output::{Cx, NetworkOutput};
+use state::OperatorState;
 
 /// What an operator in a chain does.
 #[derive(Debug, Clone)]
@@ -204,38 +229,133 @@ impl Operator {
             Operator::Process(p) => p.process(input, out, side, ev),
             Operator::Map(m) => m.process(input, out, ev),
             Operator::Filter(f) => f.process(input, out, ev),
-            Operator::FlatMap(f) => {
-                let before = ev.error.is_some();
-                for i in 0..input.len() {
-                    f.prepare(input.row(i), ev);
-                    if !before && ev.error.is_some() {
-                        break; // an expression failed: the task stops at this record
-                    }
-                    match f.split.as_ref().map(|s| s.0) {
-                        None => out.push(&f.out, input.meta[i], i as u32),
-                        Some(pos) => {
-                            if out.len() + f.pieces.len() > f.max_out {
-                                // checked before the records are written: a row that
-                                // splits into millions of pieces must not allocate them
-                                *ev.error = Some(crate::sim::memory::over_limit(
-                                    &format!(
-                                        "a flat_map row splits into {} pieces, {} records in this batch",
-                                        f.pieces.len(),
-                                        out.len() + f.pieces.len()
-                                    ),
-                                    &format!("{} records per batch", f.max_out),
-                                ));
-                                break;
-                            }
-                            for k in 0..f.pieces.len() {
-                                f.out[pos] = Value::Str(f.pieces[k]);
-                                out.push(&f.out, input.meta[i], i as u32);
-                            }
-                        }
-                    }
-                }
-            }
+            Operator::FlatMap(f) => f.process(input, out, ev),
             Operator::Reduce(r) => r.process(input, out, ev),
+        }
+    }
+}
+
+impl Operator {
+    /// The operator's [`chain::Shape`]: how its outputs relate to its inputs.
+    pub fn shape(&self) -> chain::Shape {
+        match self {
+            Operator::Source | Operator::Map(_) | Operator::Reduce(_) | Operator::CoMap(_) => {
+                chain::Shape::OneToOne
+            }
+            Operator::Filter(_) => chain::Shape::Select,
+            Operator::FlatMap(_)
+            | Operator::Window(_)
+            | Operator::WindowJoin(_)
+            | Operator::IntervalJoin(_)
+            | Operator::Process(_) => chain::Shape::Fan,
+            Operator::Sink(_) => chain::Shape::Consume,
+        }
+    }
+}
+
+/// Binds `$x` to the operator inside every variant but `Source` (each type implements
+/// [`OperatorState`]) and evaluates `$body`; `Source`, which holds nothing, gives `$source`.
+/// The one place the state calls are dispatched by kind.
+macro_rules! with_op {
+    ($op:expr, $x:ident => $body:expr, Source => $source:expr) => {
+        match $op {
+            Operator::Source => $source,
+            Operator::Map($x) => $body,
+            Operator::Filter($x) => $body,
+            Operator::FlatMap($x) => $body,
+            Operator::Reduce($x) => $body,
+            Operator::Sink($x) => $body,
+            Operator::Window($x) => $body,
+            Operator::CoMap($x) => $body,
+            Operator::WindowJoin($x) => $body,
+            Operator::IntervalJoin($x) => $body,
+            Operator::Process($x) => $body,
+        }
+    };
+}
+
+/// The state of whichever operator it is (a source's state — its offsets — is the task's,
+/// not the operator's: none here).
+impl OperatorState for Operator {
+    fn is_keyed(&self) -> bool {
+        with_op!(self, x => x.is_keyed(), Source => false)
+    }
+
+    fn keys(&self) -> u64 {
+        with_op!(self, x => x.keys(), Source => 0)
+    }
+
+    fn checkpointed_bytes(&self) -> u64 {
+        with_op!(self, x => x.checkpointed_bytes(), Source => 0)
+    }
+
+    fn heap_bytes(&self) -> u64 {
+        with_op!(self, x => x.heap_bytes(), Source => 0)
+    }
+
+    fn snapshot_state(&mut self) -> Self {
+        match self {
+            Operator::Source => Operator::Source,
+            Operator::Map(x) => Operator::Map(x.snapshot_state()),
+            Operator::Filter(x) => Operator::Filter(x.snapshot_state()),
+            Operator::FlatMap(x) => Operator::FlatMap(x.snapshot_state()),
+            Operator::Reduce(x) => Operator::Reduce(x.snapshot_state()),
+            Operator::Sink(x) => Operator::Sink(x.snapshot_state()),
+            Operator::Window(x) => Operator::Window(Box::new(x.snapshot_state())),
+            Operator::CoMap(x) => Operator::CoMap(Box::new(x.snapshot_state())),
+            Operator::WindowJoin(x) => Operator::WindowJoin(Box::new(x.snapshot_state())),
+            Operator::IntervalJoin(x) => Operator::IntervalJoin(Box::new(x.snapshot_state())),
+            Operator::Process(x) => Operator::Process(Box::new(x.snapshot_state())),
+        }
+    }
+
+    fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
+        with_op!(self, x => x.retain_keys(keep), Source => {})
+    }
+
+    /// Absorbs `other` if it is the same kind of operator; otherwise (never in a rescale,
+    /// whose old and new operators come from the same node) nothing.
+    fn absorb(&mut self, other: Self) {
+        match (self, other) {
+            (Operator::Map(n), Operator::Map(x)) => n.absorb(x),
+            (Operator::Filter(n), Operator::Filter(x)) => n.absorb(x),
+            (Operator::FlatMap(n), Operator::FlatMap(x)) => n.absorb(x),
+            (Operator::Reduce(n), Operator::Reduce(x)) => n.absorb(x),
+            (Operator::Sink(n), Operator::Sink(x)) => n.absorb(x),
+            (Operator::Window(n), Operator::Window(x)) => n.absorb(*x),
+            (Operator::CoMap(n), Operator::CoMap(x)) => n.absorb(*x),
+            (Operator::WindowJoin(n), Operator::WindowJoin(x)) => n.absorb(*x),
+            (Operator::IntervalJoin(n), Operator::IntervalJoin(x)) => n.absorb(*x),
+            (Operator::Process(n), Operator::Process(x)) => n.absorb(*x),
+            _ => {}
+        }
+    }
+
+    fn set_memory_share(&mut self, limit_bytes: u64, out_arity: usize) {
+        with_op!(self, x => x.set_memory_share(limit_bytes, out_arity), Source => {})
+    }
+
+    fn window_report(&self) -> Option<WindowReport> {
+        with_op!(self, x => x.window_report(), Source => None)
+    }
+}
+
+impl Operator {
+    /// Adds the operator's window counters ([`OperatorState::window_report`]) to its
+    /// node's `report`, started on the first operator that has some; the windows it still
+    /// holds count as left open only if `count_open` (not for a subtask whose state moved
+    /// to the new subtasks of a rescale).
+    pub fn report_windows(&self, report: &mut Option<WindowReport>, count_open: bool) {
+        let Some(w) = self.window_report() else {
+            return;
+        };
+        let r = report.get_or_insert_with(Default::default);
+        r.fired += w.fired;
+        r.late_firings += w.late_firings;
+        r.late_dropped += w.late_dropped;
+        r.late_side_output += w.late_side_output;
+        if count_open {
+            r.windows_left_open += w.windows_left_open;
         }
     }
 }
@@ -328,6 +448,16 @@ impl OpSlot {
         }
     }
 
+    /// The copy a checkpoint keeps: the slot as it is, with its operator's
+    /// [`OperatorState::snapshot_state`].
+    pub fn snapshot_state(&mut self) -> OpSlot {
+        let live = std::mem::replace(&mut self.op, Operator::Source);
+        let mut copy = self.clone();
+        self.op = live;
+        copy.op = self.op.snapshot_state();
+        copy
+    }
+
     /// Adds the late-data side output (records of `arity` fields going to `outs`).
     pub fn with_side_output(mut self, outs: Vec<Out>, arity: usize) -> Self {
         self.side_network_outs = outs.iter().filter(|o| matches!(o, Out::Network(_))).count();
@@ -337,10 +467,77 @@ impl OpSlot {
     }
 }
 
-/// What records need on their way through a chain.
-pub struct Cx<'a> {
-    /// Expression evaluation context (interner, scratch, error).
-    pub ev: EvalCx<'a>,
-    /// The task's network output.
-    pub net: Net<'a>,
+#[cfg(test)]
+mod tests {
+    use super::join::{IntervalJoinOp, Pairing};
+    use super::reduce::{Aggregate, ReduceOp};
+    use super::*;
+    use crate::core::value::{Interner, Schema, Type};
+    use crate::expr::{Scope, compile};
+
+    fn reduce(i: &mut Interner) -> Operator {
+        let s = Schema::new([("k", Type::Int), ("n", Type::Int)]);
+        let key = compile("k", &Scope::Record(&s), i).unwrap();
+        Operator::Reduce(ReduceOp::new(key, Aggregate::Count, 2))
+    }
+
+    fn interval_join(i: &mut Interner, pairs: u64) -> Operator {
+        let s = Schema::new([("k", Type::Int)]);
+        let left = compile("k", &Scope::Record(&s), i).unwrap();
+        let right = compile("k", &Scope::Record(&s), i).unwrap();
+        let mut j = IntervalJoinOp::new(Pairing::new(left, right, None, 1, 1), 0, 10);
+        j.pairs = pairs;
+        j.late_dropped = 1;
+        Operator::IntervalJoin(Box::new(j))
+    }
+
+    /// A reduce with `keys` keys 0, 1, …
+    fn with_keys(mut op: Operator, keys: i64) -> Operator {
+        if let Operator::Reduce(r) = &mut op {
+            for k in 0..keys {
+                r.index.insert(Value::Int(k), k as u32);
+                r.slab.extend([Value::Int(k), Value::Int(1)]);
+            }
+        }
+        op
+    }
+
+    #[test]
+    fn keyed_operators_report_their_keys_and_sizes_through_the_trait() {
+        let mut i = Interner::new();
+        let r = with_keys(reduce(&mut i), 3);
+        assert!(r.is_keyed());
+        assert_eq!(r.keys(), 3);
+        // 3 rows of 2 fields + the key: (3 · 8 + 16) bytes each
+        assert_eq!(r.checkpointed_bytes(), 3 * 40);
+        assert!(r.heap_bytes() > 0);
+        assert!(!Operator::Source.is_keyed());
+        assert_eq!(Operator::Source.checkpointed_bytes(), 0);
+        assert!(interval_join(&mut i, 0).is_keyed());
+    }
+
+    #[test]
+    fn a_rescale_keeps_the_accepted_keys_and_absorbs_same_kind_state_only() {
+        let mut i = Interner::new();
+        let mut old = with_keys(reduce(&mut i), 4);
+        old.retain_keys(&|k| k.as_int() % 2 == 0);
+        let mut new = reduce(&mut i);
+        new.absorb(old);
+        assert_eq!(new.keys(), 2, "keys 0 and 2");
+        // a different kind of operator brings nothing
+        new.absorb(interval_join(&mut i, 0));
+        assert_eq!(new.keys(), 2);
+    }
+
+    #[test]
+    fn window_counters_add_up_and_open_windows_count_only_when_asked() {
+        let mut i = Interner::new();
+        let mut report = None;
+        reduce(&mut i).report_windows(&mut report, true);
+        assert!(report.is_none(), "a reduce fires no windows");
+        interval_join(&mut i, 5).report_windows(&mut report, true);
+        interval_join(&mut i, 2).report_windows(&mut report, false);
+        let r = report.expect("started by the first join");
+        assert_eq!((r.fired, r.late_dropped, r.windows_left_open), (7, 2, 0));
+    }
 }

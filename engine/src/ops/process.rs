@@ -2,6 +2,8 @@
 //! with the key's state and timers (Flink's `KeyedProcessOperator`).
 
 use super::batch::{Batch, View};
+use super::element::RecMeta;
+use super::state::{OperatorState, checkpoint_entries_bytes};
 use super::timers::TimerQueue;
 use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
 use crate::core::value::{OrdValue, Value};
@@ -10,7 +12,6 @@ use crate::expr::eval::EvalCx;
 use crate::flink::process::{
     Collector, Context, KeyedProcessFunction, Output, StateStore, TimeDomain, TimerService,
 };
-use crate::sim::buffer::RecMeta;
 
 /// The timers of one operator subtask: `(timestamp, key)`, de-duplicated.
 #[derive(Debug, Default, Clone)]
@@ -127,27 +128,6 @@ impl ProcessOp {
     /// The earliest processing-time timer (ms).
     pub fn next_processing_timer(&self) -> Option<EventTime> {
         self.timers.processing.next()
-    }
-
-    /// Rescaling: keeps the state, timers and latest births of the keys that pass `keep`.
-    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
-        self.store.retain_keys(keep);
-        self.timers.event.retain(|k| keep(k.0));
-        self.timers.processing.retain(|k| keep(k.0));
-        self.last_born.retain(|k, _| keep(*k));
-    }
-
-    /// Rescaling: adds the keyed state and timers of `other`.
-    pub fn absorb(&mut self, other: ProcessOp) {
-        self.store.absorb(other.store);
-        self.timers.event.absorb(other.timers.event);
-        self.timers.processing.absorb(other.timers.processing);
-        self.last_born.extend(other.last_born);
-    }
-
-    /// Rescaling: keys holding state.
-    pub fn keys_in_state(&self) -> usize {
-        self.store.keys()
     }
 
     /// State entries held.
@@ -294,5 +274,41 @@ impl ProcessOp {
         for p in &mut side.parent[side_before..] {
             *p = out_before as u32;
         }
+    }
+}
+
+/// Keyed: the function's state in the runtime's store, its timers, and per key the birth of
+/// its latest element.
+impl OperatorState for ProcessOp {
+    fn is_keyed(&self) -> bool {
+        true
+    }
+
+    fn keys(&self) -> u64 {
+        self.store.keys() as u64
+    }
+
+    /// Two fields an entry: key and value.
+    fn checkpointed_bytes(&self) -> u64 {
+        checkpoint_entries_bytes(self.state_entries(), 2)
+    }
+
+    fn heap_bytes(&self) -> u64 {
+        (self.state_entries() * (3 * size_of::<crate::core::value::Value>() + 32)) as u64
+    }
+
+    /// Keeps the state, timers and latest births of the keys that pass `keep`.
+    fn retain_keys(&mut self, keep: &dyn Fn(crate::core::value::Value) -> bool) {
+        self.store.retain_keys(keep);
+        self.timers.event.retain(|k| keep(k.0));
+        self.timers.processing.retain(|k| keep(k.0));
+        self.last_born.retain(|k, _| keep(*k));
+    }
+
+    fn absorb(&mut self, other: ProcessOp) {
+        self.store.absorb(other.store);
+        self.timers.event.absorb(other.timers.event);
+        self.timers.processing.absorb(other.timers.processing);
+        self.last_born.extend(other.last_born);
     }
 }

@@ -8,6 +8,7 @@
 //! accumulated value of the others. State is one row per key in a flat slab: no allocation per
 //! record, one per new key.
 
+use super::state::{OperatorState, checkpoint_entries_bytes};
 use crate::core::value::{Interner, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
@@ -315,10 +316,28 @@ impl ReduceOp {
         }
         &self.slab[slot * a..(slot + 1) * a]
     }
+}
 
-    /// Number of keys held.
-    /// Rescaling: keeps the state of the keys that pass `keep`, in slot order.
-    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
+/// Keyed: one row per key (the key's row and its slot).
+impl OperatorState for ReduceOp {
+    fn is_keyed(&self) -> bool {
+        true
+    }
+
+    fn keys(&self) -> u64 {
+        self.index.len() as u64
+    }
+
+    fn checkpointed_bytes(&self) -> u64 {
+        checkpoint_entries_bytes(self.index.len(), self.arity + 1)
+    }
+
+    fn heap_bytes(&self) -> u64 {
+        (self.index.len() * ((self.arity + 1) * size_of::<Value>() + 32)) as u64
+    }
+
+    /// Keeps the rows of the keys that pass `keep`, in slot order.
+    fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
         let mut by_slot: Vec<(u32, Value)> = self.index.iter().map(|(k, s)| (*s, *k)).collect();
         by_slot.sort_unstable_by_key(|(s, _)| *s);
         let old = std::mem::take(&mut self.slab);
@@ -331,8 +350,8 @@ impl ReduceOp {
         }
     }
 
-    /// Rescaling: adds the state of `other` (whose keys this subtask does not hold).
-    pub fn absorb(&mut self, mut other: ReduceOp) {
+    /// Adds the rows of `other` (whose keys this subtask does not hold).
+    fn absorb(&mut self, mut other: ReduceOp) {
         other.retain_keys(&|_| true); // slot order
         let a = self.arity.max(1);
         let base = (self.slab.len() / a) as u32;
@@ -340,11 +359,6 @@ impl ReduceOp {
             self.index.insert(k, base + s);
         }
         self.slab.extend(other.slab);
-    }
-
-    /// Number of keys in state.
-    pub fn keys(&self) -> usize {
-        self.index.len()
     }
 }
 
@@ -424,7 +438,7 @@ mod tests {
     #[test]
     fn batched_field_sums_match_record_at_a_time_sums() {
         use crate::ops::batch::Batch;
-        use crate::sim::buffer::RecMeta;
+        use crate::ops::element::RecMeta;
         // Enough keys for hint buckets to collide; every arity of the fast paths and beyond,
         // every key and summed field (the key field summed too); some float sums.
         let mut i = Interner::new();

@@ -10,28 +10,33 @@
 //! `recoverAndCommit`), so each record is visible exactly once.
 //!
 //! What is visible belongs to the outside world, not to the sink's state: it survives restarts
-//! ([`SinkOp::carry_visible`]).
+//! (`SinkOp::carry_visible`). This module keeps the transactions and the [`Ledger`] of what
+//! became visible; the sink (`sink.rs`) makes committed records visible.
 
 use super::batch::View;
-use super::sink::{SinkMode, SinkOp, row_hash};
+use super::sink_metrics::row_hash;
 use crate::core::time::SimTime;
 use crate::core::value::{Interner, Value};
 use rustc_hash::FxHashMap;
 
 /// A record waiting in a transaction.
 #[derive(Debug, Clone, Copy)]
-struct Staged {
-    hash: u64,
-    born: SimTime,
+pub struct Staged {
+    /// Its content hash ([`row_hash`]).
+    pub hash: u64,
+    /// When it was created at its source.
+    pub born: SimTime,
     /// Hash of the key column, when the sink's ledger tracks the final row per key.
-    key: u64,
+    pub key: u64,
 }
 
 /// One transaction: its records, and the first rows (for the report).
 #[derive(Debug, Clone, Default)]
-struct Txn {
-    records: Vec<Staged>,
-    rows: Vec<Value>,
+pub struct Txn {
+    /// Its records, in the order they were written.
+    pub records: Vec<Staged>,
+    /// The first rows, flat (at most `keep_rows` of them).
+    pub rows: Vec<Value>,
 }
 
 /// The transactions of one exactly-once sink subtask.
@@ -98,17 +103,13 @@ impl Transactions {
         let t = std::mem::take(&mut self.open);
         self.precommitted.push((id, t));
     }
-}
 
-impl SinkOp {
-    /// Checkpoint `id` completed (notified at `t`): commit every pre-committed transaction up
-    /// to it. Returns the records that became visible.
-    pub fn commit_until(&mut self, id: u64, t: SimTime) -> u64 {
-        let Some(txn) = self.txn.as_mut() else {
-            return 0;
-        };
+    /// Checkpoint `id` completed: commits every pre-committed transaction up to it and
+    /// returns them, oldest first, for their records to become visible. One already committed
+    /// before a failure is not committed again (commits are idempotent).
+    pub fn commit_until(&mut self, id: u64) -> Vec<Txn> {
         let mut ready = Vec::new();
-        txn.precommitted.retain_mut(|(cid, tx)| {
+        self.precommitted.retain_mut(|(cid, tx)| {
             if *cid <= id {
                 ready.push((*cid, std::mem::take(tx)));
                 false
@@ -116,136 +117,37 @@ impl SinkOp {
                 true
             }
         });
-        let mut shown = 0;
+        let mut committed = Vec::new();
         for (cid, tx) in ready {
-            let txn = self.txn.as_mut().expect("checked above");
-            if txn.committed.contains(&cid) {
-                continue; // already committed before a failure: commits are idempotent
+            if self.committed.contains(&cid) {
+                continue;
             }
-            txn.committed.push(cid);
-            txn.commits += 1;
-            shown += tx.records.len() as u64;
-            self.make_visible(&tx, t);
+            self.committed.push(cid);
+            self.commits += 1;
+            committed.push(tx);
         }
-        shown
+        committed
     }
 
-    /// Whether every transaction has been committed (nothing open, nothing pre-committed).
-    pub fn all_committed(&self) -> bool {
-        self.txn.as_ref().is_none_or(|t| t.pending() == 0)
+    /// After a restore, `self` is as of the checkpoint and `live` the transactions that were
+    /// running: the outside world's memory of commits carries over, and the live open
+    /// transaction was aborted.
+    pub fn carry_outcome(&mut self, live: Transactions) {
+        let lost = live.open.records.len() as u64;
+        self.committed = live.committed;
+        self.commits = live.commits;
+        self.aborted_records = live.aborted_records + lost;
     }
 
-    fn make_visible(&mut self, tx: &Txn, t: SimTime) {
-        let n = tx.records.len() as u64;
-        if n == 0 {
-            return;
-        }
-        self.count += n;
-        self.first.get_or_insert(t);
-        self.last = t;
-        for r in &tx.records {
-            self.series.add(t);
-            self.latency.record(t.since(r.born).as_nanos().max(1));
-            self.checksum = self.checksum.wrapping_add(r.hash);
-            if let Some(l) = &mut self.ledger {
-                *l.counts.entry(r.hash).or_default() += 1;
-                if l.key.is_some() {
-                    l.last.insert(r.key, (t, r.hash));
-                }
-            }
-        }
-        if let SinkMode::Collect { limit } = self.mode {
-            let room = (limit * self.arity).saturating_sub(self.rows.len());
-            let take = room.min(tx.rows.len());
-            self.rows.extend_from_slice(&tx.rows[..take]);
-        }
+    /// Takes out the ids of the committed checkpoints (they belong to the outside world,
+    /// not to a snapshot); [`Transactions::put_committed`] puts them back.
+    pub fn take_committed(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.committed)
     }
 
-    /// After a restore, `self` is the sink as of the checkpoint and `live` the sink that was
-    /// running when the failure struck. Everything already visible stays visible (it left the
-    /// job); transactions pre-committed in the checkpoint and not yet committed are committed
-    /// now, at `t`. Returns the records that became visible.
-    pub fn carry_visible(&mut self, live: SinkOp, restored_id: Option<u64>, t: SimTime) -> u64 {
-        let lost = live.txn.as_ref().map_or(0, |x| x.open.records.len() as u64);
-        self.rows = live.rows;
-        self.count = live.count;
-        self.latency = live.latency;
-        self.checksum = live.checksum;
-        self.first = live.first;
-        self.last = live.last;
-        self.series = live.series;
-        self.ledger = live.ledger;
-        if let SinkMode::Upsert { index, .. } = &mut self.mode
-            && let SinkMode::Upsert {
-                index: live_index, ..
-            } = live.mode
-        {
-            *index = live_index;
-        }
-        if let (Some(mine), Some(theirs)) = (self.txn.as_mut(), live.txn) {
-            mine.committed = theirs.committed;
-            mine.commits = theirs.commits;
-            mine.aborted_records = theirs.aborted_records + lost;
-        }
-        match restored_id {
-            Some(id) => self.commit_until(id, t),
-            None => 0,
-        }
-    }
-}
-
-/// What a sink made visible: it left the job, so it belongs to the outside world and not to
-/// the sink's state. A snapshot leaves it out (a restore takes it from the live sink,
-/// [`SinkOp::carry_visible`]), so a sink capturing many rows does not copy them into every
-/// checkpoint.
-#[derive(Debug, Default)]
-pub struct Visible {
-    rows: Vec<Value>,
-    index: Option<FxHashMap<Value, u32>>,
-    latency: super::sink::LatencyCounts,
-    series: super::sink::Series,
-    ledger: Option<Box<Ledger>>,
-    committed: Vec<u64>,
-}
-
-impl SinkOp {
-    /// Takes out what the sink made visible (see [`Visible`]); [`SinkOp::put_visible`]
-    /// puts it back.
-    pub fn take_visible(&mut self) -> Visible {
-        Visible {
-            rows: std::mem::take(&mut self.rows),
-            index: match &mut self.mode {
-                SinkMode::Upsert { index, .. } => Some(std::mem::take(index)),
-                _ => None,
-            },
-            latency: std::mem::take(&mut self.latency),
-            series: std::mem::take(&mut self.series),
-            ledger: self
-                .ledger
-                .as_mut()
-                .map(|l| Box::new(std::mem::take(&mut **l))),
-            committed: self
-                .txn
-                .as_mut()
-                .map(|t| std::mem::take(&mut t.committed))
-                .unwrap_or_default(),
-        }
-    }
-
-    /// Puts back what [`SinkOp::take_visible`] took.
-    pub fn put_visible(&mut self, v: Visible) {
-        self.rows = v.rows;
-        if let (SinkMode::Upsert { index, .. }, Some(i)) = (&mut self.mode, v.index) {
-            *index = i;
-        }
-        self.latency = v.latency;
-        self.series = v.series;
-        if let (Some(l), Some(v)) = (self.ledger.as_mut(), v.ledger) {
-            *l = v;
-        }
-        if let Some(t) = self.txn.as_mut() {
-            t.committed = v.committed;
-        }
+    /// Puts back what [`Transactions::take_committed`] took.
+    pub fn put_committed(&mut self, committed: Vec<u64>) {
+        self.committed = committed;
     }
 }
 
@@ -261,19 +163,6 @@ pub struct Ledger {
     pub key: Option<usize>,
     /// Key hash → when its latest row became visible and that row's content hash.
     pub last: FxHashMap<u64, (SimTime, u64)>,
-}
-
-impl SinkOp {
-    /// Keeps the final row per value of column `col` in the ledger (for the comparison by
-    /// final value per key). Needs the ledger.
-    pub fn track_final_per_key(&mut self, col: usize) {
-        if let Some(l) = self.ledger.as_mut() {
-            l.key = Some(col);
-            if let Some(t) = self.txn.as_mut() {
-                t.key_col = Some(col);
-            }
-        }
-    }
 }
 
 impl Ledger {
@@ -357,62 +246,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::buffer::RecMeta;
-
-    fn sink() -> (SinkOp, Interner) {
-        let mut s = SinkOp::new(SinkMode::Collect { limit: 10 }, 1);
-        s.txn = Some(Box::new(Transactions::new(1, 10)));
-        s.ledger = Some(Box::default());
-        (s, Interner::new())
-    }
-
-    fn write(s: &mut SinkOp, i: &mut Interner, v: i64, born_ms: u64) {
-        let (mut scratch, mut err) = (String::new(), None);
-        let mut ev = crate::expr::eval::EvalCx {
-            interner: i,
-            scratch: &mut scratch,
-            error: &mut err,
-        };
-        let born = SimTime(born_ms * 1_000_000);
-        s.consume(&[Value::Int(v)], RecMeta::untimed(born), born, &mut ev);
-    }
-
-    #[test]
-    fn records_become_visible_only_when_their_checkpoint_completes() {
-        let (mut s, mut i) = sink();
-        write(&mut s, &mut i, 1, 0);
-        write(&mut s, &mut i, 2, 10);
-        assert_eq!(s.count, 0, "nothing visible before a commit");
-        s.txn.as_mut().unwrap().pre_commit(1);
-        write(&mut s, &mut i, 3, 20);
-        assert_eq!(s.commit_until(1, SimTime(1_000_000_000)), 2);
-        assert_eq!(s.count, 2);
-        assert_eq!(s.rows, vec![Value::Int(1), Value::Int(2)]);
-        // latency runs to the commit, not to the arrival
-        assert!(s.latency.histogram().max() >= 990_000_000);
-        assert_eq!(
-            s.txn.as_ref().unwrap().pending(),
-            1,
-            "record 3 is still open"
-        );
-    }
-
-    #[test]
-    fn a_restore_commits_the_pre_committed_transaction_once_and_drops_the_open_one() {
-        let (mut s, mut i) = sink();
-        write(&mut s, &mut i, 1, 0);
-        s.txn.as_mut().unwrap().pre_commit(1);
-        let snapshot = s.clone(); // checkpoint 1 holds the pre-committed transaction
-        write(&mut s, &mut i, 2, 5); // open, lost in the failure
-        let mut restored = snapshot.clone();
-        assert_eq!(restored.carry_visible(s, Some(1), SimTime(7)), 1);
-        assert_eq!(restored.count, 1);
-        assert_eq!(restored.txn.as_ref().unwrap().aborted_records, 1);
-        // a second restore from the same checkpoint commits nothing again
-        let mut again = snapshot;
-        assert_eq!(again.carry_visible(restored, Some(1), SimTime(9)), 0);
-        assert_eq!(again.count, 1);
-    }
+    use crate::core::value::Interner;
 
     #[test]
     fn ledgers_count_duplicates_and_missing_records() {
@@ -424,5 +258,26 @@ mod tests {
         a.add_rows(&v[1..], 1, 3, &i); // 2, 2, 3
         a.add_rows(&v[1..2], 1, 1, &i); // 2 again
         assert_eq!(a.compare(&r), (2, 1)); // one extra 2 and the 3; the 1 is missing
+    }
+
+    #[test]
+    fn a_checkpoint_commits_its_transactions_once() {
+        let i = Interner::new();
+        let mut t = Transactions::new(1, 10);
+        t.stage_one(&[Value::Int(1)], SimTime(0), &i);
+        t.pre_commit(1);
+        t.stage_one(&[Value::Int(2)], SimTime(0), &i);
+        t.pre_commit(2);
+        let done = t.commit_until(1);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].rows, vec![Value::Int(1)]);
+        assert_eq!((t.commits, t.pending()), (1, 1));
+        // a restored copy that still holds checkpoint 1 does not commit it again
+        let mut restored = Transactions::new(1, 10);
+        restored.stage_one(&[Value::Int(1)], SimTime(0), &i);
+        restored.pre_commit(1);
+        restored.carry_outcome(t);
+        assert!(restored.commit_until(1).is_empty());
+        assert_eq!(restored.commits, 1);
     }
 }

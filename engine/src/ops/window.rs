@@ -12,18 +12,21 @@
 //! received and its watermark at that moment — the annotations the Flink golden cases record.
 
 use super::batch::{Batch, View};
+use super::element::RecMeta;
+use super::state::{
+    OperatorState, WINDOW_BYTES, checkpoint_entries_bytes, distinct_keys, over_limit,
+};
 use super::timers::TimerQueue;
 use super::window_acc::{Acc, WindowAgg, WindowState};
+use super::window_trigger::{TimerKey, TriggerContext};
 use crate::core::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime, SimTime};
 use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
 use crate::flink::window::assign::{Assigner, Window};
 use crate::flink::window::merging::MergingWindowSet;
-use crate::flink::window::trigger::{
-    self, Evictor, Trigger, TriggerKind, TriggerResult, TriggerState,
-};
-use crate::sim::buffer::RecMeta;
+use crate::flink::window::trigger::{self, Evictor, Trigger, TriggerKind, TriggerState};
+use crate::report::WindowReport;
 use rustc_hash::FxHashMap;
 
 /// Counters reported per window operator.
@@ -97,8 +100,6 @@ pub struct WindowConfig {
     pub with_key: bool,
 }
 
-type TimerKey = (OrdValue, Window);
-
 /// A keyed window operator subtask.
 #[derive(Debug, Clone)]
 pub struct WindowOp {
@@ -118,8 +119,9 @@ pub struct WindowOp {
     pub log: Option<Vec<Emitted>>,
     /// Set when the job must fail (a Flink exception).
     pub failure: Option<String>,
-    /// Most windows the state may hold (the memory limit's share, [`crate::sim::memory`]);
-    /// beyond it the task fails before the windows are created.
+    /// Most windows the state may hold (its share of the memory limit,
+    /// [`OperatorState::set_memory_share`]); beyond it the task fails before the windows are
+    /// created.
     pub max_windows: usize,
     last_input: Vec<Value>,
     windows: Vec<Window>,
@@ -151,33 +153,6 @@ impl WindowOp {
     /// The earliest pending processing-time timer, in ms.
     pub fn next_processing_timer(&self) -> Option<EventTime> {
         self.proc_timers.next()
-    }
-
-    /// Rescaling: keeps the windows, triggers, session sets and timers of the keys that pass
-    /// `keep` (state and timers move together, by key group).
-    pub fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
-        self.state.retain(|(k, _), _| keep(*k));
-        self.triggers.retain(|(k, _), _| keep(*k));
-        self.merging.retain(|k, _| keep(*k));
-        self.event_timers.retain(|(k, _)| keep(k.0));
-        self.proc_timers.retain(|(k, _)| keep(k.0));
-    }
-
-    /// Rescaling: adds the keyed state and timers of `other`.
-    pub fn absorb(&mut self, other: WindowOp) {
-        self.state.extend(other.state);
-        self.triggers.extend(other.triggers);
-        self.merging.extend(other.merging);
-        self.event_timers.absorb(other.event_timers);
-        self.proc_timers.absorb(other.proc_timers);
-    }
-
-    /// Keys holding state.
-    pub fn keys_in_state(&self) -> usize {
-        let mut k: Vec<Value> = self.state.keys().map(|(k, _)| *k).collect();
-        k.sort_unstable_by_key(|v| OrdValue(*v));
-        k.dedup();
-        k.len()
     }
 
     /// Number of windows holding state.
@@ -286,7 +261,7 @@ impl WindowOp {
                 // checked before the windows are assigned: a sliding window with a huge
                 // size/slide would otherwise allocate them all for one record
                 self.failure.get_or_insert_with(|| {
-                    crate::sim::memory::over_limit(
+                    over_limit(
                         &format!(
                             "a record would open {fan_out} windows, {} are held already",
                             self.state.len()
@@ -344,7 +319,7 @@ impl WindowOp {
                         );
                     }
                 }
-                let r = self.trigger_on_element(key, actual, ts);
+                let r = self.trigger_cx().on_element(key, actual, ts);
                 if r.fire {
                     let late = self.is_event_time() && actual.max_timestamp() <= self.watermark;
                     if self.emit(key, actual, state_window, out, meta, i as u32, ev) && late {
@@ -478,9 +453,9 @@ impl WindowOp {
             w
         };
         let r = if event {
-            self.trigger_on_event_time(key, w, ts)
+            self.trigger_cx().on_event_time(key, w, ts)
         } else {
-            self.trigger_on_processing_time(key, w, ts)
+            self.trigger_cx().on_processing_time(key, w, ts)
         };
         if r.fire {
             let meta = RecMeta {
@@ -496,7 +471,7 @@ impl WindowOp {
         if event == self.is_event_time() && ts == self.cleanup_time(&w) {
             // clearAllState
             self.state.remove(&(key, state_window));
-            self.trigger_clear(key, w);
+            self.trigger_cx().clear(key, w);
             if let Some(m) = self.merging.get_mut(&key) {
                 m.retire(&w);
                 if m.mapping.is_empty() {
@@ -603,9 +578,9 @@ impl WindowOp {
                     self.now_ms, m.result.start, m.result.end
                 ));
             }
-            self.trigger_on_merge(key, m.result, &m.merged);
+            self.trigger_cx().on_merge(key, m.result, &m.merged);
             for x in &m.merged {
-                self.trigger_clear(key, *x);
+                self.trigger_cx().clear(key, *x);
                 self.delete_cleanup(key, *x);
             }
             // mergeNamespaces: the merged state windows' contents are combined first, in the
@@ -639,260 +614,69 @@ impl WindowOp {
         Ok(actual)
     }
 
-    fn trigger_on_element(&mut self, key: Value, w: Window, ts: EventTime) -> TriggerResult {
-        let k = (OrdValue(key), w);
-        let max = w.max_timestamp();
-        let r = match self.cfg.trigger.kind {
-            TriggerKind::EventTime => {
-                if max <= self.watermark {
-                    TriggerResult::FIRE
-                } else {
-                    self.event_timers.register(max, k);
-                    TriggerResult::CONTINUE
-                }
-            }
-            TriggerKind::ProcessingTime => {
-                self.proc_timers.register(max, k);
-                TriggerResult::CONTINUE
-            }
-            TriggerKind::Count(n) => {
-                let st = self.triggers.entry((key, w)).or_default();
-                st.count += 1;
-                if st.count >= n {
-                    st.count = 0;
-                    TriggerResult::FIRE
-                } else {
-                    TriggerResult::CONTINUE
-                }
-            }
-            TriggerKind::ContinuousEventTime(interval) => {
-                if max <= self.watermark {
-                    return self.cfg.trigger.wrap(TriggerResult::FIRE);
-                }
-                self.event_timers.register(max, k);
-                let st = self.triggers.entry((key, w)).or_default();
-                if st.fire_at.is_none() {
-                    let next = trigger::first_continuous_fire(ts, interval, max);
-                    st.fire_at = Some(next);
-                    self.event_timers.register(next, k);
-                }
-                TriggerResult::CONTINUE
-            }
-            TriggerKind::ContinuousProcessingTime(interval) => {
-                let now = self.now_ms;
-                let st = self.triggers.entry((key, w)).or_default();
-                if st.fire_at.is_none() {
-                    let next = trigger::first_continuous_fire(now, interval, max);
-                    st.fire_at = Some(next);
-                    self.proc_timers.register(next, k);
-                }
-                TriggerResult::CONTINUE
-            }
-            TriggerKind::Never => TriggerResult::CONTINUE,
-        };
-        self.cfg.trigger.wrap(r)
-    }
-
-    fn trigger_on_event_time(&mut self, key: Value, w: Window, time: EventTime) -> TriggerResult {
-        let r = match self.cfg.trigger.kind {
-            TriggerKind::EventTime if time == w.max_timestamp() => TriggerResult::FIRE,
-            TriggerKind::ContinuousEventTime(interval) => {
-                if time == w.max_timestamp() {
-                    TriggerResult::FIRE
-                } else {
-                    let st = self.triggers.entry((key, w)).or_default();
-                    if st.fire_at == Some(time) {
-                        let next = trigger::next_continuous_fire(time, interval, w.max_timestamp());
-                        st.fire_at = Some(next);
-                        self.event_timers.register(next, (OrdValue(key), w));
-                        TriggerResult::FIRE
-                    } else {
-                        TriggerResult::CONTINUE
-                    }
-                }
-            }
-            _ => TriggerResult::CONTINUE,
-        };
-        self.cfg.trigger.wrap(r)
-    }
-
-    fn trigger_on_processing_time(
-        &mut self,
-        key: Value,
-        w: Window,
-        time: EventTime,
-    ) -> TriggerResult {
-        let r = match self.cfg.trigger.kind {
-            TriggerKind::ProcessingTime => TriggerResult::FIRE,
-            TriggerKind::ContinuousProcessingTime(interval) => {
-                if time == w.max_timestamp() {
-                    TriggerResult::FIRE
-                } else {
-                    let st = self.triggers.entry((key, w)).or_default();
-                    if st.fire_at == Some(time) {
-                        let next = trigger::next_continuous_fire(time, interval, w.max_timestamp());
-                        st.fire_at = Some(next);
-                        self.proc_timers.register(next, (OrdValue(key), w));
-                        TriggerResult::FIRE
-                    } else {
-                        TriggerResult::CONTINUE
-                    }
-                }
-            }
-            _ => TriggerResult::CONTINUE,
-        };
-        self.cfg.trigger.wrap(r)
-    }
-
-    /// `Trigger.onMerge` for the merged window `result`: `mergePartitionedState` moves the
-    /// trigger state of the merged windows to `result` (so the `clear` that follows for each of
-    /// them finds none and deletes no fire-time timer, as in Flink), then the trigger registers
-    /// what it needs.
-    fn trigger_on_merge(&mut self, key: Value, result: Window, merged: &[Window]) {
-        let mut st = TriggerState::default();
-        for m in merged {
-            if let Some(s) = self.triggers.remove(&(key, *m)) {
-                st.merge(&s);
-            }
-        }
-        let k = (OrdValue(key), result);
-        let max = result.max_timestamp();
-        match self.cfg.trigger.kind {
-            TriggerKind::EventTime if max > self.watermark => self.event_timers.register(max, k),
-            TriggerKind::ProcessingTime if max > self.now_ms => self.proc_timers.register(max, k),
-            // ContinuousEventTimeTrigger.onMerge registers the merged fire time only (the
-            // window's end comes from onElement right after the merge).
-            TriggerKind::ContinuousEventTime(_) => {
-                if let Some(f) = st.fire_at {
-                    self.event_timers.register(f, k);
-                }
-            }
-            TriggerKind::ContinuousProcessingTime(_) => {
-                if let Some(f) = st.fire_at {
-                    self.proc_timers.register(f, k);
-                }
-            }
-            _ => {}
-        }
-        if st != TriggerState::default() {
-            self.triggers.entry((key, result)).or_default().merge(&st);
-        }
-    }
-
-    fn trigger_clear(&mut self, key: Value, w: Window) {
-        let k = (OrdValue(key), w);
-        let st = self.triggers.remove(&(key, w));
-        match self.cfg.trigger.kind {
-            TriggerKind::EventTime => self.event_timers.delete(w.max_timestamp(), k),
-            TriggerKind::ProcessingTime => self.proc_timers.delete(w.max_timestamp(), k),
-            TriggerKind::ContinuousEventTime(_) => {
-                if let Some(f) = st.and_then(|s| s.fire_at) {
-                    self.event_timers.delete(f, k);
-                }
-            }
-            TriggerKind::ContinuousProcessingTime(_) => {
-                if let Some(f) = st.and_then(|s| s.fire_at) {
-                    self.proc_timers.delete(f, k);
-                }
-            }
-            _ => {}
+    /// The trigger's view of the operator for one call (Flink's `WindowOperator.Context`).
+    fn trigger_cx(&mut self) -> TriggerContext<'_> {
+        TriggerContext {
+            trigger: &self.cfg.trigger,
+            states: &mut self.triggers,
+            event_timers: &mut self.event_timers,
+            proc_timers: &mut self.proc_timers,
+            watermark: self.watermark,
+            now_ms: self.now_ms,
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::plan::plan;
-    use crate::report::{RunReport, Status};
-    use crate::scenario::parse_str;
-    use crate::sim::{self, RunOptions};
-
-    fn job(window: &str, limits: &str, keys: usize) -> String {
-        let events: Vec<String> = (0..keys)
-            .map(|k| format!("{{ key = \"k{k}\", ts = {}, value = 1 }}", 1000 + k))
-            .collect();
-        format!(
-            "name = \"w\"\n{limits}\n[[source]]\nname = \"events\"\nkind = \"inline\"\ntimestamp = \"ts\"\n\
-             watermarks = {{ strategy = \"monotonous\", emit = \"per_event\" }}\nevents = [ {} ]\n\
-             [[operator]]\nname = \"by_key\"\nkind = \"key_by\"\ninput = \"events\"\nkey = \"key\"\n\
-             [[operator]]\nname = \"win\"\nkind = \"window\"\ninput = \"by_key\"\n{window}\n\
-             function = \"sum\"\nfield = \"value\"\n[[sink]]\nname = \"out\"\ninput = \"win\"\n",
-            events.join(", ")
-        )
+/// Keyed: windows (with their triggers and session sets) and timers, per key.
+impl OperatorState for WindowOp {
+    fn is_keyed(&self) -> bool {
+        true
     }
 
-    fn run(text: &str) -> (RunReport, Vec<String>) {
-        let s = parse_str("w.toml", text, None).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let warnings = s.warnings.iter().map(|w| w.message.clone()).collect();
-        let p = plan(&s).unwrap();
-        let opts = RunOptions {
-            seed: None,
-            trace: None,
-            hash_trace: false,
-        };
-        (sim::run(&s, &p, opts).unwrap().report, warnings)
+    fn keys(&self) -> u64 {
+        distinct_keys(self.state.keys().map(|(k, _)| *k))
     }
 
-    /// Issue 11 item 2: merged session state is combined in Flink's order — the windows in
-    /// `java.util.HashSet` order (here [4000, 6000) before [0, 2000), from Java), the first
-    /// one's state is the target, and `mergeNamespaces` computes reduce(target, others) — so
-    /// a reduce that is not commutative gives Flink's result, not the window-start order's.
-    #[test]
-    fn a_non_commutative_reduce_merges_sessions_in_flinks_order() {
-        let text = "name = \"m\"\n[[source]]\nname = \"events\"\nkind = \"inline\"\ntimestamp = \"ts\"\n\
-             watermarks = { strategy = \"bounded\", max_out_of_orderness = \"10 s\", emit = \"per_event\" }\n\
-             events = [ { key = \"a\", ts = 0, value = 1 }, { key = \"a\", ts = 4000, value = 2 }, \
-             { key = \"a\", ts = 2000, value = 3 } ]\n\
-             [[operator]]\nname = \"by_key\"\nkind = \"key_by\"\ninput = \"events\"\nkey = \"key\"\n\
-             [[operator]]\nname = \"win\"\nkind = \"window\"\ninput = \"by_key\"\n\
-             window = { type = \"session\", gap = \"2 s\" }\nfunction = \"expr\"\n\
-             select = { value = \"acc.value * 10 + value\" }\n\
-             [[sink]]\nname = \"out\"\ninput = \"win\"\n";
-        let (r, _) = run(text);
-        assert_eq!(r.outcome.status, Status::Finished, "{:?}", r.outcome);
-        let sink = r.sinks.iter().find(|k| k.name == "out").unwrap();
-        let at = |f: &str| sink.fields.iter().position(|x| x == f).unwrap();
-        assert_eq!(sink.rows.len(), 1, "{:?}", sink.rows);
-        // target [4000, 6000) holds 2, the other 1: reduce(2, 1) = 21; then 3: 213
-        // (window-start order would give (1 * 10 + 2) * 10 + 3 = 123)
-        assert_eq!(sink.rows[0][at("value")], serde_json::json!(213));
-        assert_eq!(sink.rows[0][at("window_end")], serde_json::json!(6000));
+    /// Four fields a window: key, bounds and accumulator.
+    fn checkpointed_bytes(&self) -> u64 {
+        checkpoint_entries_bytes(self.windows_in_state(), 4)
     }
 
-    /// Issue 11 item 10: in Flink this job never ends; the run stops at once with the cause.
-    #[test]
-    fn a_global_window_with_a_continuous_trigger_stops_at_the_final_watermark() {
-        let text = job(
-            "window = { type = \"global\" }\ntrigger = { type = \"continuous_event_time\", interval = \"1 s\" }",
-            "",
-            3,
-        );
-        let (r, warnings) = run(&text);
-        assert!(
-            warnings.iter().any(|w| w.contains("never stops firing")),
-            "validate warns: {warnings:?}"
-        );
-        assert_eq!(r.outcome.status, Status::LimitReached);
-        let m = r.outcome.message.unwrap_or_default();
-        assert!(
-            m.contains("fires without end at the final watermark"),
-            "{m}"
-        );
+    fn heap_bytes(&self) -> u64 {
+        self.windows_in_state() as u64 * WINDOW_BYTES
     }
 
-    /// The timers one watermark fires count against `[limits] max_events`: 40 windows due at
-    /// the final watermark are more than a budget of 30 events.
-    #[test]
-    fn timers_fired_by_one_watermark_count_against_max_events() {
-        let window = "window = { type = \"tumbling\", size = \"1 h\" }";
-        let (r, _) = run(&job(window, "[limits]\nmax_events = 30", 40));
-        assert_eq!(r.outcome.status, Status::LimitReached, "{:?}", r.outcome);
-        let (r, _) = run(&job(window, "", 40));
-        assert_eq!(r.outcome.status, Status::Finished, "{:?}", r.outcome);
-        assert!(
-            r.events < 30,
-            "the queue events alone ({}) stay below the limit",
-            r.events
-        );
+    /// Keeps the windows, triggers, session sets and timers of the keys that pass `keep`
+    /// (state and timers move together, by key group).
+    fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
+        self.state.retain(|(k, _), _| keep(*k));
+        self.triggers.retain(|(k, _), _| keep(*k));
+        self.merging.retain(|k, _| keep(*k));
+        self.event_timers.retain(|(k, _)| keep(k.0));
+        self.proc_timers.retain(|(k, _)| keep(k.0));
+    }
+
+    fn absorb(&mut self, other: WindowOp) {
+        self.state.extend(other.state);
+        self.triggers.extend(other.triggers);
+        self.merging.extend(other.merging);
+        self.event_timers.absorb(other.event_timers);
+        self.proc_timers.absorb(other.proc_timers);
+    }
+
+    /// A record may open as many windows as its assigner gives it (size/slide for sliding
+    /// windows): the whole share goes to windows.
+    fn set_memory_share(&mut self, limit_bytes: u64, _out_arity: usize) {
+        self.max_windows = usize::try_from(limit_bytes / WINDOW_BYTES).unwrap_or(usize::MAX);
+    }
+
+    fn window_report(&self) -> Option<WindowReport> {
+        Some(WindowReport {
+            fired: self.stats.fired,
+            late_firings: self.stats.late_firings,
+            late_dropped: self.stats.late_dropped,
+            late_side_output: self.stats.late_side_output,
+            windows_left_open: self.windows_in_state() as u64,
+        })
     }
 }

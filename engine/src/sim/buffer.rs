@@ -6,46 +6,12 @@
 //! (end of partition; later watermarks and barriers) travel in order with the records.
 //! Spent buffers go back to a [`BufferPool`] and are reused.
 
-use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::time::SimTime;
 use crate::core::value::Value;
-
-/// What every record carries besides its fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecMeta {
-    /// Event-time timestamp ([`EVENT_TIME_MIN`] when the record has none).
-    pub ts: EventTime,
-    /// When the record was created at its source, in processing time: latency is measured
-    /// from here to the moment a sink receives it.
-    pub born: SimTime,
-}
-
-impl RecMeta {
-    /// A record without an event-time timestamp.
-    pub fn untimed(born: SimTime) -> Self {
-        RecMeta {
-            ts: EVENT_TIME_MIN,
-            born,
-        }
-    }
-}
-
-/// A stream element that is not a record, travelling in order with the records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Marker {
-    /// Event time has advanced to this value.
-    Watermark(EventTime),
-    /// The sender is idle (Flink's `WatermarkStatus.IDLE`).
-    Idle,
-    /// The sender is active again.
-    Active,
-    /// Checkpoint barrier n (Flink's `CheckpointBarrier`): everything before it belongs to
-    /// checkpoint n. Travels alone in an event buffer.
-    Barrier(u64),
-    /// The barrier of an unaligned checkpoint on its way through a chain: at the network it
-    /// is sent as a priority event that overtakes the buffers queued for credit (see
-    /// [`super::unaligned`]). Inside a buffer it is stored as [`Marker::Barrier`].
-    UnalignedBarrier(u64),
-}
+// Records' metadata and markers are the operators' stream elements (`ops::element`); buffers
+// carry them between subtasks. (An unaligned checkpoint's barrier is sent as a priority
+// event: `super::unaligned`.)
+pub use crate::ops::element::{Marker, RecMeta};
 
 /// Serialized size of a watermark or status element: a tag byte and a `long`.
 pub const MARKER_BYTES: u32 = 9;

@@ -242,6 +242,7 @@ pub fn build(
                         records: 0,
                         key_field: None,
                         key_group_target: Vec::new(),
+                        routes: Default::default(),
                     }
                     .with_key_groups(),
                 );

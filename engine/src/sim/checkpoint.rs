@@ -18,6 +18,7 @@ use super::unaligned::{BarrierKind, ChannelState};
 use crate::core::time::{SimDuration, SimTime};
 use crate::ops::Operator;
 use crate::ops::chain::Chain;
+use crate::ops::state::OperatorState;
 use crate::report::CheckpointReport;
 use crate::scenario::{CheckpointConfig, CheckpointPhase};
 use serde_json::json;
@@ -169,48 +170,12 @@ impl Coordinator {
     }
 }
 
-/// State size estimate of one operator, in bytes (keys and values at 8 bytes a field, plus
-/// a small overhead per entry, as a RocksDB or heap backend would serialize them).
-fn operator_state_bytes(op: &Operator) -> u64 {
-    let per = |entries: usize, fields: usize| (entries * (fields * 8 + 16)) as u64;
-    match op {
-        Operator::Reduce(r) => per(r.keys(), r.arity + 1),
-        Operator::Window(w) => per(w.windows_in_state(), 4),
-        Operator::WindowJoin(j) => per(j.windows_in_state(), 4),
-        Operator::IntervalJoin(j) => per(j.buffered(), 4),
-        Operator::Process(p) => per(p.state_entries(), 2),
-        Operator::Sink(s) => s.txn.as_ref().map_or(0, |t| per(t.pending(), 2)),
-        _ => 0,
-    }
-}
-
-/// A copy of a chain's state for a snapshot. What sinks made visible is left out: it is not
-/// state (a restore takes it from the live sink), and copying a large `capture` into every
-/// checkpoint made a run quadratic in its checkpoints.
-pub(super) fn snapshot_chain(chain: &mut Chain) -> Chain {
-    let visible: Vec<Option<crate::ops::sink_txn::Visible>> = chain
-        .ops
-        .iter_mut()
-        .map(|s| match &mut s.op {
-            Operator::Sink(k) => Some(k.take_visible()),
-            _ => None,
-        })
-        .collect();
-    let copy = chain.clone();
-    for (slot, v) in chain.ops.iter_mut().zip(visible) {
-        if let (Operator::Sink(k), Some(v)) = (&mut slot.op, v) {
-            k.put_visible(v);
-        }
-    }
-    copy
-}
-
 /// State size of a task: its operators, plus 8 bytes of offset for a source.
 pub(super) fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
     chain
         .ops
         .iter()
-        .map(|s| operator_state_bytes(&s.op))
+        .map(|s| s.op.checkpointed_bytes())
         .sum::<u64>()
         + if source { 8 } else { 0 }
 }
@@ -276,7 +241,7 @@ impl Simulation {
             .iter_mut()
             .map(|t| {
                 t.finished.then(|| TaskSnapshot {
-                    chain: snapshot_chain(&mut t.chain),
+                    chain: t.chain.snapshot_state(),
                     source: t.source.clone(),
                     bytes: 0,
                     channel_state: ChannelState::default(),
@@ -394,7 +359,7 @@ impl Simulation {
             (bytes as f64 / c.cfg.storage_bandwidth as f64 * 1e9) as u64,
         ));
         p.snapshots[ti as usize] = Some(TaskSnapshot {
-            chain: snapshot_chain(&mut task.chain),
+            chain: task.chain.snapshot_state(),
             source: task.source.clone(),
             bytes,
             channel_state: ChannelState::default(),
@@ -477,7 +442,7 @@ impl Simulation {
             if p.snapshots[ti as usize].is_none() {
                 let task = &mut self.tasks[ti as usize];
                 p.snapshots[ti as usize] = Some(TaskSnapshot {
-                    chain: snapshot_chain(&mut task.chain),
+                    chain: task.chain.snapshot_state(),
                     source: task.source.clone(),
                     bytes: 0,
                     channel_state: ChannelState::default(),
@@ -816,7 +781,7 @@ mod tests {
             vec![OpSlot::new(Operator::Sink(sink), vec![], None, 0, 0, 1)],
             vec![],
         );
-        let snap = snapshot_chain(&mut chain);
+        let snap = chain.snapshot_state();
         assert!(
             sink_of(&snap).rows.is_empty(),
             "no captured row in the snapshot"

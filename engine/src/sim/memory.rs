@@ -25,45 +25,13 @@
 
 use super::Simulation;
 use crate::core::value::Value;
-use crate::ops::Operator;
+use crate::ops::state::OperatorState;
 use std::mem::size_of;
 
 /// How often (in events) the main loop compares the estimate with the limit at least: a
 /// large job checks less often, so that the estimate (one pass over its tasks and channels)
 /// costs less than one step per event ([`Simulation::memory_check_every`]).
 pub const CHECK_EVERY: u64 = 1 << 12;
-
-/// Bytes of one window in a window operator's state: its key and bounds, the accumulator
-/// or the first elements, its trigger entry and its cleanup timer, with hash-map overhead.
-pub const WINDOW_BYTES: u64 = 160;
-
-/// Bytes of one record of `arity` fields in a batch or a buffer.
-pub fn record_bytes(arity: usize) -> u64 {
-    (arity * size_of::<Value>() + size_of::<super::buffer::RecMeta>() + size_of::<u32>()) as u64
-}
-
-/// Bytes held by one operator's state.
-pub fn operator_bytes(op: &Operator) -> u64 {
-    let entries = |n: usize, each: usize| (n * each) as u64;
-    match op {
-        Operator::Reduce(r) => entries(r.keys(), (r.arity + 1) * size_of::<Value>() + 32),
-        Operator::Window(w) => w.windows_in_state() as u64 * WINDOW_BYTES,
-        Operator::WindowJoin(j) => j.windows_in_state() as u64 * WINDOW_BYTES,
-        Operator::IntervalJoin(j) => entries(j.buffered(), 4 * size_of::<Value>() + 32),
-        Operator::Process(p) => entries(p.state_entries(), 3 * size_of::<Value>() + 32),
-        Operator::Sink(s) => {
-            let rows = (s.rows.capacity() * size_of::<Value>()) as u64;
-            let index = match &s.mode {
-                crate::ops::sink::SinkMode::Upsert { index, .. } => entries(index.len(), 32),
-                _ => 0,
-            };
-            let ledger = s.ledger.as_ref().map_or(0, |l| entries(l.counts.len(), 24));
-            let txn = s.txn.as_ref().map_or(0, |t| entries(t.pending(), 16));
-            rows + index + ledger + txn
-        }
-        _ => 0,
-    }
-}
 
 fn buffer_bytes(b: &super::buffer::Buffer) -> u64 {
     (b.values.capacity() * size_of::<Value>()
@@ -78,7 +46,7 @@ impl Simulation {
         for t in &self.tasks {
             total += size_of::<super::task::Task>() as u64;
             for slot in &t.chain.ops {
-                total += operator_bytes(&slot.op);
+                total += slot.op.heap_bytes();
                 total += ((slot.out.values.capacity() + slot.side.values.capacity())
                     * size_of::<Value>()
                     + (slot.out.meta.capacity() + slot.side.meta.capacity())
@@ -101,7 +69,7 @@ impl Simulation {
         }
         for r in &self.sp.retired {
             for slot in &r.task.chain.ops {
-                total += operator_bytes(&slot.op);
+                total += slot.op.heap_bytes();
             }
         }
         total += (self.queue.len() * 48) as u64;
@@ -130,18 +98,7 @@ impl Simulation {
 /// [`Simulation::apply_memory_limit`] for one chain.
 pub(super) fn apply_to_chain(chain: &mut crate::ops::chain::Chain, limit: u64) {
     for slot in &mut chain.ops {
-        let arity = slot.out.arity;
-        match &mut slot.op {
-            Operator::FlatMap(f) => {
-                // the flat_map's batch and the copies downstream operators make of it
-                f.max_out =
-                    usize::try_from(limit / 4 / record_bytes(arity).max(1)).unwrap_or(usize::MAX);
-            }
-            Operator::Window(w) => {
-                w.max_windows = usize::try_from(limit / WINDOW_BYTES).unwrap_or(usize::MAX);
-            }
-            _ => {}
-        }
+        slot.op.set_memory_share(limit, slot.out.arity);
     }
 }
 
@@ -163,14 +120,6 @@ pub fn plan_bytes(p: &crate::plan::Plan) -> u64 {
     }
     tasks * size_of::<super::task::Task>() as u64
         + channels * (size_of::<super::channel::Channel>() + 2 * size_of::<u32>()) as u64
-}
-
-/// The message when an operator would exceed its share of the memory limit within one
-/// event (`share`: what the share allows, e.g. `26843545 windows`).
-pub fn over_limit(what: &str, share: &str) -> String {
-    format!(
-        "{what}: more than limits.max_memory allows (at most {share}); raise it in [limits] or change the job"
-    )
 }
 
 /// `1.5 GiB`, `300 MiB`, `12 KiB`, `17 B`.
@@ -385,13 +334,5 @@ input = "c"
         assert_eq!(human_bytes(3 << 29), "1.5 GiB");
         assert_eq!(human_bytes(300 << 20), "300 MiB");
         assert_eq!(human_bytes(17), "17 B");
-    }
-
-    #[test]
-    fn a_record_costs_its_fields_and_its_metadata() {
-        assert_eq!(
-            record_bytes(2),
-            (2 * size_of::<Value>() + size_of::<super::super::buffer::RecMeta>() + 4) as u64
-        );
     }
 }

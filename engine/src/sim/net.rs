@@ -13,7 +13,7 @@
 //! it is simulated lazily: before a record is written at local time `t`, a flush that was due
 //! at or before `t` is carried out first, at its own time.
 
-use super::buffer::{Buffer, BufferPool, RECORD_HEADER_BYTES, RecMeta};
+use super::buffer::{Buffer, BufferPool, Marker, RECORD_HEADER_BYTES, RecMeta};
 use super::channel::Channel;
 use super::queue::{Event, EventQueue};
 use crate::core::cost::CostModel;
@@ -24,7 +24,13 @@ use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
 use crate::flink::keygroup::{key_group_for_hash, subtask_for_key_group};
 use crate::flink::partition;
+use crate::ops::NetworkOutput;
+use crate::ops::batch::View;
 use crate::scenario::Partitioner;
+
+/// What a chain needs on its way through a task of a run: expression evaluation and this
+/// network ([`crate::ops::Cx`] with the kernel's [`Net`]).
+pub type Cx<'a> = crate::ops::Cx<'a, Net<'a>>;
 
 /// Records a HASH writer routes at a time (see [`Net::write_batch`]): small enough for the
 /// chunk's channel list to live on the stack.
@@ -38,8 +44,7 @@ const ROUTE_CHUNK: usize = 64;
 pub struct RouteMemo(Option<Box<[(Value, u32); RouteMemo::LEN]>>);
 
 impl Clone for RouteMemo {
-    /// An empty memo: it is a cache, refilled on use, so a copy of a chain (a checkpoint
-    /// snapshot) need not carry the table.
+    /// An empty memo: it is a cache, refilled on use, so a copy need not carry the table.
     fn clone(&self) -> Self {
         RouteMemo(None)
     }
@@ -99,6 +104,8 @@ pub struct RecordWriter {
     pub fixed_bytes: Option<u32>,
     /// Records written (counting each copy of a broadcast).
     pub records: u64,
+    /// Channels of recently written keys (HASH writers; see [`Net::write_batch`]).
+    pub routes: RouteMemo,
 }
 
 impl RecordWriter {
@@ -270,10 +277,18 @@ impl Net<'_> {
 
     /// Writes records through writer `w`, record `i` at local time `times[i]`.
     #[inline(never)]
-    pub fn write_batch(
+    pub fn write_batch(&mut self, w: usize, view: View<'_>, times: &[u64], ev: &mut EvalCx<'_>) {
+        // (the writer's memo is taken out while the writer's channels fill)
+        let mut routes = std::mem::take(&mut self.writers[w].routes);
+        self.write_batch_routed(w, view, times, &mut routes, ev);
+        self.writers[w].routes = routes;
+    }
+
+    #[inline(always)]
+    fn write_batch_routed(
         &mut self,
         w: usize,
-        view: crate::ops::batch::View<'_>,
+        view: View<'_>,
         times: &[u64],
         routes: &mut RouteMemo,
         ev: &mut EvalCx<'_>,
@@ -674,6 +689,36 @@ impl Net<'_> {
     }
 }
 
+/// The kernel's network as a chain's output.
+impl NetworkOutput for Net<'_> {
+    #[inline]
+    fn write_batch(&mut self, w: usize, records: View<'_>, times: &[u64], ev: &mut EvalCx<'_>) {
+        Net::write_batch(self, w, records, times, ev);
+    }
+
+    #[inline]
+    fn write_record(
+        &mut self,
+        w: usize,
+        row: &[Value],
+        meta: RecMeta,
+        t: SimTime,
+        ev: &mut EvalCx<'_>,
+    ) {
+        self.write(w, row, meta, t, ev);
+    }
+
+    /// Checkpoint barriers go as events (an unaligned one as a priority event), watermarks
+    /// and idleness in order with the records.
+    fn broadcast_marker(&mut self, w: usize, m: Marker, t: SimTime) {
+        match m {
+            Marker::Barrier(id) => self.write_barrier(w, id, t),
+            Marker::UnalignedBarrier(id) => self.write_priority_barrier(w, id, t),
+            _ => self.write_marker(w, m, t),
+        }
+    }
+}
+
 /// See [`Net::send_ready`]; usable outside a work item (when credit arrives).
 pub fn send_ready(
     writer: &mut RecordWriter,
@@ -778,6 +823,7 @@ mod tests {
                 arity: 1,
                 fixed_bytes: Some(21),
                 records: 0,
+                routes: RouteMemo::default(),
             }],
             channels: vec![Channel::new(ends, remote, SimDuration::from_micros(10), 2)],
             pool: BufferPool::default(),

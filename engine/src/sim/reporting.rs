@@ -60,33 +60,8 @@ impl Simulation {
                 if let Operator::Sink(sk) = &slot.op {
                     sink_parts[slot.node].push(sk);
                 }
-                if let Operator::WindowJoin(j) = &slot.op {
-                    let r = o.windows.get_or_insert_with(Default::default);
-                    r.fired += j.pairs;
-                    r.late_dropped += j.late_dropped;
-                    if !before_rescale {
-                        r.windows_left_open += j.windows_in_state() as u64;
-                    }
-                }
-                if let Operator::IntervalJoin(j) = &slot.op {
-                    let r = o.windows.get_or_insert_with(Default::default);
-                    r.fired += j.pairs;
-                    r.late_dropped += j.late_dropped;
-                    if !before_rescale {
-                        r.windows_left_open += j.buffered() as u64;
-                    }
-                }
-                if let Operator::Window(w) = &slot.op {
-                    let r = o.windows.get_or_insert_with(Default::default);
-                    r.fired += w.stats.fired;
-                    r.late_firings += w.stats.late_firings;
-                    r.late_dropped += w.stats.late_dropped;
-                    r.late_side_output += w.stats.late_side_output;
-                    if !before_rescale {
-                        // (its state moved to the new subtasks)
-                        r.windows_left_open += w.windows_in_state() as u64;
-                    }
-                }
+                // (before a rescale its open windows moved to the new subtasks)
+                slot.op.report_windows(&mut o.windows, !before_rescale);
             }
             let mut bp = t.time.backpressured;
             if let Some(since) = t.backpressured_since {

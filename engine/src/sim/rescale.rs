@@ -26,6 +26,7 @@ use super::source::SourceState;
 use crate::core::value::{Interner, Value};
 use crate::flink::keygroup::{key_group_for_hash, key_group_range};
 use crate::ops::Operator;
+use crate::ops::state::OperatorState;
 use crate::plan::Plan;
 use crate::report::{JobTransition, RescaleReport, RescaledOperator};
 use crate::scenario::Scenario;
@@ -62,56 +63,14 @@ pub fn keyed_share(
     let (lo, hi) = key_group_range(m, p, subtask);
     let keep = |k: Value| (lo..=hi).contains(&key_group(k, interner, m));
     let mut new = fresh;
-    for o in old {
-        match (&mut new, (*o).clone()) {
-            (Operator::Reduce(n), Operator::Reduce(mut x)) => {
-                x.retain_keys(&keep);
-                n.absorb(x);
-            }
-            (Operator::Window(n), Operator::Window(mut x)) => {
-                x.retain_keys(&keep);
-                n.absorb(*x);
-            }
-            (Operator::WindowJoin(n), Operator::WindowJoin(mut x)) => {
-                x.retain_keys(&keep);
-                n.absorb(*x);
-            }
-            (Operator::IntervalJoin(n), Operator::IntervalJoin(mut x)) => {
-                x.retain_keys(&keep);
-                n.absorb(*x);
-            }
-            (Operator::Process(n), Operator::Process(mut x)) => {
-                x.retain_keys(&keep);
-                n.absorb(*x);
-            }
-            _ => {}
+    if new.is_keyed() {
+        for o in old {
+            let mut x = (*o).clone();
+            x.retain_keys(&keep);
+            new.absorb(x);
         }
     }
     new
-}
-
-/// Whether an operator holds keyed state.
-fn is_keyed(op: &Operator) -> bool {
-    matches!(
-        op,
-        Operator::Reduce(_)
-            | Operator::Window(_)
-            | Operator::WindowJoin(_)
-            | Operator::IntervalJoin(_)
-            | Operator::Process(_)
-    )
-}
-
-/// Keys held in state by a keyed operator.
-fn keys_held(op: &Operator) -> u64 {
-    match op {
-        Operator::Reduce(r) => r.keys() as u64,
-        Operator::Window(w) => w.keys_in_state() as u64,
-        Operator::WindowJoin(j) => j.keys_in_state() as u64,
-        Operator::IntervalJoin(j) => j.keys_in_state() as u64,
-        Operator::Process(p) => p.keys_in_state() as u64,
-        _ => 0,
-    }
 }
 
 /// A source reader restored with `splits` (none: it ends at once, emitting only its final
@@ -215,12 +174,12 @@ impl Simulation {
             for slot in &mut task.chain.ops {
                 let ln = &g2[petgraph::graph::NodeIndex::new(slot.node)];
                 let (p, m) = (ln.parallelism, ln.max_parallelism);
-                if is_keyed(&slot.op) {
+                if slot.op.is_keyed() {
                     let fresh = std::mem::replace(&mut slot.op, Operator::Source);
                     slot.op = keyed_share(fresh, &old_ops[slot.node], sub, p, m, &self.interner);
                     let r = &mut report_ops[slot.node];
                     r.key_groups.push(key_group_range(m, p, sub));
-                    r.keys.push(keys_held(&slot.op));
+                    r.keys.push(slot.op.keys());
                 }
             }
             if let Some(src) = task.source.as_mut() {
@@ -287,7 +246,7 @@ impl Simulation {
                     .iter_mut()
                     .map(|t| {
                         Some(TaskSnapshot {
-                            chain: super::checkpoint::snapshot_chain(&mut t.chain),
+                            chain: t.chain.snapshot_state(),
                             source: t.source.clone(),
                             bytes: 0,
                             // savepoints are aligned: no in-flight data
@@ -386,7 +345,7 @@ mod tests {
             let kg = key_group(Value::Int(k), &interner, m);
             let s = crate::flink::keygroup::subtask_for_key_group(kg, 2, m) as usize;
             let r = &mut old[s];
-            r.index.insert(Value::Int(k), r.keys() as u32);
+            r.index.insert(Value::Int(k), r.index.len() as u32);
             r.slab.extend([Value::Int(k), Value::Int(k * 10)]);
         }
         let old_ops: Vec<Operator> = old.into_iter().map(Operator::Reduce).collect();
@@ -408,7 +367,7 @@ mod tests {
                 let row = &r.slab[*slot as usize * 2..*slot as usize * 2 + 2];
                 assert_eq!(row[1], Value::Int(row[0].as_int() * 10));
             }
-            total += r.keys();
+            total += r.index.len();
         }
         assert_eq!(total, 100);
     }

@@ -37,11 +37,10 @@
 
 use super::Simulation;
 use super::buffer::{Buffer, MARKER_BYTES, Marker};
-use super::net::{FlushCause, Net};
+use super::net::{Cx, FlushCause, Net};
 use super::task::Gate;
 use crate::core::time::{SimDuration, SimTime};
 use crate::expr::eval::EvalCx;
-use crate::ops::Cx;
 use crate::report::{CheckpointReport, RunReport, VariantReport};
 use crate::scenario::{CheckpointConfig, CheckpointMode};
 use serde_json::json;

@@ -1,0 +1,276 @@
+//! What sinks measure about the records they make visible, and how runs are compared without
+//! storing their output: a throughput [`Series`], [`LatencyCounts`] that convert exactly into
+//! an HdrHistogram, and a content hash per row ([`row_hash`]) whose wrapping sum is an
+//! order-independent checksum.
+
+use crate::core::time::SimTime;
+use crate::core::value::{Interner, Value};
+use hdrhistogram::Histogram;
+
+/// A count per bucket of processing time that stays small: when it would exceed
+/// [`Series::MAX_BUCKETS`] buckets, neighbouring buckets merge and the width doubles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    /// Bucket width in nanoseconds.
+    pub bucket_ns: u64,
+    /// Counts.
+    pub counts: Vec<u64>,
+    /// The last bucket counted into covers `[.., until)`; times before it need no division.
+    until: u64,
+}
+
+impl Series {
+    /// Most buckets kept.
+    pub const MAX_BUCKETS: usize = 2000;
+    /// Width of the first buckets: 10 ms.
+    pub const BASE_NS: u64 = 10_000_000;
+
+    /// An empty series.
+    pub fn new() -> Self {
+        Series {
+            bucket_ns: Self::BASE_NS,
+            counts: Vec::new(),
+            until: 0,
+        }
+    }
+
+    /// Counts one event at `t`. Events come in time order per task, so the common case is
+    /// the current last bucket.
+    #[inline]
+    pub fn add(&mut self, t: SimTime) {
+        if t.0 < self.until
+            && t.0 + self.bucket_ns >= self.until
+            && let Some(last) = self.counts.last_mut()
+        {
+            *last += 1;
+            return;
+        }
+        let mut b = (t.0 / self.bucket_ns) as usize;
+        while b >= Self::MAX_BUCKETS {
+            self.coarsen();
+            b = (t.0 / self.bucket_ns) as usize;
+        }
+        if b >= self.counts.len() {
+            self.counts.resize(b + 1, 0);
+        }
+        self.counts[b] += 1;
+        if b + 1 == self.counts.len() {
+            self.until = (b as u64 + 1) * self.bucket_ns;
+        }
+    }
+
+    /// The last bucket as `[lo, hi)` and its count (an empty range if there is none).
+    #[inline]
+    pub fn last_bucket(&self) -> (u64, u64, u64) {
+        match self.counts.last() {
+            Some(&c) => (self.until - self.bucket_ns, self.until, c),
+            None => (1, 0, 0),
+        }
+    }
+
+    /// Sets the count of the last bucket (if any).
+    #[inline]
+    pub fn set_last(&mut self, n: u64) {
+        if let Some(last) = self.counts.last_mut() {
+            *last = n;
+        }
+    }
+
+    fn coarsen(&mut self) {
+        self.counts = self.counts.chunks(2).map(|c| c.iter().sum()).collect();
+        self.bucket_ns *= 2;
+        self.until = self.counts.len() as u64 * self.bucket_ns;
+    }
+
+    /// Adds another series into this one (at the coarser of the two widths).
+    pub fn merge(&mut self, other: &Series) {
+        let mut o = other.clone();
+        while o.bucket_ns < self.bucket_ns {
+            o.coarsen();
+        }
+        while self.bucket_ns < o.bucket_ns {
+            self.coarsen();
+        }
+        if o.counts.len() > self.counts.len() {
+            self.counts.resize(o.counts.len(), 0);
+        }
+        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
+            *a += b;
+        }
+    }
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Latency counts in log-linear buckets, 2048 steps per power of two — at least as fine as
+/// a 3-significant-digit HdrHistogram, so converting them into one ([`LatencyCounts::histogram`])
+/// gives exactly the histogram that recording every value would have given. Counting is a
+/// shift and an increment, which keeps the per-record cost of a sink small.
+#[derive(Debug, Clone, Default)]
+pub struct LatencyCounts {
+    counts: Vec<u64>,
+}
+
+impl LatencyCounts {
+    #[inline(always)]
+    fn index(v: u64) -> usize {
+        let shift = (64 - v.leading_zeros()).saturating_sub(11);
+        if shift == 0 {
+            v as usize
+        } else {
+            2048 + (shift as usize - 1) * 1024 + ((v >> shift) as usize - 1024)
+        }
+    }
+
+    fn lowest(idx: usize) -> u64 {
+        if idx < 2048 {
+            idx as u64
+        } else {
+            let shift = (idx - 2048) / 1024 + 1;
+            (((idx - 2048) % 1024 + 1024) as u64) << shift
+        }
+    }
+
+    /// Counts one latency in nanoseconds.
+    #[inline(always)]
+    pub fn record(&mut self, v: u64) {
+        let i = Self::index(v.min(MAX_LATENCY_NS));
+        if i >= self.counts.len() {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += 1;
+    }
+
+    /// Adds these counts into an HdrHistogram.
+    pub fn add_to(&self, h: &mut Histogram<u64>) {
+        for (i, &c) in self.counts.iter().enumerate() {
+            if c > 0 {
+                h.saturating_record_n(Self::lowest(i).max(1), c);
+            }
+        }
+    }
+
+    /// The counts as an HdrHistogram.
+    pub fn histogram(&self) -> Histogram<u64> {
+        let mut h = latency_histogram();
+        self.add_to(&mut h);
+        h
+    }
+}
+
+/// Highest latency the histograms resolve (24 h in ns); above it values saturate.
+const MAX_LATENCY_NS: u64 = 86_400_000_000_000;
+
+/// An empty latency histogram (3 significant digits).
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_NS, 3).expect("valid histogram bounds")
+}
+
+/// A content hash of a row (strings by their text, so it does not depend on interning order).
+#[inline]
+pub fn row_hash(row: &[Value], interner: &Interner) -> u64 {
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+    for v in row {
+        h = (h.rotate_left(5) ^ value_word(*v, interner)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    h ^ (h >> 29)
+}
+
+/// The word a value contributes to [`row_hash`]. Integers, the common case, get a branch of
+/// their own (the rest is out of line, or the compiler makes a jump table of it again).
+#[inline(always)]
+fn value_word(v: Value, interner: &Interner) -> u64 {
+    match v {
+        Value::Int(i) => i as u64,
+        _ => other_value_word(v, interner),
+    }
+}
+
+#[inline(never)]
+fn other_value_word(v: Value, interner: &Interner) -> u64 {
+    match v {
+        Value::Int(i) => i as u64,
+        Value::Float(f) => f.to_bits() ^ 0x5555,
+        Value::Str(s) => interner.content_hash(s),
+        Value::Bool(b) => u64::from(b) ^ 0xb001,
+    }
+}
+
+/// The wrapping sum of [`row_hash`] over rows of `A` fields (`A` known at compile time, so
+/// the per-row loop unrolls).
+#[inline]
+pub fn checksum_rows<const A: usize>(values: &[Value], interner: &Interner) -> u64 {
+    let (rows, _) = values.as_chunks::<A>();
+    rows.iter()
+        .fold(0u64, |sum, row| sum.wrapping_add(row_hash(row, interner)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_coarsen_instead_of_growing() {
+        let mut s = Series::new();
+        s.add(SimTime(5_000_000));
+        s.add(SimTime(25_000_000));
+        assert_eq!(s.counts, vec![1, 0, 1]);
+        s.add(SimTime(Series::BASE_NS * Series::MAX_BUCKETS as u64));
+        assert_eq!(s.bucket_ns, 2 * Series::BASE_NS);
+        assert_eq!(s.counts.iter().sum::<u64>(), 3);
+        assert!(s.counts.len() <= Series::MAX_BUCKETS);
+        let mut a = Series::new();
+        a.add(SimTime(1));
+        a.merge(&s);
+        assert_eq!(a.bucket_ns, s.bucket_ns);
+        // at 20 ms buckets: 1 ms (a) and 5 ms fall into bucket 0, 25 ms into bucket 1
+        assert_eq!(a.counts[..2], [2, 1]);
+    }
+
+    #[test]
+    fn latency_counts_give_the_same_histogram_as_recording_each_value() {
+        let mut values: Vec<u64> = (0..20_000u64)
+            .map(|i| 1_000_000 + i * 37 + (i % 7) * 1000)
+            .collect();
+        values.extend([
+            1,
+            2,
+            3,
+            3,
+            2047,
+            2048,
+            2049,
+            4095,
+            4096,
+            4097,
+            123_456_789,
+            86_400_000_000_001,
+        ]);
+        values.extend((0..40).map(|k| (1u64 << k) + 7));
+        let mut direct = latency_histogram();
+        let mut counts = LatencyCounts::default();
+        for &v in &values {
+            direct.saturating_record(v);
+            counts.record(v);
+        }
+        let batched = counts.histogram();
+        assert_eq!(direct.len(), batched.len());
+        for q in [0.0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            assert_eq!(
+                direct.value_at_quantile(q),
+                batched.value_at_quantile(q),
+                "q={q}"
+            );
+        }
+        assert_eq!(direct.max(), batched.max());
+        assert_eq!(direct.min(), batched.min());
+        assert_eq!(direct.mean(), batched.mean());
+        for i in [0usize, 1, 2047, 2048, 3071, 3072, 10_000] {
+            assert_eq!(LatencyCounts::index(LatencyCounts::lowest(i)), i);
+        }
+    }
+}
