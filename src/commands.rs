@@ -116,7 +116,7 @@ pub struct RunOutput<'a> {
     pub rows: usize,
 }
 
-pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool) -> u8 {
+pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, check: bool) -> u8 {
     let RunOutput {
         json,
         trace,
@@ -156,6 +156,8 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool) -
             seed: Some(seed_used),
             trace: trace_out,
             hash_trace: false,
+            // the checkers only observe; debug builds (the tests) always run them
+            check: check || cfg!(debug_assertions),
         },
         Some(&mut |pr: &sim::Progress| line.update(pr)),
     );
@@ -165,6 +167,13 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool) -
         Err(e) => {
             if let Some(t) = &trace_tmp {
                 let _ = std::fs::remove_file(t);
+            }
+            if let Some(v) = e
+                .get_ref()
+                .and_then(|x| x.downcast_ref::<sim::observe::Violation>())
+            {
+                eprintln!("error: {v} (seed {seed_used}; an engine bug, please report it)");
+                return EXIT_JOB_FAILED;
             }
             eprintln!("error: writing the trace failed: {e}");
             return EXIT_BAD_INPUT;

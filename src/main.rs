@@ -44,6 +44,11 @@ enum Command {
         /// input runs). The report lists them and compares the sinks with a fault-free run.
         #[arg(long)]
         chaos: bool,
+        /// Run the in-run invariant checkers (watermarks never go back on a channel,
+        /// barriers in order, each window result once, each exactly-once row committed
+        /// once); a violation stops the run with an error. Always on in debug builds.
+        #[arg(long)]
+        check: bool,
     },
     /// Show how Flink would plan the job: graph, chains (and why edges did not chain),
     /// subtasks with key groups, slots.
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
             quiet,
             rows,
             chaos,
+            check,
         } => commands::run(
             &file,
             seed,
@@ -119,6 +125,7 @@ fn main() -> ExitCode {
                 rows,
             },
             chaos,
+            check,
         ),
         Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
         Command::Validate { file } => commands::validate(&file),

@@ -376,7 +376,7 @@ fn run_scenario(text: &str) -> Result<Run, String> {
         RunOptions {
             seed: None,
             trace: Some(Box::new(buf.clone())),
-            hash_trace: false,
+            ..Default::default()
         },
     )
     .map_err(|e| format!("run failed: {e}"))?;

@@ -170,6 +170,7 @@ fn engine_lines(case: &Path, spec: &Value) -> Vec<Value> {
             seed: None,
             trace: Some(Box::new(buf.clone())),
             hash_trace: false,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -222,16 +222,8 @@ impl StreamEnv {
     pub fn execute(&self) -> Result<JobResult, ApiError> {
         let s = self.scenario().map_err(ApiError::Invalid)?;
         let p = plan::plan(&s).map_err(|e| ApiError::Plan(e.to_string()))?;
-        let out = sim::run(
-            &s,
-            &p,
-            RunOptions {
-                seed: None,
-                trace: None,
-                hash_trace: false,
-            },
-        )
-        .map_err(|e| ApiError::Plan(e.to_string()))?;
+        let out =
+            sim::run(&s, &p, RunOptions::default()).map_err(|e| ApiError::Plan(e.to_string()))?;
         Ok(JobResult {
             report: out.report,
             plan: p,

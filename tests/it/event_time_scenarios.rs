@@ -30,6 +30,7 @@ fn run(s: &Scenario) -> RunReport {
             seed: None,
             trace: None,
             hash_trace: false,
+            ..Default::default()
         },
     )
     .expect("no I/O");

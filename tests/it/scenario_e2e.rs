@@ -30,6 +30,7 @@ fn run(file: &str, edits: &[(&str, &str)]) -> (RunReport, Plan) {
             seed: None,
             trace: None,
             hash_trace: false,
+            ..Default::default()
         },
     )
     .expect("no I/O");

@@ -20,6 +20,7 @@ fn run_with(s: &Scenario, seed: Option<u64>) -> (RunReport, u64) {
             seed,
             trace: None,
             hash_trace: true,
+            ..Default::default()
         },
     )
     .expect("no I/O");

@@ -24,11 +24,7 @@ fn run(text: &str) -> (RunReport, Vec<String>) {
     let s = parse_str("w.toml", text, None).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let warnings = s.warnings.iter().map(|w| w.message.clone()).collect();
     let p = plan(&s).unwrap();
-    let opts = RunOptions {
-        seed: None,
-        trace: None,
-        hash_trace: false,
-    };
+    let opts = RunOptions::default();
     (sim::run(&s, &p, opts).unwrap().report, warnings)
 }
 

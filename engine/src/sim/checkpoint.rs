@@ -364,6 +364,9 @@ impl Simulation {
             bytes,
             channel_state: ChannelState::default(),
         });
+        if let Some(o) = self.observer.as_mut() {
+            o.snapshot_taken(t, ti, id, task);
+        }
         p.to_snapshot -= 1;
         p.bytes += bytes;
         p.align_ns = p.align_ns.max(t.since(started).as_nanos());
@@ -550,6 +553,9 @@ impl Simulation {
                 if let Operator::Sink(s) = &mut slot.op {
                     shown += s.commit_until(id, now);
                 }
+            }
+            if let Some(o) = self.observer.as_mut() {
+                o.checkpoint_notified(now, ti, id, task);
             }
             if shown > 0
                 && let Some(tr) = self.trace.as_mut()

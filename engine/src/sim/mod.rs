@@ -22,6 +22,7 @@ pub mod heartbeat;
 mod limits;
 pub mod memory;
 pub mod net;
+pub mod observe;
 pub mod queue;
 pub mod recovery;
 mod reporting;
@@ -64,7 +65,6 @@ const SOURCE_BATCH: usize = 512;
 const RECEIVE_BATCH: usize = 256;
 
 /// Options of one run.
-#[derive(Default)]
 pub struct RunOptions {
     /// Overrides the scenario's seed.
     pub seed: Option<u64>,
@@ -72,6 +72,21 @@ pub struct RunOptions {
     pub trace: Option<Box<dyn std::io::Write>>,
     /// Compute the trace hash even without a trace file (for determinism checks).
     pub hash_trace: bool,
+    /// Run the in-run invariant checkers (`oracle::invariants`); a violation stops the run
+    /// with an error. They only observe: the report and trace are the same. Default: on in
+    /// debug builds (every test), off in release builds (`streamlab run --check`).
+    pub check: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            seed: None,
+            trace: None,
+            hash_trace: false,
+            check: cfg!(debug_assertions),
+        }
+    }
 }
 
 /// What a run produced.
@@ -109,6 +124,7 @@ pub fn run_with_progress(
             p,
             RunOptions {
                 seed: opts.seed,
+                check: opts.check,
                 ..Default::default()
             },
         )?;
@@ -120,8 +136,15 @@ pub fn run_with_progress(
         out.report.comparison = unaligned::compare(&base.report, &out.report);
         return Ok(out);
     }
+    // The checkers are built here, outside the kernel, one per simulation.
+    let checker = |s: &Scenario, on: bool| {
+        on.then(|| {
+            Box::new(crate::oracle::invariants::Invariants::new(s, p)) as Box<dyn observe::Observer>
+        })
+    };
     if !s.fault_tolerance.disturbed() {
-        return run_once(s, p, opts, None, progress);
+        let observer = checker(s, opts.check);
+        return run_once(s, p, opts, None, progress, observer);
     }
     let mut reference = s.clone();
     reference.fault_tolerance.faults.clear();
@@ -137,8 +160,10 @@ pub fn run_with_progress(
         },
         None,
         None,
+        checker(&reference, opts.check),
     )?;
-    run_once(s, p, opts, Some(&base), progress)
+    let observer = checker(s, opts.check);
+    run_once(s, p, opts, Some(&base), progress, observer)
 }
 
 fn run_once(
@@ -147,11 +172,14 @@ fn run_once(
     opts: RunOptions,
     reference: Option<&RunOutput>,
     mut progress: Option<&mut dyn FnMut(&Progress)>,
+    observer: Option<Box<dyn observe::Observer>>,
 ) -> Result<RunOutput, std::io::Error> {
     let seed = opts.seed.unwrap_or(s.seed);
     let mut interner = Interner::new();
     let annotate = opts.trace.is_some() || opts.hash_trace;
-    let rt = build::build(s, p, seed, &mut interner, annotate);
+    // The checkers read the window operators' emission logs, as the trace does.
+    let annotate_ops = annotate || observer.is_some();
+    let rt = build::build(s, p, seed, &mut interner, annotate_ops);
     let trace = if annotate {
         Some(Trace::new(opts.trace))
     } else {
@@ -173,7 +201,7 @@ fn run_once(
         failover: s.fault_tolerance.restart.failover,
         scenario_node,
         seed,
-        annotate,
+        annotate: annotate_ops,
         cost: s.cost.clone(),
         queue: EventQueue::new(),
         tms: (0..s.cluster.task_managers)
@@ -193,8 +221,12 @@ fn run_once(
         alignment: alignment_groups(s, p, &rt.task_of),
         sp: savepoint::State::default(),
         last_memory: std::cell::Cell::new(0),
+        observer,
     };
     let status = sim.run_loop(s, p, &mut progress);
+    if let Some(v) = sim.observer.as_ref().and_then(|o| o.violation()) {
+        return Err(std::io::Error::other(v.clone()));
+    }
     // After a rescale the job that ran last is the resubmitted one.
     let (s, p) = match (&p.rescaled, sim.sp.resubmitted) {
         (Some(r), true) => (&r.scenario, &r.plan),
@@ -265,12 +297,14 @@ struct Simulation {
     scenario_node: Vec<usize>,
     /// The run's seed (a restart rebuilds tasks from it).
     seed: u64,
-    /// Whether operators annotate their output for the trace.
+    /// Whether operators annotate their output (for the trace or the checkers).
     annotate: bool,
     /// Savepoints and the rescale.
     sp: savepoint::State,
     /// The last memory estimate (see `limits`).
     last_memory: std::cell::Cell<u64>,
+    /// The in-run invariant checkers, when on.
+    observer: Option<Box<dyn observe::Observer>>,
 }
 
 impl Simulation {
@@ -398,6 +432,13 @@ impl Simulation {
             }
             if let Some(f) = &self.failure {
                 return (Status::Failed, Some(f.clone()), events);
+            }
+            if self
+                .observer
+                .as_ref()
+                .is_some_and(|o| o.violation().is_some())
+            {
+                return (Status::Failed, None, events); // `run_once` turns it into an error
             }
             if self.finished == self.tasks.len() {
                 self.set_status(recovery::JobStatus::Finished);
@@ -588,6 +629,10 @@ impl Simulation {
             let label = task.label.clone();
             self.failure = Some(format!("task {label} failed at {}: {e}", SimTime(end)));
         }
+        if let Some(o) = self.observer.as_mut() {
+            let (task, drain) = (&mut self.tasks[ti as usize], self.trace.is_none());
+            o.work_item_done(SimTime(end), ti, task, &self.interner, drain);
+        }
         if let Some(tr) = self.trace.as_mut() {
             trace_window_log(
                 tr,
@@ -777,6 +822,10 @@ impl Simulation {
             .in_flight
             .pop_front()
             .expect("an arrival has a buffer in flight");
+        if let Some(o) = self.observer.as_mut() {
+            o.buffer_arrived(now, ch, &b, &self.channels, &self.tasks);
+        }
+        let c = &mut self.channels[ch as usize];
         if b.priority {
             self.on_priority_arrival(ch, b);
             return;

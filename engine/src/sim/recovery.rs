@@ -752,6 +752,9 @@ impl Simulation {
         for &ti in &tasks {
             super::memory::apply_to_chain(&mut self.tasks[ti as usize].chain, s.limits.max_memory);
         }
+        if let Some(o) = self.observer.as_mut() {
+            o.restored(now, &tasks, restored_id, &self.tasks, &rebuilt);
+        }
         self.replay_channel_state(&tasks);
         for &row in &rows {
             let f = &mut self.recovery.failures[row];

@@ -270,6 +270,9 @@ impl Simulation {
             f.downtime_ms = Some(now.as_secs_f64() * 1e3 - f.at_ms);
             f.restored_checkpoint = Some(sp_id);
         }
+        if let Some(o) = self.observer.as_mut() {
+            o.resubmitted(now, sp_id, &self.tasks, self.channels.len());
+        }
         self.sp.resubmitted = true;
         self.recovery.status = super::recovery::JobStatus::Created;
         self.recovery.transitions.push(JobTransition {
