@@ -197,8 +197,10 @@ pub struct NodeDef {
     pub parallelism: Option<Spanned<u32>>,
     /// Chaining strategy.
     pub chaining: ChainingStrategy,
-    /// Slot-sharing group (Flink default: "default").
-    pub slot_sharing_group: String,
+    /// Slot-sharing group as written; `None`: not set, so the operator takes its inputs'
+    /// group (Flink's `StreamGraphGenerator.determineSlotSharingGroup`, computed by
+    /// [`crate::plan::logical`]).
+    pub slot_sharing_group: Option<String>,
     /// Explicit partitioner of its input edges.
     pub partitioner: Option<Spanned<Partitioner>>,
     /// Per-record CPU cost override.

@@ -1111,7 +1111,7 @@ impl Checker {
     ) -> Option<(
         Option<Spanned<u32>>,
         ChainingStrategy,
-        String,
+        Option<String>,
         Option<Spanned<Partitioner>>,
         Option<SimDuration>,
     )> {
@@ -1142,10 +1142,7 @@ impl Checker {
         {
             chaining = ChainingStrategy::Never;
         }
-        let ssg = c
-            .slot_sharing_group
-            .as_ref()
-            .map_or_else(|| "default".to_string(), |s| s.get_ref().clone());
+        let ssg = c.slot_sharing_group.as_ref().map(|s| s.get_ref().clone());
         let partitioner = match &c.partitioner {
             None => None,
             Some(p) => match Partitioner::parse(p.get_ref()) {
