@@ -10,7 +10,8 @@
 //! | [`core`] | time axes, seeded random streams, record values, diagnostics, the cost model |
 //! | [`flink`] | Flink's rules, each once: windows, triggers, watermarks, partitioners, key groups, barrier alignment, the process-function trait |
 //! | [`expr`] | the expression language of scenario files: parse, type, compile, evaluate |
-//! | [`scenario`] | scenario file → [`scenario::Scenario`] (two stages: raw serde, then validation) |
+//! | [`scenario`] | the scenario file as data: the raw serde model, the checked model, units |
+//! | [`check`] | validation: raw file → [`scenario::Scenario`], one file per operator kind, expressions compiled |
 //! | [`plan`] | logical graph, chaining with reasons, execution graph, deployment onto slots |
 //! | [`report`] | the typed run report and its text summary |
 //! | [`ops`] | the operators and the chain that runs them record batch by record batch |
@@ -20,6 +21,7 @@
 //! | [`api`] | the DataStream-like Rust builder |
 
 pub mod api;
+pub mod check;
 pub mod core;
 pub mod expr;
 pub mod flink;

@@ -1077,10 +1077,9 @@ fn window_and_interval_joins_pair_records_by_key_and_time() {
 }
 
 /// Flink's `StreamGraphGenerator.determineSlotSharingGroup`: an operator without a group of
-/// its own takes its inputs' group when they all share one. Here it falls back to
-/// `default`, so `big` is cut from `inc` and the job needs a `default` slot for it.
+/// its own takes its inputs' group when they all share one: `big` and the sink stay in
+/// `heavy`, chained to `inc`, and the job needs one slot per group.
 #[test]
-#[ignore = "bug in scenario/validate.rs: an operator without slot_sharing_group gets `default` instead of its inputs' group"]
 fn an_operator_inherits_the_slot_sharing_group_of_its_inputs() {
     let env = StreamEnv::new("ssg").parallelism(1).cluster(1, 2);
     env.source("nums", Source::elements((0..4).map(|i| row! { n = i })))

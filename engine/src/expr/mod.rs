@@ -21,7 +21,10 @@
 //! ```
 
 mod compile;
+pub mod compiled;
 pub mod eval;
+
+pub use compiled::{Assign, Compiled, Relink};
 
 use crate::core::value::{Interner, Schema, Sym, Type, Value};
 use eval::{EvalCx, Node};
@@ -198,6 +201,15 @@ impl Expr {
         match self.node {
             Node::Field { row: 0, idx } => Some(idx as usize),
             _ => None,
+        }
+    }
+
+    /// The integer literal `n`, as [`compile`] gives it for the text `n`.
+    pub fn int(n: i64) -> Expr {
+        Expr {
+            text: n.to_string().into(),
+            node: Node::Const(Value::Int(n)),
+            ty: Type::Int,
         }
     }
 }

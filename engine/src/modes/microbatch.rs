@@ -257,13 +257,7 @@ fn upsert_keys(s: &Scenario, p: &Plan, df: &mut Dataflow) -> BTreeMap<usize, cra
     for ix in g.node_indices() {
         let node = &s.nodes[g[ix].scenario_node];
         if let NodeKind::Sink(SinkSpec::Upsert { key, .. }, _) = &node.kind {
-            let e = crate::expr::compile(
-                &key.text,
-                &crate::expr::Scope::Record(&node.schema),
-                &mut df.interner,
-            )
-            .expect("validated key compiles");
-            m.insert(ix.index(), e);
+            m.insert(ix.index(), key.compiled.bind(&mut df.interner));
         }
     }
     m

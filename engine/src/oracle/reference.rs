@@ -72,7 +72,7 @@ fn senders(s: &Scenario, i: usize) -> u32 {
 /// in: a count's n-th update is n whatever the order; a sum, min, max or expression keeps
 /// the first record's other fields and passes through other partial results.
 fn order_dependent(n: &NodeDef) -> bool {
-    matches!(&n.kind, NodeKind::Reduce { function } if *function != ReduceFn::Count)
+    matches!(&n.kind, NodeKind::Reduce { function, .. } if *function != ReduceFn::Count)
 }
 
 /// The rolling reduce whose changelog sink `sink` reads directly, and the column of the sink's

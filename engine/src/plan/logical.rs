@@ -70,6 +70,7 @@ impl LogicalGraph {
         let mut diags = Diagnostics::new(s.file.clone());
         let mut graph = DiGraph::new();
         let mut index: Vec<Option<NodeIndex>> = vec![None; s.nodes.len()];
+        let groups = slot_sharing_groups(s);
         for (i, n) in s.nodes.iter().enumerate() {
             if n.is_virtual() {
                 continue;
@@ -108,7 +109,7 @@ impl LogicalGraph {
                 parallelism,
                 max_parallelism,
                 chaining: n.chaining,
-                slot_sharing_group: n.slot_sharing_group.clone(),
+                slot_sharing_group: groups[i].clone(),
             }));
         }
         for (i, n) in s.nodes.iter().enumerate() {
@@ -189,6 +190,57 @@ impl LogicalGraph {
             .find(|&n| self.graph[n].scenario_node == scenario_node)
     }
 }
+
+/// The group Flink puts a node's subtasks in (`StreamGraphGenerator.determineSlotSharingGroup`):
+/// the group written on the node; else its inputs' group when all of them share one; else
+/// [`DEFAULT_SLOT_SHARING_GROUP`] (also for sources without a group). Virtual nodes pass their
+/// inputs' groups through: an input through a `key_by` or `union` is the operator behind it,
+/// a side output (whose input is its operator) is its operator's. Indexed like
+/// [`Scenario::nodes`] (virtual nodes included).
+pub fn slot_sharing_groups(s: &Scenario) -> Vec<String> {
+    let explicit = |i: usize| {
+        let n = &s.nodes[i];
+        n.slot_sharing_group.as_ref().filter(|_| !n.is_virtual())
+    };
+    let mut group: Vec<Option<String>> = vec![None; s.nodes.len()];
+    // Depth first over the inputs (the scenario is acyclic), without recursion.
+    for start in 0..s.nodes.len() {
+        let mut stack = vec![start];
+        while let Some(&i) = stack.last() {
+            if group[i].is_some() {
+                stack.pop();
+                continue;
+            }
+            if let Some(g) = explicit(i) {
+                group[i] = Some(g.clone());
+                stack.pop();
+                continue;
+            }
+            let inputs = &s.nodes[i].inputs;
+            let pending: Vec<usize> = inputs
+                .iter()
+                .map(|r| r.node)
+                .filter(|&j| group[j].is_none())
+                .collect();
+            if !pending.is_empty() {
+                stack.extend(pending);
+                continue;
+            }
+            let mut of_inputs = inputs.iter().filter_map(|r| group[r.node].as_deref());
+            let first = of_inputs.next();
+            let shared = match first {
+                Some(f) if of_inputs.all(|g| g == f) => f,
+                _ => DEFAULT_SLOT_SHARING_GROUP,
+            };
+            group[i] = Some(shared.to_string());
+            stack.pop();
+        }
+    }
+    group.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// Flink's name of the group of operators that set none and read nothing that sets one.
+pub const DEFAULT_SLOT_SHARING_GROUP: &str = "default";
 
 type Resolved = (usize, Option<ExprSrc>, Vec<String>, Range<usize>, Port);
 
@@ -325,5 +377,48 @@ mod tests {
             err.contains("parallelism of `out` (8) is larger than its max parallelism (4)"),
             "{err}"
         );
+    }
+
+    fn groups(text: &str) -> Vec<(String, String)> {
+        let s = parse_str("t.toml", text, None).unwrap();
+        let g = LogicalGraph::build(&s).unwrap();
+        g.graph
+            .node_weights()
+            .map(|n| (n.name.clone(), n.slot_sharing_group.clone()))
+            .collect()
+    }
+
+    fn group<'a>(g: &'a [(String, String)], name: &str) -> &'a str {
+        &g.iter().find(|(n, _)| n == name).unwrap().1
+    }
+
+    #[test]
+    fn an_operator_without_a_group_takes_its_inputs_group() {
+        let g = groups(&format!(
+            "{SRC}[[operator]]\nname = \"m\"\nkind = \"map\"\ninput = \"a\"\nslot_sharing_group = \"heavy\"\nselect = {{ k = \"k\" }}\n\
+             [[operator]]\nname = \"f\"\nkind = \"filter\"\ninput = \"m\"\nwhere = \"k > 0\"\n\
+             [[sink]]\nname = \"out\"\ninput = \"f\"\nslot_sharing_group = \"light\""
+        ));
+        assert_eq!(group(&g, "a"), "default");
+        assert_eq!(group(&g, "m"), "heavy");
+        assert_eq!(group(&g, "f"), "heavy", "inherited from m");
+        assert_eq!(group(&g, "out"), "light", "explicit wins");
+    }
+
+    #[test]
+    fn inputs_in_different_groups_give_the_default_group_and_virtual_nodes_pass_through() {
+        let text = format!(
+            "{SRC}slot_sharing_group = \"x\"\n[[source]]\nname = \"b\"\nkind = \"generator\"\ncount = 10\nparallelism = 2\nslot_sharing_group = \"{{B}}\"\nfields.k = {{ kind = \"key\", count = 3 }}\n\
+             [[operator]]\nname = \"u\"\nkind = \"union\"\ninputs = [\"a\", \"b\"]\n\
+             [[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"u\"\nkey = \"k\"\n\
+             [[operator]]\nname = \"n\"\nkind = \"reduce\"\ninput = \"by\"\nfunction = \"count\"\nparallelism = 2\n\
+             [[sink]]\nname = \"out\"\ninput = \"n\"\nparallelism = 2"
+        );
+        // a in x, b in y: the reduce behind the union falls back to `default`.
+        let g = groups(&text.replace("{B}", "y"));
+        assert_eq!((group(&g, "n"), group(&g, "out")), ("default", "default"));
+        // Both in x: the union and the key_by pass x through.
+        let g = groups(&text.replace("{B}", "x"));
+        assert_eq!((group(&g, "n"), group(&g, "out")), ("x", "x"));
     }
 }

@@ -74,7 +74,7 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             )
         }
         NodeKind::KeyBy { key } => format!("key_by {}", key.text),
-        NodeKind::Reduce { function } => match function {
+        NodeKind::Reduce { function, .. } => match function {
             ReduceFn::Sum(i) => format!("rolling sum({})", field(*i)),
             ReduceFn::Min(i) => format!("rolling min({})", field(*i)),
             ReduceFn::Max(i) => format!("rolling max({})", field(*i)),

@@ -24,13 +24,10 @@
 //! until = "60 s"            # end of the faulty phase (default: when the input ends)
 //! ```
 
-use super::raw::RawChaos;
 use super::recovery::{Fault, FaultKind, FaultTime};
-use super::validate::Checker;
 use super::{NodeDef, Scenario};
 use crate::core::rng::{SeedTree, SimRng};
 use crate::core::time::{SimDuration, SimTime};
-use toml::Spanned as TSpanned;
 
 /// A kind of fault a profile may draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +116,7 @@ pub enum ChaosError {
 pub fn draw(s: &Scenario, profile: &ChaosProfile, seed: u64) -> Result<Vec<Fault>, ChaosError> {
     let until = match profile.until {
         Some(t) => t,
-        None => super::recovery::input_end(&s.nodes).ok_or(ChaosError::NoEnd)?,
+        None => super::input_end(&s.nodes).ok_or(ChaosError::NoEnd)?,
     };
     let kinds: Vec<ChaosKind> = profile
         .kinds
@@ -218,72 +215,6 @@ fn fault_kind(k: ChaosKind, s: &Scenario, targets: &[(usize, u32)], rng: &mut Si
     }
 }
 
-impl Checker {
-    /// Checks `[chaos]`.
-    pub(crate) fn chaos(&mut self, raw: Option<&TSpanned<RawChaos>>) -> Option<ChaosProfile> {
-        let raw = raw?.get_ref();
-        let mut p = ChaosProfile::default();
-        if let Some(kinds) = &raw.kinds {
-            let mut chosen = Vec::new();
-            for k in kinds.get_ref() {
-                let name = k.get_ref().to_ascii_lowercase().replace('-', "_");
-                match ChaosKind::ALL.iter().find(|c| c.name() == name) {
-                    Some(c) if !chosen.contains(c) => chosen.push(*c),
-                    Some(_) => {}
-                    None => self.error(
-                        Some(k.span()),
-                        format!("unknown fault kind `{}` in [chaos]", k.get_ref()),
-                        format!("valid: {}", ChaosKind::ALL.map(ChaosKind::name).join(", ")),
-                    ),
-                }
-            }
-            if kinds.get_ref().is_empty() {
-                self.error(
-                    Some(kinds.span()),
-                    "[chaos] kinds is empty: no fault could strike",
-                    "name at least one kind, or leave `kinds` out for all of them",
-                );
-            }
-            p.kinds = chosen;
-        }
-        if let Some(v) = &raw.min_stable
-            && let Some(d) = self.duration(v, "chaos.min_stable")
-        {
-            if d == SimDuration::ZERO {
-                self.error(
-                    Some(v.span()),
-                    "chaos.min_stable must be more than 0",
-                    "a fault needs time to be recovered from before the next; try \"5 s\"",
-                );
-            } else {
-                p.min_stable = d;
-            }
-        }
-        if let Some(v) = &raw.mean_interval
-            && let Some(d) = self.duration(v, "chaos.mean_interval")
-        {
-            if d < p.min_stable {
-                self.error(
-                    Some(v.span()),
-                    format!(
-                        "chaos.mean_interval ({d}) is shorter than min_stable ({}): faults are at least min_stable apart",
-                        p.min_stable
-                    ),
-                    "make mean_interval at least min_stable",
-                );
-            } else {
-                p.mean_interval = d;
-            }
-        }
-        if let Some(v) = &raw.until
-            && let Some(d) = self.duration(v, "chaos.until")
-        {
-            p.until = Some(SimTime::ZERO.plus(d));
-        }
-        Some(p)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,36 +302,6 @@ input = "m"
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_chaos_table_is_checked_with_positions() {
-        let s = scenario(
-            "[chaos]\nkinds = [\"straggler\"]\nmean_interval = \"30 s\"\nuntil = \"40 s\"",
-        );
-        assert_eq!(
-            s.chaos,
-            Some(ChaosProfile {
-                kinds: vec![ChaosKind::Straggler],
-                mean_interval: SimDuration::from_secs(30),
-                min_stable: SimDuration::from_secs(5),
-                until: Some(SimTime::ZERO.plus(SimDuration::from_secs(40))),
-            })
-        );
-        let text = std::fmt::format(format_args!(
-            "name = \"c\"\n[[source]]\nname = \"s\"\nkind = \"generator\"\nrate = 10\ncount = 100\n\
-             fields.n = {{ kind = \"sequence\" }}\n[[sink]]\nname = \"o\"\ninput = \"s\"\n\
-             [chaos]\nkinds = [\"meteor\"]\nmean_interval = \"1 s\"\n"
-        ));
-        let d = parse_str("c.toml", &text, None).unwrap_err();
-        let shown = d.render();
-        assert!(shown.contains("c.toml:12:10"), "{shown}");
-        assert!(shown.contains("unknown fault kind `meteor`"), "{shown}");
-        assert!(
-            shown.contains("valid: kill_subtask, kill_task_manager"),
-            "{shown}"
-        );
-        assert!(shown.contains("shorter than min_stable"), "{shown}");
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! Stage two's result: a scenario that is known to make sense.
 //!
 //! Names are resolved to node indices, types are known for every stream, durations are
-//! [`SimDuration`]s and expressions have been type-checked (they are kept as text with their
-//! file position and compiled again by each run, against that run's string interner). Spans
-//! are kept so that planning errors can still point into the file.
+//! [`SimDuration`]s and expressions are compiled: each keeps its text and file position (for
+//! plans and messages) and its compiled form for the records it reads, which a run binds to its
+//! string interner ([`crate::expr::Compiled`]) — nothing is compiled again, nothing left to
+//! fail. Spans are kept so that planning errors can still point into the file.
 
 use crate::core::cost::{BufferTimeout, CostModel, Limits};
 use crate::core::diag::{Diagnostic, SourceFile};
 use crate::core::time::SimDuration;
 use crate::core::value::Schema;
+use crate::expr::{Assign, Compiled, Expr, SelectItem};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -97,14 +99,29 @@ pub struct Spanned<T> {
     pub span: Range<usize>,
 }
 
-/// An expression as written, with the file offset of its first character.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExprSrc {
+/// An expression as written, with the file offset of its first character, and as the checker
+/// compiled it: an [`Expr`] over the records it reads (each field holding one says which), or
+/// another compiled form — a flat_map column ([`SelectItem`]), a reduce's field update
+/// ([`Assign`]), a gap computed on both inputs of a join (`[Expr; 2]`).
+#[derive(Debug, Clone)]
+pub struct ExprSrc<T = Expr> {
     /// The SQL text.
     pub text: String,
     /// Byte offset in the scenario file where the text starts (inside the quotes).
     pub offset: usize,
+    /// The compiled form; a run calls [`Compiled::bind`] to evaluate it.
+    pub compiled: Compiled<T>,
 }
+
+/// Two expressions are the same when they were written the same at the same place (the
+/// compiled form follows from the text and the records it reads).
+impl<T> PartialEq for ExprSrc<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text && self.offset == other.offset
+    }
+}
+
+impl<T> Eq for ExprSrc<T> {}
 
 /// Flink's `ChainingStrategy` for an operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +163,10 @@ pub struct NodeDef {
     pub parallelism: Option<Spanned<u32>>,
     /// Chaining strategy.
     pub chaining: ChainingStrategy,
-    /// Slot-sharing group (Flink default: "default").
-    pub slot_sharing_group: String,
+    /// Slot-sharing group as written; `None`: not set, so the operator takes its inputs'
+    /// group (Flink's `StreamGraphGenerator.determineSlotSharingGroup`, computed by
+    /// [`crate::plan::logical`]).
+    pub slot_sharing_group: Option<String>,
     /// Explicit partitioner of its input edges.
     pub partitioner: Option<Spanned<Partitioner>>,
     /// Per-record CPU cost override.
@@ -208,7 +227,7 @@ pub enum NodeKind {
     /// Zero or more records out per record in: one select expression may be a `split`.
     FlatMap {
         /// Output fields in order.
-        select: Vec<(String, ExprSrc)>,
+        select: Vec<(String, ExprSrc<SelectItem>)>,
     },
     /// Partitions by key: hash partitioning on the edge to the next operator, which becomes
     /// keyed. Virtual.
@@ -218,6 +237,8 @@ pub enum NodeKind {
     },
     /// A rolling aggregation per key: emits the updated aggregate for every input record.
     Reduce {
+        /// The key of the keyed stream it reads (its key_by's, over the reduce's input).
+        key: ExprSrc,
         /// The aggregation.
         function: ReduceFn,
     },
@@ -260,7 +281,7 @@ pub enum ReduceFn {
     Count,
     /// A reduce function written as expressions over `acc.<field>` and the new record's
     /// fields; fields it does not list keep the accumulated value.
-    Expr(Vec<(String, ExprSrc)>),
+    Expr(Vec<(String, ExprSrc<Assign>)>),
 }
 
 /// A source's data and pacing.
@@ -412,8 +433,8 @@ pub struct JoinSpec {
     /// Which join.
     pub kind: JoinKind,
     /// For a window join with dynamic session windows: the gap expression (milliseconds),
-    /// valid over the records of both inputs.
-    pub gap: Option<ExprSrc>,
+    /// compiled over the records of each input (left, right).
+    pub gap: Option<ExprSrc<[Expr; 2]>>,
     /// Output fields over `left.*` and `right.*`; `None`: every field of both, prefixed
     /// `left_` and `right_`.
     pub select: Option<Vec<(String, ExprSrc)>>,
@@ -449,7 +470,7 @@ pub enum WindowFn {
     /// Mean of a field.
     Avg(usize),
     /// Reduce by expressions over `acc.*` and the record.
-    Expr(Vec<(String, ExprSrc)>),
+    Expr(Vec<(String, ExprSrc<Assign>)>),
 }
 
 /// A literal value in a scenario (strings not yet interned).
@@ -463,6 +484,18 @@ pub enum Lit {
     Str(Arc<str>),
     /// Boolean.
     Bool(bool),
+}
+
+impl Lit {
+    /// The number as an integer (floats truncate toward zero), 0 for strings and booleans —
+    /// the rule of [`crate::core::value::Value::as_int`].
+    pub fn as_int(&self) -> i64 {
+        match *self {
+            Lit::Int(i) => i,
+            Lit::Float(f) => f as i64,
+            Lit::Str(_) | Lit::Bool(_) => 0,
+        }
+    }
 }
 
 /// The records of a source.
@@ -486,7 +519,8 @@ pub enum SourceData {
         /// How many times the rows are replayed.
         repeat: u64,
         /// Field whose value picks the source subtask (`value mod parallelism`), like a
-        /// Kafka partition; `None`: rows are dealt round-robin.
+        /// Kafka partition; an integer field with no negative value. `None`: rows are dealt
+        /// round-robin.
         partition: Option<usize>,
         /// The source stays open (unbounded, silent) until this much processing time has
         /// passed, even when its rows are used up; `None`: it ends with its last row.

@@ -15,10 +15,7 @@
 //!
 //! Failures come from the scenario's `[[fault]]` tables (see [`crate::modes::faults`]).
 
-use super::raw::RawModes;
-use super::validate::Checker;
 use crate::core::time::SimDuration;
-use toml::Spanned as TSpanned;
 
 /// Which Spark API the micro-batch model follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,78 +104,4 @@ pub struct ModeSettings {
     pub micro_batch: MicroBatchSettings,
     /// `[modes.acking]`
     pub acking: AckingSettings,
-}
-
-impl Checker {
-    /// Checks `[modes]`.
-    pub(crate) fn modes(&mut self, raw: Option<&TSpanned<RawModes>>) -> ModeSettings {
-        let mut m = ModeSettings::default();
-        let Some(raw) = raw else { return m };
-        let raw = raw.get_ref();
-        if let Some(mb) = &raw.micro_batch {
-            let mb = mb.get_ref();
-            if let Some(v) = &mb.variant {
-                match v.get_ref().as_str() {
-                    "structured" => m.micro_batch.variant = MicroBatchVariant::Structured,
-                    "dstream" => m.micro_batch.variant = MicroBatchVariant::Dstream,
-                    other => self.error(
-                        Some(v.span()),
-                        format!("unknown micro-batch variant `{other}`"),
-                        "valid: \"structured\" (Spark Structured Streaming), \"dstream\" (Spark Streaming's DStreams)",
-                    ),
-                }
-            }
-            if let Some(v) = &mb.output_mode {
-                match v.get_ref().as_str() {
-                    "append" => m.micro_batch.output_mode = OutputMode::Append,
-                    "update" => m.micro_batch.output_mode = OutputMode::Update,
-                    "complete" => m.micro_batch.output_mode = OutputMode::Complete,
-                    other => self.error(
-                        Some(v.span()),
-                        format!("unknown output mode `{other}`"),
-                        "valid: \"append\", \"update\", \"complete\"",
-                    ),
-                }
-            }
-            if let Some(v) = &mb.overhead
-                && let Some(d) = self.duration(v, "modes.micro_batch.overhead")
-            {
-                m.micro_batch.overhead = d;
-            }
-            if let Some(v) = &mb.trigger
-                && let Some(d) = self.duration(v, "modes.micro_batch.trigger")
-            {
-                m.micro_batch.trigger = d;
-                if d == SimDuration::ZERO && m.micro_batch.variant == MicroBatchVariant::Dstream {
-                    self.error(
-                        Some(v.span()),
-                        "a DStream batch interval of 0 is not possible: DStreams cut the input into batches of a fixed interval",
-                        "give an interval such as \"1 s\" (Spark's guide suggests 1 to 10 s), or use variant = \"structured\" for as-fast-as-possible batches",
-                    );
-                }
-            }
-        }
-        if let Some(a) = &raw.acking {
-            let a = a.get_ref();
-            if let Some(v) = &a.message_timeout
-                && let Some(d) = self.duration(v, "modes.acking.message_timeout")
-            {
-                if d == SimDuration::ZERO {
-                    self.error(
-                        Some(v.span()),
-                        "modes.acking.message_timeout must be more than 0",
-                        "Storm's default is \"30 s\"",
-                    );
-                } else {
-                    m.acking.message_timeout = d;
-                }
-            }
-            if let Some(v) = &a.ack_cost
-                && let Some(d) = self.duration(v, "modes.acking.ack_cost")
-            {
-                m.acking.ack_cost = d;
-            }
-        }
-        m
-    }
 }

@@ -10,7 +10,7 @@ use crate::core::cost::BufferTimeout;
 use crate::core::rng::SeedTree;
 use crate::core::time::SimDuration;
 use crate::core::value::{Interner, Schema, Type, Value};
-use crate::expr::{self, Expr, Scope, SelectItem, compile_select};
+use crate::expr::{Expr, SelectItem};
 use crate::flink::valve::Valve;
 use crate::ops::chain::Chain;
 use crate::ops::co_map::CoMapOp;
@@ -21,7 +21,7 @@ use crate::ops::{
 use crate::plan::Plan;
 use crate::plan::logical::Port;
 use crate::scenario::JoinKind;
-use crate::scenario::{ExprSrc, NodeKind, ReduceFn, Scenario, SinkSpec, SourceData};
+use crate::scenario::{NodeKind, ReduceFn, Scenario, SinkSpec, SourceData};
 use petgraph::Direction;
 use petgraph::visit::EdgeRef;
 use rustc_hash::FxHashMap;
@@ -36,11 +36,6 @@ pub struct Runtime {
     pub channels: Vec<Channel>,
     /// `[chain][subtask]` → task id.
     pub task_of: Vec<Vec<u32>>,
-}
-
-/// Compiles an expression that validation already accepted.
-fn compiled(src: &ExprSrc, scope: &Scope<'_>, interner: &mut Interner) -> Expr {
-    expr::compile(&src.text, scope, interner).expect("validated expression compiles")
 }
 
 /// Builds tasks and channels.
@@ -217,10 +212,8 @@ pub fn build(
                     // late elements have the window's input fields
                     Port::Side => &s.nodes[from_node.inputs[0].node].schema,
                 };
-                let key = g[e.logical]
-                    .key
-                    .as_ref()
-                    .map(|k| compiled(k, &Scope::Record(from_schema), interner));
+                // the key_by's key, compiled over its input: the producer's records
+                let key = g[e.logical].key.as_ref().map(|k| k.compiled.bind(interner));
                 let mut rng = seeds.stream(&format!("partitioner/{je}/{st}"));
                 let nch = chans.len() as u32;
                 let next = crate::flink::partition::initial_position(e.partitioner, nch, &mut rng);
@@ -360,31 +353,24 @@ fn operator(
 ) -> (Operator, SimDuration) {
     let node = &s.nodes[idx];
     let c = &s.cost;
-    let input_schema = || -> &Schema { &s.nodes[node.inputs[0].node].schema };
     match &node.kind {
         NodeKind::Source(_) => (Operator::Source, c.source_record),
         NodeKind::Map { select } => {
             let exprs = select
                 .iter()
-                .map(|(_, e)| compiled(e, &Scope::Record(input_schema()), interner))
+                .map(|(_, e)| e.compiled.bind(interner))
                 .collect();
             (Operator::Map(MapOp::new(exprs)), c.operator_record)
         }
         NodeKind::Filter { condition } => (
-            Operator::Filter(FilterOp::new(compiled(
-                condition,
-                &Scope::Record(input_schema()),
-                interner,
-            ))),
+            Operator::Filter(FilterOp::new(condition.compiled.bind(interner))),
             c.operator_record,
         ),
         NodeKind::FlatMap { select } => {
             let mut scalars = Vec::new();
             let mut split = None;
             for (pos, (_, e)) in select.iter().enumerate() {
-                match compile_select(&e.text, &Scope::Record(input_schema()), interner)
-                    .expect("validated")
-                {
+                match e.compiled.bind(interner) {
                     SelectItem::Scalar(x) => scalars.push((pos, x)),
                     SelectItem::Split { input, delimiter } => split = Some((pos, input, delimiter)),
                 }
@@ -401,13 +387,8 @@ fn operator(
                 c.operator_record,
             )
         }
-        NodeKind::Reduce { function } => {
-            let key_by = &s.nodes[node.inputs[0].node];
-            let NodeKind::KeyBy { key } = &key_by.kind else {
-                unreachable!("validated: reduce reads a key_by")
-            };
-            let schema = input_schema();
-            let key = compiled(key, &Scope::Record(schema), interner);
+        NodeKind::Reduce { key, function } => {
+            let key = key.compiled.bind(interner);
             let agg = match function {
                 ReduceFn::Sum(i) => reduce::Aggregate::Sum(*i),
                 ReduceFn::Min(i) => reduce::Aggregate::Min(*i),
@@ -416,19 +397,9 @@ fn operator(
                 ReduceFn::Expr(fields) => reduce::Aggregate::Expr(
                     fields
                         .iter()
-                        .map(|(f, e)| {
-                            let pos = schema.index_of(f).expect("validated field");
-                            (
-                                pos,
-                                compiled(
-                                    e,
-                                    &Scope::Reduce {
-                                        acc: schema,
-                                        cur: schema,
-                                    },
-                                    interner,
-                                ),
-                            )
+                        .map(|(_, e)| {
+                            let a = e.compiled.bind(interner);
+                            (a.index, a.expr)
                         })
                         .collect(),
                 ),
@@ -442,7 +413,7 @@ fn operator(
             let mode = match spec {
                 SinkSpec::Collect { capture } => sink::SinkMode::Collect { limit: *capture },
                 SinkSpec::Upsert { key, .. } => sink::SinkMode::Upsert {
-                    key: compiled(key, &Scope::Record(&node.schema), interner),
+                    key: key.compiled.bind(interner),
                     index: FxHashMap::default(),
                 },
                 SinkSpec::Discard => sink::SinkMode::Discard,
@@ -471,14 +442,13 @@ fn operator(
             c.keyed_record,
         ),
         NodeKind::CoMap { map1, map2 } => {
-            let sch = |k: usize| &s.nodes[node.inputs[k].node].schema;
             let m1 = map1
                 .iter()
-                .map(|(_, e)| compiled(e, &Scope::Record(sch(0)), interner))
+                .map(|(_, e)| e.compiled.bind(interner))
                 .collect();
             let m2 = map2
                 .iter()
-                .map(|(_, e)| compiled(e, &Scope::Record(sch(1)), interner))
+                .map(|(_, e)| e.compiled.bind(interner))
                 .collect();
             (
                 Operator::CoMap(Box::new(CoMapOp {
@@ -491,26 +461,20 @@ fn operator(
         NodeKind::Join(j) => {
             let left = &s.nodes[node.inputs[0].node].schema;
             let right = &s.nodes[node.inputs[1].node].schema;
-            let select = j.select.as_ref().map(|sel| {
-                sel.iter()
-                    .map(|(_, e)| compiled(e, &Scope::Join { left, right }, interner))
-                    .collect()
-            });
+            let select = j
+                .select
+                .as_ref()
+                .map(|sel| sel.iter().map(|(_, e)| e.compiled.bind(interner)).collect());
             let pairing = Pairing::new(
-                compiled(&j.left_key, &Scope::Record(left), interner),
-                compiled(&j.right_key, &Scope::Record(right), interner),
+                j.left_key.compiled.bind(interner),
+                j.right_key.compiled.bind(interner),
                 select,
                 left.arity(),
                 right.arity(),
             );
             let op = match &j.kind {
                 JoinKind::Window(a) => {
-                    let gaps = j.gap.as_ref().map(|g| {
-                        [
-                            compiled(g, &Scope::Record(left), interner),
-                            compiled(g, &Scope::Record(right), interner),
-                        ]
-                    });
+                    let gaps = j.gap.as_ref().map(|g| g.compiled.bind(interner));
                     Operator::WindowJoin(Box::new(WindowJoinOp::new(pairing, a.clone(), gaps)))
                 }
                 JoinKind::Interval { lower, upper } => {
@@ -520,8 +484,7 @@ fn operator(
             (op, c.keyed_record)
         }
         NodeKind::Process(pr) => {
-            let input = &s.nodes[node.inputs[0].node].schema;
-            let key = compiled(&pr.key, &Scope::Record(input), interner);
+            let key = pr.key.compiled.bind(interner);
             let func: Box<dyn crate::flink::process::KeyedProcessFunction> = match &pr.function {
                 crate::scenario::ProcessFn::LongRideAlert { is_start, timeout } => {
                     Box::new(crate::flink::process::LongRideAlert {
@@ -595,10 +558,10 @@ fn source_state(
         } => {
             let mine: Vec<u32> = (0..rows.len() as u32)
                 .filter(|&i| match partition {
-                    Some(f) => match rows[i as usize][*f] {
-                        crate::scenario::Lit::Int(v) => v.rem_euclid(i64::from(p)) == i64::from(st),
-                        _ => unreachable!("the checker makes partition fields integers"),
-                    },
+                    // an integer field (the checker's rule)
+                    Some(f) => {
+                        rows[i as usize][*f].as_int().rem_euclid(i64::from(p)) == i64::from(st)
+                    }
                     None => i % p == st,
                 })
                 .collect();
@@ -654,17 +617,11 @@ fn window_op(
     use crate::ops::window_acc::WindowAgg;
     use crate::scenario::WindowFn;
     let input = &s.nodes[node.inputs[0].node].schema;
-    let key = match &w.key {
-        Some(k) => compiled(k, &Scope::Record(input), interner),
-        None => compiled(
-            &ExprSrc {
-                text: "0".into(),
-                offset: 0,
-            },
-            &Scope::Record(input),
-            interner,
-        ),
-    };
+    // windowAll: every record has the key 0
+    let key = w
+        .key
+        .as_ref()
+        .map_or_else(|| Expr::int(0), |k| k.compiled.bind(interner));
     let key_is_field = key.as_field().is_some();
     let agg = match &w.function {
         WindowFn::Sum(i) => WindowAgg::Sum(*i),
@@ -675,18 +632,9 @@ fn window_op(
         WindowFn::Expr(fields) => WindowAgg::Reduce(
             fields
                 .iter()
-                .map(|(f, e)| {
-                    (
-                        input.index_of(f).expect("validated"),
-                        compiled(
-                            e,
-                            &Scope::Reduce {
-                                acc: input,
-                                cur: input,
-                            },
-                            interner,
-                        ),
-                    )
+                .map(|(_, e)| {
+                    let a = e.compiled.bind(interner);
+                    (a.index, a.expr)
                 })
                 .collect(),
         ),
@@ -726,10 +674,7 @@ fn window_op(
     let cfg = WindowConfig {
         key,
         assigner: w.assigner.clone(),
-        gap: w
-            .gap
-            .as_ref()
-            .map(|g| compiled(g, &Scope::Record(input), interner)),
+        gap: w.gap.as_ref().map(|g| g.compiled.bind(interner)),
         processing_time: w.processing_time,
         trigger,
         evictor,

@@ -1,0 +1,197 @@
+//! Event time across the job: operators that wait for watermarks — event-time windows, joins,
+//! process functions with event-time timers — need timestamps from every source they read
+//! and, to act before the input ends, watermarks; processing-time timers need input that takes
+//! time to arrive.
+
+use super::checker::Checker;
+use super::graph::Draft;
+use crate::flink::watermark::Emission;
+use crate::scenario::{InputRef, JoinKind, NodeKind, ProcessFn, SourceSpec, Timestamps};
+
+/// Event-time operators — windows, joins, process functions with event-time timers — need
+/// timestamps and, to act before the input ends, watermarks; processing-time windows need
+/// input that takes time to arrive.
+pub fn check_event_time(
+    ck: &mut Checker,
+    drafts: &[Draft],
+    inputs: &[Vec<InputRef>],
+    kinds: &[Option<NodeKind>],
+) {
+    use crate::flink::window::trigger::TriggerKind;
+    for (i, k) in kinds.iter().enumerate() {
+        let name = &drafts[i].name;
+        // What the operator needs: (what it is, for messages; timestamps required;
+        // what waits for the watermark).
+        let (what, needs_timestamps, waits) = match k {
+            Some(NodeKind::Window(w)) => {
+                let processing_timers = w.processing_time
+                    || w.trigger.is_some_and(|t| {
+                        matches!(
+                            t.kind,
+                            TriggerKind::ProcessingTime | TriggerKind::ContinuousProcessingTime(_)
+                        )
+                    });
+                let sources = upstream_sources(i, inputs, kinds);
+                if processing_timers
+                    && !sources.is_empty()
+                    && sources.iter().all(|(_, s)| s.is_instant())
+                {
+                    ck.warn(
+                        Some(drafts[i].name_span.clone()),
+                        format!("`{name}` uses processing-time timers, but its sources are bounded and have no `rate`"),
+                        "all input arrives at one instant and the job ends right after; processing-time timers still pending at the end never fire (Flink drops them), so these windows may never fire — give the sources a `rate` (or a `duration`)",
+                    );
+                }
+                if w.processing_time {
+                    continue;
+                }
+                // The global window ends at +∞: an event-time trigger fires it only with
+                // the final watermark, whatever the records' timestamps (the batch-style
+                // "one result per key at the end"); other triggers do not look at event
+                // time at all.
+                if w.assigner == crate::flink::window::Assigner::Global
+                    && w.trigger
+                        .is_none_or(|t| !matches!(t.kind, TriggerKind::ContinuousEventTime(_)))
+                {
+                    continue;
+                }
+                (
+                    format!("event-time window `{name}`"),
+                    true,
+                    format!("the event-time windows of `{name}` will never fire"),
+                )
+            }
+            Some(NodeKind::Join(j)) => match j.kind {
+                JoinKind::Window(_) => (
+                    format!("window join `{name}`"),
+                    true,
+                    format!("the windows of the window join `{name}` will never fire"),
+                ),
+                JoinKind::Interval { .. } => (
+                    format!("interval join `{name}`"),
+                    true,
+                    format!(
+                        "the interval join `{name}` keeps every record buffered (and drops none as late)"
+                    ),
+                ),
+            },
+            Some(NodeKind::Process(p)) => match p.function {
+                ProcessFn::LongRideAlert { .. } => (
+                    format!(
+                        "process function `{name}` (long_ride_alert, which uses event-time timers)"
+                    ),
+                    true,
+                    format!("the event-time timers of `{name}` will never fire"),
+                ),
+                // A Rust function may use processing time only: it needs no timestamps,
+                // but if it has them, event-time timers wait for watermarks.
+                ProcessFn::Custom { .. } => (
+                    String::new(),
+                    false,
+                    format!("the event-time timers of `{name}` will never fire"),
+                ),
+            },
+            _ => continue,
+        };
+        let span = Some(drafts[i].name_span.clone());
+        for (n, s) in upstream_sources(i, inputs, kinds) {
+            let src = &drafts[n].name;
+            if s.timestamps == Timestamps::None {
+                if needs_timestamps {
+                    ck.error(
+                        span.clone(),
+                        format!("the {what} reads records without timestamps from source `{src}`"),
+                        if matches!(k, Some(NodeKind::Window(_))) {
+                            "set `timestamp` on the source (a field, or \"ingestion\"), or use time = \"processing\""
+                        } else {
+                            "set `timestamp` on the source (a field, or \"ingestion\"): it works in event time"
+                        },
+                    );
+                }
+                continue;
+            }
+            let (why, fix) = match &s.watermarks {
+                None => (
+                    "emits no watermarks",
+                    "add `watermarks = { strategy = \"bounded\", max_out_of_orderness = \"…\" }` to the source",
+                ),
+                Some(w) if w.strategy.bound_ms.is_none() => (
+                    "emits no watermarks (strategy = \"none\")",
+                    "use strategy = \"bounded\" (with `max_out_of_orderness`) or \"monotonous\"",
+                ),
+                Some(w)
+                    if !matches!(w.strategy.emission, Emission::PerEvent(_))
+                        && w.strategy.emission.interval().is_none() =>
+                {
+                    (
+                        "emits no watermark before the end of its input (its watermark interval is 0 ms)",
+                        "give the watermarks an `interval` more than zero, or emit = \"per_event\"",
+                    )
+                }
+                Some(_) => continue,
+            };
+            ck.warn(
+                span.clone(),
+                format!("source `{src}` {why}, so {waits} until the input ends"),
+                fix,
+            );
+        }
+    }
+}
+
+/// The sources a node reads through any path, in declaration order.
+fn upstream_sources<'k>(
+    node: usize,
+    inputs: &[Vec<InputRef>],
+    kinds: &'k [Option<NodeKind>],
+) -> Vec<(usize, &'k SourceSpec)> {
+    let mut sources = Vec::new();
+    let mut stack = vec![node];
+    let mut seen = vec![false; inputs.len()];
+    while let Some(n) = stack.pop() {
+        for r in &inputs[n] {
+            if !seen[r.node] {
+                seen[r.node] = true;
+                if let Some(NodeKind::Source(s)) = &kinds[r.node] {
+                    sources.push((r.node, s));
+                }
+                stack.push(r.node);
+            }
+        }
+    }
+    sources.sort_by_key(|(n, _)| *n);
+    sources
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::parse_str;
+
+    fn check(text: &str) -> String {
+        match parse_str("t.toml", text, None) {
+            Ok(s) => s
+                .warnings
+                .iter()
+                .map(|w| w.message.clone())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(d) => d.to_string(),
+        }
+    }
+
+    const WINDOW: &str = "[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"k\"\n[[operator]]\nname = \"w\"\nkind = \"window\"\ninput = \"by\"\nwindow = { type = \"tumbling\", size = \"1 s\" }\nfunction = \"count\"\n[[sink]]\nname = \"out\"\ninput = \"w\"\n";
+
+    #[test]
+    fn an_event_time_window_needs_timestamps_and_warns_without_watermarks() {
+        let src = "[[source]]\nname = \"a\"\nkind = \"inline\"\nevents = [{ k = 1, t = 5 }]\n";
+        let e = check(&format!("{src}{WINDOW}"));
+        assert!(
+            e.contains(
+                "the event-time window `w` reads records without timestamps from source `a`"
+            ),
+            "{e}"
+        );
+        let w = check(&format!("{src}timestamp = \"t\"\n{WINDOW}"));
+        assert!(w.contains("source `a` emits no watermarks, so the event-time windows of `w` will never fire until the input ends"), "{w}");
+    }
+}
