@@ -82,6 +82,32 @@ pub fn checkpointing(
             c.tolerable_failures = (*v.get_ref()).min(i64::from(u32::MAX)) as u32;
         }
     }
+    unaligned(ck, r, &mut c);
+    if let Some(v) = &r.storage_bandwidth {
+        match parse_bandwidth(v.get_ref()) {
+            Ok(0) => ck.error(
+                Some(v.span()),
+                "checkpointing.storage_bandwidth must be positive",
+                "",
+            ),
+            Ok(b) => c.storage_bandwidth = b,
+            Err(e) => ck.error(Some(v.span()), e, "like \"100 mb/s\""),
+        }
+    }
+    if let Some(v) = &r.storage_latency
+        && let Some(d) = ck.duration(v, "checkpointing.storage_latency")
+    {
+        c.storage_latency = d;
+    }
+    if let Some(v) = &r.retained {
+        c.retained = ck.count(v, "checkpointing.retained", 1000).unwrap_or(1);
+    }
+    Some(c)
+}
+
+/// Unaligned checkpoints (`unaligned`, `aligned_timeout`; `compare_aligned` runs the aligned
+/// variant beside): they need exactly-once and at most one concurrent checkpoint.
+fn unaligned(ck: &mut Checker, r: &RawCheckpointing, c: &mut CheckpointConfig) {
     if let Some(v) = &r.unaligned {
         c.unaligned = *v.get_ref();
         if c.unaligned && c.mode == CheckpointMode::AtLeastOnce {
@@ -122,26 +148,6 @@ pub fn checkpointing(
             );
         }
     }
-    if let Some(v) = &r.storage_bandwidth {
-        match parse_bandwidth(v.get_ref()) {
-            Ok(0) => ck.error(
-                Some(v.span()),
-                "checkpointing.storage_bandwidth must be positive",
-                "",
-            ),
-            Ok(b) => c.storage_bandwidth = b,
-            Err(e) => ck.error(Some(v.span()), e, "like \"100 mb/s\""),
-        }
-    }
-    if let Some(v) = &r.storage_latency
-        && let Some(d) = ck.duration(v, "checkpointing.storage_latency")
-    {
-        c.storage_latency = d;
-    }
-    if let Some(v) = &r.retained {
-        c.retained = ck.count(v, "checkpointing.retained", 1000).unwrap_or(1);
-    }
-    Some(c)
 }
 
 #[cfg(test)]
