@@ -276,7 +276,7 @@ fn session<T: Relink>(
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
     use crate::flink::window::Assigner;
     use crate::scenario::NodeKind;
 
@@ -284,7 +284,7 @@ mod tests {
         let text = format!(
             "[[source]]\nname = \"a\"\nkind = \"inline\"\nevents = [{{ k = 1, t = 5 }}]\ntimestamp = \"t\"\nwatermarks = {{ strategy = \"monotonous\" }}\n[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"k\"\n[[operator]]\nname = \"w\"\nkind = \"window\"\ninput = \"by\"\nwindow = {{ {w} }}\nfunction = \"count\"\n[[sink]]\nname = \"out\"\ninput = \"w\"\n"
         );
-        let s = parse_str("t.toml", &text, None).map_err(|d| d.to_string())?;
+        let s = testing::parsed(&text)?;
         match &s.nodes[2].kind {
             NodeKind::Window(w) => Ok(w.assigner.clone()),
             _ => panic!("a window"),

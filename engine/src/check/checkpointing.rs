@@ -3,7 +3,6 @@
 //! exactly-once and allow one concurrent checkpoint).
 
 use super::checker::Checker;
-use crate::core::time::SimDuration;
 use crate::scenario::raw::RawCheckpointing;
 use crate::scenario::units::parse_bandwidth;
 use crate::scenario::{CheckpointConfig, CheckpointMode, MIN_CHECKPOINT_INTERVAL};
@@ -26,21 +25,7 @@ pub fn checkpointing(
         );
         return None;
     }
-    let mut c = CheckpointConfig {
-        interval,
-        mode: CheckpointMode::ExactlyOnce,
-        timeout: SimDuration::from_secs(600),
-        min_pause: SimDuration::ZERO,
-        max_concurrent: 1,
-        tolerable_failures: 0,
-        unaligned: false,
-        aligned_timeout: SimDuration::ZERO,
-        compare_aligned: false,
-        storage_bandwidth: 100 << 20,
-        storage_latency: SimDuration::from_millis(20),
-        retained: 1,
-        span,
-    };
+    let mut c = CheckpointConfig::with_defaults(interval, span);
     if let Some(m) = &r.mode {
         match m.get_ref().to_ascii_lowercase().replace('-', "_").as_str() {
             "exactly_once" => c.mode = CheckpointMode::ExactlyOnce,
@@ -152,14 +137,14 @@ fn unaligned(ck: &mut Checker, r: &RawCheckpointing, c: &mut CheckpointConfig) {
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
     use crate::scenario::CheckpointMode;
 
     fn parsed(cp: &str) -> Result<crate::scenario::Scenario, String> {
         let text = format!(
             "[checkpointing]\n{cp}\n[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 10\nfields.k = {{ kind = \"sequence\" }}\n[[sink]]\nname = \"out\"\ninput = \"a\"\n"
         );
-        parse_str("t.toml", &text, None).map_err(|d| d.to_string())
+        testing::parsed(&text)
     }
 
     #[test]

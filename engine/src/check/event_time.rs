@@ -202,18 +202,10 @@ fn upstream_sources<'k>(
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn check(text: &str) -> String {
-        match parse_str("t.toml", text, None) {
-            Ok(s) => s
-                .warnings
-                .iter()
-                .map(|w| w.message.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(d) => d.to_string(),
-        }
+        testing::findings(text)
     }
 
     const WINDOW: &str = "[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"k\"\n[[operator]]\nname = \"w\"\nkind = \"window\"\ninput = \"by\"\nwindow = { type = \"tumbling\", size = \"1 s\" }\nfunction = \"count\"\n[[sink]]\nname = \"out\"\ninput = \"w\"\n";

@@ -507,14 +507,12 @@ fn find_cycle(inputs: &[Vec<InputRef>], start: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use crate::check::parse_str;
+    use crate::check::testing;
 
     const SRC: &str = "[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 10\nfields.k = { kind = \"sequence\" }\n";
 
     fn errors(rest: &str) -> String {
-        match parse_str("t.toml", &format!("{SRC}{rest}"), None) {
-            Ok(_) => String::new(),
-            Err(d) => d.to_string(),
-        }
+        testing::errors(&format!("{SRC}{rest}"))
     }
 
     #[test]

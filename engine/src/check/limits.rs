@@ -180,18 +180,10 @@ fn windows_per_record(ck: &mut Checker, nodes: &[NodeDef], limits: &Limits) {
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn check(text: &str) -> String {
-        match parse_str("t.toml", text, None) {
-            Ok(s) => s
-                .warnings
-                .iter()
-                .map(|w| w.message.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(d) => d.to_string(),
-        }
+        testing::findings(text)
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub mod rows;
 pub mod savepoint;
 pub mod sink;
 pub mod source;
+#[cfg(test)]
+mod testing;
 pub mod toml_errors;
 pub mod trigger;
 pub mod watermarks;

@@ -172,13 +172,12 @@ fn new_parallelism(
 
 #[cfg(test)]
 mod tests {
+    use crate::check::testing;
+
     const JOB: &str = "[job]\nparallelism = 2\n[[source]]\nname = \"a\"\nkind = \"generator\"\nrate = 100\nduration = \"10 s\"\nfields.k = { kind = \"key\", count = 5 }\n[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"k\"\n[[operator]]\nname = \"n\"\nkind = \"reduce\"\ninput = \"by\"\nfunction = \"count\"\n[[sink]]\nname = \"out\"\ninput = \"n\"\n";
 
     fn errors(extra: &str) -> String {
-        match crate::check::parse_str("t.toml", &format!("{extra}\n{JOB}"), None) {
-            Ok(_) => String::new(),
-            Err(d) => d.to_string(),
-        }
+        testing::errors(&format!("{extra}\n{JOB}"))
     }
 
     #[test]

@@ -252,15 +252,12 @@ fn partition(ck: &mut Checker, s: &RawSource, schema: &Schema) -> Option<Option<
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn errors(src: &str) -> String {
         let text =
             format!("[[source]]\nname = \"a\"\n{src}\n[[sink]]\nname = \"out\"\ninput = \"a\"\n");
-        match parse_str("t.toml", &text, None) {
-            Ok(_) => String::new(),
-            Err(d) => d.to_string(),
-        }
+        testing::errors(&text)
     }
 
     #[test]

@@ -200,21 +200,13 @@ pub fn evictor(ck: &mut Checker, e: &TSpanned<RawEvictor>) -> Option<Evictor> {
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn errors(opts: &str) -> String {
         let text = format!(
             "[[source]]\nname = \"a\"\nkind = \"inline\"\nevents = [{{ k = 1, t = 5 }}]\ntimestamp = \"t\"\nwatermarks = {{ strategy = \"monotonous\" }}\n[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"k\"\n[[operator]]\nname = \"w\"\nkind = \"window\"\ninput = \"by\"\nfunction = \"count\"\n{opts}\n[[sink]]\nname = \"out\"\ninput = \"w\"\n"
         );
-        match parse_str("t.toml", &text, None) {
-            Ok(s) => s
-                .warnings
-                .iter()
-                .map(|w| w.message.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(d) => d.to_string(),
-        }
+        testing::findings(&text)
     }
 
     #[test]

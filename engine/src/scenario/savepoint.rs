@@ -51,21 +51,7 @@ impl super::CheckpointConfig {
     /// The coordinator's settings when only savepoints are taken (no `[checkpointing]`):
     /// Flink's defaults, periodic triggering off.
     pub fn savepoints_only() -> Self {
-        super::CheckpointConfig {
-            interval: SimDuration::from_secs(u64::from(u32::MAX)),
-            mode: super::CheckpointMode::ExactlyOnce,
-            timeout: SimDuration::from_secs(600),
-            min_pause: SimDuration::ZERO,
-            max_concurrent: 1,
-            tolerable_failures: 0,
-            unaligned: false,
-            aligned_timeout: SimDuration::ZERO,
-            compare_aligned: false,
-            storage_bandwidth: 100 << 20,
-            storage_latency: SimDuration::from_millis(20),
-            retained: 1,
-            span: 0..0,
-        }
+        super::CheckpointConfig::with_defaults(SimDuration::from_secs(u64::from(u32::MAX)), 0..0)
     }
 }
 
