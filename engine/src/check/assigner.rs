@@ -125,22 +125,6 @@ pub fn shape<T: Relink>(
             return None;
         }
     }
-    let need = |ck: &mut Checker,
-                v: &Option<TSpanned<toml::Value>>,
-                k: &str|
-     -> Option<TSpanned<toml::Value>> {
-        match v {
-            Some(v) => Some(v.clone()),
-            None => {
-                ck.error(
-                    Some(r.kind.span()),
-                    format!("a {kind} window needs `{k}`"),
-                    "",
-                );
-                None
-            }
-        }
-    };
     let offset = match &r.offset {
         Some(o) => ck.signed_ms(
             o,
@@ -149,108 +133,20 @@ pub fn shape<T: Relink>(
         )?,
         None => 0,
     };
+    let plain = |assigner| Shape {
+        assigner,
+        gap: None,
+        count: None,
+    };
     match kind {
-        "tumbling" => {
-            let size_v = need(ck, &r.size, "size")?;
-            let size = positive_ms(ck, &size_v, "the window size")?;
-            if offset.abs() >= size {
-                ck.error(
-                    r.offset.as_ref().map(|o| o.span()),
-                    "a tumbling window's offset must be smaller than its size",
-                    "Flink: abs(offset) < size",
-                );
-                return None;
-            }
-            Some(Shape {
-                assigner: Assigner::Tumbling { size, offset },
-                gap: None,
-                count: None,
-            })
-        }
-        "sliding" => {
-            let size_v = need(ck, &r.size, "size")?;
-            let size = positive_ms(ck, &size_v, "the window size")?;
-            let slide_v = need(ck, &r.slide, "slide")?;
-            let slide = positive_ms(ck, &slide_v, "the slide")?;
-            if slide > size {
-                // Flink accepts it (a sampling window); say what it means.
-                ck.warn(
-                    Some(slide_v.span()),
-                    format!("the slide ({slide} ms) is larger than the window size ({size} ms)"),
-                    "records that fall between two windows belong to none and are silently left out; is that what you want?",
-                );
-            }
-            if offset.abs() >= slide {
-                ck.error(
-                    r.offset.as_ref().map(|o| o.span()),
-                    "a sliding window's offset must be smaller than its slide",
-                    "Flink: abs(offset) < slide",
-                );
-                return None;
-            }
-            Some(Shape {
-                assigner: Assigner::Sliding {
-                    size,
-                    slide,
-                    offset,
-                },
-                gap: None,
-                count: None,
-            })
-        }
-        "session" => match (&r.gap, &r.gap_expr) {
-            (Some(g), None) => {
-                let gap = positive_ms(
-                    ck,
-                    &TSpanned::new(g.span(), toml::Value::String(g.get_ref().clone())),
-                    "the session gap",
-                )?;
-                Some(Shape {
-                    assigner: Assigner::Session {
-                        gap,
-                        dynamic: false,
-                    },
-                    gap: None,
-                    count: None,
-                })
-            }
-            (None, Some(e)) => {
-                let src = ck.compile(e, |t| Compiled::with(|i| gap(t, i)))?;
-                Some(Shape {
-                    assigner: Assigner::Session {
-                        gap: 0,
-                        dynamic: true,
-                    },
-                    gap: Some(src),
-                    count: None,
-                })
-            }
-            (Some(g), Some(_)) => {
-                ck.error(
-                    Some(g.span()),
-                    "a session window has either a fixed `gap` or a `gap_expr`, not both",
-                    "",
-                );
-                None
-            }
-            (None, None) => {
-                ck.error(
-                    Some(r.kind.span()),
-                    "a session window needs `gap` (or `gap_expr` for a dynamic gap)",
-                    "gap = \"30 s\"",
-                );
-                None
-            }
-        },
-        "global" => Some(Shape {
-            assigner: Assigner::Global,
-            gap: None,
-            count: None,
-        }),
+        "tumbling" => Some(plain(tumbling(ck, r, offset)?)),
+        "sliding" => Some(plain(sliding(ck, r, offset)?)),
+        "session" => session(ck, r, gap),
+        "global" => Some(plain(Assigner::Global)),
         // count, the kind left
         _ => {
-            let size_v = need(ck, &r.size, "size")?;
-            let size = positive_count(ck, &size_v, "the count window size")?;
+            let size_v = need(ck, r, &r.size, "size")?;
+            let size = positive_count(ck, size_v, "the count window size")?;
             let slide = match &r.slide {
                 Some(s) => Some(positive_count(ck, s, "the count window slide")?),
                 None => None,
@@ -264,9 +160,123 @@ pub fn shape<T: Relink>(
     }
 }
 
+/// An option the window type needs.
+fn need<'v>(
+    ck: &mut Checker,
+    r: &RawWindow,
+    v: &'v Option<TSpanned<toml::Value>>,
+    k: &str,
+) -> Option<&'v TSpanned<toml::Value>> {
+    if v.is_none() {
+        ck.error(
+            Some(r.kind.span()),
+            format!("a {} window needs `{k}`", r.kind.get_ref()),
+            "",
+        );
+    }
+    v.as_ref()
+}
+
+/// A tumbling window: a size, and an offset smaller than it (Flink: abs(offset) < size).
+fn tumbling(ck: &mut Checker, r: &RawWindow, offset: i64) -> Option<Assigner> {
+    let size_v = need(ck, r, &r.size, "size")?;
+    let size = positive_ms(ck, size_v, "the window size")?;
+    if offset.abs() >= size {
+        ck.error(
+            r.offset.as_ref().map(|o| o.span()),
+            "a tumbling window's offset must be smaller than its size",
+            "Flink: abs(offset) < size",
+        );
+        return None;
+    }
+    Some(Assigner::Tumbling { size, offset })
+}
+
+/// A sliding window: a size, a slide (larger than the size is allowed, and announced), an
+/// offset smaller than the slide.
+fn sliding(ck: &mut Checker, r: &RawWindow, offset: i64) -> Option<Assigner> {
+    let size_v = need(ck, r, &r.size, "size")?;
+    let size = positive_ms(ck, size_v, "the window size")?;
+    let slide_v = need(ck, r, &r.slide, "slide")?;
+    let slide = positive_ms(ck, slide_v, "the slide")?;
+    if slide > size {
+        // Flink accepts it (a sampling window); say what it means.
+        ck.warn(
+            Some(slide_v.span()),
+            format!("the slide ({slide} ms) is larger than the window size ({size} ms)"),
+            "records that fall between two windows belong to none and are silently left out; is that what you want?",
+        );
+    }
+    if offset.abs() >= slide {
+        ck.error(
+            r.offset.as_ref().map(|o| o.span()),
+            "a sliding window's offset must be smaller than its slide",
+            "Flink: abs(offset) < slide",
+        );
+        return None;
+    }
+    Some(Assigner::Sliding {
+        size,
+        slide,
+        offset,
+    })
+}
+
+/// A session window: a fixed `gap`, or a `gap_expr` computed per record (compiled by `gap`).
+fn session<T: Relink>(
+    ck: &mut Checker,
+    r: &RawWindow,
+    gap: impl FnOnce(&str, &mut Interner) -> Result<T, ExprError>,
+) -> Option<Shape<T>> {
+    match (&r.gap, &r.gap_expr) {
+        (Some(g), None) => {
+            let gap = positive_ms(
+                ck,
+                &TSpanned::new(g.span(), toml::Value::String(g.get_ref().clone())),
+                "the session gap",
+            )?;
+            Some(Shape {
+                assigner: Assigner::Session {
+                    gap,
+                    dynamic: false,
+                },
+                gap: None,
+                count: None,
+            })
+        }
+        (None, Some(e)) => {
+            let src = ck.compile(e, |t| Compiled::with(|i| gap(t, i)))?;
+            Some(Shape {
+                assigner: Assigner::Session {
+                    gap: 0,
+                    dynamic: true,
+                },
+                gap: Some(src),
+                count: None,
+            })
+        }
+        (Some(g), Some(_)) => {
+            ck.error(
+                Some(g.span()),
+                "a session window has either a fixed `gap` or a `gap_expr`, not both",
+                "",
+            );
+            None
+        }
+        (None, None) => {
+            ck.error(
+                Some(r.kind.span()),
+                "a session window needs `gap` (or `gap_expr` for a dynamic gap)",
+                "gap = \"30 s\"",
+            );
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
     use crate::flink::window::Assigner;
     use crate::scenario::NodeKind;
 
@@ -274,7 +284,7 @@ mod tests {
         let text = format!(
             "[[source]]\nname = \"a\"\nkind = \"inline\"\nevents = [{{ k = 1, t = 5 }}]\ntimestamp = \"t\"\nwatermarks = {{ strategy = \"monotonous\" }}\n[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"k\"\n[[operator]]\nname = \"w\"\nkind = \"window\"\ninput = \"by\"\nwindow = {{ {w} }}\nfunction = \"count\"\n[[sink]]\nname = \"out\"\ninput = \"w\"\n"
         );
-        let s = parse_str("t.toml", &text, None).map_err(|d| d.to_string())?;
+        let s = testing::parsed(&text)?;
         match &s.nodes[2].kind {
             NodeKind::Window(w) => Ok(w.assigner.clone()),
             _ => panic!("a window"),

@@ -25,21 +25,7 @@ pub fn checkpointing(
         );
         return None;
     }
-    let mut c = CheckpointConfig {
-        interval,
-        mode: CheckpointMode::ExactlyOnce,
-        timeout: crate::core::defaults::checkpointing::TIMEOUT,
-        min_pause: crate::core::defaults::checkpointing::MIN_PAUSE,
-        max_concurrent: crate::core::defaults::checkpointing::MAX_CONCURRENT,
-        tolerable_failures: crate::core::defaults::checkpointing::TOLERABLE_FAILURES,
-        unaligned: false,
-        aligned_timeout: crate::core::defaults::checkpointing::ALIGNED_TIMEOUT,
-        compare_aligned: false,
-        storage_bandwidth: crate::core::defaults::checkpointing::STORAGE_BANDWIDTH_BYTES_PER_S,
-        storage_latency: crate::core::defaults::checkpointing::STORAGE_LATENCY,
-        retained: crate::core::defaults::checkpointing::NUM_RETAINED,
-        span,
-    };
+    let mut c = CheckpointConfig::with_defaults(interval, span);
     if let Some(m) = &r.mode {
         match m.get_ref().to_ascii_lowercase().replace('-', "_").as_str() {
             "exactly_once" => c.mode = CheckpointMode::ExactlyOnce,
@@ -81,6 +67,32 @@ pub fn checkpointing(
             c.tolerable_failures = (*v.get_ref()).min(i64::from(u32::MAX)) as u32;
         }
     }
+    unaligned(ck, r, &mut c);
+    if let Some(v) = &r.storage_bandwidth {
+        match parse_bandwidth(v.get_ref()) {
+            Ok(0) => ck.error(
+                Some(v.span()),
+                "checkpointing.storage_bandwidth must be positive",
+                "",
+            ),
+            Ok(b) => c.storage_bandwidth = b,
+            Err(e) => ck.error(Some(v.span()), e, "like \"100 mb/s\""),
+        }
+    }
+    if let Some(v) = &r.storage_latency
+        && let Some(d) = ck.duration(v, "checkpointing.storage_latency")
+    {
+        c.storage_latency = d;
+    }
+    if let Some(v) = &r.retained {
+        c.retained = ck.count(v, "checkpointing.retained", 1000).unwrap_or(1);
+    }
+    Some(c)
+}
+
+/// Unaligned checkpoints (`unaligned`, `aligned_timeout`; `compare_aligned` runs the aligned
+/// variant beside): they need exactly-once and at most one concurrent checkpoint.
+fn unaligned(ck: &mut Checker, r: &RawCheckpointing, c: &mut CheckpointConfig) {
     if let Some(v) = &r.unaligned {
         c.unaligned = *v.get_ref();
         if c.unaligned && c.mode == CheckpointMode::AtLeastOnce {
@@ -121,38 +133,18 @@ pub fn checkpointing(
             );
         }
     }
-    if let Some(v) = &r.storage_bandwidth {
-        match parse_bandwidth(v.get_ref()) {
-            Ok(0) => ck.error(
-                Some(v.span()),
-                "checkpointing.storage_bandwidth must be positive",
-                "",
-            ),
-            Ok(b) => c.storage_bandwidth = b,
-            Err(e) => ck.error(Some(v.span()), e, "like \"100 mb/s\""),
-        }
-    }
-    if let Some(v) = &r.storage_latency
-        && let Some(d) = ck.duration(v, "checkpointing.storage_latency")
-    {
-        c.storage_latency = d;
-    }
-    if let Some(v) = &r.retained {
-        c.retained = ck.count(v, "checkpointing.retained", 1000).unwrap_or(1);
-    }
-    Some(c)
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
     use crate::scenario::CheckpointMode;
 
     fn parsed(cp: &str) -> Result<crate::scenario::Scenario, String> {
         let text = format!(
             "[checkpointing]\n{cp}\n[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 10\nfields.k = {{ kind = \"sequence\" }}\n[[sink]]\nname = \"out\"\ninput = \"a\"\n"
         );
-        parse_str("t.toml", &text, None).map_err(|d| d.to_string())
+        testing::parsed(&text)
     }
 
     #[test]

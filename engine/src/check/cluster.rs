@@ -78,14 +78,14 @@ pub fn job(ck: &mut Checker, raw: Option<&TSpanned<RawJob>>) -> JobConfig {
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
     use crate::core::cost::BufferTimeout;
     use crate::core::time::SimDuration;
 
     const JOB: &str = "[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 10\nfields.k = { kind = \"sequence\" }\n[[sink]]\nname = \"out\"\ninput = \"a\"\n";
 
     fn parsed(head: &str) -> Result<crate::scenario::Scenario, String> {
-        parse_str("t.toml", &format!("{head}\n{JOB}"), None).map_err(|d| d.to_string())
+        testing::parsed(&format!("{head}\n{JOB}"))
     }
 
     #[test]

@@ -70,6 +70,12 @@ pub fn cost(ck: &mut Checker, raw: Option<&TSpanned<RawCost>>) -> CostModel {
             *dst = d;
         }
     }
+    network(ck, raw, &mut c);
+    c
+}
+
+/// The network's figures: bandwidth, buffer size, buffers per channel and gate.
+fn network(ck: &mut Checker, raw: &RawCost, c: &mut CostModel) {
     if let Some(v) = &raw.network_bandwidth {
         match parse_bandwidth(v.get_ref()) {
             Ok(0) => ck.error(
@@ -117,7 +123,6 @@ pub fn cost(ck: &mut Checker, raw: Option<&TSpanned<RawCost>>) -> CostModel {
             ),
         }
     }
-    c
 }
 
 #[cfg(test)]

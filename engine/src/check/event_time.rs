@@ -4,139 +4,176 @@
 //! time to arrive.
 
 use super::checker::Checker;
-use super::graph::Draft;
 use crate::flink::watermark::Emission;
-use crate::scenario::{InputRef, JoinKind, NodeKind, ProcessFn, SourceSpec, Timestamps};
+use crate::flink::window::Assigner;
+use crate::flink::window::trigger::TriggerKind;
+use crate::scenario::{
+    InputRef, JoinKind, NodeKind, ProcessFn, SourceSpec, Timestamps, WindowSpec,
+};
+use std::ops::Range;
+
+/// What an operator that waits for event time needs, for messages: what it is, whether it
+/// needs timestamps, and what waits for the watermark.
+struct Needs {
+    what: String,
+    timestamps: bool,
+    waits: String,
+}
 
 /// Event-time operators — windows, joins, process functions with event-time timers — need
 /// timestamps and, to act before the input ends, watermarks; processing-time windows need
-/// input that takes time to arrive.
+/// input that takes time to arrive. `names`: every node's name and where it is written.
 pub fn check_event_time(
     ck: &mut Checker,
-    drafts: &[Draft],
+    names: &[(&str, Range<usize>)],
     inputs: &[Vec<InputRef>],
     kinds: &[Option<NodeKind>],
 ) {
-    use crate::flink::window::trigger::TriggerKind;
     for (i, k) in kinds.iter().enumerate() {
-        let name = &drafts[i].name;
-        // What the operator needs: (what it is, for messages; timestamps required;
-        // what waits for the watermark).
-        let (what, needs_timestamps, waits) = match k {
-            Some(NodeKind::Window(w)) => {
-                let processing_timers = w.processing_time
-                    || w.trigger.is_some_and(|t| {
-                        matches!(
-                            t.kind,
-                            TriggerKind::ProcessingTime | TriggerKind::ContinuousProcessingTime(_)
-                        )
-                    });
-                let sources = upstream_sources(i, inputs, kinds);
-                if processing_timers
-                    && !sources.is_empty()
-                    && sources.iter().all(|(_, s)| s.is_instant())
-                {
-                    ck.warn(
-                        Some(drafts[i].name_span.clone()),
-                        format!("`{name}` uses processing-time timers, but its sources are bounded and have no `rate`"),
-                        "all input arrives at one instant and the job ends right after; processing-time timers still pending at the end never fire (Flink drops them), so these windows may never fire — give the sources a `rate` (or a `duration`)",
-                    );
-                }
-                if w.processing_time {
-                    continue;
-                }
-                // The global window ends at +∞: an event-time trigger fires it only with
-                // the final watermark, whatever the records' timestamps (the batch-style
-                // "one result per key at the end"); other triggers do not look at event
-                // time at all.
-                if w.assigner == crate::flink::window::Assigner::Global
-                    && w.trigger
-                        .is_none_or(|t| !matches!(t.kind, TriggerKind::ContinuousEventTime(_)))
-                {
-                    continue;
-                }
-                (
-                    format!("event-time window `{name}`"),
-                    true,
-                    format!("the event-time windows of `{name}` will never fire"),
-                )
-            }
-            Some(NodeKind::Join(j)) => match j.kind {
-                JoinKind::Window(_) => (
-                    format!("window join `{name}`"),
-                    true,
-                    format!("the windows of the window join `{name}` will never fire"),
-                ),
-                JoinKind::Interval { .. } => (
-                    format!("interval join `{name}`"),
-                    true,
-                    format!(
+        let (name, name_span) = &names[i];
+        let needs = match k {
+            Some(NodeKind::Window(w)) => window_needs(ck, w, i, names, inputs, kinds),
+            Some(NodeKind::Join(j)) => Some(match j.kind {
+                JoinKind::Window(_) => Needs {
+                    what: format!("window join `{name}`"),
+                    timestamps: true,
+                    waits: format!("the windows of the window join `{name}` will never fire"),
+                },
+                JoinKind::Interval { .. } => Needs {
+                    what: format!("interval join `{name}`"),
+                    timestamps: true,
+                    waits: format!(
                         "the interval join `{name}` keeps every record buffered (and drops none as late)"
                     ),
-                ),
-            },
-            Some(NodeKind::Process(p)) => match p.function {
-                ProcessFn::LongRideAlert { .. } => (
-                    format!(
+                },
+            }),
+            Some(NodeKind::Process(p)) => Some(match p.function {
+                ProcessFn::LongRideAlert { .. } => Needs {
+                    what: format!(
                         "process function `{name}` (long_ride_alert, which uses event-time timers)"
                     ),
-                    true,
-                    format!("the event-time timers of `{name}` will never fire"),
-                ),
+                    timestamps: true,
+                    waits: format!("the event-time timers of `{name}` will never fire"),
+                },
                 // A Rust function may use processing time only: it needs no timestamps,
                 // but if it has them, event-time timers wait for watermarks.
-                ProcessFn::Custom { .. } => (
-                    String::new(),
-                    false,
-                    format!("the event-time timers of `{name}` will never fire"),
-                ),
-            },
-            _ => continue,
+                ProcessFn::Custom { .. } => Needs {
+                    what: String::new(),
+                    timestamps: false,
+                    waits: format!("the event-time timers of `{name}` will never fire"),
+                },
+            }),
+            _ => None,
         };
-        let span = Some(drafts[i].name_span.clone());
+        let Some(needs) = needs else { continue };
+        let window = matches!(k, Some(NodeKind::Window(_)));
         for (n, s) in upstream_sources(i, inputs, kinds) {
-            let src = &drafts[n].name;
-            if s.timestamps == Timestamps::None {
-                if needs_timestamps {
-                    ck.error(
-                        span.clone(),
-                        format!("the {what} reads records without timestamps from source `{src}`"),
-                        if matches!(k, Some(NodeKind::Window(_))) {
-                            "set `timestamp` on the source (a field, or \"ingestion\"), or use time = \"processing\""
-                        } else {
-                            "set `timestamp` on the source (a field, or \"ingestion\"): it works in event time"
-                        },
-                    );
-                }
-                continue;
-            }
-            let (why, fix) = match &s.watermarks {
-                None => (
-                    "emits no watermarks",
-                    "add `watermarks = { strategy = \"bounded\", max_out_of_orderness = \"…\" }` to the source",
-                ),
-                Some(w) if w.strategy.bound_ms.is_none() => (
-                    "emits no watermarks (strategy = \"none\")",
-                    "use strategy = \"bounded\" (with `max_out_of_orderness`) or \"monotonous\"",
-                ),
-                Some(w)
-                    if !matches!(w.strategy.emission, Emission::PerEvent(_))
-                        && w.strategy.emission.interval().is_none() =>
-                {
-                    (
-                        "emits no watermark before the end of its input (its watermark interval is 0 ms)",
-                        "give the watermarks an `interval` more than zero, or emit = \"per_event\"",
-                    )
-                }
-                Some(_) => continue,
-            };
-            ck.warn(
-                span.clone(),
-                format!("source `{src}` {why}, so {waits} until the input ends"),
-                fix,
-            );
+            source_for(ck, &needs, window, name_span, names[n].0, s);
         }
     }
+}
+
+/// What a window needs: nothing from event time when it works in processing time or is a
+/// global window that an event-time trigger fires only at the end. Processing-time timers of
+/// a job whose sources deliver everything at one instant are announced.
+fn window_needs(
+    ck: &mut Checker,
+    w: &WindowSpec,
+    i: usize,
+    names: &[(&str, Range<usize>)],
+    inputs: &[Vec<InputRef>],
+    kinds: &[Option<NodeKind>],
+) -> Option<Needs> {
+    let (name, name_span) = &names[i];
+    let processing_timers = w.processing_time
+        || w.trigger.is_some_and(|t| {
+            matches!(
+                t.kind,
+                TriggerKind::ProcessingTime | TriggerKind::ContinuousProcessingTime(_)
+            )
+        });
+    let sources = upstream_sources(i, inputs, kinds);
+    if processing_timers && !sources.is_empty() && sources.iter().all(|(_, s)| s.is_instant()) {
+        ck.warn(
+            Some(name_span.clone()),
+            format!("`{name}` uses processing-time timers, but its sources are bounded and have no `rate`"),
+            "all input arrives at one instant and the job ends right after; processing-time timers still pending at the end never fire (Flink drops them), so these windows may never fire — give the sources a `rate` (or a `duration`)",
+        );
+    }
+    if w.processing_time {
+        return None;
+    }
+    // The global window ends at +∞: an event-time trigger fires it only with the final
+    // watermark, whatever the records' timestamps (the batch-style "one result per key at the
+    // end"); other triggers do not look at event time at all.
+    if w.assigner == Assigner::Global
+        && w.trigger
+            .is_none_or(|t| !matches!(t.kind, TriggerKind::ContinuousEventTime(_)))
+    {
+        return None;
+    }
+    Some(Needs {
+        what: format!("event-time window `{name}`"),
+        timestamps: true,
+        waits: format!("the event-time windows of `{name}` will never fire"),
+    })
+}
+
+/// Checks one source an event-time operator reads: timestamps, and watermarks before the end.
+fn source_for(
+    ck: &mut Checker,
+    needs: &Needs,
+    window: bool,
+    span: &Range<usize>,
+    src: &str,
+    s: &SourceSpec,
+) {
+    let span = Some(span.clone());
+    if s.timestamps == Timestamps::None {
+        if needs.timestamps {
+            ck.error(
+                span,
+                format!(
+                    "the {} reads records without timestamps from source `{src}`",
+                    needs.what
+                ),
+                if window {
+                    "set `timestamp` on the source (a field, or \"ingestion\"), or use time = \"processing\""
+                } else {
+                    "set `timestamp` on the source (a field, or \"ingestion\"): it works in event time"
+                },
+            );
+        }
+        return;
+    }
+    let (why, fix) = match &s.watermarks {
+        None => (
+            "emits no watermarks",
+            "add `watermarks = { strategy = \"bounded\", max_out_of_orderness = \"…\" }` to the source",
+        ),
+        Some(w) if w.strategy.bound_ms.is_none() => (
+            "emits no watermarks (strategy = \"none\")",
+            "use strategy = \"bounded\" (with `max_out_of_orderness`) or \"monotonous\"",
+        ),
+        Some(w)
+            if !matches!(w.strategy.emission, Emission::PerEvent(_))
+                && w.strategy.emission.interval().is_none() =>
+        {
+            (
+                "emits no watermark before the end of its input (its watermark interval is 0 ms)",
+                "give the watermarks an `interval` more than zero, or emit = \"per_event\"",
+            )
+        }
+        Some(_) => return,
+    };
+    ck.warn(
+        span,
+        format!(
+            "source `{src}` {why}, so {} until the input ends",
+            needs.waits
+        ),
+        fix,
+    );
 }
 
 /// The sources a node reads through any path, in declaration order.
@@ -165,18 +202,10 @@ fn upstream_sources<'k>(
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn check(text: &str) -> String {
-        match parse_str("t.toml", text, None) {
-            Ok(s) => s
-                .warnings
-                .iter()
-                .map(|w| w.message.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(d) => d.to_string(),
-        }
+        testing::findings(text)
     }
 
     const WINDOW: &str = "[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"k\"\n[[operator]]\nname = \"w\"\nkind = \"window\"\ninput = \"by\"\nwindow = { type = \"tumbling\", size = \"1 s\" }\nfunction = \"count\"\n[[sink]]\nname = \"out\"\ninput = \"w\"\n";

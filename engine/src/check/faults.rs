@@ -341,7 +341,7 @@ fn parse_phase(text: &str) -> Option<FaultTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     #[test]
     fn checkpoint_phases_are_read_from_plain_words() {
@@ -361,15 +361,7 @@ mod tests {
         let text = format!(
             "[cluster]\ntask_managers = 2\n[[source]]\nname = \"a\"\nkind = \"generator\"\nrate = 10\ncount = 100\nfields.k = {{ kind = \"sequence\" }}\n[[sink]]\nname = \"out\"\ninput = \"a\"\n[[fault]]\n{fault}\n"
         );
-        match parse_str("t.toml", &text, None) {
-            Ok(s) => s
-                .warnings
-                .iter()
-                .map(|w| w.message.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(d) => d.to_string(),
-        }
+        testing::findings(&text)
     }
 
     #[test]

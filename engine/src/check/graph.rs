@@ -189,7 +189,11 @@ pub fn nodes(ck: &mut Checker, drafts: Vec<Draft>) -> Option<Vec<NodeDef>> {
     let (mut inputs, unresolved) = resolve_inputs(ck, &drafts, &by_name);
     let order = data_flow_order(ck, &drafts, &inputs)?;
     let (mut kinds, mut schemas) = check_kinds(ck, &drafts, &inputs, &unresolved, &order);
-    event_time::check_event_time(ck, &drafts, &inputs, &kinds);
+    let names: Vec<(&str, Range<usize>)> = drafts
+        .iter()
+        .map(|d| (d.name.as_str(), d.name_span.clone()))
+        .collect();
+    event_time::check_event_time(ck, &names, &inputs, &kinds);
     // Common options.
     let mut nodes = Vec::with_capacity(drafts.len());
     for (i, d) in drafts.into_iter().enumerate() {
@@ -503,14 +507,12 @@ fn find_cycle(inputs: &[Vec<InputRef>], start: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use crate::check::parse_str;
+    use crate::check::testing;
 
     const SRC: &str = "[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 10\nfields.k = { kind = \"sequence\" }\n";
 
     fn errors(rest: &str) -> String {
-        match parse_str("t.toml", &format!("{SRC}{rest}"), None) {
-            Ok(_) => String::new(),
-            Err(d) => d.to_string(),
-        }
+        testing::errors(&format!("{SRC}{rest}"))
     }
 
     #[test]

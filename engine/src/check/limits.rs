@@ -2,7 +2,7 @@
 //! memory), and the jobs that would hit them, announced before running.
 
 use super::checker::Checker;
-use crate::core::cost::Limits;
+use crate::core::cost::{CHANNEL_MEMORY_BYTES, Limits, TASK_MEMORY_BYTES, human_bytes};
 use crate::scenario::raw::RawLimits;
 use crate::scenario::units::parse_size;
 use crate::scenario::{JobConfig, NodeDef, NodeKind, Partitioner};
@@ -54,8 +54,13 @@ pub fn limits(ck: &mut Checker, raw: Option<&TSpanned<RawLimits>>) -> Limits {
 /// it is large, how many records it holds), a job whose tasks and channels alone need
 /// more than `max_memory`, and windows that put a record into millions of windows.
 pub fn check_size(ck: &mut Checker, nodes: &[NodeDef], job: &JobConfig, limits: &Limits) {
-    use crate::core::cost::{CHANNEL_MEMORY_BYTES, TASK_MEMORY_BYTES, human_bytes};
-    // Records.
+    records(ck, nodes, limits);
+    tasks_and_channels(ck, nodes, job, limits);
+    windows_per_record(ck, nodes, limits);
+}
+
+/// An input with more records than `max_records` is announced (a large one too).
+fn records(ck: &mut Checker, nodes: &[NodeDef], limits: &Limits) {
     let mut total = 0u64;
     let mut biggest: Option<(&NodeDef, u64)> = None;
     for n in nodes {
@@ -89,7 +94,10 @@ pub fn check_size(ck: &mut Checker, nodes: &[NodeDef], job: &JobConfig, limits: 
             );
         }
     }
-    // Tasks and channels.
+}
+
+/// A job whose tasks and channels alone need more than `max_memory` cannot run.
+fn tasks_and_channels(ck: &mut Checker, nodes: &[NodeDef], job: &JobConfig, limits: &Limits) {
     let par = |n: &NodeDef| n.parallelism.as_ref().map_or(job.parallelism, |p| p.value);
     let mut tasks = 0u64;
     let mut channels = 0u64;
@@ -131,7 +139,11 @@ pub fn check_size(ck: &mut Checker, nodes: &[NodeDef], job: &JobConfig, limits: 
             "lower the parallelism (an all-to-all connection has upstream × downstream channels), or raise max_memory in [limits]",
         );
     }
-    // Windows per record: each takes state (about 96 bytes in memory) when a record
+}
+
+/// Sliding windows that put each record into very many windows.
+fn windows_per_record(ck: &mut Checker, nodes: &[NodeDef], limits: &Limits) {
+    // Each window takes state (about 96 bytes in memory) when a record
     // of a key arrives.
     for n in nodes {
         if let NodeKind::Window(w) = &n.kind
@@ -168,18 +180,10 @@ pub fn check_size(ck: &mut Checker, nodes: &[NodeDef], job: &JobConfig, limits: 
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn check(text: &str) -> String {
-        match parse_str("t.toml", text, None) {
-            Ok(s) => s
-                .warnings
-                .iter()
-                .map(|w| w.message.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(d) => d.to_string(),
-        }
+        testing::findings(text)
     }
 
     #[test]

@@ -99,14 +99,14 @@ pub fn check_filter(ck: &mut Checker, o: &RawOperator, input: &Schema) -> Option
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
     use crate::scenario::NodeKind;
 
     fn check(op: &str) -> Result<crate::scenario::Scenario, String> {
         let text = format!(
             "[[source]]\nname = \"a\"\nkind = \"inline\"\nevents = [{{ line = \"a b\", n = 1 }}]\n[[operator]]\nname = \"m\"\ninput = \"a\"\n{op}\n[[sink]]\nname = \"out\"\ninput = \"m\"\n"
         );
-        parse_str("t.toml", &text, None).map_err(|d| d.to_string())
+        testing::parsed(&text)
     }
 
     #[test]

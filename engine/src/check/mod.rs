@@ -48,6 +48,8 @@ pub mod rows;
 pub mod savepoint;
 pub mod sink;
 pub mod source;
+#[cfg(test)]
+mod testing;
 pub mod toml_errors;
 pub mod trigger;
 pub mod watermarks;
@@ -58,10 +60,15 @@ pub use checker::Checker;
 use crate::core::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::core::time::SimTime;
 use crate::flink::process::CustomProcess;
-use crate::scenario::raw::RawScenario;
-use crate::scenario::{LoadError, Scenario, input_end};
+use crate::scenario::raw::{
+    RawCheckpointing, RawFault, RawRescale, RawRestart, RawSavepoint, RawScenario,
+};
+use crate::scenario::{
+    Cluster, FaultTolerance, JobConfig, LoadError, NodeDef, Scenario, input_end,
+};
 use std::path::Path;
 use std::sync::Arc;
+use toml::Spanned as TSpanned;
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {
@@ -190,36 +197,17 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
     let modes = modes::modes(ck, raw.modes.as_ref());
     let chaos = chaos::chaos(ck, raw.chaos.as_ref());
     let chaos_span = raw.chaos.as_ref().map(|c| c.span());
-    let raw_cp = raw.checkpointing.take();
-    let raw_restart = raw.restart.take();
-    let raw_faults = std::mem::take(&mut raw.faults);
-    let raw_savepoints = std::mem::take(&mut raw.savepoints);
-    let raw_rescale = raw.rescale.take();
+    let recovery = RawRecovery {
+        checkpointing: raw.checkpointing.take(),
+        restart: raw.restart.take(),
+        faults: std::mem::take(&mut raw.faults),
+        savepoints: std::mem::take(&mut raw.savepoints),
+        rescale: raw.rescale.take(),
+    };
     let drafts = graph::drafts(ck, raw);
     let nodes = graph::nodes(ck, drafts)?;
-    let checkpointing = raw_cp
-        .as_ref()
-        .and_then(|c| checkpointing::checkpointing(ck, c));
-    let restart = restart::restart(ck, raw_restart.as_ref(), checkpointing.is_some());
     let max_sim_time = SimTime::ZERO.plus(limits.max_sim_time);
-    let faults = faults::faults(
-        ck,
-        &raw_faults,
-        &nodes,
-        &cluster,
-        checkpointing.as_ref(),
-        max_sim_time,
-    );
-    let fault_tolerance = crate::scenario::FaultTolerance {
-        checkpointing,
-        restart,
-        faults,
-        record_output: false,
-        savepoints: savepoint::savepoints(ck, &raw_savepoints, &nodes),
-        rescale: raw_rescale
-            .as_ref()
-            .and_then(|r| savepoint::rescale(ck, r, &nodes, &job)),
-    };
+    let fault_tolerance = fault_tolerance(ck, &recovery, &nodes, &cluster, &job, max_sim_time);
     pitfalls::exactly_once_sinks_need_checkpoints(ck, &nodes, &fault_tolerance);
     pitfalls::pitfalls(ck, &nodes, &fault_tolerance);
     // `run` draws the faults of [chaos] from the input's end: refuse here what it would.
@@ -249,4 +237,49 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
         modes,
         chaos,
     })
+}
+
+/// The tables about failures and recovery, read after the nodes (faults, savepoints and
+/// rescales name operators).
+struct RawRecovery {
+    checkpointing: Option<TSpanned<RawCheckpointing>>,
+    restart: Option<TSpanned<RawRestart>>,
+    faults: Vec<TSpanned<RawFault>>,
+    savepoints: Vec<TSpanned<RawSavepoint>>,
+    rescale: Option<TSpanned<RawRescale>>,
+}
+
+/// `[checkpointing]`, `[restart]`, `[[fault]]`, `[[savepoint]]` and `[rescale]`.
+fn fault_tolerance(
+    ck: &mut Checker,
+    raw: &RawRecovery,
+    nodes: &[NodeDef],
+    cluster: &Cluster,
+    job: &JobConfig,
+    max_sim_time: SimTime,
+) -> FaultTolerance {
+    let checkpointing = raw
+        .checkpointing
+        .as_ref()
+        .and_then(|c| checkpointing::checkpointing(ck, c));
+    let restart = restart::restart(ck, raw.restart.as_ref(), checkpointing.is_some());
+    let faults = faults::faults(
+        ck,
+        &raw.faults,
+        nodes,
+        cluster,
+        checkpointing.as_ref(),
+        max_sim_time,
+    );
+    FaultTolerance {
+        checkpointing,
+        restart,
+        faults,
+        record_output: false,
+        savepoints: savepoint::savepoints(ck, &raw.savepoints, nodes),
+        rescale: raw
+            .rescale
+            .as_ref()
+            .and_then(|r| savepoint::rescale(ck, r, nodes, job)),
+    }
 }

@@ -80,14 +80,14 @@ pub fn modes(ck: &mut Checker, raw: Option<&TSpanned<RawModes>>) -> ModeSettings
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
     use crate::scenario::modes::{MicroBatchVariant, OutputMode};
 
     fn parsed(head: &str) -> Result<crate::scenario::Scenario, String> {
         let text = format!(
             "{head}\n[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 10\nfields.k = {{ kind = \"sequence\" }}\n[[sink]]\nname = \"out\"\ninput = \"a\"\n"
         );
-        parse_str("t.toml", &text, None).map_err(|d| d.to_string())
+        testing::parsed(&text)
     }
 
     #[test]

@@ -199,16 +199,13 @@ fn foreign_options(ck: &mut Checker, o: &RawOperator, kind: OpKind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn errors(op: &str) -> String {
         let text = format!(
             "[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 10\nfields.k = {{ kind = \"sequence\" }}\n[[operator]]\nname = \"m\"\ninput = \"a\"\n{op}\n[[sink]]\nname = \"out\"\ninput = \"m\"\n"
         );
-        match parse_str("t.toml", &text, None) {
-            Ok(_) => String::new(),
-            Err(d) => d.to_string(),
-        }
+        testing::errors(&text)
     }
 
     #[test]

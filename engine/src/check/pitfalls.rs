@@ -90,21 +90,13 @@ pub fn exactly_once_sinks_need_checkpoints(
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn check(head: &str, rest: &str) -> String {
         let text = format!(
             "{head}\n[[source]]\nname = \"a\"\nkind = \"generator\"\nrate = 10\ncount = 10\nfields.k = {{ kind = \"sequence\" }}\n{rest}"
         );
-        match parse_str("t.toml", &text, None) {
-            Ok(s) => s
-                .warnings
-                .iter()
-                .map(|w| w.message.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(d) => d.to_string(),
-        }
+        testing::findings(&text)
     }
 
     #[test]

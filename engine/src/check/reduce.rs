@@ -206,14 +206,14 @@ pub fn assign(
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
     use crate::scenario::{NodeKind, ReduceFn};
 
     fn check(op: &str) -> Result<crate::scenario::Scenario, String> {
         let text = format!(
             "[[source]]\nname = \"a\"\nkind = \"inline\"\nevents = [{{ user = \"x\", n = 1, ok = true }}]\n[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"user\"\n[[operator]]\nname = \"r\"\nkind = \"reduce\"\ninput = \"by\"\n{op}\n[[sink]]\nname = \"out\"\ninput = \"r\"\n"
         );
-        parse_str("t.toml", &text, None).map_err(|d| d.to_string())
+        testing::parsed(&text)
     }
 
     #[test]

@@ -74,44 +74,7 @@ pub fn rescale(
         }),
         None => None,
     };
-    let mut parallelism = Vec::new();
-    let mut ok = true;
-    if let Some(map) = &r.parallelism {
-        for (name, p) in map.get_ref() {
-            let Some(node) = nodes
-                .iter()
-                .position(|n| n.name == *name && !n.is_virtual())
-            else {
-                let known: Vec<&str> = nodes
-                    .iter()
-                    .filter(|n| !n.is_virtual())
-                    .map(|n| n.name.as_str())
-                    .collect();
-                ck.error(
-                    Some(p.span()),
-                    format!("unknown operator `{name}` in rescale.parallelism"),
-                    format!("known operators: {}", known.join(", ")),
-                );
-                ok = false;
-                continue;
-            };
-            let Some(v) = ck.count(
-                p,
-                "rescale.parallelism",
-                i64::from(UPPER_BOUND_MAX_PARALLELISM),
-            ) else {
-                ok = false;
-                continue;
-            };
-            parallelism.push((
-                node,
-                Spanned {
-                    value: v,
-                    span: p.span(),
-                },
-            ));
-        }
-    }
+    let (parallelism, mut ok) = new_parallelism(ck, r, nodes);
     // Flink 2.3, restoring the savepoint (Checkpoints.loadAndValidateCheckpoint): an
     // explicitly set max parallelism must equal the savepoint's.
     if let Some(m) = &max_parallelism {
@@ -159,15 +122,62 @@ pub fn rescale(
     })
 }
 
+/// `rescale.parallelism`: the new parallelism per operator, by name; and whether every entry
+/// was valid.
+fn new_parallelism(
+    ck: &mut Checker,
+    r: &RawRescale,
+    nodes: &[NodeDef],
+) -> (Vec<(usize, Spanned<u32>)>, bool) {
+    let mut parallelism = Vec::new();
+    let mut ok = true;
+    if let Some(map) = &r.parallelism {
+        for (name, p) in map.get_ref() {
+            let Some(node) = nodes
+                .iter()
+                .position(|n| n.name == *name && !n.is_virtual())
+            else {
+                let known: Vec<&str> = nodes
+                    .iter()
+                    .filter(|n| !n.is_virtual())
+                    .map(|n| n.name.as_str())
+                    .collect();
+                ck.error(
+                    Some(p.span()),
+                    format!("unknown operator `{name}` in rescale.parallelism"),
+                    format!("known operators: {}", known.join(", ")),
+                );
+                ok = false;
+                continue;
+            };
+            let Some(v) = ck.count(
+                p,
+                "rescale.parallelism",
+                i64::from(UPPER_BOUND_MAX_PARALLELISM),
+            ) else {
+                ok = false;
+                continue;
+            };
+            parallelism.push((
+                node,
+                Spanned {
+                    value: v,
+                    span: p.span(),
+                },
+            ));
+        }
+    }
+    (parallelism, ok)
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::check::testing;
+
     const JOB: &str = "[job]\nparallelism = 2\n[[source]]\nname = \"a\"\nkind = \"generator\"\nrate = 100\nduration = \"10 s\"\nfields.k = { kind = \"key\", count = 5 }\n[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"k\"\n[[operator]]\nname = \"n\"\nkind = \"reduce\"\ninput = \"by\"\nfunction = \"count\"\n[[sink]]\nname = \"out\"\ninput = \"n\"\n";
 
     fn errors(extra: &str) -> String {
-        match crate::check::parse_str("t.toml", &format!("{extra}\n{JOB}"), None) {
-            Ok(_) => String::new(),
-            Err(d) => d.to_string(),
-        }
+        testing::errors(&format!("{extra}\n{JOB}"))
     }
 
     #[test]

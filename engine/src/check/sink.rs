@@ -84,16 +84,13 @@ pub fn check_sink(ck: &mut Checker, k: &RawSink, input: &Schema) -> Option<NodeC
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn errors(sink: &str) -> String {
         let text = format!(
             "[checkpointing]\ninterval = \"1 s\"\n[[source]]\nname = \"a\"\nkind = \"inline\"\nevents = [{{ w = \"x\" }}]\n[[sink]]\nname = \"out\"\ninput = \"a\"\n{sink}\n"
         );
-        match parse_str("t.toml", &text, None) {
-            Ok(_) => String::new(),
-            Err(d) => d.to_string(),
-        }
+        testing::errors(&text)
     }
 
     #[test]

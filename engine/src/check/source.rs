@@ -45,32 +45,7 @@ pub fn check_source(ck: &mut Checker, s: &RawSource) -> Option<NodeCheck> {
             return None;
         }
     };
-    let given: [(&str, Option<Range<usize>>); 11] = [
-        ("watermarks", s.watermarks.as_ref().map(|v| v.span())),
-        ("rate", s.rate.as_ref().map(|v| v.span())),
-        ("count", s.count.as_ref().map(|v| v.span())),
-        ("duration", s.duration.as_ref().map(|v| v.span())),
-        ("fields", s.fields.as_ref().map(|v| v.span())),
-        ("delay", s.delay.as_ref().map(|v| v.span())),
-        ("events", s.events.as_ref().map(|v| v.span())),
-        ("repeat", s.repeat.as_ref().map(|v| v.span())),
-        ("path", s.path.as_ref().map(|v| v.span())),
-        ("timestamp", s.timestamp.as_ref().map(|v| v.span())),
-        ("partition", s.partition.as_ref().map(|v| v.span())),
-    ];
-    let mut bad = false;
-    for (key, span) in given {
-        if let Some(span) = span
-            && !allowed.contains(&key)
-        {
-            ck.error(
-                Some(span),
-                format!("`{key}` is not an option of a {kind} source"),
-                format!("a {kind} source takes {}", allowed.join(", ")),
-            );
-            bad = true;
-        }
-    }
+    let mut bad = foreign_options(ck, s, kind, allowed);
     let rate = match &s.rate {
         Some(r) => {
             let v = r.get_ref().get();
@@ -121,6 +96,37 @@ pub fn check_source(ck: &mut Checker, s: &RawSource) -> Option<NodeCheck> {
     NodeCheck::ok(NodeKind::Source(spec), schema)
 }
 
+/// Reports every option written that the kind does not take; whether there was one.
+fn foreign_options(ck: &mut Checker, s: &RawSource, kind: &str, allowed: &[&str]) -> bool {
+    let given: [(&str, Option<Range<usize>>); 11] = [
+        ("watermarks", s.watermarks.as_ref().map(|v| v.span())),
+        ("rate", s.rate.as_ref().map(|v| v.span())),
+        ("count", s.count.as_ref().map(|v| v.span())),
+        ("duration", s.duration.as_ref().map(|v| v.span())),
+        ("fields", s.fields.as_ref().map(|v| v.span())),
+        ("delay", s.delay.as_ref().map(|v| v.span())),
+        ("events", s.events.as_ref().map(|v| v.span())),
+        ("repeat", s.repeat.as_ref().map(|v| v.span())),
+        ("path", s.path.as_ref().map(|v| v.span())),
+        ("timestamp", s.timestamp.as_ref().map(|v| v.span())),
+        ("partition", s.partition.as_ref().map(|v| v.span())),
+    ];
+    let mut bad = false;
+    for (key, span) in given {
+        if let Some(span) = span
+            && !allowed.contains(&key)
+        {
+            ck.error(
+                Some(span),
+                format!("`{key}` is not an option of a {kind} source"),
+                format!("a {kind} source takes {}", allowed.join(", ")),
+            );
+            bad = true;
+        }
+    }
+    bad
+}
+
 /// The options of a source of fixed rows (inline events or a CSV file).
 fn rows_source(
     ck: &mut Checker,
@@ -133,61 +139,8 @@ fn rows_source(
         Some(r) => u64::from(ck.count(r, "repeat", i64::from(u32::MAX))?),
         None => 1,
     };
-    let timestamps = match &s.timestamp {
-        None => Timestamps::None,
-        Some(t) if t.get_ref() == "ingestion" && schema.index_of("ingestion").is_none() => {
-            Timestamps::Ingestion
-        }
-        Some(t) => match schema.index_of(t.get_ref()) {
-            Some(i) if schema.fields[i].ty == Type::Int => Timestamps::Field(i),
-            Some(i) => {
-                let message = format!(
-                    "the timestamp field `{}` must hold integers (milliseconds), but it is {}",
-                    t.get_ref(),
-                    schema.fields[i].ty
-                );
-                ck.error(Some(t.span()), message, "");
-                return None;
-            }
-            None => {
-                ck.error(
-                    Some(t.span()),
-                    format!("unknown timestamp field `{}`", t.get_ref()),
-                    format!(
-                        "fields: {}; or \"ingestion\" for ingestion time",
-                        schema.names()
-                    ),
-                );
-                return None;
-            }
-        },
-    };
-    let partition = match &s.partition {
-        None => None,
-        Some(f) => match schema.index_of(f.get_ref()) {
-            Some(i) if schema.fields[i].ty == Type::Int => Some(i),
-            Some(i) => {
-                ck.error(
-                    Some(f.span()),
-                    format!(
-                        "the partition field `{}` must hold integers, but it is {}",
-                        f.get_ref(),
-                        schema.fields[i].ty
-                    ),
-                    "",
-                );
-                return None;
-            }
-            None => {
-                ck.error(
-                    Some(f.span()),
-                    format!("unknown partition field `{}`", f.get_ref()),
-                    format!("fields: {}", schema.names()),
-                );
-                return None;
-            }
-        },
-    };
+    let timestamps = timestamps(ck, s, &schema)?;
+    let partition = partition(ck, s, &schema)?;
     if let Some(i) = partition
         && rows.iter().any(|r| matches!(r[i], Lit::Int(v) if v < 0))
     {
@@ -233,17 +186,78 @@ fn rows_source(
     ))
 }
 
+/// Where the rows' timestamps come from: none, an integer field (ms), or ingestion time
+/// (`"ingestion"`, unless a field has that name).
+fn timestamps(ck: &mut Checker, s: &RawSource, schema: &Schema) -> Option<Timestamps> {
+    Some(match &s.timestamp {
+        None => Timestamps::None,
+        Some(t) if t.get_ref() == "ingestion" && schema.index_of("ingestion").is_none() => {
+            Timestamps::Ingestion
+        }
+        Some(t) => match schema.index_of(t.get_ref()) {
+            Some(i) if schema.fields[i].ty == Type::Int => Timestamps::Field(i),
+            Some(i) => {
+                let message = format!(
+                    "the timestamp field `{}` must hold integers (milliseconds), but it is {}",
+                    t.get_ref(),
+                    schema.fields[i].ty
+                );
+                ck.error(Some(t.span()), message, "");
+                return None;
+            }
+            None => {
+                ck.error(
+                    Some(t.span()),
+                    format!("unknown timestamp field `{}`", t.get_ref()),
+                    format!(
+                        "fields: {}; or \"ingestion\" for ingestion time",
+                        schema.names()
+                    ),
+                );
+                return None;
+            }
+        },
+    })
+}
+
+/// The integer field whose value picks the source subtask (`Some(None)`: none).
+fn partition(ck: &mut Checker, s: &RawSource, schema: &Schema) -> Option<Option<usize>> {
+    Some(match &s.partition {
+        None => None,
+        Some(f) => match schema.index_of(f.get_ref()) {
+            Some(i) if schema.fields[i].ty == Type::Int => Some(i),
+            Some(i) => {
+                ck.error(
+                    Some(f.span()),
+                    format!(
+                        "the partition field `{}` must hold integers, but it is {}",
+                        f.get_ref(),
+                        schema.fields[i].ty
+                    ),
+                    "",
+                );
+                return None;
+            }
+            None => {
+                ck.error(
+                    Some(f.span()),
+                    format!("unknown partition field `{}`", f.get_ref()),
+                    format!("fields: {}", schema.names()),
+                );
+                return None;
+            }
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn errors(src: &str) -> String {
         let text =
             format!("[[source]]\nname = \"a\"\n{src}\n[[sink]]\nname = \"out\"\ninput = \"a\"\n");
-        match parse_str("t.toml", &text, None) {
-            Ok(_) => String::new(),
-            Err(d) => d.to_string(),
-        }
+        testing::errors(&text)
     }
 
     #[test]

@@ -16,6 +16,63 @@ pub fn trigger(
 ) -> Option<Trigger> {
     let r = t.get_ref();
     let tkind = r.kind.get_ref().as_str();
+    if !own_options(ck, r, tkind) {
+        return None;
+    }
+    let kind = match r.kind.get_ref().as_str() {
+        "event_time" => TriggerKind::EventTime,
+        "processing_time" => TriggerKind::ProcessingTime,
+        "count" => match &r.count {
+            Some(c) if *c.get_ref() >= 1 => TriggerKind::Count(*c.get_ref() as u64),
+            Some(c) => {
+                ck.error(
+                    Some(c.span()),
+                    "a count trigger fires every `count` elements: at least 1",
+                    "",
+                );
+                return None;
+            }
+            None => {
+                ck.error(
+                    Some(r.kind.span()),
+                    "a count trigger needs `count`",
+                    "count = 100",
+                );
+                return None;
+            }
+        },
+        "continuous_event_time" => TriggerKind::ContinuousEventTime(interval(ck, r)?),
+        "continuous_processing_time" => TriggerKind::ContinuousProcessingTime(interval(ck, r)?),
+        "never" => TriggerKind::Never,
+        other => {
+            ck.error(
+                Some(r.kind.span()),
+                format!("unknown trigger `{other}`"),
+                "expected event_time, processing_time, count, continuous_event_time, continuous_processing_time, never",
+            );
+            return None;
+        }
+    };
+    if global && !processing_time && matches!(kind, TriggerKind::ContinuousEventTime(_)) {
+        // Flink's ContinuousEventTimeTrigger on GlobalWindows: maxTimestamp is
+        // Long.MAX_VALUE, so at the final watermark it fires and re-registers for ever.
+        ck.warn(
+            Some(t.span()),
+            "a global window with a continuous event-time trigger never stops firing",
+            "at the end of input the watermark becomes +∞ and the trigger fires again and again, \
+             without end (in Flink too); streamlab stops such a run with an error. Give the window an end \
+             (tumbling, sliding or session) or use a count trigger",
+        );
+    }
+    Some(Trigger {
+        kind,
+        purging: r.purging.unwrap_or(false),
+    })
+}
+
+/// Whether the trigger's options are its own (`count` for a count trigger, `interval` for a
+/// continuous one; an unknown type is reported by the caller); reports the first that is not.
+fn own_options(ck: &mut Checker, r: &RawTrigger, tkind: &str) -> bool {
     let takes: Option<&[&str]> = match tkind {
         "event_time" | "processing_time" | "never" => Some(&[]),
         "count" => Some(&["count"]),
@@ -42,83 +99,37 @@ pub fn trigger(
                         )
                     },
                 );
-                return None;
+                return false;
             }
         }
     }
-    let interval = |ck: &mut Checker| -> Option<i64> {
-        match &r.interval {
-            Some(i) => {
-                let d = ck.duration(i, "interval")?;
-                if d.0 == 0 {
-                    ck.error(
-                        Some(i.span()),
-                        "the trigger interval must be more than zero",
-                        "",
-                    );
-                    return None;
-                }
-                Some(d.as_millis() as i64)
-            }
-            None => {
+    true
+}
+
+/// The interval of a continuous trigger, in ms: positive.
+fn interval(ck: &mut Checker, r: &RawTrigger) -> Option<i64> {
+    match &r.interval {
+        Some(i) => {
+            let d = ck.duration(i, "interval")?;
+            if d.0 == 0 {
                 ck.error(
-                    Some(r.kind.span()),
-                    "a continuous trigger needs an `interval`",
-                    "interval = \"10 s\"",
-                );
-                None
-            }
-        }
-    };
-    let kind = match r.kind.get_ref().as_str() {
-        "event_time" => TriggerKind::EventTime,
-        "processing_time" => TriggerKind::ProcessingTime,
-        "count" => match &r.count {
-            Some(c) if *c.get_ref() >= 1 => TriggerKind::Count(*c.get_ref() as u64),
-            Some(c) => {
-                ck.error(
-                    Some(c.span()),
-                    "a count trigger fires every `count` elements: at least 1",
+                    Some(i.span()),
+                    "the trigger interval must be more than zero",
                     "",
                 );
                 return None;
             }
-            None => {
-                ck.error(
-                    Some(r.kind.span()),
-                    "a count trigger needs `count`",
-                    "count = 100",
-                );
-                return None;
-            }
-        },
-        "continuous_event_time" => TriggerKind::ContinuousEventTime(interval(ck)?),
-        "continuous_processing_time" => TriggerKind::ContinuousProcessingTime(interval(ck)?),
-        "never" => TriggerKind::Never,
-        other => {
+            Some(d.as_millis() as i64)
+        }
+        None => {
             ck.error(
                 Some(r.kind.span()),
-                format!("unknown trigger `{other}`"),
-                "expected event_time, processing_time, count, continuous_event_time, continuous_processing_time, never",
+                "a continuous trigger needs an `interval`",
+                "interval = \"10 s\"",
             );
-            return None;
+            None
         }
-    };
-    if global && !processing_time && matches!(kind, TriggerKind::ContinuousEventTime(_)) {
-        // Flink's ContinuousEventTimeTrigger on GlobalWindows: maxTimestamp is
-        // Long.MAX_VALUE, so at the final watermark it fires and re-registers for ever.
-        ck.warn(
-            Some(t.span()),
-            "a global window with a continuous event-time trigger never stops firing",
-            "at the end of input the watermark becomes +∞ and the trigger fires again and again, \
-             without end (in Flink too); streamlab stops such a run with an error. Give the window an end \
-             (tumbling, sliding or session) or use a count trigger",
-        );
     }
-    Some(Trigger {
-        kind,
-        purging: r.purging.unwrap_or(false),
-    })
 }
 
 /// An `evictor = { type = … }` table.
@@ -189,21 +200,13 @@ pub fn evictor(ck: &mut Checker, e: &TSpanned<RawEvictor>) -> Option<Evictor> {
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
 
     fn errors(opts: &str) -> String {
         let text = format!(
             "[[source]]\nname = \"a\"\nkind = \"inline\"\nevents = [{{ k = 1, t = 5 }}]\ntimestamp = \"t\"\nwatermarks = {{ strategy = \"monotonous\" }}\n[[operator]]\nname = \"by\"\nkind = \"key_by\"\ninput = \"a\"\nkey = \"k\"\n[[operator]]\nname = \"w\"\nkind = \"window\"\ninput = \"by\"\nfunction = \"count\"\n{opts}\n[[sink]]\nname = \"out\"\ninput = \"w\"\n"
         );
-        match parse_str("t.toml", &text, None) {
-            Ok(s) => s
-                .warnings
-                .iter()
-                .map(|w| w.message.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Err(d) => d.to_string(),
-        }
+        testing::findings(&text)
     }
 
     #[test]

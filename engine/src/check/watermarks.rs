@@ -202,14 +202,14 @@ fn alignment(ck: &mut Checker, r: &RawWatermarks) -> Option<Option<(String, SimD
 
 #[cfg(test)]
 mod tests {
-    use crate::check::parse_str;
+    use crate::check::testing;
     use crate::flink::watermark::Emission;
 
     fn check(wm: &str) -> Result<crate::scenario::Scenario, String> {
         let text = format!(
             "[[source]]\nname = \"a\"\nkind = \"inline\"\nevents = [{{ t = 1 }}]\ntimestamp = \"t\"\nwatermarks = {{ {wm} }}\n[[sink]]\nname = \"out\"\ninput = \"a\"\n"
         );
-        parse_str("t.toml", &text, None).map_err(|d| d.to_string())
+        testing::parsed(&text)
     }
 
     #[test]

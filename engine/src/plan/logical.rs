@@ -75,42 +75,7 @@ impl LogicalGraph {
             if n.is_virtual() {
                 continue;
             }
-            let parallelism = n
-                .parallelism
-                .as_ref()
-                .map_or(s.job.parallelism, |p| p.value);
-            let max_parallelism = s
-                .job
-                .max_parallelism
-                .as_ref()
-                .map_or_else(|| default_max_parallelism(parallelism), |m| m.value);
-            if parallelism > max_parallelism {
-                let span = n
-                    .parallelism
-                    .as_ref()
-                    .map(|p| p.span.clone())
-                    .or_else(|| s.job.parallelism_span.clone())
-                    .or_else(|| s.job.max_parallelism.as_ref().map(|m| m.span.clone()));
-                diags.push(
-                    Diagnostic::error(
-                        format!(
-                            "the parallelism of `{}` ({parallelism}) is larger than its max parallelism ({max_parallelism})",
-                            n.name
-                        ),
-                        span,
-                    )
-                    .with_label("Flink: the parallelism of an operator must not be larger than its max parallelism")
-                    .with_note("max parallelism is the number of key groups; raise [job] max_parallelism or lower the parallelism"),
-                );
-            }
-            index[i] = Some(graph.add_node(LogicalNode {
-                scenario_node: i,
-                name: n.name.clone(),
-                parallelism,
-                max_parallelism,
-                chaining: n.chaining,
-                slot_sharing_group: groups[i].clone(),
-            }));
+            index[i] = Some(graph.add_node(logical_node(s, i, &groups[i], &mut diags)));
         }
         for (i, n) in s.nodes.iter().enumerate() {
             let Some(to) = index[i] else { continue };
@@ -188,6 +153,48 @@ impl LogicalGraph {
         self.graph
             .node_indices()
             .find(|&n| self.graph[n].scenario_node == scenario_node)
+    }
+}
+
+/// The logical node of scenario node `i` (an operator that does work), checking its
+/// parallelism against its max parallelism with Flink's wording.
+fn logical_node(s: &Scenario, i: usize, group: &str, diags: &mut Diagnostics) -> LogicalNode {
+    let n = &s.nodes[i];
+    let parallelism = n
+        .parallelism
+        .as_ref()
+        .map_or(s.job.parallelism, |p| p.value);
+    let max_parallelism = s
+        .job
+        .max_parallelism
+        .as_ref()
+        .map_or_else(|| default_max_parallelism(parallelism), |m| m.value);
+    if parallelism > max_parallelism {
+        let span = n
+            .parallelism
+            .as_ref()
+            .map(|p| p.span.clone())
+            .or_else(|| s.job.parallelism_span.clone())
+            .or_else(|| s.job.max_parallelism.as_ref().map(|m| m.span.clone()));
+        diags.push(
+            Diagnostic::error(
+                format!(
+                    "the parallelism of `{}` ({parallelism}) is larger than its max parallelism ({max_parallelism})",
+                    n.name
+                ),
+                span,
+            )
+            .with_label("Flink: the parallelism of an operator must not be larger than its max parallelism")
+            .with_note("max parallelism is the number of key groups; raise [job] max_parallelism or lower the parallelism"),
+        );
+    }
+    LogicalNode {
+        scenario_node: i,
+        name: n.name.clone(),
+        parallelism,
+        max_parallelism,
+        chaining: n.chaining,
+        slot_sharing_group: group.to_string(),
     }
 }
 

@@ -612,3 +612,16 @@ pub enum SinkSpec {
     /// Drops records (counts and latency only).
     Discard,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_literal_as_an_integer_follows_the_values_rule() {
+        assert_eq!(Lit::Int(-3).as_int(), -3);
+        assert_eq!(Lit::Float(2.9).as_int(), 2);
+        assert_eq!(Lit::Str("7".into()).as_int(), 0);
+        assert_eq!(Lit::Bool(true).as_int(), 0);
+    }
+}

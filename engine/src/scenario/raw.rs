@@ -2,7 +2,7 @@
 //!
 //! These structs mirror the TOML with `deny_unknown_fields`, so a misspelt key is reported
 //! by the deserializer at its position with the list of valid keys. Every value that stage
-//! two ([`super::validate`]) may reject is wrapped in [`Spanned`] so that its error can point
+//! two ([`crate::check`]) may reject is wrapped in [`Spanned`] so that its error can point
 //! at it. Each kind of source, operator and sink shares one flat struct with a `kind` field:
 //! stage two then says precisely which keys belong to which kind.
 

@@ -55,6 +55,28 @@ pub struct CheckpointConfig {
     pub span: Range<usize>,
 }
 
+impl CheckpointConfig {
+    /// Flink's defaults (`execution.checkpointing.*`; storage figures are streamlab's) with
+    /// this interval, written at `span`.
+    pub fn with_defaults(interval: SimDuration, span: Range<usize>) -> Self {
+        CheckpointConfig {
+            interval,
+            mode: CheckpointMode::ExactlyOnce,
+            timeout: crate::core::defaults::checkpointing::TIMEOUT,
+            min_pause: crate::core::defaults::checkpointing::MIN_PAUSE,
+            max_concurrent: crate::core::defaults::checkpointing::MAX_CONCURRENT,
+            tolerable_failures: crate::core::defaults::checkpointing::TOLERABLE_FAILURES,
+            unaligned: false,
+            aligned_timeout: crate::core::defaults::checkpointing::ALIGNED_TIMEOUT,
+            compare_aligned: false,
+            storage_bandwidth: crate::core::defaults::checkpointing::STORAGE_BANDWIDTH_BYTES_PER_S,
+            storage_latency: crate::core::defaults::checkpointing::STORAGE_LATENCY,
+            retained: crate::core::defaults::checkpointing::NUM_RETAINED,
+            span,
+        }
+    }
+}
+
 /// `restart-strategy.type`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RestartStrategy {
@@ -331,4 +353,36 @@ pub fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
         end = end.max(SimTime::ZERO.plus(d));
     }
     Some(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse_str;
+
+    fn nodes(src: &str) -> Vec<NodeDef> {
+        let text =
+            format!("[[source]]\nname = \"a\"\n{src}\n[[sink]]\nname = \"out\"\ninput = \"a\"\n");
+        parse_str("t.toml", &text, None).unwrap().nodes
+    }
+
+    #[test]
+    fn the_input_ends_when_every_source_is_bounded_and_paced() {
+        let at = |s: u64| Some(SimTime::ZERO.plus(SimDuration::from_secs(s)));
+        let generator = "kind = \"generator\"\nfields.k = { kind = \"sequence\" }";
+        assert_eq!(
+            input_end(&nodes(&format!("{generator}\ncount = 50\nrate = 10"))),
+            at(5)
+        );
+        assert_eq!(
+            input_end(&nodes(&format!(
+                "{generator}\nduration = \"7 s\"\nrate = 10"
+            ))),
+            at(7)
+        );
+        // as fast as it can: the end is not known before running
+        assert_eq!(input_end(&nodes(&format!("{generator}\ncount = 50"))), None);
+        let rows = "kind = \"inline\"\nevents = [{ k = 1 }, { k = 2 }]\nrepeat = 3\nrate = 2";
+        assert_eq!(input_end(&nodes(rows)), at(3));
+    }
 }

@@ -21,7 +21,7 @@ use crate::flink::keygroup::default_max_parallelism;
 use std::ops::Range;
 
 /// Default time between the old job stopping and the new one being submitted.
-pub const DEFAULT_DOWNTIME: SimDuration = crate::core::defaults::savepoint::RESCALE_DOWNTIME;
+pub const DEFAULT_DOWNTIME: SimDuration = SimDuration::from_secs(1);
 
 /// One `[[savepoint]]`: an intermediate savepoint; the job keeps running.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,21 +51,7 @@ impl super::CheckpointConfig {
     /// The coordinator's settings when only savepoints are taken (no `[checkpointing]`):
     /// Flink's defaults, periodic triggering off.
     pub fn savepoints_only() -> Self {
-        super::CheckpointConfig {
-            interval: SimDuration::from_secs(u64::from(u32::MAX)),
-            mode: super::CheckpointMode::ExactlyOnce,
-            timeout: crate::core::defaults::checkpointing::TIMEOUT,
-            min_pause: crate::core::defaults::checkpointing::MIN_PAUSE,
-            max_concurrent: crate::core::defaults::checkpointing::MAX_CONCURRENT,
-            tolerable_failures: crate::core::defaults::checkpointing::TOLERABLE_FAILURES,
-            unaligned: false,
-            aligned_timeout: crate::core::defaults::checkpointing::ALIGNED_TIMEOUT,
-            compare_aligned: false,
-            storage_bandwidth: crate::core::defaults::checkpointing::STORAGE_BANDWIDTH_BYTES_PER_S,
-            storage_latency: crate::core::defaults::checkpointing::STORAGE_LATENCY,
-            retained: crate::core::defaults::checkpointing::NUM_RETAINED,
-            span: 0..0,
-        }
+        super::CheckpointConfig::with_defaults(SimDuration::from_secs(u64::from(u32::MAX)), 0..0)
     }
 }
 

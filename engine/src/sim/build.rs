@@ -23,6 +23,7 @@ use crate::plan::logical::Port;
 use crate::scenario::JoinKind;
 use crate::scenario::{NodeKind, ReduceFn, Scenario, SinkSpec, SourceData};
 use petgraph::Direction;
+use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -61,7 +62,99 @@ pub fn build(
         task_of.push((n..n + v.parallelism).collect::<Vec<_>>());
         n += v.parallelism;
     }
-    // Channels, per job edge and upstream subtask, by target position.
+    let (mut channels, edge_channels) = connect(s, p, &task_of);
+    // Strings of row sources, interned once per source (before any operator's).
+    let (rows_of, gens_of) = source_data(s, interner);
+    let mut tasks = Vec::with_capacity(n as usize);
+    for (vi, v) in eg.vertices.iter().enumerate() {
+        let out_edges: Vec<usize> = eg
+            .edges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.from_vertex == vi)
+            .map(|(i, _)| i)
+            .collect();
+        for st in 0..v.parallelism {
+            let tid = task_of[vi][st as usize];
+            let ops = v
+                .ops
+                .iter()
+                .enumerate()
+                .map(|(pos, &op)| op_slot(s, p, vi, &out_edges, pos, op, interner, annotate))
+                .collect();
+            let ser_ns = out_edges
+                .iter()
+                .map(|&je| {
+                    let copies = eg.edges[je]
+                        .partitioner
+                        .copies(edge_channels[je][st as usize].len());
+                    cost.serialize_record.0 * copies as u64
+                })
+                .collect();
+            let chain = Chain::new(ops, ser_ns);
+            let writers = out_edges
+                .iter()
+                .map(|&je| {
+                    let chans = edge_channels[je][st as usize].clone();
+                    writer(s, p, je, chans, st, &seeds, interner)
+                })
+                .collect();
+            let head = &s.nodes[g[v.ops[0]].scenario_node];
+            let source = match &head.kind {
+                NodeKind::Source(src) => Some(source_state(
+                    s,
+                    g[v.ops[0]].scenario_node,
+                    src,
+                    st,
+                    v.parallelism,
+                    &seeds,
+                    &rows_of,
+                    &gens_of,
+                )),
+                _ => None,
+            };
+            let gate = gate(s, &mut channels, tid);
+            tasks.push(Task {
+                vertex: vi,
+                subtask: st,
+                tm: p.deployment.task_manager_of[vi][st as usize],
+                chain,
+                writers,
+                flusher: Flusher::new(flush_interval),
+                stats: NetStats::default(),
+                gate,
+                source,
+                sched: Sched::Idle,
+                ending: false,
+                finished: false,
+                inject_barrier: None,
+                snapshot_due: None,
+                priority: Default::default(),
+                awaiting_final: false,
+                cancelled: false,
+                slowdown: 1.0,
+                source_wake: None,
+                timer_wake: None,
+                watermark_trail: Default::default(),
+                consumed: Vec::new(),
+                backpressured_since: None,
+                time: TaskTime::default(),
+                label: format!("{} #{st}", v.name),
+            });
+        }
+    }
+    Runtime {
+        tasks,
+        channels,
+        task_of,
+    }
+}
+
+/// The channels of every job edge: `[edge][upstream subtask]` → channel ids, by target
+/// position.
+#[allow(clippy::type_complexity)]
+fn connect(s: &Scenario, p: &Plan, task_of: &[Vec<u32>]) -> (Vec<Channel>, Vec<Vec<Vec<u32>>>) {
+    let (g, eg, cost) = (&p.logical.graph, &p.execution, &s.cost);
     let mut channels = Vec::new();
     let mut edge_channels: Vec<Vec<Vec<u32>>> = Vec::new();
     for (ei, e) in eg.edges.iter().enumerate() {
@@ -104,7 +197,19 @@ pub fn build(
         }
         edge_channels.push(per_up);
     }
-    // Strings of row sources, interned once per source.
+    (channels, edge_channels)
+}
+
+/// The records of row sources (their strings interned) and the field generators of
+/// generator sources, by scenario node.
+#[allow(clippy::type_complexity)]
+fn source_data(
+    s: &Scenario,
+    interner: &mut Interner,
+) -> (
+    FxHashMap<usize, Arc<Vec<Vec<Value>>>>,
+    FxHashMap<usize, Vec<super::source::FieldGen>>,
+) {
     let mut rows_of: FxHashMap<usize, Arc<Vec<Vec<Value>>>> = FxHashMap::default();
     let mut gens_of: FxHashMap<usize, Vec<super::source::FieldGen>> = FxHashMap::default();
     for (i, node) in s.nodes.iter().enumerate() {
@@ -123,211 +228,169 @@ pub fn build(
             }
         }
     }
-    let mut tasks = Vec::with_capacity(n as usize);
-    for (vi, v) in eg.vertices.iter().enumerate() {
-        let out_edges: Vec<usize> = eg
-            .edges
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.from_vertex == vi)
-            .map(|(i, _)| i)
-            .collect();
-        for st in 0..v.parallelism {
-            let tid = task_of[vi][st as usize];
-            let mut ops = Vec::with_capacity(v.ops.len());
-            for (pos, &op) in v.ops.iter().enumerate() {
-                let ln = &g[op];
-                let node = &s.nodes[ln.scenario_node];
-                let (mut outs, mut side_outs) = (Vec::new(), Vec::new());
-                for e in g.edges_directed(op, Direction::Outgoing) {
-                    let o = if p.chaining.breaks[e.id().index()].is_empty() {
-                        let tpos = v
-                            .ops
-                            .iter()
-                            .position(|&o| o == e.target())
-                            .expect("chained target in chain");
-                        Out::Chained(tpos as u16)
-                    } else {
-                        let w = out_edges
-                            .iter()
-                            .position(|&je| eg.edges[je].logical == e.id())
-                            .expect("network edge");
-                        Out::Network(w as u16)
-                    };
-                    match e.weight().port {
-                        Port::Main => outs.push(o),
-                        Port::Side => side_outs.push(o),
-                    }
-                }
-                // petgraph lists edges newest first; Flink's collector calls outputs in the
-                // order they were added.
-                outs.reverse();
-                side_outs.reverse();
-                let parent = g
-                    .edges_directed(op, Direction::Incoming)
-                    .find(|e| p.chaining.breaks[e.id().index()].is_empty())
-                    .map(|e| {
-                        let pos = v
-                            .ops
-                            .iter()
-                            .position(|&o| o == e.source())
-                            .expect("chained source in chain");
-                        (pos, e.weight().port)
-                    });
-                debug_assert!(pos == 0 || parent.is_some());
-                let (operator, default_cost) = operator(s, ln.scenario_node, interner, annotate);
-                let mut slot = OpSlot::new(
-                    operator,
-                    outs,
-                    parent,
-                    node.cost.unwrap_or(default_cost).0,
-                    op.index(),
-                    node.schema.arity(),
-                );
-                if let NodeKind::Window(_) | NodeKind::Process(_) = node.kind {
-                    // late data of a window, the side output of a process function: records
-                    // with the operator's input fields
-                    let input_arity = s.nodes[node.inputs[0].node].schema.arity();
-                    slot = slot.with_side_output(side_outs, input_arity);
-                }
-                ops.push(slot);
-            }
-            let ser_ns = out_edges
+    (rows_of, gens_of)
+}
+
+/// The operator at position `pos` of chain `vi`, wired to its chained neighbours and its
+/// network outputs (`out_edges`: the chain's outgoing job edges).
+#[allow(clippy::too_many_arguments)]
+fn op_slot(
+    s: &Scenario,
+    p: &Plan,
+    vi: usize,
+    out_edges: &[usize],
+    pos: usize,
+    op: NodeIndex,
+    interner: &mut Interner,
+    annotate: bool,
+) -> OpSlot {
+    let (g, eg) = (&p.logical.graph, &p.execution);
+    let v = &eg.vertices[vi];
+    let ln = &g[op];
+    let node = &s.nodes[ln.scenario_node];
+    let (mut outs, mut side_outs) = (Vec::new(), Vec::new());
+    for e in g.edges_directed(op, Direction::Outgoing) {
+        let o = if p.chaining.breaks[e.id().index()].is_empty() {
+            let tpos = v
+                .ops
                 .iter()
-                .map(|&je| {
-                    let copies = eg.edges[je]
-                        .partitioner
-                        .copies(edge_channels[je][st as usize].len());
-                    cost.serialize_record.0 * copies as u64
-                })
-                .collect();
-            let chain = Chain::new(ops, ser_ns);
-            let mut writers = Vec::new();
-            for &je in &out_edges {
-                let e = &eg.edges[je];
-                let chans = edge_channels[je][st as usize].clone();
-                let from_node = &s.nodes[g[e.from_op].scenario_node];
-                let from_schema = match g[e.logical].port {
-                    Port::Main => &from_node.schema,
-                    // late elements have the window's input fields
-                    Port::Side => &s.nodes[from_node.inputs[0].node].schema,
-                };
-                // the key_by's key, compiled over its input: the producer's records
-                let key = g[e.logical].key.as_ref().map(|k| k.compiled.bind(interner));
-                let mut rng = seeds.stream(&format!("partitioner/{je}/{st}"));
-                let nch = chans.len() as u32;
-                let next = crate::flink::partition::initial_position(e.partitioner, nch, &mut rng);
-                let down = &g[e.to_op];
-                writers.push(
-                    RecordWriter {
-                        partitioner: e.partitioner,
-                        pool_size: nch * cost.exclusive_buffers_per_channel
-                            + cost.floating_buffers_per_gate,
-                        channels: chans,
-                        key,
-                        max_parallelism: down.max_parallelism,
-                        downstream_parallelism: down.parallelism,
-                        next,
-                        rng,
-                        in_use: 0,
-                        arity: from_schema.arity() as u16,
-                        fixed_bytes: fixed_bytes(from_schema),
-                        records: 0,
-                        key_field: None,
-                        key_group_target: Vec::new(),
-                        routes: Default::default(),
-                    }
-                    .with_key_groups(),
-                );
-            }
-            let head = &s.nodes[g[v.ops[0]].scenario_node];
-            let source = match &head.kind {
-                NodeKind::Source(src) => Some(source_state(
-                    s,
-                    g[v.ops[0]].scenario_node,
-                    src,
-                    st,
-                    v.parallelism,
-                    &seeds,
-                    &rows_of,
-                    &gens_of,
-                )),
-                _ => None,
-            };
-            let gate_channels: Vec<u32> = (0..channels.len() as u32)
-                .filter(|&c| channels[c as usize].to_task == tid)
-                .collect();
-            // One watermark valve per logical input; each channel has a slot in its valve.
-            let inputs = gate_channels
+                .position(|&o| o == e.target())
+                .expect("chained target in chain");
+            Out::Chained(tpos as u16)
+        } else {
+            let w = out_edges
                 .iter()
-                .map(|&c| channels[c as usize].input as usize + 1)
-                .max()
-                .unwrap_or(0);
-            let mut per_input = vec![0usize; inputs];
-            let mut slots = Vec::with_capacity(gate_channels.len());
-            for (pos, &c) in gate_channels.iter().enumerate() {
-                let input = channels[c as usize].input as usize;
-                slots.push((input, per_input[input]));
-                per_input[input] += 1;
-                channels[c as usize].gate_pos = pos as u32;
-            }
-            let valves = per_input.iter().map(|&n| Valve::new(n)).collect();
-            let n_slots = gate_channels.len();
-            tasks.push(Task {
-                vertex: vi,
-                subtask: st,
-                tm: p.deployment.task_manager_of[vi][st as usize],
-                chain,
-                writers,
-                flusher: Flusher::new(flush_interval),
-                stats: NetStats::default(),
-                gate: Gate {
-                    channels: gate_channels,
-                    available: VecDeque::new(),
-                    pool: FloatingPool {
-                        free: cost.floating_buffers_per_gate,
-                    },
-                    ended: 0,
-                    current: None,
-                    slots,
-                    valves,
-                    watermark: crate::core::time::EVENT_TIME_MIN,
-                    idle: false,
-                    align: None,
-                    last_done: 0,
-                    blocked: vec![false; n_slots],
-                    parked: Vec::new(),
-                    exactly_once: s
-                        .fault_tolerance
-                        .checkpointing
-                        .as_ref()
-                        .is_none_or(|c| c.mode == crate::scenario::CheckpointMode::ExactlyOnce),
-                    collect: None,
-                },
-                source,
-                sched: Sched::Idle,
-                ending: false,
-                finished: false,
-                inject_barrier: None,
-                snapshot_due: None,
-                priority: Default::default(),
-                awaiting_final: false,
-                cancelled: false,
-                slowdown: 1.0,
-                source_wake: None,
-                timer_wake: None,
-                watermark_trail: Default::default(),
-                consumed: Vec::new(),
-                backpressured_since: None,
-                time: TaskTime::default(),
-                label: format!("{} #{st}", v.name),
-            });
+                .position(|&je| eg.edges[je].logical == e.id())
+                .expect("network edge");
+            Out::Network(w as u16)
+        };
+        match e.weight().port {
+            Port::Main => outs.push(o),
+            Port::Side => side_outs.push(o),
         }
     }
-    Runtime {
-        tasks,
-        channels,
-        task_of,
+    // petgraph lists edges newest first; Flink's collector calls outputs in the
+    // order they were added.
+    outs.reverse();
+    side_outs.reverse();
+    let parent = g
+        .edges_directed(op, Direction::Incoming)
+        .find(|e| p.chaining.breaks[e.id().index()].is_empty())
+        .map(|e| {
+            let pos = v
+                .ops
+                .iter()
+                .position(|&o| o == e.source())
+                .expect("chained source in chain");
+            (pos, e.weight().port)
+        });
+    debug_assert!(pos == 0 || parent.is_some());
+    let (operator, default_cost) = operator(s, ln.scenario_node, interner, annotate);
+    let mut slot = OpSlot::new(
+        operator,
+        outs,
+        parent,
+        node.cost.unwrap_or(default_cost).0,
+        op.index(),
+        node.schema.arity(),
+    );
+    if let NodeKind::Window(_) | NodeKind::Process(_) = node.kind {
+        // late data of a window, the side output of a process function: records
+        // with the operator's input fields
+        let input_arity = s.nodes[node.inputs[0].node].schema.arity();
+        slot = slot.with_side_output(side_outs, input_arity);
+    }
+    slot
+}
+
+/// The record writer of subtask `st` on job edge `je`, over its channels `chans`.
+fn writer(
+    s: &Scenario,
+    p: &Plan,
+    je: usize,
+    chans: Vec<u32>,
+    st: u32,
+    seeds: &SeedTree,
+    interner: &mut Interner,
+) -> RecordWriter {
+    let (g, eg, cost) = (&p.logical.graph, &p.execution, &s.cost);
+    let e = &eg.edges[je];
+    let from_node = &s.nodes[g[e.from_op].scenario_node];
+    let from_schema = match g[e.logical].port {
+        Port::Main => &from_node.schema,
+        // late elements have the window's input fields
+        Port::Side => &s.nodes[from_node.inputs[0].node].schema,
+    };
+    // the key_by's key, compiled over its input: the producer's records
+    let key = g[e.logical].key.as_ref().map(|k| k.compiled.bind(interner));
+    let mut rng = seeds.stream(&format!("partitioner/{je}/{st}"));
+    let nch = chans.len() as u32;
+    let next = crate::flink::partition::initial_position(e.partitioner, nch, &mut rng);
+    let down = &g[e.to_op];
+    RecordWriter {
+        partitioner: e.partitioner,
+        pool_size: nch * cost.exclusive_buffers_per_channel + cost.floating_buffers_per_gate,
+        channels: chans,
+        key,
+        max_parallelism: down.max_parallelism,
+        downstream_parallelism: down.parallelism,
+        next,
+        rng,
+        in_use: 0,
+        arity: from_schema.arity() as u16,
+        fixed_bytes: fixed_bytes(from_schema),
+        records: 0,
+        key_field: None,
+        key_group_target: Vec::new(),
+        routes: Default::default(),
+    }
+    .with_key_groups()
+}
+
+/// The input gate of task `tid`: the channels that reach it, one watermark valve per logical
+/// input with a slot per channel (each channel learns its position in the gate).
+fn gate(s: &Scenario, channels: &mut [Channel], tid: u32) -> Gate {
+    let gate_channels: Vec<u32> = (0..channels.len() as u32)
+        .filter(|&c| channels[c as usize].to_task == tid)
+        .collect();
+    // One watermark valve per logical input; each channel has a slot in its valve.
+    let inputs = gate_channels
+        .iter()
+        .map(|&c| channels[c as usize].input as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut per_input = vec![0usize; inputs];
+    let mut slots = Vec::with_capacity(gate_channels.len());
+    for (pos, &c) in gate_channels.iter().enumerate() {
+        let input = channels[c as usize].input as usize;
+        slots.push((input, per_input[input]));
+        per_input[input] += 1;
+        channels[c as usize].gate_pos = pos as u32;
+    }
+    let valves = per_input.iter().map(|&n| Valve::new(n)).collect();
+    let n_slots = gate_channels.len();
+    Gate {
+        channels: gate_channels,
+        available: VecDeque::new(),
+        pool: FloatingPool {
+            free: s.cost.floating_buffers_per_gate,
+        },
+        ended: 0,
+        current: None,
+        slots,
+        valves,
+        watermark: crate::core::time::EVENT_TIME_MIN,
+        idle: false,
+        align: None,
+        last_done: 0,
+        blocked: vec![false; n_slots],
+        parked: Vec::new(),
+        exactly_once: s
+            .fault_tolerance
+            .checkpointing
+            .as_ref()
+            .is_none_or(|c| c.mode == crate::scenario::CheckpointMode::ExactlyOnce),
+        collect: None,
     }
 }
 
@@ -366,27 +429,10 @@ fn operator(
             Operator::Filter(FilterOp::new(condition.compiled.bind(interner))),
             c.operator_record,
         ),
-        NodeKind::FlatMap { select } => {
-            let mut scalars = Vec::new();
-            let mut split = None;
-            for (pos, (_, e)) in select.iter().enumerate() {
-                match e.compiled.bind(interner) {
-                    SelectItem::Scalar(x) => scalars.push((pos, x)),
-                    SelectItem::Split { input, delimiter } => split = Some((pos, input, delimiter)),
-                }
-            }
-            let out = vec![Value::Int(0); select.len()];
-            (
-                Operator::FlatMap(FlatMapOp {
-                    scalars,
-                    split,
-                    out,
-                    pieces: Vec::new(),
-                    max_out: usize::MAX,
-                }),
-                c.operator_record,
-            )
-        }
+        NodeKind::FlatMap { select } => (
+            Operator::FlatMap(flat_map_op(select, interner)),
+            c.operator_record,
+        ),
         NodeKind::Reduce { key, function } => {
             let key = key.compiled.bind(interner);
             let agg = match function {
@@ -409,34 +455,10 @@ fn operator(
                 c.keyed_record,
             )
         }
-        NodeKind::Sink(spec, guarantee) => {
-            let mode = match spec {
-                SinkSpec::Collect { capture } => sink::SinkMode::Collect { limit: *capture },
-                SinkSpec::Upsert { key, .. } => sink::SinkMode::Upsert {
-                    key: key.compiled.bind(interner),
-                    index: FxHashMap::default(),
-                },
-                SinkSpec::Discard => sink::SinkMode::Discard,
-            };
-            let arity = node.schema.arity();
-            let mut op = sink::SinkOp::new(mode, arity);
-            if *guarantee == crate::scenario::Guarantee::ExactlyOnce {
-                let keep = match spec {
-                    SinkSpec::Collect { capture } => *capture,
-                    _ => 0,
-                };
-                op.txn = Some(Box::new(crate::ops::sink_txn::Transactions::new(
-                    arity, keep,
-                )));
-            }
-            if s.fault_tolerance.keeps_output() {
-                op.ledger = Some(Box::default());
-                if let Some(col) = crate::oracle::reference::final_key_column(s, idx) {
-                    op.track_final_per_key(col);
-                }
-            }
-            (Operator::Sink(op), c.sink_record)
-        }
+        NodeKind::Sink(spec, guarantee) => (
+            Operator::Sink(sink_op(s, idx, spec, *guarantee, interner)),
+            c.sink_record,
+        ),
         NodeKind::Window(w) => (
             Operator::Window(Box::new(window_op(s, node, w, interner, annotate))),
             c.keyed_record,
@@ -458,31 +480,7 @@ fn operator(
                 c.operator_record,
             )
         }
-        NodeKind::Join(j) => {
-            let left = &s.nodes[node.inputs[0].node].schema;
-            let right = &s.nodes[node.inputs[1].node].schema;
-            let select = j
-                .select
-                .as_ref()
-                .map(|sel| sel.iter().map(|(_, e)| e.compiled.bind(interner)).collect());
-            let pairing = Pairing::new(
-                j.left_key.compiled.bind(interner),
-                j.right_key.compiled.bind(interner),
-                select,
-                left.arity(),
-                right.arity(),
-            );
-            let op = match &j.kind {
-                JoinKind::Window(a) => {
-                    let gaps = j.gap.as_ref().map(|g| g.compiled.bind(interner));
-                    Operator::WindowJoin(Box::new(WindowJoinOp::new(pairing, a.clone(), gaps)))
-                }
-                JoinKind::Interval { lower, upper } => {
-                    Operator::IntervalJoin(Box::new(IntervalJoinOp::new(pairing, *lower, *upper)))
-                }
-            };
-            (op, c.keyed_record)
-        }
+        NodeKind::Join(j) => (join_op(s, node, j, interner), c.keyed_record),
         NodeKind::Process(pr) => {
             let key = pr.key.compiled.bind(interner);
             let func: Box<dyn crate::flink::process::KeyedProcessFunction> = match &pr.function {
@@ -501,6 +499,98 @@ fn operator(
         }
         NodeKind::KeyBy { .. } | NodeKind::Union | NodeKind::SideOutput { .. } => {
             unreachable!("virtual nodes are folded into edges")
+        }
+    }
+}
+
+/// A flat_map: its scalar columns and the column that splits, by position.
+fn flat_map_op(
+    select: &[(String, crate::scenario::ExprSrc<SelectItem>)],
+    interner: &mut Interner,
+) -> FlatMapOp {
+    let mut scalars = Vec::new();
+    let mut split = None;
+    for (pos, (_, e)) in select.iter().enumerate() {
+        match e.compiled.bind(interner) {
+            SelectItem::Scalar(x) => scalars.push((pos, x)),
+            SelectItem::Split { input, delimiter } => split = Some((pos, input, delimiter)),
+        }
+    }
+    let out = vec![Value::Int(0); select.len()];
+    FlatMapOp {
+        scalars,
+        split,
+        out,
+        pieces: Vec::new(),
+        max_out: usize::MAX,
+    }
+}
+
+/// A sink: its mode, a transaction log when it is exactly-once, and a ledger of what it made
+/// visible when the run is compared with a reference.
+fn sink_op(
+    s: &Scenario,
+    idx: usize,
+    spec: &SinkSpec,
+    guarantee: crate::scenario::Guarantee,
+    interner: &mut Interner,
+) -> sink::SinkOp {
+    let node = &s.nodes[idx];
+    let mode = match spec {
+        SinkSpec::Collect { capture } => sink::SinkMode::Collect { limit: *capture },
+        SinkSpec::Upsert { key, .. } => sink::SinkMode::Upsert {
+            key: key.compiled.bind(interner),
+            index: FxHashMap::default(),
+        },
+        SinkSpec::Discard => sink::SinkMode::Discard,
+    };
+    let arity = node.schema.arity();
+    let mut op = sink::SinkOp::new(mode, arity);
+    if guarantee == crate::scenario::Guarantee::ExactlyOnce {
+        let keep = match spec {
+            SinkSpec::Collect { capture } => *capture,
+            _ => 0,
+        };
+        op.txn = Some(Box::new(crate::ops::sink_txn::Transactions::new(
+            arity, keep,
+        )));
+    }
+    if s.fault_tolerance.keeps_output() {
+        op.ledger = Some(Box::default());
+        if let Some(col) = crate::oracle::reference::final_key_column(s, idx) {
+            op.track_final_per_key(col);
+        }
+    }
+    op
+}
+
+/// A window join or an interval join.
+fn join_op(
+    s: &Scenario,
+    node: &crate::scenario::NodeDef,
+    j: &crate::scenario::JoinSpec,
+    interner: &mut Interner,
+) -> Operator {
+    let left = &s.nodes[node.inputs[0].node].schema;
+    let right = &s.nodes[node.inputs[1].node].schema;
+    let select = j
+        .select
+        .as_ref()
+        .map(|sel| sel.iter().map(|(_, e)| e.compiled.bind(interner)).collect());
+    let pairing = Pairing::new(
+        j.left_key.compiled.bind(interner),
+        j.right_key.compiled.bind(interner),
+        select,
+        left.arity(),
+        right.arity(),
+    );
+    match &j.kind {
+        JoinKind::Window(a) => {
+            let gaps = j.gap.as_ref().map(|g| g.compiled.bind(interner));
+            Operator::WindowJoin(Box::new(WindowJoinOp::new(pairing, a.clone(), gaps)))
+        }
+        JoinKind::Interval { lower, upper } => {
+            Operator::IntervalJoin(Box::new(IntervalJoinOp::new(pairing, *lower, *upper)))
         }
     }
 }
