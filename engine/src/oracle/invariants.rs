@@ -556,7 +556,9 @@ impl Observer for Invariants {
             None => "the restart from scratch".into(),
         };
         for &ti in restarted {
-            let task = &tasks[ti as usize];
+            let Some(task) = tasks.get(ti as usize) else {
+                continue;
+            };
             self.sinks_of(now, ti, task, &when, |m, k, v| m.restore(k, restored, v));
         }
     }
@@ -683,6 +685,65 @@ mod tests {
         f.resubmit(2, 3);
         assert!(f.fire(1, 2, Value::Int(1), W, 999, T).is_err());
         assert_eq!(f.fire(1, 2, Value::Int(2), W, 999, T), Ok(()));
+    }
+
+    fn invariants() -> Invariants {
+        let text = "[[source]]\nname = \"s\"\nkind = \"inline\"\nevents = [ { a = 1 } ]\n\
+                    [[sink]]\nname = \"out\"\ninput = \"s\"\n";
+        let s = crate::scenario::parse_str("t.toml", text, None).expect("valid");
+        let p = crate::plan::plan(&s).expect("plans");
+        Invariants::new(&s, &p)
+    }
+
+    fn markers(ms: &[Marker]) -> Buffer {
+        let mut b = Buffer::default();
+        for &m in ms {
+            b.push_marker(m);
+        }
+        b
+    }
+
+    #[test]
+    fn the_observer_stops_at_the_first_violation_and_names_the_channel_and_time() {
+        let ends = crate::sim::channel::Ends {
+            edge: 0,
+            from_task: 0,
+            writer: 0,
+            to_task: 1,
+            input: 0,
+        };
+        let channels = vec![Channel::new(
+            ends,
+            false,
+            crate::core::time::SimDuration::ZERO,
+            2,
+        )];
+        let mut inv = invariants();
+        let at = SimTime(1_500_000_000);
+        let b = markers(&[Marker::Watermark(1_000), Marker::Barrier(1)]);
+        inv.buffer_arrived(at, 0, &b, &channels, &[]);
+        assert!(inv.violation().is_none());
+        // the channel is rebuilt by a restore: its watermarks start again
+        inv.restored(at, &[0, 1], None, &[], &[true]);
+        let b = markers(&[Marker::Watermark(0), Marker::Barrier(1)]);
+        inv.buffer_arrived(at, 0, &b, &channels, &[]);
+        assert!(inv.violation().is_none());
+        let b = markers(&[Marker::Idle, Marker::Watermark(-1), Marker::Barrier(1)]);
+        inv.buffer_arrived(SimTime(2_000_000_000), 0, &b, &channels, &[]);
+        let v = inv.violation().expect("caught").clone();
+        assert_eq!(v.invariant, Invariant::WatermarksNeverGoBack);
+        assert_eq!(
+            v.to_string(),
+            "invariant violated at 2.000 s: watermarks never go back on a channel — \
+             channel 0 (? → ?) carried watermark -1 after watermark 0"
+        );
+        // the repeated barrier behind it does not replace the first violation
+        assert_eq!(inv.violation(), Some(&v));
+    }
+
+    #[test]
+    fn checkers_are_on_in_every_test_build() {
+        assert!(crate::sim::RunOptions::default().check);
     }
 
     const S: (u32, usize) = (0, 2);
