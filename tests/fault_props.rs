@@ -27,6 +27,7 @@
 //! scenario text (its `seed` line is the seed to replay with `streamlab run FILE`).
 
 use proptest::prelude::*;
+use streamlab_engine::oracle;
 use streamlab_engine::scenario;
 use streamlab_engine::sim::{self, RunOptions};
 
@@ -183,7 +184,7 @@ fn run(text: &str, hash: bool) -> sim::RunOutput {
     let s = scenario::parse_str("vopr.toml", text, None)
         .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
     let p = streamlab_engine::plan::plan(&s).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    sim::run(
+    oracle::run(
         &s,
         &p,
         RunOptions {
@@ -259,7 +260,7 @@ proptest! {
         s.fault_tolerance.faults.extend(drawn);
         s.fault_tolerance.record_output = true;
         let p = streamlab_engine::plan::plan(&s).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let r = sim::run(&s, &p, RunOptions::default()).expect("no I/O").report;
+        let r = oracle::run(&s, &p, RunOptions::default()).expect("no I/O").report;
         prop_assert_eq!(&r.outcome.status, &streamlab_engine::report::Status::Finished, "{:?}\n{:?}\n{}", r.outcome.message, shown, text);
         let eo = r.sinks.iter().find(|s| s.name == "eo").unwrap();
         let alo = r.sinks.iter().find(|s| s.name == "alo").unwrap();

@@ -215,7 +215,7 @@ pub(super) fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
         + if source { 8 } else { 0 }
 }
 
-impl Simulation {
+impl Simulation<'_> {
     /// Schedules the first trigger: a random delay in `[min_pause, interval]`.
     /// (`label` names the random stream: a resubmitted job draws its own delay.)
     pub(super) fn start_checkpointing(&mut self, label: &str) {

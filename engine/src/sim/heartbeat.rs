@@ -30,7 +30,7 @@ pub fn timeout_at(
     (heal > at).then_some(at)
 }
 
-impl Simulation {
+impl Simulation<'_> {
     /// TaskManager `tm` is cut off from the JobManager from now until `heal`.
     pub(super) fn partition_heartbeats(&mut self, tm: u32, heal: SimTime) {
         let now = self.queue.now();

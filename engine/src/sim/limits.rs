@@ -34,7 +34,7 @@ pub struct Progress {
     pub memory_bytes: u64,
 }
 
-impl Simulation {
+impl Simulation<'_> {
     /// Records produced by the sources so far.
     fn records_read(&self) -> u64 {
         self.tasks

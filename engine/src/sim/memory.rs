@@ -71,7 +71,7 @@ fn buffer_bytes(b: &super::buffer::Buffer) -> u64 {
         + size_of::<super::buffer::Buffer>()) as u64
 }
 
-impl Simulation {
+impl Simulation<'_> {
     /// An estimate of the memory the run holds now, in bytes (see the module docs).
     pub fn memory_estimate_bytes(&self) -> u64 {
         let mut total = 0u64;

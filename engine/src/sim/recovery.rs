@@ -259,7 +259,7 @@ pub fn regions(n_tasks: usize, channels: &[super::channel::Channel]) -> Vec<u32>
         .collect()
 }
 
-impl Simulation {
+impl Simulation<'_> {
     /// Moves the job to `to` (if the state machine allows it) and records it.
     pub(super) fn set_status(&mut self, to: JobStatus) {
         let now = self.queue.now();

@@ -137,7 +137,7 @@ fn reader(fresh: &SourceState, splits: Vec<SourceState>) -> SourceState {
     first
 }
 
-impl Simulation {
+impl Simulation<'_> {
     /// Resubmits the stopped job (planned as `p1`) as `s2`/`p2`, restoring the savepoint with
     /// its state redistributed. Returns false if the job cannot be deployed yet: a
     /// TaskManager it needs was lost during the downtime, and the resubmission waits for the
@@ -274,7 +274,7 @@ impl Simulation {
             cpu.ready.clear();
         }
         self.recovery.region = super::recovery::regions(self.tasks.len(), &self.channels);
-        self.alignment = super::alignment_groups(s2, p2, &rt.task_of);
+        self.alignment = super::kernel::alignment_groups(s2, p2, &rt.task_of);
         // The savepoint is the new job's first restore point; ids continue after it.
         if let Some(c) = self.coord.as_mut() {
             c.reset_for_new_job();
@@ -332,8 +332,10 @@ impl Simulation {
         self.start_checkpointing("checkpoint/first-trigger/resubmitted");
         if !self.alignment.is_empty() {
             self.align();
-            self.queue
-                .schedule(now.plus(super::ALIGNMENT_INTERVAL), Event::AlignmentTick);
+            self.queue.schedule(
+                now.plus(super::kernel::ALIGNMENT_INTERVAL),
+                Event::AlignmentTick,
+            );
         }
         let all_tasks = vec![true; self.tasks.len()];
         let all_channels = vec![true; self.channels.len()];

@@ -90,7 +90,7 @@ impl State {
     }
 }
 
-impl Simulation {
+impl Simulation<'_> {
     /// Schedules the `[[savepoint]]`s and the `[rescale]`'s stop.
     pub(super) fn schedule_savepoints(&mut self, s: &Scenario) {
         for (i, sp) in s.fault_tolerance.savepoints.iter().enumerate() {
