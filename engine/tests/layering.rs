@@ -14,8 +14,6 @@ const LAYERS: &[&str] = &[
 /// Known violations that are being removed, as (file, used layer). Empty when the layering
 /// is clean; every entry needs a reason next to it.
 const KNOWN: &[(&str, &str)] = &[
-    // issue 12: the barrier aligner still works on the kernel's gate and channel types
-    ("flink/barrier.rs", "sim"),
     // issue 12: operators still use the kernel's record batches and network writers
     ("ops/batch.rs", "sim"),
     ("ops/chain.rs", "sim"),

@@ -12,9 +12,10 @@
 //! `timeout` expires; more than `tolerable_failures` failed checkpoints in a row fail the job.
 
 use super::Simulation;
+use super::channel_state::ChannelState;
 use super::queue::Event;
 use super::source::SourceState;
-use super::unaligned::{BarrierKind, ChannelState};
+use super::unaligned::BarrierKind;
 use crate::core::time::{SimDuration, SimTime};
 use crate::ops::Operator;
 use crate::ops::chain::Chain;
@@ -35,7 +36,7 @@ pub struct TaskSnapshot {
     /// State size in bytes (channel state included).
     pub bytes: u64,
     /// In-flight data of an unaligned checkpoint, replayed on restore before new data.
-    pub channel_state: super::unaligned::ChannelState,
+    pub channel_state: ChannelState,
 }
 
 /// A checkpoint in progress.
@@ -346,7 +347,7 @@ impl Simulation<'_> {
                 }
                 if kind.may_be_unaligned() {
                     // A mailbox action: runs even while the source is backpressured.
-                    t.priority.push_back(super::unaligned::Priority::Inject(id));
+                    t.priority.push_back(super::task::Priority::Inject(id));
                 } else {
                     t.inject_barrier = Some(id);
                 }
@@ -354,7 +355,7 @@ impl Simulation<'_> {
             } else if kind.may_be_unaligned() && self.inputs_finished(ti) {
                 self.tasks[ti as usize]
                     .priority
-                    .push_back(super::unaligned::Priority::Trigger(id));
+                    .push_back(super::task::Priority::Trigger(id));
                 self.try_schedule(ti);
             }
         }
@@ -656,7 +657,7 @@ impl Simulation<'_> {
         r.completed_ms = Some(now.as_secs_f64() * 1e3);
         let postponed = c.postponed;
         for t in &mut self.tasks {
-            crate::flink::barrier::abort(&mut t.gate, id);
+            t.gate.barriers.abort(id, &mut t.gate.available);
             super::unaligned::abort(&mut t.gate, id);
             if t.inject_barrier == Some(id) {
                 t.inject_barrier = None;

@@ -21,6 +21,7 @@
 pub mod buffer;
 pub mod build;
 pub mod channel;
+pub mod channel_state;
 pub mod checkpoint;
 pub mod heartbeat;
 mod kernel;

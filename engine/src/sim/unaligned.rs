@@ -36,9 +36,10 @@
 //! channels again at once (Flink keeps them blocked until the checkpoint's barriers are in).
 
 use super::Simulation;
-use super::buffer::{Buffer, MARKER_BYTES, Marker};
+use super::buffer::{Buffer, Marker};
+use super::channel_state::{ChannelState, Collect, barrier_of, persistable};
 use super::net::{FlushCause, Net};
-use super::task::Gate;
+use super::task::{Gate, Priority};
 use crate::core::time::{SimDuration, SimTime};
 use crate::expr::eval::EvalCx;
 use crate::ops::Cx;
@@ -87,109 +88,6 @@ pub fn barrier_kind(cfg: &CheckpointConfig, aligned_only: bool) -> BarrierKind {
     } else {
         BarrierKind::Timeoutable(cfg.aligned_timeout)
     }
-}
-
-/// In-flight data persisted with a task's snapshot: buffers by channel id, in order.
-#[derive(Debug, Clone, Default)]
-pub struct ChannelState {
-    /// Buffers that had reached the task but were behind the snapshot point.
-    pub input: Vec<(u32, Buffer)>,
-    /// Buffers the task had produced that its barrier overtook.
-    pub output: Vec<(u32, Buffer)>,
-}
-
-impl ChannelState {
-    /// Serialized size.
-    pub fn bytes(&self) -> u64 {
-        self.input
-            .iter()
-            .chain(&self.output)
-            .map(|(_, b)| u64::from(b.bytes))
-            .sum()
-    }
-
-    /// Appends another part.
-    pub fn append(&mut self, mut other: ChannelState) {
-        self.input.append(&mut other.input);
-        self.output.append(&mut other.output);
-    }
-
-    /// Whether there is nothing.
-    pub fn is_empty(&self) -> bool {
-        self.input.is_empty() && self.output.is_empty()
-    }
-}
-
-/// A copy of what buffer `b` holds from record `pos` and marker `mi` on, without barriers and
-/// end-of-partition (the upstream sends those again after a restore); `None` if nothing is
-/// left.
-pub fn persistable(b: &Buffer, pos: usize, mi: usize) -> Option<Buffer> {
-    let a = b.arity as usize;
-    let n = b.len();
-    let marker_bytes = b.markers.len() as u32 * MARKER_BYTES;
-    let record_bytes = b.bytes.saturating_sub(marker_bytes);
-    let left = n.saturating_sub(pos);
-    let mut c = Buffer {
-        arity: b.arity,
-        values: b.values[(pos * a).min(b.values.len())..].to_vec(),
-        meta: b.meta[pos.min(n)..].to_vec(),
-        bytes: if n == 0 {
-            0
-        } else {
-            (u64::from(record_bytes) * left as u64 / n as u64) as u32
-        },
-        finished_at: b.finished_at,
-        ..Default::default()
-    };
-    for &(at, m) in b.markers.iter().skip(mi) {
-        if !matches!(m, Marker::Barrier(_) | Marker::UnalignedBarrier(_)) {
-            c.push_marker_at((at as usize).saturating_sub(pos) as u32, m);
-        }
-    }
-    (!c.is_empty()).then_some(c)
-}
-
-/// The barrier id of a barrier buffer (barriers travel alone in their buffer).
-pub fn barrier_of(b: &Buffer) -> Option<u64> {
-    match b.markers.first() {
-        Some(&(_, Marker::Barrier(id))) if b.meta.is_empty() => Some(id),
-        _ => None,
-    }
-}
-
-/// Work a task does before anything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Priority {
-    /// A source injects the barrier of checkpoint `id` (the trigger is a mailbox action).
-    Inject(u64),
-    /// An unaligned barrier arrived on channel `ch` at `at`, with `pre` buffers queued ahead
-    /// of it on that channel.
-    Barrier {
-        /// Channel id.
-        ch: u32,
-        /// Checkpoint id.
-        id: u64,
-        /// Buffers of the channel's queue that arrived before the barrier.
-        pre: usize,
-        /// Arrival time.
-        at: SimTime,
-    },
-    /// The aligned checkpoint `id` this task is aligning timed out.
-    Switch(u64),
-    /// Every upstream task has finished: the coordinator triggers checkpoint `id` at this
-    /// task directly (FLIP-147), and it starts as if its first barrier had arrived.
-    Trigger(u64),
-}
-
-/// A gate recording in-flight input for an unaligned checkpoint.
-#[derive(Debug, Clone)]
-pub struct Collect {
-    /// Checkpoint id.
-    pub id: u64,
-    /// Per gate slot: its barrier arrived (or it ended): recording stopped.
-    pub seen: Vec<bool>,
-    /// The input channel state so far.
-    pub state: ChannelState,
 }
 
 /// Drops a recording for checkpoint `id` or older (it was aborted).
@@ -331,7 +229,7 @@ impl Simulation<'_> {
         while i < items.len() {
             let item = items[i];
             i += 1;
-            let Some((kind, deadline)) = self.pending_kind(item_id(item)) else {
+            let Some((kind, deadline)) = self.pending_kind(item.checkpoint()) else {
                 continue; // aborted or expired meanwhile
             };
             let task = &self.tasks[ti as usize];
@@ -350,14 +248,14 @@ impl Simulation<'_> {
                 Priority::Barrier { id, at, .. } => {
                     let gate = &mut self.tasks[ti as usize].gate;
                     if gate.collect.as_ref().is_some_and(|c| c.id >= id)
-                        || gate.align.as_ref().is_some_and(|a| a.id > id)
+                        || gate.barriers.align.as_ref().is_some_and(|a| a.id > id)
                     {
                         continue; // already collecting, or older than the current alignment
                     }
                     // An alignment of this checkpoint in progress turns unaligned, keeping
                     // what it has seen; an older one is subsumed.
-                    let align = gate.align.clone().filter(|a| a.id == id);
-                    crate::flink::barrier::abort(gate, id);
+                    let align = gate.barriers.align.clone().filter(|a| a.id == id);
+                    gate.barriers.abort(id, &mut gate.available);
                     let seen = self.initially_seen(ti, align.as_ref().map(|a| &a.seen));
                     self.start_collect(ti, id, seen, &mut items, i - 1);
                     let started = align.as_ref().map_or(at, |a| a.started);
@@ -373,10 +271,10 @@ impl Simulation<'_> {
                 }
                 Priority::Switch(id) => {
                     let gate = &mut self.tasks[ti as usize].gate;
-                    let Some(a) = gate.align.clone().filter(|a| a.id == id) else {
+                    let Some(a) = gate.barriers.align.clone().filter(|a| a.id == id) else {
                         continue; // aligned in time after all
                     };
-                    crate::flink::barrier::abort(gate, id);
+                    gate.barriers.abort(id, &mut gate.available);
                     let seen = self.initially_seen(ti, Some(&a.seen));
                     self.start_collect(ti, id, seen, &mut items, i);
                     if let Some(tr) = self.trace.as_mut() {
@@ -591,7 +489,13 @@ impl Simulation<'_> {
             let task = &mut self.tasks[ti as usize];
             if task.ending || task.gate.collect.as_ref().is_some_and(|c| c.id == id) {
                 // nothing to switch
-            } else if task.gate.align.as_ref().is_some_and(|a| a.id == id) {
+            } else if task
+                .gate
+                .barriers
+                .align
+                .as_ref()
+                .is_some_and(|a| a.id == id)
+            {
                 task.priority.push_back(Priority::Switch(id));
             } else {
                 // Barriers queued behind data at a task that has not begun to align.
@@ -672,20 +576,9 @@ impl Simulation<'_> {
     }
 }
 
-fn item_id(p: Priority) -> u64 {
-    match p {
-        Priority::Inject(id)
-        | Priority::Barrier { id, .. }
-        | Priority::Switch(id)
-        | Priority::Trigger(id) => id,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::value::Value;
-    use crate::sim::buffer::RecMeta;
 
     fn cfg(unaligned: bool, timeout_ms: u64, mode: CheckpointMode) -> CheckpointConfig {
         CheckpointConfig {
@@ -729,53 +622,5 @@ mod tests {
             barrier_kind(&cfg(true, 0, AtLeastOnce), false),
             BarrierKind::AtLeastOnce
         );
-    }
-
-    fn buffer(records: &[i64]) -> Buffer {
-        let mut b = Buffer {
-            arity: 1,
-            ..Default::default()
-        };
-        for &r in records {
-            b.push(&[Value::Int(r)], RecMeta::untimed(SimTime(0)), 21);
-        }
-        b
-    }
-
-    #[test]
-    fn a_partly_read_buffer_persists_only_what_is_left() {
-        let mut b = buffer(&[1, 2, 3, 4]);
-        b.push_marker(Marker::Watermark(7)); // after 4 records
-        let c = persistable(&b, 3, 0).expect("one record and the watermark left");
-        assert_eq!(c.len(), 1);
-        assert_eq!(c.row(0), &[Value::Int(4)]);
-        assert_eq!(c.markers, vec![(1, Marker::Watermark(7))]);
-        assert_eq!(c.bytes, 21 + MARKER_BYTES);
-        assert!(persistable(&b, 4, 1).is_none(), "nothing left");
-    }
-
-    #[test]
-    fn barriers_and_end_of_partition_are_not_channel_state() {
-        let mut barrier = Buffer::default();
-        barrier.push_marker(Marker::Barrier(3));
-        assert_eq!(barrier_of(&barrier), Some(3));
-        assert!(persistable(&barrier, 0, 0).is_none());
-        let eop = Buffer {
-            end_of_partition: true,
-            ..Default::default()
-        };
-        assert!(persistable(&eop, 0, 0).is_none());
-        assert_eq!(barrier_of(&buffer(&[1])), None);
-    }
-
-    #[test]
-    fn channel_state_adds_up_input_and_output_bytes() {
-        let mut s = ChannelState::default();
-        assert!(s.is_empty());
-        s.append(ChannelState {
-            input: vec![(0, buffer(&[1, 2]))],
-            output: vec![(1, buffer(&[3]))],
-        });
-        assert_eq!(s.bytes(), 63);
     }
 }

@@ -117,11 +117,9 @@ pub(super) fn input_item(
         && let Some(ch) = gate.available.pop_front()
     {
         let c = &mut cx.net.channels[ch as usize];
-        if gate.blocked[c.gate_pos as usize] {
+        if gate.barriers.is_blocked(c.gate_pos as usize) {
             // blocked by barrier alignment: read it again once the checkpoint is aligned
-            if !gate.parked.contains(&ch) {
-                gate.parked.push(ch);
-            }
+            gate.barriers.park(ch);
             continue;
         }
         let b = c
@@ -153,7 +151,11 @@ pub(super) fn input_item(
         } else if let Some(&(_, m)) = b.markers.get(mi) {
             mi += 1;
             if let buffer::Marker::Barrier(id) = m {
-                match crate::flink::barrier::on_barrier(gate, slot, id, SimTime(t), cx.net.channels)
+                let channels = &*cx.net.channels;
+                let ended = |s: usize| channels[gate.channels[s] as usize].ended;
+                match gate
+                    .barriers
+                    .on_barrier(slot, id, SimTime(t), &ended, &mut gate.available)
                 {
                     crate::flink::barrier::Step::Continue => {}
                     crate::flink::barrier::Step::Block => break,
@@ -182,8 +184,12 @@ pub(super) fn input_item(
             *end_of_input = gate.ended as usize == gate.channels.len();
             // An ended channel counts as aligned: the barrier may be complete now.
             if snapshot.is_none()
-                && let Some(id) = gate.align.as_ref().map(|a| a.id)
-                && let Some(started) = crate::flink::barrier::complete(gate, cx.net.channels)
+                && let Some(id) = gate.barriers.align.as_ref().map(|a| a.id)
+                && let Some(started) = {
+                    let channels = &*cx.net.channels;
+                    let ended = |s: usize| channels[gate.channels[s] as usize].ended;
+                    gate.barriers.complete(&ended, &mut gate.available)
+                }
             {
                 t = chain.status(0, buffer::Marker::Barrier(id), t, cx);
                 *snapshot = Some((id, started));
