@@ -312,7 +312,7 @@ impl Simulation<'_> {
             f.restored_checkpoint = Some(sp_id);
         }
         self.sp.resubmitted = true;
-        self.recovery.status = super::recovery::JobStatus::Created;
+        self.recovery.status = crate::flink::restart::JobStatus::Created;
         self.recovery.transitions.push(JobTransition {
             at_ms: now.as_secs_f64() * 1e3,
             status: "created".into(),
@@ -328,7 +328,7 @@ impl Simulation<'_> {
                 ],
             );
         }
-        self.set_status(super::recovery::JobStatus::Running);
+        self.set_status(crate::flink::restart::JobStatus::Running);
         self.start_checkpointing("checkpoint/first-trigger/resubmitted");
         if !self.alignment.is_empty() {
             self.align();

@@ -108,7 +108,7 @@ impl Simulation<'_> {
         let now = self.queue.now();
         let running = self.failure.is_none()
             && !self.sp.down()
-            && self.recovery.status == super::recovery::JobStatus::Running
+            && self.recovery.status == crate::flink::restart::JobStatus::Running
             && self.tasks.iter().all(|t| !t.cancelled)
             && self.finished < self.tasks.len();
         if self.coord.is_none() || !running {
@@ -213,7 +213,7 @@ impl Simulation<'_> {
                 Event::Fault { .. } | Event::FaultEnd { .. } | Event::Savepoint { .. }
             )
         });
-        self.recovery.status = super::recovery::JobStatus::Finished;
+        self.recovery.status = crate::flink::restart::JobStatus::Finished;
         self.recovery.transitions.push(JobTransition {
             at_ms: now.as_secs_f64() * 1e3,
             status: "finished".into(),

@@ -216,7 +216,7 @@ impl<'a> Simulation<'a> {
     fn start(&mut self) {
         let s = self.s;
         self.apply_memory_limit(s.limits.max_memory);
-        self.set_status(recovery::JobStatus::Running);
+        self.set_status(crate::flink::restart::JobStatus::Running);
         self.start_checkpointing("checkpoint/first-trigger");
         self.schedule_faults(s);
         self.schedule_savepoints(s);
@@ -393,7 +393,7 @@ impl<'a> Simulation<'a> {
             return Some((Status::Failed, Some(f.clone()), events));
         }
         if self.finished == self.tasks.len() {
-            self.set_status(recovery::JobStatus::Finished);
+            self.set_status(crate::flink::restart::JobStatus::Finished);
             if let Some(tr) = self.trace.as_mut() {
                 tr.event(t, "job_finished", vec![]);
             }
