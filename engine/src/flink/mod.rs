@@ -1,8 +1,10 @@
 //! Apache Flink's rules, each written once: window assigners, triggers and merging; the
-//! watermark generator and the status/watermark valve; key groups; the barrier aligner; restart strategies and the job's status.
-//! These modules know nothing of the simulator or the scenario file.
+//! watermark generator and the status/watermark valve; key groups; the barrier aligner; the
+//! checkpoint coordinator's rules; restart strategies and the job's status. These modules
+//! know nothing of the simulator or the scenario file.
 
 pub mod barrier;
+pub mod checkpoint;
 pub mod keygroup;
 pub mod restart;
 pub mod valve;

@@ -186,6 +186,18 @@ impl Task {
             None => self.gate.current.is_some() || !self.gate.available.is_empty(),
         }
     }
+
+    /// Checkpoint `id` was aborted: the gate drops its alignment (and the recording of
+    /// in-flight input) for it or an older one, and a source no longer injects its barrier.
+    pub fn abort_checkpoint(&mut self, id: u64) {
+        self.gate.barriers.abort(id, &mut self.gate.available);
+        if self.gate.collect.as_ref().is_some_and(|c| c.id <= id) {
+            self.gate.collect = None;
+        }
+        if self.inject_barrier == Some(id) {
+            self.inject_barrier = None;
+        }
+    }
 }
 
 /// How far behind processing time a task's watermark is, sampled whenever it advances and

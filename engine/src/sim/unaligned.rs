@@ -39,63 +39,12 @@ use super::Simulation;
 use super::buffer::{Buffer, Marker};
 use super::channel_state::{ChannelState, Collect, barrier_of, persistable};
 use super::net::{FlushCause, Net};
-use super::task::{Gate, Priority};
+use super::task::Priority;
 use crate::core::time::{SimDuration, SimTime};
 use crate::expr::eval::EvalCx;
+use crate::flink::checkpoint::BarrierKind;
 use crate::ops::Cx;
-use crate::scenario::{CheckpointConfig, CheckpointMode};
 use serde_json::json;
-
-/// How the barriers of one checkpoint travel (Flink's `CheckpointOptions.forConfig`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BarrierKind {
-    /// At-least-once: barriers are counted, not aligned.
-    AtLeastOnce,
-    /// Aligned: channels block until every barrier is in.
-    Aligned,
-    /// Unaligned from the start (`aligned_timeout` 0).
-    Unaligned,
-    /// Aligned, switching to unaligned this long after the trigger.
-    Timeoutable(SimDuration),
-}
-
-impl BarrierKind {
-    /// Whether barriers of this checkpoint may overtake data.
-    pub fn may_be_unaligned(self) -> bool {
-        matches!(self, BarrierKind::Unaligned | BarrierKind::Timeoutable(_))
-    }
-
-    /// For the report.
-    pub fn name(self) -> String {
-        match self {
-            BarrierKind::AtLeastOnce => "at-least-once".into(),
-            BarrierKind::Aligned => "aligned".into(),
-            BarrierKind::Unaligned => "unaligned".into(),
-            BarrierKind::Timeoutable(d) => format!("aligned (timeout {d})"),
-        }
-    }
-}
-
-/// The barrier kind of a checkpoint under `cfg`. `aligned_only` is set for savepoints, which
-/// Flink always aligns ("Savepoints can not be unaligned").
-pub fn barrier_kind(cfg: &CheckpointConfig, aligned_only: bool) -> BarrierKind {
-    if cfg.mode == CheckpointMode::AtLeastOnce {
-        BarrierKind::AtLeastOnce
-    } else if aligned_only || !cfg.unaligned {
-        BarrierKind::Aligned
-    } else if cfg.aligned_timeout.is_zero() {
-        BarrierKind::Unaligned
-    } else {
-        BarrierKind::Timeoutable(cfg.aligned_timeout)
-    }
-}
-
-/// Drops a recording for checkpoint `id` or older (it was aborted).
-pub fn abort(gate: &mut Gate, id: u64) {
-    if gate.collect.as_ref().is_some_and(|c| c.id <= id) {
-        gate.collect = None;
-    }
-}
 
 impl Simulation<'_> {
     /// A priority barrier reached the receiver of channel `ch`.
@@ -573,54 +522,5 @@ impl Simulation<'_> {
                 );
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(unaligned: bool, timeout_ms: u64, mode: CheckpointMode) -> CheckpointConfig {
-        CheckpointConfig {
-            interval: SimDuration::from_secs(1),
-            mode,
-            timeout: SimDuration::from_secs(600),
-            min_pause: SimDuration::ZERO,
-            max_concurrent: 1,
-            tolerable_failures: 0,
-            unaligned,
-            aligned_timeout: SimDuration::from_millis(timeout_ms),
-            compare_aligned: false,
-            storage_bandwidth: 100 << 20,
-            storage_latency: SimDuration::from_millis(20),
-            retained: 1,
-            span: 0..0,
-        }
-    }
-
-    #[test]
-    fn the_barrier_kind_follows_flinks_checkpoint_options() {
-        use CheckpointMode::*;
-        assert_eq!(
-            barrier_kind(&cfg(false, 0, ExactlyOnce), false),
-            BarrierKind::Aligned
-        );
-        assert_eq!(
-            barrier_kind(&cfg(true, 0, ExactlyOnce), false),
-            BarrierKind::Unaligned
-        );
-        assert_eq!(
-            barrier_kind(&cfg(true, 500, ExactlyOnce), false),
-            BarrierKind::Timeoutable(SimDuration::from_millis(500))
-        );
-        // savepoints are always aligned; at-least-once never aligns
-        assert_eq!(
-            barrier_kind(&cfg(true, 0, ExactlyOnce), true),
-            BarrierKind::Aligned
-        );
-        assert_eq!(
-            barrier_kind(&cfg(true, 0, AtLeastOnce), false),
-            BarrierKind::AtLeastOnce
-        );
     }
 }

@@ -13,6 +13,7 @@
 //! the task's pieces). Everything else in `sim/` is a subsystem with its own state, called
 //! from here.
 
+mod checkpoints;
 mod cpu;
 mod work;
 
