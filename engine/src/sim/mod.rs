@@ -23,6 +23,7 @@ pub mod build;
 pub mod channel;
 pub mod channel_state;
 pub mod checkpoint;
+pub mod faults;
 pub mod heartbeat;
 mod kernel;
 mod limits;

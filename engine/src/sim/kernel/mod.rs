@@ -15,6 +15,8 @@
 
 mod checkpoints;
 mod cpu;
+mod failover;
+mod savepoints;
 mod work;
 
 use super::limits::{self, Progress};
