@@ -17,6 +17,7 @@ mod checkpoints;
 mod cpu;
 mod failover;
 mod savepoints;
+mod unaligned;
 mod work;
 
 use super::limits::{self, Progress};
