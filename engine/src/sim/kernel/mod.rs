@@ -84,14 +84,12 @@ pub struct Simulation<'a> {
     pub(in crate::sim) annotate: bool,
     /// Savepoints and the rescale.
     pub(in crate::sim) sp: savepoint::State,
-    /// The last memory estimate (see `limits`).
-    pub(in crate::sim) last_memory: std::cell::Cell<u64>,
     /// Events processed so far.
     events: u64,
     /// Work done inside events (timers one watermark fires), counted against `max_events`.
     work: u64,
-    /// Events between two memory checks.
-    check_memory: u64,
+    /// The `[limits]` checks.
+    watch: limits::Watch,
     /// How the run ended, once it has.
     ending: Option<Ending>,
     /// Called every few thousand events, for a progress line.
@@ -189,10 +187,9 @@ impl<'a> Simulation<'a> {
             failure: None,
             alignment: alignment_groups(s, p, &rt.task_of),
             sp: savepoint::State::default(),
-            last_memory: std::cell::Cell::new(0),
             events: 0,
             work: 0,
-            check_memory: 0,
+            watch: limits::Watch::default(),
             ending: None,
             progress: None,
         };
@@ -234,7 +231,7 @@ impl<'a> Simulation<'a> {
         }
         crate::ops::timers::budget::take_cause();
         crate::ops::timers::budget::start_event(s.limits.max_events);
-        self.check_memory = self.memory_check_every();
+        self.watch.check_memory = memory::check_every(self.tasks.len(), self.channels.len());
     }
 
     /// Processes the next event and returns it; `None` when the run has ended (the job
@@ -284,52 +281,39 @@ impl<'a> Simulation<'a> {
         })
     }
 
-    /// The limits checked before an event at `t` is processed: `max_events`, `max_memory`,
-    /// `max_sim_time`, and every [`limits::CHECK_EVERY`] events `max_records` (with progress).
+    /// The `[limits]` checked before an event at `t` is processed ([`limits::Watch`]).
     fn limit_before(&mut self, t: SimTime) -> Option<Ending> {
-        let s = self.s;
-        let events = self.events;
-        if events + self.work > s.limits.max_events {
-            return Some((
-                Status::LimitReached,
-                Some(format!(
-                    "the run processed {} events, counting the timers fired inside them (limits.max_events); raise it in [limits] or shorten the input",
-                    s.limits.max_events
-                )),
-                events,
-            ));
+        let mut progress = self.progress.take();
+        let mut watch = std::mem::take(&mut self.watch);
+        let counts = (self.events, self.work);
+        let stop = watch.before_event(&self.s.limits, counts, t, &self.held(), &mut progress);
+        self.watch = watch;
+        self.progress = progress;
+        stop.map(|why| (Status::LimitReached, Some(why), self.events))
+    }
+
+    /// What the run holds, for the memory estimates.
+    fn held(&self) -> memory::Held<'_> {
+        memory::Held {
+            tasks: &self.tasks,
+            channels: &self.channels,
+            snapshot_bytes: self.coord.as_ref().map_or(0, |c| c.snapshot_bytes()),
+            retired: &self.sp.retired,
+            queue_len: self.queue.len(),
+            interned: self.interner.len(),
+            buffer_size: self.cost.buffer_size_bytes,
         }
-        if events.is_multiple_of(self.check_memory) {
-            let held = self.memory_estimate_bytes();
-            if held > s.limits.max_memory {
-                return Some((
-                    Status::LimitReached,
-                    Some(format!(
-                        "the run holds about {} (operator state, buffers, snapshots, captured rows), more than limits.max_memory ({}); raise it in [limits] or shorten the input",
-                        memory::human_bytes(held),
-                        memory::human_bytes(s.limits.max_memory)
-                    )),
-                    events,
-                ));
-            }
-        }
-        if t.0 > s.limits.max_sim_time.0 {
-            return Some((
-                Status::LimitReached,
-                Some(format!(
-                    "simulated time passed {} (limits.max_sim_time); raise it in [limits] or shorten the input",
-                    s.limits.max_sim_time
-                )),
-                events,
-            ));
-        }
-        if events.is_multiple_of(limits::CHECK_EVERY) {
-            let mut progress = self.progress.take();
-            let stop = self.check_limits(s, t, events, &mut progress);
-            self.progress = progress;
-            return stop;
-        }
-        None
+    }
+
+    /// An estimate of the memory the run holds now, in bytes ([`memory::Held::bytes`]).
+    pub fn memory_estimate_bytes(&self) -> u64 {
+        self.held().bytes()
+    }
+
+    /// Gives the operators that can multiply records within one event their share of
+    /// `limit` bytes ([`memory::apply_limit`]); called whenever tasks are (re)built.
+    pub(in crate::sim) fn apply_memory_limit(&mut self, limit: u64) {
+        memory::apply_limit(&mut self.tasks, limit);
     }
 
     /// Hands event `ev` at `t` to the part of the simulator it concerns.
