@@ -59,3 +59,34 @@ pub fn compare(aligned: &RunReport, unaligned: &RunReport) -> Vec<VariantReport>
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_aligned_variant_turns_unaligned_checkpoints_off_once() {
+        let text = r#"
+[checkpointing]
+interval = "1 s"
+unaligned = true
+aligned_timeout = "100 ms"
+compare_aligned = true
+
+[[source]]
+name = "s"
+kind = "inline"
+events = [ { a = 1 } ]
+
+[[sink]]
+name = "out"
+input = "s"
+"#;
+        let s = crate::scenario::parse_str("t.toml", text, None)
+            .unwrap_or_else(|d| panic!("{}", d.render()));
+        let v = variant(&s).expect("a comparison is asked for");
+        let c = v.fault_tolerance.checkpointing.as_ref().unwrap();
+        assert!(!c.unaligned && c.aligned_timeout.is_zero() && !c.compare_aligned);
+        assert!(variant(&v).is_none(), "the variant compares with nothing");
+    }
+}

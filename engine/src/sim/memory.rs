@@ -139,7 +139,7 @@ impl Held<'_> {
     /// The run's footprint as the progress line shows it: operator state at about twice its
     /// serialized (checkpoint) size, the buffers held by channels at the buffer size, and the
     /// tasks and channels themselves. Also compared with `limits.max_memory`, every few
-    /// thousand events ([`super::limits`]).
+    /// thousand events (`sim::limits`).
     pub fn footprint(&self) -> u64 {
         let state: u64 = self
             .tasks

@@ -17,6 +17,35 @@
 //! [`run`] runs one simulation ([`Simulation`]); the fault-free reference run a faulty run is
 //! compared with, and the aligned variant of an unaligned one, are started by
 //! [`crate::oracle::run`].
+//!
+//! # Map
+//!
+//! **The kernel** is the folder `kernel/`, the only place with `impl Simulation`: the world
+//! of one run (tasks, channels, cores, the event queue) and its loop —
+//! [`Simulation::new`], [`Simulation::step`], [`Simulation::run`] — with the scheduling of
+//! work items on cores and the network events (`cpu.rs`, `work.rs`), and the kernel's side of
+//! each subsystem (`checkpoints.rs`, `unaligned.rs`, `failover.rs`, `savepoints.rs`): it hands
+//! a subsystem the pieces of the world it needs and carries out what follows from its answer.
+//! (`reporting.rs`, the report at the end of a run, still reads the world directly.)
+//!
+//! **The world's parts**, used by the kernel and the subsystems: [`queue`] (the clock and the
+//! event queue), [`task`] (a subtask: gate, chain, writers), [`channel`] and [`buffer`],
+//! [`net`] (writing records into buffers, flushing, credit), [`source`], [`trace`], and
+//! [`build`] (the job's tasks and channels from its plan).
+//!
+//! **Subsystems**, each with its own state, called through narrow parameters and importing
+//! neither the kernel nor each other in a cycle:
+//! - [`checkpoint`]: the checkpoint coordinator ([`checkpoint::Coordinator`]) and task
+//!   snapshots, on Flink's rules in [`crate::flink::checkpoint`];
+//! - [`unaligned`] and [`channel_state`]: unaligned checkpoints, the aligned timeout, the
+//!   in-flight data they persist;
+//! - [`recovery`]: the job's status, failures, the restart strategy
+//!   ([`crate::flink::restart`]), failover regions, restoring tasks;
+//! - [`faults`] and [`heartbeat`]: scripted faults and lost TaskManagers;
+//! - [`savepoint`] and [`rescale`]: savepoints, stop-with-savepoint and the state
+//!   redistribution of a rescaled job;
+//! - `limits` and [`memory`]: every `[limits]` check, and the memory estimates and guards;
+//! - [`sink_rows`]: what sinks made visible, for the report.
 
 pub mod buffer;
 pub mod build;

@@ -293,3 +293,82 @@ pub fn restore(
     }
     (in_set, rebuilt)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::time::SimDuration;
+    use crate::sim::channel::Ends;
+
+    fn channel(from: u32, to: u32) -> Channel {
+        let ends = Ends {
+            edge: 0,
+            from_task: from,
+            writer: 0,
+            to_task: to,
+            input: 0,
+        };
+        Channel::new(ends, false, SimDuration::ZERO, 2)
+    }
+
+    #[test]
+    fn failover_regions_are_the_tasks_connected_by_channels_numbered_in_order() {
+        // 0 → 2, 1 → 3 (forward) and 4 alone
+        let r = regions(5, &[channel(0, 2), channel(1, 3)]);
+        assert_eq!(r, [0, 1, 0, 1, 2]);
+        // an all-to-all exchange joins them
+        let r = regions(
+            4,
+            &[channel(0, 2), channel(0, 3), channel(1, 2), channel(1, 3)],
+        );
+        assert_eq!(r, [0, 0, 0, 0]);
+    }
+
+    fn recovery(region: Vec<u32>) -> Recovery {
+        let s = crate::scenario::parse_str(
+            "t.toml",
+            "[[source]]\nname = \"s\"\nkind = \"inline\"\nevents = [ { a = 1 } ]\n\n[[sink]]\nname = \"out\"\ninput = \"s\"\n",
+            None,
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+        Recovery::new(&s, region, 1)
+    }
+
+    #[test]
+    fn a_failure_cancels_its_regions_or_the_whole_job() {
+        let r = recovery(vec![0, 1, 0, 1, 2]);
+        assert_eq!(r.to_cancel(&[2], false, 5), [0, 2]);
+        assert_eq!(r.to_cancel(&[3, 4], false, 5), [1, 3, 4]);
+        assert_eq!(r.to_cancel(&[2], true, 5), [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_replanned_restart_makes_the_earlier_plan_stale() {
+        let mut r = recovery(vec![0, 0]);
+        let mut q = EventQueue::new();
+        let row = r.record_failure(SimTime::ZERO, "boom".into(), 2);
+        r.wait(&[0, 1], row);
+        assert_eq!(r.waiting_among(&[1, 5]), 1);
+        r.plan(SimTime::ZERO.plus(SimDuration::from_secs(1)), &mut q);
+        let first = match q.pop() {
+            Some((_, Event::Restart { generation })) => generation,
+            e => panic!("{e:?}"),
+        };
+        r.plan(SimTime::ZERO.plus(SimDuration::from_secs(2)), &mut q);
+        assert!(!r.is_current(first));
+        assert_eq!(
+            r.pending_at(),
+            Some(SimTime::ZERO.plus(SimDuration::from_secs(2)))
+        );
+        let (tasks, rows) = r.take_waiting();
+        assert_eq!((tasks, rows.clone()), (vec![0, 1], vec![0]));
+        assert_eq!(r.pending_at(), None);
+        r.restored(
+            &rows,
+            SimTime::ZERO.plus(SimDuration::from_secs(3)),
+            Some(4),
+        );
+        assert_eq!(r.failures[0].downtime_ms, Some(3000.0));
+        assert_eq!(r.failures[0].restored_checkpoint, Some(4));
+    }
+}

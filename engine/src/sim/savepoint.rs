@@ -205,3 +205,63 @@ impl State {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u64) -> SimTime {
+        SimTime::ZERO.plus(SimDuration::from_secs(s))
+    }
+
+    #[test]
+    fn a_declined_stop_fails_the_rescale_and_says_why() {
+        let mut st = State::default();
+        st.decline(Kind::Intermediate, at(1), (false, false), &mut None);
+        assert_eq!(
+            st.stop_failed, None,
+            "an intermediate savepoint is only declined"
+        );
+        st.decline(Kind::Stop, at(2), (true, false), &mut None);
+        assert_eq!(
+            st.stop_failed.as_deref(),
+            Some(
+                "the stop-with-savepoint at 2.000 s was declined: not all required tasks were running (the job had finished)"
+            )
+        );
+        // the first reason stays
+        st.decline(Kind::Stop, at(3), (false, false), &mut None);
+        assert!(st.stop_failed.unwrap().contains("the job had finished"));
+        // a job that failed for good reports its failure, not the declined stop
+        let mut st = State::default();
+        st.decline(Kind::Stop, at(2), (false, true), &mut None);
+        assert_eq!(st.stop_failed, None);
+    }
+
+    #[test]
+    fn only_the_stop_with_savepoint_ends_the_job_and_only_once() {
+        let mut st = State {
+            stop_id: Some(3),
+            triggered: at(5),
+            ..Default::default()
+        };
+        let mut q = EventQueue::new();
+        q.schedule(at(9), Event::Resubmit);
+        q.schedule(at(9), Event::Fault { index: 0 });
+        assert!(
+            !st.stop_aborted(2, "subsumed", at(6), &mut None),
+            "not the stop"
+        );
+        assert!(!st.after_notify(2, at(6), &mut q));
+        assert!(st.after_notify(3, at(6), &mut q));
+        assert!(st.down());
+        // the old job's events are gone; faults strike the cluster still
+        assert_eq!(q.pop(), Some((at(9), Event::Fault { index: 0 })));
+        assert_eq!(q.pop(), None);
+        assert!(!st.after_notify(3, at(7), &mut q), "once");
+        assert!(
+            !st.stop_aborted(3, "late", at(7), &mut None),
+            "it had completed"
+        );
+    }
+}

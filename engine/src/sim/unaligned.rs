@@ -205,3 +205,109 @@ pub fn replay(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::time::SimDuration;
+    use crate::core::value::Value;
+    use crate::sim::buffer::RecMeta;
+    use crate::sim::channel::{Ends, FloatingPool};
+    use std::collections::VecDeque;
+
+    /// A gate over channels 0..n (slot = channel id), recording checkpoint 7.
+    fn gate(n: usize) -> Gate {
+        Gate {
+            channels: (0..n as u32).collect(),
+            available: VecDeque::new(),
+            pool: FloatingPool { free: 0 },
+            ended: 0,
+            current: None,
+            slots: (0..n).map(|s| (0, s)).collect(),
+            valves: Vec::new(),
+            watermark: crate::core::time::EVENT_TIME_MIN,
+            idle: false,
+            barriers: crate::flink::barrier::Aligner::new(n, true),
+            collect: Some(Collect {
+                id: 7,
+                seen: vec![false; n],
+                state: ChannelState::default(),
+            }),
+        }
+    }
+
+    fn channels(n: usize) -> Vec<Channel> {
+        (0..n as u32)
+            .map(|i| {
+                let ends = Ends {
+                    edge: 0,
+                    from_task: i,
+                    writer: 0,
+                    to_task: 9,
+                    input: 0,
+                };
+                Channel::new(ends, false, SimDuration::ZERO, 2)
+            })
+            .collect()
+    }
+
+    fn data(n: i64) -> Buffer {
+        let mut b = Buffer {
+            arity: 1,
+            ..Default::default()
+        };
+        for r in 0..n {
+            b.push(&[Value::Int(r)], RecMeta::untimed(SimTime::ZERO), 21);
+        }
+        b
+    }
+
+    #[test]
+    fn a_recording_keeps_what_arrives_before_each_channels_barrier_and_ends_with_the_last() {
+        let mut chs = channels(3);
+        chs[2].ended = true;
+        let mut g = gate(3);
+        assert_eq!(
+            initially_seen(&g, &chs, Some(&[true, false, false])),
+            [true, false, true]
+        );
+        // data on slot 1 is recorded; its end of partition marks it seen
+        assert!(!record_arrival(&mut g, 1, 1, &data(2)));
+        let eop = Buffer {
+            end_of_partition: true,
+            ..data(1)
+        };
+        assert!(record_arrival(&mut g, 1, 1, &eop));
+        assert!(mark_seen(&mut g, 1));
+        // after the barrier, nothing more from that slot
+        assert!(!record_arrival(&mut g, 1, 1, &data(5)));
+        assert!(collected(&mut g, &chs).is_none(), "slot 0 is still open");
+        assert!(mark_seen(&mut g, 0));
+        let col = collected(&mut g, &chs).expect("every slot seen or ended");
+        assert_eq!(col.id, 7);
+        assert_eq!(col.state.input.len(), 2);
+        assert_eq!(col.state.bytes(), 63);
+        assert!(g.collect.is_none() && !mark_seen(&mut g, 0));
+    }
+
+    #[test]
+    fn queued_buffers_up_to_the_barrier_are_input_channel_state() {
+        let mut chs = channels(1);
+        chs[0].queue.extend([data(1), data(2), data(3)]);
+        let mut state = ChannelState::default();
+        record_queued(&mut state, 0, &chs[0], 2);
+        assert_eq!(
+            state.input.iter().map(|(_, b)| b.len()).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let mut g = gate(1);
+        g.current = Some((0, data(4), 3, 0));
+        let rest = rest_of_current(&g);
+        assert_eq!(rest.input.len(), 1);
+        assert_eq!(
+            rest.input[0].1.len(),
+            1,
+            "one record left of the buffer being read"
+        );
+    }
+}
