@@ -14,9 +14,10 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use streamlab_engine::oracle;
 use streamlab_engine::plan;
 use streamlab_engine::scenario::{self, Scenario};
-use streamlab_engine::sim::{self, RunOptions};
+use streamlab_engine::sim::RunOptions;
 
 fn load(text: &str, name: &str) -> (Scenario, plan::Plan) {
     let s = scenario::parse_str(name, text, Some(Path::new("scenarios")))
@@ -26,7 +27,7 @@ fn load(text: &str, name: &str) -> (Scenario, plan::Plan) {
 }
 
 fn run(s: &Scenario, p: &plan::Plan) -> u64 {
-    let out = sim::run(s, p, RunOptions::default()).expect("no trace, no I/O");
+    let out = oracle::run(s, p, RunOptions::default()).expect("no trace, no I/O");
     out.report.sink_records
 }
 

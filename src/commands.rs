@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 use streamlab_engine::core::diag::Diagnostics;
+use streamlab_engine::oracle;
 use streamlab_engine::plan::{self, render};
 use streamlab_engine::report::{Status, fmt_rate, plural};
 use streamlab_engine::scenario::{self, LoadError, Scenario};
@@ -149,7 +150,7 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
     };
     let started = Instant::now();
     let mut line = crate::run_progress::RunProgress::new(s.limits.max_records);
-    let out = sim::run_with_progress(
+    let out = oracle::run_with_progress(
         &s,
         &p,
         RunOptions {

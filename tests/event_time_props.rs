@@ -45,10 +45,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::Status;
 use streamlab_engine::scenario::parse_str;
-use streamlab_engine::sim::{self, RunOptions};
+use streamlab_engine::sim::RunOptions;
 
 /// Flink's maximum parallelism for every job here (the default for parallelism ≤ 85).
 const MAX_PARALLELISM: i32 = 128;
@@ -370,7 +371,7 @@ fn run_scenario(text: &str) -> Result<Run, String> {
         .map_err(|e| format!("the generated scenario is invalid:\n{e}"))?;
     let p = plan(&s).map_err(|e| format!("planning failed: {e}"))?;
     let buf = Shared::default();
-    let out = sim::run(
+    let out = oracle::run(
         &s,
         &p,
         RunOptions {

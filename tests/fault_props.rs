@@ -41,6 +41,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::cell::Cell;
+use streamlab_engine::oracle;
 use streamlab_engine::report::{SinkReport, Status};
 use streamlab_engine::scenario;
 use streamlab_engine::scenario::chaos::ChaosKind;
@@ -236,7 +237,7 @@ fn run(text: &str, hash: bool) -> sim::RunOutput {
     let s = scenario::parse_str("vopr.toml", text, None)
         .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
     let p = streamlab_engine::plan::plan(&s).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    sim::run(
+    oracle::run(
         &s,
         &p,
         RunOptions {
@@ -411,7 +412,7 @@ fn chaos_profiles_keep_exactly_once() {
         s.fault_tolerance.faults.extend(drawn);
         s.fault_tolerance.record_output = true;
         let p = streamlab_engine::plan::plan(&s).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let r = sim::run(&s, &p, RunOptions::default())
+        let r = oracle::run(&s, &p, RunOptions::default())
             .expect("no I/O")
             .report;
         prop_assert_eq!(

@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::Status;
 use streamlab_engine::scenario::parse_str;
-use streamlab_engine::sim::{self, RunOptions};
+use streamlab_engine::sim::RunOptions;
 
 /// A `Write` whose bytes can be read after the run.
 #[derive(Clone, Default)]
@@ -163,7 +164,7 @@ fn engine_lines(case: &Path, spec: &Value) -> Vec<Value> {
     });
     let p = plan(&s).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
     let buf = Shared::default();
-    let out = sim::run(
+    let out = oracle::run(
         &s,
         &p,
         RunOptions {

@@ -11,9 +11,10 @@ use proptest::test_runner::FileFailurePersistence;
 use std::path::{Path, PathBuf};
 use streamlab_engine::core::time::SimDuration;
 use streamlab_engine::flink::window::Assigner;
+use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::scenario::{self, NodeKind, Scenario};
-use streamlab_engine::sim::{self, RunOptions};
+use streamlab_engine::sim::RunOptions;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -65,7 +66,7 @@ fn check(name: &str, text: &str, base: &Path) {
     s.limits.max_events = s.limits.max_events.min(100_000);
     s.limits.max_sim_time = SimDuration::from_secs(120);
     s.limits.max_memory = s.limits.max_memory.min(256 << 20);
-    sim::run(&s, &p, RunOptions::default()).expect("no I/O");
+    oracle::run(&s, &p, RunOptions::default()).expect("no I/O");
 }
 
 #[derive(Debug, Clone)]

@@ -36,10 +36,11 @@
 use crate::core::diag::Diagnostics;
 use crate::core::value::Type;
 use crate::flink::process::{CustomProcess, KeyedProcessFunction};
+use crate::oracle;
 use crate::plan::{self, Plan};
 use crate::report::{RunReport, SinkReport};
 use crate::scenario::{self, Scenario};
-use crate::sim::{self, RunOptions};
+use crate::sim::RunOptions;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -222,8 +223,8 @@ impl StreamEnv {
     pub fn execute(&self) -> Result<JobResult, ApiError> {
         let s = self.scenario().map_err(ApiError::Invalid)?;
         let p = plan::plan(&s).map_err(|e| ApiError::Plan(e.to_string()))?;
-        let out =
-            sim::run(&s, &p, RunOptions::default()).map_err(|e| ApiError::Plan(e.to_string()))?;
+        let out = oracle::run(&s, &p, RunOptions::default())
+            .map_err(|e| ApiError::Plan(e.to_string()))?;
         Ok(JobResult {
             report: out.report,
             plan: p,

@@ -12,10 +12,11 @@ use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use streamlab_engine::core::time::SimDuration;
 use streamlab_engine::flink::window::Assigner;
+use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::{RunReport, SinkReport, Status, WindowReport};
 use streamlab_engine::scenario::{self, Lit, NodeKind, Scenario, SourceData, SourceSpec};
-use streamlab_engine::sim::{self, RunOptions};
+use streamlab_engine::sim::RunOptions;
 
 fn load(path: &str) -> Scenario {
     scenario::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -23,7 +24,7 @@ fn load(path: &str) -> Scenario {
 
 fn run(s: &Scenario) -> RunReport {
     let p = plan(s).unwrap_or_else(|e| panic!("{}: {e}", s.name));
-    let out = sim::run(
+    let out = oracle::run(
         s,
         &p,
         RunOptions {

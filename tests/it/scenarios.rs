@@ -2,10 +2,11 @@
 
 use crate::util::{bundled_scenarios, rel, root};
 use std::collections::BTreeMap;
+use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::{RunReport, Status};
 use streamlab_engine::scenario::{self, NodeKind, Scenario, SourceData};
-use streamlab_engine::sim::{self, RunOptions};
+use streamlab_engine::sim::RunOptions;
 
 fn load(path: &str) -> Scenario {
     scenario::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -13,7 +14,7 @@ fn load(path: &str) -> Scenario {
 
 fn run_with(s: &Scenario, seed: Option<u64>) -> (RunReport, u64) {
     let p = plan(s).unwrap_or_else(|e| panic!("{}: {e}", s.name));
-    let out = sim::run(
+    let out = oracle::run(
         s,
         &p,
         RunOptions {

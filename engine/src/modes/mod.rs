@@ -211,7 +211,7 @@ pub fn run_mode(
 ) -> Result<ModeRun, ModeError> {
     let (mut run, outputs) = run_collecting(s, p, mode, opts, opts.without_crash)?;
     // The correctness oracle (DESIGN §7): the same mode without the crash. Streaming's run
-    // compares itself with a fault-free run (`sim::run`) and reports it per sink.
+    // compares itself with a fault-free run (`oracle::run`) and reports it per sink.
     let crashes = faults::baseline_faults(s).crash.is_some();
     if mode != Mode::Streaming && crashes && !opts.without_crash {
         let (_, reference) = run_collecting(s, p, mode, opts, true)?;
@@ -232,7 +232,7 @@ fn run_collecting(
     let collect = baseline.crash.is_some() && mode != Mode::Streaming;
     let (mut run, outputs) = match mode {
         Mode::Streaming => {
-            let out = crate::sim::run(
+            let out = crate::oracle::run(
                 s,
                 p,
                 crate::sim::RunOptions {
@@ -247,7 +247,7 @@ fn run_collecting(
                 }],
                 late_dropped: report::late_dropped(&out.report),
                 // Failures and per-sink duplicates / missing come from the simulator's own
-                // fault-free reference run (`sim::run`), shown like the baselines' ones.
+                // fault-free reference run (`oracle::run`), shown like the baselines' ones.
                 failures: out
                     .report
                     .failures

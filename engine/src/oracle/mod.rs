@@ -1,5 +1,10 @@
-//! Oracles outside the kernel: the fault-free reference run a faulty run is compared with,
-//! and the in-run invariant checkers.
+//! Oracles outside the kernel: the runs a run is compared with — the fault-free reference run
+//! of a faulty run, the aligned variant of an unaligned one — [`run`], which starts them, and
+//! the in-run invariant checkers.
 
+pub mod aligned;
 pub mod invariants;
 pub mod reference;
+mod run;
+
+pub use run::{run, run_with_progress};

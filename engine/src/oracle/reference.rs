@@ -167,6 +167,17 @@ pub fn basis(s: &Scenario, sink: usize, late: &dyn Fn(&str) -> bool) -> Basis {
     }
 }
 
+/// The reference run's scenario: `s` without faults, savepoints or rescale, recording what
+/// its sinks make visible.
+pub fn scenario(s: &Scenario) -> Scenario {
+    let mut reference = s.clone();
+    reference.fault_tolerance.faults.clear();
+    reference.fault_tolerance.savepoints.clear();
+    reference.fault_tolerance.rescale = None;
+    reference.fault_tolerance.record_output = true;
+    reference
+}
+
 fn rows(n: u64) -> String {
     if n == 1 {
         "1 row".into()

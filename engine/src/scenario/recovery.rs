@@ -77,42 +77,8 @@ impl CheckpointConfig {
     }
 }
 
-/// `restart-strategy.type`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RestartStrategy {
-    /// No restart: the first failure fails the job.
-    None,
-    /// Restart after `delay`, at most `attempts` times (`None` = unlimited).
-    FixedDelay {
-        /// Attempts before giving up.
-        attempts: Option<u32>,
-        /// Wait before each restart.
-        delay: SimDuration,
-    },
-    /// Restart after `delay` unless more than `max_failures` happened within `interval`.
-    FailureRate {
-        /// Failures allowed per interval.
-        max_failures: u32,
-        /// The measuring interval.
-        interval: SimDuration,
-        /// Wait before each restart.
-        delay: SimDuration,
-    },
-    /// Delays that grow by `multiplier` up to `max_delay`, back to `initial_delay` after
-    /// `reset_threshold` without failure, with ± `jitter` of random spread.
-    ExponentialDelay {
-        /// First delay.
-        initial_delay: SimDuration,
-        /// Largest delay.
-        max_delay: SimDuration,
-        /// Growth factor.
-        multiplier: f64,
-        /// Quiet time after which the delay resets.
-        reset_threshold: SimDuration,
-        /// Relative spread of each delay.
-        jitter: f64,
-    },
-}
+/// `restart-strategy.type` (the strategy itself is a Flink rule: [`crate::flink::restart`]).
+pub use crate::flink::restart::RestartStrategy;
 
 /// What restarts after a failure (`jobmanager.execution.failover-strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -381,15 +381,13 @@ fn gate(s: &Scenario, channels: &mut [Channel], tid: u32) -> Gate {
         valves,
         watermark: crate::core::time::EVENT_TIME_MIN,
         idle: false,
-        align: None,
-        last_done: 0,
-        blocked: vec![false; n_slots],
-        parked: Vec::new(),
-        exactly_once: s
-            .fault_tolerance
-            .checkpointing
-            .as_ref()
-            .is_none_or(|c| c.mode == crate::scenario::CheckpointMode::ExactlyOnce),
+        barriers: crate::flink::barrier::Aligner::new(
+            n_slots,
+            s.fault_tolerance
+                .checkpointing
+                .as_ref()
+                .is_none_or(|c| c.mode == crate::scenario::CheckpointMode::ExactlyOnce),
+        ),
         collect: None,
     }
 }

@@ -10,17 +10,25 @@
 //! finishes acknowledges with its final state. When every task has acknowledged, the
 //! checkpoint completes and the sinks commit. A checkpoint that does not complete within
 //! `timeout` expires; more than `tolerable_failures` failed checkpoints in a row fail the job.
+//!
+//! The [`Coordinator`] is the subsystem's state; its methods take the pieces of the world they
+//! need (the tasks, the event queue, the trace) and say what follows for the rest of the
+//! simulator (a phase reached, a checkpoint complete, older ones subsumed), which the kernel
+//! carries out. The rules themselves are Flink's, in [`crate::flink::checkpoint`].
 
-use super::Simulation;
-use super::queue::Event;
+use super::channel_state::ChannelState;
+use super::queue::{Event, EventQueue};
+use super::savepoint::Kind as SavepointKind;
 use super::source::SourceState;
-use super::unaligned::{BarrierKind, ChannelState};
+use super::task::Task;
+use super::trace::Trace;
 use crate::core::time::{SimDuration, SimTime};
+use crate::flink::checkpoint::{self as rules, BarrierKind, FailureCounter};
 use crate::ops::Operator;
 use crate::ops::chain::Chain;
 use crate::ops::state::OperatorState;
 use crate::report::CheckpointReport;
-use crate::scenario::{CheckpointConfig, CheckpointPhase};
+use crate::scenario::{CheckpointConfig, CheckpointMode};
 use serde_json::json;
 
 /// Bytes per second a task copies its state at in the synchronous part of a snapshot.
@@ -36,7 +44,7 @@ pub struct TaskSnapshot {
     /// State size in bytes (channel state included).
     pub bytes: u64,
     /// In-flight data of an unaligned checkpoint, replayed on restore before new data.
-    pub channel_state: super::unaligned::ChannelState,
+    pub channel_state: ChannelState,
 }
 
 /// A checkpoint in progress.
@@ -68,7 +76,7 @@ struct Pending {
     /// Some barrier switched from aligned to unaligned.
     switched: bool,
     /// A savepoint (see [`super::savepoint`]), or `None` for a periodic checkpoint.
-    savepoint: Option<super::savepoint::Kind>,
+    savepoint: Option<SavepointKind>,
 }
 
 /// A completed checkpoint, ready to restore.
@@ -91,7 +99,7 @@ pub struct Coordinator {
     last_completion: Option<SimTime>,
     /// A periodic trigger found the coordinator busy: trigger as soon as allowed.
     postponed: bool,
-    consecutive_failures: u32,
+    failures: FailureCounter,
     /// Every checkpoint, for the report.
     pub history: Vec<CheckpointReport>,
     /// Checkpoint storage writes fail until this time.
@@ -105,6 +113,28 @@ pub struct Coordinator {
     pub savepoints: Vec<Completed>,
 }
 
+/// What the acknowledgement of a task's snapshot part does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    /// The checkpoint storage is down: the checkpoint fails.
+    StorageDown,
+    /// Another part of the task's snapshot (its channel state) is still uploading.
+    Partial,
+    /// The task's acknowledgement counts.
+    Counts,
+}
+
+/// A checkpoint that just completed.
+#[derive(Debug)]
+pub struct Completion {
+    /// Older pending checkpoints it subsumes (to abort).
+    pub older: Vec<u64>,
+    /// It was a savepoint.
+    pub savepoint: Option<SavepointKind>,
+    /// A periodic trigger was postponed meanwhile.
+    postponed: bool,
+}
+
 impl Coordinator {
     /// A coordinator that has triggered nothing yet.
     pub fn new(cfg: CheckpointConfig) -> Self {
@@ -115,7 +145,7 @@ impl Coordinator {
             completed: Vec::new(),
             last_completion: None,
             postponed: false,
-            consecutive_failures: 0,
+            failures: FailureCounter::default(),
             history: Vec::new(),
             storage_down_until: SimTime::ZERO,
             suspended: false,
@@ -135,7 +165,7 @@ impl Coordinator {
         self.pending.clear();
         self.last_completion = None;
         self.postponed = false;
-        self.consecutive_failures = 0;
+        self.failures = FailureCounter::default();
         self.suspended = false;
     }
 
@@ -161,94 +191,96 @@ impl Coordinator {
         self.completed.last()
     }
 
-    fn may_trigger(&self, now: SimTime) -> bool {
-        !self.suspended
-            && self.pending.len() < self.cfg.max_concurrent as usize
-            && self
-                .last_completion
-                .is_none_or(|c| now >= c.plus(self.cfg.min_pause))
+    /// The ids of the pending checkpoints.
+    pub fn pending_ids(&self) -> Vec<u64> {
+        self.pending.iter().map(|p| p.id).collect()
     }
-}
 
-/// State size of a task: its operators, plus 8 bytes of offset for a source.
-pub(super) fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
-    chain
-        .ops
-        .iter()
-        .map(|s| s.op.checkpointed_bytes())
-        .sum::<u64>()
-        + if source { 8 } else { 0 }
-}
+    fn pending_mut(&mut self, id: u64) -> Option<&mut Pending> {
+        self.pending.iter_mut().find(|p| p.id == id)
+    }
 
-impl Simulation {
-    /// Schedules the first trigger: a random delay in `[min_pause, interval]`.
-    /// (`label` names the random stream: a resubmitted job draws its own delay.)
-    pub(super) fn start_checkpointing(&mut self, label: &str) {
-        let Some(c) = self.coord.as_ref() else { return };
-        if !c.periodic {
+    /// How the barriers of a checkpoint (`savepoint`: of a savepoint) travel.
+    fn barrier_kind(&self, savepoint: bool) -> BarrierKind {
+        rules::barrier_kind(
+            self.cfg.mode == CheckpointMode::ExactlyOnce,
+            self.cfg.unaligned,
+            self.cfg.aligned_timeout,
+            savepoint,
+        )
+    }
+
+    /// Schedules the first periodic trigger at a random delay in `[min_pause, interval]`
+    /// from `now` (`label` names the random stream: a resubmitted job draws its own delay).
+    pub fn start(&self, now: SimTime, seed: u64, label: &str, queue: &mut EventQueue) {
+        if !self.periodic {
             return;
         }
-        let lo = c.cfg.min_pause.as_nanos().min(c.cfg.interval.as_nanos());
-        let hi = c.cfg.interval.as_nanos();
-        let mut rng = crate::core::rng::SeedTree::new(self.seed).stream(label);
-        let first = lo + rng.below(hi - lo + 1);
-        let at = self.queue.now().plus(SimDuration(first));
-        self.queue
-            .schedule(at, Event::CheckpointTick { periodic: true });
+        let mut rng = crate::core::rng::SeedTree::new(seed).stream(label);
+        let first = rules::initial_delay(self.cfg.min_pause, self.cfg.interval, &mut rng);
+        queue.schedule(now.plus(first), Event::CheckpointTick { periodic: true });
     }
 
-    /// A trigger is due (`periodic`: the regular tick, which also schedules the next one).
-    pub(super) fn on_checkpoint_tick(&mut self, periodic: bool) {
-        let now = self.queue.now();
-        let Some(c) = self.coord.as_mut() else { return };
-        if periodic && self.finished < self.tasks.len() {
-            self.queue.schedule(
-                now.plus(c.cfg.interval),
+    /// A trigger is due at `now` (`periodic`: the regular tick, which schedules the next one
+    /// while the job `runs`). Returns whether to trigger now: not if the coordinator is busy
+    /// (the trigger is postponed until it may) or not `all_running` (Flink: "Not all required
+    /// tasks are currently running").
+    pub fn on_tick(
+        &mut self,
+        periodic: bool,
+        now: SimTime,
+        runs: bool,
+        all_running: bool,
+        queue: &mut EventQueue,
+    ) -> bool {
+        if periodic && runs {
+            queue.schedule(
+                now.plus(self.cfg.interval),
                 Event::CheckpointTick { periodic: true },
             );
         }
-        if !c.may_trigger(now) {
-            c.postponed = true;
-            return;
+        let may = !self.suspended
+            && rules::may_trigger(
+                now,
+                self.pending.len(),
+                self.cfg.max_concurrent,
+                self.last_completion,
+                self.cfg.min_pause,
+            );
+        if !may {
+            self.postponed = true;
+            return false;
         }
-        if self.tasks.iter().any(|t| t.cancelled) || self.failure.is_some() {
-            // Flink: "Not all required tasks are currently running" — no checkpoint.
-            return;
+        if !all_running {
+            return false;
         }
-        c.postponed = false;
-        self.trigger_checkpoint(now, None);
+        self.postponed = false;
+        true
     }
 
-    /// Triggers checkpoint (or savepoint) n: every running source injects its barrier.
-    pub(super) fn trigger_checkpoint(
+    /// Triggers checkpoint (or savepoint) n at `now`: finished tasks are in it with their
+    /// final state (FLIP-147), the others are expected to acknowledge. Schedules its timeout
+    /// (and aligned timeout). Returns its id and how its barriers travel; the kernel then
+    /// has the sources inject them.
+    pub fn begin(
         &mut self,
         now: SimTime,
-        savepoint: Option<super::savepoint::Kind>,
-    ) -> u64 {
-        let n = self.tasks.len();
-        let c = self.coord.as_mut().expect("checkpointing on");
-        let id = c.next_id;
-        c.next_id += 1;
-        let waiting: Vec<bool> = self
-            .tasks
-            .iter()
-            .map(|t| !t.finished && !t.cancelled)
-            .collect();
+        savepoint: Option<SavepointKind>,
+        tasks: &mut [Task],
+        queue: &mut EventQueue,
+        trace: &mut Option<Trace>,
+    ) -> (u64, BarrierKind) {
+        let n = tasks.len();
+        let id = self.next_id;
+        self.next_id += 1;
+        let waiting: Vec<bool> = tasks.iter().map(|t| !t.finished && !t.cancelled).collect();
         let left = waiting.iter().filter(|w| **w).count();
         // Finished tasks are in the checkpoint with their final state (FLIP-147).
-        let snapshots: Vec<Option<TaskSnapshot>> = self
-            .tasks
+        let snapshots: Vec<Option<TaskSnapshot>> = tasks
             .iter_mut()
-            .map(|t| {
-                t.finished.then(|| TaskSnapshot {
-                    chain: t.chain.snapshot_state(),
-                    source: t.source.clone(),
-                    bytes: 0,
-                    channel_state: ChannelState::default(),
-                })
-            })
+            .map(|t| t.finished.then(|| final_snapshot(t)))
             .collect();
-        c.history.push(CheckpointReport {
+        self.history.push(CheckpointReport {
             id,
             trigger_ms: now.as_secs_f64() * 1e3,
             completed_ms: None,
@@ -261,15 +293,15 @@ impl Simulation {
             outcome: "pending".into(),
             savepoint: savepoint.map(|k| k.name().into()),
         });
-        let row = c.history.len() - 1;
+        let row = self.history.len() - 1;
         // Savepoints are always aligned (Flink's `CheckpointOptions.forConfig`).
-        let kind = super::unaligned::barrier_kind(&c.cfg, savepoint.is_some());
+        let kind = self.barrier_kind(savepoint.is_some());
         let deadline = match kind {
             BarrierKind::Timeoutable(d) => Some(now.plus(d)),
             _ => None,
         };
-        c.history[row].barriers = kind.name();
-        c.pending.push(Pending {
+        self.history[row].barriers = kind.name();
+        self.pending.push(Pending {
             id,
             waiting,
             left,
@@ -287,65 +319,37 @@ impl Simulation {
             switched: false,
             savepoint,
         });
-        self.queue
-            .schedule(now.plus(c.cfg.timeout), Event::CheckpointTimeout { id });
+        queue.schedule(now.plus(self.cfg.timeout), Event::CheckpointTimeout { id });
         if let Some(d) = deadline {
-            self.queue.schedule(d, Event::AlignedTimeout { id });
+            queue.schedule(d, Event::AlignedTimeout { id });
         }
-        if let Some(tr) = self.trace.as_mut() {
+        if let Some(tr) = trace.as_mut() {
             tr.event(now, "checkpoint_triggered", vec![("id", json!(id))]);
         }
-        self.phase_reached(CheckpointPhase::Trigger, id);
-        for ti in 0..n as u32 {
-            let t = &mut self.tasks[ti as usize];
-            if t.finished || t.cancelled {
-                continue;
-            }
-            if t.awaiting_final {
-                // At its end: nothing more to align; it pre-commits what is left and acks.
-                self.take_snapshot(ti, id, now, now);
-            } else if let Some(src) = t.source.as_mut() {
-                if savepoint == Some(super::savepoint::Kind::Stop) {
-                    // stop-with-savepoint: nothing more after the barrier
-                    src.stopped = true;
-                }
-                if kind.may_be_unaligned() {
-                    // A mailbox action: runs even while the source is backpressured.
-                    t.priority.push_back(super::unaligned::Priority::Inject(id));
-                } else {
-                    t.inject_barrier = Some(id);
-                }
-                self.try_schedule(ti);
-            } else if kind.may_be_unaligned() && self.inputs_finished(ti) {
-                self.tasks[ti as usize]
-                    .priority
-                    .push_back(super::unaligned::Priority::Trigger(id));
-                self.try_schedule(ti);
-            }
-        }
-        id
+        (id, kind)
     }
 
     /// Task `ti` passed barrier `id` at local time `t` (alignment began at `started`): it
-    /// pre-commits its sinks and copies its state. Returns the synchronous part's duration,
-    /// which the task spends before it goes on.
-    pub(super) fn take_snapshot(
+    /// pre-commits its sinks and copies its state; the acknowledgement is scheduled for when
+    /// the state is written. Returns the synchronous part's duration, which the task spends
+    /// before it goes on, and whether every task has now snapshotted (the pre-commit phase
+    /// is reached); `None` if the task has nothing to snapshot for `id`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn take_snapshot(
         &mut self,
+        task: &mut Task,
         ti: u32,
         id: u64,
         started: SimTime,
         t: SimTime,
-    ) -> SimDuration {
-        let Some(c) = self.coord.as_mut() else {
-            return SimDuration::ZERO;
-        };
-        let Some(p) = c.pending.iter_mut().find(|p| p.id == id) else {
-            return SimDuration::ZERO; // expired or aborted meanwhile
-        };
+        queue: &mut EventQueue,
+        trace: &mut Option<Trace>,
+    ) -> Option<(SimDuration, bool)> {
+        let cfg = &self.cfg;
+        let p = self.pending.iter_mut().find(|p| p.id == id)?; // expired or aborted meanwhile
         if !p.waiting[ti as usize] || p.snapshots[ti as usize].is_some() {
-            return SimDuration::ZERO;
+            return None;
         }
-        let task = &mut self.tasks[ti as usize];
         for slot in &mut task.chain.ops {
             if let Operator::Sink(s) = &mut slot.op
                 && let Some(txn) = s.txn.as_mut()
@@ -355,18 +359,13 @@ impl Simulation {
         }
         let bytes = task_state_bytes(&task.chain, task.source.is_some());
         let sync = SimDuration((bytes as f64 / SYNC_COPY_BYTES_PER_S * 1e9) as u64);
-        let async_d = c.cfg.storage_latency.plus(SimDuration(
-            (bytes as f64 / c.cfg.storage_bandwidth as f64 * 1e9) as u64,
-        ));
+        let async_d = upload_time(cfg, bytes);
         p.snapshots[ti as usize] = Some(TaskSnapshot {
             chain: task.chain.snapshot_state(),
             source: task.source.clone(),
             bytes,
             channel_state: ChannelState::default(),
         });
-        if let Some(o) = self.observer.as_mut() {
-            o.snapshot_taken(t, ti, id, task);
-        }
         p.to_snapshot -= 1;
         p.bytes += bytes;
         p.align_ns = p.align_ns.max(t.since(started).as_nanos());
@@ -374,119 +373,94 @@ impl Simulation {
         p.async_ns = p.async_ns.max(async_d.as_nanos());
         let all_snapshotted = p.to_snapshot == 0;
         let done = t.plus(sync).plus(async_d);
-        self.queue
-            .schedule(done, Event::CheckpointAck { task: ti, id });
-        if let Some(tr) = self.trace.as_mut() {
+        queue.schedule(done, Event::CheckpointAck { task: ti, id });
+        if let Some(tr) = trace.as_mut() {
             tr.event(
                 t,
                 "snapshot",
                 vec![
-                    ("task", json!(self.tasks[ti as usize].label)),
+                    ("task", json!(task.label)),
                     ("checkpoint", json!(id)),
                     ("bytes", json!(bytes)),
                 ],
             );
         }
-        if all_snapshotted {
-            self.phase_reached(CheckpointPhase::PreCommit, id);
-        }
-        sync
+        Some((sync, all_snapshotted))
     }
 
-    /// Task `ti` reached the end of its input and waits for a checkpoint to commit its last
-    /// transaction. Checkpoints already pending whose barrier it has not seen will never send
-    /// it one — every upstream task finished (FLIP-147) — so it takes their snapshot now, with
-    /// the state after its whole input: the position of a barrier behind the upstream tasks'
-    /// last records, which is where Flink's final checkpoint puts it.
-    pub(super) fn snapshot_at_end(&mut self, ti: u32) {
-        let now = self.queue.now();
-        let Some(c) = self.coord.as_ref() else { return };
-        let ids: Vec<u64> = c
-            .pending
+    /// Pending checkpoints for which task `ti` still owes its snapshot.
+    pub fn unsnapshotted(&self, ti: u32) -> Vec<u64> {
+        self.pending
             .iter()
             .filter(|p| p.waiting[ti as usize] && p.snapshots[ti as usize].is_none())
             .map(|p| p.id)
-            .collect();
-        for id in ids {
-            self.take_snapshot(ti, id, now, now);
-        }
+            .collect()
     }
 
-    /// A task's asynchronous snapshot part is done.
-    pub(super) fn on_checkpoint_ack(&mut self, ti: u32, id: u64) {
-        let now = self.queue.now();
-        let Some(c) = self.coord.as_mut() else { return };
-        if now < c.storage_down_until {
-            self.fail_checkpoint(id, "Asynchronous task checkpoint failed.");
-            return;
-        }
-        if let Some(p) = c.pending.iter_mut().find(|p| p.id == id)
-            && p.extra_acks[ti as usize] > 0
-        {
-            // Another part of this task's snapshot (its channel state) is still uploading.
-            p.extra_acks[ti as usize] -= 1;
-            return;
-        }
-        self.acknowledge(ti, id);
-    }
-
-    /// Task `ti` finished: it acknowledges every pending checkpoint with its final state.
-    pub(super) fn ack_finished(&mut self, ti: u32) {
-        let Some(c) = self.coord.as_mut() else { return };
-        let ids: Vec<u64> = c
-            .pending
+    /// Pending checkpoints still waiting for task `ti`'s acknowledgement.
+    pub fn waiting_for(&self, ti: u32) -> Vec<u64> {
+        self.pending
             .iter()
             .filter(|p| p.waiting[ti as usize])
             .map(|p| p.id)
-            .collect();
-        for id in ids {
-            let c = self.coord.as_mut().expect("checked");
-            let p = c.pending.iter_mut().find(|p| p.id == id).expect("listed");
-            if p.snapshots[ti as usize].is_none() {
-                let task = &mut self.tasks[ti as usize];
-                p.snapshots[ti as usize] = Some(TaskSnapshot {
-                    chain: task.chain.snapshot_state(),
-                    source: task.source.clone(),
-                    bytes: 0,
-                    channel_state: ChannelState::default(),
-                });
-                p.to_snapshot -= 1;
-                if p.to_snapshot == 0 {
-                    self.phase_reached(CheckpointPhase::PreCommit, id);
-                }
-            }
-            self.acknowledge(ti, id);
-        }
+            .collect()
     }
 
-    /// Task `ti`'s acknowledgement of checkpoint `id` counts; the last one completes it.
-    fn acknowledge(&mut self, ti: u32, id: u64) {
-        let Some(c) = self.coord.as_mut() else { return };
-        let Some(p) = c.pending.iter_mut().find(|p| p.id == id) else {
-            return;
+    /// Task `ti` finished: unless it snapshotted already, its final state goes into pending
+    /// checkpoint `id`. Returns whether every task has now snapshotted (pre-commit phase).
+    pub fn add_final_snapshot(&mut self, ti: u32, id: u64, task: &mut Task) -> bool {
+        let Some(p) = self.pending_mut(id) else {
+            return false;
+        };
+        if p.snapshots[ti as usize].is_some() {
+            return false;
+        }
+        p.snapshots[ti as usize] = Some(final_snapshot(task));
+        p.to_snapshot -= 1;
+        p.to_snapshot == 0
+    }
+
+    /// A snapshot part of task `ti` for checkpoint `id` is written at `now`.
+    pub fn on_ack(&mut self, ti: u32, id: u64, now: SimTime) -> Ack {
+        if now < self.storage_down_until {
+            return Ack::StorageDown;
+        }
+        if let Some(p) = self.pending_mut(id)
+            && p.extra_acks[ti as usize] > 0
+        {
+            p.extra_acks[ti as usize] -= 1;
+            return Ack::Partial;
+        }
+        Ack::Counts
+    }
+
+    /// Counts task `ti`'s acknowledgement of checkpoint `id`; returns whether it was the last
+    /// one (the checkpoint completes).
+    pub fn count_ack(&mut self, ti: u32, id: u64) -> bool {
+        let Some(p) = self.pending_mut(id) else {
+            return false;
         };
         if p.waiting[ti as usize] {
             p.waiting[ti as usize] = false;
             p.left -= 1;
-            if p.left == 0 {
-                self.complete_checkpoint(id);
-            }
+            return p.left == 0;
         }
+        false
     }
 
-    fn complete_checkpoint(&mut self, id: u64) {
-        let now = self.queue.now();
-        let c = self.coord.as_mut().expect("checkpointing on");
-        let pos = c.pending.iter().position(|p| p.id == id).expect("pending");
-        let p = c.pending.remove(pos);
-        // Checkpoints older than this one that are still pending are subsumed.
-        let older: Vec<u64> = c
+    /// Checkpoint `id` completed at `now`: it is retained (or kept as a savepoint), the
+    /// failure count starts again, and older pending checkpoints are subsumed (the kernel
+    /// aborts them, then calls [`Self::announce`]).
+    pub fn complete(&mut self, id: u64, now: SimTime) -> Completion {
+        let pos = self
             .pending
             .iter()
-            .filter(|o| o.id < id)
-            .map(|o| o.id)
-            .collect();
-        let r = &mut c.history[p.row];
+            .position(|p| p.id == id)
+            .expect("pending");
+        let p = self.pending.remove(pos);
+        // Checkpoints older than this one that are still pending are subsumed.
+        let older = rules::subsumed(self.pending.iter().map(|o| o.id), id);
+        let r = &mut self.history[p.row];
         r.completed_ms = Some(now.as_secs_f64() * 1e3);
         r.alignment_ms = p.align_ns as f64 / 1e6;
         r.sync_ms = p.sync_ns as f64 / 1e6;
@@ -503,172 +477,81 @@ impl Simulation {
             snapshots: p.snapshots,
         };
         if savepoint.is_some() {
-            c.savepoints.push(done);
+            self.savepoints.push(done);
         } else {
-            c.completed.push(done);
+            self.completed.push(done);
         }
-        let keep = c.cfg.retained as usize;
-        if c.completed.len() > keep {
-            let drop = c.completed.len() - keep;
-            c.completed.drain(..drop);
+        rules::retain(&mut self.completed, self.cfg.retained);
+        self.last_completion = Some(now);
+        self.failures.on_success();
+        Completion {
+            older,
+            savepoint,
+            postponed: self.postponed,
         }
-        c.last_completion = Some(now);
-        c.consecutive_failures = 0;
-        let postponed = c.postponed;
-        let min_pause = c.cfg.min_pause;
-        for o in older {
-            self.abort_checkpoint(o, "subsumed by a newer checkpoint", false);
-        }
-        if let Some(tr) = self.trace.as_mut() {
+    }
+
+    /// After a completion (and the abort of what it subsumed): the completion notification
+    /// reaches the tasks a moment later (sinks commit then; intermediate savepoints commit
+    /// nothing, Flink ≥ 1.15), and a postponed trigger goes after the min pause.
+    pub fn announce(
+        &self,
+        id: u64,
+        done: &Completion,
+        now: SimTime,
+        queue: &mut EventQueue,
+        trace: &mut Option<Trace>,
+    ) {
+        if let Some(tr) = trace.as_mut() {
             tr.event(now, "checkpoint_completed", vec![("id", json!(id))]);
         }
-        // The completion notification reaches the tasks a moment later; sinks commit then.
-        // Intermediate savepoints commit nothing (Flink ≥ 1.15).
-        if savepoint != Some(super::savepoint::Kind::Intermediate) {
-            self.queue.schedule(
+        if done.savepoint != Some(SavepointKind::Intermediate) {
+            queue.schedule(
                 now.plus(crate::core::defaults::checkpointing::NOTIFY_DELAY),
                 Event::CheckpointNotify { id },
             );
         }
-        if postponed {
-            self.queue.schedule(
-                now.plus(min_pause),
+        if done.postponed {
+            queue.schedule(
+                now.plus(self.cfg.min_pause),
                 Event::CheckpointTick { periodic: false },
             );
         }
-        self.phase_reached(CheckpointPhase::Completion, id);
     }
 
-    /// `notifyCheckpointComplete`: sinks commit the transactions of checkpoint `id`; sinks
-    /// waiting at their end finish once everything is committed.
-    pub(super) fn on_checkpoint_notify(&mut self, id: u64) {
-        let now = self.queue.now();
-        for ti in 0..self.tasks.len() as u32 {
-            let task = &mut self.tasks[ti as usize];
-            if task.cancelled {
-                continue;
-            }
-            let mut shown = 0;
-            for slot in &mut task.chain.ops {
-                if let Operator::Sink(s) = &mut slot.op {
-                    shown += s.commit_until(id, now);
-                }
-            }
-            if let Some(o) = self.observer.as_mut() {
-                o.checkpoint_notified(now, ti, id, task);
-            }
-            if shown > 0
-                && let Some(tr) = self.trace.as_mut()
-            {
-                tr.event(
-                    now,
-                    "commit",
-                    vec![
-                        ("task", json!(task.label)),
-                        ("checkpoint", json!(id)),
-                        ("records", json!(shown)),
-                    ],
-                );
-            }
-            let all = task.chain.ops.iter().all(|s| match &s.op {
-                Operator::Sink(k) => k.all_committed(),
-                _ => true,
-            });
-            if task.awaiting_final && all {
-                task.awaiting_final = false;
-                self.finish_task(ti);
-            }
-        }
-        self.after_notify(id);
-    }
-
-    /// The checkpoint expired.
-    pub(super) fn on_checkpoint_timeout(&mut self, id: u64) {
-        self.fail_checkpoint(id, "Checkpoint expired before completing.");
-    }
-
-    /// A checkpoint failed for `reason` (counted against `tolerable_failures`).
-    fn fail_checkpoint(&mut self, id: u64, reason: &str) {
-        if !self.abort_checkpoint(id, reason, true) {
-            return;
-        }
-        let c = self.coord.as_mut().expect("checkpointing on");
-        c.consecutive_failures += 1;
-        if c.consecutive_failures > c.cfg.tolerable_failures {
-            c.consecutive_failures = 0;
-            let msg = format!(
-                "Exceeded checkpoint tolerable failure threshold. The latest checkpoint failed due to {reason}, view the Checkpoint History tab or the Job Manager log to find out why continuous checkpoints failed."
-            );
-            let all: Vec<u32> = (0..self.tasks.len() as u32).collect();
-            self.fail_tasks(&all, msg, true);
-        }
-    }
-
-    /// Drops pending checkpoint `id`; returns whether it was pending.
-    pub(super) fn abort_checkpoint(&mut self, id: u64, reason: &str, failed: bool) -> bool {
-        let now = self.queue.now();
-        let Some(c) = self.coord.as_mut() else {
-            return false;
-        };
-        let Some(pos) = c.pending.iter().position(|p| p.id == id) else {
-            return false;
-        };
-        let p = c.pending.remove(pos);
-        self.stop_aborted(id, reason);
-        let Some(c) = self.coord.as_mut() else {
-            return false;
-        };
-        let r = &mut c.history[p.row];
+    /// Aborts pending checkpoint `id` at `now` for `reason` (`failed`: a failure, which the
+    /// kernel counts). `None` if it was not pending; otherwise whether a trigger was postponed
+    /// meanwhile (it may go now).
+    pub fn abort(&mut self, id: u64, reason: &str, failed: bool, now: SimTime) -> Option<bool> {
+        let pos = self.pending.iter().position(|p| p.id == id)?;
+        let p = self.pending.remove(pos);
+        let r = &mut self.history[p.row];
         r.outcome = if failed {
             format!("failed: {reason}")
         } else {
             format!("aborted: {reason}")
         };
         r.completed_ms = Some(now.as_secs_f64() * 1e3);
-        let postponed = c.postponed;
-        for t in &mut self.tasks {
-            crate::flink::barrier::abort(&mut t.gate, id);
-            super::unaligned::abort(&mut t.gate, id);
-            if t.inject_barrier == Some(id) {
-                t.inject_barrier = None;
-            }
-        }
-        // Pre-committed transactions of an aborted checkpoint wait for the next completed
-        // one (Flink commits every transaction up to the completed id).
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(
-                now,
-                "checkpoint_failed",
-                vec![("id", json!(id)), ("reason", json!(reason))],
-            );
-        }
-        if postponed {
-            self.queue
-                .schedule(now, Event::CheckpointTick { periodic: false });
-        }
-        for ti in 0..self.tasks.len() as u32 {
-            self.try_schedule(ti);
-        }
-        true
+        Some(self.postponed)
+    }
+
+    /// A checkpoint failed: whether that exceeds the tolerable failures (the job fails).
+    pub fn count_failure(&mut self) -> bool {
+        self.failures.on_failure(self.cfg.tolerable_failures)
     }
 
     /// How the barriers of pending checkpoint `id` travel, and when aligned ones switch to
     /// unaligned; `None` if it is not pending.
-    pub(super) fn pending_kind(&self, id: u64) -> Option<(BarrierKind, Option<SimTime>)> {
-        let c = self.coord.as_ref()?;
-        let p = c.pending.iter().find(|p| p.id == id)?;
+    pub fn pending_kind(&self, id: u64) -> Option<(BarrierKind, Option<SimTime>)> {
+        let p = self.pending.iter().find(|p| p.id == id)?;
         Some((p.kind, p.deadline))
     }
 
     /// Task `ti` took its snapshot of checkpoint `id` and records in-flight input until the
     /// barrier has arrived on every channel: its acknowledgement waits for that channel state
     /// too. Returns false if the snapshot is not part of a pending checkpoint.
-    pub(super) fn await_channel_state(&mut self, ti: u32, id: u64) -> bool {
-        let Some(p) = self
-            .coord
-            .as_mut()
-            .and_then(|c| c.pending.iter_mut().find(|p| p.id == id))
-        else {
+    pub fn await_channel_state(&mut self, ti: u32, id: u64) -> bool {
+        let Some(p) = self.pending_mut(id) else {
             return false;
         };
         if !p.waiting[ti as usize] || p.snapshots[ti as usize].is_none() {
@@ -683,17 +566,21 @@ impl Simulation {
     /// `storage_bandwidth`), and the task's acknowledgement waits for that upload. `awaited`:
     /// [`Self::await_channel_state`] announced it; otherwise it re-opens the task's
     /// acknowledgement if needed (output buffers overtaken after the task acknowledged).
-    pub(super) fn add_channel_state(
+    /// `label` names the task in the trace.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_channel_state(
         &mut self,
         ti: u32,
         id: u64,
         state: ChannelState,
         at: SimTime,
-        awaited: bool,
-        switched: bool,
+        (awaited, switched): (bool, bool),
+        label: &str,
+        queue: &mut EventQueue,
+        trace: &mut Option<Trace>,
     ) {
-        let Some(c) = self.coord.as_mut() else { return };
-        let Some(p) = c.pending.iter_mut().find(|p| p.id == id) else {
+        let cfg = &self.cfg;
+        let Some(p) = self.pending.iter_mut().find(|p| p.id == id) else {
             return;
         };
         let Some(snap) = p.snapshots[ti as usize].as_mut() else {
@@ -716,18 +603,15 @@ impl Simulation {
                 p.left += 1;
             }
         }
-        let upload = c.cfg.storage_latency.plus(SimDuration(
-            (bytes as f64 / c.cfg.storage_bandwidth as f64 * 1e9) as u64,
-        ));
+        let upload = upload_time(cfg, bytes);
         p.async_ns = p.async_ns.max(upload.as_nanos());
-        self.queue
-            .schedule(at.plus(upload), Event::CheckpointAck { task: ti, id });
-        if let Some(tr) = self.trace.as_mut() {
+        queue.schedule(at.plus(upload), Event::CheckpointAck { task: ti, id });
+        if let Some(tr) = trace.as_mut() {
             tr.event(
                 at,
                 "channel_state",
                 vec![
-                    ("task", json!(self.tasks[ti as usize].label)),
+                    ("task", json!(label)),
                     ("checkpoint", json!(id)),
                     ("bytes", json!(bytes)),
                 ],
@@ -736,27 +620,76 @@ impl Simulation {
     }
 
     /// Marks pending checkpoint `id` as switched from aligned to unaligned.
-    pub(super) fn mark_switched(&mut self, id: u64) {
-        if let Some(p) = self
-            .coord
-            .as_mut()
-            .and_then(|c| c.pending.iter_mut().find(|p| p.id == id))
-        {
+    pub fn mark_switched(&mut self, id: u64) {
+        if let Some(p) = self.pending_mut(id) {
             p.switched = true;
         }
     }
+}
 
-    /// Every pending checkpoint is aborted (a failover).
-    pub(super) fn abort_all_checkpoints(&mut self, reason: &str) {
-        let ids: Vec<u64> = self
-            .coord
-            .as_ref()
-            .map(|c| c.pending.iter().map(|p| p.id).collect())
-            .unwrap_or_default();
-        for id in ids {
-            self.abort_checkpoint(id, reason, false);
+/// Writing `bytes` to the checkpoint storage: `storage_latency` plus the size over
+/// `storage_bandwidth`.
+fn upload_time(cfg: &CheckpointConfig, bytes: u64) -> SimDuration {
+    cfg.storage_latency.plus(SimDuration(
+        (bytes as f64 / cfg.storage_bandwidth as f64 * 1e9) as u64,
+    ))
+}
+
+/// The snapshot of a task that finished: its final state, no bytes to write.
+fn final_snapshot(t: &mut Task) -> TaskSnapshot {
+    TaskSnapshot {
+        chain: t.chain.snapshot_state(),
+        source: t.source.clone(),
+        bytes: 0,
+        channel_state: ChannelState::default(),
+    }
+}
+
+/// `notifyCheckpointComplete` at one task: its sinks commit the transactions of checkpoint
+/// `id` at `now`. Returns whether the task was waiting at its end for that commit and may
+/// finish now.
+pub fn commit(task: &mut Task, id: u64, now: SimTime, trace: &mut Option<Trace>) -> bool {
+    if task.cancelled {
+        return false;
+    }
+    let mut shown = 0;
+    for slot in &mut task.chain.ops {
+        if let Operator::Sink(s) = &mut slot.op {
+            shown += s.commit_until(id, now);
         }
     }
+    if shown > 0
+        && let Some(tr) = trace.as_mut()
+    {
+        tr.event(
+            now,
+            "commit",
+            vec![
+                ("task", json!(task.label)),
+                ("checkpoint", json!(id)),
+                ("records", json!(shown)),
+            ],
+        );
+    }
+    let all = task.chain.ops.iter().all(|s| match &s.op {
+        Operator::Sink(k) => k.all_committed(),
+        _ => true,
+    });
+    if task.awaiting_final && all {
+        task.awaiting_final = false;
+        return true;
+    }
+    false
+}
+
+/// State size of a task: its operators, plus 8 bytes of offset for a source.
+pub(super) fn task_state_bytes(chain: &Chain, source: bool) -> u64 {
+    chain
+        .ops
+        .iter()
+        .map(|s| s.op.checkpointed_bytes())
+        .sum::<u64>()
+        + if source { 8 } else { 0 }
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@
 //! the last multiple of the interval) plus the timeout. The TaskManager is alive, so its slots
 //! are usable again when the partition heals (it registers again).
 
-use super::Simulation;
-use super::queue::Event;
+use super::queue::{Event, EventQueue};
+use crate::core::cost::CostModel;
 use crate::core::time::{SimDuration, SimTime};
 
 /// When the JobManager declares a TaskManager lost that is cut off from `start` to `heal`,
@@ -30,41 +30,11 @@ pub fn timeout_at(
     (heal > at).then_some(at)
 }
 
-impl Simulation {
-    /// TaskManager `tm` is cut off from the JobManager from now until `heal`.
-    pub(super) fn partition_heartbeats(&mut self, tm: u32, heal: SimTime) {
-        let now = self.queue.now();
-        if let Some(at) = timeout_at(
-            now,
-            heal,
-            self.cost.heartbeat_interval,
-            self.cost.heartbeat_timeout,
-        ) {
-            self.queue
-                .schedule(at, Event::HeartbeatTimeout { tm, heal });
-        }
-    }
-
-    /// The heartbeat timeout of `tm` expired: it is lost; its tasks fail over. It can take
-    /// tasks again once the partition heals.
-    pub(super) fn on_heartbeat_timeout(&mut self, tm: u32, heal: SimTime) {
-        if self.failure.is_some() || self.sp.down() {
-            return;
-        }
-        let back = &mut self.recovery.tm_back[tm as usize];
-        *back = (*back).max(heal);
-        let tasks: Vec<u32> = (0..self.tasks.len() as u32)
-            .filter(|&t| self.tasks[t as usize].tm == tm)
-            .collect();
-        let cause = format!("Heartbeat of TaskManager with id {tm} timed out.");
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(
-                self.queue.now(),
-                "heartbeat_timeout",
-                vec![("task_manager", serde_json::json!(tm))],
-            );
-        }
-        self.fail_tasks(&tasks, cause, false);
+/// TaskManager `tm` is cut off from the JobManager from `now` until `heal`: if the
+/// heartbeat timeout expires first, its loss is scheduled then.
+pub fn cut_off(tm: u32, now: SimTime, heal: SimTime, cost: &CostModel, queue: &mut EventQueue) {
+    if let Some(at) = timeout_at(now, heal, cost.heartbeat_interval, cost.heartbeat_timeout) {
+        queue.schedule(at, Event::HeartbeatTimeout { tm, heal });
     }
 }
 

@@ -21,17 +21,24 @@
 //! operators can multiply them without bound: a `flat_map` splitting a row into a million
 //! words, and a sliding window whose size is a huge multiple of its slide (every record
 //! lands in size/slide windows). Both stop with an error as soon as they would exceed the
-//! limit on their own ([`Simulation::apply_memory_limit`]), before they allocate it.
+//! limit on their own ([`apply_limit`]), before they allocate it.
 
-use super::Simulation;
+use super::channel::Channel;
+use super::savepoint::Retired;
+use super::task::Task;
+use crate::core::cost::{CHANNEL_MEMORY_BYTES, TASK_MEMORY_BYTES};
 use crate::core::value::Value;
 use crate::ops::state::OperatorState;
 use std::mem::size_of;
 
 /// How often (in events) the main loop compares the estimate with the limit at least: a
 /// large job checks less often, so that the estimate (one pass over its tasks and channels)
-/// costs less than one step per event ([`Simulation::memory_check_every`]).
+/// costs less than one step per event ([`check_every`]).
 pub const CHECK_EVERY: u64 = 1 << 12;
+
+/// In-memory state takes about twice its serialized (checkpoint) size: a field is a 16-byte
+/// value in memory, 8 bytes in a snapshot.
+const STATE_IN_MEMORY_FACTOR: u64 = 2;
 
 fn buffer_bytes(b: &super::buffer::Buffer) -> u64 {
     (b.values.capacity() * size_of::<Value>()
@@ -39,12 +46,34 @@ fn buffer_bytes(b: &super::buffer::Buffer) -> u64 {
         + size_of::<super::buffer::Buffer>()) as u64
 }
 
-impl Simulation {
-    /// An estimate of the memory the run holds now, in bytes (see the module docs).
-    pub fn memory_estimate_bytes(&self) -> u64 {
+/// What a run holds, as the estimates see it: its tasks and channels, the bytes in
+/// checkpoint snapshots, the tasks of the job before a rescale, the pending events and the
+/// interned strings.
+pub struct Held<'a> {
+    /// The tasks.
+    pub tasks: &'a [Task],
+    /// The channels.
+    pub channels: &'a [Channel],
+    /// State bytes in pending, retained and savepoint snapshots.
+    pub snapshot_bytes: u64,
+    /// The tasks of the job before a rescale.
+    pub retired: &'a [Retired],
+    /// Pending events.
+    pub queue_len: usize,
+    /// Interned strings.
+    pub interned: usize,
+    /// The network buffer size (`taskmanager.memory.segment-size`).
+    pub buffer_size: u32,
+}
+
+impl Held<'_> {
+    /// An estimate of the memory the run holds, in bytes, at the sizes of the simulator's
+    /// own structures (see the module docs). The main loop compares it with
+    /// `limits.max_memory` every [`check_every`] events.
+    pub fn bytes(&self) -> u64 {
         let mut total = 0u64;
-        for t in &self.tasks {
-            total += size_of::<super::task::Task>() as u64;
+        for t in self.tasks {
+            total += size_of::<Task>() as u64;
             for slot in &t.chain.ops {
                 total += slot.op.heap_bytes();
                 total += ((slot.out.values.capacity() + slot.side.values.capacity())
@@ -53,8 +82,8 @@ impl Simulation {
                         * size_of::<super::buffer::RecMeta>()) as u64;
             }
         }
-        for c in &self.channels {
-            total += size_of::<super::channel::Channel>() as u64;
+        for c in self.channels {
+            total += size_of::<Channel>() as u64;
             total += c
                 .current
                 .iter()
@@ -64,38 +93,60 @@ impl Simulation {
                 .map(buffer_bytes)
                 .sum::<u64>();
         }
-        if let Some(c) = &self.coord {
-            total += c.snapshot_bytes();
-        }
-        for r in &self.sp.retired {
+        total += self.snapshot_bytes;
+        for r in self.retired {
             for slot in &r.task.chain.ops {
                 total += slot.op.heap_bytes();
             }
         }
-        total += (self.queue.len() * 48) as u64;
-        total += (self.interner.len() * 48) as u64;
+        total += (self.queue_len * 48) as u64;
+        total += (self.interned * 48) as u64;
         total
     }
 
-    /// Events between two memory checks.
-    pub(super) fn memory_check_every(&self) -> u64 {
-        ((self.tasks.len() + self.channels.len()) as u64)
-            .next_power_of_two()
-            .max(CHECK_EVERY)
-    }
-
-    /// Gives the operators that can multiply records within one event their share of
-    /// `limit` bytes: a `flat_map` may emit at most that many bytes of records per batch, a
-    /// window operator hold at most that many bytes of windows. Call it whenever tasks are
-    /// (re)built.
-    pub(super) fn apply_memory_limit(&mut self, limit: u64) {
-        for t in &mut self.tasks {
-            apply_to_chain(&mut t.chain, limit);
-        }
+    /// The run's footprint as the progress line shows it: operator state at about twice its
+    /// serialized (checkpoint) size, the buffers held by channels at the buffer size, and the
+    /// tasks and channels themselves. Also compared with `limits.max_memory`, every few
+    /// thousand events (`sim::limits`).
+    pub fn footprint(&self) -> u64 {
+        let state: u64 = self
+            .tasks
+            .iter()
+            .map(|t| super::checkpoint::task_state_bytes(&t.chain, t.source.is_some()))
+            .sum();
+        let buffers: u64 = self
+            .channels
+            .iter()
+            .map(|c| {
+                (c.current.is_some() as usize + c.backlog.len() + c.in_flight.len() + c.queue.len())
+                    as u64
+            })
+            .sum();
+        state * STATE_IN_MEMORY_FACTOR
+            + buffers * u64::from(self.buffer_size)
+            + self.tasks.len() as u64 * TASK_MEMORY_BYTES
+            + self.channels.len() as u64 * CHANNEL_MEMORY_BYTES
     }
 }
 
-/// [`Simulation::apply_memory_limit`] for one chain.
+/// Events between two checks of [`Held::bytes`] for a job of these tasks and channels: at
+/// least [`CHECK_EVERY`], more for a large job.
+pub fn check_every(tasks: usize, channels: usize) -> u64 {
+    ((tasks + channels) as u64)
+        .next_power_of_two()
+        .max(CHECK_EVERY)
+}
+
+/// Gives the operators that can multiply records within one event their share of `limit`
+/// bytes: a `flat_map` may emit at most that many bytes of records per batch, a window
+/// operator hold at most that many bytes of windows. Call it whenever tasks are (re)built.
+pub fn apply_limit(tasks: &mut [Task], limit: u64) {
+    for t in tasks {
+        apply_to_chain(&mut t.chain, limit);
+    }
+}
+
+/// [`apply_limit`] for one chain.
 pub(super) fn apply_to_chain(chain: &mut crate::ops::chain::Chain, limit: u64) {
     for slot in &mut chain.ops {
         slot.op.set_memory_share(limit, slot.out.arity);

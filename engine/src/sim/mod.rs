@@ -13,12 +13,48 @@
 //!
 //! Determinism: the queue orders by `(time, insertion)`, all randomness comes from named
 //! seeded streams, and nothing iterates a hash map where order could leak into the output.
+//!
+//! [`run`] runs one simulation ([`Simulation`]); the fault-free reference run a faulty run is
+//! compared with, and the aligned variant of an unaligned one, are started by
+//! [`crate::oracle::run`].
+//!
+//! # Map
+//!
+//! **The kernel** is the folder `kernel/`, the only place with `impl Simulation`: the world
+//! of one run (tasks, channels, cores, the event queue) and its loop —
+//! [`Simulation::new`], [`Simulation::step`], [`Simulation::run`] — with the scheduling of
+//! work items on cores and the network events (`cpu.rs`, `work.rs`), and the kernel's side of
+//! each subsystem (`checkpoints.rs`, `unaligned.rs`, `failover.rs`, `savepoints.rs`): it hands
+//! a subsystem the pieces of the world it needs and carries out what follows from its answer.
+//! (`reporting.rs`, the report at the end of a run, still reads the world directly.)
+//!
+//! **The world's parts**, used by the kernel and the subsystems: [`queue`] (the clock and the
+//! event queue), [`task`] (a subtask: gate, chain, writers), [`channel`] and [`buffer`],
+//! [`net`] (writing records into buffers, flushing, credit), [`source`], [`trace`], and
+//! [`build`] (the job's tasks and channels from its plan).
+//!
+//! **Subsystems**, each with its own state, called through narrow parameters and importing
+//! neither the kernel nor each other in a cycle:
+//! - [`checkpoint`]: the checkpoint coordinator ([`checkpoint::Coordinator`]) and task
+//!   snapshots, on Flink's rules in [`crate::flink::checkpoint`];
+//! - [`unaligned`] and [`channel_state`]: unaligned checkpoints, the aligned timeout, the
+//!   in-flight data they persist;
+//! - [`recovery`]: the job's status, failures, the restart strategy
+//!   ([`crate::flink::restart`]), failover regions, restoring tasks;
+//! - [`faults`] and [`heartbeat`]: scripted faults and lost TaskManagers;
+//! - [`savepoint`] and [`rescale`]: savepoints, stop-with-savepoint and the state
+//!   redistribution of a rescaled job;
+//! - `limits` and [`memory`]: every `[limits]` check, and the memory estimates and guards;
+//! - [`sink_rows`]: what sinks made visible, for the report.
 
 pub mod buffer;
 pub mod build;
 pub mod channel;
+pub mod channel_state;
 pub mod checkpoint;
+pub mod faults;
 pub mod heartbeat;
+mod kernel;
 mod limits;
 pub mod memory;
 pub mod net;
@@ -34,35 +70,15 @@ pub mod task;
 pub mod trace;
 pub mod unaligned;
 
-use crate::core::cost::CostModel;
-use crate::core::time::{SimDuration, SimTime};
-use crate::core::value::Interner;
-use crate::expr::eval::EvalCx;
+// What `reporting` reads through `use super::*`.
 use crate::ops::Operator;
-use crate::ops::batch::View;
-use crate::ops::chain::Chain;
 use crate::plan::Plan;
 use crate::report::*;
-use crate::scenario::{NodeKind, Scenario};
-use net::{Cx, FlushCause, Net, NetStats};
-use queue::{Event, EventQueue};
-use serde_json::json;
-use std::collections::VecDeque;
-use task::{Sched, Task};
-use trace::Trace;
+use crate::scenario::Scenario;
+use net::NetStats;
 
+pub use kernel::Simulation;
 pub use limits::Progress;
-
-/// How often watermark alignment compares the sources of a group (Flink's default
-/// `updateInterval` of `withWatermarkAlignment`: 1 s).
-const ALIGNMENT_INTERVAL: SimDuration =
-    crate::core::defaults::watermarks::ALIGNMENT_UPDATE_INTERVAL;
-
-/// Records a source produces per work item at most.
-const SOURCE_BATCH: usize = 512;
-/// Records of an input buffer run through the chain at once; the task checks for output
-/// backpressure between slices.
-const RECEIVE_BATCH: usize = 256;
 
 /// Options of one run.
 pub struct RunOptions {
@@ -72,9 +88,10 @@ pub struct RunOptions {
     pub trace: Option<Box<dyn std::io::Write>>,
     /// Compute the trace hash even without a trace file (for determinism checks).
     pub hash_trace: bool,
-    /// Run the in-run invariant checkers (`oracle::invariants`); a violation stops the run
-    /// with an error. They only observe: the report and trace are the same. Default: on in
-    /// debug builds (every test), off in release builds (`streamlab run --check`).
+    /// Run the in-run invariant checkers (`oracle::invariants`, attached by
+    /// [`crate::oracle::run`]); a violation stops the run with an error. They only observe:
+    /// the report and trace are the same. Default: on in debug builds (every test), off in
+    /// release builds (`streamlab run --check`).
     pub check: bool,
 }
 
@@ -100,1146 +117,15 @@ pub struct RunOutput {
     /// Per sink (by name), what it made visible — kept when the scenario has faults, to
     /// compare with the reference run.
     pub visible: Vec<(String, crate::ops::sink_txn::Ledger)>,
+    /// The job was stopped and resubmitted with its rescaled plan (`Plan::rescaled`): the
+    /// report describes that job.
+    pub resubmitted: bool,
 }
 
-/// Runs a planned scenario to the end (or to a limit). A scenario with faults is first run
-/// without them (same seed): each sink's `duplicates` and `missing` compare with that
-/// reference run.
+/// Runs one simulation of a planned scenario to the end (or to a limit). Faults strike as
+/// scripted; nothing is compared with a fault-free run (that is [`crate::oracle::run`]).
 pub fn run(s: &Scenario, p: &Plan, opts: RunOptions) -> Result<RunOutput, std::io::Error> {
-    run_with_progress(s, p, opts, None)
-}
-
-/// [`run`], calling `progress` every few thousand events of the run the report describes
-/// (not of the reference runs before it) — for a progress line.
-pub fn run_with_progress(
-    s: &Scenario,
-    p: &Plan,
-    opts: RunOptions,
-    progress: Option<&mut dyn FnMut(&Progress)>,
-) -> Result<RunOutput, std::io::Error> {
-    if let Some(aligned) = unaligned::aligned_variant(s) {
-        // `compare_aligned`: the same job with aligned checkpoints first, then this one.
-        let base = run(
-            &aligned,
-            p,
-            RunOptions {
-                seed: opts.seed,
-                check: opts.check,
-                ..Default::default()
-            },
-        )?;
-        let mut me = s.clone();
-        if let Some(c) = me.fault_tolerance.checkpointing.as_mut() {
-            c.compare_aligned = false;
-        }
-        let mut out = run_with_progress(&me, p, opts, progress)?;
-        out.report.comparison = unaligned::compare(&base.report, &out.report);
-        return Ok(out);
-    }
-    // The checkers are built here, outside the kernel, one per simulation.
-    let checker = |s: &Scenario, on: bool| {
-        on.then(|| {
-            Box::new(crate::oracle::invariants::Invariants::new(s, p)) as Box<dyn observe::Observer>
-        })
-    };
-    if !s.fault_tolerance.disturbed() {
-        let observer = checker(s, opts.check);
-        return run_once(s, p, opts, None, progress, observer);
-    }
-    let mut reference = s.clone();
-    reference.fault_tolerance.faults.clear();
-    reference.fault_tolerance.savepoints.clear();
-    reference.fault_tolerance.rescale = None;
-    reference.fault_tolerance.record_output = true;
-    let base = run_once(
-        &reference,
-        p,
-        RunOptions {
-            seed: opts.seed,
-            ..Default::default()
-        },
-        None,
-        None,
-        checker(&reference, opts.check),
-    )?;
-    let observer = checker(s, opts.check);
-    run_once(s, p, opts, Some(&base), progress, observer)
-}
-
-fn run_once(
-    s: &Scenario,
-    p: &Plan,
-    opts: RunOptions,
-    reference: Option<&RunOutput>,
-    mut progress: Option<&mut dyn FnMut(&Progress)>,
-    observer: Option<Box<dyn observe::Observer>>,
-) -> Result<RunOutput, std::io::Error> {
-    let seed = opts.seed.unwrap_or(s.seed);
-    let mut interner = Interner::new();
-    let annotate = opts.trace.is_some() || opts.hash_trace;
-    // The checkers read the window operators' emission logs, as the trace does.
-    let annotate_ops = annotate || observer.is_some();
-    let rt = build::build(s, p, seed, &mut interner, annotate_ops);
-    let trace = if annotate {
-        Some(Trace::new(opts.trace))
-    } else {
-        None
-    };
-    let region = recovery::regions(rt.tasks.len(), &rt.channels);
-    let g = &p.logical.graph;
-    let scenario_node = g.node_indices().map(|n| g[n].scenario_node).collect();
-    let mut sim = Simulation {
-        coord: coordinator(s),
-        recovery: recovery::Recovery::new(s, region, seed),
-        faults: s.fault_tolerance.faults.clone(),
-        fault_names: s
-            .fault_tolerance
-            .faults
-            .iter()
-            .map(|f| f.describe(s))
-            .collect(),
-        failover: s.fault_tolerance.restart.failover,
-        scenario_node,
-        seed,
-        annotate: annotate_ops,
-        cost: s.cost.clone(),
-        queue: EventQueue::new(),
-        tms: (0..s.cluster.task_managers)
-            .map(|_| Cpu {
-                free: s.cluster.cores_per_tm,
-                ready: VecDeque::new(),
-            })
-            .collect(),
-        tasks: rt.tasks,
-        channels: rt.channels,
-        interner,
-        pool: buffer::BufferPool::default(),
-        scratch: String::new(),
-        trace,
-        finished: 0,
-        failure: None,
-        alignment: alignment_groups(s, p, &rt.task_of),
-        sp: savepoint::State::default(),
-        last_memory: std::cell::Cell::new(0),
-        observer,
-    };
-    let status = sim.run_loop(s, p, &mut progress);
-    if let Some(v) = sim.observer.as_ref().and_then(|o| o.violation()) {
-        return Err(std::io::Error::other(v.clone()));
-    }
-    // After a rescale the job that ran last is the resubmitted one.
-    let (s, p) = match (&p.rescaled, sim.sp.resubmitted) {
-        (Some(r), true) => (&r.scenario, &r.plan),
-        _ => (s, p),
-    };
-    let mut trace = sim.trace.take();
-    if let Some(t) = trace.as_mut() {
-        t.finish()?;
-    }
-    let visible = sim.visible_output(s, p);
-    let mut report = sim.report(s, p, seed, status);
-    if let Some(reference) = reference {
-        crate::oracle::reference::compare(&mut report, s, &visible, reference);
-    }
-    Ok(RunOutput {
-        report,
-        trace_hash: trace.as_ref().map(Trace::hash),
-        trace_lines: trace.as_ref().map_or(0, Trace::lines),
-        visible,
-    })
-}
-
-/// The checkpoint coordinator: with periodic checkpointing, or only for savepoints (a
-/// streaming job in Flink always has one, so `flink savepoint` works without checkpointing).
-fn coordinator(s: &Scenario) -> Option<checkpoint::Coordinator> {
-    let ft = &s.fault_tolerance;
-    if let Some(cfg) = &ft.checkpointing {
-        return Some(checkpoint::Coordinator::new(cfg.clone()));
-    }
-    if ft.savepoints.is_empty() && ft.rescale.is_none() {
-        return None;
-    }
-    let mut c = checkpoint::Coordinator::new(crate::scenario::CheckpointConfig::savepoints_only());
-    c.periodic = false;
-    Some(c)
-}
-
-/// The cores of one TaskManager.
-struct Cpu {
-    free: u32,
-    ready: VecDeque<u32>,
-}
-
-struct Simulation {
-    cost: CostModel,
-    queue: EventQueue,
-    tms: Vec<Cpu>,
-    tasks: Vec<Task>,
-    channels: Vec<channel::Channel>,
-    interner: Interner,
-    pool: buffer::BufferPool,
-    scratch: String,
-    trace: Option<Trace>,
-    finished: usize,
-    failure: Option<String>,
-    /// Watermark alignment groups: name, maximum drift, member source tasks.
-    alignment: Vec<(String, SimDuration, Vec<u32>)>,
-    /// The checkpoint coordinator, when checkpointing is on.
-    coord: Option<checkpoint::Coordinator>,
-    /// Job status, restarts and failures.
-    recovery: recovery::Recovery,
-    /// The scripted faults and their descriptions.
-    faults: Vec<crate::scenario::Fault>,
-    fault_names: Vec<String>,
-    /// Failover strategy.
-    failover: crate::scenario::Failover,
-    /// Logical node → scenario node.
-    scenario_node: Vec<usize>,
-    /// The run's seed (a restart rebuilds tasks from it).
-    seed: u64,
-    /// Whether operators annotate their output (for the trace or the checkers).
-    annotate: bool,
-    /// Savepoints and the rescale.
-    sp: savepoint::State,
-    /// The last memory estimate (see `limits`).
-    last_memory: std::cell::Cell<u64>,
-    /// The in-run invariant checkers, when on.
-    observer: Option<Box<dyn observe::Observer>>,
-}
-
-impl Simulation {
-    fn run_loop<'a>(
-        &mut self,
-        mut s: &'a Scenario,
-        mut p: &'a Plan,
-        progress: &mut Option<&mut dyn FnMut(&Progress)>,
-    ) -> (Status, Option<String>, u64) {
-        self.apply_memory_limit(s.limits.max_memory);
-        self.set_status(recovery::JobStatus::Running);
-        self.start_checkpointing("checkpoint/first-trigger");
-        self.schedule_faults(s);
-        self.schedule_savepoints(s);
-        if !self.alignment.is_empty() {
-            self.align();
-            self.queue
-                .schedule(SimTime::ZERO.plus(ALIGNMENT_INTERVAL), Event::AlignmentTick);
-        }
-        for t in 0..self.tasks.len() as u32 {
-            self.try_schedule(t);
-        }
-        let mut events = 0u64;
-        // Work done inside events (timers one watermark fires) counts against max_events too.
-        let mut work = 0u64;
-        crate::ops::timers::budget::take_cause();
-        crate::ops::timers::budget::start_event(s.limits.max_events);
-        let check_memory = self.memory_check_every();
-        while let Some((t, ev)) = self.queue.pop() {
-            events += 1;
-            crate::ops::timers::budget::start_event(
-                s.limits.max_events.saturating_sub(events + work),
-            );
-            if events + work > s.limits.max_events {
-                return (
-                    Status::LimitReached,
-                    Some(format!(
-                        "the run processed {} events, counting the timers fired inside them (limits.max_events); raise it in [limits] or shorten the input",
-                        s.limits.max_events
-                    )),
-                    events,
-                );
-            }
-            if events.is_multiple_of(check_memory) {
-                let held = self.memory_estimate_bytes();
-                if held > s.limits.max_memory {
-                    return (
-                        Status::LimitReached,
-                        Some(format!(
-                            "the run holds about {} (operator state, buffers, snapshots, captured rows), more than limits.max_memory ({}); raise it in [limits] or shorten the input",
-                            memory::human_bytes(held),
-                            memory::human_bytes(s.limits.max_memory)
-                        )),
-                        events,
-                    );
-                }
-            }
-            if t.0 > s.limits.max_sim_time.0 {
-                return (
-                    Status::LimitReached,
-                    Some(format!(
-                        "simulated time passed {} (limits.max_sim_time); raise it in [limits] or shorten the input",
-                        s.limits.max_sim_time
-                    )),
-                    events,
-                );
-            }
-            if events.is_multiple_of(limits::CHECK_EVERY)
-                && let Some(stop) = self.check_limits(s, t, events, progress)
-            {
-                return stop;
-            }
-            match ev {
-                Event::BufferArrives { channel } => self.on_arrival(channel),
-                Event::CreditArrives { channel, credits } => self.on_credit(channel, credits),
-                Event::WorkDone { task } => self.on_work_done(task),
-                Event::SourceDue { task } => {
-                    let tk = &mut self.tasks[task as usize];
-                    if tk.source_wake == Some(t) {
-                        tk.source_wake = None;
-                    }
-                    self.try_schedule(task);
-                }
-                Event::FlushTick { task } => self.on_flush_tick(task),
-                Event::AlignmentTick => {
-                    self.align();
-                    if self.finished < self.tasks.len() {
-                        self.queue
-                            .schedule(t.plus(ALIGNMENT_INTERVAL), Event::AlignmentTick);
-                    }
-                }
-                Event::TimerDue { task } => {
-                    let tk = &mut self.tasks[task as usize];
-                    if tk.timer_wake == Some(t) {
-                        tk.timer_wake = None;
-                    }
-                    self.try_schedule(task);
-                }
-                Event::CheckpointTick { periodic } => self.on_checkpoint_tick(periodic),
-                Event::CheckpointAck { task, id } => self.on_checkpoint_ack(task, id),
-                Event::CheckpointTimeout { id } => self.on_checkpoint_timeout(id),
-                Event::CheckpointNotify { id } => self.on_checkpoint_notify(id),
-                Event::AlignedTimeout { id } => self.on_aligned_timeout(id),
-                Event::Fault { index } => self.on_fault(index),
-                Event::FaultEnd { index } => self.on_fault_end(index),
-                Event::HeartbeatTimeout { tm, heal } => self.on_heartbeat_timeout(tm, heal),
-                Event::Restart { generation } => self.on_restart(generation, s, p),
-                Event::Savepoint { .. } => self.on_savepoint(savepoint::Kind::Intermediate),
-                Event::StopWithSavepoint => self.on_savepoint(savepoint::Kind::Stop),
-                Event::Resubmit => {
-                    if let Some(r) = p.rescaled.as_deref()
-                        && self.resubmit(p, &r.scenario, &r.plan)
-                    {
-                        (s, p) = (&r.scenario, &r.plan);
-                    }
-                }
-            }
-            work += crate::ops::timers::budget::used();
-            if let Some(cause) = crate::ops::timers::budget::take_cause() {
-                return (
-                    Status::LimitReached,
-                    Some(format!("the run stopped: {cause}")),
-                    events,
-                );
-            }
-            if let Some(f) = &self.failure {
-                return (Status::Failed, Some(f.clone()), events);
-            }
-            if self
-                .observer
-                .as_ref()
-                .is_some_and(|o| o.violation().is_some())
-            {
-                return (Status::Failed, None, events); // `run_once` turns it into an error
-            }
-            if self.finished == self.tasks.len() {
-                self.set_status(recovery::JobStatus::Finished);
-                if let Some(tr) = self.trace.as_mut() {
-                    tr.event(t, "job_finished", vec![]);
-                }
-                return (Status::Finished, None, events);
-            }
-        }
-        let stuck: Vec<&str> = self
-            .tasks
-            .iter()
-            .filter(|t| !t.finished)
-            .map(|t| t.label.as_str())
-            .collect();
-        (
-            Status::Failed,
-            Some(format!(
-                "the job stalled with nothing left to do; unfinished tasks: {}",
-                stuck.join(", ")
-            )),
-            events,
-        )
-    }
-
-    /// Queues a task for a core if it has work and free output; otherwise notes why not.
-    fn try_schedule(&mut self, ti: u32) {
-        let now = self.queue.now();
-        let task = &mut self.tasks[ti as usize];
-        if task.finished || task.cancelled || task.sched != Sched::Idle {
-            return;
-        }
-        if task.has_work(now) {
-            // Priority work (unaligned barriers) runs even under backpressure.
-            if task.output_available() || !task.priority.is_empty() {
-                if let Some(since) = task.backpressured_since.take() {
-                    task.time.backpressured = task.time.backpressured.plus(now.since(since));
-                    if let Some(tr) = self.trace.as_mut() {
-                        tr.event(now, "backpressure_end", vec![("task", json!(task.label))]);
-                    }
-                }
-                task.sched = Sched::Queued(now);
-                let tm = task.tm as usize;
-                self.tms[tm].ready.push_back(ti);
-                self.dispatch(tm);
-            } else if task.backpressured_since.is_none() {
-                task.backpressured_since = Some(now);
-                if let Some(tr) = self.trace.as_mut() {
-                    tr.event(now, "backpressure_start", vec![("task", json!(task.label))]);
-                }
-            }
-        } else {
-            if let Some(src) = &task.source {
-                // Wake for the next due record or the next periodic watermark.
-                let due = src.next_wake(now);
-                let tick = src.watermarks.next_tick.filter(|t| *t > now);
-                let wake = match (due, tick) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                if let Some(w) = wake
-                    && task.source_wake.is_none_or(|s| s > w || s <= now)
-                {
-                    task.source_wake = Some(w);
-                    self.queue.schedule(w, Event::SourceDue { task: ti });
-                }
-            }
-            if let Some(ms) = task.chain.next_processing_timer() {
-                let at = SimTime((ms.max(0) as u64).saturating_mul(1_000_000));
-                if at > now && task.timer_wake.is_none_or(|w| w > at || w <= now) {
-                    task.timer_wake = Some(at);
-                    self.queue.schedule(at, Event::TimerDue { task: ti });
-                }
-            }
-        }
-    }
-
-    /// Starts work items on free cores.
-    fn dispatch(&mut self, tm: usize) {
-        // A failed task stops the job at once: nothing more starts.
-        while self.tms[tm].free > 0 && self.failure.is_none() {
-            let Some(ti) = self.tms[tm].ready.pop_front() else {
-                break;
-            };
-            self.tms[tm].free -= 1;
-            let now = self.queue.now();
-            let task = &mut self.tasks[ti as usize];
-            if let Sched::Queued(since) = task.sched {
-                task.time.cpu_wait = task.time.cpu_wait.plus(now.since(since));
-            }
-            task.sched = Sched::Running;
-            let mut d = self.work_item(ti);
-            let task = &mut self.tasks[ti as usize];
-            if task.slowdown != 1.0 {
-                d = SimDuration((d.0 as f64 * task.slowdown) as u64);
-            }
-            task.time.busy = task.time.busy.plus(d);
-            self.queue
-                .schedule(now.plus(d), Event::WorkDone { task: ti });
-        }
-    }
-
-    /// Runs one work item of a task at the current time; returns its CPU time.
-    fn work_item(&mut self, ti: u32) -> SimDuration {
-        if !self.tasks[ti as usize].priority.is_empty() {
-            return self.priority_item(ti);
-        }
-        let now = self.queue.now();
-        let Simulation {
-            tasks,
-            channels,
-            queue,
-            pool,
-            interner,
-            scratch,
-            cost,
-            ..
-        } = self;
-        let task = &mut tasks[ti as usize];
-        let Task {
-            chain,
-            writers,
-            flusher,
-            stats,
-            gate,
-            source,
-            consumed,
-            watermark_trail: trail,
-            ..
-        } = task;
-        let mut error = None;
-        let mut end_of_input = false;
-        let mut snapshot = None;
-        let inject = task.inject_barrier.take();
-        let mut cx = Cx {
-            ev: EvalCx {
-                interner,
-                scratch,
-                error: &mut error,
-            },
-            net: Net {
-                writers,
-                channels,
-                pool: &mut *pool,
-                queue,
-                cost,
-                flusher,
-                stats,
-                task: ti,
-                blocked: false,
-            },
-        };
-        let mut end = now.0;
-        // Processing-time timers that are due fire first.
-        let now_ms = now.as_event_time();
-        if chain.next_processing_timer().is_some_and(|t| t <= now_ms) {
-            chain.set_processing_time(now_ms);
-            end = chain.processing_time(now_ms, end, &mut cx);
-        }
-        if chain.failed() {
-            // a processing-time timer failed the task: nothing more runs
-        } else if let Some(id) = inject {
-            // The coordinator's trigger: the source emits barrier `id` between two records
-            // and snapshots its offsets.
-            end = chain.status(0, buffer::Marker::Barrier(id), end, &mut cx);
-            snapshot = Some((id, SimTime(end)));
-        } else if let Some(src) = source {
-            end = source_item(src, chain, now, end, &mut cx, &mut end_of_input);
-        } else {
-            end = input_item(
-                gate,
-                chain,
-                consumed,
-                end,
-                cost.deserialize_record.0,
-                &mut cx,
-                &mut end_of_input,
-                trail,
-                &mut snapshot,
-            );
-        }
-        if end_of_input && !chain.failed() && cx.ev.error.is_none() {
-            cx.net.end_of_input(SimTime(end));
-        }
-
-        let error = error.or_else(|| task.chain.take_failure());
-        if let Some(e) = error {
-            let label = task.label.clone();
-            self.failure = Some(format!("task {label} failed at {}: {e}", SimTime(end)));
-        }
-        if let Some(o) = self.observer.as_mut() {
-            let (task, drain) = (&mut self.tasks[ti as usize], self.trace.is_none());
-            o.work_item_done(SimTime(end), ti, task, &self.interner, drain);
-        }
-        if let Some(tr) = self.trace.as_mut() {
-            trace_window_log(
-                tr,
-                &mut self.tasks[ti as usize],
-                &self.interner,
-                SimTime(end),
-            );
-        }
-        if let Some((id, started)) = snapshot {
-            let sync = self.take_snapshot(ti, id, started, SimTime(end));
-            end += sync.0;
-        }
-        let task = &mut self.tasks[ti as usize];
-        if end_of_input {
-            task.ending = true;
-            if let Some(tr) = self.trace.as_mut() {
-                tr.event(
-                    SimTime(end),
-                    "end_of_input",
-                    vec![("task", json!(task.label))],
-                );
-            }
-        }
-        SimTime(end).since(now)
-    }
-
-    /// Watermark alignment: a source whose watermark is more than its group's maximum drift
-    /// ahead of the group's lowest watermark pauses until the others catch up.
-    fn align(&mut self) {
-        for (_, drift, members) in &self.alignment {
-            let current = |t: &Task| t.source.as_ref().map_or(i64::MAX, |s| s.watermarks.last());
-            let min = members
-                .iter()
-                .map(|&m| &self.tasks[m as usize])
-                .filter(|t| !t.finished)
-                .map(current)
-                .min();
-            let Some(min) = min else { continue };
-            let limit = min.saturating_add(drift.as_millis() as i64);
-            for &m in members {
-                let t = &mut self.tasks[m as usize];
-                let w = current(t);
-                if let Some(s) = t.source.as_mut() {
-                    s.paused = w > limit;
-                }
-            }
-        }
-        for m in self
-            .alignment
-            .iter()
-            .flat_map(|(_, _, ms)| ms.clone())
-            .collect::<Vec<_>>()
-        {
-            self.try_schedule(m);
-        }
-    }
-
-    fn on_work_done(&mut self, ti: u32) {
-        let task = &mut self.tasks[ti as usize];
-        task.sched = Sched::Idle;
-        let tm = task.tm as usize;
-        self.tms[tm].free += 1;
-        let consumed = std::mem::take(&mut self.tasks[ti as usize].consumed);
-        for ch in consumed {
-            self.recycle(ti, ch);
-        }
-        let task = &mut self.tasks[ti as usize];
-        if task.ending && !task.finished && !task.awaiting_final {
-            let uncommitted = task.chain.ops.iter().any(|s| match &s.op {
-                Operator::Sink(k) => !k.all_committed(),
-                _ => false,
-            });
-            if uncommitted && self.coord.is_some() {
-                // Its last transaction commits with the next checkpoint.
-                task.awaiting_final = true;
-                self.snapshot_at_end(ti);
-            } else {
-                self.finish_task(ti);
-            }
-        }
-        self.try_schedule(ti);
-        self.dispatch(tm);
-    }
-
-    /// Task `ti` is done; pending checkpoints take its final state.
-    fn finish_task(&mut self, ti: u32) {
-        let now = self.queue.now();
-        let task = &mut self.tasks[ti as usize];
-        task.finished = true;
-        self.finished += 1;
-        if let Some(since) = task.backpressured_since.take() {
-            task.time.backpressured = task.time.backpressured.plus(now.since(since));
-        }
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(now, "task_finished", vec![("task", json!(task.label))]);
-        }
-        self.ack_finished(ti);
-    }
-
-    /// Per sink, what it made visible: the changelog for append sinks, the final table for
-    /// upsert sinks (a replay that rewrites the same rows changes nothing there).
-    fn visible_output(
-        &self,
-        s: &Scenario,
-        p: &Plan,
-    ) -> Vec<(String, crate::ops::sink_txn::Ledger)> {
-        let g = &p.logical.graph;
-        let mut out: Vec<(String, crate::ops::sink_txn::Ledger)> = Vec::new();
-        for t in self
-            .tasks
-            .iter()
-            .chain(self.sp.retired.iter().map(|r| &r.task))
-        {
-            for slot in &t.chain.ops {
-                let Operator::Sink(sk) = &slot.op else {
-                    continue;
-                };
-                let Some(l) = sk.ledger.as_ref() else {
-                    continue;
-                };
-                let node = &s.nodes[g[petgraph::graph::NodeIndex::new(slot.node)].scenario_node];
-                let mut mine = crate::ops::sink_txn::Ledger::default();
-                if let crate::ops::sink::SinkMode::Upsert { .. } = sk.mode {
-                    let a = node.schema.arity().max(1);
-                    mine.add_rows(&sk.rows, a, sk.rows.len() / a, &self.interner);
-                } else {
-                    mine.merge(l);
-                }
-                match out.iter_mut().find(|(n, _)| *n == node.name) {
-                    Some((_, all)) => all.merge(&mine),
-                    None => out.push((node.name.clone(), mine)),
-                }
-            }
-        }
-        out
-    }
-
-    /// A consumed buffer frees its receiver buffer: a credit back to the sender (remote) or a
-    /// slot back in the sender's pool (local).
-    fn recycle(&mut self, ti: u32, ch: u32) {
-        let now = self.queue.now();
-        let c = &mut self.channels[ch as usize];
-        if c.remote {
-            let gate = &mut self.tasks[ti as usize].gate;
-            let credit = c.rx.on_consumed(&mut gate.pool);
-            if credit > 0 {
-                self.queue.schedule(
-                    now.plus(c.latency),
-                    Event::CreditArrives {
-                        channel: ch,
-                        credits: credit,
-                    },
-                );
-            }
-            // A floating buffer returned to the gate may serve another channel's backlog.
-            if gate.pool.free > 0 {
-                let chans = gate.channels.clone();
-                for other in chans {
-                    let oc = &mut self.channels[other as usize];
-                    if !oc.remote {
-                        continue;
-                    }
-                    let gate = &mut self.tasks[ti as usize].gate;
-                    let granted = oc.rx.lend(&mut gate.pool);
-                    if granted > 0 {
-                        self.queue.schedule(
-                            now.plus(oc.latency),
-                            Event::CreditArrives {
-                                channel: other,
-                                credits: granted,
-                            },
-                        );
-                    }
-                }
-            }
-        } else {
-            let (from, w) = (c.from_task, c.writer);
-            self.tasks[from as usize].writers[w as usize].in_use -= 1;
-            self.try_schedule(from);
-        }
-    }
-
-    fn on_arrival(&mut self, ch: u32) {
-        let now = self.queue.now();
-        let c = &mut self.channels[ch as usize];
-        let b = c
-            .in_flight
-            .pop_front()
-            .expect("an arrival has a buffer in flight");
-        if let Some(o) = self.observer.as_mut() {
-            o.buffer_arrived(now, ch, &b, &self.channels, &self.tasks);
-        }
-        let c = &mut self.channels[ch as usize];
-        if b.priority {
-            self.on_priority_arrival(ch, b);
-            return;
-        }
-        let to = c.to_task;
-        let gate = &mut self.tasks[to as usize].gate;
-        if c.remote {
-            let granted = c.rx.on_arrival(b.backlog, &mut gate.pool);
-            if granted > 0 {
-                self.queue.schedule(
-                    now.plus(c.latency),
-                    Event::CreditArrives {
-                        channel: ch,
-                        credits: granted,
-                    },
-                );
-            }
-        }
-        if let Some(tr) = self.trace.as_mut() {
-            let from = &self.tasks[c.from_task as usize].label;
-            let to_label = &self.tasks[to as usize].label;
-            tr.event(
-                now,
-                "buffer",
-                vec![
-                    ("from", json!(from)),
-                    ("to", json!(to_label)),
-                    ("records", json!(b.len())),
-                    ("bytes", json!(b.bytes)),
-                    ("sent_ns", json!(b.finished_at.0)),
-                    ("end_of_partition", json!(b.end_of_partition)),
-                ],
-            );
-        }
-        let Some(b) = self.intercept_arrival(ch, b) else {
-            return;
-        };
-        let c = &mut self.channels[ch as usize];
-        let was_empty = c.queue.is_empty();
-        c.queue.push_back(b);
-        if was_empty {
-            self.tasks[to as usize].gate.available.push_back(ch);
-        }
-        self.try_schedule(to);
-    }
-
-    fn on_credit(&mut self, ch: u32, credits: u32) {
-        let c = &mut self.channels[ch as usize];
-        c.credits += credits;
-        let (from, w) = (c.from_task, c.writer as usize);
-        net::send_ready(
-            &mut self.tasks[from as usize].writers[w],
-            c,
-            ch,
-            &mut self.queue,
-            &self.cost,
-        );
-        self.try_schedule(from);
-    }
-
-    fn on_flush_tick(&mut self, ti: u32) {
-        let now = self.queue.now();
-        let Simulation {
-            tasks,
-            channels,
-            queue,
-            pool,
-            cost,
-            ..
-        } = self;
-        let task = &mut tasks[ti as usize];
-        if task.flusher.deadline != now || !task.flusher.tick_scheduled {
-            return; // stale: the flush already happened inside a work item
-        }
-        task.flusher.tick_scheduled = false;
-        let mut net = Net {
-            writers: &mut task.writers,
-            channels,
-            pool,
-            queue,
-            cost,
-            flusher: &mut task.flusher,
-            stats: &mut task.stats,
-            task: ti,
-            blocked: false,
-        };
-        net.flush_all(now, FlushCause::Timeout);
-        net.flusher.deadline = net.flusher.next_after(now);
-        self.try_schedule(ti);
-    }
-}
-
-/// The watermark alignment groups of a job and their source tasks.
-fn alignment_groups(
-    s: &Scenario,
-    p: &Plan,
-    task_of: &[Vec<u32>],
-) -> Vec<(String, SimDuration, Vec<u32>)> {
-    let mut groups: Vec<(String, SimDuration, Vec<u32>)> = Vec::new();
-    for (vi, v) in p.execution.vertices.iter().enumerate() {
-        let node = &s.nodes[p.logical.graph[v.ops[0]].scenario_node];
-        let NodeKind::Source(src) = &node.kind else {
-            continue;
-        };
-        let Some((group, drift)) = src.watermarks.as_ref().and_then(|w| w.alignment.clone()) else {
-            continue;
-        };
-        match groups.iter_mut().find(|g| g.0 == group) {
-            Some(g) => {
-                g.1 = g.1.min(drift);
-                g.2.extend(&task_of[vi]);
-            }
-            None => groups.push((group, drift, task_of[vi].clone())),
-        }
-    }
-    groups
-}
-
-/// A source's work item: a due periodic watermark, then a batch of records (one at a time
-/// for a punctuated generator, each followed by its watermark), then — at the end of the
-/// input — the final watermark. Returns the local time when done.
-fn source_item(
-    src: &mut source::SourceState,
-    chain: &mut Chain,
-    now: SimTime,
-    t0: u64,
-    cx: &mut Cx<'_>,
-    end_of_input: &mut bool,
-) -> u64 {
-    use crate::flink::watermark::Emit;
-    let mut t = t0;
-    let emit = |chain: &mut Chain, e: Emit, t: u64, cx: &mut Cx<'_>| -> u64 {
-        match e {
-            Emit::Watermark(w) => chain.watermark(0, w, t, cx),
-            Emit::Idle => chain.status(0, buffer::Marker::Idle, t, cx),
-            Emit::Active => chain.status(0, buffer::Marker::Active, t, cx),
-        }
-    };
-    if let Some(tick) = src.watermarks.next_tick
-        && tick <= now
-        && let Some(e) = src.watermarks.on_tick(now)
-    {
-        t = emit(chain, e, t, cx);
-    }
-    chain.set_processing_time(now.as_event_time());
-    if src.paused {
-        // held back by watermark alignment: only watermarks and idleness go out
-    } else if src.watermarks.per_event() {
-        let mut n = 0;
-        while n < SOURCE_BATCH && !cx.net.blocked && cx.ev.error.is_none() && !chain.failed() {
-            let head = &mut chain.ops[0];
-            head.out.clear();
-            src.fill(now, 1, &mut head.out);
-            if head.out.is_empty() {
-                break;
-            }
-            let ts = head.out.meta[0].ts;
-            if let Some(e) = src.watermarks.wake(now) {
-                t = emit(chain, e, t, cx);
-            }
-            t = chain.run(None, t, 0, cx);
-            if let Some(e) = src.watermarks.observe(ts, now) {
-                t = emit(chain, e, t, cx);
-            }
-            n += 1;
-        }
-    } else {
-        let head = &mut chain.ops[0];
-        head.out.clear();
-        src.fill(now, SOURCE_BATCH, &mut head.out);
-        if !head.out.is_empty() {
-            if let Some(e) = src.watermarks.wake(now) {
-                t = emit(chain, e, t, cx);
-            }
-            // Periodic generators only track the largest timestamp: one call per batch.
-            let max_ts = chain.ops[0].out.meta.iter().map(|m| m.ts).max();
-            if let Some(ts) = max_ts {
-                src.watermarks.observe(ts, now);
-            }
-            t = chain.run(None, t, 0, cx);
-        }
-    }
-    if chain.failed() || cx.ev.error.is_some() {
-        // the task failed: it emits nothing more, not even the final watermark
-        return t;
-    }
-    if src.exhausted(SimTime(t)) {
-        // A bounded source ends with the final watermark, then end-of-partition.
-        if let Some(e) = src.watermarks.wake(now) {
-            t = emit(chain, e, t, cx);
-        }
-        let e = src.watermarks.on_end();
-        t = emit(chain, e, t, cx);
-        *end_of_input = true;
-    }
-    t
-}
-
-/// A non-source work item: (the rest of) one input buffer — records in slices, and every
-/// marker through the channel's watermark valve. Returns the local time when done.
-#[allow(clippy::too_many_arguments)]
-fn input_item(
-    gate: &mut task::Gate,
-    chain: &mut Chain,
-    consumed: &mut Vec<u32>,
-    t0: u64,
-    deser: u64,
-    cx: &mut Cx<'_>,
-    end_of_input: &mut bool,
-    trail: &mut task::WatermarkTrail,
-    snapshot: &mut Option<(u64, SimTime)>,
-) -> u64 {
-    let mut t = t0;
-    while gate.current.is_none()
-        && let Some(ch) = gate.available.pop_front()
-    {
-        let c = &mut cx.net.channels[ch as usize];
-        if gate.blocked[c.gate_pos as usize] {
-            // blocked by barrier alignment: read it again once the checkpoint is aligned
-            if !gate.parked.contains(&ch) {
-                gate.parked.push(ch);
-            }
-            continue;
-        }
-        let b = c
-            .queue
-            .pop_front()
-            .expect("available channels have buffers");
-        if !c.queue.is_empty() {
-            gate.available.push_back(ch);
-        }
-        gate.current = Some((ch, b, 0, 0));
-    }
-    let Some((ch, b, mut pos, mut mi)) = gate.current.take() else {
-        return t;
-    };
-    let all = View {
-        arity: b.arity as usize,
-        values: &b.values,
-        meta: &b.meta,
-    };
-    let slot = cx.net.channels[ch as usize].gate_pos as usize;
-    loop {
-        let next_marker = b.markers.get(mi).map_or(b.len(), |m| m.0 as usize);
-        if pos < next_marker {
-            let to = (pos + RECEIVE_BATCH).min(next_marker);
-            chain.set_processing_time(SimTime(t).as_event_time());
-            chain.head_port = cx.net.channels[ch as usize].input as usize;
-            t = chain.run(Some(all.slice(pos, to)), t, deser, cx);
-            pos = to;
-        } else if let Some(&(_, m)) = b.markers.get(mi) {
-            mi += 1;
-            if let buffer::Marker::Barrier(id) = m {
-                match crate::flink::barrier::on_barrier(gate, slot, id, SimTime(t), cx.net.channels)
-                {
-                    crate::flink::barrier::Step::Continue => {}
-                    crate::flink::barrier::Step::Block => break,
-                    crate::flink::barrier::Step::Snapshot { started } => {
-                        // Forward the barrier, then stop: the snapshot is taken as the work
-                        // item ends, before any record behind the barrier.
-                        t = chain.status(0, m, t, cx);
-                        *snapshot = Some((id, started));
-                        break;
-                    }
-                }
-            } else {
-                t = on_marker(gate, chain, slot, m, t, cx, trail);
-            }
-        } else {
-            break;
-        }
-        if cx.net.blocked || cx.ev.error.is_some() || chain.failed() {
-            break;
-        }
-    }
-    if pos >= b.len() && mi >= b.markers.len() {
-        if b.end_of_partition {
-            cx.net.channels[ch as usize].ended = true;
-            gate.ended += 1;
-            *end_of_input = gate.ended as usize == gate.channels.len();
-            // An ended channel counts as aligned: the barrier may be complete now.
-            if snapshot.is_none()
-                && let Some(id) = gate.align.as_ref().map(|a| a.id)
-                && let Some(started) = crate::flink::barrier::complete(gate, cx.net.channels)
-            {
-                t = chain.status(0, buffer::Marker::Barrier(id), t, cx);
-                *snapshot = Some((id, started));
-            }
-        }
-        if !b.unpooled {
-            consumed.push(ch);
-        }
-        cx.net.pool.give(b);
-    } else {
-        gate.current = Some((ch, b, pos, mi));
-    }
-    t
-}
-
-/// A marker from gate slot `slot`: through its input's valve; if the combined watermark
-/// advances, the chain sees it; if every input goes idle (or comes back), downstream is told.
-fn on_marker(
-    gate: &mut task::Gate,
-    chain: &mut Chain,
-    slot: usize,
-    m: buffer::Marker,
-    t: u64,
-    cx: &mut Cx<'_>,
-    trail: &mut task::WatermarkTrail,
-) -> u64 {
-    use crate::flink::valve::ValveOutput;
-    let (input, idx) = gate.slots[slot];
-    let outputs = match m {
-        buffer::Marker::Watermark(w) => gate.valves[input].watermark(idx, w).into_iter().collect(),
-        buffer::Marker::Idle => gate.valves[input].status(idx, true),
-        buffer::Marker::Active => gate.valves[input].status(idx, false),
-        buffer::Marker::Barrier(_) | buffer::Marker::UnalignedBarrier(_) => {
-            unreachable!("barriers are handled by the caller")
-        }
-    };
-    let mut t = t;
-    for o in outputs {
-        match o {
-            ValveOutput::Watermark(_) => {
-                // Two-input operators take the minimum over their active inputs.
-                let combined = gate
-                    .valves
-                    .iter()
-                    .filter(|v| !v.output_idle)
-                    .map(|v| v.output)
-                    .min();
-                if let Some(c) = combined
-                    && c > gate.watermark
-                {
-                    gate.watermark = c;
-                    trail.record(SimTime(t), c);
-                    t = chain.watermark(0, c, t, cx);
-                }
-            }
-            ValveOutput::Idle => {
-                if gate.valves.iter().all(|v| v.output_idle) && !gate.idle {
-                    gate.idle = true;
-                    t = chain.status(0, buffer::Marker::Idle, t, cx);
-                }
-            }
-            ValveOutput::Active => {
-                if gate.idle {
-                    gate.idle = false;
-                    t = chain.status(0, buffer::Marker::Active, t, cx);
-                }
-            }
-        }
-    }
-    t
-}
-
-/// Writes what window operators emitted (with their annotations) to the trace.
-fn trace_window_log(tr: &mut Trace, task: &mut Task, interner: &Interner, t: SimTime) {
-    for slot in &mut task.chain.ops {
-        let Operator::Window(w) = &mut slot.op else {
-            continue;
-        };
-        let Some(log) = w.log.as_mut() else { continue };
-        for e in log.drain(..) {
-            let js = |v: &[crate::core::value::Value]| {
-                serde_json::Value::Array(v.iter().map(|x| x.to_json(interner)).collect())
-            };
-            match e {
-                crate::ops::window::Emitted::Fire {
-                    key,
-                    window,
-                    result,
-                    watermark,
-                    last_input,
-                } => tr.event(
-                    t,
-                    "window_fired",
-                    vec![
-                        ("task", json!(task.label)),
-                        ("subtask", json!(task.subtask)),
-                        ("key", key.to_json(interner)),
-                        ("window_start", json!(window.start)),
-                        ("window_end", json!(window.end)),
-                        ("result", js(&result)),
-                        ("watermark", json!(watermark)),
-                        (
-                            "last_input",
-                            last_input.map_or(serde_json::Value::Null, |r| js(&r)),
-                        ),
-                    ],
-                ),
-                crate::ops::window::Emitted::Late {
-                    row,
-                    ts,
-                    watermark,
-                    last_input,
-                } => tr.event(
-                    t,
-                    "late_record",
-                    vec![
-                        ("task", json!(task.label)),
-                        ("subtask", json!(task.subtask)),
-                        ("row", js(&row)),
-                        ("ts", json!(ts)),
-                        ("watermark", json!(watermark)),
-                        (
-                            "last_input",
-                            last_input.map_or(serde_json::Value::Null, |r| js(&r)),
-                        ),
-                    ],
-                ),
-            }
-        }
-    }
+    Simulation::new(s, p, opts).run()
 }
 
 #[cfg(test)]
@@ -1264,6 +150,51 @@ mod tests {
                     .join(", ")
             })
             .collect()
+    }
+
+    /// Runs `file` (a bundled scenario) once through `run` and once by stepping, with the
+    /// trace hashed: the same report, the same trace, and `step` returned every event.
+    fn step_matches_run(file: &str) {
+        let path = format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("bundled scenario");
+        let s = crate::scenario::parse_str(file, &text, None)
+            .unwrap_or_else(|d| panic!("{}", d.render()));
+        let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
+        let opts = || RunOptions {
+            hash_trace: true,
+            ..Default::default()
+        };
+        let whole = run(&s, &p, opts()).unwrap();
+        let mut sim = Simulation::new(&s, &p, opts());
+        let mut steps = 0u64;
+        let mut last = crate::core::time::SimTime::ZERO;
+        while let Some(_event) = sim.step() {
+            assert!(sim.now() >= last, "time never goes back");
+            last = sim.now();
+            steps += 1;
+        }
+        assert!(sim.ended());
+        assert_eq!(sim.step(), None, "an ended run stays ended");
+        let stepped = sim.run().unwrap();
+        let json = |r: &RunReport| serde_json::to_string(r).unwrap();
+        assert_eq!(json(&stepped.report), json(&whole.report), "{file}");
+        assert_eq!(stepped.trace_hash, whole.trace_hash, "{file}");
+        assert!(
+            steps > 0 && steps <= whole.report.events,
+            "{file}: {steps} steps"
+        );
+    }
+
+    #[test]
+    fn stepping_to_the_end_gives_the_report_of_run() {
+        // a plain job, checkpoints with a TaskManager crash, and a rescale
+        for file in [
+            "wordcount.toml",
+            "tm_crash_recovery.toml",
+            "rescale_from_savepoint.toml",
+        ] {
+            step_matches_run(file);
+        }
     }
 
     const SESSIONS: &str = r#"

@@ -14,166 +14,22 @@
 //! With the region strategy the job stays RUNNING while a region restarts (as in Flink); a
 //! global failover (full strategy, a JobManager failover, too many failed checkpoints) goes
 //! through RESTARTING.
+//!
+//! [`Recovery`] is the subsystem's state; the kernel decides when a task fails (scripted
+//! faults, lost heartbeats, failed checkpoints) and carries out cancelling and redeploying.
 
-use super::Simulation;
-use super::queue::Event;
-use crate::core::rng::SimRng;
-use crate::core::time::{SimDuration, SimTime};
+use super::build::Runtime;
+use super::channel::Channel;
+use super::checkpoint::Completed;
+use super::queue::{Event, EventQueue};
+use super::task::Task;
+use super::trace::Trace;
+use crate::core::time::SimTime;
+use crate::flink::restart::{Backoff, JobStatus};
 use crate::ops::Operator;
 use crate::report::{FailureReport, JobTransition};
-use crate::scenario::{Failover, FaultKind, FaultTime, RestartStrategy, Scenario};
+use crate::scenario::Scenario;
 use serde_json::json;
-
-/// Flink's `JobStatus` (the states streamlab reaches).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobStatus {
-    /// Submitted, not yet running.
-    Created,
-    /// Running (also while a region restarts).
-    Running,
-    /// Failing: no restart is possible; tasks are being cancelled.
-    Failing,
-    /// A global failover: every task cancelled, waiting to restart.
-    Restarting,
-    /// Terminally failed.
-    Failed,
-    /// Every task finished.
-    Finished,
-}
-
-impl JobStatus {
-    fn name(self) -> &'static str {
-        match self {
-            JobStatus::Created => "created",
-            JobStatus::Running => "running",
-            JobStatus::Failing => "failing",
-            JobStatus::Restarting => "restarting",
-            JobStatus::Failed => "failed",
-            JobStatus::Finished => "finished",
-        }
-    }
-
-    /// Whether the state machine allows `self → to`.
-    pub fn can_go_to(self, to: JobStatus) -> bool {
-        use JobStatus::*;
-        matches!(
-            (self, to),
-            (Created, Running)
-                | (Running, Finished)
-                | (Running, Failing)
-                | (Running, Restarting)
-                | (Restarting, Running)
-                | (Restarting, Failing)
-                | (Failing, Failed)
-        )
-    }
-}
-
-/// The restart strategy's memory (Flink's backoff-time strategies).
-#[derive(Debug)]
-pub struct Backoff {
-    strategy: RestartStrategy,
-    /// fixed-delay: restarts so far; exponential: the current attempt.
-    attempts: u32,
-    /// failure-rate: failure times.
-    failures: std::collections::VecDeque<SimTime>,
-    /// exponential-delay: when the planned restart is (Flink's `nextRestartTimestamp`).
-    next_restart: Option<SimTime>,
-    rng: SimRng,
-}
-
-impl Backoff {
-    /// A strategy with no failure seen.
-    pub fn new(strategy: RestartStrategy, rng: SimRng) -> Self {
-        Backoff {
-            strategy,
-            attempts: 0,
-            failures: Default::default(),
-            next_restart: None,
-            rng,
-        }
-    }
-
-    /// A failure at `now`: `Ok(delay)` to restart after, or `Err(message)` when recovery is
-    /// suppressed (Flink's "Recovery is suppressed by …" with the strategy's `toString`).
-    pub fn on_failure(&mut self, now: SimTime) -> Result<SimDuration, String> {
-        let suppressed = |s: String| Err(format!("Recovery is suppressed by {s}"));
-        match self.strategy.clone() {
-            RestartStrategy::None => suppressed("NoRestartBackoffTimeStrategy".into()),
-            RestartStrategy::FixedDelay { attempts, delay } => {
-                self.attempts += 1;
-                if attempts.is_none_or(|max| self.attempts <= max) {
-                    Ok(delay)
-                } else {
-                    suppressed(format!(
-                        "FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts={}, backoffTimeMS={})",
-                        attempts.map_or(i64::from(i32::MAX), i64::from),
-                        delay.as_millis()
-                    ))
-                }
-            }
-            RestartStrategy::FailureRate {
-                max_failures,
-                interval,
-                delay,
-            } => {
-                if self.failures.len() > max_failures as usize {
-                    self.failures.pop_front();
-                }
-                self.failures.push_back(now);
-                let can = self.failures.len() <= max_failures as usize
-                    || now.since(self.failures[0]) > interval;
-                if can {
-                    Ok(delay)
-                } else {
-                    suppressed(format!(
-                        "FailureRateRestartBackoffTimeStrategy(FailureRateRestartBackoffTimeStrategy(failuresIntervalMS={},backoffTimeMS={},maxFailuresPerInterval={})",
-                        interval.as_millis(),
-                        delay.as_millis(),
-                        max_failures
-                    ))
-                }
-            }
-            RestartStrategy::ExponentialDelay {
-                initial_delay,
-                max_delay,
-                multiplier,
-                reset_threshold,
-                jitter,
-            } => {
-                // Flink ≥ 1.19: a failure before the planned restart joins that attempt.
-                if let Some(next) = self.next_restart {
-                    if now <= next {
-                        return Ok(next.since(now));
-                    }
-                    if now.since(next) >= reset_threshold {
-                        self.attempts = 0;
-                    }
-                } else {
-                    self.attempts = 0;
-                }
-                let b = (initial_delay.as_millis() as f64 * multiplier.powi(self.attempts as i32))
-                    as i64;
-                let o = (b as f64 * jitter) as i64;
-                let j = if o > 0 {
-                    self.rng.below(2 * o as u64 + 1) as i64 - o
-                } else {
-                    0
-                };
-                // saturating: after ~100 attempts `b` reaches i64::MAX (Java's long wraps
-                // there; the result is capped at max_delay either way)
-                let ms = b
-                    .saturating_add(j)
-                    .min(max_delay.as_millis() as i64)
-                    .max(initial_delay.as_millis() as i64);
-                let d = SimDuration::from_millis(ms as u64);
-                self.next_restart = Some(now.plus(d));
-                self.attempts += 1;
-                Ok(d)
-            }
-        }
-    }
-}
 
 /// Recovery bookkeeping of a run.
 #[derive(Debug)]
@@ -227,14 +83,124 @@ impl Recovery {
             hit_finished: Vec::new(),
         }
     }
-}
 
-/// The subtask a "subtask X#n killed" description names (the description itself otherwise).
-fn cause_target(cause: &str) -> &str {
-    cause
-        .strip_prefix("subtask ")
-        .and_then(|c| c.strip_suffix(" killed"))
-        .unwrap_or(cause)
+    /// Moves the job to `to` at `now` (if the state machine allows it) and records it.
+    pub fn set_status(&mut self, to: JobStatus, now: SimTime, trace: &mut Option<Trace>) {
+        if self.status == to || !self.status.can_go_to(to) {
+            return;
+        }
+        self.status = to;
+        self.transitions.push(JobTransition {
+            at_ms: now.as_secs_f64() * 1e3,
+            status: to.name().into(),
+            note: None,
+        });
+        if let Some(tr) = trace.as_mut() {
+            tr.event(now, "job_status", vec![("status", json!(to.name()))]);
+        }
+    }
+
+    /// The tasks (of `n`) a failure of tasks `live` cancels: the whole job (`full`), or the
+    /// failover regions of `live`.
+    pub fn to_cancel(&self, live: &[u32], full: bool, n: usize) -> Vec<u32> {
+        if full {
+            return (0..n as u32).collect();
+        }
+        let regions: Vec<u32> = live.iter().map(|&t| self.region[t as usize]).collect();
+        (0..n as u32)
+            .filter(|&t| regions.contains(&self.region[t as usize]))
+            .collect()
+    }
+
+    /// Records a failure at `now`; returns its row in the report.
+    pub fn record_failure(&mut self, now: SimTime, cause: String, tasks_restarted: u32) -> usize {
+        self.failures.push(FailureReport {
+            at_ms: now.as_secs_f64() * 1e3,
+            cause,
+            tasks_restarted,
+            downtime_ms: None,
+            restored_checkpoint: None,
+        });
+        self.failures.len() - 1
+    }
+
+    /// Tasks `cancel` wait for the pending restart, which answers failure row `row`.
+    pub fn wait(&mut self, cancel: &[u32], row: usize) {
+        for &t in cancel {
+            if !self.waiting.contains(&t) {
+                self.waiting.push(t);
+            }
+        }
+        self.waiting_failures.push(row);
+    }
+
+    /// How many of tasks `failed` wait for a restart already.
+    pub fn waiting_among(&self, failed: &[u32]) -> usize {
+        failed.iter().filter(|t| self.waiting.contains(t)).count()
+    }
+
+    /// A failure row answered by the pending restart too.
+    pub fn answers(&mut self, row: usize) {
+        self.waiting_failures.push(row);
+    }
+
+    /// When the pending restart is planned, if one is.
+    pub fn pending_at(&self) -> Option<SimTime> {
+        self.pending_at
+    }
+
+    /// When the TaskManagers (`tm_of` a task) of the tasks waiting for the restart are
+    /// available.
+    pub fn resources(&self, tm_of: impl Fn(u32) -> u32) -> SimTime {
+        self.waiting
+            .iter()
+            .map(|&t| self.tm_back[tm_of(t) as usize])
+            .max()
+            .unwrap_or(SimTime::ZERO)
+    }
+
+    /// (Re)plans the pending restart for `at`; an earlier plan goes stale.
+    pub fn plan(&mut self, at: SimTime, queue: &mut EventQueue) {
+        self.generation += 1;
+        self.pending_at = Some(at);
+        let generation = self.generation;
+        queue.schedule(at, Event::Restart { generation });
+    }
+
+    /// Whether restart `generation` is the one planned last.
+    pub fn is_current(&self, generation: u32) -> bool {
+        generation == self.generation
+    }
+
+    /// The restart happens: the tasks it redeploys and the failure rows it answers.
+    pub fn take_waiting(&mut self) -> (Vec<u32>, Vec<usize>) {
+        self.pending_at = None;
+        (
+            std::mem::take(&mut self.waiting),
+            std::mem::take(&mut self.waiting_failures),
+        )
+    }
+
+    /// The job is back at `now`, restored from checkpoint `restored`: the failures in `rows`
+    /// get their downtime.
+    pub fn restored(&mut self, rows: &[usize], now: SimTime, restored: Option<u64>) {
+        for &row in rows {
+            let f = &mut self.failures[row];
+            f.downtime_ms = Some(now.as_secs_f64() * 1e3 - f.at_ms);
+            f.restored_checkpoint = restored;
+        }
+    }
+
+    /// The job is `status` from `now` outside the state machine (stopped with a savepoint,
+    /// resubmitted), as `note` explains.
+    pub fn restate(&mut self, status: JobStatus, now: SimTime, note: String) {
+        self.status = status;
+        self.transitions.push(JobTransition {
+            at_ms: now.as_secs_f64() * 1e3,
+            status: status.name().into(),
+            note: Some(note),
+        });
+    }
 }
 
 /// Connected components of the tasks over their channels: Flink's pipelined regions for a
@@ -259,609 +225,150 @@ pub fn regions(n_tasks: usize, channels: &[super::channel::Channel]) -> Vec<u32>
         .collect()
 }
 
-impl Simulation {
-    /// Moves the job to `to` (if the state machine allows it) and records it.
-    pub(super) fn set_status(&mut self, to: JobStatus) {
-        let now = self.queue.now();
-        let r = &mut self.recovery;
-        if r.status == to || !r.status.can_go_to(to) {
-            return;
+/// Redeploys tasks `redeploy` from the freshly built job `fresh` and restores each from its
+/// snapshot in checkpoint `restored` (none: it starts over), at `now`: operator state,
+/// keyed state, timers and source offsets come back; the watermark generator and the
+/// operators' watermarks start anew (Flink checkpoints neither); what the sinks made visible,
+/// the counters and the time accounting carry on. The channels of those tasks are rebuilt.
+/// Returns which tasks and which channels are new.
+pub fn restore(
+    tasks: &mut [Task],
+    channels: &mut [Channel],
+    fresh: Runtime,
+    redeploy: &[u32],
+    restored: Option<&Completed>,
+    now: SimTime,
+) -> (Vec<bool>, Vec<bool>) {
+    let mut fresh_tasks: Vec<Option<Task>> = fresh.tasks.into_iter().map(Some).collect();
+    let mut fresh_channels: Vec<Option<Channel>> = fresh.channels.into_iter().map(Some).collect();
+    let restored_id = restored.map(|c| c.id);
+    let mut in_set = vec![false; tasks.len()];
+    for &t in redeploy {
+        in_set[t as usize] = true;
+    }
+    for &ti in redeploy {
+        let mut task = fresh_tasks[ti as usize].take().expect("one per task");
+        if let Some(snap) = restored.and_then(|c| c.snapshots[ti as usize].as_ref()) {
+            task.chain = snap.chain.clone();
+            if let (Some(src), Some(saved)) = (task.source.as_mut(), snap.source.as_ref()) {
+                // Offsets and generator come back; the watermark generator starts anew
+                // (Flink does not checkpoint it).
+                let wm = src.watermarks.clone();
+                *src = saved.clone();
+                src.watermarks = wm;
+                src.paused = false;
+            }
+            // Operators' watermarks start from the beginning after a restore.
+            for slot in &mut task.chain.ops {
+                slot.watermark = crate::core::time::EVENT_TIME_MIN;
+            }
         }
-        r.status = to;
-        r.transitions.push(JobTransition {
-            at_ms: now.as_secs_f64() * 1e3,
-            status: to.name().into(),
-            note: None,
-        });
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(now, "job_status", vec![("status", json!(to.name()))]);
+        let old = std::mem::replace(&mut tasks[ti as usize], task);
+        let task = &mut tasks[ti as usize];
+        // What the sinks made visible stays; counters and time accounting continue.
+        for (slot, old_slot) in task.chain.ops.iter_mut().zip(old.chain.ops) {
+            slot.records_in = old_slot.records_in;
+            slot.records_out = old_slot.records_out;
+            if let (Operator::Sink(new), Operator::Sink(live)) = (&mut slot.op, old_slot.op) {
+                new.carry_visible(live, restored_id, now);
+            }
+        }
+        task.time = old.time;
+        task.stats = old.stats;
+        task.watermark_trail = old.watermark_trail;
+    }
+    let mut rebuilt = vec![false; channels.len()];
+    for ((ch, fresh), re) in channels
+        .iter_mut()
+        .zip(&mut fresh_channels)
+        .zip(&mut rebuilt)
+    {
+        if in_set[ch.from_task as usize] || in_set[ch.to_task as usize] {
+            let mut new = fresh.take().expect("one per channel");
+            new.buffers_sent += ch.buffers_sent;
+            new.bytes_sent += ch.bytes_sent;
+            *ch = new;
+            *re = true;
         }
     }
-
-    /// Schedules the scripted faults that have a time.
-    pub(super) fn schedule_faults(&mut self, s: &Scenario) {
-        for (i, f) in s.fault_tolerance.faults.iter().enumerate() {
-            if let FaultTime::At(t) = f.at {
-                self.queue.schedule(t, Event::Fault { index: i as u32 });
-            }
-        }
-    }
-
-    /// A checkpoint reached `phase`: faults tied to it strike now.
-    pub(super) fn phase_reached(&mut self, phase: crate::scenario::CheckpointPhase, id: u64) {
-        let now = self.queue.now();
-        for i in 0..self.faults.len() {
-            if self.faults[i].at == FaultTime::After(phase, id) && !self.recovery.struck[i] {
-                self.queue.schedule(now, Event::Fault { index: i as u32 });
-            }
-        }
-    }
-
-    /// A scripted fault strikes.
-    pub(super) fn on_fault(&mut self, index: u32) {
-        let now = self.queue.now();
-        if self.recovery.struck[index as usize] || self.failure.is_some() {
-            return;
-        }
-        self.recovery.struck[index as usize] = true;
-        let fault = self.faults[index as usize].clone();
-        let cause = self.fault_names[index as usize].clone();
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(now, "fault", vec![("what", json!(cause))]);
-        }
-        if self.sp.down() {
-            // Between a stop-with-savepoint and the resubmission no job runs: the fault
-            // strikes the cluster, and the resubmitted job meets what is left of it.
-            self.fault_in_downtime(index, cause);
-            return;
-        }
-        match fault.kind {
-            FaultKind::KillSubtask { node, subtask } => {
-                let tasks = self.tasks_of_node(node, Some(subtask));
-                self.note_if_finished(index, &tasks, || {
-                    format!("subtask {} had already finished", cause_target(&cause))
-                });
-                self.fail_tasks(&tasks, cause, false);
-            }
-            FaultKind::KillTaskManager {
-                tm,
-                replacement_delay,
-            } => {
-                self.recovery.tm_back[tm as usize] = now.plus(replacement_delay);
-                let tasks: Vec<u32> = (0..self.tasks.len() as u32)
-                    .filter(|&t| self.tasks[t as usize].tm == tm)
-                    .collect();
-                self.note_if_finished(index, &tasks, || {
-                    format!("every task on TaskManager {tm} had already finished")
-                });
-                self.fail_tasks(&tasks, cause, false);
-            }
-            FaultKind::JobManager { ha } => {
-                if ha {
-                    let all: Vec<u32> = (0..self.tasks.len() as u32).collect();
-                    self.fail_tasks(&all, cause, true);
-                } else {
-                    self.set_status(JobStatus::Failing);
-                    self.set_status(JobStatus::Failed);
-                    self.failure = Some(format!(
-                        "{cause}: without high availability the job is lost with its JobManager"
-                    ));
-                }
-            }
-            FaultKind::Straggler { .. }
-            | FaultKind::NetworkDelay { .. }
-            | FaultKind::NetworkPartition { .. } => self.start_lasting_fault(index),
-            FaultKind::StorageFailure { duration } => {
-                if let Some(c) = self.coord.as_mut() {
-                    c.storage_down_until = now.plus(duration);
-                }
-            }
-        }
-    }
-
-    /// Records fault `index` as having struck only finished tasks (nothing to fail), with
-    /// `what` saying what it aimed at.
-    fn note_if_finished(&mut self, index: u32, tasks: &[u32], what: impl FnOnce() -> String) {
-        if !tasks.is_empty() && tasks.iter().all(|&t| self.tasks[t as usize].finished) {
-            let now = self.queue.now();
-            self.recovery
-                .hit_finished
-                .push((index as usize, now, what()));
-        }
-    }
-
-    /// A fault on the network or on a machine begins: it lasts its `duration`, whatever
-    /// happens to the job meanwhile.
-    fn start_lasting_fault(&mut self, index: u32) {
-        let now = self.queue.now();
-        let end = match self.faults[index as usize].kind {
-            FaultKind::Straggler { duration, .. }
-            | FaultKind::NetworkDelay { duration, .. }
-            | FaultKind::NetworkPartition { duration, .. } => now.plus(duration),
-            _ => return,
-        };
-        self.recovery.active[index as usize] = Some(end);
-        if let FaultKind::NetworkPartition { between, .. } = self.faults[index as usize].kind {
-            self.partition_heartbeats(between.1, end);
-        }
-        let all_tasks = vec![true; self.tasks.len()];
-        let all_channels = vec![true; self.channels.len()];
-        self.apply_lasting_fault(index, &all_tasks, &all_channels);
-        self.queue.schedule(end, Event::FaultEnd { index });
-    }
-
-    /// Applies active fault `index` to the tasks and channels marked.
-    fn apply_lasting_fault(&mut self, index: u32, tasks: &[bool], channels: &[bool]) {
-        let Some(end) = self.recovery.active[index as usize] else {
-            return;
-        };
-        match self.faults[index as usize].kind {
-            FaultKind::Straggler {
-                node,
-                subtask,
-                factor,
-                ..
-            } => {
-                for t in self.tasks_of_node(node, Some(subtask)) {
-                    if tasks[t as usize] {
-                        self.tasks[t as usize].slowdown = factor;
-                    }
-                }
-            }
-            FaultKind::NetworkDelay { between, extra, .. } => {
-                for c in self.channels_between(between) {
-                    if channels[c as usize] {
-                        let ch = &mut self.channels[c as usize];
-                        ch.latency = ch.latency.plus(extra);
-                    }
-                }
-            }
-            FaultKind::NetworkPartition { between, .. } => {
-                for c in self.channels_between(between) {
-                    if channels[c as usize] {
-                        let ch = &mut self.channels[c as usize];
-                        ch.held_until = ch.held_until.max(end);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Tasks and channels were rebuilt (a restart, a resubmission): the faults on the
-    /// network and on machines that are still active apply to them again.
-    pub(super) fn reapply_lasting_faults(&mut self, tasks: &[bool], channels: &[bool]) {
-        for i in 0..self.faults.len() as u32 {
-            self.apply_lasting_fault(i, tasks, channels);
-        }
-    }
-
-    /// Fault `index` strikes while no job runs (the rescale's downtime). A lost TaskManager
-    /// delays the resubmission until its replacement is there; faults on the network and on
-    /// machines last and meet the resubmitted job; a killed subtask or a JobManager failover
-    /// finds nothing to fail.
-    fn fault_in_downtime(&mut self, index: u32, cause: String) {
-        let now = self.queue.now();
-        let what = match self.faults[index as usize].kind {
-            FaultKind::KillTaskManager {
-                tm,
-                replacement_delay,
-            } => {
-                self.recovery.tm_back[tm as usize] = now.plus(replacement_delay);
-                self.sp.downtime_failures.push(self.recovery.failures.len());
-                "the resubmitted job waits for its replacement"
-            }
-            FaultKind::KillSubtask { .. } | FaultKind::JobManager { .. } => {
-                "no job was running: nothing failed"
-            }
-            FaultKind::Straggler { .. }
-            | FaultKind::NetworkDelay { .. }
-            | FaultKind::NetworkPartition { .. } => {
-                self.start_lasting_fault(index);
-                "it lasts into the resubmitted job"
-            }
-            FaultKind::StorageFailure { duration } => {
-                if let Some(c) = self.coord.as_mut() {
-                    c.storage_down_until = now.plus(duration);
-                }
-                "it lasts into the resubmitted job"
-            }
-        };
-        self.recovery.failures.push(FailureReport {
-            at_ms: now.as_secs_f64() * 1e3,
-            cause: format!("{cause} during the rescale downtime ({what})"),
-            tasks_restarted: 0,
-            downtime_ms: None,
-            restored_checkpoint: None,
-        });
-    }
-
-    /// A temporary fault ends.
-    pub(super) fn on_fault_end(&mut self, index: u32) {
-        self.recovery.active[index as usize] = None;
-        let fault = self.faults[index as usize].clone();
-        match fault.kind {
-            FaultKind::Straggler { node, subtask, .. } => {
-                for t in self.tasks_of_node(node, Some(subtask)) {
-                    self.tasks[t as usize].slowdown = 1.0;
-                }
-            }
-            FaultKind::NetworkDelay { between, extra, .. } => {
-                for c in self.channels_between(between) {
-                    let ch = &mut self.channels[c as usize];
-                    ch.latency = SimDuration(ch.latency.0.saturating_sub(extra.0));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn tasks_of_node(&self, node: usize, subtask: Option<u32>) -> Vec<u32> {
-        (0..self.tasks.len() as u32)
-            .filter(|&t| {
-                let task = &self.tasks[t as usize];
-                task.chain
-                    .ops
-                    .iter()
-                    .any(|o| self.scenario_node[o.node] == node)
-                    && subtask.is_none_or(|s| task.subtask == s)
-            })
-            .collect()
-    }
-
-    fn channels_between(&self, (a, b): (u32, u32)) -> Vec<u32> {
-        (0..self.channels.len() as u32)
-            .filter(|&c| {
-                let ch = &self.channels[c as usize];
-                let x = self.tasks[ch.from_task as usize].tm;
-                let y = self.tasks[ch.to_task as usize].tm;
-                (x.min(y), x.max(y)) == (a, b)
-            })
-            .collect()
-    }
-
-    /// Tasks `failed` failed because of `cause`; `global` fails the whole job (a global
-    /// failover). Cancels the failover region and asks the restart strategy what to do.
-    pub(super) fn fail_tasks(&mut self, failed: &[u32], cause: String, global: bool) {
-        let now = self.queue.now();
-        let live: Vec<u32> = failed
-            .iter()
-            .copied()
-            .filter(|&t| {
-                let task = &self.tasks[t as usize];
-                global || (!task.finished && !task.cancelled)
-            })
-            .collect();
-        if live.is_empty() {
-            // Finished tasks cannot fail; tasks already cancelled for a pending restart
-            // cannot fail again (Flink's `Execution.processFail` ignores a failure of a
-            // CANCELING or CANCELED execution: the restart strategy is not asked). What a
-            // lost TaskManager takes with it still matters: the pending restart needs new
-            // slots and waits for the replacement.
-            self.fail_while_restarting(failed, cause);
-            return;
-        }
-        let full = global || self.failover == Failover::Full;
-        let cancel: Vec<u32> = if full {
-            (0..self.tasks.len() as u32).collect()
-        } else {
-            let regions: Vec<u32> = live
-                .iter()
-                .map(|&t| self.recovery.region[t as usize])
-                .collect();
-            (0..self.tasks.len() as u32)
-                .filter(|&t| regions.contains(&self.recovery.region[t as usize]))
-                .collect()
-        };
-        self.abort_all_checkpoints("a task failed (failover)");
-        self.cancel_tasks(&cancel);
-        self.recovery.failures.push(FailureReport {
-            at_ms: now.as_secs_f64() * 1e3,
-            cause: cause.clone(),
-            tasks_restarted: cancel.len() as u32,
-            downtime_ms: None,
-            restored_checkpoint: None,
-        });
-        let row = self.recovery.failures.len() - 1;
-        match self.recovery.backoff.on_failure(now) {
-            Err(msg) => {
-                self.set_status(JobStatus::Failing);
-                self.set_status(JobStatus::Failed);
-                self.failure = Some(format!("{msg} (after: {cause})"));
-            }
-            Ok(delay) => {
-                if full {
-                    self.set_status(JobStatus::Restarting);
-                    if let Some(c) = self.coord.as_mut() {
-                        c.suspended = true;
-                    }
-                }
-                for t in cancel {
-                    if !self.recovery.waiting.contains(&t) {
-                        self.recovery.waiting.push(t);
-                    }
-                }
-                self.recovery.waiting_failures.push(row);
-                // Lost TaskManagers must be replaced before their tasks can be deployed.
-                let resources = self.resources_for_waiting();
-                let at = now.plus(delay).max(resources);
-                self.plan_restart(at);
-            }
-        }
-    }
-
-    /// (Re)plans the pending restart for `at`; an earlier plan goes stale.
-    fn plan_restart(&mut self, at: SimTime) {
-        self.recovery.generation += 1;
-        self.recovery.pending_at = Some(at);
-        let generation = self.recovery.generation;
-        self.queue.schedule(at, Event::Restart { generation });
-    }
-
-    /// When the TaskManagers of the tasks waiting for the restart are available.
-    fn resources_for_waiting(&self) -> SimTime {
-        self.recovery
-            .waiting
-            .iter()
-            .map(|&t| self.recovery.tm_back[self.tasks[t as usize].tm as usize])
-            .max()
-            .unwrap_or(SimTime::ZERO)
-    }
-
-    /// `failed` tasks failed because of `cause` while none of them was running. If some are
-    /// waiting for a restart, the failure is reported with them and the restart re-planned
-    /// for the resources it needs now.
-    fn fail_while_restarting(&mut self, failed: &[u32], cause: String) {
-        let now = self.queue.now();
-        let hit = failed
-            .iter()
-            .filter(|t| self.recovery.waiting.contains(t))
-            .count();
-        let Some(planned) = self.recovery.pending_at.filter(|_| hit > 0) else {
-            return;
-        };
-        let at = planned.max(self.resources_for_waiting());
-        let what = if at > planned {
-            format!("the restart planned for {planned} now waits for new slots until {at}")
-        } else {
-            "it changes nothing".to_string()
-        };
-        self.recovery.failures.push(FailureReport {
-            at_ms: now.as_secs_f64() * 1e3,
-            cause: format!(
-                "{cause} while the job was restarting (its tasks were already cancelled, so the restart strategy does not count it; {what})"
-            ),
-            tasks_restarted: hit as u32,
-            downtime_ms: None,
-            restored_checkpoint: None,
-        });
-        let row = self.recovery.failures.len() - 1;
-        self.recovery.waiting_failures.push(row);
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(
-                now,
-                "restart_replanned",
-                vec![("at_ns", json!(at.0)), ("was_ns", json!(planned.0))],
-            );
-        }
-        if at > planned {
-            self.plan_restart(at);
-        }
-    }
-
-    /// Cancels tasks: their pending events are dropped, their cores freed, their channels
-    /// emptied; they wait for a restart.
-    fn cancel_tasks(&mut self, cancel: &[u32]) {
-        let mut is_cancelled = vec![false; self.tasks.len()];
-        for &t in cancel {
-            is_cancelled[t as usize] = true;
-        }
-        let chan_cancelled: Vec<bool> = self
-            .channels
-            .iter()
-            .map(|c| is_cancelled[c.from_task as usize] || is_cancelled[c.to_task as usize])
-            .collect();
-        self.queue.discard(|e| {
-            e.task().is_some_and(|t| is_cancelled[t as usize])
-                || e.channel().is_some_and(|c| chan_cancelled[c as usize])
-        });
-        for &t in cancel {
-            let task = &mut self.tasks[t as usize];
-            let tm = task.tm as usize;
-            match task.sched {
-                super::task::Sched::Running => self.tms[tm].free += 1,
-                super::task::Sched::Queued(_) => self.tms[tm].ready.retain(|&x| x != t),
-                super::task::Sched::Idle => {}
-            }
-            task.sched = super::task::Sched::Idle;
-            if task.finished {
-                self.finished -= 1;
-                task.finished = false;
-            }
-            task.cancelled = true;
-        }
-    }
-
-    /// Redeploys the waiting tasks and restores them from the latest completed checkpoint.
-    pub(super) fn on_restart(&mut self, generation: u32, s: &Scenario, p: &crate::plan::Plan) {
-        if generation != self.recovery.generation || self.failure.is_some() {
-            return;
-        }
-        let now = self.queue.now();
-        let tasks = std::mem::take(&mut self.recovery.waiting);
-        let rows = std::mem::take(&mut self.recovery.waiting_failures);
-        self.recovery.pending_at = None;
-        let fresh = super::build::build(s, p, self.seed, &mut self.interner, self.annotate);
-        let mut fresh_tasks: Vec<Option<super::task::Task>> =
-            fresh.tasks.into_iter().map(Some).collect();
-        let mut fresh_channels: Vec<Option<super::channel::Channel>> =
-            fresh.channels.into_iter().map(Some).collect();
-        let restored = self.coord.as_ref().and_then(|c| c.latest());
-        let restored_id = restored.map(|c| c.id);
-        let mut in_set = vec![false; self.tasks.len()];
-        for &t in &tasks {
-            in_set[t as usize] = true;
-        }
-        for &ti in &tasks {
-            let mut task = fresh_tasks[ti as usize].take().expect("one per task");
-            if let Some(snap) = restored.and_then(|c| c.snapshots[ti as usize].as_ref()) {
-                task.chain = snap.chain.clone();
-                if let (Some(src), Some(saved)) = (task.source.as_mut(), snap.source.as_ref()) {
-                    // Offsets and generator come back; the watermark generator starts anew
-                    // (Flink does not checkpoint it).
-                    let wm = src.watermarks.clone();
-                    *src = saved.clone();
-                    src.watermarks = wm;
-                    src.paused = false;
-                }
-                // Operators' watermarks start from the beginning after a restore.
-                for slot in &mut task.chain.ops {
-                    slot.watermark = crate::core::time::EVENT_TIME_MIN;
-                }
-            }
-            let old = std::mem::replace(&mut self.tasks[ti as usize], task);
-            let task = &mut self.tasks[ti as usize];
-            // What the sinks made visible stays; counters and time accounting continue.
-            for (slot, old_slot) in task.chain.ops.iter_mut().zip(old.chain.ops) {
-                slot.records_in = old_slot.records_in;
-                slot.records_out = old_slot.records_out;
-                if let (Operator::Sink(new), Operator::Sink(live)) = (&mut slot.op, old_slot.op) {
-                    new.carry_visible(live, restored_id, now);
-                }
-            }
-            task.time = old.time;
-            task.stats = old.stats;
-            task.watermark_trail = old.watermark_trail;
-        }
-        let mut rebuilt = vec![false; self.channels.len()];
-        for ((ch, fresh), re) in self
-            .channels
-            .iter_mut()
-            .zip(&mut fresh_channels)
-            .zip(&mut rebuilt)
-        {
-            if in_set[ch.from_task as usize] || in_set[ch.to_task as usize] {
-                let mut new = fresh.take().expect("one per channel");
-                new.buffers_sent += ch.buffers_sent;
-                new.bytes_sent += ch.bytes_sent;
-                *ch = new;
-                *re = true;
-            }
-        }
-        self.reapply_lasting_faults(&in_set, &rebuilt);
-        for &ti in &tasks {
-            super::memory::apply_to_chain(&mut self.tasks[ti as usize].chain, s.limits.max_memory);
-        }
-        if let Some(o) = self.observer.as_mut() {
-            o.restored(now, &tasks, restored_id, &self.tasks, &rebuilt);
-        }
-        self.replay_channel_state(&tasks);
-        for &row in &rows {
-            let f = &mut self.recovery.failures[row];
-            f.downtime_ms = Some(now.as_secs_f64() * 1e3 - f.at_ms);
-            f.restored_checkpoint = restored_id;
-        }
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(
-                now,
-                "restart",
-                vec![
-                    ("tasks", json!(tasks.len())),
-                    ("checkpoint", json!(restored_id)),
-                ],
-            );
-        }
-        if let Some(c) = self.coord.as_mut() {
-            c.suspended = false;
-        }
-        self.set_status(JobStatus::Running);
-        for ti in tasks {
-            self.try_schedule(ti);
-        }
-    }
+    (in_set, rebuilt)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::time::SimDuration;
+    use crate::sim::channel::Ends;
 
-    fn backoff(s: RestartStrategy) -> Backoff {
-        Backoff::new(s, crate::core::rng::SeedTree::new(1).stream("t"))
-    }
-
-    const S: fn(u64) -> SimTime = |s| SimTime(s * 1_000_000_000);
-
-    #[test]
-    fn fixed_delay_restarts_attempts_times_then_gives_up_with_flinks_text() {
-        let mut b = backoff(RestartStrategy::FixedDelay {
-            attempts: Some(2),
-            delay: SimDuration::from_millis(300),
-        });
-        assert_eq!(b.on_failure(S(1)), Ok(SimDuration::from_millis(300)));
-        assert!(b.on_failure(S(2)).is_ok());
-        assert_eq!(
-            b.on_failure(S(3)),
-            Err("Recovery is suppressed by FixedDelayRestartBackoffTimeStrategy(maxNumberRestartAttempts=2, backoffTimeMS=300)".into())
-        );
-    }
-
-    #[test]
-    fn failure_rate_fails_on_the_second_failure_within_the_interval() {
-        let s = RestartStrategy::FailureRate {
-            max_failures: 1,
-            interval: SimDuration::from_secs(60),
-            delay: SimDuration::from_secs(1),
+    fn channel(from: u32, to: u32) -> Channel {
+        let ends = Ends {
+            edge: 0,
+            from_task: from,
+            writer: 0,
+            to_task: to,
+            input: 0,
         };
-        let mut b = backoff(s.clone());
-        assert!(b.on_failure(S(1)).is_ok());
-        assert!(b.on_failure(S(30)).is_err());
-        let mut b = backoff(s);
-        assert!(b.on_failure(S(1)).is_ok());
-        assert!(b.on_failure(S(100)).is_ok(), "a minute later is fine");
+        Channel::new(ends, false, SimDuration::ZERO, 2)
     }
 
     #[test]
-    fn exponential_delay_grows_and_merges_failures_before_the_planned_restart() {
-        let mut b = backoff(RestartStrategy::ExponentialDelay {
-            initial_delay: SimDuration::from_secs(1),
-            max_delay: SimDuration::from_secs(60),
-            multiplier: 1.5,
-            reset_threshold: SimDuration::from_secs(3600),
-            jitter: 0.0,
-        });
-        assert_eq!(b.on_failure(S(10)), Ok(SimDuration::from_millis(1000)));
-        assert_eq!(b.on_failure(S(20)), Ok(SimDuration::from_millis(1500)));
-        // 21 s is before the restart planned at 21.5 s: the same attempt
-        assert_eq!(b.on_failure(S(21)), Ok(SimDuration::from_millis(500)));
-        assert_eq!(b.on_failure(S(30)), Ok(SimDuration::from_millis(2250)));
+    fn failover_regions_are_the_tasks_connected_by_channels_numbered_in_order() {
+        // 0 → 2, 1 → 3 (forward) and 4 alone
+        let r = regions(5, &[channel(0, 2), channel(1, 3)]);
+        assert_eq!(r, [0, 1, 0, 1, 2]);
+        // an all-to-all exchange joins them
+        let r = regions(
+            4,
+            &[channel(0, 2), channel(0, 3), channel(1, 2), channel(1, 3)],
+        );
+        assert_eq!(r, [0, 0, 0, 0]);
+    }
+
+    fn recovery(region: Vec<u32>) -> Recovery {
+        let s = crate::scenario::parse_str(
+            "t.toml",
+            "[[source]]\nname = \"s\"\nkind = \"inline\"\nevents = [ { a = 1 } ]\n\n[[sink]]\nname = \"out\"\ninput = \"s\"\n",
+            None,
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+        Recovery::new(&s, region, 1)
     }
 
     #[test]
-    fn exponential_delay_stays_at_its_cap_however_many_attempts() {
-        let mut b = backoff(RestartStrategy::ExponentialDelay {
-            initial_delay: SimDuration::from_secs(1),
-            max_delay: SimDuration::from_secs(60),
-            multiplier: 2.0,
-            reset_threshold: SimDuration::from_secs(1_000_000),
-            jitter: 0.1,
-        });
-        let mut t = 0;
-        for _ in 0..200 {
-            t += 100;
-            let d = b.on_failure(S(t)).expect("unlimited attempts");
-            assert!(d <= SimDuration::from_secs(60), "{d}");
-        }
-        assert_eq!(b.on_failure(S(t + 100)), Ok(SimDuration::from_secs(60)));
+    fn a_failure_cancels_its_regions_or_the_whole_job() {
+        let r = recovery(vec![0, 1, 0, 1, 2]);
+        assert_eq!(r.to_cancel(&[2], false, 5), [0, 2]);
+        assert_eq!(r.to_cancel(&[3, 4], false, 5), [1, 3, 4]);
+        assert_eq!(r.to_cancel(&[2], true, 5), [0, 1, 2, 3, 4]);
     }
 
     #[test]
-    fn the_job_state_machine_allows_only_flinks_transitions() {
-        use JobStatus::*;
-        assert!(Created.can_go_to(Running));
-        assert!(Running.can_go_to(Restarting) && Restarting.can_go_to(Running));
-        assert!(Failing.can_go_to(Failed));
-        assert!(!Finished.can_go_to(Running));
-        assert!(!Failed.can_go_to(Running));
-        assert!(!Created.can_go_to(Finished));
+    fn a_replanned_restart_makes_the_earlier_plan_stale() {
+        let mut r = recovery(vec![0, 0]);
+        let mut q = EventQueue::new();
+        let row = r.record_failure(SimTime::ZERO, "boom".into(), 2);
+        r.wait(&[0, 1], row);
+        assert_eq!(r.waiting_among(&[1, 5]), 1);
+        r.plan(SimTime::ZERO.plus(SimDuration::from_secs(1)), &mut q);
+        let first = match q.pop() {
+            Some((_, Event::Restart { generation })) => generation,
+            e => panic!("{e:?}"),
+        };
+        r.plan(SimTime::ZERO.plus(SimDuration::from_secs(2)), &mut q);
+        assert!(!r.is_current(first));
+        assert_eq!(
+            r.pending_at(),
+            Some(SimTime::ZERO.plus(SimDuration::from_secs(2)))
+        );
+        let (tasks, rows) = r.take_waiting();
+        assert_eq!((tasks, rows.clone()), (vec![0, 1], vec![0]));
+        assert_eq!(r.pending_at(), None);
+        r.restored(
+            &rows,
+            SimTime::ZERO.plus(SimDuration::from_secs(3)),
+            Some(4),
+        );
+        assert_eq!(r.failures[0].downtime_ms, Some(3000.0));
+        assert_eq!(r.failures[0].restored_checkpoint, Some(4));
     }
 }

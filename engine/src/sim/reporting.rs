@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl Simulation {
+impl Simulation<'_> {
     /// The report of the run that ended with `outcome` (status, message, events).
     pub(super) fn report(
         &self,

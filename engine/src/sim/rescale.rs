@@ -19,18 +19,16 @@
 //! The resubmitted job's checkpoint ids continue at the savepoint's id + 1, and the savepoint
 //! is its first restore point for failover (`CheckpointCoordinator.restoreSavepoint`).
 
-use super::Simulation;
 use super::checkpoint::{Completed, TaskSnapshot};
-use super::queue::Event;
 use super::source::SourceState;
+use super::task::Task;
+use crate::core::time::SimTime;
 use crate::core::value::{Interner, Value};
 use crate::flink::keygroup::{key_group_for_hash, key_group_range};
 use crate::ops::Operator;
 use crate::ops::state::OperatorState;
 use crate::plan::Plan;
-use crate::report::{JobTransition, RescaleReport, RescaledOperator};
-use crate::scenario::Scenario;
-use serde_json::json;
+use crate::report::RescaledOperator;
 
 /// Flink's `RoundRobinOperatorStateRepartitioner` for one list state: the elements of all
 /// old subtasks, in order, dealt out in contiguous chunks to `p` new subtasks; the first
@@ -96,215 +94,126 @@ fn reader(fresh: &SourceState, splits: Vec<SourceState>) -> SourceState {
     first
 }
 
-impl Simulation {
-    /// Resubmits the stopped job (planned as `p1`) as `s2`/`p2`, restoring the savepoint with
-    /// its state redistributed. Returns false if the job cannot be deployed yet: a
-    /// TaskManager it needs was lost during the downtime, and the resubmission waits for the
-    /// replacement (Flink deploys a job once all its slots are there).
-    pub(super) fn resubmit(&mut self, p1: &Plan, s2: &Scenario, p2: &Plan) -> bool {
-        let now = self.queue.now();
-        let Some(sp_id) = self.sp.stop_id else {
-            return false;
-        };
-        let savepoint: Vec<Option<TaskSnapshot>> = self
-            .coord
-            .as_ref()
-            .and_then(|c| c.savepoints.iter().find(|c| c.id == sp_id))
-            .map(|c| c.snapshots.clone())
-            .unwrap_or_default();
-        let rt = super::build::build(s2, p2, self.seed, &mut self.interner, self.annotate);
-        let slots_at = rt
-            .tasks
-            .iter()
-            .map(|t| self.recovery.tm_back[t.tm as usize])
-            .max()
-            .unwrap_or(now);
-        if slots_at > now {
-            self.queue.schedule(slots_at, Event::Resubmit);
-            return false;
+/// The state of the stopped job (its tasks `old`, their snapshots in the `savepoint`; planned
+/// as `p1`) redistributed to the new job's freshly built `tasks` (planned as `p2`): keyed
+/// state by key group, source splits dealt out as list state, and what sinks of unchanged
+/// parallelism made visible carried over at `now` (their old sinks are left empty). Returns
+/// what moved where, per operator, for the report.
+pub fn redistribute(
+    old: &mut [Task],
+    savepoint: &[Option<TaskSnapshot>],
+    (p1, p2): (&Plan, &Plan),
+    tasks: &mut [Task],
+    interner: &Interner,
+    now: SimTime,
+) -> Vec<RescaledOperator> {
+    let g2 = &p2.logical.graph;
+    let g1 = &p1.logical.graph;
+    // The savepoint's state per logical node, in old subtask order.
+    let state_of = |ti: usize| -> &crate::ops::chain::Chain {
+        savepoint
+            .get(ti)
+            .and_then(Option::as_ref)
+            .map_or(&old[ti].chain, |s| &s.chain)
+    };
+    let n_nodes = g2.node_count();
+    let mut old_ops: Vec<Vec<&Operator>> = vec![Vec::new(); n_nodes];
+    let mut old_splits: Vec<Vec<SourceState>> = vec![Vec::new(); n_nodes];
+    for (ti, t) in old.iter().enumerate() {
+        for slot in &state_of(ti).ops {
+            old_ops[slot.node].push(&slot.op);
         }
-        let old = std::mem::take(&mut self.tasks);
-        let g2 = &p2.logical.graph;
-        let g1 = &p1.logical.graph;
-        // The savepoint's state per logical node, in old subtask order.
-        let state_of = |ti: usize| -> &crate::ops::chain::Chain {
-            savepoint
-                .get(ti)
-                .and_then(Option::as_ref)
-                .map_or(&old[ti].chain, |s| &s.chain)
-        };
-        let n_nodes = g2.node_count();
-        let mut old_ops: Vec<Vec<&Operator>> = vec![Vec::new(); n_nodes];
-        let mut old_splits: Vec<Vec<SourceState>> = vec![Vec::new(); n_nodes];
-        for (ti, t) in old.iter().enumerate() {
-            for slot in &state_of(ti).ops {
-                old_ops[slot.node].push(&slot.op);
-            }
-            let src = savepoint
-                .get(ti)
-                .and_then(Option::as_ref)
-                .and_then(|s| s.source.clone())
-                .or_else(|| t.source.clone());
-            if let Some(src) = src {
-                old_splits[t.chain.ops[0].node].extend(src.into_splits());
-            }
+        let src = savepoint
+            .get(ti)
+            .and_then(Option::as_ref)
+            .and_then(|s| s.source.clone())
+            .or_else(|| t.source.clone());
+        if let Some(src) = src {
+            old_splits[t.chain.ops[0].node].extend(src.into_splits());
         }
-        let mut splits_of: Vec<Vec<Vec<SourceState>>> = (0..n_nodes)
-            .map(|n| {
-                let p = g2[petgraph::graph::NodeIndex::new(n)].parallelism;
-                distribute_list(std::mem::take(&mut old_splits[n]), p)
-            })
-            .collect();
-        let mut tasks = rt.tasks;
-        let mut report_ops: Vec<RescaledOperator> = g2
-            .node_indices()
-            .map(|n| RescaledOperator {
-                name: g2[n].name.clone(),
-                old_parallelism: g1[n].parallelism,
-                new_parallelism: g2[n].parallelism,
-                max_parallelism: g2[n].max_parallelism,
-                key_groups: Vec::new(),
-                keys: Vec::new(),
-                splits: Vec::new(),
-            })
-            .collect();
-        // Tasks are built in vertex, then subtask order: subtasks come in index order.
-        for task in &mut tasks {
-            let sub = task.subtask;
-            for slot in &mut task.chain.ops {
-                let ln = &g2[petgraph::graph::NodeIndex::new(slot.node)];
-                let (p, m) = (ln.parallelism, ln.max_parallelism);
-                if slot.op.is_keyed() {
-                    let fresh = std::mem::replace(&mut slot.op, Operator::Source);
-                    slot.op = keyed_share(fresh, &old_ops[slot.node], sub, p, m, &self.interner);
-                    let r = &mut report_ops[slot.node];
-                    r.key_groups.push(key_group_range(m, p, sub));
-                    r.keys.push(slot.op.keys());
-                }
-            }
-            if let Some(src) = task.source.as_mut() {
-                let node = task.chain.ops[0].node;
-                let mine = std::mem::take(&mut splits_of[node][sub as usize]);
-                report_ops[node]
-                    .splits
-                    .push(mine.iter().map(|s| s.subtask).collect());
-                *src = reader(src, mine);
+    }
+    let mut splits_of: Vec<Vec<Vec<SourceState>>> = (0..n_nodes)
+        .map(|n| {
+            let p = g2[petgraph::graph::NodeIndex::new(n)].parallelism;
+            distribute_list(std::mem::take(&mut old_splits[n]), p)
+        })
+        .collect();
+    let mut report_ops: Vec<RescaledOperator> = g2
+        .node_indices()
+        .map(|n| RescaledOperator {
+            name: g2[n].name.clone(),
+            old_parallelism: g1[n].parallelism,
+            new_parallelism: g2[n].parallelism,
+            max_parallelism: g2[n].max_parallelism,
+            key_groups: Vec::new(),
+            keys: Vec::new(),
+            splits: Vec::new(),
+        })
+        .collect();
+    // Tasks are built in vertex, then subtask order: subtasks come in index order.
+    for task in tasks.iter_mut() {
+        let sub = task.subtask;
+        for slot in &mut task.chain.ops {
+            let ln = &g2[petgraph::graph::NodeIndex::new(slot.node)];
+            let (p, m) = (ln.parallelism, ln.max_parallelism);
+            if slot.op.is_keyed() {
+                let fresh = std::mem::replace(&mut slot.op, Operator::Source);
+                slot.op = keyed_share(fresh, &old_ops[slot.node], sub, p, m, interner);
+                let r = &mut report_ops[slot.node];
+                r.key_groups.push(key_group_range(m, p, sub));
+                r.keys.push(slot.op.keys());
             }
         }
-        // Sinks of unchanged parallelism carry what they made visible (leaving an empty sink
-        // behind, so nothing is reported twice); the others keep it in the retired tasks.
-        let mut old = old;
-        for task in &mut tasks {
-            let sub = task.subtask;
-            for slot in &mut task.chain.ops {
-                let Operator::Sink(new) = &mut slot.op else {
-                    continue;
-                };
-                let n = petgraph::graph::NodeIndex::new(slot.node);
-                if g1[n].parallelism != g2[n].parallelism {
-                    continue;
-                }
-                for t in old.iter_mut().filter(|t| t.subtask == sub) {
-                    for os in t.chain.ops.iter_mut().filter(|s| s.node == slot.node) {
-                        let empty = Operator::Sink(new.clone());
-                        if let Operator::Sink(live) = std::mem::replace(&mut os.op, empty) {
-                            new.carry_visible(live, None, now);
-                        }
+        if let Some(src) = task.source.as_mut() {
+            let node = task.chain.ops[0].node;
+            let mine = std::mem::take(&mut splits_of[node][sub as usize]);
+            report_ops[node]
+                .splits
+                .push(mine.iter().map(|s| s.subtask).collect());
+            *src = reader(src, mine);
+        }
+    }
+    // Sinks of unchanged parallelism carry what they made visible (leaving an empty sink
+    // behind, so nothing is reported twice); the others keep it in the retired tasks.
+    for task in tasks.iter_mut() {
+        let sub = task.subtask;
+        for slot in &mut task.chain.ops {
+            let Operator::Sink(new) = &mut slot.op else {
+                continue;
+            };
+            let n = petgraph::graph::NodeIndex::new(slot.node);
+            if g1[n].parallelism != g2[n].parallelism {
+                continue;
+            }
+            for t in old.iter_mut().filter(|t| t.subtask == sub) {
+                for os in t.chain.ops.iter_mut().filter(|s| s.node == slot.node) {
+                    let empty = Operator::Sink(new.clone());
+                    if let Operator::Sink(live) = std::mem::replace(&mut os.op, empty) {
+                        new.carry_visible(live, None, now);
                     }
                 }
             }
         }
-        // Retire the old job's tasks and channels.
-        for c in &self.channels {
-            self.sp.retired_net.0 += c.buffers_sent;
-            self.sp.retired_net.1 += c.bytes_sent;
-        }
-        for t in old {
-            let chain = p1.execution.vertices[t.vertex].name.clone();
-            self.sp
-                .retired
-                .push(super::savepoint::Retired { task: t, chain });
-        }
-        self.tasks = tasks;
-        self.channels = rt.channels;
-        self.finished = 0;
-        for cpu in &mut self.tms {
-            cpu.free = s2.cluster.cores_per_tm;
-            cpu.ready.clear();
-        }
-        self.recovery.region = super::recovery::regions(self.tasks.len(), &self.channels);
-        self.alignment = super::alignment_groups(s2, p2, &rt.task_of);
-        // The savepoint is the new job's first restore point; ids continue after it.
-        if let Some(c) = self.coord.as_mut() {
-            c.reset_for_new_job();
-            c.set_next_id(sp_id + 1);
-            c.periodic = s2.fault_tolerance.checkpointing.is_some();
-            c.completed = vec![Completed {
-                id: sp_id,
-                snapshots: self
-                    .tasks
-                    .iter_mut()
-                    .map(|t| {
-                        Some(TaskSnapshot {
-                            chain: t.chain.snapshot_state(),
-                            source: t.source.clone(),
-                            bytes: 0,
-                            // savepoints are aligned: no in-flight data
-                            channel_state: Default::default(),
-                        })
-                    })
-                    .collect(),
-            }];
-        }
-        let stopped = self.sp.stopped.unwrap_or(now);
-        self.sp.report = Some(RescaleReport {
-            savepoint: sp_id,
-            triggered_ms: self.sp.triggered.as_secs_f64() * 1e3,
-            stopped_ms: stopped.as_secs_f64() * 1e3,
-            restarted_ms: now.as_secs_f64() * 1e3,
-            downtime_ms: now.since(self.sp.triggered).as_secs_f64() * 1e3,
-            operators: report_ops,
-        });
-        for &row in &self.sp.downtime_failures {
-            let f = &mut self.recovery.failures[row];
-            f.downtime_ms = Some(now.as_secs_f64() * 1e3 - f.at_ms);
-            f.restored_checkpoint = Some(sp_id);
-        }
-        if let Some(o) = self.observer.as_mut() {
-            o.resubmitted(now, sp_id, &self.tasks, self.channels.len());
-        }
-        self.sp.resubmitted = true;
-        self.recovery.status = super::recovery::JobStatus::Created;
-        self.recovery.transitions.push(JobTransition {
-            at_ms: now.as_secs_f64() * 1e3,
-            status: "created".into(),
-            note: Some(format!("resubmitted from savepoint {sp_id}")),
-        });
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(
-                now,
-                "resubmit",
-                vec![
-                    ("savepoint", json!(sp_id)),
-                    ("tasks", json!(self.tasks.len())),
-                ],
-            );
-        }
-        self.set_status(super::recovery::JobStatus::Running);
-        self.start_checkpointing("checkpoint/first-trigger/resubmitted");
-        if !self.alignment.is_empty() {
-            self.align();
-            self.queue
-                .schedule(now.plus(super::ALIGNMENT_INTERVAL), Event::AlignmentTick);
-        }
-        let all_tasks = vec![true; self.tasks.len()];
-        let all_channels = vec![true; self.channels.len()];
-        self.reapply_lasting_faults(&all_tasks, &all_channels);
-        self.apply_memory_limit(s2.limits.max_memory);
-        for t in 0..self.tasks.len() as u32 {
-            self.try_schedule(t);
-        }
-        true
+    }
+    report_ops
+}
+
+/// The new job's first restore point: savepoint `id` as its tasks hold it after the
+/// redistribution (savepoints are aligned: no in-flight data).
+pub fn first_restore_point(tasks: &mut [Task], id: u64) -> Completed {
+    Completed {
+        id,
+        snapshots: tasks
+            .iter_mut()
+            .map(|t| {
+                Some(TaskSnapshot {
+                    chain: t.chain.snapshot_state(),
+                    source: t.source.clone(),
+                    bytes: 0,
+                    channel_state: Default::default(),
+                })
+            })
+            .collect(),
     }
 }
 
@@ -348,7 +257,7 @@ mod tests {
             let kg = key_group(Value::Int(k), &interner, m);
             let s = crate::flink::keygroup::subtask_for_key_group(kg, 2, m) as usize;
             let r = &mut old[s];
-            r.index.insert(Value::Int(k), r.index.len() as u32);
+            r.index.insert(Value::Int(k), r.keys() as u32);
             r.slab.extend([Value::Int(k), Value::Int(k * 10)]);
         }
         let old_ops: Vec<Operator> = old.into_iter().map(Operator::Reduce).collect();
@@ -370,7 +279,7 @@ mod tests {
                 let row = &r.slab[*slot as usize * 2..*slot as usize * 2 + 2];
                 assert_eq!(row[1], Value::Int(row[0].as_int() * 10));
             }
-            total += r.index.len();
+            total += r.keys();
         }
         assert_eq!(total, 100);
     }

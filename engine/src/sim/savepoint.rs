@@ -21,10 +21,9 @@
 //! transactions and the job ends FINISHED. `[rescale]` then resubmits the job from that
 //! savepoint ([`super::rescale`]).
 
-use super::Simulation;
-use super::queue::Event;
+use super::queue::{Event, EventQueue};
+use super::trace::Trace;
 use crate::core::time::{SimDuration, SimTime};
-use crate::report::JobTransition;
 use crate::scenario::Scenario;
 use serde_json::json;
 
@@ -90,105 +89,95 @@ impl State {
     }
 }
 
-impl Simulation {
+impl State {
     /// Schedules the `[[savepoint]]`s and the `[rescale]`'s stop.
-    pub(super) fn schedule_savepoints(&mut self, s: &Scenario) {
+    pub fn schedule(&mut self, s: &Scenario, queue: &mut EventQueue) {
         for (i, sp) in s.fault_tolerance.savepoints.iter().enumerate() {
-            self.queue
-                .schedule(sp.at, Event::Savepoint { index: i as u32 });
+            queue.schedule(sp.at, Event::Savepoint { index: i as u32 });
         }
         if let Some(r) = &s.fault_tolerance.rescale {
-            self.sp.downtime = r.downtime;
-            self.queue.schedule(r.at, Event::StopWithSavepoint);
+            self.downtime = r.downtime;
+            queue.schedule(r.at, Event::StopWithSavepoint);
         }
     }
 
-    /// A savepoint of `kind` is requested now.
-    pub(super) fn on_savepoint(&mut self, kind: Kind) {
-        let now = self.queue.now();
-        let running = self.failure.is_none()
-            && !self.sp.down()
-            && self.recovery.status == super::recovery::JobStatus::Running
-            && self.tasks.iter().all(|t| !t.cancelled)
-            && self.finished < self.tasks.len();
-        if self.coord.is_none() || !running {
-            // Flink declines: "Not all required tasks are currently running."
-            if kind == Kind::Stop && self.sp.stop_failed.is_none() && self.failure.is_none() {
-                self.sp.stop_failed = Some(format!(
-                    "the stop-with-savepoint at {now} was declined: not all required tasks were running{}",
-                    if self.finished == self.tasks.len() {
-                        " (the job had finished)"
-                    } else {
-                        " (the job was recovering from a failure)"
-                    }
-                ));
-            }
-            if let Some(tr) = self.trace.as_mut() {
-                tr.event(
-                    now,
-                    "savepoint_declined",
-                    vec![("kind", json!(kind.name()))],
-                );
-            }
-            return;
+    /// A savepoint of `kind` requested at `now` is declined: the job is not running (it
+    /// `finished`, or is recovering; `failed`: it failed for good). A declined stop fails the
+    /// rescale.
+    pub fn decline(
+        &mut self,
+        kind: Kind,
+        now: SimTime,
+        (finished, failed): (bool, bool),
+        trace: &mut Option<Trace>,
+    ) {
+        // Flink declines: "Not all required tasks are currently running."
+        if kind == Kind::Stop && self.stop_failed.is_none() && !failed {
+            self.stop_failed = Some(format!(
+                "the stop-with-savepoint at {now} was declined: not all required tasks were running{}",
+                if finished {
+                    " (the job had finished)"
+                } else {
+                    " (the job was recovering from a failure)"
+                }
+            ));
         }
-        if kind == Kind::Stop {
-            // stopWithSavepoint stops the periodic scheduler first.
-            self.abort_all_checkpoints("Checkpoint Coordinator is suspending.");
-            if let Some(c) = self.coord.as_mut() {
-                c.suspended = true;
-            }
-        }
-        let id = self.trigger_checkpoint(now, Some(kind));
-        if kind == Kind::Stop {
-            self.sp.stop_id = Some(id);
-            self.sp.triggered = now;
+        if let Some(tr) = trace.as_mut() {
+            tr.event(
+                now,
+                "savepoint_declined",
+                vec![("kind", json!(kind.name()))],
+            );
         }
     }
 
-    /// Checkpoint `id` was aborted or failed for `reason`: if it was the stop-with-savepoint,
-    /// the stop failed. As in Flink (`StopWithSavepointTerminationHandlerImpl`), the job keeps
-    /// running — here at its old parallelism, so the rescale does not happen — and the
-    /// periodic checkpoint scheduler starts again; `flink stop` reports the failure.
-    pub(super) fn stop_aborted(&mut self, id: u64, reason: &str) {
-        if self.sp.stop_id != Some(id) || self.sp.stopped.is_some() || self.sp.stop_failed.is_some()
-        {
-            return;
+    /// Checkpoint `id` was aborted or failed at `now` for `reason`: if it was the
+    /// stop-with-savepoint, the stop failed. As in Flink
+    /// (`StopWithSavepointTerminationHandlerImpl`), the job keeps running — here at its old
+    /// parallelism, so the rescale does not happen — and the periodic checkpoint scheduler
+    /// starts again (returns `true`: the coordinator resumes); `flink stop` reports the
+    /// failure.
+    pub fn stop_aborted(
+        &mut self,
+        id: u64,
+        reason: &str,
+        now: SimTime,
+        trace: &mut Option<Trace>,
+    ) -> bool {
+        if self.stop_id != Some(id) || self.stopped.is_some() || self.stop_failed.is_some() {
+            return false;
         }
-        let now = self.queue.now();
-        self.sp.stop_failed = Some(format!(
+        self.stop_failed = Some(format!(
             "the stop-with-savepoint (savepoint {id}, triggered at {}) failed at {now}: {reason}",
-            self.sp.triggered
+            self.triggered
         ));
-        if let Some(c) = self.coord.as_mut() {
-            c.suspended = false;
-        }
-        if let Some(tr) = self.trace.as_mut() {
+        if let Some(tr) = trace.as_mut() {
             tr.event(
                 now,
                 "stop_with_savepoint_failed",
                 vec![("savepoint", json!(id)), ("reason", json!(reason))],
             );
         }
+        true
     }
 
     /// Why the scenario's `[rescale]` did not happen, for the report (`None`: it happened,
     /// or there was none).
-    pub(super) fn rescale_missed(&self, s: &Scenario) -> Option<String> {
+    pub fn rescale_missed(&self, s: &Scenario) -> Option<String> {
         let r = s.fault_tolerance.rescale.as_ref()?;
-        if self.sp.report.is_some() {
+        if self.report.is_some() {
             return None;
         }
         let (line, col) = s.file.line_col(r.span.start);
-        let why = match (&self.sp.stop_failed, self.sp.stopped) {
+        let why = match (&self.stop_failed, self.stopped) {
             (Some(why), _) => why.clone(),
             (None, Some(t)) => format!(
                 "the job stopped with savepoint {} at {t} but the run ended before the resubmission",
-                self.sp.stop_id.unwrap_or_default()
+                self.stop_id.unwrap_or_default()
             ),
-            (None, None) if self.sp.stop_id.is_some() => format!(
+            (None, None) if self.stop_id.is_some() => format!(
                 "the stop-with-savepoint triggered at {} had not completed when the run ended",
-                self.sp.triggered
+                self.triggered
             ),
             (None, None) => format!("the job ended before the stop-with-savepoint at {}", r.at),
         };
@@ -198,31 +187,81 @@ impl Simulation {
         ))
     }
 
-    /// The completion of checkpoint `id` reached the tasks: a stop-with-savepoint ends the
-    /// job now, and the resubmission follows after the downtime.
-    pub(super) fn after_notify(&mut self, id: u64) {
-        if self.sp.stop_id != Some(id) || self.sp.stopped.is_some() {
-            return;
+    /// The completion of checkpoint `id` reached the tasks at `now`: if it is the
+    /// stop-with-savepoint, the old job is gone — none of its tasks' or channels' events
+    /// remain — and the resubmission is scheduled after the downtime. Returns whether the job
+    /// stopped.
+    pub fn after_notify(&mut self, id: u64, now: SimTime, queue: &mut EventQueue) -> bool {
+        if self.stop_id != Some(id) || self.stopped.is_some() {
+            return false;
         }
-        let now = self.queue.now();
-        self.sp.stopped = Some(now);
-        // The old job is gone: none of its tasks' or channels' events remain.
-        self.queue.discard(|e| {
+        self.stopped = Some(now);
+        queue.discard(|e| {
             !matches!(
                 e,
                 Event::Fault { .. } | Event::FaultEnd { .. } | Event::Savepoint { .. }
             )
         });
-        self.recovery.status = super::recovery::JobStatus::Finished;
-        self.recovery.transitions.push(JobTransition {
-            at_ms: now.as_secs_f64() * 1e3,
-            status: "finished".into(),
-            note: Some(format!("stopped with savepoint {id}")),
-        });
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(now, "job_stopped", vec![("savepoint", json!(id))]);
-        }
-        self.queue
-            .schedule(now.plus(self.sp.downtime), Event::Resubmit);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u64) -> SimTime {
+        SimTime::ZERO.plus(SimDuration::from_secs(s))
+    }
+
+    #[test]
+    fn a_declined_stop_fails_the_rescale_and_says_why() {
+        let mut st = State::default();
+        st.decline(Kind::Intermediate, at(1), (false, false), &mut None);
+        assert_eq!(
+            st.stop_failed, None,
+            "an intermediate savepoint is only declined"
+        );
+        st.decline(Kind::Stop, at(2), (true, false), &mut None);
+        assert_eq!(
+            st.stop_failed.as_deref(),
+            Some(
+                "the stop-with-savepoint at 2.000 s was declined: not all required tasks were running (the job had finished)"
+            )
+        );
+        // the first reason stays
+        st.decline(Kind::Stop, at(3), (false, false), &mut None);
+        assert!(st.stop_failed.unwrap().contains("the job had finished"));
+        // a job that failed for good reports its failure, not the declined stop
+        let mut st = State::default();
+        st.decline(Kind::Stop, at(2), (false, true), &mut None);
+        assert_eq!(st.stop_failed, None);
+    }
+
+    #[test]
+    fn only_the_stop_with_savepoint_ends_the_job_and_only_once() {
+        let mut st = State {
+            stop_id: Some(3),
+            triggered: at(5),
+            ..Default::default()
+        };
+        let mut q = EventQueue::new();
+        q.schedule(at(9), Event::Resubmit);
+        q.schedule(at(9), Event::Fault { index: 0 });
+        assert!(
+            !st.stop_aborted(2, "subsumed", at(6), &mut None),
+            "not the stop"
+        );
+        assert!(!st.after_notify(2, at(6), &mut q));
+        assert!(st.after_notify(3, at(6), &mut q));
+        assert!(st.down());
+        // the old job's events are gone; faults strike the cluster still
+        assert_eq!(q.pop(), Some((at(9), Event::Fault { index: 0 })));
+        assert_eq!(q.pop(), None);
+        assert!(!st.after_notify(3, at(7), &mut q), "once");
+        assert!(
+            !st.stop_aborted(3, "late", at(7), &mut None),
+            "it had completed"
+        );
     }
 }

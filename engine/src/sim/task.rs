@@ -32,20 +32,46 @@ pub struct Gate {
     pub watermark: crate::core::time::EventTime,
     /// Whether the task told downstream it is idle.
     pub idle: bool,
-    /// The checkpoint barrier being aligned, if any.
-    pub align: Option<crate::flink::barrier::Align>,
-    /// The newest checkpoint this gate finished aligning or aborted (Flink's
-    /// `currentCheckpointId`): its remaining barriers, and older ones, are obsolete.
-    pub last_done: u64,
-    /// Per slot: blocked by barrier alignment (exactly-once) — not read until every input
-    /// delivered the barrier.
-    pub blocked: Vec<bool>,
-    /// Channels with data that were skipped because blocked.
-    pub parked: Vec<u32>,
-    /// Barriers are aligned (exactly-once) rather than just counted (at-least-once).
-    pub exactly_once: bool,
+    /// The checkpoint barrier handler: alignment, blocked and parked channels.
+    pub barriers: crate::flink::barrier::Aligner,
     /// The unaligned checkpoint whose in-flight input this gate is recording, if any.
-    pub collect: Option<super::unaligned::Collect>,
+    pub collect: Option<super::channel_state::Collect>,
+}
+
+/// Work a task does before anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// A source injects the barrier of checkpoint `id` (the trigger is a mailbox action).
+    Inject(u64),
+    /// An unaligned barrier arrived on channel `ch` at `at`, with `pre` buffers queued ahead
+    /// of it on that channel.
+    Barrier {
+        /// Channel id.
+        ch: u32,
+        /// Checkpoint id.
+        id: u64,
+        /// Buffers of the channel's queue that arrived before the barrier.
+        pre: usize,
+        /// Arrival time.
+        at: SimTime,
+    },
+    /// The aligned checkpoint `id` this task is aligning timed out.
+    Switch(u64),
+    /// Every upstream task has finished: the coordinator triggers checkpoint `id` at this
+    /// task directly (FLIP-147), and it starts as if its first barrier had arrived.
+    Trigger(u64),
+}
+
+impl Priority {
+    /// The checkpoint it belongs to.
+    pub fn checkpoint(self) -> u64 {
+        match self {
+            Priority::Inject(id)
+            | Priority::Barrier { id, .. }
+            | Priority::Switch(id)
+            | Priority::Trigger(id) => id,
+        }
+    }
 }
 
 /// Where a task is in the CPU's life cycle.
@@ -103,7 +129,7 @@ pub struct Task {
     pub snapshot_due: Option<u64>,
     /// Checkpoint work that runs before any other input and even under backpressure (Flink's
     /// priority events and mailbox actions): unaligned barriers, alignment timeouts.
-    pub priority: VecDeque<super::unaligned::Priority>,
+    pub priority: VecDeque<Priority>,
     /// A two-phase-commit sink at the end of its input: it finishes once a final checkpoint
     /// has committed its last transaction (Flink's checkpoints after tasks finish).
     pub awaiting_final: bool,
@@ -158,6 +184,18 @@ impl Task {
                     || s.watermarks.next_tick.is_some_and(|t| t <= now)
             }
             None => self.gate.current.is_some() || !self.gate.available.is_empty(),
+        }
+    }
+
+    /// Checkpoint `id` was aborted: the gate drops its alignment (and the recording of
+    /// in-flight input) for it or an older one, and a source no longer injects its barrier.
+    pub fn abort_checkpoint(&mut self, id: u64) {
+        self.gate.barriers.abort(id, &mut self.gate.available);
+        if self.gate.collect.as_ref().is_some_and(|c| c.id <= id) {
+            self.gate.collect = None;
+        }
+        if self.inject_barrier == Some(id) {
+            self.inject_barrier = None;
         }
     }
 }

@@ -16,7 +16,7 @@
 //! - The channel state is part of the task's snapshot: its bytes are written to the
 //!   checkpoint storage, and the task acknowledges once its barrier has arrived on every
 //!   channel and both the operator state and the channel state are written.
-//! - On restore ([`Simulation::replay_channel_state`]) a task's output channel state is sent
+//! - On restore ([`replay`]) a task's output channel state is sent
 //!   again before any new output, and its input channel state is processed before any new
 //!   input.
 //!
@@ -29,809 +29,285 @@
 //! at once and records the rest as channel state. A task whose first barrier arrives after
 //! that time handles it as unaligned right away.
 //!
-//! Savepoints are always aligned ([`barrier_kind`] with `aligned_only`).
+//! Savepoints are always aligned ([`crate::flink::checkpoint::barrier_kind`]).
 //!
 //! Simplifications: every exchange may persist in-flight data (Flink forces pointwise and
 //! broadcast exchanges to stay aligned); a task that switches on timeout reads its blocked
 //! channels again at once (Flink keeps them blocked until the checkpoint's barriers are in).
+//!
+//! This module holds what a gate, a writer or a restored task does, as functions of those
+//! pieces; the kernel (`sim/kernel/unaligned.rs`) sequences them with the coordinator and the
+//! scheduler.
 
-use super::Simulation;
-use super::buffer::{Buffer, MARKER_BYTES, Marker};
-use super::net::{Cx, FlushCause, Net};
-use super::task::Gate;
-use crate::core::time::{SimDuration, SimTime};
-use crate::expr::eval::EvalCx;
-use crate::report::{CheckpointReport, RunReport, VariantReport};
-use crate::scenario::{CheckpointConfig, CheckpointMode};
+use super::buffer::Buffer;
+use super::channel::Channel;
+use super::channel_state::{ChannelState, Collect, barrier_of, persistable};
+use super::checkpoint::Completed;
+use super::net::RecordWriter;
+use super::queue::EventQueue;
+use super::task::{Gate, Task};
+use super::trace::Trace;
+use crate::core::cost::CostModel;
+use crate::core::time::SimTime;
 use serde_json::json;
 
-/// How the barriers of one checkpoint travel (Flink's `CheckpointOptions.forConfig`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BarrierKind {
-    /// At-least-once: barriers are counted, not aligned.
-    AtLeastOnce,
-    /// Aligned: channels block until every barrier is in.
-    Aligned,
-    /// Unaligned from the start (`aligned_timeout` 0).
-    Unaligned,
-    /// Aligned, switching to unaligned this long after the trigger.
-    Timeoutable(SimDuration),
-}
-
-impl BarrierKind {
-    /// Whether barriers of this checkpoint may overtake data.
-    pub fn may_be_unaligned(self) -> bool {
-        matches!(self, BarrierKind::Unaligned | BarrierKind::Timeoutable(_))
-    }
-
-    /// For the report.
-    pub fn name(self) -> String {
-        match self {
-            BarrierKind::AtLeastOnce => "at-least-once".into(),
-            BarrierKind::Aligned => "aligned".into(),
-            BarrierKind::Unaligned => "unaligned".into(),
-            BarrierKind::Timeoutable(d) => format!("aligned (timeout {d})"),
-        }
-    }
-}
-
-/// The barrier kind of a checkpoint under `cfg`. `aligned_only` is set for savepoints, which
-/// Flink always aligns ("Savepoints can not be unaligned").
-pub fn barrier_kind(cfg: &CheckpointConfig, aligned_only: bool) -> BarrierKind {
-    if cfg.mode == CheckpointMode::AtLeastOnce {
-        BarrierKind::AtLeastOnce
-    } else if aligned_only || !cfg.unaligned {
-        BarrierKind::Aligned
-    } else if cfg.aligned_timeout.is_zero() {
-        BarrierKind::Unaligned
-    } else {
-        BarrierKind::Timeoutable(cfg.aligned_timeout)
-    }
-}
-
-/// In-flight data persisted with a task's snapshot: buffers by channel id, in order.
-#[derive(Debug, Clone, Default)]
-pub struct ChannelState {
-    /// Buffers that had reached the task but were behind the snapshot point.
-    pub input: Vec<(u32, Buffer)>,
-    /// Buffers the task had produced that its barrier overtook.
-    pub output: Vec<(u32, Buffer)>,
-}
-
-impl ChannelState {
-    /// Serialized size.
-    pub fn bytes(&self) -> u64 {
-        self.input
-            .iter()
-            .chain(&self.output)
-            .map(|(_, b)| u64::from(b.bytes))
-            .sum()
-    }
-
-    /// Appends another part.
-    pub fn append(&mut self, mut other: ChannelState) {
-        self.input.append(&mut other.input);
-        self.output.append(&mut other.output);
-    }
-
-    /// Whether there is nothing.
-    pub fn is_empty(&self) -> bool {
-        self.input.is_empty() && self.output.is_empty()
-    }
-}
-
-/// A copy of what buffer `b` holds from record `pos` and marker `mi` on, without barriers and
-/// end-of-partition (the upstream sends those again after a restore); `None` if nothing is
-/// left.
-pub fn persistable(b: &Buffer, pos: usize, mi: usize) -> Option<Buffer> {
-    let a = b.arity as usize;
-    let n = b.len();
-    let marker_bytes = b.markers.len() as u32 * MARKER_BYTES;
-    let record_bytes = b.bytes.saturating_sub(marker_bytes);
-    let left = n.saturating_sub(pos);
-    let mut c = Buffer {
-        arity: b.arity,
-        values: b.values[(pos * a).min(b.values.len())..].to_vec(),
-        meta: b.meta[pos.min(n)..].to_vec(),
-        bytes: if n == 0 {
-            0
-        } else {
-            (u64::from(record_bytes) * left as u64 / n as u64) as u32
-        },
-        finished_at: b.finished_at,
-        ..Default::default()
-    };
-    for &(at, m) in b.markers.iter().skip(mi) {
-        if !matches!(m, Marker::Barrier(_) | Marker::UnalignedBarrier(_)) {
-            c.push_marker_at((at as usize).saturating_sub(pos) as u32, m);
-        }
-    }
-    (!c.is_empty()).then_some(c)
-}
-
-/// The barrier id of a barrier buffer (barriers travel alone in their buffer).
-pub fn barrier_of(b: &Buffer) -> Option<u64> {
-    match b.markers.first() {
-        Some(&(_, Marker::Barrier(id))) if b.meta.is_empty() => Some(id),
-        _ => None,
-    }
-}
-
-/// Work a task does before anything else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Priority {
-    /// A source injects the barrier of checkpoint `id` (the trigger is a mailbox action).
-    Inject(u64),
-    /// An unaligned barrier arrived on channel `ch` at `at`, with `pre` buffers queued ahead
-    /// of it on that channel.
-    Barrier {
-        /// Channel id.
-        ch: u32,
-        /// Checkpoint id.
-        id: u64,
-        /// Buffers of the channel's queue that arrived before the barrier.
-        pre: usize,
-        /// Arrival time.
-        at: SimTime,
-    },
-    /// The aligned checkpoint `id` this task is aligning timed out.
-    Switch(u64),
-    /// Every upstream task has finished: the coordinator triggers checkpoint `id` at this
-    /// task directly (FLIP-147), and it starts as if its first barrier had arrived.
-    Trigger(u64),
-}
-
-/// A gate recording in-flight input for an unaligned checkpoint.
-#[derive(Debug, Clone)]
-pub struct Collect {
-    /// Checkpoint id.
-    pub id: u64,
-    /// Per gate slot: its barrier arrived (or it ended): recording stopped.
-    pub seen: Vec<bool>,
-    /// The input channel state so far.
-    pub state: ChannelState,
-}
-
-/// Drops a recording for checkpoint `id` or older (it was aborted).
-pub fn abort(gate: &mut Gate, id: u64) {
-    if gate.collect.as_ref().is_some_and(|c| c.id <= id) {
-        gate.collect = None;
-    }
-}
-
-impl Simulation {
-    /// A priority barrier reached the receiver of channel `ch`.
-    pub(super) fn on_priority_arrival(&mut self, ch: u32, b: Buffer) {
-        let id = barrier_of(&b);
-        self.pool.give(b);
-        let Some(id) = id else { return };
-        let now = self.queue.now();
-        let c = &self.channels[ch as usize];
-        let (to, slot, pre) = (c.to_task, c.gate_pos as usize, c.queue.len());
-        if let Some(tr) = self.trace.as_mut() {
-            tr.event(
-                now,
-                "unaligned_barrier",
-                vec![
-                    ("from", json!(self.tasks[c.from_task as usize].label)),
-                    ("to", json!(self.tasks[to as usize].label)),
-                    ("checkpoint", json!(id)),
-                    ("overtook_queued", json!(pre)),
-                ],
-            );
-        }
-        let task = &mut self.tasks[to as usize];
-        if task.finished || task.cancelled || task.ending {
-            return;
-        }
-        if task.gate.collect.as_ref().is_some_and(|c| c.id == id) {
-            self.mark_seen(to, slot);
-        } else {
-            task.priority.push_back(Priority::Barrier {
-                ch,
-                id,
-                pre,
-                at: now,
-            });
-            self.try_schedule(to);
-        }
-    }
-
-    /// A pooled buffer reached the receiver of `ch`: records it as channel state if the gate
-    /// is collecting that channel, and takes an aligned barrier out of the stream when it
-    /// belongs to a checkpoint that is (or must now become) unaligned. `Some(b)`: queue it.
-    pub(super) fn intercept_arrival(&mut self, ch: u32, b: Buffer) -> Option<Buffer> {
-        let now = self.queue.now();
-        let c = &self.channels[ch as usize];
-        let (to, slot, pre) = (c.to_task, c.gate_pos as usize, c.queue.len());
-        if let Some(id) = barrier_of(&b) {
-            let collecting = self.tasks[to as usize]
-                .gate
-                .collect
-                .as_ref()
-                .is_some_and(|c| c.id == id);
-            let late = matches!(
-                self.pending_kind(id),
-                Some((BarrierKind::Timeoutable(_), Some(d))) if now >= d
-            );
-            if collecting || late {
-                // The barrier was announced ahead of the data (Flink's `EventAnnouncement`)
-                // and is handled now, not after the buffers queued before it.
-                self.pool.give(b);
-                self.recycle(to, ch);
-                if collecting {
-                    self.mark_seen(to, slot);
-                } else {
-                    self.tasks[to as usize]
-                        .priority
-                        .push_back(Priority::Barrier {
-                            ch,
-                            id,
-                            pre,
-                            at: now,
-                        });
-                    self.try_schedule(to);
-                }
-                return None;
-            }
-            return Some(b);
-        }
-        let gate = &mut self.tasks[to as usize].gate;
-        if let Some(col) = gate.collect.as_mut()
-            && !col.seen[slot]
-        {
-            if let Some(copy) = persistable(&b, 0, 0) {
-                col.state.input.push((ch, copy));
-            }
-            if b.end_of_partition {
-                self.mark_seen(to, slot);
-            }
-        }
-        Some(b)
-    }
-
-    /// Gate slot `slot` of task `ti` delivered the barrier being collected; the last one
-    /// completes the task's channel state.
-    fn mark_seen(&mut self, ti: u32, slot: usize) {
-        let gate = &mut self.tasks[ti as usize].gate;
-        let Some(col) = gate.collect.as_mut() else {
-            return;
-        };
-        col.seen[slot] = true;
-        self.finish_collect_if_done(ti);
-    }
-
-    fn finish_collect_if_done(&mut self, ti: u32) {
-        let gate = &self.tasks[ti as usize].gate;
-        let Some(col) = gate.collect.as_ref() else {
-            return;
-        };
-        let done = gate
-            .channels
-            .iter()
-            .zip(&col.seen)
-            .all(|(&ch, &seen)| seen || self.channels[ch as usize].ended);
-        if done {
-            let col = self.tasks[ti as usize]
-                .gate
-                .collect
-                .take()
-                .expect("checked");
-            let now = self.queue.now();
-            self.add_channel_state(ti, col.id, col.state, now, true, false);
-        }
-    }
-
-    /// Runs a task's priority work (all of it, in order); returns the CPU time it took.
-    pub(super) fn priority_item(&mut self, ti: u32) -> SimDuration {
-        let now = self.queue.now();
-        let mut items: Vec<Priority> = self.tasks[ti as usize].priority.drain(..).collect();
-        let mut t = now;
-        let mut i = 0;
-        while i < items.len() {
-            let item = items[i];
-            i += 1;
-            let Some((kind, deadline)) = self.pending_kind(item_id(item)) else {
-                continue; // aborted or expired meanwhile
-            };
-            let task = &self.tasks[ti as usize];
-            if task.finished || task.ending || task.cancelled {
-                continue;
-            }
-            match item {
-                Priority::Inject(id) => {
-                    let unaligned =
-                        kind == BarrierKind::Unaligned || deadline.is_some_and(|d| t >= d);
-                    let (end, out) = self.forward_barrier(ti, id, unaligned, t);
-                    let sync = self.take_snapshot(ti, id, t, end);
-                    t = end.plus(sync);
-                    self.add_channel_state(ti, id, out, t, false, false);
-                }
-                Priority::Barrier { id, at, .. } => {
-                    let gate = &mut self.tasks[ti as usize].gate;
-                    if gate.collect.as_ref().is_some_and(|c| c.id >= id)
-                        || gate.align.as_ref().is_some_and(|a| a.id > id)
-                    {
-                        continue; // already collecting, or older than the current alignment
-                    }
-                    // An alignment of this checkpoint in progress turns unaligned, keeping
-                    // what it has seen; an older one is subsumed.
-                    let align = gate.align.clone().filter(|a| a.id == id);
-                    crate::flink::barrier::abort(gate, id);
-                    let seen = self.initially_seen(ti, align.as_ref().map(|a| &a.seen));
-                    self.start_collect(ti, id, seen, &mut items, i - 1);
-                    let started = align.as_ref().map_or(at, |a| a.started);
-                    t = self.unaligned_snapshot(ti, id, started, t, align.is_some());
-                }
-                Priority::Trigger(id) => {
-                    if self.tasks[ti as usize].gate.collect.is_some() {
-                        continue;
-                    }
-                    let seen = self.initially_seen(ti, None);
-                    self.start_collect(ti, id, seen, &mut items, i);
-                    t = self.unaligned_snapshot(ti, id, t, t, false);
-                }
-                Priority::Switch(id) => {
-                    let gate = &mut self.tasks[ti as usize].gate;
-                    let Some(a) = gate.align.clone().filter(|a| a.id == id) else {
-                        continue; // aligned in time after all
-                    };
-                    crate::flink::barrier::abort(gate, id);
-                    let seen = self.initially_seen(ti, Some(&a.seen));
-                    self.start_collect(ti, id, seen, &mut items, i);
-                    if let Some(tr) = self.trace.as_mut() {
-                        tr.event(
-                            t,
-                            "alignment_timeout",
-                            vec![
-                                ("task", json!(self.tasks[ti as usize].label)),
-                                ("checkpoint", json!(id)),
-                            ],
-                        );
-                    }
-                    t = self.unaligned_snapshot(ti, id, a.started, t, true);
-                }
-            }
-        }
-        t.since(now)
-    }
-
-    /// Slots that need no recording: their barrier is already in (`aligned`) or they ended.
-    fn initially_seen(&self, ti: u32, aligned: Option<&Vec<bool>>) -> Vec<bool> {
-        let gate = &self.tasks[ti as usize].gate;
-        gate.channels
-            .iter()
-            .enumerate()
-            .map(|(i, &ch)| self.channels[ch as usize].ended || aligned.is_some_and(|s| s[i]))
-            .collect()
-    }
-
-    /// Starts recording checkpoint `id` at task `ti`: the rest of the buffer being read, and
-    /// on every slot not yet `seen` the buffers queued before its barrier — up to a barrier
-    /// that already arrived (a `Barrier` item from `items[from..]`, which is consumed, or an
-    /// aligned barrier still in the queue, which is pulled out), otherwise all of them and
-    /// whatever arrives until the barrier does.
-    fn start_collect(
-        &mut self,
-        ti: u32,
-        id: u64,
-        mut seen: Vec<bool>,
-        items: &mut Vec<Priority>,
-        from: usize,
-    ) {
-        let mut state = ChannelState::default();
-        let gate = &self.tasks[ti as usize].gate;
-        if let Some((ch, b, pos, mi)) = &gate.current
-            && let Some(copy) = persistable(b, *pos, *mi)
-        {
-            state.input.push((*ch, copy));
-        }
-        let chans = gate.channels.clone();
-        for (slot, &ch) in chans.iter().enumerate() {
-            if seen[slot] {
-                continue;
-            }
-            let arrived = items[from..].iter().position(
-                |p| matches!(*p, Priority::Barrier { ch: c, id: i, .. } if c == ch && i == id),
-            );
-            let queue = &self.channels[ch as usize].queue;
-            let upto = if let Some(k) = arrived {
-                let Priority::Barrier { pre, .. } = items.remove(from + k) else {
-                    unreachable!("matched above")
-                };
-                seen[slot] = true;
-                pre.min(queue.len())
-            } else if let Some(k) = queue.iter().position(|b| barrier_of(b) == Some(id)) {
-                let c = &mut self.channels[ch as usize];
-                let b = c.queue.remove(k).expect("found");
-                self.pool.give(b);
-                if self.channels[ch as usize].queue.is_empty() {
-                    self.tasks[ti as usize].gate.available.retain(|&x| x != ch);
-                }
-                self.recycle(ti, ch);
-                seen[slot] = true;
-                k
-            } else {
-                if queue.iter().any(|b| b.end_of_partition) {
-                    seen[slot] = true;
-                }
-                queue.len()
-            };
-            let queue = &self.channels[ch as usize].queue;
-            for b in queue.iter().take(upto) {
-                if let Some(copy) = persistable(b, 0, 0) {
-                    state.input.push((ch, copy));
-                }
-            }
-        }
-        self.tasks[ti as usize].gate.collect = Some(Collect { id, seen, state });
-    }
-
-    /// The snapshot of an unaligned checkpoint at task `ti` at `t`: forwards the barrier as a
-    /// priority event, snapshots, and waits for the channel state. Returns when done.
-    fn unaligned_snapshot(
-        &mut self,
-        ti: u32,
-        id: u64,
-        started: SimTime,
-        t: SimTime,
-        switched: bool,
-    ) -> SimTime {
-        let (end, out) = self.forward_barrier(ti, id, true, t);
-        let sync = self.take_snapshot(ti, id, started, end);
-        let t = end.plus(sync);
-        if switched {
-            self.mark_switched(id);
-        }
-        self.add_channel_state(ti, id, out, t, false, switched);
-        if self.await_channel_state(ti, id) {
-            self.finish_collect_if_done(ti);
-        } else {
-            self.tasks[ti as usize].gate.collect = None;
-        }
-        t
-    }
-
-    /// Sends barrier `id` through task `ti`'s chain at `t`; `unaligned`: as a priority event,
-    /// recording the buffers it overtakes (returned). Returns when it is done.
-    fn forward_barrier(
-        &mut self,
-        ti: u32,
-        id: u64,
-        unaligned: bool,
-        t: SimTime,
-    ) -> (SimTime, ChannelState) {
-        let Simulation {
-            tasks,
-            channels,
-            queue,
-            pool,
-            interner,
-            scratch,
-            cost,
-            ..
-        } = self;
-        let task = &mut tasks[ti as usize];
-        let mut error = None;
-        let mut cx = Cx {
-            ev: EvalCx {
-                interner,
-                scratch,
-                error: &mut error,
-            },
-            net: Net {
-                writers: &mut task.writers,
-                channels,
-                pool,
-                queue,
-                cost,
-                flusher: &mut task.flusher,
-                stats: &mut task.stats,
-                task: ti,
-                blocked: false,
-            },
-        };
-        let mut out = ChannelState::default();
-        let marker = if unaligned {
-            cx.net.flush_all(t, FlushCause::Event);
-            for w in cx.net.writers.iter() {
-                for &ch in &w.channels {
-                    for b in &cx.net.channels[ch as usize].backlog {
-                        if let Some(copy) = persistable(b, 0, 0) {
-                            out.output.push((ch, copy));
-                        }
-                    }
-                }
-            }
-            Marker::UnalignedBarrier(id)
-        } else {
-            Marker::Barrier(id)
-        };
-        let end = task.chain.status(0, marker, t.0, &mut cx);
-        (SimTime(end), out)
-    }
-
-    /// `aligned_timeout` after the trigger of checkpoint `id`: aligned barriers still queued at
-    /// outputs become priority events, barriers queued at inputs are pulled ahead, and tasks
-    /// still aligning switch to unaligned.
-    pub(super) fn on_aligned_timeout(&mut self, id: u64) {
-        let now = self.queue.now();
-        if self.pending_kind(id).is_none() {
-            return;
-        }
-        for ti in 0..self.tasks.len() as u32 {
-            let task = &self.tasks[ti as usize];
-            if task.finished || task.cancelled {
-                continue;
-            }
-            // Output side (Flink converts the barrier in the subpartition's queue).
-            let mut out = ChannelState::default();
-            for w in 0..task.writers.len() {
-                for i in 0..self.tasks[ti as usize].writers[w].channels.len() {
-                    let ch = self.tasks[ti as usize].writers[w].channels[i];
-                    let c = &mut self.channels[ch as usize];
-                    let Some(k) = c.backlog.iter().position(|b| barrier_of(b) == Some(id)) else {
-                        continue;
-                    };
-                    for b in c.backlog.iter().take(k) {
-                        if let Some(copy) = persistable(b, 0, 0) {
-                            out.output.push((ch, copy));
-                        }
-                    }
-                    let mut b = c.backlog.remove(k).expect("found");
-                    self.tasks[ti as usize].writers[w].in_use -= 1;
-                    b.finished_at = now;
-                    super::net::send_priority(c, ch, b, &mut self.queue, &self.cost);
-                }
-            }
-            if !out.is_empty() {
-                self.add_channel_state(ti, id, out, now, false, true);
-            }
-            // Input side.
-            let task = &mut self.tasks[ti as usize];
-            if task.ending || task.gate.collect.as_ref().is_some_and(|c| c.id == id) {
-                // nothing to switch
-            } else if task.gate.align.as_ref().is_some_and(|a| a.id == id) {
-                task.priority.push_back(Priority::Switch(id));
-            } else {
-                // Barriers queued behind data at a task that has not begun to align.
-                for ch in task.gate.channels.clone() {
-                    let c = &mut self.channels[ch as usize];
-                    let Some(k) = c.queue.iter().position(|b| barrier_of(b) == Some(id)) else {
-                        continue;
-                    };
-                    let b = c.queue.remove(k).expect("found");
-                    let empty = c.queue.is_empty();
-                    self.pool.give(b);
-                    let task = &mut self.tasks[ti as usize];
-                    if empty {
-                        task.gate.available.retain(|&x| x != ch);
-                    }
-                    task.priority.push_back(Priority::Barrier {
-                        ch,
-                        id,
-                        pre: k,
-                        at: now,
-                    });
-                    self.recycle(ti, ch);
-                }
-            }
-            self.try_schedule(ti);
-        }
-    }
-
-    /// Whether every task feeding task `ti` has finished (it then gets no barrier).
-    pub(super) fn inputs_finished(&self, ti: u32) -> bool {
-        let gate = &self.tasks[ti as usize].gate;
-        !gate.channels.is_empty()
-            && gate
-                .channels
-                .iter()
-                .all(|&ch| self.tasks[self.channels[ch as usize].from_task as usize].finished)
-    }
-
-    /// After a restore: tasks `restored` send their output channel state before any new
-    /// output and read their input channel state before any new input.
-    pub(super) fn replay_channel_state(&mut self, restored: &[u32]) {
-        let Some(c) = self.coord.as_ref().and_then(|c| c.latest()) else {
-            return;
-        };
-        let states: Vec<(u32, ChannelState)> = restored
-            .iter()
-            .filter_map(|&ti| {
-                let s = c.snapshots[ti as usize].as_ref()?;
-                (!s.channel_state.is_empty()).then(|| (ti, s.channel_state.clone()))
-            })
-            .collect();
-        for (ti, st) in states {
-            for (ch, mut b) in st.input {
-                b.unpooled = true;
-                let c = &mut self.channels[ch as usize];
-                c.queue.push_back(b);
-                let gate = &mut self.tasks[ti as usize].gate;
-                if !gate.available.contains(&ch) {
-                    gate.available.push_back(ch);
-                }
-            }
-            for (ch, b) in st.output {
-                let c = &mut self.channels[ch as usize];
-                let w = c.writer as usize;
-                c.backlog.push_back(b);
-                let writer = &mut self.tasks[ti as usize].writers[w];
-                writer.in_use += 1;
-                super::net::send_ready(writer, c, ch, &mut self.queue, &self.cost);
-            }
-            if let Some(tr) = self.trace.as_mut() {
-                tr.event(
-                    self.queue.now(),
-                    "channel_state_replayed",
-                    vec![("task", json!(self.tasks[ti as usize].label))],
-                );
-            }
-        }
-    }
-}
-
-/// For `compare_aligned`: the scenario with aligned checkpoints, or `None` if no comparison
-/// was asked for.
-pub fn aligned_variant(s: &crate::scenario::Scenario) -> Option<crate::scenario::Scenario> {
-    let c = s.fault_tolerance.checkpointing.as_ref()?;
-    if !c.compare_aligned {
-        return None;
-    }
-    let mut v = s.clone();
-    let c = v.fault_tolerance.checkpointing.as_mut().expect("checked");
-    c.unaligned = false;
-    c.aligned_timeout = SimDuration::ZERO;
-    c.compare_aligned = false;
-    Some(v)
-}
-
-/// The rows of a comparison: how the checkpoints of each run fared.
-pub fn compare(aligned: &RunReport, unaligned: &RunReport) -> Vec<VariantReport> {
-    [aligned, unaligned]
-        .into_iter()
-        .map(|r| {
-            let done: Vec<&CheckpointReport> = r
-                .checkpoints
-                .iter()
-                .filter(|c| c.outcome == "completed")
-                .collect();
-            let mut durations: Vec<f64> = done
-                .iter()
-                .filter_map(|c| c.completed_ms.map(|e| e - c.trigger_ms))
-                .collect();
-            durations.sort_by(f64::total_cmp);
-            let max = |v: Vec<f64>| v.into_iter().reduce(f64::max);
-            let barriers = r
-                .checkpoints
-                .first()
-                .map_or_else(|| "-".to_string(), |c| c.barriers.clone());
-            VariantReport {
-                barriers,
-                completed: done.len() as u32,
-                failed: (r.checkpoints.len() - done.len()) as u32,
-                duration_ms_p50: durations
-                    .get(durations.len().saturating_sub(1) / 2)
-                    .copied(),
-                duration_ms_max: durations.last().copied(),
-                alignment_ms_max: max(done.iter().map(|c| c.alignment_ms).collect()),
-                in_flight_bytes_max: done.iter().map(|c| c.in_flight_bytes).max().unwrap_or(0),
-                outcome: match r.outcome.status {
-                    crate::report::Status::Finished => "finished".into(),
-                    crate::report::Status::Failed => "failed".into(),
-                    crate::report::Status::LimitReached => "stopped at a limit".into(),
-                },
-                sim_duration_ms: r.sim_duration_ms,
-            }
-        })
+/// Slots of `gate` that need no recording: their barrier is already in (`aligned`) or they
+/// ended.
+pub fn initially_seen(gate: &Gate, channels: &[Channel], aligned: Option<&[bool]>) -> Vec<bool> {
+    gate.channels
+        .iter()
+        .enumerate()
+        .map(|(i, &ch)| channels[ch as usize].ended || aligned.is_some_and(|s| s[i]))
         .collect()
 }
 
-fn item_id(p: Priority) -> u64 {
-    match p {
-        Priority::Inject(id)
-        | Priority::Barrier { id, .. }
-        | Priority::Switch(id)
-        | Priority::Trigger(id) => id,
+/// Slot `slot` of `gate` delivered the barrier being recorded (or ended): its recording
+/// stops. Returns whether a recording is under way.
+pub fn mark_seen(gate: &mut Gate, slot: usize) -> bool {
+    let Some(col) = gate.collect.as_mut() else {
+        return false;
+    };
+    col.seen[slot] = true;
+    true
+}
+
+/// The recording of `gate`, taken out once every slot has delivered its barrier or ended.
+pub fn collected(gate: &mut Gate, channels: &[Channel]) -> Option<Collect> {
+    let col = gate.collect.as_ref()?;
+    let done = gate
+        .channels
+        .iter()
+        .zip(&col.seen)
+        .all(|(&ch, &seen)| seen || channels[ch as usize].ended);
+    if done { gate.collect.take() } else { None }
+}
+
+/// Data buffer `b` reached slot `slot` (channel `ch`) of `gate`: if the gate records that
+/// slot, a copy is channel state. Returns whether the slot ended with it (it is then seen).
+pub fn record_arrival(gate: &mut Gate, slot: usize, ch: u32, b: &Buffer) -> bool {
+    let Some(col) = gate.collect.as_mut() else {
+        return false;
+    };
+    if col.seen[slot] {
+        return false;
+    }
+    if let Some(copy) = persistable(b, 0, 0) {
+        col.state.input.push((ch, copy));
+    }
+    b.end_of_partition
+}
+
+/// What a recording starts with: the rest of the buffer `gate` is reading.
+pub fn rest_of_current(gate: &Gate) -> ChannelState {
+    let mut state = ChannelState::default();
+    if let Some((ch, b, pos, mi)) = &gate.current
+        && let Some(copy) = persistable(b, *pos, *mi)
+    {
+        state.input.push((*ch, copy));
+    }
+    state
+}
+
+/// Records the first `upto` buffers queued on channel `c` (id `ch`) as input channel state.
+pub fn record_queued(state: &mut ChannelState, ch: u32, c: &Channel, upto: usize) {
+    for b in c.queue.iter().take(upto) {
+        if let Some(copy) = persistable(b, 0, 0) {
+            state.input.push((ch, copy));
+        }
+    }
+}
+
+/// `aligned_timeout` passed for checkpoint `id` at `now`: on the output side of a task
+/// (`writers`), an aligned barrier still queued for credit becomes a priority event, sent at
+/// once; the buffers it overtakes are output channel state (returned). Flink converts the
+/// barrier in the subpartition's queue.
+pub fn convert_queued_barriers(
+    writers: &mut [RecordWriter],
+    channels: &mut [Channel],
+    id: u64,
+    now: SimTime,
+    queue: &mut EventQueue,
+    cost: &CostModel,
+) -> ChannelState {
+    let mut out = ChannelState::default();
+    for w in writers.iter_mut() {
+        for i in 0..w.channels.len() {
+            let ch = w.channels[i];
+            let c = &mut channels[ch as usize];
+            let Some(k) = c.backlog.iter().position(|b| barrier_of(b) == Some(id)) else {
+                continue;
+            };
+            for b in c.backlog.iter().take(k) {
+                if let Some(copy) = persistable(b, 0, 0) {
+                    out.output.push((ch, copy));
+                }
+            }
+            let mut b = c.backlog.remove(k).expect("found");
+            w.in_use -= 1;
+            b.finished_at = now;
+            super::net::send_priority(c, ch, b, queue, cost);
+        }
+    }
+    out
+}
+
+/// Whether every task feeding task `ti` has finished (it then gets no barrier).
+pub fn inputs_finished(tasks: &[Task], channels: &[Channel], ti: u32) -> bool {
+    let gate = &tasks[ti as usize].gate;
+    !gate.channels.is_empty()
+        && gate
+            .channels
+            .iter()
+            .all(|&ch| tasks[channels[ch as usize].from_task as usize].finished)
+}
+
+/// After a restore from checkpoint `latest`: tasks `restored` send their output channel
+/// state before any new output and read their input channel state before any new input.
+pub fn replay(
+    latest: &Completed,
+    restored: &[u32],
+    (tasks, channels): (&mut [Task], &mut [Channel]),
+    queue: &mut EventQueue,
+    cost: &CostModel,
+    trace: &mut Option<Trace>,
+) {
+    let states: Vec<(u32, ChannelState)> = restored
+        .iter()
+        .filter_map(|&ti| {
+            let s = latest.snapshots[ti as usize].as_ref()?;
+            (!s.channel_state.is_empty()).then(|| (ti, s.channel_state.clone()))
+        })
+        .collect();
+    for (ti, st) in states {
+        for (ch, mut b) in st.input {
+            b.unpooled = true;
+            let c = &mut channels[ch as usize];
+            c.queue.push_back(b);
+            let gate = &mut tasks[ti as usize].gate;
+            if !gate.available.contains(&ch) {
+                gate.available.push_back(ch);
+            }
+        }
+        for (ch, b) in st.output {
+            let c = &mut channels[ch as usize];
+            let w = c.writer as usize;
+            c.backlog.push_back(b);
+            let writer = &mut tasks[ti as usize].writers[w];
+            writer.in_use += 1;
+            super::net::send_ready(writer, c, ch, queue, cost);
+        }
+        if let Some(tr) = trace.as_mut() {
+            tr.event(
+                queue.now(),
+                "channel_state_replayed",
+                vec![("task", json!(tasks[ti as usize].label))],
+            );
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::time::SimDuration;
     use crate::core::value::Value;
     use crate::sim::buffer::RecMeta;
+    use crate::sim::channel::{Ends, FloatingPool};
+    use std::collections::VecDeque;
 
-    fn cfg(unaligned: bool, timeout_ms: u64, mode: CheckpointMode) -> CheckpointConfig {
-        CheckpointConfig {
-            interval: SimDuration::from_secs(1),
-            mode,
-            timeout: SimDuration::from_secs(600),
-            min_pause: SimDuration::ZERO,
-            max_concurrent: 1,
-            tolerable_failures: 0,
-            unaligned,
-            aligned_timeout: SimDuration::from_millis(timeout_ms),
-            compare_aligned: false,
-            storage_bandwidth: 100 << 20,
-            storage_latency: SimDuration::from_millis(20),
-            retained: 1,
-            span: 0..0,
+    /// A gate over channels 0..n (slot = channel id), recording checkpoint 7.
+    fn gate(n: usize) -> Gate {
+        Gate {
+            channels: (0..n as u32).collect(),
+            available: VecDeque::new(),
+            pool: FloatingPool { free: 0 },
+            ended: 0,
+            current: None,
+            slots: (0..n).map(|s| (0, s)).collect(),
+            valves: Vec::new(),
+            watermark: crate::core::time::EVENT_TIME_MIN,
+            idle: false,
+            barriers: crate::flink::barrier::Aligner::new(n, true),
+            collect: Some(Collect {
+                id: 7,
+                seen: vec![false; n],
+                state: ChannelState::default(),
+            }),
         }
     }
 
-    #[test]
-    fn the_barrier_kind_follows_flinks_checkpoint_options() {
-        use CheckpointMode::*;
-        assert_eq!(
-            barrier_kind(&cfg(false, 0, ExactlyOnce), false),
-            BarrierKind::Aligned
-        );
-        assert_eq!(
-            barrier_kind(&cfg(true, 0, ExactlyOnce), false),
-            BarrierKind::Unaligned
-        );
-        assert_eq!(
-            barrier_kind(&cfg(true, 500, ExactlyOnce), false),
-            BarrierKind::Timeoutable(SimDuration::from_millis(500))
-        );
-        // savepoints are always aligned; at-least-once never aligns
-        assert_eq!(
-            barrier_kind(&cfg(true, 0, ExactlyOnce), true),
-            BarrierKind::Aligned
-        );
-        assert_eq!(
-            barrier_kind(&cfg(true, 0, AtLeastOnce), false),
-            BarrierKind::AtLeastOnce
-        );
+    fn channels(n: usize) -> Vec<Channel> {
+        (0..n as u32)
+            .map(|i| {
+                let ends = Ends {
+                    edge: 0,
+                    from_task: i,
+                    writer: 0,
+                    to_task: 9,
+                    input: 0,
+                };
+                Channel::new(ends, false, SimDuration::ZERO, 2)
+            })
+            .collect()
     }
 
-    fn buffer(records: &[i64]) -> Buffer {
+    fn data(n: i64) -> Buffer {
         let mut b = Buffer {
             arity: 1,
             ..Default::default()
         };
-        for &r in records {
-            b.push(&[Value::Int(r)], RecMeta::untimed(SimTime(0)), 21);
+        for r in 0..n {
+            b.push(&[Value::Int(r)], RecMeta::untimed(SimTime::ZERO), 21);
         }
         b
     }
 
     #[test]
-    fn a_partly_read_buffer_persists_only_what_is_left() {
-        let mut b = buffer(&[1, 2, 3, 4]);
-        b.push_marker(Marker::Watermark(7)); // after 4 records
-        let c = persistable(&b, 3, 0).expect("one record and the watermark left");
-        assert_eq!(c.len(), 1);
-        assert_eq!(c.row(0), &[Value::Int(4)]);
-        assert_eq!(c.markers, vec![(1, Marker::Watermark(7))]);
-        assert_eq!(c.bytes, 21 + MARKER_BYTES);
-        assert!(persistable(&b, 4, 1).is_none(), "nothing left");
-    }
-
-    #[test]
-    fn barriers_and_end_of_partition_are_not_channel_state() {
-        let mut barrier = Buffer::default();
-        barrier.push_marker(Marker::Barrier(3));
-        assert_eq!(barrier_of(&barrier), Some(3));
-        assert!(persistable(&barrier, 0, 0).is_none());
+    fn a_recording_keeps_what_arrives_before_each_channels_barrier_and_ends_with_the_last() {
+        let mut chs = channels(3);
+        chs[2].ended = true;
+        let mut g = gate(3);
+        assert_eq!(
+            initially_seen(&g, &chs, Some(&[true, false, false])),
+            [true, false, true]
+        );
+        // data on slot 1 is recorded; its end of partition marks it seen
+        assert!(!record_arrival(&mut g, 1, 1, &data(2)));
         let eop = Buffer {
             end_of_partition: true,
-            ..Default::default()
+            ..data(1)
         };
-        assert!(persistable(&eop, 0, 0).is_none());
-        assert_eq!(barrier_of(&buffer(&[1])), None);
+        assert!(record_arrival(&mut g, 1, 1, &eop));
+        assert!(mark_seen(&mut g, 1));
+        // after the barrier, nothing more from that slot
+        assert!(!record_arrival(&mut g, 1, 1, &data(5)));
+        assert!(collected(&mut g, &chs).is_none(), "slot 0 is still open");
+        assert!(mark_seen(&mut g, 0));
+        let col = collected(&mut g, &chs).expect("every slot seen or ended");
+        assert_eq!(col.id, 7);
+        assert_eq!(col.state.input.len(), 2);
+        assert_eq!(col.state.bytes(), 63);
+        assert!(g.collect.is_none() && !mark_seen(&mut g, 0));
     }
 
     #[test]
-    fn channel_state_adds_up_input_and_output_bytes() {
-        let mut s = ChannelState::default();
-        assert!(s.is_empty());
-        s.append(ChannelState {
-            input: vec![(0, buffer(&[1, 2]))],
-            output: vec![(1, buffer(&[3]))],
-        });
-        assert_eq!(s.bytes(), 63);
+    fn queued_buffers_up_to_the_barrier_are_input_channel_state() {
+        let mut chs = channels(1);
+        chs[0].queue.extend([data(1), data(2), data(3)]);
+        let mut state = ChannelState::default();
+        record_queued(&mut state, 0, &chs[0], 2);
+        assert_eq!(
+            state.input.iter().map(|(_, b)| b.len()).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let mut g = gate(1);
+        g.current = Some((0, data(4), 3, 0));
+        let rest = rest_of_current(&g);
+        assert_eq!(rest.input.len(), 1);
+        assert_eq!(
+            rest.input[0].1.len(),
+            1,
+            "one record left of the buffer being read"
+        );
     }
 }

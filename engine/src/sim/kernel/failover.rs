@@ -1,0 +1,386 @@
+//! The kernel's side of failures: scripted faults striking ([`crate::sim::faults`]), lost
+//! heartbeats ([`crate::sim::heartbeat`]), and failover — cancelling the tasks of a failover
+//! region, asking the restart strategy, redeploying and restoring them
+//! ([`crate::sim::recovery`]).
+
+use super::Simulation;
+use crate::core::time::SimTime;
+use crate::flink::restart::JobStatus;
+use crate::plan::Plan;
+use crate::scenario::{CheckpointPhase, Failover, FaultKind, Scenario};
+use crate::sim::faults::{self, Targets};
+use crate::sim::task::Sched;
+use crate::sim::{build, heartbeat, memory, recovery};
+use serde_json::json;
+
+impl Simulation<'_> {
+    /// Moves the job to `to` (if the state machine allows it) and records it.
+    pub(in crate::sim) fn set_status(&mut self, to: JobStatus) {
+        let now = self.queue.now();
+        self.recovery.set_status(to, now, &mut self.trace);
+    }
+
+    /// Schedules the scripted faults that have a time.
+    pub(in crate::sim) fn schedule_faults(&mut self, s: &Scenario) {
+        faults::schedule(&s.fault_tolerance.faults, &mut self.queue);
+    }
+
+    /// A checkpoint reached `phase`: faults tied to it strike now.
+    pub(in crate::sim) fn phase_reached(&mut self, phase: CheckpointPhase, id: u64) {
+        let now = self.queue.now();
+        let struck = &self.recovery.struck;
+        faults::at_phase(&self.faults, struck, (phase, id), now, &mut self.queue);
+    }
+
+    /// A scripted fault strikes.
+    pub(in crate::sim) fn on_fault(&mut self, index: u32) {
+        let now = self.queue.now();
+        if self.recovery.struck[index as usize] || self.failure.is_some() {
+            return;
+        }
+        self.recovery.struck[index as usize] = true;
+        let fault = self.faults[index as usize].clone();
+        let cause = self.fault_names[index as usize].clone();
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(now, "fault", vec![("what", json!(cause))]);
+        }
+        if self.sp.down() {
+            // Between a stop-with-savepoint and the resubmission no job runs: the fault
+            // strikes the cluster, and the resubmitted job meets what is left of it.
+            self.fault_in_downtime(index, cause);
+            return;
+        }
+        match fault.kind {
+            FaultKind::KillSubtask { node, subtask } => {
+                let tasks =
+                    faults::tasks_of_node(&self.tasks, &self.scenario_node, node, Some(subtask));
+                self.note_if_finished(index, &tasks, || {
+                    format!(
+                        "subtask {} had already finished",
+                        faults::cause_target(&cause)
+                    )
+                });
+                self.fail_tasks(&tasks, cause, false);
+            }
+            FaultKind::KillTaskManager {
+                tm,
+                replacement_delay,
+            } => {
+                self.recovery.tm_back[tm as usize] = now.plus(replacement_delay);
+                let tasks = faults::tasks_on(&self.tasks, tm);
+                self.note_if_finished(index, &tasks, || {
+                    format!("every task on TaskManager {tm} had already finished")
+                });
+                self.fail_tasks(&tasks, cause, false);
+            }
+            FaultKind::JobManager { ha } => {
+                if ha {
+                    let all: Vec<u32> = (0..self.tasks.len() as u32).collect();
+                    self.fail_tasks(&all, cause, true);
+                } else {
+                    self.set_status(JobStatus::Failing);
+                    self.set_status(JobStatus::Failed);
+                    self.failure = Some(format!(
+                        "{cause}: without high availability the job is lost with its JobManager"
+                    ));
+                }
+            }
+            FaultKind::Straggler { .. }
+            | FaultKind::NetworkDelay { .. }
+            | FaultKind::NetworkPartition { .. } => self.start_lasting_fault(index),
+            FaultKind::StorageFailure { duration } => {
+                if let Some(c) = self.coord.as_mut() {
+                    c.storage_down_until = now.plus(duration);
+                }
+            }
+        }
+    }
+
+    /// Records fault `index` as having struck only finished tasks (nothing to fail), with
+    /// `what` saying what it aimed at.
+    fn note_if_finished(&mut self, index: u32, tasks: &[u32], what: impl FnOnce() -> String) {
+        if !tasks.is_empty() && tasks.iter().all(|&t| self.tasks[t as usize].finished) {
+            let now = self.queue.now();
+            self.recovery
+                .hit_finished
+                .push((index as usize, now, what()));
+        }
+    }
+
+    /// A fault on the network or on a machine begins: it lasts its `duration`, whatever
+    /// happens to the job meanwhile.
+    fn start_lasting_fault(&mut self, index: u32) {
+        let now = self.queue.now();
+        let Some(end) = faults::lasting_end(&self.faults[index as usize], now) else {
+            return;
+        };
+        self.recovery.active[index as usize] = Some(end);
+        if let FaultKind::NetworkPartition { between, .. } = self.faults[index as usize].kind {
+            heartbeat::cut_off(between.1, now, end, &self.cost, &mut self.queue);
+        }
+        let all_tasks = vec![true; self.tasks.len()];
+        let all_channels = vec![true; self.channels.len()];
+        self.apply_lasting_fault(index, &all_tasks, &all_channels);
+        self.queue
+            .schedule(end, crate::sim::queue::Event::FaultEnd { index });
+    }
+
+    /// Applies active fault `index` to the tasks and channels marked.
+    fn apply_lasting_fault(&mut self, index: u32, tasks: &[bool], channels: &[bool]) {
+        let Some(end) = self.recovery.active[index as usize] else {
+            return;
+        };
+        let mut w = Targets {
+            tasks: &mut self.tasks,
+            channels: &mut self.channels,
+            scenario_node: &self.scenario_node,
+        };
+        faults::apply_lasting(&self.faults[index as usize], end, &mut w, (tasks, channels));
+    }
+
+    /// Tasks and channels were rebuilt (a restart, a resubmission): the faults on the
+    /// network and on machines that are still active apply to them again.
+    pub(in crate::sim) fn reapply_lasting_faults(&mut self, tasks: &[bool], channels: &[bool]) {
+        for i in 0..self.faults.len() as u32 {
+            self.apply_lasting_fault(i, tasks, channels);
+        }
+    }
+
+    /// Fault `index` strikes while no job runs (the rescale's downtime). A lost TaskManager
+    /// delays the resubmission until its replacement is there; faults on the network and on
+    /// machines last and meet the resubmitted job; a killed subtask or a JobManager failover
+    /// finds nothing to fail.
+    fn fault_in_downtime(&mut self, index: u32, cause: String) {
+        let now = self.queue.now();
+        let what = match self.faults[index as usize].kind {
+            FaultKind::KillTaskManager {
+                tm,
+                replacement_delay,
+            } => {
+                self.recovery.tm_back[tm as usize] = now.plus(replacement_delay);
+                self.sp.downtime_failures.push(self.recovery.failures.len());
+                "the resubmitted job waits for its replacement"
+            }
+            FaultKind::KillSubtask { .. } | FaultKind::JobManager { .. } => {
+                "no job was running: nothing failed"
+            }
+            FaultKind::Straggler { .. }
+            | FaultKind::NetworkDelay { .. }
+            | FaultKind::NetworkPartition { .. } => {
+                self.start_lasting_fault(index);
+                "it lasts into the resubmitted job"
+            }
+            FaultKind::StorageFailure { duration } => {
+                if let Some(c) = self.coord.as_mut() {
+                    c.storage_down_until = now.plus(duration);
+                }
+                "it lasts into the resubmitted job"
+            }
+        };
+        self.recovery.record_failure(
+            now,
+            format!("{cause} during the rescale downtime ({what})"),
+            0,
+        );
+    }
+
+    /// A temporary fault ends.
+    pub(in crate::sim) fn on_fault_end(&mut self, index: u32) {
+        self.recovery.active[index as usize] = None;
+        let mut w = Targets {
+            tasks: &mut self.tasks,
+            channels: &mut self.channels,
+            scenario_node: &self.scenario_node,
+        };
+        faults::end_lasting(&self.faults[index as usize], &mut w);
+    }
+
+    /// The heartbeat timeout of `tm` expired: it is lost; its tasks fail over. It can take
+    /// tasks again once the partition heals.
+    pub(in crate::sim) fn on_heartbeat_timeout(&mut self, tm: u32, heal: SimTime) {
+        if self.failure.is_some() || self.sp.down() {
+            return;
+        }
+        let back = &mut self.recovery.tm_back[tm as usize];
+        *back = (*back).max(heal);
+        let tasks = faults::tasks_on(&self.tasks, tm);
+        let cause = format!("Heartbeat of TaskManager with id {tm} timed out.");
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                self.queue.now(),
+                "heartbeat_timeout",
+                vec![("task_manager", json!(tm))],
+            );
+        }
+        self.fail_tasks(&tasks, cause, false);
+    }
+
+    /// Tasks `failed` failed because of `cause`; `global` fails the whole job (a global
+    /// failover). Cancels the failover region and asks the restart strategy what to do.
+    pub(in crate::sim) fn fail_tasks(&mut self, failed: &[u32], cause: String, global: bool) {
+        let now = self.queue.now();
+        let live: Vec<u32> = failed
+            .iter()
+            .copied()
+            .filter(|&t| {
+                let task = &self.tasks[t as usize];
+                global || (!task.finished && !task.cancelled)
+            })
+            .collect();
+        if live.is_empty() {
+            // Finished tasks cannot fail; tasks already cancelled for a pending restart
+            // cannot fail again (Flink's `Execution.processFail` ignores a failure of a
+            // CANCELING or CANCELED execution: the restart strategy is not asked). What a
+            // lost TaskManager takes with it still matters: the pending restart needs new
+            // slots and waits for the replacement.
+            self.fail_while_restarting(failed, cause);
+            return;
+        }
+        let full = global || self.failover == Failover::Full;
+        let cancel = self.recovery.to_cancel(&live, full, self.tasks.len());
+        self.abort_all_checkpoints("a task failed (failover)");
+        self.cancel_tasks(&cancel);
+        let row = self
+            .recovery
+            .record_failure(now, cause.clone(), cancel.len() as u32);
+        match self.recovery.backoff.on_failure(now) {
+            Err(msg) => {
+                self.set_status(JobStatus::Failing);
+                self.set_status(JobStatus::Failed);
+                self.failure = Some(format!("{msg} (after: {cause})"));
+            }
+            Ok(delay) => {
+                if full {
+                    self.set_status(JobStatus::Restarting);
+                    if let Some(c) = self.coord.as_mut() {
+                        c.suspended = true;
+                    }
+                }
+                self.recovery.wait(&cancel, row);
+                // Lost TaskManagers must be replaced before their tasks can be deployed.
+                let resources = self.resources_for_waiting();
+                let at = now.plus(delay).max(resources);
+                self.recovery.plan(at, &mut self.queue);
+            }
+        }
+    }
+
+    /// When the TaskManagers of the tasks waiting for the restart are available.
+    fn resources_for_waiting(&self) -> SimTime {
+        self.recovery.resources(|t| self.tasks[t as usize].tm)
+    }
+
+    /// `failed` tasks failed because of `cause` while none of them was running. If some are
+    /// waiting for a restart, the failure is reported with them and the restart re-planned
+    /// for the resources it needs now.
+    fn fail_while_restarting(&mut self, failed: &[u32], cause: String) {
+        let now = self.queue.now();
+        let hit = self.recovery.waiting_among(failed);
+        let Some(planned) = self.recovery.pending_at().filter(|_| hit > 0) else {
+            return;
+        };
+        let at = planned.max(self.resources_for_waiting());
+        let what = if at > planned {
+            format!("the restart planned for {planned} now waits for new slots until {at}")
+        } else {
+            "it changes nothing".to_string()
+        };
+        let row = self.recovery.record_failure(
+            now,
+            format!(
+                "{cause} while the job was restarting (its tasks were already cancelled, so the restart strategy does not count it; {what})"
+            ),
+            hit as u32,
+        );
+        self.recovery.answers(row);
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                now,
+                "restart_replanned",
+                vec![("at_ns", json!(at.0)), ("was_ns", json!(planned.0))],
+            );
+        }
+        if at > planned {
+            self.recovery.plan(at, &mut self.queue);
+        }
+    }
+
+    /// Cancels tasks: their pending events are dropped, their cores freed, their channels
+    /// emptied; they wait for a restart.
+    fn cancel_tasks(&mut self, cancel: &[u32]) {
+        let mut is_cancelled = vec![false; self.tasks.len()];
+        for &t in cancel {
+            is_cancelled[t as usize] = true;
+        }
+        let chan_cancelled: Vec<bool> = self
+            .channels
+            .iter()
+            .map(|c| is_cancelled[c.from_task as usize] || is_cancelled[c.to_task as usize])
+            .collect();
+        self.queue.discard(|e| {
+            e.task().is_some_and(|t| is_cancelled[t as usize])
+                || e.channel().is_some_and(|c| chan_cancelled[c as usize])
+        });
+        for &t in cancel {
+            let task = &mut self.tasks[t as usize];
+            let tm = task.tm as usize;
+            match task.sched {
+                Sched::Running => self.tms[tm].free += 1,
+                Sched::Queued(_) => self.tms[tm].ready.retain(|&x| x != t),
+                Sched::Idle => {}
+            }
+            task.sched = Sched::Idle;
+            if task.finished {
+                self.finished -= 1;
+                task.finished = false;
+            }
+            task.cancelled = true;
+        }
+    }
+
+    /// Redeploys the waiting tasks and restores them from the latest completed checkpoint.
+    pub(in crate::sim) fn on_restart(&mut self, generation: u32, s: &Scenario, p: &Plan) {
+        if !self.recovery.is_current(generation) || self.failure.is_some() {
+            return;
+        }
+        let now = self.queue.now();
+        let (tasks, rows) = self.recovery.take_waiting();
+        let fresh = build::build(s, p, self.seed, &mut self.interner, self.annotate);
+        let restored = self.coord.as_ref().and_then(|c| c.latest());
+        let restored_id = restored.map(|c| c.id);
+        let (in_set, rebuilt) = recovery::restore(
+            &mut self.tasks,
+            &mut self.channels,
+            fresh,
+            &tasks,
+            restored,
+            now,
+        );
+        self.reapply_lasting_faults(&in_set, &rebuilt);
+        for &ti in &tasks {
+            memory::apply_to_chain(&mut self.tasks[ti as usize].chain, s.limits.max_memory);
+        }
+        if let Some(o) = self.observer.as_mut() {
+            o.restored(now, &tasks, restored_id, &self.tasks, &rebuilt);
+        }
+        self.replay_channel_state(&tasks);
+        self.recovery.restored(&rows, now, restored_id);
+        if let Some(tr) = self.trace.as_mut() {
+            tr.event(
+                now,
+                "restart",
+                vec![
+                    ("tasks", json!(tasks.len())),
+                    ("checkpoint", json!(restored_id)),
+                ],
+            );
+        }
+        if let Some(c) = self.coord.as_mut() {
+            c.suspended = false;
+        }
+        self.set_status(JobStatus::Running);
+        for ti in tasks {
+            self.try_schedule(ti);
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! What one work item does, as functions of the pieces of the task it runs: a source's batch
+//! of records and watermarks, or (the rest of) one input buffer through the gate's barrier
+//! aligner and watermark valves.
+
+use crate::core::time::SimTime;
+use crate::core::value::Interner;
+use crate::ops::Operator;
+use crate::ops::batch::View;
+use crate::ops::chain::Chain;
+use crate::sim::net::Cx;
+use crate::sim::task::Task;
+use crate::sim::trace::Trace;
+use crate::sim::{buffer, source, task};
+use serde_json::json;
+
+/// Records a source produces per work item at most.
+const SOURCE_BATCH: usize = 512;
+/// Records of an input buffer run through the chain at once; the task checks for output
+/// backpressure between slices.
+const RECEIVE_BATCH: usize = 256;
+
+/// A source's work item: a due periodic watermark, then a batch of records (one at a time
+/// for a punctuated generator, each followed by its watermark), then — at the end of the
+/// input — the final watermark. Returns the local time when done.
+pub(super) fn source_item(
+    src: &mut source::SourceState,
+    chain: &mut Chain,
+    now: SimTime,
+    t0: u64,
+    cx: &mut Cx<'_>,
+    end_of_input: &mut bool,
+) -> u64 {
+    use crate::flink::watermark::Emit;
+    let mut t = t0;
+    let emit = |chain: &mut Chain, e: Emit, t: u64, cx: &mut Cx<'_>| -> u64 {
+        match e {
+            Emit::Watermark(w) => chain.watermark(0, w, t, cx),
+            Emit::Idle => chain.status(0, buffer::Marker::Idle, t, cx),
+            Emit::Active => chain.status(0, buffer::Marker::Active, t, cx),
+        }
+    };
+    if let Some(tick) = src.watermarks.next_tick
+        && tick <= now
+        && let Some(e) = src.watermarks.on_tick(now)
+    {
+        t = emit(chain, e, t, cx);
+    }
+    chain.set_processing_time(now.as_event_time());
+    if src.paused {
+        // held back by watermark alignment: only watermarks and idleness go out
+    } else if src.watermarks.per_event() {
+        let mut n = 0;
+        while n < SOURCE_BATCH && !cx.net.blocked && cx.ev.error.is_none() && !chain.failed() {
+            let head = &mut chain.ops[0];
+            head.out.clear();
+            src.fill(now, 1, &mut head.out);
+            if head.out.is_empty() {
+                break;
+            }
+            let ts = head.out.meta[0].ts;
+            if let Some(e) = src.watermarks.wake(now) {
+                t = emit(chain, e, t, cx);
+            }
+            t = chain.run(None, t, 0, cx);
+            if let Some(e) = src.watermarks.observe(ts, now) {
+                t = emit(chain, e, t, cx);
+            }
+            n += 1;
+        }
+    } else {
+        let head = &mut chain.ops[0];
+        head.out.clear();
+        src.fill(now, SOURCE_BATCH, &mut head.out);
+        if !head.out.is_empty() {
+            if let Some(e) = src.watermarks.wake(now) {
+                t = emit(chain, e, t, cx);
+            }
+            // Periodic generators only track the largest timestamp: one call per batch.
+            let max_ts = chain.ops[0].out.meta.iter().map(|m| m.ts).max();
+            if let Some(ts) = max_ts {
+                src.watermarks.observe(ts, now);
+            }
+            t = chain.run(None, t, 0, cx);
+        }
+    }
+    if chain.failed() || cx.ev.error.is_some() {
+        // the task failed: it emits nothing more, not even the final watermark
+        return t;
+    }
+    if src.exhausted(SimTime(t)) {
+        // A bounded source ends with the final watermark, then end-of-partition.
+        if let Some(e) = src.watermarks.wake(now) {
+            t = emit(chain, e, t, cx);
+        }
+        let e = src.watermarks.on_end();
+        t = emit(chain, e, t, cx);
+        *end_of_input = true;
+    }
+    t
+}
+
+/// A non-source work item: (the rest of) one input buffer — records in slices, and every
+/// marker through the channel's watermark valve. Returns the local time when done.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn input_item(
+    gate: &mut task::Gate,
+    chain: &mut Chain,
+    consumed: &mut Vec<u32>,
+    t0: u64,
+    deser: u64,
+    cx: &mut Cx<'_>,
+    end_of_input: &mut bool,
+    trail: &mut task::WatermarkTrail,
+    snapshot: &mut Option<(u64, SimTime)>,
+) -> u64 {
+    let mut t = t0;
+    while gate.current.is_none()
+        && let Some(ch) = gate.available.pop_front()
+    {
+        let c = &mut cx.net.channels[ch as usize];
+        if gate.barriers.is_blocked(c.gate_pos as usize) {
+            // blocked by barrier alignment: read it again once the checkpoint is aligned
+            gate.barriers.park(ch);
+            continue;
+        }
+        let b = c
+            .queue
+            .pop_front()
+            .expect("available channels have buffers");
+        if !c.queue.is_empty() {
+            gate.available.push_back(ch);
+        }
+        gate.current = Some((ch, b, 0, 0));
+    }
+    let Some((ch, b, mut pos, mut mi)) = gate.current.take() else {
+        return t;
+    };
+    let all = View {
+        arity: b.arity as usize,
+        values: &b.values,
+        meta: &b.meta,
+    };
+    let slot = cx.net.channels[ch as usize].gate_pos as usize;
+    loop {
+        let next_marker = b.markers.get(mi).map_or(b.len(), |m| m.0 as usize);
+        if pos < next_marker {
+            let to = (pos + RECEIVE_BATCH).min(next_marker);
+            chain.set_processing_time(SimTime(t).as_event_time());
+            chain.head_port = cx.net.channels[ch as usize].input as usize;
+            t = chain.run(Some(all.slice(pos, to)), t, deser, cx);
+            pos = to;
+        } else if let Some(&(_, m)) = b.markers.get(mi) {
+            mi += 1;
+            if let buffer::Marker::Barrier(id) = m {
+                let channels = &*cx.net.channels;
+                let ended = |s: usize| channels[gate.channels[s] as usize].ended;
+                match gate
+                    .barriers
+                    .on_barrier(slot, id, SimTime(t), &ended, &mut gate.available)
+                {
+                    crate::flink::barrier::Step::Continue => {}
+                    crate::flink::barrier::Step::Block => break,
+                    crate::flink::barrier::Step::Snapshot { started } => {
+                        // Forward the barrier, then stop: the snapshot is taken as the work
+                        // item ends, before any record behind the barrier.
+                        t = chain.status(0, m, t, cx);
+                        *snapshot = Some((id, started));
+                        break;
+                    }
+                }
+            } else {
+                t = on_marker(gate, chain, slot, m, t, cx, trail);
+            }
+        } else {
+            break;
+        }
+        if cx.net.blocked || cx.ev.error.is_some() || chain.failed() {
+            break;
+        }
+    }
+    if pos >= b.len() && mi >= b.markers.len() {
+        if b.end_of_partition {
+            cx.net.channels[ch as usize].ended = true;
+            gate.ended += 1;
+            *end_of_input = gate.ended as usize == gate.channels.len();
+            // An ended channel counts as aligned: the barrier may be complete now.
+            if snapshot.is_none()
+                && let Some(id) = gate.barriers.align.as_ref().map(|a| a.id)
+                && let Some(started) = {
+                    let channels = &*cx.net.channels;
+                    let ended = |s: usize| channels[gate.channels[s] as usize].ended;
+                    gate.barriers.complete(&ended, &mut gate.available)
+                }
+            {
+                t = chain.status(0, buffer::Marker::Barrier(id), t, cx);
+                *snapshot = Some((id, started));
+            }
+        }
+        if !b.unpooled {
+            consumed.push(ch);
+        }
+        cx.net.pool.give(b);
+    } else {
+        gate.current = Some((ch, b, pos, mi));
+    }
+    t
+}
+
+/// A marker from gate slot `slot`: through its input's valve; if the combined watermark
+/// advances, the chain sees it; if every input goes idle (or comes back), downstream is told.
+pub(super) fn on_marker(
+    gate: &mut task::Gate,
+    chain: &mut Chain,
+    slot: usize,
+    m: buffer::Marker,
+    t: u64,
+    cx: &mut Cx<'_>,
+    trail: &mut task::WatermarkTrail,
+) -> u64 {
+    use crate::flink::valve::ValveOutput;
+    let (input, idx) = gate.slots[slot];
+    let outputs = match m {
+        buffer::Marker::Watermark(w) => gate.valves[input].watermark(idx, w).into_iter().collect(),
+        buffer::Marker::Idle => gate.valves[input].status(idx, true),
+        buffer::Marker::Active => gate.valves[input].status(idx, false),
+        buffer::Marker::Barrier(_) | buffer::Marker::UnalignedBarrier(_) => {
+            unreachable!("barriers are handled by the caller")
+        }
+    };
+    let mut t = t;
+    for o in outputs {
+        match o {
+            ValveOutput::Watermark(_) => {
+                // Two-input operators take the minimum over their active inputs.
+                let combined = gate
+                    .valves
+                    .iter()
+                    .filter(|v| !v.output_idle)
+                    .map(|v| v.output)
+                    .min();
+                if let Some(c) = combined
+                    && c > gate.watermark
+                {
+                    gate.watermark = c;
+                    trail.record(SimTime(t), c);
+                    t = chain.watermark(0, c, t, cx);
+                }
+            }
+            ValveOutput::Idle => {
+                if gate.valves.iter().all(|v| v.output_idle) && !gate.idle {
+                    gate.idle = true;
+                    t = chain.status(0, buffer::Marker::Idle, t, cx);
+                }
+            }
+            ValveOutput::Active => {
+                if gate.idle {
+                    gate.idle = false;
+                    t = chain.status(0, buffer::Marker::Active, t, cx);
+                }
+            }
+        }
+    }
+    t
+}
+
+/// Writes what window operators emitted (with their annotations) to the trace.
+pub(super) fn trace_window_log(tr: &mut Trace, task: &mut Task, interner: &Interner, t: SimTime) {
+    for slot in &mut task.chain.ops {
+        let Operator::Window(w) = &mut slot.op else {
+            continue;
+        };
+        let Some(log) = w.log.as_mut() else { continue };
+        for e in log.drain(..) {
+            let js = |v: &[crate::core::value::Value]| {
+                serde_json::Value::Array(v.iter().map(|x| x.to_json(interner)).collect())
+            };
+            match e {
+                crate::ops::window::Emitted::Fire {
+                    key,
+                    window,
+                    result,
+                    watermark,
+                    last_input,
+                } => tr.event(
+                    t,
+                    "window_fired",
+                    vec![
+                        ("task", json!(task.label)),
+                        ("subtask", json!(task.subtask)),
+                        ("key", key.to_json(interner)),
+                        ("window_start", json!(window.start)),
+                        ("window_end", json!(window.end)),
+                        ("result", js(&result)),
+                        ("watermark", json!(watermark)),
+                        (
+                            "last_input",
+                            last_input.map_or(serde_json::Value::Null, |r| js(&r)),
+                        ),
+                    ],
+                ),
+                crate::ops::window::Emitted::Late {
+                    row,
+                    ts,
+                    watermark,
+                    last_input,
+                } => tr.event(
+                    t,
+                    "late_record",
+                    vec![
+                        ("task", json!(task.label)),
+                        ("subtask", json!(task.subtask)),
+                        ("row", js(&row)),
+                        ("ts", json!(ts)),
+                        ("watermark", json!(watermark)),
+                        (
+                            "last_input",
+                            last_input.map_or(serde_json::Value::Null, |r| js(&r)),
+                        ),
+                    ],
+                ),
+            }
+        }
+    }
+}
