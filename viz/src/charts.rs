@@ -1,13 +1,12 @@
 //! The charts. A [`Chart`] holds its data; [`Chart::svg`] and [`Chart::png`] draw the same
 //! picture on plotters' SVG and bitmap backends.
 
-use crate::{Run, VizError, mode_color, num};
+use crate::{Run, SweepPoint, VizError, mode_color};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
-use serde_json::Value;
 use std::sync::Once;
 
 /// The embedded font (DejaVu Sans, Bitstream Vera licence: `fonts/DejaVu-LICENSE`).
@@ -130,14 +129,11 @@ impl Chart {
                 bars: runs
                     .iter()
                     .map(|r| {
-                        let l = r.report.get("latency").unwrap_or(&Value::Null);
+                        let l = &r.report.latency;
                         (
                             r.mode.clone(),
                             mode_color(&r.mode),
-                            ["p50_ms", "p90_ms", "p99_ms", "max_ms"]
-                                .iter()
-                                .map(|k| num(l, k))
-                                .collect(),
+                            vec![l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms],
                         )
                     })
                     .collect(),
@@ -179,7 +175,7 @@ impl Chart {
                 runs.iter()
                     .map(|r| TimelineRow {
                         mode: r.mode.clone(),
-                        end_ms: num(r.report, "sim_duration_ms"),
+                        end_ms: r.report.sim_duration_ms,
                         batches: r.batches(),
                         checkpoints: r.checkpoints(),
                         failures: r.failures(),
@@ -204,7 +200,7 @@ impl Chart {
                         (
                             r.mode.clone(),
                             vec![
-                                format!("{}", num(r.report, "sink_records")),
+                                r.report.sink_records.to_string(),
                                 c.map_or("none".into(), |d| d.0.to_string()),
                                 c.map_or("none".into(), |d| d.1.to_string()),
                                 c.map_or("none".into(), |d| d.2.to_string()),
@@ -223,15 +219,15 @@ impl Chart {
     }
 
     /// Latency (p50 and p99) against throughput, one line per mode and percentile.
-    pub fn sweep(points: &[Value]) -> Chart {
+    pub fn sweep(points: &[SweepPoint]) -> Chart {
         let modes = sweep_modes(points);
         let mut lines = Vec::new();
         for m in &modes {
-            for (key, what) in [("latency_p50_ms", "p50"), ("latency_p99_ms", "p99")] {
+            for (key, what) in [(P50, "p50"), (P99, "p99")] {
                 let mut pts: Vec<(f64, f64)> = points
                     .iter()
-                    .filter(|p| p.get("mode").and_then(Value::as_str) == Some(m))
-                    .map(|p| (num(p, "throughput_per_s"), num(p, key)))
+                    .filter(|p| &p.mode == m)
+                    .map(|p| (p.throughput_per_s, key(p)))
                     .filter(|(x, y)| *x > 0.0 && *y > 0.0)
                     .collect();
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -268,26 +264,23 @@ impl Chart {
     pub fn sweep_by_setting(
         setting: &str,
         values: &[String],
-        points: &[Value],
+        points: &[SweepPoint],
         what: &str,
     ) -> Chart {
         let modes = sweep_modes(points);
-        let at = |p: &Value| {
-            let v = p.get("value").and_then(Value::as_str).unwrap_or("");
-            values.iter().position(|x| x == v)
-        };
+        let at = |p: &SweepPoint| values.iter().position(|x| *x == p.value);
         let mut lines = Vec::new();
-        let keys: &[(&str, &str)] = if what == "latency" {
-            &[("latency_p50_ms", "p50"), ("latency_p99_ms", "p99")]
+        let keys: &[(Measure, &str)] = if what == "latency" {
+            &[(P50, "p50"), (P99, "p99")]
         } else {
-            &[("throughput_per_s", "")]
+            &[(THROUGHPUT, "")]
         };
         for m in &modes {
             for &(key, pct) in keys {
                 let mut pts: Vec<(f64, f64)> = points
                     .iter()
-                    .filter(|p| p.get("mode").and_then(Value::as_str) == Some(m))
-                    .filter_map(|p| Some((at(p)? as f64, num(p, key))))
+                    .filter(|p| &p.mode == m)
+                    .filter_map(|p| Some((at(p)? as f64, key(p))))
                     .filter(|(_, y)| what != "latency" || *y > 0.0)
                     .collect();
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -398,17 +391,24 @@ impl Chart {
 }
 
 /// The modes of a sweep's points, in their first order.
-fn sweep_modes(points: &[Value]) -> Vec<String> {
+fn sweep_modes(points: &[SweepPoint]) -> Vec<String> {
     let mut modes: Vec<String> = Vec::new();
     for p in points {
-        if let Some(m) = p.get("mode").and_then(Value::as_str)
-            && !modes.iter().any(|x| x == m)
-        {
-            modes.push(m.to_string());
+        if !modes.contains(&p.mode) {
+            modes.push(p.mode.clone());
         }
     }
     modes
 }
+
+/// What a sweep chart reads off a point.
+type Measure = fn(&SweepPoint) -> f64;
+/// A sweep point's median latency.
+const P50: Measure = |p| p.latency_p50_ms;
+/// A sweep point's 99th-percentile latency.
+const P99: Measure = |p| p.latency_p99_ms;
+/// A sweep point's throughput.
+const THROUGHPUT: Measure = |p| p.throughput_per_s;
 
 /// A bin series as steps: each bin's value from its start to its end.
 fn steps(bins: &[(f64, f64, f64)]) -> Vec<(f64, f64)> {

@@ -3,13 +3,23 @@
 //! Units go last in field names (`latency_ms_p99`, `busy_ms`). The report holds no wall-clock
 //! figure, so the same scenario and seed give a byte-identical report.
 
+pub mod compare;
+mod de;
+pub mod mode;
+
+pub use compare::{
+    CompareReport, InvalidSetting, PlanChain, PlanEdge, PlanSlot, PlanSubtask, PlanView,
+    SweepPoint, SweepReport,
+};
+pub use mode::{BatchReport, ModeDetails, ModeRun, SinkCorrectness};
+
 use crate::core::time::human_nanos;
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
 /// How the run ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Every task finished: all input was processed.
@@ -20,19 +30,31 @@ pub enum Status {
     LimitReached,
 }
 
+impl Status {
+    /// The name the report gives it (`finished`, `failed`, `limit_reached`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Finished => "finished",
+            Status::Failed => "failed",
+            Status::LimitReached => "limit_reached",
+        }
+    }
+}
+
 /// The outcome of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
     /// Finished, failed or stopped at a limit.
     pub status: Status,
     /// Why, when it did not finish.
+    #[serde(deserialize_with = "de::required")]
     pub message: Option<String>,
     /// Simulated time at which it ended, in nanoseconds.
     pub at_ns: u64,
 }
 
 /// Latency percentiles, in milliseconds.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Latency {
     /// Records measured.
     pub count: u64,
@@ -48,7 +70,7 @@ pub struct Latency {
     pub max_ms: f64,
     /// The distribution: `[latency ms, fraction of records at or below it]` at every
     /// percentile (and 99.5, 99.9), for CDF charts.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cdf_ms: Vec<(f64, f64)>,
 }
 
@@ -84,7 +106,7 @@ pub fn round3(x: f64) -> f64 {
 }
 
 /// Records in and out of one subtask of an operator.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SubtaskCounts {
     /// Subtask index.
     pub subtask: u32,
@@ -98,7 +120,7 @@ pub struct SubtaskCounts {
 }
 
 /// One operator.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OperatorReport {
     /// Name.
     pub name: String,
@@ -118,7 +140,7 @@ pub struct OperatorReport {
 }
 
 /// What a window operator did, over all its subtasks.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WindowReport {
     /// Window results emitted.
     pub fired: u64,
@@ -133,18 +155,19 @@ pub struct WindowReport {
 }
 
 /// The watermark a task received on one input channel.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChannelWatermark {
     /// The sending subtask.
     pub from: String,
     /// Its last watermark (`null` before the first).
+    #[serde(deserialize_with = "de::required")]
     pub watermark: Option<i64>,
     /// Whether it is marked idle.
     pub idle: bool,
 }
 
 /// One task (subtask of a chain).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskReport {
     /// Chain name.
     pub chain: String,
@@ -166,15 +189,19 @@ pub struct TaskReport {
     /// Buffers it sent.
     pub buffers_out: u64,
     /// The task's input watermark at the end (`null`: none yet; absent for sources).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::present"
+    )]
     pub watermark: Option<Option<i64>>,
     /// The watermark of each input channel at the end: a stalled watermark can be traced to
     /// the channel that holds it back.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub channel_watermarks: Vec<ChannelWatermark>,
     /// Watermark lag over time: `[processing time ms, processing time − watermark in ms]`
     /// whenever the input watermark advanced (a final +∞ watermark is left out).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub watermark_lag_ms: Vec<(f64, f64)>,
 }
 
@@ -192,7 +219,7 @@ impl TaskReport {
 }
 
 /// One sink.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SinkReport {
     /// Name.
     pub name: String,
@@ -222,10 +249,10 @@ pub struct SinkReport {
     /// Records made visible (committed, for a two-phase-commit sink) — the same as `records`.
     pub committed: u64,
     /// Records still in open or pre-committed transactions when the run ended.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub uncommitted: u64,
     /// Records of open transactions lost to failures (replayed from the checkpoint).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub aborted: u64,
     /// Compared with the fault-free reference run: records visible more often than there.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -253,13 +280,14 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// One checkpoint.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointReport {
     /// Checkpoint id (ids continue across restarts).
     pub id: u64,
     /// When the coordinator triggered it (ms of processing time).
     pub trigger_ms: f64,
     /// When it completed, failed or was aborted.
+    #[serde(deserialize_with = "de::required")]
     pub completed_ms: Option<f64>,
     /// Longest barrier alignment at any task.
     pub alignment_ms: f64,
@@ -284,7 +312,7 @@ pub struct CheckpointReport {
 }
 
 /// One run of a comparison (`compare_aligned`): how its checkpoints fared.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VariantReport {
     /// `aligned`, `unaligned` or `aligned (timeout …)`.
     pub barriers: String,
@@ -293,10 +321,13 @@ pub struct VariantReport {
     /// Checkpoints that failed or were aborted.
     pub failed: u32,
     /// Median trigger-to-completion time of the completed ones.
+    #[serde(deserialize_with = "de::required")]
     pub duration_ms_p50: Option<f64>,
     /// Longest trigger-to-completion time of the completed ones.
+    #[serde(deserialize_with = "de::required")]
     pub duration_ms_max: Option<f64>,
     /// Longest alignment of a completed one.
+    #[serde(deserialize_with = "de::required")]
     pub alignment_ms_max: Option<f64>,
     /// Largest in-flight data of a completed one.
     pub in_flight_bytes_max: u64,
@@ -307,7 +338,7 @@ pub struct VariantReport {
 }
 
 /// One failure and the recovery from it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailureReport {
     /// When it struck (ms of processing time).
     pub at_ms: f64,
@@ -316,13 +347,15 @@ pub struct FailureReport {
     /// Tasks cancelled and restarted (the failed region, or the whole job).
     pub tasks_restarted: u32,
     /// From the failure until the restored tasks ran again (`None`: the job failed).
+    #[serde(deserialize_with = "de::required")]
     pub downtime_ms: Option<f64>,
     /// The checkpoint restored (`None`: started from the beginning, or no restart).
+    #[serde(deserialize_with = "de::required")]
     pub restored_checkpoint: Option<u64>,
 }
 
 /// A change of the job's status (Flink's `JobStatus`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobTransition {
     /// When (ms of processing time).
     pub at_ms: f64,
@@ -335,7 +368,7 @@ pub struct JobTransition {
 }
 
 /// A rescale: stop-with-savepoint, then the job resubmitted from it with new parallelism.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RescaleReport {
     /// The savepoint the new job restored.
     pub savepoint: u64,
@@ -352,7 +385,7 @@ pub struct RescaleReport {
 }
 
 /// One operator across a rescale.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RescaledOperator {
     /// Name.
     pub name: String,
@@ -363,18 +396,18 @@ pub struct RescaledOperator {
     /// Key groups (max parallelism), kept from the savepoint.
     pub max_parallelism: u32,
     /// Keyed operators: the inclusive key-group range of every new subtask.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_groups: Vec<(u32, u32)>,
     /// Keyed operators: keys held in state per new subtask right after the restore.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<u64>,
     /// Sources: the splits (old source subtasks' partitions) every new subtask reads.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub splits: Vec<Vec<u32>>,
 }
 
 /// Network totals.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct NetworkReport {
     /// Buffers sent between tasks.
     pub buffers: u64,
@@ -391,7 +424,7 @@ pub struct NetworkReport {
 }
 
 /// A series over simulated time.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Series {
     /// Width of a bucket in milliseconds.
     pub bucket_ms: u64,
@@ -400,7 +433,7 @@ pub struct Series {
 }
 
 /// The full report of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     /// streamlab version that produced it.
     pub streamlab_version: String,
@@ -435,19 +468,19 @@ pub struct RunReport {
     /// Throughput over time.
     pub throughput: Series,
     /// Every checkpoint (empty without checkpointing).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checkpoints: Vec<CheckpointReport>,
     /// Every failure and its recovery.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<FailureReport>,
     /// The job's status changes.
     pub job_status: Vec<JobTransition>,
     /// `compare_aligned`: the same job with aligned and with unaligned checkpoints.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comparison: Vec<VariantReport>,
     /// Scripted faults that never struck (the job ended first) or struck only finished tasks,
     /// as `file:line:column` notes.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults_not_reached: Vec<String>,
     /// The faults a random fault profile (`--chaos`, `[chaos]`) drew from the seed, as
     /// `at <time>: <what>`; empty without chaos.
@@ -906,6 +939,13 @@ mod tests {
             watermark: Some(Some(i64::MAX)),
             channel_watermarks: Vec::new(),
             watermark_lag_ms: trail,
+        }
+    }
+
+    #[test]
+    fn a_status_is_named_as_the_report_writes_it() {
+        for s in [Status::Finished, Status::Failed, Status::LimitReached] {
+            assert_eq!(serde_json::to_value(&s).unwrap(), s.name());
         }
     }
 
