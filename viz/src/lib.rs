@@ -286,12 +286,7 @@ impl<'a> Run<'a> {
 
     /// Late records dropped by window operators.
     pub fn late_drops(&self) -> u64 {
-        self.report
-            .operators
-            .iter()
-            .filter_map(|o| o.windows.as_ref())
-            .map(|w| w.late_dropped)
-            .sum()
+        self.report.late_dropped()
     }
 
     /// The report's records at the sinks per bucket: `(bucket ms, counts)`.

@@ -169,7 +169,7 @@ fn run_collecting(
                     crate::core::cost::BufferTimeout::Interval(d) => format!("buffer timeout {d}"),
                     crate::core::cost::BufferTimeout::Off => "buffer timeout off".into(),
                 }],
-                late_dropped: report::late_dropped(&out.report),
+                late_dropped: out.report.late_dropped(),
                 // Failures and per-sink duplicates / missing come from the simulator's own
                 // fault-free reference run (`sim::run`), shown like the baselines' ones.
                 failures: out

@@ -6,6 +6,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`assemble`] | the one assembler of a run report, from plain inputs every mode fills in |
 //! | [`run`] | the whole run: [`RunReport`], its [`Outcome`], network totals, throughput series |
 //! | [`latency`] | latency percentiles and CDF from a histogram |
 //! | [`operators`] | operators, windows, tasks and their watermarks |
@@ -16,6 +17,7 @@
 //! | [`summary`] | the readable summary `streamlab run` prints |
 //! | [`format`] | how the summary writes numbers, durations and names |
 
+pub mod assemble;
 pub mod compare;
 mod de;
 pub mod faults;
@@ -27,6 +29,10 @@ pub mod run;
 pub mod sinks;
 pub mod summary;
 
+pub use assemble::{
+    RecordCounts, RunInputs, SinkInput, SubtaskInput, TaskInput, WindowCounts,
+    duplicates_and_missing,
+};
 pub use compare::{
     CompareReport, InvalidSetting, PlanChain, PlanEdge, PlanSlot, PlanSubtask, PlanView,
     SweepPoint, SweepReport,

@@ -132,6 +132,17 @@ pub struct RunReport {
     pub warnings: Vec<String>,
 }
 
+impl RunReport {
+    /// Late records dropped over all window and join operators.
+    pub fn late_dropped(&self) -> u64 {
+        self.operators
+            .iter()
+            .filter_map(|o| o.windows.as_ref())
+            .map(|w| w.late_dropped)
+            .sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
