@@ -3,10 +3,12 @@
 //! charts, sweeps of a setting drawn against that setting.
 
 use serde_json::{Value, json};
+use streamlab_engine::core::time::{SimDuration, SimTime};
+use streamlab_engine::core::value::Interner;
 use streamlab_engine::report::{
-    BatchReport, CheckpointReport, CompareReport, Latency, ModeDetails, ModeRun, NetworkReport,
-    Outcome, PlanView, RunReport, Series, SinkCorrectness, Status, SweepPoint, SweepReport,
-    TaskReport, mode::FailureReport,
+    BatchReport, CheckpointReport, CompareReport, Latency, ModeDetails, ModeRun, PlanView,
+    RunInputs, RunReport, Series, SinkCorrectness, Status, SweepPoint, SweepReport, TaskReport,
+    mode::FailureReport,
 };
 use streamlab_viz::{compare_files, read_compare_report, read_sweep_report, sweep_files};
 
@@ -116,42 +118,41 @@ fn checkpoint(id: u64, trigger_ms: f64) -> CheckpointReport {
 fn task(event_time: bool) -> TaskReport {
     TaskReport {
         chain: "c".into(),
-        before_rescale: false,
-        subtask: 0,
-        task_manager: 0,
-        busy_ms: 0.0,
-        cpu_wait_ms: 0.0,
-        backpressured_ms: 0.0,
-        idle_ms: 0.0,
-        buffers_out: 0,
         watermark: Some(None),
-        channel_watermarks: Vec::new(),
         watermark_lag_ms: if event_time {
             vec![(0.0, 200.0), (1000.0, 210.0), (2000.0, 190.0)]
         } else {
             Vec::new()
         },
+        ..Default::default()
     }
 }
 
 /// A run report of `mode` as the CLI writes it, over `end_ms`, with sink counts per 10 ms
 /// bucket, checkpoints, failures, batches and a watermark-lag trail (event time) or none.
 fn run(mode: &str, end_ms: f64, buckets: Vec<u64>, event_time: bool) -> ModeRun {
-    let report = RunReport {
-        streamlab_version: "test".into(),
-        scenario: "charts".into(),
-        seed: 1,
-        mode: mode.into(),
-        outcome: Outcome {
+    let assembled = RunReport::assemble(
+        RunInputs {
+            scenario: "charts",
+            seed: 1,
+            mode,
+            end: SimTime::ZERO.plus(SimDuration::from_nanos((end_ms * 1e6) as u64)),
             status: Status::Finished,
             message: None,
-            at_ns: (end_ms * 1e6) as u64,
+            events: 0,
+            source_records: 0,
+            operators: Vec::new(),
+            tasks: vec![task(event_time)],
+            sinks: Vec::new(),
+            throughput: Series {
+                bucket_ms: 10,
+                sink_records: buckets.clone(),
+            },
         },
-        sim_duration_ms: end_ms,
-        events: 0,
-        source_records: 0,
+        &Interner::new(),
+    );
+    let report = RunReport {
         sink_records: buckets.iter().sum::<u64>(),
-        throughput_per_s: 0.0,
         latency: Latency {
             count: 100,
             mean_ms: 10.0,
@@ -161,24 +162,10 @@ fn run(mode: &str, end_ms: f64, buckets: Vec<u64>, event_time: bool) -> ModeRun 
             max_ms: 31000.0,
             cdf_ms: vec![(0.006, 0.1), (3.0, 0.5), (700.0, 0.99), (31000.0, 1.0)],
         },
-        operators: Vec::new(),
-        tasks: vec![task(event_time)],
-        sinks: Vec::new(),
-        network: NetworkReport::default(),
-        throughput: Series {
-            bucket_ms: 10,
-            sink_records: buckets,
-        },
         checkpoints: (0..9)
             .map(|i| checkpoint(i + 1, 1000.0 + 3000.0 * i as f64))
             .collect(),
-        failures: Vec::new(),
-        job_status: Vec::new(),
-        comparison: Vec::new(),
-        faults_not_reached: Vec::new(),
-        chaos: Vec::new(),
-        rescale: None,
-        warnings: Vec::new(),
+        ..assembled
     };
     let batch = |start_ms: f64, end_ms: f64| BatchReport {
         id: "b".into(),

@@ -66,7 +66,7 @@ pub struct ChannelWatermark {
 }
 
 /// One task (subtask of a chain).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TaskReport {
     /// Chain name.
     pub chain: String,
@@ -123,18 +123,9 @@ mod tests {
 
     fn task(trail: Vec<(f64, f64)>) -> TaskReport {
         TaskReport {
-            before_rescale: false,
-            chain: "w".into(),
-            subtask: 0,
-            task_manager: 0,
-            busy_ms: 0.0,
-            cpu_wait_ms: 0.0,
-            backpressured_ms: 0.0,
-            idle_ms: 0.0,
-            buffers_out: 0,
             watermark: Some(Some(i64::MAX)),
-            channel_watermarks: Vec::new(),
             watermark_lag_ms: trail,
+            ..Default::default()
         }
     }
 
