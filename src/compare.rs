@@ -4,13 +4,14 @@
 use crate::commands::{EXIT_BAD_INPUT, EXIT_JOB_FAILED, load_and_plan_quiet};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
 use streamlab_engine::modes::{self, Mode, ModeOptions, ModeRun};
 use streamlab_engine::plan::Plan;
-use streamlab_engine::report::Status;
+use streamlab_engine::report::{
+    CompareReport, InvalidSetting, PlanView, Status, SweepPoint, SweepReport,
+};
 use streamlab_engine::scenario::{self, Scenario};
 
 /// A progress bar on stderr that shows itself only when the work has taken more than a
@@ -52,30 +53,6 @@ impl Progress {
     }
 }
 
-/// The plan as the HTML page draws it: chains, network edges, slots.
-fn plan_json(s: &Scenario, p: &Plan) -> Value {
-    let g = &p.logical.graph;
-    json!({
-        "task_managers": s.cluster.task_managers,
-        "slots_per_task_manager": s.cluster.slots_per_tm,
-        "chains": p.execution.vertices.iter().map(|v| json!({
-            "name": v.name,
-            "parallelism": v.parallelism,
-            "operators": v.ops.iter().map(|o| g[*o].name.clone()).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "edges": p.execution.edges.iter().map(|e| json!({
-            "from": e.from_vertex,
-            "to": e.to_vertex,
-            "partitioner": e.partitioner.flink_name(),
-        })).collect::<Vec<_>>(),
-        "slots": p.deployment.slots.iter().map(|sl| json!({
-            "task_manager": sl.task_manager,
-            "slot": sl.slot,
-            "subtasks": sl.subtasks.iter().map(|(v, st)| json!({"chain": v, "subtask": st})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
-}
-
 /// Writes files into `out` all or nothing: into a staging directory inside it first, then
 /// each is renamed into place; on any error the staging directory is removed.
 fn write_all(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
@@ -110,19 +87,21 @@ fn write_all(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
 
 /// Writes `report` as `name` (pretty JSON) beside the charts and pages `render` makes of it,
 /// all or nothing (see [`write_all`]). Returns how many files were written; an error is
-/// printed and becomes the exit code.
-fn write_report<E: std::fmt::Display>(
+/// printed and becomes the exit code. The JSON goes through `serde_json::Value`, whose objects keep
+/// their keys sorted: the file's layout does not depend on the order of the types' fields.
+fn write_report<T: serde::Serialize, E: std::fmt::Display>(
     out: &Path,
     name: &str,
-    report: &Value,
-    render: impl Fn(&Value) -> Result<Vec<(String, Vec<u8>)>, E>,
+    report: &T,
+    render: impl Fn(&T) -> Result<Vec<(String, Vec<u8>)>, E>,
 ) -> Result<usize, u8> {
     let fail = |e: &dyn std::fmt::Display| {
         eprintln!("error: {e}");
         EXIT_BAD_INPUT
     };
     let mut files = render(report).map_err(|e| fail(&e))?;
-    let mut text = serde_json::to_string_pretty(report).expect("reports serialize");
+    let value = serde_json::to_value(report).expect("reports serialize");
+    let mut text = serde_json::to_string_pretty(&value).expect("reports serialize");
     text.push('\n');
     files.insert(0, (name.into(), text.into_bytes()));
     write_all(out, &files).map_err(|e| fail(&e))?;
@@ -212,16 +191,16 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
         }
     };
     progress.finish();
-    let report = json!({
-        "streamlab_version": env!("CARGO_PKG_VERSION"),
-        "scenario": s.name,
-        "description": s.description,
-        "seed": seed.unwrap_or(s.seed),
-        "modes": modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
-        "chaos": drawn,
-        "plan": plan_json(&s, &p),
-        "runs": runs,
-    });
+    let report = CompareReport {
+        streamlab_version: env!("CARGO_PKG_VERSION").into(),
+        scenario: s.name.clone(),
+        description: s.description.clone(),
+        seed: seed.unwrap_or(s.seed),
+        modes: modes.iter().map(|m| m.name().to_string()).collect(),
+        chaos: drawn,
+        plan: PlanView::of(&s, &p),
+        runs,
+    };
     let files = match write_report(out, "report.json", &report, streamlab_viz::compare_files) {
         Ok(n) => n,
         Err(c) => return c,
@@ -236,7 +215,7 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
         "mode", "outcome", "sink recs", "throughput/s", "p50 ms", "p99 ms", "max ms"
     );
     let mut failed = false;
-    for r in &runs {
+    for r in &report.runs {
         let rep = &r.report;
         failed |= rep.outcome.status != Status::Finished;
         println!(
@@ -472,29 +451,22 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         seed,
         without_crash: false,
     };
-    let results: Vec<Result<Value, String>> = jobs
+    let results: Vec<Result<SweepPoint, String>> = jobs
         .par_iter()
         .map(|&(i, m)| {
             let (vi, setting, s, p) = &variants[i];
             let r = modes::run_mode(s, p, m, &opts).map_err(|e| format!("{setting}: {e}"));
             progress.tick();
-            let r = r?;
-            Ok(json!({
-                "mode": m.name(),
-                "setting": setting,
-                "value": set.values[*vi],
-                "throughput_per_s": r.report.throughput_per_s,
-                "latency_p50_ms": r.report.latency.p50_ms,
-                "latency_p99_ms": r.report.latency.p99_ms,
-                "latency_max_ms": r.report.latency.max_ms,
-                "sink_records": r.report.sink_records,
-                "sim_duration_ms": r.report.sim_duration_ms,
-                "status": format!("{:?}", r.report.outcome.status).to_lowercase(),
-            }))
+            Ok(SweepPoint::of(
+                m.name(),
+                setting,
+                &set.values[*vi],
+                &r?.report,
+            ))
         })
         .collect();
     progress.finish();
-    let points: Vec<Value> = match results.into_iter().collect() {
+    let points: Vec<SweepPoint> = match results.into_iter().collect() {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -502,17 +474,22 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         }
     };
     let base = &variants[0].2;
-    let ran: Vec<&String> = variants.iter().map(|v| &set.values[v.0]).collect();
-    let sweep = json!({
-        "streamlab_version": env!("CARGO_PKG_VERSION"),
-        "scenario": base.name,
-        "seed": seed.unwrap_or(base.seed),
-        "set": set.path.join("."),
-        "values": ran,
-        "invalid": invalid.iter().map(|(s, e)| json!({"setting": s, "error": e})).collect::<Vec<_>>(),
-        "modes": modes.iter().map(|m| m.name()).collect::<Vec<_>>(),
-        "points": points,
-    });
+    let sweep = SweepReport {
+        streamlab_version: env!("CARGO_PKG_VERSION").into(),
+        scenario: base.name.clone(),
+        seed: seed.unwrap_or(base.seed),
+        set: set.path.join("."),
+        values: variants.iter().map(|v| set.values[v.0].clone()).collect(),
+        invalid: invalid
+            .iter()
+            .map(|(setting, error)| InvalidSetting {
+                setting: setting.clone(),
+                error: error.clone(),
+            })
+            .collect(),
+        modes: modes.iter().map(|m| m.name().to_string()).collect(),
+        points,
+    };
     let files = match write_report(out, "sweep.json", &sweep, streamlab_viz::sweep_files) {
         Ok(n) => n,
         Err(c) => return c,
@@ -522,8 +499,8 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         base.name,
         set.path.join(".")
     );
-    print!("{}", sweep_table(&points, &invalid));
-    let failed = points.iter().any(|p| p["status"] != "finished");
+    print!("{}", sweep_table(&sweep.points, &invalid));
+    let failed = sweep.points.iter().any(|p| p.status != "finished");
     println!(
         "wrote {} files to {} (open {})",
         files,
@@ -542,16 +519,9 @@ fn first_error(d: &streamlab_engine::core::diag::Diagnostics) -> String {
         .map_or_else(|| "invalid".to_string(), |i| i.message.clone())
 }
 
-/// A number as the sweep table shows it, with `decimals` decimals (so that a column's
-/// decimal points line up).
-fn fixed(v: &Value, decimals: usize) -> String {
-    v.as_f64()
-        .map_or_else(|| "-".into(), |x| format!("{x:.decimals$}"))
-}
-
 /// The sweep's text table: columns as wide as their widest cell, numbers right-aligned;
 /// then the values that were not run.
-fn sweep_table(points: &[Value], invalid: &[(String, String)]) -> String {
+fn sweep_table(points: &[SweepPoint], invalid: &[(String, String)]) -> String {
     let head = [
         "mode",
         "setting",
@@ -564,12 +534,12 @@ fn sweep_table(points: &[Value], invalid: &[(String, String)]) -> String {
         .iter()
         .map(|p| {
             [
-                p["mode"].as_str().unwrap_or("").to_string(),
-                p["setting"].as_str().unwrap_or("").to_string(),
-                fixed(&p["throughput_per_s"], 1),
-                fixed(&p["latency_p50_ms"], 3),
-                fixed(&p["latency_p99_ms"], 3),
-                match p["status"].as_str().unwrap_or("") {
+                p.mode.clone(),
+                p.setting.clone(),
+                format!("{:.1}", p.throughput_per_s),
+                format!("{:.3}", p.latency_p50_ms),
+                format!("{:.3}", p.latency_p99_ms),
+                match p.status.as_str() {
                     "limitreached" => "stopped at a limit".to_string(),
                     other => other.to_string(),
                 },

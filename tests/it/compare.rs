@@ -196,10 +196,26 @@ fn compare_is_deterministic_to_the_byte() {
         .collect();
     names.sort();
     assert_eq!(names.len(), 20, "{names:?}");
-    for n in names {
+    for n in &names {
         assert!(
-            std::fs::read(a.join(&n)).unwrap() == std::fs::read(b.join(&n)).unwrap(),
+            std::fs::read(a.join(n)).unwrap() == std::fs::read(b.join(n)).unwrap(),
             "{n} differs between two runs"
+        );
+    }
+    // report.json read back into the typed report (strictly: every field there) gives the
+    // same JSON and the same charts, tables and page
+    let text = read(&a.join("report.json"));
+    let back = streamlab_viz::read_compare_report(&text).expect("report.json reads back");
+    let again = serde_json::to_value(&back).unwrap();
+    assert_eq!(
+        serde_json::to_string_pretty(&again).unwrap() + "\n",
+        text,
+        "report.json changed on the way back"
+    );
+    for (n, bytes) in streamlab_viz::compare_files(&back).expect("charts draw") {
+        assert!(
+            std::fs::read(a.join(&n)).unwrap() == bytes,
+            "{n} drawn from report.json read back differs"
         );
     }
 }

@@ -2,9 +2,9 @@
 //! files beside the page), the job graph with its chains and slots drawn, the summary
 //! tables. No scripts, styles or fonts from anywhere else: the page opens offline.
 
-use crate::{Run, mode_hex, num};
-use serde_json::Value;
+use crate::{CompareReport, Run, SweepReport, mode_hex};
 use std::fmt::Write;
+use streamlab_engine::report::PlanView;
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -53,66 +53,45 @@ fn swatch(mode: &str) -> String {
 }
 
 /// The page of a comparison.
-pub fn compare_page(report: &Value, runs: &[Run<'_>], svgs: &[(String, String)]) -> String {
-    let scenario = report.get("scenario").and_then(Value::as_str).unwrap_or("");
+pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, String)]) -> String {
+    let scenario = &report.scenario;
     let mut o = head(&format!("streamlab compare · {scenario}"));
     let _ = writeln!(o, "<h1>streamlab compare · {}</h1>", esc(scenario));
-    if let Some(d) = report.get("description").and_then(Value::as_str) {
-        let _ = writeln!(o, "<p>{}</p>", esc(d));
-    }
+    let _ = writeln!(o, "<p>{}</p>", esc(&report.description));
     let _ = writeln!(
         o,
         "<p>seed {} · streamlab {} · latency is measured from a record's creation at its source to the moment its result is visible at the sink, the same way in every mode.</p>",
-        report.get("seed").and_then(Value::as_u64).unwrap_or(0),
-        esc(report
-            .get("streamlab_version")
-            .and_then(Value::as_str)
-            .unwrap_or(""))
+        report.seed,
+        esc(&report.streamlab_version)
     );
     let _ = writeln!(o, "<h2>Job graph</h2>");
-    o.push_str(&plan_svg(report.get("plan").unwrap_or(&Value::Null)));
+    o.push_str(&plan_svg(&report.plan));
     let _ = writeln!(o, "<h2>Summary</h2>\n<table>");
     let _ = writeln!(
         o,
         "<tr><th>mode</th><th>outcome</th><th>simulated (ms)</th><th>source records</th><th>sink records</th><th>throughput (records/s)</th><th>p50 (ms)</th><th>p90 (ms)</th><th>p99 (ms)</th><th>max (ms)</th></tr>"
     );
     for r in runs {
-        let l = r.report.get("latency").unwrap_or(&Value::Null);
-        let status = r
-            .report
-            .get("outcome")
-            .and_then(|x| x.get("status"))
-            .and_then(Value::as_str)
-            .unwrap_or("?");
+        let (rep, l) = (r.report, &r.report.latency);
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             swatch(&r.mode),
-            esc(status),
-            num(r.report, "sim_duration_ms"),
-            num(r.report, "source_records"),
-            num(r.report, "sink_records"),
-            num(r.report, "throughput_per_s"),
-            num(l, "p50_ms"),
-            num(l, "p90_ms"),
-            num(l, "p99_ms"),
-            num(l, "max_ms")
+            esc(rep.outcome.status.name()),
+            rep.sim_duration_ms,
+            rep.source_records,
+            rep.sink_records,
+            rep.throughput_per_s,
+            l.p50_ms,
+            l.p90_ms,
+            l.p99_ms,
+            l.max_ms
         );
     }
     let _ = writeln!(o, "</table>\n<h3>Settings of each mode</h3>\n<table>");
     for r in runs {
-        let settings: Vec<String> = r
-            .details
-            .get("settings")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(esc).collect())
-            .unwrap_or_default();
-        let notes: Vec<String> = r
-            .details
-            .get("notes")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(esc).collect())
-            .unwrap_or_default();
+        let settings: Vec<String> = r.details.settings.iter().map(|x| esc(x)).collect();
+        let notes: Vec<String> = r.details.notes.iter().map(|x| esc(x)).collect();
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td style=\"text-align:left\">{}{}</td></tr>",
@@ -137,7 +116,7 @@ pub fn compare_page(report: &Value, runs: &[Run<'_>], svgs: &[(String, String)])
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             swatch(&r.mode),
-            num(r.report, "sink_records"),
+            r.report.sink_records,
             c.map_or("none".into(), |d| d.0.to_string()),
             c.map_or("none".into(), |d| d.1.to_string()),
             c.map_or("none".into(), |d| d.2.to_string()),
@@ -178,8 +157,8 @@ pub fn compare_page(report: &Value, runs: &[Run<'_>], svgs: &[(String, String)])
 }
 
 /// The page of a sweep.
-pub fn sweep_page(sweep: &Value, points: &[Value], charts: &[(String, String, String)]) -> String {
-    let scenario = sweep.get("scenario").and_then(Value::as_str).unwrap_or("");
+pub fn sweep_page(sweep: &SweepReport, charts: &[(String, String, String)]) -> String {
+    let scenario = &sweep.scenario;
     let mut o = head(&format!("streamlab sweep · {scenario}"));
     let _ = writeln!(o, "<h1>streamlab sweep · {}</h1>", esc(scenario));
     let _ = writeln!(
@@ -189,16 +168,14 @@ pub fn sweep_page(sweep: &Value, points: &[Value], charts: &[(String, String, St
     for (name, title, svg) in charts {
         figure(&mut o, name, title, svg);
     }
-    if let Some(bad) = sweep.get("invalid").and_then(Value::as_array)
-        && !bad.is_empty()
-    {
+    if !sweep.invalid.is_empty() {
         let _ = writeln!(o, "<h3>Values not run</h3>\n<ul>");
-        for b in bad {
+        for b in &sweep.invalid {
             let _ = writeln!(
                 o,
                 "<li><code>{}</code>: {}</li>",
-                esc(b.get("setting").and_then(Value::as_str).unwrap_or("")),
-                esc(b.get("error").and_then(Value::as_str).unwrap_or(""))
+                esc(&b.setting),
+                esc(&b.error)
             );
         }
         let _ = writeln!(o, "</ul>");
@@ -207,17 +184,16 @@ pub fn sweep_page(sweep: &Value, points: &[Value], charts: &[(String, String, St
         o,
         "<table>\n<tr><th>mode</th><th>setting</th><th>throughput (records/s)</th><th>p50 (ms)</th><th>p99 (ms)</th><th>outcome</th></tr>"
     );
-    for p in points {
-        let m = p.get("mode").and_then(Value::as_str).unwrap_or("");
+    for p in &sweep.points {
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            swatch(m),
-            esc(p.get("setting").and_then(Value::as_str).unwrap_or("")),
-            num(p, "throughput_per_s"),
-            num(p, "latency_p50_ms"),
-            num(p, "latency_p99_ms"),
-            esc(p.get("status").and_then(Value::as_str).unwrap_or(""))
+            swatch(&p.mode),
+            esc(&p.setting),
+            p.throughput_per_s,
+            p.latency_p50_ms,
+            p.latency_p99_ms,
+            esc(&p.status)
         );
     }
     let _ = writeln!(
@@ -234,42 +210,17 @@ const CHAIN_COLORS: [&str; 8] = [
 
 /// The job graph: chains left to right with their operators and the partitioner of each
 /// network edge; below, TaskManagers with their slots and the subtasks placed in each.
-pub fn plan_svg(plan: &Value) -> String {
-    let chains = plan
-        .get("chains")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+pub fn plan_svg(plan: &PlanView) -> String {
+    let chains = &plan.chains;
     if chains.is_empty() {
         return "<p>(no plan in the report)</p>\n".into();
     }
-    let edges = plan
-        .get("edges")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let slots = plan
-        .get("slots")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let tms = plan
-        .get("task_managers")
-        .and_then(Value::as_u64)
-        .unwrap_or(1)
-        .max(1) as usize;
+    let slots = &plan.slots;
+    let tms = plan.task_managers.max(1) as usize;
     // chain boxes
     let bw = 210;
     let gap = 70;
-    let ops_max = chains
-        .iter()
-        .map(|c| {
-            c.get("operators")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len)
-        })
-        .max()
-        .unwrap_or(1);
+    let ops_max = chains.iter().map(|c| c.operators.len()).max().unwrap_or(1);
     let bh = 40 + 18 * ops_max as i64;
     let width = (chains.len() as i64 * (bw + gap) + 40).max(700);
     let slot_rows = slots.len().div_ceil(tms).max(1);
@@ -302,41 +253,26 @@ pub fn plan_svg(plan: &Value) -> String {
             "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{} ×{}</text>",
             x + 8,
             y0 + 18,
-            esc(&short(
-                c.get("name").and_then(Value::as_str).unwrap_or(""),
-                26
-            )),
-            c.get("parallelism").and_then(Value::as_u64).unwrap_or(1)
+            esc(&short(&c.name, 26)),
+            c.parallelism
         );
-        for (k, op) in c
-            .get("operators")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (k, op) in c.operators.iter().enumerate() {
             let _ = writeln!(
                 s,
                 "<text x=\"{}\" y=\"{}\">{} {}</text>",
                 x + 12,
                 y0 + 38 + 18 * k as i64,
                 if k == 0 { "•" } else { "↳" },
-                esc(&short(op.as_str().unwrap_or(""), 28))
+                esc(&short(op, 28))
             );
         }
         let _ = writeln!(s, "</g>");
     }
-    for e in &edges {
-        let (Some(f), Some(t)) = (
-            e.get("from").and_then(Value::as_u64),
-            e.get("to").and_then(Value::as_u64),
-        ) else {
-            continue;
-        };
-        let (f, t) = (f as usize, t as usize);
+    for e in &plan.edges {
+        let (f, t) = (e.from, e.to);
         let (x1, x2) = (x_of(f) + bw, x_of(t));
         let (y1, y2) = (y0 + bh / 2, y0 + bh / 2);
-        let label = esc(e.get("partitioner").and_then(Value::as_str).unwrap_or(""));
+        let label = esc(&e.partitioner);
         if t == f + 1 {
             let _ = writeln!(
                 s,
@@ -376,9 +312,9 @@ pub fn plan_svg(plan: &Value) -> String {
             x + 8,
             ty + 18
         );
-        let mine: Vec<&Value> = slots
+        let mine: Vec<_> = slots
             .iter()
-            .filter(|sl| sl.get("task_manager").and_then(Value::as_u64) == Some(tm as u64))
+            .filter(|sl| sl.task_manager as usize == tm)
             .collect();
         for (k, sl) in mine.iter().enumerate() {
             let sy = ty + 30 + k as i64 * 70;
@@ -389,22 +325,14 @@ pub fn plan_svg(plan: &Value) -> String {
                 tm_w - 16,
                 x + 14,
                 sy + 14,
-                sl.get("slot").and_then(Value::as_u64).unwrap_or(0)
+                sl.slot
             );
-            let subs = sl
-                .get("subtasks")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let subs = &sl.subtasks;
             let n = subs.len().max(1) as i64;
             let cw = (tm_w - 28) / n;
             for (j, st) in subs.iter().enumerate() {
-                let ci = st.get("chain").and_then(Value::as_u64).unwrap_or(0) as usize;
-                let name = chains
-                    .get(ci)
-                    .and_then(|c| c.get("name"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let ci = st.chain;
+                let name = chains.get(ci).map_or("", |c| c.name.as_str());
                 let cx = x + 14 + j as i64 * cw;
                 let _ = writeln!(
                     s,
@@ -415,7 +343,7 @@ pub fn plan_svg(plan: &Value) -> String {
                     cx + 4,
                     sy + 41,
                     esc(&short(name, ((cw - 30) / 7).max(4) as usize)),
-                    st.get("subtask").and_then(Value::as_u64).unwrap_or(0)
+                    st.subtask
                 );
             }
             let _ = writeln!(s, "</g>");

@@ -1,10 +1,13 @@
 //! # streamlab-viz
 //!
-//! Charts and the HTML report of streamlab runs. It reads what the CLI writes — the
+//! Charts and the HTML report of streamlab runs. It draws what the CLI writes — the
 //! comparison report (`report.json`: one run report per execution mode, the plan) and the
-//! sweep report (`sweep.json`) — as JSON values, and never looks inside the engine. Optional
-//! parts (checkpoints, failures, duplicates) are read when present and shown as "none"
-//! otherwise.
+//! sweep report (`sweep.json`) — through the engine's typed report types
+//! ([`CompareReport`], [`SweepReport`]) and never looks inside the engine. Reading a report
+//! back ([`read_compare_report`], [`read_sweep_report`]) is strict: a field the engine always
+//! writes must be there, so a missing one is an error that names it, never a silent 0. Parts
+//! the engine writes only when there is something to say (checkpoints, failures, duplicates)
+//! are shown as "none" when absent.
 //!
 //! Every chart has a title, axis labels with units and a legend, and uses one colour per
 //! mode everywhere ([`mode_color`]). Charts come as SVG and PNG; PNGs are drawn with the
@@ -21,7 +24,9 @@ pub mod charts;
 pub mod html;
 pub mod tables;
 
-use serde_json::Value;
+pub use streamlab_engine::report::{
+    CompareReport, ModeDetails, RunReport, SweepPoint, SweepReport,
+};
 
 /// A file to write: name within the output directory, and contents.
 pub type File = (String, Vec<u8>);
@@ -79,10 +84,28 @@ pub fn compare_charts(runs: &[Run<'_>]) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// Reads a comparison report (`report.json`) from its JSON text. A field the engine always
+/// writes that is missing, or a value of the wrong type, is an error naming it and its
+/// place.
+pub fn read_compare_report(json: &str) -> Result<CompareReport, VizError> {
+    serde_json::from_str(json).map_err(|e| {
+        VizError(format!(
+            "report.json is not a streamlab comparison report: {e}"
+        ))
+    })
+}
+
+/// Reads a sweep report (`sweep.json`) from its JSON text; strict as
+/// [`read_compare_report`].
+pub fn read_sweep_report(json: &str) -> Result<SweepReport, VizError> {
+    serde_json::from_str(json)
+        .map_err(|e| VizError(format!("sweep.json is not a streamlab sweep report: {e}")))
+}
+
 /// Every file of a comparison (besides `report.json`): charts as SVG and PNG, CSV series,
 /// `report.html`.
-pub fn compare_files(report: &Value) -> Result<Vec<File>, VizError> {
-    let runs = runs(report)?;
+pub fn compare_files(report: &CompareReport) -> Result<Vec<File>, VizError> {
+    let runs: Vec<Run<'_>> = report.runs.iter().map(Run::of).collect();
     let mut files = Vec::new();
     for (name, _) in compare_charts(&runs) {
         let chart = charts::Chart::compare(name, &runs);
@@ -102,42 +125,22 @@ pub fn compare_files(report: &Value) -> Result<Vec<File>, VizError> {
     Ok(files)
 }
 
-/// Whether a sweep's setting is a source's rate (`sources.<name>.rate`): then its charts put
-/// the achieved throughput on the x axis, else the swept values.
-pub fn sweeps_a_rate(sweep: &Value) -> bool {
-    sweep
-        .get("set")
-        .and_then(Value::as_str)
-        .is_some_and(|s| s.ends_with(".rate"))
-}
-
 /// The charts of a sweep: name (without extension), title, chart. A rate sweep draws latency
 /// against the achieved throughput; any other setting draws latency and throughput against
 /// the swept values.
-pub fn sweep_charts(sweep: &Value, points: &[Value]) -> Vec<(String, charts::Chart)> {
-    if sweeps_a_rate(sweep) {
-        return vec![("latency_vs_throughput".into(), charts::Chart::sweep(points))];
+pub fn sweep_charts(sweep: &SweepReport) -> Vec<(String, charts::Chart)> {
+    if sweep.sweeps_a_rate() {
+        return vec![(
+            "latency_vs_throughput".into(),
+            charts::Chart::sweep(&sweep.points),
+        )];
     }
-    let setting = sweep
-        .get("set")
-        .and_then(Value::as_str)
-        .unwrap_or("setting");
-    let values: Vec<String> = sweep
-        .get("values")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default();
     ["latency", "throughput"]
         .into_iter()
         .map(|what| {
             (
                 format!("{what}_vs_setting"),
-                charts::Chart::sweep_by_setting(setting, &values, points, what),
+                charts::Chart::sweep_by_setting(&sweep.set, &sweep.values, &sweep.points, what),
             )
         })
         .collect()
@@ -145,14 +148,10 @@ pub fn sweep_charts(sweep: &Value, points: &[Value]) -> Vec<(String, charts::Cha
 
 /// Every file of a sweep (besides `sweep.json`): its charts as SVG and PNG, `sweep.csv`,
 /// `report.html`.
-pub fn sweep_files(sweep: &Value) -> Result<Vec<File>, VizError> {
-    let points = sweep
-        .get("points")
-        .and_then(Value::as_array)
-        .ok_or_else(|| VizError("the sweep report has no `points`".into()))?;
+pub fn sweep_files(sweep: &SweepReport) -> Result<Vec<File>, VizError> {
     let mut files = Vec::new();
     let mut svgs = Vec::new();
-    for (name, chart) in sweep_charts(sweep, points) {
+    for (name, chart) in sweep_charts(sweep) {
         let svg = chart.svg()?;
         files.push((format!("{name}.svg"), svg.clone().into_bytes()));
         files.push((format!("{name}.png"), chart.png()?));
@@ -160,11 +159,11 @@ pub fn sweep_files(sweep: &Value) -> Result<Vec<File>, VizError> {
     }
     files.push((
         "sweep.csv".to_string(),
-        tables::sweep_csv(points).into_bytes(),
+        tables::sweep_csv(&sweep.points).into_bytes(),
     ));
     files.push((
         "report.html".into(),
-        html::sweep_page(sweep, points, &svgs).into_bytes(),
+        html::sweep_page(sweep, &svgs).into_bytes(),
     ));
     Ok(files)
 }
@@ -181,7 +180,7 @@ pub fn throughput_bin_ms(runs: &[Run<'_>]) -> f64 {
         .iter()
         .map(|r| {
             let (b, c) = r.sink_buckets();
-            (b * c.len() as f64).max(num(r.report, "sim_duration_ms"))
+            (b * c.len() as f64).max(r.report.sim_duration_ms)
         })
         .fold(0.0, f64::max);
     if span / bucket < 50.0 {
@@ -197,94 +196,55 @@ pub struct Run<'a> {
     /// The mode's name.
     pub mode: String,
     /// Its run report.
-    pub report: &'a Value,
-    /// Its details (batches, failures, correctness), `Null` if absent.
-    pub details: &'a Value,
+    pub report: &'a RunReport,
+    /// Its details (batches, failures, correctness).
+    pub details: &'a ModeDetails,
 }
 
-fn runs(report: &Value) -> Result<Vec<Run<'_>>, VizError> {
-    let arr = report
-        .get("runs")
-        .and_then(Value::as_array)
-        .ok_or_else(|| VizError("the report has no `runs`".into()))?;
-    Ok(arr
-        .iter()
-        .map(|r| Run {
-            mode: r
-                .get("mode")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string(),
-            report: r.get("report").unwrap_or(&Value::Null),
-            details: r.get("details").unwrap_or(&Value::Null),
-        })
-        .collect())
-}
+impl<'a> Run<'a> {
+    /// The run of a comparison report.
+    pub fn of(r: &'a streamlab_engine::report::ModeRun) -> Self {
+        Run {
+            mode: r.mode.clone(),
+            report: &r.report,
+            details: &r.details,
+        }
+    }
 
-/// A number from a JSON value (0 when absent).
-pub(crate) fn num(v: &Value, key: &str) -> f64 {
-    v.get(key).and_then(Value::as_f64).unwrap_or(0.0)
-}
-
-/// Pairs `[x, y]` from a JSON array of pairs.
-pub(crate) fn pairs(v: Option<&Value>) -> Vec<(f64, f64)> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-impl Run<'_> {
-    /// Failures as `(at ms, downtime ms)`: from the run report (streaming with fault
-    /// tolerance) or from the mode's details (baselines).
+    /// Failures as `(at ms, downtime ms)`: from the mode's details, which carry every mode's
+    /// failures (streaming copies its report's), else from the run report.
     pub fn failures(&self) -> Vec<(f64, f64)> {
-        // The mode's details carry every mode's failures (streaming copies its report's);
-        // a bare run report has them only in `failures`.
-        [self.details.get("failures"), self.report.get("failures")]
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_array)
-            .find(|a| !a.is_empty())
-            .map(|a| {
-                a.iter()
-                    .map(|f| (num(f, "at_ms"), num(f, "downtime_ms")))
-                    .collect()
-            })
-            .unwrap_or_default()
+        if !self.details.failures.is_empty() {
+            return self
+                .details
+                .failures
+                .iter()
+                .map(|f| (f.at_ms, f.downtime_ms))
+                .collect();
+        }
+        self.report
+            .failures
+            .iter()
+            .map(|f| (f.at_ms, f.downtime_ms.unwrap_or(0.0)))
+            .collect()
     }
 
     /// Checkpoints as `(trigger ms, completed ms if completed)`.
     pub fn checkpoints(&self) -> Vec<(f64, Option<f64>)> {
         self.report
-            .get("checkpoints")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|c| {
-                        (
-                            num(c, "trigger_ms"),
-                            c.get("completed_ms").and_then(Value::as_f64),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+            .checkpoints
+            .iter()
+            .map(|c| (c.trigger_ms, c.completed_ms))
+            .collect()
     }
 
     /// Batches or stages as `(start ms, end ms)`.
     pub fn batches(&self) -> Vec<(f64, f64)> {
         self.details
-            .get("batches")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|b| (num(b, "start_ms"), num(b, "end_ms")))
-                    .collect()
-            })
-            .unwrap_or_default()
+            .batches
+            .iter()
+            .map(|b| (b.start_ms, b.end_ms))
+            .collect()
     }
 
     /// Against the same mode without its faults, over all sinks: `(duplicates, missing,
@@ -307,64 +267,37 @@ impl Run<'_> {
         Some(v.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)))
     }
 
-    /// Per sink: duplicates and missing records as the engine counts them.
+    /// Per sink: duplicates and missing records as the engine counts them — from the sinks
+    /// when every sink was compared row by row, else from the details.
     fn per_sink(&self) -> Option<Vec<(u64, u64)>> {
-        let from_sinks = self
+        let from_sinks: Option<Vec<(u64, u64)>> = self
             .report
-            .get("sinks")
-            .and_then(Value::as_array)
-            .and_then(|s| {
-                let d: Option<Vec<(u64, u64)>> = s
-                    .iter()
-                    .map(|x| Some((x.get("duplicates")?.as_u64()?, x.get("missing")?.as_u64()?)))
-                    .collect();
-                d.filter(|d| !d.is_empty())
-            });
-        let from_details = self
-            .details
-            .get("correctness")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .map(|x| {
-                        (
-                            x.get("duplicates").and_then(Value::as_u64).unwrap_or(0),
-                            x.get("missing").and_then(Value::as_u64).unwrap_or(0),
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            });
-        from_sinks.or(from_details)
+            .sinks
+            .iter()
+            .map(|s| Some((s.duplicates?, s.missing?)))
+            .collect();
+        let from_details = self.details.correctness.as_ref().map(|c| {
+            c.iter()
+                .map(|x| (x.duplicates, x.missing))
+                .collect::<Vec<_>>()
+        });
+        from_sinks.filter(|d| !d.is_empty()).or(from_details)
     }
 
     /// Late records dropped by window operators.
     pub fn late_drops(&self) -> u64 {
-        self.report
-            .get("operators")
-            .and_then(Value::as_array)
-            .map(|ops| {
-                ops.iter()
-                    .filter_map(|o| o.get("windows")?.get("late_dropped")?.as_u64())
-                    .sum()
-            })
-            .unwrap_or(0)
+        self.report.late_dropped()
     }
 
     /// The report's records at the sinks per bucket: `(bucket ms, counts)`.
     pub fn sink_buckets(&self) -> (f64, Vec<f64>) {
-        let t = self.report.get("throughput");
-        let bucket = t.map(|t| num(t, "bucket_ms")).unwrap_or(0.0);
+        let t = &self.report.throughput;
+        let bucket = t.bucket_ms as f64;
         if bucket <= 0.0 {
             return (0.0, Vec::new());
         }
-        let counts = t
-            .and_then(|t| t.get("sink_records"))
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(|c| c.as_f64().unwrap_or(0.0)).collect())
-            .unwrap_or_default();
-        (bucket, counts)
+        (bucket, t.sink_records.iter().map(|&c| c as f64).collect())
     }
-
     /// Records per second at the sinks over time, in bins of `bin_ms` (a multiple of the
     /// report's bucket): `(start ms, end ms, records/s)`; the last bin ends with the data.
     pub fn throughput_binned(&self, bin_ms: f64) -> Vec<(f64, f64, f64)> {
@@ -401,21 +334,20 @@ impl Run<'_> {
         out
     }
 
-    /// Watermark lag over time: the task whose trail has the most points.
+    /// Watermark lag over time: the task whose trail has the most points (the last of
+    /// them on a tie).
     pub fn watermark_lag(&self) -> Vec<(f64, f64)> {
         self.report
-            .get("tasks")
-            .and_then(Value::as_array)
-            .and_then(|ts| {
-                ts.iter()
-                    .map(|t| pairs(t.get("watermark_lag_ms")))
-                    .max_by_key(Vec::len)
-            })
+            .tasks
+            .iter()
+            .map(|t| &t.watermark_lag_ms)
+            .max_by_key(|l| l.len())
+            .cloned()
             .unwrap_or_default()
     }
 
     /// The latency CDF: `(latency ms, fraction)`.
     pub fn latency_cdf(&self) -> Vec<(f64, f64)> {
-        pairs(self.report.get("latency").and_then(|l| l.get("cdf_ms")))
+        self.report.latency.cdf_ms.clone()
     }
 }

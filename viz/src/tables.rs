@@ -1,8 +1,7 @@
 //! CSV time series and summary tables of a comparison or a sweep. Numbers are written as the
 //! report has them; rows are in a fixed order (modes as given, then time).
 
-use crate::{File, Run, num};
-use serde_json::Value;
+use crate::{File, Run, SweepPoint};
 use std::fmt::Write;
 
 /// The CSV files of a comparison.
@@ -29,18 +28,13 @@ pub fn compare_csvs(runs: &[Run<'_>]) -> Vec<File> {
         for (x, y) in r.watermark_lag() {
             let _ = writeln!(lag, "{m},{x},{y}");
         }
-        let l = r.report.get("latency").unwrap_or(&Value::Null);
+        let l = &r.report.latency;
         let _ = writeln!(
             pct,
             "{m},{},{},{},{},{},{}",
-            num(l, "count"),
-            num(l, "mean_ms"),
-            num(l, "p50_ms"),
-            num(l, "p90_ms"),
-            num(l, "p99_ms"),
-            num(l, "max_ms")
+            l.count, l.mean_ms, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
         );
-        let _ = writeln!(tl, "{m},run,0,{}", num(r.report, "sim_duration_ms"));
+        let _ = writeln!(tl, "{m},run,0,{}", r.report.sim_duration_ms);
         for (a, b) in r.batches() {
             let _ = writeln!(tl, "{m},batch,{a},{b}");
         }
@@ -58,7 +52,7 @@ pub fn compare_csvs(runs: &[Run<'_>]) -> Vec<File> {
         let _ = writeln!(
             cor,
             "{m},{},{},{},{},{}",
-            num(r.report, "sink_records"),
+            r.report.sink_records,
             c.map_or("none".into(), |d| d.0.to_string()),
             c.map_or("none".into(), |d| d.1.to_string()),
             r.late_drops(),
@@ -84,19 +78,14 @@ pub fn compare_csvs(runs: &[Run<'_>]) -> Vec<File> {
 }
 
 /// The CSV of a sweep: one row per point.
-pub fn sweep_csv(points: &[Value]) -> String {
+pub fn sweep_csv(points: &[SweepPoint]) -> String {
     let mut s =
         String::from("mode,setting,throughput_per_s,latency_p50_ms,latency_p99_ms,status\n");
     for p in points {
         let _ = writeln!(
             s,
             "{},{},{},{},{},{}",
-            p.get("mode").and_then(Value::as_str).unwrap_or(""),
-            p.get("setting").and_then(Value::as_str).unwrap_or(""),
-            num(p, "throughput_per_s"),
-            num(p, "latency_p50_ms"),
-            num(p, "latency_p99_ms"),
-            p.get("status").and_then(Value::as_str).unwrap_or("")
+            p.mode, p.setting, p.throughput_per_s, p.latency_p50_ms, p.latency_p99_ms, p.status
         );
     }
     s

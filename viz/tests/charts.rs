@@ -3,7 +3,14 @@
 //! charts, sweeps of a setting drawn against that setting.
 
 use serde_json::{Value, json};
-use streamlab_viz::{compare_files, sweep_files};
+use streamlab_engine::core::time::{SimDuration, SimTime};
+use streamlab_engine::core::value::Interner;
+use streamlab_engine::report::{
+    BatchReport, CheckpointReport, CompareReport, Latency, ModeDetails, ModeRun, PlanView,
+    RunInputs, RunReport, Series, SinkCorrectness, Status, SweepPoint, SweepReport, TaskReport,
+    mode::FailureReport,
+};
+use streamlab_viz::{compare_files, read_compare_report, read_sweep_report, sweep_files};
 
 /// An SVG element's attribute as a number.
 fn attr(el: &str, name: &str) -> Option<f64> {
@@ -90,49 +97,182 @@ fn svg<'a>(files: &'a [(String, Vec<u8>)], name: &str) -> &'a str {
     std::str::from_utf8(file(files, name)).unwrap()
 }
 
-/// A run report of `mode` as the CLI writes it, over `end_ms`, with sink counts per 10 ms
-/// bucket, checkpoints, failures, batches and a watermark-lag trail (event time) or none.
-fn run(mode: &str, end_ms: f64, buckets: Vec<u64>, event_time: bool) -> Value {
-    json!({
-        "mode": mode,
-        "report": {
-            "mode": mode,
-            "sim_duration_ms": end_ms,
-            "sink_records": buckets.iter().sum::<u64>(),
-            "throughput": {"bucket_ms": 10.0, "sink_records": buckets},
-            "latency": {"p50_ms": 3.0, "p90_ms": 40.0, "p99_ms": 700.0, "max_ms": 31000.0,
-                        "cdf_ms": [[0.006, 0.1], [3.0, 0.5], [700.0, 0.99], [31000.0, 1.0]]},
-            "checkpoints": (0..9).map(|i| json!({
-                "trigger_ms": 1000.0 + 3000.0 * i as f64,
-                "completed_ms": 1000.04 + 3000.0 * i as f64,
-            })).collect::<Vec<_>>(),
-            "tasks": [{"watermark_lag_ms": if event_time {
-                json!([[0.0, 200.0], [1000.0, 210.0], [2000.0, 190.0]])
-            } else {
-                json!([])
-            }}],
-            "sinks": [],
-        },
-        "details": {
-            "batches": [{"start_ms": 100.0, "end_ms": 100.2}, {"start_ms": 5000.0, "end_ms": 9000.0}],
-            "failures": [{"at_ms": 2000.0, "downtime_ms": 0.0}],
-            "correctness": [{"name": "out", "records": 700, "duplicates": 100, "missing": 100}],
-        },
-    })
+/// A checkpoint triggered at `trigger_ms` that completed 40 µs later.
+fn checkpoint(id: u64, trigger_ms: f64) -> CheckpointReport {
+    CheckpointReport {
+        id,
+        trigger_ms,
+        completed_ms: Some(trigger_ms + 0.04),
+        alignment_ms: 0.0,
+        sync_ms: 0.0,
+        async_ms: 0.0,
+        size_bytes: 0,
+        in_flight_bytes: 0,
+        barriers: "aligned".into(),
+        outcome: "completed".into(),
+        savepoint: None,
+    }
 }
 
-/// A comparison of four modes over 30 s; a sink that takes 2 k records/s in bursts.
-fn comparison(event_time: bool) -> Vec<(String, Vec<u8>)> {
+/// A task with a watermark-lag trail (event time) or none.
+fn task(event_time: bool) -> TaskReport {
+    TaskReport {
+        chain: "c".into(),
+        watermark: Some(None),
+        watermark_lag_ms: if event_time {
+            vec![(0.0, 200.0), (1000.0, 210.0), (2000.0, 190.0)]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    }
+}
+
+/// A run report of `mode` as the CLI writes it, over `end_ms`, with sink counts per 10 ms
+/// bucket, checkpoints, failures, batches and a watermark-lag trail (event time) or none.
+fn run(mode: &str, end_ms: f64, buckets: Vec<u64>, event_time: bool) -> ModeRun {
+    let assembled = RunReport::assemble(
+        RunInputs {
+            scenario: "charts",
+            seed: 1,
+            mode,
+            end: SimTime::ZERO.plus(SimDuration::from_nanos((end_ms * 1e6) as u64)),
+            status: Status::Finished,
+            message: None,
+            events: 0,
+            source_records: 0,
+            operators: Vec::new(),
+            tasks: vec![task(event_time)],
+            sinks: Vec::new(),
+            throughput: Series {
+                bucket_ms: 10,
+                sink_records: buckets.clone(),
+            },
+        },
+        &Interner::new(),
+    );
+    let report = RunReport {
+        sink_records: buckets.iter().sum::<u64>(),
+        latency: Latency {
+            count: 100,
+            mean_ms: 10.0,
+            p50_ms: 3.0,
+            p90_ms: 40.0,
+            p99_ms: 700.0,
+            max_ms: 31000.0,
+            cdf_ms: vec![(0.006, 0.1), (3.0, 0.5), (700.0, 0.99), (31000.0, 1.0)],
+        },
+        checkpoints: (0..9)
+            .map(|i| checkpoint(i + 1, 1000.0 + 3000.0 * i as f64))
+            .collect(),
+        ..assembled
+    };
+    let batch = |start_ms: f64, end_ms: f64| BatchReport {
+        id: "b".into(),
+        start_ms,
+        end_ms,
+        records: 0,
+        watermark: None,
+    };
+    ModeRun {
+        mode: mode.into(),
+        report,
+        details: ModeDetails {
+            batches: vec![batch(100.0, 100.2), batch(5000.0, 9000.0)],
+            failures: vec![FailureReport {
+                at_ms: 2000.0,
+                downtime_ms: 0.0,
+                restored_checkpoint: None,
+                recovery: "restart".into(),
+            }],
+            correctness: Some(vec![SinkCorrectness {
+                name: "out".into(),
+                records: 700,
+                duplicates: 100,
+                missing: 100,
+            }]),
+            ..Default::default()
+        },
+    }
+}
+
+/// A comparison report of four modes over 30 s; a sink that takes 2 k records/s in bursts.
+fn comparison_report(event_time: bool) -> CompareReport {
     // 3 000 buckets of 10 ms: 20 records every 10th bucket, nothing in between (needles)
     let buckets: Vec<u64> = (0..3000)
         .map(|i| if i % 10 == 0 { 200 } else { 0 })
         .collect();
-    let runs: Vec<Value> = ["streaming", "micro-batch", "batch", "acking"]
+    let runs: Vec<ModeRun> = ["streaming", "micro-batch", "batch", "acking"]
         .iter()
         .map(|m| run(m, 30_000.0, buckets.clone(), event_time))
         .collect();
-    let report = json!({"scenario": "charts", "runs": runs});
-    compare_files(&report).expect("charts draw")
+    CompareReport {
+        streamlab_version: "test".into(),
+        scenario: "charts".into(),
+        description: String::new(),
+        seed: 1,
+        modes: runs.iter().map(|r| r.mode.clone()).collect(),
+        chaos: Vec::new(),
+        plan: PlanView::default(),
+        runs,
+    }
+}
+
+/// The files of [`comparison_report`].
+fn comparison(event_time: bool) -> Vec<(String, Vec<u8>)> {
+    compare_files(&comparison_report(event_time)).expect("charts draw")
+}
+
+#[test]
+fn a_report_read_back_is_the_report_written() {
+    let report = comparison_report(true);
+    let text = serde_json::to_string(&report).unwrap();
+    let back = read_compare_report(&text).expect("a full report reads");
+    assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    let sweep = sweep_report("sources.events.rate");
+    let text = serde_json::to_string(&sweep).unwrap();
+    let back = read_sweep_report(&text).expect("a full sweep reads");
+    assert_eq!(serde_json::to_string(&back).unwrap(), text);
+}
+
+#[test]
+fn a_report_missing_a_required_field_is_an_error_naming_it_not_a_zero() {
+    let mut v: Value = serde_json::to_value(comparison_report(true)).unwrap();
+    v["runs"][2]["report"]
+        .as_object_mut()
+        .unwrap()
+        .remove("sim_duration_ms");
+    let e = read_compare_report(&v.to_string()).expect_err("a missing field is an error");
+    assert!(
+        e.0.contains("not a streamlab comparison report")
+            && e.0.contains("missing field `sim_duration_ms`")
+            && e.0.contains("line 1 column"),
+        "{e}"
+    );
+    // a field written as `null` when it has no value must still be there
+    let mut v: Value = serde_json::to_value(comparison_report(true)).unwrap();
+    v["runs"][0]["report"]["checkpoints"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("completed_ms");
+    let e = read_compare_report(&v.to_string()).unwrap_err();
+    assert!(e.0.contains("missing field `completed_ms`"), "{e}");
+    // a wrong type too
+    let mut v: Value = serde_json::to_value(sweep_report("job.parallelism")).unwrap();
+    v["points"][0]["latency_p99_ms"] = json!("fast");
+    let e = read_sweep_report(&v.to_string()).unwrap_err();
+    assert!(
+        e.0.contains("not a streamlab sweep report") && e.0.contains("invalid type"),
+        "{e}"
+    );
+    // fields written only when there is something to say may be left out
+    let mut v: Value = serde_json::to_value(comparison_report(false)).unwrap();
+    v["runs"][1]["report"]
+        .as_object_mut()
+        .unwrap()
+        .remove("checkpoints");
+    let r = read_compare_report(&v.to_string()).expect("checkpoints are optional");
+    assert!(r.runs[1].report.checkpoints.is_empty());
 }
 
 #[test]
@@ -258,22 +398,34 @@ fn legends_sit_right_of_the_plot_never_on_the_data() {
 }
 
 /// A sweep report over `set` with three values and two modes.
-fn sweep_report(set: &str) -> Value {
+fn sweep_report(set: &str) -> SweepReport {
     let mut points = Vec::new();
     for (i, v) in ["1000", "10000", "100000"].iter().enumerate() {
         for (m, base) in [("streaming", 50.0), ("acking", 0.006)] {
-            points.push(json!({
-                "mode": m,
-                "setting": format!("{set}={v}"),
-                "value": v,
-                "throughput_per_s": 1000.0 * 10f64.powi(i as i32) * 0.99,
-                "latency_p50_ms": base,
-                "latency_p99_ms": base * 3.16 * (i + 1) as f64,
-                "status": "finished",
-            }));
+            points.push(SweepPoint {
+                mode: m.into(),
+                setting: format!("{set}={v}"),
+                value: v.to_string(),
+                throughput_per_s: 1000.0 * 10f64.powi(i as i32) * 0.99,
+                latency_p50_ms: base,
+                latency_p99_ms: base * 3.16 * (i + 1) as f64,
+                latency_max_ms: base * 4.0 * (i + 1) as f64,
+                sink_records: 1000,
+                sim_duration_ms: 1000.0,
+                status: "finished".into(),
+            });
         }
     }
-    json!({"scenario": "s", "set": set, "values": ["1000", "10000", "100000"], "points": points})
+    SweepReport {
+        streamlab_version: "test".into(),
+        scenario: "s".into(),
+        seed: 1,
+        set: set.into(),
+        values: ["1000", "10000", "100000"].map(String::from).to_vec(),
+        invalid: Vec::new(),
+        modes: ["streaming", "acking"].map(String::from).to_vec(),
+        points,
+    }
 }
 
 /// The value of a tick label (`2 k`, `0.05`, `1 M`), if it is one.

@@ -31,9 +31,8 @@ pub mod microbatch;
 mod report;
 
 use crate::plan::Plan;
-use crate::report::RunReport;
+pub use crate::report::mode::{BatchReport, FailureReport, ModeDetails, ModeRun, SinkCorrectness};
 use crate::scenario::Scenario;
-use serde::Serialize;
 
 /// An execution model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -109,81 +108,6 @@ pub struct ModeOptions {
     pub without_crash: bool,
 }
 
-/// A failure and the recovery of a baseline mode.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FailureReport {
-    /// When it happened (processing time, ms).
-    pub at_ms: f64,
-    /// How long the job was down (ms).
-    pub downtime_ms: f64,
-    /// Checkpoint restored (streaming only; `null` in the baselines).
-    pub restored_checkpoint: Option<u64>,
-    /// What recovery did.
-    pub recovery: String,
-}
-
-/// One micro-batch (or, in batch mode, one stage).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct BatchReport {
-    /// Batch id (stage: its chain's name).
-    pub id: String,
-    /// Start (ms).
-    pub start_ms: f64,
-    /// End: results visible (ms).
-    pub end_ms: f64,
-    /// Source records it took in.
-    pub records: u64,
-    /// The watermark it applied (`null`: none yet).
-    pub watermark: Option<i64>,
-}
-
-/// Correctness of one sink against the same mode's run without the crash.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SinkCorrectness {
-    /// Sink name.
-    pub name: String,
-    /// Records received.
-    pub records: u64,
-    /// Records received more often than in the reference.
-    pub duplicates: u64,
-    /// Records of the reference never received.
-    pub missing: u64,
-}
-
-/// What a mode did beyond the common report.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
-pub struct ModeDetails {
-    /// The mode's settings, as text (`trigger = 1 s`, …).
-    pub settings: Vec<String>,
-    /// Batches (micro-batch) or stages (batch).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub batches: Vec<BatchReport>,
-    /// Failures and their recovery.
-    pub failures: Vec<FailureReport>,
-    /// Tuples replayed after their message timeout (acking).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replayed: Option<u64>,
-    /// Per sink: duplicates and missing records against a run without the crash (`null`:
-    /// no crash, nothing to compare).
-    pub correctness: Option<Vec<SinkCorrectness>>,
-    /// Late records dropped by window operators, over all of them.
-    pub late_dropped: u64,
-    /// What this mode cannot show for this scenario.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-/// A run in one mode.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModeRun {
-    /// The mode.
-    pub mode: String,
-    /// The common report (its `mode` field says the same).
-    pub report: RunReport,
-    /// The mode's own findings.
-    pub details: ModeDetails,
-}
-
 /// Why a mode could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ModeError {
@@ -245,7 +169,7 @@ fn run_collecting(
                     crate::core::cost::BufferTimeout::Interval(d) => format!("buffer timeout {d}"),
                     crate::core::cost::BufferTimeout::Off => "buffer timeout off".into(),
                 }],
-                late_dropped: report::late_dropped(&out.report),
+                late_dropped: out.report.late_dropped(),
                 // Failures and per-sink duplicates / missing come from the simulator's own
                 // fault-free reference run (`oracle::run`), shown like the baselines' ones.
                 failures: out

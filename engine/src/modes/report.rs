@@ -1,23 +1,15 @@
-//! The common [`RunReport`] of a baseline run, built from its [`Dataflow`] the way the
-//! streaming simulator builds its own, so every mode reads the same.
+//! The common [`RunReport`] of a baseline run: its [`Dataflow`] read into the inputs of the
+//! one assembler every mode uses ([`RunReport::assemble`]), so every mode reads the same.
 
 use super::dataflow::{Dataflow, SinkOutputs};
 use super::{ModeDetails, SinkCorrectness};
-use crate::core::time::{EVENT_TIME_MIN, SimTime};
+use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
 use crate::ops::Operator;
-use crate::ops::sink::{Series as SinkSeries, latency_histogram};
+use crate::ops::sink::{Series as Arrivals, SinkOp};
 use crate::plan::Plan;
 use crate::report::*;
 use crate::scenario::{NodeKind, Scenario};
-
-/// Late records dropped over all window and join operators of a report.
-pub fn late_dropped(r: &RunReport) -> u64 {
-    r.operators
-        .iter()
-        .filter_map(|o| o.windows.as_ref())
-        .map(|w| w.late_dropped)
-        .sum()
-}
+use crate::sim::report_parts::{sink_input, throughput, window_counts};
 
 /// Builds the report of a baseline run that ended at `end`.
 #[allow(clippy::too_many_arguments)]
@@ -35,85 +27,75 @@ pub fn build(
     let g = &p.logical.graph;
     let mut operators = Vec::new();
     let mut sinks = Vec::new();
-    let mut all = latency_histogram();
-    let mut series = SinkSeries::new();
-    let mut sink_records = 0;
+    let mut arrivals = Arrivals::new();
     let mut source_records = 0;
     for ix in g.node_indices() {
         let ln = &g[ix];
         let nr = &df.nodes[ix.index()];
-        let mut windows: Option<WindowReport> = None;
-        for op in &nr.inst {
-            match op {
-                Operator::Window(w) => {
-                    let r = windows.get_or_insert_with(Default::default);
-                    r.fired += w.stats.fired;
-                    r.late_firings += w.stats.late_firings;
-                    r.late_dropped += w.stats.late_dropped;
-                    r.late_side_output += w.stats.late_side_output;
-                    r.windows_left_open += w.windows_in_state() as u64;
-                }
-                Operator::WindowJoin(j) => {
-                    let r = windows.get_or_insert_with(Default::default);
-                    r.fired += j.pairs;
-                    r.late_dropped += j.late_dropped;
-                    r.windows_left_open += j.windows_in_state() as u64;
-                }
-                Operator::IntervalJoin(j) => {
-                    let r = windows.get_or_insert_with(Default::default);
-                    r.fired += j.pairs;
-                    r.late_dropped += j.late_dropped;
-                    r.windows_left_open += j.buffered() as u64;
-                }
-                _ => {}
-            }
-        }
         let node = &s.nodes[ln.scenario_node];
         if matches!(node.kind, NodeKind::Source(_)) {
             source_records += nr.records_out.iter().sum::<u64>();
         }
-        operators.push(OperatorReport {
-            name: ln.name.clone(),
-            kind: crate::plan::render::describe(s, ln.scenario_node),
-            parallelism: ln.parallelism,
-            records_in: nr.records_in.iter().sum(),
-            records_out: nr.records_out.iter().sum(),
-            subtasks: (0..nr.inst.len())
-                .map(|st| SubtaskCounts {
-                    subtask: st as u32,
-                    records_in: nr.records_in[st],
-                    records_out: nr.records_out[st],
-                    before_rescale: false,
+        let kind = crate::plan::render::describe(s, ln.scenario_node);
+        let mut o = OperatorReport::empty(ln.name.clone(), kind, ln.parallelism);
+        for (st, op) in nr.inst.iter().enumerate() {
+            o.add_subtask(SubtaskInput {
+                subtask: st as u32,
+                before_rescale: false,
+                records_in: nr.records_in[st],
+                records_out: nr.records_out[st],
+                windows: window_counts(op),
+            });
+        }
+        operators.push(o);
+        if nr.is_sink {
+            let parts: Vec<&SinkOp> = nr
+                .inst
+                .iter()
+                .filter_map(|o| match o {
+                    Operator::Sink(sk) => Some(sk),
+                    _ => None,
                 })
-                .collect(),
-            windows,
-        });
-        if !nr.is_sink {
-            continue;
+                .collect();
+            sinks.push(sink_input(node, &parts, &mut arrivals));
         }
-        let parts: Vec<&crate::ops::sink::SinkOp> = nr
-            .inst
-            .iter()
-            .filter_map(|o| match o {
-                Operator::Sink(sk) => Some(sk),
-                _ => None,
-            })
-            .collect();
-        let mut sink =
-            crate::sim::sink_rows::sink_report(node, &parts, &df.interner, &mut all, &mut series);
-        sink_records += sink.records;
-        // What the model delivers, whatever the sink asked of Flink: a micro-batch or a stage
-        // commits its results once; Storm's replays repeat them. (Duplicates and missing
-        // records of the baselines are in the mode's details.)
-        sink.guarantee = if mode == "acking" {
-            "at_least_once"
-        } else {
-            "exactly_once"
-        }
-        .into();
-        sinks.push(sink);
     }
-    let total_ms = end.0 as f64 / 1e6;
+    let mut report = RunReport::assemble(
+        RunInputs {
+            scenario: &s.name,
+            seed,
+            mode,
+            end,
+            status,
+            message,
+            events,
+            source_records,
+            operators,
+            tasks: tasks(s, p, df, end),
+            sinks,
+            throughput: throughput(arrivals),
+        },
+        &df.interner,
+    );
+    // What the model delivers, whatever the sink asked of Flink: a micro-batch or a stage
+    // commits its results once; Storm's replays repeat them. (Duplicates and missing
+    // records of the baselines are in the mode's details.) The baselines take no
+    // checkpoints; their failures are in the mode's details too.
+    let guarantee = if mode == "acking" {
+        "at_least_once"
+    } else {
+        "exactly_once"
+    };
+    for sink in &mut report.sinks {
+        sink.guarantee = guarantee.into();
+    }
+    report
+}
+
+/// The tasks of a baseline run: busy while a stage or batch ran them, idle the rest; the
+/// watermark trail is the run's (the baselines have one watermark for the whole job).
+fn tasks(s: &Scenario, p: &Plan, df: &Dataflow, end: SimTime) -> Vec<TaskReport> {
+    let g = &p.logical.graph;
     let mut tasks = Vec::new();
     for (vi, v) in p.execution.vertices.iter().enumerate() {
         let is_source = v
@@ -121,77 +103,29 @@ pub fn build(
             .first()
             .is_some_and(|o| matches!(s.nodes[g[*o].scenario_node].kind, NodeKind::Source(_)));
         for st in 0..v.parallelism as usize {
-            let busy = df.busy[vi][st] as f64 / 1e6;
-            let wm = v
+            let watermark = v
                 .ops
                 .first()
                 .map(|o| df.nodes[o.index()].watermark)
                 .unwrap_or(EVENT_TIME_MIN);
-            tasks.push(TaskReport {
+            let input = TaskInput {
                 chain: v.name.clone(),
+                before_rescale: false,
                 subtask: st as u32,
                 task_manager: p.deployment.task_manager_of[vi][st],
-                busy_ms: round3(busy),
+                busy_ms: df.busy[vi][st] as f64 / 1e6,
                 cpu_wait_ms: 0.0,
                 backpressured_ms: 0.0,
-                idle_ms: round3((total_ms - busy).max(0.0)),
+                run_ms: end.as_nanos() as f64 / 1e6,
                 buffers_out: 0,
-                before_rescale: false,
-                watermark: (!is_source).then_some((wm != EVENT_TIME_MIN).then_some(wm)),
+                watermark: (!is_source).then_some(watermark),
                 channel_watermarks: Vec::new(),
-                watermark_lag_ms: if is_source {
-                    Vec::new()
-                } else {
-                    df.trail
-                        .iter()
-                        .map(|&(at, w)| {
-                            let at_ms = at as f64 / 1e6;
-                            (round3(at_ms), round3(at_ms - w as f64))
-                        })
-                        .collect()
-                },
-            });
+            };
+            let trail: &[(u64, EventTime)] = if is_source { &[] } else { &df.trail };
+            tasks.push(TaskReport::assemble(input, trail.iter().copied()));
         }
     }
-    let secs = end.as_secs_f64();
-    RunReport {
-        streamlab_version: env!("CARGO_PKG_VERSION").into(),
-        scenario: s.name.clone(),
-        seed,
-        mode: mode.into(),
-        outcome: Outcome {
-            status,
-            message,
-            at_ns: end.0,
-        },
-        sim_duration_ms: round3(total_ms),
-        events,
-        source_records,
-        sink_records,
-        throughput_per_s: if secs > 0.0 {
-            round3(source_records as f64 / secs)
-        } else {
-            0.0
-        },
-        latency: Latency::from_histogram(&all),
-        operators,
-        tasks,
-        sinks,
-        network: NetworkReport::default(),
-        throughput: Series {
-            bucket_ms: series.bucket_ns / 1_000_000,
-            sink_records: series.counts,
-        },
-        // the baselines take no checkpoints; their failures are in the mode's details
-        checkpoints: Vec::new(),
-        failures: Vec::new(),
-        job_status: Vec::new(),
-        faults_not_reached: Vec::new(),
-        warnings: Vec::new(),
-        chaos: Vec::new(),
-        comparison: Vec::new(),
-        rescale: None,
-    }
+    tasks
 }
 
 /// A finished baseline run of `mode`: its report and findings, and what its sinks made
@@ -233,16 +167,7 @@ pub fn compare_outputs(
                 .iter()
                 .find(|(n, _)| n == name)
                 .map_or(&empty, |(_, c)| c);
-            let mut duplicates = 0;
-            let mut missing = 0;
-            for (h, &n) in counts {
-                let w = want.get(h).copied().unwrap_or(0);
-                duplicates += n.saturating_sub(w);
-            }
-            for (h, &w) in want {
-                let n = counts.get(h).copied().unwrap_or(0);
-                missing += w.saturating_sub(n);
-            }
+            let (duplicates, missing) = duplicates_and_missing(counts, want);
             SinkCorrectness {
                 name: name.clone(),
                 records: r
@@ -261,7 +186,7 @@ pub fn compare_outputs(
 pub fn details(r: &RunReport, settings: Vec<String>) -> ModeDetails {
     ModeDetails {
         settings,
-        late_dropped: late_dropped(r),
+        late_dropped: r.late_dropped(),
         ..Default::default()
     }
 }

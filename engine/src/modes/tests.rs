@@ -1,5 +1,5 @@
 use super::*;
-use crate::report::Status;
+use crate::report::{RunReport, Status};
 use proptest::prelude::*;
 
 fn load(text: &str) -> (Scenario, Plan) {

@@ -214,17 +214,7 @@ impl Ledger {
     /// `(duplicates, missing)` compared with `reference`: records seen more often than in the
     /// reference, and records of the reference seen less often (or never).
     pub fn compare(&self, reference: &Ledger) -> (u64, u64) {
-        let mut dup = 0;
-        let mut missing = 0;
-        for (h, &c) in &self.counts {
-            let r = reference.counts.get(h).copied().unwrap_or(0);
-            dup += c.saturating_sub(r);
-        }
-        for (h, &r) in &reference.counts {
-            let c = self.counts.get(h).copied().unwrap_or(0);
-            missing += r.saturating_sub(c);
-        }
-        (dup, missing)
+        crate::report::duplicates_and_missing(&self.counts, &reference.counts)
     }
 
     /// Merges another subtask's ledger. A key seen by both keeps the row made visible last

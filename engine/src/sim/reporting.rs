@@ -1,8 +1,12 @@
-//! The [`RunReport`] of a streaming run, assembled from the simulation's state at its end:
-//! operators and their subtasks, sinks, tasks' time split, checkpoints, failures and the
-//! network totals.
+//! The [`RunReport`] of a streaming run, read from the simulation's state at its end: every
+//! task's operators, time split and watermarks, the sinks, then what only streaming has —
+//! network totals, checkpoints, failures, the rescale. The report itself is put together by
+//! the one assembler every mode uses ([`RunReport::assemble`]).
 
+use super::report_parts::{self, sink_input, window_counts};
 use super::*;
+use crate::core::time::EVENT_TIME_MAX;
+use crate::ops::sink::{Series as Arrivals, SinkOp};
 
 impl Simulation<'_> {
     /// The report of the run that ended with `outcome` (status, message, events).
@@ -20,20 +24,13 @@ impl Simulation<'_> {
             .node_indices()
             .map(|n| {
                 let ln = &g[n];
-                OperatorReport {
-                    name: ln.name.clone(),
-                    kind: crate::plan::render::describe(s, ln.scenario_node),
-                    parallelism: ln.parallelism,
-                    records_in: 0,
-                    records_out: 0,
-                    subtasks: Vec::new(),
-                    windows: None,
-                }
+                let kind = crate::plan::render::describe(s, ln.scenario_node);
+                OperatorReport::empty(ln.name.clone(), kind, ln.parallelism)
             })
             .collect();
         let mut tasks = Vec::new();
         let mut net = NetStats::default();
-        let mut sink_parts: Vec<Vec<&crate::ops::sink::SinkOp>> = vec![Vec::new(); g.node_count()];
+        let mut sink_parts: Vec<Vec<&SinkOp>> = vec![Vec::new(); g.node_count()];
         let mut source_records = 0;
         // The tasks of the job before a rescale come last, marked.
         let all = self.tasks.iter().map(|t| (t, None)).chain(
@@ -43,100 +40,130 @@ impl Simulation<'_> {
                 .map(|r| (&r.task, Some(r.chain.as_str()))),
         );
         for (t, retired) in all {
-            let before_rescale = retired.is_some();
             for slot in &t.chain.ops {
-                let o = &mut operators[slot.node];
-                o.records_in += slot.records_in;
-                o.records_out += slot.records_out;
-                o.subtasks.push(SubtaskCounts {
+                operators[slot.node].add_subtask(SubtaskInput {
                     subtask: t.subtask,
-                    before_rescale,
+                    before_rescale: retired.is_some(),
                     records_in: slot.records_in,
                     records_out: slot.records_out,
+                    windows: window_counts(&slot.op),
                 });
-                if let Operator::Source = slot.op {
-                    source_records += slot.records_out;
+                match &slot.op {
+                    Operator::Source => source_records += slot.records_out,
+                    Operator::Sink(sk) => sink_parts[slot.node].push(sk),
+                    _ => {}
                 }
-                if let Operator::Sink(sk) = &slot.op {
-                    sink_parts[slot.node].push(sk);
-                }
-                // (before a rescale its open windows moved to the new subtasks)
-                slot.op.report_windows(&mut o.windows, !before_rescale);
             }
-            let mut bp = t.time.backpressured;
-            if let Some(since) = t.backpressured_since {
-                bp = bp.plus(end.since(since));
-            }
-            let total = end.0 as f64 / 1e6;
-            let busy = t.time.busy.as_millis_f64();
-            let wait = t.time.cpu_wait.as_millis_f64();
-            let bpm = bp.as_millis_f64();
-            tasks.push(TaskReport {
-                chain: retired.map_or_else(
-                    || p.execution.vertices[t.vertex].name.clone(),
-                    str::to_string,
-                ),
-                before_rescale,
-                subtask: t.subtask,
-                task_manager: t.tm,
-                busy_ms: round3(busy),
-                cpu_wait_ms: round3(wait),
-                backpressured_ms: round3(bpm),
-                idle_ms: round3((total - busy - wait - bpm).max(0.0)),
-                buffers_out: t.stats.full + t.stats.timeout + t.stats.end,
-                watermark: t.source.is_none().then(|| {
-                    (t.gate.watermark != crate::core::time::EVENT_TIME_MIN)
-                        .then_some(t.gate.watermark)
-                }),
-                channel_watermarks: t
-                    .gate
-                    .channels
-                    .iter()
-                    .filter(|_| !before_rescale)
-                    .zip(&t.gate.slots)
-                    .map(|(&c, &(input, idx))| {
-                        let v = &t.gate.valves[input];
-                        let w = v.channel_watermarks()[idx];
-                        ChannelWatermark {
-                            from: self.tasks[self.channels[c as usize].from_task as usize]
-                                .label
-                                .clone(),
-                            watermark: (w != crate::core::time::EVENT_TIME_MIN).then_some(w),
-                            idle: v.channel_idle()[idx],
-                        }
-                    })
-                    .collect(),
-                watermark_lag_ms: t
-                    .watermark_trail
-                    .points
-                    .iter()
-                    .filter(|(_, w)| *w != crate::core::time::EVENT_TIME_MAX)
-                    .map(|(at, w)| {
-                        (
-                            round3(*at as f64 / 1e6),
-                            round3(*at as f64 / 1e6 - *w as f64),
-                        )
-                    })
-                    .collect(),
-            });
+            tasks.push(self.task_report(t, retired, p, end));
             net.full += t.stats.full;
             net.timeout += t.stats.timeout;
             net.end += t.stats.end;
         }
-        let mut all = crate::ops::sink::latency_histogram();
-        let mut series = crate::ops::sink::Series::new();
-        let mut sinks = Vec::new();
-        let mut sink_records = 0;
-        for n in g.node_indices() {
-            let parts = &sink_parts[n.index()];
-            if parts.is_empty() {
-                continue;
-            }
-            let node = &s.nodes[g[n].scenario_node];
-            let sink = sink_rows::sink_report(node, parts, &self.interner, &mut all, &mut series);
-            sink_records += sink.records;
-            sinks.push(sink);
+        let mut arrivals = Arrivals::new();
+        let sinks = g
+            .node_indices()
+            .filter(|n| !sink_parts[n.index()].is_empty())
+            .map(|n| {
+                sink_input(
+                    &s.nodes[g[n].scenario_node],
+                    &sink_parts[n.index()],
+                    &mut arrivals,
+                )
+            })
+            .collect();
+        let report = RunReport::assemble(
+            RunInputs {
+                scenario: &s.name,
+                seed,
+                mode: "streaming",
+                end,
+                status,
+                message,
+                events,
+                source_records,
+                operators,
+                tasks,
+                sinks,
+                throughput: report_parts::throughput(arrivals),
+            },
+            &self.interner,
+        );
+        RunReport {
+            network: self.network_report(&net),
+            checkpoints: self
+                .coord
+                .as_ref()
+                .map(|c| c.history.clone())
+                .unwrap_or_default(),
+            failures: self.recovery.failures.clone(),
+            job_status: self.recovery.transitions.clone(),
+            faults_not_reached: self.faults_not_reached(s, end),
+            rescale: self.sp.report.clone(),
+            warnings: self.rescale_missed(s).into_iter().collect(),
+            ..report
         }
+    }
+
+    /// Task `t` at `end` (`retired`: the chain name of a task stopped by a rescale).
+    fn task_report(&self, t: &Task, retired: Option<&str>, p: &Plan, end: SimTime) -> TaskReport {
+        let before_rescale = retired.is_some();
+        let mut bp = t.time.backpressured;
+        if let Some(since) = t.backpressured_since {
+            bp = bp.plus(end.since(since));
+        }
+        let input = TaskInput {
+            chain: retired.map_or_else(
+                || p.execution.vertices[t.vertex].name.clone(),
+                str::to_string,
+            ),
+            before_rescale,
+            subtask: t.subtask,
+            task_manager: t.tm,
+            busy_ms: t.time.busy.as_millis_f64(),
+            cpu_wait_ms: t.time.cpu_wait.as_millis_f64(),
+            backpressured_ms: bp.as_millis_f64(),
+            run_ms: end.as_nanos() as f64 / 1e6,
+            buffers_out: t.stats.full + t.stats.timeout + t.stats.end,
+            watermark: t.source.is_none().then_some(t.gate.watermark),
+            channel_watermarks: if before_rescale {
+                Vec::new()
+            } else {
+                self.channel_watermarks(t)
+            },
+        };
+        // (a final +∞ watermark is no lag)
+        let trail = t
+            .watermark_trail
+            .points
+            .iter()
+            .copied()
+            .filter(|(_, w)| *w != EVENT_TIME_MAX);
+        TaskReport::assemble(input, trail)
+    }
+
+    /// The watermark of each input channel of task `t`, with the task that sends on it.
+    fn channel_watermarks(&self, t: &Task) -> Vec<ChannelWatermark> {
+        t.gate
+            .channels
+            .iter()
+            .zip(&t.gate.slots)
+            .map(|(&c, &(input, idx))| {
+                let v = &t.gate.valves[input];
+                let w = v.channel_watermarks()[idx];
+                ChannelWatermark {
+                    from: self.tasks[self.channels[c as usize].from_task as usize]
+                        .label
+                        .clone(),
+                    watermark: (w != crate::core::time::EVENT_TIME_MIN).then_some(w),
+                    idle: v.channel_idle()[idx],
+                }
+            })
+            .collect()
+    }
+
+    /// Network totals, the job before a rescale included; `net` counts the buffers by why
+    /// they were sent.
+    fn network_report(&self, net: &NetStats) -> NetworkReport {
         let buffers: u64 =
             self.channels.iter().map(|c| c.buffers_sent).sum::<u64>() + self.sp.retired_net.0;
         let bytes: u64 =
@@ -149,83 +176,47 @@ impl Simulation<'_> {
             .map(|w| w.records)
             .sum();
         let data_buffers = net.full + net.timeout;
-        let secs = end.as_secs_f64();
-        RunReport {
-            streamlab_version: env!("CARGO_PKG_VERSION").into(),
-            scenario: s.name.clone(),
-            seed,
-            mode: "streaming".into(),
-            outcome: Outcome {
-                status,
-                message,
-                at_ns: end.0,
-            },
-            sim_duration_ms: round3(end.0 as f64 / 1e6),
-            events,
-            source_records,
-            sink_records,
-            throughput_per_s: if secs > 0.0 {
-                round3(source_records as f64 / secs)
+        NetworkReport {
+            buffers,
+            bytes,
+            flushed_full: net.full,
+            flushed_timeout: net.timeout,
+            flushed_end: net.end,
+            records_per_buffer: if data_buffers > 0 {
+                round3(network_records as f64 / data_buffers as f64)
             } else {
                 0.0
             },
-            latency: Latency::from_histogram(&all),
-            operators,
-            tasks,
-            sinks,
-            network: NetworkReport {
-                buffers,
-                bytes,
-                flushed_full: net.full,
-                flushed_timeout: net.timeout,
-                flushed_end: net.end,
-                records_per_buffer: if data_buffers > 0 {
-                    round3(network_records as f64 / data_buffers as f64)
-                } else {
-                    0.0
-                },
-            },
-            throughput: Series {
-                bucket_ms: series.bucket_ns / 1_000_000,
-                sink_records: series.counts,
-            },
-            checkpoints: self
-                .coord
-                .as_ref()
-                .map(|c| c.history.clone())
-                .unwrap_or_default(),
-            failures: self.recovery.failures.clone(),
-            job_status: self.recovery.transitions.clone(),
-            comparison: Vec::new(),
-            faults_not_reached: self
-                .faults
-                .iter()
-                .zip(&self.recovery.struck)
-                .filter(|(_, struck)| !**struck)
-                .map(|(f, _)| {
-                    let (line, col) = s.file.line_col(f.span.start);
-                    format!(
-                        "{}:{line}:{col}: the fault never struck ({}): the job ended at {} first",
-                        s.file.name,
-                        match f.at {
-                            crate::scenario::FaultTime::At(t) => format!("at {t}"),
-                            crate::scenario::FaultTime::After(ph, id) =>
-                                format!("after {ph} of checkpoint {id}"),
-                        },
-                        end
-                    )
-                })
-                .chain(self.recovery.hit_finished.iter().map(|(i, at, what)| {
-                    let (line, col) = s.file.line_col(self.faults[*i].span.start);
-                    format!(
-                        "{}:{line}:{col}: the fault struck at {at} but found nothing to fail: {what} (Flink does not fail a finished task)",
-                        s.file.name
-                    )
-                }))
-                .collect(),
-            chaos: Vec::new(),
-            rescale: self.sp.report.clone(),
-            warnings: self.rescale_missed(s).into_iter().collect(),
         }
+    }
+
+    /// Scripted faults that never struck (the job ended at `end` first) or struck only
+    /// finished tasks, as `file:line:column` notes.
+    fn faults_not_reached(&self, s: &Scenario, end: SimTime) -> Vec<String> {
+        self.faults
+            .iter()
+            .zip(&self.recovery.struck)
+            .filter(|(_, struck)| !**struck)
+            .map(|(f, _)| {
+                let (line, col) = s.file.line_col(f.span.start);
+                format!(
+                    "{}:{line}:{col}: the fault never struck ({}): the job ended at {} first",
+                    s.file.name,
+                    match f.at {
+                        crate::scenario::FaultTime::At(t) => format!("at {t}"),
+                        crate::scenario::FaultTime::After(ph, id) =>
+                            format!("after {ph} of checkpoint {id}"),
+                    },
+                    end
+                )
+            })
+            .chain(self.recovery.hit_finished.iter().map(|(i, at, what)| {
+                let (line, col) = s.file.line_col(self.faults[*i].span.start);
+                format!(
+                    "{}:{line}:{col}: the fault struck at {at} but found nothing to fail: {what} (Flink does not fail a finished task)",
+                    s.file.name
+                )
+            }))
+            .collect()
     }
 }
