@@ -15,7 +15,7 @@
 //! | [`mode`] | what a run in one execution mode reports besides the run report |
 //! | [`compare`] | the reports of `compare` and `sweep` |
 //! | [`summary`] | the readable summary `streamlab run` prints |
-//! | [`format`] | how the summary writes numbers, durations and names |
+//! | [`format`](mod@format) | how the summary writes numbers, durations and names |
 
 pub mod assemble;
 pub mod compare;

@@ -4,7 +4,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`axes`] | axis ranges, 1-2-5 ticks, linear, log and category axes |
-//! | [`draw`] | drawing a chart's body: frame, grid, legend, lines, bars, timeline, table |
+//! | `draw` | drawing a chart's body: frame, grid, legend, lines, bars, timeline, table |
 
 pub mod axes;
 mod draw;
