@@ -4,9 +4,9 @@
 //! every mode reports them the same way.
 
 use crate::core::time::SimTime;
-use crate::ops::state::OperatorState;
 use crate::ops::Operator;
 use crate::ops::sink::{Series as Arrivals, SinkOp, latency_histogram};
+use crate::ops::state::OperatorState;
 use crate::report::{Series, SinkInput, WindowCounts};
 use crate::scenario::NodeDef;
 

@@ -4,8 +4,10 @@
 //! the one assembler every mode uses ([`RunReport::assemble`]).
 
 use super::report_parts::{self, sink_input, window_counts};
+use super::task::Task;
 use super::*;
 use crate::core::time::EVENT_TIME_MAX;
+use crate::core::time::SimTime;
 use crate::ops::sink::{Series as Arrivals, SinkOp};
 
 impl Simulation<'_> {

@@ -180,34 +180,40 @@ impl Simulation<'_> {
             let label = task.label.clone();
             self.failure = Some(format!("task {label} failed at {}: {e}", SimTime(end)));
         }
+        let end = self.after_work_item(ti, SimTime(end), snapshot, end_of_input);
+        end.since(now)
+    }
+
+    /// The end of task `ti`'s work item at local time `end`: window firings go to the trace,
+    /// the snapshot of a barrier passed is taken (its synchronous part prolongs the item),
+    /// and a task at the end of its input is ending. Returns when the item is done.
+    fn after_work_item(
+        &mut self,
+        ti: u32,
+        end: SimTime,
+        snapshot: Option<(u64, SimTime)>,
+        end_of_input: bool,
+    ) -> SimTime {
         if let Some(o) = self.observer.as_mut() {
             let (task, drain) = (&mut self.tasks[ti as usize], self.trace.is_none());
-            o.work_item_done(SimTime(end), ti, task, &self.interner, drain);
+            o.work_item_done(end, ti, task, &self.interner, drain);
         }
         if let Some(tr) = self.trace.as_mut() {
-            trace_window_log(
-                tr,
-                &mut self.tasks[ti as usize],
-                &self.interner,
-                SimTime(end),
-            );
+            trace_window_log(tr, &mut self.tasks[ti as usize], &self.interner, end);
         }
+        let mut end = end;
         if let Some((id, started)) = snapshot {
-            let sync = self.take_snapshot(ti, id, started, SimTime(end));
-            end += sync.0;
+            let sync = self.take_snapshot(ti, id, started, end);
+            end = end.plus(sync);
         }
         let task = &mut self.tasks[ti as usize];
         if end_of_input {
             task.ending = true;
             if let Some(tr) = self.trace.as_mut() {
-                tr.event(
-                    SimTime(end),
-                    "end_of_input",
-                    vec![("task", json!(task.label))],
-                );
+                tr.event(end, "end_of_input", vec![("task", json!(task.label))]);
             }
         }
-        SimTime(end).since(now)
+        end
     }
 
     /// Watermark alignment: a source whose watermark is more than its group's maximum drift

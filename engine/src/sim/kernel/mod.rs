@@ -10,8 +10,12 @@
 //!
 //! The kernel files are this folder: `mod.rs` (the world and the loop), `cpu.rs` (cores,
 //! work items and the network events), `work.rs` (what one work item does, as functions of
-//! the task's pieces). Everything else in `sim/` is a subsystem with its own state, called
-//! from here.
+//! the task's pieces), and the kernel's side of each subsystem — `checkpoints.rs`,
+//! `unaligned.rs`, `failover.rs`, `savepoints.rs` — which hands the subsystem the pieces of
+//! the world it needs and carries out what follows (a task scheduled, a checkpoint aborted,
+//! a job failed over) in the order the simulation depends on. The subsystems themselves
+//! (`sim/checkpoint.rs`, `sim/recovery.rs`, …) hold their own state and import no kernel
+//! file.
 
 mod checkpoints;
 mod cpu;
