@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | operators and edges with partitioners | StreamGraph | [`logical`] |
 //! | chaining, with the reason for every cut | JobGraph | [`chaining`] |
-//! | subtasks, channels, key groups | ExecutionGraph | [`physical`], [`keygroup`] |
+//! | subtasks, channels, key groups | ExecutionGraph | [`physical`], [`crate::flink::keygroup`] |
 //! | slots and TaskManagers | scheduling | [`deploy`] |
 //!
 //! [`render`] prints the result for `streamlab plan` and as Graphviz.

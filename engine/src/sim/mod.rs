@@ -14,7 +14,7 @@
 //! Determinism: the queue orders by `(time, insertion)`, all randomness comes from named
 //! seeded streams, and nothing iterates a hash map where order could leak into the output.
 //!
-//! [`run`] runs one simulation ([`Simulation`]); the fault-free reference run a faulty run is
+//! [`run()`] runs one simulation ([`Simulation`]); the fault-free reference run a faulty run is
 //! compared with, and the aligned variant of an unaligned one, are started by
 //! [`crate::oracle::run`].
 //!
@@ -45,7 +45,7 @@
 //! - [`savepoint`] and [`rescale`]: savepoints, stop-with-savepoint and the state
 //!   redistribution of a rescaled job;
 //! - `limits` and [`memory`]: every `[limits]` check, and the memory estimates and guards;
-//! - [`sink_rows`]: what sinks made visible, for the report.
+//! - [`report_parts`]: what operators and sinks hand to the report assembler.
 
 pub mod buffer;
 pub mod build;
