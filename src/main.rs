@@ -3,6 +3,7 @@
 
 mod commands;
 mod compare;
+mod explain;
 mod run_progress;
 
 use clap::{Parser, Subcommand};
@@ -83,6 +84,23 @@ enum Command {
         #[arg(long)]
         chaos: bool,
     },
+    /// Answer "why?" about a run: a window, a record, a sink row, the bottleneck or a
+    /// checkpoint — in words, with the evidence and the Flink rule (or as JSON).
+    Explain {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Seed for every random choice (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Add random faults drawn from the seed, as `run --chaos` does.
+        #[arg(long)]
+        chaos: bool,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        question: explain::QuestionArgs,
+    },
     /// Run a scenario for several values of one setting in several modes (in parallel) and
     /// chart latency against throughput.
     Sweep {
@@ -136,6 +154,13 @@ fn main() -> ExitCode {
             seed,
             chaos,
         } => compare::compare(&file, &modes, &out, seed, chaos),
+        Command::Explain {
+            file,
+            seed,
+            chaos,
+            json,
+            question,
+        } => explain::explain(&file, seed, chaos, json, question),
         Command::Sweep {
             file,
             set,

@@ -18,11 +18,13 @@
 //! | [`sim`] | the simulation kernel in processing time ([`sim::Simulation`]: `new`, `step`, `run`); checkpoints, unaligned, recovery, rescale and savepoints as subsystems |
 //! | [`oracle`] | [`oracle::run`]: a run with the runs it is compared with (the fault-free reference, the aligned variant) and the in-run invariant checkers |
 //! | [`modes`] | the same job as micro-batch, batch or acking (baselines) |
+//! | [`explain`] | answers to "why?" about a run: a window, a record, a sink row, the bottleneck, a checkpoint |
 //! | [`api`] | the DataStream-like Rust builder |
 
 pub mod api;
 pub mod check;
 pub mod core;
+pub mod explain;
 pub mod expr;
 pub mod flink;
 pub mod modes;
