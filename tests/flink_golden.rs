@@ -362,3 +362,80 @@ fn extra_cases_match_flink() {
         run_all(Path::new(&dir));
     }
 }
+
+/// `explain --window` on every window of every case: for each firing Flink recorded, in
+/// order, the answer names as the last input record exactly Flink's `after_seq` and as the
+/// watermark exactly Flink's `wm`.
+#[test]
+fn explain_names_flinks_last_record_and_watermark_for_every_firing() {
+    use streamlab_engine::explain::{Question, explain};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flink-golden");
+    let mut firings = 0;
+    for case in cases(&dir) {
+        let spec: Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("spec.json")).unwrap())
+                .unwrap();
+        let global = matches!(spec["window"]["kind"].as_str(), Some("count" | "global"));
+        let s = parse_str("spec.toml", &scenario_for(&spec), None).unwrap();
+        let p = plan(&s).unwrap();
+        // Flink's firings per window (key, start), in order.
+        let mut windows: BTreeMap<(String, i64), Vec<Value>> = BTreeMap::new();
+        for l in std::fs::read_to_string(case.join("expected.jsonl"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
+            let e: Value = serde_json::from_str(l).unwrap();
+            if e.get("late").is_some() {
+                continue;
+            }
+            let key = e["key"].as_str().unwrap().to_string();
+            let start = if global {
+                0
+            } else {
+                e["window_start"].as_i64().unwrap()
+            };
+            windows.entry((key, start)).or_default().push(e);
+        }
+        for ((key, start), flink) in windows {
+            let q = Question::Window {
+                operator: "win".into(),
+                key: key.clone(),
+                start,
+            };
+            let a = explain(&s, &p, None, &q).unwrap();
+            let got = a.data["firings"].as_array().unwrap_or_else(|| {
+                panic!(
+                    "{}: window {start} of {key} did not fire: {}",
+                    case.display(),
+                    a.render()
+                )
+            });
+            assert_eq!(
+                got.len(),
+                flink.len(),
+                "{}: window {start} of {key}: firings\n{}",
+                case.display(),
+                a.render()
+            );
+            for (g, f) in got.iter().zip(&flink) {
+                assert_eq!(
+                    g["last_input"]["row"][3],
+                    f["after_seq"],
+                    "{}: window {start} of {key}: last input\n{}",
+                    case.display(),
+                    a.render()
+                );
+                assert_eq!(
+                    g["watermark"],
+                    f["wm"],
+                    "{}: window {start} of {key}",
+                    case.display()
+                );
+                firings += 1;
+            }
+        }
+    }
+    assert!(firings > 100, "only {firings} firings checked");
+    println!("{firings} firings explained as Flink recorded them");
+}

@@ -12,6 +12,7 @@ pub mod answer;
 pub mod bottleneck;
 pub mod checkpoint;
 pub mod record;
+pub mod recorder;
 pub mod sink;
 pub mod window;
 
@@ -61,6 +62,28 @@ pub enum Question {
     },
 }
 
+/// Re-runs the scenario (the run `streamlab run` shows: same scenario, same seed) with the
+/// recorder attached, and returns its report and what it recorded.
+pub fn record(
+    s: &Scenario,
+    p: &Plan,
+    seed: Option<u64>,
+    recording: recorder::Recording,
+) -> Result<(crate::report::RunReport, recorder::Recording), ExplainError> {
+    let rec = recorder::Recorder(std::rc::Rc::new(std::cell::RefCell::new(recording)));
+    let opts = crate::sim::RunOptions {
+        seed,
+        // Annotations on: window operators log what they fire.
+        check: true,
+        ..Default::default()
+    };
+    let mut sim = crate::sim::Simulation::new(s, p, opts);
+    sim.observe(Box::new(rec.clone()));
+    let out = sim.run()?;
+    let recording = std::mem::take(&mut *rec.0.borrow_mut());
+    Ok((out.report, recording))
+}
+
 /// Answers `q` about the run of scenario `s` (planned as `p`) with `seed` (default: the
 /// scenario's). Faults (also drawn ones, `--chaos`) must already be in `s`.
 pub fn explain(
@@ -70,7 +93,11 @@ pub fn explain(
     q: &Question,
 ) -> Result<Answer, ExplainError> {
     match q {
-        Question::Window { .. } => window::answer(s, p, seed, q),
+        Question::Window {
+            operator,
+            key,
+            start,
+        } => window::answer(s, p, seed, operator, key, *start),
         Question::Record { .. } => record::answer(s, p, seed, q),
         Question::SinkRow { .. } => sink::answer(s, p, seed, q),
         Question::Bottleneck => bottleneck::answer(s, p, seed),

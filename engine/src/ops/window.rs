@@ -150,6 +150,12 @@ impl WindowOp {
         }
     }
 
+    /// The field that holds the key, when the key is a plain field: what `explain` reads to
+    /// tell the records of one key apart in a buffer.
+    pub fn key_field(&self) -> Option<usize> {
+        self.cfg.key.as_field()
+    }
+
     /// The earliest pending processing-time timer, in ms.
     pub fn next_processing_timer(&self) -> Option<EventTime> {
         self.proc_timers.next()

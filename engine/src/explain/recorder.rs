@@ -1,0 +1,529 @@
+//! What `explain` records while it re-runs a scenario: an [`Observer`] on the kernel's seam
+//! that keeps the causal chain the answers need — the watermark history of every channel,
+//! the firings of one window operator with the last record each subtask received, and the
+//! records of one key that arrived for one window.
+//!
+//! Recording happens only when explaining: `streamlab run` pays nothing for it. A run is
+//! deterministic, so the re-run sees exactly what the user's run did. Memory is bounded: a
+//! channel keeps at most [`MAX_HISTORY`] watermark changes (then only the latest), and at most
+//! [`MAX_ARRIVALS`] records of the asked key are kept.
+
+use crate::core::time::{EventTime, SimTime};
+use crate::core::value::{Interner, Value};
+use crate::ops::Operator;
+use crate::ops::element::{Marker, RecMeta};
+use crate::sim::buffer::Buffer;
+use crate::sim::channel::Channel;
+use crate::sim::observe::{Observer, Violation};
+use crate::sim::task::Task;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// Watermark changes kept per channel.
+pub const MAX_HISTORY: usize = 100_000;
+/// Records of the asked key kept.
+pub const MAX_ARRIVALS: usize = 10_000;
+/// Records kept per subtask of the watched operator, to find where its last input came from.
+const RECENT: usize = 4096;
+
+/// What a channel told its receiver about event time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WmEvent {
+    /// The channel's watermark advanced to this value.
+    Watermark(EventTime),
+    /// The sender declared itself idle (`WatermarkStatus.IDLE`).
+    Idle,
+    /// The sender became active again.
+    Active,
+    /// The channel ended (end of partition).
+    End,
+    /// The channel was replaced by a new one (a restore or a rescale).
+    Rebuilt,
+}
+
+/// A subtask as the recorder saw it.
+#[derive(Debug, Clone)]
+pub struct TaskInfo {
+    /// As the summary names it (`Source: readings #1`).
+    pub label: String,
+    /// Its subtask index.
+    pub subtask: u32,
+    /// The logical-graph nodes of its chain, head first.
+    pub nodes: Vec<usize>,
+    /// For a source subtask: which rows of the source it reads (indices into the source's
+    /// rows; empty: none), `None` for generated data.
+    pub source_rows: Option<Vec<u32>>,
+    /// For a paced source subtask: nanoseconds between its records.
+    pub interval_ns: Option<f64>,
+    /// Whether its source has data at all (a generated source with `count = 0` has none).
+    pub has_data: bool,
+}
+
+/// A channel between two subtasks.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelInfo {
+    /// The sending subtask (index into the recorder's tasks).
+    pub from: u32,
+    /// The receiving subtask.
+    pub to: u32,
+}
+
+/// A record that reached a subtask, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Arrival {
+    /// When its buffer arrived.
+    pub at: SimTime,
+    /// The channel it came on.
+    pub channel: u32,
+    /// Its fields, as JSON.
+    pub row: Vec<serde_json::Value>,
+    /// Its timestamp and birth.
+    pub meta: RecMeta,
+    /// The channel's watermark when it arrived.
+    pub channel_watermark: EventTime,
+}
+
+/// One firing of the watched operator for the asked key.
+#[derive(Debug, Clone)]
+pub struct Fire {
+    /// When (end of the work item that fired it).
+    pub at: SimTime,
+    /// The window operator's subtask (index into the recorder's tasks).
+    pub task: u32,
+    /// Window bounds.
+    pub start: EventTime,
+    /// End (exclusive).
+    pub end: EventTime,
+    /// The result fields.
+    pub result: Vec<serde_json::Value>,
+    /// The operator's watermark then.
+    pub watermark: EventTime,
+    /// The last record the operator had received, and where it came from if found.
+    pub last_input: Option<(Vec<serde_json::Value>, Option<Arrival>)>,
+}
+
+/// A late record the operator sent to its side output.
+#[derive(Debug, Clone)]
+pub struct Late {
+    /// When.
+    pub at: SimTime,
+    /// The subtask.
+    pub task: u32,
+    /// Its fields.
+    pub row: Vec<serde_json::Value>,
+    /// Its timestamp.
+    pub ts: EventTime,
+    /// The operator's watermark then.
+    pub watermark: EventTime,
+}
+
+/// What one window question watches: an operator (logical node), a key, an event-time range.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    /// The window operator's logical node.
+    pub node: usize,
+    /// The key, as printed.
+    pub key: String,
+    /// Records with a timestamp in `[from, to)` are kept as arrivals.
+    pub from: EventTime,
+    /// End of that range (exclusive).
+    pub to: EventTime,
+}
+
+/// Everything recorded during one run.
+#[derive(Debug, Default)]
+pub struct Recording {
+    /// Subtasks of the job that ran last (after a rescale: the resubmitted job's).
+    pub tasks: Vec<TaskInfo>,
+    /// Channels, by the kernel's channel index.
+    pub channels: Vec<ChannelInfo>,
+    /// Per channel: its watermark events, in order.
+    pub history: Vec<Vec<(SimTime, WmEvent)>>,
+    /// Firings of the watched operator for the watched key (every window of the key).
+    pub fires: Vec<Fire>,
+    /// Late records of the watched operator sent to its side output.
+    pub late: Vec<Late>,
+    /// Records of the watched key in the watched range that reached the operator.
+    pub arrivals: Vec<Arrival>,
+    /// The watched checkpoint's barriers: (channel, arrival).
+    pub barriers: Vec<(u32, SimTime)>,
+    /// The watched checkpoint's snapshots: (subtask, when).
+    pub snapshots: Vec<(u32, SimTime)>,
+    /// Per channel: buffers and records that arrived after the sender had taken its
+    /// snapshot of the watched checkpoint and before that checkpoint's barrier arrived —
+    /// what was queued ahead of the barrier.
+    pub ahead: Vec<(u64, u64)>,
+    /// The checkpoint whose barriers and snapshots are recorded.
+    pub checkpoint: Option<u64>,
+    /// Whether the operator's input could be read off its buffers (it heads its chain).
+    pub arrivals_seen: bool,
+    /// Whether some arrivals were left out (more than [`MAX_ARRIVALS`]).
+    pub arrivals_truncated: bool,
+    watch: Option<Watch>,
+    key_field: Option<usize>,
+    /// Per task: records received lately, raw (converted to JSON when a work item ends).
+    recent: Vec<VecDeque<Raw>>,
+    /// Watermark of every channel now.
+    current: Vec<EventTime>,
+    /// Records in the watched range not yet filtered by key.
+    pending: Vec<Raw>,
+}
+
+/// A record as it arrived: when, on which channel, its fields, its metadata, the channel's
+/// watermark then.
+type Raw = (SimTime, u32, Vec<Value>, RecMeta, EventTime);
+
+impl Recording {
+    /// A recording that watches `watch` (or only the channels, with `None`).
+    pub fn new(watch: Option<Watch>) -> Self {
+        Recording {
+            watch,
+            ..Default::default()
+        }
+    }
+
+    /// A recording that watches checkpoint `id`.
+    pub fn checkpoint(id: u64) -> Self {
+        Recording {
+            checkpoint: Some(id),
+            ..Default::default()
+        }
+    }
+
+    /// The watermark a channel had reached at `t` (events at `t` included).
+    pub fn watermark_at(&self, ch: u32, t: SimTime) -> EventTime {
+        let mut wm = EventTime::MIN;
+        for &(at, e) in &self.history[ch as usize] {
+            if at > t {
+                break;
+            }
+            match e {
+                WmEvent::Watermark(w) => wm = w,
+                WmEvent::Rebuilt => wm = EventTime::MIN,
+                _ => {}
+            }
+        }
+        wm
+    }
+
+    /// The channels into subtask `task`.
+    pub fn inputs_of(&self, task: u32) -> Vec<u32> {
+        (0..self.channels.len() as u32)
+            .filter(|&c| self.channels[c as usize].to == task)
+            .collect()
+    }
+
+    fn capture(&mut self, tasks: &[Task], channels: &[Channel]) {
+        self.tasks = tasks.iter().map(task_info).collect();
+        self.channels = channels
+            .iter()
+            .map(|c| ChannelInfo {
+                from: c.from_task,
+                to: c.to_task,
+            })
+            .collect();
+        self.history.resize(channels.len(), Vec::new());
+        self.ahead.resize(channels.len(), (0, 0));
+        self.current.resize(channels.len(), EventTime::MIN);
+        self.recent.resize(tasks.len(), VecDeque::new());
+        if let Some(w) = &self.watch {
+            for t in tasks {
+                if let Some(slot) = t.chain.ops.first()
+                    && slot.node == w.node
+                    && let Operator::Window(op) = &slot.op
+                {
+                    self.key_field = op.key_field();
+                    self.arrivals_seen = self.key_field.is_some();
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, ch: u32, at: SimTime, e: WmEvent) {
+        let h = &mut self.history[ch as usize];
+        if h.len() >= MAX_HISTORY {
+            h.remove(1);
+        }
+        h.push((at, e));
+        match e {
+            WmEvent::Watermark(w) => self.current[ch as usize] = w,
+            WmEvent::Rebuilt => self.current[ch as usize] = EventTime::MIN,
+            _ => {}
+        }
+    }
+
+    fn watched_task(&self, ti: u32) -> bool {
+        match &self.watch {
+            Some(w) => self
+                .tasks
+                .get(ti as usize)
+                .is_some_and(|t| t.nodes.first() == Some(&w.node)),
+            None => false,
+        }
+    }
+}
+
+fn task_info(t: &Task) -> TaskInfo {
+    let (source_rows, interval_ns, has_data) = match &t.source {
+        Some(src) => match &src.data {
+            crate::sim::source::SourceData::Rows { mine, .. } => {
+                (Some(mine.clone()), src.interval_ns, !mine.is_empty())
+            }
+            crate::sim::source::SourceData::Generated { .. } => {
+                (None, src.interval_ns, src.total != Some(0))
+            }
+        },
+        None => (None, None, true),
+    };
+    TaskInfo {
+        label: t.label.clone(),
+        subtask: t.subtask,
+        nodes: t.chain.ops.iter().map(|s| s.node).collect(),
+        source_rows,
+        interval_ns,
+        has_data,
+    }
+}
+
+/// The recorder: a shared [`Recording`] the kernel writes through the observer seam and
+/// `explain` reads after the run.
+#[derive(Clone, Default)]
+pub struct Recorder(pub Rc<RefCell<Recording>>);
+
+impl Observer for Recorder {
+    fn buffer_arrived(
+        &mut self,
+        now: SimTime,
+        ch: u32,
+        b: &Buffer,
+        channels: &[Channel],
+        tasks: &[Task],
+    ) {
+        let mut r = self.0.borrow_mut();
+        if r.channels.len() != channels.len() || r.tasks.len() != tasks.len() {
+            r.capture(tasks, channels);
+        }
+        let to = channels[ch as usize].to_task;
+        let from_task = channels[ch as usize].from_task;
+        if r.checkpoint.is_some()
+            && r.snapshots.iter().any(|x| x.0 == from_task)
+            && !r.barriers.iter().any(|x| x.0 == ch)
+            && !b.priority
+        {
+            let has_barrier = b
+                .markers
+                .iter()
+                .any(|m| matches!(m.1, Marker::Barrier(id) if Some(id) == r.checkpoint));
+            let a = &mut r.ahead[ch as usize];
+            if has_barrier {
+                // Its records before the barrier are counted with the barrier.
+            } else {
+                a.0 += 1;
+                a.1 += b.len() as u64;
+            }
+        }
+        let watched = r.watched_task(to) && r.key_field.is_some();
+        let (from, until) = r.watch.as_ref().map_or((0, 0), |w| (w.from, w.to));
+        let mut next_marker = 0;
+        for i in 0..=b.len() {
+            while next_marker < b.markers.len() && b.markers[next_marker].0 as usize <= i {
+                let e = match b.markers[next_marker].1 {
+                    Marker::Watermark(w) => Some(WmEvent::Watermark(w)),
+                    Marker::Idle => Some(WmEvent::Idle),
+                    Marker::Active => Some(WmEvent::Active),
+                    Marker::Barrier(id) | Marker::UnalignedBarrier(id) => {
+                        if r.checkpoint == Some(id) && !r.barriers.iter().any(|x| x.0 == ch) {
+                            r.barriers.push((ch, now));
+                            let before = b.markers[next_marker].0 as u64;
+                            r.ahead[ch as usize].1 += before;
+                        }
+                        None
+                    }
+                };
+                if let Some(e) = e {
+                    r.push(ch, now, e);
+                }
+                next_marker += 1;
+            }
+            if i == b.len() || !watched {
+                continue;
+            }
+            let wm = r.current[ch as usize];
+            let q = &mut r.recent[to as usize];
+            if q.len() >= RECENT {
+                q.pop_front();
+            }
+            q.push_back((now, ch, b.row(i).to_vec(), b.meta[i], wm));
+            let ts = b.meta[i].ts;
+            if ts >= from && ts < until {
+                // Filtered by key when a work item ends (that needs the interner).
+                let x = (now, ch, b.row(i).to_vec(), b.meta[i], wm);
+                r.pending.push(x);
+            }
+        }
+        if b.end_of_partition {
+            r.push(ch, now, WmEvent::End);
+        }
+    }
+
+    fn work_item_done(
+        &mut self,
+        end: SimTime,
+        ti: u32,
+        task: &mut Task,
+        interner: &Interner,
+        drain: bool,
+    ) {
+        let mut r = self.0.borrow_mut();
+        let r = &mut *r;
+        let watched = r.watched_task(ti);
+        if !r.pending.is_empty() {
+            convert_arrivals(r, interner);
+        }
+        for slot in &mut task.chain.ops {
+            let Operator::Window(w) = &mut slot.op else {
+                continue;
+            };
+            let mine = watched && r.watch.as_ref().is_some_and(|wt| wt.node == slot.node);
+            let Some(log) = w.log.as_mut() else { continue };
+            let entries: Vec<_> = if drain {
+                std::mem::take(log)
+            } else {
+                log.clone()
+            };
+            if !mine {
+                continue;
+            }
+            let key = r.watch.as_ref().map(|w| w.key.clone()).unwrap_or_default();
+            let js = |v: &[Value]| v.iter().map(|x| x.to_json(interner)).collect::<Vec<_>>();
+            for e in entries {
+                match e {
+                    crate::ops::window::Emitted::Fire {
+                        key: k,
+                        window,
+                        result,
+                        watermark,
+                        last_input,
+                    } => {
+                        if !key_matches(&k.to_json(interner), &key) {
+                            continue;
+                        }
+                        let last_input = last_input.map(|row| {
+                            let origin = r.recent[ti as usize]
+                                .iter()
+                                .rev()
+                                .find(|x| x.2 == row)
+                                .map(|x| arrival(x, interner));
+                            (js(&row), origin)
+                        });
+                        r.fires.push(Fire {
+                            at: end,
+                            task: ti,
+                            start: window.start,
+                            end: window.end,
+                            result: js(&result),
+                            watermark,
+                            last_input,
+                        });
+                    }
+                    crate::ops::window::Emitted::Late {
+                        row, ts, watermark, ..
+                    } => {
+                        let kf = r.key_field;
+                        if kf.is_some_and(|f| key_matches(&row[f].to_json(interner), &key)) {
+                            r.late.push(Late {
+                                at: end,
+                                task: ti,
+                                row: js(&row),
+                                ts,
+                                watermark,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn snapshot_taken(&mut self, now: SimTime, ti: u32, id: u64, _: &Task) {
+        let mut r = self.0.borrow_mut();
+        if r.checkpoint == Some(id) && !r.snapshots.iter().any(|x| x.0 == ti) {
+            r.snapshots.push((ti, now));
+        }
+    }
+
+    fn checkpoint_notified(&mut self, _: SimTime, _: u32, _: u64, _: &Task) {}
+
+    fn restored(
+        &mut self,
+        now: SimTime,
+        _restarted: &[u32],
+        _restored: Option<u64>,
+        tasks: &[Task],
+        rebuilt: &[bool],
+    ) {
+        let mut r = self.0.borrow_mut();
+        for (c, &new) in rebuilt.iter().enumerate() {
+            if new && c < r.history.len() {
+                r.push(c as u32, now, WmEvent::Rebuilt);
+            }
+        }
+        for (i, t) in tasks.iter().enumerate() {
+            if i < r.tasks.len() {
+                r.tasks[i] = task_info(t);
+            }
+        }
+    }
+
+    fn resubmitted(&mut self, now: SimTime, _savepoint: u64, tasks: &[Task], channels: usize) {
+        let mut r = self.0.borrow_mut();
+        r.tasks = tasks.iter().map(task_info).collect();
+        r.channels.clear();
+        r.history = vec![vec![(now, WmEvent::Rebuilt)]; channels];
+        r.current = vec![EventTime::MIN; channels];
+        r.recent = vec![VecDeque::new(); tasks.len()];
+    }
+
+    fn violation(&self) -> Option<&Violation> {
+        None
+    }
+}
+
+/// Moves the pending records of the watched key into the arrivals.
+fn convert_arrivals(r: &mut Recording, interner: &Interner) {
+    let (Some(w), Some(kf)) = (r.watch.as_ref(), r.key_field) else {
+        r.pending.clear();
+        return;
+    };
+    let key = w.key.clone();
+    for x in std::mem::take(&mut r.pending) {
+        if !key_matches(&x.2[kf].to_json(interner), &key) {
+            continue;
+        }
+        if r.arrivals.len() >= MAX_ARRIVALS {
+            r.arrivals_truncated = true;
+            break;
+        }
+        r.arrivals.push(arrival(&x, interner));
+    }
+}
+
+fn arrival(x: &Raw, interner: &Interner) -> Arrival {
+    Arrival {
+        at: x.0,
+        channel: x.1,
+        row: x.2.iter().map(|v| v.to_json(interner)).collect(),
+        meta: x.3,
+        channel_watermark: x.4,
+    }
+}
+
+/// Whether a key printed as JSON is the key the user typed (`alice`, `3`).
+pub fn key_matches(v: &serde_json::Value, key: &str) -> bool {
+    match v {
+        serde_json::Value::String(s) => s == key,
+        // A number or bool as printed (`3`): compared as text, not as a JSON value.
+        other => other.to_string().as_str() == key,
+    }
+}
