@@ -361,3 +361,59 @@ fn the_cycle_finder_sees_a_cycle_between_siblings() {
     let edges = vec![vec![], vec![2], vec![1], vec![]];
     assert_eq!(cycles(&edges).len(), 1);
 }
+
+/// The kernel (`sim/kernel/`) is the only place that implements `Simulation`; every other
+/// part of the simulator gets the pieces of the world it needs handed to it.
+#[test]
+fn only_the_kernel_implements_simulation() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut bad = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.starts_with("sim/kernel/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).expect("readable source file");
+        for (n, line) in text.lines().enumerate() {
+            if implements_simulation(line) {
+                bad.push(format!("engine/src/{rel}:{}", n + 1));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "`impl Simulation` outside sim/kernel/: {bad:?}"
+    );
+}
+
+/// Whether `line` (outside a comment) opens an `impl` block of `Simulation`.
+fn implements_simulation(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or("").trim_start();
+    let Some(rest) = code.strip_prefix("impl") else {
+        return false;
+    };
+    // skip generics: `impl<'a> Simulation<'a>`
+    let rest = match rest.strip_prefix('<') {
+        Some(r) => r.split_once('>').map_or("", |(_, after)| after),
+        None => rest,
+    };
+    rest.trim_start()
+        .strip_prefix("Simulation")
+        .is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+#[test]
+fn the_impl_finder_sees_an_impl_block() {
+    assert!(implements_simulation("impl Simulation<'_> {"));
+    assert!(implements_simulation("impl<'a> Simulation<'a> {"));
+    assert!(!implements_simulation("// impl Simulation<'_> {"));
+    assert!(!implements_simulation("impl EndState<'_> {"));
+    assert!(!implements_simulation("impl SimulationView {"));
+}

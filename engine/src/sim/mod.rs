@@ -26,7 +26,8 @@
 //! work items on cores and the network events (`cpu.rs`, `work.rs`), and the kernel's side of
 //! each subsystem (`checkpoints.rs`, `unaligned.rs`, `failover.rs`, `savepoints.rs`): it hands
 //! a subsystem the pieces of the world it needs and carries out what follows from its answer.
-//! (`reporting.rs`, the report at the end of a run, still reads the world directly.)
+//! At the end of a run the kernel lends `reporting.rs` a read-only view of the world
+//! (`reporting::EndState`), from which it builds the report.
 //!
 //! **The world's parts**, used by the kernel and the subsystems: [`queue`] (the clock and the
 //! event queue), [`task`] (a subtask: gate, chain, writers), [`channel`] and [`buffer`],
