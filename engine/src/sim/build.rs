@@ -700,7 +700,7 @@ fn window_op(
     annotate: bool,
 ) -> crate::ops::window::WindowOp {
     use crate::flink::window::Assigner;
-    use crate::flink::window::trigger::{Evictor, Trigger, TriggerKind};
+    use crate::flink::window::defaults::trigger_and_evictor;
     use crate::ops::window::{WindowConfig, WindowOp};
     use crate::ops::window_acc::WindowAgg;
     use crate::scenario::WindowFn;
@@ -727,38 +727,13 @@ fn window_op(
                 .collect(),
         ),
     };
-    // Defaults as in Flink: the assigner's default trigger; count windows are global windows
-    // with a (purging) count trigger, and an evictor when they slide.
-    let (trigger, evictor) = match w.count {
-        Some((n, None)) => (
-            Trigger {
-                kind: TriggerKind::Count(n),
-                purging: true,
-            },
-            None,
-        ),
-        Some((n, Some(slide))) => (
-            Trigger {
-                kind: TriggerKind::Count(slide),
-                purging: false,
-            },
-            Some(Evictor::Count(n as usize)),
-        ),
-        None => {
-            let default = match (&w.assigner, w.processing_time) {
-                (Assigner::Global, _) => TriggerKind::Never,
-                (_, true) => TriggerKind::ProcessingTime,
-                (_, false) => TriggerKind::EventTime,
-            };
-            (
-                w.trigger.unwrap_or(Trigger {
-                    kind: default,
-                    purging: false,
-                }),
-                w.evictor,
-            )
-        }
-    };
+    let (trigger, evictor) = trigger_and_evictor(
+        &w.assigner,
+        w.processing_time,
+        w.count,
+        w.trigger,
+        w.evictor,
+    );
     let cfg = WindowConfig {
         key,
         assigner: w.assigner.clone(),
