@@ -690,7 +690,7 @@ mod tests {
     fn invariants() -> Invariants {
         let text = "[[source]]\nname = \"s\"\nkind = \"inline\"\nevents = [ { a = 1 } ]\n\
                     [[sink]]\nname = \"out\"\ninput = \"s\"\n";
-        let s = crate::scenario::parse_str("t.toml", text, None).expect("valid");
+        let s = crate::check::parse_str("t.toml", text, None).expect("valid");
         let p = crate::plan::plan(&s).expect("plans");
         Invariants::new(&s, &p)
     }

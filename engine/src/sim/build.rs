@@ -555,7 +555,7 @@ fn sink_op(
     }
     if s.fault_tolerance.keeps_output() {
         op.ledger = Some(Box::default());
-        if let Some(col) = crate::oracle::reference::final_key_column(s, idx) {
+        if let Some(col) = crate::scenario::changelog::final_key_column(s, idx) {
             op.track_final_per_key(col);
         }
     }

@@ -134,7 +134,7 @@ mod tests {
     use super::*;
 
     fn run_text(text: &str) -> RunReport {
-        let s = crate::scenario::parse_str("t.toml", text, None)
+        let s = crate::check::parse_str("t.toml", text, None)
             .unwrap_or_else(|d| panic!("{}", d.render()));
         let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
         run(&s, &p, RunOptions::default()).unwrap().report
@@ -158,8 +158,8 @@ mod tests {
     fn step_matches_run(file: &str) {
         let path = format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).expect("bundled scenario");
-        let s = crate::scenario::parse_str(file, &text, None)
-            .unwrap_or_else(|d| panic!("{}", d.render()));
+        let s =
+            crate::check::parse_str(file, &text, None).unwrap_or_else(|d| panic!("{}", d.render()));
         let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
         let opts = || RunOptions {
             hash_trace: true,
