@@ -478,7 +478,7 @@ fn operator(
                 c.operator_record,
             )
         }
-        NodeKind::Join(j) => (join_op(s, node, j, interner), c.keyed_record),
+        NodeKind::Join(j) => (join_op(s, node, j, interner, annotate), c.keyed_record),
         NodeKind::Process(pr) => {
             let key = pr.key.compiled.bind(interner);
             let func: Box<dyn crate::flink::process::KeyedProcessFunction> = match &pr.function {
@@ -562,12 +562,13 @@ fn sink_op(
     op
 }
 
-/// A window join or an interval join.
+/// A window join or an interval join; with `annotate`, a window join logs its firings.
 fn join_op(
     s: &Scenario,
     node: &crate::scenario::NodeDef,
     j: &crate::scenario::JoinSpec,
     interner: &mut Interner,
+    annotate: bool,
 ) -> Operator {
     let left = &s.nodes[node.inputs[0].node].schema;
     let right = &s.nodes[node.inputs[1].node].schema;
@@ -585,7 +586,12 @@ fn join_op(
     match &j.kind {
         JoinKind::Window(a) => {
             let gaps = j.gap.as_ref().map(|g| g.compiled.bind(interner));
-            Operator::WindowJoin(Box::new(WindowJoinOp::new(pairing, a.clone(), gaps)))
+            Operator::WindowJoin(Box::new(WindowJoinOp::new(
+                pairing,
+                a.clone(),
+                gaps,
+                annotate,
+            )))
         }
         JoinKind::Interval { lower, upper } => {
             Operator::IntervalJoin(Box::new(IntervalJoinOp::new(pairing, *lower, *upper)))
