@@ -14,13 +14,14 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use streamlab_engine::check;
 use streamlab_engine::oracle;
 use streamlab_engine::plan;
-use streamlab_engine::scenario::{self, Scenario};
+use streamlab_engine::scenario::Scenario;
 use streamlab_engine::sim::RunOptions;
 
 fn load(text: &str, name: &str) -> (Scenario, plan::Plan) {
-    let s = scenario::parse_str(name, text, Some(Path::new("scenarios")))
+    let s = check::parse_str(name, text, Some(Path::new("scenarios")))
         .expect("bundled scenario is valid");
     let p = plan::plan(&s).expect("bundled scenario plans");
     (s, p)

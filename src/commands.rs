@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
+use streamlab_engine::check;
 use streamlab_engine::core::diag::Diagnostics;
 use streamlab_engine::oracle;
 use streamlab_engine::plan::{self, render};
@@ -34,7 +35,7 @@ pub fn load_and_plan_quiet(file: &Path) -> Result<(Scenario, plan::Plan), u8> {
 
 /// Loads, validates and plans; prints every problem. Warnings are printed and do not stop.
 fn load_and_plan(file: &Path) -> Result<(Scenario, plan::Plan), u8> {
-    let s = match scenario::load(file) {
+    let s = match check::load(file) {
         Ok(s) => s,
         Err(LoadError::Unreadable { path, reason }) => {
             eprintln!("error: cannot read scenario file `{path}`: {reason}");

@@ -7,12 +7,13 @@ use rayon::prelude::*;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
+use streamlab_engine::check;
 use streamlab_engine::modes::{self, Mode, ModeOptions, ModeRun};
 use streamlab_engine::plan::Plan;
 use streamlab_engine::report::{
     CompareReport, InvalidSetting, PlanView, Status, SweepPoint, SweepReport,
 };
-use streamlab_engine::scenario::{self, Scenario};
+use streamlab_engine::scenario::Scenario;
 
 /// A progress bar on stderr that shows itself only when the work has taken more than a
 /// second and stderr is a terminal.
@@ -413,7 +414,7 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         let setting = format!("{}={v}", set.path.join("."));
         let edited = toml::to_string(&d).expect("tables serialize");
         let shown = format!("{} with {setting}", file.display());
-        let s = match scenario::parse_str(&shown, &edited, file.parent()) {
+        let s = match check::parse_str(&shown, &edited, file.parent()) {
             Ok(s) => s,
             Err(d) => {
                 invalid.push((setting, first_error(&d)));

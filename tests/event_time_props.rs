@@ -45,10 +45,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use streamlab_engine::check::parse_str;
 use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::Status;
-use streamlab_engine::scenario::parse_str;
 use streamlab_engine::sim::RunOptions;
 
 /// Flink's maximum parallelism for every job here (the default for parallelism ≤ 85).

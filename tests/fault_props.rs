@@ -41,6 +41,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::cell::Cell;
+use streamlab_engine::check;
 use streamlab_engine::oracle;
 use streamlab_engine::report::{SinkReport, Status};
 use streamlab_engine::scenario;
@@ -234,7 +235,7 @@ impl Job {
 }
 
 fn run(text: &str, hash: bool) -> sim::RunOutput {
-    let s = scenario::parse_str("vopr.toml", text, None)
+    let s = check::parse_str("vopr.toml", text, None)
         .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
     let p = streamlab_engine::plan::plan(&s).unwrap_or_else(|e| panic!("{e}\n{text}"));
     oracle::run(
@@ -379,7 +380,7 @@ fn chaos_profiles_keep_exactly_once() {
         j.faults.clear();
         j.task_managers = j.task_managers.max(2);
         let text = j.toml(true);
-        let mut s = scenario::parse_str("vopr.toml", &text, None)
+        let mut s = check::parse_str("vopr.toml", &text, None)
             .unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
         let profile = scenario::chaos::ChaosProfile {
             kinds: kinds.clone(),

@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use streamlab_engine::check::parse_str;
 use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::Status;
-use streamlab_engine::scenario::parse_str;
 use streamlab_engine::sim::RunOptions;
 
 /// A `Write` whose bytes can be read after the run.

@@ -9,11 +9,12 @@
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use std::path::{Path, PathBuf};
+use streamlab_engine::check;
 use streamlab_engine::core::time::SimDuration;
 use streamlab_engine::flink::window::Assigner;
 use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
-use streamlab_engine::scenario::{self, NodeKind, Scenario};
+use streamlab_engine::scenario::{NodeKind, Scenario};
 use streamlab_engine::sim::RunOptions;
 
 fn root() -> PathBuf {
@@ -55,7 +56,7 @@ fn runnable(s: &Scenario) -> bool {
 
 /// Validates, plans and — when valid — runs with small limits. Panics only on a bug.
 fn check(name: &str, text: &str, base: &Path) {
-    let Ok(mut s) = scenario::parse_str(name, text, Some(base)) else {
+    let Ok(mut s) = check::parse_str(name, text, Some(base)) else {
         return;
     };
     let Ok(p) = plan(&s) else { return };

@@ -33,13 +33,14 @@
 //! ([`crate::flink::process::KeyedProcessFunction`]) join the job through
 //! [`KeyedStream::process`].
 
+use crate::check;
 use crate::core::diag::Diagnostics;
 use crate::core::value::Type;
 use crate::flink::process::{CustomProcess, KeyedProcessFunction};
 use crate::oracle;
 use crate::plan::{self, Plan};
 use crate::report::{RunReport, SinkReport};
-use crate::scenario::{self, Scenario};
+use crate::scenario::Scenario;
 use crate::sim::RunOptions;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -216,7 +217,7 @@ impl StreamEnv {
             self.job.borrow().top["name"].as_str().unwrap_or("job")
         );
         let custom = self.job.borrow().custom.clone();
-        scenario::parse_str_with(&name, &self.to_toml(), None, &custom)
+        check::parse_str_with(&name, &self.to_toml(), None, &custom)
     }
 
     /// Plans the job and runs it on the simulated cluster (`env.execute()`).

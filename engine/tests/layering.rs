@@ -1,7 +1,8 @@
 //! The engine's modules are layers (the table in the crate doc, DESIGN §1): a module may use
 //! the layers before it in [`LAYERS`], never one after it. This test reads every source file
 //! and fails on a `crate::…` path that reaches a later layer, so the layout stays readable as
-//! the data path.
+//! the data path. A file's unit tests (what follows its `#[cfg(test)]`) may build their
+//! fixtures with later layers — parsing a scenario text needs `check` — so they are not read.
 
 use std::path::Path;
 
@@ -13,13 +14,7 @@ const LAYERS: &[&str] = &[
 
 /// Known violations that are being removed, as (file, used layer). Empty when the layering
 /// is clean; every entry needs a reason next to it.
-const KNOWN: &[(&str, &str)] = &[
-    // the entry points scenario::load / parse_str stay where callers find them (re-exported
-    // from check/); callers can move to check:: and this entry go
-    ("scenario/mod.rs", "check"),
-    // issue 12: the sink's comparison basis (`final_key_column`) is decided in oracle/
-    ("sim/build.rs", "oracle"),
-];
+const KNOWN: &[(&str, &str)] = &[];
 
 fn layer(name: &str) -> Option<usize> {
     LAYERS.iter().position(|l| *l == name)
@@ -36,10 +31,12 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// Every `crate::<module>` path outside comments in `text`, with its line number.
+/// Every `crate::<module>` path outside comments and unit tests in `text`, with its line
+/// number.
 fn crate_paths(text: &str) -> Vec<(usize, String)> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
     let mut found = Vec::new();
-    for (n, line) in text.lines().enumerate() {
+    for (n, line) in code.lines().enumerate() {
         let code = line.split("//").next().unwrap_or("");
         let mut rest = code;
         while let Some(i) = rest.find("crate::") {
@@ -129,21 +126,17 @@ fn every_top_level_module_has_a_layer() {
 
 #[test]
 fn the_scanner_sees_a_violation() {
-    let found = crate_paths("use crate::sim::Task; // crate::api\nlet x = my_crate::api::X;");
-    assert_eq!(found, vec![(1, "sim".to_string())]);
+    let found = crate_paths(
+        "use crate::sim::Task; // crate::api\nlet x = my_crate::api::X;\nuse crate::oracle::Y;\n#[cfg(test)]\nuse crate::api::Z;",
+    );
+    assert_eq!(
+        found,
+        vec![(1, "sim".to_string()), (3, "oracle".to_string())]
+    );
 }
 
 /// Module cycles known and accepted, each with its reason (sorted module paths).
-const KNOWN_CYCLES: &[&[&str]] = &[
-    // the scenario model: `Scenario` (model.rs) holds the fault-tolerance, savepoint and chaos
-    // settings, whose files read the model's nodes back (data types only)
-    &[
-        "scenario::chaos",
-        "scenario::model",
-        "scenario::recovery",
-        "scenario::savepoint",
-    ],
-];
+const KNOWN_CYCLES: &[&[&str]] = &[];
 
 /// The module path of a source file (`sim/kernel/mod.rs` → `sim::kernel`).
 fn module_of(rel: &str) -> Vec<String> {
@@ -360,4 +353,60 @@ fn the_cycle_finder_sees_a_cycle_between_siblings() {
     );
     let edges = vec![vec![], vec![2], vec![1], vec![]];
     assert_eq!(cycles(&edges).len(), 1);
+}
+
+/// The kernel (`sim/kernel/`) is the only place that implements `Simulation`; every other
+/// part of the simulator gets the pieces of the world it needs handed to it.
+#[test]
+fn only_the_kernel_implements_simulation() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut bad = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.starts_with("sim/kernel/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).expect("readable source file");
+        for (n, line) in text.lines().enumerate() {
+            if implements_simulation(line) {
+                bad.push(format!("engine/src/{rel}:{}", n + 1));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "`impl Simulation` outside sim/kernel/: {bad:?}"
+    );
+}
+
+/// Whether `line` (outside a comment) opens an `impl` block of `Simulation`.
+fn implements_simulation(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or("").trim_start();
+    let Some(rest) = code.strip_prefix("impl") else {
+        return false;
+    };
+    // skip generics: `impl<'a> Simulation<'a>`
+    let rest = match rest.strip_prefix('<') {
+        Some(r) => r.split_once('>').map_or("", |(_, after)| after),
+        None => rest,
+    };
+    rest.trim_start()
+        .strip_prefix("Simulation")
+        .is_some_and(|after| !after.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+#[test]
+fn the_impl_finder_sees_an_impl_block() {
+    assert!(implements_simulation("impl Simulation<'_> {"));
+    assert!(implements_simulation("impl<'a> Simulation<'a> {"));
+    assert!(!implements_simulation("// impl Simulation<'_> {"));
+    assert!(!implements_simulation("impl EndState<'_> {"));
+    assert!(!implements_simulation("impl SimulationView {"));
 }

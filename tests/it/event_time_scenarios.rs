@@ -10,16 +10,17 @@
 use crate::util::root;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
+use streamlab_engine::check;
 use streamlab_engine::core::time::SimDuration;
 use streamlab_engine::flink::window::Assigner;
 use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::{RunReport, SinkReport, Status, WindowReport};
-use streamlab_engine::scenario::{self, Lit, NodeKind, Scenario, SourceData, SourceSpec};
+use streamlab_engine::scenario::{Lit, NodeKind, Scenario, SourceData, SourceSpec};
 use streamlab_engine::sim::RunOptions;
 
 fn load(path: &str) -> Scenario {
-    scenario::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    check::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn run(s: &Scenario) -> RunReport {
@@ -339,7 +340,7 @@ fn late_records_go_to_the_side_output_sink() {
     let text = std::fs::read_to_string(root().join("scenarios/late_data.toml")).unwrap();
     let text = text.replace("late_output = \"late_orders\"\n", "");
     let text = text.replace("input = \"late_orders\"", "input = \"sales_5s\"");
-    let s = scenario::parse_str("late_data.toml", &text, None).unwrap();
+    let s = check::parse_str("late_data.toml", &text, None).unwrap();
     let w = windows(&run(&s), "sales_5s");
     assert_eq!((w.late_dropped, w.late_side_output), (3, 0));
 }

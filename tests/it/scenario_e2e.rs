@@ -3,10 +3,11 @@
 
 use crate::util::root;
 use serde_json::{Value, json};
+use streamlab_engine::check;
 use streamlab_engine::oracle;
 use streamlab_engine::plan::{Plan, plan};
 use streamlab_engine::report::{RunReport, SinkReport, Status};
-use streamlab_engine::scenario::{self, Partitioner};
+use streamlab_engine::scenario::Partitioner;
 use streamlab_engine::sim::RunOptions;
 
 /// A bundled scenario's text with each `from` replaced by `to` (each must occur).
@@ -21,7 +22,7 @@ fn text_of(file: &str, edits: &[(&str, &str)]) -> String {
 
 /// Plans and runs a scenario text with its own seed.
 fn run(file: &str, edits: &[(&str, &str)]) -> (RunReport, Plan) {
-    let s = scenario::parse_str(file, &text_of(file, edits), None)
+    let s = check::parse_str(file, &text_of(file, edits), None)
         .unwrap_or_else(|e| panic!("{file}: {e}"));
     let p = plan(&s).unwrap_or_else(|e| panic!("{file}: {e}"));
     let out = oracle::run(

@@ -2,6 +2,7 @@
 
 use crate::util::{bundled_scenarios, rel, root};
 use std::collections::BTreeMap;
+use streamlab_engine::check;
 use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::{RunReport, Status};
@@ -9,7 +10,7 @@ use streamlab_engine::scenario::{self, NodeKind, Scenario, SourceData};
 use streamlab_engine::sim::RunOptions;
 
 fn load(path: &str) -> Scenario {
-    scenario::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    check::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn run_with(s: &Scenario, seed: Option<u64>) -> (RunReport, u64) {
@@ -48,7 +49,7 @@ fn every_bundled_scenario_runs_to_the_end_and_replays_identically() {
     let all = bundled_scenarios();
     assert!(all.len() >= 4, "{all:?}");
     for path in all {
-        let s = scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", rel(&path)));
+        let s = check::load(&path).unwrap_or_else(|e| panic!("{}: {e}", rel(&path)));
         let (a, ha) = run_with(&s, None);
         let (b, hb) = run_with(&s, None);
         assert_eq!(
@@ -105,7 +106,7 @@ fn direct_count(s: &Scenario) -> BTreeMap<String, i64> {
 fn the_word_counts_equal_a_direct_count_of_the_input() {
     let text = std::fs::read_to_string(root().join("scenarios/wordcount.toml")).unwrap();
     // show the whole table, not just the top 10
-    let s = scenario::parse_str(
+    let s = check::parse_str(
         "wordcount.toml",
         &text.replace("capture = 10", "capture = 100000"),
         None,
@@ -225,7 +226,7 @@ events = [{ p = 0 }, { p = 2 }, { p = 2 }, { p = 5 }, { p = 0 }]
 name = "out"
 input = "topic"
 "#;
-    let s = scenario::parse_str("partitioned.toml", text, None).unwrap();
+    let s = check::parse_str("partitioned.toml", text, None).unwrap();
     let (r, _) = run_with(&s, None);
     let src = r.operators.iter().find(|o| o.name == "topic").unwrap();
     let per: Vec<u64> = src.subtasks.iter().map(|c| c.records_out).collect();
@@ -286,7 +287,7 @@ input = "both"
         events(1000),
         events(100)
     );
-    scenario::parse_str("alignment.toml", &text, None).unwrap()
+    check::parse_str("alignment.toml", &text, None).unwrap()
 }
 
 #[test]

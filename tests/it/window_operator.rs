@@ -1,9 +1,9 @@
 //! The window operator in whole runs: what its state and limits do to a job (moved from the
 //! operator's unit tests, which do not run the simulator).
 
+use streamlab_engine::check::parse_str;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::{RunReport, Status};
-use streamlab_engine::scenario::parse_str;
 use streamlab_engine::sim::{self, RunOptions};
 
 fn job(window: &str, limits: &str, keys: usize) -> String {

@@ -5,8 +5,9 @@
 use super::checker::Checker;
 use crate::core::time::SimTime;
 use crate::flink::keygroup::UPPER_BOUND_MAX_PARALLELISM;
+use crate::scenario::query::max_parallelism_of;
 use crate::scenario::raw::{RawRescale, RawSavepoint};
-use crate::scenario::savepoint::{DEFAULT_DOWNTIME, max_parallelism_of};
+use crate::scenario::savepoint::DEFAULT_DOWNTIME;
 use crate::scenario::{JobConfig, NodeDef, RescaleSpec, SavepointSpec, Spanned, input_end};
 use std::ops::Range;
 use toml::Spanned as TSpanned;

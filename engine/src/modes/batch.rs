@@ -198,7 +198,7 @@ capture = 100
 
     /// The sink's rows, sorted, as JSON.
     fn rows(text: &str, custom: &[CustomProcess]) -> Vec<String> {
-        let s = crate::scenario::parse_str_with("t.toml", text, None, custom)
+        let s = crate::check::parse_str_with("t.toml", text, None, custom)
             .unwrap_or_else(|d| panic!("{}", d.render()));
         let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
         let r = run_mode(&s, &p, Mode::Batch, &ModeOptions::default()).expect("runs");

@@ -93,7 +93,7 @@ pub fn baseline_faults(s: &Scenario) -> BaselineFaults {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::parse_str;
+    use crate::check::parse_str;
 
     fn faults(extra: &str) -> BaselineFaults {
         let text = format!(

@@ -3,8 +3,8 @@ use crate::report::{RunReport, Status};
 use proptest::prelude::*;
 
 fn load(text: &str) -> (Scenario, Plan) {
-    let s = crate::scenario::parse_str("t.toml", text, None)
-        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let s =
+        crate::check::parse_str("t.toml", text, None).unwrap_or_else(|d| panic!("{}", d.render()));
     let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
     (s, p)
 }
@@ -280,7 +280,7 @@ fn a_dstream_interval_of_zero_is_rejected_at_its_position() {
         "{}\n[modes.micro_batch]\nvariant = \"dstream\"\ntrigger = \"0 s\"\n",
         job(&[(1, 1, 1)], 10, 1, 100)
     );
-    let d = crate::scenario::parse_str("t.toml", &text, None).unwrap_err();
+    let d = crate::check::parse_str("t.toml", &text, None).unwrap_err();
     let msg = d.render();
     assert!(msg.contains("DStream batch interval of 0"), "{msg}");
     assert!(msg.contains("t.toml:"), "{msg}");
@@ -288,7 +288,7 @@ fn a_dstream_interval_of_zero_is_rejected_at_its_position() {
         "{}\n[modes.micro_batch]\noutput_mode = \"upsert\"\n",
         job(&[(1, 1, 1)], 10, 1, 100)
     );
-    let msg = crate::scenario::parse_str("t.toml", &text, None)
+    let msg = crate::check::parse_str("t.toml", &text, None)
         .unwrap_err()
         .render();
     assert!(msg.contains("unknown output mode `upsert`"), "{msg}");

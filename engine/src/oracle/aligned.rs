@@ -82,7 +82,7 @@ events = [ { a = 1 } ]
 name = "out"
 input = "s"
 "#;
-        let s = crate::scenario::parse_str("t.toml", text, None)
+        let s = crate::check::parse_str("t.toml", text, None)
             .unwrap_or_else(|d| panic!("{}", d.render()));
         let v = variant(&s).expect("a comparison is asked for");
         let c = v.fault_tolerance.checkpointing.as_ref().unwrap();

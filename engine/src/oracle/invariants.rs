@@ -5,7 +5,8 @@
 //! - [`ChannelOrder`] for watermarks: the watermarks arriving on a channel never go back;
 //! - [`ChannelOrder`] for barriers: the checkpoint ids of the barriers arriving on a channel
 //!   increase;
-//! - [`WindowFirings`]: a window operator emits a result once per key and window, unless its
+//! - [`WindowFirings`]: a window operator (or a window join) emits a result once per key and
+//!   window, unless its
 //!   trigger fires repeatedly by design (count, continuous), a late element within the allowed
 //!   lateness fires the window again, or a restore rewound the operator to a state from
 //!   before the first firing (a replay);
@@ -25,7 +26,7 @@ use crate::flink::window::trigger::TriggerKind;
 use crate::ops::Operator;
 use crate::ops::window::Emitted;
 use crate::plan::Plan;
-use crate::scenario::{NodeKind, Scenario};
+use crate::scenario::{JoinKind, NodeKind, Scenario};
 use crate::sim::buffer::{Buffer, Marker};
 use crate::sim::channel::Channel;
 use crate::sim::observe::{Invariant, Observer, Violation};
@@ -110,15 +111,23 @@ pub struct WindowFirings {
     fired: BTreeMap<(usize, OrdValue, Window), Fired>,
     /// Per task, the last checkpoint it snapshotted (0: none).
     epoch: Vec<u64>,
+    /// Per logical node, the firings checked (that the checker is not idle).
+    checked: Vec<u64>,
 }
 
 impl WindowFirings {
     /// Checks window operators with these rules (indexed by logical node).
     pub fn new(rules: Vec<Option<FiringRule>>) -> Self {
         WindowFirings {
+            checked: vec![0; rules.len()],
             rules,
             ..Default::default()
         }
+    }
+
+    /// How many firings of logical node `node` were checked.
+    pub fn checked(&self, node: usize) -> u64 {
+        self.checked.get(node).copied().unwrap_or(0)
     }
 
     fn epoch_of(&self, task: u32) -> u64 {
@@ -142,6 +151,7 @@ impl WindowFirings {
         if rule.repeats {
             return Ok(());
         }
+        self.checked[node] += 1;
         let now = Fired {
             task,
             epoch: self.epoch_of(task),
@@ -333,8 +343,18 @@ fn firing_rules(s: &Scenario, p: &Plan) -> Vec<Option<FiringRule>> {
     let g = &p.logical.graph;
     g.node_indices()
         .map(|n| {
-            let NodeKind::Window(w) = &s.nodes[g[n].scenario_node].kind else {
-                return None;
+            let w = match &s.nodes[g[n].scenario_node].kind {
+                NodeKind::Window(w) => w,
+                // A window join is Flink's co-group on a window operator with the assigner's
+                // default trigger (EventTimeTrigger) and no allowed lateness: each window's
+                // pairs are emitted once.
+                NodeKind::Join(j) if matches!(j.kind, JoinKind::Window(_)) => {
+                    return Some(FiringRule {
+                        repeats: false,
+                        allowed_lateness: 0,
+                    });
+                }
+                _ => return None,
             };
             let default = if w.processing_time {
                 TriggerKind::ProcessingTime
@@ -378,6 +398,32 @@ impl Invariants {
 
     fn name(&self, node: usize) -> &str {
         self.names.get(node).map_or("?", String::as_str)
+    }
+
+    /// Operator `node` of task `ti` (`label`) emitted the result of `key`'s `window` at `at`
+    /// with watermark `watermark`: a repeat no late firing or restore explains is a violation.
+    fn window_fired(
+        &mut self,
+        node: usize,
+        (ti, label): (u32, &str),
+        (key, window, watermark): (Value, Window, EventTime),
+        at: SimTime,
+        interner: &Interner,
+    ) {
+        let Err(first) = self.windows.fire(node, ti, key, window, watermark, at) else {
+            return;
+        };
+        let lateness = self.windows.rules[node].map_or(0, |r| r.allowed_lateness);
+        let detail = format!(
+            "operator `{}` ({label}) emitted key {} window [{}, {}) again (watermark {watermark}); it fired first at {} (watermark {}), and neither a late firing (allowed lateness {lateness} ms) nor a restore explains it",
+            self.name(node),
+            key.to_json(interner),
+            window.start,
+            window.end,
+            first.at,
+            first.watermark
+        );
+        self.fail(Invariant::WindowFiresOnce, at, detail);
     }
 
     /// Checks every exactly-once sink of `task` with `check`, reporting a bad commit as
@@ -476,40 +522,37 @@ impl Observer for Invariants {
         drain: bool,
     ) {
         for slot in &mut task.chain.ops {
-            let Operator::Window(w) = &mut slot.op else {
-                continue;
-            };
-            let Some(log) = w.log.as_mut() else { continue };
-            for e in log.iter() {
-                let Emitted::Fire {
-                    key,
-                    window,
-                    watermark,
-                    ..
-                } = e
-                else {
-                    continue;
-                };
-                if let Err(first) = self
-                    .windows
-                    .fire(slot.node, ti, *key, *window, *watermark, end)
-                {
-                    let lateness = self.windows.rules[slot.node].map_or(0, |r| r.allowed_lateness);
-                    let detail = format!(
-                        "operator `{}` ({}) emitted key {} window [{}, {}) again (watermark {watermark}); it fired first at {} (watermark {}), and neither a late firing (allowed lateness {lateness} ms) nor a restore explains it",
-                        self.name(slot.node),
-                        task.label,
-                        key.to_json(interner),
-                        window.start,
-                        window.end,
-                        first.at,
-                        first.watermark
-                    );
-                    self.fail(Invariant::WindowFiresOnce, end, detail);
+            let fired: Vec<(Value, Window, EventTime)> = match &mut slot.op {
+                Operator::Window(w) => {
+                    let Some(log) = w.log.as_mut() else { continue };
+                    let fired = log
+                        .iter()
+                        .filter_map(|e| match e {
+                            Emitted::Fire {
+                                key,
+                                window,
+                                watermark,
+                                ..
+                            } => Some((*key, *window, *watermark)),
+                            _ => None,
+                        })
+                        .collect();
+                    if drain {
+                        log.clear();
+                    }
+                    fired
                 }
-            }
-            if drain {
-                log.clear();
+                Operator::WindowJoin(j) => {
+                    let Some(log) = j.log.as_mut() else { continue };
+                    // the trace does not read a join's log: always emptied here
+                    log.drain(..)
+                        .map(|f| (f.key, f.window, f.watermark))
+                        .collect()
+                }
+                _ => continue,
+            };
+            for f in fired {
+                self.window_fired(slot.node, (ti, &task.label), f, end, interner);
             }
         }
     }
@@ -690,7 +733,7 @@ mod tests {
     fn invariants() -> Invariants {
         let text = "[[source]]\nname = \"s\"\nkind = \"inline\"\nevents = [ { a = 1 } ]\n\
                     [[sink]]\nname = \"out\"\ninput = \"s\"\n";
-        let s = crate::scenario::parse_str("t.toml", text, None).expect("valid");
+        let s = crate::check::parse_str("t.toml", text, None).expect("valid");
         let p = crate::plan::plan(&s).expect("plans");
         Invariants::new(&s, &p)
     }
@@ -739,6 +782,106 @@ mod tests {
         );
         // the repeated barrier behind it does not replace the first violation
         assert_eq!(inv.violation(), Some(&v));
+    }
+
+    /// The bundled `window_join` scenario (a window join `same_window`, an interval join
+    /// `within_10s`), planned.
+    fn window_join() -> (Scenario, Plan) {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/window_join.toml");
+        let text = std::fs::read_to_string(path).expect("bundled scenario");
+        let s = crate::check::parse_str("window_join.toml", &text, None).expect("valid");
+        let p = crate::plan::plan(&s).expect("plans");
+        (s, p)
+    }
+
+    /// The logical index of the node called `name`.
+    fn node(inv: &Invariants, name: &str) -> usize {
+        inv.names.iter().position(|n| n == name).expect("node")
+    }
+
+    #[test]
+    fn a_window_join_that_emits_a_window_twice_is_caught() {
+        let (s, p) = window_join();
+        let mut inv = Invariants::new(&s, &p);
+        let interner = Interner::new();
+        let w = Window {
+            start: 0,
+            end: 10_000,
+        };
+        let fired = (Value::Int(7), w, 10_000);
+        // an interval join has no windows: nothing to check
+        let interval = node(&inv, "within_10s");
+        inv.window_fired(interval, (0, "j#0"), fired, T, &interner);
+        inv.window_fired(interval, (0, "j#0"), fired, T, &interner);
+        assert!(inv.violation().is_none());
+        let join = node(&inv, "same_window");
+        inv.window_fired(join, (1, "same_window#0"), fired, T, &interner);
+        assert!(inv.violation().is_none(), "a first firing is fine");
+        inv.window_fired(
+            join,
+            (1, "same_window#0"),
+            fired,
+            SimTime(T.0 + 1),
+            &interner,
+        );
+        let v = inv.violation().expect("the repeat is caught");
+        assert_eq!(v.invariant, Invariant::WindowFiresOnce);
+        assert!(
+            v.detail.starts_with(
+                "operator `same_window` (same_window#0) emitted key 7 window [0, 10000) again"
+            ),
+            "{}",
+            v.detail
+        );
+    }
+
+    /// Forwards the kernel's hooks to checkers the test keeps a handle on.
+    struct Shared(std::rc::Rc<std::cell::RefCell<Invariants>>);
+
+    impl Observer for Shared {
+        fn buffer_arrived(&mut self, now: SimTime, ch: u32, b: &Buffer, c: &[Channel], t: &[Task]) {
+            self.0.borrow_mut().buffer_arrived(now, ch, b, c, t);
+        }
+        fn work_item_done(&mut self, e: SimTime, ti: u32, t: &mut Task, i: &Interner, d: bool) {
+            self.0.borrow_mut().work_item_done(e, ti, t, i, d);
+        }
+        fn snapshot_taken(&mut self, now: SimTime, ti: u32, id: u64, t: &Task) {
+            self.0.borrow_mut().snapshot_taken(now, ti, id, t);
+        }
+        fn checkpoint_notified(&mut self, now: SimTime, ti: u32, id: u64, t: &Task) {
+            self.0.borrow_mut().checkpoint_notified(now, ti, id, t);
+        }
+        fn restored(&mut self, n: SimTime, r: &[u32], k: Option<u64>, t: &[Task], c: &[bool]) {
+            self.0.borrow_mut().restored(n, r, k, t, c);
+        }
+        fn resubmitted(&mut self, now: SimTime, sp: u64, t: &[Task], c: usize) {
+            self.0.borrow_mut().resubmitted(now, sp, t, c);
+        }
+        fn violation(&self) -> Option<&Violation> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_normal_run_checks_the_window_joins_windows() {
+        let (s, p) = window_join();
+        let inv = std::rc::Rc::new(std::cell::RefCell::new(Invariants::new(&s, &p)));
+        let mut sim = crate::sim::Simulation::new(&s, &p, crate::sim::RunOptions::default());
+        sim.observe(Box::new(Shared(inv.clone())));
+        let out = sim.run().expect("runs");
+        assert_eq!(out.report.outcome.status, crate::report::Status::Finished);
+        let inv = inv.borrow();
+        assert!(inv.violation().is_none(), "{:?}", inv.violation());
+        let join = node(&inv, "same_window");
+        let windows = out.report.operators[join]
+            .windows
+            .as_ref()
+            .map_or(0, |w| w.fired);
+        assert!(windows > 0, "the join emitted pairs");
+        assert!(
+            inv.windows.checked(join) > 0,
+            "the checker saw the join's firings"
+        );
     }
 
     #[test]

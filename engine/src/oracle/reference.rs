@@ -22,7 +22,8 @@
 
 use crate::ops::sink_txn::Ledger;
 use crate::report::{RunReport, SinkReport, Status};
-use crate::scenario::{CheckpointMode, NodeDef, NodeKind, ReduceFn, Scenario, SinkSpec};
+use crate::scenario::changelog::{final_key_column, order_dependent, senders};
+use crate::scenario::{CheckpointMode, NodeKind, Scenario, SinkSpec};
 use crate::sim::RunOutput;
 
 /// How a sink is compared with the reference run.
@@ -43,56 +44,6 @@ pub fn basis_name(b: &Basis) -> &'static str {
         Basis::FinalPerKey(_) => "final value per key",
         Basis::NotRowByRow(..) => "not row by row",
     }
-}
-
-fn parallelism(n: &NodeDef, s: &Scenario) -> u32 {
-    n.parallelism
-        .as_ref()
-        .map_or(s.job.parallelism, |p| p.value)
-}
-
-/// The subtasks that send records into node `i`: the parallelism of its producers, looking
-/// through virtual nodes (key_by, union, side outputs).
-fn senders(s: &Scenario, i: usize) -> u32 {
-    s.nodes[i]
-        .inputs
-        .iter()
-        .map(|inp| {
-            let n = &s.nodes[inp.node];
-            match &n.kind {
-                NodeKind::KeyBy { .. } | NodeKind::Union => senders(s, inp.node),
-                NodeKind::SideOutput { of } => parallelism(&s.nodes[*of], s),
-                _ => parallelism(n, s),
-            }
-        })
-        .sum()
-}
-
-/// Whether a rolling reduce's intermediate values depend on the order its records arrive
-/// in: a count's n-th update is n whatever the order; a sum, min, max or expression keeps
-/// the first record's other fields and passes through other partial results.
-fn order_dependent(n: &NodeDef) -> bool {
-    matches!(&n.kind, NodeKind::Reduce { function, .. } if *function != ReduceFn::Count)
-}
-
-/// The rolling reduce whose changelog sink `sink` reads directly, and the column of the sink's
-/// rows that holds its key — when the reduce reads more than one subtask (so its intermediate
-/// values depend on the order of arrival) and its key is a plain field.
-pub fn final_key_column(s: &Scenario, sink: usize) -> Option<usize> {
-    let node = &s.nodes[sink];
-    let [input] = node.inputs.as_slice() else {
-        return None;
-    };
-    let r = &s.nodes[input.node];
-    if !order_dependent(r) || senders(s, input.node) < 2 {
-        return None;
-    }
-    let kb = r.inputs.first()?;
-    let NodeKind::KeyBy { key } = &s.nodes[kb.node].kind else {
-        return None;
-    };
-    let name = key.text.trim();
-    node.schema.fields.iter().position(|f| &*f.name == name)
 }
 
 /// How sink `sink` is compared; `late(name)` says whether operator `name` judged any record

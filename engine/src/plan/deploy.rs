@@ -124,8 +124,8 @@ fn plural(n: u32) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use crate::check::parse_str;
     use crate::plan::plan;
-    use crate::scenario::parse_str;
 
     fn job(cluster: &str, body: &str) -> String {
         format!(

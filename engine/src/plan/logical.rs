@@ -293,7 +293,7 @@ fn resolve_input(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::parse_str;
+    use crate::check::parse_str;
     use petgraph::visit::EdgeRef;
 
     const SRC: &str = "[[source]]\nname = \"a\"\nkind = \"generator\"\ncount = 10\nparallelism = 2\nfields.k = { kind = \"key\", count = 3 }\n";

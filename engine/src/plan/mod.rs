@@ -53,7 +53,7 @@ pub struct Rescaled {
 /// the rescale sets one explicitly (Flink adopts the savepoint's value then).
 pub fn plan(s: &Scenario) -> Result<Plan, Diagnostics> {
     let mut p = plan_one(s, None)?;
-    if let Some(s2) = crate::scenario::savepoint::rescaled(s) {
+    if let Some(s2) = crate::scenario::query::rescaled(s) {
         let keep = s2.job.max_parallelism.is_none().then_some(&p.logical);
         let p2 = plan_one(&s2, keep)?;
         p.rescaled = Some(Box::new(Rescaled {

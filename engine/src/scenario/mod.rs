@@ -5,23 +5,27 @@
 //! [`crate::check`] turns the raw tables into a [`Scenario`] ([`model`] and the types of
 //! [`recovery`], [`savepoint`], [`modes`], [`chaos`]) whose names are resolved, types known,
 //! options checked and expressions compiled, collecting every error with its line and column.
-//! [`units`] reads durations, sizes and bandwidths. `docs/scenario-format.md` is the
-//! reference for the format.
+//! The parts hold data only and never read the whole model back ([`spanned`] is the leaf
+//! they share); what reads a whole scenario is in [`query`] (input end, parallelism, the
+//! rescaled job), [`changelog`] (what a sink's changelog means for comparing runs) and
+//! `chaos::draw`. [`units`] reads durations, sizes and bandwidths.
+//! `docs/scenario-format.md` is the reference for the format.
 
+pub mod changelog;
 pub mod chaos;
 pub mod model;
 pub mod modes;
+pub mod query;
 pub mod raw;
 pub mod recovery;
 pub mod savepoint;
+pub mod spanned;
 pub mod units;
 
 pub use model::*;
+pub use query::input_end;
 pub use recovery::*;
 pub use savepoint::{RescaleSpec, SavepointSpec};
-
-// The entry points stay where callers find them; the checking is `crate::check`'s.
-pub use crate::check::{load, parse_str, parse_str_with};
 
 use crate::core::diag::{Diagnostics, SourceFile};
 use std::sync::Arc;

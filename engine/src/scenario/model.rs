@@ -90,14 +90,7 @@ pub struct JobConfig {
     pub auto_watermark_interval: SimDuration,
 }
 
-/// A value with the byte range it was written at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spanned<T> {
-    /// The value.
-    pub value: T,
-    /// Where it was written.
-    pub span: Range<usize>,
-}
+pub use super::spanned::Spanned;
 
 /// An expression as written, with the file offset of its first character, and as the checker
 /// compiled it: an [`Expr`] over the records it reads (each field holding one says which), or

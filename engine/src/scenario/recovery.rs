@@ -5,7 +5,6 @@
 //! The checks, which mirror Flink's own where Flink has one, are in [`crate::check`]
 //! (`checkpointing`, `restart`, `faults`).
 
-use super::model::*;
 use crate::core::time::{SimDuration, SimTime};
 use std::ops::Range;
 
@@ -202,38 +201,6 @@ pub struct Fault {
     pub span: Range<usize>,
 }
 
-impl Fault {
-    /// Short description for reports and traces.
-    pub fn describe(&self, s: &Scenario) -> String {
-        let name = |n: usize| s.nodes[n].name.clone();
-        match &self.kind {
-            FaultKind::KillSubtask { node, subtask } => {
-                format!("subtask {}#{subtask} killed", name(*node))
-            }
-            FaultKind::KillTaskManager { tm, .. } => format!("TaskManager {tm} lost"),
-            FaultKind::JobManager { ha } => format!(
-                "JobManager failed ({})",
-                if *ha { "HA on" } else { "no HA" }
-            ),
-            FaultKind::NetworkDelay { between, extra, .. } => format!(
-                "network between TaskManagers {} and {} slowed by {extra}",
-                between.0, between.1
-            ),
-            FaultKind::NetworkPartition { between, .. } => format!(
-                "network partition between TaskManagers {} and {}",
-                between.0, between.1
-            ),
-            FaultKind::Straggler {
-                node,
-                subtask,
-                factor,
-                ..
-            } => format!("subtask {}#{subtask} slowed {factor}×", name(*node)),
-            FaultKind::StorageFailure { .. } => "checkpoint storage unavailable".into(),
-        }
-    }
-}
-
 /// Everything about failures and recovery in one scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultTolerance {
@@ -287,68 +254,10 @@ impl FaultTolerance {
 /// The smallest interval Flink accepts (`CheckpointCoordinatorConfiguration`).
 pub const MIN_CHECKPOINT_INTERVAL: SimDuration = crate::core::defaults::checkpointing::MIN_INTERVAL;
 
-/// When every source has produced its last record, if that is known before running: every
-/// source is bounded and paced (a `duration`, or a `count` or rows at a `rate`).
-pub fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
-    let mut end = SimTime::ZERO;
-    for n in nodes {
-        let NodeKind::Source(src) = &n.kind else {
-            continue;
-        };
-        let d = match (&src.data, src.rate) {
-            (
-                SourceData::Generator {
-                    duration: Some(d), ..
-                },
-                _,
-            ) => *d,
-            (SourceData::Generator { count: Some(c), .. }, Some(r)) => {
-                SimDuration((*c as f64 / r * 1e9) as u64)
-            }
-            (
-                SourceData::Rows {
-                    rows,
-                    repeat,
-                    open_for: None,
-                    ..
-                },
-                Some(r),
-            ) => SimDuration(((rows.len() as u64 * repeat) as f64 / r * 1e9) as u64),
-            _ => return None,
-        };
-        end = end.max(SimTime::ZERO.plus(d));
-    }
-    Some(end)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scenario::parse_str;
-
-    fn nodes(src: &str) -> Vec<NodeDef> {
-        let text =
-            format!("[[source]]\nname = \"a\"\n{src}\n[[sink]]\nname = \"out\"\ninput = \"a\"\n");
-        parse_str("t.toml", &text, None).unwrap().nodes
-    }
-
-    #[test]
-    fn the_input_ends_when_every_source_is_bounded_and_paced() {
-        let at = |s: u64| Some(SimTime::ZERO.plus(SimDuration::from_secs(s)));
-        let generator = "kind = \"generator\"\nfields.k = { kind = \"sequence\" }";
-        assert_eq!(
-            input_end(&nodes(&format!("{generator}\ncount = 50\nrate = 10"))),
-            at(5)
-        );
-        assert_eq!(
-            input_end(&nodes(&format!(
-                "{generator}\nduration = \"7 s\"\nrate = 10"
-            ))),
-            at(7)
-        );
-        // as fast as it can: the end is not known before running
-        assert_eq!(input_end(&nodes(&format!("{generator}\ncount = 50"))), None);
-        let rows = "kind = \"inline\"\nevents = [{ k = 1 }, { k = 2 }]\nrepeat = 3\nrate = 2";
-        assert_eq!(input_end(&nodes(rows)), at(3));
+impl CheckpointConfig {
+    /// The coordinator's settings when only savepoints are taken (no `[checkpointing]`):
+    /// Flink's defaults, periodic triggering off.
+    pub fn savepoints_only() -> Self {
+        CheckpointConfig::with_defaults(SimDuration::from_secs(u64::from(u32::MAX)), 0..0)
     }
 }

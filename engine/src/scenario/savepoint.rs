@@ -14,10 +14,8 @@
 //!   restore either. Both are rejected by [`crate::check::savepoint`] with Flink's messages,
 //!   pointing at the file.
 
-use super::model::{Scenario, Spanned};
-use super::{JobConfig, NodeDef};
+use super::spanned::Spanned;
 use crate::core::time::{SimDuration, SimTime};
-use crate::flink::keygroup::default_max_parallelism;
 use std::ops::Range;
 
 /// Default time between the old job stopping and the new one being submitted.
@@ -45,46 +43,4 @@ pub struct RescaleSpec {
     pub max_parallelism: Option<Spanned<u32>>,
     /// Where the table was written.
     pub span: Range<usize>,
-}
-
-impl super::CheckpointConfig {
-    /// The coordinator's settings when only savepoints are taken (no `[checkpointing]`):
-    /// Flink's defaults, periodic triggering off.
-    pub fn savepoints_only() -> Self {
-        super::CheckpointConfig::with_defaults(SimDuration::from_secs(u64::from(u32::MAX)), 0..0)
-    }
-}
-
-/// The max parallelism a node runs with: `[job] max_parallelism` or Flink's default for its
-/// parallelism (`KeyGroupRangeAssignment.computeDefaultMaxParallelism`).
-pub fn max_parallelism_of(job: &JobConfig, node: &NodeDef) -> u32 {
-    job.max_parallelism.as_ref().map_or_else(
-        || default_max_parallelism(parallelism_of(job, node)),
-        |m| m.value,
-    )
-}
-
-/// A node's parallelism (its own, else the job's default).
-pub fn parallelism_of(job: &JobConfig, node: &NodeDef) -> u32 {
-    node.parallelism
-        .as_ref()
-        .map_or(job.parallelism, |p| p.value)
-}
-
-/// The scenario the job is resubmitted as after `[rescale]`: new parallelism per operator
-/// (each pointing at the rescale entry that set it, so planner errors land there) and the
-/// new explicit max parallelism. `None` without a `[rescale]` table. The max parallelism a
-/// node adopts from the savepoint is applied by the planner ([`crate::plan::plan`]).
-pub fn rescaled(s: &Scenario) -> Option<Scenario> {
-    let r = s.fault_tolerance.rescale.as_ref()?;
-    let mut t = s.clone();
-    for (node, p) in &r.parallelism {
-        t.nodes[*node].parallelism = Some(p.clone());
-    }
-    if let Some(m) = &r.max_parallelism {
-        t.job.max_parallelism = Some(m.clone());
-    }
-    t.fault_tolerance.savepoints.clear();
-    t.fault_tolerance.rescale = None;
-    Some(t)
 }

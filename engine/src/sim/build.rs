@@ -478,7 +478,7 @@ fn operator(
                 c.operator_record,
             )
         }
-        NodeKind::Join(j) => (join_op(s, node, j, interner), c.keyed_record),
+        NodeKind::Join(j) => (join_op(s, node, j, interner, annotate), c.keyed_record),
         NodeKind::Process(pr) => {
             let key = pr.key.compiled.bind(interner);
             let func: Box<dyn crate::flink::process::KeyedProcessFunction> = match &pr.function {
@@ -555,19 +555,20 @@ fn sink_op(
     }
     if s.fault_tolerance.keeps_output() {
         op.ledger = Some(Box::default());
-        if let Some(col) = crate::oracle::reference::final_key_column(s, idx) {
+        if let Some(col) = crate::scenario::changelog::final_key_column(s, idx) {
             op.track_final_per_key(col);
         }
     }
     op
 }
 
-/// A window join or an interval join.
+/// A window join or an interval join; with `annotate`, a window join logs its firings.
 fn join_op(
     s: &Scenario,
     node: &crate::scenario::NodeDef,
     j: &crate::scenario::JoinSpec,
     interner: &mut Interner,
+    annotate: bool,
 ) -> Operator {
     let left = &s.nodes[node.inputs[0].node].schema;
     let right = &s.nodes[node.inputs[1].node].schema;
@@ -585,7 +586,12 @@ fn join_op(
     match &j.kind {
         JoinKind::Window(a) => {
             let gaps = j.gap.as_ref().map(|g| g.compiled.bind(interner));
-            Operator::WindowJoin(Box::new(WindowJoinOp::new(pairing, a.clone(), gaps)))
+            Operator::WindowJoin(Box::new(WindowJoinOp::new(
+                pairing,
+                a.clone(),
+                gaps,
+                annotate,
+            )))
         }
         JoinKind::Interval { lower, upper } => {
             Operator::IntervalJoin(Box::new(IntervalJoinOp::new(pairing, *lower, *upper)))
@@ -700,7 +706,7 @@ fn window_op(
     annotate: bool,
 ) -> crate::ops::window::WindowOp {
     use crate::flink::window::Assigner;
-    use crate::flink::window::trigger::{Evictor, Trigger, TriggerKind};
+    use crate::flink::window::defaults::trigger_and_evictor;
     use crate::ops::window::{WindowConfig, WindowOp};
     use crate::ops::window_acc::WindowAgg;
     use crate::scenario::WindowFn;
@@ -727,38 +733,13 @@ fn window_op(
                 .collect(),
         ),
     };
-    // Defaults as in Flink: the assigner's default trigger; count windows are global windows
-    // with a (purging) count trigger, and an evictor when they slide.
-    let (trigger, evictor) = match w.count {
-        Some((n, None)) => (
-            Trigger {
-                kind: TriggerKind::Count(n),
-                purging: true,
-            },
-            None,
-        ),
-        Some((n, Some(slide))) => (
-            Trigger {
-                kind: TriggerKind::Count(slide),
-                purging: false,
-            },
-            Some(Evictor::Count(n as usize)),
-        ),
-        None => {
-            let default = match (&w.assigner, w.processing_time) {
-                (Assigner::Global, _) => TriggerKind::Never,
-                (_, true) => TriggerKind::ProcessingTime,
-                (_, false) => TriggerKind::EventTime,
-            };
-            (
-                w.trigger.unwrap_or(Trigger {
-                    kind: default,
-                    purging: false,
-                }),
-                w.evictor,
-            )
-        }
-    };
+    let (trigger, evictor) = trigger_and_evictor(
+        &w.assigner,
+        w.processing_time,
+        w.count,
+        w.trigger,
+        w.evictor,
+    );
     let cfg = WindowConfig {
         key,
         assigner: w.assigner.clone(),

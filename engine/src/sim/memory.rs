@@ -196,7 +196,7 @@ mod tests {
 
     /// Runs `text` with `limits.max_memory` set to `limit` bytes.
     fn run_with_limit(text: &str, limit: u64) -> RunReport {
-        let mut s = crate::scenario::parse_str("t.toml", text, None)
+        let mut s = crate::check::parse_str("t.toml", text, None)
             .unwrap_or_else(|d| panic!("{}", d.render()));
         s.limits.max_memory = limit;
         let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
@@ -364,7 +364,7 @@ name = "out"
 input = "c"
 "#
             );
-            let s = crate::scenario::parse_str("t.toml", &text, None)
+            let s = crate::check::parse_str("t.toml", &text, None)
                 .unwrap_or_else(|d| panic!("{}", d.render()));
             crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()))
         };

@@ -26,7 +26,8 @@
 //! work items on cores and the network events (`cpu.rs`, `work.rs`), and the kernel's side of
 //! each subsystem (`checkpoints.rs`, `unaligned.rs`, `failover.rs`, `savepoints.rs`): it hands
 //! a subsystem the pieces of the world it needs and carries out what follows from its answer.
-//! (`reporting.rs`, the report at the end of a run, still reads the world directly.)
+//! At the end of a run the kernel lends `reporting.rs` a read-only view of the world
+//! (`reporting::EndState`), from which it builds the report.
 //!
 //! **The world's parts**, used by the kernel and the subsystems: [`queue`] (the clock and the
 //! event queue), [`task`] (a subtask: gate, chain, writers), [`channel`] and [`buffer`],
@@ -133,7 +134,7 @@ mod tests {
     use super::*;
 
     fn run_text(text: &str) -> RunReport {
-        let s = crate::scenario::parse_str("t.toml", text, None)
+        let s = crate::check::parse_str("t.toml", text, None)
             .unwrap_or_else(|d| panic!("{}", d.render()));
         let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
         run(&s, &p, RunOptions::default()).unwrap().report
@@ -157,8 +158,8 @@ mod tests {
     fn step_matches_run(file: &str) {
         let path = format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).expect("bundled scenario");
-        let s = crate::scenario::parse_str(file, &text, None)
-            .unwrap_or_else(|d| panic!("{}", d.render()));
+        let s =
+            crate::check::parse_str(file, &text, None).unwrap_or_else(|d| panic!("{}", d.render()));
         let p = crate::plan::plan(&s).unwrap_or_else(|d| panic!("{}", d.render()));
         let opts = || RunOptions {
             hash_trace: true,

@@ -325,7 +325,7 @@ mod tests {
     }
 
     fn recovery(region: Vec<u32>) -> Recovery {
-        let s = crate::scenario::parse_str(
+        let s = crate::check::parse_str(
             "t.toml",
             "[[source]]\nname = \"s\"\nkind = \"inline\"\nevents = [ { a = 1 } ]\n\n[[sink]]\nname = \"out\"\ninput = \"s\"\n",
             None,

@@ -2,15 +2,43 @@
 //! task's operators, time split and watermarks, the sinks, then what only streaming has —
 //! network totals, checkpoints, failures, the rescale. The report itself is put together by
 //! the one assembler every mode uses ([`RunReport::assemble`]).
+//!
+//! The kernel hands this module a read-only view of the world at the end of the run
+//! ([`EndState`]: the tasks, channels, subsystems' records), never the `Simulation` itself.
 
+use super::channel::Channel;
 use super::report_parts::{self, sink_input, window_counts};
 use super::task::Task;
 use super::*;
 use crate::core::time::EVENT_TIME_MAX;
 use crate::core::time::SimTime;
+use crate::core::value::Interner;
 use crate::ops::sink::{Series as Arrivals, SinkOp};
 
-impl Simulation<'_> {
+/// What the report reads of the world when the run has ended (a read-only view the kernel
+/// lends: the tasks of the running job, the channels between them, the savepoint/rescale
+/// state with the tasks a rescale retired, and the records of checkpoints, failures and
+/// scripted faults).
+pub(super) struct EndState<'w> {
+    /// The simulated time the run ended at.
+    pub end: SimTime,
+    /// The subtasks of the running job.
+    pub tasks: &'w [Task],
+    /// The network channels between them (counters, senders).
+    pub channels: &'w [Channel],
+    /// The strings interned by the run, to print keys and values.
+    pub interner: &'w Interner,
+    /// Savepoint/rescale state: the report of a rescale, the tasks it retired.
+    pub sp: &'w savepoint::State,
+    /// The checkpoint coordinator, when checkpointing is on (its history).
+    pub coord: Option<&'w checkpoint::Coordinator>,
+    /// Failures, job-status transitions and which scripted faults struck.
+    pub recovery: &'w recovery::Recovery,
+    /// The scenario's scripted faults.
+    pub faults: &'w [crate::scenario::Fault],
+}
+
+impl EndState<'_> {
     /// The report of the run that ended with `outcome` (status, message, events).
     pub(super) fn report(
         &self,
@@ -19,7 +47,7 @@ impl Simulation<'_> {
         seed: u64,
         (status, message, events): (Status, Option<String>, u64),
     ) -> RunReport {
-        let end = self.queue.now();
+        let end = self.end;
         let g = &p.logical.graph;
         // Operators, in logical-graph order.
         let mut operators: Vec<OperatorReport> = g
@@ -88,20 +116,16 @@ impl Simulation<'_> {
                 sinks,
                 throughput: report_parts::throughput(arrivals),
             },
-            &self.interner,
+            self.interner,
         );
         RunReport {
             network: self.network_report(&net),
-            checkpoints: self
-                .coord
-                .as_ref()
-                .map(|c| c.history.clone())
-                .unwrap_or_default(),
+            checkpoints: self.coord.map(|c| c.history.clone()).unwrap_or_default(),
             failures: self.recovery.failures.clone(),
             job_status: self.recovery.transitions.clone(),
             faults_not_reached: self.faults_not_reached(s, end),
             rescale: self.sp.report.clone(),
-            warnings: self.rescale_missed(s).into_iter().collect(),
+            warnings: self.sp.rescale_missed(s).into_iter().collect(),
             ..report
         }
     }

@@ -19,6 +19,19 @@ use crate::flink::window::merging::MergingWindowSet;
 use crate::flink::window::{Assigner, Window};
 use crate::report::WindowReport;
 use rustc_hash::FxHashMap;
+
+/// One firing of a window join's window (for the in-run checker: a window's pairs are
+/// emitted once, when the watermark passes its end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinFired {
+    /// The join key.
+    pub key: Value,
+    /// The window (for sessions, the merged session).
+    pub window: Window,
+    /// The operator's watermark then.
+    pub watermark: EventTime,
+}
+
 /// A window join subtask.
 #[derive(Debug, Clone)]
 pub struct WindowJoinOp {
@@ -40,12 +53,19 @@ pub struct WindowJoinOp {
     pub pairs: u64,
     /// A failure to report.
     pub failure: Option<String>,
+    /// The windows fired since the in-run checker last read them, when annotations are on.
+    pub log: Option<Vec<JoinFired>>,
 }
 
 impl WindowJoinOp {
     /// A window join with empty state; `gaps` are the dynamic session gaps of the left and
-    /// right records.
-    pub fn new(pairing: Pairing, assigner: Assigner, gaps: Option<[Expr; 2]>) -> Self {
+    /// right records; `annotate` keeps a log of the windows fired.
+    pub fn new(
+        pairing: Pairing,
+        assigner: Assigner,
+        gaps: Option<[Expr; 2]>,
+        annotate: bool,
+    ) -> Self {
         WindowJoinOp {
             pairing,
             assigner,
@@ -58,6 +78,7 @@ impl WindowJoinOp {
             late_dropped: 0,
             pairs: 0,
             failure: None,
+            log: annotate.then(Vec::new),
         }
     }
 
@@ -197,6 +218,13 @@ impl WindowJoinOp {
             let Some([l, r]) = self.state.remove(&(key, state_window)) else {
                 continue;
             };
+            if let Some(log) = &mut self.log {
+                log.push(JoinFired {
+                    key,
+                    window: w,
+                    watermark: wm,
+                });
+            }
             let (la, ra) = (
                 self.pairing.left_arity.max(1),
                 self.pairing.right_arity.max(1),

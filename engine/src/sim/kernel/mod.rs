@@ -299,7 +299,17 @@ impl<'a> Simulation<'a> {
             t.finish()?;
         }
         let visible = self.visible_output(s, p);
-        let report = self.report(s, p, self.seed, ending);
+        let report = super::reporting::EndState {
+            end: self.queue.now(),
+            tasks: &self.tasks,
+            channels: &self.channels,
+            interner: &self.interner,
+            sp: &self.sp,
+            coord: self.coord.as_ref(),
+            recovery: &self.recovery,
+            faults: &self.faults,
+        }
+        .report(s, p, self.seed, ending);
         Ok(RunOutput {
             report,
             trace_hash: trace.as_ref().map(Trace::hash),

@@ -57,11 +57,6 @@ impl Simulation<'_> {
         }
     }
 
-    /// Why the scenario's `[rescale]` did not happen, for the report.
-    pub(in crate::sim) fn rescale_missed(&self, s: &Scenario) -> Option<String> {
-        self.sp.rescale_missed(s)
-    }
-
     /// The completion of checkpoint `id` reached the tasks: a stop-with-savepoint ends the
     /// job now, and the resubmission follows after the downtime.
     pub(in crate::sim) fn after_notify(&mut self, id: u64) {

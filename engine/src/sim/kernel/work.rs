@@ -263,11 +263,20 @@ pub(super) fn on_marker(
     t
 }
 
-/// Writes what window operators emitted (with their annotations) to the trace.
+/// Writes what window operators emitted (with their annotations) to the trace, and empties
+/// the window joins' firing logs.
 pub(super) fn trace_window_log(tr: &mut Trace, task: &mut Task, interner: &Interner, t: SimTime) {
     for slot in &mut task.chain.ops {
-        let Operator::Window(w) = &mut slot.op else {
-            continue;
+        let w = match &mut slot.op {
+            Operator::Window(w) => w,
+            // (the trace does not record a window join's firings: only the checker reads them)
+            Operator::WindowJoin(j) => {
+                if let Some(log) = j.log.as_mut() {
+                    log.clear();
+                }
+                continue;
+            }
+            _ => continue,
         };
         let Some(log) = w.log.as_mut() else { continue };
         for e in log.drain(..) {

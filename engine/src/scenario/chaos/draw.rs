@@ -1,122 +1,18 @@
-//! Random fault profiles (`[chaos]`, `streamlab run --chaos`): faults drawn from the seed
-//! instead of written one by one.
-//!
-//! A profile says which kinds of fault may strike, how often on average, the minimum stable
-//! time between two faults, and when the faulty phase ends. The run then has two phases, as
-//! a chaos test on a real cluster would: faults while the input runs, then none until the job
-//! finishes, so every recovery can complete and the outputs can be compared with the
-//! fault-free run the engine performs itself.
-//!
-//! Drawing (stream `chaos` of the run's seed, so the same seed gives the same faults and
-//! another seed other ones):
-//! - the first fault comes `min_stable` after the start, later ones at least `min_stable`
-//!   after the previous one, plus an exponentially distributed wait of mean
-//!   `mean_interval − min_stable` (a Poisson process with a dead time), while before `until`;
-//! - each fault's kind is uniform over the kinds allowed (network faults need two
-//!   TaskManagers); its target (operator and subtask, TaskManager, pair of TaskManagers) is
-//!   uniform too; its parameters are drawn from fixed ranges written below.
-//!
-//! ```toml
-//! [chaos]
-//! kinds = ["kill_subtask", "kill_task_manager", "straggler"]  # default: every kind
-//! mean_interval = "20 s"    # average time between faults
-//! min_stable = "5 s"        # no fault sooner than this after the start or the previous one
-//! until = "60 s"            # end of the faulty phase (default: when the input ends)
-//! ```
+//! Drawing a chaos profile's faults from the run's seed (the rules are in the parent module's
+//! documentation).
 
-use super::recovery::{Fault, FaultKind, FaultTime};
-use super::{NodeDef, Scenario};
+use super::{ChaosError, ChaosKind, ChaosProfile};
 use crate::core::rng::{SeedTree, SimRng};
 use crate::core::time::{SimDuration, SimTime};
-
-/// A kind of fault a profile may draw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChaosKind {
-    /// A subtask throws.
-    KillSubtask,
-    /// A TaskManager dies; a replacement comes after 1–10 s.
-    KillTaskManager,
-    /// The JobManager fails over to a standby (high availability).
-    JobManager,
-    /// 50–500 ms extra latency between two TaskManagers for 1–5 s.
-    NetworkDelay,
-    /// No traffic between two TaskManagers for 1–5 s.
-    NetworkPartition,
-    /// A subtask runs 2–10× slower for 1–5 s.
-    Straggler,
-    /// Checkpoint storage unavailable for 1–5 s.
-    StorageFailure,
-}
-
-impl ChaosKind {
-    /// Every kind, in the order of the names.
-    pub const ALL: [ChaosKind; 7] = [
-        ChaosKind::KillSubtask,
-        ChaosKind::KillTaskManager,
-        ChaosKind::JobManager,
-        ChaosKind::NetworkDelay,
-        ChaosKind::NetworkPartition,
-        ChaosKind::Straggler,
-        ChaosKind::StorageFailure,
-    ];
-
-    /// The name in scenario files (the `kind` of the matching `[[fault]]`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ChaosKind::KillSubtask => "kill_subtask",
-            ChaosKind::KillTaskManager => "kill_task_manager",
-            ChaosKind::JobManager => "job_manager",
-            ChaosKind::NetworkDelay => "network_delay",
-            ChaosKind::NetworkPartition => "network_partition",
-            ChaosKind::Straggler => "straggler",
-            ChaosKind::StorageFailure => "storage_failure",
-        }
-    }
-
-    fn between_task_managers(self) -> bool {
-        matches!(self, ChaosKind::NetworkDelay | ChaosKind::NetworkPartition)
-    }
-}
-
-/// A random fault profile.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChaosProfile {
-    /// The kinds that may strike.
-    pub kinds: Vec<ChaosKind>,
-    /// Average time between faults. Default 20 s.
-    pub mean_interval: SimDuration,
-    /// Minimum time from the start, and between two faults. Default 5 s.
-    pub min_stable: SimDuration,
-    /// End of the faulty phase; `None`: when the input ends.
-    pub until: Option<SimTime>,
-}
-
-impl Default for ChaosProfile {
-    fn default() -> Self {
-        ChaosProfile {
-            kinds: ChaosKind::ALL.to_vec(),
-            mean_interval: crate::core::defaults::chaos::MEAN_INTERVAL,
-            min_stable: crate::core::defaults::chaos::MIN_STABLE,
-            until: None,
-        }
-    }
-}
-
-/// Why a profile cannot be drawn for a scenario.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ChaosError {
-    /// No end of the faulty phase is known.
-    #[error(
-        "--chaos needs to know when the faulty phase ends: the input has no known end (a source without `duration`, or without `count` and `rate`); give [chaos] an `until`, such as until = \"60 s\""
-    )]
-    NoEnd,
-}
+use crate::scenario::model::Scenario;
+use crate::scenario::query::{input_end, parallelism_of};
+use crate::scenario::recovery::{Fault, FaultKind, FaultTime};
 
 /// Draws the faults of `profile` for scenario `s` from `seed`.
 pub fn draw(s: &Scenario, profile: &ChaosProfile, seed: u64) -> Result<Vec<Fault>, ChaosError> {
     let until = match profile.until {
         Some(t) => t,
-        None => super::input_end(&s.nodes).ok_or(ChaosError::NoEnd)?,
+        None => input_end(&s.nodes).ok_or(ChaosError::NoEnd)?,
     };
     let kinds: Vec<ChaosKind> = profile
         .kinds
@@ -129,7 +25,7 @@ pub fn draw(s: &Scenario, profile: &ChaosProfile, seed: u64) -> Result<Vec<Fault
         .iter()
         .enumerate()
         .filter(|(_, n)| !n.is_virtual())
-        .map(|(i, n)| (i, parallelism(n, s)))
+        .map(|(i, n)| (i, parallelism_of(&s.job, n)))
         .collect();
     let mut rng = SeedTree::new(seed).stream("chaos");
     let mut faults = Vec::new();
@@ -157,12 +53,6 @@ pub fn draw(s: &Scenario, profile: &ChaosProfile, seed: u64) -> Result<Vec<Fault
         });
     }
     Ok(faults)
-}
-
-fn parallelism(n: &NodeDef, s: &Scenario) -> u32 {
-    n.parallelism
-        .as_ref()
-        .map_or(s.job.parallelism, |p| p.value)
 }
 
 /// Uniform in `[lo, hi]` milliseconds.
@@ -218,7 +108,7 @@ fn fault_kind(k: ChaosKind, s: &Scenario, targets: &[(usize, u32)], rng: &mut Si
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::parse_str;
+    use crate::check::parse_str;
 
     fn scenario(extra: &str) -> Scenario {
         let text = format!(
@@ -291,7 +181,7 @@ input = "m"
             for f in draw(&s, &p, seed).unwrap() {
                 match f.kind {
                     FaultKind::KillSubtask { node, subtask } => {
-                        let par = parallelism(&s.nodes[node], &s);
+                        let par = parallelism_of(&s.job, &s.nodes[node]);
                         assert!(subtask < par, "{} #{subtask}", s.nodes[node].name);
                         assert!(!s.nodes[node].is_virtual());
                     }
