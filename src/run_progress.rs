@@ -73,7 +73,7 @@ mod tests {
     #[test]
     fn the_line_says_how_far_the_run_is() {
         let p = Progress {
-            sim_time: SimTime(2_500_000_000),
+            sim_time: SimTime::from_nanos(2_500_000_000),
             events: 32_768,
             records: 1_000,
             memory_bytes: 3 << 20,

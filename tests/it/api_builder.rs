@@ -108,7 +108,7 @@ fn env_settings_reach_the_scenario_the_plan_and_the_run() {
     }
     let s = env.scenario().unwrap();
     assert_eq!(s.seed, 42);
-    assert_eq!(s.job.auto_watermark_interval.0, 50_000_000);
+    assert_eq!(s.job.auto_watermark_interval.as_nanos(), 50_000_000);
     let p = planned(&env);
     let keyed = p.execution.vertices.iter().find(|v| v.keyed).unwrap();
     assert_eq!(keyed.max_parallelism, 64, "key groups");

@@ -139,7 +139,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(s.cost.operator_record.0, 2_000);
+        assert_eq!(s.cost.operator_record.as_nanos(), 2_000);
         assert_eq!(s.cost.buffer_size_bytes, 64 << 10);
         let e = parse_str(
             "t.toml",

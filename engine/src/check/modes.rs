@@ -95,7 +95,7 @@ mod tests {
         let s = parsed("[modes.micro_batch]\nvariant = \"dstream\"\noutput_mode = \"update\"\n[modes.acking]\nack_cost = \"1 us\"").unwrap();
         assert_eq!(s.modes.micro_batch.variant, MicroBatchVariant::Dstream);
         assert_eq!(s.modes.micro_batch.output_mode, OutputMode::Update);
-        assert_eq!(s.modes.acking.ack_cost.0, 1_000);
+        assert_eq!(s.modes.acking.ack_cost.as_nanos(), 1_000);
         let e = parsed("[modes.micro_batch]\nvariant = \"dstream\"\ntrigger = \"0 s\"\n[modes.acking]\nmessage_timeout = \"0 s\"").unwrap_err();
         assert!(
             e.contains("a DStream batch interval of 0 is not possible"),

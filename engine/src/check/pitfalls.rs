@@ -50,7 +50,7 @@ pub fn pitfalls(ck: &mut Checker, nodes: &[NodeDef], ft: &FaultTolerance) {
             );
         }
         if let Some(end) = end
-            && cp.interval.0 > end.0
+            && cp.interval.as_nanos() > end.as_nanos()
         {
             ck.warn(
                 at,

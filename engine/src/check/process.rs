@@ -113,7 +113,7 @@ fn long_ride_alert(
         }
     };
     let timeout = ck.duration(t, "timeout")?;
-    if timeout.0 == 0 {
+    if timeout.is_zero() {
         ck.error(Some(t.span()), "the timeout must be more than zero", "");
         return None;
     }

@@ -157,7 +157,7 @@ fn rows_source(
     let open_for = match &s.duration {
         Some(d) => {
             let d = ck.duration(d, "duration")?;
-            if d.0 == 0 {
+            if d.is_zero() {
                 ck.error(
                     s.duration.as_ref().map(|d| d.span()),
                     "duration must be more than zero",

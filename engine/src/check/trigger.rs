@@ -111,7 +111,7 @@ fn interval(ck: &mut Checker, r: &RawTrigger) -> Option<i64> {
     match &r.interval {
         Some(i) => {
             let d = ck.duration(i, "interval")?;
-            if d.0 == 0 {
+            if d.is_zero() {
                 ck.error(
                     Some(i.span()),
                     "the trigger interval must be more than zero",
@@ -168,7 +168,7 @@ pub fn evictor(ck: &mut Checker, e: &TSpanned<RawEvictor>) -> Option<Evictor> {
         "time" => match &r.size {
             Some(s) => {
                 let d = ck.duration(s, "evictor size")?;
-                if d.0 == 0 {
+                if d.is_zero() {
                     ck.error(
                         Some(s.span()),
                         "the evictor's size must be more than zero",

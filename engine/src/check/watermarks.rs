@@ -36,7 +36,7 @@ pub fn watermarks(
     // Flink calls onPeriodicEmit every auto-watermark interval, for punctuated generators too
     // (where it only probes for idleness); 0 means never.
     let period = interval.unwrap_or(ck.auto_watermark_interval);
-    let period = (period.0 > 0).then_some(period);
+    let period = (!period.is_zero()).then_some(period);
     let emission = emission(ck, r, period)?;
     let idleness = match &r.idleness {
         Some(i) => Some(idleness(ck, r, i, period)?),
@@ -149,7 +149,7 @@ fn idleness(
     period: Option<SimDuration>,
 ) -> Option<SimDuration> {
     let d = ck.duration(i, "idleness")?;
-    if d.0 == 0 {
+    if d.is_zero() {
         ck.error(
             Some(i.span()),
             "idleness must be more than zero",
@@ -179,7 +179,7 @@ fn alignment(ck: &mut Checker, r: &RawWatermarks) -> Option<Option<(String, SimD
         (None, None) => Some(None),
         (Some(g), Some(d)) => {
             let drift = ck.duration(d, "max_drift")?;
-            if drift.0 == 0 {
+            if drift.is_zero() {
                 ck.error(Some(d.span()), "max_drift must be more than zero", "");
                 return None;
             }

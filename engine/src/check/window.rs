@@ -109,7 +109,7 @@ fn allowed_lateness(
         return Some(0);
     };
     let d = ck.duration(l, "allowed_lateness")?;
-    if processing_time && d.0 > 0 {
+    if processing_time && !d.is_zero() {
         ck.error(
             Some(l.span()),
             "allowed lateness applies to event-time windows only",
@@ -117,7 +117,7 @@ fn allowed_lateness(
         );
         return None;
     }
-    if global && d.0 > 0 {
+    if global && !d.is_zero() {
         // Flink accepts allowedLateness on GlobalWindows, but the window never ends,
         // so nothing is ever late and the lateness never counts.
         let what = if count_window {

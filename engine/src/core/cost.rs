@@ -89,7 +89,7 @@ impl CostModel {
     /// Time to push `bytes` through a remote channel.
     pub fn transfer_time(&self, bytes: u32) -> SimDuration {
         let bw = self.network_bandwidth_bytes_per_s.max(1);
-        SimDuration((u64::from(bytes) * 1_000_000_000).div_ceil(bw))
+        SimDuration::from_nanos((u64::from(bytes) * 1_000_000_000).div_ceil(bw))
     }
 }
 

@@ -9,21 +9,51 @@
 //!
 //! Nothing converts between the axes implicitly: ingestion time and processing-time windows
 //! call [`SimTime::as_event_time`] explicitly.
+//!
+//! The processing-time types keep their nanoseconds private. Arithmetic is by named methods
+//! that say what happens at the edge of the representable range:
+//!
+//! * `plus` / `times` **saturate**: the engine reads [`SimTime::MAX`] as "end of time" (a
+//!   deadline that never comes, a source that never closes), so running past it stays there.
+//! * `since` / `saturating_sub` **saturate at zero**: a span from a later instant is empty.
+//! * `checked_add` returns `None` on overflow, for callers where overflow would be a bug.
+//! * The unit constructors (`from_millis`, `from_secs`, …) **panic** on overflow: they take
+//!   constants and already-validated configuration, so an overflow there is a bug
+//!   (user-written durations go through `scenario::units::parse_duration`, which reports
+//!   "too large" instead).
+//!
+//! Serialization is the bare integer of nanoseconds (`#[serde(transparent)]`).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+const NANOS_PER_MICRO: u64 = 1_000;
+const NANOS_PER_MILLI: u64 = 1_000_000;
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// `n * scale` for the unit constructors; overflow is a programming error (see module doc).
+const fn scaled(n: u64, scale: u64) -> u64 {
+    match n.checked_mul(scale) {
+        Some(v) => v,
+        None => panic!("time value overflows u64 nanoseconds"),
+    }
+}
 
 /// A point in simulated processing time, in nanoseconds since the job started.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
-pub struct SimTime(pub u64);
+#[serde(transparent)]
+#[repr(transparent)]
+pub struct SimTime(u64);
 
 /// A span of simulated processing time, in nanoseconds.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
-pub struct SimDuration(pub u64);
+#[serde(transparent)]
+#[repr(transparent)]
+pub struct SimDuration(u64);
 
 /// An event-time timestamp in milliseconds (Flink's `long` timestamp).
 pub type EventTime = i64;
@@ -36,82 +66,194 @@ pub const EVENT_TIME_MAX: EventTime = i64::MAX;
 impl SimTime {
     /// The start of the run.
     pub const ZERO: SimTime = SimTime(0);
+    /// The end of representable time: a deadline that never comes.
+    pub const MAX: SimTime = SimTime(u64::MAX);
 
-    /// Nanoseconds since the start of the run.
-    pub fn as_nanos(self) -> u64 {
-        self.0
+    /// The instant `n` nanoseconds after the start of the run.
+    #[inline]
+    pub const fn from_nanos(n: u64) -> SimTime {
+        SimTime(n)
+    }
+    /// The instant `n` milliseconds after the start; panics on overflow (a bug, see module doc).
+    #[inline]
+    pub const fn from_millis(n: u64) -> SimTime {
+        SimTime(scaled(n, NANOS_PER_MILLI))
+    }
+    /// The instant `n` seconds after the start; panics on overflow (a bug, see module doc).
+    #[inline]
+    pub const fn from_secs(n: u64) -> SimTime {
+        SimTime(scaled(n, NANOS_PER_SEC))
+    }
+    /// The instant that lies `d` after the start of the run.
+    #[inline]
+    pub const fn at(d: SimDuration) -> SimTime {
+        SimTime(d.0)
     }
 
-    /// This instant plus a duration; saturates at the end of representable time.
-    pub fn plus(self, d: SimDuration) -> SimTime {
+    /// Nanoseconds since the start of the run.
+    #[inline]
+    pub const fn as_nanos(self) -> u64 {
+        self.0
+    }
+    /// The span from the start of the run to this instant.
+    #[inline]
+    pub const fn since_start(self) -> SimDuration {
+        SimDuration(self.0)
+    }
+
+    /// This instant plus a duration; saturates at [`SimTime::MAX`], the end of time.
+    #[inline]
+    pub const fn plus(self, d: SimDuration) -> SimTime {
         SimTime(self.0.saturating_add(d.0))
+    }
+    /// This instant plus a duration, or `None` if that passes the end of representable time.
+    #[inline]
+    pub const fn checked_add(self, d: SimDuration) -> Option<SimTime> {
+        match self.0.checked_add(d.0) {
+            Some(n) => Some(SimTime(n)),
+            None => None,
+        }
+    }
+    /// This instant minus a duration, saturating at the start of the run.
+    #[inline]
+    pub const fn saturating_sub(self, d: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_sub(d.0))
     }
 
     /// The span from `earlier` to `self` (zero if `earlier` is later).
-    pub fn since(self, earlier: SimTime) -> SimDuration {
+    #[inline]
+    pub const fn since(self, earlier: SimTime) -> SimDuration {
         SimDuration(self.0.saturating_sub(earlier.0))
+    }
+
+    /// The last instant at or before `self` on the grid of multiples of `period` (a periodic
+    /// timer's previous tick). A zero period is read as 1 ns.
+    #[inline]
+    pub const fn floor_to(self, period: SimDuration) -> SimTime {
+        let p = if period.0 == 0 { 1 } else { period.0 };
+        SimTime(self.0 - self.0 % p)
+    }
+    /// The first instant strictly after `self` on the grid of multiples of `period` (a periodic
+    /// timer's next tick, like Flink's auto-watermark and buffer-flush timers). Saturates at
+    /// the end of time. `period` must not be zero.
+    #[inline]
+    pub const fn next_multiple_of(self, period: SimDuration) -> SimTime {
+        SimTime((self.0 / period.0 + 1).saturating_mul(period.0))
     }
 
     /// Processing time read as an event-time timestamp (milliseconds, rounded down): what
     /// ingestion time and processing-time windows use.
-    pub fn as_event_time(self) -> EventTime {
-        (self.0 / 1_000_000) as EventTime
+    #[inline]
+    pub const fn as_event_time(self) -> EventTime {
+        (self.0 / NANOS_PER_MILLI) as EventTime
     }
 
     /// Seconds as a float, for reports.
+    #[inline]
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
+    }
+    /// Milliseconds as a float, for reports.
+    #[inline]
+    pub fn as_millis_f64(self) -> f64 {
+        self.0 as f64 / 1e6
     }
 }
 
 impl SimDuration {
     /// No time at all.
     pub const ZERO: SimDuration = SimDuration(0);
+    /// The longest representable span ("forever").
+    pub const MAX: SimDuration = SimDuration(u64::MAX);
 
     /// From nanoseconds.
+    #[inline]
     pub const fn from_nanos(n: u64) -> Self {
         SimDuration(n)
     }
-    /// From microseconds.
+    /// From microseconds; panics on overflow (a bug, see module doc).
+    #[inline]
     pub const fn from_micros(n: u64) -> Self {
-        SimDuration(n * 1_000)
+        SimDuration(scaled(n, NANOS_PER_MICRO))
     }
-    /// From milliseconds.
+    /// From milliseconds; panics on overflow (a bug, see module doc).
+    #[inline]
     pub const fn from_millis(n: u64) -> Self {
-        SimDuration(n * 1_000_000)
+        SimDuration(scaled(n, NANOS_PER_MILLI))
     }
-    /// From seconds.
+    /// From seconds; panics on overflow (a bug, see module doc).
+    #[inline]
     pub const fn from_secs(n: u64) -> Self {
-        SimDuration(n * 1_000_000_000)
+        SimDuration(scaled(n, NANOS_PER_SEC))
     }
+    /// From seconds as a float (a size divided by a rate), rounded toward zero. Negative
+    /// and NaN give zero, values past the range give [`SimDuration::MAX`] (Rust's `as`
+    /// conversion).
+    #[inline]
+    pub fn from_secs_f64(s: f64) -> Self {
+        SimDuration((s * 1e9) as u64)
+    }
+    /// From nanoseconds as a float, rounded toward zero; saturates like
+    /// [`SimDuration::from_secs_f64`].
+    #[inline]
+    pub fn from_nanos_f64(n: f64) -> Self {
+        SimDuration(n as u64)
+    }
+
     /// Nanoseconds.
-    pub fn as_nanos(self) -> u64 {
+    #[inline]
+    pub const fn as_nanos(self) -> u64 {
         self.0
     }
     /// Whole milliseconds (rounded down), the unit of event time.
-    pub fn as_millis(self) -> u64 {
-        self.0 / 1_000_000
+    #[inline]
+    pub const fn as_millis(self) -> u64 {
+        self.0 / NANOS_PER_MILLI
     }
     /// Seconds as a float, for reports.
+    #[inline]
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
     }
     /// Milliseconds as a float, for reports.
+    #[inline]
     pub fn as_millis_f64(self) -> f64 {
         self.0 as f64 / 1e6
     }
-    /// This span times `n`, saturating.
-    pub fn is_zero(self) -> bool {
+    /// Whether this span is empty.
+    #[inline]
+    pub const fn is_zero(self) -> bool {
         self.0 == 0
     }
 
-    /// The duration times `n`.
-    pub fn times(self, n: u64) -> SimDuration {
+    /// The duration times `n`, saturating at [`SimDuration::MAX`].
+    #[inline]
+    pub const fn times(self, n: u64) -> SimDuration {
         SimDuration(self.0.saturating_mul(n))
     }
-    /// Sum of two spans, saturating.
-    pub fn plus(self, other: SimDuration) -> SimDuration {
+    /// The duration scaled by a float factor (a slowdown), rounded toward zero; saturates
+    /// like [`SimDuration::from_secs_f64`].
+    #[inline]
+    pub fn mul_f64(self, factor: f64) -> SimDuration {
+        SimDuration((self.0 as f64 * factor) as u64)
+    }
+    /// Sum of two spans, saturating at [`SimDuration::MAX`].
+    #[inline]
+    pub const fn plus(self, other: SimDuration) -> SimDuration {
         SimDuration(self.0.saturating_add(other.0))
+    }
+    /// Sum of two spans, or `None` on overflow.
+    #[inline]
+    pub const fn checked_add(self, other: SimDuration) -> Option<SimDuration> {
+        match self.0.checked_add(other.0) {
+            Some(n) => Some(SimDuration(n)),
+            None => None,
+        }
+    }
+    /// This span minus another, saturating at zero.
+    #[inline]
+    pub const fn saturating_sub(self, other: SimDuration) -> SimDuration {
+        SimDuration(self.0.saturating_sub(other.0))
     }
 }
 
@@ -123,9 +265,9 @@ impl fmt::Display for SimDuration {
         let units: [(u64, &str); 6] = [
             (3_600_000_000_000, "h"),
             (60_000_000_000, "min"),
-            (1_000_000_000, "s"),
-            (1_000_000, "ms"),
-            (1_000, "us"),
+            (NANOS_PER_SEC, "s"),
+            (NANOS_PER_MILLI, "ms"),
+            (NANOS_PER_MICRO, "us"),
             (1, "ns"),
         ];
         if n == 0 {
@@ -170,18 +312,127 @@ mod tests {
         assert_eq!(SimDuration::from_secs(10).to_string(), "10 s");
         assert_eq!(SimDuration::from_secs(60).to_string(), "1 min");
         assert_eq!(SimDuration::from_micros(1500).to_string(), "1500 us");
+        assert_eq!(SimDuration::from_nanos(7).to_string(), "7 ns");
         assert_eq!(SimDuration::ZERO.to_string(), "0 ms");
     }
 
     #[test]
+    fn instants_display_in_seconds_with_three_decimals() {
+        assert_eq!(SimTime::from_millis(1_500).to_string(), "1.500 s");
+        assert_eq!(SimTime::from_nanos(1_999_999).to_string(), "0.002 s");
+    }
+
+    #[test]
     fn processing_time_reads_as_event_time_in_whole_milliseconds() {
-        assert_eq!(SimTime(1_999_999).as_event_time(), 1);
-        assert_eq!(SimTime(2_000_000).as_event_time(), 2);
+        assert_eq!(SimTime::from_nanos(1_999_999).as_event_time(), 1);
+        assert_eq!(SimTime::from_nanos(2_000_000).as_event_time(), 2);
+        assert_eq!(SimTime::MAX.as_event_time(), (u64::MAX / 1_000_000) as i64);
+    }
+
+    #[test]
+    fn unit_constructors_agree() {
+        assert_eq!(SimTime::from_secs(2), SimTime::from_millis(2_000));
+        assert_eq!(SimTime::from_millis(3).as_nanos(), 3_000_000);
+        assert_eq!(SimDuration::from_secs(1), SimDuration::from_millis(1_000));
+        assert_eq!(SimDuration::from_millis(1), SimDuration::from_micros(1_000));
+        assert_eq!(
+            SimTime::at(SimDuration::from_millis(4)),
+            SimTime::from_millis(4)
+        );
+        assert_eq!(
+            SimTime::from_millis(4).since_start(),
+            SimDuration::from_millis(4)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "overflows")]
+    fn unit_constructors_panic_on_overflow() {
+        let _ = SimDuration::from_secs(u64::MAX / 1_000);
     }
 
     #[test]
     fn arithmetic_saturates_instead_of_wrapping() {
-        assert_eq!(SimTime(u64::MAX).plus(SimDuration(5)), SimTime(u64::MAX));
-        assert_eq!(SimTime(3).since(SimTime(10)), SimDuration::ZERO);
+        assert_eq!(SimTime::MAX.plus(SimDuration::from_nanos(5)), SimTime::MAX);
+        assert_eq!(
+            SimTime::from_nanos(3).since(SimTime::from_nanos(10)),
+            SimDuration::ZERO
+        );
+        assert_eq!(SimDuration::MAX.times(2), SimDuration::MAX);
+        assert_eq!(
+            SimDuration::MAX.plus(SimDuration::from_nanos(1)),
+            SimDuration::MAX
+        );
+        assert_eq!(
+            SimDuration::from_nanos(3).saturating_sub(SimDuration::from_nanos(5)),
+            SimDuration::ZERO
+        );
+        assert_eq!(
+            SimTime::from_nanos(3).saturating_sub(SimDuration::from_nanos(5)),
+            SimTime::ZERO
+        );
+    }
+
+    #[test]
+    fn checked_arithmetic_reports_overflow() {
+        assert_eq!(SimTime::MAX.checked_add(SimDuration::from_nanos(1)), None);
+        assert_eq!(
+            SimTime::from_nanos(1).checked_add(SimDuration::from_nanos(2)),
+            Some(SimTime::from_nanos(3))
+        );
+        assert_eq!(
+            SimDuration::MAX.checked_add(SimDuration::from_nanos(1)),
+            None
+        );
+    }
+
+    #[test]
+    fn periodic_grid_steps_strictly_forward() {
+        let p = SimDuration::from_millis(200);
+        assert_eq!(SimTime::ZERO.next_multiple_of(p), SimTime::from_millis(200));
+        assert_eq!(
+            SimTime::from_millis(200).next_multiple_of(p),
+            SimTime::from_millis(400)
+        );
+        assert_eq!(
+            SimTime::from_millis(399).next_multiple_of(p),
+            SimTime::from_millis(400)
+        );
+        assert_eq!(SimTime::MAX.next_multiple_of(p), SimTime::MAX);
+        assert_eq!(
+            SimTime::from_millis(399).floor_to(p),
+            SimTime::from_millis(200)
+        );
+        assert_eq!(
+            SimTime::from_nanos(7).floor_to(SimDuration::ZERO),
+            SimTime::from_nanos(7)
+        );
+    }
+
+    #[test]
+    fn float_conversions_round_toward_zero_and_saturate() {
+        assert_eq!(
+            SimDuration::from_secs_f64(0.5),
+            SimDuration::from_millis(500)
+        );
+        assert_eq!(SimDuration::from_secs_f64(-1.0), SimDuration::ZERO);
+        assert_eq!(SimDuration::from_secs_f64(f64::NAN), SimDuration::ZERO);
+        assert_eq!(SimDuration::from_secs_f64(1e300), SimDuration::MAX);
+        assert_eq!(
+            SimDuration::from_millis(10).mul_f64(1.5),
+            SimDuration::from_millis(15)
+        );
+        assert_eq!(SimDuration::from_nanos_f64(2.9), SimDuration::from_nanos(2));
+        assert_eq!(SimTime::from_millis(1_500).as_millis_f64(), 1_500.0);
+        assert_eq!(SimDuration::from_millis(1_500).as_secs_f64(), 1.5);
+    }
+
+    #[test]
+    fn serializes_as_bare_nanoseconds() {
+        let json =
+            serde_json::to_string(&(SimTime::from_nanos(5), SimDuration::from_nanos(7))).unwrap();
+        assert_eq!(json, "[5,7]");
+        let back: SimTime = serde_json::from_str("42").unwrap();
+        assert_eq!(back, SimTime::from_nanos(42));
     }
 }

@@ -206,7 +206,7 @@ mod tests {
     }
 
     fn at(ms: u64) -> SimTime {
-        SimTime(ms * 1_000_000)
+        SimTime::from_nanos(ms * 1_000_000)
     }
 
     /// What each barrier of a sequence does at a gate of `slots` slots: `B` block, `C`

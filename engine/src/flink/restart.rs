@@ -213,7 +213,7 @@ mod tests {
         Backoff::new(s, crate::core::rng::SeedTree::new(1).stream("t"))
     }
 
-    const S: fn(u64) -> SimTime = |s| SimTime(s * 1_000_000_000);
+    const S: fn(u64) -> SimTime = |s| SimTime::from_nanos(s * 1_000_000_000);
 
     #[test]
     fn fixed_delay_restarts_attempts_times_then_gives_up_with_flinks_text() {

@@ -29,7 +29,7 @@ impl Emission {
     /// The period of `onPeriodicEmit`, if it is ever called.
     pub fn interval(self) -> Option<SimDuration> {
         match self {
-            Emission::Periodic(d) | Emission::PerEvent(d) => d.filter(|d| d.0 > 0),
+            Emission::Periodic(d) | Emission::PerEvent(d) => d.filter(|d| !d.is_zero()),
         }
     }
 }
@@ -72,7 +72,7 @@ pub struct Generator {
 impl Generator {
     /// A generator that has seen nothing.
     pub fn new(strategy: Strategy) -> Self {
-        let next_tick = Self::tick_interval(&strategy).map(|d| SimTime(d.0));
+        let next_tick = Self::tick_interval(&strategy).map(SimTime::at);
         Generator {
             strategy,
             max_ts: None,
@@ -87,8 +87,8 @@ impl Generator {
     /// or of a punctuated one with idleness (whose probes only check for idleness).
     fn tick_interval(strategy: &Strategy) -> Option<SimDuration> {
         match strategy.emission {
-            Emission::Periodic(d) => d.filter(|d| d.0 > 0),
-            Emission::PerEvent(d) if strategy.idleness.is_some() => d.filter(|d| d.0 > 0),
+            Emission::Periodic(d) => d.filter(|d| !d.is_zero()),
+            Emission::PerEvent(d) if strategy.idleness.is_some() => d.filter(|d| !d.is_zero()),
             Emission::PerEvent(_) => None,
         }
     }
@@ -167,7 +167,7 @@ impl Generator {
     /// then the current watermark if it advanced.
     pub fn on_tick(&mut self, tick: SimTime) -> Option<Emit> {
         if let (Some(d), Some(t)) = (Self::tick_interval(&self.strategy), self.next_tick) {
-            self.next_tick = Some(SimTime((tick.0 / d.0 + 1) * d.0).max(SimTime(t.0 + d.0)));
+            self.next_tick = Some(tick.next_multiple_of(d).max(t.plus(d)));
         }
         if let Some(idle_after) = self.strategy.idleness
             && !self.idle
@@ -205,15 +205,18 @@ mod tests {
     fn bounded_out_of_orderness_emits_max_minus_bound_minus_one() {
         let mut g = generator(500, Emission::PerEvent(None), None);
         assert_eq!(
-            g.on_event(1000, SimTime(0)),
+            g.on_event(1000, SimTime::from_nanos(0)),
             (None, Some(Emit::Watermark(499)))
         );
         assert_eq!(
-            g.on_event(800, SimTime(1)),
+            g.on_event(800, SimTime::from_nanos(1)),
             (None, None),
             "not higher: suppressed"
         );
-        assert_eq!(g.on_event(5600, SimTime(2)).1, Some(Emit::Watermark(5099)));
+        assert_eq!(
+            g.on_event(5600, SimTime::from_nanos(2)).1,
+            Some(Emit::Watermark(5099))
+        );
         assert_eq!(g.on_end(), Emit::Watermark(i64::MAX));
     }
 
@@ -221,12 +224,15 @@ mod tests {
     fn periodic_emission_happens_on_ticks_only() {
         let ms = SimDuration::from_millis;
         let mut g = generator(0, Emission::Periodic(Some(ms(200))), None);
-        assert_eq!(g.next_tick, Some(SimTime(200_000_000)));
-        assert_eq!(g.on_event(10, SimTime(5)), (None, None));
-        assert_eq!(g.on_tick(SimTime(200_000_000)), Some(Emit::Watermark(9)));
-        assert_eq!(g.next_tick, Some(SimTime(400_000_000)));
+        assert_eq!(g.next_tick, Some(SimTime::from_nanos(200_000_000)));
+        assert_eq!(g.on_event(10, SimTime::from_nanos(5)), (None, None));
         assert_eq!(
-            g.on_tick(SimTime(400_000_000)),
+            g.on_tick(SimTime::from_nanos(200_000_000)),
+            Some(Emit::Watermark(9))
+        );
+        assert_eq!(g.next_tick, Some(SimTime::from_nanos(400_000_000)));
+        assert_eq!(
+            g.on_tick(SimTime::from_nanos(400_000_000)),
             None,
             "no new events, no new watermark"
         );
@@ -239,16 +245,26 @@ mod tests {
     fn idleness_is_detected_at_a_probe_and_ends_with_the_next_record() {
         let ms = SimDuration::from_millis;
         let mut g = generator(0, Emission::Periodic(Some(ms(200))), Some(ms(500)));
-        g.on_event(10, SimTime(ms(100).0));
-        assert_eq!(g.on_tick(SimTime(ms(200).0)), Some(Emit::Watermark(9)));
-        assert_eq!(g.on_tick(SimTime(ms(400).0)), None, "idle for 300 ms only");
+        g.on_event(10, SimTime::from_millis(100));
         assert_eq!(
-            g.on_tick(SimTime(ms(600).0)),
+            g.on_tick(SimTime::from_millis(200)),
+            Some(Emit::Watermark(9))
+        );
+        assert_eq!(
+            g.on_tick(SimTime::from_millis(400)),
+            None,
+            "idle for 300 ms only"
+        );
+        assert_eq!(
+            g.on_tick(SimTime::from_millis(600)),
             Some(Emit::Idle),
             "500 ms without records"
         );
-        assert_eq!(g.on_tick(SimTime(ms(800).0)), None);
-        assert_eq!(g.on_event(20, SimTime(ms(900).0)).0, Some(Emit::Active));
+        assert_eq!(g.on_tick(SimTime::from_millis(800)), None);
+        assert_eq!(
+            g.on_event(20, SimTime::from_millis(900)).0,
+            Some(Emit::Active)
+        );
     }
 
     #[test]
@@ -258,7 +274,7 @@ mod tests {
             emission: Emission::PerEvent(None),
             idleness: None,
         });
-        assert_eq!(g.on_event(10, SimTime(0)), (None, None));
+        assert_eq!(g.on_event(10, SimTime::from_nanos(0)), (None, None));
         assert_eq!(g.on_end(), Emit::Watermark(i64::MAX));
     }
 
@@ -268,23 +284,23 @@ mod tests {
         let mut g = generator(0, Emission::PerEvent(Some(ms(200))), Some(ms(500)));
         assert_eq!(
             g.next_tick,
-            Some(SimTime(ms(200).0)),
+            Some(SimTime::from_millis(200)),
             "it ticks, like Flink's onPeriodicEmit"
         );
         assert_eq!(
-            g.on_event(10, SimTime(ms(100).0)),
+            g.on_event(10, SimTime::from_millis(100)),
             (None, Some(Emit::Watermark(9)))
         );
         assert_eq!(
-            g.on_tick(SimTime(ms(200).0)),
+            g.on_tick(SimTime::from_millis(200)),
             None,
             "no watermark from a probe"
         );
-        assert_eq!(g.on_tick(SimTime(ms(400).0)), None);
-        assert_eq!(g.on_tick(SimTime(ms(600).0)), Some(Emit::Idle));
-        assert_eq!(g.next_tick, Some(SimTime(ms(800).0)));
+        assert_eq!(g.on_tick(SimTime::from_millis(400)), None);
+        assert_eq!(g.on_tick(SimTime::from_millis(600)), Some(Emit::Idle));
+        assert_eq!(g.next_tick, Some(SimTime::from_millis(800)));
         assert_eq!(
-            g.on_event(20, SimTime(ms(900).0)),
+            g.on_event(20, SimTime::from_millis(900)),
             (Some(Emit::Active), Some(Emit::Watermark(19)))
         );
         // without idleness there is nothing to probe
@@ -313,7 +329,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, &ts)| {
-                    g.on_event(ts, SimTime(i as u64));
+                    g.on_event(ts, SimTime::from_nanos(i as u64));
                     g.current().expect("a watermark after an event")
                 })
                 .collect();
@@ -324,7 +340,7 @@ mod tests {
 
     #[test]
     fn periodic_emission_table() {
-        let ms = |m: u64| SimTime(SimDuration::from_millis(m).0);
+        let ms = |m: u64| SimTime::from_millis(m);
         // Bound 100 ms, emitted every 200 ms: (processing time ms, Some(event) or a tick)
         // → what the generator emits at that moment.
         let steps: &[(u64, Option<i64>, Option<Emit>)] = &[

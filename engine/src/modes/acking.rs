@@ -109,9 +109,9 @@ pub fn run(
     let mut df = Dataflow::new(s, p, seed, Exchange::Pipelined);
     df.collect = collect;
     let event_time = df.has_event_time();
-    let tick = s.job.auto_watermark_interval.0.max(1_000_000);
+    let tick = s.job.auto_watermark_interval.as_nanos().max(1_000_000);
     let mut next_tick = tick;
-    let ack_hop = s.cost.local_channel_latency.0;
+    let ack_hop = s.cost.local_channel_latency.as_nanos();
     let mut acker_free = 0u64;
     let mut acker_queue = AckerQueue::default();
     let mut spout_free: Vec<u64> = vec![0; df.sources.len()];
@@ -132,7 +132,7 @@ pub fn run(
             .sources
             .iter()
             .enumerate()
-            .filter_map(|(i, x)| x.next_birth().map(|b| (b.0.max(spout_free[i]), i)))
+            .filter_map(|(i, x)| x.next_birth().map(|b| (b.as_nanos().max(spout_free[i]), i)))
             .min();
         let next_replay = replays.iter().map(|r| r.0).min();
         let next = match (next_src, next_replay) {
@@ -145,10 +145,10 @@ pub fn run(
         let next = next.map(|n| acker_queue.room_at(n.max(restart_at)));
         // Crash before the next tuple?
         if let Some(c) = crash
-            && next.is_none_or(|n| n.max(restart_at) >= c.at.0)
+            && next.is_none_or(|n| n.max(restart_at) >= c.at.as_nanos())
         {
             crash = None;
-            restart_at = c.at.0 + c.downtime.0;
+            restart_at = c.at.as_nanos() + c.downtime.as_nanos();
             acker_queue.clear();
             acker_free = acker_free.min(restart_at);
             // bolts restart empty; sinks are external systems and keep what they have
@@ -156,17 +156,17 @@ pub fn run(
             df.restart_from(fresh, restart_at);
             let lost: Vec<InFlight> = std::mem::take(&mut in_flight)
                 .into_iter()
-                .filter(|t| t.acked > c.at.0)
+                .filter(|t| t.acked > c.at.as_nanos())
                 .collect();
             for t in lost {
-                let due = (t.emitted + cfg.message_timeout.0).max(restart_at);
+                let due = (t.emitted + cfg.message_timeout.as_nanos()).max(restart_at);
                 replays.push((due, t.src, t.tuple));
                 replayed += 1;
             }
             replays.sort_by_key(|r| r.0);
             failures.push(FailureReport {
-                at_ms: c.at.0 as f64 / 1e6,
-                downtime_ms: c.downtime.0 as f64 / 1e6,
+                at_ms: c.at.as_millis_f64(),
+                downtime_ms: c.downtime.as_millis_f64(),
                 restored_checkpoint: None,
                 recovery: format!(
                     "workers restarted with empty bolts; {replayed} un-acked tuples replayed after the {} message timeout",
@@ -185,7 +185,7 @@ pub fn run(
             }
             next_tick += tick;
         }
-        if at > s.limits.max_sim_time.0 || events > s.limits.max_events {
+        if at > s.limits.max_sim_time.as_nanos() || events > s.limits.max_events {
             status = Status::LimitReached;
             message = Some(format!(
                 "acking run passed [limits] (simulated time {} or {} events)",
@@ -197,12 +197,12 @@ pub fn run(
         let (src, tuple, emitted) = match (next_src, next_replay) {
             (Some((b, i)), r) if r.is_none_or(|r| b <= r) => {
                 let x = &mut df.sources[i];
-                let mut t = x.take_until(SimTime(b), 1);
+                let mut t = x.take_until(SimTime::from_nanos(b), 1);
                 if x.state.interval_ns.is_none() {
                     // a source without a rate reads a record when the spout gets to it: that
                     // is its creation, as in streaming, where backpressure delays the read
                     for m in &mut t.meta {
-                        m.born = m.born.max(SimTime(at));
+                        m.born = m.born.max(SimTime::from_nanos(at));
                     }
                 }
                 (i, t, at)
@@ -223,10 +223,10 @@ pub fn run(
         let done = df.pass_done.max(emitted);
         let acker_start = (done + ack_hop).max(acker_free);
         acker_queue.push(acker_start, tree);
-        acker_free = acker_start + cfg.ack_cost.0 * tree;
+        acker_free = acker_start + cfg.ack_cost.as_nanos() * tree;
         let acked = acker_free + ack_hop;
         now = now.max(acked);
-        if crash.is_some_and(|c| emitted < c.at.0) {
+        if crash.is_some_and(|c| emitted < c.at.as_nanos()) {
             in_flight.push(InFlight {
                 src,
                 tuple,
@@ -253,7 +253,7 @@ pub fn run(
         &df,
         super::Mode::Acking.name(),
         seed,
-        SimTime(end),
+        SimTime::from_nanos(end),
         status,
         message,
         events,
@@ -274,7 +274,7 @@ pub fn run(
 /// does (the tuple is lost and replayed), so only arrivals before the crash are delivered.
 fn deliver(df: &mut Dataflow, crash: Option<CrashSettings>, _in_flight: &mut [InFlight]) {
     for (node, st, a) in df.take_sink_arrivals() {
-        let cut = crash.map_or(u64::MAX, |c| c.at.0);
+        let cut = crash.map_or(u64::MAX, |c| c.at.as_nanos());
         let keep: Vec<usize> = (0..a.at.len()).filter(|&i| a.at[i] < cut).collect();
         if keep.len() == a.at.len() {
             df.deliver(node, st, a.batch.view(), &a.at);

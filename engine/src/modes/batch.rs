@@ -52,18 +52,22 @@ pub fn run(
     for src in &mut df.sources {
         paced |= src.state.interval_ns.is_some();
         while !src.done() {
-            let b = src.take_until(SimTime(u64::MAX / 4), 1 << 16);
+            let b = src.take_until(SimTime::from_nanos(u64::MAX / 4), 1 << 16);
             if b.is_empty() {
                 break;
             }
-            input_end = input_end.max(b.meta.iter().map(|m| m.born.0).max().unwrap_or(0));
+            input_end = input_end.max(b.meta.iter().map(|m| m.born.as_nanos()).max().unwrap_or(0));
             reads.push((src.node, src.subtask, b));
         }
     }
     let job_start = if paced { input_end } else { 0 };
     let records: u64 = reads.iter().map(|r| r.2.len() as u64).sum();
     for (node, st, b) in &reads {
-        let at: Vec<u64> = b.meta.iter().map(|m| m.born.0.max(job_start)).collect();
+        let at: Vec<u64> = b
+            .meta
+            .iter()
+            .map(|m| m.born.as_nanos().max(job_start))
+            .collect();
         df.inject(*node, *st, b, &at);
     }
     drop(reads);
@@ -86,14 +90,15 @@ pub fn run(
     stages.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
     let mut failures = Vec::new();
     if let Some(c) = crash {
-        let at_ms = c.at.0 as f64 / 1e6;
+        let at_ms = c.at.as_millis_f64();
         let hit = stages
             .iter()
             .find(|st| st.start_ms <= at_ms && at_ms < st.end_ms)
             .cloned();
         if let Some(stage) = hit {
             // the stage runs again from its start after the downtime
-            let delta = (c.at.0 + c.downtime.0).saturating_sub((stage.start_ms * 1e6) as u64);
+            let delta = (c.at.as_nanos() + c.downtime.as_nanos())
+                .saturating_sub((stage.start_ms * 1e6) as u64);
             let delta_ms = delta as f64 / 1e6;
             for st in &mut stages {
                 if st.start_ms >= stage.start_ms {
@@ -104,13 +109,13 @@ pub fn run(
             end += delta;
             failures.push(FailureReport {
                 at_ms,
-                downtime_ms: c.downtime.0 as f64 / 1e6,
+                downtime_ms: c.downtime.as_millis_f64(),
                 restored_checkpoint: None,
                 recovery: format!("stage `{}` restarted from its materialized input", stage.id),
             });
-        } else if c.at.0 < end {
+        } else if c.at.as_nanos() < end {
             // before the job started (waiting for the input): it starts after the restart
-            let delta = (c.at.0 + c.downtime.0).saturating_sub(job_start);
+            let delta = (c.at.as_nanos() + c.downtime.as_nanos()).saturating_sub(job_start);
             for st in &mut stages {
                 st.start_ms += delta as f64 / 1e6;
                 st.end_ms += delta as f64 / 1e6;
@@ -118,7 +123,7 @@ pub fn run(
             end += delta;
             failures.push(FailureReport {
                 at_ms,
-                downtime_ms: c.downtime.0 as f64 / 1e6,
+                downtime_ms: c.downtime.as_millis_f64(),
                 restored_checkpoint: None,
                 recovery: "before the job started: it starts after the restart".into(),
             });
@@ -142,7 +147,7 @@ pub fn run(
         &df,
         super::Mode::Batch.name(),
         seed,
-        SimTime(end),
+        SimTime::from_nanos(end),
         status,
         message,
         stages.len() as u64,

@@ -158,7 +158,7 @@ impl SourceRt {
         } else {
             // No rate: the source reads as fast as its CPU allows, one record per source cost.
             while out.len() < max && !self.done() {
-                let now = SimTime(self.state.emitted.saturating_mul(self.cost_ns));
+                let now = SimTime::from_nanos(self.state.emitted.saturating_mul(self.cost_ns));
                 if now > t {
                     break;
                 }
@@ -180,7 +180,7 @@ impl SourceRt {
     pub fn done(&self) -> bool {
         let next = match self.state.interval_ns {
             Some(_) => self.state.next_due(),
-            None => SimTime(self.state.emitted.saturating_mul(self.cost_ns)),
+            None => SimTime::from_nanos(self.state.emitted.saturating_mul(self.cost_ns)),
         };
         self.state.total.is_some_and(|n| self.state.emitted >= n)
             || self.state.until.is_some_and(|u| next >= u)
@@ -193,7 +193,7 @@ impl SourceRt {
         }
         Some(match self.state.interval_ns {
             Some(_) => self.state.next_due(),
-            None => SimTime(self.state.emitted.saturating_mul(self.cost_ns)),
+            None => SimTime::from_nanos(self.state.emitted.saturating_mul(self.cost_ns)),
         })
     }
 }
@@ -342,7 +342,7 @@ impl Dataflow {
             .iter()
             .map(|c| ChannelEnd {
                 subtask: subtask_of_task[c.to_task as usize].1,
-                latency_ns: c.latency.0,
+                latency_ns: c.latency.as_nanos(),
             })
             .collect();
         let mut writers: Vec<Vec<Vec<RecordWriter>>> = p
@@ -470,8 +470,8 @@ impl Dataflow {
             interner,
             scratch: String::new(),
             failure: None,
-            ser_ns: s.cost.serialize_record.0,
-            deser_ns: s.cost.deserialize_record.0,
+            ser_ns: s.cost.serialize_record.as_nanos(),
+            deser_ns: s.cost.deserialize_record.as_nanos(),
             exchange,
             batch_runtime: false,
             pass_done: 0,
@@ -515,7 +515,7 @@ impl Dataflow {
         self.pass_done = 0;
         self.pass_records = 0;
         let mut error: Option<String> = None;
-        let now_ms = SimTime(now).as_event_time();
+        let now_ms = SimTime::from_nanos(now).as_event_time();
         for &n in &order {
             let par = self.nodes[n].inst.len();
             for st in 0..par {
@@ -649,7 +649,9 @@ impl Dataflow {
                 error,
             };
             let op = &mut nr.inst[st];
-            op.set_processing_time(SimTime(pend.at.first().copied().unwrap_or(0)).as_event_time());
+            op.set_processing_time(
+                SimTime::from_nanos(pend.at.first().copied().unwrap_or(0)).as_event_time(),
+            );
             op.process(port, pend.batch.view(), &mut out, &mut side, &mut ev);
             if let Some(f) = op.take_failure() {
                 *ev.error = Some(f);
@@ -900,7 +902,7 @@ impl Dataflow {
         };
         if let Operator::Sink(sk) = &mut self.nodes[node].inst[st] {
             for (i, &t) in ts.iter().enumerate() {
-                sk.consume(batch.row(i), batch.meta[i], SimTime(t), &mut ev);
+                sk.consume(batch.row(i), batch.meta[i], SimTime::from_nanos(t), &mut ev);
                 if self.collect {
                     let h = crate::ops::sink::row_hash(batch.row(i), ev.interner);
                     *self.outputs[node].entry(h).or_default() += 1;

@@ -131,7 +131,7 @@ input = "s"
         assert_eq!(
             f.crash,
             Some(CrashSettings {
-                at: SimTime(SimDuration::from_secs(2).0),
+                at: SimTime::from_secs(2),
                 downtime: SimDuration::from_secs(3),
             })
         );
@@ -154,10 +154,7 @@ input = "s"
              [[fault]]\nkind = \"kill_subtask\"\nat = \"4 s\"\noperator = \"s\"\nsubtask = 1\n\
              [[fault]]\nkind = \"storage_failure\"\nat = \"5 s\"\nduration = \"1 s\"",
         );
-        assert_eq!(
-            f.crash.map(|c| c.at),
-            Some(SimTime(SimDuration::from_secs(2).0))
-        );
+        assert_eq!(f.crash.map(|c| c.at), Some(SimTime::from_secs(2)));
         assert_eq!(f.ignored.len(), 2, "{:?}", f.ignored);
         assert!(
             f.ignored[0].contains("only the first crash"),

@@ -59,8 +59,8 @@ pub fn run(
     let cfg = &s.modes.micro_batch;
     let mut df = Dataflow::new(s, p, seed, Exchange::Blocking);
     df.collect = collect;
-    let trigger = cfg.trigger.0;
-    let overhead = cfg.overhead.0;
+    let trigger = cfg.trigger.as_nanos();
+    let overhead = cfg.overhead.as_nanos();
     let dstream = cfg.variant == MicroBatchVariant::Dstream;
     let event_time = df.has_event_time();
     let upsert_keys = upsert_keys(s, p, &mut df);
@@ -79,7 +79,7 @@ pub fn run(
     let mut message = None;
     let mut final_done = false;
     loop {
-        if t > s.limits.max_sim_time.0 || events > s.limits.max_events {
+        if t > s.limits.max_sim_time.as_nanos() || events > s.limits.max_events {
             status = Status::LimitReached;
             message = Some(format!(
                 "micro-batch run passed [limits] (simulated time {} or {} batches)",
@@ -99,7 +99,7 @@ pub fn run(
                 .iter()
                 .filter_map(|x| x.next_birth())
                 .min()
-                .map(|b| b.0);
+                .map(|b| b.as_nanos());
             let boundary = |at: u64| -> u64 {
                 match prev_start {
                     _ if trigger == 0 => at,
@@ -132,15 +132,15 @@ pub fn run(
         }
         // A crash while no batch ran: the next batch waits for the restart.
         if let Some(c) = crash
-            && c.at.0 < start
+            && c.at.as_nanos() < start
         {
             failures.push(FailureReport {
-                at_ms: c.at.0 as f64 / 1e6,
-                downtime_ms: c.downtime.0 as f64 / 1e6,
+                at_ms: c.at.as_millis_f64(),
+                downtime_ms: c.downtime.as_millis_f64(),
                 restored_checkpoint: None,
                 recovery: "between batches: the next batch starts after the restart".into(),
             });
-            start = start.max(c.at.0 + c.downtime.0);
+            start = start.max(c.at.as_nanos() + c.downtime.as_nanos());
             if !dstream {
                 read_until = start;
             }
@@ -152,7 +152,7 @@ pub fn run(
         let mut records = 0u64;
         let mut reads: Vec<(usize, u32, Batch)> = Vec::new();
         for src in &mut df.sources {
-            let b = src.take_until(SimTime(read_until), MAX_BATCH_RECORDS);
+            let b = src.take_until(SimTime::from_nanos(read_until), MAX_BATCH_RECORDS);
             if !b.is_empty() {
                 records += b.len() as u64;
                 reads.push((src.node, src.subtask, b));
@@ -182,13 +182,13 @@ pub fn run(
         let mut end = df.all_free().max(begin);
         // A crash inside this batch: it runs again after the downtime.
         if let Some(c) = crash
-            && c.at.0 >= start
-            && c.at.0 < end
+            && c.at.as_nanos() >= start
+            && c.at.as_nanos() < end
         {
-            let rerun = c.at.0 + c.downtime.0 + (end - start);
+            let rerun = c.at.as_nanos() + c.downtime.as_nanos() + (end - start);
             failures.push(FailureReport {
-                at_ms: c.at.0 as f64 / 1e6,
-                downtime_ms: c.downtime.0 as f64 / 1e6,
+                at_ms: c.at.as_millis_f64(),
+                downtime_ms: c.downtime.as_millis_f64(),
                 restored_checkpoint: None,
                 recovery: format!("batch {k} re-run from the offset log; its results commit once"),
             });
@@ -220,7 +220,7 @@ pub fn run(
             break;
         }
     }
-    let end = SimTime(t);
+    let end = SimTime::from_nanos(t);
     let r = report::build(
         s,
         p,

@@ -116,7 +116,7 @@ fn tasks(s: &Scenario, p: &Plan, df: &Dataflow, end: SimTime) -> Vec<TaskReport>
                 busy_ms: df.busy[vi][st] as f64 / 1e6,
                 cpu_wait_ms: 0.0,
                 backpressured_ms: 0.0,
-                run_ms: end.as_nanos() as f64 / 1e6,
+                run_ms: end.as_millis_f64(),
                 buffers_out: 0,
                 watermark: (!is_source).then_some(watermark),
                 channel_watermarks: Vec::new(),

@@ -137,7 +137,11 @@ mod tests {
     fn truncating_keeps_the_records_of_earlier_parents() {
         let mut b = Batch::new(1);
         for (v, parent) in [(1, 0), (2, 0), (3, 1), (4, 2)] {
-            b.push(&[Value::Int(v)], RecMeta::untimed(SimTime(0)), parent);
+            b.push(
+                &[Value::Int(v)],
+                RecMeta::untimed(SimTime::from_nanos(0)),
+                parent,
+            );
         }
         b.truncate_to_parents_below(1);
         assert_eq!(b.values, vec![Value::Int(1), Value::Int(2)]);

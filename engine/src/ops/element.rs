@@ -51,8 +51,8 @@ mod tests {
 
     #[test]
     fn an_untimed_record_has_no_timestamp() {
-        let m = RecMeta::untimed(SimTime(5));
+        let m = RecMeta::untimed(SimTime::from_nanos(5));
         assert_eq!(m.ts, EVENT_TIME_MIN);
-        assert_eq!(m.born, SimTime(5));
+        assert_eq!(m.born, SimTime::from_nanos(5));
     }
 }

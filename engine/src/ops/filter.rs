@@ -97,13 +97,13 @@ mod tests {
             let mut input = Batch::new(width);
             for k in 0..10i64 {
                 let row: Vec<Value> = (0..width as i64).map(|c| Value::Int(k * 100 + c)).collect();
-                input.push(&row, RecMeta::untimed(SimTime(k as u64)), 0);
+                input.push(&row, RecMeta::untimed(SimTime::from_nanos(k as u64)), 0);
             }
             // The output already holds a record: new ones are appended after it.
             let mut out = Batch::new(width);
             out.push(
                 &vec![Value::Int(-1); width],
-                RecMeta::untimed(SimTime(99)),
+                RecMeta::untimed(SimTime::from_nanos(99)),
                 0,
             );
             f.process(input.view(), &mut out, &mut ev);

@@ -146,7 +146,7 @@ mod tests {
             for k in 0..5 {
                 input.push(
                     &[Value::Int(k), Value::Int(10 + k)],
-                    RecMeta::untimed(SimTime(k as u64)),
+                    RecMeta::untimed(SimTime::from_nanos(k as u64)),
                     0,
                 );
             }

@@ -108,12 +108,13 @@ impl SinkOp {
         }
         if let Some(l) = &mut self.ledger {
             l.add_rows_at(view.values, self.arity, n, ev.interner, |i| {
-                SimTime(start[i] + cost)
+                SimTime::from_nanos(start[i] + cost)
             });
         }
         self.count += n as u64;
-        self.first.get_or_insert(SimTime(start[0] + cost));
-        self.last = SimTime(start[n - 1] + cost);
+        self.first
+            .get_or_insert(SimTime::from_nanos(start[0] + cost));
+        self.last = SimTime::from_nanos(start[n - 1] + cost);
         self.count_arrivals(&view.meta[..n], &start[..n], cost);
         let values = &view.values[..n * self.arity];
         let sum = match self.arity {
@@ -166,10 +167,11 @@ impl SinkOp {
                 run += 1;
             } else {
                 self.series.set_last(run);
-                self.series.add(SimTime(t));
+                self.series.add(SimTime::from_nanos(t));
                 (lo, hi, run) = self.series.last_bucket();
             }
-            self.latency.record(t.saturating_sub(m.born.0).max(1));
+            self.latency
+                .record(t.saturating_sub(m.born.as_nanos()).max(1));
         }
         self.series.set_last(run);
     }
@@ -432,8 +434,8 @@ mod tests {
         for (n, r) in rows.iter().enumerate() {
             sink.consume(
                 r,
-                RecMeta::untimed(SimTime(0)),
-                SimTime(1000 * (n as u64 + 1)),
+                RecMeta::untimed(SimTime::from_nanos(0)),
+                SimTime::from_nanos(1000 * (n as u64 + 1)),
                 &mut ev,
             );
         }
@@ -466,7 +468,7 @@ mod tests {
             scratch: &mut scratch,
             error: &mut err,
         };
-        let born = SimTime(born_ms * 1_000_000);
+        let born = SimTime::from_nanos(born_ms * 1_000_000);
         s.consume(&[Value::Int(v)], RecMeta::untimed(born), born, &mut ev);
     }
 
@@ -478,7 +480,7 @@ mod tests {
         assert_eq!(s.count, 0, "nothing visible before a commit");
         s.txn.as_mut().unwrap().pre_commit(1);
         write(&mut s, &mut i, 3, 20);
-        assert_eq!(s.commit_until(1, SimTime(1_000_000_000)), 2);
+        assert_eq!(s.commit_until(1, SimTime::from_nanos(1_000_000_000)), 2);
         assert_eq!(s.count, 2);
         assert_eq!(s.rows, vec![Value::Int(1), Value::Int(2)]);
         // latency runs to the commit, not to the arrival
@@ -498,12 +500,18 @@ mod tests {
         let snapshot = s.clone(); // checkpoint 1 holds the pre-committed transaction
         write(&mut s, &mut i, 2, 5); // open, lost in the failure
         let mut restored = snapshot.clone();
-        assert_eq!(restored.carry_visible(s, Some(1), SimTime(7)), 1);
+        assert_eq!(
+            restored.carry_visible(s, Some(1), SimTime::from_nanos(7)),
+            1
+        );
         assert_eq!(restored.count, 1);
         assert_eq!(restored.txn.as_ref().unwrap().aborted_records, 1);
         // a second restore from the same checkpoint commits nothing again
         let mut again = snapshot;
-        assert_eq!(again.carry_visible(restored, Some(1), SimTime(9)), 0);
+        assert_eq!(
+            again.carry_visible(restored, Some(1), SimTime::from_nanos(9)),
+            0
+        );
         assert_eq!(again.count, 1);
     }
 }

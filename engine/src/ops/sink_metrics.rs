@@ -38,17 +38,17 @@ impl Series {
     /// the current last bucket.
     #[inline]
     pub fn add(&mut self, t: SimTime) {
-        if t.0 < self.until
-            && t.0 + self.bucket_ns >= self.until
+        if t.as_nanos() < self.until
+            && t.as_nanos() + self.bucket_ns >= self.until
             && let Some(last) = self.counts.last_mut()
         {
             *last += 1;
             return;
         }
-        let mut b = (t.0 / self.bucket_ns) as usize;
+        let mut b = (t.as_nanos() / self.bucket_ns) as usize;
         while b >= Self::MAX_BUCKETS {
             self.coarsen();
-            b = (t.0 / self.bucket_ns) as usize;
+            b = (t.as_nanos() / self.bucket_ns) as usize;
         }
         if b >= self.counts.len() {
             self.counts.resize(b + 1, 0);
@@ -216,15 +216,17 @@ mod tests {
     #[test]
     fn series_coarsen_instead_of_growing() {
         let mut s = Series::new();
-        s.add(SimTime(5_000_000));
-        s.add(SimTime(25_000_000));
+        s.add(SimTime::from_nanos(5_000_000));
+        s.add(SimTime::from_nanos(25_000_000));
         assert_eq!(s.counts, vec![1, 0, 1]);
-        s.add(SimTime(Series::BASE_NS * Series::MAX_BUCKETS as u64));
+        s.add(SimTime::from_nanos(
+            Series::BASE_NS * Series::MAX_BUCKETS as u64,
+        ));
         assert_eq!(s.bucket_ns, 2 * Series::BASE_NS);
         assert_eq!(s.counts.iter().sum::<u64>(), 3);
         assert!(s.counts.len() <= Series::MAX_BUCKETS);
         let mut a = Series::new();
-        a.add(SimTime(1));
+        a.add(SimTime::from_nanos(1));
         a.merge(&s);
         assert_eq!(a.bucket_ns, s.bucket_ns);
         // at 20 ms buckets: 1 ms (a) and 5 ms fall into bucket 0, 25 ms into bucket 1

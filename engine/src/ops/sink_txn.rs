@@ -254,9 +254,9 @@ mod tests {
     fn a_checkpoint_commits_its_transactions_once() {
         let i = Interner::new();
         let mut t = Transactions::new(1, 10);
-        t.stage_one(&[Value::Int(1)], SimTime(0), &i);
+        t.stage_one(&[Value::Int(1)], SimTime::from_nanos(0), &i);
         t.pre_commit(1);
-        t.stage_one(&[Value::Int(2)], SimTime(0), &i);
+        t.stage_one(&[Value::Int(2)], SimTime::from_nanos(0), &i);
         t.pre_commit(2);
         let done = t.commit_until(1);
         assert_eq!(done.len(), 1);
@@ -264,7 +264,7 @@ mod tests {
         assert_eq!((t.commits, t.pending()), (1, 1));
         // a restored copy that still holds checkpoint 1 does not commit it again
         let mut restored = Transactions::new(1, 10);
-        restored.stage_one(&[Value::Int(1)], SimTime(0), &i);
+        restored.stage_one(&[Value::Int(1)], SimTime::from_nanos(0), &i);
         restored.pre_commit(1);
         restored.carry_outcome(t);
         assert!(restored.commit_until(1).is_empty());

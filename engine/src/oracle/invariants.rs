@@ -671,7 +671,7 @@ mod tests {
         ])
     }
 
-    const T: SimTime = SimTime(5);
+    const T: SimTime = SimTime::from_nanos(5);
 
     #[test]
     fn a_window_fired_twice_without_lateness_or_restore_is_caught() {
@@ -762,7 +762,7 @@ mod tests {
             2,
         )];
         let mut inv = invariants();
-        let at = SimTime(1_500_000_000);
+        let at = SimTime::from_nanos(1_500_000_000);
         let b = markers(&[Marker::Watermark(1_000), Marker::Barrier(1)]);
         inv.buffer_arrived(at, 0, &b, &channels, &[]);
         assert!(inv.violation().is_none());
@@ -772,7 +772,7 @@ mod tests {
         inv.buffer_arrived(at, 0, &b, &channels, &[]);
         assert!(inv.violation().is_none());
         let b = markers(&[Marker::Idle, Marker::Watermark(-1), Marker::Barrier(1)]);
-        inv.buffer_arrived(SimTime(2_000_000_000), 0, &b, &channels, &[]);
+        inv.buffer_arrived(SimTime::from_nanos(2_000_000_000), 0, &b, &channels, &[]);
         let v = inv.violation().expect("caught").clone();
         assert_eq!(v.invariant, Invariant::WatermarksNeverGoBack);
         assert_eq!(
@@ -821,7 +821,7 @@ mod tests {
             join,
             (1, "same_window#0"),
             fired,
-            SimTime(T.0 + 1),
+            SimTime::from_nanos(T.as_nanos() + 1),
             &interner,
         );
         let v = inv.violation().expect("the repeat is caught");

@@ -251,7 +251,9 @@ mod tests {
             ..Default::default()
         };
         for &(k, v, t) in rows {
-            l.add_rows_at(&[Value::Int(k), Value::Int(v)], 2, 1, &i, |_| SimTime(t));
+            l.add_rows_at(&[Value::Int(k), Value::Int(v)], 2, 1, &i, |_| {
+                SimTime::from_nanos(t)
+            });
         }
         l
     }

@@ -223,7 +223,7 @@ impl RunReport {
                 message: run.message,
                 at_ns: run.end.as_nanos(),
             },
-            sim_duration_ms: round3(run.end.as_nanos() as f64 / 1e6),
+            sim_duration_ms: round3(run.end.as_millis_f64()),
             events: run.events,
             source_records: run.source_records,
             sink_records: sinks.iter().map(|s| s.records).sum(),
@@ -267,8 +267,8 @@ impl SinkReport {
             name: node.name.clone(),
             kind: kind.into(),
             records: k.records,
-            first_ms: round3(k.first.as_nanos() as f64 / 1e6),
-            last_ms: round3(k.last.as_nanos() as f64 / 1e6),
+            first_ms: round3(k.first.as_millis_f64()),
+            last_ms: round3(k.last.as_millis_f64()),
             // From the start of the run to the last record: a burst of window results after a
             // long wait is a handful of records in that time, not millions per second.
             throughput_per_s: if k.last > SimTime::ZERO {

@@ -56,7 +56,7 @@ pub fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
                 _,
             ) => *d,
             (SourceData::Generator { count: Some(c), .. }, Some(r)) => {
-                SimDuration((*c as f64 / r * 1e9) as u64)
+                SimDuration::from_nanos((*c as f64 / r * 1e9) as u64)
             }
             (
                 SourceData::Rows {
@@ -66,7 +66,7 @@ pub fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
                     ..
                 },
                 Some(r),
-            ) => SimDuration(((rows.len() as u64 * repeat) as f64 / r * 1e9) as u64),
+            ) => SimDuration::from_nanos(((rows.len() as u64 * repeat) as f64 / r * 1e9) as u64),
             _ => return None,
         };
         end = end.max(SimTime::ZERO.plus(d));

@@ -40,7 +40,7 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
         "ns, us, ms, s, min, h, d",
     )?;
     n.checked_mul(scale)
-        .map(SimDuration)
+        .map(SimDuration::from_nanos)
         .ok_or_else(|| format!("duration `{text}` is too large (at most about 213 days)"))
 }
 

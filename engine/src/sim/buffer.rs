@@ -135,12 +135,12 @@ mod tests {
         };
         b.push(
             &[Value::Int(1), Value::Int(2)],
-            RecMeta::untimed(SimTime(5)),
+            RecMeta::untimed(SimTime::from_nanos(5)),
             29,
         );
         b.push(
             &[Value::Int(3), Value::Int(4)],
-            RecMeta::untimed(SimTime(6)),
+            RecMeta::untimed(SimTime::from_nanos(6)),
             29,
         );
         assert_eq!(b.len(), 2);
@@ -152,7 +152,11 @@ mod tests {
     fn the_pool_reuses_cleared_buffers() {
         let mut p = BufferPool::default();
         let mut b = p.take(1);
-        b.push(&[Value::Int(1)], RecMeta::untimed(SimTime(0)), 21);
+        b.push(
+            &[Value::Int(1)],
+            RecMeta::untimed(SimTime::from_nanos(0)),
+            21,
+        );
         b.end_of_partition = true;
         p.give(b);
         let b = p.take(3);

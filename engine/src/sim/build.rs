@@ -88,7 +88,7 @@ pub fn build(
                     let copies = eg.edges[je]
                         .partitioner
                         .copies(edge_channels[je][st as usize].len());
-                    cost.serialize_record.0 * copies as u64
+                    cost.serialize_record.as_nanos() * copies as u64
                 })
                 .collect();
             let chain = Chain::new(ops, ser_ns);
@@ -290,7 +290,7 @@ fn op_slot(
         operator,
         outs,
         parent,
-        node.cost.unwrap_or(default_cost).0,
+        node.cost.unwrap_or(default_cost).as_nanos(),
         op.index(),
         node.schema.arity(),
     );
@@ -632,7 +632,7 @@ fn source_state(
                 },
                 emitted: 0,
                 total,
-                until: duration.map(|d| crate::core::time::SimTime(d.0)),
+                until: duration.map(crate::core::time::SimTime::at),
                 open_until: None,
                 interval_ns,
                 subtask: st,
@@ -669,7 +669,7 @@ fn source_state(
                 emitted: 0,
                 total: Some(total),
                 until: None,
-                open_until: open_for.map(|d| crate::core::time::SimTime(d.0)),
+                open_until: open_for.map(crate::core::time::SimTime::at),
                 interval_ns,
                 subtask: st,
                 parallelism: p,

@@ -96,7 +96,11 @@ mod tests {
             ..Default::default()
         };
         for &r in records {
-            b.push(&[Value::Int(r)], RecMeta::untimed(SimTime(0)), 21);
+            b.push(
+                &[Value::Int(r)],
+                RecMeta::untimed(SimTime::from_nanos(0)),
+                21,
+            );
         }
         b
     }

@@ -358,7 +358,7 @@ impl Coordinator {
             }
         }
         let bytes = task_state_bytes(&task.chain, task.source.is_some());
-        let sync = SimDuration((bytes as f64 / SYNC_COPY_BYTES_PER_S * 1e9) as u64);
+        let sync = SimDuration::from_nanos((bytes as f64 / SYNC_COPY_BYTES_PER_S * 1e9) as u64);
         let async_d = upload_time(cfg, bytes);
         p.snapshots[ti as usize] = Some(TaskSnapshot {
             chain: task.chain.snapshot_state(),
@@ -630,7 +630,7 @@ impl Coordinator {
 /// Writing `bytes` to the checkpoint storage: `storage_latency` plus the size over
 /// `storage_bandwidth`.
 fn upload_time(cfg: &CheckpointConfig, bytes: u64) -> SimDuration {
-    cfg.storage_latency.plus(SimDuration(
+    cfg.storage_latency.plus(SimDuration::from_nanos(
         (bytes as f64 / cfg.storage_bandwidth as f64 * 1e9) as u64,
     ))
 }

@@ -11,7 +11,7 @@
 use super::channel::Channel;
 use super::queue::{Event, EventQueue};
 use super::task::Task;
-use crate::core::time::{SimDuration, SimTime};
+use crate::core::time::SimTime;
 use crate::scenario::{CheckpointPhase, Fault, FaultKind, FaultTime};
 
 /// Schedules the faults that strike at a time.
@@ -156,7 +156,7 @@ pub fn end_lasting(fault: &Fault, w: &mut Targets<'_>) {
         FaultKind::NetworkDelay { between, extra, .. } => {
             for c in channels_between(w.tasks, w.channels, between) {
                 let ch = &mut w.channels[c as usize];
-                ch.latency = SimDuration(ch.latency.0.saturating_sub(extra.0));
+                ch.latency = ch.latency.saturating_sub(extra);
             }
         }
         _ => {}

@@ -25,7 +25,7 @@ pub fn timeout_at(
     interval: SimDuration,
     timeout: SimDuration,
 ) -> Option<SimTime> {
-    let last_answer = SimTime(start.0 - start.0 % interval.0.max(1));
+    let last_answer = start.floor_to(interval);
     let at = last_answer.plus(timeout);
     (heal > at).then_some(at)
 }
@@ -42,7 +42,7 @@ pub fn cut_off(tm: u32, now: SimTime, heal: SimTime, cost: &CostModel, queue: &m
 mod tests {
     use super::*;
 
-    const S: fn(u64) -> SimTime = |s| SimTime(s * 1_000_000_000);
+    const S: fn(u64) -> SimTime = |s| SimTime::from_nanos(s * 1_000_000_000);
 
     #[test]
     fn a_partition_longer_than_the_timeout_is_a_loss_when_the_timeout_expires() {

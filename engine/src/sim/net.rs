@@ -197,10 +197,10 @@ impl Flusher {
     /// A flusher that first fires one interval after the start.
     pub fn new(interval: Option<SimDuration>) -> Self {
         let deadline = match interval {
-            Some(d) if d.0 > 0 => SimTime(d.0),
-            _ => SimTime(u64::MAX),
+            Some(d) if !d.is_zero() => SimTime::at(d),
+            _ => SimTime::MAX,
         };
-        let every_record = interval.is_some_and(|d| d.0 == 0);
+        let every_record = interval.is_some_and(SimDuration::is_zero);
         Flusher {
             interval,
             deadline,
@@ -212,8 +212,8 @@ impl Flusher {
     /// The first tick strictly after `t`.
     pub fn next_after(&self, t: SimTime) -> SimTime {
         match self.interval {
-            Some(d) if d.0 > 0 => SimTime((t.0 / d.0 + 1) * d.0),
-            _ => SimTime(u64::MAX),
+            Some(d) if !d.is_zero() => t.next_multiple_of(d),
+            _ => SimTime::MAX,
         }
     }
 }
@@ -322,7 +322,7 @@ impl Net<'_> {
                             for (i, (&t, &ch)) in ts.iter().zip(&*targets).enumerate() {
                                 let row = rows.row(i);
                                 let bytes = size(row, ev);
-                                self.put(w, ch, row, rows.meta[i], bytes, SimTime(t));
+                                self.put(w, ch, row, rows.meta[i], bytes, SimTime::from_nanos(t));
                             }
                         }
                     }
@@ -334,13 +334,13 @@ impl Net<'_> {
                 for (i, t) in times.iter().enumerate().take(n) {
                     let row = view.row(i);
                     let bytes = size(row, ev);
-                    self.put(w, ch, row, view.meta[i], bytes, SimTime(*t));
+                    self.put(w, ch, row, view.meta[i], bytes, SimTime::from_nanos(*t));
                 }
                 self.writers[w].records += n as u64;
             }
             _ => {
                 for (i, t) in times.iter().enumerate().take(n) {
-                    self.write(w, view.row(i), view.meta[i], SimTime(*t), ev);
+                    self.write(w, view.row(i), view.meta[i], SimTime::from_nanos(*t), ev);
                 }
             }
         }
@@ -374,7 +374,7 @@ impl Net<'_> {
                 _ => {
                     let records = rows.values.chunks_exact(rows.arity.max(1)).zip(rows.meta);
                     for ((&t, &ch), (row, &meta)) in ts.iter().zip(&*targets).zip(records) {
-                        self.put(w, ch, row, meta, bytes, SimTime(t));
+                        self.put(w, ch, row, meta, bytes, SimTime::from_nanos(t));
                     }
                 }
             }
@@ -396,7 +396,7 @@ impl Net<'_> {
         let records = rows_a.iter().zip(rows.meta);
         if self.flusher.every_record {
             for ((&t, &ch), (row, &meta)) in times.iter().zip(channels).zip(records) {
-                self.put(w, ch, row, meta, bytes, SimTime(t));
+                self.put(w, ch, row, meta, bytes, SimTime::from_nanos(t));
             }
             return;
         }
@@ -404,7 +404,7 @@ impl Net<'_> {
         let cap = self.cost.buffer_size_bytes;
         let mut deadline = self.flusher.deadline;
         for ((&t, &ch), (row, &meta)) in times.iter().zip(channels).zip(records) {
-            let t = SimTime(t);
+            let t = SimTime::from_nanos(t);
             if t >= deadline {
                 self.flush_due(t);
                 deadline = self.flusher.deadline;

@@ -82,13 +82,13 @@ impl Rig {
             error: &mut error,
         };
         let mut net = self.net();
-        let t = SimTime(t_ms * 1_000_000);
+        let t = SimTime::from_nanos(t_ms * 1_000_000);
         net.write(0, &[Value::Int(1)], RecMeta::untimed(t), t, &mut ev);
     }
 
     fn events(&mut self) -> Vec<(u64, Event)> {
         std::iter::from_fn(|| self.queue.pop())
-            .map(|(t, e)| (t.0, e))
+            .map(|(t, e)| (t.as_nanos(), e))
             .collect()
     }
 }
@@ -106,7 +106,7 @@ fn a_buffer_is_sent_when_the_next_record_does_not_fit() {
     assert_eq!(c.in_flight[0].len(), 3);
     assert_eq!(
         c.in_flight[0].finished_at,
-        SimTime(3_000_000),
+        SimTime::from_nanos(3_000_000),
         "finished when record 4 arrived"
     );
     assert_eq!(c.current.as_ref().map(|b| b.len()), Some(1));
@@ -145,8 +145,11 @@ fn the_buffer_timeout_flushes_a_partial_buffer_at_its_tick() {
     // the next record comes after the tick: the flush happens first, at 100 ms
     r.write(150);
     assert_eq!(r.stats.timeout, 1);
-    assert_eq!(r.channels[0].in_flight[0].finished_at, SimTime(100_000_000));
-    assert_eq!(r.flusher.deadline, SimTime(200_000_000));
+    assert_eq!(
+        r.channels[0].in_flight[0].finished_at,
+        SimTime::from_nanos(100_000_000)
+    );
+    assert_eq!(r.flusher.deadline, SimTime::from_nanos(200_000_000));
     let ev = r.events();
     assert!(
         ev.iter()
@@ -182,7 +185,7 @@ fn an_unaligned_barrier_overtakes_buffers_waiting_for_credit() {
         (2, 2)
     );
     let mut net = r.net();
-    net.write_priority_barrier(0, 7, SimTime(10_000_000));
+    net.write_priority_barrier(0, 7, SimTime::from_nanos(10_000_000));
     let c = &r.channels[0];
     // the partial buffer joined the queue; the barrier went out without credit, behind
     // only what was already on the wire

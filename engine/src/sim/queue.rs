@@ -194,20 +194,20 @@ mod tests {
     #[test]
     fn orders_by_time_then_by_insertion() {
         let mut q = EventQueue::new();
-        q.schedule(SimTime(10), Event::WorkDone { task: 1 });
-        q.schedule(SimTime(5), Event::WorkDone { task: 2 });
-        q.schedule(SimTime(10), Event::WorkDone { task: 0 });
-        q.schedule(SimTime(5), Event::FlushTick { task: 9 });
+        q.schedule(SimTime::from_nanos(10), Event::WorkDone { task: 1 });
+        q.schedule(SimTime::from_nanos(5), Event::WorkDone { task: 2 });
+        q.schedule(SimTime::from_nanos(10), Event::WorkDone { task: 0 });
+        q.schedule(SimTime::from_nanos(5), Event::FlushTick { task: 9 });
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(
             order,
             vec![
-                (SimTime(5), Event::WorkDone { task: 2 }),
-                (SimTime(5), Event::FlushTick { task: 9 }),
-                (SimTime(10), Event::WorkDone { task: 1 }),
-                (SimTime(10), Event::WorkDone { task: 0 }),
+                (SimTime::from_nanos(5), Event::WorkDone { task: 2 }),
+                (SimTime::from_nanos(5), Event::FlushTick { task: 9 }),
+                (SimTime::from_nanos(10), Event::WorkDone { task: 1 }),
+                (SimTime::from_nanos(10), Event::WorkDone { task: 0 }),
             ]
         );
-        assert_eq!(q.now(), SimTime(10));
+        assert_eq!(q.now(), SimTime::from_nanos(10));
     }
 }

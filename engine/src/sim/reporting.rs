@@ -148,7 +148,7 @@ impl EndState<'_> {
             busy_ms: t.time.busy.as_millis_f64(),
             cpu_wait_ms: t.time.cpu_wait.as_millis_f64(),
             backpressured_ms: bp.as_millis_f64(),
-            run_ms: end.as_nanos() as f64 / 1e6,
+            run_ms: end.as_millis_f64(),
             buffers_out: t.stats.full + t.stats.timeout + t.stats.end,
             watermark: t.source.is_none().then_some(t.gate.watermark),
             channel_watermarks: if before_rescale {

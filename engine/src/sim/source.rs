@@ -141,7 +141,7 @@ impl SourceState {
     #[inline]
     fn own_next_due(&self) -> SimTime {
         match self.interval_ns {
-            Some(i) => SimTime((self.emitted as f64 * i) as u64),
+            Some(i) => SimTime::from_nanos((self.emitted as f64 * i) as u64),
             None => SimTime::ZERO,
         }
     }
@@ -245,7 +245,7 @@ impl SourceState {
             Some(i) => {
                 let mut n = 0u64;
                 while n < left {
-                    let birth = SimTime(((first + n) as f64 * i) as u64);
+                    let birth = SimTime::from_nanos(((first + n) as f64 * i) as u64);
                     if birth > now || self.until.is_some_and(|u| birth >= u) {
                         break;
                     }
@@ -263,7 +263,7 @@ impl SourceState {
         out.values.resize((base + n) * a, Value::Int(0));
         let interval = self.interval_ns;
         let born = |i: usize| match interval {
-            Some(iv) => SimTime(((first + i as u64) as f64 * iv) as u64),
+            Some(iv) => SimTime::from_nanos(((first + i as u64) as f64 * iv) as u64),
             None => now,
         };
         let rows_out = &mut out.values[base * a..];
@@ -416,10 +416,12 @@ fn draw_delay(d: Delay, rng: &mut SimRng) -> SimDuration {
     match d {
         Delay::None => SimDuration::ZERO,
         Delay::Fixed(v) => v,
-        Delay::Uniform(lo, hi) => SimDuration(lo.0 + rng.below(hi.0 - lo.0 + 1)),
+        Delay::Uniform(lo, hi) => {
+            SimDuration::from_nanos(lo.as_nanos() + rng.below(hi.as_nanos() - lo.as_nanos() + 1))
+        }
         Delay::Exponential(mean) => {
             let u = rng.unit_f64();
-            SimDuration((-(1.0 - u).ln() * mean.0 as f64) as u64)
+            SimDuration::from_nanos_f64(-(1.0 - u).ln() * mean.as_nanos() as f64)
         }
     }
 }
@@ -549,20 +551,20 @@ mod tests {
     fn paced_records_are_born_when_due() {
         let mut s = gen_state(vec![FieldGen::Sequence], 3, Some(1_000_000.0));
         let mut b = Batch::new(1);
-        s.fill(SimTime(1_500_000), 10, &mut b);
+        s.fill(SimTime::from_nanos(1_500_000), 10, &mut b);
         assert_eq!(b.len(), 2, "records due at 0 and 1 ms, not 2 ms");
         assert_eq!(
             (b.meta[0].born, b.meta[1].born),
-            (SimTime(0), SimTime(1_000_000))
+            (SimTime::from_nanos(0), SimTime::from_nanos(1_000_000))
         );
         assert_eq!(
             b.values[1],
             Value::Int(5),
             "sequence interleaves subtasks: 1, 5, 9, …"
         );
-        assert!(!s.exhausted(SimTime(0)));
-        s.fill(SimTime(9_000_000), 10, &mut b);
-        assert!(s.exhausted(SimTime(0)));
+        assert!(!s.exhausted(SimTime::from_nanos(0)));
+        s.fill(SimTime::from_nanos(9_000_000), 10, &mut b);
+        assert!(s.exhausted(SimTime::from_nanos(0)));
         assert_eq!(b.len(), 3);
     }
 
@@ -582,7 +584,7 @@ mod tests {
         let mut hits = [0u32; 100];
         let mut b = Batch::new(1);
         for _ in 0..20 {
-            s.fill(SimTime(0), 512, &mut b);
+            s.fill(SimTime::from_nanos(0), 512, &mut b);
         }
         for v in &b.values {
             hits[v.as_int() as usize] += 1;
@@ -599,7 +601,7 @@ mod tests {
     fn uniform_ints_stay_in_range() {
         let mut s = gen_state(vec![FieldGen::Int(-3, 3)], 1000, None);
         let mut b = Batch::new(1);
-        s.fill(SimTime(0), 1000, &mut b);
+        s.fill(SimTime::from_nanos(0), 1000, &mut b);
         assert_eq!(b.len(), 1000);
         assert!(b.values.iter().all(|v| (-3..=3).contains(&v.as_int())));
     }
@@ -607,14 +609,20 @@ mod tests {
     #[test]
     fn a_source_held_open_ends_only_when_its_open_period_is_over() {
         let mut s = gen_state(vec![FieldGen::Sequence], 2, None);
-        s.open_until = Some(SimTime(5_000_000_000));
+        s.open_until = Some(SimTime::from_nanos(5_000_000_000));
         let mut b = Batch::new(1);
-        s.fill(SimTime(0), 10, &mut b);
+        s.fill(SimTime::from_nanos(0), 10, &mut b);
         assert_eq!(b.len(), 2);
-        assert!(s.data_done(SimTime(0)));
-        assert!(!s.exhausted(SimTime(1_000)), "silent but still open");
-        assert_eq!(s.next_wake(SimTime(1_000)), Some(SimTime(5_000_000_000)));
-        assert!(s.exhausted(SimTime(5_000_000_000)));
-        assert_eq!(s.next_wake(SimTime(5_000_000_000)), None);
+        assert!(s.data_done(SimTime::from_nanos(0)));
+        assert!(
+            !s.exhausted(SimTime::from_nanos(1_000)),
+            "silent but still open"
+        );
+        assert_eq!(
+            s.next_wake(SimTime::from_nanos(1_000)),
+            Some(SimTime::from_nanos(5_000_000_000))
+        );
+        assert!(s.exhausted(SimTime::from_nanos(5_000_000_000)));
+        assert_eq!(s.next_wake(SimTime::from_nanos(5_000_000_000)), None);
     }
 }

@@ -219,7 +219,7 @@ impl WatermarkTrail {
         if self.bucket_ns == 0 {
             self.bucket_ns = 100_000_000;
         }
-        let b = (t.0 / self.bucket_ns + 1) * self.bucket_ns;
+        let b = (t.as_nanos() / self.bucket_ns + 1) * self.bucket_ns;
         match self.points.last_mut() {
             Some(last) if last.0 == b => last.1 = wm,
             _ => self.points.push((b, wm)),

@@ -31,7 +31,7 @@ impl Trace {
     /// Records one event. `fields` are appended after `t_ns` and `event`.
     pub fn event(&mut self, t: SimTime, event: &str, fields: Vec<(&str, Value)>) {
         let mut m = Map::new();
-        m.insert("t_ns".into(), Value::from(t.0));
+        m.insert("t_ns".into(), Value::from(t.as_nanos()));
         m.insert("event".into(), Value::from(event));
         for (k, v) in fields {
             m.insert(k.into(), v);

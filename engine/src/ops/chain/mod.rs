@@ -219,7 +219,8 @@ impl Chain {
                 }
                 Out::Network(w) => {
                     t += self.ser_ns[w as usize];
-                    cx.net.broadcast_marker(w as usize, m, SimTime(t));
+                    cx.net
+                        .broadcast_marker(w as usize, m, SimTime::from_nanos(t));
                 }
             }
         }
@@ -331,7 +332,7 @@ impl Chain {
                         w as usize,
                         view.row(i),
                         view.meta[i],
-                        SimTime(times[i * nets + q]),
+                        SimTime::from_nanos(times[i * nets + q]),
                         &mut cx.ev,
                     );
                 }
@@ -367,7 +368,7 @@ impl Chain {
                     w as usize,
                     view.row(i),
                     view.meta[i],
-                    SimTime(t),
+                    SimTime::from_nanos(t),
                     &mut cx.ev,
                 );
             }

@@ -148,11 +148,11 @@ impl NetworkOutput for Recorder {
     }
 
     fn write_record(&mut self, w: usize, _: &[Value], _: RecMeta, t: SimTime, _: &mut EvalCx<'_>) {
-        self.writer(w).push(t.0);
+        self.writer(w).push(t.as_nanos());
     }
 
     fn broadcast_marker(&mut self, w: usize, m: Marker, t: SimTime) {
-        self.markers.push((w, m, t.0));
+        self.markers.push((w, m, t.as_nanos()));
     }
 }
 
@@ -209,7 +209,7 @@ fn check_against_reference(
     for (k, (l, v)) in lines.iter().enumerate() {
         input.push(
             &[Value::Str(interner.intern(l)), Value::Int(*v)],
-            RecMeta::untimed(SimTime(0)),
+            RecMeta::untimed(SimTime::from_nanos(0)),
             k as u32,
         );
     }
@@ -371,7 +371,7 @@ fn tiny_chain_into_a_sink_has_these_times() {
     for k in 0..2 {
         input.push(
             &[Value::Str(interner.intern("a")), Value::Int(k)],
-            RecMeta::untimed(SimTime(0)),
+            RecMeta::untimed(SimTime::from_nanos(0)),
             k as u32,
         );
     }
@@ -398,7 +398,7 @@ fn tiny_chain_into_the_network_has_these_times() {
     for k in 0..2 {
         input.push(
             &[Value::Str(interner.intern("a")), Value::Int(k)],
-            RecMeta::untimed(SimTime(0)),
+            RecMeta::untimed(SimTime::from_nanos(0)),
             k as u32,
         );
     }

@@ -32,7 +32,7 @@ pub fn draw(s: &Scenario, profile: &ChaosProfile, seed: u64) -> Result<Vec<Fault
     if kinds.is_empty() || targets.is_empty() {
         return Ok(faults);
     }
-    let extra_mean = SimDuration(
+    let extra_mean = SimDuration::from_nanos(
         profile
             .mean_interval
             .as_nanos()
@@ -41,7 +41,9 @@ pub fn draw(s: &Scenario, profile: &ChaosProfile, seed: u64) -> Result<Vec<Fault
     let mut at = SimTime::ZERO;
     loop {
         let wait = -(1.0 - rng.unit_f64()).ln() * extra_mean.as_nanos() as f64;
-        at = at.plus(profile.min_stable).plus(SimDuration(wait as u64));
+        at = at
+            .plus(profile.min_stable)
+            .plus(SimDuration::from_nanos(wait as u64));
         if at >= until {
             break;
         }

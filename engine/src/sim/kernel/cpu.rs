@@ -58,7 +58,7 @@ impl Simulation<'_> {
                 }
             }
             if let Some(ms) = task.chain.next_processing_timer() {
-                let at = SimTime((ms.max(0) as u64).saturating_mul(1_000_000));
+                let at = SimTime::from_nanos((ms.max(0) as u64).saturating_mul(1_000_000));
                 if at > now && task.timer_wake.is_none_or(|w| w > at || w <= now) {
                     task.timer_wake = Some(at);
                     self.queue.schedule(at, Event::TimerDue { task: ti });
@@ -84,7 +84,7 @@ impl Simulation<'_> {
             let mut d = self.work_item(ti);
             let task = &mut self.tasks[ti as usize];
             if task.slowdown != 1.0 {
-                d = SimDuration((d.0 as f64 * task.slowdown) as u64);
+                d = d.mul_f64(task.slowdown);
             }
             task.time.busy = task.time.busy.plus(d);
             self.queue
@@ -142,7 +142,7 @@ impl Simulation<'_> {
                 blocked: false,
             },
         };
-        let mut end = now.0;
+        let mut end = now.as_nanos();
         // Processing-time timers that are due fire first.
         let now_ms = now.as_event_time();
         if chain.next_processing_timer().is_some_and(|t| t <= now_ms) {
@@ -155,7 +155,7 @@ impl Simulation<'_> {
             // The coordinator's trigger: the source emits barrier `id` between two records
             // and snapshots its offsets.
             end = chain.status(0, buffer::Marker::Barrier(id), end, &mut cx);
-            snapshot = Some((id, SimTime(end)));
+            snapshot = Some((id, SimTime::from_nanos(end)));
         } else if let Some(src) = source {
             end = source_item(src, chain, now, end, &mut cx, &mut end_of_input);
         } else {
@@ -164,7 +164,7 @@ impl Simulation<'_> {
                 chain,
                 consumed,
                 end,
-                cost.deserialize_record.0,
+                cost.deserialize_record.as_nanos(),
                 &mut cx,
                 &mut end_of_input,
                 trail,
@@ -172,15 +172,18 @@ impl Simulation<'_> {
             );
         }
         if end_of_input && !chain.failed() && cx.ev.error.is_none() {
-            cx.net.end_of_input(SimTime(end));
+            cx.net.end_of_input(SimTime::from_nanos(end));
         }
 
         let error = error.or_else(|| task.chain.take_failure());
         if let Some(e) = error {
             let label = task.label.clone();
-            self.failure = Some(format!("task {label} failed at {}: {e}", SimTime(end)));
+            self.failure = Some(format!(
+                "task {label} failed at {}: {e}",
+                SimTime::from_nanos(end)
+            ));
         }
-        let end = self.after_work_item(ti, SimTime(end), snapshot, end_of_input);
+        let end = self.after_work_item(ti, SimTime::from_nanos(end), snapshot, end_of_input);
         end.since(now)
     }
 
@@ -374,7 +377,7 @@ impl Simulation<'_> {
                     ("to", json!(to_label)),
                     ("records", json!(b.len())),
                     ("bytes", json!(b.bytes)),
-                    ("sent_ns", json!(b.finished_at.0)),
+                    ("sent_ns", json!(b.finished_at.as_nanos())),
                     ("end_of_partition", json!(b.end_of_partition)),
                 ],
             );

@@ -297,7 +297,10 @@ impl Simulation<'_> {
             tr.event(
                 now,
                 "restart_replanned",
-                vec![("at_ns", json!(at.0)), ("was_ns", json!(planned.0))],
+                vec![
+                    ("at_ns", json!(at.as_nanos())),
+                    ("was_ns", json!(planned.as_nanos())),
+                ],
             );
         }
         if at > planned {

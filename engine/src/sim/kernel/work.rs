@@ -87,7 +87,7 @@ pub(super) fn source_item(
         // the task failed: it emits nothing more, not even the final watermark
         return t;
     }
-    if src.exhausted(SimTime(t)) {
+    if src.exhausted(SimTime::from_nanos(t)) {
         // A bounded source ends with the final watermark, then end-of-partition.
         if let Some(e) = src.watermarks.wake(now) {
             t = emit(chain, e, t, cx);
@@ -145,7 +145,7 @@ pub(super) fn input_item(
         let next_marker = b.markers.get(mi).map_or(b.len(), |m| m.0 as usize);
         if pos < next_marker {
             let to = (pos + RECEIVE_BATCH).min(next_marker);
-            chain.set_processing_time(SimTime(t).as_event_time());
+            chain.set_processing_time(SimTime::from_nanos(t).as_event_time());
             chain.head_port = cx.net.channels[ch as usize].input as usize;
             t = chain.run(Some(all.slice(pos, to)), t, deser, cx);
             pos = to;
@@ -154,10 +154,13 @@ pub(super) fn input_item(
             if let buffer::Marker::Barrier(id) = m {
                 let channels = &*cx.net.channels;
                 let ended = |s: usize| channels[gate.channels[s] as usize].ended;
-                match gate
-                    .barriers
-                    .on_barrier(slot, id, SimTime(t), &ended, &mut gate.available)
-                {
+                match gate.barriers.on_barrier(
+                    slot,
+                    id,
+                    SimTime::from_nanos(t),
+                    &ended,
+                    &mut gate.available,
+                ) {
                     crate::flink::barrier::Step::Continue => {}
                     crate::flink::barrier::Step::Block => break,
                     crate::flink::barrier::Step::Snapshot { started } => {
@@ -242,7 +245,7 @@ pub(super) fn on_marker(
                     && c > gate.watermark
                 {
                     gate.watermark = c;
-                    trail.record(SimTime(t), c);
+                    trail.record(SimTime::from_nanos(t), c);
                     t = chain.watermark(0, c, t, cx);
                 }
             }
