@@ -10,9 +10,9 @@
 //! barrier waits behind every buffer queued ahead of it on its channel — the reason
 //! unaligned checkpoints exist.
 
-use super::recorder::Recording;
+use super::recorder::{BarrierSeen, Recording};
 use super::{Answer, ExplainError};
-use crate::core::time::SimTime;
+use crate::core::time::{SimDuration, SimTime};
 use crate::plan::Plan;
 use crate::report::{CheckpointReport, RunReport};
 use crate::scenario::Scenario;
@@ -28,12 +28,12 @@ pub fn answer(s: &Scenario, p: &Plan, seed: Option<u64>, id: u64) -> Result<Answ
     let Some(ck) = report.checkpoints.iter().find(|c| c.id == id) else {
         return Err(ExplainError::Unknown(unknown(&report, id)));
     };
-    let mut a = explain_one(s, &report, &rec, ck, "");
+    let mut a = explain_one(s, &rec, ck, "");
     if let Some(aligned) = crate::oracle::aligned::variant(s) {
         let (r2, rec2) = super::record(&aligned, p, seed, Recording::checkpoint(id))?;
         match r2.checkpoints.iter().find(|c| c.id == id) {
             Some(ck2) => {
-                let b = explain_one(&aligned, &r2, &rec2, ck2, "with aligned checkpoints, ");
+                let b = explain_one(&aligned, &rec2, ck2, "with aligned checkpoints, ");
                 a.evidence.push(format!(
                     "The same job with aligned checkpoints (compare_aligned): {}",
                     b.headline
@@ -70,45 +70,135 @@ fn ms_since(t: SimTime, trigger_ms: f64) -> f64 {
 /// One subtask's part in the checkpoint.
 struct Part {
     task: u32,
-    first: Option<SimTime>,
-    last: Option<SimTime>,
+    /// Its barriers, one per input channel that delivered one.
+    barriers: Vec<BarrierSeen>,
     inputs: usize,
-    arrived: usize,
+    /// When it read its first barrier (the alignment began).
+    aligned_from: Option<SimTime>,
     snapshot: Option<SimTime>,
+}
+
+impl Part {
+    fn first_read(&self) -> Option<SimTime> {
+        self.aligned_from
+            .or_else(|| self.barriers.iter().filter_map(|b| b.read).min())
+    }
+    fn reads(&self) -> usize {
+        self.barriers.iter().filter(|b| b.read.is_some()).count()
+    }
+    /// The longest a barrier of this subtask waited in its input queue (behind the records
+    /// ahead of it) — until read, or until `until` if never read.
+    fn longest_queue(&self, until: SimTime) -> Option<(SimDuration, BarrierSeen)> {
+        self.barriers
+            .iter()
+            .map(|b| (b.read.unwrap_or(until).since(b.arrived), *b))
+            .max_by_key(|x| x.0)
+    }
 }
 
 fn parts(rec: &Recording) -> Vec<Part> {
     (0..rec.tasks.len() as u32)
         .map(|t| {
             let ins = rec.inputs_of(t);
-            let times: Vec<SimTime> = rec
-                .barriers
-                .iter()
-                .filter(|(c, _)| ins.contains(c))
-                .map(|x| x.1)
-                .collect();
             Part {
                 task: t,
-                first: times.iter().min().copied(),
-                last: times.iter().max().copied(),
+                barriers: rec
+                    .barriers
+                    .iter()
+                    .filter(|b| ins.contains(&b.channel))
+                    .copied()
+                    .collect(),
                 inputs: ins.len(),
-                arrived: times.len(),
+                aligned_from: rec.alignments.iter().find(|x| x.0 == t).map(|x| x.1),
                 snapshot: rec.snapshots.iter().find(|x| x.0 == t).map(|x| x.1),
             }
         })
         .collect()
 }
 
-fn explain_one(
-    s: &Scenario,
-    report: &RunReport,
-    rec: &Recording,
-    ck: &CheckpointReport,
-    prefix: &str,
-) -> Answer {
+/// `+a ms` or `+a … +b ms` for a set of times relative to the trigger.
+fn span(times: impl Iterator<Item = SimTime>, trigger_ms: f64) -> String {
+    let v: Vec<SimTime> = times.collect();
+    match (v.iter().min(), v.iter().max()) {
+        (Some(a), Some(b)) if a == b => format!("+{:.1} ms", ms_since(*a, trigger_ms)),
+        (Some(a), Some(b)) => format!(
+            "+{:.1} … +{:.1} ms",
+            ms_since(*a, trigger_ms),
+            ms_since(*b, trigger_ms)
+        ),
+        _ => "—".into(),
+    }
+}
+
+/// One subtask's line: barrier arrivals and reads per input, alignment, snapshot.
+fn part_line(part: &Part, label: &str, trigger_ms: f64) -> String {
+    let mut bits = Vec::new();
+    if part.inputs == 0 {
+        bits.push(
+            "a source: emits the barrier and takes its snapshot when the trigger reaches it".into(),
+        );
+    } else if !part.barriers.is_empty() && part.barriers.iter().all(|b| b.overtook) {
+        bits.push(format!(
+            "unaligned barrier overtook the queued buffers and reached {} of {} inputs at {}; the in-flight records stay queued and go into the snapshot",
+            part.barriers.len(),
+            part.inputs,
+            span(part.barriers.iter().map(|b| b.arrived), trigger_ms),
+        ));
+    } else {
+        let queued = part.barriers.iter().map(|b| b.records_ahead).max();
+        bits.push(format!(
+            "barrier reached {} of {} input queue(s) at {}{}",
+            part.barriers.len(),
+            part.inputs,
+            span(part.barriers.iter().map(|b| b.arrived), trigger_ms),
+            match queued {
+                Some(q) if q > 0 => format!(" behind up to {q} queued records"),
+                _ => String::new(),
+            }
+        ));
+        bits.push(format!(
+            "read on {} of {} at {}",
+            part.reads(),
+            part.inputs,
+            span(part.barriers.iter().filter_map(|b| b.read), trigger_ms)
+        ));
+        if let (Some(f), Some(sn)) = (part.first_read(), part.snapshot)
+            && part.inputs > 1
+        {
+            bits.push(format!("alignment {:.1} ms", sn.since(f).as_millis_f64()));
+        } else if let Some(f) = part.aligned_from
+            && part.snapshot.is_none()
+        {
+            bits.push(format!("aligning since +{:.1} ms", ms_since(f, trigger_ms)));
+        }
+    }
+    bits.push(match part.snapshot {
+        Some(t) => format!("snapshot at +{:.1} ms", ms_since(t, trigger_ms)),
+        None => "no snapshot".to_string(),
+    });
+    if let (Some(sn), Some(first)) = (
+        part.snapshot,
+        part.barriers
+            .iter()
+            .filter(|b| b.overtook)
+            .map(|b| b.arrived)
+            .min(),
+    ) && sn.since(first) > SimDuration::from_millis(1)
+    {
+        bits.push("after the records it was processing when the barrier arrived".into());
+    }
+    if part.inputs == 0
+        && let Some(sn) = part.snapshot
+        && ms_since(sn, trigger_ms) > 1.0
+    {
+        bits.push("later than the trigger: the source was backpressured and in this simulation waits for a free output buffer before it emits the barrier".into());
+    }
+    format!("{label}: {}", bits.join(", "))
+}
+
+fn explain_one(s: &Scenario, rec: &Recording, ck: &CheckpointReport, prefix: &str) -> Answer {
     let label = |t: u32| rec.tasks.get(t as usize).map_or("?", |x| x.label.as_str());
-    let end_ms = ck.completed_ms;
-    let took = end_ms.map(|e| e - ck.trigger_ms);
+    let took = ck.completed_ms.map(|e| e - ck.trigger_ms);
     let done = ck.outcome == "completed";
     let headline = match (done, took) {
         (true, Some(d)) => format!(
@@ -129,60 +219,75 @@ fn explain_one(
             ck.id, ck.outcome
         ),
     };
+    let at = |ms: f64| SimTime::ZERO.plus(SimDuration::from_nanos((ms * 1e6) as u64));
+    // The end of the checkpoint: completion, failure, or expiry.
+    let end_t = ck.completed_ms.map(at);
     let ps = parts(rec);
-    let mut evidence = Vec::new();
-    // Each subtask's phases, relative to the trigger.
-    let mut slowest: Option<(f64, String)> = None;
-    for part in &ps {
-        let mut bits = Vec::new();
-        if part.inputs == 0 {
-            bits.push("a source: snapshots when triggered".to_string());
-        } else {
-            if let Some(f) = part.first {
-                bits.push(format!(
-                    "first barrier at +{:.1} ms",
-                    ms_since(f, ck.trigger_ms)
-                ));
-            }
-            if part.arrived < part.inputs {
-                bits.push(format!(
-                    "barrier on {} of {} input channels",
-                    part.arrived, part.inputs
-                ));
-            } else if let (Some(f), Some(l)) = (part.first, part.last) {
-                let align = l.since(f).as_millis_f64();
-                bits.push(format!(
-                    "last at +{:.1} ms (alignment {align:.1} ms)",
-                    ms_since(l, ck.trigger_ms)
-                ));
-                if slowest.as_ref().is_none_or(|x| align > x.0) {
-                    slowest = Some((align, format!("alignment at {}", label(part.task))));
-                }
-                let travel = ms_since(f, ck.trigger_ms);
-                if slowest.as_ref().is_none_or(|x| travel > x.0) {
-                    slowest = Some((
-                        travel,
-                        format!(
-                            "the barrier's way to {} (behind queued buffers)",
-                            label(part.task)
-                        ),
-                    ));
-                }
-            }
+    let mut evidence: Vec<String> = ps
+        .iter()
+        .map(|p| part_line(p, label(p.task), ck.trigger_ms))
+        .collect();
+    // The longest phase over all subtasks.
+    let mut longest: Option<(f64, String)> = None;
+    let mut consider = |ms: f64, what: String| {
+        if longest.as_ref().is_none_or(|x| ms > x.0) {
+            longest = Some((ms, what));
         }
-        bits.push(match part.snapshot {
-            Some(t) => format!("snapshot at +{:.1} ms", ms_since(t, ck.trigger_ms)),
-            None => "no snapshot".to_string(),
-        });
-        evidence.push(format!("{}: {}", label(part.task), bits.join(", ")));
+    };
+    let trigger = at(ck.trigger_ms);
+    for part in &ps {
+        let who = label(part.task);
+        if part.inputs == 0 {
+            if let Some(sn) = part.snapshot {
+                consider(
+                    sn.since(trigger).as_millis_f64(),
+                    format!(
+                        "the trigger's way into {who} (it emits the barrier between two records)"
+                    ),
+                );
+            }
+            continue;
+        }
+        if let (Some(sn), Some(first)) = (
+            part.snapshot,
+            part.barriers
+                .iter()
+                .filter(|b| b.overtook)
+                .map(|b| b.arrived)
+                .min(),
+        ) {
+            consider(
+                sn.since(first).as_millis_f64(),
+                format!("{who} finishing the records in progress before its unaligned snapshot"),
+            );
+        }
+        let until = end_t.unwrap_or(SimTime::MAX);
+        if let Some((d, b)) = part.longest_queue(until) {
+            consider(
+                d.as_millis_f64(),
+                format!(
+                    "the barrier from {} waiting in {who}'s input queue behind {} records",
+                    label(rec.channels[b.channel as usize].from),
+                    b.records_ahead
+                ),
+            );
+        }
+        if part.inputs > 1
+            && let (Some(f), Some(sn)) = (part.first_read(), part.snapshot)
+        {
+            consider(
+                sn.since(f).as_millis_f64(),
+                format!("alignment at {who} (its first barrier read, the last still queued)"),
+            );
+        }
     }
-    if ck.async_ms > slowest.as_ref().map_or(0.0, |x| x.0) {
-        slowest = Some((
+    if ck.async_ms > 0.0 {
+        consider(
             ck.async_ms,
             "the asynchronous upload to the checkpoint storage".into(),
-        ));
+        );
     }
-    if let Some((ms, what)) = &slowest {
+    if let Some((ms, what)) = &longest {
         evidence.push(format!("The longest phase: {what}, {ms:.1} ms."));
     }
     evidence.push(format!(
@@ -197,48 +302,27 @@ fn explain_one(
         }
     ));
     let mut change = None;
-    let timeout = s.fault_tolerance.checkpointing.as_ref().map(|c| c.timeout);
-    if !done && let Some(end) = end_ms {
-        let end_t = SimTime::ZERO.plus(crate::core::time::SimDuration::from_nanos(
-            (end * 1e6) as u64,
-        ));
+    let mut blocked = Vec::new();
+    if !done && let Some(end) = end_t {
         let missing: Vec<&Part> = ps
             .iter()
-            .filter(|p| p.snapshot.is_none_or(|t| t > end_t))
+            .filter(|p| p.snapshot.is_none_or(|t| t > end))
             .collect();
-        if ck.outcome.contains("expired") {
-            if let Some(t) = timeout {
-                evidence.push(format!(
-                    "It expired: it was not complete after execution.checkpointing.timeout = {t}; {} of {} subtasks had not snapshotted by then.",
-                    missing.len(),
-                    ps.len()
-                ));
-            }
-        } else {
-            evidence.push(format!("It ended: {}.", ck.outcome));
+        let timeout = s.fault_tolerance.checkpointing.as_ref().map(|c| c.timeout);
+        match timeout {
+            Some(t) if ck.outcome.contains("expired") => evidence.push(format!(
+                "It expired: it was not complete after execution.checkpointing.timeout = {t}; {} of {} subtasks had not taken their snapshot by then.",
+                missing.len(),
+                ps.len()
+            )),
+            _ => evidence.push(format!("It ended: {}.", ck.outcome)),
         }
-        for part in missing.iter().take(4) {
-            let ins = rec.inputs_of(part.task);
-            for c in ins {
-                let arrived = rec.barriers.iter().find(|x| x.0 == c).map(|x| x.1);
-                if arrived.is_some_and(|a| a <= end_t) {
-                    continue;
+        for part in &missing {
+            if let Some(line) = why_not_snapshotted(rec, part, end, ck.trigger_ms) {
+                blocked.push(json!({ "subtask": label(part.task), "why": line }));
+                if blocked.len() <= 4 {
+                    evidence.push(line);
                 }
-                let ch = rec.channels[c as usize];
-                let (bufs, recs) = rec.ahead[c as usize];
-                evidence.push(format!(
-                    "{} waited for the barrier on channel {} → {}: {} buffer(s) with {} records were queued ahead of it{}.",
-                    label(part.task),
-                    label(ch.from),
-                    label(ch.to),
-                    bufs,
-                    recs,
-                    match arrived {
-                        Some(a) => format!(", and it arrived only at +{:.1} ms", ms_since(a, ck.trigger_ms)),
-                        None => ", and it never arrived".to_string(),
-                    }
-                ));
-                break;
             }
         }
         change = Some(if ck.barriers.starts_with("aligned") {
@@ -247,7 +331,7 @@ fn explain_one(
             "raise `timeout`, or make the snapshot cheaper (less state, faster storage)".to_string()
         });
     }
-    let _ = report;
+    let ms = |t: Option<SimTime>| t.map(|t| ms_since(t, ck.trigger_ms));
     Answer {
         question: format!("What did checkpoint {} spend its time on?", ck.id),
         headline,
@@ -260,14 +344,83 @@ fn explain_one(
             "barriers": ck.barriers,
             "trigger_ms": ck.trigger_ms,
             "completed_ms": ck.completed_ms,
+            "longest_phase": longest.as_ref().map(|x| json!({ "what": x.1, "ms": x.0 })),
+            "not_snapshotted": blocked,
             "subtasks": ps.iter().map(|p| json!({
                 "subtask": label(p.task),
-                "first_barrier_ms": p.first.map(|t| ms_since(t, ck.trigger_ms)),
-                "last_barrier_ms": p.last.map(|t| ms_since(t, ck.trigger_ms)),
                 "inputs": p.inputs,
-                "barriers_arrived": p.arrived,
-                "snapshot_ms": p.snapshot.map(|t| ms_since(t, ck.trigger_ms)),
+                "barriers": p.barriers.iter().map(|b| json!({
+                    "from": label(rec.channels[b.channel as usize].from),
+                    "arrived_ms": ms_since(b.arrived, ck.trigger_ms),
+                    "records_ahead": b.records_ahead,
+                    "bytes_ahead": b.bytes_ahead,
+                    "read_ms": ms(b.read),
+                })).collect::<Vec<_>>(),
+                "alignment_start_ms": ms(p.first_read()),
+                "snapshot_ms": ms(p.snapshot),
             })).collect::<Vec<_>>(),
         }),
     }
+}
+
+/// Why subtask `part` had not taken its snapshot by `end`: the first input whose barrier it
+/// had not read — still queued behind records, or not arrived at all.
+fn why_not_snapshotted(
+    rec: &Recording,
+    part: &Part,
+    end: SimTime,
+    trigger_ms: f64,
+) -> Option<String> {
+    let who = rec.tasks.get(part.task as usize)?.label.as_str();
+    let from = |c: u32| {
+        rec.tasks
+            .get(rec.channels[c as usize].from as usize)
+            .map_or("?", |t| t.label.as_str())
+    };
+    if part.inputs == 0 {
+        return Some(format!(
+            "{who}: the trigger had not reached it (a source emits the barrier between two records)."
+        ));
+    }
+    let end_ms = ms_since(end, trigger_ms);
+    let queued = part
+        .barriers
+        .iter()
+        .filter(|b| b.arrived <= end && b.read.is_none_or(|r| r > end))
+        .max_by_key(|b| b.records_ahead);
+    if let Some(b) = queued {
+        return Some(format!(
+            "{who} had not read the barrier from {} by +{end_ms:.1} ms: it reached the input queue at +{:.1} ms behind {} records ({} bytes), and an aligned barrier is read only after every record ahead of it — the subtask was still working through them ({:.1} ms later){}.",
+            from(b.channel),
+            ms_since(b.arrived, trigger_ms),
+            b.records_ahead,
+            b.bytes_ahead,
+            end.since(b.arrived).as_millis_f64(),
+            match b.read {
+                Some(r) => format!(
+                    "; it read it at +{:.1} ms, too late",
+                    ms_since(r, trigger_ms)
+                ),
+                None => String::new(),
+            }
+        ));
+    }
+    let ins = rec.inputs_of(part.task);
+    let missing = ins.iter().find(|c| {
+        !part
+            .barriers
+            .iter()
+            .any(|b| b.channel == **c && b.arrived <= end)
+    })?;
+    Some(format!(
+        "{who}: the barrier from {} had not reached its input queue by +{end_ms:.1} ms — it was still behind the buffers queued upstream{}.",
+        from(*missing),
+        match part.aligned_from {
+            Some(f) => format!(
+                "; meanwhile {who} had been aligning since +{:.1} ms, its other channels blocked",
+                ms_since(f, trigger_ms)
+            ),
+            None => String::new(),
+        }
+    ))
 }

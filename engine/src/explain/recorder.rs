@@ -146,14 +146,12 @@ pub struct Recording {
     pub late: Vec<Late>,
     /// Records of the watched key in the watched range that reached the operator.
     pub arrivals: Vec<Arrival>,
-    /// The watched checkpoint's barriers: (channel, arrival).
-    pub barriers: Vec<(u32, SimTime)>,
+    /// The watched checkpoint's barriers, one per channel, in order of arrival.
+    pub barriers: Vec<BarrierSeen>,
     /// The watched checkpoint's snapshots: (subtask, when).
     pub snapshots: Vec<(u32, SimTime)>,
-    /// Per channel: buffers and records that arrived after the sender had taken its
-    /// snapshot of the watched checkpoint and before that checkpoint's barrier arrived —
-    /// what was queued ahead of the barrier.
-    pub ahead: Vec<(u64, u64)>,
+    /// The watched checkpoint's alignments: (subtask, when its first barrier was read).
+    pub alignments: Vec<(u32, SimTime)>,
     /// The checkpoint whose barriers and snapshots are recorded.
     pub checkpoint: Option<u64>,
     /// Whether the operator's input could be read off its buffers (it heads its chain).
@@ -168,6 +166,26 @@ pub struct Recording {
     current: Vec<EventTime>,
     /// Records in the watched range not yet filtered by key.
     pending: Vec<Raw>,
+}
+
+/// A barrier of the watched checkpoint on one channel: when it reached the receiver's input
+/// queue, what was queued ahead of it there, and when the subtask read it. An aligned barrier
+/// is read only after every record ahead of it; an unaligned one (a priority buffer) at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BarrierSeen {
+    /// The channel.
+    pub channel: u32,
+    /// When it reached the end of the channel (the receiver's input queue).
+    pub arrived: SimTime,
+    /// Records queued ahead of it on this channel then, not yet read by the subtask.
+    pub records_ahead: u64,
+    /// Their size in bytes.
+    pub bytes_ahead: u64,
+    /// When the subtask read it (none: not read before the run ended). An unaligned
+    /// barrier counts as read on arrival; the subtask snapshots after its work in progress.
+    pub read: Option<SimTime>,
+    /// Whether it overtook the queued buffers (an unaligned barrier, a priority buffer).
+    pub overtook: bool,
 }
 
 /// A record as it arrived: when, on which channel, its fields, its metadata, the channel's
@@ -224,7 +242,6 @@ impl Recording {
             })
             .collect();
         self.history.resize(channels.len(), Vec::new());
-        self.ahead.resize(channels.len(), (0, 0));
         self.current.resize(channels.len(), EventTime::MIN);
         self.recent.resize(tasks.len(), VecDeque::new());
         if let Some(w) = &self.watch {
@@ -306,23 +323,7 @@ impl Observer for Recorder {
         }
         let to = channels[ch as usize].to_task;
         let from_task = channels[ch as usize].from_task;
-        if r.checkpoint.is_some()
-            && r.snapshots.iter().any(|x| x.0 == from_task)
-            && !r.barriers.iter().any(|x| x.0 == ch)
-            && !b.priority
-        {
-            let has_barrier = b
-                .markers
-                .iter()
-                .any(|m| matches!(m.1, Marker::Barrier(id) if Some(id) == r.checkpoint));
-            let a = &mut r.ahead[ch as usize];
-            if has_barrier {
-                // Its records before the barrier are counted with the barrier.
-            } else {
-                a.0 += 1;
-                a.1 += b.len() as u64;
-            }
-        }
+        let _ = from_task;
         let watched = r.watched_task(to) && r.key_field.is_some();
         let (from, until) = r.watch.as_ref().map_or((0, 0), |w| (w.from, w.to));
         let mut next_marker = 0;
@@ -333,10 +334,9 @@ impl Observer for Recorder {
                     Marker::Idle => Some(WmEvent::Idle),
                     Marker::Active => Some(WmEvent::Active),
                     Marker::Barrier(id) | Marker::UnalignedBarrier(id) => {
-                        if r.checkpoint == Some(id) && !r.barriers.iter().any(|x| x.0 == ch) {
-                            r.barriers.push((ch, now));
-                            let before = b.markers[next_marker].0 as u64;
-                            r.ahead[ch as usize].1 += before;
+                        if r.checkpoint == Some(id) && !r.barriers.iter().any(|x| x.channel == ch) {
+                            let seen = queued_ahead(ch, b, next_marker, channels, tasks, now);
+                            r.barriers.push(seen);
                         }
                         None
                     }
@@ -380,6 +380,9 @@ impl Observer for Recorder {
         let watched = r.watched_task(ti);
         if !r.pending.is_empty() {
             convert_arrivals(r, interner);
+        }
+        if let Some(id) = r.checkpoint {
+            barriers_read(r, id, end, ti, task);
         }
         for slot in &mut task.chain.ops {
             let Operator::Window(w) = &mut slot.op else {
@@ -450,6 +453,16 @@ impl Observer for Recorder {
         let mut r = self.0.borrow_mut();
         if r.checkpoint == Some(id) && !r.snapshots.iter().any(|x| x.0 == ti) {
             r.snapshots.push((ti, now));
+            // An aligned snapshot follows the read of the last barrier.
+            let ins = r.inputs_of(ti);
+            if !ins.is_empty() && !r.alignments.iter().any(|x| x.0 == ti) {
+                r.alignments.push((ti, now));
+            }
+            for b in r.barriers.iter_mut() {
+                if ins.contains(&b.channel) && b.read.is_none() {
+                    b.read = Some(now);
+                }
+            }
         }
     }
 
@@ -487,6 +500,66 @@ impl Observer for Recorder {
 
     fn violation(&self) -> Option<&Violation> {
         None
+    }
+}
+
+/// Task `ti` ended a work item at `end` while aligning checkpoint `id`: the barriers it has
+/// read so far. Reading an aligned barrier ends the work item (the channel blocks), so `end`
+/// is when it was read.
+fn barriers_read(r: &mut Recording, id: u64, end: SimTime, ti: u32, task: &Task) {
+    let Some(a) = task.gate.barriers.align.as_ref().filter(|a| a.id == id) else {
+        return;
+    };
+    if !r.alignments.iter().any(|x| x.0 == ti) {
+        r.alignments.push((ti, a.started));
+    }
+    for (slot, _) in a.seen.iter().enumerate().filter(|x| *x.1) {
+        let ch = task.gate.channels[slot];
+        if let Some(b) = r.barriers.iter_mut().find(|b| b.channel == ch)
+            && b.read.is_none()
+        {
+            b.read = Some(end);
+        }
+    }
+}
+
+/// A barrier that just reached the end of channel `ch` in buffer `b` (its `marker`-th
+/// marker): the records queued ahead of it — in the channel's input queue, the rest of the
+/// buffer the subtask is reading from this channel, and the records before it in `b`. A
+/// priority buffer (an unaligned barrier) overtakes them all and is read on arrival.
+fn queued_ahead(
+    ch: u32,
+    b: &Buffer,
+    marker: usize,
+    channels: &[Channel],
+    tasks: &[Task],
+    now: SimTime,
+) -> BarrierSeen {
+    let c = &channels[ch as usize];
+    let (mut records, mut bytes) = (0u64, 0u64);
+    if !b.priority {
+        for q in &c.queue {
+            records += q.len() as u64;
+            bytes += u64::from(q.bytes);
+        }
+        if let Some((cur, cb, pos, _)) = &tasks[c.to_task as usize].gate.current
+            && *cur == ch
+        {
+            let rest = cb.len().saturating_sub(*pos);
+            records += rest as u64;
+            bytes += u64::from(cb.bytes) * rest as u64 / cb.len().max(1) as u64;
+        }
+        let before = b.markers[marker].0 as u64;
+        records += before;
+        bytes += u64::from(b.bytes) * before / b.len().max(1) as u64;
+    }
+    BarrierSeen {
+        channel: ch,
+        arrived: now,
+        records_ahead: records,
+        bytes_ahead: bytes,
+        read: b.priority.then_some(now),
+        overtook: b.priority,
     }
 }
 
