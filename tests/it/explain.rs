@@ -169,3 +169,87 @@ fn an_expired_aligned_checkpoint_is_explained_by_the_records_queued_ahead_of_its
         "use unaligned checkpoints",
     );
 }
+
+fn explain_json(args: &[&str]) -> serde_json::Value {
+    let o = streamlab(args);
+    let (out, err) = texts(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    serde_json::from_str(&out).expect("--json prints JSON")
+}
+
+#[test]
+fn every_duplicate_of_the_at_least_once_sink_is_the_restore_of_checkpoint_4_replaying() {
+    let file = "scenarios/exactly_once_vs_at_least_once.toml";
+    let at_once = explain_json(&[
+        "explain", file, "--sink", "at_once", "--key", "user-3", "--json",
+    ]);
+    let d = &at_once["data"];
+    // 45 s × 2 000 clicks: 90 000 rows without the failure; every row beyond is a duplicate,
+    // and each is attributed to the one restore — of checkpoint 4, after the TaskManager loss.
+    let dups = &d["duplicates"];
+    let total = dups["total"].as_u64().unwrap();
+    assert_eq!(
+        d["rows_visible"].as_u64().unwrap(),
+        90_000 + total,
+        "{dups}"
+    );
+    assert!(total > 1000, "{dups}");
+    assert_eq!(dups["unexplained_rows"], serde_json::json!([]), "{dups}");
+    let by = dups["by_restored_checkpoint"].as_array().unwrap();
+    assert_eq!(by.len(), 1, "{dups}");
+    assert_eq!(by[0]["checkpoint"], 4);
+    assert_eq!(by[0]["rows"].as_u64(), Some(total));
+    assert!(
+        by[0]["record_replayed"].as_u64().unwrap() > total / 2,
+        "{dups}"
+    );
+    let restore = &d["restores"][0];
+    assert_eq!(restore["checkpoint"], 4);
+    // Each duplicate of the key names its replayed record inside the rewound offsets.
+    let rows = d["rows"].as_array().unwrap();
+    let duplicated: Vec<&serde_json::Value> = rows.iter().filter(|r| r["copy"] == 1).collect();
+    assert!(!duplicated.is_empty());
+    for r in &duplicated {
+        let rp = &r["replayed"];
+        assert_eq!(rp["restored_checkpoint"], 4, "{r}");
+        if rp["record_replayed"] == true {
+            let o = rp["offset"].as_u64().unwrap();
+            assert!(
+                rp["replayed_from"].as_u64().unwrap() <= o
+                    && o < rp["replayed_until"].as_u64().unwrap(),
+                "{r}"
+            );
+        }
+    }
+    // The same value in the two-phase-commit sink appears once, and says why.
+    let values = duplicated
+        .iter()
+        .find(|r| r["replayed"]["record_replayed"] == true)
+        .unwrap()["values"]
+        .clone();
+    let committed = explain_json(&[
+        "explain",
+        file,
+        "--sink",
+        "committed",
+        "--key",
+        "user-3",
+        "--json",
+    ]);
+    let same: Vec<&serde_json::Value> = committed["data"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["values"] == values)
+        .collect();
+    assert_eq!(same.len(), 1, "{values}");
+    assert_eq!(committed["data"]["duplicates"]["total"], 0);
+    let row = same[0]["row"].to_string();
+    assert_run!(
+        streamlab(&["explain", file, "--sink", "committed", "--row", &row]),
+        exit = 0,
+        "appears once",
+        "the job restored checkpoint 4 at 28.000 s",
+        "the restore aborted it and it never became visible. Only the replay's result was committed",
+    );
+}

@@ -70,6 +70,7 @@ pub fn record(
     seed: Option<u64>,
     recording: recorder::Recording,
 ) -> Result<(crate::report::RunReport, recorder::Recording), ExplainError> {
+    let lineage = recording.lineage.clone();
     let rec = recorder::Recorder(std::rc::Rc::new(std::cell::RefCell::new(recording)));
     let opts = crate::sim::RunOptions {
         seed,
@@ -79,6 +80,9 @@ pub fn record(
     };
     let mut sim = crate::sim::Simulation::new(s, p, opts);
     sim.observe(Box::new(rec.clone()));
+    if let Some(l) = lineage {
+        sim.keep_sink_lineage(l);
+    }
     let out = sim.run()?;
     let recording = std::mem::take(&mut *rec.0.borrow_mut());
     Ok((out.report, recording))

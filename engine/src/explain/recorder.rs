@@ -154,6 +154,12 @@ pub struct Recording {
     pub alignments: Vec<(u32, SimTime)>,
     /// The checkpoint whose barriers and snapshots are recorded.
     pub checkpoint: Option<u64>,
+    /// Where the sinks write every row they make visible, when kept (`explain --sink`).
+    pub lineage: Option<crate::ops::sink_lineage::SinkLineage>,
+    /// Every restore: when, from which checkpoint, and which source offsets it rewound.
+    pub restores: Vec<Restore>,
+    /// Per source subtask: the offsets it had reached (per split) when it last ran.
+    positions: Vec<Vec<SplitOffset>>,
     /// Whether the operator's input could be read off its buffers (it heads its chain).
     pub arrivals_seen: bool,
     /// Whether some arrivals were left out (more than [`MAX_ARRIVALS`]).
@@ -188,6 +194,42 @@ pub struct BarrierSeen {
     pub overtook: bool,
 }
 
+/// One split of a source subtask at one moment: how many records it had read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SplitOffset {
+    /// The split (source partition).
+    pub split: u32,
+    /// Records read from it (the offset of the next one).
+    pub offset: u64,
+    /// Its pace: a record every `interval_ns` (record `k` is born at `k × interval`).
+    pub interval_ns: Option<f64>,
+}
+
+/// A restore after a failure: the tasks were redeployed from a checkpoint and the sources
+/// rewound to its offsets — what they read again is replayed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Restore {
+    /// When the restored tasks were deployed.
+    pub at: SimTime,
+    /// The checkpoint restored (`None`: from the start).
+    pub checkpoint: Option<u64>,
+    /// Per restarted source subtask and split: (subtask, offset restored, offset reached
+    /// before the failure) — the records in between are read twice.
+    pub replayed: Vec<(u32, SplitOffset, u64)>,
+}
+
+fn split_offsets(t: &Task) -> Vec<SplitOffset> {
+    t.source.as_ref().map_or_else(Vec::new, |src| {
+        src.splits()
+            .map(|s| SplitOffset {
+                split: s.subtask,
+                offset: s.emitted,
+                interval_ns: s.interval_ns,
+            })
+            .collect()
+    })
+}
+
 /// A record as it arrived: when, on which channel, its fields, its metadata, the channel's
 /// watermark then.
 type Raw = (SimTime, u32, Vec<Value>, RecMeta, EventTime);
@@ -205,6 +247,14 @@ impl Recording {
     pub fn checkpoint(id: u64) -> Self {
         Recording {
             checkpoint: Some(id),
+            ..Default::default()
+        }
+    }
+
+    /// A recording whose sinks keep every row they make visible in `log`.
+    pub fn lineage(log: crate::ops::sink_lineage::SinkLineage) -> Self {
+        Recording {
+            lineage: Some(log),
             ..Default::default()
         }
     }
@@ -384,6 +434,12 @@ impl Observer for Recorder {
         if let Some(id) = r.checkpoint {
             barriers_read(r, id, end, ti, task);
         }
+        if task.source.is_some() {
+            if r.positions.len() <= ti as usize {
+                r.positions.resize(ti as usize + 1, Vec::new());
+            }
+            r.positions[ti as usize] = split_offsets(task);
+        }
         for slot in &mut task.chain.ops {
             let Operator::Window(w) = &mut slot.op else {
                 continue;
@@ -471,12 +527,28 @@ impl Observer for Recorder {
     fn restored(
         &mut self,
         now: SimTime,
-        _restarted: &[u32],
-        _restored: Option<u64>,
+        restarted: &[u32],
+        restored: Option<u64>,
         tasks: &[Task],
         rebuilt: &[bool],
     ) {
         let mut r = self.0.borrow_mut();
+        let mut replayed = Vec::new();
+        for &ti in restarted {
+            let before = r.positions.get(ti as usize).cloned().unwrap_or_default();
+            for now_at in split_offsets(&tasks[ti as usize]) {
+                let reached = before
+                    .iter()
+                    .find(|b| b.split == now_at.split)
+                    .map_or(now_at.offset, |b| b.offset);
+                replayed.push((ti, now_at, reached));
+            }
+        }
+        r.restores.push(Restore {
+            at: now,
+            checkpoint: restored,
+            replayed,
+        });
         for (c, &new) in rebuilt.iter().enumerate() {
             if new && c < r.history.len() {
                 r.push(c as u32, now, WmEvent::Rebuilt);

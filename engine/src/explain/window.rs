@@ -265,7 +265,7 @@ impl Cx<'_> {
 
 /// The position of a paced source subtask's record from its birth: record `k` is born at
 /// `k × interval` (`sim::source`).
-fn position(born: SimTime, interval_ns: f64) -> Option<u64> {
+pub(super) fn position(born: SimTime, interval_ns: f64) -> Option<u64> {
     let guess = (born.as_nanos() as f64 / interval_ns).round() as u64;
     (guess.saturating_sub(1)..=guess + 1)
         .find(|&k| (k as f64 * interval_ns) as u64 == born.as_nanos())
@@ -470,7 +470,8 @@ fn history_before(rec: &Recording, ch: u32, at: SimTime) -> EventTime {
     wm
 }
 
-fn row_text(row: &[serde_json::Value]) -> String {
+/// A row as the summary prints it: `(alice, 3)`.
+pub(super) fn row_text(row: &[serde_json::Value]) -> String {
     let parts: Vec<String> = row
         .iter()
         .map(|v| match v {

@@ -37,6 +37,7 @@ pub mod output;
 pub mod process;
 pub mod reduce;
 pub mod sink;
+pub mod sink_lineage;
 pub mod sink_metrics;
 pub mod sink_txn;
 pub mod state;

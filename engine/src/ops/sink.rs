@@ -13,6 +13,7 @@
 //! [`super::sink_metrics`].
 
 use super::element::RecMeta;
+use super::sink_lineage::LineageTap;
 use super::sink_metrics::checksum_rows;
 pub use super::sink_metrics::{LatencyCounts, Series, latency_histogram, row_hash};
 use super::sink_txn::{Ledger, Transactions, Txn};
@@ -69,6 +70,8 @@ pub struct SinkOp {
     /// Content hash → times seen, of everything made visible; kept when the run is compared
     /// with a fault-free reference run (duplicates and missing records).
     pub ledger: Option<Box<Ledger>>,
+    /// Every row made visible, for `explain --sink` (see [`super::sink_lineage`]).
+    pub lineage: Option<LineageTap>,
 }
 
 impl SinkOp {
@@ -86,6 +89,7 @@ impl SinkOp {
             series: Series::new(),
             txn: None,
             ledger: None,
+            lineage: None,
         }
     }
 
@@ -110,6 +114,12 @@ impl SinkOp {
             l.add_rows_at(view.values, self.arity, n, ev.interner, |i| {
                 SimTime::from_nanos(start[i] + cost)
             });
+        }
+        if let Some(tap) = &self.lineage {
+            for (i, (m, s)) in view.meta.iter().zip(start).take(n).enumerate() {
+                let at = SimTime::from_nanos(s + cost);
+                tap.push(view.row(i), ev.interner, at, m.born, Some(m.ts));
+            }
         }
         self.count += n as u64;
         self.first
@@ -186,6 +196,9 @@ impl SinkOp {
         if let Some(l) = &mut self.ledger {
             l.add_rows_at(row, self.arity, 1, ev.interner, |_| t);
         }
+        if let Some(tap) = &self.lineage {
+            tap.push(row, ev.interner, t, meta.born, Some(meta.ts));
+        }
         self.count += 1;
         self.first.get_or_insert(t);
         self.last = t;
@@ -215,9 +228,14 @@ impl SinkOp {
             return 0;
         };
         let mut shown = 0;
-        for tx in txn.commit_until(id) {
+        for (cid, tx) in txn.commit_until(id) {
             shown += tx.records.len() as u64;
             self.make_visible(&tx, t);
+            if let Some(tap) = &self.lineage {
+                for (r, row) in tx.records.iter().zip(tx.lineage) {
+                    tap.push_json(row, t, r.born, None, Some(cid));
+                }
+            }
         }
         shown
     }
@@ -338,6 +356,15 @@ impl SinkOp {
 }
 
 impl SinkOp {
+    /// Keeps every row it makes visible in `tap` (and, exactly-once, every row it writes into
+    /// a transaction until the transaction commits).
+    pub fn keep_lineage(&mut self, tap: LineageTap) {
+        if let Some(t) = self.txn.as_mut() {
+            t.lineage = true;
+        }
+        self.lineage = Some(tap);
+    }
+
     /// Keeps the final row per value of column `col` in the ledger (for the comparison by
     /// final value per key). Needs the ledger.
     pub fn track_final_per_key(&mut self, col: usize) {

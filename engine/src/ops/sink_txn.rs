@@ -37,6 +37,8 @@ pub struct Txn {
     pub records: Vec<Staged>,
     /// The first rows, flat (at most `keep_rows` of them).
     pub rows: Vec<Value>,
+    /// Every row as JSON, when the sink keeps its lineage.
+    pub lineage: Vec<Vec<serde_json::Value>>,
 }
 
 /// The transactions of one exactly-once sink subtask.
@@ -56,6 +58,8 @@ pub struct Transactions {
     pub key_col: Option<usize>,
     /// Open transactions lost to failures.
     pub aborted_records: u64,
+    /// Whether each row is also kept as JSON, for the sink's lineage.
+    pub lineage: bool,
 }
 
 impl Transactions {
@@ -86,6 +90,10 @@ impl Transactions {
         if self.open.rows.len() < self.keep_rows * self.arity {
             self.open.rows.extend_from_slice(row);
         }
+        if self.lineage {
+            let json = row.iter().map(|v| v.to_json(interner)).collect();
+            self.open.lineage.push(json);
+        }
     }
 
     /// Records written but not yet visible (open and pre-committed transactions).
@@ -105,9 +113,9 @@ impl Transactions {
     }
 
     /// Checkpoint `id` completed: commits every pre-committed transaction up to it and
-    /// returns them, oldest first, for their records to become visible. One already committed
+    /// returns them with their checkpoint, oldest first, for their records to become visible. One already committed
     /// before a failure is not committed again (commits are idempotent).
-    pub fn commit_until(&mut self, id: u64) -> Vec<Txn> {
+    pub fn commit_until(&mut self, id: u64) -> Vec<(u64, Txn)> {
         let mut ready = Vec::new();
         self.precommitted.retain_mut(|(cid, tx)| {
             if *cid <= id {
@@ -124,7 +132,7 @@ impl Transactions {
             }
             self.committed.push(cid);
             self.commits += 1;
-            committed.push(tx);
+            committed.push((cid, tx));
         }
         committed
     }
@@ -260,7 +268,7 @@ mod tests {
         t.pre_commit(2);
         let done = t.commit_until(1);
         assert_eq!(done.len(), 1);
-        assert_eq!(done[0].rows, vec![Value::Int(1)]);
+        assert_eq!(done[0].1.rows, vec![Value::Int(1)]);
         assert_eq!((t.commits, t.pending()), (1, 1));
         // a restored copy that still holds checkpoint 1 does not commit it again
         let mut restored = Transactions::new(1, 10);

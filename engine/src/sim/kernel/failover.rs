@@ -360,6 +360,7 @@ impl Simulation<'_> {
             now,
         );
         self.reapply_lasting_faults(&in_set, &rebuilt);
+        self.tap_sinks();
         for &ti in &tasks {
             memory::apply_to_chain(&mut self.tasks[ti as usize].chain, s.limits.max_memory);
         }

@@ -87,6 +87,9 @@ pub struct Simulation<'a> {
     pub(in crate::sim) seed: u64,
     /// Whether operators annotate their output (for the trace or the checkers).
     pub(in crate::sim) annotate: bool,
+    /// Where the sinks write every row they make visible, when kept
+    /// ([`Simulation::keep_sink_lineage`]).
+    pub(in crate::sim) lineage: Option<crate::ops::sink_lineage::SinkLineage>,
     /// The in-run invariant checkers, when attached ([`Simulation::observe`]).
     pub(in crate::sim) observer: Option<Box<dyn crate::sim::observe::Observer>>,
     /// Savepoints and the rescale.
@@ -178,6 +181,7 @@ impl<'a> Simulation<'a> {
             scenario_node,
             seed,
             annotate,
+            lineage: None,
             observer: None,
             cost: s.cost.clone(),
             queue: EventQueue::new(),
@@ -212,6 +216,30 @@ impl<'a> Simulation<'a> {
     /// operators log their window emissions).
     pub fn observe(&mut self, observer: Box<dyn crate::sim::observe::Observer>) {
         self.observer = Some(observer);
+    }
+
+    /// Every sink writes each row it makes visible into `log`, with when and from which
+    /// checkpoint (for `explain --sink`); kept across restarts and a rescale.
+    pub fn keep_sink_lineage(&mut self, log: crate::ops::sink_lineage::SinkLineage) {
+        self.lineage = Some(log);
+        self.tap_sinks();
+    }
+
+    /// Gives every sink subtask its handle on the lineage, if kept (again after tasks were
+    /// rebuilt or restored).
+    pub(in crate::sim) fn tap_sinks(&mut self) {
+        let Some(log) = &self.lineage else { return };
+        for t in &mut self.tasks {
+            for slot in &mut t.chain.ops {
+                if let crate::ops::Operator::Sink(op) = &mut slot.op {
+                    op.keep_lineage(crate::ops::sink_lineage::LineageTap {
+                        node: slot.node,
+                        subtask: t.subtask,
+                        log: log.clone(),
+                    });
+                }
+            }
+        }
     }
 
     /// Calls `f` every few thousand events with how far the run has got.

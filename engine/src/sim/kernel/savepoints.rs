@@ -122,6 +122,7 @@ impl Simulation<'_> {
             self.sp.retired.push(savepoint::Retired { task: t, chain });
         }
         self.tasks = tasks;
+        self.tap_sinks();
         self.channels = rt.channels;
         self.finished = 0;
         for cpu in &mut self.tms {
