@@ -16,14 +16,15 @@ pub struct QuestionArgs {
     /// The window's start, event time in milliseconds (with --window).
     #[arg(long, value_name = "T", allow_negative_numbers = true)]
     start: Option<i64>,
-    /// What happened to the N-th record (from 0) of a source, or of one of its partitions:
-    /// `clicks:41` or `clicks:2:41`.
+    /// What happened to record N (from 0) of a paced source partition: `clicks:2:41`
+    /// (`clicks:41` when the source has one partition).
     #[arg(long, value_name = "SOURCE[:PARTITION]:N")]
     record: Option<String>,
     /// Where did a row of this sink come from? With --row N (from 0) or --key K.
     #[arg(long, value_name = "NAME")]
     sink: Option<String>,
-    /// The row's position among the rows the sink received, from 0 (with --sink).
+    /// The row's position among the rows the sink made visible, in order, from 0 (with
+    /// --sink; `--key` lists a key's rows with their positions).
     #[arg(long, value_name = "N", requires = "sink")]
     row: Option<u64>,
     /// Which subtask limits the job, and why?

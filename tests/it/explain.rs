@@ -1,7 +1,7 @@
 //! `streamlab explain`: the questions of issue 13 as a person asks them.
 
 use crate::assert_run;
-use crate::util::{streamlab, texts};
+use crate::util::{scratch, streamlab, texts};
 
 #[test]
 fn a_window_held_back_by_an_idle_partition_names_it_and_suggests_idleness() {
@@ -251,5 +251,67 @@ fn every_duplicate_of_the_at_least_once_sink_is_the_restore_of_checkpoint_4_repl
         "appears once",
         "the job restored checkpoint 4 at 28.000 s",
         "the restore aborted it and it never became visible. Only the replay's result was committed",
+    );
+}
+
+#[test]
+fn explain_record_calls_late_exactly_the_records_the_late_sink_received() {
+    let file = "scenarios/late_data.toml";
+    let mut late = Vec::new();
+    for n in 0..21 {
+        let v = explain_json(&[
+            "explain",
+            file,
+            "--record",
+            &format!("orders:{n}"),
+            "--json",
+        ]);
+        let d = &v["data"];
+        let windows = d["window"]["windows"]
+            .as_array()
+            .expect("it reaches the window");
+        assert!(!windows.is_empty(), "{d}");
+        if windows.iter().all(|w| w["late"] == true) {
+            // A late record goes on, as it was, to the side output's sink.
+            assert_eq!(d["sink_rows"][0]["sink"], "late", "{d}");
+            assert_eq!(d["sink_rows"][0]["values"], d["row"], "{d}");
+            late.push(d["row"].clone());
+        } else {
+            assert!(
+                d["sink_rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|r| r["sink"] == "sales"),
+                "{d}"
+            );
+        }
+    }
+    // The scenario's late sink, as `streamlab run` reports it.
+    let json = scratch("explain_record_late").join("r.json");
+    let o = streamlab(&["run", file, "--json", json.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let sink = r["sinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "late")
+        .unwrap();
+    assert_eq!(sink["rows"].as_array().unwrap(), &late);
+}
+
+#[test]
+fn a_record_of_a_partitioned_source_needs_its_partition() {
+    assert_run!(
+        streamlab(&[
+            "explain",
+            "scenarios/exactly_once_vs_at_least_once.toml",
+            "--record",
+            "clicks:5",
+        ]),
+        exit = 2,
+        "source `clicks` has 2 partitions: ask for one, `--record clicks:PARTITION:5`",
     );
 }

@@ -51,9 +51,6 @@ pub enum ExplainError {
     /// The run itself failed in a way that stops the answer (an invariant, a trace write).
     #[error("the run failed: {0}")]
     Run(#[from] std::io::Error),
-    /// This question is not answered yet.
-    #[error("not implemented yet: {0}")]
-    NotYet(&'static str),
 }
 
 #[cfg(test)]

@@ -1,15 +1,439 @@
-//! Explains a record question. Not implemented yet.
+//! "What happened to this record?" — one input record's way through the job.
+//!
+//! The record is found by its birth: record `N` of a paced source partition is created at
+//! `N × interval`, and every record keeps its birth on its way (`RecMeta::born`). The answer
+//! follows it over every channel it crossed (from its source subtask, then from each subtask
+//! it reached), and at a window operator applies Flink's rules: the windows its timestamp is
+//! assigned to, whether they were already late by the watermark on its arrival (last
+//! timestamp + allowed lateness ≤ watermark: dropped, or sent to the late-data side output),
+//! and the firings that counted it. Sink rows that carry its birth, or a window result it was
+//! counted in, are the rows it contributed to.
 
+use super::recorder::{Arrival, Fire, Recording, Watch};
+use super::window::{idle_at, row_text, wm_text};
 use super::{Answer, ExplainError, Question};
+use crate::core::time::{EventTime, SimDuration, SimTime};
+use crate::flink::window::{Assigner, Window};
+use crate::ops::sink_lineage::{LineageRow, SinkLineage};
 use crate::plan::Plan;
-use crate::scenario::Scenario;
+use crate::scenario::{NodeKind, Scenario, WindowSpec};
+use serde_json::json;
 
-/// Answers a [`Question`] about a record.
+/// The sentence of Flink's rule.
+pub const RULE: &str = "a record is assigned to the windows its timestamp falls in; a window whose last timestamp plus the allowed lateness is at or below the operator's watermark is late, and a record only for late windows is dropped (or sent to the late-data side output)";
+
+/// How many sink rows an answer names in words.
+const MAX_ROWS_IN_WORDS: usize = 6;
+
+/// Answers a [`Question::Record`].
 pub fn answer(
-    _s: &Scenario,
-    _p: &Plan,
-    _seed: Option<u64>,
-    _q: &Question,
+    s: &Scenario,
+    p: &Plan,
+    seed: Option<u64>,
+    q: &Question,
 ) -> Result<Answer, ExplainError> {
-    Err(ExplainError::NotYet("record questions"))
+    let Question::Record {
+        source,
+        partition,
+        n,
+    } = q
+    else {
+        return Err(ExplainError::Unknown("not a record question".into()));
+    };
+    let (node, parallelism) = source_node(s, p, source)?;
+    let partition = match (partition, parallelism) {
+        (Some(x), par) if *x < par => *x,
+        (Some(x), par) => {
+            return Err(ExplainError::Unknown(format!(
+                "source `{source}` has {par} partition(s) (0..={}); there is no partition {x}",
+                par - 1
+            )));
+        }
+        (None, 1) => 0,
+        (None, par) => {
+            return Err(ExplainError::Unknown(format!(
+                "source `{source}` has {par} partitions: ask for one, `--record {source}:PARTITION:{n}`"
+            )));
+        }
+    };
+    let question = format!("What happened to record {n} of partition {partition} of `{source}`?");
+    // First run: the record's way, and the window operator it reached.
+    let log = SinkLineage::default();
+    let (_, rec) = super::record(
+        s,
+        p,
+        seed,
+        Recording::follow(node, partition, *n, None, log.clone()),
+    )?;
+    let Some((src_task, born)) = rec.follow else {
+        return Err(ExplainError::Unknown(format!(
+            "source `{source}` is not paced (no `rate`): its records are created as fast as it runs, so record {n} cannot be found by its birth; give the source a `rate`"
+        )));
+    };
+    let window_hop = rec.hops.iter().find_map(|h| {
+        let to = rec.channels.get(h.channel as usize)?.to;
+        let head = *rec.tasks.get(to as usize)?.nodes.first()?;
+        let (_, kf) = rec.window_keys.iter().find(|w| w.0 == head)?;
+        Some((h.clone(), head, *kf))
+    });
+    // Second run, when it reached a window operator: that key's firings and late records.
+    let mut windowing = None;
+    if let Some((hop, head, Some(kf))) = &window_hop {
+        let spec = window_spec(s, p, *head);
+        if let Some(spec) = spec {
+            let mut ws = Vec::new();
+            spec.assigner
+                .assign(hop.meta.ts, gap_of(&spec.assigner), &mut ws);
+            let key = key_text(&hop.row[*kf]);
+            let watch = Watch {
+                node: *head,
+                key: key.clone(),
+                from: ws.iter().map(|w| w.start).min().unwrap_or(hop.meta.ts),
+                to: ws.iter().map(|w| w.end).max().unwrap_or(hop.meta.ts + 1),
+            };
+            let log2 = SinkLineage::default();
+            let (_, rec2) = super::record(
+                s,
+                p,
+                seed,
+                Recording::follow(node, partition, *n, Some(watch), log2),
+            )?;
+            windowing = Some((spec, ws, key, rec2));
+        }
+    }
+    let rows = std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()));
+    let label = |t: u32| rec.tasks.get(t as usize).map_or("?", |x| x.label.as_str());
+    let mut evidence = Vec::new();
+    let first_row = rec.hops.first().map(|h| h.row.clone());
+    evidence.push(format!(
+        "It was created at {} by {}{}.",
+        secs(born),
+        label(src_task),
+        match (&first_row, rec.hops.first()) {
+            (Some(r), Some(h)) => format!(
+                " as {}{}",
+                row_text(r),
+                if h.meta.ts == crate::core::time::EVENT_TIME_MIN {
+                    String::new()
+                } else {
+                    format!(", timestamp {}", h.meta.ts)
+                }
+            ),
+            _ => String::new(),
+        }
+    ));
+    // After a window operator, what travels on with the record's birth is a result it was
+    // counted in — or the record itself, through the late-data side output.
+    let window_at = window_hop.as_ref().and_then(|(w, _, _)| {
+        rec.hops
+            .iter()
+            .position(|h| h.at == w.at && h.channel == w.channel)
+    });
+    let late_at_window = windowing.as_ref().is_some_and(|(spec, ws, _, _)| {
+        window_hop.as_ref().is_some_and(|(hop, _, _)| {
+            let to = rec.channels[hop.channel as usize].to;
+            let wm = watermark_on_arrival(&rec, to, hop);
+            !spec.processing_time
+                && !ws.is_empty()
+                && ws
+                    .iter()
+                    .all(|w| w.cleanup_time(spec.allowed_lateness) <= wm)
+        })
+    });
+    const MAX_HOPS_IN_WORDS: usize = 8;
+    for (i, h) in rec.hops.iter().enumerate() {
+        if i == MAX_HOPS_IN_WORDS {
+            evidence.push(format!(
+                "… and {} arrivals more (all in --json).",
+                rec.hops.len() - MAX_HOPS_IN_WORDS
+            ));
+            break;
+        }
+        let c = rec.channels[h.channel as usize];
+        let as_row = if first_row.as_ref() == Some(&h.row) {
+            String::new()
+        } else {
+            format!(" as {}", row_text(&h.row))
+        };
+        let what = match window_at {
+            Some(w) if i > w && late_at_window => {
+                "It went on, through the late-data side output, to"
+            }
+            Some(w) if i > w => "A window result it was counted in reached",
+            _ => "It reached",
+        };
+        evidence.push(format!(
+            "{what} {}{as_row} at {} over channel {} → {} (that channel's watermark then: {}).",
+            label(c.to),
+            secs(h.at),
+            label(c.from),
+            label(c.to),
+            wm_text(h.channel_watermark)
+        ));
+    }
+    if rec.hops.is_empty() {
+        evidence.push(format!(
+            "It never crossed a channel: it stayed in {}'s chain (chained operators hand records on by method call){}.",
+            label(src_task),
+            if rows.iter().any(|r| r.born == born) {
+                ""
+            } else {
+                ", and no sink row carries it — a filter may have dropped it, or it went into state"
+            }
+        ));
+    }
+    let mut headline = format!(
+        "Record {n} of partition {partition} of `{source}` reached {} subtask(s) after its source.",
+        rec.hops.len()
+    );
+    let mut data_window = serde_json::Value::Null;
+    let mut contributed: Vec<&LineageRow> = rows.iter().filter(|r| r.born == born).collect();
+    if let (Some((hop, _, _)), Some((spec, ws, key, rec2))) = (&window_hop, &windowing) {
+        let to = rec.channels[hop.channel as usize].to;
+        let wm = watermark_on_arrival(rec2, to, hop);
+        let (text, fate, results) = window_fate(spec, ws, hop, to, wm, rec2, key, &label);
+        headline = text;
+        evidence.extend(fate);
+        for r in rows.iter() {
+            if results.contains(&r.row) && !contributed.contains(&r) {
+                contributed.push(r);
+            }
+        }
+        data_window = json!({
+            "operator_subtask": label(to),
+            "key": key,
+            "timestamp": hop.meta.ts,
+            "watermark_on_arrival": wm,
+            "windows": ws.iter().map(|w| json!({
+                "start": w.start,
+                "end": w.end,
+                "late": !spec.processing_time && w.cleanup_time(spec.allowed_lateness) <= wm,
+                "fired_at_ms": rec2.fires.iter().filter(|f| f.start == w.start && f.task == to).map(|f| f.at.as_millis_f64()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+    }
+    contributed.sort_by_key(|r| r.visible);
+    let sink_name = |node: usize| {
+        p.logical.graph[petgraph::graph::NodeIndex::new(node)]
+            .name
+            .clone()
+    };
+    for r in contributed.iter().take(MAX_ROWS_IN_WORDS) {
+        evidence.push(format!(
+            "It contributed to {} in sink `{}` (subtask #{}), visible at {}.",
+            row_text(&r.row),
+            sink_name(r.node),
+            r.subtask,
+            secs(r.visible)
+        ));
+    }
+    if contributed.len() > MAX_ROWS_IN_WORDS {
+        evidence.push(format!(
+            "… and {} sink rows more (all in --json).",
+            contributed.len() - MAX_ROWS_IN_WORDS
+        ));
+    }
+    Ok(Answer {
+        question,
+        headline,
+        rules: vec![RULE.to_string()],
+        evidence,
+        change: None,
+        data: json!({
+            "source": source,
+            "partition": partition,
+            "position": n,
+            "born_ms": born.as_millis_f64(),
+            "row": first_row,
+            "hops": rec.hops.iter().map(|h| {
+                let c = rec.channels[h.channel as usize];
+                json!({
+                    "from": label(c.from),
+                    "to": label(c.to),
+                    "at_ms": h.at.as_millis_f64(),
+                    "row": h.row,
+                    "channel_watermark": h.channel_watermark,
+                })
+            }).collect::<Vec<_>>(),
+            "window": data_window,
+            "sink_rows": contributed.iter().map(|r| json!({
+                "sink": sink_name(r.node),
+                "subtask": r.subtask,
+                "values": r.row,
+                "visible_ms": r.visible.as_millis_f64(),
+            })).collect::<Vec<_>>(),
+        }),
+    })
+}
+
+/// What a window operator did with the record: its windows, lateness by the watermark on
+/// arrival, the firings that counted it. Returns the headline, the evidence and the results
+/// of the firings that counted it.
+#[allow(clippy::too_many_arguments)]
+fn window_fate<'a>(
+    spec: &WindowSpec,
+    ws: &[Window],
+    hop: &Arrival,
+    to: u32,
+    wm: EventTime,
+    rec2: &'a Recording,
+    key: &str,
+    label: &dyn Fn(u32) -> &'a str,
+) -> (String, Vec<String>, Vec<Vec<serde_json::Value>>) {
+    let who = label(to);
+    let mut ev = Vec::new();
+    let wins: Vec<String> = ws
+        .iter()
+        .map(|w| format!("[{}, {})", w.start, w.end))
+        .collect();
+    ev.push(format!(
+        "At {who} its key is {key}; its timestamp {} falls in window(s) {}. The operator's watermark on its arrival: {} (the minimum over its input channels).",
+        hop.meta.ts,
+        wins.join(", "),
+        wm_text(wm)
+    ));
+    let late: Vec<bool> = ws
+        .iter()
+        .map(|w| !spec.processing_time && w.cleanup_time(spec.allowed_lateness) <= wm)
+        .collect();
+    if !ws.is_empty() && late.iter().all(|l| *l) {
+        let w = ws[0];
+        let side = rec2
+            .late
+            .iter()
+            .any(|l| l.task == to && l.ts == hop.meta.ts && l.row == hop.row);
+        let what = match (&spec.late_output, side) {
+            (Some(name), true) => format!("sent to the late-data side output `{name}`"),
+            (Some(name), false) => format!("late (its side output `{name}` did not show it)"),
+            (None, _) => "dropped: the operator has no late-data side output".to_string(),
+        };
+        ev.push(format!(
+            "It was late: window [{}, {}) ends at {}, plus allowed lateness {} ms gives {} ≤ watermark {} — {what}.",
+            w.start,
+            w.end,
+            w.max_timestamp(),
+            spec.allowed_lateness,
+            w.cleanup_time(spec.allowed_lateness),
+            wm_text(wm)
+        ));
+        return (
+            format!("The record was late at {who} and was {what}."),
+            ev,
+            Vec::new(),
+        );
+    }
+    let mut results = Vec::new();
+    let mut counted = Vec::new();
+    for (w, is_late) in ws.iter().zip(&late) {
+        if *is_late {
+            ev.push(format!(
+                "Window [{}, {}) was already late for it (last timestamp {} + allowed lateness {} ms ≤ watermark): not counted there.",
+                w.start,
+                w.end,
+                w.max_timestamp(),
+                spec.allowed_lateness
+            ));
+            continue;
+        }
+        let fires: Vec<&Fire> = rec2
+            .fires
+            .iter()
+            .filter(|f| f.start == w.start && f.task == to)
+            .collect();
+        let before = fires.iter().filter(|f| f.at < hop.at).count();
+        match fires.iter().find(|f| f.at >= hop.at) {
+            Some(f) => {
+                let how = if before > 0 {
+                    format!(
+                        "a late firing (the window had fired {before} time(s) before it arrived; within the allowed lateness it fires again)"
+                    )
+                } else {
+                    "its firing".to_string()
+                };
+                ev.push(format!(
+                    "It was counted in window [{}, {}): {how} at {}, watermark {}, result {}.",
+                    w.start,
+                    w.end,
+                    secs(f.at),
+                    wm_text(f.watermark),
+                    row_text(&f.result)
+                ));
+                counted.push(format!("[{}, {})", w.start, w.end));
+                results.push(f.result.clone());
+            }
+            None => ev.push(format!(
+                "It went into window [{}, {}), which had not fired again when the run ended.",
+                w.start, w.end
+            )),
+        }
+    }
+    let headline = if counted.is_empty() {
+        format!("The record reached {who} but no window that holds it fired.")
+    } else {
+        format!(
+            "The record was on time at {who} and counted in window(s) {}.",
+            counted.join(", ")
+        )
+    };
+    (headline, ev, results)
+}
+
+/// The operator's watermark when the record arrived: the minimum over its input channels,
+/// its own channel's as of the record's place in it (a watermark behind it in the same
+/// buffer does not count yet), the others' as of just before.
+fn watermark_on_arrival(rec: &Recording, task: u32, hop: &Arrival) -> EventTime {
+    let before = hop.at.saturating_sub(SimDuration::from_nanos(1));
+    rec.inputs_of(task)
+        .into_iter()
+        .filter(|&c| c != hop.channel && !idle_at(rec, c, before))
+        .map(|c| rec.watermark_at(c, before))
+        .min()
+        .map_or(hop.channel_watermark, |m| m.min(hop.channel_watermark))
+}
+
+/// The plan node of source `name` and its parallelism.
+fn source_node(s: &Scenario, p: &Plan, name: &str) -> Result<(usize, u32), ExplainError> {
+    let g = &p.logical.graph;
+    let mut sources = Vec::new();
+    for n in g.node_indices() {
+        let ln = &g[n];
+        if let NodeKind::Source(..) = &s.nodes[ln.scenario_node].kind {
+            if ln.name == name {
+                return Ok((n.index(), ln.parallelism));
+            }
+            sources.push(ln.name.clone());
+        }
+    }
+    Err(ExplainError::Unknown(format!(
+        "`{name}` is not a source of this job; its sources: {}",
+        sources.join(", ")
+    )))
+}
+
+fn window_spec<'a>(s: &'a Scenario, p: &Plan, node: usize) -> Option<&'a WindowSpec> {
+    let ln = &p.logical.graph[petgraph::graph::NodeIndex::new(node)];
+    match &s.nodes[ln.scenario_node].kind {
+        NodeKind::Window(spec) => Some(spec),
+        _ => None,
+    }
+}
+
+/// The gap a session assigner gives (dynamic gaps are not known here: the static one).
+fn gap_of(a: &Assigner) -> i64 {
+    match a {
+        Assigner::Session { gap, .. } => *gap,
+        _ => 0,
+    }
+}
+
+/// A key as the user types it: a string without quotes, anything else as printed.
+fn key_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn secs(t: SimTime) -> String {
+    format!("{:.3} s", t.as_secs_f64())
 }

@@ -160,6 +160,17 @@ pub struct Recording {
     pub restores: Vec<Restore>,
     /// Per source subtask: the offsets it had reached (per split) when it last ran.
     positions: Vec<Vec<SplitOffset>>,
+    /// The record followed (`explain --record`): its source subtask and its birth.
+    pub follow: Option<(u32, SimTime)>,
+    /// The record to follow, as asked: (source plan node, partition, position), resolved
+    /// into `follow` once the tasks are known (only a paced source's position is).
+    follow_spec: Option<(usize, u32, u64)>,
+    /// Per window operator heading a chain: its node and key field.
+    pub window_keys: Vec<(usize, Option<usize>)>,
+    /// Where the followed record arrived: every channel end it reached, in order.
+    pub hops: Vec<Arrival>,
+    /// The followed record's hops not yet converted (needs the interner).
+    hops_pending: Vec<Raw>,
     /// Whether the operator's input could be read off its buffers (it heads its chain).
     pub arrivals_seen: bool,
     /// Whether some arrivals were left out (more than [`MAX_ARRIVALS`]).
@@ -251,6 +262,23 @@ impl Recording {
         }
     }
 
+    /// A recording that follows record `n` of partition `partition` of source node `source`
+    /// through the job, with the window `watch` (if any) and the sinks' lineage.
+    pub fn follow(
+        source: usize,
+        partition: u32,
+        n: u64,
+        watch: Option<Watch>,
+        log: crate::ops::sink_lineage::SinkLineage,
+    ) -> Self {
+        Recording {
+            follow_spec: Some((source, partition, n)),
+            watch,
+            lineage: Some(log),
+            ..Default::default()
+        }
+    }
+
     /// A recording whose sinks keep every row they make visible in `log`.
     pub fn lineage(log: crate::ops::sink_lineage::SinkLineage) -> Self {
         Recording {
@@ -294,6 +322,25 @@ impl Recording {
         self.history.resize(channels.len(), Vec::new());
         self.current.resize(channels.len(), EventTime::MIN);
         self.recent.resize(tasks.len(), VecDeque::new());
+        self.window_keys.clear();
+        for t in tasks {
+            if let Some(slot) = t.chain.ops.first()
+                && let Operator::Window(op) = &slot.op
+                && !self.window_keys.iter().any(|x| x.0 == slot.node)
+            {
+                self.window_keys.push((slot.node, op.key_field()));
+            }
+        }
+        if self.follow.is_none()
+            && let Some((node, partition, n)) = self.follow_spec
+        {
+            self.follow = tasks.iter().enumerate().find_map(|(i, t)| {
+                let src = t.source.as_ref()?;
+                (t.chain.ops.first()?.node == node && t.subtask == partition).then_some(())?;
+                let born = SimTime::from_nanos((n as f64 * src.interval_ns?) as u64);
+                Some((i as u32, born))
+            });
+        }
         if let Some(w) = &self.watch {
             for t in tasks {
                 if let Some(slot) = t.chain.ops.first()
@@ -373,7 +420,16 @@ impl Observer for Recorder {
         }
         let to = channels[ch as usize].to_task;
         let from_task = channels[ch as usize].from_task;
-        let _ = from_task;
+        // The followed record: from its source subtask, then from every subtask it reached.
+        let follow = r.follow.filter(|(src, _)| {
+            *src == from_task
+                || r.hops_pending
+                    .iter()
+                    .any(|h| channels[h.1 as usize].to_task == from_task)
+                || r.hops
+                    .iter()
+                    .any(|h| channels[h.channel as usize].to_task == from_task)
+        });
         let watched = r.watched_task(to) && r.key_field.is_some();
         let (from, until) = r.watch.as_ref().map_or((0, 0), |w| (w.from, w.to));
         let mut next_marker = 0;
@@ -395,6 +451,14 @@ impl Observer for Recorder {
                     r.push(ch, now, e);
                 }
                 next_marker += 1;
+            }
+            if i < b.len()
+                && let Some((_, born)) = follow
+                && b.meta[i].born == born
+            {
+                let wm = r.current[ch as usize];
+                r.hops_pending
+                    .push((now, ch, b.row(i).to_vec(), b.meta[i], wm));
             }
             if i == b.len() || !watched {
                 continue;
@@ -430,6 +494,9 @@ impl Observer for Recorder {
         let watched = r.watched_task(ti);
         if !r.pending.is_empty() {
             convert_arrivals(r, interner);
+        }
+        for x in std::mem::take(&mut r.hops_pending) {
+            r.hops.push(arrival(&x, interner));
         }
         if let Some(id) = r.checkpoint {
             barriers_read(r, id, end, ti, task);

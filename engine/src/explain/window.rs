@@ -294,7 +294,7 @@ fn passed(
 }
 
 /// Whether channel `ch` was idle at `t`.
-fn idle_at(rec: &Recording, ch: u32, t: SimTime) -> bool {
+pub(super) fn idle_at(rec: &Recording, ch: u32, t: SimTime) -> bool {
     let mut idle = false;
     for &(at, e) in &rec.history[ch as usize] {
         if at > t {
@@ -644,7 +644,7 @@ fn not_fired(
 }
 
 /// The subtask's combined watermark at `t`: the minimum over its non-idle input channels.
-fn combined_at(rec: &Recording, inputs: &[u32], t: SimTime) -> EventTime {
+pub(super) fn combined_at(rec: &Recording, inputs: &[u32], t: SimTime) -> EventTime {
     inputs
         .iter()
         .filter(|&&c| !idle_at(rec, c, t))

@@ -174,12 +174,7 @@ impl WindowOp {
         if self.cfg.processing_time {
             return w.max_timestamp();
         }
-        let t = w.max_timestamp().saturating_add(self.cfg.allowed_lateness);
-        if t >= w.max_timestamp() {
-            t
-        } else {
-            EVENT_TIME_MAX
-        }
+        w.cleanup_time(self.cfg.allowed_lateness)
     }
 
     fn is_window_late(&self, w: &Window) -> bool {

@@ -27,6 +27,19 @@ impl Window {
         }
     }
 
+    /// When an event-time window's state is cleared (`WindowOperator.cleanupTime`): its last
+    /// timestamp plus the allowed lateness (never, if that overflows). A window whose cleanup
+    /// time the watermark has reached is late (`isWindowLate`): a record assigned only to
+    /// late windows is dropped (or sent to the late-data side output).
+    pub fn cleanup_time(&self, allowed_lateness: i64) -> EventTime {
+        let t = self.max_timestamp().saturating_add(allowed_lateness);
+        if t >= self.max_timestamp() {
+            t
+        } else {
+            EVENT_TIME_MAX
+        }
+    }
+
     /// Whether two windows overlap or touch (`TimeWindow.intersects`: sessions that touch merge).
     pub fn intersects(&self, o: &Window) -> bool {
         self.start <= o.end && self.end >= o.start
@@ -199,5 +212,22 @@ mod tests {
         );
         assert_eq!(Window::GLOBAL.max_timestamp(), i64::MAX);
         assert_eq!(a.max_timestamp(), 2999);
+    }
+
+    #[test]
+    fn a_window_is_cleaned_up_at_its_last_timestamp_plus_the_allowed_lateness() {
+        let w = Window {
+            start: 0,
+            end: 5000,
+        };
+        assert_eq!(w.cleanup_time(0), 4999);
+        assert_eq!(w.cleanup_time(2000), 6999);
+        // An overflow means never (Flink: `cleanupTime >= maxTimestamp ? … : Long.MAX_VALUE`).
+        let late = Window {
+            start: 0,
+            end: EVENT_TIME_MAX - 10,
+        };
+        assert_eq!(late.cleanup_time(100), EVENT_TIME_MAX);
+        assert_eq!(Window::GLOBAL.cleanup_time(0), EVENT_TIME_MAX);
     }
 }
