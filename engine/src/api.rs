@@ -229,6 +229,7 @@ impl StreamEnv {
         Ok(JobResult {
             report: out.report,
             plan: p,
+            scenario: s,
         })
     }
 }
@@ -295,12 +296,24 @@ pub struct JobResult {
     pub report: RunReport,
     /// The plan that ran.
     pub plan: Plan,
+    /// The job as the engine ran it.
+    pub scenario: Scenario,
 }
 
 impl JobResult {
     /// The sink called `name`, or `None` if the job has no sink of that name.
     pub fn sink(&self, name: &str) -> Option<&SinkReport> {
         self.report.sinks.iter().find(|s| s.name == name)
+    }
+
+    /// Answers "why?" about this run — a window, a record, a sink row, the bottleneck, a
+    /// checkpoint — as `streamlab explain` does: the run is deterministic, so the answer
+    /// re-runs the job with recording on and describes exactly this run.
+    pub fn explain(
+        &self,
+        q: &crate::explain::Question,
+    ) -> Result<crate::explain::Answer, crate::explain::ExplainError> {
+        crate::explain::explain(&self.scenario, &self.plan, None, q)
     }
 
     /// The records a collecting sink received (as JSON values, in arrival order), or `None`

@@ -44,6 +44,16 @@ fn a_tumbling_window_sum_built_in_rust_runs_like_the_file_form() {
             r#"["ann",5000,10000,4]"#
         ]
     );
+    // The same run, asked why: ann's first window fired on the end-of-input watermark.
+    let a = r
+        .explain(&crate::explain::Question::Window {
+            operator: "per_user".into(),
+            key: "ann".into(),
+            start: 0,
+        })
+        .unwrap();
+    assert_eq!(a.data["fired"], true, "{}", a.render());
+    assert!(a.headline.starts_with("It fired at"), "{}", a.headline);
 }
 
 #[test]
