@@ -81,7 +81,7 @@ fn split_text(t: &TaskReport) -> String {
 
 /// Names the subtask that limits the job, and why.
 pub fn answer(s: &Scenario, p: &Plan, seed: Option<u64>) -> Result<Answer, ExplainError> {
-    let (report, _) = super::record(s, p, seed, super::recorder::Recording::new(None))?;
+    let (report, _) = super::rerun(s, p, seed, super::recorder::Recording::new(None))?;
     Ok(from_report(p, &report))
 }
 

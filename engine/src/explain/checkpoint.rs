@@ -24,13 +24,13 @@ pub const RULE: &str = "a checkpoint completes when every subtask has acknowledg
 /// Answers the question about checkpoint `id` of the run; with `compare_aligned`, also about
 /// the same checkpoint of the aligned comparison run.
 pub fn answer(s: &Scenario, p: &Plan, seed: Option<u64>, id: u64) -> Result<Answer, ExplainError> {
-    let (report, rec) = super::record(s, p, seed, Recording::checkpoint(id))?;
+    let (report, rec) = super::rerun(s, p, seed, Recording::checkpoint(id))?;
     let Some(ck) = report.checkpoints.iter().find(|c| c.id == id) else {
         return Err(ExplainError::Unknown(unknown(&report, id)));
     };
     let mut a = explain_one(s, &rec, ck, "");
     if let Some(aligned) = crate::oracle::aligned::variant(s) {
-        let (r2, rec2) = super::record(&aligned, p, seed, Recording::checkpoint(id))?;
+        let (r2, rec2) = super::rerun(&aligned, p, seed, Recording::checkpoint(id))?;
         match r2.checkpoints.iter().find(|c| c.id == id) {
             Some(ck2) => {
                 let b = explain_one(&aligned, &rec2, ck2, "with aligned checkpoints, ");

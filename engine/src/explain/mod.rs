@@ -64,7 +64,7 @@ pub enum Question {
 
 /// Re-runs the scenario (the run `streamlab run` shows: same scenario, same seed) with the
 /// recorder attached, and returns its report and what it recorded.
-pub fn record(
+pub fn rerun(
     s: &Scenario,
     p: &Plan,
     seed: Option<u64>,

@@ -59,7 +59,7 @@ pub fn answer(
     let question = format!("What happened to record {n} of partition {partition} of `{source}`?");
     // First run: the record's way, and the window operator it reached.
     let log = SinkLineage::default();
-    let (_, rec) = super::record(
+    let (_, rec) = super::rerun(
         s,
         p,
         seed,
@@ -92,7 +92,7 @@ pub fn answer(
                 to: ws.iter().map(|w| w.end).max().unwrap_or(hop.meta.ts + 1),
             };
             let log2 = SinkLineage::default();
-            let (_, rec2) = super::record(
+            let (_, rec2) = super::rerun(
                 s,
                 p,
                 seed,

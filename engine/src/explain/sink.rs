@@ -38,7 +38,7 @@ pub fn answer(
     let node = sink_node(s, p, sink)?;
     let log = SinkLineage::default();
     let recording = Recording::lineage(log.clone());
-    let (report, rec) = super::record(s, p, seed, recording)?;
+    let (report, rec) = super::rerun(s, p, seed, recording)?;
     let mut rows: Vec<LineageRow> =
         std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()))
             .into_iter()

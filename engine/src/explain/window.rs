@@ -44,7 +44,7 @@ pub fn answer(
             _ => start.saturating_add(size.unwrap_or(1)),
         },
     };
-    let (_, rec) = super::record(s, p, seed, Recording::new(Some(watch)))?;
+    let (_, rec) = super::rerun(s, p, seed, Recording::new(Some(watch)))?;
     let cx = Cx { s, p, rec: &rec };
     let global = matches!(spec.assigner, Assigner::Global);
     let fires: Vec<&Fire> = rec
