@@ -134,9 +134,7 @@ fn span(times: impl Iterator<Item = SimTime>, trigger_ms: f64) -> String {
 fn part_line(part: &Part, label: &str, trigger_ms: f64) -> String {
     let mut bits = Vec::new();
     if part.inputs == 0 {
-        bits.push(
-            "a source: emits the barrier and takes its snapshot when the trigger reaches it".into(),
-        );
+        bits.push("a source: emits the barrier between two records and takes its snapshot".into());
     } else if !part.barriers.is_empty() && part.barriers.iter().all(|b| b.overtook) {
         bits.push(format!(
             "unaligned barrier overtook the queued buffers and reached {} of {} inputs at {}; the in-flight records stay queued and go into the snapshot",
@@ -147,7 +145,7 @@ fn part_line(part: &Part, label: &str, trigger_ms: f64) -> String {
     } else {
         let queued = part.barriers.iter().map(|b| b.records_ahead).max();
         bits.push(format!(
-            "barrier reached {} of {} input queue(s) at {}{}",
+            "barrier reached the queues of {} of {} inputs at {}{}",
             part.barriers.len(),
             part.inputs,
             span(part.barriers.iter().map(|b| b.arrived), trigger_ms),
@@ -156,12 +154,14 @@ fn part_line(part: &Part, label: &str, trigger_ms: f64) -> String {
                 _ => String::new(),
             }
         ));
-        bits.push(format!(
-            "read on {} of {} at {}",
-            part.reads(),
-            part.inputs,
-            span(part.barriers.iter().filter_map(|b| b.read), trigger_ms)
-        ));
+        bits.push(match part.reads() {
+            0 => "read on none of them".to_string(),
+            n => format!(
+                "read on {n} of {} at {}",
+                part.inputs,
+                span(part.barriers.iter().filter_map(|b| b.read), trigger_ms)
+            ),
+        });
         if let (Some(f), Some(sn)) = (part.first_read(), part.snapshot)
             && part.inputs > 1
         {
@@ -208,11 +208,11 @@ fn explain_one(s: &Scenario, rec: &Recording, ck: &CheckpointReport, prefix: &st
             ck.barriers
         ),
         (false, Some(d)) => format!(
-            "{prefix}checkpoint {} {} {d:.1} ms after its trigger at {:.3} s ({} barriers).",
+            "{prefix}checkpoint {} ended {d:.1} ms after its trigger at {:.3} s ({} barriers) — {}.",
             ck.id,
-            ck.outcome,
             ck.trigger_ms / 1000.0,
-            ck.barriers
+            ck.barriers,
+            ck.outcome.trim_end_matches('.')
         ),
         (_, None) => format!(
             "{prefix}checkpoint {} was still pending when the run ended ({}).",

@@ -204,6 +204,8 @@ struct Story {
 /// Where a replayed record sat: which restore re-read it, from which split and offset range.
 struct Replay<'a> {
     restore: &'a Restore,
+    /// How many replayed splits hold this offset (more than one: the row does not say which).
+    splits: usize,
     task: u32,
     split: u32,
     from: u64,
@@ -236,6 +238,11 @@ impl Cx<'_> {
                     let offset = position(born, so.interval_ns?)?;
                     (offset >= so.offset && offset < *reached).then_some(Replay {
                         restore: r,
+                        splits: r
+                            .replayed
+                            .iter()
+                            .filter(|(_, x, until)| offset >= x.offset && offset < *until)
+                            .count(),
                         task: *task,
                         split: so.split,
                         from: so.offset,
@@ -309,7 +316,7 @@ impl Cx<'_> {
             .rev()
             .find(|f| f.at_ms <= at_ms)
             .map_or("a failure".to_string(), |f| {
-                format!("{} at {:.3} s", f.cause, f.at_ms / 1000.0)
+                format!("{} (at {:.3} s)", f.cause, f.at_ms / 1000.0)
             })
     }
 
@@ -562,7 +569,7 @@ impl Duplicates {
                     None => "a restart from the beginning".to_string(),
                 };
                 format!(
-                    "{} to {what} ({n} from a re-read record, {m} recomputed from the rewound state by a later record)",
+                    "{} after {what} ({n} from a re-read record, {m} recomputed from the rewound state by a later record)",
                     n + m
                 )
             })
@@ -586,6 +593,7 @@ fn replay_json_of(cx: &Cx<'_>, rp: &Replay<'_>) -> serde_json::Value {
         "restored_checkpoint": rp.restore.checkpoint,
         "source_subtask": cx.label(rp.task),
         "split": rp.split,
+        "splits_holding_the_offset": rp.splits,
         "offset": rp.offset,
         "replayed_from": rp.from,
         "replayed_until": rp.reached,
