@@ -15,5 +15,6 @@ mod process_functions;
 mod recovery_faults;
 mod scenario_e2e;
 mod scenarios;
+mod trace_format;
 mod util;
 mod window_operator;

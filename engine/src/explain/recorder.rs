@@ -567,6 +567,7 @@ impl Observer for Recorder {
                             });
                         }
                     }
+                    _ => {}
                 }
             }
         }

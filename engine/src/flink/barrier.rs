@@ -86,6 +86,12 @@ impl Aligner {
         }
     }
 
+    /// Whether a barrier of checkpoint `id` is ignored: this gate already aligned or aborted
+    /// it (or a newer one), or is aligning a newer one (`id` was abandoned).
+    pub fn is_obsolete(&self, id: u64) -> bool {
+        id <= self.last_done || self.align.as_ref().is_some_and(|a| a.id > id)
+    }
+
     /// Barrier `id` arrived on slot `slot` at `t`; `ended(s)`: whether slot `s` has ended.
     /// Channels released by the end of an alignment go to the back of `readable`.
     pub fn on_barrier(
@@ -96,11 +102,10 @@ impl Aligner {
         ended: &dyn Fn(usize) -> bool,
         readable: &mut VecDeque<u32>,
     ) -> Step {
-        if id <= self.last_done {
-            return Step::Continue; // a barrier of a checkpoint this gate already aligned or aborted
+        if self.is_obsolete(id) {
+            return Step::Continue;
         }
         match &self.align {
-            Some(a) if a.id > id => return Step::Continue, // an older, abandoned checkpoint
             Some(a) if a.id == id => {}
             _ => {
                 // A newer checkpoint subsumes an unfinished alignment.

@@ -222,14 +222,15 @@ impl SinkOp {
 
 impl SinkOp {
     /// Checkpoint `id` completed (notified at `t`): commit every pre-committed transaction up
-    /// to it. Returns the records that became visible.
-    pub fn commit_until(&mut self, id: u64, t: SimTime) -> u64 {
+    /// to it. Returns the transactions committed now, as (checkpoint, records made
+    /// visible), oldest first.
+    pub fn commit_until(&mut self, id: u64, t: SimTime) -> Vec<(u64, u64)> {
         let Some(txn) = self.txn.as_mut() else {
-            return 0;
+            return Vec::new();
         };
-        let mut shown = 0;
+        let mut shown = Vec::new();
         for (cid, tx) in txn.commit_until(id) {
-            shown += tx.records.len() as u64;
+            shown.push((cid, tx.records.len() as u64));
             self.make_visible(&tx, t);
             if let Some(tap) = &self.lineage {
                 for (r, row) in tx.records.iter().zip(tx.lineage) {
@@ -274,8 +275,13 @@ impl SinkOp {
     /// After a restore, `self` is the sink as of the checkpoint and `live` the sink that was
     /// running when the failure struck. Everything already visible stays visible (it left the
     /// job); transactions pre-committed in the checkpoint and not yet committed are committed
-    /// now, at `t`. Returns the records that became visible.
-    pub fn carry_visible(&mut self, live: SinkOp, restored_id: Option<u64>, t: SimTime) -> u64 {
+    /// now, at `t`. Returns the transactions committed, as (checkpoint, records).
+    pub fn carry_visible(
+        &mut self,
+        live: SinkOp,
+        restored_id: Option<u64>,
+        t: SimTime,
+    ) -> Vec<(u64, u64)> {
         self.rows = live.rows;
         self.count = live.count;
         self.latency = live.latency;
@@ -296,7 +302,7 @@ impl SinkOp {
         }
         match restored_id {
             Some(id) => self.commit_until(id, t),
-            None => 0,
+            None => Vec::new(),
         }
     }
 }
@@ -507,7 +513,10 @@ mod tests {
         assert_eq!(s.count, 0, "nothing visible before a commit");
         s.txn.as_mut().unwrap().pre_commit(1);
         write(&mut s, &mut i, 3, 20);
-        assert_eq!(s.commit_until(1, SimTime::from_nanos(1_000_000_000)), 2);
+        assert_eq!(
+            s.commit_until(1, SimTime::from_nanos(1_000_000_000)),
+            [(1, 2)]
+        );
         assert_eq!(s.count, 2);
         assert_eq!(s.rows, vec![Value::Int(1), Value::Int(2)]);
         // latency runs to the commit, not to the arrival
@@ -529,7 +538,7 @@ mod tests {
         let mut restored = snapshot.clone();
         assert_eq!(
             restored.carry_visible(s, Some(1), SimTime::from_nanos(7)),
-            1
+            [(1, 1)]
         );
         assert_eq!(restored.count, 1);
         assert_eq!(restored.txn.as_ref().unwrap().aborted_records, 1);
@@ -537,7 +546,7 @@ mod tests {
         let mut again = snapshot;
         assert_eq!(
             again.carry_visible(restored, Some(1), SimTime::from_nanos(9)),
-            0
+            []
         );
         assert_eq!(again.count, 1);
     }

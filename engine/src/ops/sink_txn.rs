@@ -106,10 +106,13 @@ impl Transactions {
                 .sum::<usize>()
     }
 
-    /// The snapshot for checkpoint `id` pre-commits the open transaction.
-    pub fn pre_commit(&mut self, id: u64) {
+    /// The snapshot for checkpoint `id` pre-commits the open transaction. Returns its
+    /// records.
+    pub fn pre_commit(&mut self, id: u64) -> usize {
         let t = std::mem::take(&mut self.open);
+        let n = t.records.len();
         self.precommitted.push((id, t));
+        n
     }
 
     /// Checkpoint `id` completed: commits every pre-committed transaction up to it and

@@ -25,6 +25,7 @@ use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
 use crate::flink::window::assign::{Assigner, Window};
 use crate::flink::window::merging::MergingWindowSet;
+use crate::flink::window::trigger::TriggerResult;
 use crate::flink::window::trigger::{self, Evictor, Trigger, TriggerKind, TriggerState};
 use crate::report::WindowReport;
 use rustc_hash::FxHashMap;
@@ -57,6 +58,57 @@ pub enum Emitted {
         watermark: EventTime,
         /// The last record the operator had received.
         last_input: Option<Vec<Value>>,
+    },
+    /// A trigger decided something other than CONTINUE on an element, or decided anything
+    /// when a timer fired.
+    Trigger {
+        /// The window's key.
+        key: Value,
+        /// The window.
+        window: Window,
+        /// What asked: `None` for an element, `Some(true)` for an event-time timer,
+        /// `Some(false)` for a processing-time timer.
+        timer: Option<bool>,
+        /// The element's timestamp or the timer's time.
+        time: EventTime,
+        /// The decision.
+        result: TriggerResult,
+        /// The operator's watermark then.
+        watermark: EventTime,
+    },
+    /// The window's cleanup timer fired (its end − 1 + allowed lateness): its contents
+    /// and trigger state are gone, later elements for it are late.
+    Cleared {
+        /// The window's key.
+        key: Value,
+        /// The window.
+        window: Window,
+        /// The operator's watermark then.
+        watermark: EventTime,
+    },
+    /// An element was added to a window the watermark had passed (it arrived within the
+    /// allowed lateness): the window fires again.
+    LateAdded {
+        /// The window's key.
+        key: Value,
+        /// The window.
+        window: Window,
+        /// The element.
+        row: Vec<Value>,
+        /// Its timestamp.
+        ts: EventTime,
+        /// The operator's watermark then.
+        watermark: EventTime,
+    },
+    /// A late element no window took, dropped (no side output): Flink's
+    /// `numLateRecordsDropped`.
+    Dropped {
+        /// The element.
+        row: Vec<Value>,
+        /// Its timestamp.
+        ts: EventTime,
+        /// The operator's watermark then.
+        watermark: EventTime,
     },
     /// A late element sent to the side output.
     Late {
@@ -320,7 +372,31 @@ impl WindowOp {
                         );
                     }
                 }
+                if self.is_event_time()
+                    && actual.max_timestamp() <= self.watermark
+                    && let Some(log) = &mut self.log
+                {
+                    log.push(Emitted::LateAdded {
+                        key,
+                        window: actual,
+                        row: row.to_vec(),
+                        ts,
+                        watermark: self.watermark,
+                    });
+                }
                 let r = self.trigger_cx().on_element(key, actual, ts);
+                if r != TriggerResult::CONTINUE
+                    && let Some(log) = &mut self.log
+                {
+                    log.push(Emitted::Trigger {
+                        key,
+                        window: actual,
+                        timer: None,
+                        time: ts,
+                        result: r,
+                        watermark: self.watermark,
+                    });
+                }
                 if r.fire {
                     let late = self.is_event_time() && actual.max_timestamp() <= self.watermark;
                     if self.emit(key, actual, state_window, out, meta, i as u32, ev) && late {
@@ -350,6 +426,13 @@ impl WindowOp {
                     }
                 } else {
                     self.stats.late_dropped += 1;
+                    if let Some(log) = &mut self.log {
+                        log.push(Emitted::Dropped {
+                            row: row.to_vec(),
+                            ts,
+                            watermark: self.watermark,
+                        });
+                    }
                 }
             }
         }
@@ -458,6 +541,16 @@ impl WindowOp {
         } else {
             self.trigger_cx().on_processing_time(key, w, ts)
         };
+        if let Some(log) = &mut self.log {
+            log.push(Emitted::Trigger {
+                key,
+                window: w,
+                timer: Some(event),
+                time: ts,
+                result: r,
+                watermark: self.watermark,
+            });
+        }
         if r.fire {
             let meta = RecMeta {
                 ts: w.max_timestamp(),
@@ -471,6 +564,13 @@ impl WindowOp {
         }
         if event == self.is_event_time() && ts == self.cleanup_time(&w) {
             // clearAllState
+            if let Some(log) = &mut self.log {
+                log.push(Emitted::Cleared {
+                    key,
+                    window: w,
+                    watermark: self.watermark,
+                });
+            }
             self.state.remove(&(key, state_window));
             self.trigger_cx().clear(key, w);
             if let Some(m) = self.merging.get_mut(&key) {

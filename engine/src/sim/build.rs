@@ -113,7 +113,10 @@ pub fn build(
                 )),
                 _ => None,
             };
-            let gate = gate(s, &mut channels, tid);
+            let mut gate = gate(s, &mut channels, tid);
+            if annotate {
+                gate.notes = Some(Vec::new());
+            }
             tasks.push(Task {
                 vertex: vi,
                 subtask: st,
@@ -389,6 +392,7 @@ fn gate(s: &Scenario, channels: &mut [Channel], tid: u32) -> Gate {
                 .is_none_or(|c| c.mode == crate::scenario::CheckpointMode::ExactlyOnce),
         ),
         collect: None,
+        notes: None,
     }
 }
 

@@ -354,7 +354,18 @@ impl Coordinator {
             if let Operator::Sink(s) = &mut slot.op
                 && let Some(txn) = s.txn.as_mut()
             {
-                txn.pre_commit(id);
+                let records = txn.pre_commit(id);
+                if let Some(tr) = trace.as_mut() {
+                    tr.event(
+                        t,
+                        "pre_commit",
+                        vec![
+                            ("task", json!(task.label)),
+                            ("checkpoint", json!(id)),
+                            ("records", json!(records)),
+                        ],
+                    );
+                }
             }
         }
         let bytes = task_state_bytes(&task.chain, task.source.is_some());
@@ -652,12 +663,13 @@ pub fn commit(task: &mut Task, id: u64, now: SimTime, trace: &mut Option<Trace>)
     if task.cancelled {
         return false;
     }
-    let mut shown = 0;
+    let mut committed = Vec::new();
     for slot in &mut task.chain.ops {
         if let Operator::Sink(s) = &mut slot.op {
-            shown += s.commit_until(id, now);
+            committed.extend(s.commit_until(id, now));
         }
     }
+    let shown: u64 = committed.iter().map(|c| c.1).sum();
     if shown > 0
         && let Some(tr) = trace.as_mut()
     {
@@ -668,6 +680,13 @@ pub fn commit(task: &mut Task, id: u64, now: SimTime, trace: &mut Option<Trace>)
                 ("task", json!(task.label)),
                 ("checkpoint", json!(id)),
                 ("records", json!(shown)),
+                (
+                    "transactions",
+                    committed
+                        .iter()
+                        .map(|&(cid, n)| json!({"checkpoint": cid, "records": n}))
+                        .collect(),
+                ),
             ],
         );
     }

@@ -31,8 +31,9 @@
 //!
 //! **The world's parts**, used by the kernel and the subsystems: [`queue`] (the clock and the
 //! event queue), [`task`] (a subtask: gate, chain, writers), [`channel`] and [`buffer`],
-//! [`net`] (writing records into buffers, flushing, credit), [`source`], [`trace`], and
-//! [`build`] (the job's tasks and channels from its plan).
+//! [`net`] (writing records into buffers, flushing, credit), [`source`], [`trace`] (with
+//! [`notes`] and [`trace_lines`]: what a work item did, as trace lines), and [`build`] (the
+//! job's tasks and channels from its plan).
 //!
 //! **Subsystems**, each with its own state, called through narrow parameters and importing
 //! neither the kernel nor each other in a cycle:
@@ -59,6 +60,7 @@ mod kernel;
 mod limits;
 pub mod memory;
 pub mod net;
+pub mod notes;
 pub mod observe;
 pub mod queue;
 pub mod recovery;
@@ -69,6 +71,7 @@ pub mod savepoint;
 pub mod source;
 pub mod task;
 pub mod trace;
+pub mod trace_lines;
 pub mod unaligned;
 
 // What `reporting` reads through `use super::*`.

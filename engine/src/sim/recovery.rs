@@ -230,7 +230,19 @@ pub fn regions(n_tasks: usize, channels: &[super::channel::Channel]) -> Vec<u32>
 /// keyed state, timers and source offsets come back; the watermark generator and the
 /// operators' watermarks start anew (Flink checkpoints neither); what the sinks made visible,
 /// the counters and the time accounting carry on. The channels of those tasks are rebuilt.
-/// Returns which tasks and which channels are new.
+/// What a restore did.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// Per task: redeployed.
+    pub in_set: Vec<bool>,
+    /// Per channel: rebuilt.
+    pub rebuilt: Vec<bool>,
+    /// Transactions the restored sinks committed (pre-committed in the checkpoint, not yet
+    /// committed: Flink's `recoverAndCommit`), as (task, checkpoint, records).
+    pub commits: Vec<(u32, u64, u64)>,
+}
+
+/// Returns which tasks and which channels are new, and the transactions committed.
 pub fn restore(
     tasks: &mut [Task],
     channels: &mut [Channel],
@@ -238,11 +250,12 @@ pub fn restore(
     redeploy: &[u32],
     restored: Option<&Completed>,
     now: SimTime,
-) -> (Vec<bool>, Vec<bool>) {
+) -> Restored {
     let mut fresh_tasks: Vec<Option<Task>> = fresh.tasks.into_iter().map(Some).collect();
     let mut fresh_channels: Vec<Option<Channel>> = fresh.channels.into_iter().map(Some).collect();
     let restored_id = restored.map(|c| c.id);
     let mut in_set = vec![false; tasks.len()];
+    let mut commits = Vec::new();
     for &t in redeploy {
         in_set[t as usize] = true;
     }
@@ -270,7 +283,8 @@ pub fn restore(
             slot.records_in = old_slot.records_in;
             slot.records_out = old_slot.records_out;
             if let (Operator::Sink(new), Operator::Sink(live)) = (&mut slot.op, old_slot.op) {
-                new.carry_visible(live, restored_id, now);
+                let done = new.carry_visible(live, restored_id, now);
+                commits.extend(done.into_iter().map(|(cid, n)| (ti, cid, n)));
             }
         }
         task.time = old.time;
@@ -291,7 +305,11 @@ pub fn restore(
             *re = true;
         }
     }
-    (in_set, rebuilt)
+    Restored {
+        in_set,
+        rebuilt,
+        commits,
+    }
 }
 
 #[cfg(test)]

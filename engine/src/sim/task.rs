@@ -36,6 +36,8 @@ pub struct Gate {
     pub barriers: crate::flink::barrier::Aligner,
     /// The unaligned checkpoint whose in-flight input this gate is recording, if any.
     pub collect: Option<super::channel_state::Collect>,
+    /// What the current work item did at the inputs, kept for the trace.
+    pub notes: super::notes::Notes,
 }
 
 /// Work a task does before anything else.

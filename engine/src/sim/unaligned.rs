@@ -233,6 +233,7 @@ mod tests {
                 seen: vec![false; n],
                 state: ChannelState::default(),
             }),
+            notes: None,
         }
     }
 

@@ -49,6 +49,16 @@ impl TriggerResult {
         fire: true,
         purge: false,
     };
+
+    /// The name of Flink's `TriggerResult` constant for this decision.
+    pub fn name(self) -> &'static str {
+        match (self.fire, self.purge) {
+            (false, false) => "CONTINUE",
+            (true, false) => "FIRE",
+            (false, true) => "PURGE",
+            (true, true) => "FIRE_AND_PURGE",
+        }
+    }
 }
 
 impl Trigger {
@@ -130,6 +140,15 @@ impl Evictor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decisions_carry_flinks_names() {
+        let r = |fire, purge| TriggerResult { fire, purge }.name();
+        assert_eq!(r(false, false), "CONTINUE");
+        assert_eq!(r(true, false), "FIRE");
+        assert_eq!(r(false, true), "PURGE");
+        assert_eq!(r(true, true), "FIRE_AND_PURGE");
+    }
 
     #[test]
     fn purging_turns_fire_into_fire_and_purge() {

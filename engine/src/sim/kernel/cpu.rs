@@ -3,7 +3,7 @@
 //! and flush ticks wake the tasks they concern.
 
 use super::Simulation;
-use super::work::{input_item, source_item, trace_window_log};
+use super::work::{input_item, source_item};
 use crate::core::time::{SimDuration, SimTime};
 use crate::expr::eval::EvalCx;
 use crate::ops::Operator;
@@ -154,10 +154,25 @@ impl Simulation<'_> {
         } else if let Some(id) = inject {
             // The coordinator's trigger: the source emits barrier `id` between two records
             // and snapshots its offsets.
+            crate::sim::notes::push(
+                &mut gate.notes,
+                crate::sim::notes::Note::BarrierInjected {
+                    t: end,
+                    checkpoint: id,
+                },
+            );
             end = chain.status(0, buffer::Marker::Barrier(id), end, &mut cx);
             snapshot = Some((id, SimTime::from_nanos(end)));
         } else if let Some(src) = source {
-            end = source_item(src, chain, now, end, &mut cx, &mut end_of_input);
+            end = source_item(
+                src,
+                chain,
+                now,
+                end,
+                &mut cx,
+                &mut end_of_input,
+                &mut gate.notes,
+            );
         } else {
             end = input_item(
                 gate,
@@ -202,7 +217,20 @@ impl Simulation<'_> {
             o.work_item_done(end, ti, task, &self.interner, drain);
         }
         if let Some(tr) = self.trace.as_mut() {
-            trace_window_log(tr, &mut self.tasks[ti as usize], &self.interner, end);
+            let notes = self.tasks[ti as usize].gate.notes.take();
+            if let Some(mut notes) = notes {
+                crate::sim::trace_lines::gate_notes(tr, ti, &notes, &self.tasks, &self.channels);
+                notes.clear();
+                self.tasks[ti as usize].gate.notes = Some(notes);
+            }
+            crate::sim::trace_lines::window_log(
+                tr,
+                &mut self.tasks[ti as usize],
+                &self.interner,
+                end,
+            );
+        } else if let Some(notes) = self.tasks[ti as usize].gate.notes.as_mut() {
+            notes.clear(); // kept for the checkers' runs, which read none of them
         }
         let mut end = end;
         if let Some((id, started)) = snapshot {
@@ -381,6 +409,27 @@ impl Simulation<'_> {
                     ("end_of_partition", json!(b.end_of_partition)),
                 ],
             );
+            for &(pos, m) in &b.markers {
+                if let buffer::Marker::Barrier(id) = m {
+                    // Records the receiver reads before it reaches the barrier: the rest of
+                    // the channel's buffer it is reading, the queued ones, its own before it.
+                    let reading = match &self.tasks[to as usize].gate.current {
+                        Some((cur, cb, at, _)) if *cur == ch => cb.len() - at,
+                        _ => 0,
+                    };
+                    let queued: usize = reading + c.queue.iter().map(|q| q.len()).sum::<usize>();
+                    tr.event(
+                        now,
+                        "barrier_arrived",
+                        vec![
+                            ("from", json!(from)),
+                            ("to", json!(to_label)),
+                            ("checkpoint", json!(id)),
+                            ("records_ahead", json!(queued + pos as usize)),
+                        ],
+                    );
+                }
+            }
         }
         let Some(b) = self.intercept_arrival(ch, b) else {
             return;

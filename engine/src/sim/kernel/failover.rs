@@ -351,7 +351,20 @@ impl Simulation<'_> {
         let fresh = build::build(s, p, self.seed, &mut self.interner, self.annotate);
         let restored = self.coord.as_ref().and_then(|c| c.latest());
         let restored_id = restored.map(|c| c.id);
-        let (in_set, rebuilt) = recovery::restore(
+        // Where each restarted source had read to, for the trace's `restore` lines.
+        let reached: Vec<Vec<(u32, u64)>> = if self.trace.is_some() {
+            tasks
+                .iter()
+                .map(|&ti| split_offsets(&self.tasks[ti as usize]))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let recovery::Restored {
+            in_set,
+            rebuilt,
+            commits,
+        } = recovery::restore(
             &mut self.tasks,
             &mut self.channels,
             fresh,
@@ -378,7 +391,24 @@ impl Simulation<'_> {
                     ("checkpoint", json!(restored_id)),
                 ],
             );
+            for &(ti, cid, records) in &commits {
+                tr.event(
+                    now,
+                    "commit",
+                    vec![
+                        ("task", json!(self.tasks[ti as usize].label)),
+                        ("checkpoint", json!(cid)),
+                        ("records", json!(records)),
+                        (
+                            "transactions",
+                            json!([{"checkpoint": cid, "records": records}]),
+                        ),
+                        ("on_restore", json!(true)),
+                    ],
+                );
+            }
         }
+        self.trace_source_restores(now, restored_id, &tasks, &reached);
         if let Some(c) = self.coord.as_mut() {
             c.suspended = false;
         }
@@ -387,4 +417,51 @@ impl Simulation<'_> {
             self.try_schedule(ti);
         }
     }
+
+    /// Writes a `restore` line per restarted source subtask of `tasks`: from which
+    /// checkpoint (or savepoint) it restored, and per split the offset it resumes at and the
+    /// one it had `reached` before (the records between are replayed). A task missing from
+    /// `reached` had read exactly to its restored offset.
+    pub(in crate::sim) fn trace_source_restores(
+        &mut self,
+        now: SimTime,
+        checkpoint: Option<u64>,
+        tasks: &[u32],
+        reached: &[Vec<(u32, u64)>],
+    ) {
+        let Some(tr) = self.trace.as_mut() else {
+            return;
+        };
+        for (i, &ti) in tasks.iter().enumerate() {
+            let task = &self.tasks[ti as usize];
+            if task.source.is_none() {
+                continue;
+            }
+            let before = reached.get(i).map_or(&[][..], Vec::as_slice);
+            let splits: Vec<_> = split_offsets(task)
+                .into_iter()
+                .map(|(split, offset)| {
+                    let r = before.iter().find(|r| r.0 == split).map_or(offset, |r| r.1);
+                    json!({"split": split, "offset": offset, "reached": r})
+                })
+                .collect();
+            tr.event(
+                now,
+                "restore",
+                vec![
+                    ("task", json!(task.label)),
+                    ("checkpoint", json!(checkpoint)),
+                    ("splits", json!(splits)),
+                ],
+            );
+        }
+    }
+}
+
+/// A source subtask's splits and how many records of each it has read (its offset), in
+/// reader order.
+fn split_offsets(t: &crate::sim::task::Task) -> Vec<(u32, u64)> {
+    t.source.as_ref().map_or_else(Vec::new, |src| {
+        src.splits().map(|s| (s.subtask, s.emitted)).collect()
+    })
 }

@@ -300,6 +300,9 @@ impl<'a> Simulation<'a> {
             self.ending = Some(stop);
             return None;
         }
+        if let Some(tr) = self.trace.as_mut() {
+            tr.advance(t);
+        }
         self.handle(t, ev);
         self.work += crate::ops::timers::budget::used();
         self.ending = self.ended_after(t);

@@ -168,6 +168,8 @@ impl Simulation<'_> {
                 ],
             );
         }
+        let every_task: Vec<u32> = (0..self.tasks.len() as u32).collect();
+        self.trace_source_restores(now, Some(sp_id), &every_task, &[]);
         self.set_status(JobStatus::Running);
         self.start_checkpointing("checkpoint/first-trigger/resubmitted");
         if !self.alignment.is_empty() {

@@ -3,15 +3,11 @@
 //! aligner and watermark valves.
 
 use crate::core::time::SimTime;
-use crate::core::value::Interner;
-use crate::ops::Operator;
 use crate::ops::batch::View;
 use crate::ops::chain::Chain;
 use crate::sim::net::Cx;
-use crate::sim::task::Task;
-use crate::sim::trace::Trace;
+use crate::sim::notes::{self, Note, Notes};
 use crate::sim::{buffer, source, task};
-use serde_json::json;
 
 /// Records a source produces per work item at most.
 const SOURCE_BATCH: usize = 512;
@@ -29,14 +25,24 @@ pub(super) fn source_item(
     t0: u64,
     cx: &mut Cx<'_>,
     end_of_input: &mut bool,
+    notes: &mut Notes,
 ) -> u64 {
     use crate::flink::watermark::Emit;
     let mut t = t0;
-    let emit = |chain: &mut Chain, e: Emit, t: u64, cx: &mut Cx<'_>| -> u64 {
+    let mut emit = |chain: &mut Chain, e: Emit, t: u64, cx: &mut Cx<'_>| -> u64 {
         match e {
-            Emit::Watermark(w) => chain.watermark(0, w, t, cx),
-            Emit::Idle => chain.status(0, buffer::Marker::Idle, t, cx),
-            Emit::Active => chain.status(0, buffer::Marker::Active, t, cx),
+            Emit::Watermark(watermark) => {
+                notes::push(notes, Note::Watermark { t, watermark });
+                chain.watermark(0, watermark, t, cx)
+            }
+            Emit::Idle => {
+                notes::push(notes, Note::Status { t, idle: true });
+                chain.status(0, buffer::Marker::Idle, t, cx)
+            }
+            Emit::Active => {
+                notes::push(notes, Note::Status { t, idle: false });
+                chain.status(0, buffer::Marker::Active, t, cx)
+            }
         }
     };
     if let Some(tick) = src.watermarks.next_tick
@@ -154,13 +160,28 @@ pub(super) fn input_item(
             if let buffer::Marker::Barrier(id) = m {
                 let channels = &*cx.net.channels;
                 let ended = |s: usize| channels[gate.channels[s] as usize].ended;
-                match gate.barriers.on_barrier(
+                let obsolete = gate.barriers.is_obsolete(id);
+                let first = !obsolete && gate.barriers.align.as_ref().is_none_or(|a| a.id != id);
+                let step = gate.barriers.on_barrier(
                     slot,
                     id,
                     SimTime::from_nanos(t),
                     &ended,
                     &mut gate.available,
-                ) {
+                );
+                if gate.notes.is_some() {
+                    note_barrier(
+                        &mut gate.notes,
+                        &gate.barriers,
+                        slot,
+                        id,
+                        (obsolete, first),
+                        step,
+                        t,
+                        &ended,
+                    );
+                }
+                match step {
                     crate::flink::barrier::Step::Continue => {}
                     crate::flink::barrier::Step::Block => break,
                     crate::flink::barrier::Step::Snapshot { started } => {
@@ -195,6 +216,14 @@ pub(super) fn input_item(
                     gate.barriers.complete(&ended, &mut gate.available)
                 }
             {
+                notes::push(
+                    &mut gate.notes,
+                    Note::Aligned {
+                        t,
+                        checkpoint: id,
+                        started,
+                    },
+                );
                 t = chain.status(0, buffer::Marker::Barrier(id), t, cx);
                 *snapshot = Some((id, started));
             }
@@ -207,6 +236,53 @@ pub(super) fn input_item(
         gate.current = Some((ch, b, pos, mi));
     }
     t
+}
+
+/// Notes the read of barrier `id` from gate slot `slot`: whether it was obsolete or began
+/// the alignment (`kind`, as the aligner saw it before the read), whether it blocked its
+/// channel, how many channels still owe the barrier, and the end of the alignment if it
+/// was the last.
+#[allow(clippy::too_many_arguments)]
+fn note_barrier(
+    notes: &mut Notes,
+    aligner: &crate::flink::barrier::Aligner,
+    slot: usize,
+    id: u64,
+    (obsolete, first): (bool, bool),
+    step: crate::flink::barrier::Step,
+    t: u64,
+    ended: &dyn Fn(usize) -> bool,
+) {
+    use crate::flink::barrier::Step;
+    let waiting_for = aligner.align.as_ref().map_or(0, |a| {
+        a.seen
+            .iter()
+            .enumerate()
+            .filter(|&(s, &seen)| !seen && !ended(s))
+            .count() as u32
+    });
+    notes::push(
+        notes,
+        Note::BarrierRead {
+            t,
+            slot: slot as u32,
+            checkpoint: id,
+            obsolete,
+            first,
+            blocked: step == Step::Block,
+            waiting_for,
+        },
+    );
+    if let Step::Snapshot { started } = step {
+        notes::push(
+            notes,
+            Note::Aligned {
+                t,
+                checkpoint: id,
+                started,
+            },
+        );
+    }
 }
 
 /// A marker from gate slot `slot`: through its input's valve; if the combined watermark
@@ -222,6 +298,10 @@ pub(super) fn on_marker(
 ) -> u64 {
     use crate::flink::valve::ValveOutput;
     let (input, idx) = gate.slots[slot];
+    let before = gate.notes.is_some().then(|| {
+        let v = &gate.valves[input];
+        (v.channel_watermarks()[idx], v.channel_idle()[idx])
+    });
     let outputs = match m {
         buffer::Marker::Watermark(w) => gate.valves[input].watermark(idx, w).into_iter().collect(),
         buffer::Marker::Idle => gate.valves[input].status(idx, true),
@@ -230,6 +310,34 @@ pub(super) fn on_marker(
             unreachable!("barriers are handled by the caller")
         }
     };
+    if let Some((wm, idle)) = before {
+        let v = &gate.valves[input];
+        let (slot, now_wm, now_idle) = (
+            slot as u32,
+            v.channel_watermarks()[idx],
+            v.channel_idle()[idx],
+        );
+        if now_wm > wm {
+            notes::push(
+                &mut gate.notes,
+                Note::ChannelWatermark {
+                    t,
+                    slot,
+                    watermark: now_wm,
+                },
+            );
+        }
+        if now_idle != idle {
+            notes::push(
+                &mut gate.notes,
+                Note::ChannelStatus {
+                    t,
+                    slot,
+                    idle: now_idle,
+                },
+            );
+        }
+    }
     let mut t = t;
     for o in outputs {
         match o {
@@ -246,91 +354,25 @@ pub(super) fn on_marker(
                 {
                     gate.watermark = c;
                     trail.record(SimTime::from_nanos(t), c);
+                    notes::push(&mut gate.notes, Note::Watermark { t, watermark: c });
                     t = chain.watermark(0, c, t, cx);
                 }
             }
             ValveOutput::Idle => {
                 if gate.valves.iter().all(|v| v.output_idle) && !gate.idle {
                     gate.idle = true;
+                    notes::push(&mut gate.notes, Note::Status { t, idle: true });
                     t = chain.status(0, buffer::Marker::Idle, t, cx);
                 }
             }
             ValveOutput::Active => {
                 if gate.idle {
                     gate.idle = false;
+                    notes::push(&mut gate.notes, Note::Status { t, idle: false });
                     t = chain.status(0, buffer::Marker::Active, t, cx);
                 }
             }
         }
     }
     t
-}
-
-/// Writes what window operators emitted (with their annotations) to the trace, and empties
-/// the window joins' firing logs.
-pub(super) fn trace_window_log(tr: &mut Trace, task: &mut Task, interner: &Interner, t: SimTime) {
-    for slot in &mut task.chain.ops {
-        let w = match &mut slot.op {
-            Operator::Window(w) => w,
-            // (the trace does not record a window join's firings: only the checker reads them)
-            Operator::WindowJoin(j) => {
-                if let Some(log) = j.log.as_mut() {
-                    log.clear();
-                }
-                continue;
-            }
-            _ => continue,
-        };
-        let Some(log) = w.log.as_mut() else { continue };
-        for e in log.drain(..) {
-            let js = |v: &[crate::core::value::Value]| {
-                serde_json::Value::Array(v.iter().map(|x| x.to_json(interner)).collect())
-            };
-            match e {
-                crate::ops::window::Emitted::Fire {
-                    key,
-                    window,
-                    result,
-                    watermark,
-                    last_input,
-                } => tr.event(
-                    t,
-                    "window_fired",
-                    vec![
-                        ("task", json!(task.label)),
-                        ("subtask", json!(task.subtask)),
-                        ("key", key.to_json(interner)),
-                        ("window_start", json!(window.start)),
-                        ("window_end", json!(window.end)),
-                        ("result", js(&result)),
-                        ("watermark", json!(watermark)),
-                        (
-                            "last_input",
-                            last_input.map_or(serde_json::Value::Null, |r| js(&r)),
-                        ),
-                    ],
-                ),
-                crate::ops::window::Emitted::Late {
-                    row,
-                    ts,
-                    watermark,
-                    last_input,
-                } => tr.event(
-                    t,
-                    "late_record",
-                    vec![
-                        ("task", json!(task.label)),
-                        ("subtask", json!(task.subtask)),
-                        ("row", js(&row)),
-                        ("ts", json!(ts)),
-                        ("watermark", json!(watermark)),
-                        (
-                            "last_input",
-                            last_input.map_or(serde_json::Value::Null, |r| js(&r)),
-                        ),
-                    ],
-                ),
-            }
-        }
-    }
 }
