@@ -7,7 +7,7 @@ use streamlab_engine::check;
 use streamlab_engine::core::diag::Diagnostics;
 use streamlab_engine::oracle;
 use streamlab_engine::plan::{self, render};
-use streamlab_engine::report::{Status, fmt_rate, plural};
+use streamlab_engine::report::{RunReport, Status, fmt_rate, plural};
 use streamlab_engine::scenario::{self, LoadError, Scenario};
 use streamlab_engine::sim::{self, RunOptions};
 
@@ -136,18 +136,9 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
     };
     let chaos_flag = if chaos { " --chaos" } else { "" };
     let trace_tmp = trace.map(|t| t.with_extension("jsonl.tmp"));
-    let trace_out: Option<Box<dyn Write>> = match &trace_tmp {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
-            Err(e) => {
-                eprintln!(
-                    "error: cannot write the trace to `{}`: {e}",
-                    trace.map(|t| t.display().to_string()).unwrap_or_default()
-                );
-                return EXIT_BAD_INPUT;
-            }
-        },
-        None => None,
+    let trace_out = match open_trace(trace, trace_tmp.as_deref()) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let started = Instant::now();
     let mut line = crate::run_progress::RunProgress::new(s.limits.max_records);
@@ -166,20 +157,7 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
     line.finish();
     let out = match out {
         Ok(o) => o,
-        Err(e) => {
-            if let Some(t) = &trace_tmp {
-                let _ = std::fs::remove_file(t);
-            }
-            if let Some(v) = e
-                .get_ref()
-                .and_then(|x| x.downcast_ref::<sim::observe::Violation>())
-            {
-                eprintln!("error: {v} (seed {seed_used}; an engine bug, please report it)");
-                return EXIT_JOB_FAILED;
-            }
-            eprintln!("error: writing the trace failed: {e}");
-            return EXIT_BAD_INPUT;
-        }
+        Err(e) => return run_failed(&e, trace_tmp.as_deref(), seed_used),
     };
     let wall = started.elapsed();
     if let (Some(tmp), Some(dst)) = (&trace_tmp, trace)
@@ -191,17 +169,77 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
     let mut out = out;
     out.report.chaos = drawn;
     let r = &out.report;
-    if let Some(path) = json {
-        let mut text = serde_json::to_string_pretty(r).expect("reports serialize");
-        text.push('\n');
-        if let Err(e) = write_atomic(path, text.as_bytes()) {
+    if let Some(path) = json
+        && let Err(code) = write_report_json(path, r)
+    {
+        return code;
+    }
+    print_result(r, quiet, rows, wall);
+    match r.outcome.status {
+        Status::Finished => 0,
+        _ => {
             eprintln!(
-                "error: cannot write the report to `{}`: {e}",
-                path.display()
+                "the job did not finish ({}); to replay exactly this run: streamlab run {} --seed {}{chaos_flag}",
+                r.outcome.message.as_deref().unwrap_or("see above"),
+                file.display(),
+                r.seed
             );
-            return EXIT_BAD_INPUT;
+            EXIT_JOB_FAILED
         }
     }
+}
+
+/// Opens the trace file (written to `tmp`, renamed to `trace` when the run succeeded).
+/// `Err`: the exit code, after saying why.
+fn open_trace(trace: Option<&Path>, tmp: Option<&Path>) -> Result<Option<Box<dyn Write>>, u8> {
+    match tmp {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Ok(Some(Box::new(std::io::BufWriter::new(f)))),
+            Err(e) => {
+                eprintln!(
+                    "error: cannot write the trace to `{}`: {e}",
+                    trace.map(|t| t.display().to_string()).unwrap_or_default()
+                );
+                Err(EXIT_BAD_INPUT)
+            }
+        },
+        None => Ok(None),
+    }
+}
+
+/// A run that stopped with an error: an invariant checker's violation (an engine bug), or a
+/// trace that could not be written. Removes the partial trace; returns the exit code.
+fn run_failed(e: &std::io::Error, trace_tmp: Option<&Path>, seed: u64) -> u8 {
+    if let Some(t) = trace_tmp {
+        let _ = std::fs::remove_file(t);
+    }
+    if let Some(v) = e
+        .get_ref()
+        .and_then(|x| x.downcast_ref::<sim::observe::Violation>())
+    {
+        eprintln!("error: {v} (seed {seed}; an engine bug, please report it)");
+        return EXIT_JOB_FAILED;
+    }
+    eprintln!("error: writing the trace failed: {e}");
+    EXIT_BAD_INPUT
+}
+
+/// Writes the full report as pretty JSON. `Err`: the exit code, after saying why.
+fn write_report_json(path: &Path, r: &RunReport) -> Result<(), u8> {
+    let mut text = serde_json::to_string_pretty(r).expect("reports serialize");
+    text.push('\n');
+    write_atomic(path, text.as_bytes()).map_err(|e| {
+        eprintln!(
+            "error: cannot write the report to `{}`: {e}",
+            path.display()
+        );
+        EXIT_BAD_INPUT
+    })
+}
+
+/// Prints the run's result (the summary with `rows` rows per sink, or one line when
+/// `quiet`), and the wall time on stderr.
+fn print_result(r: &RunReport, quiet: bool, rows: usize, wall: std::time::Duration) {
     if quiet {
         println!(
             "{}: {}, {} into sinks, p99 latency {} ms, seed {}",
@@ -224,18 +262,6 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
             0.0
         })
     );
-    match r.outcome.status {
-        Status::Finished => 0,
-        _ => {
-            eprintln!(
-                "the job did not finish ({}); to replay exactly this run: streamlab run {} --seed {}{chaos_flag}",
-                r.outcome.message.as_deref().unwrap_or("see above"),
-                file.display(),
-                r.seed
-            );
-            EXIT_JOB_FAILED
-        }
-    }
 }
 
 pub fn plan(file: &Path, dot: Option<&Path>) -> u8 {

@@ -400,36 +400,10 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
             return EXIT_BAD_INPUT;
         }
     };
-    // One scenario per value, each checked before anything runs. A value that makes the
-    // scenario invalid or impossible to plan is reported and left out; the others run.
-    let mut variants: Vec<(usize, String, Scenario, Plan)> = Vec::new();
-    let mut invalid: Vec<(String, String)> = Vec::new();
-    for (i, v) in set.values.iter().enumerate() {
-        let mut d = doc.clone();
-        if let Err(e) = set_in(&mut d, &set.path, toml_value(v)) {
-            // the path itself is wrong: no value can work
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-        let setting = format!("{}={v}", set.path.join("."));
-        let edited = toml::to_string(&d).expect("tables serialize");
-        let shown = format!("{} with {setting}", file.display());
-        let s = match check::parse_str(&shown, &edited, file.parent()) {
-            Ok(s) => s,
-            Err(d) => {
-                invalid.push((setting, first_error(&d)));
-                eprint!("{}", d.render());
-                continue;
-            }
-        };
-        match streamlab_engine::plan::plan(&s) {
-            Ok(p) => variants.push((i, setting, s, p)),
-            Err(d) => {
-                invalid.push((setting, first_error(&d)));
-                eprint!("{}", d.render());
-            }
-        }
-    }
+    let (variants, invalid) = match sweep_variants(file, &doc, &set) {
+        Ok(v) => v,
+        Err(c) => return c,
+    };
     for (setting, why) in &invalid {
         eprintln!("warning: --set {setting} is not run: {why}");
     }
@@ -444,30 +418,7 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         eprintln!("error: {e}");
         return EXIT_BAD_INPUT;
     }
-    let jobs: Vec<(usize, Mode)> = (0..variants.len())
-        .flat_map(|i| modes.iter().map(move |&m| (i, m)))
-        .collect();
-    let progress = Progress::new(jobs.len() as u64, "sweep");
-    let opts = ModeOptions {
-        seed,
-        without_crash: false,
-    };
-    let results: Vec<Result<SweepPoint, String>> = jobs
-        .par_iter()
-        .map(|&(i, m)| {
-            let (vi, setting, s, p) = &variants[i];
-            let r = modes::run_mode(s, p, m, &opts).map_err(|e| format!("{setting}: {e}"));
-            progress.tick();
-            Ok(SweepPoint::of(
-                m.name(),
-                setting,
-                &set.values[*vi],
-                &r?.report,
-            ))
-        })
-        .collect();
-    progress.finish();
-    let points: Vec<SweepPoint> = match results.into_iter().collect() {
+    let points: Vec<SweepPoint> = match sweep_points(&variants, &modes, &set, seed) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -509,6 +460,87 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         out.join("report.html").display()
     );
     if failed { EXIT_JOB_FAILED } else { 0 }
+}
+
+/// One value of a sweep: the value's index, the setting (`PATH=VALUE`), the scenario with
+/// it, and its plan.
+type Variant = (usize, String, Scenario, Plan);
+
+/// A value of a sweep left out: the setting and its first error.
+type Invalid = (String, String);
+
+/// One scenario per value of `--set`, each checked before anything runs: `(value index,
+/// setting, scenario, plan)`. A value that makes the scenario invalid or impossible to plan
+/// is reported and left out (returned with its first error); the others run. `Err`: the
+/// path itself is wrong, so no value can work (exit code).
+fn sweep_variants(
+    file: &Path,
+    doc: &toml::Table,
+    set: &SetArg,
+) -> Result<(Vec<Variant>, Vec<Invalid>), u8> {
+    let mut variants: Vec<Variant> = Vec::new();
+    let mut invalid: Vec<Invalid> = Vec::new();
+    for (i, v) in set.values.iter().enumerate() {
+        let mut d = doc.clone();
+        if let Err(e) = set_in(&mut d, &set.path, toml_value(v)) {
+            // the path itself is wrong: no value can work
+            eprintln!("error: {e}");
+            return Err(EXIT_BAD_INPUT);
+        }
+        let setting = format!("{}={v}", set.path.join("."));
+        let edited = toml::to_string(&d).expect("tables serialize");
+        let shown = format!("{} with {setting}", file.display());
+        let s = match check::parse_str(&shown, &edited, file.parent()) {
+            Ok(s) => s,
+            Err(d) => {
+                invalid.push((setting, first_error(&d)));
+                eprint!("{}", d.render());
+                continue;
+            }
+        };
+        match streamlab_engine::plan::plan(&s) {
+            Ok(p) => variants.push((i, setting, s, p)),
+            Err(d) => {
+                invalid.push((setting, first_error(&d)));
+                eprint!("{}", d.render());
+            }
+        }
+    }
+    Ok((variants, invalid))
+}
+
+/// Runs every variant in every mode, in parallel, with a progress bar: one point each, in
+/// the order variant by variant, mode by mode. `Err`: the first run that failed to start.
+fn sweep_points(
+    variants: &[Variant],
+    modes: &[Mode],
+    set: &SetArg,
+    seed: Option<u64>,
+) -> Result<Vec<SweepPoint>, String> {
+    let jobs: Vec<(usize, Mode)> = (0..variants.len())
+        .flat_map(|i| modes.iter().map(move |&m| (i, m)))
+        .collect();
+    let progress = Progress::new(jobs.len() as u64, "sweep");
+    let opts = ModeOptions {
+        seed,
+        without_crash: false,
+    };
+    let results: Vec<Result<SweepPoint, String>> = jobs
+        .par_iter()
+        .map(|&(i, m)| {
+            let (vi, setting, s, p) = &variants[i];
+            let r = modes::run_mode(s, p, m, &opts).map_err(|e| format!("{setting}: {e}"));
+            progress.tick();
+            Ok(SweepPoint::of(
+                m.name(),
+                setting,
+                &set.values[*vi],
+                &r?.report,
+            ))
+        })
+        .collect();
+    progress.finish();
+    results.into_iter().collect()
 }
 
 /// The first error of a scenario's diagnostics, on one line.

@@ -93,19 +93,7 @@ pub fn from_report(p: &Plan, report: &RunReport) -> Answer {
         .filter(|t| !t.before_rescale)
         .cloned()
         .collect();
-    let plan = match &p.rescaled {
-        Some(r)
-            if tasks.len()
-                != p.execution
-                    .vertices
-                    .iter()
-                    .map(|v| v.parallelism as usize)
-                    .sum::<usize>() =>
-        {
-            &r.plan
-        }
-        _ => p,
-    };
+    let plan = running_plan(p, &tasks);
     let ex = &plan.execution;
     let vertex = |name: &str| ex.vertices.iter().position(|v| v.name == name);
     let feeds = |a: &str, b: &str| match (vertex(a), vertex(b)) {
@@ -136,85 +124,17 @@ pub fn from_report(p: &Plan, report: &RunReport) -> Answer {
         ));
     }
     let (headline, change) = match found {
-        None => {
-            let busiest = tasks
-                .iter()
-                .max_by(|a, b| ratios(a).busy.total_cmp(&ratios(b).busy));
-            if let Some(b) = busiest {
-                evidence.push(format!("the busiest subtask: {}", split_text(b)));
-            }
-            match busiest.filter(|b| ratios(b).busy > 0.9) {
-                Some(b) => (
-                    format!(
-                        "No subtask is backpressured (none above 10% of its time), but {} is busy {:.0}% of the time: nothing downstream makes it wait, so its own work limits the throughput (a source without a `rate` produces as fast as its CPU allows).",
-                        name(b),
-                        ratios(b).busy * 100.0
-                    ),
-                    Some(format!("raise the parallelism of `{}`, or make its operators cheaper per record", b.chain)),
-                ),
-                None => (
-                    "No subtask is backpressured (none above 10% of its time) and none is busy all the time: the job keeps up, and its sources' pace limits it.".to_string(),
-                    None,
-                ),
-            }
-        }
+        None => no_backpressure(&tasks, &mut evidence),
         Some(i) => {
-            let t = &tasks[i];
-            let r = ratios(t);
-            let v = vertex(&t.chain).map(|v| &ex.vertices[v]);
-            let parallelism = v.map_or(1, |v| v.parallelism);
-            let head = v
-                .and_then(|v| v.ops.first())
-                .map(|&n| plan.logical.graph[n].name.clone())
-                .unwrap_or_default();
-            let records = report
-                .operators
-                .iter()
-                .find(|o| o.name == head)
-                .map_or(0, |o| o.records_in);
-            let busy_ms: f64 = tasks
-                .iter()
-                .filter(|x| x.chain == t.chain)
-                .map(|x| x.busy_ms)
-                .sum();
-            if records > 0 {
-                evidence.push(format!(
-                    "{} spends {:.2} µs of CPU per record ({} records over {} subtask(s))",
-                    t.chain,
-                    busy_ms * 1000.0 / records as f64,
-                    records,
-                    parallelism
-                ));
-            }
-            let sharing = r.cpu_wait > 0.25 * r.busy;
-            let why = if sharing {
-                format!(
-                    "a large part of its busy time ({:.0}%) is waiting for a core its TaskManager's other subtasks hold",
-                    r.cpu_wait * 100.0
-                )
-            } else {
-                format!(
-                    "it spends its time processing records: its operators' cost at parallelism {parallelism}"
-                )
-            };
-            let ups: Vec<String> = backpressured.iter().take(3).map(|u| name(u)).collect();
-            let change = if sharing {
-                "give its TaskManager more cores (`cores_per_task_manager`), or spread the subtasks over more TaskManagers".to_string()
-            } else {
-                format!(
-                    "raise the parallelism of `{head}` (now {parallelism}) or make it cheaper per record; its upstream then stops waiting for buffers"
-                )
-            };
-            (
-                format!(
-                    "The bottleneck is {}: busy {:.0}% of the time and not backpressured, while {} upstream {} backpressured; {why}.",
-                    name(t),
-                    r.busy * 100.0,
-                    ups.join(", "),
-                    if ups.len() == 1 { "is" } else { "are" }
-                ),
-                Some(change),
-            )
+            let (headline, change) = bottleneck(
+                plan,
+                report,
+                &tasks,
+                &tasks[i],
+                &backpressured,
+                &mut evidence,
+            );
+            (headline, Some(change))
         }
     };
     let data = json!({
@@ -240,6 +160,124 @@ pub fn from_report(p: &Plan, report: &RunReport) -> Answer {
         change,
         data,
     }
+}
+
+/// The plan the reported subtasks ran: after a rescale, the rescaled plan (the report's
+/// running subtasks no longer match the original parallelism).
+fn running_plan<'a>(p: &'a Plan, tasks: &[TaskReport]) -> &'a Plan {
+    match &p.rescaled {
+        Some(r)
+            if tasks.len()
+                != p.execution
+                    .vertices
+                    .iter()
+                    .map(|v| v.parallelism as usize)
+                    .sum::<usize>() =>
+        {
+            &r.plan
+        }
+        _ => p,
+    }
+}
+
+/// Nothing is backpressured: the headline names the busiest subtask when it is busy nearly
+/// all the time (its own work limits the throughput), else the job keeps up. Adds the
+/// busiest subtask's time split to `evidence`; returns the headline and what to change.
+fn no_backpressure(tasks: &[TaskReport], evidence: &mut Vec<String>) -> (String, Option<String>) {
+    let busiest = tasks
+        .iter()
+        .max_by(|a, b| ratios(a).busy.total_cmp(&ratios(b).busy));
+    if let Some(b) = busiest {
+        evidence.push(format!("the busiest subtask: {}", split_text(b)));
+    }
+    match busiest.filter(|b| ratios(b).busy > 0.9) {
+        Some(b) => (
+            format!(
+                "No subtask is backpressured (none above 10% of its time), but {} is busy {:.0}% of the time: nothing downstream makes it wait, so its own work limits the throughput (a source without a `rate` produces as fast as its CPU allows).",
+                name(b),
+                ratios(b).busy * 100.0
+            ),
+            Some(format!("raise the parallelism of `{}`, or make its operators cheaper per record", b.chain)),
+        ),
+        None => (
+            "No subtask is backpressured (none above 10% of its time) and none is busy all the time: the job keeps up, and its sources' pace limits it.".to_string(),
+            None,
+        ),
+    }
+}
+
+/// Subtask `t` is the source of backpressure for the `backpressured` ones upstream: why
+/// (waiting for a core its TaskManager's other subtasks hold, or its operators' cost per
+/// record at its chain's parallelism, added to `evidence`). Returns the headline and what
+/// to change.
+fn bottleneck(
+    plan: &Plan,
+    report: &RunReport,
+    tasks: &[TaskReport],
+    t: &TaskReport,
+    backpressured: &[&TaskReport],
+    evidence: &mut Vec<String>,
+) -> (String, String) {
+    let ex = &plan.execution;
+    let r = ratios(t);
+    let v = ex
+        .vertices
+        .iter()
+        .position(|v| v.name == t.chain)
+        .map(|v| &ex.vertices[v]);
+    let parallelism = v.map_or(1, |v| v.parallelism);
+    let head = v
+        .and_then(|v| v.ops.first())
+        .map(|&n| plan.logical.graph[n].name.clone())
+        .unwrap_or_default();
+    let records = report
+        .operators
+        .iter()
+        .find(|o| o.name == head)
+        .map_or(0, |o| o.records_in);
+    let busy_ms: f64 = tasks
+        .iter()
+        .filter(|x| x.chain == t.chain)
+        .map(|x| x.busy_ms)
+        .sum();
+    if records > 0 {
+        evidence.push(format!(
+            "{} spends {:.2} µs of CPU per record ({} records over {} subtask(s))",
+            t.chain,
+            busy_ms * 1000.0 / records as f64,
+            records,
+            parallelism
+        ));
+    }
+    let sharing = r.cpu_wait > 0.25 * r.busy;
+    let why = if sharing {
+        format!(
+            "a large part of its busy time ({:.0}%) is waiting for a core its TaskManager's other subtasks hold",
+            r.cpu_wait * 100.0
+        )
+    } else {
+        format!(
+            "it spends its time processing records: its operators' cost at parallelism {parallelism}"
+        )
+    };
+    let ups: Vec<String> = backpressured.iter().take(3).map(|u| name(u)).collect();
+    let change = if sharing {
+        "give its TaskManager more cores (`cores_per_task_manager`), or spread the subtasks over more TaskManagers".to_string()
+    } else {
+        format!(
+            "raise the parallelism of `{head}` (now {parallelism}) or make it cheaper per record; its upstream then stops waiting for buffers"
+        )
+    };
+    (
+        format!(
+            "The bottleneck is {}: busy {:.0}% of the time and not backpressured, while {} upstream {} backpressured; {why}.",
+            name(t),
+            r.busy * 100.0,
+            ups.join(", "),
+            if ups.len() == 1 { "is" } else { "are" }
+        ),
+        change,
+    )
 }
 
 #[cfg(test)]

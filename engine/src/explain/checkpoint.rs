@@ -198,9 +198,85 @@ fn part_line(part: &Part, label: &str, trigger_ms: f64) -> String {
 
 fn explain_one(s: &Scenario, rec: &Recording, ck: &CheckpointReport, prefix: &str) -> Answer {
     let label = |t: u32| rec.tasks.get(t as usize).map_or("?", |x| x.label.as_str());
+    let done = ck.outcome == "completed";
+    let headline = headline(ck, prefix);
+    // The end of the checkpoint: completion, failure, or expiry.
+    let end_t = ck.completed_ms.map(time_at);
+    let ps = parts(rec);
+    let mut evidence: Vec<String> = ps
+        .iter()
+        .map(|p| part_line(p, label(p.task), ck.trigger_ms))
+        .collect();
+    let longest = longest_phase(rec, ck, &ps, end_t, &label);
+    if let Some((ms, what)) = &longest {
+        evidence.push(format!("The longest phase: {what}, {ms:.1} ms."));
+    }
+    evidence.push(format!(
+        "Longest synchronous snapshot {:.3} ms, longest asynchronous part {:.1} ms, state {} bytes{}.",
+        ck.sync_ms,
+        ck.async_ms,
+        ck.size_bytes,
+        if ck.in_flight_bytes > 0 {
+            format!(" (of which {} bytes of in-flight buffers)", ck.in_flight_bytes)
+        } else {
+            String::new()
+        }
+    ));
+    let mut change = None;
+    let mut blocked = Vec::new();
+    if !done && let Some(end) = end_t {
+        let missing: Vec<&Part> = ps
+            .iter()
+            .filter(|p| p.snapshot.is_none_or(|t| t > end))
+            .collect();
+        let timeout = s.fault_tolerance.checkpointing.as_ref().map(|c| c.timeout);
+        match timeout {
+            Some(t) if ck.outcome.contains("expired") => evidence.push(format!(
+                "It expired: it was not complete after execution.checkpointing.timeout = {t}; {} of {} subtasks had not taken their snapshot by then.",
+                missing.len(),
+                ps.len()
+            )),
+            _ => evidence.push(format!("It ended: {}.", ck.outcome)),
+        }
+        for part in &missing {
+            if let Some(line) = why_not_snapshotted(rec, part, end, ck.trigger_ms) {
+                blocked.push(json!({ "subtask": label(part.task), "why": line }));
+                if blocked.len() <= 4 {
+                    evidence.push(line);
+                }
+            }
+        }
+        change = Some(if ck.barriers.starts_with("aligned") {
+            "the barriers queue behind backpressured buffers: use unaligned checkpoints (`unaligned = true`, barriers overtake in-flight buffers), or `aligned_timeout` to switch when alignment takes long; or relieve the bottleneck (`streamlab explain --bottleneck`), or raise `timeout`".to_string()
+        } else {
+            "raise `timeout`, or make the snapshot cheaper (less state, faster storage)".to_string()
+        });
+    }
+    Answer {
+        question: format!("What did checkpoint {} spend its time on?", ck.id),
+        headline,
+        rules: vec![RULE.to_string()],
+        evidence,
+        change,
+        data: json!({
+            "id": ck.id,
+            "outcome": ck.outcome,
+            "barriers": ck.barriers,
+            "trigger_ms": ck.trigger_ms,
+            "completed_ms": ck.completed_ms,
+            "longest_phase": longest.as_ref().map(|x| json!({ "what": x.1, "ms": x.0 })),
+            "not_snapshotted": blocked,
+            "subtasks": subtasks_json(rec, ck, &ps, &label),
+        }),
+    }
+}
+
+/// The headline: how long after its trigger the checkpoint completed or ended (and why), or
+/// that it was still pending at the end of the run.
+fn headline(ck: &CheckpointReport, prefix: &str) -> String {
     let took = ck.completed_ms.map(|e| e - ck.trigger_ms);
     let done = ck.outcome == "completed";
-    let headline = match (done, took) {
+    match (done, took) {
         (true, Some(d)) => format!(
             "{prefix}checkpoint {} completed {d:.1} ms after its trigger at {:.3} s ({} barriers).",
             ck.id,
@@ -218,24 +294,33 @@ fn explain_one(s: &Scenario, rec: &Recording, ck: &CheckpointReport, prefix: &st
             "{prefix}checkpoint {} was still pending when the run ended ({}).",
             ck.id, ck.outcome
         ),
-    };
-    let at = |ms: f64| SimTime::ZERO.plus(SimDuration::from_nanos((ms * 1e6) as u64));
-    // The end of the checkpoint: completion, failure, or expiry.
-    let end_t = ck.completed_ms.map(at);
-    let ps = parts(rec);
-    let mut evidence: Vec<String> = ps
-        .iter()
-        .map(|p| part_line(p, label(p.task), ck.trigger_ms))
-        .collect();
-    // The longest phase over all subtasks.
+    }
+}
+
+/// The simulated time `ms` milliseconds after the start of the run.
+fn time_at(ms: f64) -> SimTime {
+    SimTime::ZERO.plus(SimDuration::from_nanos((ms * 1e6) as u64))
+}
+
+/// The longest phase of the checkpoint over all subtasks, as `(ms, what)`: a source's way
+/// from the trigger to emitting the barrier; finishing the records in progress before an
+/// unaligned snapshot; a barrier waiting in an input queue (until `end_t`, the checkpoint's
+/// end); the alignment of a subtask with several inputs; the asynchronous upload.
+fn longest_phase<'a>(
+    rec: &'a Recording,
+    ck: &CheckpointReport,
+    ps: &[Part],
+    end_t: Option<SimTime>,
+    label: &dyn Fn(u32) -> &'a str,
+) -> Option<(f64, String)> {
     let mut longest: Option<(f64, String)> = None;
     let mut consider = |ms: f64, what: String| {
         if longest.as_ref().is_none_or(|x| ms > x.0) {
             longest = Some((ms, what));
         }
     };
-    let trigger = at(ck.trigger_ms);
-    for part in &ps {
+    let trigger = time_at(ck.trigger_ms);
+    for part in ps {
         let who = label(part.task);
         if part.inputs == 0 {
             if let Some(sn) = part.snapshot {
@@ -287,66 +372,20 @@ fn explain_one(s: &Scenario, rec: &Recording, ck: &CheckpointReport, prefix: &st
             "the asynchronous upload to the checkpoint storage".into(),
         );
     }
-    if let Some((ms, what)) = &longest {
-        evidence.push(format!("The longest phase: {what}, {ms:.1} ms."));
-    }
-    evidence.push(format!(
-        "Longest synchronous snapshot {:.3} ms, longest asynchronous part {:.1} ms, state {} bytes{}.",
-        ck.sync_ms,
-        ck.async_ms,
-        ck.size_bytes,
-        if ck.in_flight_bytes > 0 {
-            format!(" (of which {} bytes of in-flight buffers)", ck.in_flight_bytes)
-        } else {
-            String::new()
-        }
-    ));
-    let mut change = None;
-    let mut blocked = Vec::new();
-    if !done && let Some(end) = end_t {
-        let missing: Vec<&Part> = ps
-            .iter()
-            .filter(|p| p.snapshot.is_none_or(|t| t > end))
-            .collect();
-        let timeout = s.fault_tolerance.checkpointing.as_ref().map(|c| c.timeout);
-        match timeout {
-            Some(t) if ck.outcome.contains("expired") => evidence.push(format!(
-                "It expired: it was not complete after execution.checkpointing.timeout = {t}; {} of {} subtasks had not taken their snapshot by then.",
-                missing.len(),
-                ps.len()
-            )),
-            _ => evidence.push(format!("It ended: {}.", ck.outcome)),
-        }
-        for part in &missing {
-            if let Some(line) = why_not_snapshotted(rec, part, end, ck.trigger_ms) {
-                blocked.push(json!({ "subtask": label(part.task), "why": line }));
-                if blocked.len() <= 4 {
-                    evidence.push(line);
-                }
-            }
-        }
-        change = Some(if ck.barriers.starts_with("aligned") {
-            "the barriers queue behind backpressured buffers: use unaligned checkpoints (`unaligned = true`, barriers overtake in-flight buffers), or `aligned_timeout` to switch when alignment takes long; or relieve the bottleneck (`streamlab explain --bottleneck`), or raise `timeout`".to_string()
-        } else {
-            "raise `timeout`, or make the snapshot cheaper (less state, faster storage)".to_string()
-        });
-    }
+    longest
+}
+
+/// Every subtask's barriers, alignment and snapshot, in ms after the trigger, for `--json`.
+fn subtasks_json<'a>(
+    rec: &'a Recording,
+    ck: &CheckpointReport,
+    ps: &[Part],
+    label: &dyn Fn(u32) -> &'a str,
+) -> Vec<serde_json::Value> {
     let ms = |t: Option<SimTime>| t.map(|t| ms_since(t, ck.trigger_ms));
-    Answer {
-        question: format!("What did checkpoint {} spend its time on?", ck.id),
-        headline,
-        rules: vec![RULE.to_string()],
-        evidence,
-        change,
-        data: json!({
-            "id": ck.id,
-            "outcome": ck.outcome,
-            "barriers": ck.barriers,
-            "trigger_ms": ck.trigger_ms,
-            "completed_ms": ck.completed_ms,
-            "longest_phase": longest.as_ref().map(|x| json!({ "what": x.1, "ms": x.0 })),
-            "not_snapshotted": blocked,
-            "subtasks": ps.iter().map(|p| json!({
+    ps.iter()
+        .map(|p| {
+            json!({
                 "subtask": label(p.task),
                 "inputs": p.inputs,
                 "barriers": p.barriers.iter().map(|b| json!({
@@ -358,9 +397,9 @@ fn explain_one(s: &Scenario, rec: &Recording, ck: &CheckpointReport, prefix: &st
                 })).collect::<Vec<_>>(),
                 "alignment_start_ms": ms(p.first_read()),
                 "snapshot_ms": ms(p.snapshot),
-            })).collect::<Vec<_>>(),
-        }),
-    }
+            })
+        })
+        .collect()
 }
 
 /// Why subtask `part` had not taken its snapshot by `end`: the first input whose barrier it

@@ -41,21 +41,7 @@ pub fn answer(
         return Err(ExplainError::Unknown("not a record question".into()));
     };
     let (node, parallelism) = source_node(s, p, source)?;
-    let partition = match (partition, parallelism) {
-        (Some(x), par) if *x < par => *x,
-        (Some(x), par) => {
-            return Err(ExplainError::Unknown(format!(
-                "source `{source}` has {par} partition(s) (0..={}); there is no partition {x}",
-                par - 1
-            )));
-        }
-        (None, 1) => 0,
-        (None, par) => {
-            return Err(ExplainError::Unknown(format!(
-                "source `{source}` has {par} partitions: ask for one, `--record {source}:PARTITION:{n}`"
-            )));
-        }
-    };
+    let partition = source_partition(source, *partition, parallelism, *n)?;
     let question = format!("What happened to record {n} of partition {partition} of `{source}`?");
     // First run: the record's way, and the window operator it reached.
     let log = SinkLineage::default();
@@ -70,76 +56,228 @@ pub fn answer(
             "source `{source}` is not paced (no `rate`): its records are created as fast as it runs, so record {n} cannot be found by its birth; give the source a `rate`"
         )));
     };
-    let window_hop = rec.hops.iter().find_map(|h| {
-        let to = rec.channels.get(h.channel as usize)?.to;
-        let head = *rec.tasks.get(to as usize)?.nodes.first()?;
-        let (_, kf) = rec.window_keys.iter().find(|w| w.0 == head)?;
-        Some((h.clone(), head, *kf))
-    });
+    let window_hop = window_hop(&rec);
     // Second run, when it reached a window operator: that key's firings and late records.
     let mut windowing = None;
-    if let Some((hop, head, Some(kf))) = &window_hop {
-        let spec = window_spec(s, p, *head);
-        if let Some(spec) = spec {
-            let mut ws = Vec::new();
-            spec.assigner
-                .assign(hop.meta.ts, gap_of(&spec.assigner), &mut ws);
-            let key = key_text(&hop.row[*kf]);
-            let watch = Watch {
-                node: *head,
-                key: key.clone(),
-                from: ws.iter().map(|w| w.start).min().unwrap_or(hop.meta.ts),
-                to: ws.iter().map(|w| w.end).max().unwrap_or(hop.meta.ts + 1),
-            };
-            let log2 = SinkLineage::default();
-            let (_, rec2) = super::rerun(
-                s,
-                p,
-                seed,
-                Recording::follow(node, partition, *n, Some(watch), log2),
-            )?;
-            windowing = Some((spec, ws, key, rec2));
-        }
+    if let Some((hop, head, Some(kf))) = &window_hop
+        && let Some(spec) = window_spec(s, p, *head)
+    {
+        let (ws, key, watch) = window_watch(spec, hop, *head, *kf);
+        let follow = Recording::follow(node, partition, *n, Some(watch), SinkLineage::default());
+        let (_, rec) = super::rerun(s, p, seed, follow)?;
+        windowing = Some(Windowing { spec, ws, key, rec });
     }
     let rows = std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()));
     let label = |t: u32| rec.tasks.get(t as usize).map_or("?", |x| x.label.as_str());
     let mut evidence = Vec::new();
     let first_row = rec.hops.first().map(|h| h.row.clone());
-    evidence.push(format!(
+    evidence.push(created_text(born, label(src_task), rec.hops.first()));
+    let (window_at, late) = window_position(&rec, window_hop.as_ref(), windowing.as_ref());
+    let window_at = window_at.map(|w| (w, late));
+    hop_evidence(&rec, first_row.as_ref(), window_at, &label, &mut evidence);
+    if rec.hops.is_empty() {
+        let in_a_sink = rows.iter().any(|r| r.born == born);
+        evidence.push(stayed_in_chain_text(label(src_task), in_a_sink));
+    }
+    let mut headline = format!(
+        "Record {n} of partition {partition} of `{source}` reached {} subtask(s) after its source.",
+        rec.hops.len()
+    );
+    let mut data_window = serde_json::Value::Null;
+    let mut contributed: Vec<&LineageRow> = rows.iter().filter(|r| r.born == born).collect();
+    if let (Some((hop, _, _)), Some(w)) = (&window_hop, &windowing) {
+        let to = rec.channels[hop.channel as usize].to;
+        let wm = watermark_on_arrival(&w.rec, to, hop);
+        let (text, fate, results) = window_fate(w, hop, to, wm, &label);
+        headline = text;
+        evidence.extend(fate);
+        for r in rows.iter() {
+            if results.contains(&r.row) && !contributed.contains(&r) {
+                contributed.push(r);
+            }
+        }
+        data_window = w.json(hop, to, wm, label(to));
+    }
+    contributed.sort_by_key(|r| r.visible);
+    let sink_name = |node: usize| sink_name(p, node);
+    sink_row_evidence(&contributed, &sink_name, &mut evidence);
+    Ok(Answer {
+        question,
+        headline,
+        rules: vec![RULE.to_string()],
+        evidence,
+        change: None,
+        data: json!({
+            "source": source,
+            "partition": partition,
+            "position": n,
+            "born_ms": born.as_millis_f64(),
+            "row": first_row,
+            "hops": hops_json(&rec, &label),
+            "window": data_window,
+            "sink_rows": sink_rows_json(&contributed, &sink_name),
+        }),
+    })
+}
+
+/// What the second run found at the window operator the record reached.
+struct Windowing<'s> {
+    spec: &'s WindowSpec,
+    /// The windows the record's timestamp is assigned to.
+    ws: Vec<Window>,
+    /// The record's key, as the user types it.
+    key: String,
+    /// The second run's recording, watching that key and those windows.
+    rec: Recording,
+}
+
+impl Windowing<'_> {
+    /// Whether window `w` was late for a record arriving at watermark `wm`: its last
+    /// timestamp plus the allowed lateness is at or below the watermark (never under
+    /// processing time).
+    fn late(&self, w: &Window, wm: EventTime) -> bool {
+        !self.spec.processing_time && w.cleanup_time(self.spec.allowed_lateness) <= wm
+    }
+
+    /// Whether the record was late for every window it is assigned to (and had one).
+    fn all_late(&self, wm: EventTime) -> bool {
+        !self.spec.processing_time
+            && !self.ws.is_empty()
+            && self
+                .ws
+                .iter()
+                .all(|w| w.cleanup_time(self.spec.allowed_lateness) <= wm)
+    }
+
+    /// The window part of the `--json` answer: the record at subtask `to` (`subtask`), the
+    /// watermark on arrival, and per window whether it was late and when it fired.
+    fn json(&self, hop: &Arrival, to: u32, wm: EventTime, subtask: &str) -> serde_json::Value {
+        json!({
+            "operator_subtask": subtask,
+            "key": self.key,
+            "timestamp": hop.meta.ts,
+            "watermark_on_arrival": wm,
+            "windows": self.ws.iter().map(|w| json!({
+                "start": w.start,
+                "end": w.end,
+                "late": self.late(w, wm),
+                "fired_at_ms": self.rec.fires.iter().filter(|f| f.start == w.start && f.task == to).map(|f| f.at.as_millis_f64()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The source partition (split) asked for: `partition`, or the only one; an error when it
+/// does not exist, or when the source has several and none was named.
+fn source_partition(
+    source: &str,
+    partition: Option<u32>,
+    parallelism: u32,
+    n: u64,
+) -> Result<u32, ExplainError> {
+    match (partition, parallelism) {
+        (Some(x), par) if x < par => Ok(x),
+        (Some(x), par) => Err(ExplainError::Unknown(format!(
+            "source `{source}` has {par} partition(s) (0..={}); there is no partition {x}",
+            par - 1
+        ))),
+        (None, 1) => Ok(0),
+        (None, par) => Err(ExplainError::Unknown(format!(
+            "source `{source}` has {par} partitions: ask for one, `--record {source}:PARTITION:{n}`"
+        ))),
+    }
+}
+
+/// The first channel on which the record reached a window operator: the arrival, the
+/// operator (the head of the receiving subtask's chain) and the field its key is read from.
+fn window_hop(rec: &Recording) -> Option<(Arrival, usize, Option<usize>)> {
+    rec.hops.iter().find_map(|h| {
+        let to = rec.channels.get(h.channel as usize)?.to;
+        let head = *rec.tasks.get(to as usize)?.nodes.first()?;
+        let (_, kf) = rec.window_keys.iter().find(|w| w.0 == head)?;
+        Some((h.clone(), head, *kf))
+    })
+}
+
+/// What to watch at window operator `head` for the record that arrived in `hop`: the windows
+/// its timestamp is assigned to, its key (field `kf`, as the user types it), and the watch
+/// over that key and the span of those windows.
+fn window_watch(
+    spec: &WindowSpec,
+    hop: &Arrival,
+    head: usize,
+    kf: usize,
+) -> (Vec<Window>, String, Watch) {
+    let mut ws = Vec::new();
+    spec.assigner
+        .assign(hop.meta.ts, gap_of(&spec.assigner), &mut ws);
+    let key = key_text(&hop.row[kf]);
+    let watch = Watch {
+        node: head,
+        key: key.clone(),
+        from: ws.iter().map(|w| w.start).min().unwrap_or(hop.meta.ts),
+        to: ws.iter().map(|w| w.end).max().unwrap_or(hop.meta.ts + 1),
+    };
+    (ws, key, watch)
+}
+
+/// The record's creation: when, by which source subtask, and as which row with which
+/// timestamp (from its first arrival, when it crossed a channel).
+fn created_text(born: SimTime, source_subtask: &str, first: Option<&Arrival>) -> String {
+    format!(
         "It was created at {} by {}{}.",
         secs(born),
-        label(src_task),
-        match (&first_row, rec.hops.first()) {
-            (Some(r), Some(h)) => format!(
+        source_subtask,
+        match first {
+            Some(h) => format!(
                 " as {}{}",
-                row_text(r),
+                row_text(&h.row),
                 if h.meta.ts == crate::core::time::EVENT_TIME_MIN {
                     String::new()
                 } else {
                     format!(", timestamp {}", h.meta.ts)
                 }
             ),
-            _ => String::new(),
+            None => String::new(),
         }
-    ));
-    // After a window operator, what travels on with the record's birth is a result it was
-    // counted in — or the record itself, through the late-data side output.
-    let window_at = window_hop.as_ref().and_then(|(w, _, _)| {
+    )
+}
+
+/// Where among its hops the record reached the window operator (the first hop into a window
+/// operator's subtask), and whether it was late there for every window it is assigned to (by
+/// the watermark on its arrival in the first run).
+fn window_position(
+    rec: &Recording,
+    window_hop: Option<&(Arrival, usize, Option<usize>)>,
+    windowing: Option<&Windowing>,
+) -> (Option<usize>, bool) {
+    let window_at = window_hop.and_then(|(w, _, _)| {
         rec.hops
             .iter()
             .position(|h| h.at == w.at && h.channel == w.channel)
     });
-    let late_at_window = windowing.as_ref().is_some_and(|(spec, ws, _, _)| {
-        window_hop.as_ref().is_some_and(|(hop, _, _)| {
+    let late_at_window = match (windowing, window_hop) {
+        (Some(w), Some((hop, _, _))) => {
             let to = rec.channels[hop.channel as usize].to;
-            let wm = watermark_on_arrival(&rec, to, hop);
-            !spec.processing_time
-                && !ws.is_empty()
-                && ws
-                    .iter()
-                    .all(|w| w.cleanup_time(spec.allowed_lateness) <= wm)
-        })
-    });
+            w.all_late(watermark_on_arrival(rec, to, hop))
+        }
+        _ => false,
+    };
+    (window_at, late_at_window)
+}
+
+/// One sentence per channel the record (or what it became) crossed, at most
+/// `MAX_HOPS_IN_WORDS`: which subtask it reached, as which row when it changed, when, over
+/// which channel, and that channel's watermark then. After the window operator (`window_at`:
+/// its hop, and whether the record was late there), what travels on with the record's birth
+/// is a result it was counted in — or the record itself, through the late-data side output.
+fn hop_evidence<'a>(
+    rec: &'a Recording,
+    first_row: Option<&Vec<serde_json::Value>>,
+    window_at: Option<(usize, bool)>,
+    label: &dyn Fn(u32) -> &'a str,
+    evidence: &mut Vec<String>,
+) {
     const MAX_HOPS_IN_WORDS: usize = 8;
     for (i, h) in rec.hops.iter().enumerate() {
         if i == MAX_HOPS_IN_WORDS {
@@ -150,16 +288,14 @@ pub fn answer(
             break;
         }
         let c = rec.channels[h.channel as usize];
-        let as_row = if first_row.as_ref() == Some(&h.row) {
+        let as_row = if first_row == Some(&h.row) {
             String::new()
         } else {
             format!(" as {}", row_text(&h.row))
         };
         let what = match window_at {
-            Some(w) if i > w && late_at_window => {
-                "It went on, through the late-data side output, to"
-            }
-            Some(w) if i > w => "A window result it was counted in reached",
+            Some((w, late)) if i > w && late => "It went on, through the late-data side output, to",
+            Some((w, _)) if i > w => "A window result it was counted in reached",
             _ => "It reached",
         };
         evidence.push(format!(
@@ -171,53 +307,70 @@ pub fn answer(
             wm_text(h.channel_watermark)
         ));
     }
-    if rec.hops.is_empty() {
-        evidence.push(format!(
-            "It never crossed a channel: it stayed in {}'s chain (chained operators hand records on by method call){}.",
-            label(src_task),
-            if rows.iter().any(|r| r.born == born) {
-                ""
-            } else {
-                ", and no sink row carries it — a filter may have dropped it, or it went into state"
-            }
-        ));
-    }
-    let mut headline = format!(
-        "Record {n} of partition {partition} of `{source}` reached {} subtask(s) after its source.",
-        rec.hops.len()
-    );
-    let mut data_window = serde_json::Value::Null;
-    let mut contributed: Vec<&LineageRow> = rows.iter().filter(|r| r.born == born).collect();
-    if let (Some((hop, _, _)), Some((spec, ws, key, rec2))) = (&window_hop, &windowing) {
-        let to = rec.channels[hop.channel as usize].to;
-        let wm = watermark_on_arrival(rec2, to, hop);
-        let (text, fate, results) = window_fate(spec, ws, hop, to, wm, rec2, key, &label);
-        headline = text;
-        evidence.extend(fate);
-        for r in rows.iter() {
-            if results.contains(&r.row) && !contributed.contains(&r) {
-                contributed.push(r);
-            }
+}
+
+/// A record that never crossed a channel: it stayed in its source's chain; `in_a_sink`:
+/// whether a sink row carries it.
+fn stayed_in_chain_text(source_subtask: &str, in_a_sink: bool) -> String {
+    format!(
+        "It never crossed a channel: it stayed in {}'s chain (chained operators hand records on by method call){}.",
+        source_subtask,
+        if in_a_sink {
+            ""
+        } else {
+            ", and no sink row carries it — a filter may have dropped it, or it went into state"
         }
-        data_window = json!({
-            "operator_subtask": label(to),
-            "key": key,
-            "timestamp": hop.meta.ts,
-            "watermark_on_arrival": wm,
-            "windows": ws.iter().map(|w| json!({
-                "start": w.start,
-                "end": w.end,
-                "late": !spec.processing_time && w.cleanup_time(spec.allowed_lateness) <= wm,
-                "fired_at_ms": rec2.fires.iter().filter(|f| f.start == w.start && f.task == to).map(|f| f.at.as_millis_f64()).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        });
-    }
-    contributed.sort_by_key(|r| r.visible);
-    let sink_name = |node: usize| {
-        p.logical.graph[petgraph::graph::NodeIndex::new(node)]
-            .name
-            .clone()
-    };
+    )
+}
+
+/// The sink rows the record contributed to, for `--json`.
+fn sink_rows_json(
+    contributed: &[&LineageRow],
+    sink_name: &dyn Fn(usize) -> String,
+) -> Vec<serde_json::Value> {
+    contributed
+        .iter()
+        .map(|r| {
+            json!({
+                "sink": sink_name(r.node),
+                "subtask": r.subtask,
+                "values": r.row,
+                "visible_ms": r.visible.as_millis_f64(),
+            })
+        })
+        .collect()
+}
+
+/// The name of logical node `node` (a sink).
+fn sink_name(p: &Plan, node: usize) -> String {
+    p.logical.graph[petgraph::graph::NodeIndex::new(node)]
+        .name
+        .clone()
+}
+
+/// The record's arrivals, for `--json`.
+fn hops_json<'a>(rec: &'a Recording, label: &dyn Fn(u32) -> &'a str) -> Vec<serde_json::Value> {
+    rec.hops
+        .iter()
+        .map(|h| {
+            let c = rec.channels[h.channel as usize];
+            json!({
+                "from": label(c.from),
+                "to": label(c.to),
+                "at_ms": h.at.as_millis_f64(),
+                "row": h.row,
+                "channel_watermark": h.channel_watermark,
+            })
+        })
+        .collect()
+}
+
+/// One sentence per sink row the record contributed to (at most [`MAX_ROWS_IN_WORDS`]).
+fn sink_row_evidence(
+    contributed: &[&LineageRow],
+    sink_name: &dyn Fn(usize) -> String,
+    evidence: &mut Vec<String>,
+) {
     for r in contributed.iter().take(MAX_ROWS_IN_WORDS) {
         evidence.push(format!(
             "It contributed to {} in sink `{}` (subtask #{}), visible at {}.",
@@ -233,53 +386,19 @@ pub fn answer(
             contributed.len() - MAX_ROWS_IN_WORDS
         ));
     }
-    Ok(Answer {
-        question,
-        headline,
-        rules: vec![RULE.to_string()],
-        evidence,
-        change: None,
-        data: json!({
-            "source": source,
-            "partition": partition,
-            "position": n,
-            "born_ms": born.as_millis_f64(),
-            "row": first_row,
-            "hops": rec.hops.iter().map(|h| {
-                let c = rec.channels[h.channel as usize];
-                json!({
-                    "from": label(c.from),
-                    "to": label(c.to),
-                    "at_ms": h.at.as_millis_f64(),
-                    "row": h.row,
-                    "channel_watermark": h.channel_watermark,
-                })
-            }).collect::<Vec<_>>(),
-            "window": data_window,
-            "sink_rows": contributed.iter().map(|r| json!({
-                "sink": sink_name(r.node),
-                "subtask": r.subtask,
-                "values": r.row,
-                "visible_ms": r.visible.as_millis_f64(),
-            })).collect::<Vec<_>>(),
-        }),
-    })
 }
 
 /// What a window operator did with the record: its windows, lateness by the watermark on
 /// arrival, the firings that counted it. Returns the headline, the evidence and the results
 /// of the firings that counted it.
-#[allow(clippy::too_many_arguments)]
 fn window_fate<'a>(
-    spec: &WindowSpec,
-    ws: &[Window],
+    win: &Windowing,
     hop: &Arrival,
     to: u32,
     wm: EventTime,
-    rec2: &'a Recording,
-    key: &str,
     label: &dyn Fn(u32) -> &'a str,
 ) -> (String, Vec<String>, Vec<Vec<serde_json::Value>>) {
+    let (spec, ws, key) = (win.spec, &win.ws, &win.key);
     let who = label(to);
     let mut ev = Vec::new();
     let wins: Vec<String> = ws
@@ -292,30 +411,10 @@ fn window_fate<'a>(
         wins.join(", "),
         wm_text(wm)
     ));
-    let late: Vec<bool> = ws
-        .iter()
-        .map(|w| !spec.processing_time && w.cleanup_time(spec.allowed_lateness) <= wm)
-        .collect();
+    let late: Vec<bool> = ws.iter().map(|w| win.late(w, wm)).collect();
     if !ws.is_empty() && late.iter().all(|l| *l) {
-        let w = ws[0];
-        let side = rec2
-            .late
-            .iter()
-            .any(|l| l.task == to && l.ts == hop.meta.ts && l.row == hop.row);
-        let what = match (&spec.late_output, side) {
-            (Some(name), true) => format!("sent to the late-data side output `{name}`"),
-            (Some(name), false) => format!("late (its side output `{name}` did not show it)"),
-            (None, _) => "dropped: the operator has no late-data side output".to_string(),
-        };
-        ev.push(format!(
-            "It was late: window [{}, {}) ends at {}, plus allowed lateness {} ms gives {} ≤ watermark {} — {what}.",
-            w.start,
-            w.end,
-            w.max_timestamp(),
-            spec.allowed_lateness,
-            w.cleanup_time(spec.allowed_lateness),
-            wm_text(wm)
-        ));
+        let (what, sentence) = late_text(win, hop, to, wm);
+        ev.push(sentence);
         return (
             format!("The record was late at {who} and was {what}."),
             ev,
@@ -335,36 +434,11 @@ fn window_fate<'a>(
             ));
             continue;
         }
-        let fires: Vec<&Fire> = rec2
-            .fires
-            .iter()
-            .filter(|f| f.start == w.start && f.task == to)
-            .collect();
-        let before = fires.iter().filter(|f| f.at < hop.at).count();
-        match fires.iter().find(|f| f.at >= hop.at) {
-            Some(f) => {
-                let how = if before > 0 {
-                    format!(
-                        "a late firing (the window had fired {before} time(s) before it arrived; within the allowed lateness it fires again)"
-                    )
-                } else {
-                    "its firing".to_string()
-                };
-                ev.push(format!(
-                    "It was counted in window [{}, {}): {how} at {}, watermark {}, result {}.",
-                    w.start,
-                    w.end,
-                    secs(f.at),
-                    wm_text(f.watermark),
-                    row_text(&f.result)
-                ));
-                counted.push(format!("[{}, {})", w.start, w.end));
-                results.push(f.result.clone());
-            }
-            None => ev.push(format!(
-                "It went into window [{}, {}), which had not fired again when the run ended.",
-                w.start, w.end
-            )),
+        let (sentence, result) = firing_text(&win.rec, w, hop, to);
+        ev.push(sentence);
+        if let Some(result) = result {
+            counted.push(format!("[{}, {})", w.start, w.end));
+            results.push(result);
         }
     }
     let headline = if counted.is_empty() {
@@ -376,6 +450,78 @@ fn window_fate<'a>(
         )
     };
     (headline, ev, results)
+}
+
+/// A record late for every window it is assigned to: what became of it (sent to the
+/// late-data side output, when the second run saw it there, or dropped) and the sentence
+/// that shows it late by its first window.
+fn late_text(win: &Windowing, hop: &Arrival, to: u32, wm: EventTime) -> (String, String) {
+    let spec = win.spec;
+    let w = win.ws[0];
+    let side = win
+        .rec
+        .late
+        .iter()
+        .any(|l| l.task == to && l.ts == hop.meta.ts && l.row == hop.row);
+    let what = match (&spec.late_output, side) {
+        (Some(name), true) => format!("sent to the late-data side output `{name}`"),
+        (Some(name), false) => format!("late (its side output `{name}` did not show it)"),
+        (None, _) => "dropped: the operator has no late-data side output".to_string(),
+    };
+    let sentence = format!(
+        "It was late: window [{}, {}) ends at {}, plus allowed lateness {} ms gives {} ≤ watermark {} — {what}.",
+        w.start,
+        w.end,
+        w.max_timestamp(),
+        spec.allowed_lateness,
+        w.cleanup_time(spec.allowed_lateness),
+        wm_text(wm)
+    );
+    (what, sentence)
+}
+
+/// An on-time window `w` of subtask `to` that holds the record: the first firing after the
+/// record arrived counted it (a late firing when the window had fired before, within the
+/// allowed lateness). Returns the sentence and, when it fired, the result it counted in.
+fn firing_text(
+    rec: &Recording,
+    w: &Window,
+    hop: &Arrival,
+    to: u32,
+) -> (String, Option<Vec<serde_json::Value>>) {
+    let fires: Vec<&Fire> = rec
+        .fires
+        .iter()
+        .filter(|f| f.start == w.start && f.task == to)
+        .collect();
+    let before = fires.iter().filter(|f| f.at < hop.at).count();
+    match fires.iter().find(|f| f.at >= hop.at) {
+        Some(f) => {
+            let how = if before > 0 {
+                format!(
+                    "a late firing (the window had fired {before} time(s) before it arrived; within the allowed lateness it fires again)"
+                )
+            } else {
+                "its firing".to_string()
+            };
+            let sentence = format!(
+                "It was counted in window [{}, {}): {how} at {}, watermark {}, result {}.",
+                w.start,
+                w.end,
+                secs(f.at),
+                wm_text(f.watermark),
+                row_text(&f.result)
+            );
+            (sentence, Some(f.result.clone()))
+        }
+        None => (
+            format!(
+                "It went into window [{}, {}), which had not fired again when the run ended.",
+                w.start, w.end
+            ),
+            None,
+        ),
+    }
 }
 
 /// The operator's watermark when the record arrived: the minimum over its input channels,

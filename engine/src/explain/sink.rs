@@ -45,15 +45,7 @@ pub fn answer(
             .filter(|r| r.node == node)
             .collect();
     rows.sort_by_key(|r| r.visible);
-    let guarantee = s
-        .nodes
-        .iter()
-        .find(|n| &n.name == sink)
-        .and_then(|n| match &n.kind {
-            NodeKind::Sink(_, g) => Some(*g),
-            _ => None,
-        });
-    let two_phase = guarantee == Some(Guarantee::ExactlyOnce);
+    let two_phase = is_two_phase(s, sink);
     let guarantee = if two_phase {
         "exactly_once"
     } else {
@@ -66,27 +58,7 @@ pub fn answer(
         copies: copies(&rows),
         two_phase,
     };
-    let chosen: Vec<usize> = match (row, key) {
-        (Some(n), _) => {
-            if *n as usize >= rows.len() {
-                return Err(ExplainError::Unknown(format!(
-                    "sink `{sink}` made {} rows visible; --row takes 0..={}",
-                    rows.len(),
-                    rows.len().saturating_sub(1)
-                )));
-            }
-            vec![*n as usize]
-        }
-        (None, Some(k)) => (0..rows.len())
-            .filter(|&i| {
-                rows[i]
-                    .row
-                    .iter()
-                    .any(|v| super::recorder::key_matches(v, k))
-            })
-            .collect(),
-        (None, None) => Vec::new(),
-    };
+    let chosen = chosen_rows(sink, &rows, *row, key.as_deref())?;
     let question = match (row, key) {
         (Some(n), _) => format!("Where does row {n} of sink `{sink}` come from?"),
         (None, Some(k)) => format!("Where do the rows of key `{k}` in sink `{sink}` come from?"),
@@ -107,22 +79,7 @@ pub fn answer(
             many.iter().filter(|s| s.duplicate_of.is_some()).count()
         ),
     };
-    let mut evidence = Vec::new();
-    // In words, the duplicates and the rows they repeat first.
-    let mut in_words: Vec<&Story> = stories.iter().collect();
-    in_words.sort_by_key(|s| (s.duplicate_of.is_none(), !s.repeated));
-    for st in in_words.into_iter().take(MAX_ROWS_IN_WORDS) {
-        if stories.len() > 1 {
-            evidence.push(st.headline.clone());
-        }
-        evidence.extend(st.evidence.iter().cloned());
-    }
-    if stories.len() > MAX_ROWS_IN_WORDS {
-        evidence.push(format!(
-            "… and {} rows more (all of them in --json).",
-            stories.len() - MAX_ROWS_IN_WORDS
-        ));
-    }
+    let mut evidence = stories_in_words(&stories);
     evidence.push(dups.summary(sink, cx.two_phase));
     let change = (dups.total > 0 && !cx.two_phase).then(|| {
         "make the sink exactly-once (`guarantee = \"exactly_once\"`: two-phase commit), or make its writes idempotent (an upsert by key), so a replayed result replaces the first one instead of adding a row".to_string()
@@ -142,6 +99,71 @@ pub fn answer(
             "restores": rec.restores.iter().map(|r| restore_json(&rec, r)).collect::<Vec<_>>(),
         }),
     })
+}
+
+/// Whether sink `sink` is exactly-once (a two-phase-commit sink).
+fn is_two_phase(s: &Scenario, sink: &str) -> bool {
+    let guarantee = s
+        .nodes
+        .iter()
+        .find(|n| n.name == sink)
+        .and_then(|n| match &n.kind {
+            NodeKind::Sink(_, g) => Some(*g),
+            _ => None,
+        });
+    guarantee == Some(Guarantee::ExactlyOnce)
+}
+
+/// The rows asked about, by position among the `rows` the sink made visible: row `row`
+/// (an error when there is no such row), or every row with a field matching `key`.
+fn chosen_rows(
+    sink: &str,
+    rows: &[LineageRow],
+    row: Option<u64>,
+    key: Option<&str>,
+) -> Result<Vec<usize>, ExplainError> {
+    Ok(match (row, key) {
+        (Some(n), _) => {
+            if n as usize >= rows.len() {
+                return Err(ExplainError::Unknown(format!(
+                    "sink `{sink}` made {} rows visible; --row takes 0..={}",
+                    rows.len(),
+                    rows.len().saturating_sub(1)
+                )));
+            }
+            vec![n as usize]
+        }
+        (None, Some(k)) => (0..rows.len())
+            .filter(|&i| {
+                rows[i]
+                    .row
+                    .iter()
+                    .any(|v| super::recorder::key_matches(v, k))
+            })
+            .collect(),
+        (None, None) => Vec::new(),
+    })
+}
+
+/// The rows' stories in words, at most [`MAX_ROWS_IN_WORDS`]: the duplicates and the rows
+/// they repeat first; each with its headline when there are several.
+fn stories_in_words(stories: &[Story]) -> Vec<String> {
+    let mut evidence = Vec::new();
+    let mut in_words: Vec<&Story> = stories.iter().collect();
+    in_words.sort_by_key(|s| (s.duplicate_of.is_none(), !s.repeated));
+    for st in in_words.into_iter().take(MAX_ROWS_IN_WORDS) {
+        if stories.len() > 1 {
+            evidence.push(st.headline.clone());
+        }
+        evidence.extend(st.evidence.iter().cloned());
+    }
+    if stories.len() > MAX_ROWS_IN_WORDS {
+        evidence.push(format!(
+            "… and {} rows more (all of them in --json).",
+            stories.len() - MAX_ROWS_IN_WORDS
+        ));
+    }
+    evidence
 }
 
 /// The plan node of sink `name`.
@@ -356,17 +378,10 @@ impl Cx<'_> {
         )
     }
 
-    fn story(&self, i: usize) -> Story {
-        let r = &self.rows[i];
-        let group = &self.copies[i];
-        let nth = group.iter().position(|&j| j == i).unwrap_or(0);
-        let shown = format!(
-            "Row {i} {} of sink subtask #{}",
-            row_text(&r.row),
-            r.subtask
-        );
-        let mut evidence = Vec::new();
-        let visible = if self.two_phase {
+    /// When and how row `r` became visible: at the commit of the checkpoint whose transaction
+    /// held it (two-phase commit), or when the at-least-once sink received it.
+    fn visible_text(&self, r: &LineageRow) -> String {
+        if self.two_phase {
             match r.checkpoint {
                 Some(c) => format!(
                     "became visible at {} when checkpoint {c} completed and the sink committed the transaction its snapshot had pre-committed",
@@ -379,7 +394,83 @@ impl Cx<'_> {
                 "became visible at {}, when the at-least-once sink received it",
                 secs(r.visible)
             )
-        };
+        }
+    }
+
+    /// Row `r` repeats row `first` (shown as `shown`): why — its record was replayed after a
+    /// restore (a two-phase-commit sink should never show that), or a restore rewound the
+    /// state and the replayed records recomputed it, or the job computed it twice. Adds the
+    /// evidence; returns the headline and the replay's `--json`.
+    fn duplicate_story(
+        &self,
+        r: &LineageRow,
+        first: usize,
+        shown: &str,
+        evidence: &mut Vec<String>,
+    ) -> (String, serde_json::Value) {
+        let mut replay_json = serde_json::Value::Null;
+        let headline;
+        let prev = &self.rows[first];
+        match self.replay_of(r.born, prev.visible, r.visible) {
+            Some(rp) => {
+                headline = format!(
+                    "{shown} is a duplicate of row {first}: the record behind it was replayed after the restore of {}.",
+                    rp.restore
+                        .checkpoint
+                        .map_or("the start".into(), |c| format!("checkpoint {c}"))
+                );
+                evidence.push(format!(
+                    "The same row was already visible at {} (row {first}). Then {}.",
+                    secs(prev.visible),
+                    self.replay_text(&rp)
+                ));
+                evidence.push(if self.two_phase {
+                    "A two-phase-commit sink should not show it twice: this is a bug worth reporting.".to_string()
+                } else {
+                    "The at-least-once sink had already written the first result to the outside world; it cannot take it back, so the replayed result is written again.".to_string()
+                });
+                replay_json = replay_json_of(self, &rp);
+            }
+            None => match self.restore_between(prev.visible, r.visible) {
+                Some(restore) => {
+                    headline = format!(
+                        "{shown} is a duplicate of row {first}: the restore of {} rewound the state and replayed the records that had produced it.",
+                        restore
+                            .checkpoint
+                            .map_or("the start".into(), |c| format!("checkpoint {c}"))
+                    );
+                    evidence.push(format!(
+                        "The same row was already visible at {} (row {first}). Then {}.",
+                        secs(prev.visible),
+                        self.rewound_text(restore, r)
+                    ));
+                    replay_json = json!({
+                        "restore_ms": restore.at.as_millis_f64(),
+                        "restored_checkpoint": restore.checkpoint,
+                        "record_replayed": false,
+                    });
+                }
+                None => {
+                    headline = format!(
+                        "{shown} has the same content as row {first}, and no restore came between them: the job computed the same row twice."
+                    );
+                }
+            },
+        }
+        (headline, replay_json)
+    }
+
+    fn story(&self, i: usize) -> Story {
+        let r = &self.rows[i];
+        let group = &self.copies[i];
+        let nth = group.iter().position(|&j| j == i).unwrap_or(0);
+        let shown = format!(
+            "Row {i} {} of sink subtask #{}",
+            row_text(&r.row),
+            r.subtask
+        );
+        let mut evidence = Vec::new();
+        let visible = self.visible_text(r);
         evidence.push(format!(
             "{shown} {visible}; its record was {}.",
             self.origin(r)
@@ -390,53 +481,7 @@ impl Cx<'_> {
         if nth > 0 {
             let first = group[nth - 1];
             duplicate_of = Some(group[0]);
-            let prev = &self.rows[first];
-            match self.replay_of(r.born, prev.visible, r.visible) {
-                Some(rp) => {
-                    headline = format!(
-                        "{shown} is a duplicate of row {first}: the record behind it was replayed after the restore of {}.",
-                        rp.restore
-                            .checkpoint
-                            .map_or("the start".into(), |c| format!("checkpoint {c}"))
-                    );
-                    evidence.push(format!(
-                        "The same row was already visible at {} (row {first}). Then {}.",
-                        secs(prev.visible),
-                        self.replay_text(&rp)
-                    ));
-                    evidence.push(if self.two_phase {
-                        "A two-phase-commit sink should not show it twice: this is a bug worth reporting.".to_string()
-                    } else {
-                        "The at-least-once sink had already written the first result to the outside world; it cannot take it back, so the replayed result is written again.".to_string()
-                    });
-                    replay_json = replay_json_of(self, &rp);
-                }
-                None => match self.restore_between(prev.visible, r.visible) {
-                    Some(restore) => {
-                        headline = format!(
-                            "{shown} is a duplicate of row {first}: the restore of {} rewound the state and replayed the records that had produced it.",
-                            restore
-                                .checkpoint
-                                .map_or("the start".into(), |c| format!("checkpoint {c}"))
-                        );
-                        evidence.push(format!(
-                            "The same row was already visible at {} (row {first}). Then {}.",
-                            secs(prev.visible),
-                            self.rewound_text(restore, r)
-                        ));
-                        replay_json = json!({
-                            "restore_ms": restore.at.as_millis_f64(),
-                            "restored_checkpoint": restore.checkpoint,
-                            "record_replayed": false,
-                        });
-                    }
-                    None => {
-                        headline = format!(
-                            "{shown} has the same content as row {first}, and no restore came between them: the job computed the same row twice."
-                        );
-                    }
-                },
-            }
+            (headline, replay_json) = self.duplicate_story(r, first, &shown, &mut evidence);
         } else if group.len() > 1 {
             let next = group[1];
             headline = format!(

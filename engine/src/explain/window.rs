@@ -340,8 +340,70 @@ fn fired(cx: &Cx<'_>, question: String, spec: &WindowSpec, fires: &[&Fire]) -> A
             row_text(row)
         ));
     }
+    if by_watermark {
+        change = watermark_evidence(cx, first, target, &sub, &mut evidence);
+    }
+    for f in &fires[1..] {
+        let late = f.watermark >= target;
+        let why = match &f.last_input {
+            Some((row, _)) if late => format!(
+                " — a late firing: the record {} arrived after the watermark had passed the window's end, within the allowed lateness of {} ms",
+                row_text(row),
+                spec.allowed_lateness
+            ),
+            _ => String::new(),
+        };
+        evidence.push(format!(
+            "It fired again at {} (watermark {}), result {}{why}.",
+            secs(f.at),
+            wm_text(f.watermark),
+            row_text(&f.result)
+        ));
+    }
+    for l in cx
+        .rec
+        .late
+        .iter()
+        .filter(|l| l.ts >= first.start && l.ts < first.end)
+    {
+        evidence.push(format!(
+            "Record {} (timestamp {}) came too late at {} (watermark {}) and went to the late side output.",
+            row_text(&l.row),
+            l.ts,
+            secs(l.at),
+            wm_text(l.watermark)
+        ));
+    }
+    let data = json!({
+        "fired": true,
+        "subtask": sub,
+        "firings": fires.iter().map(|f| fire_json(cx, f)).collect::<Vec<_>>(),
+    });
+    Answer {
+        question,
+        headline,
+        rules: vec![RULE_FIRE.to_string()],
+        evidence,
+        change,
+        data,
+    }
+}
+
+/// How the watermark made window firing `first` fire: the state of every input channel of
+/// the subtask when it fired (idle ones left out), and the last channel to pass `target`
+/// (end − 1), which decided the moment; when the others had passed it earlier, how long the
+/// window waited for it. Returns what to change when that channel's source partition had no
+/// data (declare idleness).
+fn watermark_evidence(
+    cx: &Cx<'_>,
+    first: &Fire,
+    target: EventTime,
+    sub: &str,
+    evidence: &mut Vec<String>,
+) -> Option<String> {
     let inputs = cx.rec.inputs_of(first.task);
-    if by_watermark && !inputs.is_empty() {
+    let mut change = None;
+    if !inputs.is_empty() {
         let mut states = Vec::new();
         let mut decider: Option<(u32, SimTime, EventTime)> = None;
         let mut earliest: Option<SimTime> = None;
@@ -395,50 +457,7 @@ fn fired(cx: &Cx<'_>, question: String, spec: &WindowSpec, fires: &[&Fire]) -> A
             }
         }
     }
-    for f in &fires[1..] {
-        let late = f.watermark >= target;
-        let why = match &f.last_input {
-            Some((row, _)) if late => format!(
-                " — a late firing: the record {} arrived after the watermark had passed the window's end, within the allowed lateness of {} ms",
-                row_text(row),
-                spec.allowed_lateness
-            ),
-            _ => String::new(),
-        };
-        evidence.push(format!(
-            "It fired again at {} (watermark {}), result {}{why}.",
-            secs(f.at),
-            wm_text(f.watermark),
-            row_text(&f.result)
-        ));
-    }
-    for l in cx
-        .rec
-        .late
-        .iter()
-        .filter(|l| l.ts >= first.start && l.ts < first.end)
-    {
-        evidence.push(format!(
-            "Record {} (timestamp {}) came too late at {} (watermark {}) and went to the late side output.",
-            row_text(&l.row),
-            l.ts,
-            secs(l.at),
-            wm_text(l.watermark)
-        ));
-    }
-    let data = json!({
-        "fired": true,
-        "subtask": sub,
-        "firings": fires.iter().map(|f| fire_json(cx, f)).collect::<Vec<_>>(),
-    });
-    Answer {
-        question,
-        headline,
-        rules: vec![RULE_FIRE.to_string()],
-        evidence,
-        change,
-        data,
-    }
+    change
 }
 
 fn fire_json(cx: &Cx<'_>, f: &Fire) -> serde_json::Value {
@@ -520,33 +539,7 @@ fn not_fired(
         v.iter().map(|s| s.to_string()).collect()
     };
     let Some(first) = rec.arrivals.first() else {
-        let mut evidence = Vec::new();
-        if !rec.arrivals_seen {
-            evidence.push("The operator is chained behind another operator, so the records reaching it were not read off its input buffers.".to_string());
-        }
-        evidence.push(if others.is_empty() {
-            format!("No window of key {key} fired in this operator at all.")
-        } else {
-            format!(
-                "Windows of key {key} that did fire start at: {}.",
-                others.join(", ")
-            )
-        });
-        return Answer {
-            question,
-            headline: format!(
-                "The window never existed: no record of key {key} with a timestamp in it reached the operator."
-            ),
-            rules: vec![
-                "Flink creates a window only when an element is assigned to it; a window with no element never fires".to_string(),
-            ],
-            evidence,
-            change: Some(format!(
-                "send a record of key {key} with a timestamp in the window, or ask about a window that exists (--start {})",
-                others.first().cloned().unwrap_or_else(|| "…".to_string())
-            )),
-            data: json!({ "fired": false, "existed": false, "windows_of_key": others }),
-        };
+        return never_existed(question, key, &others, rec.arrivals_seen);
     };
     let task = rec.channels[first.channel as usize].to;
     let sub = cx.task(task).to_string();
@@ -560,22 +553,7 @@ fn not_fired(
     )];
     // Where the subtask's watermark ended.
     let inputs = rec.inputs_of(task);
-    let end_t = rec
-        .history
-        .iter()
-        .flat_map(|h| h.last().map(|x| x.0))
-        .max()
-        .unwrap_or(SimTime::ZERO);
-    let mut lowest: Option<(u32, EventTime)> = None;
-    for &ch in &inputs {
-        if idle_at(rec, ch, end_t) {
-            continue;
-        }
-        let w = rec.watermark_at(ch, end_t);
-        if lowest.is_none_or(|(_, l)| w < l) {
-            lowest = Some((ch, w));
-        }
-    }
+    let lowest = lowest_channel(rec, &inputs);
     let mut change = None;
     let headline;
     match lowest {
@@ -641,6 +619,62 @@ fn not_fired(
             "watermark_at_end": lowest.map(|(_, w)| w),
         }),
     }
+}
+
+/// No record of the key with a timestamp in the window reached the operator: the window
+/// never existed (Flink creates a window only when an element is assigned to it). `others`:
+/// the starts of the key's windows that did fire; `arrivals_seen`: whether the operator's
+/// input buffers were read (not when it is chained behind another operator).
+fn never_existed(question: String, key: &str, others: &[String], arrivals_seen: bool) -> Answer {
+    let mut evidence = Vec::new();
+    if !arrivals_seen {
+        evidence.push("The operator is chained behind another operator, so the records reaching it were not read off its input buffers.".to_string());
+    }
+    evidence.push(if others.is_empty() {
+        format!("No window of key {key} fired in this operator at all.")
+    } else {
+        format!(
+            "Windows of key {key} that did fire start at: {}.",
+            others.join(", ")
+        )
+    });
+    Answer {
+        question,
+        headline: format!(
+            "The window never existed: no record of key {key} with a timestamp in it reached the operator."
+        ),
+        rules: vec![
+            "Flink creates a window only when an element is assigned to it; a window with no element never fires".to_string(),
+        ],
+        evidence,
+        change: Some(format!(
+            "send a record of key {key} with a timestamp in the window, or ask about a window that exists (--start {})",
+            others.first().cloned().unwrap_or_else(|| "…".to_string())
+        )),
+        data: json!({ "fired": false, "existed": false, "windows_of_key": others }),
+    }
+}
+
+/// The input channel holding the subtask's watermark back when the run ended: the non-idle
+/// one with the lowest watermark (the first of equals), with that watermark.
+fn lowest_channel(rec: &Recording, inputs: &[u32]) -> Option<(u32, EventTime)> {
+    let end_t = rec
+        .history
+        .iter()
+        .flat_map(|h| h.last().map(|x| x.0))
+        .max()
+        .unwrap_or(SimTime::ZERO);
+    let mut lowest: Option<(u32, EventTime)> = None;
+    for &ch in inputs {
+        if idle_at(rec, ch, end_t) {
+            continue;
+        }
+        let w = rec.watermark_at(ch, end_t);
+        if lowest.is_none_or(|(_, l)| w < l) {
+            lowest = Some((ch, w));
+        }
+    }
+    lowest
 }
 
 /// The subtask's combined watermark at `t`: the minimum over its non-idle input channels.

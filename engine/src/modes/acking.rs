@@ -43,6 +43,7 @@ use crate::ops::batch::Batch;
 use crate::plan::Plan;
 use crate::report::Status;
 use crate::scenario::Scenario;
+use crate::scenario::modes::AckingSettings;
 use std::collections::VecDeque;
 
 /// Ack messages the acker's receive queue holds before its senders block (Storm 2's
@@ -96,12 +97,50 @@ struct InFlight {
     acked: u64,
 }
 
+/// The acker executor: its receive queue, when it is next free, and what an ack costs.
+struct Acker {
+    queue: AckerQueue,
+    free: u64,
+    /// The hop from a bolt to the acker and from the acker to the spout (a local channel), ns.
+    hop: u64,
+    /// CPU time per ack message, ns.
+    cost: u64,
+}
+
+impl Acker {
+    /// Idle, with an empty queue; acks hop over a local channel.
+    fn new(s: &Scenario) -> Self {
+        Acker {
+            queue: AckerQueue::default(),
+            free: 0,
+            hop: s.cost.local_channel_latency.as_nanos(),
+            cost: s.modes.acking.ack_cost.as_nanos(),
+        }
+    }
+
+    /// A spout tuple's tree of `tree` tuples was done at `done`: its acks reach the acker
+    /// after a hop and wait for it; the acker spends `cost` per tuple. Returns when the
+    /// spout learns the tuple is acked.
+    fn ack(&mut self, done: u64, tree: u64) -> u64 {
+        let start = (done + self.hop).max(self.free);
+        self.queue.push(start, tree);
+        self.free = start + self.cost * tree;
+        self.free + self.hop
+    }
+
+    /// A crash: the acker comes back empty at `restart_at`.
+    fn restart(&mut self, restart_at: u64) {
+        self.queue.clear();
+        self.free = self.free.min(restart_at);
+    }
+}
+
 /// Runs the scenario in acking mode.
 pub fn run(
     s: &Scenario,
     p: &Plan,
     seed: Option<u64>,
-    crash: Option<CrashSettings>,
+    mut crash: Option<CrashSettings>,
     collect: bool,
 ) -> Result<(ModeRun, SinkOutputs), ModeError> {
     let seed = seed.unwrap_or(s.seed);
@@ -111,16 +150,10 @@ pub fn run(
     let event_time = df.has_event_time();
     let tick = s.job.auto_watermark_interval.as_nanos().max(1_000_000);
     let mut next_tick = tick;
-    let ack_hop = s.cost.local_channel_latency.as_nanos();
-    let mut acker_free = 0u64;
-    let mut acker_queue = AckerQueue::default();
+    let mut acker = Acker::new(s);
     let mut spout_free: Vec<u64> = vec![0; df.sources.len()];
-    let mut crash = crash;
     let mut restart_at = 0u64;
-    let mut in_flight: Vec<InFlight> = Vec::new();
-    // Replays due: (due time, tuple).
-    let mut replays: Vec<(u64, usize, Batch)> = Vec::new();
-    let mut replayed = 0u64;
+    let mut replay = Replay::default();
     let mut failures = Vec::new();
     let mut events = 0u64;
     let mut now = 0u64;
@@ -128,113 +161,51 @@ pub fn run(
     let mut message = None;
     loop {
         // The next tuple: the earliest due replay or the earliest created record.
-        let next_src = df
-            .sources
-            .iter()
-            .enumerate()
-            .filter_map(|(i, x)| x.next_birth().map(|b| (b.as_nanos().max(spout_free[i]), i)))
-            .min();
-        let next_replay = replays.iter().map(|r| r.0).min();
-        let next = match (next_src, next_replay) {
-            (None, None) => None,
-            (Some((b, _)), Some(r)) => Some(b.min(r)),
-            (Some((b, _)), None) => Some(b),
-            (None, Some(r)) => Some(r),
-        };
+        let next_src = next_record(&df, &spout_free);
+        let next_replay = replay.next_due();
+        let next = earliest(next_src.map(|(b, _)| b), next_replay);
         // Backpressure from the acker: the spouts wait for room in its queue.
-        let next = next.map(|n| acker_queue.room_at(n.max(restart_at)));
+        let next = next.map(|n| acker.queue.room_at(n.max(restart_at)));
         // Crash before the next tuple?
         if let Some(c) = crash
             && next.is_none_or(|n| n.max(restart_at) >= c.at.as_nanos())
         {
             crash = None;
             restart_at = c.at.as_nanos() + c.downtime.as_nanos();
-            acker_queue.clear();
-            acker_free = acker_free.min(restart_at);
+            acker.restart(restart_at);
             // bolts restart empty; sinks are external systems and keep what they have
-            let fresh = Dataflow::new(s, p, seed, Exchange::Pipelined);
-            df.restart_from(fresh, restart_at);
-            let lost: Vec<InFlight> = std::mem::take(&mut in_flight)
-                .into_iter()
-                .filter(|t| t.acked > c.at.as_nanos())
-                .collect();
-            for t in lost {
-                let due = (t.emitted + cfg.message_timeout.as_nanos()).max(restart_at);
-                replays.push((due, t.src, t.tuple));
-                replayed += 1;
-            }
-            replays.sort_by_key(|r| r.0);
-            failures.push(FailureReport {
-                at_ms: c.at.as_millis_f64(),
-                downtime_ms: c.downtime.as_millis_f64(),
-                restored_checkpoint: None,
-                recovery: format!(
-                    "workers restarted with empty bolts; {replayed} un-acked tuples replayed after the {} message timeout",
-                    cfg.message_timeout
-                ),
-            });
+            df.restart_from(Dataflow::new(s, p, seed, Exchange::Pipelined), restart_at);
+            replay.lose_in_flight(c, cfg.message_timeout.as_nanos(), restart_at);
+            failures.push(failure(c, replay.replayed, cfg));
             continue;
         }
         let Some(at) = next else { break };
         let at = at.max(restart_at);
         // Watermarks due before this tuple.
         while event_time && next_tick <= at {
-            if let Some(w) = df.source_watermark() {
-                df.pass(next_tick, Some(w));
-                deliver(&mut df, crash, &mut in_flight);
-            }
+            watermark_tick(&mut df, next_tick, crash, &mut replay);
             next_tick += tick;
         }
         if at > s.limits.max_sim_time.as_nanos() || events > s.limits.max_events {
             status = Status::LimitReached;
-            message = Some(format!(
-                "acking run passed [limits] (simulated time {} or {} events)",
-                s.limits.max_sim_time, s.limits.max_events
-            ));
+            message = Some(limit_message(s));
             break;
         }
         events += 1;
-        let (src, tuple, emitted) = match (next_src, next_replay) {
-            (Some((b, i)), r) if r.is_none_or(|r| b <= r) => {
-                let x = &mut df.sources[i];
-                let mut t = x.take_until(SimTime::from_nanos(b), 1);
-                if x.state.interval_ns.is_none() {
-                    // a source without a rate reads a record when the spout gets to it: that
-                    // is its creation, as in streaming, where backpressure delays the read
-                    for m in &mut t.meta {
-                        m.born = m.born.max(SimTime::from_nanos(at));
-                    }
-                }
-                (i, t, at)
-            }
-            _ => {
-                let r = replays.remove(0);
-                (r.1, r.2, at)
-            }
+        let (src, tuple) = match (next_src, next_replay) {
+            (Some((b, i)), r) if r.is_none_or(|r| b <= r) => (i, spout_read(&mut df, i, b, at)),
+            _ => replay.take_due(),
         };
         if tuple.is_empty() {
             continue;
         }
-        let (node, st) = (df.sources[src].node, df.sources[src].subtask);
-        df.inject(node, st, &tuple, &[emitted]);
-        df.pass(emitted, None);
-        spout_free[src] = df.free[df.nodes[node].vertex][st as usize];
-        let tree = df.pass_records;
-        let done = df.pass_done.max(emitted);
-        let acker_start = (done + ack_hop).max(acker_free);
-        acker_queue.push(acker_start, tree);
-        acker_free = acker_start + cfg.ack_cost.as_nanos() * tree;
-        let acked = acker_free + ack_hop;
+        // the tuple is emitted at `at`
+        let acked = emit(&mut df, &mut acker, &mut spout_free, src, &tuple, at);
         now = now.max(acked);
-        if crash.is_some_and(|c| emitted < c.at.as_nanos()) {
-            in_flight.push(InFlight {
-                src,
-                tuple,
-                emitted,
-                acked,
-            });
+        if crash.is_some_and(|c| at < c.at.as_nanos()) {
+            replay.track(src, tuple, at, acked);
         }
-        deliver(&mut df, crash, &mut in_flight);
+        deliver(&mut df, crash, &mut replay.in_flight);
         if let Some(f) = &df.failure {
             status = Status::Failed;
             message = Some(f.clone());
@@ -242,11 +213,9 @@ pub fn run(
         }
     }
     if status == Status::Finished && event_time {
-        let t = df.all_free().max(now);
-        df.pass(t, Some(EVENT_TIME_MAX));
-        deliver(&mut df, None, &mut in_flight);
+        end_of_input(&mut df, now, &mut replay);
     }
-    let end = df.all_free().max(now).max(acker_free);
+    let end = df.all_free().max(now).max(acker.free);
     let r = report::build(
         s,
         p,
@@ -258,16 +227,153 @@ pub fn run(
         message,
         events,
     );
-    let mut details = report::details(
-        &r,
-        vec![
-            format!("message timeout {}", cfg.message_timeout),
-            format!("ack cost {} per tuple", cfg.ack_cost),
-        ],
-    );
+    let mut details = report::details(&r, settings(cfg));
     details.failures = failures;
-    details.replayed = Some(replayed);
+    details.replayed = Some(replay.replayed);
     Ok(report::finish(super::Mode::Acking, r, details, &df))
+}
+
+/// The earlier of two optional times.
+fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a.into_iter().chain(b).min()
+}
+
+/// The input has ended (the job finished, no crash ahead): once every thread is free (and
+/// not before `now`), the operators get the final watermark (+∞) and the sinks show what it
+/// fired.
+fn end_of_input(df: &mut Dataflow, now: u64, replay: &mut Replay) {
+    let t = df.all_free().max(now);
+    df.pass(t, Some(EVENT_TIME_MAX));
+    deliver(df, None, &mut replay.in_flight);
+}
+
+/// The earliest record a spout can emit: the source subtask with the earliest born record
+/// (at the earliest when its spout is free), as `(time, source index)`.
+fn next_record(df: &Dataflow, spout_free: &[u64]) -> Option<(u64, usize)> {
+    df.sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| x.next_birth().map(|b| (b.as_nanos().max(spout_free[i]), i)))
+        .min()
+}
+
+/// Spout `src` emits `tuple` at `emitted`: it runs through the bolts at once, the spout is
+/// free again when its chain is, and the acker acks the tuple's tree once every tuple of it
+/// is done. Returns when the spout learns the tuple is acked.
+fn emit(
+    df: &mut Dataflow,
+    acker: &mut Acker,
+    spout_free: &mut [u64],
+    src: usize,
+    tuple: &Batch,
+    emitted: u64,
+) -> u64 {
+    let (node, st) = (df.sources[src].node, df.sources[src].subtask);
+    df.inject(node, st, tuple, &[emitted]);
+    df.pass(emitted, None);
+    spout_free[src] = df.free[df.nodes[node].vertex][st as usize];
+    acker.ack(df.pass_done.max(emitted), df.pass_records)
+}
+
+/// An `auto_watermark_interval` tick at `t`: the operators get the sources' watermark (when
+/// there is one) and the sinks show what it fired.
+fn watermark_tick(df: &mut Dataflow, t: u64, crash: Option<CrashSettings>, replay: &mut Replay) {
+    if let Some(w) = df.source_watermark() {
+        df.pass(t, Some(w));
+        deliver(df, crash, &mut replay.in_flight);
+    }
+}
+
+/// Spout `i` reads its next record (born by `b`) at `at`.
+fn spout_read(df: &mut Dataflow, i: usize, b: u64, at: u64) -> Batch {
+    let x = &mut df.sources[i];
+    let mut t = x.take_until(SimTime::from_nanos(b), 1);
+    if x.state.interval_ns.is_none() {
+        // a source without a rate reads a record when the spout gets to it: that
+        // is its creation, as in streaming, where backpressure delays the read
+        for m in &mut t.meta {
+            m.born = m.born.max(SimTime::from_nanos(at));
+        }
+    }
+    t
+}
+
+/// What the spouts may have to replay: the tuples in flight (emitted before a crash still
+/// ahead), the replays due, and how many tuples were replayed.
+#[derive(Default)]
+struct Replay {
+    in_flight: Vec<InFlight>,
+    /// Replays due: `(due time, source index, tuple)`, by due time.
+    due: Vec<(u64, usize, Batch)>,
+    replayed: u64,
+}
+
+impl Replay {
+    /// A tuple emitted at `emitted` and acked at `acked` may have to be replayed.
+    fn track(&mut self, src: usize, tuple: Batch, emitted: u64, acked: u64) {
+        self.in_flight.push(InFlight {
+            src,
+            tuple,
+            emitted,
+            acked,
+        });
+    }
+
+    /// Takes the earliest due replay: `(source index, tuple)`.
+    fn take_due(&mut self) -> (usize, Batch) {
+        let r = self.due.remove(0);
+        (r.1, r.2)
+    }
+
+    /// When the earliest replay is due.
+    fn next_due(&self) -> Option<u64> {
+        self.due.iter().map(|r| r.0).min()
+    }
+
+    /// A crash at `c.at`: every tuple in flight that was not acked by then is lost, and its
+    /// spout replays it when its message timeout expires (`emit + timeout`, or at the restart
+    /// if that is later).
+    fn lose_in_flight(&mut self, c: CrashSettings, timeout: u64, restart_at: u64) {
+        let lost: Vec<InFlight> = std::mem::take(&mut self.in_flight)
+            .into_iter()
+            .filter(|t| t.acked > c.at.as_nanos())
+            .collect();
+        for t in lost {
+            let due = (t.emitted + timeout).max(restart_at);
+            self.due.push((due, t.src, t.tuple));
+            self.replayed += 1;
+        }
+        self.due.sort_by_key(|r| r.0);
+    }
+}
+
+/// The report of a crash: workers restart, un-acked tuples are replayed (`replayed` so far).
+fn failure(c: CrashSettings, replayed: u64, cfg: &AckingSettings) -> FailureReport {
+    FailureReport {
+        at_ms: c.at.as_millis_f64(),
+        downtime_ms: c.downtime.as_millis_f64(),
+        restored_checkpoint: None,
+        recovery: format!(
+            "workers restarted with empty bolts; {replayed} un-acked tuples replayed after the {} message timeout",
+            cfg.message_timeout
+        ),
+    }
+}
+
+/// The settings an acking report lists.
+fn settings(cfg: &AckingSettings) -> Vec<String> {
+    vec![
+        format!("message timeout {}", cfg.message_timeout),
+        format!("ack cost {} per tuple", cfg.ack_cost),
+    ]
+}
+
+/// Why the run stopped at the `[limits]`.
+fn limit_message(s: &Scenario) -> String {
+    format!(
+        "acking run passed [limits] (simulated time {} or {} events)",
+        s.limits.max_sim_time, s.limits.max_events
+    )
 }
 
 /// Sinks show what reached them. With a crash still ahead, what would arrive after it never

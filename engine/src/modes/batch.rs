@@ -45,89 +45,17 @@ pub fn run(
     let mut df = Dataflow::new(s, p, seed, Exchange::Blocking);
     df.batch_runtime = true;
     df.collect = collect;
-    // Read the whole input.
-    let mut reads = Vec::new();
-    let mut input_end = 0u64;
-    let mut paced = false;
-    for src in &mut df.sources {
-        paced |= src.state.interval_ns.is_some();
-        while !src.done() {
-            let b = src.take_until(SimTime::from_nanos(u64::MAX / 4), 1 << 16);
-            if b.is_empty() {
-                break;
-            }
-            input_end = input_end.max(b.meta.iter().map(|m| m.born.as_nanos()).max().unwrap_or(0));
-            reads.push((src.node, src.subtask, b));
-        }
-    }
-    let job_start = if paced { input_end } else { 0 };
-    let records: u64 = reads.iter().map(|r| r.2.len() as u64).sum();
-    for (node, st, b) in &reads {
-        let at: Vec<u64> = b
-            .meta
-            .iter()
-            .map(|m| m.born.as_nanos().max(job_start))
-            .collect();
-        df.inject(*node, *st, b, &at);
-    }
-    drop(reads);
+    let (job_start, records) = read_input(&mut df);
     // Stage starts: the earliest time any of its subtasks may begin.
     df.pass(job_start, Some(EVENT_TIME_MAX));
     let mut end = df.all_free().max(job_start);
-    // Stages, in the order they ran.
-    let mut stages: Vec<BatchReport> = Vec::new();
-    for (vi, v) in p.execution.vertices.iter().enumerate() {
-        let stage_end = df.free[vi].iter().copied().max().unwrap_or(job_start);
-        let stage_start = df.first_start[vi].min(stage_end);
-        stages.push(BatchReport {
-            id: v.name.clone(),
-            start_ms: stage_start as f64 / 1e6,
-            end_ms: stage_end as f64 / 1e6,
-            records: 0,
-            watermark: None,
-        });
-    }
-    stages.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+    let mut stages = stages(&df, p, job_start);
     let mut failures = Vec::new();
-    if let Some(c) = crash {
-        let at_ms = c.at.as_millis_f64();
-        let hit = stages
-            .iter()
-            .find(|st| st.start_ms <= at_ms && at_ms < st.end_ms)
-            .cloned();
-        if let Some(stage) = hit {
-            // the stage runs again from its start after the downtime
-            let delta = (c.at.as_nanos() + c.downtime.as_nanos())
-                .saturating_sub((stage.start_ms * 1e6) as u64);
-            let delta_ms = delta as f64 / 1e6;
-            for st in &mut stages {
-                if st.start_ms >= stage.start_ms {
-                    st.start_ms += delta_ms;
-                    st.end_ms += delta_ms;
-                }
-            }
-            end += delta;
-            failures.push(FailureReport {
-                at_ms,
-                downtime_ms: c.downtime.as_millis_f64(),
-                restored_checkpoint: None,
-                recovery: format!("stage `{}` restarted from its materialized input", stage.id),
-            });
-        } else if c.at.as_nanos() < end {
-            // before the job started (waiting for the input): it starts after the restart
-            let delta = (c.at.as_nanos() + c.downtime.as_nanos()).saturating_sub(job_start);
-            for st in &mut stages {
-                st.start_ms += delta as f64 / 1e6;
-                st.end_ms += delta as f64 / 1e6;
-            }
-            end += delta;
-            failures.push(FailureReport {
-                at_ms,
-                downtime_ms: c.downtime.as_millis_f64(),
-                restored_checkpoint: None,
-                recovery: "before the job started: it starts after the restart".into(),
-            });
-        }
+    if let Some(c) = crash
+        && let Some((failure, delta)) = restart(c, &mut stages, end, job_start)
+    {
+        end += delta;
+        failures.push(failure);
     }
     if let Some(first) = stages.first_mut() {
         first.records = records;
@@ -162,6 +90,109 @@ pub fn run(
     details.batches = stages;
     details.failures = failures;
     Ok(report::finish(super::Mode::Batch, r, details, &df))
+}
+
+/// Reads the whole bounded input and hands it to the source operators. The job starts when
+/// the input is complete: at the creation of the last record of a paced source (one with a
+/// `rate`), at once without one; a record arrives at its creation or the job's start,
+/// whichever is later. Returns the job's start (ns) and the records read.
+fn read_input(df: &mut Dataflow) -> (u64, u64) {
+    let mut reads = Vec::new();
+    let mut input_end = 0u64;
+    let mut paced = false;
+    for src in &mut df.sources {
+        paced |= src.state.interval_ns.is_some();
+        while !src.done() {
+            let b = src.take_until(SimTime::from_nanos(u64::MAX / 4), 1 << 16);
+            if b.is_empty() {
+                break;
+            }
+            input_end = input_end.max(b.meta.iter().map(|m| m.born.as_nanos()).max().unwrap_or(0));
+            reads.push((src.node, src.subtask, b));
+        }
+    }
+    let job_start = if paced { input_end } else { 0 };
+    let records: u64 = reads.iter().map(|r| r.2.len() as u64).sum();
+    for (node, st, b) in &reads {
+        let at: Vec<u64> = b
+            .meta
+            .iter()
+            .map(|m| m.born.as_nanos().max(job_start))
+            .collect();
+        df.inject(*node, *st, b, &at);
+    }
+    (job_start, records)
+}
+
+/// The stages (one per chain) in the order they ran: each from its first record to when its
+/// last subtask finished.
+fn stages(df: &Dataflow, p: &Plan, job_start: u64) -> Vec<BatchReport> {
+    let mut stages: Vec<BatchReport> = Vec::new();
+    for (vi, v) in p.execution.vertices.iter().enumerate() {
+        let stage_end = df.free[vi].iter().copied().max().unwrap_or(job_start);
+        let stage_start = df.first_start[vi].min(stage_end);
+        stages.push(BatchReport {
+            id: v.name.clone(),
+            start_ms: stage_start as f64 / 1e6,
+            end_ms: stage_end as f64 / 1e6,
+            records: 0,
+            watermark: None,
+        });
+    }
+    stages.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+    stages
+}
+
+/// A crash at `c.at`: while a stage runs, that stage runs again from its start after the
+/// downtime (its input was materialized by the blocking exchange) and every later stage moves
+/// by as much; before the job started (while it waits for its input), it starts after the
+/// restart. Returns the failure and how much later the job ends (ns); `None` when the crash
+/// comes after the job ended (`end`).
+fn restart(
+    c: CrashSettings,
+    stages: &mut [BatchReport],
+    end: u64,
+    job_start: u64,
+) -> Option<(FailureReport, u64)> {
+    let at_ms = c.at.as_millis_f64();
+    let hit = stages
+        .iter()
+        .find(|st| st.start_ms <= at_ms && at_ms < st.end_ms)
+        .cloned();
+    let (delta, recovery) = if let Some(stage) = hit {
+        // the stage runs again from its start after the downtime
+        let delta =
+            (c.at.as_nanos() + c.downtime.as_nanos()).saturating_sub((stage.start_ms * 1e6) as u64);
+        let delta_ms = delta as f64 / 1e6;
+        for st in stages.iter_mut() {
+            if st.start_ms >= stage.start_ms {
+                st.start_ms += delta_ms;
+                st.end_ms += delta_ms;
+            }
+        }
+        let recovery = format!("stage `{}` restarted from its materialized input", stage.id);
+        (delta, recovery)
+    } else if c.at.as_nanos() < end {
+        // before the job started (waiting for the input): it starts after the restart
+        let delta = (c.at.as_nanos() + c.downtime.as_nanos()).saturating_sub(job_start);
+        for st in stages.iter_mut() {
+            st.start_ms += delta as f64 / 1e6;
+            st.end_ms += delta as f64 / 1e6;
+        }
+        (
+            delta,
+            "before the job started: it starts after the restart".into(),
+        )
+    } else {
+        return None;
+    };
+    let failure = FailureReport {
+        at_ms,
+        downtime_ms: c.downtime.as_millis_f64(),
+        restored_checkpoint: None,
+        recovery,
+    };
+    Some((failure, delta))
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use crate::core::value::Value;
 use crate::ops::batch::Batch;
 use crate::plan::Plan;
 use crate::report::Status;
-use crate::scenario::modes::{MicroBatchVariant, OutputMode};
+use crate::scenario::modes::{MicroBatchSettings, MicroBatchVariant, OutputMode};
 use crate::scenario::{NodeKind, Scenario, SinkSpec};
 use std::collections::BTreeMap;
 
@@ -52,7 +52,7 @@ pub fn run(
     s: &Scenario,
     p: &Plan,
     seed: Option<u64>,
-    crash: Option<CrashSettings>,
+    mut crash: Option<CrashSettings>,
     collect: bool,
 ) -> Result<(ModeRun, SinkOutputs), ModeError> {
     let seed = seed.unwrap_or(s.seed);
@@ -62,84 +62,37 @@ pub fn run(
     let trigger = cfg.trigger.as_nanos();
     let overhead = cfg.overhead.as_nanos();
     let dstream = cfg.variant == MicroBatchVariant::Dstream;
-    let event_time = df.has_event_time();
+    let mut wm = Watermarks::new(df.has_event_time());
     let upsert_keys = upsert_keys(s, p, &mut df);
     // Per upsert sink (node): the full result table (complete mode).
     let mut tables: Tables = BTreeMap::new();
     let mut batches: Vec<BatchReport> = Vec::new();
     let mut failures = Vec::new();
-    let mut crash = crash;
-    let mut applied: EventTime = crate::core::time::EVENT_TIME_MIN;
-    let mut pending_wm: Option<EventTime> = None;
     let mut t: u64 = 0; // earliest start of the next batch
     let mut prev_start: Option<u64> = None;
     let mut k: u64 = 0;
     let mut events = 0u64;
     let mut status = Status::Finished;
     let mut message = None;
-    let mut final_done = false;
     loop {
         if t > s.limits.max_sim_time.as_nanos() || events > s.limits.max_events {
             status = Status::LimitReached;
-            message = Some(format!(
-                "micro-batch run passed [limits] (simulated time {} or {} batches)",
-                s.limits.max_sim_time, events
-            ));
+            message = Some(limit_message(s, events));
             break;
         }
-        let sources_done = df.sources_done();
-        let wm_moves = event_time && pending_wm.is_some_and(|w| w > applied);
-        // When the next batch starts and up to when it reads.
-        let (mut start, mut read_until) = if dstream {
-            let due = (k + 1) * trigger;
-            (due.max(t), due.saturating_sub(1))
-        } else {
-            let next_birth = df
-                .sources
-                .iter()
-                .filter_map(|x| x.next_birth())
-                .min()
-                .map(|b| b.as_nanos());
-            let boundary = |at: u64| -> u64 {
-                match prev_start {
-                    _ if trigger == 0 => at,
-                    None => at.div_ceil(trigger) * trigger,
-                    Some(ps) => {
-                        let next = ps + trigger;
-                        if at <= next {
-                            next
-                        } else {
-                            // the previous batch overran: start at once, or at the next
-                            // boundary after the data arrives
-                            at.max(next + (at - next).div_ceil(trigger) * trigger)
-                        }
-                    }
-                }
-            };
-            let mut start = boundary(t);
-            let has_data = next_birth.is_some_and(|b| b <= start);
-            if !(has_data || wm_moves || sources_done && event_time && !final_done) {
-                match next_birth {
-                    Some(b) => start = boundary(b.max(t)),
-                    None if sources_done => break,
-                    None => break,
-                }
-            }
-            (start, start)
+        let Some((mut start, mut read_until)) =
+            next_batch(&df, &wm, dstream, trigger, k, t, prev_start)
+        else {
+            break;
         };
-        if dstream && sources_done && !df.has_pending() && (final_done || !event_time) {
-            break;
-        }
         // A crash while no batch ran: the next batch waits for the restart.
         if let Some(c) = crash
             && c.at.as_nanos() < start
         {
-            failures.push(FailureReport {
-                at_ms: c.at.as_millis_f64(),
-                downtime_ms: c.downtime.as_millis_f64(),
-                restored_checkpoint: None,
-                recovery: "between batches: the next batch starts after the restart".into(),
-            });
+            failures.push(failure(
+                c,
+                "between batches: the next batch starts after the restart",
+            ));
             start = start.max(c.at.as_nanos() + c.downtime.as_nanos());
             if !dstream {
                 read_until = start;
@@ -148,106 +101,268 @@ pub fn run(
         }
         k += 1;
         events += 1;
-        // Read the batch's records.
-        let mut records = 0u64;
-        let mut reads: Vec<(usize, u32, Batch)> = Vec::new();
-        for src in &mut df.sources {
-            let b = src.take_until(SimTime::from_nanos(read_until), MAX_BATCH_RECORDS);
-            if !b.is_empty() {
-                records += b.len() as u64;
-                reads.push((src.node, src.subtask, b));
-            }
-        }
         let begin = start + overhead;
-        let finishing = df.sources_done() && records == 0 && event_time && !final_done;
-        let wm_now = if finishing {
-            final_done = true;
-            Some(EVENT_TIME_MAX)
-        } else if wm_moves {
-            pending_wm
-        } else {
-            None
-        };
-        if let Some(w) = wm_now {
-            applied = w;
-            df.pass(begin, Some(w));
-        }
-        for (node, st, b) in &reads {
-            let at = vec![begin; b.len()];
-            df.inject(*node, *st, b, &at);
-        }
-        if !reads.is_empty() {
-            df.pass(begin, None);
-        }
+        let records = run_batch(&mut df, &mut wm, read_until, begin);
         let mut end = df.all_free().max(begin);
         // A crash inside this batch: it runs again after the downtime.
         if let Some(c) = crash
             && c.at.as_nanos() >= start
             && c.at.as_nanos() < end
         {
-            let rerun = c.at.as_nanos() + c.downtime.as_nanos() + (end - start);
-            failures.push(FailureReport {
-                at_ms: c.at.as_millis_f64(),
-                downtime_ms: c.downtime.as_millis_f64(),
-                restored_checkpoint: None,
-                recovery: format!("batch {k} re-run from the offset log; its results commit once"),
-            });
-            end = rerun;
-            for f in df.free.iter_mut().flatten() {
-                *f = (*f).max(end);
-            }
+            let recovery = format!("batch {k} re-run from the offset log; its results commit once");
+            failures.push(failure(c, &recovery));
+            end = rerun_batch(&mut df, c, start, end);
             crash = None;
         }
         deliver(&mut df, end, cfg.output_mode, &upsert_keys, &mut tables);
-        batches.push(BatchReport {
-            id: k.to_string(),
-            start_ms: start as f64 / 1e6,
-            end_ms: end as f64 / 1e6,
-            records,
-            watermark: (applied != crate::core::time::EVENT_TIME_MIN && applied != EVENT_TIME_MAX)
-                .then_some(applied),
-        });
+        batches.push(batch_report(k, start, end, records, &wm));
         if let Some(f) = &df.failure {
             status = Status::Failed;
             message = Some(f.clone());
             t = end;
             break;
         }
-        pending_wm = df.source_watermark_per_stream();
+        wm.pending = df.source_watermark_per_stream();
         prev_start = Some(start);
         t = end;
-        if !dstream && df.sources_done() && !df.has_pending() && (final_done || !event_time) {
+        if !dstream && df.sources_done() && !df.has_pending() && !wm.final_due() {
             break;
         }
     }
-    let end = SimTime::from_nanos(t);
     let r = report::build(
         s,
         p,
         &df,
         super::Mode::MicroBatch.name(),
         seed,
-        end,
+        SimTime::from_nanos(t),
         status,
         message,
         events,
     );
-    let mut details = report::details(
-        &r,
-        vec![
-            format!("variant {}", if dstream { "dstream" } else { "structured" }),
-            if trigger == 0 {
-                "trigger as fast as possible".into()
-            } else {
-                format!("trigger {}", cfg.trigger)
-            },
-            format!("output mode {}", cfg.output_mode.name()),
-            format!("overhead {} per batch", cfg.overhead),
-        ],
-    );
+    let mut details = report::details(&r, settings(cfg));
     details.batches = batches;
     details.failures = failures;
     Ok(report::finish(super::Mode::MicroBatch, r, details, &df))
+}
+
+/// Event time across batches: the watermark computed at the end of a batch is applied first
+/// by the next one; a last batch applies the final watermark (+∞) once the input is exhausted.
+struct Watermarks {
+    /// Whether the job has event-time operators (otherwise no batch moves a watermark).
+    event_time: bool,
+    /// The watermark the operators have.
+    applied: EventTime,
+    /// The watermark computed at the end of the last batch, for the next one.
+    pending: Option<EventTime>,
+    /// Whether the final watermark has been applied.
+    final_done: bool,
+}
+
+impl Watermarks {
+    /// Before the first batch: no watermark yet.
+    fn new(event_time: bool) -> Self {
+        Watermarks {
+            event_time,
+            applied: crate::core::time::EVENT_TIME_MIN,
+            pending: None,
+            final_done: false,
+        }
+    }
+
+    /// Whether the next batch moves the watermark (Spark runs a no-data batch for this).
+    fn moves(&self) -> bool {
+        self.event_time && self.pending.is_some_and(|w| w > self.applied)
+    }
+
+    /// Whether a batch applying the final watermark is still due.
+    fn final_due(&self) -> bool {
+        self.event_time && !self.final_done
+    }
+
+    /// The watermark a batch applies before its records: +∞ when `finishing` (the bounded
+    /// input is exhausted), the pending one when it `moves`.
+    fn for_batch(&mut self, finishing: bool, moves: bool) -> Option<EventTime> {
+        let w = if finishing {
+            self.final_done = true;
+            Some(EVENT_TIME_MAX)
+        } else if moves {
+            self.pending
+        } else {
+            None
+        };
+        if let Some(w) = w {
+            self.applied = w;
+        }
+        w
+    }
+
+    /// The watermark a batch report shows: none before the first or after the final one.
+    fn reported(&self) -> Option<EventTime> {
+        (self.applied != crate::core::time::EVENT_TIME_MIN && self.applied != EVENT_TIME_MAX)
+            .then_some(self.applied)
+    }
+}
+
+/// When batch `k + 1` starts and up to when it reads (processing time, ns), not before `t`;
+/// `None` when the run is over. DStream: batch `k + 1` is due at `(k + 1)·interval` and reads
+/// what arrived before; it runs even when empty, until the input is exhausted and processed.
+/// Structured: see [`structured_start`]; a batch reads what arrived by its start.
+fn next_batch(
+    df: &Dataflow,
+    wm: &Watermarks,
+    dstream: bool,
+    trigger: u64,
+    k: u64,
+    t: u64,
+    prev_start: Option<u64>,
+) -> Option<(u64, u64)> {
+    let sources_done = df.sources_done();
+    if dstream {
+        if sources_done && !df.has_pending() && !wm.final_due() {
+            return None;
+        }
+        let due = (k + 1) * trigger;
+        Some((due.max(t), due.saturating_sub(1)))
+    } else {
+        let no_data_batch = wm.moves() || sources_done && wm.final_due();
+        let start = structured_start(df, trigger, prev_start, t, no_data_batch)?;
+        Some((start, start))
+    }
+}
+
+/// A crash at `c.at` inside a batch that ran from `start` to `end`: the batch runs again
+/// after the downtime, as long as before, and every thread is busy until it ends. Returns the
+/// re-run's end.
+fn rerun_batch(df: &mut Dataflow, c: CrashSettings, start: u64, end: u64) -> u64 {
+    let rerun = c.at.as_nanos() + c.downtime.as_nanos() + (end - start);
+    for f in df.free.iter_mut().flatten() {
+        *f = (*f).max(rerun);
+    }
+    rerun
+}
+
+/// Structured Streaming's trigger: the start of the next batch, not before `t`, on a trigger
+/// boundary. A batch starts only with data to read, or when `no_data_batch` (a watermark to
+/// move); otherwise it waits for the next record's birth. `None`: no record will come.
+fn structured_start(
+    df: &Dataflow,
+    trigger: u64,
+    prev_start: Option<u64>,
+    t: u64,
+    no_data_batch: bool,
+) -> Option<u64> {
+    let next_birth = df
+        .sources
+        .iter()
+        .filter_map(|x| x.next_birth())
+        .min()
+        .map(|b| b.as_nanos());
+    let mut start = trigger_boundary(trigger, prev_start, t);
+    let has_data = next_birth.is_some_and(|b| b <= start);
+    if !(has_data || no_data_batch) {
+        start = trigger_boundary(trigger, prev_start, next_birth?.max(t));
+    }
+    Some(start)
+}
+
+/// The first trigger boundary at or after `at` (every boundary with `trigger` 0, as fast as
+/// possible). After a batch that started at `prev_start`, boundaries count from it; a batch
+/// that overran its interval lets the next start at once.
+fn trigger_boundary(trigger: u64, prev_start: Option<u64>, at: u64) -> u64 {
+    match prev_start {
+        _ if trigger == 0 => at,
+        None => at.div_ceil(trigger) * trigger,
+        Some(ps) => {
+            let next = ps + trigger;
+            if at <= next {
+                next
+            } else {
+                // the previous batch overran: start at once, or at the next
+                // boundary after the data arrives
+                at.max(next + (at - next).div_ceil(trigger) * trigger)
+            }
+        }
+    }
+}
+
+/// One batch, starting its work at `begin`: it reads the sources up to `read_until`, applies
+/// the watermark first (see [`Watermarks::for_batch`]), then processes what it read, chain by
+/// chain. Returns the number of records read.
+fn run_batch(df: &mut Dataflow, wm: &mut Watermarks, read_until: u64, begin: u64) -> u64 {
+    let moves = wm.moves();
+    let (records, reads) = read_sources(df, read_until);
+    let finishing = df.sources_done() && records == 0 && wm.final_due();
+    if let Some(w) = wm.for_batch(finishing, moves) {
+        df.pass(begin, Some(w));
+    }
+    for (node, st, b) in &reads {
+        let at = vec![begin; b.len()];
+        df.inject(*node, *st, b, &at);
+    }
+    if !reads.is_empty() {
+        df.pass(begin, None);
+    }
+    records
+}
+
+/// The report of a crash and how the job recovered from it.
+fn failure(c: CrashSettings, recovery: &str) -> FailureReport {
+    FailureReport {
+        at_ms: c.at.as_millis_f64(),
+        downtime_ms: c.downtime.as_millis_f64(),
+        restored_checkpoint: None,
+        recovery: recovery.into(),
+    }
+}
+
+/// A batch reads every source subtask up to `read_until` (at most [`MAX_BATCH_RECORDS`]
+/// each): the records read, and what each subtask produced, as `(node, subtask, records)`.
+fn read_sources(df: &mut Dataflow, read_until: u64) -> (u64, Vec<(usize, u32, Batch)>) {
+    let mut records = 0u64;
+    let mut reads: Vec<(usize, u32, Batch)> = Vec::new();
+    for src in &mut df.sources {
+        let b = src.take_until(SimTime::from_nanos(read_until), MAX_BATCH_RECORDS);
+        if !b.is_empty() {
+            records += b.len() as u64;
+            reads.push((src.node, src.subtask, b));
+        }
+    }
+    (records, reads)
+}
+
+/// Why the run stopped at the `[limits]`.
+fn limit_message(s: &Scenario, batches: u64) -> String {
+    format!(
+        "micro-batch run passed [limits] (simulated time {} or {} batches)",
+        s.limits.max_sim_time, batches
+    )
+}
+
+/// The report of batch `k`, which ran from `start` to `end` (ns) and read `records`.
+fn batch_report(k: u64, start: u64, end: u64, records: u64, wm: &Watermarks) -> BatchReport {
+    BatchReport {
+        id: k.to_string(),
+        start_ms: start as f64 / 1e6,
+        end_ms: end as f64 / 1e6,
+        records,
+        watermark: wm.reported(),
+    }
+}
+
+/// The settings a micro-batch report lists.
+fn settings(cfg: &MicroBatchSettings) -> Vec<String> {
+    let dstream = cfg.variant == MicroBatchVariant::Dstream;
+    vec![
+        format!("variant {}", if dstream { "dstream" } else { "structured" }),
+        if cfg.trigger.as_nanos() == 0 {
+            "trigger as fast as possible".into()
+        } else {
+            format!("trigger {}", cfg.trigger)
+        },
+        format!("output mode {}", cfg.output_mode.name()),
+        format!("overhead {} per batch", cfg.overhead),
+    ]
 }
 
 /// The key expression of every `upsert` sink, by logical node.

@@ -15,45 +15,7 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             .map_or("?".to_string(), |f| f.name.to_string())
     };
     match &n.kind {
-        NodeKind::Source(src) => {
-            let pace = match src.rate {
-                Some(r) => format!("{r} records/s"),
-                None => "as fast as possible".into(),
-            };
-            match &src.data {
-                SourceData::Generator {
-                    count, duration, ..
-                } => {
-                    let until = match (count, duration) {
-                        (Some(c), _) => format!("{c} records"),
-                        (None, Some(d)) => format!("for {d}"),
-                        _ => String::new(),
-                    };
-                    format!("generator, {until}, {pace}")
-                }
-                SourceData::Rows {
-                    rows,
-                    repeat,
-                    partition,
-                    open_for,
-                } => {
-                    let times = if *repeat > 1 {
-                        format!(" × {repeat}")
-                    } else {
-                        String::new()
-                    };
-                    let part = match partition {
-                        Some(i) => format!(", partitioned by {}", field(*i)),
-                        None => String::new(),
-                    };
-                    let open = match open_for {
-                        Some(d) => format!(", open for {d}"),
-                        None => String::new(),
-                    };
-                    format!("{} rows{times}, {pace}{part}{open}", rows.len())
-                }
-            }
-        }
+        NodeKind::Source(src) => source_text(src, &field),
         NodeKind::Map { select } => format!(
             "map → {}",
             select
@@ -102,77 +64,130 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
             }
             crate::scenario::ProcessFn::Custom { name, .. } => format!("keyed process: {name}"),
         },
-        NodeKind::Join(j) => {
-            let ms = |v: i64| {
-                let d = crate::core::time::SimDuration::from_millis(v.unsigned_abs()).to_string();
-                if v < 0 { format!("-{d}") } else { d }
-            };
-            match &j.kind {
-                crate::scenario::JoinKind::Window(a) => format!(
-                    "window join on {} = {}, {}",
-                    j.left_key.text,
-                    j.right_key.text,
-                    assigner_text(a)
-                ),
-                crate::scenario::JoinKind::Interval { lower, upper } => {
-                    format!(
-                        "interval join on {} = {}, right.ts in left.ts + [{}, {}]",
-                        j.left_key.text,
-                        j.right_key.text,
-                        ms(*lower),
-                        ms(*upper)
-                    )
-                }
-            }
-        }
-        NodeKind::Window(w) => {
-            use crate::flink::window::Assigner;
-            let f = |i: &usize| {
-                n.schema
-                    .fields
-                    .get(*i)
-                    .map_or("?".to_string(), |x| x.name.to_string())
-            };
-            let input = s.nodes.get(n.inputs[0].node).map(|x| &x.schema);
-            let field = |i: &usize| {
-                input
-                    .and_then(|sc| sc.fields.get(*i))
-                    .map_or_else(|| f(i), |x| x.name.to_string())
-            };
-            let what = match &w.function {
-                crate::scenario::WindowFn::Sum(i) => format!("sum({})", field(i)),
-                crate::scenario::WindowFn::Min(i) => format!("min({})", field(i)),
-                crate::scenario::WindowFn::Max(i) => format!("max({})", field(i)),
-                crate::scenario::WindowFn::Avg(i) => format!("avg({})", field(i)),
-                crate::scenario::WindowFn::Count => "count".into(),
-                crate::scenario::WindowFn::Expr(sel) => format!(
-                    "reduce {}",
-                    sel.iter()
-                        .map(|(f, e)| format!("{f} = {}", e.text))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            let time = if w.processing_time {
-                "processing-time"
-            } else {
-                "event-time"
-            };
-            let shape = match (&w.assigner, w.count) {
-                (_, Some((n, None))) => format!("count window of {n}"),
-                (_, Some((n, Some(s)))) => format!("count window of {n} every {s}"),
-                (Assigner::Global, _) => "global window".into(),
-                (a, _) => format!("{time} {}", assigner_text(a)),
-            };
-            let keyed = if w.key.is_some() { "" } else { " (non-keyed)" };
-            format!("{shape}{keyed}, {what}")
-        }
+        NodeKind::Join(j) => join_text(j),
+        NodeKind::Window(w) => window_text(s, n, w),
         NodeKind::Sink(k, _) => match k {
             SinkSpec::Collect { .. } => "sink (collect)".into(),
             SinkSpec::Upsert { key, .. } => format!("sink (upsert by {})", key.text),
             SinkSpec::Discard => "sink (discard)".into(),
         },
     }
+}
+
+/// A source in words: its data (generated, or rows), how long or how many, its pace.
+/// `field(i)`: the name of field `i` of its records.
+fn source_text(src: &crate::scenario::SourceSpec, field: &dyn Fn(usize) -> String) -> String {
+    let pace = match src.rate {
+        Some(r) => format!("{r} records/s"),
+        None => "as fast as possible".into(),
+    };
+    match &src.data {
+        SourceData::Generator {
+            count, duration, ..
+        } => {
+            let until = match (count, duration) {
+                (Some(c), _) => format!("{c} records"),
+                (None, Some(d)) => format!("for {d}"),
+                _ => String::new(),
+            };
+            format!("generator, {until}, {pace}")
+        }
+        SourceData::Rows {
+            rows,
+            repeat,
+            partition,
+            open_for,
+        } => {
+            let times = if *repeat > 1 {
+                format!(" × {repeat}")
+            } else {
+                String::new()
+            };
+            let part = match partition {
+                Some(i) => format!(", partitioned by {}", field(*i)),
+                None => String::new(),
+            };
+            let open = match open_for {
+                Some(d) => format!(", open for {d}"),
+                None => String::new(),
+            };
+            format!("{} rows{times}, {pace}{part}{open}", rows.len())
+        }
+    }
+}
+
+/// A window join or an interval join in words: its keys and its window or time bounds.
+fn join_text(j: &crate::scenario::JoinSpec) -> String {
+    let ms = |v: i64| {
+        let d = crate::core::time::SimDuration::from_millis(v.unsigned_abs()).to_string();
+        if v < 0 { format!("-{d}") } else { d }
+    };
+    match &j.kind {
+        crate::scenario::JoinKind::Window(a) => format!(
+            "window join on {} = {}, {}",
+            j.left_key.text,
+            j.right_key.text,
+            assigner_text(a)
+        ),
+        crate::scenario::JoinKind::Interval { lower, upper } => {
+            format!(
+                "interval join on {} = {}, right.ts in left.ts + [{}, {}]",
+                j.left_key.text,
+                j.right_key.text,
+                ms(*lower),
+                ms(*upper)
+            )
+        }
+    }
+}
+
+/// A window operator in words: its shape (count window, global window, or the event- or
+/// processing-time assigner), whether it is keyed, and its function over the input fields.
+fn window_text(
+    s: &Scenario,
+    n: &crate::scenario::NodeDef,
+    w: &crate::scenario::WindowSpec,
+) -> String {
+    use crate::flink::window::Assigner;
+    let f = |i: &usize| {
+        n.schema
+            .fields
+            .get(*i)
+            .map_or("?".to_string(), |x| x.name.to_string())
+    };
+    let input = s.nodes.get(n.inputs[0].node).map(|x| &x.schema);
+    let field = |i: &usize| {
+        input
+            .and_then(|sc| sc.fields.get(*i))
+            .map_or_else(|| f(i), |x| x.name.to_string())
+    };
+    let what = match &w.function {
+        crate::scenario::WindowFn::Sum(i) => format!("sum({})", field(i)),
+        crate::scenario::WindowFn::Min(i) => format!("min({})", field(i)),
+        crate::scenario::WindowFn::Max(i) => format!("max({})", field(i)),
+        crate::scenario::WindowFn::Avg(i) => format!("avg({})", field(i)),
+        crate::scenario::WindowFn::Count => "count".into(),
+        crate::scenario::WindowFn::Expr(sel) => format!(
+            "reduce {}",
+            sel.iter()
+                .map(|(f, e)| format!("{f} = {}", e.text))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let time = if w.processing_time {
+        "processing-time"
+    } else {
+        "event-time"
+    };
+    let shape = match (&w.assigner, w.count) {
+        (_, Some((n, None))) => format!("count window of {n}"),
+        (_, Some((n, Some(s)))) => format!("count window of {n} every {s}"),
+        (Assigner::Global, _) => "global window".into(),
+        (a, _) => format!("{time} {}", assigner_text(a)),
+    };
+    let keyed = if w.key.is_some() { "" } else { " (non-keyed)" };
+    format!("{shape}{keyed}, {what}")
 }
 
 /// A window assigner in words: "tumbling window 5 s (offset 1 s)".
@@ -258,6 +273,16 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
             node.schema,
         );
     }
+    edges_text(&mut out, p);
+    chains_text(&mut out, p);
+    slots_text(&mut out, s, p);
+    out
+}
+
+/// The plan's edges: partitioner (and key, and the operators folded into the edge), and
+/// whether each chained or why not.
+fn edges_text(out: &mut String, p: &Plan) {
+    let g = &p.logical.graph;
     let _ = writeln!(out, "\nEdges");
     for e in g.edge_references() {
         let (a, b, ew) = (&g[e.source()], &g[e.target()], e.weight());
@@ -283,6 +308,11 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
         };
         let _ = writeln!(out, "  {} → {}  {}  — {}", a.name, b.name, part, verdict);
     }
+}
+
+/// The chains (job vertices): parallelism, key groups, and each subtask's key-group range
+/// and TaskManager.
+fn chains_text(out: &mut String, p: &Plan) {
     let _ = writeln!(out, "\nChains (one task per subtask)");
     for (vi, v) in p.execution.vertices.iter().enumerate() {
         let keyed = if v.keyed {
@@ -304,6 +334,10 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
             let _ = writeln!(out, "      subtask {st}{kg}  on TaskManager {tm}");
         }
     }
+}
+
+/// The slots: how many the slot-sharing groups need, and which subtasks share each slot.
+fn slots_text(out: &mut String, s: &Scenario, p: &Plan) {
     let groups: Vec<String> = p
         .deployment
         .per_group
@@ -332,7 +366,6 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
             members.join(", ")
         );
     }
-    out
 }
 
 /// Graphviz: one cluster per chain, solid edges inside chains, dashed network edges labelled

@@ -1,0 +1,68 @@
+//! The source subtasks of the pass-form job: what each still has to produce, and when.
+
+use crate::core::time::SimTime;
+use crate::ops::batch::Batch;
+use crate::sim::source::SourceState;
+
+/// One source subtask and the records it still has to produce.
+pub struct SourceRt {
+    /// Logical node index.
+    pub node: usize,
+    /// Subtask.
+    pub subtask: u32,
+    /// The streaming simulator's source state (data, pacing, birth times).
+    pub state: SourceState,
+    /// Source CPU time per record, which paces a source without a `rate`.
+    pub(super) cost_ns: u64,
+    /// Fields per record.
+    pub(super) arity: usize,
+}
+
+impl SourceRt {
+    /// Records born at or before `t` that were not produced yet, at most `max`.
+    pub fn take_until(&mut self, t: SimTime, max: usize) -> Batch {
+        let mut out = Batch::new(self.arity);
+        if self.state.interval_ns.is_some() {
+            self.state.fill(t, max, &mut out);
+        } else {
+            // No rate: the source reads as fast as its CPU allows, one record per source cost.
+            while out.len() < max && !self.done() {
+                let now = SimTime::from_nanos(self.state.emitted.saturating_mul(self.cost_ns));
+                if now > t {
+                    break;
+                }
+                let n = (max - out.len()).min(512);
+                self.state.fill(now, n, &mut out);
+                if self.state.until.is_some_and(|u| now >= u) {
+                    break;
+                }
+            }
+        }
+        // The streaming engine's watermark generator sees every record the source produces.
+        for m in &out.meta {
+            self.state.watermarks.observe(m.ts, m.born);
+        }
+        out
+    }
+
+    /// Whether every record has been produced.
+    pub fn done(&self) -> bool {
+        let next = match self.state.interval_ns {
+            Some(_) => self.state.next_due(),
+            None => SimTime::from_nanos(self.state.emitted.saturating_mul(self.cost_ns)),
+        };
+        self.state.total.is_some_and(|n| self.state.emitted >= n)
+            || self.state.until.is_some_and(|u| next >= u)
+    }
+
+    /// When its next record is born (`None` when done).
+    pub fn next_birth(&self) -> Option<SimTime> {
+        if self.done() {
+            return None;
+        }
+        Some(match self.state.interval_ns {
+            Some(_) => self.state.next_due(),
+            None => SimTime::from_nanos(self.state.emitted.saturating_mul(self.cost_ns)),
+        })
+    }
+}
