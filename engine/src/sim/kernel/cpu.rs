@@ -3,7 +3,7 @@
 //! and flush ticks wake the tasks they concern.
 
 use super::Simulation;
-use super::work::{input_item, source_item};
+use super::work::{inject_item, input_item, source_item};
 use crate::core::time::{SimDuration, SimTime};
 use crate::expr::eval::EvalCx;
 use crate::ops::Operator;
@@ -152,16 +152,7 @@ impl Simulation<'_> {
         if chain.failed() {
             // a processing-time timer failed the task: nothing more runs
         } else if let Some(id) = inject {
-            // The coordinator's trigger: the source emits barrier `id` between two records
-            // and snapshots its offsets.
-            crate::sim::notes::push(
-                &mut gate.notes,
-                crate::sim::notes::Note::BarrierInjected {
-                    t: end,
-                    checkpoint: id,
-                },
-            );
-            end = chain.status(0, buffer::Marker::Barrier(id), end, &mut cx);
+            end = inject_item(chain, id, end, &mut cx, &mut gate.notes);
             snapshot = Some((id, SimTime::from_nanos(end)));
         } else if let Some(src) = source {
             end = source_item(

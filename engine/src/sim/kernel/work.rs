@@ -15,6 +15,20 @@ const SOURCE_BATCH: usize = 512;
 /// backpressure between slices.
 const RECEIVE_BATCH: usize = 256;
 
+/// The coordinator's trigger at a source, a mailbox action between two records: the source
+/// sends barrier `id` downstream; its offsets are snapshotted as the work item ends. Returns
+/// the local time.
+pub(super) fn inject_item(
+    chain: &mut Chain,
+    id: u64,
+    t: u64,
+    cx: &mut Cx<'_>,
+    notes: &mut Notes,
+) -> u64 {
+    notes::push(notes, Note::BarrierInjected { t, checkpoint: id });
+    chain.status(0, buffer::Marker::Barrier(id), t, cx)
+}
+
 /// A source's work item: a due periodic watermark, then a batch of records (one at a time
 /// for a punctuated generator, each followed by its watermark), then — at the end of the
 /// input — the final watermark. Returns the local time when done.
@@ -158,29 +172,7 @@ pub(super) fn input_item(
         } else if let Some(&(_, m)) = b.markers.get(mi) {
             mi += 1;
             if let buffer::Marker::Barrier(id) = m {
-                let channels = &*cx.net.channels;
-                let ended = |s: usize| channels[gate.channels[s] as usize].ended;
-                let obsolete = gate.barriers.is_obsolete(id);
-                let first = !obsolete && gate.barriers.align.as_ref().is_none_or(|a| a.id != id);
-                let step = gate.barriers.on_barrier(
-                    slot,
-                    id,
-                    SimTime::from_nanos(t),
-                    &ended,
-                    &mut gate.available,
-                );
-                if gate.notes.is_some() {
-                    note_barrier(
-                        &mut gate.notes,
-                        &gate.barriers,
-                        slot,
-                        id,
-                        (obsolete, first),
-                        step,
-                        t,
-                        &ended,
-                    );
-                }
+                let step = read_barrier(gate, slot, id, t, cx.net.channels);
                 match step {
                     crate::flink::barrier::Step::Continue => {}
                     crate::flink::barrier::Step::Block => break,
@@ -207,26 +199,7 @@ pub(super) fn input_item(
             cx.net.channels[ch as usize].ended = true;
             gate.ended += 1;
             *end_of_input = gate.ended as usize == gate.channels.len();
-            // An ended channel counts as aligned: the barrier may be complete now.
-            if snapshot.is_none()
-                && let Some(id) = gate.barriers.align.as_ref().map(|a| a.id)
-                && let Some(started) = {
-                    let channels = &*cx.net.channels;
-                    let ended = |s: usize| channels[gate.channels[s] as usize].ended;
-                    gate.barriers.complete(&ended, &mut gate.available)
-                }
-            {
-                notes::push(
-                    &mut gate.notes,
-                    Note::Aligned {
-                        t,
-                        checkpoint: id,
-                        started,
-                    },
-                );
-                t = chain.status(0, buffer::Marker::Barrier(id), t, cx);
-                *snapshot = Some((id, started));
-            }
+            t = aligned_by_end(gate, chain, t, cx, snapshot);
         }
         if !b.unpooled {
             consumed.push(ch);
@@ -236,6 +209,73 @@ pub(super) fn input_item(
         gate.current = Some((ch, b, pos, mi));
     }
     t
+}
+
+/// An input channel ended: it counts as having delivered the barrier being aligned
+/// (FLIP-147), so the alignment may be complete now — then the barrier is forwarded and the
+/// snapshot taken as the work item ends. Returns the local time.
+fn aligned_by_end(
+    gate: &mut task::Gate,
+    chain: &mut Chain,
+    t: u64,
+    cx: &mut Cx<'_>,
+    snapshot: &mut Option<(u64, SimTime)>,
+) -> u64 {
+    let mut t = t;
+    if snapshot.is_none()
+        && let Some(id) = gate.barriers.align.as_ref().map(|a| a.id)
+        && let Some(started) = {
+            let channels = &*cx.net.channels;
+            let ended = |s: usize| channels[gate.channels[s] as usize].ended;
+            gate.barriers.complete(&ended, &mut gate.available)
+        }
+    {
+        notes::push(
+            &mut gate.notes,
+            Note::Aligned {
+                t,
+                checkpoint: id,
+                started,
+            },
+        );
+        t = chain.status(0, buffer::Marker::Barrier(id), t, cx);
+        *snapshot = Some((id, started));
+    }
+    t
+}
+
+/// The task reads barrier `id` from gate slot `slot` at local time `t`: the gate's aligner
+/// decides what follows, and the read is noted for the trace.
+fn read_barrier(
+    gate: &mut task::Gate,
+    slot: usize,
+    id: u64,
+    t: u64,
+    channels: &[crate::sim::channel::Channel],
+) -> crate::flink::barrier::Step {
+    let ended = |s: usize| channels[gate.channels[s] as usize].ended;
+    let obsolete = gate.barriers.is_obsolete(id);
+    let first = !obsolete && gate.barriers.align.as_ref().is_none_or(|a| a.id != id);
+    let step = gate.barriers.on_barrier(
+        slot,
+        id,
+        SimTime::from_nanos(t),
+        &ended,
+        &mut gate.available,
+    );
+    if gate.notes.is_some() {
+        note_barrier(
+            &mut gate.notes,
+            &gate.barriers,
+            slot,
+            id,
+            (obsolete, first),
+            step,
+            t,
+            &ended,
+        );
+    }
+    step
 }
 
 /// Notes the read of barrier `id` from gate slot `slot`: whether it was obsolete or began
