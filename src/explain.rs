@@ -27,6 +27,10 @@ pub struct QuestionArgs {
     /// --sink; `--key` lists a key's rows with their positions).
     #[arg(long, value_name = "N", requires = "sink")]
     row: Option<u64>,
+    /// Which rows of this sink (with --sink) did the fault-free run of the same scenario and
+    /// seed make visible that this run did not, and why?
+    #[arg(long, requires = "sink", conflicts_with_all = ["row", "key"])]
+    missing: bool,
     /// Which subtask limits the job, and why?
     #[arg(long)]
     bottleneck: bool,
@@ -49,7 +53,7 @@ impl QuestionArgs {
             0 => {
                 return Err(
                     "ask one question: --window OP --key K --start T, --record SOURCE:N, \
-                     --sink NAME (--row N | --key K), --bottleneck or --checkpoint N"
+                     --sink NAME (--row N | --key K | --missing), --bottleneck or --checkpoint N"
                         .into(),
                 );
             }
@@ -71,8 +75,11 @@ impl QuestionArgs {
             return parse_record(&r);
         }
         if let Some(sink) = self.sink {
+            if self.missing {
+                return Ok(Question::SinkMissing { sink });
+            }
             if self.row.is_some() == self.key.is_some() {
-                return Err("--sink needs exactly one of --row N and --key K".into());
+                return Err("--sink needs exactly one of --row N, --key K and --missing".into());
             }
             return Ok(Question::SinkRow {
                 sink,

@@ -315,3 +315,133 @@ fn a_record_of_a_partitioned_source_needs_its_partition() {
         "source `clicks` has 2 partitions: ask for one, `--record clicks:PARTITION:5`",
     );
 }
+
+/// `--sink NAME --missing` finds the same missing rows as the run's own comparison with the
+/// fault-free run (an independent count: content hashes of the sinks' ledgers), and blames
+/// each on the job's stop.
+#[test]
+fn the_missing_rows_of_a_failed_job_are_the_reports_and_each_is_blamed_on_the_stop() {
+    let file = "scenarios/late_data.toml";
+    let dir = scratch("explain-missing");
+    let report = dir.join("r.json");
+    let o = streamlab(&[
+        "run",
+        file,
+        "--chaos",
+        "--seed",
+        "3",
+        "-q",
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", texts(&o).1);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["outcome"]["status"], "failed");
+    let stop_ms = r["outcome"]["at_ns"].as_f64().unwrap() / 1e6;
+    let ask = |sink| {
+        [
+            "explain",
+            file,
+            "--chaos",
+            "--seed",
+            "3",
+            "--sink",
+            sink,
+            "--missing",
+        ]
+    };
+    for sink in ["sales", "late"] {
+        let want = r["sinks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == sink)
+            .unwrap()["missing"]
+            .as_u64()
+            .unwrap();
+        assert!(want > 0, "{sink}: the chaos run misses rows");
+        let a = explain_json(&[&ask(sink)[..], &["--json"]].concat());
+        let d = &a["data"];
+        let missing = d["missing"].as_array().unwrap();
+        assert_eq!(missing.len() as u64, want, "{sink}: {a:#}");
+        assert_eq!(d["missing_in_report"], want);
+        assert_eq!(d["stopped"]["status"], "failed");
+        for m in missing {
+            assert_eq!(m["after_stop"], true);
+            // Each row was made visible after the stop in the fault-free run, and its record
+            // was created before the stop exactly when the answer says so.
+            assert!(m["visible_without_faults_ms"].as_f64().unwrap() > stop_ms);
+            let before = m["born_ms"].as_f64().unwrap() < stop_ms;
+            assert_eq!(m["record_created_before_stop"], before, "{m}");
+        }
+    }
+    assert_run!(
+        streamlab(&ask("sales")),
+        exit = 0,
+        "Sink `sales` misses 8 rows of the fault-free run: the job failed for good at",
+        "NoRestartBackoffTimeStrategy",
+        "before that record was created: it was never read",
+        "that record had been created by then, but the row was not yet visible",
+        "To change it: enable checkpointing",
+    );
+}
+
+#[test]
+fn a_job_that_restarts_from_checkpoints_misses_no_row() {
+    let a = explain_json(&[
+        "explain",
+        "scenarios/exactly_once_vs_at_least_once.toml",
+        "--sink",
+        "committed",
+        "--missing",
+        "--json",
+    ]);
+    assert_eq!(a["data"]["missing"].as_array().unwrap().len(), 0);
+    assert_eq!(a["data"]["missing_in_report"], 0);
+    assert!(
+        a["headline"].as_str().unwrap().contains("misses no row"),
+        "{a:#}"
+    );
+    assert!(a["change"].is_null());
+}
+
+#[test]
+fn missing_asks_about_a_sink_and_nothing_else() {
+    let file = "scenarios/late_data.toml";
+    let o = streamlab(&["explain", file, "--missing"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(texts(&o).1.contains("--sink"), "{}", texts(&o).1);
+    let o = streamlab(&[
+        "explain",
+        file,
+        "--sink",
+        "sales",
+        "--missing",
+        "--row",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        texts(&o).1.contains("cannot be used with"),
+        "{}",
+        texts(&o).1
+    );
+}
+
+/// An unpaced source's records cannot be told apart by their birth: the question is refused
+/// before anything runs (the canonical job's 10 M records would take minutes in a debug build).
+#[test]
+fn a_record_of_an_unpaced_source_is_refused_before_the_run() {
+    assert_run!(
+        streamlab(&[
+            "explain",
+            "scenarios/canonical.toml",
+            "--record",
+            "events:0:1000"
+        ]),
+        exit = 2,
+        "source `events` is not paced (no `rate`)",
+        "give the source a `rate`",
+    );
+}

@@ -1,5 +1,5 @@
 //! Answers to "why?" about one run: why a window fired (or did not), what happened to a
-//! record, where a sink row came from (and why it is a duplicate), which subtask is the
+//! record, where a sink row came from (and why it is a duplicate, or which rows are missing), which subtask is the
 //! bottleneck, what a checkpoint spent its time on.
 //!
 //! A run is deterministic, so every answer comes from re-running the scenario with the
@@ -11,6 +11,7 @@
 pub mod answer;
 pub mod bottleneck;
 pub mod checkpoint;
+pub mod missing;
 pub mod record;
 pub mod recorder;
 pub mod sink;
@@ -53,6 +54,12 @@ pub enum Question {
         /// Or the rows of this key.
         key: Option<String>,
     },
+    /// The rows of a sink that the fault-free run of the same scenario and seed made visible
+    /// and this run did not, each with why.
+    SinkMissing {
+        /// Sink name.
+        sink: String,
+    },
     /// Which subtask limits the job (Flink's way of locating backpressure).
     Bottleneck,
     /// Checkpoint `id`: its phases per subtask, and why it failed or expired if it did.
@@ -70,6 +77,18 @@ pub fn rerun(
     seed: Option<u64>,
     recording: recorder::Recording,
 ) -> Result<(crate::report::RunReport, recorder::Recording), ExplainError> {
+    let (out, recording) = rerun_output(s, p, seed, recording)?;
+    Ok((out.report, recording))
+}
+
+/// [`rerun`], keeping the whole output: also what each sink made visible, to compare with
+/// another run.
+pub fn rerun_output(
+    s: &Scenario,
+    p: &Plan,
+    seed: Option<u64>,
+    recording: recorder::Recording,
+) -> Result<(crate::sim::RunOutput, recorder::Recording), ExplainError> {
     let lineage = recording.lineage.clone();
     let rec = recorder::Recorder(std::rc::Rc::new(std::cell::RefCell::new(recording)));
     let opts = crate::sim::RunOptions {
@@ -85,7 +104,7 @@ pub fn rerun(
     }
     let out = sim.run()?;
     let recording = std::mem::take(&mut *rec.0.borrow_mut());
-    Ok((out.report, recording))
+    Ok((out, recording))
 }
 
 /// Answers `q` about the run of scenario `s` (planned as `p`) with `seed` (default: the
@@ -104,6 +123,7 @@ pub fn explain(
         } => window::answer(s, p, seed, operator, key, *start),
         Question::Record { .. } => record::answer(s, p, seed, q),
         Question::SinkRow { .. } => sink::answer(s, p, seed, q),
+        Question::SinkMissing { sink } => missing::answer(s, p, seed, sink),
         Question::Bottleneck => bottleneck::answer(s, p, seed),
         Question::Checkpoint { id } => checkpoint::answer(s, p, seed, *id),
     }

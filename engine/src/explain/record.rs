@@ -42,6 +42,11 @@ pub fn answer(
     };
     let (node, parallelism) = source_node(s, p, source)?;
     let partition = source_partition(source, *partition, parallelism, *n)?;
+    // Checked before running: records are found by their birth, which only a paced source
+    // makes unique.
+    if !is_paced(s, p, node) {
+        return Err(not_paced(source, *n));
+    }
     let question = format!("What happened to record {n} of partition {partition} of `{source}`?");
     // First run: the record's way, and the window operator it reached.
     let log = SinkLineage::default();
@@ -52,9 +57,7 @@ pub fn answer(
         Recording::follow(node, partition, *n, None, log.clone()),
     )?;
     let Some((src_task, born)) = rec.follow else {
-        return Err(ExplainError::Unknown(format!(
-            "source `{source}` is not paced (no `rate`): its records are created as fast as it runs, so record {n} cannot be found by its birth; give the source a `rate`"
-        )));
+        return Err(not_paced(source, *n));
     };
     let window_hop = window_hop(&rec);
     // Second run, when it reached a window operator: that key's firings and late records.
@@ -538,6 +541,19 @@ fn watermark_on_arrival(rec: &Recording, task: u32, hop: &Arrival) -> EventTime 
 }
 
 /// The plan node of source `name` and its parallelism.
+/// Whether source node `node` is paced (has a `rate`): its records are born `N × interval`
+/// apart, so record N can be recognised by its birth.
+fn is_paced(s: &Scenario, p: &Plan, node: usize) -> bool {
+    let ln = &p.logical.graph[petgraph::graph::NodeIndex::new(node)];
+    matches!(&s.nodes[ln.scenario_node].kind, NodeKind::Source(src) if src.rate.is_some())
+}
+
+fn not_paced(source: &str, n: u64) -> ExplainError {
+    ExplainError::Unknown(format!(
+        "source `{source}` is not paced (no `rate`): its records are created as fast as it runs, so record {n} cannot be found by its birth; give the source a `rate`"
+    ))
+}
+
 fn source_node(s: &Scenario, p: &Plan, name: &str) -> Result<(usize, u32), ExplainError> {
     let g = &p.logical.graph;
     let mut sources = Vec::new();

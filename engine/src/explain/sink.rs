@@ -102,7 +102,7 @@ pub fn answer(
 }
 
 /// Whether sink `sink` is exactly-once (a two-phase-commit sink).
-fn is_two_phase(s: &Scenario, sink: &str) -> bool {
+pub(super) fn is_two_phase(s: &Scenario, sink: &str) -> bool {
     let guarantee = s
         .nodes
         .iter()
@@ -167,7 +167,7 @@ fn stories_in_words(stories: &[Story]) -> Vec<String> {
 }
 
 /// The plan node of sink `name`.
-fn sink_node(s: &Scenario, p: &Plan, name: &str) -> Result<usize, ExplainError> {
+pub(super) fn sink_node(s: &Scenario, p: &Plan, name: &str) -> Result<usize, ExplainError> {
     let g = &p.logical.graph;
     let mut sinks = Vec::new();
     for n in g.node_indices() {
@@ -235,7 +235,34 @@ struct Replay<'a> {
     offset: u64,
 }
 
-fn secs(t: SimTime) -> String {
+/// Where the record born at `born` came from, in words: which record of which paced source
+/// subtask (found by its birth, `N × interval`), or only when it was created.
+pub(super) fn origin(rec: &Recording, born: SimTime) -> String {
+    let label = |t: u32| rec.tasks.get(t as usize).map_or("?", |x| x.label.as_str());
+    let mut paced: Vec<(u32, u64)> = Vec::new();
+    for (t, info) in rec.tasks.iter().enumerate() {
+        if let Some(i) = info.interval_ns
+            && let Some(k) = position(born, i)
+        {
+            paced.push((t as u32, k));
+        }
+    }
+    match paced.as_slice() {
+        [] => format!("created at its source at {}", secs(born)),
+        [(t, k)] => format!("created at {} as record {k} of {}", secs(born), label(*t)),
+        many => format!(
+            "created at {} as record {} of one of {} (each paced alike; the row does not say which)",
+            secs(born),
+            many[0].1,
+            many.iter()
+                .map(|(t, _)| label(*t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+pub(super) fn secs(t: SimTime) -> String {
     format!("{:.3} s", t.as_secs_f64())
 }
 
@@ -303,31 +330,7 @@ impl Cx<'_> {
 
     /// Where the record behind a row came from, in words.
     fn origin(&self, r: &LineageRow) -> String {
-        let mut paced: Vec<(u32, u64)> = Vec::new();
-        for (t, info) in self.rec.tasks.iter().enumerate() {
-            if let Some(i) = info.interval_ns
-                && let Some(k) = position(r.born, i)
-            {
-                paced.push((t as u32, k));
-            }
-        }
-        match paced.as_slice() {
-            [] => format!("created at its source at {}", secs(r.born)),
-            [(t, k)] => format!(
-                "created at {} as record {k} of {}",
-                secs(r.born),
-                self.label(*t)
-            ),
-            many => format!(
-                "created at {} as record {} of one of {} (each paced alike; the row does not say which)",
-                secs(r.born),
-                many[0].1,
-                many.iter()
-                    .map(|(t, _)| self.label(*t))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
+        origin(self.rec, r.born)
     }
 
     fn failure_text(&self, restore: &Restore) -> String {
