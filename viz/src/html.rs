@@ -4,7 +4,7 @@
 
 use crate::{CompareReport, Run, SweepReport, mode_hex};
 use std::fmt::Write;
-use streamlab_engine::report::PlanView;
+use streamlab_engine::report::{PlanSlot, PlanView};
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -52,7 +52,8 @@ fn swatch(mode: &str) -> String {
     )
 }
 
-/// The page of a comparison.
+/// The page of a comparison: the scenario, its job graph, then one table per question
+/// (how fast, how configured, how correct) with a row per execution mode, then the charts.
 pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, String)]) -> String {
     let scenario = &report.scenario;
     let mut o = head(&format!("streamlab compare · {scenario}"));
@@ -66,6 +67,17 @@ pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, S
     );
     let _ = writeln!(o, "<h2>Job graph</h2>");
     o.push_str(&plan_svg(&report.plan));
+    summary_table(&mut o, runs);
+    settings_table(&mut o, runs);
+    correctness_table(&mut o, runs);
+    charts_section(&mut o, runs, svgs);
+    o
+}
+
+/// The summary table: per mode, how the run ended, how long it took in simulated time,
+/// records in at the sources and out at the sinks, throughput and the end-to-end latency
+/// percentiles.
+fn summary_table(o: &mut String, runs: &[Run<'_>]) {
     let _ = writeln!(o, "<h2>Summary</h2>\n<table>");
     let _ = writeln!(
         o,
@@ -88,6 +100,11 @@ pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, S
             l.max_ms
         );
     }
+}
+
+/// The settings of each mode (checkpoint interval, trigger interval, ack timeout, …) and
+/// the notes its driver left, such as which fault a baseline mode took over.
+fn settings_table(o: &mut String, runs: &[Run<'_>]) {
     let _ = writeln!(o, "</table>\n<h3>Settings of each mode</h3>\n<table>");
     for r in runs {
         let settings: Vec<String> = r.details.settings.iter().map(|x| esc(x)).collect();
@@ -104,6 +121,12 @@ pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, S
             }
         );
     }
+}
+
+/// The correctness table: per mode, the sink output against the same mode's fault-free
+/// reference run (duplicates, missing records, wrong results), the records dropped as late
+/// and the failures injected (when, and for how long the TaskManager was down).
+fn correctness_table(o: &mut String, runs: &[Run<'_>]) {
     let _ = writeln!(o, "</table>\n<h3>Correctness</h3>\n<table>");
     let _ = writeln!(
         o,
@@ -135,6 +158,11 @@ pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, S
         o,
         "</table>\n<p>Against the same mode run without its faults. <em>Duplicates</em>: records seen more often than there; <em>missing</em>: records of that run never seen; <em>wrong results</em>: a record with another value in place of the right one (a count recomputed after its state was lost) — neither a duplicate nor a loss. \"none\": no fault, nothing to compare.</p>"
     );
+}
+
+/// The charts, each inline as SVG with links to its SVG and PNG files, then links to the
+/// report JSON and the CSV series behind every chart; closes the page.
+fn charts_section(o: &mut String, runs: &[Run<'_>], svgs: &[(String, String)]) {
     let _ = writeln!(o, "<h2>Charts</h2>");
     let charts = crate::compare_charts(runs);
     for &(name, title) in &charts {
@@ -142,7 +170,7 @@ pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, S
             .iter()
             .find(|(n, _)| n == &format!("{name}.svg"))
             .map_or("", |(_, s)| s.as_str());
-        figure(&mut o, name, title, svg);
+        figure(o, name, title, svg);
     }
     let csvs: Vec<String> = charts
         .iter()
@@ -153,7 +181,6 @@ pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, S
         "<p>Data: <a href=\"report.json\">report.json</a> · CSV: {}</p>\n</body>\n</html>",
         csvs.join(", ")
     );
-    o
 }
 
 /// The page of a sweep.
@@ -208,24 +235,65 @@ const CHAIN_COLORS: [&str; 8] = [
     "#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5", "#f7b6d2", "#dbdb8d", "#9edae5", "#c49c94",
 ];
 
+/// Where the parts of the job-graph picture go: one box per chain in a row, TaskManagers
+/// below side by side, each with its slots stacked.
+struct PlanLayout {
+    /// Width of a chain box.
+    bw: i64,
+    /// Gap between chain boxes, where the network edges run.
+    gap: i64,
+    /// Height of a chain box: room for the longest chain's operators.
+    bh: i64,
+    /// Top of the chain boxes.
+    y0: i64,
+    /// Width of the whole picture.
+    width: i64,
+    /// Height of the whole picture.
+    height: i64,
+    /// Number of TaskManagers drawn (at least one).
+    tms: usize,
+    /// Height of a TaskManager box: room for its slots.
+    tm_h: i64,
+}
+
+impl PlanLayout {
+    fn new(plan: &PlanView) -> Self {
+        let chains = &plan.chains;
+        let tms = plan.task_managers.max(1) as usize;
+        let bw = 210;
+        let gap = 70;
+        let ops_max = chains.iter().map(|c| c.operators.len()).max().unwrap_or(1);
+        let bh = 40 + 18 * ops_max as i64;
+        let width = (chains.len() as i64 * (bw + gap) + 40).max(700);
+        let slot_rows = plan.slots.len().div_ceil(tms).max(1);
+        let tm_h = 40 + slot_rows as i64 * 70;
+        let height = 60 + bh + 60 + tm_h + 20;
+        PlanLayout {
+            bw,
+            gap,
+            bh,
+            y0: 40,
+            width,
+            height,
+            tms,
+            tm_h,
+        }
+    }
+
+    /// Left edge of chain `i`'s box.
+    fn x_of(&self, i: usize) -> i64 {
+        20 + i as i64 * (self.bw + self.gap)
+    }
+}
+
 /// The job graph: chains left to right with their operators and the partitioner of each
 /// network edge; below, TaskManagers with their slots and the subtasks placed in each.
 pub fn plan_svg(plan: &PlanView) -> String {
-    let chains = &plan.chains;
-    if chains.is_empty() {
+    if plan.chains.is_empty() {
         return "<p>(no plan in the report)</p>\n".into();
     }
-    let slots = &plan.slots;
-    let tms = plan.task_managers.max(1) as usize;
-    // chain boxes
-    let bw = 210;
-    let gap = 70;
-    let ops_max = chains.iter().map(|c| c.operators.len()).max().unwrap_or(1);
-    let bh = 40 + 18 * ops_max as i64;
-    let width = (chains.len() as i64 * (bw + gap) + 40).max(700);
-    let slot_rows = slots.len().div_ceil(tms).max(1);
-    let tm_h = 40 + slot_rows as i64 * 70;
-    let height = 60 + bh + 60 + tm_h + 20;
+    let lay = PlanLayout::new(plan);
+    let (width, height) = (lay.width, lay.height);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -239,10 +307,19 @@ pub fn plan_svg(plan: &PlanView) -> String {
         s,
         "<text x=\"20\" y=\"22\" font-size=\"14\" font-weight=\"bold\">Chains (one task per subtask)</text>"
     );
-    let x_of = |i: usize| 20 + i as i64 * (bw + gap);
-    let y0 = 40;
-    for (i, c) in chains.iter().enumerate() {
-        let x = x_of(i);
+    draw_chains(&mut s, plan, &lay);
+    draw_network_edges(&mut s, plan, &lay);
+    draw_task_managers(&mut s, plan, &lay);
+    s.push_str("</svg>\n");
+    s
+}
+
+/// One box per chain (one task per subtask in Flink), named with its parallelism and
+/// listing its operators in chain order: the head first, the chained ones after it.
+fn draw_chains(s: &mut String, plan: &PlanView, lay: &PlanLayout) {
+    let (bw, bh, y0) = (lay.bw, lay.bh, lay.y0);
+    for (i, c) in plan.chains.iter().enumerate() {
+        let x = lay.x_of(i);
         let color = CHAIN_COLORS[i % CHAIN_COLORS.len()];
         let _ = writeln!(
             s,
@@ -268,9 +345,16 @@ pub fn plan_svg(plan: &PlanView) -> String {
         }
         let _ = writeln!(s, "</g>");
     }
+}
+
+/// The network edges between chains (the edges that did not chain), each labelled with
+/// its partitioner (forward, rebalance, hash, …): straight between neighbours, around
+/// below the boxes otherwise.
+fn draw_network_edges(s: &mut String, plan: &PlanView, lay: &PlanLayout) {
+    let (bw, bh, y0) = (lay.bw, lay.bh, lay.y0);
     for e in &plan.edges {
         let (f, t) = (e.from, e.to);
-        let (x1, x2) = (x_of(f) + bw, x_of(t));
+        let (x1, x2) = (lay.x_of(f) + bw, lay.x_of(t));
         let (y1, y2) = (y0 + bh / 2, y0 + bh / 2);
         let label = esc(&e.partitioner);
         if t == f + 1 {
@@ -287,23 +371,29 @@ pub fn plan_svg(plan: &PlanView) -> String {
             let _ = writeln!(
                 s,
                 "<path d=\"M{} {} V{yb} H{} V{}\" fill=\"none\" stroke=\"#444\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{label}</text>",
-                x_of(f) + bw / 2,
+                lay.x_of(f) + bw / 2,
                 y0 + bh,
-                x_of(t) + bw / 2 - 10,
+                lay.x_of(t) + bw / 2 - 10,
                 y0 + bh + 2,
-                (x_of(f) + x_of(t) + bw) / 2,
+                (lay.x_of(f) + lay.x_of(t) + bw) / 2,
                 yb + 12
             );
         }
     }
-    // TaskManagers and slots
-    let ty = y0 + bh + 60;
+}
+
+/// The deployment: one box per TaskManager, its slots stacked inside, and in each slot the
+/// subtasks that share it (slot sharing: one subtask of each chain at most), coloured by
+/// chain and numbered by subtask index.
+fn draw_task_managers(s: &mut String, plan: &PlanView, lay: &PlanLayout) {
+    let (tms, tm_h) = (lay.tms, lay.tm_h);
+    let ty = lay.y0 + lay.bh + 60;
     let _ = writeln!(
         s,
         "<text x=\"20\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">TaskManagers and slots (subtasks sharing a slot)</text>",
         ty - 10
     );
-    let tm_w = (width - 40 - (tms as i64 - 1) * 20) / tms as i64;
+    let tm_w = (lay.width - 40 - (tms as i64 - 1) * 20) / tms as i64;
     for tm in 0..tms {
         let x = 20 + tm as i64 * (tm_w + 20);
         let _ = writeln!(
@@ -312,7 +402,8 @@ pub fn plan_svg(plan: &PlanView) -> String {
             x + 8,
             ty + 18
         );
-        let mine: Vec<_> = slots
+        let mine: Vec<_> = plan
+            .slots
             .iter()
             .filter(|sl| sl.task_manager as usize == tm)
             .collect();
@@ -327,30 +418,34 @@ pub fn plan_svg(plan: &PlanView) -> String {
                 sy + 14,
                 sl.slot
             );
-            let subs = &sl.subtasks;
-            let n = subs.len().max(1) as i64;
-            let cw = (tm_w - 28) / n;
-            for (j, st) in subs.iter().enumerate() {
-                let ci = st.chain;
-                let name = chains.get(ci).map_or("", |c| c.name.as_str());
-                let cx = x + 14 + j as i64 * cw;
-                let _ = writeln!(
-                    s,
-                    "<rect x=\"{cx}\" y=\"{}\" width=\"{}\" height=\"30\" rx=\"3\" fill=\"{}\" stroke=\"#555\"/><text x=\"{}\" y=\"{}\" font-size=\"11\">{} #{}</text>",
-                    sy + 22,
-                    cw - 6,
-                    CHAIN_COLORS[ci % CHAIN_COLORS.len()],
-                    cx + 4,
-                    sy + 41,
-                    esc(&short(name, ((cw - 30) / 7).max(4) as usize)),
-                    st.subtask
-                );
-            }
+            draw_slot_subtasks(s, plan, sl, x, sy, tm_w);
             let _ = writeln!(s, "</g>");
         }
     }
-    s.push_str("</svg>\n");
-    s
+}
+
+/// The subtasks sharing one slot, side by side inside it: each coloured by its chain and
+/// labelled with the chain's name (shortened to fit) and the subtask index.
+fn draw_slot_subtasks(s: &mut String, plan: &PlanView, sl: &PlanSlot, x: i64, sy: i64, tm_w: i64) {
+    let subs = &sl.subtasks;
+    let n = subs.len().max(1) as i64;
+    let cw = (tm_w - 28) / n;
+    for (j, st) in subs.iter().enumerate() {
+        let ci = st.chain;
+        let name = plan.chains.get(ci).map_or("", |c| c.name.as_str());
+        let cx = x + 14 + j as i64 * cw;
+        let _ = writeln!(
+            s,
+            "<rect x=\"{cx}\" y=\"{}\" width=\"{}\" height=\"30\" rx=\"3\" fill=\"{}\" stroke=\"#555\"/><text x=\"{}\" y=\"{}\" font-size=\"11\">{} #{}</text>",
+            sy + 22,
+            cw - 6,
+            CHAIN_COLORS[ci % CHAIN_COLORS.len()],
+            cx + 4,
+            sy + 41,
+            esc(&short(name, ((cw - 30) / 7).max(4) as usize)),
+            st.subtask
+        );
+    }
 }
 
 fn short(s: &str, n: usize) -> String {

@@ -38,6 +38,9 @@ impl Compiler<'_> {
         }
     }
 
+    /// Compiles one expression node: identifiers become field positions, literals constants,
+    /// operators their typed form; anything outside streamlab's SQL subset is an error at
+    /// the node's span.
     pub fn compile(&mut self, e: &Ast) -> Result<Typed, ExprError> {
         match e {
             Ast::Identifier(id) => self.field(None, &id.value, id.span),
@@ -58,47 +61,13 @@ impl Compiler<'_> {
                 negated,
                 low,
                 high,
-            } => {
-                let lo = self.binary(expr, &BinaryOperator::GtEq, low, e.span())?;
-                let hi = self.binary(expr, &BinaryOperator::LtEq, high, e.span())?;
-                let both = Node::And(Box::new(lo.0), Box::new(hi.0));
-                Ok((
-                    if *negated {
-                        Node::Not(Box::new(both))
-                    } else {
-                        both
-                    },
-                    Type::Bool,
-                ))
-            }
+            } => self.between(expr, *negated, low, high, e.span()),
             Ast::In {
                 expr,
                 target: InTarget::List(list),
                 negated,
                 ..
-            } => {
-                let (x, xt) = self.compile(expr)?;
-                let mut values = Vec::with_capacity(list.len());
-                for item in list {
-                    let (n, t) = self.compile(item)?;
-                    let Node::Const(v) = n else {
-                        return Err(self.err(item.span(), "IN lists hold literals only"));
-                    };
-                    if !comparable(xt, t) {
-                        return Err(self.err(item.span(), format!("cannot compare {xt} with {t}")));
-                    }
-                    values.push(v);
-                }
-                let node = Node::InList(Box::new(x), values);
-                Ok((
-                    if *negated {
-                        Node::Not(Box::new(node))
-                    } else {
-                        node
-                    },
-                    Type::Bool,
-                ))
-            }
+            } => self.in_list(expr, list, *negated),
             Ast::Case {
                 operand,
                 conditions,
@@ -115,22 +84,7 @@ impl Compiler<'_> {
                 expr,
                 data_type,
                 ..
-            } => {
-                let target = match data_type {
-                    DataType::Int(_) | DataType::Integer(_) | DataType::BigInt(_) => Type::Int,
-                    DataType::Double(_) | DataType::Float(_) | DataType::Real => Type::Float,
-                    DataType::Varchar(_) | DataType::String(_) | DataType::Text => Type::String,
-                    DataType::Bool | DataType::Boolean => Type::Bool,
-                    other => {
-                        return Err(self.err(
-                            e.span(),
-                            format!("cannot cast to `{other}`; streamlab types are BIGINT, DOUBLE, VARCHAR, BOOLEAN"),
-                        ));
-                    }
-                };
-                let (n, t) = self.compile(expr)?;
-                self.convert(n, t, target, expr.span())
-            }
+            } => self.cast(expr, data_type, e.span()),
             // A bare keyword such as `user` parses as a function call without parentheses:
             // read it as the field of that name.
             Ast::Function(f)
@@ -153,6 +107,61 @@ impl Compiler<'_> {
                 ),
             )),
         }
+    }
+
+    /// `x [NOT] BETWEEN low AND high`: inclusive at both ends, as in SQL, so it compiles to
+    /// `x >= low AND x <= high` (negated as a whole for NOT BETWEEN).
+    fn between(
+        &mut self,
+        expr: &Ast,
+        negated: bool,
+        low: &Ast,
+        high: &Ast,
+        span: Span,
+    ) -> Result<Typed, ExprError> {
+        let lo = self.binary(expr, &BinaryOperator::GtEq, low, span)?;
+        let hi = self.binary(expr, &BinaryOperator::LtEq, high, span)?;
+        let both = Node::And(Box::new(lo.0), Box::new(hi.0));
+        Ok((not_if(negated, both), Type::Bool))
+    }
+
+    /// `x [NOT] IN (a, b, …)`: the list holds literals only, each comparable with `x`, so the
+    /// set is known when the expression is compiled.
+    fn in_list(&mut self, expr: &Ast, list: &[Ast], negated: bool) -> Result<Typed, ExprError> {
+        let (x, xt) = self.compile(expr)?;
+        let mut values = Vec::with_capacity(list.len());
+        for item in list {
+            let (n, t) = self.compile(item)?;
+            let Node::Const(v) = n else {
+                return Err(self.err(item.span(), "IN lists hold literals only"));
+            };
+            if !comparable(xt, t) {
+                return Err(self.err(item.span(), format!("cannot compare {xt} with {t}")));
+            }
+            values.push(v);
+        }
+        let node = Node::InList(Box::new(x), values);
+        Ok((not_if(negated, node), Type::Bool))
+    }
+
+    /// `CAST(x AS type)` to one of the four streamlab types (SQL's names for them:
+    /// BIGINT/INT/INTEGER, DOUBLE/FLOAT/REAL, VARCHAR/STRING/TEXT, BOOLEAN/BOOL); any other
+    /// target type is an error at the whole CAST.
+    fn cast(&mut self, expr: &Ast, data_type: &DataType, span: Span) -> Result<Typed, ExprError> {
+        let target = match data_type {
+            DataType::Int(_) | DataType::Integer(_) | DataType::BigInt(_) => Type::Int,
+            DataType::Double(_) | DataType::Float(_) | DataType::Real => Type::Float,
+            DataType::Varchar(_) | DataType::String(_) | DataType::Text => Type::String,
+            DataType::Bool | DataType::Boolean => Type::Bool,
+            other => {
+                return Err(self.err(
+                    span,
+                    format!("cannot cast to `{other}`; streamlab types are BIGINT, DOUBLE, VARCHAR, BOOLEAN"),
+                ));
+            }
+        };
+        let (n, t) = self.compile(expr)?;
+        self.convert(n, t, target, expr.span())
     }
 
     fn field(
@@ -493,6 +502,15 @@ fn stringify(n: Node, t: Type) -> Node {
         n
     } else {
         Node::ToStr(Box::new(n))
+    }
+}
+
+/// `node`, or `NOT node` for the negated forms (`NOT BETWEEN`, `NOT IN`).
+fn not_if(negated: bool, node: Node) -> Node {
+    if negated {
+        Node::Not(Box::new(node))
+    } else {
+        node
     }
 }
 

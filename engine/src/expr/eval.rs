@@ -166,27 +166,13 @@ impl Node {
                     a.eval(row, acc, cx).as_float(),
                     b.eval(row, acc, cx).as_float(),
                 );
-                Value::Float(match op {
-                    Arith::Add => x + y,
-                    Arith::Sub => x - y,
-                    Arith::Mul => x * y,
-                    Arith::Div => x / y,
-                    Arith::Rem => x % y,
-                })
+                float_arith(*op, x, y)
             }
             Node::IntNeg(a) => Value::Int(a.eval(row, acc, cx).as_int().wrapping_neg()),
             Node::FloatNeg(a) => Value::Float(-a.eval(row, acc, cx).as_float()),
             Node::ToFloat(a) => Value::Float(a.eval(row, acc, cx).as_float()),
             Node::ToInt(a) => Value::Int(a.eval(row, acc, cx).as_float() as i64),
-            Node::ToStr(a) => {
-                let v = a.eval(row, acc, cx);
-                if let Value::Str(_) = v {
-                    return v;
-                }
-                cx.scratch.clear();
-                push_display(cx.scratch, v, cx.interner);
-                Value::Str(cx.interner.intern(cx.scratch))
-            }
+            Node::ToStr(a) => to_str(a, row, acc, cx),
             Node::Compare(op, kind, a, b) => {
                 let (x, y) = (a.eval(row, acc, cx), b.eval(row, acc, cx));
                 Value::Bool(compare(*op, *kind, x, y, cx.interner))
@@ -202,68 +188,119 @@ impl Node {
                 let x = a.eval(row, acc, cx);
                 Value::Bool(list.iter().any(|v| numeric_eq(*v, x)))
             }
-            Node::Case(arms, otherwise) => {
-                for (cond, result) in arms {
-                    if cond.eval(row, acc, cx).as_bool() {
-                        return result.eval(row, acc, cx);
-                    }
-                }
-                otherwise.eval(row, acc, cx)
-            }
-            Node::Lower(a) => map_str(a, row, acc, cx, |s, out| {
-                if s.is_ascii() {
-                    // ASCII maps byte for byte; the same result as the char-wise path, faster.
-                    out.push_str(s);
-                    out.make_ascii_lowercase();
-                } else {
-                    out.extend(s.chars().flat_map(char::to_lowercase));
-                }
-            }),
-            Node::Upper(a) => map_str(a, row, acc, cx, |s, out| {
-                if s.is_ascii() {
-                    out.push_str(s);
-                    out.make_ascii_uppercase();
-                } else {
-                    out.extend(s.chars().flat_map(char::to_uppercase));
-                }
-            }),
-            Node::Concat(parts) => {
-                // Evaluate first (arguments may intern strings), then print into the scratch.
-                let mut vals = [Value::Int(0); 8];
-                let mut out = String::new();
-                let many = parts.len() > vals.len();
-                if many {
-                    for p in parts {
-                        let v = p.eval(row, acc, cx);
-                        push_display(&mut out, v, cx.interner);
-                    }
-                    return Value::Str(cx.interner.intern(&out));
-                }
-                for (slot, p) in vals.iter_mut().zip(parts) {
-                    *slot = p.eval(row, acc, cx);
-                }
-                cx.scratch.clear();
-                for v in &vals[..parts.len()] {
-                    push_display(cx.scratch, *v, cx.interner);
-                }
-                Value::Str(cx.interner.intern(cx.scratch))
-            }
+            Node::Case(arms, otherwise) => case(arms, otherwise, row, acc, cx),
+            Node::Lower(a) => map_str(a, row, acc, cx, lower_into),
+            Node::Upper(a) => map_str(a, row, acc, cx, upper_into),
+            Node::Concat(parts) => concat(parts, row, acc, cx),
             Node::Length(a) => match a.eval(row, acc, cx) {
                 Value::Str(s) => Value::Int(cx.interner.resolve(s).chars().count() as i64),
                 _ => Value::Int(0),
             },
             Node::IntAbs(a) => Value::Int(a.eval(row, acc, cx).as_int().wrapping_abs()),
             Node::FloatAbs(a) => Value::Float(a.eval(row, acc, cx).as_float().abs()),
-            Node::FloatRound(mode, a) => {
-                let x = a.eval(row, acc, cx).as_float();
-                Value::Float(match mode {
-                    RoundMode::Floor => x.floor(),
-                    RoundMode::Ceil => x.ceil(),
-                    RoundMode::Round => x.round(),
-                })
-            }
+            Node::FloatRound(mode, a) => float_round(*mode, a.eval(row, acc, cx).as_float()),
         }
     }
+}
+
+/// Java `double` arithmetic: IEEE 754, so division by zero gives an infinity or NaN rather
+/// than an error, and `%` keeps the sign of the dividend.
+#[inline(always)]
+fn float_arith(op: Arith, x: f64, y: f64) -> Value {
+    Value::Float(match op {
+        Arith::Add => x + y,
+        Arith::Sub => x - y,
+        Arith::Mul => x * y,
+        Arith::Div => x / y,
+        Arith::Rem => x % y,
+    })
+}
+
+/// `CAST(x AS VARCHAR)`: a string stays itself; any other value is printed as Java's
+/// `String.valueOf` would and interned.
+#[inline]
+fn to_str(a: &Node, row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
+    let v = a.eval(row, acc, cx);
+    if let Value::Str(_) = v {
+        return v;
+    }
+    cx.scratch.clear();
+    push_display(cx.scratch, v, cx.interner);
+    Value::Str(cx.interner.intern(cx.scratch))
+}
+
+/// `CASE WHEN … THEN … ELSE … END`: the result of the first arm whose condition holds,
+/// else the ELSE branch; later arms are not evaluated.
+#[inline]
+fn case(
+    arms: &[(Node, Node)],
+    otherwise: &Node,
+    row: &[Value],
+    acc: &[Value],
+    cx: &mut EvalCx<'_>,
+) -> Value {
+    for (cond, result) in arms {
+        if cond.eval(row, acc, cx).as_bool() {
+            return result.eval(row, acc, cx);
+        }
+    }
+    otherwise.eval(row, acc, cx)
+}
+
+/// `lower(s)` into `out`: every character lowercased by its Unicode mapping.
+fn lower_into(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        // ASCII maps byte for byte; the same result as the char-wise path, faster.
+        out.push_str(s);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(s.chars().flat_map(char::to_lowercase));
+    }
+}
+
+/// `upper(s)` into `out`: every character uppercased by its Unicode mapping.
+fn upper_into(s: &str, out: &mut String) {
+    if s.is_ascii() {
+        out.push_str(s);
+        out.make_ascii_uppercase();
+    } else {
+        out.extend(s.chars().flat_map(char::to_uppercase));
+    }
+}
+
+/// `concat(a, b, …)`: every argument printed as Java's `String.valueOf` would, joined and
+/// interned. Up to 8 arguments go through the reused scratch buffer without allocating.
+#[inline]
+fn concat(parts: &[Node], row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
+    // Evaluate first (arguments may intern strings), then print into the scratch.
+    let mut vals = [Value::Int(0); 8];
+    let mut out = String::new();
+    let many = parts.len() > vals.len();
+    if many {
+        for p in parts {
+            let v = p.eval(row, acc, cx);
+            push_display(&mut out, v, cx.interner);
+        }
+        return Value::Str(cx.interner.intern(&out));
+    }
+    for (slot, p) in vals.iter_mut().zip(parts) {
+        *slot = p.eval(row, acc, cx);
+    }
+    cx.scratch.clear();
+    for v in &vals[..parts.len()] {
+        push_display(cx.scratch, *v, cx.interner);
+    }
+    Value::Str(cx.interner.intern(cx.scratch))
+}
+
+/// `floor`, `ceil` or `round` of a double; `round` is half away from zero (SQL `ROUND`).
+#[inline(always)]
+fn float_round(mode: RoundMode, x: f64) -> Value {
+    Value::Float(match mode {
+        RoundMode::Floor => x.floor(),
+        RoundMode::Ceil => x.ceil(),
+        RoundMode::Round => x.round(),
+    })
 }
 
 /// Java `long` arithmetic: wrapping, and division by zero is an error.

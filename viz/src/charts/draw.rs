@@ -262,47 +262,16 @@ pub(super) fn draw_bars<DB: DrawingBackend>(
     draw_legend(root, &chart.plotting_area().get_pixel_range(), &keys)
 }
 
+/// The timeline chart: per execution mode a row over processing time showing the run, its
+/// batches or stages, its checkpoints from trigger to completion and its failures'
+/// downtime.
 pub(super) fn draw_timeline<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     rows: &[TimelineRow],
 ) -> Result<(), VizError> {
-    let end = rows
-        .iter()
-        .map(|r| {
-            r.failures
-                .iter()
-                .map(|f| f.0 + f.1)
-                .fold(r.end_ms, f64::max)
-        })
-        .fold(1.0, f64::max);
-    let grey = RGBColor(90, 90, 90);
-    let red = RGBColor(214, 39, 40);
-    let mut keys: Vec<(String, Glyph)> = vec![("run".into(), Glyph::Bar(grey))];
-    if rows.iter().any(|r| !r.batches.is_empty()) {
-        keys.push(("batch / stage".into(), Glyph::Fill(grey.mix(0.5))));
-    }
-    if rows
-        .iter()
-        .any(|r| r.checkpoints.iter().any(|c| c.1.is_some()))
-    {
-        keys.push(("checkpoint (trigger → complete)".into(), Glyph::Bar(BLACK)));
-    }
-    if rows
-        .iter()
-        .any(|r| r.checkpoints.iter().any(|c| c.1.is_none()))
-    {
-        keys.push((
-            "checkpoint not completed".into(),
-            Glyph::Bar(RGBColor(160, 160, 160)),
-        ));
-    }
-    if rows.iter().any(|r| !r.failures.is_empty()) {
-        keys.push(("failure: downtime".into(), Glyph::Fill(red.mix(0.35))));
-    } else {
-        keys.push(("failures: none".into(), Glyph::Fill(WHITE.mix(0.0))));
-    }
-    let x = Axis::new(0.0, end * 1.03, Scale::Linear);
+    let keys = timeline_legend(rows);
+    let x = Axis::new(0.0, timeline_end(rows) * 1.03, Scale::Linear);
     let y = Axis::fit(
         std::iter::empty(),
         &Scale::Categories(rows.iter().map(|r| r.mode.clone()).collect()),
@@ -327,47 +296,113 @@ pub(super) fn draw_timeline<DB: DrawingBackend>(
     // the width of MIN_MARK_PX pixels, in ms
     let px = chart.plotting_area().get_pixel_range().0.len().max(1) as f64;
     let min_w = (x.hi - x.lo) * MIN_MARK_PX as f64 / px;
-    let span = |a: f64, b: f64| (a, b.max(a + min_w));
     for (i, r) in rows.iter().enumerate() {
-        let y = i as f64;
-        let color = rgb(mode_color(&r.mode));
-        // the run, as a thin bar
-        chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(0.0, y - 0.04), (r.end_ms, y + 0.04)],
-                color.filled(),
-            )))
-            .map_err(err)?;
-        // batches or stages
-        chart
-            .draw_series(r.batches.iter().map(|&(a, b)| {
-                let (a, b) = span(a, b);
-                Rectangle::new([(a, y - 0.25), (b, y + 0.25)], color.mix(0.55).filled())
-            }))
-            .map_err(err)?;
-        // checkpoints: a bar from trigger to completion, below the row's centre, in two
-        // lanes taken in turn so that back-to-back checkpoints stay apart
-        chart
-            .draw_series(r.checkpoints.iter().enumerate().map(|(k, &(t, done))| {
-                let (a, b) = span(t, done.unwrap_or(t));
-                let c = if done.is_some() {
-                    BLACK
-                } else {
-                    RGBColor(160, 160, 160)
-                };
-                let lane = y - 0.40 + (k % 2) as f64 * 0.08;
-                Rectangle::new([(a, lane), (b, lane + 0.05)], c.filled())
-            }))
-            .map_err(err)?;
-        // failures: a red downtime band over the row
-        chart
-            .draw_series(r.failures.iter().map(|&(at, down)| {
-                let (a, b) = span(at, at + down);
-                Rectangle::new([(a, y - 0.45), (b, y + 0.45)], red.mix(0.35).filled())
-            }))
-            .map_err(err)?;
+        draw_timeline_row(&mut chart, i as f64, r, min_w)?;
     }
     draw_legend(root, &chart.plotting_area().get_pixel_range(), &keys)
+}
+
+/// The end of the time axis: the latest end of a run or of a failure's downtime (at least
+/// 1 ms), so that a job still down when the run stops shows its whole downtime.
+fn timeline_end(rows: &[TimelineRow]) -> f64 {
+    rows.iter()
+        .map(|r| {
+            r.failures
+                .iter()
+                .map(|f| f.0 + f.1)
+                .fold(r.end_ms, f64::max)
+        })
+        .fold(1.0, f64::max)
+}
+
+/// The timeline's legend: the run bar always; batches, completed and uncompleted
+/// checkpoints only when some row has them; failures' downtime, or "none" when no mode
+/// failed.
+fn timeline_legend(rows: &[TimelineRow]) -> Vec<(String, Glyph)> {
+    let mut keys: Vec<(String, Glyph)> = vec![("run".into(), Glyph::Bar(TIMELINE_GREY))];
+    if rows.iter().any(|r| !r.batches.is_empty()) {
+        keys.push(("batch / stage".into(), Glyph::Fill(TIMELINE_GREY.mix(0.5))));
+    }
+    if rows
+        .iter()
+        .any(|r| r.checkpoints.iter().any(|c| c.1.is_some()))
+    {
+        keys.push(("checkpoint (trigger → complete)".into(), Glyph::Bar(BLACK)));
+    }
+    if rows
+        .iter()
+        .any(|r| r.checkpoints.iter().any(|c| c.1.is_none()))
+    {
+        keys.push((
+            "checkpoint not completed".into(),
+            Glyph::Bar(RGBColor(160, 160, 160)),
+        ));
+    }
+    if rows.iter().any(|r| !r.failures.is_empty()) {
+        keys.push((
+            "failure: downtime".into(),
+            Glyph::Fill(TIMELINE_RED.mix(0.35)),
+        ));
+    } else {
+        keys.push(("failures: none".into(), Glyph::Fill(WHITE.mix(0.0))));
+    }
+    keys
+}
+
+/// The grey of the run bar in the timeline's legend.
+const TIMELINE_GREY: RGBColor = RGBColor(90, 90, 90);
+/// The red of a failure's downtime band.
+const TIMELINE_RED: RGBColor = RGBColor(214, 39, 40);
+
+/// One mode's row of the timeline at height `y`; every mark at least `min_w` ms wide so
+/// that short batches and checkpoints stay visible.
+fn draw_timeline_row<DB: DrawingBackend>(
+    chart: &mut Frame<'_, DB>,
+    y: f64,
+    r: &TimelineRow,
+    min_w: f64,
+) -> Result<(), VizError> {
+    let span = |a: f64, b: f64| (a, b.max(a + min_w));
+    let color = rgb(mode_color(&r.mode));
+    // the run, as a thin bar
+    chart
+        .draw_series(std::iter::once(Rectangle::new(
+            [(0.0, y - 0.04), (r.end_ms, y + 0.04)],
+            color.filled(),
+        )))
+        .map_err(err)?;
+    // batches or stages
+    chart
+        .draw_series(r.batches.iter().map(|&(a, b)| {
+            let (a, b) = span(a, b);
+            Rectangle::new([(a, y - 0.25), (b, y + 0.25)], color.mix(0.55).filled())
+        }))
+        .map_err(err)?;
+    // checkpoints: a bar from trigger to completion, below the row's centre, in two
+    // lanes taken in turn so that back-to-back checkpoints stay apart
+    chart
+        .draw_series(r.checkpoints.iter().enumerate().map(|(k, &(t, done))| {
+            let (a, b) = span(t, done.unwrap_or(t));
+            let c = if done.is_some() {
+                BLACK
+            } else {
+                RGBColor(160, 160, 160)
+            };
+            let lane = y - 0.40 + (k % 2) as f64 * 0.08;
+            Rectangle::new([(a, lane), (b, lane + 0.05)], c.filled())
+        }))
+        .map_err(err)?;
+    // failures: a red downtime band over the row
+    chart
+        .draw_series(r.failures.iter().map(|&(at, down)| {
+            let (a, b) = span(at, at + down);
+            Rectangle::new(
+                [(a, y - 0.45), (b, y + 0.45)],
+                TIMELINE_RED.mix(0.35).filled(),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
 }
 
 pub(super) fn draw_table<DB: DrawingBackend>(

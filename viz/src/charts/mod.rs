@@ -118,107 +118,29 @@ impl Chart {
             .find(|c| c.0 == name)
             .map_or(name, |c| c.1)
             .to_string();
-        let line = |r: &Run<'_>, points: Vec<(f64, f64)>| Line {
-            name: r.mode.clone(),
-            color: mode_color(&r.mode),
-            points,
-            marks: false,
-        };
         let body = match name {
             "latency_cdf" => Body::Lines {
                 x_label: "latency, record creation → visible at the sink (ms, log scale)".into(),
                 y_label: "fraction of records at or below".into(),
-                lines: runs.iter().map(|r| line(r, r.latency_cdf())).collect(),
+                lines: runs.iter().map(|r| mode_line(r, r.latency_cdf())).collect(),
                 x_scale: Scale::Log,
                 y_scale: Scale::Linear,
             },
-            "latency_percentiles" => Body::Bars {
-                y_label: "latency (ms)".into(),
-                groups: ["p50", "p90", "p99", "max"].map(String::from).to_vec(),
-                bars: runs
-                    .iter()
-                    .map(|r| {
-                        let l = &r.report.latency;
-                        (
-                            r.mode.clone(),
-                            mode_color(&r.mode),
-                            vec![l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms],
-                        )
-                    })
-                    .collect(),
-            },
-            "throughput" => {
-                let bin = crate::throughput_bin_ms(runs);
-                Body::Lines {
-                    x_label: format!("processing time (ms), in bins of {}", tick_ms(bin)),
-                    y_label: "records reaching the sinks (records/s)".into(),
-                    lines: runs
-                        .iter()
-                        .map(|r| line(r, steps(&r.throughput_binned(bin))))
-                        .collect(),
-                    x_scale: Scale::Linear,
-                    y_scale: Scale::Linear,
-                }
-            }
-            "results_over_time" => {
-                let bin = crate::throughput_bin_ms(runs);
-                Body::Lines {
-                    x_label: "processing time (ms)".into(),
-                    y_label: "results visible at the sinks (records, cumulative)".into(),
-                    lines: runs
-                        .iter()
-                        .map(|r| line(r, r.results_over_time(bin)))
-                        .collect(),
-                    x_scale: Scale::Linear,
-                    y_scale: Scale::Linear,
-                }
-            }
+            "latency_percentiles" => latency_percentile_bars(runs),
+            "throughput" => throughput_lines(runs),
+            "results_over_time" => results_over_time_lines(runs),
             "watermark_lag" => Body::Lines {
                 x_label: "processing time (ms)".into(),
                 y_label: "processing time − watermark (ms)".into(),
-                lines: runs.iter().map(|r| line(r, r.watermark_lag())).collect(),
+                lines: runs
+                    .iter()
+                    .map(|r| mode_line(r, r.watermark_lag()))
+                    .collect(),
                 x_scale: Scale::Linear,
                 y_scale: Scale::Linear,
             },
-            "timeline" => Body::Timeline(
-                runs.iter()
-                    .map(|r| TimelineRow {
-                        mode: r.mode.clone(),
-                        end_ms: r.report.sim_duration_ms,
-                        batches: r.batches(),
-                        checkpoints: r.checkpoints(),
-                        failures: r.failures(),
-                    })
-                    .collect(),
-            ),
-            _ => Body::Table {
-                header: [
-                    "mode",
-                    "records out",
-                    "duplicates",
-                    "missing",
-                    "wrong results",
-                    "late drops",
-                ]
-                .map(String::from)
-                .to_vec(),
-                rows: runs
-                    .iter()
-                    .map(|r| {
-                        let c = r.correctness();
-                        (
-                            r.mode.clone(),
-                            vec![
-                                r.report.sink_records.to_string(),
-                                c.map_or("none".into(), |d| d.0.to_string()),
-                                c.map_or("none".into(), |d| d.1.to_string()),
-                                c.map_or("none".into(), |d| d.2.to_string()),
-                                r.late_drops().to_string(),
-                            ],
-                        )
-                    })
-                    .collect(),
-            },
+            "timeline" => Body::Timeline(runs.iter().map(timeline_row).collect()),
+            _ => correctness_table(runs),
         };
         Chart {
             title,
@@ -396,6 +318,112 @@ impl Chart {
             Body::Timeline(rows) => draw_timeline(root, &self.title, rows),
             Body::Table { header, rows } => draw_table(root, &self.title, header, rows),
         }
+    }
+}
+
+/// One mode's line in a comparison chart, in the mode's colour, without point marks.
+fn mode_line(r: &Run<'_>, points: Vec<(f64, f64)>) -> Line {
+    Line {
+        name: r.mode.clone(),
+        color: mode_color(&r.mode),
+        points,
+        marks: false,
+    }
+}
+
+/// End-to-end latency percentiles (p50, p90, p99, max) as grouped bars, one bar per mode.
+fn latency_percentile_bars(runs: &[Run<'_>]) -> Body {
+    Body::Bars {
+        y_label: "latency (ms)".into(),
+        groups: ["p50", "p90", "p99", "max"].map(String::from).to_vec(),
+        bars: runs
+            .iter()
+            .map(|r| {
+                let l = &r.report.latency;
+                (
+                    r.mode.clone(),
+                    mode_color(&r.mode),
+                    vec![l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms],
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Records reaching the sinks per second of processing time, as steps over bins of one
+/// width shared by every mode.
+fn throughput_lines(runs: &[Run<'_>]) -> Body {
+    let bin = crate::throughput_bin_ms(runs);
+    Body::Lines {
+        x_label: format!("processing time (ms), in bins of {}", tick_ms(bin)),
+        y_label: "records reaching the sinks (records/s)".into(),
+        lines: runs
+            .iter()
+            .map(|r| mode_line(r, steps(&r.throughput_binned(bin))))
+            .collect(),
+        x_scale: Scale::Linear,
+        y_scale: Scale::Linear,
+    }
+}
+
+/// Results visible at the sinks, cumulative over processing time: when each mode makes
+/// its output visible (continuously, at batch ends, at checkpoint commits).
+fn results_over_time_lines(runs: &[Run<'_>]) -> Body {
+    let bin = crate::throughput_bin_ms(runs);
+    Body::Lines {
+        x_label: "processing time (ms)".into(),
+        y_label: "results visible at the sinks (records, cumulative)".into(),
+        lines: runs
+            .iter()
+            .map(|r| mode_line(r, r.results_over_time(bin)))
+            .collect(),
+        x_scale: Scale::Linear,
+        y_scale: Scale::Linear,
+    }
+}
+
+/// One mode's timeline row: the run's end, its batches or stages, its checkpoints and its
+/// failures.
+fn timeline_row(r: &Run<'_>) -> TimelineRow {
+    TimelineRow {
+        mode: r.mode.clone(),
+        end_ms: r.report.sim_duration_ms,
+        batches: r.batches(),
+        checkpoints: r.checkpoints(),
+        failures: r.failures(),
+    }
+}
+
+/// The correctness table drawn as a chart: per mode the records out, and against the same
+/// mode's fault-free run the duplicates, missing and wrong results; then the late drops.
+fn correctness_table(runs: &[Run<'_>]) -> Body {
+    Body::Table {
+        header: [
+            "mode",
+            "records out",
+            "duplicates",
+            "missing",
+            "wrong results",
+            "late drops",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: runs
+            .iter()
+            .map(|r| {
+                let c = r.correctness();
+                (
+                    r.mode.clone(),
+                    vec![
+                        r.report.sink_records.to_string(),
+                        c.map_or("none".into(), |d| d.0.to_string()),
+                        c.map_or("none".into(), |d| d.1.to_string()),
+                        c.map_or("none".into(), |d| d.2.to_string()),
+                        r.late_drops().to_string(),
+                    ],
+                )
+            })
+            .collect(),
     }
 }
 

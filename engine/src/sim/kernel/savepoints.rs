@@ -3,13 +3,16 @@
 //! [`crate::sim::rescale`]).
 
 use super::Simulation;
+use crate::core::time::SimTime;
 use crate::flink::restart::JobStatus;
 use crate::plan::Plan;
-use crate::report::RescaleReport;
+use crate::report::{RescaleReport, RescaledOperator};
 use crate::scenario::Scenario;
+use crate::sim::channel::Channel;
 use crate::sim::checkpoint::TaskSnapshot;
 use crate::sim::queue::Event;
 use crate::sim::savepoint::{self, Kind};
+use crate::sim::task::Task;
 use crate::sim::{build, recovery, rescale};
 use serde_json::json;
 
@@ -112,7 +115,16 @@ impl Simulation<'_> {
             &self.interner,
             now,
         );
-        // Retire the old job's tasks and channels.
+        self.retire_old_job(p1, old);
+        self.deploy_new_job(s2, p2, tasks, rt.channels, &rt.task_of);
+        self.restore_point_from_savepoint(s2, sp_id, now, report_ops);
+        self.start_resubmitted_job(s2, sp_id, now);
+        true
+    }
+
+    /// Retires the old job's tasks and channels: the network figures of its channels are
+    /// kept for the report, its tasks (with their final counters) under their chain's name.
+    fn retire_old_job(&mut self, p1: &Plan, old: Vec<Task>) {
         for c in &self.channels {
             self.sp.retired_net.0 += c.buffers_sent;
             self.sp.retired_net.1 += c.bytes_sent;
@@ -121,16 +133,42 @@ impl Simulation<'_> {
             let chain = p1.execution.vertices[t.vertex].name.clone();
             self.sp.retired.push(savepoint::Retired { task: t, chain });
         }
+    }
+
+    /// Deploys the new job's tasks and channels in place of the old ones: every
+    /// TaskManager's cores free again, failover regions and source alignment groups computed
+    /// for the new job graph.
+    fn deploy_new_job(
+        &mut self,
+        s2: &Scenario,
+        p2: &Plan,
+        tasks: Vec<Task>,
+        channels: Vec<Channel>,
+        task_of: &[Vec<u32>],
+    ) {
         self.tasks = tasks;
         self.tap_sinks();
-        self.channels = rt.channels;
+        self.channels = channels;
         self.finished = 0;
         for cpu in &mut self.tms {
             cpu.free = s2.cluster.cores_per_tm;
             cpu.ready.clear();
         }
         self.recovery.region = recovery::regions(self.tasks.len(), &self.channels);
-        self.alignment = super::alignment_groups(s2, p2, &rt.task_of);
+        self.alignment = super::alignment_groups(s2, p2, task_of);
+    }
+
+    /// The savepoint becomes the new job's first restore point: the checkpoint coordinator
+    /// starts afresh with ids continuing after the savepoint's, and the rescale report
+    /// records when the savepoint was triggered, the old job stopped and the new one
+    /// restarted, with each operator's redistributed state.
+    fn restore_point_from_savepoint(
+        &mut self,
+        s2: &Scenario,
+        sp_id: u64,
+        now: SimTime,
+        report_ops: Vec<RescaledOperator>,
+    ) {
         // The savepoint is the new job's first restore point; ids continue after it.
         if let Some(c) = self.coord.as_mut() {
             c.reset_for_new_job();
@@ -149,6 +187,12 @@ impl Simulation<'_> {
         });
         self.recovery
             .restored(&self.sp.downtime_failures, now, Some(sp_id));
+    }
+
+    /// Starts the resubmitted job: CREATED then RUNNING, every source restored from the
+    /// savepoint, periodic checkpoints and source alignment started, faults that outlast the
+    /// downtime applied again, and every task scheduled.
+    fn start_resubmitted_job(&mut self, s2: &Scenario, sp_id: u64, now: SimTime) {
         if let Some(o) = self.observer.as_mut() {
             o.resubmitted(now, sp_id, &self.tasks, self.channels.len());
         }
@@ -184,6 +228,5 @@ impl Simulation<'_> {
         for t in 0..self.tasks.len() as u32 {
             self.try_schedule(t);
         }
-        true
     }
 }
