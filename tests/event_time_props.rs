@@ -37,6 +37,10 @@
 //!
 //! Cases per property: 64, or `PROPTEST_CASES`. A failure shows the shrunk input and the
 //! scenario text. Failures are not persisted to files; `PROPTEST_RNG_SEED` fixes the inputs.
+//!
+//! Over 800 lines because the reference model (Flink's window rules written independently of
+//! the engine), the input generators and the three properties that compare them belong together:
+//! splitting the model from its properties would hide what each property checks against.
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;

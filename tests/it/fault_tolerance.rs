@@ -1,5 +1,9 @@
 //! Fault tolerance end to end: checkpoints, crashes, restarts, and what each sink guarantee
 //! makes of them (issue 4).
+//!
+//! Over 800 lines because it is the end-to-end suite of one subject — checkpoints, failures,
+//! restart strategies and sink guarantees — whose tests share the helpers at its top
+//! (`report_of`, `variant`, `sink`).
 
 use crate::assert_run;
 use crate::util::{scratch, streamlab, texts};
