@@ -8,7 +8,7 @@ use super::source::{SourceData as RtData, SourceState, field_gen, lit_value};
 use super::task::{Gate, Sched, Task, TaskTime};
 use crate::core::cost::BufferTimeout;
 use crate::core::rng::SeedTree;
-use crate::core::time::SimDuration;
+use crate::core::time::{Pace, SimDuration};
 use crate::core::value::{Interner, Schema, Type, Value};
 use crate::expr::{Expr, SelectItem};
 use crate::flink::valve::Valve;
@@ -82,16 +82,16 @@ pub fn build(
                 .enumerate()
                 .map(|(pos, &op)| op_slot(s, p, vi, &out_edges, pos, op, interner, annotate))
                 .collect();
-            let ser_ns = out_edges
+            let ser = out_edges
                 .iter()
                 .map(|&je| {
                     let copies = eg.edges[je]
                         .partitioner
                         .copies(edge_channels[je][st as usize].len());
-                    cost.serialize_record.as_nanos() * copies as u64
+                    cost.serialize_record * copies as u64
                 })
                 .collect();
-            let chain = Chain::new(ops, ser_ns);
+            let chain = Chain::new(ops, ser);
             let writers = out_edges
                 .iter()
                 .map(|&je| {
@@ -293,7 +293,7 @@ fn op_slot(
         operator,
         outs,
         parent,
-        node.cost.unwrap_or(default_cost).as_nanos(),
+        node.cost.unwrap_or(default_cost),
         op.index(),
         node.schema.arity(),
     );
@@ -615,7 +615,7 @@ fn source_state(
     gens_of: &FxHashMap<usize, Vec<super::source::FieldGen>>,
 ) -> SourceState {
     let node = &s.nodes[idx];
-    let interval_ns = src.rate.map(|r| 1e9 / (r / f64::from(p)));
+    let pace = src.rate.map(|r| Pace::per_sec(r / f64::from(p)));
     let arity = node.schema.arity();
     match &src.data {
         SourceData::Generator {
@@ -638,7 +638,7 @@ fn source_state(
                 total,
                 until: duration.map(crate::core::time::SimTime::at),
                 open_until: None,
-                interval_ns,
+                pace,
                 subtask: st,
                 parallelism: p,
                 row: vec![Value::Int(0); arity],
@@ -674,7 +674,7 @@ fn source_state(
                 total: Some(total),
                 until: None,
                 open_until: open_for.map(crate::core::time::SimTime::at),
-                interval_ns,
+                pace,
                 subtask: st,
                 parallelism: p,
                 row: Vec::with_capacity(arity),
