@@ -50,7 +50,7 @@ pub fn pitfalls(ck: &mut Checker, nodes: &[NodeDef], ft: &FaultTolerance) {
             );
         }
         if let Some(end) = end
-            && cp.interval.as_nanos() > end.as_nanos()
+            && crate::core::time::SimTime::at(cp.interval) > end
         {
             ck.warn(
                 at,

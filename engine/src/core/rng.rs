@@ -6,6 +6,7 @@
 //! stream under the master seed. Adding a new component therefore never changes the numbers
 //! the existing ones draw, and the order in which components are created does not matter.
 
+use crate::core::time::SimDuration;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
@@ -86,6 +87,22 @@ impl SimRng {
     pub fn unit_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
+
+    /// A span drawn uniformly from `[lo, hi]`, to the nanosecond (`lo <= hi`): a uniform
+    /// delay, a randomized first checkpoint trigger.
+    #[inline]
+    pub fn duration_between(&mut self, lo: SimDuration, hi: SimDuration) -> SimDuration {
+        let span = hi.as_nanos() - lo.as_nanos() + 1;
+        lo + SimDuration::from_nanos(self.below(span))
+    }
+
+    /// A span drawn from the exponential distribution with this `mean` (inverse transform,
+    /// rounded toward zero): the gaps of a Poisson process.
+    #[inline]
+    pub fn exponential(&mut self, mean: SimDuration) -> SimDuration {
+        let u = self.unit_f64();
+        mean.mul_f64(-(1.0 - u).ln())
+    }
 }
 
 /// FNV-1a, 64 bit: a stable hash of a label (never `std`'s randomly keyed hasher).
@@ -101,6 +118,30 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_between_stay_in_range_and_reach_both_ends() {
+        let mut r = SeedTree::new(5).stream("d");
+        let (lo, hi) = (SimDuration::from_nanos(10), SimDuration::from_nanos(12));
+        let seen: std::collections::BTreeSet<u64> = (0..200)
+            .map(|_| r.duration_between(lo, hi).as_nanos())
+            .collect();
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![10, 11, 12]);
+        assert_eq!(r.duration_between(lo, lo), lo);
+    }
+
+    #[test]
+    fn exponential_spans_are_the_inverse_transform_of_one_uniform_draw() {
+        let mut a = SeedTree::new(9).stream("e");
+        let mut b = SeedTree::new(9).stream("e");
+        let mean = SimDuration::from_millis(10);
+        let u = b.unit_f64();
+        let want = (-(1.0 - u).ln() * 10_000_000.0) as u64;
+        assert_eq!(a.exponential(mean).as_nanos(), want);
+        let n = 20_000;
+        let avg = (0..n).map(|_| a.exponential(mean).as_nanos()).sum::<u64>() / n;
+        assert!((9_500_000..10_500_000).contains(&avg), "mean {avg}");
+    }
 
     #[test]
     fn same_seed_and_label_give_the_same_stream() {

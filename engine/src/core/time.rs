@@ -17,15 +17,25 @@
 //!   deadline that never comes, a source that never closes), so running past it stays there.
 //! * `since` / `saturating_sub` **saturate at zero**: a span from a later instant is empty.
 //! * `checked_add` returns `None` on overflow, for callers where overflow would be a bug.
+//! * The operators `+`, `+=` (instant + span, span + span) and `*` (span × count) are plain
+//!   integer arithmetic, exactly like `u64`: overflow panics in debug builds and wraps in
+//!   release builds. They are for the per-record hot paths (the depth-first times of a chain,
+//!   network writes), where the run's time limit keeps values far from the edge and one
+//!   `add` instruction, with no branch, is what the loop can afford.
 //! * The unit constructors (`from_millis`, `from_secs`, …) **panic** on overflow: they take
 //!   constants and already-validated configuration, so an overflow there is a bug
 //!   (user-written durations go through `scenario::units::parse_duration`, which reports
 //!   "too large" instead).
 //!
+//! Conversions from floats (a size at a bandwidth, a record every 1/rate seconds) are each
+//! written once here and **truncate** toward zero, like Rust's `as u64` (negative and NaN
+//! give zero, values past the range saturate).
+//!
 //! Serialization is the bare integer of nanoseconds (`#[serde(transparent)]`).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::ops::{Add, AddAssign, Mul};
 
 const NANOS_PER_MICRO: u64 = 1_000;
 const NANOS_PER_MILLI: u64 = 1_000_000;
@@ -84,6 +94,18 @@ impl SimTime {
     pub const fn from_secs(n: u64) -> SimTime {
         SimTime(scaled(n, NANOS_PER_SEC))
     }
+    /// The instant `n` (fractional) nanoseconds after the start, rounded toward zero; negative
+    /// and NaN give the start, values past the range [`SimTime::MAX`] (Rust's `as`).
+    #[inline]
+    pub fn from_nanos_f64(n: f64) -> SimTime {
+        SimTime(n as u64)
+    }
+    /// The instant `ms` (fractional) milliseconds after the start — a time a report shows in
+    /// milliseconds, read back — rounded toward zero like [`SimTime::from_nanos_f64`].
+    #[inline]
+    pub fn from_millis_f64(ms: f64) -> SimTime {
+        SimTime::from_nanos_f64(ms * 1e6)
+    }
     /// The instant that lies `d` after the start of the run.
     #[inline]
     pub const fn at(d: SimDuration) -> SimTime {
@@ -133,12 +155,25 @@ impl SimTime {
         let p = if period.0 == 0 { 1 } else { period.0 };
         SimTime(self.0 - self.0 % p)
     }
+    /// The first instant at or after `self` on the grid of multiples of `period` (a trigger
+    /// boundary). `period` must not be zero; integer arithmetic like `+` (see the module doc).
+    #[inline]
+    pub const fn ceil_to(self, period: SimDuration) -> SimTime {
+        SimTime(self.0.div_ceil(period.0) * period.0)
+    }
     /// The first instant strictly after `self` on the grid of multiples of `period` (a periodic
     /// timer's next tick, like Flink's auto-watermark and buffer-flush timers). Saturates at
     /// the end of time. `period` must not be zero.
     #[inline]
     pub const fn next_multiple_of(self, period: SimDuration) -> SimTime {
         SimTime((self.0 / period.0 + 1).saturating_mul(period.0))
+    }
+
+    /// How many whole `period`s lie between the start of the run and this instant (the index
+    /// of the bucket of width `period` it falls in). `period` must not be zero.
+    #[inline]
+    pub const fn whole_periods(self, period: SimDuration) -> u64 {
+        self.0 / period.0
     }
 
     /// Processing time read as an event-time timestamp (milliseconds, rounded down): what
@@ -220,6 +255,12 @@ impl SimDuration {
     pub fn as_millis_f64(self) -> f64 {
         self.0 as f64 / 1e6
     }
+    /// The shortest whole number of `period`s at least as long as this span. `period` must
+    /// not be zero; integer arithmetic like `+` (see the module doc).
+    #[inline]
+    pub const fn ceil_to(self, period: SimDuration) -> SimDuration {
+        SimDuration(self.0.div_ceil(period.0) * period.0)
+    }
     /// Whether this span is empty.
     #[inline]
     pub const fn is_zero(self) -> bool {
@@ -236,6 +277,20 @@ impl SimDuration {
     #[inline]
     pub fn mul_f64(self, factor: f64) -> SimDuration {
         SimDuration((self.0 as f64 * factor) as u64)
+    }
+    /// The time to move `bytes` at `bytes_per_sec` (a checkpoint upload, a state copy):
+    /// `bytes / bytes_per_sec` seconds, rounded toward zero like
+    /// [`SimDuration::from_secs_f64`]. A zero bandwidth gives [`SimDuration::MAX`].
+    #[inline]
+    pub fn for_bytes(bytes: u64, bytes_per_sec: f64) -> SimDuration {
+        SimDuration::from_secs_f64(bytes as f64 / bytes_per_sec)
+    }
+    /// The time `count` records take at `per_sec` records per second (a rate-limited
+    /// source): `count / per_sec` seconds, rounded toward zero like
+    /// [`SimDuration::from_secs_f64`].
+    #[inline]
+    pub fn for_records(count: u64, per_sec: f64) -> SimDuration {
+        SimDuration::from_secs_f64(count as f64 / per_sec)
     }
     /// Sum of two spans, saturating at [`SimDuration::MAX`].
     #[inline]
@@ -254,6 +309,82 @@ impl SimDuration {
     #[inline]
     pub const fn saturating_sub(self, other: SimDuration) -> SimDuration {
         SimDuration(self.0.saturating_sub(other.0))
+    }
+}
+
+/// Plain integer `+` (see the module doc: panics on overflow in debug builds, wraps in
+/// release builds; for hot paths whose values the run's time limit bounds).
+impl Add<SimDuration> for SimTime {
+    type Output = SimTime;
+    #[inline(always)]
+    fn add(self, d: SimDuration) -> SimTime {
+        SimTime(self.0 + d.0)
+    }
+}
+
+/// Plain integer `+=`, as [`SimTime`]` + `[`SimDuration`].
+impl AddAssign<SimDuration> for SimTime {
+    #[inline(always)]
+    fn add_assign(&mut self, d: SimDuration) {
+        self.0 += d.0;
+    }
+}
+
+/// Plain integer `+` of two spans (see the module doc).
+impl Add for SimDuration {
+    type Output = SimDuration;
+    #[inline(always)]
+    fn add(self, d: SimDuration) -> SimDuration {
+        SimDuration(self.0 + d.0)
+    }
+}
+
+/// Plain integer `+=` of two spans (see the module doc).
+impl AddAssign for SimDuration {
+    #[inline(always)]
+    fn add_assign(&mut self, d: SimDuration) {
+        self.0 += d.0;
+    }
+}
+
+/// Plain integer `*`: `n` back-to-back copies of the span (see the module doc; [`SimDuration::times`]
+/// saturates instead).
+impl Mul<u64> for SimDuration {
+    type Output = SimDuration;
+    #[inline(always)]
+    fn mul(self, n: u64) -> SimDuration {
+        SimDuration(self.0 * n)
+    }
+}
+
+/// A steady pace of processing time: one record every `1 / rate` seconds, kept as
+/// fractional nanoseconds so that record `k` is due at `k × interval`, truncated — the `k`-th
+/// record of a rate-limited source (`rate` records per second over its subtasks) is born
+/// then, without the drift that adding a rounded interval `k` times would cause.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Pace {
+    /// Nanoseconds between two records (fractional).
+    interval_nanos: f64,
+}
+
+impl Pace {
+    /// One record every `1 / per_sec` seconds (`per_sec` > 0).
+    #[inline]
+    pub fn per_sec(per_sec: f64) -> Pace {
+        Pace {
+            interval_nanos: 1e9 / per_sec,
+        }
+    }
+    /// When record `k` (counting from 0) is due: `k × interval` after the start, rounded
+    /// toward zero.
+    #[inline]
+    pub fn nth(self, k: u64) -> SimTime {
+        SimTime::from_nanos_f64(k as f64 * self.interval_nanos)
+    }
+    /// The interval in (fractional) nanoseconds.
+    #[inline]
+    pub fn interval_nanos(self) -> f64 {
+        self.interval_nanos
     }
 }
 
@@ -425,6 +556,96 @@ mod tests {
         assert_eq!(SimDuration::from_nanos_f64(2.9), SimDuration::from_nanos(2));
         assert_eq!(SimTime::from_millis(1_500).as_millis_f64(), 1_500.0);
         assert_eq!(SimDuration::from_millis(1_500).as_secs_f64(), 1.5);
+    }
+
+    #[test]
+    fn ceil_to_rounds_up_to_the_grid_and_keeps_grid_points() {
+        let p = SimDuration::from_millis(200);
+        assert_eq!(SimTime::ZERO.ceil_to(p), SimTime::ZERO);
+        assert_eq!(
+            SimTime::from_millis(1).ceil_to(p),
+            SimTime::from_millis(200)
+        );
+        assert_eq!(
+            SimTime::from_millis(200).ceil_to(p),
+            SimTime::from_millis(200)
+        );
+        assert_eq!(
+            SimDuration::from_millis(201).ceil_to(p),
+            SimDuration::from_millis(400)
+        );
+        assert_eq!(SimDuration::ZERO.ceil_to(p), SimDuration::ZERO);
+    }
+
+    #[test]
+    fn whole_periods_index_buckets() {
+        let p = SimDuration::from_millis(10);
+        assert_eq!(SimTime::ZERO.whole_periods(p), 0);
+        assert_eq!(SimTime::from_nanos(9_999_999).whole_periods(p), 0);
+        assert_eq!(SimTime::from_millis(25).whole_periods(p), 2);
+    }
+
+    #[test]
+    fn operators_are_plain_integer_arithmetic() {
+        let mut t = SimTime::from_nanos(10) + SimDuration::from_nanos(5);
+        assert_eq!(t, SimTime::from_nanos(15));
+        t += SimDuration::from_nanos(1);
+        assert_eq!(t, SimTime::from_nanos(16));
+        let mut d = SimDuration::from_nanos(2) + SimDuration::from_nanos(3);
+        d += SimDuration::from_nanos(4);
+        assert_eq!(d, SimDuration::from_nanos(9));
+        assert_eq!(d * 3, SimDuration::from_nanos(27));
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "overflow")]
+    fn operators_panic_on_overflow_in_debug_builds() {
+        let _ = SimTime::MAX + SimDuration::from_nanos(1);
+    }
+
+    #[test]
+    fn sizes_at_a_bandwidth_truncate() {
+        // 1 MiB at 1 GB/s: 1_048_576 ns exactly; 1000 bytes at 3 B/s: 333.33… s.
+        assert_eq!(
+            SimDuration::for_bytes(1 << 20, 1e9),
+            SimDuration::from_nanos(1_048_576)
+        );
+        assert_eq!(
+            SimDuration::for_bytes(1000, 3.0),
+            SimDuration::from_nanos(333_333_333_333)
+        );
+        assert_eq!(SimDuration::for_bytes(1, 0.0), SimDuration::MAX);
+        assert_eq!(SimDuration::for_bytes(0, 1e9), SimDuration::ZERO);
+    }
+
+    #[test]
+    fn records_at_a_rate_truncate() {
+        assert_eq!(
+            SimDuration::for_records(3, 1000.0),
+            SimDuration::from_millis(3)
+        );
+        assert_eq!(
+            SimDuration::for_records(1, 3.0),
+            SimDuration::from_nanos(333_333_333)
+        );
+    }
+
+    #[test]
+    fn a_pace_places_record_k_at_k_intervals_without_drift() {
+        let p = Pace::per_sec(3.0);
+        assert_eq!(p.nth(0), SimTime::ZERO);
+        assert_eq!(p.nth(1), SimTime::from_nanos(333_333_333));
+        // Not 3 × the truncated interval (999_999_999): the fraction is kept.
+        assert_eq!(p.nth(3), SimTime::from_secs(1));
+        assert_eq!(p.interval_nanos(), 1e9 / 3.0);
+        assert_eq!(SimTime::from_nanos_f64(-2.0), SimTime::ZERO);
+        assert_eq!(SimTime::from_nanos_f64(7.9), SimTime::from_nanos(7));
+        assert_eq!(
+            SimTime::from_millis_f64(1.5),
+            SimTime::from_nanos(1_500_000)
+        );
+        assert_eq!(SimTime::from_millis_f64(0.0000019), SimTime::from_nanos(1));
     }
 
     #[test]

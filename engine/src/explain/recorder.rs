@@ -235,7 +235,7 @@ fn split_offsets(t: &Task) -> Vec<SplitOffset> {
             .map(|s| SplitOffset {
                 split: s.subtask,
                 offset: s.emitted,
-                interval_ns: s.interval_ns,
+                interval_ns: s.pace.map(crate::core::time::Pace::interval_nanos),
             })
             .collect()
     })
@@ -337,7 +337,7 @@ impl Recording {
             self.follow = tasks.iter().enumerate().find_map(|(i, t)| {
                 let src = t.source.as_ref()?;
                 (t.chain.ops.first()?.node == node && t.subtask == partition).then_some(())?;
-                let born = SimTime::from_nanos((n as f64 * src.interval_ns?) as u64);
+                let born = src.pace?.nth(n);
                 Some((i as u32, born))
             });
         }
@@ -381,12 +381,16 @@ impl Recording {
 fn task_info(t: &Task) -> TaskInfo {
     let (source_rows, interval_ns, has_data) = match &t.source {
         Some(src) => match &src.data {
-            crate::sim::source::SourceData::Rows { mine, .. } => {
-                (Some(mine.clone()), src.interval_ns, !mine.is_empty())
-            }
-            crate::sim::source::SourceData::Generated { .. } => {
-                (None, src.interval_ns, src.total != Some(0))
-            }
+            crate::sim::source::SourceData::Rows { mine, .. } => (
+                Some(mine.clone()),
+                src.pace.map(crate::core::time::Pace::interval_nanos),
+                !mine.is_empty(),
+            ),
+            crate::sim::source::SourceData::Generated { .. } => (
+                None,
+                src.pace.map(crate::core::time::Pace::interval_nanos),
+                src.total != Some(0),
+            ),
         },
         None => (None, None, true),
     };

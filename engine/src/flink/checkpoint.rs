@@ -23,9 +23,7 @@ pub fn initial_delay(
     interval: SimDuration,
     rng: &mut SimRng,
 ) -> SimDuration {
-    let lo = min_pause.as_nanos().min(interval.as_nanos());
-    let hi = interval.as_nanos();
-    SimDuration::from_nanos(lo + rng.below(hi - lo + 1))
+    rng.duration_between(min_pause.min(interval), interval)
 }
 
 /// Whether a periodic trigger may go at `now` with `pending` checkpoints in flight and the

@@ -38,7 +38,7 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{FailureReport, ModeError, ModeRun, report};
-use crate::core::time::{EVENT_TIME_MAX, SimTime};
+use crate::core::time::{EVENT_TIME_MAX, SimDuration, SimTime};
 use crate::ops::batch::Batch;
 use crate::plan::Plan;
 use crate::report::Status;
@@ -54,14 +54,14 @@ pub const ACKER_QUEUE: u64 = crate::core::defaults::baselines::STORM_RECEIVE_BUF
 /// ack messages it sent, in acker order (FIFO, so the start times never decrease).
 #[derive(Default)]
 struct AckerQueue {
-    trees: VecDeque<(u64, u64)>,
+    trees: VecDeque<(SimTime, u64)>,
     waiting: u64,
 }
 
 impl AckerQueue {
     /// The earliest time at or after `t` at which the queue has room: the acks of trees the
     /// acker has started on by then have left it.
-    fn room_at(&mut self, mut t: u64) -> u64 {
+    fn room_at(&mut self, mut t: SimTime) -> SimTime {
         loop {
             while let Some(&(start, msgs)) = self.trees.front()
                 && start <= t
@@ -77,7 +77,7 @@ impl AckerQueue {
     }
 
     /// A tree's acks join the queue; the acker starts on them at `start`.
-    fn push(&mut self, start: u64, msgs: u64) {
+    fn push(&mut self, start: SimTime, msgs: u64) {
         self.trees.push_back((start, msgs));
         self.waiting += msgs;
     }
@@ -93,18 +93,18 @@ impl AckerQueue {
 struct InFlight {
     src: usize,
     tuple: Batch,
-    emitted: u64,
-    acked: u64,
+    emitted: SimTime,
+    acked: SimTime,
 }
 
 /// The acker executor: its receive queue, when it is next free, and what an ack costs.
 struct Acker {
     queue: AckerQueue,
-    free: u64,
-    /// The hop from a bolt to the acker and from the acker to the spout (a local channel), ns.
-    hop: u64,
-    /// CPU time per ack message, ns.
-    cost: u64,
+    free: SimTime,
+    /// The hop from a bolt to the acker and from the acker to the spout (a local channel).
+    hop: SimDuration,
+    /// CPU time per ack message.
+    cost: SimDuration,
 }
 
 impl Acker {
@@ -112,16 +112,16 @@ impl Acker {
     fn new(s: &Scenario) -> Self {
         Acker {
             queue: AckerQueue::default(),
-            free: 0,
-            hop: s.cost.local_channel_latency.as_nanos(),
-            cost: s.modes.acking.ack_cost.as_nanos(),
+            free: SimTime::ZERO,
+            hop: s.cost.local_channel_latency,
+            cost: s.modes.acking.ack_cost,
         }
     }
 
     /// A spout tuple's tree of `tree` tuples was done at `done`: its acks reach the acker
     /// after a hop and wait for it; the acker spends `cost` per tuple. Returns when the
     /// spout learns the tuple is acked.
-    fn ack(&mut self, done: u64, tree: u64) -> u64 {
+    fn ack(&mut self, done: SimTime, tree: u64) -> SimTime {
         let start = (done + self.hop).max(self.free);
         self.queue.push(start, tree);
         self.free = start + self.cost * tree;
@@ -129,7 +129,7 @@ impl Acker {
     }
 
     /// A crash: the acker comes back empty at `restart_at`.
-    fn restart(&mut self, restart_at: u64) {
+    fn restart(&mut self, restart_at: SimTime) {
         self.queue.clear();
         self.free = self.free.min(restart_at);
     }
@@ -148,15 +148,18 @@ pub fn run(
     let mut df = Dataflow::new(s, p, seed, Exchange::Pipelined);
     df.collect = collect;
     let event_time = df.has_event_time();
-    let tick = s.job.auto_watermark_interval.as_nanos().max(1_000_000);
-    let mut next_tick = tick;
+    let tick = s
+        .job
+        .auto_watermark_interval
+        .max(SimDuration::from_millis(1));
+    let mut next_tick = SimTime::at(tick);
     let mut acker = Acker::new(s);
-    let mut spout_free: Vec<u64> = vec![0; df.sources.len()];
-    let mut restart_at = 0u64;
+    let mut spout_free: Vec<SimTime> = vec![SimTime::ZERO; df.sources.len()];
+    let mut restart_at = SimTime::ZERO;
     let mut replay = Replay::default();
     let mut failures = Vec::new();
     let mut events = 0u64;
-    let mut now = 0u64;
+    let mut now = SimTime::ZERO;
     let mut status = Status::Finished;
     let mut message = None;
     loop {
@@ -168,14 +171,14 @@ pub fn run(
         let next = next.map(|n| acker.queue.room_at(n.max(restart_at)));
         // Crash before the next tuple?
         if let Some(c) = crash
-            && next.is_none_or(|n| n.max(restart_at) >= c.at.as_nanos())
+            && next.is_none_or(|n| n.max(restart_at) >= c.at)
         {
             crash = None;
-            restart_at = c.at.as_nanos() + c.downtime.as_nanos();
+            restart_at = c.at + c.downtime;
             acker.restart(restart_at);
             // bolts restart empty; sinks are external systems and keep what they have
             df.restart_from(Dataflow::new(s, p, seed, Exchange::Pipelined), restart_at);
-            replay.lose_in_flight(c, cfg.message_timeout.as_nanos(), restart_at);
+            replay.lose_in_flight(c, cfg.message_timeout, restart_at);
             failures.push(failure(c, replay.replayed, cfg));
             continue;
         }
@@ -186,7 +189,7 @@ pub fn run(
             watermark_tick(&mut df, next_tick, crash, &mut replay);
             next_tick += tick;
         }
-        if at > s.limits.max_sim_time.as_nanos() || events > s.limits.max_events {
+        if at > SimTime::at(s.limits.max_sim_time) || events > s.limits.max_events {
             status = Status::LimitReached;
             message = Some(limit_message(s));
             break;
@@ -202,7 +205,7 @@ pub fn run(
         // the tuple is emitted at `at`
         let acked = emit(&mut df, &mut acker, &mut spout_free, src, &tuple, at);
         now = now.max(acked);
-        if crash.is_some_and(|c| at < c.at.as_nanos()) {
+        if crash.is_some_and(|c| at < c.at) {
             replay.track(src, tuple, at, acked);
         }
         deliver(&mut df, crash, &mut replay.in_flight);
@@ -222,7 +225,7 @@ pub fn run(
         &df,
         super::Mode::Acking.name(),
         seed,
-        SimTime::from_nanos(end),
+        end,
         status,
         message,
         events,
@@ -234,14 +237,14 @@ pub fn run(
 }
 
 /// The earlier of two optional times.
-fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+fn earliest(a: Option<SimTime>, b: Option<SimTime>) -> Option<SimTime> {
     a.into_iter().chain(b).min()
 }
 
 /// The input has ended (the job finished, no crash ahead): once every thread is free (and
 /// not before `now`), the operators get the final watermark (+∞) and the sinks show what it
 /// fired.
-fn end_of_input(df: &mut Dataflow, now: u64, replay: &mut Replay) {
+fn end_of_input(df: &mut Dataflow, now: SimTime, replay: &mut Replay) {
     let t = df.all_free().max(now);
     df.pass(t, Some(EVENT_TIME_MAX));
     deliver(df, None, &mut replay.in_flight);
@@ -249,11 +252,11 @@ fn end_of_input(df: &mut Dataflow, now: u64, replay: &mut Replay) {
 
 /// The earliest record a spout can emit: the source subtask with the earliest born record
 /// (at the earliest when its spout is free), as `(time, source index)`.
-fn next_record(df: &Dataflow, spout_free: &[u64]) -> Option<(u64, usize)> {
+fn next_record(df: &Dataflow, spout_free: &[SimTime]) -> Option<(SimTime, usize)> {
     df.sources
         .iter()
         .enumerate()
-        .filter_map(|(i, x)| x.next_birth().map(|b| (b.as_nanos().max(spout_free[i]), i)))
+        .filter_map(|(i, x)| x.next_birth().map(|b| (b.max(spout_free[i]), i)))
         .min()
 }
 
@@ -263,11 +266,11 @@ fn next_record(df: &Dataflow, spout_free: &[u64]) -> Option<(u64, usize)> {
 fn emit(
     df: &mut Dataflow,
     acker: &mut Acker,
-    spout_free: &mut [u64],
+    spout_free: &mut [SimTime],
     src: usize,
     tuple: &Batch,
-    emitted: u64,
-) -> u64 {
+    emitted: SimTime,
+) -> SimTime {
     let (node, st) = (df.sources[src].node, df.sources[src].subtask);
     df.inject(node, st, tuple, &[emitted]);
     df.pass(emitted, None);
@@ -277,7 +280,12 @@ fn emit(
 
 /// An `auto_watermark_interval` tick at `t`: the operators get the sources' watermark (when
 /// there is one) and the sinks show what it fired.
-fn watermark_tick(df: &mut Dataflow, t: u64, crash: Option<CrashSettings>, replay: &mut Replay) {
+fn watermark_tick(
+    df: &mut Dataflow,
+    t: SimTime,
+    crash: Option<CrashSettings>,
+    replay: &mut Replay,
+) {
     if let Some(w) = df.source_watermark() {
         df.pass(t, Some(w));
         deliver(df, crash, &mut replay.in_flight);
@@ -285,14 +293,14 @@ fn watermark_tick(df: &mut Dataflow, t: u64, crash: Option<CrashSettings>, repla
 }
 
 /// Spout `i` reads its next record (born by `b`) at `at`.
-fn spout_read(df: &mut Dataflow, i: usize, b: u64, at: u64) -> Batch {
+fn spout_read(df: &mut Dataflow, i: usize, b: SimTime, at: SimTime) -> Batch {
     let x = &mut df.sources[i];
-    let mut t = x.take_until(SimTime::from_nanos(b), 1);
-    if x.state.interval_ns.is_none() {
+    let mut t = x.take_until(b, 1);
+    if x.state.pace.is_none() {
         // a source without a rate reads a record when the spout gets to it: that
         // is its creation, as in streaming, where backpressure delays the read
         for m in &mut t.meta {
-            m.born = m.born.max(SimTime::from_nanos(at));
+            m.born = m.born.max(at);
         }
     }
     t
@@ -304,13 +312,13 @@ fn spout_read(df: &mut Dataflow, i: usize, b: u64, at: u64) -> Batch {
 struct Replay {
     in_flight: Vec<InFlight>,
     /// Replays due: `(due time, source index, tuple)`, by due time.
-    due: Vec<(u64, usize, Batch)>,
+    due: Vec<(SimTime, usize, Batch)>,
     replayed: u64,
 }
 
 impl Replay {
     /// A tuple emitted at `emitted` and acked at `acked` may have to be replayed.
-    fn track(&mut self, src: usize, tuple: Batch, emitted: u64, acked: u64) {
+    fn track(&mut self, src: usize, tuple: Batch, emitted: SimTime, acked: SimTime) {
         self.in_flight.push(InFlight {
             src,
             tuple,
@@ -326,17 +334,17 @@ impl Replay {
     }
 
     /// When the earliest replay is due.
-    fn next_due(&self) -> Option<u64> {
+    fn next_due(&self) -> Option<SimTime> {
         self.due.iter().map(|r| r.0).min()
     }
 
     /// A crash at `c.at`: every tuple in flight that was not acked by then is lost, and its
     /// spout replays it when its message timeout expires (`emit + timeout`, or at the restart
     /// if that is later).
-    fn lose_in_flight(&mut self, c: CrashSettings, timeout: u64, restart_at: u64) {
+    fn lose_in_flight(&mut self, c: CrashSettings, timeout: SimDuration, restart_at: SimTime) {
         let lost: Vec<InFlight> = std::mem::take(&mut self.in_flight)
             .into_iter()
-            .filter(|t| t.acked > c.at.as_nanos())
+            .filter(|t| t.acked > c.at)
             .collect();
         for t in lost {
             let due = (t.emitted + timeout).max(restart_at);
@@ -380,7 +388,7 @@ fn limit_message(s: &Scenario) -> String {
 /// does (the tuple is lost and replayed), so only arrivals before the crash are delivered.
 fn deliver(df: &mut Dataflow, crash: Option<CrashSettings>, _in_flight: &mut [InFlight]) {
     for (node, st, a) in df.take_sink_arrivals() {
-        let cut = crash.map_or(u64::MAX, |c| c.at.as_nanos());
+        let cut = crash.map_or(SimTime::MAX, |c| c.at);
         let keep: Vec<usize> = (0..a.at.len()).filter(|&i| a.at[i] < cut).collect();
         if keep.len() == a.at.len() {
             df.deliver(node, st, a.batch.view(), &a.at);

@@ -27,7 +27,7 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{BatchReport, FailureReport, ModeError, ModeRun, report};
-use crate::core::time::{EVENT_TIME_MAX, SimTime};
+use crate::core::time::{EVENT_TIME_MAX, SimDuration, SimTime};
 use crate::plan::Plan;
 use crate::report::Status;
 use crate::scenario::Scenario;
@@ -75,7 +75,7 @@ pub fn run(
         &df,
         super::Mode::Batch.name(),
         seed,
-        SimTime::from_nanos(end),
+        end,
         status,
         message,
         stages.len() as u64,
@@ -84,7 +84,7 @@ pub fn run(
         &r,
         vec![format!(
             "job starts at {} (input complete)",
-            crate::report::fmt_ms(job_start as f64 / 1e6)
+            crate::report::fmt_ms(job_start.as_millis_f64())
         )],
     );
     details.batches = stages;
@@ -95,30 +95,26 @@ pub fn run(
 /// Reads the whole bounded input and hands it to the source operators. The job starts when
 /// the input is complete: at the creation of the last record of a paced source (one with a
 /// `rate`), at once without one; a record arrives at its creation or the job's start,
-/// whichever is later. Returns the job's start (ns) and the records read.
-fn read_input(df: &mut Dataflow) -> (u64, u64) {
+/// whichever is later. Returns the job's start and the records read.
+fn read_input(df: &mut Dataflow) -> (SimTime, u64) {
     let mut reads = Vec::new();
-    let mut input_end = 0u64;
+    let mut input_end = SimTime::ZERO;
     let mut paced = false;
     for src in &mut df.sources {
-        paced |= src.state.interval_ns.is_some();
+        paced |= src.state.pace.is_some();
         while !src.done() {
             let b = src.take_until(SimTime::from_nanos(u64::MAX / 4), 1 << 16);
             if b.is_empty() {
                 break;
             }
-            input_end = input_end.max(b.meta.iter().map(|m| m.born.as_nanos()).max().unwrap_or(0));
+            input_end = input_end.max(b.meta.iter().map(|m| m.born).max().unwrap_or(SimTime::ZERO));
             reads.push((src.node, src.subtask, b));
         }
     }
-    let job_start = if paced { input_end } else { 0 };
+    let job_start = if paced { input_end } else { SimTime::ZERO };
     let records: u64 = reads.iter().map(|r| r.2.len() as u64).sum();
     for (node, st, b) in &reads {
-        let at: Vec<u64> = b
-            .meta
-            .iter()
-            .map(|m| m.born.as_nanos().max(job_start))
-            .collect();
+        let at: Vec<SimTime> = b.meta.iter().map(|m| m.born.max(job_start)).collect();
         df.inject(*node, *st, b, &at);
     }
     (job_start, records)
@@ -126,15 +122,15 @@ fn read_input(df: &mut Dataflow) -> (u64, u64) {
 
 /// The stages (one per chain) in the order they ran: each from its first record to when its
 /// last subtask finished.
-fn stages(df: &Dataflow, p: &Plan, job_start: u64) -> Vec<BatchReport> {
+fn stages(df: &Dataflow, p: &Plan, job_start: SimTime) -> Vec<BatchReport> {
     let mut stages: Vec<BatchReport> = Vec::new();
     for (vi, v) in p.execution.vertices.iter().enumerate() {
         let stage_end = df.free[vi].iter().copied().max().unwrap_or(job_start);
         let stage_start = df.first_start[vi].min(stage_end);
         stages.push(BatchReport {
             id: v.name.clone(),
-            start_ms: stage_start as f64 / 1e6,
-            end_ms: stage_end as f64 / 1e6,
+            start_ms: stage_start.as_millis_f64(),
+            end_ms: stage_end.as_millis_f64(),
             records: 0,
             watermark: None,
         });
@@ -146,14 +142,14 @@ fn stages(df: &Dataflow, p: &Plan, job_start: u64) -> Vec<BatchReport> {
 /// A crash at `c.at`: while a stage runs, that stage runs again from its start after the
 /// downtime (its input was materialized by the blocking exchange) and every later stage moves
 /// by as much; before the job started (while it waits for its input), it starts after the
-/// restart. Returns the failure and how much later the job ends (ns); `None` when the crash
+/// restart. Returns the failure and how much later the job ends; `None` when the crash
 /// comes after the job ended (`end`).
 fn restart(
     c: CrashSettings,
     stages: &mut [BatchReport],
-    end: u64,
-    job_start: u64,
-) -> Option<(FailureReport, u64)> {
+    end: SimTime,
+    job_start: SimTime,
+) -> Option<(FailureReport, SimDuration)> {
     let at_ms = c.at.as_millis_f64();
     let hit = stages
         .iter()
@@ -161,9 +157,8 @@ fn restart(
         .cloned();
     let (delta, recovery) = if let Some(stage) = hit {
         // the stage runs again from its start after the downtime
-        let delta =
-            (c.at.as_nanos() + c.downtime.as_nanos()).saturating_sub((stage.start_ms * 1e6) as u64);
-        let delta_ms = delta as f64 / 1e6;
+        let delta = (c.at + c.downtime).since(SimTime::from_millis_f64(stage.start_ms));
+        let delta_ms = delta.as_millis_f64();
         for st in stages.iter_mut() {
             if st.start_ms >= stage.start_ms {
                 st.start_ms += delta_ms;
@@ -172,12 +167,12 @@ fn restart(
         }
         let recovery = format!("stage `{}` restarted from its materialized input", stage.id);
         (delta, recovery)
-    } else if c.at.as_nanos() < end {
+    } else if c.at < end {
         // before the job started (waiting for the input): it starts after the restart
-        let delta = (c.at.as_nanos() + c.downtime.as_nanos()).saturating_sub(job_start);
+        let delta = (c.at + c.downtime).since(job_start);
         for st in stages.iter_mut() {
-            st.start_ms += delta as f64 / 1e6;
-            st.end_ms += delta as f64 / 1e6;
+            st.start_ms += delta.as_millis_f64();
+            st.end_ms += delta.as_millis_f64();
         }
         (
             delta,

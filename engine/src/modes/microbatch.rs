@@ -32,7 +32,7 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{BatchReport, FailureReport, ModeError, ModeRun, report};
-use crate::core::time::{EVENT_TIME_MAX, EventTime, SimTime};
+use crate::core::time::{EVENT_TIME_MAX, EventTime, SimDuration, SimTime};
 use crate::core::value::Value;
 use crate::ops::batch::Batch;
 use crate::plan::Plan;
@@ -59,8 +59,8 @@ pub fn run(
     let cfg = &s.modes.micro_batch;
     let mut df = Dataflow::new(s, p, seed, Exchange::Blocking);
     df.collect = collect;
-    let trigger = cfg.trigger.as_nanos();
-    let overhead = cfg.overhead.as_nanos();
+    let trigger = cfg.trigger;
+    let overhead = cfg.overhead;
     let dstream = cfg.variant == MicroBatchVariant::Dstream;
     let mut wm = Watermarks::new(df.has_event_time());
     let upsert_keys = upsert_keys(s, p, &mut df);
@@ -68,14 +68,14 @@ pub fn run(
     let mut tables: Tables = BTreeMap::new();
     let mut batches: Vec<BatchReport> = Vec::new();
     let mut failures = Vec::new();
-    let mut t: u64 = 0; // earliest start of the next batch
-    let mut prev_start: Option<u64> = None;
+    let mut t = SimTime::ZERO; // earliest start of the next batch
+    let mut prev_start: Option<SimTime> = None;
     let mut k: u64 = 0;
     let mut events = 0u64;
     let mut status = Status::Finished;
     let mut message = None;
     loop {
-        if t > s.limits.max_sim_time.as_nanos() || events > s.limits.max_events {
+        if t > SimTime::at(s.limits.max_sim_time) || events > s.limits.max_events {
             status = Status::LimitReached;
             message = Some(limit_message(s, events));
             break;
@@ -87,13 +87,13 @@ pub fn run(
         };
         // A crash while no batch ran: the next batch waits for the restart.
         if let Some(c) = crash
-            && c.at.as_nanos() < start
+            && c.at < start
         {
             failures.push(failure(
                 c,
                 "between batches: the next batch starts after the restart",
             ));
-            start = start.max(c.at.as_nanos() + c.downtime.as_nanos());
+            start = start.max(c.at + c.downtime);
             if !dstream {
                 read_until = start;
             }
@@ -106,8 +106,8 @@ pub fn run(
         let mut end = df.all_free().max(begin);
         // A crash inside this batch: it runs again after the downtime.
         if let Some(c) = crash
-            && c.at.as_nanos() >= start
-            && c.at.as_nanos() < end
+            && c.at >= start
+            && c.at < end
         {
             let recovery = format!("batch {k} re-run from the offset log; its results commit once");
             failures.push(failure(c, &recovery));
@@ -135,7 +135,7 @@ pub fn run(
         &df,
         super::Mode::MicroBatch.name(),
         seed,
-        SimTime::from_nanos(t),
+        t,
         status,
         message,
         events,
@@ -204,7 +204,7 @@ impl Watermarks {
     }
 }
 
-/// When batch `k + 1` starts and up to when it reads (processing time, ns), not before `t`;
+/// When batch `k + 1` starts and up to when it reads (processing time), not before `t`;
 /// `None` when the run is over. DStream: batch `k + 1` is due at `(k + 1)·interval` and reads
 /// what arrived before; it runs even when empty, until the input is exhausted and processed.
 /// Structured: see [`structured_start`]; a batch reads what arrived by its start.
@@ -212,18 +212,18 @@ fn next_batch(
     df: &Dataflow,
     wm: &Watermarks,
     dstream: bool,
-    trigger: u64,
+    trigger: SimDuration,
     k: u64,
-    t: u64,
-    prev_start: Option<u64>,
-) -> Option<(u64, u64)> {
+    t: SimTime,
+    prev_start: Option<SimTime>,
+) -> Option<(SimTime, SimTime)> {
     let sources_done = df.sources_done();
     if dstream {
         if sources_done && !df.has_pending() && !wm.final_due() {
             return None;
         }
-        let due = (k + 1) * trigger;
-        Some((due.max(t), due.saturating_sub(1)))
+        let due = SimTime::at(trigger * (k + 1));
+        Some((due.max(t), due.saturating_sub(SimDuration::from_nanos(1))))
     } else {
         let no_data_batch = wm.moves() || sources_done && wm.final_due();
         let start = structured_start(df, trigger, prev_start, t, no_data_batch)?;
@@ -234,8 +234,9 @@ fn next_batch(
 /// A crash at `c.at` inside a batch that ran from `start` to `end`: the batch runs again
 /// after the downtime, as long as before, and every thread is busy until it ends. Returns the
 /// re-run's end.
-fn rerun_batch(df: &mut Dataflow, c: CrashSettings, start: u64, end: u64) -> u64 {
-    let rerun = c.at.as_nanos() + c.downtime.as_nanos() + (end - start);
+fn rerun_batch(df: &mut Dataflow, c: CrashSettings, start: SimTime, end: SimTime) -> SimTime {
+    // (`end` is never before `start`.)
+    let rerun = c.at + c.downtime + end.since(start);
     for f in df.free.iter_mut().flatten() {
         *f = (*f).max(rerun);
     }
@@ -247,17 +248,12 @@ fn rerun_batch(df: &mut Dataflow, c: CrashSettings, start: u64, end: u64) -> u64
 /// move); otherwise it waits for the next record's birth. `None`: no record will come.
 fn structured_start(
     df: &Dataflow,
-    trigger: u64,
-    prev_start: Option<u64>,
-    t: u64,
+    trigger: SimDuration,
+    prev_start: Option<SimTime>,
+    t: SimTime,
     no_data_batch: bool,
-) -> Option<u64> {
-    let next_birth = df
-        .sources
-        .iter()
-        .filter_map(|x| x.next_birth())
-        .min()
-        .map(|b| b.as_nanos());
+) -> Option<SimTime> {
+    let next_birth = df.sources.iter().filter_map(|x| x.next_birth()).min();
     let mut start = trigger_boundary(trigger, prev_start, t);
     let has_data = next_birth.is_some_and(|b| b <= start);
     if !(has_data || no_data_batch) {
@@ -269,10 +265,10 @@ fn structured_start(
 /// The first trigger boundary at or after `at` (every boundary with `trigger` 0, as fast as
 /// possible). After a batch that started at `prev_start`, boundaries count from it; a batch
 /// that overran its interval lets the next start at once.
-fn trigger_boundary(trigger: u64, prev_start: Option<u64>, at: u64) -> u64 {
+fn trigger_boundary(trigger: SimDuration, prev_start: Option<SimTime>, at: SimTime) -> SimTime {
     match prev_start {
-        _ if trigger == 0 => at,
-        None => at.div_ceil(trigger) * trigger,
+        _ if trigger.is_zero() => at,
+        None => at.ceil_to(trigger),
         Some(ps) => {
             let next = ps + trigger;
             if at <= next {
@@ -280,7 +276,7 @@ fn trigger_boundary(trigger: u64, prev_start: Option<u64>, at: u64) -> u64 {
             } else {
                 // the previous batch overran: start at once, or at the next
                 // boundary after the data arrives
-                at.max(next + (at - next).div_ceil(trigger) * trigger)
+                at.max(next + at.since(next).ceil_to(trigger))
             }
         }
     }
@@ -289,7 +285,7 @@ fn trigger_boundary(trigger: u64, prev_start: Option<u64>, at: u64) -> u64 {
 /// One batch, starting its work at `begin`: it reads the sources up to `read_until`, applies
 /// the watermark first (see [`Watermarks::for_batch`]), then processes what it read, chain by
 /// chain. Returns the number of records read.
-fn run_batch(df: &mut Dataflow, wm: &mut Watermarks, read_until: u64, begin: u64) -> u64 {
+fn run_batch(df: &mut Dataflow, wm: &mut Watermarks, read_until: SimTime, begin: SimTime) -> u64 {
     let moves = wm.moves();
     let (records, reads) = read_sources(df, read_until);
     let finishing = df.sources_done() && records == 0 && wm.final_due();
@@ -318,11 +314,11 @@ fn failure(c: CrashSettings, recovery: &str) -> FailureReport {
 
 /// A batch reads every source subtask up to `read_until` (at most [`MAX_BATCH_RECORDS`]
 /// each): the records read, and what each subtask produced, as `(node, subtask, records)`.
-fn read_sources(df: &mut Dataflow, read_until: u64) -> (u64, Vec<(usize, u32, Batch)>) {
+fn read_sources(df: &mut Dataflow, read_until: SimTime) -> (u64, Vec<(usize, u32, Batch)>) {
     let mut records = 0u64;
     let mut reads: Vec<(usize, u32, Batch)> = Vec::new();
     for src in &mut df.sources {
-        let b = src.take_until(SimTime::from_nanos(read_until), MAX_BATCH_RECORDS);
+        let b = src.take_until(read_until, MAX_BATCH_RECORDS);
         if !b.is_empty() {
             records += b.len() as u64;
             reads.push((src.node, src.subtask, b));
@@ -339,12 +335,18 @@ fn limit_message(s: &Scenario, batches: u64) -> String {
     )
 }
 
-/// The report of batch `k`, which ran from `start` to `end` (ns) and read `records`.
-fn batch_report(k: u64, start: u64, end: u64, records: u64, wm: &Watermarks) -> BatchReport {
+/// The report of batch `k`, which ran from `start` to `end` and read `records`.
+fn batch_report(
+    k: u64,
+    start: SimTime,
+    end: SimTime,
+    records: u64,
+    wm: &Watermarks,
+) -> BatchReport {
     BatchReport {
         id: k.to_string(),
-        start_ms: start as f64 / 1e6,
-        end_ms: end as f64 / 1e6,
+        start_ms: start.as_millis_f64(),
+        end_ms: end.as_millis_f64(),
         records,
         watermark: wm.reported(),
     }
@@ -355,7 +357,7 @@ fn settings(cfg: &MicroBatchSettings) -> Vec<String> {
     let dstream = cfg.variant == MicroBatchVariant::Dstream;
     vec![
         format!("variant {}", if dstream { "dstream" } else { "structured" }),
-        if cfg.trigger.as_nanos() == 0 {
+        if cfg.trigger.is_zero() {
             "trigger as fast as possible".into()
         } else {
             format!("trigger {}", cfg.trigger)
@@ -381,7 +383,7 @@ fn upsert_keys(s: &Scenario, p: &Plan, df: &mut Dataflow) -> BTreeMap<usize, cra
 /// Commits a batch: its sink records become visible at `end`, shaped by the output mode.
 fn deliver(
     df: &mut Dataflow,
-    end: u64,
+    end: SimTime,
     mode: OutputMode,
     keys: &BTreeMap<usize, crate::expr::Expr>,
     tables: &mut Tables,

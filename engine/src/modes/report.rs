@@ -113,7 +113,7 @@ fn tasks(s: &Scenario, p: &Plan, df: &Dataflow, end: SimTime) -> Vec<TaskReport>
                 before_rescale: false,
                 subtask: st as u32,
                 task_manager: p.deployment.task_manager_of[vi][st],
-                busy_ms: df.busy[vi][st] as f64 / 1e6,
+                busy_ms: df.busy[vi][st].as_millis_f64(),
                 cpu_wait_ms: 0.0,
                 backpressured_ms: 0.0,
                 run_ms: end.as_millis_f64(),
@@ -121,7 +121,7 @@ fn tasks(s: &Scenario, p: &Plan, df: &Dataflow, end: SimTime) -> Vec<TaskReport>
                 watermark: (!is_source).then_some(watermark),
                 channel_watermarks: Vec::new(),
             };
-            let trail: &[(u64, EventTime)] = if is_source { &[] } else { &df.trail };
+            let trail: &[(SimTime, EventTime)] = if is_source { &[] } else { &df.trail };
             tasks.push(TaskReport::assemble(input, trail.iter().copied()));
         }
     }

@@ -46,6 +46,7 @@ pub mod window;
 pub mod window_acc;
 mod window_trigger;
 
+use crate::core::time::{SimDuration, SimTime};
 use crate::core::value::Value;
 use crate::expr::eval::EvalCx;
 pub use crate::plan::logical::Port;
@@ -381,8 +382,8 @@ pub struct OpSlot {
     pub side_outs: Vec<Out>,
     /// The chain index of the operator feeding it, and from which port; `None` for the head.
     pub parent: Option<(usize, Port)>,
-    /// CPU time per input record, in nanoseconds.
-    pub cost_ns: u64,
+    /// CPU time per input record.
+    pub cost: SimDuration,
     /// Records received.
     pub records_in: u64,
     /// Records emitted.
@@ -395,15 +396,15 @@ pub struct OpSlot {
     pub side: Batch,
     /// Per input record: CPU time of everything the record causes in this operator and
     /// downstream in the chain.
-    pub subtree_ns: Vec<u64>,
+    pub subtree: Vec<SimDuration>,
     /// Per input record: when it enters this operator.
-    pub start_ns: Vec<u64>,
+    pub start_at: Vec<SimTime>,
     /// Per output record and network output: when it is written.
-    pub write_ns: Vec<u64>,
+    pub write_at: Vec<SimTime>,
     /// Per side-output record and network output: when it is written.
-    pub side_write_ns: Vec<u64>,
+    pub side_write_at: Vec<SimTime>,
     /// Per input record: scratch for laying out its outputs.
-    pub running_ns: Vec<u64>,
+    pub running: Vec<SimTime>,
     /// How outputs relate to inputs.
     pub shape: chain::Shape,
     /// Number of network outputs.
@@ -420,7 +421,7 @@ impl OpSlot {
         op: Operator,
         outs: Vec<Out>,
         parent: Option<(usize, Port)>,
-        cost_ns: u64,
+        cost: SimDuration,
         node: usize,
         out_arity: usize,
     ) -> Self {
@@ -433,17 +434,17 @@ impl OpSlot {
             outs,
             side_outs: Vec::new(),
             parent,
-            cost_ns,
+            cost,
             records_in: 0,
             records_out: 0,
             node,
             out: Batch::new(out_arity),
             side: Batch::new(0),
-            subtree_ns: Vec::new(),
-            start_ns: Vec::new(),
-            write_ns: Vec::new(),
-            side_write_ns: Vec::new(),
-            running_ns: Vec::new(),
+            subtree: Vec::new(),
+            start_at: Vec::new(),
+            write_at: Vec::new(),
+            side_write_at: Vec::new(),
+            running: Vec::new(),
             side_network_outs: 0,
             watermark: crate::core::time::EVENT_TIME_MIN,
         }

@@ -18,7 +18,7 @@ use crate::expr::eval::EvalCx;
 pub trait NetworkOutput {
     /// Writes the records of `records` through writer `w`, record `i` at local time
     /// `times[i]` (records beyond `times` are not written).
-    fn write_batch(&mut self, w: usize, records: View<'_>, times: &[u64], ev: &mut EvalCx<'_>);
+    fn write_batch(&mut self, w: usize, records: View<'_>, times: &[SimTime], ev: &mut EvalCx<'_>);
 
     /// Writes one record through writer `w` at local time `t`.
     fn write_record(

@@ -18,7 +18,7 @@ use super::sink_metrics::checksum_rows;
 pub use super::sink_metrics::{LatencyCounts, Series, latency_histogram, row_hash};
 use super::sink_txn::{Ledger, Transactions, Txn};
 use super::state::{OperatorState, checkpoint_entries_bytes};
-use crate::core::time::SimTime;
+use crate::core::time::{SimDuration, SimTime};
 use crate::core::value::Value;
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
@@ -98,8 +98,8 @@ impl SinkOp {
     pub fn consume_batch(
         &mut self,
         view: super::batch::View<'_>,
-        start: &[u64],
-        cost: u64,
+        start: &[SimTime],
+        cost: SimDuration,
         ev: &mut EvalCx<'_>,
     ) {
         let n = view.len().min(start.len());
@@ -111,20 +111,17 @@ impl SinkOp {
             return;
         }
         if let Some(l) = &mut self.ledger {
-            l.add_rows_at(view.values, self.arity, n, ev.interner, |i| {
-                SimTime::from_nanos(start[i] + cost)
-            });
+            l.add_rows_at(view.values, self.arity, n, ev.interner, |i| start[i] + cost);
         }
         if let Some(tap) = &self.lineage {
             for (i, (m, s)) in view.meta.iter().zip(start).take(n).enumerate() {
-                let at = SimTime::from_nanos(s + cost);
+                let at = *s + cost;
                 tap.push(view.row(i), ev.interner, at, m.born, Some(m.ts));
             }
         }
         self.count += n as u64;
-        self.first
-            .get_or_insert(SimTime::from_nanos(start[0] + cost));
-        self.last = SimTime::from_nanos(start[n - 1] + cost);
+        self.first.get_or_insert(start[0] + cost);
+        self.last = start[n - 1] + cost;
         self.count_arrivals(&view.meta[..n], &start[..n], cost);
         let values = &view.values[..n * self.arity];
         let sum = match self.arity {
@@ -167,21 +164,20 @@ impl SinkOp {
     /// Counts records arriving at `start[i] + cost` into the throughput series and the
     /// latency counts.
     #[inline]
-    fn count_arrivals(&mut self, meta: &[RecMeta], start: &[u64], cost: u64) {
+    fn count_arrivals(&mut self, meta: &[RecMeta], start: &[SimTime], cost: SimDuration) {
         // Arrival times are non-decreasing within a batch: count a run in the series' last
         // bucket locally and add it once.
         let (mut lo, mut hi, mut run) = self.series.last_bucket();
         for (m, s) in meta.iter().zip(start) {
-            let t = s + cost;
+            let t = *s + cost;
             if t >= lo && t < hi {
                 run += 1;
             } else {
                 self.series.set_last(run);
-                self.series.add(SimTime::from_nanos(t));
+                self.series.add(t);
                 (lo, hi, run) = self.series.last_bucket();
             }
-            self.latency
-                .record(t.saturating_sub(m.born.as_nanos()).max(1));
+            self.latency.record(t.since(m.born).as_nanos().max(1));
         }
         self.series.set_last(run);
     }

@@ -3,7 +3,7 @@
 //! an HdrHistogram, and a content hash per row ([`row_hash`]) whose wrapping sum is an
 //! order-independent checksum.
 
-use crate::core::time::SimTime;
+use crate::core::time::{SimDuration, SimTime};
 use crate::core::value::{Interner, Value};
 use hdrhistogram::Histogram;
 
@@ -11,26 +11,26 @@ use hdrhistogram::Histogram;
 /// [`Series::MAX_BUCKETS`] buckets, neighbouring buckets merge and the width doubles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Series {
-    /// Bucket width in nanoseconds.
-    pub bucket_ns: u64,
+    /// Bucket width.
+    pub bucket: SimDuration,
     /// Counts.
     pub counts: Vec<u64>,
     /// The last bucket counted into covers `[.., until)`; times before it need no division.
-    until: u64,
+    until: SimTime,
 }
 
 impl Series {
     /// Most buckets kept.
     pub const MAX_BUCKETS: usize = 2000;
     /// Width of the first buckets: 10 ms.
-    pub const BASE_NS: u64 = 10_000_000;
+    pub const BASE: SimDuration = SimDuration::from_millis(10);
 
     /// An empty series.
     pub fn new() -> Self {
         Series {
-            bucket_ns: Self::BASE_NS,
+            bucket: Self::BASE,
             counts: Vec::new(),
-            until: 0,
+            until: SimTime::ZERO,
         }
     }
 
@@ -38,33 +38,34 @@ impl Series {
     /// the current last bucket.
     #[inline]
     pub fn add(&mut self, t: SimTime) {
-        if t.as_nanos() < self.until
-            && t.as_nanos() + self.bucket_ns >= self.until
+        if t < self.until
+            && t + self.bucket >= self.until
             && let Some(last) = self.counts.last_mut()
         {
             *last += 1;
             return;
         }
-        let mut b = (t.as_nanos() / self.bucket_ns) as usize;
+        let mut b = t.whole_periods(self.bucket) as usize;
         while b >= Self::MAX_BUCKETS {
             self.coarsen();
-            b = (t.as_nanos() / self.bucket_ns) as usize;
+            b = t.whole_periods(self.bucket) as usize;
         }
         if b >= self.counts.len() {
             self.counts.resize(b + 1, 0);
         }
         self.counts[b] += 1;
         if b + 1 == self.counts.len() {
-            self.until = (b as u64 + 1) * self.bucket_ns;
+            self.until = SimTime::at(self.bucket * (b as u64 + 1));
         }
     }
 
     /// The last bucket as `[lo, hi)` and its count (an empty range if there is none).
     #[inline]
-    pub fn last_bucket(&self) -> (u64, u64, u64) {
+    pub fn last_bucket(&self) -> (SimTime, SimTime, u64) {
         match self.counts.last() {
-            Some(&c) => (self.until - self.bucket_ns, self.until, c),
-            None => (1, 0, 0),
+            // (`until` is a whole number of buckets, at least one.)
+            Some(&c) => (self.until.saturating_sub(self.bucket), self.until, c),
+            None => (SimTime::from_nanos(1), SimTime::ZERO, 0),
         }
     }
 
@@ -78,17 +79,17 @@ impl Series {
 
     fn coarsen(&mut self) {
         self.counts = self.counts.chunks(2).map(|c| c.iter().sum()).collect();
-        self.bucket_ns *= 2;
-        self.until = self.counts.len() as u64 * self.bucket_ns;
+        self.bucket = self.bucket * 2;
+        self.until = SimTime::at(self.bucket * self.counts.len() as u64);
     }
 
     /// Adds another series into this one (at the coarser of the two widths).
     pub fn merge(&mut self, other: &Series) {
         let mut o = other.clone();
-        while o.bucket_ns < self.bucket_ns {
+        while o.bucket < self.bucket {
             o.coarsen();
         }
-        while self.bucket_ns < o.bucket_ns {
+        while self.bucket < o.bucket {
             self.coarsen();
         }
         if o.counts.len() > self.counts.len() {
@@ -219,16 +220,14 @@ mod tests {
         s.add(SimTime::from_nanos(5_000_000));
         s.add(SimTime::from_nanos(25_000_000));
         assert_eq!(s.counts, vec![1, 0, 1]);
-        s.add(SimTime::from_nanos(
-            Series::BASE_NS * Series::MAX_BUCKETS as u64,
-        ));
-        assert_eq!(s.bucket_ns, 2 * Series::BASE_NS);
+        s.add(SimTime::at(Series::BASE * Series::MAX_BUCKETS as u64));
+        assert_eq!(s.bucket, Series::BASE * 2);
         assert_eq!(s.counts.iter().sum::<u64>(), 3);
         assert!(s.counts.len() <= Series::MAX_BUCKETS);
         let mut a = Series::new();
         a.add(SimTime::from_nanos(1));
         a.merge(&s);
-        assert_eq!(a.bucket_ns, s.bucket_ns);
+        assert_eq!(a.bucket, s.bucket);
         // at 20 ms buckets: 1 ms (a) and 5 ms fall into bucket 0, 25 ms into bucket 1
         assert_eq!(a.counts[..2], [2, 1]);
     }

@@ -115,8 +115,8 @@ pub struct TaskInput {
 }
 
 impl TaskReport {
-    /// The report of task `t`, with its watermark trail `(processing time ns, watermark)`.
-    pub fn assemble(t: TaskInput, trail: impl IntoIterator<Item = (u64, EventTime)>) -> Self {
+    /// The report of task `t`, with its watermark trail `(processing time, watermark)`.
+    pub fn assemble(t: TaskInput, trail: impl IntoIterator<Item = (SimTime, EventTime)>) -> Self {
         let idle = t.run_ms - t.busy_ms - t.cpu_wait_ms - t.backpressured_ms;
         TaskReport {
             chain: t.chain,
@@ -133,7 +133,7 @@ impl TaskReport {
             watermark_lag_ms: trail
                 .into_iter()
                 .map(|(at, w)| {
-                    let at_ms = at as f64 / 1e6;
+                    let at_ms = at.as_millis_f64();
                     (round3(at_ms), round3(at_ms - w as f64))
                 })
                 .collect(),
@@ -461,7 +461,7 @@ mod tests {
             watermark,
             channel_watermarks: Vec::new(),
         };
-        let t = TaskReport::assemble(input(None), [(2_000_000, 1)]);
+        let t = TaskReport::assemble(input(None), [(SimTime::from_millis(2), 1)]);
         assert_eq!(t.idle_ms, 6.5);
         assert_eq!(t.watermark, None);
         assert_eq!(t.watermark_lag_ms, vec![(2.0, 1.0)]);

@@ -56,7 +56,7 @@ pub fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
                 _,
             ) => *d,
             (SourceData::Generator { count: Some(c), .. }, Some(r)) => {
-                SimDuration::from_nanos((*c as f64 / r * 1e9) as u64)
+                SimDuration::for_records(*c, r)
             }
             (
                 SourceData::Rows {
@@ -66,7 +66,7 @@ pub fn input_end(nodes: &[NodeDef]) -> Option<SimTime> {
                     ..
                 },
                 Some(r),
-            ) => SimDuration::from_nanos(((rows.len() as u64 * repeat) as f64 / r * 1e9) as u64),
+            ) => SimDuration::for_records(rows.len() as u64 * repeat, r),
             _ => return None,
         };
         end = end.max(SimTime::ZERO.plus(d));

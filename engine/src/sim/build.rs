@@ -14,7 +14,7 @@ use super::source::{SourceData as RtData, SourceState, field_gen, lit_value};
 use super::task::{Gate, Sched, Task, TaskTime};
 use crate::core::cost::BufferTimeout;
 use crate::core::rng::SeedTree;
-use crate::core::time::SimDuration;
+use crate::core::time::{Pace, SimDuration};
 use crate::core::value::{Interner, Schema, Type, Value};
 use crate::expr::{Expr, SelectItem};
 use crate::flink::valve::Valve;
@@ -166,7 +166,7 @@ fn subtask_chain(
             let copies = eg.edges[je]
                 .partitioner
                 .copies(edge_channels[je][st as usize].len());
-            cost.serialize_record.as_nanos() * copies as u64
+            cost.serialize_record * copies as u64
         })
         .collect();
     Chain::new(ops, ser_ns)
@@ -361,7 +361,7 @@ fn op_slot(
         operator,
         outs,
         parent,
-        node.cost.unwrap_or(default_cost).as_nanos(),
+        node.cost.unwrap_or(default_cost),
         op.index(),
         node.schema.arity(),
     );
@@ -683,7 +683,7 @@ fn source_state(
     gens_of: &FxHashMap<usize, Vec<super::source::FieldGen>>,
 ) -> SourceState {
     let node = &s.nodes[idx];
-    let interval_ns = src.rate.map(|r| 1e9 / (r / f64::from(p)));
+    let pace = src.rate.map(|r| Pace::per_sec(r / f64::from(p)));
     let arity = node.schema.arity();
     match &src.data {
         SourceData::Generator {
@@ -706,7 +706,7 @@ fn source_state(
                 total,
                 until: duration.map(crate::core::time::SimTime::at),
                 open_until: None,
-                interval_ns,
+                pace,
                 subtask: st,
                 parallelism: p,
                 row: vec![Value::Int(0); arity],
@@ -742,7 +742,7 @@ fn source_state(
                 total: Some(total),
                 until: None,
                 open_until: open_for.map(crate::core::time::SimTime::at),
-                interval_ns,
+                pace,
                 subtask: st,
                 parallelism: p,
                 row: Vec::with_capacity(arity),

@@ -58,9 +58,11 @@ struct Pending {
     snapshots: Vec<Option<TaskSnapshot>>,
     /// Tasks that still have to take their snapshot (for the pre-commit phase).
     to_snapshot: usize,
-    align_ns: u64,
-    sync_ns: u64,
-    async_ns: u64,
+    /// The longest alignment, synchronous and asynchronous snapshot part over its tasks (what
+    /// Flink's checkpoint statistics show per checkpoint).
+    align: SimDuration,
+    sync: SimDuration,
+    async_part: SimDuration,
     bytes: u64,
     /// Index in the history.
     row: usize,
@@ -307,9 +309,9 @@ impl Coordinator {
             left,
             snapshots,
             to_snapshot: left,
-            align_ns: 0,
-            sync_ns: 0,
-            async_ns: 0,
+            align: SimDuration::ZERO,
+            sync: SimDuration::ZERO,
+            async_part: SimDuration::ZERO,
             bytes: 0,
             row,
             kind,
@@ -369,7 +371,7 @@ impl Coordinator {
             }
         }
         let bytes = task_state_bytes(&task.chain, task.source.is_some());
-        let sync = SimDuration::from_nanos((bytes as f64 / SYNC_COPY_BYTES_PER_S * 1e9) as u64);
+        let sync = SimDuration::for_bytes(bytes, SYNC_COPY_BYTES_PER_S);
         let async_d = upload_time(cfg, bytes);
         p.snapshots[ti as usize] = Some(TaskSnapshot {
             chain: task.chain.snapshot_state(),
@@ -379,9 +381,9 @@ impl Coordinator {
         });
         p.to_snapshot -= 1;
         p.bytes += bytes;
-        p.align_ns = p.align_ns.max(t.since(started).as_nanos());
-        p.sync_ns = p.sync_ns.max(sync.as_nanos());
-        p.async_ns = p.async_ns.max(async_d.as_nanos());
+        p.align = p.align.max(t.since(started));
+        p.sync = p.sync.max(sync);
+        p.async_part = p.async_part.max(async_d);
         let all_snapshotted = p.to_snapshot == 0;
         let done = t.plus(sync).plus(async_d);
         queue.schedule(done, Event::CheckpointAck { task: ti, id });
@@ -473,9 +475,9 @@ impl Coordinator {
         let older = rules::subsumed(self.pending.iter().map(|o| o.id), id);
         let r = &mut self.history[p.row];
         r.completed_ms = Some(now.as_secs_f64() * 1e3);
-        r.alignment_ms = p.align_ns as f64 / 1e6;
-        r.sync_ms = p.sync_ns as f64 / 1e6;
-        r.async_ms = p.async_ns as f64 / 1e6;
+        r.alignment_ms = p.align.as_millis_f64();
+        r.sync_ms = p.sync.as_millis_f64();
+        r.async_ms = p.async_part.as_millis_f64();
         r.size_bytes = p.bytes;
         r.in_flight_bytes = p.channel_bytes;
         if p.switched || (matches!(p.kind, BarrierKind::Timeoutable(_)) && p.channel_bytes > 0) {
@@ -615,7 +617,7 @@ impl Coordinator {
             }
         }
         let upload = upload_time(cfg, bytes);
-        p.async_ns = p.async_ns.max(upload.as_nanos());
+        p.async_part = p.async_part.max(upload);
         queue.schedule(at.plus(upload), Event::CheckpointAck { task: ti, id });
         if let Some(tr) = trace.as_mut() {
             tr.event(
@@ -641,9 +643,8 @@ impl Coordinator {
 /// Writing `bytes` to the checkpoint storage: `storage_latency` plus the size over
 /// `storage_bandwidth`.
 fn upload_time(cfg: &CheckpointConfig, bytes: u64) -> SimDuration {
-    cfg.storage_latency.plus(SimDuration::from_nanos(
-        (bytes as f64 / cfg.storage_bandwidth as f64 * 1e9) as u64,
-    ))
+    cfg.storage_latency
+        .plus(SimDuration::for_bytes(bytes, cfg.storage_bandwidth as f64))
 }
 
 /// The snapshot of a task that finished: its final state, no bytes to write.
@@ -736,7 +737,14 @@ mod tests {
         sink.count = 100_000;
         sink.latency.record(5);
         let mut chain = Chain::new(
-            vec![OpSlot::new(Operator::Sink(sink), vec![], None, 0, 0, 1)],
+            vec![OpSlot::new(
+                Operator::Sink(sink),
+                vec![],
+                None,
+                SimDuration::ZERO,
+                0,
+                1,
+            )],
             vec![],
         );
         let snap = chain.snapshot_state();

@@ -277,7 +277,13 @@ impl Net<'_> {
 
     /// Writes records through writer `w`, record `i` at local time `times[i]`.
     #[inline(never)]
-    pub fn write_batch(&mut self, w: usize, view: View<'_>, times: &[u64], ev: &mut EvalCx<'_>) {
+    pub fn write_batch(
+        &mut self,
+        w: usize,
+        view: View<'_>,
+        times: &[SimTime],
+        ev: &mut EvalCx<'_>,
+    ) {
         // (the writer's memo is taken out while the writer's channels fill)
         let mut routes = std::mem::take(&mut self.writers[w].routes);
         self.write_batch_routed(w, view, times, &mut routes, ev);
@@ -289,7 +295,7 @@ impl Net<'_> {
         &mut self,
         w: usize,
         view: View<'_>,
-        times: &[u64],
+        times: &[SimTime],
         routes: &mut RouteMemo,
         ev: &mut EvalCx<'_>,
     ) {
@@ -322,7 +328,7 @@ impl Net<'_> {
                             for (i, (&t, &ch)) in ts.iter().zip(&*targets).enumerate() {
                                 let row = rows.row(i);
                                 let bytes = size(row, ev);
-                                self.put(w, ch, row, rows.meta[i], bytes, SimTime::from_nanos(t));
+                                self.put(w, ch, row, rows.meta[i], bytes, t);
                             }
                         }
                     }
@@ -334,13 +340,13 @@ impl Net<'_> {
                 for (i, t) in times.iter().enumerate().take(n) {
                     let row = view.row(i);
                     let bytes = size(row, ev);
-                    self.put(w, ch, row, view.meta[i], bytes, SimTime::from_nanos(*t));
+                    self.put(w, ch, row, view.meta[i], bytes, *t);
                 }
                 self.writers[w].records += n as u64;
             }
             _ => {
                 for (i, t) in times.iter().enumerate().take(n) {
-                    self.write(w, view.row(i), view.meta[i], SimTime::from_nanos(*t), ev);
+                    self.write(w, view.row(i), view.meta[i], *t, ev);
                 }
             }
         }
@@ -356,7 +362,7 @@ impl Net<'_> {
         &mut self,
         w: usize,
         view: crate::ops::batch::View<'_>,
-        times: &[u64],
+        times: &[SimTime],
         bytes: u32,
         routes: &mut RouteMemo,
         ev: &mut EvalCx<'_>,
@@ -374,7 +380,7 @@ impl Net<'_> {
                 _ => {
                     let records = rows.values.chunks_exact(rows.arity.max(1)).zip(rows.meta);
                     for ((&t, &ch), (row, &meta)) in ts.iter().zip(&*targets).zip(records) {
-                        self.put(w, ch, row, meta, bytes, SimTime::from_nanos(t));
+                        self.put(w, ch, row, meta, bytes, t);
                     }
                 }
             }
@@ -388,7 +394,7 @@ impl Net<'_> {
         &mut self,
         w: usize,
         rows: crate::ops::batch::View<'_>,
-        times: &[u64],
+        times: &[SimTime],
         channels: &[u32],
         bytes: u32,
     ) {
@@ -396,7 +402,7 @@ impl Net<'_> {
         let records = rows_a.iter().zip(rows.meta);
         if self.flusher.every_record {
             for ((&t, &ch), (row, &meta)) in times.iter().zip(channels).zip(records) {
-                self.put(w, ch, row, meta, bytes, SimTime::from_nanos(t));
+                self.put(w, ch, row, meta, bytes, t);
             }
             return;
         }
@@ -404,7 +410,6 @@ impl Net<'_> {
         let cap = self.cost.buffer_size_bytes;
         let mut deadline = self.flusher.deadline;
         for ((&t, &ch), (row, &meta)) in times.iter().zip(channels).zip(records) {
-            let t = SimTime::from_nanos(t);
             if t >= deadline {
                 self.flush_due(t);
                 deadline = self.flusher.deadline;
@@ -692,7 +697,7 @@ impl Net<'_> {
 /// The kernel's network as a chain's output.
 impl NetworkOutput for Net<'_> {
     #[inline]
-    fn write_batch(&mut self, w: usize, records: View<'_>, times: &[u64], ev: &mut EvalCx<'_>) {
+    fn write_batch(&mut self, w: usize, records: View<'_>, times: &[SimTime], ev: &mut EvalCx<'_>) {
         Net::write_batch(self, w, records, times, ev);
     }
 

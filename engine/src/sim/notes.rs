@@ -10,28 +10,28 @@
 
 use crate::core::time::{EventTime, SimTime};
 
-/// One note; `t` is the task's local time in nanoseconds.
+/// One note; `t` is the task's local time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Note {
     /// The subtask's watermark advanced: a source's generator emitted it, or the minimum over
     /// the subtask's active input channels rose.
     Watermark {
         /// Local time.
-        t: u64,
+        t: SimTime,
         /// The new watermark.
         watermark: EventTime,
     },
     /// The subtask told downstream it is idle (or active again).
     Status {
         /// Local time.
-        t: u64,
+        t: SimTime,
         /// Idle rather than active.
         idle: bool,
     },
     /// The watermark of the channel in gate slot `slot` rose.
     ChannelWatermark {
         /// Local time.
-        t: u64,
+        t: SimTime,
         /// Gate slot of the channel.
         slot: u32,
         /// The channel's new watermark.
@@ -40,7 +40,7 @@ pub enum Note {
     /// The channel in gate slot `slot` became idle, or active again.
     ChannelStatus {
         /// Local time.
-        t: u64,
+        t: SimTime,
         /// Gate slot of the channel.
         slot: u32,
         /// Idle rather than active.
@@ -50,14 +50,14 @@ pub enum Note {
     /// coordinator's trigger, run as a mailbox action) and snapshots its offsets.
     BarrierInjected {
         /// Local time.
-        t: u64,
+        t: SimTime,
         /// Checkpoint id.
         checkpoint: u64,
     },
     /// The subtask read the aligned barrier of `checkpoint` from the channel in `slot`.
     BarrierRead {
         /// Local time.
-        t: u64,
+        t: SimTime,
         /// Gate slot of the channel.
         slot: u32,
         /// Checkpoint id.
@@ -76,7 +76,7 @@ pub enum Note {
     /// the subtask snapshots and forwards the barrier.
     Aligned {
         /// Local time.
-        t: u64,
+        t: SimTime,
         /// Checkpoint id.
         checkpoint: u64,
         /// When alignment began (the first barrier was read).

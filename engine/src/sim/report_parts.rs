@@ -62,7 +62,7 @@ pub fn sink_input<'a>(
 /// The run's arrivals at the sinks as the report's series.
 pub fn throughput(arrivals: Arrivals) -> Series {
     Series {
-        bucket_ms: arrivals.bucket_ns / 1_000_000,
+        bucket_ms: arrivals.bucket.as_millis(),
         sink_records: arrivals.counts,
     }
 }

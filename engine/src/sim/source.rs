@@ -11,7 +11,7 @@
 
 use super::buffer::RecMeta;
 use crate::core::rng::SimRng;
-use crate::core::time::{EVENT_TIME_MIN, SimDuration, SimTime};
+use crate::core::time::{EVENT_TIME_MIN, Pace, SimDuration, SimTime};
 use crate::core::value::{Interner, Sym, Value};
 use crate::flink::watermark::Generator;
 use crate::ops::batch::Batch;
@@ -82,8 +82,8 @@ pub struct SourceState {
     /// An unbounded source that has run out of data stays open (silent, not finished)
     /// until this processing time — what an idle Kafka partition looks like.
     pub open_until: Option<SimTime>,
-    /// Nanoseconds between records of this subtask, if rate-limited.
-    pub interval_ns: Option<f64>,
+    /// The pace of this subtask's records, if rate-limited.
+    pub pace: Option<Pace>,
     /// Subtask index and parallelism (for sequences).
     pub subtask: u32,
     /// Parallelism of the source.
@@ -120,7 +120,7 @@ impl SourceState {
     /// Whether it reads from a pace (every split does if the first does).
     #[inline]
     pub fn paced(&self) -> bool {
-        self.interval_ns.is_some()
+        self.pace.is_some()
     }
 
     /// This split and the further ones.
@@ -140,8 +140,8 @@ impl SourceState {
     /// When this split's next record is due.
     #[inline]
     fn own_next_due(&self) -> SimTime {
-        match self.interval_ns {
-            Some(i) => SimTime::from_nanos((self.emitted as f64 * i) as u64),
+        match self.pace {
+            Some(p) => p.nth(self.emitted),
             None => SimTime::ZERO,
         }
     }
@@ -158,7 +158,7 @@ impl SourceState {
         if self.total.is_some_and(|n| self.emitted >= n) {
             return true;
         }
-        let next_birth = if self.interval_ns.is_some() {
+        let next_birth = if self.pace.is_some() {
             self.own_next_due()
         } else {
             t
@@ -186,7 +186,7 @@ impl SourceState {
     fn own_next_wake(&self, now: SimTime) -> Option<SimTime> {
         if self.own_data_done(now) {
             self.open_until
-        } else if self.interval_ns.is_some() {
+        } else if self.pace.is_some() {
             Some(self.own_next_due())
         } else {
             None
@@ -238,14 +238,14 @@ impl SourceState {
             Some(t) => t.saturating_sub(first).min(max as u64),
             None => max as u64,
         };
-        let n = match self.interval_ns {
+        let n = match self.pace {
             // Unpaced: every record is born now.
             None if self.until.is_some_and(|u| now >= u) => 0,
             None => left,
-            Some(i) => {
+            Some(p) => {
                 let mut n = 0u64;
                 while n < left {
-                    let birth = SimTime::from_nanos(((first + n) as f64 * i) as u64);
+                    let birth = p.nth(first + n);
                     if birth > now || self.until.is_some_and(|u| birth >= u) {
                         break;
                     }
@@ -261,9 +261,9 @@ impl SourceState {
         let a = out.arity;
         let base = out.len();
         out.values.resize((base + n) * a, Value::Int(0));
-        let interval = self.interval_ns;
-        let born = |i: usize| match interval {
-            Some(iv) => SimTime::from_nanos(((first + i as u64) as f64 * iv) as u64),
+        let pace = self.pace;
+        let born = |i: usize| match pace {
+            Some(p) => p.nth(first + i as u64),
             None => now,
         };
         let rows_out = &mut out.values[base * a..];
@@ -308,7 +308,7 @@ impl SourceState {
                         }
                     }
                 }
-                match (interval, *delay) {
+                match (pace, *delay) {
                     (None, Delay::None) => {
                         let m = RecMeta {
                             ts: now.as_event_time(),
@@ -416,13 +416,8 @@ fn draw_delay(d: Delay, rng: &mut SimRng) -> SimDuration {
     match d {
         Delay::None => SimDuration::ZERO,
         Delay::Fixed(v) => v,
-        Delay::Uniform(lo, hi) => {
-            SimDuration::from_nanos(lo.as_nanos() + rng.below(hi.as_nanos() - lo.as_nanos() + 1))
-        }
-        Delay::Exponential(mean) => {
-            let u = rng.unit_f64();
-            SimDuration::from_nanos_f64(-(1.0 - u).ln() * mean.as_nanos() as f64)
-        }
+        Delay::Uniform(lo, hi) => rng.duration_between(lo, hi),
+        Delay::Exponential(mean) => rng.exponential(mean),
     }
 }
 
@@ -492,7 +487,7 @@ mod tests {
     use super::*;
     use crate::core::rng::SeedTree;
 
-    fn gen_state(fields: Vec<FieldGen>, total: u64, interval_ns: Option<f64>) -> SourceState {
+    fn gen_state(fields: Vec<FieldGen>, total: u64, pace: Option<Pace>) -> SourceState {
         let n = fields.len();
         SourceState {
             data: SourceData::Generated {
@@ -505,7 +500,7 @@ mod tests {
             emitted: 0,
             total: Some(total),
             until: None,
-            interval_ns,
+            pace,
             subtask: 1,
             parallelism: 4,
             row: vec![Value::Int(0); n],
@@ -549,7 +544,7 @@ mod tests {
 
     #[test]
     fn paced_records_are_born_when_due() {
-        let mut s = gen_state(vec![FieldGen::Sequence], 3, Some(1_000_000.0));
+        let mut s = gen_state(vec![FieldGen::Sequence], 3, Some(Pace::per_sec(1000.0)));
         let mut b = Batch::new(1);
         s.fill(SimTime::from_nanos(1_500_000), 10, &mut b);
         assert_eq!(b.len(), 2, "records due at 0 and 1 ms, not 2 ms");

@@ -180,9 +180,7 @@ impl Task {
             Some(s) if s.stopped => false,
             Some(s) => {
                 s.exhausted(now)
-                    || (!s.paused
-                        && !s.data_done(now)
-                        && (s.interval_ns.is_none() || s.next_due() <= now))
+                    || (!s.paused && !s.data_done(now) && (s.pace.is_none() || s.next_due() <= now))
                     || s.watermarks.next_tick.is_some_and(|t| t <= now)
             }
             None => self.gate.current.is_some() || !self.gate.available.is_empty(),
@@ -206,10 +204,10 @@ impl Task {
 /// kept small: per bucket of processing time, the watermark at the end of the bucket.
 #[derive(Debug, Clone, Default)]
 pub struct WatermarkTrail {
-    /// Bucket width in nanoseconds.
-    pub bucket_ns: u64,
+    /// Bucket width (zero before the first point: then 100 ms).
+    pub bucket: SimDuration,
     /// `(end of bucket, watermark)`.
-    pub points: Vec<(u64, crate::core::time::EventTime)>,
+    pub points: Vec<(SimTime, crate::core::time::EventTime)>,
 }
 
 impl WatermarkTrail {
@@ -218,20 +216,20 @@ impl WatermarkTrail {
 
     /// The watermark became `wm` at `t`.
     pub fn record(&mut self, t: SimTime, wm: crate::core::time::EventTime) {
-        if self.bucket_ns == 0 {
-            self.bucket_ns = 100_000_000;
+        if self.bucket.is_zero() {
+            self.bucket = SimDuration::from_millis(100);
         }
-        let b = (t.as_nanos() / self.bucket_ns + 1) * self.bucket_ns;
+        let b = t.next_multiple_of(self.bucket);
         match self.points.last_mut() {
             Some(last) if last.0 == b => last.1 = wm,
             _ => self.points.push((b, wm)),
         }
         if self.points.len() > Self::MAX {
-            self.bucket_ns *= 2;
-            let bucket = self.bucket_ns;
-            let mut merged: Vec<(u64, crate::core::time::EventTime)> = Vec::new();
+            self.bucket = self.bucket * 2;
+            let bucket = self.bucket;
+            let mut merged: Vec<(SimTime, crate::core::time::EventTime)> = Vec::new();
             for (t, w) in self.points.drain(..) {
-                let b = t.div_ceil(bucket) * bucket;
+                let b = t.ceil_to(bucket);
                 match merged.last_mut() {
                     Some(last) if last.0 == b => last.1 = w,
                     _ => merged.push((b, w)),

@@ -23,7 +23,7 @@ pub struct Trace {
     lines: u64,
     error: Option<std::io::Error>,
     /// Lines stamped later than the clock, by (time, order written).
-    ahead: BTreeMap<(u64, u64), String>,
+    ahead: BTreeMap<(SimTime, u64), String>,
 }
 
 impl Trace {
@@ -47,14 +47,14 @@ impl Trace {
             m.insert(k.into(), v);
         }
         let line = Value::Object(m).to_string();
-        self.ahead.insert((t.as_nanos(), self.lines), line);
+        self.ahead.insert((t, self.lines), line);
         self.lines += 1;
     }
 
     /// The clock reached `now`: every line stamped at or before it goes out.
     pub fn advance(&mut self, now: SimTime) {
         while let Some(e) = self.ahead.first_entry() {
-            if e.key().0 > now.as_nanos() {
+            if e.key().0 > now {
                 break;
             }
             let line = e.remove();

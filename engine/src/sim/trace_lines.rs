@@ -205,7 +205,7 @@ pub fn gate_notes(tr: &mut Trace, ti: u32, notes: &[Note], tasks: &[Task], chann
             } => {
                 if first {
                     tr.event(
-                        SimTime::from_nanos(t),
+                        t,
                         "alignment_started",
                         vec![
                             ("task", json!(task.label)),
@@ -236,10 +236,10 @@ pub fn gate_notes(tr: &mut Trace, ti: u32, notes: &[Note], tasks: &[Task], chann
                 vec![
                     ("task", json!(task.label)),
                     ("checkpoint", json!(checkpoint)),
-                    ("alignment_ns", json!(t.saturating_sub(started.as_nanos()))),
+                    ("alignment_ns", json!(t.since(started).as_nanos())),
                 ],
             ),
         };
-        tr.event(SimTime::from_nanos(t), event, fields);
+        tr.event(t, event, fields);
     }
 }

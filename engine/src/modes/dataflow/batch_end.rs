@@ -1,6 +1,7 @@
 //! Flink's BATCH runtime at the end of the input: a keyed reduce's final rows, in key order.
 
 use super::Dataflow;
+use crate::core::time::SimTime;
 use crate::core::value::{Interner, Value};
 use crate::ops::batch::Batch;
 
@@ -33,7 +34,7 @@ impl Dataflow {
         &mut self,
         n: usize,
         st: usize,
-        now: u64,
+        now: SimTime,
         error: &mut Option<String>,
     ) {
         let mut rows = std::mem::take(&mut self.nodes[n].finals[st].rows);

@@ -1,6 +1,7 @@
 //! Building the pass-form job from a plan: operators, chain order, channels, routes.
 
 use super::{Arrivals, ChannelEnd, Dataflow, Exchange, Finals, NodeRt, Pending, Route, SourceRt};
+use crate::core::time::{SimDuration, SimTime};
 use crate::core::value::Interner;
 use crate::ops::Operator;
 use crate::ops::batch::Batch;
@@ -30,11 +31,11 @@ impl Dataflow {
         for (i, nr) in nodes.iter_mut().enumerate() {
             nr.pending = input_queues(s, p, i, nr);
         }
-        let free: Vec<Vec<u64>> = p
+        let free: Vec<Vec<SimTime>> = p
             .execution
             .vertices
             .iter()
-            .map(|v| vec![0; v.parallelism as usize])
+            .map(|v| vec![SimTime::ZERO; v.parallelism as usize])
             .collect();
         Dataflow {
             nodes,
@@ -47,14 +48,17 @@ impl Dataflow {
             interner,
             scratch: String::new(),
             failure: None,
-            ser_ns: s.cost.serialize_record.as_nanos(),
-            deser_ns: s.cost.deserialize_record.as_nanos(),
+            ser: s.cost.serialize_record,
+            deser: s.cost.deserialize_record,
             exchange,
             batch_runtime: false,
-            pass_done: 0,
+            pass_done: SimTime::ZERO,
             pass_records: 0,
-            busy: free.clone(),
-            first_start: vec![u64::MAX; free.len()],
+            busy: free
+                .iter()
+                .map(|f| vec![SimDuration::ZERO; f.len()])
+                .collect(),
+            first_start: vec![SimTime::MAX; free.len()],
             collect: false,
             outputs: vec![Default::default(); n],
             trail: Vec::new(),
@@ -127,7 +131,7 @@ fn node_runtimes(s: &Scenario, p: &Plan, vertex_of: &[usize]) -> Vec<NodeRt> {
                 name: ln.name.clone(),
                 vertex: vertex_of[ix.index()],
                 inst: Vec::with_capacity(par),
-                cost_ns: 0,
+                cost: SimDuration::ZERO,
                 outs: Vec::new(),
                 side_outs: Vec::new(),
                 pending: Vec::new(),
@@ -167,7 +171,7 @@ fn channel_ends(rt: &Runtime) -> Vec<ChannelEnd> {
         .iter()
         .map(|c| ChannelEnd {
             subtask: subtask_of_task[c.to_task as usize].1,
-            latency_ns: c.latency.as_nanos(),
+            latency: c.latency,
         })
         .collect()
 }
@@ -207,14 +211,14 @@ fn take_subtasks(
                 sk.ledger = None;
             }
             let nr = &mut nodes[slot.node];
-            nr.cost_ns = slot.cost_ns;
+            nr.cost = slot.cost;
             nr.inst.push(slot.op);
         }
         if let (Some(state), Some(node)) = (source, head) {
             sources.push(SourceRt {
                 node,
                 subtask,
-                cost_ns: nodes[node].cost_ns.max(1),
+                cost: nodes[node].cost.max(SimDuration::from_nanos(1)),
                 state,
                 arity: nodes[node].arity,
             });

@@ -1,7 +1,7 @@
 //! Event time in the pass-form job: the sources' watermark and the operators advancing to it.
 
 use super::Dataflow;
-use crate::core::time::EventTime;
+use crate::core::time::{EventTime, SimTime};
 use crate::expr::eval::EvalCx;
 use crate::flink::valve::Valve;
 use crate::ops::batch::Batch;
@@ -12,7 +12,7 @@ impl Dataflow {
         &mut self,
         n: usize,
         st: usize,
-        now: u64,
+        now: SimTime,
         now_ms: EventTime,
         wm: EventTime,
         error: &mut Option<String>,

@@ -42,7 +42,7 @@ mod source;
 
 pub use source::SourceRt;
 
-use crate::core::time::{EventTime, SimTime};
+use crate::core::time::{EventTime, SimDuration, SimTime};
 use crate::core::value::{Interner, Value};
 use crate::expr::eval::EvalCx;
 use crate::ops::Operator;
@@ -76,8 +76,8 @@ struct Route {
 struct ChannelEnd {
     /// Subtask of the receiving operator.
     subtask: usize,
-    /// The channel's latency (local or remote), ns.
-    latency_ns: u64,
+    /// The channel's latency (local or remote).
+    latency: SimDuration,
 }
 
 /// A keyed reduce's final rows under the BATCH runtime: the latest aggregate of every key.
@@ -87,18 +87,18 @@ struct Finals {
     rows: Vec<(Value, Vec<Value>, RecMeta)>,
 }
 
-/// Records waiting at one input of one subtask, with their arrival times (ns).
+/// Records waiting at one input of one subtask, with their arrival times.
 struct Pending {
     batch: Batch,
-    at: Vec<u64>,
+    at: Vec<SimTime>,
 }
 
 /// What reached a sink subtask in a pass: records with their arrival times.
 pub struct Arrivals {
     /// The records.
     pub batch: Batch,
-    /// Arrival time of each, in nanoseconds.
-    pub at: Vec<u64>,
+    /// Arrival time of each.
+    pub at: Vec<SimTime>,
 }
 
 /// One logical operator with its subtasks.
@@ -109,8 +109,8 @@ pub struct NodeRt {
     pub vertex: usize,
     /// Subtask instances.
     pub inst: Vec<Operator>,
-    /// CPU time per input record (ns).
-    pub cost_ns: u64,
+    /// CPU time per input record.
+    pub cost: SimDuration,
     outs: Vec<Route>,
     side_outs: Vec<Route>,
     pending: Vec<Vec<Pending>>,
@@ -142,8 +142,8 @@ pub struct Dataflow {
     pub order: Vec<usize>,
     /// Source subtasks.
     pub sources: Vec<SourceRt>,
-    /// When each chain subtask is free: `[vertex][subtask]`, ns.
-    pub free: Vec<Vec<u64>>,
+    /// When each chain subtask is free: `[vertex][subtask]`.
+    pub free: Vec<Vec<SimTime>>,
     /// The record writers of each chain subtask (`[vertex][subtask]`), as the streaming
     /// engine built them.
     writers: Vec<Vec<Vec<RecordWriter>>>,
@@ -156,35 +156,35 @@ pub struct Dataflow {
     scratch: String,
     /// The first failure (an expression error or an operator that threw).
     pub failure: Option<String>,
-    /// Serialization / deserialization cost per record (ns).
-    ser_ns: u64,
-    deser_ns: u64,
+    /// Serialization / deserialization cost per record.
+    ser: SimDuration,
+    deser: SimDuration,
     /// How network edges behave.
     pub exchange: Exchange,
     /// Flink's BATCH runtime mode: keyed reduces emit only their final rows; event-time,
     /// then processing-time timers fire only at the end of the input (see the module
     /// documentation).
     pub batch_runtime: bool,
-    /// The latest time any record was done with in the current pass (ns).
-    pub pass_done: u64,
+    /// The latest time any record was done with in the current pass.
+    pub pass_done: SimTime,
     /// Records processed by any operator in the current pass.
     pub pass_records: u64,
-    /// CPU time spent per chain subtask: `[vertex][subtask]`, ns.
-    pub busy: Vec<Vec<u64>>,
-    /// When each chain first started a record (ns; `u64::MAX`: never).
-    pub first_start: Vec<u64>,
+    /// CPU time spent per chain subtask: `[vertex][subtask]`.
+    pub busy: Vec<Vec<SimDuration>>,
+    /// When each chain first started a record ([`SimTime::MAX`]: never).
+    pub first_start: Vec<SimTime>,
     /// Keep a multiset of what every sink made visible (for correctness checks).
     pub collect: bool,
     /// That multiset, per logical node (empty for non-sinks).
     pub outputs: Vec<std::collections::BTreeMap<u64, u64>>,
-    /// Watermark trail: `(processing time ns, watermark)` whenever the operators' watermark
+    /// Watermark trail: `(processing time, watermark)` whenever the operators' watermark
     /// advanced (a final +∞ is left out).
-    pub trail: Vec<(u64, EventTime)>,
+    pub trail: Vec<(SimTime, EventTime)>,
 }
 
 impl Dataflow {
     /// Hands records a source subtask produced to its source operator, arriving at `at`.
-    pub fn inject(&mut self, node: usize, subtask: u32, batch: &Batch, at: &[u64]) {
+    pub fn inject(&mut self, node: usize, subtask: u32, batch: &Batch, at: &[SimTime]) {
         let p = &mut self.nodes[node].pending[subtask as usize][0];
         p.batch.values.extend_from_slice(&batch.values);
         p.batch.meta.extend_from_slice(&batch.meta);
@@ -199,14 +199,19 @@ impl Dataflow {
     }
 
     /// When the pass's work is all done: the latest `free` time of any chain subtask.
-    pub fn all_free(&self) -> u64 {
-        self.free.iter().flatten().copied().max().unwrap_or(0)
+    pub fn all_free(&self) -> SimTime {
+        self.free
+            .iter()
+            .flatten()
+            .copied()
+            .max()
+            .unwrap_or(SimTime::ZERO)
     }
 
     /// A restart after a crash: every operator but the sources' positions and the sinks (which
     /// stand for external systems) comes back with the fresh state of `fresh`; what was
     /// waiting is lost; every thread is free from `at` on.
-    pub fn restart_from(&mut self, fresh: Dataflow, at: u64) {
+    pub fn restart_from(&mut self, fresh: Dataflow, at: SimTime) {
         for (mine, new) in self.nodes.iter_mut().zip(fresh.nodes) {
             if mine.is_sink || mine.is_source {
                 continue;
@@ -254,7 +259,7 @@ impl Dataflow {
     }
 
     /// A sink subtask makes records visible at time `t` (each at its own time in `ts`).
-    pub fn deliver(&mut self, node: usize, st: usize, batch: View<'_>, ts: &[u64]) {
+    pub fn deliver(&mut self, node: usize, st: usize, batch: View<'_>, ts: &[SimTime]) {
         let mut error = None;
         let mut ev = EvalCx {
             interner: &mut self.interner,
@@ -263,7 +268,7 @@ impl Dataflow {
         };
         if let Operator::Sink(sk) = &mut self.nodes[node].inst[st] {
             for (i, &t) in ts.iter().enumerate() {
-                sk.consume(batch.row(i), batch.meta[i], SimTime::from_nanos(t), &mut ev);
+                sk.consume(batch.row(i), batch.meta[i], t, &mut ev);
                 if self.collect {
                     let h = crate::ops::sink::row_hash(batch.row(i), ev.interner);
                     *self.outputs[node].entry(h).or_default() += 1;

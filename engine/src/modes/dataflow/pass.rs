@@ -1,7 +1,7 @@
 //! One pass: every subtask processes the records waiting for it, on its thread's clock.
 
 use super::{Dataflow, Exchange, Pending};
-use crate::core::time::{EventTime, SimTime};
+use crate::core::time::{EventTime, SimDuration, SimTime};
 use crate::core::value::Value;
 use crate::expr::eval::EvalCx;
 use crate::ops::Operator;
@@ -11,15 +11,15 @@ impl Dataflow {
     /// Runs one pass at processing time `now`: every operator processes what waits for it;
     /// with `watermark`, event-time operators then advance to it (after processing what
     /// their inputs fired). Returns the operators' new watermark if it advanced.
-    pub fn pass(&mut self, now: u64, watermark: Option<EventTime>) {
+    pub fn pass(&mut self, now: SimTime, watermark: Option<EventTime>) {
         if self.failure.is_some() {
             return;
         }
         let order = self.order.clone();
-        self.pass_done = 0;
+        self.pass_done = SimTime::ZERO;
         self.pass_records = 0;
         let mut error: Option<String> = None;
-        let now_ms = SimTime::from_nanos(now).as_event_time();
+        let now_ms = now.as_event_time();
         for &n in &order {
             let par = self.nodes[n].inst.len();
             for st in 0..par {
@@ -32,9 +32,9 @@ impl Dataflow {
                         .flat_map(|&u| self.free[u].iter())
                         .copied()
                         .max()
-                        .unwrap_or(0)
+                        .unwrap_or(SimTime::ZERO)
                 } else {
-                    0
+                    SimTime::ZERO
                 };
                 let ports = self.nodes[n].pending[st].len();
                 for port in 0..ports {
@@ -84,7 +84,7 @@ impl Dataflow {
         st: usize,
         port: usize,
         pend: Pending,
-        barrier: u64,
+        barrier: SimTime,
         error: &mut Option<String>,
     ) {
         let pend = in_arrival_order(pend);
@@ -116,12 +116,12 @@ impl Dataflow {
             self.keep_finals(n, st, &keys, &out);
             return;
         }
-        let t_out: Vec<u64> = out
+        let t_out: Vec<SimTime> = out
             .parent
             .iter()
             .map(|&i| done.get(i as usize).copied().unwrap_or(free))
             .collect();
-        let t_side: Vec<u64> = side
+        let t_side: Vec<SimTime> = side
             .parent
             .iter()
             .map(|&i| done.get(i as usize).copied().unwrap_or(free))
@@ -137,7 +137,13 @@ impl Dataflow {
     /// over the network and serialization per copy a network output writes (every channel of
     /// a BROADCAST), as the streaming engine charges it. Updates the thread's `free`, `busy`
     /// and the pass's counters; returns when each record is done.
-    fn occupy_thread(&mut self, n: usize, st: usize, at: &[u64], barrier: u64) -> Vec<u64> {
+    fn occupy_thread(
+        &mut self,
+        n: usize,
+        st: usize,
+        at: &[SimTime],
+        barrier: SimTime,
+    ) -> Vec<SimTime> {
         let nr = &self.nodes[n];
         let v = nr.vertex;
         let len = at.len();
@@ -150,7 +156,12 @@ impl Dataflow {
                 wr.partitioner.copies(wr.channels.len()) as u64
             })
             .sum();
-        let per = nr.cost_ns + if nr.network_in { self.deser_ns } else { 0 } + copies * self.ser_ns;
+        let deser = if nr.network_in {
+            self.deser
+        } else {
+            SimDuration::ZERO
+        };
+        let per = nr.cost + deser + self.ser * copies;
         let mut free = self.free[v][st];
         let mut done = Vec::with_capacity(len);
         for (i, &a) in at.iter().enumerate() {
@@ -190,7 +201,11 @@ impl Dataflow {
         };
         let op = &mut nr.inst[st];
         op.set_processing_time(
-            SimTime::from_nanos(pend.at.first().copied().unwrap_or(0)).as_event_time(),
+            pend.at
+                .first()
+                .copied()
+                .unwrap_or(SimTime::ZERO)
+                .as_event_time(),
         );
         op.process(port, pend.batch.view(), &mut out, &mut side, &mut ev);
         if let Some(f) = op.take_failure() {

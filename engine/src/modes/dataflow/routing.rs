@@ -1,6 +1,7 @@
 //! Routing an operator's output: chained to the same subtask, or over a channel.
 
 use super::Dataflow;
+use crate::core::time::SimTime;
 use crate::expr::eval::EvalCx;
 use crate::ops::batch::Batch;
 
@@ -12,7 +13,7 @@ impl Dataflow {
         st: usize,
         side: bool,
         out: &Batch,
-        times: &[u64],
+        times: &[SimTime],
         error: &mut Option<String>,
     ) {
         if out.is_empty() {
@@ -51,7 +52,7 @@ impl Dataflow {
                     let p = &mut self.nodes[r.to].pending[end.subtask][r.port];
                     p.batch.values.extend_from_slice(row);
                     p.batch.meta.push(meta);
-                    p.at.push(time + end.latency_ns);
+                    p.at.push(time + end.latency);
                 }
             }
         }

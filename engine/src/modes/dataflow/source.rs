@@ -1,6 +1,6 @@
 //! The source subtasks of the pass-form job: what each still has to produce, and when.
 
-use crate::core::time::SimTime;
+use crate::core::time::{SimDuration, SimTime};
 use crate::ops::batch::Batch;
 use crate::sim::source::SourceState;
 
@@ -13,7 +13,7 @@ pub struct SourceRt {
     /// The streaming simulator's source state (data, pacing, birth times).
     pub state: SourceState,
     /// Source CPU time per record, which paces a source without a `rate`.
-    pub(super) cost_ns: u64,
+    pub(super) cost: SimDuration,
     /// Fields per record.
     pub(super) arity: usize,
 }
@@ -22,12 +22,12 @@ impl SourceRt {
     /// Records born at or before `t` that were not produced yet, at most `max`.
     pub fn take_until(&mut self, t: SimTime, max: usize) -> Batch {
         let mut out = Batch::new(self.arity);
-        if self.state.interval_ns.is_some() {
+        if self.state.pace.is_some() {
             self.state.fill(t, max, &mut out);
         } else {
             // No rate: the source reads as fast as its CPU allows, one record per source cost.
             while out.len() < max && !self.done() {
-                let now = SimTime::from_nanos(self.state.emitted.saturating_mul(self.cost_ns));
+                let now = self.unpaced_next();
                 if now > t {
                     break;
                 }
@@ -45,11 +45,17 @@ impl SourceRt {
         out
     }
 
+    /// When a source without a rate produces its next record: one record per source cost,
+    /// back to back from the start (saturating at the end of time).
+    fn unpaced_next(&self) -> SimTime {
+        SimTime::at(self.cost.times(self.state.emitted))
+    }
+
     /// Whether every record has been produced.
     pub fn done(&self) -> bool {
-        let next = match self.state.interval_ns {
+        let next = match self.state.pace {
             Some(_) => self.state.next_due(),
-            None => SimTime::from_nanos(self.state.emitted.saturating_mul(self.cost_ns)),
+            None => self.unpaced_next(),
         };
         self.state.total.is_some_and(|n| self.state.emitted >= n)
             || self.state.until.is_some_and(|u| next >= u)
@@ -60,9 +66,9 @@ impl SourceRt {
         if self.done() {
             return None;
         }
-        Some(match self.state.interval_ns {
+        Some(match self.state.pace {
             Some(_) => self.state.next_due(),
-            None => SimTime::from_nanos(self.state.emitted.saturating_mul(self.cost_ns)),
+            None => self.unpaced_next(),
         })
     }
 }

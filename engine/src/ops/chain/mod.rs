@@ -26,7 +26,7 @@ use super::batch::View;
 use super::element::Marker;
 use super::output::{Cx, NetworkOutput};
 use super::{OpSlot, Operator, Out, Port};
-use crate::core::time::{EventTime, SimTime};
+use crate::core::time::{EventTime, SimDuration, SimTime};
 use crate::expr::eval::EvalCx;
 use timing::{linear_times, start_times, subtree_costs};
 
@@ -58,18 +58,18 @@ pub struct Chain {
     /// Operators in topological order; the head is at 0.
     pub ops: Vec<OpSlot>,
     /// CPU time to serialize one record for each network writer (all copies of a broadcast).
-    pub ser_ns: Vec<u64>,
+    pub ser: Vec<SimDuration>,
     /// For every operator: itself and everything downstream of it, in topological order.
     below: Vec<Vec<usize>>,
     /// Scratch for merging the writes of several network outputs by time.
-    merge: Vec<(u64, u32, u32, u16, bool)>,
+    merge: Vec<(SimTime, u32, u32, u16, bool)>,
     /// Which logical input the records handed to [`Chain::run`] come from (two-input heads).
     pub head_port: usize,
 }
 
 impl Chain {
-    /// A chain of these operators; `ser_ns[w]` is the serialization cost of writer `w`.
-    pub fn new(ops: Vec<OpSlot>, ser_ns: Vec<u64>) -> Self {
+    /// A chain of these operators; `ser[w]` is the serialization cost of writer `w`.
+    pub fn new(ops: Vec<OpSlot>, ser: Vec<SimDuration>) -> Self {
         let n = ops.len();
         // Parents come before children, so one forward sweep collects each subtree.
         let below: Vec<Vec<usize>> = (0..n)
@@ -85,7 +85,7 @@ impl Chain {
             .collect();
         Chain {
             ops,
-            ser_ns,
+            ser,
             below,
             merge: Vec::new(),
             head_port: 0,
@@ -98,20 +98,20 @@ impl Chain {
     pub fn run<O: NetworkOutput>(
         &mut self,
         input: Option<View<'_>>,
-        t0: u64,
-        in_cost: u64,
+        t0: SimTime,
+        in_cost: SimDuration,
         cx: &mut Cx<'_, O>,
-    ) -> u64 {
+    ) -> SimTime {
         self.run_entry(Entry::Head(input), t0, in_cost, cx)
     }
 
     fn run_entry<O: NetworkOutput>(
         &mut self,
         entry: Entry<'_>,
-        t0: u64,
-        in_cost: u64,
+        t0: SimTime,
+        in_cost: SimDuration,
         cx: &mut Cx<'_, O>,
-    ) -> u64 {
+    ) -> SimTime {
         let (root, input, emitted) = match entry {
             Entry::Head(i) => (0, i, None),
             Entry::Emitted(j) => (j, None, Some(j)),
@@ -132,11 +132,11 @@ impl Chain {
             emitted,
             t0,
             in_cost,
-            &self.ser_ns,
+            &self.ser,
         ) {
             Some(end) => end,
             None => {
-                subtree_costs(&mut self.ops, &scope, input, emitted, &self.ser_ns);
+                subtree_costs(&mut self.ops, &scope, input, emitted, &self.ser);
                 start_times(
                     &mut self.ops,
                     &scope,
@@ -144,7 +144,7 @@ impl Chain {
                     emitted,
                     t0,
                     in_cost,
-                    &self.ser_ns,
+                    &self.ser,
                 )
             }
         };
@@ -160,9 +160,9 @@ impl Chain {
         &mut self,
         j: usize,
         wm: EventTime,
-        t: u64,
+        t: SimTime,
         cx: &mut Cx<'_, O>,
-    ) -> u64 {
+    ) -> SimTime {
         let mut t = t;
         if self.failed() {
             return t;
@@ -175,7 +175,7 @@ impl Chain {
             slot.op
                 .advance_watermark(wm, &mut slot.out, &mut slot.side, &mut cx.ev);
             if !(slot.out.is_empty() && slot.side.is_empty()) {
-                t = self.run_entry(Entry::Emitted(j), t, 0, cx);
+                t = self.run_entry(Entry::Emitted(j), t, SimDuration::ZERO, cx);
             }
             if self.failed() {
                 return t;
@@ -189,9 +189,9 @@ impl Chain {
         &mut self,
         j: usize,
         m: Marker,
-        t: u64,
+        t: SimTime,
         cx: &mut Cx<'_, O>,
-    ) -> u64 {
+    ) -> SimTime {
         self.forward_marker(j, m, t, cx)
     }
 
@@ -199,9 +199,9 @@ impl Chain {
         &mut self,
         j: usize,
         m: Marker,
-        t: u64,
+        t: SimTime,
         cx: &mut Cx<'_, O>,
-    ) -> u64 {
+    ) -> SimTime {
         let mut t = t;
         let n_main = self.ops[j].outs.len();
         for i in 0..n_main + self.ops[j].side_outs.len() {
@@ -218,9 +218,8 @@ impl Chain {
                     }
                 }
                 Out::Network(w) => {
-                    t += self.ser_ns[w as usize];
-                    cx.net
-                        .broadcast_marker(w as usize, m, SimTime::from_nanos(t));
+                    t += self.ser[w as usize];
+                    cx.net.broadcast_marker(w as usize, m, t);
                 }
             }
         }
@@ -231,9 +230,9 @@ impl Chain {
     pub fn processing_time<O: NetworkOutput>(
         &mut self,
         now_ms: EventTime,
-        t: u64,
+        t: SimTime,
         cx: &mut Cx<'_, O>,
-    ) -> u64 {
+    ) -> SimTime {
         let mut t = t;
         for j in 0..self.ops.len() {
             if self.failed() {
@@ -246,7 +245,7 @@ impl Chain {
                 slot.op
                     .advance_processing_time(now_ms, &mut slot.out, &mut slot.side, &mut cx.ev);
                 if !(slot.out.is_empty() && slot.side.is_empty()) {
-                    t = self.run_entry(Entry::Emitted(j), t, 0, cx);
+                    t = self.run_entry(Entry::Emitted(j), t, SimDuration::ZERO, cx);
                 }
             }
         }
@@ -318,9 +317,9 @@ impl Chain {
             let (j, side, q, w) = single.expect("one network output");
             let s = &ops[j];
             let (batch, times, nets) = if side {
-                (&s.side, &s.side_write_ns, s.side_network_outs)
+                (&s.side, &s.side_write_at, s.side_network_outs)
             } else {
-                (&s.out, &s.write_ns, s.network_outs)
+                (&s.out, &s.write_at, s.network_outs)
             };
             if nets == 1 {
                 cx.net
@@ -332,7 +331,7 @@ impl Chain {
                         w as usize,
                         view.row(i),
                         view.meta[i],
-                        SimTime::from_nanos(times[i * nets + q]),
+                        times[i * nets + q],
                         &mut cx.ev,
                     );
                 }
@@ -342,9 +341,9 @@ impl Chain {
                 let s = &ops[j];
                 for (side, outs) in [(false, &s.outs), (true, &s.side_outs)] {
                     let (batch, times, nets) = if side {
-                        (&s.side, &s.side_write_ns, s.side_network_outs)
+                        (&s.side, &s.side_write_at, s.side_network_outs)
                     } else {
-                        (&s.out, &s.write_ns, s.network_outs)
+                        (&s.out, &s.write_at, s.network_outs)
                     };
                     let mut q = 0;
                     for o in outs {
@@ -364,13 +363,8 @@ impl Chain {
                 let s = &ops[j as usize];
                 let view = if side { s.side.view() } else { s.out.view() };
                 let i = i as usize;
-                cx.net.write_record(
-                    w as usize,
-                    view.row(i),
-                    view.meta[i],
-                    SimTime::from_nanos(t),
-                    &mut cx.ev,
-                );
+                cx.net
+                    .write_record(w as usize, view.row(i), view.meta[i], t, &mut cx.ev);
             }
         }
         // Sinks.
@@ -384,7 +378,7 @@ impl Chain {
             let Operator::Sink(sink) = &mut slot.op else {
                 unreachable!("checked above")
             };
-            sink.consume_batch(view, &slot.start_ns, slot.cost_ns, &mut cx.ev);
+            sink.consume_batch(view, &slot.start_at, slot.cost, &mut cx.ev);
         }
     }
 }

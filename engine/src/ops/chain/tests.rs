@@ -8,7 +8,7 @@ use super::super::{
     filter::FilterOp, flat_map::FlatMapOp, map::MapOp, sink::SinkMode, sink::SinkOp,
 };
 use super::*;
-use crate::core::time::SimTime;
+use crate::core::time::{SimDuration, SimTime};
 use crate::core::value::{Interner, Schema, Type, Value};
 use crate::expr::{Scope, SelectItem, compile, compile_select};
 use proptest::prelude::*;
@@ -142,9 +142,10 @@ impl Recorder {
 }
 
 impl NetworkOutput for Recorder {
-    fn write_batch(&mut self, w: usize, records: View<'_>, times: &[u64], _: &mut EvalCx<'_>) {
+    fn write_batch(&mut self, w: usize, records: View<'_>, times: &[SimTime], _: &mut EvalCx<'_>) {
         let n = records.len().min(times.len());
-        self.writer(w).extend_from_slice(&times[..n]);
+        self.writer(w)
+            .extend(times[..n].iter().map(|t| t.as_nanos()));
     }
 
     fn write_record(&mut self, w: usize, _: &[Value], _: RecMeta, t: SimTime, _: &mut EvalCx<'_>) {
@@ -154,6 +155,11 @@ impl NetworkOutput for Recorder {
     fn broadcast_marker(&mut self, w: usize, m: Marker, t: SimTime) {
         self.markers.push((w, m, t.as_nanos()));
     }
+}
+
+/// Times as bare nanoseconds, to compare with the reference executor's.
+fn nanos(times: &[SimTime]) -> Vec<u64> {
+    times.iter().map(|t| t.as_nanos()).collect()
 }
 
 /// Runs `input` through the chain with [`Chain::run`] — the entry point the simulator uses,
@@ -175,8 +181,13 @@ fn run_chain(
         },
         net: Recorder::default(),
     };
-    let end = chain.run(Some(input.view()), t0, deser, &mut cx);
-    (end, cx.net)
+    let end = chain.run(
+        Some(input.view()),
+        SimTime::from_nanos(t0),
+        SimDuration::from_nanos(deser),
+        &mut cx,
+    );
+    (end.as_nanos(), cx.net)
 }
 
 /// Builds the chain `kinds` wired by `parent`/`outs`, runs `lines` through it with
@@ -198,13 +209,16 @@ fn check_against_reference(
                 operator(&kinds[j], &mut interner),
                 outs[j].clone(),
                 parent[j],
-                costs[j],
+                SimDuration::from_nanos(costs[j]),
                 j,
                 2,
             )
         })
         .collect();
-    let mut chain = Chain::new(ops, ser.to_vec());
+    let mut chain = Chain::new(
+        ops,
+        ser.iter().map(|&s| SimDuration::from_nanos(s)).collect(),
+    );
     let mut input = Batch::new(2);
     for (k, (l, v)) in lines.iter().enumerate() {
         input.push(
@@ -250,15 +264,19 @@ fn check_against_reference(
         if nets > 0 {
             // reference writes of op j are in depth-first order: per output record, per network out
             prop_assert_eq!(
-                &chain.ops[j].write_ns[..],
+                nanos(&chain.ops[j].write_at),
                 &seen.by_op[j][..],
                 "network writes of op {}",
                 j
             );
-            prop_assert_eq!(chain.ops[j].write_ns.len(), chain.ops[j].out.len() * nets);
+            prop_assert_eq!(chain.ops[j].write_at.len(), chain.ops[j].out.len() * nets);
         }
         if matches!(kinds[j], Kind::Sink) {
-            let got: Vec<u64> = chain.ops[j].start_ns.iter().map(|s| s + costs[j]).collect();
+            let got: Vec<u64> = chain.ops[j]
+                .start_at
+                .iter()
+                .map(|s| s.as_nanos() + costs[j])
+                .collect();
             prop_assert_eq!(got, seen.sinks[j].clone(), "sink {} arrivals", j);
         }
     }
@@ -353,7 +371,7 @@ fn tiny_chain_into_a_sink_has_these_times() {
             operator(&kinds[0], &mut interner),
             vec![Out::Chained(1)],
             None,
-            100,
+            SimDuration::from_nanos(100),
             0,
             2,
         ),
@@ -361,7 +379,7 @@ fn tiny_chain_into_a_sink_has_these_times() {
             operator(&kinds[1], &mut interner),
             vec![],
             Some((0, Port::Main)),
-            50,
+            SimDuration::from_nanos(50),
             1,
             2,
         ),
@@ -376,7 +394,7 @@ fn tiny_chain_into_a_sink_has_these_times() {
         );
     }
     let (end, _) = run_chain(&mut chain, &input, &mut interner, 1_000, 13);
-    assert_eq!(chain.ops[1].start_ns, vec![1_113, 1_276]);
+    assert_eq!(nanos(&chain.ops[1].start_at), vec![1_113, 1_276]);
     assert_eq!(end, 1_326);
 }
 
@@ -389,11 +407,11 @@ fn tiny_chain_into_the_network_has_these_times() {
         operator(&Kind::Map, &mut interner),
         vec![Out::Network(0)],
         None,
-        100,
+        SimDuration::from_nanos(100),
         0,
         2,
     )];
-    let mut chain = Chain::new(ops, vec![37]);
+    let mut chain = Chain::new(ops, vec![SimDuration::from_nanos(37)]);
     let mut input = Batch::new(2);
     for k in 0..2 {
         input.push(
@@ -403,7 +421,7 @@ fn tiny_chain_into_the_network_has_these_times() {
         );
     }
     let (end, mut net) = run_chain(&mut chain, &input, &mut interner, 1_000, 13);
-    assert_eq!(chain.ops[0].write_ns, vec![1_150, 1_300]);
+    assert_eq!(nanos(&chain.ops[0].write_at), vec![1_150, 1_300]);
     assert_eq!(
         net.writer(0),
         &vec![1_150, 1_300],
@@ -422,7 +440,7 @@ fn a_watermark_is_written_after_its_serialization() {
             operator(&Kind::Map, &mut interner),
             vec![Out::Chained(1), Out::Network(0)],
             None,
-            100,
+            SimDuration::from_nanos(100),
             0,
             2,
         ),
@@ -430,12 +448,12 @@ fn a_watermark_is_written_after_its_serialization() {
             operator(&Kind::Sink, &mut interner),
             vec![],
             Some((0, Port::Main)),
-            50,
+            SimDuration::from_nanos(50),
             1,
             2,
         ),
     ];
-    let mut chain = Chain::new(ops, vec![37]);
+    let mut chain = Chain::new(ops, vec![SimDuration::from_nanos(37)]);
     let (mut scratch, mut error) = (String::new(), None);
     let mut cx = Cx {
         ev: EvalCx {
@@ -445,8 +463,8 @@ fn a_watermark_is_written_after_its_serialization() {
         },
         net: Recorder::default(),
     };
-    let end = chain.watermark(0, 5_000, 2_000, &mut cx);
-    assert_eq!(end, 2_037);
+    let end = chain.watermark(0, 5_000, SimTime::from_nanos(2_000), &mut cx);
+    assert_eq!(end, SimTime::from_nanos(2_037));
     assert_eq!(cx.net.markers, vec![(0, Marker::Watermark(5_000), 2_037)]);
     assert_eq!(chain.ops[1].watermark, 5_000, "the sink saw it too");
 }

@@ -7,6 +7,7 @@
 use super::super::batch::View;
 use super::super::{OpSlot, Out};
 use super::{Shape, input_len, prefilled};
+use crate::core::time::{SimDuration, SimTime};
 
 /// Phases 2 and 3 at once for a *linear* scope: every operator has one output, chained to
 /// the next operator of the scope, except the last, which is a sink or has one network
@@ -22,16 +23,16 @@ pub(super) fn linear_times(
     scope: &[usize],
     input: Option<View<'_>>,
     emitted: Option<usize>,
-    t0: u64,
-    in_cost: u64,
-    ser: &[u64],
-) -> Option<u64> {
+    t0: SimTime,
+    in_cost: SimDuration,
+    ser: &[SimDuration],
+) -> Option<SimTime> {
     let root = scope[0];
     let n = input_len(ops, root, input, emitted);
     let mut select = None;
     // Time from a record's start at the head to its start at operator `k` of the scope.
-    let mut before_last = 0u64;
-    let mut before_select = 0u64;
+    let mut before_last = SimDuration::ZERO;
+    let mut before_select = SimDuration::ZERO;
     let last = *scope.last()?;
     for (k, &j) in scope.iter().enumerate() {
         let s = &ops[j];
@@ -58,23 +59,23 @@ pub(super) fn linear_times(
             before_select = before_last;
         }
         if j != last {
-            before_last += s.cost_ns;
+            before_last += s.cost;
         }
     }
     let ls = &ops[last];
     // Head start → the last operator's time of interest (its start, or its write).
     let (to_out, total) = match ls.outs[..] {
         [Out::Network(w)] => {
-            let d = before_last + ls.cost_ns + ser[w as usize];
+            let d = before_last + ls.cost + ser[w as usize];
             (d, d)
         }
-        _ => (before_last, before_last + ls.cost_ns),
+        _ => (before_last, before_last + ls.cost),
     };
     let network = ls.shape != Shape::Consume;
     let mut out = if network {
-        std::mem::take(&mut ops[last].write_ns)
+        std::mem::take(&mut ops[last].write_at)
     } else {
-        std::mem::take(&mut ops[last].start_ns)
+        std::mem::take(&mut ops[last].start_at)
     };
     out.clear();
     let mut t = t0;
@@ -89,29 +90,29 @@ pub(super) fn linear_times(
         }
         Some(s) => {
             // A record the filter drops costs the operators up to and including it.
-            let dropped = before_select + ops[s].cost_ns;
+            let dropped = before_select + ops[s].cost;
             let parents = ops[s].out.parent.as_slice();
             let mut next = 0;
             for p in parents {
                 let p = *p as usize;
                 // Records `next..p` are dropped.
                 let gap = (p - next) as u64;
-                t += gap * (in_cost + dropped);
+                t += (in_cost + dropped) * gap;
                 t += in_cost;
                 out.push(t + to_out);
                 t += total;
                 next = p + 1;
             }
-            t += (n - next) as u64 * (in_cost + dropped);
+            t += (in_cost + dropped) * (n - next) as u64;
         }
     }
     let ls = &mut ops[last];
     if network {
-        ls.write_ns = out;
+        ls.write_at = out;
     } else {
-        ls.start_ns = out;
+        ls.start_at = out;
     }
-    ls.side_write_ns.clear();
+    ls.side_write_at.clear();
     Some(t)
 }
 
@@ -123,7 +124,7 @@ pub(super) fn subtree_costs(
     scope: &[usize],
     input: Option<View<'_>>,
     emitted: Option<usize>,
-    ser: &[u64],
+    ser: &[SimDuration],
 ) {
     for &j in scope.iter().rev() {
         let n_in = input_len(ops, j, input, emitted);
@@ -131,16 +132,16 @@ pub(super) fn subtree_costs(
         let (head, tail) = ops.split_at_mut(j + 1);
         let slot = &mut head[j];
         let base = j + 1;
-        let c = slot.cost_ns;
+        let c = slot.cost;
         // (A one-to-one operator that failed mid-slice has fewer outputs than inputs.)
         let one_to_one = identity || (slot.shape == Shape::OneToOne && slot.out.len() == n_in);
-        let st = &mut slot.subtree_ns;
+        let st = &mut slot.subtree;
         st.clear();
         let no_side = slot.side_outs.is_empty() || slot.side.is_empty();
         match (slot.shape, &slot.outs[..], no_side) {
             (Shape::Consume, _, _) | (_, [], true) => st.resize(n_in, c),
             (_, [Out::Chained(k)], true) if one_to_one => {
-                st.extend(tail[*k as usize - base].subtree_ns.iter().map(|x| x + c))
+                st.extend(tail[*k as usize - base].subtree.iter().map(|x| *x + c))
             }
             (_, [Out::Network(w)], true) if one_to_one => st.resize(n_in, c + ser[*w as usize]),
             (Shape::Select, [Out::Chained(k)], true) => {
@@ -149,9 +150,9 @@ pub(super) fn subtree_costs(
                     .out
                     .parent
                     .iter()
-                    .zip(&tail[*k as usize - base].subtree_ns)
+                    .zip(&tail[*k as usize - base].subtree)
                 {
-                    st[*p as usize] += x;
+                    st[*p as usize] += *x;
                 }
             }
             (Shape::Select | Shape::Fan, [Out::Network(w)], true) => {
@@ -167,10 +168,10 @@ pub(super) fn subtree_costs(
             _ => {
                 st.resize(n_in, c);
                 for i in 0..slot.out.len() {
-                    let mut add = 0;
+                    let mut add = SimDuration::ZERO;
                     for o in &slot.outs {
                         add += match *o {
-                            Out::Chained(k) => tail[k as usize - base].subtree_ns[i],
+                            Out::Chained(k) => tail[k as usize - base].subtree[i],
                             Out::Network(w) => ser[w as usize],
                         };
                     }
@@ -182,10 +183,10 @@ pub(super) fn subtree_costs(
                     st[x] += add;
                 }
                 for i in 0..slot.side.len() {
-                    let mut add = 0;
+                    let mut add = SimDuration::ZERO;
                     for o in &slot.side_outs {
                         add += match *o {
-                            Out::Chained(k) => tail[k as usize - base].subtree_ns[i],
+                            Out::Chained(k) => tail[k as usize - base].subtree[i],
                             Out::Network(w) => ser[w as usize],
                         };
                     }
@@ -203,20 +204,20 @@ pub(super) fn start_times(
     scope: &[usize],
     input: Option<View<'_>>,
     emitted: Option<usize>,
-    t0: u64,
-    in_cost: u64,
-    ser: &[u64],
-) -> u64 {
+    t0: SimTime,
+    in_cost: SimDuration,
+    ser: &[SimDuration],
+) -> SimTime {
     let root = scope[0];
     let root_len = input_len(ops, root, input, emitted);
     let mut t = t0;
     {
         let h = &mut ops[root];
-        h.start_ns.clear();
-        h.start_ns.extend(h.subtree_ns[..root_len].iter().map(|s| {
+        h.start_at.clear();
+        h.start_at.extend(h.subtree[..root_len].iter().map(|s| {
             t += in_cost;
             let start = t;
-            t += s;
+            t += *s;
             start
         }));
     }
@@ -226,45 +227,45 @@ pub(super) fn start_times(
         let (head, tail) = ops.split_at_mut(j + 1);
         let slot = &mut head[j];
         let base = j + 1;
-        let c = slot.cost_ns;
+        let c = slot.cost;
         let one_to_one = identity || (slot.shape == Shape::OneToOne && slot.out.len() == n_in);
-        slot.write_ns.clear();
-        slot.side_write_ns.clear();
+        slot.write_at.clear();
+        slot.side_write_at.clear();
         let no_side = slot.side_outs.is_empty() || slot.side.is_empty();
         match (slot.shape, &slot.outs[..], no_side) {
             (Shape::Consume, _, _) | (_, [], true) => {}
             (_, [Out::Chained(k)], true) if one_to_one => {
                 let child = &mut tail[*k as usize - base];
-                child.start_ns.clear();
-                child.start_ns.extend(slot.start_ns.iter().map(|s| s + c));
+                child.start_at.clear();
+                child.start_at.extend(slot.start_at.iter().map(|s| *s + c));
             }
             (_, [Out::Network(w)], true) if one_to_one => {
                 let d = c + ser[*w as usize];
-                slot.write_ns.extend(slot.start_ns.iter().map(|s| s + d));
+                slot.write_at.extend(slot.start_at.iter().map(|s| *s + d));
             }
             (Shape::Select, [Out::Chained(k)], true) => {
                 let child = &mut tail[*k as usize - base];
-                child.start_ns.clear();
-                child.start_ns.extend(
+                child.start_at.clear();
+                child.start_at.extend(
                     slot.out
                         .parent
                         .iter()
-                        .map(|p| slot.start_ns[*p as usize] + c),
+                        .map(|p| slot.start_at[*p as usize] + c),
                 );
             }
             (Shape::Select, [Out::Network(w)], true) => {
                 let d = c + ser[*w as usize];
-                let starts = slot.start_ns.as_slice();
-                slot.write_ns
+                let starts = slot.start_at.as_slice();
+                slot.write_at
                     .extend(slot.out.parent.iter().map(|p| starts[*p as usize] + d));
             }
             (Shape::Fan, [Out::Network(w)], true) if slot.out.parent.is_sorted() => {
                 // The outputs of one input leave one after the other once the operator has
                 // done its work: the k-th is written after k + 1 serializations.
                 let sc = ser[*w as usize];
-                let starts = slot.start_ns.as_slice();
-                let (mut prev, mut running) = (u32::MAX, 0);
-                slot.write_ns.extend(slot.out.parent.iter().map(|&p| {
+                let starts = slot.start_at.as_slice();
+                let (mut prev, mut running) = (u32::MAX, SimTime::ZERO);
+                slot.write_at.extend(slot.out.parent.iter().map(|&p| {
                     if p != prev {
                         prev = p;
                         running = starts[p as usize] + c;
@@ -287,7 +288,7 @@ fn general_start_times(
     tail: &mut [OpSlot],
     base: usize,
     one_to_one: bool,
-    ser: &[u64],
+    ser: &[SimDuration],
 ) {
     for (outs, len) in [
         (&slot.outs, slot.out.len()),
@@ -296,60 +297,61 @@ fn general_start_times(
         for o in outs {
             if let Out::Chained(k) = *o {
                 let c = &mut tail[k as usize - base];
-                c.start_ns.clear();
-                c.start_ns.resize(len, 0);
+                c.start_at.clear();
+                c.start_at.resize(len, SimTime::ZERO);
             }
         }
     }
-    slot.running_ns.clear();
-    slot.running_ns
-        .extend(slot.start_ns.iter().map(|s| s + slot.cost_ns));
+    slot.running.clear();
+    slot.running
+        .extend(slot.start_at.iter().map(|s| *s + slot.cost));
     let nets = slot.network_outs;
-    slot.write_ns.resize(slot.out.len() * nets, 0);
+    slot.write_at.resize(slot.out.len() * nets, SimTime::ZERO);
     for i in 0..slot.out.len() {
         let x = if one_to_one {
             i
         } else {
             slot.out.parent[i] as usize
         };
-        let mut running = slot.running_ns[x];
+        let mut running = slot.running[x];
         let mut q = 0;
         for o in &slot.outs {
             match *o {
                 Out::Chained(k) => {
                     let c = &mut tail[k as usize - base];
-                    c.start_ns[i] = running;
-                    running += c.subtree_ns[i];
+                    c.start_at[i] = running;
+                    running += c.subtree[i];
                 }
                 Out::Network(w) => {
                     running += ser[w as usize];
-                    slot.write_ns[i * nets + q] = running;
+                    slot.write_at[i * nets + q] = running;
                     q += 1;
                 }
             }
         }
-        slot.running_ns[x] = running;
+        slot.running[x] = running;
     }
     let nets = slot.side_network_outs;
-    slot.side_write_ns.resize(slot.side.len() * nets, 0);
+    slot.side_write_at
+        .resize(slot.side.len() * nets, SimTime::ZERO);
     for i in 0..slot.side.len() {
         let x = slot.side.parent[i] as usize;
-        let mut running = slot.running_ns[x];
+        let mut running = slot.running[x];
         let mut q = 0;
         for o in &slot.side_outs {
             match *o {
                 Out::Chained(k) => {
                     let c = &mut tail[k as usize - base];
-                    c.start_ns[i] = running;
-                    running += c.subtree_ns[i];
+                    c.start_at[i] = running;
+                    running += c.subtree[i];
                 }
                 Out::Network(w) => {
                     running += ser[w as usize];
-                    slot.side_write_ns[i * nets + q] = running;
+                    slot.side_write_at[i * nets + q] = running;
                     q += 1;
                 }
             }
         }
-        slot.running_ns[x] = running;
+        slot.running[x] = running;
     }
 }

@@ -32,18 +32,11 @@ pub fn draw(s: &Scenario, profile: &ChaosProfile, seed: u64) -> Result<Vec<Fault
     if kinds.is_empty() || targets.is_empty() {
         return Ok(faults);
     }
-    let extra_mean = SimDuration::from_nanos(
-        profile
-            .mean_interval
-            .as_nanos()
-            .saturating_sub(profile.min_stable.as_nanos()),
-    );
+    let extra_mean = profile.mean_interval.saturating_sub(profile.min_stable);
     let mut at = SimTime::ZERO;
     loop {
-        let wait = -(1.0 - rng.unit_f64()).ln() * extra_mean.as_nanos() as f64;
-        at = at
-            .plus(profile.min_stable)
-            .plus(SimDuration::from_nanos(wait as u64));
+        let wait = rng.exponential(extra_mean);
+        at = at.plus(profile.min_stable).plus(wait);
         if at >= until {
             break;
         }

@@ -142,7 +142,7 @@ impl Simulation<'_> {
                 blocked: false,
             },
         };
-        let mut end = now.as_nanos();
+        let mut end = now;
         // Processing-time timers that are due fire first.
         let now_ms = now.as_event_time();
         if chain.next_processing_timer().is_some_and(|t| t <= now_ms) {
@@ -153,7 +153,7 @@ impl Simulation<'_> {
             // a processing-time timer failed the task: nothing more runs
         } else if let Some(id) = inject {
             end = inject_item(chain, id, end, &mut cx, &mut gate.notes);
-            snapshot = Some((id, SimTime::from_nanos(end)));
+            snapshot = Some((id, end));
         } else if let Some(src) = source {
             end = source_item(
                 src,
@@ -170,7 +170,7 @@ impl Simulation<'_> {
                 chain,
                 consumed,
                 end,
-                cost.deserialize_record.as_nanos(),
+                cost.deserialize_record,
                 &mut cx,
                 &mut end_of_input,
                 trail,
@@ -178,18 +178,15 @@ impl Simulation<'_> {
             );
         }
         if end_of_input && !chain.failed() && cx.ev.error.is_none() {
-            cx.net.end_of_input(SimTime::from_nanos(end));
+            cx.net.end_of_input(end);
         }
 
         let error = error.or_else(|| task.chain.take_failure());
         if let Some(e) = error {
             let label = task.label.clone();
-            self.failure = Some(format!(
-                "task {label} failed at {}: {e}",
-                SimTime::from_nanos(end)
-            ));
+            self.failure = Some(format!("task {label} failed at {end}: {e}"));
         }
-        let end = self.after_work_item(ti, SimTime::from_nanos(end), snapshot, end_of_input);
+        let end = self.after_work_item(ti, end, snapshot, end_of_input);
         end.since(now)
     }
 

@@ -325,8 +325,8 @@ impl Simulation<'_> {
         } else {
             Marker::Barrier(id)
         };
-        let end = task.chain.status(0, marker, t.as_nanos(), &mut cx);
-        (SimTime::from_nanos(end), out)
+        let end = task.chain.status(0, marker, t, &mut cx);
+        (end, out)
     }
 
     /// `aligned_timeout` after the trigger of checkpoint `id`: aligned barriers still queued at

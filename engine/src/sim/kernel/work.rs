@@ -2,7 +2,7 @@
 //! of records and watermarks, or (the rest of) one input buffer through the gate's barrier
 //! aligner and watermark valves.
 
-use crate::core::time::SimTime;
+use crate::core::time::{SimDuration, SimTime};
 use crate::ops::batch::View;
 use crate::ops::chain::Chain;
 use crate::sim::net::Cx;
@@ -21,10 +21,10 @@ const RECEIVE_BATCH: usize = 256;
 pub(super) fn inject_item(
     chain: &mut Chain,
     id: u64,
-    t: u64,
+    t: SimTime,
     cx: &mut Cx<'_>,
     notes: &mut Notes,
-) -> u64 {
+) -> SimTime {
     notes::push(notes, Note::BarrierInjected { t, checkpoint: id });
     chain.status(0, buffer::Marker::Barrier(id), t, cx)
 }
@@ -36,14 +36,14 @@ pub(super) fn source_item(
     src: &mut source::SourceState,
     chain: &mut Chain,
     now: SimTime,
-    t0: u64,
+    t0: SimTime,
     cx: &mut Cx<'_>,
     end_of_input: &mut bool,
     notes: &mut Notes,
-) -> u64 {
+) -> SimTime {
     use crate::flink::watermark::Emit;
     let mut t = t0;
-    let mut emit = |chain: &mut Chain, e: Emit, t: u64, cx: &mut Cx<'_>| -> u64 {
+    let mut emit = |chain: &mut Chain, e: Emit, t: SimTime, cx: &mut Cx<'_>| -> SimTime {
         match e {
             Emit::Watermark(watermark) => {
                 notes::push(notes, Note::Watermark { t, watermark });
@@ -81,7 +81,7 @@ pub(super) fn source_item(
             if let Some(e) = src.watermarks.wake(now) {
                 t = emit(chain, e, t, cx);
             }
-            t = chain.run(None, t, 0, cx);
+            t = chain.run(None, t, SimDuration::ZERO, cx);
             if let Some(e) = src.watermarks.observe(ts, now) {
                 t = emit(chain, e, t, cx);
             }
@@ -100,14 +100,14 @@ pub(super) fn source_item(
             if let Some(ts) = max_ts {
                 src.watermarks.observe(ts, now);
             }
-            t = chain.run(None, t, 0, cx);
+            t = chain.run(None, t, SimDuration::ZERO, cx);
         }
     }
     if chain.failed() || cx.ev.error.is_some() {
         // the task failed: it emits nothing more, not even the final watermark
         return t;
     }
-    if src.exhausted(SimTime::from_nanos(t)) {
+    if src.exhausted(t) {
         // A bounded source ends with the final watermark, then end-of-partition.
         if let Some(e) = src.watermarks.wake(now) {
             t = emit(chain, e, t, cx);
@@ -126,13 +126,13 @@ pub(super) fn input_item(
     gate: &mut task::Gate,
     chain: &mut Chain,
     consumed: &mut Vec<u32>,
-    t0: u64,
-    deser: u64,
+    t0: SimTime,
+    deser: SimDuration,
     cx: &mut Cx<'_>,
     end_of_input: &mut bool,
     trail: &mut task::WatermarkTrail,
     snapshot: &mut Option<(u64, SimTime)>,
-) -> u64 {
+) -> SimTime {
     let mut t = t0;
     while gate.current.is_none()
         && let Some(ch) = gate.available.pop_front()
@@ -165,7 +165,7 @@ pub(super) fn input_item(
         let next_marker = b.markers.get(mi).map_or(b.len(), |m| m.0 as usize);
         if pos < next_marker {
             let to = (pos + RECEIVE_BATCH).min(next_marker);
-            chain.set_processing_time(SimTime::from_nanos(t).as_event_time());
+            chain.set_processing_time(t.as_event_time());
             chain.head_port = cx.net.channels[ch as usize].input as usize;
             t = chain.run(Some(all.slice(pos, to)), t, deser, cx);
             pos = to;
@@ -217,10 +217,10 @@ pub(super) fn input_item(
 fn aligned_by_end(
     gate: &mut task::Gate,
     chain: &mut Chain,
-    t: u64,
+    t: SimTime,
     cx: &mut Cx<'_>,
     snapshot: &mut Option<(u64, SimTime)>,
-) -> u64 {
+) -> SimTime {
     let mut t = t;
     if snapshot.is_none()
         && let Some(id) = gate.barriers.align.as_ref().map(|a| a.id)
@@ -250,19 +250,15 @@ fn read_barrier(
     gate: &mut task::Gate,
     slot: usize,
     id: u64,
-    t: u64,
+    t: SimTime,
     channels: &[crate::sim::channel::Channel],
 ) -> crate::flink::barrier::Step {
     let ended = |s: usize| channels[gate.channels[s] as usize].ended;
     let obsolete = gate.barriers.is_obsolete(id);
     let first = !obsolete && gate.barriers.align.as_ref().is_none_or(|a| a.id != id);
-    let step = gate.barriers.on_barrier(
-        slot,
-        id,
-        SimTime::from_nanos(t),
-        &ended,
-        &mut gate.available,
-    );
+    let step = gate
+        .barriers
+        .on_barrier(slot, id, t, &ended, &mut gate.available);
     if gate.notes.is_some() {
         note_barrier(
             &mut gate.notes,
@@ -290,7 +286,7 @@ fn note_barrier(
     id: u64,
     (obsolete, first): (bool, bool),
     step: crate::flink::barrier::Step,
-    t: u64,
+    t: SimTime,
     ended: &dyn Fn(usize) -> bool,
 ) {
     use crate::flink::barrier::Step;
@@ -332,10 +328,10 @@ pub(super) fn on_marker(
     chain: &mut Chain,
     slot: usize,
     m: buffer::Marker,
-    t: u64,
+    t: SimTime,
     cx: &mut Cx<'_>,
     trail: &mut task::WatermarkTrail,
-) -> u64 {
+) -> SimTime {
     use crate::flink::valve::ValveOutput;
     let (input, idx) = gate.slots[slot];
     let before = gate.notes.is_some().then(|| {
@@ -393,7 +389,7 @@ pub(super) fn on_marker(
                     && c > gate.watermark
                 {
                     gate.watermark = c;
-                    trail.record(SimTime::from_nanos(t), c);
+                    trail.record(t, c);
                     notes::push(&mut gate.notes, Note::Watermark { t, watermark: c });
                     t = chain.watermark(0, c, t, cx);
                 }
