@@ -38,7 +38,7 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{FailureReport, ModeError, ModeRun, report};
-use crate::core::time::{EVENT_TIME_MAX, SimTime};
+use crate::core::time::{EventTime, SimTime};
 use crate::ops::batch::Batch;
 use crate::plan::Plan;
 use crate::report::Status;
@@ -243,7 +243,7 @@ fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 /// fired.
 fn end_of_input(df: &mut Dataflow, now: u64, replay: &mut Replay) {
     let t = df.all_free().max(now);
-    df.pass(t, Some(EVENT_TIME_MAX));
+    df.pass(t, Some(EventTime::MAX));
     deliver(df, None, &mut replay.in_flight);
 }
 

@@ -445,7 +445,7 @@ impl OpSlot {
             side_write_ns: Vec::new(),
             running_ns: Vec::new(),
             side_network_outs: 0,
-            watermark: crate::core::time::EVENT_TIME_MIN,
+            watermark: crate::core::time::EventTime::MIN,
         }
     }
 

@@ -19,7 +19,7 @@ use super::state::{
 use super::timers::TimerQueue;
 use super::window_acc::{Acc, WindowAgg, WindowState};
 use super::window_trigger::{TimerKey, TriggerContext};
-use crate::core::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::time::{EventTime, SimTime};
 use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
@@ -190,8 +190,8 @@ impl WindowOp {
             merging: FxHashMap::default(),
             event_timers: TimerQueue::default(),
             proc_timers: TimerQueue::default(),
-            watermark: EVENT_TIME_MIN,
-            now_ms: 0,
+            watermark: EventTime::MIN,
+            now_ms: EventTime::ZERO,
             stats: WindowStats::default(),
             log: annotate.then(Vec::new),
             failure: None,
@@ -243,7 +243,7 @@ impl WindowOp {
 
     fn register_cleanup(&mut self, key: Value, w: Window) {
         let c = self.cleanup_time(&w);
-        if c != EVENT_TIME_MAX {
+        if c != EventTime::MAX {
             let ev = self.is_event_time();
             self.timers(ev).register(c, (OrdValue(key), w));
         }
@@ -251,7 +251,7 @@ impl WindowOp {
 
     fn delete_cleanup(&mut self, key: Value, w: Window) {
         let c = self.cleanup_time(&w);
-        if c != EVENT_TIME_MAX {
+        if c != EventTime::MAX {
             let ev = self.is_event_time();
             self.timers(ev).delete(c, (OrdValue(key), w));
         }
@@ -284,7 +284,7 @@ impl WindowOp {
             } else {
                 meta.ts
             };
-            if ts == EVENT_TIME_MIN
+            if ts == EventTime::MIN
                 && !self.cfg.processing_time
                 && self.cfg.assigner != Assigner::Global
             {
@@ -411,7 +411,7 @@ impl WindowOp {
             self.windows = windows;
             if skipped
                 && self.is_event_time()
-                && ts.saturating_add(self.cfg.allowed_lateness) <= self.watermark
+                && ts.plus_millis(self.cfg.allowed_lateness) <= self.watermark
             {
                 if self.cfg.side_output {
                     side.push(row, meta, i as u32);
@@ -447,12 +447,12 @@ impl WindowOp {
         self.watermark = wm;
         while let Some((ts, (OrdValue(key), w))) = self.event_timers.pop_due(wm) {
             self.on_timer(ts, key, w, true, out, ev);
-            if wm == EVENT_TIME_MAX
+            if wm == EventTime::MAX
                 && w == Window::GLOBAL
-                && ts != EVENT_TIME_MAX
+                && ts != EventTime::MAX
                 && matches!(self.cfg.trigger.kind, TriggerKind::ContinuousEventTime(_))
                 && self.event_timers.contains(
-                    trigger::next_continuous_fire(ts, self.interval(), EVENT_TIME_MAX),
+                    trigger::next_continuous_fire(ts, self.interval(), EventTime::MAX),
                     (OrdValue(key), w),
                 )
             {
@@ -602,8 +602,8 @@ impl WindowOp {
             self.result.push(key);
         }
         if self.cfg.with_bounds {
-            self.result.push(Value::Int(w.start));
-            self.result.push(Value::Int(w.end));
+            self.result.push(Value::Int(w.start.as_millis()));
+            self.result.push(Value::Int(w.end.as_millis()));
         }
         let keep = match (&self.cfg.evictor, &mut st.acc) {
             (Some(e), Acc::Elements(vals, tss)) => {
@@ -662,7 +662,7 @@ impl WindowOp {
             if self.is_event_time()
                 && m.result
                     .max_timestamp()
-                    .saturating_add(self.cfg.allowed_lateness)
+                    .plus_millis(self.cfg.allowed_lateness)
                     <= self.watermark
             {
                 return Err(format!(
