@@ -13,6 +13,7 @@
 //! Run: `cargo run --example keyed_process`
 
 use streamlab_engine::api::{Source, StreamEnv};
+use streamlab_engine::core::time::EventTime;
 use streamlab_engine::core::value::{Type, Value};
 use streamlab_engine::flink::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
 use streamlab_engine::row;
@@ -29,7 +30,7 @@ impl FraudDetector {
     /// Deletes the timer and clears the state of the current account.
     fn clean_up(ctx: &mut Context<'_>) {
         if let Some(&[Value::Int(timer)]) = ctx.value("timer") {
-            ctx.delete_processing_time_timer(timer);
+            ctx.delete_processing_time_timer(EventTime::from_millis(timer));
         }
         ctx.clear_value("timer");
         ctx.clear_value("flag");
@@ -48,13 +49,20 @@ impl KeyedProcessFunction for FraudDetector {
         }
         if amount < SMALL_AMOUNT {
             ctx.set_value("flag", &[Value::Bool(true)]);
-            let timer = ctx.current_processing_time() + ONE_MINUTE;
+            let timer = ctx.current_processing_time().plus_millis(ONE_MINUTE);
             ctx.register_processing_time_timer(timer);
-            ctx.set_value("timer", &[Value::Int(timer)]);
+            // value state holds the timer's timestamp as a field (milliseconds)
+            ctx.set_value("timer", &[Value::Int(timer.as_millis())]);
         }
     }
 
-    fn on_timer(&mut self, _: i64, _: TimeDomain, ctx: &mut Context<'_>, _: &mut Collector<'_>) {
+    fn on_timer(
+        &mut self,
+        _: EventTime,
+        _: TimeDomain,
+        ctx: &mut Context<'_>,
+        _: &mut Collector<'_>,
+    ) {
         // A minute has passed since the small transaction: forget it.
         ctx.clear_value("timer");
         ctx.clear_value("flag");

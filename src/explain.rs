@@ -2,6 +2,7 @@
 
 use crate::commands::{EXIT_BAD_INPUT, EXIT_JOB_FAILED, apply_chaos, load_and_plan_quiet};
 use std::path::Path;
+use streamlab_engine::core::time::EventTime;
 use streamlab_engine::explain::{self, ExplainError, Question};
 
 /// The question, as given on the command line (exactly one of the kinds).
@@ -68,7 +69,7 @@ impl QuestionArgs {
             return Ok(Question::Window {
                 operator,
                 key: self.key.unwrap_or_default(),
-                start: self.start.unwrap_or_default(),
+                start: EventTime::from_millis(self.start.unwrap_or_default()),
             });
         }
         if let Some(r) = self.record {

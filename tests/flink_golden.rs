@@ -16,6 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use streamlab_engine::check::parse_str;
+use streamlab_engine::core::time::EventTime;
 use streamlab_engine::oracle;
 use streamlab_engine::plan::plan;
 use streamlab_engine::report::Status;
@@ -401,7 +402,7 @@ fn explain_names_flinks_last_record_and_watermark_for_every_firing() {
             let q = Question::Window {
                 operator: "win".into(),
                 key: key.clone(),
-                start,
+                start: EventTime::from_millis(start),
             };
             let a = explain(&s, &p, None, &q).unwrap();
             let got = a.data["firings"].as_array().unwrap_or_else(|| {

@@ -2,6 +2,7 @@
 //! the builder: what they emit from `process_element` and `on_timer` reaches the sinks.
 
 use streamlab_engine::api::{Source, StreamEnv, WatermarkStrategy};
+use streamlab_engine::core::time::EventTime;
 use streamlab_engine::core::value::{Type, Value as V};
 use streamlab_engine::flink::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
 use streamlab_engine::row;
@@ -16,13 +17,23 @@ impl KeyedProcessFunction for StaleToSide {
         let n = ctx.value("n").map_or(0, |v| v[0].as_int());
         ctx.set_value("n", &[V::Int(n + 1)]);
         ctx.set_value("last", row);
-        ctx.register_event_time_timer(ctx.timestamp().unwrap_or(0) + 1_000);
+        ctx.register_event_time_timer(
+            ctx.timestamp()
+                .unwrap_or(EventTime::ZERO)
+                .plus_millis(1_000),
+        );
     }
-    fn on_timer(&mut self, ts: i64, _: TimeDomain, ctx: &mut Context<'_>, out: &mut Collector<'_>) {
+    fn on_timer(
+        &mut self,
+        ts: EventTime,
+        _: TimeDomain,
+        ctx: &mut Context<'_>,
+        out: &mut Collector<'_>,
+    ) {
         let Some(last) = ctx.value("last").map(<[V]>::to_vec) else {
             return;
         };
-        if last[2].as_int() + 1_000 != ts {
+        if EventTime::from_millis(last[2].as_int()).plus_millis(1_000) != ts {
             return; // a newer record came since
         }
         let n = ctx.value("n").map_or(0, |v| v[0].as_int());

@@ -1,4 +1,6 @@
 use super::*;
+use crate::core::event_time::ms;
+use crate::core::time::EventTime;
 use crate::core::value::Value as V;
 use crate::flink::process::{Collector, Context, TimeDomain};
 
@@ -49,7 +51,7 @@ fn a_tumbling_window_sum_built_in_rust_runs_like_the_file_form() {
         .explain(&crate::explain::Question::Window {
             operator: "per_user".into(),
             key: "ann".into(),
-            start: 0,
+            start: ms(0),
         })
         .unwrap();
     assert_eq!(a.data["fired"], true, "{}", a.render());
@@ -77,16 +79,22 @@ impl KeyedProcessFunction for CountForASecond {
         let n = match ctx.value("n") {
             Some(&[V::Int(n)]) => n,
             _ => {
-                let at = ctx.timestamp().unwrap_or(0) + 1_000;
+                let at = ctx.timestamp().unwrap_or(ms(0)).plus_millis(1_000);
                 ctx.register_event_time_timer(at);
                 0
             }
         };
         ctx.set_value("n", &[V::Int(n + 1)]);
     }
-    fn on_timer(&mut self, ts: i64, _: TimeDomain, ctx: &mut Context<'_>, out: &mut Collector<'_>) {
+    fn on_timer(
+        &mut self,
+        ts: EventTime,
+        _: TimeDomain,
+        ctx: &mut Context<'_>,
+        out: &mut Collector<'_>,
+    ) {
         let n = ctx.value("n").map_or(0, |v| v[0].as_int());
-        out.collect(&[ctx.key(), V::Int(ts), V::Int(n)]);
+        out.collect(&[ctx.key(), V::Int(ts.as_millis()), V::Int(n)]);
         ctx.clear_value("n");
     }
     fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
@@ -106,7 +114,14 @@ impl KeyedProcessFunction for SplitOdd {
             out.collect(&[row[0], row[1]]);
         }
     }
-    fn on_timer(&mut self, _: i64, _: TimeDomain, _: &mut Context<'_>, _: &mut Collector<'_>) {}
+    fn on_timer(
+        &mut self,
+        _: EventTime,
+        _: TimeDomain,
+        _: &mut Context<'_>,
+        _: &mut Collector<'_>,
+    ) {
+    }
     fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
         Box::new(self.clone())
     }

@@ -5,6 +5,7 @@
 pub mod cost;
 pub mod defaults;
 pub mod diag;
+pub mod event_time;
 pub mod rng;
 pub mod time;
 pub mod value;

@@ -5,11 +5,12 @@
 //! * [`EventTime`] is **event time**: the timestamp a record carries, in integer milliseconds
 //!   like Flink's `long` timestamps. It may be negative. Watermarks live on this axis.
 //! * [`SimDuration`] is a span of processing time. Event-time spans are plain `i64`
-//!   milliseconds, as in Flink's window sizes.
+//!   milliseconds, as in Flink's window sizes (why: see [`super::event_time`]).
 //!
 //! Nothing converts between the axes implicitly: ingestion time and processing-time windows
 //! call [`SimTime::as_event_time`] explicitly.
 //!
+//! Event time lives in [`super::event_time`] (re-exported here) with its own overflow rules.
 //! The processing-time types keep their nanoseconds private. Arithmetic is by named methods
 //! that say what happens at the edge of the representable range:
 //!
@@ -65,13 +66,7 @@ pub struct SimTime(u64);
 #[repr(transparent)]
 pub struct SimDuration(u64);
 
-/// An event-time timestamp in milliseconds (Flink's `long` timestamp).
-pub type EventTime = i64;
-
-/// Event time before any element: Flink's `Long.MIN_VALUE` watermark.
-pub const EVENT_TIME_MIN: EventTime = i64::MIN;
-/// The final watermark a bounded source emits: Flink's `Long.MAX_VALUE`.
-pub const EVENT_TIME_MAX: EventTime = i64::MAX;
+pub use super::event_time::EventTime;
 
 impl SimTime {
     /// The start of the run.
@@ -180,7 +175,7 @@ impl SimTime {
     /// ingestion time and processing-time windows use.
     #[inline]
     pub const fn as_event_time(self) -> EventTime {
-        (self.0 / NANOS_PER_MILLI) as EventTime
+        EventTime::from_millis((self.0 / NANOS_PER_MILLI) as i64)
     }
 
     /// Seconds as a float, for reports.
@@ -455,9 +450,13 @@ mod tests {
 
     #[test]
     fn processing_time_reads_as_event_time_in_whole_milliseconds() {
-        assert_eq!(SimTime::from_nanos(1_999_999).as_event_time(), 1);
-        assert_eq!(SimTime::from_nanos(2_000_000).as_event_time(), 2);
-        assert_eq!(SimTime::MAX.as_event_time(), (u64::MAX / 1_000_000) as i64);
+        let ms = EventTime::from_millis;
+        assert_eq!(SimTime::from_nanos(1_999_999).as_event_time(), ms(1));
+        assert_eq!(SimTime::from_nanos(2_000_000).as_event_time(), ms(2));
+        assert_eq!(
+            SimTime::MAX.as_event_time(),
+            ms((u64::MAX / 1_000_000) as i64)
+        );
     }
 
     #[test]

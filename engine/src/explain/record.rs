@@ -219,7 +219,11 @@ fn window_watch(
         node: head,
         key: key.clone(),
         from: ws.iter().map(|w| w.start).min().unwrap_or(hop.meta.ts),
-        to: ws.iter().map(|w| w.end).max().unwrap_or(hop.meta.ts + 1),
+        to: ws
+            .iter()
+            .map(|w| w.end)
+            .max()
+            .unwrap_or(hop.meta.ts.plus_millis(1)),
     };
     (ws, key, watch)
 }
@@ -235,7 +239,7 @@ fn created_text(born: SimTime, source_subtask: &str, first: Option<&Arrival>) ->
             Some(h) => format!(
                 " as {}{}",
                 row_text(&h.row),
-                if h.meta.ts == crate::core::time::EVENT_TIME_MIN {
+                if h.meta.ts == crate::core::time::EventTime::MIN {
                     String::new()
                 } else {
                     format!(", timestamp {}", h.meta.ts)

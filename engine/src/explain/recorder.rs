@@ -435,7 +435,10 @@ impl Observer for Recorder {
                     .any(|h| channels[h.channel as usize].to_task == from_task)
         });
         let watched = r.watched_task(to) && r.key_field.is_some();
-        let (from, until) = r.watch.as_ref().map_or((0, 0), |w| (w.from, w.to));
+        let (from, until) = r
+            .watch
+            .as_ref()
+            .map_or((EventTime::ZERO, EventTime::ZERO), |w| (w.from, w.to));
         let mut next_marker = 0;
         for i in 0..=b.len() {
             while next_marker < b.markers.len() && b.markers[next_marker].0 as usize <= i {

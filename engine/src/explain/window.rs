@@ -11,7 +11,7 @@
 
 use super::recorder::{Arrival, Fire, Recording, Watch, WmEvent};
 use super::{Answer, ExplainError};
-use crate::core::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::time::{EventTime, SimTime};
 use crate::flink::window::Assigner;
 use crate::flink::window::trigger::TriggerKind;
 use crate::plan::Plan;
@@ -39,9 +39,9 @@ pub fn answer(
         key: key.to_string(),
         from: start,
         to: match spec.assigner {
-            Assigner::Global => EVENT_TIME_MAX,
-            Assigner::Session { gap, .. } => start.saturating_add(gap),
-            _ => start.saturating_add(size.unwrap_or(1)),
+            Assigner::Global => EventTime::MAX,
+            Assigner::Session { gap, .. } => start.plus_millis(gap),
+            _ => start.plus_millis(size.unwrap_or(1)),
         },
     };
     let (_, rec) = super::rerun(s, p, seed, Recording::new(Some(watch)))?;
@@ -54,7 +54,7 @@ pub fn answer(
         .collect();
     let question = format!(
         "Why did window {} of key {key} in {operator} fire (or not)?",
-        window_text(start, size.map(|z| start.saturating_add(z)), global)
+        window_text(start, size.map(|z| start.plus_millis(z)), global)
     );
     if spec.processing_time {
         return Ok(processing_time(question, &fires));
@@ -117,8 +117,8 @@ fn window_text(start: EventTime, end: Option<EventTime>, global: bool) -> String
 /// An event-time value as the summary prints it.
 pub fn wm_text(w: EventTime) -> String {
     match w {
-        EVENT_TIME_MIN => "−∞".to_string(),
-        EVENT_TIME_MAX => "+∞ (end of input)".to_string(),
+        EventTime::MIN => "−∞".to_string(),
+        EventTime::MAX => "+∞ (end of input)".to_string(),
         w => w.to_string(),
     }
 }
@@ -256,7 +256,7 @@ impl Cx<'_> {
         if let Some(st) = self.strategy_text(from) {
             out.push_str(&format!("; {st}"));
         }
-        if w == EVENT_TIME_MAX {
+        if w == EventTime::MAX {
             out.push_str("; +∞ is the final watermark a source sends when its input ends");
         }
         out
@@ -311,7 +311,7 @@ pub(super) fn idle_at(rec: &Recording, ch: u32, t: SimTime) -> bool {
 
 fn fired(cx: &Cx<'_>, question: String, spec: &WindowSpec, fires: &[&Fire]) -> Answer {
     let first = fires[0];
-    let target = first.end.saturating_sub(1);
+    let target = first.end.minus_millis(1);
     let by_watermark = first.watermark >= target;
     let sub = cx.task(first.task).to_string();
     let mut evidence = Vec::new();
@@ -477,7 +477,7 @@ fn fire_json(cx: &Cx<'_>, f: &Fire) -> serde_json::Value {
 }
 
 fn history_before(rec: &Recording, ch: u32, at: SimTime) -> EventTime {
-    let mut wm = EVENT_TIME_MIN;
+    let mut wm = EventTime::MIN;
     for &(t, e) in &rec.history[ch as usize] {
         if t >= at {
             break;
@@ -543,8 +543,8 @@ fn not_fired(
     };
     let task = rec.channels[first.channel as usize].to;
     let sub = cx.task(task).to_string();
-    let end = size.map(|z| start.saturating_add(z));
-    let target = end.map_or(EVENT_TIME_MAX, |e| e.saturating_sub(1));
+    let end = size.map(|z| start.plus_millis(z));
+    let target = end.map_or(EventTime::MAX, |e| e.minus_millis(1));
     let mut evidence = vec![format!(
         "{} record(s) of key {key} in the window reached {sub}; the first: {}, {}.",
         rec.arrivals.len(),
@@ -584,7 +584,7 @@ fn not_fired(
                 .iter()
                 .filter(|a| {
                     end.is_some_and(|e| {
-                        e.saturating_sub(1).saturating_add(spec.allowed_lateness)
+                        e.minus_millis(1).plus_millis(spec.allowed_lateness)
                             <= combined_at(rec, &inputs, a.at)
                     })
                 })
@@ -684,7 +684,7 @@ pub(super) fn combined_at(rec: &Recording, inputs: &[u32], t: SimTime) -> EventT
         .filter(|&&c| !idle_at(rec, c, t))
         .map(|&c| rec.watermark_at(c, t))
         .min()
-        .unwrap_or(EVENT_TIME_MIN)
+        .unwrap_or(EventTime::MIN)
 }
 
 fn processing_time(question: String, fires: &[&Fire]) -> Answer {
@@ -705,6 +705,7 @@ fn processing_time(question: String, fires: &[&Fire]) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event_time::ms;
 
     #[test]
     fn a_paced_record_is_found_from_its_birth() {
@@ -730,8 +731,8 @@ mod tests {
 
     #[test]
     fn watermarks_print_as_the_summary_does() {
-        assert_eq!(wm_text(EVENT_TIME_MIN), "−∞");
-        assert_eq!(wm_text(EVENT_TIME_MAX), "+∞ (end of input)");
-        assert_eq!(wm_text(9_999), "9999");
+        assert_eq!(wm_text(EventTime::MIN), "−∞");
+        assert_eq!(wm_text(EventTime::MAX), "+∞ (end of input)");
+        assert_eq!(wm_text(ms(9_999)), "9999");
     }
 }

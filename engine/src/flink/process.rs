@@ -14,6 +14,7 @@
 //!
 //! ```
 //! use streamlab_engine::flink::process::{Collector, Context, KeyedProcessFunction, TimeDomain};
+//! use streamlab_engine::core::time::EventTime;
 //! use streamlab_engine::core::value::Value;
 //!
 //! /// Emits the key when it has been silent for 10 s of event time.
@@ -23,15 +24,15 @@
 //! impl KeyedProcessFunction for Silence {
 //!     fn process_element(&mut self, _row: &[Value], ctx: &mut Context<'_>, _out: &mut Collector<'_>) {
 //!         if let Some(&[Value::Int(old)]) = ctx.value("timer") {
-//!             ctx.delete_event_time_timer(old);
+//!             ctx.delete_event_time_timer(EventTime::from_millis(old));
 //!         }
-//!         let at = ctx.timestamp().unwrap_or(0) + 10_000;
+//!         let at = ctx.timestamp().unwrap_or(EventTime::ZERO).plus_millis(10_000);
 //!         ctx.register_event_time_timer(at);
-//!         ctx.set_value("timer", &[Value::Int(at)]);
+//!         ctx.set_value("timer", &[Value::Int(at.as_millis())]);
 //!     }
-//!     fn on_timer(&mut self, ts: i64, _d: TimeDomain, ctx: &mut Context<'_>, out: &mut Collector<'_>) {
+//!     fn on_timer(&mut self, ts: EventTime, _d: TimeDomain, ctx: &mut Context<'_>, out: &mut Collector<'_>) {
 //!         let key = ctx.key();
-//!         out.collect(&[key, Value::Int(ts)]);
+//!         out.collect(&[key, Value::Int(ts.as_millis())]);
 //!         ctx.clear_value("timer");
 //!     }
 //!     fn fresh(&self) -> Box<dyn KeyedProcessFunction> {
@@ -301,20 +302,26 @@ const FIRST: &str = "first";
 
 impl KeyedProcessFunction for LongRideAlert {
     fn process_element(&mut self, row: &[Value], ctx: &mut Context<'_>, out: &mut Collector<'_>) {
-        let ts = ctx.timestamp().unwrap_or(0);
+        let ts = ctx.timestamp().unwrap_or(EventTime::ZERO);
         let start = row[self.is_start].as_bool();
-        let first = ctx
-            .value(FIRST)
-            .map(|v| (v[0].as_bool(), v[1].as_int(), v[2].as_bool()));
+        // value state holds the first event's timestamp as a field (milliseconds)
+        let first = ctx.value(FIRST).map(|v| {
+            let first_ts = EventTime::from_millis(v[1].as_int());
+            (v[0].as_bool(), first_ts, v[2].as_bool())
+        });
         match first {
             None => {
                 // whatever comes first is remembered
                 ctx.set_value(
                     FIRST,
-                    &[Value::Bool(start), Value::Int(ts), Value::Bool(false)],
+                    &[
+                        Value::Bool(start),
+                        Value::Int(ts.as_millis()),
+                        Value::Bool(false),
+                    ],
                 );
                 if start {
-                    ctx.register_event_time_timer(ts + self.timeout);
+                    ctx.register_event_time_timer(ts.plus_millis(self.timeout));
                 }
             }
             Some((_, _, true)) => {
@@ -324,14 +331,14 @@ impl KeyedProcessFunction for LongRideAlert {
                 let key = ctx.key();
                 if start {
                     // the END came first
-                    if first_ts - ts > self.timeout {
-                        out.collect(&[key, Value::Int(ts)]);
+                    if first_ts.millis_since(ts) > self.timeout {
+                        out.collect(&[key, Value::Int(ts.as_millis())]);
                     }
                 } else {
                     // the START came first: its timer has not fired yet
-                    ctx.delete_event_time_timer(first_ts + self.timeout);
-                    if first_start && ts - first_ts > self.timeout {
-                        out.collect(&[key, Value::Int(first_ts)]);
+                    ctx.delete_event_time_timer(first_ts.plus_millis(self.timeout));
+                    if first_start && ts.millis_since(first_ts) > self.timeout {
+                        out.collect(&[key, Value::Int(first_ts.as_millis())]);
                     }
                 }
             }
@@ -410,11 +417,12 @@ mod tests {
         );
         let mut out = Rows::default();
         for &(ride, start, ts, wm) in events {
+            let (ts, wm) = (EventTime::from_millis(ts), EventTime::from_millis(wm));
             let mut ctx = Context {
                 key: Value::Int(ride),
                 timestamp: Some(ts),
                 watermark: wm,
-                now: 0,
+                now: EventTime::ZERO,
                 state: &mut state,
                 timers: &mut timers,
                 interner: &mut interner,
@@ -430,7 +438,7 @@ mod tests {
                     key: Value::Int(key),
                     timestamp: Some(t),
                     watermark: wm,
-                    now: 0,
+                    now: EventTime::ZERO,
                     state: &mut state,
                     timers: &mut timers,
                     interner: &mut interner,

@@ -6,7 +6,7 @@
 //! advances. When every channel is idle the output is idle too; when one becomes active again
 //! the output is active.
 
-use crate::core::time::{EVENT_TIME_MIN, EventTime};
+use crate::core::time::EventTime;
 
 /// What the valve tells the operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,9 +34,9 @@ impl Valve {
     /// A valve for `channels` channels, all active at the minimum watermark.
     pub fn new(channels: usize) -> Self {
         Valve {
-            watermarks: vec![EVENT_TIME_MIN; channels],
+            watermarks: vec![EventTime::MIN; channels],
             idle: vec![false; channels],
-            output: EVENT_TIME_MIN,
+            output: EventTime::MIN,
             output_idle: false,
         }
     }
@@ -116,52 +116,65 @@ impl Valve {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event_time::ms;
 
     #[test]
     fn the_output_is_the_minimum_and_only_advances() {
         let mut v = Valve::new(2);
-        assert_eq!(v.watermark(0, 10), None, "channel 1 still at the minimum");
-        assert_eq!(v.watermark(1, 5), Some(ValveOutput::Watermark(5)));
-        assert_eq!(v.watermark(1, 20), Some(ValveOutput::Watermark(10)));
         assert_eq!(
-            v.watermark(0, 8),
+            v.watermark(0, ms(10)),
+            None,
+            "channel 1 still at the minimum"
+        );
+        assert_eq!(v.watermark(1, ms(5)), Some(ValveOutput::Watermark(ms(5))));
+        assert_eq!(v.watermark(1, ms(20)), Some(ValveOutput::Watermark(ms(10))));
+        assert_eq!(
+            v.watermark(0, ms(8)),
             None,
             "a channel's watermark never goes backwards"
         );
-        assert_eq!(v.channel_watermarks(), &[10, 20]);
+        assert_eq!(v.channel_watermarks(), &[ms(10), ms(20)]);
     }
 
     #[test]
     fn an_idle_channel_stops_holding_back_the_others() {
         let mut v = Valve::new(2);
-        v.watermark(0, 100);
-        assert_eq!(v.output, EVENT_TIME_MIN, "held back by channel 1");
-        assert_eq!(v.status(1, true), vec![ValveOutput::Watermark(100)]);
+        v.watermark(0, ms(100));
+        assert_eq!(v.output, EventTime::MIN, "held back by channel 1");
+        assert_eq!(v.status(1, true), vec![ValveOutput::Watermark(ms(100))]);
         assert_eq!(v.status(0, true), vec![ValveOutput::Idle]);
         // channel 1 comes back: active again, and it cannot pull the output back
         assert_eq!(v.status(1, false), vec![ValveOutput::Active]);
-        assert_eq!(v.output, 100);
+        assert_eq!(v.output, ms(100));
         assert_eq!(
-            v.watermark(1, 150),
-            Some(ValveOutput::Watermark(150)),
+            v.watermark(1, ms(150)),
+            Some(ValveOutput::Watermark(ms(150))),
             "channel 0 is idle"
         );
     }
 
     /// One input to a valve: a watermark on a channel, or a channel's status.
     enum In {
-        Wm(usize, EventTime),
+        Wm(usize, i64),
         Idle(usize),
         Active(usize),
     }
 
+    /// What the valve emits, with watermarks in milliseconds (so the table can be static).
+    #[derive(Debug, PartialEq)]
+    enum Out {
+        W(i64),
+        I,
+        A,
+    }
+
     /// An input and the outputs it gives.
-    type Step = (In, &'static [ValveOutput]);
+    type Step = (In, &'static [Out]);
 
     #[test]
     fn valve_table() {
         use In::*;
-        use ValveOutput::{Active as A, Idle as I, Watermark as W};
+        use Out::{A, I, W};
         // (channels, inputs with the outputs each one gives)
         let table: &[(usize, &[Step])] = &[
             // the minimum over channels, emitted only when it advances
@@ -205,11 +218,19 @@ mod tests {
         for (n, (channels, steps)) in table.iter().enumerate() {
             let mut v = Valve::new(*channels);
             for (k, (input, want)) in steps.iter().enumerate() {
-                let got = match *input {
-                    Wm(c, w) => v.watermark(c, w).into_iter().collect(),
+                let got: Vec<ValveOutput> = match *input {
+                    Wm(c, w) => v.watermark(c, ms(w)).into_iter().collect(),
                     Idle(c) => v.status(c, true),
                     Active(c) => v.status(c, false),
                 };
+                let got: Vec<Out> = got
+                    .into_iter()
+                    .map(|o| match o {
+                        ValveOutput::Watermark(w) => W(w.as_millis()),
+                        ValveOutput::Idle => I,
+                        ValveOutput::Active => A,
+                    })
+                    .collect();
                 assert_eq!(&got, want, "case {n}, step {k}");
             }
         }

@@ -13,7 +13,7 @@
 //! * A watermark is emitted only if it is higher than the last one. A bounded source ends with
 //!   the final watermark (`Long.MAX_VALUE`), which fires every remaining event-time window.
 
-use crate::core::time::{EVENT_TIME_MIN, EventTime, SimDuration, SimTime};
+use crate::core::time::{EventTime, SimDuration, SimTime};
 
 /// How watermarks are emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl Generator {
         Generator {
             strategy,
             max_ts: None,
-            last: EVENT_TIME_MIN,
+            last: EventTime::MIN,
             last_activity: SimTime::ZERO,
             idle: false,
             next_tick,
@@ -114,7 +114,7 @@ impl Generator {
     fn candidate(&self) -> Option<EventTime> {
         let bound = self.strategy.bound_ms?;
         let m = self.max_ts?;
-        Some(m.saturating_sub(bound).saturating_sub(1))
+        Some(m.minus_millis(bound).minus_millis(1))
     }
 
     fn advance(&mut self) -> Option<Emit> {
@@ -148,7 +148,7 @@ impl Generator {
     /// A record with timestamp `ts` went out at `now`; returns a punctuated watermark, if any.
     pub fn observe(&mut self, ts: EventTime, now: SimTime) -> Option<Emit> {
         self.last_activity = now;
-        if ts != EVENT_TIME_MIN {
+        if ts != EventTime::MIN {
             self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
         }
         if self.per_event() {
@@ -184,14 +184,15 @@ impl Generator {
 
     /// The final watermark at end of input.
     pub fn on_end(&mut self) -> Emit {
-        self.last = crate::core::time::EVENT_TIME_MAX;
-        Emit::Watermark(crate::core::time::EVENT_TIME_MAX)
+        self.last = crate::core::time::EventTime::MAX;
+        Emit::Watermark(EventTime::MAX)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event_time::ms as et;
 
     fn generator(bound: i64, emission: Emission, idleness: Option<SimDuration>) -> Generator {
         Generator::new(Strategy {
@@ -205,19 +206,19 @@ mod tests {
     fn bounded_out_of_orderness_emits_max_minus_bound_minus_one() {
         let mut g = generator(500, Emission::PerEvent(None), None);
         assert_eq!(
-            g.on_event(1000, SimTime::from_nanos(0)),
-            (None, Some(Emit::Watermark(499)))
+            g.on_event(et(1000), SimTime::from_nanos(0)),
+            (None, Some(Emit::Watermark(et(499))))
         );
         assert_eq!(
-            g.on_event(800, SimTime::from_nanos(1)),
+            g.on_event(et(800), SimTime::from_nanos(1)),
             (None, None),
             "not higher: suppressed"
         );
         assert_eq!(
-            g.on_event(5600, SimTime::from_nanos(2)).1,
-            Some(Emit::Watermark(5099))
+            g.on_event(et(5600), SimTime::from_nanos(2)).1,
+            Some(Emit::Watermark(et(5099)))
         );
-        assert_eq!(g.on_end(), Emit::Watermark(i64::MAX));
+        assert_eq!(g.on_end(), Emit::Watermark(EventTime::MAX));
     }
 
     #[test]
@@ -225,10 +226,10 @@ mod tests {
         let ms = SimDuration::from_millis;
         let mut g = generator(0, Emission::Periodic(Some(ms(200))), None);
         assert_eq!(g.next_tick, Some(SimTime::from_nanos(200_000_000)));
-        assert_eq!(g.on_event(10, SimTime::from_nanos(5)), (None, None));
+        assert_eq!(g.on_event(et(10), SimTime::from_nanos(5)), (None, None));
         assert_eq!(
             g.on_tick(SimTime::from_nanos(200_000_000)),
-            Some(Emit::Watermark(9))
+            Some(Emit::Watermark(et(9)))
         );
         assert_eq!(g.next_tick, Some(SimTime::from_nanos(400_000_000)));
         assert_eq!(
@@ -245,10 +246,10 @@ mod tests {
     fn idleness_is_detected_at_a_probe_and_ends_with_the_next_record() {
         let ms = SimDuration::from_millis;
         let mut g = generator(0, Emission::Periodic(Some(ms(200))), Some(ms(500)));
-        g.on_event(10, SimTime::from_millis(100));
+        g.on_event(et(10), SimTime::from_millis(100));
         assert_eq!(
             g.on_tick(SimTime::from_millis(200)),
-            Some(Emit::Watermark(9))
+            Some(Emit::Watermark(et(9)))
         );
         assert_eq!(
             g.on_tick(SimTime::from_millis(400)),
@@ -262,7 +263,7 @@ mod tests {
         );
         assert_eq!(g.on_tick(SimTime::from_millis(800)), None);
         assert_eq!(
-            g.on_event(20, SimTime::from_millis(900)).0,
+            g.on_event(et(20), SimTime::from_millis(900)).0,
             Some(Emit::Active)
         );
     }
@@ -274,8 +275,8 @@ mod tests {
             emission: Emission::PerEvent(None),
             idleness: None,
         });
-        assert_eq!(g.on_event(10, SimTime::from_nanos(0)), (None, None));
-        assert_eq!(g.on_end(), Emit::Watermark(i64::MAX));
+        assert_eq!(g.on_event(et(10), SimTime::from_nanos(0)), (None, None));
+        assert_eq!(g.on_end(), Emit::Watermark(EventTime::MAX));
     }
 
     #[test]
@@ -288,8 +289,8 @@ mod tests {
             "it ticks, like Flink's onPeriodicEmit"
         );
         assert_eq!(
-            g.on_event(10, SimTime::from_millis(100)),
-            (None, Some(Emit::Watermark(9)))
+            g.on_event(et(10), SimTime::from_millis(100)),
+            (None, Some(Emit::Watermark(et(9))))
         );
         assert_eq!(
             g.on_tick(SimTime::from_millis(200)),
@@ -300,8 +301,8 @@ mod tests {
         assert_eq!(g.on_tick(SimTime::from_millis(600)), Some(Emit::Idle));
         assert_eq!(g.next_tick, Some(SimTime::from_millis(800)));
         assert_eq!(
-            g.on_event(20, SimTime::from_millis(900)),
-            (Some(Emit::Active), Some(Emit::Watermark(19)))
+            g.on_event(et(20), SimTime::from_millis(900)),
+            (Some(Emit::Active), Some(Emit::Watermark(et(19))))
         );
         // without idleness there is nothing to probe
         let g = generator(0, Emission::PerEvent(Some(ms(200))), None);
@@ -329,12 +330,12 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, &ts)| {
-                    g.on_event(ts, SimTime::from_nanos(i as u64));
-                    g.current().expect("a watermark after an event")
+                    g.on_event(et(ts), SimTime::from_nanos(i as u64));
+                    g.current().expect("a watermark after an event").as_millis()
                 })
                 .collect();
             assert_eq!(got, want, "bound {bound}, events {events:?}");
-            assert_eq!(g.last(), *want.last().expect("events"));
+            assert_eq!(g.last().as_millis(), *want.last().expect("events"));
         }
     }
 
@@ -346,11 +347,11 @@ mod tests {
         let steps: &[(u64, Option<i64>, Option<Emit>)] = &[
             (50, Some(1_000), None),
             (120, Some(1_400), None),
-            (200, None, Some(Emit::Watermark(1_299))),
+            (200, None, Some(Emit::Watermark(et(1_299)))),
             (300, Some(1_200), None),
             (400, None, None), // behind the maximum: nothing new
             (450, Some(2_000), None),
-            (600, None, Some(Emit::Watermark(1_899))),
+            (600, None, Some(Emit::Watermark(et(1_899)))),
             (800, None, None),
         ];
         let mut g = generator(
@@ -360,7 +361,7 @@ mod tests {
         );
         for &(at, event, want) in steps {
             let got = match event {
-                Some(ts) => g.on_event(ts, ms(at)).1,
+                Some(ts) => g.on_event(et(ts), ms(at)).1,
                 None => {
                     assert_eq!(g.next_tick, Some(ms(at)), "ticks every 200 ms");
                     g.on_tick(ms(at))
@@ -369,7 +370,7 @@ mod tests {
             assert_eq!(got, want, "at {at} ms");
         }
         // between ticks the generator already stands at the next emission's watermark
-        g.on_event(3_000, ms(850));
-        assert_eq!((g.last(), g.current()), (1_899, Some(2_899)));
+        g.on_event(et(3_000), ms(850));
+        assert_eq!((g.last(), g.current()), (et(1_899), Some(et(2_899))));
     }
 }

@@ -38,7 +38,7 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{FailureReport, ModeError, ModeRun, report};
-use crate::core::time::{EVENT_TIME_MAX, SimDuration, SimTime};
+use crate::core::time::{EventTime, SimDuration, SimTime};
 use crate::ops::batch::Batch;
 use crate::plan::Plan;
 use crate::report::Status;
@@ -246,7 +246,7 @@ fn earliest(a: Option<SimTime>, b: Option<SimTime>) -> Option<SimTime> {
 /// fired.
 fn end_of_input(df: &mut Dataflow, now: SimTime, replay: &mut Replay) {
     let t = df.all_free().max(now);
-    df.pass(t, Some(EVENT_TIME_MAX));
+    df.pass(t, Some(EventTime::MAX));
     deliver(df, None, &mut replay.in_flight);
 }
 

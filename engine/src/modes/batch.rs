@@ -27,7 +27,7 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{BatchReport, FailureReport, ModeError, ModeRun, report};
-use crate::core::time::{EVENT_TIME_MAX, SimDuration, SimTime};
+use crate::core::time::{EventTime, SimDuration, SimTime};
 use crate::plan::Plan;
 use crate::report::Status;
 use crate::scenario::Scenario;
@@ -47,7 +47,7 @@ pub fn run(
     df.collect = collect;
     let (job_start, records) = read_input(&mut df);
     // Stage starts: the earliest time any of its subtasks may begin.
-    df.pass(job_start, Some(EVENT_TIME_MAX));
+    df.pass(job_start, Some(EventTime::MAX));
     let mut end = df.all_free().max(job_start);
     let mut stages = stages(&df, p, job_start);
     let mut failures = Vec::new();
@@ -193,6 +193,7 @@ fn restart(
 #[cfg(test)]
 mod tests {
     use super::super::{Mode, ModeOptions, run_mode};
+    use crate::core::time::EventTime;
     use crate::core::value::Value;
     use crate::flink::process::{
         Collector, Context, CustomProcess, KeyedProcessFunction, TimeDomain,
@@ -276,19 +277,19 @@ function = "count"
 
     impl KeyedProcessFunction for Remind {
         fn process_element(&mut self, _: &[Value], ctx: &mut Context<'_>, _: &mut Collector<'_>) {
-            let at = ctx.current_processing_time() + 1_000;
+            let at = ctx.current_processing_time().plus_millis(1_000);
             ctx.register_processing_time_timer(at);
         }
         fn on_timer(
             &mut self,
-            ts: i64,
+            ts: EventTime,
             d: TimeDomain,
             ctx: &mut Context<'_>,
             out: &mut Collector<'_>,
         ) {
             assert_eq!(d, TimeDomain::ProcessingTime);
-            ctx.register_processing_time_timer(ts + 1_000);
-            ctx.register_event_time_timer(ts + 1_000);
+            ctx.register_processing_time_timer(ts.plus_millis(1_000));
+            ctx.register_event_time_timer(ts.plus_millis(1_000));
             let key = ctx.key();
             out.collect(&[key]);
         }

@@ -32,7 +32,7 @@
 use super::dataflow::{Dataflow, Exchange, SinkOutputs};
 use super::faults::CrashSettings;
 use super::{BatchReport, FailureReport, ModeError, ModeRun, report};
-use crate::core::time::{EVENT_TIME_MAX, EventTime, SimDuration, SimTime};
+use crate::core::time::{EventTime, SimDuration, SimTime};
 use crate::core::value::Value;
 use crate::ops::batch::Batch;
 use crate::plan::Plan;
@@ -164,7 +164,7 @@ impl Watermarks {
     fn new(event_time: bool) -> Self {
         Watermarks {
             event_time,
-            applied: crate::core::time::EVENT_TIME_MIN,
+            applied: crate::core::time::EventTime::MIN,
             pending: None,
             final_done: false,
         }
@@ -185,7 +185,7 @@ impl Watermarks {
     fn for_batch(&mut self, finishing: bool, moves: bool) -> Option<EventTime> {
         let w = if finishing {
             self.final_done = true;
-            Some(EVENT_TIME_MAX)
+            Some(EventTime::MAX)
         } else if moves {
             self.pending
         } else {
@@ -199,7 +199,7 @@ impl Watermarks {
 
     /// The watermark a batch report shows: none before the first or after the final one.
     fn reported(&self) -> Option<EventTime> {
-        (self.applied != crate::core::time::EVENT_TIME_MIN && self.applied != EVENT_TIME_MAX)
+        (self.applied != crate::core::time::EventTime::MIN && self.applied != EventTime::MAX)
             .then_some(self.applied)
     }
 }

@@ -3,7 +3,7 @@
 
 use super::dataflow::{Dataflow, SinkOutputs};
 use super::{ModeDetails, SinkCorrectness};
-use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::time::{EventTime, SimTime};
 use crate::ops::Operator;
 use crate::ops::sink::{Series as Arrivals, SinkOp};
 use crate::plan::Plan;
@@ -107,7 +107,7 @@ fn tasks(s: &Scenario, p: &Plan, df: &Dataflow, end: SimTime) -> Vec<TaskReport>
                 .ops
                 .first()
                 .map(|o| df.nodes[o.index()].watermark)
-                .unwrap_or(EVENT_TIME_MIN);
+                .unwrap_or(EventTime::MIN);
             let input = TaskInput {
                 chain: v.name.clone(),
                 before_rescale: false,

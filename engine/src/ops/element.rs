@@ -5,12 +5,12 @@
 //! Operators read and write [`RecMeta`]; the chain forwards [`Marker`]s along its outputs.
 //! The kernel's network buffers carry both between subtasks.
 
-use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::time::{EventTime, SimTime};
 
 /// What every record carries besides its fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecMeta {
-    /// Event-time timestamp ([`EVENT_TIME_MIN`] when the record has none).
+    /// Event-time timestamp ([`EventTime::MIN`] when the record has none).
     pub ts: EventTime,
     /// When the record was created at its source, in processing time: latency is measured
     /// from here to the moment a sink receives it.
@@ -21,7 +21,7 @@ impl RecMeta {
     /// A record without an event-time timestamp.
     pub fn untimed(born: SimTime) -> Self {
         RecMeta {
-            ts: EVENT_TIME_MIN,
+            ts: EventTime::MIN,
             born,
         }
     }
@@ -52,7 +52,7 @@ mod tests {
     #[test]
     fn an_untimed_record_has_no_timestamp() {
         let m = RecMeta::untimed(SimTime::from_nanos(5));
-        assert_eq!(m.ts, EVENT_TIME_MIN);
+        assert_eq!(m.ts, EventTime::MIN);
         assert_eq!(m.born, SimTime::from_nanos(5));
     }
 }

@@ -446,7 +446,7 @@ impl OpSlot {
             side_write_at: Vec::new(),
             running: Vec::new(),
             side_network_outs: 0,
-            watermark: crate::core::time::EVENT_TIME_MIN,
+            watermark: crate::core::time::EventTime::MIN,
         }
     }
 

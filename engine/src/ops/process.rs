@@ -5,7 +5,7 @@ use super::batch::{Batch, View};
 use super::element::RecMeta;
 use super::state::{OperatorState, checkpoint_entries_bytes};
 use super::timers::TimerQueue;
-use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::time::{EventTime, SimTime};
 use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
@@ -118,8 +118,8 @@ impl ProcessOp {
             store: StateStore::default(),
             timers: Timers::default(),
             last_born: rustc_hash::FxHashMap::default(),
-            watermark: EVENT_TIME_MIN,
-            now_ms: 0,
+            watermark: EventTime::MIN,
+            now_ms: EventTime::ZERO,
             emitted: 0,
             timers_fired: 0,
         }
@@ -153,7 +153,7 @@ impl ProcessOp {
             self.last_born.insert(key, meta.born);
             let mut ctx = Context {
                 key,
-                timestamp: (meta.ts != EVENT_TIME_MIN).then_some(meta.ts),
+                timestamp: (meta.ts != EventTime::MIN).then_some(meta.ts),
                 watermark: self.watermark,
                 now: self.now_ms,
                 state: &mut self.store,

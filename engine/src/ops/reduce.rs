@@ -477,7 +477,7 @@ mod tests {
                             input.push(
                                 &row,
                                 RecMeta {
-                                    ts: crate::core::time::EVENT_TIME_MIN,
+                                    ts: crate::core::time::EventTime::MIN,
                                     born: crate::core::time::SimTime::ZERO,
                                 },
                                 0,

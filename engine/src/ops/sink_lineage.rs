@@ -84,6 +84,7 @@ impl LineageTap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event_time::ms;
 
     #[test]
     fn rows_of_every_subtask_land_in_one_log() {
@@ -103,7 +104,7 @@ mod tests {
             &i,
             SimTime::from_secs(2),
             SimTime::ZERO,
-            Some(5),
+            Some(ms(5)),
         );
         b.push_json(
             vec![serde_json::json!(8)],

@@ -1,4 +1,6 @@
 //! Timers of keyed operators (Flink's `InternalTimerService` on the heap state backend).
+//! Timestamps are [`EventTime`] milliseconds in both domains: processing-time timers hold the
+//! simulated clock read through `SimTime::as_event_time`, as Flink's are `long` milliseconds.
 //!
 //! A timer is a timestamp plus what it is for (a key and, for windows, a window). Timers are
 //! de-duplicated — registering the same one twice keeps one — and fire in timestamp order.
@@ -16,6 +18,7 @@
 //! Not modelled: Flink rebuilds the heap when it restores a snapshot (key group by key group);
 //! here a restored or rescaled queue keeps (or re-adds in) its array order.
 
+use crate::core::time::EventTime;
 use rustc_hash::FxHashMap;
 use std::hash::Hash;
 
@@ -33,13 +36,13 @@ struct Slot<T> {
 #[derive(Debug, Clone)]
 pub struct TimerQueue<T: Copy + Eq + Hash> {
     /// The heap array: `(timestamp, slot)`; index 0 is unused, as in Flink.
-    heap: Vec<(i64, u32)>,
+    heap: Vec<(EventTime, u32)>,
     /// The timers, with their position in `heap` (Flink's `HeapPriorityQueueElement` index).
     slots: Vec<Slot<T>>,
     /// Free slots.
     free: Vec<u32>,
     /// De-duplication and deletes: timer → slot.
-    index: FxHashMap<(i64, T), u32>,
+    index: FxHashMap<(EventTime, T), u32>,
     /// Registrations are ignored: the BATCH runtime's timer service while it fires the
     /// timers of a key at its end (see [`TimerQueue::set_quiesced`]).
     quiesced: bool,
@@ -48,7 +51,7 @@ pub struct TimerQueue<T: Copy + Eq + Hash> {
 impl<T: Copy + Eq + Hash> Default for TimerQueue<T> {
     fn default() -> Self {
         TimerQueue {
-            heap: vec![(0, u32::MAX)],
+            heap: vec![(EventTime::ZERO, u32::MAX)],
             slots: Vec::new(),
             free: Vec::new(),
             index: FxHashMap::default(),
@@ -67,7 +70,7 @@ impl<T: Copy + Eq + Hash> TimerQueue<T> {
     }
 
     /// Registers a timer (no-op if it exists, or while the queue is quiesced).
-    pub fn register(&mut self, ts: i64, what: T) {
+    pub fn register(&mut self, ts: EventTime, what: T) {
         if self.quiesced {
             return;
         }
@@ -94,7 +97,7 @@ impl<T: Copy + Eq + Hash> TimerQueue<T> {
     }
 
     /// Deletes a timer (no-op if absent).
-    pub fn delete(&mut self, ts: i64, what: T) {
+    pub fn delete(&mut self, ts: EventTime, what: T) {
         if let Some(slot) = self.index.remove(&(ts, what)) {
             let pos = self.slots[slot as usize].pos;
             self.remove_at(pos);
@@ -103,7 +106,7 @@ impl<T: Copy + Eq + Hash> TimerQueue<T> {
     }
 
     /// Removes and returns the earliest timer at or before `upto` (Flink's `peek` + `poll`).
-    pub fn pop_due(&mut self, upto: i64) -> Option<(i64, T)> {
+    pub fn pop_due(&mut self, upto: EventTime) -> Option<(EventTime, T)> {
         let &(ts, slot) = self.heap.get(HEAD)?;
         if ts > upto {
             return None;
@@ -116,12 +119,12 @@ impl<T: Copy + Eq + Hash> TimerQueue<T> {
     }
 
     /// The earliest timestamp.
-    pub fn next(&self) -> Option<i64> {
+    pub fn next(&self) -> Option<EventTime> {
         self.heap.get(HEAD).map(|t| t.0)
     }
 
     /// The timers in heap-array order.
-    fn in_array_order(&self) -> Vec<(i64, T)> {
+    fn in_array_order(&self) -> Vec<(EventTime, T)> {
         self.heap[HEAD..]
             .iter()
             .map(|&(ts, s)| (ts, self.slots[s as usize].what))
@@ -131,7 +134,7 @@ impl<T: Copy + Eq + Hash> TimerQueue<T> {
     /// Keeps the timers whose target passes `keep` (rescaling: timers move with their key).
     /// The survivors are added again in their array order.
     pub fn retain(&mut self, keep: impl Fn(&T) -> bool) {
-        let kept: Vec<(i64, T)> = self
+        let kept: Vec<(EventTime, T)> = self
             .in_array_order()
             .into_iter()
             .filter(|(_, w)| keep(w))
@@ -160,11 +163,11 @@ impl<T: Copy + Eq + Hash> TimerQueue<T> {
     }
 
     /// Whether this exact timer is pending.
-    pub fn contains(&self, ts: i64, what: T) -> bool {
+    pub fn contains(&self, ts: EventTime, what: T) -> bool {
         self.index.contains_key(&(ts, what))
     }
 
-    fn put(&mut self, e: (i64, u32), idx: usize) {
+    fn put(&mut self, e: (EventTime, u32), idx: usize) {
         self.heap[idx] = e;
         self.slots[e.1 as usize].pos = idx;
     }
@@ -276,6 +279,7 @@ pub mod budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event_time::ms;
 
     #[test]
     fn the_event_budget_runs_out_and_keeps_the_first_cause() {
@@ -294,16 +298,16 @@ mod tests {
     #[test]
     fn timers_deduplicate_and_fire_in_order() {
         let mut q: TimerQueue<u32> = TimerQueue::default();
-        q.register(20, 1);
-        q.register(10, 2);
-        q.register(20, 1);
-        q.register(10, 1);
+        q.register(ms(20), 1);
+        q.register(ms(10), 2);
+        q.register(ms(20), 1);
+        q.register(ms(10), 1);
         assert_eq!(q.len(), 3, "the duplicate (20, 1) is kept once");
-        q.delete(10, 2);
-        assert_eq!(q.pop_due(5), None);
-        assert_eq!(q.pop_due(20), Some((10, 1)));
-        assert_eq!(q.next(), Some(20));
-        assert_eq!(q.pop_due(i64::MAX), Some((20, 1)));
+        q.delete(ms(10), 2);
+        assert_eq!(popped(q.pop_due(ms(5))), None);
+        assert_eq!(popped(q.pop_due(ms(20))), Some((10, 1)));
+        assert_eq!(q.next(), Some(ms(20)));
+        assert_eq!(popped(q.pop_due(EventTime::MAX)), Some((20, 1)));
         assert!(q.is_empty());
     }
 
@@ -314,20 +318,20 @@ mod tests {
     #[test]
     fn a_quiesced_queue_ignores_registrations_but_fires_and_deletes() {
         let mut q: TimerQueue<u32> = TimerQueue::default();
-        q.register(10, 1);
-        q.register(20, 2);
+        q.register(ms(10), 1);
+        q.register(ms(20), 2);
         q.set_quiesced(true);
-        q.register(5, 3);
-        q.delete(20, 2);
-        assert_eq!(q.pop_due(i64::MAX), Some((10, 1)));
+        q.register(ms(5), 3);
+        q.delete(ms(20), 2);
+        assert_eq!(popped(q.pop_due(EventTime::MAX)), Some((10, 1)));
         assert_eq!(
-            q.pop_due(i64::MAX),
+            popped(q.pop_due(EventTime::MAX)),
             None,
             "5 was not registered, 20 was deleted"
         );
         q.set_quiesced(false);
-        q.register(5, 3);
-        assert_eq!(q.pop_due(i64::MAX), Some((5, 3)));
+        q.register(ms(5), 3);
+        assert_eq!(popped(q.pop_due(EventTime::MAX)), Some((5, 3)));
     }
 
     #[test]
@@ -349,9 +353,9 @@ mod tests {
             let mut fired = 0u64;
             for i in 0..N {
                 let (ts, w) = timer(i);
-                q.register(ts, w);
+                q.register(ms(ts), w);
                 if i % 1000 == 0 {
-                    while q.pop_due(due(i)).is_some() {
+                    while q.pop_due(ms(due(i))).is_some() {
                         fired += 1;
                     }
                 }
@@ -380,7 +384,14 @@ mod tests {
     }
 
     fn drain(q: &mut TimerQueue<u32>) -> Vec<(i64, u32)> {
-        std::iter::from_fn(|| q.pop_due(i64::MAX)).collect()
+        std::iter::from_fn(|| q.pop_due(EventTime::MAX))
+            .map(|(t, w)| (t.as_millis(), w))
+            .collect()
+    }
+
+    /// A popped timer with its timestamp in milliseconds.
+    fn popped<T>(p: Option<(EventTime, T)>) -> Option<(i64, T)> {
+        p.map(|(t, w)| (t.as_millis(), w))
     }
 
     /// Equal timestamps come out in Flink's binary-heap order, worked out by hand from
@@ -389,7 +400,7 @@ mod tests {
     fn equal_timestamps_fire_in_flink_heap_order() {
         let mut q: TimerQueue<u32> = TimerQueue::default();
         for w in [1, 2, 3, 4] {
-            q.register(100, w);
+            q.register(ms(100), w);
         }
         // array [1, 2, 3, 4]; poll 1: 4 moves to the head, stays (no child is smaller): [4, 2, 3]
         // poll 4: 3 moves to the head: [3, 2]; then 3, then 2.
@@ -398,9 +409,9 @@ mod tests {
         // A smaller timestamp sifts up past equal ones and reorders them.
         let mut q: TimerQueue<u32> = TimerQueue::default();
         for w in [1, 2, 3] {
-            q.register(100, w);
+            q.register(ms(100), w);
         }
-        q.register(50, 9); // [1,2,3,9] → 9 up to 2 → [1,9,3,2] → up to 1 → [9,1,3,2]
+        q.register(ms(50), 9); // [1,2,3,9] → 9 up to 2 → [1,9,3,2] → up to 1 → [9,1,3,2]
         assert_eq!(
             drain(&mut q),
             // poll 9: 2 to head; children 1, 3 not smaller → [2,1,3]; poll 2: 3 to head → [3,1]
@@ -412,10 +423,10 @@ mod tests {
     fn a_deletion_moves_the_last_timer_into_the_hole() {
         let mut q: TimerQueue<u32> = TimerQueue::default();
         for w in [1, 2, 3, 4, 5] {
-            q.register(100, w);
+            q.register(ms(100), w);
         }
-        q.delete(100, 2); // [1,2,3,4,5] → 5 into position 2 → [1,5,3,4]
-        assert!(!q.contains(100, 2));
+        q.delete(ms(100), 2); // [1,2,3,4,5] → 5 into position 2 → [1,5,3,4]
+        assert!(!q.contains(ms(100), 2));
         // poll 1: 4 to head → [4,5,3]; poll 4: 3 to head → [3,5]; then 3, 5
         assert_eq!(drain(&mut q), vec![(100, 1), (100, 4), (100, 3), (100, 5)]);
     }
@@ -472,7 +483,7 @@ mod tests {
                 let w = below(8) as u32;
                 match below(10) {
                     0..=5 => {
-                        q.register(ts, w);
+                        q.register(ms(ts), w);
                         if !model[1..].contains(&(ts, w)) {
                             model.push((ts, w));
                             let n = model.len() - 1;
@@ -480,20 +491,25 @@ mod tests {
                         }
                     }
                     6 | 7 => {
-                        q.delete(ts, w);
+                        q.delete(ms(ts), w);
                         if let Some(i) = model[1..].iter().position(|e| *e == (ts, w)) {
                             remove(&mut model, i + 1);
                         }
                     }
                     _ => {
                         let upto = below(6) as i64 * 10;
-                        let got = q.pop_due(upto);
+                        let got = popped(q.pop_due(ms(upto)));
                         let want =
                             (model.len() > 1 && model[1].0 <= upto).then(|| remove(&mut model, 1));
                         assert_eq!(got, want);
                     }
                 }
-                assert_eq!(q.in_array_order(), model[1..].to_vec());
+                let array: Vec<(i64, u32)> = q
+                    .in_array_order()
+                    .into_iter()
+                    .map(|(t, w)| (t.as_millis(), w))
+                    .collect();
+                assert_eq!(array, model[1..].to_vec());
             }
         }
     }

@@ -19,7 +19,7 @@ use super::state::{
 use super::timers::TimerQueue;
 use super::window_acc::{Acc, WindowAgg, WindowState};
 use super::window_trigger::{TimerKey, TriggerContext};
-use crate::core::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::time::{EventTime, SimTime};
 use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
@@ -152,6 +152,16 @@ pub struct WindowConfig {
     pub with_key: bool,
 }
 
+/// One input element on its way into its windows: the row, its metadata, its position in
+/// the input batch and the timestamp the windows use.
+#[derive(Clone, Copy)]
+struct Element<'a> {
+    row: &'a [Value],
+    meta: RecMeta,
+    index: u32,
+    ts: EventTime,
+}
+
 /// A keyed window operator subtask.
 #[derive(Debug, Clone)]
 pub struct WindowOp {
@@ -190,8 +200,8 @@ impl WindowOp {
             merging: FxHashMap::default(),
             event_timers: TimerQueue::default(),
             proc_timers: TimerQueue::default(),
-            watermark: EVENT_TIME_MIN,
-            now_ms: 0,
+            watermark: EventTime::MIN,
+            now_ms: EventTime::ZERO,
             stats: WindowStats::default(),
             log: annotate.then(Vec::new),
             failure: None,
@@ -243,7 +253,7 @@ impl WindowOp {
 
     fn register_cleanup(&mut self, key: Value, w: Window) {
         let c = self.cleanup_time(&w);
-        if c != EVENT_TIME_MAX {
+        if c != EventTime::MAX {
             let ev = self.is_event_time();
             self.timers(ev).register(c, (OrdValue(key), w));
         }
@@ -251,7 +261,7 @@ impl WindowOp {
 
     fn delete_cleanup(&mut self, key: Value, w: Window) {
         let c = self.cleanup_time(&w);
-        if c != EVENT_TIME_MAX {
+        if c != EventTime::MAX {
             let ev = self.is_event_time();
             self.timers(ev).delete(c, (OrdValue(key), w));
         }
@@ -279,161 +289,215 @@ impl WindowOp {
                 Some(f) => row[f],
                 None => self.cfg.key.eval(row, &[], ev),
             };
-            let ts = if self.cfg.processing_time {
-                self.now_ms
-            } else {
-                meta.ts
-            };
-            if ts == EVENT_TIME_MIN
-                && !self.cfg.processing_time
-                && self.cfg.assigner != Assigner::Global
-            {
-                self.failure.get_or_insert_with(|| {
-                    "java.lang.RuntimeException: Record has Long.MIN_VALUE timestamp (= no timestamp marker). \
-                     Is the time characteristic set to 'ProcessingTime', or did you forget to call \
-                     'DataStream.assignTimestampsAndWatermarks(...)'?"
-                        .into()
-                });
+            let Some((ts, gap)) = self.admit_element(row, meta, ev) else {
                 return;
-            }
-            let gap = match &self.cfg.gap {
-                Some(g) => {
-                    let v = g.eval(row, &[], ev).as_int();
-                    if v <= 0 {
-                        self.failure.get_or_insert_with(|| {
-                            format!("java.lang.IllegalArgumentException: Dynamic session time gap must satisfy 0 < gap, found {v}")
-                        });
-                        return;
-                    }
-                    v
-                }
-                None => 0,
             };
-            let fan_out = self.cfg.assigner.windows_per_element();
-            if (self.state.len() as u64).saturating_add(fan_out) > self.max_windows as u64 {
-                // checked before the windows are assigned: a sliding window with a huge
-                // size/slide would otherwise allocate them all for one record
-                self.failure.get_or_insert_with(|| {
-                    over_limit(
-                        &format!(
-                            "a record would open {fan_out} windows, {} are held already",
-                            self.state.len()
-                        ),
-                        &format!("{} windows per subtask", self.max_windows),
-                    )
-                });
-                return;
-            }
             let mut windows = std::mem::take(&mut self.windows);
             self.cfg.assigner.assign(ts, gap, &mut windows);
             let mut skipped = true;
             for &w in &windows {
-                let (actual, state_window) = if self.cfg.assigner.is_merging() {
-                    let actual = match self.add_merging_window(key, w, ev) {
-                        Ok(a) => a,
-                        Err(e) => {
-                            self.failure.get_or_insert(e);
-                            return;
-                        }
-                    };
-                    if self.is_window_late(&actual) {
-                        if let Some(m) = self.merging.get_mut(&key) {
-                            m.retire(&actual);
-                        }
-                        continue;
-                    }
-                    let sw = self
-                        .merging
-                        .get(&key)
-                        .and_then(|m| m.state_window(&actual))
-                        .unwrap_or(actual);
-                    (actual, sw)
-                } else {
-                    if self.is_window_late(&w) {
-                        continue;
-                    }
-                    (w, w)
+                let element = Element {
+                    row,
+                    meta,
+                    index: i as u32,
+                    ts,
                 };
-                skipped = false;
-                let keep_elements = self.cfg.evictor.is_some();
-                match self.state.get_mut(&(key, state_window)) {
-                    Some(st) => {
-                        self.cfg.agg.add(&mut st.acc, row, ts, ev);
-                        st.max_born = st.max_born.max(meta.born);
-                    }
-                    None => {
-                        let acc = self.cfg.agg.first(row, ts, keep_elements);
-                        self.state.insert(
-                            (key, state_window),
-                            WindowState {
-                                acc,
-                                max_born: meta.born,
-                            },
-                        );
-                    }
+                match self.add_to_window(key, w, element, out, ev) {
+                    None => return,
+                    Some(added) => skipped &= !added,
                 }
-                if self.is_event_time()
-                    && actual.max_timestamp() <= self.watermark
-                    && let Some(log) = &mut self.log
-                {
-                    log.push(Emitted::LateAdded {
-                        key,
-                        window: actual,
-                        row: row.to_vec(),
-                        ts,
-                        watermark: self.watermark,
-                    });
-                }
-                let r = self.trigger_cx().on_element(key, actual, ts);
-                if r != TriggerResult::CONTINUE
-                    && let Some(log) = &mut self.log
-                {
-                    log.push(Emitted::Trigger {
-                        key,
-                        window: actual,
-                        timer: None,
-                        time: ts,
-                        result: r,
-                        watermark: self.watermark,
-                    });
-                }
-                if r.fire {
-                    let late = self.is_event_time() && actual.max_timestamp() <= self.watermark;
-                    if self.emit(key, actual, state_window, out, meta, i as u32, ev) && late {
-                        self.stats.late_firings += 1;
-                    }
-                }
-                if r.purge {
-                    self.state.remove(&(key, state_window));
-                }
-                self.register_cleanup(key, actual);
             }
             self.windows = windows;
             if skipped
                 && self.is_event_time()
-                && ts.saturating_add(self.cfg.allowed_lateness) <= self.watermark
+                && ts.plus_millis(self.cfg.allowed_lateness) <= self.watermark
             {
-                if self.cfg.side_output {
-                    side.push(row, meta, i as u32);
-                    self.stats.late_side_output += 1;
-                    if let Some(log) = &mut self.log {
-                        log.push(Emitted::Late {
-                            row: row.to_vec(),
-                            ts,
-                            watermark: self.watermark,
-                            last_input: Some(row.to_vec()),
-                        });
-                    }
-                } else {
-                    self.stats.late_dropped += 1;
-                    if let Some(log) = &mut self.log {
-                        log.push(Emitted::Dropped {
-                            row: row.to_vec(),
-                            ts,
-                            watermark: self.watermark,
-                        });
-                    }
+                self.late_element(row, meta, i as u32, ts, side);
+            }
+        }
+    }
+
+    /// The element's timestamp (processing time for processing-time windows) and session gap,
+    /// or `None` after recording the failure Flink's `WindowOperator.processElement` would
+    /// throw: an element without a timestamp in an event-time window, a dynamic session gap
+    /// that is not positive, or more windows than the subtask may hold.
+    fn admit_element(
+        &mut self,
+        row: &[Value],
+        meta: RecMeta,
+        ev: &mut EvalCx<'_>,
+    ) -> Option<(EventTime, i64)> {
+        let ts = if self.cfg.processing_time {
+            self.now_ms
+        } else {
+            meta.ts
+        };
+        if ts == EventTime::MIN
+            && !self.cfg.processing_time
+            && self.cfg.assigner != Assigner::Global
+        {
+            self.failure.get_or_insert_with(|| {
+                "java.lang.RuntimeException: Record has Long.MIN_VALUE timestamp (= no timestamp marker). \
+                 Is the time characteristic set to 'ProcessingTime', or did you forget to call \
+                 'DataStream.assignTimestampsAndWatermarks(...)'?"
+                    .into()
+            });
+            return None;
+        }
+        let gap = match &self.cfg.gap {
+            Some(g) => {
+                let v = g.eval(row, &[], ev).as_int();
+                if v <= 0 {
+                    self.failure.get_or_insert_with(|| {
+                        format!("java.lang.IllegalArgumentException: Dynamic session time gap must satisfy 0 < gap, found {v}")
+                    });
+                    return None;
                 }
+                v
+            }
+            None => 0,
+        };
+        let fan_out = self.cfg.assigner.windows_per_element();
+        if (self.state.len() as u64).saturating_add(fan_out) > self.max_windows as u64 {
+            // checked before the windows are assigned: a sliding window with a huge
+            // size/slide would otherwise allocate them all for one record
+            self.failure.get_or_insert_with(|| {
+                over_limit(
+                    &format!(
+                        "a record would open {fan_out} windows, {} are held already",
+                        self.state.len()
+                    ),
+                    &format!("{} windows per subtask", self.max_windows),
+                )
+            });
+            return None;
+        }
+        Some((ts, gap))
+    }
+
+    /// Adds the element to one window it was assigned to (merged into its session first, for
+    /// merging assigners), asks the trigger (`onElement`), fires and purges as it says and
+    /// registers the cleanup timer. `Some(false)`: the window is late and the element skips
+    /// it (`isWindowLate`); `None`: the task failed.
+    fn add_to_window(
+        &mut self,
+        key: Value,
+        w: Window,
+        e: Element<'_>,
+        out: &mut Batch,
+        ev: &mut EvalCx<'_>,
+    ) -> Option<bool> {
+        let (actual, state_window) = if self.cfg.assigner.is_merging() {
+            let actual = match self.add_merging_window(key, w, ev) {
+                Ok(a) => a,
+                Err(err) => {
+                    self.failure.get_or_insert(err);
+                    return None;
+                }
+            };
+            if self.is_window_late(&actual) {
+                if let Some(m) = self.merging.get_mut(&key) {
+                    m.retire(&actual);
+                }
+                return Some(false);
+            }
+            let sw = self
+                .merging
+                .get(&key)
+                .and_then(|m| m.state_window(&actual))
+                .unwrap_or(actual);
+            (actual, sw)
+        } else {
+            if self.is_window_late(&w) {
+                return Some(false);
+            }
+            (w, w)
+        };
+        let (row, ts) = (e.row, e.ts);
+        let keep_elements = self.cfg.evictor.is_some();
+        match self.state.get_mut(&(key, state_window)) {
+            Some(st) => {
+                self.cfg.agg.add(&mut st.acc, row, ts, ev);
+                st.max_born = st.max_born.max(e.meta.born);
+            }
+            None => {
+                let acc = self.cfg.agg.first(row, ts, keep_elements);
+                self.state.insert(
+                    (key, state_window),
+                    WindowState {
+                        acc,
+                        max_born: e.meta.born,
+                    },
+                );
+            }
+        }
+        if self.is_event_time()
+            && actual.max_timestamp() <= self.watermark
+            && let Some(log) = &mut self.log
+        {
+            log.push(Emitted::LateAdded {
+                key,
+                window: actual,
+                row: row.to_vec(),
+                ts,
+                watermark: self.watermark,
+            });
+        }
+        let r = self.trigger_cx().on_element(key, actual, ts);
+        if r != TriggerResult::CONTINUE
+            && let Some(log) = &mut self.log
+        {
+            log.push(Emitted::Trigger {
+                key,
+                window: actual,
+                timer: None,
+                time: ts,
+                result: r,
+                watermark: self.watermark,
+            });
+        }
+        if r.fire {
+            let late = self.is_event_time() && actual.max_timestamp() <= self.watermark;
+            if self.emit(key, actual, state_window, out, e.meta, e.index, ev) && late {
+                self.stats.late_firings += 1;
+            }
+        }
+        if r.purge {
+            self.state.remove(&(key, state_window));
+        }
+        self.register_cleanup(key, actual);
+        Some(true)
+    }
+
+    /// An element that went into no window because all of them were late: to the late-data
+    /// side output (`sideOutputLateData`) or dropped (`numLateRecordsDropped`).
+    fn late_element(
+        &mut self,
+        row: &[Value],
+        meta: RecMeta,
+        index: u32,
+        ts: EventTime,
+        side: &mut Batch,
+    ) {
+        if self.cfg.side_output {
+            side.push(row, meta, index);
+            self.stats.late_side_output += 1;
+            if let Some(log) = &mut self.log {
+                log.push(Emitted::Late {
+                    row: row.to_vec(),
+                    ts,
+                    watermark: self.watermark,
+                    last_input: Some(row.to_vec()),
+                });
+            }
+        } else {
+            self.stats.late_dropped += 1;
+            if let Some(log) = &mut self.log {
+                log.push(Emitted::Dropped {
+                    row: row.to_vec(),
+                    ts,
+                    watermark: self.watermark,
+                });
             }
         }
     }
@@ -447,12 +511,12 @@ impl WindowOp {
         self.watermark = wm;
         while let Some((ts, (OrdValue(key), w))) = self.event_timers.pop_due(wm) {
             self.on_timer(ts, key, w, true, out, ev);
-            if wm == EVENT_TIME_MAX
+            if wm == EventTime::MAX
                 && w == Window::GLOBAL
-                && ts != EVENT_TIME_MAX
+                && ts != EventTime::MAX
                 && matches!(self.cfg.trigger.kind, TriggerKind::ContinuousEventTime(_))
                 && self.event_timers.contains(
-                    trigger::next_continuous_fire(ts, self.interval(), EVENT_TIME_MAX),
+                    trigger::next_continuous_fire(ts, self.interval(), EventTime::MAX),
                     (OrdValue(key), w),
                 )
             {
@@ -602,8 +666,8 @@ impl WindowOp {
             self.result.push(key);
         }
         if self.cfg.with_bounds {
-            self.result.push(Value::Int(w.start));
-            self.result.push(Value::Int(w.end));
+            self.result.push(Value::Int(w.start.as_millis()));
+            self.result.push(Value::Int(w.end.as_millis()));
         }
         let keep = match (&self.cfg.evictor, &mut st.acc) {
             (Some(e), Acc::Elements(vals, tss)) => {
@@ -662,7 +726,7 @@ impl WindowOp {
             if self.is_event_time()
                 && m.result
                     .max_timestamp()
-                    .saturating_add(self.cfg.allowed_lateness)
+                    .plus_millis(self.cfg.allowed_lateness)
                     <= self.watermark
             {
                 return Err(format!(

@@ -167,7 +167,7 @@ impl WindowFirings {
                 let end = window.max_timestamp();
                 let late_firing = rule.allowed_lateness > 0
                     && watermark >= end
-                    && watermark < end.saturating_add(rule.allowed_lateness);
+                    && watermark < end.plus_millis(rule.allowed_lateness);
                 if late_firing { Ok(()) } else { Err(*first) }
             }
         }
@@ -631,6 +631,7 @@ impl Observer for Invariants {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event_time::ms;
 
     #[test]
     fn a_watermark_that_goes_back_on_a_channel_is_caught() {
@@ -657,8 +658,8 @@ mod tests {
     }
 
     const W: Window = Window {
-        start: 0,
-        end: 1_000,
+        start: ms(0),
+        end: ms(1_000),
     };
 
     fn firings(repeats: bool, allowed_lateness: i64) -> WindowFirings {
@@ -676,58 +677,58 @@ mod tests {
     #[test]
     fn a_window_fired_twice_without_lateness_or_restore_is_caught() {
         let mut f = firings(false, 0);
-        assert_eq!(f.fire(1, 0, Value::Int(7), W, 999, T), Ok(()));
+        assert_eq!(f.fire(1, 0, Value::Int(7), W, ms(999), T), Ok(()));
         assert_eq!(
-            f.fire(1, 0, Value::Int(8), W, 999, T),
+            f.fire(1, 0, Value::Int(8), W, ms(999), T),
             Ok(()),
             "another key"
         );
-        let again = f.fire(1, 0, Value::Int(7), W, 1_500, T);
-        assert_eq!(again.map_err(|e| e.watermark), Err(999));
+        let again = f.fire(1, 0, Value::Int(7), W, ms(1_500), T);
+        assert_eq!(again.map_err(|e| e.watermark), Err(ms(999)));
         // not a window operator: nothing checked
-        assert_eq!(f.fire(0, 0, Value::Int(7), W, 999, T), Ok(()));
+        assert_eq!(f.fire(0, 0, Value::Int(7), W, ms(999), T), Ok(()));
     }
 
     #[test]
     fn a_late_firing_within_the_allowed_lateness_is_explained_and_one_after_it_is_not() {
         let mut f = firings(false, 500);
-        assert_eq!(f.fire(1, 0, Value::Int(7), W, 999, T), Ok(()));
-        assert_eq!(f.fire(1, 0, Value::Int(7), W, 1_200, T), Ok(()));
-        assert!(f.fire(1, 0, Value::Int(7), W, 1_499, T).is_err());
+        assert_eq!(f.fire(1, 0, Value::Int(7), W, ms(999), T), Ok(()));
+        assert_eq!(f.fire(1, 0, Value::Int(7), W, ms(1_200), T), Ok(()));
+        assert!(f.fire(1, 0, Value::Int(7), W, ms(1_499), T).is_err());
         // a repeating trigger needs no explanation
         let mut f = firings(true, 0);
-        assert_eq!(f.fire(1, 0, Value::Int(7), W, 999, T), Ok(()));
-        assert_eq!(f.fire(1, 0, Value::Int(7), W, 999, T), Ok(()));
+        assert_eq!(f.fire(1, 0, Value::Int(7), W, ms(999), T), Ok(()));
+        assert_eq!(f.fire(1, 0, Value::Int(7), W, ms(999), T), Ok(()));
     }
 
     #[test]
     fn a_restore_explains_a_repeat_of_what_fired_after_the_checkpoint_only() {
         let mut f = firings(false, 0);
         let w2 = Window {
-            start: 1_000,
-            end: 2_000,
+            start: ms(1_000),
+            end: ms(2_000),
         };
-        assert_eq!(f.fire(1, 0, Value::Int(1), W, 999, T), Ok(()));
+        assert_eq!(f.fire(1, 0, Value::Int(1), W, ms(999), T), Ok(()));
         f.snapshot(0, 4);
-        assert_eq!(f.fire(1, 0, Value::Int(1), w2, 1_999, T), Ok(()));
+        assert_eq!(f.fire(1, 0, Value::Int(1), w2, ms(1_999), T), Ok(()));
         f.restore(&[0], Some(4));
         // w2 fired after checkpoint 4: its replay may fire it again; W is in the state
-        assert_eq!(f.fire(1, 0, Value::Int(1), w2, 1_999, T), Ok(()));
-        assert!(f.fire(1, 0, Value::Int(1), W, 999, T).is_err());
+        assert_eq!(f.fire(1, 0, Value::Int(1), w2, ms(1_999), T), Ok(()));
+        assert!(f.fire(1, 0, Value::Int(1), W, ms(999), T).is_err());
         // the restore of another task explains nothing
         let mut f = firings(false, 0);
-        assert_eq!(f.fire(1, 0, Value::Int(1), W, 999, T), Ok(()));
+        assert_eq!(f.fire(1, 0, Value::Int(1), W, ms(999), T), Ok(()));
         f.restore(&[1], None);
-        assert!(f.fire(1, 0, Value::Int(1), W, 999, T).is_err());
+        assert!(f.fire(1, 0, Value::Int(1), W, ms(999), T).is_err());
         // from scratch: everything may come again
         f.restore(&[0], None);
-        assert_eq!(f.fire(1, 0, Value::Int(1), W, 999, T), Ok(()));
+        assert_eq!(f.fire(1, 0, Value::Int(1), W, ms(999), T), Ok(()));
         // a resubmission from savepoint 2 keeps the firings before it
         f.snapshot(0, 2);
-        assert_eq!(f.fire(1, 0, Value::Int(2), W, 999, T), Ok(()));
+        assert_eq!(f.fire(1, 0, Value::Int(2), W, ms(999), T), Ok(()));
         f.resubmit(2, 3);
-        assert!(f.fire(1, 2, Value::Int(1), W, 999, T).is_err());
-        assert_eq!(f.fire(1, 2, Value::Int(2), W, 999, T), Ok(()));
+        assert!(f.fire(1, 2, Value::Int(1), W, ms(999), T).is_err());
+        assert_eq!(f.fire(1, 2, Value::Int(2), W, ms(999), T), Ok(()));
     }
 
     fn invariants() -> Invariants {
@@ -763,15 +764,15 @@ mod tests {
         )];
         let mut inv = invariants();
         let at = SimTime::from_nanos(1_500_000_000);
-        let b = markers(&[Marker::Watermark(1_000), Marker::Barrier(1)]);
+        let b = markers(&[Marker::Watermark(ms(1_000)), Marker::Barrier(1)]);
         inv.buffer_arrived(at, 0, &b, &channels, &[]);
         assert!(inv.violation().is_none());
         // the channel is rebuilt by a restore: its watermarks start again
         inv.restored(at, &[0, 1], None, &[], &[true]);
-        let b = markers(&[Marker::Watermark(0), Marker::Barrier(1)]);
+        let b = markers(&[Marker::Watermark(ms(0)), Marker::Barrier(1)]);
         inv.buffer_arrived(at, 0, &b, &channels, &[]);
         assert!(inv.violation().is_none());
-        let b = markers(&[Marker::Idle, Marker::Watermark(-1), Marker::Barrier(1)]);
+        let b = markers(&[Marker::Idle, Marker::Watermark(ms(-1)), Marker::Barrier(1)]);
         inv.buffer_arrived(SimTime::from_nanos(2_000_000_000), 0, &b, &channels, &[]);
         let v = inv.violation().expect("caught").clone();
         assert_eq!(v.invariant, Invariant::WatermarksNeverGoBack);
@@ -805,10 +806,10 @@ mod tests {
         let mut inv = Invariants::new(&s, &p);
         let interner = Interner::new();
         let w = Window {
-            start: 0,
-            end: 10_000,
+            start: ms(0),
+            end: ms(10_000),
         };
-        let fired = (Value::Int(7), w, 10_000);
+        let fired = (Value::Int(7), w, ms(10_000));
         // an interval join has no windows: nothing to check
         let interval = node(&inv, "within_10s");
         inv.window_fired(interval, (0, "j#0"), fired, T, &interner);

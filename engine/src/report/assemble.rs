@@ -14,7 +14,7 @@
 //!   the run to its last record.
 
 use super::*;
-use crate::core::time::{EVENT_TIME_MIN, EventTime, SimTime};
+use crate::core::time::{EventTime, SimTime};
 use crate::core::value::{Interner, Value};
 use crate::scenario::{NodeDef, NodeKind, SinkSpec};
 use hdrhistogram::Histogram;
@@ -108,7 +108,7 @@ pub struct TaskInput {
     pub run_ms: f64,
     /// Buffers it sent.
     pub buffers_out: u64,
-    /// Its input watermark at the end ([`EVENT_TIME_MIN`]: none yet); `None` for a source.
+    /// Its input watermark at the end ([`EventTime::MIN`]: none yet); `None` for a source.
     pub watermark: Option<EventTime>,
     /// The watermark of each input channel.
     pub channel_watermarks: Vec<ChannelWatermark>,
@@ -128,13 +128,13 @@ impl TaskReport {
             backpressured_ms: round3(t.backpressured_ms),
             idle_ms: round3(idle.max(0.0)),
             buffers_out: t.buffers_out,
-            watermark: t.watermark.map(|w| (w != EVENT_TIME_MIN).then_some(w)),
+            watermark: t.watermark.map(|w| (w != EventTime::MIN).then_some(w)),
             channel_watermarks: t.channel_watermarks,
             watermark_lag_ms: trail
                 .into_iter()
                 .map(|(at, w)| {
                     let at_ms = at.as_millis_f64();
-                    (round3(at_ms), round3(at_ms - w as f64))
+                    (round3(at_ms), round3(at_ms - w.as_millis() as f64))
                 })
                 .collect(),
         }
@@ -408,6 +408,7 @@ pub fn duplicates_and_missing(got: &impl RecordCounts, want: &impl RecordCounts)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event_time::ms;
     use std::collections::BTreeMap;
 
     fn subtask(subtask: u32, before_rescale: bool, in_state: u64) -> SubtaskInput {
@@ -461,15 +462,15 @@ mod tests {
             watermark,
             channel_watermarks: Vec::new(),
         };
-        let t = TaskReport::assemble(input(None), [(SimTime::from_millis(2), 1)]);
+        let t = TaskReport::assemble(input(None), [(SimTime::from_millis(2), ms(1))]);
         assert_eq!(t.idle_ms, 6.5);
         assert_eq!(t.watermark, None);
         assert_eq!(t.watermark_lag_ms, vec![(2.0, 1.0)]);
-        let t = TaskReport::assemble(input(Some(EVENT_TIME_MIN)), []);
+        let t = TaskReport::assemble(input(Some(EventTime::MIN)), []);
         assert_eq!(t.watermark, Some(None), "no watermark yet");
         assert_eq!(
-            TaskReport::assemble(input(Some(7)), []).watermark,
-            Some(Some(7))
+            TaskReport::assemble(input(Some(ms(7))), []).watermark,
+            Some(Some(ms(7)))
         );
         let busy = TaskInput {
             busy_ms: 11.0,

@@ -4,6 +4,7 @@
 
 use super::RunReport;
 use super::de;
+use crate::core::time::EventTime;
 use serde::{Deserialize, Serialize};
 
 /// A failure and the recovery of a baseline mode.
@@ -33,7 +34,7 @@ pub struct BatchReport {
     pub records: u64,
     /// The watermark it applied (`null`: none yet).
     #[serde(deserialize_with = "de::required")]
-    pub watermark: Option<i64>,
+    pub watermark: Option<EventTime>,
 }
 
 /// Correctness of one sink against the same mode's run without the crash.

@@ -2,6 +2,7 @@
 //! late data, the tasks' time split and their watermarks.
 
 use super::de;
+use crate::core::time::EventTime;
 use serde::{Deserialize, Serialize};
 
 /// Records in and out of one subtask of an operator.
@@ -60,7 +61,7 @@ pub struct ChannelWatermark {
     pub from: String,
     /// Its last watermark (`null` before the first).
     #[serde(deserialize_with = "de::required")]
-    pub watermark: Option<i64>,
+    pub watermark: Option<EventTime>,
     /// Whether it is marked idle.
     pub idle: bool,
 }
@@ -93,7 +94,7 @@ pub struct TaskReport {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "de::present"
     )]
-    pub watermark: Option<Option<i64>>,
+    pub watermark: Option<Option<EventTime>>,
     /// The watermark of each input channel at the end: a stalled watermark can be traced to
     /// the channel that holds it back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -123,7 +124,7 @@ mod tests {
 
     fn task(trail: Vec<(f64, f64)>) -> TaskReport {
         TaskReport {
-            watermark: Some(Some(i64::MAX)),
+            watermark: Some(Some(EventTime::MAX)),
             watermark_lag_ms: trail,
             ..Default::default()
         }

@@ -1,7 +1,7 @@
 //! The readable summary of a run that `streamlab run` prints.
 
 use super::*;
-use crate::core::time::human_nanos;
+use crate::core::time::{EventTime, human_nanos};
 use std::fmt::Write;
 
 impl RunReport {
@@ -380,14 +380,14 @@ impl RunReport {
             !t.watermark_lag_ms.is_empty()
                 || t.channel_watermarks
                     .iter()
-                    .any(|c| c.watermark.is_some_and(|w| w != i64::MAX))
+                    .any(|c| c.watermark.is_some_and(|w| w != EventTime::MAX))
         });
         if event_time_moved && with_wm.iter().any(|t| !t.channel_watermarks.is_empty()) {
             let _ = writeln!(o, "\nWatermarks at the end (per input channel)");
             for t in with_wm {
-                let fmt = |w: Option<i64>| match w {
+                let fmt = |w: Option<EventTime>| match w {
                     None => "none".to_string(),
-                    Some(i64::MAX) => "+∞ (end of input)".to_string(),
+                    Some(EventTime::MAX) => "+∞ (end of input)".to_string(),
                     Some(w) => w.to_string(),
                 };
                 let name = format!("{} #{}", t.chain, t.subtask);

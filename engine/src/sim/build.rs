@@ -443,7 +443,7 @@ fn gate(s: &Scenario, channels: &mut [Channel], tid: u32) -> Gate {
         current: None,
         slots,
         valves,
-        watermark: crate::core::time::EVENT_TIME_MIN,
+        watermark: crate::core::time::EventTime::MIN,
         idle: false,
         barriers: crate::flink::barrier::Aligner::new(
             n_slots,

@@ -86,6 +86,7 @@ pub struct Collect {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event_time::ms;
     use crate::core::time::SimTime;
     use crate::core::value::Value;
     use crate::sim::buffer::RecMeta;
@@ -108,11 +109,11 @@ mod tests {
     #[test]
     fn a_partly_read_buffer_persists_only_what_is_left() {
         let mut b = buffer(&[1, 2, 3, 4]);
-        b.push_marker(Marker::Watermark(7)); // after 4 records
+        b.push_marker(Marker::Watermark(ms(7))); // after 4 records
         let c = persistable(&b, 3, 0).expect("one record and the watermark left");
         assert_eq!(c.len(), 1);
         assert_eq!(c.row(0), &[Value::Int(4)]);
-        assert_eq!(c.markers, vec![(1, Marker::Watermark(7))]);
+        assert_eq!(c.markers, vec![(1, Marker::Watermark(ms(7)))]);
         assert_eq!(c.bytes, 21 + MARKER_BYTES);
         assert!(persistable(&b, 4, 1).is_none(), "nothing left");
     }

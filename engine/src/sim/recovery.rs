@@ -273,7 +273,7 @@ pub fn restore(
             }
             // Operators' watermarks start from the beginning after a restore.
             for slot in &mut task.chain.ops {
-                slot.watermark = crate::core::time::EVENT_TIME_MIN;
+                slot.watermark = crate::core::time::EventTime::MIN;
             }
         }
         let old = std::mem::replace(&mut tasks[ti as usize], task);

@@ -10,7 +10,7 @@ use super::channel::Channel;
 use super::report_parts::{self, sink_input, window_counts};
 use super::task::Task;
 use super::*;
-use crate::core::time::EVENT_TIME_MAX;
+use crate::core::time::EventTime;
 use crate::core::time::SimTime;
 use crate::core::value::Interner;
 use crate::ops::sink::{Series as Arrivals, SinkOp};
@@ -163,7 +163,7 @@ impl EndState<'_> {
             .points
             .iter()
             .copied()
-            .filter(|(_, w)| *w != EVENT_TIME_MAX);
+            .filter(|(_, w)| *w != EventTime::MAX);
         TaskReport::assemble(input, trail)
     }
 
@@ -180,7 +180,7 @@ impl EndState<'_> {
                     from: self.tasks[self.channels[c as usize].from_task as usize]
                         .label
                         .clone(),
-                    watermark: (w != crate::core::time::EVENT_TIME_MIN).then_some(w),
+                    watermark: (w != crate::core::time::EventTime::MIN).then_some(w),
                     idle: v.channel_idle()[idx],
                 }
             })

@@ -11,7 +11,7 @@
 
 use super::buffer::RecMeta;
 use crate::core::rng::SimRng;
-use crate::core::time::{EVENT_TIME_MIN, Pace, SimDuration, SimTime};
+use crate::core::time::{EventTime, Pace, SimDuration, SimTime};
 use crate::core::value::{Interner, Sym, Value};
 use crate::flink::watermark::Generator;
 use crate::ops::batch::Batch;
@@ -321,7 +321,7 @@ impl SourceState {
                             let b = born(i);
                             let d = draw_delay(*delay, &mut delay_rng[0]);
                             out.meta.push(RecMeta {
-                                ts: b.as_event_time() - d.as_millis() as i64,
+                                ts: b.as_event_time().minus_millis(d.as_millis() as i64),
                                 born: b,
                             });
                         }
@@ -339,9 +339,10 @@ impl SourceState {
                     dst.copy_from_slice(row);
                     let b = born(i);
                     let ts = match timestamps {
-                        Timestamps::Field(f) => row[*f].as_int(),
+                        // the timestamp assigner: a record field becomes its event time
+                        Timestamps::Field(f) => EventTime::from_millis(row[*f].as_int()),
                         Timestamps::Ingestion => b.as_event_time(),
-                        Timestamps::None | Timestamps::Generated => EVENT_TIME_MIN,
+                        Timestamps::None | Timestamps::Generated => EventTime::MIN,
                     };
                     out.meta.push(RecMeta { ts, born: b });
                 }

@@ -225,7 +225,7 @@ mod tests {
             current: None,
             slots: (0..n).map(|s| (0, s)).collect(),
             valves: Vec::new(),
-            watermark: crate::core::time::EVENT_TIME_MIN,
+            watermark: crate::core::time::EventTime::MIN,
             idle: false,
             barriers: crate::flink::barrier::Aligner::new(n, true),
             collect: Some(Collect {

@@ -1,6 +1,6 @@
 //! Window assigners: which windows a record belongs to (Flink's `WindowAssigner`s).
 
-use crate::core::time::{EVENT_TIME_MAX, EVENT_TIME_MIN, EventTime};
+use crate::core::time::EventTime;
 
 /// A time window `[start, end)` (Flink's `TimeWindow`), or the single global window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -12,18 +12,26 @@ pub struct Window {
 }
 
 impl Window {
+    /// The window `[start, end)` given in milliseconds.
+    pub const fn of_millis(start: i64, end: i64) -> Window {
+        Window {
+            start: EventTime::from_millis(start),
+            end: EventTime::from_millis(end),
+        }
+    }
+
     /// Flink's `GlobalWindow`: everything, never ending.
     pub const GLOBAL: Window = Window {
-        start: EVENT_TIME_MIN,
-        end: EVENT_TIME_MAX,
+        start: EventTime::MIN,
+        end: EventTime::MAX,
     };
 
     /// The last timestamp inside: `end − 1` (`Long.MAX_VALUE` for the global window).
     pub fn max_timestamp(&self) -> EventTime {
         if *self == Window::GLOBAL {
-            EVENT_TIME_MAX
+            EventTime::MAX
         } else {
-            self.end - 1
+            self.end.minus_millis(1)
         }
     }
 
@@ -32,11 +40,11 @@ impl Window {
     /// time the watermark has reached is late (`isWindowLate`): a record assigned only to
     /// late windows is dropped (or sent to the late-data side output).
     pub fn cleanup_time(&self, allowed_lateness: i64) -> EventTime {
-        let t = self.max_timestamp().saturating_add(allowed_lateness);
+        let t = self.max_timestamp().plus_millis(allowed_lateness);
         if t >= self.max_timestamp() {
             t
         } else {
-            EVENT_TIME_MAX
+            EventTime::MAX
         }
     }
 
@@ -55,9 +63,9 @@ impl Window {
 }
 
 /// Flink's `TimeWindow.getWindowStartWithOffset`: `ts − ((ts − offset) mod size)` with a
-/// non-negative modulo, so negative timestamps work.
+/// non-negative modulo, so negative timestamps work (overflow rule: [`EventTime::align_down`]).
 pub fn window_start(ts: EventTime, offset: i64, size: i64) -> EventTime {
-    ts - (ts - offset).rem_euclid(size)
+    ts.align_down(offset, size)
 }
 
 /// How records are assigned to windows.
@@ -116,7 +124,7 @@ impl Assigner {
                 let s = window_start(ts, offset, size);
                 out.push(Window {
                     start: s,
-                    end: s + size,
+                    end: s.plus_millis(size),
                 });
             }
             Assigner::Sliding {
@@ -126,12 +134,12 @@ impl Assigner {
             } => {
                 let last = window_start(ts, offset, slide);
                 let mut s = last;
-                while s > ts - size {
+                while s > ts.minus_millis(size) {
                     out.push(Window {
                         start: s,
-                        end: s + size,
+                        end: s.plus_millis(size),
                     });
-                    s -= slide;
+                    s = s.minus_millis(slide);
                 }
             }
             Assigner::Session {
@@ -141,7 +149,7 @@ impl Assigner {
                 let g = if dynamic { gap } else { fixed };
                 out.push(Window {
                     start: ts,
-                    end: ts.saturating_add(g),
+                    end: ts.plus_millis(g),
                 });
             }
             Assigner::Global => out.push(Window::GLOBAL),
@@ -155,8 +163,10 @@ mod tests {
 
     fn windows(a: &Assigner, ts: i64) -> Vec<(i64, i64)> {
         let mut v = Vec::new();
-        a.assign(ts, 0, &mut v);
-        v.into_iter().map(|w| (w.start, w.end)).collect()
+        a.assign(EventTime::from_millis(ts), 0, &mut v);
+        v.into_iter()
+            .map(|w| (w.start.as_millis(), w.end.as_millis()))
+            .collect()
     }
 
     #[test]
@@ -194,40 +204,25 @@ mod tests {
 
     #[test]
     fn sessions_touch_and_merge() {
-        let a = Window {
-            start: 0,
-            end: 3000,
-        };
-        let b = Window {
-            start: 3000,
-            end: 6000,
-        };
+        let a = Window::of_millis(0, 3000);
+        let b = Window::of_millis(3000, 6000);
         assert!(a.intersects(&b), "adjacent sessions merge in Flink");
-        assert_eq!(
-            a.cover(&b),
-            Window {
-                start: 0,
-                end: 6000
-            }
-        );
-        assert_eq!(Window::GLOBAL.max_timestamp(), i64::MAX);
-        assert_eq!(a.max_timestamp(), 2999);
+        assert_eq!(a.cover(&b), Window::of_millis(0, 6000));
+        assert_eq!(Window::GLOBAL.max_timestamp(), EventTime::MAX);
+        assert_eq!(a.max_timestamp(), EventTime::from_millis(2999));
     }
 
     #[test]
     fn a_window_is_cleaned_up_at_its_last_timestamp_plus_the_allowed_lateness() {
-        let w = Window {
-            start: 0,
-            end: 5000,
-        };
-        assert_eq!(w.cleanup_time(0), 4999);
-        assert_eq!(w.cleanup_time(2000), 6999);
+        let w = Window::of_millis(0, 5000);
+        assert_eq!(w.cleanup_time(0), EventTime::from_millis(4999));
+        assert_eq!(w.cleanup_time(2000), EventTime::from_millis(6999));
         // An overflow means never (Flink: `cleanupTime >= maxTimestamp ? … : Long.MAX_VALUE`).
         let late = Window {
-            start: 0,
-            end: EVENT_TIME_MAX - 10,
+            start: EventTime::ZERO,
+            end: EventTime::MAX.minus_millis(10),
         };
-        assert_eq!(late.cleanup_time(100), EVENT_TIME_MAX);
-        assert_eq!(Window::GLOBAL.cleanup_time(0), EVENT_TIME_MAX);
+        assert_eq!(late.cleanup_time(100), EventTime::MAX);
+        assert_eq!(Window::GLOBAL.cleanup_time(0), EventTime::MAX);
     }
 }

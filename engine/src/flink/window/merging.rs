@@ -102,7 +102,7 @@ impl MergingWindowSet {
 /// Flink's `TimeWindow.hashCode()`: `MathUtils.longToIntWithBitMixing(start + end)` (in Flink
 /// 2.3 the finaliser of SplitMix64, read from its bytecode), Java `long` arithmetic.
 pub fn time_window_hash(w: &Window) -> i32 {
-    let mut x = w.start.wrapping_add(w.end) as u64;
+    let mut x = w.start.as_millis().wrapping_add(w.end.as_millis()) as u64;
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^= x >> 31;
@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     fn w(s: i64, e: i64) -> Window {
-        Window { start: s, end: e }
+        Window::of_millis(s, e)
     }
 
     #[test]

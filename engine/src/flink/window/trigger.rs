@@ -101,14 +101,14 @@ impl TriggerState {
 /// truncating `%` and Java's wrapping `long` arithmetic (Flink's
 /// `registerNextFireTimestamp(timestamp − timestamp % interval, …)`).
 pub fn first_continuous_fire(t: EventTime, interval: i64, window_max: EventTime) -> EventTime {
-    next_continuous_fire(t - t % interval, interval, window_max)
+    next_continuous_fire(t.trunc_to_multiple(interval), interval, window_max)
 }
 
 /// Every later firing of a continuous trigger, set by `onEventTime` (`onProcessingTime`) when
 /// the fire time `time` is reached: `min(time + interval, maxTimestamp)`, *not* re-aligned to
 /// the grid — after a session merge the fire time can lie off the grid, and stays off it.
 pub fn next_continuous_fire(time: EventTime, interval: i64, window_max: EventTime) -> EventTime {
-    time.wrapping_add(interval).min(window_max)
+    time.wrapping_plus_millis(interval).min(window_max)
 }
 
 /// Removes elements before a firing (Flink's `Evictor.evictBefore`).
@@ -130,8 +130,11 @@ impl Evictor {
             }
             Evictor::Time(size) => {
                 // Flink's TimeEvictor: drop every element with ts <= newest − size.
-                let max = timestamps.iter().copied().max().unwrap_or(0);
-                timestamps.iter().map(|t| *t > max - size).collect()
+                let max = timestamps.iter().copied().max().unwrap_or(EventTime::ZERO);
+                timestamps
+                    .iter()
+                    .map(|t| *t > max.minus_millis(size))
+                    .collect()
             }
         }
     }
@@ -166,40 +169,45 @@ mod tests {
         assert_eq!(t.wrap(TriggerResult::CONTINUE), TriggerResult::CONTINUE);
     }
 
+    fn first(t: i64, interval: i64, max: i64) -> i64 {
+        first_continuous_fire(ms(t), interval, ms(max)).as_millis()
+    }
+
+    fn next(t: i64, interval: i64, max: i64) -> i64 {
+        next_continuous_fire(ms(t), interval, ms(max)).as_millis()
+    }
+
+    fn ms(v: i64) -> EventTime {
+        EventTime::from_millis(v)
+    }
+
     #[test]
     fn continuous_firings_follow_the_interval_grid_and_stop_at_the_window_end() {
-        assert_eq!(first_continuous_fire(1234, 1000, 9999), 2000);
-        assert_eq!(
-            first_continuous_fire(-1500, 1000, 9999),
-            0,
-            "Java's % truncates"
-        );
-        assert_eq!(next_continuous_fire(2000, 1000, 9999), 3000);
-        assert_eq!(next_continuous_fire(9500, 1000, 9999), 9999);
+        assert_eq!(first(1234, 1000, 9999), 2000);
+        assert_eq!(first(-1500, 1000, 9999), 0, "Java's % truncates");
+        assert_eq!(next(2000, 1000, 9999), 3000);
+        assert_eq!(next(9500, 1000, 9999), 9999);
     }
 
     /// Only the first fire time is aligned: from a fire time off the grid (a merged session's
     /// old end) the next one is `time + interval`, as in Flink's `onEventTime`.
     #[test]
     fn later_continuous_firings_are_not_realigned() {
-        assert_eq!(next_continuous_fire(2999, 1000, 4999), 3999);
-        assert_eq!(first_continuous_fire(2999, 1000, 4999), 3000);
+        assert_eq!(next(2999, 1000, 4999), 3999);
+        assert_eq!(first(2999, 1000, 4999), 3000);
         // the global window: Java's long wraps, as Flink's trigger does at Long.MAX_VALUE
-        assert_eq!(
-            next_continuous_fire(i64::MAX - 10, 1000, i64::MAX),
-            i64::MIN + 989
-        );
+        assert_eq!(next(i64::MAX - 10, 1000, i64::MAX), i64::MIN + 989);
     }
 
     #[test]
     fn evictors() {
         assert_eq!(
-            Evictor::Count(2).keep(&[1, 2, 3, 4]),
+            Evictor::Count(2).keep(&[ms(1), ms(2), ms(3), ms(4)]),
             vec![false, false, true, true]
         );
-        assert_eq!(Evictor::Count(9).keep(&[1, 2]), vec![true, true]);
+        assert_eq!(Evictor::Count(9).keep(&[ms(1), ms(2)]), vec![true, true]);
         assert_eq!(
-            Evictor::Time(100).keep(&[150, 0, 200, 50]),
+            Evictor::Time(100).keep(&[ms(150), ms(0), ms(200), ms(50)]),
             vec![true, false, true, false],
             "keep ts > 200 − 100"
         );

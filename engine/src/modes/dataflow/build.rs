@@ -142,7 +142,7 @@ fn node_runtimes(s: &Scenario, p: &Plan, vertex_of: &[usize]) -> Vec<NodeRt> {
                 side_arity,
                 is_sink: matches!(node.kind, NodeKind::Sink(..)),
                 is_source: matches!(node.kind, NodeKind::Source(_)),
-                watermark: crate::core::time::EVENT_TIME_MIN,
+                watermark: crate::core::time::EventTime::MIN,
                 arrivals: (0..par)
                     .map(|_| Arrivals {
                         batch: Batch::new(node.schema.arity()),

@@ -18,7 +18,7 @@ impl Dataflow {
         error: &mut Option<String>,
     ) {
         let v = self.nodes[n].vertex;
-        let end_of_input = self.batch_runtime && wm == crate::core::time::EVENT_TIME_MAX;
+        let end_of_input = self.batch_runtime && wm == crate::core::time::EventTime::MAX;
         if end_of_input {
             self.emit_finals(n, st, now, error);
         }
@@ -78,7 +78,7 @@ impl Dataflow {
         for (c, s) in self.sources.iter().enumerate() {
             let g = &s.state.watermarks;
             let wm = if s.done() {
-                crate::core::time::EVENT_TIME_MAX
+                crate::core::time::EventTime::MAX
             } else {
                 g.current()?
             };

@@ -218,7 +218,7 @@ impl Dataflow {
             }
             mine.inst = new.inst;
             mine.finals = new.finals;
-            mine.watermark = crate::core::time::EVENT_TIME_MIN;
+            mine.watermark = crate::core::time::EventTime::MIN;
         }
         // restarted tasks get new partitioners, as in the streaming engine
         self.writers = fresh.writers;

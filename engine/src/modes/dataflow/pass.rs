@@ -70,7 +70,7 @@ impl Dataflow {
             }
         }
         if let Some(wm) = watermark
-            && wm != crate::core::time::EVENT_TIME_MAX
+            && wm != crate::core::time::EventTime::MAX
             && self.trail.last().is_none_or(|&(_, w)| wm > w)
         {
             self.trail.push((now, wm));

@@ -8,6 +8,7 @@ use super::super::{
     filter::FilterOp, flat_map::FlatMapOp, map::MapOp, sink::SinkMode, sink::SinkOp,
 };
 use super::*;
+use crate::core::event_time::ms;
 use crate::core::time::{SimDuration, SimTime};
 use crate::core::value::{Interner, Schema, Type, Value};
 use crate::expr::{Scope, SelectItem, compile, compile_select};
@@ -463,8 +464,11 @@ fn a_watermark_is_written_after_its_serialization() {
         },
         net: Recorder::default(),
     };
-    let end = chain.watermark(0, 5_000, SimTime::from_nanos(2_000), &mut cx);
+    let end = chain.watermark(0, ms(5_000), SimTime::from_nanos(2_000), &mut cx);
     assert_eq!(end, SimTime::from_nanos(2_037));
-    assert_eq!(cx.net.markers, vec![(0, Marker::Watermark(5_000), 2_037)]);
-    assert_eq!(chain.ops[1].watermark, 5_000, "the sink saw it too");
+    assert_eq!(
+        cx.net.markers,
+        vec![(0, Marker::Watermark(ms(5_000)), 2_037)]
+    );
+    assert_eq!(chain.ops[1].watermark, ms(5_000), "the sink saw it too");
 }

@@ -10,7 +10,7 @@ use super::super::element::RecMeta;
 use super::super::state::{OperatorState, checkpoint_entries_bytes, distinct_keys};
 use super::super::timers::TimerQueue;
 use super::{NO_TIMESTAMP, Pairing, Side};
-use crate::core::time::{EVENT_TIME_MIN, EventTime};
+use crate::core::time::EventTime;
 use crate::core::value::{OrdValue, Value};
 use crate::expr::eval::EvalCx;
 use crate::report::WindowReport;
@@ -46,7 +46,7 @@ impl IntervalJoinOp {
             upper,
             buffers: [Buffer::default(), Buffer::default()],
             timers: TimerQueue::default(),
-            watermark: EVENT_TIME_MIN,
+            watermark: EventTime::MIN,
             late_dropped: 0,
             pairs: 0,
             failure: None,
@@ -67,11 +67,11 @@ impl IntervalJoinOp {
             let row = view.row(i);
             let meta = view.meta[i];
             let ts = meta.ts;
-            if ts == EVENT_TIME_MIN {
+            if ts == EventTime::MIN {
                 self.failure.get_or_insert_with(|| NO_TIMESTAMP.into());
                 return;
             }
-            if self.watermark != EVENT_TIME_MIN && ts < self.watermark {
+            if self.watermark != EventTime::MIN && ts < self.watermark {
                 self.late_dropped += 1;
                 continue;
             }
@@ -92,8 +92,8 @@ impl IntervalJoinOp {
             }
             .max(1);
             if let Some(buf) = self.buffers[other].get(&key) {
-                let lo = ts.saturating_add(rel_lower);
-                let hi = ts.saturating_add(rel_upper);
+                let lo = ts.plus_millis(rel_lower);
+                let hi = ts.plus_millis(rel_upper);
                 let matches: Vec<(Vec<Value>, RecMeta)> = buf
                     .range(lo..=hi)
                     .flat_map(|(_, s)| {
@@ -121,7 +121,7 @@ impl IntervalJoinOp {
                 }
             }
             let cleanup = if rel_upper > 0 {
-                ts.saturating_add(rel_upper)
+                ts.plus_millis(rel_upper)
             } else {
                 ts
             };
@@ -140,10 +140,10 @@ impl IntervalJoinOp {
                 if self.upper <= 0 {
                     t
                 } else {
-                    t.saturating_sub(self.upper)
+                    t.minus_millis(self.upper)
                 }
             } else if self.lower <= 0 {
-                t.saturating_add(self.lower)
+                t.plus_millis(self.lower)
             } else {
                 t
             };

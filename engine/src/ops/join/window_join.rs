@@ -11,7 +11,7 @@ use super::super::element::RecMeta;
 use super::super::state::{OperatorState, WINDOW_BYTES, checkpoint_entries_bytes, distinct_keys};
 use super::super::timers::TimerQueue;
 use super::{NO_TIMESTAMP, Pairing, Side};
-use crate::core::time::{EVENT_TIME_MIN, EventTime};
+use crate::core::time::EventTime;
 use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
@@ -74,7 +74,7 @@ impl WindowJoinOp {
             merging: FxHashMap::default(),
             timers: TimerQueue::default(),
             windows: Vec::new(),
-            watermark: EVENT_TIME_MIN,
+            watermark: EventTime::MIN,
             late_dropped: 0,
             pairs: 0,
             failure: None,
@@ -90,7 +90,7 @@ impl WindowJoinOp {
         for i in 0..view.len() {
             let row = view.row(i);
             let meta = view.meta[i];
-            if meta.ts == EVENT_TIME_MIN {
+            if meta.ts == EventTime::MIN {
                 self.failure.get_or_insert_with(|| NO_TIMESTAMP.into());
                 return;
             }

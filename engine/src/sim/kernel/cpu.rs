@@ -4,7 +4,7 @@
 
 use super::Simulation;
 use super::work::{inject_item, input_item, source_item};
-use crate::core::time::{SimDuration, SimTime};
+use crate::core::time::{EventTime, SimDuration, SimTime};
 use crate::expr::eval::EvalCx;
 use crate::ops::Operator;
 use crate::sim::buffer;
@@ -58,7 +58,8 @@ impl Simulation<'_> {
                 }
             }
             if let Some(ms) = task.chain.next_processing_timer() {
-                let at = SimTime::from_nanos((ms.max(0) as u64).saturating_mul(1_000_000));
+                let at =
+                    SimTime::from_nanos((ms.as_millis().max(0) as u64).saturating_mul(1_000_000));
                 if at > now && task.timer_wake.is_none_or(|w| w > at || w <= now) {
                     task.timer_wake = Some(at);
                     self.queue.schedule(at, Event::TimerDue { task: ti });
@@ -239,7 +240,11 @@ impl Simulation<'_> {
     /// ahead of the group's lowest watermark pauses until the others catch up.
     pub(in crate::sim) fn align(&mut self) {
         for (_, drift, members) in &self.alignment {
-            let current = |t: &Task| t.source.as_ref().map_or(i64::MAX, |s| s.watermarks.last());
+            let current = |t: &Task| {
+                t.source
+                    .as_ref()
+                    .map_or(EventTime::MAX, |s| s.watermarks.last())
+            };
             let min = members
                 .iter()
                 .map(|&m| &self.tasks[m as usize])
@@ -247,7 +252,7 @@ impl Simulation<'_> {
                 .map(current)
                 .min();
             let Some(min) = min else { continue };
-            let limit = min.saturating_add(drift.as_millis() as i64);
+            let limit = min.plus_millis(drift.as_millis() as i64);
             for &m in members {
                 let t = &mut self.tasks[m as usize];
                 let w = current(t);
