@@ -40,12 +40,8 @@ fn ms(v: &Value) -> String {
     format!("{} ms", v.as_i64().expect("integer milliseconds"))
 }
 
-/// The scenario for a golden spec: one inline source (parallelism 1) with Flink's watermark
-/// generator, a key_by, the window operator at the spec's parallelism, and sinks for results
-/// and late data.
-fn scenario_for(spec: &Value) -> String {
-    let p = spec["parallelism"].as_u64().unwrap_or(1);
-    let wm = &spec["watermark"];
+/// The watermark strategy and emission of a golden spec's source, in scenario-file syntax.
+fn watermarks_of(wm: &Value) -> (String, &'static str) {
     let strategy = match wm["kind"].as_str() {
         Some("monotonous") => "strategy = \"monotonous\"".to_string(),
         _ => format!(
@@ -58,14 +54,18 @@ fn scenario_for(spec: &Value) -> String {
         Some("end_only") => "emit = \"periodic\", interval = \"0 ms\"",
         other => panic!("unknown emit {other:?}"),
     };
-    let w = &spec["window"];
+    (strategy, emit)
+}
+
+/// The window assigner of a golden spec, in scenario-file syntax.
+fn window_of(w: &Value) -> String {
     let offset = w
         .get("offset_ms")
         .and_then(Value::as_i64)
         .filter(|o| *o != 0)
         .map(|o| format!(", offset = \"{o} ms\""))
         .unwrap_or_default();
-    let window = match w["kind"].as_str() {
+    match w["kind"].as_str() {
         Some("tumbling") => format!(
             "{{ type = \"tumbling\", size = \"{}\"{offset} }}",
             ms(&w["size_ms"])
@@ -82,9 +82,11 @@ fn scenario_for(spec: &Value) -> String {
         },
         Some("global") => "{ type = \"global\" }".to_string(),
         other => panic!("unknown window {other:?}"),
-    };
-    // Global and count windows never end: no lateness, no late data.
-    let global = matches!(w["kind"].as_str(), Some("count" | "global"));
+    }
+}
+
+/// The trigger and evictor lines of a golden spec's window operator (empty: the defaults).
+fn trigger_and_evictor_of(spec: &Value) -> String {
     let mut extra = String::new();
     if let Some(t) = spec.get("trigger") {
         let mut parts = vec![format!("type = {}", t["type"])];
@@ -112,6 +114,20 @@ fn scenario_for(spec: &Value) -> String {
             other => panic!("unknown evictor {other:?}"),
         }
     }
+    extra
+}
+
+/// The scenario for a golden spec: one inline source (parallelism 1) with Flink's watermark
+/// generator, a key_by, the window operator at the spec's parallelism, and sinks for results
+/// and late data.
+fn scenario_for(spec: &Value) -> String {
+    let p = spec["parallelism"].as_u64().unwrap_or(1);
+    let (strategy, emit) = watermarks_of(&spec["watermark"]);
+    let w = &spec["window"];
+    let window = window_of(w);
+    // Global and count windows never end: no lateness, no late data.
+    let global = matches!(w["kind"].as_str(), Some("count" | "global"));
+    let mut extra = trigger_and_evictor_of(spec);
     if !global {
         let lateness = spec
             .get("allowed_lateness_ms")

@@ -232,28 +232,12 @@ impl SourceState {
         }
     }
 
+    /// Emits this split's records that are due at `now`, at most `max`: for a paced source
+    /// record `k` is born at `k × interval`, an unpaced one emits what `max` allows, all born
+    /// now. The records go to `out` with their event time and birth.
     fn own_fill(&mut self, now: SimTime, max: usize, out: &mut Batch) {
         let first = self.emitted;
-        let left = match self.total {
-            Some(t) => t.saturating_sub(first).min(max as u64),
-            None => max as u64,
-        };
-        let n = match self.pace {
-            // Unpaced: every record is born now.
-            None if self.until.is_some_and(|u| now >= u) => 0,
-            None => left,
-            Some(p) => {
-                let mut n = 0u64;
-                while n < left {
-                    let birth = p.nth(first + n);
-                    if birth > now || self.until.is_some_and(|u| birth >= u) {
-                        break;
-                    }
-                    n += 1;
-                }
-                n
-            }
-        };
+        let n = self.due(now, max);
         if n == 0 {
             return;
         }
@@ -274,40 +258,12 @@ impl SourceState {
                 rngs,
             } => {
                 let (field_rngs, delay_rng) = rngs.split_at_mut(fields.len());
-                for ((f, g), rng) in fields.iter().enumerate().zip(field_rngs) {
-                    let col = rows_out.chunks_exact_mut(a).map(|r| &mut r[f]);
-                    match g {
-                        FieldGen::Key {
-                            count,
-                            cdf: None,
-                            names: None,
-                        } if small_span(*count) => {
-                            draw_column_u32(rng, rows_out, a, f, 0, *count as u32);
-                        }
-                        FieldGen::Int(lo, span) if small_span(*span) => {
-                            draw_column_u32(rng, rows_out, a, f, *lo, *span as u32);
-                        }
-                        FieldGen::Key {
-                            count,
-                            cdf: None,
-                            names: None,
-                        } => {
-                            for v in col {
-                                *v = Value::Int(draw_below(rng, *count) as i64);
-                            }
-                        }
-                        FieldGen::Int(lo, span) => {
-                            for v in col {
-                                *v = Value::Int(lo.wrapping_add(draw_below(rng, *span) as i64));
-                            }
-                        }
-                        g => {
-                            for (i, v) in col.enumerate() {
-                                *v = draw(g, rng, first + i as u64, self.subtask, self.parallelism);
-                            }
-                        }
-                    }
-                }
+                let at = Offsets {
+                    first,
+                    subtask: self.subtask,
+                    parallelism: self.parallelism,
+                };
+                draw_columns(fields, field_rngs, rows_out, a, &at);
                 match (pace, *delay) {
                     (None, Delay::None) => {
                         let m = RecMeta {
@@ -350,6 +306,88 @@ impl SourceState {
         }
         out.parent.extend(base as u32..(base + n) as u32);
         self.emitted += n as u64;
+    }
+
+    /// How many of this split's records are due at `now`, at most `max` and what is left:
+    /// a paced split's records born up to `now` (and before `until`); an unpaced split's
+    /// `max`, or none once `until` has passed.
+    fn due(&self, now: SimTime, max: usize) -> u64 {
+        let first = self.emitted;
+        let left = match self.total {
+            Some(t) => t.saturating_sub(first).min(max as u64),
+            None => max as u64,
+        };
+        match self.pace {
+            // Unpaced: every record is born now.
+            None if self.until.is_some_and(|u| now >= u) => 0,
+            None => left,
+            Some(p) => {
+                let mut n = 0u64;
+                while n < left {
+                    let birth = p.nth(first + n);
+                    if birth > now || self.until.is_some_and(|u| birth >= u) {
+                        break;
+                    }
+                    n += 1;
+                }
+                n
+            }
+        }
+    }
+}
+
+/// Where a batch of generated records sits in the source's log: the offset of its first
+/// record, and the subtask (of `parallelism`) that reads it — what sequence generators
+/// depend on.
+struct Offsets {
+    first: u64,
+    subtask: u32,
+    parallelism: u32,
+}
+
+/// Fills the generated fields of a batch column by column (`a` fields a row), each field from
+/// its own random stream so that record `k` draws the same values however records are batched.
+/// Small uniform spans draw 32-bit values in bulk.
+fn draw_columns(
+    fields: &[FieldGen],
+    rngs: &mut [SimRng],
+    rows_out: &mut [Value],
+    a: usize,
+    at: &Offsets,
+) {
+    for ((f, g), rng) in fields.iter().enumerate().zip(rngs) {
+        let col = rows_out.chunks_exact_mut(a).map(|r| &mut r[f]);
+        match g {
+            FieldGen::Key {
+                count,
+                cdf: None,
+                names: None,
+            } if small_span(*count) => {
+                draw_column_u32(rng, rows_out, a, f, 0, *count as u32);
+            }
+            FieldGen::Int(lo, span) if small_span(*span) => {
+                draw_column_u32(rng, rows_out, a, f, *lo, *span as u32);
+            }
+            FieldGen::Key {
+                count,
+                cdf: None,
+                names: None,
+            } => {
+                for v in col {
+                    *v = Value::Int(draw_below(rng, *count) as i64);
+                }
+            }
+            FieldGen::Int(lo, span) => {
+                for v in col {
+                    *v = Value::Int(lo.wrapping_add(draw_below(rng, *span) as i64));
+                }
+            }
+            g => {
+                for (i, v) in col.enumerate() {
+                    *v = draw(g, rng, at.first + i as u64, at.subtask, at.parallelism);
+                }
+            }
+        }
     }
 }
 
