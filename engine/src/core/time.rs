@@ -178,6 +178,18 @@ impl SimTime {
         EventTime::from_millis((self.0 / NANOS_PER_MILLI) as i64)
     }
 
+    /// The processing-time instant of a timestamp on Flink's millisecond clock — a
+    /// processing-time timer's due time (`TimerService.registerProcessingTimeTimer` takes
+    /// `long` milliseconds): the start of that millisecond, the inverse of
+    /// [`SimTime::as_event_time`]. Before the start of the run means the start; beyond the
+    /// representable range saturates at [`SimTime::MAX`] (a timer that never comes).
+    #[inline]
+    pub const fn from_event_time(t: EventTime) -> SimTime {
+        let ms = t.as_millis();
+        let ms = if ms < 0 { 0 } else { ms as u64 };
+        SimTime(ms.saturating_mul(NANOS_PER_MILLI))
+    }
+
     /// Seconds as a float, for reports.
     #[inline]
     pub fn as_secs_f64(self) -> f64 {
@@ -381,6 +393,12 @@ impl Pace {
     pub fn interval_nanos(self) -> f64 {
         self.interval_nanos
     }
+    /// Which record was born at `born`: the `k` with [`Pace::nth`]`(k) == born`, or `None`
+    /// when no record of this pace is born then (how `explain` recognises a paced record).
+    pub fn position_of(self, born: SimTime) -> Option<u64> {
+        let guess = (born.0 as f64 / self.interval_nanos).round() as u64;
+        (guess.saturating_sub(1)..=guess + 1).find(|&k| self.nth(k) == born)
+    }
 }
 
 impl fmt::Display for SimDuration {
@@ -449,10 +467,45 @@ mod tests {
     }
 
     #[test]
+    fn a_paced_record_is_found_from_its_birth() {
+        // Record k at 0.5 records per second is born at k × 2 s.
+        let p = Pace::per_sec(0.5);
+        assert_eq!(p.position_of(SimTime::ZERO), Some(0));
+        assert_eq!(p.position_of(SimTime::from_secs(6)), Some(3));
+        // A birth between two records is no record of this pace.
+        assert_eq!(p.position_of(SimTime::from_secs(1)), None);
+        // A fractional interval: every record is found again from its truncated birth.
+        let p = Pace::per_sec(3.0);
+        for k in [0, 1, 2, 1_000, 123_456_789] {
+            assert_eq!(p.position_of(p.nth(k)), Some(k));
+        }
+    }
+
+    #[test]
+    fn a_millisecond_timestamp_is_the_start_of_that_millisecond_in_processing_time() {
+        assert_eq!(
+            SimTime::from_event_time(EventTime::from_millis(2)),
+            SimTime::from_millis(2)
+        );
+        assert_eq!(
+            SimTime::from_event_time(EventTime::from_millis(2)).as_event_time(),
+            EventTime::from_millis(2)
+        );
+        assert_eq!(
+            SimTime::from_event_time(EventTime::from_millis(-5)),
+            SimTime::ZERO
+        );
+        assert_eq!(SimTime::from_event_time(EventTime::MAX), SimTime::MAX);
+    }
+
+    #[test]
     fn processing_time_reads_as_event_time_in_whole_milliseconds() {
         let ms = EventTime::from_millis;
         assert_eq!(SimTime::from_nanos(1_999_999).as_event_time(), ms(1));
-        assert_eq!(SimTime::from_nanos(2_000_000).as_event_time(), ms(2));
+        assert_eq!(
+            SimTime::from_nanos(2_000_000).as_event_time(),
+            EventTime::from_millis(2)
+        );
         assert_eq!(
             SimTime::MAX.as_event_time(),
             ms((u64::MAX / 1_000_000) as i64)

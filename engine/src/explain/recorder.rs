@@ -8,7 +8,7 @@
 //! channel keeps at most [`MAX_HISTORY`] watermark changes (then only the latest), and at most
 //! [`MAX_ARRIVALS`] records of the asked key are kept.
 
-use crate::core::time::{EventTime, SimTime};
+use crate::core::time::{EventTime, Pace, SimTime};
 use crate::core::value::{Interner, Value};
 use crate::ops::Operator;
 use crate::ops::element::{Marker, RecMeta};
@@ -54,8 +54,8 @@ pub struct TaskInfo {
     /// For a source subtask: which rows of the source it reads (indices into the source's
     /// rows; empty: none), `None` for generated data.
     pub source_rows: Option<Vec<u32>>,
-    /// For a paced source subtask: nanoseconds between its records.
-    pub interval_ns: Option<f64>,
+    /// For a paced source subtask: its pace (record `k` is born at `k × interval`).
+    pub pace: Option<Pace>,
     /// Whether its source has data at all (a generated source with `count = 0` has none).
     pub has_data: bool,
 }
@@ -205,16 +205,7 @@ pub struct BarrierSeen {
     pub overtook: bool,
 }
 
-/// One split of a source subtask at one moment: how many records it had read.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SplitOffset {
-    /// The split (source partition).
-    pub split: u32,
-    /// Records read from it (the offset of the next one).
-    pub offset: u64,
-    /// Its pace: a record every `interval_ns` (record `k` is born at `k × interval`).
-    pub interval_ns: Option<f64>,
-}
+pub use crate::sim::source::SplitOffset;
 
 /// A restore after a failure: the tasks were redeployed from a checkpoint and the sources
 /// rewound to its offsets — what they read again is replayed.
@@ -227,18 +218,6 @@ pub struct Restore {
     /// Per restarted source subtask and split: (subtask, offset restored, offset reached
     /// before the failure) — the records in between are read twice.
     pub replayed: Vec<(u32, SplitOffset, u64)>,
-}
-
-fn split_offsets(t: &Task) -> Vec<SplitOffset> {
-    t.source.as_ref().map_or_else(Vec::new, |src| {
-        src.splits()
-            .map(|s| SplitOffset {
-                split: s.subtask,
-                offset: s.emitted,
-                interval_ns: s.pace.map(crate::core::time::Pace::interval_nanos),
-            })
-            .collect()
-    })
 }
 
 /// A record as it arrived: when, on which channel, its fields, its metadata, the channel's
@@ -379,18 +358,14 @@ impl Recording {
 }
 
 fn task_info(t: &Task) -> TaskInfo {
-    let (source_rows, interval_ns, has_data) = match &t.source {
+    let (source_rows, pace, has_data) = match &t.source {
         Some(src) => match &src.data {
-            crate::sim::source::SourceData::Rows { mine, .. } => (
-                Some(mine.clone()),
-                src.pace.map(crate::core::time::Pace::interval_nanos),
-                !mine.is_empty(),
-            ),
-            crate::sim::source::SourceData::Generated { .. } => (
-                None,
-                src.pace.map(crate::core::time::Pace::interval_nanos),
-                src.total != Some(0),
-            ),
+            crate::sim::source::SourceData::Rows { mine, .. } => {
+                (Some(mine.clone()), src.pace, !mine.is_empty())
+            }
+            crate::sim::source::SourceData::Generated { .. } => {
+                (None, src.pace, src.total != Some(0))
+            }
         },
         None => (None, None, true),
     };
@@ -399,7 +374,7 @@ fn task_info(t: &Task) -> TaskInfo {
         subtask: t.subtask,
         nodes: t.chain.ops.iter().map(|s| s.node).collect(),
         source_rows,
-        interval_ns,
+        pace,
         has_data,
     }
 }
@@ -512,7 +487,7 @@ impl Observer for Recorder {
             if r.positions.len() <= ti as usize {
                 r.positions.resize(ti as usize + 1, Vec::new());
             }
-            r.positions[ti as usize] = split_offsets(task);
+            r.positions[ti as usize] = task.source_offsets();
         }
         for slot in &mut task.chain.ops {
             let Operator::Window(w) = &mut slot.op else {
@@ -611,7 +586,7 @@ impl Observer for Recorder {
         let mut replayed = Vec::new();
         for &ti in restarted {
             let before = r.positions.get(ti as usize).cloned().unwrap_or_default();
-            for now_at in split_offsets(&tasks[ti as usize]) {
+            for now_at in tasks[ti as usize].source_offsets() {
                 let reached = before
                     .iter()
                     .find(|b| b.split == now_at.split)

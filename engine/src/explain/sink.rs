@@ -9,7 +9,7 @@
 //! (the restore aborted it), so only the replay's result appears.
 
 use super::recorder::{Recording, Restore};
-use super::window::{position, row_text};
+use super::window::row_text;
 use super::{Answer, ExplainError, Question};
 use crate::core::time::SimTime;
 use crate::ops::sink_lineage::{LineageRow, SinkLineage};
@@ -241,9 +241,7 @@ pub(super) fn origin(rec: &Recording, born: SimTime) -> String {
     let label = |t: u32| rec.tasks.get(t as usize).map_or("?", |x| x.label.as_str());
     let mut paced: Vec<(u32, u64)> = Vec::new();
     for (t, info) in rec.tasks.iter().enumerate() {
-        if let Some(i) = info.interval_ns
-            && let Some(k) = position(born, i)
-        {
+        if let Some(k) = info.pace.and_then(|p| p.position_of(born)) {
             paced.push((t as u32, k));
         }
     }
@@ -284,7 +282,7 @@ impl Cx<'_> {
             .filter(|r| r.at > after && r.at <= until)
             .find_map(|r| {
                 r.replayed.iter().find_map(|(task, so, reached)| {
-                    let offset = position(born, so.interval_ns?)?;
+                    let offset = so.pace?.position_of(born)?;
                     (offset >= so.offset && offset < *reached).then_some(Replay {
                         restore: r,
                         splits: r

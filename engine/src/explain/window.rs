@@ -220,7 +220,7 @@ impl Cx<'_> {
         );
         if let Some((name, _, _)) = self.source_of(c.from) {
             let info = &self.rec.tasks[c.from as usize];
-            let pos = info.interval_ns.and_then(|iv| position(a.meta.born, iv));
+            let pos = info.pace.and_then(|p| p.position_of(a.meta.born));
             match (pos, &info.source_rows) {
                 (Some(k), Some(rows)) if !rows.is_empty() => out.push_str(&format!(
                     "; it is record {k} of {} (row {} of `{name}`'s data, from 0), created at {}",
@@ -261,14 +261,6 @@ impl Cx<'_> {
         }
         out
     }
-}
-
-/// The position of a paced source subtask's record from its birth: record `k` is born at
-/// `k × interval` (`sim::source`).
-pub(super) fn position(born: SimTime, interval_ns: f64) -> Option<u64> {
-    let guess = (born.as_nanos() as f64 / interval_ns).round() as u64;
-    (guess.saturating_sub(1)..=guess + 1)
-        .find(|&k| (k as f64 * interval_ns) as u64 == born.as_nanos())
 }
 
 /// When channel `ch`'s watermark first reached `target` at or before `until`, and the
@@ -706,28 +698,6 @@ fn processing_time(question: String, fires: &[&Fire]) -> Answer {
 mod tests {
     use super::*;
     use crate::core::event_time::ms;
-
-    #[test]
-    fn a_paced_record_is_found_from_its_birth() {
-        // Record k of a subtask paced at 2 s is born at k × 2 s.
-        let iv = 2e9;
-        assert_eq!(position(SimTime::ZERO, iv), Some(0));
-        assert_eq!(
-            position(
-                SimTime::ZERO.plus(crate::core::time::SimDuration::from_secs(6)),
-                iv
-            ),
-            Some(3)
-        );
-        // A birth between two records is no record of this subtask.
-        assert_eq!(
-            position(
-                SimTime::ZERO.plus(crate::core::time::SimDuration::from_secs(1)),
-                iv
-            ),
-            None
-        );
-    }
 
     #[test]
     fn watermarks_print_as_the_summary_does() {

@@ -1,7 +1,7 @@
 //! Building the runtime from a plan: tasks with their operator chains, record writers,
 //! channels and input gates, and source subtasks with their share of the data.
 //!
-//! The runtime operator of each node is built in [`ops`].
+//! The runtime operator of each node is built in `build/ops.rs`.
 
 use super::buffer::RECORD_HEADER_BYTES;
 use super::channel::{Channel, Ends, FloatingPool};

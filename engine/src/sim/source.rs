@@ -68,6 +68,17 @@ pub enum SourceData {
     },
 }
 
+/// One split of a source subtask at one moment: how many records it had read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SplitOffset {
+    /// The split (source partition).
+    pub split: u32,
+    /// Records read from it (the offset of the next one).
+    pub offset: u64,
+    /// Its pace, if paced (record `k` is born at `k × interval`).
+    pub pace: Option<Pace>,
+}
+
 /// The state of one source subtask.
 #[derive(Debug, Clone)]
 pub struct SourceState {
@@ -126,6 +137,18 @@ impl SourceState {
     /// This split and the further ones.
     pub fn splits(&self) -> impl Iterator<Item = &SourceState> {
         std::iter::once(self).chain(self.more.iter())
+    }
+
+    /// Where this reader stands in each split it owns, in reader order: the offset a
+    /// checkpoint stores for it and a restore rewinds it to.
+    pub fn offsets(&self) -> Vec<SplitOffset> {
+        self.splits()
+            .map(|s| SplitOffset {
+                split: s.subtask,
+                offset: s.emitted,
+                pace: s.pace,
+            })
+            .collect()
     }
 
     /// Every split in reader order (the first, then the further ones), taken out of this

@@ -156,6 +156,14 @@ pub struct Task {
 }
 
 impl Task {
+    /// For a source subtask, where it stands in each split it reads (its offsets, in reader
+    /// order); empty for other subtasks.
+    pub fn source_offsets(&self) -> Vec<super::source::SplitOffset> {
+        self.source
+            .as_ref()
+            .map_or_else(Vec::new, super::source::SourceState::offsets)
+    }
+
     /// Whether every writer has a free buffer, so the task may start processing.
     pub fn output_available(&self) -> bool {
         self.writers.iter().all(RecordWriter::available)

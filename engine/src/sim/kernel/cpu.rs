@@ -58,8 +58,7 @@ impl Simulation<'_> {
                 }
             }
             if let Some(ms) = task.chain.next_processing_timer() {
-                let at =
-                    SimTime::from_nanos((ms.as_millis().max(0) as u64).saturating_mul(1_000_000));
+                let at = SimTime::from_event_time(ms);
                 if at > now && task.timer_wake.is_none_or(|w| w > at || w <= now) {
                     task.timer_wake = Some(at);
                     self.queue.schedule(at, Event::TimerDue { task: ti });

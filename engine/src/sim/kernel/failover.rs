@@ -9,6 +9,7 @@ use crate::flink::restart::JobStatus;
 use crate::plan::Plan;
 use crate::scenario::{CheckpointPhase, Failover, FaultKind, Scenario};
 use crate::sim::faults::{self, Targets};
+use crate::sim::source::SplitOffset;
 use crate::sim::task::Sched;
 use crate::sim::{build, heartbeat, memory, recovery};
 use serde_json::json;
@@ -352,10 +353,10 @@ impl Simulation<'_> {
         let restored = self.coord.as_ref().and_then(|c| c.latest());
         let restored_id = restored.map(|c| c.id);
         // Where each restarted source had read to, for the trace's `restore` lines.
-        let reached: Vec<Vec<(u32, u64)>> = if self.trace.is_some() {
+        let reached: Vec<Vec<SplitOffset>> = if self.trace.is_some() {
             tasks
                 .iter()
-                .map(|&ti| split_offsets(&self.tasks[ti as usize]))
+                .map(|&ti| self.tasks[ti as usize].source_offsets())
                 .collect()
         } else {
             Vec::new()
@@ -427,7 +428,7 @@ impl Simulation<'_> {
         now: SimTime,
         checkpoint: Option<u64>,
         tasks: &[u32],
-        reached: &[Vec<(u32, u64)>],
+        reached: &[Vec<SplitOffset>],
     ) {
         let Some(tr) = self.trace.as_mut() else {
             return;
@@ -438,11 +439,15 @@ impl Simulation<'_> {
                 continue;
             }
             let before = reached.get(i).map_or(&[][..], Vec::as_slice);
-            let splits: Vec<_> = split_offsets(task)
+            let splits: Vec<_> = task
+                .source_offsets()
                 .into_iter()
-                .map(|(split, offset)| {
-                    let r = before.iter().find(|r| r.0 == split).map_or(offset, |r| r.1);
-                    json!({"split": split, "offset": offset, "reached": r})
+                .map(|o| {
+                    let r = before
+                        .iter()
+                        .find(|r| r.split == o.split)
+                        .map_or(o.offset, |r| r.offset);
+                    json!({"split": o.split, "offset": o.offset, "reached": r})
                 })
                 .collect();
             tr.event(
@@ -456,12 +461,4 @@ impl Simulation<'_> {
             );
         }
     }
-}
-
-/// A source subtask's splits and how many records of each it has read (its offset), in
-/// reader order.
-fn split_offsets(t: &crate::sim::task::Task) -> Vec<(u32, u64)> {
-    t.source.as_ref().map_or_else(Vec::new, |src| {
-        src.splits().map(|s| (s.subtask, s.emitted)).collect()
-    })
 }
