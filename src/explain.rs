@@ -21,7 +21,8 @@ pub struct QuestionArgs {
     /// (`clicks:41` when the source has one partition).
     #[arg(long, value_name = "SOURCE[:PARTITION]:N")]
     record: Option<String>,
-    /// Where did a row of this sink come from? With --row N (from 0) or --key K.
+    /// Where did a row of this sink come from? With --row N (from 0) or --key K; or, with
+    /// --missing, which rows of it are missing.
     #[arg(long, value_name = "NAME")]
     sink: Option<String>,
     /// The row's position among the rows the sink made visible, in order, from 0 (with
