@@ -194,7 +194,11 @@ fn every_duplicate_of_the_at_least_once_sink_is_the_restore_of_checkpoint_4_repl
         "{dups}"
     );
     assert!(total > 1000, "{dups}");
-    assert_eq!(dups["unexplained_rows"], serde_json::json!([]), "{dups}");
+    assert_eq!(
+        dups["equal_rows_without_restore"],
+        serde_json::json!([]),
+        "{dups}"
+    );
     let by = dups["by_restored_checkpoint"].as_array().unwrap();
     assert_eq!(by.len(), 1, "{dups}");
     assert_eq!(by[0]["checkpoint"], 4);
@@ -256,7 +260,28 @@ fn every_duplicate_of_the_at_least_once_sink_is_the_restore_of_checkpoint_4_repl
 
 #[test]
 fn explain_record_calls_late_exactly_the_records_the_late_sink_received() {
-    let file = "scenarios/late_data.toml";
+    assert_eq!(
+        late_records_are_the_late_sinks("scenarios/late_data.toml"),
+        3
+    );
+}
+
+/// Without a `rate` the source reads as fast as it can (every record is born at the same
+/// instant, before the first watermark, so none is late): each record is still found, by its
+/// offset, and counted in a window result of `sales`.
+#[test]
+fn a_record_of_an_unpaced_source_is_followed_by_its_offset() {
+    let text = std::fs::read_to_string("scenarios/late_data.toml").unwrap();
+    assert!(text.contains("\nrate = 1\n"));
+    let file = scratch("explain_record_unpaced").join("late_unpaced.toml");
+    std::fs::write(&file, text.replace("\nrate = 1\n", "\n")).unwrap();
+    assert_eq!(late_records_are_the_late_sinks(file.to_str().unwrap()), 0);
+}
+
+/// Asks `--record orders:N` for every record of `file` and checks that those whose windows
+/// were all late are exactly the rows of the late sink, and the others reached `sales`.
+/// Returns how many were late.
+fn late_records_are_the_late_sinks(file: &str) -> usize {
     let mut late = Vec::new();
     for n in 0..21 {
         let v = explain_json(&[
@@ -277,18 +302,14 @@ fn explain_record_calls_late_exactly_the_records_the_late_sink_received() {
             assert_eq!(d["sink_rows"][0]["values"], d["row"], "{d}");
             late.push(d["row"].clone());
         } else {
-            assert!(
-                d["sink_rows"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .all(|r| r["sink"] == "sales"),
-                "{d}"
-            );
+            let rows = d["sink_rows"].as_array().unwrap();
+            // An on-time record counts in a window result that reaches `sales`.
+            assert!(!rows.is_empty(), "{d}");
+            assert!(rows.iter().all(|r| r["sink"] == "sales"), "{d}");
         }
     }
     // The scenario's late sink, as `streamlab run` reports it.
-    let json = scratch("explain_record_late").join("r.json");
+    let json = scratch(&format!("explain_record_late_{}", file.len())).join("r.json");
     let o = streamlab(&["run", file, "--json", json.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     let r: serde_json::Value =
@@ -300,6 +321,21 @@ fn explain_record_calls_late_exactly_the_records_the_late_sink_received() {
         .find(|s| s["name"] == "late")
         .unwrap();
     assert_eq!(sink["rows"].as_array().unwrap(), &late);
+    late.len()
+}
+
+#[test]
+fn a_record_past_the_end_of_its_partition_was_never_emitted() {
+    assert_run!(
+        streamlab(&[
+            "explain",
+            "scenarios/late_data.toml",
+            "--record",
+            "orders:500"
+        ]),
+        exit = 2,
+        "record 500 of partition 0 of `orders` was never emitted",
+    );
 }
 
 #[test]
@@ -429,19 +465,56 @@ fn missing_asks_about_a_sink_and_nothing_else() {
     );
 }
 
-/// An unpaced source's records cannot be told apart by their birth: the question is refused
-/// before anything runs (the canonical job's 10 M records would take minutes in a debug build).
+/// A record between the restored checkpoint's offset and where its source had read before the
+/// crash is read twice: `--record` says when it was read again, and a record before the offset
+/// was read once.
 #[test]
-fn a_record_of_an_unpaced_source_is_refused_before_the_run() {
-    assert_run!(
-        streamlab(&[
-            "explain",
-            "scenarios/canonical.toml",
-            "--record",
-            "events:0:1000"
-        ]),
-        exit = 2,
-        "source `events` is not paced (no `rate`)",
-        "give the source a `rate`",
+fn a_record_the_restore_replayed_was_read_again() {
+    let file = "scenarios/exactly_once_vs_at_least_once.toml";
+    let trace = scratch("explain_record_replayed").join("t.jsonl");
+    let o = streamlab(&["run", file, "-q", "--trace", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", texts(&o).1);
+    let restore: serde_json::Value = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["event"] == "restore")
+        .expect("the scenario restores");
+    let split = &restore["splits"][0];
+    let (p, offset, reached) = (
+        split["split"].as_u64().unwrap(),
+        split["offset"].as_u64().unwrap(),
+        split["reached"].as_u64().unwrap(),
+    );
+    assert!(offset < reached, "{restore}");
+    let again = explain_json(&[
+        "explain",
+        file,
+        "--record",
+        &format!("clicks:{p}:{offset}"),
+        "--json",
+    ]);
+    assert_eq!(
+        again["data"]["replayed_at_ms"].as_array().unwrap().len(),
+        1,
+        "{again}"
+    );
+    assert!(
+        again["evidence"]
+            .to_string()
+            .contains("read again after a restore at"),
+        "{again}"
+    );
+    let once = explain_json(&[
+        "explain",
+        file,
+        "--record",
+        &format!("clicks:{p}:{}", offset - 1),
+        "--json",
+    ]);
+    assert_eq!(
+        once["data"]["replayed_at_ms"],
+        serde_json::json!([]),
+        "{once}"
     );
 }

@@ -95,6 +95,7 @@ pub fn rerun_output(
         seed,
         // Annotations on: window operators log what they fire.
         check: true,
+        follow_record: rec.0.borrow().follow_spec,
         ..Default::default()
     };
     let mut sim = crate::sim::Simulation::new(s, p, opts);

@@ -1,7 +1,8 @@
 //! "What happened to this record?" — one input record's way through the job.
 //!
-//! The record is found by its birth: record `N` of a paced source partition is created at
-//! `N × interval`, and every record keeps its birth on its way (`RecMeta::born`). The answer
+//! The record is found by its offset: the run marks record `N` of the source partition
+//! (`RunOptions::follow_record`) with a birth no other record has, which it keeps on its
+//! way (`RecMeta::born`) and hands on to what it becomes. The answer
 //! follows it over every channel it crossed (from its source subtask, then from each subtask
 //! it reached), and at a window operator applies Flink's rules: the windows its timestamp is
 //! assigned to, whether they were already late by the watermark on its arrival (last
@@ -42,11 +43,6 @@ pub fn answer(
     };
     let (node, parallelism) = source_node(s, p, source)?;
     let partition = source_partition(source, *partition, parallelism, *n)?;
-    // Checked before running: records are found by their birth, which only a paced source
-    // makes unique.
-    if !is_paced(s, p, node) {
-        return Err(not_paced(source, *n));
-    }
     let question = format!("What happened to record {n} of partition {partition} of `{source}`?");
     // First run: the record's way, and the window operator it reached.
     let log = SinkLineage::default();
@@ -56,8 +52,8 @@ pub fn answer(
         seed,
         Recording::follow(node, partition, *n, None, log.clone()),
     )?;
-    let Some((src_task, born)) = rec.follow else {
-        return Err(not_paced(source, *n));
+    let (Some((src_task, born)), Some(&(created, _))) = (rec.follow, rec.reads.first()) else {
+        return Err(never_emitted(source, partition, *n));
     };
     let window_hop = window_hop(&rec);
     // Second run, when it reached a window operator: that key's firings and late records.
@@ -74,7 +70,7 @@ pub fn answer(
     let label = |t: u32| rec.tasks.get(t as usize).map_or("?", |x| x.label.as_str());
     let mut evidence = Vec::new();
     let first_row = rec.hops.first().map(|h| h.row.clone());
-    evidence.push(created_text(born, label(src_task), rec.hops.first()));
+    evidence.push(created_text(&rec.reads, label(src_task), rec.hops.first()));
     let (window_at, late) = window_position(&rec, window_hop.as_ref(), windowing.as_ref());
     let window_at = window_at.map(|w| (w, late));
     hop_evidence(&rec, first_row.as_ref(), window_at, &label, &mut evidence);
@@ -82,9 +78,16 @@ pub fn answer(
         let in_a_sink = rows.iter().any(|r| r.born == born);
         evidence.push(stayed_in_chain_text(label(src_task), in_a_sink));
     }
+    let mut reached: Vec<u32> = rec
+        .hops
+        .iter()
+        .map(|h| rec.channels[h.channel as usize].to)
+        .collect();
+    reached.sort_unstable();
+    reached.dedup();
     let mut headline = format!(
         "Record {n} of partition {partition} of `{source}` reached {} subtask(s) after its source.",
-        rec.hops.len()
+        reached.len()
     );
     let mut data_window = serde_json::Value::Null;
     let mut contributed: Vec<&LineageRow> = rows.iter().filter(|r| r.born == born).collect();
@@ -104,17 +107,26 @@ pub fn answer(
     contributed.sort_by_key(|r| r.visible);
     let sink_name = |node: usize| sink_name(p, node);
     sink_row_evidence(&contributed, &sink_name, &mut evidence);
+    let mut rules = vec![RULE.to_string()];
+    if rec.reads.len() > 1 {
+        headline.push_str(&format!(
+            " A restore made its source read it {} time(s) more: it was replayed.",
+            rec.reads.len() - 1
+        ));
+        rules.push(super::sink::RULE.to_string());
+    }
     Ok(Answer {
         question,
         headline,
-        rules: vec![RULE.to_string()],
+        rules,
         evidence,
         change: None,
         data: json!({
             "source": source,
             "partition": partition,
             "position": n,
-            "born_ms": born.as_millis_f64(),
+            "born_ms": created.as_millis_f64(),
+            "replayed_at_ms": rec.reads[1..].iter().map(|r| r.1.as_millis_f64()).collect::<Vec<_>>(),
             "row": first_row,
             "hops": hops_json(&rec, &label),
             "window": data_window,
@@ -228,12 +240,24 @@ fn window_watch(
     (ws, key, watch)
 }
 
-/// The record's creation: when, by which source subtask, and as which row with which
-/// timestamp (from its first arrival, when it crossed a channel).
-fn created_text(born: SimTime, source_subtask: &str, first: Option<&Arrival>) -> String {
+/// The record's creation: when (and when a restore made its source read it again), by which
+/// source subtask, and as which row with which timestamp (from its first arrival, when it
+/// crossed a channel).
+fn created_text(
+    reads: &[(SimTime, SimTime)],
+    source_subtask: &str,
+    first: Option<&Arrival>,
+) -> String {
+    let again = match reads.get(1..) {
+        Some(r) if !r.is_empty() => format!(
+            " (and read again after a restore at {})",
+            r.iter().map(|b| secs(b.1)).collect::<Vec<_>>().join(", ")
+        ),
+        _ => String::new(),
+    };
     format!(
-        "It was created at {} by {}{}.",
-        secs(born),
+        "It was created at {}{again} by {}{}.",
+        secs(reads[0].0),
         source_subtask,
         match first {
             Some(h) => format!(
@@ -544,20 +568,14 @@ fn watermark_on_arrival(rec: &Recording, task: u32, hop: &Arrival) -> EventTime 
         .map_or(hop.channel_watermark, |m| m.min(hop.channel_watermark))
 }
 
-/// The plan node of source `name` and its parallelism.
-/// Whether source node `node` is paced (has a `rate`): its records are born `N × interval`
-/// apart, so record N can be recognised by its birth.
-fn is_paced(s: &Scenario, p: &Plan, node: usize) -> bool {
-    let ln = &p.logical.graph[petgraph::graph::NodeIndex::new(node)];
-    matches!(&s.nodes[ln.scenario_node].kind, NodeKind::Source(src) if src.rate.is_some())
-}
-
-fn not_paced(source: &str, n: u64) -> ExplainError {
+/// The record was never emitted: the split has fewer records, or the run ended first.
+fn never_emitted(source: &str, partition: u32, n: u64) -> ExplainError {
     ExplainError::Unknown(format!(
-        "source `{source}` is not paced (no `rate`): its records are created as fast as it runs, so record {n} cannot be found by its birth; give the source a `rate`"
+        "record {n} of partition {partition} of `{source}` was never emitted: the partition has fewer records, or the run ended before its source read that far (records count from 0)"
     ))
 }
 
+/// The plan node of source `name` and its parallelism.
 fn source_node(s: &Scenario, p: &Plan, name: &str) -> Result<(usize, u32), ExplainError> {
     let g = &p.logical.graph;
     let mut sources = Vec::new();

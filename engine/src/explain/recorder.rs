@@ -160,11 +160,15 @@ pub struct Recording {
     pub restores: Vec<Restore>,
     /// Per source subtask: the offsets it had reached (per split) when it last ran.
     positions: Vec<Vec<SplitOffset>>,
-    /// The record followed (`explain --record`): its source subtask and its birth.
+    /// The record followed (`explain --record`): its source subtask and the birth it and
+    /// what it becomes carry ([`FOLLOWED_BIRTH`]).
     pub follow: Option<(u32, SimTime)>,
-    /// The record to follow, as asked: (source plan node, partition, position), resolved
-    /// into `follow` once the tasks are known (only a paced source's position is).
-    follow_spec: Option<(usize, u32, u64)>,
+    /// The record to follow, as asked: (source plan node, partition, position); the run
+    /// marks it ([`crate::sim::RunOptions::follow_record`]) and `follow` names its subtask.
+    pub follow_spec: Option<(usize, u32, u64)>,
+    /// Each time the followed record was read, in order (again after a restore replayed
+    /// it): its birth and when its source emitted it.
+    pub reads: Vec<(SimTime, SimTime)>,
     /// Per window operator heading a chain: its node and key field.
     pub window_keys: Vec<(usize, Option<usize>)>,
     /// Where the followed record arrived: every channel end it reached, in order.
@@ -205,6 +209,7 @@ pub struct BarrierSeen {
     pub overtook: bool,
 }
 
+use crate::sim::source::FOLLOWED_BIRTH;
 pub use crate::sim::source::SplitOffset;
 
 /// A restore after a failure: the tasks were redeployed from a checkpoint and the sources
@@ -311,13 +316,13 @@ impl Recording {
             }
         }
         if self.follow.is_none()
-            && let Some((node, partition, n)) = self.follow_spec
+            && let Some((node, partition, _)) = self.follow_spec
         {
             self.follow = tasks.iter().enumerate().find_map(|(i, t)| {
                 let src = t.source.as_ref()?;
-                (t.chain.ops.first()?.node == node && t.subtask == partition).then_some(())?;
-                let born = src.pace?.nth(n);
-                Some((i as u32, born))
+                let owns = src.offsets().iter().any(|o| o.split == partition);
+                (t.chain.ops.first()?.node == node && owns).then_some(())?;
+                Some((i as u32, FOLLOWED_BIRTH))
             });
         }
         if let Some(w) = &self.watch {
@@ -398,17 +403,8 @@ impl Observer for Recorder {
             r.capture(tasks, channels);
         }
         let to = channels[ch as usize].to_task;
-        let from_task = channels[ch as usize].from_task;
-        // The followed record: from its source subtask, then from every subtask it reached.
-        let follow = r.follow.filter(|(src, _)| {
-            *src == from_task
-                || r.hops_pending
-                    .iter()
-                    .any(|h| channels[h.1 as usize].to_task == from_task)
-                || r.hops
-                    .iter()
-                    .any(|h| channels[h.channel as usize].to_task == from_task)
-        });
+        // The followed record and what it became: nothing else carries its birth.
+        let follow = r.follow;
         let watched = r.watched_task(to) && r.key_field.is_some();
         let (from, until) = r
             .watch
@@ -483,7 +479,8 @@ impl Observer for Recorder {
         if let Some(id) = r.checkpoint {
             barriers_read(r, id, end, ti, task);
         }
-        if task.source.is_some() {
+        if let Some(src) = task.source.as_mut() {
+            src.take_reads(&mut r.reads);
             if r.positions.len() <= ti as usize {
                 r.positions.resize(ti as usize + 1, Vec::new());
             }

@@ -453,7 +453,7 @@ impl Cx<'_> {
                 }
                 None => {
                     headline = format!(
-                        "{shown} has the same content as row {first}, and no restore came between them: the job computed the same row twice."
+                        "{shown} has the same values as row {first}, and no restore came between them: two results that happen to be equal, not a duplicate (a duplicate needs a replay)."
                     );
                 }
             },
@@ -481,13 +481,20 @@ impl Cx<'_> {
         let headline;
         if nth > 0 {
             let first = group[nth - 1];
-            duplicate_of = Some(group[0]);
+            if self.replayed_between(&self.rows[first], r) {
+                duplicate_of = Some(group[0]);
+            }
             (headline, replay_json) = self.duplicate_story(r, first, &shown, &mut evidence);
         } else if group.len() > 1 {
             let next = group[1];
             headline = format!(
-                "{shown} appears again as row {next} at {}.",
-                secs(self.rows[next].visible)
+                "{shown} appears again as row {next} at {}{}.",
+                secs(self.rows[next].visible),
+                if self.replayed_between(r, &self.rows[next]) {
+                    ""
+                } else {
+                    ": an equal result of other input, not a duplicate (no restore came between them)"
+                }
             );
             if let Some(rp) = self.replay_of(r.born, r.visible, self.rows[next].visible) {
                 evidence.push(format!(
@@ -536,10 +543,19 @@ impl Cx<'_> {
         }
     }
 
-    /// Every duplicate of the sink, attributed to the restore that re-read its record.
+    /// Whether a restore came between the earlier copy `prev` of a row and `r`: only then
+    /// is `r` a duplicate — equal rows with no replay between are different results that
+    /// happen to be equal (two records with the same values, born in the same batch).
+    fn replayed_between(&self, prev: &LineageRow, r: &LineageRow) -> bool {
+        self.replay_of(r.born, prev.visible, r.visible).is_some()
+            || self.restore_between(prev.visible, r.visible).is_some()
+    }
+
+    /// Every duplicate of the sink, attributed to the restore that re-read its record; equal
+    /// rows with no restore between are counted apart, as equal results.
     fn duplicates(&self) -> Duplicates {
         let mut per_restore: Vec<(Option<u64>, u64, u64)> = Vec::new();
-        let mut unexplained = Vec::new();
+        let mut equal = Vec::new();
         let mut total = 0;
         for (i, group) in self.copies.iter().enumerate() {
             let Some(nth) = group.iter().position(|&j| j == i) else {
@@ -548,14 +564,14 @@ impl Cx<'_> {
             if nth == 0 {
                 continue;
             }
-            total += 1;
             let (prev, r) = (&self.rows[group[nth - 1]], &self.rows[i]);
             let (restore, replayed) = match self.replay_of(r.born, prev.visible, r.visible) {
                 Some(rp) => (Some(rp.restore), true),
                 None => (self.restore_between(prev.visible, r.visible), false),
             };
+            total += u64::from(restore.is_some());
             let Some(restore) = restore else {
-                unexplained.push(i);
+                equal.push(i);
                 continue;
             };
             let c = restore.checkpoint;
@@ -575,11 +591,11 @@ impl Cx<'_> {
         Duplicates {
             total,
             per_restore: per_restore.clone(),
-            unexplained: unexplained.len(),
+            equal: equal.len(),
             data: json!({
                 "total": total,
                 "by_restored_checkpoint": per_restore.iter().map(|(c, n, m)| json!({"checkpoint": c, "rows": n + m, "record_replayed": n, "state_rewound": m})).collect::<Vec<_>>(),
-                "unexplained_rows": unexplained,
+                "equal_rows_without_restore": equal,
             }),
         }
     }
@@ -590,15 +606,27 @@ struct Duplicates {
     /// Per restored checkpoint: duplicates whose record was re-read, and those recomputed
     /// from the rewound state by other records.
     per_restore: Vec<(Option<u64>, u64, u64)>,
-    unexplained: usize,
+    /// Rows equal to an earlier one with no restore between: equal results, not duplicates.
+    equal: usize,
     data: serde_json::Value,
 }
 
 impl Duplicates {
     fn summary(&self, sink: &str, two_phase: bool) -> String {
+        let equal = match self.equal {
+            0 => String::new(),
+            n => format!(
+                " {n} row(s) equal an earlier row with no restore between them: equal results of different records, not duplicates."
+            ),
+        };
         if self.total == 0 {
             return format!(
-                "Sink `{sink}` shows no row twice{}.",
+                "Sink `{sink}` shows no {}{}.{equal}",
+                if self.equal == 0 {
+                    "row twice"
+                } else {
+                    "duplicate"
+                },
                 if two_phase {
                     " (two-phase commit: only committed transactions are visible)"
                 } else {
@@ -621,14 +649,9 @@ impl Duplicates {
             })
             .collect();
         format!(
-            "Sink `{sink}` shows {} rows a second (or further) time: {}{}.",
+            "Sink `{sink}` shows {} rows a second (or further) time: {}.{equal}",
             self.total,
             parts.join(", "),
-            if self.unexplained > 0 {
-                format!(", {} not explained by a replay", self.unexplained)
-            } else {
-                String::new()
-            }
         )
     }
 }

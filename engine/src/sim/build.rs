@@ -513,6 +513,7 @@ fn source_state(
                 paused: false,
                 stopped: false,
                 more: Vec::new(),
+                followed: None,
             }
         }
         SourceData::Rows {
@@ -549,6 +550,7 @@ fn source_state(
                 paused: false,
                 stopped: false,
                 more: Vec::new(),
+                followed: None,
             }
         }
     }

@@ -97,6 +97,12 @@ pub struct RunOptions {
     /// the report and trace are the same. Default: on in debug builds (every test), off in
     /// release builds (`streamlab run --check`).
     pub check: bool,
+    /// Follow one record for `explain --record`: (source logical node, split, offset). Each
+    /// emission of it is born at [`source::FOLLOWED_BIRTH`], so an observer can find it and
+    /// what it becomes; its true births and read times are kept in the split's [`source::Followed`]. Kept
+    /// across restarts and a rescale (checkpoints and savepoints carry the mark). Nothing
+    /// else of the run changes but the latency of what carries the mark.
+    pub follow_record: Option<(usize, u32, u64)>,
 }
 
 impl Default for RunOptions {
@@ -106,6 +112,7 @@ impl Default for RunOptions {
             trace: None,
             hash_trace: false,
             check: cfg!(debug_assertions),
+            follow_record: None,
         }
     }
 }

@@ -112,6 +112,29 @@ pub struct SourceState {
     /// moved several onto it: their own data, offsets and pacing; the fields above are the
     /// first split's, and the watermark generator is shared. Read interleaved by due time.
     pub more: Vec<SourceState>,
+    /// The record of this split that `explain --record` follows, if any (see [`Followed`]).
+    pub followed: Option<Box<Followed>>,
+}
+
+/// The birth every emission of a followed record carries instead of its own: no record is
+/// born this late, so the record and what it becomes (a mapped row, a rolling result, a
+/// window result it was counted in, whose birth is the latest of its elements) can be told
+/// from every other record on every channel and in every sink. A birth only feeds latency
+/// (which saturates at zero) and lineage, so nothing else in the run changes; `explain`
+/// reports the true births it keeps in [`Followed::reads`].
+pub const FOLLOWED_BIRTH: SimTime = SimTime::from_nanos(u64::MAX - 1);
+
+/// A record followed through the run for `explain --record`: found by its offset in the
+/// split (its position in the replayable log), so it is the same record however the source
+/// is paced or batched, and again when a restore replays it.
+#[derive(Debug, Clone, Default)]
+pub struct Followed {
+    /// Its offset in the split.
+    pub offset: u64,
+    /// Each time it was read: its birth and when the source emitted it (more than once when
+    /// a restore replayed it — a paced source replays it with its first birth). Taken out
+    /// by the observer as they come.
+    pub reads: Vec<(SimTime, SimTime)>,
 }
 
 impl SourceState {
@@ -132,6 +155,36 @@ impl SourceState {
     #[inline]
     pub fn paced(&self) -> bool {
         self.pace.is_some()
+    }
+
+    /// Follows record `offset` of split `split` if this reader owns that split (see
+    /// [`Followed`]). Called whenever tasks were (re)built, between work items: reads a
+    /// split restored from a checkpoint brings back were taken out before, so they go.
+    pub fn follow(&mut self, split: u32, offset: u64) {
+        if self.subtask == split {
+            match self.followed.as_deref_mut() {
+                Some(f) => f.reads.clear(),
+                None => {
+                    self.followed = Some(Box::new(Followed {
+                        offset,
+                        reads: Vec::new(),
+                    }))
+                }
+            }
+        }
+        for sp in &mut self.more {
+            sp.follow(split, offset);
+        }
+    }
+
+    /// Moves the reads of the followed record seen since the last call into `to`, in order.
+    pub fn take_reads(&mut self, to: &mut Vec<(SimTime, SimTime)>) {
+        if let Some(f) = self.followed.as_deref_mut() {
+            to.append(&mut f.reads);
+        }
+        for sp in &mut self.more {
+            sp.take_reads(to);
+        }
     }
 
     /// This split and the further ones.
@@ -328,6 +381,13 @@ impl SourceState {
             }
         }
         out.parent.extend(base as u32..(base + n) as u32);
+        if let Some(f) = self.followed.as_deref_mut()
+            && (first..first + n as u64).contains(&f.offset)
+        {
+            let m = &mut out.meta[base + (f.offset - first) as usize];
+            f.reads.push((m.born, now));
+            m.born = FOLLOWED_BIRTH;
+        }
         self.emitted += n as u64;
     }
 
@@ -574,6 +634,7 @@ mod tests {
             paused: false,
             stopped: false,
             more: Vec::new(),
+            followed: None,
             open_until: None,
         }
     }

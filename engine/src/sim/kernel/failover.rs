@@ -375,6 +375,7 @@ impl Simulation<'_> {
         );
         self.reapply_lasting_faults(&in_set, &rebuilt);
         self.tap_sinks();
+        self.tag_followed();
         for &ti in &tasks {
             memory::apply_to_chain(&mut self.tasks[ti as usize].chain, s.limits.max_memory);
         }

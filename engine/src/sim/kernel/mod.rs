@@ -90,6 +90,8 @@ pub struct Simulation<'a> {
     /// Where the sinks write every row they make visible, when kept
     /// ([`Simulation::keep_sink_lineage`]).
     pub(in crate::sim) lineage: Option<crate::ops::sink_lineage::SinkLineage>,
+    /// The record followed for `explain --record` ([`RunOptions::follow_record`]).
+    pub(in crate::sim) followed: Option<(usize, u32, u64)>,
     /// The in-run invariant checkers, when attached ([`Simulation::observe`]).
     pub(in crate::sim) observer: Option<Box<dyn crate::sim::observe::Observer>>,
     /// Savepoints and the rescale.
@@ -102,6 +104,9 @@ pub struct Simulation<'a> {
     watch: limits::Watch,
     /// How the run ended, once it has.
     ending: Option<Ending>,
+    /// Whether the job was started (on the first [`Simulation::step`], so an observer
+    /// attached after [`Simulation::new`] sees the tasks' first work items too).
+    started: bool,
     /// Called every few thousand events, for a progress line.
     progress: Option<&'a mut dyn FnMut(&Progress)>,
 }
@@ -182,6 +187,7 @@ impl<'a> Simulation<'a> {
             seed,
             annotate,
             lineage: None,
+            followed: opts.follow_record,
             observer: None,
             cost: s.cost.clone(),
             queue: EventQueue::new(),
@@ -205,9 +211,10 @@ impl<'a> Simulation<'a> {
             work: 0,
             watch: limits::Watch::default(),
             ending: None,
+            started: false,
             progress: None,
         };
-        sim.start();
+        sim.tag_followed();
         sim
     }
 
@@ -238,6 +245,23 @@ impl<'a> Simulation<'a> {
                         log: log.clone(),
                     });
                 }
+            }
+        }
+    }
+
+    /// Marks the followed record in the split that holds it, if not yet marked (again after
+    /// tasks were rebuilt: a split restored from a checkpoint or savepoint keeps its mark, a
+    /// split started over gets it anew).
+    pub(in crate::sim) fn tag_followed(&mut self) {
+        let Some((node, split, offset)) = self.followed else {
+            return;
+        };
+        for t in &mut self.tasks {
+            if t.chain.ops.first().map(|o| o.node) != Some(node) {
+                continue;
+            }
+            if let Some(src) = t.source.as_mut() {
+                src.follow(split, offset);
             }
         }
     }
@@ -284,6 +308,10 @@ impl<'a> Simulation<'a> {
     pub fn step(&mut self) -> Option<Event> {
         if self.ending.is_some() {
             return None;
+        }
+        if !self.started {
+            self.started = true;
+            self.start();
         }
         let Some((t, ev)) = self.queue.pop() else {
             self.ending = Some(self.stalled());

@@ -148,6 +148,7 @@ impl Simulation<'_> {
     ) {
         self.tasks = tasks;
         self.tap_sinks();
+        self.tag_followed();
         self.channels = channels;
         self.finished = 0;
         for cpu in &mut self.tms {
