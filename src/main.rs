@@ -4,6 +4,7 @@
 mod commands;
 mod compare;
 mod explain;
+mod grade;
 mod run_progress;
 
 use clap::{Parser, Subcommand};
@@ -64,6 +65,18 @@ enum Command {
     Validate {
         /// The scenario file (TOML).
         file: PathBuf,
+    },
+    /// Run a scenario and grade its `[[expect]]` tables: each expectation met or not, with
+    /// what the run showed (exit 1 if one is not met).
+    Check {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Seed for every random choice (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the verdicts as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a scenario under several execution modes and write report.json, CSV series,
     /// charts (SVG and PNG) and report.html.
@@ -147,6 +160,7 @@ fn main() -> ExitCode {
         ),
         Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
         Command::Validate { file } => commands::validate(&file),
+        Command::Check { file, seed, json } => grade::check(&file, seed, json),
         Command::Compare {
             file,
             modes,

@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod compare;
 mod event_time_scenarios;
+mod expectations;
 mod explain;
 mod fault_tolerance;
 mod process_functions;

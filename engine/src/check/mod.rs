@@ -31,6 +31,7 @@ pub mod checkpointing;
 pub mod cluster;
 pub mod cost;
 pub mod event_time;
+pub mod expect;
 pub mod faults;
 pub mod generator;
 pub mod graph;
@@ -204,6 +205,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
         savepoints: std::mem::take(&mut raw.savepoints),
         rescale: raw.rescale.take(),
     };
+    let raw_expects = std::mem::take(&mut raw.expects);
     let drafts = graph::drafts(ck, raw);
     let nodes = graph::nodes(ck, drafts)?;
     let max_sim_time = SimTime::ZERO.plus(limits.max_sim_time);
@@ -222,6 +224,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
         );
     }
     limits::check_size(ck, &nodes, &job, &limits);
+    let expectations = expect::expectations(ck, &raw_expects, &nodes);
     Some(Scenario {
         file,
         name,
@@ -236,6 +239,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
         warnings: Vec::new(),
         modes,
         chaos,
+        expectations,
     })
 }
 

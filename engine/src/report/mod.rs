@@ -20,6 +20,7 @@
 pub mod assemble;
 pub mod compare;
 mod de;
+pub mod expect;
 pub mod faults;
 pub mod format;
 pub mod latency;

@@ -13,6 +13,7 @@
 
 pub mod changelog;
 pub mod chaos;
+pub mod expect;
 pub mod model;
 pub mod modes;
 pub mod query;

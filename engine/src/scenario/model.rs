@@ -44,6 +44,8 @@ pub struct Scenario {
     /// The random fault profile of `[chaos]`, drawn when the run asks for chaos
     /// (`streamlab run --chaos`); `None`: the table is absent.
     pub chaos: Option<super::chaos::ChaosProfile>,
+    /// What a run must show (`[[expect]]`, graded by `streamlab check`; `run` ignores it).
+    pub expectations: Vec<super::expect::Expectation>,
 }
 
 impl Scenario {

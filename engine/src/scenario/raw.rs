@@ -39,6 +39,43 @@ pub struct RawScenario {
     #[serde(default, rename = "savepoint")]
     pub savepoints: Vec<Spanned<RawSavepoint>>,
     pub rescale: Option<Spanned<RawRescale>>,
+    #[serde(default, rename = "expect")]
+    pub expects: Vec<Spanned<RawExpect>>,
+}
+
+/// One `[[expect]]`: what a run must show (`streamlab check`). At most one subject key
+/// (`sink`, `operator`, `edge`, `checkpoint`; none: the job), then what is expected of it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub sink: Option<Spanned<String>>,
+    pub operator: Option<Spanned<String>>,
+    pub edge: Option<Spanned<String>>,
+    pub checkpoint: Option<Spanned<i64>>,
+    pub rows: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    #[serde(rename = "match")]
+    pub rows_match: Option<Spanned<String>>,
+    pub status: Option<Spanned<String>>,
+    pub outcome: Option<Spanned<String>>,
+    pub chained: Option<Spanned<bool>>,
+    // The measures: a number (exactly) or a bound such as "< 50 ms" or ">= 3".
+    pub records: Option<Spanned<toml::Value>>,
+    pub duplicates: Option<Spanned<toml::Value>>,
+    pub missing: Option<Spanned<toml::Value>>,
+    pub latency_p50: Option<Spanned<toml::Value>>,
+    pub latency_p99: Option<Spanned<toml::Value>>,
+    pub latency_max: Option<Spanned<toml::Value>>,
+    pub throughput: Option<Spanned<toml::Value>>,
+    pub fired: Option<Spanned<toml::Value>>,
+    pub late_firings: Option<Spanned<toml::Value>>,
+    pub late_dropped: Option<Spanned<toml::Value>>,
+    pub late_side_output: Option<Spanned<toml::Value>>,
+    pub windows_left_open: Option<Spanned<toml::Value>>,
+    pub records_in: Option<Spanned<toml::Value>>,
+    pub records_out: Option<Spanned<toml::Value>>,
+    pub slots: Option<Spanned<toml::Value>>,
+    pub restarts: Option<Spanned<toml::Value>>,
+    pub failures: Option<Spanned<toml::Value>>,
 }
 
 /// One `[[savepoint]]` (`flink savepoint <jobId>` at a time).
