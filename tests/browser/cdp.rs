@@ -46,6 +46,20 @@ pub fn find_chromium() -> Option<PathBuf> {
     })
 }
 
+/// The `file://` URL of an absolute path, bytes outside `A–Z a–z 0–9 - . _ ~ /`
+/// percent-encoded.
+pub fn file_url(abs: &Path) -> String {
+    let mut url = String::from("file://");
+    for &c in abs.as_os_str().as_encoded_bytes() {
+        if c.is_ascii_alphanumeric() || b"-._~/".contains(&c) {
+            url.push(c as char);
+        } else {
+            url.push_str(&format!("%{c:02X}"));
+        }
+    }
+    url
+}
+
 /// A running headless Chromium with one attached page.
 pub struct Browser {
     child: Child,
@@ -192,7 +206,7 @@ impl Browser {
     /// Opens a local file.
     pub fn open_file(&mut self, path: &Path) -> Result<(), String> {
         let abs = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        self.open(&format!("file://{}", abs.display()))
+        self.open(&file_url(&abs))
     }
 
     /// Everything that went wrong in the page opened last: console errors and assertions, uncaught
@@ -291,23 +305,6 @@ impl Browser {
             ));
         }
         Ok(r["result"]["value"].clone())
-    }
-
-    /// Scrolls the element `selector` (CSS, first match) into view and moves the mouse to
-    /// the centre of its box, as a user hovering it would; `Err` when no such element or it
-    /// has no box.
-    pub fn hover(&mut self, selector: &str) -> Result<(), String> {
-        let sel = serde_json::to_string(selector).expect("a string serialises");
-        let centre = self.eval(&format!(
-            "(() => {{ const e = document.querySelector({sel}); if (!e) return null; \
-             e.scrollIntoView({{block: 'center', inline: 'center'}}); \
-             const r = e.getBoundingClientRect(); \
-             return (r.width > 0 || r.height > 0) ? [r.x + r.width / 2, r.y + r.height / 2] : null; }})()"
-        ))?;
-        let (Some(x), Some(y)) = (centre[0].as_f64(), centre[1].as_f64()) else {
-            return Err(format!("no visible element {selector}"));
-        };
-        self.mouse_move(x, y)
     }
 
     /// Moves the mouse to viewport point (`x`, `y`), CSS pixels, coming from the top-left
@@ -410,6 +407,7 @@ impl Browser {
         }
     }
 
+    /// The next message from the browser, waiting until `deadline` at most.
     fn receive(&mut self, deadline: Instant, what: &str) -> Result<Value, String> {
         let left = deadline.saturating_duration_since(Instant::now());
         match self.from_browser.recv_timeout(left) {
@@ -443,5 +441,23 @@ impl Drop for Browser {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_url;
+    use std::path::Path;
+
+    #[test]
+    fn file_urls_encode_what_a_url_cannot_hold() {
+        assert_eq!(
+            file_url(Path::new("/tmp/a-b_c.d/r.html")),
+            "file:///tmp/a-b_c.d/r.html"
+        );
+        assert_eq!(
+            file_url(Path::new("/tmp/my dir/#1?%/ü.html")),
+            "file:///tmp/my%20dir/%231%3F%25/%C3%BC.html"
+        );
     }
 }
