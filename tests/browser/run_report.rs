@@ -79,13 +79,18 @@ const COUNT_JS: &str = "(sel) => { let sum = 0; const bad = []; \
       if (/^[1-9][0-9]*$/.test(c)) sum += Number(c); else bad.push(c); } \
     return {sum, bad}; }";
 
-/// The first element of `sel` whose centre, once scrolled into view, hits the element itself
-/// (so a mouse there hovers it): its centre and tip, or null.
-const HOVERABLE_JS: &str = "(sel) => { for (const e of document.querySelectorAll(sel)) { \
+/// The first element of `sel` that a mouse can hover once it is scrolled into view: a point
+/// of its box (the centre first, then a 5 × 5 grid) where the element itself, not something
+/// drawn over it, is hit. Its point and tip, or null when every such element is covered.
+const HOVERABLE_JS: &str = "(sel) => { const f = [0.5, 0.25, 0.75, 0.1, 0.9]; \
+    for (const e of document.querySelectorAll(sel)) { \
       e.scrollIntoView({block: 'center', inline: 'center'}); \
-      const r = e.getBoundingClientRect(); const x = r.x + r.width / 2, y = r.y + r.height / 2; \
-      const hit = document.elementFromPoint(x, y); \
-      if (hit && (hit === e || e.contains(hit))) return {x, y, tip: e.getAttribute('data-tip') || ''}; } \
+      const r = e.getBoundingClientRect(); \
+      for (const fy of f) for (const fx of f) { \
+        const x = r.x + r.width * fx, y = r.y + r.height * fy; \
+        const hit = document.elementFromPoint(x, y); \
+        if (hit && (hit === e || e.contains(hit))) \
+          return {x, y, tip: e.getAttribute('data-tip') || ''}; } } \
     return null; }";
 
 /// `#tip`'s state: shown (displayed, visible, not transparent, with a box) and its text.
