@@ -101,6 +101,7 @@ impl Browser {
                 "--no-first-run",
                 "--no-default-browser-check",
                 "--disable-gpu",
+                "--disable-dev-shm-usage",
                 "--disable-extensions",
                 "--disable-background-networking",
                 "--disable-component-update",
@@ -189,22 +190,24 @@ impl Browser {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
-    /// Opens `url` in the page and waits for its load event; [`Browser::problems`] from now
-    /// on are this page's.
-    pub fn open(&mut self, url: &str) -> Result<(), String> {
+    /// Opens `url` in the page and waits for its load event; returns how long that took
+    /// (navigation to load event: parsing, layout, scripts, resources). [`Browser::problems`]
+    /// from now on are this page's.
+    pub fn open(&mut self, url: &str) -> Result<Duration, String> {
         self.problems()?;
         self.problems.clear();
         self.requests.clear();
+        let started = Instant::now();
         let nav = self.call("Page.navigate", json!({"url": url}))?;
         if let Some(err) = nav.get("errorText").and_then(Value::as_str) {
             return Err(format!("navigating to {url}: {err}"));
         }
         self.wait_event("Page.loadEventFired")?;
-        Ok(())
+        Ok(started.elapsed())
     }
 
-    /// Opens a local file.
-    pub fn open_file(&mut self, path: &Path) -> Result<(), String> {
+    /// Opens a local file (see [`Browser::open`]).
+    pub fn open_file(&mut self, path: &Path) -> Result<Duration, String> {
         let abs = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
         self.open(&file_url(&abs))
     }

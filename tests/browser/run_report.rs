@@ -266,7 +266,15 @@ fn run_report_keeps_the_contract(name: &str, event_time_diagrams: u64) {
     let report: Value = serde_json::from_str(&crate::read(&dir.join("r.json"))).unwrap();
     let mut want = Expected::from_run(&report, &crate::read(&dir.join("t.jsonl")));
     want.event_time_diagrams = event_time_diagrams;
-    b.open_file(&dir.join("report.html")).unwrap();
+    let html = dir.join("report.html");
+    let loaded = b.open_file(&html).unwrap();
+    let bytes = std::fs::metadata(&html).map_or(0, |m| m.len());
+    eprintln!("{scenario}: report.html {bytes} bytes, loaded in {loaded:?}");
+    // the bound for the largest run (canonical.toml); these runs are far smaller
+    assert!(
+        loaded < std::time::Duration::from_secs(2),
+        "{scenario}: report.html ({bytes} bytes) took {loaded:?} to load"
+    );
     // the pictures first, as a reader sees the page: no tip open, scrolled to the top
     let png = b.screenshot(None).unwrap();
     crate::pixels::keep_screenshot(&format!("run-{name}"), &png).unwrap();
