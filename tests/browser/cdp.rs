@@ -322,7 +322,8 @@ impl Browser {
         Ok(())
     }
 
-    /// A PNG screenshot of the viewport, or of the box of `clip` (a CSS selector) when given.
+    /// A PNG screenshot of the viewport as it is scrolled now, or of the whole box of `clip` (a
+    /// CSS selector) when given.
     pub fn screenshot(&mut self, clip: Option<&str>) -> Result<Vec<u8>, String> {
         let mut params = json!({"format": "png"});
         if let Some(selector) = clip {
@@ -340,8 +341,6 @@ impl Browser {
                 .collect();
             params["clip"] = json!({"x": b[0], "y": b[1], "width": b[2].max(1.0), "height": b[3].max(1.0), "scale": 1});
             params["captureBeyondViewport"] = json!(true);
-        } else {
-            self.eval("window.scrollTo(0, 0)")?;
         }
         let r = self.call("Page.captureScreenshot", params)?;
         let data = r["data"].as_str().ok_or("no screenshot data")?;

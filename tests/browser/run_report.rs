@@ -244,8 +244,9 @@ fn event_time(b: &mut Browser, want: &Expected, v: &mut Vec<String>) -> Result<(
 }
 
 /// Runs `scenario` with `--out`, `--trace` and `--json`, opens its `report.html` and checks
-/// it against the contract and the run's own numbers; the screenshots (page and space-time
-/// diagram) are kept as `run-NAME.png` and `run-NAME-space-time.png`.
+/// it against the contract and the run's own numbers; the screenshots (page, space-time
+/// diagram, a hovered mark with its tip) are kept as `run-NAME.png`,
+/// `run-NAME-space-time.png` and `run-NAME-tip.png`.
 fn run_report_keeps_the_contract(name: &str, event_time_diagrams: u64) {
     let Some(mut b) = crate::browser() else {
         return;
@@ -281,6 +282,9 @@ fn run_report_keeps_the_contract(name: &str, event_time_diagrams: u64) {
     let png = b.screenshot(Some("svg#space-time")).unwrap();
     crate::pixels::keep_screenshot(&format!("run-{name}-space-time"), &png).unwrap();
     let v = violations(&mut b, &want).unwrap();
+    // the last mark hovered, with its tip
+    let png = b.screenshot(None).unwrap();
+    crate::pixels::keep_screenshot(&format!("run-{name}-tip"), &png).unwrap();
     assert!(v.is_empty(), "{scenario}: {want:?}\n{v:#?}");
     crate::assert_no_problems(&mut b, &scenario);
 }
