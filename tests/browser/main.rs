@@ -29,7 +29,7 @@ use std::process::Command;
 pub fn browser() -> Option<cdp::Browser> {
     let Some(exe) = cdp::find_chromium() else {
         if let Ok(why) = std::env::var("STREAMLAB_NO_CHROMIUM") {
-            eprintln!("skipped: Chromium not installed ({why})");
+            say_once(&format!("skipped: Chromium not installed ({why})"));
             return None;
         }
         if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -38,10 +38,23 @@ pub fn browser() -> Option<cdp::Browser> {
                 cdp::INSTALL_HINT
             );
         }
-        eprintln!("skipped: Chromium not installed; {}", cdp::INSTALL_HINT);
+        say_once(&format!(
+            "skipped: Chromium not installed; {}",
+            cdp::INSTALL_HINT
+        ));
         return None;
     };
     Some(cdp::Browser::launch(&exe).unwrap_or_else(|e| panic!("{}: {e}", exe.display())))
+}
+
+/// Prints `message` once per test run, straight to stderr: the test harness hides what a
+/// passing test prints with `eprintln!`, and a skip must be seen.
+fn say_once(message: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "browser tests {message}");
+    });
 }
 
 /// The repository root (the working directory of the `streamlab` runs).
