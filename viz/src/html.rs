@@ -265,7 +265,17 @@ impl PlanLayout {
         let ops_max = chains.iter().map(|c| c.operators.len()).max().unwrap_or(1);
         let bh = 40 + 18 * ops_max as i64;
         let width = (chains.len() as i64 * (bw + gap) + 40).max(700);
-        let slot_rows = plan.slots.len().div_ceil(tms).max(1);
+        // The fullest TaskManager sets the height (slots in use need not be spread evenly).
+        let slot_rows = (0..tms)
+            .map(|tm| {
+                plan.slots
+                    .iter()
+                    .filter(|sl| sl.task_manager as usize == tm)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+            .max(1);
         let tm_h = 40 + slot_rows as i64 * 70;
         let height = 60 + bh + 60 + tm_h + 20;
         PlanLayout {
@@ -456,5 +466,35 @@ fn short(s: &str, n: usize) -> String {
             "{}…",
             s.chars().take(n.saturating_sub(1)).collect::<String>()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streamlab_engine::report::{PlanSlot, PlanSubtask};
+
+    /// Two slots in use, both on TaskManager 0 of two: its box holds both (the height is the
+    /// fullest TaskManager's, not the average).
+    #[test]
+    fn a_task_manager_box_holds_all_its_slots() {
+        let slot = |s| PlanSlot {
+            task_manager: 0,
+            slot: s,
+            subtasks: vec![PlanSubtask {
+                chain: 0,
+                subtask: s,
+            }],
+        };
+        let plan = PlanView {
+            task_managers: 2,
+            slots_per_task_manager: 2,
+            chains: Vec::new(),
+            edges: Vec::new(),
+            slots: vec![slot(0), slot(1)],
+        };
+        let lay = PlanLayout::new(&plan);
+        // slot k starts at 30 + 70 k below the box's top and is 60 high
+        assert!(lay.tm_h >= 30 + 70 + 60, "{}", lay.tm_h);
     }
 }
