@@ -8,6 +8,7 @@ mod api_builder;
 mod bad_input;
 mod cli;
 mod compare;
+mod course;
 mod docs;
 mod event_time_scenarios;
 mod expectations;
