@@ -151,6 +151,7 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
             hash_trace: false,
             // the checkers only observe; debug builds (the tests) always run them
             check: check || cfg!(debug_assertions),
+            ..Default::default()
         },
         Some(&mut |pr: &sim::Progress| line.update(pr)),
     );

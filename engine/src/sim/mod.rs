@@ -54,6 +54,7 @@ pub mod build;
 pub mod channel;
 pub mod channel_state;
 pub mod checkpoint;
+pub mod event_time;
 pub mod faults;
 pub mod heartbeat;
 mod kernel;
@@ -97,6 +98,11 @@ pub struct RunOptions {
     /// the report and trace are the same. Default: on in debug builds (every test), off in
     /// release builds (`streamlab run --check`).
     pub check: bool,
+    /// Capture what the event-time diagram draws for every event-time window operator
+    /// ([`RunOutput::event_time`], [`event_time`]): each record with its arrival and
+    /// timestamp, the watermarks, the windows and their firings. Off by default; it changes
+    /// nothing else of the run (report and trace are the same).
+    pub capture_event_time: bool,
 }
 
 impl Default for RunOptions {
@@ -106,6 +112,7 @@ impl Default for RunOptions {
             trace: None,
             hash_trace: false,
             check: cfg!(debug_assertions),
+            capture_event_time: false,
         }
     }
 }
@@ -124,6 +131,9 @@ pub struct RunOutput {
     /// The job was stopped and resubmitted with its rescaled plan (`Plan::rescaled`): the
     /// report describes that job.
     pub resubmitted: bool,
+    /// One view per event-time window operator, in plan order, when
+    /// [`RunOptions::capture_event_time`] was on (else empty).
+    pub event_time: Vec<crate::report::event_time::EventTimeView>,
 }
 
 /// Runs one simulation of a planned scenario to the end (or to a limit). Faults strike as
