@@ -203,7 +203,7 @@ impl OpNotes {
         let k = d.kind.index();
         let n = self.records.get(d.kind);
         *self.records.get_mut(d.kind) += 1;
-        if n % self.every[k] != 0 {
+        if !n.is_multiple_of(self.every[k]) {
             return;
         }
         self.dots.push((n, d));
@@ -212,7 +212,7 @@ impl OpNotes {
             self.every[k] *= 2;
             let every = self.every[k];
             self.dots
-                .retain(|(n, x)| x.kind != d.kind || n % every == 0);
+                .retain(|(n, x)| x.kind != d.kind || n.is_multiple_of(every));
             self.kept[k] = self.dots.iter().filter(|(_, x)| x.kind == d.kind).count();
         }
     }
