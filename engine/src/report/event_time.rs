@@ -14,7 +14,8 @@
 //!   time it reached the window operator.
 //! - A window range `[start_ms, end_ms)` is a [`WindowBand`]: open from the first element a
 //!   window of that range took (over all keys and subtasks) until the watermark passed
-//!   `end − 1` on every subtask that held it ([`WindowBand::closed_ns`]).
+//!   `end − 1` on every subtask that held it ([`WindowBand::closed_ns`]). Sessions that merged
+//!   into a larger one, and never fired under their own range, are left out.
 //! - A [`Firing`] is one or more window results emitted by one subtask at one moment for
 //!   one range (one per key).
 //!

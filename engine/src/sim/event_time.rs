@@ -24,6 +24,8 @@ struct OpNotes {
     window: String,
     allowed_lateness_ms: i64,
     side_output: bool,
+    /// Sessions: a window's range grows as it merges.
+    merging: bool,
     /// Records per kind (all), and the one-dot-per-k of each kind.
     records: PerKind,
     every: [u64; 4],
@@ -69,6 +71,7 @@ impl Collector {
                     window: describe(&cfg.assigner),
                     allowed_lateness_ms: cfg.allowed_lateness,
                     side_output: cfg.side_output,
+                    merging: cfg.assigner.is_merging(),
                     every: [1; 4],
                     ..OpNotes::default()
                 }
@@ -254,9 +257,18 @@ impl OpNotes {
                 .map(|&s| reached(s, wm))
                 .try_fold(0u64, |acc, t| t.map(|t| acc.max(t)))
         };
+        // A session merged into a larger one never fires under its own range: not drawn.
+        let merged_away = |&(start, end): &(i64, i64), b: &Band| {
+            self.merging
+                && b.fires == 0
+                && self.bands.iter().any(|(&(s, e), o)| {
+                    o.fires > 0 && s <= start && end <= e && (s, e) != (start, end)
+                })
+        };
         let bands = self
             .bands
             .iter()
+            .filter(|(r, b)| !merged_away(r, b))
             .map(|(&(start_ms, end_ms), b)| {
                 let closed_ns = all_reached(&b.subtasks, end_ms.saturating_sub(1));
                 let cleanup_ns = all_reached(
@@ -509,6 +521,20 @@ mod tests {
         });
         let v = &out.event_time[0];
         assert_eq!((v.records.dropped, v.records.late_side), (3, 0));
+    }
+
+    #[test]
+    fn sessions_are_drawn_as_they_fired_not_as_they_grew() {
+        let out = run_file("session_windows.toml", true, &same);
+        assert_eq!(out.event_time.len(), 2);
+        for v in &out.event_time {
+            let (records_in, w) = window_report(&out.report, &v.operator);
+            assert_eq!(v.records.total(), records_in, "{}", v.operator);
+            assert_eq!(v.fires(), w.fired, "{}", v.operator);
+            // the ranges a session had before it merged are gone; what is left fired
+            assert!(v.bands.iter().all(|b| b.fires > 0), "{:?}", v.bands);
+            assert!(v.bands.iter().all(|b| b.closed_ns.is_some()));
+        }
     }
 
     #[test]

@@ -572,6 +572,25 @@ pub(super) fn watermark_lines(v: &EventTimeView) -> Vec<(String, Vec<(u64, i64)>
     )]
 }
 
+const FINAL: &str = "final watermark (+∞) ↑";
+
+/// Where the first watermark line's final step (to +∞, at the end of the input) gets its
+/// label: left of the vertical step, half way up it; with the label's box.
+fn final_label(v: &EventTimeView, f: &Frame) -> Option<((f64, f64), (f64, f64, f64, f64))> {
+    let lines = watermark_lines(v);
+    let steps = &lines.first()?.1;
+    let i = steps.iter().position(|s| s.1 == i64::MAX)?;
+    let x = f.px(steps[i].0) - 6.0;
+    let below = steps[..i]
+        .iter()
+        .rev()
+        .find(|s| s.1 != i64::MIN)
+        .map_or(BOTTOM, |s| f.py(s.1));
+    let y = ((below + TOP) / 2.0).max(TOP + 14.0);
+    let w = text_width(FINAL, 11.5);
+    Some(((x, y), (x - w - 2.0, y - 12.0, x + 2.0, y + 3.0)))
+}
+
 fn watermarks(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
     for (i, (name, steps)) in watermark_lines(v).into_iter().enumerate() {
         let mut pts: Vec<(f64, f64)> = Vec::new();
@@ -605,13 +624,13 @@ fn watermarks(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
             pts,
             style: Style::stroke(WATERMARK, 2.2).with_dash(DASHES[i % DASHES.len()]),
         }];
-        if let Some(x) = infinite_at
-            && i == 0
+        if i == 0
+            && let Some(((x, y), _)) = final_label(v, f)
         {
             prims.push(Prim::Text {
-                x: x - 6.0,
-                y: TOP + 14.0,
-                text: "final watermark (+∞)".into(),
+                x,
+                y,
+                text: FINAL.into(),
                 size: 11.5,
                 anchor: Anchor::End,
                 color: WATERMARK,
@@ -785,7 +804,23 @@ fn late_labels(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
         return;
     }
     let size = 12.0;
-    let mut placed: Vec<(f64, f64, f64, f64)> = Vec::new();
+    // labels keep clear of each other, of the marks and of the final watermark's label
+    let boxed = |x: f64, y: f64, r: f64| (x - r, y - r, x + r, y + r);
+    let mut placed: Vec<(f64, f64, f64, f64)> = v
+        .dots
+        .iter()
+        .take(5_000)
+        .map(|d| boxed(f.px(d.at_ns), f.py(d.ts_ms), 5.0))
+        .chain(
+            v.firings
+                .iter()
+                .take(5_000)
+                .map(|x| boxed(f.px(x.at_ns), f.py(x.end_ms), 7.0)),
+        )
+        .collect();
+    if let Some(r) = final_label(v, f) {
+        placed.push(r.1);
+    }
     let mut prims = Vec::new();
     for d in late {
         let (x, y) = (f.px(d.at_ns), f.py(d.ts_ms));
