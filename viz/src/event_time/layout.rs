@@ -572,11 +572,14 @@ pub(super) fn watermark_lines(v: &EventTimeView) -> Vec<(String, Vec<(u64, i64)>
     )]
 }
 
+/// A box on the picture: left, top, right, bottom.
+type Box4 = (f64, f64, f64, f64);
+
 const FINAL: &str = "final watermark (+∞) ↑";
 
 /// Where the first watermark line's final step (to +∞, at the end of the input) gets its
 /// label: left of the vertical step, half way up it; with the label's box.
-fn final_label(v: &EventTimeView, f: &Frame) -> Option<((f64, f64), (f64, f64, f64, f64))> {
+fn final_label(v: &EventTimeView, f: &Frame) -> Option<((f64, f64), Box4)> {
     let lines = watermark_lines(v);
     let steps = &lines.first()?.1;
     let i = steps.iter().position(|s| s.1 == i64::MAX)?;
@@ -806,7 +809,7 @@ fn late_labels(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
     let size = 12.0;
     // labels keep clear of each other, of the marks and of the final watermark's label
     let boxed = |x: f64, y: f64, r: f64| (x - r, y - r, x + r, y + r);
-    let mut placed: Vec<(f64, f64, f64, f64)> = v
+    let mut placed: Vec<Box4> = v
         .dots
         .iter()
         .take(5_000)
