@@ -18,6 +18,10 @@ pub(super) const MAX_WATERMARK_LINES: u32 = 4;
 /// Marks of one kind drawn one per record up to this many; beyond, records close together
 /// share a mark (`data-count`).
 const MAX_MARKS: [usize; 4] = [2_500, 1_000, 1_000, 1_000];
+/// Window bands drawn at most (every k-th beyond).
+const MAX_BANDS_DRAWN: usize = 400;
+/// Firing marks drawn at most (every k-th beyond, carrying the counts of the others).
+const MAX_FIRING_MARKS: usize = 1_500;
 /// Late records get a text label when there are at most this many.
 const MAX_LABELS: usize = 12;
 
@@ -287,7 +291,7 @@ pub(super) fn scene(v: &EventTimeView) -> Scene {
     bands(v, &f, &mut items);
     watermarks(v, &f, &mut items);
     dots(v, &f, &mut items, &[DotKind::OnTime]);
-    firings(v, &f, &mut items);
+    let fires_thinned = firings(v, &f, &mut items);
     dots(
         v,
         &f,
@@ -295,7 +299,7 @@ pub(super) fn scene(v: &EventTimeView) -> Scene {
         &[DotKind::LateAllowed, DotKind::LateSide, DotKind::Dropped],
     );
     late_labels(v, &f, &mut items);
-    legend(v, &mut items);
+    legend(v, &mut items, fires_thinned);
     Scene {
         width: WIDTH,
         height: HEIGHT,
@@ -441,11 +445,17 @@ fn axes(f: &Frame, items: &mut Vec<Item>) {
     });
 }
 
+/// Draw every k-th band (k = 1 up to [`MAX_BANDS_DRAWN`] bands).
+fn band_step(v: &EventTimeView) -> usize {
+    v.bands.len().div_ceil(MAX_BANDS_DRAWN).max(1)
+}
+
 fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
     let right_end = v.end_ns;
     let mut labelled = 0;
     let lateness = v.allowed_lateness_ms > 0;
-    for b in &v.bands {
+    let every = band_step(v);
+    for b in v.bands.iter().step_by(every) {
         let x0 = f.px(b.opened_ns);
         let closed = b.closed_ns.unwrap_or(right_end);
         let x1 = f.px(closed).max(x0 + 1.0);
@@ -743,7 +753,8 @@ struct FireMark {
     subtasks: Vec<u32>,
 }
 
-fn firings(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
+/// Draws the firings; returns whether the marks were thinned.
+fn firings(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> bool {
     let mut marks: Vec<FireMark> = Vec::new();
     for x in &v.firings {
         let px = f.px(x.at_ns).round() as i64;
@@ -768,7 +779,20 @@ fn firings(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
             }),
         }
     }
-    for m in marks {
+    // Beyond MAX_FIRING_MARKS, every k-th mark is drawn and carries the results of the
+    // marks left out before it: the counts still add up to every result emitted.
+    let k = marks.len().div_ceil(MAX_FIRING_MARKS).max(1);
+    let mut carried = 0;
+    let n = marks.len();
+    let mut kept = Vec::with_capacity(n / k + 1);
+    for (i, mut m) in marks.into_iter().enumerate() {
+        carried += m.count;
+        if (i + 1) % k == 0 || i + 1 == n {
+            m.count = std::mem::take(&mut carried);
+            kept.push(m);
+        }
+    }
+    for m in kept {
         let who = if v.subtasks > 1 {
             let s: Vec<String> = m.subtasks.iter().map(|s| s.to_string()).collect();
             format!(" by subtask {}", s.join(", "))
@@ -779,11 +803,19 @@ fn firings(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
             class: Some(if m.late { "firing late" } else { "firing" }.into()),
             attrs: vec![("data-count", m.count.to_string())],
             title: Some(format!(
-                "window [{}, {}) fired at {}{who}: {} result(s){}",
+                "window [{}, {}) fired at {}{who}: {} result(s){}{}",
                 ms_text(m.start_ms),
                 ms_text(m.end_ms),
                 ns_text(m.at_ns),
                 m.count,
+                if k > 1 {
+                    format!(
+                        " (counting those of the {} marks left out before it)",
+                        k - 1
+                    )
+                } else {
+                    String::new()
+                },
                 if m.late {
                     " — a late firing: a late record within the allowed lateness updated it"
                 } else {
@@ -793,6 +825,7 @@ fn firings(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
             prims: fire_prims(m.px as f64, f.py(m.end_ms), m.late),
         });
     }
+    k > 1
 }
 
 /// Text labels next to the late records, when there are few, placed where they overlap
@@ -894,7 +927,7 @@ fn wrap(s: &str, width: f64, size: f64) -> Vec<String> {
     lines
 }
 
-fn legend(v: &EventTimeView, items: &mut Vec<Item>) {
+fn legend(v: &EventTimeView, items: &mut Vec<Item>, fires_thinned: bool) {
     let x = LEGEND_X;
     let mut y = TOP + 6.0;
     let size = 13.0;
@@ -990,6 +1023,13 @@ fn legend(v: &EventTimeView, items: &mut Vec<Item>) {
         y += 15.0;
     }
     let mut notes = Vec::new();
+    let every = band_step(v);
+    if every > 1 {
+        notes.push(format!("1 window band drawn per {every} windows"));
+    }
+    if fires_thinned {
+        notes.push("firing marks thinned: each counts the firings before it".to_string());
+    }
     if v.watermark_steps_thinned > 0 {
         notes.push(format!(
             "{} watermark steps left out",

@@ -277,3 +277,46 @@ fn an_empty_view_still_draws() {
     assert_eq!(count(&svg, "<g class=\"dot"), 0);
     assert!(png(&v).is_ok());
 }
+
+#[test]
+fn many_windows_and_firings_stay_small_and_still_add_up() {
+    let mut v = late_data();
+    v.bands.clear();
+    v.firings.clear();
+    // sliding windows of 10 s every 100 ms over 10 minutes, 4 subtasks
+    for i in 0..5_000i64 {
+        let start = i * 100;
+        v.bands.push(WindowBand {
+            start_ms: start,
+            end_ms: start + 10_000,
+            opened_ns: start as u64 * 1_000_000,
+            closed_ns: Some((start as u64 + 10_000) * 1_000_000),
+            cleanup_ns: Some((start as u64 + 10_000) * 1_000_000),
+            subtasks: vec![0, 1, 2, 3],
+            fires: 4,
+            late_fires: 0,
+        });
+        for s in 0..4 {
+            v.firings.push(Firing {
+                subtask: s,
+                at_ns: (start as u64 + 10_000) * 1_000_000 + u64::from(s),
+                start_ms: start,
+                end_ms: start + 10_000,
+                count: 1,
+                late: false,
+            });
+        }
+    }
+    v.end_ns = 520 * S;
+    let svg = svg(&v);
+    assert!(svg.len() < 1_500_000, "{} bytes", svg.len());
+    let marks = attr_values(&svg, "firing", "data-count");
+    assert!(marks.len() <= 1_500, "{}", marks.len());
+    assert_eq!(
+        marks.iter().sum::<u64>(),
+        20_000,
+        "every result is counted once"
+    );
+    assert!(count(&svg, "<g class=\"window-band\"") <= 400);
+    assert!(svg.contains("1 window band drawn per 13 windows"));
+}
