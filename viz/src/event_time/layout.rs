@@ -288,7 +288,7 @@ pub(super) fn scene(v: &EventTimeView) -> Scene {
     let mut items = Vec::new();
     header(v, &mut items);
     axes(&f, &mut items);
-    bands(v, &f, &mut items);
+    let band_labels = bands(v, &f, &mut items);
     watermarks(v, &f, &mut items);
     dots(v, &f, &mut items, &[DotKind::OnTime]);
     let fires_thinned = firings(v, &f, &mut items);
@@ -298,6 +298,7 @@ pub(super) fn scene(v: &EventTimeView) -> Scene {
         &mut items,
         &[DotKind::LateAllowed, DotKind::LateSide, DotKind::Dropped],
     );
+    items.push(band_labels);
     late_labels(v, &f, &mut items);
     legend(v, &mut items, fires_thinned);
     Scene {
@@ -450,7 +451,9 @@ fn band_step(v: &EventTimeView) -> usize {
     v.bands.len().div_ceil(MAX_BANDS_DRAWN).max(1)
 }
 
-fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
+/// Draws the window bands; returns their labels, drawn over the dots.
+fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> Item {
+    let mut labels = Vec::new();
     let right_end = v.end_ns;
     let mut labelled = 0;
     let lateness = v.allowed_lateness_ms > 0;
@@ -494,14 +497,17 @@ fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
         );
         if labelled < 40 && y1 - y0 >= 16.0 && x1 - x0 >= text_width(&label, 11.5) + 8.0 {
             labelled += 1;
-            prims.push(text(
-                x0 + 4.0,
-                y0 + 13.0,
-                label,
-                11.5,
-                Anchor::Start,
-                BAND_EDGE,
-            ));
+            labels.push(Prim::Text {
+                x: x0 + 4.0,
+                y: y0 + 13.0,
+                text: label,
+                size: 11.5,
+                anchor: Anchor::Start,
+                color: BAND_EDGE,
+                bold: false,
+                vertical: false,
+                halo: true,
+            });
         }
         let close_text = match b.closed_ns {
             Some(t) => format!(
@@ -541,6 +547,11 @@ fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
             )),
             prims,
         });
+    }
+    Item {
+        class: Some("window-labels".into()),
+        prims: labels,
+        ..Item::default()
     }
 }
 
