@@ -341,7 +341,7 @@ impl WindowOp {
                     (true, true, _) if self.cfg.side_output => DotKind::LateSide,
                     (true, _, _) => DotKind::Dropped,
                 };
-                c.element(ts, self.watermark, kind);
+                c.element(self.cfg.with_key.then_some(key), ts, self.watermark, kind);
             }
         }
     }

@@ -8,6 +8,7 @@
 //! Off by default: the operator then holds `None` and pays one `Option` test per element.
 
 use crate::core::time::{EventTime, SimTime};
+use crate::core::value::Value;
 use crate::flink::window::assign::Window;
 use crate::report::event_time::DotKind;
 
@@ -18,6 +19,8 @@ pub enum Noted {
     Element {
         /// Local processing time.
         at: SimTime,
+        /// Its key (`None` for a non-keyed window).
+        key: Option<Value>,
         /// Its timestamp.
         ts: EventTime,
         /// The operator's watermark then.
@@ -65,9 +68,16 @@ pub struct WindowCapture {
 
 impl WindowCapture {
     /// Notes an element, then forgets whether it was added late.
-    pub(super) fn element(&mut self, ts: EventTime, watermark: EventTime, kind: DotKind) {
+    pub(super) fn element(
+        &mut self,
+        key: Option<Value>,
+        ts: EventTime,
+        watermark: EventTime,
+        kind: DotKind,
+    ) {
         self.noted.push(Noted::Element {
             at: self.now,
+            key,
             ts,
             watermark,
             kind,

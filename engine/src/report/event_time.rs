@@ -122,7 +122,7 @@ impl PerKind {
 }
 
 /// One record as the window operator saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dot {
     /// The subtask that processed it.
     pub subtask: u32,
@@ -134,6 +134,9 @@ pub struct Dot {
     pub watermark_ms: i64,
     /// How it was treated.
     pub kind: DotKind,
+    /// Its key as JSON text (`"south"`, `7`), for a keyed window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// The watermark of one subtask's window operator advanced.

@@ -6,6 +6,7 @@
 //! describes (thinning of dots, watermark steps, bands and firing marks).
 
 use crate::core::time::{EventTime, SimTime};
+use crate::core::value::Interner;
 use crate::flink::window::assign::{Assigner, Window};
 use crate::ops::Operator;
 use crate::ops::window_capture::Noted;
@@ -79,8 +80,9 @@ impl Collector {
         }
     }
 
-    /// Takes what `task`'s window operators noted during the work item that just ended.
-    pub fn drain(&mut self, task: &mut Task) {
+    /// Takes what `task`'s window operators noted during the work item that just ended
+    /// (`interner`: to write the keys).
+    pub fn drain(&mut self, task: &mut Task, interner: &Interner) {
         let subtask = task.subtask;
         for slot in &mut task.chain.ops {
             let Operator::Window(w) = &mut slot.op else {
@@ -97,7 +99,7 @@ impl Collector {
                 continue;
             };
             for n in c.noted.drain(..) {
-                op.note(subtask, n);
+                op.note(subtask, n, interner);
             }
         }
     }
@@ -130,20 +132,27 @@ impl Collector {
 }
 
 impl OpNotes {
-    fn note(&mut self, subtask: u32, n: Noted) {
+    fn note(&mut self, subtask: u32, n: Noted, interner: &Interner) {
         match n {
             Noted::Element {
                 at,
+                key,
                 ts,
                 watermark,
                 kind,
-            } => self.dot(Dot {
-                subtask,
-                at_ns: at.as_nanos(),
-                ts_ms: ts.as_millis(),
-                watermark_ms: watermark.as_millis(),
-                kind,
-            }),
+            } => {
+                if !self.keeps(kind) {
+                    return;
+                }
+                self.dot(Dot {
+                    subtask,
+                    at_ns: at.as_nanos(),
+                    ts_ms: ts.as_millis(),
+                    watermark_ms: watermark.as_millis(),
+                    kind,
+                    key: key.map(|k| k.to_json(interner).to_string()),
+                });
+            }
             Noted::Watermark { at, watermark } => {
                 self.steps.push(WatermarkStep {
                     subtask,
@@ -200,23 +209,27 @@ impl OpNotes {
         }
     }
 
-    /// Keeps every `k`-th record of a kind; when the kind has [`MAX_DOTS`] dots, `k` doubles
+    /// Counts a record of `kind`; whether it becomes a dot (every `k`-th of its kind).
+    fn keeps(&mut self, kind: DotKind) -> bool {
+        let n = self.records.get(kind);
+        *self.records.get_mut(kind) += 1;
+        n.is_multiple_of(self.every[kind.index()])
+    }
+
+    /// Keeps a dot [`OpNotes::keeps`] chose; when its kind has [`MAX_DOTS`] dots, `k` doubles
     /// and the dots whose number is not a multiple of the new `k` go.
     fn dot(&mut self, d: Dot) {
-        let k = d.kind.index();
-        let n = self.records.get(d.kind);
-        *self.records.get_mut(d.kind) += 1;
-        if !n.is_multiple_of(self.every[k]) {
-            return;
-        }
+        let kind = d.kind;
+        let k = kind.index();
+        let n = self.records.get(kind) - 1;
         self.dots.push((n, d));
         self.kept[k] += 1;
         if self.kept[k] > MAX_DOTS {
             self.every[k] *= 2;
             let every = self.every[k];
             self.dots
-                .retain(|(n, x)| x.kind != d.kind || n.is_multiple_of(every));
-            self.kept[k] = self.dots.iter().filter(|(_, x)| x.kind == d.kind).count();
+                .retain(|(n, x)| x.kind != kind || n.is_multiple_of(every));
+            self.kept[k] = self.dots.iter().filter(|(_, x)| x.kind == kind).count();
         }
     }
 
@@ -250,7 +263,7 @@ impl OpNotes {
             let v = highest.get(&s)?;
             v.get(v.partition_point(|x| x.1 < wm)).map(|x| x.0)
         };
-        let dots: Vec<Dot> = self.dots.iter().map(|(_, d)| *d).collect();
+        let dots: Vec<Dot> = self.dots.iter().map(|(_, d)| d.clone()).collect();
         // Over the subtasks that held the range, the latest time (None if one never did).
         let all_reached = |subs: &BTreeSet<u32>, wm: i64| -> Option<u64> {
             subs.iter()
@@ -429,13 +442,20 @@ mod tests {
         );
         assert_eq!(v.window, "tumbling windows of 5 s");
         // docs/scenarios/late_data.md: (timestamp, the watermark it finds, read at second …)
-        let late: Vec<(i64, i64, u64)> = v
+        let late: Vec<(&str, i64, i64, u64)> = v
             .dots_of(DotKind::LateSide)
-            .map(|d| (d.ts_ms, d.watermark_ms, d.at_ns / 1_000_000_000))
+            .map(|d| {
+                let key = d.key.as_deref().unwrap_or("");
+                (key, d.ts_ms, d.watermark_ms, d.at_ns / 1_000_000_000)
+            })
             .collect();
         assert_eq!(
             late,
-            [(4_400, 5_199, 8), (3_300, 9_399, 13), (9_600, 10_899, 15)]
+            [
+                ("\"south\"", 4_400, 5_199, 8),
+                ("\"north\"", 3_300, 9_399, 13),
+                ("\"south\"", 9_600, 10_899, 15)
+            ]
         );
         let (records_in, w) = window_report(&out.report, "sales_5s");
         assert_eq!(v.records.late_side, w.late_side_output);
@@ -554,10 +574,12 @@ mod tests {
                 0,
                 Noted::Element {
                     at: SimTime::from_nanos(i),
+                    key: None,
                     ts: EventTime::from_millis(i as i64),
                     watermark: EventTime::MIN,
                     kind,
                 },
+                &Interner::new(),
             );
         }
         let v = op.view("w".into(), 1, SimTime::from_nanos(n));

@@ -675,6 +675,15 @@ fn watermarks(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
     }
 }
 
+/// A record's key as a reader reads it: `south`, `7`.
+fn key_text(d: &Dot) -> Option<String> {
+    let k = d.key.as_deref()?;
+    Some(match serde_json::from_str::<serde_json::Value>(k) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => k.to_string(),
+    })
+}
+
 /// The tooltip of one record.
 fn dot_title(d: &Dot, v: &EventTimeView) -> String {
     let sub = if v.subtasks > 1 {
@@ -682,8 +691,9 @@ fn dot_title(d: &Dot, v: &EventTimeView) -> String {
     } else {
         String::new()
     };
+    let key = key_text(d).map_or_else(String::new, |k| format!("key {k}, "));
     format!(
-        "record with timestamp {}, processed at {}{sub}; watermark then {} — {}",
+        "record ({key}timestamp {}), processed at {}{sub}; watermark then {} — {}",
         ms_text(d.ts_ms),
         ns_text(d.at_ns),
         ms_text(d.watermark_ms),
@@ -871,8 +881,9 @@ fn late_labels(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
     let mut prims = Vec::new();
     for d in late {
         let (x, y) = (f.px(d.at_ns), f.py(d.ts_ms));
+        let key = key_text(d).map_or_else(String::new, |k| format!("{k} · "));
         let s = format!(
-            "ts {} · watermark {}",
+            "{key}ts {} · watermark {}",
             ms_text(d.ts_ms),
             ms_text(d.watermark_ms)
         );

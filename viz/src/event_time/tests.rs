@@ -12,6 +12,7 @@ fn dot(subtask: u32, at_s: f64, ts_ms: i64, wm: i64, kind: DotKind) -> Dot {
         ts_ms,
         watermark_ms: wm,
         kind,
+        key: None,
     }
 }
 
@@ -32,7 +33,10 @@ fn late_data() -> EventTimeView {
             DotKind::OnTime,
         ));
     }
-    dots.push(dot(1, 8.001, 4_400, 5_199, DotKind::LateSide));
+    dots.push(Dot {
+        key: Some("\"south\"".into()),
+        ..dot(1, 8.001, 4_400, 5_199, DotKind::LateSide)
+    });
     dots.push(dot(0, 13.001, 3_300, 9_399, DotKind::LateSide));
     dots.push(dot(1, 15.001, 9_600, 10_899, DotKind::LateSide));
     let mut watermarks = Vec::new();
@@ -154,10 +158,14 @@ fn the_svg_follows_the_dom_contract() {
     }
     // the late records are labelled with what decided their fate
     assert!(
-        svg.contains("ts 4\u{2009}400 ms · watermark 5\u{2009}199 ms"),
+        svg.contains("south · ts 4\u{2009}400 ms · watermark 5\u{2009}199 ms"),
         "{svg}"
     );
     assert!(svg.contains("late → side output (3)"));
+    assert!(svg.contains("ts 3\u{2009}300 ms · watermark 9\u{2009}399 ms"));
+    assert!(svg.contains(
+        "record (key south, timestamp 4\u{2009}400 ms), processed at 8.001 s by subtask 1"
+    ));
     // axis titles with units
     assert!(svg.contains("processing time at the window operator's subtask (s)"));
     assert!(svg.contains("event time: the record's timestamp (s)"));

@@ -204,7 +204,7 @@ impl Simulation<'_> {
         end_of_input: bool,
     ) -> SimTime {
         if let Some(c) = self.event_time.as_mut() {
-            c.drain(&mut self.tasks[ti as usize]);
+            c.drain(&mut self.tasks[ti as usize], &self.interner);
         }
         if let Some(o) = self.observer.as_mut() {
             let (task, drain) = (&mut self.tasks[ti as usize], self.trace.is_none());
