@@ -888,36 +888,54 @@ fn late_labels(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
             ms_text(d.watermark_ms)
         );
         let w = text_width(&s, size);
-        let candidates = [
-            (x + 11.0, y + 4.0, Anchor::Start),
-            (x - 11.0, y + 4.0, Anchor::End),
-            (x + 11.0, y + 20.0, Anchor::Start),
-            (x - 11.0, y + 20.0, Anchor::End),
-            (x + 11.0, y - 12.0, Anchor::Start),
-            (x - 11.0, y - 12.0, Anchor::End),
-        ];
+        let mut candidates = Vec::new();
+        for dy in [4.0, 20.0, -12.0, 36.0, -28.0] {
+            candidates.push((x + 11.0, y + dy, Anchor::Start));
+            candidates.push((x - 11.0, y + dy, Anchor::End));
+        }
+        // the first place inside the plot that overlaps nothing, else the one inside that
+        // overlaps least: a late record is never left without its label
+        let mut best: Option<(usize, (f64, f64, Anchor), Box4)> = None;
         for (tx, ty, anchor) in candidates {
             let x0 = if anchor == Anchor::Start { tx } else { tx - w };
             let r = (x0 - 2.0, ty - size, x0 + w + 2.0, ty + 3.0);
-            let inside = r.0 > LEFT && r.2 < RIGHT && r.1 > TOP && r.3 < BOTTOM;
-            let free = placed
+            if !(r.0 > LEFT && r.2 < RIGHT && r.1 > TOP && r.3 < BOTTOM) {
+                continue;
+            }
+            let overlaps = placed
                 .iter()
-                .all(|p| r.2 < p.0 || r.0 > p.2 || r.3 < p.1 || r.1 > p.3);
-            if inside && free {
-                placed.push(r);
-                prims.push(Prim::Text {
-                    x: tx,
-                    y: ty,
-                    text: s,
-                    size,
-                    anchor,
-                    color: INK,
-                    bold: false,
-                    vertical: false,
-                    halo: true,
-                });
+                .filter(|p| !(r.2 < p.0 || r.0 > p.2 || r.3 < p.1 || r.1 > p.3))
+                .count();
+            if best.as_ref().is_none_or(|b| overlaps < b.0) {
+                best = Some((overlaps, (tx, ty, anchor), r));
+            }
+            if overlaps == 0 {
                 break;
             }
+        }
+        if let Some((_, (tx, ty, anchor), r)) = best {
+            placed.push(r);
+            // a leader from the mark to its label
+            let end_x = if anchor == Anchor::Start {
+                tx - 2.0
+            } else {
+                tx + 2.0
+            };
+            prims.push(Prim::Path {
+                pts: vec![(x, y), (end_x, ty - size * 0.35)],
+                style: Style::stroke(GREY, 0.8),
+            });
+            prims.push(Prim::Text {
+                x: tx,
+                y: ty,
+                text: s,
+                size,
+                anchor,
+                color: INK,
+                bold: false,
+                vertical: false,
+                halo: true,
+            });
         }
     }
     items.push(Item {
