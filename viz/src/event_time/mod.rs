@@ -62,5 +62,25 @@ pub fn file_stem(view: &EventTimeView) -> String {
     format!("event_time_{name}")
 }
 
+/// The SVG and PNG files of every view: `event_time_<operator>.svg` and `.png` (a suffix
+/// `_2`, `_3`, … when two operators' names make the same file name).
+pub fn files(views: &[EventTimeView]) -> Result<Vec<crate::File>, VizError> {
+    let mut out = Vec::new();
+    let mut stems: Vec<String> = Vec::new();
+    for v in views {
+        let base = file_stem(v);
+        let mut stem = base.clone();
+        let mut n = 1;
+        while stems.contains(&stem) {
+            n += 1;
+            stem = format!("{base}_{n}");
+        }
+        out.push((format!("{stem}.svg"), svg(v).into_bytes()));
+        out.push((format!("{stem}.png"), png(v)?));
+        stems.push(stem);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests;

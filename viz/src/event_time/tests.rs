@@ -328,3 +328,22 @@ fn many_windows_and_firings_stay_small_and_still_add_up() {
     assert!(count(&svg, "<g class=\"window-band\"") <= 400);
     assert!(svg.contains("1 window band drawn per 13 windows"));
 }
+
+#[test]
+fn files_are_named_after_their_operator_once_each() {
+    let a = late_data();
+    let mut b = late_data();
+    b.operator = "sales.5s".into();
+    let f = files(&[a, b]).unwrap();
+    let names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "event_time_sales_5s.svg",
+            "event_time_sales_5s.png",
+            "event_time_sales_5s_2.svg",
+            "event_time_sales_5s_2.png"
+        ]
+    );
+    assert!(f[2].1.starts_with(b"<svg "));
+}
