@@ -249,8 +249,9 @@ impl OpNotes {
         self.bands.get_mut(&key)
     }
 
-    fn view(self, operator: String, subtasks: u32, end: SimTime) -> EventTimeView {
-        let end_ns = end.as_nanos();
+    /// The bands as drawn: closed when the watermark passed `end − 1` (and cleaned up past
+    /// the allowed lateness) on every subtask that held the range.
+    fn band_views(&self, dots: &[Dot], end_ns: u64) -> Vec<WindowBand> {
         // Per subtask, its steps' times with the highest watermark so far.
         let mut highest: BTreeMap<u32, Vec<(u64, i64)>> = BTreeMap::new();
         for x in &self.steps {
@@ -263,7 +264,6 @@ impl OpNotes {
             let v = highest.get(&s)?;
             v.get(v.partition_point(|x| x.1 < wm)).map(|x| x.0)
         };
-        let dots: Vec<Dot> = self.dots.iter().map(|(_, d)| d.clone()).collect();
         // Over the subtasks that held the range, the latest time (None if one never did).
         let all_reached = |subs: &BTreeSet<u32>, wm: i64| -> Option<u64> {
             subs.iter()
@@ -278,8 +278,7 @@ impl OpNotes {
                     o.fires > 0 && s <= start && end <= e && (s, e) != (start, end)
                 })
         };
-        let bands = self
-            .bands
+        self.bands
             .iter()
             .filter(|(r, b)| !merged_away(r, b))
             .map(|(&(start_ms, end_ms), b)| {
@@ -309,7 +308,13 @@ impl OpNotes {
                     late_fires: b.late_fires,
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    fn view(self, operator: String, subtasks: u32, end: SimTime) -> EventTimeView {
+        let end_ns = end.as_nanos();
+        let dots: Vec<Dot> = self.dots.iter().map(|(_, d)| d.clone()).collect();
+        let bands = self.band_views(&dots, end_ns);
         let mut firings: Vec<Firing> = self
             .firings
             .iter()

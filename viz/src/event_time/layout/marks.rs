@@ -1,43 +1,10 @@
-//! The event-time diagram laid out as a [`Scene`]: axes, window bands, watermark steps,
-//! firings, dots, labels for the late records, and the legend.
+//! The marks of the diagram: window bands, watermark steps, dots, firings, and the labels
+//! of the late records.
 
-use super::scene::{Anchor, Item, Prim, Rgb, Scene, Style, text_width};
-use crate::charts::{nice125, tick};
-use streamlab_engine::report::event_time::{Dot, DotKind, EventTimeView, WatermarkStep};
-
-pub(super) const WIDTH: u32 = 1200;
-pub(super) const HEIGHT: u32 = 720;
-const LEFT: f64 = 84.0;
-const TOP: f64 = 92.0;
-const RIGHT: f64 = 870.0;
-const BOTTOM: f64 = 650.0;
-const LEGEND_X: f64 = 892.0;
-
-/// Per-subtask watermark lines up to this many subtasks; beyond, one line: the minimum.
-pub(super) const MAX_WATERMARK_LINES: u32 = 4;
-/// Marks of one kind drawn one per record up to this many; beyond, records close together
-/// share a mark (`data-count`).
-const MAX_MARKS: [usize; 4] = [2_500, 1_000, 1_000, 1_000];
-/// Window bands drawn at most (every k-th beyond).
-const MAX_BANDS_DRAWN: usize = 400;
-/// Firing marks drawn at most (every k-th beyond, carrying the counts of the others).
-const MAX_FIRING_MARKS: usize = 1_500;
-/// Late records get a text label when there are at most this many.
-const MAX_LABELS: usize = 12;
-
-const INK: Rgb = (30, 30, 30);
-const GREY: Rgb = (95, 95, 95);
-const GRID: Rgb = (228, 228, 228);
-const WATERMARK: Rgb = (0, 100, 75);
-const BAND: Rgb = (160, 190, 225);
-const BAND_EDGE: Rgb = (80, 120, 170);
-const LATENESS: Rgb = (250, 200, 140);
-const FIRE: Rgb = (170, 60, 140);
-/// Dashes of the per-subtask watermark lines.
-const DASHES: [Option<(u32, u32)>; 4] = [None, Some((9, 4)), Some((3, 3)), Some((12, 3))];
+use super::*;
 
 /// Colour of a dot kind (Okabe–Ito, told apart in greyscale by shape).
-fn kind_color(k: DotKind) -> Rgb {
+pub(super) fn kind_color(k: DotKind) -> Rgb {
     match k {
         DotKind::OnTime => (0, 114, 178),
         DotKind::LateAllowed => (230, 159, 0),
@@ -47,7 +14,7 @@ fn kind_color(k: DotKind) -> Rgb {
 }
 
 /// The legend text of a dot kind.
-fn kind_label(k: DotKind) -> &'static str {
+pub(super) fn kind_label(k: DotKind) -> &'static str {
     match k {
         DotKind::OnTime => "on time",
         DotKind::LateAllowed => "late, within allowed lateness",
@@ -57,7 +24,7 @@ fn kind_label(k: DotKind) -> &'static str {
 }
 
 /// What happened to a record of a kind, for its tooltip.
-fn kind_story(k: DotKind) -> &'static str {
+pub(super) fn kind_story(k: DotKind) -> &'static str {
     match k {
         DotKind::OnTime => "on time: added to its window(s)",
         DotKind::LateAllowed => {
@@ -69,7 +36,7 @@ fn kind_story(k: DotKind) -> &'static str {
 }
 
 /// The mark of a dot kind at `(x, y)`: circle, triangle, square, cross.
-fn dot_prims(k: DotKind, x: f64, y: f64, scale: f64) -> Vec<Prim> {
+pub(super) fn dot_prims(k: DotKind, x: f64, y: f64, scale: f64) -> Vec<Prim> {
     let c = kind_color(k);
     match k {
         DotKind::OnTime => vec![Prim::Circle {
@@ -122,7 +89,7 @@ fn dot_prims(k: DotKind, x: f64, y: f64, scale: f64) -> Vec<Prim> {
 }
 
 /// A firing mark: a diamond on the window's end (filled: on time; hollow: a late firing).
-fn fire_prims(x: f64, y: f64, late: bool) -> Vec<Prim> {
+pub(super) fn fire_prims(x: f64, y: f64, late: bool) -> Vec<Prim> {
     let r = 6.5;
     let style = if late {
         Style::fill((255, 255, 255)).with_stroke(FIRE, 2.4)
@@ -135,324 +102,13 @@ fn fire_prims(x: f64, y: f64, late: bool) -> Vec<Prim> {
     }]
 }
 
-fn text(x: f64, y: f64, s: impl Into<String>, size: f64, anchor: Anchor, color: Rgb) -> Prim {
-    Prim::Text {
-        x,
-        y,
-        text: s.into(),
-        size,
-        anchor,
-        color,
-        bold: false,
-        vertical: false,
-        halo: false,
-    }
-}
-
-fn plain(prims: Vec<Prim>) -> Item {
-    Item {
-        prims,
-        ..Item::default()
-    }
-}
-
-/// A linear axis: the data range, its ticks and how their labels read.
-struct Axis {
-    lo: f64,
-    hi: f64,
-    /// Tick values (in the axis's data unit).
-    ticks: Vec<f64>,
-    /// Data units per label unit (1000: labels in seconds of milliseconds).
-    div: f64,
-    unit: &'static str,
-}
-
-impl Axis {
-    /// An axis over `[lo, hi]` (milliseconds) with about `n` ticks, in s or ms.
-    fn new(lo: f64, hi: f64, n: f64) -> Axis {
-        let (lo, hi) = if hi - lo < 1.0 {
-            (lo, lo + 1.0)
-        } else {
-            (lo, hi)
-        };
-        let step = nice125((hi - lo) / n, false);
-        let first = (lo / step).ceil() * step;
-        let mut ticks = Vec::new();
-        let mut v = first;
-        while v <= hi + step * 1e-9 && ticks.len() < 40 {
-            ticks.push(v);
-            v = first + step * ticks.len() as f64;
-        }
-        let (div, unit) = if hi - lo >= 2000.0 {
-            (1000.0, "s")
-        } else {
-            (1.0, "ms")
-        };
-        Axis {
-            lo,
-            hi,
-            ticks,
-            div,
-            unit,
-        }
-    }
-
-    fn label(&self, v: f64) -> String {
-        tick(v / self.div)
-    }
-}
-
-/// Milliseconds of event time as a reader reads them: `4 400 ms`.
-fn ms_text(ms: i64) -> String {
-    match ms {
-        i64::MIN => "none yet".into(),
-        i64::MAX => "+∞ (end of input)".into(),
-        _ => {
-            let s = ms.unsigned_abs().to_string();
-            let mut out = String::new();
-            for (i, c) in s.chars().enumerate() {
-                if i > 0 && (s.len() - i).is_multiple_of(3) {
-                    out.push('\u{2009}');
-                }
-                out.push(c);
-            }
-            format!("{}{out} ms", if ms < 0 { "−" } else { "" })
-        }
-    }
-}
-
-/// A duration in ms as the scenario file would write it: `2 s`, `1500 ms`.
-fn duration_text(ms: i64) -> String {
-    if ms % 1000 == 0 {
-        format!("{} s", ms / 1000)
-    } else {
-        format!("{ms} ms")
-    }
-}
-
-/// Nanoseconds of processing time as seconds: `8.000 s`.
-fn ns_text(ns: u64) -> String {
-    format!("{:.3} s", ns as f64 / 1e9)
-}
-
-/// The plot's coordinate system.
-struct Frame {
-    x: Axis,
-    y: Axis,
-}
-
-impl Frame {
-    /// x of processing time `ns`.
-    fn px(&self, ns: u64) -> f64 {
-        let ms = ns as f64 / 1e6;
-        LEFT + (ms - self.x.lo) / (self.x.hi - self.x.lo) * (RIGHT - LEFT)
-    }
-
-    /// y of event time `ms` (clamped to the plot).
-    fn py(&self, ms: i64) -> f64 {
-        let v = (ms as f64).clamp(self.y.lo, self.y.hi);
-        BOTTOM - (v - self.y.lo) / (self.y.hi - self.y.lo) * (BOTTOM - TOP)
-    }
-}
-
-/// The event-time range the plot shows: every timestamp, band and finite watermark.
-fn y_range(v: &EventTimeView) -> (f64, f64) {
-    let finite = |w: &&WatermarkStep| w.watermark_ms != i64::MIN && w.watermark_ms != i64::MAX;
-    let vals = v
-        .dots
-        .iter()
-        .map(|d| d.ts_ms)
-        .chain(v.bands.iter().flat_map(|b| [b.start_ms, b.end_ms]))
-        .chain(v.watermarks.iter().filter(finite).map(|w| w.watermark_ms));
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for x in vals {
-        lo = lo.min(x);
-        hi = hi.max(x);
-    }
-    if lo > hi {
-        return (0.0, 1000.0);
-    }
-    let (lo, hi) = (lo as f64, hi as f64);
-    let pad = ((hi - lo) * 0.03).max(1.0);
-    (lo - pad, hi + pad)
-}
-
-/// Lays out the whole diagram.
-pub(super) fn scene(v: &EventTimeView) -> Scene {
-    let end_ms = (v.end_ns as f64 / 1e6).max(1.0);
-    let (ylo, yhi) = y_range(v);
-    let f = Frame {
-        x: Axis::new(0.0, end_ms * 1.01, 9.0),
-        y: Axis::new(ylo, yhi, 8.0),
-    };
-    let mut items = Vec::new();
-    header(v, &mut items);
-    axes(&f, &mut items);
-    let band_labels = bands(v, &f, &mut items);
-    watermarks(v, &f, &mut items);
-    dots(v, &f, &mut items, &[DotKind::OnTime]);
-    let fires_thinned = firings(v, &f, &mut items);
-    dots(
-        v,
-        &f,
-        &mut items,
-        &[DotKind::LateAllowed, DotKind::LateSide, DotKind::Dropped],
-    );
-    items.push(band_labels);
-    late_labels(v, &f, &mut items);
-    legend(v, &mut items, fires_thinned);
-    Scene {
-        width: WIDTH,
-        height: HEIGHT,
-        attrs: vec![
-            ("class", "event-time".into()),
-            ("data-operator", v.operator.clone()),
-        ],
-        title: format!(
-            "Event-time diagram of window operator {}: records by arrival and timestamp, the watermark, the windows",
-            v.operator
-        ),
-        items,
-    }
-}
-
-fn header(v: &EventTimeView, items: &mut Vec<Item>) {
-    let mut title = text(
-        20.0,
-        32.0,
-        format!(
-            "Event time vs. processing time — window operator “{}”",
-            v.operator
-        ),
-        19.0,
-        Anchor::Start,
-        INK,
-    );
-    if let Prim::Text { bold, .. } = &mut title {
-        *bold = true;
-    }
-    let late = if v.side_output {
-        "late records → side output"
-    } else {
-        "late records dropped"
-    };
-    let subtasks = if v.subtasks == 1 {
-        "1 subtask".to_string()
-    } else {
-        format!("{} subtasks", v.subtasks)
-    };
-    let lateness = match v.allowed_lateness_ms {
-        0 => "no allowed lateness".to_string(),
-        ms => format!("allowed lateness {}", duration_text(ms)),
-    };
-    let sub = format!("{} · {subtasks} · {lateness} · {late}", v.window);
-    let total = v.records.total();
-    let k = v.sample_every;
-    let sampled = if [k.on_time, k.late_allowed, k.late_side, k.dropped] == [1; 4] {
-        "one dot per record".to_string()
-    } else {
-        let parts: Vec<String> = DotKind::ALL
-            .iter()
-            .filter(|&&kd| k.get(kd) > 1)
-            .map(|&kd| format!("1 dot per {} {} records", k.get(kd), kind_label(kd)))
-            .collect();
-        parts.join(", ")
-    };
-    let line3 = format!(
-        "{total} records processed ({sampled}). x: when the subtask processed the record · y: its timestamp",
-    );
-    items.push(plain(vec![
-        title,
-        text(20.0, 56.0, sub, 14.0, Anchor::Start, INK),
-        text(20.0, 76.0, line3, 12.5, Anchor::Start, GREY),
-    ]));
-}
-
-fn axes(f: &Frame, items: &mut Vec<Item>) {
-    let mut prims = Vec::new();
-    let xt = |ms: f64| LEFT + (ms - f.x.lo) / (f.x.hi - f.x.lo) * (RIGHT - LEFT);
-    let yt = |ms: f64| BOTTOM - (ms - f.y.lo) / (f.y.hi - f.y.lo) * (BOTTOM - TOP);
-    for &t in &f.x.ticks {
-        let x = xt(t);
-        prims.push(Prim::Path {
-            pts: vec![(x, TOP), (x, BOTTOM)],
-            style: Style::stroke(GRID, 1.0),
-        });
-        prims.push(Prim::Path {
-            pts: vec![(x, BOTTOM), (x, BOTTOM + 5.0)],
-            style: Style::stroke(INK, 1.0),
-        });
-        prims.push(text(
-            x,
-            BOTTOM + 20.0,
-            f.x.label(t),
-            13.0,
-            Anchor::Middle,
-            INK,
-        ));
-    }
-    for &t in &f.y.ticks {
-        let y = yt(t);
-        prims.push(Prim::Path {
-            pts: vec![(LEFT, y), (RIGHT, y)],
-            style: Style::stroke(GRID, 1.0),
-        });
-        prims.push(Prim::Path {
-            pts: vec![(LEFT - 5.0, y), (LEFT, y)],
-            style: Style::stroke(INK, 1.0),
-        });
-        prims.push(text(
-            LEFT - 9.0,
-            y + 4.5,
-            f.y.label(t),
-            13.0,
-            Anchor::End,
-            INK,
-        ));
-    }
-    prims.push(Prim::Rect {
-        x: LEFT,
-        y: TOP,
-        w: RIGHT - LEFT,
-        h: BOTTOM - TOP,
-        style: Style::stroke(INK, 1.2),
-    });
-    prims.push(text(
-        (LEFT + RIGHT) / 2.0,
-        BOTTOM + 48.0,
-        format!(
-            "processing time at the window operator's subtask ({})",
-            f.x.unit
-        ),
-        14.5,
-        Anchor::Middle,
-        INK,
-    ));
-    prims.push(Prim::Text {
-        x: 24.0,
-        y: (TOP + BOTTOM) / 2.0,
-        text: format!("event time: the record's timestamp ({})", f.y.unit),
-        size: 14.5,
-        anchor: Anchor::Middle,
-        color: INK,
-        bold: false,
-        vertical: true,
-        halo: false,
-    });
-    items.push(Item {
-        class: Some("axes".into()),
-        prims,
-        ..Item::default()
-    });
-}
-
 /// Draw every k-th band (k = 1 up to [`MAX_BANDS_DRAWN`] bands).
-fn band_step(v: &EventTimeView) -> usize {
+pub(super) fn band_step(v: &EventTimeView) -> usize {
     v.bands.len().div_ceil(MAX_BANDS_DRAWN).max(1)
 }
 
 /// Draws the window bands; returns their labels, drawn over the dots.
-fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> Item {
+pub(super) fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> Item {
     let mut labels = Vec::new();
     let right_end = v.end_ns;
     let mut labelled = 0;
@@ -509,23 +165,6 @@ fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> Item {
                 halo: true,
             });
         }
-        let close_text = match b.closed_ns {
-            Some(t) => format!(
-                "closed at {} when the watermark passed {}",
-                ns_text(t),
-                ms_text(b.end_ms - 1)
-            ),
-            None => "still open when the run ended".into(),
-        };
-        let late_text = match (lateness, b.cleanup_ns) {
-            (false, _) => String::new(),
-            (true, Some(t)) => format!(
-                "; kept for late records until {} (watermark passed {})",
-                ns_text(t),
-                ms_text(b.end_ms - 1 + v.allowed_lateness_ms)
-            ),
-            (true, None) => "; kept for late records until the run ended".into(),
-        };
         items.push(Item {
             class: Some("window-band".into()),
             attrs: vec![
@@ -533,18 +172,7 @@ fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> Item {
                 ("data-end-ms", b.end_ms.to_string()),
                 ("data-fires", b.fires.to_string()),
             ],
-            title: Some(format!(
-                "window [{}, {}): opened at {}, {close_text}{late_text}; {} result(s) emitted{}",
-                ms_text(b.start_ms),
-                ms_text(b.end_ms),
-                ns_text(b.opened_ns),
-                b.fires,
-                if b.late_fires > 0 {
-                    format!(", {} of them late firings", b.late_fires)
-                } else {
-                    String::new()
-                }
-            )),
+            title: Some(band_title(b, v)),
             prims,
         });
     }
@@ -557,7 +185,7 @@ fn bands(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> Item {
 
 /// The watermark lines: per subtask (up to [`MAX_WATERMARK_LINES`]), else the minimum over
 /// the subtasks, each as steps in pixel resolution.
-pub(super) fn watermark_lines(v: &EventTimeView) -> Vec<(String, Vec<(u64, i64)>)> {
+pub(in crate::event_time) fn watermark_lines(v: &EventTimeView) -> Vec<(String, Vec<(u64, i64)>)> {
     let per: std::collections::BTreeMap<u32, Vec<(u64, i64)>> =
         v.watermarks
             .iter()
@@ -600,7 +228,7 @@ const FINAL: &str = "final watermark (+∞) ↑";
 
 /// Where the first watermark line's final step (to +∞, at the end of the input) gets its
 /// label: left of the vertical step, half way up it; with the label's box.
-fn final_label(v: &EventTimeView, f: &Frame) -> Option<((f64, f64), Box4)> {
+pub(super) fn final_label(v: &EventTimeView, f: &Frame) -> Option<((f64, f64), Box4)> {
     let lines = watermark_lines(v);
     let steps = &lines.first()?.1;
     let i = steps.iter().position(|s| s.1 == i64::MAX)?;
@@ -615,7 +243,7 @@ fn final_label(v: &EventTimeView, f: &Frame) -> Option<((f64, f64), Box4)> {
     Some(((x, y), (x - w - 2.0, y - 12.0, x + 2.0, y + 3.0)))
 }
 
-fn watermarks(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
+pub(super) fn watermarks(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
     for (i, (name, steps)) in watermark_lines(v).into_iter().enumerate() {
         let mut pts: Vec<(f64, f64)> = Vec::new();
         let mut infinite_at = None;
@@ -676,7 +304,7 @@ fn watermarks(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
 }
 
 /// A record's key as a reader reads it: `south`, `7`.
-fn key_text(d: &Dot) -> Option<String> {
+pub(super) fn key_text(d: &Dot) -> Option<String> {
     let k = d.key.as_deref()?;
     Some(match serde_json::from_str::<serde_json::Value>(k) {
         Ok(serde_json::Value::String(s)) => s,
@@ -685,7 +313,7 @@ fn key_text(d: &Dot) -> Option<String> {
 }
 
 /// The tooltip of one record.
-fn dot_title(d: &Dot, v: &EventTimeView) -> String {
+pub(super) fn dot_title(d: &Dot, v: &EventTimeView) -> String {
     let sub = if v.subtasks > 1 {
         format!(" by subtask {}", d.subtask)
     } else {
@@ -701,7 +329,7 @@ fn dot_title(d: &Dot, v: &EventTimeView) -> String {
     )
 }
 
-fn dots(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>, kinds: &[DotKind]) {
+pub(super) fn dots(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>, kinds: &[DotKind]) {
     for &k in kinds {
         let of: Vec<&Dot> = v.dots_of(k).collect();
         let class = Some(format!("dot {}", k.class()));
@@ -775,7 +403,7 @@ struct FireMark {
 }
 
 /// Draws the firings; returns whether the marks were thinned.
-fn firings(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> bool {
+pub(super) fn firings(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> bool {
     let mut marks: Vec<FireMark> = Vec::new();
     for x in &v.firings {
         let px = f.px(x.at_ns).round() as i64;
@@ -851,7 +479,7 @@ fn firings(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) -> bool {
 
 /// Text labels next to the late records, when there are few, placed where they overlap
 /// neither each other nor the plot's edge.
-fn late_labels(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
+pub(super) fn late_labels(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
     let late: Vec<&Dot> = v
         .dots
         .iter()
@@ -945,150 +573,35 @@ fn late_labels(v: &EventTimeView, f: &Frame, items: &mut Vec<Item>) {
     });
 }
 
-/// Wraps `s` into lines of at most `width` px at `size`.
-fn wrap(s: &str, width: f64, size: f64) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for word in s.split(' ') {
-        let next = if line.is_empty() {
-            word.to_string()
-        } else {
-            format!("{line} {word}")
-        };
-        if text_width(&next, size) > width && !line.is_empty() {
-            lines.push(std::mem::replace(&mut line, word.to_string()));
-        } else {
-            line = next;
-        }
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
-fn legend(v: &EventTimeView, items: &mut Vec<Item>, fires_thinned: bool) {
-    let x = LEGEND_X;
-    let mut y = TOP + 6.0;
-    let size = 13.0;
-    let mut prims = vec![text(x, y, "Legend", 14.5, Anchor::Start, INK)];
-    if let Some(Prim::Text { bold, .. }) = prims.last_mut() {
-        *bold = true;
-    }
-    y += 24.0;
-    let entry = |prims: &mut Vec<Prim>, y: &mut f64, mark: Vec<Prim>, label: String| {
-        prims.extend(mark);
-        for (i, l) in wrap(&label, WIDTH as f64 - x - 44.0, size)
-            .into_iter()
-            .enumerate()
-        {
-            prims.push(text(
-                x + 30.0,
-                *y + 4.5 + 16.0 * i as f64,
-                l,
-                size,
-                Anchor::Start,
-                INK,
-            ));
-            if i > 0 {
-                *y += 16.0;
-            }
-        }
-        *y += 24.0;
+/// The tooltip of a window band.
+fn band_title(b: &WindowBand, v: &EventTimeView) -> String {
+    let close_text = match b.closed_ns {
+        Some(t) => format!(
+            "closed at {} when the watermark passed {}",
+            ns_text(t),
+            ms_text(b.end_ms - 1)
+        ),
+        None => "still open when the run ended".into(),
     };
-    for k in DotKind::ALL {
-        let n = v.records.get(k);
-        let mark = dot_prims(k, x + 11.0, y, 1.0);
-        entry(&mut prims, &mut y, mark, format!("{} ({n})", kind_label(k)));
-    }
-    for (i, (name, _)) in watermark_lines(v).iter().enumerate() {
-        let mark = vec![Prim::Path {
-            pts: vec![(x, y), (x + 22.0, y)],
-            style: Style::stroke(WATERMARK, 2.2).with_dash(DASHES[i % DASHES.len()]),
-        }];
-        entry(&mut prims, &mut y, mark, name.clone());
-    }
-    let band = |y: f64, c: Rgb, o: f64, dash: Option<(u32, u32)>| {
-        vec![Prim::Rect {
-            x,
-            y: y - 7.0,
-            w: 22.0,
-            h: 14.0,
-            style: Style {
-                fill: Some((c, o)),
-                stroke: Some((BAND_EDGE, 1.0)),
-                dash,
-            },
-        }]
+    let late_text = match (v.allowed_lateness_ms > 0, b.cleanup_ns) {
+        (false, _) => String::new(),
+        (true, Some(t)) => format!(
+            "; kept for late records until {} (watermark passed {})",
+            ns_text(t),
+            ms_text(b.end_ms - 1 + v.allowed_lateness_ms)
+        ),
+        (true, None) => "; kept for late records until the run ended".into(),
     };
-    let m = band(y, BAND, 0.35, None);
-    entry(
-        &mut prims,
-        &mut y,
-        m,
-        "window [start, end): open until the watermark passes end − 1".into(),
-    );
-    if v.allowed_lateness_ms > 0 {
-        let m = band(y, LATENESS, 0.45, Some((4, 3)));
-        entry(
-            &mut prims,
-            &mut y,
-            m,
-            format!(
-                "window kept for late records ({} allowed lateness)",
-                duration_text(v.allowed_lateness_ms)
-            ),
-        );
-    }
-    let m = fire_prims(x + 11.0, y, false);
-    entry(
-        &mut prims,
-        &mut y,
-        m,
-        "window fired (results emitted)".into(),
-    );
-    if v.firings.iter().any(|f| f.late) {
-        let m = fire_prims(x + 11.0, y, true);
-        entry(
-            &mut prims,
-            &mut y,
-            m,
-            "late firing (allowed lateness)".into(),
-        );
-    }
-    y += 6.0;
-    let note = "A record is late when the watermark has passed the end − 1 of all its windows (plus the allowed lateness). Hover a mark for details.";
-    for l in wrap(note, WIDTH as f64 - x - 16.0, 12.0) {
-        prims.push(text(x, y, l, 12.0, Anchor::Start, GREY));
-        y += 15.0;
-    }
-    let mut notes = Vec::new();
-    let every = band_step(v);
-    if every > 1 {
-        notes.push(format!("1 window band drawn per {every} windows"));
-    }
-    if fires_thinned {
-        notes.push("firing marks thinned: each counts the firings before it".to_string());
-    }
-    if v.watermark_steps_thinned > 0 {
-        notes.push(format!(
-            "{} watermark steps left out",
-            v.watermark_steps_thinned
-        ));
-    }
-    if v.bands_untracked > 0 {
-        notes.push(format!("{} window ranges not drawn", v.bands_untracked));
-    }
-    if v.firings_untracked > 0 {
-        notes.push(format!("{} firings not drawn", v.firings_untracked));
-    }
-    for l in notes {
-        prims.push(text(x, y, l, 12.0, Anchor::Start, GREY));
-        y += 15.0;
-    }
-    items.push(Item {
-        class: Some("legend".into()),
-        prims,
-        ..Item::default()
-    });
+    let late_fires = if b.late_fires > 0 {
+        format!(", {} of them late firings", b.late_fires)
+    } else {
+        String::new()
+    };
+    format!(
+        "window [{}, {}): opened at {}, {close_text}{late_text}; {} result(s) emitted{late_fires}",
+        ms_text(b.start_ms),
+        ms_text(b.end_ms),
+        ns_text(b.opened_ns),
+        b.fires,
+    )
 }
