@@ -17,10 +17,12 @@
 //! | module | what |
 //! |---|---|
 //! | [`charts`] | the charts, each drawn once for SVG and once for PNG |
+//! | [`event_time`] | the event-time diagram of a window operator (SVG for the report page, PNG) |
 //! | [`tables`] | CSV time series and summary tables |
 //! | [`html`] | the self-contained HTML pages |
 
 pub mod charts;
+pub mod event_time;
 pub mod html;
 pub mod tables;
 

@@ -44,6 +44,7 @@ pub mod state;
 pub mod timers;
 pub mod window;
 pub mod window_acc;
+pub mod window_capture;
 mod window_trigger;
 
 use crate::core::time::{SimDuration, SimTime};
@@ -157,6 +158,17 @@ impl Operator {
             Operator::Window(w) => w.now_ms = w.now_ms.max(now_ms),
             Operator::Process(p) => p.now_ms = p.now_ms.max(now_ms),
             _ => {}
+        }
+    }
+
+    /// Sets the local time a capturing window operator notes what it does at
+    /// ([`window_capture::WindowCapture::now`]); nothing for other operators.
+    #[inline]
+    pub fn set_capture_clock(&mut self, t: SimTime) {
+        if let Operator::Window(w) = self
+            && let Some(c) = w.capture.as_deref_mut()
+        {
+            c.now = t;
         }
     }
 

@@ -18,6 +18,7 @@ use super::state::{
 };
 use super::timers::TimerQueue;
 use super::window_acc::{Acc, WindowAgg, WindowState};
+use super::window_capture::WindowCapture;
 use super::window_trigger::{TimerKey, TriggerContext};
 use crate::core::time::{EventTime, SimTime};
 use crate::core::value::{OrdValue, Value};
@@ -28,6 +29,7 @@ use crate::flink::window::merging::MergingWindowSet;
 use crate::flink::window::trigger::TriggerResult;
 use crate::flink::window::trigger::{self, Evictor, Trigger, TriggerKind, TriggerState};
 use crate::report::WindowReport;
+use crate::report::event_time::DotKind;
 use rustc_hash::FxHashMap;
 
 /// Counters reported per window operator.
@@ -179,6 +181,9 @@ pub struct WindowOp {
     pub stats: WindowStats,
     /// The emission log, when annotations are on.
     pub log: Option<Vec<Emitted>>,
+    /// What the event-time diagram needs, when the run captures it
+    /// ([`WindowOp::capture_event_time`]).
+    pub capture: Option<Box<WindowCapture>>,
     /// Set when the job must fail (a Flink exception).
     pub failure: Option<String>,
     /// Most windows the state may hold (its share of the memory limit,
@@ -204,6 +209,7 @@ impl WindowOp {
             now_ms: EventTime::ZERO,
             stats: WindowStats::default(),
             log: annotate.then(Vec::new),
+            capture: None,
             failure: None,
             max_windows: usize::MAX,
             last_input: Vec::new(),
@@ -216,6 +222,20 @@ impl WindowOp {
     /// tell the records of one key apart in a buffer.
     pub fn key_field(&self) -> Option<usize> {
         self.cfg.key.as_field()
+    }
+
+    /// Starts noting what the event-time diagram needs, if the windows are in event time and
+    /// it is not noting yet; returns whether it notes.
+    pub fn capture_event_time(&mut self) -> bool {
+        if self.is_event_time() && self.capture.is_none() {
+            self.capture = Some(Box::default());
+        }
+        self.capture.is_some()
+    }
+
+    /// How the operator is configured.
+    pub fn config(&self) -> &WindowConfig {
+        &self.cfg
     }
 
     /// The earliest pending processing-time timer, in ms.
@@ -308,11 +328,20 @@ impl WindowOp {
                 }
             }
             self.windows = windows;
-            if skipped
+            let late = skipped
                 && self.is_event_time()
-                && ts.plus_millis(self.cfg.allowed_lateness) <= self.watermark
-            {
+                && ts.plus_millis(self.cfg.allowed_lateness) <= self.watermark;
+            if late {
                 self.late_element(row, meta, i as u32, ts, side);
+            }
+            if let Some(c) = self.capture.as_deref_mut() {
+                let kind = match (skipped, late, c.late_added) {
+                    (false, _, false) => DotKind::OnTime,
+                    (false, _, true) => DotKind::LateAllowed,
+                    (true, true, _) if self.cfg.side_output => DotKind::LateSide,
+                    (true, _, _) => DotKind::Dropped,
+                };
+                c.element(self.cfg.with_key.then_some(key), ts, self.watermark, kind);
             }
         }
     }
@@ -421,6 +450,9 @@ impl WindowOp {
                 st.max_born = st.max_born.max(e.meta.born);
             }
             None => {
+                if let Some(c) = self.capture.as_deref_mut() {
+                    c.opened(actual);
+                }
                 let acc = self.cfg.agg.first(row, ts, keep_elements);
                 self.state.insert(
                     (key, state_window),
@@ -431,17 +463,19 @@ impl WindowOp {
                 );
             }
         }
-        if self.is_event_time()
-            && actual.max_timestamp() <= self.watermark
-            && let Some(log) = &mut self.log
-        {
-            log.push(Emitted::LateAdded {
-                key,
-                window: actual,
-                row: row.to_vec(),
-                ts,
-                watermark: self.watermark,
-            });
+        if self.is_event_time() && actual.max_timestamp() <= self.watermark {
+            if let Some(c) = self.capture.as_deref_mut() {
+                c.late_added = true;
+            }
+            if let Some(log) = &mut self.log {
+                log.push(Emitted::LateAdded {
+                    key,
+                    window: actual,
+                    row: row.to_vec(),
+                    ts,
+                    watermark: self.watermark,
+                });
+            }
         }
         let r = self.trigger_cx().on_element(key, actual, ts);
         if r != TriggerResult::CONTINUE
@@ -458,8 +492,14 @@ impl WindowOp {
         }
         if r.fire {
             let late = self.is_event_time() && actual.max_timestamp() <= self.watermark;
+            if let Some(c) = self.capture.as_deref_mut() {
+                c.late_fire = late;
+            }
             if self.emit(key, actual, state_window, out, e.meta, e.index, ev) && late {
                 self.stats.late_firings += 1;
+            }
+            if let Some(c) = self.capture.as_deref_mut() {
+                c.late_fire = false;
             }
         }
         if r.purge {
@@ -509,6 +549,9 @@ impl WindowOp {
             return;
         }
         self.watermark = wm;
+        if let Some(c) = self.capture.as_deref_mut() {
+            c.watermark(wm);
+        }
         while let Some((ts, (OrdValue(key), w))) = self.event_timers.pop_due(wm) {
             self.on_timer(ts, key, w, true, out, ev);
             if wm == EventTime::MAX
@@ -700,6 +743,9 @@ impl WindowOp {
         };
         out.push(&self.result, meta, parent);
         self.stats.fired += 1;
+        if let Some(c) = self.capture.as_deref_mut() {
+            c.fired(w);
+        }
         if let Some(log) = &mut self.log {
             let n = usize::from(self.cfg.with_key) + if self.cfg.with_bounds { 2 } else { 0 };
             log.push(Emitted::Fire {

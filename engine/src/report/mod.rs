@@ -14,12 +14,14 @@
 //! | [`faults`] | checkpoints, failures, job status, rescale, aligned vs unaligned |
 //! | [`mode`] | what a run in one execution mode reports besides the run report |
 //! | [`compare`] | the reports of `compare` and `sweep` |
+//! | [`event_time`] | the event-time view of a window operator (dots, watermarks, windows), when captured |
 //! | [`summary`] | the readable summary `streamlab run` prints |
 //! | [`format`](mod@format) | how the summary writes numbers, durations and names |
 
 pub mod assemble;
 pub mod compare;
 mod de;
+pub mod event_time;
 pub mod expect;
 pub mod faults;
 pub mod format;

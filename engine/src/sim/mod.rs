@@ -54,6 +54,7 @@ pub mod build;
 pub mod channel;
 pub mod channel_state;
 pub mod checkpoint;
+pub mod event_time;
 pub mod faults;
 pub mod heartbeat;
 mod kernel;
@@ -103,6 +104,11 @@ pub struct RunOptions {
     /// across restarts and a rescale (checkpoints and savepoints carry the mark). Nothing
     /// else of the run changes but the latency of what carries the mark.
     pub follow_record: Option<(usize, u32, u64)>,
+    /// Capture what the event-time diagram draws for every event-time window operator
+    /// ([`RunOutput::event_time`], [`event_time`]): each record with its arrival and
+    /// timestamp, the watermarks, the windows and their firings. Off by default; it changes
+    /// nothing else of the run (report and trace are the same).
+    pub capture_event_time: bool,
 }
 
 impl Default for RunOptions {
@@ -113,6 +119,7 @@ impl Default for RunOptions {
             hash_trace: false,
             check: cfg!(debug_assertions),
             follow_record: None,
+            capture_event_time: false,
         }
     }
 }
@@ -131,6 +138,9 @@ pub struct RunOutput {
     /// The job was stopped and resubmitted with its rescaled plan (`Plan::rescaled`): the
     /// report describes that job.
     pub resubmitted: bool,
+    /// One view per event-time window operator, in plan order, when
+    /// [`RunOptions::capture_event_time`] was on (else empty).
+    pub event_time: Vec<crate::report::event_time::EventTimeView>,
 }
 
 /// Runs one simulation of a planned scenario to the end (or to a limit). Faults strike as

@@ -21,9 +21,9 @@ use std::sync::Once;
 /// The embedded font (DejaVu Sans, Bitstream Vera licence: `fonts/DejaVu-LICENSE`).
 const FONT: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
 /// The family every chart asks for.
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {

@@ -117,6 +117,9 @@ impl Chain {
             Entry::Emitted(j) => (j, None, Some(j)),
         };
         let scope = std::mem::take(&mut self.below[root]);
+        for &j in &scope {
+            self.ops[j].op.set_capture_clock(t0);
+        }
         forward(
             &mut self.ops,
             &scope,
@@ -170,6 +173,7 @@ impl Chain {
         let slot = &mut self.ops[j];
         slot.watermark = wm;
         if slot.op.has_event_time() {
+            slot.op.set_capture_clock(t);
             slot.out.clear();
             slot.side.clear();
             slot.op
@@ -240,6 +244,7 @@ impl Chain {
             }
             let slot = &mut self.ops[j];
             if slot.op.next_processing_timer().is_some_and(|n| n <= now_ms) {
+                slot.op.set_capture_clock(t);
                 slot.out.clear();
                 slot.side.clear();
                 slot.op

@@ -94,6 +94,9 @@ impl Simulation<'_> {
 
     /// Runs one work item of a task at the current time; returns its CPU time.
     pub(in crate::sim) fn work_item(&mut self, ti: u32) -> SimDuration {
+        if let Some(c) = self.event_time.as_mut() {
+            c.attach(&mut self.tasks[ti as usize]);
+        }
         if !self.tasks[ti as usize].priority.is_empty() {
             return self.priority_item(ti);
         }
@@ -200,6 +203,9 @@ impl Simulation<'_> {
         snapshot: Option<(u64, SimTime)>,
         end_of_input: bool,
     ) -> SimTime {
+        if let Some(c) = self.event_time.as_mut() {
+            c.drain(&mut self.tasks[ti as usize], &self.interner);
+        }
         if let Some(o) = self.observer.as_mut() {
             let (task, drain) = (&mut self.tasks[ti as usize], self.trace.is_none());
             o.work_item_done(end, ti, task, &self.interner, drain);

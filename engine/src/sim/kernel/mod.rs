@@ -68,6 +68,8 @@ pub struct Simulation<'a> {
     pub(in crate::sim) pool: buffer::BufferPool,
     pub(in crate::sim) scratch: String,
     pub(in crate::sim) trace: Option<Trace>,
+    /// What the event-time diagram draws, when captured ([`RunOptions::capture_event_time`]).
+    pub(in crate::sim) event_time: Option<crate::sim::event_time::Collector>,
     pub(in crate::sim) finished: usize,
     pub(in crate::sim) failure: Option<String>,
     /// Watermark alignment groups: name, maximum drift, member source tasks.
@@ -203,6 +205,9 @@ impl<'a> Simulation<'a> {
             pool: buffer::BufferPool::default(),
             scratch: String::new(),
             trace,
+            event_time: opts
+                .capture_event_time
+                .then(crate::sim::event_time::Collector::default),
             finished: 0,
             failure: None,
             alignment: alignment_groups(s, p, &rt.task_of),
@@ -375,6 +380,9 @@ impl<'a> Simulation<'a> {
             trace_lines: trace.as_ref().map_or(0, Trace::lines),
             visible,
             resubmitted: self.sp.resubmitted,
+            event_time: self.event_time.take().map_or_else(Vec::new, |c| {
+                c.finish(self.s, self.p, &self.tasks, self.queue.now())
+            }),
         })
     }
 
