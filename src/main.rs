@@ -5,6 +5,7 @@ mod commands;
 mod compare;
 mod explain;
 mod run_progress;
+mod run_report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -33,6 +34,10 @@ enum Command {
         /// Write the event trace (JSON lines) here.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// Write the run's report here: report.html (space-time diagram, per-subtask
+        /// charts, tables), report.json, charts (SVG and PNG) and CSV series.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
         /// Print only the one-line result, not the summary.
         #[arg(long, short)]
         quiet: bool,
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
             seed,
             json,
             trace,
+            out,
             quiet,
             rows,
             chaos,
@@ -139,6 +145,7 @@ fn main() -> ExitCode {
             commands::RunOutput {
                 json: json.as_deref(),
                 trace: trace.as_deref(),
+                out: out.as_deref(),
                 quiet,
                 rows,
             },

@@ -19,9 +19,11 @@
 //! | [`charts`] | the charts, each drawn once for SVG and once for PNG |
 //! | [`tables`] | CSV time series and summary tables |
 //! | [`html`] | the self-contained HTML pages |
+//! | [`run_page`] | the report of one run: space-time diagram, per-subtask charts, tables |
 
 pub mod charts;
 pub mod html;
+pub mod run_page;
 pub mod tables;
 
 pub use streamlab_engine::report::{

@@ -1,0 +1,900 @@
+//! The space-time diagram: one lane per subtask (grouped by chain, labelled with its
+//! TaskManager and slot), simulated processing time across. On the lanes: network buffers as
+//! arrows from the sender's lane to the receiver's, checkpoint barriers as ticks (one per
+//! snapshot) with their alignment spans, backpressure as hatching, watermark advances, window
+//! firings, late elements, two-phase-commit commits, restores of the sources and the replay
+//! after them. Above the lanes the job's row: checkpoints from trigger to completion,
+//! failures, restarts, status changes; a failure's downtime hatches every lane.
+//!
+//! Marks close together on one lane (within a few pixels) are drawn as one with `data-count`
+//! — and the page says how many events each kind drew as how many marks — so the size of the
+//! picture is bounded by its width, not by the length of the run.
+
+use super::bins::Agg;
+use super::lanes::{Lane, lanes_hit};
+use super::svg::{TimeScale, et, mark, n_of, pt, time_axis};
+use super::timeline::{Buffers, Fires, Ranged, Span, TaskTimeline, Timeline};
+use crate::RunReport;
+use crate::html::esc;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use streamlab_engine::report::cut_middle;
+
+/// Width of the picture (px).
+const WIDTH: f64 = 1200.0;
+/// Width of the lane labels (px).
+const LABEL_W: f64 = 250.0;
+/// Height of a lane (px).
+const LANE_H: f64 = 30.0;
+/// Top of the job's row (px).
+const JOB_Y: f64 = 48.0;
+/// Height of the job's row (px).
+const JOB_H: f64 = 44.0;
+/// Arrows for buffers at most (over all channels).
+const BUFFER_MARKS: f64 = 600.0;
+
+/// The diagram and what it says about how it aggregated.
+#[derive(Debug, Clone)]
+pub struct SpaceTime {
+    /// The `<svg id="space-time">` element.
+    pub svg: String,
+    /// One sentence per kind of mark drawn: how many events as how many marks.
+    pub notes: Vec<String>,
+}
+
+/// Where things go: the lanes, their tops, the time scale.
+struct Layout<'a> {
+    lanes: &'a [Lane],
+    tops: Vec<f64>,
+    sc: TimeScale,
+    bottom: f64,
+}
+
+impl Layout<'_> {
+    fn mid(&self, lane: usize) -> f64 {
+        self.tops[lane] + LANE_H / 2.0
+    }
+    fn lanes_top(&self) -> f64 {
+        self.tops.first().copied().unwrap_or(JOB_Y + JOB_H)
+    }
+}
+
+/// Counts of events and marks per kind, for the notes.
+#[derive(Default)]
+struct Tally(BTreeMap<&'static str, (u64, u64)>);
+
+impl Tally {
+    fn add(&mut self, kind: &'static str, events: u64) {
+        let e = self.0.entry(kind).or_default();
+        e.0 += events;
+        e.1 += 1;
+    }
+}
+
+/// Draws the diagram of a run.
+pub fn space_time(report: &RunReport, lanes: &[Lane], tl: &Timeline) -> SpaceTime {
+    let end_ns = tl
+        .end_ns
+        .max(report.outcome.at_ns)
+        .max((report.sim_duration_ms * 1e6) as u64)
+        .max(1);
+    let sc = TimeScale {
+        x0: LABEL_W,
+        width: WIDTH - LABEL_W - 20.0,
+        end_ns,
+    };
+    let mut tops = Vec::new();
+    let mut y = JOB_Y + JOB_H + 12.0;
+    for (i, l) in lanes.iter().enumerate() {
+        if i > 0 && (lanes[i - 1].chain != l.chain || lanes[i - 1].epoch != l.epoch) {
+            y += if lanes[i - 1].epoch != l.epoch {
+                24.0
+            } else {
+                8.0
+            };
+        }
+        tops.push(y);
+        y += LANE_H;
+    }
+    let lay = Layout {
+        lanes,
+        tops,
+        sc,
+        bottom: y,
+    };
+    let legend_y = y + 44.0;
+    let height = legend_y + 70.0;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "<svg id=\"space-time\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">"
+    );
+    o.push_str(DEFS);
+    backgrounds(&mut o, &lay);
+    time_axis(&mut o, &sc, JOB_Y - 8.0, true, lay.bottom);
+    let mut tally = Tally::default();
+    buffers(&mut o, &lay, tl, &mut tally);
+    for (i, l) in lanes.iter().enumerate() {
+        let _ = writeln!(o, "<g class=\"lane\" data-task=\"{}\">", esc(&l.name));
+        lane_label(&mut o, &lay, i);
+        if let Some(tt) = l.timeline(tl) {
+            lane_marks(&mut o, &lay, i, tt, &mut tally);
+        }
+        o.push_str("</g>\n");
+    }
+    job_row(&mut o, &lay, report, tl, &mut tally);
+    failures(&mut o, &lay, report, &mut tally);
+    time_axis(&mut o, &sc, lay.bottom + 6.0, false, lay.bottom + 6.0);
+    legend(&mut o, legend_y);
+    o.push_str("</svg>\n");
+    SpaceTime {
+        svg: o,
+        notes: notes(&tally, &lay),
+    }
+}
+
+/// Patterns: backpressure hatching, downtime cross-hatching; the buffer arrowhead.
+const DEFS: &str = "<defs>\
+<pattern id=\"hatch-bp\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#fbe3e3\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#d62728\" stroke-width=\"2\"/></pattern>\
+<pattern id=\"hatch-down\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\"><rect width=\"8\" height=\"8\" fill=\"#d9d9d9\" fill-opacity=\"0.75\"/><path d=\"M0,0 L8,8 M8,0 L0,8\" stroke=\"#555\" stroke-width=\"0.8\"/></pattern>\
+<marker id=\"st-arrow\" markerWidth=\"6\" markerHeight=\"6\" refX=\"5\" refY=\"3\" orient=\"auto\"><path d=\"M0,0 L6,3 L0,6 z\" fill=\"#777\"/></marker>\
+</defs>\n";
+
+/// Lane backgrounds (alternating per chain) and group captions, under everything.
+fn backgrounds(o: &mut String, lay: &Layout<'_>) {
+    let sc = &lay.sc;
+    let _ = writeln!(
+        o,
+        "<g class=\"backgrounds\"><rect x=\"{:.1}\" y=\"{JOB_Y}\" width=\"{:.1}\" height=\"{JOB_H}\" fill=\"#f2f4f8\"/><text x=\"6\" y=\"{}\" font-weight=\"bold\">job (JobManager)</text><text x=\"6\" y=\"{}\" fill=\"#555\" font-size=\"10\">checkpoints, failures, restarts</text>",
+        sc.x0,
+        sc.width,
+        JOB_Y + 18.0,
+        JOB_Y + 32.0
+    );
+    let mut shade = false;
+    for (i, l) in lay.lanes.iter().enumerate() {
+        if i > 0 && (lay.lanes[i - 1].chain != l.chain || lay.lanes[i - 1].epoch != l.epoch) {
+            shade = !shade;
+        }
+        if i > 0 && lay.lanes[i - 1].epoch != l.epoch {
+            let _ = writeln!(
+                o,
+                "<text x=\"6\" y=\"{}\" font-style=\"italic\" fill=\"#333\">after the rescale: the job resubmitted from its savepoint</text>",
+                lay.tops[i] - 8.0
+            );
+        }
+        let _ = writeln!(
+            o,
+            "<rect x=\"{:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{LANE_H}\" fill=\"{}\"/>",
+            sc.x0,
+            lay.tops[i],
+            sc.width,
+            if shade { "#f4f4f4" } else { "#fbfbfb" }
+        );
+    }
+    o.push_str("</g>\n");
+}
+
+/// The lane's name and place, and its line from start to finish.
+fn lane_label(o: &mut String, lay: &Layout<'_>, i: usize) {
+    let (l, top) = (&lay.lanes[i], lay.tops[i]);
+    let _ = writeln!(
+        o,
+        "<text x=\"6\" y=\"{}\">{}</text><text x=\"6\" y=\"{}\" font-size=\"9.5\" fill=\"#555\">{}</text><line x1=\"{:.1}\" y1=\"{}\" x2=\"{:.1}\" y2=\"{}\" stroke=\"#bbb\"/>",
+        top + 13.0,
+        esc(&cut_middle(&l.name, 40)),
+        top + 25.0,
+        esc(&l.place()),
+        lay.sc.x0,
+        lay.mid(i),
+        lay.sc.x0 + lay.sc.width,
+        lay.mid(i)
+    );
+}
+
+/// Merges aggregates whose first event falls into the same `px`-wide column (they come in
+/// time order).
+fn by_column<A: Agg>(items: impl Iterator<Item = A>, sc: &TimeScale, px: f64) -> Vec<A> {
+    let mut out: Vec<(u64, A)> = Vec::new();
+    for a in items {
+        let c = sc.column(a.first_ns(), px);
+        match out.last_mut() {
+            Some((lc, last)) if *lc == c => last.merge(a),
+            _ => out.push((c, a)),
+        }
+    }
+    out.into_iter().map(|(_, a)| a).collect()
+}
+
+/// Merges spans that start within a pixel of the previous one's end.
+fn merge_spans(spans: &[Span], sc: &TimeScale) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::new();
+    for s in spans {
+        match out.last_mut() {
+            Some(l) if sc.x(s.start_ns) - sc.x(l.end_ns) < 1.0 => {
+                l.end_ns = l.end_ns.max(s.end_ns);
+                l.n += s.n;
+                l.checkpoint = s.checkpoint;
+            }
+            _ => out.push(*s),
+        }
+    }
+    out
+}
+
+/// `a` or `a–b`.
+fn range(a: String, b: String) -> String {
+    if a == b { a } else { format!("{a}–{b}") }
+}
+
+/// Everything on one lane.
+fn lane_marks(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tally: &mut Tally) {
+    let sc = &lay.sc;
+    let (top, name) = (lay.tops[i], &lay.lanes[i].name);
+    for s in merge_spans(&tt.backpressure.done, sc) {
+        let (x1, x2) = (sc.x(s.start_ns), sc.x(s.end_ns).max(sc.x(s.start_ns) + 1.0));
+        let tip = format!(
+            "backpressure on {name}: {} at {} ({}): it had input to process but no free output buffer",
+            n_of(s.n, "stretch", "stretches"),
+            range(pt(s.start_ns), pt(s.end_ns)),
+            pt(s.end_ns - s.start_ns)
+        );
+        let attrs = format!(
+            "x=\"{x1:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{LANE_H}\" fill=\"url(#hatch-bp)\"",
+            x2 - x1
+        );
+        mark(o, "rect", "backpressure", s.n, &tip, &attrs, "");
+        tally.add("backpressure", s.n);
+    }
+    for s in merge_spans(&tt.alignments.done, sc) {
+        let (x1, x2) = (sc.x(s.start_ns), sc.x(s.end_ns).max(sc.x(s.start_ns) + 2.0));
+        let tip = format!(
+            "barrier alignment on {name} ({}, checkpoint {} the last): from its first barrier at {} until the last at {} ({}); exactly-once alignment holds back the channels whose barrier came",
+            n_of(s.n, "alignment", "alignments"),
+            s.checkpoint,
+            pt(s.start_ns),
+            pt(s.end_ns),
+            pt(s.end_ns - s.start_ns)
+        );
+        let attrs = format!(
+            "x=\"{x1:.1}\" y=\"{}\" width=\"{:.1}\" height=\"6\" fill=\"#1f3a93\"",
+            top + 2.0,
+            x2 - x1
+        );
+        mark(o, "rect", "alignment", s.n, &tip, &attrs, "");
+        tally.add("alignment", s.n);
+    }
+    barriers(o, lay, i, tt, tally);
+    fires(o, lay, i, tt, tally);
+    watermarks(o, lay, i, tt, tally);
+    late(o, lay, i, tt, tally);
+    commits(o, lay, i, tt, tally);
+    restores(o, lay, i, tt, tally);
+    if let Some(f) = tt.finished_ns {
+        let x = sc.x(f);
+        let tip = format!("{name} finished at {}", pt(f));
+        let attrs = format!(
+            "x=\"{:.1}\" y=\"{}\" width=\"3\" height=\"{}\" fill=\"#444\"",
+            x - 1.5,
+            top + 8.0,
+            LANE_H - 16.0
+        );
+        mark(o, "rect", "finished", 1, &tip, &attrs, "");
+    }
+}
+
+/// One tick per snapshot (a barrier passed the subtask: its state is in the checkpoint).
+fn barriers(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tally: &mut Tally) {
+    let (sc, top, name) = (&lay.sc, lay.tops[i], &lay.lanes[i].name);
+    for r in by_column(tt.snapshots.iter().map(|(_, r)| r.clone()), sc, 2.0) {
+        let x = sc.x(r.count.first_ns);
+        let tip = if r.count.n == 1 {
+            format!(
+                "barrier of checkpoint {}: {name} took its snapshot at {} ({} bytes of state)",
+                r.min,
+                pt(r.count.first_ns),
+                r.sum
+            )
+        } else {
+            format!(
+                "{} of checkpoints {}: {name} took its snapshots at {} ({} bytes of state)",
+                n_of(r.count.n, "barrier", "barriers"),
+                range(r.min.to_string(), r.max.to_string()),
+                range(pt(r.count.first_ns), pt(r.count.last_ns)),
+                r.sum
+            )
+        };
+        let attrs = format!(
+            "x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#000\" stroke-width=\"2.5\"",
+            top + 1.0,
+            top + LANE_H - 1.0
+        );
+        mark(o, "line", "barrier", r.count.n, &tip, &attrs, "");
+        tally.add("barrier", r.count.n);
+    }
+}
+
+/// A circle per firing (several close together: one, larger).
+fn fires(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tally: &mut Tally) {
+    let (sc, name) = (&lay.sc, &lay.lanes[i].name);
+    let y = lay.mid(i);
+    for f in by_column(tt.fires.iter().map(|(_, f)| f.clone()), sc, 3.0) {
+        let Fires {
+            count,
+            window_start,
+            window_end,
+            watermark,
+            first_key,
+        } = &f;
+        let x = sc.x(count.first_ns);
+        let tip = if count.n == 1 {
+            format!(
+                "window [{}, {}) for key {first_key} fired on {name} at {}: the watermark {} passed its end",
+                et(*window_start),
+                et(*window_end),
+                pt(count.first_ns),
+                et(*watermark)
+            )
+        } else {
+            format!(
+                "{} fired on {name} at {} (windows from {} to {}, the first for key {first_key}); watermark {}",
+                n_of(count.n, "window", "windows"),
+                range(pt(count.first_ns), pt(count.last_ns)),
+                et(*window_start),
+                et(*window_end),
+                et(*watermark)
+            )
+        };
+        let r = 3.5 + (count.n as f64).log10().min(3.0);
+        let attrs =
+            format!("cx=\"{x:.1}\" cy=\"{y}\" r=\"{r:.1}\" fill=\"#ff9f1c\" stroke=\"#7a4a00\"");
+        mark(o, "circle", "fire", count.n, &tip, &attrs, "");
+        tally.add("fire", count.n);
+    }
+}
+
+/// A small upward triangle at the lane's foot per watermark advance.
+fn watermarks(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tally: &mut Tally) {
+    let (sc, top, name) = (&lay.sc, lay.tops[i], &lay.lanes[i].name);
+    let y = top + LANE_H - 1.0;
+    for r in by_column(tt.watermarks.iter().map(|(_, r)| r.clone()), sc, 10.0) {
+        let x = sc.x(r.count.first_ns);
+        let tip = if r.count.n == 1 {
+            format!(
+                "watermark of {name} advanced to {} at {}",
+                et(r.max),
+                pt(r.count.first_ns)
+            )
+        } else {
+            format!(
+                "watermark of {name} advanced {} times at {}: from {} to {}",
+                r.count.n,
+                range(pt(r.count.first_ns), pt(r.count.last_ns)),
+                et(r.min),
+                et(r.max)
+            )
+        };
+        let attrs = format!(
+            "points=\"{:.1},{y} {:.1},{y} {x:.1},{:.1}\" fill=\"#2a9d8f\"",
+            x - 3.0,
+            x + 3.0,
+            y - 6.0
+        );
+        mark(o, "polygon", "watermark", r.count.n, &tip, &attrs, "");
+        tally.add("watermark", r.count.n);
+    }
+}
+
+/// Late elements: added to a window within the allowed lateness, sent to the side output,
+/// or dropped — a downward triangle, filled differently.
+fn late(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tally: &mut Tally) {
+    let (sc, top, name) = (&lay.sc, lay.tops[i], &lay.lanes[i].name);
+    for kind in ["added", "side", "dropped"] {
+        let items = tt
+            .late
+            .iter()
+            .filter(|(k, _)| **k == kind)
+            .map(|(_, r)| r.clone());
+        let (what, fill, stroke) = match kind {
+            "added" => (
+                "added to its window within the allowed lateness",
+                "#fff",
+                "#c2185b",
+            ),
+            "side" => ("sent to the late side output", "#f8bbd0", "#c2185b"),
+            _ => (
+                "dropped (no window takes it, no side output)",
+                "#c2185b",
+                "#000",
+            ),
+        };
+        for r in by_column(items, sc, 3.0) {
+            let x = sc.x(r.count.first_ns);
+            let tip = format!(
+                "{} on {name} at {}, timestamp {}: {what}",
+                n_of(r.count.n, "late element", "late elements"),
+                range(pt(r.count.first_ns), pt(r.count.last_ns)),
+                range(et(r.min), et(r.max))
+            );
+            let y = top + 3.0;
+            let attrs = format!(
+                "points=\"{:.1},{y} {:.1},{y} {x:.1},{:.1}\" fill=\"{fill}\" stroke=\"{stroke}\"",
+                x - 4.0,
+                x + 4.0,
+                y + 8.0
+            );
+            mark(o, "polygon", "late", r.count.n, &tip, &attrs, "");
+            tally.add("late", r.count.n);
+        }
+    }
+}
+
+/// A square per commit of a two-phase-commit sink.
+fn commits(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tally: &mut Tally) {
+    let (sc, top, name) = (&lay.sc, lay.tops[i], &lay.lanes[i].name);
+    for r in by_column(tt.commits.iter().map(|(_, r)| r.clone()), sc, 4.0) {
+        let x = sc.x(r.count.first_ns);
+        let tip = format!(
+            "{} on {name} (checkpoint {}) at {}: {} records of its pre-committed transactions become visible",
+            n_of(r.count.n, "commit", "commits"),
+            range(r.min.to_string(), r.max.to_string()),
+            range(pt(r.count.first_ns), pt(r.count.last_ns)),
+            r.sum
+        );
+        let attrs = format!(
+            "x=\"{:.1}\" y=\"{}\" width=\"7\" height=\"7\" fill=\"#6a3d9a\" stroke=\"#fff\"",
+            x - 3.5,
+            top + LANE_H - 10.0
+        );
+        mark(o, "rect", "commit", r.count.n, &tip, &attrs, "");
+        tally.add("commit", r.count.n);
+    }
+}
+
+/// A diamond per restore of a source subtask, and the replay after it as a dashed span.
+fn restores(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tally: &mut Tally) {
+    let (sc, top, name) = (&lay.sc, lay.tops[i], &lay.lanes[i].name);
+    let y = lay.mid(i);
+    for r in &tt.restores {
+        let x = sc.x(r.at_ns);
+        if r.replayed > 0 {
+            let end = r.replay_end_ns.unwrap_or(sc.end_ns);
+            let x2 = sc.x(end).max(x + 6.0);
+            let tip = format!(
+                "replay on {name}: {} records read again from {} until about {} (when it had sent as many records again{})",
+                r.replayed,
+                pt(r.at_ns),
+                pt(end),
+                if r.replay_end_ns.is_none() {
+                    "; not reached before the run ended"
+                } else {
+                    ""
+                }
+            );
+            let attrs = format!(
+                "x=\"{x:.1}\" y=\"{}\" width=\"{:.1}\" height=\"8\" fill=\"#d8f0d2\" stroke=\"#2ca02c\" stroke-dasharray=\"3 2\"",
+                top + LANE_H - 10.0,
+                x2 - x
+            );
+            mark(o, "rect", "replay", 1, &tip, &attrs, "");
+            tally.add("replay", 1);
+        }
+        let splits: Vec<String> = r
+            .splits
+            .iter()
+            .map(|s| {
+                format!(
+                    "split {} resumes at offset {} (had read {})",
+                    s.split, s.offset, s.reached
+                )
+            })
+            .collect();
+        let tip = format!(
+            "restore of {name} at {} from {}: {}; {} records are read again",
+            pt(r.at_ns),
+            r.checkpoint
+                .map_or("the beginning (no checkpoint)".into(), |c| format!(
+                    "checkpoint {c}"
+                )),
+            splits.join(", "),
+            r.replayed
+        );
+        let attrs = format!(
+            "points=\"{x:.1},{:.1} {:.1},{y} {x:.1},{:.1} {:.1},{y}\" fill=\"#2ca02c\" stroke=\"#000\"",
+            y - 7.0,
+            x + 6.0,
+            y + 7.0,
+            x - 6.0
+        );
+        mark(o, "polygon", "restore", 1, &tip, &attrs, "");
+        tally.add("restore", 1);
+    }
+}
+
+/// Network buffers as arrows from the sender's lane to the receiver's; the buffers of one
+/// channel close together are one arrow.
+fn buffers(o: &mut String, lay: &Layout<'_>, tl: &Timeline, tally: &mut Tally) {
+    let Some(b) = &tl.buffers else { return };
+    let index: BTreeMap<(u32, &str), usize> = lay
+        .lanes
+        .iter()
+        .enumerate()
+        .map(|(i, l)| ((l.epoch, l.name.as_str()), i))
+        .collect();
+    let mut per_channel: BTreeMap<(usize, usize), Vec<Buffers>> = BTreeMap::new();
+    for ((epoch, from, to), x) in b.iter() {
+        let (Some(&f), Some(&t)) = (
+            index.get(&(*epoch, from.as_str())),
+            index.get(&(*epoch, to.as_str())),
+        ) else {
+            continue;
+        };
+        per_channel.entry((f, t)).or_default().push(x.clone());
+    }
+    let px = (per_channel.len() as f64 * lay.sc.width / BUFFER_MARKS).max(8.0);
+    o.push_str("<g class=\"buffers\" stroke=\"#888\" stroke-opacity=\"0.45\">\n");
+    for ((f, t), items) in per_channel {
+        for x in by_column(items.into_iter(), &lay.sc, px) {
+            let sent = (x.first_sent_ns + x.last_sent_ns) / 2;
+            let arrived = (x.first_arrived_ns + x.last_arrived_ns) / 2;
+            let (y1, y2) = (lay.mid(f), lay.mid(t));
+            let y2 = if y2 > y1 { y2 - 5.0 } else { y2 + 5.0 };
+            let tip = format!(
+                "{} {} → {}: {} records, {} bytes; sent {}, arrived {}",
+                n_of(x.n, "network buffer", "network buffers"),
+                lay.lanes[f].name,
+                lay.lanes[t].name,
+                x.records,
+                x.bytes,
+                range(pt(x.first_sent_ns), pt(x.last_sent_ns)),
+                range(pt(x.first_arrived_ns), pt(x.last_arrived_ns))
+            );
+            let attrs = format!(
+                "x1=\"{:.1}\" y1=\"{y1}\" x2=\"{:.1}\" y2=\"{y2}\" marker-end=\"url(#st-arrow)\"",
+                lay.sc.x(sent),
+                lay.sc.x(arrived)
+            );
+            mark(o, "line", "buffer", x.n, &tip, &attrs, "");
+            tally.add("buffer", x.n);
+        }
+    }
+    o.push_str("</g>\n");
+    unaligned(o, lay, tl, &index, tally);
+}
+
+/// Unaligned barriers as dashed dark arrows: they overtake the buffers queued in the channel.
+fn unaligned(
+    o: &mut String,
+    lay: &Layout<'_>,
+    tl: &Timeline,
+    index: &BTreeMap<(u32, &str), usize>,
+    tally: &mut Tally,
+) {
+    let Some(u) = &tl.unaligned else { return };
+    let mut per_channel: BTreeMap<(usize, usize), Vec<Ranged>> = BTreeMap::new();
+    for ((epoch, from, to), x) in u.iter() {
+        if let (Some(&f), Some(&t)) = (
+            index.get(&(*epoch, from.as_str())),
+            index.get(&(*epoch, to.as_str())),
+        ) {
+            per_channel.entry((f, t)).or_default().push(x.clone());
+        }
+    }
+    for ((f, t), items) in per_channel {
+        for r in by_column(items.into_iter(), &lay.sc, 3.0) {
+            let x = lay.sc.x(r.count.first_ns);
+            let tip = format!(
+                "{} of checkpoint {} {} → {} at {}: overtook {} queued buffers (they go into the checkpoint as channel state)",
+                n_of(r.count.n, "unaligned barrier", "unaligned barriers"),
+                range(r.min.to_string(), r.max.to_string()),
+                lay.lanes[f].name,
+                lay.lanes[t].name,
+                range(pt(r.count.first_ns), pt(r.count.last_ns)),
+                r.sum
+            );
+            let attrs = format!(
+                "x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"4 2\"",
+                lay.mid(f),
+                lay.mid(t)
+            );
+            mark(o, "line", "unaligned", r.count.n, &tip, &attrs, "");
+            tally.add("unaligned barrier", r.count.n);
+        }
+    }
+}
+
+/// The job's row: checkpoints (trigger → completion), restarts, status changes, savepoints.
+fn job_row(o: &mut String, lay: &Layout<'_>, report: &RunReport, tl: &Timeline, tally: &mut Tally) {
+    let sc = &lay.sc;
+    o.push_str("<g class=\"job\">\n");
+    let mut last_label_x = f64::MIN;
+    for (id, c) in &tl.checkpoints {
+        let Some(start) = c.triggered_ns else {
+            continue;
+        };
+        let end = c
+            .completed_ns
+            .or(c.failed.as_ref().map(|f| f.0))
+            .unwrap_or(sc.end_ns);
+        let (x1, x2) = (sc.x(start), sc.x(end).max(sc.x(start) + 2.0));
+        let rep = report.checkpoints.iter().find(|r| r.id == *id);
+        let outcome = match (&c.failed, c.completed_ns) {
+            (Some((_, why)), _) => format!("failed: {why}"),
+            (None, Some(_)) => "completed".into(),
+            _ => "pending at the end".into(),
+        };
+        let mut tip = format!(
+            "checkpoint {id}: triggered at {}, {outcome} at {} ({})",
+            pt(start),
+            pt(end),
+            pt(end - start)
+        );
+        if let Some(r) = rep {
+            let _ = write!(
+                tip,
+                "; barriers {}, longest alignment {} ms, {} bytes of state",
+                r.barriers, r.alignment_ms, r.size_bytes
+            );
+        }
+        let failed = c.failed.is_some();
+        let attrs = format!(
+            "x=\"{x1:.1}\" y=\"{}\" width=\"{:.1}\" height=\"10\" fill=\"{}\" stroke=\"{}\"{}",
+            JOB_Y + 6.0,
+            x2 - x1,
+            if failed { "#fff" } else { "#555" },
+            if failed { "#c00" } else { "#000" },
+            if failed {
+                " stroke-dasharray=\"3 2\""
+            } else {
+                ""
+            }
+        );
+        mark(o, "rect", "checkpoint", 1, &tip, &attrs, "");
+        tally.add("checkpoint", 1);
+        if x1 - last_label_x > 18.0 {
+            let _ = writeln!(
+                o,
+                "<text x=\"{x1:.1}\" y=\"{}\" font-size=\"9\" fill=\"#333\">{id}</text>",
+                JOB_Y + 26.0
+            );
+            last_label_x = x1;
+        }
+    }
+    let y = JOB_Y + 34.0;
+    for e in &tl.job {
+        let x = sc.x(e.at_ns);
+        let tip = format!("{} at {}", e.text, pt(e.at_ns));
+        let (kind, shape) = match e.kind {
+            "restart" => (
+                "restart",
+                format!(
+                    "<polygon points=\"{:.1},{} {:.1},{} {x:.1},{}\" fill=\"#2ca02c\" stroke=\"#000\"/>",
+                    x - 5.0,
+                    y + 5.0,
+                    x + 5.0,
+                    y + 5.0,
+                    y - 5.0
+                ),
+            ),
+            "fault" | "heartbeat_timeout" => (
+                e.kind,
+                format!(
+                    "<rect x=\"{:.1}\" y=\"{}\" width=\"7\" height=\"7\" fill=\"#fff\" stroke=\"#c00\"/>",
+                    x - 3.5,
+                    y - 3.5
+                ),
+            ),
+            _ => (
+                "status",
+                format!("<circle cx=\"{x:.1}\" cy=\"{y}\" r=\"3\" fill=\"#888\"/>"),
+            ),
+        };
+        mark(o, "g", kind, 1, &tip, "", &shape);
+        if kind == "restart" {
+            annotate(o, x + 8.0, y + 4.0, "restart", "start");
+        }
+    }
+    o.push_str("</g>\n");
+}
+
+/// One mark per failure of the report: a red line through every lane and a cross in the job's
+/// row; the downtime hatches every lane; the lanes the failure hit get a cross each.
+fn failures(o: &mut String, lay: &Layout<'_>, report: &RunReport, tally: &mut Tally) {
+    let sc = &lay.sc;
+    let (top, bottom) = (lay.lanes_top(), lay.bottom);
+    for f in &report.failures {
+        let at = (f.at_ms * 1e6).round() as u64;
+        let x = sc.x(at);
+        let down_end = f
+            .downtime_ms
+            .map_or(sc.end_ns, |d| ((f.at_ms + d) * 1e6).round() as u64);
+        let x2 = sc.x(down_end).max(x + 2.0);
+        let tip = format!(
+            "downtime from {} to {} ({}): no record processed until the restored subtasks ran again{}",
+            pt(at),
+            pt(down_end),
+            pt(down_end - at),
+            if f.downtime_ms.is_none() {
+                " — the job failed and did not restart"
+            } else {
+                ""
+            }
+        );
+        let attrs = format!(
+            "x=\"{x:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"url(#hatch-down)\" stroke=\"#555\"",
+            x2 - x,
+            bottom - top
+        );
+        mark(o, "rect", "downtime", 1, &tip, &attrs, "");
+        tally.add("downtime", 1);
+        let tip = format!(
+            "failure at {}: {}; {} restarted, {}, down {}",
+            pt(at),
+            f.cause,
+            n_of(u64::from(f.tasks_restarted), "subtask", "subtasks"),
+            f.restored_checkpoint
+                .map_or("started over without a checkpoint".into(), |c| format!(
+                    "restored from checkpoint {c}"
+                )),
+            f.downtime_ms
+                .map_or("for the rest of the run".into(), |d| pt((d * 1e6) as u64))
+        );
+        let yc = JOB_Y + 34.0;
+        let inner = format!(
+            "<line x1=\"{x:.1}\" y1=\"{JOB_Y}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"#c00\" stroke-width=\"2\"/><path d=\"M{:.1},{:.1} L{:.1},{:.1} M{:.1},{:.1} L{:.1},{:.1}\" stroke=\"#c00\" stroke-width=\"3\"/>",
+            x - 6.0,
+            yc - 6.0,
+            x + 6.0,
+            yc + 6.0,
+            x + 6.0,
+            yc - 6.0,
+            x - 6.0,
+            yc + 6.0
+        );
+        mark(o, "g", "failure", 1, &tip, "", &inner);
+        tally.add("failure", 1);
+        annotate(o, x + 9.0, JOB_Y + 38.0, &cut_middle(&f.cause, 40), "start");
+        if x2 - x > 90.0 {
+            annotate(
+                o,
+                (x + x2) / 2.0,
+                (top + bottom) / 2.0,
+                &format!("downtime {}", pt(down_end - at)),
+                "middle",
+            );
+        }
+        for i in lanes_hit(lay.lanes, &f.cause) {
+            let y = lay.mid(i);
+            let tip = format!("{} lost at {}: {}", lay.lanes[i].name, pt(at), f.cause);
+            let inner = format!(
+                "<path d=\"M{:.1},{:.1} L{:.1},{:.1} M{:.1},{:.1} L{:.1},{:.1}\" stroke=\"#c00\" stroke-width=\"3\"/>",
+                x - 5.0,
+                y - 5.0,
+                x + 5.0,
+                y + 5.0,
+                x + 5.0,
+                y - 5.0,
+                x - 5.0,
+                y + 5.0
+            );
+            mark(o, "g", "lost", 1, &tip, "", &inner);
+        }
+    }
+}
+
+/// A label on a white ground, for the few things a screenshot must name.
+fn annotate(o: &mut String, x: f64, y: f64, text: &str, anchor: &str) {
+    let w = text.chars().count() as f64 * 6.2 + 6.0;
+    let left = match anchor {
+        "middle" => x - w / 2.0,
+        _ => x - 3.0,
+    };
+    let _ = writeln!(
+        o,
+        "<rect x=\"{left:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"15\" fill=\"#fff\" fill-opacity=\"0.9\"/><text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{anchor}\" font-weight=\"bold\">{}</text>",
+        y - 11.0,
+        esc(text)
+    );
+}
+
+/// The legend: every kind of mark with its shape.
+fn legend(o: &mut String, y: f64) {
+    let items: [(&str, &str); 16] = [
+        (
+            "<line x1=\"7\" y1=\"-7\" x2=\"7\" y2=\"7\" stroke=\"#000\" stroke-width=\"2.5\"/>",
+            "barrier (snapshot)",
+        ),
+        (
+            "<rect x=\"0\" y=\"-3\" width=\"14\" height=\"6\" fill=\"#1f3a93\"/>",
+            "barrier alignment",
+        ),
+        (
+            "<line x1=\"0\" y1=\"-6\" x2=\"12\" y2=\"6\" stroke=\"#777\" marker-end=\"url(#st-arrow)\"/>",
+            "network buffer(s)",
+        ),
+        (
+            "<line x1=\"7\" y1=\"-7\" x2=\"7\" y2=\"7\" stroke=\"#000\" stroke-dasharray=\"4 2\"/>",
+            "unaligned barrier",
+        ),
+        (
+            "<rect x=\"0\" y=\"-7\" width=\"14\" height=\"14\" fill=\"url(#hatch-bp)\"/>",
+            "backpressure",
+        ),
+        (
+            "<polygon points=\"4,4 10,4 7,-2\" fill=\"#2a9d8f\"/>",
+            "watermark advance",
+        ),
+        (
+            "<circle cx=\"7\" cy=\"0\" r=\"4\" fill=\"#ff9f1c\" stroke=\"#7a4a00\"/>",
+            "window fired",
+        ),
+        (
+            "<polygon points=\"3,-4 11,-4 7,4\" fill=\"#f8bbd0\" stroke=\"#c2185b\"/>",
+            "late element",
+        ),
+        (
+            "<rect x=\"3\" y=\"-4\" width=\"7\" height=\"7\" fill=\"#6a3d9a\"/>",
+            "2PC commit",
+        ),
+        (
+            "<rect x=\"0\" y=\"-5\" width=\"14\" height=\"10\" fill=\"#555\"/>",
+            "checkpoint (job)",
+        ),
+        (
+            "<path d=\"M2,-5 L12,5 M12,-5 L2,5\" stroke=\"#c00\" stroke-width=\"3\"/>",
+            "failure / subtask lost",
+        ),
+        (
+            "<rect x=\"0\" y=\"-7\" width=\"14\" height=\"14\" fill=\"url(#hatch-down)\"/>",
+            "downtime",
+        ),
+        (
+            "<polygon points=\"2,5 12,5 7,-5\" fill=\"#2ca02c\" stroke=\"#000\"/>",
+            "restart (job)",
+        ),
+        (
+            "<polygon points=\"7,-7 13,0 7,7 1,0\" fill=\"#2ca02c\" stroke=\"#000\"/>",
+            "restore (source)",
+        ),
+        (
+            "<rect x=\"0\" y=\"-4\" width=\"14\" height=\"8\" fill=\"#d8f0d2\" stroke=\"#2ca02c\" stroke-dasharray=\"3 2\"/>",
+            "replay",
+        ),
+        (
+            "<rect x=\"5\" y=\"-6\" width=\"3\" height=\"12\" fill=\"#444\"/>",
+            "subtask finished",
+        ),
+    ];
+    let _ = writeln!(
+        o,
+        "<g class=\"legend\" font-size=\"11\"><text x=\"6\" y=\"{}\" font-weight=\"bold\">Legend</text>",
+        y + 4.0
+    );
+    for (k, (shape, label)) in items.iter().enumerate() {
+        let (col, row) = (k % 8, k / 8);
+        let x = 70.0 + col as f64 * 141.0;
+        let yy = y + row as f64 * 24.0;
+        let _ = writeln!(
+            o,
+            "<g transform=\"translate({x},{yy})\">{shape}<text x=\"18\" y=\"4\">{label}</text></g>"
+        );
+    }
+    o.push_str("</g>\n");
+}
+
+/// What each kind drew: `N events as M marks`.
+fn notes(t: &Tally, lay: &Layout<'_>) -> Vec<String> {
+    let per_px = lay.sc.end_ns as f64 / lay.sc.width;
+    t.0.iter()
+        .map(|(k, (events, marks))| {
+            if events == marks {
+                format!("{k}: {events}, each drawn")
+            } else {
+                format!(
+                    "{k}: {events} drawn as {marks} marks (those a few pixels — one pixel is {} — apart on one lane or channel are one mark; hover for the count)",
+                    pt(per_px as u64)
+                )
+            }
+        })
+        .collect()
+}
