@@ -182,7 +182,7 @@ fn tm_crash_recovery_shows_the_loss_the_downtime_the_restore_and_the_replay() {
     // the four subtasks of TaskManager 1 are marked lost
     assert_eq!(marks(&html, "lost").len(), 4);
     let restores = marks(&html, "restore");
-    assert_eq!(sum(&restores) as u64, trace_count(&trace, "restore"));
+    assert_eq!(sum(&restores), trace_count(&trace, "restore"));
     assert!(
         restores.iter().all(|r| r.tip.contains("checkpoint 4")),
         "{restores:?}"
