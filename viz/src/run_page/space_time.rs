@@ -124,6 +124,7 @@ pub fn space_time(report: &RunReport, lanes: &[Lane], tl: &Timeline) -> SpaceTim
     }
     job_row(&mut o, &lay, report, tl, &mut tally);
     failures(&mut o, &lay, report, &mut tally);
+    rescale(&mut o, &lay, report, &mut tally);
     time_axis(&mut o, &sc, lay.bottom + 6.0, false, lay.bottom + 6.0);
     legend(&mut o, legend_y);
     o.push_str("</svg>\n");
@@ -780,6 +781,33 @@ fn failures(o: &mut String, lay: &Layout<'_>, report: &RunReport, tally: &mut Ta
             mark(o, "g", "lost", 1, &tip, "", &inner);
         }
     }
+}
+
+/// A rescale's downtime: from the stop-with-savepoint's trigger until the resubmitted job
+/// runs, hatched over every lane.
+fn rescale(o: &mut String, lay: &Layout<'_>, report: &RunReport, tally: &mut Tally) {
+    let Some(r) = &report.rescale else { return };
+    let ns = |ms: f64| (ms * 1e6).round() as u64;
+    let (a, b) = (ns(r.triggered_ms), ns(r.restarted_ms));
+    let (x1, x2) = (lay.sc.x(a), lay.sc.x(b).max(lay.sc.x(a) + 2.0));
+    let (top, bottom) = (lay.lanes_top(), lay.bottom);
+    let tip = format!(
+        "rescale downtime from {} to {} ({}): stop-with-savepoint {} triggered, the old job stopped at {}, the job resubmitted from the savepoint with new parallelism ran from {}; no record processed in between",
+        pt(a),
+        pt(b),
+        pt(b.saturating_sub(a)),
+        r.savepoint,
+        pt(ns(r.stopped_ms)),
+        pt(b)
+    );
+    let attrs = format!(
+        "x=\"{x1:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"url(#hatch-down)\" stroke=\"#555\"",
+        x2 - x1,
+        bottom - top
+    );
+    mark(o, "rect", "downtime", 1, &tip, &attrs, "");
+    tally.add("downtime", 1);
+    annotate(o, x1 + 4.0, JOB_Y + 38.0, "rescale", "start");
 }
 
 /// A label on a white ground, for the few things a screenshot must name.

@@ -216,13 +216,16 @@ fn frame(o: &mut String, sc: &TimeScale, top: f64, h: f64) {
     }
 }
 
-/// Records received per second (bars) with the backpressure hatched behind them.
+/// Records received per second (bars) with the backpressure hatched behind them — for a
+/// source, which receives none, the records it sent.
 fn input_panel(o: &mut String, tt: Option<&TaskTimeline>, sc: &TimeScale, y0: f64) {
     let h = 50.0;
+    let sends = tt.is_some_and(|t| t.records_in.is_empty());
     let _ = writeln!(
         o,
-        "<text x=\"{L}\" y=\"{}\" font-weight=\"bold\">records in per second, <tspan fill=\"#d62728\">backpressure hatched</tspan></text>",
-        y0 + 8.0
+        "<text x=\"{L}\" y=\"{}\" font-weight=\"bold\">records {} per second, <tspan fill=\"#d62728\">backpressure hatched</tspan></text>",
+        y0 + 8.0,
+        if sends { "sent" } else { "in" }
     );
     let top = y0 + 14.0;
     frame(o, sc, top, h);
@@ -240,7 +243,12 @@ fn input_panel(o: &mut String, tt: Option<&TaskTimeline>, sc: &TimeScale, y0: f6
     const COLS: u64 = 60;
     let col_ns = sc.end_ns.div_ceil(COLS).max(1);
     let mut sums = vec![0u64; COLS as usize + 1];
-    for (_, r) in tt.records_in.iter() {
+    let series = if sends {
+        &tt.records_out
+    } else {
+        &tt.records_in
+    };
+    for (_, r) in series.iter() {
         sums[((r.count.first_ns / col_ns) as usize).min(COLS as usize)] += r.sum;
     }
     let max = sums.iter().copied().max().unwrap_or(0);
@@ -263,10 +271,11 @@ fn input_panel(o: &mut String, tt: Option<&TaskTimeline>, sc: &TimeScale, y0: f6
         let bh = h * n as f64 / max as f64;
         let _ = writeln!(
             o,
-            "<rect x=\"{x1:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#4a6fa5\"><title>{} records in {}–{} ({} per second)</title></rect>",
+            "<rect x=\"{x1:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#4a6fa5\"><title>{} records {} {}–{} ({} per second)</title></rect>",
             top + h - bh,
             (x2 - x1 - 0.5).max(0.5),
             n,
+            if sends { "sent" } else { "received" },
             pt(t0),
             pt(t0 + col_ns),
             crate::charts::tick(per_s(n))

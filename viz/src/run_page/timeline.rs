@@ -222,6 +222,8 @@ pub struct TaskTimeline {
     pub channel_watermarks: Binned<String, Ranged>,
     /// Records received per bin (value unused; sum: records).
     pub records_in: Binned<(), Ranged>,
+    /// Records sent over the network per bin (value unused; sum: records).
+    pub records_out: Binned<(), Ranged>,
     /// Late elements: `added` (within the allowed lateness), `side` (side output),
     /// `dropped` (value: the element's timestamp).
     pub late: Binned<&'static str, Ranged>,
@@ -247,6 +249,7 @@ impl Default for TaskTimeline {
             watermarks: Binned::new(TASK_BINS),
             channel_watermarks: Binned::new(TASK_BINS * 4),
             records_in: Binned::new(TASK_BINS),
+            records_out: Binned::new(TASK_BINS),
             late: Binned::new(TASK_BINS),
             pre_commits: Binned::new(TASK_BINS),
             commits: Binned::new(TASK_BINS),
@@ -482,14 +485,18 @@ impl Timeline {
     fn buffer(&mut self, t: u64, from: String, to: String, records: u64, bytes: u64, sent: u64) {
         let epoch = self.epoch;
         // the replay of a restored source ends when it has sent as many records again
-        if let Some(tt) = self.tasks.get_mut(&(epoch, from.clone())) {
-            for r in tt.restores.iter_mut().filter(|r| r.replay_end_ns.is_none()) {
-                r.left = r.left.saturating_sub(records);
-                if r.left == 0 {
-                    r.replay_end_ns = Some(sent);
-                }
+        let sender = self.task(from.clone());
+        for r in sender
+            .restores
+            .iter_mut()
+            .filter(|r| r.replay_end_ns.is_none())
+        {
+            r.left = r.left.saturating_sub(records);
+            if r.left == 0 {
+                r.replay_end_ns = Some(sent);
             }
         }
+        sender.records_out.add((), Ranged::at(sent, 0, records));
         self.task(to.clone())
             .records_in
             .add((), Ranged::at(t, 0, records));
