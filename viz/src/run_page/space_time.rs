@@ -926,3 +926,126 @@ fn notes(t: &Tally, lay: &Layout<'_>) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run_page::lanes::lanes;
+    use crate::run_page::model::{Event, Line};
+    use streamlab_engine::report::PlanView;
+
+    /// A report of two subtasks (a source and a window) with one failure.
+    pub(crate) fn report() -> RunReport {
+        let latency = serde_json::json!({"count": 0, "mean_ms": 0.0, "p50_ms": 0.0,
+            "p90_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0, "cdf_ms": []});
+        let task = |chain: &str, tm: u32| {
+            serde_json::json!({"chain": chain, "subtask": 0, "task_manager": tm, "busy_ms": 1.0,
+                "cpu_wait_ms": 0.0, "backpressured_ms": 0.0, "idle_ms": 9.0, "buffers_out": 0})
+        };
+        serde_json::from_value(serde_json::json!({
+            "streamlab_version": "0", "scenario": "t", "seed": 1, "mode": "streaming",
+            "outcome": {"status": "finished", "message": null, "at_ns": 3_600_000_000_000u64},
+            "sim_duration_ms": 3_600_000.0, "events": 0, "source_records": 0, "sink_records": 0,
+            "throughput_per_s": 0.0, "latency": latency, "operators": [],
+            "tasks": [task("Source: a", 0), task("w -> Sink: b", 1)], "sinks": [],
+            "network": {"buffers": 0, "bytes": 0, "flushed_full": 0, "flushed_timeout": 0,
+                "flushed_end": 0, "records_per_buffer": 0.0},
+            "throughput": {"bucket_ms": 1000, "sink_records": []},
+            "failures": [{"at_ms": 1000.0, "cause": "TaskManager 1 lost", "tasks_restarted": 2,
+                "downtime_ms": 500.0, "restored_checkpoint": null}],
+            "job_status": []
+        }))
+        .unwrap()
+    }
+
+    fn line(t_ns: u64, event: Event) -> Line {
+        Line { t_ns, event }
+    }
+
+    /// An hour with a buffer every 10 ms, a firing every 20 ms and a checkpoint every 50 ms.
+    fn long_timeline() -> Timeline {
+        let mut tl = Timeline::default();
+        let (a, w) = ("Source: a #0".to_string(), "w -> Sink: b #0".to_string());
+        for i in 0..360_000u64 {
+            let t = i * 10_000_000;
+            tl.add(line(
+                t + 5,
+                Event::Buffer {
+                    from: a.clone(),
+                    to: w.clone(),
+                    records: 10,
+                    bytes: 100,
+                    sent_ns: t,
+                },
+            ));
+            if i % 2 == 0 {
+                tl.add(line(
+                    t + 6,
+                    Event::WindowFired {
+                        task: w.clone(),
+                        key: serde_json::json!(i % 7),
+                        window_start: 0,
+                        window_end: 10,
+                        watermark: 9,
+                    },
+                ));
+            }
+            if i % 5 == 0 {
+                for task in [&a, &w] {
+                    tl.add(line(
+                        t + 7,
+                        Event::Snapshot {
+                            task: task.clone(),
+                            checkpoint: i / 5,
+                            bytes: 8,
+                        },
+                    ));
+                }
+            }
+        }
+        tl.finish();
+        tl
+    }
+
+    fn sum_of(svg: &str, kind: &str) -> u64 {
+        let needle = format!("class=\"mark {kind}\"");
+        svg.match_indices(&needle)
+            .map(|(i, _)| {
+                let tag = &svg[i..i + svg[i..].find('>').unwrap()];
+                tag.find("data-count=\"").map_or(1, |j| {
+                    let v = &tag[j + 12..];
+                    v[..v.find('"').unwrap()].parse::<u64>().unwrap()
+                })
+            })
+            .sum()
+    }
+
+    #[test]
+    fn a_long_run_stays_small_and_every_event_is_counted() {
+        let (r, tl) = (report(), long_timeline());
+        let l = lanes(&r, &PlanView::default(), &tl);
+        let st = space_time(&r, &l, &tl);
+        assert!(st.svg.len() < 1_500_000, "{} bytes", st.svg.len());
+        assert_eq!(sum_of(&st.svg, "barrier"), 2 * 72_000);
+        assert_eq!(sum_of(&st.svg, "fire"), 180_000);
+        assert_eq!(sum_of(&st.svg, "buffer"), 360_000);
+        assert_eq!(sum_of(&st.svg, "failure"), 1);
+        assert_eq!(st.svg.matches("<g class=\"lane\"").count(), 2);
+        assert!(
+            st.notes
+                .iter()
+                .any(|n| n.starts_with("buffer: 360000 drawn as")),
+            "{:?}",
+            st.notes
+        );
+        // the lost TaskManager's subtask is crossed out
+        assert_eq!(st.svg.matches("class=\"mark lost\"").count(), 1);
+    }
+
+    #[test]
+    fn the_same_timeline_draws_the_same_bytes() {
+        let (r, tl) = (report(), long_timeline());
+        let l = lanes(&r, &PlanView::default(), &tl);
+        assert_eq!(space_time(&r, &l, &tl).svg, space_time(&r, &l, &tl).svg);
+    }
+}
