@@ -29,7 +29,7 @@ const LANE_H: f64 = 30.0;
 /// Top of the job's row (px).
 const JOB_Y: f64 = 48.0;
 /// Height of the job's row (px).
-const JOB_H: f64 = 44.0;
+const JOB_H: f64 = 58.0;
 /// Arrows for buffers at most (over all channels).
 const BUFFER_MARKS: f64 = 600.0;
 
@@ -122,9 +122,11 @@ pub fn space_time(report: &RunReport, lanes: &[Lane], tl: &Timeline) -> SpaceTim
         }
         o.push_str("</g>\n");
     }
-    job_row(&mut o, &lay, report, tl, &mut tally);
-    failures(&mut o, &lay, report, &mut tally);
-    rescale(&mut o, &lay, report, &mut tally);
+    let mut labels = Vec::new();
+    job_row(&mut o, &lay, report, tl, &mut tally, &mut labels);
+    failures(&mut o, &lay, report, &mut tally, &mut labels);
+    rescale(&mut o, &lay, report, &mut tally, &mut labels);
+    job_labels(&mut o, &lay, labels);
     time_axis(&mut o, &sc, lay.bottom + 6.0, false, lay.bottom + 6.0);
     legend(&mut o, legend_y);
     o.push_str("</svg>\n");
@@ -605,7 +607,14 @@ fn unaligned(
 }
 
 /// The job's row: checkpoints (trigger → completion), restarts, status changes, savepoints.
-fn job_row(o: &mut String, lay: &Layout<'_>, report: &RunReport, tl: &Timeline, tally: &mut Tally) {
+fn job_row(
+    o: &mut String,
+    lay: &Layout<'_>,
+    report: &RunReport,
+    tl: &Timeline,
+    tally: &mut Tally,
+    labels: &mut Vec<(f64, String)>,
+) {
     let sc = &lay.sc;
     o.push_str("<g class=\"job\">\n");
     let mut last_label_x = f64::MIN;
@@ -692,7 +701,8 @@ fn job_row(o: &mut String, lay: &Layout<'_>, report: &RunReport, tl: &Timeline, 
         };
         mark(o, "g", kind, 1, &tip, "", &shape);
         if kind == "restart" {
-            annotate(o, x + 8.0, y + 4.0, "restart", "start");
+            let from = e.text.split_once("restored from ").map_or("", |x| x.1);
+            labels.push((x, format!("restart from {from}")));
         }
     }
     o.push_str("</g>\n");
@@ -700,7 +710,13 @@ fn job_row(o: &mut String, lay: &Layout<'_>, report: &RunReport, tl: &Timeline, 
 
 /// One mark per failure of the report: a red line through every lane and a cross in the job's
 /// row; the downtime hatches every lane; the lanes the failure hit get a cross each.
-fn failures(o: &mut String, lay: &Layout<'_>, report: &RunReport, tally: &mut Tally) {
+fn failures(
+    o: &mut String,
+    lay: &Layout<'_>,
+    report: &RunReport,
+    tally: &mut Tally,
+    labels: &mut Vec<(f64, String)>,
+) {
     let sc = &lay.sc;
     let (top, bottom) = (lay.lanes_top(), lay.bottom);
     for f in &report.failures {
@@ -754,7 +770,7 @@ fn failures(o: &mut String, lay: &Layout<'_>, report: &RunReport, tally: &mut Ta
         );
         mark(o, "g", "failure", 1, &tip, "", &inner);
         tally.add("failure", 1);
-        annotate(o, x + 9.0, JOB_Y + 38.0, &cut_middle(&f.cause, 40), "start");
+        labels.push((x, f.cause.clone()));
         if x2 - x > 90.0 {
             annotate(
                 o,
@@ -785,7 +801,13 @@ fn failures(o: &mut String, lay: &Layout<'_>, report: &RunReport, tally: &mut Ta
 
 /// A rescale's downtime: from the stop-with-savepoint's trigger until the resubmitted job
 /// runs, hatched over every lane.
-fn rescale(o: &mut String, lay: &Layout<'_>, report: &RunReport, tally: &mut Tally) {
+fn rescale(
+    o: &mut String,
+    lay: &Layout<'_>,
+    report: &RunReport,
+    tally: &mut Tally,
+    labels: &mut Vec<(f64, String)>,
+) {
     let Some(r) = &report.rescale else { return };
     let ns = |ms: f64| (ms * 1e6).round() as u64;
     let (a, b) = (ns(r.triggered_ms), ns(r.restarted_ms));
@@ -807,7 +829,41 @@ fn rescale(o: &mut String, lay: &Layout<'_>, report: &RunReport, tally: &mut Tal
     );
     mark(o, "rect", "downtime", 1, &tip, &attrs, "");
     tally.add("downtime", 1);
-    annotate(o, x1 + 4.0, JOB_Y + 38.0, "rescale", "start");
+    labels.push((x1, "rescale".into()));
+}
+
+/// The job row's labels (failure causes, restarts, rescale) on a line of their own under its
+/// marks, each starting at its mark and cut short before the next one; a label with no room
+/// is left out (the mark's tip says it all).
+fn job_labels(o: &mut String, lay: &Layout<'_>, mut labels: Vec<(f64, String)>) {
+    labels.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let right = lay.sc.x0 + lay.sc.width + 18.0;
+    let y = JOB_Y + JOB_H - 5.0;
+    let mut free_from = f64::MIN;
+    for (k, (x, text)) in labels.iter().enumerate() {
+        let x = x.max(free_from);
+        let next = labels.get(k + 1).map_or(right, |n| n.0.max(x + 1.0));
+        let chars = ((next - x - 8.0) / 6.0).floor();
+        if chars < 6.0 {
+            continue;
+        }
+        let n = text.chars().count();
+        let shown = if n as f64 <= chars {
+            text.clone()
+        } else {
+            format!(
+                "{}…",
+                text.chars().take(chars as usize - 1).collect::<String>()
+            )
+        };
+        let _ = writeln!(
+            o,
+            "<text x=\"{:.1}\" y=\"{y}\" font-size=\"10.5\" fill=\"#222\">{}</text>",
+            x - 4.0,
+            esc(&shown)
+        );
+        free_from = x + shown.chars().count() as f64 * 6.0 + 8.0;
+    }
 }
 
 /// A label on a white ground, for the few things a screenshot must name.
