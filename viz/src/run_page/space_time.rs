@@ -617,59 +617,7 @@ fn job_row(
 ) {
     let sc = &lay.sc;
     o.push_str("<g class=\"job\">\n");
-    let mut last_label_x = f64::MIN;
-    for (id, c) in &tl.checkpoints {
-        let Some(start) = c.triggered_ns else {
-            continue;
-        };
-        let end = c
-            .completed_ns
-            .or(c.failed.as_ref().map(|f| f.0))
-            .unwrap_or(sc.end_ns);
-        let (x1, x2) = (sc.x(start), sc.x(end).max(sc.x(start) + 2.0));
-        let rep = report.checkpoints.iter().find(|r| r.id == *id);
-        let outcome = match (&c.failed, c.completed_ns) {
-            (Some((_, why)), _) => format!("failed: {why}"),
-            (None, Some(_)) => "completed".into(),
-            _ => "pending at the end".into(),
-        };
-        let mut tip = format!(
-            "checkpoint {id}: triggered at {}, {outcome} at {} ({})",
-            pt(start),
-            pt(end),
-            pt(end - start)
-        );
-        if let Some(r) = rep {
-            let _ = write!(
-                tip,
-                "; barriers {}, longest alignment {} ms, {} bytes of state",
-                r.barriers, r.alignment_ms, r.size_bytes
-            );
-        }
-        let failed = c.failed.is_some();
-        let attrs = format!(
-            "x=\"{x1:.1}\" y=\"{}\" width=\"{:.1}\" height=\"10\" fill=\"{}\" stroke=\"{}\"{}",
-            JOB_Y + 6.0,
-            x2 - x1,
-            if failed { "#fff" } else { "#555" },
-            if failed { "#c00" } else { "#000" },
-            if failed {
-                " stroke-dasharray=\"3 2\""
-            } else {
-                ""
-            }
-        );
-        mark(o, "rect", "checkpoint", 1, &tip, &attrs, "");
-        tally.add("checkpoint", 1);
-        if x1 - last_label_x > 18.0 {
-            let _ = writeln!(
-                o,
-                "<text x=\"{x1:.1}\" y=\"{}\" font-size=\"9\" fill=\"#333\">{id}</text>",
-                JOB_Y + 26.0
-            );
-            last_label_x = x1;
-        }
-    }
+    checkpoints(o, lay, report, tl, tally);
     let y = JOB_Y + 34.0;
     for e in &tl.job {
         let x = sc.x(e.at_ns);
@@ -706,6 +654,123 @@ fn job_row(
         }
     }
     o.push_str("</g>\n");
+}
+
+/// Checkpoints triggered within one column of the job's row.
+struct CheckpointGroup {
+    column: u64,
+    first: u64,
+    last: u64,
+    start: u64,
+    end: u64,
+    n: u64,
+    failed: u64,
+    /// The tip when it is one checkpoint.
+    tip: String,
+}
+
+/// Checkpoints from trigger to completion (or failure) in the job's row, labelled with their
+/// ids where there is room; checkpoints triggered within a few pixels are one mark.
+fn checkpoints(
+    o: &mut String,
+    lay: &Layout<'_>,
+    report: &RunReport,
+    tl: &Timeline,
+    tally: &mut Tally,
+) {
+    let sc = &lay.sc;
+    let mut groups: Vec<CheckpointGroup> = Vec::new();
+    for (id, c) in &tl.checkpoints {
+        let Some(start) = c.triggered_ns else {
+            continue;
+        };
+        let end = c
+            .completed_ns
+            .or(c.failed.as_ref().map(|f| f.0))
+            .unwrap_or(sc.end_ns);
+        let failed = u64::from(c.failed.is_some());
+        let col = sc.column(start, 3.0);
+        if let Some(g) = groups.last_mut().filter(|g| g.column == col) {
+            g.last = *id;
+            g.end = g.end.max(end);
+            g.n += 1;
+            g.failed += failed;
+            continue;
+        }
+        let outcome = match (&c.failed, c.completed_ns) {
+            (Some((_, why)), _) => format!("failed: {why}"),
+            (None, Some(_)) => "completed".into(),
+            _ => "pending at the end".into(),
+        };
+        let mut tip = format!(
+            "checkpoint {id}: triggered at {}, {outcome} at {} ({})",
+            pt(start),
+            pt(end),
+            pt(end - start)
+        );
+        if let Some(r) = report.checkpoints.iter().find(|r| r.id == *id) {
+            let _ = write!(
+                tip,
+                "; barriers {}, longest alignment {} ms, {} bytes of state",
+                r.barriers, r.alignment_ms, r.size_bytes
+            );
+        }
+        groups.push(CheckpointGroup {
+            column: col,
+            first: *id,
+            last: *id,
+            start,
+            end,
+            n: 1,
+            failed,
+            tip,
+        });
+    }
+    let mut last_label_x = f64::MIN;
+    for g in groups {
+        let CheckpointGroup {
+            first,
+            last,
+            start,
+            end,
+            n,
+            failed,
+            tip: one,
+            ..
+        } = g;
+        let (x1, x2) = (sc.x(start), sc.x(end).max(sc.x(start) + 2.0));
+        let tip = if n == 1 {
+            one
+        } else {
+            format!(
+                "{n} checkpoints ({first}–{last}) triggered from {} until {}; {failed} of them failed",
+                pt(start),
+                pt(end)
+            )
+        };
+        let attrs = format!(
+            "x=\"{x1:.1}\" y=\"{}\" width=\"{:.1}\" height=\"10\" fill=\"{}\" stroke=\"{}\"{}",
+            JOB_Y + 6.0,
+            x2 - x1,
+            if failed > 0 { "#fff" } else { "#555" },
+            if failed > 0 { "#c00" } else { "#000" },
+            if failed > 0 {
+                " stroke-dasharray=\"3 2\""
+            } else {
+                ""
+            }
+        );
+        mark(o, "rect", "checkpoint", n, &tip, &attrs, "");
+        tally.add("checkpoint", n);
+        if x1 - last_label_x > 18.0 {
+            let _ = writeln!(
+                o,
+                "<text x=\"{x1:.1}\" y=\"{}\" font-size=\"9\" fill=\"#333\">{first}</text>",
+                JOB_Y + 26.0
+            );
+            last_label_x = x1;
+        }
+    }
 }
 
 /// One mark per failure of the report: a red line through every lane and a cross in the job's
@@ -1047,6 +1112,8 @@ mod tests {
                 ));
             }
             if i % 5 == 0 {
+                tl.add(line(t + 1, Event::CheckpointTriggered { id: i / 5 }));
+                tl.add(line(t + 9, Event::CheckpointCompleted { id: i / 5 }));
                 for task in [&a, &w] {
                     tl.add(line(
                         t + 7,
@@ -1086,6 +1153,7 @@ mod tests {
         assert_eq!(sum_of(&st.svg, "fire"), 180_000);
         assert_eq!(sum_of(&st.svg, "buffer"), 360_000);
         assert_eq!(sum_of(&st.svg, "failure"), 1);
+        assert_eq!(sum_of(&st.svg, "checkpoint"), 72_000);
         assert_eq!(st.svg.matches("<g class=\"lane\"").count(), 2);
         assert!(
             st.notes
