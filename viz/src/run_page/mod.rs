@@ -17,6 +17,7 @@
 //! | [`svg`] | marks with tips, the time axis, how times are written |
 //! | [`space_time`] | the space-time diagram |
 //! | [`subtasks`] | per-subtask small multiples |
+//! | [`watermark_chart`] | the subtasks' watermarks as a static chart (SVG and PNG) |
 
 pub mod bins;
 pub mod lanes;
@@ -25,6 +26,7 @@ pub mod space_time;
 pub mod subtasks;
 pub mod svg;
 pub mod timeline;
+pub mod watermark_chart;
 
 use crate::html::{correctness_table, esc, figure, head_with, plan_svg, summary_table};
 use crate::{File, ModeDetails, Run, RunReport, VizError, charts, tables};
@@ -85,13 +87,25 @@ pub fn run_files(page: &RunPage<'_>) -> Result<Vec<File>, VizError> {
             .filter(|(n, _)| names.iter().any(|(c, _)| n == &format!("{c}.csv"))),
     );
     let lanes = lanes::lanes(page.report, page.plan, page.timeline);
+    if let Some(chart) = watermark_chart::watermark_chart(&lanes, page.timeline) {
+        let svg = chart.svg()?;
+        files.push(("watermarks.svg".into(), svg.clone().into_bytes()));
+        files.push(("watermarks.png".into(), chart.png()?));
+        svgs.push(("watermarks", "Watermark per subtask", svg));
+    }
     let st = space_time::space_time(page.report, &lanes, page.timeline);
     files.push((
         "space_time.svg".into(),
         format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", st.svg).into_bytes(),
     ));
     files.extend(series_csvs(page, &lanes));
-    let html = page_html(page, &runs, &lanes, &st, &svgs);
+    let mut csvs: Vec<&str> = files
+        .iter()
+        .map(|f| f.0.as_str())
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    csvs.sort();
+    let html = page_html(page, &runs, &lanes, &st, &svgs, &csvs);
     files.push(("report.html".into(), html.into_bytes()));
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
@@ -132,6 +146,7 @@ fn page_html(
     lanes: &[lanes::Lane],
     st: &space_time::SpaceTime,
     charts: &[(&str, &str, String)],
+    csvs: &[&str],
 ) -> String {
     let r = page.report;
     let mut o = head_with(&format!("streamlab run · {}", r.scenario), STYLE);
@@ -165,10 +180,8 @@ fn page_html(
     for (name, title, svg) in charts {
         figure(&mut o, name, title, svg);
     }
-    let csvs: Vec<String> = charts
+    let csvs: Vec<String> = csvs
         .iter()
-        .map(|(n, _, _)| format!("{n}.csv"))
-        .chain(SERIES_CSVS.iter().map(|s| s.to_string()))
         .map(|n| format!("<a href=\"{n}\">{n}</a>"))
         .collect();
     let _ = writeln!(
@@ -228,21 +241,24 @@ pub fn event_time_section(svgs: &[String]) -> String {
 }
 
 /// The CSV series of the page's own views.
-const SERIES_CSVS: [&str; 4] = [
+const SERIES_CSVS: [&str; 5] = [
     "subtasks.csv",
     "channel_watermarks.csv",
     "records_in.csv",
     "backpressure.csv",
+    "watermarks.csv",
 ];
 
 /// `subtasks.csv` (time split per subtask), `channel_watermarks.csv` (per channel, per bin:
-/// the last time and the watermark), `records_in.csv`, `backpressure.csv` (spans).
+/// the last time and the watermark), `records_in.csv`, `backpressure.csv` (spans),
+/// `watermarks.csv` (each subtask's own watermark, per bin).
 fn series_csvs(page: &RunPage<'_>, lanes: &[lanes::Lane]) -> Vec<File> {
     let mut split =
         String::from("task,task_manager,busy_ms,cpu_wait_ms,backpressured_ms,idle_ms\n");
     let mut wm = String::from("task,from,time_ms,watermark_ms\n");
     let mut rin = String::from("task,first_ms,last_ms,buffers,records\n");
     let mut bp = String::from("task,start_ms,end_ms,spans\n");
+    let mut own = String::from("task,time_ms,watermark_ms\n");
     let ms = |ns: u64| ns as f64 / 1e6;
     for l in lanes {
         let t = &page.report.tasks[l.task_index];
@@ -277,8 +293,11 @@ fn series_csvs(page: &RunPage<'_>, lanes: &[lanes::Lane]) -> Vec<File> {
         for s in &tt.backpressure.done {
             let _ = writeln!(bp, "{name},{},{},{}", ms(s.start_ns), ms(s.end_ns), s.n);
         }
+        for (_, r) in tt.watermarks.iter() {
+            let _ = writeln!(own, "{name},{},{}", ms(r.count.last_ns), r.max);
+        }
     }
-    [split, wm, rin, bp]
+    [split, wm, rin, bp, own]
         .into_iter()
         .zip(SERIES_CSVS)
         .map(|(s, n)| (n.to_string(), s.into_bytes()))

@@ -908,7 +908,7 @@ fn job_labels(o: &mut String, lay: &Layout<'_>, mut labels: Vec<(f64, String)>) 
     for (k, (x, text)) in labels.iter().enumerate() {
         let x = x.max(free_from);
         let next = labels.get(k + 1).map_or(right, |n| n.0.max(x + 1.0));
-        let chars = ((next - x - 8.0) / 6.0).floor();
+        let chars = ((next - x - 12.0) / 6.0).floor();
         if chars < 6.0 {
             continue;
         }
@@ -924,10 +924,10 @@ fn job_labels(o: &mut String, lay: &Layout<'_>, mut labels: Vec<(f64, String)>) 
         let _ = writeln!(
             o,
             "<text x=\"{:.1}\" y=\"{y}\" font-size=\"10.5\" fill=\"#222\">{}</text>",
-            x - 4.0,
+            x + 6.0,
             esc(&shown)
         );
-        free_from = x + shown.chars().count() as f64 * 6.0 + 8.0;
+        free_from = x + shown.chars().count() as f64 * 6.0 + 14.0;
     }
 }
 
