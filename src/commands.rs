@@ -186,7 +186,14 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
         return code;
     }
     if let (Some(dir), Some(rec)) = (out_dir, &recorder)
-        && let Err(code) = crate::run_report::write(dir, &s, &p, r, rec)
+        && let Err(code) = crate::run_report::write(
+            dir,
+            &crate::run_report::Asked { file, chaos },
+            &s,
+            &p,
+            r,
+            rec,
+        )
     {
         return code;
     }

@@ -11,6 +11,7 @@ use std::path::Path;
 use streamlab_engine::plan::Plan;
 use streamlab_engine::report::{PlanView, RunReport};
 use streamlab_engine::scenario::Scenario;
+use streamlab_viz::run_page::lanes::shell_word;
 use streamlab_viz::run_page::{Recorder, RunPage, run_files};
 
 /// Writes every line to both outputs; the first error stops it.
@@ -47,10 +48,20 @@ pub fn check_out(out: &Path) -> Result<(), u8> {
     })
 }
 
+/// How the run was asked for: the scenario file and whether `--chaos` was on — for the
+/// `streamlab explain` questions in the page's tips.
+pub struct Asked<'a> {
+    /// The scenario file as given.
+    pub file: &'a Path,
+    /// `--chaos`.
+    pub chaos: bool,
+}
+
 /// Writes the report of the run into `out`, all or nothing. `Err`: the exit code, after
 /// saying why.
 pub fn write(
     out: &Path,
+    asked: &Asked<'_>,
     s: &Scenario,
     p: &Plan,
     report: &RunReport,
@@ -61,12 +72,19 @@ pub fn write(
         EXIT_BAD_INPUT
     })?;
     let plan = PlanView::of(s, p);
+    let explain = format!(
+        "streamlab explain {} --seed {}{}",
+        shell_word(&asked.file.display().to_string()),
+        report.seed,
+        if asked.chaos { " --chaos" } else { "" }
+    );
     let n = crate::compare::write_report(out, "report.json", report, |r| {
         run_files(&RunPage {
             report: r,
             plan: &plan,
             description: &s.description,
             timeline: &timeline,
+            explain: Some(&explain),
             event_time: &[],
         })
     })?;

@@ -79,6 +79,32 @@ fn slot_of(plan: &PlanView, chain: &str, subtask: u32) -> Option<u32> {
         .map(|s| s.slot)
 }
 
+/// The window operator of a chain (its name as the report and `explain --window` name it).
+pub fn window_operator(report: &RunReport, chain: &str) -> Option<String> {
+    let ops: Vec<&str> = chain.split(" -> ").collect();
+    report
+        .operators
+        .iter()
+        .filter(|o| o.windows.is_some())
+        .find(|o| {
+            ops.iter()
+                .any(|c| *c == o.name || c.ends_with(&format!(": {}", o.name)))
+        })
+        .map(|o| o.name.clone())
+}
+
+/// A word for a shell command: as it is when it is plain, else in single quotes.
+pub fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.:/#=".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// The lanes a failure's cause names: every subtask on a lost TaskManager
 /// (`TaskManager N lost`), or the killed subtask (`subtask OP#i killed`). Empty when the
 /// cause names neither.
@@ -142,5 +168,8 @@ mod tests {
         assert_eq!(lanes_hit(&l, "subtask a#0 killed"), [0]);
         assert!(lanes_hit(&l, "network partition").is_empty());
         assert_eq!(l[0].place(), "TM 0");
+        assert_eq!(shell_word("sensor-96"), "sensor-96");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 }

@@ -44,6 +44,9 @@ pub struct RunPage<'a> {
     pub description: &'a str,
     /// The run's trace, folded.
     pub timeline: &'a Timeline,
+    /// `streamlab explain FILE --seed N` (with `--chaos` when the run had it): the tips add
+    /// the question that explains a firing, a checkpoint, backpressure; `None`: no hints.
+    pub explain: Option<&'a str>,
     /// The event-time diagrams, one `<svg class="event-time" data-operator=…>` each (empty:
     /// none drawn).
     pub event_time: &'a [String],
@@ -93,7 +96,7 @@ pub fn run_files(page: &RunPage<'_>) -> Result<Vec<File>, VizError> {
         files.push(("watermarks.png".into(), chart.png()?));
         svgs.push(("watermarks", "Watermark per subtask", svg));
     }
-    let st = space_time::space_time(page.report, &lanes, page.timeline);
+    let st = space_time::space_time(page.report, &lanes, page.timeline, page.explain);
     files.push((
         "space_time.svg".into(),
         format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", st.svg).into_bytes(),

@@ -11,7 +11,7 @@
 //! picture is bounded by its width, not by the length of the run.
 
 use super::bins::Agg;
-use super::lanes::{Lane, lanes_hit};
+use super::lanes::{Lane, lanes_hit, shell_word, window_operator};
 use super::svg::{TimeScale, et, mark, n_of, pt, time_axis};
 use super::timeline::{Buffers, Fires, Ranged, Span, TaskTimeline, Timeline};
 use crate::RunReport;
@@ -42,8 +42,11 @@ pub struct SpaceTime {
     pub notes: Vec<String>,
 }
 
-/// Where things go: the lanes, their tops, the time scale.
+/// Where things go: the lanes, their tops, the time scale; and how to ask why.
 struct Layout<'a> {
+    /// `streamlab explain FILE --seed N`, to which a question is added in the tips.
+    explain: Option<&'a str>,
+    report: &'a RunReport,
     lanes: &'a [Lane],
     tops: Vec<f64>,
     sc: TimeScale,
@@ -51,6 +54,12 @@ struct Layout<'a> {
 }
 
 impl Layout<'_> {
+    /// ` — why: streamlab explain FILE --seed N QUESTION`, or nothing.
+    fn why(&self, question: &str) -> String {
+        self.explain
+            .map_or(String::new(), |e| format!(" — why: {e} {question}"))
+    }
+
     fn mid(&self, lane: usize) -> f64 {
         self.tops[lane] + LANE_H / 2.0
     }
@@ -71,8 +80,14 @@ impl Tally {
     }
 }
 
-/// Draws the diagram of a run.
-pub fn space_time(report: &RunReport, lanes: &[Lane], tl: &Timeline) -> SpaceTime {
+/// Draws the diagram of a run. `explain` (`streamlab explain FILE --seed N`) adds to the tips
+/// of firings, checkpoints and backpressure the question that explains them.
+pub fn space_time(
+    report: &RunReport,
+    lanes: &[Lane],
+    tl: &Timeline,
+    explain: Option<&str>,
+) -> SpaceTime {
     let end_ns = tl
         .end_ns
         .max(report.outcome.at_ns)
@@ -97,6 +112,8 @@ pub fn space_time(report: &RunReport, lanes: &[Lane], tl: &Timeline) -> SpaceTim
         y += LANE_H;
     }
     let lay = Layout {
+        explain,
+        report,
         lanes,
         tops,
         sc,
@@ -237,10 +254,11 @@ fn lane_marks(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tal
     for s in merge_spans(&tt.backpressure.done, sc) {
         let (x1, x2) = (sc.x(s.start_ns), sc.x(s.end_ns).max(sc.x(s.start_ns) + 1.0));
         let tip = format!(
-            "backpressure on {name}: {} at {} ({}): it had input to process but no free output buffer",
+            "backpressure on {name}: {} at {} ({}): it had input to process but no free output buffer{}",
             n_of(s.n, "stretch", "stretches"),
             range(pt(s.start_ns), pt(s.end_ns)),
-            pt(s.end_ns - s.start_ns)
+            pt(s.end_ns - s.start_ns),
+            lay.why("--bottleneck")
         );
         let attrs = format!(
             "x=\"{x1:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{LANE_H}\" fill=\"url(#hatch-bp)\"",
@@ -328,11 +346,28 @@ fn fires(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tally: &
             window_end,
             watermark,
             first_key,
+            ..
         } = &f;
         let x = sc.x(count.first_ns);
+        let key: serde_json::Value =
+            serde_json::from_str(first_key).unwrap_or(serde_json::Value::Null);
+        let key = match key {
+            serde_json::Value::String(k) => Some(k),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let why = match (window_operator(lay.report, &lay.lanes[i].chain), key) {
+            (Some(op), Some(k)) => lay.why(&format!(
+                "--window {} --key {} --start {}",
+                shell_word(&op),
+                shell_word(&k),
+                f.first_start
+            )),
+            _ => String::new(),
+        };
         let tip = if count.n == 1 {
             format!(
-                "window [{}, {}) for key {first_key} fired on {name} at {}: the watermark {} passed its end",
+                "window [{}, {}) for key {first_key} fired on {name} at {}: the watermark {} passed its end{why}",
                 et(*window_start),
                 et(*window_end),
                 pt(count.first_ns),
@@ -340,7 +375,7 @@ fn fires(o: &mut String, lay: &Layout<'_>, i: usize, tt: &TaskTimeline, tally: &
             )
         } else {
             format!(
-                "{} fired on {name} at {} (windows from {} to {}, the first for key {first_key}); watermark {}",
+                "{} fired on {name} at {} (windows from {} to {}, the first for key {first_key}); watermark {}{why}",
                 n_of(count.n, "window", "windows"),
                 range(pt(count.first_ns), pt(count.last_ns)),
                 et(*window_start),
@@ -715,6 +750,7 @@ fn checkpoints(
                 r.barriers, r.alignment_ms, r.size_bytes
             );
         }
+        tip.push_str(&lay.why(&format!("--checkpoint {id}")));
         groups.push(CheckpointGroup {
             column: col,
             first: *id,
@@ -1147,7 +1183,7 @@ mod tests {
     fn a_long_run_stays_small_and_every_event_is_counted() {
         let (r, tl) = (report(), long_timeline());
         let l = lanes(&r, &PlanView::default(), &tl);
-        let st = space_time(&r, &l, &tl);
+        let st = space_time(&r, &l, &tl, None);
         assert!(st.svg.len() < 1_500_000, "{} bytes", st.svg.len());
         assert_eq!(sum_of(&st.svg, "barrier"), 2 * 72_000);
         assert_eq!(sum_of(&st.svg, "fire"), 180_000);
@@ -1170,6 +1206,9 @@ mod tests {
     fn the_same_timeline_draws_the_same_bytes() {
         let (r, tl) = (report(), long_timeline());
         let l = lanes(&r, &PlanView::default(), &tl);
-        assert_eq!(space_time(&r, &l, &tl).svg, space_time(&r, &l, &tl).svg);
+        assert_eq!(
+            space_time(&r, &l, &tl, Some("streamlab explain x.toml --seed 1")).svg,
+            space_time(&r, &l, &tl, Some("streamlab explain x.toml --seed 1")).svg
+        );
     }
 }

@@ -109,6 +109,8 @@ pub struct Fires {
     pub watermark: i64,
     /// The key of the first one, as JSON.
     pub first_key: String,
+    /// The start of the first one's window (ms).
+    pub first_start: i64,
 }
 
 impl Agg for Fires {
@@ -368,6 +370,7 @@ impl Timeline {
                     window_end,
                     watermark,
                     first_key: key.to_string(),
+                    first_start: window_start,
                 },
             ),
             Event::LateRecordAdded { task, ts } => {

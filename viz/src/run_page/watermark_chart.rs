@@ -25,19 +25,31 @@ pub fn watermark_points(l: &Lane, tl: &Timeline) -> Vec<(f64, f64)> {
     let Some(tt) = l.timeline(tl) else {
         return Vec::new();
     };
-    let mut out: Vec<(f64, f64)> = Vec::new();
-    for r in tt
+    let raw: Vec<(f64, f64)> = tt
         .watermarks
         .iter()
         .map(|(_, r)| r)
         .filter(|r| r.max != i64::MIN && r.max != i64::MAX)
-    {
-        let (x, y) = (r.count.last_ns as f64 / 1e9, r.max as f64 / 1e3);
-        // a step: the watermark holds until it advances
-        if let Some(&(_, prev)) = out.last() {
-            out.push((x, prev));
+        .map(|r| (r.count.last_ns as f64 / 1e9, r.max as f64 / 1e3))
+        .collect();
+    // advances closer than a 500th of the run are one step (to its last value)
+    let span = raw.last().map_or(0.0, |p| p.0);
+    let min_dx = span / 500.0;
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (k, &(x, y)) in raw.iter().enumerate() {
+        let last = k + 1 == raw.len();
+        match out.last().copied() {
+            Some((px, _)) if x - px < min_dx && !last => {
+                let n = out.len();
+                out[n - 1].1 = y;
+            }
+            Some((_, prev)) => {
+                // a step: the watermark holds until it advances
+                out.push((x, prev));
+                out.push((x, y));
+            }
+            None => out.push((x, y)),
         }
-        out.push((x, y));
     }
     out
 }
