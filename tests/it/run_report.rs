@@ -196,6 +196,15 @@ fn tm_crash_recovery_shows_the_loss_the_downtime_the_restore_and_the_replay() {
     );
     assert_eq!(sum(&marks(&html, "commit")), trace_count(&trace, "commit"));
     assert!(!marks(&html, "restart").is_empty());
+    // a firing's tip names the explain question that says why; it runs and answers
+    let fire = &marks(&html, "fire")[0];
+    let ask = fire.tip.split(" — why: streamlab ").nth(1).expect("a why");
+    let args: Vec<&str> = ask.split_whitespace().collect();
+    assert_eq!(
+        args[..4],
+        ["explain", "scenarios/tm_crash_recovery.toml", "--seed", "5"]
+    );
+    assert_run!(streamlab(&args), exit = 0, "It fired at");
 }
 
 #[test]
