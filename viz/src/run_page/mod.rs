@@ -217,13 +217,15 @@ fn space_time_section(
     );
     let _ = writeln!(
         o,
-        "<p class=\"notes\">Drawn from {} trace lines. {}</p>\n</section>",
+        "<p class=\"notes\">Drawn from {} trace lines. {}. {}.</p>\n</section>",
         page.timeline.lines,
+        esc(st.notes.first().map_or("", String::as_str)),
         st.notes
             .iter()
-            .map(|n| format!("{}.", esc(n)))
+            .skip(1)
+            .map(|n| esc(n))
             .collect::<Vec<_>>()
-            .join(" ")
+            .join("; ")
     );
 }
 

@@ -120,7 +120,7 @@ pub fn space_time(
         bottom: y,
     };
     let legend_y = y + 44.0;
-    let height = legend_y + 70.0;
+    let height = legend_y + 40.0;
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -1067,21 +1067,22 @@ fn legend(o: &mut String, y: f64) {
     o.push_str("</g>\n");
 }
 
-/// What each kind drew: `N events as M marks`.
+/// What the diagram drew: first how marks merge, then per kind `N events as M marks` (or
+/// `N, each drawn`).
 fn notes(t: &Tally, lay: &Layout<'_>) -> Vec<String> {
     let per_px = lay.sc.end_ns as f64 / lay.sc.width;
-    t.0.iter()
-        .map(|(k, (events, marks))| {
-            if events == marks {
-                format!("{k}: {events}, each drawn")
-            } else {
-                format!(
-                    "{k}: {events} drawn as {marks} marks (those a few pixels — one pixel is {} — apart on one lane or channel are one mark; hover for the count)",
-                    pt(per_px as u64)
-                )
-            }
-        })
-        .collect()
+    let mut v = vec![format!(
+        "Marks of one kind a few pixels apart on one lane (buffers: on one channel) are drawn as one, with the count in its tip; one pixel is {}",
+        pt(per_px as u64)
+    )];
+    v.extend(t.0.iter().map(|(k, (events, marks))| {
+        if events == marks {
+            format!("{k}: {events}, each drawn")
+        } else {
+            format!("{k}: {events} drawn as {marks} marks")
+        }
+    }));
+    v
 }
 
 #[cfg(test)]
