@@ -831,7 +831,7 @@ fn failures(
             "downtime from {} to {} ({}): no record processed until the restored subtasks ran again{}",
             pt(at),
             pt(down_end),
-            pt(down_end - at),
+            pt(down_end.saturating_sub(at)),
             if f.downtime_ms.is_none() {
                 " — the job failed and did not restart"
             } else {
@@ -843,20 +843,28 @@ fn failures(
             x2 - x,
             bottom - top
         );
-        mark(o, "rect", "downtime", 1, &tip, &attrs, "");
-        tally.add("downtime", 1);
-        let tip = format!(
-            "failure at {}: {}; {} restarted, {}, down {}",
-            pt(at),
-            f.cause,
-            n_of(u64::from(f.tasks_restarted), "subtask", "subtasks"),
-            f.restored_checkpoint
-                .map_or("started over without a checkpoint".into(), |c| format!(
-                    "restored from checkpoint {c}"
-                )),
-            f.downtime_ms
-                .map_or("for the rest of the run".into(), |d| pt((d * 1e6) as u64))
-        );
+        if down_end > at {
+            mark(o, "rect", "downtime", 1, &tip, &attrs, "");
+            tally.add("downtime", 1);
+        }
+        let tip = match f.downtime_ms {
+            Some(d) => format!(
+                "failure at {}: {}; {} restarted, {}, down {}",
+                pt(at),
+                f.cause,
+                n_of(u64::from(f.tasks_restarted), "subtask", "subtasks"),
+                f.restored_checkpoint
+                    .map_or("started over without a checkpoint".into(), |c| format!(
+                        "restored from checkpoint {c}"
+                    )),
+                pt((d * 1e6) as u64)
+            ),
+            None => format!(
+                "failure at {}: {}; the job failed: the restart strategy did not restart it",
+                pt(at),
+                f.cause
+            ),
+        };
         let yc = JOB_Y + 34.0;
         let inner = format!(
             "<line x1=\"{x:.1}\" y1=\"{JOB_Y}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"#c00\" stroke-width=\"2\"/><path d=\"M{:.1},{:.1} L{:.1},{:.1} M{:.1},{:.1} L{:.1},{:.1}\" stroke=\"#c00\" stroke-width=\"3\"/>",
