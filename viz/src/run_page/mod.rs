@@ -125,7 +125,11 @@ const STYLE: &str = "body{max-width:1280px}\
 .subtasks{display:flex;flex-wrap:wrap;gap:8px}\
 figure.subtask{margin:0;border:1px solid #ddd;padding:4px}\
 figure.subtask figcaption{font-size:12px;color:#222}\
-.notes{font-size:90%;color:#444}";
+.notes{font-size:90%;color:#444}\
+.filter label{margin-right:10px;font-size:90%}\
+.hide-buffer .mark.buffer,.hide-watermark .mark.watermark,.hide-barrier .mark.barrier,\
+.hide-alignment .mark.alignment,.hide-fire .mark.fire,.hide-backpressure .mark.backpressure,\
+.hide-commit .mark.commit,.hide-late .mark.late{display:none}";
 
 /// The hover tip and the zoom: all the script there is. Without it the page shows the same.
 const SCRIPT: &str = "<script>\n(function(){\n\
@@ -140,6 +144,8 @@ var st=document.getElementById('space-time');var w0=st?+st.getAttribute('width')
 document.querySelectorAll('[data-zoom]').forEach(function(b){b.hidden=false;b.addEventListener('click',function(){\
 var k=b.getAttribute('data-zoom');z=k==='in'?Math.min(z*2,16):k==='out'?Math.max(z/2,1):1;\
 st.setAttribute('width',w0*z);st.setAttribute('height',h0*z);});});\n\
+document.querySelectorAll('[data-kind]').forEach(function(c){c.parentNode.hidden=false;c.addEventListener('change',function(){\
+st.classList.toggle('hide-'+c.getAttribute('data-kind'),!c.checked);});});\n\
 })();\n</script>\n";
 
 /// The page.
@@ -198,7 +204,19 @@ fn page_html(
     o
 }
 
-/// The space-time diagram with its zoom buttons and what it aggregated.
+/// The kinds of marks the page can hide (with scripts on), and their names.
+const FILTERS: [(&str, &str); 8] = [
+    ("buffer", "buffers"),
+    ("watermark", "watermarks"),
+    ("barrier", "barriers"),
+    ("alignment", "alignments"),
+    ("fire", "firings"),
+    ("backpressure", "backpressure"),
+    ("commit", "commits"),
+    ("late", "late elements"),
+];
+
+/// The space-time diagram with its zoom buttons, the filters and what it aggregated.
 fn space_time_section(
     o: &mut String,
     page: &RunPage<'_>,
@@ -212,7 +230,13 @@ fn space_time_section(
     );
     let _ = writeln!(
         o,
-        "<p class=\"zoom\"><button data-zoom=\"in\" hidden>zoom in</button><button data-zoom=\"out\" hidden>zoom out</button><button data-zoom=\"reset\" hidden>whole run</button></p>\n<div class=\"st-wrap\">\n{}</div>",
+        "<p class=\"zoom\"><button data-zoom=\"in\" hidden>zoom in</button><button data-zoom=\"out\" hidden>zoom out</button><button data-zoom=\"reset\" hidden>whole run</button></p>\n<p class=\"filter\">{}</p>\n<div class=\"st-wrap\">\n{}</div>",
+        FILTERS
+            .iter()
+            .map(|(k, label)| format!(
+                "<label hidden><input type=\"checkbox\" data-kind=\"{k}\" checked> {label}</label>"
+            ))
+            .collect::<String>(),
         st.svg
     );
     let _ = writeln!(
