@@ -1,7 +1,7 @@
 //! The trace lines the run page draws, read with serde into typed lines
 //! (`docs/trace-format.md`). Reading is strict: a line of a kind listed here that lacks a
 //! field, or has one of the wrong type, is an error naming it — never a silent 0. Kinds the
-//! page does not draw (trigger decisions, barrier arrivals, …) are read as [`Line::Other`].
+//! page does not draw (trigger decisions, barrier arrivals, …) are read as [`Event::Other`].
 
 use serde::Deserialize;
 
