@@ -23,7 +23,7 @@ const FONT: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
 /// The family every chart asks for.
 const FAMILY: &str = "sans-serif";
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         for style in [FontStyle::Normal, FontStyle::Bold] {

@@ -16,6 +16,7 @@
 //! | [`lanes`] | one lane per subtask, where it ran |
 //! | [`svg`] | marks with tips, the time axis, how times are written |
 //! | [`space_time`] | the space-time diagram |
+//! | [`space_time_png`] | the same as a PNG (embedded font: the same bytes everywhere) |
 //! | [`subtasks`] | per-subtask small multiples |
 //! | [`watermark_chart`] | the subtasks' watermarks as a static chart (SVG and PNG) |
 
@@ -23,6 +24,7 @@ pub mod bins;
 pub mod lanes;
 pub mod model;
 pub mod space_time;
+pub mod space_time_png;
 pub mod subtasks;
 pub mod svg;
 pub mod timeline;
@@ -97,6 +99,10 @@ pub fn run_files(page: &RunPage<'_>) -> Result<Vec<File>, VizError> {
         svgs.push(("watermarks", "Watermark per subtask", svg));
     }
     let st = space_time::space_time(page.report, &lanes, page.timeline, page.explain);
+    files.push((
+        "space_time.png".into(),
+        space_time_png::space_time_png(page.report, &lanes, page.timeline)?,
+    ));
     files.push((
         "space_time.svg".into(),
         format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", st.svg).into_bytes(),
@@ -195,7 +201,7 @@ fn page_html(
         .collect();
     let _ = writeln!(
         o,
-        "<p>Data: <a href=\"report.json\">report.json</a> · <a href=\"space_time.svg\">space_time.svg</a> · CSV: {}</p>",
+        "<p>Data: <a href=\"report.json\">report.json</a> · <a href=\"space_time.svg\">space_time.svg</a> · <a href=\"space_time.png\">space_time.png</a> · CSV: {}</p>",
         csvs.join(", ")
     );
     o.push_str("<div id=\"tip\" role=\"tooltip\" hidden></div>\n");

@@ -21,15 +21,15 @@ use std::fmt::Write;
 use streamlab_engine::report::cut_middle;
 
 /// Width of the picture (px).
-const WIDTH: f64 = 1200.0;
+pub(super) const WIDTH: f64 = 1200.0;
 /// Width of the lane labels (px).
-const LABEL_W: f64 = 250.0;
+pub(super) const LABEL_W: f64 = 250.0;
 /// Height of a lane (px).
-const LANE_H: f64 = 30.0;
+pub(super) const LANE_H: f64 = 30.0;
 /// Top of the job's row (px).
-const JOB_Y: f64 = 48.0;
+pub(super) const JOB_Y: f64 = 48.0;
 /// Height of the job's row (px).
-const JOB_H: f64 = 58.0;
+pub(super) const JOB_H: f64 = 58.0;
 /// Arrows for buffers at most (over all channels).
 const BUFFER_MARKS: f64 = 600.0;
 
@@ -43,14 +43,14 @@ pub struct SpaceTime {
 }
 
 /// Where things go: the lanes, their tops, the time scale; and how to ask why.
-struct Layout<'a> {
+pub(super) struct Layout<'a> {
     /// `streamlab explain FILE --seed N`, to which a question is added in the tips.
     explain: Option<&'a str>,
-    report: &'a RunReport,
-    lanes: &'a [Lane],
-    tops: Vec<f64>,
-    sc: TimeScale,
-    bottom: f64,
+    pub(super) report: &'a RunReport,
+    pub(super) lanes: &'a [Lane],
+    pub(super) tops: Vec<f64>,
+    pub(super) sc: TimeScale,
+    pub(super) bottom: f64,
 }
 
 impl Layout<'_> {
@@ -60,10 +60,10 @@ impl Layout<'_> {
             .map_or(String::new(), |e| format!(" — why: {e} {question}"))
     }
 
-    fn mid(&self, lane: usize) -> f64 {
+    pub(super) fn mid(&self, lane: usize) -> f64 {
         self.tops[lane] + LANE_H / 2.0
     }
-    fn lanes_top(&self) -> f64 {
+    pub(super) fn lanes_top(&self) -> f64 {
         self.tops.first().copied().unwrap_or(JOB_Y + JOB_H)
     }
 }
@@ -80,14 +80,14 @@ impl Tally {
     }
 }
 
-/// Draws the diagram of a run. `explain` (`streamlab explain FILE --seed N`) adds to the tips
-/// of firings, checkpoints and backpressure the question that explains them.
-pub fn space_time(
-    report: &RunReport,
-    lanes: &[Lane],
+/// The layout of the diagram: the time scale over the whole run, the lanes' tops (a gap
+/// between chains, a larger one before a resubmitted job's lanes).
+pub(super) fn layout<'a>(
+    report: &'a RunReport,
+    lanes: &'a [Lane],
     tl: &Timeline,
-    explain: Option<&str>,
-) -> SpaceTime {
+    explain: Option<&'a str>,
+) -> Layout<'a> {
     let end_ns = tl
         .end_ns
         .max(report.outcome.at_ns)
@@ -111,16 +111,32 @@ pub fn space_time(
         tops.push(y);
         y += LANE_H;
     }
-    let lay = Layout {
+    Layout {
         explain,
         report,
         lanes,
         tops,
         sc,
         bottom: y,
-    };
-    let legend_y = y + 44.0;
-    let height = legend_y + 40.0;
+    }
+}
+
+/// Where the legend starts and the picture's height, below the lanes.
+pub(super) fn legend_and_height(lay: &Layout<'_>) -> (f64, f64) {
+    let legend_y = lay.bottom + 44.0;
+    (legend_y, legend_y + 40.0)
+}
+
+/// Draws the diagram of a run. `explain` (`streamlab explain FILE --seed N`) adds to the tips
+/// of firings, checkpoints and backpressure the question that explains them.
+pub fn space_time(
+    report: &RunReport,
+    lanes: &[Lane],
+    tl: &Timeline,
+    explain: Option<&str>,
+) -> SpaceTime {
+    let lay = layout(report, lanes, tl, explain);
+    let (legend_y, height) = legend_and_height(&lay);
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -128,7 +144,7 @@ pub fn space_time(
     );
     o.push_str(DEFS);
     backgrounds(&mut o, &lay);
-    time_axis(&mut o, &sc, JOB_Y - 8.0, true, lay.bottom);
+    time_axis(&mut o, &lay.sc, JOB_Y - 8.0, true, lay.bottom);
     let mut tally = Tally::default();
     buffers(&mut o, &lay, tl, &mut tally);
     for (i, l) in lanes.iter().enumerate() {
@@ -144,7 +160,7 @@ pub fn space_time(
     failures(&mut o, &lay, report, &mut tally, &mut labels);
     rescale(&mut o, &lay, report, &mut tally, &mut labels);
     job_labels(&mut o, &lay, labels);
-    time_axis(&mut o, &sc, lay.bottom + 6.0, false, lay.bottom + 6.0);
+    time_axis(&mut o, &lay.sc, lay.bottom + 6.0, false, lay.bottom + 6.0);
     legend(&mut o, legend_y);
     o.push_str("</svg>\n");
     SpaceTime {
@@ -214,7 +230,7 @@ fn lane_label(o: &mut String, lay: &Layout<'_>, i: usize) {
 
 /// Merges aggregates whose first event falls into the same `px`-wide column (they come in
 /// time order).
-fn by_column<A: Agg>(items: impl Iterator<Item = A>, sc: &TimeScale, px: f64) -> Vec<A> {
+pub(super) fn by_column<A: Agg>(items: impl Iterator<Item = A>, sc: &TimeScale, px: f64) -> Vec<A> {
     let mut out: Vec<(u64, A)> = Vec::new();
     for a in items {
         let c = sc.column(a.first_ns(), px);
@@ -227,7 +243,7 @@ fn by_column<A: Agg>(items: impl Iterator<Item = A>, sc: &TimeScale, px: f64) ->
 }
 
 /// Merges spans that start within a pixel of the previous one's end.
-fn merge_spans(spans: &[Span], sc: &TimeScale) -> Vec<Span> {
+pub(super) fn merge_spans(spans: &[Span], sc: &TimeScale) -> Vec<Span> {
     let mut out: Vec<Span> = Vec::new();
     for s in spans {
         match out.last_mut() {
