@@ -15,14 +15,18 @@
 //! | [`timeline`] | the trace folded into lanes and job events; the `Write` that does it |
 //! | [`lanes`] | one lane per subtask, where it ran |
 //! | [`svg`] | marks with tips, the time axis, how times are written |
-//! | [`space_time`] | the space-time diagram |
+//! | [`space_time`] | the space-time diagram: layout, lanes, buffers |
+//! | `job_row` | its job row, failures and downtime, legend |
+//! | `network` | its buffer arrows and unaligned barriers |
 //! | [`space_time_png`] | the same as a PNG (embedded font: the same bytes everywhere) |
 //! | [`subtasks`] | per-subtask small multiples |
 //! | [`watermark_chart`] | the subtasks' watermarks as a static chart (SVG and PNG) |
 
 pub mod bins;
+mod job_row;
 pub mod lanes;
 pub mod model;
+mod network;
 pub mod space_time;
 pub mod space_time_png;
 pub mod subtasks;

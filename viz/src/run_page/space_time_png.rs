@@ -1,6 +1,6 @@
 //! The space-time diagram as a PNG (`space_time.png`), drawn with the embedded font so that it
 //! is byte-identical on every machine — a static picture for docs and slides. It shows what the
-//! SVG shows, on the same layout ([`super::space_time::layout`]), without tips: lanes,
+//! SVG shows, on the same layout (`space_time::layout`), without tips: lanes,
 //! buffers, barriers and alignments, backpressure (vertical stripes), watermark advances,
 //! firings, late elements, commits, restores and replays, checkpoints, failures, downtime
 //! (horizontal stripes), and a legend.
