@@ -112,6 +112,8 @@ pub struct RunOutput<'a> {
     pub json: Option<&'a Path>,
     /// Write the event trace here.
     pub trace: Option<&'a Path>,
+    /// Write the run's report (report.html, report.json, charts, CSV) into this directory.
+    pub out: Option<&'a Path>,
     /// Only the one-line result.
     pub quiet: bool,
     /// Rows of each sink to show.
@@ -122,6 +124,7 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
     let RunOutput {
         json,
         trace,
+        out: out_dir,
         quiet,
         rows,
     } = output;
@@ -136,10 +139,18 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
     };
     let chaos_flag = if chaos { " --chaos" } else { "" };
     let trace_tmp = trace.map(|t| t.with_extension("jsonl.tmp"));
-    let trace_out = match open_trace(trace, trace_tmp.as_deref()) {
+    if let Some(dir) = out_dir
+        && let Err(code) = crate::run_report::check_out(dir)
+    {
+        return code;
+    }
+    let trace_file = match open_trace(trace, trace_tmp.as_deref()) {
         Ok(t) => t,
         Err(code) => return code,
     };
+    // the report's page folds the trace into its timeline as the run writes it
+    let recorder = out_dir.map(|_| streamlab_viz::run_page::Recorder::new());
+    let trace_out = crate::run_report::trace_sink(trace_file, recorder.as_ref());
     let started = Instant::now();
     let mut line = crate::run_progress::RunProgress::new(s.limits.max_records);
     let out = oracle::run_with_progress(
@@ -172,6 +183,18 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
     let r = &out.report;
     if let Some(path) = json
         && let Err(code) = write_report_json(path, r)
+    {
+        return code;
+    }
+    if let (Some(dir), Some(rec)) = (out_dir, &recorder)
+        && let Err(code) = crate::run_report::write(
+            dir,
+            &crate::run_report::Asked { file, chaos },
+            &s,
+            &p,
+            r,
+            rec,
+        )
     {
         return code;
     }

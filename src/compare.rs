@@ -90,7 +90,7 @@ fn write_all(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
 /// all or nothing (see [`write_all`]). Returns how many files were written; an error is
 /// printed and becomes the exit code. The JSON goes through `serde_json::Value`, whose objects keep
 /// their keys sorted: the file's layout does not depend on the order of the types' fields.
-fn write_report<T: serde::Serialize, E: std::fmt::Display>(
+pub(crate) fn write_report<T: serde::Serialize, E: std::fmt::Display>(
     out: &Path,
     name: &str,
     report: &T,
@@ -111,7 +111,7 @@ fn write_report<T: serde::Serialize, E: std::fmt::Display>(
 
 /// Checks early that `out` can be written, so no simulation runs for nothing. Leaves no
 /// trace: a directory it had to create is removed again.
-fn check_writable(out: &Path) -> Result<(), String> {
+pub(crate) fn check_writable(out: &Path) -> Result<(), String> {
     let existed = out.exists();
     std::fs::create_dir_all(out).map_err(|e| {
         format!(

@@ -6,6 +6,7 @@ mod compare;
 mod explain;
 mod grade;
 mod run_progress;
+mod run_report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +35,10 @@ enum Command {
         /// Write the event trace (JSON lines) here.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// Write the run's report here: report.html (space-time diagram, per-subtask
+        /// charts, tables), report.json, charts (SVG and PNG) and CSV series.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
         /// Print only the one-line result, not the summary.
         #[arg(long, short)]
         quiet: bool,
@@ -142,6 +147,7 @@ fn main() -> ExitCode {
             seed,
             json,
             trace,
+            out,
             quiet,
             rows,
             chaos,
@@ -152,6 +158,7 @@ fn main() -> ExitCode {
             commands::RunOutput {
                 json: json.as_deref(),
                 trace: trace.as_deref(),
+                out: out.as_deref(),
                 quiet,
                 rows,
             },

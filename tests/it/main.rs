@@ -16,6 +16,7 @@ mod explain;
 mod fault_tolerance;
 mod process_functions;
 mod recovery_faults;
+mod run_report;
 mod scenario_e2e;
 mod scenarios;
 mod trace_format;

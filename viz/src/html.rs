@@ -22,13 +22,18 @@ figure{margin:1.5em 0}figcaption{font-size:90%;color:#555}\
 .chart svg{max-width:100%;height:auto}";
 
 fn head(title: &str) -> String {
+    head_with(title, "")
+}
+
+/// The page's head with `extra` style rules after the common ones, and the body's start.
+pub(crate) fn head_with(title: &str, extra: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}{extra}</style>\n</head>\n<body>\n",
         esc(title)
     )
 }
 
-fn figure(out: &mut String, name: &str, title: &str, svg: &str) {
+pub(crate) fn figure(out: &mut String, name: &str, title: &str, svg: &str) {
     let _ = writeln!(
         out,
         "<figure id=\"{name}\"><div class=\"chart\">{}</div><figcaption>{} — <a href=\"{name}.svg\">{name}.svg</a> · <a href=\"{name}.png\">{name}.png</a></figcaption></figure>",
@@ -77,7 +82,7 @@ pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, S
 /// The summary table: per mode, how the run ended, how long it took in simulated time,
 /// records in at the sources and out at the sinks, throughput and the end-to-end latency
 /// percentiles.
-fn summary_table(o: &mut String, runs: &[Run<'_>]) {
+pub(crate) fn summary_table(o: &mut String, runs: &[Run<'_>]) {
     let _ = writeln!(o, "<h2>Summary</h2>\n<table>");
     let _ = writeln!(
         o,
@@ -104,7 +109,7 @@ fn summary_table(o: &mut String, runs: &[Run<'_>]) {
 
 /// The settings of each mode (checkpoint interval, trigger interval, ack timeout, …) and
 /// the notes its driver left, such as which fault a baseline mode took over.
-fn settings_table(o: &mut String, runs: &[Run<'_>]) {
+pub(crate) fn settings_table(o: &mut String, runs: &[Run<'_>]) {
     let _ = writeln!(o, "</table>\n<h3>Settings of each mode</h3>\n<table>");
     for r in runs {
         let settings: Vec<String> = r.details.settings.iter().map(|x| esc(x)).collect();
@@ -126,7 +131,7 @@ fn settings_table(o: &mut String, runs: &[Run<'_>]) {
 /// The correctness table: per mode, the sink output against the same mode's fault-free
 /// reference run (duplicates, missing records, wrong results), the records dropped as late
 /// and the failures injected (when, and for how long the TaskManager was down).
-fn correctness_table(o: &mut String, runs: &[Run<'_>]) {
+pub(crate) fn correctness_table(o: &mut String, runs: &[Run<'_>]) {
     let _ = writeln!(o, "</table>\n<h3>Correctness</h3>\n<table>");
     let _ = writeln!(
         o,

@@ -20,10 +20,12 @@
 //! | [`event_time`] | the event-time diagram of a window operator (SVG for the report page, PNG) |
 //! | [`tables`] | CSV time series and summary tables |
 //! | [`html`] | the self-contained HTML pages |
+//! | [`run_page`] | the report of one run: space-time diagram, per-subtask charts, tables |
 
 pub mod charts;
 pub mod event_time;
 pub mod html;
+pub mod run_page;
 pub mod tables;
 
 pub use streamlab_engine::report::{
