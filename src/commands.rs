@@ -162,6 +162,8 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
             hash_trace: false,
             // the checkers only observe; debug builds (the tests) always run them
             check: check || cfg!(debug_assertions),
+            // the report's event-time diagrams; the run is the same without it
+            capture_event_time: out_dir.is_some(),
             ..Default::default()
         },
         Some(&mut |pr: &sim::Progress| line.update(pr)),
@@ -194,6 +196,7 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
             &p,
             r,
             rec,
+            &out.event_time,
         )
     {
         return code;

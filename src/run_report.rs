@@ -9,6 +9,7 @@ use crate::commands::EXIT_BAD_INPUT;
 use std::io::Write;
 use std::path::Path;
 use streamlab_engine::plan::Plan;
+use streamlab_engine::report::event_time::EventTimeView;
 use streamlab_engine::report::{PlanView, RunReport};
 use streamlab_engine::scenario::Scenario;
 use streamlab_viz::run_page::lanes::shell_word;
@@ -66,6 +67,7 @@ pub fn write(
     p: &Plan,
     report: &RunReport,
     rec: &Recorder,
+    event_time: &[EventTimeView],
 ) -> Result<(), u8> {
     let timeline = rec.finish().map_err(|e| {
         eprintln!("error: the run's trace could not be read for the report: {e}");
@@ -78,15 +80,21 @@ pub fn write(
         report.seed,
         if asked.chaos { " --chaos" } else { "" }
     );
+    let diagrams: Vec<String> = event_time
+        .iter()
+        .map(streamlab_viz::event_time::svg)
+        .collect();
     let n = crate::compare::write_report(out, "report.json", report, |r| {
-        run_files(&RunPage {
+        let mut files = run_files(&RunPage {
             report: r,
             plan: &plan,
             description: &s.description,
             timeline: &timeline,
             explain: Some(&explain),
-            event_time: &[],
-        })
+            event_time: &diagrams,
+        })?;
+        files.extend(streamlab_viz::event_time::files(event_time)?);
+        Ok::<_, streamlab_viz::VizError>(files)
     })?;
     eprintln!(
         "wrote {} ({n} files: report.html, report.json, charts, CSV series)",

@@ -290,31 +290,26 @@ fn run_report_keeps_the_contract(name: &str, event_time_diagrams: u64) {
 }
 
 #[test]
-#[ignore = "needs the run report page (issue 14) — un-ignore after merge"]
 fn the_run_report_of_tm_crash_recovery_keeps_the_contract() {
     run_report_keeps_the_contract("tm_crash_recovery", 0);
 }
 
 #[test]
-#[ignore = "needs the run report page (issue 14) — un-ignore after merge"]
 fn the_run_report_of_late_data_keeps_the_contract() {
     run_report_keeps_the_contract("late_data", 1);
 }
 
 #[test]
-#[ignore = "needs the run report page (issue 14) — un-ignore after merge"]
 fn the_run_report_of_unaligned_under_backpressure_keeps_the_contract() {
     run_report_keeps_the_contract("unaligned_under_backpressure", 0);
 }
 
 #[test]
-#[ignore = "needs the run report page (issue 14) — un-ignore after merge"]
 fn the_run_report_of_exactly_once_vs_at_least_once_keeps_the_contract() {
     run_report_keeps_the_contract("exactly_once_vs_at_least_once", 0);
 }
 
 #[test]
-#[ignore = "needs the run report page (issue 14) — un-ignore after merge"]
 fn the_run_report_of_window_join_keeps_the_contract() {
     run_report_keeps_the_contract("window_join", 0);
 }
@@ -322,7 +317,6 @@ fn the_run_report_of_window_join_keeps_the_contract() {
 /// The largest bundled run (10 M records) stays usable: its page is under 5 MB, loads within
 /// 2 s, has no problems and draws one lane per subtask (issue 14: "large runs stay usable").
 #[test]
-#[ignore = "needs the run report page (issue 14) — un-ignore after merge"]
 fn the_run_report_of_canonical_is_small_and_quick_to_open() {
     let Some(mut b) = crate::browser() else {
         return;

@@ -216,6 +216,15 @@ fn late_data_marks_its_late_elements() {
         late.iter().all(|m| m.tip.contains("side output")),
         "{late:?}"
     );
+    // The event-time diagram of its window operator: every record a dot, the three late ones
+    // as records sent to the side output.
+    assert_eq!(
+        html.matches("class=\"event-time\" data-operator=\"sales_5s\"")
+            .count(),
+        1
+    );
+    assert_eq!(html.matches("class=\"dot late-side\"").count(), 3);
+    assert_eq!(html.matches("class=\"dot on-time\"").count(), 18);
 }
 
 #[test]
