@@ -75,6 +75,15 @@ fn write_all(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
         )
     })?;
     for (name, bytes) in files {
+        if let Some(dir) = Path::new(name)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(staging.join(dir))
+                .map_err(|e| cleanup(format!("cannot write `{}`: {e}", out.join(dir).display())))?;
+            std::fs::create_dir_all(out.join(dir))
+                .map_err(|e| cleanup(format!("cannot write `{}`: {e}", out.join(dir).display())))?;
+        }
         std::fs::write(staging.join(name), bytes)
             .map_err(|e| cleanup(format!("cannot write `{}`: {e}", out.join(name).display())))?;
     }
@@ -202,7 +211,18 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
         plan: PlanView::of(&s, &p),
         runs,
     };
-    let files = match write_report(out, "report.json", &report, streamlab_viz::compare_files) {
+    // The streaming run drawn as `run --out` draws it, in `streaming/` (the run again: it is
+    // deterministic, so it is the run the comparison reports).
+    let drawn = match modes.contains(&Mode::Streaming) {
+        true => match streaming_drawn(file, chaos, &s, &p, seed_used) {
+            Ok(f) => f,
+            Err(c) => return c,
+        },
+        false => Vec::new(),
+    };
+    let files = match write_report(out, "report.json", &report, |r| {
+        streamlab_viz::compare_files_drawn(r, drawn.clone())
+    }) {
         Ok(n) => n,
         Err(c) => return c,
     };
@@ -247,6 +267,50 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
         out.join("report.html").display()
     );
     if failed { EXIT_JOB_FAILED } else { 0 }
+}
+
+/// The files of the streaming run's report (`run --out`), named `streaming/…`.
+fn streaming_drawn(
+    file: &Path,
+    chaos: bool,
+    s: &streamlab_engine::scenario::Scenario,
+    p: &Plan,
+    seed: u64,
+) -> Result<Vec<(String, Vec<u8>)>, u8> {
+    let rec = streamlab_viz::run_page::Recorder::new();
+    let out = streamlab_engine::oracle::run(
+        s,
+        p,
+        streamlab_engine::sim::RunOptions {
+            seed: Some(seed),
+            trace: Some(Box::new(rec.clone())),
+            capture_event_time: true,
+            check: cfg!(debug_assertions),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| {
+        eprintln!("error: the streaming run could not be drawn: {e}");
+        EXIT_BAD_INPUT
+    })?;
+    let timeline = crate::run_report::timeline(&rec)?;
+    let drawn = crate::run_report::RunDrawn {
+        timeline: &timeline,
+        event_time: &out.event_time,
+    };
+    let asked = crate::run_report::Asked { file, chaos };
+    let mut files = crate::run_report::files(&asked, s, p, &out.report, &drawn).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_BAD_INPUT
+    })?;
+    let value = serde_json::to_value(&out.report).expect("reports serialize");
+    let mut json = serde_json::to_string_pretty(&value).expect("reports serialize");
+    json.push('\n');
+    files.push(("report.json".into(), json.into_bytes()));
+    Ok(files
+        .into_iter()
+        .map(|(n, b)| (format!("streaming/{n}"), b))
+        .collect())
 }
 
 /// A `--set path=v1,v2,…` request.

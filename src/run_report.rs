@@ -58,6 +58,54 @@ pub struct Asked<'a> {
     pub chaos: bool,
 }
 
+/// Everything `run --out` writes but `report.json`: the run page, its pictures and series.
+pub struct RunDrawn<'a> {
+    /// The run's trace, folded.
+    pub timeline: &'a streamlab_viz::run_page::Timeline,
+    /// The event-time views the run captured.
+    pub event_time: &'a [EventTimeView],
+}
+
+/// The files of a run's report (but `report.json`) for `report`, a run of `s` and `p`.
+pub fn files(
+    asked: &Asked<'_>,
+    s: &Scenario,
+    p: &Plan,
+    report: &RunReport,
+    drawn: &RunDrawn<'_>,
+) -> Result<Vec<streamlab_viz::File>, streamlab_viz::VizError> {
+    let plan = PlanView::of(s, p);
+    let explain = format!(
+        "streamlab explain {} --seed {}{}",
+        shell_word(&asked.file.display().to_string()),
+        report.seed,
+        if asked.chaos { " --chaos" } else { "" }
+    );
+    let diagrams: Vec<String> = drawn
+        .event_time
+        .iter()
+        .map(streamlab_viz::event_time::svg)
+        .collect();
+    let mut files = run_files(&RunPage {
+        report,
+        plan: &plan,
+        description: &s.description,
+        timeline: drawn.timeline,
+        explain: Some(&explain),
+        event_time: &diagrams,
+    })?;
+    files.extend(streamlab_viz::event_time::files(drawn.event_time)?);
+    Ok(files)
+}
+
+/// The timeline the recorder folded, or the exit code after saying why not.
+pub fn timeline(rec: &Recorder) -> Result<streamlab_viz::run_page::Timeline, u8> {
+    rec.finish().map_err(|e| {
+        eprintln!("error: the run's trace could not be read for the report: {e}");
+        EXIT_BAD_INPUT
+    })
+}
+
 /// Writes the report of the run into `out`, all or nothing. `Err`: the exit code, after
 /// saying why.
 pub fn write(
@@ -69,32 +117,13 @@ pub fn write(
     rec: &Recorder,
     event_time: &[EventTimeView],
 ) -> Result<(), u8> {
-    let timeline = rec.finish().map_err(|e| {
-        eprintln!("error: the run's trace could not be read for the report: {e}");
-        EXIT_BAD_INPUT
-    })?;
-    let plan = PlanView::of(s, p);
-    let explain = format!(
-        "streamlab explain {} --seed {}{}",
-        shell_word(&asked.file.display().to_string()),
-        report.seed,
-        if asked.chaos { " --chaos" } else { "" }
-    );
-    let diagrams: Vec<String> = event_time
-        .iter()
-        .map(streamlab_viz::event_time::svg)
-        .collect();
+    let timeline = timeline(rec)?;
+    let drawn = RunDrawn {
+        timeline: &timeline,
+        event_time,
+    };
     let n = crate::compare::write_report(out, "report.json", report, |r| {
-        let mut files = run_files(&RunPage {
-            report: r,
-            plan: &plan,
-            description: &s.description,
-            timeline: &timeline,
-            explain: Some(&explain),
-            event_time: &diagrams,
-        })?;
-        files.extend(streamlab_viz::event_time::files(event_time)?);
-        Ok::<_, streamlab_viz::VizError>(files)
+        files(asked, s, p, r, &drawn)
     })?;
     eprintln!(
         "wrote {} ({n} files: report.html, report.json, charts, CSV series)",

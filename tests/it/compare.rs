@@ -207,12 +207,39 @@ fn compare_is_deterministic_to_the_byte() {
         exit = 0,
         "wrote"
     );
-    let mut names: Vec<String> = std::fs::read_dir(&a)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+    let listing = |d: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let mut names: Vec<String> = listing(&a)
+        .into_iter()
+        .filter(|n| n != "streaming")
+        .chain(
+            listing(&a.join("streaming"))
+                .into_iter()
+                .map(|n| format!("streaming/{n}")),
+        )
         .collect();
     names.sort();
-    assert_eq!(names.len(), 20, "{names:?}");
+    // 20 files of the comparison, and the streaming run's report in streaming/
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| !n.starts_with("streaming/"))
+            .count(),
+        20,
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"streaming/report.html".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"streaming/space_time.png".to_string()),
+        "{names:?}"
+    );
     for n in &names {
         assert!(
             std::fs::read(a.join(n)).unwrap() == std::fs::read(b.join(n)).unwrap(),
@@ -229,7 +256,12 @@ fn compare_is_deterministic_to_the_byte() {
         text,
         "report.json changed on the way back"
     );
-    for (n, bytes) in streamlab_viz::compare_files(&back).expect("charts draw") {
+    let streaming: Vec<(String, Vec<u8>)> = names
+        .iter()
+        .filter(|n| n.starts_with("streaming/"))
+        .map(|n| (n.clone(), std::fs::read(a.join(n)).unwrap()))
+        .collect();
+    for (n, bytes) in streamlab_viz::compare_files_drawn(&back, streaming).expect("charts draw") {
         assert!(
             std::fs::read(a.join(&n)).unwrap() == bytes,
             "{n} drawn from report.json read back differs"

@@ -59,7 +59,12 @@ fn swatch(mode: &str) -> String {
 
 /// The page of a comparison: the scenario, its job graph, then one table per question
 /// (how fast, how configured, how correct) with a row per execution mode, then the charts.
-pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, String)]) -> String {
+pub fn compare_page(
+    report: &CompareReport,
+    runs: &[Run<'_>],
+    svgs: &[(String, String)],
+    drawn: bool,
+) -> String {
     let scenario = &report.scenario;
     let mut o = head(&format!("streamlab compare · {scenario}"));
     let _ = writeln!(o, "<h1>streamlab compare · {}</h1>", esc(scenario));
@@ -75,8 +80,21 @@ pub fn compare_page(report: &CompareReport, runs: &[Run<'_>], svgs: &[(String, S
     summary_table(&mut o, runs);
     settings_table(&mut o, runs);
     correctness_table(&mut o, runs);
+    if drawn {
+        drawn_section(&mut o);
+    }
     charts_section(&mut o, runs, svgs);
     o
+}
+
+/// The streaming run, drawn: its space-time diagram, linking the run's own page (hover
+/// tips, event-time diagrams, per-subtask charts). The baselines are drawn by the timeline
+/// chart (batches, stages, failures).
+fn drawn_section(o: &mut String) {
+    let _ = writeln!(
+        o,
+        "<h2>The streaming run, drawn</h2>\n<p><a href=\"streaming/report.html\"><img src=\"streaming/space_time.png\" alt=\"Space-time diagram of the streaming run: one lane per subtask, simulated processing time from left to right\" style=\"max-width:100%\"></a></p>\n<p>One lane per subtask; network buffers, watermarks, barriers, firings, failures and restores over simulated processing time. <a href=\"streaming/report.html\">The streaming run's page</a> has the same diagram with hover tips, the event-time diagrams and per-subtask charts. The other modes are drawn by the timeline chart below (their batches, stages and failures); they have no space-time diagram of their own yet.</p>"
+    );
 }
 
 /// The summary table: per mode, how the run ended, how long it took in simulated time,

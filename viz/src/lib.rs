@@ -109,6 +109,17 @@ pub fn read_sweep_report(json: &str) -> Result<SweepReport, VizError> {
 /// Every file of a comparison (besides `report.json`): charts as SVG and PNG, CSV series,
 /// `report.html`.
 pub fn compare_files(report: &CompareReport) -> Result<Vec<File>, VizError> {
+    compare_files_drawn(report, Vec::new())
+}
+
+/// [`compare_files`] with the streaming run drawn: `streaming` are the files of its run report
+/// (`run --out`, named `streaming/…`); the page shows its space-time diagram and links the
+/// run's page. Empty: none (the comparison has no streaming mode).
+pub fn compare_files_drawn(
+    report: &CompareReport,
+    streaming: Vec<File>,
+) -> Result<Vec<File>, VizError> {
+    let drawn = streaming.iter().any(|(n, _)| n == "streaming/report.html");
     let runs: Vec<Run<'_>> = report.runs.iter().map(Run::of).collect();
     let mut files = Vec::new();
     for (name, _) in compare_charts(&runs) {
@@ -124,8 +135,9 @@ pub fn compare_files(report: &CompareReport) -> Result<Vec<File>, VizError> {
         .collect();
     files.push((
         "report.html".into(),
-        html::compare_page(report, &runs, &svgs).into_bytes(),
+        html::compare_page(report, &runs, &svgs, drawn).into_bytes(),
     ));
+    files.extend(streaming);
     Ok(files)
 }
 
