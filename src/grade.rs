@@ -1,5 +1,6 @@
-//! `streamlab check FILE`: runs the scenario and grades its `[[expect]]` tables — each
-//! expectation met or not, with what the run actually showed. Exit 0: all met; 1: one or
+//! `streamlab check FILE`: runs the scenario as `streamlab run` does (with the faults of its
+//! `[chaos]` profile, or `--chaos`) and grades its `[[expect]]` tables — each expectation met
+//! or not, with what the run actually showed. Exit 0: all met; 1: one or
 //! more not met (or the run could not finish); 2: bad input, or nothing to check.
 
 use crate::commands::{EXIT_BAD_INPUT, EXIT_JOB_FAILED, load_and_plan_quiet};
@@ -10,8 +11,8 @@ use streamlab_engine::sim::RunOptions;
 
 /// Runs `file` (with `seed`, or the scenario's) and prints each expectation's verdict, or
 /// with `json` the verdicts as JSON.
-pub fn check(file: &Path, seed: Option<u64>, json: bool) -> u8 {
-    let (s, p) = match load_and_plan_quiet(file) {
+pub fn check(file: &Path, seed: Option<u64>, json: bool, chaos: bool) -> u8 {
+    let (mut s, p) = match load_and_plan_quiet(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -23,6 +24,13 @@ pub fn check(file: &Path, seed: Option<u64>, json: bool) -> u8 {
         return EXIT_BAD_INPUT;
     }
     let seed = seed.unwrap_or(s.seed);
+    let drawn = match crate::commands::apply_chaos(&mut s, seed, chaos) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    if !drawn.is_empty() {
+        eprintln!("chaos: {}", drawn.join("; "));
+    }
     let out = oracle::run(
         &s,
         &p,

@@ -82,6 +82,10 @@ enum Command {
         /// Print the verdicts as JSON.
         #[arg(long)]
         json: bool,
+        /// Add random faults drawn from the seed, as `run --chaos` does (the file's `[chaos]`
+        /// profile applies without it).
+        #[arg(long)]
+        chaos: bool,
     },
     /// Run a scenario under several execution modes and write report.json, CSV series,
     /// charts (SVG and PNG) and report.html.
@@ -167,7 +171,12 @@ fn main() -> ExitCode {
         ),
         Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
         Command::Validate { file } => commands::validate(&file),
-        Command::Check { file, seed, json } => grade::check(&file, seed, json),
+        Command::Check {
+            file,
+            seed,
+            json,
+            chaos,
+        } => grade::check(&file, seed, json, chaos),
         Command::Compare {
             file,
             modes,

@@ -44,7 +44,12 @@ fn the_scenario_pages_show_their_current_pictures() {
             "--out",
             dir.to_str().unwrap(),
         ]);
-        assert_eq!(o.status.code(), Some(0), "{name}: {}", texts(&o).1);
+        // 1: the job failed (jobmanager_no_ha) — its report is written all the same
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{name}: {}",
+            texts(&o).1
+        );
         let (now, kept) = (
             pictures(&dir),
             pictures(&std::path::Path::new("docs/pictures").join(name)),

@@ -52,9 +52,20 @@ fn every_bundled_scenario_runs_to_the_end_and_replays_identically() {
         let s = check::load(&path).unwrap_or_else(|e| panic!("{}: {e}", rel(&path)));
         let (a, ha) = run_with(&s, None);
         let (b, hb) = run_with(&s, None);
+        // A scenario that shows a job failing for good says so in its expectations.
+        let fails = s.expectations.iter().any(|e| {
+            e.checks
+                .contains(&streamlab_engine::scenario::expect::Check::Status(
+                    "failed".into(),
+                ))
+        });
         assert_eq!(
             a.outcome.status,
-            Status::Finished,
+            if fails {
+                Status::Failed
+            } else {
+                Status::Finished
+            },
             "{}: {:?}",
             rel(&path),
             a.outcome.message

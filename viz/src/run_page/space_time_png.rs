@@ -387,6 +387,8 @@ fn job(a: &Area<'_>, lay: &Layout<'_>, report: &RunReport, tl: &Timeline) -> Res
         )?;
     }
     let y = JOB_Y + 34.0;
+    // The row's labels (restarts, failure causes), each cut short before the next one.
+    let mut labels: Vec<(f64, String)> = Vec::new();
     for e in tl.job.iter().filter(|e| e.kind == "restart") {
         let x = sc.x(e.at_ns);
         poly(
@@ -395,15 +397,7 @@ fn job(a: &Area<'_>, lay: &Layout<'_>, report: &RunReport, tl: &Timeline) -> Res
             c(0x2ca02c),
             BLACK,
         )?;
-        text(
-            a,
-            "restart",
-            x + 8.0,
-            JOB_Y + JOB_H - 5.0,
-            10.5,
-            c(0x222222),
-            HPos::Left,
-        )?;
+        labels.push((x + 8.0, "restart".into()));
     }
     let (top, bottom) = (lay.lanes_top(), lay.bottom);
     for f in &report.failures {
@@ -438,15 +432,7 @@ fn job(a: &Area<'_>, lay: &Layout<'_>, report: &RunReport, tl: &Timeline) -> Res
         }
         line(a, &[(x, JOB_Y), (x, bottom)], c(0xcc0000), 2)?;
         cross(a, x, y, 6.0)?;
-        text(
-            a,
-            &cut_middle(&f.cause, 40),
-            x + 6.0,
-            JOB_Y + JOB_H - 5.0,
-            10.5,
-            c(0x222222),
-            HPos::Left,
-        )?;
+        labels.push((x + 6.0, f.cause.clone()));
         for i in lanes_hit(lay.lanes, &f.cause) {
             cross(a, x, lay.mid(i), 5.0)?;
         }
@@ -460,6 +446,38 @@ fn job(a: &Area<'_>, lay: &Layout<'_>, report: &RunReport, tl: &Timeline) -> Res
             a,
             "rescale",
             x0 + 4.0,
+            JOB_Y + JOB_H - 5.0,
+            10.5,
+            c(0x222222),
+            HPos::Left,
+        )?;
+    }
+    job_labels(a, labels, sc.x0 + sc.width)
+}
+
+/// Writes the job row's labels left to right, each cut short (`…`) where the next one
+/// starts, so none overlaps another; one with no room for three letters is left out.
+fn job_labels(a: &Area<'_>, mut labels: Vec<(f64, String)>, right: f64) -> Result<(), VizError> {
+    /// Width of a character of the 10.5 px label font, on average.
+    const CHAR_W: f64 = 5.9;
+    labels.sort_by(|x, y| x.0.total_cmp(&y.0));
+    for (k, (x, label)) in labels.iter().enumerate() {
+        let next = labels.get(k + 1).map_or(right, |n| n.0);
+        let room = ((next - x - 6.0) / CHAR_W).floor().max(0.0) as usize;
+        if room < 3 {
+            continue;
+        }
+        let shown: String = if label.chars().count() > room {
+            let mut s: String = label.chars().take(room - 1).collect();
+            s.push('…');
+            s
+        } else {
+            label.clone()
+        };
+        text(
+            a,
+            &shown,
+            *x,
             JOB_Y + JOB_H - 5.0,
             10.5,
             c(0x222222),
