@@ -46,7 +46,7 @@ pub fn check(file: &Path, seed: Option<u64>, json: bool, chaos: bool) -> u8 {
             return EXIT_JOB_FAILED;
         }
     };
-    let verdicts = grade(&s.expectations, &p, &out.report);
+    let verdicts = grade(&s, &p, &out.report);
     let met = verdicts.iter().filter(|v| v.met).count();
     if json {
         let v = serde_json::json!({

@@ -120,3 +120,27 @@ fn expectations_do_not_change_the_run() {
     }
     assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
 }
+
+/// `restarts` counts the failures after which tasks ran again: under fixed-delay with one
+/// attempt the second failure ends the job and restarts nothing.
+#[test]
+fn a_failure_that_ends_the_job_is_not_a_restart() {
+    let text = std::fs::read_to_string("scenarios/restart_strategies.toml").unwrap();
+    let text = text.replace(
+        "strategy = \"exponential-delay\"",
+        "strategy = \"fixed-delay\"\nattempts = 1\ndelay = \"1 s\"",
+    );
+    let file = scratch("expect_restarts").join("restarts.toml");
+    std::fs::write(
+        &file,
+        format!("{text}\n[[expect]]\nrestarts = 1\nfailures = 2\nstatus = \"failed\"\n"),
+    )
+    .unwrap();
+    assert_run!(
+        streamlab(&["check", file.to_str().unwrap()]),
+        exit = 0,
+        "restarts = 1 — met: 1",
+        "failures = 2 — met: 2",
+        "3 of 3 expectations met",
+    );
+}

@@ -210,8 +210,7 @@ fn long_ride_alerts_alerts_rides_2_6_and_the_unfinished_ride_3() {
     // after ride 7's START (read at 0.45 s) takes the watermark to 8 899 999.
     assert!(close(alerts.last_ms, 600.0, 0.1), "{}", alerts.last_ms);
     // Its latency counts from the birth of ride 3's latest record (its START, read at
-    // 0.1 s), so it shows 500 ms. (docs/scenarios/long_ride_alerts.md says 600 ms, from the
-    // start of the job; the code counts from the key's latest element on purpose.)
+    // 0.1 s), so it shows 500 ms, as docs/scenarios/long_ride_alerts.md says.
     assert!(
         close(alerts.latency.max_ms, 500.0, 1.0),
         "{}",

@@ -28,6 +28,7 @@ fn expectation(
     nodes: &[NodeDef],
 ) -> Option<Expectation> {
     let r = raw.get_ref();
+    let errors_before = ck.diags.error_count();
     let (subject, kind) = subject(ck, raw, nodes)?;
     let mut checks = Vec::new();
     if let Some(rows) = &r.rows {
@@ -60,6 +61,9 @@ fn expectation(
     }
     word_checks(ck, r, kind, &mut checks);
     if checks.is_empty() {
+        if ck.diags.error_count() > errors_before {
+            return None;
+        }
         ck.error(
             Some(raw.span()),
             "this [[expect]] expects nothing",
@@ -271,6 +275,26 @@ fn word_checks(ck: &mut Checker, r: &RawExpect, kind: SubjectKind, checks: &mut 
             checks.push(Check::Outcome(word));
         }
     }
+    word(
+        ck,
+        r.guarantee.as_ref(),
+        (kind, SubjectKind::Sink, "a sink's: add `sink = \"NAME\"`"),
+        &["at_least_once", "exactly_once", "idempotent"],
+        Check::Guarantee,
+        checks,
+    );
+    word(
+        ck,
+        r.checkpointing.as_ref(),
+        (
+            kind,
+            SubjectKind::Job,
+            "the job's: expect it in an [[expect]] without a subject",
+        ),
+        &["aligned", "unaligned", "off"],
+        Check::Checkpointing,
+        checks,
+    );
     if let Some(c) = &r.chained {
         if kind == SubjectKind::Edge {
             checks.push(Check::Chained(*c.get_ref()));
@@ -284,8 +308,33 @@ fn word_checks(ck: &mut Checker, r: &RawExpect, kind: SubjectKind, checks: &mut 
     }
 }
 
+/// A key whose value is one of `words`, of the subject `of.1` only (`of.0`: the table's;
+/// `of.2`: what to say otherwise).
+fn word(
+    ck: &mut Checker,
+    value: Option<&TSpanned<String>>,
+    of: (SubjectKind, SubjectKind, &str),
+    words: &[&str],
+    check: fn(String) -> Check,
+    checks: &mut Vec<Check>,
+) {
+    let Some(v) = value else { return };
+    let w = v.get_ref().trim().to_ascii_lowercase();
+    if of.0 != of.1 {
+        ck.error(Some(v.span()), format!("this key is {}", of.2), "");
+    } else if !words.contains(&w.as_str()) {
+        ck.error(
+            Some(v.span()),
+            format!("unknown value `{w}`"),
+            format!("expected {}", words.join(", ")),
+        );
+    } else {
+        checks.push(check(w));
+    }
+}
+
 /// Every measure key of the table with its value, in [`Measure::ALL`] order.
-fn measures(r: &RawExpect) -> [(Measure, Option<&TSpanned<toml::Value>>); 17] {
+fn measures(r: &RawExpect) -> [(Measure, Option<&TSpanned<toml::Value>>); 18] {
     use Measure::*;
     [
         (Records, r.records.as_ref()),
@@ -305,6 +354,7 @@ fn measures(r: &RawExpect) -> [(Measure, Option<&TSpanned<toml::Value>>); 17] {
         (Slots, r.slots.as_ref()),
         (Restarts, r.restarts.as_ref()),
         (Failures, r.failures.as_ref()),
+        (Parallelism, r.parallelism.as_ref()),
     ]
 }
 
@@ -389,8 +439,8 @@ fn keys_of(k: SubjectKind) -> String {
         .map(|(m, _)| m.key())
         .collect();
     match k {
-        SubjectKind::Job => keys.push("status"),
-        SubjectKind::Sink => keys.extend(["rows", "match"]),
+        SubjectKind::Job => keys.extend(["status", "checkpointing"]),
+        SubjectKind::Sink => keys.extend(["rows", "match", "guarantee"]),
         SubjectKind::Edge => keys.push("chained"),
         SubjectKind::Checkpoint => keys.push("outcome"),
         SubjectKind::Operator => {}
@@ -433,11 +483,31 @@ slots = ">= 1"
 [[expect]]
 edge = "src -> out"
 chained = true
+[[expect]]
+sink = "out"
+parallelism = 1
+guarantee = "at_least_once"
+[[expect]]
+checkpointing = "off"
 "#,
         )
         .unwrap();
         let e = &s.expectations;
-        assert_eq!(e.len(), 3);
+        assert_eq!(e.len(), 5);
+        assert_eq!(
+            e[3].checks,
+            vec![
+                Check::Measure {
+                    what: Measure::Parallelism,
+                    bound: crate::scenario::expect::Bound {
+                        cmp: Cmp::Eq,
+                        value: 1.0
+                    }
+                },
+                Check::Guarantee("at_least_once".into())
+            ]
+        );
+        assert_eq!(e[4].checks, vec![Check::Checkpointing("off".into())]);
         assert_eq!(e[0].subject, Subject::Sink("out".into()));
         assert!(
             matches!(&e[0].checks[0], Check::Rows { rows, how: RowMatch::Exact } if rows.len() == 2)
@@ -502,6 +572,14 @@ chained = true
             (
                 "[[expect]]\nsink = \"out\"\nrecord = 1\n",
                 "unknown field `record`",
+            ),
+            (
+                "[[expect]]\nguarantee = \"exactly_once\"\n",
+                "this key is a sink's",
+            ),
+            (
+                "[[expect]]\ncheckpointing = \"sometimes\"\n",
+                "unknown value `sometimes`",
             ),
         ];
         for (text, want) in cases {

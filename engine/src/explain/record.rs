@@ -20,7 +20,10 @@ use crate::plan::Plan;
 use crate::scenario::{NodeKind, Scenario, WindowSpec};
 use serde_json::json;
 
-/// The sentence of Flink's rule.
+/// How a record travels when no window holds it (the rule of an answer without windows).
+pub const TRAVEL_RULE: &str = "a record goes through the operators of its chain one after another within a subtask, and crosses to the next subtask in a network buffer: a keyed exchange sends it to the subtask that owns its key's key group, a forward exchange to the subtask of the same index";
+
+/// The sentence of Flink's rule: windows, lateness.
 pub const RULE: &str = "a record is assigned to the windows its timestamp falls in; a window whose last timestamp plus the allowed lateness is at or below the operator's watermark is late, and a record only for late windows is dropped (or sent to the late-data side output)";
 
 /// How many sink rows an answer names in words.
@@ -107,7 +110,11 @@ pub fn answer(
     contributed.sort_by_key(|r| r.visible);
     let sink_name = |node: usize| sink_name(p, node);
     sink_row_evidence(&contributed, &sink_name, &mut evidence);
-    let mut rules = vec![RULE.to_string()];
+    // The window rule only where the record met a window; else how records travel.
+    let mut rules = vec![match &windowing {
+        Some(_) => RULE.to_string(),
+        None => TRAVEL_RULE.to_string(),
+    }];
     if rec.reads.len() > 1 {
         headline.push_str(&format!(
             " A restore made its source read it {} time(s) more: it was replayed.",

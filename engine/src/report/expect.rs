@@ -4,7 +4,8 @@
 
 use super::RunReport;
 use crate::plan::Plan;
-use crate::scenario::expect::{Check, Expectation, Measure, RowMatch, Subject, Unit};
+use crate::scenario::Scenario;
+use crate::scenario::expect::{Check, Measure, RowMatch, Subject, Unit};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
 use serde_json::Value;
@@ -22,13 +23,13 @@ pub struct Verdict {
     pub actual: String,
 }
 
-/// Grades every expectation of the scenario against run report `r` of plan `p`.
-pub fn grade(expectations: &[Expectation], p: &Plan, r: &RunReport) -> Vec<Verdict> {
+/// Grades every expectation of scenario `s` against run report `r` of plan `p`.
+pub fn grade(s: &Scenario, p: &Plan, r: &RunReport) -> Vec<Verdict> {
     let mut out = Vec::new();
-    for e in expectations {
+    for e in &s.expectations {
         let subject = subject_text(&e.subject);
         for c in &e.checks {
-            let (expected, met, actual) = match check(&e.subject, c, p, r) {
+            let (expected, met, actual) = match check(&e.subject, c, (s, p), r) {
                 Ok((met, actual)) => (check_text(c), met, actual),
                 Err(why) => (check_text(c), false, why),
             };
@@ -71,6 +72,8 @@ fn check_text(c: &Check) -> String {
         Check::Chained(true) => "chained".into(),
         Check::Chained(false) => "not chained".into(),
         Check::Outcome(o) => format!("outcome {o}"),
+        Check::Guarantee(g) => format!("guarantee {g}"),
+        Check::Checkpointing(c) => format!("checkpointing {c}"),
     }
 }
 
@@ -84,8 +87,28 @@ fn value_text(v: f64, unit: Unit) -> String {
 
 /// Grades one check: `Ok((met, what the run showed))`, or `Err(why it cannot be graded)`
 /// (then it is not met).
-fn check(subject: &Subject, c: &Check, p: &Plan, r: &RunReport) -> Result<(bool, String), String> {
+fn check(
+    subject: &Subject,
+    c: &Check,
+    (s, p): (&Scenario, &Plan),
+    r: &RunReport,
+) -> Result<(bool, String), String> {
     match c {
+        Check::Guarantee(want) => {
+            let Subject::Sink(name) = subject else {
+                return Err("`guarantee` is a sink's".into());
+            };
+            let got = &sink(r, name)?.guarantee;
+            Ok((got == want, got.clone()))
+        }
+        Check::Checkpointing(want) => {
+            let got = match &s.fault_tolerance.checkpointing {
+                None => "off",
+                Some(c) if c.unaligned => "unaligned",
+                Some(_) => "aligned",
+            };
+            Ok((got == want, got.to_string()))
+        }
         Check::Rows { rows, how } => {
             let Subject::Sink(name) = subject else {
                 return Err("rows are a sink's".into());
@@ -146,17 +169,19 @@ fn measure(subject: &Subject, what: Measure, p: &Plan, r: &RunReport) -> Result<
             LatencyMax => r.latency.max_ms,
             Throughput => r.throughput_per_s,
             Slots => f64::from(p.deployment.slots_needed),
-            // A region restart leaves the job running: count the failures that restarted tasks.
-            Restarts => r.failures.iter().filter(|f| f.tasks_restarted > 0).count() as f64,
+            // A region restart leaves the job running: count the failures after which tasks
+            // ran again (a downtime); one that ended the job restarted nothing.
+            Restarts => r
+                .failures
+                .iter()
+                .filter(|f| f.tasks_restarted > 0 && f.downtime_ms.is_some())
+                .count() as f64,
             Failures => r.failures.len() as f64,
             _ => return Err(format!("`{}` is not the job's", what.key())),
         }),
+        Subject::Sink(name) if what == Parallelism => operator_parallelism(r, name),
         Subject::Sink(name) => {
-            let s = r
-                .sinks
-                .iter()
-                .find(|s| &s.name == name)
-                .ok_or_else(|| format!("the report has no sink `{name}`"))?;
+            let s = sink(r, name)?;
             let compared = |v: Option<u64>| match v {
                 Some(n) => Ok(n as f64),
                 // Without faults there is nothing to compare: no duplicate, nothing missing.
@@ -189,6 +214,7 @@ fn measure(subject: &Subject, what: Measure, p: &Plan, r: &RunReport) -> Result<
                     .ok_or_else(|| format!("`{name}` is not a window operator ({})", o.kind))
             };
             Ok(match what {
+                Parallelism => f64::from(o.parallelism),
                 RecordsIn => o.records_in as f64,
                 RecordsOut => o.records_out as f64,
                 Fired => w()?.fired as f64,
@@ -203,6 +229,23 @@ fn measure(subject: &Subject, what: Measure, p: &Plan, r: &RunReport) -> Result<
             Err(format!("`{}` is not measured on this subject", what.key()))
         }
     }
+}
+
+/// A sink of the report, by name.
+fn sink<'r>(r: &'r RunReport, name: &str) -> Result<&'r super::SinkReport, String> {
+    r.sinks
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| format!("the report has no sink `{name}`"))
+}
+
+/// The parallelism of an operator or sink of the report.
+fn operator_parallelism(r: &RunReport, name: &str) -> Result<f64, String> {
+    r.operators
+        .iter()
+        .find(|o| o.name == name)
+        .map(|o| f64::from(o.parallelism))
+        .ok_or_else(|| format!("the report has no operator `{name}`"))
 }
 
 /// Whether the plan's edge `a → b` chained.

@@ -55,6 +55,10 @@ pub enum Check {
     Status(String),
     /// Whether the edge chained.
     Chained(bool),
+    /// A sink's guarantee: `at_least_once`, `exactly_once` or `idempotent`.
+    Guarantee(String),
+    /// How the job checkpoints: `aligned`, `unaligned` or `off`.
+    Checkpointing(String),
     /// A checkpoint's outcome: `completed`, or a word of how it failed (`failed`,
     /// `aborted`, `expired`), matched against the start or the words of the reported outcome.
     Outcome(String),
@@ -119,11 +123,13 @@ pub enum Measure {
     Restarts,
     /// Failures.
     Failures,
+    /// The parallelism of an operator or a sink.
+    Parallelism,
 }
 
 impl Measure {
     /// Every measure with the subjects it applies to.
-    pub const ALL: [(Measure, &'static [SubjectKind]); 17] = {
+    pub const ALL: [(Measure, &'static [SubjectKind]); 18] = {
         use SubjectKind::*;
         [
             (Measure::Records, &[Job, Sink]),
@@ -143,6 +149,7 @@ impl Measure {
             (Measure::Slots, &[Job]),
             (Measure::Restarts, &[Job]),
             (Measure::Failures, &[Job]),
+            (Measure::Parallelism, &[Operator, Sink]),
         ]
     };
 
@@ -166,6 +173,7 @@ impl Measure {
             Measure::Slots => "slots",
             Measure::Restarts => "restarts",
             Measure::Failures => "failures",
+            Measure::Parallelism => "parallelism",
         }
     }
 

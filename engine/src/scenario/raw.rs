@@ -58,6 +58,8 @@ pub struct RawExpect {
     pub status: Option<Spanned<String>>,
     pub outcome: Option<Spanned<String>>,
     pub chained: Option<Spanned<bool>>,
+    pub guarantee: Option<Spanned<String>>,
+    pub checkpointing: Option<Spanned<String>>,
     // The measures: a number (exactly) or a bound such as "< 50 ms" or ">= 3".
     pub records: Option<Spanned<toml::Value>>,
     pub duplicates: Option<Spanned<toml::Value>>,
@@ -76,6 +78,7 @@ pub struct RawExpect {
     pub slots: Option<Spanned<toml::Value>>,
     pub restarts: Option<Spanned<toml::Value>>,
     pub failures: Option<Spanned<toml::Value>>,
+    pub parallelism: Option<Spanned<toml::Value>>,
 }
 
 /// One `[[savepoint]]` (`flink savepoint <jobId>` at a time).
