@@ -266,7 +266,7 @@ fn write_report_json(path: &Path, r: &RunReport) -> Result<(), u8> {
 
 /// Prints the run's result (the summary with `rows` rows per sink, or one line when
 /// `quiet`), and the wall time on stderr.
-fn print_result(r: &RunReport, quiet: bool, rows: usize, wall: std::time::Duration) {
+pub(crate) fn print_result(r: &RunReport, quiet: bool, rows: usize, wall: std::time::Duration) {
     if quiet {
         println!(
             "{}: {}, {} into sinks, p99 latency {} ms, seed {}",

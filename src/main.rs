@@ -3,6 +3,7 @@
 
 mod commands;
 mod compare;
+mod crashpoints;
 mod explain;
 mod grade;
 mod run_progress;
@@ -86,6 +87,28 @@ enum Command {
         /// profile applies without it).
         #[arg(long)]
         chaos: bool,
+    },
+    /// Run the scenario once per crash point of one checkpoint — a failure right after its
+    /// trigger, pre-commit or completion, of every subtask, TaskManager and the JobManager —
+    /// and print crash point × sink: exactly once, duplicates, missing, job failed.
+    Crashpoints {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// The checkpoint whose protocol steps are crashed.
+        #[arg(long, default_value_t = 2)]
+        checkpoint: u64,
+        /// What fails: task, taskmanager, jobmanager (comma-separated).
+        #[arg(long, default_value = "task,taskmanager,jobmanager")]
+        kinds: String,
+        /// Seed for every random choice (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the matrix as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Replay crash point K (as numbered in the matrix) alone, with the run's summary.
+        #[arg(long)]
+        only: Option<usize>,
     },
     /// Run a scenario under several execution modes and write report.json, CSV series,
     /// charts (SVG and PNG) and report.html.
@@ -171,6 +194,21 @@ fn main() -> ExitCode {
         ),
         Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
         Command::Validate { file } => commands::validate(&file),
+        Command::Crashpoints {
+            file,
+            checkpoint,
+            kinds,
+            seed,
+            json,
+            only,
+        } => crashpoints::crashpoints(&crashpoints::Ask {
+            file: &file,
+            checkpoint,
+            kinds: &kinds,
+            seed,
+            json,
+            only,
+        }),
         Command::Check {
             file,
             seed,

@@ -1,5 +1,5 @@
 //! The documentation's worked examples are what streamlab prints today: every ```text block
-//! of `docs/asking-why.md` that starts with `$ streamlab …` is run and compared line by line.
+//! of `docs/asking-why.md` and `docs/crashpoints.md` that starts with `$ streamlab …` is run and compared line by line.
 //! A line `  - …` in a block stands for lines left out: the lines before it must start the
 //! output, the lines after it end it.
 
@@ -40,16 +40,26 @@ fn shows(doc: &str, got: &str) -> bool {
 
 #[test]
 fn the_worked_examples_of_asking_why_are_current() {
-    let text = std::fs::read_to_string("docs/asking-why.md").unwrap();
+    examples_are_current("docs/asking-why.md", 8);
+}
+
+#[test]
+fn the_worked_example_of_crashpoints_is_current() {
+    examples_are_current("docs/crashpoints.md", 1);
+}
+
+/// Every `$ streamlab` example of `page` (at least `min`) prints what the page shows.
+fn examples_are_current(page: &str, min: usize) {
+    let text = std::fs::read_to_string(page).unwrap();
     let found = examples(&text);
-    assert!(found.len() >= 8, "{} examples", found.len());
+    assert!(found.len() >= min, "{page}: {} examples", found.len());
     for (args, body) in found {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = streamlab(&a);
         let (out, err) = texts(&o);
         assert!(
             shows(&body, &out),
-            "docs/asking-why.md: `streamlab {}` prints today:\n{out}{err}\n--- the page shows:\n{body}",
+            "{page}: `streamlab {}` prints today:\n{out}{err}\n--- the page shows:\n{body}",
             args.join(" ")
         );
     }

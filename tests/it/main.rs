@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod compare;
 mod course;
+mod crashpoints;
 mod doc_pictures;
 mod docs;
 mod event_time_scenarios;

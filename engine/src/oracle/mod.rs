@@ -3,6 +3,7 @@
 //! the in-run invariant checkers.
 
 pub mod aligned;
+pub mod crashpoints;
 pub mod invariants;
 pub mod reference;
 mod run;

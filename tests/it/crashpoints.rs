@@ -1,0 +1,77 @@
+//! `streamlab crashpoints`: one run per crash point of a checkpoint, crash point × sink.
+
+use crate::assert_run;
+use crate::util::{streamlab, texts};
+
+#[test]
+fn the_two_phase_commit_sink_is_exactly_once_at_every_crash_point_the_at_least_once_sink_is_not() {
+    let file = "scenarios/exactly_once_vs_at_least_once.toml";
+    let o = streamlab(&["crashpoints", file, "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", texts(&o).1);
+    let v: serde_json::Value = serde_json::from_str(&texts(&o).0).unwrap();
+    let points = v["points"].as_array().unwrap();
+    // 3 steps × (2 + 2 subtasks, 2 TaskManagers, the JobManager)
+    assert_eq!(points.len(), 3 * 7);
+    let result = |p: &serde_json::Value, sink: &str| {
+        p["sinks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["sink"] == sink)
+            .unwrap()["result"]
+            .clone()
+    };
+    for p in points {
+        assert_eq!(result(p, "committed")["outcome"], "exactly_once", "{p}");
+    }
+    // A crash before checkpoint 2 completed restores checkpoint 1: the at-least-once sink
+    // shows the replayed records again.
+    let dup = points
+        .iter()
+        .filter(|p| p["step"] != "after completion")
+        .all(|p| result(p, "at_once")["duplicates"].as_u64().unwrap_or(0) > 0);
+    assert!(dup, "{v}");
+    assert_run!(
+        streamlab(&["crashpoints", file]),
+        exit = 1,
+        "21 crash points = 3 steps × 7 targets",
+        "of 42 cells are not exactly once",
+        "--only 1",
+    );
+}
+
+#[test]
+fn one_crash_point_replays_alone_with_the_run_summary() {
+    assert_run!(
+        streamlab(&[
+            "crashpoints",
+            "scenarios/exactly_once_vs_at_least_once.toml",
+            "--kinds",
+            "taskmanager",
+            "--only",
+            "2",
+        ]),
+        exit = 0,
+        "crash point 2: TaskManager 1 after trigger of checkpoint 2",
+        "Failure at",
+    );
+}
+
+#[test]
+fn crashpoints_refuse_unknown_kinds_and_jobs_without_checkpoints() {
+    assert_run!(
+        streamlab(&[
+            "crashpoints",
+            "scenarios/exactly_once_vs_at_least_once.toml",
+            "--kinds",
+            "disk"
+        ]),
+        exit = 2,
+        "unknown crash kind `disk`",
+    );
+    assert_run!(
+        streamlab(&["crashpoints", "scenarios/late_data.toml"]),
+        exit = 2,
+        "has no [checkpointing]",
+    );
+}
