@@ -4,6 +4,7 @@
 mod commands;
 mod compare;
 mod crashpoints;
+mod determinism;
 mod explain;
 mod grade;
 mod run_progress;
@@ -57,6 +58,11 @@ enum Command {
         /// once); a violation stops the run with an error. Always on in debug builds.
         #[arg(long)]
         check: bool,
+        /// Run twice and require byte-identical reports and traces (else name the first
+        /// trace line where they part), then once with simultaneous events in reverse order
+        /// and say which sinks depend on how they interleave. Writes no files.
+        #[arg(long)]
+        check_determinism: bool,
     },
     /// Show how Flink would plan the job: graph, chains (and why edges did not chain),
     /// subtasks with key groups, slots.
@@ -172,6 +178,13 @@ fn main() -> ExitCode {
         Command::Run {
             file,
             seed,
+            chaos,
+            check_determinism: true,
+            ..
+        } => determinism::check(&file, seed, chaos),
+        Command::Run {
+            file,
+            seed,
             json,
             trace,
             out,
@@ -179,6 +192,7 @@ fn main() -> ExitCode {
             rows,
             chaos,
             check,
+            check_determinism: false,
         } => commands::run(
             &file,
             seed,

@@ -375,3 +375,23 @@ fn compare_calls_wrong_counts_after_lost_state_wrong_results() {
     // At 2 s the BATCH job has not started (it waits for the complete input).
     assert!(html.contains("batch has not started yet"));
 }
+
+/// `run --check-determinism`: two runs byte-identical; with simultaneous events reversed, a
+/// rolling sum fed by four source subtasks (canonical's `totals`) changes its intermediate
+/// rows, a job without such a reduce does not.
+#[test]
+fn check_determinism_says_which_sinks_depend_on_the_interleaving() {
+    assert_run!(
+        streamlab(&["run", "scenarios/late_data.toml", "--check-determinism"]),
+        exit = 0,
+        "deterministic: two runs gave byte-identical reports and traces",
+        "order-independent: with simultaneous events processed in reverse order every sink received the same rows (2 sinks)",
+    );
+    assert_run!(
+        streamlab(&["run", "scenarios/canonical.toml", "--check-determinism"]),
+        exit = 0,
+        "deterministic: two runs gave byte-identical reports and traces",
+        "interleaving: 1 of 1 sinks change with the order of simultaneous events",
+        "sink `out`: its rows depend on how simultaneous events interleave",
+    );
+}

@@ -109,6 +109,10 @@ pub struct RunOptions {
     /// timestamp, the watermarks, the windows and their firings. Off by default; it changes
     /// nothing else of the run (report and trace are the same).
     pub capture_event_time: bool,
+    /// Process events of the same simulated time in reverse order
+    /// (`run --check-determinism`): a result that changes then depends on the interleaving
+    /// of simultaneous events — e.g. a rolling reduce fed by several channels.
+    pub reverse_ties: bool,
 }
 
 impl Default for RunOptions {
@@ -120,6 +124,7 @@ impl Default for RunOptions {
             check: cfg!(debug_assertions),
             follow_record: None,
             capture_event_time: false,
+            reverse_ties: false,
         }
     }
 }

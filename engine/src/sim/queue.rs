@@ -136,12 +136,23 @@ pub struct EventQueue {
     heap: BinaryHeap<Reverse<(SimTime, u64, Event)>>,
     seq: u64,
     now: SimTime,
+    /// Events of the same time in reverse insertion order (`run --check-determinism`: a
+    /// result that changes with it depends on how simultaneous events interleave).
+    lifo_ties: bool,
 }
 
 impl EventQueue {
     /// An empty queue at time zero.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty queue whose events of the same time come out last in, first out.
+    pub fn with_reversed_ties() -> Self {
+        EventQueue {
+            lifo_ties: true,
+            ..Self::default()
+        }
     }
 
     /// The current simulated time: the time of the last event popped.
@@ -159,7 +170,12 @@ impl EventQueue {
             self.now
         );
         let at = at.max(self.now);
-        self.heap.push(Reverse((at, self.seq, event)));
+        let order = if self.lifo_ties {
+            u64::MAX - self.seq
+        } else {
+            self.seq
+        };
+        self.heap.push(Reverse((at, order, event)));
         self.seq += 1;
     }
 
@@ -209,5 +225,24 @@ mod tests {
             ]
         );
         assert_eq!(q.now(), SimTime::from_nanos(10));
+    }
+
+    #[test]
+    fn reversed_ties_keep_time_order_and_reverse_only_simultaneous_events() {
+        let mut q = EventQueue::with_reversed_ties();
+        q.schedule(SimTime::from_nanos(10), Event::WorkDone { task: 1 });
+        q.schedule(SimTime::from_nanos(5), Event::WorkDone { task: 2 });
+        q.schedule(SimTime::from_nanos(10), Event::WorkDone { task: 0 });
+        q.schedule(SimTime::from_nanos(5), Event::FlushTick { task: 9 });
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(
+            order,
+            vec![
+                (SimTime::from_nanos(5), Event::FlushTick { task: 9 }),
+                (SimTime::from_nanos(5), Event::WorkDone { task: 2 }),
+                (SimTime::from_nanos(10), Event::WorkDone { task: 0 }),
+                (SimTime::from_nanos(10), Event::WorkDone { task: 1 }),
+            ]
+        );
     }
 }

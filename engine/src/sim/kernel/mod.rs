@@ -192,7 +192,11 @@ impl<'a> Simulation<'a> {
             followed: opts.follow_record,
             observer: None,
             cost: s.cost.clone(),
-            queue: EventQueue::new(),
+            queue: if opts.reverse_ties {
+                EventQueue::with_reversed_ties()
+            } else {
+                EventQueue::new()
+            },
             tms: (0..s.cluster.task_managers)
                 .map(|_| Cpu {
                     free: s.cluster.cores_per_tm,
