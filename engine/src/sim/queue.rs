@@ -207,42 +207,41 @@ impl EventQueue {
 mod tests {
     use super::*;
 
+    const T5: SimTime = SimTime::from_nanos(5);
+    const T10: SimTime = SimTime::from_nanos(10);
+
+    /// Schedules two events at 10 ns and two at 5 ns, interleaved, and pops them all.
+    fn popped(mut q: EventQueue) -> (Vec<(SimTime, Event)>, SimTime) {
+        q.schedule(T10, Event::WorkDone { task: 1 });
+        q.schedule(T5, Event::WorkDone { task: 2 });
+        q.schedule(T10, Event::WorkDone { task: 0 });
+        q.schedule(T5, Event::FlushTick { task: 9 });
+        let order = std::iter::from_fn(|| q.pop()).collect();
+        (order, q.now())
+    }
+
     #[test]
     fn orders_by_time_then_by_insertion() {
-        let mut q = EventQueue::new();
-        q.schedule(SimTime::from_nanos(10), Event::WorkDone { task: 1 });
-        q.schedule(SimTime::from_nanos(5), Event::WorkDone { task: 2 });
-        q.schedule(SimTime::from_nanos(10), Event::WorkDone { task: 0 });
-        q.schedule(SimTime::from_nanos(5), Event::FlushTick { task: 9 });
-        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
-        assert_eq!(
-            order,
-            vec![
-                (SimTime::from_nanos(5), Event::WorkDone { task: 2 }),
-                (SimTime::from_nanos(5), Event::FlushTick { task: 9 }),
-                (SimTime::from_nanos(10), Event::WorkDone { task: 1 }),
-                (SimTime::from_nanos(10), Event::WorkDone { task: 0 }),
-            ]
-        );
-        assert_eq!(q.now(), SimTime::from_nanos(10));
+        let (order, now) = popped(EventQueue::new());
+        let want = vec![
+            (T5, Event::WorkDone { task: 2 }),
+            (T5, Event::FlushTick { task: 9 }),
+            (T10, Event::WorkDone { task: 1 }),
+            (T10, Event::WorkDone { task: 0 }),
+        ];
+        assert_eq!(order, want);
+        assert_eq!(now, T10);
     }
 
     #[test]
     fn reversed_ties_keep_time_order_and_reverse_only_simultaneous_events() {
-        let mut q = EventQueue::with_reversed_ties();
-        q.schedule(SimTime::from_nanos(10), Event::WorkDone { task: 1 });
-        q.schedule(SimTime::from_nanos(5), Event::WorkDone { task: 2 });
-        q.schedule(SimTime::from_nanos(10), Event::WorkDone { task: 0 });
-        q.schedule(SimTime::from_nanos(5), Event::FlushTick { task: 9 });
-        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
-        assert_eq!(
-            order,
-            vec![
-                (SimTime::from_nanos(5), Event::FlushTick { task: 9 }),
-                (SimTime::from_nanos(5), Event::WorkDone { task: 2 }),
-                (SimTime::from_nanos(10), Event::WorkDone { task: 0 }),
-                (SimTime::from_nanos(10), Event::WorkDone { task: 1 }),
-            ]
-        );
+        let (order, _) = popped(EventQueue::with_reversed_ties());
+        let want = vec![
+            (T5, Event::FlushTick { task: 9 }),
+            (T5, Event::WorkDone { task: 2 }),
+            (T10, Event::WorkDone { task: 0 }),
+            (T10, Event::WorkDone { task: 1 }),
+        ];
+        assert_eq!(order, want);
     }
 }
