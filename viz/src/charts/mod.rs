@@ -23,6 +23,22 @@ const FONT: &[u8] = include_bytes!("../../fonts/DejaVuSans.ttf");
 /// The family every chart asks for.
 pub(crate) const FAMILY: &str = "sans-serif";
 
+/// An RGB bitmap of `w` × `h` pixels as PNG bytes (the same bytes for the same pixels).
+pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, VizError> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc
+            .write_header()
+            .map_err(|e| VizError(format!("PNG: {e}")))?;
+        wr.write_image_data(rgb)
+            .map_err(|e| VizError(format!("PNG: {e}")))?;
+    }
+    Ok(out)
+}
+
 pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -279,18 +295,7 @@ impl Chart {
             self.draw(&root)?;
             root.present().map_err(err)?;
         }
-        let mut out = Vec::new();
-        {
-            let mut enc = png::Encoder::new(&mut out, w, h);
-            enc.set_color(png::ColorType::Rgb);
-            enc.set_depth(png::BitDepth::Eight);
-            let mut wr = enc
-                .write_header()
-                .map_err(|e| VizError(format!("PNG: {e}")))?;
-            wr.write_image_data(&buf)
-                .map_err(|e| VizError(format!("PNG: {e}")))?;
-        }
-        Ok(out)
+        encode_png(&buf, w, h)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), VizError> {

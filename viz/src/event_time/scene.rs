@@ -325,18 +325,7 @@ impl Scene {
             }
             root.present().map_err(err)?;
         }
-        let mut out = Vec::new();
-        {
-            let mut enc = png::Encoder::new(&mut out, w, h);
-            enc.set_color(png::ColorType::Rgb);
-            enc.set_depth(png::BitDepth::Eight);
-            let mut wr = enc
-                .write_header()
-                .map_err(|e| VizError(format!("PNG: {e}")))?;
-            wr.write_image_data(&buf)
-                .map_err(|e| VizError(format!("PNG: {e}")))?;
-        }
-        Ok(out)
+        crate::charts::encode_png(&buf, w, h)
     }
 }
 

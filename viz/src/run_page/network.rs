@@ -13,12 +13,7 @@ const BUFFER_MARKS: f64 = 600.0;
 /// channel close together are one arrow.
 pub(super) fn buffers(o: &mut String, lay: &Layout<'_>, tl: &Timeline, tally: &mut Tally) {
     let Some(b) = &tl.buffers else { return };
-    let index: BTreeMap<(u32, &str), usize> = lay
-        .lanes
-        .iter()
-        .enumerate()
-        .map(|(i, l)| ((l.epoch, l.name.as_str()), i))
-        .collect();
+    let index = lay.lane_index();
     let mut per_channel: BTreeMap<(usize, usize), Vec<Buffers>> = BTreeMap::new();
     for ((epoch, from, to), x) in b.iter() {
         let (Some(&f), Some(&t)) = (

@@ -54,6 +54,15 @@ pub(super) struct Layout<'a> {
 }
 
 impl Layout<'_> {
+    /// Each lane's position by (epoch, subtask name): where a trace line's subtask is drawn.
+    pub(super) fn lane_index(&self) -> std::collections::BTreeMap<(u32, &str), usize> {
+        self.lanes
+            .iter()
+            .enumerate()
+            .map(|(i, l)| ((l.epoch, l.name.as_str()), i))
+            .collect()
+    }
+
     /// ` — why: streamlab explain FILE --seed N QUESTION`, or nothing.
     pub(super) fn why(&self, question: &str) -> String {
         self.explain

@@ -126,15 +126,7 @@ pub fn space_time_png(
         draw(&a, &lay, report, tl, legend_y)?;
         a.present().map_err(err)?;
     }
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut wr = enc.write_header().map_err(err)?;
-        wr.write_image_data(&buf).map_err(err)?;
-    }
-    Ok(out)
+    crate::charts::encode_png(&buf, w, h)
 }
 
 fn draw(
@@ -233,12 +225,7 @@ fn axis(a: &Area<'_>, lay: &Layout<'_>) -> Result<(), VizError> {
 /// Buffers: a thin grey line per channel and few pixels, sender to receiver.
 fn buffers(a: &Area<'_>, lay: &Layout<'_>, tl: &Timeline) -> Result<(), VizError> {
     let Some(b) = &tl.buffers else { return Ok(()) };
-    let index: BTreeMap<(u32, &str), usize> = lay
-        .lanes
-        .iter()
-        .enumerate()
-        .map(|(i, l)| ((l.epoch, l.name.as_str()), i))
-        .collect();
+    let index = lay.lane_index();
     let mut per: BTreeMap<(usize, usize), Vec<_>> = BTreeMap::new();
     for ((e, f, t), x) in b.iter() {
         if let (Some(&f), Some(&t)) = (index.get(&(*e, f.as_str())), index.get(&(*e, t.as_str()))) {
