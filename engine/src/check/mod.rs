@@ -10,6 +10,7 @@
 //! | file | checks |
 //! |---|---|
 //! | [`cluster`] | `[cluster]`, `[job]` |
+//! | [`deployment`] | `[deployment]`: mode, platform, HA, start-up costs |
 //! | [`cost`], [`limits`] | `[cost]`; `[limits]` and what they will stop |
 //! | [`graph`] | names, inputs, cycles, the options every node has; each node in data-flow order |
 //! | [`source`] ([`rows`], [`generator`], [`watermarks`]) | `[[source]]` |
@@ -30,6 +31,7 @@ pub mod checker;
 pub mod checkpointing;
 pub mod cluster;
 pub mod cost;
+pub mod deployment;
 pub mod event_time;
 pub mod expect;
 pub mod faults;
@@ -175,6 +177,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
         None => 0,
     };
     let cluster = cluster::cluster(ck, raw.cluster.as_ref());
+    let deployment = deployment::deployment(ck, raw.deployment.as_ref());
     let job = cluster::job(ck, raw.job.as_ref());
     ck.auto_watermark_interval = job.auto_watermark_interval;
     ck.job_parallelism = job.parallelism;
@@ -209,7 +212,13 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
     let drafts = graph::drafts(ck, raw);
     let nodes = graph::nodes(ck, drafts)?;
     let max_sim_time = SimTime::ZERO.plus(limits.max_sim_time);
-    let fault_tolerance = fault_tolerance(ck, &recovery, &nodes, &cluster, &job, max_sim_time);
+    let mut fault_tolerance = fault_tolerance(ck, &recovery, &nodes, &cluster, &job, max_sim_time);
+    deployment::jobmanager_faults(
+        ck,
+        deployment.as_ref(),
+        &recovery.faults,
+        &mut fault_tolerance.faults,
+    );
     pitfalls::exactly_once_sinks_need_checkpoints(ck, &nodes, &fault_tolerance);
     pitfalls::pitfalls(ck, &nodes, &fault_tolerance);
     // `run` draws the faults of [chaos] from the input's end: refuse here what it would.
@@ -231,6 +240,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
         description,
         seed,
         cluster,
+        deployment,
         job,
         cost,
         limits,

@@ -238,6 +238,68 @@ pub mod chaos {
     pub const MIN_STABLE: SimDuration = SimDuration::from_secs(5);
 }
 
+/// Getting a job onto a cluster (`[deployment]`): the start-up steps and the JobManager's
+/// high availability. Flink has no setting for most of these durations — they stand for
+/// work a real cluster does (a JVM starting, a container being allocated, a pod being
+/// scheduled) and are streamlab's assumptions from typical small clusters, not measurements
+/// of one; the ones Flink configures name their option. Each is overridden by the
+/// `[deployment]` key of the same name.
+pub mod deployment {
+    use super::SimDuration;
+
+    /// The client (or, in application mode, the JobManager) runs the job's `main`: the JVM
+    /// starts, the user code builds the StreamGraph and Flink translates it into the
+    /// JobGraph. streamlab: 2 s (assumption: a JVM start plus a small job). `client_main`.
+    pub const CLIENT_MAIN: SimDuration = SimDuration::from_secs(2);
+    /// The client uploads the job's jars and the JobGraph (REST to the Dispatcher in a
+    /// session; the staging directory of YARN in per-job). streamlab: 1 s (assumption: a
+    /// 100 MB fat jar at about 100 MB/s). `upload`.
+    pub const UPLOAD: SimDuration = SimDuration::from_secs(1);
+    /// A JobManager process on a standalone host (a JVM started by a script). streamlab:
+    /// 3 s (assumption). `jobmanager_start`.
+    pub const JOBMANAGER_START_STANDALONE: SimDuration = SimDuration::from_secs(3);
+    /// A JobManager container on YARN (the ApplicationMaster: container allocated,
+    /// resources localized, JVM started). streamlab: 10 s (assumption). `jobmanager_start`.
+    pub const JOBMANAGER_START_YARN: SimDuration = SimDuration::from_secs(10);
+    /// A JobManager pod on Kubernetes (scheduled, image pulled or cached, JVM started).
+    /// streamlab: 15 s (assumption). `jobmanager_start`.
+    pub const JOBMANAGER_START_KUBERNETES: SimDuration = SimDuration::from_secs(15);
+    /// The Dispatcher, the ResourceManager and the REST endpoint start inside the
+    /// JobManager process. streamlab: 500 ms (assumption). `cluster_services`.
+    pub const CLUSTER_SERVICES: SimDuration = SimDuration::from_millis(500);
+    /// The Dispatcher creates the job's JobMaster, which builds the ExecutionGraph from the
+    /// JobGraph. streamlab: 300 ms (assumption). `job_master`.
+    pub const JOB_MASTER: SimDuration = SimDuration::from_millis(300);
+    /// The JobMaster's slot requests reach the ResourceManager (one RPC round).
+    /// streamlab: 20 ms (assumption). `slot_request`.
+    pub const SLOT_REQUEST: SimDuration = SimDuration::from_millis(20);
+    /// A TaskManager process on a standalone host. streamlab: 3 s (assumption).
+    /// `task_manager_start`.
+    pub const TASK_MANAGER_START_STANDALONE: SimDuration = SimDuration::from_secs(3);
+    /// A TaskManager container on YARN. streamlab: 8 s (assumption). `task_manager_start`.
+    pub const TASK_MANAGER_START_YARN: SimDuration = SimDuration::from_secs(8);
+    /// A TaskManager pod on Kubernetes. streamlab: 10 s (assumption). `task_manager_start`.
+    pub const TASK_MANAGER_START_KUBERNETES: SimDuration = SimDuration::from_secs(10);
+    /// A TaskManager registers with the ResourceManager and reports its slots.
+    /// streamlab: 100 ms (assumption). `task_manager_registration`.
+    pub const TASK_MANAGER_REGISTRATION: SimDuration = SimDuration::from_millis(100);
+    /// A TaskManager offers its slots to the JobMaster, which accepts them.
+    /// streamlab: 50 ms (assumption). `slot_offer`.
+    pub const SLOT_OFFER: SimDuration = SimDuration::from_millis(50);
+    /// The JobMaster deploys the tasks (task deployment descriptors to the TaskManagers,
+    /// tasks switch to RUNNING). streamlab: 200 ms (assumption). `task_deployment`.
+    pub const TASK_DEPLOYMENT: SimDuration = SimDuration::from_millis(200);
+    /// How long a ZooKeeper leader's session outlives it: the standby is elected after it.
+    /// Flink: `high-availability.zookeeper.client.session-timeout`, 60 s. `ha_timeout`.
+    pub const ZOOKEEPER_SESSION_TIMEOUT: SimDuration = SimDuration::from_secs(60);
+    /// How long a Kubernetes leader's lease outlives it. Flink:
+    /// `high-availability.kubernetes.leader-election.lease-duration`, 15 s. `ha_timeout`.
+    pub const KUBERNETES_LEASE_DURATION: SimDuration = SimDuration::from_secs(15);
+    /// How long the JobMaster waits for a slot before the job fails with
+    /// `NoResourceAvailableException`. Flink: `slot.request.timeout`, 5 min.
+    pub const SLOT_REQUEST_TIMEOUT: SimDuration = SimDuration::from_secs(5 * 60);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +344,17 @@ mod tests {
             (SimDuration::from_secs(60), 1.5, 0.1)
         );
         assert_eq!(keygroups::UPPER_BOUND_MAX_PARALLELISM, 1 << 15);
+        assert_eq!(
+            (
+                deployment::ZOOKEEPER_SESSION_TIMEOUT,
+                deployment::KUBERNETES_LEASE_DURATION,
+                deployment::SLOT_REQUEST_TIMEOUT
+            ),
+            (
+                SimDuration::from_secs(60),
+                SimDuration::from_secs(15),
+                SimDuration::from_secs(300)
+            )
+        );
     }
 }

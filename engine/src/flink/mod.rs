@@ -6,10 +6,12 @@
 
 pub mod barrier;
 pub mod checkpoint;
+pub mod deployment;
 pub mod keygroup;
 pub mod partition;
 pub mod process;
 pub mod restart;
+pub mod startup;
 pub mod valve;
 pub mod watermark;
 pub mod window;

@@ -27,6 +27,9 @@ pub struct Scenario {
     pub seed: u64,
     /// TaskManagers and slots.
     pub cluster: Cluster,
+    /// How the job gets onto the cluster (`[deployment]`); `None`: the table is absent and
+    /// the job starts at once, with no start-up timeline.
+    pub deployment: Option<crate::flink::startup::DeploymentSpec>,
     /// Job-wide settings.
     pub job: JobConfig,
     /// The cost model.

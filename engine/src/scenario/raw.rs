@@ -21,6 +21,7 @@ pub struct RawScenario {
     pub description: Option<String>,
     pub seed: Option<Spanned<i64>>,
     pub cluster: Option<Spanned<RawCluster>>,
+    pub deployment: Option<Spanned<RawDeployment>>,
     pub job: Option<Spanned<RawJob>>,
     pub cost: Option<Spanned<RawCost>>,
     pub limits: Option<Spanned<RawLimits>>,
@@ -159,6 +160,28 @@ pub struct RawCluster {
     pub task_managers: Option<Spanned<i64>>,
     pub slots_per_task_manager: Option<Spanned<i64>>,
     pub cores_per_task_manager: Option<Spanned<i64>>,
+}
+
+/// `[deployment]`: how the job gets onto the cluster, and what each start-up step costs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeployment {
+    pub mode: Option<Spanned<String>>,
+    pub platform: Option<Spanned<String>>,
+    pub kubernetes_mode: Option<Spanned<String>>,
+    pub high_availability: Option<Spanned<String>>,
+    pub client_main: Option<Spanned<String>>,
+    pub upload: Option<Spanned<String>>,
+    pub jobmanager_start: Option<Spanned<String>>,
+    pub cluster_services: Option<Spanned<String>>,
+    pub job_master: Option<Spanned<String>>,
+    pub slot_request: Option<Spanned<String>>,
+    pub task_manager_start: Option<Spanned<String>>,
+    pub task_manager_registration: Option<Spanned<String>>,
+    pub slot_offer: Option<Spanned<String>>,
+    pub task_deployment: Option<Spanned<String>>,
+    pub ha_timeout: Option<Spanned<String>>,
+    pub slot_request_timeout: Option<Spanned<String>>,
 }
 
 /// `[job]`
