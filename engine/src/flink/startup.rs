@@ -198,9 +198,10 @@ pub fn timeline(spec: &DeploymentSpec, tms: &SlotsPerTaskManager, tasks: u32) ->
         t.mark(
             Role::ResourceManager,
             &format!(
-                "asks {} for {} TaskManager {unit}s",
+                "asks {} for {} TaskManager {unit}{}",
                 platform_name(spec.platform),
-                tms.len()
+                tms.len(),
+                if tms.len() == 1 { "" } else { "s" }
             ),
         );
         t.task_managers_start(spec, tms, requested, requested);
@@ -231,6 +232,7 @@ pub fn timeline(spec: &DeploymentSpec, tms: &SlotsPerTaskManager, tasks: u32) ->
         &format!("deploys {tasks} tasks"),
         c.task_deployment,
     );
+    t.steps.sort_by_key(|s| s.start);
     t.steps
 }
 

@@ -218,6 +218,7 @@ impl RunReport {
             scenario: run.scenario.into(),
             seed: run.seed,
             mode: run.mode.into(),
+            deployment: None,
             outcome: Outcome {
                 status: run.status,
                 message: run.message,

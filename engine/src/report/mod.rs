@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`assemble`] | the one assembler of a run report, from plain inputs every mode fills in |
 //! | [`run`] | the whole run: [`RunReport`], its [`Outcome`], network totals, throughput series |
+//! | [`deployment`] | `[deployment]`: mode, platform, HA and the start-up timeline |
 //! | [`latency`] | latency percentiles and CDF from a histogram |
 //! | [`operators`] | operators, windows, tasks and their watermarks |
 //! | [`sinks`] | what each sink received and how it compared with the fault-free run |
@@ -21,6 +22,7 @@
 pub mod assemble;
 pub mod compare;
 mod de;
+pub mod deployment;
 pub mod event_time;
 pub mod expect;
 pub mod faults;
@@ -40,6 +42,7 @@ pub use compare::{
     CompareReport, InvalidSetting, PlanChain, PlanEdge, PlanSlot, PlanSubtask, PlanView,
     SweepPoint, SweepReport,
 };
+pub use deployment::{DeploymentReport, StartupStep};
 pub use faults::{
     CheckpointReport, FailureReport, JobTransition, RescaleReport, RescaledOperator, VariantReport,
 };

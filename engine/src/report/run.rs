@@ -80,6 +80,10 @@ pub struct RunReport {
     pub seed: u64,
     /// Execution mode.
     pub mode: String,
+    /// How the job got onto the cluster and its start-up timeline (`[deployment]`; absent
+    /// without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<super::DeploymentReport>,
     /// How it ended.
     pub outcome: Outcome,
     /// Simulated duration in milliseconds.

@@ -15,6 +15,7 @@ impl RunReport {
     pub fn summary_with_rows(&self, rows: usize) -> String {
         let mut o = String::new();
         self.write_headline(&mut o);
+        self.write_deployment(&mut o);
         self.write_operators(&mut o);
         self.write_tasks(&mut o);
         self.write_windows(&mut o);
@@ -297,6 +298,50 @@ impl RunReport {
             fmt_ms(l.p99_ms),
             fmt_ms(l.max_ms)
         );
+    }
+
+    /// `[deployment]`: the mode and what follows from it, and the start-up timeline.
+    fn write_deployment(&self, o: &mut String) {
+        let Some(d) = &self.deployment else { return };
+        let _ = writeln!(
+            o,
+            "\nDeployment: {} mode on {}, high availability {}",
+            d.mode, d.platform, d.high_availability
+        );
+        let _ = writeln!(
+            o,
+            "  `main` runs on the {}; {}; TaskManagers {}",
+            if d.main_runs_on == "client" {
+                "client"
+            } else {
+                "JobManager"
+            },
+            if d.cluster_per_job {
+                "the cluster is started for this job and ends with it"
+            } else {
+                "the session cluster outlives the job and is shared with other jobs"
+            },
+            if d.task_managers_on_demand {
+                "started on demand for the job's slots"
+            } else {
+                "a fixed set started beforehand"
+            }
+        );
+        let _ = writeln!(
+            o,
+            "  start-up: the first record {} after `flink run` (the job's time 0 below)",
+            human_nanos(d.first_record_ms * 1e6)
+        );
+        for s in &d.startup {
+            let _ = writeln!(
+                o,
+                "  {:>8.3} s – {:>8.3} s  {:<16} {}",
+                s.start_ms / 1e3,
+                s.end_ms / 1e3,
+                s.role,
+                s.what
+            );
+        }
     }
 
     /// Records in and out of every operator.

@@ -188,6 +188,11 @@ impl Coordinator {
         &self.cfg
     }
 
+    /// Forgets the completed checkpoints: a new job (its `main` ran again) has none.
+    pub fn forget_completed(&mut self) {
+        self.completed.clear();
+    }
+
     /// The latest completed checkpoint.
     pub fn latest(&self) -> Option<&Completed> {
         self.completed.last()

@@ -61,6 +61,9 @@ pub struct Recovery {
     /// Scripted faults that struck when every task they aim at had already finished (Flink
     /// does not fail a finished task), with when they struck and what they aimed at.
     pub hit_finished: Vec<(usize, SimTime, String)>,
+    /// The pending restart starts a new job from scratch (`main` ran again after a
+    /// JobManager failure without HA): nothing is restored.
+    pub from_scratch: bool,
 }
 
 impl Recovery {
@@ -81,6 +84,7 @@ impl Recovery {
             tm_back: vec![SimTime::ZERO; s.cluster.task_managers as usize],
             struck: vec![false; s.fault_tolerance.faults.len()],
             hit_finished: Vec::new(),
+            from_scratch: false,
         }
     }
 

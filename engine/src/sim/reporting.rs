@@ -14,6 +14,7 @@ use crate::core::time::EventTime;
 use crate::core::time::SimTime;
 use crate::core::value::Interner;
 use crate::ops::sink::{Series as Arrivals, SinkOp};
+use crate::report::DeploymentReport;
 
 /// What the report reads of the world when the run has ended (a read-only view the kernel
 /// lends: the tasks of the running job, the channels between them, the savepoint/rescale
@@ -119,6 +120,10 @@ impl EndState<'_> {
             self.interner,
         );
         RunReport {
+            deployment: s
+                .deployment
+                .as_ref()
+                .map(|d| DeploymentReport::new(d, &p.deployment)),
             network: self.network_report(&net),
             checkpoints: self.coord.map(|c| c.history.clone()).unwrap_or_default(),
             failures: self.recovery.failures.clone(),

@@ -19,6 +19,7 @@
 //! | `job_row` | its job row, failures and downtime, legend |
 //! | `network` | its buffer arrows and unaligned barriers |
 //! | [`space_time_png`] | the same as a PNG (embedded font: the same bytes everywhere) |
+//! | [`startup`] | the start-up timeline of a run with `[deployment]` (roles as lanes) |
 //! | [`subtasks`] | per-subtask small multiples |
 //! | [`watermark_chart`] | the subtasks' watermarks as a static chart (SVG and PNG) |
 
@@ -29,6 +30,7 @@ pub mod model;
 mod network;
 pub mod space_time;
 pub mod space_time_png;
+pub mod startup;
 pub mod subtasks;
 pub mod svg;
 pub mod timeline;
@@ -180,6 +182,7 @@ fn page_html(
     );
     summary_table(&mut o, runs);
     correctness_table(&mut o, runs);
+    o.push_str(&startup::startup_section(r.deployment.as_ref()));
     space_time_section(&mut o, page, lanes, st);
     o.push_str(&event_time_section(page.event_time));
     let _ = writeln!(

@@ -4,8 +4,10 @@
 //! ([`crate::sim::recovery`]).
 
 use super::Simulation;
-use crate::core::time::SimTime;
+use crate::core::time::{SimTime, human_nanos};
+use crate::flink::deployment::{JobManagerLoss, Mode, Platform};
 use crate::flink::restart::JobStatus;
+use crate::flink::startup::{self, DeploymentSpec};
 use crate::plan::Plan;
 use crate::scenario::{CheckpointPhase, Failover, FaultKind, Scenario};
 use crate::sim::faults::{self, Targets};
@@ -74,6 +76,9 @@ impl Simulation<'_> {
                 });
                 self.fail_tasks(&tasks, cause, false);
             }
+            FaultKind::JobManager { .. } if self.s.deployment.is_some() => {
+                self.jobmanager_failed(cause);
+            }
             FaultKind::JobManager { ha } => {
                 if ha {
                     let all: Vec<u32> = (0..self.tasks.len() as u32).collect();
@@ -95,6 +100,50 @@ impl Simulation<'_> {
                 }
             }
         }
+    }
+
+    /// The JobManager fails in a scenario with `[deployment]`: Flink's rule for the mode,
+    /// the platform and HA ([`startup::jobmanager_recovery`]). With HA a new leader is
+    /// elected after the HA timeout and restores every task from the latest checkpoint; an
+    /// application the platform restarts without HA runs `main` again — a new job from
+    /// scratch; otherwise the job is lost. The restart strategy is not asked: the new
+    /// JobMaster starts the job anew.
+    fn jobmanager_failed(&mut self, cause: String) {
+        let Some(spec) = self.s.deployment else {
+            return;
+        };
+        let now = self.queue.now();
+        let (loss, after) = startup::jobmanager_recovery(&spec);
+        let Some(after) = after else {
+            self.set_status(JobStatus::Failing);
+            self.set_status(JobStatus::Failed);
+            self.failure = Some(format!("{cause}: {}", lost_because(&spec)));
+            return;
+        };
+        let all: Vec<u32> = (0..self.tasks.len() as u32).collect();
+        self.abort_all_checkpoints("the JobManager failed");
+        self.cancel_tasks(&all);
+        let what = match loss {
+            JobManagerLoss::RerunFromMain => format!(
+                "the platform starts a new JobManager {}, which runs `main` again: a new job (new job id) from scratch, no checkpoint restored",
+                spec.platform.unit()
+            ),
+            _ => format!(
+                "a new leader is elected after the {} HA timeout; it recovers the job (same job id) from the latest checkpoint in the checkpoint store",
+                human_nanos(spec.costs.ha_timeout.as_nanos() as f64)
+            ),
+        };
+        let row = self
+            .recovery
+            .record_failure(now, format!("{cause}: {what}"), all.len() as u32);
+        self.set_status(JobStatus::Restarting);
+        if let Some(c) = self.coord.as_mut() {
+            c.suspended = true;
+        }
+        self.recovery.from_scratch = loss == JobManagerLoss::RerunFromMain;
+        self.recovery.wait(&all, row);
+        let at = now.plus(after).max(self.resources_for_waiting());
+        self.recovery.plan(at, &mut self.queue);
     }
 
     /// Records fault `index` as having struck only finished tasks (nothing to fail), with
@@ -350,6 +399,12 @@ impl Simulation<'_> {
         let now = self.queue.now();
         let (tasks, rows) = self.recovery.take_waiting();
         let fresh = build::build(s, p, self.seed, &mut self.interner, self.annotate);
+        if std::mem::take(&mut self.recovery.from_scratch)
+            && let Some(c) = self.coord.as_mut()
+        {
+            // A new job: the old job's checkpoints are not its own.
+            c.forget_completed();
+        }
         let restored = self.coord.as_ref().and_then(|c| c.latest());
         let restored_id = restored.map(|c| c.id);
         // Where each restarted source had read to, for the trace's `restore` lines.
@@ -461,5 +516,21 @@ impl Simulation<'_> {
                 ],
             );
         }
+    }
+}
+
+/// Why a JobManager failure without HA loses the job, in Flink's terms for the mode.
+fn lost_because(spec: &DeploymentSpec) -> String {
+    match (spec.mode, spec.platform) {
+        (Mode::Session, _) => "without high availability the session cluster's Dispatcher keeps no job graphs: every job it ran is lost (status FAILED) and must be submitted again".into(),
+        (_, Platform::Yarn) => format!(
+            "without high availability YARN makes one attempt of the {} cluster (yarn.application-attempts = 1): the cluster and its job are lost",
+            spec.mode.name()
+        ),
+        _ => format!(
+            "without high availability nothing restarts the JobManager of this {} cluster on {}: the job is lost",
+            spec.mode.name(),
+            spec.platform.name()
+        ),
     }
 }
