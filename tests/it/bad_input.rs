@@ -355,6 +355,19 @@ const CASES: &[(&str, &str, &[&str])] = &[
         ],
     ),
     (
+        "deployment_per_job_on_kubernetes.toml",
+        ":3:8",
+        &[
+            "Flink has no per-job mode on kubernetes (native)",
+            "per-job mode does not exist on Kubernetes",
+        ],
+    ),
+    (
+        "slot_request_timeout_zero.toml",
+        ":4:24",
+        &["deployment.slot_request_timeout must be longer than 0"],
+    ),
+    (
         "chaos_without_end.toml",
         ":2:1",
         &[

@@ -1,5 +1,5 @@
 //! The documentation's worked examples are what streamlab prints today: every ```text block
-//! of `docs/asking-why.md` and `docs/crashpoints.md` that starts with `$ streamlab …` is run and compared line by line.
+//! of `docs/asking-why.md`, `docs/crashpoints.md` and `docs/deployment.md` that starts with `$ streamlab …` is run and compared line by line.
 //! A line `  - …` in a block stands for lines left out: the lines before it must start the
 //! output, the lines after it end it.
 
@@ -41,6 +41,11 @@ fn shows(doc: &str, got: &str) -> bool {
 #[test]
 fn the_worked_examples_of_asking_why_are_current() {
     examples_are_current("docs/asking-why.md", 8);
+}
+
+#[test]
+fn the_worked_examples_of_deployment_are_current() {
+    examples_are_current("docs/deployment.md", 4);
 }
 
 #[test]

@@ -45,19 +45,21 @@ pub fn deployment(
         )?,
     };
     if let Some(why) = unsupported(mode, platform, ha) {
-        let at = if ha == HighAvailability::Kubernetes && mode != Mode::PerJob {
-            r.high_availability.as_ref().map(TSpanned::span)
+        let ha_wrong = unsupported(mode, platform, HighAvailability::None).is_none();
+        let (at, message) = if ha_wrong {
+            (
+                r.high_availability.as_ref().map(TSpanned::span),
+                format!("Flink has no Kubernetes HA services on {}", platform.name()),
+            )
         } else {
-            r.mode.as_ref().map(TSpanned::span)
+            (
+                r.mode.as_ref().map(TSpanned::span),
+                format!("Flink has no {} mode on {}", mode.name(), platform.name()),
+            )
         };
         ck.error(
             at.or(Some(table.span().start..table.span().start + 1)),
-            format!(
-                "Flink has no {} mode on {} with high_availability = \"{}\"",
-                mode.name(),
-                platform.name(),
-                ha.name()
-            ),
+            message,
             why,
         );
         return None;

@@ -310,7 +310,7 @@ impl RunReport {
         );
         let _ = writeln!(
             o,
-            "  `main` runs on the {}; {}; TaskManagers {}",
+            "  `main` runs on the {}; {}; TaskManagers: {}",
             if d.main_runs_on == "client" {
                 "client"
             } else {
@@ -324,7 +324,7 @@ impl RunReport {
             if d.task_managers_on_demand {
                 "started on demand for the job's slots"
             } else {
-                "a fixed set started beforehand"
+                "a fixed set, not started on demand"
             }
         );
         let _ = writeln!(

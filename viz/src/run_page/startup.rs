@@ -37,7 +37,7 @@ pub fn startup_section(d: Option<&DeploymentReport>) -> String {
         if d.task_managers_on_demand {
             "are started on demand for the job's slots"
         } else {
-            "are a fixed set started beforehand"
+            "are a fixed set, not started on demand"
         },
         seconds(d.first_record_ms)
     );
