@@ -69,7 +69,7 @@ pub fn deployment(
     {
         ck.warn(
             Some(m.span()),
-            "per-job mode is deprecated since Flink 1.15",
+            "per-job mode is deprecated since Flink 1.15 and removed in Flink 2.0",
             "application mode gives the same isolation and runs `main` on the cluster",
         );
     }

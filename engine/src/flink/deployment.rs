@@ -20,7 +20,8 @@ pub enum Mode {
     /// TaskManagers.
     Session,
     /// A cluster started for one job, torn down after it; `main` runs on the client.
-    /// Deprecated since Flink 1.15 and only on YARN.
+    /// Deprecated since Flink 1.15, only on YARN, removed in Flink 2.0 (streamlab keeps it
+    /// to show what it was, with a warning).
     PerJob,
     /// A cluster started for one application whose `main` runs on the JobManager.
     Application,
