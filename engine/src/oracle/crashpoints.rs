@@ -92,7 +92,17 @@ pub fn points(s: &Scenario, p: &Plan, checkpoint: u64, targets: &[Target]) -> Ve
         }
     }
     if targets.contains(&Target::JobManager) {
-        kinds.push((FaultKind::JobManager { ha: true }, "JobManager (HA)".into()));
+        // With `[deployment]` the JobManager's HA is the deployment's (the run follows it).
+        let ha = s
+            .deployment
+            .as_ref()
+            .is_none_or(|d| d.ha != crate::flink::deployment::HighAvailability::None);
+        let label = if ha {
+            "JobManager (HA)"
+        } else {
+            "JobManager (no HA)"
+        };
+        kinds.push((FaultKind::JobManager { ha }, label.into()));
     }
     let mut out = Vec::new();
     for step in 0..STEPS.len() {

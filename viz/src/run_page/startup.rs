@@ -43,7 +43,7 @@ pub fn startup_section(d: Option<&DeploymentReport>) -> String {
     );
     o.push_str(&gantt(d));
     o.push_str(
-        "<table class=\"startup\"><tr><th>from</th><th>to</th><th>role</th><th>step</th></tr>\n",
+        "<table class=\"startup\"><tr><th>from</th><th>to</th><th>role</th><th style=\"text-align:left\">step</th></tr>\n",
     );
     for s in &d.startup {
         let _ = writeln!(
