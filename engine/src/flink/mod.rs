@@ -11,6 +11,7 @@ pub mod keygroup;
 pub mod partition;
 pub mod process;
 pub mod restart;
+pub mod session;
 pub mod startup;
 pub mod valve;
 pub mod watermark;
