@@ -7,6 +7,7 @@
 pub mod barrier;
 pub mod checkpoint;
 pub mod keygroup;
+pub mod parallelism;
 pub mod partition;
 pub mod process;
 pub mod restart;

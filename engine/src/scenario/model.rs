@@ -77,9 +77,15 @@ impl Cluster {
 /// Job-wide settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobConfig {
-    /// Default parallelism of operators that set none (`parallelism.default`, Flink default 1).
+    /// Parallelism of the operators that set none: the environment's, else the client's
+    /// `-p`, else `parallelism.default` (Flink default 1) — see [`crate::flink::parallelism`].
     pub parallelism: u32,
-    /// Where `[job] parallelism` was written, if it was.
+    /// Which level set [`Self::parallelism`].
+    pub parallelism_level: crate::flink::parallelism::ParallelismLevel,
+    /// The client's `-p` the job was submitted with, whether it won or not.
+    pub client_parallelism: Option<u32>,
+    /// Where the level that won was written in the file (`None` for the client or Flink's
+    /// default).
     pub parallelism_span: Option<Range<usize>>,
     /// Explicit max parallelism (number of key groups); `None` = Flink's default rule.
     pub max_parallelism: Option<Spanned<u32>>,

@@ -166,6 +166,7 @@ pub struct RawCluster {
 #[serde(deny_unknown_fields)]
 pub struct RawJob {
     pub parallelism: Option<Spanned<i64>>,
+    pub environment_parallelism: Option<Spanned<i64>>,
     pub max_parallelism: Option<Spanned<i64>>,
     pub chaining: Option<bool>,
     pub buffer_timeout: Option<Spanned<String>>,
