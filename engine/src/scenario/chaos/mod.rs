@@ -27,7 +27,9 @@
 use crate::core::time::{SimDuration, SimTime};
 
 mod draw;
+mod swarm;
 pub use draw::draw;
+pub use swarm::{SwarmRun, run_seed, subset, swarm_run, usable_kinds};
 
 /// A kind of fault a profile may draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +73,12 @@ impl ChaosKind {
             ChaosKind::Straggler => "straggler",
             ChaosKind::StorageFailure => "storage_failure",
         }
+    }
+
+    /// The kind named `name` (as in scenario files; `-` for `_` and any case accepted).
+    pub fn from_name(name: &str) -> Option<ChaosKind> {
+        let n = name.trim().to_ascii_lowercase().replace('-', "_");
+        ChaosKind::ALL.into_iter().find(|k| k.name() == n)
     }
 
     fn between_task_managers(self) -> bool {
