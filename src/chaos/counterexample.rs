@@ -16,7 +16,7 @@ pub const MARK: &str = "# counterexample.toml — written by `streamlab chaos`";
 pub fn duration_text(d: SimDuration) -> String {
     let n = d.as_nanos();
     for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
-        if n % scale == 0 && n > 0 {
+        if n.is_multiple_of(scale) && n > 0 {
             return format!("{} {unit}", n / scale);
         }
     }

@@ -113,7 +113,7 @@ impl<'a> Shrinker<'a> {
                     }
                 }
             }
-            if at % SECOND == 0 {
+            if at.is_multiple_of(SECOND) {
                 // binary search for the earliest whole second that still fails
                 let (mut lo, mut hi) = (0, at / SECOND);
                 while hi - lo > 1 && !self.exhausted() {
@@ -128,7 +128,9 @@ impl<'a> Shrinker<'a> {
         }
         for d in 0..durations(&list[i].kind).len() {
             let mut v = durations(&list[i].kind)[d];
-            if v >= SECOND && v % SECOND != 0 && self.try_duration(list, i, d, v / SECOND * SECOND)
+            if v >= SECOND
+                && !v.is_multiple_of(SECOND)
+                && self.try_duration(list, i, d, v / SECOND * SECOND)
             {
                 v = v / SECOND * SECOND;
             }
