@@ -164,6 +164,7 @@ pub fn chaos(ask: &Ask<'_>) -> u8 {
         return EXIT_JOB_FAILED;
     }
     let bar = progress(ask.runs);
+    let broken = std::sync::atomic::AtomicUsize::new(0);
     let outcomes: Vec<Outcome> = pool.install(|| {
         (0..ask.runs)
             .into_par_iter()
@@ -175,6 +176,10 @@ pub fn chaos(ask: &Ask<'_>) -> u8 {
                     faults: Vec::new(),
                 });
                 let broke = runner.violations(&swarm.faults);
+                if !broke.is_empty() {
+                    let n = broken.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    bar.set_message(format!(" · {n} broke a check"));
+                }
                 bar.inc(1);
                 Outcome { swarm, broke }
             })
@@ -275,7 +280,7 @@ fn progress(len: u64) -> ProgressBar {
     let (bar, template) = if len > 0 {
         (
             ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr()),
-            "{bar:30} {pos}/{len} runs ({elapsed}, about {eta} to go)",
+            "{bar:30} {pos}/{len} runs{msg} ({elapsed}, about {eta} to go)",
         )
     } else {
         (

@@ -152,6 +152,23 @@ mod tests {
     }
 
     #[test]
+    fn a_checker_that_stopped_the_run_is_an_invariant_violation() {
+        let e = std::io::Error::other(Broken {
+            invariant: streamlab_engine::sim::observe::Invariant::WatermarksNeverGoBack,
+            at: streamlab_engine::core::time::SimTime::from_secs(3),
+            detail: "channel 2 went from 5000 to 4000".into(),
+        });
+        let v = of_error(&e);
+        assert_eq!(v.kind, "invariant");
+        assert_eq!(v.subject, "watermarks never go back on a channel");
+        assert!(
+            v.detail.contains("channel 2 went from 5000 to 4000"),
+            "{}",
+            v.detail
+        );
+    }
+
+    #[test]
     fn an_error_that_is_not_an_invariant_is_a_run_error() {
         let v = of_error(&std::io::Error::other("disk full"));
         assert_eq!((v.kind, v.detail.as_str()), ("run error", "disk full"));
