@@ -115,6 +115,29 @@ fn with_two_phase_commit_no_run_breaks_a_check() {
     assert!(!dir.join("counterexample.toml").exists());
 }
 
+/// `scenarios/chaos.toml` states what seed 11's faults do (`failures = 2`, duplicates in the
+/// at-least-once sink): not met without faults, those are left out; its exactly-once sink
+/// holds in every run.
+#[test]
+fn expectations_about_one_seeds_faults_are_left_out_and_the_guarantee_holds() {
+    let dir = scratch("chaos_bundled");
+    assert_run!(
+        streamlab(&[
+            "chaos",
+            "scenarios/chaos.toml",
+            "--runs",
+            "12",
+            "--out",
+            dir.to_str().unwrap()
+        ]),
+        exit = 0,
+        "not checked — not met even without drawn faults",
+        "line 93: the job: failures = 2",
+        "12 runs with",
+        "no check broken",
+    );
+}
+
 #[test]
 fn chaos_never_overwrites_a_file_it_did_not_write_and_refuses_unknown_kinds() {
     let dir = scratch("chaos_refuse");
