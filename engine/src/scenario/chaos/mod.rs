@@ -16,6 +16,9 @@
 //!   TaskManagers); its target (operator and subtask, TaskManager, pair of TaskManagers) is
 //!   uniform too; its parameters are drawn from fixed ranges written below.
 //!
+//! `streamlab chaos` runs a campaign of such runs: [`swarm_run`] gives run `i` its own seed
+//! and a random subset of the allowed kinds (swarm testing) before drawing.
+//!
 //! ```toml
 //! [chaos]
 //! kinds = ["kill_subtask", "kill_task_manager", "straggler"]  # default: every kind
