@@ -1,6 +1,7 @@
 //! The `streamlab` command line: parses arguments, calls the engine, prints, and maps every
 //! outcome to an exit status (0 ok, 1 the job failed or hit a limit, 2 bad input).
 
+mod chaos;
 mod commands;
 mod compare;
 mod crashpoints;
@@ -153,6 +154,31 @@ enum Command {
         #[arg(long)]
         only: Option<usize>,
     },
+    /// Swarm testing: N runs, each with a random subset of fault kinds and faults drawn from
+    /// the seed, checked against the fault-free run, the in-run invariants and the file's
+    /// `[[expect]]`; the first failing run is shrunk and written as counterexample.toml.
+    Chaos {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// How many runs.
+        #[arg(long, default_value_t = 100)]
+        runs: u64,
+        /// Seed of the campaign and of every run (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: every core); the results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Fault kinds allowed, comma-separated (default: the file's [chaos] kinds, else all).
+        #[arg(long, value_name = "KINDS")]
+        profile: Option<String>,
+        /// Directory for counterexample.toml and counterexample.json (default: current).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a scenario under several execution modes and write report.json, CSV series,
     /// charts (SVG and PNG) and report.html.
     Compare {
@@ -269,6 +295,23 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             seed,
             json,
             only,
+        }),
+        Command::Chaos {
+            file,
+            runs,
+            seed,
+            jobs,
+            profile,
+            out,
+            json,
+        } => chaos::chaos(&chaos::Ask {
+            file: &file,
+            runs,
+            seed,
+            jobs,
+            profile: profile.as_deref(),
+            out: out.as_deref(),
+            json,
         }),
         Command::Check {
             file,
