@@ -368,6 +368,13 @@ const CASES: &[(&str, &str, &[&str])] = &[
 /// position, exit status 0.
 const WARNINGS: &[(&str, &str, &[&str])] = &[
     (
+        "transaction_timeout_within_interval.toml",
+        ":13:1",
+        &[
+            "sink `to_kafka` commits at each checkpoint, every 10 s, but its transaction_timeout is 10 s",
+        ],
+    ),
+    (
         "unread_operator.toml",
         ":7:1",
         &["no sink reads the output of `doubled`: its results are computed and dropped"],
@@ -477,6 +484,14 @@ const WARNINGS: &[(&str, &str, &[&str])] = &[
         &[
             "allowed_lateness has no effect on a global window",
             "never ends",
+        ],
+    ),
+    (
+        "transaction_timeout_above_broker_max.toml",
+        ":18:23",
+        &[
+            "sink `to_kafka`: the transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms)",
+            "transaction_max_timeout (15 min, Kafka's default)",
         ],
     ),
     (
