@@ -7,6 +7,14 @@ use crate::util::{scratch, streamlab};
 /// `(file under tests/bad, position, message parts)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
+        "transaction_timeout_above_broker_max.toml",
+        ":18:23",
+        &[
+            "sink `to_kafka`: the transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms)",
+            "transaction_max_timeout (15 min, Kafka's default)",
+        ],
+    ),
+    (
         "savepoint_after_input_end.toml",
         ":3:6",
         &["this savepoint at 25.000 s comes after the input ends (at 20.000 s)"],
@@ -484,14 +492,6 @@ const WARNINGS: &[(&str, &str, &[&str])] = &[
         &[
             "allowed_lateness has no effect on a global window",
             "never ends",
-        ],
-    ),
-    (
-        "transaction_timeout_above_broker_max.toml",
-        ":18:23",
-        &[
-            "sink `to_kafka`: the transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms)",
-            "transaction_max_timeout (15 min, Kafka's default)",
         ],
     ),
     (
