@@ -84,3 +84,78 @@ fn crashpoints_refuse_unknown_kinds_and_jobs_without_checkpoints() {
         "has no [checkpointing]",
     );
 }
+
+/// Per crash point of `v` (the `--json` matrix): its step and sink `sink`'s result.
+fn cells<'a>(v: &'a serde_json::Value, sink: &str) -> Vec<(&'a str, &'a serde_json::Value)> {
+    v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let cell = p["sinks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["sink"] == sink)
+                .unwrap();
+            (p["step"].as_str().unwrap(), &cell["result"])
+        })
+        .collect()
+}
+
+/// A transaction timeout (10 s) shorter than the checkpoint interval (5 s) plus a TaskManager's
+/// replacement (10 s): only a crash after a checkpoint completed leaves a pre-committed
+/// transaction for the restore to commit (`recoverAndCommit`); by then the broker aborted it,
+/// and its rows are missing. A crash before completion restores the checkpoint before, whose
+/// transactions are committed already. The sink with the broker's cap (15 min) loses nothing.
+#[test]
+fn a_transaction_timeout_shorter_than_interval_and_downtime_loses_rows_only_after_completion() {
+    let file = "scenarios/transaction_timeout.toml";
+    let o = streamlab(&["crashpoints", file, "--kinds", "taskmanager", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", texts(&o).1);
+    let v: serde_json::Value = serde_json::from_str(&texts(&o).0).unwrap();
+    let short = cells(&v, "short_timeout");
+    assert_eq!(short.len(), 4 * 2, "4 job-wide steps × 2 TaskManagers");
+    for (step, r) in &short {
+        if *step == "after completion" {
+            assert_eq!(r["outcome"], "differs", "{step}: {r}");
+            assert_eq!(r["duplicates"], 0, "{r}");
+            assert!(r["missing"].as_u64().unwrap() > 0, "{r}");
+        } else {
+            assert_eq!(r["outcome"], "exactly_once", "{step}: {r}");
+        }
+    }
+    for (step, r) in cells(&v, "broker_max") {
+        assert_eq!(r["outcome"], "exactly_once", "{step}: {r}");
+    }
+}
+
+/// The same job without a `transaction_timeout` (streamlab's default: transactions never
+/// time out): exactly once at every crash point.
+#[test]
+fn without_a_transaction_timeout_no_crash_point_loses_rows() {
+    let text = std::fs::read_to_string("scenarios/transaction_timeout.toml").unwrap();
+    let plain: String = text
+        .lines()
+        .filter(|l| !l.starts_with("transaction_timeout"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(plain.len() < text.len());
+    let dir = crate::util::scratch("crashpoints_no_timeout");
+    let file = dir.join("no_timeout.toml");
+    std::fs::write(&file, plain).unwrap();
+    let o = streamlab(&[
+        "crashpoints",
+        file.to_str().unwrap(),
+        "--kinds",
+        "taskmanager",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", texts(&o).1);
+    let v: serde_json::Value = serde_json::from_str(&texts(&o).0).unwrap();
+    for sink in ["short_timeout", "broker_max"] {
+        for (step, r) in cells(&v, sink) {
+            assert_eq!(r["outcome"], "exactly_once", "{sink} {step}: {r}");
+        }
+    }
+}

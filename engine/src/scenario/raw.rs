@@ -391,6 +391,8 @@ pub struct RawSink {
     pub key: Option<Spanned<String>>,
     pub capture: Option<Spanned<i64>>,
     pub guarantee: Option<Spanned<String>>,
+    pub transaction_timeout: Option<Spanned<String>>,
+    pub transaction_max_timeout: Option<Spanned<String>>,
 }
 
 /// `[modes]`: settings of the baseline execution models.
