@@ -30,12 +30,56 @@ fn print_diagnostics(d: &Diagnostics) {
 
 /// [`load_and_plan`], for the commands that run several modes.
 pub fn load_and_plan_quiet(file: &Path) -> Result<(Scenario, plan::Plan), u8> {
-    load_and_plan(file)
+    load_and_plan(file, &Submit::default())
+}
+
+/// How the job is submitted, as `flink run` would: the client's `-p`, and `--set` changes to
+/// the file (Flink's `-D key=value`, here any value of the scenario).
+#[derive(Debug, Default)]
+pub struct Submit {
+    /// `-p N`: the client's default parallelism.
+    pub parallelism: Option<u32>,
+    /// `--set PATH=VALUE`, in order.
+    pub settings: Vec<crate::settings::Setting>,
+}
+
+/// Reads the scenario as submitted: the file, or its text with the `--set` changes applied
+/// (named `FILE (with --set …)` in errors, whose lines and columns are still the file's).
+/// A `--set` that names no value of the file is an error printed here (exit status).
+fn load_submitted(file: &Path, submit: &Submit) -> Result<Result<Scenario, LoadError>, u8> {
+    let client = check::Client {
+        parallelism: submit.parallelism,
+    };
+    if submit.settings.is_empty() {
+        return Ok(check::load_as(file, &client));
+    }
+    let shown = file.display().to_string();
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            return Ok(Err(LoadError::Unreadable {
+                path: shown,
+                reason: e.to_string(),
+            }));
+        }
+    };
+    let edited = crate::settings::edited(&text, &submit.settings).map_err(|e| {
+        eprintln!("error: {shown}: {e}");
+        EXIT_BAD_INPUT
+    })?;
+    let sets: Vec<String> = submit
+        .settings
+        .iter()
+        .map(|s| format!("{}={}", s.shown(), s.values[0]))
+        .collect();
+    let name = format!("{shown} (with --set {})", sets.join(" --set "));
+    let f = streamlab_engine::core::diag::SourceFile::new(name, edited);
+    Ok(check::parse_scenario_as(f, file.parent(), &[], &client).map_err(LoadError::Invalid))
 }
 
 /// Loads, validates and plans; prints every problem. Warnings are printed and do not stop.
-fn load_and_plan(file: &Path) -> Result<(Scenario, plan::Plan), u8> {
-    let s = match check::load(file) {
+pub fn load_and_plan(file: &Path, submit: &Submit) -> Result<(Scenario, plan::Plan), u8> {
+    let s = match load_submitted(file, submit)? {
         Ok(s) => s,
         Err(LoadError::Unreadable { path, reason }) => {
             eprintln!("error: cannot read scenario file `{path}`: {reason}");
@@ -120,7 +164,14 @@ pub struct RunOutput<'a> {
     pub rows: usize,
 }
 
-pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, check: bool) -> u8 {
+pub fn run(
+    file: &Path,
+    submit: &Submit,
+    seed: Option<u64>,
+    output: RunOutput<'_>,
+    chaos: bool,
+    check: bool,
+) -> u8 {
     let RunOutput {
         json,
         trace,
@@ -128,7 +179,7 @@ pub fn run(file: &Path, seed: Option<u64>, output: RunOutput<'_>, chaos: bool, c
         quiet,
         rows,
     } = output;
-    let (mut s, p) = match load_and_plan(file) {
+    let (mut s, p) = match load_and_plan(file, submit) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -291,8 +342,8 @@ pub(crate) fn print_result(r: &RunReport, quiet: bool, rows: usize, wall: std::t
     );
 }
 
-pub fn plan(file: &Path, dot: Option<&Path>) -> u8 {
-    let (s, p) = match load_and_plan(file) {
+pub fn plan(file: &Path, submit: &Submit, dot: Option<&Path>) -> u8 {
+    let (s, p) = match load_and_plan(file, submit) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -308,7 +359,7 @@ pub fn plan(file: &Path, dot: Option<&Path>) -> u8 {
 }
 
 pub fn validate(file: &Path) -> u8 {
-    match load_and_plan(file) {
+    match load_and_plan(file, &Submit::default()) {
         Ok((s, p)) => {
             println!(
                 "{}: ok — {}, {}, {} slot{} needed of {}",

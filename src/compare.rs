@@ -2,6 +2,7 @@
 //! series, charts and an HTML page.
 
 use crate::commands::{EXIT_BAD_INPUT, EXIT_JOB_FAILED, load_and_plan_quiet};
+use crate::settings::{self, Setting};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use std::io::IsTerminal;
@@ -313,139 +314,13 @@ fn streaming_drawn(
         .collect())
 }
 
-/// A `--set path=v1,v2,…` request.
-struct SetArg {
-    path: Vec<String>,
-    values: Vec<String>,
-}
-
-fn parse_set(arg: &str) -> Result<SetArg, String> {
-    let (path, values) = arg.split_once('=').ok_or_else(|| {
-        format!("--set `{arg}`: expected PATH=VALUE[,VALUE…], e.g. sources.clicks.rate=1000,10000")
-    })?;
-    let path: Vec<String> = path
-        .trim()
-        .split('.')
-        .map(|p| p.trim().to_string())
-        .collect();
-    if path.iter().any(String::is_empty) {
-        return Err(format!("--set `{arg}`: the path has an empty part"));
-    }
-    let values: Vec<String> = values
-        .split(',')
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .collect();
-    if values.is_empty() {
-        return Err(format!("--set `{arg}`: no value given"));
-    }
-    Ok(SetArg { path, values })
-}
-
-fn toml_value(v: &str) -> toml::Value {
-    if let Ok(i) = v.replace('_', "").parse::<i64>() {
-        toml::Value::Integer(i)
-    } else if let Ok(f) = v.parse::<f64>() {
-        toml::Value::Float(f)
-    } else if v == "true" || v == "false" {
-        toml::Value::Boolean(v == "true")
-    } else {
-        toml::Value::String(v.to_string())
-    }
-}
-
-/// Sets `path` to `value` in the scenario document; says which part of the path is unknown.
-fn set_in(doc: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
-    let shown = path.join(".");
-    let (arrays, sections) = (
-        [
-            ("sources", "source"),
-            ("operators", "operator"),
-            ("sinks", "sink"),
-        ],
-        ["job", "cluster", "cost", "limits", "modes"],
-    );
-    let first = path[0].as_str();
-    let array = arrays
-        .iter()
-        .find(|(plural, single)| first == *plural || first == *single)
-        .map(|a| a.1);
-    let (table, rest): (&mut toml::Table, &[String]) = if let Some(key) = array {
-        let Some(name) = path.get(1) else {
-            return Err(format!(
-                "--set {shown}: name a {key} after `{first}`, then a field"
-            ));
-        };
-        let items = doc.get_mut(key).and_then(toml::Value::as_array_mut);
-        let names: Vec<String> = items
-            .as_ref()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|t| {
-                        t.get("name")
-                            .and_then(toml::Value::as_str)
-                            .map(String::from)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let found = items.and_then(|a| {
-            a.iter_mut()
-                .find(|t| t.get("name").and_then(toml::Value::as_str) == Some(name.as_str()))
-        });
-        match found.and_then(toml::Value::as_table_mut) {
-            Some(t) => (t, &path[2..]),
-            None => {
-                return Err(format!(
-                    "--set {shown}: unknown {key} `{name}`; the scenario's {key}s: {}",
-                    if names.is_empty() {
-                        "none".into()
-                    } else {
-                        names.join(", ")
-                    }
-                ));
-            }
-        }
-    } else if sections.contains(&first) {
-        let t = doc
-            .entry(first.to_string())
-            .or_insert_with(|| toml::Value::Table(Default::default()));
-        match t.as_table_mut() {
-            Some(t) => (t, &path[1..]),
-            None => return Err(format!("--set {shown}: `{first}` is not a table")),
-        }
-    } else {
-        return Err(format!(
-            "--set {shown}: unknown part `{first}`; a path starts with sources.<name>, operators.<name>, sinks.<name>, {}",
-            sections.join(", ")
-        ));
-    };
-    let Some((leaf, inner)) = rest.split_last() else {
-        return Err(format!(
-            "--set {shown}: the path names a table, not a field"
-        ));
-    };
-    let mut t = table;
-    for part in inner {
-        let next = t
-            .entry(part.clone())
-            .or_insert_with(|| toml::Value::Table(Default::default()));
-        t = match next.as_table_mut() {
-            Some(x) => x,
-            None => return Err(format!("--set {shown}: `{part}` is not a table")),
-        };
-    }
-    t.insert(leaf.clone(), value);
-    Ok(())
-}
-
 /// `streamlab sweep FILE --set PATH=V1,V2,… --modes … --out DIR`
 pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<u64>) -> u8 {
     let modes = match parse_modes(modes_list) {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let set = match parse_set(set) {
+    let set = match settings::parse(set, true) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -457,7 +332,7 @@ pub fn sweep(file: &Path, set: &str, modes_list: &str, out: &Path, seed: Option<
         return c;
     }
     let text = std::fs::read_to_string(file).unwrap_or_default();
-    let doc: toml::Table = match toml::from_str(&text) {
+    let doc: toml_edit::DocumentMut = match text.parse() {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {}: {e}", file.display());
@@ -539,20 +414,20 @@ type Invalid = (String, String);
 /// path itself is wrong, so no value can work (exit code).
 fn sweep_variants(
     file: &Path,
-    doc: &toml::Table,
-    set: &SetArg,
+    doc: &toml_edit::DocumentMut,
+    set: &Setting,
 ) -> Result<(Vec<Variant>, Vec<Invalid>), u8> {
     let mut variants: Vec<Variant> = Vec::new();
     let mut invalid: Vec<Invalid> = Vec::new();
     for (i, v) in set.values.iter().enumerate() {
         let mut d = doc.clone();
-        if let Err(e) = set_in(&mut d, &set.path, toml_value(v)) {
+        if let Err(e) = settings::apply(&mut d, &set.path, settings::value_of(v)) {
             // the path itself is wrong: no value can work
             eprintln!("error: {e}");
             return Err(EXIT_BAD_INPUT);
         }
         let setting = format!("{}={v}", set.path.join("."));
-        let edited = toml::to_string(&d).expect("tables serialize");
+        let edited = d.to_string();
         let shown = format!("{} with {setting}", file.display());
         let s = match check::parse_str(&shown, &edited, file.parent()) {
             Ok(s) => s,
@@ -578,7 +453,7 @@ fn sweep_variants(
 fn sweep_points(
     variants: &[Variant],
     modes: &[Mode],
-    set: &SetArg,
+    set: &Setting,
     seed: Option<u64>,
 ) -> Result<Vec<SweepPoint>, String> {
     let jobs: Vec<(usize, Mode)> = (0..variants.len())

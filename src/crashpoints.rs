@@ -7,6 +7,7 @@ use crate::commands::{EXIT_BAD_INPUT, EXIT_JOB_FAILED, load_and_plan_quiet, prin
 use rayon::prelude::*;
 use std::path::Path;
 use streamlab_engine::oracle::crashpoints::{self, CrashPoint, Outcome, Target};
+use streamlab_engine::scenario::FaultKind;
 use streamlab_engine::sim::RunOptions;
 
 /// What was asked.
@@ -132,6 +133,44 @@ fn only(
     }
 }
 
+/// How the crash points are made up: `6 steps × 4 subtasks + 4 steps × 3 targets (every
+/// TaskManager, the JobManager)`.
+fn count_text(points: &[CrashPoint], targets: &[Target]) -> String {
+    let steps = crashpoints::STEPS.len();
+    let job_wide = crashpoints::STEPS
+        .iter()
+        .filter(|s| !s.0.per_subtask())
+        .count();
+    let subtask_points = points
+        .iter()
+        .filter(|p| matches!(p.kind, FaultKind::KillSubtask { .. }))
+        .count();
+    let other_points = points.len() - subtask_points;
+    let mut parts = Vec::new();
+    if subtask_points > 0 {
+        parts.push(format!(
+            "{steps} steps × {} subtasks",
+            subtask_points / steps
+        ));
+    }
+    if other_points > 0 {
+        let names: Vec<&str> = targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Task => None,
+                Target::TaskManager => Some("every TaskManager"),
+                Target::JobManager => Some("the JobManager"),
+            })
+            .collect();
+        parts.push(format!(
+            "{job_wide} steps × {} targets ({})",
+            other_points / job_wide,
+            names.join(", ")
+        ));
+    }
+    parts.join(" + ")
+}
+
 fn print_text(
     ask: &Ask<'_>,
     seed: u64,
@@ -140,26 +179,16 @@ fn print_text(
     targets: &[Target],
     dirty: usize,
 ) {
-    let per_step = points.len() / crashpoints::STEPS.len().max(1);
     let sinks: Vec<&str> = matrix
         .first()
         .map(|c| c.iter().map(|(n, _)| n.as_str()).collect())
         .unwrap_or_default();
     let mut out = format!(
-        "streamlab crashpoints · {} · checkpoint {} · seed {seed}\n{} crash points = {} steps × {per_step} targets ({}), each run once with that single crash and compared with the fault-free run\n\n",
+        "streamlab crashpoints · {} · checkpoint {} · seed {seed}\n{} crash points = {}, each run once with that single crash and compared with the fault-free run\n\n",
         ask.file.display(),
         ask.checkpoint,
         points.len(),
-        crashpoints::STEPS.len(),
-        targets
-            .iter()
-            .map(|t| match t {
-                Target::Task => "every subtask",
-                Target::TaskManager => "every TaskManager",
-                Target::JobManager => "the JobManager",
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+        count_text(points, targets),
     );
     let width = points
         .iter()

@@ -4,7 +4,7 @@
 //! sinks' results depend on how simultaneous events interleave (a property of the job, as in
 //! Flink, not a fault of the simulator: a rolling reduce fed by several channels, for one).
 
-use crate::commands::{EXIT_JOB_FAILED, apply_chaos, load_and_plan_quiet};
+use crate::commands::{EXIT_JOB_FAILED, Submit, apply_chaos, load_and_plan};
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -30,8 +30,8 @@ impl Write for Buf {
 }
 
 /// Runs the determinism check; exit 0 when the two runs are identical, 1 when not.
-pub fn check(file: &Path, seed: Option<u64>, chaos: bool) -> u8 {
-    let (mut s, p) = match load_and_plan_quiet(file) {
+pub fn check(file: &Path, submit: &Submit, seed: Option<u64>, chaos: bool) -> u8 {
+    let (mut s, p) = match load_and_plan(file, submit) {
         Ok(x) => x,
         Err(c) => return c,
     };

@@ -1,6 +1,7 @@
 //! The `streamlab` command line: parses arguments, calls the engine, prints, and maps every
 //! outcome to an exit status (0 ok, 1 the job failed or hit a limit, 2 bad input).
 
+mod chaos;
 mod commands;
 mod compare;
 mod crashpoints;
@@ -9,6 +10,7 @@ mod explain;
 mod grade;
 mod run_progress;
 mod run_report;
+mod settings;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -20,6 +22,38 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// How the job is submitted: `flink run`'s options.
+#[derive(clap::Args, Debug)]
+struct SubmitArgs {
+    /// The client's default parallelism, as `flink run -p N`: operators that set none run
+    /// with N unless the job sets `[job] environment_parallelism` (Flink's precedence:
+    /// operator > environment > client -p > configuration `[job] parallelism`).
+    #[arg(short = 'p', long = "parallelism", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=32768))]
+    parallelism: Option<u32>,
+    /// Change one value of the scenario for this run, e.g. `--set sources.clicks.rate=1000`
+    /// or `--set checkpointing.interval="5 s"` (repeatable; errors still point into the file).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+}
+
+impl SubmitArgs {
+    /// The submission, or exit status 2 for a malformed `--set`.
+    fn submit(&self) -> Result<commands::Submit, u8> {
+        let mut settings = Vec::new();
+        for a in &self.set {
+            settings.push(settings::parse(a, false).map_err(|e| {
+                eprintln!("error: {e}");
+                commands::EXIT_BAD_INPUT
+            })?);
+        }
+        Ok(commands::Submit {
+            parallelism: self.parallelism,
+            settings,
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -63,6 +97,8 @@ enum Command {
         /// and say which sinks depend on how they interleave. Writes no files.
         #[arg(long)]
         check_determinism: bool,
+        #[command(flatten)]
+        submit: SubmitArgs,
     },
     /// Show how Flink would plan the job: graph, chains (and why edges did not chain),
     /// subtasks with key groups, slots.
@@ -72,6 +108,8 @@ enum Command {
         /// Also write the plan as Graphviz here.
         #[arg(long, value_name = "FILE")]
         dot: Option<PathBuf>,
+        #[command(flatten)]
+        submit: SubmitArgs,
     },
     /// Check a scenario file and list every error with its position.
     Validate {
@@ -115,6 +153,31 @@ enum Command {
         /// Replay crash point K (as numbered in the matrix) alone, with the run's summary.
         #[arg(long)]
         only: Option<usize>,
+    },
+    /// Swarm testing: N runs, each with a random subset of fault kinds and faults drawn from
+    /// the seed, checked against the fault-free run, the in-run invariants and the file's
+    /// `[[expect]]`; the first failing run is shrunk and written as counterexample.toml.
+    Chaos {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// How many runs.
+        #[arg(long, default_value_t = 100)]
+        runs: u64,
+        /// Seed of the campaign and of every run (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: every core); the results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Fault kinds allowed, comma-separated (default: the file's [chaos] kinds, else all).
+        #[arg(long, value_name = "KINDS")]
+        profile: Option<String>,
+        /// Directory for counterexample.toml and counterexample.json (default: current).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a scenario under several execution modes and write report.json, CSV series,
     /// charts (SVG and PNG) and report.html.
@@ -174,14 +237,20 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let code = match cli.command {
+    ExitCode::from(dispatch(cli.command).unwrap_or_else(|code| code))
+}
+
+/// Runs the command; `Err` is an exit status from reading its arguments.
+fn dispatch(command: Command) -> Result<u8, u8> {
+    Ok(match command {
         Command::Run {
             file,
             seed,
             chaos,
             check_determinism: true,
+            submit,
             ..
-        } => determinism::check(&file, seed, chaos),
+        } => determinism::check(&file, &submit.submit()?, seed, chaos),
         Command::Run {
             file,
             seed,
@@ -193,8 +262,10 @@ fn main() -> ExitCode {
             chaos,
             check,
             check_determinism: false,
+            submit,
         } => commands::run(
             &file,
+            &submit.submit()?,
             seed,
             commands::RunOutput {
                 json: json.as_deref(),
@@ -206,7 +277,9 @@ fn main() -> ExitCode {
             chaos,
             check,
         ),
-        Command::Plan { file, dot } => commands::plan(&file, dot.as_deref()),
+        Command::Plan { file, dot, submit } => {
+            commands::plan(&file, &submit.submit()?, dot.as_deref())
+        }
         Command::Validate { file } => commands::validate(&file),
         Command::Crashpoints {
             file,
@@ -222,6 +295,23 @@ fn main() -> ExitCode {
             seed,
             json,
             only,
+        }),
+        Command::Chaos {
+            file,
+            runs,
+            seed,
+            jobs,
+            profile,
+            out,
+            json,
+        } => chaos::chaos(&chaos::Ask {
+            file: &file,
+            runs,
+            seed,
+            jobs,
+            profile: profile.as_deref(),
+            out: out.as_deref(),
+            json,
         }),
         Command::Check {
             file,
@@ -250,6 +340,5 @@ fn main() -> ExitCode {
             out,
             seed,
         } => compare::sweep(&file, &set, &modes, &out, seed),
-    };
-    ExitCode::from(code)
+    })
 }

@@ -140,9 +140,11 @@ impl StreamEnv {
         self
     }
 
-    /// Default parallelism of every operator (`env.setParallelism`).
+    /// Default parallelism of every operator that sets none (`env.setParallelism`: the
+    /// environment level, `[job] environment_parallelism`, which a client's `-p` does not
+    /// override).
     pub fn parallelism(self, p: u32) -> Self {
-        self.set("job", "parallelism", Value::from(i64::from(p)))
+        self.set("job", "environment_parallelism", Value::from(i64::from(p)))
     }
     /// Maximum parallelism: the number of key groups.
     pub fn max_parallelism(self, p: u32) -> Self {

@@ -7,6 +7,14 @@ use crate::util::{scratch, streamlab};
 /// `(file under tests/bad, position, message parts)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
+        "transaction_timeout_above_broker_max.toml",
+        ":18:23",
+        &[
+            "sink `to_kafka`: the transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms)",
+            "transaction_max_timeout (15 min, Kafka's default)",
+        ],
+    ),
+    (
         "savepoint_after_input_end.toml",
         ":3:6",
         &["this savepoint at 25.000 s comes after the input ends (at 20.000 s)"],
@@ -380,6 +388,13 @@ const CASES: &[(&str, &str, &[&str])] = &[
 /// Scenarios that run but very likely do not do what their author meant: a warning with its
 /// position, exit status 0.
 const WARNINGS: &[(&str, &str, &[&str])] = &[
+    (
+        "transaction_timeout_within_interval.toml",
+        ":13:1",
+        &[
+            "sink `to_kafka` commits at each checkpoint, every 10 s, but its transaction_timeout is 10 s",
+        ],
+    ),
     (
         "unread_operator.toml",
         ":7:1",

@@ -41,6 +41,105 @@ fn plan_explains_chains_key_groups_and_slots() {
         dot.contains("style=dashed") && dot.contains("style=bold"),
         "{dot}"
     );
+    // the graph levels: operators in job vertices, subtasks in slots of TaskManagers
+    assert!(
+        dot.contains("JobGraph vertex [2] counts -> Sink: word_counts (p=2)")
+            && dot.contains("label=\"TaskManager 0\"")
+            && dot.contains("counts -> Sink: word_counts #1\\nkey groups 64..=127"),
+        "{dot}"
+    );
+}
+
+#[test]
+fn plan_shows_the_four_graph_levels_under_flinks_names() {
+    let (text, _) = texts(&streamlab(&["plan", "scenarios/wordcount.toml"]));
+    let at = |h: &str| {
+        text.find(h)
+            .unwrap_or_else(|| panic!("no `{h}` in:\n{text}"))
+    };
+    let levels = [
+        at("StreamGraph — one stream node per operator"),
+        at("JobGraph — one job vertex per chain"),
+        at("ExecutionGraph — one execution vertex per subtask"),
+        at("Physical placement — subtasks in slots of TaskManagers"),
+    ];
+    assert!(levels.windows(2).all(|w| w[0] < w[1]), "{text}");
+    assert!(
+        text.contains("job vertex [0] Source: lines  (parallelism 1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_client_p_sets_the_parallelism_of_operators_that_set_none_and_the_plan_says_so() {
+    let plan = |args: &[&str]| {
+        let mut a = vec!["plan", "scenarios/wordcount.toml"];
+        a.extend_from_slice(args);
+        let out = streamlab(&a);
+        assert_eq!(out.status.code(), Some(0), "{}", texts(&out).1);
+        texts(&out).0
+    };
+    let conf = plan(&[]);
+    assert!(
+        conf.contains("Parallelism of operators that set none: 2 — configuration")
+            && conf.contains("tokenize     p=2 (configuration)")
+            && conf.contains("lines        p=1 (operator)"),
+        "{conf}"
+    );
+    let client = plan(&["-p", "1"]);
+    assert!(
+        client.contains("Parallelism of operators that set none: 1 — client: flink run -p")
+            && client.contains("tokenize     p=1 (client -p)")
+            && client.contains("lines        p=1 (operator)")
+            && client.contains("in 2 chains; needs 1 slot"),
+        "{client}"
+    );
+    let env = plan(&["-p", "1", "--set", "job.environment_parallelism=2"]);
+    assert!(
+        env.contains("2 — environment: env.setParallelism")
+            && env.contains("client -p 1 is not used: the job's main sets env.setParallelism(2)")
+            && env.contains("tokenize     p=2 (environment)"),
+        "{env}"
+    );
+    // the run takes the same parallelism as the plan
+    let (run, _) = texts(&streamlab(&["run", "scenarios/wordcount.toml", "-p", "1"]));
+    assert_eq!(summary_parallelism(&run, "tokenize"), Some("1"), "{run}");
+}
+
+/// The parallelism column of an operator's line in `run`'s Operators table.
+fn summary_parallelism<'a>(run: &'a str, operator: &str) -> Option<&'a str> {
+    run.lines()
+        .find(|l| l.trim_start().starts_with(operator))
+        .and_then(|l| l.split_whitespace().nth(1))
+}
+
+#[test]
+fn set_changes_one_value_for_a_run_and_errors_point_into_the_file() {
+    let out = streamlab(&[
+        "run",
+        "scenarios/wordcount.toml",
+        "--set",
+        "job.parallelism=oops",
+    ]);
+    assert_run!(
+        out,
+        exit = 2,
+        "scenarios/wordcount.toml (with --set job.parallelism=oops)",
+        "expected an integer",
+    );
+    let out = streamlab(&["run", "scenarios/wordcount.toml", "--set", "jobs.x=1"]);
+    assert_run!(out, exit = 2, "unknown part `jobs`");
+    let out = streamlab(&["run", "scenarios/wordcount.toml", "-p", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = streamlab(&[
+        "run",
+        "scenarios/wordcount.toml",
+        "--set",
+        "job.parallelism=1",
+    ]);
+    let (run, err) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(summary_parallelism(&run, "tokenize"), Some("1"), "{run}");
 }
 
 #[test]

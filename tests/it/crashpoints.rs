@@ -10,8 +10,8 @@ fn the_two_phase_commit_sink_is_exactly_once_at_every_crash_point_the_at_least_o
     assert_eq!(o.status.code(), Some(1), "{}", texts(&o).1);
     let v: serde_json::Value = serde_json::from_str(&texts(&o).0).unwrap();
     let points = v["points"].as_array().unwrap();
-    // 3 steps × (2 + 2 subtasks, 2 TaskManagers, the JobManager)
-    assert_eq!(points.len(), 3 * 7);
+    // 6 steps × (2 + 2 subtasks) + 4 job-wide steps × (2 TaskManagers, the JobManager)
+    assert_eq!(points.len(), 6 * 4 + 4 * 3);
     let result = |p: &serde_json::Value, sink: &str| {
         p["sinks"]
             .as_array()
@@ -25,17 +25,26 @@ fn the_two_phase_commit_sink_is_exactly_once_at_every_crash_point_the_at_least_o
         assert_eq!(result(p, "committed")["outcome"], "exactly_once", "{p}");
     }
     // A crash before checkpoint 2 completed restores checkpoint 1: the at-least-once sink
-    // shows the replayed records again.
-    let dup = points
-        .iter()
-        .filter(|p| p["step"] != "after completion")
-        .all(|p| result(p, "at_once")["duplicates"].as_u64().unwrap_or(0) > 0);
-    assert!(dup, "{v}");
+    // shows the replayed records again; after the completion (and after the notification)
+    // the restore takes checkpoint 2, and nothing is replayed. (A subtask's acknowledgement
+    // is either: the last one completes the checkpoint at once.)
+    let steps_with = |steps: &[&str], dup: bool| {
+        points
+            .iter()
+            .filter(|p| steps.contains(&p["step"].as_str().unwrap()))
+            .all(|p| (result(p, "at_once")["duplicates"].as_u64().unwrap_or(0) > 0) == dup)
+    };
+    let before = ["after trigger", "after its snapshot", "after pre-commit"];
+    assert!(steps_with(&before, true), "{v}");
+    assert!(
+        steps_with(&["after completion", "after notify"], false),
+        "{v}"
+    );
     assert_run!(
         streamlab(&["crashpoints", file]),
         exit = 1,
-        "21 crash points = 3 steps × 7 targets",
-        "of 42 cells are not exactly once",
+        "36 crash points = 6 steps × 4 subtasks + 4 steps × 3 targets (every TaskManager, the JobManager)",
+        "of 72 cells are not exactly once",
         "--only 1",
     );
 }
@@ -74,4 +83,79 @@ fn crashpoints_refuse_unknown_kinds_and_jobs_without_checkpoints() {
         exit = 2,
         "has no [checkpointing]",
     );
+}
+
+/// Per crash point of `v` (the `--json` matrix): its step and sink `sink`'s result.
+fn cells<'a>(v: &'a serde_json::Value, sink: &str) -> Vec<(&'a str, &'a serde_json::Value)> {
+    v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let cell = p["sinks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["sink"] == sink)
+                .unwrap();
+            (p["step"].as_str().unwrap(), &cell["result"])
+        })
+        .collect()
+}
+
+/// A transaction timeout (10 s) shorter than the checkpoint interval (5 s) plus a TaskManager's
+/// replacement (10 s): only a crash after a checkpoint completed leaves a pre-committed
+/// transaction for the restore to commit (`recoverAndCommit`); by then the broker aborted it,
+/// and its rows are missing. A crash before completion restores the checkpoint before, whose
+/// transactions are committed already. The sink with the broker's cap (15 min) loses nothing.
+#[test]
+fn a_transaction_timeout_shorter_than_interval_and_downtime_loses_rows_only_after_completion() {
+    let file = "scenarios/transaction_timeout.toml";
+    let o = streamlab(&["crashpoints", file, "--kinds", "taskmanager", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", texts(&o).1);
+    let v: serde_json::Value = serde_json::from_str(&texts(&o).0).unwrap();
+    let short = cells(&v, "short_timeout");
+    assert_eq!(short.len(), 4 * 2, "4 job-wide steps × 2 TaskManagers");
+    for (step, r) in &short {
+        if *step == "after completion" {
+            assert_eq!(r["outcome"], "differs", "{step}: {r}");
+            assert_eq!(r["duplicates"], 0, "{r}");
+            assert!(r["missing"].as_u64().unwrap() > 0, "{r}");
+        } else {
+            assert_eq!(r["outcome"], "exactly_once", "{step}: {r}");
+        }
+    }
+    for (step, r) in cells(&v, "broker_max") {
+        assert_eq!(r["outcome"], "exactly_once", "{step}: {r}");
+    }
+}
+
+/// The same job without a `transaction_timeout` (streamlab's default: transactions never
+/// time out): exactly once at every crash point.
+#[test]
+fn without_a_transaction_timeout_no_crash_point_loses_rows() {
+    let text = std::fs::read_to_string("scenarios/transaction_timeout.toml").unwrap();
+    let plain: String = text
+        .lines()
+        .filter(|l| !l.starts_with("transaction_timeout"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(plain.len() < text.len());
+    let dir = crate::util::scratch("crashpoints_no_timeout");
+    let file = dir.join("no_timeout.toml");
+    std::fs::write(&file, plain).unwrap();
+    let o = streamlab(&[
+        "crashpoints",
+        file.to_str().unwrap(),
+        "--kinds",
+        "taskmanager",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", texts(&o).1);
+    let v: serde_json::Value = serde_json::from_str(&texts(&o).0).unwrap();
+    for sink in ["short_timeout", "broker_max"] {
+        for (step, r) in cells(&v, sink) {
+            assert_eq!(r["outcome"], "exactly_once", "{sink} {step}: {r}");
+        }
+    }
 }

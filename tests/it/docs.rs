@@ -1,7 +1,11 @@
 //! The documentation's worked examples are what streamlab prints today: every ```text block
-//! of `docs/asking-why.md`, `docs/crashpoints.md` and `docs/deployment.md` that starts with `$ streamlab …` is run and compared line by line.
-//! A line `  - …` in a block stands for lines left out: the lines before it must start the
-//! output, the lines after it end it.
+//! of `docs/asking-why.md`, `docs/crashpoints.md`, `docs/chaos.md`,
+//! `docs/transaction-timeout.md` and `docs/deployment.md` that starts with `$ streamlab …` is run and compared line by
+//! line (its standard output; with `2>&1` at the end of the command, its standard output and
+//! then its standard error).
+//! A line `  - …` in a block stands for lines left out: the lines before the first one must
+//! start the output, the lines after the last one end it, and the lines between two of them
+//! come in the output in that order.
 
 use crate::util::{streamlab, texts};
 
@@ -29,13 +33,28 @@ fn shows(doc: &str, got: &str) -> bool {
         doc.trim_end().lines().collect(),
         got.trim_end().lines().collect(),
     );
-    match d.iter().position(|l| *l == "  - …") {
-        None => d == g,
-        Some(k) => {
-            let tail = &d[k + 1..];
-            g.len() >= d.len() - 1 && g.starts_with(&d[..k]) && g.ends_with(tail)
+    let parts: Vec<&[&str]> = d.split(|l| *l == "  - …").collect();
+    let (head, tail) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return d == g;
+    }
+    let Some(end) = g.len().checked_sub(tail.len()) else {
+        return false;
+    };
+    if end < head.len() || !g.starts_with(head) || !g.ends_with(tail) {
+        return false;
+    }
+    // the parts between two ellipses, in order, between the head and the tail
+    let mut at = head.len();
+    for mid in &parts[1..parts.len() - 1] {
+        let found = (at..=end.saturating_sub(mid.len()))
+            .find(|&i| i + mid.len() <= end && g[i..i + mid.len()] == **mid);
+        match found {
+            Some(i) => at = i + mid.len(),
+            None => return false,
         }
     }
+    true
 }
 
 #[test]
@@ -53,15 +72,33 @@ fn the_worked_example_of_crashpoints_is_current() {
     examples_are_current("docs/crashpoints.md", 1);
 }
 
+#[test]
+fn the_worked_example_of_chaos_is_current() {
+    examples_are_current("docs/chaos.md", 2);
+}
+
+#[test]
+fn the_worked_examples_of_transaction_timeouts_are_current() {
+    examples_are_current("docs/transaction-timeout.md", 4);
+}
+
 /// Every `$ streamlab` example of `page` (at least `min`) prints what the page shows.
 fn examples_are_current(page: &str, min: usize) {
     let text = std::fs::read_to_string(page).unwrap();
     let found = examples(&text);
     assert!(found.len() >= min, "{page}: {} examples", found.len());
     for (args, body) in found {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let both = args.last().is_some_and(|a| a == "2>&1");
+        let a: Vec<&str> = args
+            .iter()
+            .map(String::as_str)
+            .filter(|a| *a != "2>&1")
+            .collect();
         let o = streamlab(&a);
-        let (out, err) = texts(&o);
+        let (mut out, err) = texts(&o);
+        if both {
+            out.push_str(&err);
+        }
         assert!(
             shows(&body, &out),
             "{page}: `streamlab {}` prints today:\n{out}{err}\n--- the page shows:\n{body}",
@@ -77,4 +114,12 @@ fn an_ellipsis_stands_for_lines_left_out_and_nothing_else() {
     assert!(shows(doc, "a\nz\n"));
     assert!(!shows(doc, "a\nb\n"));
     assert!(!shows("a\nb\n", "a\nc\n"));
+    // several: the parts between them in order, not overlapping the head or the tail
+    let doc = "a\n  - …\nm\nn\n  - …\nz\n";
+    assert!(shows(doc, "a\nb\nm\nn\nc\nz\n"));
+    assert!(shows(doc, "a\nm\nn\nz\n"));
+    assert!(!shows(doc, "a\nn\nm\nz\n"));
+    assert!(!shows(doc, "a\nm\nz\n"));
+    assert!(!shows("a\n  - …\na\n", "a\n"));
+    assert!(shows("a\n  - …\nm\n  - …\n", "a\nb\nm\nc\n"));
 }

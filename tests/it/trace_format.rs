@@ -326,3 +326,42 @@ fn every_transaction_is_pre_committed_then_committed_once() {
         .unwrap();
     assert_eq!(total, u(&sink["records"]));
 }
+
+/// A transaction the broker aborted by its timeout is in the trace: pre-committed with its
+/// checkpoint, aborted `transaction_timeout` after it began, found aborted by a later commit —
+/// and its records are the sink's `timed_out` and `missing` rows.
+#[test]
+fn a_transaction_aborted_by_its_timeout_is_traced_where_its_commit_found_it() {
+    let (trace, report) = traced("scenarios/transaction_timeout.toml", "timed_out");
+    let mut lost = 0;
+    for e in of(&trace, "transaction_timed_out") {
+        let (task, cp, records) = (
+            e["task"].as_str().unwrap(),
+            &e["checkpoint"],
+            u(&e["records"]),
+        );
+        assert!(
+            of(&trace, "pre_commit").any(|p| p["task"] == task
+                && p["checkpoint"] == *cp
+                && u(&p["records"]) == records),
+            "{e}"
+        );
+        assert_eq!(
+            u(&e["aborted_ns"]) - u(&e["opened_ns"]),
+            10_000_000_000,
+            "{e}"
+        );
+        assert!(u(&e["t_ns"]) > u(&e["aborted_ns"]), "{e}");
+        assert_eq!(e["on_restore"], true, "{e}");
+        lost += records;
+    }
+    let sink = report["sinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "short_timeout")
+        .unwrap();
+    assert!(lost > 0);
+    assert_eq!(u(&sink["timed_out"]), lost);
+    assert_eq!(u(&sink["missing"]), lost);
+}

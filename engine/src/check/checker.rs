@@ -27,6 +27,16 @@ pub struct Checker {
     pub job_parallelism: u32,
     /// Process functions registered by the Rust program, usable by name.
     pub custom: Vec<CustomProcess>,
+    /// What the client (`flink run`) submits the job with.
+    pub client: Client,
+}
+
+/// What `flink run` adds to the job it submits: its options that the scenario file does not
+/// hold (`streamlab run -p N`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    /// `-p`: the default parallelism (below the environment's, above the configuration's).
+    pub parallelism: Option<u32>,
 }
 
 /// What one node's check found: its kind when it is valid (`None` when an error was

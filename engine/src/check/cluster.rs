@@ -3,6 +3,7 @@
 use super::checker::Checker;
 use crate::core::cost::BufferTimeout;
 use crate::flink::keygroup::UPPER_BOUND_MAX_PARALLELISM;
+use crate::flink::parallelism::{ParallelismLevel, job_default};
 use crate::scenario::raw::{RawCluster, RawJob};
 use crate::scenario::{Cluster, JobConfig, Spanned};
 use toml::Spanned as TSpanned;
@@ -33,8 +34,11 @@ pub fn cluster(ck: &mut Checker, raw: Option<&TSpanned<RawCluster>>) -> Cluster 
 /// `[job]`: default and max parallelism, chaining, buffer timeout and watermark interval,
 /// with Flink's defaults.
 pub fn job(ck: &mut Checker, raw: Option<&TSpanned<RawJob>>) -> JobConfig {
+    let (parallelism, level) = job_default(None, ck.client.parallelism, None);
     let mut j = JobConfig {
-        parallelism: crate::core::defaults::cluster::PARALLELISM,
+        parallelism,
+        parallelism_level: level,
+        client_parallelism: ck.client.parallelism,
         parallelism_span: None,
         max_parallelism: None,
         chaining: true,
@@ -43,12 +47,26 @@ pub fn job(ck: &mut Checker, raw: Option<&TSpanned<RawJob>>) -> JobConfig {
     };
     let Some(raw) = raw else { return j };
     let raw = raw.get_ref();
-    if let Some(v) = &raw.parallelism {
-        j.parallelism_span = Some(v.span());
-        j.parallelism = ck
-            .count(v, "parallelism", i64::from(UPPER_BOUND_MAX_PARALLELISM))
-            .unwrap_or(1);
-    }
+    let level = |ck: &mut Checker, v: &Option<TSpanned<i64>>, what: &str| {
+        v.as_ref().map(|v| {
+            let p = ck
+                .count(v, what, i64::from(UPPER_BOUND_MAX_PARALLELISM))
+                .unwrap_or(1);
+            (p, v.span())
+        })
+    };
+    let environment = level(ck, &raw.environment_parallelism, "environment_parallelism");
+    let configuration = level(ck, &raw.parallelism, "parallelism");
+    (j.parallelism, j.parallelism_level) = job_default(
+        environment.as_ref().map(|e| e.0),
+        ck.client.parallelism,
+        configuration.as_ref().map(|c| c.0),
+    );
+    j.parallelism_span = match j.parallelism_level {
+        ParallelismLevel::Environment => environment.map(|e| e.1),
+        ParallelismLevel::Configuration => configuration.map(|c| c.1),
+        _ => None,
+    };
     if let Some(v) = &raw.max_parallelism
         && let Some(m) = ck.count(v, "max_parallelism", i64::from(UPPER_BOUND_MAX_PARALLELISM))
     {
@@ -110,5 +128,28 @@ mod tests {
         assert!(s.job.parallelism_span.is_some());
         let e = parsed("[job]\nmax_parallelism = 40000").unwrap_err();
         assert!(e.contains("max_parallelism must be at most 32768"), "{e}");
+    }
+
+    #[test]
+    fn the_job_parallelism_follows_flinks_precedence_with_the_client() {
+        use crate::check::{Client, parse_scenario_as};
+        use crate::core::diag::SourceFile;
+        use crate::flink::parallelism::ParallelismLevel as L;
+        let with = |head: &str, p: Option<u32>| {
+            let f = SourceFile::new("t.toml", format!("{head}\n{JOB}"));
+            let s = parse_scenario_as(f, None, &[], &Client { parallelism: p }).unwrap();
+            (s.job.parallelism, s.job.parallelism_level)
+        };
+        assert_eq!(with("", None), (1, L::Default));
+        assert_eq!(with("", Some(3)), (3, L::Client));
+        assert_eq!(with("[job]\nparallelism = 2", None), (2, L::Configuration));
+        assert_eq!(with("[job]\nparallelism = 2", Some(3)), (3, L::Client));
+        let env = "[job]\nparallelism = 2\nenvironment_parallelism = 4";
+        assert_eq!(with(env, Some(3)), (4, L::Environment));
+        let e = parsed("[job]\nenvironment_parallelism = 0").unwrap_err();
+        assert!(
+            e.contains("environment_parallelism must be at least 1"),
+            "{e}"
+        );
     }
 }

@@ -81,7 +81,7 @@ fn fault_time(ck: &mut Checker, r: &RawFault, cp: Option<&CheckpointConfig>) -> 
                 ck.error(
                     Some(a.span()),
                     format!("cannot read `{}` as a checkpoint phase", a.get_ref()),
-                    "write \"trigger of checkpoint 3\", \"pre-commit of checkpoint 3\" or \"completion of checkpoint 3\"",
+                    "write \"trigger of checkpoint 3\", \"pre-commit of checkpoint 3\", \"completion of checkpoint 3\" or \"notify of checkpoint 3\"",
                 );
                 return None;
             };
@@ -333,6 +333,7 @@ fn parse_phase(text: &str) -> Option<FaultTime> {
         "trigger" => CheckpointPhase::Trigger,
         "pre-commit" | "precommit" | "pre_commit" => CheckpointPhase::PreCommit,
         "completion" | "complete" => CheckpointPhase::Completion,
+        "notify" | "notified" => CheckpointPhase::Notified,
         _ => return None,
     };
     Some(FaultTime::After(phase, id))
@@ -352,6 +353,10 @@ mod tests {
         assert_eq!(
             parse_phase("Completion of checkpoint 12"),
             Some(FaultTime::After(CheckpointPhase::Completion, 12))
+        );
+        assert_eq!(
+            parse_phase("notify of checkpoint 2"),
+            Some(FaultTime::After(CheckpointPhase::Notified, 2))
         );
         assert_eq!(parse_phase("commit of checkpoint 3"), None);
         assert_eq!(parse_phase("trigger of checkpoint 0"), None);

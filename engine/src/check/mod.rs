@@ -58,7 +58,7 @@ pub mod trigger;
 pub mod watermarks;
 pub mod window;
 
-pub use checker::Checker;
+pub use checker::{Checker, Client};
 
 use crate::core::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::core::time::SimTime;
@@ -75,6 +75,11 @@ use toml::Spanned as TSpanned;
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+    load_as(path, &Client::default())
+}
+
+/// Reads and validates a scenario file submitted by a client with options (`-p`).
+pub fn load_as(path: &Path, client: &Client) -> Result<Scenario, LoadError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
         path: shown.clone(),
@@ -99,7 +104,7 @@ pub fn load(path: &Path) -> Result<Scenario, LoadError> {
         }
     };
     let file = SourceFile::new(shown, text);
-    parse_scenario(file, path.parent(), &[]).map_err(LoadError::Invalid)
+    parse_scenario_as(file, path.parent(), &[], client).map_err(LoadError::Invalid)
 }
 
 /// Validates scenario text (no file system access except CSV sources under `base_dir`).
@@ -124,7 +129,18 @@ pub fn parse_scenario(
     base_dir: Option<&Path>,
     custom: &[CustomProcess],
 ) -> Result<Scenario, Diagnostics> {
+    parse_scenario_as(file, base_dir, custom, &Client::default())
+}
+
+/// Reads scenario text submitted by a client with options (`-p`).
+pub fn parse_scenario_as(
+    file: Arc<SourceFile>,
+    base_dir: Option<&Path>,
+    custom: &[CustomProcess],
+    client: &Client,
+) -> Result<Scenario, Diagnostics> {
     let mut ck = Checker {
+        client: client.clone(),
         diags: Diagnostics::new(file.clone()),
         base_dir: base_dir.map(Path::to_path_buf),
         auto_watermark_interval: crate::core::defaults::watermarks::AUTO_WATERMARK_INTERVAL,

@@ -35,10 +35,22 @@ pub fn pitfalls(ck: &mut Checker, nodes: &[NodeDef], ft: &FaultTolerance) {
     };
     let end = input_end(nodes);
     for n in nodes {
-        if !matches!(n.kind, NodeKind::Sink(_, Guarantee::ExactlyOnce)) {
+        let NodeKind::Sink(_, Guarantee::ExactlyOnce(txn)) = n.kind else {
             continue;
-        }
+        };
         let at = Some(n.span.start..n.span.start + 1);
+        if let Some(t) = txn.timeout
+            && cp.interval >= t
+        {
+            ck.warn(
+                at.clone(),
+                format!(
+                    "sink `{}` commits at each checkpoint, every {}, but its transaction_timeout is {}: a transaction stays open about one interval, so the broker aborts it before its commit and its rows are lost, even without a failure",
+                    n.name, cp.interval, t
+                ),
+                "Flink's Kafka connector: transaction.timeout.ms must exceed the checkpoint interval plus the longest downtime you expect to recover from",
+            );
+        }
         if cp.mode == CheckpointMode::AtLeastOnce {
             ck.warn(
                 at.clone(),
@@ -75,7 +87,7 @@ pub fn exactly_once_sinks_need_checkpoints(
         return;
     }
     for n in nodes {
-        if let NodeKind::Sink(_, Guarantee::ExactlyOnce) = n.kind {
+        if let NodeKind::Sink(_, Guarantee::ExactlyOnce(_)) = n.kind {
             ck.error(
                 Some(n.span.clone()),
                 format!(
@@ -126,6 +138,22 @@ mod tests {
             sink,
         );
         assert!(w.contains("but checkpoints are at_least_once"), "{w}");
+    }
+
+    #[test]
+    fn a_transaction_timeout_within_the_checkpoint_interval_loses_rows_without_a_failure() {
+        let sink = |t: &str| {
+            format!(
+                "[[sink]]\nname = \"out\"\ninput = \"a\"\nguarantee = \"exactly_once\"\ntransaction_timeout = \"{t}\"\n"
+            )
+        };
+        let cp = "[checkpointing]\ninterval = \"200 ms\"";
+        let w = check(cp, &sink("200 ms"));
+        assert!(
+            w.contains("sink `out` commits at each checkpoint, every 200 ms, but its transaction_timeout is 200 ms"),
+            "{w}"
+        );
+        assert!(!check(cp, &sink("1 s")).contains("transaction_timeout"));
     }
 
     #[test]

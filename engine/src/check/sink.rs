@@ -4,7 +4,7 @@ use super::checker::{Checker, NodeCheck};
 use crate::core::value::Schema;
 use crate::expr::{Compiled, Scope};
 use crate::scenario::raw::RawSink;
-use crate::scenario::{Guarantee, NodeKind, SinkSpec};
+use crate::scenario::{Guarantee, NodeKind, SinkSpec, TransactionTimeout};
 
 /// A sink: `collect` (or `print`), `upsert` by a key, or `discard`; at-least-once or
 /// exactly-once (two-phase commit, for collect sinks).
@@ -67,7 +67,7 @@ pub fn check_sink(ck: &mut Checker, k: &RawSink, input: &Schema) -> Option<NodeC
                         "a replay overwrites rows with the same values; use kind = \"collect\" for a two-phase-commit sink",
                     );
                 }
-                Guarantee::ExactlyOnce
+                Guarantee::ExactlyOnce(transaction_timeout(ck, k)?)
             }
             other => {
                 ck.error(
@@ -79,7 +79,66 @@ pub fn check_sink(ck: &mut Checker, k: &RawSink, input: &Schema) -> Option<NodeC
             }
         },
     };
+    if guarantee == Guarantee::AtLeastOnce
+        && let Some(t) = k
+            .transaction_timeout
+            .as_ref()
+            .or(k.transaction_max_timeout.as_ref())
+    {
+        ck.error(
+            Some(t.span()),
+            format!(
+                "sink `{}` has no transactions: a transaction timeout belongs to a two-phase-commit sink",
+                k.name.get_ref()
+            ),
+            "add guarantee = \"exactly_once\", or remove the timeout",
+        );
+    }
     NodeCheck::ok(NodeKind::Sink(spec, guarantee), input.clone())
+}
+
+/// `transaction_timeout` and `transaction_max_timeout` of a two-phase-commit sink. The broker
+/// refuses a producer whose timeout is not positive or above its cap when the producer calls
+/// `initTransactions` (Kafka's `InvalidTxnTimeoutException`), so Flink's `KafkaSink` fails
+/// at start: an error here, with Kafka's message.
+fn transaction_timeout(ck: &mut Checker, k: &RawSink) -> Option<TransactionTimeout> {
+    let mut t = TransactionTimeout::default();
+    if let Some(m) = &k.transaction_max_timeout {
+        t.max_timeout = ck.duration(m, "transaction_max_timeout")?;
+    }
+    let Some(v) = &k.transaction_timeout else {
+        return Some(t);
+    };
+    let timeout = ck.duration(v, "transaction_timeout")?;
+    if timeout.is_zero() {
+        ck.error(
+            Some(v.span()),
+            "transaction_timeout must be above 0",
+            "Kafka's broker refuses a transaction timeout of 0 (InvalidTxnTimeoutException)",
+        );
+        return None;
+    }
+    if timeout > t.max_timeout {
+        ck.error(
+            Some(v.span()),
+            format!(
+                "sink `{}`: the transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms)",
+                k.name.get_ref()
+            ),
+            format!(
+                "Kafka's InvalidTxnTimeoutException at initTransactions: the job fails at start; transaction_timeout must be at most transaction_max_timeout ({}{})",
+                t.max_timeout,
+                if k.transaction_max_timeout.is_none() {
+                    ", Kafka's default"
+                } else {
+                    ""
+                }
+            ),
+        );
+        return None;
+    }
+    t.timeout = Some(timeout);
+    Some(t)
 }
 
 #[cfg(test)]
@@ -116,5 +175,28 @@ mod tests {
         );
         let e = errors("guarantee = \"maybe\"");
         assert!(e.contains("unknown sink guarantee `maybe`"), "{e}");
+    }
+
+    #[test]
+    fn a_transaction_timeout_above_the_brokers_cap_fails_the_job_at_start() {
+        let eo = "guarantee = \"exactly_once\"\n";
+        assert_eq!(errors(&format!("{eo}transaction_timeout = \"15 min\"")), "");
+        // Flink's KafkaSink default (1 h) against Kafka's default cap (15 min)
+        let e = errors(&format!("{eo}transaction_timeout = \"1 h\""));
+        assert!(
+            e.contains("sink `out`: the transaction timeout is larger than the maximum value allowed by the broker (as configured by transaction.max.timeout.ms)"),
+            "{e}"
+        );
+        assert!(
+            e.contains("at most transaction_max_timeout (15 min, Kafka's default)"),
+            "{e}"
+        );
+        let raised =
+            format!("{eo}transaction_timeout = \"1 h\"\ntransaction_max_timeout = \"2 h\"");
+        assert_eq!(errors(&raised), "");
+        let e = errors(&format!("{eo}transaction_timeout = \"0 s\""));
+        assert!(e.contains("transaction_timeout must be above 0"), "{e}");
+        let e = errors("transaction_timeout = \"1 min\"");
+        assert!(e.contains("sink `out` has no transactions"), "{e}");
     }
 }

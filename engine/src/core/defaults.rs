@@ -110,6 +110,21 @@ pub mod watermarks {
     pub const ALIGNMENT_UPDATE_INTERVAL: SimDuration = SimDuration::from_secs(1);
 }
 
+/// Transactions of two-phase-commit sinks, as Kafka runs them (`[[sink]]`
+/// `transaction_timeout`, `transaction_max_timeout`). streamlab's own default is no timeout
+/// at all (see `scenario::TransactionTimeout`).
+pub mod transactions {
+    use super::SimDuration;
+
+    /// The broker's cap on a producer's transaction timeout. Kafka:
+    /// `transaction.max.timeout.ms`, 900000 (15 min). `transaction_max_timeout`.
+    pub const BROKER_MAX_TIMEOUT: SimDuration = SimDuration::from_secs(15 * 60);
+    /// A commit after more than this share of the timeout is warned about. Flink:
+    /// `TwoPhaseCommitSinkFunction.enableTransactionTimeoutWarnings(0.8)`, as the
+    /// `FlinkKafkaProducer` sets it.
+    pub const WARNING_RATIO: f64 = 0.8;
+}
+
 /// Checkpointing (`[checkpointing]`).
 pub mod checkpointing {
     use super::SimDuration;

@@ -111,7 +111,7 @@ pub(super) fn is_two_phase(s: &Scenario, sink: &str) -> bool {
             NodeKind::Sink(_, g) => Some(*g),
             _ => None,
         });
-    guarantee == Some(Guarantee::ExactlyOnce)
+    guarantee.is_some_and(Guarantee::is_exactly_once)
 }
 
 /// The rows asked about, by position among the `rows` the sink made visible: row `row`

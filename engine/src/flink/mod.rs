@@ -8,6 +8,7 @@ pub mod barrier;
 pub mod checkpoint;
 pub mod deployment;
 pub mod keygroup;
+pub mod parallelism;
 pub mod partition;
 pub mod process;
 pub mod restart;

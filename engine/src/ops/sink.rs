@@ -16,7 +16,7 @@ use super::element::RecMeta;
 use super::sink_lineage::LineageTap;
 use super::sink_metrics::checksum_rows;
 pub use super::sink_metrics::{LatencyCounts, Series, latency_histogram, row_hash};
-use super::sink_txn::{Ledger, Transactions, Txn};
+use super::sink_txn::{Ledger, TimedOut, Transactions, Txn};
 use super::state::{OperatorState, checkpoint_entries_bytes};
 use crate::core::time::{SimDuration, SimTime};
 use crate::core::value::Value;
@@ -107,7 +107,7 @@ impl SinkOp {
             return;
         }
         if let Some(txn) = &mut self.txn {
-            txn.stage(view, n, self.arity, ev.interner);
+            txn.stage(view, n, self.arity, ev.interner, start[0] + cost);
             return;
         }
         if let Some(l) = &mut self.ledger {
@@ -186,7 +186,7 @@ impl SinkOp {
     #[inline]
     pub fn consume(&mut self, row: &[Value], meta: RecMeta, t: SimTime, ev: &mut EvalCx<'_>) {
         if let Some(txn) = &mut self.txn {
-            txn.stage_one(row, meta.born, ev.interner);
+            txn.stage_one(row, meta.born, ev.interner, t);
             return;
         }
         if let Some(l) = &mut self.ledger {
@@ -216,17 +216,38 @@ impl SinkOp {
     }
 }
 
+/// What a sink's commit did: the transactions committed, as (checkpoint, records made
+/// visible), oldest first, and those the broker had aborted by their timeout.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Commits {
+    /// (checkpoint, records made visible).
+    pub committed: Vec<(u64, u64)>,
+    /// Found aborted: their records are lost.
+    pub timed_out: Vec<TimedOut>,
+}
+
+impl Commits {
+    /// Adds `other`'s.
+    pub fn extend(&mut self, other: Commits) {
+        self.committed.extend(other.committed);
+        self.timed_out.extend(other.timed_out);
+    }
+}
+
 impl SinkOp {
     /// Checkpoint `id` completed (notified at `t`): commit every pre-committed transaction up
-    /// to it. Returns the transactions committed now, as (checkpoint, records made
-    /// visible), oldest first.
-    pub fn commit_until(&mut self, id: u64, t: SimTime) -> Vec<(u64, u64)> {
+    /// to it. Returns what it committed and what it found aborted by a transaction timeout.
+    pub fn commit_until(&mut self, id: u64, t: SimTime) -> Commits {
         let Some(txn) = self.txn.as_mut() else {
-            return Vec::new();
+            return Commits::default();
         };
-        let mut shown = Vec::new();
-        for (cid, tx) in txn.commit_until(id) {
-            shown.push((cid, tx.records.len() as u64));
+        let settled = txn.commit_until(id, t);
+        let mut shown = Commits {
+            committed: Vec::new(),
+            timed_out: settled.timed_out,
+        };
+        for (cid, tx) in settled.committed {
+            shown.committed.push((cid, tx.records.len() as u64));
             self.make_visible(&tx, t);
             if let Some(tap) = &self.lineage {
                 for (r, row) in tx.records.iter().zip(tx.lineage) {
@@ -271,13 +292,8 @@ impl SinkOp {
     /// After a restore, `self` is the sink as of the checkpoint and `live` the sink that was
     /// running when the failure struck. Everything already visible stays visible (it left the
     /// job); transactions pre-committed in the checkpoint and not yet committed are committed
-    /// now, at `t`. Returns the transactions committed, as (checkpoint, records).
-    pub fn carry_visible(
-        &mut self,
-        live: SinkOp,
-        restored_id: Option<u64>,
-        t: SimTime,
-    ) -> Vec<(u64, u64)> {
+    /// now, at `t` (Flink's `recoverAndCommit`). Returns what that commit did.
+    pub fn carry_visible(&mut self, live: SinkOp, restored_id: Option<u64>, t: SimTime) -> Commits {
         self.rows = live.rows;
         self.count = live.count;
         self.latency = live.latency;
@@ -298,7 +314,7 @@ impl SinkOp {
         }
         match restored_id {
             Some(id) => self.commit_until(id, t),
-            None => Vec::new(),
+            None => Commits::default(),
         }
     }
 }
@@ -314,7 +330,7 @@ struct Visible {
     latency: LatencyCounts,
     series: Series,
     ledger: Option<Box<Ledger>>,
-    committed: Vec<u64>,
+    committed: (Vec<u64>, Vec<TimedOut>),
 }
 
 impl SinkOp {
@@ -510,7 +526,8 @@ mod tests {
         s.txn.as_mut().unwrap().pre_commit(1);
         write(&mut s, &mut i, 3, 20);
         assert_eq!(
-            s.commit_until(1, SimTime::from_nanos(1_000_000_000)),
+            s.commit_until(1, SimTime::from_nanos(1_000_000_000))
+                .committed,
             [(1, 2)]
         );
         assert_eq!(s.count, 2);
@@ -533,7 +550,9 @@ mod tests {
         write(&mut s, &mut i, 2, 5); // open, lost in the failure
         let mut restored = snapshot.clone();
         assert_eq!(
-            restored.carry_visible(s, Some(1), SimTime::from_nanos(7)),
+            restored
+                .carry_visible(s, Some(1), SimTime::from_nanos(7))
+                .committed,
             [(1, 1)]
         );
         assert_eq!(restored.count, 1);
@@ -542,7 +561,7 @@ mod tests {
         let mut again = snapshot;
         assert_eq!(
             again.carry_visible(restored, Some(1), SimTime::from_nanos(9)),
-            []
+            Commits::default()
         );
         assert_eq!(again.count, 1);
     }

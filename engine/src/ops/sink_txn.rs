@@ -12,10 +12,18 @@
 //! What is visible belongs to the outside world, not to the sink's state: it survives restarts
 //! (`SinkOp::carry_visible`). This module keeps the transactions and the [`Ledger`] of what
 //! became visible; the sink (`sink.rs`) makes committed records visible.
+//!
+//! **Transaction timeouts** (Kafka's `transaction.timeout.ms`, `transaction_timeout`): a
+//! transaction begins on the broker with its first record; the broker aborts it when it is
+//! still not committed `timeout` later. Its commit — on `notifyCheckpointComplete`, or on
+//! `recoverAndCommit` after a restore — then finds it aborted: Flink's `KafkaCommitter` logs
+//! the `ProducerFencedException` / `InvalidTxnStateException` and goes on, and the records are
+//! lost ([`TimedOut`]). An empty transaction never began on the broker and cannot time out.
 
 use super::batch::View;
 use super::sink_metrics::row_hash;
-use crate::core::time::SimTime;
+use crate::core::defaults::transactions::WARNING_RATIO;
+use crate::core::time::{SimDuration, SimTime};
 use crate::core::value::{Interner, Value};
 use rustc_hash::FxHashMap;
 
@@ -39,6 +47,46 @@ pub struct Txn {
     pub rows: Vec<Value>,
     /// Every row as JSON, when the sink keeps its lineage.
     pub lineage: Vec<Vec<serde_json::Value>>,
+    /// When its first record was written — when the broker began it and its timeout started.
+    /// `None`: empty so far.
+    pub opened: Option<SimTime>,
+}
+
+/// A transaction the broker aborted because it was still open `transaction_timeout` after it
+/// began; its commit found it aborted, and its records are lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut {
+    /// The checkpoint that pre-committed it.
+    pub checkpoint: u64,
+    /// When it began (its first record).
+    pub opened: SimTime,
+    /// When the broker aborted it: `opened + transaction_timeout`.
+    pub aborted: SimTime,
+    /// When the commit found it aborted.
+    pub commit_at: SimTime,
+    /// Its records, lost.
+    pub records: u64,
+}
+
+impl TimedOut {
+    /// The report's warning: `who` (the sink subtask) lost this transaction to
+    /// `transaction_timeout` = `limit`, with what Flink's `KafkaCommitter` logs then.
+    pub fn warning(&self, who: &str, limit: SimDuration) -> String {
+        format!(
+            "{who}: the transaction of checkpoint {} ({} records) began at {} and was still uncommitted after transaction_timeout ({limit}): the broker aborted it at {}, and its commit at {} found it aborted — the records are lost (Flink's KafkaCommitter logs \"Unable to commit transaction … Most likely the transaction has been aborted for some reason\" and does not fail the job)",
+            self.checkpoint, self.records, self.opened, self.aborted, self.commit_at
+        )
+    }
+}
+
+/// What one commit call settled: the transactions committed (with their checkpoint, oldest
+/// first) and those the broker had aborted.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Committed now: their records become visible.
+    pub committed: Vec<(u64, Txn)>,
+    /// Found aborted by the transaction timeout.
+    pub timed_out: Vec<TimedOut>,
 }
 
 /// The transactions of one exactly-once sink subtask.
@@ -60,6 +108,15 @@ pub struct Transactions {
     pub aborted_records: u64,
     /// Whether each row is also kept as JSON, for the sink's lineage.
     pub lineage: bool,
+    /// `transaction_timeout`: the broker aborts a transaction still uncommitted this long
+    /// after it began. `None`: never.
+    pub timeout: Option<SimDuration>,
+    /// Transactions the broker aborted before their commit (the outside world's memory, like
+    /// `committed`: an aborted transaction stays aborted).
+    timed_out: Vec<TimedOut>,
+    /// Commits that came after more than [`WARNING_RATIO`] of the timeout, and the oldest
+    /// transaction committed (Flink's `TwoPhaseCommitSinkFunction` warns about each).
+    pub near_timeout: (u64, SimDuration),
 }
 
 impl Transactions {
@@ -72,16 +129,26 @@ impl Transactions {
         }
     }
 
-    /// Writes the first `n` records of `view` into the open transaction.
-    pub fn stage(&mut self, view: View<'_>, n: usize, arity: usize, interner: &Interner) {
+    /// Writes the first `n` records of `view` into the open transaction, the first of them at
+    /// `at`.
+    pub fn stage(
+        &mut self,
+        view: View<'_>,
+        n: usize,
+        arity: usize,
+        interner: &Interner,
+        at: SimTime,
+    ) {
         for i in 0..n {
             let row = &view.values[i * arity..(i + 1) * arity];
-            self.stage_one(row, view.meta[i].born, interner);
+            self.stage_one(row, view.meta[i].born, interner, at);
         }
     }
 
-    /// Writes one record into the open transaction.
-    pub fn stage_one(&mut self, row: &[Value], born: SimTime, interner: &Interner) {
+    /// Writes one record into the open transaction at `at` (the transaction begins with its
+    /// first record).
+    pub fn stage_one(&mut self, row: &[Value], born: SimTime, interner: &Interner, at: SimTime) {
+        self.open.opened.get_or_insert(at);
         self.open.records.push(Staged {
             hash: row_hash(row, interner),
             born,
@@ -115,10 +182,12 @@ impl Transactions {
         n
     }
 
-    /// Checkpoint `id` completed: commits every pre-committed transaction up to it and
-    /// returns them with their checkpoint, oldest first, for their records to become visible. One already committed
-    /// before a failure is not committed again (commits are idempotent).
-    pub fn commit_until(&mut self, id: u64) -> Vec<(u64, Txn)> {
+    /// Checkpoint `id` completed (the commit runs at `t`): commits every pre-committed
+    /// transaction up to it and returns them with their checkpoint, oldest first, for their
+    /// records to become visible. One already committed before a failure is not committed
+    /// again (commits are idempotent); one the broker aborted by its timeout before `t` is
+    /// lost (see [`TimedOut`]), and stays aborted.
+    pub fn commit_until(&mut self, id: u64, t: SimTime) -> Settled {
         let mut ready = Vec::new();
         self.precommitted.retain_mut(|(cid, tx)| {
             if *cid <= id {
@@ -128,16 +197,74 @@ impl Transactions {
                 true
             }
         });
-        let mut committed = Vec::new();
+        let mut settled = Settled::default();
         for (cid, tx) in ready {
-            if self.committed.contains(&cid) {
+            if self.committed.contains(&cid) || self.timed_out.iter().any(|x| x.checkpoint == cid) {
                 continue;
             }
+            if let Some(x) = self.timed_out_at(cid, &tx, t) {
+                self.timed_out.push(x);
+                settled.timed_out.push(x);
+                continue;
+            }
+            self.note_age(&tx, t);
             self.committed.push(cid);
             self.commits += 1;
-            committed.push((cid, tx));
+            settled.committed.push((cid, tx));
         }
-        committed
+        settled
+    }
+
+    /// The abort of transaction `tx` (pre-committed by checkpoint `cid`) if it was still open
+    /// `timeout` after it began and its commit comes at `t`, later than that. Kafka's
+    /// coordinator aborts a transaction once `start + timeout < now`.
+    fn timed_out_at(&self, cid: u64, tx: &Txn, t: SimTime) -> Option<TimedOut> {
+        let (limit, opened) = (self.timeout?, tx.opened?);
+        (t.since(opened) > limit).then(|| TimedOut {
+            checkpoint: cid,
+            opened,
+            aborted: opened + limit,
+            commit_at: t,
+            records: tx.records.len() as u64,
+        })
+    }
+
+    /// Counts a commit at `t` of a transaction older than [`WARNING_RATIO`] of the timeout.
+    fn note_age(&mut self, tx: &Txn, t: SimTime) {
+        let (Some(limit), Some(opened)) = (self.timeout, tx.opened) else {
+            return;
+        };
+        let age = t.since(opened);
+        if age.as_nanos() as f64 > limit.as_nanos() as f64 * WARNING_RATIO {
+            self.near_timeout.0 += 1;
+            self.near_timeout.1 = self.near_timeout.1.max(age);
+        }
+    }
+
+    /// The transactions the broker aborted by their timeout, in the order their commits
+    /// found them.
+    pub fn timed_out(&self) -> &[TimedOut] {
+        &self.timed_out
+    }
+
+    /// The report's warning about commits close to the timeout, if there were any (the
+    /// warning of Flink's `TwoPhaseCommitSinkFunction`, on in `FlinkKafkaProducer`).
+    pub fn near_timeout_warning(&self, who: &str) -> Option<String> {
+        let ((n, oldest), limit) = (self.near_timeout, self.timeout?);
+        (n > 0).then(|| {
+            format!(
+                "{who}: {n} transaction{} committed after more than {:.0}% of transaction_timeout, the oldest open for {oldest} — Flink's TwoPhaseCommitSinkFunction warns \"Transaction … has been open for {} ms. This is close to or even exceeding the transaction timeout of {} ms.\"",
+                if n == 1 { " was" } else { "s were" },
+                WARNING_RATIO * 100.0,
+                oldest.as_nanos() / 1_000_000,
+                limit.as_nanos() / 1_000_000
+            )
+        })
+    }
+
+    /// Records lost to transaction timeouts.
+    pub fn timed_out_records(&self) -> u64 {
+        self.timed_out.iter().map(|x| x.records).sum()
     }
 
     /// After a restore, `self` is as of the checkpoint and `live` the transactions that were
@@ -146,19 +273,26 @@ impl Transactions {
     pub fn carry_outcome(&mut self, live: Transactions) {
         let lost = live.open.records.len() as u64;
         self.committed = live.committed;
+        self.timed_out = live.timed_out;
         self.commits = live.commits;
+        self.near_timeout = live.near_timeout;
         self.aborted_records = live.aborted_records + lost;
     }
 
-    /// Takes out the ids of the committed checkpoints (they belong to the outside world,
-    /// not to a snapshot); [`Transactions::put_committed`] puts them back.
-    pub fn take_committed(&mut self) -> Vec<u64> {
-        std::mem::take(&mut self.committed)
+    /// Takes out the committed checkpoints and the transactions aborted by their timeout
+    /// (they belong to the outside world, not to a snapshot); [`Transactions::put_committed`]
+    /// puts them back.
+    pub fn take_committed(&mut self) -> (Vec<u64>, Vec<TimedOut>) {
+        (
+            std::mem::take(&mut self.committed),
+            std::mem::take(&mut self.timed_out),
+        )
     }
 
     /// Puts back what [`Transactions::take_committed`] took.
-    pub fn put_committed(&mut self, committed: Vec<u64>) {
+    pub fn put_committed(&mut self, (committed, timed_out): (Vec<u64>, Vec<TimedOut>)) {
         self.committed = committed;
+        self.timed_out = timed_out;
     }
 }
 
@@ -265,20 +399,96 @@ mod tests {
     fn a_checkpoint_commits_its_transactions_once() {
         let i = Interner::new();
         let mut t = Transactions::new(1, 10);
-        t.stage_one(&[Value::Int(1)], SimTime::from_nanos(0), &i);
+        t.stage_one(&[Value::Int(1)], SimTime::ZERO, &i, SimTime::ZERO);
         t.pre_commit(1);
-        t.stage_one(&[Value::Int(2)], SimTime::from_nanos(0), &i);
+        t.stage_one(&[Value::Int(2)], SimTime::ZERO, &i, SimTime::ZERO);
         t.pre_commit(2);
-        let done = t.commit_until(1);
+        let done = t.commit_until(1, SimTime::ZERO).committed;
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].1.rows, vec![Value::Int(1)]);
         assert_eq!((t.commits, t.pending()), (1, 1));
         // a restored copy that still holds checkpoint 1 does not commit it again
         let mut restored = Transactions::new(1, 10);
-        restored.stage_one(&[Value::Int(1)], SimTime::from_nanos(0), &i);
+        restored.stage_one(&[Value::Int(1)], SimTime::ZERO, &i, SimTime::ZERO);
         restored.pre_commit(1);
         restored.carry_outcome(t);
-        assert!(restored.commit_until(1).is_empty());
+        assert!(restored.commit_until(1, SimTime::ZERO).committed.is_empty());
         assert_eq!(restored.commits, 1);
+    }
+
+    fn secs(s: f64) -> SimTime {
+        SimTime::from_nanos((s * 1e9) as u64)
+    }
+
+    /// A transaction with records, begun at `opened` and pre-committed by checkpoint 1, under
+    /// a 2 s transaction timeout.
+    fn pre_committed(opened: f64) -> Transactions {
+        let i = Interner::new();
+        let mut t = Transactions::new(1, 10);
+        t.timeout = Some(SimDuration::from_secs(2));
+        t.stage_one(&[Value::Int(1)], secs(opened), &i, secs(opened));
+        t.stage_one(&[Value::Int(2)], secs(opened), &i, secs(opened + 0.5));
+        t.pre_commit(1);
+        t
+    }
+
+    #[test]
+    fn a_transaction_still_open_after_its_timeout_is_aborted_by_the_broker_and_lost() {
+        let mut t = pre_committed(1.0);
+        let done = t.commit_until(1, secs(3.5));
+        assert!(done.committed.is_empty());
+        let x = TimedOut {
+            checkpoint: 1,
+            opened: secs(1.0), // its first record, not its last
+            aborted: secs(3.0),
+            commit_at: secs(3.5),
+            records: 2,
+        };
+        assert_eq!(done.timed_out, [x]);
+        assert_eq!((t.commits, t.timed_out_records(), t.pending()), (0, 2, 0));
+        let w = x.warning("sink `out` #0", SimDuration::from_secs(2));
+        assert!(
+            w.contains("checkpoint 1 (2 records) began at 1.000 s"),
+            "{w}"
+        );
+        assert!(w.contains("the broker aborted it at 3.000 s"), "{w}");
+        // a restored copy that still holds the transaction finds it aborted, once
+        let mut restored = pre_committed(1.0);
+        restored.carry_outcome(t);
+        let again = restored.commit_until(1, secs(9.0));
+        assert!(again.committed.is_empty() && again.timed_out.is_empty());
+        assert_eq!(restored.timed_out(), [x]);
+    }
+
+    #[test]
+    fn a_commit_within_the_timeout_commits_and_a_late_one_is_warned_about() {
+        // Kafka aborts once start + timeout < now: at exactly the timeout it still commits
+        let mut t = pre_committed(1.0);
+        assert_eq!(t.commit_until(1, secs(3.0)).committed.len(), 1);
+        assert_eq!(t.near_timeout, (1, SimDuration::from_secs(2)));
+        let w = t.near_timeout_warning("sink `out` #0").unwrap();
+        assert!(
+            w.contains("has been open for 2000 ms. This is close to or even exceeding the transaction timeout of 2000 ms."),
+            "{w}"
+        );
+        // under 80 % of the timeout: no warning
+        let mut t = pre_committed(1.0);
+        assert_eq!(t.commit_until(1, secs(2.6)).committed.len(), 1);
+        assert_eq!(t.near_timeout_warning("x"), None);
+        // no timeout: never aborted, never warned about
+        let mut t = pre_committed(1.0);
+        t.timeout = None;
+        assert_eq!(t.commit_until(1, secs(3600.0)).committed.len(), 1);
+        assert_eq!(t.near_timeout_warning("x"), None);
+    }
+
+    #[test]
+    fn an_empty_transaction_never_began_on_the_broker_and_cannot_time_out() {
+        let mut t = Transactions::new(1, 10);
+        t.timeout = Some(SimDuration::from_secs(2));
+        t.pre_commit(1);
+        let done = t.commit_until(1, secs(100.0));
+        assert!(done.timed_out.is_empty());
+        assert_eq!(done.committed.len(), 1);
     }
 }

@@ -1,9 +1,13 @@
 //! Crash points: the scenario run once per single failure placed at a step of one checkpoint's
-//! protocol — right after its trigger (barriers injected at the sources), after every
-//! two-phase-commit sink pre-committed (every task snapshotted), after its completion (before
-//! the sinks commit) — for every subtask, every TaskManager and the JobManager. Each run is
-//! compared with the fault-free run, sink by sink: exactly once, duplicates, missing, or the
-//! job failed. The scenario's own faults are left out, so each run has exactly one crash.
+//! protocol, for every subtask, every TaskManager and the JobManager. The steps, in order:
+//! right after its trigger (barriers injected at the sources); after the failing subtask's
+//! own snapshot (its barriers aligned, the synchronous part done, nothing uploaded yet) and
+//! after its acknowledgement (the asynchronous upload done, the coordinator told) — these two
+//! only for subtask targets, as they name the subtask; after every task snapshotted and every
+//! two-phase-commit sink pre-committed; after its completion (before the sinks commit); after
+//! the notification reached every task (the sinks committed). Each run is compared with the
+//! fault-free run, sink by sink: exactly once, duplicates, missing, or the job failed. The
+//! scenario's own faults are left out, so each run has exactly one crash.
 
 use crate::core::defaults::cluster::TASK_MANAGER_REPLACEMENT_DELAY;
 use crate::plan::Plan;
@@ -34,11 +38,38 @@ impl Target {
     }
 }
 
-/// The protocol steps a crash is placed after, in their order.
-pub const STEPS: [(CheckpointPhase, &str); 3] = [
-    (CheckpointPhase::Trigger, "after trigger"),
-    (CheckpointPhase::PreCommit, "after pre-commit"),
-    (CheckpointPhase::Completion, "after completion"),
+/// A step of the checkpoint protocol a crash is placed right after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Barriers injected at the sources.
+    Trigger,
+    /// The failing subtask took its snapshot (subtask targets only).
+    Snapshot,
+    /// The failing subtask's acknowledgement reached the coordinator (subtask targets only).
+    Ack,
+    /// Every task snapshotted, every two-phase-commit sink pre-committed.
+    PreCommit,
+    /// The checkpoint completed; the sinks have not committed yet.
+    Completion,
+    /// Every task was notified; the sinks committed.
+    Notified,
+}
+
+impl Step {
+    /// Whether the step is one subtask's (only a crash of that subtask is placed after it).
+    pub fn per_subtask(self) -> bool {
+        matches!(self, Step::Snapshot | Step::Ack)
+    }
+}
+
+/// The protocol steps, in their order, with their words.
+pub const STEPS: [(Step, &str); 6] = [
+    (Step::Trigger, "after trigger"),
+    (Step::Snapshot, "after its snapshot"),
+    (Step::Ack, "after its acknowledgement"),
+    (Step::PreCommit, "after pre-commit"),
+    (Step::Completion, "after completion"),
+    (Step::Notified, "after notify"),
 ];
 
 /// One crash point: a failure of `kind` right after `step` of checkpoint `checkpoint`.
@@ -55,6 +86,22 @@ pub struct CrashPoint {
 }
 
 impl CrashPoint {
+    /// The engine's checkpoint phase the crash is tied to.
+    pub fn phase(&self) -> CheckpointPhase {
+        let (node, subtask) = match self.kind {
+            FaultKind::KillSubtask { node, subtask } => (node, subtask),
+            _ => (0, 0),
+        };
+        match STEPS[self.step].0 {
+            Step::Trigger => CheckpointPhase::Trigger,
+            Step::Snapshot => CheckpointPhase::SubtaskSnapshot { node, subtask },
+            Step::Ack => CheckpointPhase::SubtaskAck { node, subtask },
+            Step::PreCommit => CheckpointPhase::PreCommit,
+            Step::Completion => CheckpointPhase::Completion,
+            Step::Notified => CheckpointPhase::Notified,
+        }
+    }
+
     /// `subtask per_5s #1 after pre-commit of checkpoint 2`.
     pub fn label(&self) -> String {
         format!(
@@ -64,8 +111,8 @@ impl CrashPoint {
     }
 }
 
-/// Every crash point of checkpoint `checkpoint` for the targets asked: steps × (subtasks of
-/// every task, TaskManagers, the JobManager).
+/// Every crash point of checkpoint `checkpoint` for the targets asked: every step × the
+/// subtasks of every task, and the job-wide steps × the TaskManagers and the JobManager.
 pub fn points(s: &Scenario, p: &Plan, checkpoint: u64, targets: &[Target]) -> Vec<CrashPoint> {
     let mut kinds: Vec<(FaultKind, String)> = Vec::new();
     if targets.contains(&Target::Task) {
@@ -105,8 +152,11 @@ pub fn points(s: &Scenario, p: &Plan, checkpoint: u64, targets: &[Target]) -> Ve
         kinds.push((FaultKind::JobManager { ha }, label.into()));
     }
     let mut out = Vec::new();
-    for step in 0..STEPS.len() {
+    for (step, (which, _)) in STEPS.iter().enumerate() {
         for (kind, target) in &kinds {
+            if which.per_subtask() && !matches!(kind, FaultKind::KillSubtask { .. }) {
+                continue;
+            }
             out.push(CrashPoint {
                 step,
                 checkpoint,
@@ -122,7 +172,7 @@ pub fn points(s: &Scenario, p: &Plan, checkpoint: u64, targets: &[Target]) -> Ve
 pub fn scenario_with(s: &Scenario, point: &CrashPoint) -> Scenario {
     let mut s = s.clone();
     s.fault_tolerance.faults = vec![Fault {
-        at: FaultTime::After(STEPS[point.step].0, point.checkpoint),
+        at: FaultTime::After(point.phase(), point.checkpoint),
         kind: point.kind.clone(),
         span: 0..0,
     }];
@@ -212,21 +262,27 @@ mod tests {
         (s, p)
     }
 
-    /// steps × (subtasks + TaskManagers + JobManager) points, each the only fault of its run.
+    /// 6 steps × subtasks + 4 job-wide steps × (TaskManagers + JobManager) points, each the
+    /// only fault of its run.
     #[test]
     fn every_step_crosses_every_target() {
         let (s, p) = load("exactly_once_vs_at_least_once");
         let subtasks: u32 = p.execution.vertices.iter().map(|v| v.parallelism).sum();
         let all = [Target::Task, Target::TaskManager, Target::JobManager];
         let pts = points(&s, &p, 2, &all);
-        let per_step = subtasks as usize + s.cluster.task_managers as usize + 1;
-        assert_eq!(pts.len(), STEPS.len() * per_step);
+        let others = s.cluster.task_managers as usize + 1;
+        assert_eq!(pts.len(), 6 * subtasks as usize + 4 * others);
+        assert!(
+            pts.iter()
+                .filter(|p| STEPS[p.step].0.per_subtask())
+                .all(|p| matches!(p.kind, FaultKind::KillSubtask { .. }))
+        );
         let one = scenario_with(&s, &pts[0]);
         assert_eq!(one.fault_tolerance.faults.len(), 1);
         assert!(one.fault_tolerance.record_output);
         assert_eq!(
             points(&s, &p, 2, &[Target::TaskManager]).len(),
-            STEPS.len() * s.cluster.task_managers as usize
+            4 * s.cluster.task_managers as usize
         );
     }
 }

@@ -217,7 +217,8 @@ impl WindowFirings {
 struct SinkModel {
     /// Pre-committed transactions: (checkpoint id, records), oldest first.
     precommitted: Vec<(u64, u64)>,
-    /// Checkpoint ids whose transaction was committed.
+    /// Checkpoint ids whose transaction was settled: committed, or aborted by the broker's
+    /// transaction timeout (its rows are never visible, see [`SinkCommits::timed_out`]).
     committed: Vec<u64>,
     /// Records made visible so far.
     visible: u64,
@@ -309,6 +310,17 @@ impl SinkCommits {
             });
         }
         Ok(())
+    }
+
+    /// Sink `sink` found the transactions of checkpoints `ids` aborted by the broker's
+    /// transaction timeout: they are settled, and none of their rows is due any more.
+    pub fn timed_out(&mut self, sink: (u32, usize), ids: impl Iterator<Item = u64>) {
+        let m = self.sinks.entry(sink).or_default();
+        for id in ids {
+            if !m.committed.contains(&id) {
+                m.committed.push(id);
+            }
+        }
     }
 
     /// The job was resubmitted: every sink is new and starts from what is visible now
@@ -440,9 +452,9 @@ impl Invariants {
             let Operator::Sink(sk) = &slot.op else {
                 continue;
             };
-            if sk.txn.is_none() {
-                continue;
-            }
+            let Some(txn) = sk.txn.as_ref() else { continue };
+            let timed_out = txn.timed_out().iter().map(|x| x.checkpoint);
+            self.sinks.timed_out((ti, pos), timed_out);
             if let Err(b) = check(&mut self.sinks, (ti, pos), sk.count) {
                 let detail = format!(
                     "sink `{}` ({}): {when} made {} rows visible, but the transactions it committed for the first time hold {} ({})",

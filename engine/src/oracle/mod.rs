@@ -8,4 +8,4 @@ pub mod invariants;
 pub mod reference;
 mod run;
 
-pub use run::{run, run_with_progress};
+pub use run::{reference, run, run_against, run_with_progress};

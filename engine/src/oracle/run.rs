@@ -63,6 +63,53 @@ pub fn run_with_progress(
     Ok(out)
 }
 
+/// The fault-free reference run of `s` — what [`run`] compares a run with faults with — for
+/// many runs of one scenario that differ only in their faults (`streamlab chaos`): the
+/// reference is the same for all of them, so it runs once. `None` when [`run`] would not
+/// compare with a reference the usual way (an aligned variant to run first).
+pub fn reference(
+    s: &Scenario,
+    p: &Plan,
+    seed: Option<u64>,
+) -> Option<Result<RunOutput, std::io::Error>> {
+    if super::aligned::variant(s).is_some() {
+        return None;
+    }
+    Some(simulate(
+        &super::reference::scenario(s),
+        p,
+        RunOptions {
+            seed,
+            ..Default::default()
+        },
+        None,
+    ))
+}
+
+/// [`run`] with the reference run given: `reference` must be [`reference`]`(s, p, opts.seed)`
+/// of a scenario that differs from `s` only in its faults. The report is the one [`run`]
+/// gives.
+pub fn run_against(
+    s: &Scenario,
+    p: &Plan,
+    opts: RunOptions,
+    reference: &RunOutput,
+) -> Result<RunOutput, std::io::Error> {
+    if super::aligned::variant(s).is_some() {
+        return run(s, p, opts);
+    }
+    if !s.fault_tolerance.disturbed() {
+        return simulate(s, p, opts, None);
+    }
+    let mut out = simulate(s, p, opts, None)?;
+    let s = match (&p.rescaled, out.resubmitted) {
+        (Some(r), true) => &r.scenario,
+        _ => s,
+    };
+    super::reference::compare(&mut out.report, s, &out.visible, reference);
+    Ok(out)
+}
+
 /// One simulation, with `progress`.
 fn simulate(
     s: &Scenario,

@@ -204,6 +204,7 @@ mod tests {
             scenario_node: 0,
             name: name.into(),
             parallelism: p,
+            parallelism_level: crate::flink::parallelism::ParallelismLevel::Operator,
             max_parallelism: 128,
             chaining,
             slot_sharing_group: ssg.into(),

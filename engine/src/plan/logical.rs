@@ -22,6 +22,8 @@ pub struct LogicalNode {
     pub name: String,
     /// Parallelism (explicit or the job default).
     pub parallelism: u32,
+    /// The level of Flink's precedence that set it.
+    pub parallelism_level: crate::flink::parallelism::ParallelismLevel,
     /// Max parallelism = number of key groups (explicit for the job, or Flink's default rule).
     pub max_parallelism: u32,
     /// Chaining strategy.
@@ -160,10 +162,7 @@ impl LogicalGraph {
 /// parallelism against its max parallelism with Flink's wording.
 fn logical_node(s: &Scenario, i: usize, group: &str, diags: &mut Diagnostics) -> LogicalNode {
     let n = &s.nodes[i];
-    let parallelism = n
-        .parallelism
-        .as_ref()
-        .map_or(s.job.parallelism, |p| p.value);
+    let parallelism = crate::scenario::query::parallelism_of(&s.job, n);
     let max_parallelism = s
         .job
         .max_parallelism
@@ -192,6 +191,7 @@ fn logical_node(s: &Scenario, i: usize, group: &str, diags: &mut Diagnostics) ->
         scenario_node: i,
         name: n.name.clone(),
         parallelism,
+        parallelism_level: crate::scenario::query::parallelism_level_of(&s.job, n),
         max_parallelism,
         chaining: n.chaining,
         slot_sharing_group: group.to_string(),

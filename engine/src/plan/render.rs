@@ -257,33 +257,70 @@ pub fn text(s: &Scenario, p: &Plan) -> String {
         c.cores_per_tm,
         if c.cores_per_tm == 1 { "" } else { "s" },
     );
-    let _ = writeln!(
-        out,
-        "\nLogical graph (operators; key_by and union are folded into edges)"
-    );
-    let w = g.node_weights().map(|n| n.name.len()).max().unwrap_or(4);
-    for n in g.node_weights() {
-        let node = &s.nodes[n.scenario_node];
-        let _ = writeln!(
-            out,
-            "  {:<w$}  p={:<3} {}  {}",
-            n.name,
-            n.parallelism,
-            describe(s, n.scenario_node),
-            node.schema,
-        );
-    }
-    edges_text(&mut out, p);
-    chains_text(&mut out, p);
+    parallelism_text(&mut out, s);
+    stream_graph_text(&mut out, s, p);
+    job_graph_text(&mut out, p);
+    execution_graph_text(&mut out, p);
     slots_text(&mut out, s, p);
     out
 }
 
-/// The plan's edges: partitioner (and key, and the operators folded into the edge), and
-/// whether each chained or why not.
-fn edges_text(out: &mut String, p: &Plan) {
+/// Where the parallelism of the operators that set none comes from, with Flink's order of
+/// precedence, and a client `-p` that lost to the environment.
+fn parallelism_text(out: &mut String, s: &Scenario) {
+    let j = &s.job;
+    let _ = writeln!(
+        out,
+        "Parallelism of operators that set none: {} — {}\n  (Flink's precedence: operator > environment > client -p > configuration)",
+        j.parallelism,
+        j.parallelism_level.how()
+    );
+    if let Some(c) = j.client_parallelism
+        && j.parallelism_level != crate::flink::parallelism::ParallelismLevel::Client
+    {
+        let _ = writeln!(
+            out,
+            "  client -p {c} is not used: the job's main sets env.setParallelism({})",
+            j.parallelism
+        );
+    }
+}
+
+/// Flink's StreamGraph: one stream node per operator with its parallelism, the level that
+/// set it, what it does and the fields of its records.
+fn stream_graph_text(out: &mut String, s: &Scenario, p: &Plan) {
     let g = &p.logical.graph;
-    let _ = writeln!(out, "\nEdges");
+    let _ = writeln!(
+        out,
+        "\nStreamGraph — one stream node per operator (key_by and union are folded into edges)"
+    );
+    let w = g.node_weights().map(|n| n.name.len()).max().unwrap_or(4);
+    let pw = g
+        .node_weights()
+        .map(|n| format!("p={} ({})", n.parallelism, n.parallelism_level).len())
+        .max()
+        .unwrap_or(4);
+    for n in g.node_weights() {
+        let node = &s.nodes[n.scenario_node];
+        let par = format!("p={} ({})", n.parallelism, n.parallelism_level);
+        let _ = writeln!(
+            out,
+            "  {:<w$}  {par:<pw$}  {}  {}",
+            n.name,
+            describe(s, n.scenario_node),
+            node.schema,
+        );
+    }
+}
+
+/// Flink's JobGraph: the edges with their partitioners and whether each chained (or why
+/// not), then one job vertex per chain.
+fn job_graph_text(out: &mut String, p: &Plan) {
+    let g = &p.logical.graph;
+    let _ = writeln!(
+        out,
+        "\nJobGraph — one job vertex per chain; an edge that does not chain is a network exchange"
+    );
     for e in g.edge_references() {
         let (a, b, ew) = (&g[e.source()], &g[e.target()], e.weight());
         let mut part = ew.partitioner.flink_name().to_string();
@@ -308,12 +345,22 @@ fn edges_text(out: &mut String, p: &Plan) {
         };
         let _ = writeln!(out, "  {} → {}  {}  — {}", a.name, b.name, part, verdict);
     }
+    for (vi, v) in p.execution.vertices.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  job vertex [{vi}] {}  (parallelism {})",
+            v.name, v.parallelism
+        );
+    }
 }
 
-/// The chains (job vertices): parallelism, key groups, and each subtask's key-group range
-/// and TaskManager.
-fn chains_text(out: &mut String, p: &Plan) {
-    let _ = writeln!(out, "\nChains (one task per subtask)");
+/// Flink's ExecutionGraph: one execution vertex per subtask, with its key-group range and
+/// the TaskManager its slot is on.
+fn execution_graph_text(out: &mut String, p: &Plan) {
+    let _ = writeln!(
+        out,
+        "\nExecutionGraph — one execution vertex per subtask, each run as one task"
+    );
     for (vi, v) in p.execution.vertices.iter().enumerate() {
         let keyed = if v.keyed {
             format!(", keyed, {} key groups", v.max_parallelism)
@@ -336,7 +383,8 @@ fn chains_text(out: &mut String, p: &Plan) {
     }
 }
 
-/// The slots: how many the slot-sharing groups need, and which subtasks share each slot.
+/// The physical placement: how many slots the slot-sharing groups need, and which subtasks
+/// share each slot of which TaskManager.
 fn slots_text(out: &mut String, s: &Scenario, p: &Plan) {
     let groups: Vec<String> = p
         .deployment
@@ -346,7 +394,7 @@ fn slots_text(out: &mut String, s: &Scenario, p: &Plan) {
         .collect();
     let _ = writeln!(
         out,
-        "\nSlots: {} needed of {} ({})",
+        "\nPhysical placement — subtasks in slots of TaskManagers\nSlots: {} needed of {} ({})",
         p.deployment.slots_needed,
         s.cluster.total_slots(),
         groups.join(", ")
@@ -368,8 +416,11 @@ fn slots_text(out: &mut String, s: &Scenario, p: &Plan) {
     }
 }
 
-/// Graphviz: one cluster per chain, solid edges inside chains, dashed network edges labelled
-/// with the partitioner and the reason they did not chain.
+/// Graphviz, the graph levels in one picture: the StreamGraph's operators (with their
+/// parallelism and its level) inside one cluster per JobGraph vertex, solid edges inside
+/// chains, dashed network edges labelled with the partitioner and the reason they did not
+/// chain; then the ExecutionGraph's subtasks placed in their slots and TaskManagers (up to
+/// [`DOT_MAX_SUBTASKS`] subtasks).
 pub fn dot(s: &Scenario, p: &Plan) -> String {
     let g = &p.logical.graph;
     let mut out = String::new();
@@ -382,7 +433,7 @@ pub fn dot(s: &Scenario, p: &Plan) -> String {
         let _ = writeln!(out, "  subgraph cluster_{vi} {{");
         let _ = writeln!(
             out,
-            "    label=\"{} (p={})\"; style=filled; color=\"#dde6f5\";",
+            "    label=\"JobGraph vertex [{vi}] {} (p={})\"; style=filled; color=\"#dde6f5\";",
             escape(&v.name),
             v.parallelism
         );
@@ -390,10 +441,12 @@ pub fn dot(s: &Scenario, p: &Plan) -> String {
             let n = &g[op];
             let _ = writeln!(
                 out,
-                "    n{} [label=\"{}\\n{}\"];",
+                "    n{} [label=\"{}\\n{}\\np={} ({})\"];",
                 op.index(),
                 escape(&n.name),
-                escape(&describe(s, n.scenario_node))
+                escape(&describe(s, n.scenario_node)),
+                n.parallelism,
+                n.parallelism_level
             );
         }
         let _ = writeln!(out, "  }}");
@@ -423,8 +476,52 @@ pub fn dot(s: &Scenario, p: &Plan) -> String {
             );
         }
     }
+    placement_dot(&mut out, p);
     let _ = writeln!(out, "}}");
     out
+}
+
+/// Most subtasks `--dot` draws one by one; bigger jobs show the JobGraph only.
+pub const DOT_MAX_SUBTASKS: usize = 64;
+
+/// The ExecutionGraph placed: one cluster per TaskManager, one per slot inside it, one node
+/// per subtask (with its key-group range).
+fn placement_dot(out: &mut String, p: &Plan) {
+    let subtasks: usize = p.deployment.slots.iter().map(|s| s.subtasks.len()).sum();
+    if subtasks > DOT_MAX_SUBTASKS {
+        return;
+    }
+    let mut tms: Vec<u32> = p.deployment.slots.iter().map(|s| s.task_manager).collect();
+    tms.sort_unstable();
+    tms.dedup();
+    for tm in tms {
+        let _ = writeln!(
+            out,
+            "  subgraph cluster_tm{tm} {{\n    label=\"TaskManager {tm}\"; style=dashed;"
+        );
+        for slot in p.deployment.slots.iter().filter(|s| s.task_manager == tm) {
+            let _ = writeln!(
+                out,
+                "    subgraph cluster_tm{tm}_slot{} {{\n      label=\"slot {} [{}]\"; style=solid;",
+                slot.slot,
+                slot.slot,
+                escape(&slot.group)
+            );
+            for &(v, st) in &slot.subtasks {
+                let kg = p
+                    .execution
+                    .key_groups(v, st)
+                    .map_or(String::new(), |(a, b)| format!("\\nkey groups {a}..={b}"));
+                let _ = writeln!(
+                    out,
+                    "      s{v}_{st} [shape=note, label=\"{} #{st}{kg}\"];",
+                    escape(&p.execution.vertices[v].name)
+                );
+            }
+            let _ = writeln!(out, "    }}");
+        }
+        let _ = writeln!(out, "  }}");
+    }
 }
 
 fn escape(s: &str) -> String {

@@ -162,6 +162,8 @@ pub struct SinkInput<'a> {
     pub uncommitted: u64,
     /// Records of transactions lost to failures.
     pub aborted: u64,
+    /// Records of pre-committed transactions the broker aborted by their timeout.
+    pub timed_out: u64,
 }
 
 /// Everything a run report is assembled from.
@@ -295,6 +297,7 @@ impl SinkReport {
             committed: k.records,
             uncommitted: k.uncommitted,
             aborted: k.aborted,
+            timed_out: k.timed_out,
             duplicates: None,
             missing: None,
             compared_by: None,

@@ -40,6 +40,10 @@ pub struct SinkReport {
     /// Records of open transactions lost to failures (replayed from the checkpoint).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub aborted: u64,
+    /// Records of pre-committed transactions the broker aborted because they stayed open
+    /// longer than `transaction_timeout`: their commit found them aborted, they are lost.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub timed_out: u64,
     /// Compared with the fault-free reference run: records visible more often than there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicates: Option<u64>,

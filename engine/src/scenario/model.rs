@@ -80,9 +80,15 @@ impl Cluster {
 /// Job-wide settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobConfig {
-    /// Default parallelism of operators that set none (`parallelism.default`, Flink default 1).
+    /// Parallelism of the operators that set none: the environment's, else the client's
+    /// `-p`, else `parallelism.default` (Flink default 1) — see [`crate::flink::parallelism`].
     pub parallelism: u32,
-    /// Where `[job] parallelism` was written, if it was.
+    /// Which level set [`Self::parallelism`].
+    pub parallelism_level: crate::flink::parallelism::ParallelismLevel,
+    /// The client's `-p` the job was submitted with, whether it won or not.
+    pub client_parallelism: Option<u32>,
+    /// Where the level that won was written in the file (`None` for the client or Flink's
+    /// default).
     pub parallelism_span: Option<Range<usize>>,
     /// Explicit max parallelism (number of key groups); `None` = Flink's default rule.
     pub max_parallelism: Option<Spanned<u32>>,
@@ -579,7 +585,8 @@ pub enum Guarantee {
     AtLeastOnce,
     /// Two-phase commit: written into a transaction that is pre-committed at the sink's
     /// snapshot and committed when the checkpoint completes; visible only after the commit.
-    ExactlyOnce,
+    /// The system it writes to may abort a transaction that stays open too long.
+    ExactlyOnce(TransactionTimeout),
 }
 
 impl Guarantee {
@@ -587,7 +594,37 @@ impl Guarantee {
     pub fn name(self) -> &'static str {
         match self {
             Guarantee::AtLeastOnce => "at_least_once",
-            Guarantee::ExactlyOnce => "exactly_once",
+            Guarantee::ExactlyOnce(_) => "exactly_once",
+        }
+    }
+
+    /// Whether the sink commits by two-phase commit.
+    pub fn is_exactly_once(self) -> bool {
+        matches!(self, Guarantee::ExactlyOnce(_))
+    }
+}
+
+/// The transaction timeout of a two-phase-commit sink, as Kafka has it: the producer's
+/// `transaction.timeout.ms` (`transaction_timeout`) and the broker's cap on it,
+/// `transaction.max.timeout.ms` (`transaction_max_timeout`). The broker aborts a transaction
+/// still uncommitted `timeout` after it began (its first record); a later commit finds it
+/// aborted and its records are lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionTimeout {
+    /// `None` (the default): transactions never time out — streamlab's two-phase-commit sink
+    /// is not bound to Kafka, and the defaults Kafka and Flink would give it (Flink's
+    /// `KafkaSink` sets 1 h, above the broker's 15 min cap) would fail the job at start.
+    pub timeout: Option<SimDuration>,
+    /// The broker's cap (Kafka default 15 min,
+    /// [`crate::core::defaults::transactions::BROKER_MAX_TIMEOUT`]).
+    pub max_timeout: SimDuration,
+}
+
+impl Default for TransactionTimeout {
+    fn default() -> Self {
+        TransactionTimeout {
+            timeout: None,
+            max_timeout: crate::core::defaults::transactions::BROKER_MAX_TIMEOUT,
         }
     }
 }

@@ -7,6 +7,7 @@ use super::model::{JobConfig, NodeDef, NodeKind, Scenario, SourceData};
 use super::recovery::{Fault, FaultKind};
 use crate::core::time::{SimDuration, SimTime};
 use crate::flink::keygroup::default_max_parallelism;
+use crate::flink::parallelism::ParallelismLevel;
 
 impl Fault {
     /// Short description for reports and traces.
@@ -88,6 +89,16 @@ pub fn parallelism_of(job: &JobConfig, node: &NodeDef) -> u32 {
     node.parallelism
         .as_ref()
         .map_or(job.parallelism, |p| p.value)
+}
+
+/// The level of Flink's precedence that set a node's parallelism: its own (or `windowAll`'s
+/// fixed 1), else the one that set the job's default.
+pub fn parallelism_level_of(job: &JobConfig, node: &NodeDef) -> ParallelismLevel {
+    match (&node.kind, &node.parallelism) {
+        (crate::scenario::NodeKind::Window(w), _) if w.key.is_none() => ParallelismLevel::WindowAll,
+        (_, Some(_)) => ParallelismLevel::Operator,
+        (_, None) => job.parallelism_level,
+    }
 }
 
 /// The scenario the job is resubmitted as after `[rescale]`: new parallelism per operator

@@ -189,6 +189,7 @@ pub struct RawDeployment {
 #[serde(deny_unknown_fields)]
 pub struct RawJob {
     pub parallelism: Option<Spanned<i64>>,
+    pub environment_parallelism: Option<Spanned<i64>>,
     pub max_parallelism: Option<Spanned<i64>>,
     pub chaining: Option<bool>,
     pub buffer_timeout: Option<Spanned<String>>,
@@ -413,6 +414,8 @@ pub struct RawSink {
     pub key: Option<Spanned<String>>,
     pub capture: Option<Spanned<i64>>,
     pub guarantee: Option<Spanned<String>>,
+    pub transaction_timeout: Option<Spanned<String>>,
+    pub transaction_max_timeout: Option<Spanned<String>>,
 }
 
 /// `[modes]`: settings of the baseline execution models.

@@ -120,6 +120,25 @@ pub enum CheckpointPhase {
     PreCommit,
     /// The checkpoint completed (before the sinks commit).
     Completion,
+    /// `notifyCheckpointComplete` reached every task: the sinks committed its transactions.
+    Notified,
+    /// The subtask `subtask` of the chain headed by scenario node `node` took its snapshot:
+    /// every barrier arrived (aligned, or overtaken when unaligned) and the synchronous part is
+    /// done; its state is not uploaded yet.
+    SubtaskSnapshot {
+        /// The scenario node at the head of the subtask's chain.
+        node: usize,
+        /// The subtask.
+        subtask: u32,
+    },
+    /// That subtask's asynchronous part (the upload to checkpoint storage) is done and its
+    /// acknowledgement reached the coordinator.
+    SubtaskAck {
+        /// The scenario node at the head of the subtask's chain.
+        node: usize,
+        /// The subtask.
+        subtask: u32,
+    },
 }
 
 impl std::fmt::Display for CheckpointPhase {
@@ -129,6 +148,9 @@ impl std::fmt::Display for CheckpointPhase {
             CheckpointPhase::Trigger => "trigger",
             CheckpointPhase::PreCommit => "pre-commit",
             CheckpointPhase::Completion => "completion",
+            CheckpointPhase::Notified => "notify",
+            CheckpointPhase::SubtaskSnapshot { .. } => "the subtask's snapshot",
+            CheckpointPhase::SubtaskAck { .. } => "the subtask's acknowledgement",
         })
     }
 }

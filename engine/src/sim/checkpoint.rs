@@ -26,6 +26,8 @@ use crate::core::time::{SimDuration, SimTime};
 use crate::flink::checkpoint::{self as rules, BarrierKind, FailureCounter};
 use crate::ops::Operator;
 use crate::ops::chain::Chain;
+use crate::ops::sink::Commits;
+use crate::ops::sink_txn::TimedOut;
 use crate::ops::state::OperatorState;
 use crate::report::CheckpointReport;
 use crate::scenario::{CheckpointConfig, CheckpointMode};
@@ -669,12 +671,18 @@ pub fn commit(task: &mut Task, id: u64, now: SimTime, trace: &mut Option<Trace>)
     if task.cancelled {
         return false;
     }
-    let mut committed = Vec::new();
+    let mut done = Commits::default();
     for slot in &mut task.chain.ops {
         if let Operator::Sink(s) = &mut slot.op {
-            committed.extend(s.commit_until(id, now));
+            done.extend(s.commit_until(id, now));
         }
     }
+    if let Some(tr) = trace.as_mut() {
+        for x in &done.timed_out {
+            trace_timed_out(tr, &task.label, x, false);
+        }
+    }
+    let committed = done.committed;
     let shown: u64 = committed.iter().map(|c| c.1).sum();
     if shown > 0
         && let Some(tr) = trace.as_mut()
@@ -705,6 +713,22 @@ pub fn commit(task: &mut Task, id: u64, now: SimTime, trace: &mut Option<Trace>)
         return true;
     }
     false
+}
+
+/// A `transaction_timed_out` line: the commit of `task` at `x.commit_at` found the transaction
+/// of checkpoint `x.checkpoint` aborted by the broker (`on_restore`: the commit of a restore).
+pub fn trace_timed_out(tr: &mut Trace, task: &str, x: &TimedOut, on_restore: bool) {
+    let mut fields = vec![
+        ("task", json!(task)),
+        ("checkpoint", json!(x.checkpoint)),
+        ("records", json!(x.records)),
+        ("opened_ns", json!(x.opened.as_nanos())),
+        ("aborted_ns", json!(x.aborted.as_nanos())),
+    ];
+    if on_restore {
+        fields.push(("on_restore", json!(true)));
+    }
+    tr.event(x.commit_at, "transaction_timed_out", fields);
 }
 
 /// State size of a task: its operators, plus 8 bytes of offset for a source.

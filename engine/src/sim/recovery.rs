@@ -244,6 +244,9 @@ pub struct Restored {
     /// Transactions the restored sinks committed (pre-committed in the checkpoint, not yet
     /// committed: Flink's `recoverAndCommit`), as (task, checkpoint, records).
     pub commits: Vec<(u32, u64, u64)>,
+    /// Transactions those commits found aborted by the broker's transaction timeout, with
+    /// their task: their records are lost.
+    pub timed_out: Vec<(u32, crate::ops::sink_txn::TimedOut)>,
 }
 
 /// Returns which tasks and which channels are new, and the transactions committed.
@@ -260,6 +263,7 @@ pub fn restore(
     let restored_id = restored.map(|c| c.id);
     let mut in_set = vec![false; tasks.len()];
     let mut commits = Vec::new();
+    let mut timed_out = Vec::new();
     for &t in redeploy {
         in_set[t as usize] = true;
     }
@@ -288,7 +292,8 @@ pub fn restore(
             slot.records_out = old_slot.records_out;
             if let (Operator::Sink(new), Operator::Sink(live)) = (&mut slot.op, old_slot.op) {
                 let done = new.carry_visible(live, restored_id, now);
-                commits.extend(done.into_iter().map(|(cid, n)| (ti, cid, n)));
+                commits.extend(done.committed.into_iter().map(|(cid, n)| (ti, cid, n)));
+                timed_out.extend(done.timed_out.into_iter().map(|x| (ti, x)));
             }
         }
         task.time = old.time;
@@ -313,6 +318,7 @@ pub fn restore(
         in_set,
         rebuilt,
         commits,
+        timed_out,
     }
 }
 

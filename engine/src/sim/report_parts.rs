@@ -56,6 +56,7 @@ pub fn sink_input<'a>(
         rows: parts.iter().map(|sk| sk.rows.as_slice()).collect(),
         uncommitted: txns().map(|t| t.pending() as u64).sum(),
         aborted: txns().map(|t| t.aborted_records).sum(),
+        timed_out: txns().map(|t| t.timed_out_records()).sum(),
     }
 }
 

@@ -130,9 +130,41 @@ impl EndState<'_> {
             job_status: self.recovery.transitions.clone(),
             faults_not_reached: self.faults_not_reached(s, end),
             rescale: self.sp.report.clone(),
-            warnings: self.sp.rescale_missed(s).into_iter().collect(),
+            warnings: self
+                .sp
+                .rescale_missed(s)
+                .into_iter()
+                .chain(self.transaction_warnings(s, p))
+                .collect(),
             ..report
         }
+    }
+
+    /// Per two-phase-commit sink subtask: each transaction the broker aborted by its timeout
+    /// (the sink, the subtask, the checkpoint, when it began, when it was aborted and when
+    /// its commit found it aborted), then the commits that came close to the timeout.
+    fn transaction_warnings(&self, s: &Scenario, p: &Plan) -> Vec<String> {
+        let g = &p.logical.graph;
+        let all = self
+            .tasks
+            .iter()
+            .chain(self.sp.retired.iter().map(|r| &r.task));
+        let mut out = Vec::new();
+        for t in all {
+            for slot in &t.chain.ops {
+                let Operator::Sink(sk) = &slot.op else {
+                    continue;
+                };
+                let Some(txn) = sk.txn.as_ref() else { continue };
+                let Some(limit) = txn.timeout else { continue };
+                let name =
+                    &s.nodes[g[petgraph::graph::NodeIndex::new(slot.node)].scenario_node].name;
+                let who = format!("sink `{name}` #{}", t.subtask);
+                out.extend(txn.timed_out().iter().map(|x| x.warning(&who, limit)));
+                out.extend(txn.near_timeout_warning(&who));
+            }
+        }
+        out
     }
 
     /// Task `t` at `end` (`retired`: the chain name of a task stopped by a rescale).

@@ -300,3 +300,18 @@ fn a_restore_that_commits_a_committed_transaction_again_is_caught() {
     assert_eq!(c.pre_commit(S, 1, 5), Ok(()));
     assert!(c.restore(S, None, 5).is_err());
 }
+
+#[test]
+fn a_transaction_aborted_by_its_timeout_is_settled_without_rows() {
+    let mut c = SinkCommits::default();
+    assert_eq!(c.pre_commit(S, 1, 5), Ok(()));
+    assert_eq!(c.pre_commit(S, 2, 9), Ok(()));
+    assert_eq!(c.notify(S, 1, 5), Ok(()));
+    // the restore from 2 finds its transaction aborted by the broker: nothing shows
+    let mut lost = c.clone();
+    assert!(lost.restore(S, Some(2), 5).is_err(), "4 rows were due");
+    c.timed_out(S, [2].into_iter());
+    assert_eq!(c.restore(S, Some(2), 5), Ok(()));
+    // and showing them after all is caught
+    assert!(c.restore(S, Some(2), 9).is_err());
+}

@@ -16,6 +16,9 @@
 //!   TaskManagers); its target (operator and subtask, TaskManager, pair of TaskManagers) is
 //!   uniform too; its parameters are drawn from fixed ranges written below.
 //!
+//! `streamlab chaos` runs a campaign of such runs: [`swarm_run`] gives run `i` its own seed
+//! and a random subset of the allowed kinds (swarm testing) before drawing.
+//!
 //! ```toml
 //! [chaos]
 //! kinds = ["kill_subtask", "kill_task_manager", "straggler"]  # default: every kind
@@ -27,7 +30,9 @@
 use crate::core::time::{SimDuration, SimTime};
 
 mod draw;
+mod swarm;
 pub use draw::draw;
+pub use swarm::{SwarmRun, run_seed, subset, swarm_run, usable_kinds};
 
 /// A kind of fault a profile may draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +76,12 @@ impl ChaosKind {
             ChaosKind::Straggler => "straggler",
             ChaosKind::StorageFailure => "storage_failure",
         }
+    }
+
+    /// The kind named `name` (as in scenario files; `-` for `_` and any case accepted).
+    pub fn from_name(name: &str) -> Option<ChaosKind> {
+        let n = name.trim().to_ascii_lowercase().replace('-', "_");
+        ChaosKind::ALL.into_iter().find(|k| k.name() == n)
     }
 
     fn between_task_managers(self) -> bool {

@@ -152,14 +152,14 @@ fn sink_op(
     };
     let arity = node.schema.arity();
     let mut op = sink::SinkOp::new(mode, arity);
-    if guarantee == crate::scenario::Guarantee::ExactlyOnce {
+    if let crate::scenario::Guarantee::ExactlyOnce(t) = guarantee {
         let keep = match spec {
             SinkSpec::Collect { capture } => *capture,
             _ => 0,
         };
-        op.txn = Some(Box::new(crate::ops::sink_txn::Transactions::new(
-            arity, keep,
-        )));
+        let mut txn = crate::ops::sink_txn::Transactions::new(arity, keep);
+        txn.timeout = t.timeout;
+        op.txn = Some(Box::new(txn));
     }
     if s.fault_tolerance.keeps_output() {
         op.ledger = Some(Box::default());

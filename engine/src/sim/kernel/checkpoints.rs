@@ -96,6 +96,8 @@ impl Simulation<'_> {
                 if let Some(o) = self.observer.as_mut() {
                     o.snapshot_taken(t, ti, id, &self.tasks[ti as usize]);
                 }
+                let (node, subtask) = self.chain_head(ti);
+                self.phase_reached(CheckpointPhase::SubtaskSnapshot { node, subtask }, id);
                 if all_snapshotted {
                     self.phase_reached(CheckpointPhase::PreCommit, id);
                 }
@@ -124,8 +126,19 @@ impl Simulation<'_> {
         match c.on_ack(ti, id, now) {
             Ack::StorageDown => self.fail_checkpoint(id, "Asynchronous task checkpoint failed."),
             Ack::Partial => {}
-            Ack::Counts => self.acknowledge(ti, id),
+            Ack::Counts => {
+                let (node, subtask) = self.chain_head(ti);
+                self.phase_reached(CheckpointPhase::SubtaskAck { node, subtask }, id);
+                self.acknowledge(ti, id);
+            }
         }
+    }
+
+    /// The scenario node at the head of task `ti`'s chain, and its subtask: how a fault
+    /// names the task.
+    fn chain_head(&self, ti: u32) -> (usize, u32) {
+        let t = &self.tasks[ti as usize];
+        (self.scenario_node[t.chain.ops[0].node], t.subtask)
     }
 
     /// Task `ti` finished: it acknowledges every pending checkpoint with its final state.
@@ -176,6 +189,7 @@ impl Simulation<'_> {
                 self.finish_task(ti);
             }
         }
+        self.phase_reached(CheckpointPhase::Notified, id);
         self.after_notify(id);
     }
 

@@ -420,6 +420,7 @@ impl Simulation<'_> {
             in_set,
             rebuilt,
             commits,
+            timed_out,
         } = recovery::restore(
             &mut self.tasks,
             &mut self.channels,
@@ -462,6 +463,14 @@ impl Simulation<'_> {
                         ),
                         ("on_restore", json!(true)),
                     ],
+                );
+            }
+            for (ti, x) in &timed_out {
+                crate::sim::checkpoint::trace_timed_out(
+                    tr,
+                    &self.tasks[*ti as usize].label,
+                    x,
+                    true,
                 );
             }
         }
