@@ -152,7 +152,12 @@ pub fn diff(a: DiffInput<'_>, b: DiffInput<'_>, sink: Option<&str>) -> DiffRepor
     sb.label = b.label.into();
     let mut sinks = Vec::new();
     let mut unmatched = Vec::new();
-    for ka in a.report.sinks.iter().filter(|k| sink.is_none_or(|n| n == k.name)) {
+    for ka in a
+        .report
+        .sinks
+        .iter()
+        .filter(|k| sink.is_none_or(|n| n == k.name))
+    {
         match b.report.sinks.iter().find(|k| k.name == ka.name) {
             Some(kb) if ka.kind != "discard" && kb.kind != "discard" => {
                 sinks.push(sink_diff(ka, kb, &sa, &sb))
@@ -161,7 +166,12 @@ pub fn diff(a: DiffInput<'_>, b: DiffInput<'_>, sink: Option<&str>) -> DiffRepor
             None => unmatched.push(ka.name.clone()),
         }
     }
-    for kb in b.report.sinks.iter().filter(|k| sink.is_none_or(|n| n == k.name)) {
+    for kb in b
+        .report
+        .sinks
+        .iter()
+        .filter(|k| sink.is_none_or(|n| n == k.name))
+    {
         if !a.report.sinks.iter().any(|k| k.name == kb.name) {
             unmatched.push(kb.name.clone());
         }
@@ -226,12 +236,7 @@ fn updating(c: &Columns, groups: &[&Groups<'_>]) -> bool {
     })
 }
 
-fn sink_diff(
-    ka: &super::SinkReport,
-    kb: &super::SinkReport,
-    sa: &Side,
-    sb: &Side,
-) -> SinkDiff {
+fn sink_diff(ka: &super::SinkReport, kb: &super::SinkReport, sa: &Side, sb: &Side) -> SinkDiff {
     let cols = Columns::of(&ka.fields);
     let (ga, gb) = (groups(&cols, &ka.rows), groups(&cols, &kb.rows));
     let by_final = updating(&cols, &[&ga, &gb]);
@@ -241,7 +246,12 @@ fn sink_diff(
     let mut out = SinkDiff {
         name: ka.name.clone(),
         fields: ka.fields.clone(),
-        compared_by: if by_final { "final value per key" } else { "rows" }.into(),
+        compared_by: if by_final {
+            "final value per key"
+        } else {
+            "rows"
+        }
+        .into(),
         rows: [ra, rb],
         rows_in_run: [na, nb],
         complete: complete == [true, true],
@@ -259,7 +269,10 @@ fn sink_diff(
         let (xa, xb): (Vec<&Vec<Value>>, Vec<&Vec<Value>>) = if by_final {
             out.updates[0] += xa.len().saturating_sub(1) as u64;
             out.updates[1] += xb.len().saturating_sub(1) as u64;
-            (xa.last().into_iter().copied().collect(), xb.last().into_iter().copied().collect())
+            (
+                xa.last().into_iter().copied().collect(),
+                xb.last().into_iter().copied().collect(),
+            )
         } else {
             (xa.clone(), xb.clone())
         };
@@ -298,7 +311,11 @@ fn sink_diff(
 
 /// Rows a sink made visible in its run: a collect sink's records, an upsert sink's table.
 fn in_run(k: &super::SinkReport) -> u64 {
-    if k.kind == "upsert" { k.rows_total } else { k.records }
+    if k.kind == "upsert" {
+        k.rows_total
+    } else {
+        k.records
+    }
 }
 
 /// Aligns the rows of one key and window: equal rows match (as often as both have them),
@@ -349,10 +366,12 @@ fn align_group(c: &Columns, xa: &[&Vec<Value>], xb: &[&Vec<Value>], out: &mut Si
         }
     }
     for x in new_a.chain(extra_a) {
-        out.differences.push(only(DiffKind::OnlyInA, &key, &window, x));
+        out.differences
+            .push(only(DiffKind::OnlyInA, &key, &window, x));
     }
     for x in new_b.chain(extra_b) {
-        out.differences.push(only(DiffKind::OnlyInB, &key, &window, x));
+        out.differences
+            .push(only(DiffKind::OnlyInB, &key, &window, x));
     }
 }
 

@@ -320,10 +320,16 @@ mod tests {
         let mut b = side("streaming");
         b.seed = 8;
         let mut c = cx(&a, &b);
-        assert_eq!(classify(DiffKind::OnlyInA, [1, 0], &c), Cause::DifferentSeed);
+        assert_eq!(
+            classify(DiffKind::OnlyInA, [1, 0], &c),
+            Cause::DifferentSeed
+        );
         c.complete = [true, false];
         assert_eq!(classify(DiffKind::OnlyInA, [1, 0], &c), Cause::NotCaptured);
         // B kept everything: a row only in B is not explained by A's capture… unless A's is short
-        assert_eq!(classify(DiffKind::OnlyInB, [0, 1], &c), Cause::DifferentSeed);
+        assert_eq!(
+            classify(DiffKind::OnlyInB, [0, 1], &c),
+            Cause::DifferentSeed
+        );
     }
 }

@@ -22,9 +22,9 @@
 
 pub mod assemble;
 pub mod compare;
+mod de;
 pub mod diff;
 pub mod diff_cause;
-mod de;
 pub mod event_time;
 pub mod expect;
 pub mod faults;
