@@ -258,6 +258,9 @@ pub fn words(d: &DiffReport, limit: usize) -> String {
             );
         }
     }
+    for n in &d.discard_sinks {
+        o += &format!("sink `{n}`: a discard sink keeps no rows, not compared\n");
+    }
     for n in &d.unmatched_sinks {
         o += &format!("sink `{n}`: only one of the runs has it\n");
     }

@@ -51,6 +51,9 @@ pub struct DiffReport {
     /// Sinks only one of the runs has.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched_sinks: Vec<String>,
+    /// Sinks that keep no rows (`discard`) in either run: not compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discard_sinks: Vec<String>,
 }
 
 /// The diff of one sink.
@@ -152,6 +155,7 @@ pub fn diff(a: DiffInput<'_>, b: DiffInput<'_>, sink: Option<&str>) -> DiffRepor
     sb.label = b.label.into();
     let mut sinks = Vec::new();
     let mut unmatched = Vec::new();
+    let mut skipped = Vec::new();
     for ka in a
         .report
         .sinks
@@ -162,7 +166,7 @@ pub fn diff(a: DiffInput<'_>, b: DiffInput<'_>, sink: Option<&str>) -> DiffRepor
             Some(kb) if ka.kind != "discard" && kb.kind != "discard" => {
                 sinks.push(sink_diff(ka, kb, &sa, &sb))
             }
-            Some(_) => {}
+            Some(_) => skipped.push(ka.name.clone()),
             None => unmatched.push(ka.name.clone()),
         }
     }
@@ -181,6 +185,7 @@ pub fn diff(a: DiffInput<'_>, b: DiffInput<'_>, sink: Option<&str>) -> DiffRepor
         b: sb,
         sinks,
         unmatched_sinks: unmatched,
+        discard_sinks: skipped,
     }
 }
 
@@ -282,6 +287,7 @@ fn sink_diff(ka: &super::SinkReport, kb: &super::SinkReport, sa: &Side, sb: &Sid
         a: sa,
         b: sb,
         complete,
+        updates: out.updates,
     };
     for d in &mut out.differences {
         d.cause = classify(d.kind, d.copies, &ctx);

@@ -7,13 +7,16 @@
 //!    row of the sink.
 //! 2. [`Cause::ReplayedByAcking`] — an extra copy (the row is visible at least twice) in an
 //!    acking run that replayed tuples.
-//! 3. [`Cause::AfterFailure`] — an extra copy in a run that had a failure (duplicated by the
+//! 3. [`Cause::AfterFailure`] — an extra copy in a run that had a failure (a job that did not
+//!    finish counts as one) (duplicated by the
 //!    replay after it); a row absent from a run with a failure (lost), or only in a run with
 //!    one, or a different value while either run had one. An extra copy in a run *without* a
 //!    failure is never called a duplicate: equal rows with no restore between them are equal
 //!    results (the rule of `explain --sink`).
 //! 4. [`Cause::LateInMicroBatch`] — one run is micro-batch, the other not, and they judged a
 //!    different number of records late: micro-batch applies the watermark a batch later.
+//!    [`Cause::LateInOneRun`] — else, the runs judged a different number of records late
+//!    (batch reads its whole input before the watermark moves: nothing is late there).
 //! 5. [`Cause::DifferentSeed`] — the seeds differ.
 //! 6. [`Cause::Unexplained`] — nothing in the reports explains it.
 //!
@@ -33,6 +36,9 @@ pub enum Cause {
     AfterFailure,
     /// Micro-batch applied the watermark a batch later.
     LateInMicroBatch,
+    /// The runs judged a different number of records late (not micro-batch against another
+    /// mode).
+    LateInOneRun,
     /// Rolling updates folded into the final row (batch emits only the final one).
     UpdateVsFinal,
     /// The runs used different seeds.
@@ -50,6 +56,7 @@ impl Cause {
             Cause::ReplayedByAcking => "replayed by acking",
             Cause::AfterFailure => "after a failure",
             Cause::LateInMicroBatch => "late in micro-batch",
+            Cause::LateInOneRun => "judged late in one run",
             Cause::UpdateVsFinal => "update vs final",
             Cause::DifferentSeed => "different seed",
             Cause::NotCaptured => "not captured",
@@ -97,6 +104,17 @@ impl Side {
                 })
                 .collect(),
         };
+        let mut failures: Vec<String> = failures;
+        if r.outcome.status != super::Status::Finished {
+            failures.push(format!(
+                "the job did not finish ({}{})",
+                r.outcome.status.name(),
+                r.outcome
+                    .message
+                    .as_ref()
+                    .map_or(String::new(), |m| format!(": {m}"))
+            ));
+        }
         Side {
             label: r.mode.clone(),
             mode: r.mode.clone(),
@@ -121,6 +139,8 @@ pub struct Context<'a> {
     pub b: &'a Side,
     /// Whether A's and B's reports keep every row of the sink.
     pub complete: [bool; 2],
+    /// Earlier rows of an updating result each run showed (folded into the final rows).
+    pub updates: [u64; 2],
 }
 
 impl Context<'_> {
@@ -173,6 +193,9 @@ pub fn classify(kind: DiffKind, copies: [u64; 2], cx: &Context<'_>) -> Cause {
     if cx.late_in_micro_batch().is_some() {
         return Cause::LateInMicroBatch;
     }
+    if cx.a.late != cx.b.late {
+        return Cause::LateInOneRun;
+    }
     if cx.a.seed != cx.b.seed {
         return Cause::DifferentSeed;
     }
@@ -196,7 +219,7 @@ pub fn reason(cause: Cause, cx: &Context<'_>, sink: &str) -> String {
             let failed: Vec<String> = [a, b]
                 .iter()
                 .filter(|s| !s.failures.is_empty())
-                .map(|s| format!("{} failed {}", s.label, s.failures.join("; ")))
+                .map(|s| format!("{}: {}", s.label, s.failures.join("; ")))
                 .collect();
             format!(
                 "{}: a row shown more often in the run that failed was written again by the replay after the recovery, a row missing from it was lost, a value that differs came from state the recovery restored (or, without a checkpoint, started empty)",
@@ -210,8 +233,27 @@ pub fn reason(cause: Cause, cx: &Context<'_>, sink: &str) -> String {
                 mb.label, other.label, mb.label, mb.late, other.label, other.late
             )
         }
+        Cause::LateInOneRun => {
+            let batch = [a, b]
+                .into_iter()
+                .find(|s| s.mode == "batch")
+                .map_or(String::new(), |bt| {
+                    format!(
+                        " ({} reads its whole input before the watermark moves, so nothing is late there)",
+                        bt.label
+                    )
+                });
+            format!(
+                "the runs judged lateness differently: {} judged {} records late, {} {}{batch}; a late record is dropped, sent to a side output or fires a window again",
+                a.label, a.late, b.label, b.late
+            )
+        }
         Cause::UpdateVsFinal => {
-            let batch = [a, b].into_iter().find(|s| s.mode == "batch");
+            let batch = [a, b]
+                .into_iter()
+                .zip(cx.updates)
+                .find(|(s, n)| s.mode == "batch" && *n == 0)
+                .map(|(s, _)| s);
             match batch {
                 Some(bt) => format!(
                     "{} (BATCH mode) emits one final row per key; a streaming rolling result emits every update before it: the diff compares the final value per key and folds the earlier rows",
@@ -236,7 +278,7 @@ pub fn reason(cause: Cause, cx: &Context<'_>, sink: &str) -> String {
                 short.join(" and ")
             )
         }
-        Cause::Unexplained => "the reports show no failure, no replay, the same seed and no difference in late records: nothing in them explains it".into(),
+        Cause::Unexplained => "the reports show no failure, no replay, the same seed and the same number of late records: nothing in them explains it (results that depend on processing time or on the order of arrival leave no trace in a report)".into(),
     }
 }
 
@@ -260,6 +302,7 @@ mod tests {
             a,
             b,
             complete: [true, true],
+            updates: [0, 0],
         }
     }
 
@@ -312,6 +355,16 @@ mod tests {
             classify(DiffKind::DifferentValue, [1, 1], &c),
             Cause::Unexplained
         );
+        // batch against streaming: judged late in one run only
+        let mut s = side("streaming");
+        s.late = 1;
+        let bt = side("batch");
+        let c = cx(&s, &bt);
+        assert_eq!(
+            classify(DiffKind::DifferentValue, [1, 1], &c),
+            Cause::LateInOneRun
+        );
+        assert!(reason(Cause::LateInOneRun, &c, "out").contains("nothing is late there"));
     }
 
     #[test]
