@@ -1,5 +1,5 @@
 //! The documentation's worked examples are what streamlab prints today: every ```text block
-//! of `docs/asking-why.md` and `docs/crashpoints.md` that starts with `$ streamlab …` is run and compared line by line.
+//! of `docs/asking-why.md`, `docs/crashpoints.md` and `docs/diff.md` that starts with `$ streamlab …` is run and compared line by line.
 //! A line `  - …` in a block stands for lines left out: the lines before it must start the
 //! output, the lines after it end it.
 
@@ -46,6 +46,11 @@ fn the_worked_examples_of_asking_why_are_current() {
 #[test]
 fn the_worked_example_of_crashpoints_is_current() {
     examples_are_current("docs/crashpoints.md", 1);
+}
+
+#[test]
+fn the_worked_examples_of_diff_are_current() {
+    examples_are_current("docs/diff.md", 3);
 }
 
 /// Every `$ streamlab` example of `page` (at least `min`) prints what the page shows.

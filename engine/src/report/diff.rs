@@ -214,14 +214,42 @@ impl Columns {
     }
 }
 
+/// A key and window, ordered as people read them: numbers by value, then text.
+#[derive(Debug, Clone, PartialEq)]
+struct GroupKey(Vec<Value>);
+
+impl Eq for GroupKey {}
+
+impl PartialOrd for GroupKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for GroupKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let one = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => text(a).cmp(&text(b)),
+        };
+        self.0
+            .iter()
+            .zip(&other.0)
+            .map(|(a, b)| one(a, b))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| self.0.len().cmp(&other.0.len()))
+    }
+}
+
 /// The rows of one key and window in one run, in report order.
-type Groups<'r> = BTreeMap<String, Vec<&'r Vec<Value>>>;
+type Groups<'r> = BTreeMap<GroupKey, Vec<&'r Vec<Value>>>;
 
 fn groups<'r>(c: &Columns, rows: &'r [Vec<Value>]) -> Groups<'r> {
     let mut g: Groups<'r> = BTreeMap::new();
     for r in rows {
-        let k = (Columns::pick(&c.key, r), Columns::pick(&c.window, r));
-        g.entry(text(&k)).or_default().push(r);
+        let mut k = Columns::pick(&c.key, r);
+        k.extend(Columns::pick(&c.window, r));
+        g.entry(GroupKey(k)).or_default().push(r);
     }
     g
 }
@@ -268,7 +296,7 @@ fn sink_diff(ka: &super::SinkReport, kb: &super::SinkReport, sa: &Side, sb: &Sid
         note: None,
     };
     let empty = Vec::new();
-    let keys: std::collections::BTreeSet<&String> = ga.keys().chain(gb.keys()).collect();
+    let keys: std::collections::BTreeSet<&GroupKey> = ga.keys().chain(gb.keys()).collect();
     for k in keys {
         let (xa, xb) = (ga.get(k).unwrap_or(&empty), gb.get(k).unwrap_or(&empty));
         let (xa, xb): (Vec<&Vec<Value>>, Vec<&Vec<Value>>) = if by_final {
@@ -500,6 +528,17 @@ mod tests {
         let d = sink_diff(&a, &b, &side("streaming"), &side("micro-batch"));
         let kinds: Vec<DiffKind> = d.differences.iter().map(|r| r.kind).collect();
         assert_eq!(kinds, [DiffKind::DifferentValue, DiffKind::OnlyInA]);
+        // windows in time order, not in the order of their text
+        let a = sink(
+            &f,
+            vec![json!(["x", 10000, 12000, 1]), json!(["x", 2000, 4000, 1])],
+        );
+        let b = sink(&f, vec![]);
+        let d = sink_diff(&a, &b, &side("streaming"), &side("batch"));
+        assert_eq!(
+            d.differences[0].window,
+            Some(vec![json!(2000), json!(4000)])
+        );
         assert_eq!(d.differences[0].window, Some(vec![json!(0), json!(10)]));
         assert_eq!(d.differences[1].window, Some(vec![json!(10), json!(20)]));
     }

@@ -273,9 +273,12 @@ pub fn reason(cause: Cause, cx: &Context<'_>, sink: &str) -> String {
                 .filter(|(_, c)| !c)
                 .map(|(s, _)| s.label.as_str())
                 .collect();
+            let whose = match short.as_slice() {
+                [one] => format!("the report of {one} does"),
+                many => format!("the reports of {} do", many.join(" and ")),
+            };
             format!(
-                "the report of {} does not keep every row of sink `{sink}`: the row may be among those it left out",
-                short.join(" and ")
+                "{whose} not keep every row of sink `{sink}`: the row may be among those left out"
             )
         }
         Cause::Unexplained => "the reports show no failure, no replay, the same seed and the same number of late records: nothing in them explains it (results that depend on processing time or on the order of arrival leave no trace in a report)".into(),
