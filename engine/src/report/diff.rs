@@ -528,6 +528,8 @@ mod tests {
         let d = sink_diff(&a, &b, &side("streaming"), &side("micro-batch"));
         let kinds: Vec<DiffKind> = d.differences.iter().map(|r| r.kind).collect();
         assert_eq!(kinds, [DiffKind::DifferentValue, DiffKind::OnlyInA]);
+        assert_eq!(d.differences[0].window, Some(vec![json!(0), json!(10)]));
+        assert_eq!(d.differences[1].window, Some(vec![json!(10), json!(20)]));
         // windows in time order, not in the order of their text
         let a = sink(
             &f,
@@ -539,8 +541,6 @@ mod tests {
             d.differences[0].window,
             Some(vec![json!(2000), json!(4000)])
         );
-        assert_eq!(d.differences[0].window, Some(vec![json!(0), json!(10)]));
-        assert_eq!(d.differences[1].window, Some(vec![json!(10), json!(20)]));
     }
 
     #[test]
