@@ -23,21 +23,10 @@
 //! from the side that did not keep everything the cause [`Cause::NotCaptured`].
 
 use super::diff_cause::{Cause, Side, classify, reason};
-use super::{ModeDetails, RunReport};
+pub use super::diff_cause::{DiffInput, DiffKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// One run as the diff sees it: its report and, for a `compare` run, its mode's details.
-#[derive(Debug, Clone, Copy)]
-pub struct DiffInput<'a> {
-    /// The run's report.
-    pub report: &'a RunReport,
-    /// The mode's own findings (acking's replayed tuples), when the run comes from `compare`.
-    pub details: Option<&'a ModeDetails>,
-    /// How the diff names the run (`A`, or its mode).
-    pub label: &'a str,
-}
 
 /// The record-level diff of two runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,18 +75,6 @@ pub struct SinkDiff {
     /// What the diff of this sink cannot see, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-}
-
-/// How a row differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DiffKind {
-    /// Visible more often in A (never in B, or as an extra copy).
-    OnlyInA,
-    /// Visible more often in B.
-    OnlyInB,
-    /// The same key and window with another value.
-    DifferentValue,
 }
 
 /// One row that differs.

@@ -23,8 +23,31 @@
 //! [`Cause::UpdateVsFinal`] is not a difference: it names the earlier rows of an updating
 //! result, which the diff folds into the final row per key.
 
-use super::diff::{DiffInput, DiffKind};
+use super::{ModeDetails, RunReport};
 use serde::{Deserialize, Serialize};
+
+/// One run as the diff sees it: its report and, for a `compare` run, its mode's details.
+#[derive(Debug, Clone, Copy)]
+pub struct DiffInput<'a> {
+    /// The run's report.
+    pub report: &'a RunReport,
+    /// The mode's own findings (acking's replayed tuples), when the run comes from `compare`.
+    pub details: Option<&'a ModeDetails>,
+    /// How the diff names the run (`A`, or its mode).
+    pub label: &'a str,
+}
+
+/// How a row differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffKind {
+    /// Visible more often in A (never in B, or as an extra copy).
+    OnlyInA,
+    /// Visible more often in B.
+    OnlyInB,
+    /// The same key and window with another value.
+    DifferentValue,
+}
 
 /// Why a row differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
