@@ -11,6 +11,7 @@ mod cli;
 mod compare;
 mod course;
 mod crashpoints;
+mod diff;
 mod doc_pictures;
 mod docs;
 mod event_time_scenarios;
