@@ -154,6 +154,10 @@ enum Command {
         /// Replay crash point K (as numbered in the matrix) alone, with the run's summary.
         #[arg(long)]
         only: Option<usize>,
+        /// Also write crashpoints.html (per sink, a grid of crash target × protocol step)
+        /// and crashpoints.json into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Swarm testing: N runs, each with a random subset of fault kinds and faults drawn from
     /// the seed, checked against the fault-free run, the in-run invariants and the file's
@@ -310,6 +314,7 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             seed,
             json,
             only,
+            out,
         } => crashpoints::crashpoints(&crashpoints::Ask {
             file: &file,
             checkpoint,
@@ -317,6 +322,7 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             seed,
             json,
             only,
+            out: out.as_deref(),
         }),
         Command::Chaos {
             file,
