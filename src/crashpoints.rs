@@ -180,12 +180,15 @@ fn count_text(points: &[CrashPoint], targets: &[Target]) -> String {
     parts.join(" + ")
 }
 
+/// Each sink's outcome after one crash point.
+type Cells = Vec<(String, Outcome)>;
+
 /// Writes `crashpoints.html` and `crashpoints.json` into `dir` (made if missing).
 fn write_page(
     dir: &Path,
     ask: &Ask<'_>,
     seed: u64,
-    (points, matrix): (&[CrashPoint], &[Vec<(String, Outcome)>]),
+    (points, matrix): (&[CrashPoint], &[Cells]),
     (text, json): (&str, &str),
 ) -> Result<(), u8> {
     let replay = |k: usize| replay_command(ask, seed, k);
