@@ -172,8 +172,15 @@ fn run_modes(
     runs.into_iter().collect()
 }
 
-/// `streamlab compare FILE --modes … --out DIR`
-pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, chaos: bool) -> u8 {
+/// `streamlab compare FILE --modes … --out DIR [--diff]`
+pub fn compare(
+    file: &Path,
+    modes_list: &str,
+    out: &Path,
+    seed: Option<u64>,
+    chaos: bool,
+    diff: bool,
+) -> u8 {
     let modes = match parse_modes(modes_list) {
         Ok(m) => m,
         Err(c) => return c,
@@ -267,6 +274,9 @@ pub fn compare(file: &Path, modes_list: &str, out: &Path, seed: Option<u64>, cha
         out.display(),
         out.join("report.html").display()
     );
+    if diff && let Err(c) = crate::diff::after_compare(&s, &p, &modes, seed, out) {
+        return c;
+    }
     if failed { EXIT_JOB_FAILED } else { 0 }
 }
 

@@ -24,6 +24,8 @@ pub struct Ask<'a> {
     pub json: bool,
     /// Replay one point (1-based) alone.
     pub only: Option<usize>,
+    /// Also write crashpoints.html (a grid per sink) and crashpoints.json here.
+    pub out: Option<&'a Path>,
 }
 
 /// Runs the crash points and prints the matrix. Exit 0 when every cell is exactly once (or
@@ -86,11 +88,18 @@ pub fn crashpoints(ask: &Ask<'_>) -> u8 {
         .flatten()
         .filter(|(_, o)| !o.is_clean())
         .count();
-    if ask.json {
-        print_json(ask, seed, &points, &matrix);
-    } else {
-        print_text(ask, seed, &points, &matrix, &targets, dirty);
+    let json = serde_json::to_string_pretty(&json_value(ask, seed, &points, &matrix))
+        .unwrap_or_default()
+        + "\n";
+    let text = matrix_text(ask, seed, &points, &matrix, &targets, dirty);
+    if let Some(dir) = ask.out
+        && let Err(c) = write_page(dir, ask, seed, (&points, &matrix), (&text, &json))
+    {
+        return c;
     }
+    use std::io::Write;
+    let shown = if ask.json { &json } else { &text };
+    let _ = std::io::stdout().lock().write_all(shown.as_bytes());
     if dirty == 0 { 0 } else { EXIT_JOB_FAILED }
 }
 
@@ -171,14 +180,60 @@ fn count_text(points: &[CrashPoint], targets: &[Target]) -> String {
     parts.join(" + ")
 }
 
-fn print_text(
+/// Each sink's outcome after one crash point.
+type Cells = Vec<(String, Outcome)>;
+
+/// Writes `crashpoints.html` and `crashpoints.json` into `dir` (made if missing).
+fn write_page(
+    dir: &Path,
+    ask: &Ask<'_>,
+    seed: u64,
+    (points, matrix): (&[CrashPoint], &[Cells]),
+    (text, json): (&str, &str),
+) -> Result<(), u8> {
+    let replay = |k: usize| replay_command(ask, seed, k);
+    let heading: String = text.lines().take(2).collect::<Vec<_>>().join("\n");
+    let html =
+        streamlab_viz::crashpoints_page::page(&streamlab_viz::crashpoints_page::CrashpointsPage {
+            heading: &heading,
+            points,
+            matrix,
+            replay: &replay,
+        });
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join("crashpoints.html"), html))
+        .and_then(|()| std::fs::write(dir.join("crashpoints.json"), json));
+    match written {
+        Ok(()) => {
+            eprintln!("wrote {}", dir.join("crashpoints.html").display());
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: cannot write into `{}`: {e}", dir.display());
+            Err(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// The command that replays crash point `k` (1-based) alone.
+fn replay_command(ask: &Ask<'_>, seed: u64, k: usize) -> String {
+    format!(
+        "streamlab crashpoints {} --checkpoint {} --kinds {} --seed {seed} --only {k}",
+        ask.file.display(),
+        ask.checkpoint,
+        ask.kinds,
+    )
+}
+
+/// The matrix as text: the count line, one row per crash point, one column per sink.
+fn matrix_text(
     ask: &Ask<'_>,
     seed: u64,
     points: &[CrashPoint],
     matrix: &[Vec<(String, Outcome)>],
     targets: &[Target],
     dirty: usize,
-) {
+) -> String {
     let sinks: Vec<&str> = matrix
         .first()
         .map(|c| c.iter().map(|(n, _)| n.as_str()).collect())
@@ -214,21 +269,20 @@ fn print_text(
             .iter()
             .position(|c| c.iter().any(|(_, o)| !o.is_clean()))
         {
-            Some(i) => format!(
-                " Replay one: streamlab crashpoints {} --checkpoint {} --kinds {} --seed {seed} --only {}",
-                ask.file.display(),
-                ask.checkpoint,
-                ask.kinds,
-                i + 1
-            ),
+            Some(i) => format!(" Replay one: {}", replay_command(ask, seed, i + 1)),
             None => String::new(),
         }
     ));
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    out
 }
 
-fn print_json(ask: &Ask<'_>, seed: u64, points: &[CrashPoint], matrix: &[Vec<(String, Outcome)>]) {
+/// The matrix as data.
+fn json_value(
+    ask: &Ask<'_>,
+    seed: u64,
+    points: &[CrashPoint],
+    matrix: &[Vec<(String, Outcome)>],
+) -> serde_json::Value {
     let rows: Vec<serde_json::Value> = points
         .iter()
         .zip(matrix)
@@ -242,16 +296,10 @@ fn print_json(ask: &Ask<'_>, seed: u64, points: &[CrashPoint], matrix: &[Vec<(St
             })
         })
         .collect();
-    let v = serde_json::json!({
+    serde_json::json!({
         "scenario": ask.file.display().to_string(),
         "checkpoint": ask.checkpoint,
         "seed": seed,
         "points": rows,
-    });
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stdout().lock(),
-        "{}",
-        serde_json::to_string_pretty(&v).unwrap_or_default()
-    );
+    })
 }

@@ -6,6 +6,7 @@ mod commands;
 mod compare;
 mod crashpoints;
 mod determinism;
+mod diff;
 mod explain;
 mod grade;
 mod run_progress;
@@ -153,6 +154,10 @@ enum Command {
         /// Replay crash point K (as numbered in the matrix) alone, with the run's summary.
         #[arg(long)]
         only: Option<usize>,
+        /// Also write crashpoints.html (per sink, a grid of crash target × protocol step)
+        /// and crashpoints.json into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Swarm testing: N runs, each with a random subset of fault kinds and faults drawn from
     /// the seed, checked against the fault-free run, the in-run invariants and the file's
@@ -197,6 +202,27 @@ enum Command {
         /// the baselines take the first crash among them.
         #[arg(long)]
         chaos: bool,
+        /// Then run the modes again capturing every sink row and list, row by row, how each
+        /// mode's sinks differ from streaming's, and why (also written to DIR/diff.json).
+        #[arg(long)]
+        diff: bool,
+    },
+    /// Diff the sink rows of two runs, row by row, with why each row differs. A and B are
+    /// `run --json` reports, or `report.json#MODE` of a `compare`.
+    Diff {
+        /// Run A.
+        a: String,
+        /// Run B.
+        b: String,
+        /// Only this sink.
+        #[arg(long)]
+        sink: Option<String>,
+        /// Print the diff as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Differing rows listed per sink (all of them in --json).
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
     },
     /// Answer "why?" about a run: a window, a record, a sink row, the bottleneck or a
     /// checkpoint — in words, with the evidence and the Flink rule (or as JSON).
@@ -288,6 +314,7 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             seed,
             json,
             only,
+            out,
         } => crashpoints::crashpoints(&crashpoints::Ask {
             file: &file,
             checkpoint,
@@ -295,6 +322,7 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             seed,
             json,
             only,
+            out: out.as_deref(),
         }),
         Command::Chaos {
             file,
@@ -325,7 +353,23 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             out,
             seed,
             chaos,
-        } => compare::compare(&file, &modes, &out, seed, chaos),
+            diff,
+        } => compare::compare(&file, &modes, &out, seed, chaos, diff),
+        Command::Diff {
+            a,
+            b,
+            sink,
+            json,
+            limit,
+        } => diff::diff_files(
+            &a,
+            &b,
+            &diff::Show {
+                sink: sink.as_deref(),
+                json,
+                limit,
+            },
+        ),
         Command::Explain {
             file,
             seed,

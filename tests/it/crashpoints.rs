@@ -159,3 +159,35 @@ fn without_a_transaction_timeout_no_crash_point_loses_rows() {
         }
     }
 }
+
+#[test]
+fn out_writes_a_grid_per_sink_whose_red_cells_are_the_cells_that_are_not_exactly_once() {
+    let dir = crate::util::scratch("crashpoints_out");
+    let file = "scenarios/exactly_once_vs_at_least_once.toml";
+    let d = dir.display().to_string();
+    let o = streamlab(&[
+        "crashpoints",
+        file,
+        "--kinds",
+        "taskmanager,jobmanager",
+        "--out",
+        &d,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", texts(&o).1);
+    let html = std::fs::read_to_string(dir.join("crashpoints.html")).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("crashpoints.json")).unwrap())
+            .unwrap();
+    let points = v["points"].as_array().unwrap();
+    let dirty = points
+        .iter()
+        .flat_map(|p| p["sinks"].as_array().unwrap())
+        .filter(|c| c["result"]["outcome"] != "exactly_once")
+        .count();
+    assert!(dirty > 0);
+    assert_eq!(html.matches("<td class=\"dirty\"").count(), dirty, "{html}");
+    assert_eq!(html.matches("<table class=\"crashpoints\"").count(), 2);
+    // 3 targets × 2 subtask-only steps per sink have no crash point
+    assert_eq!(html.matches("<td class=\"na\">").count(), 2 * 3 * 2);
+    assert!(html.contains("--only 1"), "replay tips");
+}

@@ -12,6 +12,7 @@ mod compare;
 mod course;
 mod crashpoints;
 mod deployment;
+mod diff;
 mod doc_pictures;
 mod docs;
 mod event_time_scenarios;

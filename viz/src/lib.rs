@@ -23,6 +23,7 @@
 //! | [`run_page`] | the report of one run: space-time diagram, per-subtask charts, tables |
 
 pub mod charts;
+pub mod crashpoints_page;
 pub mod event_time;
 pub mod html;
 pub mod run_page;

@@ -15,6 +15,8 @@
 //! | [`faults`] | checkpoints, failures, job status, rescale, aligned vs unaligned |
 //! | [`mode`] | what a run in one execution mode reports besides the run report |
 //! | [`compare`] | the reports of `compare` and `sweep` |
+//! | [`diff`] | the record-level diff of two runs: sink rows aligned by key and window |
+//! | [`diff_cause`] | why a row of the diff differs, from the reports' data |
 //! | [`event_time`] | the event-time view of a window operator (dots, watermarks, windows), when captured |
 //! | [`summary`] | the readable summary `streamlab run` prints |
 //! | [`format`](mod@format) | how the summary writes numbers, durations and names |
@@ -23,6 +25,8 @@ pub mod assemble;
 pub mod compare;
 mod de;
 pub mod deployment;
+pub mod diff;
+pub mod diff_cause;
 pub mod event_time;
 pub mod expect;
 pub mod faults;
