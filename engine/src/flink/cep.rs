@@ -259,7 +259,10 @@ mod tests {
     /// time to each timestamp first, as the operator does. Returns matches `(start, end)` and
     /// timeouts `(start, end, events, at)`.
     #[allow(clippy::type_complexity)]
-    fn run(def: &PatternDef, events: &[(i64, char)]) -> (Vec<(i64, i64)>, Vec<(i64, i64, u32, i64)>) {
+    fn run(
+        def: &PatternDef,
+        events: &[(i64, char)],
+    ) -> (Vec<(i64, i64)>, Vec<(i64, i64, u32, i64)>) {
         let mut nfa = NfaState::default();
         let (mut m, mut t) = (Vec::new(), Vec::new());
         let letters: Vec<char> = ('a'..='z').collect();

@@ -293,7 +293,7 @@ fn input_queues(s: &Scenario, p: &Plan, i: usize, nr: &NodeRt) -> Vec<Vec<Pendin
                     let src = &s.nodes[g[e.source()].scenario_node];
                     match e.weight().port {
                         Port::Main => src.schema.arity(),
-                        Port::Side => s.nodes[src.inputs[0].node].schema.arity(),
+                        Port::Side => src.side_output_schema(&s.nodes).arity(),
                     }
                 })
         })
