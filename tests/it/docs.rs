@@ -1,5 +1,5 @@
 //! The documentation's worked examples are what streamlab prints today: every ```text block
-//! of `docs/asking-why.md`, `docs/crashpoints.md`, `docs/chaos.md`, `docs/diff.md`
+//! of `docs/asking-why.md`, `docs/crashpoints.md`, `docs/chaos.md`, `docs/diff.md`, `docs/cep.md`
 //! and `docs/transaction-timeout.md` that starts with `$ streamlab …` is run and compared line by
 //! line (its standard output; with `2>&1` at the end of the command, its standard output and
 //! then its standard error).
@@ -75,6 +75,11 @@ fn the_worked_example_of_chaos_is_current() {
 #[test]
 fn the_worked_examples_of_transaction_timeouts_are_current() {
     examples_are_current("docs/transaction-timeout.md", 4);
+}
+
+#[test]
+fn the_worked_examples_of_cep_are_current() {
+    examples_are_current("docs/cep.md", 3);
 }
 
 #[test]

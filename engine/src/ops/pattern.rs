@@ -20,7 +20,9 @@
 //! does without a `TimedOutPartialMatchHandler`.
 //!
 //! State: everything above is in the operator (keyed by key, sorted), so a checkpoint's copy
-//! and a rescale's key-group split carry buffered elements, partial matches and timers.
+//! and a rescale's key-group split carry buffered elements, partial matches and timers. The
+//! watermark is not state: after a restore it starts again from `EventTime::MIN`, as Flink's
+//! timer service's does.
 
 use super::batch::{Batch, View};
 use super::element::RecMeta;
@@ -254,6 +256,16 @@ impl OperatorState for PatternOp {
         (elements * 96 + partial * 64 + self.keys.len() * 96) as u64
     }
 
+    /// The copy a checkpoint keeps: all of the state, but not the watermark — Flink's timer
+    /// service restores its timers and starts its watermark again at `Long.MIN_VALUE`, so
+    /// after a restore nothing is late until the first watermark arrives.
+    fn snapshot_state(&mut self) -> Self {
+        PatternOp {
+            watermark: EventTime::MIN,
+            ..self.clone()
+        }
+    }
+
     fn retain_keys(&mut self, keep: &dyn Fn(Value) -> bool) {
         self.keys.retain(|k, _| keep(k.0));
         self.timers.retain(|k| keep(k.0));
@@ -390,6 +402,7 @@ mod tests {
         watermark(&mut p, &mut i, 1);
         let mut copy = p.snapshot_state();
         assert_eq!(copy.entries(), (1, 1), "one buffered, one partial match");
+        assert_eq!(copy.watermark, EventTime::MIN, "the watermark starts again");
         feed(&mut copy, &mut i, &[(1, false, 3)]);
         let (m, _) = watermark(&mut copy, &mut i, 3);
         assert_eq!(m, vec![vec![1, 1, 3, 3]]);
