@@ -101,3 +101,91 @@ fn the_cep_scenarios_match_what_real_flink_recorded() {
     );
     assert_eq!(temperature, golden("temperature_rise.flink.txt"));
 }
+
+/// A scenario for a case of `tests/flink-golden-cep/cases/`: its events (`key,c0,c1,ts`), one
+/// a second, a watermark after each (`args`: `KIND WITHIN_MS SKIP OUT_OF_ORDERNESS_MS`, as
+/// `tools/flink-cep-oracle/run` takes them), the pattern over the fields `c0` and `c1`.
+fn case_scenario(args: &[&str], events: &[&str]) -> String {
+    let [kind, within, skip, ooo] = args else {
+        panic!("args: {args:?}");
+    };
+    let rows: Vec<String> = events
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!(
+                "{{ k = \"{}\", c0 = {}, c1 = {}, ts = {} }}",
+                f[0], f[1], f[2], f[3]
+            )
+        })
+        .collect();
+    let steps = match *kind {
+        "times3" => "{ begin = \"a\", where = \"c0\", times = 3 }",
+        "times3c" => "{ begin = \"a\", where = \"c0\", times = 3, consecutive = true }",
+        "warm_hot" => "{ begin = \"a\", where = \"c0\" }, { next = \"b\", where = \"c1\" }",
+        "warm_then_hot" => {
+            "{ begin = \"a\", where = \"c0\" }, { followed_by = \"b\", where = \"c1\" }"
+        }
+        other => panic!("unknown kind {other}"),
+    };
+    format!(
+        "name = \"golden\"\nseed = 1\n[cluster]\ntask_managers = 1\nslots_per_task_manager = 1\n[job]\nparallelism = 1\n\
+         [[source]]\nname = \"events\"\nkind = \"inline\"\nrate = 1\ntimestamp = \"ts\"\n\
+         watermarks = {{ strategy = \"bounded\", max_out_of_orderness = \"{ooo} ms\", interval = \"100 ms\" }}\n\
+         events = [{}]\n\
+         [[operator]]\nname = \"by_k\"\nkind = \"key_by\"\ninput = \"events\"\nkey = \"k\"\n\
+         [[operator]]\nname = \"p\"\nkind = \"pattern\"\ninput = \"by_k\"\npattern = [{steps}]\n\
+         within = \"{within} ms\"\nskip = \"{skip}\"\nside_output = \"timed_out\"\n\
+         [[sink]]\nname = \"matches\"\ninput = \"p\"\ncapture = 1000\n\
+         [[sink]]\nname = \"timeouts\"\ninput = \"timed_out\"\ncapture = 1000\n",
+        rows.join(", ")
+    )
+}
+
+/// Every case recorded on real Flink 2.3 in tests/flink-golden-cep/cases/ (contiguity,
+/// `times` inside and `consecutive`, skip strategies, the `within` bound, late and
+/// out-of-order events): streamlab prints the same matches and timeouts.
+#[test]
+fn every_recorded_flink_cep_case_matches() {
+    let dir = root().join("tests/flink-golden-cep/cases");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".csv").map(String::from))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in names {
+        let csv = std::fs::read_to_string(dir.join(format!("{name}.csv"))).unwrap();
+        let args: Vec<&str> = csv
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# args: "))
+            .expect("first line: # args: …")
+            .split_whitespace()
+            .collect();
+        let events: Vec<&str> = csv
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .collect();
+        let text = case_scenario(&args, &events);
+        let out_dir = scratch(&format!("cep_case_{name}"));
+        let path = out_dir.join("s.toml");
+        std::fs::write(&path, text).unwrap();
+        let o = streamlab(&["run", path.to_str().unwrap()]);
+        let (out, err) = texts(&o);
+        assert!(o.status.success(), "{name}: {err}");
+        let mut lines: Vec<String> = sink_rows(&out, "matches")
+            .into_iter()
+            .map(|r| format!("match,{r}"))
+            .chain(
+                sink_rows(&out, "timeouts")
+                    .into_iter()
+                    .map(|r| format!("timeout,{r}")),
+            )
+            .collect();
+        lines.sort();
+        let flink = std::fs::read_to_string(dir.join(format!("{name}.flink.txt"))).unwrap();
+        assert_eq!(lines.join("\n") + "\n", flink, "case {name}:\n{out}");
+    }
+}

@@ -7,8 +7,9 @@
 // harness needs no expression language).
 // Watermarks: after every event, max timestamp seen - out_of_orderness - 1 (Flink's
 // BoundedOutOfOrderness formula, emitted per event so the run is deterministic).
-// Pattern (argument 1): `times3` = begin("fails").where(c0).times(3);
-// `warm_hot` = begin("warm").where(c0).next("hot").where(c1). Argument 2: within (ms),
+// Pattern (argument 1): `times3` = begin("a").where(c0).times(3), `times3c` the same with
+// .consecutive(), `warm_hot` = begin("a").where(c0).next("b").where(c1), `warm_then_hot` the
+// same with followedBy. Argument 2: within (ms),
 // argument 3: skip (no_skip | skip_past_last_event), argument 4: out-of-orderness (ms).
 // Output lines: `match,key,start,end,events` and `timeout,key,start,end,events`.
 import java.io.BufferedReader;
@@ -109,16 +110,27 @@ public class CepOracle {
                 .assignTimestampsAndWatermarks(
                         new PerEvent(ooo).withTimestampAssigner((e, t) -> e.f3));
         Pattern<Ev, Ev> pattern;
-        if (kind.equals("times3")) {
-            pattern = Pattern.<Ev>begin("fails", skip).where(new SimpleCondition<Ev>() {
-                public boolean filter(Ev e) { return e.f1; }
-            }).times(3);
-        } else {
-            pattern = Pattern.<Ev>begin("warm", skip).where(new SimpleCondition<Ev>() {
-                public boolean filter(Ev e) { return e.f1; }
-            }).next("hot").where(new SimpleCondition<Ev>() {
-                public boolean filter(Ev e) { return e.f2; }
-            });
+        SimpleCondition<Ev> c0 = new SimpleCondition<Ev>() {
+            public boolean filter(Ev e) { return e.f1; }
+        };
+        SimpleCondition<Ev> c1 = new SimpleCondition<Ev>() {
+            public boolean filter(Ev e) { return e.f2; }
+        };
+        switch (kind) {
+            case "times3":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).times(3);
+                break;
+            case "times3c":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).times(3).consecutive();
+                break;
+            case "warm_hot":   // next: strict contiguity
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).next("b").where(c1);
+                break;
+            case "warm_then_hot":   // followedBy: relaxed contiguity
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).followedBy("b").where(c1);
+                break;
+            default:
+                throw new IllegalArgumentException("kind: times3 | times3c | warm_hot | warm_then_hot");
         }
         pattern = pattern.within(Duration.ofMillis(within));
         SingleOutputStreamOperator<String> matches = CEP.pattern(
