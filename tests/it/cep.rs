@@ -189,3 +189,33 @@ fn every_recorded_flink_cep_case_matches() {
         assert_eq!(lines.join("\n") + "\n", flink, "case {name}:\n{out}");
     }
 }
+
+/// The baselines run a pattern too (its timeouts side output sized by the pattern's own
+/// fields): micro-batch and acking find the same six rows; batch has no late data (Flink's
+/// BATCH runtime sorts by timestamp and sees only the final watermark), so dave's failed
+/// login is not dropped and times out as a seventh row.
+#[test]
+fn compare_runs_a_pattern_under_every_mode() {
+    let dir = scratch("cep_compare");
+    let o = streamlab(&[
+        "compare",
+        "scenarios/cep_login_failures.toml",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let (out, err) = texts(&o);
+    assert!(o.status.success(), "{out}{err}");
+    for (mode, recs) in [
+        ("streaming", 6),
+        ("micro-batch", 6),
+        ("batch", 7),
+        ("acking", 6),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{mode} ")))
+            .unwrap_or_else(|| panic!("{mode} in:\n{out}"));
+        let n: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!((n[1], n[2]), ("finished", &*recs.to_string()), "{line}");
+    }
+}
