@@ -7,6 +7,11 @@ use crate::util::{scratch, streamlab};
 /// `(file under tests/bad, position, message parts)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
+        "cep_one_or_more.toml",
+        ":19:67",
+        &["`one_or_more` is a Flink CEP feature streamlab does not model yet"],
+    ),
+    (
         "transaction_timeout_above_broker_max.toml",
         ":18:23",
         &[

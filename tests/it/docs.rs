@@ -1,6 +1,7 @@
 //! The documentation's worked examples are what streamlab prints today: every ```text block
 //! of `docs/asking-why.md`, `docs/crashpoints.md`, `docs/chaos.md`, `docs/diff.md`,
-//! `docs/transaction-timeout.md` and `docs/deployment.md` that starts with `$ streamlab …` is run and compared line by
+//! `docs/cep.md`, `docs/transaction-timeout.md` and `docs/deployment.md` that starts with
+//! `$ streamlab …` is run and compared line by
 //! line (its standard output; with `2>&1` at the end of the command, its standard output and
 //! then its standard error).
 //! A line `  - …` in a block stands for lines left out: the lines before the first one must
@@ -80,6 +81,11 @@ fn the_worked_example_of_chaos_is_current() {
 #[test]
 fn the_worked_examples_of_transaction_timeouts_are_current() {
     examples_are_current("docs/transaction-timeout.md", 4);
+}
+
+#[test]
+fn the_worked_examples_of_cep_are_current() {
+    examples_are_current("docs/cep.md", 3);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 mod api_builder;
 mod bad_input;
+mod cep;
 mod chaos;
 mod cli;
 mod compare;

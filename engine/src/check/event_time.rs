@@ -55,6 +55,13 @@ pub fn check_event_time(
                     timestamps: true,
                     waits: format!("the event-time timers of `{name}` will never fire"),
                 },
+                ProcessFn::Pattern(_) => Needs {
+                    what: format!("pattern `{name}` (CEP in event time)"),
+                    timestamps: true,
+                    waits: format!(
+                        "the pattern `{name}` buffers every element until the watermark passes it: no match is ever emitted"
+                    ),
+                },
                 // A Rust function may use processing time only: it needs no timestamps,
                 // but if it has them, event-time timers wait for watermarks.
                 ProcessFn::Custom { .. } => Needs {

@@ -373,12 +373,16 @@ fn check_kinds(
             ),
             Role::Sink(k) => sink::check_sink(ck, k, in_schemas[0]),
             Role::SideOutput => {
-                // Late elements have the fields of the window operator's input.
+                // Late elements have the fields of the window operator's input; a CEP
+                // pattern's timed-out partial matches, the pattern's own fields.
                 let w = inputs[i][0].node;
-                inputs[w]
-                    .first()
-                    .and_then(|r| schemas[r.node].clone())
-                    .and_then(|s| NodeCheck::ok(NodeKind::SideOutput { of: w }, s))
+                let own = matches!(&kinds[w], Some(NodeKind::Process(p)) if matches!(p.function, crate::scenario::ProcessFn::Pattern(_)));
+                let schema = if own {
+                    schemas[w].clone()
+                } else {
+                    inputs[w].first().and_then(|r| schemas[r.node].clone())
+                };
+                schema.and_then(|s| NodeCheck::ok(NodeKind::SideOutput { of: w }, s))
             }
         };
         if let Some(NodeCheck { kind, schema }) = result {

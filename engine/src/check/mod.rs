@@ -43,6 +43,7 @@ pub mod limits;
 pub mod map;
 pub mod modes;
 pub mod operator;
+pub mod pattern;
 pub mod pitfalls;
 pub mod process;
 pub mod reduce;

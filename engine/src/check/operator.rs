@@ -2,7 +2,7 @@
 //! it reads — then the kind's own check, one file each.
 
 use super::checker::{Checker, NodeCheck, Upstream};
-use super::{join, key_by, map, process, reduce, window};
+use super::{join, key_by, map, pattern, process, reduce, window};
 use crate::expr::closest;
 use crate::scenario::raw::RawOperator;
 use std::ops::Range;
@@ -32,11 +32,13 @@ pub enum OpKind {
     IntervalJoin,
     /// `process`
     Process,
+    /// `pattern` (CEP)
+    Pattern,
 }
 
 /// Every kind's name, for messages.
 const KINDS: &str = "map, filter, flat_map, key_by, reduce, window, union, co_map, window_join, \
-                     interval_join, process";
+                     interval_join, process, pattern";
 
 impl OpKind {
     /// The kind named `s`.
@@ -53,6 +55,7 @@ impl OpKind {
             "window_join" => OpKind::WindowJoin,
             "interval_join" => OpKind::IntervalJoin,
             "process" => OpKind::Process,
+            "pattern" => OpKind::Pattern,
             _ => return None,
         })
     }
@@ -81,6 +84,7 @@ impl OpKind {
             OpKind::WindowJoin => &["window", "select"],
             OpKind::IntervalJoin => &["lower", "upper", "select"],
             OpKind::Process => &["function", "is_start", "timeout", "side_output"],
+            OpKind::Pattern => &["pattern", "within", "skip", "side_output"],
         }
     }
 
@@ -140,6 +144,7 @@ pub fn check_operator(ck: &mut Checker, o: &RawOperator, up: &Upstream<'_>) -> O
         OpKind::Union => key_by::check_union(ck, o, up),
         OpKind::Reduce => reduce::check_reduce(ck, o, up),
         OpKind::Process => process::check_process(ck, o, up),
+        OpKind::Pattern => pattern::check_pattern(ck, o, up),
         OpKind::CoMap => join::check_co_map(ck, o, up),
         OpKind::WindowJoin | OpKind::IntervalJoin => join::check_join(ck, o, up),
         OpKind::Window => window::check_window(ck, o, up),
@@ -150,7 +155,10 @@ pub fn check_operator(ck: &mut Checker, o: &RawOperator, up: &Upstream<'_>) -> O
 fn foreign_options(ck: &mut Checker, o: &RawOperator, kind: OpKind) -> bool {
     let written = o.kind.get_ref().as_str();
     let allowed = kind.options();
-    let given: [(&str, Option<Range<usize>>); 20] = [
+    let given: [(&str, Option<Range<usize>>); 23] = [
+        ("pattern", o.pattern.as_ref().map(|v| v.span())),
+        ("within", o.within.as_ref().map(|v| v.span())),
+        ("skip", o.skip.as_ref().map(|v| v.span())),
         ("side_output", o.side_output.as_ref().map(|v| v.span())),
         ("is_start", o.is_start.as_ref().map(|v| v.span())),
         ("timeout", o.timeout.as_ref().map(|v| v.span())),

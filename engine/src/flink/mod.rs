@@ -5,6 +5,7 @@
 //! the scenario file.
 
 pub mod barrier;
+pub mod cep;
 pub mod checkpoint;
 pub mod deployment;
 pub mod keygroup;

@@ -34,6 +34,7 @@ pub mod flat_map;
 pub mod join;
 pub mod map;
 pub mod output;
+pub mod pattern;
 pub mod process;
 pub mod reduce;
 pub mod sink;
@@ -81,6 +82,8 @@ pub enum Operator {
     IntervalJoin(Box<join::IntervalJoinOp>),
     /// a keyed process function
     Process(Box<process::ProcessOp>),
+    /// a CEP pattern on a keyed stream
+    Pattern(Box<pattern::PatternOp>),
 }
 
 impl Operator {
@@ -98,6 +101,7 @@ impl Operator {
             Operator::WindowJoin(j) => j.advance_watermark(wm, out, ev),
             Operator::IntervalJoin(j) => j.advance_watermark(wm),
             Operator::Process(p) => p.advance_watermark(wm, out, side, ev),
+            Operator::Pattern(p) => p.advance_watermark(wm, out, side, ev),
             _ => {}
         }
     }
@@ -110,6 +114,7 @@ impl Operator {
                 | Operator::WindowJoin(_)
                 | Operator::IntervalJoin(_)
                 | Operator::Process(_)
+                | Operator::Pattern(_)
         )
     }
 
@@ -241,6 +246,7 @@ impl Operator {
             Operator::WindowJoin(j) => j.process(port, input, ev),
             Operator::IntervalJoin(j) => j.process(port, input, out, ev),
             Operator::Process(p) => p.process(input, out, side, ev),
+            Operator::Pattern(p) => p.process(input, ev),
             Operator::Map(m) => m.process(input, out, ev),
             Operator::Filter(f) => f.process(input, out, ev),
             Operator::FlatMap(f) => f.process(input, out, ev),
@@ -261,7 +267,8 @@ impl Operator {
             | Operator::Window(_)
             | Operator::WindowJoin(_)
             | Operator::IntervalJoin(_)
-            | Operator::Process(_) => chain::Shape::Fan,
+            | Operator::Process(_)
+            | Operator::Pattern(_) => chain::Shape::Fan,
             Operator::Sink(_) => chain::Shape::Consume,
         }
     }
@@ -284,6 +291,7 @@ macro_rules! with_op {
             Operator::WindowJoin($x) => $body,
             Operator::IntervalJoin($x) => $body,
             Operator::Process($x) => $body,
+            Operator::Pattern($x) => $body,
         }
     };
 }
@@ -320,6 +328,7 @@ impl OperatorState for Operator {
             Operator::WindowJoin(x) => Operator::WindowJoin(Box::new(x.snapshot_state())),
             Operator::IntervalJoin(x) => Operator::IntervalJoin(Box::new(x.snapshot_state())),
             Operator::Process(x) => Operator::Process(Box::new(x.snapshot_state())),
+            Operator::Pattern(x) => Operator::Pattern(Box::new(x.snapshot_state())),
         }
     }
 
@@ -341,6 +350,7 @@ impl OperatorState for Operator {
             (Operator::WindowJoin(n), Operator::WindowJoin(x)) => n.absorb(*x),
             (Operator::IntervalJoin(n), Operator::IntervalJoin(x)) => n.absorb(*x),
             (Operator::Process(n), Operator::Process(x)) => n.absorb(*x),
+            (Operator::Pattern(n), Operator::Pattern(x)) => n.absorb(*x),
             _ => {}
         }
     }

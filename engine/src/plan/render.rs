@@ -63,6 +63,7 @@ pub fn describe(s: &Scenario, scenario_node: usize) -> String {
                 )
             }
             crate::scenario::ProcessFn::Custom { name, .. } => format!("keyed process: {name}"),
+            crate::scenario::ProcessFn::Pattern(p) => pattern_text(p),
         },
         NodeKind::Join(j) => join_text(j),
         NodeKind::Window(w) => window_text(s, n, w),
@@ -526,4 +527,42 @@ fn placement_dot(out: &mut String, p: &Plan) {
 
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A CEP pattern in words: `CEP pattern begin(fails).times(3) → next(ok), within 10 s, no_skip`.
+fn pattern_text(p: &crate::scenario::PatternSpec) -> String {
+    use crate::flink::cep::{Contiguity, SkipStrategy};
+    let steps: Vec<String> = p
+        .def
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let how = match (i, s.contiguity) {
+                (0, _) => "begin",
+                (_, Contiguity::Strict) => "next",
+                (_, Contiguity::Relaxed) => "followed_by",
+            };
+            let mut t = format!("{how}({} where {})", s.name, p.conditions[i].text);
+            if s.times > 1 {
+                t.push_str(&format!(".times({})", s.times));
+                if s.inner == Contiguity::Strict {
+                    t.push_str(".consecutive()");
+                }
+            }
+            t
+        })
+        .collect();
+    let mut t = format!("CEP pattern {}", steps.join(" → "));
+    if let Some(w) = p.def.within {
+        t.push_str(&format!(
+            ", within {}",
+            crate::core::time::SimDuration::from_millis(w as u64)
+        ));
+    }
+    t.push_str(match p.def.skip {
+        SkipStrategy::NoSkip => ", no_skip",
+        SkipStrategy::SkipPastLastEvent => ", skip_past_last_event",
+    });
+    t
 }

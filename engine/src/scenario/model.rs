@@ -178,6 +178,19 @@ pub struct NodeDef {
 }
 
 impl NodeDef {
+    /// The fields of the node's side output, given the scenario's `nodes`: a window's late
+    /// data and a process function's side output have the fields of its input; a CEP
+    /// pattern's timed-out partial matches have the pattern's own.
+    pub fn side_output_schema<'a>(
+        &'a self,
+        nodes: &'a [NodeDef],
+    ) -> &'a crate::core::value::Schema {
+        match &self.kind {
+            NodeKind::Process(p) if matches!(p.function, ProcessFn::Pattern(_)) => &self.schema,
+            _ => &nodes[self.inputs[0].node].schema,
+        }
+    }
+
     /// Whether the node is folded into the edges of the graph rather than run as an operator
     /// (Flink's `PartitionTransformation` and `UnionTransformation`).
     pub fn is_virtual(&self) -> bool {
@@ -402,6 +415,8 @@ pub enum ProcessFn {
         /// Maximum ride duration in ms.
         timeout: i64,
     },
+    /// A CEP pattern (Flink's `CepOperator`, [`crate::ops::pattern`]).
+    Pattern(Box<PatternSpec>),
     /// A function written in Rust (see [`crate::api`]).
     Custom {
         /// Its name, for plans and reports.
@@ -423,8 +438,20 @@ impl std::fmt::Debug for ProcessFn {
                 )
             }
             ProcessFn::Custom { name, .. } => write!(f, "Custom({name})"),
+            ProcessFn::Pattern(p) => write!(f, "Pattern({:?})", p.def),
         }
     }
+}
+
+/// A checked CEP pattern: the NFA's steps and one condition per step.
+#[derive(Debug, Clone)]
+pub struct PatternSpec {
+    /// Steps, `within`, skip strategy.
+    pub def: crate::flink::cep::PatternDef,
+    /// Per step, its `where` over the input record.
+    pub conditions: Vec<ExprSrc>,
+    /// Whether timed-out partial matches go to the `side_output` stream.
+    pub timeouts_to_side: bool,
 }
 
 /// A join of two keyed streams.

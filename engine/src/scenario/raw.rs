@@ -396,6 +396,27 @@ pub struct RawOperator {
     pub timeout: Option<Spanned<String>>,
     // process: the stream its side output (`ctx.output(tag, …)`) goes to
     pub side_output: Option<Spanned<String>>,
+    // pattern (CEP)
+    pub pattern: Option<Spanned<Vec<Spanned<RawStep>>>>,
+    pub within: Option<Spanned<String>>,
+    pub skip: Option<Spanned<String>>,
+}
+
+/// One step of a CEP `pattern`: `{ begin = "fail", where = "not ok", times = 3 }`; later
+/// steps name themselves with `next` or `followed_by` instead of `begin`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub begin: Option<Spanned<String>>,
+    pub next: Option<Spanned<String>>,
+    pub followed_by: Option<Spanned<String>>,
+    pub followed_by_any: Option<Spanned<String>>,
+    #[serde(rename = "where")]
+    pub where_: Option<Spanned<String>>,
+    pub times: Option<Spanned<i64>>,
+    pub consecutive: Option<Spanned<bool>>,
+    pub one_or_more: Option<Spanned<bool>>,
+    pub optional: Option<Spanned<bool>>,
 }
 
 /// One `[[sink]]`.

@@ -361,8 +361,9 @@ fn op_slot(
     if let NodeKind::Window(_) | NodeKind::Process(_) = node.kind {
         // late data of a window, the side output of a process function: records
         // with the operator's input fields
-        let input_arity = s.nodes[node.inputs[0].node].schema.arity();
-        slot = slot.with_side_output(side_outs, input_arity);
+        // (a CEP pattern's timed-out partial matches: its own fields)
+        let arity = node.side_output_schema(&s.nodes).arity();
+        slot = slot.with_side_output(side_outs, arity);
     }
     slot
 }
@@ -383,7 +384,7 @@ fn writer(
     let from_schema = match g[e.logical].port {
         Port::Main => &from_node.schema,
         // late elements have the window's input fields
-        Port::Side => &s.nodes[from_node.inputs[0].node].schema,
+        Port::Side => from_node.side_output_schema(&s.nodes),
     };
     // the key_by's key, compiled over its input: the producer's records
     let key = g[e.logical].key.as_ref().map(|k| k.compiled.bind(interner));

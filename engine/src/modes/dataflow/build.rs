@@ -123,10 +123,11 @@ fn node_runtimes(s: &Scenario, p: &Plan, vertex_of: &[usize]) -> Vec<NodeRt> {
             let ln = &g[ix];
             let node = &s.nodes[ln.scenario_node];
             let par = ln.parallelism as usize;
-            let side_arity = node
-                .inputs
-                .first()
-                .map_or(0, |i| s.nodes[i.node].schema.arity());
+            let side_arity = if node.inputs.is_empty() {
+                0
+            } else {
+                node.side_output_schema(&s.nodes).arity()
+            };
             NodeRt {
                 name: ln.name.clone(),
                 vertex: vertex_of[ix.index()],
@@ -293,7 +294,7 @@ fn input_queues(s: &Scenario, p: &Plan, i: usize, nr: &NodeRt) -> Vec<Vec<Pendin
                     let src = &s.nodes[g[e.source()].scenario_node];
                     match e.weight().port {
                         Port::Main => src.schema.arity(),
-                        Port::Side => s.nodes[src.inputs[0].node].schema.arity(),
+                        Port::Side => src.side_output_schema(&s.nodes).arity(),
                     }
                 })
         })

@@ -87,6 +87,23 @@ pub(super) fn operator(
             )
         }
         NodeKind::Join(j) => (join_op(s, node, j, interner, annotate), c.keyed_record),
+        NodeKind::Process(pr) if let crate::scenario::ProcessFn::Pattern(p) = &pr.function => {
+            let key = pr.key.compiled.bind(interner);
+            let conditions = p
+                .conditions
+                .iter()
+                .map(|c| c.compiled.bind(interner))
+                .collect();
+            (
+                Operator::Pattern(Box::new(crate::ops::pattern::PatternOp::new(
+                    key,
+                    conditions,
+                    p.def.clone(),
+                    p.timeouts_to_side,
+                ))),
+                c.keyed_record,
+            )
+        }
         NodeKind::Process(pr) => {
             let key = pr.key.compiled.bind(interner);
             let func: Box<dyn crate::flink::process::KeyedProcessFunction> = match &pr.function {
@@ -97,6 +114,7 @@ pub(super) fn operator(
                     })
                 }
                 crate::scenario::ProcessFn::Custom { make, .. } => make(),
+                crate::scenario::ProcessFn::Pattern(_) => unreachable!("a pattern is built above"),
             };
             (
                 Operator::Process(Box::new(crate::ops::process::ProcessOp::new(key, func))),
