@@ -16,6 +16,7 @@
 //! | [`operator`] | which options each operator kind takes; then one file per kind: |
 //! | [`map`], [`key_by`], [`reduce`], [`window`] ([`assigner`], [`trigger`]), [`join`], [`process`] | the operators |
 //! | [`sink`] | `[[sink]]` |
+//! | [`sql`] | `[[table]]`, `[[query]]`: SQL translated into the tables above |
 //! | [`event_time`], [`pitfalls`] | whole-job findings: timestamps and watermarks, unread streams, commits |
 //! | [`checkpointing`], [`restart`], [`faults`], [`savepoint`] | fault tolerance |
 //! | [`modes`], [`chaos`] | `[modes]`, `[chaos]` |
@@ -49,6 +50,7 @@ pub mod rows;
 pub mod savepoint;
 pub mod sink;
 pub mod source;
+pub mod sql;
 #[cfg(test)]
 mod testing;
 pub mod toml_errors;
@@ -196,6 +198,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
     ck.job_parallelism = job.parallelism;
     let cost = cost::cost(ck, raw.cost.as_ref());
     let limits = limits::limits(ck, raw.limits.as_ref());
+    let sql = sql::lower(ck, &mut raw);
     if raw.sources.is_empty() {
         ck.error(
             None,
@@ -256,6 +259,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
         modes,
         chaos,
         expectations,
+        sql,
     })
 }
 
