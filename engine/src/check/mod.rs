@@ -198,6 +198,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
     ck.job_parallelism = job.parallelism;
     let cost = cost::cost(ck, raw.cost.as_ref());
     let limits = limits::limits(ck, raw.limits.as_ref());
+    let has_queries = !raw.queries.is_empty();
     let sql = sql::lower(ck, &mut raw);
     if raw.sources.is_empty() {
         ck.error(
@@ -206,7 +207,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
             "add a [[source]] table: a generator, inline events or a CSV file",
         );
     }
-    if raw.sinks.is_empty() {
+    if raw.sinks.is_empty() && !has_queries {
         ck.error(
             None,
             "the job has no sink",

@@ -1175,3 +1175,228 @@ fn operator(span: &Range<usize>, name: &str, kind: &str, input: &str) -> RawOper
         side_output: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::blank_table_args;
+    use crate::check::testing::{errors, parsed};
+    use crate::scenario::NodeKind;
+
+    const CLICKS: &str = "[[source]]\nname = \"clicks\"\nkind = \"inline\"\nevents = [{ k = \"a\", n = 1, ts = 1000 }, { k = \"b\", n = 4, ts = 2000 }]\n";
+    const TABLE: &str = "[[table]]\nname = \"clicks\"\nwatermark = \"WATERMARK FOR ts AS ts - INTERVAL '2' SECOND\"\n";
+
+    fn query(sql: &str) -> String {
+        format!("{CLICKS}{TABLE}[[query]]\nname = \"q\"\nsql = \"{sql}\"\n")
+    }
+
+    /// The nodes a valid scenario became: `name kind (schema)`, one a line.
+    fn nodes(text: &str) -> String {
+        let s = parsed(text).unwrap_or_else(|e| panic!("{e}"));
+        s.nodes
+            .iter()
+            .map(|n| {
+                let kind = match &n.kind {
+                    NodeKind::Source(_) => "source",
+                    NodeKind::Map { .. } => "map",
+                    NodeKind::Filter { .. } => "filter",
+                    NodeKind::KeyBy { .. } => "key_by",
+                    NodeKind::Window(_) => "window",
+                    NodeKind::Sink(..) => "sink",
+                    _ => "other",
+                };
+                format!("{} {kind} {}", n.name, n.schema)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_projection_with_a_filter_becomes_a_filter_and_a_map() {
+        assert_eq!(
+            nodes(&query(
+                "SELECT k, n * 10 AS points, n + 1 FROM clicks WHERE n > 2"
+            )),
+            "clicks source (k: string, n: int, ts: int)\n\
+             q.where filter (k: string, n: int, ts: int)\n\
+             q.calc map (k: string, points: int, EXPR$2: int)\n\
+             q sink (k: string, points: int, EXPR$2: int)"
+        );
+        // SELECT * needs no map; INSERT INTO names the sink.
+        assert_eq!(
+            nodes(&query("INSERT INTO out SELECT * FROM clicks")),
+            "clicks source (k: string, n: int, ts: int)\nout sink (k: string, n: int, ts: int)"
+        );
+    }
+
+    #[test]
+    fn a_tumble_aggregation_becomes_map_key_by_window_map() {
+        let text = query(
+            "SELECT window_start, window_end, k, COUNT(*) AS c, SUM(n) AS s, MIN(n) AS lo FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end, k",
+        );
+        assert_eq!(
+            nodes(&text),
+            "clicks source (k: string, n: int, ts: int)\n\
+             q.pre map (k: string, sql_agg_0: int, sql_agg_1: int, sql_agg_2: int)\n\
+             q.key_by key_by (k: string, sql_agg_0: int, sql_agg_1: int, sql_agg_2: int)\n\
+             q.window window (window_start: int, window_end: int, k: string, sql_agg_0: int, sql_agg_1: int, sql_agg_2: int)\n\
+             q.calc map (window_start: int, window_end: int, k: string, c: int, s: int, lo: int)\n\
+             q sink (window_start: int, window_end: int, k: string, c: int, s: int, lo: int)"
+        );
+        let s = parsed(&text).unwrap();
+        let plan = s.sql[0].render();
+        for line in [
+            "Sink(table=[q])",
+            "Calc(select=[window_start, window_end, k, c, s, lo])",
+            "WindowAggregate(groupBy=[k], window=[TUMBLE(time_col=[ts], size=[5 s])]",
+            "⇒ key_by q.key_by, window q.window",
+            "WatermarkAssigner(rowtime=[ts], watermark=[ts - 2 s])",
+            "TableSourceScan(table=[[clicks]])",
+        ] {
+            assert!(plan.contains(line), "{line} not in\n{plan}");
+        }
+        match &s.nodes[3].kind {
+            NodeKind::Window(w) => assert_eq!(
+                w.assigner,
+                crate::flink::window::Assigner::Tumbling {
+                    size: 5_000,
+                    offset: 0
+                }
+            ),
+            _ => panic!("not a window"),
+        }
+    }
+
+    #[test]
+    fn the_ddl_watermark_is_flink_sqls_bound_on_the_source() {
+        let s = parsed(&query("SELECT * FROM clicks")).unwrap();
+        let NodeKind::Source(src) = &s.nodes[0].kind else {
+            panic!("not a source")
+        };
+        // Flink SQL's watermark is max(ts) − 2 s; DataStream's bounded strategy subtracts
+        // one more millisecond, so the source's bound is 1 999 ms.
+        let w = src.watermarks.as_ref().expect("watermarks");
+        assert_eq!(w.strategy.bound_ms, Some(1_999));
+    }
+
+    #[test]
+    fn a_hop_is_a_sliding_window() {
+        let text = query(
+            "SELECT window_start, window_end, MAX(n) AS top FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND)) GROUP BY window_start, window_end",
+        );
+        let s = parsed(&text).unwrap();
+        let w = s
+            .nodes
+            .iter()
+            .find_map(|n| match &n.kind {
+                NodeKind::Window(w) => Some(w),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            w.assigner,
+            crate::flink::window::Assigner::Sliding {
+                size: 3_000,
+                slide: 1_000,
+                offset: 0
+            }
+        );
+        assert!(w.key.is_none(), "no key: Flink's windowAll");
+    }
+
+    #[test]
+    fn unsupported_sql_is_named_at_its_place() {
+        let cases = [
+            (
+                "SELECT k, COUNT(*) FROM clicks GROUP BY k",
+                "not supported yet: a GROUP BY without a window TVF",
+                "t.toml:10:48",
+            ),
+            (
+                "SELECT a.k FROM clicks a JOIN clicks b ON a.k = b.k",
+                "not supported yet: joins",
+                "t.toml:10:",
+            ),
+            (
+                "SELECT k, ROW_NUMBER() OVER (PARTITION BY k ORDER BY n) FROM clicks",
+                "not supported yet: OVER windows",
+                "t.toml:10:18",
+            ),
+            (
+                "SELECT window_start, window_end, COUNT(*) AS c FROM TABLE(CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND)) GROUP BY window_start, window_end",
+                "not supported yet: the CUMULATE window TVF",
+                "t.toml:10:66",
+            ),
+            (
+                "SELECT k FROM clicks ORDER BY k",
+                "not supported yet: ORDER BY",
+                "t.toml:10:",
+            ),
+            (
+                "SELECT window_start, window_end, AVG(n) AS a FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end",
+                "not supported yet: the aggregate AVG",
+                "t.toml:10:41",
+            ),
+        ];
+        for (sql, msg, at) in cases {
+            let e = errors(&query(sql));
+            assert!(e.contains(msg), "{sql}: {e}");
+            assert!(e.contains(at), "{sql}: expected at {at}: {e}");
+        }
+    }
+
+    #[test]
+    fn mistakes_point_into_the_sql() {
+        let e = errors(&query("SELECT k, nn FROM clicks"));
+        assert!(e.contains("unknown field `nn`"), "{e}");
+        assert!(e.contains("t.toml:10:18"), "{e}");
+        let e = errors(&query("SELECT k FROM clickz"));
+        assert!(e.contains("unknown table `clickz`"), "{e}");
+        assert!(e.contains("t.toml:10:22"), "{e}");
+        let e = errors(&query("SELECT k FROM"));
+        assert!(e.contains("malformed SQL"), "{e}");
+        let e = errors(&query(
+            "SELECT window_start, window_end, COUNT(*) AS c FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(n), INTERVAL '5' SECOND)) GROUP BY window_start, window_end",
+        ));
+        assert!(
+            e.contains("`n` is not a time attribute of table `clicks`"),
+            "{e}"
+        );
+        let e = errors(&query(
+            "SELECT window_start, k, COUNT(*) AS c FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, k",
+        ));
+        assert!(e.contains("groups by window_start and window_end"), "{e}");
+    }
+
+    #[test]
+    fn watermark_clauses_are_checked() {
+        let with = |w: &str| {
+            errors(&format!(
+                "{CLICKS}[[table]]\nname = \"clicks\"\nwatermark = \"{w}\"\n[[query]]\nname = \"q\"\nsql = \"SELECT * FROM clicks\"\n"
+            ))
+        };
+        assert!(with("WATERMARK ts").contains("malformed WATERMARK clause"));
+        assert!(
+            with("WATERMARK FOR ts AS ts")
+                .contains("not supported yet: a watermark equal to the timestamp")
+        );
+        assert!(
+            with("WATERMARK FOR ts AS ts - INTERVAL '2' FORTNIGHT").contains("malformed")
+                || with("WATERMARK FOR ts AS ts - INTERVAL '2' FORTNIGHT").contains("unit")
+        );
+        let e = errors(&format!(
+            "{CLICKS}[[table]]\nname = \"clickz\"\n[[sink]]\nname = \"o\"\ninput = \"clicks\"\n"
+        ));
+        assert!(e.contains("table `clickz` names no [[source]]"), "{e}");
+    }
+
+    #[test]
+    fn the_table_keyword_of_a_tvf_is_blanked_in_place() {
+        let s = "FROM TABLE(TUMBLE( TABLE t, DESCRIPTOR(ts))) JOIN TABLE x";
+        let b = blank_table_args(s);
+        assert_eq!(
+            b,
+            "FROM TABLE(TUMBLE(       t, DESCRIPTOR(ts))) JOIN TABLE x"
+        );
+        assert_eq!(b.len(), s.len());
+    }
+}
