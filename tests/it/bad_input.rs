@@ -7,6 +7,18 @@ use crate::util::{scratch, streamlab};
 /// `(file under tests/bad, position, message parts)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
+        "sql_updating_group_by.toml",
+        ":9:60",
+        &[
+            "not supported yet: a GROUP BY without a window TVF (an updating result, Flink's GroupAggregate)",
+        ],
+    ),
+    (
+        "sql_unknown_column.toml",
+        ":14:46",
+        &["unknown field `nn`; known fields: player, n, ts (did you mean `n`?)"],
+    ),
+    (
         "transaction_timeout_above_broker_max.toml",
         ":18:23",
         &[

@@ -227,7 +227,9 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
     };
     let raw_expects = std::mem::take(&mut raw.expects);
     let drafts = graph::drafts(ck, raw);
-    let nodes = graph::nodes(ck, drafts)?;
+    let nodes = graph::nodes(ck, drafts);
+    sql::drop_cascades(ck, &sql.spans);
+    let nodes = nodes?;
     let max_sim_time = SimTime::ZERO.plus(limits.max_sim_time);
     let fault_tolerance = fault_tolerance(ck, &recovery, &nodes, &cluster, &job, max_sim_time);
     pitfalls::exactly_once_sinks_need_checkpoints(ck, &nodes, &fault_tolerance);
@@ -260,7 +262,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
         modes,
         chaos,
         expectations,
-        sql,
+        sql: sql.plans,
     })
 }
 

@@ -35,15 +35,24 @@ use sqlparser::tokenizer::Span;
 use std::ops::Range;
 use toml::Spanned as TSpanned;
 
+/// What the translation gives the rest of the check.
+pub struct Lowering {
+    /// Each query's plan.
+    pub plans: Vec<SqlPlan>,
+    /// Where each query's SQL is in the file.
+    pub spans: Vec<Range<usize>>,
+}
+
 /// Reads every `[[table]]` into its source and turns every `[[query]]` into operators and a
 /// sink appended to `raw`; gives the queries' plans.
-pub fn lower(ck: &mut Checker, raw: &mut RawScenario) -> Vec<SqlPlan> {
+pub fn lower(ck: &mut Checker, raw: &mut RawScenario) -> Lowering {
     let tables = std::mem::take(&mut raw.tables);
     for t in &tables {
         table(ck, raw, t.get_ref());
     }
     let queries = std::mem::take(&mut raw.queries);
     let mut plans = Vec::new();
+    let spans = queries.iter().map(|q| q.get_ref().sql.span()).collect();
     for q in &queries {
         if let Some(l) = query(ck, raw, q.get_ref()) {
             raw.operators.extend(
@@ -55,7 +64,31 @@ pub fn lower(ck: &mut Checker, raw: &mut RawScenario) -> Vec<SqlPlan> {
             plans.push(l.plan);
         }
     }
-    plans
+    Lowering { plans, spans }
+}
+
+/// Drops the errors a mistake inside a query's SQL causes further down its operators (they
+/// point at the whole SQL string, the place of what streamlab wrote, not what the student
+/// did): the mistake itself, inside the string, is the one to read.
+pub fn drop_cascades(ck: &mut Checker, spans: &[Range<usize>]) {
+    let items = &mut ck.diags.items;
+    let inside = |r: &Range<usize>, q: &Range<usize>| {
+        r.start >= q.start && r.end <= q.end && !(r.start == q.start && r.end == q.end)
+    };
+    let whole = |r: &Range<usize>, q: &Range<usize>| r.start == q.start && r.end == q.end;
+    let noisy: Vec<&Range<usize>> = spans
+        .iter()
+        .filter(|q| {
+            items
+                .iter()
+                .any(|d| d.span.as_ref().is_some_and(|r| inside(r, q)))
+        })
+        .collect();
+    items.retain(|d| {
+        !d.span
+            .as_ref()
+            .is_some_and(|r| noisy.iter().any(|q| whole(r, q)))
+    });
 }
 
 /// Where the text of a SQL string is in the file: positions inside the SQL map onto the file
