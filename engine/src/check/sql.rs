@@ -369,6 +369,8 @@ fn ms(v: i64) -> String {
 /// The query's pieces as the translation needs them.
 struct Builder<'a> {
     t: Text<'a>,
+    /// The sink's name, and where `append_only = true` is written.
+    sink: (String, Option<Range<usize>>),
     q: String,
     span: Range<usize>,
     operators: Vec<RawOperator>,
@@ -455,7 +457,13 @@ fn query(ck: &mut Checker, raw: &RawScenario, q: &RawQuery) -> Option<Lowered> {
         sql: &blanked,
         ..text
     };
+    let append_only = q
+        .append_only
+        .as_ref()
+        .filter(|a| *a.get_ref())
+        .map(|a| a.span());
     let mut b = Builder {
+        sink: (sink_name.clone(), append_only),
         t: text,
         q: q.name.get_ref().clone(),
         span: q.sql.span(),
@@ -649,15 +657,11 @@ fn select(
     };
     match tvf {
         None => {
-            if let Some(g) = group_by.first() {
-                unsupported(
-                    ck,
-                    g.span(),
-                    "a GROUP BY without a window TVF (an updating result, Flink's GroupAggregate); group a TUMBLE or HOP window instead",
-                );
-                return None;
+            if !group_by.is_empty() {
+                group_aggregate(ck, b, sel, &group_by, &mut plan)?;
+            } else {
+                calc(ck, b, sel.selection.as_ref(), &sel.projection, &mut plan)?;
             }
-            calc(ck, b, sel.selection.as_ref(), &sel.projection, &mut plan)?;
         }
         Some(tvf) => {
             if rowtime.as_deref() != Some(tvf.time_col.as_str()) {
@@ -961,107 +965,7 @@ fn window_aggregate(
         return None;
     }
     let key = keys.first().map(|k| k.0.clone());
-    // Each select item: a grouping column or an aggregate.
-    let mut aggs: Vec<Agg> = Vec::new();
-    let mut out: IndexMap<String, TSpanned<String>> = IndexMap::new();
-    for (i, it) in sel.projection.iter().enumerate() {
-        let Some((name, e)) = item(i, it) else {
-            ck.error(
-                Some(b.t.at(it.span())),
-                "not supported yet: `*` in a window aggregation",
-                "list the grouping columns and the aggregates",
-            );
-            return None;
-        };
-        let source = match e {
-            Expr::Identifier(id)
-                if id.value == "window_start"
-                    || id.value == "window_end"
-                    || Some(&id.value) == key.as_ref() =>
-            {
-                id.value.clone()
-            }
-            Expr::Identifier(id) => {
-                ck.error(
-                    Some(b.t.at(id.span)),
-                    format!("`{}` is neither grouped nor aggregated", id.value),
-                    "add it to GROUP BY or aggregate it",
-                );
-                return None;
-            }
-            Expr::Function(f) if aggregate_name(e).is_some() => {
-                let func = aggregate_name(e).unwrap_or_default();
-                if f.over.is_some() || f.filter.is_some() {
-                    ck.error(
-                        Some(b.t.at(e.span())),
-                        "not supported yet: OVER or FILTER on an aggregate",
-                        "",
-                    );
-                    return None;
-                }
-                let args: Vec<&FunctionArgExpr> = match &f.args {
-                    FunctionArguments::List(l) => {
-                        if l.duplicate_treatment.is_some() {
-                            ck.error(
-                                Some(b.t.at(e.span())),
-                                "not supported yet: DISTINCT aggregates",
-                                "",
-                            );
-                            return None;
-                        }
-                        l.args
-                            .iter()
-                            .filter_map(|a| match a {
-                                FunctionArg::Unnamed(x) => Some(x),
-                                _ => None,
-                            })
-                            .collect()
-                    }
-                    _ => Vec::new(),
-                };
-                let input = match (func.as_str(), args.as_slice()) {
-                    ("COUNT", [FunctionArgExpr::Wildcard]) => s(&b.t.at(e.span()), "1"),
-                    // No column is ever NULL here, so COUNT(x) counts every row, as COUNT(*).
-                    ("COUNT", [FunctionArgExpr::Expr(_)]) => s(&b.t.at(e.span()), "1"),
-                    ("SUM" | "MIN" | "MAX", [FunctionArgExpr::Expr(a)]) => {
-                        b.t.piece(a.span(), a.to_string())
-                    }
-                    ("SUM" | "MIN" | "MAX" | "COUNT", _) => {
-                        ck.error(
-                            Some(b.t.at(e.span())),
-                            format!("{func} takes one argument"),
-                            "",
-                        );
-                        return None;
-                    }
-                    _ => {
-                        ck.error(
-                            Some(b.t.at(e.span())),
-                            format!("not supported yet: the aggregate {func}"),
-                            "COUNT, SUM, MIN and MAX are",
-                        );
-                        return None;
-                    }
-                };
-                let field = format!("sql_agg_{}", aggs.len());
-                aggs.push(Agg {
-                    func,
-                    input,
-                    shown: format!("{e} AS {name}"),
-                });
-                field
-            }
-            other => {
-                ck.error(
-                    Some(b.t.at(other.span())),
-                    "not supported yet: an expression over aggregates or grouping columns",
-                    "select grouping columns and aggregates as they are",
-                );
-                return None;
-            }
-        };
-        out.insert(name, s(&b.t.at(e.span()), source));
-    }
+    let (aggs, out) = select_items(ck, b, sel, key.as_ref(), true)?;
     if aggs.is_empty() {
         ck.error(
             Some(b.t.at(sel.span())),
@@ -1172,6 +1076,271 @@ fn window_aggregate(
         operators: vec![format!("map {}", b.last)],
     });
     Some(())
+}
+
+/// A `GROUP BY` without a window: Flink's `GroupAggregate`, whose result is an updating
+/// table. Each input row changes its key's aggregates; the change goes out as Flink's
+/// changelog — `+I` for a key's first row, then `-U` (the old row) and `+U` (the new one) —
+/// in a first column `op`. Nothing goes out when the aggregates did not change (Flink's
+/// `GroupAggFunction` skips an unchanged result). Operators: a `map` (each aggregate's input,
+/// a copy for the previous value, a first-row flag), `key_by`, a rolling `reduce` that keeps
+/// the previous and the new aggregates, a `filter` (unchanged results), a `flat_map` (one row
+/// per row kind) and a `map` (the columns, old or new values by row kind).
+fn group_aggregate(
+    ck: &mut Checker,
+    b: &mut Builder<'_>,
+    sel: &sqlparser::ast::Select,
+    group_by: &[&Expr],
+    plan: &mut Vec<SqlPlanNode>,
+) -> Option<()> {
+    let key = match group_by {
+        [Expr::Identifier(i)] => i.value.clone(),
+        [other, ..] if !matches!(other, Expr::Identifier(_)) => {
+            ck.error(
+                Some(b.t.at(other.span())),
+                "not supported yet: grouping by an expression",
+                "group by one column",
+            );
+            return None;
+        }
+        _ => {
+            ck.error(
+                Some(b.t.at(group_by[1].span())),
+                "not supported yet: grouping by more than one column",
+                "group by one key column",
+            );
+            return None;
+        }
+    };
+    let (aggs, out) = select_items(ck, b, sel, Some(&key), false)?;
+    if aggs.is_empty() {
+        ck.error(
+            Some(b.t.at(sel.span())),
+            "not supported yet: a GROUP BY without an aggregate function",
+            "add COUNT(*), SUM(x), MIN(x) or MAX(x)",
+        );
+        return None;
+    }
+    let relational = format!(
+        "GroupAggregate(groupBy=[{key}], select=[{key}, {}])",
+        aggs.iter()
+            .map(|a| a.shown.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let (name, Some(at)) = &b.sink {
+        ck.error(
+            Some(at.clone()),
+            format!(
+                "Table sink 'default_catalog.default_database.{name}' doesn't support consuming update changes which is produced by node {relational}"
+            ),
+            "a GROUP BY without a window updates its rows; an append-only sink takes inserts only — aggregate over a window TVF, or drop `append_only`",
+        );
+        return None;
+    }
+    let span = b.span.clone();
+    let mut calc_ops = Vec::new();
+    let mut calc_parts = Vec::new();
+    if let Some(w) = &sel.selection {
+        let text = w.to_string();
+        let piece = b.t.piece(w.span(), text.clone());
+        let op = b.push("where", "filter");
+        op.where_ = Some(piece);
+        calc_ops.push(format!("filter {}", b.last));
+        calc_parts.push(format!("where=[{text}]"));
+    }
+    let mut pre = IndexMap::new();
+    pre.insert(key.clone(), s(&span, key.clone()));
+    for (i, a) in aggs.iter().enumerate() {
+        pre.insert(format!("sql_agg_{i}"), a.input.clone());
+        pre.insert(format!("sql_prev_{i}"), a.input.clone());
+    }
+    pre.insert("sql_first".into(), s(&span, "true"));
+    let op = b.push("pre", "map");
+    op.select = Some(TSpanned::new(span.clone(), pre));
+    calc_ops.push(format!("map {}", b.last));
+    calc_parts.insert(0, "select=[…]".into());
+    plan.push(SqlPlanNode {
+        relational: format!("Calc({})", calc_parts.join(", ")),
+        operators: calc_ops,
+    });
+    let mut ops = Vec::new();
+    let op = b.push("key_by", "key_by");
+    op.key = Some(s(&span, key.clone()));
+    ops.push(format!("key_by {}", b.last));
+    let mut fold = IndexMap::new();
+    let mut changed = vec!["sql_first".to_string()];
+    for (i, a) in aggs.iter().enumerate() {
+        let f = format!("sql_agg_{i}");
+        let rule = match a.func.as_str() {
+            "MIN" => format!("CASE WHEN {f} < acc.{f} THEN {f} ELSE acc.{f} END"),
+            "MAX" => format!("CASE WHEN {f} > acc.{f} THEN {f} ELSE acc.{f} END"),
+            _ => format!("acc.{f} + {f}"),
+        };
+        fold.insert(f.clone(), s(&span, rule));
+        fold.insert(format!("sql_prev_{i}"), s(&span, format!("acc.{f}")));
+        changed.push(format!("{f} <> sql_prev_{i}"));
+    }
+    fold.insert("sql_first".into(), s(&span, "false"));
+    let op = b.push("reduce", "reduce");
+    op.function = Some(s(&span, "expr"));
+    op.select = Some(TSpanned::new(span.clone(), fold));
+    ops.push(format!("reduce {}", b.last));
+    let op = b.push("changed", "filter");
+    op.where_ = Some(s(&span, changed.join(" OR ")));
+    ops.push(format!("filter {}", b.last));
+    plan.push(SqlPlanNode {
+        relational,
+        operators: ops,
+    });
+    // One row per row kind, then the columns.
+    let mut kinds = IndexMap::new();
+    kinds.insert(
+        "op".to_string(),
+        s(
+            &span,
+            "split(CASE WHEN sql_first THEN '+I' ELSE '-U,+U' END, ',')",
+        ),
+    );
+    let mut cols = IndexMap::new();
+    cols.insert("op".to_string(), s(&span, "op"));
+    for (name, src) in &out {
+        let src = src.get_ref();
+        kinds.insert(src.clone(), s(&span, src.clone()));
+        let e = match src.strip_prefix("sql_agg_") {
+            Some(i) => format!("CASE WHEN op = '-U' THEN sql_prev_{i} ELSE {src} END"),
+            None => src.clone(),
+        };
+        cols.insert(name.clone(), s(&span, e));
+    }
+    for i in 0..aggs.len() {
+        kinds.insert(format!("sql_prev_{i}"), s(&span, format!("sql_prev_{i}")));
+    }
+    let op = b.push("changelog", "flat_map");
+    op.select = Some(TSpanned::new(span.clone(), kinds));
+    let first = format!("flat_map {}", b.last);
+    let op = b.push("calc", "map");
+    op.select = Some(TSpanned::new(span, cols));
+    plan.push(SqlPlanNode {
+        relational: format!(
+            "Calc(select=[op, {}]) — the changelog: +I, or -U and +U",
+            out.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        operators: vec![first, format!("map {}", b.last)],
+    });
+    Some(())
+}
+
+/// The select items of an aggregation: grouping columns (the window's bounds when `window`)
+/// and aggregates; gives the aggregates and each output column's source field.
+fn select_items(
+    ck: &mut Checker,
+    b: &Builder<'_>,
+    sel: &sqlparser::ast::Select,
+    key: Option<&String>,
+    window: bool,
+) -> Option<(Vec<Agg>, IndexMap<String, TSpanned<String>>)> {
+    // Each select item: a grouping column or an aggregate.
+    let mut aggs: Vec<Agg> = Vec::new();
+    let mut out: IndexMap<String, TSpanned<String>> = IndexMap::new();
+    for (i, it) in sel.projection.iter().enumerate() {
+        let Some((name, e)) = item(i, it) else {
+            ck.error(
+                Some(b.t.at(it.span())),
+                "not supported yet: `*` in a window aggregation",
+                "list the grouping columns and the aggregates",
+            );
+            return None;
+        };
+        let source = match e {
+            Expr::Identifier(id)
+                if (window && (id.value == "window_start" || id.value == "window_end"))
+                    || Some(&id.value) == key =>
+            {
+                id.value.clone()
+            }
+            Expr::Identifier(id) => {
+                ck.error(
+                    Some(b.t.at(id.span)),
+                    format!("`{}` is neither grouped nor aggregated", id.value),
+                    "add it to GROUP BY or aggregate it",
+                );
+                return None;
+            }
+            Expr::Function(f) if aggregate_name(e).is_some() => {
+                let func = aggregate_name(e).unwrap_or_default();
+                if f.over.is_some() || f.filter.is_some() {
+                    ck.error(
+                        Some(b.t.at(e.span())),
+                        "not supported yet: OVER or FILTER on an aggregate",
+                        "",
+                    );
+                    return None;
+                }
+                let args: Vec<&FunctionArgExpr> = match &f.args {
+                    FunctionArguments::List(l) => {
+                        if l.duplicate_treatment.is_some() {
+                            ck.error(
+                                Some(b.t.at(e.span())),
+                                "not supported yet: DISTINCT aggregates",
+                                "",
+                            );
+                            return None;
+                        }
+                        l.args
+                            .iter()
+                            .filter_map(|a| match a {
+                                FunctionArg::Unnamed(x) => Some(x),
+                                _ => None,
+                            })
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let input = match (func.as_str(), args.as_slice()) {
+                    ("COUNT", [FunctionArgExpr::Wildcard]) => s(&b.t.at(e.span()), "1"),
+                    // No column is ever NULL here, so COUNT(x) counts every row, as COUNT(*).
+                    ("COUNT", [FunctionArgExpr::Expr(_)]) => s(&b.t.at(e.span()), "1"),
+                    ("SUM" | "MIN" | "MAX", [FunctionArgExpr::Expr(a)]) => {
+                        b.t.piece(a.span(), a.to_string())
+                    }
+                    ("SUM" | "MIN" | "MAX" | "COUNT", _) => {
+                        ck.error(
+                            Some(b.t.at(e.span())),
+                            format!("{func} takes one argument"),
+                            "",
+                        );
+                        return None;
+                    }
+                    _ => {
+                        ck.error(
+                            Some(b.t.at(e.span())),
+                            format!("not supported yet: the aggregate {func}"),
+                            "COUNT, SUM, MIN and MAX are",
+                        );
+                        return None;
+                    }
+                };
+                let field = format!("sql_agg_{}", aggs.len());
+                aggs.push(Agg {
+                    func,
+                    input,
+                    shown: format!("{e} AS {name}"),
+                });
+                field
+            }
+            other => {
+                ck.error(
+                    Some(b.t.at(other.span())),
+                    "not supported yet: an expression over aggregates or grouping columns",
+                    "select grouping columns and aggregates as they are",
+                );
+                return None;
+            }
+        };
+        out.insert(name, s(&b.t.at(e.span()), source));
+    }
+    Some((aggs, out))
 }
 
 /// An `[[operator]]` table with nothing but its name, kind and input.
@@ -1312,6 +1481,29 @@ mod tests {
     }
 
     #[test]
+    fn a_group_by_without_a_window_becomes_a_changelog() {
+        assert_eq!(
+            nodes(&query("SELECT k, SUM(n) AS s FROM clicks GROUP BY k")),
+            "clicks source (k: string, n: int, ts: int)\n\
+             q.pre map (k: string, sql_agg_0: int, sql_prev_0: int, sql_first: bool)\n\
+             q.key_by key_by (k: string, sql_agg_0: int, sql_prev_0: int, sql_first: bool)\n\
+             q.reduce other (k: string, sql_agg_0: int, sql_prev_0: int, sql_first: bool)\n\
+             q.changed filter (k: string, sql_agg_0: int, sql_prev_0: int, sql_first: bool)\n\
+             q.changelog other (op: string, k: string, sql_agg_0: int, sql_prev_0: int)\n\
+             q.calc map (op: string, k: string, s: int)\n\
+             q sink (op: string, k: string, s: int)"
+        );
+        let s = parsed(&query("SELECT k, SUM(n) AS s FROM clicks GROUP BY k")).unwrap();
+        assert!(
+            s.sql[0]
+                .render()
+                .contains("GroupAggregate(groupBy=[k], select=[k, SUM(n) AS s])"),
+            "{}",
+            s.sql[0].render()
+        );
+    }
+
+    #[test]
     fn a_hop_is_a_sliding_window() {
         let text = query(
             "SELECT window_start, window_end, MAX(n) AS top FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND)) GROUP BY window_start, window_end",
@@ -1340,9 +1532,9 @@ mod tests {
     fn unsupported_sql_is_named_at_its_place() {
         let cases = [
             (
-                "SELECT k, COUNT(*) FROM clicks GROUP BY k",
-                "not supported yet: a GROUP BY without a window TVF",
-                "t.toml:10:48",
+                "SELECT k, COUNT(*) AS c FROM clicks GROUP BY k, n",
+                "not supported yet: grouping by more than one column",
+                "t.toml:10:56",
             ),
             (
                 "SELECT a.k FROM clicks a JOIN clicks b ON a.k = b.k",
@@ -1379,6 +1571,11 @@ mod tests {
 
     #[test]
     fn mistakes_point_into_the_sql() {
+        let e = errors(&format!(
+            "{}append_only = true\n",
+            query("SELECT k, COUNT(*) AS c FROM clicks GROUP BY k")
+        ));
+        assert!(e.contains("Table sink 'default_catalog.default_database.q' doesn't support consuming update changes which is produced by node GroupAggregate(groupBy=[k], select=[k, COUNT(*) AS c])"), "{e}");
         let e = errors(&query("SELECT k, nn FROM clicks"));
         assert!(e.contains("unknown field `nn`"), "{e}");
         assert!(e.contains("t.toml:10:18"), "{e}");

@@ -398,6 +398,8 @@ pub struct RawQuery {
     /// The sink the result is written to (default: the query's name); `INSERT INTO x`
     /// names it too.
     pub sink: Option<Spanned<String>>,
+    /// The sink takes inserts only (a file, a Kafka topic): an updating query is refused.
+    pub append_only: Option<Spanned<bool>>,
 }
 
 /// One `[[sink]]`.
