@@ -1231,6 +1231,9 @@ fn group_aggregate(
     Some(())
 }
 
+/// Each output column's name and the field it comes from.
+type Columns = IndexMap<String, TSpanned<String>>;
+
 /// The select items of an aggregation: grouping columns (the window's bounds when `window`)
 /// and aggregates; gives the aggregates and each output column's source field.
 fn select_items(
@@ -1239,7 +1242,7 @@ fn select_items(
     sel: &sqlparser::ast::Select,
     key: Option<&String>,
     window: bool,
-) -> Option<(Vec<Agg>, IndexMap<String, TSpanned<String>>)> {
+) -> Option<(Vec<Agg>, Columns)> {
     // Each select item: a grouping column or an aggregate.
     let mut aggs: Vec<Agg> = Vec::new();
     let mut out: IndexMap<String, TSpanned<String>> = IndexMap::new();
