@@ -7,10 +7,10 @@ use crate::util::{scratch, streamlab};
 /// `(file under tests/bad, position, message parts)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
-        "sql_updating_group_by.toml",
-        ":9:60",
+        "sql_append_only_sink.toml",
+        ":11:15",
         &[
-            "not supported yet: a GROUP BY without a window TVF (an updating result, Flink's GroupAggregate)",
+            "Table sink 'default_catalog.default_database.totals' doesn't support consuming update changes which is produced by node GroupAggregate(groupBy=[player], select=[player, SUM(n) AS total])",
         ],
     ),
     (
