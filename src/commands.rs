@@ -347,6 +347,9 @@ pub fn plan(file: &Path, submit: &Submit, dot: Option<&Path>) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    for q in &s.sql {
+        println!("{}", q.render());
+    }
     print!("{}", render::text(&s, &p));
     if let Some(path) = dot {
         if let Err(e) = write_atomic(path, render::dot(&s, &p).as_bytes()) {

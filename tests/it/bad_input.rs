@@ -12,6 +12,18 @@ const CASES: &[(&str, &str, &[&str])] = &[
         &["`one_or_more` is a Flink CEP feature streamlab does not model yet"],
     ),
     (
+        "sql_append_only_sink.toml",
+        ":11:15",
+        &[
+            "Table sink 'default_catalog.default_database.totals' doesn't support consuming update changes which is produced by node GroupAggregate(groupBy=[player], select=[player, SUM(n) AS total])",
+        ],
+    ),
+    (
+        "sql_unknown_column.toml",
+        ":14:46",
+        &["unknown field `nn`; known fields: player, n, ts (did you mean `n`?)"],
+    ),
+    (
         "transaction_timeout_above_broker_max.toml",
         ":18:23",
         &[

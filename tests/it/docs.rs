@@ -1,7 +1,7 @@
 //! The documentation's worked examples are what streamlab prints today: every ```text block
 //! of `docs/asking-why.md`, `docs/crashpoints.md`, `docs/chaos.md`, `docs/diff.md`,
-//! `docs/cep.md`, `docs/transaction-timeout.md` and `docs/deployment.md` that starts with
-//! `$ streamlab …` is run and compared line by
+//! `docs/cep.md`, `docs/sql.md`, `docs/transaction-timeout.md` and `docs/deployment.md` that
+//! starts with `$ streamlab …` is run and compared line by
 //! line (its standard output; with `2>&1` at the end of the command, its standard output and
 //! then its standard error).
 //! A line `  - …` in a block stands for lines left out: the lines before the first one must
@@ -91,6 +91,11 @@ fn the_worked_examples_of_cep_are_current() {
 #[test]
 fn the_worked_examples_of_diff_are_current() {
     examples_are_current("docs/diff.md", 3);
+}
+
+#[test]
+fn the_worked_examples_of_sql_are_current() {
+    examples_are_current("docs/sql.md", 4);
 }
 
 /// Every `$ streamlab` example of `page` (at least `min`) prints what the page shows.

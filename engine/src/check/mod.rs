@@ -17,6 +17,7 @@
 //! | [`operator`] | which options each operator kind takes; then one file per kind: |
 //! | [`map`], [`key_by`], [`reduce`], [`window`] ([`assigner`], [`trigger`]), [`join`], [`process`] | the operators |
 //! | [`sink`] | `[[sink]]` |
+//! | [`sql`] | `[[table]]`, `[[query]]`: SQL translated into the tables above |
 //! | [`event_time`], [`pitfalls`] | whole-job findings: timestamps and watermarks, unread streams, commits |
 //! | [`checkpointing`], [`restart`], [`faults`], [`savepoint`] | fault tolerance |
 //! | [`modes`], [`chaos`] | `[modes]`, `[chaos]` |
@@ -52,6 +53,7 @@ pub mod rows;
 pub mod savepoint;
 pub mod sink;
 pub mod source;
+pub mod sql;
 #[cfg(test)]
 mod testing;
 pub mod toml_errors;
@@ -200,6 +202,8 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
     ck.job_parallelism = job.parallelism;
     let cost = cost::cost(ck, raw.cost.as_ref());
     let limits = limits::limits(ck, raw.limits.as_ref());
+    let has_queries = !raw.queries.is_empty();
+    let sql = sql::lower(ck, &mut raw);
     if raw.sources.is_empty() {
         ck.error(
             None,
@@ -207,7 +211,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
             "add a [[source]] table: a generator, inline events or a CSV file",
         );
     }
-    if raw.sinks.is_empty() {
+    if raw.sinks.is_empty() && !has_queries {
         ck.error(
             None,
             "the job has no sink",
@@ -227,7 +231,9 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
     };
     let raw_expects = std::mem::take(&mut raw.expects);
     let drafts = graph::drafts(ck, raw);
-    let nodes = graph::nodes(ck, drafts)?;
+    let nodes = graph::nodes(ck, drafts);
+    sql::drop_cascades(ck, &sql.spans);
+    let nodes = nodes?;
     let max_sim_time = SimTime::ZERO.plus(limits.max_sim_time);
     let mut fault_tolerance = fault_tolerance(ck, &recovery, &nodes, &cluster, &job, max_sim_time);
     deployment::jobmanager_faults(
@@ -267,6 +273,7 @@ fn scenario(ck: &mut Checker, mut raw: RawScenario) -> Option<Scenario> {
         modes,
         chaos,
         expectations,
+        sql: sql.plans,
     })
 }
 

@@ -526,7 +526,7 @@ fn offset_of(text: &str, line: u64, column: u64) -> usize {
 
 /// sqlparser reports positions inside its message ("… at Line: 1, Column: 7"); turn that into
 /// a range and a cleaner message.
-fn parser_error(text: &str, msg: &str) -> ExprError {
+pub(crate) fn parser_error(text: &str, msg: &str) -> ExprError {
     let msg = msg.trim_start_matches("sql parser error: ").to_string();
     if msg.contains("recursion limit exceeded") {
         return ExprError {

@@ -21,6 +21,7 @@ pub mod raw;
 pub mod recovery;
 pub mod savepoint;
 pub mod spanned;
+pub mod sql;
 pub mod units;
 
 pub use model::*;

@@ -49,6 +49,8 @@ pub struct Scenario {
     pub chaos: Option<super::chaos::ChaosProfile>,
     /// What a run must show (`[[expect]]`, graded by `streamlab check`; `run` ignores it).
     pub expectations: Vec<super::expect::Expectation>,
+    /// The logical plans of its `[[query]]` tables (SQL), shown by `streamlab plan`.
+    pub sql: Vec<super::sql::SqlPlan>,
 }
 
 impl Scenario {

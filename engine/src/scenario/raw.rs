@@ -31,6 +31,10 @@ pub struct RawScenario {
     pub operators: Vec<Spanned<RawOperator>>,
     #[serde(default, rename = "sink")]
     pub sinks: Vec<Spanned<RawSink>>,
+    #[serde(default, rename = "table")]
+    pub tables: Vec<Spanned<RawTable>>,
+    #[serde(default, rename = "query")]
+    pub queries: Vec<Spanned<RawQuery>>,
     pub checkpointing: Option<Spanned<RawCheckpointing>>,
     pub restart: Option<Spanned<RawRestart>>,
     #[serde(default, rename = "fault")]
@@ -417,6 +421,29 @@ pub struct RawStep {
     pub consecutive: Option<Spanned<bool>>,
     pub one_or_more: Option<Spanned<bool>>,
     pub optional: Option<Spanned<bool>>,
+}
+
+/// One `[[table]]`: a source seen as a SQL table, with the event-time attribute and
+/// watermark of Flink's DDL (`WATERMARK FOR ts AS ts - INTERVAL '2' SECOND`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTable {
+    /// The `[[source]]` it reads (the table has the source's name and fields).
+    pub name: Spanned<String>,
+    pub watermark: Option<Spanned<String>>,
+}
+
+/// One `[[query]]`: a streaming SQL query whose result goes to a sink.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuery {
+    pub name: Spanned<String>,
+    pub sql: Spanned<String>,
+    /// The sink the result is written to (default: the query's name); `INSERT INTO x`
+    /// names it too.
+    pub sink: Option<Spanned<String>>,
+    /// The sink takes inserts only (a file, a Kafka topic): an updating query is refused.
+    pub append_only: Option<Spanned<bool>>,
 }
 
 /// One `[[sink]]`.
