@@ -45,6 +45,28 @@ pub struct DeploymentReport {
 }
 
 impl DeploymentReport {
+    /// The three criteria that tell the deployment modes apart, in words: where `main` runs,
+    /// how long the cluster lives, how TaskManagers come (for the summary and the run page).
+    pub fn criteria(&self) -> [&'static str; 3] {
+        [
+            if self.main_runs_on == "client" {
+                "client"
+            } else {
+                "JobManager"
+            },
+            if self.cluster_per_job {
+                "the cluster is started for this job and ends with it"
+            } else {
+                "the session cluster outlives the job and is shared with other jobs"
+            },
+            if self.task_managers_on_demand {
+                "started on demand for the job's slots"
+            } else {
+                "a fixed set, not started on demand"
+            },
+        ]
+    }
+
     /// The report of `spec` for the job placed as `placed`.
     pub fn new(spec: &DeploymentSpec, placed: &Deployment) -> Self {
         let mut per_tm: Vec<(u32, u32)> = Vec::new();

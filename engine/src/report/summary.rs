@@ -308,24 +308,10 @@ impl RunReport {
             "\nDeployment: {} mode on {}, high availability {}",
             d.mode, d.platform, d.high_availability
         );
+        let [main, cluster, task_managers] = d.criteria();
         let _ = writeln!(
             o,
-            "  `main` runs on the {}; {}; TaskManagers: {}",
-            if d.main_runs_on == "client" {
-                "client"
-            } else {
-                "JobManager"
-            },
-            if d.cluster_per_job {
-                "the cluster is started for this job and ends with it"
-            } else {
-                "the session cluster outlives the job and is shared with other jobs"
-            },
-            if d.task_managers_on_demand {
-                "started on demand for the job's slots"
-            } else {
-                "a fixed set, not started on demand"
-            }
+            "  `main` runs on the {main}; {cluster}; TaskManagers: {task_managers}"
         );
         let _ = writeln!(
             o,

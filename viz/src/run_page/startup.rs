@@ -18,27 +18,13 @@ pub fn startup_section(d: Option<&DeploymentReport>) -> String {
         return String::new();
     };
     let mut o = String::from("<section id=\"startup\">\n<h2>Start-up</h2>\n");
+    let [main, cluster, task_managers] = d.criteria();
     let _ = writeln!(
         o,
-        "<p>{} mode on {}, high availability {}: <code>main</code> runs on the {}; {}; TaskManagers {}. The job's first record comes {} after <code>flink run</code> — the job's time 0 in the rest of this page.</p>",
+        "<p>{} mode on {}, high availability {}: <code>main</code> runs on the {main}; {cluster}; TaskManagers: {task_managers}. The job's first record comes {} after <code>flink run</code> — the job's time 0 in the rest of this page.</p>",
         esc(&d.mode),
         esc(&d.platform),
         esc(&d.high_availability),
-        if d.main_runs_on == "client" {
-            "client"
-        } else {
-            "JobManager"
-        },
-        if d.cluster_per_job {
-            "the cluster is started for this job and ends with it"
-        } else {
-            "the session cluster outlives the job and is shared with other jobs"
-        },
-        if d.task_managers_on_demand {
-            "are started on demand for the job's slots"
-        } else {
-            "are a fixed set, not started on demand"
-        },
         seconds(d.first_record_ms)
     );
     o.push_str(&gantt(d));
