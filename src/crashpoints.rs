@@ -142,39 +142,68 @@ fn only(
     }
 }
 
-/// How the crash points are made up: `6 steps × 4 subtasks + 4 steps × 3 targets (every
-/// TaskManager, the JobManager)`.
+/// How the crash points are made up, by the targets each kind of step is crossed with:
+/// `7 steps × 4 subtasks + 1 step × 2 subtasks with network input + … + 4 steps × 3 targets
+/// (every TaskManager, the JobManager)`.
 fn count_text(points: &[CrashPoint], targets: &[Target]) -> String {
-    let steps = crashpoints::STEPS.len();
-    let job_wide = crashpoints::STEPS
+    use crashpoints::Applies;
+    let cluster: Vec<&str> = targets
         .iter()
-        .filter(|s| !s.0.per_subtask())
-        .count();
-    let subtask_points = points
-        .iter()
-        .filter(|p| matches!(p.kind, FaultKind::KillSubtask { .. }))
-        .count();
-    let other_points = points.len() - subtask_points;
+        .filter_map(|t| match t {
+            Target::Task => None,
+            Target::TaskManager => Some("every TaskManager"),
+            Target::JobManager => Some("the JobManager"),
+        })
+        .collect();
+    let is_subtask = |p: &&CrashPoint| matches!(p.kind, FaultKind::KillSubtask { .. });
+    // Every subtask takes the job-wide steps and its own: count them together.
+    let targets = format!("targets ({})", cluster.join(", "));
+    let groups: [(&[Applies], bool, &str, &str); 5] = [
+        (
+            &[Applies::EveryTarget, Applies::EverySubtask],
+            true,
+            "",
+            "subtasks",
+        ),
+        (
+            &[Applies::NetworkInputSubtask],
+            true,
+            " (first barrier)",
+            "subtasks with network input",
+        ),
+        (
+            &[Applies::SinkSubtask],
+            true,
+            " (own commit)",
+            "sink subtasks",
+        ),
+        (&[Applies::EveryTarget], false, "", &targets),
+        (
+            &[Applies::ClusterWhenStopped],
+            false,
+            " (the savepoint stop)",
+            &targets,
+        ),
+    ];
     let mut parts = Vec::new();
-    if subtask_points > 0 {
-        parts.push(format!(
-            "{steps} steps × {} subtasks",
-            subtask_points / steps
-        ));
-    }
-    if other_points > 0 {
-        let names: Vec<&str> = targets
+    for (applies, subtasks, which, noun) in groups {
+        let of: Vec<&CrashPoint> = points
             .iter()
-            .filter_map(|t| match t {
-                Target::Task => None,
-                Target::TaskManager => Some("every TaskManager"),
-                Target::JobManager => Some("the JobManager"),
-            })
+            .filter(|p| is_subtask(p) == subtasks)
+            .filter(|p| applies.contains(&crashpoints::STEPS[p.step].0.applies()))
             .collect();
+        let steps = crashpoints::STEPS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| of.iter().any(|p| p.step == *i))
+            .count();
+        if steps == 0 {
+            continue;
+        }
+        let word = if steps == 1 { "step" } else { "steps" };
         parts.push(format!(
-            "{job_wide} steps × {} targets ({})",
-            other_points / job_wide,
-            names.join(", ")
+            "{steps} {word}{which} × {} {noun}",
+            of.len() / steps
         ));
     }
     parts.join(" + ")

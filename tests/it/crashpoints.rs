@@ -10,8 +10,9 @@ fn the_two_phase_commit_sink_is_exactly_once_at_every_crash_point_the_at_least_o
     assert_eq!(o.status.code(), Some(1), "{}", texts(&o).1);
     let v: serde_json::Value = serde_json::from_str(&texts(&o).0).unwrap();
     let points = v["points"].as_array().unwrap();
-    // 6 steps × (2 + 2 subtasks) + 4 job-wide steps × (2 TaskManagers, the JobManager)
-    assert_eq!(points.len(), 6 * 4 + 4 * 3);
+    // 7 steps × (2 + 2 subtasks) + first barrier × 2 + own commit × 2 sink subtasks + 4
+    // job-wide steps × (2 TaskManagers, the JobManager)
+    assert_eq!(points.len(), 7 * 4 + 2 + 2 + 4 * 3);
     let result = |p: &serde_json::Value, sink: &str| {
         p["sinks"]
             .as_array()
@@ -34,17 +35,26 @@ fn the_two_phase_commit_sink_is_exactly_once_at_every_crash_point_the_at_least_o
             .filter(|p| steps.contains(&p["step"].as_str().unwrap()))
             .all(|p| (result(p, "at_once")["duplicates"].as_u64().unwrap_or(0) > 0) == dup)
     };
-    let before = ["after trigger", "after its snapshot", "after pre-commit"];
+    let before = [
+        "after trigger",
+        "after its first barrier",
+        "after its last barrier and snapshot",
+        "after its synchronous part",
+        "after pre-commit",
+    ];
     assert!(steps_with(&before, true), "{v}");
     assert!(
-        steps_with(&["after completion", "after notify"], false),
+        steps_with(
+            &["after completion", "after its own commit", "after notify"],
+            false
+        ),
         "{v}"
     );
     assert_run!(
         streamlab(&["crashpoints", file]),
         exit = 1,
-        "36 crash points = 6 steps × 4 subtasks + 4 steps × 3 targets (every TaskManager, the JobManager)",
-        "of 72 cells are not exactly once",
+        "44 crash points = 7 steps × 4 subtasks + 1 step (first barrier) × 2 subtasks with network input + 1 step (own commit) × 2 sink subtasks + 4 steps × 3 targets (every TaskManager, the JobManager)",
+        "of 88 cells are not exactly once",
         "--only 1",
     );
 }
@@ -187,7 +197,24 @@ fn out_writes_a_grid_per_sink_whose_red_cells_are_the_cells_that_are_not_exactly
     assert!(dirty > 0);
     assert_eq!(html.matches("<td class=\"dirty\"").count(), dirty, "{html}");
     assert_eq!(html.matches("<table class=\"crashpoints\"").count(), 2);
-    // 3 targets × 2 subtask-only steps per sink have no crash point
-    assert_eq!(html.matches("<td class=\"na\">").count(), 2 * 3 * 2);
+    // Only the four job-wide steps have crash points for these targets: no empty column.
+    assert_eq!(html.matches("<td class=\"na\">").count(), 0);
+    assert_eq!(html.matches("<th>").count(), 2 * (1 + 4));
     assert!(html.contains("--only 1"), "replay tips");
+}
+
+#[test]
+fn a_rescaled_job_is_crashed_in_the_downtime_after_its_savepoint_stop_too() {
+    assert_run!(
+        streamlab(&[
+            "crashpoints",
+            "scenarios/rescale_from_savepoint.toml",
+            "--kinds",
+            "taskmanager",
+        ]),
+        exit = 0,
+        "10 crash points = 4 steps × 2 targets (every TaskManager) + 1 step (the savepoint stop) × 2 targets (every TaskManager)",
+        "TaskManager 1 after the savepoint stop",
+        "0 of 10 cells are not exactly once.",
+    );
 }

@@ -139,6 +139,36 @@ pub enum CheckpointPhase {
         /// The subtask.
         subtask: u32,
     },
+    /// That subtask (not a source) read the first barrier of the checkpoint on one of its
+    /// input channels: alignment began (with unaligned checkpoints it snapshots at once).
+    SubtaskFirstBarrier {
+        /// The scenario node at the head of the subtask's chain.
+        node: usize,
+        /// The subtask.
+        subtask: u32,
+    },
+    /// That subtask finished the synchronous part of its snapshot (the state copied, the
+    /// two-phase-commit sink's transaction pre-committed) and goes on processing; the upload
+    /// has not finished.
+    SubtaskSyncDone {
+        /// The scenario node at the head of the subtask's chain.
+        node: usize,
+        /// The subtask.
+        subtask: u32,
+    },
+    /// `notifyCheckpointComplete` reached that subtask, which holds a sink, and the sink
+    /// committed the checkpoint's transactions — before the notification reached the
+    /// subtasks after it.
+    SinkCommitted {
+        /// The scenario node at the head of the subtask's chain.
+        node: usize,
+        /// The subtask.
+        subtask: u32,
+    },
+    /// The stop-with-savepoint completed and its notification reached the tasks: the job
+    /// stopped, and the resubmission (the rescale) has not run yet. A scenario has at most one
+    /// stop, so this phase goes with checkpoint number 0 whatever the savepoint's id.
+    SavepointStop,
 }
 
 impl std::fmt::Display for CheckpointPhase {
@@ -151,6 +181,10 @@ impl std::fmt::Display for CheckpointPhase {
             CheckpointPhase::Notified => "notify",
             CheckpointPhase::SubtaskSnapshot { .. } => "the subtask's snapshot",
             CheckpointPhase::SubtaskAck { .. } => "the subtask's acknowledgement",
+            CheckpointPhase::SubtaskFirstBarrier { .. } => "the subtask's first barrier",
+            CheckpointPhase::SubtaskSyncDone { .. } => "the subtask's synchronous snapshot",
+            CheckpointPhase::SinkCommitted { .. } => "the sink subtask's commit",
+            CheckpointPhase::SavepointStop => "savepoint stop",
         })
     }
 }

@@ -24,19 +24,38 @@ pub fn schedule(faults: &[Fault], queue: &mut EventQueue) {
 }
 
 /// A checkpoint `id` reached `phase` at `now`: the faults tied to it that have not struck
-/// yet strike now.
+/// yet strike then (as events at `now`).
 pub fn at_phase(
     faults: &[Fault],
     struck: &[bool],
-    (phase, id): (CheckpointPhase, u64),
+    phase: (CheckpointPhase, u64),
     now: SimTime,
     queue: &mut EventQueue,
 ) {
-    for (i, f) in faults.iter().enumerate() {
-        if f.at == FaultTime::After(phase, id) && !struck[i] {
-            queue.schedule(now, Event::Fault { index: i as u32 });
-        }
+    for i in tied_to(faults, struck, phase) {
+        queue.schedule(now, Event::Fault { index: i });
     }
+}
+
+/// The faults tied to `phase` of checkpoint `id` that have not struck yet.
+pub fn tied_to(
+    faults: &[Fault],
+    struck: &[bool],
+    (phase, id): (CheckpointPhase, u64),
+) -> impl Iterator<Item = u32> {
+    faults
+        .iter()
+        .enumerate()
+        .filter(move |&(i, f)| f.at == FaultTime::After(phase, id) && !struck[i])
+        .map(|(i, _)| i as u32)
+}
+
+/// Whether some fault is tied to a phase `wanted` says yes to (the kernel skips looking for
+/// phases no fault waits for).
+pub fn any_tied(faults: &[Fault], wanted: impl Fn(CheckpointPhase) -> bool) -> bool {
+    faults
+        .iter()
+        .any(|f| matches!(f.at, FaultTime::After(p, _) if wanted(p)))
 }
 
 /// The subtask a "subtask X#n killed" description names (the description itself otherwise).

@@ -267,6 +267,10 @@ impl EndState<'_> {
                     s.file.name,
                     match f.at {
                         crate::scenario::FaultTime::At(t) => format!("at {t}"),
+                        crate::scenario::FaultTime::After(
+                            crate::scenario::CheckpointPhase::SavepointStop,
+                            _,
+                        ) => "after the savepoint stop".to_string(),
                         crate::scenario::FaultTime::After(ph, id) =>
                             format!("after {ph} of checkpoint {id}"),
                     },

@@ -288,6 +288,11 @@ impl Chain {
         self.ops.iter().any(|s| s.op.failed())
     }
 
+    /// Whether the chain holds a sink (its subtask commits on `notifyCheckpointComplete`).
+    pub fn has_sink(&self) -> bool {
+        self.ops.iter().any(|s| matches!(s.op, Operator::Sink(_)))
+    }
+
     /// A failure an operator raised (Flink would throw), taken once.
     pub fn take_failure(&mut self) -> Option<String> {
         self.ops.iter_mut().find_map(|s| s.op.take_failure())

@@ -96,14 +96,38 @@ impl Simulation<'_> {
                 if let Some(o) = self.observer.as_mut() {
                     o.snapshot_taken(t, ti, id, &self.tasks[ti as usize]);
                 }
+                self.first_barrier(ti, id);
                 let (node, subtask) = self.chain_head(ti);
                 self.phase_reached(CheckpointPhase::SubtaskSnapshot { node, subtask }, id);
+                let synced = CheckpointPhase::SubtaskSyncDone { node, subtask };
+                self.phase_reached_at(synced, id, t.plus(sync));
                 if all_snapshotted {
                     self.phase_reached(CheckpointPhase::PreCommit, id);
                 }
                 sync
             }
         }
+    }
+
+    /// Task `ti` (not a source) read a barrier of checkpoint `id` — the first one if it was
+    /// not seen reading one before: its alignment began. Looked for only when a fault waits
+    /// for a subtask's first barrier.
+    pub(in crate::sim) fn first_barrier(&mut self, ti: u32, id: u64) {
+        let Some(seen) = self.first_barrier_seen.as_mut() else {
+            return;
+        };
+        if self.tasks[ti as usize].source.is_some() {
+            return;
+        }
+        if seen.len() <= ti as usize {
+            seen.resize(ti as usize + 1, 0);
+        }
+        if seen[ti as usize] >= id {
+            return;
+        }
+        seen[ti as usize] = id;
+        let (node, subtask) = self.chain_head(ti);
+        self.phase_reached(CheckpointPhase::SubtaskFirstBarrier { node, subtask }, id);
     }
 
     /// Task `ti` reached the end of its input and waits for a checkpoint to commit its last
@@ -174,19 +198,31 @@ impl Simulation<'_> {
 
     /// `notifyCheckpointComplete`: sinks commit the transactions of checkpoint `id`; sinks
     /// waiting at their end finish once everything is committed.
+    ///
+    /// The notification reaches the tasks one after another (in task order); a fault tied to
+    /// one sink subtask's commit strikes right after that subtask committed, before the
+    /// subtasks after it hear of the checkpoint.
     pub(in crate::sim) fn on_checkpoint_notify(&mut self, id: u64) {
         let now = self.queue.now();
+        let per_sink = crate::sim::faults::any_tied(&self.faults, |p| {
+            matches!(p, CheckpointPhase::SinkCommitted { .. })
+        });
         for ti in 0..self.tasks.len() as u32 {
             let all_committed =
                 checkpoint::commit(&mut self.tasks[ti as usize], id, now, &mut self.trace);
-            if let Some(o) = self.observer.as_mut() {
-                let task = &self.tasks[ti as usize];
-                if !task.cancelled {
-                    o.checkpoint_notified(now, ti, id, task);
-                }
+            let task = &self.tasks[ti as usize];
+            let sink_committed = per_sink && !task.cancelled && task.chain.has_sink();
+            if let Some(o) = self.observer.as_mut()
+                && !task.cancelled
+            {
+                o.checkpoint_notified(now, ti, id, task);
             }
             if all_committed {
                 self.finish_task(ti);
+            }
+            if sink_committed {
+                let (node, subtask) = self.chain_head(ti);
+                self.strike_inline(CheckpointPhase::SinkCommitted { node, subtask }, id);
             }
         }
         self.phase_reached(CheckpointPhase::Notified, id);

@@ -226,6 +226,16 @@ impl Simulation<'_> {
         } else if let Some(notes) = self.tasks[ti as usize].gate.notes.as_mut() {
             notes.clear(); // kept for the checkers' runs, which read none of them
         }
+        if self.first_barrier_seen.is_some()
+            && let Some(id) = self.tasks[ti as usize]
+                .gate
+                .barriers
+                .align
+                .as_ref()
+                .map(|a| a.id)
+        {
+            self.first_barrier(ti, id);
+        }
         let mut end = end;
         if let Some((id, started)) = snapshot {
             let sync = self.take_snapshot(ti, id, started, end);

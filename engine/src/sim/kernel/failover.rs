@@ -31,8 +31,28 @@ impl Simulation<'_> {
     /// A checkpoint reached `phase`: faults tied to it strike now.
     pub(in crate::sim) fn phase_reached(&mut self, phase: CheckpointPhase, id: u64) {
         let now = self.queue.now();
+        self.phase_reached_at(phase, id, now);
+    }
+
+    /// A checkpoint reaches `phase` at `at` (not before now): faults tied to it strike then.
+    pub(in crate::sim) fn phase_reached_at(
+        &mut self,
+        phase: CheckpointPhase,
+        id: u64,
+        at: SimTime,
+    ) {
         let struck = &self.recovery.struck;
-        faults::at_phase(&self.faults, struck, (phase, id), now, &mut self.queue);
+        faults::at_phase(&self.faults, struck, (phase, id), at, &mut self.queue);
+    }
+
+    /// A checkpoint reached `phase` in the middle of an event (between two tasks receiving
+    /// the same message): faults tied to it strike at once, before the event goes on.
+    pub(in crate::sim) fn strike_inline(&mut self, phase: CheckpointPhase, id: u64) {
+        let tied: Vec<u32> =
+            faults::tied_to(&self.faults, &self.recovery.struck, (phase, id)).collect();
+        for i in tied {
+            self.on_fault(i);
+        }
     }
 
     /// A scripted fault strikes.

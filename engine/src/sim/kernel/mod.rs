@@ -98,6 +98,9 @@ pub struct Simulation<'a> {
     pub(in crate::sim) observer: Option<Box<dyn crate::sim::observe::Observer>>,
     /// Savepoints and the rescale.
     pub(in crate::sim) sp: savepoint::State,
+    /// Per task, the newest checkpoint whose first barrier it was seen reading — kept only
+    /// when a fault waits for a subtask's first barrier.
+    pub(in crate::sim) first_barrier_seen: Option<Vec<u64>>,
     /// Events processed so far.
     events: u64,
     /// Work done inside events (timers one watermark fires), counted against `max_events`.
@@ -216,6 +219,13 @@ impl<'a> Simulation<'a> {
             failure: None,
             alignment: alignment_groups(s, p, &rt.task_of),
             sp: savepoint::State::default(),
+            first_barrier_seen: crate::sim::faults::any_tied(&s.fault_tolerance.faults, |p| {
+                matches!(
+                    p,
+                    crate::scenario::CheckpointPhase::SubtaskFirstBarrier { .. }
+                )
+            })
+            .then(Vec::new),
             events: 0,
             work: 0,
             watch: limits::Watch::default(),

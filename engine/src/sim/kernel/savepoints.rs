@@ -75,6 +75,7 @@ impl Simulation<'_> {
         if let Some(tr) = self.trace.as_mut() {
             tr.event(now, "job_stopped", vec![("savepoint", json!(id))]);
         }
+        self.phase_reached(crate::scenario::CheckpointPhase::SavepointStop, 0);
         self.queue
             .schedule(now.plus(self.sp.downtime), Event::Resubmit);
     }
