@@ -9,16 +9,17 @@
 //!
 //! Run with `cargo bench --bench simulate`; set `STREAMLAB_BENCH_QUICK=1` for a short smoke run.
 
+mod common;
+
+use common::run;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use streamlab_engine::check;
-use streamlab_engine::oracle;
 use streamlab_engine::plan;
 use streamlab_engine::scenario::Scenario;
-use streamlab_engine::sim::RunOptions;
 
 fn load(text: &str, name: &str) -> (Scenario, plan::Plan) {
     let s = check::parse_str(name, text, Some(Path::new("scenarios")))
@@ -27,10 +28,6 @@ fn load(text: &str, name: &str) -> (Scenario, plan::Plan) {
     (s, p)
 }
 
-fn run(s: &Scenario, p: &plan::Plan) -> u64 {
-    let out = oracle::run(s, p, RunOptions::default()).expect("no trace, no I/O");
-    out.report.sink_records
-}
 
 /// The word-count scenario, unpaced and with the text repeated `repeat` times.
 fn wordcount_text(repeat: u64) -> String {
@@ -85,10 +82,6 @@ fn plain_word_count(lines: &[String], repeat: u64) -> HashMap<String, u64> {
     counts
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn main() {
     let quick = std::env::var_os("STREAMLAB_BENCH_QUICK").is_some();
@@ -125,17 +118,7 @@ fn main() {
 
     // The ratio, measured in this run: medians of a few timed repetitions of each.
     let reps = if quick { 3 } else { 7 };
-    let time = |f: &dyn Fn()| {
-        median(
-            (0..reps)
-                .map(|_| {
-                    let t = Instant::now();
-                    f();
-                    t.elapsed()
-                })
-                .collect(),
-        )
-    };
+    let time = |f: &dyn Fn()| common::median_time(reps, f);
     let sim_t = time(&|| {
         black_box(run(&ws, &wp));
     });
