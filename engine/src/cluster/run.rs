@@ -452,3 +452,159 @@ fn occupancy(jobs: &[JobReport], tm: u32) -> Vec<Occupancy> {
 fn ms(t: SimTime) -> f64 {
     t.as_millis_f64()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::diag::SourceFile;
+    use std::path::PathBuf;
+
+    /// A folder with job `a` (parallelism 2, 20 s of input, checkpoints, restarts) and the
+    /// same job as `b` and `c`; `label` keeps the tests' folders apart.
+    fn jobs(label: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "streamlab-cluster-run-{label}-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        for name in ["a", "b", "c"] {
+            std::fs::write(
+                d.join(format!("{name}.toml")),
+                format!(
+                    "name = \"{name}\"\n[job]\nparallelism = 2\n[checkpointing]\ninterval = \"2 s\"\n[restart]\nstrategy = \"fixed-delay\"\nattempts = 3\ndelay = \"1 s\"\n[[source]]\nname = \"s\"\nkind = \"generator\"\nrate = 10\nduration = \"20 s\"\nfields.k = {{ kind = \"key\", count = 2 }}\n[[sink]]\nname = \"out\"\ninput = \"s\"\nguarantee = \"exactly_once\"\n"
+                ),
+            )
+            .unwrap();
+        }
+        d
+    }
+
+    fn run_text(label: &str, text: &str) -> Result<ClusterReport, ClusterRunError> {
+        let c = super::super::file::parse(SourceFile::new("c.toml", text), &jobs(label))
+            .map_err(|e| ClusterRunError::Invalid(e.diagnostics.into_iter().next().unwrap()))?;
+        run(&c, true)
+    }
+
+    const SMALL: &str = "[cluster]\ntask_managers = 1\nslots_per_task_manager = 2\n[deployment]\nmode = \"session\"\nslot_request_timeout = \"10 s\"\n";
+
+    #[test]
+    fn a_job_that_finds_no_free_slots_fails_after_the_timeout_with_flinks_message() {
+        let r = run_text(
+            "timeout",
+            &format!("{SMALL}[[submit]]\nscenario = \"a.toml\"\n[[submit]]\nscenario = \"b.toml\"\nat = \"1 s\"\n"),
+        )
+        .unwrap();
+        let (a, b) = (&r.jobs[0], &r.jobs[1]);
+        assert_eq!(a.status, "finished");
+        assert_eq!(a.slots, vec![(0, 0), (0, 1)]);
+        assert!(
+            a.ended_ms > b.requested_ms + 10_000.0,
+            "a still runs when b gives up"
+        );
+        assert_eq!(b.granted_ms, None);
+        assert_eq!(b.status, "failed");
+        assert_eq!(b.ended_ms, b.requested_ms + 10_000.0);
+        let m = b.message.as_deref().unwrap();
+        assert!(
+            m.contains("NoResourceAvailableException: Slot request bulk is not fulfillable!"),
+            "{m}"
+        );
+        assert!(m.ends_with("Timeout has occurred: PT10S)"), "{m}");
+    }
+
+    #[test]
+    fn a_waiting_job_gets_the_slots_when_the_job_before_it_ends() {
+        let r = run_text(
+            "wait",
+            "[cluster]\ntask_managers = 1\nslots_per_task_manager = 2\n[deployment]\nmode = \"session\"\n[[submit]]\nscenario = \"a.toml\"\n[[submit]]\nscenario = \"b.toml\"\nat = \"1 s\"\n",
+        )
+        .unwrap();
+        let (a, b) = (&r.jobs[0], &r.jobs[1]);
+        assert_eq!(
+            b.granted_ms,
+            Some(a.ended_ms),
+            "b's slots are a's, freed when a ended"
+        );
+        assert_eq!(b.status, "finished");
+        // b's own run is as long as a's (the same job), just later
+        let run = |j: &JobReport| j.ended_ms - j.running_ms.unwrap();
+        assert_eq!(run(a), run(b));
+    }
+
+    const CRASH: &str = "[[submit]]\nscenario = \"a.toml\"\n[[submit]]\nscenario = \"b.toml\"\n[[fault]]\nkind = \"kill_task_manager\"\ntask_manager = 0\nat = \"8 s\"\n";
+
+    #[test]
+    fn a_crash_strikes_every_job_on_the_taskmanager_in_a_session_and_one_in_application_mode() {
+        let shared = "[cluster]\ntask_managers = 1\nslots_per_task_manager = 4\n[deployment]\nmode = \"session\"\n";
+        let r = run_text("session", &format!("{shared}{CRASH}")).unwrap();
+        assert_eq!(r.faults[0].struck, vec!["a", "b"]);
+        for j in &r.jobs {
+            assert_eq!(j.struck_by.len(), 1, "{}", j.name);
+            assert_eq!(j.restarts, 1, "{}", j.name);
+            assert_eq!(j.status, "finished");
+        }
+        let own = "[cluster]\ntask_managers = 1\nslots_per_task_manager = 2\n[deployment]\nmode = \"application\"\n";
+        let r = run_text("application", &format!("{own}{CRASH}")).unwrap();
+        assert_eq!(r.faults[0].struck, vec!["a"]);
+        assert_eq!(
+            r.jobs[1].slots,
+            vec![(1, 0), (1, 1)],
+            "b has its own TaskManager"
+        );
+        assert_eq!(r.jobs[1].restarts, 0);
+        assert_eq!(r.task_managers[1].cluster_of.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn the_crash_is_at_the_jobs_own_time_and_the_run_is_deterministic() {
+        let shared = "[cluster]\ntask_managers = 1\nslots_per_task_manager = 4\n[deployment]\nmode = \"session\"\n";
+        let r = run_text("local", &format!("{shared}{CRASH}")).unwrap();
+        let a = &r.jobs[0];
+        let s = &a.struck_by[0];
+        assert_eq!(s.job_time_ms, 8_000.0 - a.running_ms.unwrap());
+        assert_eq!(r, run_text("local", &format!("{shared}{CRASH}")).unwrap());
+    }
+
+    #[test]
+    fn a_job_bigger_than_its_own_cluster_is_refused_at_its_submission() {
+        let e = run_text(
+            "big",
+            "[cluster]\ntask_managers = 1\nslots_per_task_manager = 1\n[deployment]\nmode = \"application\"\n[[submit]]\nscenario = \"a.toml\"\n",
+        )
+        .unwrap_err();
+        let ClusterRunError::Invalid(d) = e else {
+            panic!("{e}")
+        };
+        let text = d.render();
+        assert!(
+            text.contains("needs 2 slots but its application cluster has 1"),
+            "{text}"
+        );
+        assert!(text.contains("c.toml:6:"), "{text}");
+        // in a session it is allowed: the job waits and fails after the timeout
+        let r = run_text(
+            "big",
+            "[cluster]\ntask_managers = 1\nslots_per_task_manager = 1\n[deployment]\nmode = \"session\"\nslot_request_timeout = \"1 s\"\n[[submit]]\nscenario = \"a.toml\"\n",
+        )
+        .unwrap();
+        assert_eq!(r.jobs[0].granted_ms, None);
+        assert!(
+            r.jobs[0]
+                .waited
+                .as_deref()
+                .unwrap()
+                .contains("needs 2 slots of the cluster's 1")
+        );
+    }
+
+    #[test]
+    fn a_crash_of_a_taskmanager_no_job_has_in_application_mode_is_refused() {
+        let e = run_text(
+            "tm",
+            "[cluster]\ntask_managers = 1\nslots_per_task_manager = 2\n[deployment]\nmode = \"application\"\n[[submit]]\nscenario = \"a.toml\"\n[[fault]]\nkind = \"kill_task_manager\"\ntask_manager = 1\nat = \"1 s\"\n",
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("no TaskManager 1"), "{text}");
+    }
+}
