@@ -102,7 +102,8 @@ fn the_report_and_page_are_byte_identical_run_after_run() {
     for d in [&a, &b] {
         assert_run!(
             streamlab(&["cluster", file, "--out", d.to_str().unwrap()]),
-            exit = 0
+            exit = 0,
+            "blast radius 2"
         );
     }
     for f in ["cluster.json", "cluster.html"] {
@@ -125,7 +126,7 @@ fn the_job_files_run_alone_too() {
         "scenarios/session/jobs/orders.toml",
         "scenarios/session/jobs/alerts.toml",
     ] {
-        assert_run!(streamlab(&["run", f, "-q"]), exit = 0);
+        assert_run!(streamlab(&["run", f, "-q"]), exit = 0, "finished");
     }
 }
 
