@@ -2,6 +2,7 @@
 //! outcome to an exit status (0 ok, 1 the job failed or hit a limit, 2 bad input).
 
 mod chaos;
+mod cluster;
 mod commands;
 mod compare;
 mod crashpoints;
@@ -100,6 +101,20 @@ enum Command {
         check_determinism: bool,
         #[command(flatten)]
         submit: SubmitArgs,
+    },
+    /// Run several jobs on one cluster: a cluster file's `[[submit]]` scenarios on its
+    /// `[cluster]` in its `[deployment]` mode, with its TaskManager crashes — who got which
+    /// slots when, who waited and failed, which jobs each crash struck (exit 1 if a job did
+    /// not finish).
+    Cluster {
+        /// The cluster file (TOML with `[[submit]]` tables).
+        file: PathBuf,
+        /// Print the report as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Also write cluster.json and cluster.html (slots × time) into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Show how Flink would plan the job: graph, chains (and why edges did not chain),
     /// subtasks with key groups, slots.
@@ -307,6 +322,11 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             commands::plan(&file, &submit.submit()?, dot.as_deref())
         }
         Command::Validate { file } => commands::validate(&file),
+        Command::Cluster { file, json, out } => cluster::cluster(&cluster::Ask {
+            file: &file,
+            json,
+            out: out.as_deref(),
+        }),
         Command::Crashpoints {
             file,
             checkpoint,

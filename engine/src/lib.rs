@@ -17,12 +17,14 @@
 //! | [`ops`] | the operators and the chain that runs them record batch by record batch |
 //! | [`sim`] | the simulation kernel in processing time ([`sim::Simulation`]: `new`, `step`, `run`); checkpoints, unaligned, recovery, rescale and savepoints as subsystems |
 //! | [`oracle`] | [`oracle::run`]: a run with the runs it is compared with (the fault-free reference, the aligned variant) and the in-run invariant checkers |
+//! | [`cluster`] | several jobs on one cluster: a cluster file, the jobs' slots, the blast radius of a TaskManager crash |
 //! | [`modes`] | the same job as micro-batch, batch or acking (baselines) |
 //! | [`explain`] | answers to "why?" about a run: a window, a record, a sink row, the bottleneck, a checkpoint |
 //! | [`api`] | the DataStream-like Rust builder |
 
 pub mod api;
 pub mod check;
+pub mod cluster;
 pub mod core;
 pub mod explain;
 pub mod expr;

@@ -1,6 +1,7 @@
 //! The documentation's worked examples are what streamlab prints today: every ```text block
 //! of `docs/asking-why.md`, `docs/crashpoints.md`, `docs/chaos.md`, `docs/diff.md`,
-//! `docs/cep.md`, `docs/sql.md`, `docs/transaction-timeout.md` and `docs/deployment.md` that
+//! `docs/cep.md`, `docs/sql.md`, `docs/transaction-timeout.md`, `docs/deployment.md` and
+//! `docs/session-cluster.md` that
 //! starts with `$ streamlab …` is run and compared line by
 //! line (its standard output; with `2>&1` at the end of the command, its standard output and
 //! then its standard error).
@@ -66,6 +67,11 @@ fn the_worked_examples_of_asking_why_are_current() {
 #[test]
 fn the_worked_examples_of_deployment_are_current() {
     examples_are_current("docs/deployment.md", 4);
+}
+
+#[test]
+fn the_worked_examples_of_several_jobs_on_one_cluster_are_current() {
+    examples_are_current("docs/session-cluster.md", 3);
 }
 
 #[test]

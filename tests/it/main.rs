@@ -25,6 +25,7 @@ mod recovery_faults;
 mod run_report;
 mod scenario_e2e;
 mod scenarios;
+mod session_cluster;
 mod sql;
 mod trace_format;
 mod util;

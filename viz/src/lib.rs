@@ -20,9 +20,11 @@
 //! | [`event_time`] | the event-time diagram of a window operator (SVG for the report page, PNG) |
 //! | [`tables`] | CSV time series and summary tables |
 //! | [`html`] | the self-contained HTML pages |
+//! | [`cluster_page`] | the page of `streamlab cluster`: slots × time of several jobs on one cluster |
 //! | [`run_page`] | the report of one run: space-time diagram, per-subtask charts, tables |
 
 pub mod charts;
+pub mod cluster_page;
 pub mod crashpoints_page;
 pub mod event_time;
 pub mod html;

@@ -1,170 +1,280 @@
-//! Several jobs on one session cluster (issue 17, item 3 — the rules only; no scenario or
-//! command uses them yet): the jobs share the cluster's slots, a job whose slots are not free
-//! waits, and fails once `slot.request.timeout` has passed; a TaskManager crash strikes every
-//! job with a slot on it (the blast radius).
+//! Several jobs on one cluster's slots (issue 17, item 3): the rules of slot allocation, the
+//! slot request timeout and the blast radius of a TaskManager crash. `streamlab cluster`
+//! (`crate::cluster`) uses them; each job's run is the ordinary simulation.
 //!
-//! Each job holds its slots from when it gets them until it ends (`runs_for` later); slots
-//! are given in submission order (first come, first served, as the JobMasters' requests
-//! reach the ResourceManager), each job taking the lowest free slots (TaskManager by
-//! TaskManager, Flink's default without `cluster.evenly-spread-out-slots`). A job gets all
-//! its slots at once or none (Flink's bulk slot allocation of the default scheduler).
+//! - **Who gets slots first.** Requests are served first come, first served, in the order the
+//!   JobMasters' requests reach the ResourceManager: a job that waits is served before any
+//!   request that came after it (no overtaking; the caller passes each request's earliest time
+//!   as the later of its arrival and the moment the request before it was served or gave up).
+//! - **All or nothing.** A job gets all its slots at once (the default scheduler's bulk
+//!   allocation): it never holds some slots while waiting for the rest.
+//! - **Which slots.** The lowest free ones, TaskManager by TaskManager (Flink's default,
+//!   `cluster.evenly-spread-out-slots = false`).
+//! - **How long it waits.** Until `slot.request.timeout` (Flink's default 5 min) after its
+//!   request; then it fails with Flink's [`no_resource_message`].
+//! - **Free when.** A job holds its slots from when it gets them until it ends; a crashed
+//!   TaskManager's slots are gone until its replacement registers ([`SlotPool::outage`]).
+//! - **Blast radius.** A TaskManager crash strikes every job holding a slot on it at that
+//!   moment ([`SlotPool::struck`]).
 
 use crate::core::time::{SimDuration, SimTime};
 
-/// A job submitted to the session cluster.
+/// A slot: (TaskManager, slot index on it).
+pub type Slot = (u32, u32);
+
+/// Who holds which slots, and which TaskManagers are down, over time.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRequest {
-    /// The job's name.
-    pub name: String,
-    /// Slots it needs.
-    pub slots: u32,
-    /// When it is submitted.
-    pub submit: SimTime,
-    /// How long it runs once it has its slots.
-    pub runs_for: SimDuration,
-}
-
-/// What became of one job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
-    /// It got its slots at `from` and ran until `until` on `slots` (TaskManager, slot).
-    Running {
-        /// When its slots were allocated.
-        from: SimTime,
-        /// When it ended and gave them back.
-        until: SimTime,
-        /// Its slots.
-        slots: Vec<(u32, u32)>,
-    },
-    /// Its slots never came: it failed at `at` with Flink's message.
-    Failed {
-        /// When the slot request timed out.
-        at: SimTime,
-        /// Flink's `NoResourceAvailableException` text.
-        message: String,
-    },
-}
-
-/// Flink's message when a job's slot request times out (the default scheduler's bulk
-/// checker).
-pub fn no_resource_message(job: &str, needed: u32, timeout: SimDuration) -> String {
-    format!(
-        "job {job}: org.apache.flink.runtime.jobmanager.scheduler.NoResourceAvailableException: Slot request bulk is not fulfillable! Could not allocate the required slot within slot request timeout ({} ms; the job needs {needed} slots)",
-        timeout.as_millis()
-    )
-}
-
-/// Places `jobs` (in submission order) on `task_managers` × `slots_per_tm` slots.
-pub fn schedule(
+pub struct SlotPool {
     task_managers: u32,
     slots_per_tm: u32,
-    jobs: &[JobRequest],
-    timeout: SimDuration,
-) -> Vec<Placement> {
-    let mut free: Vec<(u32, u32)> = (0..task_managers)
-        .flat_map(|tm| (0..slots_per_tm).map(move |s| (tm, s)))
-        .collect();
-    // (when, slots) a running job gives back
-    let mut releases: Vec<(SimTime, Vec<(u32, u32)>)> = Vec::new();
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let deadline = job.submit.plus(timeout);
-        let mut now = job.submit;
-        loop {
-            // Everything that ended by now is free again.
-            releases.sort_by_key(|r| r.0);
-            while releases.first().is_some_and(|r| r.0 <= now) {
-                free.extend(releases.remove(0).1);
+    /// `(job, slots, from, until)`: a job's slots from when it got them until it ended.
+    holds: Vec<(usize, Vec<Slot>, SimTime, SimTime)>,
+    /// `(TaskManager, from, until)`: crashed, until its replacement registered.
+    outages: Vec<(u32, SimTime, SimTime)>,
+}
+
+/// A slot request that was not served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimedOut {
+    /// When the request gave up (its arrival plus `slot.request.timeout`).
+    pub at: SimTime,
+    /// Free slots at the best moment it saw (to say why).
+    pub most_free: u32,
+}
+
+impl SlotPool {
+    /// A cluster of `task_managers` × `slots_per_tm` slots, all free.
+    pub fn new(task_managers: u32, slots_per_tm: u32) -> Self {
+        SlotPool {
+            task_managers,
+            slots_per_tm,
+            holds: Vec::new(),
+            outages: Vec::new(),
+        }
+    }
+
+    /// Every slot of the cluster.
+    pub fn total(&self) -> u32 {
+        self.task_managers * self.slots_per_tm
+    }
+
+    /// TaskManager `tm` crashed at `from`; its replacement registers at `until`.
+    pub fn outage(&mut self, tm: u32, from: SimTime, until: SimTime) {
+        self.outages.push((tm, from, until));
+    }
+
+    /// The free slots at `t`, lowest first.
+    pub fn free_at(&self, t: SimTime) -> Vec<Slot> {
+        let mut free = Vec::new();
+        for tm in 0..self.task_managers {
+            if self
+                .outages
+                .iter()
+                .any(|&(o, from, until)| o == tm && from <= t && t < until)
+            {
+                continue;
             }
-            free.sort_unstable();
-            if free.len() >= job.slots as usize {
-                let slots: Vec<(u32, u32)> = free.drain(..job.slots as usize).collect();
-                let until = now.plus(job.runs_for);
-                releases.push((until, slots.clone()));
-                out.push(Placement::Running {
-                    from: now,
-                    until,
-                    slots,
+            for s in 0..self.slots_per_tm {
+                let held = self.holds.iter().any(|(_, slots, from, until)| {
+                    *from <= t && t < *until && slots.contains(&(tm, s))
                 });
-                break;
-            }
-            match releases.first() {
-                Some(r) if r.0 <= deadline => now = r.0,
-                _ => {
-                    out.push(Placement::Failed {
-                        at: deadline,
-                        message: no_resource_message(&job.name, job.slots, timeout),
-                    });
-                    break;
+                if !held {
+                    free.push((tm, s));
                 }
             }
         }
+        free
     }
-    out
+
+    /// The earliest moment in `[from, deadline]` at which `need` slots are free, and those
+    /// slots (the lowest); or, when there is none, that the request gave up at `deadline`
+    /// (its arrival plus `slot.request.timeout`; `from` may be later than the arrival when
+    /// an earlier request was served first). Nothing is held yet: call [`Self::hold`] once
+    /// the job's end is known.
+    pub fn request(
+        &self,
+        need: u32,
+        from: SimTime,
+        deadline: SimTime,
+    ) -> Result<(SimTime, Vec<Slot>), TimedOut> {
+        if from > deadline {
+            return Err(TimedOut {
+                at: deadline,
+                most_free: 0,
+            });
+        }
+        // Free slots only change when a hold or an outage ends (or begins, which only takes
+        // slots away): those ends are the moments worth looking at.
+        let mut moments: Vec<SimTime> = vec![from];
+        moments.extend(
+            self.holds
+                .iter()
+                .map(|h| h.3)
+                .chain(self.outages.iter().map(|o| o.2))
+                .filter(|&t| from < t && t <= deadline),
+        );
+        moments.sort_unstable();
+        moments.dedup();
+        let mut most_free = 0;
+        for t in moments {
+            let free = self.free_at(t);
+            most_free = most_free.max(free.len() as u32);
+            if free.len() >= need as usize {
+                return Ok((t, free[..need as usize].to_vec()));
+            }
+        }
+        Err(TimedOut {
+            at: deadline,
+            most_free,
+        })
+    }
+
+    /// Job `job` holds `slots` from `from` until `until`.
+    pub fn hold(&mut self, job: usize, slots: Vec<Slot>, from: SimTime, until: SimTime) {
+        self.holds.push((job, slots, from, until));
+    }
+
+    /// The jobs (sorted, each once) a crash of TaskManager `tm` at `at` strikes: those holding
+    /// a slot on it then.
+    pub fn struck(&self, tm: u32, at: SimTime) -> Vec<usize> {
+        let mut jobs: Vec<usize> = self
+            .holds
+            .iter()
+            .filter(|(_, slots, from, until)| {
+                *from <= at && at < *until && slots.iter().any(|&(t, _)| t == tm)
+            })
+            .map(|h| h.0)
+            .collect();
+        jobs.sort_unstable();
+        jobs.dedup();
+        jobs
+    }
 }
 
-/// The jobs (by index) a crash of TaskManager `tm` at `at` strikes: those running then with
-/// a slot on it.
-pub fn blast_radius(placements: &[Placement], tm: u32, at: SimTime) -> Vec<usize> {
-    placements
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| match p {
-            Placement::Running { from, until, slots } => {
-                *from <= at && at < *until && slots.iter().any(|&(t, _)| t == tm)
-            }
-            Placement::Failed { .. } => false,
-        })
-        .map(|(i, _)| i)
-        .collect()
+/// Flink's exception when a job's slot request bulk is not fulfilled within
+/// `slot.request.timeout` (`PhysicalSlotRequestBulkCheckerImpl`, Flink 2.x): the exception
+/// and its cause, as the job's failure shows them.
+pub fn no_resource_message(timeout: SimDuration) -> String {
+    format!(
+        "org.apache.flink.runtime.jobmanager.scheduler.NoResourceAvailableException: Slot request bulk is not fulfillable! Could not allocate the required slot within slot request timeout (caused by java.util.concurrent.TimeoutException: Timeout has occurred: {})",
+        java_duration(timeout)
+    )
+}
+
+/// A duration as Java's `Duration.toString()` prints it (ISO-8601: `PT5M`, `PT20S`,
+/// `PT1M30.5S`), which Flink's timeout message uses.
+pub fn java_duration(d: SimDuration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "PT0S".into();
+    }
+    let secs = nanos / 1_000_000_000;
+    let frac = nanos % 1_000_000_000;
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let mut out = String::from("PT");
+    if h > 0 {
+        out.push_str(&format!("{h}H"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}M"));
+    }
+    if s > 0 || frac > 0 {
+        out.push_str(&s.to_string());
+        if frac > 0 {
+            let f = format!("{frac:09}");
+            out.push('.');
+            out.push_str(f.trim_end_matches('0'));
+        }
+        out.push('S');
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn job(name: &str, slots: u32, submit_s: u64, runs_s: u64) -> JobRequest {
-        JobRequest {
-            name: name.into(),
-            slots,
-            submit: SimTime::from_secs(submit_s),
-            runs_for: SimDuration::from_secs(runs_s),
-        }
-    }
-
     const TIMEOUT: SimDuration = SimDuration::from_secs(300);
 
-    #[test]
-    fn two_jobs_that_fit_share_the_cluster_and_a_crash_strikes_both() {
-        let p = schedule(2, 2, &[job("a", 2, 0, 60), job("b", 2, 1, 60)], TIMEOUT);
-        assert!(matches!(&p[0], Placement::Running { slots, .. } if slots == &[(0, 0), (0, 1)]));
-        assert!(matches!(&p[1], Placement::Running { slots, .. } if slots == &[(1, 0), (1, 1)]));
-        assert_eq!(blast_radius(&p, 1, SimTime::from_secs(10)), vec![1]);
-        let p = schedule(2, 2, &[job("a", 3, 0, 60), job("b", 1, 1, 60)], TIMEOUT);
-        // a spans both TaskManagers, b sits on the second: losing it strikes both jobs
-        assert_eq!(blast_radius(&p, 1, SimTime::from_secs(10)), vec![0, 1]);
+    fn secs(s: u64) -> SimTime {
+        SimTime::from_secs(s)
     }
 
     #[test]
-    fn a_job_without_free_slots_waits_for_them_then_fails_after_the_timeout() {
-        // b waits until a ends at 60 s
-        let p = schedule(1, 2, &[job("a", 2, 0, 60), job("b", 2, 5, 10)], TIMEOUT);
-        assert!(matches!(p[1], Placement::Running { from, .. } if from == SimTime::from_secs(60)));
-        // a runs for 10 min: b gives up 5 min after its submission
-        let p = schedule(1, 2, &[job("a", 2, 0, 600), job("b", 1, 5, 10)], TIMEOUT);
-        match &p[1] {
-            Placement::Failed { at, message } => {
-                assert_eq!(*at, SimTime::from_secs(305));
-                assert!(
-                    message.contains("NoResourceAvailableException"),
-                    "{message}"
-                );
-                assert!(message.contains("300000 ms"), "{message}");
-            }
-            other => panic!("{other:?}"),
-        }
+    fn slots_are_the_lowest_free_ones_taskmanager_by_taskmanager() {
+        let mut pool = SlotPool::new(2, 2);
+        let (at, a) = pool.request(3, secs(0), secs(300)).unwrap();
+        assert_eq!((at, a.clone()), (secs(0), vec![(0, 0), (0, 1), (1, 0)]));
+        pool.hold(0, a, secs(0), secs(60));
+        let (_, b) = pool.request(1, secs(1), secs(301)).unwrap();
+        assert_eq!(b, vec![(1, 1)]);
+        pool.hold(1, b, secs(1), secs(60));
+        // a spans both TaskManagers, b sits on the second: losing it strikes both jobs
+        assert_eq!(pool.struck(1, secs(10)), vec![0, 1]);
+        assert_eq!(pool.struck(0, secs(10)), vec![0]);
+        // after both ended nothing is struck
+        assert!(pool.struck(1, secs(60)).is_empty());
+    }
+
+    #[test]
+    fn a_job_without_free_slots_waits_for_them() {
+        let mut pool = SlotPool::new(1, 2);
+        pool.hold(0, vec![(0, 0), (0, 1)], secs(0), secs(60));
+        // b waits until a ends at 60 s, all or nothing
+        let (at, slots) = pool.request(2, secs(5), secs(305)).unwrap();
+        assert_eq!(at, secs(60));
+        assert_eq!(slots, vec![(0, 0), (0, 1)]);
+    }
+
+    #[test]
+    fn a_job_fails_after_the_slot_request_timeout() {
+        let mut pool = SlotPool::new(1, 2);
+        pool.hold(0, vec![(0, 0), (0, 1)], secs(0), secs(600));
+        // a runs for 10 min: b gives up 5 min after its request
+        let e = pool.request(1, secs(5), secs(305)).unwrap_err();
+        assert_eq!(e.at, secs(305));
+        assert_eq!(e.most_free, 0);
+        // a slot freed exactly at the deadline still counts
+        let e = pool.request(1, secs(5), secs(600));
+        assert_eq!(e.unwrap().0, secs(600));
         // more slots than the cluster has: fails even on an empty cluster
-        let p = schedule(1, 2, &[job("big", 3, 0, 10)], TIMEOUT);
-        assert!(matches!(p[0], Placement::Failed { .. }));
+        let e = SlotPool::new(1, 2)
+            .request(3, secs(0), secs(300))
+            .unwrap_err();
+        assert_eq!((e.at, e.most_free), (secs(300), 2));
+        // an earlier request held the queue past this one's deadline
+        let e = SlotPool::new(1, 2).request(1, secs(400), secs(300));
+        assert_eq!(e.unwrap_err().at, secs(300));
+    }
+
+    #[test]
+    fn a_crashed_taskmanagers_slots_are_gone_until_its_replacement() {
+        let mut pool = SlotPool::new(2, 1);
+        pool.outage(0, secs(10), secs(20));
+        assert_eq!(pool.free_at(secs(15)), vec![(1, 0)]);
+        let (at, _) = pool.request(2, secs(12), secs(312)).unwrap();
+        assert_eq!(at, secs(20));
+    }
+
+    #[test]
+    fn later_holds_do_not_leak_into_earlier_moments() {
+        // a hold that starts at 60 s does not make the slot busy at 5 s
+        let mut pool = SlotPool::new(1, 1);
+        pool.hold(0, vec![(0, 0)], secs(60), secs(90));
+        assert_eq!(pool.free_at(secs(5)), vec![(0, 0)]);
+        assert!(pool.free_at(secs(60)).is_empty());
+    }
+
+    #[test]
+    fn the_message_is_flinks_with_the_timeout_as_java_prints_it() {
+        let m = no_resource_message(TIMEOUT);
+        assert!(m.starts_with(
+            "org.apache.flink.runtime.jobmanager.scheduler.NoResourceAvailableException: Slot request bulk is not fulfillable! Could not allocate the required slot within slot request timeout"
+        ));
+        assert!(m.ends_with("Timeout has occurred: PT5M)"), "{m}");
+        assert_eq!(java_duration(SimDuration::from_secs(20)), "PT20S");
+        assert_eq!(java_duration(SimDuration::from_millis(90_500)), "PT1M30.5S");
+        assert_eq!(java_duration(SimDuration::from_secs(3600)), "PT1H");
+        assert_eq!(java_duration(SimDuration::ZERO), "PT0S");
     }
 }
