@@ -100,7 +100,8 @@ pub(super) fn operator(
                     conditions,
                     p.def.clone(),
                     p.timeouts_to_side,
-                ))),
+                )
+                .with_late_side_output(p.late_to_side))),
                 c.keyed_record,
             )
         }
