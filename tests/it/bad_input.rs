@@ -8,7 +8,7 @@ use crate::util::{scratch, streamlab};
 const CASES: &[(&str, &str, &[&str])] = &[
     (
         "cep_not_followed_by_last.toml",
-        ":19:56",
+        ":19:55",
         &[
             "NotFollowedBy is not supported without windowTime as a last part of a Pattern!",
         ],
