@@ -9,9 +9,7 @@ const CASES: &[(&str, &str, &[&str])] = &[
     (
         "cep_not_followed_by_last.toml",
         ":19:55",
-        &[
-            "NotFollowedBy is not supported without windowTime as a last part of a Pattern!",
-        ],
+        &["NotFollowedBy is not supported without windowTime as a last part of a Pattern!"],
     ),
     (
         "sql_append_only_sink.toml",

@@ -149,7 +149,9 @@ fn case_steps(kind: &str) -> &'static str {
         "not_fol_warm" => {
             r#"{ begin = "a", where = "c0" }, { not_followed_by = "x", where = "c1" }, { followed_by = "b", where = "c0" }"#
         }
-        "not_fol_end" => r#"{ begin = "a", where = "c0" }, { not_followed_by = "x", where = "c1" }"#,
+        "not_fol_end" => {
+            r#"{ begin = "a", where = "c0" }, { not_followed_by = "x", where = "c1" }"#
+        }
         other => panic!("unknown kind {other}"),
     }
 }

@@ -128,7 +128,11 @@ pub fn check_pattern(ck: &mut Checker, o: &RawOperator, up: &Upstream<'_>) -> Op
             Some(i) => raw.get_ref()[i].span(),
             None => raw.span(),
         };
-        ck.error(Some(span), format!("pattern `{name}`: {msg}"), "Flink's Pattern API and NFACompiler reject it; see docs/cep.md");
+        ck.error(
+            Some(span),
+            format!("pattern `{name}`: {msg}"),
+            "Flink's Pattern API and NFACompiler reject it; see docs/cep.md",
+        );
         return None;
     }
     let spec = PatternSpec {
@@ -167,10 +171,16 @@ fn parse_skip(s: &str, steps: &[Step]) -> Result<SkipStrategy, String> {
         "skip_past_last_event" => return Ok(SkipStrategy::SkipPastLastEvent),
         _ => {}
     }
-    if let Some(inner) = s.strip_prefix("skip_to_first(").and_then(|r| r.strip_suffix(')')) {
+    if let Some(inner) = s
+        .strip_prefix("skip_to_first(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         return named(inner).map(SkipStrategy::SkipToFirst);
     }
-    if let Some(inner) = s.strip_prefix("skip_to_last(").and_then(|r| r.strip_suffix(')')) {
+    if let Some(inner) = s
+        .strip_prefix("skip_to_last(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         return named(inner).map(SkipStrategy::SkipToLast);
     }
     Err(format!("unknown after-match skip strategy `{s}`"))
@@ -319,7 +329,11 @@ fn check_step(
         return None;
     }
     if (consecutive || combinations) && max == Some(1) && times == 1 {
-        let span = r.consecutive.as_ref().or(r.allow_combinations.as_ref()).map(|c| c.span());
+        let span = r
+            .consecutive
+            .as_ref()
+            .or(r.allow_combinations.as_ref())
+            .map(|c| c.span());
         ck.error(
             span,
             "`consecutive` and `allow_combinations` apply to a step with `times` above 1, a range or one_or_more",
@@ -394,7 +408,10 @@ mod tests {
         let e = errors(
             "input = \"by\"\npattern = [{ begin = \"f\", where = \"ok\", times = 2, until = \"ok\" }]",
         );
-        assert!(e.contains("until condition is only applicable to looping"), "{e}");
+        assert!(
+            e.contains("until condition is only applicable to looping"),
+            "{e}"
+        );
         let e = errors(
             "input = \"by\"\npattern = [{ begin = \"f\", where = \"ok\", optional = true }, { not_next = \"g\", where = \"ok\" }]",
         );
@@ -402,14 +419,16 @@ mod tests {
         let e = errors(
             "input = \"by\"\npattern = [{ begin = \"f\", where = \"ok\" }, { not_followed_by = \"g\", where = \"ok\" }]",
         );
-        assert!(e.contains("NotFollowedBy is not supported without windowTime"), "{e}");
+        assert!(
+            e.contains("NotFollowedBy is not supported without windowTime"),
+            "{e}"
+        );
         let e = errors(
             "input = \"by\"\npattern = [{ begin = \"f\", where = \"ok\" }, { not_next = \"g\", where = \"ok\", optional = true }]",
         );
         assert!(e.contains("Option not applicable to NOT pattern"), "{e}");
-        let e = errors(
-            "input = \"by\"\npattern = [{ begin = \"f\", where = \"ok\", times = [3, 2] }]",
-        );
+        let e =
+            errors("input = \"by\"\npattern = [{ begin = \"f\", where = \"ok\", times = [3, 2] }]");
         assert!(e.contains("a range [from, to]"), "{e}");
         let e = errors(
             "input = \"by\"\npattern = [{ begin = \"f\", where = \"ok\" }]\nskip = \"skip_to_first(x)\"",

@@ -195,7 +195,10 @@ impl PatternDef {
                 ));
             }
             if s.max.is_some_and(|m| m < s.times) || s.times == 0 {
-                return Err((Some(i), "times: from must be at least 1 and at most to".into()));
+                return Err((
+                    Some(i),
+                    "times: from must be at least 1 and at most to".into(),
+                ));
             }
             if s.inner != Contiguity::Relaxed && s.max == Some(1) && s.times == 1 {
                 return Err((
@@ -876,7 +879,11 @@ impl NfaState {
     /// `processMatchesAccordingToSkipStrategy`: adds `potential` to the held matches, then
     /// emits, earliest first, every held match that started no later than the earliest
     /// partial match, each pruning the partial and held matches its strategy discards.
-    fn emit_according_to_skip(&mut self, nfa: &Nfa, potential: Vec<PartialMatch>) -> Vec<MatchSummary> {
+    fn emit_according_to_skip(
+        &mut self,
+        nfa: &Nfa,
+        potential: Vec<PartialMatch>,
+    ) -> Vec<MatchSummary> {
         self.held.extend(potential);
         self.held.sort_by_key(PartialMatch::start_seq);
         let mut out = Vec::new();
@@ -966,6 +973,212 @@ mod tests {
         }
         advance(&mut st, i64::MAX, &mut m);
         (m, t)
+    }
+
+    /// Like `run`, with each event given as the set of conditions it satisfies (`"ab"`:
+    /// conditions 0 and 1); returns matches `(start, end, events)` and timeouts.
+    #[allow(clippy::type_complexity)]
+    fn run_sets(
+        def: &PatternDef,
+        events: &[(i64, &str)],
+    ) -> (Vec<(i64, i64, u32)>, Vec<(i64, i64, u32, i64)>) {
+        assert_eq!(def.validate(), Ok(()));
+        let nfa = Nfa::compile(def);
+        let mut st = NfaState::default();
+        let (mut m, mut t) = (Vec::new(), Vec::new());
+        let letters: Vec<char> = ('a'..='z').collect();
+        let mut advance = |st: &mut NfaState, ts: i64, m: &mut Vec<(i64, i64, u32)>| {
+            let a = st.advance_time(&nfa, ts);
+            m.extend(a.matches.iter().map(|x| (x.start_ts, x.end_ts, x.events)));
+            for (s, at) in a.timeouts {
+                t.push((s.start_ts, s.end_ts, s.events, at));
+            }
+        };
+        for &(ts, set) in events {
+            advance(&mut st, ts, &mut m);
+            let p = st.process(&nfa, ts, &mut |i| set.contains(letters[i]));
+            m.extend(p.matches.iter().map(|x| (x.start_ts, x.end_ts, x.events)));
+        }
+        advance(&mut st, i64::MAX, &mut m);
+        m.sort();
+        (m, t)
+    }
+
+    /// `a` then `b`: step 1 follows step 0 as `how`.
+    fn two(how: Contiguity, b: Step) -> PatternDef {
+        PatternDef {
+            steps: vec![
+                Step {
+                    name: "a".into(),
+                    ..Step::default()
+                },
+                Step {
+                    name: "b".into(),
+                    contiguity: how,
+                    ..b
+                },
+            ],
+            within: None,
+            skip: SkipStrategy::NoSkip,
+        }
+    }
+
+    #[test]
+    fn followed_by_any_branches_and_followed_by_does_not() {
+        let events = [(1, "a"), (2, "b"), (3, "b")];
+        let any = two(Contiguity::NonDeterministic, Step::default());
+        assert_eq!(run_sets(&any, &events).0, vec![(1, 2, 2), (1, 3, 2)]);
+        let relaxed = two(Contiguity::Relaxed, Step::default());
+        assert_eq!(run_sets(&relaxed, &events).0, vec![(1, 2, 2)]);
+    }
+
+    #[test]
+    fn one_or_more_matches_every_prefix_and_greedy_only_the_longest() {
+        let oom = |greedy| PatternDef {
+            steps: vec![
+                Step {
+                    name: "a".into(),
+                    max: None,
+                    greedy,
+                    ..Step::default()
+                },
+                Step {
+                    name: "b".into(),
+                    ..Step::default()
+                },
+            ],
+            within: None,
+            skip: SkipStrategy::NoSkip,
+        };
+        let events = [(1, "a"), (2, "a"), (3, "b")];
+        assert_eq!(
+            run_sets(&oom(false), &events).0,
+            vec![(1, 3, 2), (1, 3, 3), (2, 3, 2)]
+        );
+        assert_eq!(run_sets(&oom(true), &events).0, vec![(1, 3, 3), (2, 3, 2)]);
+        // greedy: an event that is both a and b is taken by the loop, never by b
+        let both = [(1, "a"), (2, "ab"), (3, "b")];
+        assert_eq!(run_sets(&oom(true), &both).0, vec![(1, 3, 3), (2, 3, 2)]);
+        // not greedy: b takes it too, and the attempt from 1 no longer waits at b with 1 a
+        assert_eq!(
+            run_sets(&oom(false), &both).0,
+            vec![(1, 2, 2), (1, 3, 3), (2, 3, 2)]
+        );
+    }
+
+    #[test]
+    fn an_optional_last_step_matches_at_once_and_again_with_it() {
+        let def = two(
+            Contiguity::Relaxed,
+            Step {
+                optional: true,
+                ..Step::default()
+            },
+        );
+        assert_eq!(
+            run_sets(&def, &[(1, "a"), (2, "x"), (3, "b")]).0,
+            vec![(1, 1, 1), (1, 3, 2)]
+        );
+    }
+
+    #[test]
+    fn a_times_range_matches_each_count() {
+        let def = PatternDef {
+            steps: vec![Step {
+                name: "a".into(),
+                times: 2,
+                max: Some(3),
+                ..Step::default()
+            }],
+            within: None,
+            skip: SkipStrategy::NoSkip,
+        };
+        assert_eq!(
+            run_sets(&def, &[(1, "a"), (2, "a"), (3, "a")]).0,
+            vec![(1, 2, 2), (1, 3, 3), (2, 3, 2)]
+        );
+    }
+
+    #[test]
+    fn not_next_completes_on_the_next_event_that_is_not_it() {
+        let def = two(
+            Contiguity::Strict,
+            Step {
+                negated: true,
+                ..Step::default()
+            },
+        );
+        // a at 1 is followed by b: discarded; a at 3 by x: a match of one event
+        assert_eq!(
+            run_sets(&def, &[(1, "a"), (2, "b"), (3, "a"), (4, "x")]).0,
+            vec![(3, 3, 1)]
+        );
+    }
+
+    #[test]
+    fn not_followed_by_at_the_end_completes_when_within_has_passed() {
+        let mut def = two(
+            Contiguity::Relaxed,
+            Step {
+                negated: true,
+                ..Step::default()
+            },
+        );
+        def.within = Some(10);
+        let (m, t) = run_sets(&def, &[(1, "a"), (5, "x"), (6, "a"), (20, "x")]);
+        assert_eq!(m, vec![(6, 6, 1)], "the a at 1 is followed by b at 5");
+        assert!(
+            t.is_empty(),
+            "a pending match completes, it does not time out: {t:?}"
+        );
+    }
+
+    #[test]
+    fn skip_to_next_prunes_less_than_skip_past_last_event() {
+        // a.times(2).consecutive() then b: the attempts from 1 and 2 both complete at 4
+        let mut def = two(Contiguity::Relaxed, Step::default());
+        def.steps[0].times = 2;
+        def.steps[0].max = Some(2);
+        def.steps[0].inner = Contiguity::Strict;
+        def.skip = SkipStrategy::SkipToNext;
+        let events = [(1, "a"), (2, "a"), (3, "a"), (4, "b")];
+        // skip_to_next prunes only attempts that started at or before 1
+        assert_eq!(run_sets(&def, &events).0, vec![(1, 4, 3), (2, 4, 3)]);
+        def.skip = SkipStrategy::SkipPastLastEvent;
+        assert_eq!(run_sets(&def, &events).0, vec![(1, 4, 3)]);
+        // skip_to_last(a): prunes attempts that started before the match's last a (2)
+        def.skip = SkipStrategy::SkipToLast(0);
+        assert_eq!(run_sets(&def, &events).0, vec![(1, 4, 3), (2, 4, 3)]);
+    }
+
+    #[test]
+    fn flinks_pattern_rules_are_checked() {
+        let mut def = two(
+            Contiguity::Relaxed,
+            Step {
+                negated: true,
+                ..Step::default()
+            },
+        );
+        assert!(def.validate().unwrap_err().1.contains("NotFollowedBy"));
+        def.within = Some(1);
+        assert_eq!(def.validate(), Ok(()));
+        def.steps[0].optional = true;
+        assert!(def.validate().unwrap_err().1.contains("optional path"));
+        def.steps[0].optional = false;
+        def.steps[1].times = 2;
+        def.steps[1].max = Some(2);
+        assert!(def.validate().unwrap_err().1.contains("NOT pattern"));
+        def.steps[1] = Step {
+            name: "a".into(),
+            ..Step::default()
+        };
+        assert!(
+            def.validate()
+                .unwrap_err()
+                .1
+                .contains("Duplicate pattern name")
+        );
     }
 
     #[test]

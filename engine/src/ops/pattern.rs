@@ -189,15 +189,7 @@ impl PatternOp {
                     self.timers
                         .register(EventTime::from_millis(ts.saturating_add(w)), OrdValue(key));
                 }
-                let meta = RecMeta {
-                    ts: EventTime::from_millis(ts),
-                    born: e.born,
-                };
-                for m in processed.matches {
-                    self.matches += 1;
-                    let parent = out.len() as u32;
-                    out.push(&row(key, &m), meta, parent);
-                }
+                self.emit_matches(key, processed.matches, ts, e.born, out);
             }
         }
         self.advance_time(key, &mut ks, wm, out, side);
@@ -220,16 +212,28 @@ impl PatternOp {
         side: &mut Batch,
     ) {
         let advanced = ks.nfa.advance_time(&self.nfa, ts);
+        self.emit_matches(key, advanced.matches, ts, ks.last_born, out);
+        self.emit_timeouts(key, advanced.timeouts, ks.last_born, out, side);
+    }
+
+    /// Matches to the main output with the timestamp `ts` (`processMatchedSequences`).
+    fn emit_matches(
+        &mut self,
+        key: Value,
+        matches: Vec<MatchSummary>,
+        ts: i64,
+        born: SimTime,
+        out: &mut Batch,
+    ) {
         let meta = RecMeta {
             ts: EventTime::from_millis(ts),
-            born: ks.last_born,
+            born,
         };
-        for m in advanced.matches {
+        for m in matches {
             self.matches += 1;
             let parent = out.len() as u32;
             out.push(&row(key, &m), meta, parent);
         }
-        self.emit_timeouts(key, advanced.timeouts, ks.last_born, out, side);
     }
 
     fn emit_timeouts(
