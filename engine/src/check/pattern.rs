@@ -1,5 +1,7 @@
 //! `pattern`: a CEP pattern on a keyed stream (Flink's `CEP.pattern(keyedStream, pattern)`),
-//! checked into the NFA of [`crate::flink::cep`] with one compiled condition per step.
+//! checked into the NFA of [`crate::flink::cep`] with one compiled condition per step (and
+//! one per `until`, after them), then validated with the rules of Flink's `Pattern` API and
+//! `NFACompiler` ([`crate::flink::cep::PatternDef::validate`]).
 //!
 //! ```toml
 //! [[operator]]
@@ -7,12 +9,17 @@
 //! kind = "pattern"
 //! input = "by_user"                 # a key_by
 //! pattern = [
-//!   { begin = "fails", where = "not success", times = 3 },
-//!   { followed_by = "ok", where = "success" },   # or next = "…": strict contiguity
+//!   { begin = "fails", where = "not success", times = 3 },   # or times = [2, 4],
+//!   #   one_or_more = true, times_or_more = 2, optional, greedy, until = "…",
+//!   #   consecutive, allow_combinations
+//!   { followed_by = "ok", where = "success" },   # or next, followed_by_any, not_next,
+//!                                                #   not_followed_by
 //! ]
 //! within = "10 s"
-//! skip = "skip_past_last_event"     # or "no_skip" (Flink's default)
-//! side_output = "timeouts"          # timed-out partial matches
+//! skip = "skip_past_last_event"     # or no_skip (Flink's default), skip_to_next,
+//!                                   #   skip_to_first(step), skip_to_last(step)
+//! side_output = "timeouts"          # timed-out partial matches, or:
+//! # late_output = "late"            # late events (sideOutputLateData)
 //! ```
 //!
 //! Output fields: the key (named as the key_by's field), `start_ts`, `end_ts`, `events`.

@@ -1125,8 +1125,12 @@ mod tests {
             },
         );
         def.within = Some(10);
-        let (m, t) = run_sets(&def, &[(1, "a"), (5, "x"), (6, "a"), (20, "x")]);
-        assert_eq!(m, vec![(6, 6, 1)], "the a at 1 is followed by b at 5");
+        let (m, t) = run_sets(&def, &[(1, "a"), (5, "b"), (6, "a"), (20, "b")]);
+        assert_eq!(
+            m,
+            vec![(6, 6, 1)],
+            "the a at 1 is followed by a b at 5; the b at 20 comes too late"
+        );
         assert!(
             t.is_empty(),
             "a pending match completes, it does not time out: {t:?}"
