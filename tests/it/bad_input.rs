@@ -7,9 +7,9 @@ use crate::util::{scratch, streamlab};
 /// `(file under tests/bad, position, message parts)`.
 const CASES: &[(&str, &str, &[&str])] = &[
     (
-        "cep_one_or_more.toml",
-        ":19:67",
-        &["`one_or_more` is a Flink CEP feature streamlab does not model yet"],
+        "cep_not_followed_by_last.toml",
+        ":19:55",
+        &["NotFollowedBy is not supported without windowTime as a last part of a Pattern!"],
     ),
     (
         "sql_append_only_sink.toml",

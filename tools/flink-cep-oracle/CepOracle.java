@@ -7,11 +7,29 @@
 // harness needs no expression language).
 // Watermarks: after every event, max timestamp seen - out_of_orderness - 1 (Flink's
 // BoundedOutOfOrderness formula, emitted per event so the run is deterministic).
-// Pattern (argument 1): `times3` = begin("a").where(c0).times(3), `times3c` the same with
-// .consecutive(), `warm_hot` = begin("a").where(c0).next("b").where(c1), `warm_then_hot` the
-// same with followedBy. Argument 2: within (ms),
-// argument 3: skip (no_skip | skip_past_last_event), argument 4: out-of-orderness (ms).
-// Output lines: `match,key,start,end,events` and `timeout,key,start,end,events`.
+// Pattern (argument 1), over the conditions c0 and c1:
+//   times3        begin("a").where(c0).times(3)            times3c  the same .consecutive()
+//   warm_hot      begin("a").where(c0).next("b").where(c1)
+//   warm_then_hot begin("a").where(c0).followedBy("b").where(c1)
+//   any_hot       begin("a").where(c0).followedByAny("b").where(c1)
+//   oom_hot       begin("a").where(c0).oneOrMore().followedBy("b").where(c1)
+//   oom_greedy_hot  the same with .greedy()      oom_comb_hot  with .allowCombinations()
+//   oom_consec_hot  with .consecutive()          more2_hot  .timesOrMore(2) instead
+//   oom_until     begin("a").where(c0).oneOrMore().until(c1)
+//   range_hot     begin("a").where(c0).times(2, 3).followedBy("b").where(c1)
+//   range0_hot    begin("a").where(c0).times(0, 2).followedBy("b").where(c1)
+//   opt_begin_hot begin("a").where(c0).optional().followedBy("b").where(c1)
+//   warm_opt      begin("a").where(c0).followedBy("b").where(c1).optional()
+//   warm_opt_warm begin("a").where(c0).followedBy("b").where(c1).optional().followedBy("c").where(c0)
+//   not_next      begin("a").where(c0).notNext("x").where(c1)
+//   not_next_warm begin("a").where(c0).notNext("x").where(c1).followedBy("b").where(c0)
+//   not_fol_warm  begin("a").where(c0).notFollowedBy("x").where(c1).followedBy("b").where(c0)
+//   not_fol_end   begin("a").where(c0).notFollowedBy("x").where(c1)   (needs within)
+// Argument 2: within (ms); argument 3: skip (no_skip | skip_to_next | skip_past_last_event |
+// skip_to_first:NAME | skip_to_last:NAME); argument 4: out-of-orderness (ms); optional
+// argument 5 `late`: late events to a side output (sideOutputLateData).
+// Output lines: `match,key,start,end,events`, `timeout,key,start,end,events` and
+// `late,key,c0,c1,timestamp`.
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.time.Duration;
@@ -31,6 +49,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.tuple.Tuple4;
 import org.apache.flink.cep.CEP;
+import org.apache.flink.cep.PatternStream;
 import org.apache.flink.cep.functions.PatternProcessFunction;
 import org.apache.flink.cep.functions.TimedOutPartialMatchHandler;
 import org.apache.flink.cep.nfa.aftermatch.AfterMatchSkipStrategy;
@@ -51,6 +70,7 @@ public class CepOracle {
     }
 
     static final OutputTag<String> TIMED_OUT = new OutputTag<String>("timed-out") {};
+    static final OutputTag<Ev> LATE = new OutputTag<Ev>("late-data", TypeInformation.of(new TypeHint<Ev>() {})) {};
 
     static String row(Map<String, List<Ev>> m) {
         List<Ev> all = new ArrayList<>();
@@ -91,8 +111,14 @@ public class CepOracle {
     public static void main(String[] args) throws Exception {
         String kind = args[0];
         long within = Long.parseLong(args[1]);
-        AfterMatchSkipStrategy skip = args[2].equals("skip_past_last_event")
-                ? AfterMatchSkipStrategy.skipPastLastEvent() : AfterMatchSkipStrategy.noSkip();
+        AfterMatchSkipStrategy skip;
+        if (args[2].equals("skip_past_last_event")) skip = AfterMatchSkipStrategy.skipPastLastEvent();
+        else if (args[2].equals("skip_to_next")) skip = AfterMatchSkipStrategy.skipToNext();
+        else if (args[2].startsWith("skip_to_first:")) skip = AfterMatchSkipStrategy.skipToFirst(args[2].substring(14));
+        else if (args[2].startsWith("skip_to_last:")) skip = AfterMatchSkipStrategy.skipToLast(args[2].substring(13));
+        else if (args[2].equals("no_skip")) skip = AfterMatchSkipStrategy.noSkip();
+        else throw new IllegalArgumentException("skip: " + args[2]);
+        boolean late = args.length > 4 && args[4].equals("late");
         long ooo = Long.parseLong(args[3]);
         List<Ev> events = new ArrayList<>();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
@@ -129,13 +155,66 @@ public class CepOracle {
             case "warm_then_hot":   // followedBy: relaxed contiguity
                 pattern = Pattern.<Ev>begin("a", skip).where(c0).followedBy("b").where(c1);
                 break;
+            case "any_hot":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).followedByAny("b").where(c1);
+                break;
+            case "oom_hot":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).oneOrMore().followedBy("b").where(c1);
+                break;
+            case "oom_greedy_hot":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).oneOrMore().greedy().followedBy("b").where(c1);
+                break;
+            case "oom_comb_hot":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).oneOrMore().allowCombinations().followedBy("b").where(c1);
+                break;
+            case "oom_consec_hot":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).oneOrMore().consecutive().followedBy("b").where(c1);
+                break;
+            case "more2_hot":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).timesOrMore(2).followedBy("b").where(c1);
+                break;
+            case "oom_until":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).oneOrMore().until(c1);
+                break;
+            case "range_hot":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).times(2, 3).followedBy("b").where(c1);
+                break;
+            case "range0_hot":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).times(0, 2).followedBy("b").where(c1);
+                break;
+            case "opt_begin_hot":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).optional().followedBy("b").where(c1);
+                break;
+            case "warm_opt":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).followedBy("b").where(c1).optional();
+                break;
+            case "warm_opt_warm":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).followedBy("b").where(c1).optional().followedBy("c").where(c0);
+                break;
+            case "not_next":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).notNext("x").where(c1);
+                break;
+            case "not_next_warm":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).notNext("x").where(c1).followedBy("b").where(c0);
+                break;
+            case "not_fol_warm":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).notFollowedBy("x").where(c1).followedBy("b").where(c0);
+                break;
+            case "not_fol_end":
+                pattern = Pattern.<Ev>begin("a", skip).where(c0).notFollowedBy("x").where(c1);
+                break;
             default:
-                throw new IllegalArgumentException("kind: times3 | times3c | warm_hot | warm_then_hot");
+                throw new IllegalArgumentException("unknown kind " + kind + " (see the header comment)");
         }
         pattern = pattern.within(Duration.ofMillis(within));
-        SingleOutputStreamOperator<String> matches = CEP.pattern(
-                src.keyBy((KeySelector<Ev, String>) e -> e.f0), pattern).process(new Fn());
+        PatternStream<Ev> ps = CEP.pattern(src.keyBy((KeySelector<Ev, String>) e -> e.f0), pattern);
+        if (late) ps = ps.sideOutputLateData(LATE);
+        SingleOutputStreamOperator<String> matches = ps.process(new Fn());
         DataStream<String> all = matches.union(matches.getSideOutput(TIMED_OUT));
+        if (late) {
+            all = all.union(matches.getSideOutput(LATE).map(
+                    e -> "late," + e.f0 + "," + e.f1 + "," + e.f2 + "," + e.f3).returns(Types.STRING));
+        }
         List<String> lines = new ArrayList<>();
         try (CloseableIterator<String> it = all.executeAndCollect("cep-oracle")) {
             while (it.hasNext()) lines.add(it.next());

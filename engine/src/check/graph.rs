@@ -376,7 +376,7 @@ fn check_kinds(
                 // Late elements have the fields of the window operator's input; a CEP
                 // pattern's timed-out partial matches, the pattern's own fields.
                 let w = inputs[i][0].node;
-                let own = matches!(&kinds[w], Some(NodeKind::Process(p)) if matches!(p.function, crate::scenario::ProcessFn::Pattern(_)));
+                let own = matches!(&kinds[w], Some(NodeKind::Process(p)) if matches!(&p.function, crate::scenario::ProcessFn::Pattern(s) if !s.late_to_side));
                 let schema = if own {
                     schemas[w].clone()
                 } else {

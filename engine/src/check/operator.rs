@@ -84,7 +84,7 @@ impl OpKind {
             OpKind::WindowJoin => &["window", "select"],
             OpKind::IntervalJoin => &["lower", "upper", "select"],
             OpKind::Process => &["function", "is_start", "timeout", "side_output"],
-            OpKind::Pattern => &["pattern", "within", "skip", "side_output"],
+            OpKind::Pattern => &["pattern", "within", "skip", "side_output", "late_output"],
         }
     }
 

@@ -246,7 +246,7 @@ impl Operator {
             Operator::WindowJoin(j) => j.process(port, input, ev),
             Operator::IntervalJoin(j) => j.process(port, input, out, ev),
             Operator::Process(p) => p.process(input, out, side, ev),
-            Operator::Pattern(p) => p.process(input, ev),
+            Operator::Pattern(p) => p.process(input, side, ev),
             Operator::Map(m) => m.process(input, out, ev),
             Operator::Filter(f) => f.process(input, out, ev),
             Operator::FlatMap(f) => f.process(input, out, ev),

@@ -3,8 +3,10 @@
 //!
 //! Per key it keeps a queue of buffered elements by timestamp (`elementQueueState`) and the
 //! NFA's partial matches (`computationStates`):
-//! - an element with `timestamp <= currentWatermark` is **late** and dropped (counted;
-//!   Flink's `numLateRecordsDropped` — a late-data side output is not modelled);
+//! - an element with `timestamp <= currentWatermark` is **late**: with a late-data side
+//!   output (`CEP.pattern(…).sideOutputLateData(tag)`, `late_output` in a scenario) it goes
+//!   there as it came (counted as `late_side_output`), otherwise it is dropped (counted;
+//!   Flink's `numLateRecordsDropped`);
 //! - otherwise it is buffered and an event-time timer is registered at its timestamp;
 //! - when the watermark passes timers (`onEventTime`), the key's buffered elements with
 //!   `timestamp <= watermark` go to the NFA in timestamp order (elements of one timestamp in
@@ -32,7 +34,7 @@ use crate::core::time::{EventTime, SimTime};
 use crate::core::value::{OrdValue, Value};
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
-use crate::flink::cep::{MatchSummary, NfaState, PatternDef};
+use crate::flink::cep::{MatchSummary, Nfa, NfaState, PatternDef};
 use std::collections::BTreeMap;
 
 /// A buffered element: its fields and its birth.
@@ -60,10 +62,14 @@ pub struct PatternOp {
     /// Per step, its condition over the input record.
     conditions: Vec<Expr>,
     def: PatternDef,
+    /// `def` compiled into Flink's state graph.
+    nfa: Nfa,
     keys: BTreeMap<OrdValue, KeyState>,
     timers: TimerQueue<OrdValue>,
     /// Whether timed-out partial matches go to the side output.
     timeouts_to_side: bool,
+    /// Whether late elements go to the side output (`sideOutputLateData`).
+    late_to_side: bool,
     /// The operator's watermark.
     pub watermark: EventTime,
     /// Matches emitted.
@@ -72,6 +78,8 @@ pub struct PatternOp {
     pub timed_out: u64,
     /// Late elements dropped.
     pub late_dropped: u64,
+    /// Late elements sent to the side output.
+    pub late_side_output: u64,
 }
 
 impl PatternOp {
@@ -80,24 +88,41 @@ impl PatternOp {
         PatternOp {
             key,
             conditions,
+            nfa: Nfa::compile(&def),
             def,
             keys: BTreeMap::new(),
             timers: TimerQueue::default(),
             timeouts_to_side,
+            late_to_side: false,
             watermark: EventTime::MIN,
             matches: 0,
             timed_out: 0,
             late_dropped: 0,
+            late_side_output: 0,
         }
     }
 
-    /// Buffers the batch's elements (or drops late ones); emits nothing.
-    pub fn process(&mut self, input: View<'_>, ev: &mut EvalCx<'_>) {
+    /// The same operator sending late elements to its side output instead of dropping them
+    /// (Flink's `PatternStream.sideOutputLateData`; the side output then carries late
+    /// elements, not timeouts).
+    pub fn with_late_side_output(mut self, late_to_side: bool) -> Self {
+        self.late_to_side = late_to_side;
+        self
+    }
+
+    /// Buffers the batch's elements; late ones go to `side` (with a late-data side output)
+    /// or are dropped. Emits no match.
+    pub fn process(&mut self, input: View<'_>, side: &mut Batch, ev: &mut EvalCx<'_>) {
         for i in 0..input.len() {
             let row = input.row(i);
             let meta = input.meta[i];
             if meta.ts <= self.watermark {
-                self.late_dropped += 1;
+                if self.late_to_side {
+                    side.push(row, meta, i as u32);
+                    self.late_side_output += 1;
+                } else {
+                    self.late_dropped += 1;
+                }
                 continue;
             }
             let key = match self.key.as_field() {
@@ -151,12 +176,11 @@ impl PatternOp {
                 break;
             }
             let (ts, elements) = entry.remove_entry();
-            let timed_out = ks.nfa.advance_time(&self.def, ts);
-            self.emit_timeouts(key, timed_out, ks.last_born, out, side);
+            self.advance_time(key, &mut ks, ts, out, side);
             for e in elements {
                 ks.last_born = e.born;
                 let conditions = &self.conditions;
-                let processed = ks.nfa.process(&self.def, ts, &mut |i| {
+                let processed = ks.nfa.process(&self.nfa, ts, &mut |i| {
                     conditions[i].eval(&e.row, &[], ev).as_bool()
                 });
                 if processed.started
@@ -165,23 +189,50 @@ impl PatternOp {
                     self.timers
                         .register(EventTime::from_millis(ts.saturating_add(w)), OrdValue(key));
                 }
-                let meta = RecMeta {
-                    ts: EventTime::from_millis(ts),
-                    born: e.born,
-                };
-                for m in processed.matches {
-                    self.matches += 1;
-                    let parent = out.len() as u32;
-                    out.push(&row(key, &m), meta, parent);
-                }
+                self.emit_matches(key, processed.matches, ts, e.born, out);
             }
         }
-        let timed_out = ks.nfa.advance_time(&self.def, wm);
-        self.emit_timeouts(key, timed_out, ks.last_born, out, side);
+        self.advance_time(key, &mut ks, wm, out, side);
         if !ks.queue.is_empty() || !ks.nfa.is_empty() {
             // (a key without state is dropped; its event numbering restarts, which changes
             // no comparison: none of its partial matches is left)
             self.keys.insert(OrdValue(key), ks);
+        }
+    }
+
+    /// `CepOperator.advanceTime`: matches the NFA frees at `ts` (held back by a skip
+    /// strategy, or a pending `not_followed_by`) are emitted with the timestamp `ts`, then the
+    /// timed-out partial matches.
+    fn advance_time(
+        &mut self,
+        key: Value,
+        ks: &mut KeyState,
+        ts: i64,
+        out: &mut Batch,
+        side: &mut Batch,
+    ) {
+        let advanced = ks.nfa.advance_time(&self.nfa, ts);
+        self.emit_matches(key, advanced.matches, ts, ks.last_born, out);
+        self.emit_timeouts(key, advanced.timeouts, ks.last_born, out, side);
+    }
+
+    /// Matches to the main output with the timestamp `ts` (`processMatchedSequences`).
+    fn emit_matches(
+        &mut self,
+        key: Value,
+        matches: Vec<MatchSummary>,
+        ts: i64,
+        born: SimTime,
+        out: &mut Batch,
+    ) {
+        let meta = RecMeta {
+            ts: EventTime::from_millis(ts),
+            born,
+        };
+        for m in matches {
+            self.matches += 1;
+            let parent = out.len() as u32;
+            out.push(&row(key, &m), meta, parent);
         }
     }
 
@@ -211,7 +262,7 @@ impl PatternOp {
         self.keys.values().fold((0, 0), |(e, p), k| {
             (
                 e + k.queue.values().map(Vec::len).sum::<usize>(),
-                p + k.nfa.partial.len(),
+                p + k.nfa.partial.len() + k.nfa.held.len(),
             )
         })
     }
@@ -276,6 +327,7 @@ impl OperatorState for PatternOp {
     fn window_report(&self) -> Option<crate::report::WindowReport> {
         Some(crate::report::WindowReport {
             late_dropped: self.late_dropped,
+            late_side_output: self.late_side_output,
             ..Default::default()
         })
     }
@@ -286,6 +338,7 @@ impl OperatorState for PatternOp {
         self.matches += other.matches;
         self.timed_out += other.timed_out;
         self.late_dropped += other.late_dropped;
+        self.late_side_output += other.late_side_output;
     }
 }
 
@@ -306,7 +359,9 @@ mod tests {
                 name: "fail".into(),
                 contiguity: Contiguity::Relaxed,
                 times: 3,
+                max: Some(3),
                 inner: Contiguity::Relaxed,
+                ..Step::default()
             }],
             within: Some(10),
             skip: SkipStrategy::SkipPastLastEvent,
@@ -329,7 +384,8 @@ mod tests {
             scratch: &mut scratch,
             error: &mut error,
         };
-        op.process(b.view(), &mut ev);
+        let mut side = Batch::new(2);
+        op.process(b.view(), &mut side, &mut ev);
     }
 
     fn watermark(op: &mut PatternOp, i: &mut Interner, wm: i64) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {

@@ -538,17 +538,35 @@ fn pattern_text(p: &crate::scenario::PatternSpec) -> String {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let how = match (i, s.contiguity) {
-                (0, _) => "begin",
-                (_, Contiguity::Strict) => "next",
-                (_, Contiguity::Relaxed) => "followed_by",
+            let how = match (i, s.contiguity, s.negated) {
+                (0, _, _) => "begin",
+                (_, Contiguity::Strict, false) => "next",
+                (_, Contiguity::Relaxed, false) => "followed_by",
+                (_, Contiguity::NonDeterministic, false) => "followed_by_any",
+                (_, Contiguity::Strict, true) => "not_next",
+                (_, _, true) => "not_followed_by",
             };
             let mut t = format!("{how}({} where {})", s.name, p.conditions[i].text);
-            if s.times > 1 {
-                t.push_str(&format!(".times({})", s.times));
-                if s.inner == Contiguity::Strict {
-                    t.push_str(".consecutive()");
-                }
+            match s.max {
+                None if s.times == 1 => t.push_str(".one_or_more()"),
+                None => t.push_str(&format!(".times_or_more({})", s.times)),
+                Some(m) if m != s.times => t.push_str(&format!(".times({}, {m})", s.times)),
+                Some(_) if s.times > 1 => t.push_str(&format!(".times({})", s.times)),
+                Some(_) => {}
+            }
+            match s.inner {
+                Contiguity::Strict => t.push_str(".consecutive()"),
+                Contiguity::NonDeterministic => t.push_str(".allow_combinations()"),
+                Contiguity::Relaxed => {}
+            }
+            if s.optional {
+                t.push_str(".optional()");
+            }
+            if s.greedy {
+                t.push_str(".greedy()");
+            }
+            if let Some(u) = s.until {
+                t.push_str(&format!(".until({})", p.conditions[u].text));
             }
             t
         })
@@ -560,9 +578,13 @@ fn pattern_text(p: &crate::scenario::PatternSpec) -> String {
             crate::core::time::SimDuration::from_millis(w as u64)
         ));
     }
-    t.push_str(match p.def.skip {
-        SkipStrategy::NoSkip => ", no_skip",
-        SkipStrategy::SkipPastLastEvent => ", skip_past_last_event",
+    let step = |i: usize| p.def.steps.get(i).map_or("?", |s| s.name.as_str());
+    t.push_str(&match p.def.skip {
+        SkipStrategy::NoSkip => ", no_skip".to_string(),
+        SkipStrategy::SkipToNext => ", skip_to_next".to_string(),
+        SkipStrategy::SkipPastLastEvent => ", skip_past_last_event".to_string(),
+        SkipStrategy::SkipToFirst(i) => format!(", skip_to_first({})", step(i)),
+        SkipStrategy::SkipToLast(i) => format!(", skip_to_last({})", step(i)),
     });
     t
 }

@@ -188,7 +188,9 @@ impl NodeDef {
         nodes: &'a [NodeDef],
     ) -> &'a crate::core::value::Schema {
         match &self.kind {
-            NodeKind::Process(p) if matches!(p.function, ProcessFn::Pattern(_)) => &self.schema,
+            NodeKind::Process(p) if matches!(&p.function, ProcessFn::Pattern(s) if !s.late_to_side) => {
+                &self.schema
+            }
             _ => &nodes[self.inputs[0].node].schema,
         }
     }
@@ -454,6 +456,9 @@ pub struct PatternSpec {
     pub conditions: Vec<ExprSrc>,
     /// Whether timed-out partial matches go to the `side_output` stream.
     pub timeouts_to_side: bool,
+    /// Whether late events go to the `late_output` stream (`sideOutputLateData`) instead
+    /// of being dropped.
+    pub late_to_side: bool,
 }
 
 /// A join of two keyed streams.

@@ -415,12 +415,19 @@ pub struct RawStep {
     pub next: Option<Spanned<String>>,
     pub followed_by: Option<Spanned<String>>,
     pub followed_by_any: Option<Spanned<String>>,
+    pub not_next: Option<Spanned<String>>,
+    pub not_followed_by: Option<Spanned<String>>,
     #[serde(rename = "where")]
     pub where_: Option<Spanned<String>>,
-    pub times: Option<Spanned<i64>>,
+    /// `3` (`times(3)`) or `[2, 4]` (`times(2, 4)`).
+    pub times: Option<Spanned<toml::Value>>,
+    pub times_or_more: Option<Spanned<i64>>,
     pub consecutive: Option<Spanned<bool>>,
+    pub allow_combinations: Option<Spanned<bool>>,
     pub one_or_more: Option<Spanned<bool>>,
     pub optional: Option<Spanned<bool>>,
+    pub greedy: Option<Spanned<bool>>,
+    pub until: Option<Spanned<String>>,
 }
 
 /// One `[[table]]`: a source seen as a SQL table, with the event-time attribute and

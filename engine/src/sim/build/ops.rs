@@ -95,12 +95,15 @@ pub(super) fn operator(
                 .map(|c| c.compiled.bind(interner))
                 .collect();
             (
-                Operator::Pattern(Box::new(crate::ops::pattern::PatternOp::new(
-                    key,
-                    conditions,
-                    p.def.clone(),
-                    p.timeouts_to_side,
-                ))),
+                Operator::Pattern(Box::new(
+                    crate::ops::pattern::PatternOp::new(
+                        key,
+                        conditions,
+                        p.def.clone(),
+                        p.timeouts_to_side,
+                    )
+                    .with_late_side_output(p.late_to_side),
+                )),
                 c.keyed_record,
             )
         }
