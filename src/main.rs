@@ -8,6 +8,7 @@ mod crashpoints;
 mod determinism;
 mod diff;
 mod explain;
+mod export;
 mod grade;
 mod run_progress;
 mod run_report;
@@ -111,6 +112,19 @@ enum Command {
         dot: Option<PathBuf>,
         #[command(flatten)]
         submit: SubmitArgs,
+    },
+    /// Write the scenario as an Apache Flink project: a Java DataStream job with the same
+    /// graph, its data, a pom.xml and a README (operators with no Flink equivalent are refused,
+    /// exit 2).
+    Export {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// The project directory to write.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The Flink version of the project.
+        #[arg(long, default_value = "2.3", value_parser = clap::builder::PossibleValuesParser::new(export::FLINK_VERSIONS))]
+        flink: String,
     },
     /// Check a scenario file and list every error with its position.
     Validate {
@@ -261,6 +275,31 @@ enum Command {
     },
 }
 
+/// `streamlab export`: loads and plans the scenario, writes the project or prints why not.
+fn export_command(file: &std::path::Path, out: &std::path::Path, flink: &str) -> u8 {
+    let (s, p) = match commands::load_and_plan_quiet(file) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    match export::export(&s, &p, out, flink) {
+        Ok(n) => {
+            eprintln!("wrote {} files to {}", n, out.display());
+            0
+        }
+        Err(export::ExportError::Refused(r)) => {
+            eprint!(
+                "{}",
+                export::refusal_message(&file.display().to_string(), &r)
+            );
+            commands::EXIT_BAD_INPUT
+        }
+        Err(export::ExportError::Io(e)) => {
+            eprintln!("error: {e}");
+            commands::EXIT_BAD_INPUT
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(dispatch(cli.command).unwrap_or_else(|code| code))
@@ -307,6 +346,7 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             commands::plan(&file, &submit.submit()?, dot.as_deref())
         }
         Command::Validate { file } => commands::validate(&file),
+        Command::Export { file, out, flink } => export_command(&file, &out, &flink),
         Command::Crashpoints {
             file,
             checkpoint,

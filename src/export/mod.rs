@@ -1,0 +1,122 @@
+//! `streamlab export FILE --out DIR`: the scenario as a self-contained Apache Flink project —
+//! a Java DataStream job (`src/main/java/streamlab/Main.java`) with the same graph, the
+//! scenario's rows as data files, a Maven `pom.xml` and a README saying how to run it.
+//!
+//! Modules: [`graph`] walks the nodes, [`expr`] prints expressions as Java, [`sources`]
+//! writes the data and the watermark strategies, [`config`] the job-wide configuration,
+//! [`project`] the files around the job. What has no Flink equivalent (yet) is refused,
+//! naming each operator and why; nothing is written then.
+
+mod config;
+pub mod expr;
+mod graph;
+mod project;
+mod sources;
+
+use std::path::Path;
+use streamlab_engine::plan::Plan;
+use streamlab_engine::scenario::model::Scenario;
+
+pub use graph::Refusal;
+
+/// Flink versions the export writes projects for.
+pub const FLINK_VERSIONS: [&str; 1] = ["2.3"];
+
+/// Why a scenario cannot be exported.
+#[derive(Debug)]
+pub enum ExportError {
+    /// Operators (or scenario features) with no Flink equivalent in the export.
+    Refused(Vec<Refusal>),
+    /// The project could not be written.
+    Io(String),
+}
+
+/// The project's files: relative path → content, in a fixed order.
+pub fn project_files(
+    s: &Scenario,
+    plan: &Plan,
+    flink: &str,
+) -> Result<Vec<(String, String)>, ExportError> {
+    let mut refusals = Vec::new();
+    let whole = |why: &str| Refusal {
+        node: s.name.clone(),
+        kind: "scenario".into(),
+        why: why.into(),
+    };
+    if !s.sql.is_empty() {
+        refusals.push(whole("SQL queries ([[query]]) are not exported yet"));
+    }
+    if plan.rescaled.is_some() {
+        refusals.push(whole(
+            "[rescale] (stop with a savepoint and resubmit with new parallelism) is not exported",
+        ));
+    }
+    if !s.fault_tolerance.savepoints.is_empty() {
+        refusals.push(whole("[[savepoint]] tables are not exported"));
+    }
+    let job = match graph::walk(s, plan) {
+        Ok(j) => Some(j),
+        Err(r) => {
+            refusals.extend(r);
+            None
+        }
+    };
+    if !refusals.is_empty() {
+        return Err(ExportError::Refused(refusals));
+    }
+    let mut job = job.unwrap_or_default();
+    if !s.fault_tolerance.faults.is_empty() {
+        job.notes.push(format!(
+            "the scenario scripts {} fault(s); the exported job runs without them (faults belong to the cluster, not the job)",
+            s.fault_tolerance.faults.len()
+        ));
+    }
+    let mut files = project::files(s, &job, &config::entries(s), flink);
+    files.push(("streamlab-chains.jsonl".into(), chains(plan)));
+    Ok(files)
+}
+
+/// streamlab's chains, one JSON array per line: the operator names of the chain and its
+/// parallelism (what `tools/flink-diff` compares with the JobGraph vertices of `Main --plan`).
+pub fn chains(plan: &Plan) -> String {
+    let mut out = String::new();
+    for v in &plan.execution.vertices {
+        let names: Vec<serde_json::Value> = v
+            .ops
+            .iter()
+            .map(|&o| serde_json::Value::String(plan.logical.graph[o].name.clone()))
+            .collect();
+        out.push_str(&serde_json::json!([names, v.parallelism]).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes the project into `out`; prints refusals and returns the exit status (0 written,
+/// 2 refused or not writable).
+pub fn export(s: &Scenario, plan: &Plan, out: &Path, flink: &str) -> Result<usize, ExportError> {
+    let files = project_files(s, plan, flink)?;
+    for (rel, content) in &files {
+        let path = out.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ExportError::Io(format!("cannot create `{}`: {e}", dir.display())))?;
+        }
+        std::fs::write(&path, content)
+            .map_err(|e| ExportError::Io(format!("cannot write `{}`: {e}", path.display())))?;
+    }
+    Ok(files.len())
+}
+
+/// The message for refused operators: one line per operator.
+pub fn refusal_message(file: &str, refusals: &[Refusal]) -> String {
+    let mut m = format!(
+        "error: {file} cannot be exported to Flink: {} operator{} without a Flink equivalent in the export\n",
+        refusals.len(),
+        if refusals.len() == 1 { "" } else { "s" }
+    );
+    for r in refusals {
+        m.push_str(&format!("  - `{}` ({}): {}\n", r.node, r.kind, r.why));
+    }
+    m
+}
