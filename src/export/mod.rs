@@ -73,7 +73,29 @@ pub fn project_files(
     }
     let mut files = project::files(s, &job, &config::entries(s), flink);
     files.push(("streamlab-chains.jsonl".into(), chains(plan)));
+    files.push(("streamlab-sinks.json".into(), sinks(s)));
     Ok(files)
+}
+
+/// The sinks, for `tools/flink-diff`: name, kind (collect, upsert, discard), fields, and for an
+/// upsert sink keyed by a plain field, that field's position.
+pub fn sinks(s: &Scenario) -> String {
+    use streamlab_engine::scenario::model::{NodeKind, SinkSpec};
+    let mut out = Vec::new();
+    for n in &s.nodes {
+        if let NodeKind::Sink(spec, _) = &n.kind {
+            let (kind, key) = match spec {
+                SinkSpec::Collect { .. } => ("collect", None),
+                SinkSpec::Upsert { key, .. } => ("upsert", key.compiled.as_field()),
+                SinkSpec::Discard => ("discard", None),
+            };
+            let fields: Vec<&str> = n.schema.fields.iter().map(|f| f.name.as_ref()).collect();
+            out.push(serde_json::json!({"name": n.name, "kind": kind, "key_field": key, "fields": fields}));
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&out).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// streamlab's chains, one JSON array per line: the operator names of the chain and its
