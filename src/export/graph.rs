@@ -37,6 +37,10 @@ pub struct Job {
     pub data: Vec<(String, String)>,
     /// Notes for the README: where the export differs from the scenario.
     pub notes: Vec<String>,
+    /// Why the job's results depend on processing time (wall clock in Flink, simulated time
+    /// in streamlab), so that the two need not agree: processing-time windows and triggers,
+    /// periodic watermarks on the wall clock.
+    pub processing_time: Vec<String>,
 }
 
 /// Walks the scenario's nodes and writes the job, or every refusal.
@@ -227,7 +231,7 @@ fn node(
                 others.join(", ")
             ));
         }
-        NodeKind::Window(w) => window(s, i, w, cur, &set, body, strings)?,
+        NodeKind::Window(w) => window(s, i, w, cur, &set, body, &mut job.processing_time, strings)?,
         NodeKind::SideOutput { of } => {
             body.push(format!(
                 "DataStream<Row> v{i} = v{of}.getSideOutput(late{of});"
@@ -315,6 +319,7 @@ fn window(
     cur: &Schema,
     set: &str,
     body: &mut Vec<String>,
+    job_pt: &mut Vec<String>,
     strings: &mut Interner,
 ) -> Result<(), String> {
     let rows = Rows { cur, acc: None };
@@ -342,6 +347,18 @@ fn window(
         format!("Types.ROW({})", f.join(", "))
     };
     let pt = w.processing_time;
+    let name = &s.nodes[i].name;
+    if pt {
+        job_pt.push(format!("window `{name}` uses processing-time windows"));
+    }
+    if w.trigger.is_some_and(|t| {
+        matches!(
+            t.kind,
+            TriggerKind::ProcessingTime | TriggerKind::ContinuousProcessingTime(_)
+        )
+    }) {
+        job_pt.push(format!("window `{name}` fires on a processing-time trigger"));
+    }
     let assigner = match (&w.assigner, w.count) {
         (_, Some((size, None))) => format!(".countWindow({size})"),
         (_, Some((size, Some(slide)))) => format!(".countWindow({size}, {slide})"),

@@ -73,13 +73,14 @@ pub fn project_files(
     }
     let mut files = project::files(s, &job, &config::entries(s), flink);
     files.push(("streamlab-chains.jsonl".into(), chains(plan)));
-    files.push(("streamlab-sinks.json".into(), sinks(s)));
+    files.push(("streamlab-export.json".into(), manifest(s, &job)));
     Ok(files)
 }
 
-/// The sinks, for `tools/flink-diff`: name, kind (collect, upsert, discard), fields, and for an
-/// upsert sink keyed by a plain field, that field's position.
-pub fn sinks(s: &Scenario) -> String {
+/// What `tools/flink-diff` needs to know: the sinks — name, kind (collect, upsert, discard),
+/// fields, and for an upsert sink keyed by a plain field, that field's position — and why the
+/// results depend on processing time, if they do.
+fn manifest(s: &Scenario, job: &graph::Job) -> String {
     use streamlab_engine::scenario::model::{NodeKind, SinkSpec};
     let mut out = Vec::new();
     for n in &s.nodes {
@@ -93,7 +94,8 @@ pub fn sinks(s: &Scenario) -> String {
             out.push(serde_json::json!({"name": n.name, "kind": kind, "key_field": key, "fields": fields}));
         }
     }
-    let mut text = serde_json::to_string_pretty(&out).unwrap_or_default();
+    let m = serde_json::json!({"scenario": s.name, "sinks": out, "processing_time": job.processing_time});
+    let mut text = serde_json::to_string_pretty(&m).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -156,6 +156,10 @@ pub fn source(
                     )
                 }
                 (Some(b), Emission::Periodic(_)) => {
+                    job.processing_time.push(format!(
+                        "source `{}` emits periodic watermarks on the wall clock",
+                        n.name
+                    ));
                     job.notes.push(format!(
                         "source `{}`: periodic watermarks on Flink's wall clock; late data depends on timing",
                         n.name
