@@ -357,7 +357,9 @@ fn window(
             TriggerKind::ProcessingTime | TriggerKind::ContinuousProcessingTime(_)
         )
     }) {
-        job_pt.push(format!("window `{name}` fires on a processing-time trigger"));
+        job_pt.push(format!(
+            "window `{name}` fires on a processing-time trigger"
+        ));
     }
     let assigner = match (&w.assigner, w.count) {
         (_, Some((size, None))) => format!(".countWindow({size})"),
