@@ -11,8 +11,8 @@ use streamlab_engine::flink::window::Assigner;
 use streamlab_engine::flink::window::trigger::{Evictor, TriggerKind};
 use streamlab_engine::plan::Plan;
 use streamlab_engine::scenario::model::{
-    ChainingStrategy, NodeDef, NodeKind, Partitioner, ReduceFn, Scenario, SinkSpec, SourceData,
-    WindowFn, WindowSpec,
+    ChainingStrategy, NodeDef, NodeKind, Partitioner, ReduceFn, Scenario, SinkSpec, WindowFn,
+    WindowSpec,
 };
 
 /// An operator the export cannot translate, and why.
@@ -142,9 +142,6 @@ fn node(
     let body = &mut job.body;
     match &n.kind {
         NodeKind::Source(spec) => {
-            let SourceData::Rows { .. } = &spec.data else {
-                return Err("generated sources are not exported yet (their values come from streamlab's seeded generator; write the rows inline or as CSV)".into());
-            };
             sources::source(s, plan, i, spec, job)?;
         }
         NodeKind::Map { select } => {
@@ -231,7 +228,7 @@ fn node(
                 others.join(", ")
             ));
         }
-        NodeKind::Window(w) => window(s, i, w, cur, &set, body, &mut job.processing_time, strings)?,
+        NodeKind::Window(w) => window(s, i, w, cur, &set, job, strings)?,
         NodeKind::SideOutput { of } => {
             body.push(format!(
                 "DataStream<Row> v{i} = v{of}.getSideOutput(late{of});"
@@ -318,10 +315,14 @@ fn window(
     w: &WindowSpec,
     cur: &Schema,
     set: &str,
-    body: &mut Vec<String>,
-    job_pt: &mut Vec<String>,
+    job: &mut Job,
     strings: &mut Interner,
 ) -> Result<(), String> {
+    let Job {
+        body,
+        processing_time: job_pt,
+        ..
+    } = job;
     let rows = Rows { cur, acc: None };
     let ms = |v: i64| format!("Duration.ofMillis({v})");
     let (kind, field, reduce) = match &w.function {

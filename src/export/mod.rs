@@ -9,6 +9,7 @@
 
 mod config;
 pub mod expr;
+mod generated;
 mod graph;
 mod project;
 mod sources;
@@ -84,17 +85,22 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
     use streamlab_engine::scenario::model::{NodeKind, SinkSpec};
     let mut out = Vec::new();
     for n in &s.nodes {
-        if let NodeKind::Sink(spec, _) = &n.kind {
+        if let NodeKind::Sink(spec, guarantee) = &n.kind {
             let (kind, key) = match spec {
                 SinkSpec::Collect { .. } => ("collect", None),
                 SinkSpec::Upsert { key, .. } => ("upsert", key.compiled.as_field()),
                 SinkSpec::Discard => ("discard", None),
             };
             let fields: Vec<&str> = n.schema.fields.iter().map(|f| f.name.as_ref()).collect();
-            out.push(serde_json::json!({"name": n.name, "kind": kind, "key_field": key, "fields": fields}));
+            out.push(serde_json::json!({"name": n.name, "kind": kind, "key_field": key, "fields": fields, "guarantee": guarantee.name()}));
         }
     }
-    let m = serde_json::json!({"scenario": s.name, "sinks": out, "processing_time": job.processing_time});
+    let m = serde_json::json!({
+        "scenario": s.name,
+        "sinks": out,
+        "processing_time": job.processing_time,
+        "faults": s.fault_tolerance.faults.len() + usize::from(s.chaos.is_some()),
+    });
     let mut text = serde_json::to_string_pretty(&m).unwrap_or_default();
     text.push('\n');
     text

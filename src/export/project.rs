@@ -7,7 +7,11 @@ use super::graph::Job;
 use streamlab_engine::scenario::model::Scenario;
 
 /// The support classes, written next to `Main.java`.
-const SUPPORT: [(&str, &str); 10] = [
+const SUPPORT: [(&str, &str); 11] = [
+    (
+        "SubtaskRowsSource.java",
+        include_str!("java/SubtaskRowsSource.java"),
+    ),
     ("X.java", include_str!("java/X.java")),
     ("Rows.java", include_str!("java/Rows.java")),
     ("RowsSource.java", include_str!("java/RowsSource.java")),

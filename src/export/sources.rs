@@ -18,7 +18,7 @@
 
 use super::expr::string_lit;
 use super::graph::Job;
-use streamlab_engine::core::value::Type;
+use streamlab_engine::core::value::{Interner, Type, Value};
 use streamlab_engine::flink::watermark::Emission;
 use streamlab_engine::plan::Plan;
 use streamlab_engine::scenario::model::{Lit, Scenario, SourceData, SourceSpec, Timestamps};
@@ -47,6 +47,17 @@ fn cell(l: &Lit, ty: Type) -> String {
     }
 }
 
+/// One drawn value as written in a data file.
+fn value_cell(v: Value, ty: Type, strings: &Interner) -> String {
+    let lit = match v {
+        Value::Int(i) => Lit::Int(i),
+        Value::Float(f) => Lit::Float(f),
+        Value::Bool(b) => Lit::Bool(b),
+        Value::Str(s) => Lit::Str(strings.resolve(s).into()),
+    };
+    cell(&lit, ty)
+}
+
 /// The letter of a field type in `Rows.read`'s `types`.
 fn letter(ty: Type) -> char {
     match ty {
@@ -66,54 +77,85 @@ pub fn source(
     job: &mut Job,
 ) -> Result<(), String> {
     let n = &s.nodes[i];
-    let SourceData::Rows {
-        rows,
-        repeat,
-        partition,
-        open_for,
-    } = &spec.data
-    else {
-        return Err("generated sources are not exported yet".into());
-    };
-    let types: String = n.schema.fields.iter().map(|f| letter(f.ty)).collect();
-    let mut data = String::new();
-    for r in rows.iter() {
-        let cells: Vec<String> = r
-            .iter()
-            .zip(&n.schema.fields)
-            .map(|(l, f)| cell(l, f.ty))
-            .collect();
-        data.push_str(&cells.join("\t"));
-        data.push('\n');
-    }
-    let file = format!("{}.tsv", n.name);
-    job.data.push((file.clone(), data));
-    if open_for.is_some() {
-        job.notes.push(format!(
-            "source `{}` stays open after its rows in the scenario (`open_for`); the exported source ends with its last row",
-            n.name
-        ));
-    }
     let parallelism = plan
         .logical
         .node_of(i)
         .map_or(1, |x| plan.logical.graph[x].parallelism);
     let settings = super::graph::settings(s, plan, i, true);
-    job.body.push(format!(
-        "DataStream<Row> v{i} = env.addSource(new RowsSource(dataDir + \"/\" + {}, \"{types}\", {repeat}L, {}), {}, T{i}){settings};",
-        string_lit(&file),
-        partition.map_or(-1, |p| p as i64),
-        string_lit(&n.name),
-    ));
-    let ts_field = match spec.timestamps {
+    let types: String = n.schema.fields.iter().map(|f| letter(f.ty)).collect();
+    match &spec.data {
+        SourceData::Rows {
+            rows,
+            repeat,
+            partition,
+            open_for,
+        } => {
+            let mut data = String::new();
+            for r in rows.iter() {
+                let cells: Vec<String> = r
+                    .iter()
+                    .zip(&n.schema.fields)
+                    .map(|(l, f)| cell(l, f.ty))
+                    .collect();
+                data.push_str(&cells.join("\t"));
+                data.push('\n');
+            }
+            let file = format!("{}.tsv", n.name);
+            job.data.push((file.clone(), data));
+            if open_for.is_some() {
+                job.notes.push(format!(
+                    "source `{}` stays open after its rows in the scenario (`open_for`); the exported source ends with its last row",
+                    n.name
+                ));
+            }
+            job.body.push(format!(
+                "DataStream<Row> v{i} = env.addSource(new RowsSource(dataDir + \"/\" + {}, \"{types}\", {repeat}L, {}), {}, T{i}){settings};",
+                string_lit(&file),
+                partition.map_or(-1, |p| p as i64),
+                string_lit(&n.name),
+            ));
+        }
+        SourceData::Generator { .. } => {
+            let mut strings = Interner::new();
+            let drawn = super::generated::draw(n, spec, parallelism, s.seed, &mut strings)?;
+            for (st, recs) in drawn.iter().enumerate() {
+                let mut data = String::new();
+                for (row, ts) in recs {
+                    for (v, f) in row.iter().zip(&n.schema.fields) {
+                        data.push_str(&value_cell(*v, f.ty, &strings));
+                        data.push('\t');
+                    }
+                    data.push_str(&ts.to_string());
+                    data.push('\n');
+                }
+                job.data.push((format!("{}.{st}.tsv", n.name), data));
+            }
+            job.notes.push(format!(
+                "source `{}`: the records streamlab's generator draws with seed {} are written to data/{}.SUBTASK.tsv (values, then the event time) and read by each source subtask in order",
+                n.name, s.seed, n.name
+            ));
+            if spec.rate.is_none() && spec.watermarks.is_some() {
+                job.processing_time.push(format!(
+                    "generated source `{}` has no rate: its records' event time is when the simulation produced them",
+                    n.name
+                ));
+            }
+            job.body.push(format!(
+                "DataStream<Row> v{i} = env.addSource(new SubtaskRowsSource(dataDir + \"/\" + {}, \"{types}\"), {}, T{i}){settings};",
+                string_lit(&n.name),
+                string_lit(&n.name),
+            ));
+        }
+    }
+    let assigner = match spec.timestamps {
         Timestamps::None => return Ok(()),
-        Timestamps::Field(f) => f,
+        Timestamps::Field(f) => format!(".withTimestampAssigner((r, t) -> X.l(r, {f}))"),
         Timestamps::Ingestion => {
             return Err("ingestion-time timestamps come from processing time, which a real run cannot reproduce".into());
         }
-        Timestamps::Generated => return Err("generated timestamps are not exported".into()),
+        // The source attached each record's event time (collectWithTimestamp).
+        Timestamps::Generated => String::new(),
     };
-    let assigner = format!(".withTimestampAssigner((r, t) -> X.l(r, {ts_field}))");
     let strategy = match &spec.watermarks {
         None => format!("WatermarkStrategy.<Row>noWatermarks(){assigner}"),
         Some(wm) => {
