@@ -164,7 +164,7 @@ fn operators_without_a_flink_equivalent_are_refused_by_name() {
         ),
         (
             "scenarios/canonical.toml",
-            "`events` (generator source): generated sources are not exported yet",
+            "`events` (generator source): 10000000 generated records are too many to write out",
         ),
         (
             "scenarios/csv_ingestion_time.toml",

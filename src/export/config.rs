@@ -26,13 +26,10 @@ pub fn entries(s: &Scenario) -> Vec<(String, String)> {
         "pipeline.auto-watermark-interval",
         ms(s.job.auto_watermark_interval),
     );
-    put(
-        "execution.buffer-timeout.interval",
-        match s.job.buffer_timeout {
-            BufferTimeout::Interval(d) => ms(d),
-            BufferTimeout::Off => "-1 ms".into(),
-        },
-    );
+    match s.job.buffer_timeout {
+        BufferTimeout::Interval(d) => put("execution.buffer-timeout.interval", ms(d)),
+        BufferTimeout::Off => put("execution.buffer-timeout.enabled", "false".into()),
+    }
     if !s.job.chaining {
         put("pipeline.operator-chaining.enabled", "false".into());
     }

@@ -92,7 +92,9 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
                 SinkSpec::Discard => ("discard", None),
             };
             let fields: Vec<&str> = n.schema.fields.iter().map(|f| f.name.as_ref()).collect();
-            out.push(serde_json::json!({"name": n.name, "kind": kind, "key_field": key, "fields": fields, "guarantee": guarantee.name()}));
+            out.push(serde_json::json!({"name": n.name, "kind": kind, "key_field": key, "fields": fields, "guarantee": guarantee.name(),
+                "transaction_timeout": matches!(guarantee, streamlab_engine::scenario::model::Guarantee::ExactlyOnce(t) if t.timeout.is_some()),
+            }));
         }
     }
     let m = serde_json::json!({
