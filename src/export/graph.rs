@@ -11,8 +11,8 @@ use streamlab_engine::flink::window::Assigner;
 use streamlab_engine::flink::window::trigger::{Evictor, TriggerKind};
 use streamlab_engine::plan::Plan;
 use streamlab_engine::scenario::model::{
-    ChainingStrategy, NodeDef, NodeKind, Partitioner, ReduceFn, Scenario, SinkSpec, WindowFn,
-    WindowSpec,
+    ChainingStrategy, JoinKind, JoinSpec, NodeDef, NodeKind, Partitioner, ReduceFn, Scenario,
+    SinkSpec, WindowFn, WindowSpec,
 };
 
 /// An operator the export cannot translate, and why.
@@ -256,12 +256,33 @@ fn node(
             }
             body.push(format!("{}.addSink({sink}){set};", input(s, i, 0)));
         }
-        NodeKind::CoMap { .. } => {
-            return Err("co_map is not exported yet (a CoMapFunction over two inputs)".into());
+        NodeKind::CoMap { map1, map2 } => {
+            let mut maps = Vec::new();
+            for (k, select) in [map1, map2].into_iter().enumerate() {
+                let schema = &s.nodes[n.inputs[k].node].schema;
+                let rows = Rows {
+                    cur: schema,
+                    acc: None,
+                };
+                let cols: Vec<String> = select
+                    .iter()
+                    .map(|(_, e)| expr::java(&e.compiled.bind(strings), &rows, strings))
+                    .collect();
+                maps.push(format!(
+                    "public Row map{}(Row r) {{ return Row.of({}); }}",
+                    k + 1,
+                    cols.join(", ")
+                ));
+            }
+            body.push(format!(
+                "DataStream<Row> v{i} = {}.connect({}).map(new CoMapFunction<Row, Row, Row>() {{ {} {} }}).returns(T{i}){set};",
+                input(s, i, 0),
+                input(s, i, 1),
+                maps[0],
+                maps[1]
+            ));
         }
-        NodeKind::Join(_) => {
-            return Err("joins are not exported yet (window and interval joins)".into());
-        }
+        NodeKind::Join(j) => join(s, i, j, &set, body, strings)?,
         NodeKind::Process(p) => {
             return Err(match &p.function {
                 streamlab_engine::scenario::model::ProcessFn::Custom { name, .. } => format!(
@@ -274,6 +295,102 @@ fn node(
                     "the long-ride-alert process function is not exported yet".into()
                 }
             });
+        }
+    }
+    Ok(())
+}
+
+/// The unkeyed stream under a key_by (a window join keys its inputs itself).
+fn unkeyed(s: &Scenario, node: usize) -> String {
+    match s.nodes[node].kind {
+        NodeKind::KeyBy { .. } => format!("v{}", s.nodes[node].inputs[0].node),
+        _ => format!("v{node}"),
+    }
+}
+
+/// A window join (`join().where().equalTo().window().apply()`) or an interval join
+/// (`keyBy().intervalJoin(keyBy()).between().process()`); the output row is the select over
+/// `left.*` (`r`) and `right.*` (`a`), or every field of both.
+fn join(
+    s: &Scenario,
+    i: usize,
+    j: &JoinSpec,
+    set: &str,
+    body: &mut Vec<String>,
+    strings: &mut Interner,
+) -> Result<(), String> {
+    let n = &s.nodes[i];
+    let (l, r) = (n.inputs[0].node, n.inputs[1].node);
+    let (ls, rs) = (&s.nodes[l].schema, &s.nodes[r].schema);
+    let both = Rows {
+        cur: ls,
+        acc: Some(rs),
+    };
+    let cols: Vec<String> = match &j.select {
+        Some(sel) => sel
+            .iter()
+            .map(|(_, e)| expr::java(&e.compiled.bind(strings), &both, strings))
+            .collect(),
+        None => (0..ls.fields.len())
+            .map(|k| format!("r.getField({k})"))
+            .chain((0..rs.fields.len()).map(|k| format!("a.getField({k})")))
+            .collect(),
+    };
+    let row = format!("Row.of({})", cols.join(", "));
+    let lk = j.left_key.compiled.bind(strings);
+    let rk = j.right_key.compiled.bind(strings);
+    let lkj = expr::java(&lk, &Rows { cur: ls, acc: None }, strings);
+    let rkj = expr::java(&rk, &Rows { cur: rs, acc: None }, strings);
+    let kt = type_info(lk.ty);
+    let ms = |v: i64| format!("Duration.ofMillis({v})");
+    match &j.kind {
+        JoinKind::Window(a) => {
+            if j.gap.is_some() {
+                return Err("a window join with a dynamic session gap is not exported yet".into());
+            }
+            let assigner = match a {
+                Assigner::Tumbling { size, offset } => {
+                    format!(
+                        "TumblingEventTimeWindows.of({}, {})",
+                        ms(*size),
+                        ms(*offset)
+                    )
+                }
+                Assigner::Sliding {
+                    size,
+                    slide,
+                    offset,
+                } => format!(
+                    "SlidingEventTimeWindows.of({}, {}, {})",
+                    ms(*size),
+                    ms(*slide),
+                    ms(*offset)
+                ),
+                Assigner::Session { gap, .. } => {
+                    format!("EventTimeSessionWindows.withGap({})", ms(*gap))
+                }
+                Assigner::Global => {
+                    return Err("a window join over global windows is not exported".into());
+                }
+            };
+            body.push(format!(
+                "DataStream<Row> v{i} = {}.join({}).where((KeySelector<Row, Object>) r -> {lkj}, (TypeInformation<Object>) (TypeInformation<?>) {kt}).equalTo((KeySelector<Row, Object>) r -> {rkj}, (TypeInformation<Object>) (TypeInformation<?>) {kt}).window({assigner}).apply((JoinFunction<Row, Row, Row>) (r, a) -> {row}, T{i}){set};",
+                unkeyed(s, l),
+                unkeyed(s, r)
+            ));
+        }
+        JoinKind::Interval { lower, upper } => {
+            let keyed_side = |node: usize, kj: &str| match s.nodes[node].kind {
+                NodeKind::KeyBy { .. } => format!("v{node}"),
+                _ => key_by(&format!("v{node}"), kj, kt),
+            };
+            body.push(format!(
+                "DataStream<Row> v{i} = {}.intervalJoin({}).between({}, {}).process(new ProcessJoinFunction<Row, Row, Row>() {{ public void processElement(Row r, Row a, Context ctx, Collector<Row> out) {{ out.collect({row}); }} }}, T{i}){set};",
+                keyed_side(l, &lkj),
+                keyed_side(r, &rkj),
+                ms(*lower),
+                ms(*upper)
+            ));
         }
     }
     Ok(())

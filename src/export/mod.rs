@@ -92,7 +92,12 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
                 SinkSpec::Discard => ("discard", None),
             };
             let fields: Vec<&str> = n.schema.fields.iter().map(|f| f.name.as_ref()).collect();
+            // Behind an operator with two inputs (join, co_map, union) the order in which
+            // Flink interleaves them depends on thread timing, so rows of one key may come in
+            // another order.
+            let ordered = !merges_upstream(s, n);
             out.push(serde_json::json!({"name": n.name, "kind": kind, "key_field": key, "fields": fields, "guarantee": guarantee.name(),
+                "ordered": ordered,
                 "transaction_timeout": matches!(guarantee, streamlab_engine::scenario::model::Guarantee::ExactlyOnce(t) if t.timeout.is_some()),
             }));
         }
@@ -106,6 +111,22 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
     let mut text = serde_json::to_string_pretty(&m).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Whether a node reads, directly or further up, an operator with more than one input.
+fn merges_upstream(s: &Scenario, n: &streamlab_engine::scenario::model::NodeDef) -> bool {
+    let mut todo: Vec<usize> = n.inputs.iter().map(|x| x.node).collect();
+    let mut seen = vec![false; s.nodes.len()];
+    while let Some(k) = todo.pop() {
+        if std::mem::replace(&mut seen[k], true) {
+            continue;
+        }
+        if s.nodes[k].inputs.len() > 1 {
+            return true;
+        }
+        todo.extend(s.nodes[k].inputs.iter().map(|x| x.node));
+    }
+    false
 }
 
 /// streamlab's chains, one JSON array per line: the operator names of the chain and its
