@@ -283,6 +283,24 @@ fn node(
             ));
         }
         NodeKind::Join(j) => join(s, i, j, &set, body, strings)?,
+        NodeKind::Process(p)
+            if matches!(
+                p.function,
+                streamlab_engine::scenario::model::ProcessFn::LongRideAlert { .. }
+            ) =>
+        {
+            let streamlab_engine::scenario::model::ProcessFn::LongRideAlert { is_start, timeout } =
+                p.function
+            else {
+                return Err("not a long ride alert".into());
+            };
+            let k = p.key.compiled.bind(strings);
+            let kj = expr::java(&k, &rows, strings);
+            let ks = keyed(s, i, &kj, type_info(k.ty));
+            body.push(format!(
+                "DataStream<Row> v{i} = {ks}.process(new LongRideAlert({is_start}, {timeout}L), T{i}){set};"
+            ));
+        }
         NodeKind::Process(p) => {
             return Err(match &p.function {
                 streamlab_engine::scenario::model::ProcessFn::Custom { name, .. } => format!(

@@ -7,7 +7,11 @@ use super::graph::Job;
 use streamlab_engine::scenario::model::Scenario;
 
 /// The support classes, written next to `Main.java`.
-const SUPPORT: [(&str, &str); 11] = [
+const SUPPORT: [(&str, &str); 12] = [
+    (
+        "LongRideAlert.java",
+        include_str!("java/LongRideAlert.java"),
+    ),
     (
         "SubtaskRowsSource.java",
         include_str!("java/SubtaskRowsSource.java"),
