@@ -15,6 +15,7 @@ mod project;
 mod sources;
 
 use std::path::Path;
+use streamlab_engine::flink::window::Assigner;
 use streamlab_engine::plan::Plan;
 use streamlab_engine::scenario::model::Scenario;
 
@@ -96,8 +97,10 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
             // Flink interleaves them depends on thread timing, so rows of one key may come in
             // another order.
             let ordered = !merges_upstream(s, n);
+            let key_column = key_column(s, n.inputs[0].node);
             out.push(serde_json::json!({"name": n.name, "kind": kind, "key_field": key, "fields": fields, "guarantee": guarantee.name(),
                 "ordered": ordered,
+                "key_column": key_column,
                 "transaction_timeout": matches!(guarantee, streamlab_engine::scenario::model::Guarantee::ExactlyOnce(t) if t.timeout.is_some()),
             }));
         }
@@ -106,11 +109,62 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
         "scenario": s.name,
         "sinks": out,
         "processing_time": job.processing_time,
-        "faults": s.fault_tolerance.faults.len() + usize::from(s.chaos.is_some()),
+        // faults that can fail tasks and make the job restart (a straggler or a network delay
+        // only slows it down)
+        "faults": s
+            .fault_tolerance
+            .faults
+            .iter()
+            .filter(|f| {
+                !matches!(
+                    f.kind,
+                    streamlab_engine::scenario::recovery::FaultKind::Straggler { .. }
+                        | streamlab_engine::scenario::recovery::FaultKind::NetworkDelay { .. }
+                )
+            })
+            .count()
+            + usize::from(s.chaos.is_some()),
     });
     let mut text = serde_json::to_string_pretty(&m).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Which column of a node's output holds the key its rows are partitioned by, when the node
+/// is keyed and that is known: a window's key column (or the key field inside an expression
+/// window's record), a rolling reduce's or process function's key, a late-data side output's
+/// key field. `None`: unknown (rows are compared without their per-key order).
+fn key_column(s: &Scenario, node: usize) -> Option<usize> {
+    use streamlab_engine::scenario::model::{NodeKind, WindowFn};
+    let n = &s.nodes[node];
+    match &n.kind {
+        NodeKind::Window(w) => {
+            let k = w.key.as_ref()?;
+            match (&w.function, k.compiled.as_field()) {
+                (WindowFn::Expr(_), Some(f)) => Some(
+                    f + if w.count.is_some() || w.assigner == Assigner::Global {
+                        0
+                    } else {
+                        2
+                    },
+                ),
+                _ => Some(0),
+            }
+        }
+        NodeKind::Reduce { key, function } => match function {
+            streamlab_engine::scenario::model::ReduceFn::Count => Some(0),
+            _ => key.compiled.as_field(),
+        },
+        NodeKind::Process(p) => match p.function {
+            streamlab_engine::scenario::model::ProcessFn::LongRideAlert { .. } => Some(0),
+            _ => None,
+        },
+        NodeKind::SideOutput { of } => match &s.nodes[*of].kind {
+            NodeKind::Window(w) => w.key.as_ref()?.compiled.as_field(),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Whether a node reads, directly or further up, an operator with more than one input.
