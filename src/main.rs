@@ -125,6 +125,10 @@ enum Command {
         /// The Flink version of the project.
         #[arg(long, default_value = "2.3", value_parser = clap::builder::PossibleValuesParser::new(export::FLINK_VERSIONS))]
         flink: String,
+        /// Inject the scenario's first failure into the job: a map after the first source
+        /// throws once, at the record its subtask 0 reads when the failure happens.
+        #[arg(long)]
+        inject_failure: bool,
     },
     /// Check a scenario file and list every error with its position.
     Validate {
@@ -276,12 +280,17 @@ enum Command {
 }
 
 /// `streamlab export`: loads and plans the scenario, writes the project or prints why not.
-fn export_command(file: &std::path::Path, out: &std::path::Path, flink: &str) -> u8 {
+fn export_command(
+    file: &std::path::Path,
+    out: &std::path::Path,
+    flink: &str,
+    inject_failure: bool,
+) -> u8 {
     let (s, p) = match commands::load_and_plan_quiet(file) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    match export::export(&s, &p, out, flink) {
+    match export::export(&s, &p, out, flink, inject_failure) {
         Ok(n) => {
             eprintln!("wrote {} files to {}", n, out.display());
             0
@@ -346,7 +355,12 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             commands::plan(&file, &submit.submit()?, dot.as_deref())
         }
         Command::Validate { file } => commands::validate(&file),
-        Command::Export { file, out, flink } => export_command(&file, &out, &flink),
+        Command::Export {
+            file,
+            out,
+            flink,
+            inject_failure,
+        } => export_command(&file, &out, &flink, inject_failure),
         Command::Crashpoints {
             file,
             checkpoint,

@@ -41,11 +41,17 @@ pub struct Job {
     /// in streamlab), so that the two need not agree: processing-time windows and triggers,
     /// periodic watermarks on the wall clock.
     pub processing_time: Vec<String>,
+    /// The injected failure: the source node after which a `FailOnce` map throws, and at
+    /// which record of its subtask 0.
+    pub fail_at: Option<(usize, u64)>,
 }
 
 /// Walks the scenario's nodes and writes the job, or every refusal.
-pub fn walk(s: &Scenario, plan: &Plan) -> Result<Job, Vec<Refusal>> {
-    let mut job = Job::default();
+pub fn walk(s: &Scenario, plan: &Plan, fail_at: Option<(usize, u64)>) -> Result<Job, Vec<Refusal>> {
+    let mut job = Job {
+        fail_at,
+        ..Job::default()
+    };
     let mut refusals = Vec::new();
     let mut strings = Interner::new();
     for (i, n) in s.nodes.iter().enumerate() {
@@ -236,13 +242,26 @@ fn node(
         }
         NodeKind::Sink(spec, guarantee) => {
             let set = settings(s, plan, i, true);
+            let two_phase =
+                guarantee.is_exactly_once() && s.fault_tolerance.checkpointing.is_some();
             let sink = match spec {
                 SinkSpec::Discard => "new DiscardingSink<>()".to_string(),
+                SinkSpec::Collect { .. } | SinkSpec::Upsert { .. } if two_phase => {
+                    format!(
+                        "new ExactlyOnceFileSink(outDir, {})",
+                        expr::string_lit(&n.name)
+                    )
+                }
                 SinkSpec::Collect { .. } | SinkSpec::Upsert { .. } => {
                     format!("new FileRowSink(outDir, {})", expr::string_lit(&n.name))
                 }
             };
-            if guarantee.is_exactly_once() {
+            if two_phase {
+                job.notes.push(format!(
+                    "sink `{}` is exactly-once: the export writes it by two-phase commit (ExactlyOnceFileSink), files committed when a checkpoint completes",
+                    n.name
+                ));
+            } else if guarantee.is_exactly_once() {
                 job.notes.push(format!(
                     "sink `{}` is exactly-once (two-phase commit) in the scenario; the exported file sink writes every row at once (at-least-once): a restart after a failure can repeat rows",
                     n.name

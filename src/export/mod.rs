@@ -38,6 +38,7 @@ pub fn project_files(
     s: &Scenario,
     plan: &Plan,
     flink: &str,
+    inject_failure: bool,
 ) -> Result<Vec<(String, String)>, ExportError> {
     let mut refusals = Vec::new();
     let whole = |why: &str| Refusal {
@@ -56,7 +57,20 @@ pub fn project_files(
     if !s.fault_tolerance.savepoints.is_empty() {
         refusals.push(whole("[[savepoint]] tables are not exported"));
     }
-    let job = match graph::walk(s, plan) {
+    let fail_at = if inject_failure {
+        match failure_record(s, plan) {
+            Some(f) => Some(f),
+            None => {
+                refusals.push(whole(
+                    "--inject-failure: the scenario has no failure (a killed subtask, TaskManager or JobManager, a network partition) on a job with a source",
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let job = match graph::walk(s, plan, fail_at) {
         Ok(j) => Some(j),
         Err(r) => {
             refusals.extend(r);
@@ -109,6 +123,7 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
         "scenario": s.name,
         "sinks": out,
         "processing_time": job.processing_time,
+        "failure_at": job.fail_at.map(|(n, at)| serde_json::json!({"source": s.nodes[n].name, "record": at})),
         // faults that can fail tasks and make the job restart (a straggler or a network delay
         // only slows it down)
         "faults": s
@@ -128,6 +143,42 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
     let mut text = serde_json::to_string_pretty(&m).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Where the injected failure goes: the first source, at the record its subtask 0 emits when
+/// the scenario's first failure happens — for a paced source at `t`, record
+/// `floor(t × rate / p)`; otherwise (an unpaced source, a failure tied to a checkpoint) the
+/// middle of the subtask's records.
+pub fn failure_record(s: &Scenario, plan: &Plan) -> Option<(usize, u64)> {
+    use streamlab_engine::scenario::model::NodeKind;
+    use streamlab_engine::scenario::recovery::{FaultKind, FaultTime};
+    let fault = s.fault_tolerance.faults.iter().find(|f| {
+        !matches!(
+            f.kind,
+            FaultKind::Straggler { .. } | FaultKind::NetworkDelay { .. }
+        )
+    })?;
+    let (i, spec) = s
+        .nodes
+        .iter()
+        .enumerate()
+        .find_map(|(i, n)| match &n.kind {
+            NodeKind::Source(spec) => Some((i, spec)),
+            _ => None,
+        })?;
+    let p = plan
+        .logical
+        .node_of(i)
+        .map_or(1, |x| plan.logical.graph[x].parallelism)
+        .max(1);
+    let per_subtask = spec.records().map_or(0, |r| r / u64::from(p));
+    let at = match (fault.at, spec.rate) {
+        (FaultTime::At(t), Some(rate)) => {
+            ((t.as_secs_f64() * rate / f64::from(p)) as u64).min(per_subtask.saturating_sub(1))
+        }
+        _ => per_subtask / 2,
+    };
+    Some((i, at))
 }
 
 /// Which column of a node's output holds the key its rows are partitioned by, when the node
@@ -201,8 +252,14 @@ pub fn chains(plan: &Plan) -> String {
 
 /// Writes the project into `out`; prints refusals and returns the exit status (0 written,
 /// 2 refused or not writable).
-pub fn export(s: &Scenario, plan: &Plan, out: &Path, flink: &str) -> Result<usize, ExportError> {
-    let files = project_files(s, plan, flink)?;
+pub fn export(
+    s: &Scenario,
+    plan: &Plan,
+    out: &Path,
+    flink: &str,
+    inject_failure: bool,
+) -> Result<usize, ExportError> {
+    let files = project_files(s, plan, flink, inject_failure)?;
     for (rel, content) in &files {
         let path = out.join(rel);
         if let Some(dir) = path.parent() {

@@ -7,7 +7,12 @@ use super::graph::Job;
 use streamlab_engine::scenario::model::Scenario;
 
 /// The support classes, written next to `Main.java`.
-const SUPPORT: [(&str, &str); 12] = [
+const SUPPORT: [(&str, &str); 14] = [
+    (
+        "ExactlyOnceFileSink.java",
+        include_str!("java/ExactlyOnceFileSink.java"),
+    ),
+    ("FailOnce.java", include_str!("java/FailOnce.java")),
     (
         "LongRideAlert.java",
         include_str!("java/LongRideAlert.java"),

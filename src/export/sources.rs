@@ -147,6 +147,14 @@ pub fn source(
             ));
         }
     }
+    if let Some((node, at)) = job.fail_at
+        && node == i
+    {
+        job.body.push(format!(
+            "v{i} = v{i}.map(new FailOnce({at}L)).returns(T{i}).name({}).setParallelism({parallelism});",
+            string_lit(&format!("{}.failure", n.name))
+        ));
+    }
     let assigner = match spec.timestamps {
         Timestamps::None => return Ok(()),
         Timestamps::Field(f) => format!(".withTimestampAssigner((r, t) -> X.l(r, {f}))"),
