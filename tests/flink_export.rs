@@ -55,10 +55,12 @@ fn flink_lib() -> Option<PathBuf> {
     None
 }
 
-const EXPORTABLE: [&str; 3] = [
+const EXPORTABLE: [&str; 5] = [
     "scenarios/late_data.toml",
     "scenarios/wordcount.toml",
     "scenarios/window_types.toml",
+    "scenarios/window_join.toml",
+    "scenarios/long_ride_alerts.toml",
 ];
 
 #[test]
@@ -171,8 +173,8 @@ fn operators_without_a_flink_equivalent_are_refused_by_name() {
             "ingestion-time timestamps come from processing time",
         ),
         (
-            "scenarios/window_join.toml",
-            "`same_window` (window_join): joins are not exported yet",
+            "scenarios/rescale_from_savepoint.toml",
+            "[rescale] (stop with a savepoint and resubmit with new parallelism) is not exported",
         ),
         (
             "scenarios/sql_tumbling.toml",
@@ -186,4 +188,57 @@ fn operators_without_a_flink_equivalent_are_refused_by_name() {
         assert!(err.contains(needle), "{sc}: missing {needle:?} in\n{err}");
         assert!(!out.exists(), "{sc}: a refused export writes nothing");
     }
+}
+
+#[test]
+fn an_injected_failure_throws_once_in_a_job_with_exactly_once_sinks() {
+    let out = scratch("inject");
+    let (code, err) = export("scenarios/exactly_once_vs_at_least_once.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    let main = std::fs::read_to_string(out.join("src/main/java/streamlab/Main.java")).unwrap();
+    assert!(
+        main.contains("new ExactlyOnceFileSink(outDir, \"committed\")"),
+        "{main}"
+    );
+    assert!(
+        !main.contains("FailOnce"),
+        "no failure unless asked:\n{main}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+
+    let o = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args([
+            "export",
+            "scenarios/exactly_once_vs_at_least_once.toml",
+            "--inject-failure",
+            "--out",
+        ])
+        .arg(&out)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let main = std::fs::read_to_string(out.join("src/main/java/streamlab/Main.java")).unwrap();
+    assert!(main.contains(".map(new FailOnce("), "{main}");
+    let manifest = std::fs::read_to_string(out.join("streamlab-export.json")).unwrap();
+    assert!(manifest.contains("\"failure_at\""), "{manifest}");
+    let _ = std::fs::remove_dir_all(&out);
+
+    let o = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args([
+            "export",
+            "scenarios/late_data.toml",
+            "--inject-failure",
+            "--out",
+        ])
+        .arg(&out)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--inject-failure: the scenario has no failure"),
+        "{err}"
+    );
 }
