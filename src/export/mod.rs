@@ -284,3 +284,46 @@ pub fn refusal_message(file: &str, refusals: &[Refusal]) -> String {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(file: &str) -> (Scenario, Plan) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let s = streamlab_engine::check::load_as(&path, &Default::default()).expect("scenario");
+        let p = streamlab_engine::plan::plan(&s).expect("plan");
+        (s, p)
+    }
+
+    #[test]
+    fn the_injected_failure_is_at_the_record_the_source_reads_when_the_scenario_fails() {
+        let (s, p) = load("scenarios/tm_crash_recovery.toml");
+        let (node, at) = failure_record(&s, &p).expect("the scenario kills a TaskManager");
+        assert_eq!(s.nodes[node].name, "readings");
+        assert!(at > 0, "{at}");
+        let (s, p) = load("scenarios/late_data.toml");
+        assert_eq!(failure_record(&s, &p), None);
+    }
+
+    #[test]
+    fn refused_operators_are_named_with_their_kind_and_reason() {
+        let (s, p) = load("scenarios/cep_login_failures.toml");
+        let Err(ExportError::Refused(r)) = project_files(&s, &p, "2.3", false) else {
+            panic!("a CEP pattern is refused");
+        };
+        let m = refusal_message("f.toml", &r);
+        assert!(
+            m.contains("`three_failures` (process): CEP patterns are not exported yet"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn the_chains_file_lists_streamlabs_job_vertices() {
+        let (_, p) = load("scenarios/late_data.toml");
+        let c = chains(&p);
+        assert!(c.contains("[[\"sales_5s\"],2]"), "{c}");
+        assert_eq!(c.lines().count(), p.execution.vertices.len());
+    }
+}
