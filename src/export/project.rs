@@ -38,6 +38,18 @@ const SUPPORT: [(&str, &str); 14] = [
 
 const JAVA_DIR: &str = "src/main/java/streamlab";
 
+/// The JDK 17 module flags a local Flink run needs (Flink's `env.java.opts.all`, in part).
+const JVM_OPENS: [&str; 8] = [
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/java.util=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/java.net=ALL-UNNAMED",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+];
+
 /// Every file of the project: (relative path, content).
 pub fn files(
     s: &Scenario,
@@ -208,12 +220,13 @@ fn pom(s: &Scenario, flink: &str) -> String {
 
 fn readme(s: &Scenario, job: &Job, flink: &str) -> String {
     let mut r = format!(
-        "# {name} — exported from streamlab\n\n{desc}\n\nA Flink {flink} DataStream job with the scenario's graph: `src/main/java/streamlab/Main.java`\n(the graph), the support classes next to it, and the scenario's rows in `data/`. Every operator\nhas the parallelism, max parallelism, chaining and slot-sharing group streamlab planned.\nSinks write one JSON array per row to `out/SINK/part-SUBTASK.jsonl`.\n\n## Run it\n\nOn a cluster (the data directory must be readable by the TaskManagers; give absolute paths):\n\n```\nmvn package\nflink run target/{artifact}-1.0.jar --data $PWD/data --out /tmp/{name}-out\n```\n\nLocally, on a MiniCluster in one JVM (the `provided` jars are on the compile classpath):\n\n```\nmvn compile exec:java -Dexec.args=\"--data data --out out\"\n```\n\nWithout Maven, against the jars of a Flink distribution (or of the `apache-flink` Python\npackage, `pyflink/lib`), with Java 17:\n\n```\njavac --release 17 -cp \"$FLINK_HOME/lib/*\" -d classes src/main/java/streamlab/*.java\njava --add-opens=java.base/java.util=ALL-UNNAMED -cp \"classes:$FLINK_HOME/lib/*\" streamlab.Main --data data --out out\n```\n\n`--plan` prints Flink's JobGraph vertices (its chains) instead of running the job.\n",
+        "# {name} — exported from streamlab\n\n{desc}\n\nA Flink {flink} DataStream job with the scenario's graph: `src/main/java/streamlab/Main.java`\n(the graph), the support classes next to it, and the scenario's rows in `data/`. Every operator\nhas the parallelism, max parallelism, chaining and slot-sharing group streamlab planned.\nSinks write one JSON array per row to `out/SINK/part-SUBTASK.jsonl`.\n\n## Run it\n\nOn a cluster (the data directory must be readable by the TaskManagers; give absolute paths):\n\n```\nmvn package\nflink run target/{artifact}-1.0.jar --data $PWD/data --out /tmp/{name}-out\n```\n\nLocally, on a MiniCluster in one JVM (the `provided` jars are on the compile classpath):\n\n```\nmvn compile exec:java -Dexec.args=\"--data data --out out\"\n```\n\nWithout Maven, against the jars of a Flink distribution (or of the `apache-flink` Python\npackage, `pyflink/lib`), with Java 17:\n\n```\njavac --release 17 -cp \"$FLINK_HOME/lib/*\" -d classes src/main/java/streamlab/*.java\nJAVA_OPTS=\"{opens}\"\njava $JAVA_OPTS -cp \"classes:$FLINK_HOME/lib/*\" streamlab.Main --data data --out out\n```\n\n(Flink's own JDK 17 module flags; with Maven, put them in `MAVEN_OPTS`.)\n\n`--plan` prints Flink's JobGraph vertices (its chains) instead of running the job.\n",
         name = s.name,
         desc = s.description,
         artifact = s
             .name
             .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-"),
+        opens = JVM_OPENS.join(" "),
     );
     if !job.notes.is_empty() {
         r.push_str("\n## Where the export differs from the scenario\n\n");
