@@ -326,7 +326,7 @@ fn node(
                     "`{name}` is a process function written in Rust: it has no Java equivalent to export"
                 ),
                 streamlab_engine::scenario::model::ProcessFn::Pattern(_) => {
-                    "CEP patterns are not exported yet".into()
+                    return pattern(s, i, p, &set, body, strings);
                 }
                 streamlab_engine::scenario::model::ProcessFn::LongRideAlert { .. } => {
                     "the long-ride-alert process function is not exported yet".into()
@@ -334,6 +334,99 @@ fn node(
             });
         }
     }
+    Ok(())
+}
+
+/// The field of a node's records that holds the source's event-time timestamp: the source's
+/// timestamp field, when every node between them keeps the records' fields as they are.
+fn timestamp_field(s: &Scenario, node: usize) -> Option<usize> {
+    let n = &s.nodes[node];
+    match &n.kind {
+        NodeKind::Source(spec) => match spec.timestamps {
+            streamlab_engine::scenario::model::Timestamps::Field(f) => Some(f),
+            _ => None,
+        },
+        NodeKind::KeyBy { .. } | NodeKind::Filter { .. } | NodeKind::Union => {
+            let up = n.inputs.first()?.node;
+            let f = timestamp_field(s, up)?;
+            let same = n.inputs.iter().all(|x| s.nodes[x.node].schema == n.schema);
+            same.then_some(f)
+        }
+        _ => None,
+    }
+}
+
+/// A CEP pattern (`CEP.pattern(keyed, Pattern…).process(…)`): the steps with their
+/// contiguity, `times` and `consecutive`, `within`, the after-match skip strategy; matches and
+/// timed-out partial matches as streamlab's summary rows (`CepSummary`).
+fn pattern(
+    s: &Scenario,
+    i: usize,
+    p: &streamlab_engine::scenario::model::ProcessSpec,
+    set: &str,
+    body: &mut Vec<String>,
+    strings: &mut Interner,
+) -> Result<(), String> {
+    use streamlab_engine::flink::cep::{Contiguity, SkipStrategy};
+    let streamlab_engine::scenario::model::ProcessFn::Pattern(spec) = &p.function else {
+        return Err("not a pattern".into());
+    };
+    let n = &s.nodes[i];
+    let input = n.inputs[0].node;
+    let cur = &s.nodes[input].schema;
+    let rows = Rows { cur, acc: None };
+    let ts = timestamp_field(s, input).ok_or(
+        "the pattern's records must carry their source's timestamp field unchanged (a summary row holds the events' timestamps)",
+    )?;
+    let skip = match spec.def.skip {
+        SkipStrategy::NoSkip => "AfterMatchSkipStrategy.noSkip()",
+        SkipStrategy::SkipPastLastEvent => "AfterMatchSkipStrategy.skipPastLastEvent()",
+    };
+    let mut pat = String::from("Pattern.<Row>");
+    for (k, step) in spec.def.steps.iter().enumerate() {
+        let cond = spec
+            .conditions
+            .get(k)
+            .ok_or("a pattern step without its condition")?;
+        let cj = expr::java(&cond.compiled.bind(strings), &rows, strings);
+        let name = expr::string_lit(&step.name);
+        if k == 0 {
+            pat.push_str(&format!("begin({name}, {skip})"));
+        } else {
+            let c = match step.contiguity {
+                Contiguity::Strict => "next",
+                Contiguity::Relaxed => "followedBy",
+            };
+            pat.push_str(&format!(".{c}({name})"));
+        }
+        pat.push_str(&format!(
+            ".where(new SimpleCondition<Row>() {{ public boolean filter(Row r) {{ return {cj}; }} }})"
+        ));
+        if step.times > 1 {
+            pat.push_str(&format!(".times({})", step.times));
+            if step.inner == Contiguity::Strict {
+                pat.push_str(".consecutive()");
+            }
+        }
+    }
+    if let Some(w) = spec.def.within {
+        pat.push_str(&format!(".within(Duration.ofMillis({w}))"));
+    }
+    let k = p.key.compiled.bind(strings);
+    let kj = expr::java(&k, &rows, strings);
+    let ks = keyed(s, i, &kj, type_info(k.ty));
+    let tag = if spec.timeouts_to_side {
+        body.push(format!(
+            "final OutputTag<Row> late{i} = new OutputTag<>({}, T{i});",
+            expr::string_lit(&format!("{}.timed_out", n.name))
+        ));
+        format!("late{i}")
+    } else {
+        "null".into()
+    };
+    body.push(format!(
+        "SingleOutputStreamOperator<Row> v{i} = CEP.pattern({ks}, {pat}).process(new CepSummary((KeySelector<Row, Object>) r -> {kj}, {ts}, {tag}), T{i}){set};"
+    ));
     Ok(())
 }
 

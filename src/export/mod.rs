@@ -308,13 +308,15 @@ mod tests {
 
     #[test]
     fn refused_operators_are_named_with_their_kind_and_reason() {
-        let (s, p) = load("scenarios/cep_login_failures.toml");
+        let (s, p) = load("scenarios/csv_ingestion_time.toml");
         let Err(ExportError::Refused(r)) = project_files(&s, &p, "2.3", false) else {
-            panic!("a CEP pattern is refused");
+            panic!("ingestion time is refused");
         };
         let m = refusal_message("f.toml", &r);
         assert!(
-            m.contains("`three_failures` (process): CEP patterns are not exported yet"),
+            m.contains(
+                "`by_arrival` (source): ingestion-time timestamps come from processing time"
+            ),
             "{m}"
         );
     }

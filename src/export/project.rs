@@ -7,7 +7,8 @@ use super::graph::Job;
 use streamlab_engine::scenario::model::Scenario;
 
 /// The support classes, written next to `Main.java`.
-const SUPPORT: [(&str, &str); 14] = [
+const SUPPORT: [(&str, &str); 15] = [
+    ("CepSummary.java", include_str!("java/CepSummary.java")),
     (
         "ExactlyOnceFileSink.java",
         include_str!("java/ExactlyOnceFileSink.java"),
@@ -84,6 +85,10 @@ fn main_java(s: &Scenario, job: &Job, conf: &[(String, String)]) -> String {
         "java.util.Map",
         "org.apache.flink.api.common.eventtime.WatermarkStrategy",
         "org.apache.flink.api.common.functions.JoinFunction",
+        "org.apache.flink.cep.CEP",
+        "org.apache.flink.cep.nfa.aftermatch.AfterMatchSkipStrategy",
+        "org.apache.flink.cep.pattern.Pattern",
+        "org.apache.flink.cep.pattern.conditions.SimpleCondition",
         "org.apache.flink.streaming.api.functions.co.CoMapFunction",
         "org.apache.flink.streaming.api.functions.co.ProcessJoinFunction",
         "org.apache.flink.api.common.typeinfo.TypeInformation",
@@ -173,6 +178,13 @@ fn pom(s: &Scenario, flink: &str) -> String {
     <dependency>
       <groupId>org.apache.flink</groupId>
       <artifactId>flink-streaming-java</artifactId>
+      <version>${{flink.version}}</version>
+      <scope>provided</scope>
+    </dependency>
+    <!-- CEP is not in Flink's lib/: for `flink run`, copy opt/flink-cep-*.jar into lib/. -->
+    <dependency>
+      <groupId>org.apache.flink</groupId>
+      <artifactId>flink-cep</artifactId>
       <version>${{flink.version}}</version>
       <scope>provided</scope>
     </dependency>
