@@ -173,10 +173,6 @@ fn operators_without_a_flink_equivalent_are_refused_by_name() {
             "scenarios/rescale_from_savepoint.toml",
             "[rescale] (stop with a savepoint and resubmit with new parallelism) is not exported",
         ),
-        (
-            "scenarios/sql_tumbling.toml",
-            "SQL queries ([[query]]) are not exported yet",
-        ),
     ] {
         let out = scratch("refused");
         let (code, err) = export(sc, &out);

@@ -46,9 +46,6 @@ pub fn project_files(
         kind: "scenario".into(),
         why: why.into(),
     };
-    if !s.sql.is_empty() {
-        refusals.push(whole("SQL queries ([[query]]) are not exported yet"));
-    }
     if plan.rescaled.is_some() {
         refusals.push(whole(
             "[rescale] (stop with a savepoint and resubmit with new parallelism) is not exported",
@@ -87,7 +84,17 @@ pub fn project_files(
             s.fault_tolerance.faults.len()
         ));
     }
+    if !s.sql.is_empty() {
+        let names: Vec<String> = s.sql.iter().map(|q| format!("`{}`", q.query)).collect();
+        job.notes.push(format!(
+            "SQL queries {} run as the DataStream operators streamlab translates them to (`streamlab plan` shows which), not as Flink SQL: `sql/QUERY.plan.txt` holds each query's plan",
+            names.join(", ")
+        ));
+    }
     let mut files = project::files(s, &job, &config::entries(s), flink);
+    for q in &s.sql {
+        files.push((format!("sql/{}.plan.txt", q.query), q.render()));
+    }
     files.push(("streamlab-chains.jsonl".into(), chains(plan)));
     files.push(("streamlab-export.json".into(), manifest(s, &job)));
     Ok(files)
@@ -112,9 +119,17 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
             // another order.
             let ordered = !merges_upstream(s, n);
             let key_column = key_column(s, n.inputs[0].node);
+            // a sink a SQL query made (INSERT INTO / a query's own result), not a [[sink]]
+            // table: `--set sinks.NAME…` cannot reach it
+            let from_sql = s.sql.iter().any(|q| {
+                q.nodes
+                    .iter()
+                    .any(|r| r.operators.iter().any(|o| *o == format!("sink {}", n.name)))
+            });
             out.push(serde_json::json!({"name": n.name, "kind": kind, "key_field": key, "fields": fields, "guarantee": guarantee.name(),
                 "ordered": ordered,
                 "key_column": key_column,
+                "from_sql": from_sql,
                 "transaction_timeout": matches!(guarantee, streamlab_engine::scenario::model::Guarantee::ExactlyOnce(t) if t.timeout.is_some()),
             }));
         }
