@@ -9,6 +9,7 @@ mod crashpoints;
 mod determinism;
 mod diff;
 mod explain;
+mod export;
 mod grade;
 mod run_progress;
 mod run_report;
@@ -126,6 +127,23 @@ enum Command {
         dot: Option<PathBuf>,
         #[command(flatten)]
         submit: SubmitArgs,
+    },
+    /// Write the scenario as an Apache Flink project: a Java DataStream job with the same
+    /// graph, its data, a pom.xml and a README (operators with no Flink equivalent are refused,
+    /// exit 2).
+    Export {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// The project directory to write.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The Flink version of the project.
+        #[arg(long, default_value = "2.3", value_parser = clap::builder::PossibleValuesParser::new(export::FLINK_VERSIONS))]
+        flink: String,
+        /// Inject the scenario's first failure into the job: a map after the first source
+        /// throws once, at the record its subtask 0 reads when the failure happens.
+        #[arg(long)]
+        inject_failure: bool,
     },
     /// Check a scenario file and list every error with its position.
     Validate {
@@ -276,6 +294,36 @@ enum Command {
     },
 }
 
+/// `streamlab export`: loads and plans the scenario, writes the project or prints why not.
+fn export_command(
+    file: &std::path::Path,
+    out: &std::path::Path,
+    flink: &str,
+    inject_failure: bool,
+) -> u8 {
+    let (s, p) = match commands::load_and_plan_quiet(file) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    match export::export(&s, &p, out, flink, inject_failure) {
+        Ok(n) => {
+            eprintln!("wrote {} files to {}", n, out.display());
+            0
+        }
+        Err(export::ExportError::Refused(r)) => {
+            eprint!(
+                "{}",
+                export::refusal_message(&file.display().to_string(), &r)
+            );
+            commands::EXIT_BAD_INPUT
+        }
+        Err(export::ExportError::Io(e)) => {
+            eprintln!("error: {e}");
+            commands::EXIT_BAD_INPUT
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(dispatch(cli.command).unwrap_or_else(|code| code))
@@ -327,6 +375,12 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             json,
             out: out.as_deref(),
         }),
+        Command::Export {
+            file,
+            out,
+            flink,
+            inject_failure,
+        } => export_command(&file, &out, &flink, inject_failure),
         Command::Crashpoints {
             file,
             checkpoint,

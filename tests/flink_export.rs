@@ -1,0 +1,237 @@
+//! `streamlab export`: scenarios become Flink projects whose Java compiles against Flink's
+//! jars, and what has no Flink equivalent is refused with a message naming the operator.
+//!
+//! The javac check needs Flink 2.3's jars — `$FLINK_HOME/lib`, or the `pyflink/lib` of the
+//! oracle that `tools/flink-diff/setup` installs (`$FLINK_ORACLE_HOME`, default
+//! `~/.cache/flink-oracle`) — and a JDK; without them it prints why and skips that part.
+//! Running the jobs and comparing their output with streamlab's is `tools/flink-diff`'s work.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "streamlab-export-test-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn export(scenario: &str, out: &Path) -> (Option<i32>, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["export", scenario, "--out"])
+        .arg(out)
+        .current_dir(root())
+        .output()
+        .expect("the streamlab binary runs");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!err.contains("panicked"), "must never panic:\n{err}");
+    (o.status.code(), err)
+}
+
+/// Flink's jars, if present.
+fn flink_lib() -> Option<PathBuf> {
+    if let Ok(h) = std::env::var("FLINK_HOME") {
+        let lib = PathBuf::from(h).join("lib");
+        if lib.join("flink-dist-2.3.0.jar").exists() {
+            return Some(lib);
+        }
+    }
+    let home = std::env::var("FLINK_ORACLE_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| PathBuf::from(h).join(".cache/flink-oracle")));
+    let venv = home.ok()?.join("venv/lib");
+    for e in std::fs::read_dir(venv).ok()?.flatten() {
+        let lib = e.path().join("site-packages/pyflink/lib");
+        if lib.join("flink-dist-2.3.0.jar").exists() {
+            return Some(lib);
+        }
+    }
+    None
+}
+
+const EXPORTABLE: [&str; 6] = [
+    "scenarios/cep_login_failures.toml",
+    "scenarios/late_data.toml",
+    "scenarios/wordcount.toml",
+    "scenarios/window_types.toml",
+    "scenarios/window_join.toml",
+    "scenarios/long_ride_alerts.toml",
+];
+
+#[test]
+fn exported_projects_hold_the_job_its_data_a_pom_and_a_readme() {
+    for sc in EXPORTABLE {
+        let out = scratch(Path::new(sc).file_stem().unwrap().to_str().unwrap());
+        let (code, err) = export(sc, &out);
+        assert_eq!(code, Some(0), "{sc}: {err}");
+        for f in [
+            "pom.xml",
+            "README.md",
+            "src/main/java/streamlab/Main.java",
+            "streamlab-chains.jsonl",
+            "streamlab-export.json",
+        ] {
+            assert!(out.join(f).exists(), "{sc}: no {f}");
+        }
+        let pom = std::fs::read_to_string(out.join("pom.xml")).unwrap();
+        assert!(
+            pom.contains("<flink.version>2.3.0</flink.version>"),
+            "{pom}"
+        );
+        assert!(pom.contains("<scope>provided</scope>"), "{pom}");
+        let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+        assert!(readme.contains("flink run"), "{readme}");
+        assert!(
+            std::fs::read_dir(out.join("data")).unwrap().count() > 0,
+            "{sc}: no data file"
+        );
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
+
+#[test]
+fn the_late_data_job_has_the_scenarios_window_watermarks_and_side_output() {
+    let out = scratch("late-data-main");
+    let (code, err) = export("scenarios/late_data.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    let main = std::fs::read_to_string(out.join("src/main/java/streamlab/Main.java")).unwrap();
+    for needle in [
+        "TumblingEventTimeWindows.of(Duration.ofMillis(5000), Duration.ofMillis(0))",
+        "new PerEventWatermarks(1000L)",
+        ".sideOutputLateData(late2)",
+        "new OutputTag<>(\"late_orders\"",
+        ".name(\"sales_5s\").uid(\"sales_5s\").setParallelism(2).setMaxParallelism(128)",
+        "new FileRowSink(outDir, \"late\")",
+    ] {
+        assert!(main.contains(needle), "missing {needle:?} in\n{main}");
+    }
+    let data = std::fs::read_to_string(out.join("data/orders.tsv")).unwrap();
+    assert!(data.contains("south\t20\t4400"), "{data}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn exported_java_compiles_against_flinks_jars() {
+    let Some(lib) = flink_lib() else {
+        println!("skipped: no Flink 2.3 jars (set FLINK_HOME or run tools/flink-diff/setup)");
+        return;
+    };
+    if Command::new("javac").arg("-version").output().is_err() {
+        println!("skipped: no javac on PATH (a JDK 17 is needed)");
+        return;
+    }
+    for sc in EXPORTABLE {
+        let out = scratch(&format!(
+            "javac-{}",
+            Path::new(sc).file_stem().unwrap().to_str().unwrap()
+        ));
+        let (code, err) = export(sc, &out);
+        assert_eq!(code, Some(0), "{sc}: {err}");
+        let dir = out.join("src/main/java/streamlab");
+        let mut srcs: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        srcs.sort();
+        let o = Command::new("javac")
+            .args(["--release", "17", "-nowarn", "-cp"])
+            .arg(format!("{}/*", lib.display()))
+            .arg("-d")
+            .arg(out.join("classes"))
+            .args(&srcs)
+            .output()
+            .expect("javac runs");
+        assert!(
+            o.status.success(),
+            "{sc}: javac failed:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(out.join("classes/streamlab/Main.class").exists());
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
+
+#[test]
+fn operators_without_a_flink_equivalent_are_refused_by_name() {
+    for (sc, needle) in [
+        (
+            "scenarios/canonical.toml",
+            "`events` (generator source): 10000000 generated records are too many to write out",
+        ),
+        (
+            "scenarios/csv_ingestion_time.toml",
+            "ingestion-time timestamps come from processing time",
+        ),
+        (
+            "scenarios/rescale_from_savepoint.toml",
+            "[rescale] (stop with a savepoint and resubmit with new parallelism) is not exported",
+        ),
+    ] {
+        let out = scratch("refused");
+        let (code, err) = export(sc, &out);
+        assert_eq!(code, Some(2), "{sc}: {err}");
+        assert!(err.contains("cannot be exported to Flink"), "{sc}: {err}");
+        assert!(err.contains(needle), "{sc}: missing {needle:?} in\n{err}");
+        assert!(!out.exists(), "{sc}: a refused export writes nothing");
+    }
+}
+
+#[test]
+fn an_injected_failure_throws_once_in_a_job_with_exactly_once_sinks() {
+    let out = scratch("inject");
+    let (code, err) = export("scenarios/exactly_once_vs_at_least_once.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    let main = std::fs::read_to_string(out.join("src/main/java/streamlab/Main.java")).unwrap();
+    assert!(
+        main.contains("new ExactlyOnceFileSink(outDir, \"committed\")"),
+        "{main}"
+    );
+    assert!(
+        !main.contains("FailOnce"),
+        "no failure unless asked:\n{main}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+
+    let o = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args([
+            "export",
+            "scenarios/exactly_once_vs_at_least_once.toml",
+            "--inject-failure",
+            "--out",
+        ])
+        .arg(&out)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let main = std::fs::read_to_string(out.join("src/main/java/streamlab/Main.java")).unwrap();
+    assert!(main.contains(".map(new FailOnce("), "{main}");
+    let manifest = std::fs::read_to_string(out.join("streamlab-export.json")).unwrap();
+    assert!(manifest.contains("\"failure_at\""), "{manifest}");
+    let _ = std::fs::remove_dir_all(&out);
+
+    let o = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args([
+            "export",
+            "scenarios/late_data.toml",
+            "--inject-failure",
+            "--out",
+        ])
+        .arg(&out)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--inject-failure: the scenario has no failure"),
+        "{err}"
+    );
+}
