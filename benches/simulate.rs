@@ -28,7 +28,6 @@ fn load(text: &str, name: &str) -> (Scenario, plan::Plan) {
     (s, p)
 }
 
-
 /// The word-count scenario, unpaced and with the text repeated `repeat` times.
 fn wordcount_text(repeat: u64) -> String {
     let text =
@@ -81,7 +80,6 @@ fn plain_word_count(lines: &[String], repeat: u64) -> HashMap<String, u64> {
     }
     counts
 }
-
 
 fn main() {
     let quick = std::env::var_os("STREAMLAB_BENCH_QUICK").is_some();

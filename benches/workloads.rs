@@ -109,7 +109,6 @@ impl Variant {
     }
 }
 
-
 /// The canonical job by hand: draw a key and a value per record from the same ChaCha8
 /// generator the simulated source uses (32 random bits each, Lemire's reduction), map,
 /// filter, sum per key in a vector — no simulation, no network, no time.
@@ -189,7 +188,6 @@ fn workloads() -> Vec<(&'static str, String, Variant)> {
     w.push(("expressions", "reduce as expr".into(), v));
     w
 }
-
 
 fn main() {
     let quick = std::env::var_os("STREAMLAB_BENCH_QUICK").is_some();

@@ -378,35 +378,85 @@ fn pattern(
     let ts = timestamp_field(s, input).ok_or(
         "the pattern's records must carry their source's timestamp field unchanged (a summary row holds the events' timestamps)",
     )?;
-    let skip = match spec.def.skip {
-        SkipStrategy::NoSkip => "AfterMatchSkipStrategy.noSkip()",
-        SkipStrategy::SkipPastLastEvent => "AfterMatchSkipStrategy.skipPastLastEvent()",
+    let step_name = |k: usize| {
+        spec.def
+            .steps
+            .get(k)
+            .map(|st| expr::string_lit(&st.name))
+            .ok_or("a skip strategy naming a step the pattern does not have")
     };
-    let mut pat = String::from("Pattern.<Row>");
-    for (k, step) in spec.def.steps.iter().enumerate() {
+    let skip = match spec.def.skip {
+        SkipStrategy::NoSkip => "AfterMatchSkipStrategy.noSkip()".to_string(),
+        SkipStrategy::SkipToNext => "AfterMatchSkipStrategy.skipToNext()".to_string(),
+        SkipStrategy::SkipPastLastEvent => "AfterMatchSkipStrategy.skipPastLastEvent()".to_string(),
+        SkipStrategy::SkipToFirst(k) => {
+            format!("AfterMatchSkipStrategy.skipToFirst({})", step_name(k)?)
+        }
+        SkipStrategy::SkipToLast(k) => {
+            format!("AfterMatchSkipStrategy.skipToLast({})", step_name(k)?)
+        }
+    };
+    let condition = |k: usize, strings: &mut Interner| -> Result<String, String> {
         let cond = spec
             .conditions
             .get(k)
             .ok_or("a pattern step without its condition")?;
         let cj = expr::java(&cond.compiled.bind(strings), &rows, strings);
+        Ok(format!(
+            "new SimpleCondition<Row>() {{ public boolean filter(Row r) {{ return {cj}; }} }}"
+        ))
+    };
+    let mut pat = String::from("Pattern.<Row>");
+    for (k, step) in spec.def.steps.iter().enumerate() {
         let name = expr::string_lit(&step.name);
         if k == 0 {
             pat.push_str(&format!("begin({name}, {skip})"));
         } else {
-            let c = match step.contiguity {
-                Contiguity::Strict => "next",
-                Contiguity::Relaxed => "followedBy",
+            let c = match (step.negated, step.contiguity) {
+                (false, Contiguity::Strict) => "next",
+                (false, Contiguity::Relaxed) => "followedBy",
+                (false, Contiguity::NonDeterministic) => "followedByAny",
+                (true, Contiguity::Strict) => "notNext",
+                (true, _) => "notFollowedBy",
             };
             pat.push_str(&format!(".{c}({name})"));
         }
-        pat.push_str(&format!(
-            ".where(new SimpleCondition<Row>() {{ public boolean filter(Row r) {{ return {cj}; }} }})"
-        ));
-        if step.times > 1 {
-            pat.push_str(&format!(".times({})", step.times));
-            if step.inner == Contiguity::Strict {
-                pat.push_str(".consecutive()");
+        pat.push_str(&format!(".where({})", condition(k, strings)?));
+        // Flink's builder calls: the quantifier, then its contiguity and options.
+        let looping = match step.max {
+            None if step.times <= 1 => {
+                pat.push_str(".oneOrMore()");
+                true
             }
+            None => {
+                pat.push_str(&format!(".timesOrMore({})", step.times));
+                true
+            }
+            Some(m) if m != step.times => {
+                pat.push_str(&format!(".times({}, {m})", step.times));
+                true
+            }
+            Some(_) if step.times > 1 => {
+                pat.push_str(&format!(".times({})", step.times));
+                true
+            }
+            Some(_) => false,
+        };
+        if looping {
+            match step.inner {
+                Contiguity::Strict => pat.push_str(".consecutive()"),
+                Contiguity::NonDeterministic => pat.push_str(".allowCombinations()"),
+                Contiguity::Relaxed => {}
+            }
+        }
+        if step.optional {
+            pat.push_str(".optional()");
+        }
+        if step.greedy {
+            pat.push_str(".greedy()");
+        }
+        if let Some(u) = step.until {
+            pat.push_str(&format!(".until({})", condition(u, strings)?));
         }
     }
     if let Some(w) = spec.def.within {
@@ -424,8 +474,18 @@ fn pattern(
     } else {
         "null".into()
     };
+    // Late events to a side output: `PatternStream.sideOutputLateData`, rows of the input.
+    let late = if spec.late_to_side {
+        body.push(format!(
+            "final OutputTag<Row> late{i} = new OutputTag<>({}, T{input});",
+            expr::string_lit(&format!("{}.late", n.name))
+        ));
+        format!(".sideOutputLateData(late{i})")
+    } else {
+        String::new()
+    };
     body.push(format!(
-        "SingleOutputStreamOperator<Row> v{i} = CEP.pattern({ks}, {pat}).process(new CepSummary((KeySelector<Row, Object>) r -> {kj}, {ts}, {tag}), T{i}){set};"
+        "SingleOutputStreamOperator<Row> v{i} = CEP.pattern({ks}, {pat}){late}.process(new CepSummary((KeySelector<Row, Object>) r -> {kj}, {ts}, {tag}), T{i}){set};"
     ));
     Ok(())
 }
