@@ -157,7 +157,7 @@ fn window_join(
     };
     let r = w.get_ref();
     let wkind = r.kind.get_ref().as_str();
-    if matches!(wkind, "global" | "count") {
+    if matches!(wkind, "global" | "count" | "cumulate") {
         ck.error(
             Some(r.kind.span()),
             format!("a window join takes tumbling, sliding or session windows, not `{wkind}`"),

@@ -344,24 +344,71 @@ struct Tvf {
     table: String,
     table_span: Span,
     time_col: String,
-    size_ms: i64,
-    slide_ms: Option<i64>,
+    shape: TvfShape,
+}
+
+/// The windows a window TVF makes, in milliseconds.
+enum TvfShape {
+    /// `TUMBLE(…, size)`.
+    Tumble { size: i64 },
+    /// `HOP(…, slide, size)`.
+    Hop { slide: i64, size: i64 },
+    /// `CUMULATE(…, step, size)`.
+    Cumulate { step: i64, size: i64 },
+    /// `SESSION(TABLE t [PARTITION BY k], …, gap)`: the partition key columns and the gap.
+    Session { partition: Vec<String>, gap: i64 },
 }
 
 impl Tvf {
     fn describe(&self) -> String {
-        match self.slide_ms {
-            None => format!(
-                "TUMBLE(time_col=[{}], size=[{}])",
-                self.time_col,
-                ms(self.size_ms)
+        let t = &self.time_col;
+        match &self.shape {
+            TvfShape::Tumble { size } => format!("TUMBLE(time_col=[{t}], size=[{}])", ms(*size)),
+            TvfShape::Hop { slide, size } => format!(
+                "HOP(time_col=[{t}], size=[{}], slide=[{}])",
+                ms(*size),
+                ms(*slide)
             ),
-            Some(sl) => format!(
-                "HOP(time_col=[{}], size=[{}], slide=[{}])",
-                self.time_col,
-                ms(self.size_ms),
-                ms(sl)
+            TvfShape::Cumulate { step, size } => format!(
+                "CUMULATE(time_col=[{t}], max_size=[{}], step=[{}])",
+                ms(*size),
+                ms(*step)
             ),
+            TvfShape::Session { partition, gap } => format!(
+                "SESSION(time_col=[{t}], gap=[{}]{})",
+                ms(*gap),
+                if partition.is_empty() {
+                    String::new()
+                } else {
+                    format!(", partition keys=[{}]", partition.join(", "))
+                }
+            ),
+        }
+    }
+
+    /// The `window = { … }` table of the window operator that runs it.
+    fn raw_window(&self, span: &Range<usize>) -> RawWindow {
+        let dur = |v: i64| {
+            Some(TSpanned::new(
+                span.clone(),
+                toml::Value::String(format!("{v} ms")),
+            ))
+        };
+        let (kind, size, slide, gap) = match &self.shape {
+            TvfShape::Tumble { size } => ("tumbling", dur(*size), None, None),
+            TvfShape::Hop { slide, size } => ("sliding", dur(*size), dur(*slide), None),
+            TvfShape::Cumulate { step, size } => ("cumulate", dur(*size), dur(*step), None),
+            TvfShape::Session { gap, .. } => {
+                ("session", None, None, Some(s(span, format!("{gap} ms"))))
+            }
+        };
+        RawWindow {
+            kind: s(span, kind),
+            size,
+            slide,
+            offset: None,
+            gap,
+            gap_expr: None,
         }
     }
 }
@@ -383,6 +430,8 @@ struct Builder<'a> {
     span: Range<usize>,
     operators: Vec<RawOperator>,
     last: String,
+    /// The partition keys of a `SESSION` TVF's `PARTITION BY`.
+    partition: Vec<String>,
 }
 
 impl Builder<'_> {
@@ -401,7 +450,7 @@ fn query(ck: &mut Checker, raw: &RawScenario, q: &RawQuery) -> Option<Lowered> {
     let text = Text::of(ck, &q.sql);
     // Flink writes a window TVF's table argument as `TABLE t`, which sqlparser does not read:
     // blank the keyword out (same length, so positions stay).
-    let blanked = blank_table_args(text.sql);
+    let (blanked, partition) = blank_table_args(text.sql);
     let stmts = match Parser::parse_sql(&GenericDialect {}, &blanked) {
         Ok(s) => s,
         Err(e) => {
@@ -477,6 +526,7 @@ fn query(ck: &mut Checker, raw: &RawScenario, q: &RawQuery) -> Option<Lowered> {
         span: q.sql.span(),
         operators: Vec::new(),
         last: String::new(),
+        partition,
     };
     let mut plan = select(ck, raw, &mut b, query)?;
     let sink_span = q.name.span();
@@ -513,9 +563,12 @@ fn query(ck: &mut Checker, raw: &RawScenario, q: &RawQuery) -> Option<Lowered> {
     })
 }
 
-/// `TUMBLE(TABLE t, …` → `TUMBLE(      t, …`.
-fn blank_table_args(sql: &str) -> String {
+/// `TUMBLE(TABLE t, …` → `TUMBLE(      t, …`; and Flink 2's `SESSION(TABLE t PARTITION BY
+/// k, …` → `SESSION(      t               , …` with the partition keys (`k`, or `(k1, k2)`)
+/// given back. Same length, so positions stay.
+fn blank_table_args(sql: &str) -> (String, Vec<String>) {
     let mut out = sql.to_string();
+    let mut partition = Vec::new();
     let upper = sql.to_ascii_uppercase();
     for f in ["TUMBLE", "HOP", "CUMULATE", "SESSION"] {
         let mut from = 0;
@@ -531,12 +584,56 @@ fn blank_table_args(sql: &str) -> String {
                     && upper[at + 5..].starts_with(|c: char| c.is_whitespace())
                 {
                     out.replace_range(at..at + 5, "     ");
+                    if f == "SESSION"
+                        && let Some((range, keys)) = partition_by(&upper, sql, at + 5)
+                    {
+                        out.replace_range(range.clone(), &" ".repeat(range.len()));
+                        partition = keys;
+                    }
                 }
             }
             from = after;
         }
     }
-    out
+    (out, partition)
+}
+
+/// After `TABLE` at `at`: ` t PARTITION BY k` or ` t PARTITION BY (k1, k2)` — the range of
+/// `PARTITION BY …` and the key columns.
+fn partition_by(upper: &str, sql: &str, at: usize) -> Option<(Range<usize>, Vec<String>)> {
+    let rest = &upper[at..];
+    let name_start = at + (rest.len() - rest.trim_start().len());
+    let name_len = upper[name_start..]
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(upper.len() - name_start);
+    let after_name = name_start + name_len;
+    let tail = &upper[after_name..];
+    let p = after_name + (tail.len() - tail.trim_start().len());
+    if !upper[p..].starts_with("PARTITION") {
+        return None;
+    }
+    let by = p + "PARTITION".len();
+    let t = &upper[by..];
+    let b = by + (t.len() - t.trim_start().len());
+    if !upper[b..].starts_with("BY") {
+        return None;
+    }
+    let k = b + 2;
+    let t = &upper[k..];
+    let k = k + (t.len() - t.trim_start().len());
+    let (end, list) = if upper[k..].starts_with('(') {
+        let close = k + upper[k..].find(')')?;
+        (close + 1, &sql[k + 1..close])
+    } else {
+        let end = k + upper[k..].find([',', ')']).unwrap_or(upper.len() - k);
+        (end, &sql[k..end])
+    };
+    let keys: Vec<String> = list
+        .split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect();
+    Some((p..end, keys))
 }
 
 /// The SELECT: its operators pushed onto `b`, its plan bottom-up reversed (top-down).
@@ -701,30 +798,28 @@ fn window_tvf(ck: &mut Checker, b: &Builder<'_>, expr: &Expr) -> Option<Tvf> {
         return None;
     };
     let name = f.name.to_string().to_ascii_uppercase();
-    let arity = match name.as_str() {
-        "TUMBLE" => 3,
-        "HOP" => 4,
-        "CUMULATE" | "SESSION" => {
-            ck.error(
-                Some(b.t.at(f.name.span())),
-                format!("not supported yet: the {name} window TVF"),
-                "TUMBLE and HOP are",
-            );
-            return None;
-        }
+    let (arity, usage) = match name.as_str() {
+        "TUMBLE" => (3, "TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '5' SECOND)"),
+        "HOP" => (
+            4,
+            "HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND) — slide, then size",
+        ),
+        "CUMULATE" => (
+            4,
+            "CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND) — step, then max size",
+        ),
+        "SESSION" => (
+            3,
+            "SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), INTERVAL '5' SECOND) — the gap",
+        ),
         _ => {
             ck.error(
                 Some(b.t.at(f.name.span())),
                 format!("unknown table function `{}`", f.name),
-                "expected TUMBLE or HOP",
+                "expected TUMBLE, HOP, CUMULATE or SESSION",
             );
             return None;
         }
-    };
-    let usage = if arity == 3 {
-        "TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '5' SECOND)"
-    } else {
-        "HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND) — slide, then size"
     };
     let args: Vec<&Expr> = match &f.args {
         FunctionArguments::List(l) => l
@@ -797,17 +892,37 @@ fn window_tvf(ck: &mut Checker, b: &Builder<'_>, expr: &Expr) -> Option<Tvf> {
             }
         }
     }
-    let (size_ms, slide_ms) = match durations.as_slice() {
-        [size] => (*size, None),
-        [slide, size] => (*size, Some(*slide)),
+    let shape = match (name.as_str(), durations.as_slice()) {
+        ("TUMBLE", [size]) => TvfShape::Tumble { size: *size },
+        ("HOP", [slide, size]) => TvfShape::Hop {
+            slide: *slide,
+            size: *size,
+        },
+        ("CUMULATE", [step, size]) => {
+            if size % step != 0 {
+                ck.error(
+                    Some(b.t.at(f.span())),
+                    format!("CUMULATE table function based aggregate requires maxSize must be an integral multiple of step, but got maxSize {size} ms and step {step} ms"),
+                    format!("expected {usage}"),
+                );
+                return None;
+            }
+            TvfShape::Cumulate {
+                step: *step,
+                size: *size,
+            }
+        }
+        ("SESSION", [gap]) => TvfShape::Session {
+            partition: b.partition.clone(),
+            gap: *gap,
+        },
         _ => return None,
     };
     Some(Tvf {
         table: table.value.clone(),
         table_span: table.span,
         time_col,
-        size_ms,
-        slide_ms,
+        shape,
     })
 }
 
@@ -973,6 +1088,25 @@ fn window_aggregate(
         return None;
     }
     let key = keys.first().map(|k| k.0.clone());
+    if let TvfShape::Session { partition, .. } = &tvf.shape
+        && !partition.is_empty()
+        && partition.as_slice()
+            != keys
+                .iter()
+                .map(|k| k.0.clone())
+                .collect::<Vec<_>>()
+                .as_slice()
+    {
+        ck.error(
+            Some(b.t.at(sel.span())),
+            format!(
+                "not supported yet: a SESSION window partitioned by {} grouped by other columns",
+                partition.join(", ")
+            ),
+            "group by window_start, window_end and the PARTITION BY columns",
+        );
+        return None;
+    }
     let (aggs, out) = select_items(ck, b, sel, key.as_ref(), true)?;
     if aggs.is_empty() {
         ck.error(
@@ -1039,26 +1173,8 @@ fn window_aggregate(
         };
         fold.insert(f, s(&span, rule));
     }
-    let (kind, slide) = match tvf.slide_ms {
-        None => ("tumbling", None),
-        Some(sl) => ("sliding", Some(sl)),
-    };
     let op = b.push("window", "window");
-    op.window = Some(TSpanned::new(
-        span.clone(),
-        RawWindow {
-            kind: s(&span, kind),
-            size: Some(TSpanned::new(
-                span.clone(),
-                toml::Value::String(format!("{} ms", tvf.size_ms)),
-            )),
-            slide: slide
-                .map(|sl| TSpanned::new(span.clone(), toml::Value::String(format!("{sl} ms")))),
-            offset: None,
-            gap: None,
-            gap_expr: None,
-        },
-    ));
+    op.window = Some(TSpanned::new(span.clone(), tvf.raw_window(&span)));
     op.function = Some(s(&span, "expr"));
     op.select = Some(TSpanned::new(span.clone(), fold));
     agg_ops.push(format!("window {}", b.last));
@@ -1482,6 +1598,53 @@ mod tests {
         }
     }
 
+    /// The assigner of a query's window operator.
+    fn assigner(sql: &str) -> crate::flink::window::Assigner {
+        let s = parsed(&query(sql)).unwrap_or_else(|e| panic!("{e}"));
+        s.nodes
+            .iter()
+            .find_map(|n| match &n.kind {
+                NodeKind::Window(w) => Some(w.assigner.clone()),
+                _ => None,
+            })
+            .expect("a window operator")
+    }
+
+    #[test]
+    fn cumulate_and_session_run_on_their_window_assigners() {
+        use crate::flink::window::Assigner;
+        assert_eq!(
+            assigner(
+                "SELECT window_start, window_end, k, SUM(n) AS s FROM TABLE(CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND)) GROUP BY window_start, window_end, k"
+            ),
+            Assigner::Cumulative {
+                size: 3_000,
+                step: 1_000,
+                offset: 0
+            }
+        );
+        let session = "SELECT window_start, window_end, k, COUNT(*) AS c FROM TABLE(SESSION(TABLE clicks PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY window_start, window_end, k";
+        assert_eq!(
+            assigner(session),
+            Assigner::Session {
+                gap: 2_000,
+                dynamic: false
+            }
+        );
+        let plan = parsed(&query(session)).unwrap().sql[0].render();
+        assert!(
+            plan.contains("SESSION(time_col=[ts], gap=[2 s], partition keys=[k])"),
+            "{plan}"
+        );
+        let e = errors(&query(
+            "SELECT window_start, window_end, n, COUNT(*) AS c FROM TABLE(SESSION(TABLE clicks PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY window_start, window_end, n",
+        ));
+        assert!(
+            e.contains("a SESSION window partitioned by k grouped by other columns"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn the_ddl_watermark_is_flink_sqls_bound_on_the_source() {
         let s = parsed(&query("SELECT * FROM clicks")).unwrap();
@@ -1561,8 +1724,8 @@ mod tests {
                 "t.toml:10:18",
             ),
             (
-                "SELECT window_start, window_end, COUNT(*) AS c FROM TABLE(CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND)) GROUP BY window_start, window_end",
-                "not supported yet: the CUMULATE window TVF",
+                "SELECT window_start, window_end, COUNT(*) AS c FROM TABLE(CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '3' SECOND)) GROUP BY window_start, window_end",
+                "requires maxSize must be an integral multiple of step",
                 "t.toml:10:66",
             ),
             (
@@ -1636,11 +1799,22 @@ mod tests {
     #[test]
     fn the_table_keyword_of_a_tvf_is_blanked_in_place() {
         let s = "FROM TABLE(TUMBLE( TABLE t, DESCRIPTOR(ts))) JOIN TABLE x";
-        let b = blank_table_args(s);
+        let (b, _) = blank_table_args(s);
         assert_eq!(
             b,
             "FROM TABLE(TUMBLE(       t, DESCRIPTOR(ts))) JOIN TABLE x"
         );
         assert_eq!(b.len(), s.len());
+        let s = "TABLE(SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), g))";
+        let (b, keys) = blank_table_args(s);
+        assert_eq!(
+            b,
+            "TABLE(SESSION(      t               , DESCRIPTOR(ts), g))"
+        );
+        assert_eq!(keys, vec!["k".to_string()]);
+        let s = "SESSION(TABLE t PARTITION BY (a, b), DESCRIPTOR(ts), g)";
+        let (b, keys) = blank_table_args(s);
+        assert_eq!(b.len(), s.len());
+        assert_eq!(keys, vec!["a".to_string(), "b".to_string()]);
     }
 }

@@ -224,6 +224,16 @@ fn assigner_text(a: &crate::flink::window::Assigner) -> String {
             dynamic: false,
         } => format!("session window, gap {}", ms(*gap)),
         Assigner::Session { .. } => "session window, dynamic gap".into(),
+        Assigner::Cumulative {
+            size,
+            step,
+            offset: o,
+        } => format!(
+            "cumulating window up to {} every {}{}",
+            ms(*size),
+            ms(*step),
+            offset(*o)
+        ),
         Assigner::Global => "global window".into(),
     }
 }
