@@ -1,5 +1,6 @@
 //! Two-input operators: `co_map` (`connect(…).map(CoMapFunction)`), `window_join` and
-//! `interval_join` (joins of two keyed streams whose keys have one type).
+//! `interval_join` (joins of two keyed streams whose keys have one type), and `join`, a
+//! regular inner equi-join (Flink SQL's `Join`: every record of both sides kept forever).
 
 use super::assigner::shape;
 use super::checker::{Checker, NodeCheck, Upstream};
@@ -102,6 +103,8 @@ pub fn check_join(ck: &mut Checker, o: &RawOperator, up: &Upstream<'_>) -> Optio
     }
     let (join, gap) = if kind == "window_join" {
         window_join(ck, o, left, right)?
+    } else if kind == "join" {
+        (JoinKind::Regular, None)
     } else {
         (interval(ck, o)?, None)
     };

@@ -130,6 +130,10 @@ fn join_text(j: &crate::scenario::JoinSpec) -> String {
             j.right_key.text,
             assigner_text(a)
         ),
+        crate::scenario::JoinKind::Regular => format!(
+            "regular inner join on {} = {}, both sides kept forever",
+            j.left_key.text, j.right_key.text
+        ),
         crate::scenario::JoinKind::Interval { lower, upper } => {
             format!(
                 "interval join on {} = {}, right.ts in left.ts + [{}, {}]",
