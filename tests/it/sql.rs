@@ -210,10 +210,15 @@ sql = \"SELECT word, COUNT(*) AS n FROM words GROUP BY word\"
     assert_eq!(
         by_operators,
         (
-            vec![(1, true, false, false), (2, false, true, true)],
-            vec![(0, 1, "Hash".to_string())]
+            vec![
+                (1, true, false, false),
+                (2, false, false, false),
+                (2, false, true, true)
+            ],
+            vec![(0, 1, "Rebalance".to_string()), (1, 2, "Hash".to_string())]
         ),
-        "a source task, a HASH exchange by word, a keyed task counting into the sink"
+        "the source task (parallelism 1), a REBALANCE exchange to the stateless task that adds \
+         the ones (parallelism 2), a HASH exchange by word to the keyed task counting into the sink"
     );
     assert_eq!(
         shape(&parse(&sql)),
