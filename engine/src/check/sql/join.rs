@@ -185,9 +185,7 @@ pub(super) fn join(
                 return None;
             }
         };
-        let Some(text) = qualify(ck, b, &sides, e) else {
-            return None;
-        };
+        let text = qualify(ck, b, &sides, e)?;
         // Flink names a second column of the same name `name0`.
         let mut out = name.clone();
         let mut n = 0;
@@ -394,7 +392,7 @@ fn qualify(ck: &mut Checker, b: &Builder<'_>, sides: &[Side], e: &Expr) -> Optio
             );
             None
         }
-        Expr::CompoundIdentifier(p) => {
+        Expr::CompoundIdentifier(_) => {
             ck.error(
                 Some(b.t.at(e.span())),
                 format!("unknown column `{}`", e),
@@ -407,7 +405,6 @@ fn qualify(ck: &mut Checker, b: &Builder<'_>, sides: &[Side], e: &Expr) -> Optio
                         .join(" and ")
                 ),
             );
-            let _ = p;
             None
         }
         Expr::BinaryOp { left, op, right } => Some(format!(
