@@ -1365,6 +1365,40 @@ mod tests {
     }
 
     #[test]
+    fn joins_become_a_key_by_per_side_and_a_join() {
+        let text = query(
+            "SELECT a.k, b.n AS m FROM clicks a JOIN clicks b ON a.k = b.k AND a.ts BETWEEN b.ts - INTERVAL '1' SECOND AND b.ts",
+        );
+        assert_eq!(
+            nodes(&text),
+            "clicks source (k: string, n: int, ts: int)\n\
+             q.left key_by (k: string, n: int, ts: int)\n\
+             q.right key_by (k: string, n: int, ts: int)\n\
+             q.join other (k: string, m: int)\n\
+             q sink (k: string, m: int)"
+        );
+        let s = parsed(&text).unwrap();
+        match &s.nodes[3].kind {
+            // a.ts in [b.ts - 1 s, b.ts] ⇔ b.ts in [a.ts, a.ts + 1 s]
+            NodeKind::Join(j) => assert_eq!(
+                j.kind,
+                crate::scenario::JoinKind::Interval {
+                    lower: 0,
+                    upper: 1_000
+                }
+            ),
+            _ => panic!("not a join"),
+        }
+        let s = parsed(&query(
+            "SELECT a.k FROM clicks a JOIN clicks b ON a.k = b.k",
+        ))
+        .unwrap();
+        assert!(
+            matches!(&s.nodes[3].kind, NodeKind::Join(j) if j.kind == crate::scenario::JoinKind::Regular)
+        );
+    }
+
+    #[test]
     fn a_hop_is_a_sliding_window() {
         let text = query(
             "SELECT window_start, window_end, MAX(n) AS top FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '3' SECOND)) GROUP BY window_start, window_end",
@@ -1398,8 +1432,8 @@ mod tests {
                 "t.toml:10:56",
             ),
             (
-                "SELECT a.k FROM clicks a JOIN clicks b ON a.k = b.k",
-                "not supported yet: joins",
+                "SELECT a.k FROM clicks a LEFT JOIN clicks b ON a.k = b.k",
+                "not supported yet: outer, cross and other joins",
                 "t.toml:10:",
             ),
             (
