@@ -9,22 +9,21 @@
 //!   millisecond shorter: the same watermark.)
 //! - `[[query]] sql = "SELECT … FROM t WHERE …"` → a `filter` (WHERE) and a `map` (the
 //!   projection), Flink's `Calc`.
-//! - `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '5' SECOND))` (or `HOP(…, slide,
-//!   size)`) with `GROUP BY window_start, window_end[, key]` and `COUNT`, `SUM`, `MIN`, `MAX`
-//!   → Flink's `WindowAggregate`: a `map` computing each aggregate's input, a `key_by`, a
-//!   `window` whose reduce function folds every aggregate at once, and a `map` putting the
-//!   columns in the SELECT's order.
+//! - `FROM TABLE(TUMBLE | HOP | CUMULATE | SESSION(…))` with `GROUP BY window_start,
+//!   window_end[, keys]` → Flink's `WindowAggregate` ([`aggregate`]): a `map` computing each
+//!   aggregate's input, a `key_by`, a `window` whose reduce function folds every aggregate at
+//!   once, a `map` putting the columns in the SELECT's order, a `filter` for HAVING.
+//! - `GROUP BY keys` without a window → Flink's `GroupAggregate` ([`aggregate`]), an
+//!   updating result: the sink gets Flink's changelog row kinds (`+I`, `-U`, `+U`, and `-D`
+//!   over a subquery's changelog) in a first column `op`; a sink with `append_only = true`
+//!   refuses it with Flink's message.
+//! - `FROM a JOIN b ON …` → Flink's `Join` or `IntervalJoin` ([`join`]).
 //!
-//! - `GROUP BY key` without a window → Flink's `GroupAggregate`, an updating result: the sink
-//!   gets Flink's changelog row kinds (`+I`, `-U`, `+U`) in a first column `op`; a sink with
-//!   `append_only = true` refuses it with Flink's message.
+//! Everything else (`OVER`, `ORDER BY`, outer joins, …) is refused with "not supported yet:
+//! …" at its place in the file.
 //!
-//! Everything else (joins, `OVER`, `HAVING`, `ORDER BY`, …) is refused with "not supported
-//! yet: …" at its place in the file.
-//!
-//! Over 800 lines (about 450 of them tests): the whole lowering of a query — table, `Calc`,
-//! window and group aggregates — reads as one translation; it is due to be split into one
-//! module per plan node (table, calc, window aggregate, group aggregate) as it grows.
+//! This file holds the query's frame — the table, the statement, the SELECT, the window TVFs,
+//! `Calc` — and about 500 lines of tests; aggregations and joins have modules of their own.
 
 mod aggregate;
 mod join;
