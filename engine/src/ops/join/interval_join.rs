@@ -84,7 +84,7 @@ impl IntervalJoinOp {
             let meta = view.meta[i];
             let ts = meta.ts;
             if self.regular {
-                self.join_regular(input, row, meta, i as u32, out, ev);
+                self.pair_and_buffer(input, row, meta, i as u32, ..=EventTime::MAX, out, ev);
                 continue;
             }
             if ts == EventTime::MIN {
@@ -95,51 +95,8 @@ impl IntervalJoinOp {
                 self.late_dropped += 1;
                 continue;
             }
-            let key = self.pairing.key(input, row, ev);
-            let side = self.buffers[input]
-                .entry(key)
-                .or_default()
-                .entry(ts)
-                .or_default();
-            side.values.extend_from_slice(row);
-            side.meta.push(meta);
-            // Matches in the other buffer, in timestamp order.
-            let other = 1 - input;
-            let arity = if other == 0 {
-                self.pairing.left_arity
-            } else {
-                self.pairing.right_arity
-            }
-            .max(1);
-            if let Some(buf) = self.buffers[other].get(&key) {
-                let lo = ts.plus_millis(rel_lower);
-                let hi = ts.plus_millis(rel_upper);
-                let matches: Vec<(Vec<Value>, RecMeta)> = buf
-                    .range(lo..=hi)
-                    .flat_map(|(_, s)| {
-                        s.values
-                            .chunks_exact(arity)
-                            .zip(&s.meta)
-                            .map(|(r, m)| (r.to_vec(), *m))
-                    })
-                    .collect();
-                for (orow, om) in matches {
-                    let meta = RecMeta {
-                        ts: ts.max(om.ts),
-                        born: meta.born.max(om.born),
-                    };
-                    let parent = i as u32;
-                    let before = out.len();
-                    if input == 0 {
-                        self.pairing.emit(row, &orow, meta, out, ev);
-                    } else {
-                        self.pairing.emit(&orow, row, meta, out, ev);
-                    }
-                    // emit() numbers outputs as their own parents; these come from input i
-                    out.parent[before] = parent;
-                    self.pairs += 1;
-                }
-            }
+            let range = ts.plus_millis(rel_lower)..=ts.plus_millis(rel_upper);
+            let key = self.pair_and_buffer(input, row, meta, i as u32, range, out, ev);
             let cleanup = if rel_upper > 0 {
                 ts.plus_millis(rel_upper)
             } else {
@@ -149,17 +106,20 @@ impl IntervalJoinOp {
         }
     }
 
-    /// A regular join's element: paired with the other side's elements of its key (in the
-    /// order of their timestamps), then kept.
-    fn join_regular(
+    /// Pairs an element of input `input` with the other side's buffered elements of its key
+    /// whose timestamps are in `range` (in timestamp order), then buffers it; gives its key.
+    /// Outputs carry the larger timestamp and count the element (`parent`) as their parent.
+    #[allow(clippy::too_many_arguments)]
+    fn pair_and_buffer(
         &mut self,
         input: usize,
         row: &[Value],
         meta: RecMeta,
         parent: u32,
+        range: impl std::ops::RangeBounds<EventTime>,
         out: &mut Batch,
         ev: &mut EvalCx<'_>,
-    ) {
+    ) -> Value {
         let key = self.pairing.key(input, row, ev);
         let other = 1 - input;
         let arity = if other == 0 {
@@ -171,8 +131,8 @@ impl IntervalJoinOp {
         let matches: Vec<(Vec<Value>, RecMeta)> = self.buffers[other]
             .get(&key)
             .map(|buf| {
-                buf.values()
-                    .flat_map(|s| {
+                buf.range(range)
+                    .flat_map(|(_, s)| {
                         s.values
                             .chunks_exact(arity)
                             .zip(&s.meta)
@@ -192,6 +152,7 @@ impl IntervalJoinOp {
             } else {
                 self.pairing.emit(&orow, row, m, out, ev);
             }
+            // emit() numbers outputs as their own parents; these come from the input element
             out.parent[before] = parent;
             self.pairs += 1;
         }
@@ -202,6 +163,7 @@ impl IntervalJoinOp {
             .or_default();
         side.values.extend_from_slice(row);
         side.meta.push(meta);
+        key
     }
 
     /// Advances event time and drops buffered elements that can no longer match.
