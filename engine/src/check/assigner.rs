@@ -88,6 +88,7 @@ pub fn shape<T: Relink>(
     let allowed: &[&str] = match kind {
         "tumbling" => &["size", "offset"],
         "sliding" => &["size", "slide", "offset"],
+        "cumulate" => &["size", "slide", "offset"],
         "session" => &["gap", "gap_expr"],
         "global" => &[],
         "count" => &["size", "slide"],
@@ -95,7 +96,7 @@ pub fn shape<T: Relink>(
             ck.error(
                 Some(r.kind.span()),
                 format!("unknown window type `{other}`"),
-                "expected tumbling, sliding, session, global or count",
+                "expected tumbling, sliding, cumulate, session, global or count",
             );
             return None;
         }
@@ -141,6 +142,7 @@ pub fn shape<T: Relink>(
     match kind {
         "tumbling" => Some(plain(tumbling(ck, r, offset)?)),
         "sliding" => Some(plain(sliding(ck, r, offset)?)),
+        "cumulate" => Some(plain(cumulate(ck, r, offset)?)),
         "session" => session(ck, r, gap),
         "global" => Some(plain(Assigner::Global)),
         // count, the kind left
@@ -220,6 +222,32 @@ fn sliding(ck: &mut Checker, r: &RawWindow, offset: i64) -> Option<Assigner> {
         slide,
         offset,
     })
+}
+
+/// A cumulating window (Flink SQL's `CUMULATE`): a `size`, a step (`slide`) dividing it, an
+/// offset smaller than the size.
+fn cumulate(ck: &mut Checker, r: &RawWindow, offset: i64) -> Option<Assigner> {
+    let size_v = need(ck, r, &r.size, "size")?;
+    let size = positive_ms(ck, size_v, "the window size")?;
+    let step_v = need(ck, r, &r.slide, "slide")?;
+    let step = positive_ms(ck, step_v, "the step")?;
+    if size % step != 0 {
+        ck.error(
+            Some(step_v.span()),
+            format!("the step ({step} ms) does not divide the size ({size} ms)"),
+            "Flink: a CUMULATE window's max size must be an integral multiple of its step",
+        );
+        return None;
+    }
+    if offset.abs() >= size {
+        ck.error(
+            r.offset.as_ref().map(|o| o.span()),
+            "a cumulating window's offset must be smaller than its size",
+            "",
+        );
+        return None;
+    }
+    Some(Assigner::Cumulative { size, step, offset })
 }
 
 /// A session window: a fixed `gap`, or a `gap_expr` computed per record (compiled by `gap`).

@@ -33,13 +33,14 @@ pub fn check_event_time(
         let (name, name_span) = &names[i];
         let needs = match k {
             Some(NodeKind::Window(w)) => window_needs(ck, w, i, names, inputs, kinds),
+            Some(NodeKind::Join(j)) if j.kind == JoinKind::Regular => None,
             Some(NodeKind::Join(j)) => Some(match j.kind {
                 JoinKind::Window(_) => Needs {
                     what: format!("window join `{name}`"),
                     timestamps: true,
                     waits: format!("the windows of the window join `{name}` will never fire"),
                 },
-                JoinKind::Interval { .. } => Needs {
+                JoinKind::Interval { .. } | JoinKind::Regular => Needs {
                     what: format!("interval join `{name}`"),
                     timestamps: true,
                     waits: format!(

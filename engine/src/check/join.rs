@@ -1,5 +1,6 @@
 //! Two-input operators: `co_map` (`connect(…).map(CoMapFunction)`), `window_join` and
-//! `interval_join` (joins of two keyed streams whose keys have one type).
+//! `interval_join` (joins of two keyed streams whose keys have one type), and `join`, a
+//! regular inner equi-join (Flink SQL's `Join`: every record of both sides kept forever).
 
 use super::assigner::shape;
 use super::checker::{Checker, NodeCheck, Upstream};
@@ -102,6 +103,8 @@ pub fn check_join(ck: &mut Checker, o: &RawOperator, up: &Upstream<'_>) -> Optio
     }
     let (join, gap) = if kind == "window_join" {
         window_join(ck, o, left, right)?
+    } else if kind == "join" {
+        (JoinKind::Regular, None)
     } else {
         (interval(ck, o)?, None)
     };
@@ -157,7 +160,7 @@ fn window_join(
     };
     let r = w.get_ref();
     let wkind = r.kind.get_ref().as_str();
-    if matches!(wkind, "global" | "count") {
+    if matches!(wkind, "global" | "count" | "cumulate") {
         ck.error(
             Some(r.kind.span()),
             format!("a window join takes tumbling, sliding or session windows, not `{wkind}`"),

@@ -30,6 +30,8 @@ pub enum OpKind {
     WindowJoin,
     /// `interval_join`
     IntervalJoin,
+    /// `join`: a regular inner equi-join (Flink SQL's `Join`), state kept forever
+    Join,
     /// `process`
     Process,
     /// `pattern` (CEP)
@@ -38,7 +40,7 @@ pub enum OpKind {
 
 /// Every kind's name, for messages.
 const KINDS: &str = "map, filter, flat_map, key_by, reduce, window, union, co_map, window_join, \
-                     interval_join, process, pattern";
+                     interval_join, join, process, pattern";
 
 impl OpKind {
     /// The kind named `s`.
@@ -54,6 +56,7 @@ impl OpKind {
             "co_map" => OpKind::CoMap,
             "window_join" => OpKind::WindowJoin,
             "interval_join" => OpKind::IntervalJoin,
+            "join" => OpKind::Join,
             "process" => OpKind::Process,
             "pattern" => OpKind::Pattern,
             _ => return None,
@@ -83,6 +86,7 @@ impl OpKind {
             OpKind::CoMap => &["map1", "map2"],
             OpKind::WindowJoin => &["window", "select"],
             OpKind::IntervalJoin => &["lower", "upper", "select"],
+            OpKind::Join => &["select"],
             OpKind::Process => &["function", "is_start", "timeout", "side_output"],
             OpKind::Pattern => &["pattern", "within", "skip", "side_output", "late_output"],
         }
@@ -92,7 +96,7 @@ impl OpKind {
     pub fn two_inputs(self) -> bool {
         matches!(
             self,
-            OpKind::CoMap | OpKind::WindowJoin | OpKind::IntervalJoin
+            OpKind::CoMap | OpKind::WindowJoin | OpKind::IntervalJoin | OpKind::Join
         )
     }
 }
@@ -146,7 +150,7 @@ pub fn check_operator(ck: &mut Checker, o: &RawOperator, up: &Upstream<'_>) -> O
         OpKind::Process => process::check_process(ck, o, up),
         OpKind::Pattern => pattern::check_pattern(ck, o, up),
         OpKind::CoMap => join::check_co_map(ck, o, up),
-        OpKind::WindowJoin | OpKind::IntervalJoin => join::check_join(ck, o, up),
+        OpKind::WindowJoin | OpKind::IntervalJoin | OpKind::Join => join::check_join(ck, o, up),
         OpKind::Window => window::check_window(ck, o, up),
     }
 }

@@ -101,7 +101,9 @@ fn window_operator<'a>(
 
 fn fixed_size(a: &Assigner) -> Option<i64> {
     match a {
-        Assigner::Tumbling { size, .. } | Assigner::Sliding { size, .. } => Some(*size),
+        Assigner::Tumbling { size, .. }
+        | Assigner::Sliding { size, .. }
+        | Assigner::Cumulative { size, .. } => Some(*size),
         Assigner::Session { .. } | Assigner::Global => None,
     }
 }

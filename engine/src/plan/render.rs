@@ -130,6 +130,10 @@ fn join_text(j: &crate::scenario::JoinSpec) -> String {
             j.right_key.text,
             assigner_text(a)
         ),
+        crate::scenario::JoinKind::Regular => format!(
+            "regular inner join on {} = {}, both sides kept forever",
+            j.left_key.text, j.right_key.text
+        ),
         crate::scenario::JoinKind::Interval { lower, upper } => {
             format!(
                 "interval join on {} = {}, right.ts in left.ts + [{}, {}]",
@@ -224,6 +228,16 @@ fn assigner_text(a: &crate::flink::window::Assigner) -> String {
             dynamic: false,
         } => format!("session window, gap {}", ms(*gap)),
         Assigner::Session { .. } => "session window, dynamic gap".into(),
+        Assigner::Cumulative {
+            size,
+            step,
+            offset: o,
+        } => format!(
+            "cumulating window up to {} every {}{}",
+            ms(*size),
+            ms(*step),
+            offset(*o)
+        ),
         Assigner::Global => "global window".into(),
     }
 }

@@ -486,6 +486,13 @@ impl RunReport {
                     )
                 };
                 let _ = writeln!(o, "  {what}: {}", s.fields.join(", "));
+                if let Some(kinds) = crate::scenario::changelog::row_kind_counts(&s.fields, &s.rows)
+                {
+                    let _ = writeln!(
+                        o,
+                        "  row kinds of the captured rows (the changelog): {kinds}"
+                    );
+                }
                 for r in s.rows.iter().take(shown) {
                     let cells: Vec<String> = r
                         .iter()

@@ -7,6 +7,36 @@
 use super::model::{NodeDef, NodeKind, ReduceFn, Scenario};
 use super::query::parallelism_of;
 
+/// Flink's changelog row kinds, in the order its `RowKind` lists them.
+pub const ROW_KINDS: [&str; 4] = ["+I", "-U", "+U", "-D"];
+
+/// How many rows of each row kind a SQL query's sink captured (its rows have the kind in a
+/// first column `op`): `+I 2 · -U 4 · +U 4 · -D 1`, or `None` when `fields` has no `op`
+/// first.
+pub fn row_kind_counts(fields: &[String], rows: &[Vec<serde_json::Value>]) -> Option<String> {
+    if fields.first().map(String::as_str) != Some("op") {
+        return None;
+    }
+    let mut counts = [0u64; 4];
+    for r in rows {
+        if let Some(i) = r
+            .first()
+            .and_then(|v| v.as_str())
+            .and_then(|k| ROW_KINDS.iter().position(|x| *x == k))
+        {
+            counts[i] += 1;
+        }
+    }
+    Some(
+        ROW_KINDS
+            .iter()
+            .zip(counts)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(" · "),
+    )
+}
+
 /// The subtasks that send records into node `i`: the parallelism of its producers, looking
 /// through virtual nodes (key_by, union, side outputs).
 pub fn senders(s: &Scenario, i: usize) -> u32 {
@@ -49,4 +79,23 @@ pub fn final_key_column(s: &Scenario, sink: usize) -> Option<usize> {
     };
     let name = key.text.trim();
     node.schema.fields.iter().position(|f| &*f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_kind_counts;
+
+    #[test]
+    fn row_kinds_are_counted_in_flinks_order() {
+        let rows: Vec<Vec<serde_json::Value>> = ["+I", "-U", "+U", "+I", "-D"]
+            .iter()
+            .map(|k| vec![serde_json::Value::from(*k), serde_json::Value::from(1)])
+            .collect();
+        let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            row_kind_counts(&f(&["op", "n"]), &rows).as_deref(),
+            Some("+I 2 · -U 1 · +U 1 · -D 1")
+        );
+        assert_eq!(row_kind_counts(&f(&["n", "op"]), &rows), None);
+    }
 }

@@ -223,6 +223,7 @@ impl NodeDef {
             NodeKind::Join(j) => match j.kind {
                 JoinKind::Window(_) => "window_join",
                 JoinKind::Interval { .. } => "interval_join",
+                JoinKind::Regular => "join",
             },
             NodeKind::SideOutput { .. } => "side output",
             NodeKind::Sink(..) => "sink",
@@ -492,6 +493,10 @@ pub enum JoinKind {
         /// Upper bound (ms).
         upper: i64,
     },
+    /// Flink SQL's regular inner join (`FROM a JOIN b ON a.k = b.k`): every record of both
+    /// sides is kept, forever (unbounded state), and pairs with every record of the other
+    /// side with the same key, whatever their times; nothing is late.
+    Regular,
 }
 
 /// What a window computes.

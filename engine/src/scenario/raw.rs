@@ -451,6 +451,8 @@ pub struct RawQuery {
     pub sink: Option<Spanned<String>>,
     /// The sink takes inserts only (a file, a Kafka topic): an updating query is refused.
     pub append_only: Option<Spanned<bool>>,
+    /// How many rows the sink keeps for the report (as a `[[sink]]`'s `capture`).
+    pub capture: Option<Spanned<i64>>,
 }
 
 /// One `[[sink]]`.

@@ -379,6 +379,9 @@ fn describe(a: &Assigner) -> String {
         }
         Assigner::Session { dynamic: true, .. } => "session windows (gap per record)".into(),
         Assigner::Session { gap, .. } => format!("session windows, gap {}", d(gap)),
+        Assigner::Cumulative { size, step, .. } => {
+            format!("cumulating windows up to {} every {}", d(size), d(step))
+        }
         Assigner::Global => "a global window".into(),
     }
 }

@@ -95,8 +95,35 @@ pub enum Assigner {
         /// The gap is computed per record.
         dynamic: bool,
     },
+    /// Flink SQL's `CUMULATE` window (`CumulativeWindowAssigner` of the table runtime):
+    /// windows that all start at the start of a `size` ms grid cell and end every `step` ms
+    /// in it — `[s, s + step)`, `[s, s + 2·step)`, …, `[s, s + size)`. A record belongs to
+    /// every window of its cell that ends after it (see [`cumulative_windows`]).
+    Cumulative {
+        /// The largest window's length (a whole multiple of `step`, as Flink requires).
+        size: i64,
+        /// The distance between two windows' ends.
+        step: i64,
+        /// Shift of the window grid.
+        offset: i64,
+    },
     /// One window holding everything (for count windows and custom triggers).
     Global,
+}
+
+/// The `CUMULATE` windows of a record at `ts`: the grid cell `[s, s + size)` holding `ts`
+/// (`s = ts − ((ts − offset) mod size)`, as a tumbling window's start) and, in it, every
+/// window `[s, e)` with `e = s + k·step` (`k = 1 … size/step`) and `e > ts` — latest end
+/// first, as Flink's assigner lists them (its `CumulativeSliceAssigner` keeps the record in
+/// the slice `[s + (k−1)·step, s + k·step)` and every window ending at or after that slice's
+/// end reads it).
+pub fn cumulative_windows(ts: EventTime, size: i64, step: i64, offset: i64, out: &mut Vec<Window>) {
+    let start = window_start(ts, offset, size);
+    let mut end = start.plus_millis(size);
+    while end > ts && end > start {
+        out.push(Window { start, end });
+        end = end.minus_millis(step);
+    }
 }
 
 impl Assigner {
@@ -111,6 +138,9 @@ impl Assigner {
         match *self {
             Assigner::Sliding { size, slide, .. } if slide > 0 => {
                 (size as u64).div_ceil(slide as u64).max(1)
+            }
+            Assigner::Cumulative { size, step, .. } if step > 0 => {
+                (size as u64).div_ceil(step as u64).max(1)
             }
             _ => 1,
         }
@@ -152,6 +182,9 @@ impl Assigner {
                     end: ts.plus_millis(g),
                 });
             }
+            Assigner::Cumulative { size, step, offset } => {
+                cumulative_windows(ts, size, step, offset, out)
+            }
             Assigner::Global => out.push(Window::GLOBAL),
         }
     }
@@ -184,6 +217,26 @@ mod tests {
         };
         assert_eq!(windows(&o, 0), vec![(-2000, 1000)]);
         assert_eq!(windows(&o, -2001), vec![(-5000, -2000)]);
+    }
+
+    #[test]
+    fn cumulate_gives_every_window_of_the_cell_ending_after_the_record() {
+        // CUMULATE(…, INTERVAL '1' SECOND, INTERVAL '3' SECOND): cells of 3 s, ends every 1 s.
+        let c = Assigner::Cumulative {
+            size: 3000,
+            step: 1000,
+            offset: 0,
+        };
+        assert_eq!(windows(&c, 0), vec![(0, 3000), (0, 2000), (0, 1000)]);
+        assert_eq!(windows(&c, 999), vec![(0, 3000), (0, 2000), (0, 1000)]);
+        assert_eq!(windows(&c, 1000), vec![(0, 3000), (0, 2000)]);
+        assert_eq!(windows(&c, 2999), vec![(0, 3000)]);
+        assert_eq!(
+            windows(&c, 3000),
+            vec![(3000, 6000), (3000, 5000), (3000, 4000)]
+        );
+        assert_eq!(windows(&c, -1), vec![(-3000, 0)]);
+        assert_eq!(c.windows_per_element(), 3);
     }
 
     #[test]

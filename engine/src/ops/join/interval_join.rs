@@ -4,6 +4,11 @@
 //! interval (`left.ts + lower <= right.ts <= left.ts + upper`); buffers are cleaned up when
 //! the watermark passes the point where no future element can match; elements behind the
 //! watermark are late and dropped. Results carry the larger of the two timestamps.
+//!
+//! The same operator runs Flink SQL's regular inner join ([`IntervalJoinOp::regular`]):
+//! every element pairs with every buffered element of the other side with its key, the
+//! buffers are never cleaned up (the state grows with the input, as Flink's `Join` without a
+//! state TTL), elements need no timestamp and none is late.
 
 use super::super::batch::{Batch, View};
 use super::super::element::RecMeta;
@@ -35,6 +40,8 @@ pub struct IntervalJoinOp {
     pub pairs: u64,
     /// A failure to report.
     pub failure: Option<String>,
+    /// A regular join: no bounds, no cleanup, nothing late.
+    regular: bool,
 }
 
 impl IntervalJoinOp {
@@ -50,6 +57,15 @@ impl IntervalJoinOp {
             late_dropped: 0,
             pairs: 0,
             failure: None,
+            regular: false,
+        }
+    }
+
+    /// A regular inner join: pairs of equal keys whatever their timestamps, state kept.
+    pub fn regular(pairing: Pairing) -> Self {
+        IntervalJoinOp {
+            regular: true,
+            ..IntervalJoinOp::new(pairing, 0, 0)
         }
     }
 
@@ -67,6 +83,10 @@ impl IntervalJoinOp {
             let row = view.row(i);
             let meta = view.meta[i];
             let ts = meta.ts;
+            if self.regular {
+                self.pair_and_buffer(input, row, meta, i as u32, ..=EventTime::MAX, out, ev);
+                continue;
+            }
             if ts == EventTime::MIN {
                 self.failure.get_or_insert_with(|| NO_TIMESTAMP.into());
                 return;
@@ -75,51 +95,8 @@ impl IntervalJoinOp {
                 self.late_dropped += 1;
                 continue;
             }
-            let key = self.pairing.key(input, row, ev);
-            let side = self.buffers[input]
-                .entry(key)
-                .or_default()
-                .entry(ts)
-                .or_default();
-            side.values.extend_from_slice(row);
-            side.meta.push(meta);
-            // Matches in the other buffer, in timestamp order.
-            let other = 1 - input;
-            let arity = if other == 0 {
-                self.pairing.left_arity
-            } else {
-                self.pairing.right_arity
-            }
-            .max(1);
-            if let Some(buf) = self.buffers[other].get(&key) {
-                let lo = ts.plus_millis(rel_lower);
-                let hi = ts.plus_millis(rel_upper);
-                let matches: Vec<(Vec<Value>, RecMeta)> = buf
-                    .range(lo..=hi)
-                    .flat_map(|(_, s)| {
-                        s.values
-                            .chunks_exact(arity)
-                            .zip(&s.meta)
-                            .map(|(r, m)| (r.to_vec(), *m))
-                    })
-                    .collect();
-                for (orow, om) in matches {
-                    let meta = RecMeta {
-                        ts: ts.max(om.ts),
-                        born: meta.born.max(om.born),
-                    };
-                    let parent = i as u32;
-                    let before = out.len();
-                    if input == 0 {
-                        self.pairing.emit(row, &orow, meta, out, ev);
-                    } else {
-                        self.pairing.emit(&orow, row, meta, out, ev);
-                    }
-                    // emit() numbers outputs as their own parents; these come from input i
-                    out.parent[before] = parent;
-                    self.pairs += 1;
-                }
-            }
+            let range = ts.plus_millis(rel_lower)..=ts.plus_millis(rel_upper);
+            let key = self.pair_and_buffer(input, row, meta, i as u32, range, out, ev);
             let cleanup = if rel_upper > 0 {
                 ts.plus_millis(rel_upper)
             } else {
@@ -127,6 +104,66 @@ impl IntervalJoinOp {
             };
             self.timers.register(cleanup, (OrdValue(key), input as u8));
         }
+    }
+
+    /// Pairs an element of input `input` with the other side's buffered elements of its key
+    /// whose timestamps are in `range` (in timestamp order), then buffers it; gives its key.
+    /// Outputs carry the larger timestamp and count the element (`parent`) as their parent.
+    #[allow(clippy::too_many_arguments)]
+    fn pair_and_buffer(
+        &mut self,
+        input: usize,
+        row: &[Value],
+        meta: RecMeta,
+        parent: u32,
+        range: impl std::ops::RangeBounds<EventTime>,
+        out: &mut Batch,
+        ev: &mut EvalCx<'_>,
+    ) -> Value {
+        let key = self.pairing.key(input, row, ev);
+        let other = 1 - input;
+        let arity = if other == 0 {
+            self.pairing.left_arity
+        } else {
+            self.pairing.right_arity
+        }
+        .max(1);
+        let matches: Vec<(Vec<Value>, RecMeta)> = self.buffers[other]
+            .get(&key)
+            .map(|buf| {
+                buf.range(range)
+                    .flat_map(|(_, s)| {
+                        s.values
+                            .chunks_exact(arity)
+                            .zip(&s.meta)
+                            .map(|(r, m)| (r.to_vec(), *m))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (orow, om) in matches {
+            let m = RecMeta {
+                ts: meta.ts.max(om.ts),
+                born: meta.born.max(om.born),
+            };
+            let before = out.len();
+            if input == 0 {
+                self.pairing.emit(row, &orow, m, out, ev);
+            } else {
+                self.pairing.emit(&orow, row, m, out, ev);
+            }
+            // emit() numbers outputs as their own parents; these come from the input element
+            out.parent[before] = parent;
+            self.pairs += 1;
+        }
+        let side = self.buffers[input]
+            .entry(key)
+            .or_default()
+            .entry(meta.ts)
+            .or_default();
+        side.values.extend_from_slice(row);
+        side.meta.push(meta);
+        key
     }
 
     /// Advances event time and drops buffered elements that can no longer match.

@@ -225,6 +225,7 @@ fn join_op(
         JoinKind::Interval { lower, upper } => {
             Operator::IntervalJoin(Box::new(IntervalJoinOp::new(pairing, *lower, *upper)))
         }
+        JoinKind::Regular => Operator::IntervalJoin(Box::new(IntervalJoinOp::regular(pairing))),
     }
 }
 
