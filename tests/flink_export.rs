@@ -325,9 +325,9 @@ fn the_sql_script_runs_on_flink_and_writes_the_scenarios_rows() {
         .output()
         .expect("java runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    // the csv rows of the window aggregation: every part file of out/per_player_5s
+    // the csv rows of the window aggregation: every part file of out-sql/per_player_5s
     let mut rows: Vec<String> = Vec::new();
-    for e in std::fs::read_dir(out.join("out/per_player_5s"))
+    for e in std::fs::read_dir(out.join("out-sql/per_player_5s"))
         .unwrap()
         .flatten()
     {

@@ -14,15 +14,17 @@ import org.apache.flink.table.api.TableResult;
  * the statement set of INSERTs is one job, awaited until its bounded input ends.
  *
  * <p>Arguments: {@code --script FILE} (default {@code sql/job.sql}), {@code --data DIR} and
- * {@code --out DIR} (default {@code data} and {@code out}): the script's paths {@code 'data/…'}
- * and {@code 'out/…'} are read from and written to these directories.
+ * {@code --out DIR} (default {@code data} and {@code out-sql}, apart from {@code Main}'s
+ * {@code out}): the script's paths {@code 'data/…'} and {@code 'out/…'} are read from and
+ * written to these directories. The SQL client's {@code SET 'key' = 'value'} lines become the
+ * TableEnvironment's configuration ({@code executeSql} does not take them).
  */
 public class SqlMain {
     private static final java.util.regex.Pattern SET =
             java.util.regex.Pattern.compile("(?is)SET\\s+'([^']*)'\\s*=\\s*'([^']*)'");
 
     public static void main(String[] args) throws Exception {
-        String script = "sql/job.sql", data = "data", out = "out";
+        String script = "sql/job.sql", data = "data", out = "out-sql";
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--script")) script = args[++i];
             else if (args[i].equals("--data")) data = args[++i];
