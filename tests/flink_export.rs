@@ -297,34 +297,7 @@ fn the_sql_script_runs_on_flink_and_writes_the_scenarios_rows() {
     let out = scratch("sql-run");
     let (code, err) = export("scenarios/sql_tumbling.toml", &out);
     assert_eq!(code, Some(0), "{err}");
-    let o = Command::new("javac")
-        .args(["--release", "17", "-nowarn", "-cp"])
-        .arg(format!("{}/*", lib.display()))
-        .arg("-d")
-        .arg(out.join("classes"))
-        .arg(out.join("src/main/java/streamlab/SqlMain.java"))
-        .output()
-        .expect("javac runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = Command::new("java")
-        .args([
-            "--add-opens=java.base/java.lang=ALL-UNNAMED",
-            "--add-opens=java.base/java.util=ALL-UNNAMED",
-            "--add-opens=java.base/java.nio=ALL-UNNAMED",
-            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-            "-Dlog4j2.level=OFF",
-            "-cp",
-        ])
-        .arg(format!(
-            "{}:{}/*",
-            out.join("classes").display(),
-            lib.display()
-        ))
-        .arg("streamlab.SqlMain")
-        .current_dir(&out)
-        .output()
-        .expect("java runs");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    run_sql_main(&out, &lib);
     // the csv rows of the window aggregation: every part file of out-sql/per_player_5s
     let mut rows: Vec<String> = Vec::new();
     for e in std::fs::read_dir(out.join("out-sql/per_player_5s"))
@@ -351,4 +324,63 @@ fn the_sql_script_runs_on_flink_and_writes_the_scenarios_rows() {
         ]
     );
     let _ = std::fs::remove_dir_all(&out);
+
+    // an updating query: the print connector's changelog is the scenario's, row kinds included
+    let (code, err) = export("scenarios/dynamic_tables.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    let stdout = run_sql_main(&out, &lib);
+    let changelog: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("per_player> "))
+        .collect();
+    assert_eq!(
+        changelog,
+        [
+            "+I[ann, 1]",
+            "+I[bob, 1]",
+            "-U[ann, 1]",
+            "+U[ann, 2]",
+            "-U[ann, 2]",
+            "+U[ann, 3]",
+            "-U[bob, 1]",
+            "+U[bob, 2]",
+            "-U[ann, 3]",
+            "+U[ann, 4]",
+        ],
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Compiles `SqlMain` and runs `sql/job.sql` in the project directory; its stdout.
+fn run_sql_main(out: &Path, lib: &Path) -> String {
+    let o = Command::new("javac")
+        .args(["--release", "17", "-nowarn", "-cp"])
+        .arg(format!("{}/*", lib.display()))
+        .arg("-d")
+        .arg(out.join("classes"))
+        .arg(out.join("src/main/java/streamlab/SqlMain.java"))
+        .output()
+        .expect("javac runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("java")
+        .args([
+            "--add-opens=java.base/java.lang=ALL-UNNAMED",
+            "--add-opens=java.base/java.util=ALL-UNNAMED",
+            "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+            "-Dlog4j2.level=OFF",
+            "-cp",
+        ])
+        .arg(format!(
+            "{}:{}/*",
+            out.join("classes").display(),
+            lib.display()
+        ))
+        .arg("streamlab.SqlMain")
+        .current_dir(out)
+        .output()
+        .expect("java runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
