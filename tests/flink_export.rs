@@ -4,7 +4,9 @@
 //! The javac check needs Flink 2.3's jars — `$FLINK_HOME/lib`, or the `pyflink/lib` of the
 //! oracle that `tools/flink-diff/setup` installs (`$FLINK_ORACLE_HOME`, default
 //! `~/.cache/flink-oracle`) — and a JDK; without them it prints why and skips that part.
-//! Running the jobs and comparing their output with streamlab's is `tools/flink-diff`'s work.
+//! Running the DataStream jobs and comparing their output with streamlab's is
+//! `tools/flink-diff`'s work; the SQL script (`sql/job.sql`) of the two SQL scenarios is run
+//! here too, with `SqlMain`, and its rows checked against the scenarios' expectations.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,13 +57,15 @@ fn flink_lib() -> Option<PathBuf> {
     None
 }
 
-const EXPORTABLE: [&str; 6] = [
+const EXPORTABLE: [&str; 7] = [
     "scenarios/cep_login_failures.toml",
     "scenarios/late_data.toml",
     "scenarios/wordcount.toml",
     "scenarios/window_types.toml",
     "scenarios/window_join.toml",
     "scenarios/long_ride_alerts.toml",
+    // Main and SqlMain
+    "scenarios/sql_tumbling.toml",
 ];
 
 #[test]
