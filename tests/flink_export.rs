@@ -4,7 +4,9 @@
 //! The javac check needs Flink 2.3's jars — `$FLINK_HOME/lib`, or the `pyflink/lib` of the
 //! oracle that `tools/flink-diff/setup` installs (`$FLINK_ORACLE_HOME`, default
 //! `~/.cache/flink-oracle`) — and a JDK; without them it prints why and skips that part.
-//! Running the jobs and comparing their output with streamlab's is `tools/flink-diff`'s work.
+//! Running the DataStream jobs and comparing their output with streamlab's is
+//! `tools/flink-diff`'s work; the SQL script (`sql/job.sql`) of the two SQL scenarios is run
+//! here too, with `SqlMain`, and its rows checked against the scenarios' expectations.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,13 +57,15 @@ fn flink_lib() -> Option<PathBuf> {
     None
 }
 
-const EXPORTABLE: [&str; 6] = [
+const EXPORTABLE: [&str; 7] = [
     "scenarios/cep_login_failures.toml",
     "scenarios/late_data.toml",
     "scenarios/wordcount.toml",
     "scenarios/window_types.toml",
     "scenarios/window_join.toml",
     "scenarios/long_ride_alerts.toml",
+    // Main and SqlMain
+    "scenarios/sql_tumbling.toml",
 ];
 
 #[test]
@@ -234,4 +238,153 @@ fn an_injected_failure_throws_once_in_a_job_with_exactly_once_sinks() {
         err.contains("--inject-failure: the scenario has no failure"),
         "{err}"
     );
+}
+
+#[test]
+fn a_sql_scenario_exports_its_queries_as_a_flink_sql_script() {
+    let out = scratch("sql-script");
+    let (code, err) = export("scenarios/sql_tumbling.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    let sql = std::fs::read_to_string(out.join("sql/job.sql")).expect("sql/job.sql");
+    for needle in [
+        "SET 'parallelism.default' = '1';",
+        // the clicks are paced no faster than the periodic watermark: one per record
+        "SET 'pipeline.auto-watermark-interval' = '0 ms';",
+        "CREATE TABLE `clicks` (\n  `player` STRING,\n  `n` BIGINT,\n  `ts_ms` BIGINT,\n  `ts` AS TO_TIMESTAMP_LTZ(`ts_ms`, 3),\n  WATERMARK FOR ts AS ts - INTERVAL '2' SECOND\n)",
+        "'path' = 'data/clicks.tsv'",
+        "CREATE TABLE `big_clicks` (\n  `player` STRING,\n  `points` BIGINT\n)",
+        "'path' = 'out/per_player_5s'",
+        "`window_start` TIMESTAMP(3)",
+        "EXECUTE STATEMENT SET\nBEGIN\nINSERT INTO `big_clicks`\nSELECT player, n * 10 AS points FROM clicks WHERE n >= 3;\nINSERT INTO per_player_5s\nSELECT window_start",
+        "GROUP BY window_start, window_end, player;\nEND;\n",
+    ] {
+        assert!(sql.contains(needle), "missing {needle:?} in\n{sql}");
+    }
+    assert!(out.join("src/main/java/streamlab/SqlMain.java").exists());
+    let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(
+        readme.contains("streamlab.SqlMain --script sql/job.sql"),
+        "{readme}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+
+    // an updating query goes to the print connector, without streamlab's `op` column
+    let (code, err) = export("scenarios/dynamic_tables.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    let sql = std::fs::read_to_string(out.join("sql/job.sql")).unwrap();
+    assert!(
+        sql.contains("CREATE TABLE `per_player` (\n  `player` STRING,\n  `clicks` BIGINT\n) WITH (\n  'connector' = 'print'"),
+        "{sql}"
+    );
+    let manifest = std::fs::read_to_string(out.join("streamlab-export.json")).unwrap();
+    assert!(manifest.contains("\"updating\": true"), "{manifest}");
+    let _ = std::fs::remove_dir_all(&out);
+
+    // no queries, no script
+    let (code, err) = export("scenarios/late_data.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!out.join("sql/job.sql").exists());
+    assert!(!out.join("src/main/java/streamlab/SqlMain.java").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn the_sql_script_runs_on_flink_and_writes_the_scenarios_rows() {
+    let Some(lib) = flink_lib() else {
+        println!("skipped: no Flink 2.3 jars (set FLINK_HOME or run tools/flink-diff/setup)");
+        return;
+    };
+    if Command::new("javac").arg("-version").output().is_err() {
+        println!("skipped: no javac on PATH (a JDK 17 is needed)");
+        return;
+    }
+    let out = scratch("sql-run");
+    let (code, err) = export("scenarios/sql_tumbling.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    run_sql_main(&out, &lib);
+    // the csv rows of the window aggregation: every part file of out-sql/per_player_5s
+    let mut rows: Vec<String> = Vec::new();
+    for e in std::fs::read_dir(out.join("out-sql/per_player_5s"))
+        .unwrap()
+        .flatten()
+    {
+        if !e.file_name().to_string_lossy().starts_with('.') {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            rows.extend(text.lines().map(str::to_string));
+        }
+    }
+    rows.sort();
+    // the scenario's [[expect]]: [0, 5 s) ann 1+2, bob 5+3 (4 900 arrives after 6 100 but within
+    // the 2 s bound); [5 s, 10 s) ann 4, bob 7; [10 s, 15 s) ann 1; [15 s, 20 s) bob 2
+    assert_eq!(
+        rows,
+        [
+            "\"1970-01-01 00:00:00\",\"1970-01-01 00:00:05\",ann,2,3,2",
+            "\"1970-01-01 00:00:00\",\"1970-01-01 00:00:05\",bob,2,8,5",
+            "\"1970-01-01 00:00:05\",\"1970-01-01 00:00:10\",ann,1,4,4",
+            "\"1970-01-01 00:00:05\",\"1970-01-01 00:00:10\",bob,1,7,7",
+            "\"1970-01-01 00:00:10\",\"1970-01-01 00:00:15\",ann,1,1,1",
+            "\"1970-01-01 00:00:15\",\"1970-01-01 00:00:20\",bob,1,2,2",
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&out);
+
+    // an updating query: the print connector's changelog is the scenario's, row kinds included
+    let (code, err) = export("scenarios/dynamic_tables.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    let stdout = run_sql_main(&out, &lib);
+    let changelog: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("per_player> "))
+        .collect();
+    assert_eq!(
+        changelog,
+        [
+            "+I[ann, 1]",
+            "+I[bob, 1]",
+            "-U[ann, 1]",
+            "+U[ann, 2]",
+            "-U[ann, 2]",
+            "+U[ann, 3]",
+            "-U[bob, 1]",
+            "+U[bob, 2]",
+            "-U[ann, 3]",
+            "+U[ann, 4]",
+        ],
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Compiles `SqlMain` and runs `sql/job.sql` in the project directory; its stdout.
+fn run_sql_main(out: &Path, lib: &Path) -> String {
+    let o = Command::new("javac")
+        .args(["--release", "17", "-nowarn", "-cp"])
+        .arg(format!("{}/*", lib.display()))
+        .arg("-d")
+        .arg(out.join("classes"))
+        .arg(out.join("src/main/java/streamlab/SqlMain.java"))
+        .output()
+        .expect("javac runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("java")
+        .args([
+            "--add-opens=java.base/java.lang=ALL-UNNAMED",
+            "--add-opens=java.base/java.util=ALL-UNNAMED",
+            "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+            "-Dlog4j2.level=OFF",
+            "-cp",
+        ])
+        .arg(format!(
+            "{}:{}/*",
+            out.join("classes").display(),
+            lib.display()
+        ))
+        .arg("streamlab.SqlMain")
+        .current_dir(out)
+        .output()
+        .expect("java runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }

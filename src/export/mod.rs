@@ -13,6 +13,7 @@ mod generated;
 mod graph;
 mod project;
 mod sources;
+mod sql;
 
 use std::path::Path;
 use streamlab_engine::flink::window::Assigner;
@@ -87,23 +88,33 @@ pub fn project_files(
     if !s.sql.is_empty() {
         let names: Vec<String> = s.sql.iter().map(|q| format!("`{}`", q.query)).collect();
         job.notes.push(format!(
-            "SQL queries {} run as the DataStream operators streamlab translates them to (`streamlab plan` shows which), not as Flink SQL: `sql/QUERY.plan.txt` holds each query's plan",
+            "SQL queries {}: `Main` runs them as the DataStream operators streamlab translates them to (`streamlab plan` shows which; `sql/QUERY.plan.txt` holds each query's plan); `sql/job.sql` holds them as Flink SQL, which `SqlMain` runs on Flink's own planner (its operators and chains are Flink's)",
             names.join(", ")
         ));
     }
-    let mut files = project::files(s, &job, &config::entries(s), flink);
+    let script = sql::script(s, plan, &mut job);
+    let mut files = project::files(s, &job, &config::entries(s), flink, script.is_some());
     for q in &s.sql {
         files.push((format!("sql/{}.plan.txt", q.query), q.render()));
     }
+    if let Some(sc) = &script {
+        files.push(("sql/job.sql".into(), sc.text.clone()));
+    }
     files.push(("streamlab-chains.jsonl".into(), chains(plan)));
-    files.push(("streamlab-export.json".into(), manifest(s, &job)));
+    files.push((
+        "streamlab-export.json".into(),
+        manifest(s, &job, script.as_ref()),
+    ));
     Ok(files)
 }
 
 /// What `tools/flink-diff` needs to know: the sinks — name, kind (collect, upsert, discard),
 /// fields, and for an upsert sink keyed by a plain field, that field's position — and why the
 /// results depend on processing time, if they do.
-fn manifest(s: &Scenario, job: &graph::Job) -> String {
+///
+/// With a SQL script (`sql/job.sql`), `sql` says where each of its sinks writes and how to read
+/// it (see [`sql::manifest`]).
+fn manifest(s: &Scenario, job: &graph::Job, script: Option<&sql::SqlScript>) -> String {
     use streamlab_engine::scenario::model::{NodeKind, SinkSpec};
     let mut out = Vec::new();
     for n in &s.nodes {
@@ -134,7 +145,7 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
             }));
         }
     }
-    let m = serde_json::json!({
+    let mut m = serde_json::json!({
         "scenario": s.name,
         "sinks": out,
         "processing_time": job.processing_time,
@@ -155,6 +166,9 @@ fn manifest(s: &Scenario, job: &graph::Job) -> String {
             .count()
             + usize::from(s.chaos.is_some()),
     });
+    if let (Some(sc), Some(obj)) = (script, m.as_object_mut()) {
+        obj.insert("sql".into(), sql::manifest(sc));
+    }
     let mut text = serde_json::to_string_pretty(&m).unwrap_or_default();
     text.push('\n');
     text

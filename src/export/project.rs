@@ -51,20 +51,28 @@ const JVM_OPENS: [&str; 8] = [
     "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
 ];
 
-/// Every file of the project: (relative path, content).
+/// Every file of the project: (relative path, content). `sql`: the project has a SQL script
+/// (`sql/job.sql`), run by `SqlMain`, which needs Flink's table jars.
 pub fn files(
     s: &Scenario,
     job: &Job,
     conf: &[(String, String)],
     flink: &str,
+    sql: bool,
 ) -> Vec<(String, String)> {
     let mut out = vec![
-        ("pom.xml".to_string(), pom(s, flink)),
-        ("README.md".to_string(), readme(s, job, flink)),
+        ("pom.xml".to_string(), pom(s, flink, sql)),
+        ("README.md".to_string(), readme(s, job, flink, sql)),
         (format!("{JAVA_DIR}/Main.java"), main_java(s, job, conf)),
     ];
     for (name, text) in SUPPORT {
         out.push((format!("{JAVA_DIR}/{name}"), text.to_string()));
+    }
+    if sql {
+        out.push((
+            format!("{JAVA_DIR}/SqlMain.java"),
+            include_str!("java/SqlMain.java").to_string(),
+        ));
     }
     for (name, data) in &job.data {
         out.push((format!("data/{name}"), data.clone()));
@@ -153,7 +161,41 @@ fn main_java(s: &Scenario, job: &Job, conf: &[(String, String)]) -> String {
     m
 }
 
-fn pom(s: &Scenario, flink: &str) -> String {
+/// The Table API, its planner and the file connector with csv: what `SqlMain` needs.
+const TABLE_DEPENDENCIES: &str = r#"    <!-- For SqlMain (sql/job.sql): the Table API, its planner, files and csv. -->
+    <dependency>
+      <groupId>org.apache.flink</groupId>
+      <artifactId>flink-table-api-java</artifactId>
+      <version>${flink.version}</version>
+      <scope>provided</scope>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.flink</groupId>
+      <artifactId>flink-table-planner-loader</artifactId>
+      <version>${flink.version}</version>
+      <scope>provided</scope>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.flink</groupId>
+      <artifactId>flink-table-runtime</artifactId>
+      <version>${flink.version}</version>
+      <scope>provided</scope>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.flink</groupId>
+      <artifactId>flink-connector-files</artifactId>
+      <version>${flink.version}</version>
+      <scope>provided</scope>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.flink</groupId>
+      <artifactId>flink-csv</artifactId>
+      <version>${flink.version}</version>
+      <scope>provided</scope>
+    </dependency>
+"#;
+
+fn pom(s: &Scenario, flink: &str, sql: bool) -> String {
     let version = format!("{flink}.0");
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -194,7 +236,7 @@ fn pom(s: &Scenario, flink: &str) -> String {
       <version>${{flink.version}}</version>
       <scope>provided</scope>
     </dependency>
-  </dependencies>
+{table}  </dependencies>
 
   <build>
     <plugins>
@@ -227,10 +269,11 @@ fn pom(s: &Scenario, flink: &str) -> String {
         artifact = s
             .name
             .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-"),
+        table = if sql { TABLE_DEPENDENCIES } else { "" },
     )
 }
 
-fn readme(s: &Scenario, job: &Job, flink: &str) -> String {
+fn readme(s: &Scenario, job: &Job, flink: &str, sql: bool) -> String {
     let mut r = format!(
         "# {name} — exported from streamlab\n\n{desc}\n\nA Flink {flink} DataStream job with the scenario's graph: `src/main/java/streamlab/Main.java`\n(the graph), the support classes next to it, and the scenario's rows in `data/`. Every operator\nhas the parallelism, max parallelism, chaining and slot-sharing group streamlab planned.\nSinks write one JSON array per row to `out/SINK/part-SUBTASK.jsonl`.\n\n## Run it\n\nOn a cluster (the data directory must be readable by the TaskManagers; give absolute paths):\n\n```\nmvn package\nflink run target/{artifact}-1.0.jar --data $PWD/data --out /tmp/{name}-out\n```\n\nLocally, on a MiniCluster in one JVM (the `provided` jars are on the compile classpath):\n\n```\nmvn compile exec:java -Dexec.args=\"--data data --out out\"\n```\n\nWithout Maven, against the jars of a Flink distribution (or of the `apache-flink` Python\npackage, `pyflink/lib`), with Java 17:\n\n```\njavac --release 17 -cp \"$FLINK_HOME/lib/*\" -d classes src/main/java/streamlab/*.java\nJAVA_OPTS=\"{opens}\"\njava $JAVA_OPTS -cp \"classes:$FLINK_HOME/lib/*\" streamlab.Main --data data --out out\n```\n\n(Flink's own JDK 17 module flags; with Maven, put them in `MAVEN_OPTS`.)\n\n`--plan` prints Flink's JobGraph vertices (its chains) instead of running the job.\n",
         name = s.name,
@@ -240,6 +283,11 @@ fn readme(s: &Scenario, job: &Job, flink: &str) -> String {
             .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-"),
         opens = JVM_OPENS.join(" "),
     );
+    if sql {
+        r.push_str(
+            "\n## The SQL queries as Flink SQL\n\n`sql/job.sql` runs the scenario's `[[query]]` tables as Flink SQL: `CREATE TABLE` for each\ntable over its file in `data/` (tab-separated csv; the event-time column, milliseconds in the\nfile, becomes a `TIMESTAMP_LTZ(3)` with the scenario's `WATERMARK FOR … AS …`), one for each\nsink, and the queries as `INSERT INTO` in one statement set. Append-only results go to csv\nfiles in `OUT/SINK/`; updating ones (`+I`/`-U`/`+U`) to the `print` connector, on stdout.\n`SqlMain` runs the script with a `TableEnvironment` (the `SET` lines as configuration):\n\n```\njava $JAVA_OPTS -cp \"classes:$FLINK_HOME/lib/*\" streamlab.SqlMain --script sql/job.sql --data data --out out-sql\n```\n\n(`OUT`: `--out`, default `out-sql`, apart from `Main`'s `out/`), or\n`mvn compile exec:java -Dexec.mainClass=streamlab.SqlMain`, or, with the paths made absolute,\nFlink's SQL client. It runs at parallelism 1. When the script sets\n`pipeline.auto-watermark-interval` to `0 ms`, Flink SQL's watermark follows every record, as\nthe scenario's does; otherwise it is periodic on Flink's wall clock and which rows are late\ndepends on timing.\n"
+        );
+    }
     if !job.notes.is_empty() {
         r.push_str("\n## Where the export differs from the scenario\n\n");
         for n in &job.notes {

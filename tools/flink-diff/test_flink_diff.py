@@ -35,6 +35,24 @@ class Rules(unittest.TestCase):
         self.assertIsNone(fd.compare_upsert(n([["to", 2], ["be", 1]]), flink, 0))
         self.assertIsNotNone(fd.compare_upsert(n([["to", 1], ["be", 1]]), flink, 0))
 
+    def test_the_sql_scripts_timestamps_read_as_epoch_milliseconds(self):
+        self.assertEqual(fd.sql_value("1970-01-01 00:00:05", "TIMESTAMP(3)"), 5000)
+        self.assertEqual(fd.sql_value("1970-01-01T00:00:05.250", "TIMESTAMP(3)"), 5250)
+        self.assertEqual(fd.sql_value("1970-01-01T00:00", "TIMESTAMP(3)"), 0)
+        self.assertEqual(fd.sql_value("1970-01-01 00:00:01Z", "TIMESTAMP_LTZ(3)"), 1000)
+
+    def test_printed_changelog_rows_keep_their_row_kind(self):
+        sink = {"name": "per_player", "connector": "print", "types": ["STRING", "BIGINT"]}
+        out = "per_player> +I[ann, 1]\nother> +I[x, 9]\nper_player> -U[ann, 1]\nper_player> +U[ann, 2]\n"
+        rows, err = fd.sql_rows("/nonexistent", out, sink)
+        self.assertIsNone(err)
+        self.assertEqual(rows, n([["+I", "ann", 1], ["-U", "ann", 1], ["+U", "ann", 2]]))
+        # a changelog compares in order within its key: a retraction after its update differs
+        ours = n([["+I", "ann", 1], ["+U", "ann", 2], ["-U", "ann", 1]])
+        self.assertIsNotNone(fd.compare_collect(ours, [rows], 1))
+        rows, err = fd.sql_rows("/nonexistent", "per_player> +I[a, b, 1]\n", sink)
+        self.assertIn("cannot split", err)
+
 
 if __name__ == "__main__":
     unittest.main()
