@@ -562,12 +562,18 @@ fn join(
                 Assigner::Global => {
                     return Err("a window join over global windows is not exported".into());
                 }
+                Assigner::Cumulative { .. } => {
+                    return Err("a window join over CUMULATE windows: Flink's cumulating windows exist only in SQL (the CUMULATE table function), not as a DataStream window assigner".into());
+                }
             };
             body.push(format!(
                 "DataStream<Row> v{i} = {}.join({}).where((KeySelector<Row, Object>) r -> {lkj}, (TypeInformation<Object>) (TypeInformation<?>) {kt}).equalTo((KeySelector<Row, Object>) r -> {rkj}, (TypeInformation<Object>) (TypeInformation<?>) {kt}).window({assigner}).apply((JoinFunction<Row, Row, Row>) (r, a) -> {row}, T{i}){set};",
                 unkeyed(s, l),
                 unkeyed(s, r)
             ));
+        }
+        JoinKind::Regular => {
+            return Err("a regular (unbounded) inner join: Flink runs it from SQL (a streaming join operator of the table runtime); the DataStream API has no such operator".into());
         }
         JoinKind::Interval { lower, upper } => {
             let keyed_side = |node: usize, kj: &str| match s.nodes[node].kind {
@@ -670,6 +676,9 @@ fn window(
         ));
     }
     let assigner = match (&w.assigner, w.count) {
+        (Assigner::Cumulative { .. }, None) => {
+            return Err("CUMULATE windows exist in Flink only in SQL (the CUMULATE table function), not as a DataStream window assigner".into());
+        }
         (_, Some((size, None))) => format!(".countWindow({size})"),
         (_, Some((size, Some(slide)))) => format!(".countWindow({size}, {slide})"),
         (Assigner::Tumbling { size, offset }, None) => format!(
