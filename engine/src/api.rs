@@ -91,6 +91,10 @@ struct Job {
     sources: Vec<Table>,
     operators: Vec<Table>,
     sinks: Vec<Table>,
+    /// `[[table]]`: sources declared as SQL tables.
+    tables: Vec<Table>,
+    /// `[[query]]`: SQL queries.
+    queries: Vec<Table>,
     custom: Vec<CustomProcess>,
     counter: usize,
 }
@@ -193,6 +197,32 @@ impl StreamEnv {
         }
     }
 
+    /// Declares source `source` as a SQL table of the same name and fields (the Table API's
+    /// `tEnv.fromDataStream`, or `CREATE TABLE` over the source): `watermark` is Flink's DDL
+    /// clause, `WATERMARK FOR ts AS ts - INTERVAL '2' SECOND`, which gives the table its
+    /// event-time attribute. Writes a `[[table]]`.
+    pub fn create_table(&self, source: &str, watermark: Option<&str>) -> &Self {
+        let mut t = Table::new();
+        t.insert("name".into(), Value::from(source));
+        if let Some(w) = watermark {
+            t.insert("watermark".into(), Value::from(w));
+        }
+        self.job.borrow_mut().tables.push(t);
+        self
+    }
+
+    /// A streaming SQL statement (`tEnv.executeSql`): a `SELECT` whose result goes to a
+    /// sink called `name`, or `INSERT INTO sink SELECT …`. The planner translates it onto
+    /// the same operators a scenario's `[[query]]` gets — windowed aggregations append,
+    /// a `GROUP BY` without a window updates (`+I`, `-U`, `+U`, `-D`). Writes a `[[query]]`.
+    pub fn sql(&self, name: &str, sql: &str) -> &Self {
+        let mut t = Table::new();
+        t.insert("name".into(), Value::from(name));
+        t.insert("sql".into(), Value::from(sql));
+        self.job.borrow_mut().queries.push(t);
+        self
+    }
+
     /// The job as a scenario file.
     pub fn to_toml(&self) -> String {
         let j = self.job.borrow();
@@ -207,6 +237,8 @@ impl StreamEnv {
             ("source", &j.sources),
             ("operator", &j.operators),
             ("sink", &j.sinks),
+            ("table", &j.tables),
+            ("query", &j.queries),
         ] {
             if !list.is_empty() {
                 doc.insert(

@@ -188,3 +188,62 @@ fn a_rust_process_function_gets_state_and_timers_per_key() {
         ]
     );
 }
+
+/// The same window sum as SQL from Rust: `create_table` + `sql`, the rows the DataStream
+/// form gives, and an updating `GROUP BY` with its changelog row kinds.
+#[test]
+fn sql_from_rust_runs_like_the_datastream_form() {
+    let env = StreamEnv::new("sums_sql");
+    env.source(
+        "plays",
+        Source::elements([
+            row! { player = "ann", n = 1, ts = 1_000 },
+            row! { player = "bob", n = 2, ts = 2_000 },
+            row! { player = "ann", n = 3, ts = 4_000 },
+            row! { player = "ann", n = 4, ts = 6_000 },
+        ])
+        .timestamp("ts"),
+    );
+    env.create_table(
+        "plays",
+        Some("WATERMARK FOR ts AS ts - INTERVAL '0.001' SECOND"),
+    )
+    .sql(
+        "per_player",
+        "SELECT player, window_start, window_end, SUM(n) AS n \
+         FROM TABLE(TUMBLE(TABLE plays, DESCRIPTOR(ts), INTERVAL '5' SECOND)) \
+         GROUP BY window_start, window_end, player",
+    )
+    .sql(
+        "totals",
+        "SELECT player, SUM(n) AS n FROM plays GROUP BY player",
+    );
+    let toml = env.to_toml();
+    assert!(
+        toml.contains("[[query]]") && toml.contains("[[table]]"),
+        "{toml}"
+    );
+    let r = env.execute().unwrap();
+    let rows = |sink: &str| -> Vec<String> {
+        r.rows(sink)
+            .unwrap_or_else(|| panic!("the job writes `{sink}`"))
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect()
+    };
+    assert_eq!(
+        rows("per_player"),
+        [
+            r#"["ann",0,5000,4]"#,
+            r#"["bob",0,5000,2]"#,
+            r#"["ann",5000,10000,4]"#
+        ]
+    );
+    let totals = rows("totals");
+    assert!(totals.iter().any(|r| r.contains("\"-U\"")), "{totals:?}");
+    assert_eq!(
+        totals.len(),
+        6,
+        "+I ann, +I bob, -U/+U ann twice: {totals:?}"
+    );
+}
