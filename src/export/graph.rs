@@ -490,6 +490,35 @@ fn pattern(
     Ok(())
 }
 
+/// Flink's window assigner for a tumbling, sliding or (static) session window, in event or
+/// processing time (`pt`); `None` for the others (global, cumulating, dynamic gaps).
+fn time_assigner(a: &Assigner, pt: bool) -> Option<String> {
+    let ms = |v: i64| format!("Duration.ofMillis({v})");
+    let kind = if pt { "Processing" } else { "Event" };
+    Some(match a {
+        Assigner::Tumbling { size, offset } => format!(
+            "Tumbling{kind}TimeWindows.of({}, {})",
+            ms(*size),
+            ms(*offset)
+        ),
+        Assigner::Sliding {
+            size,
+            slide,
+            offset,
+        } => format!(
+            "Sliding{kind}TimeWindows.of({}, {}, {})",
+            ms(*size),
+            ms(*slide),
+            ms(*offset)
+        ),
+        Assigner::Session {
+            gap,
+            dynamic: false,
+        } => format!("{kind}TimeSessionWindows.withGap({})", ms(*gap)),
+        _ => return None,
+    })
+}
+
 /// The unkeyed stream under a key_by (a window join keys its inputs itself).
 fn unkeyed(s: &Scenario, node: usize) -> String {
     match s.nodes[node].kind {
@@ -539,32 +568,14 @@ fn join(
                 return Err("a window join with a dynamic session gap is not exported yet".into());
             }
             let assigner = match a {
-                Assigner::Tumbling { size, offset } => {
-                    format!(
-                        "TumblingEventTimeWindows.of({}, {})",
-                        ms(*size),
-                        ms(*offset)
-                    )
-                }
-                Assigner::Sliding {
-                    size,
-                    slide,
-                    offset,
-                } => format!(
-                    "SlidingEventTimeWindows.of({}, {}, {})",
-                    ms(*size),
-                    ms(*slide),
-                    ms(*offset)
-                ),
-                Assigner::Session { gap, .. } => {
-                    format!("EventTimeSessionWindows.withGap({})", ms(*gap))
-                }
                 Assigner::Global => {
                     return Err("a window join over global windows is not exported".into());
                 }
                 Assigner::Cumulative { .. } => {
                     return Err("a window join over CUMULATE windows: Flink's cumulating windows exist only in SQL (the CUMULATE table function), not as a DataStream window assigner".into());
                 }
+                a => time_assigner(a, false)
+                    .ok_or("a window join over this window kind is not exported")?,
             };
             body.push(format!(
                 "DataStream<Row> v{i} = {}.join({}).where((KeySelector<Row, Object>) r -> {lkj}, (TypeInformation<Object>) (TypeInformation<?>) {kt}).equalTo((KeySelector<Row, Object>) r -> {rkj}, (TypeInformation<Object>) (TypeInformation<?>) {kt}).window({assigner}).apply((JoinFunction<Row, Row, Row>) (r, a) -> {row}, T{i}){set};",
@@ -681,35 +692,14 @@ fn window(
         }
         (_, Some((size, None))) => format!(".countWindow({size})"),
         (_, Some((size, Some(slide)))) => format!(".countWindow({size}, {slide})"),
-        (Assigner::Tumbling { size, offset }, None) => format!(
-            ".{}(Tumbling{}TimeWindows.of({}, {}))",
+        (a @ (Assigner::Tumbling { .. } | Assigner::Sliding { .. }), None) => format!(
+            ".{}({})",
             if w.key.is_some() {
                 "window"
             } else {
                 "windowAll"
             },
-            if pt { "Processing" } else { "Event" },
-            ms(*size),
-            ms(*offset)
-        ),
-        (
-            Assigner::Sliding {
-                size,
-                slide,
-                offset,
-            },
-            None,
-        ) => format!(
-            ".{}(Sliding{}TimeWindows.of({}, {}, {}))",
-            if w.key.is_some() {
-                "window"
-            } else {
-                "windowAll"
-            },
-            if pt { "Processing" } else { "Event" },
-            ms(*size),
-            ms(*slide),
-            ms(*offset)
+            time_assigner(a, pt).ok_or("a time window without its assigner")?
         ),
         (Assigner::Session { gap, dynamic }, None) => {
             let kind = if pt { "Processing" } else { "Event" };
@@ -723,7 +713,14 @@ fn window(
                     "{kind}TimeSessionWindows.withDynamicGap((SessionWindowTimeGapExtractor<Row>) r -> {gj})"
                 )
             } else {
-                format!("{kind}TimeSessionWindows.withGap({})", ms(*gap))
+                time_assigner(
+                    &Assigner::Session {
+                        gap: *gap,
+                        dynamic: false,
+                    },
+                    pt,
+                )
+                .ok_or("a session window without its gap")?
             };
             format!(
                 ".{}({a})",

@@ -150,6 +150,16 @@ fn s(span: &Range<usize>, v: impl Into<String>) -> TSpanned<String> {
     TSpanned::new(span.clone(), v.into())
 }
 
+/// The `[[source]]` names, for an error naming an unknown table: `a, b`.
+fn source_names(raw: &RawScenario) -> String {
+    let names: Vec<&str> = raw
+        .sources
+        .iter()
+        .map(|s| s.get_ref().name.get_ref().as_str())
+        .collect();
+    names.join(", ")
+}
+
 /// `[[table]]`: finds the source and gives it the DDL's event-time attribute and watermark.
 fn table(ck: &mut Checker, raw: &mut RawScenario, t: &RawTable) {
     let name = t.name.get_ref();
@@ -158,18 +168,11 @@ fn table(ck: &mut Checker, raw: &mut RawScenario, t: &RawTable) {
         .iter_mut()
         .find(|s| s.get_ref().name.get_ref() == name)
     else {
-        let known: Vec<String> = raw
-            .sources
-            .iter()
-            .map(|s| s.get_ref().name.get_ref().clone())
-            .collect();
+        let known = source_names(raw);
         ck.error(
             Some(t.name.span()),
             format!("table `{name}` names no [[source]]"),
-            format!(
-                "a table is a source seen from SQL; sources: {}",
-                known.join(", ")
-            ),
+            format!("a table is a source seen from SQL; sources: {known}"),
         );
         return;
     };
@@ -799,15 +802,11 @@ fn scan(
         .iter()
         .find(|s| s.get_ref().name.get_ref() == table_name)
     else {
-        let known: Vec<String> = raw
-            .sources
-            .iter()
-            .map(|s| s.get_ref().name.get_ref().clone())
-            .collect();
+        let known = source_names(raw);
         ck.error(
             Some(b.t.at(table_span)),
             format!("unknown table `{table_name}`"),
-            format!("tables are the [[source]] names: {}", known.join(", ")),
+            format!("tables are the [[source]] names: {known}"),
         );
         return None;
     };
