@@ -13,6 +13,9 @@
 //! * `exactly_once`: an exactly-once (two-phase commit) sink with 1 s checkpoints.
 //! * `expressions`: `value * 3 + 1` instead of `value * 3`; the reduce as `expr` instead of
 //!   `sum`.
+//! * `explain`: the provenance `explain` records — the tumbling 1 s job re-run with the
+//!   recorder watching one window of one key (`explain --window`), against the same job run
+//!   plainly (`streamlab run` records nothing: the recorder is attached only by `explain`).
 //! * `hand_loop`: what the canonical job computes, as a plain Rust loop (the floor).
 //!
 //! After the Criterion groups, a summary prints each workload's median as a ratio to the
@@ -27,6 +30,8 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 use streamlab_engine::check;
+use streamlab_engine::core::event_time::EventTime;
+use streamlab_engine::explain::{self, Question};
 use streamlab_engine::plan;
 use streamlab_engine::scenario::Scenario;
 
@@ -129,6 +134,31 @@ fn hand_loop(records: u64, keys: u64) -> u64 {
     emitted
 }
 
+/// The job `explain` re-runs: canonical with 1 s tumbling windows.
+fn explain_workload() -> (Scenario, plan::Plan) {
+    Variant::windowed("{ type = \"tumbling\", size = \"1 s\" }").load()
+}
+
+/// Why did window `[0, 1 s)` of key 21 fire? Every record of the run falls in that range,
+/// so the recorder considers every one (its worst case).
+fn window_question() -> Question {
+    Question::Window {
+        operator: "totals".into(),
+        key: "21".into(),
+        start: EventTime::from_millis(0),
+    }
+}
+
+/// Answers the window question (one re-run with the recorder attached).
+fn explain_window(s: &Scenario, p: &plan::Plan, q: &Question) -> usize {
+    let answer = explain::explain(s, p, None, q).expect("the window exists");
+    assert!(
+        answer.render().contains("It fired"),
+        "the bench's window fired"
+    );
+    answer.render().len()
+}
+
 /// The workloads: (group, name, variant).
 fn workloads() -> Vec<(&'static str, String, Variant)> {
     let mut w: Vec<(&'static str, String, Variant)> = vec![
@@ -213,6 +243,15 @@ fn main() {
         }
         g.finish();
     }
+    let (es, ep) = explain_workload();
+    let question = window_question();
+    let mut g = c.benchmark_group("explain");
+    g.throughput(Throughput::Elements(RECORDS));
+    g.bench_function("tumbling 1 s, run", |b| b.iter(|| black_box(run(&es, &ep))));
+    g.bench_function("tumbling 1 s, explain --window", |b| {
+        b.iter(|| black_box(explain_window(&es, &ep, &question)))
+    });
+    g.finish();
     let mut g = c.benchmark_group("hand_loop");
     g.throughput(Throughput::Elements(RECORDS));
     g.bench_function("canonical by hand", |b| {
@@ -240,6 +279,18 @@ fn main() {
         "hand loop",
         hand.as_nanos() as f64 / RECORDS as f64,
         base.as_secs_f64() / hand.as_secs_f64()
+    );
+    let plain = time(&|| {
+        black_box(run(&es, &ep));
+    });
+    let explained = time(&|| {
+        black_box(explain_window(&es, &ep, &question));
+    });
+    println!(
+        "  {:<40} {:>8.1} ns/record  {:.2}x the same job run plainly",
+        "explain: tumbling 1 s, --window",
+        explained.as_nanos() as f64 / RECORDS as f64,
+        explained.as_secs_f64() / plain.as_secs_f64()
     );
     for (group, name, s, p) in &loaded {
         let base = time(&|| {

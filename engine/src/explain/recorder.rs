@@ -9,13 +9,14 @@
 //! [`MAX_ARRIVALS`] records of the asked key are kept.
 
 use crate::core::time::{EventTime, Pace, SimTime};
-use crate::core::value::{Interner, Value};
+use crate::core::value::{Interner, OrdValue, Value};
 use crate::ops::Operator;
 use crate::ops::element::{Marker, RecMeta};
 use crate::sim::buffer::Buffer;
 use crate::sim::channel::Channel;
 use crate::sim::observe::{Observer, Violation};
 use crate::sim::task::Task;
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -187,6 +188,8 @@ pub struct Recording {
     current: Vec<EventTime>,
     /// Records in the watched range not yet filtered by key.
     pending: Vec<Raw>,
+    /// Whether a key value is the asked key (as printed), for every key value met so far.
+    key_seen: FxHashMap<OrdValue, bool>,
 }
 
 /// A barrier of the watched checkpoint on one channel: when it reached the receiver's input
@@ -443,13 +446,22 @@ impl Observer for Recorder {
             }
             let wm = r.current[ch as usize];
             let q = &mut r.recent[to as usize];
-            if q.len() >= RECENT {
-                q.pop_front();
-            }
-            q.push_back((now, ch, b.row(i).to_vec(), b.meta[i], wm));
+            // A full ring reuses its oldest entry's row: no allocation per record.
+            let mut row = match q.len() >= RECENT {
+                true => q.pop_front().map(|x| x.2).unwrap_or_default(),
+                false => Vec::new(),
+            };
+            row.clear();
+            row.extend_from_slice(b.row(i));
+            q.push_back((now, ch, row, b.meta[i], wm));
             let ts = b.meta[i].ts;
-            if ts >= from && ts < until {
-                // Filtered by key when a work item ends (that needs the interner).
+            if ts >= from
+                && ts < until
+                && let Some(kf) = r.key_field
+                && r.key_seen.get(&OrdValue(b.row(i)[kf])) != Some(&false)
+            {
+                // Filtered by key when a work item ends (naming a key needs the interner);
+                // keys already known not to be the asked one are left out here.
                 let x = (now, ch, b.row(i).to_vec(), b.meta[i], wm);
                 r.pending.push(x);
             }
@@ -492,14 +504,17 @@ impl Observer for Recorder {
             };
             let mine = watched && r.watch.as_ref().is_some_and(|wt| wt.node == slot.node);
             let Some(log) = w.log.as_mut() else { continue };
+            if !mine {
+                if drain {
+                    log.clear();
+                }
+                continue;
+            }
             let entries: Vec<_> = if drain {
                 std::mem::take(log)
             } else {
                 log.clone()
             };
-            if !mine {
-                continue;
-            }
             let key = r.watch.as_ref().map(|w| w.key.clone()).unwrap_or_default();
             let js = |v: &[Value]| v.iter().map(|x| x.to_json(interner)).collect::<Vec<_>>();
             for e in entries {
@@ -690,7 +705,12 @@ fn convert_arrivals(r: &mut Recording, interner: &Interner) {
     };
     let key = w.key.clone();
     for x in std::mem::take(&mut r.pending) {
-        if !key_matches(&x.2[kf].to_json(interner), &key) {
+        let k = OrdValue(x.2[kf]);
+        let is = *r
+            .key_seen
+            .entry(k)
+            .or_insert_with(|| key_matches(&k.0.to_json(interner), &key));
+        if !is {
             continue;
         }
         if r.arrivals.len() >= MAX_ARRIVALS {

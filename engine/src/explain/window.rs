@@ -701,6 +701,40 @@ mod tests {
     use super::*;
     use crate::core::event_time::ms;
 
+    /// The amounts of the records of `key` in `[0, 5 s)` that reached `sales_5s` in
+    /// late_data.toml, as the recorder kept them.
+    fn arrivals_of(key: &str) -> Vec<i64> {
+        let path = format!("{}/../scenarios/late_data.toml", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("bundled scenario");
+        let s = crate::check::parse_str("late_data", &text, None).expect("valid");
+        let p = crate::plan::plan(&s).expect("plans");
+        let (node, _) = window_operator(&s, &p, "sales_5s").expect("a window operator");
+        let watch = Watch {
+            node,
+            key: key.into(),
+            from: ms(0),
+            to: ms(5_000),
+        };
+        let (_, rec) = super::super::rerun(&s, &p, None, Recording::new(Some(watch))).unwrap();
+        let schema = &s.nodes.iter().find(|n| n.name == "orders").unwrap().schema;
+        let field = |a: &Arrival, name: &str| a.row[schema.index_of(name).unwrap()].clone();
+        assert!(rec.arrivals.iter().all(|a| field(a, "shop") == key));
+        rec.arrivals
+            .iter()
+            .map(|a| field(a, "amount").as_i64().unwrap())
+            .collect()
+    }
+
+    /// The recorder keeps exactly the asked key's records of the window's range, in the order
+    /// they arrived, late ones included (the recorder skips keys it already knows are others
+    /// without naming them: this is its oracle).
+    #[test]
+    fn the_recorder_keeps_every_record_of_the_asked_key_and_no_other() {
+        assert_eq!(arrivals_of("north"), [12, 5, 8, 7, 50]);
+        assert_eq!(arrivals_of("south"), [30, 25, 14, 20]);
+        assert_eq!(arrivals_of("east"), Vec::<i64>::new());
+    }
+
     #[test]
     fn watermarks_print_as_the_summary_does() {
         assert_eq!(wm_text(EventTime::MIN), "−∞");
