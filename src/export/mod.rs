@@ -4,11 +4,15 @@
 //!
 //! Modules: [`graph`] walks the nodes, [`expr`] prints expressions as Java, [`sources`]
 //! writes the data and the watermark strategies, [`config`] the job-wide configuration,
-//! [`project`] the files around the job. What has no Flink equivalent (yet) is refused,
-//! naming each operator and why; nothing is written then.
+//! [`project`] the files around the job, [`sql`] the SQL queries as a Flink SQL script,
+//! [`flink_plan`] `streamlab plan --flink`. What has no Flink equivalent (yet) is refused,
+//! naming each operator and why; nothing is written then — except that a scenario made of SQL
+//! queries whose DataStream translation has no Flink counterpart (`CUMULATE`, a regular join)
+//! is exported as its SQL script alone (no `Main`).
 
 mod config;
 pub mod expr;
+pub mod flink_plan;
 mod generated;
 mod graph;
 mod project;

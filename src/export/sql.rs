@@ -399,9 +399,26 @@ const STATEFUL: [&str; 5] = [
     "Deduplicate",
 ];
 
+/// A stateful operator's role: its kind, the window function of a window aggregation
+/// (`TUMBLE`, `CUMULATE`, …) and the `groupBy` keys, e.g. `WindowAggregate CUMULATE
+/// groupBy=[player]` — what Flink's planner writes in its operator's description, so that two
+/// aggregations of one job are told apart.
+fn stateful_role(kind: &str, relational: &str) -> String {
+    let mut role = kind.to_string();
+    if let Some(w) = between(relational, "window=[", "(") {
+        role.push(' ');
+        role.push_str(w);
+    }
+    if let Some(g) = between(relational, "groupBy=[", "]").filter(|g| !g.is_empty()) {
+        role.push_str(&format!(" groupBy=[{g}]"));
+    }
+    role
+}
+
 /// Each streamlab operator a query made, with its role in the chain comparison against Flink
 /// SQL's JobGraph: `source:TABLE` (the table's scan), `sink`, a stateful relational operator's
-/// name (`WindowAggregate`, `Join`, …; its first operator that is not a `key_by`), or `null`
+/// role (`WindowAggregate TUMBLE groupBy=[player]`, `Join`, …, see [`stateful_role`]; given to
+/// its first operator that is not a `key_by`), or `null`
 /// (stateless, not compared). Sorted by operator name.
 pub fn roles(s: &Scenario) -> serde_json::Map<String, serde_json::Value> {
     let mut out: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
@@ -422,7 +439,7 @@ pub fn roles(s: &Scenario) -> serde_json::Map<String, serde_json::Value> {
                     }
                     (k, v) if STATEFUL.contains(&k) && v != "key_by" && !stateful_taken => {
                         stateful_taken = true;
-                        Some(k.to_string())
+                        Some(stateful_role(k, &n.relational))
                     }
                     _ => None,
                 };

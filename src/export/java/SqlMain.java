@@ -29,8 +29,9 @@ import org.apache.flink.types.Row;
  * <p>{@code --plan}: instead of running, Flink's SQL planner translates the statement set into
  * a StreamGraph on a {@link StreamExecutionEnvironment} (configured with the script's
  * {@code SET}s, as the run is), and the JobGraph's vertices (chains) are printed as JSON lines
- * {@code ["name", parallelism]}, as {@code Main --plan} prints the DataStream job's. The job is
- * not executed.
+ * {@code ["name", parallelism, "description"]}, as {@code Main --plan} prints the DataStream
+ * job's (the description: the planner's operators with their arguments, {@code [6]:WindowAggregate(…)}).
+ * The job is not executed.
  */
 public class SqlMain {
     private static final java.util.regex.Pattern SET =
@@ -96,7 +97,7 @@ public class SqlMain {
         inserts.attachAsDataStream();
         JobGraph g = env.getStreamGraph(false).getJobGraph();
         for (JobVertex v : g.getVerticesSortedTopologicallyFromSources()) {
-            System.out.println(FileRowSink.json(Row.of(v.getName(), (long) v.getParallelism())));
+            System.out.println(FileRowSink.json(Row.of(v.getName(), (long) v.getParallelism(), v.getOperatorPrettyName())));
         }
     }
 
