@@ -135,7 +135,8 @@ enum Command {
     },
     /// Write the scenario as an Apache Flink project: a Java DataStream job with the same
     /// graph, its data, a pom.xml and a README (operators with no Flink equivalent are refused,
-    /// exit 2).
+    /// exit 2; SQL queries also as a Flink SQL script — alone when their DataStream translation
+    /// has no Flink counterpart).
     Export {
         /// The scenario file (TOML).
         file: PathBuf,

@@ -366,6 +366,8 @@ fn run_sql_main(out: &Path, lib: &Path) -> String {
         .arg("-d")
         .arg(out.join("classes"))
         .arg(out.join("src/main/java/streamlab/SqlMain.java"))
+        // SqlMain --plan prints with FileRowSink.json
+        .arg(out.join("src/main/java/streamlab/FileRowSink.java"))
         .output()
         .expect("javac runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

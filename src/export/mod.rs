@@ -79,8 +79,12 @@ pub fn project_files(
             // the DataStream translation of a SQL query has no Flink counterpart: the project
             // is the SQL script alone, with the sources' data files
             match graph::walk_sources(s, plan) {
-                Ok(j) => {
+                Ok(mut j) => {
                     sql_only = r;
+                    // what the sources' DataStream statements would do (their watermark
+                    // emission) is not in a project without `Main`; the script says its own
+                    j.notes.clear();
+                    j.processing_time.clear();
                     Some(j)
                 }
                 Err(src) => {
