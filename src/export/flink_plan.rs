@@ -43,8 +43,8 @@ pub fn compare(file: &Path) -> u8 {
     };
     if let Err(e) = super::project_files(&s, &p, super::FLINK_VERSIONS[0], false) {
         match e {
-            super::ExportError::Refused(r) => eprint!(
-                "{}nothing to compare with Flink\n",
+            super::ExportError::Refused(r) => eprintln!(
+                "{}nothing to compare with Flink",
                 super::refusal_message(&file.display().to_string(), &r)
             ),
             super::ExportError::Io(e) => eprintln!("error: {e}"),
