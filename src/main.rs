@@ -125,12 +125,18 @@ enum Command {
         /// Also write the plan as Graphviz here.
         #[arg(long, value_name = "FILE")]
         dot: Option<PathBuf>,
+        /// Then compare the chains with the JobGraph vertices real Flink 2.3 builds for the
+        /// exported job, without running it (`tools/flink-diff --plan-only`; needs its setup):
+        /// per chain same/different, exit 1 on a difference.
+        #[arg(long)]
+        flink: bool,
         #[command(flatten)]
         submit: SubmitArgs,
     },
     /// Write the scenario as an Apache Flink project: a Java DataStream job with the same
     /// graph, its data, a pom.xml and a README (operators with no Flink equivalent are refused,
-    /// exit 2).
+    /// exit 2; SQL queries also as a Flink SQL script — alone when their DataStream translation
+    /// has no Flink counterpart).
     Export {
         /// The scenario file (TOML).
         file: PathBuf,
@@ -366,8 +372,25 @@ fn dispatch(command: Command) -> Result<u8, u8> {
             chaos,
             check,
         ),
-        Command::Plan { file, dot, submit } => {
-            commands::plan(&file, &submit.submit()?, dot.as_deref())
+        Command::Plan {
+            file,
+            dot,
+            flink,
+            submit,
+        } => {
+            if flink && (submit.parallelism.is_some() || !submit.set.is_empty()) {
+                eprintln!(
+                    "error: --flink compares the scenario as written (the export takes no -p or --set)"
+                );
+                return Err(commands::EXIT_BAD_INPUT);
+            }
+            match commands::plan(&file, &submit.submit()?, dot.as_deref()) {
+                0 if flink => {
+                    println!();
+                    export::flink_plan::compare(&file)
+                }
+                code => code,
+            }
         }
         Command::Validate { file } => commands::validate(&file),
         Command::Cluster { file, json, out } => cluster::cluster(&cluster::Ask {

@@ -7,6 +7,8 @@
 //! Running the DataStream jobs and comparing their output with streamlab's is
 //! `tools/flink-diff`'s work; the SQL script (`sql/job.sql`) of the two SQL scenarios is run
 //! here too, with `SqlMain`, and its rows checked against the scenarios' expectations.
+//! `streamlab plan --flink` (Flink's JobGraph against streamlab's chains) is run on three
+//! scenarios, one of which differs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -364,6 +366,8 @@ fn run_sql_main(out: &Path, lib: &Path) -> String {
         .arg("-d")
         .arg(out.join("classes"))
         .arg(out.join("src/main/java/streamlab/SqlMain.java"))
+        // SqlMain --plan prints with FileRowSink.json
+        .arg(out.join("src/main/java/streamlab/FileRowSink.java"))
         .output()
         .expect("javac runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -387,4 +391,119 @@ fn run_sql_main(out: &Path, lib: &Path) -> String {
         .expect("java runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_scenario_of_sql_queries_without_a_datastream_counterpart_exports_as_sql_only() {
+    let out = scratch("sql-only");
+    let (code, err) = export("scenarios/sql_windows.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.join("sql/job.sql").exists());
+    assert!(out.join("src/main/java/streamlab/SqlMain.java").exists());
+    assert!(
+        !out.join("src/main/java/streamlab/Main.java").exists(),
+        "no DataStream job"
+    );
+    let sql = std::fs::read_to_string(out.join("sql/job.sql")).unwrap();
+    assert!(
+        sql.contains("FROM TABLE(CUMULATE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '6' SECOND))"),
+        "{sql}"
+    );
+    let pom = std::fs::read_to_string(out.join("pom.xml")).unwrap();
+    assert!(
+        pom.contains("<mainClass>streamlab.SqlMain</mainClass>"),
+        "{pom}"
+    );
+    let manifest = std::fs::read_to_string(out.join("streamlab-export.json")).unwrap();
+    assert!(
+        manifest.contains("\"sql_only\"")
+            && manifest.contains("CUMULATE windows exist in Flink only in SQL"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("\"cumulative.window\": \"WindowAggregate CUMULATE groupBy=[player]\""),
+        "{manifest}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+
+    // the regular join: a join's two event-time columns are cast for the sink
+    let (code, err) = export("scenarios/sql_joins.toml", &out);
+    assert_eq!(code, Some(0), "{err}");
+    let sql = std::fs::read_to_string(out.join("sql/job.sql")).unwrap();
+    assert!(
+        sql.contains("CAST(`ts0` AS TIMESTAMP_LTZ(3)) AS `ts0` FROM (\nSELECT c.player, c.n, o.amount, c.ts, o.ts\n"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains(") AS `sql_result` (`player`, `n`, `amount`, `ts`, `ts0`);"),
+        "{sql}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// `streamlab plan FILE --flink`: exit status, stdout, stderr.
+fn plan_flink(scenario: &str) -> (Option<i32>, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_streamlab"))
+        .args(["plan", scenario, "--flink"])
+        .current_dir(root())
+        .output()
+        .expect("the streamlab binary runs");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!err.contains("panicked"), "must never panic:\n{err}");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        err,
+    )
+}
+
+#[test]
+fn plan_flink_refuses_what_cannot_be_exported_before_looking_for_flink() {
+    let (code, _, err) = plan_flink("scenarios/csv_ingestion_time.toml");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot be exported to Flink"), "{err}");
+    assert!(err.contains("nothing to compare with Flink"), "{err}");
+}
+
+#[test]
+fn plan_flink_compares_streamlabs_chains_with_the_jobgraph_flink_builds() {
+    if flink_lib().is_none() {
+        println!("skipped: no Flink 2.3 jars (set FLINK_HOME or run tools/flink-diff/setup)");
+        return;
+    }
+    if Command::new("javac").arg("-version").output().is_err() {
+        println!("skipped: no javac on PATH (a JDK 17 is needed)");
+        return;
+    }
+    // the DataStream job: every chain has its JobGraph vertex, operators and parallelism
+    let (code, out, err) = plan_flink("scenarios/late_data.toml");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("Job `late_data`"),
+        "streamlab's plan first:\n{out}"
+    );
+    assert!(
+        out.contains("same      streamlab [sales_5s] p2  ⇔  Flink \"sales_5s\" p2"),
+        "{out}"
+    );
+    assert!(out.contains("chains agree (4 of 4)"), "{out}");
+
+    // SQL only: Flink's SQL planner's JobGraph, by the roles of the operators
+    let (code, out, err) = plan_flink("scenarios/sql_windows.toml");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("the DataStream job is not exported (SQL only"),
+        "{out}"
+    );
+    assert!(out.contains("Flink's SQL planner"), "{out}");
+    assert!(out.contains("chains agree (3 of 3)"), "{out}");
+
+    // Flink's planner reuses the GROUP BY two queries share; streamlab plans it twice
+    let (code, out, err) = plan_flink("scenarios/sql_changelog.toml");
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("different streamlab [histogram.in.reduce"),
+        "{out}"
+    );
+    assert!(out.contains("chains differ (3 of 4)"), "{out}");
 }

@@ -75,6 +75,30 @@ pub fn walk(s: &Scenario, plan: &Plan, fail_at: Option<(usize, u64)>) -> Result<
     }
 }
 
+/// The sources alone: their data files (and statements, unused), for a project that runs the
+/// scenario's SQL script only — its other operators are the SQL queries' (see
+/// `super::sql_only`).
+pub fn walk_sources(s: &Scenario, plan: &Plan) -> Result<Job, Vec<Refusal>> {
+    let mut job = Job::default();
+    let mut refusals = Vec::new();
+    for (i, n) in s.nodes.iter().enumerate() {
+        if let NodeKind::Source(spec) = &n.kind
+            && let Err(why) = sources::source(s, plan, i, spec, &mut job)
+        {
+            refusals.push(Refusal {
+                node: n.name.clone(),
+                kind: n.kind_name().to_string(),
+                why,
+            });
+        }
+    }
+    if refusals.is_empty() {
+        Ok(job)
+    } else {
+        Err(refusals)
+    }
+}
+
 /// `Types.ROW(…)` of a schema.
 pub fn row_type(schema: &Schema) -> String {
     let f: Vec<&str> = schema.fields.iter().map(|f| type_info(f.ty)).collect();

@@ -4,11 +4,15 @@
 //!
 //! Modules: [`graph`] walks the nodes, [`expr`] prints expressions as Java, [`sources`]
 //! writes the data and the watermark strategies, [`config`] the job-wide configuration,
-//! [`project`] the files around the job. What has no Flink equivalent (yet) is refused,
-//! naming each operator and why; nothing is written then.
+//! [`project`] the files around the job, [`sql`] the SQL queries as a Flink SQL script,
+//! [`flink_plan`] `streamlab plan --flink`. What has no Flink equivalent (yet) is refused,
+//! naming each operator and why; nothing is written then — except that a scenario made of SQL
+//! queries whose DataStream translation has no Flink counterpart (`CUMULATE`, a regular join)
+//! is exported as its SQL script alone (no `Main`).
 
 mod config;
 pub mod expr;
+pub mod flink_plan;
 mod generated;
 mod graph;
 mod project;
@@ -68,8 +72,28 @@ pub fn project_files(
     } else {
         None
     };
+    let mut sql_only: Vec<Refusal> = Vec::new();
     let job = match graph::walk(s, plan, fail_at) {
         Ok(j) => Some(j),
+        Err(r) if refusals.is_empty() && fail_at.is_none() && sql_made_only(s, &r) => {
+            // the DataStream translation of a SQL query has no Flink counterpart: the project
+            // is the SQL script alone, with the sources' data files
+            match graph::walk_sources(s, plan) {
+                Ok(mut j) => {
+                    sql_only = r;
+                    // what the sources' DataStream statements would do (their watermark
+                    // emission) is not in a project without `Main`; the script says its own
+                    j.notes.clear();
+                    j.processing_time.clear();
+                    Some(j)
+                }
+                Err(src) => {
+                    refusals.extend(r);
+                    refusals.extend(src);
+                    None
+                }
+            }
+        }
         Err(r) => {
             refusals.extend(r);
             None
@@ -85,7 +109,16 @@ pub fn project_files(
             s.fault_tolerance.faults.len()
         ));
     }
-    if !s.sql.is_empty() {
+    if !sql_only.is_empty() {
+        let why: Vec<String> = sql_only
+            .iter()
+            .map(|r| format!("`{}` ({}): {}", r.node, r.kind, r.why))
+            .collect();
+        job.notes.push(format!(
+            "SQL only: the scenario's operators are its SQL queries' and their DataStream translation has no Flink counterpart ({}), so the project is `sql/job.sql`, run by `SqlMain` on Flink's own planner; there is no `Main`",
+            why.join("; ")
+        ));
+    } else if !s.sql.is_empty() {
         let names: Vec<String> = s.sql.iter().map(|q| format!("`{}`", q.query)).collect();
         job.notes.push(format!(
             "SQL queries {}: `Main` runs them as the DataStream operators streamlab translates them to (`streamlab plan` shows which; `sql/QUERY.plan.txt` holds each query's plan); `sql/job.sql` holds them as Flink SQL, which `SqlMain` runs on Flink's own planner (its operators and chains are Flink's)",
@@ -93,7 +126,29 @@ pub fn project_files(
         ));
     }
     let script = sql::script(s, plan, &mut job);
-    let mut files = project::files(s, &job, &config::entries(s), flink, script.is_some());
+    if !sql_only.is_empty() && script.is_none() {
+        // no script either (see the job's notes): nothing to export
+        let mut r = sql_only;
+        r.extend(
+            job.notes
+                .iter()
+                .filter(|n| n.starts_with("no SQL script"))
+                .map(|n| Refusal {
+                    node: s.name.clone(),
+                    kind: "scenario".into(),
+                    why: n.clone(),
+                }),
+        );
+        return Err(ExportError::Refused(r));
+    }
+    let layout = if sql_only.is_empty() {
+        project::Layout::DataStream {
+            sql: script.is_some(),
+        }
+    } else {
+        project::Layout::SqlOnly
+    };
+    let mut files = project::files(s, &job, &config::entries(s), flink, layout);
     for q in &s.sql {
         files.push((format!("sql/{}.plan.txt", q.query), q.render()));
     }
@@ -103,7 +158,7 @@ pub fn project_files(
     files.push(("streamlab-chains.jsonl".into(), chains(plan)));
     files.push((
         "streamlab-export.json".into(),
-        manifest(s, &job, script.as_ref()),
+        manifest(s, &job, script.as_ref(), &sql_only),
     ));
     Ok(files)
 }
@@ -114,7 +169,14 @@ pub fn project_files(
 ///
 /// With a SQL script (`sql/job.sql`), `sql` says where each of its sinks writes and how to read
 /// it (see [`sql::manifest`]).
-fn manifest(s: &Scenario, job: &graph::Job, script: Option<&sql::SqlScript>) -> String {
+///
+/// `sql_only`: the refusals that made the project SQL-only (`"sql_only"`: why; no `Main`).
+fn manifest(
+    s: &Scenario,
+    job: &graph::Job,
+    script: Option<&sql::SqlScript>,
+    sql_only: &[Refusal],
+) -> String {
     use streamlab_engine::scenario::model::{NodeKind, SinkSpec};
     let mut out = Vec::new();
     for n in &s.nodes {
@@ -167,7 +229,14 @@ fn manifest(s: &Scenario, job: &graph::Job, script: Option<&sql::SqlScript>) -> 
             + usize::from(s.chaos.is_some()),
     });
     if let (Some(sc), Some(obj)) = (script, m.as_object_mut()) {
-        obj.insert("sql".into(), sql::manifest(sc));
+        obj.insert("sql".into(), sql::manifest(s, sc));
+        if !sql_only.is_empty() {
+            let why: Vec<String> = sql_only
+                .iter()
+                .map(|r| format!("`{}` ({}): {}", r.node, r.kind, r.why))
+                .collect();
+            obj.insert("sql_only".into(), serde_json::json!(why));
+        }
     }
     let mut text = serde_json::to_string_pretty(&m).unwrap_or_default();
     text.push('\n');
@@ -208,6 +277,29 @@ pub fn failure_record(s: &Scenario, plan: &Plan) -> Option<(usize, u64)> {
         _ => per_subtask / 2,
     };
     Some((i, at))
+}
+
+/// Whether every refused node was made by a SQL query (named among its plan's operators) and
+/// every node but the sources is a SQL query's: then the scenario is its SQL queries, and the
+/// SQL script alone can run it on Flink.
+fn sql_made_only(s: &Scenario, refused: &[Refusal]) -> bool {
+    use streamlab_engine::scenario::model::NodeKind;
+    if s.sql.is_empty() {
+        return false;
+    }
+    let made: std::collections::BTreeSet<String> = s
+        .sql
+        .iter()
+        .flat_map(|q| q.nodes.iter().flat_map(|n| n.operators.iter()))
+        .filter_map(|o| {
+            o.split_once(' ')
+                .map(|(_, name)| name.split(": ").next().unwrap_or(name).to_string())
+        })
+        .collect();
+    refused.iter().all(|r| made.contains(&r.node))
+        && s.nodes
+            .iter()
+            .all(|n| matches!(n.kind, NodeKind::Source(_)) || made.contains(&n.name))
 }
 
 /// Which column of a node's output holds the key its rows are partitioned by, when the node

@@ -114,6 +114,14 @@ fn rowtime_column(watermark: &str) -> Option<String> {
     Some(words.next()?.trim_matches('`').to_string())
 }
 
+/// Whether a result column named `name` is the event-time column `rowtime` (a timestamp in
+/// Flink): the same name, or the name with the digits the planner appends when a join's result
+/// holds the column of both inputs (`ts`, `ts0`).
+fn is_rowtime_column(name: &str, rowtime: &str) -> bool {
+    name.strip_prefix(rowtime)
+        .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// Whether streamlab emits a watermark after every record of this source (as the DataStream
 /// export's `PerEventWatermarks`): per-event emission, or paced records no faster than the
 /// periodic interval.
@@ -258,10 +266,44 @@ pub fn script(s: &Scenario, plan: &Plan, job: &mut Job) -> Option<SqlScript> {
         let starts_insert = sql
             .get(..6)
             .is_some_and(|w| w.eq_ignore_ascii_case("INSERT"));
-        inserts.push(if starts_insert {
-            format!("{sql};")
-        } else {
-            format!("INSERT INTO {}\n{sql};", ident(&sink))
+        // the result's event-time columns: Flink writes at most one rowtime attribute into a
+        // sink, so when a join's result holds two (`c.ts, o.ts`), all are cast to plain
+        // TIMESTAMP_LTZ(3) around the query (as Flink's error message asks)
+        let sink_fields = s.node_index(&sink).map(|i| &s.nodes[i].schema.fields);
+        let times: Vec<&str> = sink_fields
+            .map(|fs| {
+                fs.iter()
+                    .filter(|f| {
+                        f.ty == Type::Int && rowtimes.iter().any(|r| is_rowtime_column(&f.name, r))
+                    })
+                    .map(|f| f.name.as_ref())
+                    .collect()
+            })
+            .unwrap_or_default();
+        inserts.push(match sink_fields {
+            _ if starts_insert => format!("{sql};"),
+            Some(fs) if times.len() > 1 => {
+                let cols: Vec<String> = fs
+                    .iter()
+                    .map(|f| {
+                        if times.contains(&f.name.as_ref()) {
+                            format!("CAST({0} AS TIMESTAMP_LTZ(3)) AS {0}", ident(&f.name))
+                        } else {
+                            ident(&f.name)
+                        }
+                    })
+                    .collect();
+                // the derived table's column list names the result's columns as streamlab
+                // does (Flink's own names of a join's two `ts` are ambiguous)
+                let names: Vec<String> = fs.iter().map(|f| ident(&f.name)).collect();
+                format!(
+                    "INSERT INTO {}\nSELECT {} FROM (\n{sql}\n) AS `sql_result` ({});",
+                    ident(&sink),
+                    cols.join(", "),
+                    names.join(", ")
+                )
+            }
+            _ => format!("INSERT INTO {}\n{sql};", ident(&sink)),
         });
         if sinks.iter().any(|k| k.name == sink) {
             continue;
@@ -286,7 +328,7 @@ pub fn script(s: &Scenario, plan: &Plan, job: &mut Job) -> Option<SqlScript> {
             let name: &str = f.name.as_ref();
             let ty = if matches!(name, "window_start" | "window_end") {
                 "TIMESTAMP(3)"
-            } else if rowtimes.iter().any(|r| r == name) && f.ty == Type::Int {
+            } else if rowtimes.iter().any(|r| is_rowtime_column(name, r)) && f.ty == Type::Int {
                 "TIMESTAMP_LTZ(3)"
             } else {
                 flink_type(f.ty)
@@ -344,8 +386,76 @@ pub fn script(s: &Scenario, plan: &Plan, job: &mut Job) -> Option<SqlScript> {
     })
 }
 
+/// The relational operators whose place in Flink's JobGraph is compared with streamlab's chains
+/// (`tools/flink-diff`, `streamlab plan --flink`): sources, stateful operators (window and
+/// group aggregations, joins) and sinks. Stateless ones (`Calc`, `WatermarkAssigner`) are
+/// not: Flink's optimizer merges, splits and pushes them where streamlab's translation has
+/// its own maps.
+const STATEFUL: [&str; 5] = [
+    "WindowAggregate",
+    "GroupAggregate",
+    "Join",
+    "IntervalJoin",
+    "Deduplicate",
+];
+
+/// A stateful operator's role: its kind, the window function of a window aggregation
+/// (`TUMBLE`, `CUMULATE`, …) and the `groupBy` keys, e.g. `WindowAggregate CUMULATE
+/// groupBy=[player]` — what Flink's planner writes in its operator's description, so that two
+/// aggregations of one job are told apart.
+fn stateful_role(kind: &str, relational: &str) -> String {
+    let mut role = kind.to_string();
+    if let Some(w) = between(relational, "window=[", "(") {
+        role.push(' ');
+        role.push_str(w);
+    }
+    if let Some(g) = between(relational, "groupBy=[", "]").filter(|g| !g.is_empty()) {
+        role.push_str(&format!(" groupBy=[{g}]"));
+    }
+    role
+}
+
+/// Each streamlab operator a query made, with its role in the chain comparison against Flink
+/// SQL's JobGraph: `source:TABLE` (the table's scan), `sink`, a stateful relational operator's
+/// role (`WindowAggregate TUMBLE groupBy=[player]`, `Join`, …, see [`stateful_role`]; given to
+/// its first operator that is not a `key_by`), or `null`
+/// (stateless, not compared). Sorted by operator name.
+pub fn roles(s: &Scenario) -> serde_json::Map<String, serde_json::Value> {
+    let mut out: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+    for q in &s.sql {
+        for n in &q.nodes {
+            let kind = n.relational.split('(').next().unwrap_or("").trim();
+            let mut stateful_taken = false;
+            for o in &n.operators {
+                let (verb, rest) = o.split_once(' ').unwrap_or((o, ""));
+                let name = rest.split(": ").next().unwrap_or(rest).to_string();
+                let role = match (kind, verb) {
+                    (_, "sink") => Some("sink".to_string()),
+                    ("TableSourceScan", "source") => Some(format!("source:{name}")),
+                    (_, "source") => {
+                        // a WatermarkAssigner run by the source: the scan's role wins
+                        out.entry(name).or_insert_with(|| serde_json::Value::Null);
+                        continue;
+                    }
+                    (k, v) if STATEFUL.contains(&k) && v != "key_by" && !stateful_taken => {
+                        stateful_taken = true;
+                        Some(stateful_role(k, &n.relational))
+                    }
+                    _ => None,
+                };
+                let v = role.map_or(serde_json::Value::Null, serde_json::Value::String);
+                let e = out.entry(name).or_insert(serde_json::Value::Null);
+                if e.is_null() {
+                    *e = v;
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
 /// The script's part of `streamlab-export.json`.
-pub fn manifest(sql: &SqlScript) -> serde_json::Value {
+pub fn manifest(s: &Scenario, sql: &SqlScript) -> serde_json::Value {
     let sinks: Vec<serde_json::Value> = sql
         .sinks
         .iter()
@@ -354,7 +464,8 @@ pub fn manifest(sql: &SqlScript) -> serde_json::Value {
                 "types": k.types, "key_column": k.key_column})
         })
         .collect();
-    serde_json::json!({"script": "sql/job.sql", "sinks": sinks, "processing_time": sql.processing_time})
+    serde_json::json!({"script": "sql/job.sql", "sinks": sinks, "processing_time": sql.processing_time,
+        "roles": roles(s)})
 }
 
 #[cfg(test)]
@@ -372,5 +483,13 @@ mod tests {
             Some("t")
         );
         assert_eq!(rowtime_column("ts - INTERVAL '2' SECOND"), None);
+    }
+
+    #[test]
+    fn a_joins_second_event_time_column_is_a_timestamp_too() {
+        assert!(is_rowtime_column("ts", "ts"));
+        assert!(is_rowtime_column("ts0", "ts"));
+        assert!(!is_rowtime_column("tsx", "ts"));
+        assert!(!is_rowtime_column("t", "ts"));
     }
 }

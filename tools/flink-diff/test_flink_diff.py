@@ -53,6 +53,27 @@ class Rules(unittest.TestCase):
         rows, err = fd.sql_rows("/nonexistent", "per_player> +I[a, b, 1]\n", sink)
         self.assertIn("cannot split", err)
 
+    def test_a_sql_vertex_is_its_sources_stateful_operators_and_sinks(self):
+        name = "GlobalWindowAggregate[6] -> Calc[7] -> StreamingFileWriter -> end: Writer"
+        desc = "[6]:GlobalWindowAggregate(groupBy=[player], window=[CUMULATE(slice_end=[$slice_end], max_size=[6 s], step=[2 s])], select=[])\n+- [7]:Calc(select=[a])\n"
+        self.assertEqual(fd.sql_key(name, desc), ("WindowAggregate CUMULATE groupBy=[player]", "sink"))
+        self.assertEqual(fd.sql_key("Source: clicks[1] -> (Calc[2] -> LocalWindowAggregate[4], Calc[9])"),
+                         ("source:clicks",))
+        # an operator the comparison does not know never agrees
+        self.assertEqual(fd.sql_key("Rank[3]"), ("operator:Rank",))
+
+    def test_chains_pair_by_key_and_parallelism(self):
+        ours = [(("a",), 1, "a"), (("b", "c"), 2, "b -> c")]
+        rows = fd.pair_chains(ours, [(("b", "c"), 2, "B"), (("a",), 1, "A")])
+        self.assertTrue(all(same for _, _, same in rows))
+        self.assertIsNone(fd.first_difference(rows))
+        rows = fd.pair_chains(ours, [(("b", "c"), 1, "B"), (("a",), 1, "A")])
+        self.assertEqual([same for _, _, same in rows], [True, False])
+        self.assertIn("streamlab chain b -> c (p2), Flink vertex B (p1)", fd.first_difference(rows))
+        # a vertex left over (Flink reuses, streamlab plans twice: the other way round)
+        rows = fd.pair_chains(ours[:1], [(("a",), 1, "A"), (("x",), 1, "X")])
+        self.assertEqual(rows[-1], (None, (("x",), 1, "X"), False))
+
 
 if __name__ == "__main__":
     unittest.main()
