@@ -166,10 +166,22 @@ fn exported_java_compiles_against_flinks_jars() {
 
 #[test]
 fn operators_without_a_flink_equivalent_are_refused_by_name() {
+    // The canonical job's 10 M generated records are written out; twice as many are not.
+    let big = std::env::temp_dir().join(format!(
+        "streamlab-export-test-{}-canonical20m.toml",
+        std::process::id()
+    ));
+    let text = std::fs::read_to_string(root().join("scenarios/canonical.toml")).unwrap();
+    let text = text.replace("count = 10_000_000", "count = 20_000_000");
+    assert!(
+        text.contains("count = 20_000_000"),
+        "canonical.toml changed"
+    );
+    std::fs::write(&big, text).unwrap();
     for (sc, needle) in [
         (
-            "scenarios/canonical.toml",
-            "`events` (generator source): 10000000 generated records are too many to write out",
+            big.to_str().unwrap(),
+            "`events` (generator source): 20000000 generated records are too many to write out (the export's limit is 10000000)",
         ),
         (
             "scenarios/csv_ingestion_time.toml",

@@ -18,20 +18,25 @@ use streamlab_engine::ops::batch::Batch;
 use streamlab_engine::scenario::model::{NodeDef, SourceData, SourceSpec};
 use streamlab_engine::sim::source::{SourceData as RtData, SourceState, field_gen};
 
-/// Most generated records the export writes out (over all subtasks of a source).
-pub const MAX_RECORDS: u64 = 2_000_000;
+/// Most generated records the export writes out (over all subtasks of a source): the
+/// canonical job's 10 M, about 12 bytes each as text.
+pub const MAX_RECORDS: u64 = 10_000_000;
 
-/// Per subtask, its records: the values and the event time (ms).
-pub type Drawn = Vec<Vec<(Vec<Value>, i64)>>;
+/// What receives each drawn record: its subtask, its values, its event time (ms), and the
+/// strings its values name.
+pub type Each<'a> = dyn FnMut(u32, &[Value], i64, &Interner) + 'a;
 
-/// Draws every record of a generated source, per subtask, with the run's `seed`.
+/// Draws every record of a generated source with the run's `seed` and hands each to `each`
+/// — its subtask, its values and its event time (ms) — subtask by subtask, in the order the
+/// subtask emits them. Nothing is kept: the export writes them out as they come.
 pub fn draw(
     n: &NodeDef,
     spec: &SourceSpec,
     parallelism: u32,
     seed: u64,
     strings: &mut Interner,
-) -> Result<Drawn, String> {
+    each: &mut Each<'_>,
+) -> Result<(), String> {
     let SourceData::Generator {
         count,
         duration,
@@ -46,14 +51,13 @@ pub fn draw(
     };
     if records > MAX_RECORDS {
         return Err(format!(
-            "{records} generated records are too many to write out (the export's limit is {MAX_RECORDS}); lower its `count` with --set or in a copy of the file"
+            "{records} generated records are too many to write out (the export's limit is {MAX_RECORDS}); lower its `count` in a copy of the file"
         ));
     }
     let seeds = SeedTree::new(seed);
     let gens: Vec<_> = fields.iter().map(|g| field_gen(g, strings)).collect();
     let p = parallelism.max(1);
     let arity = n.schema.arity();
-    let mut out = Vec::new();
     for st in 0..p {
         let total = count.map(|c| c / u64::from(p) + u64::from(u64::from(st) < c % u64::from(p)));
         let mut state = SourceState {
@@ -82,7 +86,7 @@ pub fn draw(
             more: Vec::new(),
             followed: None,
         };
-        let mut mine = Vec::new();
+        let mut drawn = 0u64;
         loop {
             let mut batch = Batch::new(arity);
             // Paced: every record due by the end of time; unpaced: all born at time zero.
@@ -96,14 +100,18 @@ pub fn draw(
                 break;
             }
             for (k, m) in batch.meta.iter().enumerate() {
-                let row = batch.values[k * arity..(k + 1) * arity].to_vec();
-                mine.push((row, m.ts.as_millis()));
+                each(
+                    st,
+                    &batch.values[k * arity..(k + 1) * arity],
+                    m.ts.as_millis(),
+                    strings,
+                );
             }
-            if mine.len() as u64 > MAX_RECORDS {
+            drawn += batch.meta.len() as u64;
+            if drawn > MAX_RECORDS {
                 return Err("the generated source does not end".into());
             }
         }
-        out.push(mine);
     }
-    Ok(out)
+    Ok(())
 }

@@ -117,17 +117,25 @@ pub fn source(
         }
         SourceData::Generator { .. } => {
             let mut strings = Interner::new();
-            let drawn = super::generated::draw(n, spec, parallelism, s.seed, &mut strings)?;
-            for (st, recs) in drawn.iter().enumerate() {
-                let mut data = String::new();
-                for (row, ts) in recs {
+            // One file per source subtask, also for a subtask that draws nothing.
+            let mut files = vec![String::new(); parallelism.max(1) as usize];
+            super::generated::draw(
+                n,
+                spec,
+                parallelism,
+                s.seed,
+                &mut strings,
+                &mut |st, row, ts, strings| {
+                    let data = &mut files[st as usize];
                     for (v, f) in row.iter().zip(&n.schema.fields) {
-                        data.push_str(&value_cell(*v, f.ty, &strings));
+                        data.push_str(&value_cell(*v, f.ty, strings));
                         data.push('\t');
                     }
                     data.push_str(&ts.to_string());
                     data.push('\n');
-                }
+                },
+            )?;
+            for (st, data) in files.into_iter().enumerate() {
                 job.data.push((format!("{}.{st}.tsv", n.name), data));
             }
             job.notes.push(format!(
