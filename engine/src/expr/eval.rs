@@ -138,6 +138,58 @@ pub struct EvalCx<'a> {
 }
 
 impl Node {
+    /// Whether evaluating it can fail: integer division and remainder (by zero, as Java
+    /// throws `ArithmeticException`); nothing else does.
+    pub fn may_fail(&self) -> bool {
+        use Node::*;
+        let div = |op: &Arith| matches!(op, Arith::Div | Arith::Rem);
+        match self {
+            IntArith(op, a, b) => div(op) || a.may_fail() || b.may_fail(),
+            IntArithFieldConst(op, _, c) => div(op) && *c == 0,
+            IntArithFieldField(op, _, _) => div(op),
+            Field { .. } | Const(_) | CompareIntFieldConst(..) => false,
+            FloatArith(_, a, b) | Compare(_, _, a, b) | And(a, b) | Or(a, b) => {
+                a.may_fail() || b.may_fail()
+            }
+            IntNeg(a)
+            | FloatNeg(a)
+            | ToFloat(a)
+            | ToInt(a)
+            | ToStr(a)
+            | Not(a)
+            | Lower(a)
+            | Upper(a)
+            | Length(a)
+            | IntAbs(a)
+            | FloatAbs(a)
+            | FloatRound(_, a)
+            | InList(a, _) => a.may_fail(),
+            Concat(parts) => parts.iter().any(Node::may_fail),
+            Case(arms, otherwise) => {
+                otherwise.may_fail() || arms.iter().any(|(c, r)| c.may_fail() || r.may_fail())
+            }
+        }
+    }
+
+    /// An operand of a node: fields, literals and the fused `field op literal` leaves are
+    /// computed in place, anything else is evaluated — a call (with its frame) only for
+    /// inner nodes, not for the leaves that most operands are.
+    #[inline(always)]
+    fn operand(&self, row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
+        match self {
+            Node::Field { row: 0, idx } => row[*idx as usize],
+            Node::Field { idx, .. } => acc[*idx as usize],
+            Node::Const(v) => *v,
+            Node::IntArithFieldConst(op, idx, c) => {
+                int_arith(*op, row[*idx as usize].as_int(), *c, cx)
+            }
+            Node::CompareIntFieldConst(op, idx, c) => {
+                Value::Bool(cmp_ord(*op, row[*idx as usize].as_int().cmp(c)))
+            }
+            _ => self.eval(row, acc, cx),
+        }
+    }
+
     /// Evaluates against the current record and, for reduce expressions, the accumulator.
     #[inline]
     pub fn eval(&self, row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
@@ -158,47 +210,50 @@ impl Node {
             Node::Field { idx, .. } => acc[*idx as usize],
             Node::Const(v) => *v,
             Node::IntArith(op, a, b) => {
-                let (x, y) = (a.eval(row, acc, cx).as_int(), b.eval(row, acc, cx).as_int());
+                let (x, y) = (
+                    a.operand(row, acc, cx).as_int(),
+                    b.operand(row, acc, cx).as_int(),
+                );
                 int_arith(*op, x, y, cx)
             }
             Node::FloatArith(op, a, b) => {
                 let (x, y) = (
-                    a.eval(row, acc, cx).as_float(),
-                    b.eval(row, acc, cx).as_float(),
+                    a.operand(row, acc, cx).as_float(),
+                    b.operand(row, acc, cx).as_float(),
                 );
                 float_arith(*op, x, y)
             }
-            Node::IntNeg(a) => Value::Int(a.eval(row, acc, cx).as_int().wrapping_neg()),
-            Node::FloatNeg(a) => Value::Float(-a.eval(row, acc, cx).as_float()),
-            Node::ToFloat(a) => Value::Float(a.eval(row, acc, cx).as_float()),
-            Node::ToInt(a) => Value::Int(a.eval(row, acc, cx).as_float() as i64),
+            Node::IntNeg(a) => Value::Int(a.operand(row, acc, cx).as_int().wrapping_neg()),
+            Node::FloatNeg(a) => Value::Float(-a.operand(row, acc, cx).as_float()),
+            Node::ToFloat(a) => Value::Float(a.operand(row, acc, cx).as_float()),
+            Node::ToInt(a) => Value::Int(a.operand(row, acc, cx).as_float() as i64),
             Node::ToStr(a) => to_str(a, row, acc, cx),
             Node::Compare(op, kind, a, b) => {
-                let (x, y) = (a.eval(row, acc, cx), b.eval(row, acc, cx));
+                let (x, y) = (a.operand(row, acc, cx), b.operand(row, acc, cx));
                 Value::Bool(compare(*op, *kind, x, y, cx.interner))
             }
             Node::And(a, b) => {
-                Value::Bool(a.eval(row, acc, cx).as_bool() && b.eval(row, acc, cx).as_bool())
+                Value::Bool(a.operand(row, acc, cx).as_bool() && b.operand(row, acc, cx).as_bool())
             }
             Node::Or(a, b) => {
-                Value::Bool(a.eval(row, acc, cx).as_bool() || b.eval(row, acc, cx).as_bool())
+                Value::Bool(a.operand(row, acc, cx).as_bool() || b.operand(row, acc, cx).as_bool())
             }
-            Node::Not(a) => Value::Bool(!a.eval(row, acc, cx).as_bool()),
+            Node::Not(a) => Value::Bool(!a.operand(row, acc, cx).as_bool()),
             Node::InList(a, list) => {
-                let x = a.eval(row, acc, cx);
+                let x = a.operand(row, acc, cx);
                 Value::Bool(list.iter().any(|v| numeric_eq(*v, x)))
             }
             Node::Case(arms, otherwise) => case(arms, otherwise, row, acc, cx),
             Node::Lower(a) => map_str(a, row, acc, cx, lower_into),
             Node::Upper(a) => map_str(a, row, acc, cx, upper_into),
             Node::Concat(parts) => concat(parts, row, acc, cx),
-            Node::Length(a) => match a.eval(row, acc, cx) {
+            Node::Length(a) => match a.operand(row, acc, cx) {
                 Value::Str(s) => Value::Int(cx.interner.resolve(s).chars().count() as i64),
                 _ => Value::Int(0),
             },
-            Node::IntAbs(a) => Value::Int(a.eval(row, acc, cx).as_int().wrapping_abs()),
-            Node::FloatAbs(a) => Value::Float(a.eval(row, acc, cx).as_float().abs()),
-            Node::FloatRound(mode, a) => float_round(*mode, a.eval(row, acc, cx).as_float()),
+            Node::IntAbs(a) => Value::Int(a.operand(row, acc, cx).as_int().wrapping_abs()),
+            Node::FloatAbs(a) => Value::Float(a.operand(row, acc, cx).as_float().abs()),
+            Node::FloatRound(mode, a) => float_round(*mode, a.operand(row, acc, cx).as_float()),
         }
     }
 }
@@ -220,7 +275,7 @@ fn float_arith(op: Arith, x: f64, y: f64) -> Value {
 /// `String.valueOf` would and interned.
 #[inline]
 fn to_str(a: &Node, row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
-    let v = a.eval(row, acc, cx);
+    let v = a.operand(row, acc, cx);
     if let Value::Str(_) = v {
         return v;
     }
@@ -240,11 +295,11 @@ fn case(
     cx: &mut EvalCx<'_>,
 ) -> Value {
     for (cond, result) in arms {
-        if cond.eval(row, acc, cx).as_bool() {
-            return result.eval(row, acc, cx);
+        if cond.operand(row, acc, cx).as_bool() {
+            return result.operand(row, acc, cx);
         }
     }
-    otherwise.eval(row, acc, cx)
+    otherwise.operand(row, acc, cx)
 }
 
 /// `lower(s)` into `out`: every character lowercased by its Unicode mapping.
@@ -278,13 +333,13 @@ fn concat(parts: &[Node], row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> 
     let many = parts.len() > vals.len();
     if many {
         for p in parts {
-            let v = p.eval(row, acc, cx);
+            let v = p.operand(row, acc, cx);
             push_display(&mut out, v, cx.interner);
         }
         return Value::Str(cx.interner.intern(&out));
     }
     for (slot, p) in vals.iter_mut().zip(parts) {
-        *slot = p.eval(row, acc, cx);
+        *slot = p.operand(row, acc, cx);
     }
     cx.scratch.clear();
     for v in &vals[..parts.len()] {
@@ -341,7 +396,7 @@ fn map_str(
     cx: &mut EvalCx<'_>,
     f: impl Fn(&str, &mut String),
 ) -> Value {
-    let Value::Str(s) = a.eval(row, acc, cx) else {
+    let Value::Str(s) = a.operand(row, acc, cx) else {
         return Value::Str(Sym(0));
     };
     cx.scratch.clear();

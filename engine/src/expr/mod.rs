@@ -196,6 +196,11 @@ impl Expr {
         }
     }
 
+    /// Whether evaluating it can fail: only integer division and remainder can (by zero).
+    pub fn may_fail(&self) -> bool {
+        self.node.may_fail()
+    }
+
     /// If the expression is a plain field of the current record, its position.
     pub fn as_field(&self) -> Option<usize> {
         match self.node {

@@ -104,18 +104,22 @@ impl ReduceOp {
     ) {
         let n = input.len();
         out.values.reserve(n * self.arity);
-        let sum_by_field = match (&self.agg, self.key.as_field()) {
-            (Aggregate::Sum(f), Some(kf)) if input.arity == self.arity => Some((kf, *f)),
+        let batch_path = match (&self.agg, self.key.as_field()) {
+            _ if input.arity != self.arity || !(1..=4).contains(&self.arity) => None,
+            (Aggregate::Sum(_), Some(kf)) => Some(kf),
+            // An expression that cannot fail: no record stops the task halfway.
+            (Aggregate::Expr(fields), Some(kf)) if fields.iter().all(|(_, e)| !e.may_fail()) => {
+                Some(kf)
+            }
             _ => None,
         };
-        if let Some((kf, f)) = sum_by_field {
-            // The commonest case, `keyBy(field).sum(field)`, without per-record dispatch.
+        if let Some(kf) = batch_path {
+            // `keyBy(field)` with `sum` or an expression, without per-record dispatch.
             match self.arity {
-                1 => self.sum_by_field::<1>(input.values, &mut out.values, kf, f),
-                2 => self.sum_by_field::<2>(input.values, &mut out.values, kf, f),
-                3 => self.sum_by_field::<3>(input.values, &mut out.values, kf, f),
-                4 => self.sum_by_field::<4>(input.values, &mut out.values, kf, f),
-                _ => self.sum_by_field_any(input, &mut out.values, kf, f),
+                1 => self.fold_batch::<1>(input.values, &mut out.values, kf, ev),
+                2 => self.fold_batch::<2>(input.values, &mut out.values, kf, ev),
+                3 => self.fold_batch::<3>(input.values, &mut out.values, kf, ev),
+                _ => self.fold_batch::<4>(input.values, &mut out.values, kf, ev),
             }
         } else {
             let before = ev.error.is_some();
@@ -134,141 +138,54 @@ impl ReduceOp {
         out.parent.extend(0..n as u32);
     }
 
-    /// `keyBy(field kf).sum(field f)` over rows of `A` fields (known at compile time, so rows
-    /// are copied as whole arrays): appends the updated aggregate of every row to `out`.
-    #[inline]
-    fn sum_by_field<const A: usize>(
+    /// `keyBy(field kf)` with `sum` or an expression that cannot fail, over rows of `A`
+    /// fields (known at compile time, so rows are copied as whole arrays): appends the
+    /// updated aggregate of every row to `out`. The same fold as [`ReduceOp::apply`] — the
+    /// tests compare the two record by record.
+    fn fold_batch<const A: usize>(
         &mut self,
         input: &[Value],
         out: &mut Vec<Value>,
         kf: usize,
-        f: usize,
+        ev: &mut EvalCx<'_>,
     ) {
-        assert!(
-            kf < A && f < A,
-            "key and summed field are fields of the row"
-        );
-        let (rows, _) = input.as_chunks::<A>();
-        let base = out.len();
-        out.resize(base + rows.len() * A, Value::Int(0));
-        let (dst, _) = out[base..].as_chunks_mut::<A>();
-        if kf == f {
-            // With the key field summed, state rows do not keep their key: no hints then.
-            for (row, d) in rows.iter().zip(dst) {
-                *d = self.fold_by_index::<A>(row, f);
-            }
-            return;
-        }
-        let hints = &mut *self.hints.0;
-        for (row, d) in rows.iter().zip(dst) {
-            let key = row[kf];
-            let bucket = SlotHints::bucket(key);
-            // The hinted state row, if it still holds the key (an empty bucket holds 0, whose
-            // predecessor is no row).
-            let (states, _) = self.slab.as_chunks_mut::<A>();
-            match states.get_mut((hints[bucket] as usize).wrapping_sub(1)) {
-                Some(acc) if acc[kf].same_as(key) => {
-                    acc[f] = add(acc[f], row[f]);
-                    *d = *acc;
-                }
-                _ => {
-                    *d = Self::fold_missed_in::<A>(
-                        &mut self.index,
-                        &mut self.slab,
-                        hints,
-                        row,
-                        kf,
-                        f,
-                        bucket,
-                    )
-                }
-            }
-        }
-    }
-
-    /// [`ReduceOp::sum_by_field`] with the key field summed, for one row: through the index,
-    /// or a new state slot. Returns the updated aggregate.
-    #[inline]
-    fn fold_by_index<const A: usize>(&mut self, row: &[Value; A], f: usize) -> [Value; A] {
-        let key = row[f];
-        match self.index.get(&key) {
-            Some(&s) => {
-                let (states, _) = self.slab.as_chunks_mut::<A>();
-                let acc = &mut states[s as usize];
-                acc[f] = add(acc[f], row[f]);
-                *acc
-            }
-            None => {
-                self.insert_key(key, row);
-                *row
-            }
-        }
-    }
-
-    /// [`ReduceOp::sum_by_field`] for a row (key in field `kf`) whose key the hints did not
-    /// find: through the index (and the hint of `bucket` is set), or a new state slot.
-    /// Returns the updated aggregate.
-    #[inline(never)]
-    fn fold_missed_in<const A: usize>(
-        index: &mut FxHashMap<Value, u32>,
-        slab: &mut Vec<Value>,
-        hints: &mut [u32; SlotHints::LEN],
-        row: &[Value; A],
-        kf: usize,
-        f: usize,
-        bucket: usize,
-    ) -> [Value; A] {
-        let key = row[kf];
-        let s = match index.get(&key) {
-            Some(&s) => s,
-            None => {
-                let s = (slab.len() / A) as u32;
-                slab.extend_from_slice(row);
-                index.insert(key, s);
-                hints[bucket] = s + 1;
-                return *row;
-            }
+        let ReduceOp {
+            index,
+            slab,
+            hints,
+            agg,
+            ..
+        } = self;
+        let mut keyed = Keyed {
+            index,
+            slab,
+            hints: &mut hints.0,
         };
-        hints[bucket] = s + 1;
-        let (states, _) = slab.as_chunks_mut::<A>();
-        let acc = &mut states[s as usize];
-        acc[f] = add(acc[f], row[f]);
-        *acc
-    }
-
-    /// [`ReduceOp::sum_by_field`] for rows of any length.
-    fn sum_by_field_any(
-        &mut self,
-        input: super::batch::View<'_>,
-        out: &mut Vec<Value>,
-        kf: usize,
-        f: usize,
-    ) {
-        let a = self.arity;
-        for i in 0..input.len() {
-            let row = input.row(i);
-            match self.index.get(&row[kf]) {
-                Some(&s) => {
-                    let acc = &mut self.slab[s as usize * a..(s as usize + 1) * a];
-                    acc[f] = add(acc[f], row[f]);
-                    crate::core::value::push_row(out, acc);
-                }
-                None => {
-                    self.insert_key(row[kf], row);
-                    crate::core::value::push_row(out, row);
-                }
+        match agg {
+            Aggregate::Sum(f) => {
+                let f = *f;
+                assert!(f < A, "the summed field is a field of the row");
+                keyed.fold_rows::<A>(input, out, kf, kf != f, &mut |acc, row| {
+                    acc[f] = add(acc[f], row[f])
+                })
             }
+            Aggregate::Expr(fields) => {
+                assert!(fields.iter().all(|(p, _)| *p < A), "fields of the row");
+                // With the key field assigned, state rows may not keep their key.
+                let kept = fields.iter().all(|(p, _)| *p != kf);
+                keyed.fold_rows::<A>(input, out, kf, kept, &mut |acc, row| {
+                    // Every field from the old accumulator, then all are set.
+                    let mut new = [Value::Int(0); A];
+                    for (pos, e) in fields.iter() {
+                        new[*pos] = e.eval(row, acc, ev);
+                    }
+                    for (pos, _) in fields.iter() {
+                        acc[*pos] = widen_like(acc[*pos], new[*pos]);
+                    }
+                })
+            }
+            _ => unreachable!("only sum and expressions take the batch path"),
         }
-    }
-
-    /// Gives a new key a state slot holding `first`, its first record (what `sum`, `min` and
-    /// `max` keep).
-    #[inline(never)]
-    fn insert_key(&mut self, key: Value, first: &[Value]) {
-        let s = self.slab.len() / self.arity;
-        self.slab.extend_from_slice(first);
-        self.index.insert(key, s as u32);
-        self.hints.0[SlotHints::bucket(key)] = s as u32 + 1;
     }
 
     /// Folds a record into its key's state and returns the updated aggregate row.
@@ -315,6 +232,110 @@ impl ReduceOp {
             }
         }
         &self.slab[slot * a..(slot + 1) * a]
+    }
+}
+
+/// A reduce's keyed state as the batch path uses it: the index, the slab and the slot hints.
+struct Keyed<'a> {
+    index: &'a mut FxHashMap<Value, u32>,
+    slab: &'a mut Vec<Value>,
+    hints: &'a mut [u32; SlotHints::LEN],
+}
+
+impl Keyed<'_> {
+    /// Folds every row (key in field `kf`) into its key's state row with `fold`, or gives a
+    /// new key a slot holding its first row, and appends the updated row to `out`. `kept`:
+    /// whether state rows keep their key in field `kf` (the slot hints need it).
+    #[inline]
+    fn fold_rows<const A: usize>(
+        &mut self,
+        input: &[Value],
+        out: &mut Vec<Value>,
+        kf: usize,
+        kept: bool,
+        fold: &mut impl FnMut(&mut [Value; A], &[Value; A]),
+    ) {
+        assert!(kf < A, "the key is a field of the row");
+        let (rows, _) = input.as_chunks::<A>();
+        let base = out.len();
+        out.resize(base + rows.len() * A, Value::Int(0));
+        let (dst, _) = out[base..].as_chunks_mut::<A>();
+        if !kept {
+            // State rows do not keep their key: no hints then.
+            for (row, d) in rows.iter().zip(dst) {
+                *d = self.fold_by_index::<A>(row, kf, fold);
+            }
+            return;
+        }
+        for (row, d) in rows.iter().zip(dst) {
+            let key = row[kf];
+            let bucket = SlotHints::bucket(key);
+            // The hinted state row, if it still holds the key (an empty bucket holds 0, whose
+            // predecessor is no row).
+            let (states, _) = self.slab.as_chunks_mut::<A>();
+            match states.get_mut((self.hints[bucket] as usize).wrapping_sub(1)) {
+                Some(acc) if acc[kf].same_as(key) => {
+                    fold(acc, row);
+                    *d = *acc;
+                }
+                _ => *d = self.fold_missed::<A>(row, kf, bucket, fold),
+            }
+        }
+    }
+
+    /// [`Keyed::fold_rows`] for a row whose state row may not hold its key: through the
+    /// index, or a new state slot. Returns the updated aggregate.
+    #[inline]
+    fn fold_by_index<const A: usize>(
+        &mut self,
+        row: &[Value; A],
+        kf: usize,
+        fold: &mut impl FnMut(&mut [Value; A], &[Value; A]),
+    ) -> [Value; A] {
+        let key = row[kf];
+        match self.index.get(&key) {
+            Some(&s) => {
+                let (states, _) = self.slab.as_chunks_mut::<A>();
+                let acc = &mut states[s as usize];
+                fold(acc, row);
+                *acc
+            }
+            None => {
+                let s = (self.slab.len() / A) as u32;
+                self.slab.extend_from_slice(row);
+                self.index.insert(key, s);
+                self.hints[SlotHints::bucket(key)] = s + 1;
+                *row
+            }
+        }
+    }
+
+    /// [`Keyed::fold_rows`] for a row whose key the hints did not find: through the index
+    /// (and the hint of `bucket` is set), or a new state slot. Returns the updated aggregate.
+    #[inline(never)]
+    fn fold_missed<const A: usize>(
+        &mut self,
+        row: &[Value; A],
+        kf: usize,
+        bucket: usize,
+        fold: &mut impl FnMut(&mut [Value; A], &[Value; A]),
+    ) -> [Value; A] {
+        let key = row[kf];
+        let s = match self.index.get(&key) {
+            Some(&s) => s,
+            None => {
+                let s = (self.slab.len() / A) as u32;
+                self.slab.extend_from_slice(row);
+                self.index.insert(key, s);
+                self.hints[bucket] = s + 1;
+                return *row;
+            }
+        };
+        self.hints[bucket] = s + 1;
+        let (states, _) = self.slab.as_chunks_mut::<A>();
+        let acc = &mut states[s as usize];
+        fold(acc, row);
+        *acc
     }
 }
 
@@ -436,7 +457,7 @@ mod tests {
     }
 
     #[test]
-    fn batched_field_sums_match_record_at_a_time_sums() {
+    fn batched_sums_and_expressions_match_record_at_a_time_folds() {
         use crate::ops::batch::Batch;
         use crate::ops::element::RecMeta;
         // Enough keys for hint buckets to collide; every arity of the fast paths and beyond,
@@ -451,10 +472,24 @@ mod tests {
             let names: Vec<String> = (0..arity).map(|f| format!("f{f}")).collect();
             let s = Schema::new(names.iter().map(|n| (n.as_str(), Type::Int)));
             for (kf, key_name) in names.iter().enumerate() {
-                for f in 0..arity {
+                for (f, expression) in (0..arity).flat_map(|f| [(f, false), (f, true)]) {
                     let key = compile(key_name, &Scope::Record(&s), &mut i).unwrap();
-                    let mut batched = ReduceOp::new(key.clone(), Aggregate::Sum(f), arity);
-                    let mut single = ReduceOp::new(key, Aggregate::Sum(f), arity);
+                    let agg = if expression {
+                        // Two fields set from the old accumulator (the key field too, when
+                        // it is one of them): the batch path for expressions.
+                        let g = (f + 1) % arity;
+                        let scope = Scope::Reduce { acc: &s, cur: &s };
+                        let mut c = |t: &str| compile(t, &scope, &mut i).unwrap();
+                        let mut fields = vec![(f, c(&format!("acc.f{f} + f{g} * 2 - 1")))];
+                        if g != f {
+                            fields.push((g, c(&format!("acc.f{f}"))));
+                        }
+                        Aggregate::Expr(fields)
+                    } else {
+                        Aggregate::Sum(f)
+                    };
+                    let mut batched = ReduceOp::new(key.clone(), agg.clone(), arity);
+                    let mut single = ReduceOp::new(key, agg, arity);
                     let (mut scratch, mut err) = (String::new(), None);
                     let mut ev = EvalCx {
                         interner: &mut i,
@@ -490,7 +525,7 @@ mod tests {
                     assert!(
                         got.iter().zip(&expected).all(|(a, b)| a == b)
                             && got.len() == expected.len(),
-                        "arity {arity}, key field {kf}, summed field {f}"
+                        "arity {arity}, key field {kf}, field {f}, expression {expression}"
                     );
                 }
             }
