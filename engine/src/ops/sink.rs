@@ -107,7 +107,7 @@ impl SinkOp {
             return;
         }
         if let Some(txn) = &mut self.txn {
-            txn.stage(view, n, self.arity, ev.interner, start[0] + cost);
+            txn.stage(view, n, ev.interner, start[0] + cost, self.ledger.is_some());
             return;
         }
         if let Some(l) = &mut self.ledger {
@@ -186,7 +186,7 @@ impl SinkOp {
     #[inline]
     pub fn consume(&mut self, row: &[Value], meta: RecMeta, t: SimTime, ev: &mut EvalCx<'_>) {
         if let Some(txn) = &mut self.txn {
-            txn.stage_one(row, meta.born, ev.interner, t);
+            txn.stage_one(row, meta.born, ev.interner, t, self.ledger.is_some());
             return;
         }
         if let Some(l) = &mut self.ledger {
@@ -246,12 +246,13 @@ impl SinkOp {
             committed: Vec::new(),
             timed_out: settled.timed_out,
         };
-        for (cid, tx) in settled.committed {
-            shown.committed.push((cid, tx.records.len() as u64));
+        for (cid, mut tx) in settled.committed {
+            shown.committed.push((cid, tx.len));
             self.make_visible(&tx, t);
             if let Some(tap) = &self.lineage {
-                for (r, row) in tx.records.iter().zip(tx.lineage) {
-                    tap.push_json(row, t, r.born, None, Some(cid));
+                let rows = std::mem::take(&mut tx.lineage);
+                for (born, row) in tx.each_birth().zip(rows) {
+                    tap.push_json(row, t, born, None, Some(cid));
                 }
             }
         }
@@ -263,19 +264,30 @@ impl SinkOp {
         self.txn.as_ref().is_none_or(|t| t.pending() == 0)
     }
 
+    /// Makes the records of committed transaction `tx` visible at `t`: counted, checksummed,
+    /// their latency measured to `t` (one count per run of equal births), and, with a ledger,
+    /// each record's hash counted.
     fn make_visible(&mut self, tx: &Txn, t: SimTime) {
-        let n = tx.records.len() as u64;
+        tx.check_summary();
+        let n = tx.len;
         if n == 0 {
             return;
         }
         self.count += n;
         self.first.get_or_insert(t);
         self.last = t;
-        for r in &tx.records {
-            self.series.add(t);
-            self.latency.record(t.since(r.born).as_nanos().max(1));
-            self.checksum = self.checksum.wrapping_add(r.hash);
-            if let Some(l) = &mut self.ledger {
+        self.series.add_n(t, n);
+        for &(born, c) in &tx.births {
+            self.latency.record_n(t.since(born).as_nanos().max(1), c);
+        }
+        self.checksum = self.checksum.wrapping_add(tx.checksum);
+        if let Some(l) = &mut self.ledger {
+            debug_assert_eq!(
+                tx.staged.len() as u64,
+                n,
+                "a ledger needs every record's hash"
+            );
+            for r in &tx.staged {
                 *l.counts.entry(r.hash).or_default() += 1;
                 if l.key.is_some() {
                     l.last.insert(r.key, (t, r.hash));
