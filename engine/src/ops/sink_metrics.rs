@@ -117,7 +117,7 @@ impl Default for Series {
 /// a 3-significant-digit HdrHistogram, so converting them into one ([`LatencyCounts::histogram`])
 /// gives exactly the histogram that recording every value would have given. Counting is a
 /// shift and an increment, which keeps the per-record cost of a sink small.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LatencyCounts {
     counts: Vec<u64>,
 }
