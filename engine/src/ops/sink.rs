@@ -429,7 +429,7 @@ impl OperatorState for SinkOp {
             .ledger
             .as_ref()
             .map_or(0, |l| entries(l.counts.len(), 24));
-        let txn = self.txn.as_ref().map_or(0, |t| entries(t.pending(), 16));
+        let txn = self.txn.as_ref().map_or(0, |t| t.heap_bytes());
         rows + index + ledger + txn
     }
 

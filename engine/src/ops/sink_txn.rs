@@ -13,6 +13,16 @@
 //! (`SinkOp::carry_visible`). This module keeps the transactions and the [`Ledger`] of what
 //! became visible; the sink (`sink.rs`) makes committed records visible.
 //!
+//! A transaction does not keep its records: making them visible needs their number, their
+//! checksum and their latency to the commit, so it keeps a count, the wrapping sum of their
+//! content hashes and their births run-length encoded (records of one source batch share a
+//! birth) — memory grows with the distinct births of a checkpoint interval, not with the
+//! records. Per-record content hashes are kept only when the sink has a [`Ledger`] (the run is
+//! compared with a fault-free reference), rows as JSON only when the sink keeps its lineage
+//! (`explain`), and the first rows only up to the sink's `capture`. Debug builds also keep
+//! every record's hash and birth and check the summaries against them at each commit
+//! ([`Txn::check_summary`]).
+//!
 //! **Transaction timeouts** (Kafka's `transaction.timeout.ms`, `transaction_timeout`): a
 //! transaction begins on the broker with its first record; the broker aborts it when it is
 //! still not committed `timeout` later. Its commit — on `notifyCheckpointComplete`, or on
@@ -74,6 +84,16 @@ impl Txn {
             Some((b, c)) if *b == born => *c += n,
             _ => self.births.push((born, n)),
         }
+    }
+
+    /// Bytes it holds in memory: its run-length births, the ledger's per-record hashes and
+    /// its kept rows, 16 bytes an entry (a lineage row counted as its `arity` fields).
+    pub fn heap_bytes(&self, arity: usize) -> u64 {
+        let entries = self.births.len()
+            + self.staged.len()
+            + self.rows.len()
+            + self.lineage.len() * arity.max(1);
+        (entries * 16) as u64
     }
 
     /// Each record's birth, in write order (the run-length births expanded).
@@ -269,6 +289,18 @@ impl Transactions {
     pub fn pending(&self) -> usize {
         let n = self.open.len + self.precommitted.iter().map(|(_, t)| t.len).sum::<u64>();
         n as usize
+    }
+
+    /// Bytes the open and pre-committed transactions hold in memory ([`Txn::heap_bytes`]):
+    /// they grow with the distinct births of their records, not with the records, unless the
+    /// sink keeps a ledger or its lineage.
+    pub fn heap_bytes(&self) -> u64 {
+        self.open.heap_bytes(self.arity)
+            + self
+                .precommitted
+                .iter()
+                .map(|(_, t)| t.heap_bytes(self.arity))
+                .sum::<u64>()
     }
 
     /// The snapshot for checkpoint `id` pre-commits the open transaction. Returns its
@@ -512,6 +544,25 @@ mod tests {
         restored.carry_outcome(t);
         assert!(restored.commit_until(1, SimTime::ZERO).committed.is_empty());
         assert_eq!(restored.commits, 1);
+    }
+
+    #[test]
+    fn a_transaction_holds_its_births_not_its_records_unless_a_ledger_needs_them() {
+        let i = Interner::new();
+        let fill = |ledger: bool| {
+            let mut t = Transactions::new(1, 0);
+            for k in 0..10_000u64 {
+                let born = SimTime::from_nanos(k / 1000); // ten source batches
+                t.stage_one(&[Value::Int(k as i64)], born, &i, SimTime::ZERO, ledger);
+            }
+            t
+        };
+        let t = fill(false);
+        assert_eq!(t.pending(), 10_000);
+        assert_eq!(t.heap_bytes(), 10 * 16, "one entry per run of births");
+        let t = fill(true);
+        assert_eq!(t.heap_bytes(), (10 + 10_000) * 16, "and a hash per record");
+        assert_eq!(t.open.staged.len(), 10_000);
     }
 
     fn secs(s: f64) -> SimTime {
