@@ -38,11 +38,17 @@ impl Series {
     /// the current last bucket.
     #[inline]
     pub fn add(&mut self, t: SimTime) {
+        self.add_n(t, 1);
+    }
+
+    /// Counts `n` events at `t` (the same as `n` calls of [`Series::add`]).
+    #[inline]
+    pub fn add_n(&mut self, t: SimTime, n: u64) {
         if t < self.until
             && t + self.bucket >= self.until
             && let Some(last) = self.counts.last_mut()
         {
-            *last += 1;
+            *last += n;
             return;
         }
         let mut b = t.whole_periods(self.bucket) as usize;
@@ -53,7 +59,7 @@ impl Series {
         if b >= self.counts.len() {
             self.counts.resize(b + 1, 0);
         }
-        self.counts[b] += 1;
+        self.counts[b] += n;
         if b + 1 == self.counts.len() {
             self.until = SimTime::at(self.bucket * (b as u64 + 1));
         }
@@ -111,7 +117,7 @@ impl Default for Series {
 /// a 3-significant-digit HdrHistogram, so converting them into one ([`LatencyCounts::histogram`])
 /// gives exactly the histogram that recording every value would have given. Counting is a
 /// shift and an increment, which keeps the per-record cost of a sink small.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LatencyCounts {
     counts: Vec<u64>,
 }
@@ -139,11 +145,18 @@ impl LatencyCounts {
     /// Counts one latency in nanoseconds.
     #[inline(always)]
     pub fn record(&mut self, v: u64) {
+        self.record_n(v, 1);
+    }
+
+    /// Counts `n` latencies of `v` nanoseconds (the same as `n` calls of
+    /// [`LatencyCounts::record`]).
+    #[inline(always)]
+    pub fn record_n(&mut self, v: u64, n: u64) {
         let i = Self::index(v.min(MAX_LATENCY_NS));
         if i >= self.counts.len() {
             self.counts.resize(i + 1, 0);
         }
-        self.counts[i] += 1;
+        self.counts[i] += n;
     }
 
     /// Adds these counts into an HdrHistogram.

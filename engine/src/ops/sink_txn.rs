@@ -13,6 +13,16 @@
 //! (`SinkOp::carry_visible`). This module keeps the transactions and the [`Ledger`] of what
 //! became visible; the sink (`sink.rs`) makes committed records visible.
 //!
+//! A transaction does not keep its records: making them visible needs their number, their
+//! checksum and their latency to the commit, so it keeps a count, the wrapping sum of their
+//! content hashes and their births run-length encoded (records of one source batch share a
+//! birth) — memory grows with the distinct births of a checkpoint interval, not with the
+//! records. Per-record content hashes are kept only when the sink has a [`Ledger`] (the run is
+//! compared with a fault-free reference), rows as JSON only when the sink keeps its lineage
+//! (`explain`), and the first rows only up to the sink's `capture`. Debug builds also keep
+//! every record's hash and birth and check the summaries against them at each commit
+//! ([`Txn::check_summary`]).
+//!
 //! **Transaction timeouts** (Kafka's `transaction.timeout.ms`, `transaction_timeout`): a
 //! transaction begins on the broker with its first record; the broker aborts it when it is
 //! still not committed `timeout` later. Its commit — on `notifyCheckpointComplete`, or on
@@ -21,28 +31,38 @@
 //! lost ([`TimedOut`]). An empty transaction never began on the broker and cannot time out.
 
 use super::batch::View;
-use super::sink_metrics::row_hash;
+use super::sink_metrics::{checksum_rows, row_hash};
 use crate::core::defaults::transactions::WARNING_RATIO;
 use crate::core::time::{SimDuration, SimTime};
 use crate::core::value::{Interner, Value};
 use rustc_hash::FxHashMap;
 
-/// A record waiting in a transaction.
-#[derive(Debug, Clone, Copy)]
+/// What a transaction keeps of one record when the sink's [`Ledger`] needs it (the run is
+/// compared with a reference run): its content hash, and its key's hash when the ledger tracks
+/// the final row per key. Without a ledger a transaction keeps no per-record data at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Staged {
     /// Its content hash ([`row_hash`]).
     pub hash: u64,
-    /// When it was created at its source.
-    pub born: SimTime,
     /// Hash of the key column, when the sink's ledger tracks the final row per key.
     pub key: u64,
 }
 
-/// One transaction: its records, and the first rows (for the report).
+/// One transaction: how many records it holds, their checksum and births — what making them
+/// visible needs (count, checksum, latency to the commit) — and the first rows (for the
+/// report). Its memory is the number of distinct births, not the number of records: records of
+/// one source batch are born together and arrive together.
 #[derive(Debug, Clone, Default)]
 pub struct Txn {
-    /// Its records, in the order they were written.
-    pub records: Vec<Staged>,
+    /// Records written into it.
+    pub len: u64,
+    /// The wrapping sum of their content hashes ([`row_hash`]), as the sink's checksum.
+    pub checksum: u64,
+    /// When its records were created at their sources, run-length encoded in write order:
+    /// `(birth, records born then)`.
+    pub births: Vec<(SimTime, u64)>,
+    /// Per record, in write order, what the sink's ledger needs (empty when it has none).
+    pub staged: Vec<Staged>,
     /// The first rows, flat (at most `keep_rows` of them).
     pub rows: Vec<Value>,
     /// Every row as JSON, when the sink keeps its lineage.
@@ -50,6 +70,62 @@ pub struct Txn {
     /// When its first record was written — when the broker began it and its timeout started.
     /// `None`: empty so far.
     pub opened: Option<SimTime>,
+    /// Debug builds only: every record's (content hash, birth), the full capture the summaries
+    /// above are checked against ([`Txn::check_summary`]).
+    #[cfg(debug_assertions)]
+    pub full: Vec<(u64, SimTime)>,
+}
+
+impl Txn {
+    /// Counts `n` records born at `born` (run-length: a run of equal births is one entry).
+    #[inline]
+    fn add_births(&mut self, born: SimTime, n: u64) {
+        match self.births.last_mut() {
+            Some((b, c)) if *b == born => *c += n,
+            _ => self.births.push((born, n)),
+        }
+    }
+
+    /// Bytes it holds in memory: its run-length births, the ledger's per-record hashes and
+    /// its kept rows, 16 bytes an entry (a lineage row counted as its `arity` fields).
+    pub fn heap_bytes(&self, arity: usize) -> u64 {
+        let entries = self.births.len()
+            + self.staged.len()
+            + self.rows.len()
+            + self.lineage.len() * arity.max(1);
+        (entries * 16) as u64
+    }
+
+    /// Each record's birth, in write order (the run-length births expanded).
+    pub fn each_birth(&self) -> impl Iterator<Item = SimTime> + '_ {
+        self.births
+            .iter()
+            .flat_map(|&(b, c)| std::iter::repeat_n(b, c as usize))
+    }
+
+    /// The oracle of the summaries: in debug builds, panics unless the count, checksum and
+    /// births equal those computed from every record written (`full`). A no-op in release.
+    pub fn check_summary(&self) {
+        #[cfg(debug_assertions)]
+        {
+            let sum = self.full.iter().fold(0u64, |s, (h, _)| s.wrapping_add(*h));
+            assert_eq!(self.len, self.full.len() as u64, "transaction record count");
+            assert_eq!(self.checksum, sum, "transaction checksum");
+            assert!(
+                self.each_birth().eq(self.full.iter().map(|(_, b)| *b)),
+                "transaction births"
+            );
+            if !self.staged.is_empty() {
+                assert!(
+                    self.staged
+                        .iter()
+                        .map(|s| s.hash)
+                        .eq(self.full.iter().map(|(h, _)| *h)),
+                    "transaction ledger hashes"
+                );
+            }
+        }
+    }
 }
 
 /// A transaction the broker aborted because it was still open `transaction_timeout` after it
@@ -130,54 +206,108 @@ impl Transactions {
     }
 
     /// Writes the first `n` records of `view` into the open transaction, the first of them at
-    /// `at`.
+    /// `at`. `ledger`: the sink keeps a ledger, so each record's hashes are kept too.
     pub fn stage(
         &mut self,
         view: View<'_>,
         n: usize,
-        arity: usize,
         interner: &Interner,
         at: SimTime,
+        ledger: bool,
     ) {
-        for i in 0..n {
-            let row = &view.values[i * arity..(i + 1) * arity];
-            self.stage_one(row, view.meta[i].born, interner, at);
+        let arity = self.arity;
+        if n == 0 {
+            return;
         }
+        if ledger || self.lineage || arity == 0 {
+            for i in 0..n {
+                let row = &view.values[i * arity..(i + 1) * arity];
+                self.stage_one(row, view.meta[i].born, interner, at, ledger);
+            }
+            return;
+        }
+        // The common case: no per-record data, only the summaries.
+        self.open.opened.get_or_insert(at);
+        let values = &view.values[..n * arity];
+        let sum = match arity {
+            1 => checksum_rows::<1>(values, interner),
+            2 => checksum_rows::<2>(values, interner),
+            3 => checksum_rows::<3>(values, interner),
+            4 => checksum_rows::<4>(values, interner),
+            a => values
+                .chunks_exact(a.max(1))
+                .fold(0u64, |h, row| h.wrapping_add(row_hash(row, interner))),
+        };
+        self.open.checksum = self.open.checksum.wrapping_add(sum);
+        self.open.len += n as u64;
+        for m in &view.meta[..n] {
+            self.open.add_births(m.born, 1);
+        }
+        #[cfg(debug_assertions)]
+        for (row, m) in values.chunks_exact(arity.max(1)).zip(&view.meta[..n]) {
+            self.open.full.push((row_hash(row, interner), m.born));
+        }
+        let want = (self.keep_rows * arity).saturating_sub(self.open.rows.len());
+        let take = want.min(n * arity);
+        self.open.rows.extend_from_slice(&values[..take]);
     }
 
     /// Writes one record into the open transaction at `at` (the transaction begins with its
-    /// first record).
-    pub fn stage_one(&mut self, row: &[Value], born: SimTime, interner: &Interner, at: SimTime) {
-        self.open.opened.get_or_insert(at);
-        self.open.records.push(Staged {
-            hash: row_hash(row, interner),
-            born,
-            key: self.key_col.map_or(0, |c| row_hash(&row[c..=c], interner)),
-        });
-        if self.open.rows.len() < self.keep_rows * self.arity {
-            self.open.rows.extend_from_slice(row);
+    /// first record). `ledger`: the sink keeps a ledger, so the record's hashes are kept too.
+    pub fn stage_one(
+        &mut self,
+        row: &[Value],
+        born: SimTime,
+        interner: &Interner,
+        at: SimTime,
+        ledger: bool,
+    ) {
+        let hash = row_hash(row, interner);
+        let t = &mut self.open;
+        t.opened.get_or_insert(at);
+        t.len += 1;
+        t.checksum = t.checksum.wrapping_add(hash);
+        t.add_births(born, 1);
+        #[cfg(debug_assertions)]
+        t.full.push((hash, born));
+        if ledger {
+            t.staged.push(Staged {
+                hash,
+                key: self.key_col.map_or(0, |c| row_hash(&row[c..=c], interner)),
+            });
+        }
+        if t.rows.len() < self.keep_rows * self.arity {
+            t.rows.extend_from_slice(row);
         }
         if self.lineage {
             let json = row.iter().map(|v| v.to_json(interner)).collect();
-            self.open.lineage.push(json);
+            t.lineage.push(json);
         }
     }
 
     /// Records written but not yet visible (open and pre-committed transactions).
     pub fn pending(&self) -> usize {
-        self.open.records.len()
+        let n = self.open.len + self.precommitted.iter().map(|(_, t)| t.len).sum::<u64>();
+        n as usize
+    }
+
+    /// Bytes the open and pre-committed transactions hold in memory ([`Txn::heap_bytes`]):
+    /// they grow with the distinct births of their records, not with the records, unless the
+    /// sink keeps a ledger or its lineage.
+    pub fn heap_bytes(&self) -> u64 {
+        self.open.heap_bytes(self.arity)
             + self
                 .precommitted
                 .iter()
-                .map(|(_, t)| t.records.len())
-                .sum::<usize>()
+                .map(|(_, t)| t.heap_bytes(self.arity))
+                .sum::<u64>()
     }
 
     /// The snapshot for checkpoint `id` pre-commits the open transaction. Returns its
     /// records.
     pub fn pre_commit(&mut self, id: u64) -> usize {
         let t = std::mem::take(&mut self.open);
-        let n = t.records.len();
+        let n = t.len as usize;
         self.precommitted.push((id, t));
         n
     }
@@ -225,7 +355,7 @@ impl Transactions {
             opened,
             aborted: opened + limit,
             commit_at: t,
-            records: tx.records.len() as u64,
+            records: tx.len,
         })
     }
 
@@ -271,7 +401,7 @@ impl Transactions {
     /// running: the outside world's memory of commits carries over, and the live open
     /// transaction was aborted.
     pub fn carry_outcome(&mut self, live: Transactions) {
-        let lost = live.open.records.len() as u64;
+        let lost = live.open.len;
         self.committed = live.committed;
         self.timed_out = live.timed_out;
         self.commits = live.commits;
@@ -399,9 +529,9 @@ mod tests {
     fn a_checkpoint_commits_its_transactions_once() {
         let i = Interner::new();
         let mut t = Transactions::new(1, 10);
-        t.stage_one(&[Value::Int(1)], SimTime::ZERO, &i, SimTime::ZERO);
+        t.stage_one(&[Value::Int(1)], SimTime::ZERO, &i, SimTime::ZERO, false);
         t.pre_commit(1);
-        t.stage_one(&[Value::Int(2)], SimTime::ZERO, &i, SimTime::ZERO);
+        t.stage_one(&[Value::Int(2)], SimTime::ZERO, &i, SimTime::ZERO, false);
         t.pre_commit(2);
         let done = t.commit_until(1, SimTime::ZERO).committed;
         assert_eq!(done.len(), 1);
@@ -409,11 +539,30 @@ mod tests {
         assert_eq!((t.commits, t.pending()), (1, 1));
         // a restored copy that still holds checkpoint 1 does not commit it again
         let mut restored = Transactions::new(1, 10);
-        restored.stage_one(&[Value::Int(1)], SimTime::ZERO, &i, SimTime::ZERO);
+        restored.stage_one(&[Value::Int(1)], SimTime::ZERO, &i, SimTime::ZERO, false);
         restored.pre_commit(1);
         restored.carry_outcome(t);
         assert!(restored.commit_until(1, SimTime::ZERO).committed.is_empty());
         assert_eq!(restored.commits, 1);
+    }
+
+    #[test]
+    fn a_transaction_holds_its_births_not_its_records_unless_a_ledger_needs_them() {
+        let i = Interner::new();
+        let fill = |ledger: bool| {
+            let mut t = Transactions::new(1, 0);
+            for k in 0..10_000u64 {
+                let born = SimTime::from_nanos(k / 1000); // ten source batches
+                t.stage_one(&[Value::Int(k as i64)], born, &i, SimTime::ZERO, ledger);
+            }
+            t
+        };
+        let t = fill(false);
+        assert_eq!(t.pending(), 10_000);
+        assert_eq!(t.heap_bytes(), 10 * 16, "one entry per run of births");
+        let t = fill(true);
+        assert_eq!(t.heap_bytes(), (10 + 10_000) * 16, "and a hash per record");
+        assert_eq!(t.open.staged.len(), 10_000);
     }
 
     fn secs(s: f64) -> SimTime {
@@ -426,8 +575,14 @@ mod tests {
         let i = Interner::new();
         let mut t = Transactions::new(1, 10);
         t.timeout = Some(SimDuration::from_secs(2));
-        t.stage_one(&[Value::Int(1)], secs(opened), &i, secs(opened));
-        t.stage_one(&[Value::Int(2)], secs(opened), &i, secs(opened + 0.5));
+        t.stage_one(&[Value::Int(1)], secs(opened), &i, secs(opened), false);
+        t.stage_one(
+            &[Value::Int(2)],
+            secs(opened),
+            &i,
+            secs(opened + 0.5),
+            false,
+        );
         t.pre_commit(1);
         t
     }
