@@ -98,11 +98,30 @@ pub struct BufferPool {
 }
 
 impl BufferPool {
-    /// An empty buffer for records of `arity` fields.
+    /// An empty buffer for records of `arity` fields (a recycled one if there is one).
     #[inline]
     pub fn take(&mut self, arity: u16) -> Buffer {
         let mut b = self.free.pop().unwrap_or_default();
         b.arity = arity;
+        b
+    }
+
+    /// Records a newly allocated buffer makes room for when its first record is written: a
+    /// wide job keeps tens of thousands of buffers filling at once, and growing each from
+    /// nothing costs a reallocation per doubling. (Buffers that carry only an event — end of
+    /// partition, a barrier — allocate nothing.)
+    pub const FRESH_RECORDS: usize = 32;
+
+    /// An empty buffer for records of `arity` fields about to receive a record: a recycled
+    /// one, or a new one with room for [`BufferPool::FRESH_RECORDS`] records.
+    #[inline]
+    pub fn take_for_records(&mut self, arity: u16) -> Buffer {
+        let mut b = self.take(arity);
+        if b.meta.capacity() == 0 {
+            b.values
+                .reserve_exact(Self::FRESH_RECORDS * usize::from(arity));
+            b.meta.reserve_exact(Self::FRESH_RECORDS);
+        }
         b
     }
 
