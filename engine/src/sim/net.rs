@@ -537,7 +537,7 @@ impl Net<'_> {
             self.finish(w, ch, t, FlushCause::Full);
         }
         let writer = &mut self.writers[w];
-        let mut b = self.pool.take_for_records(writer.arity);
+        let mut b = self.pool.take(writer.arity);
         b.push(row, meta, bytes);
         self.channels[ch as usize].current = Some(b);
         writer.in_use += 1;
