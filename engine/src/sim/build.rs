@@ -57,6 +57,7 @@ pub fn build(
     };
     let (task_of, n) = task_ids(p);
     let (mut channels, edge_channels) = connect(s, p, &task_of);
+    let mut inbound = inbound_channels(&channels, n);
     // Strings of row sources, interned once per source (before any operator's).
     let (rows_of, gens_of) = source_data(s, interner);
     let mut tasks = Vec::with_capacity(n as usize);
@@ -86,7 +87,7 @@ pub fn build(
                 )),
                 _ => None,
             };
-            let mut gate = gate(s, &mut channels, tid);
+            let mut gate = gate(s, &mut channels, std::mem::take(&mut inbound[tid as usize]));
             if annotate {
                 gate.notes = Some(Vec::new());
             }
@@ -219,7 +220,14 @@ fn idle_task(
 #[allow(clippy::type_complexity)]
 fn connect(s: &Scenario, p: &Plan, task_of: &[Vec<u32>]) -> (Vec<Channel>, Vec<Vec<Vec<u32>>>) {
     let (g, eg, cost) = (&p.logical.graph, &p.execution, &s.cost);
-    let mut channels = Vec::new();
+    // (sized up front: a wide job has tens of thousands of channels)
+    let total: usize = (0..eg.edges.len())
+        .map(|ei| {
+            let up = eg.vertices[eg.edges[ei].from_vertex].parallelism;
+            (0..up).map(|i| eg.targets(ei, i).len()).sum::<usize>()
+        })
+        .sum();
+    let mut channels = Vec::with_capacity(total);
     let mut edge_channels: Vec<Vec<Vec<u32>>> = Vec::new();
     for (ei, e) in eg.edges.iter().enumerate() {
         let up = &eg.vertices[e.from_vertex];
@@ -414,10 +422,29 @@ fn writer(
 
 /// The input gate of task `tid`: the channels that reach it, one watermark valve per logical
 /// input with a slot per channel (each channel learns its position in the gate).
-fn gate(s: &Scenario, channels: &mut [Channel], tid: u32) -> Gate {
-    let gate_channels: Vec<u32> = (0..channels.len() as u32)
-        .filter(|&c| channels[c as usize].to_task == tid)
-        .collect();
+/// The channels into every task, by task id, each list in channel id order: one pass over
+/// the channels instead of one per task (a job at parallelism 256 has 65 536 channels).
+fn inbound_channels(channels: &[Channel], tasks: u32) -> Vec<Vec<u32>> {
+    let mut inbound = vec![Vec::new(); tasks as usize];
+    for (c, ch) in channels.iter().enumerate() {
+        if let Some(list) = inbound.get_mut(ch.to_task as usize) {
+            list.push(c as u32);
+        }
+    }
+    inbound
+}
+
+/// The input gate of a task whose inbound channels are `gate_channels` (in channel id order).
+fn gate(s: &Scenario, channels: &mut [Channel], gate_channels: Vec<u32>) -> Gate {
+    // Oracle of `inbound_channels`: the straightforward scan of all channels for this task.
+    debug_assert!(
+        gate_channels.first().is_none_or(|&c0| {
+            let tid = channels[c0 as usize].to_task;
+            let scan = (0..channels.len() as u32).filter(|&c| channels[c as usize].to_task == tid);
+            scan.eq(gate_channels.iter().copied())
+        }),
+        "a gate's channels are every channel into its task, in id order"
+    );
     // One watermark valve per logical input; each channel has a slot in its valve.
     let inputs = gate_channels
         .iter()

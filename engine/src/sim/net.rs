@@ -642,7 +642,7 @@ impl Net<'_> {
             return;
         };
         b.finished_at = t;
-        c.backlog.push_back(b);
+        super::channel::enqueue(&mut c.backlog, b);
         match cause {
             FlushCause::Full => self.stats.full += 1,
             FlushCause::Timeout => self.stats.timeout += 1,
@@ -674,7 +674,7 @@ impl Net<'_> {
                 b.end_of_partition = true;
                 b.finished_at = t;
                 self.writers[w].in_use += 1;
-                self.channels[ch as usize].backlog.push_back(b);
+                super::channel::enqueue(&mut self.channels[ch as usize].backlog, b);
                 self.send_ready(w, ch);
             }
         }
@@ -733,10 +733,12 @@ pub fn send_ready(
     cost: &CostModel,
 ) {
     let now = queue.now();
+    let mut ended = false;
     while c.can_send() {
         let Some(mut b) = c.backlog.pop_front() else {
             break;
         };
+        ended |= b.end_of_partition;
         let send_at = b.finished_at.max(now);
         let mut arrive = send_at.plus(c.latency);
         if c.remote {
@@ -751,8 +753,11 @@ pub fn send_ready(
         c.bytes_sent += u64::from(b.bytes);
         b.finished_at = send_at;
         b.backlog = c.backlog.len() as u32;
-        c.in_flight.push_back(b);
+        super::channel::enqueue(&mut c.in_flight, b);
         queue.schedule(arrive, Event::BufferArrives { channel: ch });
+    }
+    if ended {
+        super::channel::shed(&mut c.backlog);
     }
 }
 
@@ -777,7 +782,7 @@ pub fn send_priority(
     b.finished_at = send_at;
     b.priority = true;
     b.unpooled = true;
-    c.in_flight.push_back(b);
+    super::channel::enqueue(&mut c.in_flight, b);
     queue.schedule(arrive, Event::BufferArrives { channel: ch });
 }
 

@@ -346,9 +346,15 @@ impl Simulation<'_> {
                 );
             }
             // A floating buffer returned to the gate may serve another channel's backlog.
+            // (Once the pool is empty no channel can borrow — `ReceiverCredits::lend` on an
+            // empty pool is a no-op, tested in `channel.rs` — so the scan stops there.)
             if gate.pool.free > 0 {
-                let chans = gate.channels.clone();
-                for other in chans {
+                for i in 0..gate.channels.len() {
+                    let gate = &self.tasks[ti as usize].gate;
+                    if gate.pool.free == 0 {
+                        break;
+                    }
+                    let other = gate.channels[i];
                     let oc = &mut self.channels[other as usize];
                     if !oc.remote {
                         continue;
@@ -380,6 +386,9 @@ impl Simulation<'_> {
             .in_flight
             .pop_front()
             .expect("an arrival has a buffer in flight");
+        if b.end_of_partition {
+            crate::sim::channel::shed(&mut c.in_flight);
+        }
         if let Some(o) = self.observer.as_mut() {
             o.buffer_arrived(now, ch, &b, &self.channels, &self.tasks);
         }
@@ -444,7 +453,7 @@ impl Simulation<'_> {
         };
         let c = &mut self.channels[ch as usize];
         let was_empty = c.queue.is_empty();
-        c.queue.push_back(b);
+        crate::sim::channel::enqueue(&mut c.queue, b);
         if was_empty {
             self.tasks[to as usize].gate.available.push_back(ch);
         }

@@ -197,6 +197,7 @@ pub(super) fn input_item(
     if pos >= b.len() && mi >= b.markers.len() {
         if b.end_of_partition {
             cx.net.channels[ch as usize].ended = true;
+            crate::sim::channel::shed(&mut cx.net.channels[ch as usize].queue);
             gate.ended += 1;
             *end_of_input = gate.ended as usize == gate.channels.len();
             t = aligned_by_end(gate, chain, t, cx, snapshot);
