@@ -19,6 +19,9 @@
 //!   refuses it with Flink's message.
 //! - `FROM a JOIN b ON …` → Flink's `Join` or `IntervalJoin` ([`join`]).
 //!
+//! - Identical sub-plans of different queries run once, their output feeding every consumer:
+//!   Flink's sub-plan reuse ([`reuse`]).
+//!
 //! Everything else (`OVER`, `ORDER BY`, outer joins, …) is refused with "not supported yet:
 //! …" at its place in the file.
 //!
@@ -27,6 +30,7 @@
 
 mod aggregate;
 mod join;
+mod reuse;
 
 use super::checker::Checker;
 use crate::expr::{parser_error, span_to_range};
@@ -63,6 +67,7 @@ pub fn lower(ck: &mut Checker, raw: &mut RawScenario) -> Lowering {
     let queries = std::mem::take(&mut raw.queries);
     let mut plans = Vec::new();
     let spans = queries.iter().map(|q| q.get_ref().sql.span()).collect();
+    let sql_from = raw.operators.len();
     for q in &queries {
         if let Some(l) = query(ck, raw, q.get_ref()) {
             raw.operators.extend(
@@ -74,6 +79,7 @@ pub fn lower(ck: &mut Checker, raw: &mut RawScenario) -> Lowering {
             plans.push(l.plan);
         }
     }
+    reuse::reuse_subplans(&mut raw.operators, sql_from, &mut raw.sinks, &mut plans);
     Lowering { plans, spans }
 }
 
