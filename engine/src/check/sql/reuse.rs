@@ -1,6 +1,6 @@
 //! Sub-plan reuse: the queries of one scenario are planned together, as Flink's table planner
 //! plans the statements of one statement set, and a piece of plan two queries have in common
-//! runs once.
+//! (or the two sides of a self-join) runs once.
 //!
 //! Flink's rule (`SubplanReuser` in flink-table-planner,
 //! `org.apache.flink.table.planner.plan.reuse.SubplanReuser`; option
