@@ -273,7 +273,7 @@ pub struct RawWatermarks {
 }
 
 /// `window = { type = "tumbling", size = "5 s" }`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWindow {
     #[serde(rename = "type")]
@@ -286,7 +286,7 @@ pub struct RawWindow {
 }
 
 /// `trigger = { type = "count", count = 3, purging = true }`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrigger {
     #[serde(rename = "type")]
@@ -297,7 +297,7 @@ pub struct RawTrigger {
 }
 
 /// `evictor = { type = "count", count = 10 }`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvictor {
     #[serde(rename = "type")]
@@ -357,7 +357,7 @@ pub struct RawDelay {
 }
 
 /// One `[[operator]]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOperator {
     pub name: Spanned<String>,
@@ -408,7 +408,7 @@ pub struct RawOperator {
 
 /// One step of a CEP `pattern`: `{ begin = "fail", where = "not ok", times = 3 }`; later
 /// steps name themselves with `next` or `followed_by` instead of `begin`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     pub begin: Option<Spanned<String>>,

@@ -19,6 +19,9 @@
 //!   refuses it with Flink's message.
 //! - `FROM a JOIN b ON …` → Flink's `Join` or `IntervalJoin` ([`join`]).
 //!
+//! - Identical sub-plans of different queries run once, their output feeding every consumer:
+//!   Flink's sub-plan reuse ([`reuse`]).
+//!
 //! Everything else (`OVER`, `ORDER BY`, outer joins, …) is refused with "not supported yet:
 //! …" at its place in the file.
 //!
@@ -27,6 +30,7 @@
 
 mod aggregate;
 mod join;
+mod reuse;
 
 use super::checker::Checker;
 use crate::expr::{parser_error, span_to_range};
@@ -63,6 +67,7 @@ pub fn lower(ck: &mut Checker, raw: &mut RawScenario) -> Lowering {
     let queries = std::mem::take(&mut raw.queries);
     let mut plans = Vec::new();
     let spans = queries.iter().map(|q| q.get_ref().sql.span()).collect();
+    let sql_from = raw.operators.len();
     for q in &queries {
         if let Some(l) = query(ck, raw, q.get_ref()) {
             raw.operators.extend(
@@ -74,6 +79,7 @@ pub fn lower(ck: &mut Checker, raw: &mut RawScenario) -> Lowering {
             plans.push(l.plan);
         }
     }
+    reuse::reuse_subplans(&mut raw.operators, sql_from, &mut raw.sinks, &mut plans);
     Lowering { plans, spans }
 }
 
@@ -1367,16 +1373,19 @@ mod tests {
         let text = query(
             "SELECT a.k, b.n AS m FROM clicks a JOIN clicks b ON a.k = b.k AND a.ts BETWEEN b.ts - INTERVAL '1' SECOND AND b.ts",
         );
+        // A self-join's two sides are the same `key_by` of the same table: one node, read
+        // twice (sub-plan reuse, see `reuse`).
         assert_eq!(
             nodes(&text),
             "clicks source (k: string, n: int, ts: int)\n\
              q.left key_by (k: string, n: int, ts: int)\n\
-             q.right key_by (k: string, n: int, ts: int)\n\
              q.join other (k: string, m: int)\n\
              q sink (k: string, m: int)"
         );
         let s = parsed(&text).unwrap();
-        match &s.nodes[3].kind {
+        let sides: Vec<usize> = s.nodes[2].inputs.iter().map(|i| i.node).collect();
+        assert_eq!(sides, [1, 1]);
+        match &s.nodes[2].kind {
             // a.ts in [b.ts - 1 s, b.ts] ⇔ b.ts in [a.ts, a.ts + 1 s]
             NodeKind::Join(j) => assert_eq!(
                 j.kind,
@@ -1392,7 +1401,7 @@ mod tests {
         ))
         .unwrap();
         assert!(
-            matches!(&s.nodes[3].kind, NodeKind::Join(j) if j.kind == crate::scenario::JoinKind::Regular)
+            matches!(&s.nodes[2].kind, NodeKind::Join(j) if j.kind == crate::scenario::JoinKind::Regular)
         );
     }
 
