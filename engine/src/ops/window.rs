@@ -719,7 +719,7 @@ impl WindowOp {
             self.trigger_cx().clear(key, w);
             if let Some(m) = self.merging.get_mut(&key) {
                 m.retire(&w);
-                if m.mapping.is_empty() {
+                if m.is_empty() {
                     self.merging.remove(&key);
                 }
             }
@@ -750,7 +750,8 @@ impl WindowOp {
             self.result.push(Value::Int(w.end.as_millis()));
         }
         let keep = match (&self.cfg.evictor, &mut st.acc) {
-            (Some(e), Acc::Elements(vals, tss)) => {
+            (Some(e), Acc::Elements(els)) => {
+                let (vals, tss) = (&mut els.vals, &mut els.tss);
                 // evictBefore: evicted elements leave the window for good
                 let keep = e.keep(tss);
                 let a = self.cfg.input_arity.max(1);
