@@ -382,6 +382,36 @@ mod tests {
         assert_eq!(java_hash_set_order(&ws), want);
     }
 
+    /// The lone-window fast path against the general merge, over random sessions: every add
+    /// is checked by the debug oracle in `add_to_one`, and here the whole sequence against a
+    /// set that never takes the fast path.
+    #[test]
+    fn the_lone_window_fast_path_agrees_with_the_general_merge() {
+        use rand_core::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20);
+        let mut fast_hits = 0;
+        for _ in 0..300 {
+            let mut fast = MergingWindowSet::default();
+            let mut general = MergingWindowSet::default();
+            for _ in 0..30 {
+                let start = (rng.next_u64() % 60) as i64;
+                let gap = 1 + (rng.next_u64() % 8) as i64;
+                let new = w(start, start + gap);
+                if rng.next_u64() % 6 == 0 {
+                    fast.retire(&new);
+                    general.retire(&new);
+                } else {
+                    fast_hits +=
+                        usize::from(fast.single.is_some() && fast.single.unwrap().0 != new);
+                    let want = general.add_any(new);
+                    assert_eq!(fast.add(new), want, "adding {new:?}");
+                }
+                assert_eq!(fast, general);
+            }
+        }
+        assert!(fast_hits > 200, "the fast path ran {fast_hits} times");
+    }
+
     #[test]
     fn a_window_inside_an_existing_one_is_absorbed() {
         let mut m = MergingWindowSet::default();
