@@ -512,6 +512,14 @@ impl WindowOp {
         Some(true)
     }
 
+    /// Whether window `w`'s cleanup timer is the same timer as its event-time trigger's (no
+    /// allowed lateness, the default event-time trigger): deleting one deletes both.
+    fn cleanup_is_trigger_timer(&self, w: &Window) -> bool {
+        self.is_event_time()
+            && self.cfg.trigger.kind == TriggerKind::EventTime
+            && self.cleanup_time(w) == w.max_timestamp()
+    }
+
     /// Whether `EventTimeTrigger.onElement` and the cleanup timer would register only timers
     /// that exist, for an element added to window `w` of `key` whose state already existed
     /// (the fast path: the calls are skipped, saving two timer-set lookups per element).
@@ -522,10 +530,17 @@ impl WindowOp {
     /// fired while the max timestamp is above the watermark (the trigger fires, and so never
     /// purges, only when the watermark reaches it; restores bring timers back with the state).
     /// So while `w`'s max timestamp is above the watermark, onElement answers CONTINUE and
-    /// registers nothing new. Debug builds check that the timers are there.
+    /// registers nothing new.
+    ///
+    /// Sessions (merging windows) too when there is no allowed lateness, so that the cleanup
+    /// timer is the trigger's: a session in the set either had an element of its own, which
+    /// registered the timer, or came out of a merge, whose `onMerge` registered it — in both
+    /// cases while its max timestamp was above the watermark, as it still is (with lateness,
+    /// a merged session's cleanup timer comes only from the element after the merge, which
+    /// must not be skipped). Debug builds check that the timers are there.
     fn timers_known(&self, key: Value, w: Window) -> bool {
         let known = self.is_event_time()
-            && !self.cfg.assigner.is_merging()
+            && (!self.cfg.assigner.is_merging() || self.cfg.allowed_lateness == 0)
             && self.cfg.trigger.kind == TriggerKind::EventTime
             && w.max_timestamp() > self.watermark;
         debug_assert!(
@@ -719,7 +734,7 @@ impl WindowOp {
             self.trigger_cx().clear(key, w);
             if let Some(m) = self.merging.get_mut(&key) {
                 m.retire(&w);
-                if m.mapping.is_empty() {
+                if m.is_empty() {
                     self.merging.remove(&key);
                 }
             }
@@ -750,7 +765,8 @@ impl WindowOp {
             self.result.push(Value::Int(w.end.as_millis()));
         }
         let keep = match (&self.cfg.evictor, &mut st.acc) {
-            (Some(e), Acc::Elements(vals, tss)) => {
+            (Some(e), Acc::Elements(els)) => {
+                let (vals, tss) = (&mut els.vals, &mut els.tss);
                 // evictBefore: evicted elements leave the window for good
                 let keep = e.keep(tss);
                 let a = self.cfg.input_arity.max(1);
@@ -829,6 +845,16 @@ impl WindowOp {
             self.trigger_cx().on_merge(key, m.result, &m.merged);
             for x in &m.merged {
                 self.trigger_cx().clear(key, *x);
+                if self.cleanup_is_trigger_timer(x) {
+                    // `clear` deleted it: the cleanup timer is the trigger's
+                    debug_assert!(
+                        !self
+                            .event_timers
+                            .contains(x.max_timestamp(), (OrdValue(key), *x)),
+                        "fast path: the cleanup timer of merged {x:?} is still there"
+                    );
+                    continue;
+                }
                 self.delete_cleanup(key, *x);
             }
             // mergeNamespaces: the merged state windows' contents are combined first, in the

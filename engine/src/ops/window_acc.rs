@@ -35,8 +35,19 @@ pub enum Acc {
     Avg(f64, i64),
     /// The reduced record.
     Row(Box<[Value]>),
-    /// Every element (windows with an evictor): fields `arity` per element, and timestamps.
-    Elements(Vec<Value>, Vec<EventTime>),
+    /// Every element (windows with an evictor), boxed so that the accumulators of the other
+    /// windows stay small (with many keys, the window state's size decides how much of it
+    /// the cache holds).
+    Elements(Box<Elements>),
+}
+
+/// The elements of a window with an evictor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Elements {
+    /// Fields, `arity` per element.
+    pub vals: Vec<Value>,
+    /// Timestamps, one per element.
+    pub tss: Vec<EventTime>,
 }
 
 /// A window's state and the creation time of its newest element (for result latency).
@@ -52,7 +63,10 @@ impl WindowAgg {
     /// The accumulator of a window's first element.
     pub fn first(&self, row: &[Value], ts: EventTime, keep_elements: bool) -> Acc {
         if keep_elements {
-            return Acc::Elements(row.to_vec(), vec![ts]);
+            return Acc::Elements(Box::new(Elements {
+                vals: row.to_vec(),
+                tss: vec![ts],
+            }));
         }
         match self {
             WindowAgg::Sum(i) | WindowAgg::Min(i) | WindowAgg::Max(i) => Acc::Value(row[*i]),
@@ -65,9 +79,9 @@ impl WindowAgg {
     /// Adds an element.
     pub fn add(&self, acc: &mut Acc, row: &[Value], ts: EventTime, ev: &mut EvalCx<'_>) {
         match (self, acc) {
-            (_, Acc::Elements(vals, tss)) => {
-                vals.extend_from_slice(row);
-                tss.push(ts);
+            (_, Acc::Elements(e)) => {
+                e.vals.extend_from_slice(row);
+                e.tss.push(ts);
             }
             (WindowAgg::Sum(i), Acc::Value(v)) => *v = add(*v, row[*i]),
             (WindowAgg::Min(i), Acc::Value(v))
@@ -93,9 +107,10 @@ impl WindowAgg {
     /// Merges the state of another window into `into` (session merges).
     pub fn merge(&self, into: &mut Acc, other: Acc, ev: &mut EvalCx<'_>) {
         match (into, other) {
-            (Acc::Elements(v, t), Acc::Elements(v2, t2)) => {
-                v.extend(v2);
-                t.extend(t2);
+            (Acc::Elements(e), Acc::Elements(e2)) => {
+                let Elements { vals, tss } = *e2;
+                e.vals.extend(vals);
+                e.tss.extend(tss);
             }
             (Acc::Count(a), Acc::Count(b)) => *a += b,
             (Acc::Avg(s, n), Acc::Avg(s2, n2)) => {
@@ -129,7 +144,8 @@ impl WindowAgg {
             Acc::Count(n) => out.push(Value::Int(*n)),
             Acc::Avg(s, n) => out.push(Value::Float(*s / *n as f64)),
             Acc::Row(r) => out.extend_from_slice(r),
-            Acc::Elements(vals, tss) => {
+            Acc::Elements(e) => {
+                let (vals, tss) = (&e.vals, &e.tss);
                 // Fold the surviving elements with the incremental aggregation.
                 let mut folded: Option<Acc> = None;
                 for (k, (row, ts)) in vals.chunks_exact(arity.max(1)).zip(tss).enumerate() {

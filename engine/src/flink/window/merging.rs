@@ -22,21 +22,56 @@ pub struct Merge {
 }
 
 /// The windows of one key.
+///
+/// Stored without allocating while the key has one window — a session that grows element by
+/// element, the common case — and in an ordered map otherwise: exactly one of the two holds
+/// the windows (`single` when there is one, `many` when there are none or several), so equal
+/// sets compare equal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MergingWindowSet {
-    /// window → state window
-    pub mapping: BTreeMap<Window, Window>,
+    /// The only window and its state window.
+    single: Option<(Window, Window)>,
+    /// window → state window, when there are not exactly one.
+    many: BTreeMap<Window, Window>,
 }
 
 impl MergingWindowSet {
     /// The state window of a window.
     pub fn state_window(&self, w: &Window) -> Option<Window> {
-        self.mapping.get(w).copied()
+        match self.single {
+            Some((one, sw)) => (one == *w).then_some(sw),
+            None => self.many.get(w).copied(),
+        }
+    }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        if self.single.is_some() {
+            1
+        } else {
+            self.many.len()
+        }
+    }
+
+    /// Whether the key has no window left.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Forgets a window (it was purged, or is late).
     pub fn retire(&mut self, w: &Window) {
-        self.mapping.remove(w);
+        if self.single.is_some_and(|(one, _)| one == *w) {
+            self.single = None;
+        } else if self.many.remove(w).is_some() {
+            self.settle();
+        }
+    }
+
+    /// Moves a lone window of `many` to `single`.
+    fn settle(&mut self) {
+        if self.many.len() == 1 {
+            self.single = self.many.pop_first();
+        }
     }
 
     /// Adds a new window, merging what overlaps (`MergingWindowSet.addWindow`). Returns the
@@ -49,7 +84,71 @@ impl MergingWindowSet {
     /// the order in which the others are cleared and their state appended: see
     /// [`java_hash_set_order`].
     pub fn add(&mut self, new: Window) -> (Window, Vec<Merge>) {
-        let mut all: Vec<Window> = self.mapping.keys().copied().collect();
+        if let Some(done) = self.add_to_one(new) {
+            return done;
+        }
+        self.add_any(new)
+    }
+
+    /// [`MergingWindowSet::add`] when the set holds one window `w` and `new` is another
+    /// window (the common case of a session that grows element by element): without sorting,
+    /// grouping or hash-set order, none of which can matter with two windows. `None` when the
+    /// case does not apply. Debug builds check the outcome against the general path.
+    fn add_to_one(&mut self, new: Window) -> Option<(Window, Vec<Merge>)> {
+        let (w, state_window) = self.single?;
+        if w == new {
+            return None;
+        }
+        #[cfg(debug_assertions)]
+        let oracle = {
+            let mut general = self.clone();
+            let outcome = general.add_any(new);
+            (general, outcome)
+        };
+        let done = if !w.intersects(&new) {
+            // two groups of one window each: no merge, the new window is its own state window
+            self.single = None;
+            self.many.insert(w, state_window);
+            self.many.insert(new, new);
+            (new, Vec::new())
+        } else {
+            // one group {w, new}: the new window is taken out, `w` alone is merged into the
+            // cover (a merge only if the cover is not `w` itself) and keeps its state window
+            let cover = w.cover(&new);
+            let mut merges = Vec::new();
+            if cover != w {
+                self.single = Some((cover, state_window));
+                merges.push(Merge {
+                    result: cover,
+                    merged: vec![w],
+                    state_window,
+                    merged_state_windows: Vec::new(),
+                });
+            }
+            (cover, merges)
+        };
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(
+            (&*self, &done),
+            (&oracle.0, &oracle.1),
+            "fast path: adding {new:?} to {{{w:?}}} differs from the general merge"
+        );
+        Some(done)
+    }
+
+    /// [`MergingWindowSet::add`] for any set: `TimeWindow.mergeWindows` over all windows.
+    fn add_any(&mut self, new: Window) -> (Window, Vec<Merge>) {
+        if let Some((w, sw)) = self.single.take() {
+            self.many.insert(w, sw);
+        }
+        let done = self.merge_windows(new);
+        self.settle();
+        done
+    }
+
+    /// `TimeWindow.mergeWindows` over the windows of `many` and `new`.
+    fn merge_windows(&mut self, new: Window) -> (Window, Vec<Merge>) {
+        let mut all: Vec<Window> = self.many.keys().copied().collect();
         all.push(new);
         all.sort_by_key(|w| w.start);
         let mut groups: Vec<(Window, Vec<Window>)> = Vec::new();
@@ -74,12 +173,10 @@ impl MergingWindowSet {
                 merged_new = true;
                 result = cover;
             }
-            let state_window = self.mapping[&members[0]];
-            let mut state_windows: Vec<Window> = members
-                .iter()
-                .filter_map(|m| self.mapping.remove(m))
-                .collect();
-            self.mapping.insert(cover, state_window);
+            let state_window = self.many[&members[0]];
+            let mut state_windows: Vec<Window> =
+                members.iter().filter_map(|m| self.many.remove(m)).collect();
+            self.many.insert(cover, state_window);
             if let Some(i) = state_windows.iter().position(|s| *s == state_window) {
                 state_windows.remove(i);
             }
@@ -93,7 +190,7 @@ impl MergingWindowSet {
             }
         }
         if result == new && !merged_new {
-            self.mapping.insert(result, result);
+            self.many.insert(result, result);
         }
         (result, merges)
     }
@@ -179,7 +276,7 @@ mod tests {
             }]
         );
         assert_eq!(m.state_window(&w(0, 5)), Some(w(0, 3)));
-        assert_eq!(m.mapping.len(), 1);
+        assert_eq!(m.len(), 1);
     }
 
     #[test]
@@ -194,7 +291,7 @@ mod tests {
         assert_eq!(merges[0].merged, vec![w(0, 3), w(10, 13)]);
         assert_eq!(merges[0].state_window, w(0, 3));
         assert_eq!(merges[0].merged_state_windows, vec![w(10, 13)]);
-        assert_eq!(m.mapping.len(), 1);
+        assert_eq!(m.len(), 1);
     }
 
     /// The state window that survives a merge is the first in HashSet order, not the
@@ -285,6 +382,36 @@ mod tests {
         assert_eq!(java_hash_set_order(&ws), want);
     }
 
+    /// The lone-window fast path against the general merge, over random sessions: every add
+    /// is checked by the debug oracle in `add_to_one`, and here the whole sequence against a
+    /// set that never takes the fast path.
+    #[test]
+    fn the_lone_window_fast_path_agrees_with_the_general_merge() {
+        use rand_core::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20);
+        let mut fast_hits = 0;
+        for _ in 0..300 {
+            let mut fast = MergingWindowSet::default();
+            let mut general = MergingWindowSet::default();
+            for _ in 0..30 {
+                let start = (rng.next_u64() % 60) as i64;
+                let gap = 1 + (rng.next_u64() % 8) as i64;
+                let new = w(start, start + gap);
+                if rng.next_u64() % 6 == 0 {
+                    fast.retire(&new);
+                    general.retire(&new);
+                } else {
+                    fast_hits +=
+                        usize::from(fast.single.is_some() && fast.single.unwrap().0 != new);
+                    let want = general.add_any(new);
+                    assert_eq!(fast.add(new), want, "adding {new:?}");
+                }
+                assert_eq!(fast, general);
+            }
+        }
+        assert!(fast_hits > 200, "the fast path ran {fast_hits} times");
+    }
+
     #[test]
     fn a_window_inside_an_existing_one_is_absorbed() {
         let mut m = MergingWindowSet::default();
@@ -295,6 +422,6 @@ mod tests {
             merges.is_empty(),
             "merging into an unchanged window needs no callback"
         );
-        assert_eq!(m.mapping.len(), 1);
+        assert_eq!(m.len(), 1);
     }
 }

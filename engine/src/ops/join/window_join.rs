@@ -124,7 +124,7 @@ impl WindowJoinOp {
                         // late: a new session of its own that already ended
                         if let Some(m) = self.merging.get_mut(&key) {
                             m.retire(&actual);
-                            if m.mapping.is_empty() {
+                            if m.is_empty() {
                                 self.merging.remove(&key);
                             }
                         }
@@ -208,7 +208,7 @@ impl WindowJoinOp {
                     continue; // merged away
                 };
                 set.retire(&w);
-                if set.mapping.is_empty() {
+                if set.is_empty() {
                     self.merging.remove(&key);
                 }
                 sw
