@@ -18,7 +18,6 @@ use crate::sim::observe::{Observer, Violation};
 use crate::sim::task::Task;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// Watermark changes kept per channel.
@@ -183,7 +182,7 @@ pub struct Recording {
     watch: Option<Watch>,
     key_field: Option<usize>,
     /// Per task: records received lately, raw (converted to JSON when a work item ends).
-    recent: Vec<VecDeque<Raw>>,
+    recent: Vec<Recent>,
     /// Watermark of every channel now.
     current: Vec<EventTime>,
     /// Records in the watched range not yet filtered by key.
@@ -231,6 +230,56 @@ pub struct Restore {
 /// A record as it arrived: when, on which channel, its fields, its metadata, the channel's
 /// watermark then.
 type Raw = (SimTime, u32, Vec<Value>, RecMeta, EventTime);
+
+/// Where and when a record arrived: when, on which channel, its metadata, the channel's
+/// watermark then.
+type Seen = (SimTime, u32, RecMeta, EventTime);
+
+/// The last [`RECENT`] records a subtask received, oldest overwritten first: their fields in
+/// one flat ring (no allocation per record) and where each came from.
+#[derive(Debug, Clone, Default)]
+struct Recent {
+    /// Fields, `arity` per record, in ring order.
+    rows: Vec<Value>,
+    /// Per record, where and when it arrived.
+    seen: Vec<Seen>,
+    /// Fields per record (every record a subtask receives has its input's arity).
+    arity: usize,
+    /// The slot the next record goes to once the ring is full.
+    next: usize,
+}
+
+impl Recent {
+    fn push(&mut self, row: &[Value], seen: Seen) {
+        if self.seen.is_empty() {
+            self.arity = row.len();
+        }
+        debug_assert_eq!(row.len(), self.arity, "one arity per subtask input");
+        if self.seen.len() < RECENT {
+            self.rows.extend_from_slice(row);
+            self.seen.push(seen);
+            return;
+        }
+        let a = self.arity;
+        self.rows[self.next * a..(self.next + 1) * a].copy_from_slice(row);
+        self.seen[self.next] = seen;
+        self.next = (self.next + 1) % RECENT;
+    }
+
+    /// The most recent record with these fields, as it arrived.
+    fn latest(&self, row: &[Value]) -> Option<Raw> {
+        let n = self.seen.len();
+        let a = self.arity;
+        // From the newest back: slots next−1, next−2, … (wrapping).
+        (1..=n)
+            .map(|back| (self.next + n - back) % n)
+            .find(|&k| self.rows[k * a..(k + 1) * a] == *row)
+            .map(|k| {
+                let (at, ch, meta, wm) = self.seen[k];
+                (at, ch, self.rows[k * a..(k + 1) * a].to_vec(), meta, wm)
+            })
+    }
+}
 
 impl Recording {
     /// A recording that watches `watch` (or only the channels, with `None`).
@@ -308,7 +357,7 @@ impl Recording {
             .collect();
         self.history.resize(channels.len(), Vec::new());
         self.current.resize(channels.len(), EventTime::MIN);
-        self.recent.resize(tasks.len(), VecDeque::new());
+        self.recent.resize(tasks.len(), Recent::default());
         self.window_keys.clear();
         for t in tasks {
             if let Some(slot) = t.chain.ops.first()
@@ -445,15 +494,7 @@ impl Observer for Recorder {
                 continue;
             }
             let wm = r.current[ch as usize];
-            let q = &mut r.recent[to as usize];
-            // A full ring reuses its oldest entry's row: no allocation per record.
-            let mut row = match q.len() >= RECENT {
-                true => q.pop_front().map(|x| x.2).unwrap_or_default(),
-                false => Vec::new(),
-            };
-            row.clear();
-            row.extend_from_slice(b.row(i));
-            q.push_back((now, ch, row, b.meta[i], wm));
+            r.recent[to as usize].push(b.row(i), (now, ch, b.meta[i], wm));
             let ts = b.meta[i].ts;
             if ts >= from
                 && ts < until
@@ -531,10 +572,8 @@ impl Observer for Recorder {
                         }
                         let last_input = last_input.map(|row| {
                             let origin = r.recent[ti as usize]
-                                .iter()
-                                .rev()
-                                .find(|x| x.2 == row)
-                                .map(|x| arrival(x, interner));
+                                .latest(&row)
+                                .map(|x| arrival(&x, interner));
                             (js(&row), origin)
                         });
                         r.fires.push(Fire {
@@ -629,7 +668,7 @@ impl Observer for Recorder {
         r.channels.clear();
         r.history = vec![vec![(now, WmEvent::Rebuilt)]; channels];
         r.current = vec![EventTime::MIN; channels];
-        r.recent = vec![VecDeque::new(); tasks.len()];
+        r.recent = vec![Recent::default(); tasks.len()];
     }
 
     fn violation(&self) -> Option<&Violation> {
@@ -737,5 +776,58 @@ pub fn key_matches(v: &serde_json::Value, key: &str) -> bool {
         serde_json::Value::String(s) => s == key,
         // A number or bool as printed (`3`): compared as text, not as a JSON value.
         other => other.to_string().as_str() == key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(i: u64) -> Seen {
+        let meta = RecMeta {
+            ts: EventTime::from_millis(i as i64),
+            born: SimTime::ZERO,
+        };
+        (SimTime::from_millis(i), i as u32, meta, EventTime::MIN)
+    }
+
+    /// The ring keeps the last RECENT records and finds the newest one with given fields,
+    /// also after it wrapped around; older records are forgotten.
+    #[test]
+    fn the_recent_ring_finds_the_newest_equal_record_and_forgets_the_oldest() {
+        let mut r = Recent::default();
+        let total = RECENT as u64 + 1000;
+        // Record i has fields (i mod 2000, 7): a value comes back every 2000 records.
+        for i in 0..total {
+            r.push(&[Value::Int((i % 2000) as i64), Value::Int(7)], seen(i));
+        }
+        // Kept: records 1000 .. total. Which record is the newest with value v.
+        let newest = |v: i64| r.latest(&[Value::Int(v), Value::Int(7)]).map(|x| x.1);
+        assert_eq!(newest(5), Some(4005), "5 came at 5, 2005 and 4005");
+        assert_eq!(newest(1000), Some(5000), "1000 came at 1000, 3000 and 5000");
+        assert_eq!(newest(1999), Some(3999), "1999 came at 1999 and 3999");
+        assert_eq!(
+            newest(999),
+            Some(4999),
+            "999 came at 999 (forgotten), 2999, 4999"
+        );
+        assert_eq!(newest(2000), None, "never pushed");
+        let mut small = Recent::default();
+        for i in 0..10 {
+            small.push(&[Value::Int(i as i64 % 4)], seen(i));
+        }
+        assert_eq!(small.latest(&[Value::Int(1)]).map(|x| x.1), Some(9));
+        assert_eq!(small.latest(&[Value::Int(3)]).map(|x| x.1), Some(7));
+        // Only the newest RECENT are kept: with unique fields the first ones are gone.
+        let mut unique = Recent::default();
+        for i in 0..total {
+            unique.push(&[Value::Int(i as i64)], seen(i));
+        }
+        assert_eq!(unique.latest(&[Value::Int(999)]), None, "forgotten");
+        assert_eq!(unique.latest(&[Value::Int(1000)]).map(|x| x.1), Some(1000));
+        assert_eq!(
+            unique.latest(&[Value::Int(total as i64 - 1)]).map(|x| x.1),
+            Some(total as u32 - 1)
+        );
     }
 }
