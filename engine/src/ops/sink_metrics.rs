@@ -117,12 +117,21 @@ impl Default for Series {
 /// a 3-significant-digit HdrHistogram, so converting them into one ([`LatencyCounts::histogram`])
 /// gives exactly the histogram that recording every value would have given. Counting is a
 /// shift and an increment, which keeps the per-record cost of a sink small.
+///
+/// The counts are kept in rows of [`LatencyCounts::ROW`] buckets (a power of two of latencies
+/// each, above 2 µs), a row allocated only when a latency falls into it: a sink's latencies
+/// span a few powers of two, so a sink subtask holds a few rows, not every bucket up to its
+/// largest latency (a job of 256 sink subtasks would otherwise hold tens of megabytes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LatencyCounts {
-    counts: Vec<u64>,
+    rows: Vec<Option<Box<[u64; LatencyCounts::ROW]>>>,
 }
 
 impl LatencyCounts {
+    /// Buckets per row: one power of two of latencies (above the first 2048 buckets, which
+    /// are two rows).
+    const ROW: usize = 1024;
+
     #[inline(always)]
     fn index(v: u64) -> usize {
         let shift = (64 - v.leading_zeros()).saturating_sub(11);
@@ -153,17 +162,20 @@ impl LatencyCounts {
     #[inline(always)]
     pub fn record_n(&mut self, v: u64, n: u64) {
         let i = Self::index(v.min(MAX_LATENCY_NS));
-        if i >= self.counts.len() {
-            self.counts.resize(i + 1, 0);
+        let (r, c) = (i / Self::ROW, i % Self::ROW);
+        if r >= self.rows.len() {
+            self.rows.resize(r + 1, None);
         }
-        self.counts[i] += n;
+        self.rows[r].get_or_insert_with(|| Box::new([0; Self::ROW]))[c] += n;
     }
 
     /// Adds these counts into an HdrHistogram.
     pub fn add_to(&self, h: &mut Histogram<u64>) {
-        for (i, &c) in self.counts.iter().enumerate() {
-            if c > 0 {
-                h.saturating_record_n(Self::lowest(i).max(1), c);
+        for (r, row) in self.rows.iter().enumerate() {
+            for (c, &n) in row.iter().flat_map(|row| row.iter()).enumerate() {
+                if n > 0 {
+                    h.saturating_record_n(Self::lowest(r * Self::ROW + c).max(1), n);
+                }
             }
         }
     }
@@ -243,6 +255,18 @@ mod tests {
         assert_eq!(a.bucket, s.bucket);
         // at 20 ms buckets: 1 ms (a) and 5 ms fall into bucket 0, 25 ms into bucket 1
         assert_eq!(a.counts[..2], [2, 1]);
+    }
+
+    #[test]
+    fn latency_counts_allocate_only_the_rows_their_latencies_fall_in() {
+        let mut counts = LatencyCounts::default();
+        for v in [1_000_000, 1_040_000, 3_000_000, 13_000_000] {
+            counts.record(v);
+        }
+        let held = counts.rows.iter().filter(|r| r.is_some()).count();
+        // 1 ms and 1.04 ms share a power of two (2^19..2^20 ns); 3 ms and 13 ms have one each.
+        assert_eq!(held, 3, "{} rows", counts.rows.len());
+        assert_eq!(counts.histogram().len(), 4);
     }
 
     #[test]
