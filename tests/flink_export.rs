@@ -27,8 +27,15 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn export(scenario: &str, out: &Path) -> (Option<i32>, String) {
+    export_with(scenario, &[], out)
+}
+
+/// `streamlab export SCENARIO FLAGS… --out OUT`: exit status and stderr.
+fn export_with(scenario: &str, flags: &[&str], out: &Path) -> (Option<i32>, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_streamlab"))
-        .args(["export", scenario, "--out"])
+        .args(["export", scenario])
+        .args(flags)
+        .arg("--out")
         .arg(out)
         .current_dir(root())
         .output()
@@ -217,37 +224,20 @@ fn an_injected_failure_throws_once_in_a_job_with_exactly_once_sinks() {
     );
     let _ = std::fs::remove_dir_all(&out);
 
-    let o = Command::new(env!("CARGO_BIN_EXE_streamlab"))
-        .args([
-            "export",
-            "scenarios/exactly_once_vs_at_least_once.toml",
-            "--inject-failure",
-            "--out",
-        ])
-        .arg(&out)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, err) = export_with(
+        "scenarios/exactly_once_vs_at_least_once.toml",
+        &["--inject-failure"],
+        &out,
+    );
+    assert_eq!(code, Some(0), "{err}");
     let main = std::fs::read_to_string(out.join("src/main/java/streamlab/Main.java")).unwrap();
     assert!(main.contains(".map(new FailOnce("), "{main}");
     let manifest = std::fs::read_to_string(out.join("streamlab-export.json")).unwrap();
     assert!(manifest.contains("\"failure_at\""), "{manifest}");
     let _ = std::fs::remove_dir_all(&out);
 
-    let o = Command::new(env!("CARGO_BIN_EXE_streamlab"))
-        .args([
-            "export",
-            "scenarios/late_data.toml",
-            "--inject-failure",
-            "--out",
-        ])
-        .arg(&out)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let (code, err) = export_with("scenarios/late_data.toml", &["--inject-failure"], &out);
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("--inject-failure: the scenario has no failure"),
         "{err}"

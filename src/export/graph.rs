@@ -59,15 +59,26 @@ pub fn walk(s: &Scenario, plan: &Plan, fail_at: Option<(usize, u64)>) -> Result<
             "static final TypeInformation<Row> T{i} = {};",
             row_type(&n.schema)
         ));
-        match node(s, plan, i, n, &mut job, &mut strings) {
-            Ok(()) => {}
-            Err(why) => refusals.push(Refusal {
-                node: n.name.clone(),
-                kind: n.kind_name().to_string(),
-                why,
-            }),
+        if let Err(why) = node(s, plan, i, n, &mut job, &mut strings) {
+            refusals.push(Refusal::of(n, why));
         }
     }
+    finished(job, refusals)
+}
+
+impl Refusal {
+    /// Node `n` refused for `why`.
+    fn of(n: &NodeDef, why: String) -> Refusal {
+        Refusal {
+            node: n.name.clone(),
+            kind: n.kind_name().to_string(),
+            why,
+        }
+    }
+}
+
+/// The job, or every refusal met while writing it.
+fn finished(job: Job, refusals: Vec<Refusal>) -> Result<Job, Vec<Refusal>> {
     if refusals.is_empty() {
         Ok(job)
     } else {
@@ -85,18 +96,10 @@ pub fn walk_sources(s: &Scenario, plan: &Plan) -> Result<Job, Vec<Refusal>> {
         if let NodeKind::Source(spec) = &n.kind
             && let Err(why) = sources::source(s, plan, i, spec, &mut job)
         {
-            refusals.push(Refusal {
-                node: n.name.clone(),
-                kind: n.kind_name().to_string(),
-                why,
-            });
+            refusals.push(Refusal::of(n, why));
         }
     }
-    if refusals.is_empty() {
-        Ok(job)
-    } else {
-        Err(refusals)
-    }
+    finished(job, refusals)
 }
 
 /// `Types.ROW(…)` of a schema.
