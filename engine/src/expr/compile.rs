@@ -9,8 +9,8 @@ use super::eval::{Arith, Cmp, CmpKind, Node, RoundMode};
 use super::{ExprError, Scope};
 use crate::core::value::{Interner, Type, Value};
 use sqlparser::ast::{
-    BinaryOperator, CastKind, DataType, Expr as Ast, FunctionArg, FunctionArgExpr,
-    FunctionArguments, InTarget, Spanned, UnaryOperator, Value as AstValue,
+    BinaryOperator, CastKind, CeilFloorKind, DataType, DateTimeField, Expr as Ast, FunctionArg,
+    FunctionArgExpr, FunctionArguments, InTarget, Spanned, UnaryOperator, Value as AstValue,
 };
 use sqlparser::tokenizer::Span;
 use std::ops::Range;
@@ -85,6 +85,16 @@ impl Compiler<'_> {
                 data_type,
                 ..
             } => self.cast(expr, data_type, e.span()),
+            // SQL gives `FLOOR` and `CEIL` a syntax of their own (`FLOOR(ts TO HOUR)`); with one
+            // plain argument they are the functions.
+            Ast::Floor {
+                expr,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => self.function("floor", &[expr], e.span()),
+            Ast::Ceil {
+                expr,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => self.function("ceil", &[expr], e.span()),
             // A bare keyword such as `user` parses as a function call without parentheses:
             // read it as the field of that name.
             Ast::Function(f)

@@ -175,7 +175,7 @@ impl Node {
     /// computed in place, anything else is evaluated — a call (with its frame) only for
     /// inner nodes, not for the leaves that most operands are.
     #[inline(always)]
-    fn operand(&self, row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
+    pub(crate) fn operand(&self, row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> Value {
         match self {
             Node::Field { row: 0, idx } => row[*idx as usize],
             Node::Field { idx, .. } => acc[*idx as usize],
@@ -261,7 +261,7 @@ impl Node {
 /// Java `double` arithmetic: IEEE 754, so division by zero gives an infinity or NaN rather
 /// than an error, and `%` keeps the sign of the dividend.
 #[inline(always)]
-fn float_arith(op: Arith, x: f64, y: f64) -> Value {
+pub(super) fn float_arith(op: Arith, x: f64, y: f64) -> Value {
     Value::Float(match op {
         Arith::Add => x + y,
         Arith::Sub => x - y,
@@ -350,7 +350,7 @@ fn concat(parts: &[Node], row: &[Value], acc: &[Value], cx: &mut EvalCx<'_>) -> 
 
 /// `floor`, `ceil` or `round` of a double; `round` is half away from zero (SQL `ROUND`).
 #[inline(always)]
-fn float_round(mode: RoundMode, x: f64) -> Value {
+pub(super) fn float_round(mode: RoundMode, x: f64) -> Value {
     Value::Float(match mode {
         RoundMode::Floor => x.floor(),
         RoundMode::Ceil => x.ceil(),
@@ -425,7 +425,7 @@ pub fn push_display(out: &mut String, v: Value, interner: &Interner) {
     }
 }
 
-fn numeric_eq(a: Value, b: Value) -> bool {
+pub(super) fn numeric_eq(a: Value, b: Value) -> bool {
     match (a, b) {
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (x as f64) == y,
         _ => a == b,
@@ -433,7 +433,7 @@ fn numeric_eq(a: Value, b: Value) -> bool {
 }
 
 #[inline]
-fn compare(op: Cmp, kind: CmpKind, x: Value, y: Value, interner: &Interner) -> bool {
+pub(super) fn compare(op: Cmp, kind: CmpKind, x: Value, y: Value, interner: &Interner) -> bool {
     use std::cmp::Ordering;
     let ord = match kind {
         CmpKind::Int => x.as_int().cmp(&y.as_int()),

@@ -20,6 +20,7 @@
 //! assert_eq!(e.eval(&row, &[], &mut cx), Value::Int(41));
 //! ```
 
+mod column;
 mod compile;
 pub mod compiled;
 pub mod eval;
@@ -143,6 +144,16 @@ impl Expr {
             Node::CompareIntFieldConst(op, idx, c) => {
                 Value::Bool(eval::cmp_ord(op, row[idx as usize].as_int().cmp(&c)))
             }
+            // Integer arithmetic that cannot fail over two operands (`acc.total + amount`).
+            Node::IntArith(op, ref a, ref b)
+                if !matches!(op, eval::Arith::Div | eval::Arith::Rem) =>
+            {
+                let (x, y) = (
+                    a.operand(row, acc, cx).as_int(),
+                    b.operand(row, acc, cx).as_int(),
+                );
+                eval::int_arith(op, x, y, cx)
+            }
             _ => self.node.eval(row, acc, cx),
         }
     }
@@ -192,6 +203,7 @@ impl Expr {
                     Cmp::Ge => each!(|row| Value::Bool(row[idx].as_int() >= c)),
                 }
             }
+            _ if column::columnar(&self.node) => column::each(&self.node, values, arity, cx, f),
             _ => each!(|row| self.node.eval(row, &[], cx)),
         }
     }

@@ -314,3 +314,19 @@ fn reduce_scope_reads_the_accumulator() {
     };
     assert_eq!(e.eval(&r, &acc, &mut cx), Value::Int(107));
 }
+
+#[test]
+fn floor_and_ceil_are_functions_though_sql_gives_them_a_syntax_of_their_own() {
+    let mut i = Interner::new();
+    let mut r = row(&mut i);
+    r[2] = Value::Float(-2.5);
+    assert_eq!(eval_on("floor(price)", &r, &mut i), Value::Float(-3.0));
+    assert_eq!(eval_on("FLOOR(price)", &r, &mut i), Value::Float(-3.0));
+    assert_eq!(eval_on("ceil(price)", &r, &mut i), Value::Float(-2.0));
+    assert_eq!(eval_on("CEILING(price)", &r, &mut i), Value::Float(-2.0));
+    assert_eq!(eval_on("round(price)", &r, &mut i), Value::Float(-3.0));
+    assert_eq!(eval_on("floor(n)", &r, &mut i), Value::Int(7));
+    let s = schema();
+    let err = compile("floor(word)", &Scope::Record(&s), &mut i).unwrap_err();
+    assert_eq!(err.message, "`floor` needs a number, found string");
+}

@@ -173,6 +173,15 @@ impl ReduceOp {
                 assert!(fields.iter().all(|(p, _)| *p < A), "fields of the row");
                 // With the key field assigned, state rows may not keep their key.
                 let kept = fields.iter().all(|(p, _)| *p != kf);
+                if let [(pos, e)] = fields.as_slice() {
+                    // One field set: nothing else reads the old accumulator after it, so it
+                    // is set in place (the same result as the general fold below).
+                    let pos = *pos;
+                    return keyed.fold_rows::<A>(input, out, kf, kept, &mut |acc, row| {
+                        let new = e.eval(row, acc, ev);
+                        acc[pos] = widen_like(acc[pos], new);
+                    });
+                }
                 keyed.fold_rows::<A>(input, out, kf, kept, &mut |acc, row| {
                     // Every field from the old accumulator, then all are set.
                     let mut new = [Value::Int(0); A];
@@ -472,21 +481,25 @@ mod tests {
             let names: Vec<String> = (0..arity).map(|f| format!("f{f}")).collect();
             let s = Schema::new(names.iter().map(|n| (n.as_str(), Type::Int)));
             for (kf, key_name) in names.iter().enumerate() {
-                for (f, expression) in (0..arity).flat_map(|f| [(f, false), (f, true)]) {
+                // 0: a sum; 1: two fields set from the old accumulator; 2: one field set.
+                for (f, expression) in (0..arity).flat_map(|f| [(f, 0), (f, 1), (f, 2)]) {
                     let key = compile(key_name, &Scope::Record(&s), &mut i).unwrap();
-                    let agg = if expression {
+                    let scope = Scope::Reduce { acc: &s, cur: &s };
+                    let mut c = |t: &str| compile(t, &scope, &mut i).unwrap();
+                    let agg = match expression {
                         // Two fields set from the old accumulator (the key field too, when
                         // it is one of them): the batch path for expressions.
-                        let g = (f + 1) % arity;
-                        let scope = Scope::Reduce { acc: &s, cur: &s };
-                        let mut c = |t: &str| compile(t, &scope, &mut i).unwrap();
-                        let mut fields = vec![(f, c(&format!("acc.f{f} + f{g} * 2 - 1")))];
-                        if g != f {
-                            fields.push((g, c(&format!("acc.f{f}"))));
+                        1 => {
+                            let g = (f + 1) % arity;
+                            let mut fields = vec![(f, c(&format!("acc.f{f} + f{g} * 2 - 1")))];
+                            if g != f {
+                                fields.push((g, c(&format!("acc.f{f}"))));
+                            }
+                            Aggregate::Expr(fields)
                         }
-                        Aggregate::Expr(fields)
-                    } else {
-                        Aggregate::Sum(f)
+                        // One field: set in place (a float state stays a float).
+                        2 => Aggregate::Expr(vec![(f, c(&format!("acc.f{f} + f{f}")))]),
+                        _ => Aggregate::Sum(f),
                     };
                     let mut batched = ReduceOp::new(key.clone(), agg.clone(), arity);
                     let mut single = ReduceOp::new(key, agg, arity);
