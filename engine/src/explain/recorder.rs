@@ -189,6 +189,15 @@ pub struct Recording {
     pending: Vec<Raw>,
     /// Whether a key value is the asked key (as printed), for every key value met so far.
     key_seen: FxHashMap<OrdValue, bool>,
+    /// The asked key as an integer, when it is one printed as Rust and Java print it
+    /// ([`int_key`]): an integer key value is the asked key exactly when it equals this.
+    int_key: Option<i64>,
+}
+
+/// The integer a key printed as `key` is, if any: `21` is 21; `021`, `+21` or `21.0` are
+/// no integer's printing, so no integer key value is them.
+fn int_key(key: &str) -> Option<i64> {
+    key.parse::<i64>().ok().filter(|n| n.to_string() == key)
 }
 
 /// A barrier of the watched checkpoint on one channel: when it reached the receiver's input
@@ -250,6 +259,7 @@ struct Recent {
 }
 
 impl Recent {
+    #[cfg(test)]
     fn push(&mut self, row: &[Value], seen: Seen) {
         if self.seen.is_empty() {
             self.arity = row.len();
@@ -264,6 +274,42 @@ impl Recent {
         self.rows[self.next * a..(self.next + 1) * a].copy_from_slice(row);
         self.seen[self.next] = seen;
         self.next = (self.next + 1) % RECENT;
+    }
+
+    /// Pushes every record of `rows` (`metas.len()` records, row-major) as [`Recent::push`]
+    /// would one by one, all arrived when and where `at` says: the rows copied a run at a
+    /// time, and records that the later ones of the same call would overwrite skipped.
+    fn push_all(&mut self, rows: &[Value], metas: &[RecMeta], at: (SimTime, u32, EventTime)) {
+        let n = metas.len();
+        if n == 0 {
+            return;
+        }
+        let a = rows.len() / n;
+        if self.seen.is_empty() {
+            self.arity = a;
+        }
+        debug_assert_eq!(a, self.arity, "one arity per subtask input");
+        let (now, ch, wm) = at;
+        let seen = |m: &RecMeta| (now, ch, *m, wm);
+        let fill = (RECENT - self.seen.len()).min(n);
+        self.rows.extend_from_slice(&rows[..fill * a]);
+        self.seen.extend(metas[..fill].iter().map(seen));
+        // The ring is full: record j of the rest goes to slot (next + j) mod RECENT, so only
+        // the last RECENT of them stay.
+        let rest = n - fill;
+        let skip = rest.saturating_sub(RECENT);
+        self.next = (self.next + skip) % RECENT;
+        let mut k = fill + skip;
+        while k < n {
+            let run = (RECENT - self.next).min(n - k);
+            let slots = self.next..self.next + run;
+            self.rows[slots.start * a..slots.end * a].copy_from_slice(&rows[k * a..(k + run) * a]);
+            for (dst, m) in self.seen[slots].iter_mut().zip(&metas[k..k + run]) {
+                *dst = seen(m);
+            }
+            self.next = (self.next + run) % RECENT;
+            k += run;
+        }
     }
 
     /// The most recent record with these fields, as it arrived.
@@ -282,9 +328,64 @@ impl Recent {
 }
 
 impl Recording {
+    /// Records `range` of buffer `b`, arrived at `now` on channel `ch` at subtask `to`, all
+    /// under the channel's current watermark: the followed record's hop; for a `watched`
+    /// subtask, every record into its recent ring and those with a timestamp in
+    /// `[from, until)` whose key may be the asked one into the pending arrivals.
+    #[allow(clippy::too_many_arguments)]
+    fn records_arrived(
+        &mut self,
+        b: &Buffer,
+        range: std::ops::Range<usize>,
+        now: SimTime,
+        ch: u32,
+        to: u32,
+        watched: bool,
+        (from, until): (EventTime, EventTime),
+    ) {
+        if range.is_empty() {
+            return;
+        }
+        let wm = self.current[ch as usize];
+        // The followed record and what it became: nothing else carries its birth.
+        if let Some((_, born)) = self.follow {
+            for i in range.clone().filter(|&i| b.meta[i].born == born) {
+                self.hops_pending
+                    .push((now, ch, b.row(i).to_vec(), b.meta[i], wm));
+            }
+        }
+        let Some(kf) = self.key_field.filter(|_| watched) else {
+            return;
+        };
+        let a = b.arity as usize;
+        let metas = &b.meta[range.clone()];
+        self.recent[to as usize].push_all(
+            &b.values[range.start * a..range.end * a],
+            metas,
+            (now, ch, wm),
+        );
+        for i in range {
+            let ts = b.meta[i].ts;
+            if ts >= from
+                && ts < until
+                && match b.row(i)[kf] {
+                    // An integer is the asked key when it prints as it.
+                    Value::Int(n) => self.int_key == Some(n),
+                    k => self.key_seen.get(&OrdValue(k)) != Some(&false),
+                }
+            {
+                // Filtered by key when a work item ends (naming a key needs the interner);
+                // keys already known not to be the asked one are left out here.
+                self.pending
+                    .push((now, ch, b.row(i).to_vec(), b.meta[i], wm));
+            }
+        }
+    }
+
     /// A recording that watches `watch` (or only the channels, with `None`).
     pub fn new(watch: Option<Watch>) -> Self {
         Recording {
+            int_key: watch.as_ref().and_then(|w| int_key(&w.key)),
             watch,
             ..Default::default()
         }
@@ -455,16 +556,26 @@ impl Observer for Recorder {
             r.capture(tasks, channels);
         }
         let to = channels[ch as usize].to_task;
-        // The followed record and what it became: nothing else carries its birth.
-        let follow = r.follow;
         let watched = r.watched_task(to) && r.key_field.is_some();
         let (from, until) = r
             .watch
             .as_ref()
             .map_or((EventTime::ZERO, EventTime::ZERO), |w| (w.from, w.to));
+        // The records between two marker positions arrive under one channel watermark; the
+        // markers at position p come before record p.
         let mut next_marker = 0;
-        for i in 0..=b.len() {
-            while next_marker < b.markers.len() && b.markers[next_marker].0 as usize <= i {
+        let mut start = 0;
+        loop {
+            let end = b
+                .markers
+                .get(next_marker)
+                .map_or(b.len(), |m| (m.0 as usize).min(b.len()))
+                .max(start);
+            let range = start..end;
+            r.records_arrived(b, range, now, ch, to, watched, (from, until));
+            start = end;
+            let before = next_marker;
+            while next_marker < b.markers.len() && b.markers[next_marker].0 as usize <= start {
                 let e = match b.markers[next_marker].1 {
                     Marker::Watermark(w) => Some(WmEvent::Watermark(w)),
                     Marker::Idle => Some(WmEvent::Idle),
@@ -482,29 +593,8 @@ impl Observer for Recorder {
                 }
                 next_marker += 1;
             }
-            if i < b.len()
-                && let Some((_, born)) = follow
-                && b.meta[i].born == born
-            {
-                let wm = r.current[ch as usize];
-                r.hops_pending
-                    .push((now, ch, b.row(i).to_vec(), b.meta[i], wm));
-            }
-            if i == b.len() || !watched {
-                continue;
-            }
-            let wm = r.current[ch as usize];
-            r.recent[to as usize].push(b.row(i), (now, ch, b.meta[i], wm));
-            let ts = b.meta[i].ts;
-            if ts >= from
-                && ts < until
-                && let Some(kf) = r.key_field
-                && r.key_seen.get(&OrdValue(b.row(i)[kf])) != Some(&false)
-            {
-                // Filtered by key when a work item ends (naming a key needs the interner);
-                // keys already known not to be the asked one are left out here.
-                let x = (now, ch, b.row(i).to_vec(), b.meta[i], wm);
-                r.pending.push(x);
+            if next_marker == before {
+                break; // no marker left
             }
         }
         if b.end_of_partition {
@@ -782,6 +872,77 @@ pub fn key_matches(v: &serde_json::Value, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_integer_key_value_is_the_asked_key_exactly_when_it_prints_as_it() {
+        let interner = Interner::new();
+        let keys = [
+            "21",
+            "-3",
+            "0",
+            "-0",
+            "021",
+            "+21",
+            "21.0",
+            " 21",
+            "abc",
+            "",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+        ];
+        let values = [21, -3, 0, 22, i64::MAX, i64::MIN, 9];
+        for key in keys {
+            for n in values {
+                let printed = key_matches(&Value::Int(n).to_json(&interner), key);
+                assert_eq!(int_key(key) == Some(n), printed, "key {key:?}, value {n}");
+            }
+        }
+    }
+
+    /// Pushing runs of records at once leaves the ring as pushing them one by one does:
+    /// runs shorter and longer than the ring, starting empty, part full and wrapped.
+    #[test]
+    fn pushing_a_run_equals_pushing_its_records_one_by_one() {
+        let mut x: u64 = 7;
+        let mut next = move |m: u64| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 33) % m
+        };
+        for _ in 0..40 {
+            let (mut one, mut all) = (Recent::default(), Recent::default());
+            let mut i = 0u64;
+            for _ in 0..8 {
+                let n = match next(4) {
+                    0 => next(3),
+                    1 => next(100),
+                    2 => RECENT as u64 - 2 + next(5),
+                    _ => 2 * RECENT as u64 + next(50),
+                };
+                let at = (
+                    SimTime::from_millis(i),
+                    i as u32,
+                    EventTime::from_millis(i as i64),
+                );
+                let mut rows = Vec::new();
+                let mut metas = Vec::new();
+                for _ in 0..n {
+                    let row = [Value::Int(i as i64), Value::Int(next(10) as i64)];
+                    let meta = seen(i).2;
+                    one.push(&row, (at.0, at.1, meta, at.2));
+                    rows.extend_from_slice(&row);
+                    metas.push(meta);
+                    i += 1;
+                }
+                all.push_all(&rows, &metas, at);
+                assert_eq!(
+                    (&one.rows, &one.seen, one.next),
+                    (&all.rows, &all.seen, all.next),
+                    "after {i} records"
+                );
+            }
+        }
+    }
 
     fn seen(i: u64) -> Seen {
         let meta = RecMeta {
