@@ -2,9 +2,9 @@
 //! series, charts and an HTML page.
 
 use crate::commands::{EXIT_BAD_INPUT, EXIT_JOB_FAILED, load_and_plan_quiet};
+use crate::costliest_first;
 use crate::settings::{self, Setting};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
@@ -14,7 +14,7 @@ use streamlab_engine::plan::Plan;
 use streamlab_engine::report::{
     CompareReport, InvalidSetting, PlanView, Status, SweepPoint, SweepReport,
 };
-use streamlab_engine::scenario::Scenario;
+use streamlab_engine::scenario::{NodeKind, Scenario};
 
 /// A progress bar on stderr that shows itself only when the work has taken more than a
 /// second and stderr is a terminal.
@@ -161,15 +161,34 @@ fn run_modes(
         seed,
         without_crash: false,
     };
-    let runs: Vec<Result<ModeRun, String>> = modes
-        .par_iter()
-        .map(|&m| {
+    let runs = costliest_first::map(
+        modes,
+        |&m| run_cost(s, m),
+        |&m| {
             let r = modes::run_mode(s, p, m, &opts).map_err(|e| e.to_string());
             progress.tick();
             r
-        })
-        .collect();
+        },
+    );
     runs.into_iter().collect()
+}
+
+/// What a run of `s` in mode `m` is expected to cost, to start the longest runs first: the
+/// records its sources produce (a source whose count is not known before the run counts as
+/// a million), four times for Storm's acking (every tuple is acked and tracked).
+fn run_cost(s: &Scenario, m: Mode) -> u64 {
+    let records = s
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Source(src) => Some(src.records().unwrap_or(1_000_000)),
+            _ => None,
+        })
+        .fold(0u64, u64::saturating_add);
+    match m {
+        Mode::Acking => records.saturating_mul(4),
+        _ => records,
+    }
 }
 
 /// `streamlab compare FILE --modes … --out DIR [--diff]`
@@ -200,15 +219,31 @@ pub fn compare(
         return EXIT_BAD_INPUT;
     }
     let progress = Progress::new(modes.len() as u64, "compare");
-    let runs = match run_modes(&s, &p, &modes, seed, &progress) {
+    // The streaming run drawn as `run --out` draws it, in `streaming/` (the run again: it is
+    // deterministic, so it is the run the comparison reports), beside the modes' runs.
+    let (runs, streaming_files) = rayon::join(
+        || run_modes(&s, &p, &modes, seed, &progress),
+        || {
+            modes
+                .contains(&Mode::Streaming)
+                .then(|| streaming_drawn(file, chaos, &s, &p, seed_used))
+        },
+    );
+    progress.finish();
+    let runs = match runs {
         Ok(r) => r,
         Err(e) => {
-            progress.finish();
             eprintln!("error: {e}");
             return EXIT_BAD_INPUT;
         }
     };
-    progress.finish();
+    let streaming_files = match streaming_files.transpose() {
+        Ok(f) => f.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     let report = CompareReport {
         streamlab_version: env!("CARGO_PKG_VERSION").into(),
         scenario: s.name.clone(),
@@ -219,17 +254,8 @@ pub fn compare(
         plan: PlanView::of(&s, &p),
         runs,
     };
-    // The streaming run drawn as `run --out` draws it, in `streaming/` (the run again: it is
-    // deterministic, so it is the run the comparison reports).
-    let drawn = match modes.contains(&Mode::Streaming) {
-        true => match streaming_drawn(file, chaos, &s, &p, seed_used) {
-            Ok(f) => f,
-            Err(c) => return c,
-        },
-        false => Vec::new(),
-    };
     let files = match write_report(out, "report.json", &report, |r| {
-        streamlab_viz::compare_files_drawn(r, drawn.clone())
+        streamlab_viz::compare_files_drawn(r, streaming_files.clone())
     }) {
         Ok(n) => n,
         Err(c) => return c,
@@ -280,14 +306,15 @@ pub fn compare(
     if failed { EXIT_JOB_FAILED } else { 0 }
 }
 
-/// The files of the streaming run's report (`run --out`), named `streaming/…`.
+/// The files of the streaming run's report (`run --out`), named `streaming/…`. `Err`: what
+/// went wrong, to print.
 fn streaming_drawn(
     file: &Path,
     chaos: bool,
     s: &streamlab_engine::scenario::Scenario,
     p: &Plan,
     seed: u64,
-) -> Result<Vec<(String, Vec<u8>)>, u8> {
+) -> Result<Vec<(String, Vec<u8>)>, String> {
     let rec = streamlab_viz::run_page::Recorder::new();
     let out = streamlab_engine::oracle::run(
         s,
@@ -300,20 +327,15 @@ fn streaming_drawn(
             ..Default::default()
         },
     )
-    .map_err(|e| {
-        eprintln!("error: the streaming run could not be drawn: {e}");
-        EXIT_BAD_INPUT
-    })?;
+    .map_err(|e| format!("the streaming run could not be drawn: {e}"))?;
     let timeline = crate::run_report::timeline(&rec)?;
     let drawn = crate::run_report::RunDrawn {
         timeline: &timeline,
         event_time: &out.event_time,
     };
     let asked = crate::run_report::Asked { file, chaos };
-    let mut files = crate::run_report::files(&asked, s, p, &out.report, &drawn).map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_BAD_INPUT
-    })?;
+    let mut files =
+        crate::run_report::files(&asked, s, p, &out.report, &drawn).map_err(|e| e.to_string())?;
     let value = serde_json::to_value(&out.report).expect("reports serialize");
     let mut json = serde_json::to_string_pretty(&value).expect("reports serialize");
     json.push('\n');
@@ -474,9 +496,10 @@ fn sweep_points(
         seed,
         without_crash: false,
     };
-    let results: Vec<Result<SweepPoint, String>> = jobs
-        .par_iter()
-        .map(|&(i, m)| {
+    let results: Vec<Result<SweepPoint, String>> = costliest_first::map(
+        &jobs,
+        |&(i, m)| run_cost(&variants[i].2, m),
+        |&(i, m)| {
             let (vi, setting, s, p) = &variants[i];
             let r = modes::run_mode(s, p, m, &opts).map_err(|e| format!("{setting}: {e}"));
             progress.tick();
@@ -486,8 +509,8 @@ fn sweep_points(
                 &set.values[*vi],
                 &r?.report,
             ))
-        })
-        .collect();
+        },
+    );
     progress.finish();
     results.into_iter().collect()
 }

@@ -5,6 +5,7 @@ mod chaos;
 mod cluster;
 mod commands;
 mod compare;
+mod costliest_first;
 mod crashpoints;
 mod determinism;
 mod diff;

@@ -98,12 +98,10 @@ pub fn files(
     Ok(files)
 }
 
-/// The timeline the recorder folded, or the exit code after saying why not.
-pub fn timeline(rec: &Recorder) -> Result<streamlab_viz::run_page::Timeline, u8> {
-    rec.finish().map_err(|e| {
-        eprintln!("error: the run's trace could not be read for the report: {e}");
-        EXIT_BAD_INPUT
-    })
+/// The timeline the recorder folded, or why it could not be read.
+pub fn timeline(rec: &Recorder) -> Result<streamlab_viz::run_page::Timeline, String> {
+    rec.finish()
+        .map_err(|e| format!("the run's trace could not be read for the report: {e}"))
 }
 
 /// Writes the report of the run into `out`, all or nothing. `Err`: the exit code, after
@@ -117,7 +115,10 @@ pub fn write(
     rec: &Recorder,
     event_time: &[EventTimeView],
 ) -> Result<(), u8> {
-    let timeline = timeline(rec)?;
+    let timeline = timeline(rec).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_BAD_INPUT
+    })?;
     let drawn = RunDrawn {
         timeline: &timeline,
         event_time,

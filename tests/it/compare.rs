@@ -502,3 +502,64 @@ fn sweep_shows_acking_latency_rising_once_the_acker_falls_behind() {
     assert!(p99("1000") < 1.0, "{sweep}");
     assert!(p99("100000") > 1_000.0, "{sweep}");
 }
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn compare_and_sweep_write_the_same_on_one_core_as_on_many() {
+    // The runs are scheduled costliest first on every core (and compare draws its streaming
+    // run beside the other modes); the files must not depend on it.
+    let commands: [&[&str]; 2] = [
+        &["compare", "scenarios/storm_acking_duplicates.toml"],
+        &[
+            "sweep",
+            "scenarios/latency_vs_throughput.toml",
+            "--set",
+            "sources.events.rate=1000,16000,4000",
+            "--modes",
+            "acking,streaming",
+        ],
+    ];
+    for (i, args) in commands.iter().enumerate() {
+        let mut written = Vec::new();
+        for threads in ["1", "4"] {
+            let dir = scratch(&format!("cores-{i}-{threads}"));
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_streamlab"))
+                .args(*args)
+                .args(["--out", &dir.display().to_string()])
+                .env("RAYON_NUM_THREADS", threads)
+                .current_dir(crate::util::root())
+                .output()
+                .unwrap();
+            assert_run!(out, exit = 0, "wrote");
+            written.push(files_under(&dir));
+        }
+        assert!(
+            written[0].len() >= 4,
+            "{args:?}: {} files",
+            written[0].len()
+        );
+        let names = |w: &[(String, Vec<u8>)]| w.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&written[0]), names(&written[1]), "{args:?}");
+        for (a, b) in written[0].iter().zip(&written[1]) {
+            assert!(a.1 == b.1, "{args:?}: {} differs", a.0);
+        }
+    }
+}
