@@ -205,12 +205,13 @@ pub fn chaos(ask: &Ask<'_>) -> u8 {
     };
     let target = outcomes[first].broke[0].clone();
     let spinner = progress(0);
-    let mut test = |f: &[Fault]| {
+    let test = |f: &[Fault]| {
         spinner.inc(1);
         runner.violations(f).iter().any(|v| v.same(&target))
     };
-    let mut shrinker = shrink::Shrinker::new(&mut test, shrink::BUDGET);
-    let shrunk = shrinker.shrink(outcomes[first].swarm.faults.clone());
+    let mut shrinker = shrink::Shrinker::new(&test, shrink::BUDGET);
+    // on the pool's threads: candidates tried side by side
+    let shrunk = pool.install(|| shrinker.shrink(outcomes[first].swarm.faults.clone()));
     let steps = shrinker.steps;
     let exhausted = shrinker.exhausted();
     spinner.finish_and_clear();

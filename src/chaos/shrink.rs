@@ -3,6 +3,13 @@
 //! search over whole seconds), each duration rounded to whole seconds and halved — as long as
 //! the run still fails. Every candidate is one deterministic run; [`Shrinker::steps`] counts
 //! them, and a budget bounds them.
+//!
+//! Where the algorithm tries candidates in a row until the first that still fails (ddmin's
+//! parts and complements, the round times), it tries as many at once as the rayon pool has
+//! threads and keeps the first in order that fails: the result and the steps counted are
+//! those of trying them one by one, on any number of cores.
+
+use rayon::prelude::*;
 
 use streamlab_engine::core::time::{SimDuration, SimTime};
 use streamlab_engine::scenario::{Fault, FaultKind, FaultTime};
@@ -13,9 +20,12 @@ pub const BUDGET: usize = 400;
 const SECOND: u64 = 1_000_000_000;
 const MILLI: u64 = 1_000_000;
 
+/// Whether the run with a fault list still shows the violation (called from several threads).
+pub type Test<'a> = dyn Fn(&[Fault]) -> bool + Sync + 'a;
+
 /// A shrinking session around a test that says whether a fault list still fails.
 pub struct Shrinker<'a> {
-    test: &'a mut dyn FnMut(&[Fault]) -> bool,
+    test: &'a Test<'a>,
     /// Candidates run so far.
     pub steps: usize,
     budget: usize,
@@ -23,7 +33,7 @@ pub struct Shrinker<'a> {
 
 impl<'a> Shrinker<'a> {
     /// `test(faults)`: true when the run with `faults` still shows the violation.
-    pub fn new(test: &'a mut dyn FnMut(&[Fault]) -> bool, budget: usize) -> Self {
+    pub fn new(test: &'a Test<'a>, budget: usize) -> Self {
         Shrinker {
             test,
             steps: 0,
@@ -44,6 +54,28 @@ impl<'a> Shrinker<'a> {
         (self.test)(faults)
     }
 
+    /// The first of `candidates` that still fails, as trying them one by one in order would
+    /// find it within the budget (and the steps counted so); tried as many at a time as the
+    /// current rayon pool has threads.
+    fn first_failing(&mut self, candidates: &[Vec<Fault>]) -> Option<usize> {
+        let wave = rayon::current_num_threads().max(1);
+        let test = self.test;
+        let mut start = 0;
+        while start < candidates.len() && !self.exhausted() {
+            let end = candidates
+                .len()
+                .min(start + wave.min(self.budget - self.steps));
+            let failed: Vec<bool> = candidates[start..end].par_iter().map(|c| test(c)).collect();
+            if let Some(k) = failed.iter().position(|&f| f) {
+                self.steps += k + 1;
+                return Some(start + k);
+            }
+            self.steps += end - start;
+            start = end;
+        }
+        None
+    }
+
     /// The failing `faults` shrunk: fewer faults (ddmin), then simpler times.
     pub fn shrink(&mut self, faults: Vec<Fault>) -> Vec<Fault> {
         let mut list = self.ddmin(faults);
@@ -60,28 +92,27 @@ impl<'a> Shrinker<'a> {
         while list.len() >= 2 && !self.exhausted() {
             let chunks = split(list.len(), n);
             let mut reduced = false;
-            for r in &chunks {
-                let part = list[r.clone()].to_vec();
-                if self.fails(&part) {
-                    list = part;
-                    n = 2;
-                    reduced = true;
-                    break;
-                }
+            let parts: Vec<Vec<Fault>> = chunks.iter().map(|r| list[r.clone()].to_vec()).collect();
+            if let Some(k) = self.first_failing(&parts) {
+                list = parts[k].clone();
+                n = 2;
+                reduced = true;
             }
             if !reduced && n > 2 {
-                for r in &chunks {
-                    let rest: Vec<Fault> = list[..r.start]
-                        .iter()
-                        .chain(&list[r.end..])
-                        .cloned()
-                        .collect();
-                    if self.fails(&rest) {
-                        list = rest;
-                        n = (n - 1).max(2);
-                        reduced = true;
-                        break;
-                    }
+                let rests: Vec<Vec<Fault>> = chunks
+                    .iter()
+                    .map(|r| {
+                        list[..r.start]
+                            .iter()
+                            .chain(&list[r.end..])
+                            .cloned()
+                            .collect()
+                    })
+                    .collect();
+                if let Some(k) = self.first_failing(&rests) {
+                    list = rests[k].clone();
+                    n = (n - 1).max(2);
+                    reduced = true;
                 }
             }
             if !reduced {
@@ -101,17 +132,30 @@ impl<'a> Shrinker<'a> {
         if let FaultTime::At(t) = list[i].at {
             let mut at = t.as_nanos();
             // the roundest time near it that still fails: whole seconds, tenths, milliseconds
+            // (tried in this order, until the time itself)
+            let mut rounder = Vec::new();
             'round: for unit in [SECOND, SECOND / 10, MILLI] {
                 let floor = at / unit * unit;
                 for c in [floor, floor + unit] {
                     if c == at {
                         break 'round;
                     }
-                    if c > 0 && self.try_at(list, i, c) {
-                        at = c;
-                        break 'round;
+                    if c > 0 {
+                        rounder.push(c);
                     }
                 }
+            }
+            let moved: Vec<Vec<Fault>> = rounder
+                .iter()
+                .map(|&c| {
+                    let mut l = list.to_vec();
+                    l[i].at = FaultTime::At(SimTime::from_nanos(c));
+                    l
+                })
+                .collect();
+            if let Some(k) = self.first_failing(&moved) {
+                at = rounder[k];
+                list[i].at = FaultTime::At(SimTime::from_nanos(at));
             }
             if at.is_multiple_of(SECOND) {
                 // binary search for the earliest whole second that still fails
@@ -243,11 +287,11 @@ mod tests {
     #[test]
     fn one_culprit_among_many_is_found_and_moved_as_early_as_it_still_fails() {
         let list: Vec<Fault> = (0..7).map(|n| kill(n, 1_000 + 3_717 * n as u64)).collect();
-        let mut test = |f: &[Fault]| {
+        let test = |f: &[Fault]| {
             f.iter()
                 .any(|x| x.kind == kill(3, 0).kind && at_ms(x) >= 2_500)
         };
-        let mut s = Shrinker::new(&mut test, BUDGET);
+        let mut s = Shrinker::new(&test, BUDGET);
         let out = s.shrink(list);
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(out[0].kind, kill(3, 0).kind);
@@ -259,11 +303,11 @@ mod tests {
     #[test]
     fn two_faults_that_fail_only_together_both_stay() {
         let list: Vec<Fault> = (0..8).map(|n| kill(n, 10_000 * (n as u64 + 1))).collect();
-        let mut test = |f: &[Fault]| {
+        let test = |f: &[Fault]| {
             let has = |n: usize| f.iter().any(|x| x.kind == kill(n, 0).kind);
             has(1) && has(5)
         };
-        let mut s = Shrinker::new(&mut test, BUDGET);
+        let mut s = Shrinker::new(&test, BUDGET);
         let out = s.shrink(list);
         let mut nodes: Vec<usize> = out
             .iter()
@@ -288,12 +332,12 @@ mod tests {
             span: 0..0,
         };
         // fails while the outage lasts at least 700 ms
-        let mut test = |l: &[Fault]| {
+        let test = |l: &[Fault]| {
             l.iter().any(|x| {
                 matches!(x.kind, FaultKind::StorageFailure { duration } if duration.as_nanos() >= 700 * MILLI)
             })
         };
-        let mut s = Shrinker::new(&mut test, BUDGET);
+        let mut s = Shrinker::new(&test, BUDGET);
         let out = s.shrink(vec![f]);
         assert_eq!(
             out[0].kind,
@@ -306,10 +350,53 @@ mod tests {
     #[test]
     fn the_budget_bounds_the_runs() {
         let list: Vec<Fault> = (0..30).map(|n| kill(n, 1_000 * (n as u64 + 1))).collect();
-        let mut test = |f: &[Fault]| f.len() > 20;
-        let mut s = Shrinker::new(&mut test, 10);
+        let test = |f: &[Fault]| f.len() > 20;
+        let mut s = Shrinker::new(&test, 10);
         let _ = s.shrink(list);
         assert_eq!(s.steps, 10);
         assert!(s.exhausted());
+    }
+
+    /// Candidates tried side by side: the shrunk list and the steps counted are those of
+    /// trying them one by one (one thread), for culprits found early, late and never, and
+    /// with the budget running out inside a wave.
+    #[test]
+    fn many_threads_shrink_to_the_same_list_in_the_same_steps_as_one() {
+        let list: Vec<Fault> = (0..13).map(|n| kill(n, 700 + 2_341 * n as u64)).collect();
+        let culprits: [&Test<'_>; 4] = [
+            &|f: &[Fault]| {
+                f.iter()
+                    .any(|x| x.kind == kill(11, 0).kind && at_ms(x) >= 9_250)
+            },
+            &|f: &[Fault]| {
+                let has = |n: usize| f.iter().any(|x| x.kind == kill(n, 0).kind);
+                has(0) && has(7) && has(12)
+            },
+            &|f: &[Fault]| f.len() >= 5,
+            &|_: &[Fault]| false,
+        ];
+        for (c, test) in culprits.iter().enumerate() {
+            for budget in [BUDGET, 7, 12] {
+                let shrink = |threads: usize| {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    pool.install(|| {
+                        let mut s = Shrinker::new(*test, budget);
+                        let out = s.shrink(list.clone());
+                        (out, s.steps)
+                    })
+                };
+                let one = shrink(1);
+                for threads in [2, 3, 8] {
+                    assert_eq!(
+                        shrink(threads),
+                        one,
+                        "culprit {c}, budget {budget}, {threads} threads"
+                    );
+                }
+            }
+        }
     }
 }
