@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Multi-run commands on every core against one (issue 20): each command runs with one worker
 # thread and with every core, the outputs must be byte-identical, and the speed-up is the
-# ratio of the median wall times (3 runs each). Usage: scripts/multirun-scaling.sh [BIN]
+# ratio of the median wall times (REPS runs each, default 3, alternating one thread and every
+# core). Usage: [REPS=N] scripts/multirun-scaling.sh [BIN]
 # (default: target/release/streamlab, built first). Run it on an otherwise idle machine:
 # wall time on a shared machine measures the other work too.
 set -euo pipefail
@@ -12,6 +13,8 @@ if [ -z "$BIN" ]; then
   BIN=target/release/streamlab
 fi
 CORES=$(nproc)
+REPS=${REPS:-3}
+MID=$(( (REPS + 1) / 2 ))
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -44,12 +47,12 @@ printf '%-12s %10s %10s %8s  %s\n' command "1 thread" "$CORES cores" speedup "ou
 for entry in "${COMMANDS[@]}"; do
   name=${entry%%|*}; cmd=${entry#*|}
   one=(); all=()
-  for rep in 1 2 3; do
+  for rep in $(seq "$REPS"); do
     one+=("$(run_with 1 "$name" "$cmd" "$rep")")
     all+=("$(run_with "$CORES" "$name" "$cmd" "$rep")")
   done
-  t1=$(printf '%s\n' "${one[@]}" | sort -n | sed -n 2p)
-  tn=$(printf '%s\n' "${all[@]}" | sort -n | sed -n 2p)
+  t1=$(printf '%s\n' "${one[@]}" | sort -n | sed -n "${MID}p")
+  tn=$(printf '%s\n' "${all[@]}" | sort -n | sed -n "${MID}p")
   # Same outputs: stdout and every file written, except wall-time lines.
   same=identical
   a="$TMP/$name.1.1"; b="$TMP/$name.$CORES.1"
