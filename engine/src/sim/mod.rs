@@ -115,6 +115,9 @@ pub struct RunOptions {
     pub reverse_ties: bool,
 }
 
+// Not derived: `check` follows the build profile (clippy sees a derivable impl in release
+// builds, where it is `false`).
+#[allow(clippy::derivable_impls)]
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
