@@ -17,6 +17,9 @@
 //!   recorder watching one window of one key (`explain --window`), against the same job run
 //!   plainly (`streamlab run` records nothing: the recorder is attached only by `explain`).
 //! * `hand_loop`: what the canonical job computes, as a plain Rust loop (the floor).
+//! * `multi_run`: `sweep`, `compare`, `chaos` and `crashpoints` as the CLI runs them (the
+//!   `streamlab` binary), with one worker thread and with every core; the summary prints the
+//!   speed-up (wall time: run it on an otherwise idle machine).
 //!
 //! After the Criterion groups, a summary prints each workload's median as a ratio to the
 //! baseline measured in the same run. Run with `cargo bench --bench workloads`;
@@ -132,6 +135,79 @@ fn hand_loop(records: u64, keys: u64) -> u64 {
     }
     black_box(&sums);
     emitted
+}
+
+/// The multi-run commands: name, arguments (`OUT`: a scratch output directory).
+const MULTI_RUN: [(&str, &[&str]); 4] = [
+    (
+        "sweep, 6 rates x 4 modes",
+        &[
+            "sweep",
+            "scenarios/latency_vs_throughput.toml",
+            "--set",
+            "sources.events.rate=1000,5000,10000,20000,50000,100000",
+            "--out",
+            "OUT",
+        ],
+    ),
+    (
+        "compare, 4 modes",
+        &[
+            "compare",
+            "scenarios/streaming_vs_microbatch.toml",
+            "--out",
+            "OUT",
+        ],
+    ),
+    (
+        "chaos, 200 runs",
+        &[
+            "chaos",
+            "scenarios/chaos_finds_duplicates.toml",
+            "--runs",
+            "200",
+            "--out",
+            "OUT",
+        ],
+    ),
+    (
+        "crashpoints, TaskManagers",
+        &[
+            "crashpoints",
+            "scenarios/exactly_once_vs_at_least_once.toml",
+            "--kinds",
+            "taskmanager",
+            "--out",
+            "OUT",
+        ],
+    ),
+];
+
+/// Runs a multi-run command with `threads` worker threads (`None`: every core), writing into
+/// `out`; it must exit 0, or 1 (a job failed or chaos found a counterexample).
+fn multi_run(args: &[&str], threads: Option<usize>, out: &Path) {
+    let _ = std::fs::remove_dir_all(out);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_streamlab"));
+    cmd.args(args.iter().map(|&a| {
+        if a == "OUT" {
+            out.as_os_str()
+        } else {
+            a.as_ref()
+        }
+    }));
+    match threads {
+        Some(n) => cmd.env("RAYON_NUM_THREADS", n.to_string()),
+        None => cmd.env_remove("RAYON_NUM_THREADS"),
+    };
+    let status = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the streamlab binary runs");
+    assert!(
+        matches!(status.code(), Some(0 | 1)),
+        "streamlab {args:?}: {status}"
+    );
 }
 
 /// The job `explain` re-runs: canonical with 1 s tumbling windows.
@@ -258,6 +334,20 @@ fn main() {
         b.iter(|| black_box(hand_loop(RECORDS, 1000)))
     });
     g.finish();
+    let scratch = std::env::temp_dir().join(format!("streamlab-bench-{}", std::process::id()));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut g = c.benchmark_group("multi_run");
+    for (name, args) in MULTI_RUN {
+        for (threads, label) in [
+            (Some(1), "1 thread".to_string()),
+            (None, format!("{cores} cores")),
+        ] {
+            g.bench_function(format!("{name}, {label}"), |b| {
+                b.iter(|| multi_run(args, threads, &scratch))
+            });
+        }
+    }
+    g.finish();
     c.final_summary();
 
     // Ratios measured side by side: medians of a few repetitions, each workload against the
@@ -292,6 +382,18 @@ fn main() {
         explained.as_nanos() as f64 / RECORDS as f64,
         explained.as_secs_f64() / plain.as_secs_f64()
     );
+    for (name, args) in MULTI_RUN {
+        let one = time(&|| multi_run(args, Some(1), &scratch));
+        let all = time(&|| multi_run(args, None, &scratch));
+        println!(
+            "  {:<40} {:>8.3} s on 1 thread, {:.3} s on {cores} cores: {:.2}x",
+            format!("multi_run: {name}"),
+            one.as_secs_f64(),
+            all.as_secs_f64(),
+            one.as_secs_f64() / all.as_secs_f64()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
     for (group, name, s, p) in &loaded {
         let base = time(&|| {
             black_box(run(bs, bp));

@@ -106,16 +106,29 @@ pub(crate) fn write_report<T: serde::Serialize, E: std::fmt::Display>(
     report: &T,
     render: impl Fn(&T) -> Result<Vec<(String, Vec<u8>)>, E>,
 ) -> Result<usize, u8> {
-    let fail = |e: &dyn std::fmt::Display| {
+    let files = render(report).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_BAD_INPUT
-    };
-    let mut files = render(report).map_err(|e| fail(&e))?;
+    })?;
+    write_report_files(out, name, report, files)
+}
+
+/// Writes `report` as `name` and the `files` rendered from it into `out`, all or nothing.
+/// `Ok`: how many files; `Err`: the exit code, after saying why.
+fn write_report_files<T: serde::Serialize>(
+    out: &Path,
+    name: &str,
+    report: &T,
+    mut files: Vec<(String, Vec<u8>)>,
+) -> Result<usize, u8> {
     let value = serde_json::to_value(report).expect("reports serialize");
     let mut text = serde_json::to_string_pretty(&value).expect("reports serialize");
     text.push('\n');
     files.insert(0, (name.into(), text.into_bytes()));
-    write_all(out, &files).map_err(|e| fail(&e))?;
+    write_all(out, &files).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_BAD_INPUT
+    })?;
     Ok(files.len())
 }
 
@@ -219,44 +232,42 @@ pub fn compare(
         return EXIT_BAD_INPUT;
     }
     let progress = Progress::new(modes.len() as u64, "compare");
-    // The streaming run drawn as `run --out` draws it, in `streaming/` (the run again: it is
-    // deterministic, so it is the run the comparison reports), beside the modes' runs.
-    let (runs, streaming_files) = rayon::join(
-        || run_modes(&s, &p, &modes, seed, &progress),
-        || {
-            modes
-                .contains(&Mode::Streaming)
-                .then(|| streaming_drawn(file, chaos, &s, &p, seed_used))
+    let with_streaming = modes.contains(&Mode::Streaming);
+    // The modes' runs and then the comparison's charts, beside the streaming run drawn as
+    // `run --out` draws it, in `streaming/` (the run again: it is deterministic, so it is the
+    // run the comparison reports).
+    let (compared, streaming_files) = rayon::join(
+        || -> Result<(CompareReport, Vec<streamlab_viz::File>), String> {
+            let runs = run_modes(&s, &p, &modes, seed, &progress);
+            progress.finish();
+            let report = CompareReport {
+                streamlab_version: env!("CARGO_PKG_VERSION").into(),
+                scenario: s.name.clone(),
+                description: s.description.clone(),
+                seed: seed.unwrap_or(s.seed),
+                modes: modes.iter().map(|m| m.name().to_string()).collect(),
+                chaos: drawn,
+                plan: PlanView::of(&s, &p),
+                runs: runs?,
+            };
+            let files = streamlab_viz::compare_files_linking(&report, with_streaming)
+                .map_err(|e| e.to_string())?;
+            Ok((report, files))
         },
+        || with_streaming.then(|| streaming_drawn(file, chaos, &s, &p, seed_used)),
     );
-    progress.finish();
-    let runs = match runs {
-        Ok(r) => r,
+    let written = compared.and_then(|(report, mut files)| {
+        files.extend(streaming_files.transpose()?.unwrap_or_default());
+        Ok((report, files))
+    });
+    let (report, files) = match written {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_BAD_INPUT;
         }
     };
-    let streaming_files = match streaming_files.transpose() {
-        Ok(f) => f.unwrap_or_default(),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let report = CompareReport {
-        streamlab_version: env!("CARGO_PKG_VERSION").into(),
-        scenario: s.name.clone(),
-        description: s.description.clone(),
-        seed: seed.unwrap_or(s.seed),
-        modes: modes.iter().map(|m| m.name().to_string()).collect(),
-        chaos: drawn,
-        plan: PlanView::of(&s, &p),
-        runs,
-    };
-    let files = match write_report(out, "report.json", &report, |r| {
-        streamlab_viz::compare_files_drawn(r, streaming_files.clone())
-    }) {
+    let files = match write_report_files(out, "report.json", &report, files) {
         Ok(n) => n,
         Err(c) => return c,
     };

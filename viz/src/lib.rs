@@ -124,6 +124,15 @@ pub fn compare_files_drawn(
     streaming: Vec<File>,
 ) -> Result<Vec<File>, VizError> {
     let drawn = streaming.iter().any(|(n, _)| n == "streaming/report.html");
+    let mut files = compare_files_linking(report, drawn)?;
+    files.extend(streaming);
+    Ok(files)
+}
+
+/// [`compare_files`] with a page that shows the streaming run's space-time diagram and links
+/// its run page when `drawn` (their files, `streaming/…`, are the caller's to add): the
+/// comparison's files can be drawn while the streaming run still is.
+pub fn compare_files_linking(report: &CompareReport, drawn: bool) -> Result<Vec<File>, VizError> {
     let runs: Vec<Run<'_>> = report.runs.iter().map(Run::of).collect();
     // Every chart drawn on its own core; collected in the charts' order.
     let drawn_charts: Vec<Result<[File; 2], VizError>> = compare_charts(&runs)
@@ -150,7 +159,6 @@ pub fn compare_files_drawn(
         "report.html".into(),
         html::compare_page(report, &runs, &svgs, drawn).into_bytes(),
     ));
-    files.extend(streaming);
     Ok(files)
 }
 
