@@ -4,7 +4,7 @@
 //! The runtime operator of each node is built in `build/ops.rs`.
 
 use super::buffer::RECORD_HEADER_BYTES;
-use super::channel::{Channel, Ends, FloatingPool};
+use super::channel::{Channel, Ends, FloatingPool, Wanting};
 use super::net::{Flusher, NetStats, RecordWriter};
 use super::source::{SourceData as RtData, SourceState, field_gen, lit_value};
 use super::task::{Gate, Sched, Task, TaskTime};
@@ -467,6 +467,7 @@ fn gate(s: &Scenario, channels: &mut [Channel], gate_channels: Vec<u32>) -> Gate
         pool: FloatingPool {
             free: s.cost.floating_buffers_per_gate,
         },
+        wanting: Wanting::new(n_slots),
         ended: 0,
         current: None,
         slots,

@@ -156,7 +156,7 @@ impl ReceiverCredits {
 
     /// Free buffers the channel wants: enough for the announced backlog plus its initial credit
     /// (Flink's `RemoteInputChannel.onSenderBacklog`).
-    fn wants_floating(&self) -> bool {
+    pub fn wants_floating(&self) -> bool {
         self.free() < self.announced_backlog + self.exclusive
     }
 
@@ -199,6 +199,58 @@ impl ReceiverCredits {
 pub struct FloatingPool {
     /// Floating buffers not lent to any channel.
     pub free: u32,
+}
+
+/// The remote channels of one input gate that may want floating buffers, by position in the
+/// gate: when a floating buffer comes back to the pool, these are offered it in gate order.
+///
+/// A channel comes to want floating buffers only when a buffer arrives announcing a backlog
+/// that its free buffers and the pool cannot cover ([`ReceiverCredits::on_arrival`]):
+/// consuming a buffer and borrowing from the pool only ever make it want fewer. So a channel
+/// is added on such an arrival and dropped once it is offered buffers and wants no more; a
+/// rebuilt channel (after a restart) wants nothing, and a stale position is dropped when next
+/// offered. Offering only these, in position order, hands out the same buffers to the same
+/// channels as offering every channel of the gate in turn — without visiting all of a wide
+/// gate's hundreds of channels for every buffer consumed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wanting {
+    /// One bit per gate position.
+    words: Vec<u64>,
+}
+
+impl Wanting {
+    /// An empty set for a gate of `channels` channels.
+    pub fn new(channels: usize) -> Self {
+        Wanting {
+            words: vec![0; channels.div_ceil(64)],
+        }
+    }
+
+    /// Adds gate position `pos`.
+    #[inline]
+    pub fn insert(&mut self, pos: u32) {
+        self.words[pos as usize / 64] |= 1 << (pos % 64);
+    }
+
+    /// Drops gate position `pos`.
+    #[inline]
+    pub fn remove(&mut self, pos: u32) {
+        self.words[pos as usize / 64] &= !(1 << (pos % 64));
+    }
+
+    /// The first position in the set at or after `from`.
+    #[inline]
+    pub fn next_from(&self, from: u32) -> Option<u32> {
+        let mut w = from as usize / 64;
+        let mut bits = self.words.get(w)? & (u64::MAX << (from % 64));
+        loop {
+            if bits != 0 {
+                return Some((w * 64) as u32 + bits.trailing_zeros());
+            }
+            w += 1;
+            bits = *self.words.get(w)?;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -309,6 +361,84 @@ mod tests {
                 "backlog {backlog}"
             );
             assert_eq!(r.floating_held + pool.free, 8);
+        }
+    }
+}
+
+#[cfg(test)]
+mod wanting_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn next_from_walks_the_set_in_position_order() {
+        let mut w = Wanting::new(200);
+        for p in [3, 64, 65, 130, 199] {
+            w.insert(p);
+        }
+        w.remove(65);
+        let mut seen = Vec::new();
+        let mut from = 0;
+        while let Some(p) = w.next_from(from) {
+            seen.push(p);
+            from = p + 1;
+        }
+        assert_eq!(seen, [3, 64, 130, 199]);
+        assert_eq!(w.next_from(200), None);
+        assert_eq!(Wanting::new(0).next_from(0), None);
+    }
+
+    /// What a channel's receiver can be told: a buffer arrived (with the sender's backlog),
+    /// a buffer was consumed, or the gate offers it floating buffers.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Arrival(u32),
+        Consumed,
+        Offered,
+    }
+
+    proptest! {
+        /// `Wanting` adds a channel only on arrivals: that is complete only if consuming a
+        /// buffer or borrowing from the pool never makes a channel want floating buffers.
+        #[test]
+        fn only_an_arrival_makes_a_channel_want_floating_buffers(
+            steps in proptest::collection::vec(
+                prop_oneof![
+                    (0u32..12).prop_map(Step::Arrival),
+                    Just(Step::Consumed),
+                    Just(Step::Offered),
+                ],
+                0..60,
+            ),
+            pool_size in 0u32..10,
+        ) {
+            let mut pool = FloatingPool { free: pool_size };
+            let mut r = ReceiverCredits {
+                exclusive: 2,
+                floating_held: 0,
+                queued: 0,
+                announced_backlog: 0,
+            };
+            prop_assert!(!r.wants_floating(), "a new channel wants nothing");
+            for step in steps {
+                let wanted = r.wants_floating();
+                match step {
+                    Step::Arrival(backlog) => {
+                        r.on_arrival(backlog, &mut pool);
+                    }
+                    Step::Consumed => {
+                        if r.queued > 0 {
+                            r.on_consumed(&mut pool);
+                        }
+                    }
+                    Step::Offered => {
+                        r.lend(&mut pool);
+                    }
+                }
+                if !matches!(step, Step::Arrival(_)) {
+                    prop_assert!(wanted || !r.wants_floating(), "{step:?} made it want");
+                }
+            }
         }
     }
 }

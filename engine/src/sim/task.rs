@@ -2,7 +2,7 @@
 //! record writers — the unit that runs on a core.
 
 use super::buffer::Buffer;
-use super::channel::FloatingPool;
+use super::channel::{FloatingPool, Wanting};
 use super::net::{Flusher, NetStats, RecordWriter};
 use super::source::SourceState;
 use crate::core::time::{SimDuration, SimTime};
@@ -19,6 +19,8 @@ pub struct Gate {
     pub available: VecDeque<u32>,
     /// Floating buffers shared by the remote channels.
     pub pool: FloatingPool,
+    /// The remote channels that may want floating buffers.
+    pub wanting: Wanting,
     /// Channels whose end-of-partition was consumed.
     pub ended: u32,
     /// The buffer being processed: channel, buffer, next record, next marker.

@@ -212,7 +212,7 @@ mod tests {
     use crate::core::time::SimDuration;
     use crate::core::value::Value;
     use crate::sim::buffer::RecMeta;
-    use crate::sim::channel::{Ends, FloatingPool};
+    use crate::sim::channel::{Ends, FloatingPool, Wanting};
     use std::collections::VecDeque;
 
     /// A gate over channels 0..n (slot = channel id), recording checkpoint 7.
@@ -221,6 +221,7 @@ mod tests {
             channels: (0..n as u32).collect(),
             available: VecDeque::new(),
             pool: FloatingPool { free: 0 },
+            wanting: Wanting::default(),
             ended: 0,
             current: None,
             slots: (0..n).map(|s| (0, s)).collect(),

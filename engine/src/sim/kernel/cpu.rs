@@ -336,41 +336,37 @@ impl Simulation<'_> {
         if c.remote {
             let gate = &mut self.tasks[ti as usize].gate;
             let credit = c.rx.on_consumed(&mut gate.pool);
-            if credit > 0 {
-                self.queue.schedule(
-                    now.plus(c.latency),
-                    Event::CreditArrives {
-                        channel: ch,
-                        credits: credit,
-                    },
-                );
-            }
-            // A floating buffer returned to the gate may serve another channel's backlog.
-            // (Once the pool is empty no channel can borrow — `ReceiverCredits::lend` on an
-            // empty pool is a no-op, tested in `channel.rs` — so the scan stops there.)
-            if gate.pool.free > 0 {
-                for i in 0..gate.channels.len() {
+            send_credit(&mut self.queue, now, c, ch, credit);
+            // A floating buffer returned to the gate may serve another channel's backlog:
+            // offered, in gate order, to the channels that may want one (`Wanting`). Once
+            // the pool is empty no channel can borrow — `ReceiverCredits::lend` on an empty
+            // pool is a no-op, tested in `channel.rs` — so the offers stop there.
+            debug_assert!(
+                self.tasks[ti as usize].gate.channels.iter().all(|&o| {
+                    let oc = &self.channels[o as usize];
                     let gate = &self.tasks[ti as usize].gate;
-                    if gate.pool.free == 0 {
-                        break;
-                    }
-                    let other = gate.channels[i];
-                    let oc = &mut self.channels[other as usize];
-                    if !oc.remote {
-                        continue;
-                    }
-                    let gate = &mut self.tasks[ti as usize].gate;
-                    let granted = oc.rx.lend(&mut gate.pool);
-                    if granted > 0 {
-                        self.queue.schedule(
-                            now.plus(oc.latency),
-                            Event::CreditArrives {
-                                channel: other,
-                                credits: granted,
-                            },
-                        );
-                    }
+                    !(oc.remote && oc.rx.wants_floating())
+                        || gate.wanting.next_from(oc.gate_pos) == Some(oc.gate_pos)
+                }),
+                "every remote channel that wants floating buffers is in its gate's `wanting`"
+            );
+            let mut from = 0;
+            loop {
+                let gate = &mut self.tasks[ti as usize].gate;
+                if gate.pool.free == 0 {
+                    break;
                 }
+                let Some(pos) = gate.wanting.next_from(from) else {
+                    break;
+                };
+                from = pos + 1;
+                let other = gate.channels[pos as usize];
+                let oc = &mut self.channels[other as usize];
+                let granted = oc.rx.lend(&mut gate.pool);
+                if !oc.rx.wants_floating() {
+                    gate.wanting.remove(pos);
+                }
+                send_credit(&mut self.queue, now, oc, other, granted);
             }
         } else {
             let (from, w) = (c.from_task, c.writer);
@@ -401,15 +397,10 @@ impl Simulation<'_> {
         let gate = &mut self.tasks[to as usize].gate;
         if c.remote {
             let granted = c.rx.on_arrival(b.backlog, &mut gate.pool);
-            if granted > 0 {
-                self.queue.schedule(
-                    now.plus(c.latency),
-                    Event::CreditArrives {
-                        channel: ch,
-                        credits: granted,
-                    },
-                );
+            if c.rx.wants_floating() {
+                gate.wanting.insert(c.gate_pos);
             }
+            send_credit(&mut self.queue, now, c, ch, granted);
         }
         if let Some(tr) = self.trace.as_mut() {
             let from = &self.tasks[c.from_task as usize].label;
@@ -503,5 +494,25 @@ impl Simulation<'_> {
         net.flush_all(now, FlushCause::Timeout);
         net.flusher.deadline = net.flusher.next_after(now);
         self.try_schedule(ti);
+    }
+}
+
+/// The receiver of remote channel `ch` (`c`) gives its sender `credits` buffers: the credit
+/// arrives one network latency later (none is sent for 0).
+fn send_credit(
+    queue: &mut crate::sim::queue::EventQueue,
+    now: SimTime,
+    c: &crate::sim::channel::Channel,
+    ch: u32,
+    credits: u32,
+) {
+    if credits > 0 {
+        queue.schedule(
+            now.plus(c.latency),
+            Event::CreditArrives {
+                channel: ch,
+                credits,
+            },
+        );
     }
 }
