@@ -299,6 +299,9 @@ impl WindowOp {
             return; // a failed task processes nothing more
         }
         for i in 0..input.len() {
+            if i % WARM_AHEAD == 0 && self.state.len() >= WARM_FROM_WINDOWS {
+                self.warm(&input, i..(i + WARM_AHEAD).min(input.len()));
+            }
             let row = input.row(i);
             let meta = input.meta[i];
             if self.log.is_some() {
@@ -342,6 +345,43 @@ impl WindowOp {
                     (true, _, _) => DotKind::Dropped,
                 };
                 c.element(self.cfg.with_key.then_some(key), ts, self.watermark, kind);
+            }
+        }
+    }
+
+    /// Looks up, ahead of processing them, the windows the records `range` of `input` go to,
+    /// and does nothing with what it finds. With many keys the window state is far larger than
+    /// the cache and each record's lookup waits on memory; lookups that do not depend on one
+    /// another overlap, so the records' own lookups then find their windows in the cache.
+    /// (It takes `&self`: it only reads, and what the records do is unchanged. Skipped for keys
+    /// that are expressions, for elements that open many windows and for small states.)
+    fn warm(&self, input: &View<'_>, range: std::ops::Range<usize>) {
+        let Some(f) = self.cfg.key.as_field() else {
+            return;
+        };
+        if self.cfg.assigner.is_merging() {
+            for i in range {
+                std::hint::black_box(self.merging.contains_key(&input.row(i)[f]));
+            }
+            return;
+        }
+        if self.cfg.assigner.windows_per_element() > WARM_AHEAD as u64 {
+            return;
+        }
+        let mut windows = Vec::new();
+        for i in range {
+            let ts = if self.cfg.processing_time {
+                self.now_ms
+            } else {
+                input.meta[i].ts
+            };
+            if ts == EventTime::MIN {
+                continue;
+            }
+            self.cfg.assigner.assign(ts, 0, &mut windows);
+            let key = input.row(i)[f];
+            for &w in &windows {
+                std::hint::black_box(self.state.contains_key(&(key, w)));
             }
         }
     }
@@ -900,6 +940,13 @@ impl WindowOp {
         }
     }
 }
+
+/// Records whose windows [`WindowOp::warm`] looks up ahead at a time.
+const WARM_AHEAD: usize = 32;
+
+/// Windows a subtask must hold before [`WindowOp::warm`] looks records' windows up ahead:
+/// below this the state stays in the cache and looking up twice only costs time.
+const WARM_FROM_WINDOWS: usize = 4096;
 
 /// Keyed: windows (with their triggers and session sets) and timers, per key.
 impl OperatorState for WindowOp {
