@@ -46,6 +46,7 @@ pub mod timers;
 pub mod window;
 pub mod window_acc;
 pub mod window_capture;
+mod window_table;
 mod window_trigger;
 
 use crate::core::time::{SimDuration, SimTime};

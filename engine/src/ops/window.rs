@@ -19,6 +19,7 @@ use super::state::{
 use super::timers::TimerQueue;
 use super::window_acc::{Acc, WindowAgg, WindowState};
 use super::window_capture::WindowCapture;
+use super::window_table::WindowTable;
 use super::window_trigger::{TimerKey, TriggerContext};
 use crate::core::time::{EventTime, SimTime};
 use crate::core::value::{OrdValue, Value};
@@ -168,7 +169,7 @@ struct Element<'a> {
 #[derive(Debug, Clone)]
 pub struct WindowOp {
     cfg: WindowConfig,
-    state: FxHashMap<(Value, Window), WindowState>,
+    state: WindowTable,
     triggers: FxHashMap<(Value, Window), TriggerState>,
     merging: FxHashMap<Value, MergingWindowSet>,
     event_timers: TimerQueue<TimerKey>,
@@ -200,7 +201,7 @@ impl WindowOp {
     pub fn new(cfg: WindowConfig, annotate: bool) -> Self {
         WindowOp {
             cfg,
-            state: FxHashMap::default(),
+            state: WindowTable::default(),
             triggers: FxHashMap::default(),
             merging: FxHashMap::default(),
             event_timers: TimerQueue::default(),
@@ -349,10 +350,12 @@ impl WindowOp {
         }
     }
 
-    /// Looks up, ahead of processing them, the windows the records `range` of `input` go to,
-    /// and does nothing with what it finds. With many keys the window state is far larger than
-    /// the cache and each record's lookup waits on memory; lookups that do not depend on one
-    /// another overlap, so the records' own lookups then find their windows in the cache.
+    /// Reads, ahead of processing them, the state of the windows the records `range` of
+    /// `input` go to (at most [`WARM_WINDOWS`]), and does nothing with it. With many keys the
+    /// window state is far larger than the cache and each record's lookup waits on memory;
+    /// these reads depend on nothing but the table, so their waits overlap, and the records'
+    /// own lookups then find their windows in the cache ([`WindowTable::touch`]). For merging
+    /// windows, the keys' session sets are read instead.
     /// (It takes `&self`: it only reads, and what the records do is unchanged. Skipped for keys
     /// that are expressions, for elements that open many windows and for small states.)
     fn warm(&self, input: &View<'_>, range: std::ops::Range<usize>) {
@@ -365,9 +368,15 @@ impl WindowOp {
             }
             return;
         }
-        if self.cfg.assigner.windows_per_element() > WARM_AHEAD as u64 {
+        if self.cfg.assigner.windows_per_element() > WARM_WINDOWS as u64 {
+            // (`admit_element` refuses elements that would open too many windows before they
+            // are assigned; this must not assign them either.)
             return;
         }
+        // First every hash, then every touch: the touches, in a run of their own, wait on
+        // memory together.
+        let mut hashes = [0u64; WARM_WINDOWS];
+        let mut n = 0;
         let mut windows = Vec::new();
         for i in range {
             let ts = if self.cfg.processing_time {
@@ -381,8 +390,15 @@ impl WindowOp {
             self.cfg.assigner.assign(ts, 0, &mut windows);
             let key = input.row(i)[f];
             for &w in &windows {
-                std::hint::black_box(self.state.contains_key(&(key, w)));
+                if n == WARM_WINDOWS {
+                    break;
+                }
+                hashes[n] = WindowTable::hash_of(&(key, w));
+                n += 1;
             }
+        }
+        for &h in &hashes[..n] {
+            self.state.touch(h);
         }
     }
 
@@ -943,6 +959,10 @@ impl WindowOp {
 
 /// Records whose windows [`WindowOp::warm`] looks up ahead at a time.
 const WARM_AHEAD: usize = 32;
+
+/// Most windows [`WindowOp::warm`] reads ahead at a time (a sliding window's records each go
+/// to size / slide windows).
+const WARM_WINDOWS: usize = 4 * WARM_AHEAD;
 
 /// Windows a subtask must hold before [`WindowOp::warm`] looks records' windows up ahead:
 /// below this the state stays in the cache and looking up twice only costs time.
