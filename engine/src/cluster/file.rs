@@ -345,15 +345,23 @@ fn deployment(ck: &mut Checker, raw: Option<&Spanned<RawDeployment>>) -> Option<
 mod tests {
     use super::*;
 
+    /// The directory of the job files the cluster files name, written once per test process:
+    /// `cargo test` runs these tests on several threads of one process, and a test rewriting
+    /// the file while another reads it would read it empty.
     fn dir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("streamlab-cluster-file-{}", std::process::id()));
-        std::fs::create_dir_all(d.join("jobs")).unwrap();
-        std::fs::write(
-            d.join("jobs/a.toml"),
-            "name = \"a\"\n[job]\nparallelism = 2\n[[source]]\nname = \"s\"\nkind = \"generator\"\ncount = 10\nfields.k = { kind = \"key\", count = 2 }\n[[sink]]\nname = \"out\"\ninput = \"s\"\n",
-        )
-        .unwrap();
-        d
+        static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        DIR.get_or_init(|| {
+            let d = std::env::temp_dir()
+                .join(format!("streamlab-cluster-file-{}", std::process::id()));
+            std::fs::create_dir_all(d.join("jobs")).unwrap();
+            std::fs::write(
+                d.join("jobs/a.toml"),
+                "name = \"a\"\n[job]\nparallelism = 2\n[[source]]\nname = \"s\"\nkind = \"generator\"\ncount = 10\nfields.k = { kind = \"key\", count = 2 }\n[[sink]]\nname = \"out\"\ninput = \"s\"\n",
+            )
+            .unwrap();
+            d
+        })
+        .clone()
     }
 
     fn parse_text(text: &str) -> Result<ClusterFile, ClusterLoadError> {
