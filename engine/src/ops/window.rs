@@ -299,53 +299,56 @@ impl WindowOp {
         if self.failure.is_some() {
             return; // a failed task processes nothing more
         }
-        for i in 0..input.len() {
-            if i % WARM_AHEAD == 0 && self.state.len() >= WARM_FROM_WINDOWS {
-                self.warm(&input, i..(i + WARM_AHEAD).min(input.len()));
+        for start in (0..input.len()).step_by(WARM_AHEAD) {
+            let end = (start + WARM_AHEAD).min(input.len());
+            if self.state.len() >= WARM_FROM_WINDOWS {
+                self.warm(&input, start..end);
             }
-            let row = input.row(i);
-            let meta = input.meta[i];
-            if self.log.is_some() {
-                self.last_input.clear();
-                self.last_input.extend_from_slice(row);
-            }
-            let key = match self.cfg.key.as_field() {
-                Some(f) => row[f],
-                None => self.cfg.key.eval(row, &[], ev),
-            };
-            let Some((ts, gap)) = self.admit_element(row, meta, ev) else {
-                return;
-            };
-            let mut windows = std::mem::take(&mut self.windows);
-            self.cfg.assigner.assign(ts, gap, &mut windows);
-            let mut skipped = true;
-            for &w in &windows {
-                let element = Element {
-                    row,
-                    meta,
-                    index: i as u32,
-                    ts,
-                };
-                match self.add_to_window(key, w, element, out, ev) {
-                    None => return,
-                    Some(added) => skipped &= !added,
+            for i in start..end {
+                let row = input.row(i);
+                let meta = input.meta[i];
+                if self.log.is_some() {
+                    self.last_input.clear();
+                    self.last_input.extend_from_slice(row);
                 }
-            }
-            self.windows = windows;
-            let late = skipped
-                && self.is_event_time()
-                && ts.plus_millis(self.cfg.allowed_lateness) <= self.watermark;
-            if late {
-                self.late_element(row, meta, i as u32, ts, side);
-            }
-            if let Some(c) = self.capture.as_deref_mut() {
-                let kind = match (skipped, late, c.late_added) {
-                    (false, _, false) => DotKind::OnTime,
-                    (false, _, true) => DotKind::LateAllowed,
-                    (true, true, _) if self.cfg.side_output => DotKind::LateSide,
-                    (true, _, _) => DotKind::Dropped,
+                let key = match self.cfg.key.as_field() {
+                    Some(f) => row[f],
+                    None => self.cfg.key.eval(row, &[], ev),
                 };
-                c.element(self.cfg.with_key.then_some(key), ts, self.watermark, kind);
+                let Some((ts, gap)) = self.admit_element(row, meta, ev) else {
+                    return;
+                };
+                let mut windows = std::mem::take(&mut self.windows);
+                self.cfg.assigner.assign_next(ts, gap, &mut windows);
+                let mut skipped = true;
+                for &w in &windows {
+                    let element = Element {
+                        row,
+                        meta,
+                        index: i as u32,
+                        ts,
+                    };
+                    match self.add_to_window(key, w, element, out, ev) {
+                        None => return,
+                        Some(added) => skipped &= !added,
+                    }
+                }
+                self.windows = windows;
+                let late = skipped
+                    && self.is_event_time()
+                    && ts.plus_millis(self.cfg.allowed_lateness) <= self.watermark;
+                if late {
+                    self.late_element(row, meta, i as u32, ts, side);
+                }
+                if let Some(c) = self.capture.as_deref_mut() {
+                    let kind = match (skipped, late, c.late_added) {
+                        (false, _, false) => DotKind::OnTime,
+                        (false, _, true) => DotKind::LateAllowed,
+                        (true, true, _) if self.cfg.side_output => DotKind::LateSide,
+                        (true, _, _) => DotKind::Dropped,
+                    };
+                    c.element(self.cfg.with_key.then_some(key), ts, self.watermark, kind);
+                }
             }
         }
     }

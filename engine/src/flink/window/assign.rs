@@ -146,6 +146,31 @@ impl Assigner {
         }
     }
 
+    /// [`Assigner::assign`] for the next record, where `out` holds what this assigner gave
+    /// the record before (or nothing): a tumbling assigner's windows tile the time line, so
+    /// when the one window in `out` contains `ts` it is `ts`'s window, and `out` is kept as it
+    /// is — no division to find the window's start. Any other case assigns afresh.
+    #[inline]
+    pub fn assign_next(&self, ts: EventTime, gap: i64, out: &mut Vec<Window>) {
+        if let Assigner::Tumbling { size, .. } = *self
+            && let [w] = out.as_slice()
+            && w.start <= ts
+            && ts < w.end
+            && w.end.millis_since(w.start) == size
+        {
+            debug_assert!(
+                {
+                    let mut fresh = Vec::new();
+                    self.assign(ts, gap, &mut fresh);
+                    fresh == *out
+                },
+                "fast path: the window of {ts:?} is {out:?}"
+            );
+            return;
+        }
+        self.assign(ts, gap, out);
+    }
+
     /// The windows of a record with timestamp `ts` (`gap` for dynamic sessions).
     pub fn assign(&self, ts: EventTime, gap: i64, out: &mut Vec<Window>) {
         out.clear();
@@ -277,5 +302,32 @@ mod tests {
         };
         assert_eq!(late.cleanup_time(100), EventTime::MAX);
         assert_eq!(Window::GLOBAL.cleanup_time(0), EventTime::MAX);
+    }
+}
+
+#[cfg(test)]
+mod assign_next_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Reusing the previous record's tumbling window gives, record after record, the
+        /// windows assigning afresh gives — whatever the timestamps' order, sign and offset.
+        #[test]
+        fn assigning_the_next_record_equals_assigning_afresh(
+            size in 1i64..50,
+            offset in -60i64..60,
+            tss in proptest::collection::vec(-200i64..200, 1..80),
+        ) {
+            let a = Assigner::Tumbling { size, offset: offset % size };
+            let mut reused = Vec::new();
+            for ts in tss {
+                let ts = EventTime::from_millis(ts);
+                a.assign_next(ts, 0, &mut reused);
+                let mut fresh = Vec::new();
+                a.assign(ts, 0, &mut fresh);
+                prop_assert_eq!(&reused, &fresh, "ts {:?}", ts);
+            }
+        }
     }
 }
