@@ -291,11 +291,15 @@ impl Simulation<'_> {
         task.sched = Sched::Idle;
         let tm = task.tm as usize;
         self.tms[tm].free += 1;
-        let consumed = std::mem::take(&mut self.tasks[ti as usize].consumed);
-        for ch in consumed {
+        // The list goes back to the task once walked, so that work items do not allocate.
+        let mut consumed = std::mem::take(&mut self.tasks[ti as usize].consumed);
+        for &ch in &consumed {
             self.recycle(ti, ch);
         }
+        consumed.clear();
         let task = &mut self.tasks[ti as usize];
+        debug_assert!(task.consumed.is_empty(), "recycling consumed no buffer");
+        task.consumed = consumed;
         if task.ending && !task.finished && !task.awaiting_final {
             let uncommitted = task.chain.ops.iter().any(|s| match &s.op {
                 Operator::Sink(k) => !k.all_committed(),
