@@ -75,13 +75,16 @@ impl Buffer {
         self.bytes += MARKER_BYTES;
     }
 
-    /// Makes room for more records of `arity` fields: half as many again as it holds (at
-    /// least [`BufferPool::FRESH_RECORDS`]), rather than `Vec`'s doubling — tens of
-    /// thousands of buffers filling at once in a wide job keep less unused room.
+    /// Makes room for more records of `arity` fields: [`BufferPool::FRESH_RECORDS`] in an
+    /// empty buffer, then half as many again as it holds, rather than `Vec`'s doubling —
+    /// tens of thousands of buffers filling at once in a wide job keep less unused room.
     #[cold]
     #[inline(never)]
     fn grow(&mut self, arity: usize) {
-        let more = (self.meta.len() / 2).max(BufferPool::FRESH_RECORDS);
+        let more = match self.meta.len() {
+            0 => BufferPool::FRESH_RECORDS,
+            held => (held / 2).max(1),
+        };
         self.meta.reserve_exact(more);
         let records = self.meta.capacity();
         self.values
@@ -122,9 +125,9 @@ impl BufferPool {
         b
     }
 
-    /// Records a newly allocated buffer makes room for when its first record is written,
-    /// and the least it grows by: a wide job keeps tens of thousands of buffers filling at
-    /// once, and growing each from nothing costs a reallocation per doubling. (Buffers that
+    /// Records a newly allocated buffer makes room for when its first record is written: a
+    /// wide job keeps tens of thousands of buffers filling at once, and growing each from
+    /// nothing costs a reallocation per doubling. (Buffers that
     /// carry only an event — end of partition, a barrier — allocate nothing.)
     pub const FRESH_RECORDS: usize = 32;
 
@@ -180,7 +183,7 @@ mod tests {
         for i in 0..200 {
             b.push(&row, RecMeta::untimed(SimTime::from_nanos(i)), 37);
             // the fields always have room for as many records as the metadata (one growth
-            // for both), and the spare room is at most half what is held (at least 32)
+            // for both), and the spare room is at most half what is held (32 at first)
             assert!(b.values.capacity() >= b.meta.capacity() * 3, "record {i}");
             let held = b.len();
             assert!(
