@@ -366,9 +366,10 @@ impl WindowOp {
             return;
         };
         if self.cfg.assigner.is_merging() {
-            for i in range {
+            for i in range.clone() {
                 std::hint::black_box(self.merging.contains_key(&input.row(i)[f]));
             }
+            self.warm_sessions(input, range, f);
             return;
         }
         if self.cfg.assigner.windows_per_element() > WARM_WINDOWS as u64 {
@@ -402,6 +403,42 @@ impl WindowOp {
         }
         for &h in &hashes[..n] {
             self.state.touch(h);
+        }
+    }
+
+    /// For event-time sessions with a fixed gap, once the keys' session sets are read (the
+    /// first pass of [`WindowOp::warm`]): reads what each record whose key has one session
+    /// will read next — the session's state, its timer (which the merge deletes) and the
+    /// grown session's timer (which the merge registers). A record of the same key earlier in
+    /// the run may grow the session first; then these reads miss, and change nothing.
+    fn warm_sessions(&self, input: &View<'_>, range: std::ops::Range<usize>, f: usize) {
+        if !matches!(self.cfg.assigner, Assigner::Session { dynamic: false, .. })
+            || !self.is_event_time()
+        {
+            return;
+        }
+        let mut windows = Vec::with_capacity(1);
+        for i in range {
+            let ts = input.meta[i].ts;
+            if ts == EventTime::MIN {
+                continue;
+            }
+            windows.clear();
+            self.cfg.assigner.assign(ts, 0, &mut windows);
+            let key = input.row(i)[f];
+            let Some((w, sw, cover)) = windows
+                .first()
+                .and_then(|new| self.merging.get(&key)?.one_and_cover(new))
+            else {
+                continue;
+            };
+            self.state.touch(WindowTable::hash_of(&(key, sw)));
+            self.event_timers
+                .touch(w.max_timestamp(), (OrdValue(key), w));
+            if let Some(c) = cover.filter(|&c| c != w) {
+                self.event_timers
+                    .touch(c.max_timestamp(), (OrdValue(key), c));
+            }
         }
     }
 

@@ -44,6 +44,15 @@ impl MergingWindowSet {
         }
     }
 
+    /// What adding `new` will touch, when the key has exactly one window: that window, its
+    /// state window, and the cover of the two when they overlap — the window the merge makes
+    /// (the same window when `new` lies inside it). What the window operator reads ahead
+    /// (`WindowOp::warm`).
+    pub fn one_and_cover(&self, new: &Window) -> Option<(Window, Window, Option<Window>)> {
+        let (w, sw) = self.single?;
+        Some((w, sw, w.intersects(new).then(|| w.cover(new))))
+    }
+
     /// Number of windows.
     pub fn len(&self) -> usize {
         if self.single.is_some() {
@@ -251,6 +260,34 @@ mod tests {
 
     fn w(s: i64, e: i64) -> Window {
         Window::of_millis(s, e)
+    }
+
+    proptest::proptest! {
+        /// The read-ahead's prediction for a key with one session is what `add` does: no
+        /// merge when they do not overlap, none either when the new window lies inside, and
+        /// otherwise one merge of the session into the cover.
+        #[test]
+        fn one_and_cover_predicts_the_merge(
+            s in -50i64..50, len in 1i64..20, ns in -50i64..50, nlen in 1i64..20,
+        ) {
+            let mut m = MergingWindowSet::default();
+            m.add(w(s, s + len));
+            let new = w(ns, ns + nlen);
+            let (one, sw, cover) = m.one_and_cover(&new).expect("one window");
+            proptest::prop_assert_eq!((one, sw), (w(s, s + len), w(s, s + len)));
+            let (actual, merges) = m.clone().add(new);
+            match cover {
+                None => proptest::prop_assert!(merges.is_empty() && actual == new),
+                Some(c) if c == one => proptest::prop_assert!(merges.is_empty() && actual == one),
+                Some(c) => {
+                    proptest::prop_assert_eq!(actual, c);
+                    proptest::prop_assert_eq!(merges.len(), 1);
+                    proptest::prop_assert_eq!(merges[0].result, c);
+                    proptest::prop_assert_eq!(&merges[0].merged, &vec![one]);
+                    proptest::prop_assert_eq!(merges[0].state_window, sw);
+                }
+            }
+        }
     }
 
     #[test]
