@@ -127,8 +127,8 @@ impl BufferPool {
 
     /// Records a newly allocated buffer makes room for when its first record is written: a
     /// wide job keeps tens of thousands of buffers filling at once, and growing each from
-    /// nothing costs a reallocation per doubling. (Buffers that
-    /// carry only an event — end of partition, a barrier — allocate nothing.)
+    /// nothing costs a reallocation per doubling. (Buffers that carry only an event — end of
+    /// partition, a barrier — allocate nothing.)
     pub const FRESH_RECORDS: usize = 32;
 
     /// Returns a spent buffer.

@@ -298,7 +298,10 @@ impl Simulation<'_> {
         }
         consumed.clear();
         let task = &mut self.tasks[ti as usize];
-        debug_assert!(task.consumed.is_empty(), "recycling consumed no buffer");
+        debug_assert!(
+            task.consumed.is_empty(),
+            "recycling a consumed buffer consumed another"
+        );
         task.consumed = consumed;
         if task.ending && !task.finished && !task.awaiting_final {
             let uncommitted = task.chain.ops.iter().any(|s| match &s.op {
