@@ -42,7 +42,14 @@ impl fmt::Display for Type {
 }
 
 /// One field value of a record.
+///
+/// Laid out as two whole words, the tag and the payload (`repr(C, u64)`): a value built in a
+/// register and copied into a state row or a buffer then moves as two 8-byte stores. With the
+/// default layout (a one-byte tag, a `bool` right after it) the copy was split at byte 1, and
+/// the 8-byte load of bytes 1–8 could not be forwarded from the stores that wrote them: a
+/// stall of some 15 cycles on every reduce by expression.
 #[derive(Debug, Clone, Copy)]
+#[repr(C, u64)]
 pub enum Value {
     /// An integer.
     Int(i64),
@@ -462,6 +469,27 @@ impl fmt::Display for Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_is_a_whole_word_tag_and_a_word_of_payload() {
+        // Records are arrays of values: 16 bytes a field, every payload at byte 8.
+        assert_eq!(size_of::<Value>(), 16);
+        let v = [
+            Value::Int(0),
+            Value::Bool(true),
+            Value::Str(Sym(3)),
+            Value::Float(0.5),
+        ];
+        for w in &v {
+            let payload = match w {
+                Value::Int(i) => std::ptr::from_ref(i).addr(),
+                Value::Float(f) => std::ptr::from_ref(f).addr(),
+                Value::Str(s) => std::ptr::from_ref(s).addr(),
+                Value::Bool(b) => std::ptr::from_ref(b).addr(),
+            };
+            assert_eq!(payload - std::ptr::from_ref(w).addr(), 8, "{w:?}");
+        }
+    }
 
     #[test]
     fn java_string_hash_matches_known_values() {
