@@ -76,8 +76,22 @@ impl WindowAgg {
         }
     }
 
-    /// Adds an element.
+    /// Adds an element. A sum of integers, the commonest window, is added inline; the
+    /// rest through [`WindowAgg::add_other`].
+    #[inline(always)]
     pub fn add(&self, acc: &mut Acc, row: &[Value], ts: EventTime, ev: &mut EvalCx<'_>) {
+        if let (WindowAgg::Sum(i), Acc::Value(Value::Int(v))) = (self, &mut *acc)
+            && let Some(Value::Int(x)) = row.get(*i)
+        {
+            *v = v.wrapping_add(*x);
+            return;
+        }
+        self.add_other(acc, row, ts, ev);
+    }
+
+    /// [`WindowAgg::add`] for everything but a sum of integers.
+    #[inline(never)]
+    fn add_other(&self, acc: &mut Acc, row: &[Value], ts: EventTime, ev: &mut EvalCx<'_>) {
         match (self, acc) {
             (_, Acc::Elements(e)) => {
                 e.vals.extend_from_slice(row);
