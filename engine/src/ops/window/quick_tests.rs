@@ -51,11 +51,12 @@ fn config(
 fn run(
     cfg: WindowConfig,
     quick: bool,
+    annotate: bool,
     max_windows: usize,
     steps: &[Step],
     i: &mut Interner,
 ) -> String {
-    let mut op = WindowOp::new(cfg, false);
+    let mut op = WindowOp::new(cfg, annotate);
     op.quick = quick;
     op.max_windows = max_windows;
     let (mut scratch, mut err) = (String::new(), None);
@@ -86,10 +87,11 @@ fn run(
     let mut out = Batch::new(5);
     op.advance_watermark(EventTime::MAX, &mut out, &mut ev);
     seen + &format!(
-        "{out:?}\n{:?} {:?} {}",
+        "{out:?}\n{:?} {:?} {}\n{:#?}",
         op.stats,
         op.failure,
-        op.windows_in_state()
+        op.windows_in_state(),
+        op.log
     )
 }
 
@@ -129,10 +131,11 @@ proptest! {
         side_output in any::<bool>(),
         offset in 0i64..100,
         max_windows in prop::sample::select(vec![3usize, 8, usize::MAX]),
+        annotate in any::<bool>(),
     ) {
         let mut i = Interner::new();
-        let general = run(config(&mut i, agg, lateness, side_output, offset), false, max_windows, &steps, &mut i);
-        let quick = run(config(&mut i, agg, lateness, side_output, offset), true, max_windows, &steps, &mut i);
+        let general = run(config(&mut i, agg, lateness, side_output, offset), false, annotate, max_windows, &steps, &mut i);
+        let quick = run(config(&mut i, agg, lateness, side_output, offset), true, annotate, max_windows, &steps, &mut i);
         prop_assert_eq!(quick, general);
     }
 }
