@@ -237,6 +237,7 @@ impl Value {
     pub fn hash_word(&self) -> u64 {
         match *self {
             Value::Int(i) => i as u64,
+            Value::Str(s) => u64::from(s.0),
             _ => self.hash_word_other(),
         }
     }
@@ -251,13 +252,15 @@ impl Value {
         }
     }
 
-    /// `==`, with a branch of its own for two integers (the common case of a key compare).
+    /// `==`, with branches of their own for two integers and two strings (the common cases
+    /// of a key compare).
     #[inline(always)]
     pub fn same_as(&self, other: Value) -> bool {
-        if let (Value::Int(a), Value::Int(b)) = (*self, other) {
-            return a == b;
+        match (*self, other) {
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Str(a), Value::Str(b)) => a == b,
+            _ => self.same_as_other(other),
         }
-        self.same_as_other(other)
     }
 
     /// [`Value::same_as`] for anything but two integers, out of line (inline, the values are

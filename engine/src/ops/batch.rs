@@ -54,6 +54,26 @@ impl Batch {
         self.parent.push(parent);
     }
 
+    /// Appends `row` with field `pos` set to `v` (a `flat_map`'s piece). The row is copied
+    /// first and the field set in place after: setting the field in `row` and then copying
+    /// it would read the field back, just stored, with a wider load than the store, which
+    /// the CPU cannot forward (a stall on every record).
+    #[inline]
+    pub fn push_with_field(
+        &mut self,
+        row: &[Value],
+        pos: usize,
+        v: Value,
+        meta: RecMeta,
+        parent: u32,
+    ) {
+        let start = self.values.len();
+        crate::core::value::push_row(&mut self.values, row);
+        self.values[start + pos] = v;
+        self.meta.push(meta);
+        self.parent.push(parent);
+    }
+
     /// Keeps only the records made from input records before `i` (parents never decrease).
     pub fn truncate_to_parents_below(&mut self, i: usize) {
         let keep = self.parent.partition_point(|&p| (p as usize) < i);

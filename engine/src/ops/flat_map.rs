@@ -52,9 +52,14 @@ impl FlatMapOp {
                         ));
                         break;
                     }
-                    for k in 0..self.pieces.len() {
-                        self.out[pos] = Value::Str(self.pieces[k]);
-                        out.push(&self.out, input.meta[i], i as u32);
+                    for &piece in &self.pieces {
+                        out.push_with_field(
+                            &self.out,
+                            pos,
+                            Value::Str(piece),
+                            input.meta[i],
+                            i as u32,
+                        );
                     }
                 }
             }
@@ -119,9 +124,36 @@ mod tests {
             error: &mut err,
         };
         f.prepare(&[line], &mut ev);
-        let words: Vec<&str> = f.pieces.iter().map(|p| i.resolve(*p)).collect();
+        let words: Vec<&str> = f.pieces.iter().map(|p| ev.interner.resolve(*p)).collect();
         assert_eq!(words, ["to", "be", "or", "not", "to", "be"]);
         assert_eq!(f.out[1], Value::Int(1));
+
+        // Through `process`: a record per word, the word in field 0 and the scalar in field
+        // 1, each with its input record's metadata and index.
+        let meta = crate::ops::element::RecMeta::untimed(crate::core::time::SimTime::ZERO);
+        let lines = [line, Value::Str(ev.interner.intern("Whether"))];
+        let input = View {
+            arity: 1,
+            values: &lines,
+            meta: &[meta, meta],
+        };
+        let mut out = Batch::new(2);
+        f.process(input, &mut out, &mut ev);
+        let rows: Vec<String> = (0..out.len())
+            .map(|r| {
+                let row = &out.values[r * 2..r * 2 + 2];
+                format!(
+                    "{} {}",
+                    row[0].display(ev.interner),
+                    row[1].display(ev.interner)
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            ["to 1", "be 1", "or 1", "not 1", "to 1", "be 1", "whether 1"]
+        );
+        assert_eq!(out.parent, [0, 0, 0, 0, 0, 0, 1]);
     }
 
     #[test]
