@@ -16,6 +16,7 @@ fn config(
     lateness: i64,
     side_output: bool,
     offset: i64,
+    evictor: Option<Evictor>,
 ) -> WindowConfig {
     let s = Schema::new([("k", Type::Int), ("v", Type::Int)]);
     let key = compile("k", &Scope::Record(&s), i).unwrap();
@@ -37,7 +38,7 @@ fn config(
             kind: TriggerKind::EventTime,
             purging: false,
         },
-        evictor: None,
+        evictor,
         allowed_lateness: lateness,
         agg,
         side_output,
@@ -132,10 +133,17 @@ proptest! {
         offset in 0i64..100,
         max_windows in prop::sample::select(vec![3usize, 8, usize::MAX]),
         annotate in any::<bool>(),
+        evictor in prop::sample::select(vec![
+            None,
+            Some(Evictor::Count(2)),
+            Some(Evictor::Time(30)),
+        ]),
     ) {
         let mut i = Interner::new();
-        let general = run(config(&mut i, agg, lateness, side_output, offset), false, annotate, max_windows, &steps, &mut i);
-        let quick = run(config(&mut i, agg, lateness, side_output, offset), true, annotate, max_windows, &steps, &mut i);
+        let general = config(&mut i, agg, lateness, side_output, offset, evictor);
+        let quick = general.clone();
+        let general = run(general, false, annotate, max_windows, &steps, &mut i);
+        let quick = run(quick, true, annotate, max_windows, &steps, &mut i);
         prop_assert_eq!(quick, general);
     }
 }
