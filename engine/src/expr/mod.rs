@@ -117,6 +117,39 @@ impl Scope<'_> {
     }
 }
 
+/// An operand of integer arithmetic read straight from a row: a field of the record, a field
+/// of the accumulator (reduce only), or a constant. See [`Expr::int_binop`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntOperand {
+    /// Field of the record being processed.
+    Row(usize),
+    /// Field of the accumulated record.
+    Acc(usize),
+    /// A literal.
+    Const(i64),
+}
+
+impl IntOperand {
+    /// The operand's value as an integer, as the tree walk reads it (`Value::as_int`).
+    #[inline(always)]
+    pub fn get(self, row: &[Value], acc: &[Value]) -> i64 {
+        match self {
+            IntOperand::Row(i) => row[i].as_int(),
+            IntOperand::Acc(i) => acc[i].as_int(),
+            IntOperand::Const(c) => c,
+        }
+    }
+
+    fn of(n: &Node) -> Option<Self> {
+        match *n {
+            Node::Field { row: 0, idx } => Some(IntOperand::Row(idx as usize)),
+            Node::Field { idx, .. } => Some(IntOperand::Acc(idx as usize)),
+            Node::Const(v) => Some(IntOperand::Const(v.as_int())),
+            _ => None,
+        }
+    }
+}
+
 /// A compiled, type-checked expression.
 #[derive(Debug, Clone)]
 pub struct Expr {
@@ -155,6 +188,28 @@ impl Expr {
                 eval::int_arith(op, x, y, cx)
             }
             _ => self.node.eval(row, acc, cx),
+        }
+    }
+
+    /// The expression as integer arithmetic that cannot fail (`+`, `-`, `*`) over two plain
+    /// operands — `acc.total + amount`, `acc.n + 1`, `price * qty` — for a fold that picks the
+    /// operator once per batch instead of walking the tree per record. `None` for any other
+    /// shape. Evaluating `op` on the two operands gives what [`Expr::eval`] gives.
+    pub fn int_binop(&self) -> Option<(eval::Arith, IntOperand, IntOperand)> {
+        use eval::Arith;
+        let (op, a, b) = match self.node {
+            Node::IntArith(op, ref a, ref b) => (op, IntOperand::of(a)?, IntOperand::of(b)?),
+            Node::IntArithFieldConst(op, idx, c) => {
+                (op, IntOperand::Row(idx as usize), IntOperand::Const(c))
+            }
+            Node::IntArithFieldField(op, a, b) => {
+                (op, IntOperand::Row(a as usize), IntOperand::Row(b as usize))
+            }
+            _ => return None,
+        };
+        match op {
+            Arith::Add | Arith::Sub | Arith::Mul => Some((op, a, b)),
+            Arith::Div | Arith::Rem => None,
         }
     }
 

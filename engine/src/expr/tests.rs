@@ -316,6 +316,65 @@ fn reduce_scope_reads_the_accumulator() {
 }
 
 #[test]
+fn integer_arithmetic_over_two_plain_operands_is_seen_as_such_and_nothing_else_is() {
+    use eval::Arith;
+    let mut i = Interner::new();
+    let s = schema();
+    let scope = Scope::Reduce { acc: &s, cur: &s };
+    let r = row(&mut i);
+    let mut acc = r.clone();
+    acc[1] = Value::Int(100);
+    let shapes = [
+        (
+            "acc.n + n",
+            Some((Arith::Add, IntOperand::Acc(1), IntOperand::Row(1))),
+        ),
+        (
+            "n - acc.n",
+            Some((Arith::Sub, IntOperand::Row(1), IntOperand::Acc(1))),
+        ),
+        (
+            "acc.n * 3",
+            Some((Arith::Mul, IntOperand::Acc(1), IntOperand::Const(3))),
+        ),
+        (
+            "n - 2",
+            Some((Arith::Sub, IntOperand::Row(1), IntOperand::Const(2))),
+        ),
+        (
+            "n * n",
+            Some((Arith::Mul, IntOperand::Row(1), IntOperand::Row(1))),
+        ),
+        // can fail (division by zero), nested, or not integers
+        ("acc.n / n", None),
+        ("acc.n % 2", None),
+        ("acc.n + n * 2", None),
+        ("price + 1", None),
+        ("n", None),
+    ];
+    for (text, expected) in shapes {
+        let e = compile(text, &scope, &mut i).unwrap();
+        assert_eq!(e.int_binop(), expected, "{text}");
+        let Some((op, a, b)) = e.int_binop() else {
+            continue;
+        };
+        let (x, y) = (a.get(&r, &acc), b.get(&r, &acc));
+        let got = match op {
+            Arith::Add => x.wrapping_add(y),
+            Arith::Sub => x.wrapping_sub(y),
+            _ => x.wrapping_mul(y),
+        };
+        let (mut scratch, mut error) = (String::new(), None);
+        let mut cx = EvalCx {
+            interner: &mut i,
+            scratch: &mut scratch,
+            error: &mut error,
+        };
+        assert_eq!(Value::Int(got), e.eval(&r, &acc, &mut cx), "{text}");
+    }
+}
+
+#[test]
 fn floor_and_ceil_are_functions_though_sql_gives_them_a_syntax_of_their_own() {
     let mut i = Interner::new();
     let mut r = row(&mut i);

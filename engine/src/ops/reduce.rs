@@ -11,7 +11,7 @@
 use super::state::{OperatorState, checkpoint_entries_bytes};
 use crate::core::value::{Interner, Value};
 use crate::expr::Expr;
-use crate::expr::eval::EvalCx;
+use crate::expr::eval::{Arith, EvalCx};
 use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
 
@@ -179,6 +179,26 @@ impl ReduceOp {
                     // One field set: nothing else reads the old accumulator after it, so it
                     // is set in place (the same result as the general fold below).
                     let pos = *pos;
+                    if let Some((op, x, y)) = e.int_binop() {
+                        // Integer arithmetic over two operands (`acc.total + amount`): the
+                        // operator chosen here, once per batch, rather than per record.
+                        macro_rules! fold_with {
+                            ($f:path) => {
+                                keyed.fold_rows::<A>(input, out, kf, kept, &mut |acc, new, row| {
+                                    let v = Value::Int($f(x.get(row, acc), y.get(row, acc)));
+                                    let v = widen_like(acc[pos], v);
+                                    acc[pos] = v;
+                                    new[pos] = v;
+                                })
+                            };
+                        }
+                        return match op {
+                            Arith::Add => fold_with!(i64::wrapping_add),
+                            Arith::Sub => fold_with!(i64::wrapping_sub),
+                            Arith::Mul => fold_with!(i64::wrapping_mul),
+                            Arith::Div | Arith::Rem => unreachable!("int_binop cannot fail"),
+                        };
+                    }
                     return keyed.fold_rows::<A>(input, out, kf, kept, &mut |acc, new, row| {
                         let v = widen_like(acc[pos], e.eval(row, acc, ev));
                         acc[pos] = v;
@@ -493,8 +513,10 @@ mod tests {
             let names: Vec<String> = (0..arity).map(|f| format!("f{f}")).collect();
             let s = Schema::new(names.iter().map(|n| (n.as_str(), Type::Int)));
             for (kf, key_name) in names.iter().enumerate() {
-                // 0: a sum; 1: two fields set from the old accumulator; 2: one field set.
-                for (f, expression) in (0..arity).flat_map(|f| [(f, 0), (f, 1), (f, 2)]) {
+                // 0: a sum; 1: two fields set from the old accumulator; 2–7: one field set,
+                // by each shape of integer arithmetic the fold picks its operator for once
+                // per batch (`Expr::int_binop`), and by one it does not (a division).
+                for (f, expression) in (0..arity).flat_map(|f| (0..8).map(move |e| (f, e))) {
                     let key = compile(key_name, &Scope::Record(&s), &mut i).unwrap();
                     let scope = Scope::Reduce { acc: &s, cur: &s };
                     let mut c = |t: &str| compile(t, &scope, &mut i).unwrap();
@@ -511,6 +533,18 @@ mod tests {
                         }
                         // One field: set in place (a float state stays a float).
                         2 => Aggregate::Expr(vec![(f, c(&format!("acc.f{f} + f{f}")))]),
+                        // The record's field first, the accumulator's second.
+                        3 => {
+                            let g = (f + 1) % arity;
+                            Aggregate::Expr(vec![(f, c(&format!("f{g} - acc.f{f}")))])
+                        }
+                        4 => Aggregate::Expr(vec![(f, c(&format!("acc.f{f} * 3")))]),
+                        5 => Aggregate::Expr(vec![(f, c(&format!("f{f} - 2")))]),
+                        6 => {
+                            let g = (f + 1) % arity;
+                            Aggregate::Expr(vec![(f, c(&format!("f{f} * f{g}")))])
+                        }
+                        7 => Aggregate::Expr(vec![(f, c(&format!("acc.f{f} / 2 + f{f}")))]),
                         _ => Aggregate::Sum(f),
                     };
                     let mut batched = ReduceOp::new(key.clone(), agg.clone(), arity);
