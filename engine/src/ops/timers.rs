@@ -72,6 +72,7 @@ impl<T: Copy + Eq + Hash> TimerQueue<T> {
     }
 
     /// Registers a timer (no-op if it exists, or while the queue is quiesced).
+    #[inline]
     pub fn register(&mut self, ts: EventTime, what: T) {
         if self.quiesced {
             return;
@@ -102,6 +103,7 @@ impl<T: Copy + Eq + Hash> TimerQueue<T> {
     }
 
     /// Deletes a timer (no-op if absent).
+    #[inline]
     pub fn delete(&mut self, ts: EventTime, what: T) {
         if let Some(slot) = self.index.remove(&(ts, what)) {
             let pos = self.pos[slot as usize] as usize;
