@@ -135,29 +135,37 @@ fn main() {
     g.finish();
     c.final_summary();
 
-    // The ratio, measured in this run: medians of a few timed repetitions of each.
-    let reps = if quick { 3 } else { 7 };
-    let time = |f: &dyn Fn()| common::median_time(reps, f);
-    let sim_t = time(&|| {
+    // The ratios, measured in this run: streamlab timed in pairs with each plain loop, one
+    // run right after the other, and the median of the pairs' ratios (`common::paired`).
+    let reps = if quick { 5 } else { 9 };
+    let sim = || {
         black_box(run(&ws, &wp));
-    });
-    let loop_t = time(&|| {
-        black_box(plain_word_count::<RandomState>(&lines, repeat));
-    });
-    let fx_t = time(&|| {
-        black_box(plain_word_count::<FxBuildHasher>(&lines, repeat));
-    });
-    let can_t = time(&|| {
+    };
+    let std_loop = common::paired(
+        reps,
+        &|| {
+            black_box(plain_word_count::<RandomState>(&lines, repeat));
+        },
+        &sim,
+    );
+    let fx_loop = common::paired(
+        reps,
+        &|| {
+            black_box(plain_word_count::<FxBuildHasher>(&lines, repeat));
+        },
+        &sim,
+    );
+    let can_t = common::median_time(reps, &|| {
         black_box(run(&cs, &cp));
     });
     println!(
-        "\nsummary: canonical {:.1} M simulated records/s; word count {} words: streamlab {:.1} ms, plain loop {:.1} ms (ratio {:.2}x), with FxHashMap {:.1} ms (ratio {:.2}x)",
+        "\nsummary: canonical {:.1} M simulated records/s; word count {} words: streamlab {:.1} ms, plain loop {:.1} ms (ratio {:.2}x), with FxHashMap {:.1} ms (ratio {:.2}x); ratios are medians of {reps} pairs timed one right after the other",
         10.0 / can_t.as_secs_f64(),
         words,
-        sim_t.as_secs_f64() * 1e3,
-        loop_t.as_secs_f64() * 1e3,
-        sim_t.as_secs_f64() / loop_t.as_secs_f64(),
-        fx_t.as_secs_f64() * 1e3,
-        sim_t.as_secs_f64() / fx_t.as_secs_f64()
+        fx_loop.b.as_secs_f64() * 1e3,
+        std_loop.a.as_secs_f64() * 1e3,
+        std_loop.ratio,
+        fx_loop.a.as_secs_f64() * 1e3,
+        fx_loop.ratio
     );
 }

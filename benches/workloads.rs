@@ -350,62 +350,66 @@ fn main() {
     g.finish();
     c.final_summary();
 
-    // Ratios measured side by side: medians of a few repetitions, each workload against the
-    // baseline timed right before it.
-    let reps = if quick { 3 } else { 5 };
-    let time = |f: &dyn Fn()| common::median_time(reps, f);
+    // Ratios measured side by side: each workload timed in pairs with its baseline, one run
+    // right after the other, and the median of the pairs' ratios printed
+    // (`common::paired`).
+    let reps = if quick { 5 } else { 9 };
+    let pair = |a: &dyn Fn(), b: &dyn Fn()| common::paired(reps, a, b);
     let (_, _, bs, bp) = &loaded[0];
-    println!(
-        "\nsummary ({RECORDS} records per run; ratio to the rolling-sum canonical timed just before)"
-    );
-    let base = time(&|| {
+    let canonical = || {
         black_box(run(bs, bp));
-    });
-    let hand = time(&|| {
-        black_box(hand_loop(RECORDS, 1000));
-    });
+    };
+    println!(
+        "\nsummary ({RECORDS} records per run; each workload timed in {reps} pairs with the rolling-sum canonical, the median of the pairs' ratios)"
+    );
+    let hand = pair(
+        &|| {
+            black_box(hand_loop(RECORDS, 1000));
+        },
+        &canonical,
+    );
     println!(
         "  {:<40} {:>8.1} ns/record  (canonical is {:.2}x the hand loop)",
         "hand loop",
-        hand.as_nanos() as f64 / RECORDS as f64,
-        base.as_secs_f64() / hand.as_secs_f64()
+        hand.a.as_nanos() as f64 / RECORDS as f64,
+        hand.ratio
     );
-    let plain = time(&|| {
-        black_box(run(&es, &ep));
-    });
-    let explained = time(&|| {
-        black_box(explain_window(&es, &ep, &question));
-    });
+    let explained = pair(
+        &|| {
+            black_box(run(&es, &ep));
+        },
+        &|| {
+            black_box(explain_window(&es, &ep, &question));
+        },
+    );
     println!(
         "  {:<40} {:>8.1} ns/record  {:.2}x the same job run plainly",
         "explain: tumbling 1 s, --window",
-        explained.as_nanos() as f64 / RECORDS as f64,
-        explained.as_secs_f64() / plain.as_secs_f64()
+        explained.b.as_nanos() as f64 / RECORDS as f64,
+        explained.ratio
     );
     for (name, args) in MULTI_RUN {
-        let one = time(&|| multi_run(args, Some(1), &scratch));
-        let all = time(&|| multi_run(args, None, &scratch));
+        let m = pair(&|| multi_run(args, None, &scratch), &|| {
+            multi_run(args, Some(1), &scratch)
+        });
         println!(
             "  {:<40} {:>8.3} s on 1 thread, {:.3} s on {cores} cores: {:.2}x",
             format!("multi_run: {name}"),
-            one.as_secs_f64(),
-            all.as_secs_f64(),
-            one.as_secs_f64() / all.as_secs_f64()
+            m.b.as_secs_f64(),
+            m.a.as_secs_f64(),
+            m.ratio
         );
     }
     let _ = std::fs::remove_dir_all(&scratch);
     for (group, name, s, p) in &loaded {
-        let base = time(&|| {
-            black_box(run(bs, bp));
-        });
-        let t = time(&|| {
+        let w = pair(&canonical, &|| {
             black_box(run(s, p));
         });
         println!(
             "  {:<40} {:>8.1} ns/record  {:.2}x",
             format!("{group}: {name}"),
-            t.as_nanos() as f64 / RECORDS as f64,
-            t.as_secs_f64() / base.as_secs_f64()
+            w.b.as_nanos() as f64 / RECORDS as f64,
+            w.ratio
         );
     }
 }
