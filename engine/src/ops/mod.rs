@@ -28,6 +28,7 @@
 pub mod batch;
 pub mod chain;
 pub mod co_map;
+pub mod combine;
 pub mod element;
 pub mod filter;
 pub mod flat_map;

@@ -8,8 +8,9 @@
 //! accumulated value of the others. State is one row per key in a flat slab: no allocation per
 //! record, one per new key.
 
+use super::combine::{add, compare, reduce_fields, widen_like};
 use super::state::{OperatorState, checkpoint_entries_bytes};
-use crate::core::value::{Interner, Value};
+use crate::core::value::Value;
 use crate::expr::Expr;
 use crate::expr::eval::{Arith, EvalCx};
 use rustc_hash::FxHashMap;
@@ -43,8 +44,6 @@ pub struct ReduceOp {
     pub index: FxHashMap<Value, u32>,
     /// One state row per key, `arity` values each.
     pub slab: Vec<Value>,
-    /// Scratch row for expression reduces.
-    pub scratch: Vec<Value>,
     /// Slot hints for the `keyBy(field).sum(field)` fast path; see [`SlotHints`].
     hints: SlotHints,
 }
@@ -89,7 +88,6 @@ impl ReduceOp {
             arity,
             index: FxHashMap::default(),
             slab: Vec::new(),
-            scratch: vec![Value::Int(0); arity],
             hints: SlotHints::new(),
         }
     }
@@ -253,14 +251,7 @@ impl ReduceOp {
                 }
             }
             Aggregate::Count => acc[1] = Value::Int(acc[1].as_int().wrapping_add(1)),
-            Aggregate::Expr(fields) => {
-                for (pos, e) in fields {
-                    self.scratch[*pos] = e.eval(row, acc, ev);
-                }
-                for (pos, _) in fields {
-                    acc[*pos] = widen_like(acc[*pos], self.scratch[*pos]);
-                }
-            }
+            Aggregate::Expr(fields) => reduce_fields(fields, acc, row, ev),
         }
         &self.slab[slot * a..(slot + 1) * a]
     }
@@ -421,31 +412,6 @@ impl OperatorState for ReduceOp {
             self.index.insert(k, base + s);
         }
         self.slab.extend(other.slab);
-    }
-}
-
-fn add(a: Value, b: Value) -> Value {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => Value::Int(x.wrapping_add(y)),
-        (x, y) => Value::Float(x.as_float() + y.as_float()),
-    }
-}
-
-fn widen_like(old: Value, new: Value) -> Value {
-    match (old, new) {
-        (Value::Float(_), Value::Int(i)) => Value::Float(i as f64),
-        (_, n) => n,
-    }
-}
-
-fn compare(a: Value, b: Value, interner: &Interner) -> Ordering {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x.cmp(&y),
-        (Value::Str(x), Value::Str(y)) => interner.resolve(x).cmp(interner.resolve(y)),
-        (x, y) => x
-            .as_float()
-            .partial_cmp(&y.as_float())
-            .unwrap_or(Ordering::Equal),
     }
 }
 

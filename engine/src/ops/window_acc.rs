@@ -1,7 +1,8 @@
 //! What a window accumulates, and the result it emits (for the window operator).
 
+use super::combine::{add, compare, reduce_fields};
 use crate::core::time::{EventTime, SimTime};
-use crate::core::value::{Interner, Value};
+use crate::core::value::Value;
 use crate::expr::Expr;
 use crate::expr::eval::EvalCx;
 use std::cmp::Ordering;
@@ -113,7 +114,7 @@ impl WindowAgg {
                 *s += row[*i].as_float();
                 *n += 1;
             }
-            (WindowAgg::Reduce(fields), Acc::Row(acc)) => reduce_into(fields, acc, row, ev),
+            (WindowAgg::Reduce(fields), Acc::Row(acc)) => reduce_fields(fields, acc, row, ev),
             _ => {}
         }
     }
@@ -181,39 +182,8 @@ impl WindowAgg {
     }
 }
 
-fn reduce_into(fields: &[(usize, Expr)], acc: &mut [Value], row: &[Value], ev: &mut EvalCx<'_>) {
-    let mut new = Vec::with_capacity(fields.len());
-    for (_, e) in fields {
-        new.push(e.eval(row, acc, ev));
-    }
-    for ((pos, _), v) in fields.iter().zip(new) {
-        acc[*pos] = match (acc[*pos], v) {
-            (Value::Float(_), Value::Int(i)) => Value::Float(i as f64),
-            (_, v) => v,
-        };
-    }
-}
-
 fn reduce_into_owned(agg: &WindowAgg, acc: &mut [Value], other: &[Value], ev: &mut EvalCx<'_>) {
     if let WindowAgg::Reduce(fields) = agg {
-        reduce_into(fields, acc, other, ev);
-    }
-}
-
-fn add(a: Value, b: Value) -> Value {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => Value::Int(x.wrapping_add(y)),
-        (x, y) => Value::Float(x.as_float() + y.as_float()),
-    }
-}
-
-fn compare(a: Value, b: Value, interner: &Interner) -> Ordering {
-    match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x.cmp(&y),
-        (Value::Str(x), Value::Str(y)) => interner.resolve(x).cmp(interner.resolve(y)),
-        (x, y) => x
-            .as_float()
-            .partial_cmp(&y.as_float())
-            .unwrap_or(Ordering::Equal),
+        reduce_fields(fields, acc, other, ev);
     }
 }
