@@ -204,12 +204,11 @@ impl ReduceOp {
                     });
                 }
                 keyed.fold_rows::<A>(input, out, kf, kept, &mut |acc, new, row| {
-                    // Every field from the old accumulator, then all are set.
-                    for (pos, e) in fields.iter() {
-                        new[*pos] = widen_like(acc[*pos], e.eval(row, acc, ev));
-                    }
+                    // Every field from the old accumulator, then all are set (the rule of
+                    // `combine`); the output row takes them from the state.
+                    reduce_fields(fields, acc, row, ev);
                     for (pos, _) in fields.iter() {
-                        acc[*pos] = new[*pos];
+                        new[*pos] = acc[*pos];
                     }
                 })
             }

@@ -2,10 +2,10 @@
 //! state in the heap backend, one entry per key and window).
 //!
 //! A hash table like any other, with one addition: [`WindowTable::touch`] reads where the
-//! entry of a precomputed hash most likely sits, without a lookup. With many keys the table is far larger than the
-//! cache and every record's lookup would otherwise stall on memory; the window operator
-//! touches the entries of the next records, one after another, before it processes them
-//! (`WindowOp::warm`). Touching only reads: what the table holds and returns is the same
+//! entry of a precomputed hash most likely sits, without a lookup. With many keys the table
+//! is far larger than the cache and every record's lookup would otherwise stall on memory;
+//! the window operator touches the entries of the next records, one after another, before it
+//! processes them (`WindowOp::warm`). Touching only reads: what the table holds and returns is the same
 //! with or without it.
 //!
 //! Nothing depends on the order of the entries: the operator only counts, filters and merges
