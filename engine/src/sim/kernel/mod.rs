@@ -549,13 +549,14 @@ impl<'a> Simulation<'a> {
                     continue;
                 };
                 let node = &s.nodes[g[petgraph::graph::NodeIndex::new(slot.node)].scenario_node];
-                let mut mine = crate::ops::sink_txn::Ledger::default();
-                if let crate::ops::sink::SinkMode::Upsert { .. } = sk.mode {
+                let mine = if let crate::ops::sink::SinkMode::Upsert { .. } = sk.mode {
+                    let mut mine = crate::ops::sink_txn::Ledger::default();
                     let a = node.schema.arity().max(1);
                     mine.add_rows(&sk.rows, a, sk.rows.len() / a, &self.interner);
+                    mine
                 } else {
-                    mine.merge(l);
-                }
+                    crate::ops::sink_txn::Ledger::clone(l)
+                };
                 match out.iter_mut().find(|(n, _)| *n == node.name) {
                     Some((_, all)) => all.merge(&mine),
                     None => out.push((node.name.clone(), mine)),
