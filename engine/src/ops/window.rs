@@ -473,19 +473,31 @@ impl WindowOp {
 
     /// For event-time sessions with a fixed gap, once the keys' session sets are read (the
     /// first pass of [`WindowOp::warm`]): reads what each record whose key has one session
-    /// will read next — the session's state, its timer (which the merge deletes) and the
-    /// grown session's timer (which the merge registers). A record of the same key earlier in
-    /// the run may grow the session first; then these reads miss, and change nothing.
+    /// will read next — the session's state, its timer (which the merge deletes, down to its
+    /// place in the timer heap) and the grown session's timer (which the merge registers). A
+    /// record of the same key earlier in the run may grow the session first; then these reads
+    /// miss, and change nothing.
+    ///
+    /// In passes: first every address, then the state's buckets, then the timers. Each pass's
+    /// reads depend on nothing the pass reads, so their waits on memory overlap; one record's
+    /// reads after another's, with the work of finding them in between, waited one by one.
     fn warm_sessions(&self, input: &View<'_>, range: std::ops::Range<usize>, f: usize) {
         if !matches!(self.cfg.assigner, Assigner::Session { dynamic: false, .. })
             || !self.is_event_time()
         {
             return;
         }
+        let mut state = [0u64; WARM_AHEAD];
+        let mut deleted = [(
+            EventTime::MIN,
+            (OrdValue(Value::Int(0)), Window::of_millis(0, 0)),
+        ); WARM_AHEAD];
+        let mut registered = deleted;
+        let (mut n, mut m) = (0, 0);
         let mut windows = Vec::with_capacity(1);
         for i in range {
             let ts = input.meta[i].ts;
-            if ts == EventTime::MIN {
+            if ts == EventTime::MIN || n == WARM_AHEAD {
                 continue;
             }
             windows.clear();
@@ -497,13 +509,20 @@ impl WindowOp {
             else {
                 continue;
             };
-            self.state.touch(WindowTable::hash_of(&(key, sw)));
-            self.event_timers
-                .touch(w.max_timestamp(), (OrdValue(key), w));
+            state[n] = WindowTable::hash_of(&(key, sw));
+            deleted[n] = (w.max_timestamp(), (OrdValue(key), w));
+            n += 1;
             if let Some(c) = cover.filter(|&c| c != w) {
-                self.event_timers
-                    .touch(c.max_timestamp(), (OrdValue(key), c));
+                registered[m] = (c.max_timestamp(), (OrdValue(key), c));
+                m += 1;
             }
+        }
+        for &h in &state[..n] {
+            self.state.touch(h);
+        }
+        self.event_timers.touch_deletes(&deleted[..n]);
+        for &(ts, what) in &registered[..m] {
+            self.event_timers.touch(ts, what);
         }
     }
 
