@@ -597,7 +597,7 @@ impl WindowOp {
         ev: &mut EvalCx<'_>,
     ) -> Option<bool> {
         let (actual, state_window) = if self.cfg.assigner.is_merging() {
-            let actual = match self.add_merging_window(key, w, ev) {
+            let (actual, sw) = match self.add_merging_window(key, w, ev) {
                 Ok(a) => a,
                 Err(err) => {
                     self.failure.get_or_insert(err);
@@ -610,12 +610,7 @@ impl WindowOp {
                 }
                 return Some(false);
             }
-            let sw = self
-                .merging
-                .get(&key)
-                .and_then(|m| m.state_window(&actual))
-                .unwrap_or(actual);
-            (actual, sw)
+            (actual, sw.unwrap_or(actual))
         } else {
             if self.is_window_late(&w) {
                 return Some(false);
@@ -999,15 +994,18 @@ impl WindowOp {
         true
     }
 
-    /// `MergingWindowSet.addWindow` with the operator's merge function.
+    /// `MergingWindowSet.addWindow` with the operator's merge function: the window the new
+    /// one ended up in, and that window's state window (read from the set right away: what
+    /// follows changes triggers, timers and state, never the set).
     fn add_merging_window(
         &mut self,
         key: Value,
         w: Window,
         ev: &mut EvalCx<'_>,
-    ) -> Result<Window, String> {
+    ) -> Result<(Window, Option<Window>), String> {
         let set = self.merging.entry(key).or_default();
         let (actual, merges) = set.add(w);
+        let state_window = set.state_window(&actual);
         for m in merges {
             if self.is_event_time()
                 && m.result
@@ -1072,7 +1070,7 @@ impl WindowOp {
                 }
             }
         }
-        Ok(actual)
+        Ok((actual, state_window))
     }
 
     /// The trigger's view of the operator for one call (Flink's `WindowOperator.Context`).

@@ -6,7 +6,15 @@
 //! state need not move.
 
 use super::assign::Window;
+use smallvec::{SmallVec, smallvec};
 use std::collections::BTreeMap;
+
+/// The merges adding one window performs: none, or one (a session grows, or bridges two),
+/// held inline; more only when a window bridges several runs of a general set.
+pub type Merges = SmallVec<[Merge; 1]>;
+
+/// Windows merged into one: almost always one existing window, held inline.
+pub type Merged = SmallVec<[Window; 1]>;
 
 /// What a merge did, for the operator to update triggers, timers and state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +22,7 @@ pub struct Merge {
     /// The merged window.
     pub result: Window,
     /// The windows that were merged into it (without the new window).
-    pub merged: Vec<Window>,
+    pub merged: Merged,
     /// The state window the merged contents now live under.
     pub state_window: Window,
     /// The state windows whose contents must be added into `state_window`.
@@ -92,7 +100,7 @@ impl MergingWindowSet {
     /// which existing window's state window becomes the merged window's (the first one), and
     /// the order in which the others are cleared and their state appended: see
     /// [`java_hash_set_order`].
-    pub fn add(&mut self, new: Window) -> (Window, Vec<Merge>) {
+    pub fn add(&mut self, new: Window) -> (Window, Merges) {
         if let Some(done) = self.add_to_one(new) {
             return done;
         }
@@ -103,7 +111,7 @@ impl MergingWindowSet {
     /// window (the common case of a session that grows element by element): without sorting,
     /// grouping or hash-set order, none of which can matter with two windows. `None` when the
     /// case does not apply. Debug builds check the outcome against the general path.
-    fn add_to_one(&mut self, new: Window) -> Option<(Window, Vec<Merge>)> {
+    fn add_to_one(&mut self, new: Window) -> Option<(Window, Merges)> {
         let (w, state_window) = self.single?;
         if w == new {
             return None;
@@ -119,17 +127,17 @@ impl MergingWindowSet {
             self.single = None;
             self.many.insert(w, state_window);
             self.many.insert(new, new);
-            (new, Vec::new())
+            (new, Merges::new())
         } else {
             // one group {w, new}: the new window is taken out, `w` alone is merged into the
             // cover (a merge only if the cover is not `w` itself) and keeps its state window
             let cover = w.cover(&new);
-            let mut merges = Vec::new();
+            let mut merges = Merges::new();
             if cover != w {
                 self.single = Some((cover, state_window));
                 merges.push(Merge {
                     result: cover,
-                    merged: vec![w],
+                    merged: smallvec![w],
                     state_window,
                     merged_state_windows: Vec::new(),
                 });
@@ -146,7 +154,7 @@ impl MergingWindowSet {
     }
 
     /// [`MergingWindowSet::add`] for any set: `TimeWindow.mergeWindows` over all windows.
-    fn add_any(&mut self, new: Window) -> (Window, Vec<Merge>) {
+    fn add_any(&mut self, new: Window) -> (Window, Merges) {
         if let Some((w, sw)) = self.single.take() {
             self.many.insert(w, sw);
         }
@@ -156,7 +164,7 @@ impl MergingWindowSet {
     }
 
     /// `TimeWindow.mergeWindows` over the windows of `many` and `new`.
-    fn merge_windows(&mut self, new: Window) -> (Window, Vec<Merge>) {
+    fn merge_windows(&mut self, new: Window) -> (Window, Merges) {
         let mut all: Vec<Window> = self.many.keys().copied().collect();
         all.push(new);
         all.sort_by_key(|w| w.start);
@@ -174,7 +182,7 @@ impl MergingWindowSet {
         }
         let mut result = new;
         let mut merged_new = false;
-        let mut merges = Vec::new();
+        let mut merges = Merges::new();
         for (cover, members) in groups.into_iter().filter(|(_, m)| m.len() > 1) {
             let mut members = java_hash_set_order(&members);
             if let Some(i) = members.iter().position(|m| *m == new) {
@@ -192,7 +200,7 @@ impl MergingWindowSet {
             if !(members.len() == 1 && members[0] == cover) {
                 merges.push(Merge {
                     result: cover,
-                    merged: members,
+                    merged: Merged::from_vec(members),
                     state_window,
                     merged_state_windows: state_windows,
                 });
@@ -283,7 +291,7 @@ mod tests {
                     proptest::prop_assert_eq!(actual, c);
                     proptest::prop_assert_eq!(merges.len(), 1);
                     proptest::prop_assert_eq!(merges[0].result, c);
-                    proptest::prop_assert_eq!(&merges[0].merged, &vec![one]);
+                    proptest::prop_assert_eq!(merges[0].merged.as_slice(), &[one][..]);
                     proptest::prop_assert_eq!(merges[0].state_window, sw);
                 }
             }
@@ -293,7 +301,7 @@ mod tests {
     #[test]
     fn a_lone_window_is_its_own_state_window() {
         let mut m = MergingWindowSet::default();
-        assert_eq!(m.add(w(0, 3)), (w(0, 3), vec![]));
+        assert_eq!(m.add(w(0, 3)), (w(0, 3), Merges::new()));
         assert_eq!(m.state_window(&w(0, 3)), Some(w(0, 3)));
     }
 
@@ -304,10 +312,10 @@ mod tests {
         let (r, merges) = m.add(w(2, 5));
         assert_eq!(r, w(0, 5));
         assert_eq!(
-            merges,
+            merges.to_vec(),
             vec![Merge {
                 result: w(0, 5),
-                merged: vec![w(0, 3)],
+                merged: smallvec![w(0, 3)],
                 state_window: w(0, 3),
                 merged_state_windows: vec![]
             }]
@@ -325,7 +333,7 @@ mod tests {
         assert_eq!(r, w(0, 13));
         assert_eq!(merges.len(), 1);
         // java.util.HashSet order of {[0,3), [3,10), [10,13)} (from Java): 0,3  3,10  10,13
-        assert_eq!(merges[0].merged, vec![w(0, 3), w(10, 13)]);
+        assert_eq!(merges[0].merged.to_vec(), vec![w(0, 3), w(10, 13)]);
         assert_eq!(merges[0].state_window, w(0, 3));
         assert_eq!(merges[0].merged_state_windows, vec![w(10, 13)]);
         assert_eq!(m.len(), 1);
@@ -345,7 +353,7 @@ mod tests {
         m.add(w(120, 130));
         let (r, merges) = m.add(w(110, 120));
         assert_eq!(r, w(100, 130));
-        assert_eq!(merges[0].merged, vec![w(120, 130), w(100, 110)]);
+        assert_eq!(merges[0].merged.to_vec(), vec![w(120, 130), w(100, 110)]);
         assert_eq!(merges[0].state_window, w(120, 130));
         assert_eq!(merges[0].merged_state_windows, vec![w(100, 110)]);
         assert_eq!(m.state_window(&w(100, 130)), Some(w(120, 130)));
