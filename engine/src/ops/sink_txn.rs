@@ -562,7 +562,8 @@ mod tests {
             2
         );
         let latest = |k: i64| ab.last[&row_hash(&[Value::Int(k)], &i)].1;
-        // key 1: (1, 11) at 20 in a, (1, 10) at 25 in b; key 2: (2, 21) at 5 in b, (2, 20) at 10 in a
+        // key 1: (1, 11) at 20 in a, (1, 10) at 25 in b — b's is later;
+        // key 2: (2, 21) at 5 in b, (2, 20) at 10 in a — a's is later
         assert_eq!(latest(1), row_hash(&[Value::Int(1), Value::Int(10)], &i));
         assert_eq!(latest(2), row_hash(&[Value::Int(2), Value::Int(20)], &i));
         assert_eq!(latest(3), row_hash(&[Value::Int(3), Value::Int(30)], &i));

@@ -5,8 +5,8 @@
 //! entry of a precomputed hash most likely sits, without a lookup. With many keys the table
 //! is far larger than the cache and every record's lookup would otherwise stall on memory;
 //! the window operator touches the entries of the next records, one after another, before it
-//! processes them (`WindowOp::warm`). Touching only reads: what the table holds and returns is the same
-//! with or without it.
+//! processes them (`WindowOp::warm`). Touching only reads: what the table holds and returns
+//! is the same with or without it.
 //!
 //! Nothing depends on the order of the entries: the operator only counts, filters and merges
 //! them as a whole (`OperatorState::keys`, `retain_keys`, `absorb`).
